@@ -1,0 +1,50 @@
+# Thin wrapper over scripts/install-deps.sh, CMake and CTest: the README's two
+# commands. Everything real lives in CMakeLists.txt.
+BUILD      ?= build
+BUILD_SAN  ?= build-sanitize
+JOBS       ?= $(shell nproc)
+REPORTS    ?= reports
+
+.PHONY: all deps configure build run test test-unit test-sanitize bench lint format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The main job. Until the scenario runner lands: the certificate catalogue
+# demo, every certificate and key store format written and read back.
+run: build
+	@$(BUILD)/harness/gatecert certs demo --at now --out $(REPORTS)/certs-demo
+
+# Unit tests, lint and the benchmark in the normal build, then the unit tests
+# again under ASan+UBSan.
+test: build
+	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
+	@$(MAKE) --no-print-directory test-sanitize
+
+test-unit: build
+	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L unit
+
+test-sanitize: deps
+	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DGATECERT_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_SAN) -j $(JOBS)
+	@cd $(BUILD_SAN) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L unit
+
+bench: build
+	@cd $(BUILD) && ctest --output-on-failure -L bench -V | grep -E '^[0-9]+: ' | sed 's/^[0-9]*: //'
+
+lint: build
+	@bash scripts/lint.sh $(BUILD)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN)

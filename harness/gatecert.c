@@ -1,0 +1,42 @@
+/* gatecert.c - the `gatecert` command: dispatches to a component's subcommand.
+ *
+ * Each subcommand is owned by its component (`certs` by certs/, through
+ * gcert_cli_main); this file only routes argv and prints the overall usage.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gcert.h"
+
+static const struct {
+  const char *name;
+  int (*main)(int argc, char **argv);
+  const char *summary;
+} subcommands[] = {
+    {"certs", gcert_cli_main, "make, inspect and convert certificates and key stores"},
+};
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: gatecert <command> [options]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+    fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+  fprintf(out, "\n`gatecert <command> --help` describes one command.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+    if (strcmp(argv[1], subcommands[i].name) == 0)
+      return subcommands[i].main(argc - 1, argv + 1);
+  }
+  fprintf(stderr, "gatecert: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

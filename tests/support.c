@@ -1,0 +1,67 @@
+/* support.c - see support.h. */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *test_fixture_path(const char *relative) {
+  static char slots[4][1024];
+  static unsigned next;
+  const char *root = getenv("GATECERT_FIXTURES");
+  assert_non_null(root);
+  char *out = slots[next++ % 4];
+  snprintf(out, sizeof(slots[0]), "%s/%s", root, relative);
+  return out;
+}
+
+const char *test_scratch_dir(void) {
+  static char dir[1024];
+  if (dir[0] == '\0') {
+    const char *base = getenv("GATECERT_TMP");
+    assert_non_null(base);
+    snprintf(dir, sizeof(dir), "%s", base);
+    /* mkdir -p for the two levels CTest's path adds */
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+      if (*p == '/') {
+        *p = '\0';
+        mkdir(tmp, 0700);
+        *p = '/';
+      }
+    }
+    mkdir(tmp, 0700);
+  }
+  return dir;
+}
+
+char *test_scratch_path(const char *name) {
+  const char *dir = test_scratch_dir();
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *path = malloc(n);
+  assert_non_null(path);
+  snprintf(path, n, "%s/%s", dir, name);
+  return path;
+}
+
+void test_issue(gcert_kind kind, const char *subject, const gcert_item *issuer, gcert_item *out) {
+  gcert_spec spec;
+  gcert_spec_init(&spec, kind);
+  spec.subject = subject;
+  static const char *const localhost[] = {"localhost"};
+  if (kind == GCERT_KIND_SERVER) {
+    spec.dns = localhost;
+    spec.dns_count = 1;
+  }
+  gcert_error err = {0};
+  assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, issuer, NULL, out, &err), &err);
+}
+
+int test_same_cert(X509 *a, X509 *b) { return a != NULL && b != NULL && X509_cmp(a, b) == 0; }
+
+int test_same_key(EVP_PKEY *a, EVP_PKEY *b) {
+  return a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
+}

@@ -1,0 +1,45 @@
+/* support.h - helpers shared by the unit tests (not part of any component).
+ *
+ * Paths come from the environment CTest sets (GATECERT_FIXTURES, GATECERT_TMP)
+ * so tests run from any directory and never share scratch files. The fixed
+ * reference time makes every generated certificate independent of the date.
+ */
+#ifndef GATECERT_TEST_SUPPORT_H
+#define GATECERT_TEST_SUPPORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "gcert.h"
+
+/* 2030-01-01T00:00:00Z: the reference time of generated test PKIs. */
+#define TEST_REFERENCE ((time_t)1893456000)
+
+/* Path under the fixtures directory; returns a static buffer per call slot. */
+const char *test_fixture_path(const char *relative);
+/* A fresh scratch directory for this test binary (created on first use). */
+const char *test_scratch_dir(void);
+/* Path of a file inside the scratch directory (malloc'd). */
+char *test_scratch_path(const char *name);
+
+/* Asserts a status, printing the error message on mismatch. */
+#define assert_status(expected, actual, err)                                                  \
+  do {                                                                                         \
+    gcert_status got_ = (actual);                                                              \
+    if (got_ != (expected))                                                                    \
+      fail_msg("expected %s, got %s: %s", gcert_status_name(expected), gcert_status_name(got_), \
+               (err)->message);                                                                \
+  } while (0)
+
+/* Issues a CA-signed or self-signed EC certificate quickly (asserts success). */
+void test_issue(gcert_kind kind, const char *subject, const gcert_item *issuer, gcert_item *out);
+
+/* 1 when two certificates have identical DER. */
+int test_same_cert(X509 *a, X509 *b);
+/* 1 when two private keys are the same key. */
+int test_same_key(EVP_PKEY *a, EVP_PKEY *b);
+
+#endif
