@@ -171,6 +171,10 @@ gcert_status gcert_read_file(const char *path, gcert_format format, const char *
  * first certificate must match the key. */
 gcert_status gcert_pem_read(const unsigned char *data, size_t len, const char *password,
                             gcert_store *out, gcert_error *err);
+/* PEM holding exactly one private key (PKCS#8, encrypted PKCS#8 or
+ * traditional) and no certificate (one is GCERT_E_PEM_UNEXPECTED). */
+gcert_status gcert_pem_read_key(const unsigned char *data, size_t len, const char *password,
+                                EVP_PKEY **out, gcert_error *err);
 /* DER: exactly one certificate, nothing after it. */
 gcert_status gcert_der_read(const unsigned char *data, size_t len, gcert_store *out,
                             gcert_error *err);
@@ -333,11 +337,12 @@ gcert_status gcert_catalogue_make(time_t reference, gcert_key_type key_type,
                                   gcert_catalogue **out, gcert_error *err);
 void gcert_catalogue_free(gcert_catalogue *catalogue);
 size_t gcert_catalogue_count(const gcert_catalogue *catalogue);
-/* Row i: name, the human description, the item and its issuer chain (nearest
- * issuer first, not including the item; may be empty). */
+/* Row i: its name, what is special about it, the certificate and key, and the
+ * name of the row that issued it (NULL when self-signed). */
 const char *gcert_catalogue_name(const gcert_catalogue *catalogue, size_t i);
 const char *gcert_catalogue_description(const gcert_catalogue *catalogue, size_t i);
 const gcert_item *gcert_catalogue_item(const gcert_catalogue *catalogue, size_t i);
+const char *gcert_catalogue_issuer(const gcert_catalogue *catalogue, size_t i);
 const gcert_item *gcert_catalogue_get(const gcert_catalogue *catalogue, const char *name);
 
 /* ---- command line --------------------------------------------------------- */

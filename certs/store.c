@@ -24,7 +24,7 @@ void gcert_store_init(gcert_store *store) {
 static void entry_free(gcert_entry *entry) {
   free(entry->alias);
   EVP_PKEY_free(entry->key);
-  OSSL_STACK_OF_X509_free(entry->chain);
+  sk_X509_pop_free(entry->chain, X509_free);
   memset(entry, 0, sizeof(*entry));
 }
 
