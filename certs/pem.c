@@ -56,7 +56,10 @@ static gcert_status block_error(int index, gcert_error *err) {
   if (ERR_GET_LIB(e) == ERR_LIB_PEM && (reason == PEM_R_BAD_END_LINE || reason == PEM_R_SHORT_HEADER))
     return gcert_fail_plain(err, GCERT_E_PEM_TRUNCATED,
                             "PEM block %d: no matching END line (file truncated?)", index);
-  return gcert_fail(err, GCERT_E_PEM_TRUNCATED, "PEM block %d cannot be read", index);
+  /* OpenSSL queues no reason for some malformed bodies (e.g. a block with
+   * headers whose lines are not 64 columns): the body cannot be decoded. */
+  return gcert_fail(err, GCERT_E_PEM_BASE64,
+                    "PEM block %d: body cannot be decoded (base64 or line layout)", index);
 }
 
 static gcert_status decode_cert(const unsigned char *der, long len, int index, X509 **out,
