@@ -52,13 +52,14 @@ gcert_status gcert_reader_bytes(gcert_reader *r, size_t n, const unsigned char *
 
 static gcert_status read_be(gcert_reader *r, size_t n, uint64_t *out, const char *what,
                             gcert_error *err) {
-  const unsigned char *p;
-  gcert_status st = gcert_reader_bytes(r, n, &p, what, err);
-  if (st != GCERT_OK)
-    return st;
+  if (n > gcert_reader_remaining(r))
+    return gcert_fail_plain(err, GCERT_E_TRUNCATED,
+                            "%s at offset %zu needs %zu bytes, only %zu remain", what, r->pos, n,
+                            gcert_reader_remaining(r));
   uint64_t v = 0;
   for (size_t i = 0; i < n; i++)
-    v = (v << 8) | p[i];
+    v = (v << 8) | r->data[r->pos + i];
+  r->pos += n;
   *out = v;
   return GCERT_OK;
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY 86400
+#define DAY ((int64_t)86400)
 
 typedef struct catalogue_row {
   const char *name;
@@ -32,8 +32,8 @@ static const catalogue_row catalogue_rows[] = {
      1825 * DAY, GCERT_EKU_DEFAULT, NULL, 0, "intermediate CA under root"},
     {"server", "intermediate", GCERT_KIND_SERVER, "CN=localhost,O=gatecert", -3600, 365 * DAY,
      GCERT_EKU_DEFAULT, "localhost", 1, "valid server: localhost, 127.0.0.1, ::1"},
-    {"client", "intermediate", GCERT_KIND_CLIENT, "CN=gatecert client,O=gatecert", -3600,
-     365 * DAY, GCERT_EKU_DEFAULT, NULL, 0, "valid client certificate"},
+    {"client", "intermediate", GCERT_KIND_CLIENT, "CN=gatecert client,O=gatecert", -3600, 365 * DAY,
+     GCERT_EKU_DEFAULT, NULL, 0, "valid client certificate"},
     {"server-expired", "intermediate", GCERT_KIND_SERVER, "CN=localhost,OU=expired,O=gatecert",
      -30 * DAY, -DAY, GCERT_EKU_DEFAULT, "localhost", 1, "expired a day before the reference"},
     {"server-not-yet-valid", "intermediate", GCERT_KIND_SERVER,
@@ -49,16 +49,16 @@ static const catalogue_row catalogue_rows[] = {
     {"server-wrong-host", "intermediate", GCERT_KIND_SERVER, "CN=wrong.host.invalid,O=gatecert",
      -3600, 365 * DAY, GCERT_EKU_DEFAULT, "wrong.host.invalid", 0,
      "names wrong.host.invalid, not localhost"},
-    {"server-no-san", "intermediate", GCERT_KIND_SERVER, "CN=localhost,OU=no SAN,O=gatecert",
-     -3600, 365 * DAY, GCERT_EKU_DEFAULT, NULL, 0, "CN=localhost and no subjectAltName"},
+    {"server-no-san", "intermediate", GCERT_KIND_SERVER, "CN=localhost,OU=no SAN,O=gatecert", -3600,
+     365 * DAY, GCERT_EKU_DEFAULT, NULL, 0, "CN=localhost and no subjectAltName"},
     {"self-signed", NULL, GCERT_KIND_SERVER, "CN=localhost,OU=self-signed,O=gatecert", -3600,
      365 * DAY, GCERT_EKU_DEFAULT, "localhost", 1, "self-signed server certificate"},
     {"intermediate-expired", "root", GCERT_KIND_CA,
-     "CN=gatecert Expired Intermediate CA,O=gatecert", -60 * DAY, -DAY, GCERT_EKU_DEFAULT, NULL,
-     0, "intermediate CA that expired a day ago"},
+     "CN=gatecert Expired Intermediate CA,O=gatecert", -60 * DAY, -DAY, GCERT_EKU_DEFAULT, NULL, 0,
+     "intermediate CA that expired a day ago"},
     {"server-expired-intermediate", "intermediate-expired", GCERT_KIND_SERVER,
-     "CN=localhost,OU=under expired intermediate,O=gatecert", -3600, 365 * DAY,
-     GCERT_EKU_DEFAULT, "localhost", 1, "valid leaf under an expired intermediate"},
+     "CN=localhost,OU=under expired intermediate,O=gatecert", -3600, 365 * DAY, GCERT_EKU_DEFAULT,
+     "localhost", 1, "valid leaf under an expired intermediate"},
     {"server-leaf-issuer", "server", GCERT_KIND_SERVER,
      "CN=localhost,OU=issued by a leaf,O=gatecert", -3600, 365 * DAY, GCERT_EKU_DEFAULT,
      "localhost", 1, "issued by the server leaf, which says CA:FALSE"},
@@ -69,8 +69,8 @@ static const catalogue_row catalogue_rows[] = {
     {"untrusted-root", NULL, GCERT_KIND_CA, "CN=gatecert Untrusted Root CA,O=elsewhere", -DAY,
      3650 * DAY, GCERT_EKU_DEFAULT, NULL, 0, "a root nobody trusts"},
     {"server-untrusted", "untrusted-root", GCERT_KIND_SERVER,
-     "CN=localhost,OU=untrusted root,O=elsewhere", -3600, 365 * DAY, GCERT_EKU_DEFAULT,
-     "localhost", 1, "server under the untrusted root"},
+     "CN=localhost,OU=untrusted root,O=elsewhere", -3600, 365 * DAY, GCERT_EKU_DEFAULT, "localhost",
+     1, "server under the untrusted root"},
     {"client-untrusted", "untrusted-root", GCERT_KIND_CLIENT,
      "CN=gatecert client,OU=untrusted root,O=elsewhere", -3600, 365 * DAY, GCERT_EKU_DEFAULT, NULL,
      0, "client under the untrusted root"},
@@ -122,8 +122,8 @@ static gcert_status issue_row(gcert_catalogue *cat, size_t i, time_t reference,
   return st;
 }
 
-gcert_status gcert_catalogue_make(time_t reference, gcert_key_type key_type,
-                                  gcert_catalogue **out, gcert_error *err) {
+gcert_status gcert_catalogue_make(time_t reference, gcert_key_type key_type, gcert_catalogue **out,
+                                  gcert_error *err) {
   gcert_catalogue *cat = calloc(1, sizeof(*cat));
   if (cat == NULL)
     return gcert_fail_plain(err, GCERT_E_NOMEM, "out of memory");

@@ -87,8 +87,7 @@ static int parse_eku(const char *text, gcert_eku *out) {
   return 0;
 }
 
-static gcert_status save_buf(const char *path, gcert_buf *buf, int private_data,
-                             gcert_error *err) {
+static gcert_status save_buf(const char *path, gcert_buf *buf, int private_data, gcert_error *err) {
   gcert_status st = gcert_file_save(path, buf->data, buf->len, private_data, err);
   gcert_buf_cleanse_free(buf);
   return st;
@@ -162,8 +161,8 @@ static void print_store(FILE *out, const gcert_store *store, time_t reference) {
     const gcert_entry *e = &store->entries[i];
     fprintf(out, "entry %zu: %s%s%s%s, %d certificate%s\n", i,
             e->key ? "private key " : "trusted certificate", e->key ? "(" : "",
-            e->key ? EVP_PKEY_get0_type_name(e->key) : "", e->key ? ")" : "",
-            sk_X509_num(e->chain), sk_X509_num(e->chain) == 1 ? "" : "s");
+            e->key ? EVP_PKEY_get0_type_name(e->key) : "", e->key ? ")" : "", sk_X509_num(e->chain),
+            sk_X509_num(e->chain) == 1 ? "" : "s");
     if (e->alias)
       fprintf(out, "  alias    %s\n", e->alias);
     for (int j = 0; j < sk_X509_num(e->chain); j++) {
@@ -301,14 +300,19 @@ static int parse_kind(const char *text, gcert_kind *out) {
 }
 
 static int parse_issue_args(int argc, char **argv, issue_args *a, gcert_error *err) {
-  static const struct option opts[] = {
-      {"kind", required_argument, NULL, 'k'},    {"subject", required_argument, NULL, 's'},
-      {"issuer", required_argument, NULL, 'i'},  {"out", required_argument, NULL, 'o'},
-      {"at", required_argument, NULL, 'a'},      {"dns", required_argument, NULL, 'd'},
-      {"ip", required_argument, NULL, 'I'},      {"not-before", required_argument, NULL, 'b'},
-      {"not-after", required_argument, NULL, 'e'}, {"key", required_argument, NULL, 'K'},
-      {"serial", required_argument, NULL, 'n'},  {"eku", required_argument, NULL, 'u'},
-      {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"kind", required_argument, NULL, 'k'},
+                                       {"subject", required_argument, NULL, 's'},
+                                       {"issuer", required_argument, NULL, 'i'},
+                                       {"out", required_argument, NULL, 'o'},
+                                       {"at", required_argument, NULL, 'a'},
+                                       {"dns", required_argument, NULL, 'd'},
+                                       {"ip", required_argument, NULL, 'I'},
+                                       {"not-before", required_argument, NULL, 'b'},
+                                       {"not-after", required_argument, NULL, 'e'},
+                                       {"key", required_argument, NULL, 'K'},
+                                       {"serial", required_argument, NULL, 'n'},
+                                       {"eku", required_argument, NULL, 'u'},
+                                       {NULL, 0, NULL, 0}};
   gcert_kind kind = GCERT_KIND_SERVER;
   for (int i = 1; i < argc; i++) { /* kind first: it sets the spec's defaults */
     if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc && !parse_kind(argv[i + 1], &kind))
@@ -345,8 +349,8 @@ static int parse_issue_args(int argc, char **argv, issue_args *a, gcert_error *e
       break;
     case 'b':
     case 'e':
-      if (gcert_duration_parse(optarg, c == 'b' ? &a->spec.not_before : &a->spec.not_after,
-                               err) != GCERT_OK)
+      if (gcert_duration_parse(optarg, c == 'b' ? &a->spec.not_before : &a->spec.not_after, err) !=
+          GCERT_OK)
         return report(err);
       break;
     case 'K':
@@ -459,7 +463,7 @@ static const demo_file demo_files[] = {
 
 /* The chain a row's holder would present: the row, then its issuers up to
  * but not including the self-signed root. */
-static STACK_OF(X509) *demo_chain(const gcert_catalogue *cat, const char *row) {
+static STACK_OF(X509) * demo_chain(const gcert_catalogue *cat, const char *row) {
   X509 *issuers[8];
   size_t n = 0;
   size_t count = gcert_catalogue_count(cat);
@@ -509,11 +513,11 @@ static gcert_status demo_write_files(const gcert_catalogue *cat, const char *dir
     gcert_store store;
     gcert_store_init(&store);
     st = demo_store(cat, f, &store, err);
-    write_options opt = {f->format, f->key_row || f->format == GCERT_FORMAT_JKS ||
-                                             f->format == GCERT_FORMAT_PKCS12
-                                         ? password
-                                         : NULL,
-                         f->pem_armour};
+    write_options opt = {
+        f->format,
+        f->key_row || f->format == GCERT_FORMAT_JKS || f->format == GCERT_FORMAT_PKCS12 ? password
+                                                                                        : NULL,
+        f->pem_armour};
     if (st == GCERT_OK)
       st = write_store(&store, &opt, path, err);
     gcert_store_free(&store);
@@ -596,7 +600,8 @@ static int cmd_demo(int argc, char **argv) {
   char path[CLI_PATH_MAX];
   snprintf(path, sizeof(path), "%s/store-password", dir);
   gcert_catalogue *cat = NULL;
-  gcert_status st = gcert_file_save(path, (const unsigned char *)password, strlen(password), 1, &err);
+  gcert_status st =
+      gcert_file_save(path, (const unsigned char *)password, strlen(password), 1, &err);
   if (st == GCERT_OK)
     st = gcert_catalogue_make(reference, key_type, &cat, &err);
   if (st == GCERT_OK)

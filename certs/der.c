@@ -26,8 +26,8 @@ gcert_status gcert_der_read(const unsigned char *data, size_t len, gcert_store *
   gcert_status st = GCERT_OK;
   if (used != len)
     st = gcert_fail_plain(err, GCERT_E_DER_TRAILING,
-                          "%zu bytes follow the certificate, which ends at offset %zu",
-                          len - used, used);
+                          "%zu bytes follow the certificate, which ends at offset %zu", len - used,
+                          used);
   if (st == GCERT_OK)
     st = gcert_store_add_trusted(out, NULL, cert, err);
   X509_free(cert);

@@ -35,8 +35,7 @@ static const struct {
     [GCERT_E_KEY_MISMATCH] = {"key-mismatch", "private key does not match the certificate"},
     [GCERT_E_NEED_PASSWORD] = {"need-password", "content is encrypted and no password was given"},
     [GCERT_E_BAD_PASSWORD] = {"bad-password", "decryption with the given password failed"},
-    [GCERT_E_INTEGRITY] = {"integrity",
-                           "integrity check failed: wrong password or tampered data"},
+    [GCERT_E_INTEGRITY] = {"integrity", "integrity check failed: wrong password or tampered data"},
     [GCERT_E_BAD_MAGIC] = {"bad-magic", "wrong file signature"},
     [GCERT_E_BAD_VERSION] = {"bad-version", "unsupported store version"},
     [GCERT_E_TRUNCATED] = {"truncated", "input ends before its declared content"},
@@ -83,8 +82,8 @@ void gcert_error_clear(gcert_error *err) {
   }
 }
 
-static gcert_status fail_v(gcert_error *err, gcert_status status, int with_openssl,
-                           const char *fmt, va_list ap) {
+static gcert_status fail_v(gcert_error *err, gcert_status status, int with_openssl, const char *fmt,
+                           va_list ap) {
   unsigned long ossl = ERR_peek_error();
   if (err != NULL) {
     err->status = status;

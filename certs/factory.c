@@ -23,14 +23,14 @@
 #include <openssl/x509v3.h>
 
 #define SERIAL_MAX_BYTES 20 /* RFC 5280 4.1.2.2 */
-#define NAME_MAX_LEN 1024
+#define NAME_MAX_LEN     1024
 
 void gcert_spec_init(gcert_spec *spec, gcert_kind kind) {
   memset(spec, 0, sizeof(*spec));
   spec->kind = kind;
   spec->key_type = GCERT_KEY_EC_P256;
   spec->not_before = -3600;
-  spec->not_after = 365 * 86400;
+  spec->not_after = (int64_t)365 * 86400;
   spec->eku = GCERT_EKU_DEFAULT;
   spec->ca_path_len = -1;
 }
@@ -82,8 +82,7 @@ static gcert_status parse_component(const char *text, size_t *pos, rdn_text *rdn
   size_t t = 0;
   while (text[i] != '\0' && text[i] != '=') {
     if (!isalnum((unsigned char)text[i]) && text[i] != '.' && text[i] != '-')
-      return gcert_fail_plain(err, GCERT_E_BAD_NAME, "bad character in attribute type at %zu",
-                              i);
+      return gcert_fail_plain(err, GCERT_E_BAD_NAME, "bad character in attribute type at %zu", i);
     if (t + 1 >= sizeof(rdn->type))
       return gcert_fail_plain(err, GCERT_E_BAD_NAME, "attribute type too long at %zu", i);
     rdn->type[t++] = text[i++];
@@ -129,9 +128,8 @@ static gcert_status parse_name(const char *text, X509_NAME **out, gcert_error *e
   size_t pos = 0;
   while (st == GCERT_OK && text[pos] != '\0') {
     st = parse_component(text, &pos, rdn, err);
-    if (st == GCERT_OK &&
-        !X509_NAME_add_entry_by_txt(name, rdn->type, MBSTRING_UTF8,
-                                    (const unsigned char *)rdn->value, -1, 0, 0))
+    if (st == GCERT_OK && !X509_NAME_add_entry_by_txt(name, rdn->type, MBSTRING_UTF8,
+                                                      (const unsigned char *)rdn->value, -1, 0, 0))
       st = gcert_fail(err, GCERT_E_BAD_NAME, "cannot use '%s=%s'", rdn->type, rdn->value);
   }
   free(rdn);
@@ -209,8 +207,7 @@ static gcert_status add_general_name(GENERAL_NAMES *names, int type, const char 
     for (size_t i = 0; i < n; i++) {
       if ((unsigned char)value[i] <= 0x20 || (unsigned char)value[i] >= 0x7f)
         return gcert_fail_plain(err, GCERT_E_BAD_SAN,
-                                "DNS name '%s' has a character that is not printable ASCII",
-                                value);
+                                "DNS name '%s' has a character that is not printable ASCII", value);
     }
     if (n == 0)
       return gcert_fail_plain(err, GCERT_E_BAD_SAN, "empty DNS name");
@@ -254,8 +251,7 @@ static gcert_status add_conf_ext(X509 *cert, X509V3_CTX *ctx, int nid, const cha
                                  gcert_error *err) {
   X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
   if (ext == NULL)
-    return gcert_fail(err, GCERT_E_CRYPTO, "cannot make extension %s=%s", OBJ_nid2sn(nid),
-                      value);
+    return gcert_fail(err, GCERT_E_CRYPTO, "cannot make extension %s=%s", OBJ_nid2sn(nid), value);
   int ok = X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
   return ok ? GCERT_OK : gcert_fail(err, GCERT_E_CRYPTO, "cannot add %s", OBJ_nid2sn(nid));
@@ -325,8 +321,8 @@ static gcert_status set_validity(X509 *cert, time_t reference, const gcert_spec 
                                   (long)(spec->not_before % 86400));
   ASN1_TIME *to = ASN1_TIME_adj(NULL, reference, (int)(spec->not_after / 86400),
                                 (long)(spec->not_after % 86400));
-  int ok = from != NULL && to != NULL && X509_set1_notBefore(cert, from) &&
-           X509_set1_notAfter(cert, to);
+  int ok =
+      from != NULL && to != NULL && X509_set1_notBefore(cert, from) && X509_set1_notAfter(cert, to);
   ASN1_TIME_free(from);
   ASN1_TIME_free(to);
   return ok ? GCERT_OK : gcert_fail(err, GCERT_E_BAD_TIME, "validity window out of range");
@@ -390,8 +386,8 @@ gcert_status gcert_issue(const gcert_spec *spec, time_t reference, const gcert_i
   return GCERT_OK;
 }
 
-STACK_OF(X509) *gcert_chain_make(X509 *leaf, X509 *const *issuers, size_t issuer_count,
-                                 gcert_chain_shape shape) {
+STACK_OF(X509) * gcert_chain_make(X509 *leaf, X509 *const *issuers, size_t issuer_count,
+                                  gcert_chain_shape shape) {
   STACK_OF(X509) *chain = sk_X509_new_null();
   if (chain == NULL || leaf == NULL)
     goto fail;

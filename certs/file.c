@@ -17,8 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-gcert_status gcert_file_load(const char *path, size_t max_len, gcert_buf *out,
-                             gcert_error *err) {
+gcert_status gcert_file_load(const char *path, size_t max_len, gcert_buf *out, gcert_error *err) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return gcert_fail_plain(err, GCERT_E_IO, "cannot open %s: %s", path, strerror(errno));
@@ -90,8 +89,8 @@ gcert_status gcert_file_save(const char *path, const unsigned char *data, size_t
     return gcert_fail_plain(err, GCERT_E_IO, "cannot create a file next to %s: %s", path,
                             strerror(e));
   }
-  int ok = (private_data || fchmod(fd, 0644) == 0) && write_all(fd, data, len) == 0 &&
-           fsync(fd) == 0;
+  int ok =
+      (private_data || fchmod(fd, 0644) == 0) && write_all(fd, data, len) == 0 && fsync(fd) == 0;
   int e = errno;
   ok = (close(fd) == 0) && ok;
   if (ok && rename(tmp, path) != 0) {

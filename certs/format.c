@@ -15,9 +15,8 @@
 #include <openssl/pkcs7.h>
 
 static const char *const format_names[GCERT_FORMAT_COUNT] = {
-    [GCERT_FORMAT_AUTO] = "auto",     [GCERT_FORMAT_PEM] = "pem",
-    [GCERT_FORMAT_DER] = "der",       [GCERT_FORMAT_PKCS7] = "pkcs7",
-    [GCERT_FORMAT_PKCS12] = "pkcs12", [GCERT_FORMAT_JKS] = "jks",
+    [GCERT_FORMAT_AUTO] = "auto",     [GCERT_FORMAT_PEM] = "pem",       [GCERT_FORMAT_DER] = "der",
+    [GCERT_FORMAT_PKCS7] = "pkcs7",   [GCERT_FORMAT_PKCS12] = "pkcs12", [GCERT_FORMAT_JKS] = "jks",
     [GCERT_FORMAT_SAPJAR] = "sapjar",
 };
 

@@ -109,10 +109,10 @@ gcert_status gcert_file_save(const char *path, const unsigned char *data, size_t
 /* ---- stores: what every format reads into and writes from --------------- */
 
 typedef struct gcert_entry {
-  char *alias;           /* UTF-8; NULL where the format has no names (PEM, DER) */
-  EVP_PKEY *key;         /* private key entry; NULL for a trusted certificate */
-  STACK_OF(X509) *chain; /* key entry: leaf first, then issuers; trusted: one cert */
-  int64_t created_ms;    /* JKS entry date, ms since the epoch; 0 if unknown */
+  char *alias;            /* UTF-8; NULL where the format has no names (PEM, DER) */
+  EVP_PKEY *key;          /* private key entry; NULL for a trusted certificate */
+  STACK_OF(X509) * chain; /* key entry: leaf first, then issuers; trusted: one cert */
+  int64_t created_ms;     /* JKS entry date, ms since the epoch; 0 if unknown */
 } gcert_entry;
 
 typedef struct gcert_store {
@@ -130,7 +130,7 @@ gcert_status gcert_store_add_trusted(gcert_store *store, const char *alias, X509
 /* Adds a private-key entry: key plus chain (leaf first, at least the leaf).
  * Fails with GCERT_E_KEY_MISMATCH when key does not match chain[0]. */
 gcert_status gcert_store_add_key(gcert_store *store, const char *alias, EVP_PKEY *key,
-                                 STACK_OF(X509) *chain, gcert_error *err);
+                                 STACK_OF(X509) * chain, gcert_error *err);
 /* Moves every entry of src to the end of dst (src ends empty). */
 gcert_status gcert_store_append(gcert_store *dst, gcert_store *src, gcert_error *err);
 /* Finds an entry by alias (exact byte match); NULL when absent. */
@@ -143,15 +143,15 @@ size_t gcert_store_cert_count(const gcert_store *store);
 typedef enum gcert_format {
   GCERT_FORMAT_AUTO = 0, /* readers only: detect from the bytes */
   GCERT_FORMAT_PEM,
-  GCERT_FORMAT_DER,    /* one certificate */
-  GCERT_FORMAT_PKCS7,  /* certs-only SignedData, DER or PEM-armoured */
+  GCERT_FORMAT_DER,   /* one certificate */
+  GCERT_FORMAT_PKCS7, /* certs-only SignedData, DER or PEM-armoured */
   GCERT_FORMAT_PKCS12,
   GCERT_FORMAT_JKS,
   GCERT_FORMAT_SAPJAR, /* SAP key store JAR */
   GCERT_FORMAT_COUNT
 } gcert_format;
 
-const char *gcert_format_name(gcert_format format); /* "pem", "der", "pkcs7", ... */
+const char *gcert_format_name(gcert_format format);    /* "pem", "der", "pkcs7", ... */
 gcert_format gcert_format_from_name(const char *name); /* GCERT_FORMAT_COUNT if unknown */
 /* Guesses the format from content alone; GCERT_FORMAT_COUNT if none fits. */
 gcert_format gcert_format_detect(const unsigned char *data, size_t len);
@@ -255,9 +255,9 @@ typedef struct gcert_spec {
   size_t dns_count;
   const char *const *ips; /* subjectAltName IP addresses (v4 or v6 text) */
   size_t ip_count;
-  const char *serial;  /* decimal, or hex with 0x; NULL: random positive 127-bit */
+  const char *serial; /* decimal, or hex with 0x; NULL: random positive 127-bit */
   gcert_eku eku;
-  int ca_path_len;     /* CA only: pathLenConstraint, or -1 for none */
+  int ca_path_len; /* CA only: pathLenConstraint, or -1 for none */
 } gcert_spec;
 
 /* A spec with the defaults: EC P-256, valid from reference-1h for 1 year,
@@ -288,23 +288,19 @@ typedef enum gcert_chain_shape {
 } gcert_chain_shape;
 
 /* A new stack (own references) shaped from leaf and its issuers, nearest first. */
-STACK_OF(X509) *gcert_chain_make(X509 *leaf, X509 *const *issuers, size_t issuer_count,
-                                 gcert_chain_shape shape);
+STACK_OF(X509) * gcert_chain_make(X509 *leaf, X509 *const *issuers, size_t issuer_count,
+                                  gcert_chain_shape shape);
 
 /* ---- inspection --------------------------------------------------------- */
 
-typedef enum gcert_validity {
-  GCERT_VALID = 0,
-  GCERT_EXPIRED,
-  GCERT_NOT_YET_VALID
-} gcert_validity;
+typedef enum gcert_validity { GCERT_VALID = 0, GCERT_EXPIRED, GCERT_NOT_YET_VALID } gcert_validity;
 
 typedef struct gcert_info {
   char subject[256]; /* RFC 2253 */
   char issuer[256];
-  char serial_hex[80];   /* upper-case hex, no separators */
+  char serial_hex[80]; /* upper-case hex, no separators */
   char serial_dec[100];
-  char sha256_hex[65];   /* SHA-256 of the DER, lower-case hex */
+  char sha256_hex[65]; /* SHA-256 of the DER, lower-case hex */
   time_t not_before;
   time_t not_after;
   gcert_validity validity; /* at the reference time passed in */
@@ -333,8 +329,8 @@ gcert_status gcert_duration_parse(const char *text, int64_t *out, gcert_error *e
  * lists them; each row's comment says what is wrong with it. */
 typedef struct gcert_catalogue gcert_catalogue;
 
-gcert_status gcert_catalogue_make(time_t reference, gcert_key_type key_type,
-                                  gcert_catalogue **out, gcert_error *err);
+gcert_status gcert_catalogue_make(time_t reference, gcert_key_type key_type, gcert_catalogue **out,
+                                  gcert_error *err);
 void gcert_catalogue_free(gcert_catalogue *catalogue);
 size_t gcert_catalogue_count(const gcert_catalogue *catalogue);
 /* Row i: its name, what is special about it, the certificate and key, and the

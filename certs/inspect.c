@@ -73,7 +73,7 @@ gcert_status gcert_describe(X509 *cert, time_t reference, gcert_info *out, gcert
       !asn1_to_time(X509_get0_notAfter(cert), &out->not_after))
     return gcert_fail(err, GCERT_E_CRYPTO, "cannot describe certificate");
   for (unsigned int i = 0; i < md_len && 2 * i + 2 < sizeof(out->sha256_hex); i++)
-    snprintf(out->sha256_hex + 2 * i, 3, "%02x", md[i]);
+    snprintf(out->sha256_hex + (size_t)2 * i, 3, "%02x", md[i]);
   out->validity = reference < out->not_before  ? GCERT_NOT_YET_VALID
                   : reference > out->not_after ? GCERT_EXPIRED
                                                : GCERT_VALID;

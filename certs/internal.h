@@ -39,12 +39,9 @@ typedef struct gcert_reader {
 void gcert_reader_init(gcert_reader *r, const unsigned char *data, size_t len);
 size_t gcert_reader_remaining(const gcert_reader *r);
 gcert_status gcert_reader_u8(gcert_reader *r, uint8_t *out, const char *what, gcert_error *err);
-gcert_status gcert_reader_u16be(gcert_reader *r, uint16_t *out, const char *what,
-                                gcert_error *err);
-gcert_status gcert_reader_u32be(gcert_reader *r, uint32_t *out, const char *what,
-                                gcert_error *err);
-gcert_status gcert_reader_u64be(gcert_reader *r, uint64_t *out, const char *what,
-                                gcert_error *err);
+gcert_status gcert_reader_u16be(gcert_reader *r, uint16_t *out, const char *what, gcert_error *err);
+gcert_status gcert_reader_u32be(gcert_reader *r, uint32_t *out, const char *what, gcert_error *err);
+gcert_status gcert_reader_u64be(gcert_reader *r, uint64_t *out, const char *what, gcert_error *err);
 /* Points *out at the next n bytes (no copy) and advances. */
 gcert_status gcert_reader_bytes(gcert_reader *r, size_t n, const unsigned char **out,
                                 const char *what, gcert_error *err);

@@ -24,7 +24,7 @@
 
 /* What one pass over the blocks found. */
 typedef struct pem_contents {
-  STACK_OF(X509) *certs;
+  STACK_OF(X509) * certs;
   EVP_PKEY *key;
   int blocks;
 } pem_contents;
@@ -53,7 +53,8 @@ static gcert_status block_error(int index, gcert_error *err) {
   if (ERR_GET_LIB(e) == ERR_LIB_PEM && reason == PEM_R_BAD_BASE64_DECODE)
     return gcert_fail_plain(err, GCERT_E_PEM_BASE64, "PEM block %d: body is not valid base64",
                             index);
-  if (ERR_GET_LIB(e) == ERR_LIB_PEM && (reason == PEM_R_BAD_END_LINE || reason == PEM_R_SHORT_HEADER))
+  if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+      (reason == PEM_R_BAD_END_LINE || reason == PEM_R_SHORT_HEADER))
     return gcert_fail_plain(err, GCERT_E_PEM_TRUNCATED,
                             "PEM block %d: no matching END line (file truncated?)", index);
   /* OpenSSL queues no reason for some malformed bodies (e.g. a block with
@@ -95,8 +96,7 @@ static gcert_status decode_pkcs8(const unsigned char *der, long len, int index, 
 }
 
 static gcert_status decode_encrypted_pkcs8(const unsigned char *der, long len, int index,
-                                           const char *password, EVP_PKEY **out,
-                                           gcert_error *err) {
+                                           const char *password, EVP_PKEY **out, gcert_error *err) {
   if (password == NULL)
     return gcert_fail_plain(err, GCERT_E_NEED_PASSWORD,
                             "PEM block %d: the private key is encrypted", index);
@@ -104,15 +104,14 @@ static gcert_status decode_encrypted_pkcs8(const unsigned char *der, long len, i
   X509_SIG *sig = d2i_X509_SIG(NULL, &p, len);
   if (sig == NULL || p != der + len) {
     X509_SIG_free(sig);
-    return gcert_fail(err, GCERT_E_DER_INVALID,
-                      "PEM block %d: not a valid encrypted PKCS#8 key", index);
+    return gcert_fail(err, GCERT_E_DER_INVALID, "PEM block %d: not a valid encrypted PKCS#8 key",
+                      index);
   }
   PKCS8_PRIV_KEY_INFO *p8 = PKCS8_decrypt(sig, password, (int)strlen(password));
   X509_SIG_free(sig);
   if (p8 == NULL)
     return gcert_fail_plain(err, GCERT_E_BAD_PASSWORD,
-                            "PEM block %d: the password does not decrypt the private key",
-                            index);
+                            "PEM block %d: the password does not decrypt the private key", index);
   EVP_PKEY *key = EVP_PKCS82PKEY(p8);
   PKCS8_PRIV_KEY_INFO_free(p8);
   if (key == NULL)
@@ -127,14 +126,14 @@ static int password_cb(char *buf, int size, int rwflag, void *u) {
   size_t n = strlen(password);
   if (n > (size_t)size)
     return -1;
-  memcpy(buf, password, n);
+  memcpy(buf, password, n); // NOLINT(bugprone-not-null-terminated-result): length returned
   return (int)n;
 }
 
 /* "RSA PRIVATE KEY" / "EC PRIVATE KEY", possibly with a Proc-Type header. */
-static gcert_status decode_traditional(const char *label, const char *header,
-                                       unsigned char *der, long len, int index,
-                                       const char *password, EVP_PKEY **out, gcert_error *err) {
+static gcert_status decode_traditional(const char *label, const char *header, unsigned char *der,
+                                       long len, int index, const char *password, EVP_PKEY **out,
+                                       gcert_error *err) {
   EVP_CIPHER_INFO cipher;
   if (!PEM_get_EVP_CIPHER_INFO((char *)header, &cipher))
     return gcert_fail(err, GCERT_E_UNSUPPORTED, "PEM block %d: unsupported encryption header",
@@ -145,8 +144,7 @@ static gcert_status decode_traditional(const char *label, const char *header,
                               "PEM block %d: the private key is encrypted", index);
     if (!PEM_do_header(&cipher, der, &len, password_cb, (void *)password))
       return gcert_fail_plain(err, GCERT_E_BAD_PASSWORD,
-                              "PEM block %d: the password does not decrypt the private key",
-                              index);
+                              "PEM block %d: the password does not decrypt the private key", index);
   }
   int type = strcmp(label, "RSA PRIVATE KEY") == 0 ? EVP_PKEY_RSA : EVP_PKEY_EC;
   const unsigned char *p = der;
@@ -292,8 +290,8 @@ gcert_status gcert_pem_write_key(EVP_PKEY *key, const char *key_password, gcert_
   BIO *bio = BIO_new(BIO_s_secmem()); /* cleared when freed */
   if (bio == NULL)
     return gcert_fail(err, GCERT_E_NOMEM, "out of memory");
-  int ok = PEM_write_bio_PKCS8PrivateKey(bio, key, key_password ? EVP_aes_256_cbc() : NULL, NULL,
-                                         0, NULL, (void *)key_password);
+  int ok = PEM_write_bio_PKCS8PrivateKey(bio, key, key_password ? EVP_aes_256_cbc() : NULL, NULL, 0,
+                                         NULL, (void *)key_password);
   gcert_status st = ok ? gcert_buf_from_bio(bio, out, err)
                        : gcert_fail(err, GCERT_E_CRYPTO, "cannot encode private key");
   BIO_free(bio);
@@ -317,10 +315,10 @@ gcert_status gcert_pem_write(const gcert_store *store, const char *key_password,
       key = entry->key;
   }
   if (ok && key != NULL)
-    ok = PEM_write_bio_PKCS8PrivateKey(bio, key, key_password ? EVP_aes_256_cbc() : NULL, NULL,
-                                       0, NULL, (void *)key_password);
-  gcert_status st =
-      ok ? gcert_buf_from_bio(bio, out, err) : gcert_fail(err, GCERT_E_CRYPTO, "PEM encoding failed");
+    ok = PEM_write_bio_PKCS8PrivateKey(bio, key, key_password ? EVP_aes_256_cbc() : NULL, NULL, 0,
+                                       NULL, (void *)key_password);
+  gcert_status st = ok ? gcert_buf_from_bio(bio, out, err)
+                       : gcert_fail(err, GCERT_E_CRYPTO, "PEM encoding failed");
   BIO_free(bio);
   return st;
 }

@@ -25,8 +25,7 @@ static gcert_status decode_pem(const unsigned char *data, size_t len, PKCS7 **ou
   if (!PEM_read_bio(bio, &label, &header, &der, &der_len)) {
     st = gcert_fail(err, GCERT_E_PEM_TRUNCATED, "PKCS#7 PEM block cannot be read");
   } else if (strcmp(label, "PKCS7") != 0) {
-    st = gcert_fail_plain(err, GCERT_E_PEM_UNEXPECTED, "PEM block is '%s', expected PKCS7",
-                          label);
+    st = gcert_fail_plain(err, GCERT_E_PEM_UNEXPECTED, "PEM block is '%s', expected PKCS7", label);
   } else {
     const unsigned char *p = der;
     *out = d2i_PKCS7(NULL, &p, der_len);
@@ -65,7 +64,11 @@ gcert_status gcert_pkcs7_read(const unsigned char *data, size_t len, gcert_store
   PKCS7 *p7 = NULL;
   int pem = memmem(data, len, "-----BEGIN", 10) != NULL;
   gcert_status st = pem ? decode_pem(data, len, &p7, err) : decode_der(data, len, &p7, err);
-  if (st == GCERT_OK && !PKCS7_type_is_signed(p7))
+  if (st != GCERT_OK || p7 == NULL) {
+    PKCS7_free(p7);
+    return st != GCERT_OK ? st : gcert_fail_plain(err, GCERT_E_DER_INVALID, "no PKCS#7 structure");
+  }
+  if (!PKCS7_type_is_signed(p7))
     st = gcert_fail_plain(err, GCERT_E_UNSUPPORTED, "PKCS#7 content type is %s, not SignedData",
                           OBJ_nid2sn(OBJ_obj2nid(p7->type)));
   STACK_OF(X509) *certs = st == GCERT_OK && p7->d.sign != NULL ? p7->d.sign->cert : NULL;
@@ -87,8 +90,8 @@ gcert_status gcert_pkcs7_write(const gcert_store *store, int pem_armour, gcert_b
   if (store == NULL || gcert_store_cert_count(store) == 0)
     return gcert_fail_plain(err, GCERT_E_NO_CERT, "nothing to write");
   PKCS7 *p7 = PKCS7_new();
-  int ok = p7 != NULL && PKCS7_set_type(p7, NID_pkcs7_signed) &&
-           PKCS7_content_new(p7, NID_pkcs7_data);
+  int ok =
+      p7 != NULL && PKCS7_set_type(p7, NID_pkcs7_signed) && PKCS7_content_new(p7, NID_pkcs7_data);
   for (size_t i = 0; ok && i < store->count; i++) {
     const gcert_entry *entry = &store->entries[i];
     for (int j = 0; ok && j < sk_X509_num(entry->chain); j++)
@@ -96,8 +99,8 @@ gcert_status gcert_pkcs7_write(const gcert_store *store, int pem_armour, gcert_b
   }
   BIO *bio = ok ? BIO_new(BIO_s_mem()) : NULL;
   ok = bio != NULL && (pem_armour ? PEM_write_bio_PKCS7(bio, p7) : i2d_PKCS7_bio(bio, p7));
-  gcert_status st =
-      ok ? gcert_buf_from_bio(bio, out, err) : gcert_fail(err, GCERT_E_CRYPTO, "PKCS#7 encoding failed");
+  gcert_status st = ok ? gcert_buf_from_bio(bio, out, err)
+                       : gcert_fail(err, GCERT_E_CRYPTO, "PKCS#7 encoding failed");
   BIO_free(bio);
   PKCS7_free(p7);
   return st;

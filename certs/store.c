@@ -74,15 +74,14 @@ static gcert_status reserve(gcert_store *store, size_t extra, gcert_error *err) 
     cap *= 2;
   gcert_entry *grown = realloc(store->entries, cap * sizeof(*grown));
   if (grown == NULL)
-    return gcert_fail_plain(err, GCERT_E_NOMEM, "out of memory growing store to %zu entries",
-                            cap);
+    return gcert_fail_plain(err, GCERT_E_NOMEM, "out of memory growing store to %zu entries", cap);
   store->entries = grown;
   store->capacity = cap;
   return GCERT_OK;
 }
 
 static gcert_status add_entry(gcert_store *store, const char *alias, EVP_PKEY *key,
-                              STACK_OF(X509) *chain_in, gcert_error *err) {
+                              STACK_OF(X509) * chain_in, gcert_error *err) {
   gcert_status st = check_alias(store, alias, err);
   if (st == GCERT_OK)
     st = reserve(store, 1, err);
@@ -122,7 +121,7 @@ gcert_status gcert_store_add_trusted(gcert_store *store, const char *alias, X509
 }
 
 gcert_status gcert_store_add_key(gcert_store *store, const char *alias, EVP_PKEY *key,
-                                 STACK_OF(X509) *chain, gcert_error *err) {
+                                 STACK_OF(X509) * chain, gcert_error *err) {
   if (store == NULL || key == NULL || chain == NULL || sk_X509_num(chain) < 1)
     return gcert_fail_plain(err, GCERT_E_INVALID_ARG,
                             "key entry needs a key and at least one certificate");

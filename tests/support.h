@@ -26,12 +26,12 @@ const char *test_scratch_dir(void);
 char *test_scratch_path(const char *name);
 
 /* Asserts a status, printing the error message on mismatch. */
-#define assert_status(expected, actual, err)                                                  \
-  do {                                                                                         \
-    gcert_status got_ = (actual);                                                              \
-    if (got_ != (expected))                                                                    \
-      fail_msg("expected %s, got %s: %s", gcert_status_name(expected), gcert_status_name(got_), \
-               (err)->message);                                                                \
+#define assert_status(expected, actual, err)                                                       \
+  do {                                                                                             \
+    gcert_status got_ = (actual);                                                                  \
+    if (got_ != (expected))                                                                        \
+      fail_msg("expected %s, got %s: %s", gcert_status_name(expected), gcert_status_name(got_),    \
+               (err)->message);                                                                    \
   } while (0)
 
 /* Issues a CA-signed or self-signed EC certificate quickly (asserts success). */

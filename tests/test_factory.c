@@ -14,7 +14,7 @@
 
 /* Verifies leaf against trusted roots (and untrusted intermediates) at the
  * test reference time; returns the X509_V_ERR code (X509_V_OK on success). */
-static int verify_at(X509 *leaf, X509 *const *roots, size_t nroots, STACK_OF(X509) *untrusted,
+static int verify_at(X509 *leaf, X509 *const *roots, size_t nroots, STACK_OF(X509) * untrusted,
                      int purpose, const char *host, time_t when) {
   X509_STORE *store = X509_STORE_new();
   assert_non_null(store);
@@ -91,8 +91,7 @@ static const struct verify_case {
     {"server-expiring", "intermediate", X509_PURPOSE_SSL_SERVER, "localhost", X509_V_OK},
     {"server-wrong-eku", "intermediate", X509_PURPOSE_SSL_SERVER, "localhost",
      X509_V_ERR_INVALID_PURPOSE},
-    {"client-wrong-eku", "intermediate", X509_PURPOSE_SSL_CLIENT, NULL,
-     X509_V_ERR_INVALID_PURPOSE},
+    {"client-wrong-eku", "intermediate", X509_PURPOSE_SSL_CLIENT, NULL, X509_V_ERR_INVALID_PURPOSE},
     {"server-wrong-host", "intermediate", X509_PURPOSE_SSL_SERVER, "localhost",
      X509_V_ERR_HOSTNAME_MISMATCH},
     {"server-no-san", "intermediate", X509_PURPOSE_SSL_SERVER, NULL, X509_V_OK},
@@ -125,23 +124,24 @@ static void test_no_san_fails_hostname_check(void **state) {
    * fallback: the no-SAN leaf must fail a host check that never consults CN. */
   X509 *cert = cert_of(state, "server-no-san");
   assert_int_equal(-1, X509_get_ext_by_NID(cert, NID_subject_alt_name, -1));
-  assert_int_equal(0, X509_check_host(cert, "localhost", 0, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
-                                      NULL));
+  assert_int_equal(
+      0, X509_check_host(cert, "localhost", 0, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL));
   assert_int_equal(1, X509_check_host(cert_of(state, "server"), "localhost", 0,
                                       X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL));
 }
 
 static void test_expiring_follows_reference(void **state) {
   /* valid at the reference, expired 61 s later: time is the caller's */
-  assert_int_equal(X509_V_OK, verify_row(state, "server-expiring", "intermediate",
-                                         X509_PURPOSE_SSL_SERVER, "localhost", TEST_REFERENCE + 59));
+  assert_int_equal(X509_V_OK,
+                   verify_row(state, "server-expiring", "intermediate", X509_PURPOSE_SSL_SERVER,
+                              "localhost", TEST_REFERENCE + 59));
   assert_int_equal(X509_V_ERR_CERT_HAS_EXPIRED,
                    verify_row(state, "server-expiring", "intermediate", X509_PURPOSE_SSL_SERVER,
                               "localhost", TEST_REFERENCE + 61));
   /* and the not-yet-valid leaf becomes valid two days on */
   assert_int_equal(X509_V_OK, verify_row(state, "server-not-yet-valid", "intermediate",
                                          X509_PURPOSE_SSL_SERVER, "localhost",
-                                         TEST_REFERENCE + 2 * 86400));
+                                         TEST_REFERENCE + (time_t)2 * 86400));
 }
 
 static void test_leaf_as_issuer_is_rejected(void **state) {
@@ -160,8 +160,8 @@ static void test_rotated_root_same_subject_new_key(void **state) {
   assert_int_equal(0, X509_NAME_cmp(X509_get_subject_name(root), X509_get_subject_name(rotated)));
   assert_int_not_equal(1, EVP_PKEY_eq(X509_get0_pubkey(root), X509_get0_pubkey(rotated)));
   /* trusting the rotated root, its leaf verifies */
-  int code = verify_at(cert_of(state, "server-rotated"), &rotated, 1, NULL,
-                       X509_PURPOSE_SSL_SERVER, "localhost", TEST_REFERENCE);
+  int code = verify_at(cert_of(state, "server-rotated"), &rotated, 1, NULL, X509_PURPOSE_SSL_SERVER,
+                       "localhost", TEST_REFERENCE);
   assert_int_equal(X509_V_OK, code);
 }
 
@@ -173,7 +173,7 @@ static void test_describe(void **state) {
   assert_string_equal("CN=localhost,O=gatecert", info.subject);
   assert_string_equal("CN=gatecert Intermediate CA,O=gatecert", info.issuer);
   assert_int_equal(TEST_REFERENCE - 3600, info.not_before);
-  assert_int_equal(TEST_REFERENCE + 365 * 86400, info.not_after);
+  assert_int_equal(TEST_REFERENCE + (time_t)365 * 86400, info.not_after);
   assert_int_equal(GCERT_VALID, info.validity);
   assert_false(info.is_ca);
   assert_false(info.self_signed);
@@ -184,7 +184,7 @@ static void test_describe(void **state) {
   assert_int_equal(1, X509_digest(server, EVP_sha256(), md, &n));
   char hex[65];
   for (unsigned int i = 0; i < n; i++)
-    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    snprintf(hex + (size_t)2 * i, 3, "%02x", md[i]);
   assert_string_equal(hex, info.sha256_hex);
 
   assert_status(GCERT_OK, gcert_describe(cert_of(state, "root"), TEST_REFERENCE, &info, &err),
@@ -192,7 +192,8 @@ static void test_describe(void **state) {
   assert_true(info.is_ca);
   assert_true(info.self_signed);
   assert_status(GCERT_OK,
-                gcert_describe(cert_of(state, "server-expired"), TEST_REFERENCE, &info, &err), &err);
+                gcert_describe(cert_of(state, "server-expired"), TEST_REFERENCE, &info, &err),
+                &err);
   assert_int_equal(GCERT_EXPIRED, info.validity);
   assert_string_equal("expired", gcert_validity_name(info.validity));
   assert_status(GCERT_OK,
@@ -254,8 +255,8 @@ static void test_random_serials_differ(void **state) {
   gcert_item a = {0}, b = {0};
   test_issue(GCERT_KIND_SERVER, NULL, NULL, &a);
   test_issue(GCERT_KIND_SERVER, NULL, NULL, &b);
-  assert_int_not_equal(0, ASN1_INTEGER_cmp(X509_get0_serialNumber(a.cert),
-                                           X509_get0_serialNumber(b.cert)));
+  assert_int_not_equal(
+      0, ASN1_INTEGER_cmp(X509_get0_serialNumber(a.cert), X509_get0_serialNumber(b.cert)));
   /* positive and at most 127 bits: fits 16 bytes without a sign byte */
   assert_int_equal(V_ASN1_INTEGER, X509_get0_serialNumber(a.cert)->type);
   assert_true(X509_get0_serialNumber(a.cert)->length <= 16);
@@ -293,8 +294,7 @@ static void test_reused_key(void **state) {
   gcert_spec spec;
   gcert_spec_init(&spec, GCERT_KIND_SERVER);
   gcert_error err = {0};
-  assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, first.key, &second, &err),
-                &err);
+  assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, first.key, &second, &err), &err);
   assert_true(test_same_key(first.key, second.key));
   gcert_item_free(&first);
   gcert_item_free(&second);
@@ -387,7 +387,8 @@ static void test_time_parsing(void **state) {
     assert_status(GCERT_OK, gcert_duration_parse(ok[i].text, &d, &err), &err);
     assert_int_equal(ok[i].seconds, d);
   }
-  static const char *const bad[] = {"", "x", "5y", "5ss", "99999999999999999999d", "9223372036854775807d"};
+  static const char *const bad[] = {
+      "", "x", "5y", "5ss", "99999999999999999999d", "9223372036854775807d"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_status(GCERT_E_BAD_TIME, gcert_duration_parse(bad[i], &d, &err), &err);
 }

@@ -28,8 +28,7 @@ static int run_case(const char *path, const corpus_case *c) {
   gcert_format format = gcert_format_from_name(c->format);
   gcert_status expected = gcert_status_from_name(c->status);
   if (format == GCERT_FORMAT_COUNT || expected == GCERT_STATUS_COUNT) {
-    print_error("%s: unknown format '%s' or status '%s' in MANIFEST\n", path, c->format,
-                c->status);
+    print_error("%s: unknown format '%s' or status '%s' in MANIFEST\n", path, c->format, c->status);
     return 1;
   }
   gcert_store store;

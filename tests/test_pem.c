@@ -12,7 +12,7 @@
 
 typedef struct fixture {
   gcert_item ca, leaf, rsa_leaf;
-  STACK_OF(X509) *chain;
+  STACK_OF(X509) * chain;
 } fixture;
 
 static int setup(void **state) {
@@ -54,7 +54,8 @@ static void test_pem_key_and_chain_round_trip(void **state) {
   static const char *const passwords[] = {NULL, "secret", "! % ^ & # : / ? [ ] @ ; =", "පාස්"};
   for (size_t i = 0; i < sizeof(passwords) / sizeof(passwords[0]); i++) {
     gcert_buf pem = write_key_entry(f, passwords[i]);
-    assert_true((strstr((char *)pem.data, "ENCRYPTED PRIVATE KEY") != NULL) == (passwords[i] != NULL));
+    assert_true((strstr((char *)pem.data, "ENCRYPTED PRIVATE KEY") != NULL) ==
+                (passwords[i] != NULL));
     gcert_store back;
     gcert_store_init(&back);
     gcert_error err = {0};
@@ -141,8 +142,8 @@ static void test_pem_traditional_keys(void **state) {
       EVP_PKEY *key = NULL;
       gcert_error err = {0};
       assert_status(GCERT_OK,
-                    gcert_pem_read_key((unsigned char *)mem, (size_t)n,
-                                       encrypted ? "tradpw" : NULL, &key, &err),
+                    gcert_pem_read_key((unsigned char *)mem, (size_t)n, encrypted ? "tradpw" : NULL,
+                                       &key, &err),
                     &err);
       assert_true(test_same_key(keys[i], key));
       EVP_PKEY_free(key);
@@ -179,13 +180,14 @@ static void test_pem_errors(void **state) {
   /* base64 garbage inside a block */
   char *copy = strndup(text, good.len);
   char *body = strchr(copy, '\n') + 1;
-  memcpy(body, "!!!!@@@@####", 12);
+  memcpy(body, "!!!!@@@@####", 12); // NOLINT(bugprone-not-null-terminated-result)
   expect_pem(copy, good.len, GCERT_E_PEM_BASE64);
   free(copy);
   /* unexpected block type */
-  expect_pem("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
-             "-----END PUBLIC KEY-----\n",
-             120, GCERT_E_PEM_UNEXPECTED);
+  expect_pem(
+      "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
+      "-----END PUBLIC KEY-----\n",
+      120, GCERT_E_PEM_UNEXPECTED);
   /* valid base64 that is not a certificate */
   expect_pem("-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n", 70,
              GCERT_E_DER_INVALID);
@@ -229,7 +231,7 @@ static void test_der_round_trip_and_errors(void **state) {
   assert_status(GCERT_E_DER_INVALID, gcert_der_read(der.data, der.len - 1, &out, &err), &err);
   unsigned char *longer = malloc(der.len + 3);
   memcpy(longer, der.data, der.len);
-  memcpy(longer + der.len, "\0\0\0", 3);
+  memset(longer + der.len, 0, 3);
   assert_status(GCERT_E_DER_TRAILING, gcert_der_read(longer, der.len + 3, &out, &err), &err);
   assert_non_null(strstr(err.message, "3 bytes"));
   free(longer);

@@ -36,7 +36,8 @@ static void test_add_find_and_aliases(void **state) {
   assert_status(GCERT_E_INVALID_ARG, gcert_store_add_trusted(&store, "x", NULL, &err), &err);
   assert_int_equal(2, store.count);
   /* unicode aliases are fine */
-  assert_status(GCERT_OK, gcert_store_add_trusted(&store, "ශ්‍රී-ca", ca.cert, &err), &err);
+  assert_status(GCERT_OK, gcert_store_add_trusted(&store, "ශ්‍රී-ca", ca.cert, &err),
+                &err);
   sk_X509_pop_free(chain, X509_free);
   gcert_store_free(&store);
   assert_int_equal(0, store.count);
@@ -100,8 +101,8 @@ static void test_file_save_modes_and_load_limits(void **state) {
   assert_status(GCERT_E_IO, gcert_file_load("/nonexistent/x.pem", 10, &buf, &err), &err);
   assert_status(GCERT_E_IO, gcert_file_load(test_scratch_dir(), 10, &buf, &err), &err);
   assert_status(GCERT_E_IO, gcert_file_load("/dev/zero", 10, &buf, &err), &err);
-  assert_status(GCERT_E_IO, gcert_file_save("/nonexistent/dir/x", (const unsigned char *)"k", 1, 1,
-                                            &err),
+  assert_status(GCERT_E_IO,
+                gcert_file_save("/nonexistent/dir/x", (const unsigned char *)"k", 1, 1, &err),
                 &err);
   free(secret);
   free(public);
