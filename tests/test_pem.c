@@ -54,7 +54,7 @@ static void test_pem_key_and_chain_round_trip(void **state) {
   static const char *const passwords[] = {NULL, "secret", "! % ^ & # : / ? [ ] @ ; =", "පාස්"};
   for (size_t i = 0; i < sizeof(passwords) / sizeof(passwords[0]); i++) {
     gcert_buf pem = write_key_entry(f, passwords[i]);
-    assert_true((strstr((char *)pem.data, "ENCRYPTED PRIVATE KEY") != NULL) ==
+    assert_true((memmem(pem.data, pem.len, "ENCRYPTED PRIVATE KEY", 21) != NULL) ==
                 (passwords[i] != NULL));
     gcert_store back;
     gcert_store_init(&back);
@@ -138,7 +138,8 @@ static void test_pem_traditional_keys(void **state) {
                               NULL, NULL));
       char *mem = NULL;
       long n = BIO_get_mem_data(bio, &mem);
-      assert_non_null(strstr(mem, i == 0 ? "RSA PRIVATE KEY" : "EC PRIVATE KEY"));
+      assert_non_null(
+          memmem(mem, (size_t)n, i == 0 ? "RSA PRIVATE KEY" : "EC PRIVATE KEY", i == 0 ? 15 : 14));
       EVP_PKEY *key = NULL;
       gcert_error err = {0};
       assert_status(GCERT_OK,
@@ -175,11 +176,11 @@ static void test_pem_errors(void **state) {
   gcert_buf good = write_key_entry(f, NULL);
   char *text = (char *)good.data;
   /* truncated: the END line of the first certificate cut off */
-  char *end = strstr(text, "-----END CERTIFICATE-----");
+  char *end = memmem(text, good.len, "-----END CERTIFICATE-----", 25);
   expect_pem(text, (size_t)(end - text), GCERT_E_PEM_TRUNCATED);
   /* base64 garbage inside a block */
   char *copy = strndup(text, good.len);
-  char *body = strchr(copy, '\n') + 1;
+  char *body = (char *)memchr(copy, '\n', good.len) + 1;
   memcpy(body, "!!!!@@@@####", 12); // NOLINT(bugprone-not-null-terminated-result)
   expect_pem(copy, good.len, GCERT_E_PEM_BASE64);
   free(copy);
@@ -207,7 +208,7 @@ static void test_pem_errors(void **state) {
   /* key that does not match the first certificate */
   size_t mix_len = key2.len + good.len;
   char *mix = malloc(mix_len);
-  char *key_start = strstr(text, "-----BEGIN PRIVATE KEY-----");
+  char *key_start = memmem(text, good.len, "-----BEGIN PRIVATE KEY-----", 27);
   size_t certs_len = (size_t)(key_start - text);
   memcpy(mix, text, certs_len);
   memcpy(mix + certs_len, key2.data, key2.len);
