@@ -66,7 +66,7 @@ static int make_catalogue(gcert_key_type key_type) {
 /* Runs fn rounds times; prints median and p90; returns the median (ms). */
 static double measure(const char *label, int (*fn)(gcert_key_type), gcert_key_type type,
                       int rounds) {
-  double samples[ROUNDS];
+  double samples[ROUNDS] = {0};
   for (int i = 0; i < rounds; i++) {
     double t0 = now_ms();
     if (!fn(type))

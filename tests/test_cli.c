@@ -30,7 +30,9 @@ static int run(char **out, const char *fmt, ...) {
   while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
     len += n;
     if (len + 1 == cap)
-      buf = realloc(buf, cap *= 2);
+      char *grown = realloc(buf, cap *= 2);
+      assert_non_null(grown);
+      buf = grown;
   }
   buf[len] = '\0';
   int status = pclose(p);
