@@ -29,10 +29,11 @@ static int run(char **out, const char *fmt, ...) {
   size_t n;
   while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
     len += n;
-    if (len + 1 == cap)
+    if (len + 1 == cap) {
       char *grown = realloc(buf, cap *= 2);
       assert_non_null(grown);
       buf = grown;
+    }
   }
   buf[len] = '\0';
   int status = pclose(p);
