@@ -133,6 +133,8 @@ gcert_status gcert_store_add_key(gcert_store *store, const char *alias, EVP_PKEY
 }
 
 gcert_status gcert_store_append(gcert_store *dst, gcert_store *src, gcert_error *err) {
+  if (src->count == 0)
+    return GCERT_OK;
   for (size_t i = 0; i < src->count; i++) {
     const char *alias = src->entries[i].alias;
     if (alias != NULL && gcert_store_find(dst, alias) != NULL)
