@@ -450,7 +450,7 @@ typedef struct demo_file {
 } demo_file;
 
 static const demo_file demo_files[] = {
-    {"server.pem", GCERT_FORMAT_PEM, "server", 0},
+    {"server-with-key.pem", GCERT_FORMAT_PEM, "server", 0},
     {"server.der", GCERT_FORMAT_DER, NULL, 0},
     {"truststore.p7b", GCERT_FORMAT_PKCS7, NULL, 0},
     {"truststore.pem.p7b", GCERT_FORMAT_PKCS7, NULL, 1},

@@ -240,32 +240,37 @@ static gcert_status check_digest(p12_parse *ps, int md_nid, const char *what) {
   return GCERT_OK;
 }
 
+static gcert_status check_pbkdf2(p12_parse *ps, const PBKDF2PARAM *kdf, const char *what) {
+  int prf = kdf->prf != NULL ? OBJ_obj2nid(kdf->prf->algorithm) : NID_hmacWithSHA1;
+  int md_nid = NID_undef;
+  if (!EVP_PBE_find(EVP_PBE_TYPE_PRF, prf, NULL, &md_nid, NULL))
+    md_nid = NID_undef;
+  gcert_status st = check_digest(ps, md_nid, what);
+  if (st == GCERT_OK)
+    st = spend_iterations(ps, kdf->iter, what);
+  return st;
+}
+
 static gcert_status check_pbes2(p12_parse *ps, const X509_ALGOR *alg, const char *what) {
   PBE2PARAM *pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
   if (pbe2 == NULL)
     return gcert_fail(ps->err, GCERT_E_DER_INVALID, "%s: PBES2 parameters do not decode", what);
-  gcert_status st = GCERT_OK;
-  PBKDF2PARAM *kdf = NULL;
   if (OBJ_obj2nid(pbe2->keyfunc->algorithm) != NID_id_pbkdf2) {
     char name[80];
     OBJ_obj2txt(name, sizeof(name), pbe2->keyfunc->algorithm, 0);
-    st = gcert_fail_plain(ps->err, GCERT_E_UNSUPPORTED,
-                          "%s: key derivation %s is not supported (only PBKDF2)", what, name);
-  } else if ((kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
-                                              pbe2->keyfunc->parameter)) == NULL) {
+    PBE2PARAM_free(pbe2);
+    return gcert_fail_plain(ps->err, GCERT_E_UNSUPPORTED,
+                            "%s: key derivation %s is not supported (only PBKDF2)", what, name);
+  }
+  PBKDF2PARAM *kdf =
+      ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), pbe2->keyfunc->parameter);
+  gcert_status st = GCERT_OK;
+  if (kdf == NULL)
     st = gcert_fail(ps->err, GCERT_E_DER_INVALID, "%s: PBKDF2 parameters do not decode", what);
-  }
-  if (st == GCERT_OK)
+  else
     st = check_cipher(ps, OBJ_obj2nid(pbe2->encryption->algorithm), what);
-  if (st == GCERT_OK) {
-    int prf = kdf->prf != NULL ? OBJ_obj2nid(kdf->prf->algorithm) : NID_hmacWithSHA1;
-    int md_nid = NID_undef;
-    if (!EVP_PBE_find(EVP_PBE_TYPE_PRF, prf, NULL, &md_nid, NULL))
-      md_nid = NID_undef;
-    st = check_digest(ps, md_nid, what);
-  }
-  if (st == GCERT_OK)
-    st = spend_iterations(ps, kdf->iter, what);
+  if (kdf != NULL && st == GCERT_OK)
+    st = check_pbkdf2(ps, kdf, what);
   PBKDF2PARAM_free(kdf);
   PBE2PARAM_free(pbe2);
   return st;
@@ -408,10 +413,8 @@ static gcert_status read_cert(p12_parse *ps, PKCS12_SAFEBAG *bag, size_t bag_no)
   return bag_attrs(ps, bag, &c->alias, &c->key_id);
 }
 
-static gcert_status collect_bags(p12_parse *ps, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth);
-
-static gcert_status collect_bag(p12_parse *ps, PKCS12_SAFEBAG *bag, int depth) {
-  size_t bag_no = ps->bag_no++;
+/* One bag that is not a safeContents bag. */
+static gcert_status collect_bag(p12_parse *ps, PKCS12_SAFEBAG *bag, size_t bag_no) {
   int nid = PKCS12_SAFEBAG_get_nid(bag);
   switch (nid) {
   case NID_keyBag: {
@@ -424,12 +427,6 @@ static gcert_status collect_bag(p12_parse *ps, PKCS12_SAFEBAG *bag, int depth) {
     return read_shrouded_key(ps, bag, bag_no);
   case NID_certBag:
     return read_cert(ps, bag, bag_no);
-  case NID_safeContentsBag:
-    if (depth >= P12_MAX_DEPTH)
-      return gcert_fail_plain(ps->err, GCERT_E_LIMIT,
-                              "safeContents bag %zu nested deeper than %d levels", bag_no,
-                              P12_MAX_DEPTH);
-    return collect_bags(ps, PKCS12_SAFEBAG_get0_safes(bag), depth + 1);
   default: {
     char name[80] = "?";
     const ASN1_OBJECT *type = PKCS12_SAFEBAG_get0_type(bag);
@@ -451,11 +448,42 @@ static gcert_status count_against_limit(p12_parse *ps, size_t n, const char *wha
   return GCERT_OK;
 }
 
-static gcert_status collect_bags(p12_parse *ps, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth) {
+static gcert_status count_bags(p12_parse *ps, const STACK_OF(PKCS12_SAFEBAG) * bags) {
   int n = sk_PKCS12_SAFEBAG_num(bags);
-  gcert_status st = count_against_limit(ps, n > 0 ? (size_t)n : 0, "safes and bags");
-  for (int i = 0; st == GCERT_OK && i < n; i++)
-    st = collect_bag(ps, sk_PKCS12_SAFEBAG_value(bags, i), depth);
+  return count_against_limit(ps, n > 0 ? (size_t)n : 0, "safes and bags");
+}
+
+/* Walks a safe's bags depth first, without recursion: a safeContents bag
+ * pushes its inner bags on a stack at most P12_MAX_DEPTH deep. */
+static gcert_status collect_bags(p12_parse *ps, const STACK_OF(PKCS12_SAFEBAG) * bags) {
+  struct {
+    const STACK_OF(PKCS12_SAFEBAG) * bags;
+    int next;
+  } stack[P12_MAX_DEPTH + 1];
+  int depth = 0;
+  stack[0].bags = bags;
+  stack[0].next = 0;
+  gcert_status st = count_bags(ps, bags);
+  while (st == GCERT_OK && depth >= 0) {
+    if (stack[depth].next >= sk_PKCS12_SAFEBAG_num(stack[depth].bags)) {
+      depth--;
+      continue;
+    }
+    PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(stack[depth].bags, stack[depth].next++);
+    size_t bag_no = ps->bag_no++;
+    if (PKCS12_SAFEBAG_get_nid(bag) != NID_safeContentsBag) {
+      st = collect_bag(ps, bag, bag_no);
+    } else if (depth == P12_MAX_DEPTH) {
+      st = gcert_fail_plain(ps->err, GCERT_E_LIMIT,
+                            "safeContents bag %zu nested deeper than %d levels", bag_no,
+                            P12_MAX_DEPTH);
+    } else {
+      depth++;
+      stack[depth].bags = PKCS12_SAFEBAG_get0_safes(bag);
+      stack[depth].next = 0;
+      st = count_bags(ps, stack[depth].bags);
+    }
+  }
   return st;
 }
 
@@ -504,7 +532,7 @@ static gcert_status collect_safes(p12_parse *ps, PKCS12 *p12) {
     STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
     st = unpack_safe(ps, sk_PKCS7_value(safes, i), i, &bags);
     if (st == GCERT_OK)
-      st = collect_bags(ps, bags, 0);
+      st = collect_bags(ps, bags);
     sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
   }
   sk_PKCS7_pop_free(safes, PKCS7_free);
@@ -663,6 +691,19 @@ typedef struct p12_out {
   gcert_error *err;
 } p12_out;
 
+/* A certBag without attributes. (PKCS12_add_cert would copy an alias or key
+ * id from the certificate's OpenSSL "aux" data, and a second friendlyName.) */
+static PKCS12_SAFEBAG *add_cert_bag(p12_out *po, X509 *cert) {
+  if (po->certs == NULL && (po->certs = sk_PKCS12_SAFEBAG_new_null()) == NULL)
+    return NULL;
+  PKCS12_SAFEBAG *bag = PKCS12_SAFEBAG_create_cert(cert);
+  if (bag != NULL && !sk_PKCS12_SAFEBAG_push(po->certs, bag)) {
+    PKCS12_SAFEBAG_free(bag);
+    bag = NULL;
+  }
+  return bag;
+}
+
 static gcert_status name_bag(p12_out *po, PKCS12_SAFEBAG *bag, const char *alias,
                              unsigned char *key_id, int key_id_len) {
   if (alias != NULL && !PKCS12_add_friendlyname_utf8(bag, alias, -1))
@@ -674,7 +715,7 @@ static gcert_status name_bag(p12_out *po, PKCS12_SAFEBAG *bag, const char *alias
 
 static gcert_status write_trusted(p12_out *po, const gcert_entry *e, size_t index) {
   X509 *cert = sk_X509_value(e->chain, 0);
-  PKCS12_SAFEBAG *bag = cert != NULL ? PKCS12_add_cert(&po->certs, cert) : NULL;
+  PKCS12_SAFEBAG *bag = cert != NULL ? add_cert_bag(po, cert) : NULL;
   if (bag == NULL)
     return gcert_fail(po->err, GCERT_E_CRYPTO, "cannot add certificate of entry %zu", index);
   gcert_status st = name_bag(po, bag, e->alias, NULL, 0);
@@ -701,12 +742,12 @@ static gcert_status write_key(p12_out *po, const gcert_store *store, size_t inde
   unsigned int id_len = 0;
   if (!X509_digest(leaf, EVP_sha1(), id, &id_len))
     return gcert_fail(po->err, GCERT_E_CRYPTO, "cannot hash certificate of entry %zu", index);
-  PKCS12_SAFEBAG *bag = PKCS12_add_cert(&po->certs, leaf);
+  PKCS12_SAFEBAG *bag = add_cert_bag(po, leaf);
   if (bag == NULL)
     return gcert_fail(po->err, GCERT_E_CRYPTO, "cannot add certificate of entry %zu", index);
   gcert_status st = name_bag(po, bag, e->alias, id, (int)id_len);
   for (int j = 1; st == GCERT_OK && j < sk_X509_num(e->chain); j++) {
-    if (PKCS12_add_cert(&po->certs, sk_X509_value(e->chain, j)) == NULL)
+    if (add_cert_bag(po, sk_X509_value(e->chain, j)) == NULL)
       st = gcert_fail(po->err, GCERT_E_CRYPTO, "cannot add chain of entry %zu", index);
   }
   if (st != GCERT_OK)

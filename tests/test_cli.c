@@ -67,10 +67,10 @@ static void test_demo_writes_and_reads_everything(void **state) {
   static const struct {
     const char *file;
     int mode;
-  } modes[] = {{"server.key", 0600},     {"root.key", 0600},   {"server.pem", 0600},
-               {"server.p12", 0600},     {"client.jks", 0600}, {"server-keystore.jar", 0600},
-               {"store-password", 0600}, {"root.pem", 0644},   {"truststore.jks", 0644},
-               {"truststore.p7b", 0644}};
+  } modes[] = {{"server.key", 0600},     {"root.key", 0600},      {"server-with-key.pem", 0600},
+               {"server.p12", 0600},     {"client.jks", 0600},    {"server-keystore.jar", 0600},
+               {"store-password", 0600}, {"root.pem", 0644},      {"server.pem", 0644},
+               {"truststore.jks", 0644}, {"truststore.p7b", 0644}};
   for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
     snprintf(path, sizeof(path), "%s/%s", dir, modes[i].file);
     if (mode_of(path) != modes[i].mode)
