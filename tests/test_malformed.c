@@ -24,6 +24,14 @@ typedef struct corpus_case {
   char password[64];
 } corpus_case;
 
+/* Joins dir and name into out (PATH_SIZE bytes), failing the test if it does not fit. */
+#define PATH_SIZE 1024
+static void join_path(char *out, const char *dir, const char *name) {
+  int n = snprintf(out, PATH_SIZE, "%s/%s", dir, name);
+  if (n < 0 || n >= PATH_SIZE)
+    fail_msg("path too long: %s/%s", dir, name);
+}
+
 static int run_case(const char *path, const corpus_case *c) {
   gcert_format format = gcert_format_from_name(c->format);
   gcert_status expected = gcert_status_from_name(c->status);
@@ -54,8 +62,8 @@ static int listed(const corpus_case *cases, size_t n, const char *name) {
 }
 
 static size_t read_manifest(const char *dir, corpus_case *cases, size_t max) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/MANIFEST", dir);
+  char path[PATH_SIZE];
+  join_path(path, dir, "MANIFEST");
   FILE *f = fopen(path, "r");
   if (f == NULL)
     fail_msg("%s: no MANIFEST", dir);
@@ -82,8 +90,8 @@ static int run_directory(const char *dir, size_t *total) {
   size_t n = read_manifest(dir, cases, 256);
   int failures = 0;
   for (size_t i = 0; i < n; i++) {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, cases[i].file);
+    char path[PATH_SIZE];
+    join_path(path, dir, cases[i].file);
     failures += run_case(path, &cases[i]);
   }
   DIR *d = opendir(dir);
@@ -114,8 +122,8 @@ static void test_corpus(void **state) {
   while ((e = readdir(d)) != NULL) {
     if (e->d_name[0] == '.' || e->d_type != DT_DIR)
       continue;
-    char dir[1024];
-    snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
+    char dir[PATH_SIZE];
+    join_path(dir, root, e->d_name);
     failures += run_directory(dir, &total);
   }
   closedir(d);
