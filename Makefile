@@ -16,7 +16,7 @@ configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 build: configure
-	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
 # The main job. Until the scenario runner lands: the certificate catalogue
 # demo, every certificate and key store format written and read back.
@@ -34,7 +34,7 @@ test-unit: build
 
 test-sanitize: deps
 	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DGATECERT_SANITIZE=ON >/dev/null
-	@cmake --build $(BUILD_SAN) -j $(JOBS)
+	@cmake --build $(BUILD_SAN) -j $(JOBS) -- --no-print-directory
 	@cd $(BUILD_SAN) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L unit
 
 bench: build

@@ -166,3 +166,15 @@ gcert_status gcert_buf_from_bio(BIO *bio, gcert_buf *out, gcert_error *err) {
   out->len = (size_t)n;
   return GCERT_OK;
 }
+
+gcert_status gcert_check_input(const unsigned char *data, size_t len, const char *what,
+                               gcert_error *err) {
+  if (data == NULL && len > 0)
+    return gcert_fail_plain(err, GCERT_E_INVALID_ARG, "%s input: no data for %zu bytes", what, len);
+  if (len == 0)
+    return gcert_fail_plain(err, GCERT_E_EMPTY, "%s input is empty", what);
+  if (len > GCERT_MAX_INPUT)
+    return gcert_fail_plain(err, GCERT_E_TOO_LARGE, "%s input is %zu bytes, the limit is %zu", what,
+                            len, GCERT_MAX_INPUT);
+  return GCERT_OK;
+}

@@ -11,11 +11,9 @@
 
 gcert_status gcert_der_read(const unsigned char *data, size_t len, gcert_store *out,
                             gcert_error *err) {
-  if (data == NULL || len == 0)
-    return gcert_fail_plain(err, GCERT_E_EMPTY, "input is empty");
-  if (len > GCERT_MAX_INPUT)
-    return gcert_fail_plain(err, GCERT_E_TOO_LARGE, "input is %zu bytes, the limit is %zu", len,
-                            GCERT_MAX_INPUT);
+  gcert_status st = gcert_check_input(data, len, "DER", err);
+  if (st != GCERT_OK)
+    return st;
   if (len >= 10 && memcmp(data, "-----BEGIN", 10) == 0)
     return gcert_fail_plain(err, GCERT_E_DER_INVALID, "input is PEM text, not DER");
   const unsigned char *p = data;
@@ -23,7 +21,6 @@ gcert_status gcert_der_read(const unsigned char *data, size_t len, gcert_store *
   if (cert == NULL)
     return gcert_fail(err, GCERT_E_DER_INVALID, "not a DER certificate");
   size_t used = (size_t)(p - data);
-  gcert_status st = GCERT_OK;
   if (used != len)
     st = gcert_fail_plain(err, GCERT_E_DER_TRAILING,
                           "%zu bytes follow the certificate, which ends at offset %zu", len - used,

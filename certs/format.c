@@ -81,11 +81,9 @@ gcert_status gcert_read(gcert_format format, const unsigned char *data, size_t l
                         const char *password, gcert_store *out, gcert_error *err) {
   if (out == NULL)
     return gcert_fail_plain(err, GCERT_E_INVALID_ARG, "no store to read into");
-  if (data == NULL || len == 0)
-    return gcert_fail_plain(err, GCERT_E_EMPTY, "input is empty");
-  if (len > GCERT_MAX_INPUT)
-    return gcert_fail_plain(err, GCERT_E_TOO_LARGE, "input is %zu bytes, the limit is %zu", len,
-                            GCERT_MAX_INPUT);
+  gcert_status st = gcert_check_input(data, len, gcert_format_name(format), err);
+  if (st != GCERT_OK)
+    return st;
   if (format == GCERT_FORMAT_AUTO) {
     format = gcert_format_detect(data, len);
     if (format == GCERT_FORMAT_COUNT)

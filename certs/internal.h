@@ -72,6 +72,11 @@ gcert_status gcert_buf_from_bio(BIO *bio, gcert_buf *out, gcert_error *err);
 /* 1 when key is the private half of cert's public key. */
 int gcert_key_matches_cert(EVP_PKEY *key, X509 *cert);
 
+/* The checks every reader starts with: data present, not empty, not larger
+ * than GCERT_MAX_INPUT. `what` names the format in the message. */
+gcert_status gcert_check_input(const unsigned char *data, size_t len, const char *what,
+                               gcert_error *err);
+
 /* Overwrites and frees a buffer that held secret material. */
 void gcert_buf_cleanse_free(gcert_buf *buf);
 

@@ -729,11 +729,9 @@ gcert_status gcert_jks_read(const unsigned char *data, size_t len, const char *p
                             gcert_store *out, gcert_error *err) {
   if (out == NULL || (data == NULL && len > 0))
     return gcert_fail_plain(err, GCERT_E_INVALID_ARG, "JKS read needs input and a store");
-  if (len == 0)
-    return gcert_fail_plain(err, GCERT_E_EMPTY, "JKS input is empty");
-  if (len > GCERT_MAX_INPUT)
-    return gcert_fail_plain(err, GCERT_E_TOO_LARGE, "JKS input is %zu bytes, the limit is %zu", len,
-                            (size_t)GCERT_MAX_INPUT);
+  gcert_status input_st = gcert_check_input(data, len, "JKS", err);
+  if (input_st != GCERT_OK)
+    return input_st;
   gcert_buf pw = {0};
   gcert_status st = password_utf16be(password, &pw, err);
   if (st != GCERT_OK)

@@ -35,15 +35,6 @@ static void contents_free(pem_contents *c) {
   memset(c, 0, sizeof(*c));
 }
 
-static gcert_status check_input(const unsigned char *data, size_t len, gcert_error *err) {
-  if (data == NULL || len == 0)
-    return gcert_fail_plain(err, GCERT_E_EMPTY, "input is empty");
-  if (len > GCERT_MAX_INPUT)
-    return gcert_fail_plain(err, GCERT_E_TOO_LARGE, "input is %zu bytes, the limit is %zu", len,
-                            GCERT_MAX_INPUT);
-  return GCERT_OK;
-}
-
 /* Maps the reason OpenSSL gave for a block it could not read. */
 static gcert_status block_error(int index, gcert_error *err) {
   unsigned long e = ERR_peek_last_error();
@@ -248,7 +239,7 @@ static gcert_status store_contents(pem_contents *c, gcert_store *out, gcert_erro
 
 gcert_status gcert_pem_read(const unsigned char *data, size_t len, const char *password,
                             gcert_store *out, gcert_error *err) {
-  gcert_status st = check_input(data, len, err);
+  gcert_status st = gcert_check_input(data, len, "PEM", err);
   if (st != GCERT_OK)
     return st;
   pem_contents c = {0};
@@ -265,7 +256,7 @@ gcert_status gcert_pem_read(const unsigned char *data, size_t len, const char *p
 
 gcert_status gcert_pem_read_key(const unsigned char *data, size_t len, const char *password,
                                 EVP_PKEY **out, gcert_error *err) {
-  gcert_status st = check_input(data, len, err);
+  gcert_status st = gcert_check_input(data, len, "PEM", err);
   if (st != GCERT_OK)
     return st;
   pem_contents c = {0};

@@ -652,11 +652,9 @@ gcert_status gcert_pkcs12_read(const unsigned char *data, size_t len, const char
                                gcert_store *out, gcert_error *err) {
   if (data == NULL || out == NULL)
     return gcert_fail_plain(err, GCERT_E_INVALID_ARG, "PKCS#12 read needs data and a store");
-  if (len == 0)
-    return gcert_fail_plain(err, GCERT_E_EMPTY, "PKCS#12 input is empty");
-  if (len > GCERT_MAX_INPUT)
-    return gcert_fail_plain(err, GCERT_E_TOO_LARGE, "PKCS#12 input is %zu bytes, the limit is %zu",
-                            len, GCERT_MAX_INPUT);
+  gcert_status input_st = gcert_check_input(data, len, "PKCS#12", err);
+  if (input_st != GCERT_OK)
+    return input_st;
   PKCS12 *p12 = NULL;
   gcert_status st = decode_outer(data, len, &p12, err);
   if (st != GCERT_OK)

@@ -56,14 +56,12 @@ static gcert_status decode_der(const unsigned char *data, size_t len, PKCS7 **ou
 
 gcert_status gcert_pkcs7_read(const unsigned char *data, size_t len, gcert_store *out,
                               gcert_error *err) {
-  if (data == NULL || len == 0)
-    return gcert_fail_plain(err, GCERT_E_EMPTY, "input is empty");
-  if (len > GCERT_MAX_INPUT)
-    return gcert_fail_plain(err, GCERT_E_TOO_LARGE, "input is %zu bytes, the limit is %zu", len,
-                            GCERT_MAX_INPUT);
+  gcert_status st = gcert_check_input(data, len, "PKCS#7", err);
+  if (st != GCERT_OK)
+    return st;
   PKCS7 *p7 = NULL;
   int pem = memmem(data, len, "-----BEGIN", 10) != NULL;
-  gcert_status st = pem ? decode_pem(data, len, &p7, err) : decode_der(data, len, &p7, err);
+  st = pem ? decode_pem(data, len, &p7, err) : decode_der(data, len, &p7, err);
   if (st != GCERT_OK || p7 == NULL) {
     PKCS7_free(p7);
     return st != GCERT_OK ? st : gcert_fail_plain(err, GCERT_E_DER_INVALID, "no PKCS#7 structure");

@@ -534,11 +534,9 @@ gcert_status gcert_sapjar_read(const unsigned char *data, size_t len, const char
                                gcert_store *out, gcert_error *err) {
   if (data == NULL || out == NULL)
     return gcert_fail_plain(err, GCERT_E_INVALID_ARG, "key store JAR read needs data and a store");
-  if (len == 0)
-    return gcert_fail_plain(err, GCERT_E_EMPTY, "key store JAR input is empty");
-  if (len > GCERT_MAX_INPUT)
-    return gcert_fail_plain(err, GCERT_E_TOO_LARGE, "key store JAR is %zu bytes, the limit is %zu",
-                            len, GCERT_MAX_INPUT);
+  gcert_status input_st = gcert_check_input(data, len, "key store JAR", err);
+  if (input_st != GCERT_OK)
+    return input_st;
   zip_t *za = NULL;
   gcert_status st = open_archive(data, len, &za, err);
   if (st != GCERT_OK)
