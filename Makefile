@@ -38,7 +38,7 @@ test-sanitize: deps
 	@cd $(BUILD_SAN) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L unit
 
 bench: build
-	@cd $(BUILD) && ctest --output-on-failure -L bench -V | grep -E '^[0-9]+: ' | sed 's/^[0-9]*: //'
+	@$(BUILD)/tests/bench_pki
 
 lint: build
 	@bash scripts/lint.sh $(BUILD)

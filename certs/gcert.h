@@ -178,7 +178,7 @@ gcert_status gcert_pem_read_key(const unsigned char *data, size_t len, const cha
 /* DER: exactly one certificate, nothing after it. */
 gcert_status gcert_der_read(const unsigned char *data, size_t len, gcert_store *out,
                             gcert_error *err);
-/* PKCS#7 SignedData bundle (DER, or PEM "PKCS7"/"CERTIFICATE"-less armour). */
+/* PKCS#7 certs-only SignedData bundle, DER or PEM ("-----BEGIN PKCS7-----"). */
 gcert_status gcert_pkcs7_read(const unsigned char *data, size_t len, gcert_store *out,
                               gcert_error *err);
 /* PKCS#12: key entries (key + its chain, matched by localKeyId) and trusted
@@ -325,8 +325,9 @@ gcert_status gcert_duration_parse(const char *text, int64_t *out, gcert_error *e
  * looked up by name: a root, an intermediate, and leafs that are valid,
  * expired, not yet valid, of the wrong EKU, for the wrong host, without SAN,
  * self-signed, issued under an expired intermediate, issued by a CA:FALSE
- * leaf, a rotated root (same subject, new key), and more. gcert_catalogue_names
- * lists them; each row's comment says what is wrong with it. */
+ * leaf, a rotated root (same subject, new key), and more. Rows are listed
+ * by gcert_catalogue_name(i); gcert_catalogue_description(i) says what is
+ * special about each. */
 typedef struct gcert_catalogue gcert_catalogue;
 
 gcert_status gcert_catalogue_make(time_t reference, gcert_key_type key_type, gcert_catalogue **out,
