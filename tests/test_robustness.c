@@ -152,7 +152,8 @@ static void test_appended_junk(void **state) {
     unsigned char *copy = malloc(len + 7);
     assert_non_null(copy);
     memcpy(copy, in->bytes.data, len);
-    memcpy(copy + len, "\x00\xff junk", 7);
+    static const unsigned char junk[7] = {0x00, 0xff, ' ', 'j', 'u', 'n', 'k'};
+    memcpy(copy + len, junk, sizeof(junk));
     gcert_status st = read_variant(in, copy, len + 7, "junk", len);
     free(copy);
     /* DER-based stores must notice; PEM ignores text outside blocks; zip
