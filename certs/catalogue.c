@@ -174,3 +174,26 @@ const gcert_item *gcert_catalogue_get(const gcert_catalogue *catalogue, const ch
   size_t i = name != NULL ? row_index(name) : ROW_COUNT;
   return gcert_catalogue_item(catalogue, i);
 }
+
+STACK_OF(X509) *
+    gcert_catalogue_chain(const gcert_catalogue *catalogue, const char *name, int with_root) {
+  size_t i = name != NULL ? row_index(name) : ROW_COUNT;
+  if (catalogue == NULL || i == ROW_COUNT)
+    return NULL;
+  STACK_OF(X509) *chain = sk_X509_new_null();
+  if (chain == NULL || !X509_add_cert(chain, catalogue->items[i].cert, X509_ADD_FLAG_UP_REF))
+    goto fail;
+  /* rows only name earlier rows as issuers, so this walk always ends */
+  for (const char *issuer = catalogue_rows[i].issuer; issuer != NULL;
+       issuer = catalogue_rows[i].issuer) {
+    i = row_index(issuer);
+    if (catalogue_rows[i].issuer == NULL && !with_root)
+      break;
+    if (!X509_add_cert(chain, catalogue->items[i].cert, X509_ADD_FLAG_UP_REF))
+      goto fail;
+  }
+  return chain;
+fail:
+  sk_X509_pop_free(chain, X509_free);
+  return NULL;
+}

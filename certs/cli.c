@@ -461,32 +461,10 @@ static const demo_file demo_files[] = {
     {"server-keystore.jar", GCERT_FORMAT_SAPJAR, "server", 0},
 };
 
-/* The chain a row's holder would present: the row, then its issuers up to
- * but not including the self-signed root. */
-static STACK_OF(X509) * demo_chain(const gcert_catalogue *cat, const char *row) {
-  X509 *issuers[8];
-  size_t n = 0;
-  size_t count = gcert_catalogue_count(cat);
-  const char *name = row;
-  for (;;) {
-    const char *issuer = NULL;
-    for (size_t i = 0; i < count; i++) {
-      if (strcmp(gcert_catalogue_name(cat, i), name) == 0)
-        issuer = gcert_catalogue_issuer(cat, i);
-    }
-    const gcert_item *up = issuer ? gcert_catalogue_get(cat, issuer) : NULL;
-    if (up == NULL || X509_self_signed(up->cert, 0) == 1 || n == 8)
-      break;
-    issuers[n++] = up->cert;
-    name = issuer;
-  }
-  return gcert_chain_make(gcert_catalogue_get(cat, row)->cert, issuers, n, GCERT_CHAIN_FULL);
-}
-
 static gcert_status demo_store(const gcert_catalogue *cat, const demo_file *f, gcert_store *out,
                                gcert_error *err) {
   if (f->key_row != NULL) {
-    STACK_OF(X509) *chain = demo_chain(cat, f->key_row);
+    STACK_OF(X509) *chain = gcert_catalogue_chain(cat, f->key_row, 0);
     if (chain == NULL)
       return gcert_fail(err, GCERT_E_NOMEM, "out of memory");
     gcert_status st =

@@ -95,6 +95,8 @@ typedef struct gcert_buf {
 } gcert_buf;
 
 void gcert_buf_free(gcert_buf *buf);
+/* Overwrites, then frees: for buffers that held keys or passwords. */
+void gcert_buf_cleanse_free(gcert_buf *buf);
 
 /* Largest input any reader accepts: big trust stores (WSO2's
  * client-truststore.jks is ~200 KiB) fit many times over. */
@@ -341,6 +343,11 @@ const char *gcert_catalogue_description(const gcert_catalogue *catalogue, size_t
 const gcert_item *gcert_catalogue_item(const gcert_catalogue *catalogue, size_t i);
 const char *gcert_catalogue_issuer(const gcert_catalogue *catalogue, size_t i);
 const gcert_item *gcert_catalogue_get(const gcert_catalogue *catalogue, const char *name);
+/* The chain row `name` presents: its certificate, then its issuers nearest
+ * first, stopping before the self-signed root unless with_root. A new stack
+ * (own references); NULL for an unknown name. */
+STACK_OF(X509) *
+    gcert_catalogue_chain(const gcert_catalogue *catalogue, const char *name, int with_root);
 
 /* ---- command line --------------------------------------------------------- */
 

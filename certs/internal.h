@@ -77,7 +77,4 @@ int gcert_key_matches_cert(EVP_PKEY *key, X509 *cert);
 gcert_status gcert_check_input(const unsigned char *data, size_t len, const char *what,
                                gcert_error *err);
 
-/* Overwrites and frees a buffer that held secret material. */
-void gcert_buf_cleanse_free(gcert_buf *buf);
-
 #endif /* GCERT_INTERNAL_H */

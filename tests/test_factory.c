@@ -217,6 +217,20 @@ static void test_catalogue_lookup(void **state) {
     assert_int_equal(1, X509_verify(cert, X509_get0_pubkey(issuer_cert)));
   }
   assert_null(gcert_catalogue_get(p->cat, "no-such-row"));
+  /* chains: leaf first, issuers nearest first, root only on request */
+  STACK_OF(X509) *chain = gcert_catalogue_chain(p->cat, "server-leaf-issuer", 0);
+  assert_int_equal(3, sk_X509_num(chain));
+  assert_ptr_equal(gcert_catalogue_get(p->cat, "server")->cert, sk_X509_value(chain, 1));
+  assert_ptr_equal(gcert_catalogue_get(p->cat, "intermediate")->cert, sk_X509_value(chain, 2));
+  sk_X509_pop_free(chain, X509_free);
+  chain = gcert_catalogue_chain(p->cat, "server", 1);
+  assert_int_equal(3, sk_X509_num(chain));
+  assert_ptr_equal(gcert_catalogue_get(p->cat, "root")->cert, sk_X509_value(chain, 2));
+  sk_X509_pop_free(chain, X509_free);
+  chain = gcert_catalogue_chain(p->cat, "self-signed", 0);
+  assert_int_equal(1, sk_X509_num(chain));
+  sk_X509_pop_free(chain, X509_free);
+  assert_null(gcert_catalogue_chain(p->cat, "no-such-row", 0));
 }
 
 static void test_spec_serial_subject_sans(void **state) {

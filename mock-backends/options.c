@@ -1,0 +1,206 @@
+/* options.c - the command line: backend specs, report and certificate dirs.
+ *
+ * A spec is "NAME:key=value,key=value,..." (see README.md for the keys).
+ * Values cannot contain commas; names are [A-Za-z0-9._-], so they are safe as
+ * file names for the reports. Every problem is reported with the offending
+ * text and the parse stops; nothing is started until all specs are valid.
+ */
+#include "backend.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: gatecert-backend [--report-dir DIR] --backend SPEC [--backend SPEC]...\n"
+    "       gatecert-backend --catalogue --certs-dir DIR [--report-dir DIR] [--at TIME]\n"
+    "\n"
+    "SPEC: NAME:key=value,...  keys: cert=FILE key=FILE client-auth=none|optional|require\n"
+    "      client-ca=FILE tls=any|1.2|1.3 delay-ms=N\n"
+    "      fault=none|refuse|reset|stall|garbage|close-mid-body\n"
+    "Prints `READY <name> https=127.0.0.1:<port>` per backend, then `READY-ALL <n>`.\n"
+    "Reports go to DIR/<name>.jsonl. SIGTERM or SIGINT stops. See mock-backends/README.md.\n";
+
+static const char *const fault_names[] = {"none",  "refuse",  "reset",
+                                          "stall", "garbage", "close-mid-body"};
+
+const char *gcb_fault_name(gcb_fault fault) {
+  return (unsigned)fault < sizeof(fault_names) / sizeof(fault_names[0]) ? fault_names[fault]
+                                                                        : "unknown";
+}
+
+/* Index of text in names, or -1. */
+static int lookup(const char *text, const char *const *names, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    if (strcmp(text, names[i]) == 0)
+      return (int)i;
+  }
+  return -1;
+}
+
+static int valid_name(const char *name, size_t len) {
+  if (len == 0 || len >= GCB_NAME_MAX)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
+      return 0;
+  }
+  return name[0] != '.';
+}
+
+static int set_path(char **slot, const char *value) {
+  free(*slot);
+  *slot = strdup(value);
+  return *slot != NULL && value[0] != '\0';
+}
+
+/* Applies one key=value to spec; 0 on success. */
+static int apply(gcb_spec *spec, const char *key, const char *value) {
+  static const char *const auth[] = {"none", "optional", "require"};
+  static const char *const tls[] = {"any", "1.2", "1.3"};
+  if (strcmp(key, "cert") == 0)
+    return set_path(&spec->cert, value) ? 0 : -1;
+  if (strcmp(key, "key") == 0)
+    return set_path(&spec->key, value) ? 0 : -1;
+  if (strcmp(key, "client-ca") == 0)
+    return set_path(&spec->client_ca, value) ? 0 : -1;
+  int i;
+  if (strcmp(key, "client-auth") == 0 && (i = lookup(value, auth, 3)) >= 0) {
+    spec->client_auth = (gcb_client_auth)i;
+    return 0;
+  }
+  if (strcmp(key, "tls") == 0 && (i = lookup(value, tls, 3)) >= 0) {
+    spec->tls = (gcb_tls)i;
+    return 0;
+  }
+  if (strcmp(key, "fault") == 0 && (i = lookup(value, fault_names, 6)) >= 0) {
+    spec->fault = (gcb_fault)i;
+    return 0;
+  }
+  if (strcmp(key, "delay-ms") == 0) {
+    char *end = NULL;
+    unsigned long ms = strtoul(value, &end, 10);
+    if (end == value || *end != '\0' || value[0] == '-' || ms > GCB_MAX_DELAY_MS)
+      return -1;
+    spec->delay_ms = (unsigned)ms;
+    return 0;
+  }
+  return -1;
+}
+
+static int check_spec(const gcb_spec *spec, char *why, size_t why_len) {
+  int tls_needed = spec->fault != GCB_FAULT_REFUSE && spec->fault != GCB_FAULT_RESET &&
+                   spec->fault != GCB_FAULT_STALL;
+  if (tls_needed && (spec->cert == NULL || spec->key == NULL)) {
+    snprintf(why, why_len, "backend %s needs cert= and key=", spec->name);
+    return -1;
+  }
+  return 0;
+}
+
+static int parse_spec(const char *text, gcb_spec *spec, char *why, size_t why_len) {
+  const char *colon = strchr(text, ':');
+  size_t name_len = colon ? (size_t)(colon - text) : strlen(text);
+  if (!valid_name(text, name_len)) {
+    snprintf(why, why_len, "bad backend name in '%s' (use A-Z a-z 0-9 . _ -)", text);
+    return -1;
+  }
+  memcpy(spec->name, text, name_len);
+  spec->name[name_len] = '\0';
+  char *rest = strdup(colon ? colon + 1 : "");
+  if (rest == NULL) {
+    snprintf(why, why_len, "out of memory");
+    return -1;
+  }
+  int rc = 0;
+  char *save = NULL;
+  for (char *item = strtok_r(rest, ",", &save); rc == 0 && item != NULL;
+       item = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(item, '=');
+    if (eq != NULL)
+      *eq = '\0';
+    if (eq == NULL || apply(spec, item, eq + 1) != 0) {
+      snprintf(why, why_len, "backend %s: bad setting '%s%s%s'", spec->name, item, eq ? "=" : "",
+               eq ? eq + 1 : "");
+      rc = -1;
+    }
+  }
+  free(rest);
+  return rc == 0 ? check_spec(spec, why, why_len) : -1;
+}
+
+static int duplicate_name(const gcb_options *opt) {
+  for (size_t i = 0; i + 1 < opt->count; i++) {
+    if (strcmp(opt->specs[i].name, opt->specs[opt->count - 1].name) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+int gcb_options_parse(int argc, char **argv, gcb_options *opt, char *why, size_t why_len) {
+  static const struct option longopts[] = {{"backend", required_argument, NULL, 'b'},
+                                           {"report-dir", required_argument, NULL, 'r'},
+                                           {"certs-dir", required_argument, NULL, 'c'},
+                                           {"catalogue", no_argument, NULL, 'C'},
+                                           {"at", required_argument, NULL, 'a'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
+  memset(opt, 0, sizeof(*opt));
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'b':
+      if (opt->count == GCB_MAX_BACKENDS) {
+        snprintf(why, why_len, "at most %d backends", GCB_MAX_BACKENDS);
+        return 2;
+      }
+      if (parse_spec(optarg, &opt->specs[opt->count++], why, why_len) != 0)
+        return 2;
+      if (duplicate_name(opt)) {
+        snprintf(why, why_len, "backend name %s used twice", opt->specs[opt->count - 1].name);
+        return 2;
+      }
+      break;
+    case 'r':
+      opt->report_dir = optarg;
+      break;
+    case 'c':
+      opt->certs_dir = optarg;
+      break;
+    case 'C':
+      opt->catalogue = 1;
+      break;
+    case 'a':
+      opt->at = optarg;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 1;
+    default:
+      snprintf(why, why_len, "unknown or incomplete option '%s'", argv[optind - 1]);
+      return 2;
+    }
+  }
+  if (optind != argc)
+    snprintf(why, why_len, "unexpected argument '%s'", argv[optind]);
+  else if (opt->catalogue && opt->certs_dir == NULL)
+    snprintf(why, why_len, "--catalogue needs --certs-dir DIR");
+  else if (!opt->catalogue && opt->count == 0)
+    snprintf(why, why_len, "no backend given (--backend SPEC or --catalogue)");
+  else
+    return 0;
+  return 2;
+}
+
+void gcb_options_free(gcb_options *opt) {
+  for (size_t i = 0; i < opt->count; i++) {
+    free(opt->specs[i].cert);
+    free(opt->specs[i].key);
+    free(opt->specs[i].client_ca);
+  }
+  opt->count = 0;
+}
