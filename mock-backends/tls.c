@@ -113,7 +113,7 @@ static int load_identity(SSL_CTX *ctx, const gcb_spec *spec, char *why, size_t w
   gcert_store_init(&chain);
   gcert_error err = {0};
   if (gcert_read_file(spec->cert, GCERT_FORMAT_PEM, NULL, &chain, &err) != GCERT_OK) {
-    snprintf(why, why_len, "%s: %s", spec->cert, err.message);
+    snprintf(why, why_len, "%s: %s: %s", spec->cert, gcert_status_name(err.status), err.message);
     return -1;
   }
   gcert_buf key_pem = {0};
@@ -121,7 +121,7 @@ static int load_identity(SSL_CTX *ctx, const gcb_spec *spec, char *why, size_t w
   int rc = -1;
   if (gcert_file_load(spec->key, GCERT_MAX_INPUT, &key_pem, &err) != GCERT_OK ||
       gcert_pem_read_key(key_pem.data, key_pem.len, NULL, &key, &err) != GCERT_OK) {
-    snprintf(why, why_len, "%s: %s", spec->key, err.message);
+    snprintf(why, why_len, "%s: %s: %s", spec->key, gcert_status_name(err.status), err.message);
     goto done;
   }
   /* entries are trusted-cert entries in file order (the file holds no key) */
@@ -164,7 +164,8 @@ static int load_client_auth(SSL_CTX *ctx, const gcb_spec *spec, char *why, size_
   gcert_store_init(&cas);
   gcert_error err = {0};
   if (gcert_read_file(spec->client_ca, GCERT_FORMAT_PEM, NULL, &cas, &err) != GCERT_OK) {
-    snprintf(why, why_len, "%s: %s", spec->client_ca, err.message);
+    snprintf(why, why_len, "%s: %s: %s", spec->client_ca, gcert_status_name(err.status),
+             err.message);
     return -1;
   }
   X509_STORE *store = SSL_CTX_get_cert_store(ctx);
