@@ -38,7 +38,7 @@ test-sanitize: deps
 	@cd $(BUILD_SAN) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L unit
 
 bench: build
-	@$(BUILD)/tests/bench_pki
+	@cd $(BUILD) && ctest -L bench -V 2>&1 | sed -n "s/^[0-9]*: //p" | grep -vE "^( [A-Z_]+=|Test command|Working Directory|Environment|Test timeout)"
 
 lint: build
 	@bash scripts/lint.sh $(BUILD)

@@ -1,0 +1,1043 @@
+/* backend_support.c - test-side support for gatecert-backend processes: start
+ * and stop them, prove none is left, step their fake clock, talk to them with
+ * libcurl and raw OpenSSL, read their reports. See backend_support.h.
+ *
+ * Everything that waits is bounded by a real (CLOCK_MONOTONIC) deadline.
+ */
+#include "backend_support.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "gcert.h"
+
+#define STOP_TIMEOUT_MS 3000
+
+static char last_error[4096];
+static bs_process processes[BS_MAX_PROCESSES];
+static unsigned started_count;
+
+const char *bs_error(void) { return last_error; }
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_error, sizeof(last_error), fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+double bs_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+const char *bs_join(char *out, const char *dir, const char *name) {
+  snprintf(out, BS_PATH_MAX, "%s/%s", dir, name);
+  return out;
+}
+
+char *bs_slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    fail("cannot open %s: %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  while (buf != NULL) {
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0)
+      break;
+    if (cap - n - 1 == 0) {
+      char *bigger = realloc(buf, cap * 2);
+      if (bigger == NULL) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = bigger;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  if (buf == NULL) {
+    fail("out of memory reading %s", path);
+    return NULL;
+  }
+  buf[n] = '\0';
+  if (len != NULL)
+    *len = n;
+  return buf;
+}
+
+/* ---- processes ----------------------------------------------------------- */
+
+const char *bs_marker_prefix(void) {
+  static char prefix[64];
+  static pid_t owner;
+  if (owner != getpid()) { /* a forked sub-process gets its own prefix */
+    owner = getpid();
+    snprintf(prefix, sizeof(prefix), "gatecert-test-%ld-", (long)owner);
+  }
+  return prefix;
+}
+
+/* The child's environment: ours minus FAKETIME and anything we set, plus the
+ * marker and, when asked, the libfaketime variables. */
+typedef struct child_env {
+  char *vars[512];
+  size_t count;
+  char owned[8][BS_PATH_MAX + 64];
+  size_t owned_count;
+} child_env;
+
+static int env_overridden(const char *entry) {
+  static const char *const names[] = {"FAKETIME",          "FAKETIME_TIMESTAMP_FILE",
+                                      "FAKETIME_NO_CACHE", "FAKETIME_DONT_FAKE_MONOTONIC",
+                                      "FAKETIME_SHARED",   "LD_PRELOAD",
+                                      "ASAN_OPTIONS",      "GATECERT_TEST_MARKER"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    size_t n = strlen(names[i]);
+    if (strncmp(entry, names[i], n) == 0 && entry[n] == '=')
+      return 1;
+  }
+  return 0;
+}
+
+static int env_add(child_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int env_add(child_env *env, const char *fmt, ...) {
+  if (env->owned_count == sizeof(env->owned) / sizeof(env->owned[0]) ||
+      env->count + 1 >= sizeof(env->vars) / sizeof(env->vars[0]))
+    return fail("child environment too large");
+  char *slot = env->owned[env->owned_count++];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(slot, sizeof(env->owned[0]), fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(env->owned[0]))
+    return fail("environment entry too long");
+  env->vars[env->count++] = slot;
+  env->vars[env->count] = NULL;
+  return 0;
+}
+
+static int env_build(child_env *env, const char *marker, const char *faketime_file) {
+  memset(env, 0, sizeof(*env));
+  const char *asan = NULL;
+  for (char **e = environ; *e != NULL; e++) {
+    if (strncmp(*e, "ASAN_OPTIONS=", 13) == 0)
+      asan = *e + 13;
+    if (env_overridden(*e))
+      continue;
+    if (env->count + 16 >= sizeof(env->vars) / sizeof(env->vars[0]))
+      return fail("environment has too many variables");
+    env->vars[env->count++] = *e;
+  }
+  env->vars[env->count] = NULL;
+  if (env_add(env, "GATECERT_TEST_MARKER=%s", marker) != 0)
+    return -1;
+  if (asan != NULL && faketime_file == NULL && env_add(env, "ASAN_OPTIONS=%s", asan) != 0)
+    return -1;
+  if (faketime_file == NULL)
+    return 0;
+  const char *lib = getenv("GATECERT_FAKETIME_LIB");
+  if (lib == NULL || *lib == '\0')
+    return fail("GATECERT_FAKETIME_LIB is not set");
+  /* An ASan binary aborts when another library is preloaded before libasan. */
+  if (env_add(env, "LD_PRELOAD=%s", lib) != 0 ||
+      env_add(env, "FAKETIME_TIMESTAMP_FILE=%s", faketime_file) != 0 ||
+      env_add(env, "FAKETIME_NO_CACHE=1") != 0 ||
+      env_add(env, "FAKETIME_DONT_FAKE_MONOTONIC=1") != 0 ||
+      env_add(env, "ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan ? asan : "",
+              asan && *asan ? ":" : "") != 0)
+    return -1;
+  return 0;
+}
+
+static void remove_faketime_shm(pid_t pid) {
+  char path[128];
+  snprintf(path, sizeof(path), "/dev/shm/faketime_shm_%ld", (long)pid);
+  unlink(path);
+  snprintf(path, sizeof(path), "/dev/shm/sem.faketime_sem_%ld", (long)pid);
+  unlink(path);
+}
+
+/* Reaps pid within ms; 1 when reaped, 0 when still running. */
+static int reap_within(pid_t pid, int *status, int ms) {
+  double deadline = bs_now_ms() + ms;
+  for (;;) {
+    pid_t r = waitpid(pid, status, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD))
+      return 1;
+    if (bs_now_ms() >= deadline)
+      return 0;
+    sleep_ms(2);
+  }
+}
+
+/* Kills and reaps a child that is being abandoned (start failed). */
+static void kill_and_reap(bs_process *p) {
+  if (p->pid > 0) {
+    int status = 0;
+    kill(-p->pid, SIGKILL);
+    if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS))
+      waitpid(p->pid, &status, 0);
+    p->wait_status = status;
+    if (p->faketime)
+      remove_faketime_shm(p->pid);
+    p->pid = 0;
+  }
+  if (p->out_fd >= 0)
+    close(p->out_fd);
+  p->out_fd = -1;
+  p->in_use = 0;
+}
+
+static void append_stderr(const bs_process *p) {
+  size_t len = 0;
+  char *text = bs_slurp(p->stderr_path, &len);
+  size_t used = strlen(last_error);
+  if (text != NULL && used + 32 < sizeof(last_error))
+    snprintf(last_error + used, sizeof(last_error) - used, "; stderr: %.*s",
+             (int)(sizeof(last_error) - used - 32), len ? text : "(empty)");
+  free(text);
+}
+
+static void describe_status(int status, char *out, size_t len) {
+  if (WIFEXITED(status))
+    snprintf(out, len, "exit %d", WEXITSTATUS(status));
+  else if (WIFSIGNALED(status))
+    snprintf(out, len, "signal %d", WTERMSIG(status));
+  else
+    snprintf(out, len, "status 0x%x", (unsigned)status);
+}
+
+/* Forks and execs the backend with p's pipe, stderr file and environment. */
+static int spawn(bs_process *p, const bs_start_opts *opts) {
+  const char *bin = getenv("GATECERT_BACKEND_BIN");
+  if (bin == NULL || *bin == '\0')
+    return fail("GATECERT_BACKEND_BIN is not set");
+  const char *argv[BS_MAX_ARGS + 2];
+  size_t argc = 0;
+  argv[argc++] = bin;
+  for (size_t i = 0; opts->args != NULL && opts->args[i] != NULL; i++) {
+    if (argc >= BS_MAX_ARGS)
+      return fail("too many arguments");
+    argv[argc++] = opts->args[i];
+  }
+  argv[argc] = NULL;
+
+  snprintf(p->marker, sizeof(p->marker), "%s%u", bs_marker_prefix(), ++started_count);
+  child_env env;
+  if (env_build(&env, p->marker, opts->faketime_file) != 0)
+    return -1;
+  p->faketime = opts->faketime_file != NULL;
+
+  const char *dir = opts->scratch_dir ? opts->scratch_dir : ".";
+  int n = snprintf(p->stderr_path, sizeof(p->stderr_path), "%s/backend-%ld-%u.stderr", dir,
+                   (long)getpid(), started_count);
+  if (n < 0 || (size_t)n >= sizeof(p->stderr_path))
+    return fail("scratch path too long");
+  int err_fd = open(p->stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (err_fd < 0)
+    return fail("cannot create %s: %s", p->stderr_path, strerror(errno));
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int pipe_fds[2];
+  if (null_fd < 0 || pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(err_fd);
+    if (null_fd >= 0)
+      close(null_fd);
+    return fail("pipe: %s", strerror(e));
+  }
+  fflush(NULL);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(err_fd);
+    close(null_fd);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return fail("fork: %s", strerror(e));
+  }
+  if (pid == 0) {
+    /* async-signal-safe calls only from here to execve */
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127); /* the test died before prctl took effect */
+    if (dup2(null_fd, 0) < 0 || dup2(pipe_fds[1], 1) < 0 || dup2(err_fd, 2) < 0)
+      _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    execve(bin, (char *const *)argv, env.vars);
+    _exit(127);
+  }
+  setpgid(pid, pid); /* also here: no race with a kill(-pid) right after fork */
+  close(err_fd);
+  close(null_fd);
+  close(pipe_fds[1]);
+  p->pid = pid;
+  p->out_fd = pipe_fds[0];
+  return 0;
+}
+
+/* Parses one stdout line before READY-ALL. 1: READY-ALL seen, 0: more, -1. */
+static int ready_line(bs_process *p, const char *line) {
+  static const char ready[] = "READY ";
+  static const char all[] = "READY-ALL ";
+  static const char https[] = " https=127.0.0.1:";
+  if (strncmp(line, all, sizeof(all) - 1) == 0) {
+    char *end = NULL;
+    long n = strtol(line + sizeof(all) - 1, &end, 10);
+    if (end == line + sizeof(all) - 1 || *end != '\0' || n != (long)p->count)
+      return fail("bad line \"%s\": %zu READY lines before it", line, p->count);
+    return 1;
+  }
+  if (strncmp(line, ready, sizeof(ready) - 1) != 0)
+    return fail("unexpected line before READY-ALL: \"%s\"", line);
+  const char *name = line + sizeof(ready) - 1;
+  const char *sp = strstr(name, https);
+  if (sp == NULL || sp == name || (size_t)(sp - name) >= BS_NAME_MAX ||
+      memchr(name, ' ', (size_t)(sp - name)) != NULL)
+    return fail("malformed READY line \"%s\"", line);
+  char *end = NULL;
+  long port = strtol(sp + sizeof(https) - 1, &end, 10);
+  if (end == sp + sizeof(https) - 1 || *end != '\0' || port < 1 || port > 65535)
+    return fail("bad port in READY line \"%s\"", line);
+  if (p->count == BS_MAX_ENDPOINTS)
+    return fail("more than %d READY lines", BS_MAX_ENDPOINTS);
+  bs_endpoint *ep = &p->endpoints[p->count++];
+  memcpy(ep->name, name, (size_t)(sp - name));
+  ep->name[sp - name] = '\0';
+  ep->port = (int)port;
+  return 0;
+}
+
+/* Reads READY lines until READY-ALL. 1: ready; 0: the child closed stdout
+ * (exited) first; -1: timeout or protocol error. */
+static int wait_ready(bs_process *p, int timeout_ms) {
+  char buf[8192] = {0};
+  size_t len = 0;
+  double deadline = bs_now_ms() + timeout_ms;
+  for (;;) {
+    char *nl;
+    while ((nl = memchr(buf, '\n', len)) != NULL) {
+      *nl = '\0';
+      int r = ready_line(p, buf);
+      size_t used = (size_t)(nl - buf) + 1;
+      memmove(buf, nl + 1, len - used);
+      len -= used;
+      if (r != 0) {
+        if (r == 1 && len > 0) { /* keep what followed READY-ALL */
+          memcpy(p->more, buf, len < sizeof(p->more) - 1 ? len : sizeof(p->more) - 1);
+          p->more_len = len < sizeof(p->more) - 1 ? len : sizeof(p->more) - 1;
+          p->more[p->more_len] = '\0';
+        }
+        return r;
+      }
+    }
+    if (len == sizeof(buf))
+      return fail("READY line longer than %zu bytes", sizeof(buf));
+    int left = (int)(deadline - bs_now_ms());
+    if (left <= 0)
+      return fail("no READY-ALL within %d ms (%zu READY lines)", timeout_ms, p->count);
+    struct pollfd pfd = {p->out_fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, left);
+    if (pr < 0 && errno == EINTR)
+      continue;
+    if (pr <= 0)
+      continue;
+    ssize_t got = read(p->out_fd, buf + len, sizeof(buf) - len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return 0;
+    len += (size_t)got;
+  }
+}
+
+static bs_process *slot_take(void) {
+  for (size_t i = 0; i < BS_MAX_PROCESSES; i++) {
+    if (!processes[i].in_use) {
+      memset(&processes[i], 0, sizeof(processes[i]));
+      processes[i].in_use = 1;
+      processes[i].out_fd = -1;
+      return &processes[i];
+    }
+  }
+  fail("more than %d backends running", BS_MAX_PROCESSES);
+  return NULL;
+}
+
+bs_process *bs_start(const bs_start_opts *opts) {
+  bs_process *p = slot_take();
+  if (p == NULL)
+    return NULL;
+  if (spawn(p, opts) != 0) {
+    p->in_use = 0;
+    return NULL;
+  }
+  int timeout = opts->ready_timeout_ms > 0 ? opts->ready_timeout_ms : BS_READY_TIMEOUT_MS;
+  int r = wait_ready(p, timeout);
+  if (r == 1)
+    return p;
+  if (r == 0) {
+    int status = 0;
+    if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS))
+      fail("backend closed stdout before READY-ALL and is still running");
+    else {
+      p->pid = 0;
+      char how[64];
+      describe_status(status, how, sizeof(how));
+      fail("backend ended before READY-ALL (%s, %zu READY lines)", how, p->count);
+    }
+  }
+  append_stderr(p);
+  kill_and_reap(p);
+  return NULL;
+}
+
+int bs_start_fails(const bs_start_opts *opts, int *exit_code, char *stderr_text,
+                   size_t stderr_len) {
+  bs_process *p = slot_take();
+  if (p == NULL)
+    return -1;
+  if (spawn(p, opts) != 0) {
+    p->in_use = 0;
+    return -1;
+  }
+  int timeout = opts->ready_timeout_ms > 0 ? opts->ready_timeout_ms : BS_READY_TIMEOUT_MS;
+  int r = wait_ready(p, timeout);
+  if (r == 1) {
+    fail("backend started (%zu READY lines) but should have failed", p->count);
+    bs_stop(p);
+    return -1;
+  }
+  int status = 0;
+  if (!reap_within(p->pid, &status, timeout)) {
+    fail("backend neither got ready nor exited");
+    kill_and_reap(p);
+    return -1;
+  }
+  p->pid = 0;
+  if (!WIFEXITED(status)) {
+    char how[64];
+    describe_status(status, how, sizeof(how));
+    fail("backend did not exit normally (%s)", how);
+    append_stderr(p);
+    kill_and_reap(p);
+    return -1;
+  }
+  *exit_code = WEXITSTATUS(status);
+  if (stderr_text != NULL && stderr_len > 0) {
+    char *text = bs_slurp(p->stderr_path, NULL);
+    snprintf(stderr_text, stderr_len, "%s", text ? text : "");
+    free(text);
+  }
+  kill_and_reap(p);
+  return 0;
+}
+
+int bs_port(const bs_process *p, const char *name) {
+  for (size_t i = 0; p != NULL && i < p->count; i++) {
+    if (strcmp(p->endpoints[i].name, name) == 0)
+      return p->endpoints[i].port;
+  }
+  return -1;
+}
+
+size_t bs_read_more(bs_process *p, int quiet_ms, int max_ms) {
+  double deadline = bs_now_ms() + max_ms;
+  while (p->out_fd >= 0 && p->more_len < sizeof(p->more) - 1) {
+    int left = (int)(deadline - bs_now_ms());
+    if (left <= 0)
+      break;
+    struct pollfd pfd = {p->out_fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, left < quiet_ms ? left : quiet_ms);
+    if (pr < 0 && errno == EINTR)
+      continue;
+    if (pr <= 0)
+      break;
+    ssize_t got = read(p->out_fd, p->more + p->more_len, sizeof(p->more) - 1 - p->more_len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    p->more_len += (size_t)got;
+  }
+  p->more[p->more_len] = '\0';
+  return p->more_len;
+}
+
+int bs_stop_signal(bs_process *p, int sig) {
+  if (p == NULL || !p->in_use)
+    return 0;
+  int rc = 0;
+  if (p->pid > 0) {
+    int status = 0;
+    kill(-p->pid, sig);
+    if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS)) {
+      kill(-p->pid, SIGKILL);
+      waitpid(p->pid, &status, 0);
+      rc = fail("backend %ld ignored signal %d for %d ms: killed", (long)p->pid, sig,
+                STOP_TIMEOUT_MS);
+    } else if (sig != SIGKILL && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      char how[64];
+      describe_status(status, how, sizeof(how));
+      rc = fail("backend %ld ended with %s on signal %d, not exit 0", (long)p->pid, how, sig);
+      append_stderr(p);
+    }
+    p->wait_status = status;
+    if (p->faketime && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+      remove_faketime_shm(p->pid);
+    p->pid = 0;
+  }
+  if (p->out_fd >= 0)
+    close(p->out_fd);
+  p->out_fd = -1;
+  p->in_use = 0;
+  return rc;
+}
+
+int bs_stop(bs_process *p) { return bs_stop_signal(p, SIGTERM); }
+
+int bs_teardown(void **state) {
+  (void)state;
+  int rc = 0;
+  char why[sizeof(last_error)] = "";
+  for (size_t i = 0; i < BS_MAX_PROCESSES; i++) {
+    if (processes[i].in_use && bs_stop(&processes[i]) != 0) {
+      rc = -1;
+      snprintf(why, sizeof(why), "%s", last_error);
+    }
+  }
+  if (bs_orphans(NULL) != 0) {
+    rc = -1;
+    snprintf(why, sizeof(why), "%s", last_error);
+  }
+  if (rc != 0)
+    fprintf(stderr, "bs_teardown: %s\n", why);
+  return rc;
+}
+
+int bs_orphans(const char *prefix) {
+  if (prefix == NULL)
+    prefix = bs_marker_prefix();
+  char needle[160];
+  int nlen = snprintf(needle, sizeof(needle), "GATECERT_TEST_MARKER=%s", prefix);
+  DIR *proc = opendir("/proc");
+  if (proc == NULL)
+    return fail("cannot open /proc: %s", strerror(errno));
+  int found = 0;
+  char pids[512] = "";
+  struct dirent *de;
+  static char env[1 << 16];
+  while ((de = readdir(proc)) != NULL) {
+    char *end = NULL;
+    long pid = strtol(de->d_name, &end, 10);
+    if (end == de->d_name || *end != '\0' || pid == (long)getpid())
+      continue;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue; /* gone, or not ours to read */
+    ssize_t n = read(fd, env, sizeof(env) - 1);
+    close(fd);
+    if (n <= 0)
+      continue; /* zombies and kernel threads have no environment */
+    for (ssize_t off = 0; off < n;) {
+      const char *entry = env + off;
+      size_t elen = strnlen(entry, (size_t)(n - off));
+      if (elen >= (size_t)nlen && memcmp(entry, needle, (size_t)nlen) == 0) {
+        found++;
+        size_t used = strlen(pids);
+        snprintf(pids + used, sizeof(pids) - used, " %ld", pid);
+        break;
+      }
+      off += (ssize_t)elen + 1;
+    }
+  }
+  closedir(proc);
+  if (found > 0)
+    fail("%d process(es) of ours still alive:%s", found, pids);
+  return found;
+}
+
+int bs_port_refused(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return fail("socket: %s", strerror(errno));
+  struct sockaddr_in sa = {0};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+  int e = errno;
+  close(fd);
+  if (r == 0) {
+    fail("127.0.0.1:%d accepts connections", port);
+    return 0;
+  }
+  if (e == ECONNREFUSED)
+    return 1;
+  fail("connect 127.0.0.1:%d: %s (not refused)", port, strerror(e));
+  return 0;
+}
+
+/* ---- fake time ----------------------------------------------------------- */
+
+int bs_faketime_set(const char *path, const char *when) {
+  char tmp[BS_PATH_MAX + 16];
+  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (f == NULL)
+    return fail("cannot create %s: %s", tmp, strerror(errno));
+  int ok = fprintf(f, "@%s\n", when) > 0;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return fail("cannot write %s", path);
+  }
+  return 0;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+int bs_save_certs(const char *path, X509 *const *certs, size_t count) {
+  gcert_store store;
+  gcert_store_init(&store);
+  gcert_error err = {0};
+  gcert_buf buf = {0};
+  gcert_status st = GCERT_OK;
+  for (size_t i = 0; st == GCERT_OK && i < count; i++)
+    st = gcert_store_add_trusted(&store, NULL, certs[i], &err);
+  if (st == GCERT_OK)
+    st = gcert_pem_write(&store, NULL, &buf, &err);
+  if (st == GCERT_OK)
+    st = gcert_file_save(path, buf.data, buf.len, 0, &err);
+  gcert_buf_free(&buf);
+  gcert_store_free(&store);
+  return st == GCERT_OK ? 0 : fail("saving %s: %s", path, err.message);
+}
+
+int bs_save_key(const char *path, EVP_PKEY *key) {
+  gcert_error err = {0};
+  gcert_buf buf = {0};
+  gcert_status st = gcert_pem_write_key(key, NULL, &buf, &err);
+  if (st == GCERT_OK)
+    st = gcert_file_save(path, buf.data, buf.len, 1, &err);
+  gcert_buf_cleanse_free(&buf);
+  return st == GCERT_OK ? 0 : fail("saving %s: %s", path, err.message);
+}
+
+int bs_save_catalogue(const gcert_catalogue *cat, const char *dir) {
+  char path[BS_PATH_MAX], file[BS_NAME_MAX + 16];
+  for (size_t i = 0; i < gcert_catalogue_count(cat); i++) {
+    const char *name = gcert_catalogue_name(cat, i);
+    const gcert_item *item = gcert_catalogue_item(cat, i);
+    snprintf(file, sizeof(file), "%s.pem", name);
+    if (bs_save_certs(bs_join(path, dir, file), &item->cert, 1) != 0)
+      return -1;
+    snprintf(file, sizeof(file), "%s.key", name);
+    if (bs_save_key(bs_join(path, dir, file), item->key) != 0)
+      return -1;
+    STACK_OF(X509) *chain = gcert_catalogue_chain(cat, name, 0);
+    if (chain == NULL)
+      return fail("no chain for catalogue row %s", name);
+    X509 *certs[8];
+    size_t n = 0;
+    for (int j = 0; j < sk_X509_num(chain) && n < 8; j++)
+      certs[n++] = sk_X509_value(chain, j);
+    snprintf(file, sizeof(file), "%s.chain.pem", name);
+    int rc = bs_save_certs(bs_join(path, dir, file), certs, n);
+    sk_X509_pop_free(chain, X509_free);
+    if (rc != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* ---- libcurl client ------------------------------------------------------- */
+
+#define BODY_MAX ((size_t)1 << 20)
+
+static size_t body_write(char *data, size_t size, size_t nmemb, void *user) {
+  bs_response *res = user;
+  size_t n = size * nmemb;
+  if (res->body_len + n > BODY_MAX)
+    return 0;
+  char *grown = realloc(res->body, res->body_len + n + 1);
+  if (grown == NULL)
+    return 0;
+  res->body = grown;
+  memcpy(res->body + res->body_len, data, n);
+  res->body_len += n;
+  res->body[res->body_len] = '\0';
+  return n;
+}
+
+CURLcode bs_http(const bs_request *req, bs_response *res) {
+  memset(res, 0, sizeof(*res));
+  res->body = calloc(1, 1);
+  CURL *h = curl_easy_init();
+  if (h == NULL || res->body == NULL) {
+    curl_easy_cleanup(h);
+    res->code = CURLE_OUT_OF_MEMORY;
+    snprintf(res->error, sizeof(res->error), "out of memory");
+    return res->code;
+  }
+  const char *host = req->host ? req->host : "localhost";
+  char url[512], resolve_entry[300];
+  snprintf(url, sizeof(url), "https://%s:%d%s", host, req->port, req->path ? req->path : "/");
+  snprintf(resolve_entry, sizeof(resolve_entry), "%s:%d:127.0.0.1", host, req->port);
+  struct curl_slist *resolve = curl_slist_append(NULL, resolve_entry);
+  struct curl_slist *headers = NULL;
+  for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
+    headers = curl_slist_append(headers, req->headers[i]);
+
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+  curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 5000L);
+  if (req->connect_timeout_ms > 0)
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, res->error);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, res);
+  if (req->cainfo != NULL)
+    curl_easy_setopt(h, CURLOPT_CAINFO, req->cainfo);
+  curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+  if (req->insecure) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (req->cert != NULL)
+    curl_easy_setopt(h, CURLOPT_SSLCERT, req->cert);
+  if (req->key != NULL)
+    curl_easy_setopt(h, CURLOPT_SSLKEY, req->key);
+  if (req->tls_min != 0 || req->tls_max != 0)
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, req->tls_min | req->tls_max);
+  if (headers != NULL)
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  if (req->method != NULL)
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+  if (req->body != NULL)
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+
+  double start = bs_now_ms();
+  res->code = curl_easy_perform(h);
+  res->elapsed_ms = bs_now_ms() - start;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+  curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &res->verify_result);
+  curl_off_t us = 0;
+  if (curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &us) == CURLE_OK)
+    res->handshake_ms = (double)us / 1e3;
+  if (curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &us) == CURLE_OK)
+    res->first_byte_ms = (double)us / 1e3;
+  if (res->code != CURLE_OK && res->error[0] == '\0')
+    snprintf(res->error, sizeof(res->error), "%s", curl_easy_strerror(res->code));
+  curl_easy_cleanup(h);
+  curl_slist_free_all(resolve);
+  curl_slist_free_all(headers);
+  return res->code;
+}
+
+void bs_response_free(bs_response *res) {
+  free(res->body);
+  res->body = NULL;
+  res->body_len = 0;
+}
+
+/* ---- raw OpenSSL client ---------------------------------------------------- */
+
+void bs_cert_sha256(X509 *cert, char out[65]) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  out[0] = '\0';
+  if (X509_digest(cert, EVP_sha256(), md, &len) != 1 || len != 32)
+    return;
+  for (unsigned i = 0; i < len; i++)
+    snprintf(out + (size_t)2 * i, 3, "%02x", md[i]);
+}
+
+static void probe_error(bs_probe *out, const char *what) {
+  unsigned long e = ERR_peek_last_error();
+  char reason[200] = "no OpenSSL error";
+  if (e != 0)
+    ERR_error_string_n(e, reason, sizeof(reason));
+  snprintf(out->error, sizeof(out->error), "%s: %s", what, reason);
+}
+
+static int probe_connect(int port, int timeout_ms) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return fail("socket: %s", strerror(errno));
+  struct timeval tv = {timeout_ms / 1000, (suseconds_t)(timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  struct sockaddr_in sa = {0};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+    int e = errno;
+    close(fd);
+    return fail("connect 127.0.0.1:%d: %s", port, strerror(e));
+  }
+  return fd;
+}
+
+static void probe_read_response(SSL *ssl, bs_probe *out, int timeout_ms) {
+  double deadline = bs_now_ms() + timeout_ms;
+  size_t cap = 4096;
+  out->response = calloc(1, cap);
+  while (out->response != NULL && bs_now_ms() < deadline && out->response_len < BODY_MAX) {
+    if (cap - out->response_len < 2048) {
+      char *grown = realloc(out->response, cap * 2);
+      if (grown == NULL)
+        break;
+      out->response = grown;
+      cap *= 2;
+    }
+    int n = SSL_read(ssl, out->response + out->response_len, (int)(cap - out->response_len - 1));
+    if (n > 0) {
+      out->response_len += (size_t)n;
+      out->response[out->response_len] = '\0';
+      continue;
+    }
+    int e = SSL_get_error(ssl, n);
+    if (e != SSL_ERROR_ZERO_RETURN) {
+      out->read_error = 1;
+      probe_error(out, "read");
+    }
+    break;
+  }
+}
+
+int bs_tls_probe(const bs_probe_opts *opts, bs_probe *out) {
+  memset(out, 0, sizeof(*out));
+  int timeout = opts->timeout_ms > 0 ? opts->timeout_ms : 3000;
+  int fd = probe_connect(opts->port, timeout);
+  if (fd < 0)
+    return -1;
+  ERR_clear_error();
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  SSL *ssl = NULL;
+  int rc = -1;
+  if (ctx == NULL) {
+    fail("SSL_CTX_new failed");
+    goto done;
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* we look, we do not judge */
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  if ((opts->min_version && !SSL_CTX_set_min_proto_version(ctx, opts->min_version)) ||
+      (opts->max_version && !SSL_CTX_set_max_proto_version(ctx, opts->max_version))) {
+    fail("cannot set TLS versions");
+    goto done;
+  }
+  if (opts->cert != NULL && (SSL_CTX_use_certificate_chain_file(ctx, opts->cert) != 1 ||
+                             SSL_CTX_use_PrivateKey_file(ctx, opts->key, SSL_FILETYPE_PEM) != 1)) {
+    fail("cannot load client certificate %s", opts->cert);
+    goto done;
+  }
+  ssl = SSL_new(ctx);
+  if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+      (opts->sni != NULL && SSL_set_tlsext_host_name(ssl, opts->sni) != 1)) {
+    fail("SSL_new failed");
+    goto done;
+  }
+  rc = 0;
+  if (SSL_connect(ssl) != 1) {
+    probe_error(out, "handshake");
+    goto done;
+  }
+  out->handshake_ok = 1;
+  snprintf(out->version, sizeof(out->version), "%s", SSL_get_version(ssl));
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+  for (int i = 0; chain != NULL && i < sk_X509_num(chain) && i < BS_PROBE_CHAIN_MAX; i++) {
+    X509 *c = sk_X509_value(chain, i);
+    bs_cert_sha256(c, out->chain_sha256[i]);
+    X509_NAME_oneline(X509_get_subject_name(c), out->chain_subject[i],
+                      (int)sizeof(out->chain_subject[i]));
+    out->chain_count++;
+  }
+  if (opts->request != NULL) {
+    size_t len = strlen(opts->request);
+    if (SSL_write(ssl, opts->request, (int)len) != (int)len) {
+      out->read_error = 1;
+      probe_error(out, "write");
+    } else {
+      probe_read_response(ssl, out, timeout);
+    }
+  }
+done:
+  if (ssl != NULL) {
+    if (out->handshake_ok)
+      SSL_shutdown(ssl);
+    SSL_free(ssl);
+  }
+  SSL_CTX_free(ctx);
+  close(fd);
+  return rc;
+}
+
+void bs_probe_free(bs_probe *probe) {
+  free(probe->response);
+  probe->response = NULL;
+  probe->response_len = 0;
+}
+
+/* ---- reports --------------------------------------------------------------- */
+
+void bs_events_free(bs_events *ev) {
+  for (size_t i = 0; i < ev->count; i++)
+    json_decref(ev->items[i]);
+  free(ev->items);
+  ev->items = NULL;
+  ev->count = 0;
+}
+
+int bs_report_load(const char *path, bs_events *out) {
+  memset(out, 0, sizeof(*out));
+  size_t len = 0;
+  char *text = bs_slurp(path, &len);
+  if (text == NULL)
+    return -1;
+  if (len > 0 && text[len - 1] != '\n') {
+    free(text);
+    return fail("%s: last line unfinished", path);
+  }
+  size_t lines = 0;
+  for (size_t i = 0; i < len; i++)
+    lines += text[i] == '\n';
+  out->items = calloc(lines + 1, sizeof(json_t *));
+  if (out->items == NULL) {
+    free(text);
+    return fail("out of memory");
+  }
+  char *line = text;
+  for (size_t i = 0; i < lines; i++) {
+    char *nl = strchr(line, '\n');
+    *nl = '\0';
+    json_error_t jerr;
+    json_t *ev = json_loads(line, 0, &jerr);
+    if (ev == NULL || !json_is_object(ev)) {
+      fail("%s line %zu is not a JSON object: %s: %.200s", path, i + 1,
+           ev ? "not an object" : jerr.text, line);
+      json_decref(ev);
+      free(text);
+      bs_events_free(out);
+      return -1;
+    }
+    out->items[out->count++] = ev;
+    line = nl + 1;
+  }
+  free(text);
+  return 0;
+}
+
+size_t bs_events_count(const bs_events *ev, const char *kind) {
+  size_t n = 0;
+  for (size_t i = 0; i < ev->count; i++) {
+    const char *k = json_string_value(json_object_get(ev->items[i], "event"));
+    n += kind == NULL || (k != NULL && strcmp(k, kind) == 0);
+  }
+  return n;
+}
+
+json_t *bs_events_last(const bs_events *ev, const char *kind) {
+  for (size_t i = ev->count; i > 0; i--) {
+    const char *k = json_string_value(json_object_get(ev->items[i - 1], "event"));
+    if (kind == NULL || (k != NULL && strcmp(k, kind) == 0))
+      return ev->items[i - 1];
+  }
+  return NULL;
+}
+
+json_t *bs_events_seq(const bs_events *ev, json_int_t seq) {
+  for (size_t i = 0; i < ev->count; i++) {
+    json_t *s = json_object_get(ev->items[i], "seq");
+    if (json_is_integer(s) && json_integer_value(s) == seq)
+      return ev->items[i];
+  }
+  return NULL;
+}
+
+int bs_report_wait(const char *path, const char *kind, size_t min_count, int timeout_ms,
+                   bs_events *out) {
+  double deadline = bs_now_ms() + timeout_ms;
+  char why[sizeof(last_error)] = "";
+  for (;;) {
+    if (bs_report_load(path, out) == 0) {
+      if (bs_events_count(out, kind) >= min_count)
+        return 0;
+      snprintf(why, sizeof(why), "%zu \"%s\" events of %zu wanted (%zu events in all)",
+               bs_events_count(out, kind), kind ? kind : "any", min_count, out->count);
+      bs_events_free(out);
+    } else {
+      snprintf(why, sizeof(why), "%s", last_error);
+    }
+    if (bs_now_ms() >= deadline)
+      return fail("%s after %d ms: %s", path, timeout_ms, why);
+    sleep_ms(5);
+  }
+}
+
+json_t *bs_json_at(json_t *root, const char *path) {
+  char key[128];
+  json_t *cur = root;
+  while (cur != NULL && *path != '\0') {
+    const char *dot = strchr(path, '.');
+    size_t n = dot ? (size_t)(dot - path) : strlen(path);
+    if (n >= sizeof(key))
+      return NULL;
+    memcpy(key, path, n);
+    key[n] = '\0';
+    cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+    path += n + (dot != NULL);
+  }
+  return cur;
+}
+
+const char *bs_json_str(json_t *root, const char *path) {
+  return json_string_value(bs_json_at(root, path));
+}
