@@ -14,6 +14,7 @@
  */
 #include "support.h"
 #include "backend_support.h"
+#include "backend_fixture.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -25,26 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *scratch(char *out, const char *name) {
-  return bs_join(out, test_scratch_dir(), name);
-}
-
-static int setup_pki(void **state) {
-  (void)state;
-  gcert_catalogue *cat = NULL;
-  gcert_error err = {0};
-  assert_status(GCERT_OK, gcert_catalogue_make(time(NULL), GCERT_KEY_EC_P256, &cat, &err), &err);
-  bs_check(bs_save_catalogue(cat, test_scratch_dir()) == 0);
-  gcert_catalogue_free(cat);
-  return 0;
-}
-
 /* One TLS backend and one fault backend in one process. */
 static bs_process *start_pair(const char *faketime_file) {
   static char spec[3 * BS_PATH_MAX];
   char cert[BS_PATH_MAX], key[BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "tls:cert=%s,key=%s", scratch(cert, "server.chain.pem"),
-           scratch(key, "server.key"));
+  snprintf(spec, sizeof(spec), "tls:cert=%s,key=%s", bt_scratch(cert, "server.chain.pem"),
+           bt_scratch(key, "server.key"));
   const char *args[] = {"--backend", spec, "--backend", "stall:fault=stall", NULL};
   bs_start_opts opts = {
       .args = args, .scratch_dir = test_scratch_dir(), .faketime_file = faketime_file};
@@ -97,7 +84,7 @@ static void test_teardown_after_failed_assertion(void **state) {
   int fds[2];
   assert_int_equal(0, pipe(fds));
   char log[BS_PATH_MAX];
-  scratch(log, "failing-run.log");
+  bt_scratch(log, "failing-run.log");
   fflush(NULL);
   pid_t sub = fork();
   assert_true(sub >= 0);
@@ -197,7 +184,7 @@ static int shm_exists(pid_t pid, const char *prefix) {
 static void test_faketime_kill_cleans_shm(void **state) {
   (void)state;
   char stamp[BS_PATH_MAX];
-  bs_check(bs_faketime_set(scratch(stamp, "kill.faketime"), "2030-01-01 00:00:00") == 0);
+  bs_check(bs_faketime_set(bt_scratch(stamp, "kill.faketime"), "2030-01-01 00:00:00") == 0);
   bs_process *p = start_pair(stamp);
   bs_check(p != NULL);
   pid_t pid = p->pid;
@@ -219,7 +206,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_killed_test_process, bs_teardown),
       cmocka_unit_test_teardown(test_faketime_kill_cleans_shm, bs_teardown),
   };
-  int failed = cmocka_run_group_tests(tests, setup_pki, NULL);
+  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue, NULL);
   curl_global_cleanup();
   return failed;
 }

@@ -10,6 +10,7 @@
  */
 #include "support.h"
 #include "backend_support.h"
+#include "backend_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,10 +63,6 @@ typedef struct auth_run {
 } auth_run;
 
 static auth_run runs[2 * CASE_COUNT];
-
-static const char *scratch(char *out, const char *name) {
-  return bs_join(out, test_scratch_dir(), name);
-}
 
 static int setup_pki(void **state) {
   (void)state;
@@ -131,7 +128,8 @@ static void check_client_cert(const auth_run *run, json_t *event, int reported) 
   gcert_store_init(&store);
   gcert_error err = {0};
   assert_status(GCERT_OK,
-                gcert_read_file(scratch(path, file), GCERT_FORMAT_PEM, NULL, &store, &err), &err);
+                gcert_read_file(bt_scratch(path, file), GCERT_FORMAT_PEM, NULL, &store, &err),
+                &err);
   assert_true(store.count >= 1);
   gcert_info info;
   assert_status(GCERT_OK,

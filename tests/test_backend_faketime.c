@@ -9,6 +9,7 @@
  */
 #include "support.h"
 #include "backend_support.h"
+#include "backend_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,6 @@
 
 #define DAY  ((int64_t)86400)
 #define YEAR (365 * DAY)
-
-static const char *scratch(char *out, const char *name) {
-  return bs_join(out, test_scratch_dir(), name);
-}
 
 /* Issues a leaf under issuer at TEST_REFERENCE; saves <base>.pem and .key. */
 static void issue(gcert_kind kind, const char *subject, int64_t not_before, int64_t not_after,
@@ -42,9 +39,9 @@ static void issue(gcert_kind kind, const char *subject, int64_t not_before, int6
   assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, issuer, NULL, &item, &err), &err);
   char path[BS_PATH_MAX], file[BS_NAME_MAX];
   snprintf(file, sizeof(file), "%s.pem", base);
-  bs_check(bs_save_certs(scratch(path, file), &item.cert, 1) == 0);
+  bs_check(bs_save_certs(bt_scratch(path, file), &item.cert, 1) == 0);
   snprintf(file, sizeof(file), "%s.key", base);
-  bs_check(bs_save_key(scratch(path, file), item.key) == 0);
+  bs_check(bs_save_key(bt_scratch(path, file), item.key) == 0);
   gcert_item_free(&item);
 }
 
@@ -60,7 +57,7 @@ static int setup_pki(void **state) {
   gcert_error err = {0};
   assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, NULL, &ca, &err), &err);
   char path[BS_PATH_MAX];
-  bs_check(bs_save_certs(scratch(path, "ca.pem"), &ca.cert, 1) == 0);
+  bs_check(bs_save_certs(bt_scratch(path, "ca.pem"), &ca.cert, 1) == 0);
   issue(GCERT_KIND_SERVER, "CN=localhost,O=gatecert", -20 * YEAR, 20 * YEAR, &ca, "server");
   issue(GCERT_KIND_CLIENT, "CN=gatecert client,O=gatecert", -3600, DAY, &ca, "client");
   gcert_item_free(&ca);
@@ -80,12 +77,12 @@ static void test_client_cert_expires(void **state) {
   const char *dir = test_scratch_dir();
   char stamp[BS_PATH_MAX], report[BS_PATH_MAX], cert[BS_PATH_MAX], key[BS_PATH_MAX];
   char ca[BS_PATH_MAX], ccert[BS_PATH_MAX], ckey[BS_PATH_MAX];
-  scratch(stamp, "expiry.faketime");
-  unlink(scratch(report, "fake.jsonl"));
+  bt_scratch(stamp, "expiry.faketime");
+  unlink(bt_scratch(report, "fake.jsonl"));
   bs_check(bs_faketime_set(stamp, "2030-01-01 00:00:00") == 0);
   char spec[5 * BS_PATH_MAX];
   snprintf(spec, sizeof(spec), "fake:cert=%s,key=%s,client-auth=require,client-ca=%s",
-           scratch(cert, "server.pem"), scratch(key, "server.key"), scratch(ca, "ca.pem"));
+           bt_scratch(cert, "server.pem"), bt_scratch(key, "server.key"), bt_scratch(ca, "ca.pem"));
   const char *args[] = {"--report-dir", dir, "--backend", spec, NULL};
   bs_start_opts opts = {.args = args, .scratch_dir = dir, .faketime_file = stamp};
   bs_process *p = bs_start(&opts);
@@ -94,8 +91,8 @@ static void test_client_cert_expires(void **state) {
   bs_request req = {.port = bs_port(p, "fake"),
                     .path = "/menaka",
                     .cainfo = ca,
-                    .cert = scratch(ccert, "client.pem"),
-                    .key = scratch(ckey, "client.key")};
+                    .cert = bt_scratch(ccert, "client.pem"),
+                    .key = bt_scratch(ckey, "client.key")};
   bs_response res;
   if (bs_http(&req, &res) != CURLE_OK || res.status != 200)
     fail_msg("on 2030-01-01: curl %d (%s), HTTP %ld", res.code, res.error, res.status);
@@ -132,18 +129,18 @@ static void test_clock_runs_on(void **state) {
   const char *dir = test_scratch_dir();
   char stamp[BS_PATH_MAX], report[BS_PATH_MAX], cert[BS_PATH_MAX], key[BS_PATH_MAX];
   char ca[BS_PATH_MAX];
-  scratch(stamp, "runs-on.faketime");
-  unlink(scratch(report, "runs-on.jsonl"));
+  bt_scratch(stamp, "runs-on.faketime");
+  unlink(bt_scratch(report, "runs-on.jsonl"));
   bs_check(bs_faketime_set(stamp, "2031-07-15 12:00:00") == 0);
   char spec[3 * BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "runs-on:cert=%s,key=%s", scratch(cert, "server.pem"),
-           scratch(key, "server.key"));
+  snprintf(spec, sizeof(spec), "runs-on:cert=%s,key=%s", bt_scratch(cert, "server.pem"),
+           bt_scratch(key, "server.key"));
   const char *args[] = {"--report-dir", dir, "--backend", spec, NULL};
   bs_start_opts opts = {.args = args, .scratch_dir = dir, .faketime_file = stamp};
   bs_process *p = bs_start(&opts);
   bs_check(p != NULL);
   for (int i = 0; i < 2; i++) {
-    bs_request req = {.port = bs_port(p, "runs-on"), .cainfo = scratch(ca, "ca.pem")};
+    bs_request req = {.port = bs_port(p, "runs-on"), .cainfo = bt_scratch(ca, "ca.pem")};
     bs_response res;
     if (bs_http(&req, &res) != CURLE_OK)
       fail_msg("curl %d (%s)", res.code, res.error);
@@ -163,8 +160,8 @@ static void test_clock_runs_on(void **state) {
 static void test_catalogue_fake_now(void **state) {
   (void)state;
   char stamp[BS_PATH_MAX], certs[BS_PATH_MAX], root[BS_PATH_MAX];
-  scratch(stamp, "catalogue.faketime");
-  scratch(certs, "catalogue-fake");
+  bt_scratch(stamp, "catalogue.faketime");
+  bt_scratch(certs, "catalogue-fake");
   mkdir(certs, 0700);
   bs_check(bs_faketime_set(stamp, "2035-06-01 00:00:00") == 0);
   const char *args[] = {"--catalogue", "--certs-dir", certs, NULL};

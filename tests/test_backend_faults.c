@@ -11,6 +11,7 @@
  */
 #include "support.h"
 #include "backend_support.h"
+#include "backend_fixture.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -164,20 +165,6 @@ static const fault_case fault_cases[] = {
      TCP_NONE},
 };
 
-static const char *scratch(char *out, const char *name) {
-  return bs_join(out, test_scratch_dir(), name);
-}
-
-static int setup_pki(void **state) {
-  (void)state;
-  gcert_catalogue *cat = NULL;
-  gcert_error err = {0};
-  assert_status(GCERT_OK, gcert_catalogue_make(time(NULL), GCERT_KEY_EC_P256, &cat, &err), &err);
-  bs_check(bs_save_catalogue(cat, test_scratch_dir()) == 0);
-  gcert_catalogue_free(cat);
-  return 0;
-}
-
 static int connect_loopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   assert_true(fd >= 0);
@@ -301,7 +288,7 @@ static void test_fault(void **state) {
   char spec[3 * BS_PATH_MAX];
   if (fc->with_cert)
     snprintf(spec, sizeof(spec), "%s:cert=%s,key=%s,%s", fc->name,
-             scratch(cert, "server.chain.pem"), scratch(key, "server.key"), fc->options);
+             bt_scratch(cert, "server.chain.pem"), bt_scratch(key, "server.key"), fc->options);
   else
     snprintf(spec, sizeof(spec), "%s:%s", fc->name, fc->options);
   const char *args[] = {"--report-dir", dir, "--backend", spec, NULL};
@@ -311,7 +298,7 @@ static void test_fault(void **state) {
   int port = bs_port(p, fc->name);
   assert_true(port > 0);
   for (int i = 0; i < fc->requests; i++)
-    check_request(fc, port, scratch(ca, "root.pem"));
+    check_request(fc, port, bt_scratch(ca, "root.pem"));
   check_report(fc, report);
   check_tcp(fc, port);
 }
@@ -321,8 +308,8 @@ static void test_faults_together(void **state) {
   (void)state;
   const char *dir = test_scratch_dir();
   char cert[BS_PATH_MAX], key[BS_PATH_MAX], ca[BS_PATH_MAX];
-  scratch(cert, "server.chain.pem");
-  scratch(key, "server.key");
+  bt_scratch(cert, "server.chain.pem");
+  bt_scratch(key, "server.key");
   char specs[4][3 * BS_PATH_MAX];
   snprintf(specs[0], sizeof(specs[0]), "ok:cert=%s,key=%s", cert, key);
   snprintf(specs[1], sizeof(specs[1]), "refused:fault=refuse");
@@ -342,7 +329,7 @@ static void test_faults_together(void **state) {
                 {"partial", CURLE_PARTIAL_FILE},
                 {"ok", CURLE_OK}};
   for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
-    bs_request req = {.port = bs_port(p, expect[i].name), .cainfo = scratch(ca, "root.pem")};
+    bs_request req = {.port = bs_port(p, expect[i].name), .cainfo = bt_scratch(ca, "root.pem")};
     assert_true(req.port > 0);
     bs_response res;
     if (bs_http(&req, &res) != expect[i].code)
@@ -364,7 +351,7 @@ int main(void) {
   }
   struct CMUnitTest together = {"faults-together", test_faults_together, NULL, bs_teardown, NULL};
   tests[N] = together;
-  int failed = _cmocka_run_group_tests("backend_faults", tests, N + 1, setup_pki, NULL);
+  int failed = _cmocka_run_group_tests("backend_faults", tests, N + 1, bt_setup_catalogue, NULL);
   curl_global_cleanup();
   return failed;
 }

@@ -9,6 +9,7 @@
  */
 #include "support.h"
 #include "backend_support.h"
+#include "backend_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,20 +43,6 @@ static const echo_case echo_cases[] = {
 
 #define ECHO_N (sizeof(echo_cases) / sizeof(echo_cases[0]))
 
-static const char *scratch(char *out, const char *name) {
-  return bs_join(out, test_scratch_dir(), name);
-}
-
-static int setup_pki(void **state) {
-  (void)state;
-  gcert_catalogue *cat = NULL;
-  gcert_error err = {0};
-  assert_status(GCERT_OK, gcert_catalogue_make(time(NULL), GCERT_KEY_EC_P256, &cat, &err), &err);
-  bs_check(bs_save_catalogue(cat, test_scratch_dir()) == 0);
-  gcert_catalogue_free(cat);
-  return 0;
-}
-
 /* Starts backends named names[0..n) serving the valid server certificate. */
 static bs_process *start_named(const char *const *names, size_t n, int with_report) {
   static char specs[4][3 * BS_PATH_MAX];
@@ -68,7 +55,7 @@ static bs_process *start_named(const char *const *names, size_t n, int with_repo
   }
   for (size_t i = 0; i < n && i < 4; i++) {
     snprintf(specs[i], sizeof(specs[i]), "%s:cert=%s,key=%s", names[i],
-             scratch(cert, "server.chain.pem"), scratch(key, "server.key"));
+             bt_scratch(cert, "server.chain.pem"), bt_scratch(key, "server.key"));
     args[argc++] = "--backend";
     args[argc++] = specs[i];
   }
@@ -83,7 +70,7 @@ static bs_process *start_named(const char *const *names, size_t n, int with_repo
 static void fresh_report(const char *name, char out[BS_PATH_MAX]) {
   char file[BS_NAME_MAX + 8];
   snprintf(file, sizeof(file), "%s.jsonl", name);
-  unlink(scratch(out, file));
+  unlink(bt_scratch(out, file));
 }
 
 /* n decimal digits at s, or -1. */
@@ -164,7 +151,7 @@ static void test_echo_and_report(void **state) {
                       .method = ec->method,
                       .body = ec->body,
                       .headers = ec->headers,
-                      .cainfo = scratch(ca, "root.pem")};
+                      .cainfo = bt_scratch(ca, "root.pem")};
     bs_response res;
     if (bs_http(&req, &res) != CURLE_OK || res.status != 200)
       fail_msg("%s %s: curl %d (%s), HTTP %ld", ec->method, ec->uri, res.code, res.error,
@@ -230,7 +217,7 @@ static void test_no_sni(void **state) {
   bs_request req = {.port = bs_port(p, "echo"),
                     .host = "127.0.0.1",
                     .path = "/ip",
-                    .cainfo = scratch(ca, "root.pem")};
+                    .cainfo = bt_scratch(ca, "root.pem")};
   bs_response res;
   if (bs_http(&req, &res) != CURLE_OK || res.status != 200)
     fail_msg("curl %d (%s), HTTP %ld", res.code, res.error, res.status);
@@ -256,7 +243,7 @@ static void test_one_file_per_backend(void **state) {
   for (size_t b = 0; b < 2; b++) {
     for (size_t i = 0; i < requests[b]; i++) {
       bs_request req = {
-          .port = bs_port(p, names[b]), .path = "/menaka", .cainfo = scratch(ca, "root.pem")};
+          .port = bs_port(p, names[b]), .path = "/menaka", .cainfo = bt_scratch(ca, "root.pem")};
       bs_response res;
       if (bs_http(&req, &res) != CURLE_OK)
         fail_msg("%s: curl %d (%s)", names[b], res.code, res.error);
@@ -291,7 +278,7 @@ static void test_report_second_run(void **state) {
   fresh_report("echo", report);
   for (int run = 0; run < 2; run++) {
     bs_process *p = start_named(names, 1, 1);
-    bs_request req = {.port = bs_port(p, "echo"), .cainfo = scratch(ca, "root.pem")};
+    bs_request req = {.port = bs_port(p, "echo"), .cainfo = bt_scratch(ca, "root.pem")};
     snprintf(host, sizeof(host), "localhost:%d", req.port);
     bs_response res;
     if (bs_http(&req, &res) != CURLE_OK)
@@ -314,7 +301,7 @@ static void test_no_report_dir(void **state) {
   fresh_report("quiet", report);
   bs_process *p = start_named(names, 1, 0);
   bs_request req = {
-      .port = bs_port(p, "quiet"), .path = "/menaka", .cainfo = scratch(ca, "root.pem")};
+      .port = bs_port(p, "quiet"), .path = "/menaka", .cainfo = bt_scratch(ca, "root.pem")};
   bs_response res;
   if (bs_http(&req, &res) != CURLE_OK || res.status != 200)
     fail_msg("curl %d (%s), HTTP %ld", res.code, res.error, res.status);
@@ -332,7 +319,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_report_second_run, bs_teardown),
       cmocka_unit_test_teardown(test_no_report_dir, bs_teardown),
   };
-  int failed = cmocka_run_group_tests(tests, setup_pki, NULL);
+  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue, NULL);
   curl_global_cleanup();
   return failed;
 }

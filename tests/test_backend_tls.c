@@ -14,6 +14,7 @@
  */
 #include "support.h"
 #include "backend_support.h"
+#include "backend_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,10 +207,6 @@ static const tls_case tls_cases[] = {
      "TLSv1.3"},
 };
 
-static const char *scratch(char *out, const char *name) {
-  return bs_join(out, test_scratch_dir(), name);
-}
-
 static int setup_pki(void **state) {
   (void)state;
   gcert_error err = {0};
@@ -243,11 +240,11 @@ static int start_case(const tls_case *tc, char report[BS_PATH_MAX]) {
   }
   char cert_file[BS_PATH_MAX], key_file[BS_PATH_MAX], name[BS_NAME_MAX + 16];
   snprintf(name, sizeof(name), "%s.sent.pem", tc->name);
-  bs_check(bs_save_certs(scratch(cert_file, name), certs, n) == 0);
+  bs_check(bs_save_certs(bt_scratch(cert_file, name), certs, n) == 0);
   snprintf(name, sizeof(name), "%s.key", tc->sent[0]);
-  scratch(key_file, name);
+  bt_scratch(key_file, name);
   snprintf(name, sizeof(name), "%s.jsonl", tc->name);
-  unlink(scratch(report, name)); /* a previous run's report */
+  unlink(bt_scratch(report, name)); /* a previous run's report */
 
   char spec[3 * BS_PATH_MAX];
   snprintf(spec, sizeof(spec), "%s:cert=%s,key=%s%s%s", tc->name, cert_file, key_file,
@@ -266,7 +263,7 @@ static void check_curl(const tls_case *tc, int port, const char *report) {
   char ca[BS_PATH_MAX];
   bs_request req = {.port = port,
                     .path = "/menaka",
-                    .cainfo = scratch(ca, "root.pem"),
+                    .cainfo = bt_scratch(ca, "root.pem"),
                     .tls_min = tc->client_min,
                     .tls_max = tc->client_max};
   bs_response res;
