@@ -204,15 +204,12 @@ static int reap_within(pid_t pid, int *status, int ms) {
   }
 }
 
-/* Kills and reaps a child that is being abandoned (start failed). */
-static void kill_and_reap(bs_process *p) {
-  if (p->pid > 0) {
-    int status = 0;
-    kill(-p->pid, SIGKILL);
-    if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS))
-      waitpid(p->pid, &status, 0);
+/* Records how a reaped child ended, removes the libfaketime files a child
+ * that did not exit cleanly leaves behind, and frees the slot. */
+static void release(bs_process *p, int reaped, int status) {
+  if (reaped) {
     p->wait_status = status;
-    if (p->faketime)
+    if (p->faketime && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
       remove_faketime_shm(p->pid);
     p->pid = 0;
   }
@@ -220,6 +217,17 @@ static void kill_and_reap(bs_process *p) {
     close(p->out_fd);
   p->out_fd = -1;
   p->in_use = 0;
+}
+
+/* Kills and reaps a child that is being abandoned (start failed). */
+static void kill_and_reap(bs_process *p) {
+  int status = 0;
+  if (p->pid > 0) {
+    kill(-p->pid, SIGKILL);
+    if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS))
+      waitpid(p->pid, &status, 0);
+  }
+  release(p, p->pid > 0, status);
 }
 
 static void append_stderr(const bs_process *p) {
@@ -506,8 +514,8 @@ int bs_stop_signal(bs_process *p, int sig) {
   if (p == NULL || !p->in_use)
     return 0;
   int rc = 0;
+  int status = 0;
   if (p->pid > 0) {
-    int status = 0;
     kill(-p->pid, sig);
     if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS)) {
       kill(-p->pid, SIGKILL);
@@ -520,15 +528,8 @@ int bs_stop_signal(bs_process *p, int sig) {
       rc = fail("backend %ld ended with %s on signal %d, not exit 0", (long)p->pid, how, sig);
       append_stderr(p);
     }
-    p->wait_status = status;
-    if (p->faketime && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-      remove_faketime_shm(p->pid);
-    p->pid = 0;
   }
-  if (p->out_fd >= 0)
-    close(p->out_fd);
-  p->out_fd = -1;
-  p->in_use = 0;
+  release(p, p->pid > 0, status);
   return rc;
 }
 
