@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -119,6 +120,9 @@ static void test_teardown_after_failed_assertion(void **state) {
  * no atexit; PR_SET_PDEATHSIG must end the backend. */
 static void test_killed_test_process(void **state) {
   (void)state;
+  /* the orphaned backend is reparented to us, not to a PID 1 that may never
+   * reap it, so no zombie outlives the test */
+  assert_int_equal(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
   int to_parent[2], to_child[2];
   assert_int_equal(0, pipe(to_parent));
   assert_int_equal(0, pipe(to_child));
@@ -131,11 +135,13 @@ static void test_killed_test_process(void **state) {
     struct {
       int ports[2];
       char prefix[64];
-    } info = {{-1, -1}, ""};
+      pid_t backend;
+    } info = {{-1, -1}, "", 0};
     bs_process *p = start_pair(NULL);
     if (p != NULL) {
       info.ports[0] = bs_port(p, "tls");
       info.ports[1] = bs_port(p, "stall");
+      info.backend = p->pid;
     }
     snprintf(info.prefix, sizeof(info.prefix), "%s", bs_marker_prefix());
     if (write(to_parent[1], &info, sizeof(info)) != (ssize_t)sizeof(info))
@@ -149,6 +155,7 @@ static void test_killed_test_process(void **state) {
   struct {
     int ports[2];
     char prefix[64];
+    pid_t backend;
   } info;
   ssize_t got = read(to_parent[0], &info, sizeof(info));
   close(to_parent[0]);
@@ -172,6 +179,14 @@ static void test_killed_test_process(void **state) {
     }
     bs_check(bs_port_refused(info.ports[k]) == 1);
   }
+  /* reap the orphan (bounded): it must have ended */
+  double deadline = bs_now_ms() + 3000;
+  pid_t reaped = 0;
+  while ((reaped = waitpid(info.backend, &status, WNOHANG)) == 0 && bs_now_ms() < deadline) {
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+  assert_int_equal(info.backend, reaped);
 }
 
 /* libfaketime's files for pid: "faketime_shm_<pid>" or "sem.faketime_sem_<pid>". */
