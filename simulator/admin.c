@@ -1,0 +1,850 @@
+/* admin.c - the admin REST API in WSO2 Publisher v4 shapes.
+ *
+ *   POST   /api/am/publisher/v4/apis                          create an API (live at once)
+ *   GET    /api/am/publisher/v4/apis[/{id}]                    list / one
+ *   DELETE /api/am/publisher/v4/apis/{id}
+ *   POST   /api/am/publisher/v4/endpoint-certificates          multipart certificate, alias, endpoint
+ *   GET    /api/am/publisher/v4/endpoint-certificates          ?alias= &endpoint= &offset= &limit=
+ *   GET    /api/am/publisher/v4/endpoint-certificates/{alias}  status, validity, subject, version
+ *   GET    /api/am/publisher/v4/endpoint-certificates/{alias}/content   DER
+ *   PUT    /api/am/publisher/v4/endpoint-certificates/{alias}  multipart certificate
+ *   DELETE /api/am/publisher/v4/endpoint-certificates/{alias}
+ *   .../_sim/...                                                control.c
+ *
+ * Every call needs HTTP basic credentials (401 otherwise, compared in constant
+ * time). Bodies are bounded by libevent (10 MiB: 413, drained, never
+ * buffered whole); multipart bodies go through multipart.c. A change is
+ * written to the store (one transaction) before it is acknowledged, and only
+ * then applied in memory; a failed write answers 500 and changes nothing.
+ *
+ * Profile rules for endpoint certificates (reference/wso2.md section 1):
+ *   wso2: alias taken -> 409; PEM or DER only, anything else (PKCS#7, JKS,
+ *         garbage) -> 500 "Internal server error", as WSO2's
+ *         CertificateFactory path answers; expired -> 400; not yet valid ->
+ *         accepted; a second certificate for an endpoint -> accepted.
+ *   sap:  a name that exists is overwritten (200 instead of 201); PEM, DER,
+ *         PKCS#7 and JKS (its first certificate) accepted; unreadable input ->
+ *         400 naming what was wrong; expired -> 400.
+ * Uploads and deletes take effect for backend calls at the next sender tick
+ * (reload.c).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "multipart.h"
+#include "sim.h"
+
+#define PUBLISHER   "/api/am/publisher/v4"
+#define CERTS_PATH  PUBLISHER "/endpoint-certificates"
+#define APIS_PATH   PUBLISHER "/apis"
+#define SIM_PREFIX  "/_sim/"
+#define LIST_LIMIT  25
+#define EXPIRED_ADD "Error while adding the certificate. Certificate Expired."
+#define EXPIRED_PUT "Error while updating the certificate. Certificate Expired."
+#define NO_FILE     "Certificate update failed. Proper Certificate file should be provided"
+#define INTERNAL    "The server encountered an internal error. Please contact administrator."
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
+  gsim_log(sim, "ERROR", "admin: %s: %s", what, gsim_store_error(sim->store));
+  gsim_rest_error(req, 500, "Internal server error", INTERNAL);
+}
+
+static void bad_request(struct evhttp_request *req, const char *description) {
+  gsim_rest_error(req, 400, "Bad Request", description);
+}
+
+static void not_found(struct evhttp_request *req, const char *what, const char *id) {
+  char text[GSIM_ALIAS_MAX + 64];
+  snprintf(text, sizeof(text), "Requested %s with Id '%s' not found", what, id);
+  gsim_rest_error(req, 404, "Not Found", text);
+}
+
+static void method_not_allowed(struct evhttp_request *req, const char *allow) {
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+  gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
+}
+
+/* Valid UTF-8 without control characters: what an alias or URL may hold. */
+static int printable_utf8(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c < 0x20 || c == 0x7f)
+      return 0;
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > len)
+      return 0;
+    for (size_t k = 1; k < n; k++)
+      if ((s[i + k] & 0xc0) != 0x80)
+        return 0;
+    i += n;
+  }
+  return 1;
+}
+
+/* Percent-decodes one path segment into out; -1 if it does not fit or is bad. */
+static int path_segment(const char *seg, size_t len, char *out, size_t out_len) {
+  char *raw = strndup(seg, len);
+  if (!raw)
+    return -1;
+  size_t n = 0;
+  char *decoded = evhttp_uridecode(raw, 0, &n);
+  free(raw);
+  int rc = decoded && n > 0 && n < out_len && !memchr(decoded, '\0', n) &&
+                   printable_utf8((const unsigned char *)decoded, n)
+               ? 0
+               : -1;
+  if (rc == 0)
+    memcpy(out, decoded, n + 1);
+  free(decoded);
+  return rc;
+}
+
+static void set_location(struct evhttp_request *req, const char *prefix, const char *id) {
+  char *encoded = evhttp_uriencode(id, -1, 0);
+  if (!encoded)
+    return;
+  size_t len = strlen(prefix) + strlen(encoded) + 2;
+  char *location = malloc(len);
+  if (location) {
+    snprintf(location, len, "%s/%s", prefix, encoded);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
+  }
+  free(location);
+  free(encoded);
+}
+
+/* ---- authentication ---------------------------------------------------------- */
+
+static int authorized(gsim *sim, struct evhttp_request *req) {
+  const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  if (!auth || strncasecmp(auth, "Basic ", 6) != 0)
+    return 0;
+  const char *b64 = auth + 6;
+  while (*b64 == ' ')
+    b64++;
+  size_t b64_len = strlen(b64);
+  if (b64_len == 0 || b64_len > 1024 || b64_len % 4 != 0)
+    return 0;
+  unsigned char decoded[800];
+  int n = EVP_DecodeBlock(decoded, (const unsigned char *)b64, (int)b64_len);
+  if (n < 0)
+    return 0;
+  if (b64_len >= 1 && b64[b64_len - 1] == '=')
+    n--;
+  if (b64_len >= 2 && b64[b64_len - 2] == '=')
+    n--;
+  const char *user = sim->opt->admin_user, *password = sim->opt->admin_password;
+  size_t user_len = strlen(user), pw_len = strlen(password);
+  int ok = (size_t)n == user_len + 1 + pw_len && decoded[user_len] == ':' &&
+           CRYPTO_memcmp(decoded, user, user_len) == 0 &&
+           CRYPTO_memcmp(decoded + user_len + 1, password, pw_len) == 0;
+  OPENSSL_cleanse(decoded, sizeof(decoded));
+  return ok;
+}
+
+/* ---- certificates in uploads ----------------------------------------------- */
+
+/* The certificate of an upload, per profile (see the top of this file). On
+ * failure *status is 500 (wso2 quirk) or 400 with description filled. */
+static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char *description,
+                         size_t description_len) {
+  gcert_format format = gcert_format_detect(part->data, part->len);
+  int wso2 = sim->opt->profile == GSIM_PROFILE_WSO2;
+  if (wso2 && format != GCERT_FORMAT_PEM && format != GCERT_FORMAT_DER) {
+    *status = 500;
+    snprintf(description, description_len, "%s", INTERNAL);
+    return NULL;
+  }
+  gcert_store store;
+  gcert_store_init(&store);
+  gcert_error err = {0};
+  X509 *cert = NULL;
+  if (gcert_read(GCERT_FORMAT_AUTO, part->data, part->len, NULL, &store, &err) == GCERT_OK) {
+    for (size_t i = 0; i < store.count && !cert; i++) {
+      STACK_OF(X509) *chain = store.entries[i].chain;
+      if (chain && sk_X509_num(chain) > 0) {
+        cert = sk_X509_value(chain, 0);
+        X509_up_ref(cert);
+      }
+    }
+    if (!cert)
+      snprintf(err.message, sizeof(err.message), "no certificate in the upload");
+  }
+  gcert_store_free(&store);
+  if (!cert) {
+    *status = wso2 ? 500 : 400;
+    if (wso2)
+      snprintf(description, description_len, "%s", INTERNAL);
+    else
+      snprintf(description, description_len, "The certificate could not be read: %s",
+               err.message);
+    gsim_log(sim, "ERROR", "admin: uploaded certificate unreadable (%s)", err.message);
+  }
+  return cert;
+}
+
+static int cert_expired(X509 *cert, int64_t now_ms) {
+  time_t now = (time_t)(now_ms / 1000);
+  return X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0;
+}
+
+static int cert_der(X509 *cert, unsigned char **der, size_t *len) {
+  int n = i2d_X509(cert, der);
+  if (n <= 0)
+    return -1;
+  *len = (size_t)n;
+  return 0;
+}
+
+/* Parses the request's multipart body. 0, or -1 after answering 400. */
+static int read_form(struct evhttp_request *req, gsim_mp_form *form) {
+  const char *type =
+      evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+  char boundary[GSIM_MP_BOUNDARY_MAX];
+  char why[256];
+  gsim_mp_status st = gsim_mp_boundary(type ? type : "", boundary, sizeof(boundary));
+  if (st != GSIM_MP_OK) {
+    snprintf(why, sizeof(why), "Expected a multipart/form-data body (%s)", gsim_mp_status_name(st));
+    bad_request(req, why);
+    return -1;
+  }
+  struct evbuffer *body = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(body);
+  const unsigned char *data = len ? evbuffer_pullup(body, (ev_ssize_t)len) : (const unsigned char *)"";
+  char detail[200] = "";
+  st = gsim_mp_parse(data, len, boundary, form, detail, sizeof(detail));
+  if (st != GSIM_MP_OK) {
+    snprintf(why, sizeof(why), "Malformed multipart body: %s", detail);
+    bad_request(req, why);
+    return -1;
+  }
+  return 0;
+}
+
+/* A text field as a C string into out; 0 absent or empty, 1 ok, -1 bad. */
+static int form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len) {
+  const gsim_mp_part *p = gsim_mp_find(form, name);
+  if (!p || p->len == 0)
+    return 0;
+  if (p->len >= out_len || memchr(p->data, '\0', p->len) || !printable_utf8(p->data, p->len))
+    return -1;
+  memcpy(out, p->data, p->len);
+  out[p->len] = '\0';
+  return 1;
+}
+
+/* ---- endpoint certificates --------------------------------------------------- */
+
+static void cert_meta_reply(struct evhttp_request *req, int status, const char *alias,
+                            const char *endpoint) {
+  gsim_send_json(req, status, json_pack("{s:s, s:s}", "alias", alias, "endpoint", endpoint));
+}
+
+static void certs_add(gsim *sim, struct evhttp_request *req) {
+  gsim_mp_form form;
+  if (read_form(req, &form) != 0)
+    return;
+  gsim_cert_row row;
+  memset(&row, 0, sizeof(row));
+  int alias_ok = form_text(&form, "alias", row.alias, sizeof(row.alias));
+  int endpoint_ok = form_text(&form, "endpoint", row.endpoint, sizeof(row.endpoint));
+  if (alias_ok < 0 || endpoint_ok < 0) {
+    bad_request(req, alias_ok < 0 ? "The alias must be printable UTF-8 of at most 255 bytes"
+                                  : "The endpoint must be printable UTF-8 of at most 2047 bytes");
+    return;
+  }
+  if (alias_ok == 0 || endpoint_ok == 0) {
+    bad_request(req, "The alias and/ or endpoint should not be empty");
+    return;
+  }
+  const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
+  if (!file || file->len == 0) {
+    bad_request(req, NO_FILE);
+    return;
+  }
+  int wso2 = sim->opt->profile == GSIM_PROFILE_WSO2;
+  gsim_cert_row existing;
+  memset(&existing, 0, sizeof(existing));
+  gsim_store_status found = gsim_store_cert_get(sim->store, row.alias, &existing);
+  gsim_cert_row_clear(&existing);
+  if (found == GSIM_STORE_ERROR) {
+    internal_error(sim, req, "reading the store");
+    return;
+  }
+  if (found == GSIM_STORE_OK && wso2) {
+    char text[GSIM_ALIAS_MAX + 64];
+    snprintf(text, sizeof(text), "The alias '%s' already exists in the trust store.", row.alias);
+    gsim_rest_error(req, 409, "Resource Already Exists", text);
+    return;
+  }
+  int status = 0;
+  char description[300];
+  X509 *cert = upload_cert(sim, file, &status, description, sizeof(description));
+  if (!cert) {
+    gsim_rest_error(req, status, status == 500 ? "Internal server error" : "Bad Request",
+                    description);
+    return;
+  }
+  int64_t now = gsim_now_ms();
+  if (cert_expired(cert, now)) {
+    X509_free(cert);
+    bad_request(req, EXPIRED_ADD);
+    return;
+  }
+  int rc = cert_der(cert, &row.der, &row.der_len);
+  X509_free(cert);
+  if (rc != 0) {
+    internal_error(sim, req, "encoding the certificate");
+    return;
+  }
+  row.created_ms = row.updated_ms = now;
+  int replaced = 0;
+  gsim_store_status st = wso2 ? gsim_store_cert_insert(sim->store, &row)
+                              : gsim_store_cert_upsert(sim->store, &row, &replaced);
+  OPENSSL_free(row.der);
+  if (st == GSIM_STORE_EXISTS) { /* raced with another upload of the alias */
+    gsim_rest_error(req, 409, "Resource Already Exists", "The alias already exists in the trust store.");
+    return;
+  }
+  if (st != GSIM_STORE_OK) {
+    internal_error(sim, req, "storing the certificate");
+    return;
+  }
+  sim->sender_dirty = 1;
+  char next[32];
+  gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
+  gsim_log(sim, "INFO", "endpoint certificate '%s' %s for %s; live at the next sender tick (%s)",
+           row.alias, replaced ? "overwritten" : "added", row.endpoint, next);
+  set_location(req, CERTS_PATH, row.alias);
+  cert_meta_reply(req, replaced ? 200 : 201, row.alias, row.endpoint);
+}
+
+static void certs_replace(gsim *sim, struct evhttp_request *req, const char *alias) {
+  gsim_mp_form form;
+  if (read_form(req, &form) != 0)
+    return;
+  const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
+  if (!file || file->len == 0) {
+    bad_request(req, NO_FILE);
+    return;
+  }
+  gsim_cert_row existing;
+  memset(&existing, 0, sizeof(existing));
+  gsim_store_status found = gsim_store_cert_get(sim->store, alias, &existing);
+  if (found != GSIM_STORE_OK) {
+    gsim_cert_row_clear(&existing);
+    if (found == GSIM_STORE_NOT_FOUND)
+      not_found(req, "Certificate", alias);
+    else
+      internal_error(sim, req, "reading the store");
+    return;
+  }
+  int status = 0;
+  char description[300];
+  X509 *cert = upload_cert(sim, file, &status, description, sizeof(description));
+  if (!cert) {
+    gsim_cert_row_clear(&existing);
+    gsim_rest_error(req, status, status == 500 ? "Internal server error" : "Bad Request",
+                    description);
+    return;
+  }
+  int64_t now = gsim_now_ms();
+  unsigned char *der = NULL;
+  size_t der_len = 0;
+  int expired = cert_expired(cert, now);
+  int rc = expired ? 0 : cert_der(cert, &der, &der_len);
+  X509_free(cert);
+  if (expired || rc != 0) {
+    gsim_cert_row_clear(&existing);
+    if (expired)
+      bad_request(req, EXPIRED_PUT);
+    else
+      internal_error(sim, req, "encoding the certificate");
+    return;
+  }
+  gsim_store_status st = gsim_store_cert_replace(sim->store, alias, der, der_len, now);
+  OPENSSL_free(der);
+  if (st == GSIM_STORE_NOT_FOUND)
+    not_found(req, "Certificate", alias);
+  else if (st != GSIM_STORE_OK)
+    internal_error(sim, req, "replacing the certificate");
+  else {
+    sim->sender_dirty = 1;
+    gsim_log(sim, "INFO", "endpoint certificate '%s' replaced; live at the next sender tick",
+             alias);
+    cert_meta_reply(req, 200, alias, existing.endpoint);
+  }
+  gsim_cert_row_clear(&existing);
+}
+
+static void certs_delete(gsim *sim, struct evhttp_request *req, const char *alias) {
+  gsim_store_status st = gsim_store_cert_delete(sim->store, alias);
+  if (st == GSIM_STORE_NOT_FOUND) {
+    not_found(req, "Certificate", alias);
+    return;
+  }
+  if (st != GSIM_STORE_OK) {
+    internal_error(sim, req, "deleting the certificate");
+    return;
+  }
+  sim->sender_dirty = 1;
+  gsim_log(sim, "INFO", "endpoint certificate '%s' deleted; gone at the next sender tick", alias);
+  evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static int query_long(const struct evkeyvalq *query, const char *name, long def, long max,
+                      long *out) {
+  const char *v = evhttp_find_header(query, name);
+  *out = def;
+  if (!v)
+    return 0;
+  char *end = NULL;
+  long n = strtol(v, &end, 10);
+  if (!*v || *end || n < 0 || n > max)
+    return -1;
+  *out = n;
+  return 0;
+}
+
+static void certs_list(gsim *sim, struct evhttp_request *req) {
+  struct evkeyvalq query;
+  TAILQ_INIT(&query);
+  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  if (q && evhttp_parse_query_str(q, &query) != 0) {
+    bad_request(req, "The query string could not be parsed");
+    return;
+  }
+  long offset = 0, limit = LIST_LIMIT;
+  if (query_long(&query, "offset", 0, 1000000, &offset) != 0 ||
+      query_long(&query, "limit", LIST_LIMIT, 1000, &limit) != 0) {
+    evhttp_clear_headers(&query);
+    bad_request(req, "offset and limit must be non-negative integers (limit at most 1000)");
+    return;
+  }
+  gsim_cert_row *rows = NULL;
+  size_t count = 0;
+  gsim_store_status st = gsim_store_cert_list(sim->store, evhttp_find_header(&query, "alias"),
+                                              evhttp_find_header(&query, "endpoint"), &rows, &count);
+  evhttp_clear_headers(&query);
+  if (st != GSIM_STORE_OK) {
+    internal_error(sim, req, "listing certificates");
+    return;
+  }
+  json_t *list = json_array();
+  for (size_t i = (size_t)offset; i < count && i < (size_t)offset + (size_t)limit; i++)
+    json_array_append_new(list, json_pack("{s:s, s:s}", "alias", rows[i].alias, "endpoint",
+                                          rows[i].endpoint));
+  gsim_cert_rows_free(rows, count);
+  json_t *reply = json_pack("{s:I, s:o, s:{s:I, s:I, s:I, s:s, s:s}}", "count",
+                            (json_int_t)json_array_size(list), "certificates", list, "pagination",
+                            "offset", (json_int_t)offset, "limit", (json_int_t)limit, "total",
+                            (json_int_t)count, "next", "", "previous", "");
+  gsim_send_json(req, 200, reply);
+}
+
+static void certs_get(gsim *sim, struct evhttp_request *req, const char *alias, int content) {
+  gsim_cert_row row;
+  memset(&row, 0, sizeof(row));
+  gsim_store_status st = gsim_store_cert_get(sim->store, alias, &row);
+  if (st != GSIM_STORE_OK) {
+    if (st == GSIM_STORE_NOT_FOUND)
+      not_found(req, "Certificate", alias);
+    else
+      internal_error(sim, req, "reading the store");
+    return;
+  }
+  if (content) {
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char disposition[GSIM_ALIAS_MAX + 48];
+    snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s.crt\"", alias);
+    evhttp_add_header(h, "Content-Type", "application/octet-stream");
+    evhttp_add_header(h, "Content-Disposition", disposition);
+    struct evbuffer *body = evbuffer_new();
+    if (body) {
+      evbuffer_add(body, row.der, row.der_len);
+      evhttp_send_reply(req, 200, "OK", body);
+      evbuffer_free(body);
+    } else
+      evhttp_send_error(req, 500, NULL);
+    gsim_cert_row_clear(&row);
+    return;
+  }
+  const unsigned char *p = row.der;
+  X509 *cert = d2i_X509(NULL, &p, (long)row.der_len);
+  gsim_cert_row_clear(&row);
+  if (!cert) {
+    internal_error(sim, req, "decoding a stored certificate");
+    return;
+  }
+  char subject[512] = "";
+  BIO *bio = BIO_new(BIO_s_mem());
+  if (bio) {
+    /* Java's X500Principal.toString(): most specific first, ", " between. */
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+                       (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB & ~XN_FLAG_SEP_MASK) |
+                           XN_FLAG_SEP_CPLUS_SPC);
+    int n = BIO_read(bio, subject, (int)sizeof(subject) - 1);
+    subject[n > 0 ? n : 0] = '\0';
+    BIO_free(bio);
+  }
+  gcert_info info;
+  gcert_error err = {0};
+  int64_t now = gsim_now_ms();
+  if (gcert_describe(cert, (time_t)(now / 1000), &info, &err) != GCERT_OK) {
+    X509_free(cert);
+    internal_error(sim, req, "describing a stored certificate");
+    return;
+  }
+  char from[32], to[32], version[24];
+  gsim_format_java_date(info.not_before, from);
+  gsim_format_java_date(info.not_after, to);
+  snprintf(version, sizeof(version), "%ld", X509_get_version(cert) + 1);
+  /* WSO2 compares notAfter only: a not-yet-valid certificate is "Active". */
+  const char *status = cert_expired(cert, now) ? "Expired" : "Active";
+  X509_free(cert);
+  gsim_send_json(req, 200,
+                 json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "status", status, "validity", "from",
+                           from, "to", to, "version", version, "subject", subject));
+}
+
+static void certs_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      certs_add(sim, req);
+    else if (cmd == EVHTTP_REQ_GET)
+      certs_list(sim, req);
+    else
+      method_not_allowed(req, "GET, POST");
+    return;
+  }
+  if (*rest != '/') {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  rest++;
+  const char *slash = strchr(rest, '/');
+  size_t seg_len = slash ? (size_t)(slash - rest) : strlen(rest);
+  char alias[GSIM_ALIAS_MAX];
+  if (path_segment(rest, seg_len, alias, sizeof(alias)) != 0) {
+    bad_request(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
+    return;
+  }
+  if (slash && strcmp(slash, "/content") == 0) {
+    if (cmd == EVHTTP_REQ_GET)
+      certs_get(sim, req, alias, 1);
+    else
+      method_not_allowed(req, "GET");
+    return;
+  }
+  if (slash) {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  if (cmd == EVHTTP_REQ_GET)
+    certs_get(sim, req, alias, 0);
+  else if (cmd == EVHTTP_REQ_PUT)
+    certs_replace(sim, req, alias);
+  else if (cmd == EVHTTP_REQ_DELETE)
+    certs_delete(sim, req, alias);
+  else
+    method_not_allowed(req, "GET, PUT, DELETE");
+}
+
+/* ---- APIs ------------------------------------------------------------------ */
+
+static const char *const security_names[] = {
+    "mutualssl", "mutualssl_mandatory", "oauth2", "basic_auth", "api_key",
+    "oauth_basic_auth_api_key_mandatory", NULL,
+};
+
+static int valid_token(const char *s, const char *extra) {
+  if (!*s)
+    return 0;
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          strchr(extra, c)))
+      return 0;
+  }
+  return 1;
+}
+
+static int valid_endpoint(const char *url) {
+  struct evhttp_uri *uri = evhttp_uri_parse(url);
+  if (!uri)
+    return 0;
+  const char *scheme = evhttp_uri_get_scheme(uri);
+  const char *host = evhttp_uri_get_host(uri);
+  int ok = scheme && (strcasecmp(scheme, "https") == 0 || strcasecmp(scheme, "http") == 0) &&
+           host && *host && strlen(url) < GSIM_URL_MAX;
+  evhttp_uri_free(uri);
+  return ok;
+}
+
+static const char *endpoint_url(json_t *config, const char *which) {
+  json_t *ep = json_object_get(config, which);
+  if (json_is_array(ep)) /* WSO2 also accepts a list for load-balanced endpoints */
+    ep = json_array_get(ep, 0);
+  return json_string_value(json_object_get(ep, "url"));
+}
+
+/* Validates a create request into a normalised definition (new reference),
+ * or answers 400 and returns NULL. */
+static json_t *api_definition(struct evhttp_request *req, json_t *in, const char *id) {
+  char why[300];
+  if (!json_is_object(in)) {
+    bad_request(req, "The API must be a JSON object");
+    return NULL;
+  }
+  const char *name = json_string_value(json_object_get(in, "name"));
+  const char *context = json_string_value(json_object_get(in, "context"));
+  const char *version = json_string_value(json_object_get(in, "version"));
+  if (!name || !*name || strlen(name) >= GSIM_API_NAME_MAX ||
+      !printable_utf8((const unsigned char *)name, strlen(name))) {
+    bad_request(req, "name: a non-empty string of at most 255 printable characters is required");
+    return NULL;
+  }
+  char ctx[GSIM_CONTEXT_MAX];
+  if (!context || !*context || strlen(context) + 2 > sizeof(ctx)) {
+    bad_request(req, "context: a non-empty string such as \"/test\" is required");
+    return NULL;
+  }
+  snprintf(ctx, sizeof(ctx), "%s%s", context[0] == '/' ? "" : "/", context);
+  size_t ctx_len = strlen(ctx);
+  while (ctx_len > 1 && ctx[ctx_len - 1] == '/')
+    ctx[--ctx_len] = '\0';
+  if (ctx_len < 2 || !valid_token(ctx + 1, "/-_.~") || strstr(ctx, "//") ||
+      strncmp(ctx, SIM_PREFIX, strlen(SIM_PREFIX) - 1) == 0) {
+    bad_request(req, "context: letters, digits and / - _ . ~ only, not /_sim");
+    return NULL;
+  }
+  if (!version || strlen(version) >= GSIM_VERSION_MAX || !valid_token(version, "-_.")) {
+    bad_request(req, "version: a non-empty string of letters, digits, - _ . is required");
+    return NULL;
+  }
+  json_t *config = json_object_get(in, "endpointConfig");
+  const char *production = endpoint_url(config, "production_endpoints");
+  const char *sandbox = endpoint_url(config, "sandbox_endpoints");
+  if (!production || !valid_endpoint(production) || (sandbox && !valid_endpoint(sandbox))) {
+    bad_request(req, "endpointConfig: production_endpoints.url (and sandbox_endpoints.url if "
+                     "given) must be http(s) URLs with a host");
+    return NULL;
+  }
+  json_t *security = json_object_get(in, "securityScheme");
+  json_t *schemes = json_array();
+  if (security && !json_is_array(security)) {
+    json_decref(schemes);
+    bad_request(req, "securityScheme must be a list");
+    return NULL;
+  }
+  if (!security || json_array_size(security) == 0) { /* WSO2's default */
+    json_array_append_new(schemes, json_string("oauth2"));
+    json_array_append_new(schemes, json_string("oauth_basic_auth_api_key_mandatory"));
+  }
+  size_t i;
+  json_t *s;
+  json_array_foreach(security, i, s) {
+    const char *v = json_string_value(s);
+    int known = 0;
+    for (const char *const *n = security_names; v && *n; n++)
+      known |= strcmp(*n, v) == 0;
+    if (!known) {
+      json_decref(schemes);
+      snprintf(why, sizeof(why), "securityScheme[%zu]: not one of mutualssl, "
+                                 "mutualssl_mandatory, oauth2, basic_auth, api_key, "
+                                 "oauth_basic_auth_api_key_mandatory", i);
+      bad_request(req, why);
+      return NULL;
+    }
+    json_array_append(schemes, s);
+  }
+  json_t *is_default = json_object_get(in, "isDefaultVersion");
+  if (is_default && !json_is_boolean(is_default)) {
+    json_decref(schemes);
+    bad_request(req, "isDefaultVersion must be true or false");
+    return NULL;
+  }
+  json_t *endpoint_config = json_pack("{s:s, s:{s:s}}", "endpoint_type", "http",
+                                      "production_endpoints", "url", production);
+  if (sandbox)
+    json_object_set_new(endpoint_config, "sandbox_endpoints", json_pack("{s:s}", "url", sandbox));
+  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:s}", "id", id, "name", name, "context",
+                   ctx, "version", version, "endpointConfig", endpoint_config, "securityScheme",
+                   schemes, "isDefaultVersion", is_default && json_is_true(is_default),
+                   "lifeCycleStatus", "PUBLISHED");
+}
+
+static void new_uuid(char out[GSIM_API_ID_MAX]) {
+  unsigned char b[16] = {0};
+  if (RAND_bytes(b, sizeof(b)) != 1) /* fall back to the clock: still unique here */
+    for (size_t i = 0; i < 8; i++)
+      b[i] = (unsigned char)(gsim_now_ms() >> (i * 8));
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  snprintf(out, GSIM_API_ID_MAX,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+           b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
+}
+
+static void apis_create(gsim *sim, struct evhttp_request *req) {
+  struct evbuffer *body = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(body);
+  json_error_t jerr;
+  json_t *in = len ? json_loadb((const char *)evbuffer_pullup(body, (ev_ssize_t)len), len,
+                                JSON_REJECT_DUPLICATES, &jerr)
+                   : NULL;
+  if (!in) {
+    char why[300];
+    snprintf(why, sizeof(why), "The body is not JSON: %s (line %d, column %d)",
+             len ? jerr.text : "empty body", len ? jerr.line : 0, len ? jerr.column : 0);
+    bad_request(req, why);
+    return;
+  }
+  if (sim->api_count >= GSIM_MAX_APIS) {
+    json_decref(in);
+    bad_request(req, "The simulator holds at most 1024 APIs");
+    return;
+  }
+  char id[GSIM_API_ID_MAX];
+  new_uuid(id);
+  json_t *def = api_definition(req, in, id);
+  json_decref(in);
+  if (!def)
+    return;
+  gsim_api_row row;
+  memset(&row, 0, sizeof(row));
+  snprintf(row.id, sizeof(row.id), "%s", id);
+  snprintf(row.name, sizeof(row.name), "%s", json_string_value(json_object_get(def, "name")));
+  snprintf(row.context, sizeof(row.context), "%s",
+           json_string_value(json_object_get(def, "context")));
+  snprintf(row.version, sizeof(row.version), "%s",
+           json_string_value(json_object_get(def, "version")));
+  row.definition = json_dumps(def, JSON_COMPACT);
+  row.created_ms = gsim_now_ms();
+  gsim_api *api = row.definition ? gsim_api_from_json(id, def) : NULL;
+  gsim_store_status st = api ? gsim_store_api_insert(sim->store, &row) : GSIM_STORE_ERROR;
+  free(row.definition);
+  if (st != GSIM_STORE_OK) {
+    gsim_api_free(api);
+    json_decref(def);
+    if (st == GSIM_STORE_EXISTS) {
+      char why[GSIM_API_NAME_MAX + GSIM_VERSION_MAX + GSIM_CONTEXT_MAX + 128];
+      snprintf(why, sizeof(why),
+               "A duplicate API already exists for %s-%s (or context %s with that version)",
+               row.name, row.version, row.context);
+      gsim_rest_error(req, 409, "Conflict", why);
+    } else
+      internal_error(sim, req, "storing the API");
+    return;
+  }
+  sim->apis[sim->api_count++] = api;
+  gsim_log(sim, "INFO", "api %s:%s created at %s/%s -> %s", api->name, api->version, api->context,
+           api->version, api->production_url);
+  set_location(req, APIS_PATH, id);
+  gsim_send_json(req, 201, def);
+}
+
+static void apis_list(gsim *sim, struct evhttp_request *req) {
+  json_t *list = json_array();
+  for (size_t i = 0; i < sim->api_count; i++)
+    json_array_append(list, sim->apis[i]->definition);
+  json_int_t n = (json_int_t)sim->api_count;
+  gsim_send_json(req, 200,
+                 json_pack("{s:I, s:o, s:{s:i, s:I, s:I, s:s, s:s}}", "count", n, "list", list,
+                           "pagination", "offset", 0, "limit", n, "total", n, "next", "",
+                           "previous", ""));
+}
+
+static void apis_delete(gsim *sim, struct evhttp_request *req, const char *id) {
+  gsim_store_status st = gsim_store_api_delete(sim->store, id);
+  if (st == GSIM_STORE_NOT_FOUND) {
+    not_found(req, "API", id);
+    return;
+  }
+  if (st != GSIM_STORE_OK) {
+    internal_error(sim, req, "deleting the API");
+    return;
+  }
+  for (size_t i = 0; i < sim->api_count; i++) {
+    if (strcmp(sim->apis[i]->id, id) == 0) {
+      gsim_log(sim, "INFO", "api %s:%s deleted", sim->apis[i]->name, sim->apis[i]->version);
+      gsim_api_free(sim->apis[i]);
+      memmove(&sim->apis[i], &sim->apis[i + 1], (sim->api_count - i - 1) * sizeof(sim->apis[0]));
+      sim->api_count--;
+      break;
+    }
+  }
+  evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      apis_create(sim, req);
+    else if (cmd == EVHTTP_REQ_GET)
+      apis_list(sim, req);
+    else
+      method_not_allowed(req, "GET, POST");
+    return;
+  }
+  char id[GSIM_API_ID_MAX];
+  if (*rest != '/' || strchr(rest + 1, '/') ||
+      path_segment(rest + 1, strlen(rest + 1), id, sizeof(id)) != 0) {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  if (cmd == EVHTTP_REQ_GET) {
+    gsim_api *api = gsim_api_find_id(sim, id);
+    if (api)
+      gsim_send_json(req, 200, json_incref(api->definition));
+    else
+      not_found(req, "API", id);
+  } else if (cmd == EVHTTP_REQ_DELETE)
+    apis_delete(sim, req, id);
+  else
+    method_not_allowed(req, "GET, DELETE");
+}
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+void gsim_admin_request(struct evhttp_request *req, void *arg) {
+  gsim *sim = arg;
+  sim->stats.admin_requests++;
+  gsim_reload_check(sim);
+  if (!authorized(sim, req)) {
+    evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                      "Basic realm=\"gatecert-sim\"");
+    gsim_rest_error(req, 401, "Unauthenticated",
+                    "Authentication failed: valid admin credentials are required");
+    return;
+  }
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+  if (!path) {
+    bad_request(req, "The request URI could not be parsed");
+    return;
+  }
+  if (strncmp(path, CERTS_PATH, strlen(CERTS_PATH)) == 0)
+    certs_route(sim, req, path + strlen(CERTS_PATH));
+  else if (strncmp(path, APIS_PATH, strlen(APIS_PATH)) == 0)
+    apis_route(sim, req, path + strlen(APIS_PATH));
+  else if (strncmp(path, SIM_PREFIX, strlen(SIM_PREFIX)) == 0)
+    gsim_control_request(sim, req, path + strlen(SIM_PREFIX));
+  else
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+}

@@ -1,0 +1,81 @@
+/* control.c - the simulator-only control surface under /_sim/ (admin port,
+ * same credentials).
+ *
+ *   GET  /_sim/status   profile, clock, the sender schedule (interval, ticks
+ *                       processed, the next ticks), trust generation, reloads,
+ *                       pending changes, counts
+ *   GET  /_sim/time     the process clock (fake under libfaketime)
+ *   POST /_sim/reload   reload the sender trust now, off schedule
+ *
+ * Every admin call runs the reload check first, so reading the status after a
+ * clock step is itself the acknowledgement a harness waits for: the answer
+ * already reflects every tick up to the time it reports.
+ */
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "sim.h"
+
+#define NEXT_TICKS 3
+
+static json_t *iso(int64_t ms) {
+  char text[32];
+  gsim_format_iso(ms, text);
+  return json_string(text);
+}
+
+json_t *gsim_status_json(gsim *sim) {
+  int64_t now = gsim_now_ms();
+  json_t *next = json_array(), *next_ms = json_array();
+  int64_t t = gsim_schedule_next_ms(&sim->sender, now);
+  for (int i = 0; i < NEXT_TICKS; i++, t += sim->sender.interval_ms) {
+    json_array_append_new(next, iso(t));
+    json_array_append_new(next_ms, json_integer(t));
+  }
+  int64_t last_index = sim->sender.last_index;
+  json_t *last_tick =
+      last_index > 0 ? iso(gsim_schedule_tick_ms(&sim->sender, last_index)) : json_null();
+  gsim_trust_gen *gen = sim->trust.current;
+  json_t *sender = json_pack(
+      "{s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:b, s:o, s:I}", "interval_s",
+      (json_int_t)sim->opt->sender_reload_s, "interval_asked_s",
+      (json_int_t)sim->opt->sender_reload_asked_s, "ticks", (json_int_t)last_index, "last_tick",
+      last_tick, "next_ticks", next, "next_ticks_ms", next_ms, "generation",
+      (json_int_t)(gen ? gen->number : 0), "reloads", (json_int_t)sim->sender_reloads,
+      "pending_change", sim->sender_dirty, "loaded", iso(gen ? gen->loaded_ms : 0),
+      "endpoint_certificates_live", (json_int_t)(gen ? gen->uploaded_count : 0));
+  json_t *stats = json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)sim->stats.requests,
+                            "proxied", (json_int_t)sim->stats.proxied, "faults",
+                            (json_int_t)sim->stats.faults, "admin_requests",
+                            (json_int_t)sim->stats.admin_requests);
+  return json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:I, s:o}", "simulator", "gatecert-sim",
+                   "profile", gsim_profile_name(sim->opt->profile), "time", iso(now), "time_ms",
+                   (json_int_t)now, "started", iso(sim->started_ms), "started_ms",
+                   (json_int_t)sim->started_ms, "sender", sender, "apis",
+                   (json_int_t)sim->api_count, "stats", stats);
+}
+
+void gsim_control_request(gsim *sim, struct evhttp_request *req, const char *path) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (strcmp(path, "status") == 0 && cmd == EVHTTP_REQ_GET) {
+    gsim_send_json(req, 200, gsim_status_json(sim));
+  } else if (strcmp(path, "time") == 0 && cmd == EVHTTP_REQ_GET) {
+    int64_t now = gsim_now_ms();
+    gsim_send_json(req, 200, json_pack("{s:o, s:I}", "time", iso(now), "time_ms", (json_int_t)now));
+  } else if (strcmp(path, "reload") == 0 && cmd == EVHTTP_REQ_POST) {
+    char why[256];
+    if (gsim_reload_now(sim, "requested", why, sizeof(why)) != 0) {
+      gsim_log(sim, "ERROR", "requested reload failed: %s", why);
+      gsim_rest_error(req, 500, "Internal server error", "The reload failed; see the gateway log");
+      return;
+    }
+    sim->sender_reloads++;
+    gsim_send_json(req, 200, gsim_status_json(sim));
+  } else if (strcmp(path, "status") == 0 || strcmp(path, "time") == 0 ||
+             strcmp(path, "reload") == 0) {
+    gsim_rest_error(req, 405, "Method Not Allowed", "status and time take GET, reload takes POST");
+  } else {
+    gsim_rest_error(req, 404, "Not Found", "No such resource under /_sim/");
+  }
+}

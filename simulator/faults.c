@@ -1,0 +1,96 @@
+/* faults.c - the bodies the simulator answers errors with.
+ *
+ * Gateway faults follow WSO2's shapes: 4.x JSON
+ *   {"code":"101500","type":"Status report","message":"Runtime Error","description":"Error in Sender"}
+ * or the 2.x/3.x XML <am:fault> (selected with "fault_format": "xml"), built
+ * with jansson and libxml2 so no value is ever spliced into markup by hand.
+ * REST errors follow the Publisher API's ErrorDTO:
+ *   {"code":409,"message":"...","description":"...","moreInfo":"","error":[]}
+ */
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <libxml/xmlwriter.h>
+
+#include "sim.h"
+
+void gsim_send_json(struct evhttp_request *req, int status, json_t *value) {
+  struct evbuffer *body = evbuffer_new();
+  char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+  json_decref(value);
+  if (!body || !text) {
+    free(text);
+    if (body)
+      evbuffer_free(body);
+    evhttp_send_error(req, 500, "Internal Server Error");
+    return;
+  }
+  evbuffer_add(body, text, strlen(text));
+  free(text);
+  struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+  evhttp_remove_header(headers, "Content-Type");
+  evhttp_add_header(headers, "Content-Type", "application/json");
+  evhttp_send_reply(req, status, NULL, body);
+  evbuffer_free(body);
+}
+
+void gsim_rest_error(struct evhttp_request *req, int status, const char *message,
+                     const char *description) {
+  json_t *err = json_pack("{s:i, s:s, s:s, s:s, s:[]}", "code", status, "message", message,
+                          "description", description ? description : "", "moreInfo", "",
+                          "error");
+  gsim_send_json(req, status, err);
+}
+
+/* The 2.x/3.x XML fault, written with libxml2's writer (escaping included). */
+static int fault_xml(struct evbuffer *out, const char *code, const char *message,
+                     const char *description) {
+  xmlBufferPtr buf = xmlBufferCreate();
+  if (!buf)
+    return -1;
+  xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
+  if (!w) {
+    xmlBufferFree(buf);
+    return -1;
+  }
+  int rc = 0;
+  rc |= xmlTextWriterStartElementNS(w, BAD_CAST "am", BAD_CAST "fault",
+                                    BAD_CAST "http://wso2.org/apimanager") < 0;
+  rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "code", NULL, BAD_CAST code) < 0;
+  rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "type", NULL,
+                                    BAD_CAST "Status report") < 0;
+  rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "message", NULL,
+                                    BAD_CAST message) < 0;
+  rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "description", NULL,
+                                    BAD_CAST description) < 0;
+  rc |= xmlTextWriterEndElement(w) < 0;
+  xmlFreeTextWriter(w); /* flushes */
+  if (rc == 0)
+    evbuffer_add(out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+  xmlBufferFree(buf);
+  return rc ? -1 : 0;
+}
+
+void gsim_fault_send(gsim *sim, struct evhttp_request *req, int http_status, const char *code,
+                     const char *message, const char *description) {
+  sim->stats.faults++;
+  struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+  evhttp_remove_header(headers, "Content-Type");
+  if (sim->opt->fault_format == GSIM_FAULT_XML) {
+    struct evbuffer *body = evbuffer_new();
+    if (body && fault_xml(body, code, message, description) == 0) {
+      evhttp_add_header(headers, "Content-Type", "application/xml");
+      evhttp_send_reply(req, http_status, NULL, body);
+      evbuffer_free(body);
+      return;
+    }
+    if (body)
+      evbuffer_free(body);
+    evhttp_send_error(req, 500, "Internal Server Error");
+    return;
+  }
+  json_t *fault = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "type", "Status report",
+                            "message", message, "description", description);
+  gsim_send_json(req, http_status, fault);
+}

@@ -1,0 +1,298 @@
+/* main.c - the gatecert-sim process.
+ *
+ * Start-up, in order: options; the state directory (0700) and the store;
+ * the gateway's own identity (--server-cert/--server-key, or a self-signed
+ * localhost certificate made with certs/ at the process clock); the trust
+ * (base store, SSL profiles) and the first trust generation rebuilt from the
+ * store, with the APIs; then the listeners on 127.0.0.1, port 0 each, and one
+ * READY line on stdout. Any failure before READY exits 1 (2 for usage) with a
+ * one-line reason on stderr.
+ *
+ * The event loop never sleeps longer than GSIM_LOOP_CAP_MS of real time: a
+ * persistent timer runs the reload check, so a libfaketime clock step (which
+ * wakes nothing by itself) is noticed within that cap even when no request
+ * comes. SIGTERM and SIGINT end the loop; everything is freed and the
+ * password cleansed before exit 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <libxml/parser.h>
+#include <openssl/err.h>
+
+#include "sim.h"
+
+typedef struct identity {
+  EVP_PKEY *key;
+  STACK_OF(X509) * chain;
+} identity;
+
+static int fail(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *why, size_t why_len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, why_len, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+static int load_identity(const gsim_options *opt, identity *id, char *why, size_t why_len) {
+  gcert_error err = {0};
+  if (opt->server_cert) {
+    gcert_store certs;
+    gcert_store_init(&certs);
+    if (gcert_read_file(opt->server_cert, GCERT_FORMAT_PEM, NULL, &certs, &err) != GCERT_OK)
+      return fail(why, why_len, "--server-cert %s: %s", opt->server_cert, err.message);
+    id->chain = sk_X509_new_null();
+    for (size_t i = 0; id->chain && i < certs.count; i++)
+      for (int j = 0; j < sk_X509_num(certs.entries[i].chain); j++) {
+        X509 *c = sk_X509_value(certs.entries[i].chain, j);
+        X509_up_ref(c);
+        sk_X509_push(id->chain, c);
+      }
+    gcert_store_free(&certs);
+    gcert_buf buf = {0};
+    gcert_status st = gcert_file_load(opt->server_key, GCERT_MAX_INPUT, &buf, &err);
+    if (st == GCERT_OK)
+      st = gcert_pem_read_key(buf.data, buf.len, NULL, &id->key, &err);
+    gcert_buf_cleanse_free(&buf);
+    if (st != GCERT_OK)
+      return fail(why, why_len, "--server-key %s: %s", opt->server_key, err.message);
+    if (!id->chain || sk_X509_num(id->chain) == 0 ||
+        X509_check_private_key(sk_X509_value(id->chain, 0), id->key) != 1)
+      return fail(why, why_len, "--server-key does not belong to the first certificate of %s",
+                  opt->server_cert);
+    return 0;
+  }
+  static const char *const dns[] = {"localhost"};
+  static const char *const ips[] = {"127.0.0.1", "::1"};
+  gcert_spec spec;
+  gcert_spec_init(&spec, GCERT_KIND_SERVER);
+  spec.subject = "CN=localhost,O=gatecert-sim";
+  spec.not_before = -86400;
+  spec.not_after = 10LL * 365 * 86400;
+  spec.dns = dns;
+  spec.dns_count = 1;
+  spec.ips = ips;
+  spec.ip_count = 2;
+  gcert_item item = {0};
+  if (gcert_issue(&spec, (time_t)(gsim_now_ms() / 1000), NULL, NULL, &item, &err) != GCERT_OK)
+    return fail(why, why_len, "making the self-signed server certificate: %s", err.message);
+  id->key = item.key;
+  id->chain = sk_X509_new_null();
+  if (!id->chain || !sk_X509_push(id->chain, item.cert)) {
+    gcert_item_free(&item);
+    id->key = NULL;
+    return fail(why, why_len, "out of memory");
+  }
+  return 0;
+}
+
+static SSL_CTX *server_context(const identity *id, char *why, size_t why_len) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) {
+    fail(why, why_len, "SSL_CTX_new failed");
+    return NULL;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  int ok = SSL_CTX_use_certificate(ctx, sk_X509_value(id->chain, 0)) == 1 &&
+           SSL_CTX_use_PrivateKey(ctx, id->key) == 1;
+  for (int i = 1; ok && i < sk_X509_num(id->chain); i++)
+    ok = SSL_CTX_add1_chain_cert(ctx, sk_X509_value(id->chain, i)) == 1;
+  if (!ok) {
+    SSL_CTX_free(ctx);
+    fail(why, why_len, "the server identity does not load into OpenSSL");
+    return NULL;
+  }
+  return ctx;
+}
+
+static struct bufferevent *tls_bev(struct event_base *base, void *arg) {
+  gsim *sim = arg;
+  SSL *ssl = SSL_new(sim->server_ctx);
+  if (!ssl)
+    return NULL;
+  struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                           BEV_OPT_CLOSE_ON_FREE);
+  if (!bev)
+    SSL_free(ssl);
+  return bev;
+}
+
+/* An evhttp on 127.0.0.1, port 0; *port gets the port the kernel chose. */
+static struct evhttp *listen_http(gsim *sim, int tls, void (*handler)(struct evhttp_request *,
+                                                                       void *),
+                                  int *port, char *why, size_t why_len) {
+  struct evhttp *http = evhttp_new(sim->base);
+  if (!http) {
+    fail(why, why_len, "evhttp_new failed");
+    return NULL;
+  }
+  if (tls)
+    evhttp_set_bevcb(http, tls_bev, sim);
+  evhttp_set_gencb(http, handler, sim);
+  evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                       EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
+                                       EVHTTP_REQ_OPTIONS);
+  evhttp_set_max_headers_size(http, (ev_ssize_t)64 * 1024);
+  evhttp_set_max_body_size(http, (ev_ssize_t)GSIM_MAX_BODY);
+  evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE); /* 413: drain, then answer */
+  evhttp_set_timeout(http, 60);
+  struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+  struct sockaddr_in addr;
+  socklen_t len = sizeof(addr);
+  if (!bound || getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&addr, &len) != 0) {
+    evhttp_free(http);
+    fail(why, why_len, "cannot listen on 127.0.0.1: %s", strerror(errno));
+    return NULL;
+  }
+  *port = ntohs(addr.sin_port);
+  return http;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  gsim_reload_check(arg);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+  (void)what;
+  gsim *sim = arg;
+  gsim_log(sim, "INFO", "signal %d: stopping", (int)sig);
+  event_base_loopbreak(sim->base);
+}
+
+static int open_state(gsim *sim, char *why, size_t why_len) {
+  const char *dir = sim->opt->state_dir;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return fail(why, why_len, "--state %s: %s", dir, strerror(errno));
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof(path), "%s/gatecert-sim.db", dir) >= sizeof(path))
+    return fail(why, why_len, "--state: path too long");
+  char store_why[256];
+  if (gsim_store_open(path, &sim->store, store_why, sizeof(store_why)) != 0)
+    return fail(why, why_len, "store %s: %s", path, store_why);
+  return 0;
+}
+
+static int start(gsim *sim, identity *id, char *why, size_t why_len) {
+  if (sim->opt->log_path) {
+    sim->log = fopen(sim->opt->log_path, "ae");
+    if (!sim->log)
+      return fail(why, why_len, "--log %s: %s", sim->opt->log_path, strerror(errno));
+  }
+  sim->started_ms = gsim_now_ms();
+  gsim_schedule_init(&sim->sender, sim->started_ms, (int64_t)sim->opt->sender_reload_s * 1000);
+  if (sim->opt->sender_reload_asked_s < GSIM_MIN_RELOAD_S)
+    gsim_log(sim, "WARN", "sender reload interval %lds is below the minimum: using %ds",
+             sim->opt->sender_reload_asked_s, GSIM_MIN_RELOAD_S);
+  if (open_state(sim, why, why_len) != 0 || load_identity(sim->opt, id, why, why_len) != 0 ||
+      gsim_trust_init(&sim->trust, sim->opt, id->key, id->chain, why, why_len) != 0 ||
+      gsim_apis_load(sim, why, why_len) != 0 || gsim_reload_now(sim, "start", why, why_len) != 0)
+    return -1;
+  sim->server_ctx = server_context(id, why, why_len);
+  if (!sim->server_ctx)
+    return -1;
+  sim->base = event_base_new();
+  if (!sim->base)
+    return fail(why, why_len, "event_base_new failed");
+  sim->https = listen_http(sim, 1, gsim_proxy_request, &sim->https_port, why, why_len);
+  if (!sim->https)
+    return -1;
+  if (sim->opt->http_listener) {
+    sim->http = listen_http(sim, 0, gsim_proxy_request, &sim->http_port, why, why_len);
+    if (!sim->http)
+      return -1;
+  }
+  sim->admin = listen_http(sim, 0, gsim_admin_request, &sim->admin_port, why, why_len);
+  if (!sim->admin)
+    return -1;
+  struct timeval cap = {0, GSIM_LOOP_CAP_MS * 1000};
+  sim->tick = event_new(sim->base, -1, EV_PERSIST, on_tick, sim);
+  if (!sim->tick || event_add(sim->tick, &cap) != 0)
+    return fail(why, why_len, "cannot arm the reload timer");
+  return 0;
+}
+
+static void stop(gsim *sim, identity *id) {
+  if (sim->tick)
+    event_free(sim->tick);
+  if (sim->https)
+    evhttp_free(sim->https);
+  if (sim->http)
+    evhttp_free(sim->http);
+  if (sim->admin)
+    evhttp_free(sim->admin);
+  if (sim->base)
+    event_base_free(sim->base);
+  SSL_CTX_free(sim->server_ctx);
+  for (size_t i = 0; i < sim->api_count; i++)
+    gsim_api_free(sim->apis[i]);
+  gsim_trust_free(&sim->trust);
+  gsim_store_close(sim->store);
+  EVP_PKEY_free(id->key);
+  sk_X509_pop_free(id->chain, X509_free);
+  if (sim->log)
+    fclose(sim->log);
+}
+
+int main(int argc, char **argv) {
+  gsim_options opt;
+  char why[512] = "";
+  int rc = gsim_options_parse(argc, argv, &opt, why, sizeof(why));
+  if (rc != 0) {
+    if (rc == 2)
+      fprintf(stderr, "gatecert-sim: %s\n", why);
+    gsim_options_free(&opt);
+    return rc == 1 ? 0 : 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  LIBXML_TEST_VERSION
+  gsim sim;
+  memset(&sim, 0, sizeof(sim));
+  sim.opt = &opt;
+  identity id = {0};
+  int exit_code = 0;
+  struct event *signals[2] = {NULL, NULL};
+  if (start(&sim, &id, why, sizeof(why)) != 0) {
+    fprintf(stderr, "gatecert-sim: %s\n", why);
+    exit_code = 1;
+  } else {
+    signals[0] = evsignal_new(sim.base, SIGTERM, on_signal, &sim);
+    signals[1] = evsignal_new(sim.base, SIGINT, on_signal, &sim);
+    if (!signals[0] || !signals[1] || event_add(signals[0], NULL) || event_add(signals[1], NULL)) {
+      fprintf(stderr, "gatecert-sim: cannot watch signals\n");
+      exit_code = 1;
+    } else {
+      char http[48] = "";
+      if (sim.http)
+        snprintf(http, sizeof(http), " http=127.0.0.1:%d", sim.http_port);
+      printf("READY gatecert-sim https=127.0.0.1:%d admin=127.0.0.1:%d%s\n", sim.https_port,
+             sim.admin_port, http);
+      fflush(stdout);
+      gsim_log(&sim, "INFO",
+               "profile %s, sender reload every %lds from %s; %zu API(s); trust generation %llu",
+               gsim_profile_name(opt.profile), opt.sender_reload_s, "start", sim.api_count,
+               (unsigned long long)sim.trust.current->number);
+      event_base_dispatch(sim.base);
+    }
+  }
+  for (int i = 0; i < 2; i++)
+    if (signals[i])
+      event_free(signals[i]);
+  stop(&sim, &id);
+  gsim_options_free(&opt);
+  xmlCleanupParser();
+  return exit_code;
+}

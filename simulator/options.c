@@ -1,0 +1,542 @@
+/* options.c - gatecert-sim's command line and JSON configuration file.
+ *
+ * The command line carries what every run needs (profile, state directory,
+ * admin credentials, reload interval, identity, base trust); the optional
+ * --config FILE (JSON, read with jansson) carries what is naturally
+ * structured: SSL profiles per backend host:port, the fault format, the
+ * backend timeout. Command-line flags win over the file. Every mistake is a
+ * usage error with a one-line reason naming the flag or the JSON key; unknown
+ * keys are errors too, so a typo cannot silently change behaviour. Passwords
+ * are read from files only (never argv), and a password file's trailing
+ * newline is not part of the password.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include "sim.h"
+
+static const char usage_text[] =
+    "usage: gatecert-sim --state DIR --admin-user USER --admin-password-file FILE\n"
+    "                    [--profile wso2|sap] [--sender-reload-interval SECONDS]\n"
+    "                    [--server-cert FILE --server-key FILE]\n"
+    "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
+    "                    [--config FILE.json] [--fault-format json|xml] [--http]\n"
+    "                    [--backend-timeout-ms MS] [--log FILE]\n"
+    "\n"
+    "The reference gateway of gatecert. Listens on 127.0.0.1, ports chosen by the\n"
+    "kernel, and prints one line once listening:\n"
+    "  READY gatecert-sim https=127.0.0.1:PORT admin=127.0.0.1:PORT [http=127.0.0.1:PORT]\n"
+    "\n"
+    "  --profile NAME              wso2 (default) or sap: whose rules to follow\n"
+    "  --state DIR                 where the store (gatecert-sim.db, 0600) lives; created\n"
+    "  --admin-user USER           admin API user (HTTP basic authentication)\n"
+    "  --admin-password-file FILE  admin API password (first line of FILE)\n"
+    "  --sender-reload-interval S  seconds between sender SSL profile reload ticks,\n"
+    "                              counted from start (default 600; below 60 is\n"
+    "                              raised to 60, as WSO2 does)\n"
+    "  --server-cert FILE          the HTTPS listener's certificate chain (PEM); without\n"
+    "  --server-key FILE           it a self-signed localhost certificate is made\n"
+    "  --trust FILE                base sender trust store, PEM or JKS (like WSO2's\n"
+    "                              client-truststore.jks); default: empty\n"
+    "  --trust-password-file FILE  JKS store password (to check its integrity)\n"
+    "  --config FILE               JSON: ssl_profiles, default_profile, fault_format,\n"
+    "                              backend_timeout_ms, http_listener,\n"
+    "                              sender_reload_interval (see README.md)\n"
+    "  --fault-format FORMAT       json (WSO2 4.x, default) or xml (2.x/3.x)\n"
+    "  --http                      also listen for plain HTTP\n"
+    "  --backend-timeout-ms MS     backend response timeout (default 30000) -> 101504\n"
+    "  --log FILE                  gateway log (default: stderr)\n"
+    "  --help                      this text\n";
+
+static int fail(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *why, size_t why_len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, why_len, fmt, ap);
+  va_end(ap);
+  return 2;
+}
+
+const char *gsim_profile_name(gsim_profile profile) {
+  return profile == GSIM_PROFILE_SAP ? "sap" : "wso2";
+}
+
+const char *gsim_verifier_name(gsim_verifier verifier) {
+  switch (verifier) {
+  case GSIM_VERIFY_STRICT:
+    return "Strict";
+  case GSIM_VERIFY_ALLOW_ALL:
+    return "AllowAll";
+  case GSIM_VERIFY_DEFAULT_AND_LOCALHOST:
+    return "DefaultAndLocalhost";
+  case GSIM_VERIFY_DEFAULT:
+  default:
+    return "Default";
+  }
+}
+
+gsim_verifier gsim_verifier_parse(const char *name) {
+  if (!name)
+    return GSIM_VERIFY_DEFAULT;
+  if (strcmp(name, "Strict") == 0)
+    return GSIM_VERIFY_STRICT;
+  if (strcmp(name, "AllowAll") == 0)
+    return GSIM_VERIFY_ALLOW_ALL;
+  if (strcmp(name, "DefaultAndLocalhost") == 0)
+    return GSIM_VERIFY_DEFAULT_AND_LOCALHOST;
+  return GSIM_VERIFY_DEFAULT;
+}
+
+static int set_string(char **slot, const char *value) {
+  char *copy = strdup(value);
+  if (!copy)
+    return -1;
+  free(*slot);
+  *slot = copy;
+  return 0;
+}
+
+static int parse_long(const char *text, long min, long max, long *out) {
+  if (!text || !*text)
+    return -1;
+  errno = 0;
+  char *end = NULL;
+  long v = strtol(text, &end, 10);
+  if (errno || *end || v < min || v > max)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* First line of a password file (without its newline), at most
+ * GSIM_PASSWORD_MAX - 1 bytes. */
+static int read_password(const char *path, char **out, char *why, size_t why_len) {
+  gcert_buf buf = {0};
+  gcert_error err = {0};
+  if (gcert_file_load(path, 64 * 1024, &buf, &err) != GCERT_OK)
+    return fail(why, why_len, "password file %s: %s", path, err.message);
+  size_t len = 0;
+  while (len < buf.len && buf.data[len] != '\n' && buf.data[len] != '\r')
+    len++;
+  int rc = 0;
+  if (len == 0)
+    rc = fail(why, why_len, "password file %s: the first line is empty", path);
+  else if (len >= GSIM_PASSWORD_MAX)
+    rc = fail(why, why_len, "password file %s: longer than %d bytes", path, GSIM_PASSWORD_MAX - 1);
+  else if (memchr(buf.data, '\0', len))
+    rc = fail(why, why_len, "password file %s: holds a NUL byte", path);
+  if (rc == 0) {
+    *out = malloc(len + 1);
+    if (!*out)
+      rc = fail(why, why_len, "out of memory");
+    else {
+      memcpy(*out, buf.data, len);
+      (*out)[len] = '\0';
+    }
+  }
+  gcert_buf_cleanse_free(&buf);
+  return rc;
+}
+
+static void free_password(char **p) {
+  if (*p) {
+    OPENSSL_cleanse(*p, strlen(*p));
+    free(*p);
+    *p = NULL;
+  }
+}
+
+/* A path from the config file, relative to the file's directory. */
+static char *config_path(const char *config, const char *value) {
+  if (value[0] == '/')
+    return strdup(value);
+  const char *slash = strrchr(config, '/');
+  if (!slash)
+    return strdup(value);
+  size_t dir_len = (size_t)(slash - config);
+  size_t len = dir_len + 1 + strlen(value) + 1;
+  char *out = malloc(len);
+  if (out)
+    snprintf(out, len, "%.*s/%s", (int)dir_len, config, value);
+  return out;
+}
+
+static int check_keys(json_t *obj, const char *where, const char *const *allowed, char *why,
+                      size_t why_len) {
+  const char *key;
+  json_t *value;
+  json_object_foreach(obj, key, value) {
+    (void)value;
+    int known = 0;
+    for (const char *const *a = allowed; *a; a++)
+      known |= strcmp(*a, key) == 0;
+    if (!known)
+      return fail(why, why_len, "config: unknown key \"%s\" in %s", key, where);
+  }
+  return 0;
+}
+
+/* An optional string member; 1 when present (into *out), 0 when absent. */
+static int member_string(json_t *obj, const char *key, const char *where, const char **out,
+                         char *why, size_t why_len, int *rc) {
+  json_t *v = json_object_get(obj, key);
+  if (!v || json_is_null(v))
+    return 0;
+  if (!json_is_string(v) || json_string_length(v) == 0) {
+    *rc = fail(why, why_len, "config: %s.%s must be a non-empty string", where, key);
+    return 0;
+  }
+  *out = json_string_value(v);
+  return 1;
+}
+
+static int parse_profile(const char *config, json_t *obj, int is_default, size_t index,
+                         gsim_profile_spec *spec, char *why, size_t why_len) {
+  static const char *const keys[] = {"servers",
+                                     "trust_store",
+                                     "trust_store_password_file",
+                                     "key_store",
+                                     "key_store_password_file",
+                                     "hostname_verifier",
+                                     NULL};
+  char where[64];
+  if (is_default)
+    snprintf(where, sizeof(where), "default_profile");
+  else
+    snprintf(where, sizeof(where), "ssl_profiles[%zu]", index);
+  if (!json_is_object(obj))
+    return fail(why, why_len, "config: %s must be an object", where);
+  int rc = check_keys(obj, where, keys, why, why_len);
+  if (rc)
+    return rc;
+  spec->is_default = is_default;
+  json_t *servers = json_object_get(obj, "servers");
+  if (is_default) {
+    if (servers)
+      return fail(why, why_len, "config: default_profile applies to every server: no \"servers\"");
+  } else {
+    if (!json_is_array(servers) || json_array_size(servers) == 0)
+      return fail(why, why_len, "config: %s.servers must be a non-empty array of \"host:port\"",
+                  where);
+    if (json_array_size(servers) > GSIM_MAX_SERVERS)
+      return fail(why, why_len, "config: %s.servers: more than %d entries", where,
+                  GSIM_MAX_SERVERS);
+    size_t i;
+    json_t *s;
+    json_array_foreach(servers, i, s) {
+      const char *text = json_string_value(s);
+      const char *colon = text ? strrchr(text, ':') : NULL;
+      long port = 0;
+      if (!text || !colon || colon == text || parse_long(colon + 1, 1, 65535, &port) != 0)
+        return fail(why, why_len, "config: %s.servers[%zu] must be \"host:port\" (port explicit)",
+                    where, i);
+      if (set_string(&spec->servers[spec->server_count++], text) != 0)
+        return fail(why, why_len, "out of memory");
+    }
+  }
+  const char *value = NULL;
+  if (member_string(obj, "trust_store", where, &value, why, why_len, &rc)) {
+    spec->trust_store = config_path(config, value);
+    if (!spec->trust_store)
+      return fail(why, why_len, "out of memory");
+  }
+  if (rc)
+    return rc;
+  json_t *key_store = json_object_get(obj, "key_store");
+  if (key_store && json_is_null(key_store))
+    spec->key_store_none = 1; /* present nothing to backends */
+  else if (member_string(obj, "key_store", where, &value, why, why_len, &rc)) {
+    spec->key_store = config_path(config, value);
+    if (!spec->key_store)
+      return fail(why, why_len, "out of memory");
+  }
+  if (rc)
+    return rc;
+  const char *pw_files[2] = {"trust_store_password_file", "key_store_password_file"};
+  char **pw_slots[2] = {&spec->trust_password, &spec->key_password};
+  for (int i = 0; i < 2; i++) {
+    if (member_string(obj, pw_files[i], where, &value, why, why_len, &rc)) {
+      char *path = config_path(config, value);
+      if (!path)
+        return fail(why, why_len, "out of memory");
+      rc = read_password(path, pw_slots[i], why, why_len);
+      free(path);
+    }
+    if (rc)
+      return rc;
+  }
+  spec->verifier = is_default ? GSIM_VERIFY_DEFAULT_AND_LOCALHOST : GSIM_VERIFY_DEFAULT;
+  if (member_string(obj, "hostname_verifier", where, &value, why, why_len, &rc))
+    spec->verifier = gsim_verifier_parse(value);
+  return rc;
+}
+
+static int parse_config(gsim_options *opt, const char *path, int *fault_set, int *timeout_set,
+                        int *reload_set, char *why, size_t why_len) {
+  static const char *const keys[] = {"ssl_profiles",       "default_profile",
+                                     "fault_format",       "backend_timeout_ms",
+                                     "http_listener",      "sender_reload_interval",
+                                     NULL};
+  gcert_buf buf = {0};
+  gcert_error err = {0};
+  if (gcert_file_load(path, 1024 * 1024, &buf, &err) != GCERT_OK)
+    return fail(why, why_len, "config %s: %s", path, err.message);
+  json_error_t jerr;
+  json_t *root = json_loadb((const char *)buf.data, buf.len, JSON_REJECT_DUPLICATES, &jerr);
+  gcert_buf_free(&buf);
+  if (!root)
+    return fail(why, why_len, "config %s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+  int rc = 0;
+  if (!json_is_object(root))
+    rc = fail(why, why_len, "config %s: the top level must be an object", path);
+  if (!rc)
+    rc = check_keys(root, "the top level", keys, why, why_len);
+  json_t *v = json_object_get(root, "fault_format");
+  if (!rc && v) {
+    const char *f = json_string_value(v);
+    if (f && strcmp(f, "json") == 0)
+      opt->fault_format = GSIM_FAULT_JSON;
+    else if (f && strcmp(f, "xml") == 0)
+      opt->fault_format = GSIM_FAULT_XML;
+    else
+      rc = fail(why, why_len, "config: fault_format must be \"json\" or \"xml\"");
+    *fault_set = 1;
+  }
+  v = json_object_get(root, "backend_timeout_ms");
+  if (!rc && v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600000)
+      rc = fail(why, why_len, "config: backend_timeout_ms must be an integer 1..3600000");
+    else
+      opt->backend_timeout_ms = (long)json_integer_value(v);
+    *timeout_set = 1;
+  }
+  v = json_object_get(root, "sender_reload_interval");
+  if (!rc && v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 31536000)
+      rc = fail(why, why_len, "config: sender_reload_interval must be seconds 1..31536000");
+    else
+      opt->sender_reload_asked_s = (long)json_integer_value(v);
+    *reload_set = 1;
+  }
+  v = json_object_get(root, "http_listener");
+  if (!rc && v) {
+    if (!json_is_boolean(v))
+      rc = fail(why, why_len, "config: http_listener must be true or false");
+    else
+      opt->http_listener |= json_is_true(v);
+  }
+  json_t *profiles = json_object_get(root, "ssl_profiles");
+  if (!rc && profiles) {
+    if (!json_is_array(profiles))
+      rc = fail(why, why_len, "config: ssl_profiles must be an array");
+    else if (json_array_size(profiles) >= GSIM_MAX_PROFILES)
+      rc = fail(why, why_len, "config: more than %d ssl_profiles", GSIM_MAX_PROFILES - 1);
+    size_t i;
+    json_t *p;
+    json_array_foreach(profiles, i, p) {
+      if (rc)
+        break;
+      rc = parse_profile(path, p, 0, i, &opt->profiles[opt->profile_count++], why, why_len);
+    }
+  }
+  json_t *def = json_object_get(root, "default_profile");
+  if (!rc && def)
+    rc = parse_profile(path, def, 1, 0, &opt->profiles[opt->profile_count++], why, why_len);
+  json_decref(root);
+  return rc;
+}
+
+enum {
+  OPT_PROFILE = 256,
+  OPT_STATE,
+  OPT_ADMIN_USER,
+  OPT_ADMIN_PASSWORD_FILE,
+  OPT_RELOAD,
+  OPT_SERVER_CERT,
+  OPT_SERVER_KEY,
+  OPT_TRUST,
+  OPT_TRUST_PASSWORD_FILE,
+  OPT_CONFIG,
+  OPT_FAULT_FORMAT,
+  OPT_HTTP,
+  OPT_TIMEOUT,
+  OPT_LOG,
+  OPT_HELP,
+};
+
+static const struct option long_options[] = {
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"admin-user", required_argument, NULL, OPT_ADMIN_USER},
+    {"admin-password-file", required_argument, NULL, OPT_ADMIN_PASSWORD_FILE},
+    {"sender-reload-interval", required_argument, NULL, OPT_RELOAD},
+    {"server-cert", required_argument, NULL, OPT_SERVER_CERT},
+    {"server-key", required_argument, NULL, OPT_SERVER_KEY},
+    {"trust", required_argument, NULL, OPT_TRUST},
+    {"trust-password-file", required_argument, NULL, OPT_TRUST_PASSWORD_FILE},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"fault-format", required_argument, NULL, OPT_FAULT_FORMAT},
+    {"http", no_argument, NULL, OPT_HTTP},
+    {"backend-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct cli_seen {
+  const char *password_file;
+  const char *trust_password_file;
+  long reload;
+  long timeout;
+  int reload_set, timeout_set, fault_set;
+} cli_seen;
+
+static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, char *why,
+                     size_t why_len) {
+  switch (c) {
+  case OPT_PROFILE:
+    if (strcmp(arg, "wso2") == 0)
+      opt->profile = GSIM_PROFILE_WSO2;
+    else if (strcmp(arg, "sap") == 0)
+      opt->profile = GSIM_PROFILE_SAP;
+    else
+      return fail(why, why_len, "--profile: \"%s\" is not wso2 or sap", arg);
+    return 0;
+  case OPT_STATE:
+    return set_string(&opt->state_dir, arg) ? fail(why, why_len, "out of memory") : 0;
+  case OPT_ADMIN_USER:
+    if (!*arg || strchr(arg, ':'))
+      return fail(why, why_len, "--admin-user: must be non-empty and without ':'");
+    return set_string(&opt->admin_user, arg) ? fail(why, why_len, "out of memory") : 0;
+  case OPT_ADMIN_PASSWORD_FILE:
+    seen->password_file = arg;
+    return 0;
+  case OPT_RELOAD:
+    if (parse_long(arg, 1, 31536000, &seen->reload) != 0)
+      return fail(why, why_len, "--sender-reload-interval: \"%s\" is not seconds 1..31536000",
+                  arg);
+    seen->reload_set = 1;
+    return 0;
+  case OPT_SERVER_CERT:
+    return set_string(&opt->server_cert, arg) ? fail(why, why_len, "out of memory") : 0;
+  case OPT_SERVER_KEY:
+    return set_string(&opt->server_key, arg) ? fail(why, why_len, "out of memory") : 0;
+  case OPT_TRUST:
+    return set_string(&opt->trust, arg) ? fail(why, why_len, "out of memory") : 0;
+  case OPT_TRUST_PASSWORD_FILE:
+    seen->trust_password_file = arg;
+    return 0;
+  case OPT_CONFIG:
+    return set_string(&opt->config, arg) ? fail(why, why_len, "out of memory") : 0;
+  case OPT_FAULT_FORMAT:
+    if (strcmp(arg, "json") == 0)
+      opt->fault_format = GSIM_FAULT_JSON;
+    else if (strcmp(arg, "xml") == 0)
+      opt->fault_format = GSIM_FAULT_XML;
+    else
+      return fail(why, why_len, "--fault-format: \"%s\" is not json or xml", arg);
+    seen->fault_set = 1;
+    return 0;
+  case OPT_HTTP:
+    opt->http_listener = 1;
+    return 0;
+  case OPT_TIMEOUT:
+    if (parse_long(arg, 1, 3600000, &seen->timeout) != 0)
+      return fail(why, why_len, "--backend-timeout-ms: \"%s\" is not 1..3600000", arg);
+    seen->timeout_set = 1;
+    return 0;
+  case OPT_LOG:
+    return set_string(&opt->log_path, arg) ? fail(why, why_len, "out of memory") : 0;
+  default:
+    return fail(why, why_len, "unknown option (see --help)");
+  }
+}
+
+int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size_t why_len) {
+  memset(opt, 0, sizeof(*opt));
+  opt->backend_timeout_ms = GSIM_DEFAULT_TIMEOUT_MS;
+  opt->sender_reload_asked_s = GSIM_DEFAULT_RELOAD_S;
+  cli_seen seen = {0};
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    if (c == OPT_HELP) {
+      fputs(usage_text, stdout);
+      return 1;
+    }
+    if (c == '?' || c == ':') {
+      const char *bad = (optind > 0 && optind <= argc) ? argv[optind - 1] : "?";
+      return fail(why, why_len, "%s: unknown option or missing value (see --help)", bad);
+    }
+    int rc = parse_one(opt, &seen, c, optarg, why, why_len);
+    if (rc)
+      return rc;
+  }
+  if (optind < argc)
+    return fail(why, why_len, "unexpected argument \"%s\"", argv[optind]);
+  if (!opt->state_dir)
+    return fail(why, why_len, "--state DIR is required");
+  if (!opt->admin_user)
+    return fail(why, why_len, "--admin-user is required");
+  if (!seen.password_file)
+    return fail(why, why_len, "--admin-password-file is required");
+  if (!opt->server_cert != !opt->server_key)
+    return fail(why, why_len, "--server-cert and --server-key go together");
+  if (seen.trust_password_file && !opt->trust)
+    return fail(why, why_len, "--trust-password-file without --trust");
+  int rc = read_password(seen.password_file, &opt->admin_password, why, why_len);
+  if (!rc && seen.trust_password_file)
+    rc = read_password(seen.trust_password_file, &opt->trust_password, why, why_len);
+  int fault_set = 0, timeout_set = 0, reload_set = 0;
+  gsim_fault_format cli_fault = opt->fault_format;
+  if (!rc && opt->config)
+    rc = parse_config(opt, opt->config, &fault_set, &timeout_set, &reload_set, why, why_len);
+  if (rc)
+    return rc;
+  if (seen.fault_set)
+    opt->fault_format = cli_fault;
+  if (seen.timeout_set)
+    opt->backend_timeout_ms = seen.timeout;
+  if (seen.reload_set)
+    opt->sender_reload_asked_s = seen.reload;
+  opt->sender_reload_s = opt->sender_reload_asked_s < GSIM_MIN_RELOAD_S ? GSIM_MIN_RELOAD_S
+                                                                        : opt->sender_reload_asked_s;
+  size_t defaults = 0;
+  for (size_t i = 0; i < opt->profile_count; i++)
+    defaults += (size_t)opt->profiles[i].is_default;
+  if (defaults > 1)
+    return fail(why, why_len, "config: more than one default_profile");
+  return 0;
+}
+
+void gsim_options_free(gsim_options *opt) {
+  free(opt->state_dir);
+  free(opt->admin_user);
+  free_password(&opt->admin_password);
+  free_password(&opt->trust_password);
+  free(opt->server_cert);
+  free(opt->server_key);
+  free(opt->trust);
+  free(opt->config);
+  free(opt->log_path);
+  for (size_t i = 0; i < opt->profile_count; i++) {
+    gsim_profile_spec *p = &opt->profiles[i];
+    for (size_t j = 0; j < p->server_count; j++)
+      free(p->servers[j]);
+    free(p->trust_store);
+    free(p->key_store);
+    free_password(&p->trust_password);
+    free_password(&p->key_password);
+  }
+  memset(opt, 0, sizeof(*opt));
+}

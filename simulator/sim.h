@@ -1,0 +1,274 @@
+/* sim.h - the parts of gatecert-sim and how they meet.
+ *
+ * gatecert-sim is the reference gateway. Its public interface is its command
+ * line, its READY line, the admin REST API and the data plane (README.md
+ * beside this file); this header is the contract between its source files and
+ * is not included from anywhere else except its tests.
+ *
+ *   options.c   argv and the JSON config file -> gsim_options
+ *   clock.c     the process wall clock (fake under libfaketime) and formats
+ *   schedule.c  fixed reload ticks from start: which tick is due, the next ones
+ *   trust.c     the sender trust store (base + uploaded), SSL profiles per
+ *               backend host:port, the outbound SSL_CTX of each generation
+ *   reload.c    applying a reload at a tick (only when something changed)
+ *   faults.c    WSO2-shaped fault bodies (gateway) and error bodies (REST)
+ *   proxy.c     the data plane: route by context/version, proxy over TLS
+ *   admin.c     the admin server: auth, APIs, endpoint certificates
+ *   control.c   the simulator-only /_sim/ surface (status, time, reload)
+ *   log.c       the gateway log (stderr), timestamps from the process clock
+ *   main.c      the process: listeners, event loop, READY line, signals
+ *
+ * Everything lives in one context struct (gsim); no global mutable state.
+ * The event loop is single-threaded.
+ */
+#ifndef GSIM_SIM_H
+#define GSIM_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "gcert.h"
+#include "store.h"
+
+#define GSIM_MAX_PROFILES       32
+#define GSIM_MAX_SERVERS        16 /* host:port entries of one SSL profile */
+#define GSIM_MAX_APIS           1024
+#define GSIM_MAX_BODY           (10 * 1024 * 1024) /* REST attachment limit */
+#define GSIM_MIN_RELOAD_S       60
+#define GSIM_DEFAULT_RELOAD_S   600
+#define GSIM_LOOP_CAP_MS        50 /* longest real sleep of the event loop */
+#define GSIM_PASSWORD_MAX       256
+#define GSIM_DEFAULT_TIMEOUT_MS 30000
+
+typedef enum gsim_profile { GSIM_PROFILE_WSO2 = 0, GSIM_PROFILE_SAP } gsim_profile;
+
+typedef enum gsim_fault_format { GSIM_FAULT_JSON = 0, GSIM_FAULT_XML } gsim_fault_format;
+
+/* WSO2's sender hostname verifiers (synapse `HostnameVerifier`). */
+typedef enum gsim_verifier {
+  GSIM_VERIFY_DEFAULT = 0,           /* CN or SANs, wildcards over several labels */
+  GSIM_VERIFY_STRICT,                /* CN or SANs, a wildcard covers one label */
+  GSIM_VERIFY_ALLOW_ALL,             /* no host name check */
+  GSIM_VERIFY_DEFAULT_AND_LOCALHOST, /* Default, but localhost names always pass */
+} gsim_verifier;
+
+const char *gsim_profile_name(gsim_profile profile);
+const char *gsim_verifier_name(gsim_verifier verifier);
+/* Parses WSO2's names ("Strict", "AllowAll", "DefaultAndLocalhost"); any
+ * other value is Default, as in synapse. */
+gsim_verifier gsim_verifier_parse(const char *name);
+
+/* One SSL profile as configured: servers "host:port" (or the default). */
+typedef struct gsim_profile_spec {
+  char *servers[GSIM_MAX_SERVERS];
+  size_t server_count;
+  int is_default;
+  char *trust_store;    /* NULL: the sender trust store (base + uploaded certs) */
+  char *trust_password; /* JKS/PKCS#12 password, NULL when none */
+  char *key_store;      /* PEM (chain + key), JKS or PKCS#12; NULL: no identity */
+  char *key_password;
+  int key_store_none; /* the default profile was told to present nothing */
+  gsim_verifier verifier;
+} gsim_profile_spec;
+
+typedef struct gsim_options {
+  gsim_profile profile;
+  char *state_dir;
+  char *admin_user;
+  char *admin_password; /* from --admin-password-file; cleansed at exit */
+  long sender_reload_s; /* after raising to the minimum */
+  long sender_reload_asked_s;
+  char *server_cert;
+  char *server_key;
+  char *trust;          /* base sender trust store (PEM or JKS) */
+  char *trust_password; /* from --trust-password-file */
+  char *config;
+  char *log_path; /* NULL: stderr */
+  gsim_fault_format fault_format;
+  int http_listener;
+  long backend_timeout_ms;
+  gsim_profile_spec profiles[GSIM_MAX_PROFILES];
+  size_t profile_count;
+} gsim_options;
+
+/* 0 on success, 1 after --help (printed), 2 with why filled on a usage or
+ * configuration error. */
+int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size_t why_len);
+void gsim_options_free(gsim_options *opt);
+
+/* ---- clock --------------------------------------------------------------- */
+
+/* Milliseconds since the epoch of the process wall clock (CLOCK_REALTIME,
+ * which libfaketime fakes). */
+int64_t gsim_now_ms(void);
+/* "2030-01-01T00:00:05.123Z" (out: 32 bytes). */
+void gsim_format_iso(int64_t ms, char out[32]);
+/* Java's Date.toString() in UTC: "Tue Jan 01 00:00:00 UTC 2030" (out: 32). */
+void gsim_format_java_date(time_t t, char out[32]);
+
+/* ---- schedule ------------------------------------------------------------ */
+
+/* Fixed ticks at start + k * interval (k >= 1). */
+typedef struct gsim_schedule {
+  int64_t start_ms;
+  int64_t interval_ms;
+  int64_t last_index; /* highest tick index already processed (0: none) */
+} gsim_schedule;
+
+void gsim_schedule_init(gsim_schedule *s, int64_t start_ms, int64_t interval_ms);
+/* Marks every tick up to now as processed; returns how many ticks passed since
+ * the last call (0 when none). */
+int64_t gsim_schedule_advance(gsim_schedule *s, int64_t now_ms);
+/* Time of the tick with this index, and of the next one after now. */
+int64_t gsim_schedule_tick_ms(const gsim_schedule *s, int64_t index);
+int64_t gsim_schedule_next_ms(const gsim_schedule *s, int64_t now_ms);
+
+/* ---- trust --------------------------------------------------------------- */
+
+/* An SSL profile ready to use: its spec, its loaded material. */
+typedef struct gsim_ssl_profile {
+  const gsim_profile_spec *spec;
+  gcert_store custom_trust; /* spec->trust_store loaded; unused otherwise */
+  EVP_PKEY *key;            /* identity toward backends, or NULL */
+  STACK_OF(X509) * chain;   /* leaf first */
+} gsim_ssl_profile;
+
+/* One generation of outbound trust: what every new backend handshake uses
+ * until the next reload. Reference-counted so that connections in flight keep
+ * the generation they started with. */
+typedef struct gsim_trust_gen {
+  int refs;
+  uint64_t number;
+  int64_t loaded_ms;
+  size_t uploaded_count;
+  SSL_CTX *ctx[GSIM_MAX_PROFILES + 1]; /* index = profile; last = built-in default */
+} gsim_trust_gen;
+
+typedef struct gsim_trust {
+  gcert_store base; /* --trust */
+  gsim_ssl_profile profiles[GSIM_MAX_PROFILES];
+  size_t profile_count;
+  size_t default_index; /* the profile with is_default, or profile_count if none */
+  EVP_PKEY *server_key; /* the gateway's own identity (default profile) */
+  STACK_OF(X509) * server_chain;
+  gsim_trust_gen *current;
+} gsim_trust;
+
+/* Loads the base trust store, every profile's material and the gateway's own
+ * identity. 0, or -1 with why filled. */
+int gsim_trust_init(gsim_trust *trust, const gsim_options *opt, EVP_PKEY *server_key,
+                    STACK_OF(X509) * server_chain, char *why, size_t why_len);
+void gsim_trust_free(gsim_trust *trust);
+/* Builds a new generation from the base trust plus uploaded (DER) certs and
+ * makes it current. 0, or -1 with why filled (the old one stays current). */
+int gsim_trust_rebuild(gsim_trust *trust, const gsim_cert_row *uploaded, size_t count,
+                       int64_t now_ms, char *why, size_t why_len);
+gsim_trust_gen *gsim_trust_gen_ref(gsim_trust_gen *gen);
+void gsim_trust_gen_unref(gsim_trust_gen *gen);
+/* The profile index for a backend (host is matched case-insensitively,
+ * port explicitly); profile_count when only the built-in default applies. */
+size_t gsim_trust_profile_for(const gsim_trust *trust, const char *host, int port);
+gsim_verifier gsim_trust_verifier(const gsim_trust *trust, size_t index);
+
+/* ---- the simulator ------------------------------------------------------- */
+
+/* One API as routed: the model the admin API keeps. */
+typedef struct gsim_api {
+  char id[GSIM_API_ID_MAX];
+  char name[GSIM_API_NAME_MAX];
+  char context[GSIM_CONTEXT_MAX]; /* "/test" */
+  char version[GSIM_VERSION_MAX];
+  char *production_url;
+  char *sandbox_url; /* or NULL */
+  unsigned security; /* GSIM_SEC_* bits (enforced by the security chain) */
+  int is_default_version;
+  json_t *definition; /* as answered by GET */
+} gsim_api;
+
+#define GSIM_SEC_MUTUALSSL            0x01u
+#define GSIM_SEC_MUTUALSSL_MANDATORY  0x02u
+#define GSIM_SEC_OAUTH2               0x04u
+#define GSIM_SEC_BASIC_AUTH           0x08u
+#define GSIM_SEC_API_KEY              0x10u
+#define GSIM_SEC_OAUTH_BASIC_APIKEY_M 0x20u
+
+typedef struct gsim_stats {
+  uint64_t requests;
+  uint64_t proxied;
+  uint64_t faults;
+  uint64_t admin_requests;
+} gsim_stats;
+
+typedef struct gsim {
+  gsim_options *opt;
+  struct event_base *base;
+  gsim_store *store;
+  gsim_trust trust;
+  gsim_schedule sender;
+  int sender_dirty;       /* uploaded certs changed since the last reload */
+  uint64_t sender_reloads; /* reloads done at ticks or on request (not the start) */
+  int64_t last_reload_ms;
+  int64_t started_ms;
+  gsim_api *apis[GSIM_MAX_APIS];
+  size_t api_count;
+  SSL_CTX *server_ctx; /* the HTTPS listener */
+  struct evhttp *https;
+  struct evhttp *http; /* optional plain listener */
+  struct evhttp *admin;
+  int https_port, http_port, admin_port;
+  struct event *tick;    /* the short real cap: checks the clock */
+  int proxy_index;       /* SSL ex_data slot of outbound connection facts */
+  FILE *log;
+  gsim_stats stats;
+} gsim;
+
+/* Processes due ticks: when a tick has passed and the sender trust changed,
+ * reloads it. Called from the loop's cap timer and at the start of every
+ * request, so the first request after a tick sees the reloaded trust. */
+void gsim_reload_check(gsim *sim);
+/* Rebuilds the sender trust from the store now (start, /_sim/reload).
+ * 0, or -1 with why filled. */
+int gsim_reload_now(gsim *sim, const char *reason, char *why, size_t why_len);
+
+/* APIs in memory (the store holds them durably). */
+gsim_api *gsim_api_find_id(gsim *sim, const char *id);
+/* The API whose /context/version prefixes path; *rest gets what follows. */
+gsim_api *gsim_api_route(gsim *sim, const char *path, const char **rest);
+/* Builds an API from its JSON definition (validated by the caller). NULL on
+ * allocation failure. */
+gsim_api *gsim_api_from_json(const char *id, json_t *definition);
+void gsim_api_free(gsim_api *api);
+/* Loads every API of the store into memory. 0, or -1 with why filled. */
+int gsim_apis_load(gsim *sim, char *why, size_t why_len);
+
+/* ---- faults and error bodies --------------------------------------------- */
+
+/* A gateway fault (101500, 101503, ...): status line, WSO2 JSON or XML body. */
+void gsim_fault_send(gsim *sim, struct evhttp_request *req, int http_status, const char *code,
+                     const char *message, const char *description);
+/* A REST error: {"code":N,"message":..,"description":..,"moreInfo":"","error":[]}. */
+void gsim_rest_error(struct evhttp_request *req, int status, const char *message,
+                     const char *description);
+/* Sends a JSON value (stolen) with a status. */
+void gsim_send_json(struct evhttp_request *req, int status, json_t *value);
+
+/* ---- servers -------------------------------------------------------------- */
+
+void gsim_proxy_request(struct evhttp_request *req, void *arg); /* data plane */
+void gsim_admin_request(struct evhttp_request *req, void *arg); /* admin REST + /_sim */
+/* /_sim/...: answered when path starts with /_sim/ (after authentication). */
+void gsim_control_request(gsim *sim, struct evhttp_request *req, const char *path);
+json_t *gsim_status_json(gsim *sim);
+
+/* ---- log ----------------------------------------------------------------- */
+
+void gsim_log(gsim *sim, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,100 @@
+/* store.h - the simulator's durable state: SQLite, one file, WAL.
+ *
+ * Everything the admin API acknowledges lives here before the answer is sent:
+ * endpoint certificates (alias, endpoint URL, DER) and APIs (their JSON
+ * definition plus the columns that are looked up). Each write is one
+ * transaction with synchronous=FULL, so an upload that got its 201 survives a
+ * kill -9, and a write that fails leaves the store as it was. At start the
+ * simulator rebuilds its in-memory trust and routes from here.
+ *
+ * The file is created 0600 whatever the umask. All SQL uses bound
+ * parameters; strings from clients are never spliced into SQL.
+ */
+#ifndef GSIM_STORE_H
+#define GSIM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GSIM_ALIAS_MAX    256  /* with its NUL */
+#define GSIM_URL_MAX      2048 /* with its NUL */
+#define GSIM_API_ID_MAX   37   /* UUID text, with its NUL */
+#define GSIM_API_NAME_MAX 256
+#define GSIM_CONTEXT_MAX  256
+#define GSIM_VERSION_MAX  64
+
+typedef struct gsim_store gsim_store;
+
+typedef enum gsim_store_status {
+  GSIM_STORE_OK = 0,
+  GSIM_STORE_NOT_FOUND,
+  GSIM_STORE_EXISTS, /* the key (alias; API id, name+version or context+version) is taken */
+  GSIM_STORE_TOO_LONG, /* a string over its bound */
+  GSIM_STORE_ERROR,    /* SQLite failed: see gsim_store_error() */
+} gsim_store_status;
+
+const char *gsim_store_status_name(gsim_store_status status);
+
+/* Opens or creates the store at path (mode 0600, WAL, synchronous=FULL,
+ * foreign keys on, schema created or checked by PRAGMA user_version). A file
+ * that is not a gatecert-sim store, or of another schema version, is refused.
+ * Returns 0, or -1 with why filled. */
+int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_len);
+void gsim_store_close(gsim_store *store);
+
+/* The last SQLite error of this store, for logs ("" if none). */
+const char *gsim_store_error(const gsim_store *store);
+
+/* ---- endpoint certificates ---------------------------------------------- */
+
+typedef struct gsim_cert_row {
+  char alias[GSIM_ALIAS_MAX];
+  char endpoint[GSIM_URL_MAX];
+  unsigned char *der; /* owned (malloc'd) in rows the store returns */
+  size_t der_len;
+  int64_t created_ms; /* wall clock (the simulator's, possibly fake) */
+  int64_t updated_ms;
+} gsim_cert_row;
+
+/* Adds a certificate under a new alias: EXISTS when the alias is taken. */
+gsim_store_status gsim_store_cert_insert(gsim_store *store, const gsim_cert_row *row);
+/* Adds or overwrites (the `sap` profile's rule for a name that exists);
+ * *replaced is set to 1 when an older row was overwritten. */
+gsim_store_status gsim_store_cert_upsert(gsim_store *store, const gsim_cert_row *row,
+                                         int *replaced);
+/* Replaces the DER of an existing alias (PUT): NOT_FOUND when absent. */
+gsim_store_status gsim_store_cert_replace(gsim_store *store, const char *alias,
+                                          const unsigned char *der, size_t der_len,
+                                          int64_t now_ms);
+gsim_store_status gsim_store_cert_delete(gsim_store *store, const char *alias);
+/* One row into out (out->der malloc'd; free with gsim_cert_row_clear). */
+gsim_store_status gsim_store_cert_get(gsim_store *store, const char *alias, gsim_cert_row *out);
+/* Rows whose alias / endpoint equal the filters (NULL: any), ordered by
+ * creation; *rows is a malloc'd array (free with gsim_cert_rows_free). */
+gsim_store_status gsim_store_cert_list(gsim_store *store, const char *alias_filter,
+                                       const char *endpoint_filter, gsim_cert_row **rows,
+                                       size_t *count);
+void gsim_cert_row_clear(gsim_cert_row *row);
+void gsim_cert_rows_free(gsim_cert_row *rows, size_t count);
+
+/* ---- APIs ---------------------------------------------------------------- */
+
+typedef struct gsim_api_row {
+  char id[GSIM_API_ID_MAX];
+  char name[GSIM_API_NAME_MAX];
+  char context[GSIM_CONTEXT_MAX]; /* "/test" */
+  char version[GSIM_VERSION_MAX]; /* "1.0" */
+  char *definition;               /* JSON text; owned (malloc'd) in returned rows */
+  int64_t created_ms;
+} gsim_api_row;
+
+/* EXISTS when the id, name+version or context+version is taken. */
+gsim_store_status gsim_store_api_insert(gsim_store *store, const gsim_api_row *row);
+gsim_store_status gsim_store_api_delete(gsim_store *store, const char *id);
+gsim_store_status gsim_store_api_get(gsim_store *store, const char *id, gsim_api_row *out);
+/* Every API, ordered by creation (free with gsim_api_rows_free). */
+gsim_store_status gsim_store_api_list(gsim_store *store, gsim_api_row **rows, size_t *count);
+void gsim_api_row_clear(gsim_api_row *row);
+void gsim_api_rows_free(gsim_api_row *rows, size_t count);
+
+#endif
