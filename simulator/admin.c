@@ -3,12 +3,12 @@
  *   POST   /api/am/publisher/v4/apis                          create an API (live at once)
  *   GET    /api/am/publisher/v4/apis[/{id}]                    list / one
  *   DELETE /api/am/publisher/v4/apis/{id}
- *   POST   /api/am/publisher/v4/endpoint-certificates          multipart certificate, alias, endpoint
- *   GET    /api/am/publisher/v4/endpoint-certificates          ?alias= &endpoint= &offset= &limit=
- *   GET    /api/am/publisher/v4/endpoint-certificates/{alias}  status, validity, subject, version
- *   GET    /api/am/publisher/v4/endpoint-certificates/{alias}/content   DER
- *   PUT    /api/am/publisher/v4/endpoint-certificates/{alias}  multipart certificate
- *   DELETE /api/am/publisher/v4/endpoint-certificates/{alias}
+ *   POST   /api/am/publisher/v4/endpoint-certificates          multipart certificate, alias,
+ * endpoint GET    /api/am/publisher/v4/endpoint-certificates          ?alias= &endpoint= &offset=
+ * &limit= GET    /api/am/publisher/v4/endpoint-certificates/{alias}  status, validity, subject,
+ * version GET    /api/am/publisher/v4/endpoint-certificates/{alias}/content   DER PUT
+ * /api/am/publisher/v4/endpoint-certificates/{alias}  multipart certificate DELETE
+ * /api/am/publisher/v4/endpoint-certificates/{alias}
  *   .../_sim/...                                                control.c
  *
  * Every call needs HTTP basic credentials (401 otherwise, compared in constant
@@ -188,8 +188,7 @@ static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char 
     if (wso2)
       snprintf(description, description_len, "%s", INTERNAL);
     else
-      snprintf(description, description_len, "The certificate could not be read: %s",
-               err.message);
+      snprintf(description, description_len, "The certificate could not be read: %s", err.message);
     gsim_log(sim, "ERROR", "admin: uploaded certificate unreadable (%s)", err.message);
   }
   return cert;
@@ -210,8 +209,7 @@ static int cert_der(X509 *cert, unsigned char **der, size_t *len) {
 
 /* Parses the request's multipart body. 0, or -1 after answering 400. */
 static int read_form(struct evhttp_request *req, gsim_mp_form *form) {
-  const char *type =
-      evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+  const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
   char boundary[GSIM_MP_BOUNDARY_MAX];
   char why[256];
   gsim_mp_status st = gsim_mp_boundary(type ? type : "", boundary, sizeof(boundary));
@@ -222,7 +220,8 @@ static int read_form(struct evhttp_request *req, gsim_mp_form *form) {
   }
   struct evbuffer *body = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(body);
-  const unsigned char *data = len ? evbuffer_pullup(body, (ev_ssize_t)len) : (const unsigned char *)"";
+  const unsigned char *data =
+      len ? evbuffer_pullup(body, (ev_ssize_t)len) : (const unsigned char *)"";
   char detail[200] = "";
   st = gsim_mp_parse(data, len, boundary, form, detail, sizeof(detail));
   if (st != GSIM_MP_OK) {
@@ -315,7 +314,8 @@ static void certs_add(gsim *sim, struct evhttp_request *req) {
                               : gsim_store_cert_upsert(sim->store, &row, &replaced);
   OPENSSL_free(row.der);
   if (st == GSIM_STORE_EXISTS) { /* raced with another upload of the alias */
-    gsim_rest_error(req, 409, "Resource Already Exists", "The alias already exists in the trust store.");
+    gsim_rest_error(req, 409, "Resource Already Exists",
+                    "The alias already exists in the trust store.");
     return;
   }
   if (st != GSIM_STORE_OK) {
@@ -435,8 +435,9 @@ static void certs_list(gsim *sim, struct evhttp_request *req) {
   }
   gsim_cert_row *rows = NULL;
   size_t count = 0;
-  gsim_store_status st = gsim_store_cert_list(sim->store, evhttp_find_header(&query, "alias"),
-                                              evhttp_find_header(&query, "endpoint"), &rows, &count);
+  gsim_store_status st =
+      gsim_store_cert_list(sim->store, evhttp_find_header(&query, "alias"),
+                           evhttp_find_header(&query, "endpoint"), &rows, &count);
   evhttp_clear_headers(&query);
   if (st != GSIM_STORE_OK) {
     internal_error(sim, req, "listing certificates");
@@ -444,8 +445,8 @@ static void certs_list(gsim *sim, struct evhttp_request *req) {
   }
   json_t *list = json_array();
   for (size_t i = (size_t)offset; i < count && i < (size_t)offset + (size_t)limit; i++)
-    json_array_append_new(list, json_pack("{s:s, s:s}", "alias", rows[i].alias, "endpoint",
-                                          rows[i].endpoint));
+    json_array_append_new(
+        list, json_pack("{s:s, s:s}", "alias", rows[i].alias, "endpoint", rows[i].endpoint));
   gsim_cert_rows_free(rows, count);
   json_t *reply = json_pack("{s:I, s:o, s:{s:I, s:I, s:I, s:s, s:s}}", "count",
                             (json_int_t)json_array_size(list), "certificates", list, "pagination",
@@ -566,8 +567,10 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const char *rest)
 /* ---- APIs ------------------------------------------------------------------ */
 
 static const char *const security_names[] = {
-    "mutualssl", "mutualssl_mandatory", "oauth2", "basic_auth", "api_key",
-    "oauth_basic_auth_api_key_mandatory", NULL,
+    "mutualssl", "mutualssl_mandatory",
+    "oauth2",    "basic_auth",
+    "api_key",   "oauth_basic_auth_api_key_mandatory",
+    NULL,
 };
 
 static int valid_token(const char *s, const char *extra) {
@@ -663,9 +666,11 @@ static json_t *api_definition(struct evhttp_request *req, json_t *in, const char
       known |= strcmp(*n, v) == 0;
     if (!known) {
       json_decref(schemes);
-      snprintf(why, sizeof(why), "securityScheme[%zu]: not one of mutualssl, "
-                                 "mutualssl_mandatory, oauth2, basic_auth, api_key, "
-                                 "oauth_basic_auth_api_key_mandatory", i);
+      snprintf(why, sizeof(why),
+               "securityScheme[%zu]: not one of mutualssl, "
+               "mutualssl_mandatory, oauth2, basic_auth, api_key, "
+               "oauth_basic_auth_api_key_mandatory",
+               i);
       bad_request(req, why);
       return NULL;
     }
@@ -695,9 +700,8 @@ static void new_uuid(char out[GSIM_API_ID_MAX]) {
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
   b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
   snprintf(out, GSIM_API_ID_MAX,
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-           b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-           b[15]);
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+           b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 static void apis_create(gsim *sim, struct evhttp_request *req) {

@@ -35,8 +35,7 @@ static unsigned security_bits(json_t *schemes) {
 }
 
 static char *url_of(json_t *config, const char *which) {
-  const char *url =
-      json_string_value(json_object_get(json_object_get(config, which), "url"));
+  const char *url = json_string_value(json_object_get(json_object_get(config, which), "url"));
   return url ? strdup(url) : NULL;
 }
 
@@ -49,9 +48,8 @@ gsim_api *gsim_api_from_json(const char *id, json_t *definition) {
   const char *version = json_string_value(json_object_get(definition, "version"));
   json_t *config = json_object_get(definition, "endpointConfig");
   api->production_url = url_of(config, "production_endpoints");
-  if (!name || !context || !version || !api->production_url ||
-      strlen(name) >= sizeof(api->name) || strlen(context) >= sizeof(api->context) ||
-      strlen(version) >= sizeof(api->version)) {
+  if (!name || !context || !version || !api->production_url || strlen(name) >= sizeof(api->name) ||
+      strlen(context) >= sizeof(api->context) || strlen(version) >= sizeof(api->version)) {
     gsim_api_free(api);
     return NULL;
   }

@@ -1,10 +1,10 @@
 /* faults.c - the bodies the simulator answers errors with.
  *
  * Gateway faults follow WSO2's shapes: 4.x JSON
- *   {"code":"101500","type":"Status report","message":"Runtime Error","description":"Error in Sender"}
- * or the 2.x/3.x XML <am:fault> (selected with "fault_format": "xml"), built
- * with jansson and libxml2 so no value is ever spliced into markup by hand.
- * REST errors follow the Publisher API's ErrorDTO:
+ *   {"code":"101500","type":"Status report","message":"Runtime Error","description":"Error in
+ * Sender"} or the 2.x/3.x XML <am:fault> (selected with "fault_format": "xml"), built with jansson
+ * and libxml2 so no value is ever spliced into markup by hand. REST errors follow the Publisher
+ * API's ErrorDTO:
  *   {"code":409,"message":"...","description":"...","moreInfo":"","error":[]}
  */
 #include <string.h>
@@ -38,8 +38,7 @@ void gsim_send_json(struct evhttp_request *req, int status, json_t *value) {
 void gsim_rest_error(struct evhttp_request *req, int status, const char *message,
                      const char *description) {
   json_t *err = json_pack("{s:i, s:s, s:s, s:s, s:[]}", "code", status, "message", message,
-                          "description", description ? description : "", "moreInfo", "",
-                          "error");
+                          "description", description ? description : "", "moreInfo", "", "error");
   gsim_send_json(req, status, err);
 }
 
@@ -60,8 +59,8 @@ static int fault_xml(struct evbuffer *out, const char *code, const char *message
   rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "code", NULL, BAD_CAST code) < 0;
   rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "type", NULL,
                                     BAD_CAST "Status report") < 0;
-  rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "message", NULL,
-                                    BAD_CAST message) < 0;
+  rc |=
+      xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "message", NULL, BAD_CAST message) < 0;
   rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "description", NULL,
                                     BAD_CAST description) < 0;
   rc |= xmlTextWriterEndElement(w) < 0;

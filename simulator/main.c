@@ -130,9 +130,9 @@ static struct bufferevent *tls_bev(struct event_base *base, void *arg) {
 }
 
 /* An evhttp on 127.0.0.1, port 0; *port gets the port the kernel chose. */
-static struct evhttp *listen_http(gsim *sim, int tls, void (*handler)(struct evhttp_request *,
-                                                                       void *),
-                                  int *port, char *why, size_t why_len) {
+static struct evhttp *listen_http(gsim *sim, int tls,
+                                  void (*handler)(struct evhttp_request *, void *), int *port,
+                                  char *why, size_t why_len) {
   struct evhttp *http = evhttp_new(sim->base);
   if (!http) {
     fail(why, why_len, "evhttp_new failed");
@@ -151,7 +151,8 @@ static struct evhttp *listen_http(gsim *sim, int tls, void (*handler)(struct evh
   struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
   struct sockaddr_in addr;
   socklen_t len = sizeof(addr);
-  if (!bound || getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&addr, &len) != 0) {
+  if (!bound ||
+      getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&addr, &len) != 0) {
     evhttp_free(http);
     fail(why, why_len, "cannot listen on 127.0.0.1: %s", strerror(errno));
     return NULL;

@@ -282,9 +282,12 @@ static int parse_profile(const char *config, json_t *obj, int is_default, size_t
 
 static int parse_config(gsim_options *opt, const char *path, int *fault_set, int *timeout_set,
                         int *reload_set, char *why, size_t why_len) {
-  static const char *const keys[] = {"ssl_profiles",       "default_profile",
-                                     "fault_format",       "backend_timeout_ms",
-                                     "http_listener",      "sender_reload_interval",
+  static const char *const keys[] = {"ssl_profiles",
+                                     "default_profile",
+                                     "fault_format",
+                                     "backend_timeout_ms",
+                                     "http_listener",
+                                     "sender_reload_interval",
                                      NULL};
   gcert_buf buf = {0};
   gcert_error err = {0};
@@ -422,8 +425,7 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     return 0;
   case OPT_RELOAD:
     if (parse_long(arg, 1, 31536000, &seen->reload) != 0)
-      return fail(why, why_len, "--sender-reload-interval: \"%s\" is not seconds 1..31536000",
-                  arg);
+      return fail(why, why_len, "--sender-reload-interval: \"%s\" is not seconds 1..31536000", arg);
     seen->reload_set = 1;
     return 0;
   case OPT_SERVER_CERT:
@@ -509,8 +511,9 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
     opt->backend_timeout_ms = seen.timeout;
   if (seen.reload_set)
     opt->sender_reload_asked_s = seen.reload;
-  opt->sender_reload_s = opt->sender_reload_asked_s < GSIM_MIN_RELOAD_S ? GSIM_MIN_RELOAD_S
-                                                                        : opt->sender_reload_asked_s;
+  opt->sender_reload_s = opt->sender_reload_asked_s < GSIM_MIN_RELOAD_S
+                             ? GSIM_MIN_RELOAD_S
+                             : opt->sender_reload_asked_s;
   size_t defaults = 0;
   for (size_t i = 0; i < opt->profile_count; i++)
     defaults += (size_t)opt->profiles[i].is_default;

@@ -59,13 +59,17 @@ typedef struct proxy_call {
   int verify_depth;
   char verify_subject[256];
   int failed;
+  int timed_out; /* our own deadline fired first */
+  struct evhttp_connection *backend;
+  struct event *deadline;
   enum evhttp_request_error error;
 } proxy_call;
 
 static const char *const hop_by_hop[] = {
-    "Connection", "Keep-Alive",        "Proxy-Authenticate", "Proxy-Authorization",
-    "TE",         "Trailer",           "Transfer-Encoding",  "Upgrade",
-    "Host",       "Content-Length",    NULL,
+    "Connection",          "Keep-Alive", "Proxy-Authenticate",
+    "Proxy-Authorization", "TE",         "Trailer",
+    "Transfer-Encoding",   "Upgrade",    "Host",
+    "Content-Length",      NULL,
 };
 
 static int is_hop_by_hop(const char *name) {
@@ -150,6 +154,8 @@ static void release_client(proxy_call *call) {
 
 static void call_free(proxy_call *call) {
   release_client(call);
+  if (call->deadline)
+    event_free(call->deadline);
   gsim_trust_gen_unref(call->gen);
   free(call);
 }
@@ -194,7 +200,7 @@ static void answer_failure(proxy_call *call) {
   const char *where = call->tls ? "TLS" : "HTTP";
   int status = 500;
   const char *code = "101500", *description = "Error in Sender";
-  int timed_out = call->failed && call->error == EVREQ_HTTP_TIMEOUT;
+  int timed_out = call->timed_out || (call->failed && call->error == EVREQ_HTTP_TIMEOUT);
   if (call->verify_error) {
     log_tls_failure(call);
   } else if (call->alert || (call->cert_requested && !timed_out)) {
@@ -210,8 +216,8 @@ static void answer_failure(proxy_call *call) {
     status = 504;
     code = "101504";
     description = "Send timeout";
-    gsim_log(sim, "ERROR", "api %s: backend %s:%d: no answer within %ld ms", call->api,
-             call->host, call->port, sim->opt->backend_timeout_ms);
+    gsim_log(sim, "ERROR", "api %s: backend %s:%d: no answer within %ld ms", call->api, call->host,
+             call->port, sim->opt->backend_timeout_ms);
   } else if (call->received || call->handshake_done) {
     status = 502;
     code = "101505";
@@ -245,6 +251,22 @@ static void backend_error(enum evhttp_request_error error, void *arg) {
   proxy_call *call = arg;
   call->failed = 1;
   call->error = error;
+}
+
+/* The backend timeout is our own deadline: evhttp reports a timeout during the
+ * TLS handshake like any other connect failure, so it cannot tell 101504 from
+ * 101503 by itself. Freeing the connection drops its request without a callback. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  proxy_call *call = arg;
+  call->timed_out = 1;
+  struct evhttp_connection *conn = call->backend;
+  call->backend = NULL;
+  answer_failure(call);
+  if (conn)
+    evhttp_connection_free(conn);
+  call_free(call);
 }
 
 static void backend_done(struct evhttp_request *backend_req, void *arg) {
@@ -361,9 +383,14 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
     call_free(call);
     return;
   }
-  struct timeval timeout = {sim->opt->backend_timeout_ms / 1000,
-                            (sim->opt->backend_timeout_ms % 1000) * 1000};
-  evhttp_connection_set_timeout_tv(conn, &timeout);
+  long ms = sim->opt->backend_timeout_ms;
+  struct timeval timeout = {ms / 1000, (ms % 1000) * 1000};
+  struct timeval backstop = {ms / 1000 + 1, (ms % 1000) * 1000};
+  evhttp_connection_set_timeout_tv(conn, &backstop);
+  call->backend = conn;
+  call->deadline = evtimer_new(sim->base, on_deadline, call);
+  if (call->deadline)
+    evtimer_add(call->deadline, &timeout);
   evhttp_connection_set_max_body_size(conn, GSIM_MAX_BODY);
   evhttp_connection_free_on_completion(conn);
   evhttp_request_set_error_cb(out, backend_error);

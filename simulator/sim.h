@@ -211,7 +211,7 @@ typedef struct gsim {
   gsim_store *store;
   gsim_trust trust;
   gsim_schedule sender;
-  int sender_dirty;       /* uploaded certs changed since the last reload */
+  int sender_dirty;        /* uploaded certs changed since the last reload */
   uint64_t sender_reloads; /* reloads done at ticks or on request (not the start) */
   int64_t last_reload_ms;
   int64_t started_ms;
@@ -222,8 +222,8 @@ typedef struct gsim {
   struct evhttp *http; /* optional plain listener */
   struct evhttp *admin;
   int https_port, http_port, admin_port;
-  struct event *tick;    /* the short real cap: checks the clock */
-  int proxy_index;       /* SSL ex_data slot of outbound connection facts */
+  struct event *tick; /* the short real cap: checks the clock */
+  int proxy_index;    /* SSL ex_data slot of outbound connection facts */
   FILE *log;
   gsim_stats stats;
 } gsim;

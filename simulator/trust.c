@@ -117,9 +117,9 @@ int gsim_trust_init(gsim_trust *trust, const gsim_options *opt, EVP_PKEY *server
     gcert_store_init(&p->custom_trust);
     if (spec->is_default)
       trust->default_index = i;
-    if (spec->trust_store && gcert_read_file(spec->trust_store, GCERT_FORMAT_AUTO,
-                                             spec->trust_password, &p->custom_trust,
-                                             &err) != GCERT_OK)
+    if (spec->trust_store &&
+        gcert_read_file(spec->trust_store, GCERT_FORMAT_AUTO, spec->trust_password,
+                        &p->custom_trust, &err) != GCERT_OK)
       return fail(why, why_len, "trust store %s: %s", spec->trust_store, err.message);
     if (spec->key_store) {
       if (load_identity(spec->key_store, spec->key_password, &p->key, &p->chain, why, why_len))
@@ -242,8 +242,8 @@ size_t gsim_trust_profile_for(const gsim_trust *trust, const char *host, int por
     for (size_t j = 0; j < spec->server_count; j++) {
       const char *entry = spec->servers[j];
       const char *colon = strrchr(entry, ':');
-      if (colon && (size_t)(colon - entry) == host_len &&
-          strncasecmp(entry, host, host_len) == 0 && strcmp(colon + 1, port_text) == 0)
+      if (colon && (size_t)(colon - entry) == host_len && strncasecmp(entry, host, host_len) == 0 &&
+          strcmp(colon + 1, port_text) == 0)
         return i;
     }
   }

@@ -10,5 +10,8 @@
 const char *bt_scratch(char *out, const char *name);
 /* cmocka group setup: the certs catalogue, made now, saved in the scratch dir. */
 int bt_setup_catalogue(void **state);
+/* The same, dated from TEST_REFERENCE (2030-01-01): for processes on a fake clock
+ * that starts there. */
+int bt_setup_catalogue_2030(void **state);
 
 #endif

@@ -251,9 +251,10 @@ static void describe_status(int status, char *out, size_t len) {
 
 /* Forks and execs the backend with p's pipe, stderr file and environment. */
 static int spawn(bs_process *p, const bs_start_opts *opts) {
-  const char *bin = getenv("GATECERT_BACKEND_BIN");
+  const char *bin = opts->bin ? opts->bin : getenv("GATECERT_BACKEND_BIN");
   if (bin == NULL || *bin == '\0')
     return fail("GATECERT_BACKEND_BIN is not set");
+  p->single_ready = opts->single_ready;
   const char *argv[BS_MAX_ARGS + 2];
   size_t argc = 0;
   argv[argc++] = bin;
@@ -322,8 +323,39 @@ static int spawn(bs_process *p, const bs_start_opts *opts) {
   return 0;
 }
 
+/* The single READY line of a process such as gatecert-sim:
+ * "READY <name> key=127.0.0.1:port [key=127.0.0.1:port]...". 1 or -1. */
+static int single_ready_line(bs_process *p, const char *line) {
+  static const char ready[] = "READY ";
+  static const char loopback[] = "=127.0.0.1:";
+  if (strncmp(line, ready, sizeof(ready) - 1) != 0)
+    return fail("unexpected line before READY: \"%s\"", line);
+  const char *tok = strchr(line + sizeof(ready) - 1, ' ');
+  while (tok && *tok == ' ') {
+    tok++;
+    const char *eq = strstr(tok, loopback);
+    const char *end = strchr(tok, ' ');
+    if (!end)
+      end = tok + strlen(tok);
+    if (!eq || eq > end || eq == tok || (size_t)(eq - tok) >= BS_NAME_MAX)
+      return fail("malformed READY line \"%s\"", line);
+    char *num_end = NULL;
+    long port = strtol(eq + sizeof(loopback) - 1, &num_end, 10);
+    if (num_end != end || port < 1 || port > 65535 || p->count == BS_MAX_ENDPOINTS)
+      return fail("bad port in READY line \"%s\"", line);
+    bs_endpoint *ep = &p->endpoints[p->count++];
+    memcpy(ep->name, tok, (size_t)(eq - tok));
+    ep->name[eq - tok] = '\0';
+    ep->port = (int)port;
+    tok = end;
+  }
+  return p->count > 0 ? 1 : fail("READY line without endpoints: \"%s\"", line);
+}
+
 /* Parses one stdout line before READY-ALL. 1: READY-ALL seen, 0: more, -1. */
 static int ready_line(bs_process *p, const char *line) {
+  if (p->single_ready)
+    return single_ready_line(p, line);
   static const char ready[] = "READY ";
   static const char all[] = "READY-ALL ";
   static const char https[] = " https=127.0.0.1:";

@@ -78,6 +78,7 @@ typedef struct bs_process {
   char more[16384]; /* stdout after READY-ALL, read by bs_read_more */
   size_t more_len;
   int wait_status; /* waitpid status once reaped */
+  int single_ready;
 } bs_process;
 
 typedef struct bs_start_opts {
@@ -85,6 +86,9 @@ typedef struct bs_start_opts {
   const char *scratch_dir;   /* where the stderr file goes */
   const char *faketime_file; /* non-NULL: preload libfaketime reading this file */
   int ready_timeout_ms;      /* 0: BS_READY_TIMEOUT_MS */
+  const char *bin;           /* NULL: GATECERT_BACKEND_BIN */
+  int single_ready;          /* one line "READY <name> key=127.0.0.1:port ..." is all:
+                              * endpoints are named by key (gatecert-sim) */
 } bs_start_opts;
 
 /* Starts a backend and waits for READY-ALL. NULL on failure: the child is

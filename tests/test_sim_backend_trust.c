@@ -1,0 +1,299 @@
+/* test_sim_backend_trust.c - the simulator's backend trust, end to end.
+ *
+ * A gatecert-backend serves the catalogue's `server` chain (leaf +
+ * intermediate, issued by the catalogue root); gatecert-sim runs on a fake
+ * clock from 2030-01-01 with the default 600 s sender interval. The story of
+ * seed 000: no certificate -> 500 / 101500 and the backend never reached; upload
+ * -> 201; before the tick still 500; after it 200 "Jersey say : menaka";
+ * delete -> 500 again after the next tick. Then what else the trust rests on:
+ * the base trust store (PEM and JKS), restarts (trust rebuilt from the store),
+ * the XML fault shape, connect failures (101503) and timeouts (101504), and
+ * the reason in the log but not in the response.
+ */
+#include "support.h"
+#include "backend_fixture.h"
+#include "backend_support.h"
+#include "sim_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAKE_START "2030-01-01 00:00:00"
+#define FAULT_101500                                                                               \
+  "{\"code\":\"101500\",\"type\":\"Status report\",\"message\":\"Runtime Error\","                 \
+  "\"description\":\"Error in Sender\"}"
+#define PKIX "unable to find valid certification path to requested target"
+
+typedef struct world {
+  bs_process *backend;
+  char report[BS_PATH_MAX];
+  char url[128];
+  st_sim sim;
+} world;
+
+static void start_backend(world *w, const char *name, const char *row, const char *extra) {
+  char chain[BS_PATH_MAX], key[BS_PATH_MAX], file[64], spec[3 * BS_PATH_MAX];
+  snprintf(file, sizeof(file), "%s.chain.pem", row);
+  bt_scratch(chain, file);
+  snprintf(file, sizeof(file), "%s.key", row);
+  bt_scratch(key, file);
+  snprintf(spec, sizeof(spec), "%s:cert=%s,key=%s%s", name, chain, key, extra ? extra : "");
+  w->backend = st_backend(test_scratch_dir(), spec);
+  assert_non_null(w->backend);
+  int port = bs_port(w->backend, name);
+  snprintf(w->url, sizeof(w->url), "https://localhost:%d", port);
+  char report_file[BS_NAME_MAX + 8];
+  snprintf(report_file, sizeof(report_file), "%s.jsonl", name);
+  bt_scratch(w->report, report_file);
+}
+
+static void start_sim(world *w, const char *dir_name, const char *const *extra) {
+  char dir[BS_PATH_MAX];
+  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name), .clock = FAKE_START, .extra = extra};
+  st_check(st_sim_start(&w->sim, &opts));
+}
+
+static void create_api(world *w) {
+  char id[64];
+  assert_int_equal(201, st_create_api(&w->sim, "Test", "/test", "1.0", w->url, id));
+}
+
+static size_t backend_requests(world *w) {
+  bs_events ev = {0};
+  if (bs_report_load(w->report, &ev) != 0)
+    return 0; /* no report yet: nothing reached the application */
+  size_t n = bs_events_count(&ev, "request");
+  bs_events_free(&ev);
+  return n;
+}
+
+static void expect_call(world *w, long status, const char *body_part) {
+  bs_response res;
+  st_check(st_call(&w->sim, "/test/1.0/menaka", &res));
+  if (res.status != status || !strstr(res.body, body_part))
+    fail_msg("expected %ld with \"%s\", got %ld: %s", status, body_part, res.status, res.body);
+  bs_response_free(&res);
+}
+
+static void upload(world *w, const char *alias, const char *file, long expect) {
+  char path[BS_PATH_MAX];
+  st_reply r;
+  st_check(st_upload_cert(&w->sim, alias, w->url, bt_scratch(path, file), &r));
+  if (r.status != expect)
+    fail_msg("upload %s: expected %ld, got %ld: %s", alias, expect, r.status, r.body);
+  st_reply_free(&r);
+}
+
+static int64_t started(world *w) {
+  int64_t ms = st_status_i64(&w->sim, "started_ms");
+  assert_true(ms > 0);
+  return ms;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  return bs_teardown(NULL);
+}
+
+/* Seed 000 from start to end, on the fake clock. */
+static void test_upload_takes_effect_at_tick_then_delete(void **state) {
+  (void)state;
+  world w = {0};
+  start_backend(&w, "echo", "server", NULL);
+  start_sim(&w, "story", NULL);
+  create_api(&w);
+  int64_t t0 = started(&w);
+
+  bs_response res;
+  st_check(st_call(&w.sim, "/test/1.0/menaka", &res));
+  assert_int_equal(500, res.status);
+  assert_string_equal(FAULT_101500, res.body);
+  assert_null(strstr(res.body, "certification path"));
+  bs_response_free(&res);
+  assert_int_equal(0, backend_requests(&w));
+  assert_true(st_log_contains(&w.sim, "PKIX path building failed: " PKIX));
+
+  st_check(st_clock_set(&w.sim, t0 + 120 * 1000));
+  char path[BS_PATH_MAX];
+  st_reply r;
+  st_check(st_upload_cert(&w.sim, "echo", w.url, bt_scratch(path, "root.pem"), &r));
+  assert_int_equal(201, r.status);
+  assert_string_equal("echo", json_string_value(json_object_get(r.json, "alias")));
+  assert_string_equal(w.url, json_string_value(json_object_get(r.json, "endpoint")));
+  char *location = st_header(&r, "Location");
+  assert_non_null(location);
+  assert_string_equal(ST_CERTS "/echo", location);
+  free(location);
+  st_reply_free(&r);
+
+  st_check(st_clock_set(&w.sim, t0 + 598 * 1000));
+  expect_call(&w, 500, "101500");
+  assert_int_equal(1, st_status_i64(&w.sim, "sender.generation"));
+  json_t *status = NULL;
+  st_check(st_status(&w.sim, &status));
+  assert_true(json_is_true(bs_json_at(status, "sender.pending_change")));
+  json_decref(status);
+
+  st_check(st_clock_set(&w.sim, t0 + 601 * 1000));
+  expect_call(&w, 200, "Jersey say : menaka");
+  assert_int_equal(1, backend_requests(&w));
+  assert_int_equal(2, st_status_i64(&w.sim, "sender.generation"));
+  assert_true(st_log_contains(&w.sim, "PassThroughHttpSender reloading SSL Config"));
+
+  st_check(st_admin(&w.sim, "DELETE", ST_CERTS "/echo", NULL, &r));
+  assert_int_equal(200, r.status);
+  st_reply_free(&r);
+  expect_call(&w, 200, "Jersey say : menaka"); /* still live until the next tick */
+  st_check(st_clock_set(&w.sim, t0 + 1201 * 1000));
+  expect_call(&w, 500, "101500");
+  assert_int_equal(2, backend_requests(&w));
+  assert_int_equal(3, st_status_i64(&w.sim, "sender.generation"));
+  st_check(st_sim_stop(&w.sim));
+}
+
+/* The backend's own leaf is enough (every trusted certificate is an anchor,
+ * as in Java's PKIX), and an unrelated certificate is not. */
+static void test_leaf_or_unrelated_cert(void **state) {
+  (void)state;
+  world w = {0};
+  start_backend(&w, "leaf", "server", NULL);
+  start_sim(&w, "leaf", NULL);
+  create_api(&w);
+  upload(&w, "unrelated", "untrusted-root.pem", 201);
+  st_reply r;
+  st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
+  assert_int_equal(200, r.status);
+  st_reply_free(&r);
+  expect_call(&w, 500, "101500");
+  upload(&w, "leaf", "server.pem", 201);
+  st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
+  st_reply_free(&r);
+  expect_call(&w, 200, "Jersey say : menaka");
+  st_check(st_sim_stop(&w.sim));
+}
+
+/* A restart rebuilds the trust from the store at once (WSO2 4.x loses
+ * run-time certificates until redeploy; the simulator does not). */
+static void test_restart_keeps_trust(void **state) {
+  (void)state;
+  world w = {0};
+  start_backend(&w, "restart", "server", NULL);
+  start_sim(&w, "restart", NULL);
+  create_api(&w);
+  upload(&w, "root", "root.pem", 201);
+  expect_call(&w, 500, "101500");
+  st_check(st_sim_stop(&w.sim));
+  st_check(st_sim_restart(&w.sim));
+  expect_call(&w, 200, "Jersey say : menaka");
+  json_t *status = NULL;
+  st_check(st_status(&w.sim, &status));
+  assert_int_equal(1, json_integer_value(bs_json_at(status, "apis")));
+  assert_int_equal(1, json_integer_value(bs_json_at(status, "sender.endpoint_certificates_live")));
+  json_decref(status);
+  st_check(st_sim_stop(&w.sim));
+}
+
+/* --trust: the base store, PEM or a JKS like client-truststore.jks. */
+static void test_base_trust_store(void **state) {
+  (void)state;
+  world w = {0};
+  start_backend(&w, "base", "server", NULL);
+  char root[BS_PATH_MAX], jks[BS_PATH_MAX], pw[BS_PATH_MAX];
+  bt_scratch(root, "root.pem");
+  const char *pem_args[] = {"--trust", root, NULL};
+  start_sim(&w, "base-pem", pem_args);
+  create_api(&w);
+  expect_call(&w, 200, "Jersey say : menaka");
+  st_check(st_sim_stop(&w.sim));
+
+  /* The same root in a JKS store (written by certs/, read back with its password). */
+  gcert_store store;
+  gcert_store_init(&store);
+  gcert_error err = {0};
+  assert_status(GCERT_OK, gcert_read_file(root, GCERT_FORMAT_PEM, NULL, &store, &err), &err);
+  free(store.entries[0].alias);
+  store.entries[0].alias = strdup("gatecert-root");
+  gcert_buf buf = {0};
+  assert_status(GCERT_OK, gcert_jks_write(&store, "changeit", &buf, &err), &err);
+  assert_status(GCERT_OK,
+                gcert_file_save(bt_scratch(jks, "truststore.jks"), buf.data, buf.len, 0, &err),
+                &err);
+  gcert_buf_free(&buf);
+  gcert_store_free(&store);
+  FILE *f = fopen(bt_scratch(pw, "truststore.password"), "w");
+  assert_non_null(f);
+  fputs("changeit\n", f);
+  fclose(f);
+  const char *jks_args[] = {"--trust", jks, "--trust-password-file", pw, NULL};
+  start_sim(&w, "base-jks", jks_args);
+  create_api(&w);
+  expect_call(&w, 200, "Jersey say : menaka");
+  st_check(st_sim_stop(&w.sim));
+}
+
+/* The 2.x/3.x fault shape. */
+static void test_xml_fault(void **state) {
+  (void)state;
+  world w = {0};
+  start_backend(&w, "xml", "server", NULL);
+  const char *args[] = {"--fault-format", "xml", NULL};
+  start_sim(&w, "xml", args);
+  create_api(&w);
+  bs_response res;
+  st_check(st_call(&w.sim, "/test/1.0/menaka", &res));
+  assert_int_equal(500, res.status);
+  assert_string_equal("<am:fault xmlns:am=\"http://wso2.org/apimanager\"><am:code>101500</am:code>"
+                      "<am:type>Status report</am:type><am:message>Runtime Error</am:message>"
+                      "<am:description>Error in Sender</am:description></am:fault>",
+                      res.body);
+  bs_response_free(&res);
+  st_check(st_sim_stop(&w.sim));
+}
+
+/* Connect failures and timeouts have their own codes; unknown paths 404. */
+static void test_connect_failure_timeout_and_no_route(void **state) {
+  (void)state;
+  world w = {0};
+  start_backend(&w, "stall", "server", ",fault=stall");
+  bs_process *refuse = st_backend(test_scratch_dir(), "refused:fault=refuse");
+  assert_non_null(refuse);
+  char refused_url[128], id[64];
+  snprintf(refused_url, sizeof(refused_url), "https://localhost:%d", bs_port(refuse, "refused"));
+  const char *args[] = {"--backend-timeout-ms", "300", NULL};
+  start_sim(&w, "faults", args);
+  assert_int_equal(201, st_create_api(&w.sim, "Stall", "/stall", "1.0", w.url, id));
+  assert_int_equal(201, st_create_api(&w.sim, "Refused", "/refused", "1.0", refused_url, id));
+
+  bs_response res;
+  st_check(st_call(&w.sim, "/refused/1.0/x", &res));
+  assert_int_equal(503, res.status);
+  assert_non_null(strstr(res.body, "\"code\":\"101503\""));
+  assert_non_null(strstr(res.body, "Error connecting to the back end"));
+  bs_response_free(&res);
+
+  st_check(st_call(&w.sim, "/stall/1.0/x", &res));
+  assert_int_equal(504, res.status);
+  assert_non_null(strstr(res.body, "\"code\":\"101504\""));
+  bs_response_free(&res);
+
+  st_check(st_call(&w.sim, "/nothing/1.0/x", &res));
+  assert_int_equal(404, res.status);
+  bs_response_free(&res);
+  st_check(st_sim_stop(&w.sim));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_upload_takes_effect_at_tick_then_delete, teardown),
+      cmocka_unit_test_teardown(test_leaf_or_unrelated_cert, teardown),
+      cmocka_unit_test_teardown(test_restart_keeps_trust, teardown),
+      cmocka_unit_test_teardown(test_base_trust_store, teardown),
+      cmocka_unit_test_teardown(test_xml_fault, teardown),
+      cmocka_unit_test_teardown(test_connect_failure_timeout_and_no_route, teardown),
+  };
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue_2030, NULL);
+  curl_global_cleanup();
+  return failed;
+}
