@@ -57,6 +57,7 @@ typedef struct gcb_spec {
   gcb_tls tls;
   gcb_fault fault;
   unsigned delay_ms;
+  int sessions;            /* allow TLS session resumption (cache and tickets) */
   const char *description; /* catalogue only: what is wrong with it */
 } gcb_spec;
 

@@ -17,7 +17,7 @@ static const char usage_text[] =
     "       gatecert-backend --catalogue --certs-dir DIR [--report-dir DIR] [--at TIME]\n"
     "\n"
     "SPEC: NAME:key=value,...  keys: cert=FILE key=FILE client-auth=none|optional|require\n"
-    "      client-ca=FILE tls=any|1.2|1.3 delay-ms=N\n"
+    "      client-ca=FILE tls=any|1.2|1.3 delay-ms=N sessions=off|on\n"
     "      fault=none|refuse|reset|stall|garbage|close-mid-body\n"
     "Prints `READY <name> https=127.0.0.1:<port>` per backend, then `READY-ALL <n>`.\n"
     "Reports go to DIR/<name>.jsonl. SIGTERM or SIGINT stops. See mock-backends/README.md.\n";
@@ -61,6 +61,7 @@ static int set_path(char **slot, const char *value) {
 static int apply(gcb_spec *spec, const char *key, const char *value) {
   static const char *const auth[] = {"none", "optional", "require"};
   static const char *const tls[] = {"any", "1.2", "1.3"};
+  static const char *const onoff[] = {"off", "on"};
   if (strcmp(key, "cert") == 0)
     return set_path(&spec->cert, value) ? 0 : -1;
   if (strcmp(key, "key") == 0)
@@ -78,6 +79,10 @@ static int apply(gcb_spec *spec, const char *key, const char *value) {
   }
   if (strcmp(key, "fault") == 0 && (i = lookup(value, fault_names, 6)) >= 0) {
     spec->fault = (gcb_fault)i;
+    return 0;
+  }
+  if (strcmp(key, "sessions") == 0 && (i = lookup(value, onoff, 2)) >= 0) {
+    spec->sessions = i;
     return 0;
   }
   if (strcmp(key, "delay-ms") == 0) {

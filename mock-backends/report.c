@@ -115,9 +115,10 @@ json_t *gcb_report_event(gcb_backend *b, const gcb_facts *f) {
   const char *sni = ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
   const char *version = ssl && SSL_is_init_finished(ssl) ? SSL_get_version(ssl) : NULL;
   json_t *event = json_pack(
-      "{s:I, s:o, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o}", "seq", (json_int_t)++b->report.seq,
+      "{s:I, s:o, s:s, s:s, s:b, s:o, s:o, s:b, s:o, s:o, s:o}", "seq", (json_int_t)++b->report.seq,
       "time", now_text(), "backend", b->spec->name, "event", f->event, "reached_app",
-      f->reached_app, "sni", nullable(sni), "tls_version", nullable(version), "client_cert",
+      f->reached_app, "sni", nullable(sni), "tls_version", nullable(version), "resumed",
+      ssl && SSL_is_init_finished(ssl) && SSL_session_reused(ssl), "client_cert",
       client_cert_json(b, ssl), "error", nullable(f->error), "request", request_json(f->req));
   if (event == NULL || b->report.fd < 0)
     return event;

@@ -194,9 +194,15 @@ int gcb_tls_context(gcb_backend *b, char *why, size_t why_len) {
     return fail(why, why_len, "cannot create TLS context", NULL);
   SSL_CTX_set_app_data(ctx, b);
   SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  SSL_CTX_set_num_tickets(ctx, 0);
+  if (spec->sessions) { /* resumable: to catch a client that resumes when it must not */
+    static const unsigned char id_context[] = "gatecert-backend";
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_set_session_id_context(ctx, id_context, sizeof(id_context) - 1);
+  } else {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+  }
   SSL_CTX_set_info_callback(ctx, info_cb);
   int version = spec->tls == GCB_TLS_12   ? TLS1_2_VERSION
                 : spec->tls == GCB_TLS_13 ? TLS1_3_VERSION

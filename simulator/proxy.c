@@ -128,15 +128,23 @@ static void info_cb(const SSL *ssl, int where, int ret) {
     call->handshake_done = 1;
 }
 
-/* Host name rules of WSO2's verifiers, applied by OpenSSL during verification. */
-static int set_host_check(SSL *ssl, gsim_verifier verifier, const char *host) {
+int gsim_verifier_host_flags(gsim_verifier verifier, const char *host, unsigned *flags) {
+  *flags = 0;
   if (verifier == GSIM_VERIFY_ALLOW_ALL)
     return 0;
   if (verifier == GSIM_VERIFY_DEFAULT_AND_LOCALHOST && is_localhost(host))
     return 0;
+  *flags = verifier == GSIM_VERIFY_STRICT ? X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
+                                          : X509_CHECK_FLAG_MULTI_LABEL_WILDCARDS;
+  return 1;
+}
+
+/* Host name rules of WSO2's verifiers, applied by OpenSSL during verification. */
+static int set_host_check(SSL *ssl, gsim_verifier verifier, const char *host) {
+  unsigned flags = 0;
+  if (!gsim_verifier_host_flags(verifier, host, &flags))
+    return 0;
   X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
-  unsigned flags = verifier == GSIM_VERIFY_STRICT ? X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
-                                                  : X509_CHECK_FLAG_MULTI_LABEL_WILDCARDS;
   X509_VERIFY_PARAM_set_hostflags(param, flags);
   if (is_ip_literal(host))
     return X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1 ? 0 : -1;

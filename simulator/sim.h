@@ -63,6 +63,11 @@ const char *gsim_verifier_name(gsim_verifier verifier);
 /* Parses WSO2's names ("Strict", "AllowAll", "DefaultAndLocalhost"); any
  * other value is Default, as in synapse. */
 gsim_verifier gsim_verifier_parse(const char *name);
+/* Whether a backend's host name is checked under verifier: 1 with the
+ * X509_CHECK_FLAG_* for X509_check_host in *flags (Strict: a wildcard covers one
+ * label; Default: several), 0 when it is not checked (AllowAll; localhost,
+ * 127.0.0.1 and ::1 under DefaultAndLocalhost). */
+int gsim_verifier_host_flags(gsim_verifier verifier, const char *host, unsigned *flags);
 
 /* One SSL profile as configured: servers "host:port" (or the default). */
 typedef struct gsim_profile_spec {

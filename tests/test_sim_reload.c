@@ -1,0 +1,163 @@
+/* test_sim_reload.c - when an uploaded endpoint certificate takes effect.
+ *
+ * The sender reloads on fixed ticks counted from start. A certificate
+ * uploaded just after a tick waits almost a whole interval; one uploaded just
+ * before a tick waits seconds. Both are checked for a 600 s and a 3600 s
+ * interval on libfaketime: the simulator's clock is stepped by rewriting the
+ * case's timestamp file, so an hour of gateway time takes milliseconds. The
+ * real time of each case is printed (it is well under a second). Also: the
+ * minimum interval (60 s: smaller values are raised, as WSO2 does), no reload
+ * at a tick when nothing changed, and several ticks passed in one step give
+ * one reload.
+ */
+#include "support.h"
+#include "backend_fixture.h"
+#include "backend_support.h"
+#include "sim_fixture.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define FAKE_START "2030-01-01 00:00:00"
+#define SECOND     ((int64_t)1000)
+
+typedef struct reload_case {
+  const char *name;
+  long interval_s;
+  int64_t upload_at_s; /* offset from start */
+  int64_t still_500_at_s;
+  int64_t live_at_s;
+} reload_case;
+
+/* upload just after tick 1 (interval + 1 s) -> live only at tick 2;
+ * upload 3 s before tick 1 -> live at tick 1. */
+static const reload_case cases[] = {
+    {"600s-after-tick", 600, 601, 1198, 1201},
+    {"600s-before-tick", 600, 597, 599, 601},
+    {"3600s-after-tick", 3600, 3601, 7198, 7201},
+    {"3600s-before-tick", 3600, 3597, 3599, 3601},
+};
+
+typedef struct world {
+  bs_process *backend;
+  char url[128];
+  st_sim sim;
+  int64_t t0;
+} world;
+
+static void start(world *w, const char *name, long interval_s) {
+  char chain[BS_PATH_MAX], key[BS_PATH_MAX], spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
+  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", bt_scratch(chain, "server.chain.pem"),
+           bt_scratch(key, "server.key"));
+  w->backend = st_backend(test_scratch_dir(), spec);
+  assert_non_null(w->backend);
+  snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
+  st_sim_opts opts = {.dir = bt_scratch(dir, name), .clock = FAKE_START, .reload_s = interval_s};
+  st_check(st_sim_start(&w->sim, &opts));
+  char id[64];
+  assert_int_equal(201, st_create_api(&w->sim, "Test", "/test", "1.0", w->url, id));
+  w->t0 = st_status_i64(&w->sim, "started_ms");
+  assert_true(w->t0 > 0);
+}
+
+static long call_status(world *w) {
+  bs_response res;
+  st_check(st_call(&w->sim, "/test/1.0/menaka", &res));
+  long status = res.status;
+  if (status == 200)
+    assert_non_null(strstr(res.body, "Jersey say : menaka"));
+  bs_response_free(&res);
+  return status;
+}
+
+static void upload_root(world *w) {
+  char path[BS_PATH_MAX];
+  st_reply r;
+  st_check(st_upload_cert(&w->sim, "echo", w->url, bt_scratch(path, "root.pem"), &r));
+  assert_int_equal(201, r.status);
+  st_reply_free(&r);
+}
+
+static int teardown(void **state) {
+  (void)state;
+  return bs_teardown(NULL);
+}
+
+static void test_tick_cases(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const reload_case *c = &cases[i];
+    world w = {0};
+    start(&w, c->name, c->interval_s);
+    double real_start = bs_now_ms();
+    assert_int_equal(c->interval_s, st_status_i64(&w.sim, "sender.interval_s"));
+    st_check(st_clock_set(&w.sim, w.t0 + c->upload_at_s * SECOND));
+    upload_root(&w);
+    st_check(st_clock_set(&w.sim, w.t0 + c->still_500_at_s * SECOND));
+    if (call_status(&w) != 500)
+      fail_msg("%s: live before its tick", c->name);
+    st_check(st_clock_set(&w.sim, w.t0 + c->live_at_s * SECOND));
+    if (call_status(&w) != 200)
+      fail_msg("%s: not live after its tick", c->name);
+    printf("# %-18s upload at +%llds, live at +%llds (waited %llds of fake time) in %.0f ms real\n",
+           c->name, (long long)c->upload_at_s, (long long)c->live_at_s,
+           (long long)(c->live_at_s - c->upload_at_s), bs_now_ms() - real_start);
+    st_check(st_sim_stop(&w.sim));
+    bs_check(bs_stop(w.backend) == 0);
+  }
+}
+
+/* Ticks where nothing changed reload nothing; a step over several ticks with
+ * a pending change reloads once; the status lists the next ticks. */
+static void test_generations_and_schedule(void **state) {
+  (void)state;
+  world w = {0};
+  start(&w, "generations", 600);
+  st_check(st_clock_set(&w.sim, w.t0 + 1801 * SECOND));
+  json_t *status = NULL;
+  st_check(st_status(&w.sim, &status));
+  assert_int_equal(3, json_integer_value(bs_json_at(status, "sender.ticks")));
+  assert_int_equal(1, json_integer_value(bs_json_at(status, "sender.generation")));
+  assert_int_equal(0, json_integer_value(bs_json_at(status, "sender.reloads")));
+  json_t *next = bs_json_at(status, "sender.next_ticks_ms");
+  assert_int_equal(3, json_array_size(next));
+  for (size_t k = 0; k < 3; k++)
+    assert_int_equal(w.t0 + (int64_t)(4 + k) * 600 * SECOND,
+                     json_integer_value(json_array_get(next, k)));
+  json_decref(status);
+
+  upload_root(&w);
+  st_check(st_clock_set(&w.sim, w.t0 + 3601 * SECOND)); /* three ticks in one step */
+  assert_int_equal(200, call_status(&w));
+  assert_int_equal(2, st_status_i64(&w.sim, "sender.generation"));
+  assert_int_equal(1, st_status_i64(&w.sim, "sender.reloads"));
+  st_check(st_sim_stop(&w.sim));
+}
+
+/* Below 60 s is raised to 60 s; the status says what was asked. */
+static void test_minimum_interval(void **state) {
+  (void)state;
+  world w = {0};
+  start(&w, "minimum", 5);
+  assert_int_equal(60, st_status_i64(&w.sim, "sender.interval_s"));
+  assert_int_equal(5, st_status_i64(&w.sim, "sender.interval_asked_s"));
+  upload_root(&w);
+  st_check(st_clock_set(&w.sim, w.t0 + 58 * SECOND));
+  assert_int_equal(500, call_status(&w));
+  st_check(st_clock_set(&w.sim, w.t0 + 61 * SECOND));
+  assert_int_equal(200, call_status(&w));
+  assert_true(st_log_contains(&w.sim, "below the minimum"));
+  st_check(st_sim_stop(&w.sim));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_tick_cases, teardown),
+      cmocka_unit_test_teardown(test_generations_and_schedule, teardown),
+      cmocka_unit_test_teardown(test_minimum_interval, teardown),
+  };
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue_2030, NULL);
+  curl_global_cleanup();
+  return failed;
+}
