@@ -20,5 +20,5 @@ printf '%s\n' "${units[@]}" |
 
 echo "lint: cppcheck"
 cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-  --inline-suppr --suppress=missingIncludeSystem -I certs "${units[@]}"
+  --inline-suppr --suppress=missingIncludeSystem -I certs -I simulator "${units[@]}"
 echo "lint: clean"

@@ -149,7 +149,7 @@ static struct evhttp *listen_http(gsim *sim, int tls,
   evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE); /* 413: drain, then answer */
   evhttp_set_timeout(http, 60);
   struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
-  struct sockaddr_in addr;
+  struct sockaddr_in addr = {0};
   socklen_t len = sizeof(addr);
   if (!bound ||
       getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&addr, &len) != 0) {
@@ -219,7 +219,7 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
   sim->admin = listen_http(sim, 0, gsim_admin_request, &sim->admin_port, why, why_len);
   if (!sim->admin)
     return -1;
-  struct timeval cap = {0, GSIM_LOOP_CAP_MS * 1000};
+  struct timeval cap = {0, GSIM_LOOP_CAP_MS * 1000L};
   sim->tick = event_new(sim->base, -1, EV_PERSIST, on_tick, sim);
   if (!sim->tick || event_add(sim->tick, &cap) != 0)
     return fail(why, why_len, "cannot arm the reload timer");

@@ -122,7 +122,7 @@ static int parse_long(const char *text, long min, long max, long *out) {
 static int read_password(const char *path, char **out, char *why, size_t why_len) {
   gcert_buf buf = {0};
   gcert_error err = {0};
-  if (gcert_file_load(path, 64 * 1024, &buf, &err) != GCERT_OK)
+  if (gcert_file_load(path, (size_t)64 * 1024, &buf, &err) != GCERT_OK)
     return fail(why, why_len, "password file %s: %s", path, err.message);
   size_t len = 0;
   while (len < buf.len && buf.data[len] != '\n' && buf.data[len] != '\r')
@@ -252,7 +252,7 @@ static int parse_profile(const char *config, json_t *obj, int is_default, size_t
   if (rc)
     return rc;
   json_t *key_store = json_object_get(obj, "key_store");
-  if (key_store && json_is_null(key_store))
+  if (json_is_null(key_store))
     spec->key_store_none = 1; /* present nothing to backends */
   else if (member_string(obj, "key_store", where, &value, why, why_len, &rc)) {
     spec->key_store = config_path(config, value);
@@ -291,7 +291,7 @@ static int parse_config(gsim_options *opt, const char *path, int *fault_set, int
                                      NULL};
   gcert_buf buf = {0};
   gcert_error err = {0};
-  if (gcert_file_load(path, 1024 * 1024, &buf, &err) != GCERT_OK)
+  if (gcert_file_load(path, (size_t)1024 * 1024, &buf, &err) != GCERT_OK)
     return fail(why, why_len, "config %s: %s", path, err.message);
   json_error_t jerr;
   json_t *root = json_loadb((const char *)buf.data, buf.len, JSON_REJECT_DUPLICATES, &jerr);

@@ -39,7 +39,7 @@
 #define GSIM_MAX_PROFILES       32
 #define GSIM_MAX_SERVERS        16 /* host:port entries of one SSL profile */
 #define GSIM_MAX_APIS           1024
-#define GSIM_MAX_BODY           (10 * 1024 * 1024) /* REST attachment limit */
+#define GSIM_MAX_BODY           (10L * 1024 * 1024) /* REST attachment limit */
 #define GSIM_MIN_RELOAD_S       60
 #define GSIM_DEFAULT_RELOAD_S   600
 #define GSIM_LOOP_CAP_MS        50 /* longest real sleep of the event loop */

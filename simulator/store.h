@@ -28,21 +28,28 @@ typedef struct gsim_store gsim_store;
 typedef enum gsim_store_status {
   GSIM_STORE_OK = 0,
   GSIM_STORE_NOT_FOUND,
-  GSIM_STORE_EXISTS, /* the key (alias; API id, name+version or context+version) is taken */
-  GSIM_STORE_TOO_LONG, /* a string over its bound */
-  GSIM_STORE_ERROR,    /* SQLite failed: see gsim_store_error() */
+  GSIM_STORE_EXISTS,   /* the key (alias; API id, name+version or context+version) is taken */
+  GSIM_STORE_TOO_LONG, /* an argument out of bounds, refused before SQLite sees it: a string
+                        * over its bound, an empty (or NULL) alias, API id, name, context or
+                        * version, or an empty DER. The admin API checks these first. */
+  GSIM_STORE_ERROR,    /* SQLite failed (or a NULL store/row/out): see gsim_store_error() */
 } gsim_store_status;
 
 const char *gsim_store_status_name(gsim_store_status status);
 
 /* Opens or creates the store at path (mode 0600, WAL, synchronous=FULL,
- * foreign keys on, schema created or checked by PRAGMA user_version). A file
- * that is not a gatecert-sim store, or of another schema version, is refused.
- * Returns 0, or -1 with why filled. */
+ * foreign keys on, schema created or checked by PRAGMA application_id and
+ * user_version). A file that is not a gatecert-sim store, or of another schema
+ * version, is refused and left byte-for-byte (and mode) unchanged. A store of
+ * ours with a looser mode than 0600 is tightened to 0600 (with its -wal and
+ * -shm). Returns 0, or -1 with why filled (*out is then NULL). */
 int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_len);
 void gsim_store_close(gsim_store *store);
 
-/* The last SQLite error of this store, for logs ("" if none). */
+/* Why the last call on this store that did not return OK failed, for logs
+ * ("" if none has failed; a later success does not clear it): SQLite's
+ * message, or the store's own for bounds and lookups. Never holds bound
+ * values or certificate bytes. */
 const char *gsim_store_error(const gsim_store *store);
 
 /* ---- endpoint certificates ---------------------------------------------- */
@@ -59,18 +66,23 @@ typedef struct gsim_cert_row {
 /* Adds a certificate under a new alias: EXISTS when the alias is taken. */
 gsim_store_status gsim_store_cert_insert(gsim_store *store, const gsim_cert_row *row);
 /* Adds or overwrites (the `sap` profile's rule for a name that exists);
- * *replaced is set to 1 when an older row was overwritten. */
+ * *replaced (may be NULL) is set to 1 when an older row was overwritten. An
+ * overwrite takes endpoint, DER and updated_ms from row and keeps the old
+ * created_ms and place in the creation order. One transaction. */
 gsim_store_status gsim_store_cert_upsert(gsim_store *store, const gsim_cert_row *row,
                                          int *replaced);
-/* Replaces the DER of an existing alias (PUT): NOT_FOUND when absent. */
+/* Replaces the DER of an existing alias (PUT), and sets updated_ms to now_ms;
+ * nothing else changes. NOT_FOUND when absent. */
 gsim_store_status gsim_store_cert_replace(gsim_store *store, const char *alias,
-                                          const unsigned char *der, size_t der_len,
-                                          int64_t now_ms);
+                                          const unsigned char *der, size_t der_len, int64_t now_ms);
 gsim_store_status gsim_store_cert_delete(gsim_store *store, const char *alias);
-/* One row into out (out->der malloc'd; free with gsim_cert_row_clear). */
+/* One row into out (out->der malloc'd; free with gsim_cert_row_clear). out is
+ * overwritten, not freed, first; on failure it is left zeroed. */
 gsim_store_status gsim_store_cert_get(gsim_store *store, const char *alias, gsim_cert_row *out);
-/* Rows whose alias / endpoint equal the filters (NULL: any), ordered by
- * creation; *rows is a malloc'd array (free with gsim_cert_rows_free). */
+/* Rows whose alias / endpoint equal the filters byte for byte (NULL: any;
+ * never a pattern), ordered by creation; *rows is a malloc'd array (free with
+ * gsim_cert_rows_free), NULL when *count is 0. A filter is checked like the
+ * field it filters: "" or an over-long alias filter is TOO_LONG. */
 gsim_store_status gsim_store_cert_list(gsim_store *store, const char *alias_filter,
                                        const char *endpoint_filter, gsim_cert_row **rows,
                                        size_t *count);
@@ -84,7 +96,7 @@ typedef struct gsim_api_row {
   char name[GSIM_API_NAME_MAX];
   char context[GSIM_CONTEXT_MAX]; /* "/test" */
   char version[GSIM_VERSION_MAX]; /* "1.0" */
-  char *definition;               /* JSON text; owned (malloc'd) in returned rows */
+  char *definition;               /* JSON text (or NULL); owned (malloc'd) in returned rows */
   int64_t created_ms;
 } gsim_api_row;
 

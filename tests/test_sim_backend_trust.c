@@ -20,6 +20,7 @@
 #include <string.h>
 
 #define FAKE_START "2030-01-01 00:00:00"
+#define SECOND     ((int64_t)1000)
 #define FAULT_101500                                                                               \
   "{\"code\":\"101500\",\"type\":\"Status report\",\"message\":\"Runtime Error\","                 \
   "\"description\":\"Error in Sender\"}"
@@ -114,7 +115,7 @@ static void test_upload_takes_effect_at_tick_then_delete(void **state) {
   assert_int_equal(0, backend_requests(&w));
   assert_true(st_log_contains(&w.sim, "PKIX path building failed: " PKIX));
 
-  st_check(st_clock_set(&w.sim, t0 + 120 * 1000));
+  st_check(st_clock_set(&w.sim, t0 + 120 * SECOND));
   char path[BS_PATH_MAX];
   st_reply r;
   st_check(st_upload_cert(&w.sim, "echo", w.url, bt_scratch(path, "root.pem"), &r));
@@ -127,7 +128,7 @@ static void test_upload_takes_effect_at_tick_then_delete(void **state) {
   free(location);
   st_reply_free(&r);
 
-  st_check(st_clock_set(&w.sim, t0 + 598 * 1000));
+  st_check(st_clock_set(&w.sim, t0 + 598 * SECOND));
   expect_call(&w, 500, "101500");
   assert_int_equal(1, st_status_i64(&w.sim, "sender.generation"));
   json_t *status = NULL;
@@ -135,7 +136,7 @@ static void test_upload_takes_effect_at_tick_then_delete(void **state) {
   assert_true(json_is_true(bs_json_at(status, "sender.pending_change")));
   json_decref(status);
 
-  st_check(st_clock_set(&w.sim, t0 + 601 * 1000));
+  st_check(st_clock_set(&w.sim, t0 + 601 * SECOND));
   expect_call(&w, 200, "Jersey say : menaka");
   assert_int_equal(1, backend_requests(&w));
   assert_int_equal(2, st_status_i64(&w.sim, "sender.generation"));
@@ -145,7 +146,7 @@ static void test_upload_takes_effect_at_tick_then_delete(void **state) {
   assert_int_equal(200, r.status);
   st_reply_free(&r);
   expect_call(&w, 200, "Jersey say : menaka"); /* still live until the next tick */
-  st_check(st_clock_set(&w.sim, t0 + 1201 * 1000));
+  st_check(st_clock_set(&w.sim, t0 + 1201 * SECOND));
   expect_call(&w, 500, "101500");
   assert_int_equal(2, backend_requests(&w));
   assert_int_equal(3, st_status_i64(&w.sim, "sender.generation"));

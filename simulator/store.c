@@ -1,0 +1,948 @@
+/* store.c - gatecert-sim's durable state: one SQLite file in WAL mode.
+ *
+ * What it is for
+ * --------------
+ * The simulator promises what WSO2 promises: once the admin API has answered
+ * 201 to an upload, the certificate exists, and it still exists after the
+ * process is killed. Everything the admin API acknowledges is therefore
+ * written here, and committed, before the answer is sent; at start the
+ * simulator rebuilds its in-memory trust stores and routes from these rows.
+ *
+ * How it works
+ * ------------
+ * gsim_store_open() creates the file itself with open(O_CREAT, 0600) before
+ * SQLite sees it, so the mode does not depend on the umask; SQLite creates the
+ * -wal and -shm files with the mode of the database file (and fchmods them to
+ * it when the umask got in the way), so they are 0600 too. An existing store
+ * that is looser than 0600 (copied with cp, chmodded by hand) is tightened to
+ * 0600, together with its -wal and -shm, once it has been recognised as a
+ * gatecert-sim store; it is not refused, since the fix is obvious and safe.
+ *
+ * A file is recognised before anything is written to it (or its mode changed):
+ *
+ *   1. it is a regular file, and empty or starting with the SQLite magic
+ *      (otherwise it is not a database at all);
+ *   2. PRAGMA application_id is GSIM_APPLICATION_ID ("gsim"): an SQLite file
+ *      with another id, or with id 0 and tables of its own, belongs to someone
+ *      else;
+ *   3. PRAGMA user_version is GSIM_SCHEMA_VERSION: a newer (or unknown) schema
+ *      is refused rather than half-understood. A later version of this file
+ *      migrates older versions here, in one transaction;
+ *   4. every statement compiles against the schema found (a store with a
+ *      table dropped behind our back is "damaged").
+ *
+ * Refusals leave the file byte-for-byte as it was: the checks only read,
+ * journal_mode=WAL (which rewrites the header) comes after 1-3, and a damaged
+ * store already in WAL mode is not written by it. An empty file (just
+ * created, or left by a crash before the schema committed) gets the schema,
+ * the application id and the user version in one transaction.
+ *
+ * Every statement is prepared once at open and kept in the store; every value
+ * is a bound parameter, never SQL text, so aliases holding quotes, '%', '_'
+ * or SQL fragments are only ever data, and filters are equality (BINARY
+ * collation: byte-for-byte), never LIKE. Strings are checked against the
+ * bounds in store.h before the database is touched.
+ *
+ * Atomicity: each write is one statement (atomic by itself) or, for upsert,
+ * BEGIN IMMEDIATE ... COMMIT with ROLLBACK on any failure, so a write that
+ * does not return OK leaves the store as it was.
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL means a COMMIT writes
+ * its frames, commit marker included, and fsyncs the WAL before it returns.
+ * So a write that returned OK is on disk: kill -9 cannot lose it (for that,
+ * the write() into the page cache would already do), and neither can an OS
+ * crash or a power cut on a disk that honours fsync (that is what FULL buys;
+ * NORMAL would only sync at checkpoints). A transaction that was interrupted
+ * never got its commit marker into the WAL; at the next open SQLite ignores
+ * the frames after the last commit, which is the rollback. A new database
+ * file also has its directory entry fsynced. tests/test_sim_store.c kills a
+ * writer with SIGKILL mid-stream and checks the kill -9 half of this (the
+ * power-cut half cannot be tested without pulling a plug).
+ *
+ * Room to grow: client certificates per API and key manager keys become new
+ * tables in schema version 2 (foreign keys are on, so a client certificate
+ * row can reference apis(id) ON DELETE CASCADE).
+ *
+ * Errors are returned, never printed. gsim_store_error() keeps a copy of the
+ * message of the last call that did not return OK: SQLite's own text
+ * (sqlite3_errmsg, which names constraints and tables, never bound values),
+ * or ours for bounds and lookups; certificate bytes never appear in it.
+ *
+ * The store is used from one thread (the simulator's event loop), so the
+ * connection is opened SQLITE_OPEN_NOMUTEX. A second process opening the same
+ * file is not locked out (WAL lets both work; busy_timeout absorbs the waits):
+ * one simulator per store is the caller's rule.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define GSIM_APPLICATION_ID  1735616877 /* 0x6773696d, "gsim" */
+#define GSIM_SCHEMA_VERSION  1
+#define GSIM_BUSY_TIMEOUT_MS 2000
+#define GSIM_ERR_MAX         256
+
+/* Version 1. Text columns use the default BINARY collation: equality is
+ * byte-for-byte. seq is the creation order (one more than any live row). */
+static const char schema_v1[] =
+    "CREATE TABLE endpoint_certs("
+    " alias TEXT PRIMARY KEY NOT NULL,"
+    " endpoint TEXT NOT NULL,"
+    " der BLOB NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL UNIQUE);"
+    "CREATE TABLE apis("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " name TEXT NOT NULL,"
+    " context TEXT NOT NULL,"
+    " version TEXT NOT NULL,"
+    " definition TEXT,"
+    " created_ms INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL UNIQUE,"
+    " UNIQUE(name, version),"
+    " UNIQUE(context, version));"
+    "PRAGMA application_id = 1735616877;" /* GSIM_APPLICATION_ID: checked after creation */
+    "PRAGMA user_version = 1;";           /* GSIM_SCHEMA_VERSION: likewise */
+
+enum {
+  ST_BEGIN,
+  ST_COMMIT,
+  ST_ROLLBACK,
+  ST_CERT_INSERT,
+  ST_CERT_EXISTS,
+  ST_CERT_UPDATE,
+  ST_CERT_REPLACE,
+  ST_CERT_DELETE,
+  ST_CERT_GET,
+  ST_CERT_LIST,
+  ST_API_INSERT,
+  ST_API_DELETE,
+  ST_API_GET,
+  ST_API_LIST,
+  ST_COUNT
+};
+
+static const char *const statement_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_CERT_INSERT] =
+        "INSERT INTO endpoint_certs(alias, endpoint, der, created_ms, updated_ms, seq)"
+        " VALUES(?1, ?2, ?3, ?4, ?5,"
+        " (SELECT IFNULL(MAX(seq), 0) + 1 FROM endpoint_certs))",
+    [ST_CERT_EXISTS] = "SELECT 1 FROM endpoint_certs WHERE alias = ?1",
+    [ST_CERT_UPDATE] = "UPDATE endpoint_certs SET endpoint = ?2, der = ?3, updated_ms = ?4"
+                       " WHERE alias = ?1",
+    [ST_CERT_REPLACE] = "UPDATE endpoint_certs SET der = ?2, updated_ms = ?3 WHERE alias = ?1",
+    [ST_CERT_DELETE] = "DELETE FROM endpoint_certs WHERE alias = ?1",
+    [ST_CERT_GET] = "SELECT alias, endpoint, der, created_ms, updated_ms FROM endpoint_certs"
+                    " WHERE alias = ?1",
+    [ST_CERT_LIST] = "SELECT alias, endpoint, der, created_ms, updated_ms FROM endpoint_certs"
+                     " WHERE (?1 IS NULL OR alias = ?1) AND (?2 IS NULL OR endpoint = ?2)"
+                     " ORDER BY seq",
+    [ST_API_INSERT] = "INSERT INTO apis(id, name, context, version, definition, created_ms, seq)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, (SELECT IFNULL(MAX(seq), 0) + 1 FROM apis))",
+    [ST_API_DELETE] = "DELETE FROM apis WHERE id = ?1",
+    [ST_API_GET] = "SELECT id, name, context, version, definition, created_ms FROM apis"
+                   " WHERE id = ?1",
+    [ST_API_LIST] = "SELECT id, name, context, version, definition, created_ms FROM apis"
+                    " ORDER BY seq",
+};
+
+struct gsim_store {
+  sqlite3 *db;
+  sqlite3_stmt *stmt[ST_COUNT];
+  char err[GSIM_ERR_MAX];
+};
+
+const char *gsim_store_status_name(gsim_store_status status) {
+  switch (status) {
+  case GSIM_STORE_OK:
+    return "ok";
+  case GSIM_STORE_NOT_FOUND:
+    return "not-found";
+  case GSIM_STORE_EXISTS:
+    return "exists";
+  case GSIM_STORE_TOO_LONG:
+    return "too-long";
+  case GSIM_STORE_ERROR:
+    return "error";
+  }
+  return "unknown";
+}
+
+const char *gsim_store_error(const gsim_store *store) { return store != NULL ? store->err : ""; }
+
+/* ---- errors ------------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4))) static gsim_store_status
+fail(gsim_store *store, gsim_store_status status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(store->err, sizeof(store->err), fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+/* Maps the result of a failed sqlite3_step to a status and keeps SQLite's
+ * message (copied now: a later ROLLBACK would reset sqlite3_errmsg). A
+ * primary key or UNIQUE violation is EXISTS; everything else is ERROR. */
+static gsim_store_status fail_sqlite(gsim_store *store, int rc, const char *what) {
+  snprintf(store->err, sizeof(store->err), "%s: %s", what, sqlite3_errmsg(store->db));
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    int ext = sqlite3_extended_errcode(store->db);
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
+      return GSIM_STORE_EXISTS;
+  }
+  return GSIM_STORE_ERROR;
+}
+
+__attribute__((format(printf, 3, 4))) static int why_set(char *why, size_t why_len, const char *fmt,
+                                                         ...) {
+  if (why != NULL && why_len > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_len, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+/* ---- bounds ------------------------------------------------------------- */
+
+/* 1 when text is a string of min_len..bound-1 bytes (bound counts the NUL).
+ * Reads at most bound bytes, so an unterminated fixed-size field is safe. */
+static int in_bounds(const char *text, size_t min_len, size_t bound) {
+  if (text == NULL)
+    return 0;
+  size_t len = strnlen(text, bound);
+  return len >= min_len && len < bound;
+}
+
+static gsim_store_status check_string(gsim_store *store, const char *what, const char *text,
+                                      size_t min_len, size_t bound) {
+  if (in_bounds(text, min_len, bound))
+    return GSIM_STORE_OK;
+  if (text == NULL)
+    return fail(store, GSIM_STORE_TOO_LONG, "%s is missing", what);
+  if (min_len > 0 && text[0] == '\0')
+    return fail(store, GSIM_STORE_TOO_LONG, "%s is empty", what);
+  return fail(store, GSIM_STORE_TOO_LONG, "%s is longer than %zu bytes", what, bound - 1);
+}
+
+static gsim_store_status check_der(gsim_store *store, const unsigned char *der, size_t der_len) {
+  if (der == NULL || der_len == 0)
+    return fail(store, GSIM_STORE_TOO_LONG, "certificate DER is empty");
+  if (der_len > INT_MAX)
+    return fail(store, GSIM_STORE_TOO_LONG, "certificate DER is longer than %d bytes", INT_MAX);
+  return GSIM_STORE_OK;
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+/* Resets a statement after use: releases its read transaction and forgets
+ * the bound pointers (bound SQLITE_STATIC, valid only during the call). */
+static void done_with(sqlite3_stmt *stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+}
+
+static int bind_text(sqlite3_stmt *stmt, int index, const char *text) {
+  if (text == NULL)
+    return sqlite3_bind_null(stmt, index);
+  return sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+/* Runs a statement that returns no rows; *changes gets the rows it changed. */
+static gsim_store_status run(gsim_store *store, int which, const char *what, int *changes) {
+  sqlite3_stmt *stmt = store->stmt[which];
+  int rc = sqlite3_step(stmt);
+  gsim_store_status status = GSIM_STORE_OK;
+  if (rc != SQLITE_DONE)
+    status = fail_sqlite(store, rc, what);
+  else if (changes != NULL)
+    *changes = sqlite3_changes(store->db);
+  done_with(stmt);
+  return status;
+}
+
+/* Called after a bind failed (only SQLITE_NOMEM or SQLITE_TOOBIG can). */
+static gsim_store_status bind_failed(gsim_store *store, int which, const char *what) {
+  snprintf(store->err, sizeof(store->err), "%s: %s", what, sqlite3_errmsg(store->db));
+  done_with(store->stmt[which]);
+  return GSIM_STORE_ERROR;
+}
+
+static void rollback(gsim_store *store) {
+  if (sqlite3_get_autocommit(store->db))
+    return; /* SQLite already rolled back (it does on some errors) */
+  sqlite3_step(store->stmt[ST_ROLLBACK]);
+  done_with(store->stmt[ST_ROLLBACK]);
+}
+
+/* Copies a text column into a fixed field; a stored value over the bound
+ * can only come from a file edited behind our back. */
+static gsim_store_status column_text(gsim_store *store, sqlite3_stmt *stmt, int col, char *dst,
+                                     size_t bound, const char *what) {
+  const unsigned char *text = sqlite3_column_text(stmt, col);
+  size_t len = (size_t)sqlite3_column_bytes(stmt, col);
+  if (text == NULL && (len > 0 || sqlite3_errcode(store->db) == SQLITE_NOMEM))
+    return fail(store, GSIM_STORE_ERROR, "out of memory reading %s", what);
+  if (len >= bound)
+    return fail(store, GSIM_STORE_ERROR, "stored %s is longer than %zu bytes", what, bound - 1);
+  if (text != NULL && len > 0)
+    memcpy(dst, text, len);
+  dst[len] = '\0';
+  return GSIM_STORE_OK;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static int fsync_parent_dir(const char *path) {
+  char dir[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    snprintf(dir, sizeof(dir), ".");
+  } else if (slash == path) {
+    snprintf(dir, sizeof(dir), "/");
+  } else {
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof(dir))
+      return -1;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+  }
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+/* Creates the file 0600 if it does not exist and checks that it is a regular
+ * file that is empty or starts with the SQLite magic. Reads only. The fd is
+ * closed before SQLite opens the file: closing a second descriptor of a file
+ * would drop the POSIX locks SQLite holds on it. */
+static int prepare_file(const char *path, char *why, size_t why_len) {
+  int created = 1;
+  int fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    created = 0;
+    fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  }
+  if (fd < 0)
+    return why_set(why, why_len, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return why_set(why, why_len, "%s: cannot stat: %s", path, strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return why_set(why, why_len, "%s is not a regular file", path);
+  }
+  if (st.st_size > 0) {
+    static const char magic[16] = "SQLite format 3"; /* with its NUL: 16 bytes */
+    char head[sizeof(magic)];
+    ssize_t got = pread(fd, head, sizeof(head), 0);
+    if (got != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0) {
+      close(fd);
+      return why_set(why, why_len, "%s is not a gatecert-sim store: not an SQLite database", path);
+    }
+  }
+  close(fd);
+  if (created && fsync_parent_dir(path) != 0)
+    return why_set(why, why_len, "%s: cannot sync its directory: %s", path, strerror(errno));
+  return 0;
+}
+
+/* Runs a one-row, one-integer query (a PRAGMA or a count); the error, if
+ * any, stays in sqlite3_errmsg(db). */
+static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    *out = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_ROW ? SQLITE_OK : SQLITE_ERROR;
+}
+
+/* What the checks found in a file that is an SQLite database. */
+typedef enum file_kind { FILE_NEW, FILE_OURS, FILE_REFUSED } file_kind;
+
+static file_kind identify(sqlite3 *db, const char *path, char *why, size_t why_len) {
+  sqlite3_int64 app_id = 0, version = 0, objects = 0;
+  if (query_int(db, "PRAGMA application_id", &app_id) != SQLITE_OK ||
+      query_int(db, "PRAGMA user_version", &version) != SQLITE_OK ||
+      query_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != SQLITE_OK) {
+    why_set(why, why_len, "%s is not a gatecert-sim store: %s", path, sqlite3_errmsg(db));
+    return FILE_REFUSED;
+  }
+  if (app_id == 0 && version == 0 && objects == 0)
+    return FILE_NEW;
+  if (app_id != GSIM_APPLICATION_ID) {
+    why_set(why, why_len,
+            "%s is not a gatecert-sim store: an SQLite database of another application"
+            " (application_id 0x%08llx, %lld schema objects)",
+            path, (unsigned long long)(uint32_t)app_id, (long long)objects);
+    return FILE_REFUSED;
+  }
+  if (version != GSIM_SCHEMA_VERSION) {
+    why_set(why, why_len,
+            "%s is a gatecert-sim store of schema version %lld; this build reads version %d%s",
+            path, (long long)version, GSIM_SCHEMA_VERSION,
+            version > GSIM_SCHEMA_VERSION ? " (made by a newer gatecert-sim)" : "");
+    return FILE_REFUSED;
+  }
+  return FILE_OURS;
+}
+
+static int create_schema(sqlite3 *db, const char *path, char *why, size_t why_len) {
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return why_set(why, why_len, "%s: cannot begin: %s", path, sqlite3_errmsg(db));
+  /* another process may have created it while we were looking */
+  sqlite3_int64 objects = -1;
+  if (query_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != SQLITE_OK) {
+    why_set(why, why_len, "%s: cannot read the schema: %s", path, sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+  }
+  if (objects != 0) {
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return why_set(why, why_len, "%s: was being created by another process; try again", path);
+  }
+  if (sqlite3_exec(db, schema_v1, NULL, NULL, NULL) != SQLITE_OK ||
+      sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    why_set(why, why_len, "%s: cannot create the schema: %s", path, sqlite3_errmsg(db));
+    if (!sqlite3_get_autocommit(db))
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+  }
+  /* schema_v1 spells the id and the version out: they must read back as ours */
+  file_kind kind = identify(db, path, why, why_len); /* fills why when refused */
+  if (kind == FILE_NEW)
+    why_set(why, why_len, "%s: the new schema is not there after its commit", path);
+  return kind == FILE_OURS ? 0 : -1;
+}
+
+/* Tightens path (and its -wal and -shm, if present) to 0600. By path, not
+ * through a descriptor: see prepare_file on closing descriptors. */
+static int tighten(const char *path, char *why, size_t why_len) {
+  static const char *const suffixes[] = {"", "-wal", "-shm"};
+  for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+    char name[PATH_MAX];
+    if (snprintf(name, sizeof(name), "%s%s", path, suffixes[i]) >= (int)sizeof(name))
+      return why_set(why, why_len, "%s: path too long", path);
+    struct stat st;
+    if (stat(name, &st) != 0) {
+      if (errno == ENOENT)
+        continue;
+      return why_set(why, why_len, "%s: cannot stat: %s", name, strerror(errno));
+    }
+    if ((st.st_mode & 07777) != 0600 && chmod(name, 0600) != 0)
+      return why_set(why, why_len, "%s has mode %04o and cannot be made 0600: %s", name,
+                     (unsigned)(st.st_mode & 07777), strerror(errno));
+  }
+  return 0;
+}
+
+static int configure(sqlite3 *db, const char *path, char *why, size_t why_len) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) {
+    why_set(why, why_len, "%s: cannot set journal_mode=WAL: %s", path, sqlite3_errmsg(db));
+    sqlite3_finalize(stmt);
+    return -1;
+  }
+  const unsigned char *mode = sqlite3_column_text(stmt, 0);
+  int is_wal = mode != NULL && strcmp((const char *)mode, "wal") == 0;
+  if (!is_wal)
+    why_set(why, why_len, "%s: journal_mode=WAL refused (the mode is '%s')", path,
+            mode != NULL ? (const char *)mode : "?");
+  sqlite3_finalize(stmt);
+  if (!is_wal)
+    return -1;
+  sqlite3_int64 sync = -1, fk = -1;
+  if (sqlite3_exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", NULL, NULL, NULL) !=
+          SQLITE_OK ||
+      query_int(db, "PRAGMA synchronous", &sync) != SQLITE_OK ||
+      query_int(db, "PRAGMA foreign_keys", &fk) != SQLITE_OK)
+    return why_set(why, why_len, "%s: cannot configure: %s", path, sqlite3_errmsg(db));
+  if (sync != 2 || fk != 1)
+    return why_set(why, why_len, "%s: synchronous=FULL or foreign_keys=ON did not take", path);
+  return 0;
+}
+
+int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_len) {
+  if (out != NULL)
+    *out = NULL;
+  if (why != NULL && why_len > 0)
+    why[0] = '\0';
+  if (path == NULL || path[0] == '\0' || out == NULL)
+    return why_set(why, why_len, "no store path given");
+  /* "file:..." would be a URI if SQLite was built with URI names on */
+  char literal[PATH_MAX];
+  const char *db_path = path;
+  if (strncmp(path, "file:", 5) == 0) {
+    if (snprintf(literal, sizeof(literal), "./%s", path) >= (int)sizeof(literal))
+      return why_set(why, why_len, "%s: path too long", path);
+    db_path = literal;
+  }
+  if (strlen(path) + sizeof("-wal") > PATH_MAX)
+    return why_set(why, why_len, "%s: path too long", path);
+  if (prepare_file(path, why, why_len) != 0)
+    return -1;
+
+  gsim_store *store = calloc(1, sizeof(*store));
+  if (store == NULL)
+    return why_set(why, why_len, "out of memory");
+  int rc =
+      sqlite3_open_v2(db_path, &store->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+  if (rc != SQLITE_OK) {
+    why_set(why, why_len, "%s: cannot open: %s", path,
+            store->db != NULL ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
+    gsim_store_close(store);
+    return -1;
+  }
+  /* a file edited behind our back cannot run triggers or views of its own
+   * with side effects, nor write the schema through PRAGMAs */
+  sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config(store->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+  sqlite3_busy_timeout(store->db, GSIM_BUSY_TIMEOUT_MS);
+
+  file_kind kind = identify(store->db, path, why, why_len);
+  if (kind == FILE_REFUSED || configure(store->db, path, why, why_len) != 0 ||
+      (kind == FILE_NEW && create_schema(store->db, path, why, why_len) != 0)) {
+    gsim_store_close(store);
+    return -1;
+  }
+  for (int i = 0; i < ST_COUNT; i++) {
+    if (sqlite3_prepare_v3(store->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                           &store->stmt[i], NULL) != SQLITE_OK) {
+      why_set(why, why_len, "%s: the schema is damaged: %s", path, sqlite3_errmsg(store->db));
+      gsim_store_close(store);
+      return -1;
+    }
+  }
+  /* only now that it is known to be ours (a refused file keeps its mode) */
+  if (tighten(path, why, why_len) != 0) {
+    gsim_store_close(store);
+    return -1;
+  }
+  *out = store;
+  return 0;
+}
+
+void gsim_store_close(gsim_store *store) {
+  if (store == NULL)
+    return;
+  for (int i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(store->stmt[i]);
+  sqlite3_close(store->db); /* checkpoints the WAL and removes -wal and -shm */
+  free(store);
+}
+
+/* ---- endpoint certificates ---------------------------------------------- */
+
+static gsim_store_status check_alias(gsim_store *store, const char *alias) {
+  return check_string(store, "alias", alias, 1, GSIM_ALIAS_MAX);
+}
+
+static gsim_store_status check_cert_row(gsim_store *store, const gsim_cert_row *row) {
+  gsim_store_status status = check_alias(store, row->alias);
+  if (status == GSIM_STORE_OK)
+    status = check_string(store, "endpoint", row->endpoint, 0, GSIM_URL_MAX);
+  if (status == GSIM_STORE_OK)
+    status = check_der(store, row->der, row->der_len);
+  return status;
+}
+
+gsim_store_status gsim_store_cert_insert(gsim_store *store, const gsim_cert_row *row) {
+  if (store == NULL || row == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_cert_row(store, row);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_CERT_INSERT];
+  if (bind_text(stmt, 1, row->alias) != SQLITE_OK ||
+      bind_text(stmt, 2, row->endpoint) != SQLITE_OK ||
+      sqlite3_bind_blob(stmt, 3, row->der, (int)row->der_len, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 4, row->created_ms) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 5, row->updated_ms) != SQLITE_OK)
+    return bind_failed(store, ST_CERT_INSERT, "cert insert");
+  return run(store, ST_CERT_INSERT, "cert insert", NULL);
+}
+
+/* Inside upsert's transaction: 1 when the alias exists, 0 when not, -1 on error. */
+static int cert_exists(gsim_store *store, const char *alias) {
+  sqlite3_stmt *stmt = store->stmt[ST_CERT_EXISTS];
+  if (bind_text(stmt, 1, alias) != SQLITE_OK) {
+    bind_failed(store, ST_CERT_EXISTS, "cert upsert");
+    return -1;
+  }
+  int rc = sqlite3_step(stmt);
+  int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+  if (found < 0)
+    fail_sqlite(store, rc, "cert upsert");
+  done_with(stmt);
+  return found;
+}
+
+gsim_store_status gsim_store_cert_upsert(gsim_store *store, const gsim_cert_row *row,
+                                         int *replaced) {
+  if (replaced != NULL)
+    *replaced = 0;
+  if (store == NULL || row == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_cert_row(store, row);
+  if (status != GSIM_STORE_OK)
+    return status;
+  status = run(store, ST_BEGIN, "cert upsert: begin", NULL);
+  if (status != GSIM_STORE_OK)
+    return GSIM_STORE_ERROR;
+  int found = cert_exists(store, row->alias);
+  if (found < 0) {
+    rollback(store);
+    return GSIM_STORE_ERROR;
+  }
+  if (found) {
+    sqlite3_stmt *stmt = store->stmt[ST_CERT_UPDATE];
+    if (bind_text(stmt, 1, row->alias) != SQLITE_OK ||
+        bind_text(stmt, 2, row->endpoint) != SQLITE_OK ||
+        sqlite3_bind_blob(stmt, 3, row->der, (int)row->der_len, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 4, row->updated_ms) != SQLITE_OK)
+      status = bind_failed(store, ST_CERT_UPDATE, "cert upsert");
+    else
+      status = run(store, ST_CERT_UPDATE, "cert upsert", NULL);
+  } else {
+    status = gsim_store_cert_insert(store, row);
+  }
+  if (status == GSIM_STORE_OK)
+    status = run(store, ST_COMMIT, "cert upsert: commit", NULL);
+  if (status != GSIM_STORE_OK) {
+    rollback(store);
+    return GSIM_STORE_ERROR; /* EXISTS cannot happen under the write lock */
+  }
+  if (replaced != NULL)
+    *replaced = found;
+  return GSIM_STORE_OK;
+}
+
+gsim_store_status gsim_store_cert_replace(gsim_store *store, const char *alias,
+                                          const unsigned char *der, size_t der_len,
+                                          int64_t now_ms) {
+  if (store == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_alias(store, alias);
+  if (status == GSIM_STORE_OK)
+    status = check_der(store, der, der_len);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_CERT_REPLACE];
+  if (bind_text(stmt, 1, alias) != SQLITE_OK ||
+      sqlite3_bind_blob(stmt, 2, der, (int)der_len, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 3, now_ms) != SQLITE_OK)
+    return bind_failed(store, ST_CERT_REPLACE, "cert replace");
+  int changes = 0;
+  status = run(store, ST_CERT_REPLACE, "cert replace", &changes);
+  if (status == GSIM_STORE_OK && changes == 0)
+    return fail(store, GSIM_STORE_NOT_FOUND, "cert replace: no certificate with that alias");
+  return status;
+}
+
+gsim_store_status gsim_store_cert_delete(gsim_store *store, const char *alias) {
+  if (store == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_alias(store, alias);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_CERT_DELETE];
+  if (bind_text(stmt, 1, alias) != SQLITE_OK)
+    return bind_failed(store, ST_CERT_DELETE, "cert delete");
+  int changes = 0;
+  status = run(store, ST_CERT_DELETE, "cert delete", &changes);
+  if (status == GSIM_STORE_OK && changes == 0)
+    return fail(store, GSIM_STORE_NOT_FOUND, "cert delete: no certificate with that alias");
+  return status;
+}
+
+/* Fills out from the current row of a cert SELECT (alias, endpoint, der,
+ * created_ms, updated_ms). On failure out holds nothing to free. */
+static gsim_store_status read_cert(gsim_store *store, sqlite3_stmt *stmt, gsim_cert_row *out) {
+  memset(out, 0, sizeof(*out));
+  gsim_store_status status = column_text(store, stmt, 0, out->alias, sizeof(out->alias), "alias");
+  if (status == GSIM_STORE_OK)
+    status = column_text(store, stmt, 1, out->endpoint, sizeof(out->endpoint), "endpoint");
+  if (status != GSIM_STORE_OK)
+    return status;
+  const void *der = sqlite3_column_blob(stmt, 2);
+  int der_len = sqlite3_column_bytes(stmt, 2);
+  if (der_len > 0) {
+    out->der = malloc((size_t)der_len);
+    if (out->der == NULL)
+      return fail(store, GSIM_STORE_ERROR, "out of memory reading a certificate");
+    memcpy(out->der, der, (size_t)der_len);
+    out->der_len = (size_t)der_len;
+  } else if (der == NULL && sqlite3_errcode(store->db) == SQLITE_NOMEM) {
+    return fail(store, GSIM_STORE_ERROR, "out of memory reading a certificate");
+  }
+  out->created_ms = sqlite3_column_int64(stmt, 3);
+  out->updated_ms = sqlite3_column_int64(stmt, 4);
+  return GSIM_STORE_OK;
+}
+
+gsim_store_status gsim_store_cert_get(gsim_store *store, const char *alias, gsim_cert_row *out) {
+  if (out != NULL)
+    memset(out, 0, sizeof(*out));
+  if (store == NULL || out == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_alias(store, alias);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_CERT_GET];
+  if (bind_text(stmt, 1, alias) != SQLITE_OK)
+    return bind_failed(store, ST_CERT_GET, "cert get");
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    status = read_cert(store, stmt, out);
+  else if (rc == SQLITE_DONE)
+    status = fail(store, GSIM_STORE_NOT_FOUND, "cert get: no certificate with that alias");
+  else
+    status = fail_sqlite(store, rc, "cert get");
+  done_with(stmt);
+  return status;
+}
+
+/* Grows a row array by one slot: *cap doubles; returns NULL when out of memory. */
+static void *grow(void *rows, size_t count, size_t *cap, size_t size) {
+  if (count < *cap)
+    return rows;
+  size_t next = *cap != 0 ? *cap * 2 : 8;
+  void *bigger = realloc(rows, next * size);
+  if (bigger != NULL)
+    *cap = next;
+  return bigger;
+}
+
+gsim_store_status gsim_store_cert_list(gsim_store *store, const char *alias_filter,
+                                       const char *endpoint_filter, gsim_cert_row **rows,
+                                       size_t *count) {
+  if (rows != NULL)
+    *rows = NULL;
+  if (count != NULL)
+    *count = 0;
+  if (store == NULL || rows == NULL || count == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = GSIM_STORE_OK;
+  if (alias_filter != NULL)
+    status = check_alias(store, alias_filter);
+  if (status == GSIM_STORE_OK && endpoint_filter != NULL)
+    status = check_string(store, "endpoint", endpoint_filter, 0, GSIM_URL_MAX);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_CERT_LIST];
+  if (bind_text(stmt, 1, alias_filter) != SQLITE_OK ||
+      bind_text(stmt, 2, endpoint_filter) != SQLITE_OK)
+    return bind_failed(store, ST_CERT_LIST, "cert list");
+  gsim_cert_row *list = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    gsim_cert_row *bigger = grow(list, n, &cap, sizeof(*list));
+    if (bigger == NULL) {
+      status = fail(store, GSIM_STORE_ERROR, "out of memory listing certificates");
+      break;
+    }
+    list = bigger;
+    status = read_cert(store, stmt, &list[n]);
+    if (status != GSIM_STORE_OK)
+      break;
+    n++;
+  }
+  if (status == GSIM_STORE_OK && rc != SQLITE_DONE)
+    status = fail_sqlite(store, rc, "cert list");
+  done_with(stmt);
+  if (status != GSIM_STORE_OK) {
+    gsim_cert_rows_free(list, n);
+    return status;
+  }
+  *rows = list;
+  *count = n;
+  return GSIM_STORE_OK;
+}
+
+void gsim_cert_row_clear(gsim_cert_row *row) {
+  if (row == NULL)
+    return;
+  free(row->der);
+  memset(row, 0, sizeof(*row));
+}
+
+void gsim_cert_rows_free(gsim_cert_row *rows, size_t count) {
+  if (rows == NULL)
+    return;
+  for (size_t i = 0; i < count; i++)
+    free(rows[i].der);
+  free(rows);
+}
+
+/* ---- APIs ---------------------------------------------------------------- */
+
+gsim_store_status gsim_store_api_insert(gsim_store *store, const gsim_api_row *row) {
+  if (store == NULL || row == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_string(store, "API id", row->id, 1, GSIM_API_ID_MAX);
+  if (status == GSIM_STORE_OK)
+    status = check_string(store, "API name", row->name, 1, GSIM_API_NAME_MAX);
+  if (status == GSIM_STORE_OK)
+    status = check_string(store, "API context", row->context, 1, GSIM_CONTEXT_MAX);
+  if (status == GSIM_STORE_OK)
+    status = check_string(store, "API version", row->version, 1, GSIM_VERSION_MAX);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_API_INSERT];
+  if (bind_text(stmt, 1, row->id) != SQLITE_OK || bind_text(stmt, 2, row->name) != SQLITE_OK ||
+      bind_text(stmt, 3, row->context) != SQLITE_OK ||
+      bind_text(stmt, 4, row->version) != SQLITE_OK ||
+      bind_text(stmt, 5, row->definition) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 6, row->created_ms) != SQLITE_OK)
+    return bind_failed(store, ST_API_INSERT, "API insert");
+  return run(store, ST_API_INSERT, "API insert", NULL);
+}
+
+gsim_store_status gsim_store_api_delete(gsim_store *store, const char *id) {
+  if (store == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_string(store, "API id", id, 1, GSIM_API_ID_MAX);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_API_DELETE];
+  if (bind_text(stmt, 1, id) != SQLITE_OK)
+    return bind_failed(store, ST_API_DELETE, "API delete");
+  int changes = 0;
+  status = run(store, ST_API_DELETE, "API delete", &changes);
+  if (status == GSIM_STORE_OK && changes == 0)
+    return fail(store, GSIM_STORE_NOT_FOUND, "API delete: no API with that id");
+  return status;
+}
+
+/* Fills out from the current row of an API SELECT (id, name, context,
+ * version, definition, created_ms). On failure out holds nothing to free. */
+static gsim_store_status read_api(gsim_store *store, sqlite3_stmt *stmt, gsim_api_row *out) {
+  memset(out, 0, sizeof(*out));
+  gsim_store_status status = column_text(store, stmt, 0, out->id, sizeof(out->id), "API id");
+  if (status == GSIM_STORE_OK)
+    status = column_text(store, stmt, 1, out->name, sizeof(out->name), "API name");
+  if (status == GSIM_STORE_OK)
+    status = column_text(store, stmt, 2, out->context, sizeof(out->context), "API context");
+  if (status == GSIM_STORE_OK)
+    status = column_text(store, stmt, 3, out->version, sizeof(out->version), "API version");
+  if (status != GSIM_STORE_OK)
+    return status;
+  if (sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
+    const unsigned char *text = sqlite3_column_text(stmt, 4);
+    size_t len = (size_t)sqlite3_column_bytes(stmt, 4);
+    out->definition = malloc(len + 1);
+    if (out->definition == NULL || (text == NULL && len > 0)) {
+      free(out->definition);
+      out->definition = NULL;
+      return fail(store, GSIM_STORE_ERROR, "out of memory reading an API definition");
+    }
+    if (len > 0)
+      memcpy(out->definition, text, len);
+    out->definition[len] = '\0';
+  }
+  out->created_ms = sqlite3_column_int64(stmt, 5);
+  return GSIM_STORE_OK;
+}
+
+gsim_store_status gsim_store_api_get(gsim_store *store, const char *id, gsim_api_row *out) {
+  if (out != NULL)
+    memset(out, 0, sizeof(*out));
+  if (store == NULL || out == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_string(store, "API id", id, 1, GSIM_API_ID_MAX);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_API_GET];
+  if (bind_text(stmt, 1, id) != SQLITE_OK)
+    return bind_failed(store, ST_API_GET, "API get");
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    status = read_api(store, stmt, out);
+  else if (rc == SQLITE_DONE)
+    status = fail(store, GSIM_STORE_NOT_FOUND, "API get: no API with that id");
+  else
+    status = fail_sqlite(store, rc, "API get");
+  done_with(stmt);
+  return status;
+}
+
+gsim_store_status gsim_store_api_list(gsim_store *store, gsim_api_row **rows, size_t *count) {
+  if (rows != NULL)
+    *rows = NULL;
+  if (count != NULL)
+    *count = 0;
+  if (store == NULL || rows == NULL || count == NULL)
+    return GSIM_STORE_ERROR;
+  sqlite3_stmt *stmt = store->stmt[ST_API_LIST];
+  gsim_api_row *list = NULL;
+  size_t n = 0, cap = 0;
+  gsim_store_status status = GSIM_STORE_OK;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    gsim_api_row *bigger = grow(list, n, &cap, sizeof(*list));
+    if (bigger == NULL) {
+      status = fail(store, GSIM_STORE_ERROR, "out of memory listing APIs");
+      break;
+    }
+    list = bigger;
+    status = read_api(store, stmt, &list[n]);
+    if (status != GSIM_STORE_OK)
+      break;
+    n++;
+  }
+  if (status == GSIM_STORE_OK && rc != SQLITE_DONE)
+    status = fail_sqlite(store, rc, "API list");
+  done_with(stmt);
+  if (status != GSIM_STORE_OK) {
+    gsim_api_rows_free(list, n);
+    return status;
+  }
+  *rows = list;
+  *count = n;
+  return GSIM_STORE_OK;
+}
+
+void gsim_api_row_clear(gsim_api_row *row) {
+  if (row == NULL)
+    return;
+  free(row->definition);
+  memset(row, 0, sizeof(*row));
+}
+
+void gsim_api_rows_free(gsim_api_row *rows, size_t count) {
+  if (rows == NULL)
+    return;
+  for (size_t i = 0; i < count; i++)
+    free(rows[i].definition);
+  free(rows);
+}
