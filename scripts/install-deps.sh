@@ -20,6 +20,7 @@ packages=(
   libcmocka-dev
   libfaketime faketime
   clang-format clang-tidy cppcheck
+  clang libclang-rt-14-dev
 )
 
 missing=()
