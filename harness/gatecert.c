@@ -1,12 +1,16 @@
 /* gatecert.c - the `gatecert` command: dispatches to a component's subcommand.
  *
  * Each subcommand is owned by its component (`certs` by certs/, through
- * gcert_cli_main); this file only routes argv and prints the overall usage.
+ * gcert_cli_main; `run` by the runner, gh_run_main); this file only routes argv
+ * and prints the overall usage.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "gcert.h"
+#ifndef GATECERT_NO_RUNNER
+#include "run.h"
+#endif
 
 static const struct {
   const char *name;
@@ -14,6 +18,9 @@ static const struct {
   const char *summary;
 } subcommands[] = {
     {"certs", gcert_cli_main, "make, inspect and convert certificates and key stores"},
+#ifndef GATECERT_NO_RUNNER
+    {"run", gh_run_main, "run the scenarios against a gateway and write the reports"},
+#endif
 };
 
 static void usage(FILE *out) {

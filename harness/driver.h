@@ -1,0 +1,123 @@
+/* driver.h - how the runner drives a gateway: one interface, many drivers.
+ *
+ * A driver turns the desired state of a case (the gateway settings, APIs,
+ * endpoint certificates) into a running gateway and answers the runner's
+ * operations. Each declares its capabilities; a case that needs one the
+ * driver lacks is skipped with that capability's name as the reason, never
+ * passed. Operations return 0 when the driver did its part (whatever HTTP
+ * status the gateway answered, which is in the result) and -1 with why when
+ * the driver or the gateway broke: that is a harness error, not a
+ * non-conformance.
+ *
+ * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl).
+ */
+#ifndef GH_DRIVER_H
+#define GH_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Capabilities (reference/real-gateways.md), as bits and as names. */
+#define GH_CAP_RUNTIME_BACKEND_TRUST    0x001u /* endpoint certs added/removed at run time */
+#define GH_CAP_DEFERRED_RELOAD_SCHEDULE 0x002u /* WSO2-style reload ticks */
+#define GH_CAP_BACKEND_MTLS             0x004u /* identity toward backends per host:port */
+#define GH_CAP_HOSTNAME_VERIFIER        0x008u /* WSO2's Strict/AllowAll/DefaultAndLocalhost */
+#define GH_CAP_ADMIN_VALIDATION         0x010u /* WSO2 Publisher statuses and messages */
+#define GH_CAP_OFF_SCHEDULE_RELOAD      0x020u /* reload now, off the schedule */
+#define GH_CAP_RESTART_KEEPS_STATE      0x040u /* uploads survive a gateway restart */
+#define GH_CAP_FAULT_CODES              0x080u /* WSO2 fault codes in error bodies */
+#define GH_CAP_XML_FAULTS               0x100u /* the 2.x/3.x XML fault shape */
+#define GH_CAP_BASE_TRUST_STORE         0x200u /* a trust store configured at start */
+
+/* "runtime-backend-trust", ...; NULL for an unknown bit. */
+const char *gh_cap_name(unsigned cap);
+/* 0 with *cap set, or -1 for an unknown name. */
+int gh_cap_parse(const char *name, unsigned *cap);
+
+#define GH_MAX_PROFILES 16
+
+/* One SSL profile, resolved to files and ports by the runner. */
+typedef struct gh_driver_profile {
+  const char *host;
+  int port;
+  const char *trust_pem; /* NULL: the sender trust store */
+  const char *key_pem;   /* chain + key PEM, "none", or NULL (gateway default) */
+  const char *verifier;  /* NULL: default */
+} gh_driver_profile;
+
+typedef struct gh_gateway_config {
+  const char *work_dir;              /* the case's directory (the driver's files go here) */
+  const char *clock_file;            /* libfaketime timestamp file of the case */
+  const char *faketime_lib;          /* libfaketimeMT.so.1 */
+  const char *profile;               /* "wso2", "sap" */
+  int64_t sender_reload_interval_ms; /* 0: default */
+  const char *fault_format;          /* NULL, "json", "xml" */
+  int64_t backend_timeout_ms;
+  const char *base_trust_pem; /* NULL: empty base trust */
+  gh_driver_profile profiles[GH_MAX_PROFILES];
+  size_t profile_count;
+  int has_default_profile;
+  gh_driver_profile default_profile;
+} gh_gateway_config;
+
+/* What a gateway answered to an admin operation. */
+typedef struct gh_admin_result {
+  long status;
+  char *body; /* malloc'd, NUL-terminated (may be empty) */
+} gh_admin_result;
+
+void gh_admin_result_free(gh_admin_result *r);
+
+typedef struct gh_api_desc {
+  const char *name;
+  const char *context;
+  const char *version;
+  const char *url; /* the backend endpoint */
+  const char *const *security;
+  size_t security_count;
+  int default_version;
+} gh_api_desc;
+
+typedef struct gh_driver gh_driver;
+
+typedef struct gh_driver_ops {
+  const char *name;
+  unsigned caps;
+  int (*start)(gh_driver *d, const gh_gateway_config *cfg, char *why, size_t why_len);
+  int (*stop)(gh_driver *d, char *why, size_t why_len);
+  int (*restart)(gh_driver *d, char *why, size_t why_len);
+  /* The data plane's HTTPS port on 127.0.0.1. */
+  int (*https_port)(gh_driver *d);
+  /* The gateway's start on the fake clock (ms since the epoch), or -1 when
+   * unknown (the runner then counts from the case epoch). */
+  int64_t (*start_ms)(gh_driver *d);
+  /* After the runner moved the clock to fake_ms: returns once the gateway
+   * has seen that time (or a bounded real timeout passed: -1). */
+  int (*clock_sync)(gh_driver *d, int64_t fake_ms, char *why, size_t why_len);
+  int (*create_api)(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
+                    size_t why_len);
+  int (*delete_api)(gh_driver *d, const char *name, gh_admin_result *r, char *why, size_t why_len);
+  int (*upload_cert)(gh_driver *d, const char *alias, const char *endpoint, const void *data,
+                     size_t len, gh_admin_result *r, char *why, size_t why_len);
+  int (*replace_cert)(gh_driver *d, const char *alias, const void *data, size_t len,
+                      gh_admin_result *r, char *why, size_t why_len);
+  int (*delete_cert)(gh_driver *d, const char *alias, gh_admin_result *r, char *why,
+                     size_t why_len);
+  int (*reload)(gh_driver *d, char *why, size_t why_len);
+  /* The last max bytes of the gateway's log (malloc'd), or NULL. */
+  char *(*log_tail)(gh_driver *d, size_t max);
+  /* The secrets the driver uses (admin password, ...), NULL-terminated, for
+   * the reports to redact. */
+  const char *const *(*secrets)(gh_driver *d);
+  void (*destroy)(gh_driver *d);
+} gh_driver_ops;
+
+struct gh_driver {
+  const gh_driver_ops *ops;
+  void *impl;
+};
+
+/* The simulator driver: sim_bin is gatecert-sim. NULL on allocation failure. */
+gh_driver *gh_driver_sim_new(const char *sim_bin);
+
+#endif

@@ -1,0 +1,478 @@
+/* sim.c - the `sim` driver: gatecert-sim through its admin REST API.
+ *
+ * start() writes the gateway's configuration into the case's work directory
+ * (a random admin password, 0600; a JSON config with the SSL profiles) and
+ * starts gatecert-sim under the case's fake clock with the supervisor; every
+ * operation is one libcurl request to the admin listener on 127.0.0.1 with
+ * basic credentials, and the answer's status and body go back to the runner
+ * untouched. clock_sync() reads /_sim/time until the simulator reports the
+ * time the runner set: since every admin call runs the reload check first,
+ * that answer already reflects every tick up to that time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "driver.h"
+#include "supervisor.h"
+
+#define CERTS_PATH    "/api/am/publisher/v4/endpoint-certificates"
+#define APIS_PATH     "/api/am/publisher/v4/apis"
+#define MAX_APIS      64
+#define SYNC_WAIT_MS  5000
+#define ADMIN_TIMEOUT 10000L
+
+typedef struct api_id {
+  char name[128];
+  char id[64];
+} api_id;
+
+typedef struct sim_driver {
+  char *bin;
+  gh_gateway_config cfg; /* borrowed strings, valid for the case */
+  char password[33];
+  char userpwd[48];
+  const char *secrets[2];
+  char password_file[1024];
+  char config_file[1024];
+  char state_dir[1024];
+  char stderr_path[1024];
+  gh_proc proc;
+  int running;
+  int admin_port;
+  int https_port;
+  int64_t started_ms;
+  api_id apis[MAX_APIS];
+  size_t api_count;
+} sim_driver;
+
+static int fail(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *why, size_t why_len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, why_len, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+static int write_private(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -1;
+  size_t len = strlen(text);
+  int ok = write(fd, text, len) == (ssize_t)len;
+  return close(fd) == 0 && ok ? 0 : -1;
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+typedef struct growbuf {
+  char *data;
+  size_t len;
+} growbuf;
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg) {
+  growbuf *b = arg;
+  size_t n = size * nmemb;
+  char *p = realloc(b->data, b->len + n + 1);
+  if (!p)
+    return 0;
+  memcpy(p + b->len, ptr, n);
+  b->len += n;
+  p[b->len] = '\0';
+  b->data = p;
+  return n;
+}
+
+typedef struct part {
+  const char *name;
+  const void *data;
+  size_t len;
+  const char *filename;
+} part;
+
+/* One admin request: JSON body, multipart parts, or nothing. */
+static int admin(sim_driver *s, const char *method, const char *path, const char *json,
+                 const part *parts, size_t part_count, gh_admin_result *r, char *why,
+                 size_t why_len) {
+  memset(r, 0, sizeof(*r));
+  CURL *h = curl_easy_init();
+  if (!h)
+    return fail(why, why_len, "curl_easy_init failed");
+  char url[2048];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->admin_port, path);
+  growbuf body = {calloc(1, 1), 0};
+  char error[CURL_ERROR_SIZE] = "";
+  struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+  curl_mime *mime = NULL;
+  if (json) {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
+  } else if (parts) {
+    mime = curl_mime_init(h);
+    for (size_t i = 0; i < part_count; i++) {
+      curl_mimepart *mp = curl_mime_addpart(mime);
+      curl_mime_name(mp, parts[i].name);
+      curl_mime_data(mp, parts[i].len ? parts[i].data : "", parts[i].len);
+      if (parts[i].filename)
+        curl_mime_filename(mp, parts[i].filename);
+    }
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+  }
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(h, CURLOPT_USERPWD, s->userpwd);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ADMIN_TIMEOUT);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_mime_free(mime);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(h);
+  r->body = body.data;
+  if (rc != CURLE_OK && r->status == 0)
+    return fail(why, why_len, "admin %s %s: %s", method, path,
+                error[0] ? error : curl_easy_strerror(rc));
+  return 0;
+}
+
+/* ---- configuration ----------------------------------------------------------- */
+
+static json_t *profile_json(const gh_driver_profile *p, int is_default) {
+  json_t *o = json_object();
+  if (!is_default) {
+    char server[300];
+    snprintf(server, sizeof(server), "%s:%d", p->host, p->port);
+    json_object_set_new(o, "servers", json_pack("[s]", server));
+  }
+  if (p->trust_pem)
+    json_object_set_new(o, "trust_store", json_string(p->trust_pem));
+  if (p->key_pem && strcmp(p->key_pem, "none") == 0)
+    json_object_set_new(o, "key_store", json_null());
+  else if (p->key_pem)
+    json_object_set_new(o, "key_store", json_string(p->key_pem));
+  if (p->verifier)
+    json_object_set_new(o, "hostname_verifier", json_string(p->verifier));
+  return o;
+}
+
+static int write_config(sim_driver *s, char *why, size_t why_len) {
+  const gh_gateway_config *c = &s->cfg;
+  json_t *root = json_object();
+  if (c->fault_format)
+    json_object_set_new(root, "fault_format", json_string(c->fault_format));
+  if (c->backend_timeout_ms > 0)
+    json_object_set_new(root, "backend_timeout_ms", json_integer(c->backend_timeout_ms));
+  json_t *profiles = json_array();
+  for (size_t i = 0; i < c->profile_count; i++)
+    json_array_append_new(profiles, profile_json(&c->profiles[i], 0));
+  json_object_set_new(root, "ssl_profiles", profiles);
+  if (c->has_default_profile)
+    json_object_set_new(root, "default_profile", profile_json(&c->default_profile, 1));
+  int rc = json_dump_file(root, s->config_file, JSON_INDENT(2));
+  json_decref(root);
+  return rc == 0 ? 0 : fail(why, why_len, "cannot write %s", s->config_file);
+}
+
+/* ---- operations -------------------------------------------------------------- */
+
+static int read_start(sim_driver *s, char *why, size_t why_len) {
+  gh_admin_result r;
+  if (admin(s, "GET", "/_sim/status", NULL, NULL, 0, &r, why, why_len) != 0)
+    return -1;
+  json_t *status = json_loads(r.body ? r.body : "", 0, NULL);
+  json_t *v = json_object_get(status, "started_ms");
+  s->started_ms = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+  long code = r.status;
+  json_decref(status);
+  gh_admin_result_free(&r);
+  return code == 200 && s->started_ms > 0
+             ? 0
+             : fail(why, why_len, "/_sim/status answered %ld without started_ms", code);
+}
+
+static int launch(sim_driver *s, char *why, size_t why_len) {
+  const gh_gateway_config *c = &s->cfg;
+  char interval[32];
+  const char *args[GH_PROC_MAX_ARGS];
+  size_t n = 0;
+  args[n++] = "--state";
+  args[n++] = s->state_dir;
+  args[n++] = "--admin-user";
+  args[n++] = "gatecert";
+  args[n++] = "--admin-password-file";
+  args[n++] = s->password_file;
+  args[n++] = "--profile";
+  args[n++] = c->profile;
+  args[n++] = "--config";
+  args[n++] = s->config_file;
+  if (c->sender_reload_interval_ms > 0) {
+    snprintf(interval, sizeof(interval), "%lld", (long long)(c->sender_reload_interval_ms / 1000));
+    args[n++] = "--sender-reload-interval";
+    args[n++] = interval;
+  }
+  if (c->base_trust_pem) {
+    args[n++] = "--trust";
+    args[n++] = c->base_trust_pem;
+  }
+  args[n] = NULL;
+  gh_proc_spec spec = {.bin = s->bin,
+                       .args = args,
+                       .stderr_path = s->stderr_path,
+                       .faketime_file = c->clock_file,
+                       .faketime_lib = c->faketime_lib,
+                       .single_ready = 1};
+  if (gh_proc_start(&s->proc, &spec, why, why_len) != 0)
+    return -1;
+  s->running = 1;
+  s->admin_port = gh_proc_port(&s->proc, "admin");
+  s->https_port = gh_proc_port(&s->proc, "https");
+  if (s->admin_port <= 0 || s->https_port <= 0)
+    return fail(why, why_len, "gatecert-sim's READY line lacks admin= or https=");
+  return read_start(s, why, why_len);
+}
+
+static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  s->cfg = *cfg;
+  s->api_count = 0;
+  snprintf(s->password_file, sizeof(s->password_file), "%s/sim-admin.password", cfg->work_dir);
+  snprintf(s->config_file, sizeof(s->config_file), "%s/sim-config.json", cfg->work_dir);
+  snprintf(s->state_dir, sizeof(s->state_dir), "%s/sim-state", cfg->work_dir);
+  snprintf(s->stderr_path, sizeof(s->stderr_path), "%s/gateway.log", cfg->work_dir);
+  char line[40];
+  snprintf(line, sizeof(line), "%s\n", s->password);
+  if (write_private(s->password_file, line) != 0)
+    return fail(why, why_len, "cannot write %s: %s", s->password_file, strerror(errno));
+  if (write_config(s, why, why_len) != 0)
+    return -1;
+  return launch(s, why, why_len);
+}
+
+static int sim_stop(gh_driver *d, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  if (!s->running)
+    return 0;
+  s->running = 0;
+  return gh_proc_stop(&s->proc, SIGTERM, 3000, why, why_len);
+}
+
+static int sim_restart(gh_driver *d, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  if (sim_stop(d, why, why_len) != 0)
+    return -1;
+  return launch(s, why, why_len);
+}
+
+static int sim_https_port(gh_driver *d) { return ((sim_driver *)d->impl)->https_port; }
+static int64_t sim_start_ms(gh_driver *d) { return ((sim_driver *)d->impl)->started_ms; }
+
+static int sim_clock_sync(gh_driver *d, int64_t fake_ms, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  int64_t target = fake_ms / 1000 * 1000;
+  for (int waited = 0; waited < SYNC_WAIT_MS; waited++) {
+    gh_admin_result r;
+    if (admin(s, "GET", "/_sim/time", NULL, NULL, 0, &r, why, why_len) != 0)
+      return -1;
+    json_t *t = json_loads(r.body ? r.body : "", 0, NULL);
+    json_t *v = json_object_get(t, "time_ms");
+    int64_t now = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+    json_decref(t);
+    gh_admin_result_free(&r);
+    if (now >= target)
+      return 0;
+    usleep(1000);
+  }
+  return fail(why, why_len, "gatecert-sim did not reach the fake time within %d ms", SYNC_WAIT_MS);
+}
+
+static int sim_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
+                          size_t why_len) {
+  sim_driver *s = d->impl;
+  json_t *security = json_array();
+  for (size_t i = 0; i < api->security_count; i++)
+    json_array_append_new(security, json_string(api->security[i]));
+  json_t *def = json_pack("{s:s, s:s, s:s, s:{s:{s:s}}, s:o, s:b}", "name", api->name, "context",
+                          api->context, "version", api->version, "endpointConfig",
+                          "production_endpoints", "url", api->url, "securityScheme", security,
+                          "isDefaultVersion", api->default_version);
+  char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
+  json_decref(def);
+  if (!text)
+    return fail(why, why_len, "out of memory");
+  int rc = admin(s, "POST", APIS_PATH, text, NULL, 0, r, why, why_len);
+  free(text);
+  if (rc == 0 && r->status == 201 && s->api_count < MAX_APIS) {
+    json_t *reply = json_loads(r->body, 0, NULL);
+    const char *id = json_string_value(json_object_get(reply, "id"));
+    api_id *slot = &s->apis[s->api_count++];
+    snprintf(slot->name, sizeof(slot->name), "%s", api->name);
+    snprintf(slot->id, sizeof(slot->id), "%s", id ? id : "");
+    json_decref(reply);
+  }
+  return rc;
+}
+
+static int sim_delete_api(gh_driver *d, const char *name, gh_admin_result *r, char *why,
+                          size_t why_len) {
+  sim_driver *s = d->impl;
+  const char *id = "unknown-api";
+  for (size_t i = 0; i < s->api_count; i++)
+    if (strcmp(s->apis[i].name, name) == 0)
+      id = s->apis[i].id;
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", APIS_PATH, id);
+  return admin(s, "DELETE", path, NULL, NULL, 0, r, why, why_len);
+}
+
+static int sim_upload_cert(gh_driver *d, const char *alias, const char *endpoint, const void *data,
+                           size_t len, gh_admin_result *r, char *why, size_t why_len) {
+  part parts[] = {
+      {"certificate", data, len, "certificate.crt"},
+      {"alias", alias, strlen(alias), NULL},
+      {"endpoint", endpoint, strlen(endpoint), NULL},
+  };
+  return admin(d->impl, "POST", CERTS_PATH, NULL, parts, 3, r, why, why_len);
+}
+
+static char *alias_path(const char *alias, const char *suffix) {
+  char *escaped = curl_easy_escape(NULL, alias, 0);
+  if (!escaped)
+    return NULL;
+  size_t n = strlen(CERTS_PATH) + strlen(escaped) + strlen(suffix) + 2;
+  char *path = malloc(n);
+  if (path)
+    snprintf(path, n, "%s/%s%s", CERTS_PATH, escaped, suffix);
+  curl_free(escaped);
+  return path;
+}
+
+static int sim_replace_cert(gh_driver *d, const char *alias, const void *data, size_t len,
+                            gh_admin_result *r, char *why, size_t why_len) {
+  char *path = alias_path(alias, "");
+  if (!path)
+    return fail(why, why_len, "out of memory");
+  part parts[] = {{"certificate", data, len, "certificate.crt"}};
+  int rc = admin(d->impl, "PUT", path, NULL, parts, 1, r, why, why_len);
+  free(path);
+  return rc;
+}
+
+static int sim_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, char *why,
+                           size_t why_len) {
+  char *path = alias_path(alias, "");
+  if (!path)
+    return fail(why, why_len, "out of memory");
+  int rc = admin(d->impl, "DELETE", path, NULL, NULL, 0, r, why, why_len);
+  free(path);
+  return rc;
+}
+
+static int sim_reload(gh_driver *d, char *why, size_t why_len) {
+  gh_admin_result r;
+  if (admin(d->impl, "POST", "/_sim/reload", NULL, NULL, 0, &r, why, why_len) != 0)
+    return -1;
+  long status = r.status;
+  gh_admin_result_free(&r);
+  return status == 200 ? 0 : fail(why, why_len, "/_sim/reload answered %ld", status);
+}
+
+static char *sim_log_tail(gh_driver *d, size_t max) {
+  sim_driver *s = d->impl;
+  FILE *f = fopen(s->stderr_path, "rb");
+  if (!f)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  long from = size > (long)max ? size - (long)max : 0;
+  fseek(f, from, SEEK_SET);
+  char *out = malloc((size_t)(size - from) + 1);
+  size_t got = out ? fread(out, 1, (size_t)(size - from), f) : 0;
+  if (out)
+    out[got] = '\0';
+  fclose(f);
+  return out;
+}
+
+static const char *const *sim_secrets(gh_driver *d) { return ((sim_driver *)d->impl)->secrets; }
+
+static void sim_destroy(gh_driver *d) {
+  if (!d)
+    return;
+  sim_driver *s = d->impl;
+  if (s) {
+    char why[256];
+    sim_stop(d, why, sizeof(why));
+    free(s->bin);
+    free(s);
+  }
+  free(d);
+}
+
+static const gh_driver_ops sim_ops = {
+    .name = "sim",
+    .caps = GH_CAP_RUNTIME_BACKEND_TRUST | GH_CAP_DEFERRED_RELOAD_SCHEDULE | GH_CAP_BACKEND_MTLS |
+            GH_CAP_HOSTNAME_VERIFIER | GH_CAP_ADMIN_VALIDATION | GH_CAP_OFF_SCHEDULE_RELOAD |
+            GH_CAP_RESTART_KEEPS_STATE | GH_CAP_FAULT_CODES | GH_CAP_XML_FAULTS |
+            GH_CAP_BASE_TRUST_STORE,
+    .start = sim_start,
+    .stop = sim_stop,
+    .restart = sim_restart,
+    .https_port = sim_https_port,
+    .start_ms = sim_start_ms,
+    .clock_sync = sim_clock_sync,
+    .create_api = sim_create_api,
+    .delete_api = sim_delete_api,
+    .upload_cert = sim_upload_cert,
+    .replace_cert = sim_replace_cert,
+    .delete_cert = sim_delete_cert,
+    .reload = sim_reload,
+    .log_tail = sim_log_tail,
+    .secrets = sim_secrets,
+    .destroy = sim_destroy,
+};
+
+gh_driver *gh_driver_sim_new(const char *sim_bin) {
+  gh_driver *d = calloc(1, sizeof(*d));
+  sim_driver *s = calloc(1, sizeof(*s));
+  char *bin = sim_bin ? strdup(sim_bin) : NULL;
+  if (!d || !s || !bin) {
+    free(d);
+    free(s);
+    free(bin);
+    return NULL;
+  }
+  /* One password per driver, made before any worker forks, so the reports
+   * (written by the parent) know what to redact. */
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) {
+    free(d);
+    free(s);
+    free(bin);
+    return NULL;
+  }
+  for (size_t i = 0; i < sizeof(raw); i++)
+    snprintf(s->password + 2 * i, 3, "%02x", raw[i]);
+  snprintf(s->userpwd, sizeof(s->userpwd), "gatecert:%s", s->password);
+  s->secrets[0] = s->password;
+  s->secrets[1] = NULL;
+  s->bin = bin;
+  d->ops = &sim_ops;
+  d->impl = s;
+  return d;
+}

@@ -1,0 +1,273 @@
+/* scenario.h - scenarios: the YAML language, and the cases loaded from it.
+ *
+ * A scenario file (scenarios/<feature>/<name>.yaml, read with libyaml)
+ * describes one behaviour; with a `matrix` it expands to one case per row.
+ * The loader checks everything it can before anything runs and reports each
+ * mistake with file, line and column and what was expected
+ * ("scenarios/reload/x.yaml:12:5: expected a duration such as 600s, got \"ten\"").
+ *
+ * The language (every key optional unless marked; durations are "600s",
+ * "10m", "1h", "250ms", "-1d", or a bare number of seconds):
+ *
+ *   name: upload takes effect at the next tick          # required
+ *   features: [backend-trust, reload]                  # required, >= 1
+ *   profiles: [wso2, sap]                              # default: every profile
+ *   refs: ["seed 000", "reference/wso2.md section 1"]
+ *   epoch: 2030-01-01T00:00:00Z                        # the case's fake start
+ *   needs: [deferred-reload-schedule]                  # driver capabilities
+ *   matrix:                                            # one case per row;
+ *     params: [interval, upload_at]                    # ${interval} is replaced
+ *     rows: [[600s, 601s], [3600s, 3601s]]             # in every scalar below
+ *   gateway:
+ *     sender_reload_interval: 600s
+ *     fault_format: json | xml
+ *     backend_timeout: 2s
+ *     trust: [root]                       # base trust store: pki names
+ *     ssl_profiles:
+ *       - backend: echo                   # servers = that backend's host:port
+ *         host: localhost                 # the name the API uses (default localhost)
+ *         trust: [root]                   # own trust store (default: the sender's)
+ *         key: client                     # identity presented to that backend
+ *         hostname_verifier: Strict
+ *     default_profile: {key: none, hostname_verifier: DefaultAndLocalhost}
+ *   pki:                                  # made for this case, dated from epoch
+ *     root: {kind: ca}
+ *     inter: {kind: ca, issuer: root}
+ *     echo-cert: {kind: server, issuer: inter, san: [localhost, 127.0.0.1],
+ *                 not_before: -1h, not_after: 365d, eku: server}
+ *     client: {kind: client, issuer: inter}
+ *     self: {kind: server, san: [localhost]}            # no issuer: self-signed
+ *   backends:
+ *     echo: {cert: echo-cert, chain: [inter], client_auth: require,
+ *            client_ca: [root], fault: none, delay: 0s, sessions: off, tls: any}
+ *   apis:                                 # created before the first step
+ *     test: {context: /test, version: "1.0", backend: echo, host: localhost,
+ *            security: [oauth2], default_version: false}
+ *   steps:
+ *     - call: {api: test, path: /menaka, method: GET, headers: {X-A: b}}
+ *       expect: {status: 500, fault_code: "101500", body_contains: "...",
+ *                backend_reached: false, backend_saw: {client_cert: client}}
+ *     - advance: 120s                      # move the fake clock forward
+ *     - advance_to: 599s                   # to gateway start + 599 s
+ *     - upload_endpoint_cert: {alias: echo, backend: echo, cert: echo-cert,
+ *                              format: pem}    # pem der pkcs7 jks garbage empty oversize
+ *       expect: {status: 201}
+ *       expect_profile: {sap: {status: 200}}   # overrides expect for one profile
+ *     - replace_endpoint_cert: {alias: echo, cert: other, format: der}
+ *     - delete_endpoint_cert: {alias: echo}
+ *     - create_api: test                   # an API declared with create: false
+ *     - delete_api: test
+ *     - reload: {}                         # off-schedule reload (simulator only)
+ *     - restart_gateway: {}
+ *
+ * Expectations on a call: status, fault_code, body_contains, body_excludes,
+ * header {name: value}, tls_failure (a failure class: tls-alert, http-4xx,
+ * http-5xx, backend-not-reached), backend_reached, backend_saw.client_cert
+ * (a pki name or none), log_contains (the gateway log). On an admin step:
+ * status, message (contained in the error description or message), body_contains.
+ * `within: 30s` on a call step retries it (real time) until three consecutive
+ * successes, for gateways that apply changes eventually.
+ */
+#ifndef GH_SCENARIO_H
+#define GH_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GH_NAME_MAX 128
+
+typedef struct gh_load_error {
+  char file[512];
+  int line;   /* 1-based; 0 when not about a place in the file */
+  int column; /* 1-based */
+  char message[512];
+} gh_load_error;
+
+/* ---- PKI, backends, gateway, APIs ------------------------------------------ */
+
+typedef enum gh_pki_kind { GH_PKI_CA = 0, GH_PKI_SERVER, GH_PKI_CLIENT } gh_pki_kind;
+typedef enum gh_eku {
+  GH_EKU_DEFAULT = 0,
+  GH_EKU_NONE,
+  GH_EKU_SERVER,
+  GH_EKU_CLIENT,
+  GH_EKU_BOTH
+} gh_eku;
+
+typedef struct gh_pki_spec {
+  char *name;
+  gh_pki_kind kind;
+  char *issuer;  /* a pki name, or NULL: self-signed */
+  char *subject; /* NULL: "CN=<name>,O=gatecert scenario" */
+  char **san;    /* DNS names and IP addresses, as written */
+  size_t san_count;
+  int64_t not_before_ms; /* relative to epoch; default -1h */
+  int64_t not_after_ms;  /* relative to epoch; default +365d */
+  gh_eku eku;
+} gh_pki_spec;
+
+typedef struct gh_backend_spec {
+  char *name;
+  char *cert;   /* pki name (required unless fault is refuse/reset/stall) */
+  char **chain; /* pki names sent after the leaf */
+  size_t chain_count;
+  char *client_auth; /* "none" (default), "optional", "require" */
+  char **client_ca;  /* pki names */
+  size_t client_ca_count;
+  char *fault; /* gatecert-backend fault name, default "none" */
+  int64_t delay_ms;
+  int sessions;
+  char *tls; /* "any" (default), "1.2", "1.3" */
+} gh_backend_spec;
+
+typedef struct gh_profile_spec {
+  char *backend; /* a backend name */
+  char *host;    /* default "localhost" */
+  char **trust;  /* pki names; NULL/0: the sender trust store */
+  size_t trust_count;
+  char *key;               /* pki name, "none", or NULL (not set) */
+  char *hostname_verifier; /* NULL: the gateway's default */
+} gh_profile_spec;
+
+typedef struct gh_gateway_spec {
+  int64_t sender_reload_interval_ms; /* 0: the gateway's default */
+  char *fault_format;                /* NULL, "json", "xml" */
+  int64_t backend_timeout_ms;        /* 0: default */
+  char **trust;                      /* base trust store */
+  size_t trust_count;
+  gh_profile_spec *profiles;
+  size_t profile_count;
+  int has_default_profile;
+  gh_profile_spec default_profile; /* backend/host unused */
+} gh_gateway_spec;
+
+typedef struct gh_api_spec {
+  char *name;
+  char *context;
+  char *version;
+  char *backend;
+  char *host; /* default "localhost" */
+  char **security;
+  size_t security_count;
+  int default_version;
+  int create; /* default 1: created before the first step */
+} gh_api_spec;
+
+/* ---- steps and expectations ------------------------------------------------ */
+
+typedef enum gh_tristate { GH_UNSET = -1, GH_NO = 0, GH_YES = 1 } gh_tristate;
+
+typedef struct gh_header {
+  char *name;
+  char *value;
+} gh_header;
+
+typedef struct gh_expect {
+  int set;     /* an expectation was written at all */
+  long status; /* 0: not checked */
+  char *fault_code;
+  char **body_contains;
+  size_t body_contains_count;
+  char **body_excludes;
+  size_t body_excludes_count;
+  gh_header *headers;
+  size_t header_count;
+  char *tls_failure; /* failure class, or NULL */
+  gh_tristate backend_reached;
+  char *backend_saw_client_cert; /* pki name, "none", or NULL (not checked) */
+  char *message;                 /* admin: contained in description or message */
+  char **log_contains;
+  size_t log_contains_count;
+  int64_t within_ms; /* 0: a single attempt */
+} gh_expect;
+
+typedef enum gh_step_kind {
+  GH_STEP_CALL = 0,
+  GH_STEP_ADVANCE,
+  GH_STEP_ADVANCE_TO,
+  GH_STEP_UPLOAD_CERT,
+  GH_STEP_REPLACE_CERT,
+  GH_STEP_DELETE_CERT,
+  GH_STEP_CREATE_API,
+  GH_STEP_DELETE_API,
+  GH_STEP_RELOAD,
+  GH_STEP_RESTART_GATEWAY,
+} gh_step_kind;
+
+const char *gh_step_kind_name(gh_step_kind kind); /* the YAML key: "call", "advance", ... */
+
+typedef struct gh_step {
+  gh_step_kind kind;
+  int line; /* where the step starts in the file */
+  /* call */
+  char *api;
+  char *path;   /* default "/" */
+  char *method; /* default "GET" */
+  gh_header *headers;
+  size_t header_count;
+  /* advance / advance_to */
+  int64_t duration_ms;
+  /* endpoint certificates */
+  char *alias;
+  char *backend;  /* the endpoint is this backend's URL */
+  char *endpoint; /* or an explicit endpoint string */
+  char *cert;     /* pki name */
+  char *format;   /* "pem" (default), der, pkcs7, jks, garbage, empty, oversize */
+  /* expectations: expect, then the current profile's override merged over it */
+  gh_expect expect;
+  char **override_profiles;
+  gh_expect *overrides;
+  size_t override_count;
+} gh_step;
+
+/* ---- a case ---------------------------------------------------------------- */
+
+typedef struct gh_case_spec {
+  char *file;     /* as passed to the loader */
+  char *name;     /* scenario name, plus "[p=v,...]" for a matrix row */
+  char *scenario; /* the scenario name alone */
+  char **features;
+  size_t feature_count;
+  char **profiles; /* empty: every profile */
+  size_t profile_count;
+  char **refs;
+  size_t ref_count;
+  char **needs; /* capabilities */
+  size_t need_count;
+  char *epoch; /* "2030-01-01T00:00:00Z" */
+  int64_t epoch_s;
+  gh_gateway_spec gateway;
+  gh_pki_spec *pki;
+  size_t pki_count;
+  gh_backend_spec *backends;
+  size_t backend_count;
+  gh_api_spec *apis;
+  size_t api_count;
+  gh_step *steps;
+  size_t step_count;
+} gh_case_spec;
+
+/* Loads one scenario file and expands its matrix: *cases is a malloc'd array
+ * of *count cases (one without a matrix). Checks every reference (pki issuer,
+ * backend cert, API backend, step api/alias/cert) and every value. 0, or -1
+ * with err filled (and nothing allocated). */
+int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_load_error *err);
+void gh_cases_free(gh_case_spec *cases, size_t count);
+
+/* The expectation of a step for a profile: expect with that profile's
+ * override merged over it (fields set in the override win). The result
+ * borrows the step's strings; nothing to free. */
+gh_expect gh_step_expect(const gh_step *step, const char *profile);
+
+/* Looks up a declared name; NULL when absent. */
+const gh_pki_spec *gh_case_pki(const gh_case_spec *c, const char *name);
+const gh_backend_spec *gh_case_backend(const gh_case_spec *c, const char *name);
+const gh_api_spec *gh_case_api(const gh_case_spec *c, const char *name);
+
+/* 1 when the case applies to profile (its list is empty or names it). */
+int gh_case_has_profile(const gh_case_spec *c, const char *profile);
+
+/* Parses a duration as the language writes it into milliseconds. 0 or -1. */
+int gh_duration_parse(const char *text, int64_t *ms);
+
+#endif
