@@ -119,21 +119,22 @@ static int parse_long(const char *text, long min, long max, long *out) {
 
 /* First line of a password file (without its newline), at most
  * GSIM_PASSWORD_MAX - 1 bytes. */
-static int read_password(const char *path, char **out, char *why, size_t why_len) {
+static int read_password(const char *what, const char *path, char **out, char *why,
+                         size_t why_len) {
   gcert_buf buf = {0};
   gcert_error err = {0};
   if (gcert_file_load(path, (size_t)64 * 1024, &buf, &err) != GCERT_OK)
-    return fail(why, why_len, "password file %s: %s", path, err.message);
+    return fail(why, why_len, "%s %s: %s", what, path, err.message);
   size_t len = 0;
   while (len < buf.len && buf.data[len] != '\n' && buf.data[len] != '\r')
     len++;
   int rc = 0;
   if (len == 0)
-    rc = fail(why, why_len, "password file %s: the first line is empty", path);
+    rc = fail(why, why_len, "%s %s: the first line is empty", what, path);
   else if (len >= GSIM_PASSWORD_MAX)
-    rc = fail(why, why_len, "password file %s: longer than %d bytes", path, GSIM_PASSWORD_MAX - 1);
+    rc = fail(why, why_len, "%s %s: longer than %d bytes", what, path, GSIM_PASSWORD_MAX - 1);
   else if (memchr(buf.data, '\0', len))
-    rc = fail(why, why_len, "password file %s: holds a NUL byte", path);
+    rc = fail(why, why_len, "%s %s: holds a NUL byte", what, path);
   if (rc == 0) {
     *out = malloc(len + 1);
     if (!*out)
@@ -268,7 +269,9 @@ static int parse_profile(const char *config, json_t *obj, int is_default, size_t
       char *path = config_path(config, value);
       if (!path)
         return fail(why, why_len, "out of memory");
-      rc = read_password(path, pw_slots[i], why, why_len);
+      char what[96];
+      snprintf(what, sizeof(what), "config: %s.%s", where, pw_files[i]);
+      rc = read_password(what, path, pw_slots[i], why, why_len);
       free(path);
     }
     if (rc)
@@ -496,9 +499,11 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
     return fail(why, why_len, "--server-cert and --server-key go together");
   if (seen.trust_password_file && !opt->trust)
     return fail(why, why_len, "--trust-password-file without --trust");
-  int rc = read_password(seen.password_file, &opt->admin_password, why, why_len);
+  int rc = read_password("--admin-password-file", seen.password_file, &opt->admin_password, why,
+                         why_len);
   if (!rc && seen.trust_password_file)
-    rc = read_password(seen.trust_password_file, &opt->trust_password, why, why_len);
+    rc = read_password("--trust-password-file", seen.trust_password_file, &opt->trust_password, why,
+                       why_len);
   int fault_set = 0, timeout_set = 0, reload_set = 0;
   gsim_fault_format cli_fault = opt->fault_format;
   if (!rc && opt->config)

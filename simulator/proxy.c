@@ -28,6 +28,9 @@
  * requested target"), never into the response.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -124,6 +127,13 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 static void info_cb(const SSL *ssl, int where, int ret) {
   (void)ret;
   proxy_call *call = SSL_get_app_data(ssl);
+  if (where & SSL_CB_HANDSHAKE_START) {
+    /* No Nagle delay: the request after our Finished would otherwise wait for
+     * the backend's delayed ACK (about 40 ms per proxied request). */
+    int fd = SSL_get_fd(ssl), one = 1;
+    if (fd >= 0)
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
   if (call && (where & SSL_CB_HANDSHAKE_DONE))
     call->handshake_done = 1;
 }
@@ -301,6 +311,9 @@ static void add_request_headers(struct evhttp_request *to, struct evhttp_request
   char host_header[300];
   snprintf(host_header, sizeof(host_header), "%s:%d", host, port);
   evhttp_add_header(out, "Host", host_header);
+  /* One request per backend connection: without this the connection would stay
+   * open (keep-alive) after its only request, holding a descriptor. */
+  evhttp_add_header(out, "Connection", "close");
 }
 
 static struct bufferevent *backend_bufferevent(gsim *sim, proxy_call *call, size_t profile) {

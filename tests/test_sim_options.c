@@ -1,0 +1,703 @@
+/* test_sim_options.c - gatecert-sim's command line and JSON config, refused and honoured.
+ *
+ * Refusals: every case of bad_lines[] and bad_configs[] runs the real binary
+ * (GATECERT_SIM_BIN) through bs_start_fails and checks that it exits before
+ * READY with the expected status (2: usage or configuration, 1: a file that
+ * does not load, found while starting) and that stderr names the problem: the
+ * flag or JSON key, the file, and gcert's reason. Arguments are words; "@name"
+ * stands for <scratch>/name, and in the expected text "@CFG" for the case's
+ * config file. --help must exit 0 and document every option of the
+ * long_options table in simulator/options.c (read from the source tree, so a
+ * new option without help text fails here).
+ *
+ * Honoured, with st_sim_start: the sender reload interval (default 600, below
+ * 60 raised with a WARN line, config value used, command line over config,
+ * ticks counted from start) and the fault format from both places, as
+ * /_sim/status and a 404 fault show them; a 0700 state directory and 0600
+ * store files even under umask 0; the HTTPS identity (--server-cert/--server-key
+ * as given, else a self-signed localhost certificate) seen by a raw TLS
+ * probe; the READY line's listeners, with a plain HTTP listener that routes
+ * to a real gatecert-backend (--http or "http_listener": true); and the admin
+ * password absent from the log (stderr or --log file) and stdout after
+ * successful and failing admin calls.
+ */
+#include "support.h"
+#include "backend_fixture.h"
+#include "backend_support.h"
+#include "sim_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BASE_ARGS "--state @state --admin-user admin --admin-password-file @admin.password "
+#define MAX_WORDS 32
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static void write_text(const char *name, const char *text, size_t len) {
+  char path[BS_PATH_MAX];
+  FILE *f = fopen(bt_scratch(path, name), "wb");
+  assert_non_null(f);
+  assert_int_equal(len, fwrite(text, 1, len, f));
+  assert_int_equal(0, fclose(f));
+}
+
+/* in with "@CFG" replaced by cfg and "@name" by <scratch>/name. */
+static void expand(char *out, size_t size, const char *in, const char *cfg) {
+  const char *dir = test_scratch_dir();
+  size_t n = 0;
+  while (*in != '\0') {
+    const char *with = NULL;
+    size_t skip = 1;
+    char path[BS_PATH_MAX];
+    if (strncmp(in, "@CFG", 4) == 0 && cfg) {
+      with = cfg;
+      skip = 4;
+    } else if (*in == '@') {
+      size_t name_len = strspn(in + 1, "abcdefghijklmnopqrstuvwxyz0123456789._-/");
+      snprintf(path, sizeof(path), "%s/%.*s", dir, (int)name_len, in + 1);
+      with = path;
+      skip = 1 + name_len;
+    }
+    size_t add = with ? strlen(with) : 1;
+    if (n + add + 1 > size)
+      fail_msg("expanded text too long: %s", in);
+    memcpy(out + n, with ? with : in, add);
+    n += add;
+    in += skip;
+  }
+  out[n] = '\0';
+}
+
+/* Runs the simulator with args (words, expanded) that must not get it ready;
+ * checks its exit code and that stderr holds each of says[]. */
+static void expect_refusal(const char *args, const char *cfg, int rc, const char *const *says,
+                           size_t says_count) {
+  char text[8192], *words[MAX_WORDS + 1];
+  expand(text, sizeof(text), args, cfg);
+  size_t n = 0;
+  for (char *save = NULL, *w = strtok_r(text, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+    assert_true(n < MAX_WORDS);
+    words[n++] = w;
+  }
+  words[n] = NULL;
+  bs_start_opts opts = {.args = (const char *const *)words,
+                        .scratch_dir = test_scratch_dir(),
+                        .bin = getenv("GATECERT_SIM_BIN"),
+                        .single_ready = 1};
+  int code = -1;
+  char err[4096] = "";
+  if (bs_start_fails(&opts, &code, err, sizeof(err)) != 0)
+    fail_msg("'%s': %s", args, bs_error());
+  int ok = code == rc && strstr(err, "READY") == NULL;
+  for (size_t i = 0; ok && i < says_count && says[i]; i++) {
+    char want[2048];
+    expand(want, sizeof(want), says[i], cfg);
+    ok = strstr(err, want) != NULL;
+  }
+  if (!ok)
+    fail_msg("'%s'%s%s: exit %d (expected %d, saying \"%s\" \"%s\"):\n%s", args,
+             cfg ? " config " : "", cfg ? cfg : "", code, rc, says[0],
+             says_count > 1 && says[1] ? says[1] : "", err);
+}
+
+static int setup(void **state) {
+  bt_setup_catalogue(state);
+  char path[BS_PATH_MAX];
+  char long_pw[300];
+  memset(long_pw, 'x', sizeof(long_pw));
+  static const char nul_pw[] = "ab\0cd\n";
+  write_text("admin.password", ST_PASSWORD "\n", strlen(ST_PASSWORD) + 1);
+  write_text("empty.password", "", 0);
+  write_text("newline.password", "\nsecond line\n", 13);
+  write_text("long.password", long_pw, sizeof(long_pw));
+  write_text("nul.password", nul_pw, sizeof(nul_pw) - 1);
+  write_text("garbage.pem", "this is not a certificate\n", 26);
+  assert_true(mkdir(bt_scratch(path, "subdir"), 0700) == 0 || access(path, F_OK) == 0);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  return bs_teardown(NULL);
+}
+
+/* ---- refusals ---------------------------------------------------------------- */
+
+typedef struct bad_case {
+  const char *args;
+  int rc;
+  const char *says[2];
+} bad_case;
+
+static const bad_case bad_lines[] = {
+    {"--admin-user admin --admin-password-file @admin.password", 2, {"--state DIR is required"}},
+    {"--state @state --admin-password-file @admin.password", 2, {"--admin-user is required"}},
+    {"--state @state --admin-user admin", 2, {"--admin-password-file is required"}},
+    {"--state @state --admin-user ad:min --admin-password-file @admin.password",
+     2,
+     {"--admin-user: must be non-empty and without ':'"}},
+    {"--state @state --admin-user admin --admin-password-file @missing.password",
+     2,
+     {"--admin-password-file @missing.password: cannot open @missing.password"}},
+    {"--state @state --admin-user admin --admin-password-file @subdir",
+     2,
+     {"--admin-password-file @subdir: @subdir is not a regular file"}},
+    {"--state @state --admin-user admin --admin-password-file @empty.password",
+     2,
+     {"--admin-password-file @empty.password: the first line is empty"}},
+    {"--state @state --admin-user admin --admin-password-file @newline.password",
+     2,
+     {"--admin-password-file @newline.password: the first line is empty"}},
+    {"--state @state --admin-user admin --admin-password-file @long.password",
+     2,
+     {"--admin-password-file @long.password: longer than 255 bytes"}},
+    {"--state @state --admin-user admin --admin-password-file @nul.password",
+     2,
+     {"--admin-password-file @nul.password: holds a NUL byte"}},
+    {BASE_ARGS "--frobnicate", 2, {"--frobnicate: unknown option or missing value"}},
+    {BASE_ARGS "--http=1", 2, {"--http=1: unknown option or missing value"}},
+    {BASE_ARGS "--log", 2, {"--log: unknown option or missing value"}},
+    {BASE_ARGS "stray", 2, {"unexpected argument \"stray\""}},
+    {BASE_ARGS "--profile bogus", 2, {"--profile: \"bogus\" is not wso2 or sap"}},
+    {BASE_ARGS "--profile WSO2", 2, {"--profile: \"WSO2\" is not wso2 or sap"}},
+    {BASE_ARGS "--sender-reload-interval 0",
+     2,
+     {"--sender-reload-interval: \"0\" is not seconds 1..31536000"}},
+    {BASE_ARGS "--sender-reload-interval -1", 2, {"--sender-reload-interval: \"-1\" is not"}},
+    {BASE_ARGS "--sender-reload-interval abc", 2, {"--sender-reload-interval: \"abc\" is not"}},
+    {BASE_ARGS "--sender-reload-interval 60s", 2, {"--sender-reload-interval: \"60s\" is not"}},
+    {BASE_ARGS "--sender-reload-interval 99999999999",
+     2,
+     {"--sender-reload-interval: \"99999999999\" is not"}},
+    {BASE_ARGS "--sender-reload-interval 31536001",
+     2,
+     {"--sender-reload-interval: \"31536001\" is not"}},
+    {BASE_ARGS "--fault-format yaml", 2, {"--fault-format: \"yaml\" is not json or xml"}},
+    {BASE_ARGS "--backend-timeout-ms 0", 2, {"--backend-timeout-ms: \"0\" is not 1..3600000"}},
+    {BASE_ARGS "--server-cert @server.chain.pem",
+     2,
+     {"--server-cert and --server-key go together"}},
+    {BASE_ARGS "--server-key @server.key", 2, {"--server-cert and --server-key go together"}},
+    {BASE_ARGS "--trust-password-file @admin.password",
+     2,
+     {"--trust-password-file without --trust"}},
+    {BASE_ARGS "--trust @root.pem --trust-password-file @empty.password",
+     2,
+     {"--trust-password-file @empty.password: the first line is empty"}},
+    {BASE_ARGS "--config @missing.json", 2, {"config @missing.json: cannot open @missing.json"}},
+    /* Files that do not load: found while starting, exit 1. */
+    {BASE_ARGS "--trust @missing.pem", 1, {"--trust @missing.pem: cannot open @missing.pem"}},
+    {BASE_ARGS "--trust @garbage.pem",
+     1,
+     {"--trust @garbage.pem: input is not PEM, DER, PKCS#7, PKCS#12, JKS"}},
+    {BASE_ARGS "--server-cert @missing.pem --server-key @server.key",
+     1,
+     {"--server-cert @missing.pem: cannot open @missing.pem"}},
+    {BASE_ARGS "--server-cert @server.chain.pem --server-key @missing.key",
+     1,
+     {"--server-key @missing.key: cannot open @missing.key"}},
+    {BASE_ARGS "--server-cert @server.chain.pem --server-key @client.key",
+     1,
+     {"--server-key does not belong to the first certificate of @server.chain.pem"}},
+    {BASE_ARGS "--server-cert @garbage.pem --server-key @server.key",
+     1,
+     {"--server-cert @garbage.pem: "}},
+    {BASE_ARGS "--log @subdir/no/such/dir.log", 1, {"--log @subdir/no/such/dir.log: No such file"}},
+};
+
+typedef struct bad_config {
+  const char *json;
+  int rc;
+  const char *says[2];
+} bad_config;
+
+static const bad_config bad_configs[] = {
+    {"{\n  \"fault_format\": json\n}\n", 2, {"config @CFG:2:22: invalid token near 'json'"}},
+    {"", 2, {"config @CFG:1:0: '[' or '{' expected"}},
+    {"{\"fault_format\": \"xml\"} x", 2, {"config @CFG:1:25: end of file expected"}},
+    {"[]", 2, {"config @CFG: the top level must be an object"}},
+    {"{\"fualt_format\": \"xml\"}", 2, {"unknown key \"fualt_format\" in the top level"}},
+    {"{\"fault_format\": 1}", 2, {"fault_format must be \"json\" or \"xml\""}},
+    {"{\"fault_format\": \"yaml\"}", 2, {"fault_format must be \"json\" or \"xml\""}},
+    {"{\"fault_format\": null}", 2, {"fault_format must be \"json\" or \"xml\""}},
+    {"{\"backend_timeout_ms\": \"30\"}", 2, {"backend_timeout_ms must be an integer 1..3600000"}},
+    {"{\"backend_timeout_ms\": 0}", 2, {"backend_timeout_ms must be an integer 1..3600000"}},
+    {"{\"backend_timeout_ms\": 1.5}", 2, {"backend_timeout_ms must be an integer 1..3600000"}},
+    {"{\"backend_timeout_ms\": 3600001}", 2, {"backend_timeout_ms must be an integer"}},
+    {"{\"sender_reload_interval\": \"60\"}", 2, {"sender_reload_interval must be seconds"}},
+    {"{\"sender_reload_interval\": true}", 2, {"sender_reload_interval must be seconds"}},
+    {"{\"sender_reload_interval\": 0}", 2, {"sender_reload_interval must be seconds 1..31536000"}},
+    {"{\"sender_reload_interval\": 60.0}", 2, {"sender_reload_interval must be seconds"}},
+    {"{\"http_listener\": \"yes\"}", 2, {"http_listener must be true or false"}},
+    {"{\"http_listener\": 1}", 2, {"http_listener must be true or false"}},
+    {"{\"ssl_profiles\": {}}", 2, {"ssl_profiles must be an array"}},
+    {"{\"ssl_profiles\": null}", 2, {"ssl_profiles must be an array"}},
+    {"{\"ssl_profiles\": [1]}", 2, {"ssl_profiles[0] must be an object"}},
+    {"{\"ssl_profiles\": [{}]}", 2, {"ssl_profiles[0].servers must be a non-empty array"}},
+    {"{\"ssl_profiles\": [{\"servers\": []}]}", 2, {"ssl_profiles[0].servers must be a non-empty"}},
+    {"{\"ssl_profiles\": [{\"servers\": \"a:1\"}]}", 2, {"ssl_profiles[0].servers must be a"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"localhost\"]}]}",
+     2,
+     {"ssl_profiles[0].servers[0] must be \"host:port\" (port explicit)"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"localhost:0\"]}]}", 2, {"servers[0] must be"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"localhost:65536\"]}]}", 2, {"servers[0] must be"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\":443\"]}]}", 2, {"servers[0] must be"}},
+    {"{\"ssl_profiles\": [{\"servers\": [443]}]}", 2, {"servers[0] must be"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"]}, {\"servers\": [\"a:2\", \"b\"]}]}",
+     2,
+     {"ssl_profiles[1].servers[1] must be \"host:port\""}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"], \"colour\": \"blue\"}]}",
+     2,
+     {"unknown key \"colour\" in ssl_profiles[0]"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"], \"trust_store\": 5}]}",
+     2,
+     {"ssl_profiles[0].trust_store must be a non-empty string"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"], \"key_store\": \"\"}]}",
+     2,
+     {"ssl_profiles[0].key_store must be a non-empty string"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"], \"hostname_verifier\": 3}]}",
+     2,
+     {"ssl_profiles[0].hostname_verifier must be a non-empty string"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"], \"trust_store_password_file\": 7}]}",
+     2,
+     {"ssl_profiles[0].trust_store_password_file must be a non-empty string"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"], \"key_store_password_file\": \"nope\"}]}",
+     2,
+     {"config: ssl_profiles[0].key_store_password_file @nope: cannot open @nope"}},
+    {"{\"default_profile\": {\"trust_store_password_file\": \"empty.password\"}}",
+     2,
+     {"config: default_profile.trust_store_password_file @empty.password: the first line"}},
+    {"{\"default_profile\": []}", 2, {"default_profile must be an object"}},
+    {"{\"default_profile\": null}", 2, {"default_profile must be an object"}},
+    {"{\"default_profile\": {\"servers\": [\"a:1\"]}}",
+     2,
+     {"default_profile applies to every server: no \"servers\""}},
+    {"{\"default_profile\": {\"colour\": 1}}", 2, {"unknown key \"colour\" in default_profile"}},
+    /* Two default profiles can only be written as a duplicate key. */
+    {"{\"default_profile\": {}, \"default_profile\": {}}",
+     2,
+     {"config @CFG:1:", "duplicate object key near '\"default_profile\"'"}},
+    /* Paths in the config are relative to its directory; stores that do not
+     * load are found while starting (exit 1). */
+    {"{\"default_profile\": {\"key_store\": \"missing.pem\"}}",
+     1,
+     {"key store @missing.pem: cannot open @missing.pem"}},
+    {"{\"default_profile\": {\"key_store\": \"garbage.pem\"}}",
+     1,
+     {"key store @garbage.pem: input is not PEM, DER"}},
+    {"{\"default_profile\": {\"key_store\": \"server.pem\"}}",
+     1,
+     {"key store @server.pem: no private key entry"}},
+    {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"], \"trust_store\": \"missing.jks\"}]}",
+     1,
+     {"trust store @missing.jks: cannot open @missing.jks"}},
+};
+
+static void test_bad_command_lines(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++)
+    expect_refusal(bad_lines[i].args, NULL, bad_lines[i].rc, bad_lines[i].says, 2);
+}
+
+/* A config with n entries (n ssl_profiles, or n servers in one profile). */
+static char *generated_config(int profiles, size_t n) {
+  size_t cap = 64 + n * 48, len = 0;
+  char *text = malloc(cap);
+  assert_non_null(text);
+  len += (size_t)snprintf(text + len, cap - len, "{\"ssl_profiles\": [%s",
+                          profiles ? "" : "{\"servers\": [");
+  for (size_t i = 0; i < n; i++)
+    len += (size_t)snprintf(text + len, cap - len,
+                            profiles ? "%s{\"servers\": [\"h%zu:1\"]}" : "%s\"h%zu:1\"",
+                            i ? ", " : "", i);
+  snprintf(text + len, cap - len, "%s]}", profiles ? "" : "]}");
+  return text;
+}
+
+static void test_bad_configs(void **state) {
+  (void)state;
+  char cfg[BS_PATH_MAX], name[32];
+  for (size_t i = 0; i < sizeof(bad_configs) / sizeof(bad_configs[0]); i++) {
+    snprintf(name, sizeof(name), "bad-%02zu.json", i);
+    write_text(name, bad_configs[i].json, strlen(bad_configs[i].json));
+    expect_refusal(BASE_ARGS "--config @CFG", bt_scratch(cfg, name), bad_configs[i].rc,
+                   bad_configs[i].says, 2);
+  }
+  /* The limits: 16 servers per profile, 31 profiles besides the default. */
+  const struct {
+    int profiles;
+    size_t n;
+    const char *says;
+  } limits[] = {
+      {0, 17, "ssl_profiles[0].servers: more than 16 entries"},
+      {1, 32, "more than 31 ssl_profiles"},
+  };
+  for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+    char *text = generated_config(limits[i].profiles, limits[i].n);
+    snprintf(name, sizeof(name), "limit-%zu.json", i);
+    write_text(name, text, strlen(text));
+    free(text);
+    const char *says[] = {limits[i].says};
+    expect_refusal(BASE_ARGS "--config @CFG", bt_scratch(cfg, name), 2, says, 1);
+  }
+}
+
+/* The long option names of options.c's long_options[] table, read from the
+ * source; returns how many were found. */
+static size_t option_table(char names[][32], size_t max) {
+  const char *fixtures = getenv("GATECERT_FIXTURES");
+  assert_non_null(fixtures);
+  char path[BS_PATH_MAX];
+  snprintf(path, sizeof(path), "%s/../simulator/options.c", fixtures);
+  char *src = bs_slurp(path, NULL);
+  assert_non_null(src);
+  const char *p = strstr(src, "long_options[] = {");
+  assert_non_null(p);
+  const char *end = strstr(p, "{NULL, 0, NULL, 0}");
+  assert_non_null(end);
+  size_t n = 0;
+  while ((p = strstr(p, "{\"")) != NULL && p < end) {
+    p += 2;
+    size_t len = strcspn(p, "\"");
+    assert_true(n < max && len < 32);
+    snprintf(names[n++], 32, "%.*s", (int)len, p);
+  }
+  free(src);
+  return n;
+}
+
+static void test_help(void **state) {
+  (void)state;
+  const char *bin = getenv("GATECERT_SIM_BIN");
+  assert_non_null(bin);
+  char cmd[BS_PATH_MAX + 64];
+  snprintf(cmd, sizeof(cmd), "'%s' --help 2>&1 </dev/null", bin);
+  FILE *p = popen(cmd, "r"); // NOLINT(cert-env33-c): runs the program as a user would
+  assert_non_null(p);
+  static char out[16384];
+  size_t len = fread(out, 1, sizeof(out) - 1, p);
+  out[len] = '\0';
+  int status = pclose(p);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(0, WEXITSTATUS(status));
+  assert_non_null(strstr(out, "usage: gatecert-sim --state DIR --admin-user USER"));
+  char names[64][32];
+  size_t n = option_table(names, 64);
+  assert_true(n >= 15); /* the table as of this test; a parse that finds nothing fails */
+  for (size_t i = 0; i < n; i++) {
+    char line[48];
+    snprintf(line, sizeof(line), "\n  --%s ", names[i]); /* its own line of explanation */
+    if (!strstr(out, line))
+      fail_msg("--help does not document --%s:\n%s", names[i], out);
+  }
+}
+
+/* ---- honoured ------------------------------------------------------------------ */
+
+static void start_sim(st_sim *sim, const char *name, const st_sim_opts *base) {
+  char dir[BS_PATH_MAX];
+  st_sim_opts opts = *base;
+  opts.dir = bt_scratch(dir, name);
+  st_check(st_sim_start(sim, &opts));
+}
+
+/* The reload interval and the fault format: default, raised, from the config,
+ * the command line over the config. */
+static void test_interval_and_format(void **state) {
+  (void)state;
+  static const char *const xml[] = {"--fault-format", "xml", NULL};
+  static const char *const json[] = {"--fault-format", "json", NULL};
+  const struct {
+    long reload_s;            /* 0: no flag */
+    const char *const *extra; /* more flags */
+    const char *config;
+    long interval_s, asked_s;
+    int warns;
+    int xml_faults;
+  } cases[] = {
+      {0, NULL, NULL, 600, 600, 0, 0},
+      {30, NULL, NULL, 60, 30, 1, 0},
+      {1, xml, NULL, 60, 1, 1, 1},
+      {60, NULL, NULL, 60, 60, 0, 0},
+      {0, NULL, "{\"sender_reload_interval\": 120, \"fault_format\": \"xml\"}", 120, 120, 0, 1},
+      {300, json, "{\"sender_reload_interval\": 120, \"fault_format\": \"xml\"}", 300, 300, 0, 0},
+      {0, NULL, "{\"sender_reload_interval\": 45}", 60, 45, 1, 0},
+      {90, NULL, "{\"sender_reload_interval\": 45}", 90, 90, 0, 0},
+      {59, xml, "{\"fault_format\": \"json\"}", 60, 59, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char name[32], warn[128];
+    snprintf(name, sizeof(name), "interval-%zu", i);
+    st_sim sim;
+    st_sim_opts opts = {
+        .reload_s = cases[i].reload_s, .extra = cases[i].extra, .config_json = cases[i].config};
+    start_sim(&sim, name, &opts);
+    json_t *status = NULL;
+    st_check(st_status(&sim, &status));
+    json_int_t interval = json_integer_value(bs_json_at(status, "sender.interval_s"));
+    json_int_t asked = json_integer_value(bs_json_at(status, "sender.interval_asked_s"));
+    json_int_t started = json_integer_value(bs_json_at(status, "started_ms"));
+    json_int_t next =
+        json_integer_value(json_array_get(bs_json_at(status, "sender.next_ticks_ms"), 0));
+    json_decref(status);
+    if (interval != cases[i].interval_s || asked != cases[i].asked_s)
+      fail_msg("case %zu: interval %lld (asked %lld), expected %ld (%ld)", i, (long long)interval,
+               (long long)asked, cases[i].interval_s, cases[i].asked_s);
+    assert_int_equal(started + cases[i].interval_s * 1000, next); /* ticks count from start */
+    snprintf(warn, sizeof(warn),
+             "WARN  sender reload interval %lds is below the minimum: using 60s", cases[i].asked_s);
+    if (st_log_contains(&sim, warn) != cases[i].warns ||
+        st_log_contains(&sim, "WARN ") != cases[i].warns)
+      fail_msg("case %zu: expected %s WARN line \"%s\"", i, cases[i].warns ? "the" : "no", warn);
+    bs_response res;
+    st_check(st_call(&sim, "/no/such/api", &res));
+    assert_int_equal(404, res.status);
+    if ((strncmp(res.body, "<am:fault", 9) == 0) != cases[i].xml_faults ||
+        (res.body[0] == '{') == cases[i].xml_faults)
+      fail_msg("case %zu: expected a %s fault, got %s", i, cases[i].xml_faults ? "XML" : "JSON",
+               res.body);
+    bs_response_free(&res);
+    st_check(st_sim_stop(&sim));
+  }
+}
+
+static void expect_mode(const char *dir, const char *name, unsigned mode) {
+  char path[BS_PATH_MAX];
+  struct stat st;
+  if (stat(bs_join(path, dir, name), &st) != 0)
+    fail_msg("%s: missing", path);
+  if ((st.st_mode & 07777) != mode)
+    fail_msg("%s: mode %04o, expected %04o", path, (unsigned)(st.st_mode & 07777), mode);
+}
+
+/* 0700 and 0600 even when the umask would allow everything. */
+static void test_state_modes(void **state) {
+  (void)state;
+  mode_t old = umask(0);
+  st_sim sim;
+  st_sim_opts opts = {0};
+  start_sim(&sim, "modes", &opts);
+  umask(old);
+  assert_int_equal(201, st_create_api(&sim, "Modes", "/modes", "1.0", "https://localhost:1", NULL));
+  char state_dir[BS_PATH_MAX];
+  bs_join(state_dir, sim.dir, "state");
+  expect_mode(sim.dir, "state", 0700);
+  expect_mode(state_dir, "gatecert-sim.db", 0600);
+  expect_mode(state_dir, "gatecert-sim.db-wal", 0600);
+  expect_mode(state_dir, "gatecert-sim.db-shm", 0600);
+  st_check(st_sim_stop(&sim));
+}
+
+static void cert_sha256(const char *file, char out[65]) {
+  char path[BS_PATH_MAX];
+  gcert_store store;
+  gcert_store_init(&store);
+  gcert_error err = {0};
+  assert_status(GCERT_OK,
+                gcert_read_file(bt_scratch(path, file), GCERT_FORMAT_PEM, NULL, &store, &err),
+                &err);
+  assert_true(store.count > 0);
+  bs_cert_sha256(sk_X509_value(store.entries[0].chain, 0), out);
+  gcert_store_free(&store);
+}
+
+/* The HTTPS listener presents --server-cert (leaf, then the rest as given),
+ * or a self-signed localhost certificate made at start. */
+static void test_server_identity(void **state) {
+  (void)state;
+  char chain[BS_PATH_MAX], key[BS_PATH_MAX], leaf_sha[65], intermediate_sha[65];
+  cert_sha256("server.pem", leaf_sha);
+  cert_sha256("intermediate.pem", intermediate_sha);
+  const char *const given[] = {"--server-cert", bt_scratch(chain, "server.chain.pem"),
+                               "--server-key", bt_scratch(key, "server.key"), NULL};
+  for (int with = 0; with < 2; with++) {
+    st_sim sim;
+    st_sim_opts opts = {.extra = with ? given : NULL};
+    start_sim(&sim, with ? "identity-given" : "identity-self", &opts);
+    assert_int_equal(2, sim.proc->count); /* https and admin, no http */
+    bs_probe_opts po = {.port = sim.https, .sni = "localhost"};
+    bs_probe probe;
+    bs_check(bs_tls_probe(&po, &probe) == 0);
+    if (!probe.handshake_ok)
+      fail_msg("handshake: %s", probe.error);
+    if (with) {
+      assert_int_equal(2, probe.chain_count);
+      assert_string_equal(leaf_sha, probe.chain_sha256[0]);
+      assert_string_equal(intermediate_sha, probe.chain_sha256[1]);
+    } else {
+      assert_int_equal(1, probe.chain_count);
+      assert_string_not_equal(leaf_sha, probe.chain_sha256[0]);
+      assert_non_null(strstr(probe.chain_subject[0], "CN=localhost"));
+      assert_non_null(strstr(probe.chain_subject[0], "O=gatecert-sim"));
+    }
+    bs_probe_free(&probe);
+    st_check(st_sim_stop(&sim));
+  }
+}
+
+static size_t keep_body(char *data, size_t size, size_t nmemb, void *arg) {
+  bs_response *res = arg;
+  size_t n = size * nmemb;
+  char *grown = realloc(res->body, res->body_len + n + 1);
+  if (!grown)
+    return 0;
+  memcpy(grown + res->body_len, data, n);
+  res->body = grown;
+  res->body_len += n;
+  res->body[res->body_len] = '\0';
+  return n;
+}
+
+/* A plain HTTP GET (bs_http speaks HTTPS only). */
+static void plain_get(int port, const char *path, bs_response *res) {
+  memset(res, 0, sizeof(*res));
+  res->body = calloc(1, 1);
+  CURL *h = curl_easy_init();
+  assert_non_null(h);
+  char url[256];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, res);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, res->error);
+  res->code = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+  curl_easy_cleanup(h);
+  if (res->code != CURLE_OK)
+    fail_msg("GET %s: %s", url, res->error);
+}
+
+/* --http (or "http_listener": true) adds http= to the READY line, and that
+ * listener routes like the HTTPS one. */
+static void test_http_listener(void **state) {
+  (void)state;
+  char chain[BS_PATH_MAX], key[BS_PATH_MAX], root[BS_PATH_MAX], spec[3 * BS_PATH_MAX];
+  snprintf(spec, sizeof(spec), "plain:cert=%s,key=%s", bt_scratch(chain, "server.chain.pem"),
+           bt_scratch(key, "server.key"));
+  bs_process *backend = st_backend(test_scratch_dir(), spec);
+  assert_non_null(backend);
+  char url[64];
+  snprintf(url, sizeof(url), "https://localhost:%d", bs_port(backend, "plain"));
+  const char *const flag[] = {"--trust", bt_scratch(root, "root.pem"), "--http", NULL};
+  const char *const trust[] = {"--trust", root, NULL};
+  const struct {
+    const char *const *extra;
+    const char *config;
+  } cases[] = {
+      {flag, NULL},
+      {trust, "{\"http_listener\": true}"},
+      {flag, "{\"http_listener\": false}"}, /* the flag cannot be taken back */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "http-%zu", i);
+    st_sim sim;
+    st_sim_opts opts = {.extra = cases[i].extra, .config_json = cases[i].config};
+    start_sim(&sim, name, &opts);
+    assert_int_equal(3, sim.proc->count);
+    int http = bs_port(sim.proc, "http");
+    assert_true(http > 0 && http != sim.https && http != sim.admin);
+    assert_int_equal(201, st_create_api(&sim, "Plain", "/plain", "1.0", url, NULL));
+    bs_response res;
+    plain_get(http, "/plain/1.0/menaka", &res);
+    assert_int_equal(200, res.status);
+    assert_non_null(strstr(res.body, "Jersey say : menaka"));
+    bs_response_free(&res);
+    plain_get(http, "/other/1.0/menaka", &res);
+    assert_int_equal(404, res.status);
+    bs_response_free(&res);
+    st_check(st_sim_stop(&sim));
+  }
+  bs_check(bs_stop(backend) == 0);
+  /* Without either, no plain listener. */
+  st_sim sim;
+  st_sim_opts opts = {.extra = trust, .config_json = "{\"http_listener\": false}"};
+  start_sim(&sim, "http-off", &opts);
+  assert_int_equal(-1, bs_port(sim.proc, "http"));
+  st_check(st_sim_stop(&sim));
+}
+
+static int file_contains(const char *path, const char *needle) {
+  char *text = bs_slurp(path, NULL);
+  assert_non_null(text);
+  int found = strstr(text, needle) != NULL;
+  free(text);
+  return found;
+}
+
+/* The admin password is in no log line and not on stdout, whatever the
+ * admin calls did; a trailing newline in the file is not part of it. */
+static void test_password_not_logged(void **state) {
+  (void)state;
+  char log_file[BS_PATH_MAX];
+  const char *const to_file[] = {"--log", bt_scratch(log_file, "sim.log"), NULL};
+  unlink(log_file);
+  static const char garbage[] = "not a certificate";
+  static const struct {
+    const char *userpwd;
+    long status;
+  } calls[] = {
+      {ST_USER ":" ST_PASSWORD, 200},
+      {ST_USER ":wrong", 401},
+      {ST_USER ":" ST_PASSWORD "\n", 401},
+      {ST_PASSWORD ":" ST_PASSWORD, 401},
+      {NULL, 401},
+  };
+  for (int with_file = 0; with_file < 2; with_file++) {
+    st_sim sim;
+    st_sim_opts opts = {.extra = with_file ? to_file : NULL};
+    start_sim(&sim, with_file ? "secret-file" : "secret", &opts);
+    char err_path[BS_PATH_MAX];
+    snprintf(err_path, sizeof(err_path), "%s", sim.proc->stderr_path);
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+      st_reply r;
+      st_check(st_admin_raw(&sim, "GET", "/_sim/status", calls[i].userpwd, NULL, NULL, 0, &r));
+      if (r.status != calls[i].status)
+        fail_msg("call %zu: %ld, expected %ld", i, r.status, calls[i].status);
+      st_reply_free(&r);
+    }
+    st_part parts[] = {{"certificate", garbage, sizeof(garbage) - 1, "x.crt"},
+                       {"alias", "x", 1, NULL},
+                       {"endpoint", "https://localhost:1", 19, NULL}};
+    st_reply r;
+    st_check(st_multipart(&sim, "POST", ST_CERTS, parts, 3, &r));
+    assert_int_equal(500, r.status);
+    st_reply_free(&r);
+    assert_int_equal(201,
+                     st_create_api(&sim, "Secret", "/secret", "1.0", "https://localhost:1", NULL));
+    bs_read_more(sim.proc, 50, 500);
+    assert_null(strstr(sim.proc->more, ST_PASSWORD));
+    assert_null(strstr(sim.proc->more, ST_USER ":"));
+    st_check(st_sim_stop(&sim)); /* the shutdown lines too */
+    const char *log = with_file ? log_file : err_path;
+    assert_true(file_contains(log, "api Secret:1.0 created")); /* the right file */
+    assert_true(file_contains(log, "signal 15: stopping"));
+    assert_false(file_contains(log, ST_PASSWORD));
+    assert_false(file_contains(err_path, ST_PASSWORD));
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_bad_command_lines, teardown),
+      cmocka_unit_test_teardown(test_bad_configs, teardown),
+      cmocka_unit_test_teardown(test_help, teardown),
+      cmocka_unit_test_teardown(test_interval_and_format, teardown),
+      cmocka_unit_test_teardown(test_state_modes, teardown),
+      cmocka_unit_test_teardown(test_server_identity, teardown),
+      cmocka_unit_test_teardown(test_http_listener, teardown),
+      cmocka_unit_test_teardown(test_password_not_logged, teardown),
+  };
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int failed = cmocka_run_group_tests(tests, setup, NULL);
+  curl_global_cleanup();
+  return failed;
+}
