@@ -117,7 +117,9 @@ struct gh_driver {
   void *impl;
 };
 
-/* The simulator driver: sim_bin is gatecert-sim. NULL on allocation failure. */
-gh_driver *gh_driver_sim_new(const char *sim_bin);
+/* The simulator driver: sim_bin is gatecert-sim; extra_args (NULL-terminated,
+ * may be NULL) are added to its command line (e.g. a --break self-test).
+ * NULL on allocation failure. */
+gh_driver *gh_driver_sim_new(const char *sim_bin, const char *const *extra_args);
 
 #endif

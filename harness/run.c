@@ -78,6 +78,8 @@ typedef struct options {
   int list;
   int keep;
   int jobs;
+  const char *sim_args[MAX_GLOBS + 1];
+  size_t sim_arg_count;
   const char *sim_bin;
   const char *backend_bin;
   const char *faketime_lib;
@@ -1033,7 +1035,7 @@ static const char usage_text[] =
     "usage: gatecert run [--scenarios DIR] [--reports DIR] [--driver sim] [--profile wso2|sap]\n"
     "                    [--feature F] [--filter GLOB]... [--skip GLOB]... [--list] [--keep] [-j "
     "N]\n"
-    "                    [--sim-bin F] [--backend-bin F] [--faketime-lib F]\n"
+    "                    [--sim-bin F] [--sim-arg ARG]... [--backend-bin F] [--faketime-lib F]\n"
     "\n"
     "Runs every scenario case (scenarios/<feature>/*.yaml, or one file) against a gateway\n"
     "and writes "
@@ -1080,6 +1082,7 @@ static int parse_options(int argc, char **argv, options *opt) {
       {"backend-bin", required_argument, NULL, 'B'},
       {"faketime-lib", required_argument, NULL, 'T'},
       {"jobs", required_argument, NULL, 'j'},
+      {"sim-arg", required_argument, NULL, 'A'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -1132,6 +1135,13 @@ static int parse_options(int argc, char **argv, options *opt) {
       break;
     case 'T':
       opt->faketime_lib = optarg;
+      break;
+    case 'A':
+      if (opt->sim_arg_count == MAX_GLOBS) {
+        fprintf(stderr, "gatecert run: at most %d --sim-arg\n", MAX_GLOBS);
+        return 2;
+      }
+      opt->sim_args[opt->sim_arg_count++] = optarg;
       break;
     case 'f':
       if (opt->filter_count == MAX_GLOBS) {
@@ -1246,7 +1256,7 @@ int gh_run_main(int argc, char **argv) {
     return rc;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  gh_driver *driver = gh_driver_sim_new(opt.sim_bin);
+  gh_driver *driver = gh_driver_sim_new(opt.sim_bin, opt.sim_args);
   char started[32], host[256] = "localhost", epoch[] = "2030-01-01T00:00:00Z";
   now_text(started, sizeof(started));
   gethostname(host, sizeof(host) - 1);

@@ -54,6 +54,9 @@ static const char usage_text[] =
     "  --http                      also listen for plain HTTP\n"
     "  --backend-timeout-ms MS     backend response timeout (default 30000) -> 101504\n"
     "  --log FILE                  gateway log (default: stderr)\n"
+    "  --break immediate-reload    self-test only: apply endpoint certificate changes at\n"
+    "                              once instead of at the tick (a deliberate bug that the\n"
+    "                              harness's scenarios must catch)\n"
     "  --help                      this text\n";
 
 static int fail(char *why, size_t why_len, const char *fmt, ...)
@@ -376,6 +379,7 @@ enum {
   OPT_HTTP,
   OPT_TIMEOUT,
   OPT_LOG,
+  OPT_BREAK,
   OPT_HELP,
 };
 
@@ -394,6 +398,7 @@ static const struct option long_options[] = {
     {"http", no_argument, NULL, OPT_HTTP},
     {"backend-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
     {"log", required_argument, NULL, OPT_LOG},
+    {"break", required_argument, NULL, OPT_BREAK},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -458,6 +463,11 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     if (parse_long(arg, 1, 3600000, &seen->timeout) != 0)
       return fail(why, why_len, "--backend-timeout-ms: \"%s\" is not 1..3600000", arg);
     seen->timeout_set = 1;
+    return 0;
+  case OPT_BREAK:
+    if (strcmp(arg, "immediate-reload") != 0)
+      return fail(why, why_len, "--break: \"%s\" is not immediate-reload", arg);
+    opt->break_immediate_reload = 1;
     return 0;
   case OPT_LOG:
     return set_string(&opt->log_path, arg) ? fail(why, why_len, "out of memory") : 0;

@@ -97,6 +97,7 @@ typedef struct gsim_options {
   char *log_path; /* NULL: stderr */
   gsim_fault_format fault_format;
   int http_listener;
+  int break_immediate_reload; /* --break immediate-reload: a deliberate bug (self-test) */
   long backend_timeout_ms;
   gsim_profile_spec profiles[GSIM_MAX_PROFILES];
   size_t profile_count;

@@ -36,9 +36,12 @@ typedef struct api_id {
   char id[64];
 } api_id;
 
+#define MAX_EXTRA 16
+
 typedef struct sim_driver {
   char *bin;
-  gh_gateway_config cfg; /* borrowed strings, valid for the case */
+  const char *extra[MAX_EXTRA + 1]; /* borrowed: the caller's argv */
+  gh_gateway_config cfg;            /* borrowed strings, valid for the case */
   char password[33];
   char userpwd[48];
   const char *secrets[2];
@@ -230,6 +233,8 @@ static int launch(sim_driver *s, char *why, size_t why_len) {
     args[n++] = "--trust";
     args[n++] = c->base_trust_pem;
   }
+  for (size_t i = 0; s->extra[i] && n < GH_PROC_MAX_ARGS - 1; i++)
+    args[n++] = s->extra[i];
   args[n] = NULL;
   gh_proc_spec spec = {.bin = s->bin,
                        .args = args,
@@ -447,7 +452,7 @@ static const gh_driver_ops sim_ops = {
     .destroy = sim_destroy,
 };
 
-gh_driver *gh_driver_sim_new(const char *sim_bin) {
+gh_driver *gh_driver_sim_new(const char *sim_bin, const char *const *extra_args) {
   gh_driver *d = calloc(1, sizeof(*d));
   sim_driver *s = calloc(1, sizeof(*s));
   char *bin = sim_bin ? strdup(sim_bin) : NULL;
@@ -471,6 +476,8 @@ gh_driver *gh_driver_sim_new(const char *sim_bin) {
   snprintf(s->userpwd, sizeof(s->userpwd), "gatecert:%s", s->password);
   s->secrets[0] = s->password;
   s->secrets[1] = NULL;
+  for (size_t i = 0; extra_args && extra_args[i] && i < MAX_EXTRA; i++)
+    s->extra[i] = extra_args[i];
   s->bin = bin;
   d->ops = &sim_ops;
   d->impl = s;
