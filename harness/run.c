@@ -78,6 +78,8 @@ typedef struct options {
   int list;
   int keep;
   int jobs;
+  long repeat;                     /* rounds, for --repeat-until-fail (default 1) */
+  unsigned long long shuffle_seed; /* 0: file order */
   const char *sim_args[MAX_GLOBS + 1];
   size_t sim_arg_count;
   const char *sim_bin;
@@ -967,6 +969,35 @@ static void run_parallel(const options *opt, const gh_case_spec *const *cases, s
   }
 }
 
+static void run_all(const options *opt, const gh_case_spec *const *chosen, size_t n,
+                    gh_driver *driver, gh_run *run, int color) {
+  if (opt->jobs > 1) {
+    run_parallel(opt, chosen, n, opt->profile, driver, run, color);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    case_outcome o;
+    memset(&o, 0, sizeof(o));
+    execute_case(opt, chosen[i], opt->profile, driver, &o);
+    record_case(opt, chosen[i], opt->profile, driver->ops->name, &o, run, color);
+    free(o.log_tail);
+  }
+}
+
+/* Fisher-Yates with a seeded xorshift64: the same seed gives the same order. */
+static void shuffle(const gh_case_spec **cases, size_t n, unsigned long long seed) {
+  unsigned long long x = seed ? seed : 0x9e3779b97f4a7c15ULL;
+  for (size_t i = n; i > 1; i--) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    size_t j = (size_t)(x % i);
+    const gh_case_spec *t = cases[i - 1];
+    cases[i - 1] = cases[j];
+    cases[j] = t;
+  }
+}
+
 static int selected(const options *opt, const gh_case_spec *c, const char *profile) {
   if (!gh_case_has_profile(c, profile))
     return 0;
@@ -1035,6 +1066,7 @@ static const char usage_text[] =
     "usage: gatecert run [--scenarios DIR] [--reports DIR] [--driver sim] [--profile wso2|sap]\n"
     "                    [--feature F] [--filter GLOB]... [--skip GLOB]... [--list] [--keep] [-j "
     "N]\n"
+    "                    [--shuffle SEED] [--repeat-until-fail N]\n"
     "                    [--sim-bin F] [--sim-arg ARG]... [--backend-bin F] [--faketime-lib F]\n"
     "\n"
     "Runs every scenario case (scenarios/<feature>/*.yaml, or one file) against a gateway\n"
@@ -1045,6 +1077,8 @@ static const char usage_text[] =
     "  --list        print the selected cases and exit\n"
     "  --keep        keep every case's work directory (logs, certificates, reports)\n"
     "  -j, --jobs N  run N cases at once (each in its own process; default 1)\n"
+    "  --shuffle SEED           run the cases in a random order fixed by SEED\n"
+    "  --repeat-until-fail N    run the selection up to N times, stop after a failing round\n"
     "Exit: 0 all conformed, 1 non-conformance, 2 usage or scenario error, 3 harness error.\n";
 
 static void default_bins(options *opt, char *sim, char *backend) {
@@ -1082,6 +1116,8 @@ static int parse_options(int argc, char **argv, options *opt) {
       {"backend-bin", required_argument, NULL, 'B'},
       {"faketime-lib", required_argument, NULL, 'T'},
       {"jobs", required_argument, NULL, 'j'},
+      {"repeat-until-fail", required_argument, NULL, 'R'},
+      {"shuffle", required_argument, NULL, 'Z'},
       {"sim-arg", required_argument, NULL, 'A'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -1091,6 +1127,7 @@ static int parse_options(int argc, char **argv, options *opt) {
   opt->driver = "sim";
   opt->profile = "wso2";
   opt->faketime_lib = GATECERT_FAKETIME_LIB;
+  opt->repeat = 1;
   optind = 1;
   opterr = 0;
   int ch;
@@ -1136,6 +1173,22 @@ static int parse_options(int argc, char **argv, options *opt) {
     case 'T':
       opt->faketime_lib = optarg;
       break;
+    case 'R':
+    case 'Z': {
+      char *end = NULL;
+      errno = 0;
+      unsigned long long v = strtoull(optarg, &end, 10);
+      if (!*optarg || *end || errno || v == 0 || (ch == 'R' && v > 100000)) {
+        fprintf(stderr, "gatecert run: --%s wants a positive integer\n",
+                ch == 'R' ? "repeat-until-fail" : "shuffle");
+        return 2;
+      }
+      if (ch == 'R')
+        opt->repeat = (long)v;
+      else
+        opt->shuffle_seed = v;
+      break;
+    }
     case 'A':
       if (opt->sim_arg_count == MAX_GLOBS) {
         fprintf(stderr, "gatecert run: at most %d --sim-arg\n", MAX_GLOBS);
@@ -1283,16 +1336,15 @@ int gh_run_main(int argc, char **argv) {
       for (size_t i = 0; i < files[f].count; i++)
         if (selected(&opt, &files[f].cases[i], opt.profile))
           chosen[n++] = &files[f].cases[i];
-    if (opt.jobs > 1)
-      run_parallel(&opt, chosen, n, opt.profile, driver, &run, color);
-    else
-      for (size_t i = 0; i < n; i++) {
-        case_outcome o;
-        memset(&o, 0, sizeof(o));
-        execute_case(&opt, chosen[i], opt.profile, driver, &o);
-        record_case(&opt, chosen[i], opt.profile, driver->ops->name, &o, &run, color);
-        free(o.log_tail);
-      }
+    if (opt.shuffle_seed)
+      shuffle(chosen, n, opt.shuffle_seed);
+    for (long round = 0; round < opt.repeat; round++) {
+      gh_tally before = gh_run_tally(&run);
+      run_all(&opt, chosen, n, driver, &run, color);
+      gh_tally after = gh_run_tally(&run);
+      if (after.fail + after.error > before.fail + before.error)
+        break; /* --repeat-until-fail: stop at the first round that failed */
+    }
     free(chosen);
     run.seconds = (now_ms() - t0) / 1e3;
     char path[PATH_LEN], why[512];
