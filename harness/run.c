@@ -65,6 +65,17 @@
 #define CALL_TIMEOUT  10000L
 #define WITHIN_PASSES 3
 
+/* Set by SIGINT/SIGTERM: the one piece of process state a signal may touch.
+ * The running case stops before its next step and cleans up (every process
+ * stopped by pid, libfaketime files removed), the reports are written, and
+ * the run exits 130. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
 typedef struct options {
   const char *scenarios;
   const char *reports;
@@ -766,6 +777,10 @@ static void run_case_body(case_run *r) {
     gh_admin_result_free(&res);
   }
   for (size_t i = 0; i < c->step_count && r->outcome == GH_PASS; i++) {
+    if (interrupted) {
+      set_outcome(r, GH_ERROR, NULL, "interrupted before step %zu", i + 1);
+      break;
+    }
     int rc = run_step(r, &c->steps[i], i, why, sizeof(why));
     if (rc < 0) {
       char label[256];
@@ -925,7 +940,7 @@ static void run_parallel(const options *opt, const gh_case_spec *const *cases, s
   size_t active = 0, next = 0;
   int jobs = opt->jobs < 64 ? opt->jobs : 64;
   while (next < count || active > 0) {
-    while (next < count && active < (size_t)jobs) {
+    while (next < count && active < (size_t)jobs && !interrupted) {
       int fds[2];
       if (pipe2(fds, O_CLOEXEC) != 0)
         break;
@@ -975,7 +990,7 @@ static void run_all(const options *opt, const gh_case_spec *const *chosen, size_
     run_parallel(opt, chosen, n, opt->profile, driver, run, color);
     return;
   }
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && !interrupted; i++) {
     case_outcome o;
     memset(&o, 0, sizeof(o));
     execute_case(opt, chosen[i], opt->profile, driver, &o);
@@ -1079,7 +1094,8 @@ static const char usage_text[] =
     "  -j, --jobs N  run N cases at once (each in its own process; default 1)\n"
     "  --shuffle SEED           run the cases in a random order fixed by SEED\n"
     "  --repeat-until-fail N    run the selection up to N times, stop after a failing round\n"
-    "Exit: 0 all conformed, 1 non-conformance, 2 usage or scenario error, 3 harness error.\n";
+    "Exit: 0 all conformed, 1 non-conformance, 2 usage or scenario error, 3 harness error,\n"
+    "130 interrupted (SIGINT/SIGTERM: the running cases are stopped and cleaned up).\n";
 
 static void default_bins(options *opt, char *sim, char *backend) {
   char self[PATH_LEN];
@@ -1338,7 +1354,13 @@ int gh_run_main(int argc, char **argv) {
           chosen[n++] = &files[f].cases[i];
     if (opt.shuffle_seed)
       shuffle(chosen, n, opt.shuffle_seed);
-    for (long round = 0; round < opt.repeat; round++) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    for (long round = 0; round < opt.repeat && !interrupted; round++) {
       gh_tally before = gh_run_tally(&run);
       run_all(&opt, chosen, n, driver, &run, color);
       gh_tally after = gh_run_tally(&run);
@@ -1359,9 +1381,11 @@ int gh_run_main(int argc, char **argv) {
       rc = 3;
     }
     gh_console_summary(stdout, color, &run, opt.reports);
+    if (interrupted)
+      printf("INTERRUPTED: the run stopped early; the reports hold the cases that ran\n");
     gh_tally t = gh_run_tally(&run);
     if (rc == 0)
-      rc = t.error ? 3 : t.fail ? 1 : 0;
+      rc = interrupted ? 130 : t.error ? 3 : t.fail ? 1 : 0;
   }
   if (driver)
     driver->ops->destroy(driver);
