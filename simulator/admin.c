@@ -75,8 +75,11 @@ static void method_not_allowed(struct evhttp_request *req, const char *allow) {
   gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
 }
 
-/* Valid UTF-8 without control characters: what an alias or URL may hold. */
+/* Valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
+ * U+10FFFF, which jansson would refuse to put in a reply) without control
+ * characters (C0, DEL, C1): what an alias or URL may hold. */
 static int printable_utf8(const unsigned char *s, size_t len) {
+  static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
   size_t i = 0;
   while (i < len) {
     unsigned char c = s[i];
@@ -85,9 +88,15 @@ static int printable_utf8(const unsigned char *s, size_t len) {
     size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
     if (n == 0 || i + n > len)
       return 0;
-    for (size_t k = 1; k < n; k++)
+    unsigned long cp = n == 1 ? c : (unsigned long)(c & (0x7f >> n));
+    for (size_t k = 1; k < n; k++) {
       if ((s[i + k] & 0xc0) != 0x80)
         return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3fu);
+    }
+    if ((n > 1 && cp < min_cp[n]) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+        (cp >= 0x80 && cp <= 0x9f))
+      return 0;
     i += n;
   }
   return 1;
@@ -433,11 +442,17 @@ static void certs_list(gsim *sim, struct evhttp_request *req) {
     bad_request(req, "offset and limit must be non-negative integers (limit at most 1000)");
     return;
   }
+  /* As WSO2: an empty filter is no filter; one longer than any stored value
+   * matches nothing (the store refuses both as out of bounds). */
+  const char *alias = evhttp_find_header(&query, "alias");
+  const char *endpoint = evhttp_find_header(&query, "endpoint");
+  alias = alias && *alias ? alias : NULL;
+  endpoint = endpoint && *endpoint ? endpoint : NULL;
   gsim_cert_row *rows = NULL;
   size_t count = 0;
-  gsim_store_status st =
-      gsim_store_cert_list(sim->store, evhttp_find_header(&query, "alias"),
-                           evhttp_find_header(&query, "endpoint"), &rows, &count);
+  gsim_store_status st = GSIM_STORE_OK;
+  if ((!alias || strlen(alias) < GSIM_ALIAS_MAX) && (!endpoint || strlen(endpoint) < GSIM_URL_MAX))
+    st = gsim_store_cert_list(sim->store, alias, endpoint, &rows, &count);
   evhttp_clear_headers(&query);
   if (st != GSIM_STORE_OK) {
     internal_error(sim, req, "listing certificates");
@@ -688,8 +703,8 @@ static json_t *api_definition(struct evhttp_request *req, json_t *in, const char
     json_object_set_new(endpoint_config, "sandbox_endpoints", json_pack("{s:s}", "url", sandbox));
   return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:s}", "id", id, "name", name, "context",
                    ctx, "version", version, "endpointConfig", endpoint_config, "securityScheme",
-                   schemes, "isDefaultVersion", is_default && json_is_true(is_default),
-                   "lifeCycleStatus", "PUBLISHED");
+                   schemes, "isDefaultVersion", json_is_true(is_default), "lifeCycleStatus",
+                   "PUBLISHED");
 }
 
 static void new_uuid(char out[GSIM_API_ID_MAX]) {
@@ -787,7 +802,8 @@ static void apis_delete(gsim *sim, struct evhttp_request *req, const char *id) {
     if (strcmp(sim->apis[i]->id, id) == 0) {
       gsim_log(sim, "INFO", "api %s:%s deleted", sim->apis[i]->name, sim->apis[i]->version);
       gsim_api_free(sim->apis[i]);
-      memmove(&sim->apis[i], &sim->apis[i + 1], (sim->api_count - i - 1) * sizeof(sim->apis[0]));
+      for (size_t j = i; j + 1 < sim->api_count; j++)
+        sim->apis[j] = sim->apis[j + 1];
       sim->api_count--;
       break;
     }
