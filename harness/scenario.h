@@ -67,6 +67,27 @@
  * status, message (contained in the error description or message), body_contains.
  * `within: 30s` on a call step retries it (real time) until three consecutive
  * successes, for gateways that apply changes eventually.
+ *
+ * Rules beyond the sketch (scenario.c enforces each with file:line:column):
+ * - steps is required (>= 1: a case that checks nothing must not pass); an
+ *   API needs context (a path starting with '/'), version and backend.
+ * - pki kind defaults to server. Names of pki, backends and apis are
+ *   [A-Za-z0-9][A-Za-z0-9._-]*, shorter than GH_NAME_MAX; "none" is not a pki
+ *   name. An issuer must be of kind ca and declared earlier in pki (so no
+ *   cycles); not_after must be later than not_before.
+ * - ${param} is replaced in every value, never in keys or the matrix itself;
+ *   $${ is a literal ${. Row values are scalars; case names must all differ.
+ * - expect takes the call keys on call; status, message and body_contains on
+ *   upload/replace/delete_endpoint_cert, create_api and delete_api; nothing
+ *   on advance, advance_to, reload, restart_gateway. within needs expect or
+ *   expect_profile; expect_profile keys must be in profiles (when given).
+ * - advance > 0; advance_to never goes back (counted again from 0 after a
+ *   restart_gateway). upload takes backend or endpoint, not both; cert is
+ *   required unless format is garbage, empty or oversize. A backend's delay
+ *   is 0s..600s; at most 16 ssl_profiles, one per backend and host.
+ * - Booleans are true/false, yes/no, on/off. Refused outright: files over
+ *   1 MiB, over 10000 nodes, nesting deeper than 32, anchors and aliases,
+ *   tags, duplicate keys, unknown keys, more than one document.
  */
 #ifndef GH_SCENARIO_H
 #define GH_SCENARIO_H
@@ -255,8 +276,9 @@ int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_l
 void gh_cases_free(gh_case_spec *cases, size_t count);
 
 /* The expectation of a step for a profile: expect with that profile's
- * override merged over it (fields set in the override win). The result
- * borrows the step's strings; nothing to free. */
+ * override merged over it (fields set in the override win; an override cannot
+ * unset a field). NULL or a profile without an override: expect as written.
+ * The result borrows the step's strings; nothing to free. */
 gh_expect gh_step_expect(const gh_step *step, const char *profile);
 
 /* Looks up a declared name; NULL when absent. */

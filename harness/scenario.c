@@ -1,0 +1,2176 @@
+/* scenario.c - the scenario loader: a YAML file to checked, expanded cases.
+ *
+ * How it works, in three stages.
+ *
+ * 1. Read. The file is read whole (refused above 1 MiB) and fed to libyaml's
+ *    event parser. The events build a small tree of our own (ynode, allocated
+ *    from an arena that is freed when the load ends) holding for each node its
+ *    type, its 1-based line and column, and for a scalar its text. The bounds
+ *    are enforced as the events arrive, so hostile input never grows: at most
+ *    MAX_NODES nodes, nesting at most MAX_DEPTH deep, one document, no anchors
+ *    or aliases (so no billion laughs), no tags, no NUL inside a string, map
+ *    keys that are strings and unique (a duplicate names both lines). libyaml's
+ *    own syntax errors are reported at libyaml's mark.
+ *
+ * 2. Expand. A `matrix` is checked (params are identifiers and unique, every
+ *    row is a list of exactly one scalar per param) and each row becomes one
+ *    case; without a matrix the file is one case. Every scalar *value* outside
+ *    the matrix is read through substitute(), which replaces ${param} with the
+ *    row's value ($${ is a literal ${); an unknown ${x} is an error at that
+ *    scalar. Keys are never substituted.
+ *
+ * 3. Build. For each case the tree is walked by a schema written as code, one
+ *    function per section, in a fixed order so that every reference can be
+ *    resolved against what is already built: pki (an issuer must be declared
+ *    earlier in the map than what it issues, which rules out cycles), backends,
+ *    apis, gateway, then steps. Each function checks the keys of its map
+ *    against its allowed list and converts each value to its type (string,
+ *    list, map, duration, integer, boolean, one of a set of words). The first
+ *    mistake stops the load: gh_load_error gets the file, line, column and a
+ *    message saying what was expected, and everything built so far is freed.
+ *
+ * Every string in a case is its own allocation, owned by the case and freed by
+ * gh_cases_free; partially built cases are freed the same way (arrays are
+ * zeroed and their counts set before they are filled). All the memory made
+ * for cases is counted against MAX_OUTPUT_BYTES, so a matrix cannot multiply
+ * a large file into an exhausted heap. Nothing is printed: errors are returned.
+ */
+#include "scenario.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <yaml.h>
+
+#include "gcert.h"
+
+#define MAX_FILE_BYTES   ((size_t)1024 * 1024)
+#define MAX_NODES        10000
+#define MAX_DEPTH        32
+#define MAX_OUTPUT_BYTES ((size_t)64 * 1024 * 1024)
+#define ALLOC_OVERHEAD   16 /* what one malloc is assumed to cost beyond its size */
+#define ARENA_BLOCK      ((size_t)16 * 1024)
+#define MAX_SSL_PROFILES 16 /* GH_MAX_PROFILES of driver.h */
+#define QUOTE_MAX        60 /* bytes of a value quoted in a message */
+#define MS_PER_S         INT64_C(1000)
+#define MS_PER_DAY       (INT64_C(86400) * MS_PER_S)
+
+#define DEFAULT_EPOCH   "2030-01-01T00:00:00Z"
+#define DEFAULT_EPOCH_S INT64_C(1893456000)
+
+/* ---- the tree ----------------------------------------------------------- */
+
+typedef enum ytype { Y_SCALAR = 0, Y_SEQ, Y_MAP } ytype;
+
+typedef struct ynode {
+  ytype type;
+  int line; /* 1-based */
+  int column;
+  int is_null;      /* a plain scalar "", "~", "null", "Null" or "NULL" */
+  int has_param;    /* a scalar with "${" in it */
+  const char *text; /* scalars: NUL-terminated, no NUL inside */
+  size_t len;
+  struct ynode **kids; /* sequence: the items; map: key, value, key, value, ... */
+  size_t kid_count;    /* sequence: items; map: twice the entries */
+} ynode;
+
+typedef struct arena_block {
+  struct arena_block *next;
+  size_t size;
+  size_t used;
+  max_align_t data[];
+} arena_block;
+
+typedef struct open_node {
+  ynode *node;
+  size_t base; /* where its children start in pending */
+} open_node;
+
+typedef struct loader {
+  const char *path;
+  gh_load_error *err;
+  /* reading */
+  arena_block *arena;
+  const unsigned char *buf;
+  size_t buf_len;
+  size_t node_count;
+  ynode **pending; /* children of the open collections, innermost last */
+  size_t pending_len;
+  size_t pending_cap;
+  open_node open[MAX_DEPTH];
+  size_t depth;
+  int documents;
+  ynode *root;
+  /* expanding */
+  const ynode *params; /* the matrix params, or NULL */
+  const ynode *row;    /* the row being built, or NULL */
+  size_t row_number;   /* 1-based */
+  size_t output_bytes; /* counted against MAX_OUTPUT_BYTES */
+  /* building */
+  gh_case_spec *c;
+  int64_t clock_ms; /* where advance/advance_to have moved the clock since the start */
+} loader;
+
+/* ---- words ---------------------------------------------------------------- */
+
+static const char *const TOP_KEYS[] = {"name",  "features", "profiles", "refs", "epoch",
+                                       "needs", "matrix",   "gateway",  "pki",  "backends",
+                                       "apis",  "steps",    NULL};
+static const char *const MATRIX_KEYS[] = {"params", "rows", NULL};
+static const char *const PKI_KEYS[] = {"kind",       "issuer",    "subject", "san",
+                                       "not_before", "not_after", "eku",     NULL};
+static const char *const PKI_KINDS[] = {"ca", "server", "client", NULL}; /* gh_pki_kind */
+static const char *const EKUS[] = {"default", "none", "server", "client", "both", NULL};
+static const char *const BACKEND_KEYS[] = {"cert",  "chain",    "client_auth", "client_ca", "fault",
+                                           "delay", "sessions", "tls",         NULL};
+static const char *const CLIENT_AUTHS[] = {"none", "optional", "require", NULL};
+static const char *const FAULTS[] = {"none",    "refuse",         "reset", "stall",
+                                     "garbage", "close-mid-body", NULL};
+static const char *const TLS_VERSIONS[] = {"any", "1.2", "1.3", NULL};
+static const char *const API_KEYS[] = {"context",  "version",         "backend", "host",
+                                       "security", "default_version", "create",  NULL};
+static const char *const SECURITY[] = {
+    "oauth2",     "mutualssl", "mutualssl_mandatory",
+    "basic_auth", "api_key",   "oauth_basic_auth_api_key_mandatory",
+    NULL};
+static const char *const GATEWAY_KEYS[] = {"sender_reload_interval",
+                                           "fault_format",
+                                           "backend_timeout",
+                                           "trust",
+                                           "ssl_profiles",
+                                           "default_profile",
+                                           NULL};
+static const char *const FAULT_FORMATS[] = {"json", "xml", NULL};
+static const char *const PROFILE_KEYS[] = {"backend",           "host", "trust", "key",
+                                           "hostname_verifier", NULL};
+static const char *const DEFAULT_PROFILE_KEYS[] = {"trust", "key", "hostname_verifier", NULL};
+static const char *const VERIFIERS[] = {"Strict", "AllowAll", "DefaultAndLocalhost", "Default",
+                                        NULL};
+static const char *const PROFILES[] = {"wso2", "sap", NULL};
+static const char *const STEP_KINDS[] = {"call",
+                                         "advance",
+                                         "advance_to",
+                                         "upload_endpoint_cert",
+                                         "replace_endpoint_cert",
+                                         "delete_endpoint_cert",
+                                         "create_api",
+                                         "delete_api",
+                                         "reload",
+                                         "restart_gateway",
+                                         NULL}; /* gh_step_kind */
+static const char *const STEP_EXTRA_KEYS[] = {"expect", "expect_profile", "within", NULL};
+static const char *const CALL_KEYS[] = {"api", "path", "method", "headers", NULL};
+static const char *const UPLOAD_KEYS[] = {"alias", "backend", "endpoint", "cert", "format", NULL};
+static const char *const REPLACE_KEYS[] = {"alias", "cert", "format", NULL};
+static const char *const DELETE_KEYS[] = {"alias", NULL};
+static const char *const NO_KEYS[] = {NULL};
+static const char *const FORMATS[] = {"pem",     "der",   "pkcs7",    "jks",
+                                      "garbage", "empty", "oversize", NULL};
+static const char *const CALL_EXPECT_KEYS[] = {
+    "status",      "fault_code",      "body_contains", "body_excludes", "header",
+    "tls_failure", "backend_reached", "backend_saw",   "log_contains",  NULL};
+static const char *const ADMIN_EXPECT_KEYS[] = {"status", "message", "body_contains", NULL};
+static const char *const BACKEND_SAW_KEYS[] = {"client_cert", NULL};
+static const char *const FAILURE_CLASSES[] = {"tls-alert", "http-4xx", "http-5xx",
+                                              "backend-not-reached", NULL};
+static const char *const BOOL_TRUE[] = {"true", "True", "TRUE", "yes", "Yes",
+                                        "YES",  "on",   "On",   "ON",  NULL};
+static const char *const BOOL_FALSE[] = {"false", "False", "FALSE", "no",  "No",
+                                         "NO",    "off",   "Off",   "OFF", NULL};
+
+/* Index of word in a NULL-terminated list, or -1. */
+static int word_index(const char *const *words, const char *word) {
+  for (int i = 0; words[i] != NULL; i++)
+    if (strcmp(words[i], word) == 0)
+      return i;
+  return -1;
+}
+
+/* "a, b, c" into buf (truncated with "..."). */
+static const char *join_words(const char *const *words, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; words[i] != NULL; i++) {
+    int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", words[i]);
+    if (n < 0 || (size_t)n >= size - used) {
+      if (size > 4)
+        memcpy(buf + size - 4, "...", 4);
+      break;
+    }
+    used += (size_t)n;
+  }
+  return buf;
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+typedef struct qbuf {
+  char s[96];
+} qbuf;
+
+/* len bytes of s as a quoted string for a message: escapes quotes, backslashes
+ * and control characters, keeps UTF-8 sequences whole, cuts after QUOTE_MAX. */
+static const char *quote_len(qbuf *q, const char *s, size_t len) {
+  size_t o = 0;
+  size_t i = 0;
+  q->s[o++] = '"';
+  while (i < len && o < QUOTE_MAX) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch == '"' || ch == '\\') {
+      q->s[o++] = '\\';
+      q->s[o++] = (char)ch;
+      i++;
+    } else if (ch < 0x20 || ch == 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      q->s[o++] = '\\';
+      q->s[o++] = 'x';
+      q->s[o++] = hex[ch >> 4];
+      q->s[o++] = hex[ch & 15];
+      i++;
+    } else {
+      size_t seq = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
+      if (seq > len - i)
+        seq = len - i;
+      memcpy(q->s + o, s + i, seq);
+      o += seq;
+      i += seq;
+    }
+  }
+  if (i < len) {
+    memcpy(q->s + o, "...", 3);
+    o += 3;
+  }
+  q->s[o++] = '"';
+  q->s[o] = '\0';
+  return q->s;
+}
+
+static const char *quote(qbuf *q, const char *s) { return quote_len(q, s, strlen(s)); }
+
+/* What a node is, for "got ...": a list, a map, null, or the quoted text. */
+static const char *describe(qbuf *q, const ynode *n) {
+  if (n == NULL)
+    return "nothing";
+  if (n->type == Y_SEQ)
+    return "a list";
+  if (n->type == Y_MAP)
+    return "a map";
+  if (n->is_null)
+    return "null";
+  return quote_len(q, n->text, n->len);
+}
+
+__attribute__((format(printf, 4, 0))) static void vreport(loader *L, int line, int column,
+                                                          const char *fmt, va_list ap) {
+  gh_load_error *e = L->err;
+  e->line = line;
+  e->column = column;
+  vsnprintf(e->message, sizeof(e->message), fmt, ap);
+}
+
+/* Fills the error at node at (0:0 when NULL). A message about a scalar whose
+ * text came from the matrix names the row. */
+__attribute__((format(printf, 3, 4))) static void report(loader *L, const ynode *at,
+                                                         const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vreport(L, at ? at->line : 0, at ? at->column : 0, fmt, ap);
+  va_end(ap);
+  if (at != NULL && at->has_param && L->row != NULL) {
+    size_t used = strlen(L->err->message);
+    snprintf(L->err->message + used, sizeof(L->err->message) - used, " (matrix row %zu)",
+             L->row_number);
+  }
+}
+
+__attribute__((format(printf, 4, 5))) static void report_at(loader *L, int line, int column,
+                                                            const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vreport(L, line, column, fmt, ap);
+  va_end(ap);
+}
+
+/* report() or report_at(), then -1: as macros, so that static analysis (which
+ * does not follow variadic calls) knows every `return fail(...)` fails. */
+#define fail(L, at, ...)              (report((L), (at), __VA_ARGS__), -1)
+#define fail_at(L, line, column, ...) (report_at((L), (line), (column), __VA_ARGS__), -1)
+
+/* A duration for a message: "90s", "250ms". */
+static const char *duration_text(int64_t ms, char *buf, size_t size) {
+  if (ms % MS_PER_S == 0)
+    snprintf(buf, size, "%llds", (long long)(ms / MS_PER_S));
+  else
+    snprintf(buf, size, "%lldms", (long long)ms);
+  return buf;
+}
+
+/* ---- memory for cases, counted -------------------------------------------- */
+
+/* calloc(count, size) counted against MAX_OUTPUT_BYTES; NULL with the error
+ * at node at. */
+static void *take(loader *L, const ynode *at, size_t count, size_t size) {
+  if (count == 0)
+    count = 1;
+  if (size == 0)
+    size = 1;
+  size_t left = MAX_OUTPUT_BYTES - L->output_bytes;
+  if (count > left / size || count * size + ALLOC_OVERHEAD > left) {
+    report(L, at, "the scenario expands to more than %zu MiB (a matrix too large for its file?)",
+           MAX_OUTPUT_BYTES >> 20);
+    return NULL;
+  }
+  void *p = calloc(count, size);
+  if (p == NULL) {
+    report(L, at, "out of memory");
+    return NULL;
+  }
+  L->output_bytes += count * size + ALLOC_OVERHEAD;
+  return p;
+}
+
+static char *take_string(loader *L, const ynode *at, const char *s, size_t len) {
+  char *out = take(L, at, len + 1, 1);
+  if (out != NULL && len > 0)
+    memcpy(out, s, len);
+  return out;
+}
+
+/* ---- reading: libyaml events to a bounded tree --------------------------- */
+
+static void *arena_alloc(loader *L, size_t n) {
+  const size_t align = _Alignof(max_align_t);
+  n = n == 0 ? align : (n + align - 1) / align * align;
+  arena_block *b = L->arena;
+  if (b == NULL || b->size - b->used < n) {
+    size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+    b = malloc(sizeof(*b) + size);
+    if (b == NULL)
+      return NULL;
+    b->next = L->arena;
+    b->size = size;
+    b->used = 0;
+    L->arena = b;
+  }
+  void *p = (unsigned char *)b->data + b->used;
+  b->used += n;
+  return p;
+}
+
+static void arena_free(loader *L) {
+  while (L->arena != NULL) {
+    arena_block *next = L->arena->next;
+    free(L->arena);
+    L->arena = next;
+  }
+}
+
+static int fail_mark(loader *L, yaml_mark_t mark, const char *what) {
+  return fail_at(L, (int)mark.line + 1, (int)mark.column + 1, "%s", what);
+}
+
+static ynode *new_node(loader *L, ytype type, yaml_mark_t mark) {
+  if (++L->node_count > MAX_NODES) {
+    report_at(L, (int)mark.line + 1, (int)mark.column + 1,
+              "more than %d YAML nodes: split the scenario into smaller files", MAX_NODES);
+    return NULL;
+  }
+  ynode *n = arena_alloc(L, sizeof(*n));
+  if (n == NULL) {
+    fail_mark(L, mark, "out of memory");
+    return NULL;
+  }
+  memset(n, 0, sizeof(*n));
+  n->type = type;
+  n->line = (int)mark.line + 1;
+  n->column = (int)mark.column + 1;
+  return n;
+}
+
+/* Hands a finished node to its parent (or makes it the root). */
+static int attach(loader *L, ynode *n) {
+  if (L->depth == 0) {
+    L->root = n;
+    return 0;
+  }
+  if (L->pending_len == L->pending_cap) {
+    size_t cap = L->pending_cap ? L->pending_cap * 2 : 64;
+    ynode **grown = realloc(L->pending, cap * sizeof(ynode *));
+    if (grown == NULL)
+      return fail(L, n, "out of memory");
+    L->pending = grown;
+    L->pending_cap = cap;
+  }
+  L->pending[L->pending_len++] = n;
+  return 0;
+}
+
+static int refuse_anchor_tag(loader *L, const yaml_event_t *ev, const yaml_char_t *anchor,
+                             const yaml_char_t *tag) {
+  if (anchor != NULL)
+    return fail_mark(L, ev->start_mark,
+                     "anchors and aliases are not supported: write the value out in full");
+  if (tag != NULL)
+    return fail_mark(L, ev->start_mark, "tags (!name) are not supported: write a plain value");
+  return 0;
+}
+
+static int on_scalar(loader *L, const yaml_event_t *ev) {
+  if (refuse_anchor_tag(L, ev, ev->data.scalar.anchor, ev->data.scalar.tag))
+    return -1;
+  const char *value = (const char *)ev->data.scalar.value;
+  size_t len = ev->data.scalar.length;
+  if (memchr(value, '\0', len) != NULL)
+    return fail_mark(L, ev->start_mark, "a NUL character in a string");
+  ynode *n = new_node(L, Y_SCALAR, ev->start_mark);
+  if (n == NULL)
+    return -1;
+  char *text = arena_alloc(L, len + 1);
+  if (text == NULL)
+    return fail_mark(L, ev->start_mark, "out of memory");
+  memcpy(text, value, len);
+  text[len] = '\0';
+  n->text = text;
+  n->len = len;
+  n->has_param = strstr(text, "${") != NULL;
+  if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+    n->is_null = word_index(nulls, text) >= 0;
+  }
+  return attach(L, n);
+}
+
+static int on_start(loader *L, const yaml_event_t *ev, ytype type) {
+  const yaml_char_t *anchor =
+      type == Y_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+  const yaml_char_t *tag = type == Y_MAP ? ev->data.mapping_start.tag : ev->data.sequence_start.tag;
+  if (refuse_anchor_tag(L, ev, anchor, tag))
+    return -1;
+  if (L->depth >= MAX_DEPTH)
+    return fail_at(L, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+                   "nesting deeper than %d levels", MAX_DEPTH);
+  ynode *n = new_node(L, type, ev->start_mark);
+  if (n == NULL)
+    return -1;
+  L->open[L->depth].node = n;
+  L->open[L->depth].base = L->pending_len;
+  L->depth++;
+  return 0;
+}
+
+/* Keys of a finished map: strings, each once. */
+static int check_map_keys(loader *L, const ynode *map) {
+  for (size_t i = 0; i < map->kid_count; i += 2) {
+    const ynode *key = map->kids[i];
+    qbuf q;
+    if (key->type != Y_SCALAR || key->is_null)
+      return fail(L, key, "a map key must be a string, got %s", describe(&q, key));
+    for (size_t j = 0; j < i; j += 2) {
+      const ynode *other = map->kids[j];
+      if (other->len == key->len && memcmp(other->text, key->text, key->len) == 0)
+        return fail(L, key, "duplicate key %s: lines %d and %d", quote(&q, key->text), other->line,
+                    key->line);
+    }
+  }
+  return 0;
+}
+
+static int on_end(loader *L) {
+  if (L->depth == 0) /* libyaml balances its events; never trust that blindly */
+    return fail_at(L, 0, 0, "unbalanced YAML events");
+  open_node o = L->open[--L->depth];
+  size_t count = L->pending_len - o.base;
+  if (count > 0) {
+    o.node->kids = arena_alloc(L, count * sizeof(ynode *));
+    if (o.node->kids == NULL)
+      return fail(L, o.node, "out of memory");
+    memcpy(o.node->kids, L->pending + o.base, count * sizeof(ynode *));
+  }
+  o.node->kid_count = count;
+  L->pending_len = o.base;
+  if (o.node->type == Y_MAP && check_map_keys(L, o.node))
+    return -1;
+  return attach(L, o.node);
+}
+
+static int on_event(loader *L, const yaml_event_t *ev, int *done) {
+  switch (ev->type) {
+  case YAML_STREAM_END_EVENT:
+    *done = 1;
+    return 0;
+  case YAML_DOCUMENT_START_EVENT:
+    if (++L->documents > 1)
+      return fail_mark(L, ev->start_mark,
+                       "a second YAML document: a scenario file holds exactly one");
+    return 0;
+  case YAML_ALIAS_EVENT:
+    return fail_mark(L, ev->start_mark,
+                     "anchors and aliases are not supported: write the value out in full");
+  case YAML_SCALAR_EVENT:
+    return on_scalar(L, ev);
+  case YAML_SEQUENCE_START_EVENT:
+    return on_start(L, ev, Y_SEQ);
+  case YAML_MAPPING_START_EVENT:
+    return on_start(L, ev, Y_MAP);
+  case YAML_SEQUENCE_END_EVENT:
+  case YAML_MAPPING_END_EVENT:
+    return on_end(L);
+  default:
+    return 0;
+  }
+}
+
+/* libyaml's own error, at its mark (reader errors only know a byte offset). */
+static int syntax_error(loader *L, const yaml_parser_t *p) {
+  const char *problem = p->problem ? p->problem : "cannot parse";
+  if (p->error == YAML_MEMORY_ERROR)
+    return fail_at(L, 0, 0, "out of memory while parsing");
+  if (p->error == YAML_READER_ERROR) {
+    int line = 1;
+    int column = 1;
+    for (size_t i = 0; i < p->problem_offset && i < L->buf_len; i++) {
+      if (L->buf[i] == '\n') {
+        line++;
+        column = 1;
+      } else if ((L->buf[i] & 0xc0) != 0x80) {
+        column++;
+      }
+    }
+    return fail_at(L, line, column, "invalid text: %s", problem);
+  }
+  if (p->context != NULL)
+    return fail_at(L, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
+                   "invalid YAML: %s (%s at line %d, column %d)", problem, p->context,
+                   (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+  return fail_at(L, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
+                 "invalid YAML: %s", problem);
+}
+
+static int read_tree(loader *L) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser))
+    return fail_at(L, 0, 0, "out of memory");
+  yaml_parser_set_input_string(&parser, L->buf, L->buf_len);
+  int rc = 0;
+  int done = 0;
+  while (rc == 0 && !done) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&parser, &ev)) {
+      rc = syntax_error(L, &parser);
+      break;
+    }
+    rc = on_event(L, &ev, &done);
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  free(L->pending);
+  L->pending = NULL;
+  return rc;
+}
+
+/* Reads the whole file into *out (grown as needed, never past 1 MiB + 1). */
+static int read_file(loader *L, unsigned char **out, size_t *len) {
+  FILE *f = fopen(L->path, "rb");
+  if (f == NULL)
+    return fail_at(L, 0, 0, "cannot open the file: %s", strerror(errno));
+  unsigned char *buf = NULL;
+  size_t cap = 0;
+  size_t n = 0;
+  int rc = 0;
+  while (rc == 0) {
+    if (n == cap) {
+      size_t grown = cap == 0 ? 8192 : cap * 2;
+      if (grown > MAX_FILE_BYTES + 1)
+        grown = MAX_FILE_BYTES + 1;
+      unsigned char *bigger = grown > cap ? realloc(buf, grown) : NULL;
+      if (bigger == NULL) {
+        rc = grown > cap ? fail_at(L, 0, 0, "out of memory") : 0;
+        break;
+      }
+      buf = bigger;
+      cap = grown;
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0 || n > MAX_FILE_BYTES) {
+      if (ferror(f))
+        rc = fail_at(L, 0, 0, "cannot read the file");
+      break;
+    }
+  }
+  fclose(f);
+  if (rc == 0 && n > MAX_FILE_BYTES)
+    rc = fail_at(L, 0, 0, "the file is larger than 1 MiB: a scenario is small");
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* ---- values --------------------------------------------------------------- */
+
+static const ynode *map_get(const ynode *map, const char *key) {
+  if (map == NULL || map->type != Y_MAP)
+    return NULL;
+  size_t len = strlen(key);
+  for (size_t i = 0; i < map->kid_count; i += 2)
+    if (map->kids[i]->len == len && memcmp(map->kids[i]->text, key, len) == 0)
+      return map->kids[i + 1];
+  return NULL;
+}
+
+/* The matrix value of parameter name (len bytes), or NULL. */
+static const ynode *param_value(const loader *L, const char *name, size_t len) {
+  if (L->params == NULL || L->row == NULL)
+    return NULL;
+  for (size_t i = 0; i < L->params->kid_count; i++) {
+    const ynode *p = L->params->kids[i];
+    if (p->len == len && memcmp(p->text, name, len) == 0)
+      return L->row->kids[i];
+  }
+  return NULL;
+}
+
+/* Writes the text of scalar n with ${param} replaced into dst (when not NULL)
+ * and its length into *len. The first pass (dst NULL) does every check. */
+static int expand(loader *L, const ynode *n, char *dst, size_t *len) {
+  const char *t = n->text;
+  size_t o = 0;
+  size_t i = 0;
+  while (i < n->len) {
+    const char *piece = t + i;
+    size_t piece_len = 1;
+    size_t advance = 1;
+    if (t[i] == '$' && t[i + 1] == '$' && t[i + 2] == '{') {
+      piece = "${";
+      piece_len = 2;
+      advance = 3;
+    } else if (t[i] == '$' && t[i + 1] == '{') {
+      const char *name = t + i + 2;
+      const char *close = memchr(name, '}', n->len - i - 2);
+      qbuf q;
+      if (close == NULL)
+        return fail(L, n, "unterminated ${ in %s (write $${ for a literal ${)",
+                    quote_len(&q, n->text, n->len));
+      size_t name_len = (size_t)(close - name);
+      const ynode *value = param_value(L, name, name_len);
+      if (value == NULL) {
+        char shown[128]; /* ${name}, escaped like a quoted value */
+        const char *quoted = quote_len(&q, name, name_len);
+        snprintf(shown, sizeof(shown), "${%.*s}", (int)strlen(quoted) - 2, quoted + 1);
+        if (L->params == NULL)
+          return fail(L, n,
+                      "unknown parameter %s: this scenario has no matrix (write $${ for a "
+                      "literal ${)",
+                      shown);
+        char params[200];
+        size_t used = 0;
+        params[0] = '\0';
+        for (size_t k = 0; k < L->params->kid_count && used < sizeof(params); k++) {
+          int w = snprintf(params + used, sizeof(params) - used, "%s%s", k ? ", " : "",
+                           L->params->kids[k]->text);
+          used += w > 0 ? (size_t)w : 0;
+        }
+        return fail(L, n, "unknown parameter %s; the matrix params are: %s", shown, params);
+      }
+      piece = value->text;
+      piece_len = value->len;
+      advance = name_len + 3;
+    }
+    if (dst != NULL)
+      memcpy(dst + o, piece, piece_len);
+    o += piece_len;
+    i += advance;
+    if (o > MAX_OUTPUT_BYTES)
+      return fail(L, n, "the value expands to more than %zu MiB", MAX_OUTPUT_BYTES >> 20);
+  }
+  *len = o;
+  return 0;
+}
+
+/* The text of scalar n after substitution, as a counted allocation. */
+static int substitute(loader *L, const ynode *n, char **out) {
+  size_t len = 0;
+  if (expand(L, n, NULL, &len))
+    return -1;
+  char *s = take(L, n, len + 1, 1);
+  if (s == NULL)
+    return -1;
+  expand(L, n, s, &len);
+  s[len] = '\0';
+  *out = s;
+  return 0;
+}
+
+/* The substituted text of a non-null scalar; what and expected word the error. */
+static int text_of(loader *L, const ynode *n, const char *what, const char *expected, char **out) {
+  *out = NULL;
+  qbuf q;
+  if (n->type != Y_SCALAR || n->is_null)
+    return fail(L, n, "%s: expected %s, got %s", what, expected, describe(&q, n));
+  return substitute(L, n, out);
+}
+
+/* A string; empty only when allow_empty. */
+static int get_text(loader *L, const ynode *n, const char *what, int allow_empty, char **out) {
+  if (text_of(L, n, what, "a string", out))
+    return -1;
+  if (!allow_empty && (*out)[0] == '\0') {
+    free(*out);
+    *out = NULL;
+    return fail(L, n, "%s: expected a non-empty string, got \"\"", what);
+  }
+  return 0;
+}
+
+static int get_string(loader *L, const ynode *n, const char *what, char **out) {
+  return get_text(L, n, what, 0, out);
+}
+
+/* A string without control characters or spaces (paths, contexts) when
+ * no_space, or without control characters only. */
+static int get_clean_string(loader *L, const ynode *n, const char *what, int no_space, char **out) {
+  if (get_string(L, n, what, out))
+    return -1;
+  for (const unsigned char *p = (const unsigned char *)*out; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f || (no_space && *p == ' ')) {
+      qbuf q;
+      int rc = fail(L, n, "%s: expected a string without %scontrol characters, got %s", what,
+                    no_space ? "spaces or " : "", quote(&q, *out));
+      free(*out);
+      *out = NULL;
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/* One of words: its index in *index and, when out is not NULL, the string. */
+static int get_word(loader *L, const ynode *n, const char *what, const char *const *words,
+                    int *index, char **out) {
+  char list[200];
+  char expected[220];
+  snprintf(expected, sizeof(expected), "one of %s", join_words(words, list, sizeof(list)));
+  char *text = NULL;
+  if (text_of(L, n, what, expected, &text))
+    return -1;
+  int i = word_index(words, text);
+  if (i < 0) {
+    qbuf q;
+    int rc = fail(L, n, "%s: expected %s, got %s", what, expected, quote(&q, text));
+    free(text);
+    return rc;
+  }
+  if (index != NULL)
+    *index = i;
+  if (out != NULL)
+    *out = text;
+  else
+    free(text);
+  return 0;
+}
+
+/* A duration in [min_ms, max_ms]; range words the bound in the error. */
+static int get_duration(loader *L, const ynode *n, const char *what, int64_t min_ms, int64_t max_ms,
+                        const char *range, int64_t *out) {
+  char *text = NULL;
+  if (text_of(L, n, what, "a duration such as 600s", &text))
+    return -1;
+  int64_t ms = 0;
+  qbuf q;
+  int rc = 0;
+  if (gh_duration_parse(text, &ms) != 0)
+    rc = fail(L, n, "%s: expected a duration such as 600s, 10m, 250ms or -1h, got %s", what,
+              quote(&q, text));
+  else if (ms < min_ms || ms > max_ms)
+    rc = fail(L, n, "%s: expected a duration %s, got %s", what, range, quote(&q, text));
+  else
+    *out = ms;
+  free(text);
+  return rc;
+}
+
+/* A decimal integer in [lo, hi]. */
+static int get_integer(loader *L, const ynode *n, const char *what, long lo, long hi, long *out) {
+  char expected[80];
+  snprintf(expected, sizeof(expected), "an integer from %ld to %ld", lo, hi);
+  char *text = NULL;
+  if (text_of(L, n, what, expected, &text))
+    return -1;
+  long v = 0;
+  int ok = text[0] != '\0';
+  for (const char *p = text; ok && *p; p++) {
+    if (*p < '0' || *p > '9' || v > (LONG_MAX - 9) / 10)
+      ok = 0;
+    else
+      v = v * 10 + (*p - '0');
+  }
+  int rc = 0;
+  if (!ok || v < lo || v > hi) {
+    qbuf q;
+    rc = fail(L, n, "%s: expected %s, got %s", what, expected, quote(&q, text));
+  } else {
+    *out = v;
+  }
+  free(text);
+  return rc;
+}
+
+static int get_bool(loader *L, const ynode *n, const char *what, int *out) {
+  char *text = NULL;
+  if (text_of(L, n, what, "a boolean (true or false)", &text))
+    return -1;
+  int rc = 0;
+  if (word_index(BOOL_TRUE, text) >= 0) {
+    *out = 1;
+  } else if (word_index(BOOL_FALSE, text) >= 0) {
+    *out = 0;
+  } else {
+    qbuf q;
+    rc = fail(L, n, "%s: expected a boolean (true or false), got %s", what, quote(&q, text));
+  }
+  free(text);
+  return rc;
+}
+
+static int get_list(loader *L, const ynode *n, const char *what, size_t min) {
+  qbuf q;
+  if (n->type != Y_SEQ)
+    return fail(L, n, "%s: expected a list, got %s", what, describe(&q, n));
+  if (n->kid_count < min)
+    return fail(L, n, "%s: expected a list of at least %zu, got an empty list", what, min);
+  return 0;
+}
+
+static int get_map(loader *L, const ynode *n, const char *what) {
+  qbuf q;
+  if (n->type != Y_MAP)
+    return fail(L, n, "%s: expected a map, got %s", what, describe(&q, n));
+  return 0;
+}
+
+/* Every key of map is in allowed. */
+static int check_keys(loader *L, const ynode *map, const char *section,
+                      const char *const *allowed) {
+  for (size_t i = 0; i < map->kid_count; i += 2) {
+    const ynode *key = map->kids[i];
+    if (word_index(allowed, key->text) < 0) {
+      char list[300];
+      qbuf q;
+      if (allowed[0] == NULL)
+        return fail(L, key, "unknown key %s in %s: it takes no keys", quote(&q, key->text),
+                    section);
+      return fail(L, key, "unknown key %s in %s; expected one of: %s", quote(&q, key->text),
+                  section, join_words(allowed, list, sizeof(list)));
+    }
+  }
+  return 0;
+}
+
+static int require(loader *L, const ynode *map, const char *key, const char *section,
+                   const ynode **out) {
+  *out = map_get(map, key);
+  if (*out == NULL)
+    return fail(L, map, "%s: missing key '%s'", section, key);
+  return 0;
+}
+
+/* A name declared as a key of pki, backends or apis: [A-Za-z0-9][A-Za-z0-9._-]*,
+ * shorter than GH_NAME_MAX (they name files and backend specs). */
+static int valid_name(const char *s, size_t len) {
+  if (len == 0 || len >= GH_NAME_MAX)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = s[i];
+    int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
+      return 0;
+  }
+  return 1;
+}
+
+static int check_name(loader *L, const ynode *n, const char *what, const char *s) {
+  if (!valid_name(s, strlen(s))) {
+    qbuf q;
+    return fail(L, n,
+                "%s: %s is not a valid name: letters, digits, '.', '_' and '-', starting with a "
+                "letter or digit, at most %d characters",
+                what, quote(&q, s), GH_NAME_MAX - 1);
+  }
+  return 0;
+}
+
+/* The key of a declaration (pki, backends, apis), as an owned string. */
+static int declared_name(loader *L, const ynode *key, const char *section, char **out) {
+  if (check_name(L, key, section, key->text))
+    return -1;
+  if (strcmp(key->text, "none") == 0)
+    return fail(L, key, "%s: 'none' is reserved (it means no certificate)", section);
+  *out = take_string(L, key, key->text, key->len);
+  return *out == NULL ? -1 : 0;
+}
+
+/* "root, inter" into buf: the names of count entries of stride bytes whose
+ * first member is their name. */
+static const char *declared_list(const void *entries, size_t count, size_t stride, char *buf,
+                                 size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < count; i++) {
+    const char *name = *(char *const *)((const char *)entries + i * stride);
+    if (name == NULL)
+      continue;
+    int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", name);
+    if (n < 0 || (size_t)n >= size - used) {
+      memcpy(buf + size - 4, "...", 4);
+      break;
+    }
+    used += (size_t)n;
+  }
+  if (used == 0)
+    snprintf(buf, size, "none declared");
+  return buf;
+}
+
+/* ---- references ----------------------------------------------------------- */
+
+static const gh_pki_spec *find_pki(const gh_case_spec *c, const char *name) {
+  for (size_t i = 0; i < c->pki_count; i++)
+    if (c->pki[i].name != NULL && strcmp(c->pki[i].name, name) == 0)
+      return &c->pki[i];
+  return NULL;
+}
+
+static const gh_backend_spec *find_backend(const gh_case_spec *c, const char *name) {
+  for (size_t i = 0; i < c->backend_count; i++)
+    if (c->backends[i].name != NULL && strcmp(c->backends[i].name, name) == 0)
+      return &c->backends[i];
+  return NULL;
+}
+
+static const gh_api_spec *find_api(const gh_case_spec *c, const char *name) {
+  for (size_t i = 0; i < c->api_count; i++)
+    if (c->apis[i].name != NULL && strcmp(c->apis[i].name, name) == 0)
+      return &c->apis[i];
+  return NULL;
+}
+
+/* A pki name (or "none" when allow_none). */
+static int get_pki_ref(loader *L, const ynode *n, const char *what, int allow_none, char **out) {
+  if (text_of(L, n, what, allow_none ? "a pki name or none" : "a pki name", out))
+    return -1;
+  if ((allow_none && strcmp(*out, "none") == 0) || find_pki(L->c, *out) != NULL)
+    return 0;
+  char list[200];
+  qbuf q;
+  int rc = fail(L, n, "%s: %s is not a pki name%s (%s)", what, quote(&q, *out),
+                allow_none ? " or none" : "",
+                declared_list(L->c->pki, L->c->pki_count, sizeof(gh_pki_spec), list, sizeof(list)));
+  free(*out);
+  *out = NULL;
+  return rc;
+}
+
+static int get_backend_ref(loader *L, const ynode *n, const char *what, char **out) {
+  if (text_of(L, n, what, "a backend name", out))
+    return -1;
+  if (find_backend(L->c, *out) != NULL)
+    return 0;
+  char list[200];
+  qbuf q;
+  int rc = fail(L, n, "%s: %s is not a backend name (%s)", what, quote(&q, *out),
+                declared_list(L->c->backends, L->c->backend_count, sizeof(gh_backend_spec), list,
+                              sizeof(list)));
+  free(*out);
+  *out = NULL;
+  return rc;
+}
+
+static int get_api_ref(loader *L, const ynode *n, const char *what, char **out) {
+  if (text_of(L, n, what, "an API name", out))
+    return -1;
+  if (find_api(L->c, *out) != NULL)
+    return 0;
+  char list[200];
+  qbuf q;
+  int rc =
+      fail(L, n, "%s: %s is not an API name (%s)", what, quote(&q, *out),
+           declared_list(L->c->apis, L->c->api_count, sizeof(gh_api_spec), list, sizeof(list)));
+  free(*out);
+  *out = NULL;
+  return rc;
+}
+
+/* ---- lists of strings ----------------------------------------------------- */
+
+typedef enum list_kind {
+  LIST_TEXT = 0, /* any non-empty string */
+  LIST_NAME,     /* a valid_name, each once */
+  LIST_WORD,     /* one of words, each once */
+  LIST_PKI,      /* a pki name */
+} list_kind;
+
+/* A list of strings (or one string when allow_scalar) of at least min. */
+static int get_strings(loader *L, const ynode *n, const char *what, list_kind kind,
+                       const char *const *words, int allow_scalar, size_t min, char ***out,
+                       size_t *count) {
+  *out = NULL;
+  *count = 0;
+  if (allow_scalar && n->type == Y_SCALAR && !n->is_null) {
+    *out = take(L, n, 1, sizeof(char *));
+    if (*out == NULL)
+      return -1;
+    *count = 1;
+    return get_string(L, n, what, &(*out)[0]);
+  }
+  if (get_list(L, n, what, min))
+    return -1;
+  if (n->kid_count == 0)
+    return 0;
+  *out = take(L, n, n->kid_count, sizeof(char *));
+  if (*out == NULL)
+    return -1;
+  *count = n->kid_count;
+  for (size_t i = 0; i < n->kid_count; i++) {
+    const ynode *item = n->kids[i];
+    char **slot = &(*out)[i];
+    int rc = 0;
+    if (kind == LIST_WORD)
+      rc = get_word(L, item, what, words, NULL, slot);
+    else if (kind == LIST_PKI)
+      rc = get_pki_ref(L, item, what, 0, slot);
+    else
+      rc = get_string(L, item, what, slot);
+    if (rc == 0 && kind == LIST_NAME)
+      rc = check_name(L, item, what, *slot);
+    if (rc)
+      return -1;
+    if (kind == LIST_NAME || kind == LIST_WORD) {
+      for (size_t j = 0; j < i; j++) {
+        if (strcmp((*out)[j], *slot) == 0) {
+          qbuf q;
+          return fail(L, item, "%s: %s is listed twice", what, quote(&q, *slot));
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+/* ---- freeing ------------------------------------------------------------- */
+
+static void free_strings(char **v, size_t n) {
+  if (v == NULL)
+    return;
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+static void free_headers(gh_header *h, size_t n) {
+  if (h == NULL)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    free(h[i].name);
+    free(h[i].value);
+  }
+  free(h);
+}
+
+static void free_expect(gh_expect *e) {
+  free(e->fault_code);
+  free_strings(e->body_contains, e->body_contains_count);
+  free_strings(e->body_excludes, e->body_excludes_count);
+  free_headers(e->headers, e->header_count);
+  free(e->tls_failure);
+  free(e->backend_saw_client_cert);
+  free(e->message);
+  free_strings(e->log_contains, e->log_contains_count);
+}
+
+static void free_profile(gh_profile_spec *p) {
+  free(p->backend);
+  free(p->host);
+  free_strings(p->trust, p->trust_count);
+  free(p->key);
+  free(p->hostname_verifier);
+}
+
+static void free_step(gh_step *s) {
+  free(s->api);
+  free(s->path);
+  free(s->method);
+  free_headers(s->headers, s->header_count);
+  free(s->alias);
+  free(s->backend);
+  free(s->endpoint);
+  free(s->cert);
+  free(s->format);
+  free_expect(&s->expect);
+  free_strings(s->override_profiles, s->override_count);
+  if (s->overrides != NULL) {
+    for (size_t i = 0; i < s->override_count; i++)
+      free_expect(&s->overrides[i]);
+    free(s->overrides);
+  }
+}
+
+static void free_case(gh_case_spec *c) {
+  free(c->file);
+  free(c->name);
+  free(c->scenario);
+  free_strings(c->features, c->feature_count);
+  free_strings(c->profiles, c->profile_count);
+  free_strings(c->refs, c->ref_count);
+  free_strings(c->needs, c->need_count);
+  free(c->epoch);
+  gh_gateway_spec *g = &c->gateway;
+  free(g->fault_format);
+  free_strings(g->trust, g->trust_count);
+  if (g->profiles != NULL) {
+    for (size_t i = 0; i < g->profile_count; i++)
+      free_profile(&g->profiles[i]);
+    free(g->profiles);
+  }
+  free_profile(&g->default_profile);
+  if (c->pki != NULL) {
+    for (size_t i = 0; i < c->pki_count; i++) {
+      free(c->pki[i].name);
+      free(c->pki[i].issuer);
+      free(c->pki[i].subject);
+      free_strings(c->pki[i].san, c->pki[i].san_count);
+    }
+    free(c->pki);
+  }
+  if (c->backends != NULL) {
+    for (size_t i = 0; i < c->backend_count; i++) {
+      gh_backend_spec *b = &c->backends[i];
+      free(b->name);
+      free(b->cert);
+      free_strings(b->chain, b->chain_count);
+      free(b->client_auth);
+      free_strings(b->client_ca, b->client_ca_count);
+      free(b->fault);
+      free(b->tls);
+    }
+    free(c->backends);
+  }
+  if (c->apis != NULL) {
+    for (size_t i = 0; i < c->api_count; i++) {
+      free(c->apis[i].name);
+      free(c->apis[i].context);
+      free(c->apis[i].version);
+      free(c->apis[i].backend);
+      free(c->apis[i].host);
+      free_strings(c->apis[i].security, c->apis[i].security_count);
+    }
+    free(c->apis);
+  }
+  if (c->steps != NULL) {
+    for (size_t i = 0; i < c->step_count; i++)
+      free_step(&c->steps[i]);
+    free(c->steps);
+  }
+}
+
+void gh_cases_free(gh_case_spec *cases, size_t count) {
+  if (cases == NULL)
+    return;
+  for (size_t i = 0; i < count; i++)
+    free_case(&cases[i]);
+  free(cases);
+}
+
+/* ---- pki ------------------------------------------------------------------ */
+
+/* The issuer of entry i of the pki map: declared earlier, of kind ca. */
+static int get_issuer(loader *L, const ynode *pki, size_t i, const ynode *n, char **out) {
+  gh_case_spec *c = L->c;
+  const char *self = c->pki[i].name;
+  if (text_of(L, n, "issuer", "a pki name of kind ca", out))
+    return -1;
+  qbuf q;
+  qbuf q2;
+  int rc = 0;
+  if (strcmp(*out, self) == 0) {
+    rc = fail(L, n,
+              "issuer: %s cannot issue itself (leave out issuer for a self-signed certificate)",
+              quote(&q, self));
+    goto done;
+  }
+  for (size_t j = 0; j < i; j++) {
+    if (strcmp(c->pki[j].name, *out) == 0) {
+      if (c->pki[j].kind != GH_PKI_CA)
+        rc = fail(L, n, "issuer: %s is a %s certificate, expected a pki of kind ca",
+                  quote(&q, *out), PKI_KINDS[c->pki[j].kind]);
+      goto done;
+    }
+  }
+  for (size_t j = i + 1; j < pki->kid_count / 2; j++) {
+    if (strcmp(pki->kids[2 * j]->text, *out) == 0) {
+      rc = fail(L, n,
+                "issuer: %s is declared after %s; declare an issuer earlier in pki than what it "
+                "issues (this rules out cycles)",
+                quote(&q, *out), quote(&q2, self));
+      goto done;
+    }
+  }
+  char list[200];
+  rc = fail(L, n, "issuer: %s is not a pki name (%s)", quote(&q, *out),
+            declared_list(c->pki, i, sizeof(gh_pki_spec), list, sizeof(list)));
+done:
+  if (rc) {
+    free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+static int build_pki_entry(loader *L, const ynode *pki, size_t i) {
+  gh_pki_spec *p = &L->c->pki[i];
+  const ynode *key = pki->kids[2 * i];
+  const ynode *map = pki->kids[2 * i + 1];
+  p->kind = GH_PKI_SERVER;
+  p->eku = GH_EKU_DEFAULT;
+  p->not_before_ms = -3600 * MS_PER_S;
+  p->not_after_ms = 365 * MS_PER_DAY;
+  if (declared_name(L, key, "pki", &p->name) || get_map(L, map, "a pki entry") ||
+      check_keys(L, map, "a pki entry", PKI_KEYS))
+    return -1;
+  const ynode *v = NULL;
+  int index = 0;
+  if ((v = map_get(map, "kind")) != NULL) {
+    if (get_word(L, v, "kind", PKI_KINDS, &index, NULL))
+      return -1;
+    p->kind = (gh_pki_kind)index;
+  }
+  if ((v = map_get(map, "issuer")) != NULL && get_issuer(L, pki, i, v, &p->issuer))
+    return -1;
+  if ((v = map_get(map, "subject")) != NULL && get_string(L, v, "subject", &p->subject))
+    return -1;
+  if ((v = map_get(map, "san")) != NULL &&
+      get_strings(L, v, "san", LIST_TEXT, NULL, 0, 0, &p->san, &p->san_count))
+    return -1;
+  const ynode *before = map_get(map, "not_before");
+  const ynode *after = map_get(map, "not_after");
+  if (before != NULL &&
+      get_duration(L, before, "not_before", INT64_MIN, INT64_MAX, "", &p->not_before_ms))
+    return -1;
+  if (after != NULL &&
+      get_duration(L, after, "not_after", INT64_MIN, INT64_MAX, "", &p->not_after_ms))
+    return -1;
+  if (p->not_after_ms <= p->not_before_ms) {
+    char a[32];
+    char b[32];
+    return fail(L, after ? after : before,
+                "not_after (%s) must be later than not_before (%s), both relative to the epoch",
+                duration_text(p->not_after_ms, a, sizeof(a)),
+                duration_text(p->not_before_ms, b, sizeof(b)));
+  }
+  if ((v = map_get(map, "eku")) != NULL) {
+    if (get_word(L, v, "eku", EKUS, &index, NULL))
+      return -1;
+    p->eku = (gh_eku)index;
+  }
+  return 0;
+}
+
+static int build_pki(loader *L, const ynode *pki) {
+  if (get_map(L, pki, "pki"))
+    return -1;
+  size_t n = pki->kid_count / 2;
+  if (n == 0)
+    return 0;
+  L->c->pki = take(L, pki, n, sizeof(gh_pki_spec));
+  if (L->c->pki == NULL)
+    return -1;
+  L->c->pki_count = n;
+  for (size_t i = 0; i < n; i++)
+    if (build_pki_entry(L, pki, i))
+      return -1;
+  return 0;
+}
+
+/* ---- backends ------------------------------------------------------------- */
+
+static int build_backend(loader *L, const ynode *key, const ynode *map, gh_backend_spec *b) {
+  if (declared_name(L, key, "backends", &b->name) || get_map(L, map, "a backend") ||
+      check_keys(L, map, "a backend", BACKEND_KEYS))
+    return -1;
+  const ynode *v = NULL;
+  int fault = 0;
+  if ((v = map_get(map, "fault")) != NULL) {
+    if (get_word(L, v, "fault", FAULTS, &fault, &b->fault))
+      return -1;
+  } else if ((b->fault = take_string(L, map, "none", 4)) == NULL) {
+    return -1;
+  }
+  if ((v = map_get(map, "cert")) != NULL) {
+    if (get_pki_ref(L, v, "cert", 0, &b->cert))
+      return -1;
+  } else if (strcmp(b->fault, "refuse") != 0 && strcmp(b->fault, "reset") != 0 &&
+             strcmp(b->fault, "stall") != 0) {
+    return fail(L, map,
+                "backend '%s': missing key 'cert' (required unless fault is refuse, "
+                "reset or stall)",
+                b->name);
+  }
+  if ((v = map_get(map, "chain")) != NULL &&
+      get_strings(L, v, "chain", LIST_PKI, NULL, 0, 0, &b->chain, &b->chain_count))
+    return -1;
+  if ((v = map_get(map, "client_auth")) != NULL) {
+    if (get_word(L, v, "client_auth", CLIENT_AUTHS, NULL, &b->client_auth))
+      return -1;
+  } else if ((b->client_auth = take_string(L, map, "none", 4)) == NULL) {
+    return -1;
+  }
+  if ((v = map_get(map, "client_ca")) != NULL &&
+      get_strings(L, v, "client_ca", LIST_PKI, NULL, 0, 0, &b->client_ca, &b->client_ca_count))
+    return -1;
+  if ((v = map_get(map, "delay")) != NULL &&
+      get_duration(L, v, "delay", 0, 600 * MS_PER_S, "from 0s to 600s", &b->delay_ms))
+    return -1;
+  if ((v = map_get(map, "sessions")) != NULL && get_bool(L, v, "sessions", &b->sessions))
+    return -1;
+  if ((v = map_get(map, "tls")) != NULL) {
+    if (get_word(L, v, "tls", TLS_VERSIONS, NULL, &b->tls))
+      return -1;
+  } else if ((b->tls = take_string(L, map, "any", 3)) == NULL) {
+    return -1;
+  }
+  return 0;
+}
+
+static int build_backends(loader *L, const ynode *map) {
+  if (get_map(L, map, "backends"))
+    return -1;
+  size_t n = map->kid_count / 2;
+  if (n == 0)
+    return 0;
+  L->c->backends = take(L, map, n, sizeof(gh_backend_spec));
+  if (L->c->backends == NULL)
+    return -1;
+  L->c->backend_count = n;
+  for (size_t i = 0; i < n; i++)
+    if (build_backend(L, map->kids[2 * i], map->kids[2 * i + 1], &L->c->backends[i]))
+      return -1;
+  return 0;
+}
+
+/* ---- apis ----------------------------------------------------------------- */
+
+static int build_api(loader *L, const ynode *key, const ynode *map, gh_api_spec *a) {
+  a->create = 1;
+  if (declared_name(L, key, "apis", &a->name) || get_map(L, map, "an API") ||
+      check_keys(L, map, "an API", API_KEYS))
+    return -1;
+  const ynode *v = NULL;
+  char section[GH_NAME_MAX + 16];
+  snprintf(section, sizeof(section), "API '%s'", a->name);
+  if (require(L, map, "context", section, &v) || get_clean_string(L, v, "context", 1, &a->context))
+    return -1;
+  if (a->context[0] != '/') {
+    qbuf q;
+    return fail(L, v, "context: expected a path starting with '/', got %s", quote(&q, a->context));
+  }
+  if (require(L, map, "version", section, &v) || get_clean_string(L, v, "version", 1, &a->version))
+    return -1;
+  if (require(L, map, "backend", section, &v) || get_backend_ref(L, v, "backend", &a->backend))
+    return -1;
+  if ((v = map_get(map, "host")) != NULL) {
+    if (get_clean_string(L, v, "host", 1, &a->host))
+      return -1;
+  } else if ((a->host = take_string(L, map, "localhost", 9)) == NULL) {
+    return -1;
+  }
+  if ((v = map_get(map, "security")) != NULL &&
+      get_strings(L, v, "security", LIST_WORD, SECURITY, 0, 0, &a->security, &a->security_count))
+    return -1;
+  if ((v = map_get(map, "default_version")) != NULL &&
+      get_bool(L, v, "default_version", &a->default_version))
+    return -1;
+  if ((v = map_get(map, "create")) != NULL && get_bool(L, v, "create", &a->create))
+    return -1;
+  return 0;
+}
+
+static int build_apis(loader *L, const ynode *map) {
+  if (get_map(L, map, "apis"))
+    return -1;
+  size_t n = map->kid_count / 2;
+  if (n == 0)
+    return 0;
+  L->c->apis = take(L, map, n, sizeof(gh_api_spec));
+  if (L->c->apis == NULL)
+    return -1;
+  L->c->api_count = n;
+  for (size_t i = 0; i < n; i++)
+    if (build_api(L, map->kids[2 * i], map->kids[2 * i + 1], &L->c->apis[i]))
+      return -1;
+  return 0;
+}
+
+/* ---- gateway -------------------------------------------------------------- */
+
+/* The keys an SSL profile and the default profile share: trust, key, verifier. */
+static int build_profile_common(loader *L, const ynode *map, gh_profile_spec *p) {
+  const ynode *v = NULL;
+  if ((v = map_get(map, "trust")) != NULL &&
+      get_strings(L, v, "trust", LIST_PKI, NULL, 0, 0, &p->trust, &p->trust_count))
+    return -1;
+  if ((v = map_get(map, "key")) != NULL && get_pki_ref(L, v, "key", 1, &p->key))
+    return -1;
+  if ((v = map_get(map, "hostname_verifier")) != NULL &&
+      get_word(L, v, "hostname_verifier", VERIFIERS, NULL, &p->hostname_verifier))
+    return -1;
+  return 0;
+}
+
+static int build_ssl_profiles(loader *L, const ynode *list) {
+  gh_gateway_spec *g = &L->c->gateway;
+  if (get_list(L, list, "ssl_profiles", 0))
+    return -1;
+  if (list->kid_count > MAX_SSL_PROFILES)
+    return fail(L, list, "ssl_profiles: at most %d profiles, got %zu", MAX_SSL_PROFILES,
+                list->kid_count);
+  if (list->kid_count == 0)
+    return 0;
+  g->profiles = take(L, list, list->kid_count, sizeof(gh_profile_spec));
+  if (g->profiles == NULL)
+    return -1;
+  g->profile_count = list->kid_count;
+  for (size_t i = 0; i < list->kid_count; i++) {
+    const ynode *map = list->kids[i];
+    gh_profile_spec *p = &g->profiles[i];
+    const ynode *v = NULL;
+    if (get_map(L, map, "an SSL profile") || check_keys(L, map, "an SSL profile", PROFILE_KEYS) ||
+        require(L, map, "backend", "an SSL profile", &v) ||
+        get_backend_ref(L, v, "backend", &p->backend))
+      return -1;
+    if ((v = map_get(map, "host")) != NULL) {
+      if (get_clean_string(L, v, "host", 1, &p->host))
+        return -1;
+    } else if ((p->host = take_string(L, map, "localhost", 9)) == NULL) {
+      return -1;
+    }
+    if (build_profile_common(L, map, p))
+      return -1;
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(g->profiles[j].backend, p->backend) == 0 &&
+          strcmp(g->profiles[j].host, p->host) == 0)
+        return fail(L, map, "ssl_profiles: a second profile for backend '%s' as host '%s'",
+                    p->backend, p->host);
+  }
+  return 0;
+}
+
+static int build_gateway(loader *L, const ynode *map) {
+  gh_gateway_spec *g = &L->c->gateway;
+  if (get_map(L, map, "gateway") || check_keys(L, map, "gateway", GATEWAY_KEYS))
+    return -1;
+  const ynode *v = NULL;
+  if ((v = map_get(map, "sender_reload_interval")) != NULL &&
+      get_duration(L, v, "sender_reload_interval", 0, INT64_MAX, "of 0s or more",
+                   &g->sender_reload_interval_ms))
+    return -1;
+  if ((v = map_get(map, "fault_format")) != NULL &&
+      get_word(L, v, "fault_format", FAULT_FORMATS, NULL, &g->fault_format))
+    return -1;
+  if ((v = map_get(map, "backend_timeout")) != NULL &&
+      get_duration(L, v, "backend_timeout", 0, INT64_MAX, "of 0s or more", &g->backend_timeout_ms))
+    return -1;
+  if ((v = map_get(map, "trust")) != NULL &&
+      get_strings(L, v, "trust", LIST_PKI, NULL, 0, 0, &g->trust, &g->trust_count))
+    return -1;
+  if ((v = map_get(map, "ssl_profiles")) != NULL && build_ssl_profiles(L, v))
+    return -1;
+  if ((v = map_get(map, "default_profile")) != NULL) {
+    if (get_map(L, v, "default_profile") ||
+        check_keys(L, v, "default_profile", DEFAULT_PROFILE_KEYS) ||
+        build_profile_common(L, v, &g->default_profile))
+      return -1;
+    g->has_default_profile = 1;
+  }
+  return 0;
+}
+
+/* ---- expectations --------------------------------------------------------- */
+
+static int build_headers(loader *L, const ynode *map, const char *what, gh_header **out,
+                         size_t *count) {
+  if (get_map(L, map, what))
+    return -1;
+  size_t n = map->kid_count / 2;
+  if (n == 0)
+    return 0;
+  *out = take(L, map, n, sizeof(gh_header));
+  if (*out == NULL)
+    return -1;
+  *count = n;
+  for (size_t i = 0; i < n; i++) {
+    const ynode *key = map->kids[2 * i];
+    const ynode *value = map->kids[2 * i + 1];
+    for (const char *p = key->text; *p; p++) {
+      if (strchr("!#$%&'*+-.^_`|~", *p) == NULL && !(*p >= '0' && *p <= '9') &&
+          !(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z')) {
+        qbuf q;
+        return fail(L, key, "%s: %s is not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
+                    what, quote(&q, key->text));
+      }
+    }
+    if (((*out)[i].name = take_string(L, key, key->text, key->len)) == NULL ||
+        get_text(L, value, key->text, 1, &(*out)[i].value))
+      return -1;
+    if (strpbrk((*out)[i].value, "\r\n") != NULL)
+      return fail(L, value, "%s: a header value must not contain a line break", key->text);
+  }
+  return 0;
+}
+
+static int build_expect(loader *L, const ynode *map, const char *section, const char *const *keys,
+                        gh_expect *e) {
+  if (get_map(L, map, section) || check_keys(L, map, section, keys))
+    return -1;
+  e->set = 1;
+  const ynode *v = NULL;
+  if ((v = map_get(map, "status")) != NULL && get_integer(L, v, "status", 100, 599, &e->status))
+    return -1;
+  if ((v = map_get(map, "fault_code")) != NULL && get_string(L, v, "fault_code", &e->fault_code))
+    return -1;
+  if ((v = map_get(map, "body_contains")) != NULL &&
+      get_strings(L, v, "body_contains", LIST_TEXT, NULL, 1, 1, &e->body_contains,
+                  &e->body_contains_count))
+    return -1;
+  if ((v = map_get(map, "body_excludes")) != NULL &&
+      get_strings(L, v, "body_excludes", LIST_TEXT, NULL, 1, 1, &e->body_excludes,
+                  &e->body_excludes_count))
+    return -1;
+  if ((v = map_get(map, "header")) != NULL &&
+      build_headers(L, v, "header", &e->headers, &e->header_count))
+    return -1;
+  if ((v = map_get(map, "tls_failure")) != NULL &&
+      get_word(L, v, "tls_failure", FAILURE_CLASSES, NULL, &e->tls_failure))
+    return -1;
+  if ((v = map_get(map, "backend_reached")) != NULL) {
+    int yes = 0;
+    if (get_bool(L, v, "backend_reached", &yes))
+      return -1;
+    e->backend_reached = yes ? GH_YES : GH_NO;
+  }
+  if ((v = map_get(map, "backend_saw")) != NULL) {
+    const ynode *cert = NULL;
+    if (get_map(L, v, "backend_saw") || check_keys(L, v, "backend_saw", BACKEND_SAW_KEYS) ||
+        require(L, v, "client_cert", "backend_saw", &cert) ||
+        get_pki_ref(L, cert, "client_cert", 1, &e->backend_saw_client_cert))
+      return -1;
+  }
+  if ((v = map_get(map, "message")) != NULL && get_string(L, v, "message", &e->message))
+    return -1;
+  if ((v = map_get(map, "log_contains")) != NULL &&
+      get_strings(L, v, "log_contains", LIST_TEXT, NULL, 1, 1, &e->log_contains,
+                  &e->log_contains_count))
+    return -1;
+  return 0;
+}
+
+static int build_overrides(loader *L, const ynode *map, const char *const *keys, gh_step *s) {
+  if (get_map(L, map, "expect_profile"))
+    return -1;
+  size_t n = map->kid_count / 2;
+  if (n == 0)
+    return 0;
+  s->override_profiles = take(L, map, n, sizeof(char *));
+  if (s->override_profiles == NULL)
+    return -1;
+  s->overrides = take(L, map, n, sizeof(gh_expect));
+  if (s->overrides == NULL)
+    return -1;
+  s->override_count = n;
+  for (size_t i = 0; i < n; i++)
+    s->overrides[i].backend_reached = GH_UNSET;
+  for (size_t i = 0; i < n; i++) {
+    const ynode *key = map->kids[2 * i];
+    qbuf q;
+    char list[100];
+    if (word_index(PROFILES, key->text) < 0)
+      return fail(L, key, "expect_profile: %s is not a profile; expected one of: %s",
+                  quote(&q, key->text), join_words(PROFILES, list, sizeof(list)));
+    if (!gh_case_has_profile(L->c, key->text))
+      return fail(L, key, "expect_profile: %s is not in this scenario's profiles",
+                  quote(&q, key->text));
+    s->override_profiles[i] = take_string(L, key, key->text, key->len);
+    if (s->override_profiles[i] == NULL)
+      return -1;
+    char section[64];
+    snprintf(section, sizeof(section), "expect_profile.%s", key->text);
+    if (build_expect(L, map->kids[2 * i + 1], section, keys, &s->overrides[i]))
+      return -1;
+  }
+  return 0;
+}
+
+/* ---- steps ---------------------------------------------------------------- */
+
+static int build_call(loader *L, const ynode *map, gh_step *s) {
+  const ynode *v = NULL;
+  if (get_map(L, map, "call") || check_keys(L, map, "call", CALL_KEYS) ||
+      require(L, map, "api", "call", &v) || get_api_ref(L, v, "api", &s->api))
+    return -1;
+  if ((v = map_get(map, "path")) != NULL) {
+    if (get_clean_string(L, v, "path", 1, &s->path))
+      return -1;
+    if (s->path[0] != '/') {
+      qbuf q;
+      return fail(L, v, "path: expected a path starting with '/', got %s", quote(&q, s->path));
+    }
+  } else if ((s->path = take_string(L, map, "/", 1)) == NULL) {
+    return -1;
+  }
+  if ((v = map_get(map, "method")) != NULL) {
+    if (get_string(L, v, "method", &s->method))
+      return -1;
+    size_t len = strspn(s->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (s->method[len] != '\0' || len > 16) {
+      qbuf q;
+      return fail(L, v, "method: expected an HTTP method in capitals such as GET, got %s",
+                  quote(&q, s->method));
+    }
+  } else if ((s->method = take_string(L, map, "GET", 3)) == NULL) {
+    return -1;
+  }
+  if ((v = map_get(map, "headers")) != NULL &&
+      build_headers(L, v, "headers", &s->headers, &s->header_count))
+    return -1;
+  return 0;
+}
+
+/* upload_endpoint_cert and replace_endpoint_cert: alias, cert, format. */
+static int build_cert_step(loader *L, const ynode *map, const char *kind, gh_step *s) {
+  const ynode *v = NULL;
+  int upload = s->kind == GH_STEP_UPLOAD_CERT;
+  if (get_map(L, map, kind) || check_keys(L, map, kind, upload ? UPLOAD_KEYS : REPLACE_KEYS) ||
+      require(L, map, "alias", kind, &v) || get_clean_string(L, v, "alias", 0, &s->alias))
+    return -1;
+  if ((v = map_get(map, "format")) != NULL) {
+    if (get_word(L, v, "format", FORMATS, NULL, &s->format))
+      return -1;
+  } else if ((s->format = take_string(L, map, "pem", 3)) == NULL) {
+    return -1;
+  }
+  int broken = strcmp(s->format, "garbage") == 0 || strcmp(s->format, "empty") == 0 ||
+               strcmp(s->format, "oversize") == 0;
+  if ((v = map_get(map, "cert")) != NULL) {
+    if (get_pki_ref(L, v, "cert", 0, &s->cert))
+      return -1;
+  } else if (!broken) {
+    return fail(L, map,
+                "%s: missing key 'cert' (required unless format is garbage, empty or "
+                "oversize)",
+                kind);
+  }
+  if (!upload)
+    return 0;
+  const ynode *backend = map_get(map, "backend");
+  const ynode *endpoint = map_get(map, "endpoint");
+  if (backend != NULL && endpoint != NULL)
+    return fail(L, endpoint, "%s: give backend or endpoint, not both", kind);
+  if (backend == NULL && endpoint == NULL)
+    return fail(L, map, "%s: missing key 'backend' or 'endpoint' (the endpoint to trust it for)",
+                kind);
+  if (backend != NULL)
+    return get_backend_ref(L, backend, "backend", &s->backend);
+  return get_clean_string(L, endpoint, "endpoint", 1, &s->endpoint);
+}
+
+/* reload: {} and restart_gateway: {} take an empty map or nothing. */
+static int build_empty(loader *L, const ynode *n, const char *kind) {
+  qbuf q;
+  if (n->type == Y_SCALAR && n->is_null)
+    return 0;
+  if (n->type != Y_MAP)
+    return fail(L, n, "%s: expected an empty map {}, got %s", kind, describe(&q, n));
+  return check_keys(L, n, kind, NO_KEYS);
+}
+
+static int build_action(loader *L, const ynode *v, gh_step *s) {
+  const char *kind = STEP_KINDS[s->kind];
+  char a[32];
+  char b[32];
+  switch (s->kind) {
+  case GH_STEP_CALL:
+    return build_call(L, v, s);
+  case GH_STEP_ADVANCE:
+    if (get_duration(L, v, kind, 1, INT64_MAX, "greater than 0s (time only moves forward)",
+                     &s->duration_ms))
+      return -1;
+    if (L->clock_ms > INT64_MAX - s->duration_ms)
+      return fail(L, v, "advance: the clock would overflow");
+    L->clock_ms += s->duration_ms;
+    return 0;
+  case GH_STEP_ADVANCE_TO:
+    if (get_duration(L, v, kind, 0, INT64_MAX, "of 0s or more", &s->duration_ms))
+      return -1;
+    if (s->duration_ms < L->clock_ms)
+      return fail(L, v,
+                  "advance_to: %s is before where the clock already is (%s after the gateway "
+                  "started): time only moves forward",
+                  duration_text(s->duration_ms, a, sizeof(a)),
+                  duration_text(L->clock_ms, b, sizeof(b)));
+    L->clock_ms = s->duration_ms;
+    return 0;
+  case GH_STEP_UPLOAD_CERT:
+  case GH_STEP_REPLACE_CERT:
+    return build_cert_step(L, v, kind, s);
+  case GH_STEP_DELETE_CERT: {
+    const ynode *alias = NULL;
+    return get_map(L, v, kind) || check_keys(L, v, kind, DELETE_KEYS) ||
+                   require(L, v, "alias", kind, &alias) ||
+                   get_clean_string(L, alias, "alias", 0, &s->alias)
+               ? -1
+               : 0;
+  }
+  case GH_STEP_CREATE_API:
+  case GH_STEP_DELETE_API:
+    return get_api_ref(L, v, kind, &s->api);
+  case GH_STEP_RESTART_GATEWAY:
+    L->clock_ms = 0; /* advance_to counts from the new start */
+    return build_empty(L, v, kind);
+  case GH_STEP_RELOAD:
+    return build_empty(L, v, kind);
+  }
+  return fail(L, v, "unknown step");
+}
+
+static int build_step(loader *L, const ynode *map, gh_step *s) {
+  s->expect.backend_reached = GH_UNSET;
+  qbuf q;
+  if (map->type != Y_MAP)
+    return fail(L, map, "steps: expected a step (a map such as {advance: 10s}), got %s",
+                describe(&q, map));
+  s->line = map->line;
+  const ynode *action = NULL;
+  const ynode *action_key = NULL;
+  char list[400];
+  for (size_t i = 0; i < map->kid_count; i += 2) {
+    const ynode *key = map->kids[i];
+    int kind = word_index(STEP_KINDS, key->text);
+    if (kind >= 0) {
+      if (action_key != NULL)
+        return fail(L, key, "a step does one thing: found %s after '%s'", quote(&q, key->text),
+                    action_key->text);
+      action_key = key;
+      action = map->kids[i + 1];
+      s->kind = (gh_step_kind)kind;
+    } else if (word_index(STEP_EXTRA_KEYS, key->text) < 0) {
+      char extra[80];
+      return fail(L, key, "unknown key %s in a step; expected one of: %s, %s", quote(&q, key->text),
+                  join_words(STEP_KINDS, list, sizeof(list)),
+                  join_words(STEP_EXTRA_KEYS, extra, sizeof(extra)));
+    }
+  }
+  if (action == NULL)
+    return fail(L, map, "a step needs an action, one of: %s",
+                join_words(STEP_KINDS, list, sizeof(list)));
+  if (build_action(L, action, s))
+    return -1;
+  const char *kind = STEP_KINDS[s->kind];
+  const char *const *keys = NULL;
+  if (s->kind == GH_STEP_CALL)
+    keys = CALL_EXPECT_KEYS;
+  else if (s->kind >= GH_STEP_UPLOAD_CERT && s->kind <= GH_STEP_DELETE_API)
+    keys = ADMIN_EXPECT_KEYS;
+  const ynode *expect = map_get(map, "expect");
+  const ynode *overrides = map_get(map, "expect_profile");
+  const ynode *within = map_get(map, "within");
+  if (keys == NULL && (expect != NULL || overrides != NULL)) {
+    const ynode *at = expect != NULL ? expect : overrides;
+    return fail(L, at, "%s: %s has no result to expect", expect ? "expect" : "expect_profile",
+                kind);
+  }
+  if (expect != NULL && build_expect(L, expect, "expect", keys, &s->expect))
+    return -1;
+  if (overrides != NULL && build_overrides(L, overrides, keys, s))
+    return -1;
+  if (within != NULL) {
+    if (s->kind != GH_STEP_CALL)
+      return fail(L, within, "within: only a call step can be retried, not %s", kind);
+    if (expect == NULL && overrides == NULL)
+      return fail(L, within, "within: needs an expect to retry until");
+    if (get_duration(L, within, "within", 1, INT64_MAX, "greater than 0s", &s->expect.within_ms))
+      return -1;
+  }
+  return 0;
+}
+
+static int build_steps(loader *L, const ynode *list) {
+  if (get_list(L, list, "steps", 1))
+    return -1;
+  L->c->steps = take(L, list, list->kid_count, sizeof(gh_step));
+  if (L->c->steps == NULL)
+    return -1;
+  L->c->step_count = list->kid_count;
+  for (size_t i = 0; i < list->kid_count; i++)
+    L->c->steps[i].expect.backend_reached = GH_UNSET;
+  L->clock_ms = 0;
+  for (size_t i = 0; i < list->kid_count; i++)
+    if (build_step(L, list->kids[i], &L->c->steps[i]))
+      return -1;
+  return 0;
+}
+
+/* ---- the case ------------------------------------------------------------- */
+
+/* "YYYY-MM-DDTHH:MM:SSZ" exactly, and a real date and time. */
+static int build_epoch(loader *L, const ynode *n) {
+  gh_case_spec *c = L->c;
+  static const char expected[] = "a UTC time such as 2030-01-01T00:00:00Z";
+  if (text_of(L, n, "epoch", expected, &c->epoch))
+    return -1;
+  static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+  int ok = strlen(c->epoch) == sizeof(shape) - 1;
+  for (size_t i = 0; ok && i < sizeof(shape) - 1; i++)
+    ok = shape[i] == 'd' ? c->epoch[i] >= '0' && c->epoch[i] <= '9' : c->epoch[i] == shape[i];
+  time_t t = 0;
+  gcert_error gerr;
+  memset(&gerr, 0, sizeof(gerr));
+  if (ok)
+    ok = gcert_time_parse(c->epoch, &t, &gerr) == GCERT_OK;
+  if (ok) { /* strptime and timegm accept 2030-02-30: a round trip does not */
+    struct tm tm;
+    char again[32];
+    ok = gmtime_r(&t, &tm) != NULL &&
+         strftime(again, sizeof(again), "%Y-%m-%dT%H:%M:%SZ", &tm) == sizeof(shape) - 1 &&
+         strcmp(again, c->epoch) == 0;
+  }
+  if (!ok) {
+    qbuf q;
+    return fail(L, n, "epoch: expected %s, got %s", expected, quote(&q, c->epoch));
+  }
+  c->epoch_s = (int64_t)t;
+  return 0;
+}
+
+static int build_name(loader *L, const ynode *root) {
+  gh_case_spec *c = L->c;
+  const ynode *v = NULL;
+  if (require(L, root, "name", "the scenario", &v) || get_string(L, v, "name", &c->scenario))
+    return -1;
+  for (const unsigned char *p = (const unsigned char *)c->scenario; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return fail(L, v, "name: expected one line without control characters");
+  if (strlen(c->scenario) >= GH_NAME_MAX)
+    return fail(L, v, "name: expected at most %d bytes, got %zu", GH_NAME_MAX - 1,
+                strlen(c->scenario));
+  size_t len = strlen(c->scenario);
+  if (L->row != NULL) { /* name[p1=v1,p2=v2] */
+    len += 2;
+    for (size_t i = 0; i < L->params->kid_count; i++)
+      len += L->params->kids[i]->len + 1 + L->row->kids[i]->len + (i ? 1 : 0);
+  }
+  c->name = take(L, v, len + 1, 1);
+  if (c->name == NULL)
+    return -1;
+  size_t o = (size_t)snprintf(c->name, len + 1, "%s", c->scenario);
+  if (L->row != NULL) {
+    c->name[o++] = '[';
+    for (size_t i = 0; i < L->params->kid_count; i++) {
+      const ynode *p = L->params->kids[i];
+      const ynode *value = L->row->kids[i];
+      if (i)
+        c->name[o++] = ',';
+      memcpy(c->name + o, p->text, p->len);
+      o += p->len;
+      c->name[o++] = '=';
+      memcpy(c->name + o, value->text, value->len);
+      o += value->len;
+    }
+    c->name[o++] = ']';
+    c->name[o] = '\0';
+  }
+  return 0;
+}
+
+static int build_case(loader *L, const ynode *root, gh_case_spec *c) {
+  L->c = c;
+  const ynode *v = NULL;
+  c->file = take_string(L, NULL, L->path, strlen(L->path));
+  if (c->file == NULL || build_name(L, root))
+    return -1;
+  if (require(L, root, "features", "the scenario", &v) ||
+      get_strings(L, v, "features", LIST_NAME, NULL, 0, 1, &c->features, &c->feature_count))
+    return -1;
+  if ((v = map_get(root, "profiles")) != NULL &&
+      get_strings(L, v, "profiles", LIST_WORD, PROFILES, 0, 1, &c->profiles, &c->profile_count))
+    return -1;
+  if ((v = map_get(root, "refs")) != NULL &&
+      get_strings(L, v, "refs", LIST_TEXT, NULL, 0, 0, &c->refs, &c->ref_count))
+    return -1;
+  if ((v = map_get(root, "epoch")) != NULL) {
+    if (build_epoch(L, v))
+      return -1;
+  } else {
+    c->epoch = take_string(L, root, DEFAULT_EPOCH, strlen(DEFAULT_EPOCH));
+    if (c->epoch == NULL)
+      return -1;
+    c->epoch_s = DEFAULT_EPOCH_S;
+  }
+  if ((v = map_get(root, "needs")) != NULL &&
+      get_strings(L, v, "needs", LIST_NAME, NULL, 0, 0, &c->needs, &c->need_count))
+    return -1;
+  if ((v = map_get(root, "pki")) != NULL && build_pki(L, v))
+    return -1;
+  if ((v = map_get(root, "backends")) != NULL && build_backends(L, v))
+    return -1;
+  if ((v = map_get(root, "apis")) != NULL && build_apis(L, v))
+    return -1;
+  if ((v = map_get(root, "gateway")) != NULL && build_gateway(L, v))
+    return -1;
+  if (require(L, root, "steps", "the scenario", &v) || build_steps(L, v))
+    return -1;
+  return 0;
+}
+
+/* ---- the matrix ----------------------------------------------------------- */
+
+static int valid_param(const char *s) {
+  if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+    return 0;
+  for (const char *p = s + 1; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          *p == '_'))
+      return 0;
+  return 1;
+}
+
+/* Checks the matrix; *rows is its rows list. */
+static int check_matrix(loader *L, const ynode *matrix, const ynode **rows) {
+  const ynode *params = NULL;
+  qbuf q;
+  if (get_map(L, matrix, "matrix") || check_keys(L, matrix, "matrix", MATRIX_KEYS) ||
+      require(L, matrix, "params", "matrix", &params) ||
+      require(L, matrix, "rows", "matrix", rows) || get_list(L, params, "params", 1) ||
+      get_list(L, *rows, "rows", 1))
+    return -1;
+  for (size_t i = 0; i < params->kid_count; i++) {
+    const ynode *p = params->kids[i];
+    if (p->type != Y_SCALAR || p->is_null || !valid_param(p->text))
+      return fail(L, p, "params: expected a parameter name ([A-Za-z_][A-Za-z0-9_]*), got %s",
+                  describe(&q, p));
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(params->kids[j]->text, p->text) == 0)
+        return fail(L, p, "params: %s is listed twice", quote(&q, p->text));
+  }
+  size_t want = params->kid_count;
+  for (size_t r = 0; r < (*rows)->kid_count; r++) {
+    const ynode *row = (*rows)->kids[r];
+    if (row->type != Y_SEQ)
+      return fail(L, row, "rows: expected a row (a list of %zu value%s), got %s", want,
+                  want == 1 ? "" : "s", describe(&q, row));
+    if (row->kid_count != want) {
+      char names[200];
+      size_t used = 0;
+      names[0] = '\0';
+      for (size_t k = 0; k < want && used < sizeof(names); k++) {
+        int w = snprintf(names + used, sizeof(names) - used, "%s%s", k ? ", " : "",
+                         params->kids[k]->text);
+        used += w > 0 ? (size_t)w : 0;
+      }
+      return fail(L, row, "row %zu has %zu value%s, expected %zu (one for each of %s)", r + 1,
+                  row->kid_count, row->kid_count == 1 ? "" : "s", want, names);
+    }
+    for (size_t k = 0; k < want; k++) {
+      const ynode *value = row->kids[k];
+      if (value->type != Y_SCALAR)
+        return fail(L, value, "row %zu: expected a scalar value for %s, got %s", r + 1,
+                    params->kids[k]->text, describe(&q, value));
+    }
+  }
+  L->params = params;
+  return 0;
+}
+
+/* ---- the public functions ------------------------------------------------ */
+
+static int load(loader *L, gh_case_spec **out, size_t *count) {
+  qbuf q;
+  const ynode *root = L->root;
+  if (root == NULL || (root->type == Y_SCALAR && root->is_null))
+    return fail_at(L, 0, 0, "the file is empty: expected a map with name, features and steps");
+  if (root->type != Y_MAP)
+    return fail(L, root, "expected a map with name, features and steps, got %s",
+                describe(&q, root));
+  if (check_keys(L, root, "a scenario", TOP_KEYS))
+    return -1;
+  const ynode *rows = NULL;
+  const ynode *matrix = map_get(root, "matrix");
+  if (matrix != NULL && check_matrix(L, matrix, &rows))
+    return -1;
+  size_t n = rows != NULL ? rows->kid_count : 1;
+  gh_case_spec *cases = take(L, root, n, sizeof(gh_case_spec));
+  if (cases == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    L->row = rows != NULL ? rows->kids[i] : NULL;
+    L->row_number = i + 1;
+    int rc = build_case(L, root, &cases[i]);
+    for (size_t j = 0; rc == 0 && j < i; j++)
+      if (strcmp(cases[j].name, cases[i].name) == 0)
+        rc = fail(L, L->row, "case name %s repeats row %zu's: rows must differ",
+                  quote(&q, cases[i].name), j + 1);
+    if (rc) {
+      gh_cases_free(cases, i + 1);
+      return -1;
+    }
+  }
+  *out = cases;
+  *count = n;
+  return 0;
+}
+
+int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_load_error *err) {
+  if (cases != NULL)
+    *cases = NULL;
+  if (count != NULL)
+    *count = 0;
+  if (err == NULL)
+    return -1;
+  memset(err, 0, sizeof(*err));
+  if (path == NULL || cases == NULL || count == NULL) {
+    snprintf(err->message, sizeof(err->message), "gh_scenario_load: a NULL argument");
+    return -1;
+  }
+  snprintf(err->file, sizeof(err->file), "%s", path);
+  loader L;
+  memset(&L, 0, sizeof(L));
+  L.path = path;
+  L.err = err;
+  unsigned char *buf = NULL;
+  int rc = read_file(&L, &buf, &L.buf_len);
+  if (rc == 0) {
+    L.buf = buf;
+    rc = read_tree(&L);
+  }
+  if (rc == 0)
+    rc = load(&L, cases, count);
+  arena_free(&L);
+  free(buf);
+  return rc;
+}
+
+/* ---- queries -------------------------------------------------------------- */
+
+const char *gh_step_kind_name(gh_step_kind kind) {
+  if ((int)kind < 0 || (size_t)kind >= sizeof(STEP_KINDS) / sizeof(STEP_KINDS[0]) - 1)
+    return "unknown";
+  return STEP_KINDS[kind];
+}
+
+static void merge_expect(gh_expect *e, const gh_expect *o) {
+  e->set = e->set || o->set;
+  if (o->status != 0)
+    e->status = o->status;
+  if (o->fault_code != NULL)
+    e->fault_code = o->fault_code;
+  if (o->body_contains_count > 0) {
+    e->body_contains = o->body_contains;
+    e->body_contains_count = o->body_contains_count;
+  }
+  if (o->body_excludes_count > 0) {
+    e->body_excludes = o->body_excludes;
+    e->body_excludes_count = o->body_excludes_count;
+  }
+  if (o->header_count > 0) {
+    e->headers = o->headers;
+    e->header_count = o->header_count;
+  }
+  if (o->tls_failure != NULL)
+    e->tls_failure = o->tls_failure;
+  if (o->backend_reached != GH_UNSET)
+    e->backend_reached = o->backend_reached;
+  if (o->backend_saw_client_cert != NULL)
+    e->backend_saw_client_cert = o->backend_saw_client_cert;
+  if (o->message != NULL)
+    e->message = o->message;
+  if (o->log_contains_count > 0) {
+    e->log_contains = o->log_contains;
+    e->log_contains_count = o->log_contains_count;
+  }
+  if (o->within_ms != 0)
+    e->within_ms = o->within_ms;
+}
+
+gh_expect gh_step_expect(const gh_step *step, const char *profile) {
+  gh_expect e = step->expect;
+  for (size_t i = 0; profile != NULL && i < step->override_count; i++) {
+    if (strcmp(step->override_profiles[i], profile) == 0) {
+      merge_expect(&e, &step->overrides[i]);
+      break;
+    }
+  }
+  return e;
+}
+
+const gh_pki_spec *gh_case_pki(const gh_case_spec *c, const char *name) {
+  return c != NULL && name != NULL ? find_pki(c, name) : NULL;
+}
+
+const gh_backend_spec *gh_case_backend(const gh_case_spec *c, const char *name) {
+  return c != NULL && name != NULL ? find_backend(c, name) : NULL;
+}
+
+const gh_api_spec *gh_case_api(const gh_case_spec *c, const char *name) {
+  return c != NULL && name != NULL ? find_api(c, name) : NULL;
+}
+
+int gh_case_has_profile(const gh_case_spec *c, const char *profile) {
+  if (c->profile_count == 0)
+    return 1;
+  for (size_t i = 0; i < c->profile_count; i++)
+    if (c->profiles[i] != NULL && strcmp(c->profiles[i], profile) == 0)
+      return 1;
+  return 0;
+}
+
+int gh_duration_parse(const char *text, int64_t *ms) {
+  if (text == NULL || ms == NULL)
+    return -1;
+  const char *p = text;
+  int negative = *p == '-';
+  if (negative)
+    p++;
+  if (*p < '0' || *p > '9')
+    return -1;
+  int64_t v = 0;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    int digit = *p - '0';
+    if (v > (INT64_MAX - digit) / 10)
+      return -1;
+    v = v * 10 + digit;
+  }
+  int64_t unit = 0;
+  if (strcmp(p, "ms") == 0)
+    unit = 1;
+  else if (*p == '\0' || strcmp(p, "s") == 0)
+    unit = MS_PER_S;
+  else if (strcmp(p, "m") == 0)
+    unit = 60 * MS_PER_S;
+  else if (strcmp(p, "h") == 0)
+    unit = 3600 * MS_PER_S;
+  else if (strcmp(p, "d") == 0)
+    unit = MS_PER_DAY;
+  else
+    return -1;
+  if (v > INT64_MAX / unit)
+    return -1;
+  *ms = negative ? -(v * unit) : v * unit;
+  return 0;
+}

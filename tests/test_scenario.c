@@ -1,0 +1,910 @@
+/* test_scenario.c - the scenario loader (harness/scenario.h), driven by data.
+ *
+ * - fixtures/scenarios-good/full.yaml uses every key of the language once;
+ *   every loaded value is checked field by field, defaults included.
+ * - fixtures/scenarios-good/matrix.yaml: three rows, three cases, their names,
+ *   ${param} replaced in nested values, $${ kept literal.
+ * - fixtures/scenarios-bad/MANIFEST: every bad file gives -1 with exactly the
+ *   line and column listed and a message containing the listed text; every
+ *   *.yaml there must be listed.
+ * - Bounds made here, too big to commit: a file over 1 MiB, over 10000
+ *   nodes, a matrix and a ${param} that would expand past the output budget.
+ * - gh_duration_parse against a table; gh_step_expect merging; lookups.
+ * - A hostile loop: every truncation and many byte flips of the good files
+ *   must load (0) or fail cleanly (-1), never crash or leak (run under ASan).
+ */
+#include "support.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "scenario.h"
+
+#define PATH_SIZE 1024
+
+/* Joins dir and name into out (PATH_SIZE bytes), failing the test if it does not fit. */
+static void join_path(char *out, const char *dir, const char *name) {
+  int n = snprintf(out, PATH_SIZE, "%s/%s", dir, name);
+  if (n < 0 || n >= PATH_SIZE)
+    fail_msg("path too long: %s/%s", dir, name);
+}
+
+static char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    fail_msg("cannot open %s", path);
+  char *buf = malloc(1 << 20);
+  assert_non_null(buf);
+  *len = fread(buf, 1, 1 << 20, f);
+  fclose(f);
+  return buf;
+}
+
+static void write_all(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  if (f == NULL)
+    fail_msg("cannot write %s", path);
+  if (len > 0 && fwrite(data, 1, len, f) != len)
+    fail_msg("short write to %s", path);
+  fclose(f);
+}
+
+/* Loads path, failing the test with the loader's message if it does not load. */
+static gh_case_spec *load_ok(const char *path, size_t *count) {
+  gh_case_spec *cases = NULL;
+  gh_load_error err;
+  if (gh_scenario_load(path, &cases, count, &err) != 0)
+    fail_msg("%s:%d:%d: %s", err.file, err.line, err.column, err.message);
+  assert_non_null(cases);
+  return cases;
+}
+
+/* Loads path expecting -1 at line:column with text in the message; 0 when so. */
+static int load_fails(const char *path, int line, int column, const char *text) {
+  gh_case_spec *cases = (gh_case_spec *)1;
+  size_t count = 99;
+  gh_load_error err;
+  if (gh_scenario_load(path, &cases, &count, &err) == 0) {
+    print_error("%s: loaded, expected an error at %d:%d containing '%s'\n", path, line, column,
+                text);
+    gh_cases_free(cases, count);
+    return 1;
+  }
+  if (cases != NULL || count != 0) {
+    print_error("%s: failed but left cases behind\n", path);
+    return 1;
+  }
+  if (err.line != line || err.column != column || strstr(err.message, text) == NULL ||
+      strcmp(err.file, path) != 0) {
+    print_error("%s: expected %d:%d '%s'\n   got %s:%d:%d: %s\n", path, line, column, text,
+                err.file, err.line, err.column, err.message);
+    return 1;
+  }
+  return 0;
+}
+
+static void assert_strings(char *const *got, size_t got_count, const char *const *want,
+                           size_t want_count) {
+  assert_int_equal(got_count, want_count);
+  for (size_t i = 0; i < want_count; i++)
+    assert_string_equal(got[i], want[i]);
+}
+
+#define STRINGS(got, count, ...)                                                                   \
+  do {                                                                                             \
+    const char *const want_[] = {__VA_ARGS__};                                                     \
+    assert_strings((got), (count), want_, sizeof(want_) / sizeof(want_[0]));                       \
+  } while (0)
+
+#define MS_S   INT64_C(1000)
+#define MS_DAY (INT64_C(86400) * MS_S)
+
+/* ---- the full example ---------------------------------------------------- */
+
+static void check_full_top(const gh_case_spec *c, const char *path) {
+  assert_string_equal(c->file, path);
+  assert_string_equal(c->name, "every key of the language");
+  assert_string_equal(c->scenario, "every key of the language");
+  STRINGS(c->features, c->feature_count, "backend-trust", "reload");
+  STRINGS(c->profiles, c->profile_count, "wso2", "sap");
+  STRINGS(c->refs, c->ref_count, "seed 000", "reference/wso2.md section 1");
+  STRINGS(c->needs, c->need_count, "deferred-reload-schedule", "backend-mtls");
+  assert_string_equal(c->epoch, "2031-02-03T04:05:06Z");
+  assert_int_equal(c->epoch_s, 1927857906);
+
+  const gh_gateway_spec *g = &c->gateway;
+  assert_int_equal(g->sender_reload_interval_ms, 600 * MS_S);
+  assert_string_equal(g->fault_format, "xml");
+  assert_int_equal(g->backend_timeout_ms, 2500);
+  STRINGS(g->trust, g->trust_count, "root");
+  assert_int_equal(g->profile_count, 2);
+  assert_string_equal(g->profiles[0].backend, "echo");
+  assert_string_equal(g->profiles[0].host, "127.0.0.1");
+  STRINGS(g->profiles[0].trust, g->profiles[0].trust_count, "root", "inter");
+  assert_string_equal(g->profiles[0].key, "client");
+  assert_string_equal(g->profiles[0].hostname_verifier, "Strict");
+  assert_string_equal(g->profiles[1].backend, "echo");
+  assert_string_equal(g->profiles[1].host, "localhost");
+  assert_null(g->profiles[1].trust);
+  assert_int_equal(g->profiles[1].trust_count, 0);
+  assert_null(g->profiles[1].key);
+  assert_null(g->profiles[1].hostname_verifier);
+  assert_int_equal(g->has_default_profile, 1);
+  assert_null(g->default_profile.backend);
+  assert_null(g->default_profile.host);
+  assert_string_equal(g->default_profile.key, "none");
+  assert_string_equal(g->default_profile.hostname_verifier, "DefaultAndLocalhost");
+  STRINGS(g->default_profile.trust, g->default_profile.trust_count, "root");
+}
+
+static void check_full_pki(const gh_case_spec *c) {
+  assert_int_equal(c->pki_count, 5);
+  const gh_pki_spec *p = c->pki;
+  assert_string_equal(p[0].name, "root");
+  assert_int_equal(p[0].kind, GH_PKI_CA);
+  assert_null(p[0].issuer);
+  assert_string_equal(p[0].subject, "CN=Scenario Root,O=gatecert");
+  assert_int_equal(p[0].san_count, 0);
+  assert_int_equal(p[0].not_before_ms, -3600 * MS_S);
+  assert_int_equal(p[0].not_after_ms, 365 * MS_DAY);
+  assert_int_equal(p[0].eku, GH_EKU_DEFAULT);
+
+  assert_string_equal(p[1].name, "inter");
+  assert_int_equal(p[1].kind, GH_PKI_CA);
+  assert_string_equal(p[1].issuer, "root");
+  assert_null(p[1].subject);
+  assert_int_equal(p[1].not_before_ms, -2 * MS_DAY);
+  assert_int_equal(p[1].not_after_ms, 30 * MS_DAY);
+  assert_int_equal(p[1].eku, GH_EKU_NONE);
+
+  assert_string_equal(p[2].name, "echo-cert");
+  assert_int_equal(p[2].kind, GH_PKI_SERVER);
+  assert_string_equal(p[2].issuer, "inter");
+  STRINGS(p[2].san, p[2].san_count, "localhost", "127.0.0.1");
+  assert_int_equal(p[2].not_before_ms, -3600 * MS_S);
+  assert_int_equal(p[2].not_after_ms, 365 * MS_DAY);
+  assert_int_equal(p[2].eku, GH_EKU_SERVER);
+
+  assert_string_equal(p[3].name, "client");
+  assert_int_equal(p[3].kind, GH_PKI_CLIENT);
+  assert_string_equal(p[3].issuer, "inter");
+  assert_int_equal(p[3].eku, GH_EKU_BOTH);
+
+  assert_string_equal(p[4].name, "self");
+  assert_int_equal(p[4].kind, GH_PKI_SERVER); /* the default kind */
+  assert_null(p[4].issuer);
+  STRINGS(p[4].san, p[4].san_count, "localhost");
+  assert_int_equal(p[4].eku, GH_EKU_DEFAULT);
+}
+
+static void check_full_backends_apis(const gh_case_spec *c) {
+  assert_int_equal(c->backend_count, 2);
+  const gh_backend_spec *b = c->backends;
+  assert_string_equal(b[0].name, "echo");
+  assert_string_equal(b[0].cert, "echo-cert");
+  STRINGS(b[0].chain, b[0].chain_count, "inter");
+  assert_string_equal(b[0].client_auth, "require");
+  STRINGS(b[0].client_ca, b[0].client_ca_count, "root", "inter");
+  assert_string_equal(b[0].fault, "none");
+  assert_int_equal(b[0].delay_ms, 250);
+  assert_int_equal(b[0].sessions, 1);
+  assert_string_equal(b[0].tls, "1.3");
+  assert_string_equal(b[1].name, "down");
+  assert_null(b[1].cert);
+  assert_int_equal(b[1].chain_count, 0);
+  assert_string_equal(b[1].client_auth, "none");
+  assert_int_equal(b[1].client_ca_count, 0);
+  assert_string_equal(b[1].fault, "refuse");
+  assert_int_equal(b[1].delay_ms, 0);
+  assert_int_equal(b[1].sessions, 0);
+  assert_string_equal(b[1].tls, "any");
+
+  assert_int_equal(c->api_count, 2);
+  const gh_api_spec *a = c->apis;
+  assert_string_equal(a[0].name, "test");
+  assert_string_equal(a[0].context, "/test");
+  assert_string_equal(a[0].version, "1.0");
+  assert_string_equal(a[0].backend, "echo");
+  assert_string_equal(a[0].host, "gw.example");
+  STRINGS(a[0].security, a[0].security_count, "oauth2", "mutualssl");
+  assert_int_equal(a[0].default_version, 1);
+  assert_int_equal(a[0].create, 1);
+  assert_string_equal(a[1].name, "later");
+  assert_string_equal(a[1].context, "/later");
+  assert_string_equal(a[1].version, "2.1");
+  assert_string_equal(a[1].backend, "down");
+  assert_string_equal(a[1].host, "localhost");
+  assert_int_equal(a[1].security_count, 0);
+  assert_int_equal(a[1].default_version, 0);
+  assert_int_equal(a[1].create, 0);
+}
+
+static void assert_expect_empty(const gh_expect *e) {
+  assert_int_equal(e->set, 0);
+  assert_int_equal(e->status, 0);
+  assert_null(e->fault_code);
+  assert_int_equal(e->body_contains_count, 0);
+  assert_int_equal(e->header_count, 0);
+  assert_null(e->tls_failure);
+  assert_int_equal(e->backend_reached, GH_UNSET);
+  assert_null(e->backend_saw_client_cert);
+  assert_null(e->message);
+  assert_int_equal(e->within_ms, 0);
+}
+
+static void check_full_call(const gh_step *s) {
+  assert_int_equal(s->kind, GH_STEP_CALL);
+  assert_int_equal(s->line, 37);
+  assert_string_equal(s->api, "test");
+  assert_string_equal(s->path, "/menaka?x=1");
+  assert_string_equal(s->method, "POST");
+  assert_int_equal(s->header_count, 2);
+  assert_string_equal(s->headers[0].name, "X-A");
+  assert_string_equal(s->headers[0].value, "b");
+  assert_string_equal(s->headers[1].name, "X-Empty");
+  assert_string_equal(s->headers[1].value, "");
+  const gh_expect *e = &s->expect;
+  assert_int_equal(e->set, 1);
+  assert_int_equal(e->status, 500);
+  assert_string_equal(e->fault_code, "101500");
+  STRINGS(e->body_contains, e->body_contains_count, "Error", "Sender");
+  STRINGS(e->body_excludes, e->body_excludes_count, "secret");
+  assert_int_equal(e->header_count, 1);
+  assert_string_equal(e->headers[0].name, "Content-Type");
+  assert_string_equal(e->headers[0].value, "application/json");
+  assert_string_equal(e->tls_failure, "http-5xx");
+  assert_int_equal(e->backend_reached, GH_NO);
+  assert_string_equal(e->backend_saw_client_cert, "client");
+  assert_null(e->message);
+  STRINGS(e->log_contains, e->log_contains_count, "handshake");
+  assert_int_equal(e->within_ms, 30 * MS_S);
+  assert_int_equal(s->override_count, 1);
+  assert_string_equal(s->override_profiles[0], "sap");
+  const gh_expect *o = &s->overrides[0];
+  assert_int_equal(o->set, 1);
+  assert_int_equal(o->status, 502);
+  assert_int_equal(o->backend_reached, GH_YES);
+  STRINGS(o->body_contains, o->body_contains_count, "sap-body");
+  assert_null(o->fault_code);
+  assert_int_equal(o->within_ms, 0);
+
+  /* merged for sap: set fields of the override win, the rest is inherited */
+  gh_expect m = gh_step_expect(s, "sap");
+  assert_int_equal(m.set, 1);
+  assert_int_equal(m.status, 502);
+  assert_int_equal(m.backend_reached, GH_YES);
+  STRINGS(m.body_contains, m.body_contains_count, "sap-body");
+  assert_ptr_equal(m.body_contains, o->body_contains); /* borrowed, not copied */
+  assert_string_equal(m.fault_code, "101500");
+  STRINGS(m.body_excludes, m.body_excludes_count, "secret");
+  assert_string_equal(m.tls_failure, "http-5xx");
+  assert_string_equal(m.backend_saw_client_cert, "client");
+  assert_int_equal(m.within_ms, 30 * MS_S);
+  /* no override for wso2, none asked for, an unknown profile: expect as is */
+  const char *const plain[] = {"wso2", NULL, "kong"};
+  for (size_t i = 0; i < 3; i++) {
+    m = gh_step_expect(s, plain[i]);
+    assert_int_equal(m.status, 500);
+    assert_int_equal(m.backend_reached, GH_NO);
+    assert_ptr_equal(m.body_contains, e->body_contains);
+  }
+}
+
+static void check_full_steps(const gh_case_spec *c) {
+  assert_int_equal(c->step_count, 13);
+  const gh_step *s = c->steps;
+  check_full_call(&s[0]);
+
+  assert_int_equal(s[1].kind, GH_STEP_ADVANCE);
+  assert_int_equal(s[1].duration_ms, 120 * MS_S);
+  assert_int_equal(s[1].line, 45);
+  assert_expect_empty(&s[1].expect);
+  assert_int_equal(s[2].kind, GH_STEP_ADVANCE_TO);
+  assert_int_equal(s[2].duration_ms, 599 * MS_S);
+
+  assert_int_equal(s[3].kind, GH_STEP_UPLOAD_CERT);
+  assert_string_equal(s[3].alias, "echo");
+  assert_string_equal(s[3].backend, "echo");
+  assert_null(s[3].endpoint);
+  assert_string_equal(s[3].cert, "echo-cert");
+  assert_string_equal(s[3].format, "der");
+  assert_int_equal(s[3].expect.status, 201);
+  assert_string_equal(s[3].expect.message, "created");
+  STRINGS(s[3].expect.body_contains, s[3].expect.body_contains_count, "alias");
+  gh_expect m = gh_step_expect(&s[3], "wso2");
+  assert_int_equal(m.status, 201);
+  assert_string_equal(m.message, "Certificate added");
+  m = gh_step_expect(&s[3], "sap");
+  assert_string_equal(m.message, "created");
+
+  assert_int_equal(s[4].kind, GH_STEP_UPLOAD_CERT);
+  assert_string_equal(s[4].alias, "raw");
+  assert_null(s[4].backend);
+  assert_string_equal(s[4].endpoint, "https://localhost:9443/x");
+  assert_null(s[4].cert);
+  assert_string_equal(s[4].format, "garbage");
+  assert_int_equal(s[4].expect.status, 400);
+
+  assert_int_equal(s[5].kind, GH_STEP_REPLACE_CERT);
+  assert_string_equal(s[5].alias, "echo");
+  assert_string_equal(s[5].cert, "self");
+  assert_string_equal(s[5].format, "pkcs7");
+  assert_expect_empty(&s[5].expect);
+  assert_int_equal(s[5].override_count, 0);
+
+  assert_int_equal(s[6].kind, GH_STEP_DELETE_CERT);
+  assert_string_equal(s[6].alias, "echo");
+  assert_int_equal(s[6].expect.status, 200);
+  assert_int_equal(s[7].kind, GH_STEP_CREATE_API);
+  assert_string_equal(s[7].api, "later");
+  assert_int_equal(s[7].expect.status, 201);
+  assert_int_equal(s[8].kind, GH_STEP_DELETE_API);
+  assert_string_equal(s[8].api, "test");
+  assert_int_equal(s[9].kind, GH_STEP_RELOAD);
+  assert_int_equal(s[10].kind, GH_STEP_RESTART_GATEWAY);
+  assert_int_equal(s[11].kind, GH_STEP_ADVANCE_TO); /* counts from the restart */
+  assert_int_equal(s[11].duration_ms, 1 * MS_S);
+
+  assert_int_equal(s[12].kind, GH_STEP_CALL);
+  assert_string_equal(s[12].api, "later");
+  assert_string_equal(s[12].path, "/");
+  assert_string_equal(s[12].method, "GET");
+  assert_int_equal(s[12].header_count, 0);
+  assert_expect_empty(&s[12].expect);
+  m = gh_step_expect(&s[12], "wso2");
+  assert_expect_empty(&m);
+}
+
+static void test_full_example(void **state) {
+  (void)state;
+  const char *path = test_fixture_path("scenarios-good/full.yaml");
+  size_t count = 0;
+  gh_case_spec *cases = load_ok(path, &count);
+  assert_int_equal(count, 1);
+  check_full_top(&cases[0], path);
+  check_full_pki(&cases[0]);
+  check_full_backends_apis(&cases[0]);
+  check_full_steps(&cases[0]);
+  gh_cases_free(cases, count);
+}
+
+static void test_lookups(void **state) {
+  (void)state;
+  size_t count = 0;
+  gh_case_spec *cases = load_ok(test_fixture_path("scenarios-good/full.yaml"), &count);
+  const gh_case_spec *c = &cases[0];
+  assert_ptr_equal(gh_case_pki(c, "inter"), &c->pki[1]);
+  assert_null(gh_case_pki(c, "none"));
+  assert_null(gh_case_pki(c, NULL));
+  assert_ptr_equal(gh_case_backend(c, "down"), &c->backends[1]);
+  assert_null(gh_case_backend(c, "echo-cert"));
+  assert_ptr_equal(gh_case_api(c, "later"), &c->apis[1]);
+  assert_null(gh_case_api(c, "echo"));
+  assert_int_equal(gh_case_has_profile(c, "wso2"), 1);
+  assert_int_equal(gh_case_has_profile(c, "sap"), 1);
+  assert_int_equal(gh_case_has_profile(c, "kong"), 0);
+  static const char *const kinds[] = {"call",
+                                      "advance",
+                                      "advance_to",
+                                      "upload_endpoint_cert",
+                                      "replace_endpoint_cert",
+                                      "delete_endpoint_cert",
+                                      "create_api",
+                                      "delete_api",
+                                      "reload",
+                                      "restart_gateway"};
+  for (int k = GH_STEP_CALL; k <= GH_STEP_RESTART_GATEWAY; k++)
+    assert_string_equal(gh_step_kind_name((gh_step_kind)k), kinds[k]);
+  assert_string_equal(gh_step_kind_name((gh_step_kind)99), "unknown");
+  gh_cases_free(cases, count);
+  gh_cases_free(NULL, 0);
+}
+
+/* A minimal file: every default the header promises. */
+static void test_defaults(void **state) {
+  (void)state;
+  static const char text[] = "name: defaults\n"
+                             "features: [f]\n"
+                             "pki: {leaf: {}}\n"
+                             "backends: {echo: {cert: leaf}}\n"
+                             "apis: {a: {context: /a, version: v1, backend: echo}}\n"
+                             "steps:\n"
+                             "  - call: {api: a}\n"
+                             "  - upload_endpoint_cert: {alias: x, backend: echo, cert: leaf}\n"
+                             "  - reload:\n";
+  char *path = test_scratch_path("defaults.yaml");
+  write_all(path, text, sizeof(text) - 1);
+  size_t count = 0;
+  gh_case_spec *cases = load_ok(path, &count);
+  const gh_case_spec *c = &cases[0];
+  assert_string_equal(c->name, "defaults");
+  assert_int_equal(c->profile_count, 0);
+  assert_int_equal(gh_case_has_profile(c, "sap"), 1);
+  assert_int_equal(c->ref_count, 0);
+  assert_int_equal(c->need_count, 0);
+  assert_string_equal(c->epoch, "2030-01-01T00:00:00Z");
+  assert_int_equal(c->epoch_s, 1893456000);
+  assert_int_equal(c->gateway.sender_reload_interval_ms, 0);
+  assert_null(c->gateway.fault_format);
+  assert_int_equal(c->gateway.backend_timeout_ms, 0);
+  assert_int_equal(c->gateway.profile_count, 0);
+  assert_int_equal(c->gateway.has_default_profile, 0);
+  assert_int_equal(c->pki[0].kind, GH_PKI_SERVER);
+  assert_int_equal(c->pki[0].not_before_ms, -3600 * MS_S);
+  assert_int_equal(c->pki[0].not_after_ms, 365 * MS_DAY);
+  assert_string_equal(c->backends[0].client_auth, "none");
+  assert_string_equal(c->backends[0].fault, "none");
+  assert_string_equal(c->backends[0].tls, "any");
+  assert_string_equal(c->apis[0].host, "localhost");
+  assert_int_equal(c->apis[0].create, 1);
+  assert_int_equal(c->apis[0].default_version, 0);
+  assert_string_equal(c->steps[0].path, "/");
+  assert_string_equal(c->steps[0].method, "GET");
+  assert_int_equal(c->steps[0].expect.backend_reached, GH_UNSET);
+  assert_string_equal(c->steps[1].format, "pem");
+  assert_int_equal(c->steps[2].kind, GH_STEP_RELOAD);
+  gh_cases_free(cases, count);
+  free(path);
+}
+
+/* ---- the matrix ------------------------------------------------------------ */
+
+static void test_matrix(void **state) {
+  (void)state;
+  size_t count = 0;
+  gh_case_spec *cases = load_ok(test_fixture_path("scenarios-good/matrix.yaml"), &count);
+  assert_int_equal(count, 3);
+  static const struct {
+    const char *name;
+    int64_t interval_ms;
+    const char *text;
+    long status;
+    const char *tls;
+  } rows[] = {
+      {"reload interval[interval=600s,status=200,tls=1.2]", 600 * MS_S, "600s", 200, "1.2"},
+      {"reload interval[interval=1h,status=500,tls=1.3]", 3600 * MS_S, "1h", 500, "1.3"},
+      {"reload interval[interval=90,status=503,tls=any]", 90 * MS_S, "90", 503, "any"},
+  };
+  for (size_t i = 0; i < 3; i++) {
+    const gh_case_spec *c = &cases[i];
+    char buf[128];
+    assert_string_equal(c->name, rows[i].name);
+    assert_string_equal(c->scenario, "reload interval");
+    assert_int_equal(c->gateway.sender_reload_interval_ms, rows[i].interval_ms);
+    assert_int_equal(c->pki[1].not_after_ms, rows[i].interval_ms);
+    snprintf(buf, sizeof(buf), "host-%s.test", rows[i].tls);
+    STRINGS(c->pki[1].san, c->pki[1].san_count, buf);
+    assert_string_equal(c->backends[0].tls, rows[i].tls);
+    snprintf(buf, sizeof(buf), "/t-%s", rows[i].text);
+    assert_string_equal(c->apis[0].context, buf);
+    assert_int_equal(c->steps[0].duration_ms, rows[i].interval_ms);
+    const gh_step *call = &c->steps[1];
+    snprintf(buf, sizeof(buf), "/p/%ld", rows[i].status);
+    assert_string_equal(call->path, buf);
+    snprintf(buf, sizeof(buf), "%s/%ld", rows[i].text, rows[i].status);
+    assert_string_equal(call->headers[0].value, buf);
+    assert_int_equal(call->expect.status, rows[i].status);
+    snprintf(buf, sizeof(buf), "tls %s", rows[i].tls);
+    STRINGS(call->expect.body_contains, call->expect.body_contains_count, "costs ${interval}", buf);
+    assert_string_equal(call->expect.headers[0].value, rows[i].text);
+  }
+  gh_cases_free(cases, count);
+}
+
+/* An unknown ${x} deep in a nested value is an error at its scalar, naming the row. */
+static void test_matrix_unknown_param(void **state) {
+  (void)state;
+  static const char text[] = "name: m\n"
+                             "features: [f]\n"
+                             "matrix: {params: [a, b], rows: [[1, 2], [3, 4]]}\n"
+                             "pki:\n"
+                             "  leaf: {san: [localhost, \"h-${a}\", \"h-${c}\"]}\n"
+                             "steps:\n"
+                             "  - advance: ${b}\n";
+  char *path = test_scratch_path("unknown-param.yaml");
+  write_all(path, text, sizeof(text) - 1);
+  assert_int_equal(
+      load_fails(path, 5, 37, "unknown parameter ${c}; the matrix params are: a, b (matrix row 1)"),
+      0);
+  free(path);
+}
+
+/* ---- the corpus of mistakes ---------------------------------------------- */
+
+typedef struct bad_case {
+  char file[128];
+  int line;
+  int column;
+  char text[400];
+} bad_case;
+
+#define MIN_BAD 40
+#define MAX_BAD 400
+
+static size_t read_manifest(const char *dir, bad_case *out, size_t max) {
+  char path[PATH_SIZE];
+  join_path(path, dir, "MANIFEST");
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    fail_msg("cannot open %s", path);
+  char line[600];
+  size_t n = 0;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    line[strcspn(line, "\n")] = '\0';
+    if (line[0] == '#' || line[0] == '\0')
+      continue;
+    if (n == max)
+      fail_msg("MANIFEST: more than %zu entries", max);
+    bad_case *b = &out[n];
+    /* <file> <line> <column> <text> */
+    size_t flen = strcspn(line, " ");
+    char *p = line + flen;
+    char *end = NULL;
+    long at[2] = {0, 0};
+    int ok = flen > 0 && flen < sizeof(b->file) && *p == ' ';
+    for (int k = 0; ok && k < 2; k++) {
+      at[k] = strtol(p + 1, &end, 10);
+      ok = end != p + 1 && *end == ' ' && at[k] >= 0 && at[k] < 100000;
+      p = end;
+    }
+    if (!ok || p[1] == '\0')
+      fail_msg("MANIFEST: cannot read '%s'", line);
+    memcpy(b->file, line, flen);
+    b->file[flen] = '\0';
+    b->line = (int)at[0];
+    b->column = (int)at[1];
+    snprintf(b->text, sizeof(b->text), "%s", p + 1);
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
+static void test_bad_corpus(void **state) {
+  (void)state;
+  char dir[PATH_SIZE];
+  snprintf(dir, sizeof(dir), "%s", test_fixture_path("scenarios-bad"));
+  bad_case *cases = calloc(MAX_BAD, sizeof(*cases));
+  assert_non_null(cases);
+  size_t n = read_manifest(dir, cases, MAX_BAD);
+  int failures = 0;
+  for (size_t i = 0; i < n; i++) {
+    char path[PATH_SIZE];
+    join_path(path, dir, cases[i].file);
+    failures += load_fails(path, cases[i].line, cases[i].column, cases[i].text);
+  }
+  /* every file in the directory is listed, so none is silently skipped */
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  struct dirent *e;
+  size_t files = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' || strcmp(e->d_name, "MANIFEST") == 0)
+      continue;
+    files++;
+    size_t k = 0;
+    while (k < n && strcmp(cases[k].file, e->d_name) != 0)
+      k++;
+    if (k == n) {
+      print_error("%s is not listed in MANIFEST\n", e->d_name);
+      failures++;
+    }
+  }
+  closedir(d);
+  free(cases);
+  print_message("scenarios-bad: %zu cases, %zu files\n", n, files);
+  assert_int_equal(failures, 0);
+  assert_int_equal(files, n);
+  assert_true(n >= MIN_BAD);
+}
+
+/* ---- bounds too big to commit ----------------------------------------------- */
+
+static const char minimal[] = "name: x\nfeatures: [f]\nsteps:\n  - advance: 1s\n";
+
+static void test_size_bounds(void **state) {
+  (void)state;
+  char *path = test_scratch_path("big.yaml");
+  size_t limit = (size_t)1024 * 1024;
+  char *buf = malloc(limit + 1);
+  assert_non_null(buf);
+  /* exactly 1 MiB: a valid scenario padded with a comment loads */
+  memset(buf, '#', limit);
+  memcpy(buf, minimal, sizeof(minimal) - 1);
+  buf[limit - 1] = '\n';
+  write_all(path, buf, limit);
+  size_t count = 0;
+  gh_case_spec *cases = load_ok(path, &count);
+  gh_cases_free(cases, count);
+  /* one byte more is refused before parsing */
+  buf[limit - 1] = '#';
+  buf[limit] = '\n';
+  write_all(path, buf, limit + 1);
+  assert_int_equal(load_fails(path, 0, 0, "larger than 1 MiB"), 0);
+  free(buf);
+
+  /* 10001 nodes in a list */
+  size_t cap = 64 + (size_t)10001 * 3;
+  buf = malloc(cap);
+  assert_non_null(buf);
+  size_t o = (size_t)snprintf(buf, cap, "name: x\nfeatures: [f]\nrefs: [");
+  for (int i = 0; i < 10001; i++)
+    o += (size_t)snprintf(buf + o, cap - o, "a,");
+  o += (size_t)snprintf(buf + o, cap - o, "]\n");
+  write_all(path, buf, o);
+  /* root, 4 key/value scalars, features list and its item, refs list: 8 nodes;
+   * the 10001st is refs item 9993, on line 3 at column 8 + 2 * 9992 */
+  assert_int_equal(load_fails(path, 3, 8 + 2 * 9992, "more than 10000 YAML nodes"), 0);
+  free(buf);
+
+  /* nesting in block style: 40 maps deep */
+  cap = 4096;
+  buf = malloc(cap);
+  assert_non_null(buf);
+  o = (size_t)snprintf(buf, cap, "name: x\n");
+  for (int i = 0; i < 40; i++)
+    o += (size_t)snprintf(buf + o, cap - o, "%*sk:\n", 2 * i, "");
+  write_all(path, buf, o);
+  /* root is level 1; the map starting on line 34 (column 65) is level 33 */
+  assert_int_equal(load_fails(path, 34, 65, "nesting deeper than 32 levels"), 0);
+  free(buf);
+
+  /* the billion laughs: refused at the first anchor */
+  static const char lol[] = "name: x\nfeatures: [f]\n"
+                            "a: &a [\"lol\", \"lol\", \"lol\", \"lol\"]\n"
+                            "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+                            "c: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
+  write_all(path, lol, sizeof(lol) - 1);
+  assert_int_equal(load_fails(path, 3, 4, "aliases are not supported"), 0);
+  free(path);
+}
+
+/* A matrix or a ${param} that would multiply a file past the output budget. */
+static void test_expansion_bounds(void **state) {
+  (void)state;
+  char *path = test_scratch_path("expand.yaml");
+  size_t cap = (size_t)1024 * 1024;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  /* 600 KB of refs times 200 rows is 120 MB */
+  size_t o = (size_t)snprintf(buf, cap,
+                              "name: x\nfeatures: [f]\nsteps: [{advance: 1s}]\n"
+                              "matrix:\n  params: [p]\n  rows:\n");
+  for (int i = 0; i < 200; i++)
+    o += (size_t)snprintf(buf + o, cap - o, "    - [r%d]\n", i);
+  o += (size_t)snprintf(buf + o, cap - o, "refs: [\"");
+  memset(buf + o, 'x', 600000);
+  o += 600000;
+  o += (size_t)snprintf(buf + o, cap - o, "\"]\n");
+  write_all(path, buf, o);
+  gh_case_spec *cases = NULL;
+  size_t count = 0;
+  gh_load_error err;
+  assert_int_equal(gh_scenario_load(path, &cases, &count, &err), -1);
+  assert_null(cases);
+  assert_non_null(strstr(err.message, "expands to more than 64 MiB"));
+
+  /* one row value of 100 KB used 5000 times in one scalar is 500 MB */
+  o = (size_t)snprintf(buf, cap,
+                       "name: x\nfeatures: [f]\nsteps: [{advance: 1s}]\n"
+                       "matrix: {params: [p], rows: [[\"");
+  memset(buf + o, 'y', 100000);
+  o += 100000;
+  o += (size_t)snprintf(buf + o, cap - o, "\"]]}\nrefs: [\"");
+  for (int i = 0; i < 5000; i++)
+    o += (size_t)snprintf(buf + o, cap - o, "${p}");
+  o += (size_t)snprintf(buf + o, cap - o, "\"]\n");
+  write_all(path, buf, o);
+  assert_int_equal(gh_scenario_load(path, &cases, &count, &err), -1);
+  assert_null(cases);
+  assert_int_equal(err.line, 5);
+  assert_int_equal(err.column, 8);
+  assert_non_null(strstr(err.message, "expands to more than 64 MiB"));
+  free(buf);
+  free(path);
+}
+
+static void test_bad_arguments(void **state) {
+  (void)state;
+  gh_case_spec *cases = (gh_case_spec *)1;
+  size_t count = 7;
+  gh_load_error err;
+  assert_int_equal(gh_scenario_load("/nonexistent/x.yaml", &cases, &count, &err), -1);
+  assert_null(cases);
+  assert_int_equal(count, 0);
+  assert_int_equal(err.line, 0);
+  assert_string_equal(err.file, "/nonexistent/x.yaml");
+  assert_non_null(strstr(err.message, "cannot open"));
+  assert_int_equal(gh_scenario_load(NULL, &cases, &count, &err), -1);
+  assert_int_equal(gh_scenario_load("x", NULL, &count, &err), -1);
+  assert_int_equal(gh_scenario_load("x", &cases, NULL, &err), -1);
+  assert_int_equal(gh_scenario_load("x", &cases, &count, NULL), -1);
+  /* a directory */
+  assert_int_equal(gh_scenario_load(test_scratch_dir(), &cases, &count, &err), -1);
+  assert_null(cases);
+}
+
+/* ---- durations ------------------------------------------------------------- */
+
+static void test_durations(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    int ok;
+    int64_t ms;
+  } table[] = {
+      {"0", 1, 0},
+      {"90", 1, 90000},
+      {"90s", 1, 90000},
+      {"250ms", 1, 250},
+      {"15m", 1, 900000},
+      {"2h", 1, 7200000},
+      {"30d", 1, 2592000000},
+      {"-1d", 1, -86400000},
+      {"-1h", 1, -3600000},
+      {"-0", 1, 0},
+      {"007s", 1, 7000},
+      {"9223372036854775807ms", 1, INT64_MAX},
+      {"-9223372036854775807ms", 1, -INT64_MAX},
+      {"9223372036854775s", 1, INT64_C(9223372036854775000)},
+      {"106751991167d", 1, INT64_C(106751991167) * 86400000},
+      {"9223372036854775808ms", 0, 0},
+      {"9223372036854776s", 0, 0},
+      {"106751991168d", 0, 0},
+      {"99999999999999999999999", 0, 0},
+      {"", 0, 0},
+      {"-", 0, 0},
+      {"s", 0, 0},
+      {"ms", 0, 0},
+      {"+1s", 0, 0},
+      {"1.5s", 0, 0},
+      {"1 s", 0, 0},
+      {" 1s", 0, 0},
+      {"1s ", 0, 0},
+      {"1S", 0, 0},
+      {"1sec", 0, 0},
+      {"1ss", 0, 0},
+      {"1msx", 0, 0},
+      {"1y", 0, 0},
+      {"--1", 0, 0},
+      {"0x10", 0, 0},
+      {"1h30m", 0, 0},
+  };
+  for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+    int64_t ms = 12345;
+    int rc = gh_duration_parse(table[i].text, &ms);
+    if (rc != (table[i].ok ? 0 : -1))
+      fail_msg("'%s': got %d, expected %s", table[i].text, rc, table[i].ok ? "0" : "-1");
+    if (table[i].ok && ms != table[i].ms)
+      fail_msg("'%s': got %lld ms, expected %lld", table[i].text, (long long)ms,
+               (long long)table[i].ms);
+    if (!table[i].ok && ms != 12345)
+      fail_msg("'%s': failed but wrote the output", table[i].text);
+  }
+  int64_t ms = 0;
+  assert_int_equal(gh_duration_parse(NULL, &ms), -1);
+  assert_int_equal(gh_duration_parse("1s", NULL), -1);
+}
+
+/* ---- hostile input ----------------------------------------------------------- */
+
+/* Loads path: it must either load or fail with a message; returns 1 if loaded. */
+static int load_any(const char *path) {
+  gh_case_spec *cases = NULL;
+  size_t count = 0;
+  gh_load_error err;
+  int rc = gh_scenario_load(path, &cases, &count, &err);
+  if (rc == 0) {
+    assert_non_null(cases);
+    assert_true(count >= 1);
+    for (size_t i = 0; i < count; i++) /* touch what a runner reads first */
+      assert_non_null(cases[i].name);
+    gh_cases_free(cases, count);
+    return 1;
+  }
+  assert_int_equal(rc, -1);
+  assert_null(cases);
+  assert_int_equal(count, 0);
+  assert_true(err.message[0] != '\0');
+  assert_true(err.line >= 0 && err.column >= 0);
+  return 0;
+}
+
+/* An in-memory file the loader opens by path (/proc/self/fd/N): the hostile
+ * loop rewrites it tens of thousands of times, which on a disk with discard
+ * enabled costs a block discard per truncation. */
+typedef struct memfile {
+  int fd;
+  char path[64];
+} memfile;
+
+static void memfile_open(memfile *m) {
+  m->fd = memfd_create("scenario", 0);
+  assert_true(m->fd >= 0);
+  snprintf(m->path, sizeof(m->path), "/proc/self/fd/%d", m->fd);
+}
+
+static void memfile_set(const memfile *m, const void *data, size_t len) {
+  assert_int_equal(ftruncate(m->fd, 0), 0);
+  if (len > 0)
+    assert_int_equal(pwrite(m->fd, data, len, 0), (ssize_t)len);
+}
+
+static void hostile(const char *fixture) {
+  size_t len = 0;
+  char *orig = read_all(test_fixture_path(fixture), &len);
+  char *buf = malloc(len);
+  assert_non_null(buf);
+  memfile mf;
+  memfile_open(&mf);
+  size_t loaded = 0;
+  size_t runs = 0;
+  /* every truncation */
+  for (size_t cut = 0; cut < len; cut++, runs++) {
+    memfile_set(&mf, orig, cut);
+    loaded += (size_t)load_any(mf.path);
+  }
+  /* every byte replaced by 4 of 12 meaningful ones (rotating with the position) */
+  static const char flips[] = {'\0', '\xff', '[', '{', ':', '&', '*', '!', '$', '\n', '-', '"'};
+  for (size_t i = 0; i < len; i++) {
+    for (size_t f = 0; f < 4; f++, runs++) {
+      memcpy(buf, orig, len);
+      buf[i] = flips[(i + f * 3) % sizeof(flips)];
+      memfile_set(&mf, buf, len);
+      loaded += (size_t)load_any(mf.path);
+    }
+  }
+  /* a few thousand random multi-byte mutations (fixed seed: reproducible) */
+  uint32_t x = 2463534242u;
+  for (int round = 0; round < 3000; round++, runs++) {
+    memcpy(buf, orig, len);
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    int edits = 1 + (int)(x % 4);
+    for (int k = 0; k < edits; k++) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      buf[x % len] = (char)(x >> 24);
+    }
+    memfile_set(&mf, buf, len);
+    loaded += (size_t)load_any(mf.path);
+  }
+  print_message("%s: %zu mutated loads, %zu loaded\n", fixture, runs, loaded);
+  close(mf.fd);
+  free(buf);
+  free(orig);
+}
+
+static void test_hostile_full(void **state) {
+  (void)state;
+  hostile("scenarios-good/full.yaml");
+}
+
+static void test_hostile_matrix(void **state) {
+  (void)state;
+  hostile("scenarios-good/matrix.yaml");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_full_example),
+      cmocka_unit_test(test_lookups),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_matrix),
+      cmocka_unit_test(test_matrix_unknown_param),
+      cmocka_unit_test(test_bad_corpus),
+      cmocka_unit_test(test_size_bounds),
+      cmocka_unit_test(test_expansion_bounds),
+      cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_durations),
+      cmocka_unit_test(test_hostile_full),
+      cmocka_unit_test(test_hostile_matrix),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
