@@ -287,9 +287,21 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg) {
   call_free(call);
 }
 
+static void free_connection(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  evhttp_connection_free(arg);
+}
+
 static void backend_done(struct evhttp_request *backend_req, void *arg) {
   proxy_call *call = arg;
   int ok = backend_req && evhttp_request_get_response_code(backend_req) > 0;
+  if (!ok && !call->failed && call->backend) {
+    /* A refused connect: libevent 2.1 calls us from its connect clean-up, which
+     * ignores free-on-completion. Free the connection once that has returned. */
+    static const struct timeval now = {0, 0};
+    event_base_once(call->sim->base, -1, EV_TIMEOUT, free_connection, call->backend, &now);
+  }
   if (ok && call->client)
     relay_response(call, backend_req);
   else if (!ok)
