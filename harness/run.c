@@ -266,6 +266,8 @@ static int start_backends(case_run *r, char *why, size_t why_len) {
 }
 
 static int backend_port(case_run *r, const char *name) {
+  if (!name)
+    return -1;
   for (size_t i = 0; i < r->spec->backend_count; i++)
     if (strcmp(r->spec->backends[i].name, name) == 0)
       return r->ports[i];
@@ -682,10 +684,10 @@ static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size
     gcert_buf bytes = {0};
     if (gh_pki_encode(&r->pki, s->cert, s->format ? s->format : "pem", &bytes, why, why_len) != 0)
       return -1;
-    char endpoint[512];
+    char endpoint[512] = "";
     if (s->endpoint)
       snprintf(endpoint, sizeof(endpoint), "%s", s->endpoint);
-    else
+    else if (s->backend)
       backend_url(r, s->backend, NULL, endpoint, sizeof(endpoint));
     rc = s->kind == GH_STEP_UPLOAD_CERT
              ? d->ops->upload_cert(d, s->alias, endpoint, bytes.data, bytes.len, &res, why, why_len)

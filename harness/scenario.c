@@ -738,8 +738,9 @@ static int get_string(loader *L, const ynode *n, const char *what, char **out) {
 
 /* A string without control characters or spaces (paths, contexts) when
  * no_space, or without control characters only. */
-static int get_clean_string(loader *L, const ynode *n, const char *what, int no_space, char **out) {
-  if (get_string(L, n, what, out))
+static int get_clean_text(loader *L, const ynode *n, const char *what, int no_space,
+                          int allow_empty, char **out) {
+  if (get_text(L, n, what, allow_empty, out))
     return -1;
   for (const unsigned char *p = (const unsigned char *)*out; *p; p++) {
     if (*p < 0x20 || *p == 0x7f || (no_space && *p == ' ')) {
@@ -752,6 +753,10 @@ static int get_clean_string(loader *L, const ynode *n, const char *what, int no_
     }
   }
   return 0;
+}
+
+static int get_clean_string(loader *L, const ynode *n, const char *what, int no_space, char **out) {
+  return get_clean_text(L, n, what, no_space, 0, out);
 }
 
 /* One of words: its index in *index and, when out is not NULL, the string. */
@@ -1658,7 +1663,9 @@ static int build_cert_step(loader *L, const ynode *map, const char *kind, gh_ste
   const ynode *v = NULL;
   int upload = s->kind == GH_STEP_UPLOAD_CERT;
   if (get_map(L, map, kind) || check_keys(L, map, kind, upload ? UPLOAD_KEYS : REPLACE_KEYS) ||
-      require(L, map, "alias", kind, &v) || get_clean_string(L, v, "alias", 0, &s->alias))
+      require(L, map, "alias", kind, &v) ||
+      /* an upload may send an empty alias on purpose: the gateway must refuse it */
+      get_clean_text(L, v, "alias", 0, upload, &s->alias))
     return -1;
   if ((v = map_get(map, "format")) != NULL) {
     if (get_word(L, v, "format", FORMATS, NULL, &s->format))
@@ -1688,7 +1695,7 @@ static int build_cert_step(loader *L, const ynode *map, const char *kind, gh_ste
                 kind);
   if (backend != NULL)
     return get_backend_ref(L, backend, "backend", &s->backend);
-  return get_clean_string(L, endpoint, "endpoint", 1, &s->endpoint);
+  return get_clean_text(L, endpoint, "endpoint", 1, 1, &s->endpoint); /* "" is a test input */
 }
 
 /* reload: {} and restart_gateway: {} take an empty map or nothing. */
