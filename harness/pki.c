@@ -12,7 +12,7 @@
 
 #include "pki.h"
 
-#define OVERSIZE (11u * 1024 * 1024)
+#define OVERSIZE ((size_t)11 * 1024 * 1024)
 
 static int fail(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
