@@ -9,6 +9,7 @@
 
 #include "gcert.h"
 #ifndef GATECERT_NO_RUNNER
+#include "repro.h"
 #include "run.h"
 #endif
 
@@ -20,6 +21,7 @@ static const struct {
     {"certs", gcert_cli_main, "make, inspect and convert certificates and key stores"},
 #ifndef GATECERT_NO_RUNNER
     {"run", gh_run_main, "run the scenarios against a gateway and write the reports"},
+    {"repro", gh_repro_main, "print a shell script that reproduces one case"},
 #endif
 };
 

@@ -1,0 +1,1843 @@
+/* repro.c - `gatecert repro CASE`: a standalone shell script for one case.
+ *
+ * The scenarios are loaded as `gatecert run` loads them; the case named on
+ * the command line (exactly, or by a glob that matches one case) is turned
+ * into a bash script printed on stdout. The script repeats what the runner
+ * and the sim driver do for that case, with the same files and command lines,
+ * so a developer can follow a reload-timing bug step by step without the
+ * harness:
+ *
+ *   1. a work directory (mktemp -d), removed on exit by a trap that also stops
+ *      every process the script started, by pid, and removes libfaketime's
+ *      /dev/shm files of those pids;
+ *   2. libfaketime's timestamp file at the case's epoch;
+ *   3. the PKI with `gatecert certs issue --at` (openssl 3.0's req/x509 date
+ *      certificates from the real now, the case needs them dated from its fake
+ *      epoch), bundles with cat;
+ *   4. gatecert-backend and gatecert-sim under libfaketime (LD_PRELOAD,
+ *      FAKETIME_TIMESTAMP_FILE, FAKETIME_NO_CACHE=1,
+ *      FAKETIME_DONT_FAKE_MONOTONIC=1, TZ=UTC, never FAKETIME), their ports
+ *      read from their READY lines, the sim's JSON config as the driver
+ *      writes it, an admin password made at run time (never in the script);
+ *   5. the APIs, then one block per step: the scenario line and what it
+ *      expects as a comment, the curl command (or the clock file rewritten
+ *      atomically and /_sim/time polled), and a line with what came back next
+ *      to what was expected; every expectation that does not hold prints a
+ *      MISMATCH line, and the script exits 1 when there was one.
+ *
+ * Every value taken from a scenario or the command line is single-quoted in
+ * the script (or JSON-escaped, then single-quoted) and comments are stripped
+ * of control characters, so names and paths may hold spaces, quotes or
+ * newlines. The script is built in memory and printed only when complete.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "repro.h"
+#include "scenario.h"
+
+#ifndef GATECERT_FAKETIME_LIB
+#define GATECERT_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+#endif
+#ifndef GATECERT_VERSION
+#define GATECERT_VERSION "0.1.0"
+#endif
+
+#define PATH_LEN      4096
+#define MAX_SIM_ARGS  32
+#define MAX_DIRS      4096
+#define MAX_BACKENDS  16
+#define OVERSIZE      (11L * 1024 * 1024) /* as harness/pki.c's "oversize" upload */
+#define WITHIN_PASSES 3
+
+typedef struct options {
+  const char *scenarios;
+  const char *profile;
+  const char *sim_bin;
+  const char *backend_bin;
+  const char *faketime_lib;
+  const char *sim_args[MAX_SIM_ARGS + 1];
+  size_t sim_arg_count;
+  const char *name;
+} options;
+
+/* Absolute paths written into the script (it runs in its own directory). */
+typedef struct bins {
+  char gatecert[PATH_LEN];
+  char sim[PATH_LEN];
+  char backend[PATH_LEN];
+  char faketime[PATH_LEN];
+  char scenarios[PATH_LEN];
+} bins;
+
+/* ---- a growable string ------------------------------------------------------ */
+
+typedef struct sbuf {
+  char *data;
+  size_t len;
+  size_t cap;
+  int failed; /* out of memory: the content is incomplete */
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n) {
+  if (b->failed)
+    return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p) {
+      b->failed = 1;
+      return;
+    }
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+  char tmp[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(tmp))
+    b->failed = 1; /* only short, fixed texts go through here */
+  else
+    sb_add(b, tmp, (size_t)n);
+}
+
+/* Text for a comment or a message: control characters become '?'. */
+static void sb_text(sbuf *b, const char *s) {
+  for (; s && *s; s++) {
+    char c = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    sb_add(b, &c, 1);
+  }
+}
+
+/* The inside of a JSON string literal (no quotes). */
+static void sb_json_inner(sbuf *b, const char *s) {
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      char esc[2] = {'\\', (char)c};
+      sb_add(b, esc, 2);
+    } else if (c < 0x20 || c == 0x7f)
+      sb_printf(b, "\\u%04x", c);
+    else
+      sb_add(b, (const char *)&c, 1);
+  }
+}
+
+/* A JSON string literal, quotes included. */
+static void sb_json(sbuf *b, const char *s) {
+  sb_puts(b, "\"");
+  sb_json_inner(b, s);
+  sb_puts(b, "\"");
+}
+
+/* A reference to a shell variable inside a word: see put_word. */
+static void sb_var(sbuf *b, const char *var) {
+  sb_puts(b, "\x01");
+  sb_puts(b, var);
+  sb_puts(b, "\x02");
+}
+
+static const char *sb_str(const sbuf *b) { return b->data ? b->data : ""; }
+
+static void sb_free(sbuf *b) {
+  free(b->data);
+  memset(b, 0, sizeof(*b));
+}
+
+/* ---- shell output -------------------------------------------------------------- */
+
+/* Characters a word may hold unquoted without the shell changing it. */
+static int plain(const char *s, size_t n) {
+  if (n == 0 || s[0] == '=')
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          strchr("_./:=@%+,-", c)))
+      return 0;
+  }
+  return 1;
+}
+
+/* One literal as a shell word: bare when safe, else in single quotes
+ * (a ' inside becomes '\''). */
+static void put_sq_n(FILE *o, const char *s, size_t n) {
+  if (plain(s, n)) {
+    fwrite(s, 1, n, o);
+    return;
+  }
+  fputc('\'', o);
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\'')
+      fputs("'\\''", o);
+    else
+      fputc(s[i], o);
+  }
+  fputc('\'', o);
+}
+
+static void put_sq(FILE *o, const char *s) { put_sq_n(o, s, strlen(s)); }
+
+/* One word from a marked string: literal runs single-quoted, \x01VAR\x02
+ * runs as "${VAR}", all adjacent so the shell reads one word. */
+static void put_word(FILE *o, const char *marked) {
+  if (!*marked) {
+    fputs("''", o);
+    return;
+  }
+  while (*marked) {
+    const char *mark = strchr(marked, '\x01');
+    size_t n = mark ? (size_t)(mark - marked) : strlen(marked);
+    if (n > 0)
+      put_sq_n(o, marked, n);
+    if (!mark)
+      break;
+    const char *end = strchr(mark, '\x02');
+    if (!end)
+      break; /* never: sb_var always closes */
+    fprintf(o, "\"${%.*s}\"", (int)(end - mark - 1), mark + 1);
+    marked = end + 1;
+  }
+}
+
+static void put_comment(FILE *o, const char *s) {
+  sbuf b = {0};
+  sb_text(&b, s);
+  fputs(sb_str(&b), o);
+  sb_free(&b);
+}
+
+/* ---- the case -------------------------------------------------------------------- */
+
+typedef struct gen {
+  FILE *o;
+  const gh_case_spec *c;
+  const char *profile;
+  const options *opt;
+  const bins *bin;
+} gen;
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("gatecert repro: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return -1;
+}
+
+static size_t pki_index(const gh_case_spec *c, const char *name) {
+  for (size_t i = 0; name && i < c->pki_count; i++)
+    if (strcmp(c->pki[i].name, name) == 0)
+      return i;
+  return c->pki_count;
+}
+
+/* pki/<name><suffix> as one word. */
+static void put_pki(FILE *o, const char *name, const char *suffix) {
+  sbuf b = {0};
+  sb_printf(&b, "pki/%.*s%s", GH_NAME_MAX, name, suffix);
+  put_sq(o, sb_str(&b));
+  sb_free(&b);
+}
+
+/* An entry's certificate then its issuers, without the self-signed root (as
+ * harness/pki.c's <name>.chain.pem), as pki/<x>.pem words. */
+static void put_chain(gen *g, const char *name) {
+  const gh_case_spec *c = g->c;
+  size_t i = pki_index(c, name);
+  for (size_t k = i, hops = 0; k < c->pki_count && hops <= c->pki_count; hops++) {
+    int self_signed = c->pki[k].issuer == NULL;
+    if (k != i && self_signed)
+      break;
+    fputc(' ', g->o);
+    put_pki(g->o, c->pki[k].name, ".pem");
+    if (self_signed)
+      break;
+    k = pki_index(c, c->pki[k].issuer);
+  }
+}
+
+static const char *kind_name(gh_pki_kind kind) {
+  return kind == GH_PKI_CA ? "ca" : kind == GH_PKI_CLIENT ? "client" : "server";
+}
+
+static const char *eku_name(gh_eku eku) {
+  switch (eku) {
+  case GH_EKU_NONE:
+    return "none";
+  case GH_EKU_SERVER:
+    return "server";
+  case GH_EKU_CLIENT:
+    return "client";
+  case GH_EKU_BOTH:
+    return "both";
+  default:
+    return NULL;
+  }
+}
+
+static void put_header(gen *g) {
+  FILE *o = g->o;
+  const gh_case_spec *c = g->c;
+  fputs("#!/usr/bin/env bash\n# Reproduces one gatecert scenario case, without the harness.\n#\n",
+        o);
+  fputs("#   case:     ", o);
+  put_comment(o, c->name);
+  fputs("\n#   scenario: ", o);
+  put_comment(o, c->file);
+  fputs("\n#   features:", o);
+  for (size_t i = 0; i < c->feature_count; i++) {
+    fputc(' ', o);
+    put_comment(o, c->features[i]);
+  }
+  if (c->need_count > 0) {
+    fputs("\n#   needs:   ", o);
+    for (size_t i = 0; i < c->need_count; i++) {
+      fputc(' ', o);
+      put_comment(o, c->needs[i]);
+    }
+  }
+  for (size_t i = 0; i < c->ref_count; i++) {
+    fputs("\n#   ref:      ", o);
+    put_comment(o, c->refs[i]);
+  }
+  fputs("\n#   profile:  ", o);
+  put_comment(o, g->profile);
+  fputs(" (the expectations below are this profile's)\n", o);
+  fputs("#   made by:  gatecert repro --profile ", o);
+  put_comment(o, g->profile);
+  fputs(" --scenarios ", o);
+  put_comment(o, g->bin->scenarios);
+  sbuf name = {0};
+  sb_text(&name, c->name);
+  fputs(" \\\n#             ", o);
+  put_sq(o, sb_str(&name));
+  sb_free(&name);
+  fputs("  (gatecert " GATECERT_VERSION ")\n", o);
+  static const char text[] =
+      "#\n"
+      "# It does what `gatecert run` does for this case: certificates dated from the\n"
+      "# case's fake epoch, gatecert-backend and gatecert-sim on a libfaketime clock read\n"
+      "# from one timestamp file, the APIs, then one block per step. Each block says\n"
+      "# which line of the scenario it is and what is expected, runs the command, and\n"
+      "# prints what came back next to what was expected; a MISMATCH line marks each\n"
+      "# expectation that did not hold. Exit status: 0 all held, 1 a mismatch, 3 the\n"
+      "# set-up failed. Every process started here is stopped by pid on exit.\n"
+      "#\n"
+      "#   STEP=1 bash THIS      wait for Enter before each step (poke the gateway meanwhile:\n"
+      "#                         curl -K WORK/admin.curlrc ADMIN/_sim/status)\n"
+      "#   KEEP_WORK=1 bash THIS keep the work directory (certificates, logs, reports)\n"
+      "set -Eeuo pipefail\n"
+      "\n";
+  fputs(text, o);
+}
+
+static void put_settings(gen *g) {
+  FILE *o = g->o;
+  fputs("# ---- programs and settings (edit to taste) ------------------------------------\n", o);
+  fputs("GATECERT=", o);
+  put_sq(o, g->bin->gatecert);
+  fputs("  # `certs issue/convert`: certificates dated from the fake epoch\nSIM_BIN=", o);
+  put_sq(o, g->bin->sim);
+  fputs("\nBACKEND_BIN=", o);
+  put_sq(o, g->bin->backend);
+  fputs("\nFAKETIME_LIB=", o);
+  put_sq(o, g->bin->faketime);
+  fputs("\nPROFILE=", o);
+  put_sq(o, g->profile);
+  fputs("  # gatecert-sim's profile (the expectations were written for this one)\n", o);
+  fprintf(o, "EPOCH_S=%lld  # the case's fake epoch, ", (long long)g->c->epoch_s);
+  put_comment(o, g->c->epoch);
+  fputs("\nSIM_EXTRA_ARGS=(", o);
+  for (size_t i = 0; i < g->opt->sim_arg_count; i++) {
+    if (i > 0)
+      fputc(' ', o);
+    put_sq(o, g->opt->sim_args[i]);
+  }
+  fputs(")\n", o);
+  static const char text[] =
+      "KEEP_WORK=${KEEP_WORK:-0}\n"
+      "STEP=${STEP:-0}\n"
+      "\n"
+      "export TZ=UTC  # libfaketime reads the timestamp file in local time\n"
+      "unset LD_PRELOAD  # and no FAKETIME* variable is handed on (FAKETIME overrides the file)\n"
+      "for v in $(compgen -e); do case $v in FAKETIME*) unset \"$v\" ;; esac; done\n"
+      "umask 077\n"
+      "for p in \"$GATECERT\" \"$SIM_BIN\" \"$BACKEND_BIN\"; do\n"
+      "  if [ ! -x \"$p\" ]; then echo \"not executable: $p (edit the top of this script)\" >&2; "
+      "exit 3; fi\n"
+      "done\n"
+      "if [ ! -r \"$FAKETIME_LIB\" ]; then echo \"no libfaketime at $FAKETIME_LIB\" >&2; exit 3; "
+      "fi\n"
+      "for p in openssl curl od sed grep date; do\n"
+      "  command -v \"$p\" >/dev/null || { echo \"this script needs $p\" >&2; exit 3; }\n"
+      "done\n"
+      "\n";
+  fputs(text, o);
+}
+
+/* The helpers every block uses. Plain bash, GNU coreutils, sed, grep, curl. */
+static void put_helpers(FILE *o) {
+  static const char text[] =
+      "# ---- helpers ------------------------------------------------------------------\n"
+      "declare -A RUNNING=() PORT=() API_ID=()  # pid -> program; backend -> port; api -> id\n"
+      "MISMATCHES=0 WORK='' LAST_PID='' STEP_OK=1\n"
+      "\n"
+      "alive() {  # PID: true while it runs (a zombie has ended)\n"
+      "  [ -r \"/proc/$1/status\" ] && ! grep -q '^State:[[:space:]]*Z' \"/proc/$1/status\" "
+      "2>/dev/null\n"
+      "}\n"
+      "\n"
+      "stop_pid() {  # PID: SIGTERM, up to 3 s, SIGKILL; reap it; remove libfaketime's files\n"
+      "  local pid=$1 i\n"
+      "  kill -TERM \"$pid\" 2>/dev/null || true\n"
+      "  for ((i = 0; i < 60; i++)); do\n"
+      "    if ! alive \"$pid\"; then break; fi\n"
+      "    sleep 0.05\n"
+      "  done\n"
+      "  kill -KILL \"$pid\" 2>/dev/null || true\n"
+      "  wait \"$pid\" 2>/dev/null || true\n"
+      "  rm -f \"/dev/shm/faketime_shm_$pid\" \"/dev/shm/sem.faketime_sem_$pid\"\n"
+      "  echo \"stopped ${RUNNING[$pid]:-process} pid $pid\"\n"
+      "  unset \"RUNNING[$pid]\"\n"
+      "}\n"
+      "\n"
+      "cleanup() {  # on exit: every process started here, by pid; then the work directory\n"
+      "  local rc=$? pid\n"
+      "  trap - EXIT INT TERM HUP\n"
+      "  for pid in \"${!RUNNING[@]}\"; do stop_pid \"$pid\"; done\n"
+      "  cd /\n"
+      "  if [ -n \"$WORK\" ] && [ \"$KEEP_WORK\" = 1 ]; then echo \"work directory kept: $WORK\";\n"
+      "  elif [ -n \"$WORK\" ]; then rm -rf \"$WORK\"; fi\n"
+      "  exit \"$rc\"\n"
+      "}\n"
+      "\n"
+      "start_faked() {  # NAME OUT ERR PROGRAM ARG...: PROGRAM on the fake clock; pid in LAST_PID\n"
+      "  local name=$1 out=$2 err=$3\n"
+      "  shift 3\n"
+      "  LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$WORK/clock FAKETIME_NO_CACHE=1 \\\n"
+      "    FAKETIME_DONT_FAKE_MONOTONIC=1 \"$@\" >\"$out\" 2>>\"$err\" &\n"
+      "  LAST_PID=$!\n"
+      "  RUNNING[$LAST_PID]=$name\n"
+      "  echo \"started $name pid $LAST_PID\"\n"
+      "}\n"
+      "\n"
+      "wait_ready() {  # FILE REGEX PID LOG: until FILE has a line matching REGEX (10 s)\n"
+      "  local i\n"
+      "  for ((i = 0; i < 200; i++)); do\n"
+      "    if grep -q -- \"$2\" \"$1\" 2>/dev/null; then return 0; fi\n"
+      "    if ! alive \"$3\"; then echo \"pid $3 ended before READY; its log:\" >&2; cat \"$4\" "
+      ">&2; exit 3; fi\n"
+      "    sleep 0.05\n"
+      "  done\n"
+      "  echo \"no READY from pid $3 within 10 s; its log:\" >&2; cat \"$4\" >&2; exit 3\n"
+      "}\n"
+      "\n"
+      "fake_date() { date -u -d \"@$(($1 / 1000))\" '+%Y-%m-%d %H:%M:%S'; }  # MS: as libfaketime "
+      "reads it\n"
+      "\n"
+      "forward_only() {  # MS: the clock never goes back\n"
+      "  if [ \"$1\" -lt \"$FAKE_NOW_MS\" ]; then\n"
+      "    echo \"ERROR: the clock only moves forward ($((FAKE_NOW_MS - $1)) ms earlier asked)\" "
+      ">&2; exit 3\n"
+      "  fi\n"
+      "}\n"
+      "\n"
+      "sync_clock() {  # LABEL MS: until the gateway's /_sim/time reaches MS (whole seconds; 5 s)\n"
+      "  local target=$(($2 / 1000 * 1000)) now i\n"
+      "  for ((i = 0; i < 500; i++)); do\n"
+      "    now=$(curl -s --noproxy '*' -K \"$WORK/admin.curlrc\" \"$ADMIN/_sim/time\" |\n"
+      "      sed -n 's/.*\"time_ms\":\\([0-9]*\\).*/\\1/p') || true\n"
+      "    if [ \"${now:-0}\" -ge \"$target\" ]; then\n"
+      "      echo \"$1: clock at $(fake_date \"$2\"); the gateway says $(fake_date \"$now\")\"\n"
+      "      return 0\n"
+      "    fi\n"
+      "    sleep 0.01\n"
+      "  done\n"
+      "  echo \"ERROR: $1: the gateway did not reach $(fake_date \"$2\") within 5 s\" >&2; exit 3\n"
+      "}\n"
+      "\n"
+      "requests() {  # BACKEND: request events in its report so far\n"
+      "  local n\n"
+      "  n=$(grep -c '\"event\":\"request\"' \"$WORK/backends/$1.jsonl\" 2>/dev/null) || true\n"
+      "  echo \"${n:-0}\"\n"
+      "}\n"
+      "\n"
+      "fault_code() {  # FILE: the fault code of a JSON ({\"code\":\"101500\"}) or XML (:code>) "
+      "body\n"
+      "  sed -n -e 's/.*\"code\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p' -e "
+      "'s/.*<[^/>]*:code>\\([^<]*\\)<.*/\\1/p' \\\n"
+      "    \"$1\" 2>/dev/null | sed -n 1p || true  # no body file: the call got no answer\n"
+      "}\n"
+      "\n"
+      "last_client_cert() {  # BACKEND: SHA-256 of the client certificate of its last request\n"
+      "  { grep '\"event\":\"request\"' \"$WORK/backends/$1.jsonl\" 2>/dev/null || true; } | tail "
+      "-n 1 |\n"
+      "    sed -n 's/.*\"client_cert\":{[^}]*\"sha256\":\"\\([0-9a-f]*\\)\".*/\\1/p'\n"
+      "}\n"
+      "\n"
+      "cert_sha256() { openssl x509 -in \"$1\" -outform DER | sha256sum | cut -d' ' -f1; }\n"
+      "\n"
+      "mismatch() {  # LABEL FILE WHAT...: one MISMATCH line per WHAT, then the body's start\n"
+      "  local label=$1 file=$2 what\n"
+      "  shift 2\n"
+      "  for what in \"$@\"; do\n"
+      "    echo \"MISMATCH $label: $what\"\n"
+      "    MISMATCHES=$((MISMATCHES + 1))\n"
+      "  done\n"
+      "  if [ $# -gt 0 ] && [ -s \"$file\" ]; then echo \"  body: $(head -c 300 \"$file\")\"; fi\n"
+      "}\n"
+      "\n"
+      "# check_call LABEL EXPECTED STATUS STEPFILE BACKEND BEFORE [EXPECTATION]...\n"
+      "# EXPECTATION: status=N fault_code=C contains=S excludes=S header='Name: value'\n"
+      "# tls_failure=CLASS reached=yes|no client_cert=PKI|none log=S. Prints what the call\n"
+      "# got next to EXPECTED and a MISMATCH line per expectation that does not hold;\n"
+      "# QUIET=1 prints nothing. STEP_OK is 1 when every expectation held.\n"
+      "check_call() {\n"
+      "  local label=$1 expected=$2 status=$3 f=$4 backend=$5 before=$6 e k v\n"
+      "  shift 6\n"
+      "  local reached=no code seen want alert=no bad=()\n"
+      "  if [ \"$(requests \"$backend\")\" -gt \"$before\" ]; then reached=yes; fi\n"
+      "  code=$(fault_code \"$f.body\")\n"
+      "  for e in \"$@\"; do if [ \"$e\" = tls_failure=tls-alert ]; then alert=yes; fi; done\n"
+      "  if [ \"$status\" = 000 ] && [ $alert = no ]; then\n"
+      "    bad+=(\"the call failed: no HTTP answer\")\n"
+      "  elif [ \"$status\" != 000 ]; then\n"
+      "    for e in \"$@\"; do\n"
+      "      k=${e%%=*} v=${e#*=}\n"
+      "      case $k in\n"
+      "      status) if [ \"$status\" != \"$v\" ]; then bad+=(\"expected status $v, got "
+      "$status\"); "
+      "fi ;;\n"
+      "      fault_code) if [ \"$code\" != \"$v\" ]; then bad+=(\"expected fault code $v, got "
+      "\\\"$code\\\"\"); fi ;;\n"
+      "      contains) if ! grep -qF -- \"$v\" \"$f.body\"; then bad+=(\"expected the body to "
+      "contain \\\"$v\\\"\"); fi ;;\n"
+      "      excludes) if grep -qF -- \"$v\" \"$f.body\"; then bad+=(\"expected the body not to "
+      "contain \\\"$v\\\"\"); fi ;;\n"
+      "      header) if ! tr -d '\\r' <\"$f.headers\" | grep -qixF -- \"$v\"; then "
+      "bad+=(\"expected "
+      "header $v\"); fi ;;\n"
+      "      tls_failure)\n"
+      "        case $v:$status:$reached in\n"
+      "        tls-alert:*) ;;\n"
+      "        http-4xx:4??:* | http-5xx:5??:* | backend-not-reached:*:no) ;;\n"
+      "        *) bad+=(\"expected failure class $v, got status $status (backend reached: "
+      "$reached)\") ;;\n"
+      "        esac ;;\n"
+      "      reached) if [ \"$reached\" != \"$v\" ]; then bad+=(\"expected backend reached: $v, "
+      "got $reached\"); fi ;;\n"
+      "      client_cert)\n"
+      "        seen=$(last_client_cert \"$backend\") want=''\n"
+      "        if [ \"$v\" != none ]; then want=$(cert_sha256 \"pki/$v.pem\"); fi\n"
+      "        if [ $reached = no ] || [ \"$seen\" != \"$want\" ]; then\n"
+      "          bad+=(\"expected the backend to see client certificate $v ($want), it saw "
+      "${seen:-none} (reached: $reached)\")\n"
+      "        fi ;;\n"
+      "      log) if ! grep -qF -- \"$v\" \"$WORK/gateway.log\"; then bad+=(\"expected the gateway "
+      "log to contain \\\"$v\\\"\"); fi ;;\n"
+      "      esac\n"
+      "    done\n"
+      "  fi\n"
+      "  STEP_OK=1\n"
+      "  if [ ${#bad[@]} -gt 0 ]; then STEP_OK=0; fi\n"
+      "  if [ \"${QUIET:-0}\" = 1 ]; then return 0; fi\n"
+      "  echo \"$label: got status $status, fault code ${code:-none}, backend reached: $reached\"\n"
+      "  echo \"  expected: $expected\"\n"
+      "  mismatch \"$label\" \"$f.body\" \"${bad[@]}\"\n"
+      "}\n"
+      "\n"
+      "# check_admin LABEL EXPECTED STATUS STEPFILE [EXPECTATION]...\n"
+      "# EXPECTATION: status=N|2xx message=S contains=S (searched in the answer's body).\n"
+      "check_admin() {\n"
+      "  local label=$1 expected=$2 status=$3 f=$4 e k v bad=()\n"
+      "  shift 4\n"
+      "  for e in \"$@\"; do\n"
+      "    k=${e%%=*} v=${e#*=}\n"
+      "    case $k:$v in\n"
+      "    status:2xx) if [[ $status != 2?? ]]; then bad+=(\"expected a 2xx status, got "
+      "$status\"); "
+      "fi ;;\n"
+      "    status:*) if [ \"$status\" != \"$v\" ]; then bad+=(\"expected status $v, got "
+      "$status\"); "
+      "fi ;;\n"
+      "    message:* | contains:*)\n"
+      "      if ! grep -qF -- \"$v\" \"$f.body\"; then bad+=(\"expected the answer to contain "
+      "\\\"$v\\\"\"); fi ;;\n"
+      "    esac\n"
+      "  done\n"
+      "  echo \"$label: got status $status\"\n"
+      "  echo \"  expected: $expected\"\n"
+      "  mismatch \"$label\" \"$f.body\" \"${bad[@]}\"\n"
+      "}\n"
+      "\n"
+      "pause() {  # LABEL: with STEP=1, wait for Enter\n"
+      "  if [ \"$STEP\" = 1 ]; then read -r -p \"next: $1 [Enter] \" </dev/tty || true; fi\n"
+      "}\n"
+      "\n";
+  fputs(text, o);
+}
+
+static void put_work(FILE *o) {
+  static const char text[] =
+      "# ---- work directory and fake clock ---------------------------------------------\n"
+      "WORK=$(mktemp -d \"${TMPDIR:-/tmp}/gatecert-repro.XXXXXX\")\n"
+      "trap cleanup EXIT\n"
+      "trap 'exit 130' INT TERM HUP\n"
+      "trap 'echo \"ERROR: line $LINENO: a command failed (exit $?)\" >&2; exit 3' ERR\n"
+      "cd \"$WORK\"\n"
+      "mkdir pki backends\n"
+      "echo \"work directory: $WORK\"\n"
+      "# libfaketime's timestamp file: \"@YYYY-MM-DD HH:MM:SS\", the clock runs on from there;\n"
+      "# always replaced whole (temp file + mv): a half-written file stops the programs.\n"
+      "FAKE_NOW_MS=$((EPOCH_S * 1000))\n"
+      "echo \"@$(fake_date \"$FAKE_NOW_MS\")\" >\"$WORK/clock.tmp\" && mv -f \"$WORK/clock.tmp\" "
+      "\"$WORK/clock\"\n"
+      "\n";
+  fputs(text, o);
+}
+
+static void put_pki_section(gen *g) {
+  FILE *o = g->o;
+  const gh_case_spec *c = g->c;
+  fputs("# ---- PKI, dated from the fake epoch ----------------------------------------------\n"
+        "# `gatecert certs issue --at` makes every certificate: openssl 3.0's req -x509 and\n"
+        "# x509 -req date certificates from the real now (-days), with no -not_before/\n"
+        "# -not_after yet. openssl is used below only to re-encode certificates.\n",
+        o);
+  for (size_t i = 0; i < c->pki_count; i++) {
+    const gh_pki_spec *p = &c->pki[i];
+    fputs("\"$GATECERT\" certs issue --out ", o);
+    put_pki(o, p->name, "");
+    fprintf(o, " --at \"@$EPOCH_S\" --kind %s", kind_name(p->kind));
+    if (p->issuer) {
+      fputs(" --issuer ", o);
+      put_pki(o, p->issuer, "");
+    }
+    sbuf subject = {0};
+    if (p->subject)
+      sb_puts(&subject, p->subject);
+    else
+      sb_printf(&subject, "CN=%.*s,O=gatecert scenario", GH_NAME_MAX, p->name);
+    fputs(" \\\n  --subject ", o);
+    put_sq(o, sb_str(&subject));
+    sb_free(&subject);
+    for (size_t k = 0; k < p->san_count; k++) {
+      unsigned char tmp[16];
+      int is_ip =
+          inet_pton(AF_INET, p->san[k], tmp) == 1 || inet_pton(AF_INET6, p->san[k], tmp) == 1;
+      fputs(is_ip ? " --ip " : " --dns ", o);
+      put_sq(o, p->san[k]);
+    }
+    fprintf(o, " --not-before=%llds --not-after=%llds", (long long)(p->not_before_ms / 1000),
+            (long long)(p->not_after_ms / 1000));
+    if (eku_name(p->eku))
+      fprintf(o, " --eku %s", eku_name(p->eku));
+    fputs(" >/dev/null\n", o);
+  }
+  fputs("\n", o);
+}
+
+/* cat of pki names into one PEM file. */
+static void put_bundle(FILE *o, char *const *names, size_t count, const char *file,
+                       const char *why) {
+  fputs("cat", o);
+  for (size_t i = 0; i < count; i++) {
+    fputc(' ', o);
+    put_pki(o, names[i], ".pem");
+  }
+  fputs(" >", o);
+  put_sq(o, file);
+  fprintf(o, "  # %s\n", why);
+}
+
+static int put_backends(gen *g) {
+  FILE *o = g->o;
+  const gh_case_spec *c = g->c;
+  if (c->backend_count == 0)
+    return 0;
+  if (c->backend_count > MAX_BACKENDS)
+    return fail("%s: more than %d backends", c->name, MAX_BACKENDS);
+  fputs("# ---- backends: gatecert-backend on the fake clock ---------------------------------\n",
+        o);
+  for (size_t i = 0; i < c->backend_count; i++) {
+    const gh_backend_spec *b = &c->backends[i];
+    sbuf file = {0};
+    if (b->cert) {
+      char *names[17];
+      size_t count = 0;
+      names[count++] = b->cert;
+      for (size_t k = 0; k < b->chain_count && count < 17; k++)
+        names[count++] = b->chain[k];
+      sb_printf(&file, "backend-%.*s.pem", GH_NAME_MAX, b->name);
+      put_bundle(o, names, count, sb_str(&file), "what it sends: the leaf, then the chain");
+      sb_free(&file);
+    }
+    if (b->client_ca_count > 0) {
+      sb_printf(&file, "backend-%.*s-client-ca.pem", GH_NAME_MAX, b->name);
+      put_bundle(o, b->client_ca, b->client_ca_count, sb_str(&file),
+                 "the CAs it accepts client certificates from");
+      sb_free(&file);
+    }
+  }
+  fputs("start_faked gatecert-backend \"$WORK/backends.out\" \"$WORK/backends.log\" "
+        "\"$BACKEND_BIN\" \\\n  --report-dir backends",
+        o);
+  for (size_t i = 0; i < c->backend_count; i++) {
+    const gh_backend_spec *b = &c->backends[i];
+    sbuf spec = {0};
+    sb_printf(&spec, "%.*s:fault=%s", GH_NAME_MAX, b->name, b->fault ? b->fault : "none");
+    if (b->cert)
+      sb_printf(&spec, ",cert=backend-%.*s.pem,key=pki/%.*s.key", GH_NAME_MAX, b->name, GH_NAME_MAX,
+                b->cert);
+    if (b->client_ca_count > 0)
+      sb_printf(&spec, ",client-ca=backend-%.*s-client-ca.pem", GH_NAME_MAX, b->name);
+    sb_puts(&spec, ",client-auth=");
+    sb_puts(&spec, b->client_auth ? b->client_auth : "none");
+    sb_puts(&spec, ",tls=");
+    sb_puts(&spec, b->tls ? b->tls : "any");
+    sb_printf(&spec, ",sessions=%s,delay-ms=%lld", b->sessions ? "on" : "off",
+              (long long)b->delay_ms);
+    fputs(" \\\n  --backend ", o);
+    put_sq(o, sb_str(&spec));
+    int bad = spec.failed;
+    sb_free(&spec);
+    if (bad)
+      return fail("out of memory");
+  }
+  static const char text[] =
+      "\n"
+      "BACKEND_PID=$LAST_PID\n"
+      "wait_ready \"$WORK/backends.out\" '^READY-ALL ' \"$BACKEND_PID\" \"$WORK/backends.log\"\n"
+      "while read -r word name addr; do  # READY <name> https=127.0.0.1:<port>\n"
+      "  if [ \"$word\" = READY ]; then PORT[$name]=${addr##*:}; fi\n"
+      "done <\"$WORK/backends.out\"\n"
+      "for name in \"${!PORT[@]}\"; do echo \"backend $name: https://localhost:${PORT[$name]}\"; "
+      "done\n"
+      "\n";
+  fputs(text, o);
+  return 0;
+}
+
+/* ---- the gateway ------------------------------------------------------------------- */
+
+static int backend_declared(const gh_case_spec *c, const char *name) {
+  return name && gh_case_backend(c, name) != NULL;
+}
+
+/* "PORT[name]" for sb_var. */
+static void port_var(sbuf *b, const char *backend) {
+  sbuf v = {0};
+  sb_printf(&v, "PORT[%.*s]", GH_NAME_MAX, backend);
+  sb_var(b, sb_str(&v));
+  if (v.failed)
+    b->failed = 1;
+  sb_free(&v);
+}
+
+/* One SSL profile as the sim driver writes it (profile_json). */
+static void profile_json(gen *g, sbuf *json, const gh_profile_spec *p, size_t index,
+                         int is_default) {
+  FILE *o = g->o;
+  const char *sep = "";
+  sb_puts(json, "{");
+  if (!is_default) {
+    sb_puts(json, "\"servers\":[\"");
+    sb_json_inner(json, p->host ? p->host : "localhost");
+    sb_puts(json, ":");
+    if (backend_declared(g->c, p->backend))
+      port_var(json, p->backend);
+    else
+      sb_puts(json, "0");
+    sb_puts(json, "\"]");
+    sep = ",";
+  }
+  if (p->trust_count > 0) {
+    sbuf file = {0};
+    sb_printf(&file, "profile-%zu-trust.pem", index);
+    put_bundle(o, p->trust, p->trust_count, sb_str(&file), "an SSL profile's own trust store");
+    sb_printf(json, "%s\"trust_store\":", sep);
+    sb_json(json, sb_str(&file));
+    sb_free(&file);
+    sep = ",";
+  }
+  if (p->key && strcmp(p->key, "none") == 0) {
+    sb_printf(json, "%s\"key_store\":null", sep);
+    sep = ",";
+  } else if (p->key) {
+    sbuf file = {0};
+    sb_printf(&file, "pki/%.*s.identity.pem", GH_NAME_MAX, p->key);
+    fputs("cat", o);
+    put_chain(g, p->key);
+    fputc(' ', o);
+    put_pki(o, p->key, ".key");
+    fputs(" >", o);
+    put_sq(o, sb_str(&file));
+    fputs("  # a key store: chain + key\n", o);
+    sb_printf(json, "%s\"key_store\":", sep);
+    sb_json(json, sb_str(&file));
+    sb_free(&file);
+    sep = ",";
+  }
+  if (p->hostname_verifier) {
+    sb_printf(json, "%s\"hostname_verifier\":", sep);
+    sb_json(json, p->hostname_verifier);
+  }
+  sb_puts(json, "}");
+}
+
+static int put_gateway(gen *g) {
+  FILE *o = g->o;
+  const gh_case_spec *c = g->c;
+  const gh_gateway_spec *gw = &c->gateway;
+  fputs("# ---- the gateway: gatecert-sim on the fake clock ---------------------------------\n"
+        "# The admin password is made now and kept in 0600 files: never in this script, and\n"
+        "# never on a command line (curl reads it from admin.curlrc with -K).\n"
+        "ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \\n')\n"
+        "printf '%s\\n' \"$ADMIN_PASSWORD\" >\"$WORK/sim-admin.password\"\n"
+        "printf 'user = \"gatecert:%s\"\\n' \"$ADMIN_PASSWORD\" >\"$WORK/admin.curlrc\"\n",
+        o);
+  if (gw->trust_count > 0)
+    put_bundle(o, gw->trust, gw->trust_count, "gateway-trust.pem", "the base trust store");
+  if (gw->profile_count > 16)
+    return fail("%s: more than 16 ssl_profiles", c->name);
+  sbuf json = {0};
+  sb_puts(&json, "{");
+  if (gw->fault_format) {
+    sb_puts(&json, "\"fault_format\":");
+    sb_json(&json, gw->fault_format);
+    sb_puts(&json, ",");
+  }
+  if (gw->backend_timeout_ms > 0)
+    sb_printf(&json, "\"backend_timeout_ms\":%lld,", (long long)gw->backend_timeout_ms);
+  sb_puts(&json, "\"ssl_profiles\":[");
+  for (size_t i = 0; i < gw->profile_count; i++) {
+    if (i > 0)
+      sb_puts(&json, ",");
+    profile_json(g, &json, &gw->profiles[i], i, 0);
+  }
+  sb_puts(&json, "]");
+  if (gw->has_default_profile) {
+    sb_puts(&json, ",\"default_profile\":");
+    profile_json(g, &json, &gw->default_profile, gw->profile_count, 1);
+  }
+  sb_puts(&json, "}");
+  fputs("printf '%s\\n' ", o);
+  put_word(o, sb_str(&json));
+  fputs(" >\"$WORK/sim-config.json\"  # what the sim driver writes\n", o);
+  int bad = json.failed;
+  sb_free(&json);
+  if (bad)
+    return fail("out of memory");
+  fputs("start_gateway() {  # also after restart_gateway: sets SIM_PID HTTPS_PORT ADMIN "
+        "STARTED_MS\n"
+        "  start_faked gatecert-sim \"$WORK/sim.out\" \"$WORK/gateway.log\" \"$SIM_BIN\" "
+        "--state \"$WORK/sim-state\" \\\n"
+        "    --admin-user gatecert --admin-password-file \"$WORK/sim-admin.password\" \\\n"
+        "    --profile \"$PROFILE\" --config \"$WORK/sim-config.json\"",
+        o);
+  if (gw->sender_reload_interval_ms > 0)
+    fprintf(o, " --sender-reload-interval %lld", (long long)(gw->sender_reload_interval_ms / 1000));
+  if (gw->trust_count > 0)
+    fputs(" --trust \"$WORK/gateway-trust.pem\"", o);
+  static const char text[] =
+      " \\\n"
+      "    \"${SIM_EXTRA_ARGS[@]}\"\n"
+      "  SIM_PID=$LAST_PID\n"
+      "  wait_ready \"$WORK/sim.out\" '^READY gatecert-sim ' \"$SIM_PID\" \"$WORK/gateway.log\"\n"
+      "  HTTPS_PORT=$(sed -n 's/.* https=127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' \"$WORK/sim.out\")\n"
+      "  ADMIN=http://127.0.0.1:$(sed -n 's/.* admin=127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' "
+      "\"$WORK/sim.out\")\n"
+      "  # advance_to counts from here: the gateway's start on the fake clock\n"
+      "  STARTED_MS=$(curl -s --noproxy '*' -K \"$WORK/admin.curlrc\" \"$ADMIN/_sim/status\" |\n"
+      "    sed -n 's/.*\"started_ms\":\\([0-9]*\\).*/\\1/p')\n"
+      "  echo \"gatecert-sim: https://localhost:$HTTPS_PORT, admin $ADMIN, started at $(fake_date "
+      "\"$STARTED_MS\") (fake)\"\n"
+      "}\n"
+      "start_gateway\n"
+      "if [ \"$STARTED_MS\" -gt \"$FAKE_NOW_MS\" ]; then FAKE_NOW_MS=$STARTED_MS; fi\n"
+      "echo \"admin calls: curl -K $WORK/admin.curlrc $ADMIN/_sim/status\"\n"
+      "\n";
+  fputs(text, o);
+  return 0;
+}
+
+/* ---- APIs ---------------------------------------------------------------------------- */
+
+#define APIS_PATH  "/api/am/publisher/v4/apis"
+#define CERTS_PATH "/api/am/publisher/v4/endpoint-certificates"
+
+/* Writes api-<name>.json (the driver's definition) and POSTs it; the answer
+ * in FILE.body, the status in $status, the id in API_ID[name] on 201. */
+static void put_api_create(gen *g, const gh_api_spec *a, const char *file) {
+  FILE *o = g->o;
+  sbuf json = {0};
+  sb_puts(&json, "{\"name\":");
+  sb_json(&json, a->name);
+  sb_puts(&json, ",\"context\":");
+  sb_json(&json, a->context);
+  sb_puts(&json, ",\"version\":");
+  sb_json(&json, a->version);
+  sb_puts(&json, ",\"endpointConfig\":{\"production_endpoints\":{\"url\":\"https://");
+  sb_json_inner(&json, a->host ? a->host : "localhost");
+  sb_puts(&json, ":");
+  if (backend_declared(g->c, a->backend))
+    port_var(&json, a->backend);
+  else
+    sb_puts(&json, "-1");
+  sb_puts(&json, "\"}},\"securityScheme\":[");
+  for (size_t i = 0; i < a->security_count; i++) {
+    if (i > 0)
+      sb_puts(&json, ",");
+    sb_json(&json, a->security[i]);
+  }
+  sb_printf(&json, "],\"isDefaultVersion\":%s}", a->default_version ? "true" : "false");
+  sbuf path = {0};
+  sb_printf(&path, "api-%.*s.json", GH_NAME_MAX, a->name);
+  fputs("printf '%s\\n' ", o);
+  put_word(o, sb_str(&json));
+  fputs(" >", o);
+  put_sq(o, sb_str(&path));
+  fprintf(o,
+          "\nstatus=$(curl -s --noproxy '*' -K \"$WORK/admin.curlrc\" -o %s.body -w "
+          "'%%{http_code}' \\\n  -H 'Content-Type: application/json' --data-binary @",
+          file);
+  put_sq(o, sb_str(&path));
+  fputs(" \"$ADMIN" APIS_PATH "\") || true\n", o);
+  fprintf(o,
+          "if [ \"$status\" = 201 ]; then API_ID[%.*s]=$(sed -n "
+          "'s/.*\"id\":\"\\([^\"]*\\)\".*/\\1/p' %s.body); fi\n",
+          GH_NAME_MAX, a->name, file);
+  sb_free(&json);
+  sb_free(&path);
+}
+
+static void put_apis(gen *g) {
+  FILE *o = g->o;
+  const gh_case_spec *c = g->c;
+  size_t created = 0;
+  for (size_t i = 0; i < c->api_count; i++)
+    created += c->apis[i].create != 0;
+  if (created == 0)
+    return;
+  fputs("# ---- APIs, created before the first step -----------------------------------------\n",
+        o);
+  for (size_t i = 0; i < c->api_count; i++) {
+    const gh_api_spec *a = &c->apis[i];
+    if (!a->create)
+      continue;
+    sbuf file = {0};
+    sb_printf(&file, "api-%.*s", GH_NAME_MAX, a->name);
+    put_api_create(g, a, sb_str(&file));
+    fprintf(o,
+            "if [ \"$status\" != 201 ]; then echo \"ERROR: creating API %.*s: status $status: "
+            "$(cat %s.body)\" >&2; exit 3; fi\n",
+            GH_NAME_MAX, a->name, sb_str(&file));
+    fprintf(o, "echo \"API %.*s: id ${API_ID[%.*s]}\"\n", GH_NAME_MAX, a->name, GH_NAME_MAX,
+            a->name);
+    sb_free(&file);
+  }
+  fputs("\n", o);
+}
+
+/* ---- steps ------------------------------------------------------------------------------ */
+
+static void item(sbuf *b, int *n) {
+  if ((*n)++ > 0)
+    sb_puts(b, ", ");
+}
+
+static void describe_call(sbuf *b, const gh_expect *e) {
+  int n = 0;
+  if (e->status) {
+    item(b, &n);
+    sb_printf(b, "status %ld", e->status);
+  }
+  if (e->fault_code) {
+    item(b, &n);
+    sb_puts(b, "fault code ");
+    sb_text(b, e->fault_code);
+  }
+  for (size_t i = 0; i < e->body_contains_count; i++) {
+    item(b, &n);
+    sb_puts(b, "body contains \"");
+    sb_text(b, e->body_contains[i]);
+    sb_puts(b, "\"");
+  }
+  for (size_t i = 0; i < e->body_excludes_count; i++) {
+    item(b, &n);
+    sb_puts(b, "body without \"");
+    sb_text(b, e->body_excludes[i]);
+    sb_puts(b, "\"");
+  }
+  for (size_t i = 0; i < e->header_count; i++) {
+    item(b, &n);
+    sb_puts(b, "header ");
+    sb_text(b, e->headers[i].name);
+    sb_puts(b, ": ");
+    sb_text(b, e->headers[i].value);
+  }
+  if (e->tls_failure) {
+    item(b, &n);
+    sb_puts(b, "failure class ");
+    sb_text(b, e->tls_failure);
+  }
+  if (e->backend_reached != GH_UNSET) {
+    item(b, &n);
+    sb_puts(b, e->backend_reached == GH_YES ? "backend reached" : "backend not reached");
+  }
+  if (e->backend_saw_client_cert) {
+    item(b, &n);
+    sb_puts(b, "the backend saw client certificate ");
+    sb_text(b, e->backend_saw_client_cert);
+  }
+  for (size_t i = 0; i < e->log_contains_count; i++) {
+    item(b, &n);
+    sb_puts(b, "gateway log has \"");
+    sb_text(b, e->log_contains[i]);
+    sb_puts(b, "\"");
+  }
+  if (e->within_ms > 0) {
+    item(b, &n);
+    sb_printf(b, "within %llds (%d passes in a row)", (long long)(e->within_ms / 1000),
+              WITHIN_PASSES);
+  }
+  if (n == 0)
+    sb_puts(b, "nothing (the call is only made)");
+}
+
+static void put_expectation(FILE *o, const char *key, const char *value) {
+  sbuf b = {0};
+  sb_puts(&b, key);
+  sb_puts(&b, "=");
+  sb_puts(&b, value);
+  fputc(' ', o);
+  put_sq(o, sb_str(&b));
+  sb_free(&b);
+}
+
+static void put_call_expectations(FILE *o, const gh_expect *e) {
+  char num[32];
+  if (e->status) {
+    snprintf(num, sizeof(num), "%ld", e->status);
+    put_expectation(o, "status", num);
+  }
+  if (e->fault_code)
+    put_expectation(o, "fault_code", e->fault_code);
+  for (size_t i = 0; i < e->body_contains_count; i++)
+    put_expectation(o, "contains", e->body_contains[i]);
+  for (size_t i = 0; i < e->body_excludes_count; i++)
+    put_expectation(o, "excludes", e->body_excludes[i]);
+  for (size_t i = 0; i < e->header_count; i++) {
+    sbuf h = {0};
+    sb_puts(&h, e->headers[i].name);
+    sb_puts(&h, ": ");
+    sb_puts(&h, e->headers[i].value);
+    put_expectation(o, "header", sb_str(&h));
+    sb_free(&h);
+  }
+  if (e->tls_failure)
+    put_expectation(o, "tls_failure", e->tls_failure);
+  if (e->backend_reached != GH_UNSET)
+    put_expectation(o, "reached", e->backend_reached == GH_YES ? "yes" : "no");
+  if (e->backend_saw_client_cert)
+    put_expectation(o, "client_cert", e->backend_saw_client_cert);
+  for (size_t i = 0; i < e->log_contains_count; i++)
+    put_expectation(o, "log", e->log_contains[i]);
+}
+
+static void put_check_call(gen *g, const char *label, const char *want, const char *step,
+                           const gh_api_spec *api, const gh_expect *e) {
+  FILE *o = g->o;
+  fputs("check_call ", o);
+  put_sq(o, label);
+  fputc(' ', o);
+  put_sq(o, want);
+  fprintf(o, " \"$status\" %s ", step);
+  put_sq(o, api->backend);
+  fputs(" \"$before\"", o);
+  put_call_expectations(o, e);
+  fputc('\n', o);
+}
+
+static void put_curl_call(gen *g, const gh_step *s, const gh_api_spec *api, const char *step,
+                          const char *indent) {
+  FILE *o = g->o;
+  fprintf(o, "%sbefore=$(requests ", indent);
+  put_sq(o, api->backend);
+  fprintf(o,
+          ")\n%sstatus=$(curl -sk --noproxy '*' --globoff --max-time 10 -o %s.body -D %s.headers "
+          "-w '%%{http_code}' \\\n%s  --resolve \"localhost:$HTTPS_PORT:127.0.0.1\"",
+          indent, step, step, indent);
+  if (s->method && strcmp(s->method, "GET") != 0) {
+    fputs(" -X ", o);
+    put_sq(o, s->method);
+  }
+  for (size_t i = 0; i < s->header_count; i++) {
+    sbuf h = {0};
+    sb_puts(&h, s->headers[i].name);
+    sb_puts(&h, ": ");
+    sb_puts(&h, s->headers[i].value);
+    fputs(" -H ", o);
+    put_sq(o, sb_str(&h));
+    sb_free(&h);
+  }
+  sbuf url = {0};
+  sb_puts(&url, "https://localhost:");
+  sb_var(&url, "HTTPS_PORT");
+  sb_puts(&url, api->context);
+  sb_puts(&url, "/");
+  sb_puts(&url, api->version);
+  sb_puts(&url, s->path ? s->path : "/");
+  fprintf(o, " \\\n%s  ", indent);
+  put_word(o, sb_str(&url));
+  fputs(") || true\n", o);
+  sb_free(&url);
+}
+
+static int put_call(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  const gh_api_spec *api = gh_case_api(g->c, s->api);
+  if (!api)
+    return fail("%s: step at line %d: unknown API", g->c->name, s->line);
+  gh_expect e = gh_step_expect(s, g->profile);
+  sbuf want = {0};
+  describe_call(&want, &e);
+  fputs("# expect: ", o);
+  put_comment(o, sb_str(&want));
+  fputs("\npause ", o);
+  put_sq(o, label);
+  fputc('\n', o);
+  if (e.within_ms > 0) {
+    fprintf(o,
+            "# within %llds: retried (real time) until %d passes in a row, like the runner\n"
+            "passes=0 deadline=$((SECONDS + %lld))\n"
+            "while :; do\n",
+            (long long)(e.within_ms / 1000), WITHIN_PASSES,
+            (long long)((e.within_ms + 999) / 1000));
+    put_curl_call(g, s, api, step, "  ");
+    fputs("  QUIET=1 ", o);
+    put_check_call(g, label, sb_str(&want), step, api, &e);
+    fprintf(o,
+            "  if [ \"$STEP_OK\" = 1 ]; then passes=$((passes + 1)); else passes=0; fi\n"
+            "  if [ \"$passes\" -ge %d ] || [ \"$SECONDS\" -gt \"$deadline\" ]; then break; fi\n"
+            "  sleep 0.1\n"
+            "done\n",
+            WITHIN_PASSES);
+  } else
+    put_curl_call(g, s, api, step, "");
+  put_check_call(g, label, sb_str(&want), step, api, &e);
+  int bad = want.failed;
+  sb_free(&want);
+  return bad ? fail("out of memory") : 0;
+}
+
+static void describe_admin(sbuf *b, const gh_expect *e) {
+  int n = 0;
+  if (e->status) {
+    item(b, &n);
+    sb_printf(b, "status %ld", e->status);
+  }
+  if (e->message) {
+    item(b, &n);
+    sb_puts(b, "message \"");
+    sb_text(b, e->message);
+    sb_puts(b, "\"");
+  }
+  for (size_t i = 0; i < e->body_contains_count; i++) {
+    item(b, &n);
+    sb_puts(b, "body contains \"");
+    sb_text(b, e->body_contains[i]);
+    sb_puts(b, "\"");
+  }
+  if (!e->set || n == 0)
+    sb_puts(b, n ? ", a 2xx status" : "a 2xx status (no expectation written)");
+}
+
+static void put_check_admin(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  gh_expect e = gh_step_expect(s, g->profile);
+  sbuf want = {0};
+  describe_admin(&want, &e);
+  fputs("check_admin ", o);
+  put_sq(o, label);
+  fputc(' ', o);
+  put_sq(o, sb_str(&want));
+  fprintf(o, " \"$status\" %s", step);
+  char num[32];
+  if (e.status) {
+    snprintf(num, sizeof(num), "%ld", e.status);
+    put_expectation(o, "status", num);
+  }
+  if (!e.set || (!e.status && !e.message && e.body_contains_count == 0))
+    put_expectation(o, "status", "2xx");
+  if (e.message && *e.message)
+    put_expectation(o, "message", e.message);
+  for (size_t i = 0; i < e.body_contains_count; i++)
+    put_expectation(o, "contains", e.body_contains[i]);
+  fputc('\n', o);
+  sb_free(&want);
+}
+
+static void put_admin_comment(gen *g, const gh_step *s, const char *label) {
+  gh_expect e = gh_step_expect(s, g->profile);
+  sbuf want = {0};
+  describe_admin(&want, &e);
+  fputs("# expect: ", g->o);
+  put_comment(g->o, sb_str(&want));
+  fputs("\npause ", g->o);
+  put_sq(g->o, label);
+  fputc('\n', g->o);
+  sb_free(&want);
+}
+
+/* The file an upload step sends, made as harness/pki.c's gh_pki_encode does. */
+static int put_upload_file(gen *g, const gh_step *s, const char *file) {
+  FILE *o = g->o;
+  const char *format = s->format ? s->format : "pem";
+  if (strcmp(format, "empty") == 0) {
+    fprintf(o, ": >%s  # empty\n", file);
+    return 0;
+  }
+  if (strcmp(format, "garbage") == 0) {
+    fprintf(o,
+            "printf '%%s\\n' '-----BEGIN CERTIFICATE-----' 'this is not a certificate' >%s"
+            "  # garbage\n",
+            file);
+    return 0;
+  }
+  if (strcmp(format, "oversize") == 0) {
+    fprintf(o,
+            "{ yes -- \"$(printf '%%s\\n%%s' '-----BEGIN CERTIFICATE-----' 'this is not a "
+            "certificate')\" || true; } |\n  head -c %ld >%s  # oversize: 11 MiB of garbage\n",
+            OVERSIZE, file);
+    return 0;
+  }
+  if (!s->cert || pki_index(g->c, s->cert) == g->c->pki_count)
+    return fail("%s: step at line %d: no certificate to upload", g->c->name, s->line);
+  if (strcmp(format, "pem") == 0 || strcmp(format, "der") == 0) {
+    fputs("openssl x509 -in ", o);
+    put_pki(o, s->cert, ".pem");
+    fprintf(o, " -outform %s -out %s\n", strcmp(format, "pem") == 0 ? "PEM" : "DER", file);
+  } else if (strcmp(format, "pkcs7") == 0) {
+    fputs("openssl crl2pkcs7 -nocrl -certfile ", o);
+    put_pki(o, s->cert, ".pem");
+    fprintf(o, " -outform DER -out %s\n", file);
+  } else if (strcmp(format, "jks") == 0) {
+    fputs("printf 'changeit\\n' >jks.password  # the harness's JKS password (not a secret)\n"
+          "\"$GATECERT\" certs convert ",
+          o);
+    put_pki(o, s->cert, ".pem");
+    fprintf(o, " %s --to jks --out-password-file jks.password --alias ", file);
+    put_sq(o, s->cert);
+    fputs("\n", o);
+  } else
+    return fail("%s: step at line %d: unknown format %s", g->c->name, s->line, format);
+  return 0;
+}
+
+/* A marked word for an admin URL: "$ADMIN" + path + the alias, escaped. */
+static void alias_url(sbuf *b, const char *alias) {
+  sb_var(b, "ADMIN");
+  sb_puts(b, CERTS_PATH "/");
+  for (const unsigned char *p = (const unsigned char *)alias; p && *p; p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+        strchr("-._~", *p))
+      sb_add(b, (const char *)p, 1);
+    else
+      sb_printf(b, "%%%02X", *p);
+  }
+}
+
+static const char ADMIN_CURL[] =
+    "status=$(curl -s --noproxy '*' -K \"$WORK/admin.curlrc\" -o %s.body -w '%%{http_code}'";
+
+static int put_cert_step(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  put_admin_comment(g, s, label);
+  char file[64];
+  snprintf(file, sizeof(file), "%s.upload", step);
+  if (s->kind != GH_STEP_DELETE_CERT && put_upload_file(g, s, file) != 0)
+    return -1;
+  fprintf(o, ADMIN_CURL, step);
+  sbuf url = {0};
+  if (s->kind == GH_STEP_UPLOAD_CERT) {
+    fprintf(o, " -H 'Expect:' \\\n  -F 'certificate=@%s;filename=certificate.crt' --form-string ",
+            file);
+    sbuf part = {0};
+    sb_puts(&part, "alias=");
+    sb_puts(&part, s->alias ? s->alias : "");
+    put_sq(o, sb_str(&part));
+    sb_free(&part);
+    sb_puts(&part, "endpoint=");
+    if (s->endpoint)
+      sb_puts(&part, s->endpoint);
+    else {
+      sb_puts(&part, "https://localhost:"); /* the runner's backend_url(backend, NULL) */
+      if (backend_declared(g->c, s->backend))
+        port_var(&part, s->backend);
+      else
+        sb_puts(&part, "-1");
+    }
+    fputs(" \\\n  --form-string ", o);
+    put_word(o, sb_str(&part));
+    sb_free(&part);
+    sb_var(&url, "ADMIN");
+    sb_puts(&url, CERTS_PATH);
+  } else if (s->kind == GH_STEP_REPLACE_CERT) {
+    fprintf(o, " -H 'Expect:' -X PUT \\\n  -F 'certificate=@%s;filename=certificate.crt'", file);
+    alias_url(&url, s->alias);
+  } else {
+    fputs(" -X DELETE", o);
+    alias_url(&url, s->alias);
+  }
+  fputs(" \\\n  ", o);
+  put_word(o, sb_str(&url));
+  fputs(") || true\n", o);
+  sb_free(&url);
+  put_check_admin(g, s, label, step);
+  return 0;
+}
+
+static int put_api_step(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  const gh_api_spec *api = gh_case_api(g->c, s->api);
+  if (!api)
+    return fail("%s: step at line %d: unknown API", g->c->name, s->line);
+  put_admin_comment(g, s, label);
+  if (s->kind == GH_STEP_CREATE_API)
+    put_api_create(g, api, step);
+  else {
+    fprintf(o, ADMIN_CURL, step);
+    sbuf url = {0}, var = {0};
+    sb_var(&url, "ADMIN");
+    sb_puts(&url, APIS_PATH "/");
+    sb_printf(&var, "API_ID[%.*s]:-unknown-api", GH_NAME_MAX, api->name);
+    sb_var(&url, sb_str(&var));
+    fputs(" -X DELETE \\\n  ", o);
+    put_word(o, sb_str(&url));
+    fputs(") || true\n", o);
+    sb_free(&url);
+    sb_free(&var);
+  }
+  put_check_admin(g, s, label, step);
+  return 0;
+}
+
+static void put_clock_step(gen *g, const gh_step *s, const char *label) {
+  FILE *o = g->o;
+  long long secs = (long long)(s->duration_ms / 1000);
+  if (s->kind == GH_STEP_ADVANCE)
+    fprintf(o, "# the fake clock %lld ms forward from the last time written\n",
+            (long long)s->duration_ms);
+  else
+    fprintf(o,
+            "# the fake clock to the gateway's start + %lld ms (its reload ticks count from "
+            "there)\n",
+            (long long)s->duration_ms);
+  fputs("pause ", o);
+  put_sq(o, label);
+  fprintf(o, "\nTARGET_MS=$((%s + %lld))\nforward_only \"$TARGET_MS\"\n",
+          s->kind == GH_STEP_ADVANCE ? "FAKE_NOW_MS" : "STARTED_MS", (long long)s->duration_ms);
+  fputs("echo \"@$(fake_date \"$TARGET_MS\")\" >\"$WORK/clock.tmp\" && mv -f \"$WORK/clock.tmp\" "
+        "\"$WORK/clock\"\nFAKE_NOW_MS=$TARGET_MS\nsync_clock ",
+        o);
+  sbuf l = {0};
+  sb_puts(&l, label);
+  sb_printf(&l, " (%s %llds)", s->kind == GH_STEP_ADVANCE ? "+" : "start +", secs);
+  put_sq(o, sb_str(&l));
+  sb_free(&l);
+  fputs(" \"$TARGET_MS\"\n", o);
+}
+
+static void step_label(sbuf *b, const gh_step *s, size_t index) {
+  sb_printf(b, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
+  switch (s->kind) {
+  case GH_STEP_CALL:
+    sb_puts(b, " ");
+    sb_text(b, s->api);
+    sb_puts(b, " ");
+    sb_text(b, s->method ? s->method : "GET");
+    sb_puts(b, " ");
+    sb_text(b, s->path ? s->path : "/");
+    break;
+  case GH_STEP_ADVANCE:
+  case GH_STEP_ADVANCE_TO:
+    sb_printf(b, " %llds", (long long)(s->duration_ms / 1000));
+    if (s->duration_ms % 1000)
+      sb_printf(b, "+%lldms", (long long)(s->duration_ms % 1000));
+    break;
+  case GH_STEP_UPLOAD_CERT:
+  case GH_STEP_REPLACE_CERT:
+  case GH_STEP_DELETE_CERT:
+    sb_puts(b, " alias ");
+    sb_text(b, s->alias);
+    if (s->kind != GH_STEP_DELETE_CERT) {
+      sb_puts(b, ", cert ");
+      sb_text(b, s->cert ? s->cert : "-");
+      sb_puts(b, " as ");
+      sb_text(b, s->format ? s->format : "pem");
+    }
+    if (s->kind == GH_STEP_UPLOAD_CERT) {
+      sb_puts(b, s->endpoint ? ", endpoint " : ", backend ");
+      sb_text(b, s->endpoint ? s->endpoint : s->backend);
+    }
+    break;
+  case GH_STEP_CREATE_API:
+  case GH_STEP_DELETE_API:
+    sb_puts(b, " ");
+    sb_text(b, s->api);
+    break;
+  default:
+    break;
+  }
+}
+
+static int put_step(gen *g, const gh_step *s, size_t index) {
+  FILE *o = g->o;
+  sbuf label = {0};
+  step_label(&label, s, index);
+  char step[32];
+  snprintf(step, sizeof(step), "step-%zu", index + 1);
+  fputs("\n# ---- ", o);
+  put_comment(o, sb_str(&label));
+  fputc('\n', o);
+  int rc = 0;
+  switch (s->kind) {
+  case GH_STEP_CALL:
+    rc = put_call(g, s, sb_str(&label), step);
+    break;
+  case GH_STEP_ADVANCE:
+  case GH_STEP_ADVANCE_TO:
+    put_clock_step(g, s, sb_str(&label));
+    break;
+  case GH_STEP_UPLOAD_CERT:
+  case GH_STEP_REPLACE_CERT:
+  case GH_STEP_DELETE_CERT:
+    rc = put_cert_step(g, s, sb_str(&label), step);
+    break;
+  case GH_STEP_CREATE_API:
+  case GH_STEP_DELETE_API:
+    rc = put_api_step(g, s, sb_str(&label), step);
+    break;
+  case GH_STEP_RELOAD:
+    fputs("# off-schedule reload of the sender trust (simulator only)\npause ", o);
+    put_sq(o, sb_str(&label));
+    fprintf(o, "\n");
+    fprintf(o, ADMIN_CURL, step);
+    fputs(" -X POST \"$ADMIN/_sim/reload\") || true\ncheck_admin ", o);
+    put_sq(o, sb_str(&label));
+    fprintf(o, " 'status 200' \"$status\" %s status=200\n", step);
+    break;
+  case GH_STEP_RESTART_GATEWAY:
+    fputs("# the gateway stopped and started again on the same state; advance_to counts from\n"
+          "# the new start\npause ",
+          o);
+    put_sq(o, sb_str(&label));
+    fputs("\nstop_pid \"$SIM_PID\"\nstart_gateway\necho ", o);
+    sb_puts(&label, ": restarted, the store kept");
+    put_sq(o, sb_str(&label));
+    fputc('\n', o);
+    break;
+  }
+  int bad = label.failed;
+  sb_free(&label);
+  return rc != 0 ? -1 : bad ? fail("out of memory") : 0;
+}
+
+static void put_footer(FILE *o) {
+  static const char text[] =
+      "\n"
+      "# ---- result --------------------------------------------------------------------\n"
+      "if [ \"$MISMATCHES\" -eq 0 ]; then\n"
+      "  echo \"RESULT: every expectation held\"\n"
+      "else\n"
+      "  echo \"RESULT: $MISMATCHES mismatch(es); gateway log: $WORK/gateway.log (KEEP_WORK=1 "
+      "keeps it)\"\n"
+      "  exit 1\n"
+      "fi\n";
+  fputs(text, o);
+}
+
+static int generate(gen *g) {
+  put_header(g);
+  put_settings(g);
+  put_helpers(g->o);
+  put_work(g->o);
+  put_pki_section(g);
+  if (put_backends(g) != 0 || put_gateway(g) != 0)
+    return -1;
+  put_apis(g);
+  fputs("# ---- steps -----------------------------------------------------------------------",
+        g->o);
+  for (size_t i = 0; i < g->c->step_count; i++)
+    if (put_step(g, &g->c->steps[i], i) != 0)
+      return -1;
+  put_footer(g->o);
+  return 0;
+}
+
+/* ---- scenario files ---------------------------------------------------------------- */
+
+typedef struct str_list {
+  char **items;
+  size_t count;
+  size_t cap;
+} str_list;
+
+static int list_add(str_list *l, const char *s) {
+  if (l->count == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 32;
+    char **p = realloc(l->items, cap * sizeof(*p));
+    if (!p)
+      return -1;
+    l->items = p;
+    l->cap = cap;
+  }
+  char *copy = strdup(s);
+  if (!copy)
+    return -1;
+  l->items[l->count++] = copy;
+  return 0;
+}
+
+static void list_free(str_list *l) {
+  for (size_t i = 0; i < l->count; i++)
+    free(l->items[i]);
+  free(l->items);
+  memset(l, 0, sizeof(*l));
+}
+
+static int by_path(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* *.yaml under root, as `gatecert run` finds them (hidden entries skipped,
+ * symlinks not followed), walked breadth first without recursion. */
+static int collect_yaml(const char *root, str_list *files) {
+  str_list dirs = {0};
+  int rc = list_add(&dirs, root);
+  for (size_t d = 0; rc == 0 && d < dirs.count; d++) {
+    DIR *dir = opendir(dirs.items[d]);
+    if (!dir) {
+      rc = fail("%s: %s", dirs.items[d], strerror(errno));
+      break;
+    }
+    const struct dirent *e;
+    while (rc == 0 && (e = readdir(dir)) != NULL) {
+      if (e->d_name[0] == '.')
+        continue;
+      char path[PATH_LEN];
+      struct stat st;
+      size_t n = strlen(e->d_name);
+      int len = snprintf(path, sizeof(path), "%s/%s", dirs.items[d], e->d_name);
+      if (len < 0 || (size_t)len >= sizeof(path) || lstat(path, &st) != 0)
+        continue;
+      if (S_ISDIR(st.st_mode) && dirs.count < MAX_DIRS)
+        rc = list_add(&dirs, path);
+      else if (S_ISREG(st.st_mode) && n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0)
+        rc = list_add(files, path);
+    }
+    closedir(dir);
+  }
+  list_free(&dirs);
+  if (rc == 0 && files->count > 0)
+    qsort(files->items, files->count, sizeof(files->items[0]), by_path);
+  return rc;
+}
+
+typedef struct catalogue {
+  gh_case_spec **cases; /* per file */
+  size_t *counts;
+  size_t files;
+} catalogue;
+
+static void catalogue_free(catalogue *cat) {
+  for (size_t f = 0; f < cat->files; f++)
+    gh_cases_free(cat->cases[f], cat->counts[f]);
+  free(cat->cases);
+  free(cat->counts);
+  memset(cat, 0, sizeof(*cat));
+}
+
+/* 0, or 2 (a scenario error, reported) or 3. */
+static int load_catalogue(const char *scenarios, catalogue *cat) {
+  str_list files = {0};
+  struct stat st;
+  int rc = 0;
+  if (stat(scenarios, &st) == 0 && S_ISREG(st.st_mode))
+    rc = list_add(&files, scenarios);
+  else if (collect_yaml(scenarios, &files) != 0) {
+    list_free(&files);
+    return 2;
+  }
+  if (rc == 0 && files.count > 0) {
+    cat->cases = calloc(files.count, sizeof(gh_case_spec *));
+    cat->counts = calloc(files.count, sizeof(*cat->counts));
+    if (!cat->cases || !cat->counts)
+      rc = -1;
+  }
+  if (rc != 0) {
+    list_free(&files);
+    fail("out of memory");
+    return 3;
+  }
+  int status = 0;
+  for (size_t i = 0; i < files.count; i++) {
+    gh_load_error err;
+    memset(&err, 0, sizeof(err));
+    if (gh_scenario_load(files.items[i], &cat->cases[cat->files], &cat->counts[cat->files], &err) !=
+        0) {
+      fprintf(stderr, "%s:%d:%d: %s\n", err.file[0] ? err.file : files.items[i], err.line,
+              err.column, err.message);
+      status = 2;
+    } else
+      cat->files++;
+  }
+  list_free(&files);
+  return status;
+}
+
+/* The one case named (exactly, else by glob). 0 with *out set, or 2 with the
+ * candidates listed. */
+static int find_case(const catalogue *cat, const char *name, const gh_case_spec **out) {
+  const gh_case_spec *found[16];
+  size_t exact = 0, glob = 0;
+  for (int pass = 0; pass < 2 && exact == 0; pass++) {
+    for (size_t f = 0; f < cat->files; f++)
+      for (size_t i = 0; i < cat->counts[f]; i++) {
+        const gh_case_spec *c = &cat->cases[f][i];
+        int hit = pass == 0 ? strcmp(c->name, name) == 0 : fnmatch(name, c->name, 0) == 0;
+        size_t *n = pass == 0 ? &exact : &glob;
+        if (hit && (*n)++ < 16)
+          found[*n - 1] = c;
+      }
+  }
+  size_t n = exact ? exact : glob;
+  if (n == 1) {
+    *out = found[0];
+    return 0;
+  }
+  if (n > 1) {
+    fprintf(stderr, "gatecert repro: %zu cases match \"%s\"; candidates:\n", n, name);
+    for (size_t i = 0; i < n && i < 16; i++)
+      fprintf(stderr, "  %s  (%s)\n", found[i]->name, found[i]->file);
+    if (n > 16)
+      fprintf(stderr, "  ...\n");
+    return 2;
+  }
+  /* none: the cases whose name contains the text, else every case */
+  size_t close = 0;
+  for (size_t f = 0; f < cat->files; f++)
+    for (size_t i = 0; i < cat->counts[f]; i++)
+      close += strcasestr(cat->cases[f][i].name, name) != NULL;
+  fprintf(stderr, "gatecert repro: no case named \"%s\"; candidates:\n", name);
+  for (size_t f = 0; f < cat->files; f++)
+    for (size_t i = 0; i < cat->counts[f]; i++) {
+      const gh_case_spec *c = &cat->cases[f][i];
+      if (close == 0 || strcasestr(c->name, name))
+        fprintf(stderr, "  %s  (%s)\n", c->name, c->file);
+    }
+  return 2;
+}
+
+/* ---- command line -------------------------------------------------------------------- */
+
+static const char usage_text[] =
+    "usage: gatecert repro [--scenarios DIR|FILE] [--profile wso2|sap] [--sim-bin F]\n"
+    "                      [--backend-bin F] [--faketime-lib F] [--sim-arg ARG]... CASE-NAME\n"
+    "\n"
+    "Prints on stdout a bash script that reproduces one scenario case without the harness:\n"
+    "the case's PKI (gatecert certs issue), gatecert-backend and gatecert-sim on a libfaketime\n"
+    "clock, the APIs, then one commented block per step (curl, clock file, /_sim/time) that\n"
+    "prints what it got next to what was expected and a MISMATCH line when they differ.\n"
+    "CASE-NAME is a case's full name (as `gatecert run --list` prints it) or a glob that\n"
+    "matches exactly one case. Default programs: next to this gatecert, as `gatecert run`.\n"
+    "Exit: 0 printed, 2 usage or scenario error (no case or several matched: candidates\n"
+    "listed on stderr), 3 internal error.\n";
+
+/* An absolute form of path: realpath when it exists, else cwd/path. */
+static int absolute(const char *path, char *out, size_t len) {
+  char *real = realpath(path, NULL);
+  int n;
+  if (real) {
+    n = snprintf(out, len, "%s", real);
+    free(real);
+  } else if (path[0] == '/')
+    n = snprintf(out, len, "%s", path);
+  else {
+    char cwd[PATH_LEN];
+    if (!getcwd(cwd, sizeof(cwd)))
+      return -1;
+    n = snprintf(out, len, "%s/%s", cwd, path);
+  }
+  return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int resolve_bins(const options *opt, bins *b) {
+  char self[PATH_LEN], dir[PATH_LEN], guess[PATH_LEN + 64];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0)
+    return fail("cannot read /proc/self/exe: %s", strerror(errno));
+  self[n] = '\0';
+  snprintf(b->gatecert, sizeof(b->gatecert), "%s", self);
+  snprintf(dir, sizeof(dir), "%s", self);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  const char *sim = opt->sim_bin, *backend = opt->backend_bin;
+  char sim_guess[PATH_LEN + 64];
+  if (!sim) {
+    snprintf(sim_guess, sizeof(sim_guess), "%s/../simulator/gatecert-sim", dir);
+    sim = sim_guess;
+  }
+  if (!backend) {
+    snprintf(guess, sizeof(guess), "%s/../mock-backends/gatecert-backend", dir);
+    backend = guess;
+  }
+  if (absolute(sim, b->sim, sizeof(b->sim)) != 0 ||
+      absolute(backend, b->backend, sizeof(b->backend)) != 0 ||
+      absolute(opt->faketime_lib, b->faketime, sizeof(b->faketime)) != 0 ||
+      absolute(opt->scenarios, b->scenarios, sizeof(b->scenarios)) != 0)
+    return fail("a path is too long");
+  const char *check[] = {b->sim, b->backend};
+  for (size_t i = 0; i < 2; i++)
+    if (access(check[i], X_OK) != 0)
+      fprintf(stderr, "gatecert repro: warning: %s is not executable (the script names it)\n",
+              check[i]);
+  return 0;
+}
+
+static int parse_options(int argc, char **argv, options *opt) {
+  static const struct option longs[] = {
+      {"scenarios", required_argument, NULL, 's'},
+      {"profile", required_argument, NULL, 'p'},
+      {"sim-bin", required_argument, NULL, 'S'},
+      {"backend-bin", required_argument, NULL, 'B'},
+      {"faketime-lib", required_argument, NULL, 'T'},
+      {"sim-arg", required_argument, NULL, 'A'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  opt->scenarios = "scenarios";
+  opt->profile = "wso2";
+  opt->faketime_lib = GATECERT_FAKETIME_LIB;
+  optind = 1;
+  opterr = 0;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
+    switch (ch) {
+    case 's':
+      opt->scenarios = optarg;
+      break;
+    case 'p':
+      opt->profile = optarg;
+      break;
+    case 'S':
+      opt->sim_bin = optarg;
+      break;
+    case 'B':
+      opt->backend_bin = optarg;
+      break;
+    case 'T':
+      opt->faketime_lib = optarg;
+      break;
+    case 'A':
+      if (opt->sim_arg_count == MAX_SIM_ARGS) {
+        fprintf(stderr, "gatecert repro: at most %d --sim-arg\n", MAX_SIM_ARGS);
+        return 2;
+      }
+      opt->sim_args[opt->sim_arg_count++] = optarg;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 1;
+    default:
+      fprintf(stderr, "gatecert repro: %s: unknown option or missing value\n%s", argv[optind - 1],
+              usage_text);
+      return 2;
+    }
+  }
+  if (optind + 1 != argc) {
+    fprintf(stderr, "gatecert repro: %s\n%s",
+            optind == argc ? "which case? (CASE-NAME missing)" : "one CASE-NAME only", usage_text);
+    return 2;
+  }
+  opt->name = argv[optind];
+  if (strcmp(opt->profile, "wso2") != 0 && strcmp(opt->profile, "sap") != 0) {
+    fprintf(stderr, "gatecert repro: --profile must be wso2 or sap\n");
+    return 2;
+  }
+  return 0;
+}
+
+int gh_repro_main(int argc, char **argv) {
+  options opt;
+  memset(&opt, 0, sizeof(opt));
+  int rc = parse_options(argc, argv, &opt);
+  if (rc != 0)
+    return rc == 1 ? 0 : 2;
+  bins *bin = calloc(1, sizeof(*bin));
+  if (!bin)
+    return 3;
+  catalogue cat = {0};
+  const gh_case_spec *c = NULL;
+  rc = load_catalogue(opt.scenarios, &cat);
+  if (rc == 0)
+    rc = find_case(&cat, opt.name, &c);
+  if (rc == 0 && !gh_case_has_profile(c, opt.profile)) {
+    fprintf(stderr, "gatecert repro: \"%s\" does not apply to profile %s\n", c->name, opt.profile);
+    rc = 2;
+  }
+  if (rc == 0 && resolve_bins(&opt, bin) != 0)
+    rc = 3;
+  char *script = NULL;
+  size_t script_len = 0;
+  FILE *o = rc == 0 ? open_memstream(&script, &script_len) : NULL;
+  if (rc == 0 && !o)
+    rc = 3;
+  if (rc == 0) {
+    gen g = {.o = o, .c = c, .profile = opt.profile, .opt = &opt, .bin = bin};
+    int bad = generate(&g) != 0;
+    bad |= ferror(o) != 0;
+    bad |= fclose(o) != 0;
+    if (bad)
+      rc = 3;
+    else if (fwrite(script, 1, script_len, stdout) != script_len || fflush(stdout) != 0) {
+      fail("cannot write the script: %s", strerror(errno));
+      rc = 3;
+    }
+  }
+  free(script);
+  free(bin);
+  catalogue_free(&cat);
+  return rc;
+}
