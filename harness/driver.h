@@ -7,9 +7,12 @@
  * passed. Operations return 0 when the driver did its part (whatever HTTP
  * status the gateway answered, which is in the result) and -1 with why when
  * the driver or the gateway broke: that is a harness error, not a
- * non-conformance.
+ * non-conformance. An operation the driver finds it cannot do only at run
+ * time returns GH_DRIVER_UNSUPPORTED with the reason in why: the runner skips
+ * the case with that reason.
  *
- * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl).
+ * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl) and
+ * `exec` (any program speaking gatecert-exec/1, drivers/EXEC.md).
  */
 #ifndef GH_DRIVER_H
 #define GH_DRIVER_H
@@ -35,6 +38,9 @@ const char *gh_cap_name(unsigned cap);
 int gh_cap_parse(const char *name, unsigned *cap);
 
 #define GH_MAX_PROFILES 16
+
+/* What an operation returns when the driver cannot do it (the case is skipped). */
+#define GH_DRIVER_UNSUPPORTED (-2)
 
 /* One SSL profile, resolved to files and ports by the runner. */
 typedef struct gh_driver_profile {
@@ -121,5 +127,18 @@ struct gh_driver {
  * may be NULL) are added to its command line (e.g. a --break self-test).
  * NULL on allocation failure. */
 gh_driver *gh_driver_sim_new(const char *sim_bin, const char *const *extra_args);
+
+/* What the exec driver's program said about itself, for the reports. */
+typedef struct gh_exec_info {
+  char implementation[160]; /* "exec:<program's base name>" */
+  char version[160];        /* "<name> <version>" from its hello */
+} gh_exec_info;
+
+/* The exec driver: program (a path, or a name looked up in PATH) speaks
+ * gatecert-exec/1 (drivers/EXEC.md); its hello is run here, with profile
+ * ("wso2", "sap") in its environment. NULL with why when the program cannot
+ * be run or its hello is not right. */
+gh_driver *gh_driver_exec_new(const char *program, const char *profile, gh_exec_info *info,
+                              char *why, size_t why_len);
 
 #endif

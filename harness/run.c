@@ -79,6 +79,7 @@ static void on_interrupt(int sig) {
 typedef struct options {
   const char *scenarios;
   const char *reports;
+  char work[PATH_LEN]; /* <reports>/work as an absolute path (drivers write it into configs) */
   const char *driver;
   const char *profile;
   const char *feature;
@@ -521,7 +522,7 @@ static int log_has(case_run *r, const char *needle) {
 /* Checks a call's expectations. 0 when all hold; else -1 with what/detail. */
 static int check_call(case_run *r, const gh_expect *e, const gh_api_spec *api, const call_result *c,
                       size_t before, char *what, size_t what_len, char *detail, size_t detail_len) {
-  char body[400];
+  char body[400], code[64] = "";
   excerpt(c->body, body, sizeof(body));
   json_t *last = NULL;
   size_t after = backend_requests(r, api->backend, &last);
@@ -549,7 +550,6 @@ static int check_call(case_run *r, const gh_expect *e, const gh_api_spec *api, c
       rc = -1;
     }
   }
-  char code[64];
   fault_code(c->body, code, sizeof(code));
   if (!rc && e->fault_code && strcmp(code, e->fault_code) != 0) {
     snprintf(what, what_len, "expected fault code %s, got \"%s\"", e->fault_code, code);
@@ -613,9 +613,7 @@ static void step_label(const gh_step *s, size_t index, char *out, size_t out_len
   snprintf(out, out_len, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
 }
 
-static int do_call(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
-  (void)why;
-  (void)why_len;
+static int do_call(case_run *r, const gh_step *s, size_t index) {
   const gh_api_spec *api = gh_case_api(r->spec, s->api);
   gh_expect e = gh_step_expect(s, r->profile);
   char label[256], what[1024] = "", detail[2048] = "";
@@ -702,7 +700,7 @@ static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size
   }
   if (rc != 0) {
     gh_admin_result_free(&res);
-    return -1;
+    return rc == GH_DRIVER_UNSUPPORTED ? rc : -1;
   }
   int failed = check_admin(r, s, index, &res);
   if (!failed && !admin_default_ok(s, r->profile, &res)) {
@@ -721,7 +719,7 @@ static int run_step(case_run *r, const gh_step *s, size_t index, char *why, size
   gh_driver *d = r->driver;
   switch (s->kind) {
   case GH_STEP_CALL:
-    return do_call(r, s, index, why, why_len);
+    return do_call(r, s, index);
   case GH_STEP_ADVANCE:
     return clock_to(r, r->fake_now + s->duration_ms, why, why_len);
   case GH_STEP_ADVANCE_TO: {
@@ -755,12 +753,16 @@ static void run_case_body(case_run *r) {
   pathf(r->reports, sizeof(r->reports), "%s/backends", r->dir);
   gh_gateway_config cfg;
   char paths[2 * GH_MAX_PROFILES + 4][PATH_LEN];
+  int drc = 0; /* the driver's answer: GH_DRIVER_UNSUPPORTED skips the case */
   if (make_dirs(r->reports) != 0 || gh_faketime_write_ms(r->clock, r->epoch_ms, why, sizeof(why)) ||
       gh_pki_make(c, r->dir, &r->pki, why, sizeof(why)) != 0 ||
       start_backends(r, why, sizeof(why)) != 0 ||
       gateway_config(r, &cfg, paths, why, sizeof(why)) != 0 ||
-      r->driver->ops->start(r->driver, &cfg, why, sizeof(why)) != 0) {
-    set_outcome(r, GH_ERROR, NULL, "setting up: %s", why[0] ? why : strerror(errno));
+      (drc = r->driver->ops->start(r->driver, &cfg, why, sizeof(why))) != 0) {
+    if (drc == GH_DRIVER_UNSUPPORTED)
+      set_outcome(r, GH_SKIP, NULL, "%s", why);
+    else
+      set_outcome(r, GH_ERROR, NULL, "setting up: %s", why[0] ? why : strerror(errno));
     return;
   }
   int64_t start = r->driver->ops->start_ms(r->driver);
@@ -770,9 +772,12 @@ static void run_case_body(case_run *r) {
     if (!c->apis[i].create)
       continue;
     gh_admin_result res = {0};
-    if (create_api(r, &c->apis[i], &res, why, sizeof(why)) != 0 || res.status != 201) {
+    if ((drc = create_api(r, &c->apis[i], &res, why, sizeof(why))) == GH_DRIVER_UNSUPPORTED)
+      set_outcome(r, GH_SKIP, NULL, "%s", why);
+    else if (drc != 0 || res.status != 201)
       set_outcome(r, GH_ERROR, res.body, "creating API %s: %s", c->apis[i].name,
                   why[0] ? why : "not created");
+    if (r->outcome != GH_PASS) {
       gh_admin_result_free(&res);
       return;
     }
@@ -784,7 +789,9 @@ static void run_case_body(case_run *r) {
       break;
     }
     int rc = run_step(r, &c->steps[i], i, why, sizeof(why));
-    if (rc < 0) {
+    if (rc == GH_DRIVER_UNSUPPORTED)
+      set_outcome(r, GH_SKIP, NULL, "%s", why);
+    else if (rc < 0) {
       char label[256];
       step_label(&c->steps[i], i, label, sizeof(label));
       set_outcome(r, GH_ERROR, NULL, "%s: %s", label, why);
@@ -821,7 +828,7 @@ static void execute_case(const options *opt, const gh_case_spec *c, const char *
   } else {
     char safe[256];
     safe_name(c->name, safe, sizeof(safe));
-    if (pathf(r.dir, sizeof(r.dir), "%s/work/%s.%s", opt->reports, profile, safe) != 0 ||
+    if (pathf(r.dir, sizeof(r.dir), "%s/%s.%s", opt->work, profile, safe) != 0 ||
         (remove_tree(r.dir), make_dirs(r.dir)) != 0)
       set_outcome(&r, GH_ERROR, NULL, "cannot create the work directory of %s", c->name);
     else
@@ -1043,6 +1050,7 @@ typedef struct file_list {
 } file_list;
 
 /* Collects *.yaml under dir (hidden entries skipped, symlinks not followed). */
+// NOLINTNEXTLINE(misc-no-recursion): bounded, depth <= 8
 static int collect_yaml(const char *dir, int depth, file_list *list) {
   if (depth > 8)
     return 0;
@@ -1080,7 +1088,8 @@ static int by_path(const void *a, const void *b) {
 /* ---- command line ---------------------------------------------------------------------------- */
 
 static const char usage_text[] =
-    "usage: gatecert run [--scenarios DIR] [--reports DIR] [--driver sim] [--profile wso2|sap]\n"
+    "usage: gatecert run [--scenarios DIR] [--reports DIR] [--driver sim|exec:PROGRAM]\n"
+    "                    [--profile wso2|sap]\n"
     "                    [--feature F] [--filter GLOB]... [--skip GLOB]... [--list] [--keep] [-j "
     "N]\n"
     "                    [--shuffle SEED] [--repeat-until-fail N]\n"
@@ -1089,6 +1098,8 @@ static const char usage_text[] =
     "Runs every scenario case (scenarios/<feature>/*.yaml, or one file) against a gateway\n"
     "and writes "
     "DIR/junit.xml and DIR/conformance.json (default DIR: reports).\n"
+    "  --driver D    sim (default: gatecert-sim) or exec:PROGRAM (any program speaking\n"
+    "                gatecert-exec/1, see harness/drivers/EXEC.md)\n"
     "  --profile P   whose rules the expectations follow (default wso2)\n"
     "  --filter/--skip GLOB  select cases by name (fnmatch); repeatable\n"
     "  --list        print the selected cases and exit\n"
@@ -1245,8 +1256,10 @@ static int parse_options(int argc, char **argv, options *opt) {
     fprintf(stderr, "gatecert run: --profile must be wso2 or sap\n");
     return 2;
   }
-  if (strcmp(opt->driver, "sim") != 0) {
-    fprintf(stderr, "gatecert run: unknown driver \"%s\" (built in: sim)\n", opt->driver);
+  if (strcmp(opt->driver, "sim") != 0 &&
+      (strncmp(opt->driver, "exec:", 5) != 0 || !opt->driver[5])) {
+    fprintf(stderr, "gatecert run: unknown driver \"%s\" (built in: sim, exec:PROGRAM)\n",
+            opt->driver);
     return 2;
   }
   return 0;
@@ -1327,12 +1340,17 @@ int gh_run_main(int argc, char **argv) {
     return rc;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  gh_driver *driver = gh_driver_sim_new(opt.sim_bin, opt.sim_args);
+  gh_exec_info exec = {.implementation = ""};
+  char driver_why[1024] = "";
+  gh_driver *driver =
+      strncmp(opt.driver, "exec:", 5) == 0
+          ? gh_driver_exec_new(opt.driver + 5, opt.profile, &exec, driver_why, sizeof(driver_why))
+          : gh_driver_sim_new(opt.sim_bin, opt.sim_args);
   char started[32], host[256] = "localhost", epoch[] = "2030-01-01T00:00:00Z";
   now_text(started, sizeof(started));
   gethostname(host, sizeof(host) - 1);
-  gh_run run = {.implementation = "sim",
-                .implementation_version = GATECERT_VERSION,
+  gh_run run = {.implementation = exec.implementation[0] ? exec.implementation : "sim",
+                .implementation_version = exec.version[0] ? exec.version : GATECERT_VERSION,
                 .profile = (char *)opt.profile,
                 .harness_version = GATECERT_VERSION,
                 .fake_epoch = epoch,
@@ -1340,15 +1358,19 @@ int gh_run_main(int argc, char **argv) {
                 .hostname = host};
   int color = gh_console_color(stdout);
   double t0 = now_ms();
-  if (!driver || make_dirs(opt.reports) != 0) {
-    fprintf(stderr, "gatecert run: cannot set up (%s)\n", strerror(errno));
+  char reports_abs[PATH_MAX];
+  if (!driver || make_dirs(opt.reports) != 0 || !realpath(opt.reports, reports_abs) ||
+      pathf(opt.work, sizeof(opt.work), "%s/work", reports_abs) != 0) {
+    fprintf(stderr, "gatecert run: cannot set up (%s)\n",
+            driver_why[0] ? driver_why : strerror(errno));
     rc = 3;
   } else {
     run.secrets = driver->ops->secrets(driver);
     size_t total = 0;
     for (size_t f = 0; f < file_count; f++)
       total += files[f].count;
-    const gh_case_spec **chosen = calloc(total + 1, sizeof(*chosen));
+    const gh_case_spec **chosen = calloc(
+        total + 1, sizeof(*chosen)); // NOLINT(bugprone-sizeof-expression): an array of pointers
     size_t n = 0;
     for (size_t f = 0; chosen && f < file_count; f++)
       for (size_t i = 0; i < files[f].count; i++)

@@ -27,6 +27,8 @@ run() {
     --reports "$1" --sim-bin "$sim" --backend-bin "$backend" >"$1.out" 2>&1
 }
 
+mkdir -p "$reports"
+
 # 1. a complete run
 run "$reports/complete" || fail "the complete run failed: $(tail -5 "$reports/complete.out")"
 left=$(survivors)

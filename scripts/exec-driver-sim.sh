@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# exec-driver-sim.sh - the reference gatecert-exec/1 program: gatecert-sim
+# driven through its admin API with nothing but bash, curl and coreutils.
+#
+#   GATECERT_SIM_BIN=build/simulator/gatecert-sim \
+#     gatecert run --driver exec:scripts/exec-driver-sim.sh --scenarios scenarios
+#
+# gatecert runs it once per operation, `exec-driver-sim.sh VERB [ARG]...`; the
+# protocol (verbs, answers, exit 89 = unsupported, environment) is in
+# harness/drivers/EXEC.md. It proves a vendor can plug a gateway in without C:
+# what it does for gatecert-sim, a script of the same shape does for any
+# gateway with an admin API.
+#
+# GATECERT_SIM_BIN names gatecert-sim (default: build/simulator/gatecert-sim in
+# this repository). State between invocations lives in $GATECERT_EXEC_DIR:
+#   admin.password, netrc    the random admin password (0600): curl reads the
+#                            netrc, so the password is never in a command line
+#   sim-config.json          the harness's start config, passed to --config
+#   sim.pid, watchdog.pid    "PID STARTTIME" of what we started: stopped by
+#                            that pid (checked against /proc), never by name
+#   admin.port, https.port   from gatecert-sim's READY line
+#   apis/api-<hex of name>   API name -> id, for delete-api
+#   sim-state/, gateway.log  gatecert-sim's store and its log (stderr)
+#   reply.body               the last admin answer (body_file=, or inline)
+#   control.body             the last /_sim/ answer
+# gatecert-sim runs in its own session (setsid) under the case's fake clock; a
+# watchdog in another session stops it if the harness process that owns the
+# case (GATECERT_EXEC_OWNER_PID) disappears without calling stop.
+set -euo pipefail
+umask 077
+
+readonly NAME=gatecert-sim-curl VERSION=1.0.0 ADMIN_USER=gatecert
+# Everything gatecert-sim does, so every capability gatecert knows.
+caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifier
+caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
+readonly CAPABILITIES=$caps,base-trust-store
+readonly APIS=/api/am/publisher/v4/apis CERTS=/api/am/publisher/v4/endpoint-certificates
+
+die() {
+  printf 'exec-driver-sim: %s\n' "$*" >&2
+  exit 1
+}
+
+sim_bin() {
+  local bin=${GATECERT_SIM_BIN:-$(dirname -- "$0")/../build/simulator/gatecert-sim}
+  [[ -x $bin && -f $bin ]] || die "gatecert-sim not found at $bin (set GATECERT_SIM_BIN)"
+  printf '%s\n' "$bin"
+}
+
+# ---- text ----------------------------------------------------------------------
+
+# A JSON string literal for $1.
+json_str() {
+  local LC_ALL=C s=$1 out='' c i
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  if [[ $s == *[[:cntrl:]]* ]]; then
+    for ((i = 0; i < ${#s}; i++)); do
+      c=${s:i:1}
+      if [[ $c == [[:cntrl:]] ]]; then
+        printf -v c '\\u%04x' "'$c"
+      fi
+      out+=$c
+    done
+    s=$out
+  fi
+  printf '"%s"' "$s"
+}
+
+# $1 percent-encoded for a URL path segment (all but ALPHA DIGIT - . _ ~).
+urlencode() {
+  local LC_ALL=C s=$1 out='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in
+    [A-Za-z0-9._~-]) out+=$c ;;
+    *)
+      printf -v c '%%%02X' "'$c"
+      out+=$c
+      ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
+# $1 in hexadecimal (a file name for any API name).
+hex() {
+  local LC_ALL=C s=$1 out='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    printf -v c '%02x' "'${s:i:1}"
+    out+=$c
+  done
+  printf '%s' "$out"
+}
+
+# ---- processes ------------------------------------------------------------------
+
+# "STATE STARTTIME" of pid $1 from /proc/PID/stat, or nothing.
+proc_info() {
+  local stat fields
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+  read -ra fields <<<"${stat##*) }"
+  printf '%s %s\n' "${fields[0]}" "${fields[19]}"
+}
+
+# 0 while pid $1 runs (a zombie does not).
+running() {
+  local state start
+  read -r state start <<<"$(proc_info "$1")"
+  [[ -n $state && $state != Z ]]
+}
+
+# 0 while pid $1 runs and is still the process that started at $2.
+alive() {
+  local state start
+  read -r state start <<<"$(proc_info "$1")"
+  [[ -n $state && $state != Z && $start == "$2" ]]
+}
+
+# Records "PID STARTTIME" of pid $2 in file $1.
+record() {
+  local state start
+  read -r state start <<<"$(proc_info "$2")"
+  [[ -n $start ]] || die "process $2 ended at once"
+  printf '%s %s\n' "$2" "$start" >"$1"
+}
+
+# Stops the process group led by the process recorded in file $1 (SIGTERM,
+# 3 s, SIGKILL), if that process is still the one we started. 1 when it had
+# to be killed.
+stop_recorded() {
+  local file=$1 pid start i
+  [[ -f $file ]] || return 0
+  read -r pid start <"$file" || true
+  rm -f -- "$file"
+  if [[ ! $pid =~ ^[0-9]+$ ]] || ! alive "$pid" "$start"; then
+    return 0 # gone, or its pid now belongs to another process
+  fi
+  kill -TERM -- "-$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 300; i++)); do
+    alive "$pid" "$start" || return 0
+    sleep 0.01
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f -- "/dev/shm/faketime_shm_$pid" "/dev/shm/sem.faketime_sem_$pid"
+  return 1
+}
+
+# ---- admin calls ------------------------------------------------------------------
+
+# curl to the admin listener: BODY_FILE METHOD PATH [CURL ARGS...]; the
+# answer's body goes to BODY_FILE, its HTTP status to stdout.
+request() {
+  local body=$1 method=$2 path=$3 port code
+  shift 3
+  port=$(<"$dir/admin.port")
+  : >"$body"
+  local -a how=()
+  [[ $method == GET ]] || how=(--request "$method")
+  code=$(curl --silent --show-error --noproxy '*' --max-time 10 --netrc-file "$dir/netrc" \
+    --header 'Expect:' "${how[@]}" --output "$body" --write-out '%{http_code}' \
+    "$@" "http://127.0.0.1:$port$path") || die "$method $path: curl failed"
+  [[ $code =~ ^[1-5][0-9][0-9]$ ]] || die "$method $path: no HTTP answer"
+  printf '%s\n' "$code"
+}
+
+# An admin verb's answer: status= and body_file=.
+admin() {
+  local code
+  code=$(request "$dir/reply.body" "$@")
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
+# The same with the body inline, after a blank line (both forms are the
+# protocol's; upload-cert uses this one, whose bodies the scenarios check).
+admin_inline() {
+  local code
+  code=$(request "$dir/reply.body" "$@")
+  printf 'status=%s\n\n' "$code"
+  cat -- "$dir/reply.body"
+}
+
+# A /_sim/ call that must answer 200; its body on stdout.
+sim_call() {
+  local code
+  code=$(request "$dir/control.body" "$@")
+  [[ $code == 200 ]] || die "$1 $2 answered $code: $(head -c 300 "$dir/control.body")"
+  cat -- "$dir/control.body"
+}
+
+# ---- the gateway --------------------------------------------------------------------
+
+# Starts gatecert-sim with the saved config; prints https_port= and start_ms=.
+launch() {
+  local bin pid line deadline status
+  bin=$(sim_bin)
+  local -a args=(--state "$dir/sim-state" --admin-user "$ADMIN_USER"
+    --admin-password-file "$dir/admin.password" --profile "${GATECERT_EXEC_PROFILE:-wso2}"
+    --config "$dir/sim-config.json")
+  if [[ -n ${GATECERT_EXEC_TRUST_STORE:-} ]]; then
+    args+=(--trust "$GATECERT_EXEC_TRUST_STORE")
+  fi
+  : >"$dir/sim.out"
+  # setsid and env exec in place: $! is gatecert-sim, leader of a new session,
+  # and only gatecert-sim runs with libfaketime preloaded.
+  setsid env LD_PRELOAD="$GATECERT_EXEC_FAKETIME_LIB" \
+    FAKETIME_TIMESTAMP_FILE="$GATECERT_EXEC_CLOCK_FILE" FAKETIME_NO_CACHE=1 \
+    FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    "$bin" "${args[@]}" </dev/null >"$dir/sim.out" 2>>"$dir/gateway.log" &
+  pid=$!
+  record "$dir/sim.pid" "$pid"
+  deadline=$((SECONDS + 10))
+  until IFS= read -r line <"$dir/sim.out" && [[ $line == READY* ]]; do
+    if ! running "$pid"; then
+      die "gatecert-sim exited before READY: $(tail -c 600 "$dir/gateway.log")"
+    fi
+    ((SECONDS < deadline)) || die "gatecert-sim printed no READY line within 10 s"
+    sleep 0.01
+  done
+  [[ $line =~ https=127\.0\.0\.1:([0-9]+) ]] || die "READY line without https=: $line"
+  printf '%s\n' "${BASH_REMATCH[1]}" >"$dir/https.port"
+  [[ $line =~ admin=127\.0\.0\.1:([0-9]+) ]] || die "READY line without admin=: $line"
+  printf '%s\n' "${BASH_REMATCH[1]}" >"$dir/admin.port"
+  if [[ -n ${GATECERT_EXEC_OWNER_PID:-} ]]; then
+    # shellcheck disable=SC2016 # $1 and $2 are the inner script's arguments
+    setsid bash -c 'while kill -0 "$2" 2>/dev/null; do
+                      if ! kill -0 "$1" 2>/dev/null; then kill -TERM "$2"; exit 0; fi
+                      sleep 1
+                    done' "exec-driver-sim-watchdog:$dir" "$GATECERT_EXEC_OWNER_PID" "$pid" \
+      </dev/null >/dev/null 2>&1 &
+    record "$dir/watchdog.pid" "$!"
+  fi
+  status=$(sim_call GET /_sim/status)
+  [[ $status =~ \"started_ms\":\ *([0-9]+) ]] || die "/_sim/status without started_ms"
+  printf 'https_port=%s\nstart_ms=%s\n' "$(<"$dir/https.port")" "${BASH_REMATCH[1]}"
+}
+
+# Stops gatecert-sim (and the watchdog); fails when it had to be killed.
+halt() {
+  stop_recorded "$dir/watchdog.pid" || true
+  stop_recorded "$dir/sim.pid" || die "gatecert-sim did not stop on SIGTERM within 3 s (killed)"
+}
+
+# ---- verbs --------------------------------------------------------------------------
+
+verb_hello() {
+  sim_bin >/dev/null
+  printf 'protocol=gatecert-exec/1\nname=%s\nversion=%s\ncapabilities=%s\n' \
+    "$NAME" "$VERSION" "$CAPABILITIES"
+}
+
+verb_start() {
+  local config=${1:?start CONFIG.json} password
+  [[ -f $config ]] || die "start: no config file $config"
+  halt
+  cp -- "$config" "$dir/sim-config.json"
+  password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  printf '%s\n' "$password" >"$dir/admin.password"
+  printf 'machine 127.0.0.1 login %s password %s\n' "$ADMIN_USER" "$password" >"$dir/netrc"
+  mkdir -p -- "$dir/apis"
+  launch
+}
+
+verb_clock_sync() {
+  local want=${1:?clock-sync MS} target now=0 body deadline
+  [[ $want =~ ^[0-9]+$ ]] || die "clock-sync: $want is not ms"
+  target=$((want / 1000 * 1000)) # the clock file holds whole seconds
+  deadline=$((SECONDS + 6))
+  while :; do
+    body=$(sim_call GET /_sim/time)
+    [[ $body =~ \"time_ms\":\ *([0-9]+) ]] && now=${BASH_REMATCH[1]}
+    ((now >= target)) && return 0
+    ((SECONDS < deadline)) || die "gatecert-sim did not reach $want ms within 5 s (at $now)"
+    sleep 0.002
+  done
+}
+
+verb_create_api() {
+  (($# >= 4)) || die "create-api NAME CONTEXT VERSION URL [--default-version] [--security=S]..."
+  local name=$1 context=$2 version=$3 url=$4 default=false opt security='' json answer id
+  shift 4
+  for opt; do
+    case $opt in
+    --default-version) default=true ;;
+    --security=*) security+=${security:+,}$(json_str "${opt#--security=}") ;;
+    *) die "create-api: unknown option $opt" ;;
+    esac
+  done
+  json="{\"name\":$(json_str "$name"),\"context\":$(json_str "$context"),"
+  json+="\"version\":$(json_str "$version"),"
+  json+="\"endpointConfig\":{\"production_endpoints\":{\"url\":$(json_str "$url")}},"
+  json+="\"securityScheme\":[$security],\"isDefaultVersion\":$default}"
+  answer=$(admin POST "$APIS" --header 'Content-Type: application/json' --data-binary "$json")
+  printf '%s\n' "$answer"
+  if [[ $answer == status=201* ]]; then
+    read -r id <"$dir/reply.body" || true
+    [[ $id =~ ^\{\"id\":\ *\"([^\"]*)\" ]] || die "create-api: 201 without an id"
+    printf '%s\n' "${BASH_REMATCH[1]}" >"$dir/apis/api-$(hex "$name")"
+  fi
+}
+
+verb_delete_api() {
+  local name=${1?delete-api NAME} map id=unknown-api
+  map="$dir/apis/api-$(hex "$name")"
+  [[ -s $map ]] && id=$(<"$map")
+  admin DELETE "$APIS/$(urlencode "$id")"
+}
+
+# ANSWER METHOD PATH FILE [CURL ARGS...]: ANSWER (admin or admin_inline)
+# with FILE as the multipart "certificate" part, named from its own directory
+# (curl's -F syntax gives ; and , meanings).
+cert_admin() {
+  local answer=$1 method=$2 path=$3 file=$4 name
+  shift 4
+  [[ -f $file ]] || die "no certificate file $file"
+  name=$(basename -- "$file")
+  if [[ ! $name =~ ^[A-Za-z0-9._-]+$ ]]; then
+    cp -- "$file" "$dir/upload.bin"
+    file=$dir/upload.bin name=upload.bin
+  fi
+  cd -- "$(dirname -- "$file")"
+  "$answer" "$method" "$path" --form "certificate=@$name;filename=certificate.crt" "$@"
+}
+
+verb_upload_cert() {
+  (($# == 3)) || die "upload-cert ALIAS ENDPOINT FILE"
+  cert_admin admin_inline POST "$CERTS" "$3" --form-string "alias=$1" --form-string "endpoint=$2"
+}
+
+verb_replace_cert() {
+  (($# == 2)) || die "replace-cert ALIAS FILE"
+  cert_admin admin PUT "$CERTS/$(urlencode "$1")" "$2"
+}
+
+verb_delete_cert() {
+  (($# == 1)) || die "delete-cert ALIAS"
+  admin DELETE "$CERTS/$(urlencode "$1")"
+}
+
+verb_log_tail() {
+  if [[ -f $dir/gateway.log ]]; then
+    printf 'body_file=%s\n' "$dir/gateway.log"
+  fi
+}
+
+verb=${1:-}
+(($# > 0)) && shift
+[[ ${GATECERT_EXEC_PROTOCOL:-} == 1 ]] ||
+  die "speaks gatecert-exec/1 and is run by gatecert" \
+    "(GATECERT_EXEC_PROTOCOL=${GATECERT_EXEC_PROTOCOL:-unset})"
+if [[ $verb != hello ]]; then
+  dir=${GATECERT_EXEC_DIR:?GATECERT_EXEC_DIR is not set}
+fi
+case $verb in
+hello) verb_hello ;;
+start) verb_start "$@" ;;
+stop) halt ;;
+restart)
+  halt
+  launch
+  ;;
+clock-sync) verb_clock_sync "$@" ;;
+create-api) verb_create_api "$@" ;;
+delete-api) verb_delete_api "$@" ;;
+upload-cert) verb_upload_cert "$@" ;;
+replace-cert) verb_replace_cert "$@" ;;
+delete-cert) verb_delete_cert "$@" ;;
+reload) sim_call POST /_sim/reload >/dev/null ;;
+log-tail) verb_log_tail ;;
+*) exit 89 ;; # a verb of a newer protocol: unsupported
+esac
