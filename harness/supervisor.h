@@ -8,7 +8,7 @@
  * libfaketimeMT, FAKETIME_TIMESTAMP_FILE, FAKETIME_NO_CACHE=1, never
  * FAKETIME; monotonic time stays real). It is stopped by pid: SIGTERM to its
  * group, a bounded wait, then SIGKILL; libfaketime's /dev/shm files of a
- * process that did not exit cleanly are removed.
+ * process that did not exit cleanly (whose destructor did not run) are removed.
  *
  * Its environment is ours minus LD_PRELOAD and every FAKETIME* variable, with
  * spec->env entries replacing ours of the same name. Under faketime

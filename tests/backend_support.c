@@ -2,6 +2,11 @@
  * and stop them, prove none is left, step their fake clock, talk to them with
  * libcurl and raw OpenSSL, read their reports. See backend_support.h.
  *
+ * Processes are started, watched and stopped by the harness's supervisor
+ * (harness/supervisor.c, the same code the product runs); this file adds the
+ * test-side parts around it: process slots, the GATECERT_TEST_MARKER that
+ * bs_orphans looks for, and bs_error().
+ *
  * Everything that waits is bounded by a real (CLOCK_MONOTONIC) deadline.
  */
 #include "backend_support.h"
@@ -9,15 +14,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include <openssl/ssl.h>
 
 #include "gcert.h"
+#include "supervisor.h"
 
 #define STOP_TIMEOUT_MS 3000
 
@@ -101,6 +104,21 @@ char *bs_slurp(const char *path, size_t *len) {
 
 /* ---- processes ----------------------------------------------------------- */
 
+/* Starting, READY parsing, stopping and reaping are the harness's supervisor
+ * (harness/supervisor.h); what stays here is test-side: the slots, the marker
+ * each child carries for bs_orphans, the stderr file names, and the bs_
+ * messages. Slot i is processes[i], what tests see, over procs[i], what the
+ * supervisor keeps; slot_sync copies the latter to the former after each
+ * supervisor call. */
+static gh_proc procs[BS_MAX_PROCESSES];
+
+_Static_assert(BS_MAX_ENDPOINTS == GH_PROC_MAX_ENDPOINTS, "endpoint tables differ");
+_Static_assert(BS_NAME_MAX == GH_PROC_NAME_MAX, "endpoint names differ");
+_Static_assert(BS_PATH_MAX == GH_PROC_PATH_MAX, "stderr paths differ");
+_Static_assert(BS_MAX_ARGS <= GH_PROC_MAX_ARGS, "the supervisor takes fewer arguments");
+_Static_assert(sizeof(((bs_process *)0)->more) == sizeof(((gh_proc *)0)->more),
+               "more buffers differ");
+
 const char *bs_marker_prefix(void) {
   static char prefix[64];
   static pid_t owner;
@@ -111,404 +129,120 @@ const char *bs_marker_prefix(void) {
   return prefix;
 }
 
-/* The child's environment: ours minus FAKETIME and anything we set, plus the
- * marker and, when asked, the libfaketime variables. */
-typedef struct child_env {
-  char *vars[512];
-  size_t count;
-  char owned[8][BS_PATH_MAX + 64];
-  size_t owned_count;
-} child_env;
-
-static int env_overridden(const char *entry) {
-  static const char *const names[] = {"FAKETIME",          "FAKETIME_TIMESTAMP_FILE",
-                                      "FAKETIME_NO_CACHE", "FAKETIME_DONT_FAKE_MONOTONIC",
-                                      "FAKETIME_SHARED",   "LD_PRELOAD",
-                                      "ASAN_OPTIONS",      "GATECERT_TEST_MARKER"};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    size_t n = strlen(names[i]);
-    if (strncmp(entry, names[i], n) == 0 && entry[n] == '=')
-      return 1;
+/* The slot of p, or -1 when p is not one of ours. */
+static long slot_of(const bs_process *p) {
+  for (long i = 0; i < BS_MAX_PROCESSES; i++) {
+    if (p == &processes[i])
+      return i;
   }
-  return 0;
+  return -1;
 }
 
-static int env_add(child_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int env_add(child_env *env, const char *fmt, ...) {
-  if (env->owned_count == sizeof(env->owned) / sizeof(env->owned[0]) ||
-      env->count + 1 >= sizeof(env->vars) / sizeof(env->vars[0]))
-    return fail("child environment too large");
-  char *slot = env->owned[env->owned_count++];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(slot, sizeof(env->owned[0]), fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof(env->owned[0]))
-    return fail("environment entry too long");
-  env->vars[env->count++] = slot;
-  env->vars[env->count] = NULL;
-  return 0;
-}
-
-static int env_build(child_env *env, const char *marker, const char *faketime_file) {
-  memset(env, 0, sizeof(*env));
-  const char *asan = NULL;
-  for (char **e = environ; *e != NULL; e++) {
-    if (strncmp(*e, "ASAN_OPTIONS=", 13) == 0)
-      asan = *e + 13;
-    if (env_overridden(*e))
-      continue;
-    if (env->count + 16 >= sizeof(env->vars) / sizeof(env->vars[0]))
-      return fail("environment has too many variables");
-    env->vars[env->count++] = *e;
+static void slot_sync(long i) {
+  bs_process *p = &processes[i];
+  const gh_proc *g = &procs[i];
+  p->pid = g->pid;
+  p->out_fd = g->out_fd;
+  p->faketime = g->faketime;
+  p->wait_status = g->wait_status;
+  memcpy(p->stderr_path, g->stderr_path, sizeof(p->stderr_path));
+  p->count = g->count;
+  for (size_t k = 0; k < g->count; k++) {
+    memcpy(p->endpoints[k].name, g->endpoints[k].name, sizeof(p->endpoints[k].name));
+    p->endpoints[k].port = g->endpoints[k].port;
   }
-  env->vars[env->count] = NULL;
-  if (env_add(env, "GATECERT_TEST_MARKER=%s", marker) != 0)
-    return -1;
-  if (asan != NULL && faketime_file == NULL && env_add(env, "ASAN_OPTIONS=%s", asan) != 0)
-    return -1;
-  if (faketime_file == NULL)
-    return 0;
-  const char *lib = getenv("GATECERT_FAKETIME_LIB");
-  if (lib == NULL || *lib == '\0')
-    return fail("GATECERT_FAKETIME_LIB is not set");
-  /* An ASan binary aborts when another library is preloaded before libasan. */
-  if (env_add(env, "LD_PRELOAD=%s", lib) != 0 ||
-      env_add(env, "FAKETIME_TIMESTAMP_FILE=%s", faketime_file) != 0 ||
-      env_add(env, "FAKETIME_NO_CACHE=1") != 0 ||
-      env_add(env, "FAKETIME_DONT_FAKE_MONOTONIC=1") != 0 ||
-      env_add(env, "ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan ? asan : "",
-              asan && *asan ? ":" : "") != 0)
-    return -1;
-  return 0;
+  p->more_len = g->more_len;
+  memcpy(p->more, g->more, g->more_len + 1);
 }
 
-static void remove_faketime_shm(pid_t pid) {
-  char path[128];
-  snprintf(path, sizeof(path), "/dev/shm/faketime_shm_%ld", (long)pid);
-  unlink(path);
-  snprintf(path, sizeof(path), "/dev/shm/sem.faketime_sem_%ld", (long)pid);
-  unlink(path);
-}
-
-/* Reaps pid within ms; 1 when reaped, 0 when still running. */
-static int reap_within(pid_t pid, int *status, int ms) {
-  double deadline = bs_now_ms() + ms;
-  for (;;) {
-    pid_t r = waitpid(pid, status, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD))
-      return 1;
-    if (bs_now_ms() >= deadline)
-      return 0;
-    sleep_ms(2);
-  }
-}
-
-/* Records how a reaped child ended, removes the libfaketime files a child
- * that did not exit cleanly leaves behind, and frees the slot. */
-static void release(bs_process *p, int reaped, int status) {
-  if (reaped) {
-    p->wait_status = status;
-    if (p->faketime && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-      remove_faketime_shm(p->pid);
-    p->pid = 0;
-  }
-  if (p->out_fd >= 0)
-    close(p->out_fd);
-  p->out_fd = -1;
-  p->in_use = 0;
-}
-
-/* Kills and reaps a child that is being abandoned (start failed). */
-static void kill_and_reap(bs_process *p) {
-  int status = 0;
-  if (p->pid > 0) {
-    kill(-p->pid, SIGKILL);
-    if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS))
-      waitpid(p->pid, &status, 0);
-  }
-  release(p, p->pid > 0, status);
-}
-
-static void append_stderr(const bs_process *p) {
-  size_t len = 0;
-  char *text = bs_slurp(p->stderr_path, &len);
-  size_t used = strlen(last_error);
-  if (text != NULL && used + 32 < sizeof(last_error))
-    snprintf(last_error + used, sizeof(last_error) - used, "; stderr: %.*s",
-             (int)(sizeof(last_error) - used - 32), len ? text : "(empty)");
-  free(text);
-}
-
-static void describe_status(int status, char *out, size_t len) {
-  if (WIFEXITED(status))
-    snprintf(out, len, "exit %d", WEXITSTATUS(status));
-  else if (WIFSIGNALED(status))
-    snprintf(out, len, "signal %d", WTERMSIG(status));
-  else
-    snprintf(out, len, "status 0x%x", (unsigned)status);
-}
-
-/* Forks and execs the backend with p's pipe, stderr file and environment. */
-static int spawn(bs_process *p, const bs_start_opts *opts) {
-  const char *bin = opts->bin ? opts->bin : getenv("GATECERT_BACKEND_BIN");
-  if (bin == NULL || *bin == '\0')
-    return fail("GATECERT_BACKEND_BIN is not set");
-  p->single_ready = opts->single_ready;
-  const char *argv[BS_MAX_ARGS + 2];
-  size_t argc = 0;
-  argv[argc++] = bin;
-  for (size_t i = 0; opts->args != NULL && opts->args[i] != NULL; i++) {
-    if (argc >= BS_MAX_ARGS)
-      return fail("too many arguments");
-    argv[argc++] = opts->args[i];
-  }
-  argv[argc] = NULL;
-
-  snprintf(p->marker, sizeof(p->marker), "%s%u", bs_marker_prefix(), ++started_count);
-  child_env env;
-  if (env_build(&env, p->marker, opts->faketime_file) != 0)
-    return -1;
-  p->faketime = opts->faketime_file != NULL;
-
-  const char *dir = opts->scratch_dir ? opts->scratch_dir : ".";
-  int n = snprintf(p->stderr_path, sizeof(p->stderr_path), "%s/backend-%ld-%u.stderr", dir,
-                   (long)getpid(), started_count);
-  if (n < 0 || (size_t)n >= sizeof(p->stderr_path))
-    return fail("scratch path too long");
-  int err_fd = open(p->stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (err_fd < 0)
-    return fail("cannot create %s: %s", p->stderr_path, strerror(errno));
-  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  int pipe_fds[2];
-  if (null_fd < 0 || pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    int e = errno;
-    close(err_fd);
-    if (null_fd >= 0)
-      close(null_fd);
-    return fail("pipe: %s", strerror(e));
-  }
-  fflush(NULL);
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    close(err_fd);
-    close(null_fd);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    return fail("fork: %s", strerror(e));
-  }
-  if (pid == 0) {
-    /* async-signal-safe calls only from here to execve */
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(127); /* the test died before prctl took effect */
-    if (dup2(null_fd, 0) < 0 || dup2(pipe_fds[1], 1) < 0 || dup2(err_fd, 2) < 0)
-      _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    execve(bin, (char *const *)argv, env.vars);
-    _exit(127);
-  }
-  setpgid(pid, pid); /* also here: no race with a kill(-pid) right after fork */
-  close(err_fd);
-  close(null_fd);
-  close(pipe_fds[1]);
-  p->pid = pid;
-  p->out_fd = pipe_fds[0];
-  return 0;
-}
-
-/* The single READY line of a process such as gatecert-sim:
- * "READY <name> key=127.0.0.1:port [key=127.0.0.1:port]...". 1 or -1. */
-static int single_ready_line(bs_process *p, const char *line) {
-  static const char ready[] = "READY ";
-  static const char loopback[] = "=127.0.0.1:";
-  if (strncmp(line, ready, sizeof(ready) - 1) != 0)
-    return fail("unexpected line before READY: \"%s\"", line);
-  const char *tok = strchr(line + sizeof(ready) - 1, ' ');
-  while (tok && *tok == ' ') {
-    tok++;
-    const char *eq = strstr(tok, loopback);
-    const char *end = strchr(tok, ' ');
-    if (!end)
-      end = tok + strlen(tok);
-    if (!eq || eq > end || eq == tok || (size_t)(eq - tok) >= BS_NAME_MAX)
-      return fail("malformed READY line \"%s\"", line);
-    char *num_end = NULL;
-    long port = strtol(eq + sizeof(loopback) - 1, &num_end, 10);
-    if (num_end != end || port < 1 || port > 65535 || p->count == BS_MAX_ENDPOINTS)
-      return fail("bad port in READY line \"%s\"", line);
-    bs_endpoint *ep = &p->endpoints[p->count++];
-    memcpy(ep->name, tok, (size_t)(eq - tok));
-    ep->name[eq - tok] = '\0';
-    ep->port = (int)port;
-    tok = end;
-  }
-  return p->count > 0 ? 1 : fail("READY line without endpoints: \"%s\"", line);
-}
-
-/* Parses one stdout line before READY-ALL. 1: READY-ALL seen, 0: more, -1. */
-static int ready_line(bs_process *p, const char *line) {
-  if (p->single_ready)
-    return single_ready_line(p, line);
-  static const char ready[] = "READY ";
-  static const char all[] = "READY-ALL ";
-  static const char https[] = " https=127.0.0.1:";
-  if (strncmp(line, all, sizeof(all) - 1) == 0) {
-    char *end = NULL;
-    long n = strtol(line + sizeof(all) - 1, &end, 10);
-    if (end == line + sizeof(all) - 1 || *end != '\0' || n != (long)p->count)
-      return fail("bad line \"%s\": %zu READY lines before it", line, p->count);
-    return 1;
-  }
-  if (strncmp(line, ready, sizeof(ready) - 1) != 0)
-    return fail("unexpected line before READY-ALL: \"%s\"", line);
-  const char *name = line + sizeof(ready) - 1;
-  const char *sp = strstr(name, https);
-  if (sp == NULL || sp == name || (size_t)(sp - name) >= BS_NAME_MAX ||
-      memchr(name, ' ', (size_t)(sp - name)) != NULL)
-    return fail("malformed READY line \"%s\"", line);
-  char *end = NULL;
-  long port = strtol(sp + sizeof(https) - 1, &end, 10);
-  if (end == sp + sizeof(https) - 1 || *end != '\0' || port < 1 || port > 65535)
-    return fail("bad port in READY line \"%s\"", line);
-  if (p->count == BS_MAX_ENDPOINTS)
-    return fail("more than %d READY lines", BS_MAX_ENDPOINTS);
-  bs_endpoint *ep = &p->endpoints[p->count++];
-  memcpy(ep->name, name, (size_t)(sp - name));
-  ep->name[sp - name] = '\0';
-  ep->port = (int)port;
-  return 0;
-}
-
-/* Reads READY lines until READY-ALL. 1: ready; 0: the child closed stdout
- * (exited) first; -1: timeout or protocol error. */
-static int wait_ready(bs_process *p, int timeout_ms) {
-  char buf[8192] = {0};
-  size_t len = 0;
-  double deadline = bs_now_ms() + timeout_ms;
-  for (;;) {
-    char *nl;
-    while ((nl = memchr(buf, '\n', len)) != NULL) {
-      *nl = '\0';
-      int r = ready_line(p, buf);
-      size_t used = (size_t)(nl - buf) + 1;
-      memmove(buf, nl + 1, len - used);
-      len -= used;
-      if (r != 0) {
-        if (r == 1 && len > 0) { /* keep what followed READY-ALL */
-          memcpy(p->more, buf, len < sizeof(p->more) - 1 ? len : sizeof(p->more) - 1);
-          p->more_len = len < sizeof(p->more) - 1 ? len : sizeof(p->more) - 1;
-          p->more[p->more_len] = '\0';
-        }
-        return r;
-      }
-    }
-    if (len == sizeof(buf))
-      return fail("READY line longer than %zu bytes", sizeof(buf));
-    int left = (int)(deadline - bs_now_ms());
-    if (left <= 0)
-      return fail("no READY-ALL within %d ms (%zu READY lines)", timeout_ms, p->count);
-    struct pollfd pfd = {p->out_fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, left);
-    if (pr < 0 && errno == EINTR)
-      continue;
-    if (pr <= 0)
-      continue;
-    ssize_t got = read(p->out_fd, buf + len, sizeof(buf) - len);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0)
-      return 0;
-    len += (size_t)got;
-  }
-}
-
-static bs_process *slot_take(void) {
-  for (size_t i = 0; i < BS_MAX_PROCESSES; i++) {
+static long slot_take(void) {
+  for (long i = 0; i < BS_MAX_PROCESSES; i++) {
     if (!processes[i].in_use) {
       memset(&processes[i], 0, sizeof(processes[i]));
       processes[i].in_use = 1;
       processes[i].out_fd = -1;
-      return &processes[i];
+      return i;
     }
   }
-  fail("more than %d backends running", BS_MAX_PROCESSES);
-  return NULL;
+  return fail("more than %d backends running", BS_MAX_PROCESSES);
+}
+
+/* Starts opts's program in a new slot through the supervisor: gh_proc_start,
+ * or gh_proc_start_fails when expect_failure. *out is the slot when one was
+ * taken (the caller frees it when done); the supervisor's answer. */
+static int launch(const bs_start_opts *opts, int expect_failure, bs_process **out) {
+  *out = NULL;
+  const char *bin = opts->bin ? opts->bin : getenv("GATECERT_BACKEND_BIN");
+  if (bin == NULL || *bin == '\0')
+    return fail("GATECERT_BACKEND_BIN is not set");
+  size_t nargs = 0;
+  while (opts->args != NULL && opts->args[nargs] != NULL)
+    nargs++;
+  if (nargs >= BS_MAX_ARGS)
+    return fail("too many arguments");
+  const char *lib = NULL;
+  if (opts->faketime_file != NULL) {
+    lib = getenv("GATECERT_FAKETIME_LIB");
+    if (lib == NULL || *lib == '\0')
+      return fail("GATECERT_FAKETIME_LIB is not set");
+  }
+  long i = slot_take();
+  if (i < 0)
+    return -1;
+  bs_process *p = &processes[i];
+  *out = p;
+  p->single_ready = opts->single_ready;
+  snprintf(p->marker, sizeof(p->marker), "%s%u", bs_marker_prefix(), ++started_count);
+  char marker_entry[sizeof(p->marker) + 32];
+  snprintf(marker_entry, sizeof(marker_entry), "GATECERT_TEST_MARKER=%s", p->marker);
+  const char *env[] = {marker_entry, NULL};
+  char stderr_path[BS_PATH_MAX];
+  int n = snprintf(stderr_path, sizeof(stderr_path), "%s/backend-%ld-%u.stderr",
+                   opts->scratch_dir ? opts->scratch_dir : ".", (long)getpid(), started_count);
+  if (n < 0 || (size_t)n >= sizeof(stderr_path))
+    return fail("scratch path too long");
+  gh_proc_spec spec = {
+      .bin = bin,
+      .args = opts->args,
+      .stderr_path = stderr_path,
+      .faketime_file = opts->faketime_file,
+      .faketime_lib = lib,
+      .env = env,
+      .single_ready = opts->single_ready,
+      .ready_timeout_ms = opts->ready_timeout_ms > 0 ? opts->ready_timeout_ms : BS_READY_TIMEOUT_MS,
+  };
+  char why[sizeof(last_error)];
+  int rc = expect_failure ? gh_proc_start_fails(&procs[i], &spec, why, sizeof(why))
+                          : gh_proc_start(&procs[i], &spec, why, sizeof(why));
+  slot_sync(i);
+  return rc == 0 ? 0 : fail("%s", why);
 }
 
 bs_process *bs_start(const bs_start_opts *opts) {
-  bs_process *p = slot_take();
-  if (p == NULL)
-    return NULL;
-  if (spawn(p, opts) != 0) {
-    p->in_use = 0;
-    return NULL;
-  }
-  int timeout = opts->ready_timeout_ms > 0 ? opts->ready_timeout_ms : BS_READY_TIMEOUT_MS;
-  int r = wait_ready(p, timeout);
-  if (r == 1)
+  bs_process *p = NULL;
+  if (launch(opts, 0, &p) == 0)
     return p;
-  if (r == 0) {
-    int status = 0;
-    if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS))
-      fail("backend closed stdout before READY-ALL and is still running");
-    else {
-      p->pid = 0;
-      char how[64];
-      describe_status(status, how, sizeof(how));
-      fail("backend ended before READY-ALL (%s, %zu READY lines)", how, p->count);
-    }
-  }
-  append_stderr(p);
-  kill_and_reap(p);
+  if (p != NULL)
+    p->in_use = 0; /* the supervisor reaped the child */
   return NULL;
 }
 
 int bs_start_fails(const bs_start_opts *opts, int *exit_code, char *stderr_text,
                    size_t stderr_len) {
-  bs_process *p = slot_take();
-  if (p == NULL)
-    return -1;
-  if (spawn(p, opts) != 0) {
-    p->in_use = 0;
-    return -1;
+  bs_process *p = NULL;
+  int rc = launch(opts, 1, &p);
+  if (rc == 0 && p != NULL) {
+    if (exit_code != NULL)
+      *exit_code = WEXITSTATUS(p->wait_status);
+    if (stderr_text != NULL && stderr_len > 0) {
+      char *text = bs_slurp(p->stderr_path, NULL);
+      snprintf(stderr_text, stderr_len, "%s", text ? text : "");
+      free(text);
+    }
   }
-  int timeout = opts->ready_timeout_ms > 0 ? opts->ready_timeout_ms : BS_READY_TIMEOUT_MS;
-  int r = wait_ready(p, timeout);
-  if (r == 1) {
-    fail("backend started (%zu READY lines) but should have failed", p->count);
-    bs_stop(p);
-    return -1;
-  }
-  int status = 0;
-  if (!reap_within(p->pid, &status, timeout)) {
-    fail("backend neither got ready nor exited");
-    kill_and_reap(p);
-    return -1;
-  }
-  p->pid = 0;
-  if (!WIFEXITED(status)) {
-    char how[64];
-    describe_status(status, how, sizeof(how));
-    fail("backend did not exit normally (%s)", how);
-    append_stderr(p);
-    kill_and_reap(p);
-    return -1;
-  }
-  *exit_code = WEXITSTATUS(status);
-  if (stderr_text != NULL && stderr_len > 0) {
-    char *text = bs_slurp(p->stderr_path, NULL);
-    snprintf(stderr_text, stderr_len, "%s", text ? text : "");
-    free(text);
-  }
-  kill_and_reap(p);
-  return 0;
+  if (p != NULL)
+    p->in_use = 0; /* reaped, its stdout closed, either way */
+  return rc;
 }
 
 int bs_port(const bs_process *p, const char *name) {
@@ -520,49 +254,31 @@ int bs_port(const bs_process *p, const char *name) {
 }
 
 size_t bs_read_more(bs_process *p, int quiet_ms, int max_ms) {
-  double deadline = bs_now_ms() + max_ms;
-  while (p->out_fd >= 0 && p->more_len < sizeof(p->more) - 1) {
-    int left = (int)(deadline - bs_now_ms());
-    if (left <= 0)
-      break;
-    struct pollfd pfd = {p->out_fd, POLLIN, 0};
-    int pr = poll(&pfd, 1, left < quiet_ms ? left : quiet_ms);
-    if (pr < 0 && errno == EINTR)
-      continue;
-    if (pr <= 0)
-      break;
-    ssize_t got = read(p->out_fd, p->more + p->more_len, sizeof(p->more) - 1 - p->more_len);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0)
-      break;
-    p->more_len += (size_t)got;
+  long i = slot_of(p);
+  if (i < 0 || !p->in_use) { /* stopped: its stdout is closed */
+    p->more_len = p->more_len < sizeof(p->more) - 1 ? p->more_len : sizeof(p->more) - 1;
+    p->more[p->more_len] = '\0';
+    return p->more_len;
   }
-  p->more[p->more_len] = '\0';
+  gh_proc *g = &procs[i]; /* p->more is what the test sees: continue from it */
+  g->more_len = p->more_len < sizeof(g->more) - 1 ? p->more_len : sizeof(g->more) - 1;
+  memcpy(g->more, p->more, g->more_len);
+  gh_proc_read_more(g, quiet_ms, max_ms);
+  slot_sync(i);
   return p->more_len;
 }
 
 int bs_stop_signal(bs_process *p, int sig) {
   if (p == NULL || !p->in_use)
     return 0;
-  int rc = 0;
-  int status = 0;
-  if (p->pid > 0) {
-    kill(-p->pid, sig);
-    if (!reap_within(p->pid, &status, STOP_TIMEOUT_MS)) {
-      kill(-p->pid, SIGKILL);
-      waitpid(p->pid, &status, 0);
-      rc = fail("backend %ld ignored signal %d for %d ms: killed", (long)p->pid, sig,
-                STOP_TIMEOUT_MS);
-    } else if (sig != SIGKILL && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-      char how[64];
-      describe_status(status, how, sizeof(how));
-      rc = fail("backend %ld ended with %s on signal %d, not exit 0", (long)p->pid, how, sig);
-      append_stderr(p);
-    }
-  }
-  release(p, p->pid > 0, status);
-  return rc;
+  long i = slot_of(p);
+  if (i < 0)
+    return fail("not a process started by bs_start");
+  char why[sizeof(last_error)];
+  int rc = gh_proc_stop(&procs[i], sig, STOP_TIMEOUT_MS, why, sizeof(why));
+  slot_sync(i);
+  p->in_use = 0;
+  return rc == 0 ? 0 : fail("%s", why);
 }
 
 int bs_stop(bs_process *p) { return bs_stop_signal(p, SIGTERM); }
@@ -654,18 +370,8 @@ int bs_port_refused(int port) {
 /* ---- fake time ----------------------------------------------------------- */
 
 int bs_faketime_set(const char *path, const char *when) {
-  char tmp[BS_PATH_MAX + 16];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (f == NULL)
-    return fail("cannot create %s: %s", tmp, strerror(errno));
-  int ok = fprintf(f, "@%s\n", when) > 0;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    unlink(tmp);
-    return fail("cannot write %s", path);
-  }
-  return 0;
+  char why[BS_PATH_MAX + 128];
+  return gh_faketime_write(path, when, why, sizeof(why)) == 0 ? 0 : fail("%s", why);
 }
 
 /* ---- files --------------------------------------------------------------- */

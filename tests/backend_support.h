@@ -97,7 +97,8 @@ bs_process *bs_start(const bs_start_opts *opts);
 
 /* Runs a backend that must fail to start: 0 with its exit code and stderr
  * (truncated to stderr_len) when it exited before READY-ALL; -1 when it got
- * ready (it is then stopped) or did not exit in time. */
+ * ready (it is then stopped), did not exit in time, ended by a signal, or
+ * could not be executed at all. */
 int bs_start_fails(const bs_start_opts *opts, int *exit_code, char *stderr_text, size_t stderr_len);
 
 /* Port of the READY line named `name`, or -1. */
