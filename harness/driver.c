@@ -1,6 +1,11 @@
-/* driver.c - what every driver shares: capability names and admin results. */
+/* driver.c - what every driver shares: capability names, admin results, and
+ * the gateway settings written in gatecert-sim's --config schema (the sim
+ * driver's config and the exec protocol's start file). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "driver.h"
 
@@ -39,4 +44,55 @@ int gh_cap_parse(const char *name, unsigned *cap) {
 void gh_admin_result_free(gh_admin_result *r) {
   free(r->body);
   r->body = NULL;
+}
+
+/* ---- the gateway settings as gatecert-sim's --config JSON ------------------- */
+
+static json_t *absolute_path(const char *path) {
+  char *real = realpath(path, NULL);
+  json_t *s = json_string(real ? real : path);
+  free(real);
+  return s;
+}
+
+static json_t *profile_json(const gh_driver_profile *p, int is_default) {
+  json_t *o = json_object();
+  if (!is_default) {
+    char server[300];
+    snprintf(server, sizeof(server), "%s:%d", p->host, p->port);
+    json_object_set_new(o, "servers", json_pack("[s]", server));
+  }
+  if (p->trust_pem)
+    json_object_set_new(o, "trust_store", absolute_path(p->trust_pem));
+  if (p->key_pem && strcmp(p->key_pem, "none") == 0)
+    json_object_set_new(o, "key_store", json_null());
+  else if (p->key_pem)
+    json_object_set_new(o, "key_store", absolute_path(p->key_pem));
+  if (p->verifier)
+    json_object_set_new(o, "hostname_verifier", json_string(p->verifier));
+  return o;
+}
+
+int gh_gateway_config_write(const gh_gateway_config *c, const char *path, char *why,
+                            size_t why_len) {
+  json_t *root = json_object();
+  if (c->sender_reload_interval_ms > 0) {
+    int64_t s = c->sender_reload_interval_ms / 1000;
+    json_object_set_new(root, "sender_reload_interval", json_integer(s > 0 ? s : 1));
+  }
+  if (c->fault_format)
+    json_object_set_new(root, "fault_format", json_string(c->fault_format));
+  if (c->backend_timeout_ms > 0)
+    json_object_set_new(root, "backend_timeout_ms", json_integer(c->backend_timeout_ms));
+  json_t *profiles = json_array();
+  for (size_t i = 0; i < c->profile_count; i++)
+    json_array_append_new(profiles, profile_json(&c->profiles[i], 0));
+  json_object_set_new(root, "ssl_profiles", profiles);
+  if (c->has_default_profile)
+    json_object_set_new(root, "default_profile", profile_json(&c->default_profile, 1));
+  int rc = json_dump_file(root, path, JSON_INDENT(2));
+  json_decref(root);
+  if (rc != 0)
+    snprintf(why, why_len, "cannot write %s", path);
+  return rc == 0 ? 0 : -1;
 }

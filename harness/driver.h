@@ -74,6 +74,12 @@ typedef struct gh_admin_result {
 
 void gh_admin_result_free(gh_admin_result *r);
 
+/* Writes cfg in gatecert-sim's --config JSON schema (ssl_profiles,
+ * default_profile, fault_format, backend_timeout_ms, sender_reload_interval),
+ * every path made absolute. 0, or -1 with why. */
+int gh_gateway_config_write(const gh_gateway_config *cfg, const char *path, char *why,
+                            size_t why_len);
+
 typedef struct gh_api_desc {
   const char *name;
   const char *context;

@@ -767,51 +767,11 @@ static int absolute(const char *path, char *out, size_t out_len, char *why, size
   return fits ? 0 : fail(why, why_len, "exec driver: path too long: %s", path);
 }
 
-static json_t *abs_string(const char *path) {
-  char *real = realpath(path, NULL);
-  json_t *s = json_string(real ? real : path);
-  free(real);
-  return s;
-}
-
-static json_t *profile_json(const gh_driver_profile *p, int is_default) {
-  json_t *o = json_object();
-  if (!is_default) {
-    char server[300];
-    snprintf(server, sizeof(server), "%s:%d", p->host, p->port);
-    json_object_set_new(o, "servers", json_pack("[s]", server));
-  }
-  if (p->trust_pem)
-    json_object_set_new(o, "trust_store", abs_string(p->trust_pem));
-  if (p->key_pem && strcmp(p->key_pem, "none") == 0)
-    json_object_set_new(o, "key_store", json_null());
-  else if (p->key_pem)
-    json_object_set_new(o, "key_store", abs_string(p->key_pem));
-  if (p->verifier)
-    json_object_set_new(o, "hostname_verifier", json_string(p->verifier));
-  return o;
-}
-
 /* The gateway's settings in gatecert-sim's --config schema (EXEC.md). */
 static int write_config(const gh_gateway_config *c, const char *path, char *why, size_t why_len) {
-  json_t *root = json_object();
-  if (c->sender_reload_interval_ms > 0) {
-    int64_t s = c->sender_reload_interval_ms / 1000;
-    json_object_set_new(root, "sender_reload_interval", json_integer(s > 0 ? s : 1));
-  }
-  if (c->fault_format)
-    json_object_set_new(root, "fault_format", json_string(c->fault_format));
-  if (c->backend_timeout_ms > 0)
-    json_object_set_new(root, "backend_timeout_ms", json_integer(c->backend_timeout_ms));
-  json_t *profiles = json_array();
-  for (size_t i = 0; i < c->profile_count; i++)
-    json_array_append_new(profiles, profile_json(&c->profiles[i], 0));
-  json_object_set_new(root, "ssl_profiles", profiles);
-  if (c->has_default_profile)
-    json_object_set_new(root, "default_profile", profile_json(&c->default_profile, 1));
-  int rc = json_dump_file(root, path, JSON_INDENT(2));
-  json_decref(root);
-  return rc == 0 ? 0 : fail(why, why_len, "exec driver: cannot write %s", path);
+  if (gh_gateway_config_write(c, path, why, why_len) == 0)
+    return 0;
+  return fail(why, why_len, "exec driver: cannot write %s", path);
 }
 
 /* start and restart print https_port= and maybe start_ms=. */

@@ -154,42 +154,8 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   return 0;
 }
 
-/* ---- configuration ----------------------------------------------------------- */
-
-static json_t *profile_json(const gh_driver_profile *p, int is_default) {
-  json_t *o = json_object();
-  if (!is_default) {
-    char server[300];
-    snprintf(server, sizeof(server), "%s:%d", p->host, p->port);
-    json_object_set_new(o, "servers", json_pack("[s]", server));
-  }
-  if (p->trust_pem)
-    json_object_set_new(o, "trust_store", json_string(p->trust_pem));
-  if (p->key_pem && strcmp(p->key_pem, "none") == 0)
-    json_object_set_new(o, "key_store", json_null());
-  else if (p->key_pem)
-    json_object_set_new(o, "key_store", json_string(p->key_pem));
-  if (p->verifier)
-    json_object_set_new(o, "hostname_verifier", json_string(p->verifier));
-  return o;
-}
-
 static int write_config(sim_driver *s, char *why, size_t why_len) {
-  const gh_gateway_config *c = &s->cfg;
-  json_t *root = json_object();
-  if (c->fault_format)
-    json_object_set_new(root, "fault_format", json_string(c->fault_format));
-  if (c->backend_timeout_ms > 0)
-    json_object_set_new(root, "backend_timeout_ms", json_integer(c->backend_timeout_ms));
-  json_t *profiles = json_array();
-  for (size_t i = 0; i < c->profile_count; i++)
-    json_array_append_new(profiles, profile_json(&c->profiles[i], 0));
-  json_object_set_new(root, "ssl_profiles", profiles);
-  if (c->has_default_profile)
-    json_object_set_new(root, "default_profile", profile_json(&c->default_profile, 1));
-  int rc = json_dump_file(root, s->config_file, JSON_INDENT(2));
-  json_decref(root);
-  return rc == 0 ? 0 : fail(why, why_len, "cannot write %s", s->config_file);
+  return gh_gateway_config_write(&s->cfg, s->config_file, why, why_len);
 }
 
 /* ---- operations -------------------------------------------------------------- */
