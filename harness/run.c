@@ -114,6 +114,7 @@ typedef struct case_run {
   int ports[64]; /* per backend, in spec order */
   int64_t epoch_ms;
   int64_t fake_now; /* the last time written to the clock file */
+  FILE *transcript; /* <dir>/transcript.log: every step, its outcome, its time */
   /* outcome */
   gh_outcome outcome;
   char message[1024];
@@ -744,6 +745,19 @@ static const char *missing_capability(const gh_case_spec *c, unsigned caps) {
   return NULL;
 }
 
+/* One line per step in the case's transcript (kept with --keep or on failure). */
+static void transcribe(case_run *r, const char *label, const char *result, double ms) {
+  if (!r->transcript)
+    return;
+  char fake[32];
+  time_t secs = (time_t)(r->fake_now / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  strftime(fake, sizeof(fake), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  fprintf(r->transcript, "%s  fake %s  real %.1f ms  %s\n", label, fake, ms, result);
+  fflush(r->transcript);
+}
+
 static void run_case_body(case_run *r) {
   char why[1024] = "";
   const gh_case_spec *c = r->spec;
@@ -783,20 +797,27 @@ static void run_case_body(case_run *r) {
     }
     gh_admin_result_free(&res);
   }
+  char transcript[PATH_LEN];
+  if (pathf(transcript, sizeof(transcript), "%s/transcript.log", r->dir) == 0)
+    r->transcript = fopen(transcript, "we");
   for (size_t i = 0; i < c->step_count && r->outcome == GH_PASS; i++) {
     if (interrupted) {
       set_outcome(r, GH_ERROR, NULL, "interrupted before step %zu", i + 1);
       break;
     }
+    double t0 = now_ms();
     int rc = run_step(r, &c->steps[i], i, why, sizeof(why));
+    char label[256];
+    step_label(&c->steps[i], i, label, sizeof(label));
     if (rc == GH_DRIVER_UNSUPPORTED)
       set_outcome(r, GH_SKIP, NULL, "%s", why);
-    else if (rc < 0) {
-      char label[256];
-      step_label(&c->steps[i], i, label, sizeof(label));
+    else if (rc < 0)
       set_outcome(r, GH_ERROR, NULL, "%s: %s", label, why);
-    }
+    transcribe(r, label, rc == 0 ? "ok" : r->message, now_ms() - t0);
   }
+  if (r->transcript)
+    fclose(r->transcript);
+  r->transcript = NULL;
 }
 
 /* ---- the whole run ----------------------------------------------------------------------- */
