@@ -1505,141 +1505,36 @@ static int generate(gen *g) {
   return 0;
 }
 
-/* ---- scenario files ---------------------------------------------------------------- */
+/* ---- finding the case --------------------------------------------------------------- */
 
-typedef struct str_list {
-  char **items;
-  size_t count;
-  size_t cap;
-} str_list;
-
-static int list_add(str_list *l, const char *s) {
-  if (l->count == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 32;
-    char **p = realloc(l->items, cap * sizeof(*p));
-    if (!p)
-      return -1;
-    l->items = p;
-    l->cap = cap;
-  }
-  char *copy = strdup(s);
-  if (!copy)
-    return -1;
-  l->items[l->count++] = copy;
-  return 0;
-}
-
-static void list_free(str_list *l) {
-  for (size_t i = 0; i < l->count; i++)
-    free(l->items[i]);
-  free(l->items);
-  memset(l, 0, sizeof(*l));
-}
-
-static int by_path(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* *.yaml under root, as `gatecert run` finds them (hidden entries skipped,
- * symlinks not followed), walked breadth first without recursion. */
-static int collect_yaml(const char *root, str_list *files) {
-  str_list dirs = {0};
-  int rc = list_add(&dirs, root);
-  for (size_t d = 0; rc == 0 && d < dirs.count; d++) {
-    DIR *dir = opendir(dirs.items[d]);
-    if (!dir) {
-      rc = fail("%s: %s", dirs.items[d], strerror(errno));
-      break;
-    }
-    const struct dirent *e;
-    while (rc == 0 && (e = readdir(dir)) != NULL) {
-      if (e->d_name[0] == '.')
-        continue;
-      char path[PATH_LEN];
-      struct stat st;
-      size_t n = strlen(e->d_name);
-      int len = snprintf(path, sizeof(path), "%s/%s", dirs.items[d], e->d_name);
-      if (len < 0 || (size_t)len >= sizeof(path) || lstat(path, &st) != 0)
-        continue;
-      if (S_ISDIR(st.st_mode) && dirs.count < MAX_DIRS)
-        rc = list_add(&dirs, path);
-      else if (S_ISREG(st.st_mode) && n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0)
-        rc = list_add(files, path);
-    }
-    closedir(dir);
-  }
-  list_free(&dirs);
-  if (rc == 0 && files->count > 0)
-    qsort(files->items, files->count, sizeof(files->items[0]), by_path);
-  return rc;
-}
-
-typedef struct catalogue {
-  gh_case_spec **cases; /* per file */
-  size_t *counts;
-  size_t files;
-} catalogue;
-
-static void catalogue_free(catalogue *cat) {
-  for (size_t f = 0; f < cat->files; f++)
-    gh_cases_free(cat->cases[f], cat->counts[f]);
-  free(cat->cases);
-  free(cat->counts);
-  memset(cat, 0, sizeof(*cat));
-}
-
-/* 0, or 2 (a scenario error, reported) or 3. */
-static int load_catalogue(const char *scenarios, catalogue *cat) {
-  str_list files = {0};
-  struct stat st;
-  int rc = 0;
-  if (stat(scenarios, &st) == 0 && S_ISREG(st.st_mode))
-    rc = list_add(&files, scenarios);
-  else if (collect_yaml(scenarios, &files) != 0) {
-    list_free(&files);
-    return 2;
-  }
-  if (rc == 0 && files.count > 0) {
-    cat->cases = calloc(files.count, sizeof(gh_case_spec *));
-    cat->counts = calloc(files.count, sizeof(*cat->counts));
-    if (!cat->cases || !cat->counts)
-      rc = -1;
-  }
-  if (rc != 0) {
-    list_free(&files);
-    fail("out of memory");
-    return 3;
-  }
-  int status = 0;
-  for (size_t i = 0; i < files.count; i++) {
-    gh_load_error err;
-    memset(&err, 0, sizeof(err));
-    if (gh_scenario_load(files.items[i], &cat->cases[cat->files], &cat->counts[cat->files], &err) !=
-        0) {
-      fprintf(stderr, "%s:%d:%d: %s\n", err.file[0] ? err.file : files.items[i], err.line,
-              err.column, err.message);
-      status = 2;
-    } else
-      cat->files++;
-  }
-  list_free(&files);
-  return status;
+/* Loads the catalogue (gh_catalogue_load, as `gatecert run` does). 0, or 2
+ * with every scenario error reported. */
+static int load_catalogue(const char *scenarios, gh_catalogue *cat) {
+  gh_load_error errors[8];
+  size_t error_count = 0;
+  if (gh_catalogue_load(scenarios, cat, errors, 8, &error_count) == 0)
+    return 0;
+  for (size_t i = 0; i < error_count && i < 8; i++)
+    fprintf(stderr, "%s:%d:%d: %s\n", errors[i].file, errors[i].line, errors[i].column,
+            errors[i].message);
+  if (error_count > 8)
+    fprintf(stderr, "gatecert repro: %zu more scenario errors\n", error_count - 8);
+  return 2;
 }
 
 /* The one case named (exactly, else by glob). 0 with *out set, or 2 with the
  * candidates listed. */
-static int find_case(const catalogue *cat, const char *name, const gh_case_spec **out) {
+static int find_case(const gh_catalogue *cat, const char *name, const gh_case_spec **out) {
   const gh_case_spec *found[16];
   size_t exact = 0, glob = 0;
   for (int pass = 0; pass < 2 && exact == 0; pass++) {
-    for (size_t f = 0; f < cat->files; f++)
-      for (size_t i = 0; i < cat->counts[f]; i++) {
-        const gh_case_spec *c = &cat->cases[f][i];
-        int hit = pass == 0 ? strcmp(c->name, name) == 0 : fnmatch(name, c->name, 0) == 0;
-        size_t *n = pass == 0 ? &exact : &glob;
-        if (hit && (*n)++ < 16)
-          found[*n - 1] = c;
-      }
+    for (size_t i = 0; i < cat->count; i++) {
+      const gh_case_spec *c = &cat->cases[i];
+      int hit = pass == 0 ? strcmp(c->name, name) == 0 : fnmatch(name, c->name, 0) == 0;
+      size_t *n = pass == 0 ? &exact : &glob;
+      if (hit && (*n)++ < 16)
+        found[*n - 1] = c;
+    }
   }
   size_t n = exact ? exact : glob;
   if (n == 1) {
@@ -1656,16 +1551,14 @@ static int find_case(const catalogue *cat, const char *name, const gh_case_spec 
   }
   /* none: the cases whose name contains the text, else every case */
   size_t close = 0;
-  for (size_t f = 0; f < cat->files; f++)
-    for (size_t i = 0; i < cat->counts[f]; i++)
-      close += strcasestr(cat->cases[f][i].name, name) != NULL;
+  for (size_t i = 0; i < cat->count; i++)
+    close += strcasestr(cat->cases[i].name, name) != NULL;
   fprintf(stderr, "gatecert repro: no case named \"%s\"; candidates:\n", name);
-  for (size_t f = 0; f < cat->files; f++)
-    for (size_t i = 0; i < cat->counts[f]; i++) {
-      const gh_case_spec *c = &cat->cases[f][i];
-      if (close == 0 || strcasestr(c->name, name))
-        fprintf(stderr, "  %s  (%s)\n", c->name, c->file);
-    }
+  for (size_t i = 0; i < cat->count; i++) {
+    const gh_case_spec *c = &cat->cases[i];
+    if (close == 0 || strcasestr(c->name, name))
+      fprintf(stderr, "  %s  (%s)\n", c->name, c->file);
+  }
   return 2;
 }
 
@@ -1808,7 +1701,7 @@ int gh_repro_main(int argc, char **argv) {
   bins *bin = calloc(1, sizeof(*bin));
   if (!bin)
     return 3;
-  catalogue cat = {0};
+  gh_catalogue cat = {0};
   const gh_case_spec *c = NULL;
   rc = load_catalogue(opt.scenarios, &cat);
   if (rc == 0)
@@ -1838,6 +1731,6 @@ int gh_repro_main(int argc, char **argv) {
   }
   free(script);
   free(bin);
-  catalogue_free(&cat);
+  gh_catalogue_free(&cat);
   return rc;
 }

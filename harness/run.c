@@ -59,7 +59,6 @@
 #endif
 
 #define MAX_GLOBS     32
-#define MAX_FILES     1024
 #define PATH_LEN      1024
 #define LOG_TAIL      8192
 #define CALL_TIMEOUT  10000L
@@ -1062,50 +1061,6 @@ static int selected(const options *opt, const gh_case_spec *c, const char *profi
   return match;
 }
 
-/* ---- scenario files ------------------------------------------------------------------------ */
-
-typedef struct file_list {
-  char *paths[MAX_FILES];
-  size_t count;
-  int overflow;
-} file_list;
-
-/* Collects *.yaml under dir (hidden entries skipped, symlinks not followed). */
-// NOLINTNEXTLINE(misc-no-recursion): bounded, depth <= 8
-static int collect_yaml(const char *dir, int depth, file_list *list) {
-  if (depth > 8)
-    return 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return -1;
-  struct dirent *e;
-  int rc = 0;
-  while (rc == 0 && !list->overflow && (e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
-      continue;
-    char path[PATH_LEN];
-    struct stat st;
-    size_t n = strlen(e->d_name);
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path) ||
-        lstat(path, &st) != 0)
-      continue;
-    if (S_ISDIR(st.st_mode))
-      rc = collect_yaml(path, depth + 1, list);
-    else if (S_ISREG(st.st_mode) && n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0) {
-      if (list->count == MAX_FILES)
-        list->overflow = 1;
-      else
-        list->paths[list->count++] = strdup(path);
-    }
-  }
-  closedir(d);
-  return rc;
-}
-
-static int by_path(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* ---- command line ---------------------------------------------------------------------------- */
 
 static const char usage_text[] =
@@ -1286,46 +1241,6 @@ static int parse_options(int argc, char **argv, options *opt) {
   return 0;
 }
 
-typedef struct loaded {
-  gh_case_spec *cases;
-  size_t count;
-} loaded;
-
-static int load_all(const options *opt, loaded *files, size_t *file_count) {
-  file_list *list = calloc(1, sizeof(*list));
-  if (!list)
-    return 3;
-  struct stat st;
-  int rc = 0;
-  if (stat(opt->scenarios, &st) == 0 && S_ISREG(st.st_mode)) /* one file */
-    list->paths[list->count++] = strdup(opt->scenarios);
-  else
-    rc = collect_yaml(opt->scenarios, 0, list);
-  int status = 0;
-  int walked = rc == 0 && !list->overflow;
-  if (!walked) {
-    fprintf(stderr, "gatecert run: %s: %s\n", opt->scenarios,
-            list->overflow ? "more than 1024 scenario files" : strerror(errno));
-    status = 2;
-  } else
-    qsort(list->paths, list->count, sizeof(list->paths[0]), by_path);
-  *file_count = 0;
-  for (size_t i = 0; i < list->count; i++) {
-    gh_load_error err;
-    memset(&err, 0, sizeof(err));
-    loaded *l = &files[*file_count];
-    if (walked && gh_scenario_load(list->paths[i], &l->cases, &l->count, &err) != 0) {
-      fprintf(stderr, "%s:%d:%d: %s\n", err.file[0] ? err.file : list->paths[i], err.line,
-              err.column, err.message);
-      status = 2;
-    } else if (walked)
-      (*file_count)++;
-    free(list->paths[i]);
-  }
-  free(list);
-  return status;
-}
-
 static void now_text(char *out, size_t len) {
   time_t t = time(NULL);
   struct tm tm;
@@ -1343,21 +1258,25 @@ int gh_run_main(int argc, char **argv) {
   default_bins(&opt, sim_bin, backend_bin);
   setenv("TZ", "UTC", 1); /* libfaketime reads timestamp files in local time */
   tzset();
-  loaded *files = calloc(MAX_FILES, sizeof(*files));
-  if (!files)
-    return 3;
-  size_t file_count = 0;
-  rc = load_all(&opt, files, &file_count);
+  gh_catalogue cat;
+  gh_load_error errors[8];
+  size_t error_count = 0;
+  rc = 0;
+  if (gh_catalogue_load(opt.scenarios, &cat, errors, 8, &error_count) != 0) {
+    for (size_t i = 0; i < error_count && i < 8; i++)
+      fprintf(stderr, "%s:%d:%d: %s\n", errors[i].file, errors[i].line, errors[i].column,
+              errors[i].message);
+    if (error_count > 8)
+      fprintf(stderr, "gatecert run: %zu more scenario errors\n", error_count - 8);
+    return 2;
+  }
   if (rc == 0 && opt.list) {
-    for (size_t f = 0; f < file_count; f++)
-      for (size_t i = 0; i < files[f].count; i++)
-        if (selected(&opt, &files[f].cases[i], opt.profile))
-          printf("%s\n", files[f].cases[i].name);
+    for (size_t i = 0; i < cat.count; i++)
+      if (selected(&opt, &cat.cases[i], opt.profile))
+        printf("%s\n", cat.cases[i].name);
   }
   if (rc != 0 || opt.list) {
-    for (size_t f = 0; f < file_count; f++)
-      gh_cases_free(files[f].cases, files[f].count);
-    free(files);
+    gh_catalogue_free(&cat);
     return rc;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1387,16 +1306,13 @@ int gh_run_main(int argc, char **argv) {
     rc = 3;
   } else {
     run.secrets = driver->ops->secrets(driver);
-    size_t total = 0;
-    for (size_t f = 0; f < file_count; f++)
-      total += files[f].count;
+    size_t total = cat.count;
     const gh_case_spec **chosen = calloc(
         total + 1, sizeof(*chosen)); // NOLINT(bugprone-sizeof-expression): an array of pointers
     size_t n = 0;
-    for (size_t f = 0; chosen && f < file_count; f++)
-      for (size_t i = 0; i < files[f].count; i++)
-        if (selected(&opt, &files[f].cases[i], opt.profile))
-          chosen[n++] = &files[f].cases[i];
+    for (size_t i = 0; chosen && i < cat.count; i++)
+      if (selected(&opt, &cat.cases[i], opt.profile))
+        chosen[n++] = &cat.cases[i];
     if (opt.shuffle_seed)
       shuffle(chosen, n, opt.shuffle_seed);
     struct sigaction sa;
@@ -1442,9 +1358,7 @@ int gh_run_main(int argc, char **argv) {
   run.started = NULL;
   run.hostname = NULL;
   gh_run_free(&run);
-  for (size_t f = 0; f < file_count; f++)
-    gh_cases_free(files[f].cases, files[f].count);
-  free(files);
+  gh_catalogue_free(&cat);
   curl_global_cleanup();
   return rc;
 }

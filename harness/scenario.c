@@ -37,8 +37,10 @@
  */
 #include "scenario.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -2180,4 +2182,121 @@ int gh_duration_parse(const char *text, int64_t *ms) {
     return -1;
   *ms = negative ? -(v * unit) : v * unit;
   return 0;
+}
+
+/* ---- catalogue --------------------------------------------------------------- */
+
+typedef struct path_list {
+  char *paths[GH_CATALOGUE_MAX_FILES];
+  size_t count;
+  int overflow;
+} path_list;
+
+static int by_path(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* *.yaml below dir into list; -1 when dir cannot be read. */
+// NOLINTNEXTLINE(misc-no-recursion): bounded, depth <= 8
+static int collect_yaml(const char *dir, int depth, path_list *list) {
+  if (depth > 8)
+    return 0;
+  DIR *d = opendir(dir);
+  if (!d)
+    return -1;
+  const struct dirent *e;
+  int rc = 0;
+  while (rc == 0 && !list->overflow && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[PATH_MAX];
+    struct stat st;
+    size_t n = strlen(e->d_name);
+    int len = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    if (len < 0 || (size_t)len >= sizeof(path) || lstat(path, &st) != 0)
+      continue;
+    if (S_ISDIR(st.st_mode))
+      rc = collect_yaml(path, depth + 1, list);
+    else if (S_ISREG(st.st_mode) && n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0) {
+      if (list->count == GH_CATALOGUE_MAX_FILES)
+        list->overflow = 1;
+      else if ((list->paths[list->count] = strdup(path)) != NULL)
+        list->count++;
+      else
+        rc = -1;
+    }
+  }
+  closedir(d);
+  return rc;
+}
+
+static void add_error(gh_load_error *errors, size_t max_errors, size_t *error_count,
+                      const gh_load_error *err) {
+  if (*error_count < max_errors)
+    errors[*error_count] = *err;
+  (*error_count)++;
+}
+
+/* Appends a file's cases to the catalogue (moving them: the file's array is freed, not its cases).
+ */
+static int catalogue_take(gh_catalogue *cat, gh_case_spec *cases, size_t count) {
+  gh_case_spec *grown = realloc(cat->cases, (cat->count + count + 1) * sizeof(*grown));
+  if (!grown)
+    return -1;
+  memcpy(grown + cat->count, cases, count * sizeof(*cases));
+  cat->cases = grown;
+  cat->count += count;
+  cat->files++;
+  free(cases);
+  return 0;
+}
+
+int gh_catalogue_load(const char *path, gh_catalogue *out, gh_load_error *errors, size_t max_errors,
+                      size_t *error_count) {
+  memset(out, 0, sizeof(*out));
+  *error_count = 0;
+  path_list *list = calloc(1, sizeof(*list));
+  gh_load_error err;
+  memset(&err, 0, sizeof(err));
+  snprintf(err.file, sizeof(err.file), "%s", path);
+  struct stat st;
+  int rc = list ? 0 : -1;
+  if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+    list->paths[0] = strdup(path);
+    list->count = list->paths[0] ? 1 : 0;
+  } else if (rc == 0 && (collect_yaml(path, 0, list) != 0 || list->overflow))
+    rc = -1;
+  if (rc != 0) {
+    snprintf(err.message, sizeof(err.message), "%s",
+             !list            ? "out of memory"
+             : list->overflow ? "more than 1024 scenario files"
+                              : strerror(errno));
+    add_error(errors, max_errors, error_count, &err);
+  } else
+    qsort(list->paths, list->count, sizeof(list->paths[0]), by_path);
+  for (size_t i = 0; list && i < list->count; i++) {
+    gh_case_spec *cases = NULL;
+    size_t count = 0;
+    memset(&err, 0, sizeof(err));
+    if (rc == 0 && gh_scenario_load(list->paths[i], &cases, &count, &err) != 0)
+      add_error(errors, max_errors, error_count, &err);
+    else if (rc == 0 && catalogue_take(out, cases, count) != 0) {
+      gh_cases_free(cases, count);
+      snprintf(err.file, sizeof(err.file), "%s", list->paths[i]);
+      snprintf(err.message, sizeof(err.message), "out of memory");
+      add_error(errors, max_errors, error_count, &err);
+    }
+    free(list->paths[i]);
+  }
+  free(list);
+  if (*error_count > 0) {
+    gh_catalogue_free(out);
+    return -1;
+  }
+  return 0;
+}
+
+void gh_catalogue_free(gh_catalogue *cat) {
+  gh_cases_free(cat->cases, cat->count);
+  memset(cat, 0, sizeof(*cat));
 }

@@ -275,6 +275,26 @@ typedef struct gh_case_spec {
 int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_load_error *err);
 void gh_cases_free(gh_case_spec *cases, size_t count);
 
+/* ---- a catalogue: every case of a directory of scenario files ---------------- */
+
+#define GH_CATALOGUE_MAX_FILES 1024
+
+typedef struct gh_catalogue {
+  gh_case_spec *cases; /* every case, file by file in name order */
+  size_t count;
+  size_t files;
+} gh_catalogue;
+
+/* Loads path: one scenario file, or a directory - every *.yaml below it
+ * (hidden entries skipped, symlinks not followed, depth at most 8, at most
+ * GH_CATALOGUE_MAX_FILES files), in path order. Every file is loaded, so
+ * that every broken one is reported: errors[] gets up to max_errors of them
+ * and *error_count counts them all. 0 when all loaded, else -1 with nothing
+ * allocated (an unreadable directory is one error without a line). */
+int gh_catalogue_load(const char *path, gh_catalogue *out, gh_load_error *errors, size_t max_errors,
+                      size_t *error_count);
+void gh_catalogue_free(gh_catalogue *cat);
+
 /* The expectation of a step for a profile: expect with that profile's
  * override merged over it (fields set in the override win; an override cannot
  * unset a field). NULL or a profile without an override: expect as written.

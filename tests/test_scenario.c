@@ -891,6 +891,31 @@ static void test_hostile_matrix(void **state) {
   hostile("scenarios-good/matrix.yaml");
 }
 
+/* A directory: every file loaded in path order, every broken one reported. */
+static void test_catalogue(void **state) {
+  (void)state;
+  gh_catalogue cat;
+  gh_load_error errors[4];
+  size_t error_count = 99;
+  assert_int_equal(
+      0, gh_catalogue_load(test_fixture_path("scenarios-good"), &cat, errors, 4, &error_count));
+  assert_int_equal(0, error_count);
+  assert_int_equal(2, cat.files);
+  assert_int_equal(4, cat.count); /* full.yaml, then matrix.yaml's 3 rows */
+  assert_non_null(strstr(cat.cases[0].file, "full.yaml"));
+  assert_non_null(strstr(cat.cases[3].file, "matrix.yaml"));
+  gh_catalogue_free(&cat);
+  assert_int_equal(
+      -1, gh_catalogue_load(test_fixture_path("scenarios-bad"), &cat, errors, 4, &error_count));
+  assert_int_equal(114, error_count); /* every bad file, not only the first */
+  assert_null(cat.cases);
+  assert_true(errors[0].line > 0);
+  assert_int_equal(-1,
+                   gh_catalogue_load("/nonexistent-gatecert-dir", &cat, errors, 4, &error_count));
+  assert_int_equal(1, error_count);
+  assert_int_equal(0, errors[0].line);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_example),
@@ -905,6 +930,7 @@ int main(void) {
       cmocka_unit_test(test_durations),
       cmocka_unit_test(test_hostile_full),
       cmocka_unit_test(test_hostile_matrix),
+      cmocka_unit_test(test_catalogue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
