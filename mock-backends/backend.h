@@ -113,6 +113,7 @@ typedef struct gcb_backend {
   struct evhttp *http;
   struct evconnlistener *listener;
   int port;
+  int refuse_fd; /* fault=refuse: bound, never listening (-1 otherwise) */
   gcb_report report;
   gcb_fault_conn *fault_conns; /* open fault connections, freed at stop */
 } gcb_backend;

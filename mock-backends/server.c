@@ -1,8 +1,9 @@
 /* server.c - one backend's life: bind, serve or fail as asked, stop.
  *
  * Every backend listens on 127.0.0.1 with port 0 and learns its port from
- * getsockname, so nothing ever races for a fixed port. `refuse` binds and
- * closes again: its port is real and refuses connections. Everything else
+ * getsockname, so nothing ever races for a fixed port. `refuse` binds a
+ * socket that never listens: its port is real, stays reserved, and refuses
+ * connections. Everything else
  * opens its report, builds its TLS context (not needed by reset and stall)
  * and hands the listening socket to http.c or faults.c.
  */
@@ -35,6 +36,26 @@ int gcb_listen_loopback(int *port, char *why, size_t why_len) {
   return fd;
 }
 
+/* fault=refuse: a socket bound to 127.0.0.1:0 that never listens. Connections
+ * to its port are refused, and as long as it stays open the kernel cannot give
+ * the port to another socket (closing it, as this once did, let the next
+ * backend of the same process be handed the "refused" port). */
+static int bound_loopback(int *port, char *why, size_t why_len) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+      getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+    snprintf(why, why_len, "cannot bind on 127.0.0.1: %s", strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
 static int needs_tls(gcb_fault fault) {
   return fault != GCB_FAULT_RESET && fault != GCB_FAULT_STALL && fault != GCB_FAULT_REFUSE;
 }
@@ -42,6 +63,7 @@ static int needs_tls(gcb_fault fault) {
 int gcb_backend_start(gcb_backend *b, gcb_spec *spec, struct event_base *base, int conn_index,
                       const char *report_dir, char *why, size_t why_len) {
   memset(b, 0, sizeof(*b));
+  b->refuse_fd = -1;
   b->spec = spec;
   b->base = base;
   b->conn_index = conn_index;
@@ -50,13 +72,13 @@ int gcb_backend_start(gcb_backend *b, gcb_spec *spec, struct event_base *base, i
     return -1;
   if (needs_tls(spec->fault) && gcb_tls_context(b, why, why_len) != 0)
     return -1;
+  if (spec->fault == GCB_FAULT_REFUSE) {
+    b->refuse_fd = bound_loopback(&b->port, why, why_len);
+    return b->refuse_fd < 0 ? -1 : 0;
+  }
   int fd = gcb_listen_loopback(&b->port, why, why_len);
   if (fd < 0)
     return -1;
-  if (spec->fault == GCB_FAULT_REFUSE) {
-    close(fd); /* the port now refuses connections */
-    return 0;
-  }
   int rc = spec->fault == GCB_FAULT_NONE ? gcb_http_start(b, fd, why, why_len)
                                          : gcb_fault_start(b, fd, why, why_len);
   if (rc != 0 && b->http == NULL && b->listener == NULL)
@@ -66,6 +88,9 @@ int gcb_backend_start(gcb_backend *b, gcb_spec *spec, struct event_base *base, i
 
 void gcb_backend_stop(gcb_backend *b) {
   gcb_fault_stop(b);
+  if (b->refuse_fd >= 0)
+    close(b->refuse_fd);
+  b->refuse_fd = -1;
   if (b->http != NULL)
     evhttp_free(b->http);
   b->http = NULL;
