@@ -383,7 +383,7 @@ static int clock_to(case_run *r, int64_t target, char *why, size_t why_len) {
   if (target < r->fake_now)
     return fail(why, why_len, "the clock only moves forward (%lld ms earlier asked)",
                 (long long)(r->fake_now - target));
-  if (gh_faketime_write_ms(r->clock, (long long)target, why, why_len) != 0)
+  if (gh_faketime_freeze_ms(r->clock, (long long)target, why, why_len) != 0)
     return -1;
   r->fake_now = target;
   return r->driver->ops->clock_sync(r->driver, target, why, why_len);
@@ -767,7 +767,8 @@ static void run_case_body(case_run *r) {
   gh_gateway_config cfg;
   char paths[2 * GH_MAX_PROFILES + 4][PATH_LEN];
   int drc = 0; /* the driver's answer: GH_DRIVER_UNSUPPORTED skips the case */
-  if (make_dirs(r->reports) != 0 || gh_faketime_write_ms(r->clock, r->epoch_ms, why, sizeof(why)) ||
+  if (make_dirs(r->reports) != 0 ||
+      gh_faketime_freeze_ms(r->clock, r->epoch_ms, why, sizeof(why)) ||
       gh_pki_make(c, r->dir, &r->pki, why, sizeof(why)) != 0 ||
       start_backends(r, why, sizeof(why)) != 0 ||
       gateway_config(r, &cfg, paths, why, sizeof(why)) != 0 ||

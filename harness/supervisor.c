@@ -780,7 +780,10 @@ int gh_proc_stop(gh_proc *p, int sig, int timeout_ms, char *why, size_t why_len)
 
 /* ---- fake time ----------------------------------------------------------- */
 
-int gh_faketime_write(const char *path, const char *when, char *why, size_t why_len) {
+/* The timestamp file holds "@<when>" (a clock that runs on from <when>) or
+ * "<when>" (a clock that stands still at <when>). */
+static int write_clock(const char *path, const char *prefix, const char *when, char *why,
+                       size_t why_len) {
   if (path == NULL || when == NULL || *when == '\0' || strpbrk(when, "\r\n") != NULL)
     return say(why, why_len, "bad fake time \"%s\"", when ? when : "(null)");
   char tmp[GH_PROC_PATH_MAX + 16];
@@ -791,7 +794,7 @@ int gh_faketime_write(const char *path, const char *when, char *why, size_t why_
   if (fd < 0)
     return say(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
   char line[256];
-  int len = snprintf(line, sizeof(line), "@%s\n", when);
+  int len = snprintf(line, sizeof(line), "%s%s\n", prefix, when);
   int ok = len > 0 && (size_t)len < sizeof(line);
   for (size_t off = 0; ok && off < (size_t)len;) {
     ssize_t w = write(fd, line + off, (size_t)len - off);
@@ -812,13 +815,30 @@ int gh_faketime_write(const char *path, const char *when, char *why, size_t why_
   return 0;
 }
 
-int gh_faketime_write_ms(const char *path, long long ms, char *why, size_t why_len) {
+int gh_faketime_write(const char *path, const char *when, char *why, size_t why_len) {
+  return write_clock(path, "@", when, why, why_len);
+}
+
+static int format_ms(long long ms, char when[64]) {
   long long secs = ms / 1000 - (ms % 1000 < 0); /* floor */
   time_t t = (time_t)secs;
   struct tm tm;
+  return (long long)t == secs && gmtime_r(&t, &tm) != NULL &&
+                 strftime(when, 64, "%Y-%m-%d %H:%M:%S", &tm) != 0
+             ? 0
+             : -1;
+}
+
+int gh_faketime_write_ms(const char *path, long long ms, char *why, size_t why_len) {
   char when[64];
-  if ((long long)t != secs || gmtime_r(&t, &tm) == NULL ||
-      strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+  if (format_ms(ms, when) != 0)
     return say(why, why_len, "fake time %lld ms cannot be written", ms);
-  return gh_faketime_write(path, when, why, why_len);
+  return write_clock(path, "@", when, why, why_len);
+}
+
+int gh_faketime_freeze_ms(const char *path, long long ms, char *why, size_t why_len) {
+  char when[64];
+  if (format_ms(ms, when) != 0)
+    return say(why, why_len, "fake time %lld ms cannot be written", ms);
+  return write_clock(path, "", when, why, why_len);
 }

@@ -97,5 +97,10 @@ int gh_proc_alive(gh_proc *p);
 int gh_faketime_write(const char *path, const char *when, char *why, size_t why_len);
 /* The same for ms since the epoch (whole seconds, UTC; callers set TZ=UTC). */
 int gh_faketime_write_ms(const char *path, long long ms, char *why, size_t why_len);
+/* Stops the clock at ms (whole seconds, UTC): "<when>" without "@" - every
+ * process reading the file sees exactly that time until the next write. The
+ * runner uses it so that a step's time does not drift while real time passes
+ * (monotonic time stays real, so timers keep working). */
+int gh_faketime_freeze_ms(const char *path, long long ms, char *why, size_t why_len);
 
 #endif

@@ -250,8 +250,9 @@ grep -qF '  endpoint cert takes effect at the next sender reload tick' "$scratch
 "$gatecert" repro --scenarios "$scenarios" 'upload-around-tick*' >/dev/null 2>"$scratch/many.err"
 status=$?
 [ "$status" = 2 ] || fail "ambiguous glob: expected exit 2, got $status"
-[ "$(grep -c '^  upload-around-tick\[' "$scratch/many.err")" = 4 ] ||
-  fail "ambiguous glob: expected the 4 rows as candidates: $(cat "$scratch/many.err")"
+rows=$("$gatecert" run --list --scenarios "$scenarios/reload/upload-around-tick.yaml" | wc -l)
+[ "$rows" -gt 1 ] && [ "$(grep -c '^  upload-around-tick\[' "$scratch/many.err")" = "$rows" ] ||
+  fail "ambiguous glob: expected the $rows rows as candidates: $(cat "$scratch/many.err")"
 "$gatecert" repro --scenarios "$scenarios" >/dev/null 2>&1
 [ $? = 2 ] || fail "no case name: expected exit 2"
 echo "ok: unknown, ambiguous and missing case names exit 2"
