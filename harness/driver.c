@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -95,4 +96,18 @@ int gh_gateway_config_write(const gh_gateway_config *c, const char *path, char *
   if (rc != 0)
     snprintf(why, why_len, "cannot write %s", path);
   return rc == 0 ? 0 : -1;
+}
+
+int gh_sibling_program(const char *relative, char *out, size_t out_len) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0)
+    return -1;
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (!slash)
+    return -1;
+  *slash = '\0';
+  int len = snprintf(out, out_len, "%s/%s", self, relative);
+  return len < 0 || (size_t)len >= out_len ? -1 : 0;
 }

@@ -80,6 +80,13 @@ void gh_admin_result_free(gh_admin_result *r);
 int gh_gateway_config_write(const gh_gateway_config *cfg, const char *path, char *why,
                             size_t why_len);
 
+/* The path of a program of this build, relative to the running gatecert
+ * (e.g. "../simulator/gatecert-sim"): the default of --sim-bin and
+ * --backend-bin. 0, or -1 when /proc/self/exe is unreadable or out is short. */
+#define GH_SIM_SIBLING     "../simulator/gatecert-sim"
+#define GH_BACKEND_SIBLING "../mock-backends/gatecert-backend"
+int gh_sibling_program(const char *relative, char *out, size_t out_len);
+
 typedef struct gh_api_desc {
   const char *name;
   const char *context;

@@ -45,6 +45,7 @@
 
 #include <arpa/inet.h>
 
+#include "driver.h"
 #include "repro.h"
 #include "scenario.h"
 
@@ -1596,26 +1597,19 @@ static int absolute(const char *path, char *out, size_t len) {
 }
 
 static int resolve_bins(const options *opt, bins *b) {
-  char self[PATH_LEN], dir[PATH_LEN], guess[PATH_LEN + 64];
+  char self[PATH_LEN], sim_guess[PATH_LEN], backend_guess[PATH_LEN];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0)
     return fail("cannot read /proc/self/exe: %s", strerror(errno));
   self[n] = '\0';
   snprintf(b->gatecert, sizeof(b->gatecert), "%s", self);
-  snprintf(dir, sizeof(dir), "%s", self);
-  char *slash = strrchr(dir, '/');
-  if (slash)
-    *slash = '\0';
   const char *sim = opt->sim_bin, *backend = opt->backend_bin;
-  char sim_guess[PATH_LEN + 64];
-  if (!sim) {
-    snprintf(sim_guess, sizeof(sim_guess), "%s/../simulator/gatecert-sim", dir);
+  if (!sim && gh_sibling_program(GH_SIM_SIBLING, sim_guess, sizeof(sim_guess)) == 0)
     sim = sim_guess;
-  }
-  if (!backend) {
-    snprintf(guess, sizeof(guess), "%s/../mock-backends/gatecert-backend", dir);
-    backend = guess;
-  }
+  if (!backend && gh_sibling_program(GH_BACKEND_SIBLING, backend_guess, sizeof(backend_guess)) == 0)
+    backend = backend_guess;
+  if (!sim || !backend)
+    return fail("cannot find gatecert-sim or gatecert-backend next to %s", self);
   if (absolute(sim, b->sim, sizeof(b->sim)) != 0 ||
       absolute(backend, b->backend, sizeof(b->backend)) != 0 ||
       absolute(opt->faketime_lib, b->faketime, sizeof(b->faketime)) != 0 ||

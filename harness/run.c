@@ -1088,23 +1088,10 @@ static const char usage_text[] =
     "130 interrupted (SIGINT/SIGTERM: the running cases are stopped and cleaned up).\n";
 
 static void default_bins(options *opt, char *sim, char *backend) {
-  char self[PATH_LEN];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0)
-    return;
-  self[n] = '\0';
-  char *slash = strrchr(self, '/');
-  if (!slash)
-    return;
-  *slash = '\0';
-  if (!opt->sim_bin) {
-    pathf(sim, PATH_LEN, "%s/../simulator/gatecert-sim", self);
+  if (!opt->sim_bin && gh_sibling_program(GH_SIM_SIBLING, sim, PATH_LEN) == 0)
     opt->sim_bin = sim;
-  }
-  if (!opt->backend_bin) {
-    pathf(backend, PATH_LEN, "%s/../mock-backends/gatecert-backend", self);
+  if (!opt->backend_bin && gh_sibling_program(GH_BACKEND_SIBLING, backend, PATH_LEN) == 0)
     opt->backend_bin = backend;
-  }
 }
 
 static int parse_options(int argc, char **argv, options *opt) {
