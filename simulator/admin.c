@@ -689,6 +689,15 @@ static json_t *api_definition(struct evhttp_request *req, json_t *in, const char
       bad_request(req, why);
       return NULL;
     }
+    if (strcmp(v, "basic_auth") == 0 || strcmp(v, "api_key") == 0) {
+      json_decref(schemes);
+      snprintf(why, sizeof(why),
+               "securityScheme[%zu]: %s is not supported by gatecert-sim; use mutualssl, "
+               "mutualssl_mandatory, oauth2 and oauth_basic_auth_api_key_mandatory",
+               i, v);
+      bad_request(req, why);
+      return NULL;
+    }
     json_array_append(schemes, s);
   }
   json_t *is_default = json_object_get(in, "isDefaultVersion");
@@ -798,6 +807,12 @@ static void apis_delete(gsim *sim, struct evhttp_request *req, const char *id) {
     internal_error(sim, req, "deleting the API");
     return;
   }
+  /* the API is gone: its client certificates and subscriptions go with it */
+  if (gsim_client_certs_drop_api(sim, id) != 0 || gsim_oauth_drop_api(sim, id) != 0)
+    gsim_log(sim, "ERROR",
+             "api %s deleted, but its client certificates or subscriptions "
+             "could not be dropped: %s",
+             id, gsim_store_error(sim->store));
   for (size_t i = 0; i < sim->api_count; i++) {
     if (strcmp(sim->apis[i]->id, id) == 0) {
       gsim_log(sim, "INFO", "api %s:%s deleted", sim->apis[i]->name, sim->apis[i]->version);
@@ -820,6 +835,18 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
       apis_list(sim, req);
     else
       method_not_allowed(req, "GET, POST");
+    return;
+  }
+  const char *sub = *rest == '/' ? strchr(rest + 1, '/') : NULL;
+  if (sub && strncmp(sub, "/client-cert", strlen("/client-cert")) == 0) {
+    char api_id[GSIM_API_ID_MAX];
+    gsim_api *api = path_segment(rest + 1, (size_t)(sub - rest - 1), api_id, sizeof(api_id)) == 0
+                        ? gsim_api_find_id(sim, api_id)
+                        : NULL;
+    if (api)
+      gsim_client_certs_route(sim, req, api, sub);
+    else
+      not_found(req, "API", "");
     return;
   }
   char id[GSIM_API_ID_MAX];
@@ -865,6 +892,8 @@ void gsim_admin_request(struct evhttp_request *req, void *arg) {
     apis_route(sim, req, path + strlen(APIS_PATH));
   else if (strncmp(path, SIM_PREFIX, strlen(SIM_PREFIX)) == 0)
     gsim_control_request(sim, req, path + strlen(SIM_PREFIX));
+  else if (gsim_oauth_admin(sim, req, path) || gsim_sap_admin(sim, req, path))
+    return;
   else
     gsim_rest_error(req, 404, "Not Found", "No such resource");
 }

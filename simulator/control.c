@@ -49,11 +49,11 @@ json_t *gsim_status_json(gsim *sim) {
       json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)sim->stats.requests, "proxied",
                 (json_int_t)sim->stats.proxied, "faults", (json_int_t)sim->stats.faults,
                 "admin_requests", (json_int_t)sim->stats.admin_requests);
-  return json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:I, s:o}", "simulator", "gatecert-sim",
-                   "profile", gsim_profile_name(sim->opt->profile), "time", iso(now), "time_ms",
-                   (json_int_t)now, "started", iso(sim->started_ms), "started_ms",
-                   (json_int_t)sim->started_ms, "sender", sender, "apis",
-                   (json_int_t)sim->api_count, "stats", stats);
+  return json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "simulator",
+                   "gatecert-sim", "profile", gsim_profile_name(sim->opt->profile), "time",
+                   iso(now), "time_ms", (json_int_t)now, "started", iso(sim->started_ms),
+                   "started_ms", (json_int_t)sim->started_ms, "sender", sender, "listener",
+                   gsim_listener_status(sim), "apis", (json_int_t)sim->api_count, "stats", stats);
 }
 
 void gsim_control_request(gsim *sim, struct evhttp_request *req, const char *path) {
@@ -65,7 +65,8 @@ void gsim_control_request(gsim *sim, struct evhttp_request *req, const char *pat
     gsim_send_json(req, 200, json_pack("{s:o, s:I}", "time", iso(now), "time_ms", (json_int_t)now));
   } else if (strcmp(path, "reload") == 0 && cmd == EVHTTP_REQ_POST) {
     char why[256];
-    if (gsim_reload_now(sim, "requested", why, sizeof(why)) != 0) {
+    if (gsim_reload_now(sim, "requested", why, sizeof(why)) != 0 ||
+        gsim_listener_reload_now(sim, why, sizeof(why)) != 0) {
       gsim_log(sim, "ERROR", "requested reload failed: %s", why);
       gsim_rest_error(req, 500, "Internal server error", "The reload failed; see the gateway log");
       return;

@@ -120,7 +120,7 @@ static SSL_CTX *server_context(const identity *id, char *why, size_t why_len) {
 
 static struct bufferevent *tls_bev(struct event_base *base, void *arg) {
   gsim *sim = arg;
-  SSL *ssl = SSL_new(sim->server_ctx);
+  SSL *ssl = gsim_listener_new_ssl(sim);
   if (!ssl)
     return NULL;
   struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -211,6 +211,10 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
   sim->server_ctx = server_context(id, why, why_len);
   if (!sim->server_ctx)
     return -1;
+  if (gsim_listener_init(sim, id->key, id->chain, why, why_len) != 0 ||
+      gsim_oauth_init(sim, why, why_len) != 0 || gsim_throttle_init(sim, why, why_len) != 0 ||
+      gsim_sap_init(sim, why, why_len) != 0)
+    return -1;
   sim->base = event_base_new();
   if (!sim->base)
     return fail(why, why_len, "event_base_new failed");
@@ -243,6 +247,10 @@ static void stop(gsim *sim, identity *id) {
     evhttp_free(sim->admin);
   if (sim->base)
     event_base_free(sim->base);
+  gsim_sap_free(sim);
+  gsim_throttle_free(sim);
+  gsim_oauth_free(sim);
+  gsim_listener_free(sim);
   SSL_CTX_free(sim->server_ctx);
   for (size_t i = 0; i < sim->api_count; i++)
     gsim_api_free(sim->apis[i]);

@@ -38,6 +38,7 @@ int gsim_reload_now(gsim *sim, const char *reason, char *why, size_t why_len) {
 
 void gsim_reload_check(gsim *sim) {
   int64_t now = gsim_now_ms();
+  gsim_listener_check(sim);
   int64_t passed = gsim_schedule_advance(&sim->sender, now);
   if (sim->opt->break_immediate_reload && sim->sender_dirty)
     passed = 1; /* the deliberate bug: no waiting for the tick */

@@ -82,6 +82,28 @@ typedef struct gsim_profile_spec {
   gsim_verifier verifier;
 } gsim_profile_spec;
 
+typedef enum gsim_verify_client {
+  GSIM_VERIFY_CLIENT_NONE = 0,
+  GSIM_VERIFY_CLIENT_OPTIONAL, /* ask; no certificate is fine, an untrusted one fails */
+  GSIM_VERIFY_CLIENT_REQUIRE,  /* a client without a certificate fails the handshake */
+} gsim_verify_client;
+
+/* How a presented client certificate is matched to an API's certificates. */
+typedef enum gsim_cert_match {
+  GSIM_MATCH_SERIAL_ISSUER = 0, /* WSO2 2.6 to 4.2 */
+  GSIM_MATCH_SERIAL_SUBJECT,    /* WSO2 since 2025 */
+} gsim_cert_match;
+
+/* A throttling tier: requests per window (requests 0: unlimited). */
+typedef struct gsim_tier {
+  char name[64];
+  long requests;
+  long window_s;
+} gsim_tier;
+
+#define GSIM_MAX_LB_PINS 16
+#define GSIM_MAX_TIERS   32
+
 typedef struct gsim_options {
   gsim_profile profile;
   char *state_dir;
@@ -101,6 +123,26 @@ typedef struct gsim_options {
   long backend_timeout_ms;
   gsim_profile_spec profiles[GSIM_MAX_PROFILES];
   size_t profile_count;
+  /* client to gateway mutual TLS (config "listener"; clientauth.c) */
+  gsim_verify_client verify_client; /* default optional, as WSO2 ships */
+  long listener_reload_s;           /* SSL profile fileReadInterval after the 60 s minimum */
+  long listener_reload_asked_s;     /* default 600 */
+  long truststore_period_s;         /* CertificateReLoaderConfiguration/Period, default 600 */
+  long truststore_delay_s;          /* its first run after start: 60 */
+  char *client_trust;               /* base listener trust store (PEM/JKS); NULL: --trust */
+  char *client_trust_password;
+  gsim_cert_match cert_match; /* serial + issuer DN (default) or serial + subject DN */
+  int chain_validation;       /* enable_certificate_chain_validation */
+  /* load-balancer header mode (config "mutual_ssl") */
+  char *cert_header;                          /* default X-WSO2-CLIENT-CERTIFICATE */
+  int cert_header_encoded;                    /* client_certificate_encode, default 1 */
+  int client_cert_validation;                 /* enable_client_validation, default 1 */
+  char lb_fingerprints[GSIM_MAX_LB_PINS][65]; /* SHA-256 hex, lower case; beyond WSO2 */
+  size_t lb_fingerprint_count;
+  /* throttling (config "throttling") */
+  int throttle_per_certificate;    /* 0: WSO2's shared counter per tier (default); 1: per cert */
+  gsim_tier tiers[GSIM_MAX_TIERS]; /* built-in tiers first, then the config's */
+  size_t tier_count;
 } gsim_options;
 
 /* 0 on success, 1 after --help (printed), 2 with why filled on a usage or
@@ -232,6 +274,10 @@ typedef struct gsim {
   int proxy_index;    /* SSL ex_data slot of outbound connection facts */
   FILE *log;
   gsim_stats stats;
+  struct gsim_listener *listener; /* clientauth.c: listener TLS, client certs, both clocks */
+  struct gsim_oauth *oauth;       /* oauth.c: key managers, applications, subscriptions */
+  struct gsim_throttle *throttle; /* throttle.c: counters on the process clock */
+  struct gsim_sap *sap;           /* sap.c: the sap profile's trust and key stores */
 } gsim;
 
 /* Processes due ticks: when a tick has passed and the sender trust changed,
@@ -252,6 +298,98 @@ gsim_api *gsim_api_from_json(const char *id, json_t *definition);
 void gsim_api_free(gsim_api *api);
 /* Loads every API of the store into memory. 0, or -1 with why filled. */
 int gsim_apis_load(gsim *sim, char *why, size_t why_len);
+
+/* ---- client to gateway mutual TLS (clientauth.c) -------------------------- */
+
+/* One client certificate of an API, as the gateway matches it. */
+typedef struct gsim_client_cert {
+  char api_id[GSIM_API_ID_MAX];
+  char alias[GSIM_ALIAS_MAX];
+  char tier[64];     /* throttling tier ("Unlimited", "10PerMin", ...) */
+  char key_type[16]; /* "PRODUCTION" or "SANDBOX" */
+  X509 *cert;
+  char unique_id[1024]; /* WSO2's "serial_DN" key (issuer or subject DN per cert_match) */
+} gsim_client_cert;
+
+/* Builds the listener's first generation (verify mode, base client trust and
+ * every stored client certificate: what a restart finds on disk) and the two
+ * schedules (listener profile interval; trust store reloader, first run
+ * truststore_delay_s after start, then every period). 0, or -1 with why. */
+int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *why, size_t why_len);
+void gsim_listener_free(gsim *sim);
+/* A new server-side SSL for an accepted connection, from the current
+ * listener generation (NULL on allocation failure). */
+SSL *gsim_listener_new_ssl(gsim *sim);
+/* Processes due ticks of both clocks (called from gsim_reload_check). */
+void gsim_listener_check(gsim *sim);
+/* Rebuilds both (handshake trust and in-memory trust) now: /_sim/reload. */
+int gsim_listener_reload_now(gsim *sim, char *why, size_t why_len);
+/* The "listener" object of /_sim/status. */
+json_t *gsim_listener_status(gsim *sim);
+/* 1 when cert is in the in-memory listener trust store (the reloader's
+ * clock), as WSO2 4.x checks with isCertificateExistsInListenerTrustStore. */
+int gsim_listener_memory_trusts(gsim *sim, X509 *cert);
+/* 1 when the certificate of the connection's own TLS peer is trusted by the
+ * listener's current handshake trust (enable_client_validation). */
+int gsim_listener_handshake_trusts(gsim *sim, X509 *cert);
+/* The API's client certificate matching cert (and its chain, used only with
+ * chain_validation), NULL when none: never by alias. Deletes are effective
+ * at once (the API's map is redeployed), additions at once in the map. */
+const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X509 *cert,
+                                               STACK_OF(X509) * chain);
+/* /apis/{id}/client-certificates[...] and /apis/{id}/client-certs/{PRODUCTION|SANDBOX}[...]:
+ * rest is what follows the API id (starts with "/client-cert"). */
+void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *api,
+                             const char *rest);
+/* Forgets (store and memory) every client certificate of an API being deleted.
+ * 0, or -1 (store failure, nothing changed). */
+int gsim_client_certs_drop_api(gsim *sim, const char *api_id);
+
+/* ---- OAuth2 (oauth.c) ------------------------------------------------------- */
+
+typedef enum gsim_oauth_status {
+  GSIM_OAUTH_OK = 0,
+  GSIM_OAUTH_MISSING,   /* no Authorization: Bearer header -> 900902 */
+  GSIM_OAUTH_INVALID,   /* bad token, signature, issuer, expiry -> 900901 */
+  GSIM_OAUTH_FORBIDDEN, /* valid token, application not subscribed -> 900908 (403) */
+} gsim_oauth_status;
+
+typedef struct gsim_oauth_result {
+  gsim_oauth_status status;
+  char application_id[64]; /* when OK: the subscribed application */
+  char tier[64];           /* when OK: the subscription's throttling tier */
+  char key_type[16];       /* PRODUCTION or SANDBOX (from the key mapping) */
+  char reason[256];        /* for the log only (never the token itself) */
+} gsim_oauth_result;
+
+int gsim_oauth_init(gsim *sim, char *why, size_t why_len); /* loads the store */
+void gsim_oauth_free(gsim *sim);
+/* Validates the request's bearer token for api on the process clock. */
+void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_api *api,
+                             gsim_oauth_result *out);
+/* Admin routes; each returns 1 when it answered the request, 0 when the path
+ * is not its own: /api/am/admin/v4/key-managers...,
+ * /api/am/devportal/v3/applications..., /api/am/devportal/v3/subscriptions... */
+int gsim_oauth_admin(gsim *sim, struct evhttp_request *req, const char *path);
+/* Forgets the subscriptions of an API being deleted. */
+int gsim_oauth_drop_api(gsim *sim, const char *api_id);
+
+/* ---- the security chain, header mode, throttling (security.c, throttle.c) -- */
+
+/* Authenticates and throttles a routed request. Returns 0 when the request may
+ * go to the backend; 1 when it has been answered (401/403/429/500 fault). */
+int gsim_security_check(gsim *sim, struct evhttp_request *req, gsim_api *api);
+int gsim_throttle_init(gsim *sim, char *why, size_t why_len);
+void gsim_throttle_free(gsim *sim);
+/* The tier named so (case-sensitive), or NULL. */
+const gsim_tier *gsim_tier_find(const gsim_options *opt, const char *name);
+
+/* ---- the sap profile's stores (sap.c) ---------------------------------------- */
+
+int gsim_sap_init(gsim *sim, char *why, size_t why_len);
+void gsim_sap_free(gsim *sim);
+/* Admin routes under /sap/v1/ (1 when answered, 0 when not its path). */
+int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path);
 
 /* ---- faults and error bodies --------------------------------------------- */
 

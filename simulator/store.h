@@ -109,4 +109,46 @@ gsim_store_status gsim_store_api_list(gsim_store *store, gsim_api_row **rows, si
 void gsim_api_row_clear(gsim_api_row *row);
 void gsim_api_rows_free(gsim_api_row *rows, size_t count);
 
+/* ---- objects: everything else the admin API keeps ------------------------ */
+
+/* One durable object of some kind, keyed within its kind: client
+ * certificates ("client_cert", key "<apiId>/<alias>"), key managers,
+ * applications, subscriptions, sap stores. json is the object's own
+ * description; blob optional bytes (a certificate's DER, a key store). */
+#define GSIM_KIND_MAX       32                 /* with its NUL */
+#define GSIM_OBJECT_KEY_MAX 512                /* with its NUL */
+#define GSIM_OBJECT_MAX     (8L * 1024 * 1024) /* json and blob, each */
+
+typedef struct gsim_object_row {
+  char kind[GSIM_KIND_MAX];
+  char key[GSIM_OBJECT_KEY_MAX];
+  char *json;          /* NUL-terminated text; owned (malloc'd) in returned rows; NULL: none */
+  unsigned char *blob; /* owned in returned rows; NULL when blob_len is 0 */
+  size_t blob_len;
+  int64_t created_ms;
+  int64_t updated_ms;
+} gsim_object_row;
+
+/* EXISTS when kind+key is taken; TOO_LONG for an empty or over-long kind or
+ * key, or json/blob over GSIM_OBJECT_MAX. */
+gsim_store_status gsim_store_object_insert(gsim_store *store, const gsim_object_row *row);
+/* Adds or overwrites (keeps created_ms and the creation order);
+ * *replaced (may be NULL) is 1 when a row was overwritten. */
+gsim_store_status gsim_store_object_upsert(gsim_store *store, const gsim_object_row *row,
+                                           int *replaced);
+gsim_store_status gsim_store_object_delete(gsim_store *store, const char *kind, const char *key);
+/* Deletes every object of kind whose key starts with prefix (byte for byte;
+ * "" deletes the whole kind), in one transaction; *deleted (may be NULL)
+ * gets how many. */
+gsim_store_status gsim_store_object_delete_prefix(gsim_store *store, const char *kind,
+                                                  const char *prefix, size_t *deleted);
+gsim_store_status gsim_store_object_get(gsim_store *store, const char *kind, const char *key,
+                                        gsim_object_row *out);
+/* Objects of kind whose key starts with prefix (NULL or "": all), in creation
+ * order; free with gsim_object_rows_free. */
+gsim_store_status gsim_store_object_list(gsim_store *store, const char *kind, const char *prefix,
+                                         gsim_object_row **rows, size_t *count);
+void gsim_object_row_clear(gsim_object_row *row);
+void gsim_object_rows_free(gsim_object_row *rows, size_t count);
+
 #endif
