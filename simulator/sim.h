@@ -141,7 +141,7 @@ typedef struct gsim_options {
   size_t lb_fingerprint_count;
   /* throttling (config "throttling") */
   int throttle_per_certificate;    /* 0: WSO2's shared counter per tier (default); 1: per cert */
-  gsim_tier tiers[GSIM_MAX_TIERS]; /* built-in tiers first, then the config's */
+  gsim_tier tiers[GSIM_MAX_TIERS]; /* the config's own; gsim_tier_find adds the built-ins */
   size_t tier_count;
 } gsim_options;
 
