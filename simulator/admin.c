@@ -619,6 +619,50 @@ static const char *endpoint_url(json_t *config, const char *which) {
   return json_string_value(json_object_get(ep, "url"));
 }
 
+/* WSO2's resources: [{"target": "/ *", "verb": "GET", "authType": "None"}, ...]
+ * (authType default "Application & Application User"). A new array, or NULL
+ * after answering 400. */
+static json_t *api_operations(struct evhttp_request *req, json_t *in) {
+  static const char *const auth_types[] = {
+      "None", "Application & Application User", "Application", "Application User", "Any", NULL};
+  static const char *const verb_names[] = {"GET",   "POST", "PUT",     "DELETE",
+                                           "PATCH", "HEAD", "OPTIONS", NULL};
+  char why[300];
+  json_t *out = json_array();
+  if (in && (!json_is_array(in) || json_array_size(in) > 256)) {
+    json_decref(out);
+    bad_request(req, "operations must be a list of at most 256 resources");
+    return NULL;
+  }
+  size_t i;
+  json_t *op;
+  json_array_foreach(in, i, op) {
+    const char *target = json_string_value(json_object_get(op, "target"));
+    const char *verb = json_string_value(json_object_get(op, "verb"));
+    const char *auth = json_string_value(json_object_get(op, "authType"));
+    int verb_ok = 0, auth_ok = !json_object_get(op, "authType");
+    for (const char *const *v = verb_names; verb && *v; v++)
+      verb_ok |= strcmp(*v, verb) == 0;
+    for (const char *const *a = auth_types; auth && *a; a++)
+      auth_ok |= strcmp(*a, auth) == 0;
+    if (!json_is_object(op) || !target || target[0] != '/' || strlen(target) >= 256 ||
+        !valid_token(target + (target[1] ? 1 : 0), "/-_.~*{}") || !verb_ok || !auth_ok) {
+      json_decref(out);
+      snprintf(why, sizeof(why),
+               "operations[%zu]: target (a path starting with /), verb (GET, POST, PUT, DELETE, "
+               "PATCH, HEAD, OPTIONS) and authType (None, Application & Application User, "
+               "Application, Application User, Any) expected",
+               i);
+      bad_request(req, why);
+      return NULL;
+    }
+    json_array_append_new(out,
+                          json_pack("{s:s, s:s, s:s}", "target", target, "verb", verb, "authType",
+                                    auth ? auth : "Application & Application User"));
+  }
+  return out;
+}
+
 /* Validates a create request into a normalised definition (new reference),
  * or answers 400 and returns NULL. */
 static json_t *api_definition(struct evhttp_request *req, json_t *in, const char *id) {
@@ -706,14 +750,19 @@ static json_t *api_definition(struct evhttp_request *req, json_t *in, const char
     bad_request(req, "isDefaultVersion must be true or false");
     return NULL;
   }
+  json_t *operations = api_operations(req, json_object_get(in, "operations"));
+  if (!operations) {
+    json_decref(schemes);
+    return NULL;
+  }
   json_t *endpoint_config = json_pack("{s:s, s:{s:s}}", "endpoint_type", "http",
                                       "production_endpoints", "url", production);
   if (sandbox)
     json_object_set_new(endpoint_config, "sandbox_endpoints", json_pack("{s:s}", "url", sandbox));
-  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:s}", "id", id, "name", name, "context",
-                   ctx, "version", version, "endpointConfig", endpoint_config, "securityScheme",
-                   schemes, "isDefaultVersion", json_is_true(is_default), "lifeCycleStatus",
-                   "PUBLISHED");
+  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:o}", "id", id, "name", name,
+                   "context", ctx, "version", version, "endpointConfig", endpoint_config,
+                   "securityScheme", schemes, "isDefaultVersion", json_is_true(is_default),
+                   "lifeCycleStatus", "PUBLISHED", "operations", operations);
 }
 
 static void new_uuid(char out[GSIM_API_ID_MAX]) {

@@ -131,3 +131,48 @@ int gsim_apis_load(gsim *sim, char *why, size_t why_len) {
   gsim_api_rows_free(rows, count);
   return rc;
 }
+
+/* ---- resources without authentication ------------------------------------ */
+
+static const struct {
+  enum evhttp_cmd_type cmd;
+  const char *name;
+} verbs[] = {
+    {EVHTTP_REQ_GET, "GET"},         {EVHTTP_REQ_POST, "POST"},   {EVHTTP_REQ_PUT, "PUT"},
+    {EVHTTP_REQ_DELETE, "DELETE"},   {EVHTTP_REQ_PATCH, "PATCH"}, {EVHTTP_REQ_HEAD, "HEAD"},
+    {EVHTTP_REQ_OPTIONS, "OPTIONS"},
+};
+
+const char *gsim_verb_name(enum evhttp_cmd_type cmd) {
+  for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+    if (verbs[i].cmd == cmd)
+      return verbs[i].name;
+  return NULL;
+}
+
+/* A resource target as WSO2 writes them: "/" "*" is every path, "/items/" "*" a
+ * prefix at a segment boundary, anything else one exact path. */
+static int target_matches(const char *target, const char *rest) {
+  const char *path = *rest ? rest : "/";
+  size_t n = strlen(target);
+  if (n >= 2 && strcmp(target + n - 2, "/*") == 0)
+    return n == 2 ||
+           (strncmp(path, target, n - 2) == 0 && (path[n - 2] == '/' || path[n - 2] == '\0'));
+  return strcmp(path, target) == 0;
+}
+
+int gsim_api_anonymous(const gsim_api *api, enum evhttp_cmd_type cmd, const char *rest) {
+  const char *verb = gsim_verb_name(cmd);
+  json_t *ops = json_object_get(api->definition, "operations");
+  size_t i;
+  json_t *op;
+  json_array_foreach(ops, i, op) {
+    const char *v = json_string_value(json_object_get(op, "verb"));
+    const char *target = json_string_value(json_object_get(op, "target"));
+    if (verb && v && target && strcmp(v, verb) == 0 && target_matches(target, rest)) {
+      const char *auth = json_string_value(json_object_get(op, "authType"));
+      return auth && strcmp(auth, "None") == 0;
+    }
+  }
+  return 0;
+}

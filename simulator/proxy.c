@@ -457,7 +457,8 @@ void gsim_proxy_request(struct evhttp_request *req, void *arg) {
     gsim_fault_send(sim, req, 404, "404", "Not Found", "The requested resource is not available.");
     return;
   }
-  if (gsim_security_check(sim, req, api))
+  if (!gsim_api_anonymous(api, evhttp_request_get_command(req), rest) &&
+      gsim_security_check(sim, req, api))
     return; /* answered: 401, 403, 429 or 500 */
   start_call(sim, req, api, rest, evhttp_uri_get_query(uri));
 }

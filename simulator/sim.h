@@ -298,6 +298,13 @@ gsim_api *gsim_api_from_json(const char *id, json_t *definition);
 void gsim_api_free(gsim_api *api);
 /* Loads every API of the store into memory. 0, or -1 with why filled. */
 int gsim_apis_load(gsim *sim, char *why, size_t why_len);
+/* WSO2 resources ("operations": [{"target": "/ *", "verb": "GET", "authType": "None"}]):
+ * 1 when the first operation matching the request's verb and path (rest
+ * after the context and version) has authType None - the gateway then skips
+ * authentication for it, as WSO2 does for an unsecured resource. */
+int gsim_api_anonymous(const gsim_api *api, enum evhttp_cmd_type cmd, const char *rest);
+/* "GET", "POST", ... or NULL for a method the gateway does not serve. */
+const char *gsim_verb_name(enum evhttp_cmd_type cmd);
 
 /* ---- client to gateway mutual TLS (clientauth.c) -------------------------- */
 

@@ -25,9 +25,9 @@
  *   2. PRAGMA application_id is GSIM_APPLICATION_ID ("gsim"): an SQLite file
  *      with another id, or with id 0 and tables of its own, belongs to someone
  *      else;
- *   3. PRAGMA user_version is GSIM_SCHEMA_VERSION: a newer (or unknown) schema
- *      is refused rather than half-understood. A later version of this file
- *      migrates older versions here, in one transaction;
+ *   3. PRAGMA user_version is GSIM_SCHEMA_VERSION (2), or 1, the version
+ *      before it, which is migrated (below); a newer (or unknown) schema is
+ *      refused rather than half-understood;
  *   4. every statement compiles against the schema found (a store with a
  *      table dropped behind our back is "damaged").
  *
@@ -37,13 +37,27 @@
  * created, or left by a crash before the schema committed) gets the schema,
  * the application id and the user version in one transaction.
  *
+ * Versions: 1 had endpoint_certs and apis; 2 adds objects, a generic table
+ * keyed by (kind, key) for everything else the admin API keeps (client
+ * certificates, key managers, applications, subscriptions, sap stores). A
+ * new store gets version 2 directly. A version-1 store is migrated when it
+ * is opened, in one transaction (BEGIN IMMEDIATE, re-read user_version, which
+ * another process may have migrated meanwhile, CREATE TABLE objects, user_version
+ * = 2, check that every statement compiles, COMMIT): its rows are kept, and a
+ * version-1 store that turns out damaged is rolled back and refused unchanged.
+ *
  * Every statement is prepared once at open and kept in the store; every value
  * is a bound parameter, never SQL text, so aliases holding quotes, '%', '_'
  * or SQL fragments are only ever data, and filters are equality (BINARY
- * collation: byte-for-byte), never LIKE. Strings are checked against the
- * bounds in store.h before the database is touched.
+ * collation: byte-for-byte), never LIKE. Object key prefixes are matched as
+ * bytes too, never as a LIKE or GLOB pattern: the prefix is bound as a blob
+ * and compared with the key's first length(prefix) bytes
+ * (substr(CAST(key AS BLOB), 1, length(?2)) = ?2), so '%', '_', '*', '[' and
+ * bytes that are not UTF-8 are only themselves. Strings, JSON and blobs are
+ * checked against the bounds in store.h before the database is touched.
  *
- * Atomicity: each write is one statement (atomic by itself) or, for upsert,
+ * Atomicity: each write is one statement (atomic by itself: insert, delete,
+ * and delete_prefix, which removes all its rows or none) or, for upsert,
  * BEGIN IMMEDIATE ... COMMIT with ROLLBACK on any failure, so a write that
  * does not return OK leaves the store as it was.
  *
@@ -59,9 +73,8 @@
  * writer with SIGKILL mid-stream and checks the kill -9 half of this (the
  * power-cut half cannot be tested without pulling a plug).
  *
- * Room to grow: client certificates per API and key manager keys become new
- * tables in schema version 2 (foreign keys are on, so a client certificate
- * row can reference apis(id) ON DELETE CASCADE).
+ * Room to grow: a version 3 adds its tables the way version 2 added objects
+ * (foreign keys are on, so a row can reference apis(id) ON DELETE CASCADE).
  *
  * Errors are returned, never printed. gsim_store_error() keeps a copy of the
  * message of the last call that did not return OK: SQLite's own text
@@ -88,13 +101,27 @@
 #include <sqlite3.h>
 
 #define GSIM_APPLICATION_ID  1735616877 /* 0x6773696d, "gsim" */
-#define GSIM_SCHEMA_VERSION  1
+#define GSIM_SCHEMA_VERSION  2
 #define GSIM_BUSY_TIMEOUT_MS 2000
 #define GSIM_ERR_MAX         256
 
-/* Version 1. Text columns use the default BINARY collation: equality is
- * byte-for-byte. seq is the creation order (one more than any live row). */
-static const char schema_v1[] =
+/* Version 2's objects table, new in version 2: created by schema_v2 in a new
+ * store and by migrate_v1 in a version-1 store. */
+#define OBJECTS_TABLE_SQL                                                                          \
+  "CREATE TABLE objects("                                                                          \
+  " kind TEXT NOT NULL,"                                                                           \
+  " key TEXT NOT NULL,"                                                                            \
+  " json TEXT,"                                                                                    \
+  " blob BLOB,"                                                                                    \
+  " created_ms INTEGER NOT NULL,"                                                                  \
+  " updated_ms INTEGER NOT NULL,"                                                                  \
+  " seq INTEGER NOT NULL UNIQUE,"                                                                  \
+  " PRIMARY KEY(kind, key));"
+
+/* Version 2 (version 1's tables, then objects). Text columns use the default
+ * BINARY collation: equality is byte-for-byte. seq is the creation order (one
+ * more than any live row of its table). */
+static const char schema_v2[] =
     "CREATE TABLE endpoint_certs("
     " alias TEXT PRIMARY KEY NOT NULL,"
     " endpoint TEXT NOT NULL,"
@@ -111,9 +138,12 @@ static const char schema_v1[] =
     " created_ms INTEGER NOT NULL,"
     " seq INTEGER NOT NULL UNIQUE,"
     " UNIQUE(name, version),"
-    " UNIQUE(context, version));"
+    " UNIQUE(context, version));" OBJECTS_TABLE_SQL
     "PRAGMA application_id = 1735616877;" /* GSIM_APPLICATION_ID: checked after creation */
-    "PRAGMA user_version = 1;";           /* GSIM_SCHEMA_VERSION: likewise */
+    "PRAGMA user_version = 2;";           /* GSIM_SCHEMA_VERSION: likewise */
+
+/* Version 1 to 2, inside migrate_v1's transaction. */
+static const char migrate_v1_sql[] = OBJECTS_TABLE_SQL "PRAGMA user_version = 2;";
 
 enum {
   ST_BEGIN,
@@ -130,6 +160,13 @@ enum {
   ST_API_DELETE,
   ST_API_GET,
   ST_API_LIST,
+  ST_OBJ_INSERT,
+  ST_OBJ_EXISTS,
+  ST_OBJ_UPDATE,
+  ST_OBJ_DELETE,
+  ST_OBJ_DELETE_PREFIX,
+  ST_OBJ_GET,
+  ST_OBJ_LIST,
   ST_COUNT
 };
 
@@ -157,6 +194,22 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_API_GET] = "SELECT id, name, context, version, definition, created_ms FROM apis"
                    " WHERE id = ?1",
     [ST_API_LIST] = "SELECT id, name, context, version, definition, created_ms FROM apis"
+                    " ORDER BY seq",
+    /* ?2 of the prefix statements is a blob: the prefix's bytes, compared
+     * with the key's first bytes (never a pattern) */
+    [ST_OBJ_INSERT] = "INSERT INTO objects(kind, key, json, blob, created_ms, updated_ms, seq)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+                      " (SELECT IFNULL(MAX(seq), 0) + 1 FROM objects))",
+    [ST_OBJ_EXISTS] = "SELECT 1 FROM objects WHERE kind = ?1 AND key = ?2",
+    [ST_OBJ_UPDATE] = "UPDATE objects SET json = ?3, blob = ?4, updated_ms = ?5"
+                      " WHERE kind = ?1 AND key = ?2",
+    [ST_OBJ_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND key = ?2",
+    [ST_OBJ_DELETE_PREFIX] = "DELETE FROM objects WHERE kind = ?1"
+                             " AND substr(CAST(key AS BLOB), 1, length(?2)) = ?2",
+    [ST_OBJ_GET] = "SELECT kind, key, json, blob, created_ms, updated_ms FROM objects"
+                   " WHERE kind = ?1 AND key = ?2",
+    [ST_OBJ_LIST] = "SELECT kind, key, json, blob, created_ms, updated_ms FROM objects"
+                    " WHERE kind = ?1 AND substr(CAST(key AS BLOB), 1, length(?2)) = ?2"
                     " ORDER BY seq",
 };
 
@@ -383,7 +436,12 @@ static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out) {
 }
 
 /* What the checks found in a file that is an SQLite database. */
-typedef enum file_kind { FILE_NEW, FILE_OURS, FILE_REFUSED } file_kind;
+typedef enum file_kind {
+  FILE_NEW,
+  FILE_OURS,
+  FILE_V1, /* ours, of schema version 1: to be migrated */
+  FILE_REFUSED
+} file_kind;
 
 static file_kind identify(sqlite3 *db, const char *path, char *why, size_t why_len) {
   sqlite3_int64 app_id = 0, version = 0, objects = 0;
@@ -402,6 +460,8 @@ static file_kind identify(sqlite3 *db, const char *path, char *why, size_t why_l
             path, (unsigned long long)(uint32_t)app_id, (long long)objects);
     return FILE_REFUSED;
   }
+  if (version == 1)
+    return FILE_V1;
   if (version != GSIM_SCHEMA_VERSION) {
     why_set(why, why_len,
             "%s is a gatecert-sim store of schema version %lld; this build reads version %d%s",
@@ -426,18 +486,62 @@ static int create_schema(sqlite3 *db, const char *path, char *why, size_t why_le
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return why_set(why, why_len, "%s: was being created by another process; try again", path);
   }
-  if (sqlite3_exec(db, schema_v1, NULL, NULL, NULL) != SQLITE_OK ||
+  if (sqlite3_exec(db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
       sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
     why_set(why, why_len, "%s: cannot create the schema: %s", path, sqlite3_errmsg(db));
     if (!sqlite3_get_autocommit(db))
       sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
   }
-  /* schema_v1 spells the id and the version out: they must read back as ours */
+  /* schema_v2 spells the id and the version out: they must read back as ours */
   file_kind kind = identify(db, path, why, why_len); /* fills why when refused */
   if (kind == FILE_NEW)
     why_set(why, why_len, "%s: the new schema is not there after its commit", path);
   return kind == FILE_OURS ? 0 : -1;
+}
+
+/* Migrates a version-1 store to version 2 in one transaction (see the top of
+ * the file). Every statement must compile against the migrated schema before
+ * the COMMIT, so a damaged version-1 store is rolled back and refused as it
+ * was. Returns 0 (also when another process migrated it first), or -1 with
+ * why filled. */
+static int migrate_v1(sqlite3 *db, const char *path, char *why, size_t why_len) {
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return why_set(why, why_len, "%s: cannot begin the migration: %s", path, sqlite3_errmsg(db));
+  sqlite3_int64 version = -1;
+  if (query_int(db, "PRAGMA user_version", &version) != SQLITE_OK) {
+    why_set(why, why_len, "%s: cannot read the schema version: %s", path, sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+  }
+  if (version != 1) {
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (version == GSIM_SCHEMA_VERSION)
+      return 0; /* another process migrated it while we were looking */
+    return why_set(why, why_len, "%s: its schema version changed to %lld while being opened", path,
+                   (long long)version);
+  }
+  int rc = sqlite3_exec(db, migrate_v1_sql, NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    why_set(why, why_len, "%s: cannot migrate schema version 1 to %d: %s", path,
+            GSIM_SCHEMA_VERSION, sqlite3_errmsg(db));
+  for (int i = 0; rc == SQLITE_OK && i < ST_COUNT; i++) {
+    sqlite3_stmt *stmt = NULL;
+    rc = sqlite3_prepare_v2(db, statement_sql[i], -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+      why_set(why, why_len, "%s: the schema is damaged: %s", path, sqlite3_errmsg(db));
+    sqlite3_finalize(stmt);
+  }
+  if (rc == SQLITE_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    why_set(why, why_len, "%s: cannot commit the migration: %s", path, sqlite3_errmsg(db));
+    rc = SQLITE_ERROR;
+  }
+  if (rc != SQLITE_OK) {
+    if (!sqlite3_get_autocommit(db))
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+  }
+  return 0;
 }
 
 /* Tightens path (and its -wal and -shm, if present) to 0600. By path, not
@@ -530,7 +634,8 @@ int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_le
 
   file_kind kind = identify(store->db, path, why, why_len);
   if (kind == FILE_REFUSED || configure(store->db, path, why, why_len) != 0 ||
-      (kind == FILE_NEW && create_schema(store->db, path, why, why_len) != 0)) {
+      (kind == FILE_NEW && create_schema(store->db, path, why, why_len) != 0) ||
+      (kind == FILE_V1 && migrate_v1(store->db, path, why, why_len) != 0)) {
     gsim_store_close(store);
     return -1;
   }
@@ -944,5 +1049,297 @@ void gsim_api_rows_free(gsim_api_row *rows, size_t count) {
     return;
   for (size_t i = 0; i < count; i++)
     free(rows[i].definition);
+  free(rows);
+}
+
+/* ---- objects -------------------------------------------------------------- */
+
+static gsim_store_status check_kind_key(gsim_store *store, const char *kind, const char *key) {
+  gsim_store_status status = check_string(store, "object kind", kind, 1, GSIM_KIND_MAX);
+  if (status == GSIM_STORE_OK)
+    status = check_string(store, "object key", key, 1, GSIM_OBJECT_KEY_MAX);
+  return status;
+}
+
+/* A key prefix: "" allowed, NULL when null_ok (list: every key). */
+static gsim_store_status check_prefix(gsim_store *store, const char *prefix, int null_ok) {
+  if (prefix == NULL && null_ok)
+    return GSIM_STORE_OK;
+  return check_string(store, "object key prefix", prefix, 0, GSIM_OBJECT_KEY_MAX);
+}
+
+static gsim_store_status check_object_row(gsim_store *store, const gsim_object_row *row) {
+  gsim_store_status status = check_kind_key(store, row->kind, row->key);
+  if (status != GSIM_STORE_OK)
+    return status;
+  if (row->json != NULL &&
+      strnlen(row->json, (size_t)GSIM_OBJECT_MAX + 1) > (size_t)GSIM_OBJECT_MAX)
+    return fail(store, GSIM_STORE_TOO_LONG, "object JSON is longer than %ld bytes",
+                GSIM_OBJECT_MAX);
+  if (row->blob_len > (size_t)GSIM_OBJECT_MAX)
+    return fail(store, GSIM_STORE_TOO_LONG, "object blob is longer than %ld bytes",
+                GSIM_OBJECT_MAX);
+  if (row->blob == NULL && row->blob_len > 0)
+    return fail(store, GSIM_STORE_TOO_LONG, "object blob is missing (length %zu)", row->blob_len);
+  return GSIM_STORE_OK;
+}
+
+/* Binds kind and key as ?1 and ?2. */
+static int bind_kind_key(sqlite3_stmt *stmt, const char *kind, const char *key) {
+  int rc = bind_text(stmt, 1, kind);
+  return rc == SQLITE_OK ? bind_text(stmt, 2, key) : rc;
+}
+
+/* Binds a prefix as ?2: a blob of its bytes ("" for NULL), so that the
+ * comparison is byte for byte; a zero-length blob, not NULL, for "". */
+static int bind_prefix(sqlite3_stmt *stmt, const char *prefix) {
+  if (prefix == NULL)
+    prefix = "";
+  return sqlite3_bind_blob(stmt, 2, prefix, (int)strlen(prefix), SQLITE_STATIC);
+}
+
+/* Binds json and blob as ?3 and ?4 (NULL for none, and for a 0-byte blob). */
+static int bind_json_blob(sqlite3_stmt *stmt, const gsim_object_row *row) {
+  int rc = bind_text(stmt, 3, row->json);
+  if (rc != SQLITE_OK)
+    return rc;
+  if (row->blob_len == 0)
+    return sqlite3_bind_null(stmt, 4);
+  return sqlite3_bind_blob(stmt, 4, row->blob, (int)row->blob_len, SQLITE_STATIC);
+}
+
+gsim_store_status gsim_store_object_insert(gsim_store *store, const gsim_object_row *row) {
+  if (store == NULL || row == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_object_row(store, row);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_OBJ_INSERT];
+  if (bind_kind_key(stmt, row->kind, row->key) != SQLITE_OK ||
+      bind_json_blob(stmt, row) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 5, row->created_ms) != SQLITE_OK ||
+      sqlite3_bind_int64(stmt, 6, row->updated_ms) != SQLITE_OK)
+    return bind_failed(store, ST_OBJ_INSERT, "object insert");
+  return run(store, ST_OBJ_INSERT, "object insert", NULL);
+}
+
+/* Inside upsert's transaction: 1 when kind+key exists, 0 when not, -1 on error. */
+static int object_exists(gsim_store *store, const char *kind, const char *key) {
+  sqlite3_stmt *stmt = store->stmt[ST_OBJ_EXISTS];
+  if (bind_kind_key(stmt, kind, key) != SQLITE_OK) {
+    bind_failed(store, ST_OBJ_EXISTS, "object upsert");
+    return -1;
+  }
+  int rc = sqlite3_step(stmt);
+  int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+  if (found < 0)
+    fail_sqlite(store, rc, "object upsert");
+  done_with(stmt);
+  return found;
+}
+
+gsim_store_status gsim_store_object_upsert(gsim_store *store, const gsim_object_row *row,
+                                           int *replaced) {
+  if (replaced != NULL)
+    *replaced = 0;
+  if (store == NULL || row == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_object_row(store, row);
+  if (status != GSIM_STORE_OK)
+    return status;
+  status = run(store, ST_BEGIN, "object upsert: begin", NULL);
+  if (status != GSIM_STORE_OK)
+    return GSIM_STORE_ERROR;
+  int found = object_exists(store, row->kind, row->key);
+  if (found < 0) {
+    rollback(store);
+    return GSIM_STORE_ERROR;
+  }
+  if (found) {
+    /* json, blob and updated_ms; created_ms and seq (the place) are kept */
+    sqlite3_stmt *stmt = store->stmt[ST_OBJ_UPDATE];
+    if (bind_kind_key(stmt, row->kind, row->key) != SQLITE_OK ||
+        bind_json_blob(stmt, row) != SQLITE_OK ||
+        sqlite3_bind_int64(stmt, 5, row->updated_ms) != SQLITE_OK)
+      status = bind_failed(store, ST_OBJ_UPDATE, "object upsert");
+    else
+      status = run(store, ST_OBJ_UPDATE, "object upsert", NULL);
+  } else {
+    status = gsim_store_object_insert(store, row);
+  }
+  if (status == GSIM_STORE_OK)
+    status = run(store, ST_COMMIT, "object upsert: commit", NULL);
+  if (status != GSIM_STORE_OK) {
+    rollback(store);
+    return GSIM_STORE_ERROR; /* EXISTS cannot happen under the write lock */
+  }
+  if (replaced != NULL)
+    *replaced = found;
+  return GSIM_STORE_OK;
+}
+
+gsim_store_status gsim_store_object_delete(gsim_store *store, const char *kind, const char *key) {
+  if (store == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_kind_key(store, kind, key);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_OBJ_DELETE];
+  if (bind_kind_key(stmt, kind, key) != SQLITE_OK)
+    return bind_failed(store, ST_OBJ_DELETE, "object delete");
+  int changes = 0;
+  status = run(store, ST_OBJ_DELETE, "object delete", &changes);
+  if (status == GSIM_STORE_OK && changes == 0)
+    return fail(store, GSIM_STORE_NOT_FOUND, "object delete: no object of that kind and key");
+  return status;
+}
+
+gsim_store_status gsim_store_object_delete_prefix(gsim_store *store, const char *kind,
+                                                  const char *prefix, size_t *deleted) {
+  if (deleted != NULL)
+    *deleted = 0;
+  if (store == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_string(store, "object kind", kind, 1, GSIM_KIND_MAX);
+  if (status == GSIM_STORE_OK)
+    status = check_prefix(store, prefix, 0);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_OBJ_DELETE_PREFIX];
+  if (bind_text(stmt, 1, kind) != SQLITE_OK || bind_prefix(stmt, prefix) != SQLITE_OK)
+    return bind_failed(store, ST_OBJ_DELETE_PREFIX, "object delete by prefix");
+  /* one statement: every matching row goes, or (on failure) none */
+  int changes = 0;
+  status = run(store, ST_OBJ_DELETE_PREFIX, "object delete by prefix", &changes);
+  if (status == GSIM_STORE_OK && deleted != NULL)
+    *deleted = (size_t)changes;
+  return status;
+}
+
+/* Fills out from the current row of an object SELECT (kind, key, json, blob,
+ * created_ms, updated_ms). On failure out holds nothing to free. */
+static gsim_store_status read_object(gsim_store *store, sqlite3_stmt *stmt, gsim_object_row *out) {
+  memset(out, 0, sizeof(*out));
+  gsim_store_status status =
+      column_text(store, stmt, 0, out->kind, sizeof(out->kind), "object kind");
+  if (status == GSIM_STORE_OK)
+    status = column_text(store, stmt, 1, out->key, sizeof(out->key), "object key");
+  if (status != GSIM_STORE_OK)
+    return status;
+  if (sqlite3_column_type(stmt, 2) != SQLITE_NULL) {
+    const unsigned char *text = sqlite3_column_text(stmt, 2);
+    size_t len = (size_t)sqlite3_column_bytes(stmt, 2);
+    out->json = malloc(len + 1);
+    if (out->json == NULL || (text == NULL && len > 0)) {
+      free(out->json);
+      out->json = NULL;
+      return fail(store, GSIM_STORE_ERROR, "out of memory reading an object's JSON");
+    }
+    if (len > 0)
+      memcpy(out->json, text, len);
+    out->json[len] = '\0';
+  }
+  const void *blob = sqlite3_column_blob(stmt, 3);
+  int blob_len = sqlite3_column_bytes(stmt, 3);
+  if (blob_len > 0) {
+    out->blob = malloc((size_t)blob_len);
+    if (out->blob == NULL) {
+      free(out->json);
+      out->json = NULL;
+      return fail(store, GSIM_STORE_ERROR, "out of memory reading an object's blob");
+    }
+    memcpy(out->blob, blob, (size_t)blob_len);
+    out->blob_len = (size_t)blob_len;
+  } else if (blob == NULL && sqlite3_errcode(store->db) == SQLITE_NOMEM) {
+    free(out->json);
+    out->json = NULL;
+    return fail(store, GSIM_STORE_ERROR, "out of memory reading an object's blob");
+  }
+  out->created_ms = sqlite3_column_int64(stmt, 4);
+  out->updated_ms = sqlite3_column_int64(stmt, 5);
+  return GSIM_STORE_OK;
+}
+
+gsim_store_status gsim_store_object_get(gsim_store *store, const char *kind, const char *key,
+                                        gsim_object_row *out) {
+  if (out != NULL)
+    memset(out, 0, sizeof(*out));
+  if (store == NULL || out == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_kind_key(store, kind, key);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_OBJ_GET];
+  if (bind_kind_key(stmt, kind, key) != SQLITE_OK)
+    return bind_failed(store, ST_OBJ_GET, "object get");
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    status = read_object(store, stmt, out);
+  else if (rc == SQLITE_DONE)
+    status = fail(store, GSIM_STORE_NOT_FOUND, "object get: no object of that kind and key");
+  else
+    status = fail_sqlite(store, rc, "object get");
+  done_with(stmt);
+  return status;
+}
+
+gsim_store_status gsim_store_object_list(gsim_store *store, const char *kind, const char *prefix,
+                                         gsim_object_row **rows, size_t *count) {
+  if (rows != NULL)
+    *rows = NULL;
+  if (count != NULL)
+    *count = 0;
+  if (store == NULL || rows == NULL || count == NULL)
+    return GSIM_STORE_ERROR;
+  gsim_store_status status = check_string(store, "object kind", kind, 1, GSIM_KIND_MAX);
+  if (status == GSIM_STORE_OK)
+    status = check_prefix(store, prefix, 1);
+  if (status != GSIM_STORE_OK)
+    return status;
+  sqlite3_stmt *stmt = store->stmt[ST_OBJ_LIST];
+  if (bind_text(stmt, 1, kind) != SQLITE_OK || bind_prefix(stmt, prefix) != SQLITE_OK)
+    return bind_failed(store, ST_OBJ_LIST, "object list");
+  gsim_object_row *list = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    gsim_object_row *bigger = grow(list, n, &cap, sizeof(*list));
+    if (bigger == NULL) {
+      status = fail(store, GSIM_STORE_ERROR, "out of memory listing objects");
+      break;
+    }
+    list = bigger;
+    status = read_object(store, stmt, &list[n]);
+    if (status != GSIM_STORE_OK)
+      break;
+    n++;
+  }
+  if (status == GSIM_STORE_OK && rc != SQLITE_DONE)
+    status = fail_sqlite(store, rc, "object list");
+  done_with(stmt);
+  if (status != GSIM_STORE_OK) {
+    gsim_object_rows_free(list, n);
+    return status;
+  }
+  *rows = list;
+  *count = n;
+  return GSIM_STORE_OK;
+}
+
+void gsim_object_row_clear(gsim_object_row *row) {
+  if (row == NULL)
+    return;
+  free(row->json);
+  free(row->blob);
+  memset(row, 0, sizeof(*row));
+}
+
+void gsim_object_rows_free(gsim_object_row *rows, size_t count) {
+  if (rows == NULL)
+    return;
+  for (size_t i = 0; i < count; i++) {
+    free(rows[i].json);
+    free(rows[i].blob);
+  }
   free(rows);
 }

@@ -286,8 +286,16 @@ int st_upload_cert(st_sim *sim, const char *alias, const char *endpoint, const c
 
 long st_create_api(st_sim *sim, const char *name, const char *context, const char *version,
                    const char *url, char id[64]) {
-  json_t *def = json_pack("{s:s, s:s, s:s, s:{s:{s:s}}}", "name", name, "context", context,
-                          "version", version, "endpointConfig", "production_endpoints", "url", url);
+  /* every resource without authentication (WSO2 authType None): the tests of
+   * issue 4 check trust and routing, not the security chain */
+  json_t *ops = json_array();
+  static const char *const verbs[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
+  for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+    json_array_append_new(
+        ops, json_pack("{s:s, s:s, s:s}", "target", "/*", "verb", verbs[i], "authType", "None"));
+  json_t *def =
+      json_pack("{s:s, s:s, s:s, s:{s:{s:s}}, s:o}", "name", name, "context", context, "version",
+                version, "endpointConfig", "production_endpoints", "url", url, "operations", ops);
   char *text = json_dumps(def, JSON_COMPACT);
   json_decref(def);
   st_reply r;

@@ -810,8 +810,12 @@ static void test_auth(void **state) {
 /* ---- APIs ------------------------------------------------------------------------- */
 
 static char *api_body(const char *name, const char *context, const char *version, const char *url) {
-  json_t *def = json_pack("{s:s, s:s, s:s, s:{s:{s:s}}}", "name", name, "context", context,
-                          "version", version, "endpointConfig", "production_endpoints", "url", url);
+  /* GET without authentication (WSO2 authType None): these tests route, the
+   * security chain has tests of its own */
+  json_t *def =
+      json_pack("{s:s, s:s, s:s, s:{s:{s:s}}, s:[{s:s, s:s, s:s}]}", "name", name, "context",
+                context, "version", version, "endpointConfig", "production_endpoints", "url", url,
+                "operations", "target", "/*", "verb", "GET", "authType", "None");
   char *text = json_dumps(def, JSON_COMPACT);
   json_decref(def);
   assert_non_null(text);
@@ -853,11 +857,12 @@ static void test_api_lifecycle(void **state) {
   snprintf(created_id, sizeof(created_id), "%s", id);
   snprintf(location, sizeof(location), "%s/%s", ST_APIS, created_id);
   expect_header(&r, "Location", location);
-  json_t *want = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}}, s:[s, s], s:b, s:s}", "id",
-                           created_id, "name", "Shop", "context", "/shop", "version", "1.0",
-                           "endpointConfig", "endpoint_type", "http", "production_endpoints", "url",
-                           url, "securityScheme", "oauth2", "oauth_basic_auth_api_key_mandatory",
-                           "isDefaultVersion", 0, "lifeCycleStatus", "PUBLISHED");
+  json_t *want = json_pack(
+      "{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}}, s:[s, s], s:b, s:s, s:[{s:s, s:s, s:s}]}", "id",
+      created_id, "name", "Shop", "context", "/shop", "version", "1.0", "endpointConfig",
+      "endpoint_type", "http", "production_endpoints", "url", url, "securityScheme", "oauth2",
+      "oauth_basic_auth_api_key_mandatory", "isDefaultVersion", 0, "lifeCycleStatus", "PUBLISHED",
+      "operations", "target", "/*", "verb", "GET", "authType", "None");
   if (!json_equal(want, r.json))
     fail_msg("created: %s", r.body);
   st_reply_free(&r);

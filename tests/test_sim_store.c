@@ -3,9 +3,11 @@
  * Statuses are checked from tables, one row per case: a case names the call,
  * its arguments and the status it must return, and every case that does not
  * return OK must leave the store exactly as it was. Then: creation order,
- * hostile aliases, file modes under umask 0, files the store must refuse
- * (left byte-for-byte unchanged), and a writer killed with SIGKILL that must
- * not lose one acknowledged insert. Certificates are real DER from the
+ * hostile aliases, the generic objects table (bounds, prefixes that hold
+ * LIKE/GLOB pattern characters, blobs with NUL bytes), file modes under
+ * umask 0, a version-1 store migrated to version 2, files the store must
+ * refuse (left byte-for-byte unchanged), and a writer killed with SIGKILL
+ * that must not lose one acknowledged insert. Certificates are real DER from the
  * factory; the store itself never parses them.
  */
 #include "support.h"
@@ -249,6 +251,124 @@ static const char *query_text(const char *path, const char *sql) {
 static void write_file(const char *path, const void *data, size_t len) {
   gcert_error err = {0};
   assert_status(GCERT_OK, gcert_file_save(path, data, len, 0, &err), &err);
+}
+
+/* ---- objects: helpers ----------------------------------------------------- */
+
+/* A row pointing at the arguments (not owned). */
+static gsim_object_row object_row(const char *kind, const char *key, const char *json,
+                                  const void *blob, size_t blob_len, int64_t ms) {
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  copy(row.kind, sizeof(row.kind), kind);
+  copy(row.key, sizeof(row.key), key);
+  row.json = (char *)json;
+  row.blob = (unsigned char *)blob;
+  row.blob_len = blob_len;
+  row.created_ms = ms;
+  row.updated_ms = ms;
+  return row;
+}
+
+static void insert_object(gsim_store *store, const char *kind, const char *key, const char *json,
+                          const void *blob, size_t blob_len, int64_t ms) {
+  gsim_object_row row = object_row(kind, key, json, blob, blob_len, ms);
+  assert_store(GSIM_STORE_OK, gsim_store_object_insert(store, &row), store);
+}
+
+/* FNV-1a: snapshots of 8 MiB values stay short. */
+static uint64_t fnv(const void *data, size_t len) {
+  const unsigned char *p = data;
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ p[i]) * 1099511628211ULL;
+  return h;
+}
+
+/* A kind of GSIM_KIND_MAX - 1 bytes ('x'), the longest accepted. */
+static const char *long_kind(void) {
+  static char kind[GSIM_KIND_MAX];
+  memset(kind, 'x', sizeof(kind) - 1);
+  kind[sizeof(kind) - 1] = '\0';
+  return kind;
+}
+
+/* Every object of the kinds the tests use, as one comparable string. */
+static char *object_snapshot(gsim_store *store) {
+  const char *const kinds[] = {"client_cert", "key_manager", long_kind()};
+  char *out = NULL;
+  size_t out_len = 0;
+  FILE *f = open_memstream(&out, &out_len);
+  assert_non_null(f);
+  for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+    gsim_object_row *rows = NULL;
+    size_t count = 0;
+    assert_store(GSIM_STORE_OK, gsim_store_object_list(store, kinds[k], NULL, &rows, &count),
+                 store);
+    fprintf(f, "%s:%zu:", kinds[k], count);
+    for (size_t i = 0; i < count; i++) {
+      assert_string_equal(kinds[k], rows[i].kind);
+      fprintf(f, "[%s|", rows[i].key);
+      if (rows[i].json != NULL)
+        fprintf(f, "%zu:%016llx|", strlen(rows[i].json),
+                (unsigned long long)fnv(rows[i].json, strlen(rows[i].json)));
+      else
+        fprintf(f, "(null)|");
+      fprintf(f, "%zu:%016llx|%lld|%lld]", rows[i].blob_len,
+              (unsigned long long)fnv(rows[i].blob, rows[i].blob_len),
+              (long long)rows[i].created_ms, (long long)rows[i].updated_ms);
+    }
+    gsim_object_rows_free(rows, count);
+  }
+  assert_int_equal(0, fclose(f));
+  return out;
+}
+
+/* Keys of kind under prefix in list order, joined by commas. */
+static void assert_object_keys(gsim_store *store, const char *kind, const char *prefix,
+                               const char *want) {
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  assert_store(GSIM_STORE_OK, gsim_store_object_list(store, kind, prefix, &rows, &count), store);
+  char got[2048] = "";
+  for (size_t i = 0; i < count; i++) {
+    if (i > 0)
+      strncat(got, ",", sizeof(got) - strlen(got) - 1);
+    strncat(got, rows[i].key, sizeof(got) - strlen(got) - 1);
+  }
+  gsim_object_rows_free(rows, count);
+  if (strcmp(want, got) != 0)
+    fail_msg("kind '%s' prefix '%s': expected '%s', got '%s'", kind, prefix ? prefix : "(NULL)",
+             want, got);
+}
+
+/* A version-1 store as version 1 of store.c made it (WAL, our id, user
+ * version 1, no objects table), with a certificate and an API in it. */
+static void make_v1(const char *path) {
+  exec_sql(path,
+           "PRAGMA journal_mode = WAL;"
+           "CREATE TABLE endpoint_certs("
+           " alias TEXT PRIMARY KEY NOT NULL,"
+           " endpoint TEXT NOT NULL,"
+           " der BLOB NOT NULL,"
+           " created_ms INTEGER NOT NULL,"
+           " updated_ms INTEGER NOT NULL,"
+           " seq INTEGER NOT NULL UNIQUE);"
+           "CREATE TABLE apis("
+           " id TEXT PRIMARY KEY NOT NULL,"
+           " name TEXT NOT NULL,"
+           " context TEXT NOT NULL,"
+           " version TEXT NOT NULL,"
+           " definition TEXT,"
+           " created_ms INTEGER NOT NULL,"
+           " seq INTEGER NOT NULL UNIQUE,"
+           " UNIQUE(name, version),"
+           " UNIQUE(context, version));"
+           "INSERT INTO endpoint_certs VALUES('old-b', 'https://old', x'3000ff00', 20, 21, 1);"
+           "INSERT INTO endpoint_certs VALUES('old-a', 'https://old', x'30', 10, 11, 2);"
+           "INSERT INTO apis VALUES('id-old', 'Old', '/old', '1.0', '{\"old\":1}', 12, 1);"
+           "PRAGMA application_id = 1735616877;"
+           "PRAGMA user_version = 1;");
 }
 
 /* ---- statuses and names -------------------------------------------------- */
@@ -837,6 +957,645 @@ static void test_api_round_trip(void **state) {
   free(path);
 }
 
+/* ---- objects: statuses, one row per case ---------------------------------- */
+
+typedef enum object_op {
+  OB_INSERT,
+  OB_UPSERT,
+  OB_DELETE,
+  OB_DELETE_PREFIX,
+  OB_GET,
+  OB_LIST
+} object_op;
+
+/* json / blob of a case's row: small, none (NULL), exactly GSIM_OBJECT_MAX
+ * bytes, one byte over, or (blob) NULL with a length. */
+typedef enum object_value { V_SMALL, V_NONE, V_MAX, V_OVER, V_MISSING } object_value;
+
+/* kind / key: a literal, or NULL with a length (that many 'x'; NULL with 0
+ * is a NULL argument, or "" in a row). key is the prefix for DELETE_PREFIX
+ * and LIST. count: replaced for UPSERT, rows deleted or listed. */
+typedef struct object_case {
+  const char *name;
+  object_op op;
+  const char *kind;
+  size_t kind_len;
+  const char *key;
+  size_t key_len;
+  object_value json, blob;
+  gsim_store_status want;
+  size_t count;
+} object_case;
+
+#define CC     "client_cert", 0
+#define KM     "key_manager", 0
+#define K(s)   s, 0
+#define SS     V_SMALL, V_SMALL
+#define OK_(n) GSIM_STORE_OK, (n)
+#define TL     GSIM_STORE_TOO_LONG, 0
+#define NF     GSIM_STORE_NOT_FOUND, 0
+
+static const object_case object_cases[] = {
+    {"insert new", OB_INSERT, CC, K("api1/c"), SS, OK_(0)},
+    {"insert taken", OB_INSERT, CC, K("api1/a"), SS, GSIM_STORE_EXISTS, 0},
+    {"insert taken in another kind", OB_INSERT, KM, K("api1/b"), SS, OK_(0)},
+    {"insert taken, key_manager", OB_INSERT, KM, K("api1/a"), SS, GSIM_STORE_EXISTS, 0},
+    {"insert key differing in case", OB_INSERT, CC, K("API1/a"), SS, OK_(0)},
+    {"insert key with a trailing space", OB_INSERT, CC, K("api1/a "), SS, OK_(0)},
+    {"insert pattern key", OB_INSERT, CC, K("%_*[?]'\\"), SS, OK_(0)},
+    {"insert empty kind", OB_INSERT, K(""), K("api1/c"), SS, TL},
+    {"insert 31-byte kind", OB_INSERT, L(31), K("api1/c"), SS, OK_(0)},
+    {"insert 32-byte kind", OB_INSERT, L(32), K("api1/c"), SS, TL},
+    {"insert empty key", OB_INSERT, CC, K(""), SS, TL},
+    {"insert 511-byte key", OB_INSERT, CC, L(511), SS, OK_(0)},
+    {"insert 512-byte key", OB_INSERT, CC, L(512), SS, TL},
+    {"insert no json, no blob", OB_INSERT, CC, K("api1/c"), V_NONE, V_NONE, OK_(0)},
+    {"insert json and blob at the bound", OB_INSERT, CC, K("api1/c"), V_MAX, V_MAX, OK_(0)},
+    {"insert json over the bound", OB_INSERT, CC, K("api1/c"), V_OVER, V_SMALL, TL},
+    {"insert blob over the bound", OB_INSERT, CC, K("api1/c"), V_SMALL, V_OVER, TL},
+    {"insert NULL blob with a length", OB_INSERT, CC, K("api1/c"), V_SMALL, V_MISSING, TL},
+    {"upsert new", OB_UPSERT, CC, K("api1/c"), SS, OK_(0)},
+    {"upsert taken", OB_UPSERT, CC, K("api1/a"), SS, OK_(1)},
+    {"upsert taken, no json, no blob", OB_UPSERT, CC, K("api1/a"), V_NONE, V_NONE, OK_(1)},
+    {"upsert taken, at the bound", OB_UPSERT, CC, K("api1/a"), V_MAX, V_MAX, OK_(1)},
+    {"upsert taken in another kind", OB_UPSERT, KM, K("api1/b"), SS, OK_(0)},
+    {"upsert empty kind", OB_UPSERT, K(""), K("api1/a"), SS, TL},
+    {"upsert 32-byte kind", OB_UPSERT, L(32), K("api1/a"), SS, TL},
+    {"upsert empty key", OB_UPSERT, CC, K(""), SS, TL},
+    {"upsert 512-byte key", OB_UPSERT, CC, L(512), SS, TL},
+    {"upsert json over the bound", OB_UPSERT, CC, K("api1/a"), V_OVER, V_SMALL, TL},
+    {"upsert blob over the bound", OB_UPSERT, CC, K("api1/a"), V_SMALL, V_OVER, TL},
+    {"upsert NULL blob with a length", OB_UPSERT, CC, K("api1/a"), V_SMALL, V_MISSING, TL},
+    {"delete taken", OB_DELETE, CC, K("api1/a"), SS, OK_(0)},
+    {"delete absent", OB_DELETE, CC, K("api1/c"), SS, NF},
+    {"delete key of another kind", OB_DELETE, KM, K("api1/b"), SS, NF},
+    {"delete a prefix of a key", OB_DELETE, CC, K("api1/"), SS, NF},
+    {"delete key differing in case", OB_DELETE, CC, K("API1/a"), SS, NF},
+    {"delete empty kind", OB_DELETE, K(""), K("api1/a"), SS, TL},
+    {"delete 32-byte kind", OB_DELETE, L(32), K("api1/a"), SS, TL},
+    {"delete empty key", OB_DELETE, CC, K(""), SS, TL},
+    {"delete NULL key", OB_DELETE, CC, NULL, 0, SS, TL},
+    {"delete 512-byte key", OB_DELETE, CC, L(512), SS, TL},
+    {"delete prefix api1/", OB_DELETE_PREFIX, CC, K("api1/"), SS, OK_(2)},
+    {"delete prefix api", OB_DELETE_PREFIX, CC, K("api"), SS, OK_(3)},
+    {"delete prefix \"\": the whole kind", OB_DELETE_PREFIX, CC, K(""), SS, OK_(3)},
+    {"delete prefix \"\" of another kind", OB_DELETE_PREFIX, KM, K(""), SS, OK_(1)},
+    {"delete prefix that is a whole key", OB_DELETE_PREFIX, CC, K("api1/a"), SS, OK_(1)},
+    {"delete prefix longer than the keys", OB_DELETE_PREFIX, CC, K("api1/a/"), SS, OK_(0)},
+    {"delete prefix matching nothing", OB_DELETE_PREFIX, CC, K("api3"), SS, OK_(0)},
+    {"delete prefix %", OB_DELETE_PREFIX, CC, K("%"), SS, OK_(0)},
+    {"delete prefix api_/", OB_DELETE_PREFIX, CC, K("api_/"), SS, OK_(0)},
+    {"delete prefix api*", OB_DELETE_PREFIX, CC, K("api*"), SS, OK_(0)},
+    {"delete prefix api[12]", OB_DELETE_PREFIX, CC, K("api[12]"), SS, OK_(0)},
+    {"delete prefix differing in case", OB_DELETE_PREFIX, CC, K("API"), SS, OK_(0)},
+    {"delete prefix of an absent kind", OB_DELETE_PREFIX, K("nothing"), K(""), SS, OK_(0)},
+    {"delete prefix 511 bytes", OB_DELETE_PREFIX, CC, L(511), SS, OK_(0)},
+    {"delete prefix 512 bytes", OB_DELETE_PREFIX, CC, L(512), SS, TL},
+    {"delete prefix NULL", OB_DELETE_PREFIX, CC, NULL, 0, SS, TL},
+    {"delete prefix, empty kind", OB_DELETE_PREFIX, K(""), K("api"), SS, TL},
+    {"delete prefix, 32-byte kind", OB_DELETE_PREFIX, L(32), K("api"), SS, TL},
+    {"get taken", OB_GET, CC, K("api1/a"), SS, OK_(0)},
+    {"get absent", OB_GET, CC, K("api1/c"), SS, NF},
+    {"get kind differing in case", OB_GET, K("Client_cert"), K("api1/a"), SS, NF},
+    {"get a prefix of a key", OB_GET, CC, K("api1/"), SS, NF},
+    {"get 511-byte key", OB_GET, CC, L(511), SS, NF},
+    {"get 512-byte key", OB_GET, CC, L(512), SS, TL},
+    {"get empty key", OB_GET, CC, K(""), SS, TL},
+    {"get empty kind", OB_GET, K(""), K("api1/a"), SS, TL},
+    {"get 32-byte kind", OB_GET, L(32), K("api1/a"), SS, TL},
+    {"list api1/", OB_LIST, CC, K("api1/"), SS, OK_(2)},
+    {"list NULL prefix", OB_LIST, CC, NULL, 0, SS, OK_(3)},
+    {"list \"\" prefix", OB_LIST, CC, K(""), SS, OK_(3)},
+    {"list another kind", OB_LIST, KM, NULL, 0, SS, OK_(1)},
+    {"list a whole key", OB_LIST, CC, K("api2/a"), SS, OK_(1)},
+    {"list api_/", OB_LIST, CC, K("api_/"), SS, OK_(0)},
+    {"list api%", OB_LIST, CC, K("api%"), SS, OK_(0)},
+    {"list api*", OB_LIST, CC, K("api*"), SS, OK_(0)},
+    {"list api[12]/", OB_LIST, CC, K("api[12]/"), SS, OK_(0)},
+    {"list an absent kind", OB_LIST, K("nothing"), NULL, 0, SS, OK_(0)},
+    {"list 511-byte prefix", OB_LIST, CC, L(511), SS, OK_(0)},
+    {"list 512-byte prefix", OB_LIST, CC, L(512), SS, TL},
+    {"list empty kind", OB_LIST, K(""), NULL, 0, SS, TL},
+    {"list 32-byte kind", OB_LIST, L(32), NULL, 0, SS, TL},
+};
+
+#undef CC
+#undef KM
+#undef K
+#undef SS
+#undef OK_
+#undef TL
+#undef NF
+
+static const unsigned char fixture_blob_a[] = {'a', 0, 'a'};
+static const unsigned char fixture_blob_c[] = {0};
+static const unsigned char small_blob[] = {'n', 0, 'w'};
+static char *big_value; /* GSIM_OBJECT_MAX + 1 'j' and a NUL */
+
+static void object_fixture(gsim_store *store) {
+  insert_object(store, "client_cert", "api1/a", "{\"a\":1}", fixture_blob_a, sizeof(fixture_blob_a),
+                1000);
+  insert_object(store, "client_cert", "api1/b", "{\"b\":1}", NULL, 0, 1001);
+  insert_object(store, "client_cert", "api2/a", NULL, fixture_blob_c, sizeof(fixture_blob_c), 1002);
+  insert_object(store, "key_manager", "api1/a", "{}", NULL, 0, 1003);
+}
+
+static const char *case_json(object_value v) {
+  switch (v) {
+  case V_SMALL:
+    return "{\"new\":\"ශ්‍රී '%_\"}";
+  case V_MAX:
+    return big_value + 1;
+  case V_OVER:
+    return big_value;
+  case V_NONE:
+  case V_MISSING:
+    break;
+  }
+  return NULL;
+}
+
+static const unsigned char *case_blob(object_value v, size_t *len) {
+  switch (v) {
+  case V_SMALL:
+    *len = sizeof(small_blob);
+    return small_blob;
+  case V_MAX:
+    *len = (size_t)GSIM_OBJECT_MAX;
+    return (const unsigned char *)big_value;
+  case V_OVER:
+    *len = (size_t)GSIM_OBJECT_MAX + 1;
+    return (const unsigned char *)big_value;
+  case V_MISSING:
+    *len = 5;
+    return NULL;
+  case V_NONE:
+    break;
+  }
+  *len = 0;
+  return NULL;
+}
+
+/* The row as get returns it after a successful insert or upsert. */
+static void assert_object_written(gsim_store *store, const gsim_object_row *row, int replaced) {
+  char kind[GSIM_KIND_MAX + 1] = "", key[GSIM_OBJECT_KEY_MAX + 1] = "";
+  memcpy(kind, row->kind, sizeof(row->kind));
+  memcpy(key, row->key, sizeof(row->key));
+  gsim_object_row got;
+  assert_store(GSIM_STORE_OK, gsim_store_object_get(store, kind, key, &got), store);
+  assert_string_equal(kind, got.kind);
+  assert_string_equal(key, got.key);
+  if (row->json == NULL)
+    assert_null(got.json);
+  else
+    assert_string_equal(row->json, got.json);
+  assert_int_equal(row->blob_len, got.blob_len);
+  if (row->blob_len == 0)
+    assert_null(got.blob);
+  else
+    assert_memory_equal(row->blob, got.blob, row->blob_len);
+  assert_int_equal(replaced ? 1000 : row->created_ms, got.created_ms);
+  assert_int_equal(row->updated_ms, got.updated_ms);
+  gsim_object_row_clear(&got);
+}
+
+static gsim_store_status run_object_case(gsim_store *store, const object_case *c) {
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  case_string(row.kind, sizeof(row.kind), c->kind, c->kind_len);
+  case_string(row.key, sizeof(row.key), c->key, c->key_len);
+  row.json = (char *)case_json(c->json);
+  row.blob = (unsigned char *)case_blob(c->blob, &row.blob_len);
+  row.created_ms = 4000;
+  row.updated_ms = 5000;
+  char *kind = case_arg(c->kind, c->kind_len);
+  char *key = case_arg(c->key, c->key_len);
+  gsim_store_status status = GSIM_STORE_ERROR;
+  int replaced = -1;
+  size_t deleted = 99;
+  gsim_object_row got;
+  gsim_object_row *rows = (gsim_object_row *)1;
+  size_t count = 99;
+  switch (c->op) {
+  case OB_INSERT:
+    status = gsim_store_object_insert(store, &row);
+    if (status == GSIM_STORE_OK)
+      assert_object_written(store, &row, 0);
+    break;
+  case OB_UPSERT:
+    status = gsim_store_object_upsert(store, &row, &replaced);
+    assert_int_equal(status == GSIM_STORE_OK ? (int)c->count : 0, replaced);
+    if (status == GSIM_STORE_OK)
+      assert_object_written(store, &row, replaced);
+    break;
+  case OB_DELETE:
+    status = gsim_store_object_delete(store, kind, key);
+    break;
+  case OB_DELETE_PREFIX:
+    status = gsim_store_object_delete_prefix(store, kind, key, &deleted);
+    assert_int_equal(status == GSIM_STORE_OK ? c->count : 0, deleted);
+    break;
+  case OB_GET:
+    status = gsim_store_object_get(store, kind, key, &got);
+    if (status == GSIM_STORE_OK) {
+      assert_string_equal("client_cert", got.kind);
+      assert_string_equal("api1/a", got.key);
+      assert_string_equal("{\"a\":1}", got.json);
+      assert_int_equal(sizeof(fixture_blob_a), got.blob_len);
+      assert_memory_equal(fixture_blob_a, got.blob, got.blob_len);
+      assert_int_equal(1000, got.created_ms);
+      assert_int_equal(1000, got.updated_ms);
+    } else {
+      assert_null(got.json); /* cleared on failure: nothing to free */
+      assert_null(got.blob);
+      assert_int_equal(0, got.blob_len);
+    }
+    gsim_object_row_clear(&got);
+    break;
+  case OB_LIST:
+    status = gsim_store_object_list(store, kind, key, &rows, &count);
+    if (status == GSIM_STORE_OK) {
+      assert_int_equal(c->count, count);
+      if (count == 0)
+        assert_null(rows);
+      for (size_t i = 0; i < count; i++) {
+        assert_string_equal(kind, rows[i].kind);
+        if (key != NULL)
+          assert_memory_equal(key, rows[i].key, strlen(key));
+      }
+    } else {
+      assert_null(rows);
+      assert_int_equal(0, count);
+    }
+    gsim_object_rows_free(rows, count);
+    break;
+  }
+  free(kind);
+  free(key);
+  return status;
+}
+
+static void test_object_statuses(void **state) {
+  (void)state;
+  big_value = malloc((size_t)GSIM_OBJECT_MAX + 2);
+  assert_non_null(big_value);
+  memset(big_value, 'j', (size_t)GSIM_OBJECT_MAX + 1);
+  big_value[GSIM_OBJECT_MAX + 1] = '\0';
+  char *path = fresh_path("object-statuses.db");
+  for (size_t i = 0; i < sizeof(object_cases) / sizeof(object_cases[0]); i++) {
+    const object_case *c = &object_cases[i];
+    unlink_store(path);
+    gsim_store *store = open_store(path);
+    object_fixture(store);
+    char *before = object_snapshot(store);
+    gsim_store_status got = run_object_case(store, c);
+    if (got != c->want)
+      fail_msg("case '%s': expected %s, got %s (%s)", c->name, gsim_store_status_name(c->want),
+               gsim_store_status_name(got), gsim_store_error(store));
+    char *after = object_snapshot(store);
+    int reads = c->op == OB_GET || c->op == OB_LIST;
+    if (got != GSIM_STORE_OK) {
+      /* a failure says why, and leaves every row as it was */
+      assert_true(gsim_store_error(store)[0] != '\0');
+      if (strcmp(before, after) != 0)
+        fail_msg("case '%s' failed but changed the store", c->name);
+    } else if (reads || (c->op == OB_DELETE_PREFIX && c->count == 0)) {
+      if (strcmp(before, after) != 0)
+        fail_msg("case '%s' changed the store", c->name);
+    } else if (strcmp(before, after) == 0) {
+      fail_msg("case '%s' did not change the store", c->name);
+    }
+    free(before);
+    free(after);
+    gsim_store_close(store);
+  }
+  free(path);
+  free(big_value);
+  big_value = NULL;
+}
+
+/* ---- objects: behaviour --------------------------------------------------- */
+
+static void test_object_round_trip_upsert(void **state) {
+  (void)state;
+  char *path = fresh_path("objects.db");
+  gsim_store *store = open_store(path);
+  static const unsigned char nuls[] = {0, 1, 0, 0xff, 0, 'x', 0, 0};
+  static const char json[] = "{\"alias\":\"a'b\\\"c\",\"note\":\"ශ්‍රී 日本\"}";
+  insert_object(store, "client_cert", "api/nuls", json, nuls, sizeof(nuls), 100);
+  static const unsigned char empty[1] = {0};
+  insert_object(store, "client_cert", "api/empty", "", empty, 0, 200);
+  insert_object(store, "client_cert", "api/none", NULL, NULL, 0, 300);
+
+  gsim_object_row got;
+  assert_store(GSIM_STORE_OK, gsim_store_object_get(store, "client_cert", "api/nuls", &got), store);
+  assert_string_equal("client_cert", got.kind);
+  assert_string_equal("api/nuls", got.key);
+  assert_string_equal(json, got.json);
+  assert_int_equal(sizeof(nuls), got.blob_len);
+  assert_memory_equal(nuls, got.blob, sizeof(nuls));
+  assert_int_equal(100, got.created_ms);
+  assert_int_equal(100, got.updated_ms);
+  gsim_object_row_clear(&got);
+  assert_null(got.json);
+  assert_null(got.blob);
+  assert_int_equal(0, got.blob_len);
+  /* "" stays "", a 0-byte blob reads back as none */
+  assert_store(GSIM_STORE_OK, gsim_store_object_get(store, "client_cert", "api/empty", &got),
+               store);
+  assert_string_equal("", got.json);
+  assert_null(got.blob);
+  assert_int_equal(0, got.blob_len);
+  gsim_object_row_clear(&got);
+  assert_store(GSIM_STORE_OK, gsim_store_object_get(store, "client_cert", "api/none", &got), store);
+  assert_null(got.json);
+  assert_null(got.blob);
+  gsim_object_row_clear(&got);
+
+  /* upsert of an existing key: json, blob, updated_ms; created_ms and place kept */
+  gsim_object_row row = object_row("client_cert", "api/nuls", "{\"v\":2}", "\0\0", 2, 999);
+  row.updated_ms = 400;
+  int replaced = -1;
+  assert_store(GSIM_STORE_OK, gsim_store_object_upsert(store, &row, &replaced), store);
+  assert_int_equal(1, replaced);
+  assert_store(GSIM_STORE_OK, gsim_store_object_get(store, "client_cert", "api/nuls", &got), store);
+  assert_string_equal("{\"v\":2}", got.json);
+  assert_int_equal(2, got.blob_len);
+  assert_memory_equal("\0\0", got.blob, 2);
+  assert_int_equal(100, got.created_ms);
+  assert_int_equal(400, got.updated_ms);
+  gsim_object_row_clear(&got);
+  assert_object_keys(store, "client_cert", NULL, "api/nuls,api/empty,api/none");
+  /* an upsert without json or blob removes them */
+  row = object_row("client_cert", "api/nuls", NULL, NULL, 0, 500);
+  assert_store(GSIM_STORE_OK, gsim_store_object_upsert(store, &row, NULL), store);
+  assert_store(GSIM_STORE_OK, gsim_store_object_get(store, "client_cert", "api/nuls", &got), store);
+  assert_null(got.json);
+  assert_null(got.blob);
+  assert_int_equal(100, got.created_ms);
+  assert_int_equal(500, got.updated_ms);
+  gsim_object_row_clear(&got);
+
+  /* upsert of a new key inserts it as given, last */
+  row = object_row("client_cert", "api/new", "{}", NULL, 0, 600);
+  row.created_ms = 599;
+  assert_store(GSIM_STORE_OK, gsim_store_object_upsert(store, &row, &replaced), store);
+  assert_int_equal(0, replaced);
+  assert_store(GSIM_STORE_OK, gsim_store_object_get(store, "client_cert", "api/new", &got), store);
+  assert_int_equal(599, got.created_ms);
+  assert_int_equal(600, got.updated_ms);
+  gsim_object_row_clear(&got);
+  assert_object_keys(store, "client_cert", NULL, "api/nuls,api/empty,api/none,api/new");
+
+  /* insert of a taken key: EXISTS, and the key is not echoed */
+  row = object_row("client_cert", "api/secret-looking", "{}", NULL, 0, 1);
+  assert_store(GSIM_STORE_OK, gsim_store_object_insert(store, &row), store);
+  assert_store(GSIM_STORE_EXISTS, gsim_store_object_insert(store, &row), store);
+  assert_non_null(strstr(gsim_store_error(store), "objects.kind, objects.key"));
+  assert_null(strstr(gsim_store_error(store), "secret-looking"));
+
+  /* delete, then it is gone; re-created, it goes last */
+  assert_store(GSIM_STORE_OK, gsim_store_object_delete(store, "client_cert", "api/nuls"), store);
+  assert_store(GSIM_STORE_NOT_FOUND, gsim_store_object_get(store, "client_cert", "api/nuls", &got),
+               store);
+  assert_null(got.json);
+  assert_store(GSIM_STORE_NOT_FOUND, gsim_store_object_delete(store, "client_cert", "api/nuls"),
+               store);
+  assert_non_null(strstr(gsim_store_error(store), "no object"));
+  insert_object(store, "client_cert", "api/nuls", NULL, nuls, sizeof(nuls), 700);
+  assert_object_keys(store, "client_cert", NULL,
+                     "api/empty,api/none,api/new,api/secret-looking,api/nuls");
+
+  gsim_object_row *rows = (gsim_object_row *)1;
+  size_t count = 99;
+  assert_store(GSIM_STORE_OK, gsim_store_object_list(store, "client_cert", "zzz", &rows, &count),
+               store);
+  assert_null(rows);
+  assert_int_equal(0, count);
+
+  /* NULL arguments: errors, never crashes */
+  size_t deleted = 99;
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_insert(NULL, &row));
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_insert(store, NULL));
+  replaced = -1;
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_upsert(store, NULL, &replaced));
+  assert_int_equal(0, replaced);
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_delete(NULL, "k", "k"));
+  assert_int_equal(GSIM_STORE_TOO_LONG, gsim_store_object_delete(store, NULL, "k"));
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_delete_prefix(NULL, "k", "", &deleted));
+  assert_int_equal(0, deleted);
+  assert_int_equal(GSIM_STORE_TOO_LONG, gsim_store_object_delete_prefix(store, NULL, "", NULL));
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_get(store, "k", "k", NULL));
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_get(NULL, "k", "k", &got));
+  assert_int_equal(GSIM_STORE_TOO_LONG, gsim_store_object_get(store, NULL, "k", &got));
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_list(store, "k", NULL, NULL, &count));
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_object_list(store, "k", NULL, &rows, NULL));
+  assert_int_equal(GSIM_STORE_TOO_LONG, gsim_store_object_list(store, NULL, NULL, &rows, &count));
+  gsim_object_row_clear(NULL);
+  gsim_object_rows_free(NULL, 0);
+  gsim_object_rows_free(NULL, 3);
+  gsim_store_close(store);
+  free(path);
+}
+
+/* Keys holding LIKE and GLOB pattern characters, and bytes that are not
+ * UTF-8: a prefix matches exactly the keys that start with its bytes. */
+static void test_object_prefixes_are_bytes(void **state) {
+  (void)state;
+  char *path = fresh_path("prefixes.db");
+  gsim_store *store = open_store(path);
+  static const char *const keys[] = {
+      "a%b/1", "a_b/1", "axb/1", "a%b/2",      "a*/1",  "a[b]/1", "ab/1",
+      "A%b/1", "a%",    "a",     "\xff\xfe/1", "a\xff", "a\\%/1", "a?/1",
+  };
+  size_t n = sizeof(keys) / sizeof(keys[0]);
+  for (size_t i = 0; i < n; i++) /* created_ms against the creation order */
+    insert_object(store, "k", keys[i], NULL, NULL, 0, (int64_t)(n - i));
+  /* the same keys in another kind must never match */
+  insert_object(store, "other", "a%b/1", NULL, NULL, 0, 1);
+  insert_object(store, "other", "a", NULL, NULL, 0, 1);
+
+  static const struct {
+    const char *prefix, *want;
+  } lists[] = {
+      {NULL, "a%b/1,a_b/1,axb/1,a%b/2,a*/1,a[b]/1,ab/1,A%b/1,a%,a,\xff\xfe/1,a\xff,a\\%/1,a?/1"},
+      {"a", "a%b/1,a_b/1,axb/1,a%b/2,a*/1,a[b]/1,ab/1,a%,a,a\xff,a\\%/1,a?/1"},
+      {"A", "A%b/1"},
+      {"a%b/", "a%b/1,a%b/2"},
+      {"a%", "a%b/1,a%b/2,a%"},
+      {"a_b", "a_b/1"},
+      {"a_", "a_b/1"}, /* not axb/1 */
+      {"a*", "a*/1"},
+      {"a?", "a?/1"},
+      {"a[b]", "a[b]/1"},
+      {"a[", "a[b]/1"},
+      {"a\\", "a\\%/1"},
+      {"a\\%", "a\\%/1"},
+      {"%", ""},
+      {"_", ""},
+      {"*", ""},
+      {"[", ""},
+      {"?", ""},
+      {"%a", ""},
+      {"\xff", "\xff\xfe/1"},
+      {"a\xff", "a\xff"},
+      {"ab/1", "ab/1"},
+      {"ab/1/", ""},
+      {"ab/", "ab/1"},
+      {"b", ""},
+  };
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+    assert_object_keys(store, "k", lists[i].prefix, lists[i].want);
+  assert_object_keys(store, "other", "a", "a%b/1,a");
+
+  /* an upsert keeps the place; delete_prefix takes exactly the matches */
+  gsim_object_row row = object_row("k", "a%b/1", "{}", NULL, 0, 50);
+  assert_store(GSIM_STORE_OK, gsim_store_object_upsert(store, &row, NULL), store);
+  assert_object_keys(store, "k", "a%b/", "a%b/1,a%b/2");
+  static const struct {
+    const char *prefix;
+    size_t deleted;
+    const char *left;
+  } deletes[] = {
+      {"%", 0, "a%b/1,a_b/1,axb/1,a%b/2,a*/1,a[b]/1,ab/1,A%b/1,a%,a,\xff\xfe/1,a\xff,a\\%/1,a?/1"},
+      {"a%", 3, "a_b/1,axb/1,a*/1,a[b]/1,ab/1,A%b/1,a,\xff\xfe/1,a\xff,a\\%/1,a?/1"},
+      {"a_", 1, "axb/1,a*/1,a[b]/1,ab/1,A%b/1,a,\xff\xfe/1,a\xff,a\\%/1,a?/1"},
+      {"a*", 1, "axb/1,a[b]/1,ab/1,A%b/1,a,\xff\xfe/1,a\xff,a\\%/1,a?/1"},
+      {"[", 0, "axb/1,a[b]/1,ab/1,A%b/1,a,\xff\xfe/1,a\xff,a\\%/1,a?/1"},
+      {"a[b", 1, "axb/1,ab/1,A%b/1,a,\xff\xfe/1,a\xff,a\\%/1,a?/1"},
+      {"\xff", 1, "axb/1,ab/1,A%b/1,a,a\xff,a\\%/1,a?/1"},
+      {"a\\", 1, "axb/1,ab/1,A%b/1,a,a\xff,a?/1"},
+      {"a", 5, "A%b/1"},
+      {"", 1, ""},
+  };
+  for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]); i++) {
+    size_t deleted = 99;
+    assert_store(GSIM_STORE_OK,
+                 gsim_store_object_delete_prefix(store, "k", deletes[i].prefix, &deleted), store);
+    if (deleted != deletes[i].deleted)
+      fail_msg("delete prefix '%s': %zu deleted, expected %zu", deletes[i].prefix, deleted,
+               deletes[i].deleted);
+    assert_object_keys(store, "k", NULL, deletes[i].left);
+    assert_object_keys(store, "other", NULL, "a%b/1,a"); /* untouched throughout */
+  }
+  gsim_store_close(store);
+  free(path);
+}
+
+/* SQLite failing in the middle of an object write: ERROR, nothing changed,
+ * and a delete_prefix that fails on its second row deletes none. */
+static void test_object_failed_write_rolls_back(void **state) {
+  (void)state;
+  char *path = fresh_path("object-rollback.db");
+  gsim_store *store = open_store(path);
+  insert_object(store, "client_cert", "p/1", "{}", "1", 1, 1);
+  insert_object(store, "client_cert", "p/2", "{}", "2", 1, 2);
+  insert_object(store, "client_cert", "p/3", "{}", "3", 1, 3);
+  char *before = object_snapshot(store);
+  exec_sql(path, "CREATE TRIGGER fail_update BEFORE UPDATE ON objects"
+                 " BEGIN SELECT RAISE(ABORT, 'injected update failure'); END;"
+                 "CREATE TRIGGER fail_delete BEFORE DELETE ON objects WHEN OLD.key = 'p/2'"
+                 " BEGIN SELECT RAISE(ABORT, 'injected delete failure'); END");
+  gsim_object_row row = object_row("client_cert", "p/1", "{\"moved\":1}", NULL, 0, 9);
+  int replaced = -1;
+  assert_store(GSIM_STORE_ERROR, gsim_store_object_upsert(store, &row, &replaced), store);
+  assert_int_equal(0, replaced);
+  assert_non_null(strstr(gsim_store_error(store), "injected update failure"));
+  size_t deleted = 99;
+  assert_store(GSIM_STORE_ERROR,
+               gsim_store_object_delete_prefix(store, "client_cert", "p/", &deleted), store);
+  assert_int_equal(0, deleted);
+  assert_non_null(strstr(gsim_store_error(store), "injected delete failure"));
+  char *after = object_snapshot(store);
+  assert_string_equal(before, after);
+
+  /* no transaction is left open: the next write is seen at once elsewhere */
+  insert_object(store, "client_cert", "p/4", NULL, NULL, 0, 4);
+  assert_string_equal("4", query_text(path, "SELECT count(*) FROM objects"));
+  exec_sql(path, "DROP TRIGGER fail_update; DROP TRIGGER fail_delete");
+  assert_store(GSIM_STORE_OK, gsim_store_object_delete_prefix(store, "client_cert", "p/", &deleted),
+               store);
+  assert_int_equal(4, deleted);
+  free(before);
+  free(after);
+  gsim_store_close(store);
+  free(path);
+}
+
+/* A version-1 store is migrated to version 2 when opened: one transaction,
+ * old rows kept, then it is an ordinary version-2 store. */
+static void test_object_migrates_v1(void **state) {
+  (void)state;
+  char *path = fresh_path("v1.db");
+  make_v1(path);
+  assert_int_equal(0, chmod(path, 0644));
+  assert_string_equal("1", query_text(path, "PRAGMA user_version"));
+  assert_string_equal("0", query_text(path, "SELECT count(*) FROM sqlite_schema"
+                                            " WHERE name = 'objects'"));
+
+  gsim_store *store = open_store(path);
+  assert_string_equal("2", query_text(path, "PRAGMA user_version"));
+  assert_string_equal("1735616877", query_text(path, "PRAGMA application_id"));
+  assert_string_equal("wal", query_text(path, "PRAGMA journal_mode"));
+  assert_int_equal(0600, file_mode(path));
+  /* the old rows, as they were */
+  assert_order(store, NULL, NULL, "old-b,old-a");
+  gsim_cert_row cert;
+  assert_store(GSIM_STORE_OK, gsim_store_cert_get(store, "old-b", &cert), store);
+  assert_string_equal("https://old", cert.endpoint);
+  assert_int_equal(4, cert.der_len);
+  assert_memory_equal("\x30\x00\xff\x00", cert.der, 4);
+  assert_int_equal(20, cert.created_ms);
+  assert_int_equal(21, cert.updated_ms);
+  gsim_cert_row_clear(&cert);
+  gsim_api_row api;
+  assert_store(GSIM_STORE_OK, gsim_store_api_get(store, "id-old", &api), store);
+  assert_string_equal("{\"old\":1}", api.definition);
+  assert_int_equal(12, api.created_ms);
+  gsim_api_row_clear(&api);
+  /* and everything works on it: new rows of all three tables */
+  insert_cert(store, "new", "https://new", &der_a, 30);
+  assert_order(store, NULL, NULL, "old-b,old-a,new");
+  gsim_api_row fresh = api_row("id-new", "New", "/new", "1.0");
+  assert_store(GSIM_STORE_OK, gsim_store_api_insert(store, &fresh), store);
+  insert_object(store, "client_cert", "id-old/x", "{}", "\0x", 2, 31);
+  insert_object(store, "client_cert", "id-old/y", NULL, NULL, 0, 32);
+  char *certs = cert_snapshot(store);
+  char *apis = api_snapshot(store);
+  char *objects = object_snapshot(store);
+  gsim_store_close(store);
+  assert_string_equal("ok", query_text(path, "PRAGMA integrity_check"));
+
+  /* opened again it is simply version 2, nothing lost */
+  store = open_store(path);
+  assert_string_equal("2", query_text(path, "PRAGMA user_version"));
+  char *certs_again = cert_snapshot(store);
+  char *apis_again = api_snapshot(store);
+  char *objects_again = object_snapshot(store);
+  assert_string_equal(certs, certs_again);
+  assert_string_equal(apis, apis_again);
+  assert_string_equal(objects, objects_again);
+  assert_object_keys(store, "client_cert", "id-old/", "id-old/x,id-old/y");
+  gsim_store_close(store);
+  free(certs);
+  free(apis);
+  free(objects);
+  free(certs_again);
+  free(apis_again);
+  free(objects_again);
+
+  /* a second connection opened after the migration sees the same store */
+  unlink_store(path);
+  make_v1(path);
+  gsim_store *first = open_store(path);
+  gsim_store *second = open_store(path);
+  insert_object(second, "key_manager", "km", "{}", NULL, 0, 1);
+  assert_object_keys(first, "key_manager", NULL, "km");
+  gsim_store_close(second);
+  gsim_store_close(first);
+  free(path);
+}
+
 /* ---- errors and NULLs ---------------------------------------------------- */
 
 static void test_error_text_and_null_safety(void **state) {
@@ -904,7 +1663,7 @@ static void test_file_modes_under_umask_0(void **state) {
   assert_int_equal(0600, sibling_mode(path, "-shm"));
   assert_string_equal("wal", query_text(path, "PRAGMA journal_mode"));
   assert_string_equal("1735616877", query_text(path, "PRAGMA application_id"));
-  assert_string_equal("1", query_text(path, "PRAGMA user_version"));
+  assert_string_equal("2", query_text(path, "PRAGMA user_version"));
   gsim_store_close(store);
   /* the last connection checkpoints and removes -wal and -shm */
   assert_int_equal(-1, sibling_mode(path, "-wal"));
@@ -948,23 +1707,35 @@ static void test_reopen_persists(void **state) {
                store);
   gsim_api_row api = api_row("id-1", "Pets", "/pets", "1.0");
   assert_store(GSIM_STORE_OK, gsim_store_api_insert(store, &api), store);
+  insert_object(store, "client_cert", "api/b", "{\"b\":1}", "b\0b", 3, 1);
+  insert_object(store, "client_cert", "api/a", NULL, "\0", 1, 2);
+  insert_object(store, "key_manager", "km", "{}", NULL, 0, 3);
+  gsim_object_row obj = object_row("client_cert", "api/b", "{\"b\":2}", "\0", 1, 4);
+  assert_store(GSIM_STORE_OK, gsim_store_object_upsert(store, &obj, NULL), store);
   char *certs = cert_snapshot(store);
   char *apis = api_snapshot(store);
+  char *objects = object_snapshot(store);
   gsim_store_close(store);
 
   store = open_store(path);
   char *certs_again = cert_snapshot(store);
   char *apis_again = api_snapshot(store);
+  char *objects_again = object_snapshot(store);
   assert_string_equal(certs, certs_again);
   assert_string_equal(apis, apis_again);
+  assert_string_equal(objects, objects_again);
   /* creation order survives too: a new row goes after the old ones */
   insert_cert(store, "four", "https://one", &der_b, 0);
   assert_order(store, NULL, NULL, "one,two,three,four");
+  insert_object(store, "client_cert", "api/0", NULL, NULL, 0, 0);
+  assert_object_keys(store, "client_cert", NULL, "api/b,api/a,api/0");
   gsim_store_close(store);
   free(certs);
   free(apis);
+  free(objects);
   free(certs_again);
   free(apis_again);
+  free(objects_again);
   free(path);
 }
 
@@ -998,6 +1769,9 @@ typedef enum refuse_setup {
   MAKE_FUTURE_VERSION,
   MAKE_OLD_VERSION,
   MAKE_MISSING_TABLE,
+  MAKE_V3,
+  MAKE_V1_DAMAGED,
+  MAKE_V1_WITH_OBJECTS,
 } refuse_setup;
 
 typedef struct refuse_case {
@@ -1015,7 +1789,13 @@ static const refuse_case refuse_cases[] = {
     {"SQLite database of another application", MAKE_FOREIGN_ID,
      "another application (application_id 0x0000002a"},
     {"future schema version", MAKE_FUTURE_VERSION,
-     "schema version 99; this build reads version 1 (made by a newer gatecert-sim)"},
+     "schema version 99; this build reads version 2 (made by a newer gatecert-sim)"},
+    {"schema version 3", MAKE_V3,
+     "schema version 3; this build reads version 2 (made by a newer gatecert-sim)"},
+    {"schema version 1, a table missing (not migrated)", MAKE_V1_DAMAGED,
+     "the schema is damaged: no such table: apis"},
+    {"schema version 1 with an objects table of its own", MAKE_V1_WITH_OBJECTS,
+     "cannot migrate schema version 1 to 2: table objects already exists"},
     {"schema version 0 with our id", MAKE_OLD_VERSION, "schema version 0; this build reads"},
     {"our id and version, a table missing", MAKE_MISSING_TABLE, "the schema is damaged"},
 };
@@ -1052,6 +1832,20 @@ static void make_refused(const char *path, refuse_setup setup) {
     exec_sql(path, setup == MAKE_FUTURE_VERSION ? "PRAGMA user_version = 99"
                    : setup == MAKE_OLD_VERSION  ? "PRAGMA user_version = 0"
                                                 : "DROP TABLE apis");
+    break;
+  case MAKE_V3:
+    store = open_store(path);
+    insert_object(store, "client_cert", "api/kept", "{}", "\0\1", 2, 1);
+    gsim_store_close(store);
+    exec_sql(path, "PRAGMA user_version = 3");
+    break;
+  case MAKE_V1_DAMAGED:
+    make_v1(path);
+    exec_sql(path, "DROP TABLE apis");
+    break;
+  case MAKE_V1_WITH_OBJECTS:
+    make_v1(path);
+    exec_sql(path, "CREATE TABLE objects(x)");
     break;
   }
 }
@@ -1261,6 +2055,11 @@ int main(void) {
       cmocka_unit_test(test_cert_failed_write_rolls_back),
       cmocka_unit_test(test_api_statuses),
       cmocka_unit_test(test_api_round_trip),
+      cmocka_unit_test(test_object_statuses),
+      cmocka_unit_test(test_object_round_trip_upsert),
+      cmocka_unit_test(test_object_prefixes_are_bytes),
+      cmocka_unit_test(test_object_failed_write_rolls_back),
+      cmocka_unit_test(test_object_migrates_v1),
       cmocka_unit_test(test_error_text_and_null_safety),
       cmocka_unit_test(test_file_modes_under_umask_0),
       cmocka_unit_test(test_reopen_persists),
