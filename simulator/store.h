@@ -39,10 +39,10 @@ const char *gsim_store_status_name(gsim_store_status status);
 
 /* Opens or creates the store at path (mode 0600, WAL, synchronous=FULL,
  * foreign keys on, schema created or checked by PRAGMA application_id and
- * user_version). A file that is not a gatecert-sim store, or of another schema
- * version, is refused and left byte-for-byte (and mode) unchanged. A store of
- * ours with a looser mode than 0600 is tightened to 0600 (with its -wal and
- * -shm). Returns 0, or -1 with why filled (*out is then NULL). */
+ * user_version). A file that is not a gatecert-sim store, or of a schema version
+ * other than 1 (migrated to 2 in one transaction) or 2, is refused and left byte-for-byte (and
+ * mode) unchanged. A store of ours with a looser mode than 0600 is tightened to 0600 (with its -wal
+ * and -shm). Returns 0, or -1 with why filled (*out is then NULL). */
 int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_len);
 void gsim_store_close(gsim_store *store);
 
