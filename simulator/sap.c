@@ -1,12 +1,1113 @@
-/* sap.c - the sap profile's trust and key stores (placeholder: being written). */
+/* sap.c - the sap profile's trust stores, key stores and API providers.
+ *
+ * SAP API Management keeps certificates in named stores of two kinds, and
+ * associates them with an API provider (a backend) at its registration:
+ *
+ *   GET    /sap/v1/truststores                              stores and their sizes
+ *   POST   /sap/v1/truststores/{store}/certificates         multipart name, file (PEM)
+ *   GET    /sap/v1/truststores/{store}/certificates[/{name}]
+ *   DELETE /sap/v1/truststores/{store}/certificates/{name}
+ *   GET    /sap/v1/keystores                                the same for key stores
+ *   POST   /sap/v1/keystores/{store}/certificates           multipart name, file, password
+ *   GET    /sap/v1/keystores/{store}/certificates[/{name}]  (never the key)
+ *   DELETE /sap/v1/keystores/{store}/certificates/{name}
+ *   POST   /sap/v1/api-providers                            JSON {name, host, port,
+ *                                                           trustStore, keyStore, keyAlias}
+ *   GET    /sap/v1/api-providers[/{name}], DELETE /sap/v1/api-providers/{name}
+ *
+ * Only under --profile sap; under wso2 gsim_sap_admin() answers nothing and
+ * admin.c says 404. Upload rules (reference/sap.md and seed 004):
+ *
+ *   - A name is 1..255 bytes of printable UTF-8 and may not start with the
+ *     reserved prefixes sap_, hcicertificate, hcimsgcertificate (any case).
+ *     A name that exists is overwritten (200; 201 for a new one): SAP's rule.
+ *   - A trust store takes one PEM certificate only; DER, PKCS#7, PKCS#12, JKS,
+ *     JAR and PEM with a private key are 400 saying so.
+ *   - A key store takes, detected by content: a key store JAR (one chain,
+ *     leaf -> intermediates -> root, plus its key), PKCS#12 (password needed,
+ *     and refused with a 400 naming the character when it holds one SAP lists
+ *     as restricted), PEM with the chain and a private key (an ENCRYPTED
+ *     PRIVATE KEY with `password`). A certificate alone (.cer/.der) is 400: a
+ *     key store needs a private key. The chain is checked in order: each
+ *     certificate is issued and signed by the next (X509_check_issued and
+ *     X509_verify); a wrong order is a 400 naming the position. The key must
+ *     match the leaf.
+ *   - An expired certificate (the leaf for key stores) cannot be uploaded, on
+ *     the process clock (fake under libfaketime).
+ *   Every refusal is a 400 with a specific description and changes nothing.
+ *
+ * Persistence is the store's objects (store.h), each written in one
+ * transaction before the answer:
+ *
+ *   sap_truststore_cert  key "<store>/<name>"  json: description  blob: DER
+ *   sap_keystore_entry   key "<store>/<name>"  json: description  blob: PEM
+ *                        chain (leaf first) + unencrypted PKCS#8 key (the
+ *                        store file is 0600; the key is never answered)
+ *   sap_api_provider     key "<name>"          json: the provider as posted
+ *
+ * Store names are 1..128 of [A-Za-z0-9._-], so "<store>/" is an exact prefix.
+ *
+ * Backend association: a provider maps host:port to its trust store (every
+ * certificate an anchor; without one, the sender trust) and its key store
+ * entry, presented as the gateway's client certificate (2-way SSL to the API
+ * provider). Like every sender trust change, this takes effect at the next
+ * sender reload tick: a change to a provider, or to a trust store or key
+ * store entry a provider uses, marks the sender dirty, and reload.c reads the
+ * providers from the store when it builds a generation (trust.c gives them
+ * their own SSL contexts, matched before the configured SSL profiles). A
+ * restart builds its first generation from the store, providers included.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <openssl/crypto.h>
+#include <openssl/x509v3.h>
+
+#include "multipart.h"
 #include "sim.h"
 
+#define SAP_PREFIX        "/sap/v1/"
+#define SAP_KIND_TRUST    "sap_truststore_cert"
+#define SAP_KIND_KEY      "sap_keystore_entry"
+#define SAP_KIND_PROVIDER "sap_api_provider"
+#define SAP_STORE_MAX     129 /* store name with its NUL */
+#define SAP_NAME_MAX      256 /* certificate or provider name with its NUL */
+#define SAP_HOST_MAX      254
+#define SAP_JSON_MAX      65536 /* a provider definition */
+#define SAP_RESTRICTED    "!%^&#:/?[]@$'()*+,;="
+#define SAP_EXPIRED       "An expired certificate cannot be uploaded"
+#define SAP_INTERNAL      "The server encountered an internal error. Please contact administrator."
+
+struct gsim_sap {
+  uint64_t uploads;    /* accepted uploads (new or overwrite) */
+  uint64_t overwrites; /* of which overwrote an existing name */
+  uint64_t refused;    /* uploads answered 400 */
+};
+
+typedef enum store_kind { TRUST = 0, KEY } store_kind;
+
+static const char *kind_of(store_kind k) { return k == TRUST ? SAP_KIND_TRUST : SAP_KIND_KEY; }
+static const char *store_word(store_kind k) { return k == TRUST ? "trust store" : "key store"; }
+
 int gsim_sap_init(gsim *sim, char *why, size_t why_len) {
-  (void)sim, (void)why, (void)why_len;
+  sim->sap = calloc(1, sizeof(*sim->sap));
+  if (!sim->sap) {
+    snprintf(why, why_len, "out of memory");
+    return -1;
+  }
   return 0;
 }
-void gsim_sap_free(gsim *sim) { (void)sim; }
-int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path) {
-  (void)sim, (void)req, (void)path;
+
+void gsim_sap_free(gsim *sim) {
+  free(sim->sap);
+  sim->sap = NULL;
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void bad_request(gsim *sim, struct evhttp_request *req, const char *description) {
+  if (sim->sap)
+    sim->sap->refused++;
+  gsim_rest_error(req, 400, "Bad Request", description);
+}
+
+static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
+  gsim_log(sim, "ERROR", "sap: %s: %s", what, gsim_store_error(sim->store));
+  gsim_rest_error(req, 500, "Internal server error", SAP_INTERNAL);
+}
+
+static void not_found(struct evhttp_request *req, const char *what, const char *name) {
+  char text[GSIM_OBJECT_KEY_MAX + 64];
+  snprintf(text, sizeof(text), "%s '%s' not found", what, name);
+  gsim_rest_error(req, 404, "Not Found", text);
+}
+
+static void method_not_allowed(struct evhttp_request *req, const char *allow) {
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+  gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
+}
+
+/* Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
+ * without C0, DEL or C1 control characters. */
+static int printable_utf8(const unsigned char *s, size_t len) {
+  static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c < 0x20 || c == 0x7f)
+      return 0;
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > len)
+      return 0;
+    unsigned long cp = n == 1 ? c : (unsigned long)(c & (0x7f >> n));
+    for (size_t k = 1; k < n; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3fu);
+    }
+    if ((n > 1 && cp < min_cp[n]) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+        (cp >= 0x80 && cp <= 0x9f))
+      return 0;
+    i += n;
+  }
+  return 1;
+}
+
+/* Percent-decodes one path segment into out; -1 if it is empty, does not fit
+ * or is not printable UTF-8. */
+static int path_segment(const char *seg, size_t len, char *out, size_t out_len) {
+  char *raw = strndup(seg, len);
+  if (!raw)
+    return -1;
+  size_t n = 0;
+  char *decoded = evhttp_uridecode(raw, 0, &n);
+  free(raw);
+  int rc = decoded && n > 0 && n < out_len && !memchr(decoded, '\0', n) &&
+                   printable_utf8((const unsigned char *)decoded, n)
+               ? 0
+               : -1;
+  if (rc == 0)
+    memcpy(out, decoded, n + 1);
+  free(decoded);
+  return rc;
+}
+
+/* A store name: 1..128 of [A-Za-z0-9._-]. */
+static int valid_store(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n >= SAP_STORE_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+/* The reserved prefix name starts with (any case), or NULL. */
+static const char *reserved_prefix(const char *name) {
+  static const char *const prefixes[] = {"sap_", "hcicertificate", "hcimsgcertificate"};
+  for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+    if (strncasecmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+      return prefixes[i];
+  return NULL;
+}
+
+/* Checks a certificate or provider name; 0, or -1 with description filled. */
+static int check_name(const char *name, int reserved_rule, char *description, size_t len) {
+  size_t n = strlen(name);
+  if (n == 0 || n >= SAP_NAME_MAX || !printable_utf8((const unsigned char *)name, n)) {
+    snprintf(description, len, "The name must be printable UTF-8 of 1 to 255 bytes");
+    return -1;
+  }
+  const char *prefix = reserved_rule ? reserved_prefix(name) : NULL;
+  if (prefix) {
+    snprintf(description, len, "The name '%s' starts with the reserved prefix '%s'", name, prefix);
+    return -1;
+  }
   return 0;
+}
+
+static int object_key(char out[GSIM_OBJECT_KEY_MAX], const char *store, const char *name) {
+  int n = snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s", store, name);
+  return n < 0 || n >= GSIM_OBJECT_KEY_MAX ? -1 : 0;
+}
+
+static json_t *iso_seconds(json_int_t s) {
+  char text[32];
+  gsim_format_iso((int64_t)s * 1000, text);
+  return json_string(text);
+}
+
+/* ---- multipart forms -------------------------------------------------------- */
+
+/* Parses the request's multipart body. 0, or -1 after answering 400. */
+static int read_form(gsim *sim, struct evhttp_request *req, gsim_mp_form *form) {
+  const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+  char boundary[GSIM_MP_BOUNDARY_MAX];
+  char why[300];
+  gsim_mp_status st = gsim_mp_boundary(type ? type : "", boundary, sizeof(boundary));
+  if (st != GSIM_MP_OK) {
+    snprintf(why, sizeof(why), "Expected a multipart/form-data body (%s)", gsim_mp_status_name(st));
+    bad_request(sim, req, why);
+    return -1;
+  }
+  struct evbuffer *body = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(body);
+  const unsigned char *data =
+      len ? evbuffer_pullup(body, (ev_ssize_t)len) : (const unsigned char *)"";
+  char detail[200] = "";
+  st = gsim_mp_parse(data, len, boundary, form, detail, sizeof(detail));
+  if (st != GSIM_MP_OK) {
+    snprintf(why, sizeof(why), "Malformed multipart body: %s", detail);
+    bad_request(sim, req, why);
+    return -1;
+  }
+  return 0;
+}
+
+/* A text field as a C string into out; 0 absent or empty, 1 ok, -1 bad. */
+static int form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len) {
+  const gsim_mp_part *p = gsim_mp_find(form, name);
+  if (!p || p->len == 0)
+    return 0;
+  if (p->len >= out_len || memchr(p->data, '\0', p->len) || !printable_utf8(p->data, p->len))
+    return -1;
+  memcpy(out, p->data, p->len);
+  out[p->len] = '\0';
+  return 1;
+}
+
+/* ---- certificate descriptions ----------------------------------------------- */
+
+/* What GET answers about an entry, kept in the object's json: the leaf's
+ * names, serial, validity (epoch seconds) and fingerprint. */
+static json_t *describe(X509 *leaf, const char *store, const char *name, int64_t now_ms) {
+  gcert_info info;
+  gcert_error err = {0};
+  if (gcert_describe(leaf, (time_t)(now_ms / 1000), &info, &err) != GCERT_OK)
+    return NULL;
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "store", store, "name", name,
+                   "subject", info.subject, "issuer", info.issuer, "serialNumber", info.serial_hex,
+                   "notBefore", (json_int_t)info.not_before, "notAfter", (json_int_t)info.not_after,
+                   "sha256Fingerprint", info.sha256_hex);
+}
+
+/* The reply for a stored entry: its description with ISO validity and the
+ * status on the process clock now. */
+static json_t *entry_reply(const gsim_object_row *row) {
+  json_t *in = row->json ? json_loads(row->json, 0, NULL) : NULL;
+  if (!in)
+    return json_pack("{s:s}", "key", row->key);
+  json_int_t nb = json_integer_value(json_object_get(in, "notBefore"));
+  json_int_t na = json_integer_value(json_object_get(in, "notAfter"));
+  json_int_t now = (json_int_t)(gsim_now_ms() / 1000);
+  json_t *out = json_deep_copy(in);
+  json_decref(in);
+  if (!out)
+    return NULL;
+  json_object_del(out, "notBefore");
+  json_object_del(out, "notAfter");
+  json_object_set_new(out, "validFrom", iso_seconds(nb));
+  json_object_set_new(out, "validTo", iso_seconds(na));
+  json_object_set_new(out, "status",
+                      json_string(now > na   ? "expired"
+                                  : now < nb ? "not yet valid"
+                                             : "valid"));
+  char created[32], updated[32];
+  gsim_format_iso(row->created_ms, created);
+  gsim_format_iso(row->updated_ms, updated);
+  json_object_set_new(out, "createdAt", json_string(created));
+  json_object_set_new(out, "updatedAt", json_string(updated));
+  return out;
+}
+
+static int expired(X509 *cert, int64_t now_ms) {
+  time_t now = (time_t)(now_ms / 1000);
+  return X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0;
+}
+
+/* ---- which providers use what ----------------------------------------------- */
+
+/* 1 when a provider uses the trust store `store` (kind TRUST), or the key
+ * store entry store/name (kind KEY); -1 on a store failure. */
+static int provider_uses(gsim *sim, store_kind k, const char *store, const char *name) {
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, SAP_KIND_PROVIDER, NULL, &rows, &count) != GSIM_STORE_OK)
+    return -1;
+  int used = 0;
+  for (size_t i = 0; i < count && !used; i++) {
+    json_t *p = rows[i].json ? json_loads(rows[i].json, 0, NULL) : NULL;
+    if (!p)
+      continue;
+    if (k == TRUST) {
+      const char *ts = json_string_value(json_object_get(p, "trustStore"));
+      used = ts && strcmp(ts, store) == 0;
+    } else {
+      const char *ks = json_string_value(json_object_get(p, "keyStore"));
+      const char *alias = json_string_value(json_object_get(p, "keyAlias"));
+      used = ks && alias && strcmp(ks, store) == 0 && (!name || strcmp(alias, name) == 0);
+    }
+    json_decref(p);
+  }
+  gsim_object_rows_free(rows, count);
+  return used;
+}
+
+/* After a change to store/name: dirty the sender when a provider uses it. */
+static void note_change(gsim *sim, store_kind k, const char *store, const char *name,
+                        const char *what, int64_t now) {
+  int used = provider_uses(sim, k, store, name);
+  if (used != 0) /* a failed lookup reloads to be safe */
+    sim->sender_dirty = 1;
+  char next[32];
+  gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
+  if (used)
+    gsim_log(sim, "INFO",
+             "sap %s %s/%s %s; used by an API provider: live at the next sender tick "
+             "(%s)",
+             store_word(k), store, name, what, next);
+  else
+    gsim_log(sim, "INFO", "sap %s %s/%s %s", store_word(k), store, name, what);
+}
+
+/* ---- trust store uploads ---------------------------------------------------- */
+
+static const char *format_words(gcert_format f) {
+  switch (f) {
+  case GCERT_FORMAT_DER:
+    return "a DER certificate (.cer/.der)";
+  case GCERT_FORMAT_PKCS7:
+    return "a PKCS#7 bundle";
+  case GCERT_FORMAT_PKCS12:
+    return "a PKCS#12 key store (.p12/.pkcs)";
+  case GCERT_FORMAT_JKS:
+    return "a JKS key store";
+  case GCERT_FORMAT_SAPJAR:
+    return "a key store JAR";
+  case GCERT_FORMAT_PEM:
+    return "PEM";
+  default:
+    return "not a certificate";
+  }
+}
+
+/* The single certificate of a trust store upload; NULL with description. */
+static X509 *trust_upload_cert(const gsim_mp_part *file, char *description, size_t len) {
+  gcert_format f = gcert_format_detect(file->data, file->len);
+  if (f != GCERT_FORMAT_PEM) {
+    snprintf(description, len, "A trust store upload takes only a PEM file; this file is %s",
+             format_words(f));
+    return NULL;
+  }
+  gcert_store st;
+  gcert_store_init(&st);
+  gcert_error err = {0};
+  gcert_status rc = gcert_pem_read(file->data, file->len, NULL, &st, &err);
+  X509 *cert = NULL;
+  if (rc == GCERT_E_NEED_PASSWORD || (rc == GCERT_OK && st.count == 1 && st.entries[0].key))
+    snprintf(description, len,
+             "A trust store upload takes only a PEM certificate, not a private key");
+  else if (rc != GCERT_OK)
+    snprintf(description, len, "The PEM file could not be read: %s", err.message);
+  else if (st.count != 1)
+    snprintf(description, len,
+             "A trust store upload takes one PEM certificate; this file holds %zu", st.count);
+  else {
+    cert = sk_X509_value(st.entries[0].chain, 0);
+    X509_up_ref(cert);
+  }
+  gcert_store_free(&st);
+  return cert;
+}
+
+/* ---- key store uploads ------------------------------------------------------ */
+
+/* The first character of password SAP lists as restricted, or 0. */
+static char restricted_char(const char *password) {
+  for (const char *p = password; *p; p++)
+    if (strchr(SAP_RESTRICTED, *p))
+      return *p;
+  return 0;
+}
+
+/* Checks that chain is leaf -> intermediates -> root: each certificate is
+ * issued and signed by the next. 0, or -1 with description. */
+static int check_chain(STACK_OF(X509) * chain, char *description, size_t len) {
+  for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
+    X509 *child = sk_X509_value(chain, i), *parent = sk_X509_value(chain, i + 1);
+    EVP_PKEY *pub = X509_get0_pubkey(parent);
+    if (X509_check_issued(parent, child) != X509_V_OK || !pub || X509_verify(child, pub) != 1) {
+      char subject[128];
+      X509_NAME_oneline(X509_get_subject_name(parent), subject, sizeof(subject));
+      snprintf(description, len,
+               "The certificate chain is not in the order leaf -> intermediate(s) -> root: "
+               "certificate %d (%s) did not issue certificate %d",
+               i + 2, subject, i + 1);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Reads a key store upload into *out (one key entry); 0, or -1 with
+ * description. *format gets "jar", "pkcs12" or "pem". */
+static int key_upload(const gsim_mp_part *file, const char *password, gcert_store *out,
+                      const char **format, char *description, size_t len) {
+  gcert_format f = gcert_format_detect(file->data, file->len);
+  gcert_error err = {0};
+  gcert_status rc;
+  switch (f) {
+  case GCERT_FORMAT_SAPJAR:
+    *format = "jar";
+    rc = gcert_sapjar_read(file->data, file->len, password, out, &err);
+    break;
+  case GCERT_FORMAT_PKCS12: {
+    *format = "pkcs12";
+    if (!password) {
+      snprintf(description, len, "A PKCS#12 key store (.p12/.pkcs) needs its password");
+      return -1;
+    }
+    char c = restricted_char(password);
+    if (c) {
+      snprintf(description, len, "The password contains the restricted character '%c'", c);
+      return -1;
+    }
+    rc = gcert_pkcs12_read(file->data, file->len, password, out, &err);
+    break;
+  }
+  case GCERT_FORMAT_PEM:
+    *format = "pem";
+    rc = gcert_pem_read(file->data, file->len, password, out, &err);
+    break;
+  case GCERT_FORMAT_DER:
+  case GCERT_FORMAT_PKCS7:
+    snprintf(description, len,
+             "A key store needs a private key: %s holds certificates only (upload it to a trust "
+             "store, or a PEM, PKCS#12 or key store JAR with the key here)",
+             format_words(f));
+    return -1;
+  case GCERT_FORMAT_JKS:
+    snprintf(description, len,
+             "A JKS key store is not accepted: upload PEM, PKCS#12 (.p12/.pkcs) or a key store "
+             "JAR");
+    return -1;
+  default:
+    snprintf(description, len,
+             "The file is not a key store: expected PEM, PKCS#12 (.p12/.pkcs) or a key store JAR");
+    return -1;
+  }
+  if (rc != GCERT_OK) {
+    const char *what = f == GCERT_FORMAT_SAPJAR   ? "key store JAR"
+                       : f == GCERT_FORMAT_PKCS12 ? "PKCS#12 file"
+                                                  : "PEM file";
+    if (rc == GCERT_E_INTEGRITY || rc == GCERT_E_BAD_PASSWORD)
+      snprintf(description, len, "The password of the %s is wrong", what);
+    else if (rc == GCERT_E_NEED_PASSWORD)
+      snprintf(description, len, "The private key of the %s is encrypted: a password is needed",
+               what);
+    else if (rc == GCERT_E_KEY_MISMATCH)
+      snprintf(description, len, "The private key does not match the leaf certificate (%s)",
+               err.message);
+    else
+      snprintf(description, len, "The %s could not be read: %s", what, err.message);
+    return -1;
+  }
+  size_t keys = 0;
+  for (size_t i = 0; i < out->count; i++)
+    keys += out->entries[i].key != NULL;
+  if (keys == 0) {
+    snprintf(description, len, "A key store needs a private key: the file holds certificates only");
+    return -1;
+  }
+  if (keys > 1) {
+    snprintf(description, len, "A key store entry holds one key and its chain; this file has %zu",
+             keys);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- store routes ----------------------------------------------------------- */
+
+static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, const char *store) {
+  gsim_mp_form form;
+  if (read_form(sim, req, &form) != 0)
+    return;
+  char name[SAP_NAME_MAX], password[GSIM_PASSWORD_MAX], description[400];
+  int name_ok = form_text(&form, "name", name, sizeof(name));
+  if (name_ok <= 0) {
+    bad_request(sim, req,
+                name_ok < 0 ? "The name must be printable UTF-8 of 1 to 255 bytes"
+                            : "The name should not be empty");
+    return;
+  }
+  if (check_name(name, 1, description, sizeof(description)) != 0) {
+    bad_request(sim, req, description);
+    return;
+  }
+  int pw_ok = k == KEY ? form_text(&form, "password", password, sizeof(password)) : 0;
+  if (pw_ok < 0) {
+    bad_request(sim, req, "The password must be printable of at most 255 bytes");
+    return;
+  }
+  const gsim_mp_part *file = gsim_mp_find(&form, "file");
+  if (!file || file->len == 0) {
+    bad_request(sim, req, "A certificate file should be provided (form field 'file')");
+    OPENSSL_cleanse(password, sizeof(password));
+    return;
+  }
+  if (file->len > GCERT_MAX_INPUT) {
+    snprintf(description, sizeof(description), "The file is %zu bytes; the limit is %zu", file->len,
+             (size_t)GCERT_MAX_INPUT);
+    bad_request(sim, req, description);
+    OPENSSL_cleanse(password, sizeof(password));
+    return;
+  }
+  char key[GSIM_OBJECT_KEY_MAX];
+  if (object_key(key, store, name) != 0) {
+    bad_request(sim, req, "The store and name are too long");
+    OPENSSL_cleanse(password, sizeof(password));
+    return;
+  }
+  int64_t now = gsim_now_ms();
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  snprintf(row.kind, sizeof(row.kind), "%s", kind_of(k));
+  memcpy(row.key, key, sizeof(key));
+  row.created_ms = row.updated_ms = now;
+  json_t *desc = NULL;
+  gcert_buf blob = {0};
+  int failed = 1;
+  if (k == TRUST) {
+    X509 *cert = trust_upload_cert(file, description, sizeof(description));
+    if (cert && expired(cert, now))
+      snprintf(description, sizeof(description), "%s", SAP_EXPIRED);
+    else if (cert) {
+      unsigned char *der = NULL;
+      int n = i2d_X509(cert, &der);
+      desc = n > 0 ? describe(cert, store, name, now) : NULL;
+      if (desc) {
+        blob.data = der;
+        blob.len = (size_t)n;
+        der = NULL;
+        failed = 0;
+      } else
+        snprintf(description, sizeof(description), "The certificate could not be encoded");
+      OPENSSL_free(der);
+    }
+    X509_free(cert);
+  } else {
+    gcert_store st;
+    gcert_store_init(&st);
+    const char *format = "?";
+    if (key_upload(file, pw_ok > 0 ? password : NULL, &st, &format, description,
+                   sizeof(description)) == 0) {
+      gcert_entry *e = NULL;
+      for (size_t i = 0; i < st.count && !e; i++)
+        if (st.entries[i].key)
+          e = &st.entries[i];
+      X509 *leaf = sk_X509_value(e->chain, 0);
+      if (check_chain(e->chain, description, sizeof(description)) == 0) {
+        if (X509_check_private_key(leaf, e->key) != 1)
+          snprintf(description, sizeof(description),
+                   "The private key does not match the leaf certificate");
+        else if (expired(leaf, now))
+          snprintf(description, sizeof(description), "%s", SAP_EXPIRED);
+        else {
+          gcert_store one;
+          gcert_store_init(&one);
+          gcert_error err = {0};
+          desc = describe(leaf, store, name, now);
+          if (desc && gcert_store_add_key(&one, NULL, e->key, e->chain, &err) == GCERT_OK &&
+              gcert_pem_write(&one, NULL, &blob, &err) == GCERT_OK) {
+            json_t *subjects = json_array();
+            for (int i = 0; i < sk_X509_num(e->chain); i++) {
+              char subject[256];
+              X509_NAME_oneline(X509_get_subject_name(sk_X509_value(e->chain, i)), subject,
+                                sizeof(subject));
+              json_array_append_new(subjects, json_string(subject));
+            }
+            json_object_set_new(desc, "format", json_string(format));
+            json_object_set_new(desc, "chainLength", json_integer(sk_X509_num(e->chain)));
+            json_object_set_new(desc, "chain", subjects);
+            failed = 0;
+          } else
+            snprintf(description, sizeof(description), "The key store entry could not be encoded");
+          gcert_store_free(&one);
+        }
+      }
+    }
+    gcert_store_free(&st);
+  }
+  OPENSSL_cleanse(password, sizeof(password));
+  if (failed) {
+    json_decref(desc);
+    gcert_buf_cleanse_free(&blob);
+    gsim_log(sim, "WARN", "sap %s %s: upload of '%s' refused: %s", store_word(k), store, name,
+             description);
+    bad_request(sim, req, description);
+    return;
+  }
+  row.json = json_dumps(desc, JSON_COMPACT);
+  row.blob = blob.data;
+  row.blob_len = blob.len;
+  int replaced = 0;
+  gsim_store_status rc =
+      row.json ? gsim_store_object_upsert(sim->store, &row, &replaced) : GSIM_STORE_ERROR;
+  free(row.json);
+  gcert_buf_cleanse_free(&blob);
+  if (rc != GSIM_STORE_OK) {
+    json_decref(desc);
+    internal_error(sim, req, "storing the certificate");
+    return;
+  }
+  sim->sap->uploads++;
+  sim->sap->overwrites += replaced != 0;
+  note_change(sim, k, store, name, replaced ? "overwritten" : "added", now);
+  /* answer with what the store now holds, read back */
+  gsim_object_row stored;
+  memset(&stored, 0, sizeof(stored));
+  json_t *reply = NULL;
+  if (gsim_store_object_get(sim->store, kind_of(k), key, &stored) == GSIM_STORE_OK)
+    reply = entry_reply(&stored);
+  gsim_object_row_clear(&stored);
+  json_decref(desc);
+  if (!reply) {
+    internal_error(sim, req, "reading the certificate back");
+    return;
+  }
+  gsim_send_json(req, replaced ? 200 : 201, reply);
+}
+
+static void entries_list(gsim *sim, struct evhttp_request *req, store_kind k, const char *store) {
+  char prefix[SAP_STORE_MAX + 1];
+  snprintf(prefix, sizeof(prefix), "%s/", store);
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, kind_of(k), prefix, &rows, &count) != GSIM_STORE_OK) {
+    internal_error(sim, req, "listing certificates");
+    return;
+  }
+  json_t *list = json_array();
+  for (size_t i = 0; i < count; i++) {
+    json_t *e = entry_reply(&rows[i]);
+    if (e)
+      json_array_append_new(list, e);
+  }
+  gsim_object_rows_free(rows, count);
+  gsim_send_json(req, 200,
+                 json_pack("{s:s, s:I, s:o}", "store", store, "count",
+                           (json_int_t)json_array_size(list), "list", list));
+}
+
+static void entry_get(gsim *sim, struct evhttp_request *req, store_kind k, const char *key) {
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  gsim_store_status rc = gsim_store_object_get(sim->store, kind_of(k), key, &row);
+  if (rc == GSIM_STORE_NOT_FOUND) {
+    not_found(req, "Certificate", key);
+    return;
+  }
+  if (rc != GSIM_STORE_OK) {
+    internal_error(sim, req, "reading a certificate");
+    return;
+  }
+  json_t *reply = entry_reply(&row);
+  gsim_object_row_clear(&row);
+  if (reply)
+    gsim_send_json(req, 200, reply);
+  else
+    internal_error(sim, req, "describing a certificate");
+}
+
+static void entry_delete(gsim *sim, struct evhttp_request *req, store_kind k, const char *store,
+                         const char *name, const char *key) {
+  gsim_store_status rc = gsim_store_object_delete(sim->store, kind_of(k), key);
+  if (rc == GSIM_STORE_NOT_FOUND) {
+    not_found(req, "Certificate", key);
+    return;
+  }
+  if (rc != GSIM_STORE_OK) {
+    internal_error(sim, req, "deleting a certificate");
+    return;
+  }
+  note_change(sim, k, store, name, "deleted", gsim_now_ms());
+  gsim_send_json(req, 200, json_pack("{s:s, s:s}", "store", store, "name", name));
+}
+
+/* GET /sap/v1/truststores | keystores: every store with its entry count. */
+static void stores_list(gsim *sim, struct evhttp_request *req, store_kind k) {
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, kind_of(k), NULL, &rows, &count) != GSIM_STORE_OK) {
+    internal_error(sim, req, "listing stores");
+    return;
+  }
+  json_t *list = json_array();
+  json_t *seen = json_object(); /* store -> its object in list */
+  for (size_t i = 0; i < count; i++) {
+    const char *slash = strchr(rows[i].key, '/');
+    if (!slash)
+      continue;
+    char store[SAP_STORE_MAX];
+    snprintf(store, sizeof(store), "%.*s", (int)(slash - rows[i].key), rows[i].key);
+    json_t *s = json_object_get(seen, store);
+    if (!s) {
+      s = json_pack("{s:s, s:I}", "name", store, "certificateCount", (json_int_t)0);
+      json_array_append_new(list, s);
+      json_object_set(seen, store, s);
+    }
+    json_t *n = json_object_get(s, "certificateCount");
+    json_integer_set(n, json_integer_value(n) + 1);
+  }
+  json_decref(seen);
+  gsim_object_rows_free(rows, count);
+  gsim_send_json(req, 200,
+                 json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list), "list", list));
+}
+
+/* rest: what follows "/sap/v1/truststores" or "/sap/v1/keystores". */
+static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, const char *rest) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    if (cmd == EVHTTP_REQ_GET)
+      stores_list(sim, req, k);
+    else
+      method_not_allowed(req, "GET");
+    return;
+  }
+  if (*rest != '/') {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  rest++;
+  const char *slash = strchr(rest, '/');
+  char store[SAP_STORE_MAX];
+  if (!slash || path_segment(rest, (size_t)(slash - rest), store, sizeof(store)) != 0 ||
+      !valid_store(store)) {
+    if (!slash)
+      gsim_rest_error(req, 404, "Not Found", "No such resource");
+    else
+      bad_request(sim, req, "A store name is 1 to 128 characters of A-Z a-z 0-9 . _ -");
+    return;
+  }
+  static const char certs[] = "/certificates";
+  if (strncmp(slash, certs, strlen(certs)) != 0) {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  const char *tail = slash + strlen(certs);
+  if (*tail == '\0' || strcmp(tail, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      entries_add(sim, req, k, store);
+    else if (cmd == EVHTTP_REQ_GET)
+      entries_list(sim, req, k, store);
+    else
+      method_not_allowed(req, "GET, POST");
+    return;
+  }
+  char name[SAP_NAME_MAX], key[GSIM_OBJECT_KEY_MAX];
+  if (*tail != '/' || strchr(tail + 1, '/')) {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  if (path_segment(tail + 1, strlen(tail + 1), name, sizeof(name)) != 0 ||
+      object_key(key, store, name) != 0) {
+    bad_request(sim, req, "The name in the path must be printable UTF-8 of 1 to 255 bytes");
+    return;
+  }
+  if (cmd == EVHTTP_REQ_GET)
+    entry_get(sim, req, k, key);
+  else if (cmd == EVHTTP_REQ_DELETE)
+    entry_delete(sim, req, k, store, name, key);
+  else
+    method_not_allowed(req, "GET, DELETE");
+}
+
+/* ---- API providers ---------------------------------------------------------- */
+
+/* A host as it may appear in an endpoint URL: a name, IPv4 or bracketed IPv6. */
+static int valid_host(const char *h) {
+  size_t n = strlen(h);
+  if (n == 0 || n >= SAP_HOST_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = h[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '-' || c == '_' || c == ':' || c == '[' || c == ']'))
+      return 0;
+  }
+  return 1;
+}
+
+/* How many providers the trust generation can hold beside the configured
+ * SSL profiles (reload.c puts provider i at profile slot profile_count+1+i). */
+static size_t provider_capacity(const gsim *sim) {
+  size_t used = sim->opt->profile_count + 1;
+  return used < GSIM_MAX_PROFILES ? GSIM_MAX_PROFILES - used : 0;
+}
+
+/* Validates a provider definition; 0, or -1 with the status (400/409) and
+ * description. out gets the normalised definition (new reference). */
+static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char *description,
+                          size_t len) {
+  *status = 400;
+  if (!json_is_object(in)) {
+    snprintf(description, len, "The body must be a JSON object");
+    return -1;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(in, k, v) {
+    if (strcmp(k, "name") && strcmp(k, "host") && strcmp(k, "port") && strcmp(k, "trustStore") &&
+        strcmp(k, "keyStore") && strcmp(k, "keyAlias") && strcmp(k, "description")) {
+      snprintf(description, len, "Unknown field '%.64s'", k);
+      return -1;
+    }
+  }
+  const char *name = json_string_value(json_object_get(in, "name"));
+  const char *host = json_string_value(json_object_get(in, "host"));
+  json_t *port_v = json_object_get(in, "port");
+  json_t *ts_v = json_object_get(in, "trustStore");
+  json_t *ks_v = json_object_get(in, "keyStore");
+  json_t *alias_v = json_object_get(in, "keyAlias");
+  const char *ts = json_string_value(ts_v), *ks = json_string_value(ks_v),
+             *alias = json_string_value(alias_v);
+  if (!name || check_name(name, 0, description, len) != 0) {
+    if (!name)
+      snprintf(description, len, "'name' is required (a string)");
+    return -1;
+  }
+  if (!host || !valid_host(host)) {
+    snprintf(description, len, "'host' must be a host name or IP address");
+    return -1;
+  }
+  if (!json_is_integer(port_v) || json_integer_value(port_v) < 1 ||
+      json_integer_value(port_v) > 65535) {
+    snprintf(description, len, "'port' must be an integer from 1 to 65535");
+    return -1;
+  }
+  if ((ts_v && !json_is_null(ts_v) && (!ts || !valid_store(ts))) ||
+      (ks_v && !json_is_null(ks_v) && (!ks || !valid_store(ks)))) {
+    snprintf(description, len, "A store name is 1 to 128 characters of A-Z a-z 0-9 . _ -");
+    return -1;
+  }
+  if ((ks != NULL) != (alias != NULL) || (alias_v && !json_is_null(alias_v) && !alias)) {
+    snprintf(description, len, "'keyStore' and 'keyAlias' go together");
+    return -1;
+  }
+  if (alias && check_name(alias, 0, description, len) != 0)
+    return -1;
+  json_t *desc = json_object_get(in, "description");
+  if (desc && !json_is_string(desc)) {
+    snprintf(description, len, "'description' must be a string");
+    return -1;
+  }
+  /* what it names must exist */
+  if (ts) {
+    char prefix[SAP_STORE_MAX + 1];
+    snprintf(prefix, sizeof(prefix), "%s/", ts);
+    gsim_object_row *rows = NULL;
+    size_t count = 0;
+    if (gsim_store_object_list(sim->store, SAP_KIND_TRUST, prefix, &rows, &count) !=
+        GSIM_STORE_OK) {
+      *status = 500;
+      return -1;
+    }
+    gsim_object_rows_free(rows, count);
+    if (count == 0) {
+      snprintf(description, len, "Trust store '%s' holds no certificate", ts);
+      return -1;
+    }
+  }
+  if (ks) {
+    char key[GSIM_OBJECT_KEY_MAX];
+    gsim_object_row row;
+    memset(&row, 0, sizeof(row));
+    gsim_store_status rc = object_key(key, ks, alias) == 0
+                               ? gsim_store_object_get(sim->store, SAP_KIND_KEY, key, &row)
+                               : GSIM_STORE_NOT_FOUND;
+    gsim_object_row_clear(&row);
+    if (rc == GSIM_STORE_NOT_FOUND) {
+      snprintf(description, len, "Key store '%s' has no entry '%s'", ks, alias);
+      return -1;
+    }
+    if (rc != GSIM_STORE_OK) {
+      *status = 500;
+      return -1;
+    }
+  }
+  /* one provider per host:port, within what a generation can hold */
+  gsim_object_row *rows = NULL;
+  size_t count = 0, others = 0;
+  if (gsim_store_object_list(sim->store, SAP_KIND_PROVIDER, NULL, &rows, &count) != GSIM_STORE_OK) {
+    *status = 500;
+    return -1;
+  }
+  int clash = 0;
+  for (size_t i = 0; i < count && !clash; i++) {
+    if (strcmp(rows[i].key, name) == 0)
+      continue;
+    others++;
+    json_t *p = rows[i].json ? json_loads(rows[i].json, 0, NULL) : NULL;
+    const char *h = json_string_value(json_object_get(p, "host"));
+    clash = h && strcasecmp(h, host) == 0 &&
+            json_integer_value(json_object_get(p, "port")) == json_integer_value(port_v);
+    if (clash)
+      snprintf(description, len, "API provider '%.255s' already serves %s:%lld", rows[i].key, host,
+               (long long)json_integer_value(port_v));
+    json_decref(p);
+  }
+  gsim_object_rows_free(rows, count);
+  if (clash) {
+    *status = 409;
+    return -1;
+  }
+  if (others >= provider_capacity(sim)) {
+    snprintf(description, len, "At most %zu API providers can be registered",
+             provider_capacity(sim));
+    return -1;
+  }
+  *out =
+      json_pack("{s:s, s:s, s:I}", "name", name, "host", host, "port", json_integer_value(port_v));
+  if (ts)
+    json_object_set_new(*out, "trustStore", json_string(ts));
+  if (ks) {
+    json_object_set_new(*out, "keyStore", json_string(ks));
+    json_object_set_new(*out, "keyAlias", json_string(alias));
+  }
+  if (desc)
+    json_object_set(*out, "description", desc);
+  return 0;
+}
+
+static void providers_add(gsim *sim, struct evhttp_request *req) {
+  struct evbuffer *body = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(body);
+  if (len == 0 || len > SAP_JSON_MAX) {
+    bad_request(sim, req, len ? "The body is too large" : "A JSON body is required");
+    return;
+  }
+  json_error_t jerr;
+  json_t *in = json_loadb((const char *)evbuffer_pullup(body, (ev_ssize_t)len), len,
+                          JSON_REJECT_DUPLICATES, &jerr);
+  if (!in) {
+    char text[300];
+    snprintf(text, sizeof(text), "The body is not JSON: %s", jerr.text);
+    bad_request(sim, req, text);
+    return;
+  }
+  json_t *def = NULL;
+  int status = 400;
+  char description[400] = "";
+  int rc = provider_check(sim, in, &def, &status, description, sizeof(description));
+  json_decref(in);
+  if (rc != 0) {
+    if (status == 500)
+      internal_error(sim, req, "checking a provider");
+    else if (status == 409)
+      gsim_rest_error(req, 409, "Conflict", description);
+    else
+      bad_request(sim, req, description);
+    return;
+  }
+  int64_t now = gsim_now_ms();
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  snprintf(row.kind, sizeof(row.kind), "%s", SAP_KIND_PROVIDER);
+  snprintf(row.key, sizeof(row.key), "%s", json_string_value(json_object_get(def, "name")));
+  row.json = json_dumps(def, JSON_COMPACT);
+  row.created_ms = row.updated_ms = now;
+  int replaced = 0;
+  gsim_store_status st =
+      row.json ? gsim_store_object_upsert(sim->store, &row, &replaced) : GSIM_STORE_ERROR;
+  free(row.json);
+  if (st != GSIM_STORE_OK) {
+    json_decref(def);
+    internal_error(sim, req, "storing a provider");
+    return;
+  }
+  sim->sender_dirty = 1;
+  char next[32];
+  gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
+  gsim_log(sim, "INFO", "sap API provider '%s' %s for %s:%lld; live at the next sender tick (%s)",
+           row.key, replaced ? "overwritten" : "added",
+           json_string_value(json_object_get(def, "host")),
+           (long long)json_integer_value(json_object_get(def, "port")), next);
+  gsim_send_json(req, replaced ? 200 : 201, def);
+}
+
+static void providers_list(gsim *sim, struct evhttp_request *req) {
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, SAP_KIND_PROVIDER, NULL, &rows, &count) != GSIM_STORE_OK) {
+    internal_error(sim, req, "listing providers");
+    return;
+  }
+  json_t *list = json_array();
+  for (size_t i = 0; i < count; i++) {
+    json_t *p = rows[i].json ? json_loads(rows[i].json, 0, NULL) : NULL;
+    if (p)
+      json_array_append_new(list, p);
+  }
+  gsim_object_rows_free(rows, count);
+  gsim_send_json(req, 200,
+                 json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list), "list", list));
+}
+
+static void providers_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      providers_add(sim, req);
+    else if (cmd == EVHTTP_REQ_GET)
+      providers_list(sim, req);
+    else
+      method_not_allowed(req, "GET, POST");
+    return;
+  }
+  char name[SAP_NAME_MAX];
+  if (*rest != '/' || strchr(rest + 1, '/')) {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  if (path_segment(rest + 1, strlen(rest + 1), name, sizeof(name)) != 0) {
+    bad_request(sim, req, "The name in the path must be printable UTF-8 of 1 to 255 bytes");
+    return;
+  }
+  if (cmd == EVHTTP_REQ_GET) {
+    gsim_object_row row;
+    memset(&row, 0, sizeof(row));
+    gsim_store_status rc = gsim_store_object_get(sim->store, SAP_KIND_PROVIDER, name, &row);
+    json_t *p = rc == GSIM_STORE_OK && row.json ? json_loads(row.json, 0, NULL) : NULL;
+    gsim_object_row_clear(&row);
+    if (rc == GSIM_STORE_NOT_FOUND)
+      not_found(req, "API provider", name);
+    else if (!p)
+      internal_error(sim, req, "reading a provider");
+    else
+      gsim_send_json(req, 200, p);
+  } else if (cmd == EVHTTP_REQ_DELETE) {
+    gsim_store_status rc = gsim_store_object_delete(sim->store, SAP_KIND_PROVIDER, name);
+    if (rc == GSIM_STORE_NOT_FOUND)
+      not_found(req, "API provider", name);
+    else if (rc != GSIM_STORE_OK)
+      internal_error(sim, req, "deleting a provider");
+    else {
+      sim->sender_dirty = 1;
+      gsim_log(sim, "INFO", "sap API provider '%s' deleted; effective at the next sender tick",
+               name);
+      gsim_send_json(req, 200, json_pack("{s:s}", "name", name));
+    }
+  } else
+    method_not_allowed(req, "GET, DELETE");
+}
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path) {
+  if (sim->opt->profile != GSIM_PROFILE_SAP || !sim->sap ||
+      strncmp(path, SAP_PREFIX, strlen(SAP_PREFIX)) != 0)
+    return 0;
+  const char *rest = path + strlen(SAP_PREFIX);
+  static const char trust[] = "truststores", key[] = "keystores", providers[] = "api-providers";
+  if (strncmp(rest, trust, strlen(trust)) == 0 &&
+      (rest[strlen(trust)] == '\0' || rest[strlen(trust)] == '/'))
+    stores_route(sim, req, TRUST, rest + strlen(trust));
+  else if (strncmp(rest, key, strlen(key)) == 0 &&
+           (rest[strlen(key)] == '\0' || rest[strlen(key)] == '/'))
+    stores_route(sim, req, KEY, rest + strlen(key));
+  else if (strncmp(rest, providers, strlen(providers)) == 0 &&
+           (rest[strlen(providers)] == '\0' || rest[strlen(providers)] == '/'))
+    providers_route(sim, req, rest + strlen(providers));
+  else
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+  return 1;
 }

@@ -19,6 +19,17 @@
  * Every certificate in a trust store is a trust anchor (X509_V_FLAG_PARTIAL_CHAIN),
  * as in Java's PKIX: uploading a backend's own leaf makes that backend trusted
  * whoever issued it.
+ *
+ * The sap profile's API providers (sap.c) are profiles too, made at each
+ * reload from the store rather than from the configuration: reload.c puts
+ * provider i in the profile slot profile_count + 1 + i (the slot after the
+ * built-in default's context), with a malloc'd spec naming one "host:port",
+ * its own trust store or none (the sender trust), and its key store entry as
+ * the identity. A slot is in use when its spec is set. They get a context in
+ * every generation like the configured profiles, and gsim_trust_profile_for
+ * looks them up first: a provider registered for a backend wins over an SSL
+ * profile naming the same host:port. The slots and their material belong to
+ * the trust (freed by gsim_trust_free; reload.c swaps them around a rebuild).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -133,6 +144,34 @@ int gsim_trust_init(gsim_trust *trust, const gsim_options *opt, EVP_PKEY *server
   return 0;
 }
 
+/* 1 when index is an API provider's slot (see the top of this file). */
+static int provider_slot(const gsim_trust *trust, size_t index) {
+  return index > trust->profile_count && index < GSIM_MAX_PROFILES &&
+         trust->profiles[index].spec != NULL;
+}
+
+/* The profile behind a context index, NULL for the built-in default. */
+static const gsim_ssl_profile *profile_at(const gsim_trust *trust, size_t index) {
+  if (index < trust->profile_count || provider_slot(trust, index))
+    return &trust->profiles[index];
+  return NULL;
+}
+
+/* Frees a provider slot's spec and material and zeroes it. */
+static void provider_slot_free(gsim_ssl_profile *p) {
+  gsim_profile_spec *spec = (gsim_profile_spec *)p->spec;
+  if (spec) {
+    for (size_t i = 0; i < spec->server_count; i++)
+      free(spec->servers[i]);
+    free(spec->trust_store);
+    free(spec);
+  }
+  gcert_store_free(&p->custom_trust);
+  EVP_PKEY_free(p->key);
+  sk_X509_pop_free(p->chain, X509_free);
+  memset(p, 0, sizeof(*p));
+}
+
 gsim_trust_gen *gsim_trust_gen_ref(gsim_trust_gen *gen) {
   if (gen)
     gen->refs++;
@@ -156,6 +195,9 @@ void gsim_trust_free(gsim_trust *trust) {
     EVP_PKEY_free(trust->profiles[i].key);
     sk_X509_pop_free(trust->profiles[i].chain, X509_free);
   }
+  for (size_t i = trust->profile_count + 1; i < GSIM_MAX_PROFILES; i++)
+    if (trust->profiles[i].spec)
+      provider_slot_free(&trust->profiles[i]);
   EVP_PKEY_free(trust->server_key);
   sk_X509_pop_free(trust->server_chain, X509_free);
   memset(trust, 0, sizeof(*trust));
@@ -188,7 +230,7 @@ static SSL_CTX *new_client_ctx(const gsim_trust *trust, size_t index, const gsim
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
   SSL_CTX_set_cert_store(ctx, st); /* owns st from here */
-  const gsim_ssl_profile *p = index < trust->profile_count ? &trust->profiles[index] : NULL;
+  const gsim_ssl_profile *p = profile_at(trust, index);
   int rc = 0;
   if (p && p->spec->trust_store)
     rc = add_store_certs(st, &p->custom_trust);
@@ -221,7 +263,9 @@ int gsim_trust_rebuild(gsim_trust *trust, const gsim_cert_row *uploaded, size_t 
   gen->number = trust->current ? trust->current->number + 1 : 1;
   gen->loaded_ms = now_ms;
   gen->uploaded_count = count;
-  for (size_t i = 0; i <= trust->profile_count; i++) {
+  for (size_t i = 0; i <= GSIM_MAX_PROFILES; i++) {
+    if (i > trust->profile_count && !provider_slot(trust, i))
+      continue;
     gen->ctx[i] = new_client_ctx(trust, i, uploaded, count, why, why_len);
     if (!gen->ctx[i]) {
       gsim_trust_gen_unref(gen);
@@ -233,25 +277,35 @@ int gsim_trust_rebuild(gsim_trust *trust, const gsim_cert_row *uploaded, size_t 
   return 0;
 }
 
+/* 1 when one of spec's servers is host:port (host case-insensitively). */
+static int serves(const gsim_profile_spec *spec, const char *host, const char *port_text) {
+  size_t host_len = strlen(host);
+  for (size_t j = 0; j < spec->server_count; j++) {
+    const char *entry = spec->servers[j];
+    const char *colon = strrchr(entry, ':');
+    if (colon && (size_t)(colon - entry) == host_len && strncasecmp(entry, host, host_len) == 0 &&
+        strcmp(colon + 1, port_text) == 0)
+      return 1;
+  }
+  return 0;
+}
+
 size_t gsim_trust_profile_for(const gsim_trust *trust, const char *host, int port) {
   char port_text[16];
   snprintf(port_text, sizeof(port_text), "%d", port);
-  size_t host_len = strlen(host);
-  for (size_t i = 0; i < trust->profile_count; i++) {
-    const gsim_profile_spec *spec = trust->profiles[i].spec;
-    for (size_t j = 0; j < spec->server_count; j++) {
-      const char *entry = spec->servers[j];
-      const char *colon = strrchr(entry, ':');
-      if (colon && (size_t)(colon - entry) == host_len && strncasecmp(entry, host, host_len) == 0 &&
-          strcmp(colon + 1, port_text) == 0)
-        return i;
-    }
-  }
+  /* API providers first, then the configured profiles */
+  for (size_t i = trust->profile_count + 1; i < GSIM_MAX_PROFILES; i++)
+    if (provider_slot(trust, i) && serves(trust->profiles[i].spec, host, port_text))
+      return i;
+  for (size_t i = 0; i < trust->profile_count; i++)
+    if (serves(trust->profiles[i].spec, host, port_text))
+      return i;
   return trust->default_index;
 }
 
 gsim_verifier gsim_trust_verifier(const gsim_trust *trust, size_t index) {
-  if (index < trust->profile_count)
-    return trust->profiles[index].spec->verifier;
+  const gsim_ssl_profile *p = profile_at(trust, index);
+  if (p)
+    return p->spec->verifier;
   return GSIM_VERIFY_DEFAULT_AND_LOCALHOST; /* WSO2 4.x's default */
 }
