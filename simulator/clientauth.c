@@ -1,42 +1,1206 @@
-/* clientauth.c - client to gateway mutual TLS (placeholder: being written).
- * The listener presents the gateway identity and asks for no client certificate. */
+/* clientauth.c - client to gateway mutual TLS: the HTTPS listener's TLS, the
+ * client certificates of every API, and the two clocks that decide when a
+ * change reaches the handshake and the in-memory trust store.
+ *
+ * WSO2 (reference/wso2.md section 3) keeps three views of an API's client
+ * certificates, and so does this file:
+ *
+ *   1. the API's certificate map: what a presented certificate is matched
+ *      against (serial + issuer DN, or serial + subject DN; never the alias).
+ *      It changes at once on every add, replace and delete, because WSO2
+ *      redeploys the API. Here: l->certs, a mirror of the store's
+ *      "client_cert" objects.
+ *   2. the listener's handshake trust: an SSL_CTX per *generation*, holding
+ *      the gateway identity and, as trust anchors (X509_V_FLAG_PARTIAL_CHAIN,
+ *      as Java's PKIX), the base listener trust store plus every client
+ *      certificate present when the generation was built. WSO2's listener
+ *      re-reads its SSL profile every fileReadInterval (minimum 60 s), on
+ *      fixed ticks from start; a tick rebuilds only when something changed.
+ *      New connections take the current generation (SSL_new holds a reference
+ *      to its SSL_CTX, so replacing one never pulls it from under a live
+ *      connection); the verify mode is none, optional (ask; no certificate is
+ *      fine, an untrusted or expired one fails the handshake) or require.
+ *      Session cache and tickets are off: every handshake is verified against
+ *      the trust of its moment.
+ *   3. the in-memory listener trust store of WSO2 4.x
+ *      (isCertificateExistsInListenerTrustStore), refreshed by the
+ *      certificate reloader: first run truststore_delay_s after start, then
+ *      every truststore_period_s, reloading only when the file changed. Here:
+ *      a snapshot of the certificates, taken at its ticks when dirty.
+ *
+ * So an added certificate fails the handshake (optional mode: untrusted)
+ * until the next profile tick and is absent from memory trust until the next
+ * reloader tick; a deleted one still completes the handshake until the next
+ * profile tick but no longer matches at once. gsim_listener_check() processes
+ * due ticks of both clocks; it runs from gsim_reload_check() (every request,
+ * admin call and the 50 ms loop timer), so a tick that passed before a change
+ * is processed before the change is recorded. A start (or restart) builds
+ * both views from the store: nothing waits after a restart.
+ *
+ * The admin routes (/apis/{id}/client-certificates... and the newer
+ * /apis/{id}/client-certs/{PRODUCTION|SANDBOX}...) are at the end of this
+ * file: every write goes to the store (kind "client_cert", key
+ * "<apiId>/<alias>", json {alias, apiId, tier, keyType}, blob = DER) before
+ * the map changes and the answer is sent.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "multipart.h"
 #include "sim.h"
+
+#define NEXT_TICKS            3
+#define GSIM_CLIENT_CERT_KIND "client_cert"
+#define GSIM_MAX_CLIENT_CERTS 4096 /* every API together */
+
+struct gsim_listener {
+  EVP_PKEY *key; /* the gateway identity */
+  STACK_OF(X509) * chain;
+  gcert_store base;         /* listener trust store (listener.trust_store or --trust) */
+  gsim_client_cert **certs; /* the APIs' certificate maps, in creation order */
+  size_t count, cap;
+  /* the handshake: listener SSL profile clock */
+  SSL_CTX *ctx; /* current generation */
+  uint64_t generation;
+  size_t profile_live; /* client certificates in the current generation */
+  int64_t profile_loaded_ms;
+  gsim_schedule profile;
+  int profile_dirty;
+  uint64_t profile_reloads;
+  /* the in-memory trust store: certificate reloader clock */
+  X509 **memory;
+  size_t memory_count;
+  int64_t memory_loaded_ms;
+  gsim_schedule reloader;
+  int memory_dirty;
+  uint64_t memory_loads; /* including the start */
+  uint64_t memory_reloads;
+};
+typedef struct gsim_listener gsim_listener;
+
+static int gsim_clientauth_add(gsim *sim, gsim_client_cert *c);
+
+static int fail(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *why, size_t why_len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, why_len, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+static const char *gsim_verify_client_name(gsim_verify_client mode) {
+  switch (mode) {
+  case GSIM_VERIFY_CLIENT_NONE:
+    return "none";
+  case GSIM_VERIFY_CLIENT_REQUIRE:
+    return "require";
+  case GSIM_VERIFY_CLIENT_OPTIONAL:
+  default:
+    return "optional";
+  }
+}
+
+/* ---- certificates and names ------------------------------------------------- */
+
+static void gsim_clientauth_dn(X509_NAME *name, char *out, size_t out_len) {
+  out[0] = '\0';
+  BIO *bio = BIO_new(BIO_s_mem());
+  if (!bio)
+    return;
+  /* Java's X500Principal.toString(): most specific first, ", " between. */
+  X509_NAME_print_ex(bio, name, 0,
+                     (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB & ~XN_FLAG_SEP_MASK) |
+                         XN_FLAG_SEP_CPLUS_SPC);
+  int n = BIO_read(bio, out, (int)out_len - 1);
+  out[n > 0 ? n : 0] = '\0';
+  BIO_free(bio);
+}
+
+static void gsim_clientauth_serial(X509 *cert, char *out, size_t out_len) {
+  out[0] = '\0';
+  BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+  char *dec = bn ? BN_bn2dec(bn) : NULL;
+  if (dec)
+    snprintf(out, out_len, "%s", dec);
+  OPENSSL_free(dec);
+  BN_free(bn);
+}
+
+/* WSO2's key of a client certificate: serial + "_" + DN, with "," -> "#". */
+static void unique_id(const gsim_options *opt, gsim_client_cert *c) {
+  char serial[100], dn[900];
+  gsim_clientauth_serial(c->cert, serial, sizeof(serial));
+  gsim_clientauth_dn(opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT ? X509_get_subject_name(c->cert)
+                                                                  : X509_get_issuer_name(c->cert),
+                     dn, sizeof(dn));
+  for (char *p = dn; *p; p++)
+    if (*p == ',')
+      *p = '#';
+  size_t n = strlen(serial);
+  memcpy(c->unique_id, serial, n + 1); /* 100 + 1 + 900 bytes fit in 1024 */
+  c->unique_id[n++] = '_';
+  memcpy(c->unique_id + n, dn, strlen(dn) + 1);
+}
+
+static gsim_client_cert *gsim_clientauth_cert_new(const gsim_options *opt, const char *api_id,
+                                                  const char *alias, const char *tier,
+                                                  const char *key_type, X509 *cert) {
+  gsim_client_cert *c = calloc(1, sizeof(*c));
+  if (!c)
+    return NULL;
+  snprintf(c->api_id, sizeof(c->api_id), "%s", api_id);
+  snprintf(c->alias, sizeof(c->alias), "%s", alias);
+  snprintf(c->tier, sizeof(c->tier), "%s", tier);
+  snprintf(c->key_type, sizeof(c->key_type), "%s", key_type);
+  X509_up_ref(cert);
+  c->cert = cert;
+  unique_id(opt, c);
+  return c;
+}
+
+static void gsim_clientauth_cert_free(gsim_client_cert *c) {
+  if (!c)
+    return;
+  X509_free(c->cert);
+  free(c);
+}
+
+static void gsim_clientauth_cert_set(const gsim_options *opt, gsim_client_cert *c, X509 *cert) {
+  X509_up_ref(cert);
+  X509_free(c->cert);
+  c->cert = cert;
+  unique_id(opt, c);
+}
+
+/* ---- the store ---------------------------------------------------------------- */
+
+static void gsim_clientauth_key(const char *api_id, const char *alias,
+                                char out[GSIM_OBJECT_KEY_MAX]) {
+  snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s", api_id, alias);
+}
+
+/* One stored row into a certificate; NULL with why when it does not decode. */
+static gsim_client_cert *from_row(const gsim_options *opt, const gsim_object_row *row, char *why,
+                                  size_t why_len) {
+  json_t *json = row->json ? json_loads(row->json, 0, NULL) : NULL;
+  const char *alias = json_string_value(json_object_get(json, "alias"));
+  const char *api_id = json_string_value(json_object_get(json, "apiId"));
+  const char *tier = json_string_value(json_object_get(json, "tier"));
+  const char *key_type = json_string_value(json_object_get(json, "keyType"));
+  const unsigned char *p = row->blob;
+  X509 *cert = row->blob ? d2i_X509(NULL, &p, (long)row->blob_len) : NULL;
+  gsim_client_cert *c = NULL;
+  if (!alias || !api_id || !tier || !key_type || !cert || strlen(alias) >= GSIM_ALIAS_MAX ||
+      strlen(api_id) >= GSIM_API_ID_MAX || strlen(tier) >= sizeof(c->tier) ||
+      strlen(key_type) >= sizeof(c->key_type))
+    fail(why, why_len, "stored client certificate '%s' does not decode", row->key);
+  else if (!(c = gsim_clientauth_cert_new(opt, api_id, alias, tier, key_type, cert)))
+    fail(why, why_len, "out of memory");
+  X509_free(cert);
+  json_decref(json);
+  return c;
+}
+
+static int load_certs(gsim *sim, char *why, size_t why_len) {
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, GSIM_CLIENT_CERT_KIND, NULL, &rows, &count) !=
+      GSIM_STORE_OK)
+    return fail(why, why_len, "store: %s", gsim_store_error(sim->store));
+  int rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    gsim_client_cert *c = from_row(sim->opt, &rows[i], why, why_len);
+    if (!c || gsim_clientauth_add(sim, c) != 0) {
+      gsim_clientauth_cert_free(c);
+      rc = c ? fail(why, why_len, "too many client certificates in the store") : -1;
+    }
+  }
+  gsim_object_rows_free(rows, count);
+  return rc;
+}
+
+/* ---- handshake generations ------------------------------------------------------ */
+
+/* Logs why a client certificate failed the handshake (the client only sees
+ * an alert). */
+static int verify_callback(int ok, X509_STORE_CTX *store_ctx) {
+  if (ok)
+    return ok;
+  SSL *ssl = X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+  gsim *sim = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+  if (sim) {
+    char subject[512];
+    X509 *cert = X509_STORE_CTX_get_current_cert(store_ctx);
+    if (cert)
+      gsim_clientauth_dn(X509_get_subject_name(cert), subject, sizeof(subject));
+    else
+      snprintf(subject, sizeof(subject), "?");
+    int err = X509_STORE_CTX_get_error(store_ctx);
+    gsim_log(sim, "WARN", "listener: client certificate refused in the handshake: %s (%s)",
+             X509_verify_cert_error_string(err), subject);
+  }
+  return ok;
+}
+
+static int add_cert(X509_STORE *st, X509 *cert) {
+  if (X509_STORE_add_cert(st, cert))
+    return 0;
+  unsigned long e = ERR_peek_last_error();
+  if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE)
+    return -1;
+  ERR_clear_error();
+  return 0;
+}
+
+static SSL_CTX *build_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len) {
+  static const unsigned char sid_ctx[] = "gatecert-sim";
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) {
+    fail(why, why_len, "SSL_CTX_new failed");
+    return NULL;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx, 0);
+  SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+  SSL_CTX_set_app_data(ctx, sim);
+  int ok = SSL_CTX_use_certificate(ctx, sk_X509_value(l->chain, 0)) == 1 &&
+           SSL_CTX_use_PrivateKey(ctx, l->key) == 1;
+  for (int i = 1; ok && i < sk_X509_num(l->chain); i++)
+    ok = SSL_CTX_add1_chain_cert(ctx, sk_X509_value(l->chain, i)) == 1;
+  if (!ok) {
+    SSL_CTX_free(ctx);
+    fail(why, why_len, "the server identity does not load into OpenSSL");
+    return NULL;
+  }
+  X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+  X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+  for (size_t i = 0; ok && i < l->base.count; i++) {
+    STACK_OF(X509) *chain = l->base.entries[i].chain;
+    for (int j = 0; ok && chain && j < sk_X509_num(chain); j++)
+      ok = add_cert(st, sk_X509_value(chain, j)) == 0;
+  }
+  for (size_t i = 0; ok && i < l->count; i++)
+    ok = add_cert(st, l->certs[i]->cert) == 0;
+  if (!ok) {
+    SSL_CTX_free(ctx);
+    fail(why, why_len, "a client certificate could not be added to the listener trust");
+    return NULL;
+  }
+  int mode = SSL_VERIFY_NONE;
+  if (sim->opt->verify_client == GSIM_VERIFY_CLIENT_OPTIONAL)
+    mode = SSL_VERIFY_PEER;
+  else if (sim->opt->verify_client == GSIM_VERIFY_CLIENT_REQUIRE)
+    mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  SSL_CTX_set_verify(ctx, mode, mode == SSL_VERIFY_NONE ? NULL : verify_callback);
+  return ctx;
+}
+
+/* A new handshake generation from the certificates now in the map. */
+static int rebuild_profile(gsim *sim, gsim_listener *l, const char *reason, char *why,
+                           size_t why_len) {
+  SSL_CTX *ctx = build_ctx(sim, l, why, why_len);
+  if (!ctx)
+    return -1;
+  SSL_CTX_free(l->ctx); /* connections made with it hold their own reference */
+  l->ctx = ctx;
+  sim->server_ctx = ctx; /* borrowed: the listener owns it */
+  l->generation++;
+  l->profile_live = l->count;
+  l->profile_loaded_ms = gsim_now_ms();
+  l->profile_dirty = 0;
+  if (l->generation > 1)
+    gsim_log(sim, "INFO",
+             "listener SSL profile reloaded (%s): generation %llu, %zu client certificate(s)",
+             reason, (unsigned long long)l->generation, l->count);
+  return 0;
+}
+
+/* A new in-memory trust snapshot from the certificates now in the map. */
+static int reload_memory(gsim *sim, gsim_listener *l, const char *reason, char *why,
+                         size_t why_len) {
+  X509 **snap = l->count ? calloc(l->count, sizeof(*snap)) : NULL;
+  if (l->count && !snap)
+    return fail(why, why_len, "out of memory");
+  for (size_t i = 0; i < l->count; i++) {
+    X509_up_ref(l->certs[i]->cert);
+    snap[i] = l->certs[i]->cert;
+  }
+  for (size_t i = 0; i < l->memory_count; i++)
+    X509_free(l->memory[i]);
+  free(l->memory);
+  l->memory = snap;
+  l->memory_count = l->count;
+  l->memory_loaded_ms = gsim_now_ms();
+  l->memory_dirty = 0;
+  if (l->memory_loads++ > 0)
+    gsim_log(sim, "INFO",
+             "client certificate trust store reloaded into memory (%s): %zu "
+             "certificate(s)",
+             reason, l->count);
+  return 0;
+}
+
+/* ---- the interface of sim.h ------------------------------------------------------- */
 
 int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *why,
                        size_t why_len) {
-  (void)sim, (void)key, (void)chain, (void)why, (void)why_len;
+  const gsim_options *opt = sim->opt;
+  gsim_listener *l = calloc(1, sizeof(*l));
+  if (!l)
+    return fail(why, why_len, "out of memory");
+  sim->listener = l;
+  gcert_store_init(&l->base);
+  if (!key || !chain || sk_X509_num(chain) == 0)
+    return fail(why, why_len, "the listener has no identity");
+  EVP_PKEY_up_ref(key);
+  l->key = key;
+  l->chain = X509_chain_up_ref(chain);
+  if (!l->chain)
+    return fail(why, why_len, "out of memory");
+  const char *path = opt->client_trust ? opt->client_trust : opt->trust;
+  const char *password = opt->client_trust ? opt->client_trust_password : opt->trust_password;
+  gcert_error err = {0};
+  if (path && gcert_read_file(path, GCERT_FORMAT_AUTO, password, &l->base, &err) != GCERT_OK)
+    return fail(why, why_len, "%s %s: %s", opt->client_trust ? "listener trust store" : "--trust",
+                path, err.message);
+  if (load_certs(sim, why, why_len) != 0)
+    return -1;
+  int64_t start = sim->started_ms;
+  gsim_schedule_init(&l->profile, start, (int64_t)opt->listener_reload_s * 1000);
+  int64_t period = (int64_t)opt->truststore_period_s * 1000;
+  gsim_schedule_init(&l->reloader, start + (int64_t)opt->truststore_delay_s * 1000 - period,
+                     period);
+  if (opt->listener_reload_asked_s < GSIM_MIN_RELOAD_S)
+    gsim_log(sim, "WARN",
+             "listener SSL profile reload interval %lds is below the minimum: using %ds",
+             opt->listener_reload_asked_s, GSIM_MIN_RELOAD_S);
+  if (rebuild_profile(sim, l, "start", why, why_len) != 0 ||
+      reload_memory(sim, l, "start", why, why_len) != 0)
+    return -1;
+  gsim_log(sim, "INFO",
+           "listener: client certificates %s, %zu stored; SSL profile reload every %lds, "
+           "trust store reloader every %lds from +%lds",
+           gsim_verify_client_name(opt->verify_client), l->count, opt->listener_reload_s,
+           opt->truststore_period_s, opt->truststore_delay_s);
   return 0;
 }
-void gsim_listener_free(gsim *sim) { (void)sim; }
-SSL *gsim_listener_new_ssl(gsim *sim) { return SSL_new(sim->server_ctx); }
-void gsim_listener_check(gsim *sim) { (void)sim; }
+
+void gsim_listener_free(gsim *sim) {
+  gsim_listener *l = sim->listener;
+  if (!l)
+    return;
+  SSL_CTX_free(l->ctx);
+  sim->server_ctx = NULL;
+  for (size_t i = 0; i < l->count; i++)
+    gsim_clientauth_cert_free(l->certs[i]);
+  free(l->certs);
+  for (size_t i = 0; i < l->memory_count; i++)
+    X509_free(l->memory[i]);
+  free(l->memory);
+  gcert_store_free(&l->base);
+  EVP_PKEY_free(l->key);
+  sk_X509_pop_free(l->chain, X509_free);
+  free(l);
+  sim->listener = NULL;
+}
+
+SSL *gsim_listener_new_ssl(gsim *sim) {
+  return sim->listener && sim->listener->ctx ? SSL_new(sim->listener->ctx) : NULL;
+}
+
+void gsim_listener_check(gsim *sim) {
+  gsim_listener *l = sim->listener;
+  if (!l)
+    return;
+  int64_t now = gsim_now_ms();
+  char why[256];
+  if (gsim_schedule_advance(&l->profile, now) > 0 && l->profile_dirty) {
+    if (rebuild_profile(sim, l, "tick", why, sizeof(why)) == 0)
+      l->profile_reloads++;
+    else
+      gsim_log(sim, "ERROR", "listener SSL profile reload failed, keeping the previous one: %s",
+               why);
+  }
+  if (gsim_schedule_advance(&l->reloader, now) > 0 && l->memory_dirty) {
+    if (reload_memory(sim, l, "tick", why, sizeof(why)) == 0)
+      l->memory_reloads++;
+    else
+      gsim_log(sim, "ERROR", "client certificate reload failed: %s", why);
+  }
+}
+
 int gsim_listener_reload_now(gsim *sim, char *why, size_t why_len) {
-  (void)sim, (void)why, (void)why_len;
+  gsim_listener *l = sim->listener;
+  if (!l)
+    return 0;
+  if (rebuild_profile(sim, l, "requested", why, why_len) != 0 ||
+      reload_memory(sim, l, "requested", why, why_len) != 0)
+    return -1;
+  l->profile_reloads++;
+  l->memory_reloads++;
   return 0;
 }
+
+static json_t *next_ticks(const gsim_schedule *s, int64_t now) {
+  json_t *list = json_array();
+  int64_t t = gsim_schedule_next_ms(s, now);
+  for (int i = 0; i < NEXT_TICKS; i++, t += s->interval_ms)
+    json_array_append_new(list, json_integer(t));
+  return list;
+}
+
 json_t *gsim_listener_status(gsim *sim) {
-  (void)sim;
-  return json_object();
+  gsim_listener *l = sim->listener;
+  const gsim_options *opt = sim->opt;
+  if (!l)
+    return json_object();
+  int64_t now = gsim_now_ms();
+  json_t *profile =
+      json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:b, s:I, s:I}", "interval_s",
+                (json_int_t)opt->listener_reload_s, "interval_asked_s",
+                (json_int_t)opt->listener_reload_asked_s, "ticks",
+                (json_int_t)l->profile.last_index, "next_ticks_ms", next_ticks(&l->profile, now),
+                "generation", (json_int_t)l->generation, "reloads", (json_int_t)l->profile_reloads,
+                "pending_change", l->profile_dirty, "certificates_live",
+                (json_int_t)l->profile_live, "loaded_ms", (json_int_t)l->profile_loaded_ms);
+  json_t *truststore = json_pack(
+      "{s:I, s:I, s:I, s:o, s:I, s:b, s:I, s:I}", "period_s", (json_int_t)opt->truststore_period_s,
+      "initial_delay_s", (json_int_t)opt->truststore_delay_s, "ticks",
+      (json_int_t)l->reloader.last_index, "next_ticks_ms", next_ticks(&l->reloader, now), "reloads",
+      (json_int_t)l->memory_reloads, "pending_change", l->memory_dirty, "certificates_live",
+      (json_int_t)l->memory_count, "loaded_ms", (json_int_t)l->memory_loaded_ms);
+  return json_pack("{s:s, s:s, s:b, s:o, s:o, s:I}", "verify_client",
+                   gsim_verify_client_name(opt->verify_client), "certificate_match",
+                   opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT ? "serial_subject"
+                                                                : "serial_issuer",
+                   "chain_validation", opt->chain_validation, "profile", profile, "truststore",
+                   truststore, "client_certificates", (json_int_t)l->count);
 }
+
+/* 1 when issuer's key signed cert (and the names link). */
+static int signed_by(X509 *cert, X509 *issuer) {
+  EVP_PKEY *key = X509_get0_pubkey(issuer);
+  int ok = key && X509_check_issued(issuer, cert) == X509_V_OK && X509_verify(cert, key) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+/* The exact certificate is in memory trust (snapshot or base store); with
+ * chain_validation, a certificate issued by one in it (verified signature)
+ * counts too, as WSO2 then validates the chain against the trust store. */
 int gsim_listener_memory_trusts(gsim *sim, X509 *cert) {
-  (void)sim, (void)cert;
+  gsim_listener *l = sim->listener;
+  if (!l || !cert)
+    return 0;
+  int chain = sim->opt->chain_validation;
+  for (size_t i = 0; i < l->memory_count; i++)
+    if (X509_cmp(l->memory[i], cert) == 0 || (chain && signed_by(cert, l->memory[i])))
+      return 1;
+  for (size_t i = 0; i < l->base.count; i++) {
+    STACK_OF(X509) *certs = l->base.entries[i].chain;
+    for (int j = 0; certs && j < sk_X509_num(certs); j++) {
+      X509 *x = sk_X509_value(certs, j);
+      if (X509_cmp(x, cert) == 0 || (chain && signed_by(cert, x)))
+        return 1;
+    }
+  }
   return 0;
 }
+
 int gsim_listener_handshake_trusts(gsim *sim, X509 *cert) {
-  (void)sim, (void)cert;
-  return 0;
+  gsim_listener *l = sim->listener;
+  if (!l || !l->ctx || !cert)
+    return 0;
+  X509_STORE_CTX *vctx = X509_STORE_CTX_new();
+  int ok = vctx && X509_STORE_CTX_init(vctx, SSL_CTX_get_cert_store(l->ctx), cert, NULL) == 1 &&
+           X509_verify_cert(vctx) == 1;
+  X509_STORE_CTX_free(vctx);
+  ERR_clear_error();
+  return ok;
 }
-const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X509 *cert,
-                                               STACK_OF(X509) * chain) {
-  (void)sim, (void)api, (void)cert, (void)chain;
+
+/* Same serial and the same issuer (or subject) DN. */
+static int same_identity(const gsim_options *opt, X509 *a, X509 *b) {
+  if (ASN1_INTEGER_cmp(X509_get0_serialNumber(a), X509_get0_serialNumber(b)) != 0)
+    return 0;
+  if (opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT)
+    return X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) == 0;
+  return X509_NAME_cmp(X509_get_issuer_name(a), X509_get_issuer_name(b)) == 0;
+}
+
+static const gsim_client_cert *match_one(gsim *sim, const gsim_api *api, X509 *cert) {
+  gsim_listener *l = sim->listener;
+  for (size_t i = 0; i < l->count; i++)
+    if (strcmp(l->certs[i]->api_id, api->id) == 0 &&
+        same_identity(sim->opt, l->certs[i]->cert, cert))
+      return l->certs[i];
   return NULL;
 }
+
+const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X509 *cert,
+                                               STACK_OF(X509) * chain) {
+  gsim_listener *l = sim->listener;
+  if (!l || !api || !cert)
+    return NULL;
+  const gsim_client_cert *found = match_one(sim, api, cert);
+  if (found || !sim->opt->chain_validation)
+    return found;
+  /* a leaf issued (verified signature) by one of the API's certificates */
+  for (size_t i = 0; i < l->count; i++)
+    if (strcmp(l->certs[i]->api_id, api->id) == 0 && signed_by(cert, l->certs[i]->cert))
+      return l->certs[i];
+  /* an issuer on the presented chain's actual path from the leaf: a chain
+   * certificate that did not sign the one below it proves nothing */
+  X509 *below = cert;
+  for (int depth = 0; chain && depth < sk_X509_num(chain) && depth < 16; depth++) {
+    X509 *issuer = NULL;
+    for (int j = 0; j < sk_X509_num(chain) && !issuer; j++) {
+      X509 *x = sk_X509_value(chain, j);
+      if (x != below && X509_cmp(x, below) != 0 && signed_by(below, x))
+        issuer = x;
+    }
+    if (!issuer)
+      break;
+    if ((found = match_one(sim, api, issuer)) != NULL)
+      return found;
+    for (size_t i = 0; i < l->count; i++)
+      if (strcmp(l->certs[i]->api_id, api->id) == 0 && signed_by(issuer, l->certs[i]->cert))
+        return l->certs[i];
+    below = issuer;
+  }
+  return NULL;
+}
+
+/* ---- the certificate map ------------------------------------------------------------ */
+
+static int gsim_clientauth_add(gsim *sim, gsim_client_cert *c) {
+  gsim_listener *l = sim->listener;
+  if (l->count >= GSIM_MAX_CLIENT_CERTS)
+    return -1;
+  if (l->count == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    gsim_client_cert **grown = realloc(l->certs, cap * sizeof(*grown));
+    if (!grown)
+      return -1;
+    l->certs = grown;
+    l->cap = cap;
+  }
+  l->certs[l->count++] = c;
+  return 0;
+}
+
+static gsim_client_cert *gsim_clientauth_find(gsim *sim, const char *api_id, const char *alias) {
+  gsim_listener *l = sim->listener;
+  for (size_t i = 0; i < l->count; i++)
+    if (strcmp(l->certs[i]->api_id, api_id) == 0 && strcmp(l->certs[i]->alias, alias) == 0)
+      return l->certs[i];
+  return NULL;
+}
+
+static size_t gsim_clientauth_remove(gsim *sim, const char *api_id, const char *alias) {
+  gsim_listener *l = sim->listener;
+  size_t kept = 0, removed = 0;
+  for (size_t i = 0; i < l->count; i++) {
+    gsim_client_cert *c = l->certs[i];
+    if (strcmp(c->api_id, api_id) == 0 && (!alias || strcmp(c->alias, alias) == 0)) {
+      gsim_clientauth_cert_free(c);
+      removed++;
+    } else
+      l->certs[kept++] = c;
+  }
+  l->count = kept;
+  return removed;
+}
+
+static void gsim_clientauth_changed(gsim *sim) {
+  sim->listener->profile_dirty = 1;
+  sim->listener->memory_dirty = 1;
+}
+
+int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
+  if (!sim->listener)
+    return 0;
+  char prefix[GSIM_OBJECT_KEY_MAX];
+  snprintf(prefix, sizeof(prefix), "%s/", api_id);
+  if (gsim_store_object_delete_prefix(sim->store, GSIM_CLIENT_CERT_KIND, prefix, NULL) !=
+      GSIM_STORE_OK)
+    return -1;
+  size_t removed = gsim_clientauth_remove(sim, api_id, NULL);
+  if (removed > 0) {
+    gsim_clientauth_changed(sim);
+    gsim_log(sim, "INFO", "api %s deleted: its %zu client certificate(s) no longer match", api_id,
+             removed);
+  }
+  return 0;
+}
+
+/* ---- admin routes: /apis/{id}/client-certificates, /apis/{id}/client-certs/{type} ---- */
+
+#define EXPIRED_ADD "Error while adding the certificate. Certificate Expired."
+#define EXPIRED_PUT "Error while updating the certificate. Certificate Expired."
+#define EMPTY_ADD   "The alias and/ or certificate should not be empty"
+#define EMPTY_PUT   "The certificate and/ or tier should be provided"
+#define INTERNAL    "The server encountered an internal error. Please contact administrator."
+#define LIST_LIMIT  25
+
+/* The request as routed: the API, the key type and whether the path named it. */
+typedef struct cc_route {
+  gsim_api *api;
+  char key_type[16];
+  int typed;                       /* the /client-certs/{type} variant: replies carry keyType */
+  char base[GSIM_API_ID_MAX + 96]; /* the collection's path, for Location */
+} cc_route;
+
+static void cc_internal(gsim *sim, struct evhttp_request *req, const char *what) {
+  gsim_log(sim, "ERROR", "admin: client certificates: %s: %s", what, gsim_store_error(sim->store));
+  gsim_rest_error(req, 500, "Internal server error", INTERNAL);
+}
+
+static void cc_bad(struct evhttp_request *req, const char *description) {
+  gsim_rest_error(req, 400, "Bad Request", description);
+}
+
+static void cc_not_found(struct evhttp_request *req, const char *alias) {
+  char text[GSIM_ALIAS_MAX + 64];
+  snprintf(text, sizeof(text), "Requested Certificate with Id '%s' not found", alias);
+  gsim_rest_error(req, 404, "Not Found", text);
+}
+
+static void cc_method(struct evhttp_request *req, const char *allow) {
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+  gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
+}
+
+/* Valid UTF-8 without control characters (as admin.c checks aliases). */
+static int printable_utf8(const unsigned char *s, size_t len) {
+  static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c = s[i];
+    if (c < 0x20 || c == 0x7f)
+      return 0;
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > len)
+      return 0;
+    unsigned long cp = n == 1 ? c : (unsigned long)(c & (0x7f >> n));
+    for (size_t k = 1; k < n; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3fu);
+    }
+    if ((n > 1 && cp < min_cp[n]) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+        (cp >= 0x80 && cp <= 0x9f))
+      return 0;
+    i += n;
+  }
+  return 1;
+}
+
+/* Percent-decodes one path segment into out; -1 if it does not fit or is bad. */
+static int path_segment(const char *seg, size_t len, char *out, size_t out_len) {
+  char *raw = strndup(seg, len);
+  if (!raw)
+    return -1;
+  size_t n = 0;
+  char *decoded = evhttp_uridecode(raw, 0, &n);
+  free(raw);
+  int rc = decoded && n > 0 && n < out_len && !memchr(decoded, '\0', n) &&
+                   printable_utf8((const unsigned char *)decoded, n)
+               ? 0
+               : -1;
+  if (rc == 0)
+    memcpy(out, decoded, n + 1);
+  free(decoded);
+  return rc;
+}
+
+/* Parses the request's multipart body. 0, or -1 after answering 400. */
+static int read_form(struct evhttp_request *req, gsim_mp_form *form) {
+  const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+  char boundary[GSIM_MP_BOUNDARY_MAX], why[256];
+  gsim_mp_status st = gsim_mp_boundary(type ? type : "", boundary, sizeof(boundary));
+  if (st != GSIM_MP_OK) {
+    snprintf(why, sizeof(why), "Expected a multipart/form-data body (%s)", gsim_mp_status_name(st));
+    cc_bad(req, why);
+    return -1;
+  }
+  struct evbuffer *body = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(body);
+  const unsigned char *data =
+      len ? evbuffer_pullup(body, (ev_ssize_t)len) : (const unsigned char *)"";
+  char detail[200] = "";
+  st = gsim_mp_parse(data, len, boundary, form, detail, sizeof(detail));
+  if (st != GSIM_MP_OK) {
+    snprintf(why, sizeof(why), "Malformed multipart body: %s", detail);
+    cc_bad(req, why);
+    return -1;
+  }
+  return 0;
+}
+
+/* A text field as a C string; 0 absent or empty, 1 ok, -1 bad. */
+static int form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len) {
+  const gsim_mp_part *p = gsim_mp_find(form, name);
+  if (!p || p->len == 0)
+    return 0;
+  if (p->len >= out_len || memchr(p->data, '\0', p->len) || !printable_utf8(p->data, p->len))
+    return -1;
+  memcpy(out, p->data, p->len);
+  out[p->len] = '\0';
+  return 1;
+}
+
+/* The certificate of an upload, per profile: wso2 reads PEM or DER and
+ * answers anything else with WSO2's 500; sap reads what gcert reads and
+ * answers 400 naming the reason. */
+static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char *description,
+                         size_t description_len) {
+  gcert_format format = gcert_format_detect(part->data, part->len);
+  int wso2 = sim->opt->profile == GSIM_PROFILE_WSO2;
+  X509 *cert = NULL;
+  gcert_error err = {0};
+  if (!wso2 || format == GCERT_FORMAT_PEM || format == GCERT_FORMAT_DER) {
+    gcert_store store;
+    gcert_store_init(&store);
+    if (gcert_read(GCERT_FORMAT_AUTO, part->data, part->len, NULL, &store, &err) == GCERT_OK) {
+      for (size_t i = 0; i < store.count && !cert; i++) {
+        STACK_OF(X509) *chain = store.entries[i].chain;
+        if (chain && sk_X509_num(chain) > 0) {
+          cert = sk_X509_value(chain, 0);
+          X509_up_ref(cert);
+        }
+      }
+      if (!cert)
+        snprintf(err.message, sizeof(err.message), "no certificate in the upload");
+    }
+    gcert_store_free(&store);
+  } else
+    snprintf(err.message, sizeof(err.message), "%s is not PEM or DER", gcert_format_name(format));
+  if (!cert) {
+    *status = wso2 ? 500 : 400;
+    if (wso2)
+      snprintf(description, description_len, "%s", INTERNAL);
+    else
+      snprintf(description, description_len, "The certificate could not be read: %s", err.message);
+    gsim_log(sim, "ERROR", "admin: uploaded client certificate unreadable (%s)", err.message);
+  }
+  return cert;
+}
+
+static int cert_expired(X509 *cert, int64_t now_ms) {
+  time_t now = (time_t)(now_ms / 1000);
+  return X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0;
+}
+
+/* The tier field: absent -> "Unlimited"; 0, or -1 after answering 400. */
+static int read_tier(gsim *sim, struct evhttp_request *req, const gsim_mp_form *form, char out[64],
+                     int *given) {
+  int ok = form_text(form, "tier", out, 64);
+  *given = ok == 1;
+  if (ok < 0) {
+    cc_bad(req, "The tier must be printable UTF-8 of at most 63 bytes");
+    return -1;
+  }
+  if (ok == 0)
+    snprintf(out, 64, "Unlimited");
+  if (!gsim_tier_find(sim->opt, out)) {
+    char why[128];
+    snprintf(why, sizeof(why), "Invalid tier '%s': no throttling policy has that name", out);
+    cc_bad(req, why);
+    return -1;
+  }
+  return 0;
+}
+
+/* Writes c to the store (insert, or overwrite when replace). */
+static gsim_store_status store_put(gsim *sim, const gsim_client_cert *c, int replace) {
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  snprintf(row.kind, sizeof(row.kind), "%s", GSIM_CLIENT_CERT_KIND);
+  gsim_clientauth_key(c->api_id, c->alias, row.key);
+  json_t *json = json_pack("{s:s, s:s, s:s, s:s}", "alias", c->alias, "apiId", c->api_id, "tier",
+                           c->tier, "keyType", c->key_type);
+  row.json = json ? json_dumps(json, JSON_COMPACT) : NULL;
+  json_decref(json);
+  int n = i2d_X509(c->cert, &row.blob);
+  gsim_store_status st = GSIM_STORE_ERROR;
+  if (row.json && n > 0) {
+    row.blob_len = (size_t)n;
+    row.created_ms = row.updated_ms = gsim_now_ms();
+    st = replace ? gsim_store_object_upsert(sim->store, &row, NULL)
+                 : gsim_store_object_insert(sim->store, &row);
+  }
+  free(row.json);
+  OPENSSL_free(row.blob);
+  return st;
+}
+
+static json_t *meta(const cc_route *r, const gsim_client_cert *c) {
+  json_t *m = json_pack("{s:s, s:s, s:s}", "alias", c->alias, "apiId", c->api_id, "tier", c->tier);
+  if (r->typed)
+    json_object_set_new(m, "keyType", json_string(c->key_type));
+  return m;
+}
+
+static void set_location(struct evhttp_request *req, const char *base, const char *alias) {
+  char *encoded = evhttp_uriencode(alias, -1, 0);
+  size_t len = encoded ? strlen(base) + strlen(encoded) + 2 : 0;
+  char *location = len ? malloc(len) : NULL;
+  if (location) {
+    snprintf(location, len, "%s/%s", base, encoded);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
+  }
+  free(location);
+  free(encoded);
+}
+
+static void next_tick_text(gsim *sim, char profile[32], char memory[32]) {
+  int64_t now = gsim_now_ms();
+  gsim_format_iso(gsim_schedule_next_ms(&sim->listener->profile, now), profile);
+  gsim_format_iso(gsim_schedule_next_ms(&sim->listener->reloader, now), memory);
+}
+
+static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
+  gsim_mp_form form;
+  if (read_form(req, &form) != 0)
+    return;
+  char alias[GSIM_ALIAS_MAX], tier[64];
+  int alias_ok = form_text(&form, "alias", alias, sizeof(alias));
+  if (alias_ok < 0) {
+    cc_bad(req, "The alias must be printable UTF-8 of at most 255 bytes");
+    return;
+  }
+  const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
+  if (alias_ok == 0 || !file || file->len == 0) {
+    cc_bad(req, EMPTY_ADD);
+    return;
+  }
+  int tier_given = 0;
+  if (read_tier(sim, req, &form, tier, &tier_given) != 0)
+    return;
+  /* as for endpoint certificates, the alias is checked before the file */
+  if (gsim_clientauth_find(sim, r->api->id, alias)) {
+    char text[GSIM_ALIAS_MAX + 64];
+    snprintf(text, sizeof(text), "The alias '%s' already exists in the trust store.", alias);
+    gsim_rest_error(req, 409, "Resource Already Exists", text);
+    return;
+  }
+  if (sim->listener->count >= GSIM_MAX_CLIENT_CERTS) {
+    cc_bad(req, "The simulator holds at most 4096 client certificates");
+    return;
+  }
+  int status = 0;
+  char description[300];
+  X509 *cert = upload_cert(sim, file, &status, description, sizeof(description));
+  if (!cert) {
+    gsim_rest_error(req, status, status == 500 ? "Internal server error" : "Bad Request",
+                    description);
+    return;
+  }
+  if (cert_expired(cert, gsim_now_ms())) {
+    X509_free(cert);
+    cc_bad(req, EXPIRED_ADD);
+    return;
+  }
+  gsim_client_cert *c =
+      gsim_clientauth_cert_new(sim->opt, r->api->id, alias, tier, r->key_type, cert);
+  X509_free(cert);
+  if (!c) {
+    cc_internal(sim, req, "out of memory");
+    return;
+  }
+  gsim_store_status st = store_put(sim, c, 0);
+  if (st != GSIM_STORE_OK || gsim_clientauth_add(sim, c) != 0) {
+    if (st == GSIM_STORE_OK) { /* memory failed after the store: undo the store */
+      char key[GSIM_OBJECT_KEY_MAX];
+      gsim_clientauth_key(c->api_id, c->alias, key);
+      gsim_store_object_delete(sim->store, GSIM_CLIENT_CERT_KIND, key);
+    }
+    gsim_clientauth_cert_free(c);
+    if (st == GSIM_STORE_EXISTS)
+      gsim_rest_error(req, 409, "Resource Already Exists",
+                      "The alias already exists in the trust store.");
+    else
+      cc_internal(sim, req, "storing the certificate");
+    return;
+  }
+  gsim_clientauth_changed(sim);
+  char profile[32], memory[32];
+  next_tick_text(sim, profile, memory);
+  gsim_log(sim, "INFO",
+           "client certificate '%s' (%s) added to api %s, %s, tier %s: matches now; handshake "
+           "trust at the next listener tick (%s), in-memory trust at the next reloader tick (%s)",
+           c->alias, c->unique_id, c->api_id, c->key_type, c->tier, profile, memory);
+  set_location(req, r->base, c->alias);
+  gsim_send_json(req, 201, meta(r, c));
+}
+
+static int query_long(const struct evkeyvalq *query, const char *name, long def, long max,
+                      long *out) {
+  const char *v = evhttp_find_header(query, name);
+  *out = def;
+  if (!v)
+    return 0;
+  char *end = NULL;
+  long n = strtol(v, &end, 10);
+  if (!*v || *end || n < 0 || n > max)
+    return -1;
+  *out = n;
+  return 0;
+}
+
+static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
+  struct evkeyvalq query;
+  TAILQ_INIT(&query);
+  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  if (q && evhttp_parse_query_str(q, &query) != 0) {
+    cc_bad(req, "The query string could not be parsed");
+    return;
+  }
+  long offset = 0, limit = LIST_LIMIT;
+  if (query_long(&query, "offset", 0, 1000000, &offset) != 0 ||
+      query_long(&query, "limit", LIST_LIMIT, 1000, &limit) != 0) {
+    evhttp_clear_headers(&query);
+    cc_bad(req, "offset and limit must be non-negative integers (limit at most 1000)");
+    return;
+  }
+  const char *alias = evhttp_find_header(&query, "alias");
+  alias = alias && *alias ? alias : NULL; /* as WSO2: an empty filter is no filter */
+  gsim_listener *l = sim->listener;
+  json_t *list = json_array();
+  size_t total = 0;
+  for (size_t i = 0; i < l->count; i++) {
+    const gsim_client_cert *c = l->certs[i];
+    if (strcmp(c->api_id, r->api->id) != 0 || strcmp(c->key_type, r->key_type) != 0 ||
+        (alias && strcmp(c->alias, alias) != 0))
+      continue;
+    if (total >= (size_t)offset && total < (size_t)offset + (size_t)limit)
+      json_array_append_new(list, meta(r, c));
+    total++;
+  }
+  evhttp_clear_headers(&query);
+  gsim_send_json(req, 200,
+                 json_pack("{s:I, s:o, s:{s:I, s:I, s:I, s:s, s:s}}", "count",
+                           (json_int_t)json_array_size(list), "certificates", list, "pagination",
+                           "offset", (json_int_t)offset, "limit", (json_int_t)limit, "total",
+                           (json_int_t)total, "next", "", "previous", ""));
+}
+
+/* The certificate under alias in this API and key type, or NULL after 404. */
+static gsim_client_cert *cc_lookup(gsim *sim, struct evhttp_request *req, const cc_route *r,
+                                   const char *alias) {
+  gsim_client_cert *c = gsim_clientauth_find(sim, r->api->id, alias);
+  if (!c || strcmp(c->key_type, r->key_type) != 0) {
+    cc_not_found(req, alias);
+    return NULL;
+  }
+  return c;
+}
+
+static void cc_get(gsim *sim, struct evhttp_request *req, const cc_route *r, const char *alias,
+                   int content) {
+  gsim_client_cert *c = cc_lookup(sim, req, r, alias);
+  if (!c)
+    return;
+  if (content) {
+    unsigned char *der = NULL;
+    int n = i2d_X509(c->cert, &der);
+    struct evbuffer *body = n > 0 ? evbuffer_new() : NULL;
+    if (!body) {
+      OPENSSL_free(der);
+      cc_internal(sim, req, "encoding the certificate");
+      return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char disposition[GSIM_ALIAS_MAX + 48];
+    snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s.crt\"", alias);
+    evhttp_add_header(h, "Content-Type", "application/octet-stream");
+    evhttp_add_header(h, "Content-Disposition", disposition);
+    evbuffer_add(body, der, (size_t)n);
+    OPENSSL_free(der);
+    evhttp_send_reply(req, 200, "OK", body);
+    evbuffer_free(body);
+    return;
+  }
+  int64_t now = gsim_now_ms();
+  gcert_info info;
+  gcert_error err = {0};
+  if (gcert_describe(c->cert, (time_t)(now / 1000), &info, &err) != GCERT_OK) {
+    cc_internal(sim, req, "describing a certificate");
+    return;
+  }
+  char from[32], to[32], version[24], subject[512], issuer[512], serial[128];
+  gsim_format_java_date(info.not_before, from);
+  gsim_format_java_date(info.not_after, to);
+  snprintf(version, sizeof(version), "%ld", X509_get_version(c->cert) + 1);
+  gsim_clientauth_dn(X509_get_subject_name(c->cert), subject, sizeof(subject));
+  gsim_clientauth_dn(X509_get_issuer_name(c->cert), issuer, sizeof(issuer));
+  gsim_clientauth_serial(c->cert, serial, sizeof(serial));
+  /* WSO2 compares notAfter only: a not-yet-valid certificate is "Active". */
+  const char *status = cert_expired(c->cert, now) ? "Expired" : "Active";
+  gsim_send_json(req, 200,
+                 json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "status",
+                           status, "validity", "from", from, "to", to, "version", version,
+                           "subject", subject, "issuer", issuer, "serialNumber", serial, "tier",
+                           c->tier, "keyType", c->key_type, "uniqueId", c->unique_id));
+}
+
+static void cc_replace(gsim *sim, struct evhttp_request *req, const cc_route *r,
+                       const char *alias) {
+  gsim_mp_form form;
+  if (read_form(req, &form) != 0)
+    return;
+  const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
+  if (file && file->len == 0)
+    file = NULL;
+  char tier[64];
+  int tier_given = 0;
+  const gsim_mp_part *tier_part = gsim_mp_find(&form, "tier");
+  if (!file && (!tier_part || tier_part->len == 0)) {
+    cc_bad(req, EMPTY_PUT);
+    return;
+  }
+  gsim_client_cert *c = cc_lookup(sim, req, r, alias);
+  if (!c || read_tier(sim, req, &form, tier, &tier_given) != 0)
+    return;
+  X509 *cert = NULL;
+  if (file) {
+    int status = 0;
+    char description[300];
+    cert = upload_cert(sim, file, &status, description, sizeof(description));
+    if (!cert) {
+      gsim_rest_error(req, status, status == 500 ? "Internal server error" : "Bad Request",
+                      description);
+      return;
+    }
+    if (cert_expired(cert, gsim_now_ms())) {
+      X509_free(cert);
+      cc_bad(req, EXPIRED_PUT);
+      return;
+    }
+  }
+  gsim_client_cert *next =
+      gsim_clientauth_cert_new(sim->opt, c->api_id, c->alias, tier_given ? tier : c->tier,
+                               c->key_type, cert ? cert : c->cert);
+  X509_free(cert);
+  gsim_store_status st = next ? store_put(sim, next, 1) : GSIM_STORE_ERROR;
+  if (st != GSIM_STORE_OK) {
+    gsim_clientauth_cert_free(next);
+    cc_internal(sim, req, "replacing the certificate");
+    return;
+  }
+  int cert_changed = X509_cmp(next->cert, c->cert) != 0;
+  snprintf(c->tier, sizeof(c->tier), "%s", next->tier);
+  if (cert_changed) {
+    gsim_clientauth_cert_set(sim->opt, c, next->cert);
+    gsim_clientauth_changed(sim);
+  }
+  gsim_clientauth_cert_free(next);
+  gsim_log(sim, "INFO", "client certificate '%s' of api %s updated (%s%s), tier %s", c->alias,
+           c->api_id, cert_changed ? "new certificate " : "same certificate", c->unique_id,
+           c->tier);
+  gsim_send_json(req, 200, meta(r, c));
+}
+
+static void cc_delete(gsim *sim, struct evhttp_request *req, const cc_route *r, const char *alias) {
+  gsim_client_cert *c = cc_lookup(sim, req, r, alias);
+  if (!c)
+    return;
+  char key[GSIM_OBJECT_KEY_MAX];
+  gsim_clientauth_key(c->api_id, c->alias, key);
+  gsim_store_status st = gsim_store_object_delete(sim->store, GSIM_CLIENT_CERT_KIND, key);
+  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
+    cc_internal(sim, req, "deleting the certificate");
+    return;
+  }
+  gsim_log(sim, "INFO",
+           "client certificate '%s' (%s) deleted from api %s: no longer matches; still in the "
+           "handshake trust until the next listener tick",
+           c->alias, c->unique_id, c->api_id);
+  gsim_clientauth_remove(sim, r->api->id, alias);
+  gsim_clientauth_changed(sim);
+  evhttp_send_reply(req, 200, "OK", NULL);
+}
+
 void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *api,
                              const char *rest) {
-  (void)sim, (void)api, (void)rest;
-  gsim_rest_error(req, 501, "Not Implemented", "client certificates are not implemented yet");
-}
-int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
-  (void)sim, (void)api_id;
-  return 0;
+  static const char older[] = "/client-certificates", newer[] = "/client-certs/";
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  cc_route r;
+  memset(&r, 0, sizeof(r));
+  r.api = api;
+  const char *after = NULL;
+  if (strncmp(rest, older, sizeof(older) - 1) == 0) {
+    after = rest + sizeof(older) - 1;
+    snprintf(r.key_type, sizeof(r.key_type), "PRODUCTION");
+    snprintf(r.base, sizeof(r.base), "/api/am/publisher/v4/apis/%s%s", api->id, older);
+  } else if (strncmp(rest, newer, sizeof(newer) - 1) == 0) {
+    const char *type = rest + sizeof(newer) - 1;
+    size_t len = strcspn(type, "/");
+    if (len == 10 && strncasecmp(type, "PRODUCTION", len) == 0)
+      snprintf(r.key_type, sizeof(r.key_type), "PRODUCTION");
+    else if (len == 7 && strncasecmp(type, "SANDBOX", len) == 0)
+      snprintf(r.key_type, sizeof(r.key_type), "SANDBOX");
+    else {
+      cc_bad(req, "The key type must be PRODUCTION or SANDBOX");
+      return;
+    }
+    r.typed = 1;
+    after = type + len;
+    snprintf(r.base, sizeof(r.base), "/api/am/publisher/v4/apis/%s/client-certs/%s", api->id,
+             r.key_type);
+  }
+  if (!after || (*after != '\0' && *after != '/')) {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  if (*after == '\0' || strcmp(after, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      cc_add(sim, req, &r);
+    else if (cmd == EVHTTP_REQ_GET)
+      cc_list(sim, req, &r);
+    else
+      cc_method(req, "GET, POST");
+    return;
+  }
+  after++;
+  const char *slash = strchr(after, '/');
+  size_t seg_len = slash ? (size_t)(slash - after) : strlen(after);
+  char alias[GSIM_ALIAS_MAX];
+  if (path_segment(after, seg_len, alias, sizeof(alias)) != 0) {
+    cc_bad(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
+    return;
+  }
+  if (slash && strcmp(slash, "/content") == 0) {
+    if (cmd == EVHTTP_REQ_GET)
+      cc_get(sim, req, &r, alias, 1);
+    else
+      cc_method(req, "GET");
+    return;
+  }
+  if (slash) {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  if (cmd == EVHTTP_REQ_GET)
+    cc_get(sim, req, &r, alias, 0);
+  else if (cmd == EVHTTP_REQ_PUT)
+    cc_replace(sim, req, &r, alias);
+  else if (cmd == EVHTTP_REQ_DELETE)
+    cc_delete(sim, req, &r, alias);
+  else
+    cc_method(req, "GET, PUT, DELETE");
 }

@@ -4,9 +4,10 @@
  * the gateway's own identity (--server-cert/--server-key, or a self-signed
  * localhost certificate made with certs/ at the process clock); the trust
  * (base store, SSL profiles) and the first trust generation rebuilt from the
- * store, with the APIs; then the listeners on 127.0.0.1, port 0 each, and one
- * READY line on stdout. Any failure before READY exits 1 (2 for usage) with a
- * one-line reason on stderr.
+ * store, with the APIs; the HTTPS listener's TLS (clientauth.c: the identity
+ * and the client certificate trust, rebuilt on its own clock); then the
+ * listeners on 127.0.0.1, port 0 each, and one READY line on stdout. Any failure before READY exits
+ * 1 (2 for usage) with a one-line reason on stderr.
  *
  * The event loop never sleeps longer than GSIM_LOOP_CAP_MS of real time: a
  * persistent timer runs the reload check, so a libfaketime clock step (which
@@ -97,27 +98,8 @@ static int load_identity(const gsim_options *opt, identity *id, char *why, size_
   return 0;
 }
 
-static SSL_CTX *server_context(const identity *id, char *why, size_t why_len) {
-  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) {
-    fail(why, why_len, "SSL_CTX_new failed");
-    return NULL;
-  }
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  int ok = SSL_CTX_use_certificate(ctx, sk_X509_value(id->chain, 0)) == 1 &&
-           SSL_CTX_use_PrivateKey(ctx, id->key) == 1;
-  for (int i = 1; ok && i < sk_X509_num(id->chain); i++)
-    ok = SSL_CTX_add1_chain_cert(ctx, sk_X509_value(id->chain, i)) == 1;
-  if (!ok) {
-    SSL_CTX_free(ctx);
-    fail(why, why_len, "the server identity does not load into OpenSSL");
-    return NULL;
-  }
-  return ctx;
-}
-
+/* An accepted HTTPS connection: TLS from the listener's current generation
+ * (clientauth.c: identity, client certificate trust, verify mode). */
 static struct bufferevent *tls_bev(struct event_base *base, void *arg) {
   gsim *sim = arg;
   SSL *ssl = gsim_listener_new_ssl(sim);
@@ -208,9 +190,6 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
       gsim_trust_init(&sim->trust, sim->opt, id->key, id->chain, why, why_len) != 0 ||
       gsim_apis_load(sim, why, why_len) != 0 || gsim_reload_now(sim, "start", why, why_len) != 0)
     return -1;
-  sim->server_ctx = server_context(id, why, why_len);
-  if (!sim->server_ctx)
-    return -1;
   if (gsim_listener_init(sim, id->key, id->chain, why, why_len) != 0 ||
       gsim_oauth_init(sim, why, why_len) != 0 || gsim_throttle_init(sim, why, why_len) != 0 ||
       gsim_sap_init(sim, why, why_len) != 0)
@@ -251,7 +230,6 @@ static void stop(gsim *sim, identity *id) {
   gsim_throttle_free(sim);
   gsim_oauth_free(sim);
   gsim_listener_free(sim);
-  SSL_CTX_free(sim->server_ctx);
   for (size_t i = 0; i < sim->api_count; i++)
     gsim_api_free(sim->apis[i]);
   gsim_trust_free(&sim->trust);

@@ -4,11 +4,12 @@
  * admin credentials, reload interval, identity, base trust); the optional
  * --config FILE (JSON, read with jansson) carries what is naturally
  * structured: SSL profiles per backend host:port, the fault format, the
- * backend timeout. Command-line flags win over the file. Every mistake is a
- * usage error with a one-line reason naming the flag or the JSON key; unknown
- * keys are errors too, so a typo cannot silently change behaviour. Passwords
- * are read from files only (never argv), and a password file's trailing
- * newline is not part of the password.
+ * backend timeout, and the client side: "listener" (client mutual TLS: verify
+ * mode, the two reload clocks, the listener trust store, how certificates
+ * match), "mutual_ssl" (load-balancer header mode) and "throttling" (tiers). Command-line flags win
+ * over the file. Every mistake is a usage error with a one-line reason naming the flag or the JSON
+ * key; unknown keys are errors too, so a typo cannot silently change behaviour. Passwords are read
+ * from files only (never argv), and a password file's trailing newline is not part of the password.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -49,7 +50,8 @@ static const char usage_text[] =
     "  --trust-password-file FILE  JKS store password (to check its integrity)\n"
     "  --config FILE               JSON: ssl_profiles, default_profile, fault_format,\n"
     "                              backend_timeout_ms, http_listener,\n"
-    "                              sender_reload_interval (see README.md)\n"
+    "                              sender_reload_interval, listener (client mutual\n"
+    "                              TLS), mutual_ssl, throttling (see README.md)\n"
     "  --fault-format FORMAT       json (WSO2 4.x, default) or xml (2.x/3.x)\n"
     "  --http                      also listen for plain HTTP\n"
     "  --backend-timeout-ms MS     backend response timeout (default 30000) -> 101504\n"
@@ -286,15 +288,255 @@ static int parse_profile(const char *config, json_t *obj, int is_default, size_t
   return rc;
 }
 
+/* ---- client mutual TLS, load balancers, throttling (issue 6) ---------------- */
+
+/* An optional integer member in min..max; 1 when present, 0 when absent. */
+static int member_long(json_t *obj, const char *key, const char *where, long min, long max,
+                       long *out, char *why, size_t why_len, int *rc) {
+  json_t *v = json_object_get(obj, key);
+  if (!v)
+    return 0;
+  if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+    *rc = fail(why, why_len, "config: %s.%s must be an integer %ld..%ld", where, key, min, max);
+    return 0;
+  }
+  *out = (long)json_integer_value(v);
+  return 1;
+}
+
+/* An optional boolean member; 1 when present, 0 when absent. */
+static int member_bool(json_t *obj, const char *key, const char *where, int *out, char *why,
+                       size_t why_len, int *rc) {
+  json_t *v = json_object_get(obj, key);
+  if (!v)
+    return 0;
+  if (!json_is_boolean(v)) {
+    *rc = fail(why, why_len, "config: %s.%s must be true or false", where, key);
+    return 0;
+  }
+  *out = json_is_true(v);
+  return 1;
+}
+
+static int parse_listener(gsim_options *opt, const char *config, json_t *obj, char *why,
+                          size_t why_len) {
+  static const char *const keys[] = {"verify_client",
+                                     "profile_reload_interval",
+                                     "truststore_reload_period",
+                                     "truststore_initial_delay",
+                                     "trust_store",
+                                     "trust_store_password_file",
+                                     "certificate_match",
+                                     "chain_validation",
+                                     NULL};
+  const char *where = "listener";
+  if (!json_is_object(obj))
+    return fail(why, why_len, "config: listener must be an object");
+  int rc = check_keys(obj, where, keys, why, why_len);
+  if (rc)
+    return rc;
+  json_t *v = json_object_get(obj, "verify_client");
+  if (v) {
+    const char *mode = json_string_value(v);
+    if (mode && strcmp(mode, "none") == 0)
+      opt->verify_client = GSIM_VERIFY_CLIENT_NONE;
+    else if (mode && strcmp(mode, "optional") == 0)
+      opt->verify_client = GSIM_VERIFY_CLIENT_OPTIONAL;
+    else if (mode && strcmp(mode, "require") == 0)
+      opt->verify_client = GSIM_VERIFY_CLIENT_REQUIRE;
+    else
+      return fail(why, why_len,
+                  "config: listener.verify_client must be \"none\", \"optional\" or \"require\"");
+  }
+  member_long(obj, "profile_reload_interval", where, 1, 31536000, &opt->listener_reload_asked_s,
+              why, why_len, &rc);
+  if (!rc)
+    member_long(obj, "truststore_reload_period", where, 1, 31536000, &opt->truststore_period_s, why,
+                why_len, &rc);
+  if (!rc)
+    member_long(obj, "truststore_initial_delay", where, 0, 31536000, &opt->truststore_delay_s, why,
+                why_len, &rc);
+  if (!rc)
+    member_bool(obj, "chain_validation", where, &opt->chain_validation, why, why_len, &rc);
+  if (rc)
+    return rc;
+  v = json_object_get(obj, "certificate_match");
+  if (v) {
+    const char *match = json_string_value(v);
+    if (match && strcmp(match, "serial_issuer") == 0)
+      opt->cert_match = GSIM_MATCH_SERIAL_ISSUER;
+    else if (match && strcmp(match, "serial_subject") == 0)
+      opt->cert_match = GSIM_MATCH_SERIAL_SUBJECT;
+    else
+      return fail(why, why_len,
+                  "config: listener.certificate_match must be \"serial_issuer\" or "
+                  "\"serial_subject\"");
+  }
+  const char *value = NULL;
+  if (member_string(obj, "trust_store", where, &value, why, why_len, &rc)) {
+    opt->client_trust = config_path(config, value);
+    if (!opt->client_trust)
+      return fail(why, why_len, "out of memory");
+  }
+  if (rc)
+    return rc;
+  if (member_string(obj, "trust_store_password_file", where, &value, why, why_len, &rc)) {
+    if (!opt->client_trust)
+      return fail(why, why_len, "config: listener.trust_store_password_file without trust_store");
+    char *path = config_path(config, value);
+    if (!path)
+      return fail(why, why_len, "out of memory");
+    rc = read_password("config: listener.trust_store_password_file", path,
+                       &opt->client_trust_password, why, why_len);
+    free(path);
+  }
+  return rc;
+}
+
+/* RFC 9110 token characters. */
+static int http_token(const char *s) {
+  if (!*s)
+    return 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          strchr("!#$%&'*+-.^_`|~", *p)))
+      return 0;
+  return 1;
+}
+
+/* "AB:cd:..." or "abcd..." -> 64 lower-case hex digits; -1 if not a SHA-256. */
+static int fingerprint(const char *text, char out[65]) {
+  size_t n = 0;
+  for (const char *p = text; *p; p++) {
+    if (*p == ':')
+      continue;
+    if (!strchr("0123456789abcdefABCDEF", *p) || n >= 64)
+      return -1;
+    out[n++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+  }
+  out[n] = '\0';
+  return n == 64 ? 0 : -1;
+}
+
+static int parse_mutual_ssl(gsim_options *opt, json_t *obj, char *why, size_t why_len) {
+  static const char *const keys[] = {"certificate_header", "client_certificate_encode",
+                                     "enable_client_validation", "trusted_load_balancers", NULL};
+  const char *where = "mutual_ssl";
+  if (!json_is_object(obj))
+    return fail(why, why_len, "config: mutual_ssl must be an object");
+  int rc = check_keys(obj, where, keys, why, why_len);
+  if (rc)
+    return rc;
+  json_t *v = json_object_get(obj, "certificate_header");
+  if (v) {
+    const char *name = json_string_value(v);
+    if (!name || strlen(name) > 128 || !http_token(name))
+      return fail(why, why_len,
+                  "config: mutual_ssl.certificate_header must be an HTTP header name (a token "
+                  "of 1 to 128 characters)");
+    if (set_string(&opt->cert_header, name) != 0)
+      return fail(why, why_len, "out of memory");
+  }
+  member_bool(obj, "client_certificate_encode", where, &opt->cert_header_encoded, why, why_len,
+              &rc);
+  if (!rc)
+    member_bool(obj, "enable_client_validation", where, &opt->client_cert_validation, why, why_len,
+                &rc);
+  if (rc)
+    return rc;
+  json_t *pins = json_object_get(obj, "trusted_load_balancers");
+  if (pins) {
+    if (!json_is_array(pins))
+      return fail(why, why_len,
+                  "config: mutual_ssl.trusted_load_balancers must be an array of SHA-256 "
+                  "fingerprints");
+    if (json_array_size(pins) > GSIM_MAX_LB_PINS)
+      return fail(why, why_len, "config: mutual_ssl.trusted_load_balancers: more than %d entries",
+                  GSIM_MAX_LB_PINS);
+    size_t i;
+    json_t *p;
+    json_array_foreach(pins, i, p) {
+      const char *text = json_string_value(p);
+      if (!text || fingerprint(text, opt->lb_fingerprints[i]) != 0)
+        return fail(why, why_len,
+                    "config: mutual_ssl.trusted_load_balancers[%zu] must be a SHA-256 "
+                    "fingerprint (64 hex digits, colons allowed)",
+                    i);
+      opt->lb_fingerprint_count = i + 1;
+    }
+  }
+  return 0;
+}
+
+static int parse_tier(gsim_options *opt, json_t *obj, size_t index, char *why, size_t why_len) {
+  static const char *const keys[] = {"name", "requests", "window_seconds", NULL};
+  char where[48];
+  snprintf(where, sizeof(where), "throttling.tiers[%zu]", index);
+  if (!json_is_object(obj))
+    return fail(why, why_len, "config: %s must be an object", where);
+  int rc = check_keys(obj, where, keys, why, why_len);
+  if (rc)
+    return rc;
+  gsim_tier *tier = &opt->tiers[index];
+  const char *name = NULL;
+  if (!member_string(obj, "name", where, &name, why, why_len, &rc)) {
+    if (rc)
+      return rc;
+    return fail(why, why_len, "config: %s.name is required", where);
+  }
+  if (strlen(name) >= sizeof(tier->name))
+    return fail(why, why_len, "config: %s.name is longer than %zu bytes", where,
+                sizeof(tier->name) - 1);
+  for (size_t i = 0; i < index; i++)
+    if (strcmp(opt->tiers[i].name, name) == 0)
+      return fail(why, why_len, "config: %s.name \"%s\" is already used by tiers[%zu]", where, name,
+                  i);
+  snprintf(tier->name, sizeof(tier->name), "%s", name);
+  tier->window_s = 60;
+  if (!member_long(obj, "requests", where, 0, 2147483647L, &tier->requests, why, why_len, &rc)) {
+    if (rc)
+      return rc;
+    return fail(why, why_len, "config: %s.requests is required (0: unlimited)", where);
+  }
+  member_long(obj, "window_seconds", where, 1, 31536000, &tier->window_s, why, why_len, &rc);
+  return rc;
+}
+
+static int parse_throttling(gsim_options *opt, json_t *obj, char *why, size_t why_len) {
+  static const char *const keys[] = {"per_certificate", "tiers", NULL};
+  if (!json_is_object(obj))
+    return fail(why, why_len, "config: throttling must be an object");
+  int rc = check_keys(obj, "throttling", keys, why, why_len);
+  if (!rc)
+    member_bool(obj, "per_certificate", "throttling", &opt->throttle_per_certificate, why, why_len,
+                &rc);
+  if (rc)
+    return rc;
+  json_t *tiers = json_object_get(obj, "tiers");
+  if (!tiers)
+    return 0;
+  if (!json_is_array(tiers))
+    return fail(why, why_len, "config: throttling.tiers must be an array");
+  if (json_array_size(tiers) > GSIM_MAX_TIERS)
+    return fail(why, why_len, "config: throttling.tiers: more than %d entries", GSIM_MAX_TIERS);
+  size_t i;
+  json_t *t;
+  json_array_foreach(tiers, i, t) {
+    rc = parse_tier(opt, t, i, why, why_len);
+    if (rc)
+      return rc;
+    opt->tier_count = i + 1;
+  }
+  return 0;
+}
+
 static int parse_config(gsim_options *opt, const char *path, int *fault_set, int *timeout_set,
                         int *reload_set, char *why, size_t why_len) {
-  static const char *const keys[] = {"ssl_profiles",
-                                     "default_profile",
-                                     "fault_format",
-                                     "backend_timeout_ms",
-                                     "http_listener",
-                                     "sender_reload_interval",
-                                     NULL};
+  static const char *const keys[] = {"ssl_profiles",  "default_profile",
+                                     "fault_format",  "backend_timeout_ms",
+                                     "http_listener", "sender_reload_interval",
+                                     "listener",      "mutual_ssl",
+                                     "throttling",    NULL};
   gcert_buf buf = {0};
   gcert_error err = {0};
   if (gcert_file_load(path, (size_t)1024 * 1024, &buf, &err) != GCERT_OK)
@@ -360,6 +602,15 @@ static int parse_config(gsim_options *opt, const char *path, int *fault_set, int
   json_t *def = json_object_get(root, "default_profile");
   if (!rc && def)
     rc = parse_profile(path, def, 1, 0, &opt->profiles[opt->profile_count++], why, why_len);
+  json_t *section = json_object_get(root, "listener");
+  if (!rc && section)
+    rc = parse_listener(opt, path, section, why, why_len);
+  section = json_object_get(root, "mutual_ssl");
+  if (!rc && section)
+    rc = parse_mutual_ssl(opt, section, why, why_len);
+  section = json_object_get(root, "throttling");
+  if (!rc && section)
+    rc = parse_throttling(opt, section, why, why_len);
   json_decref(root);
   return rc;
 }
@@ -480,6 +731,16 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   memset(opt, 0, sizeof(*opt));
   opt->backend_timeout_ms = GSIM_DEFAULT_TIMEOUT_MS;
   opt->sender_reload_asked_s = GSIM_DEFAULT_RELOAD_S;
+  /* client mutual TLS: WSO2 4.x's shipped values */
+  opt->verify_client = GSIM_VERIFY_CLIENT_OPTIONAL;
+  opt->listener_reload_asked_s = GSIM_DEFAULT_RELOAD_S;
+  opt->truststore_period_s = 600;
+  opt->truststore_delay_s = 60;
+  opt->cert_match = GSIM_MATCH_SERIAL_ISSUER;
+  opt->cert_header_encoded = 1;
+  opt->client_cert_validation = 1;
+  if (set_string(&opt->cert_header, "X-WSO2-CLIENT-CERTIFICATE") != 0)
+    return fail(why, why_len, "out of memory");
   cli_seen seen = {0};
   optind = 1;
   opterr = 0;
@@ -529,6 +790,9 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   opt->sender_reload_s = opt->sender_reload_asked_s < GSIM_MIN_RELOAD_S
                              ? GSIM_MIN_RELOAD_S
                              : opt->sender_reload_asked_s;
+  opt->listener_reload_s = opt->listener_reload_asked_s < GSIM_MIN_RELOAD_S
+                               ? GSIM_MIN_RELOAD_S
+                               : opt->listener_reload_asked_s;
   size_t defaults = 0;
   for (size_t i = 0; i < opt->profile_count; i++)
     defaults += (size_t)opt->profiles[i].is_default;
@@ -547,6 +811,9 @@ void gsim_options_free(gsim_options *opt) {
   free(opt->trust);
   free(opt->config);
   free(opt->log_path);
+  free(opt->client_trust);
+  free_password(&opt->client_trust_password);
+  free(opt->cert_header);
   for (size_t i = 0; i < opt->profile_count; i++) {
     gsim_profile_spec *p = &opt->profiles[i];
     for (size_t j = 0; j < p->server_count; j++)

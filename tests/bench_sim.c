@@ -15,6 +15,15 @@
  *     through the simulator and then directly to the backend, giving the ratio
  *     sim/direct; then the same with a fresh connection and full handshake per
  *     request. Latency p50/p99 per request as the client saw it.
+ *   - client mutual TLS: the same through gatecert-sim with the catalogue's
+ *     client certificate presented (the listener asks by default and
+ *     verifies it against --trust), over one keep-alive connection and with a
+ *     full handshake per request, beside the figures without a client
+ *     certificate (ratio mTLS / none); and, since those are dominated by
+ *     the backend handshake of every proxied request, the listener alone: a
+ *     path without an API (404 fault, no backend call), with and without the
+ *     client certificate in alternating slices, keep-alive and full
+ *     handshake.
  * The simulator opens a new TLS connection to the backend for every proxied
  * request by design (no pooling, no session reuse: every request is verified
  * against the trust of its moment), which is most of the difference.
@@ -38,6 +47,7 @@
 #define READY_TARGET_MS 50.0
 #define REQUEST_SECONDS 2.0
 #define MAX_SAMPLES     200000
+#define LISTENER_SLICES 8
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -148,7 +158,7 @@ static size_t sink(char *data, size_t size, size_t nmemb, void *arg) {
 /* Sequential GETs of https://localhost:port/path for `seconds` from one easy
  * handle; fresh: a new connection (full handshake, no session) per request. */
 static void run_client(int port, const char *path, const char *ca, int fresh, double seconds,
-                       client_result *out) {
+                       const char *cert, const char *key, long want, client_result *out) {
   static double samples[MAX_SAMPLES];
   memset(out, 0, sizeof(*out));
   CURL *h = curl_easy_init();
@@ -172,6 +182,10 @@ static void run_client(int port, const char *path, const char *ca, int fresh, do
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &saw);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+  if (cert) { /* client mutual TLS: presented at every handshake */
+    curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+  }
   if (fresh) {
     curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
@@ -188,7 +202,7 @@ static void run_client(int port, const char *path, const char *ca, int fresh, do
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
     out->connections += connects;
-    if (rc == CURLE_OK && status == 200 && saw) {
+    if (rc == CURLE_OK && status == want && (want != 200 || saw)) {
       if (out->ok < MAX_SAMPLES)
         samples[out->ok] = t1 - t0;
       out->ok++;
@@ -255,12 +269,17 @@ static int bench_requests(const char *dir) {
     fprintf(stderr, "bench: creating the API failed: %s\n", st_error());
     rc = -1;
   }
-  client_result via_keep, direct_keep, via_fresh, direct_fresh;
+  client_result via_keep, direct_keep, via_fresh, direct_fresh, mtls_keep, mtls_fresh;
+  char client_chain[BS_PATH_MAX], client_key[BS_PATH_MAX];
+  bs_join(client_chain, dir, "client.chain.pem");
+  bs_join(client_key, dir, "client.key");
   if (rc == 0) {
-    run_client(sim.https, "/bench/1.0/menaka", root, 0, REQUEST_SECONDS, &via_keep);
-    run_client(backend_port, "/menaka", root, 0, REQUEST_SECONDS, &direct_keep);
-    run_client(sim.https, "/bench/1.0/menaka", root, 1, REQUEST_SECONDS, &via_fresh);
-    run_client(backend_port, "/menaka", root, 1, REQUEST_SECONDS, &direct_fresh);
+    run_client(sim.https, "/bench/1.0/menaka", root, 0, REQUEST_SECONDS, NULL, NULL, 200,
+               &via_keep);
+    run_client(backend_port, "/menaka", root, 0, REQUEST_SECONDS, NULL, NULL, 200, &direct_keep);
+    run_client(sim.https, "/bench/1.0/menaka", root, 1, REQUEST_SECONDS, NULL, NULL, 200,
+               &via_fresh);
+    run_client(backend_port, "/menaka", root, 1, REQUEST_SECONDS, NULL, NULL, 200, &direct_fresh);
     printf("sequential GETs, one libcurl handle, TLS verified against the catalogue root:\n");
     printf(" one keep-alive client connection (handle reused):\n");
     print_result("via gatecert-sim", &via_keep);
@@ -275,6 +294,54 @@ static int bench_requests(const char *dir) {
     printf(" note: gatecert-sim opens a new TLS connection to the backend for every proxied\n"
            "       request by design (no pooling, no session reuse), so even over one client\n"
            "       connection each request pays a full backend handshake.\n");
+    /* client mutual TLS: the listener (verify_client optional, the default)
+     * verifies client.pem's chain against its trust (--trust root.pem) */
+    run_client(sim.https, "/bench/1.0/menaka", root, 0, REQUEST_SECONDS, client_chain, client_key,
+               200, &mtls_keep);
+    run_client(sim.https, "/bench/1.0/menaka", root, 1, REQUEST_SECONDS, client_chain, client_key,
+               200, &mtls_fresh);
+    printf(" client mutual TLS (the catalogue's client certificate presented to gatecert-sim):\n");
+    print_result("mTLS keep-alive", &mtls_keep);
+    printf("  ratio mTLS/no client cert, keep-alive: %.2f\n",
+           via_keep.per_second > 0 ? mtls_keep.per_second / via_keep.per_second : 0);
+    print_result("mTLS full handshake", &mtls_fresh);
+    printf("  ratio mTLS/no client cert, full handshake: %.2f\n",
+           via_fresh.per_second > 0 ? mtls_fresh.per_second / via_fresh.per_second : 0);
+    /* the listener alone: no API at the path, a 404 fault without any backend
+     * call, so the figures are the client handshake's own cost; plain and
+     * mTLS alternate in short slices so that load on the machine hits both */
+    client_result plain_404[2], mtls_404[2], slice;
+    memset(plain_404, 0, sizeof(plain_404));
+    memset(mtls_404, 0, sizeof(mtls_404));
+    for (int fresh = 0; fresh < 2; fresh++)
+      for (int round = 0; round < LISTENER_SLICES; round++) {
+        for (int with_cert = 0; with_cert < 2; with_cert++) {
+          run_client(sim.https, "/no/such/api", root, fresh, REQUEST_SECONDS / LISTENER_SLICES,
+                     with_cert ? client_chain : NULL, with_cert ? client_key : NULL, 404, &slice);
+          client_result *sum = with_cert ? &mtls_404[fresh] : &plain_404[fresh];
+          sum->ok += slice.ok;
+          sum->failed += slice.failed;
+          sum->connections += slice.connections;
+          sum->seconds += slice.seconds;
+          sum->p50_ms += slice.p50_ms / LISTENER_SLICES; /* mean of the slices' medians */
+          sum->p99_ms = slice.p99_ms > sum->p99_ms ? slice.p99_ms : sum->p99_ms;
+          if (slice.failed && !sum->first_error[0])
+            memcpy(sum->first_error, slice.first_error, sizeof(slice.first_error));
+        }
+      }
+    printf(" the listener alone (a 404 fault, no backend call), plain and mTLS alternating:\n");
+    for (int fresh = 0; fresh < 2; fresh++) {
+      plain_404[fresh].per_second = (double)plain_404[fresh].ok / plain_404[fresh].seconds;
+      mtls_404[fresh].per_second = (double)mtls_404[fresh].ok / mtls_404[fresh].seconds;
+      print_result(fresh ? "no cert, handshake" : "no cert, keep-alive", &plain_404[fresh]);
+      print_result(fresh ? "mTLS, handshake" : "mTLS, keep-alive", &mtls_404[fresh]);
+      printf("  ratio mTLS/no client cert, %s: %.2f\n", fresh ? "full handshake" : "keep-alive",
+             plain_404[fresh].per_second > 0
+                 ? mtls_404[fresh].per_second / plain_404[fresh].per_second
+                 : 0);
+    }
+    printf("  (p50 here: the mean of %d slices' medians; p99: the worst slice's)\n",
+           LISTENER_SLICES);
     json_t *status = NULL;
     if (st_status(&sim, &status) == 0) {
       printf(" gatecert-sim counted %lld proxied requests, %lld faults\n",
@@ -282,7 +349,8 @@ static int bench_requests(const char *dir) {
              (long long)json_integer_value(bs_json_at(status, "stats.faults")));
       json_decref(status);
     }
-    if (via_keep.ok == 0 || direct_keep.ok == 0 || via_fresh.ok == 0 || direct_fresh.ok == 0)
+    if (via_keep.ok == 0 || direct_keep.ok == 0 || via_fresh.ok == 0 || direct_fresh.ok == 0 ||
+        mtls_keep.ok == 0 || mtls_fresh.ok == 0 || mtls_404[0].ok == 0 || mtls_404[1].ok == 0)
       rc = -1;
   }
   if (st_sim_stop(&sim) != 0) {

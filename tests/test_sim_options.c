@@ -10,6 +10,10 @@
  * long_options table in simulator/options.c (read from the source tree, so a
  * new option without help text fails here).
  *
+ * The client mutual TLS sections ("listener", "mutual_ssl", "throttling")
+ * have a refused row for every bad value, and test_listener_options checks
+ * their defaults and values through /_sim/status and the listener itself.
+ *
  * Honoured, with st_sim_start: the sender reload interval (default 600, below
  * 60 raised with a WARN line, config value used, command line over config,
  * ticks counted from start) and the fault format from both places, as
@@ -295,7 +299,130 @@ static const bad_config bad_configs[] = {
      {"key store @server.pem: no private key entry"}},
     {"{\"ssl_profiles\": [{\"servers\": [\"a:1\"], \"trust_store\": \"missing.jks\"}]}",
      1,
-     {"trust store @missing.jks: cannot open @missing.jks"}},
+     {"trust store @missing.jks: cannot open @missing.jks"}}, /* client mutual TLS: "listener" */
+    {"{\"listener\": []}", 2, {"config: listener must be an object"}},
+    {"{\"listener\": {\"colour\": 1}}", 2, {"unknown key \"colour\" in listener"}},
+    {"{\"listener\": {\"verify_client\": \"maybe\"}}",
+     2,
+     {"listener.verify_client must be \"none\", \"optional\" or \"require\""}},
+    {"{\"listener\": {\"verify_client\": 1}}", 2, {"listener.verify_client must be"}},
+    {"{\"listener\": {\"verify_client\": \"Optional\"}}", 2, {"listener.verify_client must be"}},
+    {"{\"listener\": {\"profile_reload_interval\": \"600\"}}",
+     2,
+     {"listener.profile_reload_interval must be an integer 1..31536000"}},
+    {"{\"listener\": {\"profile_reload_interval\": 0}}",
+     2,
+     {"listener.profile_reload_interval must be an integer 1..31536000"}},
+    {"{\"listener\": {\"profile_reload_interval\": 600.5}}",
+     2,
+     {"listener.profile_reload_interval must be an integer"}},
+    {"{\"listener\": {\"truststore_reload_period\": 0}}",
+     2,
+     {"listener.truststore_reload_period must be an integer 1..31536000"}},
+    {"{\"listener\": {\"truststore_reload_period\": 31536001}}",
+     2,
+     {"listener.truststore_reload_period must be an integer 1..31536000"}},
+    {"{\"listener\": {\"truststore_initial_delay\": -1}}",
+     2,
+     {"listener.truststore_initial_delay must be an integer 0..31536000"}},
+    {"{\"listener\": {\"truststore_initial_delay\": null}}",
+     2,
+     {"listener.truststore_initial_delay must be an integer 0..31536000"}},
+    {"{\"listener\": {\"trust_store\": 5}}",
+     2,
+     {"listener.trust_store must be a non-empty string"}},
+    {"{\"listener\": {\"trust_store\": \"\"}}", 2, {"listener.trust_store must be a non-empty"}},
+    {"{\"listener\": {\"trust_store_password_file\": \"admin.password\"}}",
+     2,
+     {"config: listener.trust_store_password_file without trust_store"}},
+    {"{\"listener\": {\"trust_store\": \"root.pem\", \"trust_store_password_file\": "
+     "\"empty.password\"}}",
+     2,
+     {"config: listener.trust_store_password_file @empty.password: the first line is empty"}},
+    {"{\"listener\": {\"certificate_match\": \"alias\"}}",
+     2,
+     {"listener.certificate_match must be \"serial_issuer\" or \"serial_subject\""}},
+    {"{\"listener\": {\"chain_validation\": \"yes\"}}",
+     2,
+     {"listener.chain_validation must be true or false"}},
+    {"{\"listener\": {\"chain_validation\": 1}}", 2, {"listener.chain_validation must be true"}},
+    {"{\"listener\": {\"trust_store\": \"missing.pem\"}}",
+     1,
+     {"listener trust store @missing.pem: cannot open @missing.pem"}},
+    {"{\"listener\": {\"trust_store\": \"garbage.pem\"}}",
+     1,
+     {"listener trust store @garbage.pem: input is not PEM, DER"}},
+    /* load-balancer header mode: "mutual_ssl" */
+    {"{\"mutual_ssl\": true}", 2, {"config: mutual_ssl must be an object"}},
+    {"{\"mutual_ssl\": {\"colour\": 1}}", 2, {"unknown key \"colour\" in mutual_ssl"}},
+    {"{\"mutual_ssl\": {\"certificate_header\": \"\"}}",
+     2,
+     {"mutual_ssl.certificate_header must be an HTTP header name"}},
+    {"{\"mutual_ssl\": {\"certificate_header\": \"X Client Cert\"}}",
+     2,
+     {"mutual_ssl.certificate_header must be an HTTP header name"}},
+    {"{\"mutual_ssl\": {\"certificate_header\": \"X-Cert:\"}}",
+     2,
+     {"mutual_ssl.certificate_header must be"}},
+    {"{\"mutual_ssl\": {\"certificate_header\": 7}}", 2, {"mutual_ssl.certificate_header must be"}},
+    {"{\"mutual_ssl\": {\"client_certificate_encode\": \"true\"}}",
+     2,
+     {"mutual_ssl.client_certificate_encode must be true or false"}},
+    {"{\"mutual_ssl\": {\"enable_client_validation\": 0}}",
+     2,
+     {"mutual_ssl.enable_client_validation must be true or false"}},
+    {"{\"mutual_ssl\": {\"trusted_load_balancers\": \"ab\"}}",
+     2,
+     {"mutual_ssl.trusted_load_balancers must be an array of SHA-256 fingerprints"}},
+    {"{\"mutual_ssl\": {\"trusted_load_balancers\": [\"abc\"]}}",
+     2,
+     {"mutual_ssl.trusted_load_balancers[0] must be a SHA-256 fingerprint"}},
+    {"{\"mutual_ssl\": {\"trusted_load_balancers\": "
+     "[\"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:"
+     "CD:EF\", 5]}}",
+     2,
+     {"mutual_ssl.trusted_load_balancers[1] must be a SHA-256"}},
+    {"{\"mutual_ssl\": {\"trusted_load_balancers\": "
+     "[\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\", "
+     "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefaa\"]}}",
+     2,
+     {"mutual_ssl.trusted_load_balancers[1] must be a SHA-256"}},
+    {"{\"mutual_ssl\": {\"trusted_load_balancers\": "
+     "[\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg\"]}}",
+     2,
+     {"mutual_ssl.trusted_load_balancers[0] must be a SHA-256"}},
+    /* "throttling" */
+    {"{\"throttling\": []}", 2, {"config: throttling must be an object"}},
+    {"{\"throttling\": {\"colour\": 1}}", 2, {"unknown key \"colour\" in throttling"}},
+    {"{\"throttling\": {\"per_certificate\": 1}}",
+     2,
+     {"throttling.per_certificate must be true or false"}},
+    {"{\"throttling\": {\"tiers\": {}}}", 2, {"throttling.tiers must be an array"}},
+    {"{\"throttling\": {\"tiers\": [1]}}", 2, {"throttling.tiers[0] must be an object"}},
+    {"{\"throttling\": {\"tiers\": [{}]}}", 2, {"throttling.tiers[0].name is required"}},
+    {"{\"throttling\": {\"tiers\": [{\"name\": \"\"}]}}",
+     2,
+     {"throttling.tiers[0].name must be a non-empty string"}},
+    {"{\"throttling\": {\"tiers\": [{\"name\": \"x\"}]}}",
+     2,
+     {"throttling.tiers[0].requests is required (0: unlimited)"}},
+    {"{\"throttling\": {\"tiers\": [{\"name\": \"x\", \"requests\": -1}]}}",
+     2,
+     {"throttling.tiers[0].requests must be an integer 0..2147483647"}},
+    {"{\"throttling\": {\"tiers\": [{\"name\": \"x\", \"requests\": 1, \"window_seconds\": 0}]}}",
+     2,
+     {"throttling.tiers[0].window_seconds must be an integer 1..31536000"}},
+    {"{\"throttling\": {\"tiers\": [{\"name\": \"x\", \"requests\": 1, \"colour\": 0}]}}",
+     2,
+     {"unknown key \"colour\" in throttling.tiers[0]"}},
+    {"{\"throttling\": {\"tiers\": [{\"name\": \"x\", \"requests\": 1}, {\"name\": \"x\", "
+     "\"requests\": 2}]}}",
+     2,
+     {"throttling.tiers[1].name \"x\" is already used by tiers[0]"}},
+    {"{\"throttling\": {\"tiers\": [{\"name\": "
+     "\"0123456789012345678901234567890123456789012345678901234567890123\", \"requests\": 1}]}}",
+     2,
+     {"throttling.tiers[0].name is longer than 63 bytes"}},
 };
 
 static void test_bad_command_lines(void **state) {
@@ -304,8 +431,24 @@ static void test_bad_command_lines(void **state) {
     expect_refusal(bad_lines[i].args, NULL, bad_lines[i].rc, bad_lines[i].says, 2);
 }
 
-/* A config with n entries (n ssl_profiles, or n servers in one profile). */
+/* A config with n entries: kind 1 n ssl_profiles, 0 n servers in one
+ * profile, 2 n load-balancer fingerprints, 3 n throttling tiers. */
 static char *generated_config(int profiles, size_t n) {
+  if (profiles >= 2) {
+    size_t cap = 64 + n * 96, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len, "%s",
+                            profiles == 2 ? "{\"mutual_ssl\": {\"trusted_load_balancers\": ["
+                                          : "{\"throttling\": {\"tiers\": [");
+    for (size_t i = 0; i < n; i++)
+      len += (size_t)snprintf(text + len, cap - len,
+                              profiles == 2 ? "%s\"%064zx\""
+                                            : "%s{\"name\": \"t%zu\", \"requests\": 1}",
+                              i ? ", " : "", i);
+    snprintf(text + len, cap - len, "]}}");
+    return text;
+  }
   size_t cap = 64 + n * 48, len = 0;
   char *text = malloc(cap);
   assert_non_null(text);
@@ -336,6 +479,8 @@ static void test_bad_configs(void **state) {
   } limits[] = {
       {0, 17, "ssl_profiles[0].servers: more than 16 entries"},
       {1, 32, "more than 31 ssl_profiles"},
+      {2, 17, "mutual_ssl.trusted_load_balancers: more than 16 entries"},
+      {3, 33, "throttling.tiers: more than 32 entries"},
   };
   for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
     char *text = generated_config(limits[i].profiles, limits[i].n);
@@ -464,6 +609,126 @@ static void test_interval_and_format(void **state) {
     bs_response_free(&res);
     st_check(st_sim_stop(&sim));
   }
+}
+
+/* The client mutual TLS keys: defaults, the 60 s minimum of the listener
+ * profile interval (raised with a WARN line, like the sender's), the reloader
+ * clock's first run, the listener trust store relative to the config file,
+ * and config tiers usable by the admin API. */
+static void test_listener_options(void **state) {
+  (void)state;
+  static const char *const raised =
+      "{\"listener\": {\"verify_client\": \"require\", \"profile_reload_interval\": 30, "
+      "\"truststore_reload_period\": 10, \"truststore_initial_delay\": 0, "
+      "\"certificate_match\": \"serial_subject\", \"chain_validation\": true}}";
+  const struct {
+    const char *config;
+    const char *verify, *match;
+    int chain;
+    long interval_s, asked_s, period_s, delay_s, first_reload_s;
+    int warns;
+  } cases[] = {
+      {NULL, "optional", "serial_issuer", 0, 600, 600, 600, 60, 60, 0},
+      {raised, "require", "serial_subject", 1, 60, 30, 10, 0, 10, 1},
+      {"{\"listener\": {\"profile_reload_interval\": 60, \"truststore_reload_period\": 2, "
+       "\"truststore_initial_delay\": 3600, \"verify_client\": \"none\"}}",
+       "none", "serial_issuer", 0, 60, 60, 2, 3600, 3600, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "listener-%zu", i);
+    st_sim sim;
+    st_sim_opts opts = {.config_json = cases[i].config};
+    start_sim(&sim, name, &opts);
+    json_t *status = NULL;
+    st_check(st_status(&sim, &status));
+    json_int_t started = json_integer_value(bs_json_at(status, "started_ms"));
+    assert_string_equal(cases[i].verify, bs_json_str(status, "listener.verify_client"));
+    assert_string_equal(cases[i].match, bs_json_str(status, "listener.certificate_match"));
+    assert_int_equal(cases[i].chain, json_is_true(bs_json_at(status, "listener.chain_validation")));
+    assert_int_equal(cases[i].interval_s,
+                     json_integer_value(bs_json_at(status, "listener.profile.interval_s")));
+    assert_int_equal(cases[i].asked_s,
+                     json_integer_value(bs_json_at(status, "listener.profile.interval_asked_s")));
+    assert_int_equal(started + cases[i].interval_s * 1000,
+                     json_integer_value(
+                         json_array_get(bs_json_at(status, "listener.profile.next_ticks_ms"), 0)));
+    assert_int_equal(cases[i].period_s,
+                     json_integer_value(bs_json_at(status, "listener.truststore.period_s")));
+    assert_int_equal(cases[i].delay_s,
+                     json_integer_value(bs_json_at(status, "listener.truststore.initial_delay_s")));
+    assert_int_equal(started + cases[i].first_reload_s * 1000,
+                     json_integer_value(json_array_get(
+                         bs_json_at(status, "listener.truststore.next_ticks_ms"), 0)));
+    assert_int_equal(1, json_integer_value(bs_json_at(status, "listener.profile.generation")));
+    json_decref(status);
+    char warn[128];
+    snprintf(warn, sizeof(warn),
+             "WARN  listener SSL profile reload interval %lds is below the minimum: using 60s",
+             cases[i].asked_s);
+    if (st_log_contains(&sim, warn) != cases[i].warns ||
+        st_log_contains(&sim, "WARN ") != cases[i].warns)
+      fail_msg("case %zu: expected %s WARN line \"%s\"", i, cases[i].warns ? "the" : "no", warn);
+    st_check(st_sim_stop(&sim));
+  }
+  /* trust_store relative to the config (dir/config.json -> ../root.pem), the
+   * other sections accepted, config tiers known to the admin API */
+  st_sim sim;
+  st_sim_opts opts = {
+      .config_json =
+          "{\"listener\": {\"trust_store\": \"../root.pem\", \"verify_client\": \"require\"},"
+          " \"mutual_ssl\": {\"certificate_header\": \"X-SSL-Client-Cert\", "
+          "\"client_certificate_encode\": false, \"enable_client_validation\": false, "
+          "\"trusted_load_balancers\": [\"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+          "01:23:45:67:89:AB:CD:EF:01:23:45:67:89\"]},"
+          " \"throttling\": {\"per_certificate\": true, \"tiers\": [{\"name\": \"5PerMin\", "
+          "\"requests\": 5, \"window_seconds\": 60}, {\"name\": \"Free\", \"requests\": 0}]}}"};
+  start_sim(&sim, "listener-trust", &opts);
+  char chain[BS_PATH_MAX], key[BS_PATH_MAX], untrusted[BS_PATH_MAX], untrusted_key[BS_PATH_MAX];
+  const struct {
+    const char *cert, *key;
+    int ok;
+  } clients[] = {
+      {bt_scratch(chain, "client.chain.pem"), bt_scratch(key, "client.key"), 1},
+      {bt_scratch(untrusted, "client-untrusted.chain.pem"),
+       bt_scratch(untrusted_key, "client-untrusted.key"), 0},
+      {NULL, NULL, 0}, /* require: no certificate, no handshake */
+  };
+  for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
+    bs_request req = {.port = sim.https,
+                      .path = "/x",
+                      .insecure = 1,
+                      .cert = clients[i].cert,
+                      .key = clients[i].key};
+    bs_response res;
+    bs_http(&req, &res);
+    if ((res.code == CURLE_OK) != clients[i].ok)
+      fail_msg("client %zu: %s", i, res.code == CURLE_OK ? "completed" : res.error);
+    bs_response_free(&res);
+  }
+  char id[64], path[256];
+  assert_int_equal(201, st_create_api(&sim, "Tiers", "/tiers", "1.0", "https://localhost:1", id));
+  snprintf(path, sizeof(path), ST_APIS "/%s/client-certificates", id);
+  size_t len = 0;
+  char *pem = bs_slurp(chain, &len);
+  assert_non_null(pem);
+  const struct {
+    const char *alias, *tier;
+    long status;
+  } uploads[] = {
+      {"a", "5PerMin", 201}, {"b", "Free", 201}, {"c", "Gold", 201}, {"d", "6PerMin", 400}};
+  for (size_t i = 0; i < sizeof(uploads) / sizeof(uploads[0]); i++) {
+    st_part parts[] = {{"certificate", pem, len, "c.crt"},
+                       {"alias", uploads[i].alias, strlen(uploads[i].alias), NULL},
+                       {"tier", uploads[i].tier, strlen(uploads[i].tier), NULL}};
+    st_reply r;
+    st_check(st_multipart(&sim, "POST", path, parts, 3, &r));
+    if (r.status != uploads[i].status)
+      fail_msg("tier %s: %ld %s", uploads[i].tier, r.status, r.body);
+    st_reply_free(&r);
+  }
+  free(pem);
+  st_check(st_sim_stop(&sim));
 }
 
 static void expect_mode(const char *dir, const char *name, unsigned mode) {
@@ -691,6 +956,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_bad_configs, teardown),
       cmocka_unit_test_teardown(test_help, teardown),
       cmocka_unit_test_teardown(test_interval_and_format, teardown),
+      cmocka_unit_test_teardown(test_listener_options, teardown),
       cmocka_unit_test_teardown(test_state_modes, teardown),
       cmocka_unit_test_teardown(test_server_identity, teardown),
       cmocka_unit_test_teardown(test_http_listener, teardown),

@@ -1,0 +1,765 @@
+/* test_sim_client_mtls.c - client to gateway mutual TLS in gatecert-sim.
+ *
+ * Through real processes and TLS connections (libcurl with a client
+ * certificate, a fresh connection each time):
+ *   - the listener's verify modes: none (no certificate asked: any client
+ *     completes the handshake), optional (the default: no certificate is
+ *     fine, an untrusted one fails the handshake, a trusted one passes),
+ *     require (no certificate fails the handshake);
+ *   - the two clocks, on libfaketime: a client certificate uploaded to an API
+ *     fails the handshake until the listener's SSL profile tick, and is in the
+ *     in-memory trust only from the trust store reloader's tick (first run
+ *     60 s after start, then every period), as /_sim/status shows; a delete
+ *     stops matching at once but the handshake still completes until the
+ *     next profile tick; a restart builds both from the store at once;
+ *   - the admin API's answers, row by row, in the wso2 and sap profiles
+ *     (201, 400 empty alias / missing file / unknown tier / expired, 409,
+ *     malformed 500 or 400, 404, PUT, DELETE, content, the key-type variant).
+ * The data plane outcome of a match (200 or 401 on an API secured with
+ * mutualssl_mandatory) is asserted where the security chain (security.c)
+ * decides it.
+ *
+ * In process, linking the simulator's core: gsim_client_cert_match by serial
+ * + issuer DN and by serial + subject DN (twins that share serial and subject
+ * under two issuers, a certificate sharing serial and issuer with another
+ * subject), chain validation off and on (a leaf issued by an uploaded CA, a
+ * leaf two levels below it, and a presented chain holding an unrelated copy
+ * of the CA, which must not match), and the memory and handshake trust
+ * answers.
+ */
+#include "support.h"
+#include "backend_fixture.h"
+#include "backend_support.h"
+#include "sim_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim.h"
+
+#define FAKE_START "2030-01-01 00:00:00"
+#define SECOND     ((int64_t)1000)
+#define CC_PATH    ST_APIS "/%s/client-certificates"
+
+static const char *scratch(const char *name) {
+  static char slots[16][BS_PATH_MAX];
+  static unsigned next;
+  return bt_scratch(slots[next++ % 16], name);
+}
+
+static int teardown(void **state) {
+  (void)state;
+  return bs_teardown(NULL);
+}
+
+static void start_sim(st_sim *sim, const char *dir_name, const char *profile, const char *config,
+                      const char *clock, const char *const *extra) {
+  char dir[BS_PATH_MAX];
+  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
+                      .profile = profile,
+                      .config_json = config,
+                      .clock = clock,
+                      .extra = extra};
+  st_check(st_sim_start(sim, &opts));
+}
+
+/* One request on a fresh TLS connection presenting row's certificate (NULL:
+ * none). 1 when the handshake and the request completed (*status set), 0
+ * when curl failed (the handshake was refused). */
+static int request_with(st_sim *sim, const char *path, const char *row, long *status) {
+  char cert[64], key[64];
+  bs_request req = {.port = sim->https, .path = path, .insecure = 1};
+  if (row) {
+    snprintf(cert, sizeof(cert), "%s.pem", row);
+    snprintf(key, sizeof(key), "%s.key", row);
+    req.cert = scratch(cert);
+    req.key = scratch(key);
+  }
+  bs_response res;
+  bs_http(&req, &res);
+  int ok = res.code == CURLE_OK;
+  if (status)
+    *status = res.status;
+  bs_response_free(&res);
+  return ok;
+}
+
+static int handshake(st_sim *sim, const char *row) {
+  return request_with(sim, "/no/such/api", row, NULL);
+}
+
+/* POST an API with a security scheme; returns its id in id (64 bytes). */
+static void create_api(st_sim *sim, const char *name, const char *url, const char *schemes,
+                       char id[64]) {
+  char body[1024];
+  snprintf(body, sizeof(body),
+           "{\"name\":\"%s\",\"context\":\"/%s\",\"version\":\"1.0\",\"endpointConfig\":"
+           "{\"production_endpoints\":{\"url\":\"%s\"}}%s%s}",
+           name, name, url, schemes ? ",\"securityScheme\":" : "", schemes ? schemes : "");
+  st_reply r;
+  st_check(st_admin(sim, "POST", ST_APIS, body, &r));
+  if (r.status != 201)
+    fail_msg("creating %s: %ld %s", name, r.status, r.body);
+  snprintf(id, 64, "%s", json_string_value(json_object_get(r.json, "id")));
+  st_reply_free(&r);
+}
+
+/* multipart to path with optional alias, tier and certificate file (a scratch
+ * name, or "!garbage" for bytes that are no certificate). Returns the status. */
+static long client_cert_call(st_sim *sim, const char *method, const char *path, const char *alias,
+                             const char *tier, const char *file, st_reply *out) {
+  st_part parts[3];
+  size_t n = 0;
+  char *data = NULL;
+  size_t len = 0;
+  static const char garbage[] = "this is not a certificate";
+  if (file && strcmp(file, "!garbage") == 0)
+    parts[n++] = (st_part){"certificate", garbage, sizeof(garbage) - 1, "client.crt"};
+  else if (file) {
+    data = bs_slurp(scratch(file), &len);
+    assert_non_null(data);
+    parts[n++] = (st_part){"certificate", data, len, "client.crt"};
+  }
+  if (alias)
+    parts[n++] = (st_part){"alias", alias, strlen(alias), NULL};
+  if (tier)
+    parts[n++] = (st_part){"tier", tier, strlen(tier), NULL};
+  st_check(st_multipart(sim, method, path, parts, n, out));
+  free(data);
+  return out->status;
+}
+
+static void upload(st_sim *sim, const char *api_id, const char *alias, const char *file) {
+  char path[256];
+  snprintf(path, sizeof(path), CC_PATH, api_id);
+  st_reply r;
+  if (client_cert_call(sim, "POST", path, alias, NULL, file, &r) != 201)
+    fail_msg("upload %s: %ld %s", alias, r.status, r.body);
+  st_reply_free(&r);
+}
+
+static long delete_cert(st_sim *sim, const char *api_id, const char *alias) {
+  char path[256];
+  snprintf(path, sizeof(path), CC_PATH "/%s", api_id, alias);
+  st_reply r;
+  st_check(st_admin(sim, "DELETE", path, NULL, &r));
+  long status = r.status;
+  st_reply_free(&r);
+  return status;
+}
+
+static int64_t status_at(st_sim *sim, const char *path) {
+  int64_t v = st_status_i64(sim, path);
+  if (v == INT64_MIN) { /* booleans: pending_change */
+    json_t *status = NULL;
+    st_check(st_status(sim, &status));
+    json_t *b = bs_json_at(status, path);
+    if (!json_is_boolean(b))
+      fail_msg("/_sim/status has no %s", path);
+    v = json_is_true(b);
+    json_decref(status);
+  }
+  return v;
+}
+
+/* ---- verify modes -------------------------------------------------------------- */
+
+/* client-expired.pem/.key: a client certificate of the catalogue's
+ * intermediate that expired an hour ago (the catalogue has none). */
+static void make_expired_client(void) {
+  gcert_store store;
+  gcert_store_init(&store);
+  gcert_error err = {0};
+  assert_status(GCERT_OK,
+                gcert_read_file(scratch("intermediate.pem"), GCERT_FORMAT_PEM, NULL, &store, &err),
+                &err);
+  gcert_buf buf = {0};
+  gcert_item issuer = {sk_X509_value(store.entries[0].chain, 0), NULL};
+  assert_status(GCERT_OK, gcert_file_load(scratch("intermediate.key"), 1 << 20, &buf, &err), &err);
+  assert_status(GCERT_OK, gcert_pem_read_key(buf.data, buf.len, NULL, &issuer.key, &err), &err);
+  gcert_buf_free(&buf);
+  gcert_spec spec;
+  gcert_spec_init(&spec, GCERT_KIND_CLIENT);
+  spec.subject = "CN=gatecert client,OU=expired,O=gatecert";
+  spec.not_before = -7200;
+  spec.not_after = -3600;
+  gcert_item item = {0};
+  assert_status(GCERT_OK, gcert_issue(&spec, time(NULL), &issuer, NULL, &item, &err), &err);
+  X509 *chain[] = {item.cert, issuer.cert};
+  bs_check(bs_save_certs(scratch("client-expired.chain.pem"), chain, 2) == 0);
+  bs_check(bs_save_key(scratch("client-expired.key"), item.key) == 0);
+  gcert_item_free(&item);
+  EVP_PKEY_free(issuer.key);
+  gcert_store_free(&store);
+}
+
+typedef struct mode_case {
+  const char *mode; /* NULL: the default */
+  const char *row;  /* the client's certificate, NULL: none */
+  int ok;
+} mode_case;
+
+static void test_verify_modes(void **state) {
+  (void)state;
+  static const mode_case cases[] = {
+      {"none", NULL, 1},
+      {"none", "client.chain", 1},
+      {"none", "client-untrusted.chain", 1}, /* not asked, not checked */
+      {"optional", NULL, 1},
+      {"optional", "client.chain", 1},
+      {"optional", "client-untrusted.chain", 0},
+      {"optional", "client-expired.chain", 0},
+      {"optional", "client-wrong-eku.chain", 0}, /* serverAuth only: not a client */
+      {NULL, NULL, 1},
+      {NULL, "client-untrusted.chain", 0},
+      {"require", NULL, 0},
+      {"require", "client.chain", 1},
+      {"require", "client-untrusted.chain", 0},
+  };
+  make_expired_client();
+  const char *extra[] = {"--trust", scratch("root.pem"), NULL};
+  const char *running = "?";
+  st_sim sim = {0};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const mode_case *c = &cases[i];
+    const char *mode = c->mode ? c->mode : "default";
+    if (strcmp(mode, running) != 0) {
+      if (sim.proc)
+        st_check(st_sim_stop(&sim));
+      char config[128], dir[64];
+      snprintf(config, sizeof(config), "{\"listener\": {\"verify_client\": \"%s\"}}", mode);
+      snprintf(dir, sizeof(dir), "mode-%s", mode);
+      start_sim(&sim, dir, NULL, c->mode ? config : NULL, NULL, extra);
+      json_t *status = NULL;
+      st_check(st_status(&sim, &status));
+      assert_string_equal(c->mode ? c->mode : "optional",
+                          bs_json_str(status, "listener.verify_client"));
+      json_decref(status);
+      running = mode;
+    }
+    char key_row[64] = "";
+    if (c->row) { /* row.chain.pem goes with row.key */
+      snprintf(key_row, sizeof(key_row), "%s", c->row);
+      char *dot = strstr(key_row, ".chain");
+      if (dot)
+        *dot = '\0';
+    }
+    char cert[64], key[64];
+    bs_request req = {.port = sim.https, .path = "/no/such/api", .insecure = 1};
+    if (c->row) {
+      snprintf(cert, sizeof(cert), "%s.pem", c->row);
+      snprintf(key, sizeof(key), "%s.key", key_row);
+      req.cert = scratch(cert);
+      req.key = scratch(key);
+    }
+    bs_response res;
+    bs_http(&req, &res);
+    int ok = res.code == CURLE_OK;
+    if (ok != c->ok)
+      fail_msg("%s, %s: handshake %s (%s)", mode, c->row ? c->row : "no certificate",
+               ok ? "completed" : "failed", res.error);
+    if (ok)
+      assert_int_equal(404, res.status); /* routed: no API there */
+    bs_response_free(&res);
+    if (!ok && c->row)
+      assert_true(st_log_contains(&sim, "client certificate refused in the handshake"));
+  }
+  st_check(st_sim_stop(&sim));
+}
+
+/* ---- the two clocks ---------------------------------------------------------------- */
+
+typedef struct clock_world {
+  st_sim sim;
+  bs_process *backend;
+  char api[64];
+  int64_t t0;
+  /* what st_sim_restart reads again (st_sim_opts borrows its strings) */
+  char dir[BS_PATH_MAX], config[BS_PATH_MAX + 256], root[BS_PATH_MAX];
+  const char *extra[3];
+} clock_world;
+
+/* A backend the sender trusts (--trust root.pem) and a listener trust that
+ * nothing chains to: the client certificate is trusted only once uploaded. */
+static void clock_start(clock_world *w, const char *dir) {
+  char spec[3 * BS_PATH_MAX], url[64];
+  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
+           scratch("server.key"));
+  w->backend = st_backend(test_scratch_dir(), spec);
+  assert_non_null(w->backend);
+  snprintf(url, sizeof(url), "https://localhost:%d", bs_port(w->backend, "echo"));
+  snprintf(w->config, sizeof(w->config),
+           "{\"listener\": {\"profile_reload_interval\": 600, \"truststore_reload_period\": 300,"
+           " \"truststore_initial_delay\": 60, \"trust_store\": \"%s\"}}",
+           scratch("self-signed.pem"));
+  bt_scratch(w->root, "root.pem");
+  w->extra[0] = "--trust";
+  w->extra[1] = w->root;
+  w->extra[2] = NULL;
+  st_sim_opts opts = {.dir = bt_scratch(w->dir, dir),
+                      .config_json = w->config,
+                      .clock = FAKE_START,
+                      .extra = w->extra};
+  st_check(st_sim_start(&w->sim, &opts));
+  create_api(&w->sim, "secured", url, "[\"mutualssl\", \"mutualssl_mandatory\"]", w->api);
+  w->t0 = st_status_i64(&w->sim, "started_ms");
+  assert_true(w->t0 > 0);
+}
+
+static void at(clock_world *w, int64_t seconds) {
+  st_check(st_clock_set(&w->sim, w->t0 + seconds * SECOND));
+}
+
+/* The data plane answer on the mutualssl_mandatory API with client.pem, or 0
+ * when the handshake failed. */
+static long secured_call(clock_world *w) {
+  long status = 0;
+  if (!request_with(&w->sim, "/secured/1.0/menaka", "client", &status))
+    return 0;
+  return status;
+}
+
+static void test_clock_story(void **state) {
+  (void)state;
+  clock_world w = {0};
+  clock_start(&w, "clocks");
+  double real_start = bs_now_ms();
+  json_t *status = NULL;
+  st_check(st_status(&w.sim, &status));
+  assert_int_equal(
+      w.t0 + 600 * SECOND,
+      json_integer_value(json_array_get(bs_json_at(status, "listener.profile.next_ticks_ms"), 0)));
+  json_t *reloader = bs_json_at(status, "listener.truststore.next_ticks_ms");
+  for (size_t k = 0; k < 3; k++) /* first run 60 s after start, then every 300 s */
+    assert_int_equal(w.t0 + (60 + 300 * (int64_t)k) * SECOND,
+                     json_integer_value(json_array_get(reloader, k)));
+  assert_int_equal(1, json_integer_value(bs_json_at(status, "listener.profile.generation")));
+  json_decref(status);
+  assert_int_equal(0, handshake(&w.sim, "client"));
+
+  /* after the reloader's tick 1 (+60), before its tick 2 (+360) */
+  at(&w, 370);
+  upload(&w.sim, w.api, "c1", "client.pem");
+  assert_int_equal(1, status_at(&w.sim, "listener.client_certificates"));
+  assert_int_equal(1, status_at(&w.sim, "listener.profile.pending_change"));
+  assert_int_equal(1, status_at(&w.sim, "listener.truststore.pending_change"));
+  assert_int_equal(0, handshake(&w.sim, "client")); /* optional mode: untrusted yet */
+  at(&w, 599);
+  assert_int_equal(0, handshake(&w.sim, "client"));
+  assert_int_equal(0, status_at(&w.sim, "listener.profile.certificates_live"));
+
+  at(&w, 601); /* the profile tick at +600 */
+  assert_int_equal(1, handshake(&w.sim, "client"));
+  assert_int_equal(2, status_at(&w.sim, "listener.profile.generation"));
+  assert_int_equal(1, status_at(&w.sim, "listener.profile.certificates_live"));
+  assert_int_equal(0, status_at(&w.sim, "listener.profile.pending_change"));
+  assert_int_equal(1, status_at(&w.sim, "listener.truststore.pending_change"));
+  assert_int_equal(0, status_at(&w.sim, "listener.truststore.certificates_live"));
+  long before_reloader = secured_call(&w); /* not in the in-memory trust yet */
+
+  at(&w, 661); /* the reloader's tick at +660 */
+  assert_int_equal(0, status_at(&w.sim, "listener.truststore.pending_change"));
+  assert_int_equal(1, status_at(&w.sim, "listener.truststore.certificates_live"));
+  assert_int_equal(1, status_at(&w.sim, "listener.truststore.reloads"));
+  long after_both = secured_call(&w);
+
+  at(&w, 700);
+  assert_int_equal(200, delete_cert(&w.sim, w.api, "c1"));
+  assert_int_equal(0, status_at(&w.sim, "listener.client_certificates")); /* the map: at once */
+  assert_int_equal(1, handshake(&w.sim, "client")); /* the handshake: until the next tick */
+  long after_delete = secured_call(&w);
+  at(&w, 1199);
+  assert_int_equal(1, handshake(&w.sim, "client"));
+  at(&w, 1201);
+  assert_int_equal(0, handshake(&w.sim, "client"));
+  assert_int_equal(3, status_at(&w.sim, "listener.profile.generation"));
+  assert_true(st_log_contains(&w.sim, "listener SSL profile reloaded (tick)"));
+  printf("# upload +370: handshake at +601, memory trust at +661; data plane %ld before the "
+         "reloader tick, %ld after both, %ld after the delete (%.0f ms real)\n",
+         before_reloader, after_both, after_delete, bs_now_ms() - real_start);
+  /* the security chain: in memory trust and matched -> the backend answers */
+  assert_int_equal(401, before_reloader);
+  assert_int_equal(200, after_both);
+  assert_int_equal(401, after_delete);
+  st_check(st_sim_stop(&w.sim));
+  bs_check(bs_stop(w.backend) == 0);
+}
+
+/* A restart builds the handshake and the memory trust from the store. */
+static void test_restart_keeps_client_certs(void **state) {
+  (void)state;
+  clock_world w = {0};
+  clock_start(&w, "restart");
+  at(&w, 10);
+  upload(&w.sim, w.api, "kept", "client.pem");
+  assert_int_equal(0, handshake(&w.sim, "client"));
+  st_check(st_sim_stop(&w.sim));
+  st_check(st_sim_restart(&w.sim));
+  assert_int_equal(1, handshake(&w.sim, "client"));
+  assert_int_equal(1, status_at(&w.sim, "listener.client_certificates"));
+  assert_int_equal(1, status_at(&w.sim, "listener.profile.certificates_live"));
+  assert_int_equal(1, status_at(&w.sim, "listener.truststore.certificates_live"));
+  assert_int_equal(0, status_at(&w.sim, "listener.profile.pending_change"));
+  assert_int_equal(200, secured_call(&w));
+  char path[256];
+  snprintf(path, sizeof(path), CC_PATH "/kept", w.api);
+  st_reply r;
+  st_check(st_admin(&w.sim, "GET", path, NULL, &r));
+  assert_int_equal(200, r.status);
+  assert_string_equal("Unlimited", json_string_value(json_object_get(r.json, "tier")));
+  st_reply_free(&r);
+  /* deleting the API drops its client certificates (store and map) */
+  snprintf(path, sizeof(path), ST_APIS "/%s", w.api);
+  st_check(st_admin(&w.sim, "DELETE", path, NULL, &r));
+  assert_int_equal(200, r.status);
+  st_reply_free(&r);
+  assert_int_equal(0, status_at(&w.sim, "listener.client_certificates"));
+  st_check(st_sim_stop(&w.sim));
+  st_check(st_sim_restart(&w.sim));
+  assert_int_equal(0, status_at(&w.sim, "listener.client_certificates"));
+  assert_int_equal(0, handshake(&w.sim, "client"));
+  st_check(st_sim_stop(&w.sim));
+  bs_check(bs_stop(w.backend) == 0);
+}
+
+/* ---- the admin API ---------------------------------------------------------------- */
+
+typedef struct admin_row {
+  const char *what;
+  const char *method;
+  const char *path; /* after /apis/{id}; a leading '!' means an unknown API id */
+  const char *alias;
+  const char *tier;
+  const char *file; /* scratch file, "!garbage", or NULL */
+  long wso2, sap;
+  const char *says; /* in the body (NULL: nothing checked) */
+} admin_row;
+
+static const admin_row admin_rows[] = {
+    {"add", "POST", "/client-certificates", "c1", NULL, "client.pem", 201, 201, "\"alias\":\"c1\""},
+    {"add with a tier", "POST", "/client-certificates", "c2", "Gold", "client-untrusted.pem", 201,
+     201, "\"tier\":\"Gold\""},
+    {"empty alias", "POST", "/client-certificates", "", NULL, "client.pem", 400, 400,
+     "The alias and/ or certificate should not be empty"},
+    {"no alias", "POST", "/client-certificates", NULL, NULL, "client.pem", 400, 400,
+     "should not be empty"},
+    {"missing file", "POST", "/client-certificates", "c3", NULL, NULL, 400, 400,
+     "should not be empty"},
+    {"unknown tier", "POST", "/client-certificates", "c3", "Platinum", "client.pem", 400, 400,
+     "Invalid tier 'Platinum'"},
+    {"alias taken", "POST", "/client-certificates", "c1", NULL, "client.pem", 409, 409,
+     "The alias 'c1' already exists in the trust store."},
+    {"expired", "POST", "/client-certificates", "c3", NULL, "server-expired.pem", 400, 400,
+     "Error while adding the certificate. Certificate Expired."},
+    {"malformed", "POST", "/client-certificates", "c3", NULL, "!garbage", 500, 400, NULL},
+    {"unknown API", "POST", "!/client-certificates", "c3", NULL, "client.pem", 404, 404, NULL},
+    {"list", "GET", "/client-certificates", NULL, NULL, NULL, 200, 200, "\"count\":2"},
+    {"list by alias", "GET", "/client-certificates?alias=c2", NULL, NULL, NULL, 200, 200,
+     "\"count\":1"},
+    {"list paged", "GET", "/client-certificates?offset=1&limit=1", NULL, NULL, NULL, 200, 200,
+     "\"alias\":\"c2\""},
+    {"get", "GET", "/client-certificates/c1", NULL, NULL, NULL, 200, 200, "\"status\":\"Active\""},
+    {"get unknown", "GET", "/client-certificates/nope", NULL, NULL, NULL, 404, 404, NULL},
+    {"content", "GET", "/client-certificates/c1/content", NULL, NULL, NULL, 200, 200, NULL},
+    {"put tier", "PUT", "/client-certificates/c1", NULL, "Silver", NULL, 200, 200,
+     "\"tier\":\"Silver\""},
+    {"put certificate", "PUT", "/client-certificates/c1", NULL, NULL, "client-wrong-eku.pem", 200,
+     200, "\"alias\":\"c1\""},
+    {"put nothing", "PUT", "/client-certificates/c1", "c1", NULL, NULL, 400, 400,
+     "The certificate and/ or tier should be provided"},
+    {"put expired", "PUT", "/client-certificates/c1", NULL, NULL, "server-expired.pem", 400, 400,
+     "Error while updating the certificate. Certificate Expired."},
+    {"put unknown tier", "PUT", "/client-certificates/c1", NULL, "Platinum", NULL, 400, 400,
+     "Invalid tier"},
+    {"put unknown alias", "PUT", "/client-certificates/nope", NULL, "Gold", NULL, 404, 404, NULL},
+    {"get after put", "GET", "/client-certificates/c1", NULL, NULL, NULL, 200, 200, "OU=wrong EKU"},
+    {"sandbox add", "POST", "/client-certs/SANDBOX", "s1", NULL, "client.pem", 201, 201,
+     "\"keyType\":\"SANDBOX\""},
+    {"sandbox alias taken in the API", "POST", "/client-certs/PRODUCTION", "s1", NULL, "client.pem",
+     409, 409, NULL},
+    {"sandbox get", "GET", "/client-certs/SANDBOX/s1", NULL, NULL, NULL, 200, 200,
+     "\"keyType\":\"SANDBOX\""},
+    {"sandbox is not production", "GET", "/client-certs/PRODUCTION/s1", NULL, NULL, NULL, 404, 404,
+     NULL},
+    {"older path is production", "GET", "/client-certificates/s1", NULL, NULL, NULL, 404, 404,
+     NULL},
+    {"production list", "GET", "/client-certs/PRODUCTION", NULL, NULL, NULL, 200, 200,
+     "\"count\":2"},
+    {"sandbox list", "GET", "/client-certs/SANDBOX", NULL, NULL, NULL, 200, 200, "\"count\":1"},
+    {"sandbox content", "GET", "/client-certs/SANDBOX/s1/content", NULL, NULL, NULL, 200, 200,
+     NULL},
+    {"bad key type", "GET", "/client-certs/STAGING", NULL, NULL, NULL, 400, 400,
+     "PRODUCTION or SANDBOX"},
+    {"sandbox delete", "DELETE", "/client-certs/SANDBOX/s1", NULL, NULL, NULL, 200, 200, NULL},
+    {"delete", "DELETE", "/client-certificates/c2", NULL, NULL, NULL, 200, 200, NULL},
+    {"delete again", "DELETE", "/client-certificates/c2", NULL, NULL, NULL, 404, 404, NULL},
+    {"list after", "GET", "/client-certificates", NULL, NULL, NULL, 200, 200, "\"count\":1"},
+    {"method", "PATCH", "/client-certificates", NULL, NULL, NULL, 405, 405, NULL},
+    {"no such resource", "GET", "/client-certificatesX", NULL, NULL, NULL, 404, 404, NULL},
+};
+
+static void run_admin_rows(const char *profile) {
+  st_sim sim;
+  char dir[64];
+  snprintf(dir, sizeof(dir), "admin-%s", profile);
+  start_sim(&sim, dir, profile, NULL, NULL, NULL);
+  char api[64];
+  create_api(&sim, "admin", "https://localhost:9", NULL, api);
+  int sap = strcmp(profile, "sap") == 0;
+  for (size_t i = 0; i < sizeof(admin_rows) / sizeof(admin_rows[0]); i++) {
+    const admin_row *row = &admin_rows[i];
+    char path[512];
+    const char *p = row->path;
+    int unknown = *p == '!';
+    snprintf(path, sizeof(path), ST_APIS "/%s%s",
+             unknown ? "00000000-0000-4000-8000-000000000000" : api, p + unknown);
+    st_reply r;
+    long status;
+    if (row->alias || row->tier || row->file)
+      status = client_cert_call(&sim, row->method, path, row->alias, row->tier, row->file, &r);
+    else {
+      st_check(st_admin(&sim, row->method, path, NULL, &r));
+      status = r.status;
+    }
+    long want = sap ? row->sap : row->wso2;
+    if (status != want || (row->says && (!r.body || !strstr(r.body, row->says))))
+      fail_msg("%s: %s %s: %ld, expected %ld with \"%s\":\n%s", profile, row->what, path, status,
+               want, row->says ? row->says : "", r.body ? r.body : "");
+    if (strcmp(row->what, "add") == 0) {
+      char *location = st_header(&r, "Location");
+      assert_non_null(location);
+      assert_non_null(strstr(location, "/client-certificates/c1"));
+      free(location);
+      assert_string_equal(api, json_string_value(json_object_get(r.json, "apiId")));
+      assert_string_equal("Unlimited", json_string_value(json_object_get(r.json, "tier")));
+    }
+    if (strcmp(row->what, "malformed") == 0 && sap)
+      assert_non_null(strstr(r.body, "The certificate could not be read"));
+    if (strcmp(row->what, "content") == 0) { /* the DER of client.pem */
+      gcert_store store;
+      gcert_store_init(&store);
+      gcert_error err = {0};
+      assert_status(GCERT_OK,
+                    gcert_read_file(scratch("client.pem"), GCERT_FORMAT_PEM, NULL, &store, &err),
+                    &err);
+      unsigned char *der = NULL;
+      int n = i2d_X509(sk_X509_value(store.entries[0].chain, 0), &der);
+      assert_int_equal(n, r.len);
+      assert_memory_equal(der, r.body, r.len);
+      OPENSSL_free(der);
+      gcert_store_free(&store);
+      char *disposition = st_header(&r, "Content-Disposition");
+      assert_non_null(disposition);
+      assert_string_equal("attachment; filename=\"c1.crt\"", disposition);
+      free(disposition);
+    }
+    if (strcmp(row->what, "get") == 0) {
+      assert_string_equal("CN=gatecert client, O=gatecert",
+                          json_string_value(json_object_get(r.json, "subject")));
+      assert_string_equal("3", json_string_value(json_object_get(r.json, "version")));
+      assert_non_null(json_object_get(r.json, "serialNumber"));
+      assert_non_null(strstr(json_string_value(json_object_get(r.json, "issuer")),
+                             "CN=gatecert Intermediate CA"));
+    }
+    st_reply_free(&r);
+  }
+  assert_int_equal(1, st_status_i64(&sim, "listener.client_certificates"));
+  st_check(st_sim_stop(&sim));
+}
+
+static void test_admin_wso2(void **state) {
+  (void)state;
+  run_admin_rows("wso2");
+}
+
+static void test_admin_sap(void **state) {
+  (void)state;
+  run_admin_rows("sap");
+}
+
+/* ---- matching, in process ------------------------------------------------------------ */
+
+typedef struct pki {
+  gcert_item root_a, root_b, inter_a;
+  gcert_item twin_a, twin_b, other_a, leaf_a, leaf_deep, leaf_b;
+} pki;
+
+static void issue(gcert_item *out, gcert_kind kind, const char *subject, const char *serial,
+                  const gcert_item *issuer) {
+  gcert_spec spec;
+  gcert_spec_init(&spec, kind);
+  spec.subject = subject;
+  spec.serial = serial;
+  gcert_error err = {0};
+  assert_status(GCERT_OK, gcert_issue(&spec, time(NULL), issuer, NULL, out, &err), &err);
+}
+
+static void make_pki(pki *k) {
+  issue(&k->root_a, GCERT_KIND_CA, "CN=Root A,O=match", NULL, NULL);
+  issue(&k->root_b, GCERT_KIND_CA, "CN=Root B,O=match", NULL, NULL);
+  issue(&k->inter_a, GCERT_KIND_CA, "CN=Intermediate A,O=match", NULL, &k->root_a);
+  issue(&k->twin_a, GCERT_KIND_CLIENT, "CN=twin,O=match", "4660", &k->root_a);
+  issue(&k->twin_b, GCERT_KIND_CLIENT, "CN=twin,O=match", "4660", &k->root_b);
+  issue(&k->other_a, GCERT_KIND_CLIENT, "CN=other,O=match", "4660", &k->root_a);
+  issue(&k->leaf_a, GCERT_KIND_CLIENT, "CN=leaf A,O=match", NULL, &k->root_a);
+  issue(&k->leaf_deep, GCERT_KIND_CLIENT, "CN=leaf deep,O=match", NULL, &k->inter_a);
+  issue(&k->leaf_b, GCERT_KIND_CLIENT, "CN=leaf B,O=match", NULL, &k->root_b);
+}
+
+static void free_pki(pki *k) {
+  gcert_item *items[] = {&k->root_a,  &k->root_b, &k->inter_a,   &k->twin_a, &k->twin_b,
+                         &k->other_a, &k->leaf_a, &k->leaf_deep, &k->leaf_b};
+  for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+    gcert_item_free(items[i]);
+}
+
+typedef struct match_world {
+  gsim sim;
+  gsim_options opt;
+  gsim_api api, other_api;
+} match_world;
+
+/* A listener over a fresh store holding certs (alias i -> certs[i]) for the API. */
+static void match_start(match_world *w, const char *name, gsim_cert_match how, int chain,
+                        X509 *const *certs, const char *const *aliases, size_t n, const pki *k) {
+  memset(w, 0, sizeof(*w));
+  w->opt.cert_match = how;
+  w->opt.chain_validation = chain;
+  w->opt.listener_reload_s = w->opt.listener_reload_asked_s = 600;
+  w->opt.truststore_period_s = 600;
+  w->opt.truststore_delay_s = 60;
+  w->opt.verify_client = GSIM_VERIFY_CLIENT_OPTIONAL;
+  w->sim.opt = &w->opt;
+  w->sim.started_ms = gsim_now_ms();
+  snprintf(w->api.id, sizeof(w->api.id), "11111111-1111-4111-8111-111111111111");
+  snprintf(w->other_api.id, sizeof(w->other_api.id), "22222222-2222-4222-8222-222222222222");
+  char path[BS_PATH_MAX], file[64], why[256] = "";
+  snprintf(file, sizeof(file), "%s.db", name);
+  unlink(bt_scratch(path, file));
+  assert_int_equal(0, gsim_store_open(path, &w->sim.store, why, sizeof(why)));
+  for (size_t i = 0; i < n; i++) {
+    gsim_object_row row;
+    memset(&row, 0, sizeof(row));
+    snprintf(row.kind, sizeof(row.kind), "client_cert");
+    snprintf(row.key, sizeof(row.key), "%s/%s", w->api.id, aliases[i]);
+    char json[512];
+    snprintf(
+        json, sizeof(json),
+        "{\"alias\":\"%s\",\"apiId\":\"%s\",\"tier\":\"Unlimited\",\"keyType\":\"PRODUCTION\"}",
+        aliases[i], w->api.id);
+    row.json = json;
+    int len = i2d_X509(certs[i], &row.blob);
+    assert_true(len > 0);
+    row.blob_len = (size_t)len;
+    assert_int_equal(GSIM_STORE_OK, gsim_store_object_insert(w->sim.store, &row));
+    OPENSSL_free(row.blob);
+  }
+  STACK_OF(X509) *id_chain = sk_X509_new_null();
+  sk_X509_push(id_chain, k->leaf_b.cert);
+  X509_up_ref(k->leaf_b.cert);
+  if (gsim_listener_init(&w->sim, k->leaf_b.key, id_chain, why, sizeof(why)) != 0)
+    fail_msg("gsim_listener_init: %s", why);
+  sk_X509_pop_free(id_chain, X509_free);
+}
+
+static void match_stop(match_world *w) {
+  gsim_listener_free(&w->sim);
+  gsim_store_close(w->sim.store);
+}
+
+static const char *matched(match_world *w, X509 *cert, STACK_OF(X509) * chain) {
+  const gsim_client_cert *c = gsim_client_cert_match(&w->sim, &w->api, cert, chain);
+  return c ? c->alias : "-";
+}
+
+static void test_match_serial_issuer_and_subject(void **state) {
+  (void)state;
+  pki k;
+  memset(&k, 0, sizeof(k));
+  make_pki(&k);
+  X509 *certs[] = {k.twin_a.cert};
+  const char *aliases[] = {"twin"};
+  match_world w;
+  /* serial + issuer: the twin of another issuer does not match; a different
+   * subject with the same serial and issuer does (WSO2's key ignores it) */
+  match_start(&w, "serial-issuer", GSIM_MATCH_SERIAL_ISSUER, 0, certs, aliases, 1, &k);
+  assert_string_equal("twin", matched(&w, k.twin_a.cert, NULL));
+  assert_string_equal("-", matched(&w, k.twin_b.cert, NULL));
+  assert_string_equal("twin", matched(&w, k.other_a.cert, NULL));
+  assert_string_equal("-", matched(&w, k.leaf_a.cert, NULL));
+  assert_null(gsim_client_cert_match(&w.sim, &w.other_api, k.twin_a.cert, NULL));
+  const gsim_client_cert *c = gsim_client_cert_match(&w.sim, &w.api, k.twin_a.cert, NULL);
+  assert_non_null(c);
+  assert_string_equal("4660_CN=Root A# O=match", c->unique_id);
+  assert_int_equal(1, gsim_listener_memory_trusts(&w.sim, k.twin_a.cert));
+  assert_int_equal(0, gsim_listener_memory_trusts(&w.sim, k.other_a.cert)); /* exact cert only */
+  assert_int_equal(1, gsim_listener_handshake_trusts(&w.sim, k.twin_a.cert));
+  assert_int_equal(0, gsim_listener_handshake_trusts(&w.sim, k.twin_b.cert));
+  match_stop(&w);
+  /* serial + subject: the other way round */
+  match_start(&w, "serial-subject", GSIM_MATCH_SERIAL_SUBJECT, 0, certs, aliases, 1, &k);
+  assert_string_equal("twin", matched(&w, k.twin_a.cert, NULL));
+  assert_string_equal("twin", matched(&w, k.twin_b.cert, NULL));
+  assert_string_equal("-", matched(&w, k.other_a.cert, NULL));
+  c = gsim_client_cert_match(&w.sim, &w.api, k.twin_a.cert, NULL);
+  assert_string_equal("4660_CN=twin# O=match", c->unique_id);
+  match_stop(&w);
+  free_pki(&k);
+}
+
+static void test_match_chain_validation(void **state) {
+  (void)state;
+  pki k;
+  memset(&k, 0, sizeof(k));
+  make_pki(&k);
+  X509 *certs[] = {k.root_a.cert};
+  const char *aliases[] = {"ca"};
+  STACK_OF(X509) *deep = sk_X509_new_null(); /* as SSL_get0_verified_chain: leaf first */
+  sk_X509_push(deep, k.leaf_deep.cert);
+  sk_X509_push(deep, k.inter_a.cert);
+  STACK_OF(X509) *forged = sk_X509_new_null(); /* root A's public cert, unrelated to leaf B */
+  sk_X509_push(forged, k.leaf_b.cert);
+  sk_X509_push(forged, k.root_a.cert);
+  match_world w;
+  match_start(&w, "chain-off", GSIM_MATCH_SERIAL_ISSUER, 0, certs, aliases, 1, &k);
+  assert_string_equal("ca", matched(&w, k.root_a.cert, NULL));
+  assert_string_equal("-", matched(&w, k.leaf_a.cert, NULL)); /* WSO2: 401 without chain */
+  assert_string_equal("-", matched(&w, k.leaf_deep.cert, deep));
+  assert_int_equal(0, gsim_listener_memory_trusts(&w.sim, k.leaf_a.cert));
+  assert_int_equal(1, gsim_listener_handshake_trusts(&w.sim, k.leaf_a.cert)); /* CA is an anchor */
+  match_stop(&w);
+  match_start(&w, "chain-on", GSIM_MATCH_SERIAL_ISSUER, 1, certs, aliases, 1, &k);
+  assert_string_equal("ca", matched(&w, k.leaf_a.cert, NULL));
+  assert_string_equal("ca", matched(&w, k.leaf_deep.cert, deep));
+  assert_string_equal("-", matched(&w, k.leaf_deep.cert, NULL)); /* no path without the chain */
+  assert_string_equal("-", matched(&w, k.leaf_b.cert, forged));
+  assert_string_equal("-", matched(&w, k.twin_b.cert, NULL));
+  assert_null(gsim_client_cert_match(&w.sim, &w.other_api, k.leaf_a.cert, NULL));
+  assert_int_equal(1, gsim_listener_memory_trusts(&w.sim, k.leaf_a.cert));
+  assert_int_equal(0, gsim_listener_memory_trusts(&w.sim, k.leaf_b.cert));
+  match_stop(&w);
+  sk_X509_free(deep);
+  sk_X509_free(forged);
+  free_pki(&k);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_verify_modes, teardown),
+      cmocka_unit_test_teardown(test_admin_wso2, teardown),
+      cmocka_unit_test_teardown(test_admin_sap, teardown),
+      cmocka_unit_test_teardown(test_match_serial_issuer_and_subject, teardown),
+      cmocka_unit_test_teardown(test_match_chain_validation, teardown),
+  };
+  const struct CMUnitTest clock_tests[] = {
+      cmocka_unit_test_teardown(test_clock_story, teardown),
+      cmocka_unit_test_teardown(test_restart_keeps_client_certs, teardown),
+  };
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int failed = cmocka_run_group_tests_name("now", tests, bt_setup_catalogue, NULL);
+  failed += cmocka_run_group_tests_name("2030", clock_tests, bt_setup_catalogue_2030, NULL);
+  curl_global_cleanup();
+  return failed;
+}
