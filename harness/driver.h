@@ -31,6 +31,12 @@
 #define GH_CAP_FAULT_CODES              0x080u /* WSO2 fault codes in error bodies */
 #define GH_CAP_XML_FAULTS               0x100u /* the 2.x/3.x XML fault shape */
 #define GH_CAP_BASE_TRUST_STORE         0x200u /* a trust store configured at start */
+#define GH_CAP_CLIENT_MTLS              0x400u /* listener verify modes, client certs per API */
+#define GH_CAP_OAUTH2                   0x800u /* a key manager's JWTs, applications, subscriptions */
+#define GH_CAP_HEADER_MODE              0x1000u /* a client cert in a load balancer's header */
+#define GH_CAP_THROTTLING               0x2000u /* tiers per client certificate or subscription */
+#define GH_CAP_LISTENER_RELOAD_SCHEDULE                                                            \
+  0x4000u /* client certs wait for WSO2's two listener clocks */
 
 /* "runtime-backend-trust", ...; NULL for an unknown bit. */
 const char *gh_cap_name(unsigned cap);
@@ -41,6 +47,16 @@ int gh_cap_parse(const char *name, unsigned *cap);
 
 /* What an operation returns when the driver cannot do it (the case is skipped). */
 #define GH_DRIVER_UNSUPPORTED (-2)
+
+#define GH_MAX_LB           16 /* trusted load balancers */
+#define GH_MAX_DRIVER_TIERS 32
+
+/* A throttling tier. */
+typedef struct gh_driver_tier {
+  const char *name;
+  long requests;
+  int64_t window_s;
+} gh_driver_tier;
 
 /* One SSL profile, resolved to files and ports by the runner. */
 typedef struct gh_driver_profile {
@@ -64,7 +80,33 @@ typedef struct gh_gateway_config {
   size_t profile_count;
   int has_default_profile;
   gh_driver_profile default_profile;
+  /* client to gateway (scenario.h's gateway.listener, mutual_ssl, throttling):
+   * NULL, -1 or 0 when not set, and then not written */
+  const char *verify_client;           /* "none", "optional", "require" */
+  int64_t profile_reload_interval_ms;  /* -1 */
+  int64_t truststore_reload_period_ms; /* -1 */
+  int64_t truststore_initial_delay_ms; /* -1 */
+  const char *certificate_match;       /* "serial_issuer", "serial_subject" */
+  int chain_validation;                /* -1, 0, 1 */
+  int has_mutual_ssl;
+  const char *certificate_header;
+  int header_encode;                     /* -1, 0, 1 */
+  int client_validation;                 /* -1, 0, 1 */
+  char trusted_lb_sha256[GH_MAX_LB][65]; /* lower-case hex of each load balancer's DER */
+  size_t trusted_lb_count;
+  int has_throttling;
+  int per_certificate; /* -1, 0, 1 */
+  gh_driver_tier tiers[GH_MAX_DRIVER_TIERS];
+  size_t tier_count;
 } gh_gateway_config;
+
+/* A key manager whose tokens the gateway accepts (gateway.oauth). */
+typedef struct gh_key_manager_desc {
+  const char *name;       /* GH_KEY_MANAGER_NAME */
+  const char *issuer;     /* the tokens' iss */
+  const char *alg;        /* "RS256", "ES256" */
+  const char *public_pem; /* the signing key's public half, PEM */
+} gh_key_manager_desc;
 
 /* What a gateway answered to an admin operation. */
 typedef struct gh_admin_result {
@@ -75,8 +117,9 @@ typedef struct gh_admin_result {
 void gh_admin_result_free(gh_admin_result *r);
 
 /* Writes cfg in gatecert-sim's --config JSON schema (ssl_profiles,
- * default_profile, fault_format, backend_timeout_ms, sender_reload_interval),
- * every path made absolute. 0, or -1 with why. */
+ * default_profile, fault_format, backend_timeout_ms, sender_reload_interval,
+ * listener, mutual_ssl, throttling: each only when set), every path made
+ * absolute. 0, or -1 with why. */
 int gh_gateway_config_write(const gh_gateway_config *cfg, const char *path, char *why,
                             size_t why_len);
 
@@ -123,6 +166,22 @@ typedef struct gh_driver_ops {
   int (*delete_cert)(gh_driver *d, const char *alias, gh_admin_result *r, char *why,
                      size_t why_len);
   int (*reload)(gh_driver *d, char *why, size_t why_len);
+  /* Securing APIs. NULL when the driver cannot: the case is skipped. The
+   * runner registers the key manager after start (and after a restart only
+   * if the driver's gateway forgot it: it must not). */
+  int (*add_key_manager)(gh_driver *d, const gh_key_manager_desc *km, gh_admin_result *r, char *why,
+                         size_t why_len);
+  /* A client certificate for an API (by the name it was created under). */
+  int (*upload_client_cert)(gh_driver *d, const char *api, const char *alias, const char *tier,
+                            const void *data, size_t len, gh_admin_result *r, char *why,
+                            size_t why_len);
+  int (*delete_client_cert)(gh_driver *d, const char *api, const char *alias, gh_admin_result *r,
+                            char *why, size_t why_len);
+  /* Creates application on first use (consumer key = its name, mapped to
+   * key_manager for production) and subscribes it to api with tier. r: the
+   * first answer that was not 2xx, else the subscription's. */
+  int (*subscribe)(gh_driver *d, const char *application, const char *api, const char *tier,
+                   const char *key_manager, gh_admin_result *r, char *why, size_t why_len);
   /* The last max bytes of the gateway's log (malloc'd), or NULL. */
   char *(*log_tail)(gh_driver *d, size_t max);
   /* The secrets the driver uses (admin password, ...), NULL-terminated, for

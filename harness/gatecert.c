@@ -1,13 +1,14 @@
 /* gatecert.c - the `gatecert` command: dispatches to a component's subcommand.
  *
  * Each subcommand is owned by its component (`certs` by certs/, through
- * gcert_cli_main; `run` by the runner, gh_run_main); this file only routes argv
- * and prints the overall usage.
+ * gcert_cli_main; `run` by the runner, gh_run_main; `token` by token.c on
+ * jwt/); this file only routes argv and prints the overall usage.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "gcert.h"
+#include "token.h"
 #ifndef GATECERT_NO_RUNNER
 #include "repro.h"
 #include "run.h"
@@ -23,6 +24,7 @@ static const struct {
     {"run", gh_run_main, "run the scenarios against a gateway and write the reports"},
     {"repro", gh_repro_main, "print a shell script that reproduces one case"},
 #endif
+    {"token", gh_token_main, "mint a JWT access token signed by a key manager's key"},
 };
 
 static void usage(FILE *out) {

@@ -135,6 +135,7 @@ static int issue(gh_pki *pki, size_t i, time_t epoch, char *why, size_t why_len)
   spec.ips = ips;
   spec.ip_count = ip_count;
   spec.eku = (gcert_eku)s->eku;
+  spec.key_type = (gcert_key_type)s->key; /* gh_pki_key follows gcert_key_type's order */
   pki->issuer[i] = pki->count;
   const gcert_item *issuer = NULL;
   if (s->issuer) {
@@ -248,5 +249,29 @@ int gh_pki_sha256(const gh_pki *pki, const char *name, char out[65]) {
   if (!cert || gcert_describe(cert, 0, &info, &err) != GCERT_OK)
     return -1;
   memcpy(out, info.sha256_hex, 65);
+  return 0;
+}
+
+EVP_PKEY *gh_pki_private_key(const gh_pki *pki, const char *name) {
+  size_t i = find(pki, name);
+  return i < pki->count ? pki->items[i].key : NULL;
+}
+
+int gh_pki_public_pem(const gh_pki *pki, const char *name, char **out, char *why, size_t why_len) {
+  *out = NULL;
+  EVP_PKEY *key = gh_pki_private_key(pki, name);
+  if (!key)
+    return fail(why, why_len, "pki %s: not declared", name ? name : "(none)");
+  BIO *bio = BIO_new(BIO_s_mem());
+  char *data = NULL;
+  long len = 0;
+  if (!bio || PEM_write_bio_PUBKEY(bio, key) != 1 || (len = BIO_get_mem_data(bio, &data)) <= 0 ||
+      !(*out = malloc((size_t)len + 1))) {
+    BIO_free(bio);
+    return fail(why, why_len, "pki %s: cannot write its public key", name);
+  }
+  memcpy(*out, data, (size_t)len);
+  (*out)[len] = '\0';
+  BIO_free(bio);
   return 0;
 }

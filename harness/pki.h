@@ -43,6 +43,11 @@ int gh_pki_bundle(const gh_pki *pki, char *const *names, size_t count, const cha
  * "changeit"), or the broken ones garbage, empty, oversize (11 MiB). */
 int gh_pki_encode(const gh_pki *pki, const char *name, const char *format, gcert_buf *out,
                   char *why, size_t why_len);
+/* An entry's private key (borrowed), or NULL. */
+EVP_PKEY *gh_pki_private_key(const gh_pki *pki, const char *name);
+/* An entry's public key as PEM (SubjectPublicKeyInfo) in *out (malloc'd). 0,
+ * or -1 with why. */
+int gh_pki_public_pem(const gh_pki *pki, const char *name, char **out, char *why, size_t why_len);
 /* Lower-case hex SHA-256 of an entry's DER (out: 65 bytes), or -1. */
 int gh_pki_sha256(const gh_pki *pki, const char *name, char out[65]);
 

@@ -409,7 +409,18 @@ static void put_settings(gen *g) {
 static void put_helpers(FILE *o) {
   static const char text[] =
       "# ---- helpers ------------------------------------------------------------------\n"
-      "declare -A RUNNING=() PORT=() API_ID=()  # pid -> program; backend -> port; api -> id\n"
+      "declare -A RUNNING=() PORT=() API_ID=() APP_ID=()  # pid -> program; backend -> port; "
+      "api, application -> id\n"
+      "urlencode_file() {  # FILE: its bytes percent-encoded (all but A-Z a-z 0-9 - . _ ~)\n"
+      "  local LC_ALL=C s c i out=''\n"
+      "  s=$(cat \"$1\"; printf x) && s=${s%x}\n"
+      "  for ((i = 0; i < ${#s}; i++)); do\n"
+      "    c=${s:i:1}\n"
+      "    case $c in [A-Za-z0-9._~-]) out+=$c ;; *) printf -v c '%%%02X' \"'$c\"; out+=$c ;; "
+      "esac\n"
+      "  done\n"
+      "  printf '%s' \"$out\"\n"
+      "}\n"
       "MISMATCHES=0 WORK='' LAST_PID='' STEP_OK=1\n"
       "\n"
       "alive() {  # PID: true while it runs (a zombie has ended)\n"
@@ -662,6 +673,8 @@ static void put_pki_section(gen *g) {
             (long long)(p->not_after_ms / 1000));
     if (eku_name(p->eku))
       fprintf(o, " --eku %s", eku_name(p->eku));
+    if (p->key != GH_KEY_EC)
+      fprintf(o, " --key %s", p->key == GH_KEY_RSA2048 ? "rsa2048" : "rsa3072");
     fputs(" >/dev/null\n", o);
   }
   fputs("\n", o);
@@ -815,6 +828,95 @@ static void profile_json(gen *g, sbuf *json, const gh_profile_spec *p, size_t in
   sb_puts(json, "}");
 }
 
+/* "listener", "mutual_ssl", "throttling" as driver.c writes them; the load
+ * balancers' SHA-256 computed by the script into LB_SHA_<i>. */
+static void client_side_json(gen *g, sbuf *json) {
+  const gh_gateway_spec *gw = &g->c->gateway;
+  const char *sep = "";
+  if (gw->verify_client || gw->profile_reload_interval_ms >= 0 ||
+      gw->truststore_reload_period_ms >= 0 || gw->truststore_initial_delay_ms >= 0 ||
+      gw->certificate_match || gw->chain_validation >= 0) {
+    sb_puts(json, ",\"listener\":{");
+    if (gw->verify_client) {
+      sb_puts(json, "\"verify_client\":");
+      sb_json(json, gw->verify_client);
+      sep = ",";
+    }
+    const char *names[] = {"profile_reload_interval", "truststore_reload_period",
+                           "truststore_initial_delay"};
+    int64_t values[] = {gw->profile_reload_interval_ms, gw->truststore_reload_period_ms,
+                        gw->truststore_initial_delay_ms};
+    for (size_t i = 0; i < 3; i++) {
+      if (values[i] < 0)
+        continue;
+      int64_t secs = values[i] / 1000 > 0 || values[i] == 0 ? values[i] / 1000 : 1;
+      sb_printf(json, "%s\"%s\":%lld", sep, names[i], (long long)secs);
+      sep = ",";
+    }
+    if (gw->certificate_match) {
+      sb_printf(json, "%s\"certificate_match\":", sep);
+      sb_json(json, gw->certificate_match);
+      sep = ",";
+    }
+    if (gw->chain_validation >= 0)
+      sb_printf(json, "%s\"chain_validation\":%s", sep, gw->chain_validation ? "true" : "false");
+    sb_puts(json, "}");
+  }
+  if (gw->has_mutual_ssl) {
+    sep = "";
+    sb_puts(json, ",\"mutual_ssl\":{");
+    if (gw->certificate_header) {
+      sb_puts(json, "\"certificate_header\":");
+      sb_json(json, gw->certificate_header);
+      sep = ",";
+    }
+    if (gw->header_encode >= 0) {
+      sb_printf(json, "%s\"client_certificate_encode\":%s", sep,
+                gw->header_encode ? "true" : "false");
+      sep = ",";
+    }
+    if (gw->client_validation >= 0) {
+      sb_printf(json, "%s\"enable_client_validation\":%s", sep,
+                gw->client_validation ? "true" : "false");
+      sep = ",";
+    }
+    if (gw->trusted_load_balancer_count > 0) {
+      sb_printf(json, "%s\"trusted_load_balancers\":[", sep);
+      for (size_t i = 0; i < gw->trusted_load_balancer_count; i++) {
+        char var[32];
+        snprintf(var, sizeof(var), "LB_SHA_%zu", i);
+        fprintf(g->o, "%s=$(cert_sha256 ", var);
+        put_pki(g->o, gw->trusted_load_balancers[i], ".pem");
+        fputs(")  # a trusted load balancer's certificate\n", g->o);
+        sb_puts(json, i ? ",\"" : "\"");
+        sb_var(json, var);
+        sb_puts(json, "\"");
+      }
+      sb_puts(json, "]");
+    }
+    sb_puts(json, "}");
+  }
+  if (gw->has_throttling) {
+    sep = "";
+    sb_puts(json, ",\"throttling\":{");
+    if (gw->per_certificate >= 0) {
+      sb_printf(json, "\"per_certificate\":%s", gw->per_certificate ? "true" : "false");
+      sep = ",";
+    }
+    if (gw->tier_count > 0) {
+      sb_printf(json, "%s\"tiers\":[", sep);
+      for (size_t i = 0; i < gw->tier_count; i++) {
+        sb_puts(json, i ? ",{\"name\":" : "{\"name\":");
+        sb_json(json, gw->tiers[i].name);
+        sb_printf(json, ",\"requests\":%ld,\"window_seconds\":%lld}", gw->tiers[i].requests,
+                  (long long)(gw->tiers[i].window_ms / 1000));
+      }
+      sb_puts(json, "]");
+    }
+    sb_puts(json, "}");
+  }
+}
+
 static int put_gateway(gen *g) {
   FILE *o = g->o;
   const gh_case_spec *c = g->c;
@@ -850,6 +952,7 @@ static int put_gateway(gen *g) {
     sb_puts(&json, ",\"default_profile\":");
     profile_json(g, &json, &gw->default_profile, gw->profile_count, 1);
   }
+  client_side_json(g, &json);
   sb_puts(&json, "}");
   fputs("printf '%s\\n' ", o);
   put_word(o, sb_str(&json));
@@ -1089,6 +1192,9 @@ static void put_check_call(gen *g, const char *label, const char *want, const ch
   fputc('\n', o);
 }
 
+static int put_call_extras(gen *g, const gh_step *s);
+static void put_curl_extras(gen *g, const gh_step *s);
+
 static void put_curl_call(gen *g, const gh_step *s, const gh_api_spec *api, const char *step,
                           const char *indent) {
   FILE *o = g->o;
@@ -1102,6 +1208,7 @@ static void put_curl_call(gen *g, const gh_step *s, const gh_api_spec *api, cons
     fputs(" -X ", o);
     put_sq(o, s->method);
   }
+  put_curl_extras(g, s);
   for (size_t i = 0; i < s->header_count; i++) {
     sbuf h = {0};
     sb_puts(&h, s->headers[i].name);
@@ -1137,6 +1244,10 @@ static int put_call(gen *g, const gh_step *s, const char *label, const char *ste
   fputs("\npause ", o);
   put_sq(o, label);
   fputc('\n', o);
+  if (put_call_extras(g, s) != 0) {
+    sb_free(&want);
+    return -1;
+  }
   if (e.within_ms > 0) {
     fprintf(o,
             "# within %llds: retried (real time) until %d passes in a row, like the runner\n"
@@ -1379,6 +1490,233 @@ static void put_clock_step(gen *g, const gh_step *s, const char *label) {
   fputs(" \"$TARGET_MS\"\n", o);
 }
 
+/* ---- securing APIs ----------------------------------------------------------------------- */
+
+#define KM_PATH   "/api/am/admin/v4/key-managers"
+#define APPS_PATH "/api/am/devportal/v3/applications"
+#define SUBS_PATH "/api/am/devportal/v3/subscriptions"
+
+/* "API_ID[name]:-unknown-api" as a marked word part. */
+static void api_id_var(sbuf *b, const char *api) {
+  sbuf v = {0};
+  sb_printf(&v, "API_ID[%.*s]:-unknown-api", GH_NAME_MAX, api);
+  sb_var(b, sb_str(&v));
+  if (v.failed)
+    b->failed = 1;
+  sb_free(&v);
+}
+
+/* The oauth key manager, registered as the runner does right after the start. */
+static void put_key_manager(gen *g) {
+  FILE *o = g->o;
+  const gh_gateway_spec *gw = &g->c->gateway;
+  if (!gw->has_oauth)
+    return;
+  fputs("# ---- the key manager whose tokens the gateway accepts (gateway.oauth) -------------\n"
+        "openssl pkey -in ",
+        o);
+  put_pki(o, gw->oauth_key, ".key");
+  fputs(" -pubout -out km-public.pem\n", o);
+  sbuf head = {0};
+  sb_puts(&head, "{\"name\":\"" GH_KEY_MANAGER_NAME "\",\"issuer\":");
+  sb_json(&head, gw->oauth_issuer);
+  sb_puts(&head, ",\"alg\":");
+  sb_json(&head, gw->oauth_alg);
+  sb_puts(&head, ",\"certificates\":{\"type\":\"PEM\",\"value\":\"");
+  fputs("{ printf '%s' ", o);
+  put_sq(o, sb_str(&head));
+  fputs("; awk '{printf \"%s\\\\n\", $0}' km-public.pem; printf '\"}}'; } >km.json\n", o);
+  fprintf(o, ADMIN_CURL, "km");
+  fputs(" \\\n  -H 'Content-Type: application/json' --data-binary @km.json \"$ADMIN" KM_PATH
+        "\") || true\n"
+        "if [[ $status != 2?? ]]; then echo \"ERROR: registering the key manager: status $status: "
+        "$(cat km.body)\" >&2; exit 3; fi\n\n",
+        o);
+  sb_free(&head);
+}
+
+static int put_client_cert_step(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  put_admin_comment(g, s, label);
+  char file[64];
+  snprintf(file, sizeof(file), "%s.upload", step);
+  int upload = s->kind == GH_STEP_UPLOAD_CLIENT_CERT;
+  if (upload && put_upload_file(g, s, file) != 0)
+    return -1;
+  fprintf(o, ADMIN_CURL, step);
+  sbuf url = {0};
+  sb_var(&url, "ADMIN");
+  sb_puts(&url, APIS_PATH "/");
+  api_id_var(&url, s->api);
+  sb_puts(&url, "/client-certificates");
+  if (upload) {
+    fprintf(o, " -H 'Expect:' \\\n  -F 'certificate=@%s;filename=certificate.crt' --form-string ",
+            file);
+    sbuf part = {0};
+    sb_puts(&part, "alias=");
+    sb_puts(&part, s->alias ? s->alias : "");
+    put_sq(o, sb_str(&part));
+    sb_free(&part);
+    sb_puts(&part, "tier=");
+    sb_puts(&part, s->tier ? s->tier : "Unlimited");
+    fputs(" --form-string ", o);
+    put_sq(o, sb_str(&part));
+    sb_free(&part);
+  } else {
+    fputs(" -X DELETE", o);
+    sb_puts(&url, "/");
+    for (const unsigned char *p = (const unsigned char *)s->alias; p && *p; p++) {
+      if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          strchr("-._~", *p))
+        sb_add(&url, (const char *)p, 1);
+      else
+        sb_printf(&url, "%%%02X", *p);
+    }
+  }
+  fputs(" \\\n  ", o);
+  put_word(o, sb_str(&url));
+  fputs(") || true\n", o);
+  int bad = url.failed;
+  sb_free(&url);
+  put_check_admin(g, s, label, step);
+  return bad ? fail("out of memory") : 0;
+}
+
+static int put_subscribe_step(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  put_admin_comment(g, s, label);
+  sbuf var = {0}, json = {0};
+  sb_printf(&var, "APP_ID[%.*s]", GH_NAME_MAX, s->application);
+  fprintf(o,
+          "# the application is created on first use, its consumer key (its name) mapped to "
+          "the key manager\napp_ok=1\nif [ -z \"${%s:-}\" ]; then\n  app_ok=0\n  ",
+          sb_str(&var));
+  sb_puts(&json, "{\"name\":");
+  sb_json(&json, s->application);
+  sb_puts(&json, ",\"throttlingPolicy\":\"Unlimited\"}");
+  fprintf(o, ADMIN_CURL, step);
+  fputs(" -H 'Content-Type: application/json' \\\n    --data-binary ", o);
+  put_sq(o, sb_str(&json));
+  fputs(" \"$ADMIN" APPS_PATH "\") || true\n", o);
+  fprintf(o,
+          "  if [ \"$status\" = 201 ]; then\n"
+          "    app_id=$(sed -n 's/.*\"applicationId\":\"\\([^\"]*\\)\".*/\\1/p' %s.body)\n    ",
+          step);
+  sb_free(&json);
+  sb_puts(&json, "{\"consumerKey\":");
+  sb_json(&json, s->application);
+  sb_puts(&json, ",\"keyType\":\"PRODUCTION\",\"keyManager\":\"" GH_KEY_MANAGER_NAME "\"}");
+  fprintf(o, ADMIN_CURL, step);
+  fputs(" -H 'Content-Type: application/json' \\\n      --data-binary ", o);
+  put_sq(o, sb_str(&json));
+  fputs(" \"$ADMIN" APPS_PATH "/$app_id/map-keys\") || true\n", o);
+  fprintf(o,
+          "    if [[ $status == 2?? ]]; then %s=$app_id app_ok=1; fi\n"
+          "  fi\nfi\nif [ \"$app_ok\" = 1 ]; then\n  ",
+          sb_str(&var));
+  sb_free(&json);
+  sb_puts(&json, "{\"applicationId\":\"");
+  sb_var(&json, sb_str(&var));
+  sb_puts(&json, "\",\"apiId\":\"");
+  api_id_var(&json, s->api);
+  sb_puts(&json, "\",\"throttlingPolicy\":");
+  sb_json(&json, s->tier ? s->tier : "Unlimited");
+  sb_puts(&json, "}");
+  fprintf(o, ADMIN_CURL, step);
+  fputs(" -H 'Content-Type: application/json' \\\n    --data-binary ", o);
+  put_word(o, sb_str(&json));
+  fputs(" \"$ADMIN" SUBS_PATH "\") || true\nfi\n", o);
+  int bad = json.failed || var.failed;
+  sb_free(&json);
+  sb_free(&var);
+  put_check_admin(g, s, label, step);
+  return bad ? fail("out of memory") : 0;
+}
+
+/* TOKEN, HDR and the client certificate's chain file, made before a call
+ * (the clock stands still during it, as in the runner). */
+static int put_call_extras(gen *g, const gh_step *s) {
+  FILE *o = g->o;
+  const gh_gateway_spec *gw = &g->c->gateway;
+  if (s->client_cert && strcmp(s->client_cert, "none") != 0) {
+    fputs("cat", o);
+    put_chain(g, s->client_cert);
+    fputs(" >", o);
+    put_pki(o, s->client_cert, ".chain.pem");
+    fputs("  # the client certificate presented in the handshake, with its chain\n", o);
+  }
+  if (s->token.kind == GH_TOKEN_JWT) {
+    const gh_token_spec *t = &s->token;
+    const char *key = t->key ? t->key : gw->oauth_key;
+    const gh_pki_spec *spec = gh_case_pki(g->c, key);
+    fputs(
+        "# a token minted now on the fake clock; it is never printed\nTOKEN=$(\"$GATECERT\" token "
+        "--key ",
+        o);
+    put_pki(o, key, ".key");
+    fputs(" --iss ", o);
+    put_sq(o, t->issuer ? t->issuer : gw->oauth_issuer);
+    fputs(" --client-id ", o);
+    put_sq(o, t->application);
+    fprintf(o,
+            " --alg %s --kid " GH_KEY_MANAGER_NAME " --iat $((FAKE_NOW_MS / 1000 + %lld)) "
+            "--lifetime %lld",
+            spec && spec->key == GH_KEY_EC ? "ES256" : "RS256", (long long)(t->issued_at_ms / 1000),
+            (long long)(t->lifetime_ms / 1000));
+    if (t->has_not_before)
+      fprintf(o, " --nbf $((FAKE_NOW_MS / 1000 + %lld))", (long long)(t->not_before_ms / 1000));
+    fputs(")\n", o);
+  }
+  if (s->header_encoding) {
+    const char *enc = s->header_encoding;
+    fputs("HDR=$(", o);
+    if (strcmp(enc, "garbage") == 0)
+      fputs("printf '%s' this-is-not-a-certificate", o);
+    else if (strcmp(enc, "base64-der") == 0) {
+      fputs("openssl x509 -in ", o);
+      put_pki(o, s->header_cert, ".pem");
+      fputs(" -outform DER | base64 -w0", o);
+    } else if (strcmp(enc, "base64-pem") == 0) {
+      fputs("base64 -w0 ", o);
+      put_pki(o, s->header_cert, ".pem");
+    } else if (strcmp(enc, "raw-pem") == 0) {
+      fputs("tr '\\n' ' ' <", o);
+      put_pki(o, s->header_cert, ".pem");
+      fputs(" | sed 's/ $//'", o);
+    } else {
+      fputs("urlencode_file ", o);
+      put_pki(o, s->header_cert, ".pem");
+    }
+    fprintf(o, ")  # the certificate header, %s\n", enc);
+  }
+  return 0;
+}
+
+/* curl options for the extras. */
+static void put_curl_extras(gen *g, const gh_step *s) {
+  FILE *o = g->o;
+  if (s->client_cert && strcmp(s->client_cert, "none") != 0) {
+    fputs(" --cert ", o);
+    put_pki(o, s->client_cert, ".chain.pem");
+    fputs(" --key ", o);
+    put_pki(o, s->client_cert, ".key");
+  }
+  if (s->token.kind == GH_TOKEN_GARBAGE)
+    fputs(" -H 'Authorization: Bearer gatecert-garbage.this-is-not.a-jwt'", o);
+  else if (s->token.kind == GH_TOKEN_JWT)
+    fputs(" -H \"Authorization: Bearer $TOKEN\"", o);
+  if (s->header_encoding) {
+    sbuf h = {0};
+    sb_puts(&h, g->c->gateway.certificate_header ? g->c->gateway.certificate_header
+                                                 : GH_CERT_HEADER_DEFAULT);
+    sb_puts(&h, ": ");
+    sb_var(&h, "HDR");
+    fputs(" -H ", o);
+    put_word(o, sb_str(&h));
+    sb_free(&h);
+  }
+}
+
 static void step_label(sbuf *b, const gh_step *s, size_t index) {
   sb_printf(b, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
   switch (s->kind) {
@@ -1468,6 +1806,13 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
     put_sq(o, sb_str(&label));
     fputc('\n', o);
     break;
+  case GH_STEP_UPLOAD_CLIENT_CERT:
+  case GH_STEP_DELETE_CLIENT_CERT:
+    rc = put_client_cert_step(g, s, sb_str(&label), step);
+    break;
+  case GH_STEP_SUBSCRIBE:
+    rc = put_subscribe_step(g, s, sb_str(&label), step);
+    break;
   }
   int bad = label.failed;
   sb_free(&label);
@@ -1496,6 +1841,7 @@ static int generate(gen *g) {
   put_pki_section(g);
   if (put_backends(g) != 0 || put_gateway(g) != 0)
     return -1;
+  put_key_manager(g);
   put_apis(g);
   fputs("# ---- steps -----------------------------------------------------------------------",
         g->o);

@@ -43,6 +43,8 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "driver.h"
 #include "pki.h"
@@ -50,6 +52,9 @@
 #include "run.h"
 #include "scenario.h"
 #include "supervisor.h"
+#ifdef GATECERT_HAVE_JWT
+#include "gjwt.h"
+#endif
 
 #ifndef GATECERT_FAKETIME_LIB
 #define GATECERT_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -426,7 +431,23 @@ static void call_free(call_result *c) {
   memset(c, 0, sizeof(*c));
 }
 
-static void client_call(case_run *r, const gh_step *s, const gh_api_spec *api, call_result *out) {
+/* What a call sends beyond the scenario's headers: the token and the certificate header. */
+typedef struct call_extras {
+  char *token;       /* bearer token, or NULL (cleansed when freed) */
+  char *header_cert; /* certificate header value, or NULL */
+} call_extras;
+
+static void extras_free(call_extras *x) {
+  if (x->token) {
+    OPENSSL_cleanse(x->token, strlen(x->token));
+    free(x->token);
+  }
+  free(x->header_cert);
+  memset(x, 0, sizeof(*x));
+}
+
+static void client_call(case_run *r, const gh_step *s, const gh_api_spec *api, const call_extras *x,
+                        call_result *out) {
   memset(out, 0, sizeof(*out));
   int port = r->driver->ops->https_port(r->driver);
   char url[2048], resolve[64];
@@ -444,6 +465,31 @@ static void client_call(case_run *r, const gh_step *s, const gh_api_spec *api, c
     char line[1024];
     snprintf(line, sizeof(line), "%s: %s", s->headers[i].name, s->headers[i].value);
     headers = curl_slist_append(headers, line);
+  }
+  char *auth = NULL, *cert_header = NULL;
+  if (x->token) {
+    size_t n = strlen(x->token) + 32;
+    if ((auth = malloc(n)) != NULL) {
+      snprintf(auth, n, "Authorization: Bearer %s", x->token);
+      headers = curl_slist_append(headers, auth);
+    }
+  }
+  if (x->header_cert) {
+    const char *name = r->spec->gateway.certificate_header ? r->spec->gateway.certificate_header
+                                                           : GH_CERT_HEADER_DEFAULT;
+    size_t n = strlen(name) + strlen(x->header_cert) + 4;
+    if ((cert_header = malloc(n)) != NULL) {
+      snprintf(cert_header, n, "%s: %s", name, x->header_cert);
+      headers = curl_slist_append(headers, cert_header);
+    }
+  }
+  char cert_path[PATH_LEN], key_path[PATH_LEN];
+  if (s->client_cert && strcmp(s->client_cert, "none") != 0) {
+    gh_pki_path(&r->pki, s->client_cert, ".chain.pem", cert_path);
+    gh_pki_path(&r->pki, s->client_cert, ".key", key_path);
+    curl_easy_setopt(h, CURLOPT_SSLCERT, cert_path);
+    curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(h, CURLOPT_SSLKEY, key_path);
   }
   growbuf body = {calloc(1, 1), 0}, head = {calloc(1, 1), 0};
   curl_easy_setopt(h, CURLOPT_URL, url);
@@ -466,8 +512,15 @@ static void client_call(case_run *r, const gh_step *s, const gh_api_spec *api, c
   out->code = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
   curl_slist_free_all(res_list);
+  for (struct curl_slist *l = headers; l; l = l->next) /* the token's copy */
+    OPENSSL_cleanse(l->data, strlen(l->data));
   curl_slist_free_all(headers);
   curl_easy_cleanup(h);
+  if (auth) {
+    OPENSSL_cleanse(auth, strlen(auth));
+    free(auth);
+  }
+  free(cert_header);
   out->body = body.data;
   out->len = body.len;
   out->headers = head.data;
@@ -609,21 +662,201 @@ done:
   return rc;
 }
 
+/* ---- securing APIs: client certificates, tokens, the certificate header ------------------ */
+
+/* The gateway's client-side settings (scenario gateway.listener, mutual_ssl,
+ * throttling) into cfg; load balancers as the SHA-256 of their certificates. */
+static int client_side_config(case_run *r, gh_gateway_config *cfg, char *why, size_t why_len) {
+  const gh_gateway_spec *g = &r->spec->gateway;
+  cfg->verify_client = g->verify_client;
+  cfg->profile_reload_interval_ms = g->profile_reload_interval_ms;
+  cfg->truststore_reload_period_ms = g->truststore_reload_period_ms;
+  cfg->truststore_initial_delay_ms = g->truststore_initial_delay_ms;
+  cfg->certificate_match = g->certificate_match;
+  cfg->chain_validation = g->chain_validation;
+  cfg->has_mutual_ssl = g->has_mutual_ssl;
+  cfg->certificate_header = g->certificate_header;
+  cfg->header_encode = g->header_encode;
+  cfg->client_validation = g->client_validation;
+  if (g->trusted_load_balancer_count > GH_MAX_LB || g->tier_count > GH_MAX_DRIVER_TIERS)
+    return fail(why, why_len, "too many load balancers or tiers");
+  for (size_t i = 0; i < g->trusted_load_balancer_count; i++)
+    if (gh_pki_sha256(&r->pki, g->trusted_load_balancers[i], cfg->trusted_lb_sha256[i]) != 0)
+      return fail(why, why_len, "pki %s: no certificate", g->trusted_load_balancers[i]);
+  cfg->trusted_lb_count = g->trusted_load_balancer_count;
+  cfg->has_throttling = g->has_throttling;
+  cfg->per_certificate = g->per_certificate;
+  for (size_t i = 0; i < g->tier_count; i++)
+    cfg->tiers[i] = (gh_driver_tier){.name = g->tiers[i].name,
+                                     .requests = g->tiers[i].requests,
+                                     .window_s = g->tiers[i].window_ms / 1000};
+  cfg->tier_count = g->tier_count;
+  return 0;
+}
+
+/* The oauth key manager, registered once after the gateway started. */
+static int register_key_manager(case_run *r, char *why, size_t why_len) {
+  const gh_gateway_spec *g = &r->spec->gateway;
+  gh_driver *d = r->driver;
+  if (!g->has_oauth)
+    return 0;
+  if (!d->ops->add_key_manager)
+    return fail(why, why_len, "the %s driver cannot register a key manager", d->ops->name),
+           GH_DRIVER_UNSUPPORTED;
+  char *pem = NULL;
+  if (gh_pki_public_pem(&r->pki, g->oauth_key, &pem, why, why_len) != 0)
+    return -1;
+  gh_key_manager_desc km = {.name = GH_KEY_MANAGER_NAME,
+                            .issuer = g->oauth_issuer,
+                            .alg = g->oauth_alg,
+                            .public_pem = pem};
+  gh_admin_result res = {0};
+  int rc = d->ops->add_key_manager(d, &km, &res, why, why_len);
+  free(pem);
+  if (rc == 0 && (res.status < 200 || res.status > 299)) {
+    char body[400];
+    excerpt(res.body, body, sizeof(body));
+    rc = fail(why, why_len, "registering key manager %s answered %ld: %s", GH_KEY_MANAGER_NAME,
+              res.status, body);
+  }
+  gh_admin_result_free(&res);
+  return rc;
+}
+
+/* A bearer token for the call (malloc'd; the caller cleanses and frees it).
+ * 0, GH_DRIVER_UNSUPPORTED (no JWT library in this build) or -1, with why. */
+static int mint_token(case_run *r, const gh_token_spec *t, char **out, char *why, size_t why_len) {
+  *out = NULL;
+  if (t->kind == GH_TOKEN_GARBAGE) {
+    *out = strdup("gatecert-garbage.this-is-not.a-jwt");
+    return *out ? 0 : fail(why, why_len, "out of memory");
+  }
+#ifdef GATECERT_HAVE_JWT
+  const gh_gateway_spec *g = &r->spec->gateway;
+  const char *key_name = t->key ? t->key : g->oauth_key;
+  const gh_pki_spec *spec = gh_case_pki(r->spec, key_name);
+  EVP_PKEY *key = gh_pki_private_key(&r->pki, key_name);
+  if (!spec || !key)
+    return fail(why, why_len, "token: pki %s has no key", key_name ? key_name : "(none)");
+  static unsigned long serial;
+  char jti[64];
+  snprintf(jti, sizeof(jti), "gatecert-%ld-%lu", (long)getpid(), ++serial);
+  json_int_t now = (json_int_t)(r->fake_now / 1000);
+  json_int_t iat = now + (json_int_t)(t->issued_at_ms / 1000);
+  json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss",
+                             t->issuer ? t->issuer : g->oauth_issuer, "sub", t->application, "azp",
+                             t->application, "client_id", t->application, "iat", iat, "exp",
+                             iat + (json_int_t)(t->lifetime_ms / 1000), "jti", jti);
+  if (claims && t->has_not_before)
+    json_object_set_new(claims, "nbf", json_integer(now + (json_int_t)(t->not_before_ms / 1000)));
+  if (!claims)
+    return fail(why, why_len, "out of memory");
+  gjwt_alg alg = spec->key == GH_KEY_EC ? GJWT_ES256 : GJWT_RS256;
+  int rc = gjwt_sign(alg, key, GH_KEY_MANAGER_NAME, claims, out, why, why_len);
+  json_decref(claims);
+  return rc == 0 ? 0 : -1;
+#else
+  (void)r;
+  return fail(why, why_len,
+              "this gatecert was built without jwt/ (gatecert_jwt): it cannot mint tokens"),
+         GH_DRIVER_UNSUPPORTED;
+#endif
+}
+
+/* The value of the certificate header for a call (malloc'd), encoded as asked. */
+static int header_cert_value(case_run *r, const gh_step *s, char **out, char *why, size_t why_len) {
+  *out = NULL;
+  const char *enc = s->header_encoding;
+  if (strcmp(enc, "garbage") == 0) {
+    *out = strdup("this-is-not-a-certificate");
+    return *out ? 0 : fail(why, why_len, "out of memory");
+  }
+  int der = strcmp(enc, "base64-der") == 0;
+  gcert_buf bytes = {0};
+  if (gh_pki_encode(&r->pki, s->header_cert, der ? "der" : "pem", &bytes, why, why_len) != 0)
+    return -1;
+  if (der || strcmp(enc, "base64-pem") == 0) {
+    *out = malloc(4 * ((bytes.len + 2) / 3) + 1);
+    if (*out)
+      EVP_EncodeBlock((unsigned char *)*out, bytes.data, (int)bytes.len);
+  } else if (strcmp(enc, "url-pem") == 0) {
+    char *escaped = curl_easy_escape(NULL, (const char *)bytes.data, (int)bytes.len);
+    *out = escaped ? strdup(escaped) : NULL;
+    curl_free(escaped);
+  } else { /* raw-pem: the PEM on one line, newlines as spaces */
+    size_t n = bytes.len;
+    while (n > 0 && (bytes.data[n - 1] == '\n' || bytes.data[n - 1] == '\r'))
+      n--;
+    if ((*out = malloc(n + 1)) != NULL) {
+      size_t k = 0;
+      for (size_t i = 0; i < n; i++)
+        if (bytes.data[i] != '\r')
+          (*out)[k++] = bytes.data[i] == '\n' ? ' ' : (char)bytes.data[i];
+      (*out)[k] = '\0';
+    }
+  }
+  gcert_buf_free(&bytes);
+  return *out ? 0 : fail(why, why_len, "out of memory");
+}
+
+static int extras_make(case_run *r, const gh_step *s, call_extras *x, char *why, size_t why_len) {
+  memset(x, 0, sizeof(*x));
+  int rc = 0;
+  if (s->token.kind != GH_TOKEN_NONE)
+    rc = mint_token(r, &s->token, &x->token, why, why_len);
+  if (rc == 0 && s->header_encoding)
+    rc = header_cert_value(r, s, &x->header_cert, why, why_len);
+  if (rc != 0)
+    extras_free(x);
+  return rc;
+}
+
+/* Capabilities a case needs by what it uses, beyond its needs list. */
+static unsigned implied_capabilities(const gh_case_spec *c) {
+  const gh_gateway_spec *g = &c->gateway;
+  unsigned caps = 0;
+  if (g->verify_client || g->profile_reload_interval_ms >= 0 ||
+      g->truststore_reload_period_ms >= 0 || g->truststore_initial_delay_ms >= 0 ||
+      g->certificate_match || g->chain_validation >= 0)
+    caps |= GH_CAP_CLIENT_MTLS;
+  if (g->has_mutual_ssl)
+    caps |= GH_CAP_HEADER_MODE;
+  if (g->has_throttling)
+    caps |= GH_CAP_THROTTLING;
+  if (g->has_oauth)
+    caps |= GH_CAP_OAUTH2;
+  for (size_t i = 0; i < c->step_count; i++) {
+    const gh_step *s = &c->steps[i];
+    if (s->kind == GH_STEP_UPLOAD_CLIENT_CERT || s->kind == GH_STEP_DELETE_CLIENT_CERT ||
+        (s->client_cert && strcmp(s->client_cert, "none") != 0))
+      caps |= GH_CAP_CLIENT_MTLS;
+    if (s->kind == GH_STEP_SUBSCRIBE || s->token.kind == GH_TOKEN_JWT)
+      caps |= GH_CAP_OAUTH2;
+    if (s->header_encoding)
+      caps |= GH_CAP_HEADER_MODE;
+  }
+  return caps;
+}
+
 static void step_label(const gh_step *s, size_t index, char *out, size_t out_len) {
   snprintf(out, out_len, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
 }
 
-static int do_call(case_run *r, const gh_step *s, size_t index) {
+static int do_call(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
   const gh_api_spec *api = gh_case_api(r->spec, s->api);
   gh_expect e = gh_step_expect(s, r->profile);
   char label[256], what[1024] = "", detail[2048] = "";
   step_label(s, index, label, sizeof(label));
+  call_extras x;
+  int xrc = extras_make(r, s, &x, why, why_len); /* the clock stands still: one token */
+  if (xrc != 0)
+    return xrc;
   double deadline = now_ms() + (double)e.within_ms;
   int passes = 0;
   for (;;) {
     size_t before = backend_requests(r, api->backend, NULL);
     call_result c;
-    client_call(r, s, api, &c);
+    client_call(r, s, api, &x, &c);
     int ok = check_call(r, &e, api, &c, before, what, sizeof(what), detail, sizeof(detail)) == 0;
     call_free(&c);
     passes = ok ? passes + 1 : 0;
@@ -631,6 +864,7 @@ static int do_call(case_run *r, const gh_step *s, size_t index) {
       break;
     usleep(100000);
   }
+  extras_free(&x);
   if (e.within_ms > 0 ? passes >= WITHIN_PASSES : passes == 1)
     return 0;
   char full[4096];
@@ -697,6 +931,27 @@ static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size
     rc = create_api(r, gh_case_api(r->spec, s->api), &res, why, why_len);
   } else if (s->kind == GH_STEP_DELETE_API) {
     rc = d->ops->delete_api(d, s->api, &res, why, why_len);
+  } else if (s->kind == GH_STEP_UPLOAD_CLIENT_CERT) {
+    if (!d->ops->upload_client_cert)
+      return fail(why, why_len, "the %s driver cannot upload client certificates", d->ops->name),
+             GH_DRIVER_UNSUPPORTED;
+    gcert_buf bytes = {0};
+    if (gh_pki_encode(&r->pki, s->cert, s->format ? s->format : "pem", &bytes, why, why_len) != 0)
+      return -1;
+    rc = d->ops->upload_client_cert(d, s->api, s->alias, s->tier ? s->tier : "Unlimited",
+                                    bytes.data, bytes.len, &res, why, why_len);
+    gcert_buf_free(&bytes);
+  } else if (s->kind == GH_STEP_DELETE_CLIENT_CERT) {
+    if (!d->ops->delete_client_cert)
+      return fail(why, why_len, "the %s driver cannot delete client certificates", d->ops->name),
+             GH_DRIVER_UNSUPPORTED;
+    rc = d->ops->delete_client_cert(d, s->api, s->alias, &res, why, why_len);
+  } else if (s->kind == GH_STEP_SUBSCRIBE) {
+    if (!d->ops->subscribe)
+      return fail(why, why_len, "the %s driver cannot subscribe applications", d->ops->name),
+             GH_DRIVER_UNSUPPORTED;
+    rc = d->ops->subscribe(d, s->application, s->api, s->tier ? s->tier : "Unlimited",
+                           GH_KEY_MANAGER_NAME, &res, why, why_len);
   }
   if (rc != 0) {
     gh_admin_result_free(&res);
@@ -719,7 +974,7 @@ static int run_step(case_run *r, const gh_step *s, size_t index, char *why, size
   gh_driver *d = r->driver;
   switch (s->kind) {
   case GH_STEP_CALL:
-    return do_call(r, s, index);
+    return do_call(r, s, index, why, why_len);
   case GH_STEP_ADVANCE:
     return clock_to(r, r->fake_now + s->duration_ms, why, why_len);
   case GH_STEP_ADVANCE_TO: {
@@ -741,6 +996,10 @@ static const char *missing_capability(const gh_case_spec *c, unsigned caps) {
     if (gh_cap_parse(c->needs[i], &cap) != 0 || !(caps & cap))
       return c->needs[i];
   }
+  unsigned implied = implied_capabilities(c) & ~caps;
+  for (unsigned bit = 1; implied != 0 && bit != 0; bit <<= 1)
+    if (implied & bit)
+      return gh_cap_name(bit);
   return NULL;
 }
 
@@ -772,7 +1031,9 @@ static void run_case_body(case_run *r) {
       gh_pki_make(c, r->dir, &r->pki, why, sizeof(why)) != 0 ||
       start_backends(r, why, sizeof(why)) != 0 ||
       gateway_config(r, &cfg, paths, why, sizeof(why)) != 0 ||
-      (drc = r->driver->ops->start(r->driver, &cfg, why, sizeof(why))) != 0) {
+      client_side_config(r, &cfg, why, sizeof(why)) != 0 ||
+      (drc = r->driver->ops->start(r->driver, &cfg, why, sizeof(why))) != 0 ||
+      (drc = register_key_manager(r, why, sizeof(why))) != 0) {
     if (drc == GH_DRIVER_UNSUPPORTED)
       set_outcome(r, GH_SKIP, NULL, "%s", why);
     else

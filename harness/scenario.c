@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <yaml.h>
@@ -116,7 +117,8 @@ typedef struct loader {
   size_t output_bytes; /* counted against MAX_OUTPUT_BYTES */
   /* building */
   gh_case_spec *c;
-  int64_t clock_ms; /* where advance/advance_to have moved the clock since the start */
+  int64_t clock_ms;              /* where advance/advance_to have moved the clock since the start */
+  const char *first_application; /* of the first subscribe step built so far (token: expired) */
 } loader;
 
 /* ---- words ---------------------------------------------------------------- */
@@ -125,9 +127,10 @@ static const char *const TOP_KEYS[] = {"name",  "features", "profiles", "refs", 
                                        "needs", "matrix",   "gateway",  "pki",  "backends",
                                        "apis",  "steps",    NULL};
 static const char *const MATRIX_KEYS[] = {"params", "rows", NULL};
-static const char *const PKI_KEYS[] = {"kind",       "issuer",    "subject", "san",
-                                       "not_before", "not_after", "eku",     NULL};
-static const char *const PKI_KINDS[] = {"ca", "server", "client", NULL}; /* gh_pki_kind */
+static const char *const PKI_KEYS[] = {"kind",      "issuer", "subject", "san", "not_before",
+                                       "not_after", "eku",    "key",     NULL};
+static const char *const PKI_KEY_TYPES[] = {"ec", "rsa2048", "rsa3072", NULL}; /* gh_pki_key */
+static const char *const PKI_KINDS[] = {"ca", "server", "client", NULL};       /* gh_pki_kind */
 static const char *const EKUS[] = {"default", "none", "server", "client", "both", NULL};
 static const char *const BACKEND_KEYS[] = {"cert",  "chain",    "client_auth", "client_ca", "fault",
                                            "delay", "sessions", "tls",         NULL};
@@ -147,7 +150,25 @@ static const char *const GATEWAY_KEYS[] = {"sender_reload_interval",
                                            "trust",
                                            "ssl_profiles",
                                            "default_profile",
+                                           "listener",
+                                           "mutual_ssl",
+                                           "throttling",
+                                           "oauth",
                                            NULL};
+static const char *const LISTENER_KEYS[] = {"verify_client",
+                                            "profile_reload_interval",
+                                            "truststore_reload_period",
+                                            "truststore_initial_delay",
+                                            "certificate_match",
+                                            "chain_validation",
+                                            NULL};
+static const char *const CERT_MATCHES[] = {"serial_issuer", "serial_subject", NULL};
+static const char *const MUTUAL_SSL_KEYS[] = {"certificate_header", "encode", "client_validation",
+                                              "trusted_load_balancers", NULL};
+static const char *const THROTTLING_KEYS[] = {"per_certificate", "tiers", NULL};
+static const char *const TIER_KEYS[] = {"name", "requests", "window", NULL};
+static const char *const OAUTH_KEYS[] = {"issuer", "key", "alg", NULL};
+static const char *const ALGS[] = {"RS256", "ES256", NULL};
 static const char *const FAULT_FORMATS[] = {"json", "xml", NULL};
 static const char *const PROFILE_KEYS[] = {"backend",           "host", "trust", "key",
                                            "hostname_verifier", NULL};
@@ -165,9 +186,22 @@ static const char *const STEP_KINDS[] = {"call",
                                          "delete_api",
                                          "reload",
                                          "restart_gateway",
+                                         "upload_client_cert",
+                                         "delete_client_cert",
+                                         "subscribe",
                                          NULL}; /* gh_step_kind */
 static const char *const STEP_EXTRA_KEYS[] = {"expect", "expect_profile", "within", NULL};
-static const char *const CALL_KEYS[] = {"api", "path", "method", "headers", NULL};
+static const char *const CALL_KEYS[] = {"api",         "path",  "method",      "headers",
+                                        "client_cert", "token", "header_cert", NULL};
+static const char *const TOKEN_KEYS[] = {"application", "lifetime", "issued_at", "not_before",
+                                         "key",         "issuer",   NULL};
+static const char *const TOKEN_WORDS[] = {"expired", "garbage", NULL};
+static const char *const HEADER_CERT_KEYS[] = {"cert", "encoding", NULL};
+static const char *const HEADER_ENCODINGS[] = {"url-pem", "base64-der", "base64-pem",
+                                               "raw-pem", "garbage",    NULL};
+static const char *const CLIENT_UPLOAD_KEYS[] = {"api", "alias", "cert", "tier", "format", NULL};
+static const char *const CLIENT_DELETE_KEYS[] = {"api", "alias", NULL};
+static const char *const SUBSCRIBE_KEYS[] = {"application", "api", "tier", NULL};
 static const char *const UPLOAD_KEYS[] = {"alias", "backend", "endpoint", "cert", "format", NULL};
 static const char *const REPLACE_KEYS[] = {"alias", "cert", "format", NULL};
 static const char *const DELETE_KEYS[] = {"alias", NULL};
@@ -1113,6 +1147,14 @@ static void free_profile(gh_profile_spec *p) {
 }
 
 static void free_step(gh_step *s) {
+  free(s->client_cert);
+  free(s->token.application);
+  free(s->token.key);
+  free(s->token.issuer);
+  free(s->header_cert);
+  free(s->header_encoding);
+  free(s->tier);
+  free(s->application);
   free(s->api);
   free(s->path);
   free(s->method);
@@ -1149,6 +1191,18 @@ static void free_case(gh_case_spec *c) {
     free(g->profiles);
   }
   free_profile(&g->default_profile);
+  free(g->verify_client);
+  free(g->certificate_match);
+  free(g->certificate_header);
+  free_strings(g->trusted_load_balancers, g->trusted_load_balancer_count);
+  if (g->tiers != NULL) {
+    for (size_t i = 0; i < g->tier_count; i++)
+      free(g->tiers[i].name);
+    free(g->tiers);
+  }
+  free(g->oauth_issuer);
+  free(g->oauth_key);
+  free(g->oauth_alg);
   if (c->pki != NULL) {
     for (size_t i = 0; i < c->pki_count; i++) {
       free(c->pki[i].name);
@@ -1287,6 +1341,11 @@ static int build_pki_entry(loader *L, const ynode *pki, size_t i) {
     if (get_word(L, v, "eku", EKUS, &index, NULL))
       return -1;
     p->eku = (gh_eku)index;
+  }
+  if ((v = map_get(map, "key")) != NULL) {
+    if (get_word(L, v, "key", PKI_KEY_TYPES, &index, NULL))
+      return -1;
+    p->key = (gh_pki_key)index;
   }
   return 0;
 }
@@ -1480,6 +1539,156 @@ static int build_ssl_profiles(loader *L, const ynode *list) {
   return 0;
 }
 
+/* A boolean into a -1/0/1 field. */
+static int get_tristate(loader *L, const ynode *n, const char *what, int *out) {
+  int yes = 0;
+  if (get_bool(L, n, what, &yes))
+    return -1;
+  *out = yes;
+  return 0;
+}
+
+static int build_listener(loader *L, const ynode *map) {
+  gh_gateway_spec *g = &L->c->gateway;
+  if (get_map(L, map, "listener") || check_keys(L, map, "listener", LISTENER_KEYS))
+    return -1;
+  const ynode *v = NULL;
+  if ((v = map_get(map, "verify_client")) != NULL &&
+      get_word(L, v, "verify_client", CLIENT_AUTHS, NULL, &g->verify_client))
+    return -1;
+  if ((v = map_get(map, "profile_reload_interval")) != NULL &&
+      get_duration(L, v, "profile_reload_interval", MS_PER_S, INT64_MAX, "of 1s or more",
+                   &g->profile_reload_interval_ms))
+    return -1;
+  if ((v = map_get(map, "truststore_reload_period")) != NULL &&
+      get_duration(L, v, "truststore_reload_period", MS_PER_S, INT64_MAX, "of 1s or more",
+                   &g->truststore_reload_period_ms))
+    return -1;
+  if ((v = map_get(map, "truststore_initial_delay")) != NULL &&
+      get_duration(L, v, "truststore_initial_delay", 0, INT64_MAX, "of 0s or more",
+                   &g->truststore_initial_delay_ms))
+    return -1;
+  if ((v = map_get(map, "certificate_match")) != NULL &&
+      get_word(L, v, "certificate_match", CERT_MATCHES, NULL, &g->certificate_match))
+    return -1;
+  if ((v = map_get(map, "chain_validation")) != NULL &&
+      get_tristate(L, v, "chain_validation", &g->chain_validation))
+    return -1;
+  return 0;
+}
+
+static int build_mutual_ssl(loader *L, const ynode *map) {
+  gh_gateway_spec *g = &L->c->gateway;
+  if (get_map(L, map, "mutual_ssl") || check_keys(L, map, "mutual_ssl", MUTUAL_SSL_KEYS))
+    return -1;
+  g->has_mutual_ssl = 1;
+  const ynode *v = NULL;
+  if ((v = map_get(map, "certificate_header")) != NULL) {
+    if (get_string(L, v, "certificate_header", &g->certificate_header))
+      return -1;
+    for (const char *p = g->certificate_header; *p; p++) {
+      if (strchr("!#$%&'*+-.^_`|~", *p) == NULL && !(*p >= '0' && *p <= '9') &&
+          !(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z')) {
+        qbuf q;
+        return fail(L, v,
+                    "certificate_header: %s is not a header name (letters, digits and "
+                    "!#$%%&'*+-.^_`|~)",
+                    quote(&q, g->certificate_header));
+      }
+    }
+  }
+  if ((v = map_get(map, "encode")) != NULL && get_tristate(L, v, "encode", &g->header_encode))
+    return -1;
+  if ((v = map_get(map, "client_validation")) != NULL &&
+      get_tristate(L, v, "client_validation", &g->client_validation))
+    return -1;
+  if ((v = map_get(map, "trusted_load_balancers")) != NULL) {
+    if (get_strings(L, v, "trusted_load_balancers", LIST_PKI, NULL, 0, 0,
+                    &g->trusted_load_balancers, &g->trusted_load_balancer_count))
+      return -1;
+    if (g->trusted_load_balancer_count > GH_MAX_LOAD_BALANCERS)
+      return fail(L, v, "trusted_load_balancers: at most %d, got %zu", GH_MAX_LOAD_BALANCERS,
+                  g->trusted_load_balancer_count);
+  }
+  return 0;
+}
+
+static int build_throttling(loader *L, const ynode *map) {
+  gh_gateway_spec *g = &L->c->gateway;
+  if (get_map(L, map, "throttling") || check_keys(L, map, "throttling", THROTTLING_KEYS))
+    return -1;
+  g->has_throttling = 1;
+  const ynode *v = NULL;
+  if ((v = map_get(map, "per_certificate")) != NULL &&
+      get_tristate(L, v, "per_certificate", &g->per_certificate))
+    return -1;
+  const ynode *list = map_get(map, "tiers");
+  if (list == NULL)
+    return 0;
+  if (get_list(L, list, "tiers", 0))
+    return -1;
+  if (list->kid_count > GH_MAX_TIERS)
+    return fail(L, list, "tiers: at most %d tiers, got %zu", GH_MAX_TIERS, list->kid_count);
+  if (list->kid_count == 0)
+    return 0;
+  g->tiers = take(L, list, list->kid_count, sizeof(gh_tier_spec));
+  if (g->tiers == NULL)
+    return -1;
+  g->tier_count = list->kid_count;
+  for (size_t i = 0; i < list->kid_count; i++) {
+    const ynode *t = list->kids[i];
+    gh_tier_spec *tier = &g->tiers[i];
+    if (get_map(L, t, "a tier") || check_keys(L, t, "a tier", TIER_KEYS) ||
+        require(L, t, "name", "a tier", &v) || get_string(L, v, "name", &tier->name) ||
+        check_name(L, v, "name", tier->name))
+      return -1;
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(g->tiers[j].name, tier->name) == 0) {
+        qbuf q;
+        return fail(L, v, "tiers: %s is declared twice", quote(&q, tier->name));
+      }
+    if (require(L, t, "requests", "a tier", &v) ||
+        get_integer(L, v, "requests", 0, 1000000000L, &tier->requests))
+      return -1;
+    tier->window_ms = 60 * MS_PER_S;
+    if ((v = map_get(t, "window")) != NULL &&
+        get_duration(L, v, "window", MS_PER_S, 366 * MS_PER_DAY, "from 1s to 366d",
+                     &tier->window_ms))
+      return -1;
+  }
+  return 0;
+}
+
+static int build_oauth(loader *L, const ynode *map) {
+  gh_gateway_spec *g = &L->c->gateway;
+  if (get_map(L, map, "oauth") || check_keys(L, map, "oauth", OAUTH_KEYS))
+    return -1;
+  const ynode *v = NULL;
+  if (require(L, map, "issuer", "oauth", &v) ||
+      get_clean_string(L, v, "issuer", 1, &g->oauth_issuer))
+    return -1;
+  const ynode *key = NULL;
+  if (require(L, map, "key", "oauth", &key) || get_pki_ref(L, key, "key", 0, &g->oauth_key))
+    return -1;
+  gh_pki_key type = find_pki(L->c, g->oauth_key)->key;
+  const char *natural = type == GH_KEY_EC ? "ES256" : "RS256";
+  if ((v = map_get(map, "alg")) != NULL) {
+    if (get_word(L, v, "alg", ALGS, NULL, &g->oauth_alg))
+      return -1;
+    if (strcmp(g->oauth_alg, natural) != 0) {
+      qbuf q;
+      return fail(L, v, "alg: %s signs with %s keys, and pki %s has key %s (write key: %s there)",
+                  g->oauth_alg, strcmp(g->oauth_alg, "RS256") == 0 ? "RSA" : "EC P-256",
+                  quote(&q, g->oauth_key), PKI_KEY_TYPES[type],
+                  strcmp(g->oauth_alg, "RS256") == 0 ? "rsa2048" : "ec");
+    }
+  } else if ((g->oauth_alg = take_string(L, map, natural, strlen(natural))) == NULL) {
+    return -1;
+  }
+  g->has_oauth = 1;
+  return 0;
+}
+
 static int build_gateway(loader *L, const ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
   if (get_map(L, map, "gateway") || check_keys(L, map, "gateway", GATEWAY_KEYS))
@@ -1507,6 +1716,14 @@ static int build_gateway(loader *L, const ynode *map) {
       return -1;
     g->has_default_profile = 1;
   }
+  if ((v = map_get(map, "listener")) != NULL && build_listener(L, v))
+    return -1;
+  if ((v = map_get(map, "mutual_ssl")) != NULL && build_mutual_ssl(L, v))
+    return -1;
+  if ((v = map_get(map, "throttling")) != NULL && build_throttling(L, v))
+    return -1;
+  if ((v = map_get(map, "oauth")) != NULL && build_oauth(L, v))
+    return -1;
   return 0;
 }
 
@@ -1627,6 +1844,170 @@ static int build_overrides(loader *L, const ynode *map, const char *const *keys,
 
 /* ---- steps ---------------------------------------------------------------- */
 
+/* token: {application, lifetime, issued_at, not_before, key, issuer}, or
+ * expired / garbage. */
+static int build_token(loader *L, const ynode *n, gh_step *s) {
+  gh_token_spec *t = &s->token;
+  const gh_gateway_spec *g = &L->c->gateway;
+  t->lifetime_ms = 3600 * MS_PER_S;
+  if (n->type == Y_SCALAR && !n->is_null) {
+    char *text = NULL;
+    if (substitute(L, n, &text))
+      return -1;
+    int word = word_index(TOKEN_WORDS, text);
+    if (word < 0) {
+      qbuf q;
+      int rc = fail(L, n,
+                    "token: expected a map such as {application: app1}, expired or garbage, got %s",
+                    quote(&q, text));
+      free(text);
+      return rc;
+    }
+    free(text);
+    if (word == 1) {
+      t->kind = GH_TOKEN_GARBAGE;
+      return 0;
+    }
+    if (!g->has_oauth)
+      return fail(L, n, "token: expired needs gateway.oauth (the key manager that signs it)");
+    if (L->first_application == NULL)
+      return fail(L, n,
+                  "token: expired needs an application: write a subscribe step before this "
+                  "call, or token: {application: NAME, issued_at: -2h}");
+    t->kind = GH_TOKEN_JWT;
+    t->issued_at_ms = -2 * 3600 * MS_PER_S;
+    t->application = take_string(L, n, L->first_application, strlen(L->first_application));
+    return t->application == NULL ? -1 : 0;
+  }
+  if (n->type != Y_MAP) {
+    qbuf q;
+    return fail(L, n,
+                "token: expected a map such as {application: app1}, expired or garbage, got %s",
+                describe(&q, n));
+  }
+  const ynode *v = NULL;
+  if (check_keys(L, n, "token", TOKEN_KEYS) || require(L, n, "application", "token", &v) ||
+      get_string(L, v, "application", &t->application) ||
+      check_name(L, v, "application", t->application))
+    return -1;
+  if (!g->has_oauth)
+    return fail(L, n, "token: needs gateway.oauth (the key manager that signs it)");
+  t->kind = GH_TOKEN_JWT;
+  if ((v = map_get(n, "lifetime")) != NULL &&
+      get_duration(L, v, "lifetime", MS_PER_S, 3660 * MS_PER_DAY, "from 1s to 3660d",
+                   &t->lifetime_ms))
+    return -1;
+  if ((v = map_get(n, "issued_at")) != NULL &&
+      get_duration(L, v, "issued_at", -3660 * MS_PER_DAY, 3660 * MS_PER_DAY,
+                   "from -3660d to 3660d (relative to the fake now)", &t->issued_at_ms))
+    return -1;
+  if ((v = map_get(n, "not_before")) != NULL) {
+    if (get_duration(L, v, "not_before", -3660 * MS_PER_DAY, 3660 * MS_PER_DAY,
+                     "from -3660d to 3660d (relative to the fake now)", &t->not_before_ms))
+      return -1;
+    t->has_not_before = 1;
+  }
+  if ((v = map_get(n, "key")) != NULL && get_pki_ref(L, v, "key", 0, &t->key))
+    return -1;
+  if ((v = map_get(n, "issuer")) != NULL && get_clean_string(L, v, "issuer", 1, &t->issuer))
+    return -1;
+  return 0;
+}
+
+/* header_cert: {cert, encoding}. */
+static int build_header_cert(loader *L, const ynode *n, gh_step *s) {
+  const ynode *v = NULL;
+  if (get_map(L, n, "header_cert") || check_keys(L, n, "header_cert", HEADER_CERT_KEYS))
+    return -1;
+  if ((v = map_get(n, "encoding")) != NULL) {
+    if (get_word(L, v, "encoding", HEADER_ENCODINGS, NULL, &s->header_encoding))
+      return -1;
+  } else if ((s->header_encoding = take_string(L, n, "url-pem", 7)) == NULL) {
+    return -1;
+  }
+  if ((v = map_get(n, "cert")) != NULL)
+    return get_pki_ref(L, v, "cert", 0, &s->header_cert);
+  if (strcmp(s->header_encoding, "garbage") != 0)
+    return fail(L, n, "header_cert: missing key 'cert' (required unless encoding is garbage)");
+  return 0;
+}
+
+/* The call's own options: client_cert, token, header_cert. */
+static int build_call_security(loader *L, const ynode *map, gh_step *s) {
+  const ynode *v = NULL;
+  if ((v = map_get(map, "client_cert")) != NULL &&
+      get_pki_ref(L, v, "client_cert", 1, &s->client_cert))
+    return -1;
+  if ((v = map_get(map, "token")) != NULL) {
+    if (build_token(L, v, s))
+      return -1;
+    for (size_t i = 0; i < s->header_count; i++)
+      if (strcasecmp(s->headers[i].name, "Authorization") == 0)
+        return fail(L, v, "token: the call's headers already hold an Authorization header");
+  }
+  if ((v = map_get(map, "header_cert")) != NULL && build_header_cert(L, v, s))
+    return -1;
+  return 0;
+}
+
+/* upload_client_cert {api, alias, cert, tier, format}, delete_client_cert {api, alias}. */
+static int build_client_cert_step(loader *L, const ynode *map, const char *kind, gh_step *s) {
+  const ynode *v = NULL;
+  int upload = s->kind == GH_STEP_UPLOAD_CLIENT_CERT;
+  if (get_map(L, map, kind) ||
+      check_keys(L, map, kind, upload ? CLIENT_UPLOAD_KEYS : CLIENT_DELETE_KEYS) ||
+      require(L, map, "api", kind, &v) || get_api_ref(L, v, "api", &s->api) ||
+      require(L, map, "alias", kind, &v) ||
+      /* an upload may send an empty alias on purpose: the gateway must refuse it */
+      get_clean_text(L, v, "alias", 0, upload, &s->alias))
+    return -1;
+  if (!upload)
+    return 0;
+  if ((v = map_get(map, "tier")) != NULL) {
+    if (get_string(L, v, "tier", &s->tier) || check_name(L, v, "tier", s->tier))
+      return -1;
+  } else if ((s->tier = take_string(L, map, "Unlimited", 9)) == NULL) {
+    return -1;
+  }
+  if ((v = map_get(map, "format")) != NULL) {
+    if (get_word(L, v, "format", FORMATS, NULL, &s->format))
+      return -1;
+  } else if ((s->format = take_string(L, map, "pem", 3)) == NULL) {
+    return -1;
+  }
+  int broken = strcmp(s->format, "garbage") == 0 || strcmp(s->format, "empty") == 0 ||
+               strcmp(s->format, "oversize") == 0;
+  if ((v = map_get(map, "cert")) != NULL)
+    return get_pki_ref(L, v, "cert", 0, &s->cert);
+  if (!broken)
+    return fail(L, map,
+                "%s: missing key 'cert' (required unless format is garbage, empty or oversize)",
+                kind);
+  return 0;
+}
+
+/* subscribe {application, api, tier}. */
+static int build_subscribe(loader *L, const ynode *map, gh_step *s) {
+  const ynode *v = NULL;
+  if (get_map(L, map, "subscribe") || check_keys(L, map, "subscribe", SUBSCRIBE_KEYS) ||
+      require(L, map, "application", "subscribe", &v) ||
+      get_string(L, v, "application", &s->application) ||
+      check_name(L, v, "application", s->application) || require(L, map, "api", "subscribe", &v) ||
+      get_api_ref(L, v, "api", &s->api))
+    return -1;
+  if ((v = map_get(map, "tier")) != NULL) {
+    if (get_string(L, v, "tier", &s->tier) || check_name(L, v, "tier", s->tier))
+      return -1;
+  } else if ((s->tier = take_string(L, map, "Unlimited", 9)) == NULL) {
+    return -1;
+  }
+  if (!L->c->gateway.has_oauth)
+    return fail(L, map, "subscribe: needs gateway.oauth (the key manager its keys are mapped to)");
+  if (L->first_application == NULL)
+    L->first_application = s->application;
+  return 0;
+}
+
 static int build_call(loader *L, const ynode *map, gh_step *s) {
   const ynode *v = NULL;
   if (get_map(L, map, "call") || check_keys(L, map, "call", CALL_KEYS) ||
@@ -1657,7 +2038,7 @@ static int build_call(loader *L, const ynode *map, gh_step *s) {
   if ((v = map_get(map, "headers")) != NULL &&
       build_headers(L, v, "headers", &s->headers, &s->header_count))
     return -1;
-  return 0;
+  return build_call_security(L, map, s);
 }
 
 /* upload_endpoint_cert and replace_endpoint_cert: alias, cert, format. */
@@ -1755,6 +2136,11 @@ static int build_action(loader *L, const ynode *v, gh_step *s) {
     return build_empty(L, v, kind);
   case GH_STEP_RELOAD:
     return build_empty(L, v, kind);
+  case GH_STEP_UPLOAD_CLIENT_CERT:
+  case GH_STEP_DELETE_CLIENT_CERT:
+    return build_client_cert_step(L, v, kind, s);
+  case GH_STEP_SUBSCRIBE:
+    return build_subscribe(L, v, s);
   }
   return fail(L, v, "unknown step");
 }
@@ -1795,7 +2181,8 @@ static int build_step(loader *L, const ynode *map, gh_step *s) {
   const char *const *keys = NULL;
   if (s->kind == GH_STEP_CALL)
     keys = CALL_EXPECT_KEYS;
-  else if (s->kind >= GH_STEP_UPLOAD_CERT && s->kind <= GH_STEP_DELETE_API)
+  else if ((s->kind >= GH_STEP_UPLOAD_CERT && s->kind <= GH_STEP_DELETE_API) ||
+           s->kind >= GH_STEP_UPLOAD_CLIENT_CERT)
     keys = ADMIN_EXPECT_KEYS;
   const ynode *expect = map_get(map, "expect");
   const ynode *overrides = map_get(map, "expect_profile");
@@ -1830,6 +2217,7 @@ static int build_steps(loader *L, const ynode *list) {
   for (size_t i = 0; i < list->kid_count; i++)
     L->c->steps[i].expect.backend_reached = GH_UNSET;
   L->clock_ms = 0;
+  L->first_application = NULL;
   for (size_t i = 0; i < list->kid_count; i++)
     if (build_step(L, list->kids[i], &L->c->steps[i]))
       return -1;
@@ -1910,6 +2298,14 @@ static int build_name(loader *L, const ynode *root) {
 
 static int build_case(loader *L, const ynode *root, gh_case_spec *c) {
   L->c = c;
+  gh_gateway_spec *g = &c->gateway; /* unset: the gateway's defaults */
+  g->profile_reload_interval_ms = -1;
+  g->truststore_reload_period_ms = -1;
+  g->truststore_initial_delay_ms = -1;
+  g->chain_validation = -1;
+  g->header_encode = -1;
+  g->client_validation = -1;
+  g->per_certificate = -1;
   const ynode *v = NULL;
   c->file = take_string(L, NULL, L->path, strlen(L->path));
   if (c->file == NULL || build_name(L, root))

@@ -60,6 +60,67 @@
  *     - reload: {}                         # off-schedule reload (simulator only)
  *     - restart_gateway: {}
  *
+ * Securing APIs: client certificates, OAuth2 tokens, the load-balancer
+ * header, throttling (reference/wso2.md sections 3-5):
+ *
+ *   gateway:
+ *     listener:                           # the data plane's TLS (client-mtls)
+ *       verify_client: optional           # none | optional | require
+ *       profile_reload_interval: 600s     # uploads reach the handshake at this tick
+ *       truststore_reload_period: 600s    # ... and the in-memory trust at this one
+ *       truststore_initial_delay: 60s     # the reloader's first run after start
+ *       certificate_match: serial_issuer  # | serial_subject
+ *       chain_validation: false           # a leaf of an uploaded CA is accepted
+ *     mutual_ssl:                         # the header mode (header-mode)
+ *       certificate_header: X-WSO2-CLIENT-CERTIFICATE
+ *       encode: true                      # client_certificate_encode
+ *       client_validation: true           # enable_client_validation
+ *       trusted_load_balancers: [lb]      # pki names (their certificates' SHA-256)
+ *     throttling:                         # (throttling)
+ *       per_certificate: false            # true: a counter per certificate
+ *       tiers: [{name: 3PerMin, requests: 3, window: 60s}]
+ *     oauth:                              # registered as key manager "gatecert" (oauth2)
+ *       issuer: https://km.example/oauth2/token     # required
+ *       key: km                           # required: the pki entry whose key signs tokens
+ *       alg: RS256                        # RS256 | ES256; default: from the key
+ *   pki:
+ *     km: {kind: client, key: rsa2048}    # key: ec (default) | rsa2048 | rsa3072
+ *   steps:
+ *     - upload_client_cert: {api: test, alias: c1, cert: client, tier: Unlimited,
+ *                            format: pem}    # pem der pkcs7 jks garbage empty oversize
+ *       expect: {status: 201}
+ *     - delete_client_cert: {api: test, alias: c1}
+ *     - subscribe: {application: app1, api: test, tier: Unlimited}
+ *     - call: {api: test, client_cert: client,              # presented in the handshake
+ *              token: {application: app1, lifetime: 1h, issued_at: -5m,
+ *                      not_before: 10m, key: km, issuer: "..."},
+ *              header_cert: {cert: client, encoding: url-pem}}
+ *     - call: {api: test, token: garbage}    # or expired: 1h-lifetime, issued 2h ago
+ *
+ * - A subscribe step creates its application on first use (consumer key = the
+ *   application's name, mapped to the oauth key manager) and subscribes it;
+ *   its expect is the first answer that was not 2xx, else the subscription's.
+ *   tier defaults to Unlimited.
+ * - token: the JWT carries iss, sub, azp and client_id (= the application),
+ *   iat = the fake now + issued_at (default 0s), exp = iat + lifetime (default
+ *   1h), nbf = the fake now + not_before when given, kid = the key manager;
+ *   key and issuer replace the oauth ones (a token the gateway must refuse).
+ *   It is sent as "Authorization: Bearer", so headers cannot hold an
+ *   Authorization too. expired needs a subscribe step before the call (its
+ *   application is used); garbage sends a bearer that is not a JWT. Tokens are
+ *   minted at run time and never written to a report, log or transcript.
+ * - header_cert is sent in certificate_header (default
+ *   X-WSO2-CLIENT-CERTIFICATE): url-pem (nginx's $ssl_client_escaped_cert, the
+ *   default), base64-der, base64-pem, raw-pem (newlines as spaces) or garbage
+ *   (cert not needed). client_cert is any pki name (its key is used) or none.
+ * - oauth needs key, issuer; a token, subscribe or expired token needs oauth.
+ *   An RS256 key must be rsa2048/rsa3072, an ES256 one ec.
+ * - Capabilities are implied, not only declared in needs: listener, client_cert
+ *   and the client-cert steps need client-mtls; oauth, subscribe and token
+ *   oauth2; mutual_ssl and header_cert header-mode; throttling throttling.
+ *   The two reload clocks of client certificates are listener-reload-schedule
+ *   (declare it in needs).
+ *
  * Expectations on a call: status, fault_code, body_contains, body_excludes,
  * header {name: value}, tls_failure (a failure class: tls-alert, http-4xx,
  * http-5xx, backend-not-reached), backend_reached, backend_saw.client_cert
@@ -95,7 +156,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GH_NAME_MAX 128
+#define GH_NAME_MAX           128
+#define GH_MAX_LOAD_BALANCERS 16 /* trusted_load_balancers */
+#define GH_MAX_TIERS          32 /* throttling.tiers */
 
 typedef struct gh_load_error {
   char file[512];
@@ -115,6 +178,12 @@ typedef enum gh_eku {
   GH_EKU_BOTH
 } gh_eku;
 
+typedef enum gh_pki_key {
+  GH_KEY_EC = 0, /* P-256 (gcert_key_type's order) */
+  GH_KEY_RSA2048,
+  GH_KEY_RSA3072
+} gh_pki_key;
+
 typedef struct gh_pki_spec {
   char *name;
   gh_pki_kind kind;
@@ -125,6 +194,7 @@ typedef struct gh_pki_spec {
   int64_t not_before_ms; /* relative to epoch; default -1h */
   int64_t not_after_ms;  /* relative to epoch; default +365d */
   gh_eku eku;
+  gh_pki_key key; /* the key's type */
 } gh_pki_spec;
 
 typedef struct gh_backend_spec {
@@ -150,6 +220,13 @@ typedef struct gh_profile_spec {
   char *hostname_verifier; /* NULL: the gateway's default */
 } gh_profile_spec;
 
+/* A throttling tier (gateway.throttling.tiers). */
+typedef struct gh_tier_spec {
+  char *name;
+  long requests;
+  int64_t window_ms;
+} gh_tier_spec;
+
 typedef struct gh_gateway_spec {
   int64_t sender_reload_interval_ms; /* 0: the gateway's default */
   char *fault_format;                /* NULL, "json", "xml" */
@@ -160,7 +237,34 @@ typedef struct gh_gateway_spec {
   size_t profile_count;
   int has_default_profile;
   gh_profile_spec default_profile; /* backend/host unused */
+  /* listener: NULL / -1 when not set (the gateway's default) */
+  char *verify_client;                 /* "none", "optional", "require" */
+  int64_t profile_reload_interval_ms;  /* -1 */
+  int64_t truststore_reload_period_ms; /* -1 */
+  int64_t truststore_initial_delay_ms; /* -1 */
+  char *certificate_match;             /* "serial_issuer", "serial_subject" */
+  int chain_validation;                /* -1, 0, 1 */
+  /* mutual_ssl (header mode) */
+  int has_mutual_ssl;
+  char *certificate_header;      /* NULL: X-WSO2-CLIENT-CERTIFICATE */
+  int header_encode;             /* -1, 0, 1 */
+  int client_validation;         /* -1, 0, 1 */
+  char **trusted_load_balancers; /* pki names */
+  size_t trusted_load_balancer_count;
+  /* throttling */
+  int has_throttling;
+  int per_certificate; /* -1, 0, 1 */
+  gh_tier_spec *tiers;
+  size_t tier_count;
+  /* oauth: the key manager tokens come from */
+  int has_oauth;
+  char *oauth_issuer;
+  char *oauth_key; /* pki name */
+  char *oauth_alg; /* "RS256", "ES256" (defaulted from the key) */
 } gh_gateway_spec;
+
+#define GH_KEY_MANAGER_NAME    "gatecert" /* the name the oauth key manager is registered as */
+#define GH_CERT_HEADER_DEFAULT "X-WSO2-CLIENT-CERTIFICATE"
 
 typedef struct gh_api_spec {
   char *name;
@@ -213,7 +317,28 @@ typedef enum gh_step_kind {
   GH_STEP_DELETE_API,
   GH_STEP_RELOAD,
   GH_STEP_RESTART_GATEWAY,
+  GH_STEP_UPLOAD_CLIENT_CERT,
+  GH_STEP_DELETE_CLIENT_CERT,
+  GH_STEP_SUBSCRIBE,
 } gh_step_kind;
+
+typedef enum gh_token_kind {
+  GH_TOKEN_NONE = 0, /* no Authorization header */
+  GH_TOKEN_JWT,      /* minted at run time */
+  GH_TOKEN_GARBAGE,  /* a bearer that is not a JWT */
+} gh_token_kind;
+
+/* A call's token (token: {...}, expired or garbage). */
+typedef struct gh_token_spec {
+  gh_token_kind kind;
+  char *application;    /* azp/client_id: the consumer key */
+  int64_t issued_at_ms; /* iat, relative to the fake now */
+  int64_t lifetime_ms;  /* exp - iat */
+  int has_not_before;
+  int64_t not_before_ms; /* nbf, relative to the fake now */
+  char *key;             /* pki name signing it (default: gateway.oauth.key) */
+  char *issuer;          /* iss (default: gateway.oauth.issuer) */
+} gh_token_spec;
 
 const char *gh_step_kind_name(gh_step_kind kind); /* the YAML key: "call", "advance", ... */
 
@@ -226,6 +351,10 @@ typedef struct gh_step {
   char *method; /* default "GET" */
   gh_header *headers;
   size_t header_count;
+  char *client_cert; /* pki name presented in the handshake, "none" or NULL: none */
+  gh_token_spec token;
+  char *header_cert;     /* pki name sent in the certificate header, or NULL */
+  char *header_encoding; /* url-pem (default), base64-der, base64-pem, raw-pem, garbage */
   /* advance / advance_to */
   int64_t duration_ms;
   /* endpoint certificates */
@@ -234,6 +363,9 @@ typedef struct gh_step {
   char *endpoint; /* or an explicit endpoint string */
   char *cert;     /* pki name */
   char *format;   /* "pem" (default), der, pkcs7, jks, garbage, empty, oversize */
+  /* client certificates (api, alias, cert, format) and subscribe */
+  char *tier;        /* default "Unlimited" */
+  char *application; /* subscribe */
   /* expectations: expect, then the current profile's override merged over it */
   gh_expect expect;
   char **override_profiles;

@@ -19,7 +19,8 @@
 #   sim.pid, watchdog.pid    "PID STARTTIME" of what we started: stopped by
 #                            that pid (checked against /proc), never by name
 #   admin.port, https.port   from gatecert-sim's READY line
-#   apis/api-<hex of name>   API name -> id, for delete-api
+#   apis/api-<hex of name>   API name -> id, for delete-api and client certificates
+#   apps/app-<hex of name>   application name -> id, once its keys are mapped
 #   sim-state/, gateway.log  gatecert-sim's store and its log (stderr)
 #   reply.body               the last admin answer (body_file=, or inline)
 #   control.body             the last /_sim/ answer
@@ -33,8 +34,11 @@ readonly NAME=gatecert-sim-curl VERSION=1.0.0 ADMIN_USER=gatecert
 # Everything gatecert-sim does, so every capability gatecert knows.
 caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifier
 caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
-readonly CAPABILITIES=$caps,base-trust-store
+caps+=,base-trust-store,client-mtls,oauth2,header-mode,throttling,listener-reload-schedule
+readonly CAPABILITIES=$caps
 readonly APIS=/api/am/publisher/v4/apis CERTS=/api/am/publisher/v4/endpoint-certificates
+readonly KEY_MANAGERS=/api/am/admin/v4/key-managers APPS=/api/am/devportal/v3/applications
+readonly SUBSCRIPTIONS=/api/am/devportal/v3/subscriptions
 
 die() {
   printf 'exec-driver-sim: %s\n' "$*" >&2
@@ -338,6 +342,67 @@ verb_delete_cert() {
   admin DELETE "$CERTS/$(urlencode "$1")"
 }
 
+# The id NAME was created under, or unknown-api.
+api_id() {
+  local map id=unknown-api
+  map="$dir/apis/api-$(hex "$1")"
+  [[ -s $map ]] && id=$(<"$map")
+  printf '%s' "$id"
+}
+
+verb_add_key_manager() {
+  (($# == 4)) || die "add-key-manager NAME ISSUER ALG PUBLIC-KEY-FILE"
+  local json pem
+  [[ -f $4 ]] || die "no public key file $4"
+  pem=$(<"$4")
+  json="{\"name\":$(json_str "$1"),\"issuer\":$(json_str "$2"),\"alg\":$(json_str "$3"),"
+  json+="\"certificates\":{\"type\":\"PEM\",\"value\":$(json_str "$pem"$'\n')}}"
+  admin POST "$KEY_MANAGERS" --header 'Content-Type: application/json' --data-binary "$json"
+}
+
+verb_upload_client_cert() {
+  (($# == 4)) || die "upload-client-cert API ALIAS TIER FILE"
+  cert_admin admin POST "$APIS/$(urlencode "$(api_id "$1")")/client-certificates" "$4" \
+    --form-string "alias=$2" --form-string "tier=$3"
+}
+
+verb_delete_client_cert() {
+  (($# == 2)) || die "delete-client-cert API ALIAS"
+  admin DELETE "$APIS/$(urlencode "$(api_id "$1")")/client-certificates/$(urlencode "$2")"
+}
+
+# The application is created on first use and its consumer key (its name)
+# mapped to the key manager; the first answer that is not 2xx is the verb's.
+verb_subscribe() {
+  (($# == 4)) || die "subscribe APPLICATION API TIER KEY-MANAGER"
+  local map id code json
+  mkdir -p -- "$dir/apps"
+  map="$dir/apps/app-$(hex "$1")"
+  if [[ ! -s $map ]]; then
+    code=$(request "$dir/reply.body" POST "$APPS" --header 'Content-Type: application/json' \
+      --data-binary "{\"name\":$(json_str "$1"),\"throttlingPolicy\":\"Unlimited\"}")
+    if [[ $code != 201 ]]; then
+      printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+      return 0
+    fi
+    [[ $(<"$dir/reply.body") =~ \"applicationId\":\ *\"([^\"]*)\" ]] ||
+      die "subscribe: 201 without an applicationId"
+    id=${BASH_REMATCH[1]}
+    json="{\"consumerKey\":$(json_str "$1"),\"keyType\":\"PRODUCTION\","
+    json+="\"keyManager\":$(json_str "$4")}"
+    code=$(request "$dir/reply.body" POST "$APPS/$(urlencode "$id")/map-keys" \
+      --header 'Content-Type: application/json' --data-binary "$json")
+    if [[ $code != 2?? ]]; then
+      printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+      return 0
+    fi
+    printf '%s\n' "$id" >"$map"
+  fi
+  json="{\"applicationId\":$(json_str "$(<"$map")"),\"apiId\":$(json_str "$(api_id "$2")"),"
+  json+="\"throttlingPolicy\":$(json_str "$3")}"
+  admin POST "$SUBSCRIPTIONS" --header 'Content-Type: application/json' --data-binary "$json"
+}
+
 verb_log_tail() {
   if [[ -f $dir/gateway.log ]]; then
     printf 'body_file=%s\n' "$dir/gateway.log"
@@ -368,5 +433,9 @@ replace-cert) verb_replace_cert "$@" ;;
 delete-cert) verb_delete_cert "$@" ;;
 reload) sim_call POST /_sim/reload >/dev/null ;;
 log-tail) verb_log_tail ;;
+add-key-manager) verb_add_key_manager "$@" ;;
+upload-client-cert) verb_upload_client_cert "$@" ;;
+delete-client-cert) verb_delete_client_cert "$@" ;;
+subscribe) verb_subscribe "$@" ;;
 *) exit 89 ;; # a verb of a newer protocol: unsupported
 esac

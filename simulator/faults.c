@@ -3,7 +3,10 @@
  * Gateway faults follow WSO2's shapes: 4.x JSON
  *   {"code":"101500","type":"Status report","message":"Runtime Error","description":"Error in
  * Sender"} or the 2.x/3.x XML <am:fault> (selected with "fault_format": "xml"), built with jansson
- * and libxml2 so no value is ever spliced into markup by hand. REST errors follow the Publisher
+ * and libxml2 so no value is ever spliced into markup by hand. The security chain and the
+ * throttle (security.c) answer WSO2's other shape, without "type": {"code","message","description"}
+ * or <ams:fault xmlns:ams="http://wso2.org/apimanager/security"> (<amt:fault> for throttling,
+ * http://wso2.org/apimanager/throttling). REST errors follow the Publisher
  * API's ErrorDTO:
  *   {"code":409,"message":"...","description":"...","moreInfo":"","error":[]}
  */
@@ -13,6 +16,7 @@
 #include <event2/http.h>
 #include <libxml/xmlwriter.h>
 
+#include "security.h"
 #include "sim.h"
 
 void gsim_send_json(struct evhttp_request *req, int status, json_t *value) {
@@ -91,5 +95,55 @@ void gsim_fault_send(gsim *sim, struct evhttp_request *req, int http_status, con
   }
   json_t *fault = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "type", "Status report",
                             "message", message, "description", description);
+  gsim_send_json(req, http_status, fault);
+}
+
+/* The security and throttling faults: <prefix:fault xmlns:prefix="ns"> with
+ * code, message and description only (WSO2's auth and throttle handlers). */
+static int fault_xml_ns(struct evbuffer *out, const char *prefix, const char *ns, const char *code,
+                        const char *message, const char *description) {
+  xmlBufferPtr buf = xmlBufferCreate();
+  if (!buf)
+    return -1;
+  xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
+  if (!w) {
+    xmlBufferFree(buf);
+    return -1;
+  }
+  const xmlChar *p = BAD_CAST prefix;
+  int rc = 0;
+  rc |= xmlTextWriterStartElementNS(w, p, BAD_CAST "fault", BAD_CAST ns) < 0;
+  rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "code", NULL, BAD_CAST code) < 0;
+  rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "message", NULL, BAD_CAST message) < 0;
+  rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "description", NULL, BAD_CAST description) < 0;
+  rc |= xmlTextWriterEndElement(w) < 0;
+  xmlFreeTextWriter(w); /* flushes */
+  if (rc == 0)
+    evbuffer_add(out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+  xmlBufferFree(buf);
+  return rc ? -1 : 0;
+}
+
+void gsim_fault_send_ns(gsim *sim, struct evhttp_request *req, int http_status, const char *prefix,
+                        const char *ns, const char *code, const char *message,
+                        const char *description) {
+  sim->stats.faults++;
+  struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+  evhttp_remove_header(headers, "Content-Type");
+  if (sim->opt->fault_format == GSIM_FAULT_XML) {
+    struct evbuffer *body = evbuffer_new();
+    if (body && fault_xml_ns(body, prefix, ns, code, message, description) == 0) {
+      evhttp_add_header(headers, "Content-Type", "application/xml");
+      evhttp_send_reply(req, http_status, NULL, body);
+      evbuffer_free(body);
+      return;
+    }
+    if (body)
+      evbuffer_free(body);
+    evhttp_send_error(req, 500, "Internal Server Error");
+    return;
+  }
+  json_t *fault =
+      json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "description", description);
   gsim_send_json(req, http_status, fault);
 }

@@ -1,24 +1,1426 @@
-/* oauth.c - OAuth2 (placeholder: being written). */
+/* oauth.c - OAuth2: key managers, applications, key mappings, subscriptions,
+ * and the bearer token check of the data plane.
+ *
+ * Admin routes (WSO2 4.x admin v4 and devportal v3 shapes; JSON bodies of at
+ * most 64 KiB; errors as the Publisher API's ErrorDTO):
+ *
+ *   POST   /api/am/admin/v4/key-managers                  {name, issuer, alg, certificates}
+ *   GET    /api/am/admin/v4/key-managers[/{id}]           list / one
+ *   DELETE /api/am/admin/v4/key-managers/{id}             (its key mappings go with it)
+ *   POST   /api/am/devportal/v3/applications              {name, throttlingPolicy}
+ *   GET    /api/am/devportal/v3/applications[/{id}]
+ *   DELETE /api/am/devportal/v3/applications/{id}         (its key mappings and subscriptions too)
+ *   POST   /api/am/devportal/v3/applications/{id}/map-keys   {consumerKey, keyType, keyManager}
+ *   GET    /api/am/devportal/v3/applications/{id}/oauth-keys
+ *   POST   /api/am/devportal/v3/subscriptions             {applicationId, apiId, throttlingPolicy}
+ *   GET    /api/am/devportal/v3/subscriptions?apiId=&applicationId=   (one at least)
+ *   GET    /api/am/devportal/v3/subscriptions/{id}
+ *   DELETE /api/am/devportal/v3/subscriptions/{id}
+ *
+ * Every object is a store object (store.h), written before the answer; a
+ * failed write answers 500 and leaves memory as it was. Keys: key managers
+ * and applications by id, key mappings "<applicationId>/<consumerKey>",
+ * subscriptions "<apiId>/<subscriptionId>", so an application's mappings and
+ * an API's subscriptions go in one delete_prefix transaction. A delete
+ * removes its root object first (that is the acknowledged change); the
+ * dependants that follow are dropped from memory with it, and any a failed
+ * write left in the store are orphans that gsim_oauth_init skips and deletes
+ * at the next start.
+ *
+ * The data plane (gsim_oauth_authenticate), in WSO2's order: the
+ * Authorization header must hold a Bearer token (else MISSING, 900902); the
+ * key manager is the one whose issuer is the unverified payload's iss; the
+ * token must verify for that key manager's alg and key (jwt/: no other alg,
+ * no unsigned token); exp must be after now and nbf (when present) not after
+ * it, on the process clock (fake under libfaketime), each with WSO2's
+ * timestamp skew of 300 s: the gateway's JWTValidatorImpl.validateTokenExpiry
+ * accepts exp + TimeStampSkew > now (Nimbus DateUtils.isAfter), and
+ * OAuthServerConfiguration's timeStampSkewInSeconds defaults to 300
+ * (wso2-extensions/identity-inbound-auth-oauth; `[oauth] timestamp_skew` in
+ * deployment.toml). WSO2 does not check nbf at all; the simulator applies the
+ * same skew to it. Any failure so far is INVALID (900901). Then the client id
+ * (azp, or client_id) -> its key mapping under that key manager -> the
+ * application -> its subscription to this API: any of these missing is
+ * FORBIDDEN (900908, 403), as WSO2's AbstractKeyValidationHandler
+ * .validateSubscriptionDetails answers API_AUTH_RESOURCE_FORBIDDEN when the
+ * key mapping, application or subscription is not found. The reason is for
+ * the log: it names key managers, issuers and client ids (control characters
+ * replaced), never the token.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
 
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "gjwt.h"
 #include "sim.h"
 
-int gsim_oauth_init(gsim *sim, char *why, size_t why_len) {
-  (void)sim, (void)why, (void)why_len;
+#define KM_PATH      "/api/am/admin/v4/key-managers"
+#define APPS_PATH    "/api/am/devportal/v3/applications"
+#define SUBS_PATH    "/api/am/devportal/v3/subscriptions"
+#define KIND_KM      "key_manager"
+#define KIND_APP     "application"
+#define KIND_MAPPING "key_mapping"
+#define KIND_SUB     "subscription"
+#define BODY_MAX     (64 * 1024)
+#define PEM_MAX      (32 * 1024)
+#define NAME_LEN     101  /* names: 1 to 100 printable ASCII characters */
+#define ISSUER_LEN   1024 /* 1 to 1023 */
+#define CKEY_LEN     256  /* consumer keys: 1 to 255 */
+#define TIER_LEN     64
+#define SKEW_MS      (0 * INT64_C(1000))
+#define MAX_KMS      64
+#define MAX_APPS     4096
+#define MAX_MAPPINGS 8192
+#define MAX_SUBS     16384
+#define MIN_RSA_BITS 2048
+#define MAX_EPOCH_S  253402300799.0 /* 9999-12-31T23:59:59Z */
+#define INTERNAL     "The server encountered an internal error. Please contact administrator."
+
+typedef struct oauth_km {
+  char id[GSIM_API_ID_MAX];
+  char name[NAME_LEN];
+  char issuer[ISSUER_LEN];
+  gjwt_alg alg;
+  EVP_PKEY *key;
+  json_t *json; /* as answered and stored */
+} oauth_km;
+
+typedef struct oauth_app {
+  char id[GSIM_API_ID_MAX];
+  char name[NAME_LEN];
+  json_t *json;
+} oauth_app;
+
+typedef struct oauth_mapping {
+  char consumer_key[CKEY_LEN];
+  char app_id[GSIM_API_ID_MAX];
+  char key_type[16]; /* PRODUCTION or SANDBOX */
+  char km_name[NAME_LEN];
+  json_t *json;
+} oauth_mapping;
+
+typedef struct oauth_sub {
+  char id[GSIM_API_ID_MAX];
+  char app_id[GSIM_API_ID_MAX];
+  char api_id[GSIM_API_ID_MAX];
+  char tier[TIER_LEN];
+  json_t *json;
+} oauth_sub;
+
+/* Each list in creation order (as the store lists them). */
+struct gsim_oauth {
+  oauth_km *kms;
+  size_t km_count, km_cap;
+  oauth_app *apps;
+  size_t app_count, app_cap;
+  oauth_mapping *mappings;
+  size_t mapping_count, mapping_cap;
+  oauth_sub *subs;
+  size_t sub_count, sub_cap;
+};
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
+  gsim_log(sim, "ERROR", "oauth: %s: %s", what, gsim_store_error(sim->store));
+  gsim_rest_error(req, 500, "Internal server error", INTERNAL);
+}
+
+static void bad_request(struct evhttp_request *req, const char *description) {
+  gsim_rest_error(req, 400, "Bad Request", description);
+}
+
+static void not_found(struct evhttp_request *req, const char *what, const char *id) {
+  char text[160];
+  snprintf(text, sizeof(text), "Requested %s with Id '%s' not found", what, id);
+  gsim_rest_error(req, 404, "Not Found", text);
+}
+
+static void no_resource(struct evhttp_request *req) {
+  gsim_rest_error(req, 404, "Not Found", "No such resource");
+}
+
+static void method_not_allowed(struct evhttp_request *req, const char *allow) {
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+  gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
+}
+
+static void set_location(struct evhttp_request *req, const char *prefix, const char *id) {
+  char location[256];
+  snprintf(location, sizeof(location), "%s/%s", prefix, id); /* ids are UUIDs: nothing to escape */
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
+}
+
+/* A copy of untrusted text fit for a log line: printable ASCII, '?' for the rest,
+ * "..." when cut. */
+static const char *loggable(const char *in, char *out, size_t out_len) {
+  size_t n = 0;
+  for (; in && *in && n + 4 < out_len; in++)
+    out[n++] = (unsigned char)*in >= 0x20 && (unsigned char)*in < 0x7f ? *in : '?';
+  if (in && *in) {
+    memcpy(out + n, "...", 3);
+    n += 3;
+  }
+  out[n] = '\0';
+  return out;
+}
+
+static void new_uuid(char out[GSIM_API_ID_MAX]) {
+  unsigned char b[16] = {0};
+  if (RAND_bytes(b, sizeof(b)) != 1) /* fall back to the clock: still unique here */
+    for (size_t i = 0; i < 8; i++)
+      b[i] = (unsigned char)(gsim_now_ms() >> (i * 8));
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  snprintf(out, GSIM_API_ID_MAX,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+           b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* 1 when s is a UUID in the simulator's spelling (lower-case hex). */
+static int is_uuid(const char *s, size_t len) {
+  if (len != GSIM_API_ID_MAX - 1)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    int dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  }
+  return 1;
+}
+
+/* Grows an array to hold one more item (up to max); 0, or -1. */
+static int reserve(void **items, size_t *cap, size_t count, size_t size, size_t max) {
+  if (count >= max)
+    return -1;
+  if (count < *cap)
+    return 0;
+  size_t n = *cap ? *cap * 2 : 16;
+  if (n > max)
+    n = max;
+  void *p = realloc(*items, n * size);
+  if (!p)
+    return -1;
+  *items = p;
+  *cap = n;
   return 0;
 }
-void gsim_oauth_free(gsim *sim) { (void)sim; }
+
+/* Removes item i of an array, keeping the order. */
+static void remove_at(void *items, size_t *count, size_t size, size_t i) {
+  char *base = items;
+  memmove(base + i * size, base + (i + 1) * size, (*count - i - 1) * size);
+  (*count)--;
+}
+
+/* Text of printable ASCII (spaces allowed inside when spaces is set). */
+static int printable_ascii(const char *s, int spaces) {
+  if (!*s || *s == ' ')
+    return 0;
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x20 || c >= 0x7f || (c == ' ' && !spaces))
+      return 0;
+    if (c == ' ' && s[1] == '\0')
+      return 0;
+  }
+  return 1;
+}
+
+/* ---- lookups ------------------------------------------------------------------- */
+
+static oauth_km *km_by_id(struct gsim_oauth *o, const char *id) {
+  for (size_t i = 0; i < o->km_count; i++)
+    if (strcmp(o->kms[i].id, id) == 0)
+      return &o->kms[i];
+  return NULL;
+}
+
+static oauth_km *km_by_name(struct gsim_oauth *o, const char *name) {
+  for (size_t i = 0; i < o->km_count; i++)
+    if (strcmp(o->kms[i].name, name) == 0)
+      return &o->kms[i];
+  return NULL;
+}
+
+static oauth_km *km_by_issuer(struct gsim_oauth *o, const char *issuer) {
+  for (size_t i = 0; i < o->km_count; i++)
+    if (strcmp(o->kms[i].issuer, issuer) == 0)
+      return &o->kms[i];
+  return NULL;
+}
+
+static oauth_app *app_by_id(struct gsim_oauth *o, const char *id) {
+  for (size_t i = 0; i < o->app_count; i++)
+    if (strcmp(o->apps[i].id, id) == 0)
+      return &o->apps[i];
+  return NULL;
+}
+
+static oauth_app *app_by_name(struct gsim_oauth *o, const char *name) {
+  for (size_t i = 0; i < o->app_count; i++)
+    if (strcmp(o->apps[i].name, name) == 0)
+      return &o->apps[i];
+  return NULL;
+}
+
+static oauth_mapping *mapping_by_key(struct gsim_oauth *o, const char *consumer_key) {
+  for (size_t i = 0; i < o->mapping_count; i++)
+    if (strcmp(o->mappings[i].consumer_key, consumer_key) == 0)
+      return &o->mappings[i];
+  return NULL;
+}
+
+static oauth_sub *sub_by_id(struct gsim_oauth *o, const char *id) {
+  for (size_t i = 0; i < o->sub_count; i++)
+    if (strcmp(o->subs[i].id, id) == 0)
+      return &o->subs[i];
+  return NULL;
+}
+
+static oauth_sub *sub_of(struct gsim_oauth *o, const char *app_id, const char *api_id) {
+  for (size_t i = 0; i < o->sub_count; i++)
+    if (strcmp(o->subs[i].app_id, app_id) == 0 && strcmp(o->subs[i].api_id, api_id) == 0)
+      return &o->subs[i];
+  return NULL;
+}
+
+/* ---- key manager keys ------------------------------------------------------------ */
+
+/* WSO2 keeps certificates.value of type PEM base64-encoded: accept that too. */
+static char *pem_text(const char *value) {
+  while (*value == ' ' || *value == '\n' || *value == '\r' || *value == '\t')
+    value++;
+  if (strncmp(value, "-----BEGIN ", 11) == 0)
+    return strdup(value);
+  size_t len = strlen(value);
+  while (len > 0 && strchr(" \r\n\t", value[len - 1]))
+    len--;
+  if (len == 0 || len % 4 != 0)
+    return NULL;
+  unsigned char *out = malloc(len / 4 * 3 + 1);
+  int n = out ? EVP_DecodeBlock(out, (const unsigned char *)value, (int)len) : -1;
+  if (n < 0) {
+    free(out);
+    return NULL;
+  }
+  out[n] = '\0';
+  if (!strstr((char *)out, "-----BEGIN ")) {
+    free(out);
+    return NULL;
+  }
+  return (char *)out;
+}
+
+/* The public key of a PEM public key or certificate whose type fits alg
+ * (RS256: RSA of 2048 bits or more; ES256: EC P-256, as jwt/ requires). NULL
+ * with why filled. */
+static EVP_PKEY *km_key(const char *value, gjwt_alg alg, char *why, size_t why_len) {
+  char *pem = pem_text(value);
+  if (!pem) {
+    snprintf(why, why_len,
+             "certificates.value: a PEM public key (BEGIN PUBLIC KEY) or X.509 certificate "
+             "(BEGIN CERTIFICATE), as text or base64, is required");
+    return NULL;
+  }
+  if (strstr(pem, "PRIVATE KEY-----")) {
+    OPENSSL_cleanse(pem, strlen(pem));
+    free(pem);
+    snprintf(why, why_len,
+             "certificates.value: holds a private key; give only the public key or certificate");
+    return NULL;
+  }
+  EVP_PKEY *key = NULL;
+  BIO *bio = BIO_new_mem_buf(pem, -1);
+  if (bio && strstr(pem, "-----BEGIN PUBLIC KEY-----"))
+    key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+  else if (bio && strstr(pem, "-----BEGIN CERTIFICATE-----")) {
+    X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    key = cert ? X509_get_pubkey(cert) : NULL;
+    X509_free(cert);
+  }
+  BIO_free(bio);
+  free(pem);
+  ERR_clear_error();
+  if (!key) {
+    snprintf(why, why_len,
+             "certificates.value: not a readable PEM public key (BEGIN PUBLIC KEY) or X.509 "
+             "certificate (BEGIN CERTIFICATE)");
+    return NULL;
+  }
+  int fits = 0;
+  if (alg == GJWT_RS256) {
+    fits = EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) >= MIN_RSA_BITS;
+    if (!fits)
+      snprintf(why, why_len,
+               "certificates.value: alg RS256 needs an RSA key of at least %d bits, not %s (%d "
+               "bits)",
+               MIN_RSA_BITS, EVP_PKEY_get0_type_name(key), EVP_PKEY_get_bits(key));
+  } else {
+    char group[80] = "";
+    size_t group_len = 0;
+    fits = EVP_PKEY_is_a(key, "EC") &&
+           EVP_PKEY_get_group_name(key, group, sizeof(group), &group_len) == 1 &&
+           OBJ_txt2nid(group) == NID_X9_62_prime256v1;
+    if (!fits)
+      snprintf(why, why_len, "certificates.value: alg ES256 needs an EC P-256 key, not %s%s%s",
+               EVP_PKEY_get0_type_name(key), group[0] ? " on " : "", group);
+  }
+  ERR_clear_error();
+  if (!fits) {
+    EVP_PKEY_free(key);
+    return NULL;
+  }
+  return key;
+}
+
+/* ---- memory from stored JSON ------------------------------------------------------- */
+
+/* Each *_from_json takes a reference to json and fills one item; -1 when the
+ * object lacks what it needs (a damaged row). */
+
+static int km_from_json(oauth_km *km, json_t *json, char *why, size_t why_len) {
+  memset(km, 0, sizeof(*km));
+  const char *id = json_string_value(json_object_get(json, "id"));
+  const char *name = json_string_value(json_object_get(json, "name"));
+  const char *issuer = json_string_value(json_object_get(json, "issuer"));
+  const char *alg = json_string_value(json_object_get(json, "alg"));
+  const char *value =
+      json_string_value(json_object_get(json_object_get(json, "certificates"), "value"));
+  if (!id || !name || !issuer || !value || strlen(id) >= sizeof(km->id) ||
+      strlen(name) >= sizeof(km->name) || strlen(issuer) >= sizeof(km->issuer) ||
+      gjwt_alg_parse(alg, &km->alg) != 0) {
+    snprintf(why, why_len, "a key manager object lacks id, name, issuer, alg or its key");
+    return -1;
+  }
+  km->key = km_key(value, km->alg, why, why_len);
+  if (!km->key)
+    return -1;
+  snprintf(km->id, sizeof(km->id), "%s", id);
+  snprintf(km->name, sizeof(km->name), "%s", name);
+  snprintf(km->issuer, sizeof(km->issuer), "%s", issuer);
+  km->json = json_incref(json);
+  return 0;
+}
+
+static int app_from_json(oauth_app *app, json_t *json) {
+  memset(app, 0, sizeof(*app));
+  const char *id = json_string_value(json_object_get(json, "applicationId"));
+  const char *name = json_string_value(json_object_get(json, "name"));
+  if (!id || !name || strlen(id) >= sizeof(app->id) || strlen(name) >= sizeof(app->name))
+    return -1;
+  snprintf(app->id, sizeof(app->id), "%s", id);
+  snprintf(app->name, sizeof(app->name), "%s", name);
+  app->json = json_incref(json);
+  return 0;
+}
+
+static int mapping_from_json(oauth_mapping *m, json_t *json) {
+  memset(m, 0, sizeof(*m));
+  const char *ck = json_string_value(json_object_get(json, "consumerKey"));
+  const char *app = json_string_value(json_object_get(json, "applicationId"));
+  const char *type = json_string_value(json_object_get(json, "keyType"));
+  const char *km = json_string_value(json_object_get(json, "keyManager"));
+  if (!ck || !app || !type || !km || strlen(ck) >= sizeof(m->consumer_key) ||
+      strlen(app) >= sizeof(m->app_id) || strlen(type) >= sizeof(m->key_type) ||
+      strlen(km) >= sizeof(m->km_name))
+    return -1;
+  snprintf(m->consumer_key, sizeof(m->consumer_key), "%s", ck);
+  snprintf(m->app_id, sizeof(m->app_id), "%s", app);
+  snprintf(m->key_type, sizeof(m->key_type), "%s", type);
+  snprintf(m->km_name, sizeof(m->km_name), "%s", km);
+  m->json = json_incref(json);
+  return 0;
+}
+
+static int sub_from_json(oauth_sub *s, json_t *json) {
+  memset(s, 0, sizeof(*s));
+  const char *id = json_string_value(json_object_get(json, "subscriptionId"));
+  const char *app = json_string_value(json_object_get(json, "applicationId"));
+  const char *api = json_string_value(json_object_get(json, "apiId"));
+  const char *tier = json_string_value(json_object_get(json, "throttlingPolicy"));
+  if (!id || !app || !api || !tier || strlen(id) >= sizeof(s->id) ||
+      strlen(app) >= sizeof(s->app_id) || strlen(api) >= sizeof(s->api_id) ||
+      strlen(tier) >= sizeof(s->tier))
+    return -1;
+  snprintf(s->id, sizeof(s->id), "%s", id);
+  snprintf(s->app_id, sizeof(s->app_id), "%s", app);
+  snprintf(s->api_id, sizeof(s->api_id), "%s", api);
+  snprintf(s->tier, sizeof(s->tier), "%s", tier);
+  s->json = json_incref(json);
+  return 0;
+}
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+/* Inserts json (not stolen) as kind/key. */
+static gsim_store_status store_insert(gsim *sim, const char *kind, const char *key, json_t *json) {
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  snprintf(row.kind, sizeof(row.kind), "%s", kind);
+  if ((size_t)snprintf(row.key, sizeof(row.key), "%s", key) >= sizeof(row.key))
+    return GSIM_STORE_TOO_LONG;
+  row.json = json_dumps(json, JSON_COMPACT);
+  if (!row.json)
+    return GSIM_STORE_ERROR;
+  row.created_ms = row.updated_ms = gsim_now_ms();
+  gsim_store_status st = gsim_store_object_insert(sim->store, &row);
+  free(row.json);
+  return st;
+}
+
+static void mapping_store_key(const oauth_mapping *m, char out[GSIM_OBJECT_KEY_MAX]) {
+  snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s", m->app_id, m->consumer_key);
+}
+
+static void sub_store_key(const oauth_sub *s, char out[GSIM_OBJECT_KEY_MAX]) {
+  snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s", s->api_id, s->id);
+}
+
+/* ---- lifetime ---------------------------------------------------------------------------- */
+
+static void free_items(struct gsim_oauth *o) {
+  for (size_t i = 0; i < o->km_count; i++) {
+    EVP_PKEY_free(o->kms[i].key);
+    json_decref(o->kms[i].json);
+  }
+  for (size_t i = 0; i < o->app_count; i++)
+    json_decref(o->apps[i].json);
+  for (size_t i = 0; i < o->mapping_count; i++)
+    json_decref(o->mappings[i].json);
+  for (size_t i = 0; i < o->sub_count; i++)
+    json_decref(o->subs[i].json);
+  free(o->kms);
+  free(o->apps);
+  free(o->mappings);
+  free(o->subs);
+}
+
+void gsim_oauth_free(gsim *sim) {
+  if (!sim->oauth)
+    return;
+  free_items(sim->oauth);
+  free(sim->oauth);
+  sim->oauth = NULL;
+}
+
+/* Every object of kind, parsed; *rows to free with gsim_object_rows_free. */
+static int list_kind(gsim *sim, const char *kind, gsim_object_row **rows, size_t *count, char *why,
+                     size_t why_len) {
+  if (gsim_store_object_list(sim->store, kind, NULL, rows, count) != GSIM_STORE_OK) {
+    snprintf(why, why_len, "store: listing %s objects: %s", kind, gsim_store_error(sim->store));
+    return -1;
+  }
+  return 0;
+}
+
+static json_t *row_json(const gsim_object_row *row) {
+  json_t *j = row->json ? json_loads(row->json, JSON_REJECT_DUPLICATES, NULL) : NULL;
+  if (j && !json_is_object(j)) {
+    json_decref(j);
+    j = NULL;
+  }
+  return j;
+}
+
+/* An object left by a delete whose dependants' write failed: skipped, and
+ * removed from the store now (best effort). */
+static void drop_orphan(gsim *sim, const gsim_object_row *row, const char *why) {
+  gsim_log(sim, "WARN", "oauth: %s %s: %s; removed", row->kind, row->key, why);
+  if (gsim_store_object_delete(sim->store, row->kind, row->key) == GSIM_STORE_ERROR)
+    gsim_log(sim, "WARN", "oauth: removing %s %s: %s", row->kind, row->key,
+             gsim_store_error(sim->store));
+}
+
+static int load(gsim *sim, char *why, size_t why_len) {
+  struct gsim_oauth *o = sim->oauth;
+  static const char *const kinds[] = {KIND_KM, KIND_APP, KIND_MAPPING, KIND_SUB};
+  for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+    gsim_object_row *rows = NULL;
+    size_t count = 0;
+    if (list_kind(sim, kinds[k], &rows, &count, why, why_len) != 0)
+      return -1;
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+      json_t *j = row_json(&rows[i]);
+      char item_why[256] = "the object is not a JSON object";
+      if (k == 0) {
+        oauth_km km;
+        rc = j && reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(km), MAX_KMS) == 0 &&
+                     km_from_json(&km, j, item_why, sizeof(item_why)) == 0
+                 ? 0
+                 : -1;
+        if (rc == 0)
+          o->kms[o->km_count++] = km;
+      } else if (k == 1) {
+        oauth_app app;
+        rc = j &&
+                     reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(app),
+                             MAX_APPS) == 0 &&
+                     app_from_json(&app, j) == 0
+                 ? 0
+                 : -1;
+        if (rc == 0)
+          o->apps[o->app_count++] = app;
+      } else if (k == 2) {
+        oauth_mapping m;
+        rc = j &&
+                     reserve((void **)&o->mappings, &o->mapping_cap, o->mapping_count, sizeof(m),
+                             MAX_MAPPINGS) == 0 &&
+                     mapping_from_json(&m, j) == 0
+                 ? 0
+                 : -1;
+        if (rc == 0 && (!app_by_id(o, m.app_id) || !km_by_name(o, m.km_name))) {
+          drop_orphan(sim, &rows[i], "its application or key manager is gone");
+          json_decref(m.json);
+        } else if (rc == 0)
+          o->mappings[o->mapping_count++] = m;
+      } else {
+        oauth_sub s;
+        rc = j &&
+                     reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(s),
+                             MAX_SUBS) == 0 &&
+                     sub_from_json(&s, j) == 0
+                 ? 0
+                 : -1;
+        if (rc == 0 && (!app_by_id(o, s.app_id) || !gsim_api_find_id(sim, s.api_id))) {
+          drop_orphan(sim, &rows[i], "its application or API is gone");
+          json_decref(s.json);
+        } else if (rc == 0)
+          o->subs[o->sub_count++] = s;
+      }
+      json_decref(j);
+      if (rc != 0)
+        snprintf(why, why_len, "store: %s %s does not load: %s", kinds[k], rows[i].key,
+                 item_why);
+    }
+    gsim_object_rows_free(rows, count);
+    if (rc != 0)
+      return -1;
+  }
+  return 0;
+}
+
+int gsim_oauth_init(gsim *sim, char *why, size_t why_len) {
+  sim->oauth = calloc(1, sizeof(*sim->oauth));
+  if (!sim->oauth) {
+    snprintf(why, why_len, "out of memory");
+    return -1;
+  }
+  if (load(sim, why, why_len) != 0) {
+    gsim_oauth_free(sim);
+    return -1;
+  }
+  struct gsim_oauth *o = sim->oauth;
+  if (o->km_count || o->app_count)
+    gsim_log(sim, "INFO",
+             "oauth: %zu key manager(s), %zu application(s), %zu key mapping(s), %zu "
+             "subscription(s)",
+             o->km_count, o->app_count, o->mapping_count, o->sub_count);
+  return 0;
+}
+
+/* ---- request bodies ------------------------------------------------------------------- */
+
+/* The body as a JSON object (new reference), or NULL after answering. */
+static json_t *read_body(struct evhttp_request *req) {
+  struct evbuffer *body = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(body);
+  if (len > BODY_MAX) {
+    gsim_rest_error(req, 413, "Payload Too Large", "The JSON body is over 64 KiB");
+    return NULL;
+  }
+  json_error_t jerr;
+  json_t *in = len ? json_loadb((const char *)evbuffer_pullup(body, (ev_ssize_t)len), len,
+                                JSON_REJECT_DUPLICATES, &jerr)
+                   : NULL;
+  if (!in) {
+    char why[300];
+    if (len)
+      snprintf(why, sizeof(why), "The body is not JSON: %s (line %d, column %d)", jerr.text,
+               jerr.line, jerr.column);
+    else
+      snprintf(why, sizeof(why), "The body is empty: a JSON object is expected");
+    bad_request(req, why);
+    return NULL;
+  }
+  if (!json_is_object(in)) {
+    json_decref(in);
+    bad_request(req, "The body must be a JSON object");
+    return NULL;
+  }
+  return in;
+}
+
+/* A required string member checked by printable_ascii and its length (1 to
+ * len - 1 bytes); NULL after answering 400 with rule. */
+static const char *text_field(struct evhttp_request *req, json_t *in, const char *name, size_t len,
+                              int spaces) {
+  const char *v = json_string_value(json_object_get(in, name));
+  if (!v || strlen(v) >= len || !printable_ascii(v, spaces)) {
+    char why[200];
+    snprintf(why, sizeof(why), "%s: a string of 1 to %zu printable ASCII characters%s is required",
+             name, len - 1, spaces ? "" : " without spaces");
+    bad_request(req, why);
+    return NULL;
+  }
+  return v;
+}
+
+/* throttlingPolicy: a tier the gateway knows; NULL after answering 400. */
+static const char *tier_field(gsim *sim, struct evhttp_request *req, json_t *in) {
+  const char *tier = json_string_value(json_object_get(in, "throttlingPolicy"));
+  if (!tier || strlen(tier) >= TIER_LEN) {
+    bad_request(req, "throttlingPolicy: the name of a throttling tier is required");
+    return NULL;
+  }
+  if (!gsim_tier_find(sim->opt, tier)) {
+    char why[300], shown[TIER_LEN];
+    snprintf(why, sizeof(why),
+             "throttlingPolicy: '%s' is not a known tier (built in: Unlimited, Gold, Silver, "
+             "Bronze, Unauthenticated, 10PerMin, 20PerMin, 50PerMin; more in the config)",
+             loggable(tier, shown, sizeof(shown)));
+    bad_request(req, why);
+    return NULL;
+  }
+  return tier;
+}
+
+/* A path's "/{uuid}" segment at rest into id, with *after what follows it;
+ * -1 when rest is not that shape. */
+static int id_segment(const char *rest, char id[GSIM_API_ID_MAX], const char **after) {
+  if (*rest != '/')
+    return -1;
+  rest++;
+  const char *end = strchr(rest, '/');
+  size_t len = end ? (size_t)(end - rest) : strlen(rest);
+  if (!is_uuid(rest, len))
+    return -1;
+  memcpy(id, rest, len);
+  id[len] = '\0';
+  *after = rest + len;
+  return 0;
+}
+
+static json_t *list_reply(json_t *list) {
+  json_int_t n = (json_int_t)json_array_size(list);
+  return json_pack("{s:I, s:o, s:{s:i, s:I, s:I, s:s, s:s}}", "count", n, "list", list,
+                   "pagination", "offset", 0, "limit", n, "total", n, "next", "", "previous", "");
+}
+
+/* ---- key managers ---------------------------------------------------------------------- */
+
+static void km_create(gsim *sim, struct evhttp_request *req) {
+  struct gsim_oauth *o = sim->oauth;
+  json_t *in = read_body(req);
+  if (!in)
+    return;
+  char why[300];
+  const char *name = text_field(req, in, "name", NAME_LEN, 1);
+  const char *issuer = name ? text_field(req, in, "issuer", ISSUER_LEN, 0) : NULL;
+  if (!issuer) {
+    json_decref(in);
+    return;
+  }
+  json_t *alg_v = json_object_get(in, "alg");
+  gjwt_alg alg = GJWT_RS256;
+  if (alg_v && gjwt_alg_parse(json_string_value(alg_v), &alg) != 0) {
+    json_decref(in);
+    bad_request(req, "alg: RS256 or ES256 (the default is RS256)");
+    return;
+  }
+  json_t *certs = json_object_get(in, "certificates");
+  const char *type = json_string_value(json_object_get(certs, "type"));
+  const char *value = json_string_value(json_object_get(certs, "value"));
+  if (!json_is_object(certs) || !type || !value) {
+    json_decref(in);
+    bad_request(req, "certificates: {\"type\": \"PEM\", \"value\": \"<PEM public key or "
+                     "certificate>\"} is required");
+    return;
+  }
+  if (strcmp(type, "PEM") != 0) {
+    json_decref(in);
+    bad_request(req, "certificates.type: only PEM is supported by gatecert-sim (not JWKS)");
+    return;
+  }
+  if (strlen(value) > PEM_MAX) {
+    json_decref(in);
+    bad_request(req, "certificates.value: at most 32 KiB");
+    return;
+  }
+  EVP_PKEY *key = km_key(value, alg, why, sizeof(why));
+  if (!key) {
+    json_decref(in);
+    bad_request(req, why);
+    return;
+  }
+  char shown[120];
+  if (km_by_name(o, name) || km_by_issuer(o, issuer)) {
+    int by_name = km_by_name(o, name) != NULL;
+    snprintf(why, sizeof(why), "A key manager with the %s '%s' already exists",
+             by_name ? "name" : "issuer", loggable(by_name ? name : issuer, shown, sizeof(shown)));
+    gsim_rest_error(req, 409, "Conflict", why);
+  } else if (reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(oauth_km), MAX_KMS) != 0) {
+    snprintf(why, sizeof(why), "The simulator holds at most %d key managers", MAX_KMS);
+    bad_request(req, why);
+  } else {
+    oauth_km km;
+    memset(&km, 0, sizeof(km));
+    new_uuid(km.id);
+    snprintf(km.name, sizeof(km.name), "%s", name);
+    snprintf(km.issuer, sizeof(km.issuer), "%s", issuer);
+    km.alg = alg;
+    km.json = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}", "id", km.id, "name", name,
+                        "issuer", issuer, "alg", gjwt_alg_name(alg), "certificates", "type", "PEM",
+                        "value", value, "enabled", 1);
+    gsim_store_status st = km.json ? store_insert(sim, KIND_KM, km.id, km.json) : GSIM_STORE_ERROR;
+    if (st != GSIM_STORE_OK) {
+      json_decref(km.json);
+      internal_error(sim, req, "storing the key manager");
+    } else {
+      km.key = key;
+      key = NULL;
+      o->kms[o->km_count++] = km;
+      gsim_log(sim, "INFO", "oauth: key manager '%s' added (issuer %s, %s)", km.name, km.issuer,
+               gjwt_alg_name(alg));
+      set_location(req, KM_PATH, km.id);
+      gsim_send_json(req, 201, json_incref(km.json));
+    }
+  }
+  EVP_PKEY_free(key);
+  json_decref(in);
+}
+
+static void km_delete(gsim *sim, struct evhttp_request *req, const char *id) {
+  struct gsim_oauth *o = sim->oauth;
+  oauth_km *km = km_by_id(o, id);
+  if (!km) {
+    not_found(req, "key manager", id);
+    return;
+  }
+  gsim_store_status st = gsim_store_object_delete(sim->store, KIND_KM, id);
+  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
+    internal_error(sim, req, "deleting the key manager");
+    return;
+  }
+  /* its key mappings are no use any more (a later key manager of that name
+   * must not inherit them) */
+  for (size_t i = o->mapping_count; i-- > 0;) {
+    oauth_mapping *m = &o->mappings[i];
+    if (strcmp(m->km_name, km->name) != 0)
+      continue;
+    char key[GSIM_OBJECT_KEY_MAX];
+    mapping_store_key(m, key);
+    if (gsim_store_object_delete(sim->store, KIND_MAPPING, key) == GSIM_STORE_ERROR)
+      gsim_log(sim, "ERROR", "oauth: key mapping %s of a deleted key manager stays in the store "
+                             "until the next start: %s",
+               key, gsim_store_error(sim->store));
+    json_decref(m->json);
+    remove_at(o->mappings, &o->mapping_count, sizeof(*m), i);
+  }
+  gsim_log(sim, "INFO", "oauth: key manager '%s' deleted", km->name);
+  EVP_PKEY_free(km->key);
+  json_decref(km->json);
+  remove_at(o->kms, &o->km_count, sizeof(*km), (size_t)(km - o->kms));
+  evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void km_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  struct gsim_oauth *o = sim->oauth;
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      km_create(sim, req);
+    else if (cmd == EVHTTP_REQ_GET) {
+      json_t *list = json_array();
+      for (size_t i = 0; i < o->km_count; i++) {
+        json_t *k = o->kms[i].json;
+        json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O, s:O}", "id",
+                                              json_object_get(k, "id"), "name",
+                                              json_object_get(k, "name"), "issuer",
+                                              json_object_get(k, "issuer"), "alg",
+                                              json_object_get(k, "alg"), "enabled",
+                                              json_object_get(k, "enabled")));
+      }
+      gsim_send_json(req, 200, list_reply(list));
+    } else
+      method_not_allowed(req, "GET, POST");
+    return;
+  }
+  char id[GSIM_API_ID_MAX];
+  const char *after = NULL;
+  if (id_segment(rest, id, &after) != 0 || *after) {
+    no_resource(req);
+    return;
+  }
+  if (cmd == EVHTTP_REQ_GET) {
+    oauth_km *km = km_by_id(o, id);
+    if (km)
+      gsim_send_json(req, 200, json_incref(km->json));
+    else
+      not_found(req, "key manager", id);
+  } else if (cmd == EVHTTP_REQ_DELETE)
+    km_delete(sim, req, id);
+  else
+    method_not_allowed(req, "GET, DELETE");
+}
+
+/* ---- applications ------------------------------------------------------------------------ */
+
+static void app_create(gsim *sim, struct evhttp_request *req) {
+  struct gsim_oauth *o = sim->oauth;
+  json_t *in = read_body(req);
+  if (!in)
+    return;
+  const char *name = text_field(req, in, "name", NAME_LEN, 1);
+  const char *tier = name ? tier_field(sim, req, in) : NULL;
+  char why[300], shown[NAME_LEN + 8];
+  if (!tier) {
+    /* answered */
+  } else if (app_by_name(o, name)) {
+    snprintf(why, sizeof(why), "A duplicate application already exists by the name - %s",
+             loggable(name, shown, sizeof(shown)));
+    gsim_rest_error(req, 409, "Conflict", why);
+  } else if (reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(oauth_app), MAX_APPS) !=
+             0) {
+    snprintf(why, sizeof(why), "The simulator holds at most %d applications", MAX_APPS);
+    bad_request(req, why);
+  } else {
+    oauth_app app;
+    memset(&app, 0, sizeof(app));
+    new_uuid(app.id);
+    snprintf(app.name, sizeof(app.name), "%s", name);
+    app.json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "applicationId", app.id, "name", name,
+                         "throttlingPolicy", tier, "description", "", "tokenType", "JWT", "status",
+                         "APPROVED");
+    gsim_store_status st =
+        app.json ? store_insert(sim, KIND_APP, app.id, app.json) : GSIM_STORE_ERROR;
+    if (st != GSIM_STORE_OK) {
+      json_decref(app.json);
+      internal_error(sim, req, "storing the application");
+    } else {
+      o->apps[o->app_count++] = app;
+      gsim_log(sim, "INFO", "oauth: application '%s' created (%s)", app.name, app.id);
+      set_location(req, APPS_PATH, app.id);
+      gsim_send_json(req, 201, json_incref(app.json));
+    }
+  }
+  json_decref(in);
+}
+
+static void app_delete(gsim *sim, struct evhttp_request *req, oauth_app *app) {
+  struct gsim_oauth *o = sim->oauth;
+  char id[GSIM_API_ID_MAX], prefix[GSIM_API_ID_MAX + 1];
+  snprintf(id, sizeof(id), "%s", app->id);
+  gsim_store_status st = gsim_store_object_delete(sim->store, KIND_APP, id);
+  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
+    internal_error(sim, req, "deleting the application");
+    return;
+  }
+  gsim_log(sim, "INFO", "oauth: application '%s' deleted", app->name);
+  json_decref(app->json);
+  remove_at(o->apps, &o->app_count, sizeof(*app), (size_t)(app - o->apps));
+  snprintf(prefix, sizeof(prefix), "%s/", id);
+  if (gsim_store_object_delete_prefix(sim->store, KIND_MAPPING, prefix, NULL) != GSIM_STORE_OK)
+    gsim_log(sim, "ERROR", "oauth: key mappings of deleted application %s stay in the store until "
+                           "the next start: %s",
+             id, gsim_store_error(sim->store));
+  for (size_t i = o->mapping_count; i-- > 0;)
+    if (strcmp(o->mappings[i].app_id, id) == 0) {
+      json_decref(o->mappings[i].json);
+      remove_at(o->mappings, &o->mapping_count, sizeof(oauth_mapping), i);
+    }
+  for (size_t i = o->sub_count; i-- > 0;) {
+    oauth_sub *s = &o->subs[i];
+    if (strcmp(s->app_id, id) != 0)
+      continue;
+    char key[GSIM_OBJECT_KEY_MAX];
+    sub_store_key(s, key);
+    if (gsim_store_object_delete(sim->store, KIND_SUB, key) == GSIM_STORE_ERROR)
+      gsim_log(sim, "ERROR", "oauth: subscription %s of deleted application %s stays in the store "
+                             "until the next start: %s",
+               s->id, id, gsim_store_error(sim->store));
+    json_decref(s->json);
+    remove_at(o->subs, &o->sub_count, sizeof(*s), i);
+  }
+  evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void map_keys(gsim *sim, struct evhttp_request *req, oauth_app *app) {
+  struct gsim_oauth *o = sim->oauth;
+  json_t *in = read_body(req);
+  if (!in)
+    return;
+  char why[400], shown[CKEY_LEN + 8];
+  const char *ck = text_field(req, in, "consumerKey", CKEY_LEN, 0);
+  const char *type = json_string_value(json_object_get(in, "keyType"));
+  const char *km_name = json_string_value(json_object_get(in, "keyManager"));
+  const oauth_km *km = km_name ? km_by_name(o, km_name) : NULL;
+  if (!ck) {
+    /* answered */
+  } else if (!type || (strcmp(type, "PRODUCTION") != 0 && strcmp(type, "SANDBOX") != 0)) {
+    bad_request(req, "keyType: PRODUCTION or SANDBOX is required");
+  } else if (!km_name) {
+    bad_request(req, "keyManager: the name of a registered key manager is required");
+  } else if (!km) {
+    snprintf(why, sizeof(why), "keyManager: no key manager is named '%s'",
+             loggable(km_name, shown, sizeof(shown)));
+    bad_request(req, why);
+  } else if (mapping_by_key(o, ck)) {
+    snprintf(why, sizeof(why), "The consumer key '%s' is already mapped to an application",
+             loggable(ck, shown, sizeof(shown)));
+    gsim_rest_error(req, 409, "Conflict", why);
+  } else {
+    int taken = 0;
+    for (size_t i = 0; i < o->mapping_count && !taken; i++)
+      taken = strcmp(o->mappings[i].app_id, app->id) == 0 &&
+              strcmp(o->mappings[i].km_name, km->name) == 0 &&
+              strcmp(o->mappings[i].key_type, type) == 0;
+    if (taken) {
+      snprintf(why, sizeof(why), "Application '%s' already has %s keys from key manager '%s'",
+               app->name, type, km->name);
+      gsim_rest_error(req, 409, "Conflict", why);
+    } else if (reserve((void **)&o->mappings, &o->mapping_cap, o->mapping_count,
+                       sizeof(oauth_mapping), MAX_MAPPINGS) != 0) {
+      snprintf(why, sizeof(why), "The simulator holds at most %d key mappings", MAX_MAPPINGS);
+      bad_request(req, why);
+    } else {
+      oauth_mapping m;
+      memset(&m, 0, sizeof(m));
+      char mapping_id[GSIM_API_ID_MAX], key[GSIM_OBJECT_KEY_MAX];
+      new_uuid(mapping_id);
+      snprintf(m.consumer_key, sizeof(m.consumer_key), "%s", ck);
+      snprintf(m.app_id, sizeof(m.app_id), "%s", app->id);
+      snprintf(m.key_type, sizeof(m.key_type), "%s", type);
+      snprintf(m.km_name, sizeof(m.km_name), "%s", km->name);
+      m.json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "keyMappingId", mapping_id,
+                         "applicationId", app->id, "keyManager", km->name, "consumerKey", ck,
+                         "keyType", type, "keyState", "COMPLETED", "mode", "MAPPED",
+                         "supportedGrantTypes");
+      mapping_store_key(&m, key);
+      gsim_store_status st = m.json ? store_insert(sim, KIND_MAPPING, key, m.json) : GSIM_STORE_ERROR;
+      if (st != GSIM_STORE_OK) {
+        json_decref(m.json);
+        internal_error(sim, req, "storing the key mapping");
+      } else {
+        o->mappings[o->mapping_count++] = m;
+        gsim_log(sim, "INFO", "oauth: consumer key %s of key manager '%s' mapped to application "
+                              "'%s' (%s)",
+                 loggable(ck, shown, sizeof(shown)), km->name, app->name, type);
+        gsim_send_json(req, 200, json_incref(m.json));
+      }
+    }
+  }
+  json_decref(in);
+}
+
+static void app_keys(gsim *sim, struct evhttp_request *req, const oauth_app *app) {
+  struct gsim_oauth *o = sim->oauth;
+  json_t *list = json_array();
+  for (size_t i = 0; i < o->mapping_count; i++)
+    if (strcmp(o->mappings[i].app_id, app->id) == 0)
+      json_array_append(list, o->mappings[i].json);
+  gsim_send_json(req, 200, list_reply(list));
+}
+
+static void apps_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  struct gsim_oauth *o = sim->oauth;
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      app_create(sim, req);
+    else if (cmd == EVHTTP_REQ_GET) {
+      json_t *list = json_array();
+      for (size_t i = 0; i < o->app_count; i++)
+        json_array_append(list, o->apps[i].json);
+      gsim_send_json(req, 200, list_reply(list));
+    } else
+      method_not_allowed(req, "GET, POST");
+    return;
+  }
+  char id[GSIM_API_ID_MAX];
+  const char *after = NULL;
+  if (id_segment(rest, id, &after) != 0 ||
+      (*after && strcmp(after, "/map-keys") != 0 && strcmp(after, "/oauth-keys") != 0)) {
+    no_resource(req);
+    return;
+  }
+  oauth_app *app = app_by_id(o, id);
+  if (!app) {
+    not_found(req, "application", id);
+    return;
+  }
+  if (strcmp(after, "/map-keys") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      map_keys(sim, req, app);
+    else
+      method_not_allowed(req, "POST");
+  } else if (strcmp(after, "/oauth-keys") == 0) {
+    if (cmd == EVHTTP_REQ_GET)
+      app_keys(sim, req, app);
+    else
+      method_not_allowed(req, "GET");
+  } else if (cmd == EVHTTP_REQ_GET)
+    gsim_send_json(req, 200, json_incref(app->json));
+  else if (cmd == EVHTTP_REQ_DELETE)
+    app_delete(sim, req, app);
+  else
+    method_not_allowed(req, "GET, DELETE");
+}
+
+/* ---- subscriptions ---------------------------------------------------------------------- */
+
+static void sub_create(gsim *sim, struct evhttp_request *req) {
+  struct gsim_oauth *o = sim->oauth;
+  json_t *in = read_body(req);
+  if (!in)
+    return;
+  const char *app_id = json_string_value(json_object_get(in, "applicationId"));
+  const char *api_id = json_string_value(json_object_get(in, "apiId"));
+  char why[512];
+  if (!app_id || !api_id) {
+    json_decref(in);
+    bad_request(req, "applicationId and apiId are required");
+    return;
+  }
+  const oauth_app *app = is_uuid(app_id, strlen(app_id)) ? app_by_id(o, app_id) : NULL;
+  const gsim_api *api = is_uuid(api_id, strlen(api_id)) ? gsim_api_find_id(sim, api_id) : NULL;
+  const char *tier = NULL;
+  if (!app) {
+    gsim_rest_error(req, 404, "Not Found", "Requested application not found (applicationId)");
+  } else if (!api) {
+    gsim_rest_error(req, 404, "Not Found", "Requested API not found (apiId)");
+  } else if ((tier = tier_field(sim, req, in)) == NULL) {
+    /* answered */
+  } else if (sub_of(o, app->id, api->id)) {
+    snprintf(why, sizeof(why), "Subscription already exists for API %s:%s in application %s",
+             api->name, api->version, app->name);
+    gsim_rest_error(req, 409, "Conflict", why);
+  } else if (reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(oauth_sub), MAX_SUBS) !=
+             0) {
+    snprintf(why, sizeof(why), "The simulator holds at most %d subscriptions", MAX_SUBS);
+    bad_request(req, why);
+  } else {
+    oauth_sub s;
+    memset(&s, 0, sizeof(s));
+    new_uuid(s.id);
+    snprintf(s.app_id, sizeof(s.app_id), "%s", app->id);
+    snprintf(s.api_id, sizeof(s.api_id), "%s", api->id);
+    snprintf(s.tier, sizeof(s.tier), "%s", tier);
+    s.json = json_pack("{s:s, s:s, s:s, s:s, s:s}", "subscriptionId", s.id, "applicationId",
+                       app->id, "apiId", api->id, "throttlingPolicy", tier, "status", "UNBLOCKED");
+    char key[GSIM_OBJECT_KEY_MAX];
+    sub_store_key(&s, key);
+    gsim_store_status st = s.json ? store_insert(sim, KIND_SUB, key, s.json) : GSIM_STORE_ERROR;
+    if (st != GSIM_STORE_OK) {
+      json_decref(s.json);
+      internal_error(sim, req, "storing the subscription");
+    } else {
+      o->subs[o->sub_count++] = s;
+      gsim_log(sim, "INFO", "oauth: application '%s' subscribed to %s:%s (%s)", app->name,
+               api->name, api->version, tier);
+      set_location(req, SUBS_PATH, s.id);
+      gsim_send_json(req, 201, json_incref(s.json));
+    }
+  }
+  json_decref(in);
+}
+
+static void sub_list(gsim *sim, struct evhttp_request *req) {
+  struct gsim_oauth *o = sim->oauth;
+  struct evkeyvalq query;
+  TAILQ_INIT(&query);
+  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  if (q && evhttp_parse_query_str(q, &query) != 0) {
+    bad_request(req, "The query string could not be parsed");
+    return;
+  }
+  const char *app_id = evhttp_find_header(&query, "applicationId");
+  const char *api_id = evhttp_find_header(&query, "apiId");
+  if (!app_id && !api_id)
+    bad_request(req, "Either applicationId or apiId should be available");
+  else if (app_id && !(is_uuid(app_id, strlen(app_id)) && app_by_id(o, app_id)))
+    gsim_rest_error(req, 404, "Not Found", "Requested application not found (applicationId)");
+  else if (api_id && !(is_uuid(api_id, strlen(api_id)) && gsim_api_find_id(sim, api_id)))
+    gsim_rest_error(req, 404, "Not Found", "Requested API not found (apiId)");
+  else {
+    json_t *list = json_array();
+    for (size_t i = 0; i < o->sub_count; i++)
+      if ((!app_id || strcmp(o->subs[i].app_id, app_id) == 0) &&
+          (!api_id || strcmp(o->subs[i].api_id, api_id) == 0))
+        json_array_append(list, o->subs[i].json);
+    gsim_send_json(req, 200, list_reply(list));
+  }
+  evhttp_clear_headers(&query);
+}
+
+static void sub_delete(gsim *sim, struct evhttp_request *req, oauth_sub *s) {
+  struct gsim_oauth *o = sim->oauth;
+  char key[GSIM_OBJECT_KEY_MAX];
+  sub_store_key(s, key);
+  gsim_store_status st = gsim_store_object_delete(sim->store, KIND_SUB, key);
+  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
+    internal_error(sim, req, "deleting the subscription");
+    return;
+  }
+  gsim_log(sim, "INFO", "oauth: subscription %s deleted", s->id);
+  json_decref(s->json);
+  remove_at(o->subs, &o->sub_count, sizeof(*s), (size_t)(s - o->subs));
+  evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void subs_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      sub_create(sim, req);
+    else if (cmd == EVHTTP_REQ_GET)
+      sub_list(sim, req);
+    else
+      method_not_allowed(req, "GET, POST");
+    return;
+  }
+  char id[GSIM_API_ID_MAX];
+  const char *after = NULL;
+  if (id_segment(rest, id, &after) != 0 || *after) {
+    no_resource(req);
+    return;
+  }
+  oauth_sub *s = sub_by_id(sim->oauth, id);
+  if (!s)
+    not_found(req, "subscription", id);
+  else if (cmd == EVHTTP_REQ_GET)
+    gsim_send_json(req, 200, json_incref(s->json));
+  else if (cmd == EVHTTP_REQ_DELETE)
+    sub_delete(sim, req, s);
+  else
+    method_not_allowed(req, "GET, DELETE");
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+/* What follows prefix in path at a segment boundary, or NULL. */
+static const char *under(const char *path, const char *prefix) {
+  size_t n = strlen(prefix);
+  return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/') ? path + n : NULL;
+}
+
+int gsim_oauth_admin(gsim *sim, struct evhttp_request *req, const char *path) {
+  const char *rest = NULL;
+  void (*route)(gsim *, struct evhttp_request *, const char *) = NULL;
+  if ((rest = under(path, KM_PATH)) != NULL)
+    route = km_route;
+  else if ((rest = under(path, APPS_PATH)) != NULL)
+    route = apps_route;
+  else if ((rest = under(path, SUBS_PATH)) != NULL)
+    route = subs_route;
+  else
+    return 0;
+  if (!sim->oauth)
+    gsim_rest_error(req, 503, "Service Unavailable", "OAuth2 is not initialised");
+  else
+    route(sim, req, rest);
+  return 1;
+}
+
+int gsim_oauth_drop_api(gsim *sim, const char *api_id) {
+  struct gsim_oauth *o = sim->oauth;
+  if (!o)
+    return 0;
+  char prefix[GSIM_API_ID_MAX + 1];
+  snprintf(prefix, sizeof(prefix), "%s/", api_id);
+  size_t deleted = 0;
+  if (gsim_store_object_delete_prefix(sim->store, KIND_SUB, prefix, &deleted) != GSIM_STORE_OK)
+    return -1; /* kept in memory as in the store; the next start drops them as orphans */
+  for (size_t i = o->sub_count; i-- > 0;)
+    if (strcmp(o->subs[i].api_id, api_id) == 0) {
+      json_decref(o->subs[i].json);
+      remove_at(o->subs, &o->sub_count, sizeof(oauth_sub), i);
+    }
+  if (deleted)
+    gsim_log(sim, "INFO", "oauth: %zu subscription(s) of deleted API %s dropped", deleted, api_id);
+  return 0;
+}
+
+/* ---- the data plane ---------------------------------------------------------------------- */
+
+static void verdict(gsim_oauth_result *out, gsim_oauth_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void verdict(gsim_oauth_result *out, gsim_oauth_status status, const char *fmt, ...) {
+  out->status = status;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+  va_end(ap);
+}
+
+/* The payload's iss, read without verifying anything (only to choose the key
+ * manager whose key then verifies the token): malloc'd, or NULL. */
+static char *unverified_issuer(const char *token, size_t len) {
+  const char *dot1 = memchr(token, '.', len);
+  const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+  if (!dot2)
+    return NULL;
+  size_t n = (size_t)(dot2 - dot1 - 1);
+  unsigned char *std = malloc(n + 4), *dec = malloc(n / 4 * 3 + 4);
+  char *issuer = NULL;
+  if (std && dec && n > 0) {
+    for (size_t i = 0; i < n; i++)
+      std[i] = dot1[1 + i] == '-' ? '+' : dot1[1 + i] == '_' ? '/' : (unsigned char)dot1[1 + i];
+    size_t pad = n % 4 ? 4 - n % 4 : 0;
+    memset(std + n, '=', pad);
+    int got = EVP_DecodeBlock(dec, std, (int)(n + pad));
+    json_t *claims =
+        got > (int)pad ? json_loadb((const char *)dec, (size_t)got - pad, 0, NULL) : NULL;
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    issuer = iss ? strdup(iss) : NULL;
+    json_decref(claims);
+  }
+  free(std);
+  free(dec);
+  return issuer;
+}
+
+/* A NumericDate claim in ms: 1 present and valid, 0 absent, -1 not a date. */
+static int date_claim(json_t *claims, const char *name, int64_t *ms) {
+  json_t *v = json_object_get(claims, name);
+  if (!v)
+    return 0;
+  double s = json_number_value(v);
+  if (!json_is_number(v) || !isfinite(s) || s < 0 || s > MAX_EPOCH_S)
+    return -1;
+  *ms = (int64_t)(s * 1000.0);
+  return 1;
+}
+
+static void check_claims(gsim *sim, const gsim_api *api, const oauth_km *km, json_t *claims,
+                         gsim_oauth_result *out) {
+  struct gsim_oauth *o = sim->oauth;
+  char shown[96], when[32], now_text[32];
+  int64_t now = gsim_now_ms(), exp_ms = 0, nbf_ms = 0;
+  gsim_format_iso(now, now_text);
+  const char *iss = json_string_value(json_object_get(claims, "iss"));
+  if (!iss || strcmp(iss, km->issuer) != 0) {
+    verdict(out, GSIM_OAUTH_INVALID, "the verified iss is not key manager '%s''s issuer",
+            km->name);
+    return;
+  }
+  int has_exp = date_claim(claims, "exp", &exp_ms);
+  int has_nbf = date_claim(claims, "nbf", &nbf_ms);
+  if (has_exp <= 0) {
+    verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': %s exp claim", km->name,
+            has_exp ? "an unusable" : "no");
+    return;
+  }
+  if (has_nbf < 0) {
+    verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': an unusable nbf claim", km->name);
+    return;
+  }
+  if (exp_ms > INT64_MAX - SKEW_MS || exp_ms + SKEW_MS <= now) {
+    gsim_format_iso(exp_ms, when);
+    verdict(out, GSIM_OAUTH_INVALID, "token expired at %s (now %s, %d s skew)", when, now_text,
+            (int)(SKEW_MS / 1000));
+    return;
+  }
+  if (has_nbf && nbf_ms - SKEW_MS > now) {
+    gsim_format_iso(nbf_ms, when);
+    verdict(out, GSIM_OAUTH_INVALID, "token not valid before %s (now %s, %d s skew)", when,
+            now_text, (int)(SKEW_MS / 1000));
+    return;
+  }
+  json_t *azp = json_object_get(claims, "azp"), *cid = json_object_get(claims, "client_id");
+  const char *client = json_string_value(azp ? azp : cid);
+  if (!client || (azp && cid && !json_equal(azp, cid))) {
+    verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': %s", km->name,
+            client ? "azp and client_id differ" : "no azp or client_id claim (a string)");
+    return;
+  }
+  loggable(client, shown, sizeof(shown));
+  const oauth_mapping *m = mapping_by_key(o, client);
+  if (!m || strcmp(m->km_name, km->name) != 0) {
+    verdict(out, GSIM_OAUTH_FORBIDDEN,
+            "client id %s is not mapped to an application under key manager '%s'", shown,
+            km->name);
+    return;
+  }
+  const oauth_app *app = app_by_id(o, m->app_id);
+  const oauth_sub *s = app ? sub_of(o, app->id, api->id) : NULL;
+  if (!s) {
+    verdict(out, GSIM_OAUTH_FORBIDDEN, "application %s (client id %s) is not subscribed to %s:%s",
+            app ? app->name : m->app_id, shown, api->name, api->version);
+    return;
+  }
+  verdict(out, GSIM_OAUTH_OK, "application %s (client id %s, %s) via key manager '%s'", app->name,
+          shown, m->key_type, km->name);
+  snprintf(out->application_id, sizeof(out->application_id), "%s", app->id);
+  snprintf(out->tier, sizeof(out->tier), "%s", s->tier);
+  snprintf(out->key_type, sizeof(out->key_type), "%s", m->key_type);
+}
+
 void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_api *api,
                              gsim_oauth_result *out) {
-  (void)sim, (void)req, (void)api;
   memset(out, 0, sizeof(*out));
-  out->status = GSIM_OAUTH_MISSING;
-}
-int gsim_oauth_admin(gsim *sim, struct evhttp_request *req, const char *path) {
-  (void)sim, (void)req, (void)path;
-  return 0;
-}
-int gsim_oauth_drop_api(gsim *sim, const char *api_id) {
-  (void)sim, (void)api_id;
-  return 0;
+  const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  if (!auth) {
+    verdict(out, GSIM_OAUTH_MISSING, "no Authorization header");
+    return;
+  }
+  while (*auth == ' ' || *auth == '\t')
+    auth++;
+  if (strncasecmp(auth, "Bearer", 6) != 0 || (auth[6] != ' ' && auth[6] != '\t')) {
+    verdict(out, GSIM_OAUTH_MISSING, "the Authorization header does not carry a Bearer token");
+    return;
+  }
+  const char *token = auth + 6;
+  while (*token == ' ' || *token == '\t')
+    token++;
+  size_t len = strlen(token);
+  while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t'))
+    len--;
+  if (len == 0) {
+    verdict(out, GSIM_OAUTH_MISSING, "an empty Bearer token");
+    return;
+  }
+  if (!sim->oauth) {
+    verdict(out, GSIM_OAUTH_INVALID, "OAuth2 is not initialised");
+    return;
+  }
+  if (len > GJWT_MAX_TOKEN) {
+    verdict(out, GSIM_OAUTH_INVALID, "a bearer token of %zu bytes (at most %d)", len,
+            GJWT_MAX_TOKEN);
+    return;
+  }
+  char *issuer = unverified_issuer(token, len);
+  if (!issuer) {
+    verdict(out, GSIM_OAUTH_INVALID, "the bearer token is not a JWT with an iss claim");
+    return;
+  }
+  const oauth_km *km = km_by_issuer(sim->oauth, issuer);
+  char shown[96];
+  loggable(issuer, shown, sizeof(shown));
+  free(issuer);
+  if (!km) {
+    verdict(out, GSIM_OAUTH_INVALID, "no key manager has the issuer %s", shown);
+    return;
+  }
+  json_t *claims = NULL;
+  char why[200];
+  if (gjwt_verify(token, len, km->alg, km->key, &claims, why, sizeof(why)) != 0) {
+    verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': %s", km->name, why);
+    return;
+  }
+  check_claims(sim, api, km, claims, out);
+  json_decref(claims);
 }

@@ -1,7 +1,524 @@
-/* security.c - the security chain (placeholder: being written; lets every request through). */
-#include "sim.h"
+/* security.c - the data plane's security chain: client mutual TLS (from the
+ * TLS connection or a load balancer's header), OAuth2, their priority, the
+ * faults, and throttling of what passed.
+ *
+ * WSO2 4.x's APIAuthenticationHandler runs its authenticators in priority
+ * order - mutual SSL (0), then OAuth2 (10) - and only the mandatory ones
+ * decide. gsim_chain_decide() is that loop as a pure function of the API's
+ * flags and what each authenticator found (unit-tested by a hand-made table):
+ *
+ *   M = mutualssl, Mm = mutualssl_mandatory, O = oauth2,
+ *   Om = oauth_basic_auth_api_key_mandatory; !M && !Om -> Om; !O && !Mm -> Mm;
+ *   neither M nor O -> O (WSO2's default scheme).
+ *   mTLS:   valid {1, Mm, go on}; absent / not associated {0, Mm, go on if !Mm,
+ * 900901}; header undecodable {0, Mm, go on if !Mm, 900900} OAuth2: OK {1, Om, stop};
+ * missing 900902, invalid 900901, forbidden 900908 {0, Om, go on} authenticated = the
+ * result of the last mandatory authenticator run; failing: the first failure that
+ * stopped the chain gives the code, else the last mandatory failure other than
+ * 900902, else 900902, else 900900.
+ *
+ * One documented exception: mutualssl + oauth2 with neither mandatory flag
+ * (the table of the 2.6 docs, seed 003): a valid certificate passes and the
+ * token is ignored; otherwise a token sent decides; a certificate sent and
+ * refused without a token is 900901; nothing sent is 900902.
+ *
+ * The client certificate is the TLS peer's, or in load balancer mode the one
+ * in the configured header (default X-WSO2-CLIENT-CERTIFICATE). The header is
+ * honoured only when enable_client_validation is off, or the connection's own
+ * peer (the load balancer) is trusted by the listener's handshake trust and,
+ * beyond WSO2, its SHA-256 is pinned when trusted_load_balancers is set. It is
+ * decoded as WSO2's Utils.getClientCertificate does: URL-decoded, BEGIN/END
+ * lines and whitespace dropped, base64 (twice for base64 of a PEM), DER; with
+ * client_certificate_encode off, raw PEM whose newlines came as spaces. Either
+ * way the certificate must be in the in-memory listener trust store, then
+ * matched to the API (serial + issuer or subject, clientauth.c).
+ *
+ * 401s carry WWW-Authenticate with every authenticator's challenge. Bodies
+ * are {"code","message","description"} or <ams:fault> (xml). A request that
+ * passes is throttled (throttle.c): by its client certificate's tier under
+ * "mutual_ssl_auth_application:context:version:tier" (+ ":" + the cert's
+ * unique id with per_certificate), or by the OAuth2 subscription's tier under
+ * "application:context:version" -> 429 / 900804 <amt:fault>. Tokens are never
+ * logged.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "security.h"
+
+#define HEADER_MAX     (16 * 1024)
+#define NS_SECURITY    "http://wso2.org/apimanager/security"
+#define NS_THROTTLING  "http://wso2.org/apimanager/throttling"
+#define CHALLENGE_MTLS "Mutual SSL realm=\"WSO2 API Manager\""
+#define CHALLENGE_BEAR "Bearer realm=\"WSO2 API Manager\""
+
+/* ---- the decision ----------------------------------------------------------- */
+
+typedef struct auth_step {
+  int authenticated, mandatory, go_on, code;
+} auth_step;
+
+static auth_step mtls_step(gsim_cert_state cert, int mandatory) {
+  auth_step s = {0, mandatory, !mandatory, GSIM_CODE_INVALID};
+  if (cert == GSIM_CERT_VALID)
+    s = (auth_step){1, mandatory, 1, 0};
+  else if (cert == GSIM_CERT_BAD_HEADER)
+    s.code = GSIM_CODE_UNCLASSIFIED;
+  return s;
+}
+
+static int token_code(gsim_oauth_status token) {
+  switch (token) {
+  case GSIM_OAUTH_OK:
+    return 0;
+  case GSIM_OAUTH_MISSING:
+    return GSIM_CODE_MISSING;
+  case GSIM_OAUTH_FORBIDDEN:
+    return GSIM_CODE_FORBIDDEN;
+  case GSIM_OAUTH_INVALID:
+  default:
+    return GSIM_CODE_INVALID;
+  }
+}
+
+static auth_step oauth_step(gsim_oauth_status token, int mandatory) {
+  if (token == GSIM_OAUTH_OK)
+    return (auth_step){1, mandatory, 0, 0};
+  return (auth_step){0, mandatory, 1, token_code(token)};
+}
+
+static int code_status(int code) {
+  if (code == GSIM_CODE_FORBIDDEN)
+    return 403;
+  if (code == GSIM_CODE_UNCLASSIFIED)
+    return 500;
+  return 401;
+}
+
+static void fail_with(gsim_chain_decision *out, int code) {
+  out->pass = 0;
+  out->by = GSIM_BY_NONE;
+  out->code = code;
+  out->status = code_status(code);
+}
+
+/* mutualssl + oauth2, neither mandatory: the 2.6 table of seed 003. */
+static void decide_legacy(gsim_cert_state cert, gsim_oauth_status token, gsim_chain_decision *out) {
+  out->legacy_optional = 1;
+  out->mtls_ran = 1;
+  if (cert == GSIM_CERT_VALID) {
+    out->pass = 1;
+    out->by = GSIM_BY_MTLS;
+    return;
+  }
+  out->oauth_ran = 1; /* a token, if any, decides */
+  if (token == GSIM_OAUTH_OK) {
+    out->pass = 1;
+    out->by = GSIM_BY_OAUTH;
+  } else if (token != GSIM_OAUTH_MISSING)
+    fail_with(out, token_code(token));
+  else if (cert != GSIM_CERT_ABSENT)
+    fail_with(out, cert == GSIM_CERT_BAD_HEADER ? GSIM_CODE_UNCLASSIFIED : GSIM_CODE_INVALID);
+  else
+    fail_with(out, GSIM_CODE_MISSING);
+}
+
+void gsim_chain_decide(unsigned security, gsim_cert_state cert, gsim_oauth_status token,
+                       gsim_chain_decision *out) {
+  memset(out, 0, sizeof(*out));
+  int m = (security & GSIM_SEC_MUTUALSSL) != 0;
+  int mm = (security & GSIM_SEC_MUTUALSSL_MANDATORY) != 0;
+  int o = (security & GSIM_SEC_OAUTH2) != 0;
+  int om = (security & GSIM_SEC_OAUTH_BASIC_APIKEY_M) != 0;
+  if (!m && !o)
+    o = 1; /* no scheme: WSO2's default oauth2 */
+  if (!m && !om)
+    om = 1;
+  if (!o && !mm)
+    mm = 1;
+  out->challenges = (m ? GSIM_CHALLENGE_MTLS : 0u) | (o ? GSIM_CHALLENGE_OAUTH : 0u);
+  if (m && o && !mm && !om) {
+    decide_legacy(cert, token, out);
+    return;
+  }
+  auth_step failures[2];
+  size_t failed = 0;
+  int authenticated = 0;
+  gsim_auth_by by = GSIM_BY_NONE;
+  for (int i = 0; i < 2; i++) {
+    auth_step s;
+    if (i == 0 && m) {
+      s = mtls_step(cert, mm);
+      out->mtls_ran = 1;
+    } else if (i == 1 && o) {
+      s = oauth_step(token, om);
+      out->oauth_ran = 1;
+    } else
+      continue;
+    if (s.mandatory)
+      authenticated = s.authenticated;
+    if (s.authenticated)
+      by = i == 0 ? GSIM_BY_MTLS : GSIM_BY_OAUTH;
+    else
+      failures[failed++] = s;
+    if (!s.go_on)
+      break;
+  }
+  if (authenticated) {
+    out->pass = 1;
+    out->by = by;
+    return;
+  }
+  for (size_t i = 0; i < failed; i++)
+    if (!failures[i].go_on) {
+      fail_with(out, failures[i].code);
+      return;
+    }
+  for (size_t i = failed; i-- > 0;)
+    if (failures[i].mandatory && failures[i].code != GSIM_CODE_MISSING) {
+      fail_with(out, failures[i].code);
+      return;
+    }
+  fail_with(out, failed ? GSIM_CODE_MISSING : GSIM_CODE_UNCLASSIFIED);
+}
+
+const char *gsim_auth_message(int code) {
+  switch (code) {
+  case GSIM_CODE_INVALID:
+    return "Invalid Credentials";
+  case GSIM_CODE_MISSING:
+    return "Missing Credentials";
+  case GSIM_CODE_FORBIDDEN:
+    return "Resource forbidden "; /* sic: WSO2's trailing space */
+  case GSIM_CODE_THROTTLED:
+    return "Message throttled out";
+  default:
+    return "Unclassified Authentication Failure";
+  }
+}
+
+const char *gsim_auth_description(int code) {
+  switch (code) {
+  case GSIM_CODE_INVALID:
+    return "Invalid Credentials. Make sure you have provided the correct security credentials";
+  case GSIM_CODE_MISSING:
+    return "Invalid Credentials. Make sure your API invocation call has a header: "
+           "'Authorization : Bearer ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN' or "
+           "'ApiKey : API_KEY'";
+  case GSIM_CODE_FORBIDDEN:
+    return "User is NOT authorized to access the Resource. API Subscription validation failed.";
+  default:
+    return "Error while validating into Certificate Existence";
+  }
+}
+
+/* ---- the client certificate --------------------------------------------------- */
+
+static SSL *request_ssl(struct evhttp_request *req) {
+  struct evhttp_connection *conn = evhttp_request_get_connection(req);
+  struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+  return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+}
+
+/* Drops BEGIN/END CERTIFICATE lines and every whitespace byte, in place. */
+static size_t strip_armour(char *text, size_t len) {
+  static const char *const markers[] = {"-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"};
+  size_t out = 0;
+  for (size_t i = 0; i < len;) {
+    int skipped = 0;
+    for (size_t k = 0; k < 2 && !skipped; k++) {
+      size_t n = strlen(markers[k]);
+      if (len - i >= n && memcmp(text + i, markers[k], n) == 0) {
+        i += n;
+        skipped = 1;
+      }
+    }
+    if (skipped)
+      continue;
+    char c = text[i++];
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+      text[out++] = c;
+  }
+  return out;
+}
+
+/* Standard base64 of exactly len bytes into out (3/4 len + 3); -1 if invalid. */
+static long base64_decode(const char *in, size_t len, unsigned char *out) {
+  if (len == 0 || len % 4 != 0 || len > INT32_MAX)
+    return -1;
+  int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+  if (n < 0)
+    return -1;
+  size_t pad = 0;
+  while (pad < 2 && in[len - 1 - pad] == '=')
+    pad++;
+  return (long)n - (long)pad;
+}
+
+static X509 *der_cert(const unsigned char *der, long len) {
+  const unsigned char *p = der;
+  X509 *cert = d2i_X509(NULL, &p, len);
+  if (cert && p != der + len) { /* trailing bytes: not one certificate */
+    X509_free(cert);
+    cert = NULL;
+  }
+  return cert;
+}
+
+/* client_certificate_encode = true: URL-decode, strip, base64 (twice for a
+ * base64 of PEM), DER. */
+static X509 *decode_encoded(const char *value, char *why, size_t why_len) {
+  size_t len = 0;
+  char *text = evhttp_uridecode(value, 0, &len);
+  if (!text) {
+    snprintf(why, why_len, "the header does not URL-decode");
+    return NULL;
+  }
+  X509 *cert = NULL;
+  unsigned char *der = NULL;
+  for (int round = 0; round < 2 && !cert; round++) {
+    len = strip_armour(text, len);
+    free(der);
+    der = malloc(len / 4 * 3 + 3);
+    long n = der ? base64_decode(text, len, der) : -1;
+    if (n <= 0) {
+      snprintf(why, why_len, "the header is not base64 (%zu characters after stripping)", len);
+      break;
+    }
+    static const char begin[] = "-----BEGIN";
+    if (round == 0 && (size_t)n > sizeof(begin) && memcmp(der, begin, sizeof(begin) - 1) == 0) {
+      memcpy(text, der, (size_t)n); /* base64 of a PEM: decode its body in turn */
+      len = (size_t)n;
+      continue;
+    }
+    cert = der_cert(der, n);
+    if (!cert)
+      snprintf(why, why_len, "the header's bytes are not one X.509 certificate");
+    break;
+  }
+  free(der);
+  free(text);
+  return cert;
+}
+
+/* client_certificate_encode = false: a PEM whose newlines came as spaces. */
+static X509 *decode_raw_pem(const char *value, char *why, size_t why_len) {
+  static const char begin[] = "-----BEGIN CERTIFICATE-----";
+  static const char end[] = "-----END CERTIFICATE-----";
+  const char *b = strstr(value, begin);
+  const char *e = b ? strstr(b + sizeof(begin) - 1, end) : NULL;
+  if (!b || !e) {
+    snprintf(why, why_len, "the header is not a PEM certificate");
+    return NULL;
+  }
+  const char *body = b + sizeof(begin) - 1;
+  size_t body_len = (size_t)(e - body);
+  size_t cap = sizeof(begin) + body_len + sizeof(end) + 4;
+  char *pem = malloc(cap);
+  if (!pem) {
+    snprintf(why, why_len, "out of memory");
+    return NULL;
+  }
+  size_t n = 0;
+  memcpy(pem + n, begin, sizeof(begin) - 1);
+  n += sizeof(begin) - 1;
+  pem[n++] = '\n';
+  for (size_t i = 0; i < body_len; i++) {
+    char c = body[i] == ' ' ? '\n' : body[i];
+    if (c != '\n' || pem[n - 1] != '\n') /* no empty lines: OpenSSL ends the body there */
+      pem[n++] = c;
+  }
+  if (pem[n - 1] != '\n')
+    pem[n++] = '\n';
+  memcpy(pem + n, end, sizeof(end) - 1);
+  n += sizeof(end) - 1;
+  pem[n++] = '\n';
+  BIO *bio = BIO_new_mem_buf(pem, (int)n);
+  X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+  BIO_free(bio);
+  free(pem);
+  if (!cert)
+    snprintf(why, why_len, "the header's PEM does not parse");
+  return cert;
+}
+
+static void sha256_hex(X509 *cert, char out[65]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  out[0] = '\0';
+  if (X509_digest(cert, EVP_sha256(), md, &n) != 1)
+    return;
+  for (unsigned i = 0; i < n && i < 32; i++)
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Whether the load balancer header may be read on this connection: the peer
+ * (the balancer) was verified by this connection's handshake with the chain
+ * it sent, or its certificate alone passes the listener's current trust. */
+static int header_honoured(gsim *sim, SSL *ssl, X509 *peer) {
+  const gsim_options *opt = sim->opt;
+  if (!opt->client_cert_validation)
+    return 1;
+  int verified = ssl && peer && SSL_get_verify_result(ssl) == X509_V_OK &&
+                 SSL_get0_verified_chain(ssl) != NULL;
+  if (!peer || (!verified && !gsim_listener_handshake_trusts(sim, peer)))
+    return 0;
+  if (opt->lb_fingerprint_count == 0)
+    return 1;
+  char hex[65];
+  sha256_hex(peer, hex);
+  for (size_t i = 0; i < opt->lb_fingerprint_count; i++)
+    if (strcmp(opt->lb_fingerprints[i], hex) == 0)
+      return 1;
+  return 0;
+}
+
+typedef struct mtls_result {
+  gsim_cert_state state;
+  const gsim_client_cert *match;
+} mtls_result;
+
+static void log_cert(gsim *sim, const gsim_api *api, const char *what, X509 *cert) {
+  char subject[256] = "", hex[65] = "";
+  if (cert) {
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, (int)sizeof(subject));
+    sha256_hex(cert, hex);
+  }
+  gsim_log(sim, "WARN", "api %s:%s: mutual SSL: %s (%s, sha256 %s)", api->name, api->version, what,
+           subject, hex);
+}
+
+static mtls_result mtls_authenticate(gsim *sim, struct evhttp_request *req, const gsim_api *api) {
+  mtls_result r = {GSIM_CERT_ABSENT, NULL};
+  SSL *ssl = request_ssl(req);
+  X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+  STACK_OF(X509) *chain = NULL;
+  X509 *cert = peer, *owned = NULL;
+  const char *name = sim->opt->cert_header ? sim->opt->cert_header : "X-WSO2-CLIENT-CERTIFICATE";
+  const char *value = evhttp_find_header(evhttp_request_get_input_headers(req), name);
+  if (value && header_honoured(sim, ssl, peer)) {
+    char why[160] = "";
+    if (strlen(value) > HEADER_MAX)
+      snprintf(why, sizeof(why), "the header is longer than %d bytes", HEADER_MAX);
+    else
+      owned = sim->opt->cert_header_encoded ? decode_encoded(value, why, sizeof(why))
+                                            : decode_raw_pem(value, why, sizeof(why));
+    if (!owned) {
+      gsim_log(sim, "ERROR", "api %s:%s: %s: %s: Error while validating into Certificate Existence",
+               api->name, api->version, name, why);
+      r.state = GSIM_CERT_BAD_HEADER;
+      return r;
+    }
+    cert = owned;
+  } else {
+    if (value)
+      log_cert(sim, api,
+               "certificate header ignored: the connection's peer is not a trusted load "
+               "balancer",
+               peer);
+    if (ssl && peer) {
+      chain = SSL_get0_verified_chain(ssl);
+      if (!chain)
+        chain = SSL_get_peer_cert_chain(ssl);
+    }
+  }
+  if (!cert)
+    return r;
+  if (!gsim_listener_memory_trusts(sim, cert)) {
+    log_cert(sim, api, "certificate not in the in-memory listener trust store", cert);
+  } else if (!(r.match = gsim_client_cert_match(sim, api, cert, chain))) {
+    r.state = GSIM_CERT_UNKNOWN;
+    log_cert(sim, api, "certificate not associated with the API", cert);
+  } else
+    r.state = GSIM_CERT_VALID;
+  X509_free(owned);
+  return r;
+}
+
+/* ---- answering ---------------------------------------------------------------- */
+
+static void send_auth_fault(gsim *sim, struct evhttp_request *req, const gsim_chain_decision *d) {
+  if (d->status == 401) {
+    char value[256] = "";
+    if (d->challenges & GSIM_CHALLENGE_MTLS)
+      snprintf(value, sizeof(value), "%s", CHALLENGE_MTLS);
+    if (d->challenges & GSIM_CHALLENGE_OAUTH) {
+      size_t n = strlen(value);
+      snprintf(value + n, sizeof(value) - n, "%s%s", n ? ", " : "", CHALLENGE_BEAR);
+    }
+    size_t n = strlen(value);
+    snprintf(value + n, sizeof(value) - n,
+             ", error=\"invalid_token\", error_description=\"The provided token is invalid\"");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", value);
+  }
+  char code[16];
+  snprintf(code, sizeof(code), "%d", d->code);
+  gsim_fault_send_ns(sim, req, d->status, "ams", NS_SECURITY, code, gsim_auth_message(d->code),
+                     gsim_auth_description(d->code));
+}
+
+static int throttle(gsim *sim, struct evhttp_request *req, const gsim_api *api,
+                    const gsim_chain_decision *d, const mtls_result *m,
+                    const gsim_oauth_result *o) {
+  char key[1600];
+  const char *tier_name;
+  if (d->by == GSIM_BY_MTLS && m->match) {
+    tier_name = m->match->tier;
+    int n = snprintf(key, sizeof(key), "mutual_ssl_auth_application:%s:%s:%s", api->context,
+                     api->version, tier_name);
+    if (sim->opt->throttle_per_certificate && n > 0 && (size_t)n < sizeof(key))
+      snprintf(key + n, sizeof(key) - (size_t)n, ":%s", m->match->unique_id);
+  } else if (d->by == GSIM_BY_OAUTH) {
+    tier_name = o->tier;
+    snprintf(key, sizeof(key), "%s:%s:%s", o->application_id, api->context, api->version);
+  } else
+    return 0;
+  const gsim_tier *tier = gsim_tier_find(sim->opt, tier_name);
+  if (!tier) {
+    gsim_log(sim, "WARN", "api %s:%s: unknown throttling tier \"%s\": not throttled", api->name,
+             api->version, tier_name);
+    return 0;
+  }
+  int64_t next = 0;
+  if (gsim_throttle_hit(sim, key, tier, gsim_now_ms(), &next))
+    return 0;
+  char when[40], description[160];
+  gsim_throttle_format_next(next, when);
+  snprintf(description, sizeof(description),
+           "You have exceeded your quota .You can access API after %s", when);
+  gsim_log(sim, "INFO", "api %s:%s: throttled out (tier %s, %ld per %ld s)", api->name,
+           api->version, tier->name, tier->requests, tier->window_s);
+  gsim_fault_send_ns(sim, req, 429, "amt", NS_THROTTLING, "900804", "Message throttled out",
+                     description);
+  return 1;
+}
 
 int gsim_security_check(gsim *sim, struct evhttp_request *req, gsim_api *api) {
-  (void)sim, (void)req, (void)api;
-  return 0;
+  mtls_result m = {GSIM_CERT_ABSENT, NULL};
+  if (api->security & GSIM_SEC_MUTUALSSL)
+    m = mtls_authenticate(sim, req, api);
+  gsim_oauth_result o;
+  memset(&o, 0, sizeof(o));
+  o.status = GSIM_OAUTH_MISSING;
+  gsim_chain_decision d;
+  gsim_chain_decide(api->security, m.state, o.status, &d);
+  if (d.oauth_ran) { /* the chain reaches OAuth2: validate the token, then decide for good */
+    gsim_oauth_authenticate(sim, req, api, &o);
+    gsim_chain_decide(api->security, m.state, o.status, &d);
+    if (o.status != GSIM_OAUTH_OK && o.status != GSIM_OAUTH_MISSING)
+      gsim_log(sim, "WARN", "api %s:%s: OAuth2: %s", api->name, api->version, o.reason);
+  }
+  if (!d.pass) {
+    gsim_log(sim, "INFO", "api %s:%s: authentication failed: %d %s", api->name, api->version,
+             d.code, gsim_auth_message(d.code));
+    send_auth_fault(sim, req, &d);
+    return 1;
+  }
+  return throttle(sim, req, api, &d, &m, &o);
 }

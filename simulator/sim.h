@@ -265,7 +265,7 @@ typedef struct gsim {
   int64_t started_ms;
   gsim_api *apis[GSIM_MAX_APIS];
   size_t api_count;
-  SSL_CTX *server_ctx; /* the HTTPS listener */
+  SSL_CTX *server_ctx; /* borrowed: the listener's current generation (clientauth.c owns it) */
   struct evhttp *https;
   struct evhttp *http; /* optional plain listener */
   struct evhttp *admin;

@@ -2,6 +2,10 @@
  *
  * - fixtures/scenarios-good/full.yaml uses every key of the language once;
  *   every loaded value is checked field by field, defaults included.
+ * - fixtures/scenarios-good/security.yaml: every key of the securing-APIs
+ *   part (listener, mutual_ssl, throttling, oauth, pki key, the client
+ *   certificate and subscribe steps, client_cert, token, header_cert), checked
+ *   the same way, and their defaults on a case without them.
  * - fixtures/scenarios-good/matrix.yaml: three rows, three cases, their names,
  *   ${param} replaced in nested values, $${ kept literal.
  * - fixtures/scenarios-bad/MANIFEST: every bad file gives -1 with exactly the
@@ -891,6 +895,147 @@ static void test_hostile_matrix(void **state) {
   hostile("scenarios-good/matrix.yaml");
 }
 
+/* ---- securing APIs -------------------------------------------------------- */
+
+static void check_security_gateway(const gh_case_spec *c) {
+  const gh_gateway_spec *g = &c->gateway;
+  assert_string_equal(g->verify_client, "require");
+  assert_int_equal(g->profile_reload_interval_ms, 600 * MS_S);
+  assert_int_equal(g->truststore_reload_period_ms, 120 * MS_S);
+  assert_int_equal(g->truststore_initial_delay_ms, 0);
+  assert_string_equal(g->certificate_match, "serial_subject");
+  assert_int_equal(g->chain_validation, 1);
+  assert_int_equal(g->has_mutual_ssl, 1);
+  assert_string_equal(g->certificate_header, "X-SSL-Cert");
+  assert_int_equal(g->header_encode, 0);
+  assert_int_equal(g->client_validation, 1);
+  STRINGS(g->trusted_load_balancers, g->trusted_load_balancer_count, "lb", "client");
+  assert_int_equal(g->has_throttling, 1);
+  assert_int_equal(g->per_certificate, 1);
+  assert_int_equal(g->tier_count, 2);
+  assert_string_equal(g->tiers[0].name, "3PerMin");
+  assert_int_equal(g->tiers[0].requests, 3);
+  assert_int_equal(g->tiers[0].window_ms, 60 * MS_S); /* the default window */
+  assert_string_equal(g->tiers[1].name, "Gold");
+  assert_int_equal(g->tiers[1].requests, 0);
+  assert_int_equal(g->tiers[1].window_ms, 3600 * MS_S);
+  assert_int_equal(g->has_oauth, 1);
+  assert_string_equal(g->oauth_issuer, "https://km.example/oauth2/token");
+  assert_string_equal(g->oauth_key, "km");
+  assert_string_equal(g->oauth_alg, "RS256"); /* from km's rsa2048 key */
+  assert_int_equal(c->pki[0].key, GH_KEY_RSA3072);
+  assert_int_equal(c->pki[1].key, GH_KEY_EC); /* the default */
+  assert_int_equal(c->pki[2].key, GH_KEY_EC);
+  assert_int_equal(c->pki[3].key, GH_KEY_RSA2048);
+}
+
+static void check_security_steps(const gh_case_spec *c) {
+  assert_int_equal(c->step_count, 9);
+  const gh_step *s = c->steps;
+  assert_int_equal(s[0].kind, GH_STEP_UPLOAD_CLIENT_CERT);
+  assert_string_equal(gh_step_kind_name(s[0].kind), "upload_client_cert");
+  assert_string_equal(s[0].api, "test");
+  assert_string_equal(s[0].alias, "c1");
+  assert_string_equal(s[0].cert, "client");
+  assert_string_equal(s[0].tier, "3PerMin");
+  assert_string_equal(s[0].format, "der");
+  assert_int_equal(s[0].expect.status, 201);
+  assert_string_equal(s[1].alias, "");
+  assert_null(s[1].cert);
+  assert_string_equal(s[1].tier, "Unlimited");
+  assert_string_equal(s[1].format, "garbage");
+  assert_string_equal(s[1].expect.message, "alias");
+  assert_int_equal(s[2].kind, GH_STEP_SUBSCRIBE);
+  assert_string_equal(gh_step_kind_name(s[2].kind), "subscribe");
+  assert_string_equal(s[2].application, "app1");
+  assert_string_equal(s[2].api, "test");
+  assert_string_equal(s[2].tier, "Unlimited");
+  assert_int_equal(s[2].expect.set, 0);
+  assert_string_equal(s[3].tier, "Gold");
+  assert_int_equal(s[3].expect.status, 201);
+
+  const gh_step *call = &s[4];
+  assert_int_equal(call->kind, GH_STEP_CALL);
+  assert_string_equal(call->client_cert, "client");
+  assert_int_equal(call->token.kind, GH_TOKEN_JWT);
+  assert_string_equal(call->token.application, "app2");
+  assert_int_equal(call->token.lifetime_ms, 600 * MS_S);
+  assert_int_equal(call->token.issued_at_ms, -300 * MS_S);
+  assert_int_equal(call->token.has_not_before, 1);
+  assert_int_equal(call->token.not_before_ms, -60 * MS_S);
+  assert_string_equal(call->token.key, "lb");
+  assert_string_equal(call->token.issuer, "https://other.example");
+  assert_string_equal(call->header_cert, "client");
+  assert_string_equal(call->header_encoding, "base64-der");
+
+  call = &s[5]; /* expired: the first subscribed application, issued 2 h ago for 1 h */
+  assert_string_equal(call->client_cert, "none");
+  assert_int_equal(call->token.kind, GH_TOKEN_JWT);
+  assert_string_equal(call->token.application, "app1");
+  assert_int_equal(call->token.issued_at_ms, -7200 * MS_S);
+  assert_int_equal(call->token.lifetime_ms, 3600 * MS_S);
+  assert_int_equal(call->token.has_not_before, 0);
+  assert_null(call->token.key);
+  assert_null(call->token.issuer);
+  assert_null(call->header_cert);
+  assert_string_equal(call->header_encoding, "garbage");
+
+  call = &s[6];
+  assert_null(call->client_cert);
+  assert_int_equal(call->token.kind, GH_TOKEN_GARBAGE);
+  assert_null(call->token.application);
+  assert_string_equal(call->header_cert, "lb");
+  assert_string_equal(call->header_encoding, "url-pem"); /* the default */
+
+  call = &s[7]; /* token defaults */
+  assert_int_equal(call->token.kind, GH_TOKEN_JWT);
+  assert_int_equal(call->token.issued_at_ms, 0);
+  assert_int_equal(call->token.lifetime_ms, 3600 * MS_S);
+  assert_null(call->header_encoding);
+
+  assert_int_equal(s[8].kind, GH_STEP_DELETE_CLIENT_CERT);
+  assert_string_equal(gh_step_kind_name(s[8].kind), "delete_client_cert");
+  assert_string_equal(s[8].api, "test");
+  assert_string_equal(s[8].alias, "c1");
+  assert_null(s[8].tier);
+  assert_int_equal(s[8].expect.status, 200);
+}
+
+static void test_security_example(void **state) {
+  (void)state;
+  size_t count = 0;
+  gh_case_spec *cases = load_ok(test_fixture_path("scenarios-good/security.yaml"), &count);
+  assert_int_equal(count, 1);
+  check_security_gateway(&cases[0]);
+  check_security_steps(&cases[0]);
+  gh_cases_free(cases, count);
+  /* a case without them: every setting unset, no token, no certificate header */
+  cases = load_ok(test_fixture_path("scenarios-good/full.yaml"), &count);
+  const gh_gateway_spec *g = &cases[0].gateway;
+  assert_null(g->verify_client);
+  assert_int_equal(g->profile_reload_interval_ms, -1);
+  assert_int_equal(g->truststore_reload_period_ms, -1);
+  assert_int_equal(g->truststore_initial_delay_ms, -1);
+  assert_null(g->certificate_match);
+  assert_int_equal(g->chain_validation, -1);
+  assert_int_equal(g->has_mutual_ssl, 0);
+  assert_int_equal(g->header_encode, -1);
+  assert_int_equal(g->client_validation, -1);
+  assert_int_equal(g->has_throttling, 0);
+  assert_int_equal(g->per_certificate, -1);
+  assert_int_equal(g->has_oauth, 0);
+  assert_int_equal(cases[0].pki[0].key, GH_KEY_EC);
+  assert_int_equal(cases[0].steps[0].token.kind, GH_TOKEN_NONE);
+  assert_null(cases[0].steps[0].client_cert);
+  assert_null(cases[0].steps[0].header_encoding);
+  gh_cases_free(cases, count);
+}
+
+static void test_hostile_security(void **state) {
+  (void)state;
+  hostile("scenarios-good/security.yaml");
+}
+
 /* A directory: every file loaded in path order, every broken one reported. */
 static void test_catalogue(void **state) {
   (void)state;
@@ -900,14 +1045,15 @@ static void test_catalogue(void **state) {
   assert_int_equal(
       0, gh_catalogue_load(test_fixture_path("scenarios-good"), &cat, errors, 4, &error_count));
   assert_int_equal(0, error_count);
-  assert_int_equal(2, cat.files);
-  assert_int_equal(4, cat.count); /* full.yaml, then matrix.yaml's 3 rows */
+  assert_int_equal(3, cat.files);
+  assert_int_equal(5, cat.count); /* full.yaml, matrix.yaml's 3 rows, security.yaml */
   assert_non_null(strstr(cat.cases[0].file, "full.yaml"));
   assert_non_null(strstr(cat.cases[3].file, "matrix.yaml"));
+  assert_non_null(strstr(cat.cases[4].file, "security.yaml"));
   gh_catalogue_free(&cat);
   assert_int_equal(
       -1, gh_catalogue_load(test_fixture_path("scenarios-bad"), &cat, errors, 4, &error_count));
-  assert_int_equal(114, error_count); /* every bad file, not only the first */
+  assert_int_equal(144, error_count); /* every bad file, not only the first */
   assert_null(cat.cases);
   assert_true(errors[0].line > 0);
   assert_int_equal(-1,
@@ -931,6 +1077,8 @@ int main(void) {
       cmocka_unit_test(test_hostile_full),
       cmocka_unit_test(test_hostile_matrix),
       cmocka_unit_test(test_catalogue),
+      cmocka_unit_test(test_security_example),
+      cmocka_unit_test(test_hostile_security),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

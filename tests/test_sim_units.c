@@ -4,7 +4,9 @@
  * clock step, how many ticks one step passes, the next ticks) and WSO2's
  * hostname verifiers (which names are checked and how wildcards match),
  * checked against certificates made by certs/ with X509_check_host - the
- * same call OpenSSL makes during a backend handshake.
+ * same call OpenSSL makes during a backend handshake. The security chain's
+ * decision (every flag set x certificate x token, worked out by hand from
+ * WSO2's rules) and the throttle counters (fixed windows, a bounded table).
  */
 #include "support.h"
 
@@ -12,6 +14,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "security.h"
 #include "sim.h"
 
 #define MIN_MS ((int64_t)60 * 1000)
@@ -95,10 +98,217 @@ static void test_hostname_verifiers(void **state) {
                       gsim_verifier_name(gsim_verifier_parse("DefaultAndLocalhost")));
 }
 
+/* ---- the security chain (security.h) ------------------------------------- */
+
+/* Flags of an API, in the order of the table's first column. */
+#define F_M  GSIM_SEC_MUTUALSSL
+#define F_MM GSIM_SEC_MUTUALSSL_MANDATORY
+#define F_O  GSIM_SEC_OAUTH2
+#define F_OM GSIM_SEC_OAUTH_BASIC_APIKEY_M
+
+typedef struct chain_row {
+  unsigned flags;
+  gsim_cert_state cert;
+  /* expected per token: OK, MISSING, INVALID, FORBIDDEN.
+   * "M": passes on the certificate (throttled by it), "O": passes on the token,
+   * a number: the fault code. Worked out by hand from WSO2's rules. */
+  const char *expect[4];
+} chain_row;
+
+#define VALID   GSIM_CERT_VALID
+#define ABSENT  GSIM_CERT_ABSENT
+#define UNKNOWN GSIM_CERT_UNKNOWN
+#define BADHDR  GSIM_CERT_BAD_HEADER
+/* No mutualssl: the token alone decides (OAuth2 is added when absent, and is
+ * mandatory), whatever the certificate. */
+#define OAUTH_ONLY                                                                                 \
+  { "O", "900902", "900901", "900908" }
+/* mTLS mandatory and alone: the certificate alone decides. */
+#define CERT_PASS                                                                                  \
+  { "M", "M", "M", "M" }
+#define CERT_FAIL                                                                                  \
+  { "900901", "900901", "900901", "900901" }
+
+static const chain_row chain_table[] = {
+    /* no flag at all: WSO2's default oauth2 + mandatory */
+    {0, VALID, OAUTH_ONLY},
+    {0, ABSENT, OAUTH_ONLY},
+    {0, UNKNOWN, OAUTH_ONLY},
+    {F_OM, VALID, OAUTH_ONLY},
+    {F_OM, ABSENT, OAUTH_ONLY},
+    {F_OM, UNKNOWN, OAUTH_ONLY},
+    {F_O, VALID, OAUTH_ONLY},
+    {F_O, ABSENT, OAUTH_ONLY},
+    {F_O, UNKNOWN, OAUTH_ONLY},
+    {F_O | F_OM, VALID, OAUTH_ONLY},
+    {F_O | F_OM, ABSENT, OAUTH_ONLY},
+    {F_O | F_OM, UNKNOWN, OAUTH_ONLY},
+    /* mutualssl_mandatory without mutualssl: no mTLS authenticator at all */
+    {F_MM, VALID, OAUTH_ONLY},
+    {F_MM, ABSENT, OAUTH_ONLY},
+    {F_MM, UNKNOWN, OAUTH_ONLY},
+    {F_MM | F_OM, VALID, OAUTH_ONLY},
+    {F_MM | F_OM, ABSENT, OAUTH_ONLY},
+    {F_MM | F_OM, UNKNOWN, OAUTH_ONLY},
+    {F_MM | F_O, VALID, OAUTH_ONLY},
+    {F_MM | F_O, ABSENT, OAUTH_ONLY},
+    {F_MM | F_O, UNKNOWN, OAUTH_ONLY},
+    {F_MM | F_O | F_OM, VALID, OAUTH_ONLY},
+    {F_MM | F_O | F_OM, ABSENT, OAUTH_ONLY},
+    {F_MM | F_O | F_OM, UNKNOWN, OAUTH_ONLY},
+    /* mutualssl without oauth2: mTLS becomes mandatory, the token is never read */
+    {F_M, VALID, CERT_PASS},
+    {F_M, ABSENT, CERT_FAIL},
+    {F_M, UNKNOWN, CERT_FAIL},
+    {F_M | F_OM, VALID, CERT_PASS},
+    {F_M | F_OM, ABSENT, CERT_FAIL},
+    {F_M | F_OM, UNKNOWN, CERT_FAIL},
+    {F_M | F_MM, VALID, CERT_PASS},
+    {F_M | F_MM, ABSENT, CERT_FAIL},
+    {F_M | F_MM, UNKNOWN, CERT_FAIL},
+    {F_M | F_MM | F_OM, VALID, CERT_PASS},
+    {F_M | F_MM | F_OM, ABSENT, CERT_FAIL},
+    {F_M | F_MM | F_OM, UNKNOWN, CERT_FAIL},
+    /* mutualssl + oauth2, neither mandatory: seed 003's table (the exception) */
+    {F_M | F_O, VALID, {"M", "M", "M", "M"}},                  /* token ignored */
+    {F_M | F_O, ABSENT, {"O", "900902", "900901", "900908"}},  /* token decides */
+    {F_M | F_O, UNKNOWN, {"O", "900901", "900901", "900908"}}, /* cert sent, failed */
+    /* mTLS optional, OAuth2 mandatory: the token decides, even with a good cert */
+    {F_M | F_O | F_OM, VALID, {"O", "900902", "900901", "900908"}},
+    {F_M | F_O | F_OM, ABSENT, {"O", "900902", "900901", "900908"}},
+    {F_M | F_O | F_OM, UNKNOWN, {"O", "900902", "900901", "900908"}},
+    /* mTLS mandatory, OAuth2 optional: a good cert is enough (a good token is
+     * still read and then identifies the caller); no good cert stops the chain */
+    {F_M | F_MM | F_O, VALID, {"O", "M", "M", "M"}},
+    {F_M | F_MM | F_O, ABSENT, CERT_FAIL},
+    {F_M | F_MM | F_O, UNKNOWN, CERT_FAIL},
+    /* both mandatory: both needed; the certificate is checked first */
+    {F_M | F_MM | F_O | F_OM, VALID, {"O", "900902", "900901", "900908"}},
+    {F_M | F_MM | F_O | F_OM, ABSENT, CERT_FAIL},
+    {F_M | F_MM | F_O | F_OM, UNKNOWN, CERT_FAIL},
+    /* an undecodable load balancer header: 900900 when it stops the chain */
+    {F_M, BADHDR, {"900900", "900900", "900900", "900900"}},
+    {F_M | F_MM | F_O, BADHDR, {"900900", "900900", "900900", "900900"}},
+    {F_M | F_MM | F_O | F_OM, BADHDR, {"900900", "900900", "900900", "900900"}},
+    {F_M | F_O | F_OM, BADHDR, {"O", "900902", "900901", "900908"}},
+    {F_M | F_O, BADHDR, {"O", "900900", "900901", "900908"}},
+    {F_O, BADHDR, OAUTH_ONLY},
+};
+
+static const char *chain_outcome(const gsim_chain_decision *d, char buf[16]) {
+  if (d->pass)
+    return d->by == GSIM_BY_MTLS ? "M" : d->by == GSIM_BY_OAUTH ? "O" : "?";
+  snprintf(buf, 16, "%d", d->code);
+  return buf;
+}
+
+static void test_security_chain_table(void **state) {
+  (void)state;
+  static const gsim_oauth_status tokens[4] = {GSIM_OAUTH_OK, GSIM_OAUTH_MISSING, GSIM_OAUTH_INVALID,
+                                              GSIM_OAUTH_FORBIDDEN};
+  size_t checked = 0;
+  for (size_t i = 0; i < sizeof(chain_table) / sizeof(chain_table[0]); i++) {
+    const chain_row *r = &chain_table[i];
+    for (size_t t = 0; t < 4; t++) {
+      gsim_chain_decision d;
+      gsim_chain_decide(r->flags, r->cert, tokens[t], &d);
+      char buf[16];
+      const char *got = chain_outcome(&d, buf);
+      if (strcmp(got, r->expect[t]) != 0)
+        fail_msg("row %zu (flags 0x%x, cert %d, token %zu): %s, expected %s", i, r->flags,
+                 (int)r->cert, t, got, r->expect[t]);
+      if (!d.pass) {
+        int want = d.code == 900908 ? 403 : d.code == 900900 ? 500 : 401;
+        assert_int_equal(want, d.status);
+      }
+      checked++;
+    }
+  }
+  assert_int_equal(checked, 4 * (16 * 3 + 6)); /* 16 flag sets x 3 certs, + bad headers */
+}
+
+static void test_security_chain_challenges(void **state) {
+  (void)state;
+  gsim_chain_decision d;
+  gsim_chain_decide(F_M | F_O | F_OM, GSIM_CERT_ABSENT, GSIM_OAUTH_MISSING, &d);
+  assert_int_equal(GSIM_CHALLENGE_MTLS | GSIM_CHALLENGE_OAUTH, d.challenges);
+  assert_true(d.mtls_ran && d.oauth_ran);
+  gsim_chain_decide(F_M, GSIM_CERT_ABSENT, GSIM_OAUTH_OK, &d);
+  assert_int_equal(GSIM_CHALLENGE_MTLS, d.challenges);
+  assert_false(d.oauth_ran); /* the token is never validated for an mTLS-only API */
+  gsim_chain_decide(0, GSIM_CERT_VALID, GSIM_OAUTH_MISSING, &d);
+  assert_int_equal(GSIM_CHALLENGE_OAUTH, d.challenges);
+  assert_false(d.mtls_ran);
+  /* mTLS mandatory and failing stops the chain before OAuth2 */
+  gsim_chain_decide(F_M | F_MM | F_O | F_OM, GSIM_CERT_UNKNOWN, GSIM_OAUTH_OK, &d);
+  assert_false(d.oauth_ran);
+  /* the exception: a valid certificate never reads the token */
+  gsim_chain_decide(F_M | F_O, GSIM_CERT_VALID, GSIM_OAUTH_INVALID, &d);
+  assert_true(d.legacy_optional);
+  assert_false(d.oauth_ran);
+  assert_string_equal("Resource forbidden ", gsim_auth_message(900908));
+  assert_string_equal("Missing Credentials", gsim_auth_message(900902));
+  assert_string_equal("Unclassified Authentication Failure", gsim_auth_message(900900));
+}
+
+/* ---- throttle counters (throttle.c) ---------------------------------------- */
+
+static void test_throttle_window(void **state) {
+  (void)state;
+  gsim_options opt;
+  memset(&opt, 0, sizeof(opt));
+  gsim sim;
+  memset(&sim, 0, sizeof(sim));
+  sim.opt = &opt;
+  char why[128];
+  assert_int_equal(0, gsim_throttle_init(&sim, why, sizeof(why)));
+  const gsim_tier *tier = gsim_tier_find(&opt, "10PerMin");
+  assert_non_null(tier);
+  const int64_t start = 1893456000000LL; /* 2030-01-01T00:00:00Z */
+  int64_t next = 0;
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(1, gsim_throttle_hit(&sim, "k", tier, start + i * 1000, &next));
+  assert_int_equal(0, gsim_throttle_hit(&sim, "k", tier, start + 30000, &next));
+  assert_int_equal(start + 60000, next); /* the window runs from the first request */
+  assert_int_equal(0, gsim_throttle_hit(&sim, "k", tier, start + 59999, &next));
+  assert_int_equal(1, gsim_throttle_hit(&sim, "other", tier, start + 59999, &next));
+  assert_int_equal(1, gsim_throttle_hit(&sim, "k", tier, start + 60000, &next)); /* new window */
+  char when[40];
+  gsim_throttle_format_next(start + 60000, when);
+  assert_string_equal("2030-Jan-01 00:01:00+0000 UTC", when);
+  /* unlimited uses no counter */
+  size_t live = gsim_throttle_count(&sim);
+  for (int i = 0; i < 100; i++)
+    assert_int_equal(1,
+                     gsim_throttle_hit(&sim, "u", gsim_tier_find(&opt, "Unlimited"), start, &next));
+  assert_int_equal(live, gsim_throttle_count(&sim));
+  /* bounded: 5000 distinct live keys keep at most 4096 counters */
+  char key[32];
+  for (int i = 0; i < 5000; i++) {
+    snprintf(key, sizeof(key), "flood-%d", i);
+    assert_int_equal(1, gsim_throttle_hit(&sim, key, tier, start + 60000 + i, &next));
+  }
+  assert_int_equal(4096, gsim_throttle_count(&sim));
+  /* later, every window has expired: a new key evicts them */
+  assert_int_equal(1, gsim_throttle_hit(&sim, "late", tier, start + 10 * 60000, &next));
+  assert_int_equal(1, gsim_throttle_count(&sim));
+  /* the config's own tier wins over a built-in of the same name */
+  snprintf(opt.tiers[0].name, sizeof(opt.tiers[0].name), "10PerMin");
+  opt.tiers[0].requests = 2;
+  opt.tiers[0].window_s = 5;
+  opt.tier_count = 1;
+  assert_int_equal(2, gsim_tier_find(&opt, "10PerMin")->requests);
+  gsim_throttle_free(&sim);
+  assert_null(sim.throttle);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schedule),
       cmocka_unit_test(test_hostname_verifiers),
+      cmocka_unit_test(test_security_chain_table),
+      cmocka_unit_test(test_security_chain_challenges),
+      cmocka_unit_test(test_throttle_window),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,6 +136,12 @@ static const verb_def v_upload = {"upload-cert", "status body_file", "status", "
 static const verb_def v_replace = {"replace-cert", "status body_file", "status", "", 1, 0};
 static const verb_def v_delete_cert = {"delete-cert", "status body_file", "status", "", 1, 0};
 static const verb_def v_log_tail = {"log-tail", "body_file", "", "", 1, 0};
+static const verb_def v_add_km = {"add-key-manager", "status body_file", "status", "", 1, 0};
+static const verb_def v_upload_client = {
+    "upload-client-cert", "status body_file", "status", "", 1, 0};
+static const verb_def v_delete_client = {
+    "delete-client-cert", "status body_file", "status", "", 1, 0};
+static const verb_def v_subscribe = {"subscribe", "status body_file", "status", "", 1, 0};
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -920,6 +926,41 @@ static int exec_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r,
   return call_admin(d->impl, &v_delete_cert, args, r, why, why_len);
 }
 
+static int exec_add_key_manager(gh_driver *d, const gh_key_manager_desc *km, gh_admin_result *r,
+                                char *why, size_t why_len) {
+  exec_driver *x = d->impl;
+  char path[DIR_LEN + 32];
+  memset(r, 0, sizeof(*r));
+  if (cert_file(x, km->public_pem, strlen(km->public_pem), path, sizeof(path), why, why_len) != 0)
+    return -1;
+  const char *args[] = {km->name, km->issuer, km->alg, path, NULL};
+  return call_admin(x, &v_add_km, args, r, why, why_len);
+}
+
+static int exec_upload_client_cert(gh_driver *d, const char *api, const char *alias,
+                                   const char *tier, const void *data, size_t len,
+                                   gh_admin_result *r, char *why, size_t why_len) {
+  exec_driver *x = d->impl;
+  char path[DIR_LEN + 32];
+  memset(r, 0, sizeof(*r));
+  if (cert_file(x, data, len, path, sizeof(path), why, why_len) != 0)
+    return -1;
+  const char *args[] = {api, alias, tier, path, NULL};
+  return call_admin(x, &v_upload_client, args, r, why, why_len);
+}
+
+static int exec_delete_client_cert(gh_driver *d, const char *api, const char *alias,
+                                   gh_admin_result *r, char *why, size_t why_len) {
+  const char *args[] = {api, alias, NULL};
+  return call_admin(d->impl, &v_delete_client, args, r, why, why_len);
+}
+
+static int exec_subscribe(gh_driver *d, const char *application, const char *api, const char *tier,
+                          const char *key_manager, gh_admin_result *r, char *why, size_t why_len) {
+  const char *args[] = {application, api, tier, key_manager, NULL};
+  return call_admin(d->impl, &v_subscribe, args, r, why, why_len);
+}
+
 static int exec_reload(gh_driver *d, char *why, size_t why_len) {
   return call_plain(d->impl, &v_reload, NULL, why, why_len);
 }
@@ -979,6 +1020,10 @@ static const gh_driver_ops exec_template = {
     .replace_cert = exec_replace_cert,
     .delete_cert = exec_delete_cert,
     .reload = exec_reload,
+    .add_key_manager = exec_add_key_manager,
+    .upload_client_cert = exec_upload_client_cert,
+    .delete_client_cert = exec_delete_client_cert,
+    .subscribe = exec_subscribe,
     .log_tail = exec_log_tail,
     .secrets = exec_secrets,
     .destroy = exec_destroy,

@@ -27,6 +27,9 @@
 
 #define CERTS_PATH    "/api/am/publisher/v4/endpoint-certificates"
 #define APIS_PATH     "/api/am/publisher/v4/apis"
+#define KM_PATH       "/api/am/admin/v4/key-managers"
+#define APPS_PATH     "/api/am/devportal/v3/applications"
+#define SUBS_PATH     "/api/am/devportal/v3/subscriptions"
 #define MAX_APIS      64
 #define SYNC_WAIT_MS  5000
 #define ADMIN_TIMEOUT 10000L
@@ -56,6 +59,8 @@ typedef struct sim_driver {
   int64_t started_ms;
   api_id apis[MAX_APIS];
   size_t api_count;
+  api_id apps[MAX_APIS]; /* applications: name -> applicationId */
+  size_t app_count;
 } sim_driver;
 
 static int fail(char *why, size_t why_len, const char *fmt, ...)
@@ -222,6 +227,7 @@ static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   sim_driver *s = d->impl;
   s->cfg = *cfg;
   s->api_count = 0;
+  s->app_count = 0;
   snprintf(s->password_file, sizeof(s->password_file), "%s/sim-admin.password", cfg->work_dir);
   snprintf(s->config_file, sizeof(s->config_file), "%s/sim-config.json", cfg->work_dir);
   snprintf(s->state_dir, sizeof(s->state_dir), "%s/sim-state", cfg->work_dir);
@@ -299,13 +305,19 @@ static int sim_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   return rc;
 }
 
-static int sim_delete_api(gh_driver *d, const char *name, gh_admin_result *r, char *why,
-                          size_t why_len) {
-  sim_driver *s = d->impl;
+/* The id an API was created under (the last one), or "unknown-api". */
+static const char *api_id_of(const sim_driver *s, const char *name) {
   const char *id = "unknown-api";
   for (size_t i = 0; i < s->api_count; i++)
     if (strcmp(s->apis[i].name, name) == 0)
       id = s->apis[i].id;
+  return id;
+}
+
+static int sim_delete_api(gh_driver *d, const char *name, gh_admin_result *r, char *why,
+                          size_t why_len) {
+  sim_driver *s = d->impl;
+  const char *id = api_id_of(s, name);
   char path[256];
   snprintf(path, sizeof(path), "%s/%s", APIS_PATH, id);
   return admin(s, "DELETE", path, NULL, NULL, 0, r, why, why_len);
@@ -354,6 +366,133 @@ static int sim_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, 
   return rc;
 }
 
+/* A JSON request body from a packed value (stolen); -1 on allocation failure. */
+static int admin_json(sim_driver *s, const char *method, const char *path, json_t *body,
+                      gh_admin_result *r, char *why, size_t why_len) {
+  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  if (!text) {
+    memset(r, 0, sizeof(*r));
+    return fail(why, why_len, "out of memory");
+  }
+  int rc = admin(s, method, path, text, NULL, 0, r, why, why_len);
+  free(text);
+  return rc;
+}
+
+static int sim_add_key_manager(gh_driver *d, const gh_key_manager_desc *km, gh_admin_result *r,
+                               char *why, size_t why_len) {
+  json_t *body = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name", km->name, "issuer", km->issuer,
+                           "alg", km->alg, "certificates", "type", "PEM", "value", km->public_pem);
+  return admin_json(d->impl, "POST", KM_PATH, body, r, why, why_len);
+}
+
+/* /apis/{id}/client-certificates[/{alias}] for an API name. */
+static char *client_cert_path(sim_driver *s, const char *api, const char *alias) {
+  char *id = curl_easy_escape(NULL, api_id_of(s, api), 0);
+  char *escaped = alias ? curl_easy_escape(NULL, alias, 0) : NULL;
+  char *path = NULL;
+  if (id && (!alias || escaped)) {
+    size_t n = strlen(APIS_PATH) + strlen(id) + (escaped ? strlen(escaped) : 0) + 40;
+    if ((path = malloc(n)) != NULL)
+      snprintf(path, n, "%s/%s/client-certificates%s%s", APIS_PATH, id, escaped ? "/" : "",
+               escaped ? escaped : "");
+  }
+  curl_free(id);
+  curl_free(escaped);
+  return path;
+}
+
+static int sim_upload_client_cert(gh_driver *d, const char *api, const char *alias,
+                                  const char *tier, const void *data, size_t len,
+                                  gh_admin_result *r, char *why, size_t why_len) {
+  memset(r, 0, sizeof(*r));
+  char *path = client_cert_path(d->impl, api, NULL);
+  if (!path)
+    return fail(why, why_len, "out of memory");
+  part parts[] = {
+      {"certificate", data, len, "certificate.crt"},
+      {"alias", alias, strlen(alias), NULL},
+      {"tier", tier, strlen(tier), NULL},
+  };
+  int rc = admin(d->impl, "POST", path, NULL, parts, 3, r, why, why_len);
+  free(path);
+  return rc;
+}
+
+static int sim_delete_client_cert(gh_driver *d, const char *api, const char *alias,
+                                  gh_admin_result *r, char *why, size_t why_len) {
+  memset(r, 0, sizeof(*r));
+  char *path = client_cert_path(d->impl, api, alias);
+  if (!path)
+    return fail(why, why_len, "out of memory");
+  int rc = admin(d->impl, "DELETE", path, NULL, NULL, 0, r, why, why_len);
+  free(path);
+  return rc;
+}
+
+/* A string member of a JSON body, into out; 0 when there. */
+static int body_string(const char *body, const char *key, char *out, size_t out_len) {
+  json_t *j = json_loads(body ? body : "", 0, NULL);
+  const char *v = json_string_value(json_object_get(j, key));
+  int rc = v && (size_t)snprintf(out, out_len, "%s", v) < out_len ? 0 : -1;
+  json_decref(j);
+  return rc;
+}
+
+/* The application's id, creating it and mapping its keys on first use; r
+ * holds the answer that was not 2xx (and *id is ""), else nothing. */
+static int application(sim_driver *s, const char *name, const char *key_manager, char *id,
+                       size_t id_len, gh_admin_result *r, char *why, size_t why_len) {
+  id[0] = '\0';
+  memset(r, 0, sizeof(*r));
+  for (size_t i = 0; i < s->app_count; i++)
+    if (strcmp(s->apps[i].name, name) == 0) {
+      snprintf(id, id_len, "%s", s->apps[i].id);
+      return 0;
+    }
+  if (s->app_count == MAX_APIS)
+    return fail(why, why_len, "more than %d applications in a case", MAX_APIS);
+  if (admin_json(s, "POST", APPS_PATH,
+                 json_pack("{s:s, s:s}", "name", name, "throttlingPolicy", "Unlimited"), r, why,
+                 why_len) != 0)
+    return -1;
+  if (r->status != 201)
+    return 0;
+  char app_id[64];
+  if (body_string(r->body, "applicationId", app_id, sizeof(app_id)) != 0)
+    return fail(why, why_len, "creating application %s: 201 without an applicationId", name);
+  gh_admin_result_free(r);
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s/map-keys", APPS_PATH, app_id);
+  if (admin_json(s, "POST", path,
+                 json_pack("{s:s, s:s, s:s}", "consumerKey", name, "keyType", "PRODUCTION",
+                           "keyManager", key_manager),
+                 r, why, why_len) != 0)
+    return -1;
+  if (r->status < 200 || r->status > 299)
+    return 0;
+  gh_admin_result_free(r);
+  api_id *slot = &s->apps[s->app_count++];
+  snprintf(slot->name, sizeof(slot->name), "%s", name);
+  snprintf(slot->id, sizeof(slot->id), "%s", app_id);
+  snprintf(id, id_len, "%s", app_id);
+  return 0;
+}
+
+static int sim_subscribe(gh_driver *d, const char *app, const char *api, const char *tier,
+                         const char *key_manager, gh_admin_result *r, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  char app_id[64];
+  if (application(s, app, key_manager, app_id, sizeof(app_id), r, why, why_len) != 0)
+    return -1;
+  if (!app_id[0])
+    return 0; /* r: the answer that was not 2xx */
+  json_t *body = json_pack("{s:s, s:s, s:s}", "applicationId", app_id, "apiId", api_id_of(s, api),
+                           "throttlingPolicy", tier);
+  return admin_json(s, "POST", SUBS_PATH, body, r, why, why_len);
+}
+
 static int sim_reload(gh_driver *d, char *why, size_t why_len) {
   gh_admin_result r;
   if (admin(d->impl, "POST", "/_sim/reload", NULL, NULL, 0, &r, why, why_len) != 0)
@@ -400,7 +539,8 @@ static const gh_driver_ops sim_ops = {
     .caps = GH_CAP_RUNTIME_BACKEND_TRUST | GH_CAP_DEFERRED_RELOAD_SCHEDULE | GH_CAP_BACKEND_MTLS |
             GH_CAP_HOSTNAME_VERIFIER | GH_CAP_ADMIN_VALIDATION | GH_CAP_OFF_SCHEDULE_RELOAD |
             GH_CAP_RESTART_KEEPS_STATE | GH_CAP_FAULT_CODES | GH_CAP_XML_FAULTS |
-            GH_CAP_BASE_TRUST_STORE,
+            GH_CAP_BASE_TRUST_STORE | GH_CAP_CLIENT_MTLS | GH_CAP_OAUTH2 | GH_CAP_HEADER_MODE |
+            GH_CAP_THROTTLING | GH_CAP_LISTENER_RELOAD_SCHEDULE,
     .start = sim_start,
     .stop = sim_stop,
     .restart = sim_restart,
@@ -413,6 +553,10 @@ static const gh_driver_ops sim_ops = {
     .replace_cert = sim_replace_cert,
     .delete_cert = sim_delete_cert,
     .reload = sim_reload,
+    .add_key_manager = sim_add_key_manager,
+    .upload_client_cert = sim_upload_client_cert,
+    .delete_client_cert = sim_delete_client_cert,
+    .subscribe = sim_subscribe,
     .log_tail = sim_log_tail,
     .secrets = sim_secrets,
     .destroy = sim_destroy,
