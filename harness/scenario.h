@@ -43,6 +43,8 @@
  *   apis:                                 # created before the first step
  *     test: {context: /test, version: "1.0", backend: echo, host: localhost,
  *            security: [oauth2], default_version: false}
+ *   (an API without `security` is unsecured: every resource gets WSO2's
+ *   authType None, so the gateway skips authentication for it)
  *   steps:
  *     - call: {api: test, path: /menaka, method: GET, headers: {X-A: b}}
  *       expect: {status: 500, fault_code: "101500", body_contains: "...",

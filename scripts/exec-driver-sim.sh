@@ -294,7 +294,14 @@ verb_create_api() {
   json="{\"name\":$(json_str "$name"),\"context\":$(json_str "$context"),"
   json+="\"version\":$(json_str "$version"),"
   json+="\"endpointConfig\":{\"production_endpoints\":{\"url\":$(json_str "$url")}},"
-  json+="\"securityScheme\":[$security],\"isDefaultVersion\":$default}"
+  # no --security: an unsecured API (every resource authType None)
+  local ops='' verb
+  if [[ -z $security ]]; then
+    for verb in GET POST PUT DELETE PATCH HEAD OPTIONS; do
+      ops+=${ops:+,}"{\"target\":\"/*\",\"verb\":\"$verb\",\"authType\":\"None\"}"
+    done
+  fi
+  json+="\"securityScheme\":[$security],\"isDefaultVersion\":$default,\"operations\":[$ops]}"
   answer=$(admin POST "$APIS" --header 'Content-Type: application/json' --data-binary "$json")
   printf '%s\n' "$answer"
   if [[ $answer == status=201* ]]; then

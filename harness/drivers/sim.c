@@ -284,10 +284,17 @@ static int sim_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   json_t *security = json_array();
   for (size_t i = 0; i < api->security_count; i++)
     json_array_append_new(security, json_string(api->security[i]));
-  json_t *def = json_pack("{s:s, s:s, s:s, s:{s:{s:s}}, s:o, s:b}", "name", api->name, "context",
-                          api->context, "version", api->version, "endpointConfig",
+  /* No `security:` in the scenario: an unsecured API, every resource with
+   * WSO2's authType None (the gateway skips authentication for it). */
+  json_t *operations = json_array();
+  static const char *const verbs[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
+  for (size_t i = 0; api->security_count == 0 && i < sizeof(verbs) / sizeof(verbs[0]); i++)
+    json_array_append_new(operations, json_pack("{s:s, s:s, s:s}", "target", "/*", "verb",
+                                                 verbs[i], "authType", "None"));
+  json_t *def = json_pack("{s:s, s:s, s:s, s:{s:{s:s}}, s:o, s:b, s:o}", "name", api->name,
+                          "context", api->context, "version", api->version, "endpointConfig",
                           "production_endpoints", "url", api->url, "securityScheme", security,
-                          "isDefaultVersion", api->default_version);
+                          "isDefaultVersion", api->default_version, "operations", operations);
   char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
   json_decref(def);
   if (!text)
