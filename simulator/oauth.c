@@ -73,13 +73,13 @@
 #define KIND_APP     "application"
 #define KIND_MAPPING "key_mapping"
 #define KIND_SUB     "subscription"
-#define BODY_MAX     (64 * 1024)
-#define PEM_MAX      (32 * 1024)
+#define BODY_MAX     ((size_t)64 * 1024)
+#define PEM_MAX      ((size_t)32 * 1024)
 #define NAME_LEN     101  /* names: 1 to 100 printable ASCII characters */
 #define ISSUER_LEN   1024 /* 1 to 1023 */
 #define CKEY_LEN     256  /* consumer keys: 1 to 255 */
 #define TIER_LEN     64
-#define SKEW_MS      (0 * INT64_C(1000))
+#define SKEW_MS      (300 * INT64_C(1000))
 #define MAX_KMS      64
 #define MAX_APPS     4096
 #define MAX_MAPPINGS 8192
@@ -555,7 +555,7 @@ static int load(gsim *sim, char *why, size_t why_len) {
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
       json_t *j = row_json(&rows[i]);
-      char item_why[256] = "the object is not a JSON object";
+      char item_why[256] = "not a JSON object of that kind, or past the simulator's limits";
       if (k == 0) {
         oauth_km km;
         rc = j && reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(km), MAX_KMS) == 0 &&
@@ -567,8 +567,8 @@ static int load(gsim *sim, char *why, size_t why_len) {
       } else if (k == 1) {
         oauth_app app;
         rc = j &&
-                     reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(app),
-                             MAX_APPS) == 0 &&
+                     reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(app), MAX_APPS) ==
+                         0 &&
                      app_from_json(&app, j) == 0
                  ? 0
                  : -1;
@@ -589,9 +589,7 @@ static int load(gsim *sim, char *why, size_t why_len) {
           o->mappings[o->mapping_count++] = m;
       } else {
         oauth_sub s;
-        rc = j &&
-                     reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(s),
-                             MAX_SUBS) == 0 &&
+        rc = j && reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(s), MAX_SUBS) == 0 &&
                      sub_from_json(&s, j) == 0
                  ? 0
                  : -1;
@@ -603,8 +601,7 @@ static int load(gsim *sim, char *why, size_t why_len) {
       }
       json_decref(j);
       if (rc != 0)
-        snprintf(why, why_len, "store: %s %s does not load: %s", kinds[k], rows[i].key,
-                 item_why);
+        snprintf(why, why_len, "store: %s %s does not load: %s", kinds[k], rows[i].key, item_why);
     }
     gsim_object_rows_free(rows, count);
     if (rc != 0)
@@ -824,8 +821,9 @@ static void km_delete(gsim *sim, struct evhttp_request *req, const char *id) {
     char key[GSIM_OBJECT_KEY_MAX];
     mapping_store_key(m, key);
     if (gsim_store_object_delete(sim->store, KIND_MAPPING, key) == GSIM_STORE_ERROR)
-      gsim_log(sim, "ERROR", "oauth: key mapping %s of a deleted key manager stays in the store "
-                             "until the next start: %s",
+      gsim_log(sim, "ERROR",
+               "oauth: key mapping %s of a deleted key manager stays in the store "
+               "until the next start: %s",
                key, gsim_store_error(sim->store));
     json_decref(m->json);
     remove_at(o->mappings, &o->mapping_count, sizeof(*m), i);
@@ -847,12 +845,11 @@ static void km_route(gsim *sim, struct evhttp_request *req, const char *rest) {
       json_t *list = json_array();
       for (size_t i = 0; i < o->km_count; i++) {
         json_t *k = o->kms[i].json;
-        json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O, s:O}", "id",
-                                              json_object_get(k, "id"), "name",
-                                              json_object_get(k, "name"), "issuer",
-                                              json_object_get(k, "issuer"), "alg",
-                                              json_object_get(k, "alg"), "enabled",
-                                              json_object_get(k, "enabled")));
+        json_array_append_new(
+            list,
+            json_pack("{s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(k, "id"), "name",
+                      json_object_get(k, "name"), "issuer", json_object_get(k, "issuer"), "alg",
+                      json_object_get(k, "alg"), "enabled", json_object_get(k, "enabled")));
       }
       gsim_send_json(req, 200, list_reply(list));
     } else
@@ -934,8 +931,9 @@ static void app_delete(gsim *sim, struct evhttp_request *req, oauth_app *app) {
   remove_at(o->apps, &o->app_count, sizeof(*app), (size_t)(app - o->apps));
   snprintf(prefix, sizeof(prefix), "%s/", id);
   if (gsim_store_object_delete_prefix(sim->store, KIND_MAPPING, prefix, NULL) != GSIM_STORE_OK)
-    gsim_log(sim, "ERROR", "oauth: key mappings of deleted application %s stay in the store until "
-                           "the next start: %s",
+    gsim_log(sim, "ERROR",
+             "oauth: key mappings of deleted application %s stay in the store until "
+             "the next start: %s",
              id, gsim_store_error(sim->store));
   for (size_t i = o->mapping_count; i-- > 0;)
     if (strcmp(o->mappings[i].app_id, id) == 0) {
@@ -949,8 +947,9 @@ static void app_delete(gsim *sim, struct evhttp_request *req, oauth_app *app) {
     char key[GSIM_OBJECT_KEY_MAX];
     sub_store_key(s, key);
     if (gsim_store_object_delete(sim->store, KIND_SUB, key) == GSIM_STORE_ERROR)
-      gsim_log(sim, "ERROR", "oauth: subscription %s of deleted application %s stays in the store "
-                             "until the next start: %s",
+      gsim_log(sim, "ERROR",
+               "oauth: subscription %s of deleted application %s stays in the store "
+               "until the next start: %s",
                s->id, id, gsim_store_error(sim->store));
     json_decref(s->json);
     remove_at(o->subs, &o->sub_count, sizeof(*s), i);
@@ -1005,19 +1004,21 @@ static void map_keys(gsim *sim, struct evhttp_request *req, oauth_app *app) {
       snprintf(m.app_id, sizeof(m.app_id), "%s", app->id);
       snprintf(m.key_type, sizeof(m.key_type), "%s", type);
       snprintf(m.km_name, sizeof(m.km_name), "%s", km->name);
-      m.json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "keyMappingId", mapping_id,
-                         "applicationId", app->id, "keyManager", km->name, "consumerKey", ck,
-                         "keyType", type, "keyState", "COMPLETED", "mode", "MAPPED",
-                         "supportedGrantTypes");
+      m.json =
+          json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "keyMappingId", mapping_id,
+                    "applicationId", app->id, "keyManager", km->name, "consumerKey", ck, "keyType",
+                    type, "keyState", "COMPLETED", "mode", "MAPPED", "supportedGrantTypes");
       mapping_store_key(&m, key);
-      gsim_store_status st = m.json ? store_insert(sim, KIND_MAPPING, key, m.json) : GSIM_STORE_ERROR;
+      gsim_store_status st =
+          m.json ? store_insert(sim, KIND_MAPPING, key, m.json) : GSIM_STORE_ERROR;
       if (st != GSIM_STORE_OK) {
         json_decref(m.json);
         internal_error(sim, req, "storing the key mapping");
       } else {
         o->mappings[o->mapping_count++] = m;
-        gsim_log(sim, "INFO", "oauth: consumer key %s of key manager '%s' mapped to application "
-                              "'%s' (%s)",
+        gsim_log(sim, "INFO",
+                 "oauth: consumer key %s of key manager '%s' mapped to application "
+                 "'%s' (%s)",
                  loggable(ck, shown, sizeof(shown)), km->name, app->name, type);
         gsim_send_json(req, 200, json_incref(m.json));
       }
@@ -1313,8 +1314,7 @@ static void check_claims(gsim *sim, const gsim_api *api, const oauth_km *km, jso
   gsim_format_iso(now, now_text);
   const char *iss = json_string_value(json_object_get(claims, "iss"));
   if (!iss || strcmp(iss, km->issuer) != 0) {
-    verdict(out, GSIM_OAUTH_INVALID, "the verified iss is not key manager '%s''s issuer",
-            km->name);
+    verdict(out, GSIM_OAUTH_INVALID, "the verified iss is not key manager '%s''s issuer", km->name);
     return;
   }
   int has_exp = date_claim(claims, "exp", &exp_ms);
@@ -1351,8 +1351,7 @@ static void check_claims(gsim *sim, const gsim_api *api, const oauth_km *km, jso
   const oauth_mapping *m = mapping_by_key(o, client);
   if (!m || strcmp(m->km_name, km->name) != 0) {
     verdict(out, GSIM_OAUTH_FORBIDDEN,
-            "client id %s is not mapped to an application under key manager '%s'", shown,
-            km->name);
+            "client id %s is not mapped to an application under key manager '%s'", shown, km->name);
     return;
   }
   const oauth_app *app = app_by_id(o, m->app_id);

@@ -52,7 +52,7 @@
 
 #include "security.h"
 
-#define HEADER_MAX     (16 * 1024)
+#define HEADER_MAX     ((size_t)16 * 1024)
 #define NS_SECURITY    "http://wso2.org/apimanager/security"
 #define NS_THROTTLING  "http://wso2.org/apimanager/throttling"
 #define CHALLENGE_MTLS "Mutual SSL realm=\"WSO2 API Manager\""
@@ -355,7 +355,7 @@ static void sha256_hex(X509 *cert, char out[65]) {
   if (X509_digest(cert, EVP_sha256(), md, &n) != 1)
     return;
   for (unsigned i = 0; i < n && i < 32; i++)
-    snprintf(out + 2 * i, 3, "%02x", md[i]);
+    snprintf(out + (size_t)2 * i, 3, "%02x", md[i]);
 }
 
 /* Whether the load balancer header may be read on this connection: the peer
@@ -405,7 +405,7 @@ static mtls_result mtls_authenticate(gsim *sim, struct evhttp_request *req, cons
   if (value && header_honoured(sim, ssl, peer)) {
     char why[160] = "";
     if (strlen(value) > HEADER_MAX)
-      snprintf(why, sizeof(why), "the header is longer than %d bytes", HEADER_MAX);
+      snprintf(why, sizeof(why), "the header is longer than %zu bytes", HEADER_MAX);
     else
       owned = sim->opt->cert_header_encoded ? decode_encoded(value, why, sizeof(why))
                                             : decode_raw_pem(value, why, sizeof(why));

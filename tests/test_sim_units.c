@@ -267,7 +267,7 @@ static void test_throttle_window(void **state) {
   const int64_t start = 1893456000000LL; /* 2030-01-01T00:00:00Z */
   int64_t next = 0;
   for (int i = 0; i < 10; i++)
-    assert_int_equal(1, gsim_throttle_hit(&sim, "k", tier, start + i * 1000, &next));
+    assert_int_equal(1, gsim_throttle_hit(&sim, "k", tier, start + (int64_t)i * 1000, &next));
   assert_int_equal(0, gsim_throttle_hit(&sim, "k", tier, start + 30000, &next));
   assert_int_equal(start + 60000, next); /* the window runs from the first request */
   assert_int_equal(0, gsim_throttle_hit(&sim, "k", tier, start + 59999, &next));
@@ -290,7 +290,7 @@ static void test_throttle_window(void **state) {
   }
   assert_int_equal(4096, gsim_throttle_count(&sim));
   /* later, every window has expired: a new key evicts them */
-  assert_int_equal(1, gsim_throttle_hit(&sim, "late", tier, start + 10 * 60000, &next));
+  assert_int_equal(1, gsim_throttle_hit(&sim, "late", tier, start + (int64_t)10 * 60000, &next));
   assert_int_equal(1, gsim_throttle_count(&sim));
   /* the config's own tier wins over a built-in of the same name */
   snprintf(opt.tiers[0].name, sizeof(opt.tiers[0].name), "10PerMin");

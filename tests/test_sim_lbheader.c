@@ -1,0 +1,366 @@
+/* test_sim_lbheader.c - load balancer mode: the client certificate in the
+ * X-WSO2-CLIENT-CERTIFICATE header, end to end over real TLS.
+ *
+ * The "load balancer" is a client presenting the catalogue's client
+ * certificate (issued under the root the listener trusts, associated with no
+ * API). Certificate A is associated with API "mtls" (mutual SSL mandatory),
+ * certificate U with API "other" only. Checked: every encoding WSO2 decodes
+ * (URL-encoded PEM as nginx's $ssl_client_escaped_cert, bare base64 DER,
+ * base64 of a PEM, and with client_certificate_encode off a raw PEM whose
+ * newlines came as spaces); enable_client_validation on (a direct client
+ * without a certificate spoofing the header gets 401) and off (anyone's
+ * header is believed); the weakness of the defaults - U, a registered client
+ * of another API, injects A's certificate and gets through - and its fix,
+ * trusted_load_balancers pinning the balancer's SHA-256; a malformed or
+ * oversized header (500 / 900900); a header certificate the gateway does not
+ * know (401).
+ */
+#include "support.h"
+#include "backend_fixture.h"
+#include "backend_support.h"
+#include "sim_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#define FAKE_START "2030-01-01 00:00:00"
+#define HEADER     "X-WSO2-CLIENT-CERTIFICATE"
+#define BODY_900                                                                                   \
+  "{\"code\":\"900900\",\"message\":\"Unclassified Authentication Failure\",\"description\":"      \
+  "\"Error while validating into Certificate Existence\"}"
+#define BODY_901                                                                                   \
+  "{\"code\":\"900901\",\"message\":\"Invalid Credentials\",\"description\":\"Invalid "            \
+  "Credentials. Make sure you have provided the correct security credentials\"}"
+
+typedef struct client {
+  char cert[BS_PATH_MAX];
+  char key[BS_PATH_MAX];
+} client;
+
+typedef struct world {
+  bs_process *backend;
+  char url[128];
+  st_sim sim;
+} world;
+
+static client cert_a, cert_u, cert_stranger, balancer;
+
+static const char *scratch(const char *name) {
+  static char slots[8][BS_PATH_MAX];
+  static unsigned next;
+  return bt_scratch(slots[next++ % 8], name);
+}
+
+static void make_client(client *c, const char *name) {
+  gcert_item item = {0};
+  char subject[128], file[96];
+  snprintf(subject, sizeof(subject), "CN=%s,O=gatecert", name);
+  test_issue(GCERT_KIND_CLIENT, subject, NULL, &item);
+  snprintf(file, sizeof(file), "%s.cert.pem", name);
+  snprintf(c->cert, sizeof(c->cert), "%s", scratch(file));
+  snprintf(file, sizeof(file), "%s.key.pem", name);
+  snprintf(c->key, sizeof(c->key), "%s", scratch(file));
+  bs_check(bs_save_certs(c->cert, &item.cert, 1) == 0);
+  bs_check(bs_save_key(c->key, item.key) == 0);
+  gcert_item_free(&item);
+}
+
+static int group_setup(void **state) {
+  bt_setup_catalogue_2030(state);
+  make_client(&cert_a, "client-a");
+  make_client(&cert_u, "client-u");
+  make_client(&cert_stranger, "stranger");
+  snprintf(balancer.cert, sizeof(balancer.cert), "%s", scratch("client.chain.pem"));
+  snprintf(balancer.key, sizeof(balancer.key), "%s", scratch("client.key"));
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  return bs_teardown(NULL);
+}
+
+static void create_api(world *w, const char *name, const char *schemes, char id[64]) {
+  char body[1024];
+  snprintf(body, sizeof(body),
+           "{\"name\":\"%s\",\"context\":\"/%s\",\"version\":\"1.0\","
+           "\"endpointConfig\":{\"production_endpoints\":{\"url\":\"%s\"}},\"securityScheme\":%s}",
+           name, name, w->url, schemes);
+  st_reply r;
+  st_check(st_admin(&w->sim, "POST", ST_APIS, body, &r));
+  assert_int_equal(201, r.status);
+  snprintf(id, 64, "%s", json_string_value(json_object_get(r.json, "id")));
+  st_reply_free(&r);
+}
+
+static void upload_client(world *w, const char *api_id, const char *alias, const client *c) {
+  size_t len = 0;
+  char *pem = bs_slurp(c->cert, &len);
+  assert_non_null(pem);
+  st_part parts[] = {
+      {"certificate", pem, len, "client.crt"},
+      {"alias", alias, strlen(alias), NULL},
+      {"tier", "Unlimited", 9, NULL},
+  };
+  char path[256];
+  snprintf(path, sizeof(path), ST_APIS "/%s/client-certificates", api_id);
+  st_reply r;
+  st_check(st_multipart(&w->sim, "POST", path, parts, 3, &r));
+  if (r.status != 201)
+    fail_msg("client certificate %s: %ld %s", alias, r.status, r.body ? r.body : "");
+  st_reply_free(&r);
+  free(pem);
+}
+
+/* A simulator with "mtls" (A) and "other" (U), both live. */
+static void start_world(world *w, const char *dir_name, const char *config) {
+  char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
+  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
+           scratch("server.key"));
+  w->backend = st_backend(test_scratch_dir(), spec);
+  assert_non_null(w->backend);
+  snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
+  const char *args[] = {"--trust", scratch("root.pem"), NULL};
+  st_sim_opts opts = {
+      .dir = bt_scratch(dir, dir_name), .clock = FAKE_START, .config_json = config, .extra = args};
+  st_check(st_sim_start(&w->sim, &opts));
+  char mtls[64], other[64];
+  create_api(w, "mtls", "[\"mutualssl\",\"mutualssl_mandatory\"]", mtls);
+  create_api(w, "other", "[\"mutualssl\",\"mutualssl_mandatory\"]", other);
+  upload_client(w, mtls, "a", &cert_a);
+  upload_client(w, other, "u", &cert_u);
+  st_reply r;
+  st_check(st_admin(&w->sim, "POST", "/_sim/reload", NULL, &r));
+  assert_int_equal(200, r.status);
+  st_reply_free(&r);
+}
+
+static void stop_world(world *w) {
+  st_check(st_sim_stop(&w->sim));
+  bs_check(bs_stop(w->backend) == 0);
+}
+
+/* ---- header values ------------------------------------------------------------- */
+
+static char *pem_of(const client *c) {
+  size_t len = 0;
+  char *pem = bs_slurp(c->cert, &len);
+  assert_non_null(pem);
+  return pem;
+}
+
+/* The PEM body: base64 DER without armour or newlines. */
+static char *base64_der(const client *c) {
+  char *pem = pem_of(c);
+  char *b = strstr(pem, "-----BEGIN CERTIFICATE-----");
+  assert_non_null(b);
+  b += strlen("-----BEGIN CERTIFICATE-----");
+  char *e = strstr(b, "-----END CERTIFICATE-----");
+  assert_non_null(e);
+  char *out = calloc(1, (size_t)(e - b) + 1);
+  size_t n = 0;
+  for (char *p = b; p < e; p++)
+    if (*p != '\n' && *p != '\r')
+      out[n++] = *p;
+  free(pem);
+  return out;
+}
+
+static char *url_encoded_pem(const client *c) {
+  char *pem = pem_of(c);
+  char *escaped = curl_easy_escape(NULL, pem, 0);
+  char *out = strdup(escaped);
+  curl_free(escaped);
+  free(pem);
+  return out;
+}
+
+static char *base64_of_pem(const client *c) {
+  char *pem = pem_of(c);
+  size_t len = strlen(pem);
+  char *out = calloc(1, 4 * ((len + 2) / 3) + 1);
+  EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)pem, (int)len);
+  free(pem);
+  return out;
+}
+
+static char *spaced_pem(const client *c) {
+  char *pem = pem_of(c);
+  for (char *p = pem; *p; p++)
+    if (*p == '\n')
+      *p = ' ';
+  size_t n = strlen(pem);
+  while (n && pem[n - 1] == ' ')
+    pem[--n] = '\0';
+  return pem;
+}
+
+/* GET /api/1.0/menaka as who (NULL: no certificate) with the header value
+ * (NULL: none). Returns the status; *body (optional) gets a copy. */
+static long call(world *w, const char *api, const client *who, const char *value, char **body) {
+  char path[128];
+  snprintf(path, sizeof(path), "/%s/1.0/menaka", api);
+  char *line = NULL;
+  if (value) {
+    line = malloc(strlen(HEADER) + strlen(value) + 3);
+    sprintf(line, "%s: %s", HEADER, value);
+  }
+  const char *headers[] = {line, NULL};
+  bs_request req = {.port = w->sim.https,
+                    .path = path,
+                    .insecure = 1,
+                    .cert = who ? who->cert : NULL,
+                    .key = who ? who->key : NULL,
+                    .headers = line ? headers : NULL};
+  bs_response res;
+  CURLcode rc = bs_http(&req, &res);
+  if (rc != CURLE_OK)
+    fail_msg("%s: %s", path, res.error);
+  long status = res.status;
+  if (status == 200)
+    assert_non_null(strstr(res.body, "Jersey say : menaka"));
+  if (body)
+    *body = strdup(res.body ? res.body : "");
+  bs_response_free(&res);
+  free(line);
+  return status;
+}
+
+static void expect_fault(world *w, const client *who, const char *value, long status,
+                         const char *want) {
+  char *body = NULL;
+  long got = call(w, "mtls", who, value, &body);
+  if (got != status || strcmp(body, want) != 0)
+    fail_msg("%ld %s, expected %ld %s", got, body, status, want);
+  free(body);
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+static void test_encodings_through_balancer(void **state) {
+  (void)state;
+  world w = {0};
+  start_world(&w, "encodings", NULL);
+  char *values[] = {url_encoded_pem(&cert_a), base64_der(&cert_a), base64_of_pem(&cert_a)};
+  const char *names[] = {"URL-encoded PEM", "base64 DER", "base64 of PEM"};
+  for (size_t i = 0; i < 3; i++) {
+    long status = call(&w, "mtls", &balancer, values[i], NULL);
+    if (status != 200)
+      fail_msg("%s: %ld", names[i], status);
+    free(values[i]);
+  }
+  assert_int_equal(401, call(&w, "mtls", &balancer, NULL, NULL)); /* the balancer itself: no */
+  /* a PEM with spaces for newlines also decodes here: the armour and the
+   * whitespace are dropped before base64, as WSO2 does */
+  char *spaced = spaced_pem(&cert_a);
+  assert_int_equal(200, call(&w, "mtls", &balancer, spaced, NULL));
+  /* a certificate the gateway never saw: not in the in-memory trust store */
+  char *stranger = base64_der(&cert_stranger);
+  expect_fault(&w, &balancer, stranger, 401, BODY_901);
+  stop_world(&w);
+
+  start_world(&w, "raw-pem", "{\"mutual_ssl\": {\"client_certificate_encode\": false}}");
+  assert_int_equal(200, call(&w, "mtls", &balancer, spaced, NULL));
+  char *der = base64_der(&cert_a);
+  expect_fault(&w, &balancer, der, 500, BODY_900); /* no armour: not a PEM */
+  free(der);
+  free(spaced);
+  free(stranger);
+  stop_world(&w);
+}
+
+static void test_validation_on_and_off(void **state) {
+  (void)state;
+  world w = {0};
+  char *a = base64_der(&cert_a);
+  start_world(&w, "validation-on", NULL);
+  /* a direct client with no certificate of its own: the header is ignored */
+  expect_fault(&w, NULL, a, 401, BODY_901);
+  /* a client whose own certificate is not trusted by the handshake would not
+   * even connect; the stranger was never uploaded */
+  /* the weakness: U, registered for "other", is a trusted peer, so its header
+   * is believed and A's certificate opens "mtls" */
+  assert_int_equal(200, call(&w, "mtls", &cert_u, a, NULL));
+  assert_int_equal(200, call(&w, "mtls", &cert_a, NULL, NULL)); /* A itself, of course */
+  stop_world(&w);
+
+  start_world(&w, "validation-off", "{\"mutual_ssl\": {\"enable_client_validation\": false}}");
+  assert_int_equal(200, call(&w, "mtls", NULL, a, NULL)); /* anyone's header is believed */
+  char *u = base64_der(&cert_u);
+  expect_fault(&w, NULL, u, 401, BODY_901); /* U is not associated with "mtls" */
+  /* the header wins over the connection's own certificate */
+  expect_fault(&w, &cert_a, u, 401, BODY_901);
+  free(u);
+  stop_world(&w);
+  free(a);
+}
+
+static void test_balancer_pinning(void **state) {
+  (void)state;
+  FILE *f = fopen(balancer.cert, "r");
+  assert_non_null(f);
+  X509 *lb = PEM_read_X509(f, NULL, NULL, NULL);
+  fclose(f);
+  assert_non_null(lb);
+  char sha[65];
+  bs_cert_sha256(lb, sha);
+  X509_free(lb);
+  char config[256];
+  snprintf(config, sizeof(config), "{\"mutual_ssl\": {\"trusted_load_balancers\": [\"%s\"]}}", sha);
+  world w = {0};
+  start_world(&w, "pinned", config);
+  char *a = base64_der(&cert_a);
+  assert_int_equal(200, call(&w, "mtls", &balancer, a, NULL));
+  expect_fault(&w, &cert_u, a, 401, BODY_901); /* U's header is ignored now */
+  expect_fault(&w, NULL, a, 401, BODY_901);
+  assert_int_equal(200, call(&w, "other", &cert_u, a, NULL)); /* U on its own API: its own cert */
+  free(a);
+  stop_world(&w);
+}
+
+static void test_malformed_headers(void **state) {
+  (void)state;
+  world w = {0};
+  start_world(&w, "malformed", NULL);
+  static const char *const bad[] = {
+      "not-a-certificate",
+      "%ZZ%",
+      "-----BEGIN CERTIFICATE-----AAAA-----END CERTIFICATE-----",
+      "TUlJQg==" /* "MIIB": base64, but not DER */,
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    expect_fault(&w, &balancer, bad[i], 500, BODY_900);
+  /* a valid certificate followed by junk: not one certificate */
+  char *a = base64_der(&cert_a);
+  char *junk = malloc(strlen(a) + 8);
+  sprintf(junk, "%sAAAA", a);
+  expect_fault(&w, &balancer, junk, 500, BODY_900);
+  free(junk);
+  /* longer than 16 KiB: refused unread */
+  size_t big = (size_t)20 * 1024;
+  char *huge = malloc(big + 1);
+  memset(huge, 'A', big);
+  huge[big] = '\0';
+  expect_fault(&w, &balancer, huge, 500, BODY_900);
+  free(huge);
+  free(a);
+  assert_true(st_log_contains(&w.sim, "Error while validating into Certificate Existence"));
+  stop_world(&w);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_encodings_through_balancer, teardown),
+      cmocka_unit_test_teardown(test_validation_on_and_off, teardown),
+      cmocka_unit_test_teardown(test_balancer_pinning, teardown),
+      cmocka_unit_test_teardown(test_malformed_headers, teardown),
+  };
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int failed = cmocka_run_group_tests(tests, group_setup, NULL);
+  curl_global_cleanup();
+  return failed;
+}

@@ -1,0 +1,533 @@
+/* test_sim_security.c - the data plane's security chain end to end: real TLS
+ * connections with libcurl client certificates and Bearer tokens against a
+ * gatecert-sim on a fake clock (2030).
+ *
+ * One simulator carries an API per securityScheme combination (mTLS alone,
+ * mTLS mandatory, OAuth2 alone, WSO2's default, mutualssl + oauth2 with
+ * neither mandatory - seed 003's table -, mTLS optional + OAuth2 mandatory,
+ * mTLS mandatory + OAuth2 optional, both mandatory). Certificate A is
+ * associated with every mTLS API; certificate U only with another API, so it
+ * passes the handshake but is "not associated"; tokens are ES256 JWTs of a
+ * key manager registered through the admin API: one of a subscribed
+ * application (valid), one signed by another key (invalid), one of an
+ * application without a subscription (forbidden). Every cell (certificate
+ * valid / absent / not associated x token valid / absent / invalid /
+ * forbidden) is checked for its exact status, body and WWW-Authenticate,
+ * from a table written by hand. Then the default API version on its
+ * versioned and versionless paths, and the 2.x/3.x XML fault bodies.
+ */
+#include "support.h"
+#include "backend_fixture.h"
+#include "backend_support.h"
+#include "sim_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "gjwt.h"
+
+#define FAKE_START "2030-01-01 00:00:00"
+#define ISSUER     "https://km.gatecert.test/oauth2/token"
+
+#define BODY_901                                                                                   \
+  "{\"code\":\"900901\",\"message\":\"Invalid Credentials\",\"description\":\"Invalid "            \
+  "Credentials. Make sure you have provided the correct security credentials\"}"
+#define BODY_902                                                                                   \
+  "{\"code\":\"900902\",\"message\":\"Missing Credentials\",\"description\":\"Invalid "            \
+  "Credentials. Make sure your API invocation call has a header: 'Authorization : Bearer "         \
+  "ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN' or 'ApiKey : API_KEY'\"}"
+#define BODY_908                                                                                   \
+  "{\"code\":\"900908\",\"message\":\"Resource forbidden \",\"description\":\"User is NOT "        \
+  "authorized to access the Resource. API Subscription validation failed.\"}"
+#define TAIL     ", error=\"invalid_token\", error_description=\"The provided token is invalid\""
+#define CH_MTLS  "Mutual SSL realm=\"WSO2 API Manager\""
+#define CH_OAUTH "Bearer realm=\"WSO2 API Manager\""
+#define CH_BOTH  CH_MTLS ", " CH_OAUTH
+
+typedef struct client {
+  char cert[BS_PATH_MAX];
+  char key[BS_PATH_MAX];
+} client;
+
+typedef struct world {
+  bs_process *backend;
+  char url[128];
+  st_sim sim;
+  EVP_PKEY *km_key;    /* the key manager's signing key */
+  EVP_PKEY *rogue_key; /* signs the invalid token */
+  char *token_ok, *token_invalid, *token_forbidden;
+  char app_ok[64];
+} world;
+
+static client cert_a, cert_u;
+
+static const char *scratch(const char *name) {
+  static char slots[8][BS_PATH_MAX];
+  static unsigned next;
+  return bt_scratch(slots[next++ % 8], name);
+}
+
+/* A self-signed client certificate (an anchor of its own once uploaded). */
+static void make_client(client *c, const char *name) {
+  gcert_item item = {0};
+  char subject[128], file[96];
+  snprintf(subject, sizeof(subject), "CN=%s,O=gatecert", name);
+  test_issue(GCERT_KIND_CLIENT, subject, NULL, &item);
+  snprintf(file, sizeof(file), "%s.cert.pem", name);
+  snprintf(c->cert, sizeof(c->cert), "%s", scratch(file));
+  snprintf(file, sizeof(file), "%s.key.pem", name);
+  snprintf(c->key, sizeof(c->key), "%s", scratch(file));
+  bs_check(bs_save_certs(c->cert, &item.cert, 1) == 0);
+  bs_check(bs_save_key(c->key, item.key) == 0);
+  gcert_item_free(&item);
+}
+
+static int group_setup(void **state) {
+  bt_setup_catalogue_2030(state);
+  make_client(&cert_a, "client-a");
+  make_client(&cert_u, "client-u");
+  return 0;
+}
+
+static void start_world(world *w, const char *dir_name, const char *config) {
+  char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
+  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
+           scratch("server.key"));
+  w->backend = st_backend(test_scratch_dir(), spec);
+  assert_non_null(w->backend);
+  snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
+  const char *args[] = {"--trust", scratch("root.pem"), NULL};
+  st_sim_opts opts = {
+      .dir = bt_scratch(dir, dir_name), .clock = FAKE_START, .config_json = config, .extra = args};
+  st_check(st_sim_start(&w->sim, &opts));
+}
+
+static long admin_json(world *w, const char *method, const char *path, json_t *body, json_t **out) {
+  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  st_reply r;
+  st_check(st_admin(&w->sim, method, path, text, &r));
+  free(text);
+  long status = r.status;
+  if (out)
+    *out = r.json ? json_incref(r.json) : NULL;
+  if (status >= 300)
+    fprintf(stderr, "# %s %s: %ld %s\n", method, path, status, r.body ? r.body : "");
+  st_reply_free(&r);
+  return status;
+}
+
+static void create_api(world *w, const char *name, const char *schemes, int is_default,
+                       char id[64]) {
+  char body[1024];
+  snprintf(body, sizeof(body),
+           "{\"name\":\"%s\",\"context\":\"/%s\",\"version\":\"1.0\",\"isDefaultVersion\":%s,"
+           "\"endpointConfig\":{\"production_endpoints\":{\"url\":\"%s\"}}%s%s}",
+           name, name, is_default ? "true" : "false", w->url, schemes ? ",\"securityScheme\":" : "",
+           schemes ? schemes : "");
+  json_error_t jerr;
+  json_t *out = NULL;
+  assert_int_equal(201, admin_json(w, "POST", ST_APIS, json_loads(body, 0, &jerr), &out));
+  snprintf(id, 64, "%s", json_string_value(json_object_get(out, "id")));
+  json_decref(out);
+}
+
+static void upload_client(world *w, const char *api_id, const char *alias, const client *c,
+                          const char *tier) {
+  size_t len = 0;
+  char *pem = bs_slurp(c->cert, &len);
+  assert_non_null(pem);
+  st_part parts[] = {
+      {"certificate", pem, len, "client.crt"},
+      {"alias", alias, strlen(alias), NULL},
+      {"tier", tier, strlen(tier), NULL},
+  };
+  char path[256];
+  snprintf(path, sizeof(path), ST_APIS "/%s/client-certificates", api_id);
+  st_reply r;
+  st_check(st_multipart(&w->sim, "POST", path, parts, 3, &r));
+  if (r.status != 201)
+    fail_msg("client certificate %s: %ld %s", alias, r.status, r.body ? r.body : "");
+  st_reply_free(&r);
+  free(pem);
+}
+
+static void reload_all(world *w) {
+  st_reply r;
+  st_check(st_admin(&w->sim, "POST", "/_sim/reload", NULL, &r));
+  assert_int_equal(200, r.status);
+  st_reply_free(&r);
+}
+
+/* ---- OAuth2 ---------------------------------------------------------------- */
+
+static char *public_pem(EVP_PKEY *key) {
+  BIO *bio = BIO_new(BIO_s_mem());
+  assert_int_equal(1, PEM_write_bio_PUBKEY(bio, key));
+  char *data = NULL;
+  long n = BIO_get_mem_data(bio, &data);
+  char *out = strndup(data, (size_t)n);
+  BIO_free(bio);
+  return out;
+}
+
+static char *mint(world *w, EVP_PKEY *key, const char *consumer_key) {
+  json_int_t now = (json_int_t)(st_status_i64(&w->sim, "time_ms") / 1000);
+  json_t *claims =
+      json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "iss", ISSUER, "sub", "alice", "azp",
+                consumer_key, "client_id", consumer_key, "iat", now, "nbf", now - 60, "exp",
+                now + (json_int_t)24 * 3600, "jti", consumer_key);
+  char *token = NULL, why[256];
+  if (gjwt_sign(GJWT_ES256, key, "km-1", claims, &token, why, sizeof(why)) != 0)
+    fail_msg("gjwt_sign: %s", why);
+  json_decref(claims);
+  return token;
+}
+
+static void new_app(world *w, const char *name, const char *consumer_key, char id[64]) {
+  json_t *out = NULL;
+  long st =
+      admin_json(w, "POST", "/api/am/devportal/v3/applications",
+                 json_pack("{s:s, s:s}", "name", name, "throttlingPolicy", "Unlimited"), &out);
+  assert_true(st == 200 || st == 201);
+  snprintf(id, 64, "%s", json_string_value(json_object_get(out, "applicationId")));
+  json_decref(out);
+  char path[256];
+  snprintf(path, sizeof(path), "/api/am/devportal/v3/applications/%s/map-keys", id);
+  st = admin_json(w, "POST", path,
+                  json_pack("{s:s, s:s, s:s}", "consumerKey", consumer_key, "keyType", "PRODUCTION",
+                            "keyManager", "km"),
+                  NULL);
+  assert_true(st == 200 || st == 201);
+}
+
+static void subscribe(world *w, const char *app_id, const char *api_id, const char *tier) {
+  long st = admin_json(w, "POST", "/api/am/devportal/v3/subscriptions",
+                       json_pack("{s:s, s:s, s:s}", "applicationId", app_id, "apiId", api_id,
+                                 "throttlingPolicy", tier),
+                       NULL);
+  assert_true(st == 200 || st == 201);
+}
+
+static void oauth_setup(world *w) {
+  w->km_key = EVP_EC_gen("P-256");
+  w->rogue_key = EVP_EC_gen("P-256");
+  assert_non_null(w->km_key);
+  assert_non_null(w->rogue_key);
+  char *pem = public_pem(w->km_key);
+  long st = admin_json(w, "POST", "/api/am/admin/v4/key-managers",
+                       json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name", "km", "issuer", ISSUER,
+                                 "alg", "ES256", "certificates", "type", "PEM", "value", pem),
+                       NULL);
+  free(pem);
+  assert_true(st == 200 || st == 201);
+  char other[64];
+  new_app(w, "subscribed", "ck-subscribed", w->app_ok);
+  new_app(w, "unsubscribed", "ck-unsubscribed", other);
+  w->token_ok = mint(w, w->km_key, "ck-subscribed");
+  w->token_invalid = mint(w, w->rogue_key, "ck-subscribed");
+  w->token_forbidden = mint(w, w->km_key, "ck-unsubscribed");
+}
+
+static void world_free(world *w) {
+  free(w->token_ok);
+  free(w->token_invalid);
+  free(w->token_forbidden);
+  EVP_PKEY_free(w->km_key);
+  EVP_PKEY_free(w->rogue_key);
+}
+
+/* ---- the data plane client ---------------------------------------------------- */
+
+typedef struct dp_reply {
+  long status;
+  char body[2048];
+  char www[512]; /* WWW-Authenticate, "" when absent */
+  char content_type[128];
+} dp_reply;
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg) {
+  dp_reply *r = arg;
+  size_t have = strlen(r->body), add = size * n;
+  if (have + add < sizeof(r->body))
+    memcpy(r->body + have, data, add), r->body[have + add] = '\0';
+  return size * n;
+}
+
+static void header_value(const char *line, size_t len, const char *name, char *out, size_t cap) {
+  size_t nl = strlen(name);
+  if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+    return;
+  const char *v = line + nl + 1;
+  size_t vl = len - nl - 1;
+  while (vl && (*v == ' '))
+    v++, vl--;
+  while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+    vl--;
+  snprintf(out, cap, "%.*s", (int)vl, v);
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg) {
+  dp_reply *r = arg;
+  header_value(data, size * n, "WWW-Authenticate", r->www, sizeof(r->www));
+  header_value(data, size * n, "Content-Type", r->content_type, sizeof(r->content_type));
+  return size * n;
+}
+
+/* GET path on a fresh TLS connection with an optional client certificate and
+ * bearer token. */
+static void dp_call(world *w, const char *path, const client *c, const char *token, dp_reply *r) {
+  memset(r, 0, sizeof(*r));
+  CURL *h = curl_easy_init();
+  assert_non_null(h);
+  char url[512], auth[GJWT_MAX_TOKEN + 64];
+  snprintf(url, sizeof(url), "https://localhost:%d%s", w->sim.https, path);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_RESOLVE, NULL);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+  struct curl_slist *hdrs = NULL;
+  if (token) {
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    hdrs = curl_slist_append(hdrs, auth);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+  }
+  if (c) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
+  }
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK)
+    fail_msg("%s: %s", path, curl_easy_strerror(rc));
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_slist_free_all(hdrs);
+  curl_easy_cleanup(h);
+}
+
+static int teardown(void **state) {
+  (void)state;
+  return bs_teardown(NULL);
+}
+
+/* ---- the table ---------------------------------------------------------------- */
+
+typedef struct scheme_api {
+  const char *name;
+  const char *schemes; /* JSON list, NULL: none given (WSO2's default) */
+  const char *www;     /* the challenges of a 401 */
+  /* per certificate (A, none, U) and token (valid, none, invalid, forbidden):
+   * 200, or 901 / 902 / 908 (the fault) */
+  int expect[3][4];
+} scheme_api;
+
+static const scheme_api apis[] = {
+    {"mtls",
+     "[\"mutualssl\"]",
+     CH_MTLS,
+     {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
+    {"mtlsm",
+     "[\"mutualssl\",\"mutualssl_mandatory\"]",
+     CH_MTLS,
+     {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
+    {"oauth",
+     "[\"oauth2\"]",
+     CH_OAUTH,
+     {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
+    {"default", NULL, CH_OAUTH, {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
+    /* seed 003: cert valid -> token ignored; cert fails -> token decides; only
+     * a (bad) cert sent -> 901; nothing sent -> 902 */
+    {"either",
+     "[\"mutualssl\",\"oauth2\"]",
+     CH_BOTH,
+     {{200, 200, 200, 200}, {200, 902, 901, 908}, {200, 901, 901, 908}}},
+    {"oauthm",
+     "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
+     CH_BOTH,
+     {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
+    {"certm",
+     "[\"mutualssl\",\"mutualssl_mandatory\",\"oauth2\"]",
+     CH_BOTH,
+     {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
+    {"both",
+     "[\"mutualssl\",\"mutualssl_mandatory\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
+     CH_BOTH,
+     {{200, 902, 901, 908}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
+};
+
+#define API_COUNT (sizeof(apis) / sizeof(apis[0]))
+
+static void check_fault(const char *what, const dp_reply *r, int code, const char *www) {
+  code %= 1000; /* 900901 or 901 */
+  const char *body = code == 901 ? BODY_901 : code == 902 ? BODY_902 : BODY_908;
+  long status = code == 908 ? 403 : 401;
+  if (r->status != status || strcmp(r->body, body) != 0)
+    fail_msg("%s: %ld %s, expected %ld %s", what, r->status, r->body, status, body);
+  assert_string_equal("application/json", r->content_type);
+  if (status == 401) {
+    char want[512];
+    snprintf(want, sizeof(want), "%s%s", www, TAIL);
+    if (strcmp(r->www, want) != 0)
+      fail_msg("%s: WWW-Authenticate \"%s\", expected \"%s\"", what, r->www, want);
+  } else
+    assert_string_equal("", r->www);
+}
+
+static void setup_table_world(world *w, const char *dir, const char *config, char ids[][64]) {
+  start_world(w, dir, config);
+  char other[64];
+  create_api(w, "other", "[\"mutualssl\"]", 0, other);
+  for (size_t i = 0; i < API_COUNT; i++) {
+    create_api(w, apis[i].name, apis[i].schemes, 0, ids[i]);
+    if (apis[i].schemes && strstr(apis[i].schemes, "mutualssl")) {
+      char alias[64];
+      snprintf(alias, sizeof(alias), "a-%s", apis[i].name);
+      upload_client(w, ids[i], alias, &cert_a, "Unlimited");
+    }
+  }
+  upload_client(w, other, "u-other", &cert_u, "Unlimited");
+  reload_all(w);
+  oauth_setup(w);
+  for (size_t i = 0; i < API_COUNT; i++)
+    subscribe(w, w->app_ok, ids[i], "Unlimited");
+}
+
+static void test_every_combination(void **state) {
+  (void)state;
+  world w = {0};
+  char ids[API_COUNT][64];
+  setup_table_world(&w, "table", NULL, ids);
+  const client *certs[3] = {&cert_a, NULL, &cert_u};
+  const char *cert_names[3] = {"cert A", "no cert", "cert U (other API)"};
+  const char *tokens[4] = {w.token_ok, NULL, w.token_invalid, w.token_forbidden};
+  const char *token_names[4] = {"valid token", "no token", "invalid token", "forbidden token"};
+  size_t cells = 0;
+  for (size_t i = 0; i < API_COUNT; i++)
+    for (size_t c = 0; c < 3; c++)
+      for (size_t t = 0; t < 4; t++) {
+        char path[128], what[256];
+        snprintf(path, sizeof(path), "/%s/1.0/menaka", apis[i].name);
+        snprintf(what, sizeof(what), "%s, %s, %s", apis[i].name, cert_names[c], token_names[t]);
+        dp_reply r;
+        dp_call(&w, path, certs[c], tokens[t], &r);
+        int want = apis[i].expect[c][t];
+        if (want == 200) {
+          if (r.status != 200 || !strstr(r.body, "Jersey say : menaka"))
+            fail_msg("%s: %ld %s, expected 200", what, r.status, r.body);
+        } else
+          check_fault(what, &r, want, apis[i].www);
+        cells++;
+      }
+  printf("# %zu cells (8 schemes x 3 certificates x 4 tokens)\n", cells);
+  assert_false(st_log_contains(&w.sim, w.token_ok)); /* tokens never logged */
+  assert_false(st_log_contains(&w.sim, w.token_invalid));
+  world_free(&w);
+  st_check(st_sim_stop(&w.sim));
+}
+
+/* An isDefaultVersion API answers /ctx/rest like /ctx/1.0/rest, with the
+ * same authentication. */
+static void test_default_version(void **state) {
+  (void)state;
+  world w = {0};
+  start_world(&w, "default-version", NULL);
+  char certm[64], oauthm[64];
+  create_api(&w, "dvcert", "[\"mutualssl\",\"mutualssl_mandatory\"]", 1, certm);
+  create_api(&w, "dvtoken", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]", 1,
+             oauthm);
+  upload_client(&w, certm, "a-dvcert", &cert_a, "Unlimited");
+  upload_client(&w, oauthm, "a-dvtoken", &cert_a, "Unlimited");
+  upload_client(&w, oauthm, "u-dvtoken", &cert_u, "Unlimited");
+  reload_all(&w);
+  oauth_setup(&w);
+  subscribe(&w, w.app_ok, oauthm, "Unlimited");
+  static const char *const cert_paths[] = {"/dvcert/1.0/menaka", "/dvcert/menaka"};
+  static const char *const token_paths[] = {"/dvtoken/1.0/menaka", "/dvtoken/menaka"};
+  for (size_t p = 0; p < 2; p++) {
+    dp_reply r;
+    dp_call(&w, cert_paths[p], &cert_a, NULL, &r);
+    assert_int_equal(200, r.status);
+    assert_non_null(strstr(r.body, "Jersey say : menaka"));
+    dp_call(&w, cert_paths[p], NULL, w.token_ok, &r);
+    check_fault(cert_paths[p], &r, 900901, CH_MTLS);
+    dp_call(&w, cert_paths[p], &cert_u, NULL, &r);
+    check_fault(cert_paths[p], &r, 900901, CH_MTLS);
+
+    dp_call(&w, token_paths[p], &cert_a, NULL, &r);
+    check_fault(token_paths[p], &r, 900902, CH_BOTH);
+    dp_call(&w, token_paths[p], NULL, w.token_ok, &r);
+    assert_int_equal(200, r.status);
+    dp_call(&w, token_paths[p], &cert_a, w.token_invalid, &r);
+    check_fault(token_paths[p], &r, 900901, CH_BOTH);
+    dp_call(&w, token_paths[p], &cert_u, w.token_forbidden, &r);
+    check_fault(token_paths[p], &r, 900908, CH_BOTH);
+  }
+  world_free(&w);
+  st_check(st_sim_stop(&w.sim));
+}
+
+/* fault_format xml: <ams:fault> with code, message and description. */
+static void test_xml_faults(void **state) {
+  (void)state;
+  world w = {0};
+  start_world(&w, "xml", "{\"fault_format\": \"xml\"}");
+  char both[64];
+  create_api(&w, "both", apis[7].schemes, 0, both);
+  upload_client(&w, both, "a-both", &cert_a, "Unlimited");
+  reload_all(&w);
+  oauth_setup(&w);
+  subscribe(&w, w.app_ok, both, "Unlimited");
+  dp_reply r;
+  dp_call(&w, "/both/1.0/menaka", &cert_a, NULL, &r);
+  assert_int_equal(401, r.status);
+  assert_string_equal("application/xml", r.content_type);
+  assert_string_equal(
+      "<ams:fault xmlns:ams=\"http://wso2.org/apimanager/security\"><ams:code>900902</ams:code>"
+      "<ams:message>Missing Credentials</ams:message><ams:description>Invalid Credentials. Make "
+      "sure your API invocation call has a header: 'Authorization : Bearer ACCESS_TOKEN' or "
+      "'Authorization : Basic ACCESS_TOKEN' or 'ApiKey : API_KEY'</ams:description></ams:fault>",
+      r.body);
+  assert_string_equal(CH_BOTH TAIL, r.www);
+  dp_call(&w, "/both/1.0/menaka", NULL, w.token_ok, &r);
+  assert_int_equal(401, r.status);
+  assert_string_equal(
+      "<ams:fault xmlns:ams=\"http://wso2.org/apimanager/security\"><ams:code>900901</ams:code>"
+      "<ams:message>Invalid Credentials</ams:message><ams:description>Invalid Credentials. Make "
+      "sure you have provided the correct security credentials</ams:description></ams:fault>",
+      r.body);
+  dp_call(&w, "/both/1.0/menaka", &cert_a, w.token_forbidden, &r);
+  assert_int_equal(403, r.status);
+  assert_string_equal(
+      "<ams:fault xmlns:ams=\"http://wso2.org/apimanager/security\"><ams:code>900908</ams:code>"
+      "<ams:message>Resource forbidden </ams:message><ams:description>User is NOT authorized to "
+      "access the Resource. API Subscription validation failed.</ams:description></ams:fault>",
+      r.body);
+  assert_string_equal("", r.www);
+  dp_call(&w, "/both/1.0/menaka", &cert_a, w.token_ok, &r);
+  assert_int_equal(200, r.status);
+  world_free(&w);
+  st_check(st_sim_stop(&w.sim));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_every_combination, teardown),
+      cmocka_unit_test_teardown(test_default_version, teardown),
+      cmocka_unit_test_teardown(test_xml_faults, teardown),
+  };
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int failed = cmocka_run_group_tests(tests, group_setup, NULL);
+  curl_global_cleanup();
+  return failed;
+}
