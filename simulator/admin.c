@@ -78,7 +78,7 @@ static void method_not_allowed(struct evhttp_request *req, const char *allow) {
 /* Valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
  * U+10FFFF, which jansson would refuse to put in a reply) without control
  * characters (C0, DEL, C1): what an alias or URL may hold. */
-static int printable_utf8(const unsigned char *s, size_t len) {
+int gsim_printable_utf8(const unsigned char *s, size_t len) {
   static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
   size_t i = 0;
   while (i < len) {
@@ -103,7 +103,7 @@ static int printable_utf8(const unsigned char *s, size_t len) {
 }
 
 /* Percent-decodes one path segment into out; -1 if it does not fit or is bad. */
-static int path_segment(const char *seg, size_t len, char *out, size_t out_len) {
+int gsim_path_segment(const char *seg, size_t len, char *out, size_t out_len) {
   char *raw = strndup(seg, len);
   if (!raw)
     return -1;
@@ -111,7 +111,7 @@ static int path_segment(const char *seg, size_t len, char *out, size_t out_len) 
   char *decoded = evhttp_uridecode(raw, 0, &n);
   free(raw);
   int rc = decoded && n > 0 && n < out_len && !memchr(decoded, '\0', n) &&
-                   printable_utf8((const unsigned char *)decoded, n)
+                   gsim_printable_utf8((const unsigned char *)decoded, n)
                ? 0
                : -1;
   if (rc == 0)
@@ -217,7 +217,7 @@ static int cert_der(X509 *cert, unsigned char **der, size_t *len) {
 }
 
 /* Parses the request's multipart body. 0, or -1 after answering 400. */
-static int read_form(struct evhttp_request *req, gsim_mp_form *form) {
+int gsim_read_form(struct evhttp_request *req, gsim_mp_form *form) {
   const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
   char boundary[GSIM_MP_BOUNDARY_MAX];
   char why[256];
@@ -242,11 +242,11 @@ static int read_form(struct evhttp_request *req, gsim_mp_form *form) {
 }
 
 /* A text field as a C string into out; 0 absent or empty, 1 ok, -1 bad. */
-static int form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len) {
+int gsim_form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len) {
   const gsim_mp_part *p = gsim_mp_find(form, name);
   if (!p || p->len == 0)
     return 0;
-  if (p->len >= out_len || memchr(p->data, '\0', p->len) || !printable_utf8(p->data, p->len))
+  if (p->len >= out_len || memchr(p->data, '\0', p->len) || !gsim_printable_utf8(p->data, p->len))
     return -1;
   memcpy(out, p->data, p->len);
   out[p->len] = '\0';
@@ -262,12 +262,12 @@ static void cert_meta_reply(struct evhttp_request *req, int status, const char *
 
 static void certs_add(gsim *sim, struct evhttp_request *req) {
   gsim_mp_form form;
-  if (read_form(req, &form) != 0)
+  if (gsim_read_form(req, &form) != 0)
     return;
   gsim_cert_row row;
   memset(&row, 0, sizeof(row));
-  int alias_ok = form_text(&form, "alias", row.alias, sizeof(row.alias));
-  int endpoint_ok = form_text(&form, "endpoint", row.endpoint, sizeof(row.endpoint));
+  int alias_ok = gsim_form_text(&form, "alias", row.alias, sizeof(row.alias));
+  int endpoint_ok = gsim_form_text(&form, "endpoint", row.endpoint, sizeof(row.endpoint));
   if (alias_ok < 0 || endpoint_ok < 0) {
     bad_request(req, alias_ok < 0 ? "The alias must be printable UTF-8 of at most 255 bytes"
                                   : "The endpoint must be printable UTF-8 of at most 2047 bytes");
@@ -342,7 +342,7 @@ static void certs_add(gsim *sim, struct evhttp_request *req) {
 
 static void certs_replace(gsim *sim, struct evhttp_request *req, const char *alias) {
   gsim_mp_form form;
-  if (read_form(req, &form) != 0)
+  if (gsim_read_form(req, &form) != 0)
     return;
   const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
   if (!file || file->len == 0) {
@@ -554,7 +554,7 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const char *rest)
   const char *slash = strchr(rest, '/');
   size_t seg_len = slash ? (size_t)(slash - rest) : strlen(rest);
   char alias[GSIM_ALIAS_MAX];
-  if (path_segment(rest, seg_len, alias, sizeof(alias)) != 0) {
+  if (gsim_path_segment(rest, seg_len, alias, sizeof(alias)) != 0) {
     bad_request(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
     return;
   }
@@ -675,7 +675,7 @@ static json_t *api_definition(struct evhttp_request *req, json_t *in, const char
   const char *context = json_string_value(json_object_get(in, "context"));
   const char *version = json_string_value(json_object_get(in, "version"));
   if (!name || !*name || strlen(name) >= GSIM_API_NAME_MAX ||
-      !printable_utf8((const unsigned char *)name, strlen(name))) {
+      !gsim_printable_utf8((const unsigned char *)name, strlen(name))) {
     bad_request(req, "name: a non-empty string of at most 255 printable characters is required");
     return NULL;
   }
@@ -889,9 +889,10 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
   const char *sub = *rest == '/' ? strchr(rest + 1, '/') : NULL;
   if (sub && strncmp(sub, "/client-cert", strlen("/client-cert")) == 0) {
     char api_id[GSIM_API_ID_MAX];
-    gsim_api *api = path_segment(rest + 1, (size_t)(sub - rest - 1), api_id, sizeof(api_id)) == 0
-                        ? gsim_api_find_id(sim, api_id)
-                        : NULL;
+    gsim_api *api =
+        gsim_path_segment(rest + 1, (size_t)(sub - rest - 1), api_id, sizeof(api_id)) == 0
+            ? gsim_api_find_id(sim, api_id)
+            : NULL;
     if (api)
       gsim_client_certs_route(sim, req, api, sub);
     else
@@ -900,7 +901,7 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
   }
   char id[GSIM_API_ID_MAX];
   if (*rest != '/' || strchr(rest + 1, '/') ||
-      path_segment(rest + 1, strlen(rest + 1), id, sizeof(id)) != 0) {
+      gsim_path_segment(rest + 1, strlen(rest + 1), id, sizeof(id)) != 0) {
     gsim_rest_error(req, 404, "Not Found", "No such resource");
     return;
   }

@@ -684,85 +684,6 @@ static void cc_method(struct evhttp_request *req, const char *allow) {
   gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
 }
 
-/* Valid UTF-8 without control characters (as admin.c checks aliases). */
-static int printable_utf8(const unsigned char *s, size_t len) {
-  static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    if (c < 0x20 || c == 0x7f)
-      return 0;
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > len)
-      return 0;
-    unsigned long cp = n == 1 ? c : (unsigned long)(c & (0x7f >> n));
-    for (size_t k = 1; k < n; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3fu);
-    }
-    if ((n > 1 && cp < min_cp[n]) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-        (cp >= 0x80 && cp <= 0x9f))
-      return 0;
-    i += n;
-  }
-  return 1;
-}
-
-/* Percent-decodes one path segment into out; -1 if it does not fit or is bad. */
-static int path_segment(const char *seg, size_t len, char *out, size_t out_len) {
-  char *raw = strndup(seg, len);
-  if (!raw)
-    return -1;
-  size_t n = 0;
-  char *decoded = evhttp_uridecode(raw, 0, &n);
-  free(raw);
-  int rc = decoded && n > 0 && n < out_len && !memchr(decoded, '\0', n) &&
-                   printable_utf8((const unsigned char *)decoded, n)
-               ? 0
-               : -1;
-  if (rc == 0)
-    memcpy(out, decoded, n + 1);
-  free(decoded);
-  return rc;
-}
-
-/* Parses the request's multipart body. 0, or -1 after answering 400. */
-static int read_form(struct evhttp_request *req, gsim_mp_form *form) {
-  const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-  char boundary[GSIM_MP_BOUNDARY_MAX], why[256];
-  gsim_mp_status st = gsim_mp_boundary(type ? type : "", boundary, sizeof(boundary));
-  if (st != GSIM_MP_OK) {
-    snprintf(why, sizeof(why), "Expected a multipart/form-data body (%s)", gsim_mp_status_name(st));
-    cc_bad(req, why);
-    return -1;
-  }
-  struct evbuffer *body = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(body);
-  const unsigned char *data =
-      len ? evbuffer_pullup(body, (ev_ssize_t)len) : (const unsigned char *)"";
-  char detail[200] = "";
-  st = gsim_mp_parse(data, len, boundary, form, detail, sizeof(detail));
-  if (st != GSIM_MP_OK) {
-    snprintf(why, sizeof(why), "Malformed multipart body: %s", detail);
-    cc_bad(req, why);
-    return -1;
-  }
-  return 0;
-}
-
-/* A text field as a C string; 0 absent or empty, 1 ok, -1 bad. */
-static int form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len) {
-  const gsim_mp_part *p = gsim_mp_find(form, name);
-  if (!p || p->len == 0)
-    return 0;
-  if (p->len >= out_len || memchr(p->data, '\0', p->len) || !printable_utf8(p->data, p->len))
-    return -1;
-  memcpy(out, p->data, p->len);
-  out[p->len] = '\0';
-  return 1;
-}
-
 /* The certificate of an upload, per profile: wso2 reads PEM or DER and
  * answers anything else with WSO2's 500; sap reads what gcert reads and
  * answers 400 naming the reason. */
@@ -808,7 +729,7 @@ static int cert_expired(X509 *cert, int64_t now_ms) {
 /* The tier field: absent -> "Unlimited"; 0, or -1 after answering 400. */
 static int read_tier(gsim *sim, struct evhttp_request *req, const gsim_mp_form *form, char out[64],
                      int *given) {
-  int ok = form_text(form, "tier", out, 64);
+  int ok = gsim_form_text(form, "tier", out, 64);
   *given = ok == 1;
   if (ok < 0) {
     cc_bad(req, "The tier must be printable UTF-8 of at most 63 bytes");
@@ -875,10 +796,10 @@ static void next_tick_text(gsim *sim, char profile[32], char memory[32]) {
 
 static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
   gsim_mp_form form;
-  if (read_form(req, &form) != 0)
+  if (gsim_read_form(req, &form) != 0)
     return;
   char alias[GSIM_ALIAS_MAX], tier[64];
-  int alias_ok = form_text(&form, "alias", alias, sizeof(alias));
+  int alias_ok = gsim_form_text(&form, "alias", alias, sizeof(alias));
   if (alias_ok < 0) {
     cc_bad(req, "The alias must be printable UTF-8 of at most 255 bytes");
     return;
@@ -1061,7 +982,7 @@ static void cc_get(gsim *sim, struct evhttp_request *req, const cc_route *r, con
 static void cc_replace(gsim *sim, struct evhttp_request *req, const cc_route *r,
                        const char *alias) {
   gsim_mp_form form;
-  if (read_form(req, &form) != 0)
+  if (gsim_read_form(req, &form) != 0)
     return;
   const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
   if (file && file->len == 0)
@@ -1180,7 +1101,7 @@ void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *ap
   const char *slash = strchr(after, '/');
   size_t seg_len = slash ? (size_t)(slash - after) : strlen(after);
   char alias[GSIM_ALIAS_MAX];
-  if (path_segment(after, seg_len, alias, sizeof(alias)) != 0) {
+  if (gsim_path_segment(after, seg_len, alias, sizeof(alias)) != 0) {
     cc_bad(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
     return;
   }

@@ -130,51 +130,6 @@ static void method_not_allowed(struct evhttp_request *req, const char *allow) {
   gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
 }
 
-/* Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
- * without C0, DEL or C1 control characters. */
-static int printable_utf8(const unsigned char *s, size_t len) {
-  static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    if (c < 0x20 || c == 0x7f)
-      return 0;
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > len)
-      return 0;
-    unsigned long cp = n == 1 ? c : (unsigned long)(c & (0x7f >> n));
-    for (size_t k = 1; k < n; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3fu);
-    }
-    if ((n > 1 && cp < min_cp[n]) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-        (cp >= 0x80 && cp <= 0x9f))
-      return 0;
-    i += n;
-  }
-  return 1;
-}
-
-/* Percent-decodes one path segment into out; -1 if it is empty, does not fit
- * or is not printable UTF-8. */
-static int path_segment(const char *seg, size_t len, char *out, size_t out_len) {
-  char *raw = strndup(seg, len);
-  if (!raw)
-    return -1;
-  size_t n = 0;
-  char *decoded = evhttp_uridecode(raw, 0, &n);
-  free(raw);
-  int rc = decoded && n > 0 && n < out_len && !memchr(decoded, '\0', n) &&
-                   printable_utf8((const unsigned char *)decoded, n)
-               ? 0
-               : -1;
-  if (rc == 0)
-    memcpy(out, decoded, n + 1);
-  free(decoded);
-  return rc;
-}
-
 /* A store name: 1..128 of [A-Za-z0-9._-]. */
 static int valid_store(const char *s) {
   size_t n = strlen(s);
@@ -201,7 +156,7 @@ static const char *reserved_prefix(const char *name) {
 /* Checks a certificate or provider name; 0, or -1 with description filled. */
 static int check_name(const char *name, int reserved_rule, char *description, size_t len) {
   size_t n = strlen(name);
-  if (n == 0 || n >= SAP_NAME_MAX || !printable_utf8((const unsigned char *)name, n)) {
+  if (n == 0 || n >= SAP_NAME_MAX || !gsim_printable_utf8((const unsigned char *)name, n)) {
     snprintf(description, len, "The name must be printable UTF-8 of 1 to 255 bytes");
     return -1;
   }
@@ -225,43 +180,6 @@ static json_t *iso_seconds(json_int_t s) {
 }
 
 /* ---- multipart forms -------------------------------------------------------- */
-
-/* Parses the request's multipart body. 0, or -1 after answering 400. */
-static int read_form(gsim *sim, struct evhttp_request *req, gsim_mp_form *form) {
-  const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-  char boundary[GSIM_MP_BOUNDARY_MAX];
-  char why[300];
-  gsim_mp_status st = gsim_mp_boundary(type ? type : "", boundary, sizeof(boundary));
-  if (st != GSIM_MP_OK) {
-    snprintf(why, sizeof(why), "Expected a multipart/form-data body (%s)", gsim_mp_status_name(st));
-    bad_request(sim, req, why);
-    return -1;
-  }
-  struct evbuffer *body = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(body);
-  const unsigned char *data =
-      len ? evbuffer_pullup(body, (ev_ssize_t)len) : (const unsigned char *)"";
-  char detail[200] = "";
-  st = gsim_mp_parse(data, len, boundary, form, detail, sizeof(detail));
-  if (st != GSIM_MP_OK) {
-    snprintf(why, sizeof(why), "Malformed multipart body: %s", detail);
-    bad_request(sim, req, why);
-    return -1;
-  }
-  return 0;
-}
-
-/* A text field as a C string into out; 0 absent or empty, 1 ok, -1 bad. */
-static int form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len) {
-  const gsim_mp_part *p = gsim_mp_find(form, name);
-  if (!p || p->len == 0)
-    return 0;
-  if (p->len >= out_len || memchr(p->data, '\0', p->len) || !printable_utf8(p->data, p->len))
-    return -1;
-  memcpy(out, p->data, p->len);
-  out[p->len] = '\0';
-  return 1;
-}
 
 /* ---- certificate descriptions ----------------------------------------------- */
 
@@ -518,10 +436,10 @@ static int key_upload(const gsim_mp_part *file, const char *password, gcert_stor
 
 static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, const char *store) {
   gsim_mp_form form;
-  if (read_form(sim, req, &form) != 0)
+  if (gsim_read_form(req, &form) != 0)
     return;
   char name[SAP_NAME_MAX], password[GSIM_PASSWORD_MAX], description[400];
-  int name_ok = form_text(&form, "name", name, sizeof(name));
+  int name_ok = gsim_form_text(&form, "name", name, sizeof(name));
   if (name_ok <= 0) {
     bad_request(sim, req,
                 name_ok < 0 ? "The name must be printable UTF-8 of 1 to 255 bytes"
@@ -532,7 +450,7 @@ static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, con
     bad_request(sim, req, description);
     return;
   }
-  int pw_ok = k == KEY ? form_text(&form, "password", password, sizeof(password)) : 0;
+  int pw_ok = k == KEY ? gsim_form_text(&form, "password", password, sizeof(password)) : 0;
   if (pw_ok < 0) {
     bad_request(sim, req, "The password must be printable of at most 255 bytes");
     return;
@@ -770,7 +688,7 @@ static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, co
   rest++;
   const char *slash = strchr(rest, '/');
   char store[SAP_STORE_MAX];
-  if (!slash || path_segment(rest, (size_t)(slash - rest), store, sizeof(store)) != 0 ||
+  if (!slash || gsim_path_segment(rest, (size_t)(slash - rest), store, sizeof(store)) != 0 ||
       !valid_store(store)) {
     if (!slash)
       gsim_rest_error(req, 404, "Not Found", "No such resource");
@@ -798,7 +716,7 @@ static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, co
     gsim_rest_error(req, 404, "Not Found", "No such resource");
     return;
   }
-  if (path_segment(tail + 1, strlen(tail + 1), name, sizeof(name)) != 0 ||
+  if (gsim_path_segment(tail + 1, strlen(tail + 1), name, sizeof(name)) != 0 ||
       object_key(key, store, name) != 0) {
     bad_request(sim, req, "The name in the path must be printable UTF-8 of 1 to 255 bytes");
     return;
@@ -1058,7 +976,7 @@ static void providers_route(gsim *sim, struct evhttp_request *req, const char *r
     gsim_rest_error(req, 404, "Not Found", "No such resource");
     return;
   }
-  if (path_segment(rest + 1, strlen(rest + 1), name, sizeof(name)) != 0) {
+  if (gsim_path_segment(rest + 1, strlen(rest + 1), name, sizeof(name)) != 0) {
     bad_request(sim, req, "The name in the path must be printable UTF-8 of 1 to 255 bytes");
     return;
   }

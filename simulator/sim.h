@@ -34,6 +34,7 @@
 #include <openssl/x509.h>
 
 #include "gcert.h"
+#include "multipart.h"
 #include "store.h"
 
 #define GSIM_MAX_PROFILES       32
@@ -397,6 +398,20 @@ int gsim_sap_init(gsim *sim, char *why, size_t why_len);
 void gsim_sap_free(gsim *sim);
 /* Admin routes under /sap/v1/ (1 when answered, 0 when not its path). */
 int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path);
+
+/* ---- admin helpers shared by admin.c, clientauth.c and sap.c (admin.c) ---- */
+
+/* Valid UTF-8 without control characters (C0, DEL, C1), no surrogates. */
+int gsim_printable_utf8(const unsigned char *s, size_t len);
+/* Percent-decodes one path segment (len bytes of seg) into out: 0, or -1
+ * when it is empty, does not fit, holds a NUL or is not printable UTF-8. */
+int gsim_path_segment(const char *seg, size_t len, char *out, size_t out_len);
+/* Parses the request's multipart/form-data body into form (which points into
+ * the request's buffer). 0, or -1 after answering 400 with the reason. */
+int gsim_read_form(struct evhttp_request *req, gsim_mp_form *form);
+/* A text field of form as a C string in out: 0 absent or empty, 1 copied,
+ * -1 too long, holding a NUL or not printable UTF-8. */
+int gsim_form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len);
 
 /* ---- faults and error bodies --------------------------------------------- */
 
