@@ -158,10 +158,11 @@ static int parse_args(int argc, char **argv, token_args *a) {
                                     {"--aud", a->aud}};
   for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
     const char *v = strings[i][1];
-    json_t *probe = v ? json_string(v) : NULL;
-    if (v && (!*v || !probe))
-      return usage_error("%s must be non-empty UTF-8", strings[i][0]);
+    json_t *probe = v ? json_string(v) : NULL; /* NULL for invalid UTF-8 */
+    int bad = v && (!*v || !probe);
     json_decref(probe);
+    if (bad)
+      return usage_error("%s must be non-empty UTF-8", strings[i][0]);
   }
   if (a->have_exp && a->have_lifetime)
     return usage_error("give --exp or --lifetime, not both");
