@@ -1025,10 +1025,11 @@ static void put_api_create(gen *g, const gh_api_spec *a, const char *file) {
   }
   /* no security: an unsecured API (every resource authType None) */
   static const char *const verbs[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
-  sb_printf(&json, "],\"isDefaultVersion\":%s,\"operations\":[", a->default_version ? "true" : "false");
+  sb_printf(&json, "],\"isDefaultVersion\":%s,\"operations\":[",
+            a->default_version ? "true" : "false");
   for (size_t i = 0; a->security_count == 0 && i < sizeof(verbs) / sizeof(verbs[0]); i++)
-    sb_printf(&json, "%s{\"target\":\"/*\",\"verb\":\"%s\",\"authType\":\"None\"}",
-              i ? "," : "", verbs[i]);
+    sb_printf(&json, "%s{\"target\":\"/*\",\"verb\":\"%s\",\"authType\":\"None\"}", i ? "," : "",
+              verbs[i]);
   sb_puts(&json, "]}");
   sbuf path = {0};
   sb_printf(&path, "api-%.*s.json", GH_NAME_MAX, a->name);

@@ -289,8 +289,8 @@ static int sim_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   json_t *operations = json_array();
   static const char *const verbs[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
   for (size_t i = 0; api->security_count == 0 && i < sizeof(verbs) / sizeof(verbs[0]); i++)
-    json_array_append_new(operations, json_pack("{s:s, s:s, s:s}", "target", "/*", "verb",
-                                                 verbs[i], "authType", "None"));
+    json_array_append_new(operations, json_pack("{s:s, s:s, s:s}", "target", "/*", "verb", verbs[i],
+                                                "authType", "None"));
   json_t *def = json_pack("{s:s, s:s, s:s, s:{s:{s:s}}, s:o, s:b, s:o}", "name", api->name,
                           "context", api->context, "version", api->version, "endpointConfig",
                           "production_endpoints", "url", api->url, "securityScheme", security,
