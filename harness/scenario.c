@@ -1875,7 +1875,7 @@ static int build_token(loader *L, const ynode *n, gh_step *s) {
                   "token: expired needs an application: write a subscribe step before this "
                   "call, or token: {application: NAME, issued_at: -2h}");
     t->kind = GH_TOKEN_JWT;
-    t->issued_at_ms = -2 * 3600 * MS_PER_S;
+    t->issued_at_ms = (int64_t)-2 * 3600 * MS_PER_S;
     t->application = take_string(L, n, L->first_application, strlen(L->first_application));
     return t->application == NULL ? -1 : 0;
   }

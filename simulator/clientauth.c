@@ -331,6 +331,7 @@ static int rebuild_profile(gsim *sim, gsim_listener *l, const char *reason, char
 /* A new in-memory trust snapshot from the certificates now in the map. */
 static int reload_memory(gsim *sim, gsim_listener *l, const char *reason, char *why,
                          size_t why_len) {
+  // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of certificate pointers
   X509 **snap = l->count ? calloc(l->count, sizeof(*snap)) : NULL;
   if (l->count && !snap)
     return fail(why, why_len, "out of memory");
@@ -592,6 +593,7 @@ static int gsim_clientauth_add(gsim *sim, gsim_client_cert *c) {
     return -1;
   if (l->count == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 16;
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
     gsim_client_cert **grown = realloc(l->certs, cap * sizeof(*grown));
     if (!grown)
       return -1;

@@ -151,6 +151,7 @@ static int provider_load(gsim *sim, const gsim_object_row *row, gsim_ssl_profile
   }
   if (!slot->spec)
     free(spec);
+  // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): spec is owned by slot->spec (freed by slot_free)
   json_decref(def);
   if (rc)
     slot_free(slot);

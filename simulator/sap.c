@@ -511,8 +511,10 @@ static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, con
       for (size_t i = 0; i < st.count && !e; i++)
         if (st.entries[i].key)
           e = &st.entries[i];
-      X509 *leaf = sk_X509_value(e->chain, 0);
-      if (check_chain(e->chain, description, sizeof(description)) == 0) {
+      X509 *leaf = e ? sk_X509_value(e->chain, 0) : NULL;
+      if (!e)
+        snprintf(description, sizeof(description), "A key store needs a private key");
+      else if (check_chain(e->chain, description, sizeof(description)) == 0) {
         if (X509_check_private_key(leaf, e->key) != 1)
           snprintf(description, sizeof(description),
                    "The private key does not match the leaf certificate");
@@ -764,8 +766,9 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
   const char *k;
   json_t *v;
   json_object_foreach(in, k, v) {
-    if (strcmp(k, "name") && strcmp(k, "host") && strcmp(k, "port") && strcmp(k, "trustStore") &&
-        strcmp(k, "keyStore") && strcmp(k, "keyAlias") && strcmp(k, "description")) {
+    if (strcmp(k, "name") != 0 && strcmp(k, "host") != 0 && strcmp(k, "port") != 0 &&
+        strcmp(k, "trustStore") != 0 && strcmp(k, "keyStore") != 0 && strcmp(k, "keyAlias") != 0 &&
+        strcmp(k, "description") != 0) {
       snprintf(description, len, "Unknown field '%.64s'", k);
       return -1;
     }
