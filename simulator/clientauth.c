@@ -236,7 +236,7 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
  * an alert). */
 static int verify_callback(int ok, X509_STORE_CTX *store_ctx) {
   if (ok)
-    return ok;
+    return 1;
   SSL *ssl = X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
   gsim *sim = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
   if (sim) {
@@ -250,7 +250,7 @@ static int verify_callback(int ok, X509_STORE_CTX *store_ctx) {
     gsim_log(sim, "WARN", "listener: client certificate refused in the handshake: %s (%s)",
              X509_verify_cert_error_string(err), subject);
   }
-  return ok;
+  return 0; /* the failure stands */
 }
 
 static int add_cert(X509_STORE *st, X509 *cert) {
