@@ -427,21 +427,28 @@ static int query_long(const struct evkeyvalq *query, const char *name, long def,
   return 0;
 }
 
+int gsim_list_query(struct evhttp_request *req, struct evkeyvalq *query, long *offset,
+                    long *limit) {
+  TAILQ_INIT(query);
+  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  if (q && evhttp_parse_query_str(q, query) != 0) {
+    bad_request(req, "The query string could not be parsed");
+    return -1;
+  }
+  if (query_long(query, "offset", 0, 1000000, offset) != 0 ||
+      query_long(query, "limit", LIST_LIMIT, 1000, limit) != 0) {
+    evhttp_clear_headers(query);
+    bad_request(req, "offset and limit must be non-negative integers (limit at most 1000)");
+    return -1;
+  }
+  return 0;
+}
+
 static void certs_list(gsim *sim, struct evhttp_request *req) {
   struct evkeyvalq query;
-  TAILQ_INIT(&query);
-  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-  if (q && evhttp_parse_query_str(q, &query) != 0) {
-    bad_request(req, "The query string could not be parsed");
-    return;
-  }
   long offset = 0, limit = LIST_LIMIT;
-  if (query_long(&query, "offset", 0, 1000000, &offset) != 0 ||
-      query_long(&query, "limit", LIST_LIMIT, 1000, &limit) != 0) {
-    evhttp_clear_headers(&query);
-    bad_request(req, "offset and limit must be non-negative integers (limit at most 1000)");
+  if (gsim_list_query(req, &query, &offset, &limit) != 0)
     return;
-  }
   /* As WSO2: an empty filter is no filter; one longer than any stored value
    * matches nothing (the store refuses both as out of bounds). */
   const char *alias = evhttp_find_header(&query, "alias");

@@ -871,35 +871,11 @@ static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
   gsim_send_json(req, 201, meta(r, c));
 }
 
-static int query_long(const struct evkeyvalq *query, const char *name, long def, long max,
-                      long *out) {
-  const char *v = evhttp_find_header(query, name);
-  *out = def;
-  if (!v)
-    return 0;
-  char *end = NULL;
-  long n = strtol(v, &end, 10);
-  if (!*v || *end || n < 0 || n > max)
-    return -1;
-  *out = n;
-  return 0;
-}
-
 static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
   struct evkeyvalq query;
-  TAILQ_INIT(&query);
-  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-  if (q && evhttp_parse_query_str(q, &query) != 0) {
-    cc_bad(req, "The query string could not be parsed");
-    return;
-  }
   long offset = 0, limit = LIST_LIMIT;
-  if (query_long(&query, "offset", 0, 1000000, &offset) != 0 ||
-      query_long(&query, "limit", LIST_LIMIT, 1000, &limit) != 0) {
-    evhttp_clear_headers(&query);
-    cc_bad(req, "offset and limit must be non-negative integers (limit at most 1000)");
+  if (gsim_list_query(req, &query, &offset, &limit) != 0)
     return;
-  }
   const char *alias = evhttp_find_header(&query, "alias");
   alias = alias && *alias ? alias : NULL; /* as WSO2: an empty filter is no filter */
   gsim_listener *l = sim->listener;

@@ -412,6 +412,10 @@ int gsim_read_form(struct evhttp_request *req, gsim_mp_form *form);
 /* A text field of form as a C string in out: 0 absent or empty, 1 copied,
  * -1 too long, holding a NUL or not printable UTF-8. */
 int gsim_form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len);
+/* The offset and limit (default 25, at most 1000) of a list call; query keeps
+ * the other parameters (the caller clears it). 0, or -1 after answering 400. */
+struct evkeyvalq;
+int gsim_list_query(struct evhttp_request *req, struct evkeyvalq *query, long *offset, long *limit);
 
 /* ---- faults and error bodies --------------------------------------------- */
 
