@@ -246,7 +246,7 @@ static void test_verify_modes(void **state) {
       if (dot)
         *dot = '\0';
     }
-    char cert[64], key[64];
+    char cert[96], key[96];
     bs_request req = {.port = sim.https, .path = "/no/such/api", .insecure = 1};
     if (c->row) {
       snprintf(cert, sizeof(cert), "%s.pem", c->row);
