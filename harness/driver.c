@@ -29,7 +29,41 @@ static const struct {
     {GH_CAP_HEADER_MODE, "header-mode"},
     {GH_CAP_THROTTLING, "throttling"},
     {GH_CAP_LISTENER_RELOAD_SCHEDULE, "listener-reload-schedule"},
+    {GH_CAP_PER_API_BACKEND_TLS, "per-api-backend-tls"},
+    {GH_CAP_HEADER_CERT_DECODE, "header-cert-decode"},
+    {GH_CAP_LB_IN_FRONT, "lb-in-front"},
 };
+
+static const char *const reject_names[GH_REJECT_COUNT] = {NULL, "client-cert", "unauthenticated",
+                                                          "backend-trust"};
+
+/* WSO2's answers, as the simulator gives them: an untrusted or missing client
+ * certificate fails the handshake, failed authentication is 401 (900901 or
+ * 900902, so the code is not fixed here), an untrusted backend 500 101500. */
+const gh_reject_answer gh_sim_rejects[GH_REJECT_COUNT] = {
+    [GH_REJECT_CLIENT_CERT] = {.tls_alert = 1},
+    [GH_REJECT_UNAUTHENTICATED] = {.status = {401}},
+    [GH_REJECT_BACKEND_TRUST] = {.status = {500}, .fault_code = "101500"},
+};
+
+const char *gh_reject_name(gh_reject cls) {
+  return (int)cls > 0 && cls < GH_REJECT_COUNT ? reject_names[cls] : NULL;
+}
+
+int gh_reject_parse(const char *name, gh_reject *cls) {
+  for (int i = 1; i < GH_REJECT_COUNT; i++)
+    if (strcmp(reject_names[i], name) == 0) {
+      *cls = (gh_reject)i;
+      return 0;
+    }
+  return -1;
+}
+
+const gh_reject_answer *gh_driver_reject(const gh_driver_ops *ops, gh_reject cls) {
+  if ((int)cls <= 0 || cls >= GH_REJECT_COUNT)
+    return NULL;
+  return ops->rejects ? &ops->rejects[cls] : &gh_sim_rejects[cls];
+}
 
 const char *gh_cap_name(unsigned cap) {
   for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)

@@ -11,8 +11,15 @@
  * time returns GH_DRIVER_UNSUPPORTED with the reason in why: the runner skips
  * the case with that reason.
  *
- * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl) and
- * `exec` (any program speaking gatecert-exec/1, drivers/EXEC.md).
+ * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl),
+ * `exec` (any program speaking gatecert-exec/1, drivers/EXEC.md), and the
+ * real gateways `nginx` (drivers/nginx.c) and `haproxy` (drivers/haproxy.c),
+ * which render the desired state into their own configuration.
+ *
+ * Rejections differ by product (reference/real-gateways.md finding 1): a
+ * scenario asserts a rejection class (expect.reject) and each driver maps it
+ * to its concrete answer in its reject table, so no scenario is copied per
+ * product.
  */
 #ifndef GH_DRIVER_H
 #define GH_DRIVER_H
@@ -36,7 +43,39 @@
 #define GH_CAP_HEADER_MODE              0x1000u /* a client cert in a load balancer's header */
 #define GH_CAP_THROTTLING               0x2000u /* tiers per client certificate or subscription */
 #define GH_CAP_LISTENER_RELOAD_SCHEDULE                                                            \
-  0x4000u /* client certs wait for WSO2's two listener clocks */
+  0x4000u                                   /* client certs wait for WSO2's two listener clocks */
+#define GH_CAP_PER_API_BACKEND_TLS 0x8000u  /* an API's own backend trust and identity */
+#define GH_CAP_HEADER_CERT_DECODE  0x10000u /* every header encoding decoded, matched by cert */
+#define GH_CAP_LB_IN_FRONT         0x20000u /* a load balancer in front forwards the client cert */
+
+struct gh_driver_ops;
+
+/* Rejection classes (expect.reject). */
+typedef enum gh_reject {
+  GH_REJECT_NONE = 0,
+  GH_REJECT_CLIENT_CERT,     /* "client-cert": the listener refused the client's certificate
+                              * (untrusted, expired, or missing where required) */
+  GH_REJECT_UNAUTHENTICATED, /* "unauthenticated": the API's authentication failed */
+  GH_REJECT_BACKEND_TRUST,   /* "backend-trust": the backend's certificate failed verification */
+  GH_REJECT_COUNT
+} gh_reject;
+
+/* A driver's concrete answer to a rejection class. */
+typedef struct gh_reject_answer {
+  int tls_alert;          /* 1: the handshake fails (no HTTP status at all) */
+  long status[4];         /* else: the acceptable statuses, 0-terminated */
+  const char *fault_code; /* NULL: not checked */
+} gh_reject_answer;
+
+/* "client-cert", ...; NULL for GH_REJECT_NONE or out of range. */
+const char *gh_reject_name(gh_reject cls);
+/* 0 with *cls set, or -1 for an unknown name. */
+int gh_reject_parse(const char *name, gh_reject *cls);
+/* The answer of a driver to cls: its table's entry, or the simulator's when
+ * the driver has no table. Never NULL for a class in range. */
+const gh_reject_answer *gh_driver_reject(const struct gh_driver_ops *ops, gh_reject cls);
+/* The simulator's table (exec drivers speak WSO2's answers too). */
+extern const gh_reject_answer gh_sim_rejects[GH_REJECT_COUNT];
 
 /* "runtime-backend-trust", ...; NULL for an unknown bit. */
 const char *gh_cap_name(unsigned cap);
@@ -98,6 +137,14 @@ typedef struct gh_gateway_config {
   int per_certificate; /* -1, 0, 1 */
   gh_driver_tier tiers[GH_MAX_DRIVER_TIERS];
   size_t tier_count;
+  /* real gateways (ignored by the simulator, which never reuses upstream
+   * TLS sessions and has no load balancer of its own) */
+  const char *trusted_lb_pem[GH_MAX_LB]; /* each load balancer's certificate, PEM */
+  int upstream_session_reuse;            /* -1: the product's default, 0, 1 */
+  const char *front_lb_key_pem; /* non-NULL: run a load balancer in front (GH_CAP_LB_IN_FRONT)
+                                 * presenting this chain + key to the gateway; it verifies
+                                 * clients (optional) against base_trust_pem and forwards the
+                                 * client certificate in certificate_header */
 } gh_gateway_config;
 
 /* A key manager whose tokens the gateway accepts (gateway.oauth). */
@@ -138,6 +185,11 @@ typedef struct gh_api_desc {
   const char *const *security;
   size_t security_count;
   int default_version;
+  /* GH_CAP_PER_API_BACKEND_TLS: this API's own backend trust (PEM bundle) and
+   * identity toward its backend (chain + key PEM, or "none"); NULL: the
+   * endpoint's (uploaded certs, SSL profiles) */
+  const char *backend_trust_pem;
+  const char *backend_key_pem;
 } gh_api_desc;
 
 typedef struct gh_driver gh_driver;
@@ -182,6 +234,12 @@ typedef struct gh_driver_ops {
    * first answer that was not 2xx, else the subscription's. */
   int (*subscribe)(gh_driver *d, const char *application, const char *api, const char *tier,
                    const char *key_manager, gh_admin_result *r, char *why, size_t why_len);
+  /* GH_CAP_LB_IN_FRONT: the front load balancer's HTTPS port on 127.0.0.1
+   * (calls with via: lb go there), or -1. NULL when the driver has none. */
+  int (*front_port)(gh_driver *d);
+  /* The answers to rejection classes, GH_REJECT_COUNT entries ([0] unused);
+   * NULL: the simulator's (gh_sim_rejects). */
+  const gh_reject_answer *rejects;
   /* The last max bytes of the gateway's log (malloc'd), or NULL. */
   char *(*log_tail)(gh_driver *d, size_t max);
   /* The secrets the driver uses (admin password, ...), NULL-terminated, for
@@ -212,5 +270,21 @@ typedef struct gh_exec_info {
  * be run or its hello is not right. */
 gh_driver *gh_driver_exec_new(const char *program, const char *profile, gh_exec_info *info,
                               char *why, size_t why_len);
+
+/* What a real gateway driver found about its program, for the reports. */
+typedef struct gh_real_info {
+  char version[160]; /* "nginx/1.22.1", "HAProxy 2.6.12-1+deb12u4" */
+} gh_real_info;
+
+/* The nginx driver (drivers/nginx.c): bin is the nginx program (a path, or
+ * NULL for "nginx" in PATH, then /usr/sbin/nginx). Its own instance per case
+ * as the current user under the case's fake clock, config and files in the
+ * case's work directory, loopback ports probed free. NULL with why when
+ * nginx cannot be run. */
+gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, size_t why_len);
+
+/* The haproxy driver (drivers/haproxy.c): the same for HAProxy (master-worker
+ * mode, admin socket in the work directory). */
+gh_driver *gh_driver_haproxy_new(const char *bin, gh_real_info *info, char *why, size_t why_len);
 
 #endif

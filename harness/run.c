@@ -101,6 +101,8 @@ typedef struct options {
   const char *sim_bin;
   const char *backend_bin;
   const char *faketime_lib;
+  const char *gateway_bin;    /* nginx or haproxy program (--gateway-bin) */
+  const char *known_failures; /* --known-failures FILE */
 } options;
 
 /* Everything one case holds while it runs. */
@@ -1326,7 +1328,9 @@ static int selected(const options *opt, const gh_case_spec *c, const char *profi
 /* ---- command line ---------------------------------------------------------------------------- */
 
 static const char usage_text[] =
-    "usage: gatecert run [--scenarios DIR] [--reports DIR] [--driver sim|exec:PROGRAM]\n"
+    "usage: gatecert run [--scenarios DIR] [--reports DIR]\n"
+    "                    [--driver sim|nginx|haproxy|exec:PROGRAM] [--gateway-bin F]\n"
+    "                    [--known-failures FILE]\n"
     "                    [--profile wso2|sap]\n"
     "                    [--feature F] [--filter GLOB]... [--skip GLOB]... [--list] [--keep] [-j "
     "N]\n"
@@ -1336,8 +1340,14 @@ static const char usage_text[] =
     "Runs every scenario case (scenarios/<feature>/*.yaml, or one file) against a gateway\n"
     "and writes "
     "DIR/junit.xml and DIR/conformance.json (default DIR: reports).\n"
-    "  --driver D    sim (default: gatecert-sim) or exec:PROGRAM (any program speaking\n"
-    "                gatecert-exec/1, see harness/drivers/EXEC.md)\n"
+    "  --driver D    sim (default: gatecert-sim), nginx, haproxy (real gateways from\n"
+    "                Debian packages, one instance per case as the current user) or\n"
+    "                exec:PROGRAM (any program speaking gatecert-exec/1, see\n"
+    "                harness/drivers/EXEC.md)\n"
+    "  --gateway-bin F  the nginx or haproxy program (default: found in PATH, /usr/sbin)\n"
+    "  --known-failures FILE  the non-conformances expected of this gateway (one\n"
+    "                \"fail GLOB reason\" per line): listed failures do not fail the\n"
+    "                exit status, an unlisted failure or a listed case that passed does\n"
     "  --profile P   whose rules the expectations follow (default wso2)\n"
     "  --filter/--skip GLOB  select cases by name (fnmatch); repeatable\n"
     "  --list        print the selected cases and exit\n"
@@ -1373,6 +1383,8 @@ static int parse_options(int argc, char **argv, options *opt) {
       {"repeat-until-fail", required_argument, NULL, 'R'},
       {"shuffle", required_argument, NULL, 'Z'},
       {"sim-arg", required_argument, NULL, 'A'},
+      {"gateway-bin", required_argument, NULL, 'G'},
+      {"known-failures", required_argument, NULL, 'K'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -1426,6 +1438,12 @@ static int parse_options(int argc, char **argv, options *opt) {
       break;
     case 'T':
       opt->faketime_lib = optarg;
+      break;
+    case 'G':
+      opt->gateway_bin = optarg;
+      break;
+    case 'K':
+      opt->known_failures = optarg;
       break;
     case 'R':
     case 'Z': {
@@ -1481,9 +1499,11 @@ static int parse_options(int argc, char **argv, options *opt) {
     fprintf(stderr, "gatecert run: --profile must be wso2 or sap\n");
     return 2;
   }
-  if (strcmp(opt->driver, "sim") != 0 &&
+  if (strcmp(opt->driver, "sim") != 0 && strcmp(opt->driver, "nginx") != 0 &&
+      strcmp(opt->driver, "haproxy") != 0 &&
       (strncmp(opt->driver, "exec:", 5) != 0 || !opt->driver[5])) {
-    fprintf(stderr, "gatecert run: unknown driver \"%s\" (built in: sim, exec:PROGRAM)\n",
+    fprintf(stderr,
+            "gatecert run: unknown driver \"%s\" (built in: sim, nginx, haproxy, exec:PROGRAM)\n",
             opt->driver);
     return 2;
   }
@@ -1530,11 +1550,21 @@ int gh_run_main(int argc, char **argv) {
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   gh_exec_info exec = {.implementation = ""};
+  gh_real_info real = {.version = ""};
   char driver_why[1024] = "";
-  gh_driver *driver =
-      strncmp(opt.driver, "exec:", 5) == 0
-          ? gh_driver_exec_new(opt.driver + 5, opt.profile, &exec, driver_why, sizeof(driver_why))
-          : gh_driver_sim_new(opt.sim_bin, opt.sim_args);
+  gh_driver *driver = NULL;
+  if (strncmp(opt.driver, "exec:", 5) == 0)
+    driver = gh_driver_exec_new(opt.driver + 5, opt.profile, &exec, driver_why, sizeof(driver_why));
+  else if (strcmp(opt.driver, "nginx") == 0)
+    driver = gh_driver_nginx_new(opt.gateway_bin, &real, driver_why, sizeof(driver_why));
+  else if (strcmp(opt.driver, "haproxy") == 0)
+    driver = gh_driver_haproxy_new(opt.gateway_bin, &real, driver_why, sizeof(driver_why));
+  else
+    driver = gh_driver_sim_new(opt.sim_bin, opt.sim_args);
+  if (real.version[0]) {
+    snprintf(exec.implementation, sizeof(exec.implementation), "%s", opt.driver);
+    snprintf(exec.version, sizeof(exec.version), "%s", real.version);
+  }
   char started[32], host[256] = "localhost", epoch[] = "2030-01-01T00:00:00Z";
   now_text(started, sizeof(started));
   gethostname(host, sizeof(host) - 1);

@@ -659,6 +659,8 @@ int gh_proc_start(gh_proc *p, const gh_proc_spec *spec, char *why, size_t why_le
   double deadline = now_ms() + timeout;
   if (spawn(p, spec, deadline, why, why_len) != 0)
     return -1;
+  if (spec->no_ready)
+    return say_nothing(why, why_len);
   int r = wait_ready(p, spec->single_ready, deadline, timeout, why, why_len);
   if (r == 1)
     return say_nothing(why, why_len);

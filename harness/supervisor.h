@@ -48,6 +48,8 @@ typedef struct gh_proc_spec {
                               * faketime_file none may name LD_PRELOAD or FAKETIME* */
   int single_ready;          /* one READY line with key=host:port endpoints */
   int ready_timeout_ms;      /* 0: 5000 */
+  int no_ready;              /* 1: no READY protocol (nginx, haproxy): gh_proc_start returns
+                              * once the program was executed; the caller probes readiness */
 } gh_proc_spec;
 
 typedef struct gh_endpoint {

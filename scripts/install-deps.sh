@@ -21,6 +21,7 @@ packages=(
   libfaketime faketime
   clang-format clang-tidy cppcheck
   clang libclang-rt-14-dev
+  nginx haproxy
 )
 
 missing=()
@@ -43,5 +44,24 @@ if ((EUID != 0)); then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+# nginx and haproxy are driven by the harness as the current user (their own
+# instances, loopback, port 0 or probed ports): their packages must not start a
+# system service. policy-rc.d answering 101 makes invoke-rc.d skip the start;
+# a systemd machine gets the units stopped and disabled afterwards.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [[ ! -e $policy ]]; then
+  printf "#!/bin/sh\nexit 101\n" | "${sudo_cmd[@]}" tee $policy >/dev/null
+  "${sudo_cmd[@]}" chmod 755 $policy
+  own_policy=1
+fi
 "${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+status=0
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+if ((own_policy)); then
+  "${sudo_cmd[@]}" rm -f $policy
+fi
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  "${sudo_cmd[@]}" systemctl disable --now nginx.service haproxy.service >/dev/null 2>&1 || true
+fi
+exit $status
