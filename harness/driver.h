@@ -237,6 +237,10 @@ typedef struct gh_driver_ops {
   /* GH_CAP_LB_IN_FRONT: the front load balancer's HTTPS port on 127.0.0.1
    * (calls with via: lb go there), or -1. NULL when the driver has none. */
   int (*front_port)(gh_driver *d);
+  /* Real gateways: how many times the current case's state was applied to
+   * the gateway (validate, reload, confirm the new generation live) and the
+   * real time that took, since the last start. NULL: not counted. */
+  void (*apply_stats)(gh_driver *d, long *applies, double *apply_ms);
   /* The answers to rejection classes, GH_REJECT_COUNT entries ([0] unused);
    * NULL: the simulator's (gh_sim_rejects). */
   const gh_reject_answer *rejects;

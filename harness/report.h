@@ -55,6 +55,8 @@ typedef struct gh_case {
   char *reproduce; /* a command that reruns this case alone */
   double seconds;  /* real time */
   int64_t fake_ms; /* fake time the case covered */
+  long applies;    /* real gateways: configuration applies (reloads) in the case */
+  double apply_ms; /* ... and the real time they took */
 } gh_case;
 
 typedef struct gh_run {
