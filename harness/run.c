@@ -45,6 +45,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include "driver.h"
 #include "pki.h"
@@ -68,6 +69,7 @@
 #define LOG_TAIL      8192
 #define CALL_TIMEOUT  10000L
 #define WITHIN_PASSES 3
+#define MAX_NAMED     16 /* named sessions, named connections per case */
 
 /* Set by SIGINT/SIGTERM: the one piece of process state a signal may touch.
  * The running case stops before its next step and cleans up (every process
@@ -121,6 +123,17 @@ typedef struct case_run {
   int64_t epoch_ms;
   int64_t fake_now; /* the last time written to the clock file */
   FILE *transcript; /* <dir>/transcript.log: every step, its outcome, its time */
+  /* call session: / connection: names and what they hold */
+  struct {
+    const char *name;
+    CURLSH *share; /* the TLS session cache */
+  } sessions[MAX_NAMED];
+  size_t session_count;
+  struct {
+    const char *name;
+    CURL *handle; /* its connection cache holds the kept-alive connection */
+  } connections[MAX_NAMED];
+  size_t connection_count;
   /* outcome */
   gh_outcome outcome;
   char message[1024];
@@ -367,12 +380,24 @@ static int gateway_config(case_run *r, gh_gateway_config *cfg, char paths[][PATH
       d->key_pem = paths[p++];
     }
   }
+  /* real gateways: session reuse toward backends, the load balancers */
+  cfg->upstream_session_reuse = g->upstream_session_reuse;
+  if (g->front_lb) {
+    gh_pki_path(&r->pki, g->front_lb, ".identity.pem", paths[p]);
+    cfg->front_lb_key_pem = paths[p++];
+  }
+  if (g->trusted_load_balancer_count > GH_MAX_LB)
+    return fail(why, why_len, "more than %d trusted_load_balancers", GH_MAX_LB);
+  for (size_t i = 0; i < g->trusted_load_balancer_count; i++) {
+    gh_pki_path(&r->pki, g->trusted_load_balancers[i], ".pem", paths[p]);
+    cfg->trusted_lb_pem[i] = paths[p++];
+  }
   return 0;
 }
 
 static int create_api(case_run *r, const gh_api_spec *a, gh_admin_result *res, char *why,
                       size_t why_len) {
-  char url[512];
+  char url[512], trust[PATH_LEN], key[PATH_LEN];
   backend_url(r, a->backend, a->host, url, sizeof(url));
   gh_api_desc desc = {.name = a->name,
                       .context = a->context,
@@ -381,6 +406,16 @@ static int create_api(case_run *r, const gh_api_spec *a, gh_admin_result *res, c
                       .security = (const char *const *)a->security,
                       .security_count = a->security_count,
                       .default_version = a->default_version};
+  if (a->backend_trust_count > 0) { /* this API's own backend trust */
+    if (pathf(trust, sizeof(trust), "%s/api-%s-backend-trust.pem", r->dir, a->name) != 0 ||
+        gh_pki_bundle(&r->pki, a->backend_trust, a->backend_trust_count, trust, why, why_len) != 0)
+      return -1;
+    desc.backend_trust_pem = trust;
+  }
+  if (a->backend_key && strcmp(a->backend_key, "none") == 0)
+    desc.backend_key_pem = "none";
+  else if (a->backend_key)
+    desc.backend_key_pem = gh_pki_path(&r->pki, a->backend_key, ".identity.pem", key);
   return r->driver->ops->create_api(r->driver, &desc, res, why, why_len);
 }
 
@@ -401,6 +436,8 @@ static int clock_to(case_run *r, int64_t target, char *why, size_t why_len) {
 typedef struct call_result {
   CURLcode code;
   long status;
+  int resumed;           /* the TLS session was resumed (-1: unknown) */
+  int connection_reused; /* the call went over a kept-alive connection */
   char *body;
   size_t len;
   char *headers;
@@ -448,19 +485,87 @@ static void extras_free(call_extras *x) {
   memset(x, 0, sizeof(*x));
 }
 
+/* The TLS session cache of a call's session: name (shared by the calls naming it). */
+static CURLSH *named_session(case_run *r, const char *name) {
+  for (size_t i = 0; i < r->session_count; i++)
+    if (strcmp(r->sessions[i].name, name) == 0)
+      return r->sessions[i].share;
+  if (r->session_count == MAX_NAMED)
+    return NULL;
+  CURLSH *share = curl_share_init();
+  if (!share ||
+      curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    curl_share_cleanup(share);
+    return NULL;
+  }
+  r->sessions[r->session_count].name = name;
+  r->sessions[r->session_count++].share = share;
+  return share;
+}
+
+/* The handle of a call's connection: name, whose connection cache keeps the
+ * connection alive between the calls naming it. */
+static CURL *named_connection(case_run *r, const char *name) {
+  for (size_t i = 0; i < r->connection_count; i++)
+    if (strcmp(r->connections[i].name, name) == 0) {
+      curl_easy_reset(r->connections[i].handle); /* keeps live connections */
+      return r->connections[i].handle;
+    }
+  if (r->connection_count == MAX_NAMED)
+    return NULL;
+  CURL *h = curl_easy_init();
+  if (h) {
+    r->connections[r->connection_count].name = name;
+    r->connections[r->connection_count++].handle = h;
+  }
+  return h;
+}
+
+static void named_free(case_run *r) {
+  for (size_t i = 0; i < r->connection_count; i++)
+    curl_easy_cleanup(r->connections[i].handle);
+  for (size_t i = 0; i < r->session_count; i++)
+    curl_share_cleanup(r->sessions[i].share);
+  r->connection_count = r->session_count = 0;
+}
+
+/* Called by libcurl once the connection is up, before the request: whether
+ * its TLS session was resumed (OpenSSL's SSL_session_reused). */
+typedef struct tls_probe {
+  CURL *handle;
+  int resumed;
+} tls_probe;
+
+static int probe_tls(void *arg, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port) {
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  tls_probe *probe = arg;
+  struct curl_tlssessioninfo *info = NULL;
+  if (curl_easy_getinfo(probe->handle, CURLINFO_TLS_SSL_PTR, &info) == CURLE_OK && info &&
+      info->backend == CURLSSLBACKEND_OPENSSL && info->internals)
+    probe->resumed = SSL_session_reused((SSL *)info->internals) == 1;
+  return CURL_PREREQFUNC_OK;
+}
+
 static void client_call(case_run *r, const gh_step *s, const gh_api_spec *api, const call_extras *x,
                         call_result *out) {
   memset(out, 0, sizeof(*out));
-  int port = r->driver->ops->https_port(r->driver);
+  int via_lb = s->via && strcmp(s->via, "lb") == 0;
+  int port = via_lb ? (r->driver->ops->front_port ? r->driver->ops->front_port(r->driver) : -1)
+                    : r->driver->ops->https_port(r->driver);
   char url[2048], resolve[64];
   snprintf(url, sizeof(url), "https://localhost:%d%s/%s%s", port, api->context, api->version,
            s->path ? s->path : "/");
   snprintf(resolve, sizeof(resolve), "localhost:%d:127.0.0.1", port);
-  CURL *h = curl_easy_init();
-  if (!h) {
+  CURL *h = s->connection ? named_connection(r, s->connection) : curl_easy_init();
+  CURLSH *share = s->session ? named_session(r, s->session) : NULL;
+  if (!h || (s->session && !share)) {
+    if (h && !s->connection)
+      curl_easy_cleanup(h);
     out->code = CURLE_OUT_OF_MEMORY;
     return;
   }
+  tls_probe probe = {h, -1};
   struct curl_slist *res_list = curl_slist_append(NULL, resolve);
   struct curl_slist *headers = NULL;
   for (size_t i = 0; i < s->header_count; i++) {
@@ -500,9 +605,18 @@ static void client_call(case_run *r, const gh_step *s, const gh_api_spec *api, c
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, s->method ? s->method : "GET");
   curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  if (!s->connection) { /* a new connection each time, closed after the call */
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+  }
+  if (share) { /* resume the session's TLS session when there is one */
+    curl_easy_setopt(h, CURLOPT_SHARE, share);
+    curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  }
+  curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, probe_tls);
+  curl_easy_setopt(h, CURLOPT_PREREQDATA, &probe);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L); /* the gateway's own cert is not under test */
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, CALL_TIMEOUT);
@@ -513,11 +627,19 @@ static void client_call(case_run *r, const gh_step *s, const gh_api_spec *api, c
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
   out->code = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+  long connects = 0;
+  curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+  out->connection_reused = out->code == CURLE_OK && connects == 0;
+  out->resumed = probe.resumed;
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL); /* a named handle outlives the list */
+  curl_easy_setopt(h, CURLOPT_RESOLVE, NULL);
+  curl_easy_setopt(h, CURLOPT_SHARE, NULL);
   curl_slist_free_all(res_list);
   for (struct curl_slist *l = headers; l; l = l->next) /* the token's copy */
     OPENSSL_cleanse(l->data, strlen(l->data));
   curl_slist_free_all(headers);
-  curl_easy_cleanup(h);
+  if (!s->connection)
+    curl_easy_cleanup(h);
   if (auth) {
     OPENSSL_cleanse(auth, strlen(auth));
     free(auth);
@@ -574,6 +696,58 @@ static int log_has(case_run *r, const char *needle) {
   return found;
 }
 
+/* A transport failure that is the gateway refusing the TLS handshake (an
+ * alert during or right after it), not a connection that never happened. */
+static int tls_refused(const call_result *c) {
+  return c->status == 0 && (c->code == CURLE_SSL_CONNECT_ERROR || c->code == CURLE_RECV_ERROR ||
+                            c->code == CURLE_SEND_ERROR || c->code == CURLE_GOT_NOTHING);
+}
+
+/* Whether a call got the driver's answer to a rejection class. 1 or 0 with
+ * what (expected vs actual). */
+static int rejected_as(case_run *r, const char *name, const call_result *c, const char *code,
+                       char *what, size_t what_len) {
+  gh_reject cls = GH_REJECT_NONE;
+  const gh_reject_answer *a =
+      gh_reject_parse(name, &cls) == 0 ? gh_driver_reject(r->driver->ops, cls) : NULL;
+  if (!a) {
+    snprintf(what, what_len, "unknown rejection class %s", name);
+    return 0;
+  }
+  char want[96] = "";
+  if (a->tls_alert) {
+    if (tls_refused(c))
+      return 1;
+    snprintf(want, sizeof(want), "a refused TLS handshake");
+  } else {
+    size_t n = 0;
+    int ok = 0;
+    for (size_t i = 0; i < 4 && a->status[i]; i++) {
+      ok |= c->status == a->status[i];
+      n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%ld", i ? " or " : "status ",
+                            a->status[i]);
+      if (n >= sizeof(want))
+        break;
+    }
+    if (ok && a->fault_code && strcmp(code, a->fault_code) != 0) {
+      snprintf(what, what_len,
+               "expected rejection %s (the %s driver's answer: fault code %s), got \"%s\"", name,
+               r->driver->ops->name, a->fault_code, code);
+      return 0;
+    }
+    if (ok)
+      return 1;
+  }
+  if (c->status == 0)
+    snprintf(what, what_len,
+             "expected rejection %s (the %s driver's answer: %s), the call failed: %s", name,
+             r->driver->ops->name, want, c->error[0] ? c->error : curl_easy_strerror(c->code));
+  else
+    snprintf(what, what_len, "expected rejection %s (the %s driver's answer: %s), got status %ld",
+             name, r->driver->ops->name, want, c->status);
+  return 0;
+}
+
 /* Checks a call's expectations. 0 when all hold; else -1 with what/detail. */
 static int check_call(case_run *r, const gh_expect *e, const gh_api_spec *api, const call_result *c,
                       size_t before, char *what, size_t what_len, char *detail, size_t detail_len) {
@@ -583,8 +757,22 @@ static int check_call(case_run *r, const gh_expect *e, const gh_api_spec *api, c
   size_t after = backend_requests(r, api->backend, &last);
   int reached = after > before;
   int rc = 0;
+  fault_code(c->body, code, sizeof(code));
+  if (e->resumed != GH_UNSET && c->resumed != (e->resumed == GH_YES)) {
+    snprintf(what, what_len, "expected the TLS session %sto be resumed, it was %s",
+             e->resumed == GH_YES ? "" : "not ",
+             c->resumed == 1   ? "resumed"
+             : c->resumed == 0 ? "not resumed"
+                               : "never set up");
+    rc = -1;
+    goto done;
+  }
+  if (e->reject && !rejected_as(r, e->reject, c, code, what, what_len)) {
+    rc = -1;
+    goto done;
+  }
   if (c->code != CURLE_OK && c->status == 0) {
-    if (e->tls_failure && strcmp(e->tls_failure, "tls-alert") == 0)
+    if ((e->tls_failure && strcmp(e->tls_failure, "tls-alert") == 0) || e->reject)
       goto done;
     snprintf(what, what_len, "the call failed: %s",
              c->error[0] ? c->error : curl_easy_strerror(c->code));
@@ -605,7 +793,6 @@ static int check_call(case_run *r, const gh_expect *e, const gh_api_spec *api, c
       rc = -1;
     }
   }
-  fault_code(c->body, code, sizeof(code));
   if (!rc && e->fault_code && strcmp(code, e->fault_code) != 0) {
     snprintf(what, what_len, "expected fault code %s, got \"%s\"", e->fault_code, code);
     rc = -1;
@@ -658,8 +845,13 @@ static int check_call(case_run *r, const gh_expect *e, const gh_api_spec *api, c
       rc = -1;
     }
 done:
-  snprintf(detail, detail_len, "got status %ld, fault code \"%s\", backend %s\nbody: %s", c->status,
-           code[0] ? code : "", reached ? "reached" : "not reached", body);
+  snprintf(detail, detail_len,
+           "got status %ld, fault code \"%s\", backend %s, TLS session %s, connection %s\nbody: %s",
+           c->status, code[0] ? code : "", reached ? "reached" : "not reached",
+           c->resumed == 1   ? "resumed"
+           : c->resumed == 0 ? "new"
+                             : "none",
+           c->connection_reused ? "reused" : "new", body);
   json_decref(last);
   return rc;
 }
@@ -836,7 +1028,19 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
       caps |= GH_CAP_OAUTH2;
     if (s->header_encoding)
       caps |= GH_CAP_HEADER_MODE;
+    /* url-pem is what a load balancer sends and what a gateway can pin
+     * exactly; garbage must be refused by any gateway; the rest needs decoding */
+    if (s->header_encoding && strcmp(s->header_encoding, "url-pem") != 0 &&
+        strcmp(s->header_encoding, "garbage") != 0)
+      caps |= GH_CAP_HEADER_CERT_DECODE;
+    if (s->via && strcmp(s->via, "lb") == 0)
+      caps |= GH_CAP_LB_IN_FRONT;
   }
+  if (g->front_lb)
+    caps |= GH_CAP_LB_IN_FRONT;
+  for (size_t i = 0; i < c->api_count; i++)
+    if (c->apis[i].backend_trust_count > 0 || c->apis[i].backend_key)
+      caps |= GH_CAP_PER_API_BACKEND_TLS;
   return caps;
 }
 
@@ -1026,7 +1230,7 @@ static void run_case_body(case_run *r) {
   pathf(r->clock, sizeof(r->clock), "%s/clock", r->dir);
   pathf(r->reports, sizeof(r->reports), "%s/backends", r->dir);
   gh_gateway_config cfg;
-  char paths[2 * GH_MAX_PROFILES + 4][PATH_LEN];
+  char paths[2 * GH_MAX_PROFILES + GH_MAX_LB + 6][PATH_LEN];
   int drc = 0; /* the driver's answer: GH_DRIVER_UNSUPPORTED skips the case */
   if (make_dirs(r->reports) != 0 ||
       gh_faketime_freeze_ms(r->clock, r->epoch_ms, why, sizeof(why)) ||
@@ -1093,6 +1297,8 @@ typedef struct case_outcome {
   char *log_tail; /* malloc'd or NULL */
   double seconds;
   int64_t fake_ms;
+  long applies; /* real gateways' configuration applies, and their real time */
+  double apply_ms;
 } case_outcome;
 
 static void execute_case(const options *opt, const gh_case_spec *c, const char *profile,
@@ -1117,6 +1323,9 @@ static void execute_case(const options *opt, const gh_case_spec *c, const char *
       set_outcome(&r, GH_ERROR, NULL, "cannot create the work directory of %s", c->name);
     else
       run_case_body(&r);
+    named_free(&r);
+    if (driver->ops->apply_stats)
+      driver->ops->apply_stats(driver, &out->applies, &out->apply_ms);
     out->log_tail = driver->ops->log_tail(driver, LOG_TAIL);
     char why[512];
     if (driver->ops->stop(driver, why, sizeof(why)) != 0)
@@ -1152,7 +1361,9 @@ static void record_case(const options *opt, const gh_case_spec *c, const char *p
                     .log_tail = passed ? NULL : o->log_tail,
                     .reproduce = reproduce,
                     .seconds = o->seconds,
-                    .fake_ms = o->fake_ms};
+                    .fake_ms = o->fake_ms,
+                    .applies = o->applies,
+                    .apply_ms = o->apply_ms};
   gh_case *added = gh_run_add(run, &result);
   if (added)
     gh_console_case(stdout, color, added);
@@ -1176,9 +1387,10 @@ static void worker_child(const options *opt, const gh_case_spec *c, const char *
   case_outcome o;
   memset(&o, 0, sizeof(o));
   execute_case(opt, c, profile, driver, &o);
-  json_t *j = json_pack("{s:i, s:s, s:s, s:s?, s:f, s:I}", "outcome", (int)o.outcome, "message",
-                        o.message, "detail", o.detail, "log_tail", o.log_tail, "seconds", o.seconds,
-                        "fake_ms", (json_int_t)o.fake_ms);
+  json_t *j = json_pack("{s:i, s:s, s:s, s:s?, s:f, s:I, s:I, s:f}", "outcome", (int)o.outcome,
+                        "message", o.message, "detail", o.detail, "log_tail", o.log_tail, "seconds",
+                        o.seconds, "fake_ms", (json_int_t)o.fake_ms, "applies",
+                        (json_int_t)o.applies, "apply_ms", o.apply_ms);
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   size_t len = text ? strlen(text) : 0, done = 0;
   while (done < len) {
@@ -1206,6 +1418,8 @@ static void worker_result(const worker *w, case_outcome *o) {
   o->log_tail = tail ? strdup(tail) : NULL;
   o->seconds = json_real_value(json_object_get(j, "seconds"));
   o->fake_ms = json_integer_value(json_object_get(j, "fake_ms"));
+  o->applies = (long)json_integer_value(json_object_get(j, "applies"));
+  o->apply_ms = json_real_value(json_object_get(j, "apply_ms"));
   json_decref(j);
 }
 

@@ -138,8 +138,9 @@ static const char *const CLIENT_AUTHS[] = {"none", "optional", "require", NULL};
 static const char *const FAULTS[] = {"none",    "refuse",         "reset", "stall",
                                      "garbage", "close-mid-body", NULL};
 static const char *const TLS_VERSIONS[] = {"any", "1.2", "1.3", NULL};
-static const char *const API_KEYS[] = {"context",  "version",         "backend", "host",
-                                       "security", "default_version", "create",  NULL};
+static const char *const API_KEYS[] = {
+    "context",         "version", "backend",       "host",        "security",
+    "default_version", "create",  "backend_trust", "backend_key", NULL};
 static const char *const SECURITY[] = {
     "oauth2",     "mutualssl", "mutualssl_mandatory",
     "basic_auth", "api_key",   "oauth_basic_auth_api_key_mandatory",
@@ -154,6 +155,7 @@ static const char *const GATEWAY_KEYS[] = {"sender_reload_interval",
                                            "mutual_ssl",
                                            "throttling",
                                            "oauth",
+                                           "upstream_session_reuse",
                                            NULL};
 static const char *const LISTENER_KEYS[] = {"verify_client",
                                             "profile_reload_interval",
@@ -163,8 +165,9 @@ static const char *const LISTENER_KEYS[] = {"verify_client",
                                             "chain_validation",
                                             NULL};
 static const char *const CERT_MATCHES[] = {"serial_issuer", "serial_subject", NULL};
-static const char *const MUTUAL_SSL_KEYS[] = {"certificate_header", "encode", "client_validation",
-                                              "trusted_load_balancers", NULL};
+static const char *const MUTUAL_SSL_KEYS[] = {"certificate_header", "encode",
+                                              "client_validation",  "trusted_load_balancers",
+                                              "front_lb",           NULL};
 static const char *const THROTTLING_KEYS[] = {"per_certificate", "tiers", NULL};
 static const char *const TIER_KEYS[] = {"name", "requests", "window", NULL};
 static const char *const OAUTH_KEYS[] = {"issuer", "key", "alg", NULL};
@@ -192,7 +195,10 @@ static const char *const STEP_KINDS[] = {"call",
                                          NULL}; /* gh_step_kind */
 static const char *const STEP_EXTRA_KEYS[] = {"expect", "expect_profile", "within", NULL};
 static const char *const CALL_KEYS[] = {"api",         "path",  "method",      "headers",
-                                        "client_cert", "token", "header_cert", NULL};
+                                        "client_cert", "token", "header_cert", "session",
+                                        "connection",  "via",   NULL};
+static const char *const VIAS[] = {"gateway", "lb", NULL};
+static const char *const REJECTS[] = {"client-cert", "unauthenticated", "backend-trust", NULL};
 static const char *const TOKEN_KEYS[] = {"application", "lifetime", "issued_at", "not_before",
                                          "key",         "issuer",   NULL};
 static const char *const TOKEN_WORDS[] = {"expired", "garbage", NULL};
@@ -209,8 +215,8 @@ static const char *const NO_KEYS[] = {NULL};
 static const char *const FORMATS[] = {"pem",     "der",   "pkcs7",    "jks",
                                       "garbage", "empty", "oversize", NULL};
 static const char *const CALL_EXPECT_KEYS[] = {
-    "status",      "fault_code",      "body_contains", "body_excludes", "header",
-    "tls_failure", "backend_reached", "backend_saw",   "log_contains",  NULL};
+    "status",          "fault_code",  "body_contains", "body_excludes", "header",  "tls_failure",
+    "backend_reached", "backend_saw", "log_contains",  "reject",        "resumed", NULL};
 static const char *const ADMIN_EXPECT_KEYS[] = {"status", "message", "body_contains", NULL};
 static const char *const BACKEND_SAW_KEYS[] = {"client_cert", NULL};
 static const char *const FAILURE_CLASSES[] = {"tls-alert", "http-4xx", "http-5xx",
@@ -1133,6 +1139,7 @@ static void free_expect(gh_expect *e) {
   free_strings(e->body_excludes, e->body_excludes_count);
   free_headers(e->headers, e->header_count);
   free(e->tls_failure);
+  free(e->reject);
   free(e->backend_saw_client_cert);
   free(e->message);
   free_strings(e->log_contains, e->log_contains_count);
@@ -1153,6 +1160,9 @@ static void free_step(gh_step *s) {
   free(s->token.issuer);
   free(s->header_cert);
   free(s->header_encoding);
+  free(s->session);
+  free(s->connection);
+  free(s->via);
   free(s->tier);
   free(s->application);
   free(s->api);
@@ -1194,6 +1204,7 @@ static void free_case(gh_case_spec *c) {
   free(g->verify_client);
   free(g->certificate_match);
   free(g->certificate_header);
+  free(g->front_lb);
   free_strings(g->trusted_load_balancers, g->trusted_load_balancer_count);
   if (g->tiers != NULL) {
     for (size_t i = 0; i < g->tier_count; i++)
@@ -1233,6 +1244,8 @@ static void free_case(gh_case_spec *c) {
       free(c->apis[i].backend);
       free(c->apis[i].host);
       free_strings(c->apis[i].security, c->apis[i].security_count);
+      free_strings(c->apis[i].backend_trust, c->apis[i].backend_trust_count);
+      free(c->apis[i].backend_key);
     }
     free(c->apis);
   }
@@ -1466,6 +1479,13 @@ static int build_api(loader *L, const ynode *key, const ynode *map, gh_api_spec 
     return -1;
   if ((v = map_get(map, "create")) != NULL && get_bool(L, v, "create", &a->create))
     return -1;
+  if ((v = map_get(map, "backend_trust")) != NULL &&
+      get_strings(L, v, "backend_trust", LIST_PKI, NULL, 0, 1, &a->backend_trust,
+                  &a->backend_trust_count))
+    return -1;
+  if ((v = map_get(map, "backend_key")) != NULL &&
+      get_pki_ref(L, v, "backend_key", 1, &a->backend_key))
+    return -1;
   return 0;
 }
 
@@ -1610,6 +1630,8 @@ static int build_mutual_ssl(loader *L, const ynode *map) {
       return fail(L, v, "trusted_load_balancers: at most %d, got %zu", GH_MAX_LOAD_BALANCERS,
                   g->trusted_load_balancer_count);
   }
+  if ((v = map_get(map, "front_lb")) != NULL && get_pki_ref(L, v, "front_lb", 0, &g->front_lb))
+    return -1;
   return 0;
 }
 
@@ -1722,6 +1744,9 @@ static int build_gateway(loader *L, const ynode *map) {
     return -1;
   if ((v = map_get(map, "throttling")) != NULL && build_throttling(L, v))
     return -1;
+  if ((v = map_get(map, "upstream_session_reuse")) != NULL &&
+      get_tristate(L, v, "upstream_session_reuse", &g->upstream_session_reuse))
+    return -1;
   if ((v = map_get(map, "oauth")) != NULL && build_oauth(L, v))
     return -1;
   return 0;
@@ -1784,11 +1809,19 @@ static int build_expect(loader *L, const ynode *map, const char *section, const 
   if ((v = map_get(map, "tls_failure")) != NULL &&
       get_word(L, v, "tls_failure", FAILURE_CLASSES, NULL, &e->tls_failure))
     return -1;
+  if ((v = map_get(map, "reject")) != NULL && get_word(L, v, "reject", REJECTS, NULL, &e->reject))
+    return -1;
   if ((v = map_get(map, "backend_reached")) != NULL) {
     int yes = 0;
     if (get_bool(L, v, "backend_reached", &yes))
       return -1;
     e->backend_reached = yes ? GH_YES : GH_NO;
+  }
+  if ((v = map_get(map, "resumed")) != NULL) {
+    int yes = 0;
+    if (get_bool(L, v, "resumed", &yes))
+      return -1;
+    e->resumed = yes ? GH_YES : GH_NO;
   }
   if ((v = map_get(map, "backend_saw")) != NULL) {
     const ynode *cert = NULL;
@@ -1819,8 +1852,10 @@ static int build_overrides(loader *L, const ynode *map, const char *const *keys,
   if (s->overrides == NULL)
     return -1;
   s->override_count = n;
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     s->overrides[i].backend_reached = GH_UNSET;
+    s->overrides[i].resumed = GH_UNSET;
+  }
   for (size_t i = 0; i < n; i++) {
     const ynode *key = map->kids[2 * i];
     qbuf q;
@@ -1947,6 +1982,18 @@ static int build_call_security(loader *L, const ynode *map, gh_step *s) {
   }
   if ((v = map_get(map, "header_cert")) != NULL && build_header_cert(L, v, s))
     return -1;
+  if ((v = map_get(map, "session")) != NULL &&
+      (get_string(L, v, "session", &s->session) || check_name(L, v, "session", s->session)))
+    return -1;
+  if ((v = map_get(map, "connection")) != NULL && (get_string(L, v, "connection", &s->connection) ||
+                                                   check_name(L, v, "connection", s->connection)))
+    return -1;
+  if ((v = map_get(map, "via")) != NULL) {
+    if (get_word(L, v, "via", VIAS, NULL, &s->via))
+      return -1;
+    if (strcmp(s->via, "lb") == 0 && L->c->gateway.front_lb == NULL)
+      return fail(L, v, "via: lb needs gateway.mutual_ssl.front_lb");
+  }
   return 0;
 }
 
@@ -2147,6 +2194,7 @@ static int build_action(loader *L, const ynode *v, gh_step *s) {
 
 static int build_step(loader *L, const ynode *map, gh_step *s) {
   s->expect.backend_reached = GH_UNSET;
+  s->expect.resumed = GH_UNSET;
   qbuf q;
   if (map->type != Y_MAP)
     return fail(L, map, "steps: expected a step (a map such as {advance: 10s}), got %s",
@@ -2214,8 +2262,10 @@ static int build_steps(loader *L, const ynode *list) {
   if (L->c->steps == NULL)
     return -1;
   L->c->step_count = list->kid_count;
-  for (size_t i = 0; i < list->kid_count; i++)
+  for (size_t i = 0; i < list->kid_count; i++) {
     L->c->steps[i].expect.backend_reached = GH_UNSET;
+    L->c->steps[i].expect.resumed = GH_UNSET;
+  }
   L->clock_ms = 0;
   L->first_application = NULL;
   for (size_t i = 0; i < list->kid_count; i++)
@@ -2306,6 +2356,7 @@ static int build_case(loader *L, const ynode *root, gh_case_spec *c) {
   g->header_encode = -1;
   g->client_validation = -1;
   g->per_certificate = -1;
+  g->upstream_session_reuse = -1;
   const ynode *v = NULL;
   c->file = take_string(L, NULL, L->path, strlen(L->path));
   if (c->file == NULL || build_name(L, root))
@@ -2499,8 +2550,12 @@ static void merge_expect(gh_expect *e, const gh_expect *o) {
   }
   if (o->tls_failure != NULL)
     e->tls_failure = o->tls_failure;
+  if (o->reject != NULL)
+    e->reject = o->reject;
   if (o->backend_reached != GH_UNSET)
     e->backend_reached = o->backend_reached;
+  if (o->resumed != GH_UNSET)
+    e->resumed = o->resumed;
   if (o->backend_saw_client_cert != NULL)
     e->backend_saw_client_cert = o->backend_saw_client_cert;
   if (o->message != NULL)

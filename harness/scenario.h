@@ -123,8 +123,35 @@
  *   The two reload clocks of client certificates are listener-reload-schedule
  *   (declare it in needs).
  *
+ * Real gateways (nginx, haproxy drivers; reference/real-gateways.md):
+ *
+ *   gateway:
+ *     upstream_session_reuse: false       # unset: the product's default
+ *     mutual_ssl: {front_lb: lb}          # a load balancer in front (lb-in-front),
+ *                                         # presenting pki lb to the gateway
+ *   apis:
+ *     a: {..., backend_trust: [root], backend_key: client}   # per-api-backend-tls
+ *   steps:
+ *     - call: {api: a, session: s1, connection: c1, via: lb}
+ *       expect: {reject: backend-trust}
+ *
+ * - session: calls naming the same session share libcurl's TLS session cache,
+ *   so the second one resumes the first one's TLS session (each call is still
+ *   a new connection unless connection is given too); connection: calls
+ *   naming the same connection reuse one kept-alive connection when the
+ *   gateway kept it open (the result records whether it was reused).
+ * - via: lb sends the call to the front load balancer, which verifies the
+ *   client certificate and forwards it in the certificate header.
+ * - reject names a rejection class the driver maps to its own answer:
+ *   client-cert (the listener refused the client's certificate),
+ *   unauthenticated (the API's authentication failed), backend-trust (the
+ *   backend's certificate failed the gateway's verification). The simulator
+ *   answers a TLS alert, 401, and 500 with fault code 101500.
+ *
  * Expectations on a call: status, fault_code, body_contains, body_excludes,
- * header {name: value}, tls_failure (a failure class: tls-alert, http-4xx,
+ * header {name: value}, reject (a rejection class), resumed (the call's TLS
+ * session was resumed: true/false), tls_failure (a failure
+ * class: tls-alert, http-4xx,
  * http-5xx, backend-not-reached), backend_reached, backend_saw.client_cert
  * (a pki name or none), log_contains (the gateway log). On an admin step:
  * status, message (contained in the error description or message), body_contains.
@@ -263,6 +290,9 @@ typedef struct gh_gateway_spec {
   char *oauth_issuer;
   char *oauth_key; /* pki name */
   char *oauth_alg; /* "RS256", "ES256" (defaulted from the key) */
+  /* real gateways */
+  int upstream_session_reuse; /* -1 (the product's default), 0, 1 */
+  char *front_lb;             /* mutual_ssl.front_lb: pki name of a load balancer in front */
 } gh_gateway_spec;
 
 #define GH_KEY_MANAGER_NAME    "gatecert" /* the name the oauth key manager is registered as */
@@ -278,6 +308,10 @@ typedef struct gh_api_spec {
   size_t security_count;
   int default_version;
   int create; /* default 1: created before the first step */
+  /* this API's own backend TLS (per-api-backend-tls): NULL/0 when not set */
+  char **backend_trust; /* pki names */
+  size_t backend_trust_count;
+  char *backend_key; /* pki name or "none" */
 } gh_api_spec;
 
 /* ---- steps and expectations ------------------------------------------------ */
@@ -300,7 +334,9 @@ typedef struct gh_expect {
   gh_header *headers;
   size_t header_count;
   char *tls_failure; /* failure class, or NULL */
+  char *reject;      /* rejection class (driver.h gh_reject), or NULL */
   gh_tristate backend_reached;
+  gh_tristate resumed;           /* the call's TLS session was (not) resumed */
   char *backend_saw_client_cert; /* pki name, "none", or NULL (not checked) */
   char *message;                 /* admin: contained in description or message */
   char **log_contains;
@@ -357,6 +393,9 @@ typedef struct gh_step {
   gh_token_spec token;
   char *header_cert;     /* pki name sent in the certificate header, or NULL */
   char *header_encoding; /* url-pem (default), base64-der, base64-pem, raw-pem, garbage */
+  char *session;         /* calls with the same name share a TLS session cache (resumption) */
+  char *connection;      /* calls with the same name reuse one kept-alive connection */
+  char *via;             /* "gateway" (default) or "lb": the front load balancer */
   /* advance / advance_to */
   int64_t duration_ms;
   /* endpoint certificates */
