@@ -35,7 +35,7 @@ static const struct {
 };
 
 static const char *const reject_names[GH_REJECT_COUNT] = {NULL, "client-cert", "unauthenticated",
-                                                          "backend-trust"};
+                                                          "backend-tls"};
 
 /* WSO2's answers, as the simulator gives them: an untrusted or missing client
  * certificate fails the handshake, failed authentication is 401 (900901 or
@@ -43,7 +43,7 @@ static const char *const reject_names[GH_REJECT_COUNT] = {NULL, "client-cert", "
 const gh_reject_answer gh_sim_rejects[GH_REJECT_COUNT] = {
     [GH_REJECT_CLIENT_CERT] = {.tls_alert = 1},
     [GH_REJECT_UNAUTHENTICATED] = {.status = {401}},
-    [GH_REJECT_BACKEND_TRUST] = {.status = {500}, .fault_code = "101500"},
+    [GH_REJECT_BACKEND_TLS] = {.status = {500}, .fault_code = "101500"},
 };
 
 const char *gh_reject_name(gh_reject cls) {

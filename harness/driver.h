@@ -56,7 +56,8 @@ typedef enum gh_reject {
   GH_REJECT_CLIENT_CERT,     /* "client-cert": the listener refused the client's certificate
                               * (untrusted, expired, or missing where required) */
   GH_REJECT_UNAUTHENTICATED, /* "unauthenticated": the API's authentication failed */
-  GH_REJECT_BACKEND_TRUST,   /* "backend-trust": the backend's certificate failed verification */
+  GH_REJECT_BACKEND_TLS,     /* "backend-tls": the TLS handshake with the backend failed
+                              * (its certificate untrusted, or it refused the gateway) */
   GH_REJECT_COUNT
 } gh_reject;
 

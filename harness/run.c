@@ -1086,8 +1086,12 @@ static int check_admin(case_run *r, const gh_step *s, size_t index, const gh_adm
   char label[256], what[1024] = "";
   step_label(s, index, label, sizeof(label));
   const char *body = res->body ? res->body : "";
+  int refused = res->status >= 400;
   if (e.status && res->status != e.status)
     snprintf(what, sizeof(what), "expected status %ld, got %ld", e.status, res->status);
+  else if (e.refused != GH_UNSET && refused != (e.refused == GH_YES))
+    snprintf(what, sizeof(what), "expected the change to be %s, got status %ld",
+             e.refused == GH_YES ? "refused (4xx or 5xx)" : "accepted", res->status);
   else if (e.message && *e.message) {
     json_t *j = json_loads(body, 0, NULL);
     const char *d = json_string_value(json_object_get(j, "description"));

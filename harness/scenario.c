@@ -198,7 +198,7 @@ static const char *const CALL_KEYS[] = {"api",         "path",  "method",      "
                                         "client_cert", "token", "header_cert", "session",
                                         "connection",  "via",   NULL};
 static const char *const VIAS[] = {"gateway", "lb", NULL};
-static const char *const REJECTS[] = {"client-cert", "unauthenticated", "backend-trust", NULL};
+static const char *const REJECTS[] = {"client-cert", "unauthenticated", "backend-tls", NULL};
 static const char *const TOKEN_KEYS[] = {"application", "lifetime", "issued_at", "not_before",
                                          "key",         "issuer",   NULL};
 static const char *const TOKEN_WORDS[] = {"expired", "garbage", NULL};
@@ -217,7 +217,8 @@ static const char *const FORMATS[] = {"pem",     "der",   "pkcs7",    "jks",
 static const char *const CALL_EXPECT_KEYS[] = {
     "status",          "fault_code",  "body_contains", "body_excludes", "header",  "tls_failure",
     "backend_reached", "backend_saw", "log_contains",  "reject",        "resumed", NULL};
-static const char *const ADMIN_EXPECT_KEYS[] = {"status", "message", "body_contains", NULL};
+static const char *const ADMIN_EXPECT_KEYS[] = {"status", "message", "body_contains", "refused",
+                                                NULL};
 static const char *const BACKEND_SAW_KEYS[] = {"client_cert", NULL};
 static const char *const FAILURE_CLASSES[] = {"tls-alert", "http-4xx", "http-5xx",
                                               "backend-not-reached", NULL};
@@ -1560,6 +1561,28 @@ static int build_ssl_profiles(loader *L, const ynode *list) {
 }
 
 /* A boolean into a -1/0/1 field. */
+/* upstream_session_reuse: a boolean, or "default" (-1: the product's own
+ * default, so that a matrix row can compare it with a setting). */
+static int get_reuse(loader *L, const ynode *n, int *out) {
+  char *text = NULL;
+  if (text_of(L, n, "upstream_session_reuse", "a boolean or default", &text))
+    return -1;
+  int rc = 0;
+  if (strcmp(text, "default") == 0) {
+    *out = -1;
+  } else if (word_index(BOOL_TRUE, text) >= 0) {
+    *out = 1;
+  } else if (word_index(BOOL_FALSE, text) >= 0) {
+    *out = 0;
+  } else {
+    qbuf q;
+    rc = fail(L, n, "upstream_session_reuse: expected true, false or default, got %s",
+              quote(&q, text));
+  }
+  free(text);
+  return rc;
+}
+
 static int get_tristate(loader *L, const ynode *n, const char *what, int *out) {
   int yes = 0;
   if (get_bool(L, n, what, &yes))
@@ -1745,7 +1768,7 @@ static int build_gateway(loader *L, const ynode *map) {
   if ((v = map_get(map, "throttling")) != NULL && build_throttling(L, v))
     return -1;
   if ((v = map_get(map, "upstream_session_reuse")) != NULL &&
-      get_tristate(L, v, "upstream_session_reuse", &g->upstream_session_reuse))
+      get_reuse(L, v, &g->upstream_session_reuse))
     return -1;
   if ((v = map_get(map, "oauth")) != NULL && build_oauth(L, v))
     return -1;
@@ -1817,6 +1840,12 @@ static int build_expect(loader *L, const ynode *map, const char *section, const 
       return -1;
     e->backend_reached = yes ? GH_YES : GH_NO;
   }
+  if ((v = map_get(map, "refused")) != NULL) {
+    int yes = 0;
+    if (get_bool(L, v, "refused", &yes))
+      return -1;
+    e->refused = yes ? GH_YES : GH_NO;
+  }
   if ((v = map_get(map, "resumed")) != NULL) {
     int yes = 0;
     if (get_bool(L, v, "resumed", &yes))
@@ -1855,6 +1884,7 @@ static int build_overrides(loader *L, const ynode *map, const char *const *keys,
   for (size_t i = 0; i < n; i++) {
     s->overrides[i].backend_reached = GH_UNSET;
     s->overrides[i].resumed = GH_UNSET;
+    s->overrides[i].refused = GH_UNSET;
   }
   for (size_t i = 0; i < n; i++) {
     const ynode *key = map->kids[2 * i];
@@ -2195,6 +2225,7 @@ static int build_action(loader *L, const ynode *v, gh_step *s) {
 static int build_step(loader *L, const ynode *map, gh_step *s) {
   s->expect.backend_reached = GH_UNSET;
   s->expect.resumed = GH_UNSET;
+  s->expect.refused = GH_UNSET;
   qbuf q;
   if (map->type != Y_MAP)
     return fail(L, map, "steps: expected a step (a map such as {advance: 10s}), got %s",
@@ -2265,6 +2296,7 @@ static int build_steps(loader *L, const ynode *list) {
   for (size_t i = 0; i < list->kid_count; i++) {
     L->c->steps[i].expect.backend_reached = GH_UNSET;
     L->c->steps[i].expect.resumed = GH_UNSET;
+    L->c->steps[i].expect.refused = GH_UNSET;
   }
   L->clock_ms = 0;
   L->first_application = NULL;
@@ -2556,6 +2588,8 @@ static void merge_expect(gh_expect *e, const gh_expect *o) {
     e->backend_reached = o->backend_reached;
   if (o->resumed != GH_UNSET)
     e->resumed = o->resumed;
+  if (o->refused != GH_UNSET)
+    e->refused = o->refused;
   if (o->backend_saw_client_cert != NULL)
     e->backend_saw_client_cert = o->backend_saw_client_cert;
   if (o->message != NULL)

@@ -126,14 +126,14 @@
  * Real gateways (nginx, haproxy drivers; reference/real-gateways.md):
  *
  *   gateway:
- *     upstream_session_reuse: false       # unset: the product's default
+ *     upstream_session_reuse: false       # unset or default: the product's default
  *     mutual_ssl: {front_lb: lb}          # a load balancer in front (lb-in-front),
  *                                         # presenting pki lb to the gateway
  *   apis:
  *     a: {..., backend_trust: [root], backend_key: client}   # per-api-backend-tls
  *   steps:
  *     - call: {api: a, session: s1, connection: c1, via: lb}
- *       expect: {reject: backend-trust}
+ *       expect: {reject: backend-tls}
  *
  * - session: calls naming the same session share libcurl's TLS session cache,
  *   so the second one resumes the first one's TLS session (each call is still
@@ -144,8 +144,9 @@
  *   client certificate and forwards it in the certificate header.
  * - reject names a rejection class the driver maps to its own answer:
  *   client-cert (the listener refused the client's certificate),
- *   unauthenticated (the API's authentication failed), backend-trust (the
- *   backend's certificate failed the gateway's verification). The simulator
+ *   unauthenticated (the API's authentication failed), backend-tls (the
+ *   TLS handshake with the backend failed: its certificate was not trusted,
+ *   or it refused the gateway). The simulator
  *   answers a TLS alert, 401, and 500 with fault code 101500.
  *
  * Expectations on a call: status, fault_code, body_contains, body_excludes,
@@ -154,7 +155,8 @@
  * class: tls-alert, http-4xx,
  * http-5xx, backend-not-reached), backend_reached, backend_saw.client_cert
  * (a pki name or none), log_contains (the gateway log). On an admin step:
- * status, message (contained in the error description or message), body_contains.
+ * status, message (contained in the error description or message), body_contains,
+ * refused (true: any 4xx or 5xx, whatever the product's exact status).
  * `within: 30s` on a call step retries it (real time) until three consecutive
  * successes, for gateways that apply changes eventually.
  *
@@ -167,7 +169,7 @@
  *   cycles); not_after must be later than not_before.
  * - ${param} is replaced in every value, never in keys or the matrix itself;
  *   $${ is a literal ${. Row values are scalars; case names must all differ.
- * - expect takes the call keys on call; status, message and body_contains on
+ * - expect takes the call keys on call; status, message, body_contains and refused on
  *   upload/replace/delete_endpoint_cert, create_api and delete_api; nothing
  *   on advance, advance_to, reload, restart_gateway. within needs expect or
  *   expect_profile; expect_profile keys must be in profiles (when given).
@@ -337,6 +339,7 @@ typedef struct gh_expect {
   char *reject;      /* rejection class (driver.h gh_reject), or NULL */
   gh_tristate backend_reached;
   gh_tristate resumed;           /* the call's TLS session was (not) resumed */
+  gh_tristate refused;           /* admin: the gateway refused the change (any 4xx or 5xx) */
   char *backend_saw_client_cert; /* pki name, "none", or NULL (not checked) */
   char *message;                 /* admin: contained in description or message */
   char **log_contains;

@@ -271,9 +271,11 @@ static SSL_CTX *build_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len
     return NULL;
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  SSL_CTX_set_num_tickets(ctx, 0);
+  /* Sessions resume within a generation, as Java's SSLContext does for WSO2's
+   * listener: each generation has its own session cache and ticket keys, so
+   * a session made under the old client trust cannot be resumed after the
+   * listener was rebuilt with a new one. */
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
   SSL_CTX_set_app_data(ctx, sim);
   int ok = SSL_CTX_use_certificate(ctx, sk_X509_value(l->chain, 0)) == 1 &&

@@ -1031,6 +1031,55 @@ static void test_security_example(void **state) {
   gh_cases_free(cases, count);
 }
 
+/* The keys for real gateways: session reuse (with "default" from a matrix),
+ * the load balancer in front, per-API backend TLS, named sessions and
+ * connections, rejection classes, resumed, refused. */
+static void test_real_gateway_keys(void **state) {
+  (void)state;
+  size_t count = 0;
+  gh_case_spec *cases = load_ok(test_fixture_path("scenarios-good/real.yaml"), &count);
+  assert_int_equal(count, 3);
+  assert_int_equal(cases[0].gateway.upstream_session_reuse, -1);
+  assert_int_equal(cases[1].gateway.upstream_session_reuse, 0);
+  assert_int_equal(cases[2].gateway.upstream_session_reuse, 1);
+  const gh_case_spec *c = &cases[0];
+  assert_string_equal(c->gateway.front_lb, "lb");
+  assert_int_equal(c->apis[0].backend_trust_count, 2);
+  assert_string_equal(c->apis[0].backend_trust[1], "lb");
+  assert_string_equal(c->apis[0].backend_key, "lb");
+  assert_int_equal(c->apis[1].backend_trust_count, 0);
+  assert_string_equal(c->apis[1].backend_key, "none");
+  const gh_step *s = &c->steps[0];
+  assert_string_equal(s->session, "s1");
+  assert_string_equal(s->connection, "k1");
+  assert_string_equal(s->via, "lb");
+  assert_string_equal(s->expect.reject, "backend-tls");
+  assert_int_equal(s->expect.resumed, GH_YES);
+  assert_int_equal(s->expect.refused, GH_UNSET);
+  s = &c->steps[1];
+  assert_null(s->session);
+  assert_null(s->connection);
+  assert_null(s->via);
+  assert_string_equal(s->expect.reject, "client-cert");
+  assert_int_equal(s->expect.resumed, GH_NO);
+  assert_int_equal(c->steps[2].expect.refused, GH_YES);
+  assert_int_equal(c->steps[2].expect.resumed, GH_UNSET);
+  gh_cases_free(cases, count);
+  /* a case without them: everything unset */
+  cases = load_ok(test_fixture_path("scenarios-good/full.yaml"), &count);
+  assert_int_equal(cases[0].gateway.upstream_session_reuse, -1);
+  assert_null(cases[0].gateway.front_lb);
+  assert_null(cases[0].apis[0].backend_key);
+  assert_null(cases[0].steps[0].expect.reject);
+  assert_int_equal(cases[0].steps[0].expect.resumed, GH_UNSET);
+  gh_cases_free(cases, count);
+}
+
+static void test_hostile_real(void **state) {
+  (void)state;
+  hostile("scenarios-good/real.yaml");
+}
+
 static void test_hostile_security(void **state) {
   (void)state;
   hostile("scenarios-good/security.yaml");
@@ -1045,15 +1094,16 @@ static void test_catalogue(void **state) {
   assert_int_equal(
       0, gh_catalogue_load(test_fixture_path("scenarios-good"), &cat, errors, 4, &error_count));
   assert_int_equal(0, error_count);
-  assert_int_equal(3, cat.files);
-  assert_int_equal(5, cat.count); /* full.yaml, matrix.yaml's 3 rows, security.yaml */
+  assert_int_equal(4, cat.files);
+  assert_int_equal(8, cat.count); /* full.yaml, matrix.yaml's 3 rows, real.yaml's 3, security */
   assert_non_null(strstr(cat.cases[0].file, "full.yaml"));
   assert_non_null(strstr(cat.cases[3].file, "matrix.yaml"));
-  assert_non_null(strstr(cat.cases[4].file, "security.yaml"));
+  assert_non_null(strstr(cat.cases[6].file, "real.yaml"));
+  assert_non_null(strstr(cat.cases[7].file, "security.yaml"));
   gh_catalogue_free(&cat);
   assert_int_equal(
       -1, gh_catalogue_load(test_fixture_path("scenarios-bad"), &cat, errors, 4, &error_count));
-  assert_int_equal(144, error_count); /* every bad file, not only the first */
+  assert_int_equal(155, error_count); /* every bad file, not only the first */
   assert_null(cat.cases);
   assert_true(errors[0].line > 0);
   assert_int_equal(-1,
@@ -1077,6 +1127,8 @@ int main(void) {
       cmocka_unit_test(test_hostile_full),
       cmocka_unit_test(test_hostile_matrix),
       cmocka_unit_test(test_catalogue),
+      cmocka_unit_test(test_real_gateway_keys),
+      cmocka_unit_test(test_hostile_real),
       cmocka_unit_test(test_security_example),
       cmocka_unit_test(test_hostile_security),
   };
