@@ -1121,6 +1121,11 @@ static void describe_call(sbuf *b, const gh_expect *e) {
     sb_puts(b, "failure class ");
     sb_text(b, e->tls_failure);
   }
+  if (e->reject) {
+    item(b, &n);
+    sb_puts(b, "rejection ");
+    sb_text(b, e->reject);
+  }
   if (e->backend_reached != GH_UNSET) {
     item(b, &n);
     sb_puts(b, e->backend_reached == GH_YES ? "backend reached" : "backend not reached");
@@ -1177,6 +1182,18 @@ static void put_call_expectations(FILE *o, const gh_expect *e) {
   }
   if (e->tls_failure)
     put_expectation(o, "tls_failure", e->tls_failure);
+  gh_reject cls = GH_REJECT_NONE;
+  if (e->reject && gh_reject_parse(e->reject, &cls) == 0) { /* the simulator's answer */
+    const gh_reject_answer *a = &gh_sim_rejects[cls];
+    if (a->tls_alert)
+      put_expectation(o, "tls_failure", "tls-alert");
+    if (a->status[0]) {
+      snprintf(num, sizeof(num), "%ld", a->status[0]);
+      put_expectation(o, "status", num);
+    }
+    if (a->fault_code)
+      put_expectation(o, "fault_code", a->fault_code);
+  }
   if (e->backend_reached != GH_UNSET)
     put_expectation(o, "reached", e->backend_reached == GH_YES ? "yes" : "no");
   if (e->backend_saw_client_cert)
