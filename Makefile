@@ -5,7 +5,7 @@ BUILD_SAN  ?= build-sanitize
 JOBS       ?= $(shell nproc)
 REPORTS    ?= reports
 
-.PHONY: all deps configure build run test test-unit test-sanitize bench lint format clean
+.PHONY: all deps configure build run matrix test test-unit test-sanitize bench lint format clean
 
 all: build
 
@@ -22,6 +22,20 @@ build: configure
 # two cases at a time; reports in $(REPORTS)/ (junit.xml, conformance.json).
 run: build
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --scenarios scenarios --reports $(REPORTS)
+
+# The conformance matrix: the catalogue against the simulator (wso2 and sap
+# profiles), nginx and HAProxy (their known failures listed in
+# harness/drivers/*.known), combined into $(REPORTS)/matrix.json, the console
+# table and the README's table between its matrix markers.
+matrix: build
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --scenarios scenarios --reports $(REPORTS)/sim-wso2
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile sap --scenarios scenarios --reports $(REPORTS)/sim-sap
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver nginx --scenarios scenarios \
+	  --known-failures harness/drivers/nginx.known --reports $(REPORTS)/nginx
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver haproxy --scenarios scenarios \
+	  --known-failures harness/drivers/haproxy.known --reports $(REPORTS)/haproxy
+	@$(BUILD)/harness/gatecert matrix --out $(REPORTS)/matrix.json --readme README.md \
+	  $(REPORTS)/sim-wso2 $(REPORTS)/sim-sap $(REPORTS)/nginx $(REPORTS)/haproxy
 
 # Unit tests, lint and the benchmark in the normal build, then the unit tests
 # again under ASan+UBSan.

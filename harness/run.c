@@ -537,6 +537,7 @@ typedef struct tls_probe {
   int resumed;
 } tls_probe;
 
+// NOLINTNEXTLINE(readability-non-const-parameter): libcurl's prereq callback type
 static int probe_tls(void *arg, char *primary_ip, char *local_ip, int primary_port,
                      int local_port) {
   (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
