@@ -2,13 +2,17 @@
  *
  * Each subcommand is owned by its component (`certs` by certs/, through
  * gcert_cli_main; `run` by the runner, gh_run_main; `token` by token.c on
- * jwt/); this file only routes argv and prints the overall usage.
+ * jwt/; `matrix` by matrix.c, gh_matrix_main); this file only routes argv
+ * and prints the overall usage.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "gcert.h"
 #include "token.h"
+#ifdef GATECERT_HAVE_MATRIX
+#include "matrix.h"
+#endif
 #ifndef GATECERT_NO_RUNNER
 #include "repro.h"
 #include "run.h"
@@ -23,6 +27,9 @@ static const struct {
 #ifndef GATECERT_NO_RUNNER
     {"run", gh_run_main, "run the scenarios against a gateway and write the reports"},
     {"repro", gh_repro_main, "print a shell script that reproduces one case"},
+#endif
+#ifdef GATECERT_HAVE_MATRIX
+    {"matrix", gh_matrix_main, "compare runs feature by feature: the conformance matrix"},
 #endif
     {"token", gh_token_main, "mint a JWT access token signed by a key manager's key"},
 };

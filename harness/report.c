@@ -75,6 +75,12 @@
  * shown to conform, and a CI gate must not pass on a filter that matched
  * nothing.
  *
+ * "cases" lists every case in run order, whatever its outcome: name, file,
+ * features (filtered, "unspecified" when none), outcome, message (null when
+ * it passed), seconds (real), fake_seconds, and "applies" / "apply_ms" only
+ * when the driver applied configuration (a real gateway's reloads), so a
+ * reader can tell "no applies" from "zero of them".
+ *
  * Nothing here prints except the gh_console_* functions; errors are returned
  * with a reason in the caller's buffer. libxml2 would print its own errors to
  * stderr, so a capturing handler is installed around the XML writer.
@@ -380,6 +386,8 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
   copy.outcome = c->outcome;
   copy.seconds = c->seconds;
   copy.fake_ms = c->fake_ms;
+  copy.applies = c->applies;
+  copy.apply_ms = c->apply_ms;
   bool ok = dup_clean(&copy.name, c->name, secrets) && dup_clean(&copy.file, c->file, secrets) &&
             dup_clean(&copy.profile, c->profile, secrets) &&
             dup_clean(&copy.message, c->message, secrets) &&
@@ -1225,6 +1233,42 @@ static json_t *skipped_entry(const gh_case *c, const char *const *secrets) {
   return e;
 }
 
+/* The case's features as a JSON array of filtered names ("unspecified" when it
+ * lists none, as in "features"). */
+static json_t *features_array(const gh_case *c, const char *const *secrets) {
+  json_t *a = json_array();
+  size_t n = c->feature_count > 0 && c->features != NULL ? c->feature_count : 1;
+  for (size_t i = 0; a != NULL && i < n; i++) {
+    if (json_array_append_new(a, j_str(case_feature(c, i), secrets)) != 0) {
+      json_decref(a);
+      return NULL;
+    }
+  }
+  return a;
+}
+
+/* One entry of "cases": every case, whatever its outcome (see the top). */
+static json_t *case_entry(const gh_case *c, const char *const *secrets) {
+  json_t *e = json_object();
+  if (e == NULL)
+    return NULL;
+  bool ok = j_set(e, "name", j_str(c->name, secrets)) &&
+            j_set(e, "file", j_str(c->file, secrets)) &&
+            j_set(e, "features", features_array(c, secrets)) &&
+            j_set(e, "outcome", json_string(gh_outcome_name(outcome_of(c)))) &&
+            j_set(e, "message", j_str(c->message, secrets)) &&
+            j_set(e, "seconds", j_seconds(to_units(c->seconds, 1000))) &&
+            j_set(e, "fake_seconds", j_seconds(c->fake_ms > 0 ? (long long)c->fake_ms : 0));
+  if (ok && c->applies > 0)
+    ok = j_set(e, "applies", json_integer((json_int_t)c->applies)) &&
+         j_set(e, "apply_ms", j_seconds(to_units(c->apply_ms, 1000)));
+  if (!ok) {
+    json_decref(e);
+    return NULL;
+  }
+  return e;
+}
+
 /* A new empty object or array set as key of obj (borrowed), or NULL. */
 static json_t *j_child(json_t *obj, const char *key, json_t *child) {
   return j_set(obj, key, child) ? child : NULL;
@@ -1249,10 +1293,12 @@ static json_t *conformance_doc(const gh_run *run) {
   json_t *failed = stats != NULL ? j_child(doc, "failed", json_array()) : NULL;
   json_t *errors = failed != NULL ? j_child(doc, "errors", json_array()) : NULL;
   json_t *skipped = errors != NULL ? j_child(doc, "skipped", json_array()) : NULL;
-  ok = skipped != NULL;
+  json_t *cases = skipped != NULL ? j_child(doc, "cases", json_array()) : NULL;
+  ok = cases != NULL;
   for (size_t i = 0; ok && i < run->count; i++) {
     const gh_case *c = &run->cases[i];
     ok = add_to_features(features, c, secrets);
+    ok = ok && json_array_append_new(cases, case_entry(c, secrets)) == 0;
     switch (outcome_of(c)) {
     case GH_FAIL:
       ok = ok && json_array_append_new(failed, failed_entry(c, secrets)) == 0;

@@ -18,7 +18,10 @@
  *     shared/schemas, copied to fixtures/schemas (strict Ant and Jenkins);
  *   - reports/conformance.json: implementation, profile, per-feature result
  *     (success / partial / failure), statistics, skipped and failed cases and
- *     the command that reproduces each.
+ *     the command that reproduces each, and "cases": every case with its file,
+ *     features, outcome, message, real and fake seconds, and (when the driver
+ *     applied configuration) "applies" and "apply_ms" - what `gatecert matrix`
+ *     and the gateway benchmark read (matrix.h).
  *
  * Every text that reaches a report passes through the same filter: each of
  * run->secrets is replaced by "[redacted]", and characters XML 1.0 forbids

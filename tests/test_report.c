@@ -434,9 +434,10 @@ static void test_run_add_copies_and_redacts(void **state) {
                .fake_ms = 7};
   gh_case *added = gh_run_add(&run, &c);
   assert_non_null(added);
-  name[0] = 'X';
-  feature[0] = 'X';
-  message[0] = 'X';
+  /* the run holds copies: changing the originals changes nothing */
+  name[0] = 'X';    // cppcheck-suppress unreadVariable
+  feature[0] = 'X'; // cppcheck-suppress unreadVariable
+  message[0] = 'X'; // cppcheck-suppress unreadVariable
   assert_string_equal("case one", added->name);
   assert_string_equal("backend-trust", added->features[0]);
   assert_int_equal(1, added->feature_count);
@@ -1119,6 +1120,91 @@ static void test_conformance_results(void **state) {
   free(path);
 }
 
+static double json_num(json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  if (!json_is_number(v))
+    fail_msg("\"%s\" is not a number", key);
+  return json_number_value(v);
+}
+
+/* "cases": every case in run order with its features, outcome, message,
+ * times, and applies / apply_ms only when the driver applied something. */
+static void test_conformance_cases(void **state) {
+  (void)state;
+  char *log = big_log();
+  gh_run run;
+  hostile_run(&run, log);
+  /* a real gateway's case: two reloads that took 180.5 ms in all */
+  static const char *mtls[] = {"backend-mtls"};
+  gh_case applied = {.name = "identity per host",
+                     .file = "backend-mtls/identity.yaml",
+                     .features = (char **)mtls,
+                     .feature_count = 1,
+                     .profile = "wso2",
+                     .outcome = GH_PASS,
+                     .seconds = 0.75049,
+                     .fake_ms = 1500,
+                     .applies = 2,
+                     .apply_ms = 180.5004};
+  assert_non_null(gh_run_add(&run, &applied));
+  char *path = test_scratch_path("cases.json");
+  char why[256] = "";
+  if (gh_conformance_write(&run, path, why, sizeof(why)) != 0)
+    fail_msg("gh_conformance_write: %s", why);
+  json_t *root = load_json(path);
+  json_t *cases = json_object_get(root, "cases");
+  assert_true(json_is_array(cases));
+  assert_int_equal(HOSTILE_CASES + 1, json_array_size(cases));
+
+  json_t *a = json_array_get(cases, 0); /* two features, passed */
+  assert_json_str(a, "name", NAME_A);
+  assert_json_str(a, "file", "backend-trust/upload.yaml");
+  json_t *features = json_object_get(a, "features");
+  assert_int_equal(2, json_array_size(features));
+  assert_string_equal("backend-trust", json_string_value(json_array_get(features, 0)));
+  assert_string_equal("reload", json_string_value(json_array_get(features, 1)));
+  assert_json_str(a, "outcome", "pass");
+  assert_json_str(a, "message", NULL);
+  assert_true(fabs(json_num(a, "seconds") - 0.124) < 1e-9);
+  assert_true(fabs(json_num(a, "fake_seconds") - 600.0) < 1e-9);
+  assert_null(json_object_get(a, "applies")); /* the sim applies nothing */
+  assert_null(json_object_get(a, "apply_ms"));
+
+  json_t *b = json_array_get(cases, 1); /* failed: message redacted */
+  assert_json_str(b, "outcome", "fail");
+  assert_json_str(b, "message", "status: expected 500, got 200 ([redacted])\nsecond line");
+  assert_true(fabs(json_num(b, "seconds") - 1.234) < 1e-9);
+  assert_json_str(json_array_get(cases, 2), "outcome", "error");
+  json_t *skip = json_array_get(cases, 3); /* the skip reason names the capability */
+  assert_json_str(skip, "outcome", "skip");
+  assert_json_str(skip, "message", "driver lacks capability client-cert-header");
+  assert_true(fabs(json_num(skip, "seconds")) < 1e-9);
+
+  json_t *weird = json_array_get(cases, 7); /* no features, negative times */
+  assert_json_str(weird, "name", "weird " FFFD FFFD " name");
+  assert_json_str(weird, "file", NULL);
+  features = json_object_get(weird, "features");
+  assert_int_equal(1, json_array_size(features));
+  assert_string_equal("unspecified", json_string_value(json_array_get(features, 0)));
+  assert_true(fabs(json_num(weird, "seconds")) < 1e-9);
+  assert_true(fabs(json_num(weird, "fake_seconds")) < 1e-9);
+  assert_json_str(json_array_get(cases, 8), "outcome", "error"); /* out of range */
+
+  json_t *real = json_array_get(cases, HOSTILE_CASES);
+  assert_json_str(real, "name", "identity per host");
+  assert_json_int(real, "applies", 2);
+  assert_true(fabs(json_num(real, "apply_ms") - 180.5) < 1e-9);
+  assert_true(fabs(json_num(real, "seconds") - 0.75) < 1e-9);
+  assert_true(fabs(json_num(real, "fake_seconds") - 1.5) < 1e-9);
+  /* the copy gh_run_add made keeps the new fields */
+  assert_int_equal(2, run.cases[HOSTILE_CASES].applies);
+  assert_true(fabs(run.cases[HOSTILE_CASES].apply_ms - 180.5004) < 1e-9);
+  json_decref(root);
+  free(path);
+  gh_run_free(&run);
+  free(log);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean_characters),
@@ -1135,6 +1221,7 @@ int main(void) {
       cmocka_unit_test(test_conformance_write_failures),
       cmocka_unit_test(test_conformance_hostile),
       cmocka_unit_test(test_conformance_results),
+      cmocka_unit_test(test_conformance_cases),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   xmlCleanupParser();
