@@ -45,7 +45,10 @@
  * .validateSubscriptionDetails answers API_AUTH_RESOURCE_FORBIDDEN when the
  * key mapping, application or subscription is not found. The reason is for
  * the log: it names key managers, issuers and client ids (control characters
- * replaced), never the token.
+ * replaced), never the token. Everything up to the client id is
+ * gsim_oauth_check_bearer, a function of the header, the key managers and the
+ * clock that gatecert-introspect (introspect.c) shares; the key mapping,
+ * application and subscription lookup is the simulator's callback.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -384,6 +387,10 @@ static EVP_PKEY *km_key(const char *value, gjwt_alg alg, char *why, size_t why_l
     return NULL;
   }
   return key;
+}
+
+EVP_PKEY *gsim_oauth_public_key(const char *value, gjwt_alg alg, char *why, size_t why_len) {
+  return km_key(value, alg, why, why_len);
 }
 
 /* ---- memory from stored JSON ------------------------------------------------------- */
@@ -1306,11 +1313,10 @@ static int date_claim(json_t *claims, const char *name, int64_t *ms) {
   return 1;
 }
 
-static void check_claims(gsim *sim, const gsim_api *api, const oauth_km *km, json_t *claims,
-                         gsim_oauth_result *out) {
-  struct gsim_oauth *o = sim->oauth;
+static void check_claims(const gsim_token_km *km, json_t *claims, int64_t now,
+                         gsim_token_subscribed subscribed, void *ctx, gsim_oauth_result *out) {
   char shown[96], when[32], now_text[32];
-  int64_t now = gsim_now_ms(), exp_ms = 0, nbf_ms = 0;
+  int64_t exp_ms = 0, nbf_ms = 0;
   gsim_format_iso(now, now_text);
   const char *iss = json_string_value(json_object_get(claims, "iss"));
   if (!iss || strcmp(iss, km->issuer) != 0) {
@@ -1347,31 +1353,14 @@ static void check_claims(gsim *sim, const gsim_api *api, const oauth_km *km, jso
             client ? "azp and client_id differ" : "no azp or client_id claim (a string)");
     return;
   }
-  loggable(client, shown, sizeof(shown));
-  const oauth_mapping *m = mapping_by_key(o, client);
-  if (!m || strcmp(m->km_name, km->name) != 0) {
-    verdict(out, GSIM_OAUTH_FORBIDDEN,
-            "client id %s is not mapped to an application under key manager '%s'", shown, km->name);
-    return;
-  }
-  const oauth_app *app = app_by_id(o, m->app_id);
-  const oauth_sub *s = app ? sub_of(o, app->id, api->id) : NULL;
-  if (!s) {
-    verdict(out, GSIM_OAUTH_FORBIDDEN, "application %s (client id %s) is not subscribed to %s:%s",
-            app ? app->name : m->app_id, shown, api->name, api->version);
-    return;
-  }
-  verdict(out, GSIM_OAUTH_OK, "application %s (client id %s, %s) via key manager '%s'", app->name,
-          shown, m->key_type, km->name);
-  snprintf(out->application_id, sizeof(out->application_id), "%s", app->id);
-  snprintf(out->tier, sizeof(out->tier), "%s", s->tier);
-  snprintf(out->key_type, sizeof(out->key_type), "%s", m->key_type);
+  subscribed(ctx, km->name, client, loggable(client, shown, sizeof(shown)), out);
 }
 
-void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_api *api,
+void gsim_oauth_check_bearer(const char *authorization, const gsim_token_km *kms, size_t km_count,
+                             int64_t now_ms, gsim_token_subscribed subscribed, void *ctx,
                              gsim_oauth_result *out) {
   memset(out, 0, sizeof(*out));
-  const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  const char *auth = authorization;
   if (!auth) {
     verdict(out, GSIM_OAUTH_MISSING, "no Authorization header");
     return;
@@ -1392,10 +1381,6 @@ void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_a
     verdict(out, GSIM_OAUTH_MISSING, "an empty Bearer token");
     return;
   }
-  if (!sim->oauth) {
-    verdict(out, GSIM_OAUTH_INVALID, "OAuth2 is not initialised");
-    return;
-  }
   if (len > GJWT_MAX_TOKEN) {
     verdict(out, GSIM_OAUTH_INVALID, "a bearer token of %zu bytes (at most %d)", len,
             GJWT_MAX_TOKEN);
@@ -1406,7 +1391,10 @@ void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_a
     verdict(out, GSIM_OAUTH_INVALID, "the bearer token is not a JWT with an iss claim");
     return;
   }
-  const oauth_km *km = km_by_issuer(sim->oauth, issuer);
+  const gsim_token_km *km = NULL;
+  for (size_t i = 0; i < km_count && !km; i++)
+    if (strcmp(kms[i].issuer, issuer) == 0)
+      km = &kms[i];
   char shown[96];
   loggable(issuer, shown, sizeof(shown));
   free(issuer);
@@ -1420,6 +1408,50 @@ void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_a
     verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': %s", km->name, why);
     return;
   }
-  check_claims(sim, api, km, claims, out);
+  check_claims(km, claims, now_ms, subscribed, ctx, out);
   json_decref(claims);
+}
+
+/* The simulator's subscription set: the client id's key mapping under the
+ * key manager -> its application -> the application's subscription to api. */
+typedef struct sim_lookup {
+  struct gsim_oauth *oauth;
+  const gsim_api *api;
+} sim_lookup;
+
+static void sim_subscribed(void *ctx, const char *km_name, const char *client, const char *shown,
+                           gsim_oauth_result *out) {
+  const sim_lookup *l = ctx;
+  const oauth_mapping *m = mapping_by_key(l->oauth, client);
+  if (!m || strcmp(m->km_name, km_name) != 0) {
+    verdict(out, GSIM_OAUTH_FORBIDDEN,
+            "client id %s is not mapped to an application under key manager '%s'", shown, km_name);
+    return;
+  }
+  const oauth_app *app = app_by_id(l->oauth, m->app_id);
+  const oauth_sub *s = app ? sub_of(l->oauth, app->id, l->api->id) : NULL;
+  if (!s) {
+    verdict(out, GSIM_OAUTH_FORBIDDEN, "application %s (client id %s) is not subscribed to %s:%s",
+            app ? app->name : m->app_id, shown, l->api->name, l->api->version);
+    return;
+  }
+  verdict(out, GSIM_OAUTH_OK, "application %s (client id %s, %s) via key manager '%s'", app->name,
+          shown, m->key_type, km_name);
+  snprintf(out->application_id, sizeof(out->application_id), "%s", app->id);
+  snprintf(out->tier, sizeof(out->tier), "%s", s->tier);
+  snprintf(out->key_type, sizeof(out->key_type), "%s", m->key_type);
+}
+
+void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_api *api,
+                             gsim_oauth_result *out) {
+  struct gsim_oauth *o = sim->oauth;
+  gsim_token_km kms[MAX_KMS] = {0};
+  size_t count = 0;
+  for (size_t i = 0; o && i < o->km_count && count < MAX_KMS; i++)
+    kms[count++] = (gsim_token_km){o->kms[i].name, o->kms[i].issuer, o->kms[i].alg, o->kms[i].key};
+  sim_lookup lookup = {o, api};
+  const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  gsim_oauth_check_bearer(auth, kms, count, gsim_now_ms(), sim_subscribed, &lookup, out);
+  if (!o && out->status != GSIM_OAUTH_MISSING) /* only without key managers: never verified */
+    verdict(out, GSIM_OAUTH_INVALID, "OAuth2 is not initialised");
 }

@@ -34,6 +34,7 @@
 #include <openssl/x509.h>
 
 #include "gcert.h"
+#include "gjwt.h"
 #include "multipart.h"
 #include "store.h"
 
@@ -375,6 +376,34 @@ void gsim_oauth_free(gsim *sim);
 /* Validates the request's bearer token for api on the process clock. */
 void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_api *api,
                              gsim_oauth_result *out);
+
+/* The bearer check without the store, shared with gatecert-introspect
+ * (introspect.c): key managers as borrowed views, the subscription set as a
+ * lookup, the clock as an argument. */
+typedef struct gsim_token_km {
+  const char *name;
+  const char *issuer;
+  gjwt_alg alg;
+  EVP_PKEY *key;
+} gsim_token_km;
+/* Called once the token verified for km_name with a client id (azp or
+ * client_id; shown is its loggable copy): sets out->status to GSIM_OAUTH_OK
+ * or GSIM_OAUTH_FORBIDDEN with out->reason, and on OK application_id, tier
+ * and key_type. */
+typedef void (*gsim_token_subscribed)(void *ctx, const char *km_name, const char *client_id,
+                                      const char *shown, gsim_oauth_result *out);
+/* WSO2's bearer check of an Authorization header value (NULL: absent) at
+ * now_ms: MISSING without a Bearer token; INVALID for a token over
+ * GJWT_MAX_TOKEN bytes, no key manager with its iss, a signature that does
+ * not verify for that key manager's alg and key, exp + 300 s <= now, nbf -
+ * 300 s > now, no client id; else what subscribed says. */
+void gsim_oauth_check_bearer(const char *authorization, const gsim_token_km *kms, size_t km_count,
+                             int64_t now_ms, gsim_token_subscribed subscribed, void *ctx,
+                             gsim_oauth_result *out);
+/* A key manager's key from a PEM public key or certificate (text or base64
+ * of the PEM) that fits alg (RS256: RSA >= 2048 bits; ES256: P-256), as the
+ * admin API accepts it. NULL with why filled. */
+EVP_PKEY *gsim_oauth_public_key(const char *value, gjwt_alg alg, char *why, size_t why_len);
 /* Admin routes; each returns 1 when it answered the request, 0 when the path
  * is not its own: /api/am/admin/v4/key-managers...,
  * /api/am/devportal/v3/applications..., /api/am/devportal/v3/subscriptions... */

@@ -1,0 +1,647 @@
+/* test_introspect.c - gatecert-introspect as a real gateway's auth_request
+ * sees it: the real process on a fake clock, configs written atomically,
+ * /check called with libcurl over plain HTTP.
+ *
+ *   tokens       an oauth2 API: valid (RS256 with a public key, ES256 with a
+ *                certificate), missing, Basic, expired, wrong issuer, wrong
+ *                key, alg confusion, garbage, tampered, not subscribed,
+ *                unknown client, oversize -> 204 / 401 900902 / 401 900901 /
+ *                403 900908, the fault body, X-Gatecert-Fault and
+ *                WWW-Authenticate; the token never reaches the log.
+ *   chain        every API shape x cert state x token kind against
+ *                gsim_chain_decide (the table the service must follow), and
+ *                seed 003's rows written out by hand.
+ *   reload       a changed config changes the verdict at the next call; a
+ *                broken, unloadable or oversize one keeps the old (logged
+ *                once); unknown API 404; missing or bad headers 400.
+ *   clock        exp with WSO2's 300 s skew on the fake clock.
+ *   process      start failures (exit 1 bad config, 2 usage), SIGTERM exit 0.
+ */
+#include "support.h"
+#include "backend_support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+#include <openssl/pem.h>
+
+#include "gjwt.h"
+#include "security.h"
+
+#define FAKE_START "2030-01-01 00:00:00"
+#define T0         ((int64_t)TEST_REFERENCE)
+#define ISSUER     "https://km.example/oauth2/token"
+#define ISSUER_EC  "https://ec.example/oauth2/token"
+#define BEAR       "Bearer realm=\"WSO2 API Manager\""
+#define MTLS       "Mutual SSL realm=\"WSO2 API Manager\""
+#define INVALID    ", error=\"invalid_token\", error_description=\"The provided token is invalid\""
+
+/* ---- keys, made once ----------------------------------------------------------------- */
+
+typedef struct keys {
+  EVP_PKEY *rsa, *rsa_other, *ec;
+  char *rsa_pub, *ec_cert, *rsa1024_pub;
+} keys;
+
+static keys K;
+
+static char *pem_of(EVP_PKEY *key, X509 *cert) {
+  BIO *bio = BIO_new(BIO_s_mem());
+  assert_int_equal(1, cert ? PEM_write_bio_X509(bio, cert) : PEM_write_bio_PUBKEY(bio, key));
+  char *data = NULL;
+  long n = BIO_get_mem_data(bio, &data);
+  char *out = strndup(data, (size_t)n);
+  BIO_free(bio);
+  assert_non_null(out);
+  return out;
+}
+
+static int setup(void **state) {
+  (void)state;
+  gcert_error err = {0};
+  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &K.rsa, &err), &err);
+  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &K.rsa_other, &err), &err);
+  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_EC_P256, &K.ec, &err), &err);
+  K.rsa_pub = pem_of(K.rsa, NULL);
+  EVP_PKEY *small = EVP_RSA_gen(1024);
+  assert_non_null(small);
+  K.rsa1024_pub = pem_of(small, NULL);
+  EVP_PKEY_free(small);
+  gcert_spec spec;
+  gcert_spec_init(&spec, GCERT_KIND_CLIENT);
+  spec.subject = "CN=ec key manager";
+  gcert_item item = {0};
+  assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, K.ec, &item, &err), &err);
+  K.ec_cert = pem_of(NULL, item.cert);
+  gcert_item_free(&item);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  EVP_PKEY_free(K.rsa);
+  EVP_PKEY_free(K.rsa_other);
+  EVP_PKEY_free(K.ec);
+  free(K.rsa_pub);
+  free(K.ec_cert);
+  free(K.rsa1024_pub);
+  memset(&K, 0, sizeof(K));
+  return 0;
+}
+
+/* A token (malloc'd); nbf < 0: none. */
+static char *mint(EVP_PKEY *key, gjwt_alg alg, const char *iss, const char *client, int64_t iat,
+                  int64_t exp) {
+  json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", iss, "sub", client,
+                             "azp", client, "client_id", client, "iat", (json_int_t)iat, "exp",
+                             (json_int_t)exp, "jti", "introspect-test");
+  char *token = NULL;
+  char why[256] = "";
+  if (gjwt_sign(alg, key, "test", claims, &token, why, sizeof(why)) != 0)
+    fail_msg("gjwt_sign: %s", why);
+  json_decref(claims);
+  return token;
+}
+
+/* ---- the config ---------------------------------------------------------------------- */
+
+/* Two key managers (RSA public key, EC certificate) and five API shapes:
+ *   Secure   oauth2                      Legacy   mutualssl + oauth2 (seed 003)
+ *   Mtls     mutualssl_mandatory         Both     both mandatory
+ *   Default  no security list (WSO2's oauth2)
+ * ck-1 and ck-3 subscribe to every API; ck-2 only to another one. */
+static json_t *base_config(void) {
+  json_t *apis =
+      json_pack("{s:{s:[s]}, s:{s:[s,s]}, s:{s:[s,s]}, s:{s:[s,s,s,s]}, s:{}}", "Secure",
+                "security", "oauth2", "Legacy", "security", "mutualssl", "oauth2", "Mtls",
+                "security", "mutualssl", "mutualssl_mandatory", "Both", "security", "mutualssl",
+                "mutualssl_mandatory", "oauth2", "oauth_basic_auth_api_key_mandatory", "Default");
+  json_t *all = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Secure", "Unlimited", "Legacy", "Gold",
+                          "Mtls", "Unlimited", "Both", "Unlimited", "Default", "Unlimited");
+  json_t *subs =
+      json_pack("{s:O, s:O, s:{s:s}}", "ck-1", all, "ck-3", all, "ck-2", "Elsewhere", "Unlimited");
+  json_decref(all);
+  json_t *cfg = json_pack("{s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}], s:o, s:o}",
+                          "key_managers", "name", "km-rsa", "issuer", ISSUER, "alg", "RS256",
+                          "public_pem", K.rsa_pub, "name", "km-ec", "issuer", ISSUER_EC, "alg",
+                          "ES256", "public_pem", K.ec_cert, "apis", apis, "subscriptions", subs);
+  assert_non_null(cfg);
+  return cfg;
+}
+
+typedef struct world {
+  bs_process *proc;
+  int port;
+  char dir[BS_PATH_MAX];
+  char config[BS_PATH_MAX];
+  char clock[BS_PATH_MAX];
+} world;
+
+/* Writes text atomically (gcert_file_save: temp + rename). */
+static void write_text(world *w, const char *text, size_t len) {
+  gcert_error err = {0};
+  assert_status(GCERT_OK, gcert_file_save(w->config, (const unsigned char *)text, len, 0, &err),
+                &err);
+}
+
+static void write_config(world *w, json_t *cfg) {
+  char *text = json_dumps(cfg, JSON_INDENT(1));
+  json_decref(cfg);
+  assert_non_null(text);
+  write_text(w, text, strlen(text));
+  free(text);
+}
+
+static const char *bin(void) {
+  const char *b = getenv("GATECERT_INTROSPECT_BIN");
+  if (!b)
+    fail_msg("GATECERT_INTROSPECT_BIN is not set");
+  return b;
+}
+
+static void start(world *w, const char *name) {
+  memset(w, 0, sizeof(*w));
+  bs_join(w->dir, test_scratch_dir(), name);
+  if (mkdir(w->dir, 0700) != 0 && errno != EEXIST)
+    fail_msg("mkdir %s: %s", w->dir, strerror(errno));
+  bs_join(w->config, w->dir, "introspect.json");
+  bs_join(w->clock, w->dir, "clock");
+  bs_check(bs_faketime_set(w->clock, FAKE_START) == 0);
+  write_config(w, base_config());
+  const char *args[] = {"--config", w->config, NULL};
+  bs_start_opts opts = {.args = args,
+                        .scratch_dir = w->dir,
+                        .faketime_file = w->clock,
+                        .bin = bin(),
+                        .single_ready = 1};
+  w->proc = bs_start(&opts);
+  bs_check(w->proc != NULL);
+  w->port = bs_port(w->proc, "http");
+  assert_true(w->port > 0);
+}
+
+static void stop(world *w) { bs_check(bs_stop(w->proc) == 0); }
+
+static int log_contains(world *w, const char *needle) {
+  char *log = bs_slurp(w->proc->stderr_path, NULL);
+  int found = log && strstr(log, needle) != NULL;
+  free(log);
+  return found;
+}
+
+static size_t log_count(world *w, const char *needle) {
+  char *log = bs_slurp(w->proc->stderr_path, NULL);
+  size_t n = 0;
+  for (const char *p = log ? strstr(log, needle) : NULL; p; p = strstr(p + 1, needle))
+    n++;
+  free(log);
+  return n;
+}
+
+/* ---- calling /check ------------------------------------------------------------------- */
+
+typedef struct answer {
+  long status;
+  char body[4096];
+  size_t body_len;
+  char auth_by[32];
+  char www[512];
+  char code[32];
+  char fault[1024];
+  json_t *json;
+} answer;
+
+static void keep_header(const char *line, size_t len, const char *name, char *out, size_t out_len) {
+  size_t n = strlen(name);
+  if (len <= n + 1 || strncasecmp(line, name, n) != 0 || line[n] != ':')
+    return;
+  const char *v = line + n + 1;
+  size_t vlen = len - n - 1;
+  while (vlen && (*v == ' ' || *v == '\t'))
+    v++, vlen--;
+  while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+    vlen--;
+  snprintf(out, out_len, "%.*s", (int)vlen, v);
+}
+
+static size_t on_header(char *data, size_t size, size_t count, void *arg) {
+  answer *a = arg;
+  size_t len = size * count;
+  keep_header(data, len, "X-Gatecert-Auth-By", a->auth_by, sizeof(a->auth_by));
+  keep_header(data, len, "WWW-Authenticate", a->www, sizeof(a->www));
+  keep_header(data, len, "X-Gatecert-Code", a->code, sizeof(a->code));
+  keep_header(data, len, "X-Gatecert-Fault", a->fault, sizeof(a->fault));
+  return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *arg) {
+  answer *a = arg;
+  size_t len = size * count;
+  size_t room = sizeof(a->body) - 1 - a->body_len;
+  size_t n = len < room ? len : room;
+  memcpy(a->body + a->body_len, data, n);
+  a->body_len += n;
+  a->body[a->body_len] = '\0';
+  return len;
+}
+
+/* One call on a fresh connection; a NULL header is not sent. */
+static void call_path(world *w, const char *path, const char *api, const char *cert,
+                      const char *authorization, answer *a) {
+  memset(a, 0, sizeof(*a));
+  CURL *curl = curl_easy_init();
+  assert_non_null(curl);
+  char url[128];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", w->port, path);
+  struct curl_slist *headers = NULL;
+  size_t auth_len = authorization ? strlen(authorization) + 32 : 64;
+  char *line = malloc(auth_len > 512 ? auth_len : 512);
+  assert_non_null(line);
+  if (api) {
+    snprintf(line, 512, "X-Gatecert-Api: %s", api);
+    headers = curl_slist_append(headers, line);
+  }
+  if (cert) {
+    snprintf(line, 512, "X-Gatecert-Cert: %s", cert);
+    headers = curl_slist_append(headers, line);
+  }
+  if (authorization) {
+    snprintf(line, auth_len, "Authorization: %s", authorization);
+    headers = curl_slist_append(headers, line);
+  }
+  free(line);
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc != CURLE_OK)
+    fail_msg("GET %s: %s", path, curl_easy_strerror(rc));
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  a->json = a->body_len ? json_loads(a->body, 0, NULL) : NULL;
+}
+
+static void call(world *w, const char *api, const char *cert, const char *authorization,
+                 answer *a) {
+  call_path(w, "/check", api, cert, authorization, a);
+}
+
+static char *bearer(const char *token) {
+  size_t n = strlen(token) + 8;
+  char *out = malloc(n);
+  assert_non_null(out);
+  snprintf(out, n, "Bearer %s", token);
+  return out;
+}
+
+/* Checks a verdict: 204 with who authenticated ("mtls", "oauth"), or a
+ * fault status with its code and WSO2's texts. */
+static void expect(world *w, const char *label, const char *api, const char *cert,
+                   const char *authorization, long status, const char *by_or_code) {
+  answer a;
+  call(w, api, cert, authorization, &a);
+  if (a.status != status)
+    fail_msg("%s: expected %ld, got %ld: %s", label, status, a.status, a.body);
+  if (status == 204) {
+    if (strcmp(a.auth_by, by_or_code) != 0)
+      fail_msg("%s: authenticated by \"%s\", expected %s", label, a.auth_by, by_or_code);
+  } else {
+    const char *code = json_string_value(json_object_get(a.json, "code"));
+    if (!code || strcmp(code, by_or_code) != 0)
+      fail_msg("%s: expected fault %s: %s", label, by_or_code, a.body);
+    int n = (int)strtol(code, NULL, 10);
+    const char *message = json_string_value(json_object_get(a.json, "message"));
+    const char *description = json_string_value(json_object_get(a.json, "description"));
+    if (!message || strcmp(message, gsim_auth_message(n)) != 0 || !description ||
+        strcmp(description, gsim_auth_description(n)) != 0 || json_object_size(a.json) != 3)
+      fail_msg("%s: not WSO2's fault body: %s", label, a.body);
+    if (strcmp(a.code, code) != 0)
+      fail_msg("%s: X-Gatecert-Code %s, body %s", label, a.code, code);
+    json_t *fault = json_loads(a.fault, 0, NULL);
+    if (!fault || !json_equal(fault, a.json))
+      fail_msg("%s: X-Gatecert-Fault \"%s\" is not the body", label, a.fault);
+    json_decref(fault);
+    if ((status == 401) != (a.www[0] != '\0'))
+      fail_msg("%s: WWW-Authenticate \"%s\" with %ld", label, a.www, status);
+  }
+  json_decref(a.json);
+}
+
+/* ---- tokens ----------------------------------------------------------------------------- */
+
+static void expect_token(world *w, const char *label, const char *token, long status,
+                         const char *by_or_code) {
+  char *auth = bearer(token);
+  expect(w, label, "Secure", "absent", auth, status, by_or_code);
+  free(auth);
+  const char *sig = strrchr(token, '.');
+  if (sig && strlen(sig) > 16 && log_contains(w, sig + 1))
+    fail_msg("%s: the token is in the log", label);
+}
+
+static void test_tokens(void **state) {
+  (void)state;
+  world w;
+  start(&w, "tokens");
+  int64_t iat = T0, exp = T0 + 3600;
+  struct {
+    const char *label;
+    char *token;
+    long status;
+    const char *by_or_code;
+  } rows[] = {
+      {"valid RS256", mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp), 204, "oauth"},
+      {"valid ES256 (certificate key manager)", mint(K.ec, GJWT_ES256, ISSUER_EC, "ck-3", iat, exp),
+       204, "oauth"},
+      {"expired", mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0 - 7200, T0 - 3600), 401, "900901"},
+      {"wrong issuer", mint(K.rsa, GJWT_RS256, "https://other.example/token", "ck-1", iat, exp),
+       401, "900901"},
+      {"wrong key", mint(K.rsa_other, GJWT_RS256, ISSUER, "ck-1", iat, exp), 401, "900901"},
+      {"alg confusion", mint(K.ec, GJWT_ES256, ISSUER, "ck-1", iat, exp), 401, "900901"},
+      {"not subscribed", mint(K.rsa, GJWT_RS256, ISSUER, "ck-2", iat, exp), 403, "900908"},
+      {"unknown client", mint(K.rsa, GJWT_RS256, ISSUER, "ck-9", iat, exp), 403, "900908"},
+  };
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    expect_token(&w, rows[i].label, rows[i].token, rows[i].status, rows[i].by_or_code);
+    free(rows[i].token);
+  }
+  /* the challenge as gatecert-sim sends it */
+  answer a;
+  call(&w, "Secure", "absent", NULL, &a);
+  assert_int_equal(401, a.status);
+  assert_string_equal(BEAR INVALID, a.www);
+  json_decref(a.json);
+  expect(&w, "no Authorization", "Secure", "absent", NULL, 401, "900902");
+  expect(&w, "Basic credentials", "Secure", "absent", "Basic YWRtaW46YWRtaW4=", 401, "900902");
+  expect(&w, "empty bearer", "Secure", "absent", "Bearer ", 401, "900902");
+  expect(&w, "garbage", "Secure", "absent", "Bearer not-a-jwt", 401, "900901");
+  expect(&w, "three dots of garbage", "Secure", "absent", "Bearer a.b.c", 401, "900901");
+  char *valid = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp);
+  char *tampered = bearer(valid);
+  tampered[strlen(tampered) - 2] ^= 1;
+  expect(&w, "tampered signature", "Secure", "absent", tampered, 401, "900901");
+  free(tampered);
+  char *lower = bearer(valid);
+  lower[0] = 'b';
+  expect(&w, "scheme in lower case", "Secure", "absent", lower, 204, "oauth");
+  free(lower);
+  /* oversize: a valid token padded past GJWT_MAX_TOKEN, and one past 16 KiB */
+  static const size_t sizes[] = {GJWT_MAX_TOKEN + 1, (size_t)20 * 1024};
+  for (size_t i = 0; i < 2; i++) {
+    char *big = malloc(sizes[i] + 1);
+    assert_non_null(big);
+    size_t n = strlen(valid);
+    memcpy(big, valid, n);
+    memset(big + n, 'A', sizes[i] - n);
+    big[sizes[i]] = '\0';
+    char label[64];
+    snprintf(label, sizeof(label), "token of %zu bytes", sizes[i]);
+    expect_token(&w, label, big, 401, "900901");
+    free(big);
+  }
+  /* over the 64 KiB of headers: libevent's 400, not a verdict */
+  size_t huge_len = (size_t)70 * 1024;
+  char *huge = malloc(huge_len + 1);
+  assert_non_null(huge);
+  memcpy(huge, "Bearer ", 7);
+  memset(huge + 7, 'A', huge_len - 7);
+  huge[huge_len] = '\0';
+  call(&w, "Secure", "absent", huge, &a);
+  assert_int_equal(400, a.status);
+  json_decref(a.json);
+  free(huge);
+  /* the default scheme (no security list) is oauth2 */
+  char *auth = bearer(valid);
+  expect(&w, "default API, token", "Default", "absent", auth, 204, "oauth");
+  expect(&w, "default API, no token", "Default", "valid", NULL, 401, "900902");
+  free(auth);
+  free(valid);
+  assert_true(log_contains(&w, "is not subscribed to Secure"));
+  assert_true(log_contains(&w, "no key manager has the issuer https://other.example/token"));
+  stop(&w);
+}
+
+/* ---- the chain ------------------------------------------------------------------------------ */
+
+static const char *const api_names[] = {"Secure", "Legacy", "Mtls", "Both", "Default"};
+static const unsigned api_bits[] = {
+    GSIM_SEC_OAUTH2,
+    GSIM_SEC_MUTUALSSL | GSIM_SEC_OAUTH2,
+    GSIM_SEC_MUTUALSSL | GSIM_SEC_MUTUALSSL_MANDATORY,
+    GSIM_SEC_MUTUALSSL | GSIM_SEC_MUTUALSSL_MANDATORY | GSIM_SEC_OAUTH2 |
+        GSIM_SEC_OAUTH_BASIC_APIKEY_M,
+    0,
+};
+static const char *const cert_names[] = {"absent", "valid", "unknown", "bad"};
+static const gsim_cert_state cert_states[] = {GSIM_CERT_ABSENT, GSIM_CERT_VALID, GSIM_CERT_UNKNOWN,
+                                              GSIM_CERT_BAD_HEADER};
+
+static void test_chain(void **state) {
+  (void)state;
+  world w;
+  start(&w, "chain");
+  char *ok = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
+  char *forbidden = mint(K.rsa, GJWT_RS256, ISSUER, "ck-2", T0, T0 + 3600);
+  char *invalid = mint(K.rsa_other, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
+  char *auths[] = {bearer(ok), NULL, bearer(invalid), bearer(forbidden)};
+  static const gsim_oauth_status tokens[] = {GSIM_OAUTH_OK, GSIM_OAUTH_MISSING, GSIM_OAUTH_INVALID,
+                                             GSIM_OAUTH_FORBIDDEN};
+  static const char *const token_names[] = {"valid", "missing", "invalid", "forbidden"};
+  size_t calls = 0;
+  for (size_t a = 0; a < 5; a++)
+    for (size_t c = 0; c < 4; c++)
+      for (size_t t = 0; t < 4; t++) {
+        gsim_chain_decision d;
+        gsim_chain_decide(api_bits[a], cert_states[c], tokens[t], &d);
+        char label[128], code[16];
+        snprintf(label, sizeof(label), "%s, cert %s, token %s", api_names[a], cert_names[c],
+                 token_names[t]);
+        snprintf(code, sizeof(code), "%d", d.code);
+        expect(&w, label, api_names[a], cert_names[c], auths[t], d.pass ? 204 : d.status,
+               d.pass ? (d.by == GSIM_BY_MTLS ? "mtls" : "oauth") : code);
+        calls++;
+      }
+  assert_int_equal(80, calls);
+
+  /* seed 003 (mutualssl + oauth2, neither mandatory), by hand */
+  expect(&w, "003: valid cert, no token", "Legacy", "valid", NULL, 204, "mtls");
+  expect(&w, "003: valid cert, invalid token", "Legacy", "valid", auths[2], 204, "mtls");
+  expect(&w, "003: valid cert, forbidden token", "Legacy", "valid", auths[3], 204, "mtls");
+  expect(&w, "003: unknown cert, valid token", "Legacy", "unknown", auths[0], 204, "oauth");
+  expect(&w, "003: unknown cert, invalid token", "Legacy", "unknown", auths[2], 401, "900901");
+  expect(&w, "003: unknown cert, no token", "Legacy", "unknown", NULL, 401, "900901");
+  expect(&w, "003: no cert, no token", "Legacy", "absent", NULL, 401, "900902");
+  expect(&w, "003: bad cert header, no token", "Legacy", "bad", NULL, 500, "900900");
+  /* mutualssl_mandatory */
+  expect(&w, "mandatory mTLS, no cert", "Mtls", "absent", auths[0], 401, "900901");
+  expect(&w, "mandatory mTLS, unknown cert", "Mtls", "unknown", NULL, 401, "900901");
+  expect(&w, "mandatory mTLS, valid cert", "Mtls", "valid", NULL, 204, "mtls");
+  expect(&w, "both mandatory, valid cert, no token", "Both", "valid", NULL, 401, "900902");
+  expect(&w, "both mandatory, no cert, valid token", "Both", "absent", auths[0], 401, "900901");
+  expect(&w, "both mandatory, both", "Both", "valid", auths[0], 204, "oauth");
+  answer a;
+  call(&w, "Legacy", "absent", NULL, &a);
+  assert_string_equal(MTLS ", " BEAR INVALID, a.www);
+  json_decref(a.json);
+  call(&w, "Mtls", "absent", NULL, &a);
+  assert_string_equal(MTLS INVALID, a.www);
+  json_decref(a.json);
+  for (size_t i = 0; i < 4; i++)
+    free(auths[i]);
+  free(ok);
+  free(forbidden);
+  free(invalid);
+  stop(&w);
+}
+
+/* ---- the config follows the file ---------------------------------------------------------- */
+
+static void test_reload(void **state) {
+  (void)state;
+  world w;
+  start(&w, "reload");
+  char *token = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
+  char *auth = bearer(token);
+  expect(&w, "subscribed", "Secure", "absent", auth, 204, "oauth");
+
+  /* ck-1 loses its subscriptions: the next call says 403 */
+  json_t *cfg = base_config();
+  json_object_del(json_object_get(cfg, "subscriptions"), "ck-1");
+  write_config(&w, cfg);
+  expect(&w, "unsubscribed", "Secure", "absent", auth, 403, "900908");
+
+  /* broken configs keep that one; each is logged once */
+  write_text(&w, "{\"key_managers\": [", 18);
+  expect(&w, "after a broken config", "Secure", "absent", auth, 403, "900908");
+  expect(&w, "after a broken config, again", "Secure", "absent", auth, 403, "900908");
+  assert_int_equal(1, log_count(&w, "config not loaded"));
+  cfg = base_config();
+  json_object_set_new(json_array_get(json_object_get(cfg, "key_managers"), 0), "public_pem",
+                      json_string(K.rsa1024_pub));
+  write_config(&w, cfg);
+  expect(&w, "after a 1024-bit RS256 key", "Secure", "absent", auth, 403, "900908");
+  assert_true(log_contains(&w, "alg RS256 needs an RSA key of at least 2048 bits"));
+  cfg = base_config();
+  json_object_set_new(json_object_get(cfg, "apis"), "Odd",
+                      json_pack("{s:[s]}", "security", "basic_auth"));
+  write_config(&w, cfg);
+  expect(&w, "after an unknown scheme", "Secure", "absent", auth, 403, "900908");
+  assert_true(log_contains(&w, "apis.Odd: security[0]: not one of"));
+  size_t big_len = 1024 * 1024 + 16;
+  char *big = malloc(big_len + 1);
+  assert_non_null(big);
+  memset(big, ' ', big_len);
+  big[0] = '{';
+  big[1] = '}';
+  write_text(&w, big, big_len);
+  free(big);
+  expect(&w, "after an oversize config", "Secure", "absent", auth, 403, "900908");
+  assert_true(log_contains(&w, "more than 1048576"));
+  assert_int_equal(4, log_count(&w, "config not loaded"));
+
+  /* the good one again: 204; the API goes: 404 */
+  write_config(&w, base_config());
+  expect(&w, "subscribed again", "Secure", "absent", auth, 204, "oauth");
+  cfg = base_config();
+  json_object_del(json_object_get(cfg, "apis"), "Secure");
+  write_config(&w, cfg);
+  answer a;
+  call(&w, "Secure", "absent", auth, &a);
+  assert_int_equal(404, a.status);
+  assert_non_null(strstr(a.body, "X-Gatecert-Api"));
+  json_decref(a.json);
+
+  /* requests the service cannot answer */
+  call(&w, "Nope", "absent", auth, &a);
+  assert_int_equal(404, a.status);
+  json_decref(a.json);
+  call(&w, "Legacy", NULL, auth, &a);
+  assert_int_equal(400, a.status);
+  assert_non_null(strstr(a.body, "X-Gatecert-Cert"));
+  json_decref(a.json);
+  call(&w, "Legacy", "maybe", auth, &a);
+  assert_int_equal(400, a.status);
+  assert_non_null(strstr(a.body, "X-Gatecert-Cert"));
+  json_decref(a.json);
+  call(&w, NULL, "valid", auth, &a);
+  assert_int_equal(400, a.status);
+  assert_non_null(strstr(a.body, "X-Gatecert-Api"));
+  json_decref(a.json);
+  call_path(&w, "/other", "Legacy", "valid", auth, &a);
+  assert_int_equal(404, a.status);
+  json_decref(a.json);
+  free(auth);
+  free(token);
+  stop(&w);
+}
+
+/* ---- the fake clock ------------------------------------------------------------------------ */
+
+static void test_clock(void **state) {
+  (void)state;
+  world w;
+  start(&w, "clock");
+  char *token = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 600);
+  expect_token(&w, "before exp", token, 204, "oauth");
+  bs_check(bs_faketime_set(w.clock, "2030-01-01 00:14:59") == 0);
+  expect_token(&w, "exp + 299 s", token, 204, "oauth");
+  bs_check(bs_faketime_set(w.clock, "2030-01-01 00:15:00") == 0);
+  expect_token(&w, "exp + 300 s", token, 401, "900901");
+  assert_true(log_contains(&w, "token expired at 2030-01-01T00:10:00.000Z"));
+  free(token);
+  stop(&w);
+}
+
+/* ---- the process ---------------------------------------------------------------------------- */
+
+static void expect_start_failure(const char *const *args, int code, const char *needle) {
+  bs_start_opts opts = {
+      .args = args, .scratch_dir = test_scratch_dir(), .bin = bin(), .single_ready = 1};
+  int exit_code = -1;
+  char text[2048] = "";
+  bs_check(bs_start_fails(&opts, &exit_code, text, sizeof(text)) == 0);
+  if (exit_code != code || !strstr(text, needle))
+    fail_msg("exit %d (expected %d): %s", exit_code, code, text);
+}
+
+static void test_process(void **state) {
+  (void)state;
+  world w;
+  start(&w, "process");
+  write_text(&w, "[]", 2);
+  const char *bad[] = {"--config", w.config, NULL};
+  expect_start_failure(bad, 1, "not a JSON object");
+  const char *missing[] = {"--config", "/nonexistent/introspect.json", NULL};
+  expect_start_failure(missing, 1, "No such file");
+  const char *none[] = {NULL};
+  expect_start_failure(none, 2, "--config FILE is required");
+  const char *remote[] = {"--config", w.config, "--listen", "0.0.0.0:0", NULL};
+  expect_start_failure(remote, 2, "not a loopback");
+  stop(&w); /* SIGTERM: exit 0 */
+}
+
+int main(void) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_tokens, bs_teardown),
+      cmocka_unit_test_teardown(test_chain, bs_teardown),
+      cmocka_unit_test_teardown(test_reload, bs_teardown),
+      cmocka_unit_test_teardown(test_clock, bs_teardown),
+      cmocka_unit_test_teardown(test_process, bs_teardown),
+  };
+  int failed = cmocka_run_group_tests_name("introspect", tests, setup, teardown);
+  curl_global_cleanup();
+  return failed;
+}
