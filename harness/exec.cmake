@@ -15,5 +15,5 @@ foreach(mode catalogue unsupported broken)
             $<TARGET_FILE:gatecert> $<TARGET_FILE:gatecert-sim> $<TARGET_FILE:gatecert-backend>
             ${PROJECT_SOURCE_DIR}/scenarios ${PROJECT_SOURCE_DIR}/scripts/exec-driver-sim.sh
             ${CMAKE_BINARY_DIR}/tests/scratch/exec_driver_${mode})
-  set_tests_properties(exec_driver_${mode} PROPERTIES LABELS "scenario;exec" TIMEOUT 300)
+  set_tests_properties(exec_driver_${mode} PROPERTIES LABELS "scenario;exec" TIMEOUT 900)
 endforeach()

@@ -12,6 +12,10 @@ gatecert_sim_test(test_sim_oauth)
 target_link_libraries(test_sim_oauth PRIVATE gatecert_jwt gatecert_sim_store) # store: leftovers
 
 get_test_property(test_sim_oauth ENVIRONMENT sim_oauth_environment)
+# its own scratch directory: under ctest -j the two tests must not remake each
+# other's certificates
+string(REPLACE "scratch/test_sim_oauth" "scratch/test_sim_oauth_dataplane" sim_oauth_environment
+       "${sim_oauth_environment}")
 add_test(NAME test_sim_oauth_dataplane COMMAND test_sim_oauth dataplane)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
              ${PROJECT_SOURCE_DIR}/simulator/security.c)
