@@ -32,6 +32,7 @@ static const struct {
     {GH_CAP_PER_API_BACKEND_TLS, "per-api-backend-tls"},
     {GH_CAP_HEADER_CERT_DECODE, "header-cert-decode"},
     {GH_CAP_LB_IN_FRONT, "lb-in-front"},
+    {GH_CAP_AUTH_FAULT_CODES, "auth-fault-codes"},
 };
 
 static const char *const reject_names[GH_REJECT_COUNT] = {NULL, "client-cert", "unauthenticated",

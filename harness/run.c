@@ -1007,6 +1007,15 @@ static int extras_make(case_run *r, const gh_step *s, call_extras *x, char *why,
   return rc;
 }
 
+/* A fault code expectation needs WSO2's fault codes: the authentication
+ * faults (9009xx, the security chain's) or the rest (101500 backend faults,
+ * 900804 throttling). */
+static unsigned fault_code_capability(const char *code) {
+  if (!code)
+    return 0;
+  return strncmp(code, "9009", 4) == 0 ? GH_CAP_AUTH_FAULT_CODES : GH_CAP_FAULT_CODES;
+}
+
 /* Capabilities a case needs by what it uses, beyond its needs list. */
 static unsigned implied_capabilities(const gh_case_spec *c) {
   const gh_gateway_spec *g = &c->gateway;
@@ -1037,11 +1046,9 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
       caps |= GH_CAP_HEADER_CERT_DECODE;
     if (s->via && strcmp(s->via, "lb") == 0)
       caps |= GH_CAP_LB_IN_FRONT;
-    if (s->expect.fault_code) /* WSO2's fault codes: only a gateway that has them */
-      caps |= GH_CAP_FAULT_CODES;
+    caps |= fault_code_capability(s->expect.fault_code);
     for (size_t k = 0; k < s->override_count; k++)
-      if (s->overrides[k].fault_code)
-        caps |= GH_CAP_FAULT_CODES;
+      caps |= fault_code_capability(s->overrides[k].fault_code);
   }
   if (g->front_lb)
     caps |= GH_CAP_LB_IN_FRONT;

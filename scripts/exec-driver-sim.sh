@@ -34,7 +34,7 @@ readonly NAME=gatecert-sim-curl VERSION=1.0.0 ADMIN_USER=gatecert
 # Everything gatecert-sim does, so every capability gatecert knows.
 caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifier
 caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
-caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,throttling,listener-reload-schedule
+caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,auth-fault-codes,throttling,listener-reload-schedule
 readonly CAPABILITIES=$caps
 readonly APIS=/api/am/publisher/v4/apis CERTS=/api/am/publisher/v4/endpoint-certificates
 readonly KEY_MANAGERS=/api/am/admin/v4/key-managers APPS=/api/am/devportal/v3/applications

@@ -2207,7 +2207,8 @@ static const gh_driver_ops nginx_ops = {
     .name = "nginx",
     .caps = GH_CAP_RUNTIME_BACKEND_TRUST | GH_CAP_BACKEND_MTLS | GH_CAP_BASE_TRUST_STORE |
             GH_CAP_RESTART_KEEPS_STATE | GH_CAP_CLIENT_MTLS | GH_CAP_HEADER_MODE |
-            GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT | GH_CAP_OAUTH2,
+            GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT | GH_CAP_OAUTH2 |
+            GH_CAP_AUTH_FAULT_CODES,
     .start = ng_start,
     .stop = ng_stop,
     .restart = ng_restart,
