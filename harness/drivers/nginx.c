@@ -82,6 +82,7 @@
 #include <openssl/x509.h>
 
 #include "driver.h"
+#include "tokens.h"
 #include "gcert.h"
 #include "scenario.h"
 #include "supervisor.h"
@@ -97,10 +98,6 @@
 #define NG_START_TRIES   5
 #define NG_VERIFY_DEPTH  100
 #define NG_LOG_TAIL_PART 65536
-#define NG_MAX_KMS       64
-#define NG_MAX_APPS      64
-#define NG_MAX_SUBS      256
-#define NG_INTROSPECT    "../simulator/gatecert-introspect"
 
 /* ---- state ------------------------------------------------------------------------------ */
 
@@ -119,7 +116,6 @@ typedef struct ng_api {
   int default_version;
   int mtls;         /* security has mutualssl: the request needs a pinned certificate */
   int introspected; /* OAuth2 in play: gatecert-introspect decides (auth_request) */
-  json_t *security; /* the API's security list (JSON strings), for the introspector */
   char *trust_pem;  /* GH_CAP_PER_API_BACKEND_TLS: this API's own trust (a path), or NULL */
   char *key_pem;    /* ... its own identity (a path or "none"), or NULL */
 } ng_api;
@@ -140,34 +136,6 @@ typedef struct ng_client_cert {
   char *header_nginx; /* the PEM escaped as $ssl_client_escaped_cert */
   char *header_curl;  /* the PEM escaped by curl_easy_escape (the harness's url-pem) */
 } ng_client_cert;
-
-/* A key manager whose tokens the introspector accepts. */
-typedef struct ng_key_manager {
-  char *name;
-  char *issuer;
-  char *alg;
-  char *public_pem;
-} ng_key_manager;
-
-/* An application (consumer key) subscribed to an API with a tier. */
-typedef struct ng_subscription {
-  char *application;
-  char *api;
-  char *tier;
-} ng_subscription;
-
-/* gatecert-introspect (simulator/introspect.c): the token verdicts behind
- * nginx's auth_request, started with the first API or key manager that needs
- * it, under the case's clock; its config is rewritten at every change. */
-typedef struct ng_introspector {
-  char bin[NG_PATH];
-  char dir[NG_PATH];
-  char config[NG_PATH + 32];
-  char stderr_path[NG_PATH + 32];
-  gh_proc proc;
-  int running;
-  int port; /* 0 before the first start; kept by a restart */
-} ng_introspector;
 
 /* One nginx instance (the gateway, or the load balancer in front). */
 typedef struct ng_instance {
@@ -197,13 +165,7 @@ typedef struct nginx_driver {
   size_t cert_count;
   ng_client_cert clients[NG_MAX_CLIENTS];
   size_t client_count;
-  ng_key_manager kms[NG_MAX_KMS];
-  size_t km_count;
-  char *apps[NG_MAX_APPS]; /* applications created so far (their names are the consumer keys) */
-  size_t app_count;
-  ng_subscription subs[NG_MAX_SUBS];
-  size_t sub_count;
-  ng_introspector ti;
+  gh_tokens *tokens; /* OAuth2: key managers, subscriptions, gatecert-introspect */
   long applies;
   double apply_ms;
 } nginx_driver;
@@ -605,7 +567,6 @@ static void api_free(ng_api *a) {
   free(a->version);
   free(a->trust_pem);
   free(a->key_pem);
-  json_decref(a->security);
   memset(a, 0, sizeof(*a));
 }
 
@@ -627,21 +588,6 @@ static void client_cert_free(ng_client_cert *c) {
   memset(c, 0, sizeof(*c));
 }
 
-static void key_manager_free(ng_key_manager *k) {
-  free(k->name);
-  free(k->issuer);
-  free(k->alg);
-  free(k->public_pem);
-  memset(k, 0, sizeof(*k));
-}
-
-static void subscription_free(ng_subscription *s) {
-  free(s->application);
-  free(s->api);
-  free(s->tier);
-  memset(s, 0, sizeof(*s));
-}
-
 static void state_free(nginx_driver *n) {
   for (size_t i = 0; i < n->api_count; i++)
     api_free(&n->apis[i]);
@@ -649,14 +595,7 @@ static void state_free(nginx_driver *n) {
     endpoint_cert_free(&n->certs[i]);
   for (size_t i = 0; i < n->client_count; i++)
     client_cert_free(&n->clients[i]);
-  for (size_t i = 0; i < n->km_count; i++)
-    key_manager_free(&n->kms[i]);
-  for (size_t i = 0; i < n->app_count; i++)
-    free(n->apps[i]);
-  for (size_t i = 0; i < n->sub_count; i++)
-    subscription_free(&n->subs[i]);
   n->api_count = n->cert_count = n->client_count = 0;
-  n->km_count = n->app_count = n->sub_count = 0;
 }
 
 static ng_api *find_api(nginx_driver *n, const char *name) {
@@ -990,7 +929,7 @@ static void render_auth(sbuf *b, const nginx_driver *n, size_t index) {
             "      proxy_set_header X-Gatecert-Api \"%s\";\n"
             "      proxy_set_header X-Gatecert-Cert %s;\n"
             "    }\n",
-            index, a->name, n->ti.port, a->name, cert);
+            index, a->name, gh_tokens_port(n->tokens), a->name, cert);
 }
 
 /* The introspector's 401 and 403 bodies (WSO2's fault JSON) to the client. */
@@ -1338,120 +1277,6 @@ static int probe_ports(ng_instance *in, char *why, size_t why_len) {
 
 /* ---- gatecert-introspect ------------------------------------------------------------------- */
 
-/* The introspector's config (introspect.c's contract): key managers, the
- * security of every API it decides for, and the subscriptions. NULL when
- * out of memory. */
-static json_t *introspect_config(const nginx_driver *n) {
-  json_t *root = json_object(), *kms = json_array(), *apis = json_object(), *subs = json_object();
-  int ok = root && kms && apis && subs;
-  for (size_t i = 0; ok && i < n->km_count; i++) {
-    const ng_key_manager *k = &n->kms[i];
-    ok = json_array_append_new(kms, json_pack("{s:s, s:s, s:s, s:s}", "name", k->name, "issuer",
-                                              k->issuer, "alg", k->alg, "public_pem",
-                                              k->public_pem)) == 0;
-  }
-  for (size_t i = 0; ok && i < n->api_count; i++)
-    if (n->apis[i].introspected)
-      ok = json_object_set_new(apis, n->apis[i].name,
-                               json_pack("{s:O}", "security", n->apis[i].security)) == 0;
-  for (size_t i = 0; ok && i < n->sub_count; i++) {
-    const ng_subscription *sub = &n->subs[i];
-    json_t *app = json_object_get(subs, sub->application);
-    if (!app && (app = json_object()) != NULL &&
-        json_object_set_new(subs, sub->application, app) != 0)
-      app = NULL;
-    ok = app && json_object_set_new(app, sub->api, json_string(sub->tier)) == 0;
-  }
-  if (ok && json_object_set_new(root, "key_managers", kms) == 0 &&
-      json_object_set_new(root, "apis", apis) == 0 &&
-      json_object_set_new(root, "subscriptions", subs) == 0)
-    return root;
-  if (!ok) {
-    json_decref(kms);
-    json_decref(apis);
-    json_decref(subs);
-  }
-  json_decref(root);
-  return NULL;
-}
-
-/* Writes the introspector's config atomically (temp file + rename): it
- * re-reads the file at its next request when stat says it changed. */
-static int introspect_write(const nginx_driver *n, char *why, size_t why_len) {
-  json_t *config = introspect_config(n);
-  char *text = config ? json_dumps(config, JSON_INDENT(1)) : NULL;
-  json_decref(config);
-  if (!text)
-    return fail(why, why_len, "out of memory writing the introspector's config");
-  int rc = save_file(n->ti.config, (const unsigned char *)text, strlen(text), 0, why, why_len);
-  free(text);
-  return rc;
-}
-
-/* Starts the introspector on 127.0.0.1:port (0: any free port) under the
- * case's clock; its READY line names the port it got. */
-static int introspect_launch(nginx_driver *n, int port, char *why, size_t why_len) {
-  ng_introspector *t = &n->ti;
-  char listen[32];
-  snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-  const char *args[] = {"--config", t->config, "--listen", listen, NULL};
-  gh_proc_spec spec = {.bin = t->bin,
-                       .args = args,
-                       .stderr_path = t->stderr_path,
-                       .faketime_file = n->cfg.clock_file,
-                       .faketime_lib = n->cfg.faketime_lib,
-                       .single_ready = 1};
-  if (gh_proc_start(&t->proc, &spec, why, why_len) != 0)
-    return -1;
-  t->running = 1;
-  int got = gh_proc_port(&t->proc, "http");
-  if (got <= 0) {
-    char ignored[256];
-    t->running = 0;
-    gh_proc_stop(&t->proc, SIGTERM, NG_STOP_MS, ignored, sizeof(ignored));
-    return fail(why, why_len, "gatecert-introspect's READY line named no http endpoint");
-  }
-  t->port = got;
-  return 0;
-}
-
-static int introspect_stop(ng_introspector *t, char *why, size_t why_len) {
-  if (!t->running)
-    return 0;
-  t->running = 0;
-  return gh_proc_stop(&t->proc, SIGTERM, NG_STOP_MS, why, why_len);
-}
-
-/* The introspector running with the current config: started on first use
- * (the first API with OAuth2, key manager or subscription of the case). */
-static int introspect_ensure(nginx_driver *n, char *why, size_t why_len) {
-  ng_introspector *t = &n->ti;
-  if (t->running) {
-    if (gh_proc_alive(&t->proc))
-      return 0;
-    char ended[256];
-    introspect_stop(t, ended, sizeof(ended));
-    return fail(why, why_len, "gatecert-introspect ended (%s); see %s", ended, t->stderr_path);
-  }
-  if (!t->bin[0] && gh_sibling_program(NG_INTROSPECT, t->bin, sizeof(t->bin)) != 0)
-    return fail(why, why_len, "gatecert-introspect not found (%s from the gatecert program)",
-                NG_INTROSPECT);
-  if (access(t->bin, X_OK) != 0)
-    return fail(why, why_len, "gatecert-introspect %s: %s", t->bin, strerror(errno));
-  if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/introspect", n->cfg.work_dir) >= sizeof(t->dir))
-    return fail(why, why_len, "work directory path too long");
-  snprintf(t->config, sizeof(t->config), "%s/config.json", t->dir);
-  snprintf(t->stderr_path, sizeof(t->stderr_path), "%s/stderr.log", t->dir);
-  if (make_dir(t->dir, why, why_len) != 0 || introspect_write(n, why, why_len) != 0)
-    return -1;
-  return introspect_launch(n, 0, why, why_len);
-}
-
-/* Rewrites the config when the introspector runs (it is written at its start). */
-static int introspect_update(const nginx_driver *n, char *why, size_t why_len) {
-  return n->ti.running ? introspect_write(n, why, why_len) : 0;
-}
-
 /* ---- applying the desired state ----------------------------------------------------------- */
 
 /* SIGHUP to the gateway's master (ours, by pid), then waits until generation
@@ -1605,10 +1430,7 @@ static int ng_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_
   memset(&n->gw.proc, 0, sizeof(n->gw.proc));
   memset(&n->lb.proc, 0, sizeof(n->lb.proc));
   n->gw.running = n->lb.running = 0;
-  memset(&n->ti.proc, 0, sizeof(n->ti.proc));
-  n->ti.running = 0;
-  n->ti.port = 0;
-  n->ti.dir[0] = n->ti.config[0] = n->ti.stderr_path[0] = '\0';
+  gh_tokens_reset(n->tokens, &n->cfg);
   if (!nginx_safe(cfg->work_dir))
     return fail(why, why_len, "the work directory %s cannot be written into nginx.conf",
                 cfg->work_dir);
@@ -1633,7 +1455,7 @@ static int ng_stop(gh_driver *d, char *why, size_t why_len) {
   char lb_why[256] = "", ti_why[256] = "";
   int lb = stop_instance(&n->lb, lb_why, sizeof(lb_why));
   int gw = stop_instance(&n->gw, why, why_len);
-  int ti = introspect_stop(&n->ti, ti_why, sizeof(ti_why));
+  int ti = gh_tokens_stop(n->tokens, ti_why, sizeof(ti_why));
   if (gw == 0 && lb != 0)
     return fail(why, why_len, "the load balancer: %s", lb_why);
   if (gw == 0 && ti != 0)
@@ -1649,17 +1471,9 @@ static int ng_restart(gh_driver *d, char *why, size_t why_len) {
   nginx_driver *n = d->impl;
   if (stop_instance(&n->gw, why, why_len) != 0)
     return -1;
-  int moved = 0;
-  if (n->ti.running) {
-    int port = n->ti.port;
-    if (introspect_stop(&n->ti, why, why_len) != 0)
-      return -1;
-    if (introspect_launch(n, port, why, why_len) != 0) {
-      if (introspect_launch(n, 0, why, why_len) != 0)
-        return -1;
-      moved = 1;
-    }
-  }
+  int moved = gh_tokens_restart(n->tokens, why, why_len);
+  if (moved < 0)
+    return -1;
   if (launch(n, &n->gw, why, why_len) != 0)
     return -1;
   char want[32];
@@ -1692,43 +1506,13 @@ static int ng_clock_sync(gh_driver *d, int64_t fake_ms, char *why, size_t why_le
   return 0;
 }
 
-/* How an API's security is expressed: *mtls when it has mutualssl (pins),
- * *introspected when OAuth2 is in play (oauth2, the OAuth mandatory flag, or
- * a list without mutualssl, which WSO2 reads as its default OAuth2): then
- * gatecert-introspect decides. Returns a scheme nginx cannot express (basic
- * auth, API keys), or NULL. */
-static const char *classify_security(const gh_api_desc *api, int *mtls, int *introspected) {
-  *mtls = *introspected = 0;
-  for (size_t i = 0; i < api->security_count; i++) {
-    const char *s = api->security[i];
-    if (strcmp(s, "mutualssl") == 0)
-      *mtls = 1;
-    else if (strcmp(s, "oauth2") == 0 || strcmp(s, "oauth_basic_auth_api_key_mandatory") == 0)
-      *introspected = 1;
-    else if (strcmp(s, "mutualssl_mandatory") != 0)
-      return s;
-  }
-  if (api->security_count > 0 && !*mtls)
-    *introspected = 1;
-  return NULL;
-}
-
-static json_t *security_list(const gh_api_desc *api) {
-  json_t *list = json_array();
-  for (size_t i = 0; list && i < api->security_count; i++)
-    if (json_array_append_new(list, json_string(api->security[i])) != 0) {
-      json_decref(list);
-      return NULL;
-    }
-  return list;
-}
-
 static int ng_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
                          size_t why_len) {
   nginx_driver *n = d->impl;
   memset(r, 0, sizeof(*r));
   int mtls = 0, introspected = 0;
-  const char *missing = classify_security(api, &mtls, &introspected);
+  const char *missing =
+      gh_tokens_classify(api->security, api->security_count, &mtls, &introspected);
   if (missing)
     return fail(why, why_len, "the nginx driver cannot express API security \"%s\"", missing),
            GH_DRIVER_UNSUPPORTED;
@@ -1752,25 +1536,25 @@ static int ng_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *
   a->default_version = api->default_version;
   a->mtls = mtls;
   a->introspected = introspected;
-  a->security = security_list(api);
   a->trust_pem = dup_or_null(api->backend_trust_pem);
   a->key_pem = dup_or_null(api->backend_key_pem);
-  if (!a->name || !a->context || !a->version || !a->security ||
-      (api->backend_trust_pem && !a->trust_pem) || (api->backend_key_pem && !a->key_pem)) {
+  if (!a->name || !a->context || !a->version || (api->backend_trust_pem && !a->trust_pem) ||
+      (api->backend_key_pem && !a->key_pem)) {
     api_free(a);
     return fail(why, why_len, "out of memory");
   }
   n->api_count++;
   /* the introspector knows the API before nginx sends it a request */
-  int rc = introspected ? introspect_ensure(n, why, why_len) : 0;
-  if (rc == 0)
-    rc = introspect_update(n, why, why_len);
+  int rc = introspected ? gh_tokens_add_api(n->tokens, api->name, api->security,
+                                            api->security_count, why, why_len)
+                        : 0;
   if (rc == 0)
     rc = apply_or_refuse(n, r, why, why_len);
   if (rc != 0) {
     char ignored[256];
+    if (introspected)
+      gh_tokens_remove_api(n->tokens, api->name, ignored, sizeof(ignored));
     api_free(&n->apis[--n->api_count]);
-    introspect_update(n, ignored, sizeof(ignored));
     return rc < 0 ? -1 : 0;
   }
   return answer(r, 201,
@@ -1797,14 +1581,9 @@ static int ng_delete_api(gh_driver *d, const char *name, gh_admin_result *r, cha
     return rc < 0 ? -1 : 0;
   }
   /* its subscriptions go with it, as in WSO2 and the simulator */
-  for (size_t i = 0; i < n->sub_count;)
-    if (strcmp(n->subs[i].api, removed.name) == 0) {
-      subscription_free(&n->subs[i]);
-      n->subs[i] = n->subs[--n->sub_count];
-    } else
-      i++;
+  rc = gh_tokens_remove_api(n->tokens, removed.name, why, why_len);
   api_free(&removed);
-  if (introspect_update(n, why, why_len) != 0)
+  if (rc != 0)
     return -1;
   r->status = 200;
   r->body = strdup("");
@@ -1973,166 +1752,18 @@ static int ng_delete_client_cert(gh_driver *d, const char *api, const char *alia
   return 0;
 }
 
-/* 1 when text is 1 to max printable ASCII characters (the introspector's rule). */
-static int printable(const char *text, size_t max) {
-  size_t len = text ? strlen(text) : 0;
-  if (len == 0 || len > max)
-    return 0;
-  for (; *text; text++)
-    if ((unsigned char)*text < 0x20 || (unsigned char)*text >= 0x7f)
-      return 0;
-  return 1;
-}
-
-/* Why pem is not a key alg can verify with (as the simulator's key managers
- * accept: a public key or a certificate; RS256 RSA of 2048 bits or more,
- * ES256 P-256), or NULL when it is. */
-static const char *key_problem(const char *pem, const char *alg) {
-  BIO *bio = BIO_new_mem_buf(pem, -1);
-  EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-  if (bio && !key) {
-    (void)BIO_reset(bio);
-    X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    key = cert ? X509_get_pubkey(cert) : NULL;
-    X509_free(cert);
-  }
-  BIO_free(bio);
-  const char *problem = NULL;
-  char group[64] = "";
-  size_t group_len = 0;
-  if (!key)
-    problem = "certificates.value: a PEM public key or certificate is required";
-  else if (strcmp(alg, "RS256") == 0 &&
-           (!EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_get_bits(key) < 2048))
-    problem = "RS256 needs an RSA key of at least 2048 bits";
-  else if (strcmp(alg, "ES256") == 0 &&
-           (!EVP_PKEY_is_a(key, "EC") ||
-            EVP_PKEY_get_group_name(key, group, sizeof(group), &group_len) != 1 ||
-            strcmp(group, "prime256v1") != 0))
-    problem = "ES256 needs a P-256 key";
-  EVP_PKEY_free(key);
-  return problem;
-}
-
 static int ng_add_key_manager(gh_driver *d, const gh_key_manager_desc *km, gh_admin_result *r,
                               char *why, size_t why_len) {
   nginx_driver *n = d->impl;
-  memset(r, 0, sizeof(*r));
-  const char *alg = km->alg ? km->alg : "RS256";
-  if (!printable(km->name, 100) || !printable(km->issuer, 1023))
-    return answer_error(r, 400, "Bad Request", "name and issuer (printable ASCII) are required");
-  if (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0)
-    return answer_error(r, 400, "Bad Request", "alg: RS256 or ES256 (the default is RS256)");
-  const char *problem = km->public_pem ? key_problem(km->public_pem, alg) : "no key";
-  if (problem)
-    return answer_error(r, 400, "Bad Request", problem);
-  for (size_t i = 0; i < n->km_count; i++)
-    if (strcmp(n->kms[i].name, km->name) == 0 || strcmp(n->kms[i].issuer, km->issuer) == 0)
-      return answer_error(r, 409, "Conflict", "A key manager with this name or issuer exists");
-  if (n->km_count == NG_MAX_KMS)
-    return answer_error(r, 400, "Bad Request", "too many key managers");
-  if (introspect_ensure(n, why, why_len) != 0)
-    return -1;
-  ng_key_manager *k = &n->kms[n->km_count];
-  k->name = strdup(km->name);
-  k->issuer = strdup(km->issuer);
-  k->alg = strdup(alg);
-  k->public_pem = strdup(km->public_pem);
-  if (!k->name || !k->issuer || !k->alg || !k->public_pem) {
-    key_manager_free(k);
-    return fail(why, why_len, "out of memory");
-  }
-  n->km_count++;
-  if (introspect_write(n, why, why_len) != 0) {
-    key_manager_free(&n->kms[--n->km_count]);
-    return -1;
-  }
-  return answer(r, 201,
-                json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}", "id", k->name, "name", k->name,
-                          "issuer", k->issuer, "alg", k->alg, "certificates", "type", "PEM",
-                          "value", k->public_pem, "enabled", 1));
+  return gh_tokens_add_key_manager(n->tokens, km, r, why, why_len);
 }
 
-/* A tier the gateway knows: WSO2's shipped ones (as the simulator's) or the case's. */
-static int known_tier(const nginx_driver *n, const char *tier) {
-  static const char *const shipped[] = {"Unlimited",       "Gold",     "Silver",   "Bronze",
-                                        "Unauthenticated", "10PerMin", "20PerMin", "50PerMin"};
-  for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++)
-    if (strcmp(shipped[i], tier) == 0)
-      return 1;
-  for (size_t i = 0; i < n->cfg.tier_count; i++)
-    if (n->cfg.tiers[i].name && strcmp(n->cfg.tiers[i].name, tier) == 0)
-      return 1;
-  return 0;
-}
-
-static const ng_subscription *find_subscription(const nginx_driver *n, const char *application,
-                                                const char *api) {
-  for (size_t i = 0; i < n->sub_count; i++)
-    if (strcmp(n->subs[i].application, application) == 0 && strcmp(n->subs[i].api, api) == 0)
-      return &n->subs[i];
-  return NULL;
-}
-
-static int has_application(const nginx_driver *n, const char *application) {
-  for (size_t i = 0; i < n->app_count; i++)
-    if (strcmp(n->apps[i], application) == 0)
-      return 1;
-  return 0;
-}
-
-/* The application (created on first use, its consumer key its name, mapped
- * to key_manager) subscribed to api with tier: the introspector's
- * subscriptions[application][api] = tier. Answers as the simulator's
- * devportal does: 404 unknown key manager or API, 400 unknown tier, 409 a
- * second subscription, else 201. */
+/* Answers as the simulator's devportal does (tokens.h). */
 static int ng_subscribe(gh_driver *d, const char *application, const char *api, const char *tier,
                         const char *key_manager, gh_admin_result *r, char *why, size_t why_len) {
   nginx_driver *n = d->impl;
-  memset(r, 0, sizeof(*r));
-  const ng_key_manager *km = NULL;
-  for (size_t i = 0; key_manager && i < n->km_count; i++)
-    if (strcmp(n->kms[i].name, key_manager) == 0)
-      km = &n->kms[i];
-  if (!printable(application, 100))
-    return answer_error(r, 400, "Bad Request", "name: an application name is required");
-  if (!km)
-    return answer_error(r, 404, "Not Found", "Requested key manager not found");
-  if (!find_api(n, api))
-    return answer_error(r, 404, "Not Found", "Requested API not found (apiId)");
-  if (!tier || !known_tier(n, tier))
-    return answer_error(r, 400, "Bad Request",
-                        "throttlingPolicy: the name of a known throttling tier is required");
-  if (find_subscription(n, application, api))
-    return answer_error(r, 409, "Conflict", "Subscription already exists for this API");
-  int new_app = !has_application(n, application);
-  if ((new_app && n->app_count == NG_MAX_APPS) || n->sub_count == NG_MAX_SUBS)
-    return answer_error(r, 400, "Bad Request", "too many applications or subscriptions");
-  if (introspect_ensure(n, why, why_len) != 0)
-    return -1;
-  ng_subscription *s = &n->subs[n->sub_count];
-  s->application = strdup(application);
-  s->api = strdup(api);
-  s->tier = strdup(tier);
-  char *app = new_app ? strdup(application) : NULL;
-  if (!s->application || !s->api || !s->tier || (new_app && !app)) {
-    subscription_free(s);
-    free(app);
-    return fail(why, why_len, "out of memory");
-  }
-  n->sub_count++;
-  if (new_app)
-    n->apps[n->app_count++] = app;
-  if (introspect_write(n, why, why_len) != 0) {
-    subscription_free(&n->subs[--n->sub_count]);
-    return -1;
-  }
-  char id[512];
-  snprintf(id, sizeof(id), "%s:%s", application, api);
-  return answer(r, 201,
-                json_pack("{s:s, s:s, s:s, s:s, s:s}", "subscriptionId", id, "applicationId",
-                          application, "apiId", api, "throttlingPolicy", tier, "status",
-                          "UNBLOCKED"));
+  return gh_tokens_subscribe(n->tokens, application, api, find_api(n, api) != NULL, tier,
+                             key_manager, r, why, why_len);
 }
 
 static void ng_apply_stats(gh_driver *d, long *applies, double *apply_ms) {
@@ -2171,8 +1802,9 @@ static char *ng_log_tail(gh_driver *d, size_t max) {
   size_t part = max / 4 < NG_LOG_TAIL_PART ? max / 4 : NG_LOG_TAIL_PART;
   if (n->has_lb && n->lb.error_log[0])
     out = tail_join(out, file_tail(n->lb.error_log, part), "load balancer", max);
-  if (n->ti.stderr_path[0])
-    out = tail_join(out, file_tail(n->ti.stderr_path, part), "gatecert-introspect", max);
+  if (gh_tokens_log_path(n->tokens))
+    out =
+        tail_join(out, file_tail(gh_tokens_log_path(n->tokens), part), "gatecert-introspect", max);
   return out;
 }
 
@@ -2190,6 +1822,7 @@ static void ng_destroy(gh_driver *d) {
     char why[256];
     ng_stop(d, why, sizeof(why));
     state_free(n);
+    gh_tokens_free(n->tokens);
     gcert_buf_free(&n->placeholder_ca);
     free(n);
   }
@@ -2271,12 +1904,15 @@ static void user_line(char *out, size_t out_len) {
 gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, size_t why_len) {
   gh_driver *d = calloc(1, sizeof(*d));
   nginx_driver *n = calloc(1, sizeof(*n));
-  if (!d || !n) {
+  gh_tokens *tokens = gh_tokens_new();
+  if (!d || !n || !tokens) {
     free(d);
     free(n);
+    gh_tokens_free(tokens);
     fail(why, why_len, "out of memory");
     return NULL;
   }
+  n->tokens = tokens;
   char out[512];
   int status = 0;
   static const char *const version_args[] = {"-v", NULL};
@@ -2297,6 +1933,7 @@ gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, s
     return d;
   }
   free(d);
+  gh_tokens_free(n->tokens);
   free(n);
   return NULL;
 }
