@@ -1361,6 +1361,17 @@ static void execute_case(const options *opt, const gh_case_spec *c, const char *
   out->fake_ms = r.fake_now > r.epoch_ms ? r.fake_now - r.epoch_ms : 0;
 }
 
+/* A case's file as the reports name it: relative to the scenarios directory
+ * it was loaded from (report.h), or as loaded when it is not below it. */
+static const char *scenario_relative(const char *scenarios, const char *file) {
+  size_t n = strlen(scenarios);
+  while (n > 1 && scenarios[n - 1] == '/')
+    n--;
+  if (strncmp(file, scenarios, n) == 0 && file[n] == '/')
+    return file + n + 1;
+  return file;
+}
+
 static void record_case(const options *opt, const gh_case_spec *c, const char *profile,
                         const char *driver_name, const case_outcome *o, gh_run *run, int color) {
   char reproduce[1024];
@@ -1369,7 +1380,7 @@ static void record_case(const options *opt, const gh_case_spec *c, const char *p
            opt->scenarios, driver_name, profile, c->name);
   int passed = o->outcome == GH_PASS;
   gh_case result = {.name = c->name,
-                    .file = c->file,
+                    .file = (char *)scenario_relative(opt->scenarios, c->file),
                     .features = c->features,
                     .feature_count = c->feature_count,
                     .profile = (char *)profile,
