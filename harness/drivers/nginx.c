@@ -756,18 +756,36 @@ static void render_api_maps(sbuf *b, const nginx_driver *n, size_t index, const 
             index, index, index);
 }
 
+/* $gc_known: 1 for a certificate uploaded to any API - what WSO2 keeps in
+ * its in-memory client trust. A verified certificate outside it is absent
+ * for the chain, not unknown (as gatecert-sim: 900902, not 900901). */
+static void render_known_map(sbuf *b, const nginx_driver *n) {
+  sb_printf(b, "  map $ssl_client_fingerprint $gc_known {\n    default 0;\n");
+  for (size_t i = 0; i < n->client_count; i++) {
+    const char *sha1 = n->clients[i].sha1;
+    int twice = !sha1[0]; /* nginx refuses a map key listed twice */
+    for (size_t k = 0; !twice && k < i; k++)
+      twice = strcmp(n->clients[k].sha1, sha1) == 0;
+    if (!twice)
+      sb_printf(b, "    \"%s\" 1;\n", sha1);
+  }
+  sb_printf(b, "  }\n");
+}
+
 /* The client certificate as the introspector's X-Gatecert-Cert sees it, from
  * the same pins: valid (pinned, or the honoured header names a pinned one),
- * unknown (a verified certificate, or an honoured header, that is not the
- * API's), absent (none; an untrusted one never gets here: with
- * ssl_verify_client optional nginx answers 400 before any location). */
+ * unknown (an honoured header that is not the API's, or a verified
+ * certificate uploaded to another API), absent (none, or one the gateway
+ * trusts only through its base trust store; an untrusted one never gets
+ * here: with ssl_verify_client optional nginx answers 400 before any
+ * location). */
 static void render_cert_state_map(sbuf *b, size_t index) {
-  sb_printf(
-      b,
-      "  map \"$gc_a%zu_ok:$gc_hdr_sent$gc_hdr_honoured:$ssl_client_verify\" $gc_a%zu_cert {\n"
-      "    \"~^1:\" valid;\n    \"~^0:11:\" unknown;\n    \"~^0:..:SUCCESS\" unknown;\n"
-      "    default absent;\n  }\n",
-      index, index);
+  sb_printf(b,
+            "  map \"$gc_a%zu_ok:$gc_hdr_sent$gc_hdr_honoured:$ssl_client_verify:$gc_known\" "
+            "$gc_a%zu_cert {\n"
+            "    \"~^1:\" valid;\n    \"~^0:11:\" unknown;\n    \"~^0:..:SUCCESS:1$\" unknown;\n"
+            "    default absent;\n  }\n",
+            index, index);
 }
 
 /* Whether the certificate header may speak for the client on this connection. */
@@ -978,6 +996,8 @@ static int render_gateway(const nginx_driver *n, long gen, sbuf *b, char *why, s
   if (tokens) /* long bearer tokens reach the introspector */
     sb_printf(b, "  large_client_header_buffers 4 32k;\n");
   render_header_maps(b, n, hdr_var);
+  if (tokens)
+    render_known_map(b, n);
   for (size_t i = 0; i < n->api_count; i++) {
     if (n->apis[i].mtls)
       render_api_maps(b, n, i, hdr_var);
