@@ -29,6 +29,19 @@
  * nothing. With gateway.mutual_ssl.front_lb a second HAProxy (haproxy-lb/)
  * terminates TLS in front and forwards the client certificate in the header.
  *
+ * OAuth2 (an API whose security has oauth2, the OAuth mandatory flag, or no
+ * mutualssl): HAProxy cannot validate the harness's JWTs, so a small Lua
+ * action (gatecert-auth.lua, `lua-load`ed; `http-request lua.gatecert_auth`
+ * in the API's backend) asks gatecert-introspect (simulator/introspect.c)
+ * with Lua's core.httpclient() for WSO2's verdict: the client's
+ * Authorization, the API's name and the certificate state the configuration
+ * computed from the same pin ACLs (valid / unknown / absent). Its 401 / 403 /
+ * 500 fault JSON comes back in txn variables that `http-request return`
+ * answers with; 204 goes on to the backend. The introspector starts with the
+ * first API, key manager or subscription that needs it, under the case's
+ * clock, stops with the gateway and re-reads its config
+ * (<work_dir>/introspect/config.json, written atomically at every change).
+ *
  * Under libfaketime HAProxy runs with `nbthread 1` (a fake clock jump seen by
  * one thread before another timed out handshakes in flight), and signals go
  * to the master alone, only once it handles them (/proc SigCgt): a signal
@@ -75,6 +88,12 @@
 #define START_TRIES      5
 #define HAPROXY_SOCK_MAX 97 /* 'stats socket' path limit of HAProxy 2.6 */
 #define CERT_MAX         ((size_t)1 << 20)
+#define MAX_KMS          64
+#define MAX_APPS         64
+#define MAX_SUBS         256
+#define INTROSPECT_BIN   "../simulator/gatecert-introspect"
+#define INTROSPECT_STOP  3000 /* ms: SIGTERM, then SIGKILL */
+#define LUA_FILE         "gatecert-auth.lua"
 
 /* ---- state ------------------------------------------------------------------ */
 
@@ -87,6 +106,8 @@ typedef struct hap_api {
   int port;
   int default_version;
   int mutualssl;
+  int introspected;        /* OAuth2 in play: gatecert-introspect decides (Lua action) */
+  json_t *security;        /* the API's security list, for the introspector */
   char *backend_trust_pem; /* path, or NULL */
   char *backend_key_pem;   /* path, "none", or NULL */
   int id;                  /* stable: names its files and backend */
@@ -102,6 +123,34 @@ typedef struct hap_cert {
   char sha1_pem[41];
   char subject[512]; /* "/O=.../CN=..." as ssl_c_i_dn writes an issuer */
 } hap_cert;
+
+/* A key manager whose tokens the introspector accepts. */
+typedef struct hap_key_manager {
+  char *name;
+  char *issuer;
+  char *alg;
+  char *public_pem;
+} hap_key_manager;
+
+/* An application (consumer key) subscribed to an API with a tier. */
+typedef struct hap_subscription {
+  char *application;
+  char *api;
+  char *tier;
+} hap_subscription;
+
+/* gatecert-introspect (simulator/introspect.c): the token verdicts behind the
+ * Lua action, started with the first API, key manager or subscription that
+ * needs it, under the case's clock; its config is rewritten at every change. */
+typedef struct hap_introspector {
+  char bin[PATH_LEN];
+  char dir[PATH_LEN];
+  char config[PATH_LEN + 32];
+  char stderr_path[PATH_LEN + 32];
+  gh_proc proc;
+  int running;
+  int port; /* 0 before the first start; a restart tries to keep it */
+} hap_introspector;
 
 /* A file the configuration names, with what HAProxy can do to it at run time. */
 typedef enum file_kind { FILE_CA_BIND, FILE_CA_SERVER, FILE_ACL, FILE_STATIC } file_kind;
@@ -152,6 +201,13 @@ typedef struct hap_driver {
   size_t endpoint_count;
   hap_cert client_certs[MAX_CERTS];
   size_t client_count;
+  hap_key_manager kms[MAX_KMS];
+  size_t km_count;
+  char *apps[MAX_APPS]; /* applications created so far (their names are the consumer keys) */
+  size_t app_count;
+  hap_subscription subs[MAX_SUBS];
+  size_t sub_count;
+  hap_introspector ti;
   long applies;
   double apply_ms;
   long reloads;
@@ -893,54 +949,223 @@ static int header_mode(const hap_driver *h) {
   return h->cfg.has_mutual_ssl || h->cfg.front_lb_key_pem;
 }
 
-/* The 401 rule of a mutualssl API: passes when one of its terms holds. The
- * peer's own certificate counts when it verified and is pinned to the API
- * (or, with chain validation, was issued by a certificate uploaded for it);
- * in header mode only when the header is not honoured on this connection. */
-static void render_mtls_rule(const hap_driver *h, strbuf *b, const char *pins, const char *pem_pins,
-                             const char *issuers, const char *lb_pins) {
-  sb_printf(b, "  acl peer_sent ssl_c_used\n  acl peer_verified ssl_c_verify 0\n");
-  sb_printf(b, "  acl peer_pinned ssl_c_sha1,hex,lower -f %s\n", pins);
-  if (issuers)
-    sb_printf(b, "  acl peer_issuer ssl_c_i_dn -f %s\n", issuers);
-  strbuf terms = {0};
-  const char *peer_checks[] = {"peer_pinned", issuers ? "peer_issuer" : NULL};
-  const char *hdr = header_name(h);
-  int validation = h->cfg.client_validation != 0;
-  int pinned_lbs = header_mode(h) && validation && lb_pins;
-  if (header_mode(h)) {
-    sb_printf(b, "  acl hdr_sent req.fhdr(%s) -m found\n", hdr);
-    sb_printf(b, "  acl hdr_der req.fhdr(%s),b64dec,sha1,hex,lower -f %s\n", hdr, pins);
-    sb_printf(b, "  acl hdr_pem req.fhdr(%s),url_dec,sha1,hex,lower -f %s\n", hdr, pem_pins);
-    if (pinned_lbs)
-      sb_printf(b, "  acl lb_pinned ssl_c_sha1,hex,lower -f %s\n", lb_pins);
-    /* honoured: the header is read on this connection */
-    char honoured[128] = "hdr_sent";
-    if (validation)
-      snprintf(honoured, sizeof(honoured), "hdr_sent peer_sent peer_verified%s",
-               pinned_lbs ? " lb_pinned" : "");
-    sb_printf(&terms, "%s hdr_der || %s hdr_pem", honoured, honoured);
-  }
+/* Where a mutualssl API's ACLs read their values: the API's own pins, and
+ * for an API whose chain consults OAuth2 also the certificates the listener
+ * knows at all (NULL paths: not rendered). */
+typedef struct pin_files {
+  const char *pins;     /* SHA-1 of the DER of each certificate uploaded for the API */
+  const char *pem_pins; /* SHA-1 of their PEM text (header mode) */
+  const char *issuers;  /* their subjects (chain validation), or NULL */
+  const char *lb_pins;  /* the trusted load balancers, or NULL */
+  const char *known;    /* the same three lists over every certificate the listener knows */
+  const char *known_pem;
+  const char *known_issuers;
+} pin_files;
+
+/* Appends to out the condition under which a client certificate matching
+ * the ACLs hdr_der / hdr_pem (the honoured header) or peer_check[0..1] (the
+ * connection's own certificate) is the request's: in header mode the
+ * connection's own counts only when the header is not honoured on it. */
+static void cert_condition(const hap_driver *h, const char *honoured, int pinned_lbs,
+                           const char *hdr_der, const char *hdr_pem,
+                           const char *const peer_checks[2], strbuf *out) {
+  if (header_mode(h))
+    sb_printf(out, "%s %s || %s %s", honoured, hdr_der, honoured, hdr_pem);
   for (size_t i = 0; i < 2; i++) {
     if (!peer_checks[i])
       continue;
-    const char *sep = terms.len ? " || " : "";
+    const char *sep = out->len ? " || " : "";
     if (!header_mode(h))
-      sb_printf(&terms, "%speer_sent peer_verified %s", sep, peer_checks[i]);
+      sb_printf(out, "%speer_sent peer_verified %s", sep, peer_checks[i]);
     else {
-      sb_printf(&terms, "%speer_sent peer_verified %s !hdr_sent", sep, peer_checks[i]);
+      sb_printf(out, "%speer_sent peer_verified %s !hdr_sent", sep, peer_checks[i]);
       if (pinned_lbs)
-        sb_printf(&terms, " || peer_sent peer_verified %s !lb_pinned", peer_checks[i]);
+        sb_printf(out, " || peer_sent peer_verified %s !lb_pinned", peer_checks[i]);
     }
   }
+}
+
+/* The ACLs of a mutualssl API, and in *terms the condition under which its
+ * client certificate counts as the API's: the connection's own certificate
+ * when it verified and is pinned to the API (or, with chain validation, was
+ * issued by a certificate uploaded for it); in header mode the honoured header
+ * naming a pinned certificate, and the connection's own only when the header
+ * is not honoured on this connection. With f->known, *known gets the same
+ * condition over every certificate the listener knows (WSO2's in-memory
+ * listener trust: the base trust and every uploaded client certificate). */
+static void render_mtls_acls(const hap_driver *h, strbuf *b, const pin_files *f, strbuf *terms,
+                             strbuf *known) {
+  sb_printf(b, "  acl peer_sent ssl_c_used\n  acl peer_verified ssl_c_verify 0\n");
+  sb_printf(b, "  acl peer_pinned ssl_c_sha1,hex,lower -f %s\n", f->pins);
+  if (f->issuers)
+    sb_printf(b, "  acl peer_issuer ssl_c_i_dn -f %s\n", f->issuers);
+  if (f->known) {
+    sb_printf(b, "  acl peer_known ssl_c_sha1,hex,lower -f %s\n", f->known);
+    if (f->known_issuers)
+      sb_printf(b, "  acl peer_known_issuer ssl_c_i_dn -f %s\n", f->known_issuers);
+  }
+  const char *hdr = header_name(h);
+  int validation = h->cfg.client_validation != 0;
+  int pinned_lbs = header_mode(h) && validation && f->lb_pins;
+  /* honoured: the header is read on this connection */
+  char honoured[128] = "hdr_sent";
+  if (header_mode(h)) {
+    sb_printf(b, "  acl hdr_sent req.fhdr(%s) -m found\n", hdr);
+    sb_printf(b, "  acl hdr_der req.fhdr(%s),b64dec,sha1,hex,lower -f %s\n", hdr, f->pins);
+    sb_printf(b, "  acl hdr_pem req.fhdr(%s),url_dec,sha1,hex,lower -f %s\n", hdr, f->pem_pins);
+    if (f->known) {
+      sb_printf(b, "  acl hdr_known_der req.fhdr(%s),b64dec,sha1,hex,lower -f %s\n", hdr, f->known);
+      sb_printf(b, "  acl hdr_known_pem req.fhdr(%s),url_dec,sha1,hex,lower -f %s\n", hdr,
+                f->known_pem);
+    }
+    if (pinned_lbs)
+      sb_printf(b, "  acl lb_pinned ssl_c_sha1,hex,lower -f %s\n", f->lb_pins);
+    if (validation)
+      snprintf(honoured, sizeof(honoured), "hdr_sent peer_sent peer_verified%s",
+               pinned_lbs ? " lb_pinned" : "");
+  }
+  const char *const pinned[2] = {"peer_pinned", f->issuers ? "peer_issuer" : NULL};
+  cert_condition(h, honoured, pinned_lbs, "hdr_der", "hdr_pem", pinned, terms);
+  if (f->known) {
+    const char *const known_checks[2] = {"peer_known",
+                                         f->known_issuers ? "peer_known_issuer" : NULL};
+    cert_condition(h, honoured, pinned_lbs, "hdr_known_der", "hdr_known_pem", known_checks, known);
+  }
+}
+
+/* The 401 rule of a mutualssl API without OAuth2: passes when terms hold. */
+static void render_mtls_rule(strbuf *b, const strbuf *terms) {
   sb_printf(b,
             "  http-request return status 401 content-type application/json string "
             "'{\"code\":401,\"message\":\"Unauthorized\",\"description\":\"no trusted client "
             "certificate of this API\"}' unless %s\n",
-            terms.data ? terms.data : "FALSE");
-  if (terms.oom)
-    b->oom = 1;
-  free(terms.data);
+            terms->data ? terms->data : "FALSE");
+}
+
+/* The Lua action asking gatecert-introspect (its contract at the top of
+ * simulator/introspect.c) for WSO2's verdict: the client's Authorization, the
+ * API's name and the certificate state the configuration computed
+ * (txn.gc_cert). It leaves the answer's status in txn.gc_status ("0" when the
+ * introspector did not answer), and its fault JSON and challenge in
+ * txn.gc_fault and txn.gc_www, for the `http-request return` rules after it. */
+static const char lua_action[] =
+    "-- " LUA_FILE ": written by gatecert's haproxy driver (harness/drivers/haproxy.c)\n"
+    "local function first(headers, name)\n"
+    "  local v = headers and headers[name]\n"
+    "  return v and v[0]\n"
+    "end\n"
+    "core.register_action(\"gatecert_auth\", {\"http-req\"}, function(txn, port, api)\n"
+    "  local cert = txn:get_var(\"txn.gc_cert\") or \"absent\"\n"
+    "  local h = {[\"X-Gatecert-Api\"] = {api}, [\"X-Gatecert-Cert\"] = {cert}}\n"
+    "  local auth = first(txn.http:req_get_headers(), \"authorization\")\n"
+    "  if auth then h[\"Authorization\"] = {auth} end\n"
+    "  local hc = core.httpclient()\n"
+    "  local r = hc:get{url = \"http://127.0.0.1:\" .. port .. \"/check\", headers = h,\n"
+    "                  timeout = 5000}\n"
+    "  if not r or not r.status then\n"
+    "    txn:set_var(\"txn.gc_status\", \"0\")\n"
+    "    return\n"
+    "  end\n"
+    "  txn:set_var(\"txn.gc_status\", tostring(r.status))\n"
+    "  txn:set_var(\"txn.gc_fault\", first(r.headers, \"x-gatecert-fault\") or \"\")\n"
+    "  txn:set_var(\"txn.gc_www\", first(r.headers, \"www-authenticate\") or \"\")\n"
+    "end, 2)\n";
+
+/* An introspected API's rules: the certificate state (valid: the API's;
+ * unknown: one the listener knows, not the API's; absent: none, or one the
+ * listener does not know, as WSO2's in-memory trust check), the Lua action, then
+ * the introspector's 401 / 403 / 500 with its fault JSON, any other outcome a
+ * 500 of the driver's; 204 continues to the backend. */
+static void render_token_rules(const hap_driver *h, strbuf *b, const hap_api *a,
+                               const strbuf *terms, const strbuf *known) {
+  sb_printf(b, "  http-request set-var(txn.gc_cert) str(absent)\n");
+  if (a->mutualssl) {
+    sb_printf(b, "  http-request set-var(txn.gc_cert) str(unknown) if %s\n",
+              known->data ? known->data : "FALSE");
+    sb_printf(b, "  http-request set-var(txn.gc_cert) str(valid) if %s\n",
+              terms->data ? terms->data : "FALSE");
+  }
+  sb_printf(b, "  http-request lua.gatecert_auth %d \"%s\"\n", h->ti.port, a->name);
+  sb_printf(b, "  http-request return status 401 content-type application/json lf-string "
+               "\"%%[var(txn.gc_fault)]\" hdr WWW-Authenticate \"%%[var(txn.gc_www)]\" "
+               "if { var(txn.gc_status) -m str 401 }\n");
+  static const char *const others[] = {"403", "500"};
+  for (size_t i = 0; i < 2; i++)
+    sb_printf(b,
+              "  http-request return status %s content-type application/json lf-string "
+              "\"%%[var(txn.gc_fault)]\" if { var(txn.gc_status) -m str %s }\n",
+              others[i], others[i]);
+  sb_printf(b, "  http-request return status 500 content-type application/json string "
+               "'{\"code\":500,\"message\":\"Internal Server Error\",\"description\":"
+               "\"gatecert-introspect gave no verdict\"}' unless { var(txn.gc_status) -m str 204 "
+               "}\n");
+}
+
+/* 1 when an API's chain consults OAuth2 and mutual SSL: its certificate
+ * state needs the certificates the listener knows. */
+static int any_token_mtls(const hap_driver *h) {
+  for (size_t i = 0; i < h->api_count; i++)
+    if (h->apis[i].introspected && h->apis[i].mutualssl)
+      return 1;
+  return 0;
+}
+
+/* Appends the line to b unless b has it already. */
+static void add_unique_line(strbuf *b, const char *line) {
+  if (!line[0] || (b->data && has_line(b->data, line)))
+    return;
+  sb_printf(b, "%s\n", line);
+}
+
+/* One certificate's SHA-1 (DER and PEM text, as the pins) and subject. */
+static void add_known_cert(X509 *x, strbuf *der, strbuf *pem, strbuf *subjects) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned mdn = 0;
+  char hex[EVP_MAX_MD_SIZE * 2 + 1], subject[512];
+  if (X509_digest(x, EVP_sha1(), md, &mdn) == 1) {
+    hex_of(md, mdn, hex);
+    add_unique_line(der, hex);
+  }
+  size_t n = 0;
+  char *text = cert_pem(x, &n);
+  if (text && EVP_Digest(text, n, md, &mdn, EVP_sha1(), NULL) == 1) {
+    hex_of(md, mdn, hex);
+    add_unique_line(pem, hex);
+  }
+  free(text);
+  X509_NAME_oneline(X509_get_subject_name(x), subject, (int)sizeof(subject));
+  add_unique_line(subjects, subject);
+}
+
+/* The certificates the listener knows, as WSO2's in-memory listener trust
+ * (the simulator's gsim_listener_memory_trusts): every certificate of the
+ * base trust and every uploaded client certificate (any API). A presented
+ * certificate outside them is "absent" to WSO2's mutual SSL, not "unknown". */
+static void known_certs(const hap_driver *h, strbuf *der, strbuf *pem, strbuf *subjects) {
+  gcert_store store;
+  gcert_store_init(&store);
+  gcert_error err = {0};
+  if (h->cfg.base_trust_pem &&
+      gcert_read_file(h->cfg.base_trust_pem, GCERT_FORMAT_AUTO, NULL, &store, &err) == GCERT_OK)
+    for (size_t i = 0; i < store.count; i++)
+      for (int k = 0; k < sk_X509_num(store.entries[i].chain); k++)
+        add_known_cert(sk_X509_value(store.entries[i].chain, k), der, pem, subjects);
+  gcert_store_free(&store);
+  for (size_t i = 0; i < h->client_count; i++) {
+    const hap_cert *c = &h->client_certs[i];
+    if (!c->sha1_der[0])
+      continue;
+    add_unique_line(der, c->sha1_der);
+    add_unique_line(pem, c->sha1_pem);
+    add_unique_line(subjects, c->subject);
+  }
+}
+
+static int any_introspected(const hap_driver *h) {
+  for (size_t i = 0; i < h->api_count; i++)
+    if (h->apis[i].introspected)
+      return 1;
+  return 0;
 }
 
 typedef struct route {
@@ -990,6 +1215,17 @@ static int render(hap_driver *h, rendered *r) {
   sb_printf(&b,
             "global\n  nbthread 1\n  stats socket %s level admin\n  log stderr format raw local0\n",
             h->sock_path);
+  if (any_introspected(h)) {
+    hap_file *lua = add_file(r, h->dir, LUA_FILE, FILE_STATIC);
+    strbuf lb = {0};
+    sb_add(&lb, lua_action, sizeof(lua_action) - 1);
+    err |= !lua || set_content(lua, &lb) != 0;
+    if (lua)
+      sb_printf(&b, "  lua-load %s\n", lua->path);
+    /* requests up to the introspector's 64 KiB of headers reach it, so that an
+     * oversize token gets WSO2's 401 900901 rather than HAProxy's own 400 */
+    sb_printf(&b, "  tune.bufsize 65536\n");
+  }
   sb_printf(&b,
             "  hard-stop-after 2s\ndefaults\n  mode http\n  log global\n"
             "  timeout connect 5s\n  timeout client 30s\n  timeout server %lldms\n\n",
@@ -1024,6 +1260,25 @@ static int render(hap_driver *h, rendered *r) {
                 "'{\"code\":404,\"message\":\"Not Found\",\"description\":\"No matching "
                 "resource found for given API Request\"}'\n\n");
 
+  /* what the listener knows, for the certificate state the introspector gets */
+  hap_file *known = NULL, *known_pem = NULL, *known_issuers = NULL;
+  if (any_token_mtls(h)) {
+    strbuf kd = {0}, kp = {0}, ki = {0};
+    known_certs(h, &kd, &kp, &ki);
+    known = add_file(r, h->dir, "known.acl", FILE_ACL);
+    err |= !known || set_content(known, &kd) != 0;
+    known_pem = header_mode(h) ? add_file(r, h->dir, "known-pem.acl", FILE_ACL) : NULL;
+    if (known_pem)
+      err |= set_content(known_pem, &kp) != 0;
+    else
+      free(kp.data);
+    known_issuers =
+        c->chain_validation == 1 ? add_file(r, h->dir, "known-issuers.acl", FILE_ACL) : NULL;
+    if (known_issuers)
+      err |= set_content(known_issuers, &ki) != 0;
+    else
+      free(ki.data);
+  }
   for (size_t i = 0; i < h->api_count; i++) {
     const hap_api *a = &h->apis[i];
     char name[64];
@@ -1045,6 +1300,7 @@ static int render(hap_driver *h, rendered *r) {
       ca->runtime = identity != NULL;
     sb_printf(&b, "backend api%d\n  # API %s %s/%s -> %s\n", a->id, a->name, a->context, a->version,
               a->url);
+    strbuf terms = {0}, known_terms = {0};
     if (a->mutualssl) {
       snprintf(name, sizeof(name), "api%d.pins.acl", a->id);
       hap_file *pins = add_file(r, h->dir, name, FILE_ACL);
@@ -1072,10 +1328,24 @@ static int render(hap_driver *h, rendered *r) {
             sb_printf(&ib, "%s\n", h->client_certs[k].subject);
         err |= !issuers || set_content(issuers, &ib) != 0;
       }
-      if (pins)
-        render_mtls_rule(h, &b, pins->path, pem_pins ? pem_pins->path : "",
-                         issuers ? issuers->path : NULL, lb_pins[0] ? lb_pins : NULL);
+      pin_files pf = {.pins = pins ? pins->path : "",
+                      .pem_pins = pem_pins ? pem_pins->path : "",
+                      .issuers = issuers ? issuers->path : NULL,
+                      .lb_pins = lb_pins[0] ? lb_pins : NULL};
+      if (a->introspected && known) {
+        pf.known = known->path;
+        pf.known_pem = known_pem ? known_pem->path : "";
+        pf.known_issuers = known_issuers ? known_issuers->path : NULL;
+      }
+      render_mtls_acls(h, &b, &pf, &terms, &known_terms);
     }
+    if (a->introspected)
+      render_token_rules(h, &b, a, &terms, &known_terms);
+    else if (a->mutualssl)
+      render_mtls_rule(&b, &terms);
+    err |= terms.oom || known_terms.oom;
+    free(terms.data);
+    free(known_terms.data);
     char ctx[300], ver[160];
     regex_escape(a->context, ctx, sizeof(ctx));
     regex_escape(a->version, ver, sizeof(ver));
@@ -1507,11 +1777,161 @@ static int launch_all(hap_driver *h, char *why, size_t why_len) {
   return 0;
 }
 
+/* ---- gatecert-introspect ------------------------------------------------------------ */
+
+static void key_manager_free(hap_key_manager *k) {
+  free(k->name);
+  free(k->issuer);
+  free(k->alg);
+  free(k->public_pem);
+  memset(k, 0, sizeof(*k));
+}
+
+static void subscription_free(hap_subscription *s) {
+  free(s->application);
+  free(s->api);
+  free(s->tier);
+  memset(s, 0, sizeof(*s));
+}
+
+/* The introspector's config (introspect.c's contract): key managers, the
+ * security of every API it decides for, and the subscriptions. NULL when
+ * out of memory. */
+static json_t *introspect_config(const hap_driver *h) {
+  json_t *root = json_object(), *kms = json_array(), *apis = json_object(), *subs = json_object();
+  int ok = root && kms && apis && subs;
+  for (size_t i = 0; ok && i < h->km_count; i++) {
+    const hap_key_manager *k = &h->kms[i];
+    ok = json_array_append_new(kms, json_pack("{s:s, s:s, s:s, s:s}", "name", k->name, "issuer",
+                                              k->issuer, "alg", k->alg, "public_pem",
+                                              k->public_pem)) == 0;
+  }
+  for (size_t i = 0; ok && i < h->api_count; i++)
+    if (h->apis[i].introspected)
+      ok = json_object_set_new(apis, h->apis[i].name,
+                               json_pack("{s:O}", "security", h->apis[i].security)) == 0;
+  for (size_t i = 0; ok && i < h->sub_count; i++) {
+    const hap_subscription *sub = &h->subs[i];
+    json_t *app = json_object_get(subs, sub->application);
+    if (!app && (app = json_object()) != NULL &&
+        json_object_set_new(subs, sub->application, app) != 0)
+      app = NULL;
+    ok = app && json_object_set_new(app, sub->api, json_string(sub->tier)) == 0;
+  }
+  if (ok && json_object_set_new(root, "key_managers", kms) == 0 &&
+      json_object_set_new(root, "apis", apis) == 0 &&
+      json_object_set_new(root, "subscriptions", subs) == 0)
+    return root;
+  if (!ok) {
+    json_decref(kms);
+    json_decref(apis);
+    json_decref(subs);
+  }
+  json_decref(root);
+  return NULL;
+}
+
+/* Writes the introspector's config atomically (temp file + rename): it
+ * re-reads the file at its next request when stat says it changed. */
+static int introspect_write(const hap_driver *h, char *why, size_t why_len) {
+  json_t *config = introspect_config(h);
+  char *text = config ? json_dumps(config, JSON_INDENT(1)) : NULL;
+  json_decref(config);
+  if (!text)
+    return fail(why, why_len, "out of memory writing the introspector's config");
+  int rc = write_file(h->ti.config, text, strlen(text), 0);
+  free(text);
+  return rc == 0 ? 0 : fail(why, why_len, "cannot write %s: %s", h->ti.config, strerror(errno));
+}
+
+/* Starts the introspector on 127.0.0.1:port (0: any free port) under the
+ * case's clock; its READY line names the port it got. */
+static int introspect_launch(hap_driver *h, int port, char *why, size_t why_len) {
+  hap_introspector *t = &h->ti;
+  char listen[32];
+  snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+  const char *args[] = {"--config", t->config, "--listen", listen, NULL};
+  gh_proc_spec spec = {.bin = t->bin,
+                       .args = args,
+                       .stderr_path = t->stderr_path,
+                       .faketime_file = h->cfg.clock_file,
+                       .faketime_lib = h->cfg.faketime_lib,
+                       .single_ready = 1};
+  if (gh_proc_start(&t->proc, &spec, why, why_len) != 0)
+    return -1;
+  t->running = 1;
+  int got = gh_proc_port(&t->proc, "http");
+  if (got <= 0) {
+    char ignored[256];
+    t->running = 0;
+    gh_proc_stop(&t->proc, SIGTERM, INTROSPECT_STOP, ignored, sizeof(ignored));
+    return fail(why, why_len, "gatecert-introspect's READY line named no http endpoint");
+  }
+  t->port = got;
+  return 0;
+}
+
+static int introspect_stop(hap_introspector *t, char *why, size_t why_len) {
+  if (!t->running)
+    return 0;
+  t->running = 0;
+  return gh_proc_stop(&t->proc, SIGTERM, INTROSPECT_STOP, why, why_len);
+}
+
+/* The introspector running with the current config: started on first use
+ * (the first API with OAuth2, key manager or subscription of the case). */
+static int introspect_ensure(hap_driver *h, char *why, size_t why_len) {
+  hap_introspector *t = &h->ti;
+  if (t->running) {
+    if (gh_proc_alive(&t->proc))
+      return 0;
+    char ended[256];
+    introspect_stop(t, ended, sizeof(ended));
+    return fail(why, why_len, "gatecert-introspect ended (%s); see %s", ended, t->stderr_path);
+  }
+  if (!t->bin[0] && gh_sibling_program(INTROSPECT_BIN, t->bin, sizeof(t->bin)) != 0)
+    return fail(why, why_len, "gatecert-introspect not found (%s from the gatecert program)",
+                INTROSPECT_BIN);
+  if (access(t->bin, X_OK) != 0)
+    return fail(why, why_len, "gatecert-introspect %s: %s", t->bin, strerror(errno));
+  if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/introspect", h->cfg.work_dir) >= sizeof(t->dir))
+    return fail(why, why_len, "the work directory's path is too long: %s", h->cfg.work_dir);
+  snprintf(t->config, sizeof(t->config), "%s/config.json", t->dir);
+  snprintf(t->stderr_path, sizeof(t->stderr_path), "%s/stderr.log", t->dir);
+  if (mkdir(t->dir, 0700) != 0 && errno != EEXIST)
+    return fail(why, why_len, "cannot make %s: %s", t->dir, strerror(errno));
+  if (introspect_write(h, why, why_len) != 0)
+    return -1;
+  return introspect_launch(h, 0, why, why_len);
+}
+
+/* Rewrites the config when the introspector runs (it is written at its start). */
+static int introspect_update(const hap_driver *h, char *why, size_t why_len) {
+  return h->ti.running ? introspect_write(h, why, why_len) : 0;
+}
+
+/* Starts the introspector again from its config file after a stop, on its
+ * previous port when that is still free (else another: the next render
+ * names it). */
+static int introspect_relaunch(hap_driver *h, char *why, size_t why_len) {
+  return introspect_launch(h, h->ti.port, why, why_len) == 0
+             ? 0
+             : introspect_launch(h, 0, why, why_len);
+}
+
 static void forget_state(hap_driver *h) {
   for (size_t i = 0; i < h->api_count; i++) {
     free(h->apis[i].backend_trust_pem);
     free(h->apis[i].backend_key_pem);
+    json_decref(h->apis[i].security);
   }
+  for (size_t i = 0; i < h->km_count; i++)
+    key_manager_free(&h->kms[i]);
+  for (size_t i = 0; i < h->app_count; i++)
+    free(h->apps[i]);
+  for (size_t i = 0; i < h->sub_count; i++)
+    subscription_free(&h->subs[i]);
+  h->km_count = h->app_count = h->sub_count = 0;
   for (size_t i = 0; i < h->endpoint_count; i++)
     free(h->endpoint_certs[i].bytes);
   for (size_t i = 0; i < h->client_count; i++)
@@ -1536,6 +1956,9 @@ static int hap_stop(gh_driver *d, char *why, size_t why_len) {
     if (stop_haproxy(&h->proc, gw_why, sizeof(gw_why)) != 0)
       rc = fail(why, why_len, "haproxy: %s", gw_why);
   }
+  char ti_why[256] = "";
+  if (introspect_stop(&h->ti, ti_why, sizeof(ti_why)) != 0 && rc == 0)
+    rc = fail(why, why_len, "gatecert-introspect: %s", ti_why);
   if (h->sock_dir[0]) { /* the short directory lives as long as the process */
     unlink(h->sock_path);
     rmdir(h->sock_dir);
@@ -1552,6 +1975,8 @@ static int hap_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   h->applies = h->reloads = h->runtime_commits = 0;
   h->apply_ms = 0;
   h->https_port = 0;
+  h->ti.port = 0;
+  h->ti.stderr_path[0] = '\0';
   if (strlen(cfg->work_dir) + sizeof("/haproxy-lb") > sizeof(h->dir))
     return fail(why, why_len, "the work directory's path is too long: %s", cfg->work_dir);
   snprintf(h->dir, sizeof(h->dir), "%s/haproxy", cfg->work_dir);
@@ -1576,7 +2001,11 @@ static int hap_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
 
 static int hap_restart(gh_driver *d, char *why, size_t why_len) {
   hap_driver *h = d->impl;
+  int introspector = h->ti.running;
   if (hap_stop(d, why, why_len) != 0 || choose_socket(h, why, why_len) != 0)
+    return -1;
+  /* hap_stop stopped the introspector too: again from its config file */
+  if (introspector && introspect_relaunch(h, why, why_len) != 0)
     return -1;
   h->generation++;
   rendered next;
@@ -1631,21 +2060,62 @@ static int parse_url(const char *url, hap_api *a) {
   return 0;
 }
 
+/* How an API's security is expressed: *mutualssl when it has mutualssl
+ * (pins), *introspected when OAuth2 is in play (oauth2, the OAuth mandatory
+ * flag, or a list without mutualssl, which WSO2 reads as its default OAuth2):
+ * then gatecert-introspect decides. Returns a scheme this driver cannot
+ * express (basic auth, API keys), or NULL. */
+static const char *classify_security(const gh_api_desc *api, int *mutualssl, int *introspected) {
+  *mutualssl = *introspected = 0;
+  for (size_t i = 0; i < api->security_count; i++) {
+    const char *s = api->security[i];
+    if (strcmp(s, "mutualssl") == 0)
+      *mutualssl = 1;
+    else if (strcmp(s, "oauth2") == 0 || strcmp(s, "oauth_basic_auth_api_key_mandatory") == 0)
+      *introspected = 1;
+    else if (strcmp(s, "mutualssl_mandatory") != 0)
+      return s;
+  }
+  if (api->security_count > 0 && !*mutualssl)
+    *introspected = 1;
+  return NULL;
+}
+
+static json_t *security_list(const gh_api_desc *api) {
+  json_t *list = json_array();
+  for (size_t i = 0; list && i < api->security_count; i++)
+    if (json_array_append_new(list, json_string(api->security[i])) != 0) {
+      json_decref(list);
+      return NULL;
+    }
+  return list;
+}
+
+/* 1 when name can be written inside a double-quoted configuration argument
+ * as it is (no escapes, no environment variables, no comment). */
+static int plain_name(const char *name) {
+  if (!*name)
+    return 0;
+  for (const char *p = name; *p; p++)
+    if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || strchr("\"'\\$#", *p))
+      return 0;
+  return 1;
+}
+
 static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
                           size_t why_len) {
   hap_driver *h = d->impl;
   memset(r, 0, sizeof(*r));
-  int mutualssl = 0;
-  for (size_t i = 0; i < api->security_count; i++) {
-    const char *s = api->security[i];
-    if (strcmp(s, "mutualssl") == 0)
-      mutualssl = 1;
-    else if (strcmp(s, "mutualssl_mandatory") != 0)
-      return fail(why, why_len,
-                  "API security \"%s\" cannot be expressed in HAProxy by this driver (%s)", s,
-                  strncmp(s, "oauth2", 6) == 0 ? "oauth2" : s),
-             GH_DRIVER_UNSUPPORTED;
-  }
+  int mutualssl = 0, introspected = 0;
+  const char *missing = classify_security(api, &mutualssl, &introspected);
+  if (missing)
+    return fail(why, why_len, "API security \"%s\" cannot be expressed in HAProxy by this driver",
+                missing),
+           GH_DRIVER_UNSUPPORTED;
+  if (introspected && !plain_name(api->name))
+    return reply_error(r, 400, "Bad Request",
+                       "an API secured with OAuth2 needs a name without quotes, backslashes, "
+                       "'$', '#' or control characters");
   for (size_t i = 0; i < h->api_count; i++)
     if (strcmp(h->apis[i].name, api->name) == 0 || (strcmp(h->apis[i].context, api->context) == 0 &&
                                                     strcmp(h->apis[i].version, api->version) == 0))
@@ -1667,14 +2137,27 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
                        "this driver does not write into a configuration");
   a->default_version = api->default_version;
   a->mutualssl = mutualssl;
+  a->introspected = introspected;
+  a->security = security_list(api);
+  if (!a->security)
+    return fail(why, why_len, "out of memory");
   a->backend_trust_pem = api->backend_trust_pem ? strdup(api->backend_trust_pem) : NULL;
   a->backend_key_pem = api->backend_key_pem ? strdup(api->backend_key_pem) : NULL;
   a->id = ++h->next_api_id;
   h->api_count++;
-  if (apply(h, 0, why, why_len) != 0) {
+  /* the introspector runs, and knows the API, before HAProxy sends it a request */
+  int rc = introspected ? introspect_ensure(h, why, why_len) : 0;
+  if (rc == 0)
+    rc = introspect_update(h, why, why_len);
+  if (rc == 0)
+    rc = apply(h, 0, why, why_len);
+  if (rc != 0) {
+    char ignored[256];
     h->api_count--;
     free(a->backend_trust_pem);
     free(a->backend_key_pem);
+    json_decref(a->security);
+    introspect_update(h, ignored, sizeof(ignored));
     return -1;
   }
   char id[32];
@@ -1701,8 +2184,18 @@ static int hap_delete_api(gh_driver *d, const char *name, gh_admin_result *r, ch
     h->api_count++;
     return -1;
   }
+  /* its subscriptions go with it, as in WSO2 and the simulator */
+  for (size_t i = 0; i < h->sub_count;)
+    if (strcmp(h->subs[i].api, gone.name) == 0) {
+      subscription_free(&h->subs[i]);
+      h->subs[i] = h->subs[--h->sub_count];
+    } else
+      i++;
   free(gone.backend_trust_pem);
   free(gone.backend_key_pem);
+  json_decref(gone.security);
+  if (introspect_update(h, why, why_len) != 0)
+    return -1;
   return reply(r, 200, json_pack("{s:s}", "name", name));
 }
 
@@ -1833,6 +2326,172 @@ static int hap_delete_client_cert(gh_driver *d, const char *api, const char *ali
   return reply(r, 200, json_pack("{s:s}", "alias", alias));
 }
 
+/* ---- key managers and subscriptions (the introspector's state) ------------------------- */
+
+/* 1 when text is 1 to max printable ASCII characters (the introspector's rule). */
+static int printable(const char *text, size_t max) {
+  size_t len = text ? strlen(text) : 0;
+  if (len == 0 || len > max)
+    return 0;
+  for (; *text; text++)
+    if ((unsigned char)*text < 0x20 || (unsigned char)*text >= 0x7f)
+      return 0;
+  return 1;
+}
+
+/* Why pem is not a key alg can verify with (as the simulator's key managers
+ * accept: a public key or a certificate; RS256 RSA of 2048 bits or more,
+ * ES256 P-256), or NULL when it is. */
+static const char *key_problem(const char *pem, const char *alg) {
+  BIO *bio = BIO_new_mem_buf(pem, -1);
+  EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+  if (bio && !key) {
+    (void)BIO_reset(bio);
+    X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    key = cert ? X509_get_pubkey(cert) : NULL;
+    X509_free(cert);
+  }
+  BIO_free(bio);
+  const char *problem = NULL;
+  char group[64] = "";
+  size_t group_len = 0;
+  if (!key)
+    problem = "certificates.value: a PEM public key or certificate is required";
+  else if (strcmp(alg, "RS256") == 0 &&
+           (!EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_get_bits(key) < 2048))
+    problem = "RS256 needs an RSA key of at least 2048 bits";
+  else if (strcmp(alg, "ES256") == 0 &&
+           (!EVP_PKEY_is_a(key, "EC") ||
+            EVP_PKEY_get_group_name(key, group, sizeof(group), &group_len) != 1 ||
+            strcmp(group, "prime256v1") != 0))
+    problem = "ES256 needs a P-256 key";
+  EVP_PKEY_free(key);
+  return problem;
+}
+
+/* A key manager: the introspector accepts its tokens from its next request
+ * (it re-reads its config file), so HAProxy is not touched. */
+static int hap_add_key_manager(gh_driver *d, const gh_key_manager_desc *km, gh_admin_result *r,
+                               char *why, size_t why_len) {
+  hap_driver *h = d->impl;
+  memset(r, 0, sizeof(*r));
+  const char *alg = km->alg ? km->alg : "RS256";
+  if (!printable(km->name, 100) || !printable(km->issuer, 1023))
+    return reply_error(r, 400, "Bad Request", "name and issuer (printable ASCII) are required");
+  if (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0)
+    return reply_error(r, 400, "Bad Request", "alg: RS256 or ES256 (the default is RS256)");
+  const char *problem = km->public_pem ? key_problem(km->public_pem, alg) : "no key";
+  if (problem)
+    return reply_error(r, 400, "Bad Request", problem);
+  for (size_t i = 0; i < h->km_count; i++)
+    if (strcmp(h->kms[i].name, km->name) == 0 || strcmp(h->kms[i].issuer, km->issuer) == 0)
+      return reply_error(r, 409, "Conflict", "A key manager with this name or issuer exists");
+  if (h->km_count == MAX_KMS)
+    return reply_error(r, 400, "Bad Request", "too many key managers");
+  if (introspect_ensure(h, why, why_len) != 0)
+    return -1;
+  hap_key_manager *k = &h->kms[h->km_count];
+  k->name = strdup(km->name);
+  k->issuer = strdup(km->issuer);
+  k->alg = strdup(alg);
+  k->public_pem = strdup(km->public_pem);
+  if (!k->name || !k->issuer || !k->alg || !k->public_pem) {
+    key_manager_free(k);
+    return fail(why, why_len, "out of memory");
+  }
+  h->km_count++;
+  if (introspect_write(h, why, why_len) != 0) {
+    key_manager_free(&h->kms[--h->km_count]);
+    return -1;
+  }
+  return reply(r, 201,
+               json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}", "id", k->name, "name", k->name,
+                         "issuer", k->issuer, "alg", k->alg, "certificates", "type", "PEM", "value",
+                         k->public_pem, "enabled", 1));
+}
+
+/* A tier the gateway knows: WSO2's shipped ones (as the simulator's) or the case's. */
+static int known_tier(const hap_driver *h, const char *tier) {
+  static const char *const shipped[] = {"Unlimited",       "Gold",     "Silver",   "Bronze",
+                                        "Unauthenticated", "10PerMin", "20PerMin", "50PerMin"};
+  for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++)
+    if (strcmp(shipped[i], tier) == 0)
+      return 1;
+  for (size_t i = 0; i < h->cfg.tier_count; i++)
+    if (h->cfg.tiers[i].name && strcmp(h->cfg.tiers[i].name, tier) == 0)
+      return 1;
+  return 0;
+}
+
+static const hap_subscription *find_subscription(const hap_driver *h, const char *application,
+                                                 const char *api) {
+  for (size_t i = 0; i < h->sub_count; i++)
+    if (strcmp(h->subs[i].application, application) == 0 && strcmp(h->subs[i].api, api) == 0)
+      return &h->subs[i];
+  return NULL;
+}
+
+static int has_application(const hap_driver *h, const char *application) {
+  for (size_t i = 0; i < h->app_count; i++)
+    if (strcmp(h->apps[i], application) == 0)
+      return 1;
+  return 0;
+}
+
+/* The application (created on first use, its consumer key its name, mapped
+ * to key_manager) subscribed to api with tier: the introspector's
+ * subscriptions[application][api] = tier. Answers as the simulator's
+ * devportal does: 404 unknown key manager or API, 400 unknown tier, 409 a
+ * second subscription, else 201. */
+static int hap_subscribe(gh_driver *d, const char *application, const char *api, const char *tier,
+                         const char *key_manager, gh_admin_result *r, char *why, size_t why_len) {
+  hap_driver *h = d->impl;
+  memset(r, 0, sizeof(*r));
+  const hap_key_manager *km = NULL;
+  for (size_t i = 0; key_manager && i < h->km_count; i++)
+    if (strcmp(h->kms[i].name, key_manager) == 0)
+      km = &h->kms[i];
+  if (!printable(application, 100))
+    return reply_error(r, 400, "Bad Request", "name: an application name is required");
+  if (!km)
+    return reply_error(r, 404, "Not Found", "Requested key manager not found");
+  if (!api || !find_api(h, api))
+    return reply_error(r, 404, "Not Found", "Requested API not found (apiId)");
+  if (!tier || !known_tier(h, tier))
+    return reply_error(r, 400, "Bad Request",
+                       "throttlingPolicy: the name of a known throttling tier is required");
+  if (find_subscription(h, application, api))
+    return reply_error(r, 409, "Conflict", "Subscription already exists for this API");
+  int new_app = !has_application(h, application);
+  if ((new_app && h->app_count == MAX_APPS) || h->sub_count == MAX_SUBS)
+    return reply_error(r, 400, "Bad Request", "too many applications or subscriptions");
+  if (introspect_ensure(h, why, why_len) != 0)
+    return -1;
+  hap_subscription *s = &h->subs[h->sub_count];
+  s->application = strdup(application);
+  s->api = strdup(api);
+  s->tier = strdup(tier);
+  char *app = new_app ? strdup(application) : NULL;
+  if (!s->application || !s->api || !s->tier || (new_app && !app)) {
+    subscription_free(s);
+    free(app);
+    return fail(why, why_len, "out of memory");
+  }
+  h->sub_count++;
+  if (new_app)
+    h->apps[h->app_count++] = app;
+  if (introspect_write(h, why, why_len) != 0) {
+    subscription_free(&h->subs[--h->sub_count]);
+    return -1;
+  }
+  char id[512];
+  snprintf(id, sizeof(id), "%s:%s", application, api);
+  return reply(r, 201,
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "subscriptionId", id, "applicationId",
+                         application, "apiId", api, "throttlingPolicy", tier, "status",
+                         "UNBLOCKED"));
+}
+
 static int hap_reload(gh_driver *d, char *why, size_t why_len) {
   return apply(d->impl, 1, why, why_len);
 }
@@ -1843,8 +2502,22 @@ static void hap_apply_stats(gh_driver *d, long *applies, double *apply_ms) {
   *apply_ms = h->apply_ms;
 }
 
+/* HAProxy's log, then the introspector's tail when it ran (it names APIs,
+ * key managers and client ids, never tokens); max bounds the whole. */
 static char *hap_log_tail(gh_driver *d, size_t max) {
-  return tail_of(((hap_driver *)d->impl)->log_path, max);
+  hap_driver *h = d->impl;
+  char *extra = h->ti.stderr_path[0] ? tail_of(h->ti.stderr_path, max / 4) : NULL;
+  size_t extra_len = extra ? strlen(extra) + sizeof("\n--- gatecert-introspect ---\n") : 0;
+  char *gw = tail_of(h->log_path, max > extra_len ? max - extra_len : 0);
+  if (!extra)
+    return gw;
+  size_t len = (gw ? strlen(gw) : 0) + extra_len + 1;
+  char *out = malloc(len);
+  if (out)
+    snprintf(out, len, "%s\n--- gatecert-introspect ---\n%s", gw ? gw : "", extra);
+  free(gw);
+  free(extra);
+  return out;
 }
 
 static const char *const *hap_secrets(gh_driver *d) { return ((hap_driver *)d->impl)->secrets; }
@@ -1879,7 +2552,8 @@ static const gh_driver_ops hap_ops = {
     .name = "haproxy",
     .caps = GH_CAP_RUNTIME_BACKEND_TRUST | GH_CAP_BACKEND_MTLS | GH_CAP_BASE_TRUST_STORE |
             GH_CAP_RESTART_KEEPS_STATE | GH_CAP_CLIENT_MTLS | GH_CAP_HEADER_MODE |
-            GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT,
+            GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT | GH_CAP_OAUTH2 |
+            GH_CAP_AUTH_FAULT_CODES,
     .start = hap_start,
     .stop = hap_stop,
     .restart = hap_restart,
@@ -1892,10 +2566,10 @@ static const gh_driver_ops hap_ops = {
     .replace_cert = hap_replace_cert,
     .delete_cert = hap_delete_cert,
     .reload = hap_reload,
-    .add_key_manager = NULL,
+    .add_key_manager = hap_add_key_manager,
     .upload_client_cert = hap_upload_client_cert,
     .delete_client_cert = hap_delete_client_cert,
-    .subscribe = NULL,
+    .subscribe = hap_subscribe,
     .front_port = hap_front_port,
     .apply_stats = hap_apply_stats,
     .rejects = hap_rejects,
