@@ -74,6 +74,7 @@
 #include <openssl/x509.h>
 
 #include "driver.h"
+#include "tokens.h"
 #include "gcert.h"
 #include "supervisor.h"
 
@@ -88,11 +89,6 @@
 #define START_TRIES      5
 #define HAPROXY_SOCK_MAX 97 /* 'stats socket' path limit of HAProxy 2.6 */
 #define CERT_MAX         ((size_t)1 << 20)
-#define MAX_KMS          64
-#define MAX_APPS         64
-#define MAX_SUBS         256
-#define INTROSPECT_BIN   "../simulator/gatecert-introspect"
-#define INTROSPECT_STOP  3000 /* ms: SIGTERM, then SIGKILL */
 #define LUA_FILE         "gatecert-auth.lua"
 
 /* ---- state ------------------------------------------------------------------ */
@@ -107,7 +103,6 @@ typedef struct hap_api {
   int default_version;
   int mutualssl;
   int introspected;        /* OAuth2 in play: gatecert-introspect decides (Lua action) */
-  json_t *security;        /* the API's security list, for the introspector */
   char *backend_trust_pem; /* path, or NULL */
   char *backend_key_pem;   /* path, "none", or NULL */
   int id;                  /* stable: names its files and backend */
@@ -123,34 +118,6 @@ typedef struct hap_cert {
   char sha1_pem[41];
   char subject[512]; /* "/O=.../CN=..." as ssl_c_i_dn writes an issuer */
 } hap_cert;
-
-/* A key manager whose tokens the introspector accepts. */
-typedef struct hap_key_manager {
-  char *name;
-  char *issuer;
-  char *alg;
-  char *public_pem;
-} hap_key_manager;
-
-/* An application (consumer key) subscribed to an API with a tier. */
-typedef struct hap_subscription {
-  char *application;
-  char *api;
-  char *tier;
-} hap_subscription;
-
-/* gatecert-introspect (simulator/introspect.c): the token verdicts behind the
- * Lua action, started with the first API, key manager or subscription that
- * needs it, under the case's clock; its config is rewritten at every change. */
-typedef struct hap_introspector {
-  char bin[PATH_LEN];
-  char dir[PATH_LEN];
-  char config[PATH_LEN + 32];
-  char stderr_path[PATH_LEN + 32];
-  gh_proc proc;
-  int running;
-  int port; /* 0 before the first start; a restart tries to keep it */
-} hap_introspector;
 
 /* A file the configuration names, with what HAProxy can do to it at run time. */
 typedef enum file_kind { FILE_CA_BIND, FILE_CA_SERVER, FILE_ACL, FILE_STATIC } file_kind;
@@ -201,13 +168,7 @@ typedef struct hap_driver {
   size_t endpoint_count;
   hap_cert client_certs[MAX_CERTS];
   size_t client_count;
-  hap_key_manager kms[MAX_KMS];
-  size_t km_count;
-  char *apps[MAX_APPS]; /* applications created so far (their names are the consumer keys) */
-  size_t app_count;
-  hap_subscription subs[MAX_SUBS];
-  size_t sub_count;
-  hap_introspector ti;
+  gh_tokens *tokens; /* OAuth2: key managers, subscriptions, gatecert-introspect */
   long applies;
   double apply_ms;
   long reloads;
@@ -1085,7 +1046,7 @@ static void render_token_rules(const hap_driver *h, strbuf *b, const hap_api *a,
     sb_printf(b, "  http-request set-var(txn.gc_cert) str(valid) if %s\n",
               terms->data ? terms->data : "FALSE");
   }
-  sb_printf(b, "  http-request lua.gatecert_auth %d \"%s\"\n", h->ti.port, a->name);
+  sb_printf(b, "  http-request lua.gatecert_auth %d \"%s\"\n", gh_tokens_port(h->tokens), a->name);
   sb_printf(b, "  http-request return status 401 content-type application/json lf-string "
                "\"%%[var(txn.gc_fault)]\" hdr WWW-Authenticate \"%%[var(txn.gc_www)]\" "
                "if { var(txn.gc_status) -m str 401 }\n");
@@ -1777,161 +1738,11 @@ static int launch_all(hap_driver *h, char *why, size_t why_len) {
   return 0;
 }
 
-/* ---- gatecert-introspect ------------------------------------------------------------ */
-
-static void key_manager_free(hap_key_manager *k) {
-  free(k->name);
-  free(k->issuer);
-  free(k->alg);
-  free(k->public_pem);
-  memset(k, 0, sizeof(*k));
-}
-
-static void subscription_free(hap_subscription *s) {
-  free(s->application);
-  free(s->api);
-  free(s->tier);
-  memset(s, 0, sizeof(*s));
-}
-
-/* The introspector's config (introspect.c's contract): key managers, the
- * security of every API it decides for, and the subscriptions. NULL when
- * out of memory. */
-static json_t *introspect_config(const hap_driver *h) {
-  json_t *root = json_object(), *kms = json_array(), *apis = json_object(), *subs = json_object();
-  int ok = root && kms && apis && subs;
-  for (size_t i = 0; ok && i < h->km_count; i++) {
-    const hap_key_manager *k = &h->kms[i];
-    ok = json_array_append_new(kms, json_pack("{s:s, s:s, s:s, s:s}", "name", k->name, "issuer",
-                                              k->issuer, "alg", k->alg, "public_pem",
-                                              k->public_pem)) == 0;
-  }
-  for (size_t i = 0; ok && i < h->api_count; i++)
-    if (h->apis[i].introspected)
-      ok = json_object_set_new(apis, h->apis[i].name,
-                               json_pack("{s:O}", "security", h->apis[i].security)) == 0;
-  for (size_t i = 0; ok && i < h->sub_count; i++) {
-    const hap_subscription *sub = &h->subs[i];
-    json_t *app = json_object_get(subs, sub->application);
-    if (!app && (app = json_object()) != NULL &&
-        json_object_set_new(subs, sub->application, app) != 0)
-      app = NULL;
-    ok = app && json_object_set_new(app, sub->api, json_string(sub->tier)) == 0;
-  }
-  if (ok && json_object_set_new(root, "key_managers", kms) == 0 &&
-      json_object_set_new(root, "apis", apis) == 0 &&
-      json_object_set_new(root, "subscriptions", subs) == 0)
-    return root;
-  if (!ok) {
-    json_decref(kms);
-    json_decref(apis);
-    json_decref(subs);
-  }
-  json_decref(root);
-  return NULL;
-}
-
-/* Writes the introspector's config atomically (temp file + rename): it
- * re-reads the file at its next request when stat says it changed. */
-static int introspect_write(const hap_driver *h, char *why, size_t why_len) {
-  json_t *config = introspect_config(h);
-  char *text = config ? json_dumps(config, JSON_INDENT(1)) : NULL;
-  json_decref(config);
-  if (!text)
-    return fail(why, why_len, "out of memory writing the introspector's config");
-  int rc = write_file(h->ti.config, text, strlen(text), 0);
-  free(text);
-  return rc == 0 ? 0 : fail(why, why_len, "cannot write %s: %s", h->ti.config, strerror(errno));
-}
-
-/* Starts the introspector on 127.0.0.1:port (0: any free port) under the
- * case's clock; its READY line names the port it got. */
-static int introspect_launch(hap_driver *h, int port, char *why, size_t why_len) {
-  hap_introspector *t = &h->ti;
-  char listen[32];
-  snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-  const char *args[] = {"--config", t->config, "--listen", listen, NULL};
-  gh_proc_spec spec = {.bin = t->bin,
-                       .args = args,
-                       .stderr_path = t->stderr_path,
-                       .faketime_file = h->cfg.clock_file,
-                       .faketime_lib = h->cfg.faketime_lib,
-                       .single_ready = 1};
-  if (gh_proc_start(&t->proc, &spec, why, why_len) != 0)
-    return -1;
-  t->running = 1;
-  int got = gh_proc_port(&t->proc, "http");
-  if (got <= 0) {
-    char ignored[256];
-    t->running = 0;
-    gh_proc_stop(&t->proc, SIGTERM, INTROSPECT_STOP, ignored, sizeof(ignored));
-    return fail(why, why_len, "gatecert-introspect's READY line named no http endpoint");
-  }
-  t->port = got;
-  return 0;
-}
-
-static int introspect_stop(hap_introspector *t, char *why, size_t why_len) {
-  if (!t->running)
-    return 0;
-  t->running = 0;
-  return gh_proc_stop(&t->proc, SIGTERM, INTROSPECT_STOP, why, why_len);
-}
-
-/* The introspector running with the current config: started on first use
- * (the first API with OAuth2, key manager or subscription of the case). */
-static int introspect_ensure(hap_driver *h, char *why, size_t why_len) {
-  hap_introspector *t = &h->ti;
-  if (t->running) {
-    if (gh_proc_alive(&t->proc))
-      return 0;
-    char ended[256];
-    introspect_stop(t, ended, sizeof(ended));
-    return fail(why, why_len, "gatecert-introspect ended (%s); see %s", ended, t->stderr_path);
-  }
-  if (!t->bin[0] && gh_sibling_program(INTROSPECT_BIN, t->bin, sizeof(t->bin)) != 0)
-    return fail(why, why_len, "gatecert-introspect not found (%s from the gatecert program)",
-                INTROSPECT_BIN);
-  if (access(t->bin, X_OK) != 0)
-    return fail(why, why_len, "gatecert-introspect %s: %s", t->bin, strerror(errno));
-  if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/introspect", h->cfg.work_dir) >= sizeof(t->dir))
-    return fail(why, why_len, "the work directory's path is too long: %s", h->cfg.work_dir);
-  snprintf(t->config, sizeof(t->config), "%s/config.json", t->dir);
-  snprintf(t->stderr_path, sizeof(t->stderr_path), "%s/stderr.log", t->dir);
-  if (mkdir(t->dir, 0700) != 0 && errno != EEXIST)
-    return fail(why, why_len, "cannot make %s: %s", t->dir, strerror(errno));
-  if (introspect_write(h, why, why_len) != 0)
-    return -1;
-  return introspect_launch(h, 0, why, why_len);
-}
-
-/* Rewrites the config when the introspector runs (it is written at its start). */
-static int introspect_update(const hap_driver *h, char *why, size_t why_len) {
-  return h->ti.running ? introspect_write(h, why, why_len) : 0;
-}
-
-/* Starts the introspector again from its config file after a stop, on its
- * previous port when that is still free (else another: the next render
- * names it). */
-static int introspect_relaunch(hap_driver *h, char *why, size_t why_len) {
-  return introspect_launch(h, h->ti.port, why, why_len) == 0
-             ? 0
-             : introspect_launch(h, 0, why, why_len);
-}
-
 static void forget_state(hap_driver *h) {
   for (size_t i = 0; i < h->api_count; i++) {
     free(h->apis[i].backend_trust_pem);
     free(h->apis[i].backend_key_pem);
-    json_decref(h->apis[i].security);
   }
-  for (size_t i = 0; i < h->km_count; i++)
-    key_manager_free(&h->kms[i]);
-  for (size_t i = 0; i < h->app_count; i++)
-    free(h->apps[i]);
-  for (size_t i = 0; i < h->sub_count; i++)
-    subscription_free(&h->subs[i]);
-  h->km_count = h->app_count = h->sub_count = 0;
   for (size_t i = 0; i < h->endpoint_count; i++)
     free(h->endpoint_certs[i].bytes);
   for (size_t i = 0; i < h->client_count; i++)
@@ -1941,8 +1752,9 @@ static void forget_state(hap_driver *h) {
   h->has_live = 0;
 }
 
-static int hap_stop(gh_driver *d, char *why, size_t why_len) {
-  hap_driver *h = d->impl;
+/* Stops the load balancer and the gateway (by pid) and removes the socket's
+ * short directory; the introspector is left to the caller. */
+static int stop_processes(hap_driver *h, char *why, size_t why_len) {
   int rc = 0;
   if (h->lb_running) {
     char lb_why[256] = "";
@@ -1956,14 +1768,20 @@ static int hap_stop(gh_driver *d, char *why, size_t why_len) {
     if (stop_haproxy(&h->proc, gw_why, sizeof(gw_why)) != 0)
       rc = fail(why, why_len, "haproxy: %s", gw_why);
   }
-  char ti_why[256] = "";
-  if (introspect_stop(&h->ti, ti_why, sizeof(ti_why)) != 0 && rc == 0)
-    rc = fail(why, why_len, "gatecert-introspect: %s", ti_why);
   if (h->sock_dir[0]) { /* the short directory lives as long as the process */
     unlink(h->sock_path);
     rmdir(h->sock_dir);
     h->sock_dir[0] = '\0';
   }
+  return rc;
+}
+
+static int hap_stop(gh_driver *d, char *why, size_t why_len) {
+  hap_driver *h = d->impl;
+  int rc = stop_processes(h, why, why_len);
+  char ti_why[256] = "";
+  if (gh_tokens_stop(h->tokens, ti_why, sizeof(ti_why)) != 0 && rc == 0)
+    rc = fail(why, why_len, "gatecert-introspect: %s", ti_why);
   return rc;
 }
 
@@ -1975,8 +1793,7 @@ static int hap_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   h->applies = h->reloads = h->runtime_commits = 0;
   h->apply_ms = 0;
   h->https_port = 0;
-  h->ti.port = 0;
-  h->ti.stderr_path[0] = '\0';
+  gh_tokens_reset(h->tokens, &h->cfg);
   if (strlen(cfg->work_dir) + sizeof("/haproxy-lb") > sizeof(h->dir))
     return fail(why, why_len, "the work directory's path is too long: %s", cfg->work_dir);
   snprintf(h->dir, sizeof(h->dir), "%s/haproxy", cfg->work_dir);
@@ -2001,11 +1818,10 @@ static int hap_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
 
 static int hap_restart(gh_driver *d, char *why, size_t why_len) {
   hap_driver *h = d->impl;
-  int introspector = h->ti.running;
-  if (hap_stop(d, why, why_len) != 0 || choose_socket(h, why, why_len) != 0)
-    return -1;
-  /* hap_stop stopped the introspector too: again from its config file */
-  if (introspector && introspect_relaunch(h, why, why_len) != 0)
+  /* the introspector again from its config file (its port may change: the
+   * configuration below is rendered afresh anyway) */
+  if (gh_tokens_restart(h->tokens, why, why_len) < 0 || stop_processes(h, why, why_len) != 0 ||
+      choose_socket(h, why, why_len) != 0)
     return -1;
   h->generation++;
   rendered next;
@@ -2060,37 +1876,6 @@ static int parse_url(const char *url, hap_api *a) {
   return 0;
 }
 
-/* How an API's security is expressed: *mutualssl when it has mutualssl
- * (pins), *introspected when OAuth2 is in play (oauth2, the OAuth mandatory
- * flag, or a list without mutualssl, which WSO2 reads as its default OAuth2):
- * then gatecert-introspect decides. Returns a scheme this driver cannot
- * express (basic auth, API keys), or NULL. */
-static const char *classify_security(const gh_api_desc *api, int *mutualssl, int *introspected) {
-  *mutualssl = *introspected = 0;
-  for (size_t i = 0; i < api->security_count; i++) {
-    const char *s = api->security[i];
-    if (strcmp(s, "mutualssl") == 0)
-      *mutualssl = 1;
-    else if (strcmp(s, "oauth2") == 0 || strcmp(s, "oauth_basic_auth_api_key_mandatory") == 0)
-      *introspected = 1;
-    else if (strcmp(s, "mutualssl_mandatory") != 0)
-      return s;
-  }
-  if (api->security_count > 0 && !*mutualssl)
-    *introspected = 1;
-  return NULL;
-}
-
-static json_t *security_list(const gh_api_desc *api) {
-  json_t *list = json_array();
-  for (size_t i = 0; list && i < api->security_count; i++)
-    if (json_array_append_new(list, json_string(api->security[i])) != 0) {
-      json_decref(list);
-      return NULL;
-    }
-  return list;
-}
-
 /* 1 when name can be written inside a double-quoted configuration argument
  * as it is (no escapes, no environment variables, no comment). */
 static int plain_name(const char *name) {
@@ -2107,7 +1892,8 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   hap_driver *h = d->impl;
   memset(r, 0, sizeof(*r));
   int mutualssl = 0, introspected = 0;
-  const char *missing = classify_security(api, &mutualssl, &introspected);
+  const char *missing =
+      gh_tokens_classify(api->security, api->security_count, &mutualssl, &introspected);
   if (missing)
     return fail(why, why_len, "API security \"%s\" cannot be expressed in HAProxy by this driver",
                 missing),
@@ -2138,17 +1924,14 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   a->default_version = api->default_version;
   a->mutualssl = mutualssl;
   a->introspected = introspected;
-  a->security = security_list(api);
-  if (!a->security)
-    return fail(why, why_len, "out of memory");
   a->backend_trust_pem = api->backend_trust_pem ? strdup(api->backend_trust_pem) : NULL;
   a->backend_key_pem = api->backend_key_pem ? strdup(api->backend_key_pem) : NULL;
   a->id = ++h->next_api_id;
   h->api_count++;
   /* the introspector runs, and knows the API, before HAProxy sends it a request */
-  int rc = introspected ? introspect_ensure(h, why, why_len) : 0;
-  if (rc == 0)
-    rc = introspect_update(h, why, why_len);
+  int rc = introspected ? gh_tokens_add_api(h->tokens, api->name, api->security,
+                                            api->security_count, why, why_len)
+                        : 0;
   if (rc == 0)
     rc = apply(h, 0, why, why_len);
   if (rc != 0) {
@@ -2156,8 +1939,8 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
     h->api_count--;
     free(a->backend_trust_pem);
     free(a->backend_key_pem);
-    json_decref(a->security);
-    introspect_update(h, ignored, sizeof(ignored));
+    if (introspected)
+      gh_tokens_remove_api(h->tokens, api->name, ignored, sizeof(ignored));
     return -1;
   }
   char id[32];
@@ -2184,17 +1967,10 @@ static int hap_delete_api(gh_driver *d, const char *name, gh_admin_result *r, ch
     h->api_count++;
     return -1;
   }
-  /* its subscriptions go with it, as in WSO2 and the simulator */
-  for (size_t i = 0; i < h->sub_count;)
-    if (strcmp(h->subs[i].api, gone.name) == 0) {
-      subscription_free(&h->subs[i]);
-      h->subs[i] = h->subs[--h->sub_count];
-    } else
-      i++;
   free(gone.backend_trust_pem);
   free(gone.backend_key_pem);
-  json_decref(gone.security);
-  if (introspect_update(h, why, why_len) != 0)
+  /* its subscriptions go with it, as in WSO2 and the simulator */
+  if (gh_tokens_remove_api(h->tokens, name, why, why_len) != 0)
     return -1;
   return reply(r, 200, json_pack("{s:s}", "name", name));
 }
@@ -2326,170 +2102,20 @@ static int hap_delete_client_cert(gh_driver *d, const char *api, const char *ali
   return reply(r, 200, json_pack("{s:s}", "alias", alias));
 }
 
-/* ---- key managers and subscriptions (the introspector's state) ------------------------- */
+/* ---- key managers and subscriptions (the introspector's state, tokens.h) -------------- */
 
-/* 1 when text is 1 to max printable ASCII characters (the introspector's rule). */
-static int printable(const char *text, size_t max) {
-  size_t len = text ? strlen(text) : 0;
-  if (len == 0 || len > max)
-    return 0;
-  for (; *text; text++)
-    if ((unsigned char)*text < 0x20 || (unsigned char)*text >= 0x7f)
-      return 0;
-  return 1;
-}
-
-/* Why pem is not a key alg can verify with (as the simulator's key managers
- * accept: a public key or a certificate; RS256 RSA of 2048 bits or more,
- * ES256 P-256), or NULL when it is. */
-static const char *key_problem(const char *pem, const char *alg) {
-  BIO *bio = BIO_new_mem_buf(pem, -1);
-  EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-  if (bio && !key) {
-    (void)BIO_reset(bio);
-    X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    key = cert ? X509_get_pubkey(cert) : NULL;
-    X509_free(cert);
-  }
-  BIO_free(bio);
-  const char *problem = NULL;
-  char group[64] = "";
-  size_t group_len = 0;
-  if (!key)
-    problem = "certificates.value: a PEM public key or certificate is required";
-  else if (strcmp(alg, "RS256") == 0 &&
-           (!EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_get_bits(key) < 2048))
-    problem = "RS256 needs an RSA key of at least 2048 bits";
-  else if (strcmp(alg, "ES256") == 0 &&
-           (!EVP_PKEY_is_a(key, "EC") ||
-            EVP_PKEY_get_group_name(key, group, sizeof(group), &group_len) != 1 ||
-            strcmp(group, "prime256v1") != 0))
-    problem = "ES256 needs a P-256 key";
-  EVP_PKEY_free(key);
-  return problem;
-}
-
-/* A key manager: the introspector accepts its tokens from its next request
- * (it re-reads its config file), so HAProxy is not touched. */
 static int hap_add_key_manager(gh_driver *d, const gh_key_manager_desc *km, gh_admin_result *r,
                                char *why, size_t why_len) {
   hap_driver *h = d->impl;
-  memset(r, 0, sizeof(*r));
-  const char *alg = km->alg ? km->alg : "RS256";
-  if (!printable(km->name, 100) || !printable(km->issuer, 1023))
-    return reply_error(r, 400, "Bad Request", "name and issuer (printable ASCII) are required");
-  if (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0)
-    return reply_error(r, 400, "Bad Request", "alg: RS256 or ES256 (the default is RS256)");
-  const char *problem = km->public_pem ? key_problem(km->public_pem, alg) : "no key";
-  if (problem)
-    return reply_error(r, 400, "Bad Request", problem);
-  for (size_t i = 0; i < h->km_count; i++)
-    if (strcmp(h->kms[i].name, km->name) == 0 || strcmp(h->kms[i].issuer, km->issuer) == 0)
-      return reply_error(r, 409, "Conflict", "A key manager with this name or issuer exists");
-  if (h->km_count == MAX_KMS)
-    return reply_error(r, 400, "Bad Request", "too many key managers");
-  if (introspect_ensure(h, why, why_len) != 0)
-    return -1;
-  hap_key_manager *k = &h->kms[h->km_count];
-  k->name = strdup(km->name);
-  k->issuer = strdup(km->issuer);
-  k->alg = strdup(alg);
-  k->public_pem = strdup(km->public_pem);
-  if (!k->name || !k->issuer || !k->alg || !k->public_pem) {
-    key_manager_free(k);
-    return fail(why, why_len, "out of memory");
-  }
-  h->km_count++;
-  if (introspect_write(h, why, why_len) != 0) {
-    key_manager_free(&h->kms[--h->km_count]);
-    return -1;
-  }
-  return reply(r, 201,
-               json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}", "id", k->name, "name", k->name,
-                         "issuer", k->issuer, "alg", k->alg, "certificates", "type", "PEM", "value",
-                         k->public_pem, "enabled", 1));
+  return gh_tokens_add_key_manager(h->tokens, km, r, why, why_len);
 }
 
-/* A tier the gateway knows: WSO2's shipped ones (as the simulator's) or the case's. */
-static int known_tier(const hap_driver *h, const char *tier) {
-  static const char *const shipped[] = {"Unlimited",       "Gold",     "Silver",   "Bronze",
-                                        "Unauthenticated", "10PerMin", "20PerMin", "50PerMin"};
-  for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++)
-    if (strcmp(shipped[i], tier) == 0)
-      return 1;
-  for (size_t i = 0; i < h->cfg.tier_count; i++)
-    if (h->cfg.tiers[i].name && strcmp(h->cfg.tiers[i].name, tier) == 0)
-      return 1;
-  return 0;
-}
-
-static const hap_subscription *find_subscription(const hap_driver *h, const char *application,
-                                                 const char *api) {
-  for (size_t i = 0; i < h->sub_count; i++)
-    if (strcmp(h->subs[i].application, application) == 0 && strcmp(h->subs[i].api, api) == 0)
-      return &h->subs[i];
-  return NULL;
-}
-
-static int has_application(const hap_driver *h, const char *application) {
-  for (size_t i = 0; i < h->app_count; i++)
-    if (strcmp(h->apps[i], application) == 0)
-      return 1;
-  return 0;
-}
-
-/* The application (created on first use, its consumer key its name, mapped
- * to key_manager) subscribed to api with tier: the introspector's
- * subscriptions[application][api] = tier. Answers as the simulator's
- * devportal does: 404 unknown key manager or API, 400 unknown tier, 409 a
- * second subscription, else 201. */
+/* Answers as the simulator's devportal does (tokens.h). */
 static int hap_subscribe(gh_driver *d, const char *application, const char *api, const char *tier,
                          const char *key_manager, gh_admin_result *r, char *why, size_t why_len) {
   hap_driver *h = d->impl;
-  memset(r, 0, sizeof(*r));
-  const hap_key_manager *km = NULL;
-  for (size_t i = 0; key_manager && i < h->km_count; i++)
-    if (strcmp(h->kms[i].name, key_manager) == 0)
-      km = &h->kms[i];
-  if (!printable(application, 100))
-    return reply_error(r, 400, "Bad Request", "name: an application name is required");
-  if (!km)
-    return reply_error(r, 404, "Not Found", "Requested key manager not found");
-  if (!api || !find_api(h, api))
-    return reply_error(r, 404, "Not Found", "Requested API not found (apiId)");
-  if (!tier || !known_tier(h, tier))
-    return reply_error(r, 400, "Bad Request",
-                       "throttlingPolicy: the name of a known throttling tier is required");
-  if (find_subscription(h, application, api))
-    return reply_error(r, 409, "Conflict", "Subscription already exists for this API");
-  int new_app = !has_application(h, application);
-  if ((new_app && h->app_count == MAX_APPS) || h->sub_count == MAX_SUBS)
-    return reply_error(r, 400, "Bad Request", "too many applications or subscriptions");
-  if (introspect_ensure(h, why, why_len) != 0)
-    return -1;
-  hap_subscription *s = &h->subs[h->sub_count];
-  s->application = strdup(application);
-  s->api = strdup(api);
-  s->tier = strdup(tier);
-  char *app = new_app ? strdup(application) : NULL;
-  if (!s->application || !s->api || !s->tier || (new_app && !app)) {
-    subscription_free(s);
-    free(app);
-    return fail(why, why_len, "out of memory");
-  }
-  h->sub_count++;
-  if (new_app)
-    h->apps[h->app_count++] = app;
-  if (introspect_write(h, why, why_len) != 0) {
-    subscription_free(&h->subs[--h->sub_count]);
-    return -1;
-  }
-  char id[512];
-  snprintf(id, sizeof(id), "%s:%s", application, api);
-  return reply(r, 201,
-               json_pack("{s:s, s:s, s:s, s:s, s:s}", "subscriptionId", id, "applicationId",
-                         application, "apiId", api, "throttlingPolicy", tier, "status",
-                         "UNBLOCKED"));
+  return gh_tokens_subscribe(h->tokens, application, api, api && find_api(h, api) != NULL, tier,
+                             key_manager, r, why, why_len);
 }
 
 static int hap_reload(gh_driver *d, char *why, size_t why_len) {
@@ -2506,7 +2132,8 @@ static void hap_apply_stats(gh_driver *d, long *applies, double *apply_ms) {
  * key managers and client ids, never tokens); max bounds the whole. */
 static char *hap_log_tail(gh_driver *d, size_t max) {
   hap_driver *h = d->impl;
-  char *extra = h->ti.stderr_path[0] ? tail_of(h->ti.stderr_path, max / 4) : NULL;
+  const char *introspector_log = gh_tokens_log_path(h->tokens);
+  char *extra = introspector_log ? tail_of(introspector_log, max / 4) : NULL;
   size_t extra_len = extra ? strlen(extra) + sizeof("\n--- gatecert-introspect ---\n") : 0;
   char *gw = tail_of(h->log_path, max > extra_len ? max - extra_len : 0);
   if (!extra)
@@ -2536,6 +2163,7 @@ static void hap_destroy(gh_driver *d) {
     }
     free(h->throwaway_ca_pem);
     free(h->bin);
+    gh_tokens_free(h->tokens);
     free(h);
   }
   free(d);
@@ -2618,12 +2246,15 @@ static char *find_program(const char *bin) {
 gh_driver *gh_driver_haproxy_new(const char *bin, gh_real_info *info, char *why, size_t why_len) {
   gh_driver *d = calloc(1, sizeof(*d));
   hap_driver *h = calloc(1, sizeof(*h));
-  if (!d || !h) {
+  gh_tokens *tokens = gh_tokens_new();
+  if (!d || !h || !tokens) {
     free(d);
     free(h);
+    gh_tokens_free(tokens);
     fail(why, why_len, "out of memory");
     return NULL;
   }
+  h->tokens = tokens;
   d->ops = &hap_ops;
   d->impl = h;
   h->secrets[0] = NULL;
