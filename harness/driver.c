@@ -87,6 +87,20 @@ void gh_admin_result_free(gh_admin_result *r) {
   r->body = NULL;
 }
 
+int gh_admin_answer(gh_admin_result *r, long status, json_t *body) {
+  r->status = status;
+  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  r->body = text ? text : calloc(1, 1);
+  return 0;
+}
+
+int gh_admin_error(gh_admin_result *r, long status, const char *message, const char *description) {
+  return gh_admin_answer(r, status,
+                         json_pack("{s:i, s:s, s:s, s:s, s:[]}", "code", (int)status, "message",
+                                   message, "description", description, "moreInfo", "", "error"));
+}
+
 /* ---- the gateway settings as gatecert-sim's --config JSON ------------------- */
 
 static json_t *absolute_path(const char *path) {

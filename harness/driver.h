@@ -166,6 +166,15 @@ typedef struct gh_admin_result {
 
 void gh_admin_result_free(gh_admin_result *r);
 
+struct json_t;
+/* For drivers that answer admin calls themselves (nginx, haproxy): r gets
+ * status and body's compact JSON (body is consumed; NULL: an empty body).
+ * Returns 0, so `return gh_admin_answer(...)` ends an operation. */
+int gh_admin_answer(gh_admin_result *r, long status, struct json_t *body);
+/* The same with WSO2's error shape: {"code", "message", "description",
+ * "moreInfo": "", "error": []}. */
+int gh_admin_error(gh_admin_result *r, long status, const char *message, const char *description);
+
 /* Writes cfg in gatecert-sim's --config JSON schema (ssl_profiles,
  * default_profile, fault_format, backend_timeout_ms, sender_reload_interval,
  * listener, mutual_ssl, throttling: each only when set), every path made

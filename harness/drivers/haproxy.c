@@ -1521,21 +1521,6 @@ static int apply(hap_driver *h, int force_reload, char *why, size_t why_len) {
 
 /* ---- admin answers ------------------------------------------------------------------ */
 
-static int reply(gh_admin_result *r, long status, json_t *body) {
-  r->status = status;
-  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  json_decref(body);
-  r->body = text ? text : calloc(1, 1);
-  return 0;
-}
-
-static int reply_error(gh_admin_result *r, long status, const char *message,
-                       const char *description) {
-  return reply(r, status,
-               json_pack("{s:i, s:s, s:s, s:s, s:[]}", "code", (int)status, "message", message,
-                         "description", description, "moreInfo", "", "error"));
-}
-
 /* Judges bytes that are not one PEM or DER certificate the way HAProxy would
  * load them as a CA file: 0 accepted, 1 refused (msg), -1 could not run. */
 static int judge_ca_bytes(hap_driver *h, const hap_cert *c, char *msg, size_t msg_len) {
@@ -1577,7 +1562,7 @@ static int take_upload(hap_driver *h, const void *data, size_t len, hap_cert *c,
     return 0;
   free(c->bytes);
   c->bytes = NULL;
-  reply_error(r, 400, "Bad Request", msg);
+  gh_admin_error(r, 400, "Bad Request", msg);
   return 1;
 }
 
@@ -1899,13 +1884,14 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
                 missing),
            GH_DRIVER_UNSUPPORTED;
   if (introspected && !plain_name(api->name))
-    return reply_error(r, 400, "Bad Request",
-                       "an API secured with OAuth2 needs a name without quotes, backslashes, "
-                       "'$', '#' or control characters");
+    return gh_admin_error(r, 400, "Bad Request",
+                          "an API secured with OAuth2 needs a name without quotes, backslashes, "
+                          "'$', '#' or control characters");
   for (size_t i = 0; i < h->api_count; i++)
     if (strcmp(h->apis[i].name, api->name) == 0 || (strcmp(h->apis[i].context, api->context) == 0 &&
                                                     strcmp(h->apis[i].version, api->version) == 0))
-      return reply_error(r, 409, "Conflict", "An API with that name or context and version exists");
+      return gh_admin_error(r, 409, "Conflict",
+                            "An API with that name or context and version exists");
   if (h->api_count == MAX_APIS)
     return fail(why, why_len, "more than %d APIs in a case", MAX_APIS);
   hap_api *a = &h->apis[h->api_count];
@@ -1915,12 +1901,12 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   snprintf(a->version, sizeof(a->version), "%s", api->version);
   snprintf(a->url, sizeof(a->url), "%s", api->url);
   if (parse_url(api->url, a) != 0)
-    return reply_error(r, 400, "Bad Request", "The endpoint must be scheme://host:port");
+    return gh_admin_error(r, 400, "Bad Request", "The endpoint must be scheme://host:port");
   if (strpbrk(a->context, " '\"\\#") || strpbrk(a->version, " '\"\\#/") ||
       strpbrk(a->host, " '\"\\#()"))
-    return reply_error(r, 400, "Bad Request",
-                       "context, version or host has a character "
-                       "this driver does not write into a configuration");
+    return gh_admin_error(r, 400, "Bad Request",
+                          "context, version or host has a character "
+                          "this driver does not write into a configuration");
   a->default_version = api->default_version;
   a->mutualssl = mutualssl;
   a->introspected = introspected;
@@ -1945,9 +1931,9 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   }
   char id[32];
   snprintf(id, sizeof(id), "api%d", a->id);
-  return reply(r, 201,
-               json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", a->name, "context", a->context,
-                         "version", a->version));
+  return gh_admin_answer(r, 201,
+                         json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", a->name, "context",
+                                   a->context, "version", a->version));
 }
 
 static int hap_delete_api(gh_driver *d, const char *name, gh_admin_result *r, char *why,
@@ -1956,7 +1942,7 @@ static int hap_delete_api(gh_driver *d, const char *name, gh_admin_result *r, ch
   memset(r, 0, sizeof(*r));
   hap_api *a = find_api(h, name);
   if (!a)
-    return reply_error(r, 404, "Not Found", "No such resource");
+    return gh_admin_error(r, 404, "Not Found", "No such resource");
   hap_api gone = *a;
   size_t index = (size_t)(a - h->apis);
   memmove(a, a + 1, (h->api_count - index - 1) * sizeof(*a));
@@ -1972,7 +1958,7 @@ static int hap_delete_api(gh_driver *d, const char *name, gh_admin_result *r, ch
   /* its subscriptions go with it, as in WSO2 and the simulator */
   if (gh_tokens_remove_api(h->tokens, name, why, why_len) != 0)
     return -1;
-  return reply(r, 200, json_pack("{s:s}", "name", name));
+  return gh_admin_answer(r, 200, json_pack("{s:s}", "name", name));
 }
 
 static hap_cert *find_cert(hap_cert *list, size_t count, const char *api, const char *alias) {
@@ -1987,9 +1973,9 @@ static int hap_upload_cert(gh_driver *d, const char *alias, const char *endpoint
   hap_driver *h = d->impl;
   memset(r, 0, sizeof(*r));
   if (!alias[0] || !endpoint[0])
-    return reply_error(r, 400, "Bad Request", "The alias and/ or endpoint should not be empty");
+    return gh_admin_error(r, 400, "Bad Request", "The alias and/ or endpoint should not be empty");
   if (find_cert(h->endpoint_certs, h->endpoint_count, NULL, alias))
-    return reply_error(r, 409, "Resource Already Exists", "Alias already exists");
+    return gh_admin_error(r, 409, "Resource Already Exists", "Alias already exists");
   if (h->endpoint_count == MAX_CERTS)
     return fail(why, why_len, "more than %d endpoint certificates", MAX_CERTS);
   hap_cert *c = &h->endpoint_certs[h->endpoint_count];
@@ -2005,7 +1991,7 @@ static int hap_upload_cert(gh_driver *d, const char *alias, const char *endpoint
     free(c->bytes);
     return -1;
   }
-  return reply(r, 201, json_pack("{s:s, s:s}", "alias", alias, "endpoint", endpoint));
+  return gh_admin_answer(r, 201, json_pack("{s:s, s:s}", "alias", alias, "endpoint", endpoint));
 }
 
 static int hap_replace_cert(gh_driver *d, const char *alias, const void *data, size_t len,
@@ -2014,7 +2000,7 @@ static int hap_replace_cert(gh_driver *d, const char *alias, const void *data, s
   memset(r, 0, sizeof(*r));
   hap_cert *c = find_cert(h->endpoint_certs, h->endpoint_count, NULL, alias);
   if (!c)
-    return reply_error(r, 404, "Not Found", "Alias not found");
+    return gh_admin_error(r, 404, "Not Found", "Alias not found");
   hap_cert fresh = *c;
   int t = take_upload(h, data, len, &fresh, r, why, why_len);
   if (t != 0)
@@ -2027,7 +2013,8 @@ static int hap_replace_cert(gh_driver *d, const char *alias, const void *data, s
     return -1;
   }
   free(old.bytes);
-  return reply(r, 200, json_pack("{s:s, s:s}", "alias", c->alias, "endpoint", c->endpoint));
+  return gh_admin_answer(r, 200,
+                         json_pack("{s:s, s:s}", "alias", c->alias, "endpoint", c->endpoint));
 }
 
 static int hap_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, char *why,
@@ -2036,7 +2023,7 @@ static int hap_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, 
   memset(r, 0, sizeof(*r));
   hap_cert *c = find_cert(h->endpoint_certs, h->endpoint_count, NULL, alias);
   if (!c)
-    return reply_error(r, 404, "Not Found", "Alias not found");
+    return gh_admin_error(r, 404, "Not Found", "Alias not found");
   size_t index = (size_t)(c - h->endpoint_certs);
   hap_cert gone = *c;
   memmove(c, c + 1, (h->endpoint_count - index - 1) * sizeof(*c));
@@ -2049,7 +2036,7 @@ static int hap_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, 
     return -1;
   }
   free(gone.bytes);
-  return reply(r, 200, json_pack("{s:s}", "alias", alias));
+  return gh_admin_answer(r, 200, json_pack("{s:s}", "alias", alias));
 }
 
 static int hap_upload_client_cert(gh_driver *d, const char *api, const char *alias,
@@ -2059,9 +2046,9 @@ static int hap_upload_client_cert(gh_driver *d, const char *api, const char *ali
   (void)tier;
   memset(r, 0, sizeof(*r));
   if (!find_api(h, api))
-    return reply_error(r, 404, "Not Found", "No such API");
+    return gh_admin_error(r, 404, "Not Found", "No such API");
   if (find_cert(h->client_certs, h->client_count, api, alias))
-    return reply_error(r, 409, "Conflict", "Alias already exists for this API");
+    return gh_admin_error(r, 409, "Conflict", "Alias already exists for this API");
   if (h->client_count == MAX_CERTS)
     return fail(why, why_len, "more than %d client certificates", MAX_CERTS);
   hap_cert *c = &h->client_certs[h->client_count];
@@ -2077,7 +2064,7 @@ static int hap_upload_client_cert(gh_driver *d, const char *api, const char *ali
     free(c->bytes);
     return -1;
   }
-  return reply(r, 201, json_pack("{s:s, s:s}", "alias", alias, "apiId", api));
+  return gh_admin_answer(r, 201, json_pack("{s:s, s:s}", "alias", alias, "apiId", api));
 }
 
 static int hap_delete_client_cert(gh_driver *d, const char *api, const char *alias,
@@ -2086,7 +2073,7 @@ static int hap_delete_client_cert(gh_driver *d, const char *api, const char *ali
   memset(r, 0, sizeof(*r));
   hap_cert *c = find_cert(h->client_certs, h->client_count, api, alias);
   if (!c)
-    return reply_error(r, 404, "Not Found", "Requested Certificate not found");
+    return gh_admin_error(r, 404, "Not Found", "Requested Certificate not found");
   size_t index = (size_t)(c - h->client_certs);
   hap_cert gone = *c;
   memmove(c, c + 1, (h->client_count - index - 1) * sizeof(*c));
@@ -2099,7 +2086,7 @@ static int hap_delete_client_cert(gh_driver *d, const char *api, const char *ali
     return -1;
   }
   free(gone.bytes);
-  return reply(r, 200, json_pack("{s:s}", "alias", alias));
+  return gh_admin_answer(r, 200, json_pack("{s:s}", "alias", alias));
 }
 
 /* ---- key managers and subscriptions (the introspector's state, tokens.h) -------------- */

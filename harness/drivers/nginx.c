@@ -1346,21 +1346,6 @@ static int apply(nginx_driver *n, char *refusal, size_t refusal_len, char *why, 
 
 /* ---- admin answers -------------------------------------------------------------------------- */
 
-static int answer(gh_admin_result *r, long status, json_t *body) {
-  r->status = status;
-  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  json_decref(body);
-  r->body = text ? text : strdup("");
-  return 0;
-}
-
-static int answer_error(gh_admin_result *r, long status, const char *message,
-                        const char *description) {
-  return answer(r, status,
-                json_pack("{s:i, s:s, s:s}", "code", (int)status, "message", message, "description",
-                          description));
-}
-
 /* Applies after a state change; on nginx -t's refusal the caller's undo runs
  * and the answer is 400 with nginx's message. 0 applied (r untouched), 1
  * refused (r set), -1 error. */
@@ -1368,7 +1353,7 @@ static int apply_or_refuse(nginx_driver *n, gh_admin_result *r, char *why, size_
   char refusal[512] = "";
   int rc = apply(n, refusal, sizeof(refusal), why, why_len);
   if (rc == 1)
-    answer_error(r, 400, "nginx -t refused the configuration", refusal);
+    gh_admin_error(r, 400, "nginx -t refused the configuration", refusal);
   return rc;
 }
 
@@ -1537,17 +1522,17 @@ static int ng_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *
     return fail(why, why_len, "the nginx driver cannot express API security \"%s\"", missing),
            GH_DRIVER_UNSUPPORTED;
   if (find_api(n, api->name))
-    return answer_error(r, 409, "Conflict", "an API with this name exists");
+    return gh_admin_error(r, 409, "Conflict", "an API with this name exists");
   ng_url url;
   if (!nginx_safe(api->context) || !nginx_safe(api->version) || api->context[0] != '/' ||
       strpbrk(api->context, " \t") || strpbrk(api->version, " \t/") ||
       parse_url(api->url, &url) != 0 || !nginx_safe(api->url) ||
       (strcmp(url.scheme, "https") != 0 && strcmp(url.scheme, "http") != 0))
-    return answer_error(r, 400, "Bad Request", "context, version or endpoint URL unusable");
+    return gh_admin_error(r, 400, "Bad Request", "context, version or endpoint URL unusable");
   if (introspected && !nginx_safe(api->name))
-    return answer_error(r, 400, "Bad Request", "an API secured with OAuth2 needs a plain name");
+    return gh_admin_error(r, 400, "Bad Request", "an API secured with OAuth2 needs a plain name");
   if (n->api_count == NG_MAX_APIS)
-    return answer_error(r, 400, "Bad Request", "too many APIs for the nginx driver");
+    return gh_admin_error(r, 400, "Bad Request", "too many APIs for the nginx driver");
   ng_api *a = &n->apis[n->api_count];
   a->name = strdup(api->name);
   a->context = strdup(api->context);
@@ -1577,9 +1562,9 @@ static int ng_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *
     api_free(&n->apis[--n->api_count]);
     return rc < 0 ? -1 : 0;
   }
-  return answer(r, 201,
-                json_pack("{s:s, s:s, s:s, s:s}", "id", api->name, "name", api->name, "context",
-                          api->context, "version", api->version));
+  return gh_admin_answer(r, 201,
+                         json_pack("{s:s, s:s, s:s, s:s}", "id", api->name, "name", api->name,
+                                   "context", api->context, "version", api->version));
 }
 
 static int ng_delete_api(gh_driver *d, const char *name, gh_admin_result *r, char *why,
@@ -1588,7 +1573,7 @@ static int ng_delete_api(gh_driver *d, const char *name, gh_admin_result *r, cha
   memset(r, 0, sizeof(*r));
   ng_api *a = find_api(n, name);
   if (!a)
-    return answer_error(r, 404, "Not Found", "No such resource");
+    return gh_admin_error(r, 404, "Not Found", "No such resource");
   size_t index = (size_t)(a - n->apis);
   ng_api removed = *a;
   memmove(&n->apis[index], &n->apis[index + 1], (n->api_count - index - 1) * sizeof(ng_api));
@@ -1611,7 +1596,8 @@ static int ng_delete_api(gh_driver *d, const char *name, gh_admin_result *r, cha
 }
 
 static int cert_reply(gh_admin_result *r, long status, const ng_endpoint_cert *c) {
-  return answer(r, status, json_pack("{s:s, s:s}", "alias", c->alias, "endpoint", c->endpoint));
+  return gh_admin_answer(r, status,
+                         json_pack("{s:s, s:s}", "alias", c->alias, "endpoint", c->endpoint));
 }
 
 static int ng_upload_cert(gh_driver *d, const char *alias, const char *endpoint, const void *data,
@@ -1619,11 +1605,11 @@ static int ng_upload_cert(gh_driver *d, const char *alias, const char *endpoint,
   nginx_driver *n = d->impl;
   memset(r, 0, sizeof(*r));
   if (!alias || !*alias)
-    return answer_error(r, 400, "Bad Request", "an alias is required");
+    return gh_admin_error(r, 400, "Bad Request", "an alias is required");
   if (find_cert(n, alias))
-    return answer_error(r, 409, "Resource Already Exists", "the alias exists");
+    return gh_admin_error(r, 409, "Resource Already Exists", "the alias exists");
   if (n->cert_count == NG_MAX_CERTS)
-    return answer_error(r, 400, "Bad Request", "too many endpoint certificates");
+    return gh_admin_error(r, 400, "Bad Request", "too many endpoint certificates");
   char key[600];
   endpoint_key(endpoint ? endpoint : "", key, sizeof(key));
   gcert_store st;
@@ -1653,7 +1639,7 @@ static int ng_replace_cert(gh_driver *d, const char *alias, const void *data, si
   memset(r, 0, sizeof(*r));
   ng_endpoint_cert *c = find_cert(n, alias);
   if (!c)
-    return answer_error(r, 404, "Not Found", "No such resource");
+    return gh_admin_error(r, 404, "Not Found", "No such resource");
   gcert_store st;
   gcert_store_init(&st);
   read_upload(data, len, &st);
@@ -1680,7 +1666,7 @@ static int ng_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, c
   memset(r, 0, sizeof(*r));
   ng_endpoint_cert *c = find_cert(n, alias);
   if (!c)
-    return answer_error(r, 404, "Not Found", "No such resource");
+    return gh_admin_error(r, 404, "Not Found", "No such resource");
   size_t index = (size_t)(c - n->certs);
   ng_endpoint_cert removed = *c;
   memmove(&n->certs[index], &n->certs[index + 1],
@@ -1714,13 +1700,13 @@ static int ng_upload_client_cert(gh_driver *d, const char *api, const char *alia
   nginx_driver *n = d->impl;
   memset(r, 0, sizeof(*r));
   if (!find_api(n, api))
-    return answer_error(r, 404, "Not Found", "No such resource");
+    return gh_admin_error(r, 404, "Not Found", "No such resource");
   if (!alias || !*alias)
-    return answer_error(r, 400, "Bad Request", "an alias is required");
+    return gh_admin_error(r, 400, "Bad Request", "an alias is required");
   if (find_client(n, api, alias))
-    return answer_error(r, 409, "Resource Already Exists", "the alias exists for this API");
+    return gh_admin_error(r, 409, "Resource Already Exists", "the alias exists for this API");
   if (n->client_count == NG_MAX_CLIENTS)
-    return answer_error(r, 400, "Bad Request", "too many client certificates");
+    return gh_admin_error(r, 400, "Bad Request", "too many client certificates");
   gcert_store st;
   gcert_store_init(&st);
   read_upload(data, len, &st);
@@ -1742,8 +1728,8 @@ static int ng_upload_client_cert(gh_driver *d, const char *api, const char *alia
     client_cert_free(&n->clients[--n->client_count]);
     return rc < 0 ? -1 : 0;
   }
-  return answer(r, 201,
-                json_pack("{s:s, s:s, s:s}", "alias", c->alias, "apiId", c->api, "tier", c->tier));
+  return gh_admin_answer(
+      r, 201, json_pack("{s:s, s:s, s:s}", "alias", c->alias, "apiId", c->api, "tier", c->tier));
 }
 
 static int ng_delete_client_cert(gh_driver *d, const char *api, const char *alias,
@@ -1752,7 +1738,7 @@ static int ng_delete_client_cert(gh_driver *d, const char *api, const char *alia
   memset(r, 0, sizeof(*r));
   ng_client_cert *c = find_client(n, api, alias);
   if (!c)
-    return answer_error(r, 404, "Not Found", "No such resource");
+    return gh_admin_error(r, 404, "Not Found", "No such resource");
   size_t index = (size_t)(c - n->clients);
   ng_client_cert removed = *c;
   memmove(&n->clients[index], &n->clients[index + 1],

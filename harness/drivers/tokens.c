@@ -86,23 +86,6 @@ static int fail(char *why, size_t why_len, const char *fmt, ...) {
   return -1;
 }
 
-/* ---- admin answers, as the simulator gives them ------------------------------------------ */
-
-static int answer(gh_admin_result *r, long status, json_t *body) {
-  r->status = status;
-  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  json_decref(body);
-  r->body = text ? text : strdup("");
-  return 0;
-}
-
-static int answer_error(gh_admin_result *r, long status, const char *message,
-                        const char *description) {
-  return answer(r, status,
-                json_pack("{s:i, s:s, s:s}", "code", (int)status, "message", message, "description",
-                          description));
-}
-
 /* ---- state ------------------------------------------------------------------------------ */
 
 static void api_free(tk_api *a) {
@@ -409,17 +392,17 @@ int gh_tokens_add_key_manager(gh_tokens *t, const gh_key_manager_desc *km, gh_ad
   memset(r, 0, sizeof(*r));
   const char *alg = km->alg ? km->alg : "RS256";
   if (!printable(km->name, TK_MAX_NAME) || !printable(km->issuer, TK_MAX_ISSUER))
-    return answer_error(r, 400, "Bad Request", "name and issuer (printable ASCII) are required");
+    return gh_admin_error(r, 400, "Bad Request", "name and issuer (printable ASCII) are required");
   if (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0)
-    return answer_error(r, 400, "Bad Request", "alg: RS256 or ES256 (the default is RS256)");
+    return gh_admin_error(r, 400, "Bad Request", "alg: RS256 or ES256 (the default is RS256)");
   const char *problem = km->public_pem ? key_problem(km->public_pem, alg) : "no key";
   if (problem)
-    return answer_error(r, 400, "Bad Request", problem);
+    return gh_admin_error(r, 400, "Bad Request", problem);
   for (size_t i = 0; i < t->km_count; i++)
     if (strcmp(t->kms[i].name, km->name) == 0 || strcmp(t->kms[i].issuer, km->issuer) == 0)
-      return answer_error(r, 409, "Conflict", "A key manager with this name or issuer exists");
+      return gh_admin_error(r, 409, "Conflict", "A key manager with this name or issuer exists");
   if (t->km_count == TK_MAX_KMS)
-    return answer_error(r, 400, "Bad Request", "too many key managers");
+    return gh_admin_error(r, 400, "Bad Request", "too many key managers");
   if (ensure(t, why, why_len) != 0)
     return -1;
   tk_key_manager *k = &t->kms[t->km_count];
@@ -436,10 +419,10 @@ int gh_tokens_add_key_manager(gh_tokens *t, const gh_key_manager_desc *km, gh_ad
     key_manager_free(&t->kms[--t->km_count]);
     return -1;
   }
-  return answer(r, 201,
-                json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}", "id", k->name, "name", k->name,
-                          "issuer", k->issuer, "alg", k->alg, "certificates", "type", "PEM",
-                          "value", k->public_pem, "enabled", 1));
+  return gh_admin_answer(r, 201,
+                         json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}", "id", k->name, "name",
+                                   k->name, "issuer", k->issuer, "alg", k->alg, "certificates",
+                                   "type", "PEM", "value", k->public_pem, "enabled", 1));
 }
 
 /* ---- subscriptions ------------------------------------------------------------------------- */
@@ -482,19 +465,19 @@ int gh_tokens_subscribe(gh_tokens *t, const char *application, const char *api, 
   for (size_t i = 0; key_manager && i < t->km_count; i++)
     km_known |= strcmp(t->kms[i].name, key_manager) == 0;
   if (!printable(application, TK_MAX_NAME))
-    return answer_error(r, 400, "Bad Request", "name: an application name is required");
+    return gh_admin_error(r, 400, "Bad Request", "name: an application name is required");
   if (!km_known)
-    return answer_error(r, 404, "Not Found", "Requested key manager not found");
+    return gh_admin_error(r, 404, "Not Found", "Requested key manager not found");
   if (!api_exists || !api)
-    return answer_error(r, 404, "Not Found", "Requested API not found (apiId)");
+    return gh_admin_error(r, 404, "Not Found", "Requested API not found (apiId)");
   if (!tier || !known_tier(t, tier))
-    return answer_error(r, 400, "Bad Request",
-                        "throttlingPolicy: the name of a known throttling tier is required");
+    return gh_admin_error(r, 400, "Bad Request",
+                          "throttlingPolicy: the name of a known throttling tier is required");
   if (subscribed(t, application, api))
-    return answer_error(r, 409, "Conflict", "Subscription already exists for this API");
+    return gh_admin_error(r, 409, "Conflict", "Subscription already exists for this API");
   int new_app = !has_application(t, application);
   if ((new_app && t->app_count == TK_MAX_APPS) || t->sub_count == TK_MAX_SUBS)
-    return answer_error(r, 400, "Bad Request", "too many applications or subscriptions");
+    return gh_admin_error(r, 400, "Bad Request", "too many applications or subscriptions");
   if (ensure(t, why, why_len) != 0)
     return -1;
   tk_subscription *s = &t->subs[t->sub_count];
@@ -516,8 +499,8 @@ int gh_tokens_subscribe(gh_tokens *t, const char *application, const char *api, 
   }
   char id[512];
   snprintf(id, sizeof(id), "%s:%s", application, api);
-  return answer(r, 201,
-                json_pack("{s:s, s:s, s:s, s:s, s:s}", "subscriptionId", id, "applicationId",
-                          application, "apiId", api, "throttlingPolicy", tier, "status",
-                          "UNBLOCKED"));
+  return gh_admin_answer(r, 201,
+                         json_pack("{s:s, s:s, s:s, s:s, s:s}", "subscriptionId", id,
+                                   "applicationId", application, "apiId", api, "throttlingPolicy",
+                                   tier, "status", "UNBLOCKED"));
 }
