@@ -74,6 +74,7 @@
 #include <openssl/x509.h>
 
 #include "driver.h"
+#include "text.h"
 #include "tokens.h"
 #include "gcert.h"
 #include "supervisor.h"
@@ -200,67 +201,13 @@ static void sleep_ms(int ms) {
 
 /* ---- strings and files ---------------------------------------------------------- */
 
-typedef struct strbuf {
-  char *data;
-  size_t len;
-  size_t cap;
-  int oom;
-} strbuf;
-
-static void sb_add(strbuf *b, const char *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->data = p;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...) {
-  char small[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof(small), fmt, ap);
-  va_end(ap);
-  if (n < 0) {
-    b->oom = 1;
-    return;
-  }
-  if ((size_t)n < sizeof(small)) {
-    sb_add(b, small, (size_t)n);
-    return;
-  }
-  char *big = malloc((size_t)n + 1);
-  if (!big) {
-    b->oom = 1;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  sb_add(b, big, (size_t)n);
-  free(big);
-}
-
 /* Appends text, with a newline after it when it lacks one. */
-static void sb_add_text(strbuf *b, const char *s, size_t n) {
+static void sb_add_text(gh_text *b, const char *s, size_t n) {
   if (n == 0)
     return;
-  sb_add(b, s, n);
+  gh_text_add(b, s, n);
   if (s[n - 1] != '\n')
-    sb_add(b, "\n", 1);
+    gh_text_add(b, "\n", 1);
 }
 
 static int write_file(const char *path, const char *data, size_t len, int private_data) {
@@ -360,14 +307,14 @@ static int cert_normalise(const void *data, size_t len, hap_cert *c) {
            gcert_store_cert_count(&store) > 0 && store.entries[0].key == NULL;
   c->sha1_der[0] = c->sha1_pem[0] = c->subject[0] = '\0';
   if (ok) {
-    strbuf all = {0};
+    gh_text all = {0};
     for (size_t i = 0; i < store.count; i++)
       for (int k = 0; k < sk_X509_num(store.entries[i].chain); k++) {
         X509 *x = sk_X509_value(store.entries[i].chain, k);
         size_t n = 0;
         char *pem = cert_pem(x, &n);
         if (!pem) {
-          all.oom = 1;
+          all.failed = 1;
           continue;
         }
         if (i == 0 && k == 0) {
@@ -379,11 +326,11 @@ static int cert_normalise(const void *data, size_t len, hap_cert *c) {
             hex_of(md, mdn, c->sha1_pem);
           X509_NAME_oneline(X509_get_subject_name(x), c->subject, (int)sizeof(c->subject));
         }
-        sb_add(&all, pem, n);
+        gh_text_add(&all, pem, n);
         free(pem);
       }
     gcert_store_free(&store);
-    if (all.oom) {
+    if (all.failed) {
       free(all.data);
       return -2;
     }
@@ -484,12 +431,12 @@ static int run_capture(const char *bin, char *const *argv, char **out, char *why
     close(fds[0]);
     return fail(why, why_len, "cannot run %s: %s", bin, strerror(rc));
   }
-  strbuf b = {0};
+  gh_text b = {0};
   char chunk[4096];
   ssize_t n;
   while ((n = read(fds[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
     if (n > 0 && b.len < (size_t)1 << 20)
-      sb_add(&b, chunk, (size_t)n);
+      gh_text_add(&b, chunk, (size_t)n);
   close(fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -648,7 +595,7 @@ static int cli(hap_driver *h, const char *cmd, char **out, char *why, size_t why
     }
     sent += (size_t)n;
   }
-  strbuf b = {0};
+  gh_text b = {0};
   double start = now_ms();
   for (;;) {
     int left = CLI_TIMEOUT_MS - (int)(now_ms() - start);
@@ -664,7 +611,7 @@ static int cli(hap_driver *h, const char *cmd, char **out, char *why, size_t why
       continue;
     if (n <= 0)
       break;
-    sb_add(&b, chunk, (size_t)n);
+    gh_text_add(&b, chunk, (size_t)n);
   }
   close(fd);
   *out = b.data ? b.data : calloc(1, 1);
@@ -680,8 +627,8 @@ static int count_of(const char *text, const char *needle) {
 
 /* Replaces a CA file at run time and reads it back. 0, or -1 with why. */
 static int runtime_ca(hap_driver *h, const hap_file *f, char *why, size_t why_len) {
-  strbuf cmd = {0};
-  sb_printf(&cmd, "set ssl ca-file %s <<\n", f->path);
+  gh_text cmd = {0};
+  gh_text_printf(&cmd, "set ssl ca-file %s <<\n", f->path);
   /* the payload ends at the first empty line: send none inside it */
   for (const char *p = f->content; p && *p;) {
     size_t n = strcspn(p, "\r\n");
@@ -690,8 +637,8 @@ static int runtime_ca(hap_driver *h, const hap_file *f, char *why, size_t why_le
     p += n;
     p += strspn(p, "\r\n");
   }
-  sb_add(&cmd, "\n", 1);
-  if (cmd.oom) {
+  gh_text_add(&cmd, "\n", 1);
+  if (cmd.failed) {
     free(cmd.data);
     return fail(why, why_len, "out of memory");
   }
@@ -784,12 +731,12 @@ static int runtime_acl(hap_driver *h, const hap_file *f, const char *old, char *
   if (cli(h, cmd, &answer, why, why_len) != 0 || !answer)
     return -1;
   /* "0x55d0... value" per entry */
-  strbuf seen = {0};
+  gh_text seen = {0};
   for (const char *p = answer; *p;) {
     size_t len = strcspn(p, "\n");
     const char *space = memchr(p, ' ', len);
     if (space)
-      sb_printf(&seen, "%.*s\n", (int)(len - (size_t)(space + 1 - p)), space + 1);
+      gh_text_printf(&seen, "%.*s\n", (int)(len - (size_t)(space + 1 - p)), space + 1);
     p += len;
     if (*p)
       p++;
@@ -834,8 +781,8 @@ static hap_file *add_file(rendered *r, const char *dir, const char *name, file_k
   return f;
 }
 
-static int set_content(hap_file *f, strbuf *b) {
-  if (b->oom) {
+static int set_content(hap_file *f, gh_text *b) {
+  if (b->failed) {
     free(b->data);
     return -1;
   }
@@ -845,7 +792,7 @@ static int set_content(hap_file *f, strbuf *b) {
 }
 
 /* Appends a PEM file's text to b. */
-static void add_pem_file(strbuf *b, const char *path) {
+static void add_pem_file(gh_text *b, const char *path) {
   size_t n = 0;
   char *text = path ? read_text(path, &n) : NULL;
   if (text)
@@ -854,7 +801,7 @@ static void add_pem_file(strbuf *b, const char *path) {
 }
 
 /* A CA bundle: never empty (the throwaway CA stands in). */
-static void finish_bundle(hap_driver *h, strbuf *b) {
+static void finish_bundle(hap_driver *h, gh_text *b) {
   if (b->len == 0)
     sb_add_text(b, h->throwaway_ca_pem, strlen(h->throwaway_ca_pem));
 }
@@ -929,19 +876,19 @@ typedef struct pin_files {
  * connection's own counts only when the header is not honoured on it. */
 static void cert_condition(const hap_driver *h, const char *honoured, int pinned_lbs,
                            const char *hdr_der, const char *hdr_pem,
-                           const char *const peer_checks[2], strbuf *out) {
+                           const char *const peer_checks[2], gh_text *out) {
   if (header_mode(h))
-    sb_printf(out, "%s %s || %s %s", honoured, hdr_der, honoured, hdr_pem);
+    gh_text_printf(out, "%s %s || %s %s", honoured, hdr_der, honoured, hdr_pem);
   for (size_t i = 0; i < 2; i++) {
     if (!peer_checks[i])
       continue;
     const char *sep = out->len ? " || " : "";
     if (!header_mode(h))
-      sb_printf(out, "%speer_sent peer_verified %s", sep, peer_checks[i]);
+      gh_text_printf(out, "%speer_sent peer_verified %s", sep, peer_checks[i]);
     else {
-      sb_printf(out, "%speer_sent peer_verified %s !hdr_sent", sep, peer_checks[i]);
+      gh_text_printf(out, "%speer_sent peer_verified %s !hdr_sent", sep, peer_checks[i]);
       if (pinned_lbs)
-        sb_printf(out, " || peer_sent peer_verified %s !lb_pinned", peer_checks[i]);
+        gh_text_printf(out, " || peer_sent peer_verified %s !lb_pinned", peer_checks[i]);
     }
   }
 }
@@ -954,16 +901,16 @@ static void cert_condition(const hap_driver *h, const char *honoured, int pinned
  * is not honoured on this connection. With f->known, *known gets the same
  * condition over every certificate the listener knows (WSO2's in-memory
  * listener trust: the base trust and every uploaded client certificate). */
-static void render_mtls_acls(const hap_driver *h, strbuf *b, const pin_files *f, strbuf *terms,
-                             strbuf *known) {
-  sb_printf(b, "  acl peer_sent ssl_c_used\n  acl peer_verified ssl_c_verify 0\n");
-  sb_printf(b, "  acl peer_pinned ssl_c_sha1,hex,lower -f %s\n", f->pins);
+static void render_mtls_acls(const hap_driver *h, gh_text *b, const pin_files *f, gh_text *terms,
+                             gh_text *known) {
+  gh_text_printf(b, "  acl peer_sent ssl_c_used\n  acl peer_verified ssl_c_verify 0\n");
+  gh_text_printf(b, "  acl peer_pinned ssl_c_sha1,hex,lower -f %s\n", f->pins);
   if (f->issuers)
-    sb_printf(b, "  acl peer_issuer ssl_c_i_dn -f %s\n", f->issuers);
+    gh_text_printf(b, "  acl peer_issuer ssl_c_i_dn -f %s\n", f->issuers);
   if (f->known) {
-    sb_printf(b, "  acl peer_known ssl_c_sha1,hex,lower -f %s\n", f->known);
+    gh_text_printf(b, "  acl peer_known ssl_c_sha1,hex,lower -f %s\n", f->known);
     if (f->known_issuers)
-      sb_printf(b, "  acl peer_known_issuer ssl_c_i_dn -f %s\n", f->known_issuers);
+      gh_text_printf(b, "  acl peer_known_issuer ssl_c_i_dn -f %s\n", f->known_issuers);
   }
   const char *hdr = header_name(h);
   int validation = h->cfg.client_validation != 0;
@@ -971,16 +918,18 @@ static void render_mtls_acls(const hap_driver *h, strbuf *b, const pin_files *f,
   /* honoured: the header is read on this connection */
   char honoured[128] = "hdr_sent";
   if (header_mode(h)) {
-    sb_printf(b, "  acl hdr_sent req.fhdr(%s) -m found\n", hdr);
-    sb_printf(b, "  acl hdr_der req.fhdr(%s),b64dec,sha1,hex,lower -f %s\n", hdr, f->pins);
-    sb_printf(b, "  acl hdr_pem req.fhdr(%s),url_dec,sha1,hex,lower -f %s\n", hdr, f->pem_pins);
+    gh_text_printf(b, "  acl hdr_sent req.fhdr(%s) -m found\n", hdr);
+    gh_text_printf(b, "  acl hdr_der req.fhdr(%s),b64dec,sha1,hex,lower -f %s\n", hdr, f->pins);
+    gh_text_printf(b, "  acl hdr_pem req.fhdr(%s),url_dec,sha1,hex,lower -f %s\n", hdr,
+                   f->pem_pins);
     if (f->known) {
-      sb_printf(b, "  acl hdr_known_der req.fhdr(%s),b64dec,sha1,hex,lower -f %s\n", hdr, f->known);
-      sb_printf(b, "  acl hdr_known_pem req.fhdr(%s),url_dec,sha1,hex,lower -f %s\n", hdr,
-                f->known_pem);
+      gh_text_printf(b, "  acl hdr_known_der req.fhdr(%s),b64dec,sha1,hex,lower -f %s\n", hdr,
+                     f->known);
+      gh_text_printf(b, "  acl hdr_known_pem req.fhdr(%s),url_dec,sha1,hex,lower -f %s\n", hdr,
+                     f->known_pem);
     }
     if (pinned_lbs)
-      sb_printf(b, "  acl lb_pinned ssl_c_sha1,hex,lower -f %s\n", f->lb_pins);
+      gh_text_printf(b, "  acl lb_pinned ssl_c_sha1,hex,lower -f %s\n", f->lb_pins);
     if (validation)
       snprintf(honoured, sizeof(honoured), "hdr_sent peer_sent peer_verified%s",
                pinned_lbs ? " lb_pinned" : "");
@@ -995,12 +944,12 @@ static void render_mtls_acls(const hap_driver *h, strbuf *b, const pin_files *f,
 }
 
 /* The 401 rule of a mutualssl API without OAuth2: passes when terms hold. */
-static void render_mtls_rule(strbuf *b, const strbuf *terms) {
-  sb_printf(b,
-            "  http-request return status 401 content-type application/json string "
-            "'{\"code\":401,\"message\":\"Unauthorized\",\"description\":\"no trusted client "
-            "certificate of this API\"}' unless %s\n",
-            terms->data ? terms->data : "FALSE");
+static void render_mtls_rule(gh_text *b, const gh_text *terms) {
+  gh_text_printf(b,
+                 "  http-request return status 401 content-type application/json string "
+                 "'{\"code\":401,\"message\":\"Unauthorized\",\"description\":\"no trusted client "
+                 "certificate of this API\"}' unless %s\n",
+                 terms->data ? terms->data : "FALSE");
 }
 
 /* The Lua action asking gatecert-introspect (its contract at the top of
@@ -1037,29 +986,31 @@ static const char lua_action[] =
  * listener does not know, as WSO2's in-memory trust check), the Lua action, then
  * the introspector's 401 / 403 / 500 with its fault JSON, any other outcome a
  * 500 of the driver's; 204 continues to the backend. */
-static void render_token_rules(const hap_driver *h, strbuf *b, const hap_api *a,
-                               const strbuf *terms, const strbuf *known) {
-  sb_printf(b, "  http-request set-var(txn.gc_cert) str(absent)\n");
+static void render_token_rules(const hap_driver *h, gh_text *b, const hap_api *a,
+                               const gh_text *terms, const gh_text *known) {
+  gh_text_printf(b, "  http-request set-var(txn.gc_cert) str(absent)\n");
   if (a->mutualssl) {
-    sb_printf(b, "  http-request set-var(txn.gc_cert) str(unknown) if %s\n",
-              known->data ? known->data : "FALSE");
-    sb_printf(b, "  http-request set-var(txn.gc_cert) str(valid) if %s\n",
-              terms->data ? terms->data : "FALSE");
+    gh_text_printf(b, "  http-request set-var(txn.gc_cert) str(unknown) if %s\n",
+                   known->data ? known->data : "FALSE");
+    gh_text_printf(b, "  http-request set-var(txn.gc_cert) str(valid) if %s\n",
+                   terms->data ? terms->data : "FALSE");
   }
-  sb_printf(b, "  http-request lua.gatecert_auth %d \"%s\"\n", gh_tokens_port(h->tokens), a->name);
-  sb_printf(b, "  http-request return status 401 content-type application/json lf-string "
-               "\"%%[var(txn.gc_fault)]\" hdr WWW-Authenticate \"%%[var(txn.gc_www)]\" "
-               "if { var(txn.gc_status) -m str 401 }\n");
+  gh_text_printf(b, "  http-request lua.gatecert_auth %d \"%s\"\n", gh_tokens_port(h->tokens),
+                 a->name);
+  gh_text_printf(b, "  http-request return status 401 content-type application/json lf-string "
+                    "\"%%[var(txn.gc_fault)]\" hdr WWW-Authenticate \"%%[var(txn.gc_www)]\" "
+                    "if { var(txn.gc_status) -m str 401 }\n");
   static const char *const others[] = {"403", "500"};
   for (size_t i = 0; i < 2; i++)
-    sb_printf(b,
-              "  http-request return status %s content-type application/json lf-string "
-              "\"%%[var(txn.gc_fault)]\" if { var(txn.gc_status) -m str %s }\n",
-              others[i], others[i]);
-  sb_printf(b, "  http-request return status 500 content-type application/json string "
-               "'{\"code\":500,\"message\":\"Internal Server Error\",\"description\":"
-               "\"gatecert-introspect gave no verdict\"}' unless { var(txn.gc_status) -m str 204 "
-               "}\n");
+    gh_text_printf(b,
+                   "  http-request return status %s content-type application/json lf-string "
+                   "\"%%[var(txn.gc_fault)]\" if { var(txn.gc_status) -m str %s }\n",
+                   others[i], others[i]);
+  gh_text_printf(b,
+                 "  http-request return status 500 content-type application/json string "
+                 "'{\"code\":500,\"message\":\"Internal Server Error\",\"description\":"
+                 "\"gatecert-introspect gave no verdict\"}' unless { var(txn.gc_status) -m str 204 "
+                 "}\n");
 }
 
 /* 1 when an API's chain consults OAuth2 and mutual SSL: its certificate
@@ -1072,14 +1023,14 @@ static int any_token_mtls(const hap_driver *h) {
 }
 
 /* Appends the line to b unless b has it already. */
-static void add_unique_line(strbuf *b, const char *line) {
+static void add_unique_line(gh_text *b, const char *line) {
   if (!line[0] || (b->data && has_line(b->data, line)))
     return;
-  sb_printf(b, "%s\n", line);
+  gh_text_printf(b, "%s\n", line);
 }
 
 /* One certificate's SHA-1 (DER and PEM text, as the pins) and subject. */
-static void add_known_cert(X509 *x, strbuf *der, strbuf *pem, strbuf *subjects) {
+static void add_known_cert(X509 *x, gh_text *der, gh_text *pem, gh_text *subjects) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned mdn = 0;
   char hex[EVP_MAX_MD_SIZE * 2 + 1], subject[512];
@@ -1102,7 +1053,7 @@ static void add_known_cert(X509 *x, strbuf *der, strbuf *pem, strbuf *subjects) 
  * (the simulator's gsim_listener_memory_trusts): every certificate of the
  * base trust and every uploaded client certificate (any API). A presented
  * certificate outside them is "absent" to WSO2's mutual SSL, not "unknown". */
-static void known_certs(const hap_driver *h, strbuf *der, strbuf *pem, strbuf *subjects) {
+static void known_certs(const hap_driver *h, gh_text *der, gh_text *pem, gh_text *subjects) {
   gcert_store store;
   gcert_store_init(&store);
   gcert_error err = {0};
@@ -1144,13 +1095,13 @@ static int route_longer(const void *x, const void *y) {
 static int render(hap_driver *h, rendered *r) {
   memset(r, 0, sizeof(*r));
   const gh_gateway_config *c = &h->cfg;
-  strbuf b = {0};
+  gh_text b = {0};
   int err = 0;
   /* the client CA bundle: base trust + every uploaded client certificate */
   const char *verify = c->verify_client ? c->verify_client : "optional";
   int verify_none = strcmp(verify, "none") == 0;
   hap_file *clients = add_file(r, h->dir, "clients.pem", FILE_CA_BIND);
-  strbuf cb = {0};
+  gh_text cb = {0};
   add_pem_file(&cb, c->base_trust_pem);
   for (size_t i = 0; i < h->client_count; i++)
     sb_add_text(&cb, h->client_certs[i].bytes, h->client_certs[i].len);
@@ -1160,11 +1111,11 @@ static int render(hap_driver *h, rendered *r) {
   char lb_pins[PATH_LEN] = "";
   if (c->trusted_lb_count > 0) {
     hap_file *f = add_file(r, h->dir, "lb-pins.acl", FILE_STATIC);
-    strbuf lb = {0};
+    gh_text lb = {0};
     for (size_t i = 0; i < c->trusted_lb_count && i < GH_MAX_LB; i++) {
       char sha1[41];
       if (c->trusted_lb_pem[i] && pem_file_sha1(c->trusted_lb_pem[i], sha1) == 0)
-        sb_printf(&lb, "%s\n", sha1);
+        gh_text_printf(&lb, "%s\n", sha1);
     }
     err |= !f || set_content(f, &lb) != 0;
     if (f)
@@ -1173,33 +1124,33 @@ static int render(hap_driver *h, rendered *r) {
 
   /* nbthread 1: under libfaketime a jump of the fake clock seen by one idle
    * thread but not yet by another timed out handshakes in flight (HAPROXY.md) */
-  sb_printf(&b,
-            "global\n  nbthread 1\n  stats socket %s level admin\n  log stderr format raw local0\n",
-            h->sock_path);
+  gh_text_printf(
+      &b, "global\n  nbthread 1\n  stats socket %s level admin\n  log stderr format raw local0\n",
+      h->sock_path);
   if (any_introspected(h)) {
     hap_file *lua = add_file(r, h->dir, LUA_FILE, FILE_STATIC);
-    strbuf lb = {0};
-    sb_add(&lb, lua_action, sizeof(lua_action) - 1);
+    gh_text lb = {0};
+    gh_text_add(&lb, lua_action, sizeof(lua_action) - 1);
     err |= !lua || set_content(lua, &lb) != 0;
     if (lua)
-      sb_printf(&b, "  lua-load %s\n", lua->path);
+      gh_text_printf(&b, "  lua-load %s\n", lua->path);
     /* requests up to the introspector's 64 KiB of headers reach it, so that an
      * oversize token gets WSO2's 401 900901 rather than HAProxy's own 400 */
-    sb_printf(&b, "  tune.bufsize 65536\n");
+    gh_text_printf(&b, "  tune.bufsize 65536\n");
   }
-  sb_printf(&b,
-            "  hard-stop-after 2s\ndefaults\n  mode http\n  log global\n"
-            "  timeout connect 5s\n  timeout client 30s\n  timeout server %lldms\n\n",
-            (long long)(c->backend_timeout_ms > 0 ? c->backend_timeout_ms : 30000));
-  sb_printf(&b, "frontend control\n  bind 127.0.0.1:%d\n  no log\n", h->control_port);
-  sb_printf(&b, "  http-request return status 200 content-type text/plain string "
-                "\"%%GENERATION%%\"\n\n");
-  sb_printf(&b, "frontend gateway\n  bind 127.0.0.1:%d ssl crt %s", h->https_port,
-            h->identity_path);
+  gh_text_printf(&b,
+                 "  hard-stop-after 2s\ndefaults\n  mode http\n  log global\n"
+                 "  timeout connect 5s\n  timeout client 30s\n  timeout server %lldms\n\n",
+                 (long long)(c->backend_timeout_ms > 0 ? c->backend_timeout_ms : 30000));
+  gh_text_printf(&b, "frontend control\n  bind 127.0.0.1:%d\n  no log\n", h->control_port);
+  gh_text_printf(&b, "  http-request return status 200 content-type text/plain string "
+                     "\"%%GENERATION%%\"\n\n");
+  gh_text_printf(&b, "frontend gateway\n  bind 127.0.0.1:%d ssl crt %s", h->https_port,
+                 h->identity_path);
   if (!verify_none)
-    sb_printf(&b, " verify %s ca-file %s", strcmp(verify, "require") == 0 ? "required" : "optional",
-              clients->path);
-  sb_printf(&b, "\n  option httplog\n");
+    gh_text_printf(&b, " verify %s ca-file %s",
+                   strcmp(verify, "require") == 0 ? "required" : "optional", clients->path);
+  gh_text_printf(&b, "\n  option httplog\n");
   route routes[MAX_APIS * 2];
   memset(routes, 0, sizeof(routes));
   size_t nr = 0;
@@ -1214,17 +1165,17 @@ static int render(hap_driver *h, rendered *r) {
   }
   qsort(routes, nr, sizeof(routes[0]), route_longer);
   for (size_t i = 0; i < nr; i++)
-    sb_printf(&b, "  use_backend api%d if { path '%s' } || { path_beg '%s/' }\n", routes[i].api,
-              routes[i].prefix, routes[i].prefix);
-  sb_printf(&b, "  default_backend no_api\n\nbackend no_api\n"
-                "  http-request return status 404 content-type application/json string "
-                "'{\"code\":404,\"message\":\"Not Found\",\"description\":\"No matching "
-                "resource found for given API Request\"}'\n\n");
+    gh_text_printf(&b, "  use_backend api%d if { path '%s' } || { path_beg '%s/' }\n",
+                   routes[i].api, routes[i].prefix, routes[i].prefix);
+  gh_text_printf(&b, "  default_backend no_api\n\nbackend no_api\n"
+                     "  http-request return status 404 content-type application/json string "
+                     "'{\"code\":404,\"message\":\"Not Found\",\"description\":\"No matching "
+                     "resource found for given API Request\"}'\n\n");
 
   /* what the listener knows, for the certificate state the introspector gets */
   hap_file *known = NULL, *known_pem = NULL, *known_issuers = NULL;
   if (any_token_mtls(h)) {
-    strbuf kd = {0}, kp = {0}, ki = {0};
+    gh_text kd = {0}, kp = {0}, ki = {0};
     known_certs(h, &kd, &kp, &ki);
     known = add_file(r, h->dir, "known.acl", FILE_ACL);
     err |= !known || set_content(known, &kd) != 0;
@@ -1245,7 +1196,7 @@ static int render(hap_driver *h, rendered *r) {
     char name[64];
     snprintf(name, sizeof(name), "api%d.ca.pem", a->id);
     hap_file *ca = add_file(r, h->dir, name, FILE_CA_SERVER);
-    strbuf tb = {0};
+    gh_text tb = {0};
     const gh_driver_profile *p = profile_for(h, a);
     if (a->backend_trust_pem)
       add_pem_file(&tb, a->backend_trust_pem);
@@ -1259,20 +1210,20 @@ static int render(hap_driver *h, rendered *r) {
     const char *identity = identity_for(h, a);
     if (ca)
       ca->runtime = identity != NULL;
-    sb_printf(&b, "backend api%d\n  # API %s %s/%s -> %s\n", a->id, a->name, a->context, a->version,
-              a->url);
-    strbuf terms = {0}, known_terms = {0};
+    gh_text_printf(&b, "backend api%d\n  # API %s %s/%s -> %s\n", a->id, a->name, a->context,
+                   a->version, a->url);
+    gh_text terms = {0}, known_terms = {0};
     if (a->mutualssl) {
       snprintf(name, sizeof(name), "api%d.pins.acl", a->id);
       hap_file *pins = add_file(r, h->dir, name, FILE_ACL);
       /* only what the configuration names: the runtime API knows no other file */
       snprintf(name, sizeof(name), "api%d.pem-pins.acl", a->id);
       hap_file *pem_pins = header_mode(h) ? add_file(r, h->dir, name, FILE_ACL) : NULL;
-      strbuf pb = {0}, qb = {0};
+      gh_text pb = {0}, qb = {0};
       for (size_t k = 0; k < h->client_count; k++)
         if (strcmp(h->client_certs[k].api, a->name) == 0 && h->client_certs[k].sha1_der[0]) {
-          sb_printf(&pb, "%s\n", h->client_certs[k].sha1_der);
-          sb_printf(&qb, "%s\n", h->client_certs[k].sha1_pem);
+          gh_text_printf(&pb, "%s\n", h->client_certs[k].sha1_der);
+          gh_text_printf(&qb, "%s\n", h->client_certs[k].sha1_pem);
         }
       err |= !pins || set_content(pins, &pb) != 0;
       if (pem_pins)
@@ -1283,10 +1234,10 @@ static int render(hap_driver *h, rendered *r) {
       if (c->chain_validation == 1) {
         snprintf(name, sizeof(name), "api%d.issuers.acl", a->id);
         issuers = add_file(r, h->dir, name, FILE_ACL);
-        strbuf ib = {0};
+        gh_text ib = {0};
         for (size_t k = 0; k < h->client_count; k++)
           if (strcmp(h->client_certs[k].api, a->name) == 0 && h->client_certs[k].subject[0])
-            sb_printf(&ib, "%s\n", h->client_certs[k].subject);
+            gh_text_printf(&ib, "%s\n", h->client_certs[k].subject);
         err |= !issuers || set_content(issuers, &ib) != 0;
       }
       pin_files pf = {.pins = pins ? pins->path : "",
@@ -1304,25 +1255,25 @@ static int render(hap_driver *h, rendered *r) {
       render_token_rules(h, &b, a, &terms, &known_terms);
     else if (a->mutualssl)
       render_mtls_rule(&b, &terms);
-    err |= terms.oom || known_terms.oom;
+    err |= terms.failed || known_terms.failed;
     free(terms.data);
     free(known_terms.data);
     char ctx[300], ver[160];
     regex_escape(a->context, ctx, sizeof(ctx));
     regex_escape(a->version, ver, sizeof(ver));
     const char *opt = a->default_version ? "?" : "";
-    sb_printf(&b, "  http-request replace-path '^%s(?:/%s)%s/?$' '/'\n", ctx, ver, opt);
-    sb_printf(&b, "  http-request replace-path '^%s(?:/%s)%s(/.+)$' '\\1'\n", ctx, ver, opt);
-    sb_printf(&b,
-              "  server s 127.0.0.1:%d ssl verify required ca-file %s sni str(%s) verifyhost %s",
-              a->port, ca ? ca->path : "", a->host, a->host);
+    gh_text_printf(&b, "  http-request replace-path '^%s(?:/%s)%s/?$' '/'\n", ctx, ver, opt);
+    gh_text_printf(&b, "  http-request replace-path '^%s(?:/%s)%s(/.+)$' '\\1'\n", ctx, ver, opt);
+    gh_text_printf(
+        &b, "  server s 127.0.0.1:%d ssl verify required ca-file %s sni str(%s) verifyhost %s",
+        a->port, ca ? ca->path : "", a->host, a->host);
     if (identity)
-      sb_printf(&b, " crt %s", identity);
+      gh_text_printf(&b, " crt %s", identity);
     if (c->upstream_session_reuse == 0)
-      sb_printf(&b, " no-ssl-reuse");
-    sb_printf(&b, "\n\n");
+      gh_text_printf(&b, " no-ssl-reuse");
+    gh_text_printf(&b, "\n\n");
   }
-  if (err || b.oom) {
+  if (err || b.failed) {
     free(b.data);
     rendered_free(r);
     return -1;
@@ -1661,31 +1612,32 @@ static int write_lb_config(hap_driver *h, char *why, size_t why_len) {
   const gh_gateway_config *c = &h->cfg;
   char ca[PATH_LEN];
   snprintf(ca, sizeof(ca), "%s/clients.pem", h->lb_dir);
-  strbuf cb = {0};
+  gh_text cb = {0};
   add_pem_file(&cb, c->base_trust_pem);
   finish_bundle(h, &cb);
-  int ok = !cb.oom && write_file(ca, cb.data, cb.len, 0) == 0;
+  int ok = !cb.failed && write_file(ca, cb.data, cb.len, 0) == 0;
   free(cb.data);
   if (!ok)
     return fail(why, why_len, "cannot write %s", ca);
   const char *hdr = header_name(h);
-  strbuf b = {0};
-  sb_printf(&b, "global\n  nbthread 1\n  log stderr format raw local0\n  hard-stop-after 2s\n");
-  sb_printf(&b, "defaults\n  mode http\n  log global\n  timeout connect 5s\n"
-                "  timeout client 30s\n  timeout server 30s\n\n");
-  sb_printf(&b,
-            "frontend control\n  bind 127.0.0.1:%d\n  no log\n"
-            "  http-request return status 200 content-type text/plain string \"lb\"\n\n",
-            h->lb_control_port);
-  sb_printf(&b, "frontend lb\n  bind 127.0.0.1:%d ssl crt %s verify optional ca-file %s\n",
-            h->lb_port, h->identity_path, ca);
-  sb_printf(&b, "  option httplog\n  http-request del-header %s\n", hdr);
-  sb_printf(&b, "  http-request set-header %s %%[ssl_c_der,base64] if { ssl_c_used }\n", hdr);
-  sb_printf(&b,
-            "  default_backend gateway\n\nbackend gateway\n"
-            "  server g 127.0.0.1:%d ssl verify none crt %s\n",
-            h->https_port, c->front_lb_key_pem);
-  ok = !b.oom && write_file(h->lb_config_path, b.data, b.len, 0) == 0;
+  gh_text b = {0};
+  gh_text_printf(&b,
+                 "global\n  nbthread 1\n  log stderr format raw local0\n  hard-stop-after 2s\n");
+  gh_text_printf(&b, "defaults\n  mode http\n  log global\n  timeout connect 5s\n"
+                     "  timeout client 30s\n  timeout server 30s\n\n");
+  gh_text_printf(&b,
+                 "frontend control\n  bind 127.0.0.1:%d\n  no log\n"
+                 "  http-request return status 200 content-type text/plain string \"lb\"\n\n",
+                 h->lb_control_port);
+  gh_text_printf(&b, "frontend lb\n  bind 127.0.0.1:%d ssl crt %s verify optional ca-file %s\n",
+                 h->lb_port, h->identity_path, ca);
+  gh_text_printf(&b, "  option httplog\n  http-request del-header %s\n", hdr);
+  gh_text_printf(&b, "  http-request set-header %s %%[ssl_c_der,base64] if { ssl_c_used }\n", hdr);
+  gh_text_printf(&b,
+                 "  default_backend gateway\n\nbackend gateway\n"
+                 "  server g 127.0.0.1:%d ssl verify none crt %s\n",
+                 h->https_port, c->front_lb_key_pem);
+  ok = !b.failed && write_file(h->lb_config_path, b.data, b.len, 0) == 0;
   free(b.data);
   return ok ? 0 : fail(why, why_len, "cannot write %s", h->lb_config_path);
 }

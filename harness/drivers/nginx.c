@@ -82,6 +82,7 @@
 #include <openssl/x509.h>
 
 #include "driver.h"
+#include "text.h"
 #include "tokens.h"
 #include "gcert.h"
 #include "scenario.h"
@@ -191,62 +192,6 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-/* ---- growing text -------------------------------------------------------------------------- */
-
-typedef struct sbuf {
-  char *data;
-  size_t len;
-  size_t cap;
-  int failed;
-} sbuf;
-
-static void sb_add(sbuf *b, const void *data, size_t len) {
-  if (b->failed || len == 0)
-    return;
-  if (!b->data || b->len + len + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + len + 1)
-      cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-      b->failed = 1;
-      return;
-    }
-    b->data = p;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, data, len);
-  b->len += len;
-  b->data[b->len] = '\0';
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) {
-    b->failed = 1;
-    return;
-  }
-  char *text = malloc((size_t)n + 1);
-  if (!text) {
-    b->failed = 1;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(text, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  sb_add(b, text, (size_t)n);
-  free(text);
-}
-
-static void sb_free(sbuf *b) {
-  free(b->data);
-  memset(b, 0, sizeof(*b));
-}
-
 /* ---- small helpers ------------------------------------------------------------------------ */
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -263,22 +208,22 @@ static int save_file(const char *path, const void *data, size_t len, int private
 }
 
 /* A file's bytes appended to b, followed by a newline when it lacks one. */
-static int append_file(sbuf *b, const char *path, char *why, size_t why_len) {
+static int append_file(gh_text *b, const char *path, char *why, size_t why_len) {
   gcert_buf buf = {0};
   gcert_error err = {0};
   if (gcert_file_load(path, GCERT_MAX_INPUT, &buf, &err) != GCERT_OK)
     return fail(why, why_len, "reading %s: %s", path, err.message);
-  sb_add(b, buf.data, buf.len);
+  gh_text_add(b, buf.data, buf.len);
   if (buf.len > 0 && buf.data[buf.len - 1] != '\n')
-    sb_add(b, "\n", 1);
+    gh_text_add(b, "\n", 1);
   gcert_buf_free(&buf);
   return 0;
 }
 
-static void append_bytes(sbuf *b, const gcert_buf *bytes) {
-  sb_add(b, bytes->data, bytes->len);
+static void append_bytes(gh_text *b, const gcert_buf *bytes) {
+  gh_text_add(b, bytes->data, bytes->len);
   if (bytes->len > 0 && bytes->data[bytes->len - 1] != '\n')
-    sb_add(b, "\n", 1);
+    gh_text_add(b, "\n", 1);
 }
 
 static int make_dir(const char *path, char *why, size_t why_len) {
@@ -632,37 +577,38 @@ static const gh_driver_profile *profile_for(const nginx_driver *n, const ng_url 
 /* ---- rendering ----------------------------------------------------------------------------- */
 
 /* The directives every nginx.conf of ours starts with (dir: the instance's). */
-static void render_head(sbuf *b, const nginx_driver *n, const ng_instance *in, long gen) {
-  sb_printf(b, "# written by gatecert's nginx driver: generation %ld\n", gen);
-  sb_printf(b, "daemon off;\nmaster_process on;\nworker_processes 1;\n");
-  sb_printf(b, "pid \"%s/nginx.pid\";\nerror_log \"%s\" info;\n", in->dir, in->error_log);
+static void render_head(gh_text *b, const nginx_driver *n, const ng_instance *in, long gen) {
+  gh_text_printf(b, "# written by gatecert's nginx driver: generation %ld\n", gen);
+  gh_text_printf(b, "daemon off;\nmaster_process on;\nworker_processes 1;\n");
+  gh_text_printf(b, "pid \"%s/nginx.pid\";\nerror_log \"%s\" info;\n", in->dir, in->error_log);
   if (n->user_line[0])
-    sb_printf(b, "%s\n", n->user_line);
+    gh_text_printf(b, "%s\n", n->user_line);
   /* nginx hands its workers an empty environment: keep libfaketime's, or the
    * workers (where TLS is verified) would run on the real clock */
   static const char *const keep[] = {"LD_PRELOAD", "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE",
                                      "FAKETIME_DONT_FAKE_MONOTONIC", "TZ"};
   for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-    sb_printf(b, "env %s;\n", keep[i]);
-  sb_printf(b, "events { worker_connections 256; }\n\nhttp {\n");
+    gh_text_printf(b, "env %s;\n", keep[i]);
+  gh_text_printf(b, "events { worker_connections 256; }\n\nhttp {\n");
   static const char *const temps[] = {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"};
   for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
-    sb_printf(b, "  %s_temp_path \"%s/tmp/%s\";\n", temps[i], in->dir, temps[i]);
-  sb_printf(b, "  log_format gatecert '$remote_addr \"$request\" $status verify=$ssl_client_verify "
-               "upstream=$upstream_addr/$upstream_status';\n");
-  sb_printf(b, "  access_log \"%s/access.log\" gatecert;\n", in->dir);
-  sb_printf(b, "  server_tokens off;\n");
+    gh_text_printf(b, "  %s_temp_path \"%s/tmp/%s\";\n", temps[i], in->dir, temps[i]);
+  gh_text_printf(
+      b, "  log_format gatecert '$remote_addr \"$request\" $status verify=$ssl_client_verify "
+         "upstream=$upstream_addr/$upstream_status';\n");
+  gh_text_printf(b, "  access_log \"%s/access.log\" gatecert;\n", in->dir);
+  gh_text_printf(b, "  server_tokens off;\n");
 }
 
-static void render_control(sbuf *b, const ng_instance *in, const char *answer) {
-  sb_printf(b,
-            "  server { # control: which generation is live\n"
-            "    listen 127.0.0.1:%d;\n"
-            "    access_log off;\n"
-            "    location = /generation { default_type text/plain; return 200 \"%s\"; }\n"
-            "    location / { return 404; }\n"
-            "  }\n",
-            in->control_port, answer);
+static void render_control(gh_text *b, const ng_instance *in, const char *answer) {
+  gh_text_printf(b,
+                 "  server { # control: which generation is live\n"
+                 "    listen 127.0.0.1:%d;\n"
+                 "    access_log off;\n"
+                 "    location = /generation { default_type text/plain; return 200 \"%s\"; }\n"
+                 "    location / { return 404; }\n"
+                 "  }\n",
+                 in->control_port, answer);
 }
 
 /* The header's nginx variable: $http_ + the name, lower case, '-' as '_'. */
@@ -719,57 +665,57 @@ static int pinned_before(const nginx_driver *n, const char *api, size_t upto, pi
 }
 
 /* map SOURCE $gc_aN_SUFFIX: 1 for the API's client certificates' keys of kind. */
-static void render_pins(sbuf *b, const nginx_driver *n, size_t index, pin_kind kind,
+static void render_pins(gh_text *b, const nginx_driver *n, size_t index, pin_kind kind,
                         const char *source, const char *suffix) {
   const ng_api *a = &n->apis[index];
-  sb_printf(b, "  map %s $gc_a%zu_%s {\n    default 0;\n", source, index, suffix);
+  gh_text_printf(b, "  map %s $gc_a%zu_%s {\n    default 0;\n", source, index, suffix);
   for (size_t i = 0; i < n->client_count; i++) {
     const char *keys[2];
     size_t count =
         strcmp(n->clients[i].api, a->name) == 0 ? pin_keys(&n->clients[i], kind, keys) : 0;
     for (size_t k = 0; k < count; k++)
       if (!pinned_before(n, a->name, i, kind, keys[k]) && (k == 0 || strcmp(keys[0], keys[k]) != 0))
-        sb_printf(b, kind == PIN_HEADER ? "    \"~^%s$\" 1;\n" : "    \"%s\" 1;\n", keys[k]);
+        gh_text_printf(b, kind == PIN_HEADER ? "    \"~^%s$\" 1;\n" : "    \"%s\" 1;\n", keys[k]);
   }
-  sb_printf(b, "  }\n");
+  gh_text_printf(b, "  }\n");
 }
 
 /* The maps of one API with mutualssl: $gc_aN_ok is 1 when the request may pass. */
-static void render_api_maps(sbuf *b, const nginx_driver *n, size_t index, const char *hdr_var) {
+static void render_api_maps(gh_text *b, const nginx_driver *n, size_t index, const char *hdr_var) {
   char source[200];
   render_pins(b, n, index, PIN_FINGERPRINT, "$ssl_client_fingerprint", "fp");
   /* the connection's own certificate verified and pinned, or (chain
    * validation) issued by a pinned CA: the verified chain's issuer DN */
   if (n->cfg.chain_validation == 1) {
     render_pins(b, n, index, PIN_SUBJECT, "$ssl_client_i_dn", "ca");
-    sb_printf(b, "  map \"$ssl_client_verify:$gc_a%zu_fp$gc_a%zu_ca\" $gc_a%zu_peer {\n", index,
-              index, index);
+    gh_text_printf(b, "  map \"$ssl_client_verify:$gc_a%zu_fp$gc_a%zu_ca\" $gc_a%zu_peer {\n",
+                   index, index, index);
   } else
-    sb_printf(b, "  map \"$ssl_client_verify:$gc_a%zu_fp\" $gc_a%zu_peer {\n", index, index);
-  sb_printf(b, "    \"~^SUCCESS:.*1\" 1;\n    default 0;\n  }\n");
+    gh_text_printf(b, "  map \"$ssl_client_verify:$gc_a%zu_fp\" $gc_a%zu_peer {\n", index, index);
+  gh_text_printf(b, "    \"~^SUCCESS:.*1\" 1;\n    default 0;\n  }\n");
   snprintf(source, sizeof(source), "$%s", hdr_var);
   render_pins(b, n, index, PIN_HEADER, source, "hdr");
   /* header sent and honoured: the header decides; else the connection's own certificate */
-  sb_printf(b,
-            "  map \"$gc_hdr_sent$gc_hdr_honoured:$gc_a%zu_hdr:$gc_a%zu_peer\" $gc_a%zu_ok {\n"
-            "    \"~^11:1:\" 1;\n    \"~^11:0:\" 0;\n    \"~:1$\" 1;\n    default 0;\n  }\n",
-            index, index, index);
+  gh_text_printf(b,
+                 "  map \"$gc_hdr_sent$gc_hdr_honoured:$gc_a%zu_hdr:$gc_a%zu_peer\" $gc_a%zu_ok {\n"
+                 "    \"~^11:1:\" 1;\n    \"~^11:0:\" 0;\n    \"~:1$\" 1;\n    default 0;\n  }\n",
+                 index, index, index);
 }
 
 /* $gc_known: 1 for a certificate uploaded to any API - what WSO2 keeps in
  * its in-memory client trust. A verified certificate outside it is absent
  * for the chain, not unknown (as gatecert-sim: 900902, not 900901). */
-static void render_known_map(sbuf *b, const nginx_driver *n) {
-  sb_printf(b, "  map $ssl_client_fingerprint $gc_known {\n    default 0;\n");
+static void render_known_map(gh_text *b, const nginx_driver *n) {
+  gh_text_printf(b, "  map $ssl_client_fingerprint $gc_known {\n    default 0;\n");
   for (size_t i = 0; i < n->client_count; i++) {
     const char *sha1 = n->clients[i].sha1;
     int twice = !sha1[0]; /* nginx refuses a map key listed twice */
     for (size_t k = 0; !twice && k < i; k++)
       twice = strcmp(n->clients[k].sha1, sha1) == 0;
     if (!twice)
-      sb_printf(b, "    \"%s\" 1;\n", sha1);
+      gh_text_printf(b, "    \"%s\" 1;\n", sha1);
   }
-  sb_printf(b, "  }\n");
+  gh_text_printf(b, "  }\n");
 }
 
 /* The client certificate as the introspector's X-Gatecert-Cert sees it, from
@@ -779,23 +725,24 @@ static void render_known_map(sbuf *b, const nginx_driver *n) {
  * trusts only through its base trust store; an untrusted one never gets
  * here: with ssl_verify_client optional nginx answers 400 before any
  * location). */
-static void render_cert_state_map(sbuf *b, size_t index) {
-  sb_printf(b,
-            "  map \"$gc_a%zu_ok:$gc_hdr_sent$gc_hdr_honoured:$ssl_client_verify:$gc_known\" "
-            "$gc_a%zu_cert {\n"
-            "    \"~^1:\" valid;\n    \"~^0:11:\" unknown;\n    \"~^0:..:SUCCESS:1$\" unknown;\n"
-            "    default absent;\n  }\n",
-            index, index);
+static void render_cert_state_map(gh_text *b, size_t index) {
+  gh_text_printf(
+      b,
+      "  map \"$gc_a%zu_ok:$gc_hdr_sent$gc_hdr_honoured:$ssl_client_verify:$gc_known\" "
+      "$gc_a%zu_cert {\n"
+      "    \"~^1:\" valid;\n    \"~^0:11:\" unknown;\n    \"~^0:..:SUCCESS:1$\" unknown;\n"
+      "    default absent;\n  }\n",
+      index, index);
 }
 
 /* Whether the certificate header may speak for the client on this connection. */
-static void render_header_maps(sbuf *b, const nginx_driver *n, const char *hdr_var) {
-  sb_printf(b, "  map $%s $gc_hdr_sent {\n    \"\" 0;\n    default 1;\n  }\n", hdr_var);
+static void render_header_maps(gh_text *b, const nginx_driver *n, const char *hdr_var) {
+  gh_text_printf(b, "  map $%s $gc_hdr_sent {\n    \"\" 0;\n    default 1;\n  }\n", hdr_var);
   if (n->cfg.client_validation == 0) {
-    sb_printf(b, "  map $%s $gc_hdr_honoured {\n    default 1;\n  }\n", hdr_var);
+    gh_text_printf(b, "  map $%s $gc_hdr_honoured {\n    default 1;\n  }\n", hdr_var);
     return;
   }
-  sb_printf(b, "  map \"$ssl_client_verify:$ssl_client_fingerprint\" $gc_hdr_honoured {\n");
+  gh_text_printf(b, "  map \"$ssl_client_verify:$ssl_client_fingerprint\" $gc_hdr_honoured {\n");
   size_t pins = 0;
   char pinned[GH_MAX_LB][41];
   for (size_t i = 0; i < GH_MAX_LB && n->cfg.trusted_lb_pem[i]; i++) {
@@ -810,7 +757,7 @@ static void render_header_maps(sbuf *b, const nginx_driver *n, const char *hdr_v
       for (size_t k = 0; k < pins; k++)
         twice |= strcmp(pinned[k], facts.sha1) == 0;
       if (!twice) {
-        sb_printf(b, "    \"SUCCESS:%s\" 1;\n", facts.sha1);
+        gh_text_printf(b, "    \"SUCCESS:%s\" 1;\n", facts.sha1);
         memcpy(pinned[pins++], facts.sha1, sizeof(facts.sha1));
       }
     }
@@ -818,8 +765,8 @@ static void render_header_maps(sbuf *b, const nginx_driver *n, const char *hdr_v
     gcert_store_free(&st);
   }
   if (pins == 0 && n->cfg.trusted_lb_count == 0)
-    sb_printf(b, "    \"~^SUCCESS:\" 1;\n");
-  sb_printf(b, "    default 0;\n  }\n");
+    gh_text_printf(b, "    \"~^SUCCESS:\" 1;\n");
+  gh_text_printf(b, "    default 0;\n  }\n");
 }
 
 /* The identity toward a backend: 0 with the certificate and key files (one
@@ -848,7 +795,7 @@ static int backend_identity(const nginx_driver *n, const ng_api *a, const char *
 /* The trust bundle of an API's location, written to path. */
 static int write_api_trust(const nginx_driver *n, const ng_api *a, const char *path, char *why,
                            size_t why_len) {
-  sbuf b = {0};
+  gh_text b = {0};
   append_bytes(&b, &n->placeholder_ca);
   int rc = 0;
   if (a->trust_pem) {
@@ -867,13 +814,13 @@ static int write_api_trust(const nginx_driver *n, const ng_api *a, const char *p
   if (rc == 0)
     rc = b.failed ? fail(why, why_len, "out of memory")
                   : save_file(path, b.data, b.len, 0, why, why_len);
-  sb_free(&b);
+  gh_text_free(&b);
   return rc;
 }
 
 /* The client CA bundle: the base trust plus every uploaded client certificate. */
 static int write_client_trust(const nginx_driver *n, const char *path, char *why, size_t why_len) {
-  sbuf b = {0};
+  gh_text b = {0};
   append_bytes(&b, &n->placeholder_ca);
   int rc = n->cfg.base_trust_pem ? append_file(&b, n->cfg.base_trust_pem, why, why_len) : 0;
   for (size_t i = 0; rc == 0 && i < n->client_count; i++)
@@ -881,81 +828,84 @@ static int write_client_trust(const nginx_driver *n, const char *path, char *why
   if (rc == 0)
     rc = b.failed ? fail(why, why_len, "out of memory")
                   : save_file(path, b.data, b.len, 0, why, why_len);
-  sb_free(&b);
+  gh_text_free(&b);
   return rc;
 }
 
-static void render_proxy(sbuf *b, const nginx_driver *n, const ng_api *a, const char *trust) {
+static void render_proxy(gh_text *b, const nginx_driver *n, const ng_api *a, const char *trust) {
   const ng_url *u = &a->url;
-  sb_printf(b, "      proxy_pass %s://%s:%d%s/;\n", u->scheme, u->host, u->port, u->path);
-  sb_printf(b, "      proxy_set_header Authorization \"\";\n");
+  gh_text_printf(b, "      proxy_pass %s://%s:%d%s/;\n", u->scheme, u->host, u->port, u->path);
+  gh_text_printf(b, "      proxy_set_header Authorization \"\";\n");
   if (n->cfg.backend_timeout_ms > 0) {
     long long ms = (long long)n->cfg.backend_timeout_ms;
-    sb_printf(b,
-              "      proxy_connect_timeout %lldms;\n      proxy_send_timeout %lldms;\n"
-              "      proxy_read_timeout %lldms;\n",
-              ms, ms, ms);
+    gh_text_printf(b,
+                   "      proxy_connect_timeout %lldms;\n      proxy_send_timeout %lldms;\n"
+                   "      proxy_read_timeout %lldms;\n",
+                   ms, ms, ms);
   }
   if (strcmp(u->scheme, "https") != 0)
     return;
-  sb_printf(b, "      proxy_ssl_server_name on;\n      proxy_ssl_name %s;\n", u->host);
-  sb_printf(b, "      proxy_ssl_verify on;\n      proxy_ssl_verify_depth %d;\n", NG_VERIFY_DEPTH);
-  sb_printf(b, "      proxy_ssl_trusted_certificate \"%s\";\n", trust);
+  gh_text_printf(b, "      proxy_ssl_server_name on;\n      proxy_ssl_name %s;\n", u->host);
+  gh_text_printf(b, "      proxy_ssl_verify on;\n      proxy_ssl_verify_depth %d;\n",
+                 NG_VERIFY_DEPTH);
+  gh_text_printf(b, "      proxy_ssl_trusted_certificate \"%s\";\n", trust);
   const char *cert = NULL, *key = NULL;
   if (backend_identity(n, a, &cert, &key) == 0)
-    sb_printf(b, "      proxy_ssl_certificate \"%s\";\n      proxy_ssl_certificate_key \"%s\";\n",
-              cert, key);
+    gh_text_printf(b,
+                   "      proxy_ssl_certificate \"%s\";\n      proxy_ssl_certificate_key \"%s\";\n",
+                   cert, key);
   if (n->cfg.upstream_session_reuse == 0)
-    sb_printf(b, "      proxy_ssl_session_reuse off;\n");
+    gh_text_printf(b, "      proxy_ssl_session_reuse off;\n");
   else if (n->cfg.upstream_session_reuse == 1)
-    sb_printf(b, "      proxy_ssl_session_reuse on;\n");
+    gh_text_printf(b, "      proxy_ssl_session_reuse on;\n");
 }
 
-static void render_location(sbuf *b, const nginx_driver *n, size_t index, const char *match,
+static void render_location(gh_text *b, const nginx_driver *n, size_t index, const char *match,
                             const char *prefix, const char *trust) {
   const ng_api *a = &n->apis[index];
-  sb_printf(b, "    location %s\"%s\" { # api %s\n", match, prefix, a->name);
+  gh_text_printf(b, "    location %s\"%s\" { # api %s\n", match, prefix, a->name);
   if (a->introspected)
-    sb_printf(b,
-              "      auth_request /_gatecert_auth/%zu;\n"
-              "      auth_request_set $gatecert_fault $upstream_http_x_gatecert_fault;\n"
-              "      error_page 401 = @gatecert_401;\n      error_page 403 = @gatecert_403;\n",
-              index);
+    gh_text_printf(b,
+                   "      auth_request /_gatecert_auth/%zu;\n"
+                   "      auth_request_set $gatecert_fault $upstream_http_x_gatecert_fault;\n"
+                   "      error_page 401 = @gatecert_401;\n      error_page 403 = @gatecert_403;\n",
+                   index);
   else if (a->mtls)
-    sb_printf(b,
-              "      if ($gc_a%zu_ok = 0) {\n        return 401 '{\"code\":\"900901\",\"message\":"
-              "\"Invalid Credentials\",\"description\":\"no client certificate associated with "
-              "this API\"}';\n      }\n",
-              index);
+    gh_text_printf(
+        b,
+        "      if ($gc_a%zu_ok = 0) {\n        return 401 '{\"code\":\"900901\",\"message\":"
+        "\"Invalid Credentials\",\"description\":\"no client certificate associated with "
+        "this API\"}';\n      }\n",
+        index);
   render_proxy(b, n, a, trust);
-  sb_printf(b, "    }\n");
+  gh_text_printf(b, "    }\n");
 }
 
 /* The internal location auth_request asks: the introspector's /check with
  * the client's Authorization, the API's name and the certificate state. */
-static void render_auth(sbuf *b, const nginx_driver *n, size_t index) {
+static void render_auth(gh_text *b, const nginx_driver *n, size_t index) {
   const ng_api *a = &n->apis[index];
   char cert[48];
   snprintf(cert, sizeof(cert), a->mtls ? "$gc_a%zu_cert" : "absent", index);
-  sb_printf(b,
-            "    location = /_gatecert_auth/%zu { # api %s: gatecert-introspect decides\n"
-            "      internal;\n"
-            "      proxy_pass http://127.0.0.1:%d/check;\n"
-            "      proxy_pass_request_body off;\n      proxy_pass_request_headers off;\n"
-            "      proxy_set_header Content-Length \"\";\n"
-            "      proxy_set_header Authorization $http_authorization;\n"
-            "      proxy_set_header X-Gatecert-Api \"%s\";\n"
-            "      proxy_set_header X-Gatecert-Cert %s;\n"
-            "    }\n",
-            index, a->name, gh_tokens_port(n->tokens), a->name, cert);
+  gh_text_printf(b,
+                 "    location = /_gatecert_auth/%zu { # api %s: gatecert-introspect decides\n"
+                 "      internal;\n"
+                 "      proxy_pass http://127.0.0.1:%d/check;\n"
+                 "      proxy_pass_request_body off;\n      proxy_pass_request_headers off;\n"
+                 "      proxy_set_header Content-Length \"\";\n"
+                 "      proxy_set_header Authorization $http_authorization;\n"
+                 "      proxy_set_header X-Gatecert-Api \"%s\";\n"
+                 "      proxy_set_header X-Gatecert-Cert %s;\n"
+                 "    }\n",
+                 index, a->name, gh_tokens_port(n->tokens), a->name, cert);
 }
 
 /* The introspector's 401 and 403 bodies (WSO2's fault JSON) to the client. */
-static void render_auth_faults(sbuf *b) {
-  sb_printf(b, "    location @gatecert_401 { default_type application/json; "
-               "return 401 $gatecert_fault; }\n"
-               "    location @gatecert_403 { default_type application/json; "
-               "return 403 $gatecert_fault; }\n");
+static void render_auth_faults(gh_text *b) {
+  gh_text_printf(b, "    location @gatecert_401 { default_type application/json; "
+                    "return 401 $gatecert_fault; }\n"
+                    "    location @gatecert_403 { default_type application/json; "
+                    "return 403 $gatecert_fault; }\n");
 }
 
 static int any_introspected(const nginx_driver *n) {
@@ -965,7 +915,7 @@ static int any_introspected(const nginx_driver *n) {
   return 0;
 }
 
-static void render_api(sbuf *b, const nginx_driver *n, size_t index, const char *trust) {
+static void render_api(gh_text *b, const nginx_driver *n, size_t index, const char *trust) {
   const ng_api *a = &n->apis[index];
   char prefix[600];
   snprintf(prefix, sizeof(prefix), "%s/%s", a->context, a->version);
@@ -981,7 +931,7 @@ static void render_api(sbuf *b, const nginx_driver *n, size_t index, const char 
 }
 
 /* Renders the gateway's generation gen: gen-<gen>/ bundles and the text of nginx.conf. */
-static int render_gateway(const nginx_driver *n, long gen, sbuf *b, char *why, size_t why_len) {
+static int render_gateway(const nginx_driver *n, long gen, gh_text *b, char *why, size_t why_len) {
   const ng_instance *in = &n->gw;
   char gendir[NG_PATH + 32], client_ca[NG_PATH + 64];
   snprintf(gendir, sizeof(gendir), "%s/gen-%ld", in->dir, gen);
@@ -991,10 +941,10 @@ static int render_gateway(const nginx_driver *n, long gen, sbuf *b, char *why, s
   char hdr_var[160];
   header_variable(cert_header(n), hdr_var, sizeof(hdr_var));
   render_head(b, n, in, gen);
-  sb_printf(b, "  map_hash_bucket_size 16384;\n  map_hash_max_size 8192;\n");
+  gh_text_printf(b, "  map_hash_bucket_size 16384;\n  map_hash_max_size 8192;\n");
   int tokens = any_introspected(n);
   if (tokens) /* long bearer tokens reach the introspector */
-    sb_printf(b, "  large_client_header_buffers 4 32k;\n");
+    gh_text_printf(b, "  large_client_header_buffers 4 32k;\n");
   render_header_maps(b, n, hdr_var);
   if (tokens)
     render_known_map(b, n);
@@ -1008,22 +958,22 @@ static int render_gateway(const nginx_driver *n, long gen, sbuf *b, char *why, s
   snprintf(generation, sizeof(generation), "%ld", gen);
   render_control(b, in, generation);
   const char *verify = n->cfg.verify_client ? n->cfg.verify_client : "optional";
-  sb_printf(b,
-            "  server { # the data plane\n"
-            "    listen 127.0.0.1:%d ssl;\n"
-            "    server_name localhost;\n"
-            "    ssl_certificate \"%s\";\n    ssl_certificate_key \"%s\";\n"
-            "    ssl_verify_client %s;\n    ssl_client_certificate \"%s\";\n"
-            "    ssl_verify_depth %d;\n"
-            "    ssl_session_cache shared:gatecert:1m;\n"
-            "    default_type application/json;\n"
-            "    location / {\n      return 404 '{\"code\":\"404\",\"message\":\"Not Found\","
-            "\"description\":\"The requested resource is not available.\"}';\n    }\n",
-            in->port, n->server_cert, n->server_key,
-            strcmp(verify, "require") == 0 ? "on"
-            : strcmp(verify, "none") == 0  ? "off"
-                                           : "optional",
-            client_ca, NG_VERIFY_DEPTH);
+  gh_text_printf(b,
+                 "  server { # the data plane\n"
+                 "    listen 127.0.0.1:%d ssl;\n"
+                 "    server_name localhost;\n"
+                 "    ssl_certificate \"%s\";\n    ssl_certificate_key \"%s\";\n"
+                 "    ssl_verify_client %s;\n    ssl_client_certificate \"%s\";\n"
+                 "    ssl_verify_depth %d;\n"
+                 "    ssl_session_cache shared:gatecert:1m;\n"
+                 "    default_type application/json;\n"
+                 "    location / {\n      return 404 '{\"code\":\"404\",\"message\":\"Not Found\","
+                 "\"description\":\"The requested resource is not available.\"}';\n    }\n",
+                 in->port, n->server_cert, n->server_key,
+                 strcmp(verify, "require") == 0 ? "on"
+                 : strcmp(verify, "none") == 0  ? "off"
+                                                : "optional",
+                 client_ca, NG_VERIFY_DEPTH);
   for (size_t i = 0; i < n->api_count; i++) {
     char trust[NG_PATH + 96];
     snprintf(trust, sizeof(trust), "%s/api-%zu-trust.pem", gendir, i);
@@ -1036,45 +986,45 @@ static int render_gateway(const nginx_driver *n, long gen, sbuf *b, char *why, s
   }
   if (tokens)
     render_auth_faults(b);
-  sb_printf(b, "  }\n}\n");
+  gh_text_printf(b, "  }\n}\n");
   return b->failed ? fail(why, why_len, "out of memory") : 0;
 }
 
 /* The load balancer in front: verifies clients (optional) against the base
  * trust and forwards their certificate to the gateway in the header. */
-static int render_lb(const nginx_driver *n, sbuf *b, char *why, size_t why_len) {
+static int render_lb(const nginx_driver *n, gh_text *b, char *why, size_t why_len) {
   const ng_instance *in = &n->lb;
   char client_ca[NG_PATH + 32];
   snprintf(client_ca, sizeof(client_ca), "%s/client-ca.pem", in->dir);
-  sbuf ca = {0};
+  gh_text ca = {0};
   append_bytes(&ca, &n->placeholder_ca);
   int rc = n->cfg.base_trust_pem ? append_file(&ca, n->cfg.base_trust_pem, why, why_len) : 0;
   if (rc == 0)
     rc = ca.failed ? fail(why, why_len, "out of memory")
                    : save_file(client_ca, ca.data, ca.len, 0, why, why_len);
-  sb_free(&ca);
+  gh_text_free(&ca);
   if (rc != 0)
     return -1;
   render_head(b, n, in, 1);
   render_control(b, in, "lb");
   const char *key = n->cfg.front_lb_key_pem;
-  sb_printf(b,
-            "  server { # the load balancer in front of the gateway\n"
-            "    listen 127.0.0.1:%d ssl;\n"
-            "    ssl_certificate \"%s\";\n    ssl_certificate_key \"%s\";\n"
-            "    ssl_verify_client optional;\n    ssl_client_certificate \"%s\";\n"
-            "    ssl_verify_depth %d;\n"
-            "    location / {\n"
-            "      proxy_pass https://127.0.0.1:%d;\n"
-            "      proxy_set_header Host $http_host;\n"
-            "      proxy_set_header %s $ssl_client_escaped_cert;\n"
-            "      proxy_ssl_server_name on;\n      proxy_ssl_name localhost;\n"
-            "      proxy_ssl_verify on;\n      proxy_ssl_trusted_certificate \"%s\";\n"
-            "      proxy_ssl_certificate \"%s\";\n      proxy_ssl_certificate_key \"%s\";\n"
-            "      proxy_ssl_session_reuse off;\n"
-            "    }\n  }\n}\n",
-            in->port, n->server_cert, n->server_key, client_ca, NG_VERIFY_DEPTH, n->gw.port,
-            cert_header(n), n->server_cert, key, key);
+  gh_text_printf(b,
+                 "  server { # the load balancer in front of the gateway\n"
+                 "    listen 127.0.0.1:%d ssl;\n"
+                 "    ssl_certificate \"%s\";\n    ssl_certificate_key \"%s\";\n"
+                 "    ssl_verify_client optional;\n    ssl_client_certificate \"%s\";\n"
+                 "    ssl_verify_depth %d;\n"
+                 "    location / {\n"
+                 "      proxy_pass https://127.0.0.1:%d;\n"
+                 "      proxy_set_header Host $http_host;\n"
+                 "      proxy_set_header %s $ssl_client_escaped_cert;\n"
+                 "      proxy_ssl_server_name on;\n      proxy_ssl_name localhost;\n"
+                 "      proxy_ssl_verify on;\n      proxy_ssl_trusted_certificate \"%s\";\n"
+                 "      proxy_ssl_certificate \"%s\";\n      proxy_ssl_certificate_key \"%s\";\n"
+                 "      proxy_ssl_session_reuse off;\n"
+                 "    }\n  }\n}\n",
+                 in->port, n->server_cert, n->server_key, client_ca, NG_VERIFY_DEPTH, n->gw.port,
+                 cert_header(n), n->server_cert, key, key);
   return b->failed ? fail(why, why_len, "out of memory") : 0;
 }
 
@@ -1270,7 +1220,7 @@ static int stop_instance(ng_instance *in, char *why, size_t why_len) {
 /* Writes text as the instance's nginx.conf, starts nginx and waits for the
  * control server to answer want; on a port somebody else took meanwhile,
  * new ports are probed and text re-rendered by the caller (returns 1). */
-static int start_instance(const nginx_driver *n, ng_instance *in, const sbuf *text,
+static int start_instance(const nginx_driver *n, ng_instance *in, const gh_text *text,
                           const char *want, char *why, size_t why_len) {
   char refusal[512];
   if (save_file(in->conf, text->data, text->len, 0, why, why_len) != 0)
@@ -1324,11 +1274,11 @@ static int apply(nginx_driver *n, char *refusal, size_t refusal_len, char *why, 
   gcert_error err = {0};
   if (gcert_file_load(n->gw.conf, GCERT_MAX_INPUT, &old, &err) != GCERT_OK)
     return fail(why, why_len, "reading %s: %s", n->gw.conf, err.message);
-  sbuf text = {0};
+  gh_text text = {0};
   int rc = render_gateway(n, gen, &text, why, why_len);
   if (rc == 0)
     rc = save_file(n->gw.conf, text.data, text.len, 0, why, why_len);
-  sb_free(&text);
+  gh_text_free(&text);
   if (rc == 0)
     rc = nginx_test(n, &n->gw, refusal, refusal_len, why, why_len);
   if (rc == 0)
@@ -1394,13 +1344,13 @@ static int start_gateway(nginx_driver *n, int new_ports, char *why, size_t why_l
   for (int attempt = 0; attempt < NG_START_TRIES; attempt++) {
     if ((new_ports || attempt > 0) && probe_ports(&n->gw, why, why_len) != 0)
       return -1;
-    sbuf text = {0};
+    gh_text text = {0};
     int rc = render_gateway(n, n->generation, &text, why, why_len);
     char want[32];
     snprintf(want, sizeof(want), "%ld", n->generation);
     if (rc == 0)
       rc = start_instance(n, &n->gw, &text, want, why, why_len);
-    sb_free(&text);
+    gh_text_free(&text);
     if (rc <= 0)
       return rc;
   }
@@ -1413,11 +1363,11 @@ static int start_lb(nginx_driver *n, char *why, size_t why_len) {
   for (int attempt = 0; attempt < NG_START_TRIES; attempt++) {
     if (probe_ports(&n->lb, why, why_len) != 0)
       return -1;
-    sbuf text = {0};
+    gh_text text = {0};
     int rc = render_lb(n, &text, why, why_len);
     if (rc == 0)
       rc = start_instance(n, &n->lb, &text, "lb", why, why_len);
-    sb_free(&text);
+    gh_text_free(&text);
     if (rc <= 0)
       return rc;
   }
