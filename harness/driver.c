@@ -1,9 +1,11 @@
 /* driver.c - what every driver shares: capability names, admin results, and
  * the gateway settings written in gatecert-sim's --config schema (the sim
  * driver's config and the exec protocol's start file). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -80,6 +82,25 @@ int gh_cap_parse(const char *name, unsigned *cap) {
       return 0;
     }
   return -1;
+}
+
+int gh_driver_fail(char *why, size_t why_len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, why_len, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+double gh_driver_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void gh_driver_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
 }
 
 void gh_admin_result_free(gh_admin_result *r) {

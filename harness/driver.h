@@ -166,6 +166,15 @@ typedef struct gh_admin_result {
 
 void gh_admin_result_free(gh_admin_result *r);
 
+/* What every driver's operations share: why gets the formatted reason and -1
+ * is returned, so `return gh_driver_fail(why, why_len, ...)` ends an operation. */
+int gh_driver_fail(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Real (monotonic) time in ms, and a real-time sleep, for bounded polls of
+ * real events (a reload finishing) - never for fake time. */
+double gh_driver_now_ms(void);
+void gh_driver_sleep_ms(int ms);
+
 struct json_t;
 /* For drivers that answer admin calls themselves (nginx, haproxy): r gets
  * status and body's compact JSON (body is consumed; NULL: an empty body).

@@ -178,27 +178,6 @@ typedef struct hap_driver {
   const char *secrets[1];
 } hap_driver;
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 /* ---- strings and files ---------------------------------------------------------- */
 
 /* Appends text, with a newline after it when it lacks one. */
@@ -383,8 +362,8 @@ static char *self_signed(gcert_kind kind, char *why, size_t why_len) {
     free(pem);
   }
   if (!out)
-    fail(why, why_len, "making a self-signed certificate: %s",
-         err.message[0] ? err.message : "out of memory");
+    gh_driver_fail(why, why_len, "making a self-signed certificate: %s",
+                   err.message[0] ? err.message : "out of memory");
   gcert_buf_cleanse_free(&key);
   gcert_buf_free(&cert);
   gcert_item_free(&item);
@@ -418,7 +397,7 @@ static int run_capture(const char *bin, char *const *argv, char **out, char *why
   *out = NULL;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0)
-    return fail(why, why_len, "pipe: %s", strerror(errno));
+    return gh_driver_fail(why, why_len, "pipe: %s", strerror(errno));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -429,7 +408,7 @@ static int run_capture(const char *bin, char *const *argv, char **out, char *why
   close(fds[1]);
   if (rc != 0) {
     close(fds[0]);
-    return fail(why, why_len, "cannot run %s: %s", bin, strerror(rc));
+    return gh_driver_fail(why, why_len, "cannot run %s: %s", bin, strerror(rc));
   }
   gh_text b = {0};
   char chunk[4096];
@@ -443,7 +422,7 @@ static int run_capture(const char *bin, char *const *argv, char **out, char *why
     ;
   *out = b.data ? b.data : calloc(1, 1);
   if (!WIFEXITED(status))
-    return fail(why, why_len, "%s ended by signal %d", bin, WTERMSIG(status));
+    return gh_driver_fail(why, why_len, "%s ended by signal %d", bin, WTERMSIG(status));
   return WEXITSTATUS(status);
 }
 
@@ -537,9 +516,9 @@ static char *control_answer(int port) {
  * tail since log_from. */
 static int await_control(gh_proc *p, int port, const char *want, const char *log_path,
                          long log_from, char *why, size_t why_len) {
-  double start = now_ms();
+  double start = gh_driver_now_ms();
   char last[64] = "no answer";
-  while (now_ms() - start < POLL_CAP_MS) {
+  while (gh_driver_now_ms() - start < POLL_CAP_MS) {
     char *got = control_answer(port);
     if (got) {
       int match = strcmp(got, want) == 0;
@@ -552,19 +531,19 @@ static int await_control(gh_proc *p, int port, const char *want, const char *log
     int failed = log && strstr(log, "Loading failure");
     int dead = !gh_proc_alive(p);
     if (failed || dead) {
-      fail(why, why_len, "haproxy %s (control answered %s); log: %.600s",
-           dead ? "exited" : "refused the new configuration (Loading failure!)", last,
-           log ? log : "");
+      gh_driver_fail(why, why_len, "haproxy %s (control answered %s); log: %.600s",
+                     dead ? "exited" : "refused the new configuration (Loading failure!)", last,
+                     log ? log : "");
       free(log);
       return -1;
     }
     free(log);
-    sleep_ms(POLL_STEP_MS);
+    gh_driver_sleep_ms(POLL_STEP_MS);
   }
   char *log = log_since(log_path, log_from);
-  fail(why, why_len,
-       "haproxy's control frontend answered %s, not \"%s\", within %d ms; log: %.600s", last, want,
-       POLL_CAP_MS, log ? log : "");
+  gh_driver_fail(why, why_len,
+                 "haproxy's control frontend answered %s, not \"%s\", within %d ms; log: %.600s",
+                 last, want, POLL_CAP_MS, log ? log : "");
   free(log);
   return -1;
 }
@@ -575,13 +554,13 @@ static int cli(hap_driver *h, const char *cmd, char **out, char *why, size_t why
   *out = NULL;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return fail(why, why_len, "socket: %s", strerror(errno));
+    return gh_driver_fail(why, why_len, "socket: %s", strerror(errno));
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   snprintf(a.sun_path, sizeof(a.sun_path), "%s", h->sock_path);
   if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
     int e = errno;
     close(fd);
-    return fail(why, why_len, "connecting to %s: %s", h->sock_path, strerror(e));
+    return gh_driver_fail(why, why_len, "connecting to %s: %s", h->sock_path, strerror(e));
   }
   size_t len = strlen(cmd), sent = 0;
   while (sent < len) {
@@ -591,19 +570,20 @@ static int cli(hap_driver *h, const char *cmd, char **out, char *why, size_t why
     if (n <= 0) {
       int e = errno;
       close(fd);
-      return fail(why, why_len, "writing to the admin socket: %s", strerror(e));
+      return gh_driver_fail(why, why_len, "writing to the admin socket: %s", strerror(e));
     }
     sent += (size_t)n;
   }
   gh_text b = {0};
-  double start = now_ms();
+  double start = gh_driver_now_ms();
   for (;;) {
-    int left = CLI_TIMEOUT_MS - (int)(now_ms() - start);
+    int left = CLI_TIMEOUT_MS - (int)(gh_driver_now_ms() - start);
     struct pollfd pfd = {fd, POLLIN, 0};
     if (left <= 0 || poll(&pfd, 1, left) <= 0) {
       close(fd);
       free(b.data);
-      return fail(why, why_len, "the admin socket did not answer within %d ms", CLI_TIMEOUT_MS);
+      return gh_driver_fail(why, why_len, "the admin socket did not answer within %d ms",
+                            CLI_TIMEOUT_MS);
     }
     char chunk[4096];
     ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -615,7 +595,7 @@ static int cli(hap_driver *h, const char *cmd, char **out, char *why, size_t why
   }
   close(fd);
   *out = b.data ? b.data : calloc(1, 1);
-  return *out ? 0 : fail(why, why_len, "out of memory");
+  return *out ? 0 : gh_driver_fail(why, why_len, "out of memory");
 }
 
 static int count_of(const char *text, const char *needle) {
@@ -640,14 +620,14 @@ static int runtime_ca(hap_driver *h, const hap_file *f, char *why, size_t why_le
   gh_text_add(&cmd, "\n", 1);
   if (cmd.failed) {
     free(cmd.data);
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   }
   char *answer = NULL;
   int rc = cli(h, cmd.data, &answer, why, why_len);
   free(cmd.data);
   if (rc == 0 && (!answer || (!strstr(answer, "transaction created") &&
                               !strstr(answer, "transaction updated"))))
-    rc = fail(why, why_len, "set ssl ca-file %s: %.300s", f->path, answer ? answer : "");
+    rc = gh_driver_fail(why, why_len, "set ssl ca-file %s: %.300s", f->path, answer ? answer : "");
   free(answer);
   if (rc != 0)
     return -1;
@@ -657,7 +637,7 @@ static int runtime_ca(hap_driver *h, const hap_file *f, char *why, size_t why_le
     return -1;
   rc = strstr(answer, "Success!")
            ? 0
-           : fail(why, why_len, "commit ssl ca-file %s: %.300s", f->path, answer);
+           : gh_driver_fail(why, why_len, "commit ssl ca-file %s: %.300s", f->path, answer);
   free(answer);
   if (rc != 0)
     return -1;
@@ -667,9 +647,10 @@ static int runtime_ca(hap_driver *h, const hap_file *f, char *why, size_t why_le
   int want = count_of(f->content, "-----BEGIN CERTIFICATE-----");
   int got = count_of(answer, "Certificate #");
   free(answer);
-  return got == want ? 0
-                     : fail(why, why_len, "show ssl ca-file %s: %d certificates, %d written",
-                            f->path, got, want);
+  return got == want
+             ? 0
+             : gh_driver_fail(why, why_len, "show ssl ca-file %s: %d certificates, %d written",
+                              f->path, got, want);
 }
 
 /* Whether the newline-separated list text holds line. */
@@ -712,7 +693,7 @@ static int acl_diff(hap_driver *h, const char *path, const char *verb, const cha
     /* both answer nothing but a blank line when they worked */
     int ok = strspn(answer, "\r\n") == strlen(answer);
     if (!ok)
-      fail(why, why_len, "%s acl %s: %.200s", verb, path, answer);
+      gh_driver_fail(why, why_len, "%s acl %s: %.200s", verb, path, answer);
     free(answer);
     if (!ok)
       return -1;
@@ -759,7 +740,8 @@ static int runtime_acl(hap_driver *h, const hap_file *f, const char *old, char *
   free(seen.data);
   return ok && got == want
              ? 0
-             : fail(why, why_len, "show acl %s: %d entries live, %d written", f->path, got, want);
+             : gh_driver_fail(why, why_len, "show acl %s: %d entries live, %d written", f->path,
+                              got, want);
 }
 
 /* ---- rendering ---------------------------------------------------------------------- */
@@ -1312,11 +1294,12 @@ static int write_rendered(const hap_driver *h, const rendered *r, long generatio
                           size_t why_len) {
   for (size_t i = 0; i < r->count; i++)
     if (write_file(r->files[i].path, r->files[i].content, r->files[i].len, 0) != 0)
-      return fail(why, why_len, "cannot write %s: %s", r->files[i].path, strerror(errno));
+      return gh_driver_fail(why, why_len, "cannot write %s: %s", r->files[i].path, strerror(errno));
   char *text = with_generation(r->config, generation);
-  int rc = text && write_file(h->config_path, text, strlen(text), 0) == 0
-               ? 0
-               : fail(why, why_len, "cannot write %s: %s", h->config_path, strerror(errno));
+  int rc =
+      text && write_file(h->config_path, text, strlen(text), 0) == 0
+          ? 0
+          : gh_driver_fail(why, why_len, "cannot write %s: %s", h->config_path, strerror(errno));
   free(text);
   return rc;
 }
@@ -1328,8 +1311,8 @@ static int await_handler(pid_t pid, int sig) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
   unsigned long long bit = 1ULL << (sig - 1);
-  double start = now_ms();
-  while (now_ms() - start < POLL_CAP_MS) {
+  double start = gh_driver_now_ms();
+  while (gh_driver_now_ms() - start < POLL_CAP_MS) {
     FILE *f = fopen(path, "r");
     char line[256];
     unsigned long long caught = 0;
@@ -1346,7 +1329,7 @@ static int await_handler(pid_t pid, int sig) {
       return -1;
     if (found && (caught & bit))
       return 0;
-    sleep_ms(POLL_STEP_MS);
+    gh_driver_sleep_ms(POLL_STEP_MS);
   }
   return -1;
 }
@@ -1356,9 +1339,9 @@ static int await_handler(pid_t pid, int sig) {
  * the master reports as its own failure), then the supervisor reaps it. */
 static int stop_haproxy(gh_proc *p, char *why, size_t why_len) {
   if (p->pid > 0 && await_handler(p->pid, SIGUSR1) == 0 && kill(p->pid, SIGUSR1) == 0) {
-    double start = now_ms();
-    while (gh_proc_alive(p) && now_ms() - start < POLL_CAP_MS)
-      sleep_ms(POLL_STEP_MS);
+    double start = gh_driver_now_ms();
+    while (gh_proc_alive(p) && gh_driver_now_ms() - start < POLL_CAP_MS)
+      gh_driver_sleep_ms(POLL_STEP_MS);
   }
   return gh_proc_stop(p, SIGTERM, 2000, why, why_len);
 }
@@ -1381,11 +1364,12 @@ static void note(const hap_driver *h, const char *fmt, ...) {
 
 static int reload_to(hap_driver *h, long generation, char *why, size_t why_len) {
   if (await_handler(h->proc.pid, SIGUSR2) != 0)
-    return fail(why, why_len, "haproxy's master %d does not take SIGUSR2", (int)h->proc.pid);
+    return gh_driver_fail(why, why_len, "haproxy's master %d does not take SIGUSR2",
+                          (int)h->proc.pid);
   long from = file_size(h->log_path);
   if (kill(h->proc.pid, SIGUSR2) != 0)
-    return fail(why, why_len, "SIGUSR2 to haproxy's master %d: %s", (int)h->proc.pid,
-                strerror(errno));
+    return gh_driver_fail(why, why_len, "SIGUSR2 to haproxy's master %d: %s", (int)h->proc.pid,
+                          strerror(errno));
   char want[32];
   snprintf(want, sizeof(want), "%ld", generation);
   if (await_control(&h->proc, h->control_port, want, h->log_path, from, why, why_len) != 0)
@@ -1427,21 +1411,21 @@ static int apply_runtime(hap_driver *h, const rendered *next, char *why, size_t 
 
 /* Renders the desired state and makes it live (runtime API or reload). */
 static int apply(hap_driver *h, int force_reload, char *why, size_t why_len) {
-  double start = now_ms();
+  double start = gh_driver_now_ms();
   rendered next;
   if (render(h, &next) != 0)
-    return fail(why, why_len, "rendering the configuration: out of memory");
+    return gh_driver_fail(why, why_len, "rendering the configuration: out of memory");
   int runtime = !force_reload && !h->reload_only && runtime_possible(h, &next);
   long generation = runtime ? h->generation : h->generation + 1;
   char msg[512] = "";
   double validate_ms = 0;
   int rc = write_rendered(h, &next, generation, why, why_len);
   if (rc == 0) {
-    double validate_start = now_ms();
+    double validate_start = gh_driver_now_ms();
     int v = validate(h, h->config_path, msg, sizeof(msg));
-    validate_ms = now_ms() - validate_start;
+    validate_ms = gh_driver_now_ms() - validate_start;
     if (v != 0)
-      rc = fail(why, why_len, "haproxy -c refused the configuration: %s", msg);
+      rc = gh_driver_fail(why, why_len, "haproxy -c refused the configuration: %s", msg);
   }
   if (rc == 0 && runtime && apply_runtime(h, &next, msg, sizeof(msg)) != 0) {
     /* the runtime API did not take it: the reload path instead */
@@ -1463,7 +1447,7 @@ static int apply(hap_driver *h, int force_reload, char *why, size_t why_len) {
   h->has_live = 1;
   h->generation = generation;
   h->applies++;
-  double took = now_ms() - start;
+  double took = gh_driver_now_ms() - start;
   h->apply_ms += took;
   note(h, "apply %ld: %s, generation %ld, %.1f ms (haproxy -c %.1f ms)", h->applies,
        runtime ? "runtime API" : "reload", generation, took, validate_ms);
@@ -1497,7 +1481,7 @@ static int take_upload(hap_driver *h, const void *data, size_t len, hap_cert *c,
                        char *why, size_t why_len) {
   int n = cert_normalise(data, len, c);
   if (n == -2)
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   if (n == 0)
     return 0;
   char msg[512] = "";
@@ -1507,7 +1491,7 @@ static int take_upload(hap_driver *h, const void *data, size_t len, hap_cert *c,
   if (v < 0) {
     free(c->bytes);
     c->bytes = NULL;
-    return fail(why, why_len, "judging an upload: %s", msg);
+    return gh_driver_fail(why, why_len, "judging an upload: %s", msg);
   }
   if (v == 0)
     return 0;
@@ -1521,7 +1505,7 @@ static int take_upload(hap_driver *h, const void *data, size_t len, hap_cert *c,
 
 static int write_identity(hap_driver *h, char *why, size_t why_len) {
   if (write_file(h->identity_path, h->identity_pem, strlen(h->identity_pem), 1) != 0)
-    return fail(why, why_len, "cannot write %s: %s", h->identity_path, strerror(errno));
+    return gh_driver_fail(why, why_len, "cannot write %s: %s", h->identity_path, strerror(errno));
   return 0;
 }
 
@@ -1540,7 +1524,7 @@ static int choose_socket(hap_driver *h, char *why, size_t why_len) {
     snprintf(h->sock_dir, sizeof(h->sock_dir), "/tmp/gatecert-haproxy-XXXXXX");
     if (!mkdtemp(h->sock_dir)) {
       h->sock_dir[0] = '\0';
-      return fail(why, why_len, "mkdtemp for the admin socket: %s", strerror(errno));
+      return gh_driver_fail(why, why_len, "mkdtemp for the admin socket: %s", strerror(errno));
     }
   }
   snprintf(h->sock_path, sizeof(h->sock_path), "%s/admin.sock", h->sock_dir);
@@ -1576,7 +1560,7 @@ static int launch_gateway(hap_driver *h, char *why, size_t why_len) {
         continue;
       rendered next;
       if (render(h, &next) != 0)
-        return fail(why, why_len, "rendering the configuration: out of memory");
+        return gh_driver_fail(why, why_len, "rendering the configuration: out of memory");
       if (write_rendered(h, &next, h->generation, why, why_len) != 0) {
         rendered_free(&next);
         return -1;
@@ -1588,7 +1572,7 @@ static int launch_gateway(hap_driver *h, char *why, size_t why_len) {
     char msg[512];
     int v = validate(h, h->config_path, msg, sizeof(msg));
     if (v != 0)
-      return fail(why, why_len, "haproxy -c refused the configuration: %s", msg);
+      return gh_driver_fail(why, why_len, "haproxy -c refused the configuration: %s", msg);
     unlink(h->sock_path);
     if (spawn(h, &h->proc, h->config_path, h->log_path, why, why_len) != 0)
       return -1;
@@ -1603,7 +1587,7 @@ static int launch_gateway(hap_driver *h, char *why, size_t why_len) {
     if (!bind_failed(h->log_path))
       return -1;
   }
-  return fail(why, why_len, "haproxy could not bind free ports in %d tries", START_TRIES);
+  return gh_driver_fail(why, why_len, "haproxy could not bind free ports in %d tries", START_TRIES);
 }
 
 /* The load balancer in front: TLS with optional client certificates (base
@@ -1618,7 +1602,7 @@ static int write_lb_config(hap_driver *h, char *why, size_t why_len) {
   int ok = !cb.failed && write_file(ca, cb.data, cb.len, 0) == 0;
   free(cb.data);
   if (!ok)
-    return fail(why, why_len, "cannot write %s", ca);
+    return gh_driver_fail(why, why_len, "cannot write %s", ca);
   const char *hdr = header_name(h);
   gh_text b = {0};
   gh_text_printf(&b,
@@ -1639,7 +1623,7 @@ static int write_lb_config(hap_driver *h, char *why, size_t why_len) {
                  h->https_port, c->front_lb_key_pem);
   ok = !b.failed && write_file(h->lb_config_path, b.data, b.len, 0) == 0;
   free(b.data);
-  return ok ? 0 : fail(why, why_len, "cannot write %s", h->lb_config_path);
+  return ok ? 0 : gh_driver_fail(why, why_len, "cannot write %s", h->lb_config_path);
 }
 
 static int launch_lb(hap_driver *h, char *why, size_t why_len) {
@@ -1652,7 +1636,8 @@ static int launch_lb(hap_driver *h, char *why, size_t why_len) {
       return -1;
     char msg[512];
     if (validate(h, h->lb_config_path, msg, sizeof(msg)) != 0)
-      return fail(why, why_len, "haproxy -c refused the load balancer's configuration: %s", msg);
+      return gh_driver_fail(why, why_len,
+                            "haproxy -c refused the load balancer's configuration: %s", msg);
     if (spawn(h, &h->lb_proc, h->lb_config_path, h->lb_log_path, why, why_len) != 0)
       return -1;
     h->lb_running = 1;
@@ -1664,7 +1649,8 @@ static int launch_lb(hap_driver *h, char *why, size_t why_len) {
     if (!bind_failed(h->lb_log_path))
       return -1;
   }
-  return fail(why, why_len, "the load balancer could not bind free ports in %d tries", START_TRIES);
+  return gh_driver_fail(why, why_len, "the load balancer could not bind free ports in %d tries",
+                        START_TRIES);
 }
 
 static int launch_all(hap_driver *h, char *why, size_t why_len) {
@@ -1697,13 +1683,13 @@ static int stop_processes(hap_driver *h, char *why, size_t why_len) {
     char lb_why[256] = "";
     h->lb_running = 0;
     if (stop_haproxy(&h->lb_proc, lb_why, sizeof(lb_why)) != 0)
-      rc = fail(why, why_len, "the load balancer: %s", lb_why);
+      rc = gh_driver_fail(why, why_len, "the load balancer: %s", lb_why);
   }
   if (h->running) {
     h->running = 0;
     char gw_why[256] = "";
     if (stop_haproxy(&h->proc, gw_why, sizeof(gw_why)) != 0)
-      rc = fail(why, why_len, "haproxy: %s", gw_why);
+      rc = gh_driver_fail(why, why_len, "haproxy: %s", gw_why);
   }
   if (h->sock_dir[0]) { /* the short directory lives as long as the process */
     unlink(h->sock_path);
@@ -1718,7 +1704,7 @@ static int hap_stop(gh_driver *d, char *why, size_t why_len) {
   int rc = stop_processes(h, why, why_len);
   char ti_why[256] = "";
   if (gh_tokens_stop(h->tokens, ti_why, sizeof(ti_why)) != 0 && rc == 0)
-    rc = fail(why, why_len, "gatecert-introspect: %s", ti_why);
+    rc = gh_driver_fail(why, why_len, "gatecert-introspect: %s", ti_why);
   return rc;
 }
 
@@ -1732,12 +1718,12 @@ static int hap_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   h->https_port = 0;
   gh_tokens_reset(h->tokens, &h->cfg);
   if (strlen(cfg->work_dir) + sizeof("/haproxy-lb") > sizeof(h->dir))
-    return fail(why, why_len, "the work directory's path is too long: %s", cfg->work_dir);
+    return gh_driver_fail(why, why_len, "the work directory's path is too long: %s", cfg->work_dir);
   snprintf(h->dir, sizeof(h->dir), "%s/haproxy", cfg->work_dir);
   snprintf(h->lb_dir, sizeof(h->lb_dir), "%s/haproxy-lb", cfg->work_dir);
   if ((mkdir(h->dir, 0700) != 0 && errno != EEXIST) ||
       (cfg->front_lb_key_pem && mkdir(h->lb_dir, 0700) != 0 && errno != EEXIST))
-    return fail(why, why_len, "cannot make %s: %s", h->dir, strerror(errno));
+    return gh_driver_fail(why, why_len, "cannot make %s: %s", h->dir, strerror(errno));
   snprintf(h->config_path, sizeof(h->config_path), "%s/haproxy.cfg", h->dir);
   snprintf(h->log_path, sizeof(h->log_path), "%s/haproxy.log", h->dir);
   snprintf(h->identity_path, sizeof(h->identity_path), "%s/gateway-identity.pem", h->dir);
@@ -1745,11 +1731,11 @@ static int hap_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   snprintf(h->lb_log_path, sizeof(h->lb_log_path), "%s/haproxy.log", h->lb_dir);
   if (choose_socket(h, why, why_len) != 0 || write_identity(h, why, why_len) != 0)
     return -1;
-  double start = now_ms();
+  double start = gh_driver_now_ms();
   if (launch_all(h, why, why_len) != 0)
     return -1;
   h->applies = 1;
-  h->apply_ms = now_ms() - start;
+  h->apply_ms = gh_driver_now_ms() - start;
   return 0;
 }
 
@@ -1763,7 +1749,7 @@ static int hap_restart(gh_driver *d, char *why, size_t why_len) {
   h->generation++;
   rendered next;
   if (render(h, &next) != 0)
-    return fail(why, why_len, "rendering the configuration: out of memory");
+    return gh_driver_fail(why, why_len, "rendering the configuration: out of memory");
   int rc = write_rendered(h, &next, h->generation, why, why_len);
   rendered_free(&h->live);
   h->live = next;
@@ -1832,8 +1818,9 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   const char *missing =
       gh_tokens_classify(api->security, api->security_count, &mutualssl, &introspected);
   if (missing)
-    return fail(why, why_len, "API security \"%s\" cannot be expressed in HAProxy by this driver",
-                missing),
+    return gh_driver_fail(why, why_len,
+                          "API security \"%s\" cannot be expressed in HAProxy by this driver",
+                          missing),
            GH_DRIVER_UNSUPPORTED;
   if (introspected && !plain_name(api->name))
     return gh_admin_error(r, 400, "Bad Request",
@@ -1845,7 +1832,7 @@ static int hap_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
       return gh_admin_error(r, 409, "Conflict",
                             "An API with that name or context and version exists");
   if (h->api_count == MAX_APIS)
-    return fail(why, why_len, "more than %d APIs in a case", MAX_APIS);
+    return gh_driver_fail(why, why_len, "more than %d APIs in a case", MAX_APIS);
   hap_api *a = &h->apis[h->api_count];
   memset(a, 0, sizeof(*a));
   snprintf(a->name, sizeof(a->name), "%s", api->name);
@@ -1929,7 +1916,7 @@ static int hap_upload_cert(gh_driver *d, const char *alias, const char *endpoint
   if (find_cert(h->endpoint_certs, h->endpoint_count, NULL, alias))
     return gh_admin_error(r, 409, "Resource Already Exists", "Alias already exists");
   if (h->endpoint_count == MAX_CERTS)
-    return fail(why, why_len, "more than %d endpoint certificates", MAX_CERTS);
+    return gh_driver_fail(why, why_len, "more than %d endpoint certificates", MAX_CERTS);
   hap_cert *c = &h->endpoint_certs[h->endpoint_count];
   memset(c, 0, sizeof(*c));
   int t = take_upload(h, data, len, c, r, why, why_len);
@@ -2002,7 +1989,7 @@ static int hap_upload_client_cert(gh_driver *d, const char *api, const char *ali
   if (find_cert(h->client_certs, h->client_count, api, alias))
     return gh_admin_error(r, 409, "Conflict", "Alias already exists for this API");
   if (h->client_count == MAX_CERTS)
-    return fail(why, why_len, "more than %d client certificates", MAX_CERTS);
+    return gh_driver_fail(why, why_len, "more than %d client certificates", MAX_CERTS);
   hap_cert *c = &h->client_certs[h->client_count];
   memset(c, 0, sizeof(*c));
   int t = take_upload(h, data, len, c, r, why, why_len);
@@ -2153,7 +2140,7 @@ static int haproxy_version(const char *bin, char *out, size_t out_len, char *why
   const char *v = text ? strstr(text, "version ") : NULL;
   if (rc != 0 || !v) {
     if (rc >= 0)
-      fail(why, why_len, "%s -v: %.200s", bin, text ? text : "");
+      gh_driver_fail(why, why_len, "%s -v: %.200s", bin, text ? text : "");
     free(text);
     return -1;
   }
@@ -2190,7 +2177,7 @@ gh_driver *gh_driver_haproxy_new(const char *bin, gh_real_info *info, char *why,
     free(d);
     free(h);
     gh_tokens_free(tokens);
-    fail(why, why_len, "out of memory");
+    gh_driver_fail(why, why_len, "out of memory");
     return NULL;
   }
   h->tokens = tokens;

@@ -171,27 +171,6 @@ typedef struct nginx_driver {
   double apply_ms;
 } nginx_driver;
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 /* ---- small helpers ------------------------------------------------------------------------ */
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -203,7 +182,7 @@ static int save_file(const char *path, const void *data, size_t len, int private
                      size_t why_len) {
   gcert_error err = {0};
   if (gcert_file_save(path, data, len, private_data, &err) != GCERT_OK)
-    return fail(why, why_len, "writing %s: %s", path, err.message);
+    return gh_driver_fail(why, why_len, "writing %s: %s", path, err.message);
   return 0;
 }
 
@@ -212,7 +191,7 @@ static int append_file(gh_text *b, const char *path, char *why, size_t why_len) 
   gcert_buf buf = {0};
   gcert_error err = {0};
   if (gcert_file_load(path, GCERT_MAX_INPUT, &buf, &err) != GCERT_OK)
-    return fail(why, why_len, "reading %s: %s", path, err.message);
+    return gh_driver_fail(why, why_len, "reading %s: %s", path, err.message);
   gh_text_add(b, buf.data, buf.len);
   if (buf.len > 0 && buf.data[buf.len - 1] != '\n')
     gh_text_add(b, "\n", 1);
@@ -228,7 +207,7 @@ static void append_bytes(gh_text *b, const gcert_buf *bytes) {
 
 static int make_dir(const char *path, char *why, size_t why_len) {
   if (mkdir(path, 0700) != 0 && errno != EEXIST)
-    return fail(why, why_len, "mkdir %s: %s", path, strerror(errno));
+    return gh_driver_fail(why, why_len, "mkdir %s: %s", path, strerror(errno));
   return 0;
 }
 
@@ -237,7 +216,7 @@ static int make_dir(const char *path, char *why, size_t why_len) {
 static int probe_port(char *why, size_t why_len) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return fail(why, why_len, "socket: %s", strerror(errno));
+    return gh_driver_fail(why, why_len, "socket: %s", strerror(errno));
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(a);
@@ -246,7 +225,7 @@ static int probe_port(char *why, size_t why_len) {
       getsockname(fd, (struct sockaddr *)&a, &len) == 0)
     port = ntohs(a.sin_port);
   else
-    fail(why, why_len, "probing a loopback port: %s", strerror(errno));
+    gh_driver_fail(why, why_len, "probing a loopback port: %s", strerror(errno));
   close(fd);
   return port;
 }
@@ -307,7 +286,7 @@ static int run_capture(const char *bin, const char *const *args, char *out, size
   argv[n] = NULL;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0)
-    return fail(why, why_len, "pipe: %s", strerror(errno));
+    return gh_driver_fail(why, why_len, "pipe: %s", strerror(errno));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -318,12 +297,12 @@ static int run_capture(const char *bin, const char *const *args, char *out, size
   close(fds[1]);
   if (rc != 0) {
     close(fds[0]);
-    return fail(why, why_len, "running %s: %s", bin, strerror(rc));
+    return gh_driver_fail(why, why_len, "running %s: %s", bin, strerror(rc));
   }
   size_t got = 0;
-  double deadline = now_ms() + timeout_ms;
+  double deadline = gh_driver_now_ms() + timeout_ms;
   for (;;) {
-    int left = (int)(deadline - now_ms());
+    int left = (int)(deadline - gh_driver_now_ms());
     if (left <= 0)
       break;
     struct pollfd pfd = {fds[0], POLLIN, 0};
@@ -345,17 +324,17 @@ static int run_capture(const char *bin, const char *const *args, char *out, size
   out[got] = '\0';
   close(fds[0]);
   pid_t w = waitpid(pid, status, WNOHANG);
-  while (w == 0 && now_ms() < deadline) { /* output closed: it is ending */
-    sleep_ms(2);
+  while (w == 0 && gh_driver_now_ms() < deadline) { /* output closed: it is ending */
+    gh_driver_sleep_ms(2);
     w = waitpid(pid, status, WNOHANG);
   }
   if (w == 0) {
     kill(pid, SIGKILL);
     waitpid(pid, status, 0);
-    return fail(why, why_len, "%s did not finish within %d ms", bin, timeout_ms);
+    return gh_driver_fail(why, why_len, "%s did not finish within %d ms", bin, timeout_ms);
   }
   if (w < 0)
-    return fail(why, why_len, "waitpid: %s", strerror(errno));
+    return gh_driver_fail(why, why_len, "waitpid: %s", strerror(errno));
   return 0;
 }
 
@@ -404,7 +383,7 @@ static int make_identity(gcert_kind kind, const char *subject, gcert_buf *cert_p
       (!key_pem || gcert_pem_write_key(item.key, NULL, key_pem, &err) == GCERT_OK))
     rc = 0;
   else
-    fail(why, why_len, "making %s: %s", subject, err.message);
+    gh_driver_fail(why, why_len, "making %s: %s", subject, err.message);
   gcert_store_free(&store);
   gcert_item_free(&item);
   return rc;
@@ -812,7 +791,7 @@ static int write_api_trust(const nginx_driver *n, const ng_api *a, const char *p
         append_bytes(&b, &n->certs[i].bytes);
   }
   if (rc == 0)
-    rc = b.failed ? fail(why, why_len, "out of memory")
+    rc = b.failed ? gh_driver_fail(why, why_len, "out of memory")
                   : save_file(path, b.data, b.len, 0, why, why_len);
   gh_text_free(&b);
   return rc;
@@ -826,7 +805,7 @@ static int write_client_trust(const nginx_driver *n, const char *path, char *why
   for (size_t i = 0; rc == 0 && i < n->client_count; i++)
     append_bytes(&b, &n->clients[i].bytes);
   if (rc == 0)
-    rc = b.failed ? fail(why, why_len, "out of memory")
+    rc = b.failed ? gh_driver_fail(why, why_len, "out of memory")
                   : save_file(path, b.data, b.len, 0, why, why_len);
   gh_text_free(&b);
   return rc;
@@ -987,7 +966,7 @@ static int render_gateway(const nginx_driver *n, long gen, gh_text *b, char *why
   if (tokens)
     render_auth_faults(b);
   gh_text_printf(b, "  }\n}\n");
-  return b->failed ? fail(why, why_len, "out of memory") : 0;
+  return b->failed ? gh_driver_fail(why, why_len, "out of memory") : 0;
 }
 
 /* The load balancer in front: verifies clients (optional) against the base
@@ -1000,7 +979,7 @@ static int render_lb(const nginx_driver *n, gh_text *b, char *why, size_t why_le
   append_bytes(&ca, &n->placeholder_ca);
   int rc = n->cfg.base_trust_pem ? append_file(&ca, n->cfg.base_trust_pem, why, why_len) : 0;
   if (rc == 0)
-    rc = ca.failed ? fail(why, why_len, "out of memory")
+    rc = ca.failed ? gh_driver_fail(why, why_len, "out of memory")
                    : save_file(client_ca, ca.data, ca.len, 0, why, why_len);
   gh_text_free(&ca);
   if (rc != 0)
@@ -1025,7 +1004,7 @@ static int render_lb(const nginx_driver *n, gh_text *b, char *why, size_t why_le
                  "    }\n  }\n}\n",
                  in->port, n->server_cert, n->server_key, client_ca, NG_VERIFY_DEPTH, n->gw.port,
                  cert_header(n), n->server_cert, key, key);
-  return b->failed ? fail(why, why_len, "out of memory") : 0;
+  return b->failed ? gh_driver_fail(why, why_len, "out of memory") : 0;
 }
 
 /* ---- nginx processes ------------------------------------------------------------------------ */
@@ -1170,7 +1149,7 @@ static int workers_accepting(const ng_instance *in, const pid_t *pids, size_t co
  * 0 when it did; -1 with the error log's tail when it never did. */
 static int confirm(ng_instance *in, const char *want, const pid_t *old_workers, size_t old_count,
                    char *why, size_t why_len) {
-  double deadline = now_ms() + NG_CONFIRM_MS;
+  double deadline = gh_driver_now_ms() + NG_CONFIRM_MS;
   char got[64] = "";
   int answered = 0, ended = 0;
   for (;;) {
@@ -1181,15 +1160,16 @@ static int confirm(ng_instance *in, const char *want, const pid_t *old_workers, 
       return 0;
     if ((ended = !gh_proc_alive(&in->proc)) != 0)
       break; /* reaped; stop_instance still closes what the supervisor holds */
-    if (now_ms() > deadline)
+    if (gh_driver_now_ms() > deadline)
       break;
-    sleep_ms(NG_POLL_STEP_MS);
+    gh_driver_sleep_ms(NG_POLL_STEP_MS);
   }
   char *tail = file_tail(in->error_log, 600);
-  fail(why, why_len,
-       "nginx (%s) %s generation %s live within %d ms (it answers \"%s\"%s); error.log: %s",
-       in->dir, ended ? "ended before making" : "did not make", want, NG_CONFIRM_MS, got,
-       answered ? ", the previous workers still accept" : "", tail ? tail : "(none)");
+  gh_driver_fail(
+      why, why_len,
+      "nginx (%s) %s generation %s live within %d ms (it answers \"%s\"%s); error.log: %s", in->dir,
+      ended ? "ended before making" : "did not make", want, NG_CONFIRM_MS, got,
+      answered ? ", the previous workers still accept" : "", tail ? tail : "(none)");
   free(tail);
   return -1;
 }
@@ -1229,7 +1209,7 @@ static int start_instance(const nginx_driver *n, ng_instance *in, const gh_text 
   if (t < 0)
     return -1;
   if (t > 0)
-    return fail(why, why_len, "nginx -t refused %s: %s", in->conf, refusal);
+    return gh_driver_fail(why, why_len, "nginx -t refused %s: %s", in->conf, refusal);
   if (launch(n, in, why, why_len) != 0)
     return -1;
   if (confirm(in, want, NULL, 0, why, why_len) == 0)
@@ -1254,11 +1234,11 @@ static int probe_ports(ng_instance *in, char *why, size_t why_len) {
 static int reload_gateway(nginx_driver *n, long gen, char *why, size_t why_len) {
   pid_t master = n->gw.proc.pid;
   if (!n->gw.running || master <= 0 || !gh_proc_alive(&n->gw.proc))
-    return fail(why, why_len, "nginx is not running (it ended before this apply)");
+    return gh_driver_fail(why, why_len, "nginx is not running (it ended before this apply)");
   pid_t old_workers[NG_MAX_WORKERS];
   size_t old_count = list_workers(master, old_workers, NG_MAX_WORKERS);
   if (kill(master, SIGHUP) != 0)
-    return fail(why, why_len, "SIGHUP to nginx %ld: %s", (long)master, strerror(errno));
+    return gh_driver_fail(why, why_len, "SIGHUP to nginx %ld: %s", (long)master, strerror(errno));
   char want[32];
   snprintf(want, sizeof(want), "%ld", gen);
   return confirm(&n->gw, want, old_workers, old_count, why, why_len);
@@ -1268,12 +1248,12 @@ static int reload_gateway(nginx_driver *n, long gen, char *why, size_t why_len) 
  * new generation is live. 0 applied; 1 nginx -t refused it (refusal holds
  * its first error line; the previous configuration stays); -1 error. */
 static int apply(nginx_driver *n, char *refusal, size_t refusal_len, char *why, size_t why_len) {
-  double t0 = now_ms();
+  double t0 = gh_driver_now_ms();
   long gen = n->generation + 1;
   gcert_buf old = {0};
   gcert_error err = {0};
   if (gcert_file_load(n->gw.conf, GCERT_MAX_INPUT, &old, &err) != GCERT_OK)
-    return fail(why, why_len, "reading %s: %s", n->gw.conf, err.message);
+    return gh_driver_fail(why, why_len, "reading %s: %s", n->gw.conf, err.message);
   gh_text text = {0};
   int rc = render_gateway(n, gen, &text, why, why_len);
   if (rc == 0)
@@ -1290,7 +1270,7 @@ static int apply(nginx_driver *n, char *refusal, size_t refusal_len, char *why, 
     n->generation = gen;
   gcert_buf_free(&old);
   n->applies++;
-  n->apply_ms += now_ms() - t0;
+  n->apply_ms += gh_driver_now_ms() - t0;
   return rc;
 }
 
@@ -1314,7 +1294,7 @@ static int setup_dirs(nginx_driver *n, ng_instance *in, const char *name, char *
   char tmp[NG_PATH + 8];
   if ((size_t)snprintf(in->dir, sizeof(in->dir), "%s/%s", n->cfg.work_dir, name) >=
       sizeof(in->dir) - 64)
-    return fail(why, why_len, "work directory path too long");
+    return gh_driver_fail(why, why_len, "work directory path too long");
   snprintf(in->conf, sizeof(in->conf), "%s/nginx.conf", in->dir);
   snprintf(in->error_log, sizeof(in->error_log), "%s/error.log", in->dir);
   snprintf(tmp, sizeof(tmp), "%s/tmp", in->dir);
@@ -1354,7 +1334,7 @@ static int start_gateway(nginx_driver *n, int new_ports, char *why, size_t why_l
     if (rc <= 0)
       return rc;
   }
-  return fail(why, why_len, "nginx found its ports taken %d times", NG_START_TRIES);
+  return gh_driver_fail(why, why_len, "nginx found its ports taken %d times", NG_START_TRIES);
 }
 
 static int start_lb(nginx_driver *n, char *why, size_t why_len) {
@@ -1371,7 +1351,8 @@ static int start_lb(nginx_driver *n, char *why, size_t why_len) {
     if (rc <= 0)
       return rc;
   }
-  return fail(why, why_len, "the load balancer found its ports taken %d times", NG_START_TRIES);
+  return gh_driver_fail(why, why_len, "the load balancer found its ports taken %d times",
+                        NG_START_TRIES);
 }
 
 static int ng_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_t why_len) {
@@ -1387,21 +1368,21 @@ static int ng_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_
   n->gw.running = n->lb.running = 0;
   gh_tokens_reset(n->tokens, &n->cfg);
   if (!nginx_safe(cfg->work_dir))
-    return fail(why, why_len, "the work directory %s cannot be written into nginx.conf",
-                cfg->work_dir);
+    return gh_driver_fail(why, why_len, "the work directory %s cannot be written into nginx.conf",
+                          cfg->work_dir);
   if (!nginx_safe(cert_header(n)) ||
       strspn(cert_header(n), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                              "0123456789-_") != strlen(cert_header(n)))
-    return fail(why, why_len, "certificate header \"%s\" is not a plain header name",
-                cert_header(n));
+    return gh_driver_fail(why, why_len, "certificate header \"%s\" is not a plain header name",
+                          cert_header(n));
   if (setup_dirs(n, &n->gw, "nginx", why, why_len) != 0 ||
       make_gateway_identity(n, why, why_len) != 0)
     return -1;
-  double t0 = now_ms();
+  double t0 = gh_driver_now_ms();
   if (start_gateway(n, 1, why, why_len) != 0)
     return -1;
   n->applies = 1;
-  n->apply_ms = now_ms() - t0;
+  n->apply_ms = gh_driver_now_ms() - t0;
   return n->has_lb ? start_lb(n, why, why_len) : 0;
 }
 
@@ -1412,9 +1393,9 @@ static int ng_stop(gh_driver *d, char *why, size_t why_len) {
   int gw = stop_instance(&n->gw, why, why_len);
   int ti = gh_tokens_stop(n->tokens, ti_why, sizeof(ti_why));
   if (gw == 0 && lb != 0)
-    return fail(why, why_len, "the load balancer: %s", lb_why);
+    return gh_driver_fail(why, why_len, "the load balancer: %s", lb_why);
   if (gw == 0 && ti != 0)
-    return fail(why, why_len, "gatecert-introspect: %s", ti_why);
+    return gh_driver_fail(why, why_len, "gatecert-introspect: %s", ti_why);
   return gw;
 }
 
@@ -1437,7 +1418,8 @@ static int ng_restart(gh_driver *d, char *why, size_t why_len) {
     return -1;
   char refusal[512] = "";
   int rc = moved ? apply(n, refusal, sizeof(refusal), why, why_len) : 0;
-  return rc == 1 ? fail(why, why_len, "nginx -t refused the configuration: %s", refusal) : rc;
+  return rc == 1 ? gh_driver_fail(why, why_len, "nginx -t refused the configuration: %s", refusal)
+                 : rc;
 }
 
 static int ng_https_port(gh_driver *d) { return ((nginx_driver *)d->impl)->gw.port; }
@@ -1469,7 +1451,8 @@ static int ng_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *
   const char *missing =
       gh_tokens_classify(api->security, api->security_count, &mtls, &introspected);
   if (missing)
-    return fail(why, why_len, "the nginx driver cannot express API security \"%s\"", missing),
+    return gh_driver_fail(why, why_len, "the nginx driver cannot express API security \"%s\"",
+                          missing),
            GH_DRIVER_UNSUPPORTED;
   if (find_api(n, api->name))
     return gh_admin_error(r, 409, "Conflict", "an API with this name exists");
@@ -1496,7 +1479,7 @@ static int ng_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *
   if (!a->name || !a->context || !a->version || (api->backend_trust_pem && !a->trust_pem) ||
       (api->backend_key_pem && !a->key_pem)) {
     api_free(a);
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   }
   n->api_count++;
   /* the introspector knows the API before nginx sends it a request */
@@ -1572,7 +1555,7 @@ static int ng_upload_cert(gh_driver *d, const char *alias, const char *endpoint,
   c->endpoint = strdup(key);
   if (!ok || !c->alias || !c->endpoint) {
     endpoint_cert_free(c);
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   }
   n->cert_count++;
   int rc = apply_or_refuse(n, r, why, why_len);
@@ -1597,7 +1580,7 @@ static int ng_replace_cert(gh_driver *d, const char *alias, const void *data, si
   int ok = upload_bytes(data, len, &st, &fresh) == 0;
   gcert_store_free(&st);
   if (!ok)
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   gcert_buf old = c->bytes;
   c->bytes = fresh;
   int rc = apply_or_refuse(n, r, why, why_len);
@@ -1641,7 +1624,8 @@ static int ng_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, c
 static int ng_reload(gh_driver *d, char *why, size_t why_len) {
   char refusal[512] = "";
   int rc = apply(d->impl, refusal, sizeof(refusal), why, why_len);
-  return rc == 1 ? fail(why, why_len, "nginx -t refused the configuration: %s", refusal) : rc;
+  return rc == 1 ? gh_driver_fail(why, why_len, "nginx -t refused the configuration: %s", refusal)
+                 : rc;
 }
 
 static int ng_upload_client_cert(gh_driver *d, const char *api, const char *alias, const char *tier,
@@ -1670,7 +1654,7 @@ static int ng_upload_client_cert(gh_driver *d, const char *api, const char *alia
   c->tier = strdup(tier ? tier : "Unlimited");
   if (!ok || !c->api || !c->alias || !c->tier) {
     client_cert_free(c);
-    return fail(why, why_len, "out of memory or an unreadable certificate");
+    return gh_driver_fail(why, why_len, "out of memory or an unreadable certificate");
   }
   n->client_count++;
   int rc = apply_or_refuse(n, r, why, why_len);
@@ -1865,7 +1849,7 @@ gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, s
     free(d);
     free(n);
     gh_tokens_free(tokens);
-    fail(why, why_len, "out of memory");
+    gh_driver_fail(why, why_len, "out of memory");
     return NULL;
   }
   n->tokens = tokens;
@@ -1873,12 +1857,12 @@ gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, s
   int status = 0;
   static const char *const version_args[] = {"-v", NULL};
   if (find_nginx(bin, n->bin, sizeof(n->bin)) != 0) {
-    fail(why, why_len, "nginx not found (%s)", bin ? bin : "PATH, /usr/sbin/nginx");
+    gh_driver_fail(why, why_len, "nginx not found (%s)", bin ? bin : "PATH, /usr/sbin/nginx");
   } else if (run_capture(n->bin, version_args, out, sizeof(out), NG_TEST_MS, &status, why,
                          why_len) != 0) {
     /* why says it */
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !strstr(out, "nginx/")) {
-    fail(why, why_len, "%s -v did not answer a version: %.200s", n->bin, out);
+    gh_driver_fail(why, why_len, "%s -v did not answer a version: %.200s", n->bin, out);
   } else {
     const char *v = strstr(out, "nginx/");
     if (info)

@@ -63,16 +63,6 @@ typedef struct sim_driver {
   size_t app_count;
 } sim_driver;
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static int write_private(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
@@ -116,7 +106,7 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   memset(r, 0, sizeof(*r));
   CURL *h = curl_easy_init();
   if (!h)
-    return fail(why, why_len, "curl_easy_init failed");
+    return gh_driver_fail(why, why_len, "curl_easy_init failed");
   char url[2048];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->admin_port, path);
   growbuf body = {calloc(1, 1), 0};
@@ -154,8 +144,8 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   curl_easy_cleanup(h);
   r->body = body.data;
   if (rc != CURLE_OK && r->status == 0)
-    return fail(why, why_len, "admin %s %s: %s", method, path,
-                error[0] ? error : curl_easy_strerror(rc));
+    return gh_driver_fail(why, why_len, "admin %s %s: %s", method, path,
+                          error[0] ? error : curl_easy_strerror(rc));
   return 0;
 }
 
@@ -177,7 +167,7 @@ static int read_start(sim_driver *s, char *why, size_t why_len) {
   gh_admin_result_free(&r);
   return code == 200 && s->started_ms > 0
              ? 0
-             : fail(why, why_len, "/_sim/status answered %ld without started_ms", code);
+             : gh_driver_fail(why, why_len, "/_sim/status answered %ld without started_ms", code);
 }
 
 static int launch(sim_driver *s, char *why, size_t why_len) {
@@ -219,7 +209,7 @@ static int launch(sim_driver *s, char *why, size_t why_len) {
   s->admin_port = gh_proc_port(&s->proc, "admin");
   s->https_port = gh_proc_port(&s->proc, "https");
   if (s->admin_port <= 0 || s->https_port <= 0)
-    return fail(why, why_len, "gatecert-sim's READY line lacks admin= or https=");
+    return gh_driver_fail(why, why_len, "gatecert-sim's READY line lacks admin= or https=");
   return read_start(s, why, why_len);
 }
 
@@ -235,7 +225,7 @@ static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   char line[40];
   snprintf(line, sizeof(line), "%s\n", s->password);
   if (write_private(s->password_file, line) != 0)
-    return fail(why, why_len, "cannot write %s: %s", s->password_file, strerror(errno));
+    return gh_driver_fail(why, why_len, "cannot write %s: %s", s->password_file, strerror(errno));
   if (write_config(s, why, why_len) != 0)
     return -1;
   return launch(s, why, why_len);
@@ -275,7 +265,8 @@ static int sim_clock_sync(gh_driver *d, int64_t fake_ms, char *why, size_t why_l
       return 0;
     usleep(1000);
   }
-  return fail(why, why_len, "gatecert-sim did not reach the fake time within %d ms", SYNC_WAIT_MS);
+  return gh_driver_fail(why, why_len, "gatecert-sim did not reach the fake time within %d ms",
+                        SYNC_WAIT_MS);
 }
 
 static int sim_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
@@ -298,7 +289,7 @@ static int sim_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
   json_decref(def);
   if (!text)
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   int rc = admin(s, "POST", APIS_PATH, text, NULL, 0, r, why, why_len);
   free(text);
   if (rc == 0 && r->status == 201 && s->api_count < MAX_APIS) {
@@ -356,7 +347,7 @@ static int sim_replace_cert(gh_driver *d, const char *alias, const void *data, s
                             gh_admin_result *r, char *why, size_t why_len) {
   char *path = alias_path(alias, "");
   if (!path)
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   part parts[] = {{"certificate", data, len, "certificate.crt"}};
   int rc = admin(d->impl, "PUT", path, NULL, parts, 1, r, why, why_len);
   free(path);
@@ -367,7 +358,7 @@ static int sim_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, 
                            size_t why_len) {
   char *path = alias_path(alias, "");
   if (!path)
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   int rc = admin(d->impl, "DELETE", path, NULL, NULL, 0, r, why, why_len);
   free(path);
   return rc;
@@ -380,7 +371,7 @@ static int admin_json(sim_driver *s, const char *method, const char *path, json_
   json_decref(body);
   if (!text) {
     memset(r, 0, sizeof(*r));
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   }
   int rc = admin(s, method, path, text, NULL, 0, r, why, why_len);
   free(text);
@@ -416,7 +407,7 @@ static int sim_upload_client_cert(gh_driver *d, const char *api, const char *ali
   memset(r, 0, sizeof(*r));
   char *path = client_cert_path(d->impl, api, NULL);
   if (!path)
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   part parts[] = {
       {"certificate", data, len, "certificate.crt"},
       {"alias", alias, strlen(alias), NULL},
@@ -432,7 +423,7 @@ static int sim_delete_client_cert(gh_driver *d, const char *api, const char *ali
   memset(r, 0, sizeof(*r));
   char *path = client_cert_path(d->impl, api, alias);
   if (!path)
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   int rc = admin(d->impl, "DELETE", path, NULL, NULL, 0, r, why, why_len);
   free(path);
   return rc;
@@ -459,7 +450,7 @@ static int application(sim_driver *s, const char *name, const char *key_manager,
       return 0;
     }
   if (s->app_count == MAX_APIS)
-    return fail(why, why_len, "more than %d applications in a case", MAX_APIS);
+    return gh_driver_fail(why, why_len, "more than %d applications in a case", MAX_APIS);
   if (admin_json(s, "POST", APPS_PATH,
                  json_pack("{s:s, s:s}", "name", name, "throttlingPolicy", "Unlimited"), r, why,
                  why_len) != 0)
@@ -468,7 +459,8 @@ static int application(sim_driver *s, const char *name, const char *key_manager,
     return 0;
   char app_id[64];
   if (body_string(r->body, "applicationId", app_id, sizeof(app_id)) != 0)
-    return fail(why, why_len, "creating application %s: 201 without an applicationId", name);
+    return gh_driver_fail(why, why_len, "creating application %s: 201 without an applicationId",
+                          name);
   gh_admin_result_free(r);
   char path[256];
   snprintf(path, sizeof(path), "%s/%s/map-keys", APPS_PATH, app_id);
@@ -506,7 +498,7 @@ static int sim_reload(gh_driver *d, char *why, size_t why_len) {
     return -1;
   long status = r.status;
   gh_admin_result_free(&r);
-  return status == 200 ? 0 : fail(why, why_len, "/_sim/reload answered %ld", status);
+  return status == 200 ? 0 : gh_driver_fail(why, why_len, "/_sim/reload answered %ld", status);
 }
 
 static char *sim_log_tail(gh_driver *d, size_t max) {

@@ -76,16 +76,6 @@ struct gh_tokens {
   int port; /* 0 before the first start; kept by a restart */
 };
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 /* ---- state ------------------------------------------------------------------------------ */
 
 static void api_free(tk_api *a) {
@@ -192,12 +182,12 @@ static int write_config(const gh_tokens *t, char *why, size_t why_len) {
   char *text = config ? json_dumps(config, JSON_INDENT(1)) : NULL;
   json_decref(config);
   if (!text)
-    return fail(why, why_len, "out of memory writing the introspector's config");
+    return gh_driver_fail(why, why_len, "out of memory writing the introspector's config");
   gcert_error err = {0};
   gcert_status st = gcert_file_save(t->config, (const unsigned char *)text, strlen(text), 0, &err);
   free(text);
   if (st != GCERT_OK)
-    return fail(why, why_len, "writing %s: %s", t->config, err.message);
+    return gh_driver_fail(why, why_len, "writing %s: %s", t->config, err.message);
   return 0;
 }
 
@@ -226,7 +216,7 @@ static int launch(gh_tokens *t, int port, char *why, size_t why_len) {
     char ignored[256];
     t->running = 0;
     gh_proc_stop(&t->proc, SIGTERM, TK_STOP_MS, ignored, sizeof(ignored));
-    return fail(why, why_len, "gatecert-introspect's READY line named no http endpoint");
+    return gh_driver_fail(why, why_len, "gatecert-introspect's READY line named no http endpoint");
   }
   t->port = got;
   return 0;
@@ -239,20 +229,21 @@ static int ensure(gh_tokens *t, char *why, size_t why_len) {
       return 0;
     char ended[256];
     gh_tokens_stop(t, ended, sizeof(ended));
-    return fail(why, why_len, "gatecert-introspect ended (%s); see %s", ended, t->stderr_path);
+    return gh_driver_fail(why, why_len, "gatecert-introspect ended (%s); see %s", ended,
+                          t->stderr_path);
   }
   if (!t->bin[0] && gh_sibling_program(TK_PROGRAM, t->bin, sizeof(t->bin)) != 0)
-    return fail(why, why_len, "gatecert-introspect not found (%s from the gatecert program)",
-                TK_PROGRAM);
+    return gh_driver_fail(
+        why, why_len, "gatecert-introspect not found (%s from the gatecert program)", TK_PROGRAM);
   if (access(t->bin, X_OK) != 0)
-    return fail(why, why_len, "gatecert-introspect %s: %s", t->bin, strerror(errno));
+    return gh_driver_fail(why, why_len, "gatecert-introspect %s: %s", t->bin, strerror(errno));
   if (!t->cfg.work_dir ||
       (size_t)snprintf(t->dir, sizeof(t->dir), "%s/introspect", t->cfg.work_dir) >= sizeof(t->dir))
-    return fail(why, why_len, "no work directory, or its path is too long");
+    return gh_driver_fail(why, why_len, "no work directory, or its path is too long");
   snprintf(t->config, sizeof(t->config), "%s/config.json", t->dir);
   snprintf(t->stderr_path, sizeof(t->stderr_path), "%s/stderr.log", t->dir);
   if (mkdir(t->dir, 0700) != 0 && errno != EEXIST)
-    return fail(why, why_len, "mkdir %s: %s", t->dir, strerror(errno));
+    return gh_driver_fail(why, why_len, "mkdir %s: %s", t->dir, strerror(errno));
   if (write_config(t, why, why_len) != 0)
     return -1;
   return launch(t, 0, why, why_len);
@@ -306,9 +297,9 @@ const char *gh_tokens_classify(const char *const *security, size_t count, int *m
 int gh_tokens_add_api(gh_tokens *t, const char *name, const char *const *security, size_t count,
                       char *why, size_t why_len) {
   if (find_api(t, name))
-    return fail(why, why_len, "API %s is already known to the introspector", name);
+    return gh_driver_fail(why, why_len, "API %s is already known to the introspector", name);
   if (t->api_count == TK_MAX_APIS)
-    return fail(why, why_len, "more than %d APIs with OAuth2", TK_MAX_APIS);
+    return gh_driver_fail(why, why_len, "more than %d APIs with OAuth2", TK_MAX_APIS);
   tk_api *a = &t->apis[t->api_count];
   a->name = strdup(name);
   a->security = json_array();
@@ -319,7 +310,7 @@ int gh_tokens_add_api(gh_tokens *t, const char *name, const char *const *securit
     }
   if (!a->name || !a->security) {
     api_free(a);
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   }
   t->api_count++;
   int rc = t->running ? update(t, why, why_len) : ensure(t, why, why_len);
@@ -412,7 +403,7 @@ int gh_tokens_add_key_manager(gh_tokens *t, const gh_key_manager_desc *km, gh_ad
   k->public_pem = strdup(km->public_pem);
   if (!k->name || !k->issuer || !k->alg || !k->public_pem) {
     key_manager_free(k);
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   }
   t->km_count++;
   if (write_config(t, why, why_len) != 0) {
@@ -488,7 +479,7 @@ int gh_tokens_subscribe(gh_tokens *t, const char *application, const char *api, 
   if (!s->application || !s->api || !s->tier || (new_app && !app)) {
     subscription_free(s);
     free(app);
-    return fail(why, why_len, "out of memory");
+    return gh_driver_fail(why, why_len, "out of memory");
   }
   t->sub_count++;
   if (new_app)
