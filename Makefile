@@ -18,10 +18,23 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
-# The main job: the whole scenario catalogue against the built-in simulator,
-# two cases at a time; reports in $(REPORTS)/ (junit.xml, conformance.json).
+# The main job: the whole scenario catalogue against the built-in simulator
+# once per profile (WSO2 4.x, WSO2 2.6, SAP), two cases at a time; reports in
+# $(REPORTS)/<profile>/ (junit.xml, conformance.json), then one summary line
+# per profile. Fails when any profile's run does.
+PROFILES ?= wso2-4 wso2-2.6 sap
 run: build
-	@$(BUILD)/harness/gatecert run -j $(JOBS) --scenarios scenarios --reports $(REPORTS)
+	@mkdir -p $(REPORTS); status=0; summary=""; \
+	for p in $(PROFILES); do \
+	  echo "== profile $$p"; \
+	  { $(BUILD)/harness/gatecert run -j $(JOBS) --profile $$p --scenarios scenarios \
+	      --reports $(REPORTS)/$$p 2>&1; echo $$? > $(REPORTS)/.rc-$$p; } \
+	    | tee $(REPORTS)/.run-$$p.log; \
+	  rc=$$(cat $(REPORTS)/.rc-$$p); rm -f $(REPORTS)/.rc-$$p; \
+	  summary="$$summary$$p: $$(tail -n 1 $(REPORTS)/.run-$$p.log)\n"; \
+	  [ $$rc -eq 0 ] || status=$$rc; \
+	done; \
+	printf '== summary\n%b' "$$summary"; exit $$status
 
 # The conformance matrix: the catalogue against the simulator (wso2 and sap
 # profiles), nginx and HAProxy (their known failures listed in

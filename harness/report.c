@@ -42,7 +42,7 @@
  *     <testsuite name=FEATURE package=PROFILE id=N timestamp hostname
  *                tests failures errors skipped time>
  *       <properties> driver, driver_version, profile, fake_epoch,
- *                    harness_version </properties>
+ *                    product, harness_version </properties>
  *       <testcase name classname="PROFILE.FEATURE" time="0.123">
  *         <failure type="non-conformance" message="first line">detail,
  *                  reproduce command, file, gateway log tail</failure>
@@ -1019,10 +1019,11 @@ static void write_suite(xml_out *x, const gh_run *run, const suite *s, size_t id
   x_attr_raw(x, "time", secs);
 
   x_start(x, "properties");
-  static const char *const names[] = {"driver", "driver_version", "profile", "fake_epoch",
-                                      "harness_version"};
-  const char *const values[] = {run->implementation, run->implementation_version, run->profile,
-                                run->fake_epoch, run->harness_version};
+  static const char *const names[] = {"driver",  "driver_version", "profile",
+                                      "product", "fake_epoch",     "harness_version"};
+  const char *const values[] = {run->implementation, run->implementation_version,
+                                run->profile,        run->product != NULL ? run->product : "",
+                                run->fake_epoch,     run->harness_version};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     x_start(x, "property");
     x_attr_raw(x, "name", names[i]);
@@ -1284,6 +1285,7 @@ static json_t *conformance_doc(const gh_run *run) {
   bool ok = impl != NULL && j_set(impl, "name", j_str(run->implementation, secrets)) &&
             j_set(impl, "version", j_str(run->implementation_version, secrets)) &&
             j_set(doc, "profile", j_str(run->profile, secrets)) &&
+            j_set(doc, "product", j_str(run->product, secrets)) &&
             j_set(doc, "harness_version", j_str(run->harness_version, secrets)) &&
             j_set(doc, "fake_epoch", j_str(run->fake_epoch, secrets)) &&
             j_set(doc, "started", j_str(run->started, secrets)) &&

@@ -65,7 +65,8 @@ typedef struct gh_case {
 typedef struct gh_run {
   char *implementation; /* driver name: "sim", "nginx", "exec:<program>" */
   char *implementation_version;
-  char *profile; /* the profile run ("wso2"), or "mixed" */
+  char *profile; /* the profile run ("wso2-4"), or "mixed" */
+  char *product; /* the product and version it imitates (profile.h), or NULL */
   char *harness_version;
   char *fake_epoch; /* "2030-01-01T00:00:00Z" */
   char *started;    /* wall clock at start, "2026-11-23T11:50:00" (no zone: Ant schema) */

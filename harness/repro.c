@@ -46,6 +46,7 @@
 #include <arpa/inet.h>
 
 #include "driver.h"
+#include "profile.h"
 #include "repro.h"
 #include "scenario.h"
 
@@ -1936,7 +1937,7 @@ static int find_case(const gh_catalogue *cat, const char *name, const gh_case_sp
 /* ---- command line -------------------------------------------------------------------- */
 
 static const char usage_text[] =
-    "usage: gatecert repro [--scenarios DIR|FILE] [--profile wso2|sap] [--sim-bin F]\n"
+    "usage: gatecert repro [--scenarios DIR|FILE] [--profile wso2-4|wso2-2.6|sap] [--sim-bin F]\n"
     "                      [--backend-bin F] [--faketime-lib F] [--sim-arg ARG]... CASE-NAME\n"
     "\n"
     "Prints on stdout a bash script that reproduces one scenario case without the harness:\n"
@@ -2049,10 +2050,11 @@ static int parse_options(int argc, char **argv, options *opt) {
     return 2;
   }
   opt->name = argv[optind];
-  if (strcmp(opt->profile, "wso2") != 0 && strcmp(opt->profile, "sap") != 0) {
-    fprintf(stderr, "gatecert repro: --profile must be wso2 or sap\n");
+  if (gh_profile_canonical(opt->profile) == NULL) {
+    fprintf(stderr, "gatecert repro: --profile must be wso2-4 (or wso2), wso2-2.6 or sap\n");
     return 2;
   }
+  opt->profile = gh_profile_canonical(opt->profile);
   return 0;
 }
 

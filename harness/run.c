@@ -50,6 +50,7 @@
 #include "driver.h"
 #include "known.h"
 #include "pki.h"
+#include "profile.h"
 #include "report.h"
 #include "run.h"
 #include "scenario.h"
@@ -1574,7 +1575,7 @@ static const char usage_text[] =
     "usage: gatecert run [--scenarios DIR] [--reports DIR]\n"
     "                    [--driver sim|nginx|haproxy|exec:PROGRAM] [--gateway-bin F]\n"
     "                    [--known-failures FILE]\n"
-    "                    [--profile wso2|sap]\n"
+    "                    [--profile wso2-4|wso2-2.6|sap]\n"
     "                    [--feature F] [--filter GLOB]... [--skip GLOB]... [--list] [--keep] [-j "
     "N]\n"
     "                    [--shuffle SEED] [--repeat-until-fail N]\n"
@@ -1591,7 +1592,8 @@ static const char usage_text[] =
     "  --known-failures FILE  the non-conformances expected of this gateway (one\n"
     "                \"fail GLOB reason\" per line): listed failures do not fail the\n"
     "                exit status, an unlisted failure or a listed case that passed does\n"
-    "  --profile P   whose rules the expectations follow (default wso2)\n"
+    "  --profile P   whose rules the expectations follow: wso2-4 (default; also\n"
+    "                wso2), wso2-2.6 or sap\n"
     "  --filter/--skip GLOB  select cases by name (fnmatch); repeatable\n"
     "  --list        print the selected cases and exit\n"
     "  --keep        keep every case's work directory (logs, certificates, reports)\n"
@@ -1738,10 +1740,11 @@ static int parse_options(int argc, char **argv, options *opt) {
     fprintf(stderr, "gatecert run: unexpected argument \"%s\"\n", argv[optind]);
     return 2;
   }
-  if (strcmp(opt->profile, "wso2") != 0 && strcmp(opt->profile, "sap") != 0) {
-    fprintf(stderr, "gatecert run: --profile must be wso2 or sap\n");
+  if (gh_profile_canonical(opt->profile) == NULL) {
+    fprintf(stderr, "gatecert run: --profile must be wso2-4 (or wso2), wso2-2.6 or sap\n");
     return 2;
   }
+  opt->profile = gh_profile_canonical(opt->profile);
   if (strcmp(opt->driver, "sim") != 0 && strcmp(opt->driver, "nginx") != 0 &&
       strcmp(opt->driver, "haproxy") != 0 &&
       (strncmp(opt->driver, "exec:", 5) != 0 || !opt->driver[5])) {
@@ -1823,6 +1826,7 @@ int gh_run_main(int argc, char **argv) {
   gh_run run = {.implementation = exec.implementation[0] ? exec.implementation : "sim",
                 .implementation_version = exec.version[0] ? exec.version : GATECERT_VERSION,
                 .profile = (char *)opt.profile,
+                .product = (char *)gh_profile_product(opt.profile),
                 .harness_version = GATECERT_VERSION,
                 .fake_epoch = epoch,
                 .started = started,
@@ -1897,6 +1901,7 @@ int gh_run_main(int argc, char **argv) {
   run.implementation = NULL; /* borrowed strings: not the run's to free */
   run.implementation_version = NULL;
   run.profile = NULL;
+  run.product = NULL;
   run.harness_version = NULL;
   run.fake_epoch = NULL;
   run.started = NULL;

@@ -36,6 +36,7 @@
  * a large file into an exhausted heap. Nothing is printed: errors are returned.
  */
 #include "scenario.h"
+#include "profile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -178,7 +179,7 @@ static const char *const PROFILE_KEYS[] = {"backend",           "host", "trust",
 static const char *const DEFAULT_PROFILE_KEYS[] = {"trust", "key", "hostname_verifier", NULL};
 static const char *const VERIFIERS[] = {"Strict", "AllowAll", "DefaultAndLocalhost", "Default",
                                         NULL};
-static const char *const PROFILES[] = {"wso2", "sap", NULL};
+static const char *const PROFILES[] = {"wso2", "wso2-4", "wso2-2.6", "sap", NULL}; /* profile.h */
 static const char *const STEP_KINDS[] = {"call",
                                          "advance",
                                          "advance_to",
@@ -1868,6 +1869,19 @@ static int build_expect(loader *L, const ynode *map, const char *section, const 
   return 0;
 }
 
+/* 1 when an expect_profile word is within the case's profiles: same family
+ * (an override for wso2-2.6 in a case for wso2, or for wso2 in one for wso2-4). */
+static int case_covers(const gh_case_spec *c, const char *word) {
+  if (c->profile_count == 0)
+    return 1;
+  const char *family = gh_profile_family(word);
+  for (size_t i = 0; i < c->profile_count; i++)
+    if (c->profiles[i] != NULL && family != NULL &&
+        strcmp(gh_profile_family(c->profiles[i]), family) == 0)
+      return 1;
+  return 0;
+}
+
 static int build_overrides(loader *L, const ynode *map, const char *const *keys, gh_step *s) {
   if (get_map(L, map, "expect_profile"))
     return -1;
@@ -1893,7 +1907,7 @@ static int build_overrides(loader *L, const ynode *map, const char *const *keys,
     if (word_index(PROFILES, key->text) < 0)
       return fail(L, key, "expect_profile: %s is not a profile; expected one of: %s",
                   quote(&q, key->text), join_words(PROFILES, list, sizeof(list)));
-    if (!gh_case_has_profile(L->c, key->text))
+    if (!case_covers(L->c, key->text))
       return fail(L, key, "expect_profile: %s is not in this scenario's profiles",
                   quote(&q, key->text));
     s->override_profiles[i] = take_string(L, key, key->text, key->len);
@@ -2604,12 +2618,11 @@ static void merge_expect(gh_expect *e, const gh_expect *o) {
 
 gh_expect gh_step_expect(const gh_step *step, const char *profile) {
   gh_expect e = step->expect;
-  for (size_t i = 0; profile != NULL && i < step->override_count; i++) {
-    if (strcmp(step->override_profiles[i], profile) == 0) {
-      merge_expect(&e, &step->overrides[i]);
-      break;
-    }
-  }
+  /* the family's override ("wso2"), then the version's ("wso2-2.6") over it */
+  for (int score = 1; score <= 2 && profile != NULL; score++)
+    for (size_t i = 0; i < step->override_count; i++)
+      if (gh_profile_match(step->override_profiles[i], profile) == score)
+        merge_expect(&e, &step->overrides[i]);
   return e;
 }
 
@@ -2629,7 +2642,7 @@ int gh_case_has_profile(const gh_case_spec *c, const char *profile) {
   if (c->profile_count == 0)
     return 1;
   for (size_t i = 0; i < c->profile_count; i++)
-    if (c->profiles[i] != NULL && strcmp(c->profiles[i], profile) == 0)
+    if (gh_profile_match(c->profiles[i], profile) > 0)
       return 1;
   return 0;
 }

@@ -5,7 +5,8 @@ if(NOT TARGET PkgConfig::LIBYAML)
   pkg_check_modules(LIBYAML REQUIRED IMPORTED_TARGET yaml-0.1)
 endif()
 
-add_library(gatecert_scenario STATIC ${CMAKE_CURRENT_SOURCE_DIR}/scenario.c)
+add_library(gatecert_scenario STATIC ${CMAKE_CURRENT_SOURCE_DIR}/scenario.c
+                                      ${CMAKE_CURRENT_SOURCE_DIR}/profile.c)
 target_include_directories(gatecert_scenario PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(gatecert_scenario PUBLIC gatecert_certs PRIVATE PkgConfig::LIBYAML)
 

@@ -11,7 +11,8 @@
  *
  *   name: upload takes effect at the next tick          # required
  *   features: [backend-trust, reload]                  # required, >= 1
- *   profiles: [wso2, sap]                              # default: every profile
+ *   profiles: [wso2, sap]                              # default: every profile;
+ *                                                      # wso2 = wso2-4 and wso2-2.6 (profile.h)
  *   refs: ["seed 000", "reference/wso2.md section 1"]
  *   epoch: 2030-01-01T00:00:00Z                        # the case's fake start
  *   needs: [deferred-reload-schedule]                  # driver capabilities
@@ -54,7 +55,8 @@
  *     - upload_endpoint_cert: {alias: echo, backend: echo, cert: echo-cert,
  *                              format: pem}    # pem der pkcs7 jks garbage empty oversize
  *       expect: {status: 201}
- *       expect_profile: {sap: {status: 200}}   # overrides expect for one profile
+ *       expect_profile: {sap: {status: 200}}   # overrides expect for one profile;
+ *                                              # wso2-2.6 over wso2 over expect
  *     - replace_endpoint_cert: {alias: echo, cert: other, format: der}
  *     - delete_endpoint_cert: {alias: echo}
  *     - create_api: test                   # an API declared with create: false

@@ -17,7 +17,7 @@
  * written to the store (one transaction) before it is acknowledged, and only
  * then applied in memory; a failed write answers 500 and changes nothing.
  *
- * Profile rules for endpoint certificates (reference/wso2.md section 1):
+ * Profile rules for endpoint certificates (rows upload.* of rules.c):
  *   wso2: alias taken -> 409; PEM or DER only, anything else (PKCS#7, JKS,
  *         garbage) -> 500 "Internal server error", as WSO2's
  *         CertificateFactory path answers; expired -> 400; not yet valid ->
@@ -170,8 +170,11 @@ static int authorized(gsim *sim, struct evhttp_request *req) {
 static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char *description,
                          size_t description_len) {
   gcert_format format = gcert_format_detect(part->data, part->len);
-  int wso2 = sim->opt->profile == GSIM_PROFILE_WSO2;
-  if (wso2 && format != GCERT_FORMAT_PEM && format != GCERT_FORMAT_DER) {
+  /* rules upload.pem-der / upload.any-store and upload.malformed-* */
+  int pem_der_only =
+      gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_FORMATS)->variant == GSIM_FORMATS_PEM_DER;
+  int internal = gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_MALFORMED)->status == 500;
+  if (pem_der_only && format != GCERT_FORMAT_PEM && format != GCERT_FORMAT_DER) {
     *status = 500;
     snprintf(description, description_len, "%s", INTERNAL);
     return NULL;
@@ -193,8 +196,8 @@ static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char 
   }
   gcert_store_free(&store);
   if (!cert) {
-    *status = wso2 ? 500 : 400;
-    if (wso2)
+    *status = internal ? 500 : 400;
+    if (internal)
       snprintf(description, description_len, "%s", INTERNAL);
     else
       snprintf(description, description_len, "The certificate could not be read: %s", err.message);
@@ -282,7 +285,8 @@ static void certs_add(gsim *sim, struct evhttp_request *req) {
     bad_request(req, NO_FILE);
     return;
   }
-  int wso2 = sim->opt->profile == GSIM_PROFILE_WSO2;
+  int refuse_taken = /* rules upload.duplicate-* */
+      gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_DUPLICATE)->variant == GSIM_DUPLICATE_REFUSED;
   gsim_cert_row existing;
   memset(&existing, 0, sizeof(existing));
   gsim_store_status found = gsim_store_cert_get(sim->store, row.alias, &existing);
@@ -291,7 +295,7 @@ static void certs_add(gsim *sim, struct evhttp_request *req) {
     internal_error(sim, req, "reading the store");
     return;
   }
-  if (found == GSIM_STORE_OK && wso2) {
+  if (found == GSIM_STORE_OK && refuse_taken) {
     char text[GSIM_ALIAS_MAX + 64];
     snprintf(text, sizeof(text), "The alias '%s' already exists in the trust store.", row.alias);
     gsim_rest_error(req, 409, "Resource Already Exists", text);
@@ -319,8 +323,8 @@ static void certs_add(gsim *sim, struct evhttp_request *req) {
   }
   row.created_ms = row.updated_ms = now;
   int replaced = 0;
-  gsim_store_status st = wso2 ? gsim_store_cert_insert(sim->store, &row)
-                              : gsim_store_cert_upsert(sim->store, &row, &replaced);
+  gsim_store_status st = refuse_taken ? gsim_store_cert_insert(sim->store, &row)
+                                      : gsim_store_cert_upsert(sim->store, &row, &replaced);
   OPENSSL_free(row.der);
   if (st == GSIM_STORE_EXISTS) { /* raced with another upload of the alias */
     gsim_rest_error(req, 409, "Resource Already Exists",

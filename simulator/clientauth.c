@@ -694,10 +694,13 @@ static void cc_method(struct evhttp_request *req, const char *allow) {
 static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char *description,
                          size_t description_len) {
   gcert_format format = gcert_format_detect(part->data, part->len);
-  int wso2 = sim->opt->profile == GSIM_PROFILE_WSO2;
+  /* rules upload.pem-der / upload.any-store and upload.malformed-* */
+  int pem_der_only =
+      gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_FORMATS)->variant == GSIM_FORMATS_PEM_DER;
+  int internal = gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_MALFORMED)->status == 500;
   X509 *cert = NULL;
   gcert_error err = {0};
-  if (!wso2 || format == GCERT_FORMAT_PEM || format == GCERT_FORMAT_DER) {
+  if (!pem_der_only || format == GCERT_FORMAT_PEM || format == GCERT_FORMAT_DER) {
     gcert_store store;
     gcert_store_init(&store);
     if (gcert_read(GCERT_FORMAT_AUTO, part->data, part->len, NULL, &store, &err) == GCERT_OK) {
@@ -715,8 +718,8 @@ static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char 
   } else
     snprintf(err.message, sizeof(err.message), "%s is not PEM or DER", gcert_format_name(format));
   if (!cert) {
-    *status = wso2 ? 500 : 400;
-    if (wso2)
+    *status = internal ? 500 : 400;
+    if (internal)
       snprintf(description, description_len, "%s", INTERNAL);
     else
       snprintf(description, description_len, "The certificate could not be read: %s", err.message);

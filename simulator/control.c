@@ -49,10 +49,11 @@ json_t *gsim_status_json(gsim *sim) {
       json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)sim->stats.requests, "proxied",
                 (json_int_t)sim->stats.proxied, "faults", (json_int_t)sim->stats.faults,
                 "admin_requests", (json_int_t)sim->stats.admin_requests);
-  return json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "simulator",
-                   "gatecert-sim", "profile", gsim_profile_name(sim->opt->profile), "time",
-                   iso(now), "time_ms", (json_int_t)now, "started", iso(sim->started_ms),
-                   "started_ms", (json_int_t)sim->started_ms, "sender", sender, "listener",
+  return json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "simulator",
+                   "gatecert-sim", "profile", gsim_profile_name(sim->opt->profile), "product",
+                   gsim_profile_product(sim->opt->profile), "time", iso(now), "time_ms",
+                   (json_int_t)now, "started", iso(sim->started_ms), "started_ms",
+                   (json_int_t)sim->started_ms, "sender", sender, "listener",
                    gsim_listener_status(sim), "apis", (json_int_t)sim->api_count, "stats", stats);
 }
 

@@ -24,9 +24,11 @@
 
 #include "sim.h"
 
+#define GSIM_MAX_BREAKS 8 /* --break options at once */
+
 static const char usage_text[] =
     "usage: gatecert-sim --state DIR --admin-user USER --admin-password-file FILE\n"
-    "                    [--profile wso2|sap] [--sender-reload-interval SECONDS]\n"
+    "                    [--profile wso2-4|wso2-2.6|sap] [--sender-reload-interval SECONDS]\n"
     "                    [--server-cert FILE --server-key FILE]\n"
     "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
     "                    [--config FILE.json] [--fault-format json|xml] [--http]\n"
@@ -36,7 +38,9 @@ static const char usage_text[] =
     "kernel, and prints one line once listening:\n"
     "  READY gatecert-sim https=127.0.0.1:PORT admin=127.0.0.1:PORT [http=127.0.0.1:PORT]\n"
     "\n"
-    "  --profile NAME              wso2 (default) or sap: whose rules to follow\n"
+    "  --profile NAME              whose rules to follow: wso2-4 (WSO2 4.x as its code\n"
+    "                              behaves; default, also called wso2), wso2-2.6\n"
+    "                              (WSO2 2.6 as documented) or sap\n"
     "  --state DIR                 where the store (gatecert-sim.db, 0600) lives; created\n"
     "  --admin-user USER           admin API user (HTTP basic authentication)\n"
     "  --admin-password-file FILE  admin API password (first line of FILE)\n"
@@ -52,13 +56,17 @@ static const char usage_text[] =
     "                              backend_timeout_ms, http_listener,\n"
     "                              sender_reload_interval, listener (client mutual\n"
     "                              TLS), mutual_ssl, throttling (see README.md)\n"
-    "  --fault-format FORMAT       json (WSO2 4.x, default) or xml (2.x/3.x)\n"
+    "  --fault-format FORMAT       json or xml (default: the profile's, json for wso2-4\n"
+    "                              and sap, xml for wso2-2.6)\n"
     "  --http                      also listen for plain HTTP\n"
     "  --backend-timeout-ms MS     backend response timeout (default 30000) -> 101504\n"
     "  --log FILE                  gateway log (default: stderr)\n"
     "  --break immediate-reload    self-test only: apply endpoint certificate changes at\n"
     "                              once instead of at the tick (a deliberate bug that the\n"
     "                              harness's scenarios must catch)\n"
+    "  --break FAMILY              self-test only: answer a rule family with its mutant\n"
+    "                              row (see --rules; repeatable)\n"
+    "  --rules                     print the rule table (Markdown) and exit\n"
     "  --help                      this text\n";
 
 static int fail(char *why, size_t why_len, const char *fmt, ...)
@@ -69,10 +77,6 @@ static int fail(char *why, size_t why_len, const char *fmt, ...) {
   vsnprintf(why, why_len, fmt, ap);
   va_end(ap);
   return 2;
-}
-
-const char *gsim_profile_name(gsim_profile profile) {
-  return profile == GSIM_PROFILE_SAP ? "sap" : "wso2";
 }
 
 const char *gsim_verifier_name(gsim_verifier verifier) {
@@ -631,6 +635,7 @@ enum {
   OPT_TIMEOUT,
   OPT_LOG,
   OPT_BREAK,
+  OPT_RULES,
   OPT_HELP,
 };
 
@@ -650,6 +655,7 @@ static const struct option long_options[] = {
     {"backend-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
     {"log", required_argument, NULL, OPT_LOG},
     {"break", required_argument, NULL, OPT_BREAK},
+    {"rules", no_argument, NULL, OPT_RULES},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -660,18 +666,16 @@ typedef struct cli_seen {
   long reload;
   long timeout;
   int reload_set, timeout_set, fault_set;
+  const char *breaks[GSIM_MAX_BREAKS]; /* rule families to break, after the profile is known */
+  size_t break_count;
 } cli_seen;
 
 static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, char *why,
                      size_t why_len) {
   switch (c) {
   case OPT_PROFILE:
-    if (strcmp(arg, "wso2") == 0)
-      opt->profile = GSIM_PROFILE_WSO2;
-    else if (strcmp(arg, "sap") == 0)
-      opt->profile = GSIM_PROFILE_SAP;
-    else
-      return fail(why, why_len, "--profile: \"%s\" is not wso2 or sap", arg);
+    if (gsim_profile_parse(arg, &opt->profile) != 0)
+      return fail(why, why_len, "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6 or sap", arg);
     return 0;
   case OPT_STATE:
     return set_string(&opt->state_dir, arg) ? fail(why, why_len, "out of memory") : 0;
@@ -716,9 +720,12 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     seen->timeout_set = 1;
     return 0;
   case OPT_BREAK:
-    if (strcmp(arg, "immediate-reload") != 0)
-      return fail(why, why_len, "--break: \"%s\" is not immediate-reload", arg);
-    opt->break_immediate_reload = 1;
+    if (strcmp(arg, "immediate-reload") == 0)
+      opt->break_immediate_reload = 1;
+    else if (seen->break_count < GSIM_MAX_BREAKS)
+      seen->breaks[seen->break_count++] = arg;
+    else
+      return fail(why, why_len, "--break: at most %d", GSIM_MAX_BREAKS);
     return 0;
   case OPT_LOG:
     return set_string(&opt->log_path, arg) ? fail(why, why_len, "out of memory") : 0;
@@ -748,6 +755,10 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
     if (c == OPT_HELP) {
       fputs(usage_text, stdout);
+      return 1;
+    }
+    if (c == OPT_RULES) {
+      gsim_rules_markdown(stdout);
       return 1;
     }
     if (c == '?' || c == ':') {
@@ -781,8 +792,15 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
     rc = parse_config(opt, opt->config, &fault_set, &timeout_set, &reload_set, why, why_len);
   if (rc)
     return rc;
+  if (gsim_rules_resolve(&opt->rules, opt->profile, why, why_len) != 0)
+    return 2;
+  for (size_t i = 0; i < seen.break_count; i++)
+    if (gsim_rules_break(&opt->rules, seen.breaks[i], why, why_len) != 0)
+      return 2;
   if (seen.fault_set)
     opt->fault_format = cli_fault;
+  else if (!fault_set) /* the profile's own format (rule fault.*) */
+    opt->fault_format = (gsim_fault_format)gsim_rule_of(opt, GSIM_RF_FAULT_FORMAT)->variant;
   if (seen.timeout_set)
     opt->backend_timeout_ms = seen.timeout;
   if (seen.reload_set)

@@ -36,6 +36,7 @@
 #include "gcert.h"
 #include "gjwt.h"
 #include "multipart.h"
+#include "rules.h"
 #include "store.h"
 
 #define GSIM_MAX_PROFILES       32
@@ -48,8 +49,6 @@
 #define GSIM_PASSWORD_MAX       256
 #define GSIM_DEFAULT_TIMEOUT_MS 30000
 
-typedef enum gsim_profile { GSIM_PROFILE_WSO2 = 0, GSIM_PROFILE_SAP } gsim_profile;
-
 typedef enum gsim_fault_format { GSIM_FAULT_JSON = 0, GSIM_FAULT_XML } gsim_fault_format;
 
 /* WSO2's sender hostname verifiers (synapse `HostnameVerifier`). */
@@ -60,7 +59,6 @@ typedef enum gsim_verifier {
   GSIM_VERIFY_DEFAULT_AND_LOCALHOST, /* Default, but localhost names always pass */
 } gsim_verifier;
 
-const char *gsim_profile_name(gsim_profile profile);
 const char *gsim_verifier_name(gsim_verifier verifier);
 /* Parses WSO2's names ("Strict", "AllowAll", "DefaultAndLocalhost"); any
  * other value is Default, as in synapse. */
@@ -122,6 +120,7 @@ typedef struct gsim_options {
   gsim_fault_format fault_format;
   int http_listener;
   int break_immediate_reload; /* --break immediate-reload: a deliberate bug (self-test) */
+  gsim_rules rules;           /* the rule table resolved for profile (and --break) */
   long backend_timeout_ms;
   gsim_profile_spec profiles[GSIM_MAX_PROFILES];
   size_t profile_count;
@@ -146,6 +145,11 @@ typedef struct gsim_options {
   gsim_tier tiers[GSIM_MAX_TIERS]; /* the config's own; gsim_tier_find adds the built-ins */
   size_t tier_count;
 } gsim_options;
+
+/* The row of a rule family in force (rules.h): what the profile does. */
+static inline const gsim_rule *gsim_rule_of(const gsim_options *opt, gsim_rule_family family) {
+  return opt->rules.row[family];
+}
 
 /* 0 on success, 1 after --help (printed), 2 with why filled on a usage or
  * configuration error. */

@@ -683,7 +683,7 @@ static void test_junit_hostile(void **state) {
     assert_xpath_string(doc, s->time, expr);
   }
   /* properties */
-  assert_xpath_count(doc, 25, "count(//testsuite/properties/property)");
+  assert_xpath_count(doc, 30, "count(//testsuite/properties/property)");
   assert_xpath_string(doc, "sim",
                       "string(//testsuite[1]/properties/property[@name='driver']/@value)");
   assert_xpath_string(doc, "0.1.0 " FFFD "[5m",

@@ -167,8 +167,12 @@ static const bad_case bad_lines[] = {
     {BASE_ARGS "--http=1", 2, {"--http=1: unknown option or missing value"}},
     {BASE_ARGS "--log", 2, {"--log: unknown option or missing value"}},
     {BASE_ARGS "stray", 2, {"unexpected argument \"stray\""}},
-    {BASE_ARGS "--profile bogus", 2, {"--profile: \"bogus\" is not wso2 or sap"}},
-    {BASE_ARGS "--profile WSO2", 2, {"--profile: \"WSO2\" is not wso2 or sap"}},
+    {BASE_ARGS "--profile bogus",
+     2,
+     {"--profile: \"bogus\" is not wso2-4 (or wso2), wso2-2.6 or sap"}},
+    {BASE_ARGS "--profile WSO2",
+     2,
+     {"--profile: \"WSO2\" is not wso2-4 (or wso2), wso2-2.6 or sap"}},
     {BASE_ARGS "--sender-reload-interval 0",
      2,
      {"--sender-reload-interval: \"0\" is not seconds 1..31536000"}},
@@ -182,6 +186,14 @@ static const bad_case bad_lines[] = {
      2,
      {"--sender-reload-interval: \"31536001\" is not"}},
     {BASE_ARGS "--fault-format yaml", 2, {"--fault-format: \"yaml\" is not json or xml"}},
+    {BASE_ARGS "--break bogus",
+     2,
+     {"--break: \"bogus\" is not one of: immediate-reload, fault-format, backend-faults, "
+      "priority"}},
+    {BASE_ARGS "--break a --break b --break c --break d --break e --break f --break g --break h "
+               "--break i",
+     2,
+     {"--break: at most 8"}},
     {BASE_ARGS "--backend-timeout-ms 0", 2, {"--backend-timeout-ms: \"0\" is not 1..3600000"}},
     {BASE_ARGS "--server-cert @server.chain.pem",
      2,
@@ -557,6 +569,9 @@ static void test_interval_and_format(void **state) {
   (void)state;
   static const char *const xml[] = {"--fault-format", "xml", NULL};
   static const char *const json[] = {"--fault-format", "json", NULL};
+  static const char *const v26[] = {"--profile", "wso2-2.6", NULL};
+  static const char *const v26_json[] = {"--profile", "wso2-2.6", "--fault-format", "json", NULL};
+  static const char *const v4[] = {"--profile", "wso2", NULL};
   const struct {
     long reload_s;            /* 0: no flag */
     const char *const *extra; /* more flags */
@@ -574,6 +589,11 @@ static void test_interval_and_format(void **state) {
       {0, NULL, "{\"sender_reload_interval\": 45}", 60, 45, 1, 0},
       {90, NULL, "{\"sender_reload_interval\": 45}", 90, 90, 0, 0},
       {59, xml, "{\"fault_format\": \"json\"}", 60, 59, 1, 1},
+      /* the profile's own format (rule fault.*) unless one is asked for */
+      {0, v26, NULL, 600, 600, 0, 1},
+      {0, v26_json, NULL, 600, 600, 0, 0},
+      {0, v26, "{\"fault_format\": \"json\"}", 600, 600, 0, 0},
+      {0, v4, NULL, 600, 600, 0, 0},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char name[32], warn[128];

@@ -1,0 +1,32 @@
+/* profile.h - the products a run is judged against, by name.
+ *
+ * A profile names a product and its version: `wso2-4` (WSO2 API Manager 4.x
+ * as its code behaves; `wso2` is another name for it), `wso2-2.6` (WSO2 API
+ * Manager 2.6 as its documentation describes it) and `sap` (SAP API
+ * Management as documented). gatecert-sim's rule table (simulator/rules.c)
+ * says what each does; here the harness only needs the names.
+ *
+ * In scenarios, `profiles:` and `expect_profile:` may also name a family:
+ * `wso2` there means every WSO2 version, and an override for a version wins
+ * over the family's (gh_profile_match).
+ */
+#ifndef GH_PROFILE_H
+#define GH_PROFILE_H
+
+/* The canonical name of a profile to run ("wso2" -> "wso2-4"), or NULL when
+ * name is not a profile. */
+const char *gh_profile_canonical(const char *name);
+/* The product and version a canonical profile imitates ("" when unknown). */
+const char *gh_profile_product(const char *canonical);
+/* How well a scenario's profile word fits the canonical profile run: 2 the
+ * same version, 1 its family ("wso2" for wso2-4 and wso2-2.6), 0 not at all. */
+int gh_profile_match(const char *word, const char *canonical);
+/* The family of a scenario word ("wso2-2.6" -> "wso2", "wso2" -> "wso2"),
+ * NULL when it is not one. */
+const char *gh_profile_family(const char *word);
+/* 1 when word may appear in a scenario's profiles or expect_profile. */
+int gh_profile_word_valid(const char *word);
+/* "wso2, wso2-4, wso2-2.6, sap": the words a scenario may use. */
+const char *gh_profile_words(void);
+
+#endif

@@ -1,0 +1,496 @@
+/* rules.c - the rule table (see rules.h): one row per behaviour and profile
+ * group, each with its source.
+ *
+ * How it works: gsim_rules_resolve() walks the table once at start and keeps,
+ * per family, the row whose profiles include the running profile; the
+ * simulator's modules read that row (gsim_rule_of in sim.h) instead of
+ * testing the profile. A family needs exactly one row per profile: a gap or an
+ * overlap is a defect of the table that resolving reports (and a unit test
+ * checks for every profile). --break swaps in a mutant row.
+ *
+ * Sources: "seed NNN" are the documents in the project's seeds (WSO2 2.6
+ * documentation, SAP's "Manage Certificates"); WSO2 code is named by file and
+ * the version read (carbon-apimgt, wso2-synapse, product-apim); "inferred"
+ * rows say why the behaviour is believed and what would confirm it.
+ */
+#include <string.h>
+
+#include "rules.h"
+
+_Static_assert(GSIM_RF_COUNT <= 32, "gsim_rules.broken has a bit per family");
+
+static const char *const PROFILE_NAMES[GSIM_PROFILE_COUNT] = {"wso2-4", "wso2-2.6", "sap"};
+
+static const char *const PROFILE_PRODUCTS[GSIM_PROFILE_COUNT] = {
+    "WSO2 API Manager 4.x (as its code behaves: carbon-apimgt 9.x, wso2-synapse, product-apim "
+    "v4.0.0-v4.7.0)",
+    "WSO2 API Manager 2.6 (as its documentation describes it)",
+    "SAP API Management (as its documentation describes it)",
+};
+
+const char *gsim_profile_name(gsim_profile profile) {
+  return profile < GSIM_PROFILE_COUNT ? PROFILE_NAMES[profile] : "?";
+}
+
+const char *gsim_profile_product(gsim_profile profile) {
+  return profile < GSIM_PROFILE_COUNT ? PROFILE_PRODUCTS[profile] : "?";
+}
+
+int gsim_profile_parse(const char *name, gsim_profile *out) {
+  if (name == NULL)
+    return -1;
+  if (strcmp(name, "wso2") == 0) {
+    *out = GSIM_PROFILE_WSO2_4;
+    return 0;
+  }
+  for (int p = 0; p < GSIM_PROFILE_COUNT; p++) {
+    if (strcmp(name, PROFILE_NAMES[p]) == 0) {
+      *out = (gsim_profile)p;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* The --break name of each family; families of one behaviour share a name. */
+static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
+    [GSIM_RF_FAULT_FORMAT] = "fault-format",
+    [GSIM_RF_BACKEND_TLS] = "backend-faults",
+    [GSIM_RF_BACKEND_CONNECT] = "backend-faults",
+    [GSIM_RF_BACKEND_TIMEOUT] = "backend-faults",
+    [GSIM_RF_BACKEND_CLOSED] = "backend-faults",
+    [GSIM_RF_PRIORITY_NO_FLAGS] = "priority",
+    [GSIM_RF_BOTH_OPTIONAL] = "both-optional",
+    [GSIM_RF_LB_HEADER_NO_PEER] = "lb-header",
+    [GSIM_RF_CLIENT_ALIAS_SCOPE] = "client-alias",
+    [GSIM_RF_CLIENT_TIER] = "client-tier",
+    [GSIM_RF_THROTTLE_OUT] = "throttle-out",
+    [GSIM_RF_JWT_NBF] = "jwt",
+    [GSIM_RF_JWT_NO_EXP] = "jwt",
+    [GSIM_RF_UPLOAD_DUPLICATE] = "upload-duplicate",
+    [GSIM_RF_UPLOAD_MALFORMED] = "upload-malformed",
+    [GSIM_RF_UPLOAD_FORMATS] = "upload-formats",
+    [GSIM_RF_UPLOAD_NOT_YET] = "upload-not-yet-valid",
+    [GSIM_RF_ALIAS_BEFORE_FILE] = "alias-before-file",
+    [GSIM_RF_LISTENER_OPTIONAL] = "listener-optional",
+    [GSIM_RF_CLIENT_KEY_TYPE] = "client-key-type",
+    [GSIM_RF_CLIENT_PUT_EMPTY] = "client-put-empty",
+    [GSIM_RF_SENDER_RELOAD] = "sender-reload",
+    [GSIM_RF_SSL_PROFILE_SCOPE] = "ssl-profile-scope",
+    [GSIM_RF_THROTTLE_KEY] = "throttle-key",
+    [GSIM_RF_RESTART] = "restart",
+    [GSIM_RF_SAP_PROVIDER_VERIFY] = "sap-provider-verify",
+};
+
+const char *gsim_rule_family_name(gsim_rule_family family) {
+  return family < GSIM_RF_COUNT ? FAMILY_NAMES[family] : "?";
+}
+
+/* Sources quoted by several rows. */
+#define SRC_FAULT_XML                                                                              \
+  "product-apim v4.0.0, v4.2.0, v4.7.0: the default fault sequence fault.xml sets HTTP_SC 500 "    \
+  "unless CUSTOM_HTTP_SC is set (only key errors, AI endpoints, CORS and WebSocket set it)"
+#define SRC_TARGET_ERRORS                                                                          \
+  "wso2-synapse (4.x): TargetErrorHandler.getErrorCode is the base code + the connection's "       \
+  "protocol state ordinal; TargetHandler.closed() faults only in states 1-5"
+#define SRC_26_UNCONFIRMED                                                                         \
+  "inferred: the 2.6 documentation says nothing of it and 2.6's source was not read for it; "      \
+  "kept as 4.x's until confirmed"
+
+/* clang-format off */
+static const gsim_rule TABLE[] = {
+    /* ---- gateway fault bodies ------------------------------------------------ */
+    {GSIM_RF_FAULT_FORMAT, "fault.json", GSIM_ON_WSO2_4, 0, 0, NULL,
+     "Gateway faults are JSON {\"code\",\"type\",\"message\",\"description\"} (fault_format json)",
+     GSIM_SOURCE_CODE, "carbon-apimgt 4.x: the JSON fault of the default fault sequence"},
+    {GSIM_RF_FAULT_FORMAT, "fault.xml", GSIM_ON_WSO2_26, 1, 0, NULL,
+     "Gateway faults are XML <am:fault xmlns:am=\"http://wso2.org/apimanager\">, security faults "
+     "<ams:fault>, throttling faults <amt:fault> (fault_format xml)",
+     GSIM_SOURCE_SEED, "seed 000 (the am:fault answered to a call with an untrusted backend)"},
+    {GSIM_RF_FAULT_FORMAT, "fault.json-sap", GSIM_ON_SAP, 0, 0, NULL,
+     "Gateway faults are WSO2 4.x's JSON", GSIM_SOURCE_INFERRED,
+     "inferred: seed 004 gives no fault bodies; the sap profile keeps WSO2 4.x's"},
+
+    /* ---- backend transport faults -------------------------------------------- */
+    {GSIM_RF_BACKEND_TLS, "backend.tls-500", GSIM_ON_ALL, 0, 500, "101500",
+     "A backend handshake that fails (untrusted, expired, wrong host, our certificate refused): "
+     "500, 101500 \"Error in Sender\"",
+     GSIM_SOURCE_SEED, "seed 000 and seed 002 (PKIX failure answered with 101500)"},
+    {GSIM_RF_BACKEND_CONNECT, "backend.connect-500", GSIM_ON_WSO2, 0, 500, "101503",
+     "A refused or reset backend connection: 500, 101503 \"Error connecting to the back end\"",
+     GSIM_SOURCE_CODE, SRC_FAULT_XML "; 2.6 kept as 4.x (its fault.xml not read)"},
+    {GSIM_RF_BACKEND_CONNECT, "backend.connect-503", GSIM_ON_SAP, 0, 503, "101503",
+     "A refused or reset backend connection: 503, 101503", GSIM_SOURCE_INFERRED,
+     "inferred: seed 004 gives no status; the sap profile keeps the first release's 503"},
+    {GSIM_RF_BACKEND_CONNECT, "backend.connect-mutant", 0, 0, 503, "101503",
+     "Mutation: 503 for a refused connection", GSIM_SOURCE_MUTANT, "--break backend-faults"},
+    {GSIM_RF_BACKEND_TIMEOUT, "backend.timeout-500", GSIM_ON_WSO2, 0, 500, "101504",
+     "No backend answer within backend_timeout_ms: 500, 101504", GSIM_SOURCE_CODE,
+     SRC_FAULT_XML "; synapse TimeoutHandler sets 101504"},
+    {GSIM_RF_BACKEND_TIMEOUT, "backend.timeout-504", GSIM_ON_SAP, 0, 504, "101504",
+     "No backend answer within backend_timeout_ms: 504, 101504", GSIM_SOURCE_INFERRED,
+     "inferred: seed 004 gives no status; the sap profile keeps the first release's 504"},
+    {GSIM_RF_BACKEND_TIMEOUT, "backend.timeout-mutant", 0, 0, 504, "101504",
+     "Mutation: 504 for a timeout", GSIM_SOURCE_MUTANT, "--break backend-faults"},
+    {GSIM_RF_BACKEND_CLOSED, "backend.closed-by-state", GSIM_ON_WSO2, GSIM_CLOSED_BY_STATE, 500,
+     "101508",
+     "A backend that closes or answers garbage: 500 with 101500 + protocol state (101506 before "
+     "the request was written, 101507 while writing it, 101508 after it was written, 101509 while "
+     "reading the response head, 101510 while reading its body)",
+     GSIM_SOURCE_CODE, SRC_FAULT_XML "; " SRC_TARGET_ERRORS},
+    {GSIM_RF_BACKEND_CLOSED, "backend.closed-502", GSIM_ON_SAP, GSIM_CLOSED_ONE_CODE, 502, "101505",
+     "A backend that closes or answers garbage: 502, 101505 \"Connection closed\"",
+     GSIM_SOURCE_INFERRED,
+     "inferred: seed 004 gives no status; the sap profile keeps the first release's 502"},
+    {GSIM_RF_BACKEND_CLOSED, "backend.closed-mutant", 0, GSIM_CLOSED_ONE_CODE, 502, "101505",
+     "Mutation: 502 and one code for every close", GSIM_SOURCE_MUTANT, "--break backend-faults"},
+
+    /* ---- the security chain ---------------------------------------------------- */
+    {GSIM_RF_PRIORITY_NO_FLAGS, "priority.oauth-mandatory", GSIM_ON_WSO2_4,
+     GSIM_PRIORITY_OAUTH_MANDATORY, 0, NULL,
+     "mutualssl + oauth2 without a mandatory flag is OAuth2 mandatory + mutual SSL optional: the "
+     "token decides (accepted cert + no token 401 900902; unknown cert + valid token 200)",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 3.0+ APIProviderImpl.selectSecurityLevels adds "
+     "oauth_basic_auth_api_key_mandatory; product-apim 4.7 integration-v2 "
+     "gateway/mutual_ssl_invocation.feature"},
+    {GSIM_RF_PRIORITY_NO_FLAGS, "priority.seed-table", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
+     GSIM_PRIORITY_SEED_TABLE, 0, NULL,
+     "mutualssl + oauth2 without a mandatory flag follows the documented table: a valid "
+     "certificate passes and the token is ignored; otherwise a token sent decides; a refused "
+     "certificate alone 401 900901; nothing 401 900902",
+     GSIM_SOURCE_SEED, "seed 003 (Securing APIs with Mutual SSL, the priority table)"},
+    {GSIM_RF_BOTH_OPTIONAL, "both-optional.either", GSIM_ON_WSO2_4, GSIM_BOTH_OPTIONAL_EITHER, 401,
+     "900901",
+     "mutualssl_optional + oauth_basic_auth_api_key_optional: either credential passes (a valid "
+     "certificate with a bad token too); neither: 401 900901",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 4.4.0 APIAuthenticationHandler.isAuthenticate (the flags exist since 4.3.0)"},
+    {GSIM_RF_BOTH_OPTIONAL, "both-optional.unknown", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
+     GSIM_BOTH_OPTIONAL_UNKNOWN_FLAGS, 400, NULL,
+     "The optional flags are not security schemes: creating an API with them is 400",
+     GSIM_SOURCE_SEED,
+     "seed 003 names mutualssl, mutualssl_mandatory, oauth2 and "
+     "oauth_basic_auth_api_key_mandatory only; the optional flags came with WSO2 4.3.0"},
+    {GSIM_RF_BOTH_OPTIONAL, "both-optional.mutant", 0, GSIM_BOTH_OPTIONAL_EITHER, 401, "900902",
+     "Mutation: neither credential is 900902", GSIM_SOURCE_MUTANT, "--break both-optional"},
+    {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.ignored", GSIM_ON_WSO2, GSIM_LB_IGNORE_HEADER, 0, NULL,
+     "With enable_client_validation, a header from a connection whose peer presented no trusted "
+     "certificate is ignored: the API sees no certificate",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 4.x MutualSSLAuthenticator / certificate_header validation against the "
+     "listener trust store; seed 003 (EnableClientCertificateValidation) for 2.6"},
+    {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.connection", GSIM_ON_SAP, GSIM_LB_USE_CONNECTION, 0,
+     NULL,
+     "A header from an untrusted peer is ignored and the connection's own certificate is used",
+     GSIM_SOURCE_INFERRED, "inferred: seed 004 has no header mode; the first release's rule kept"},
+    {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.mutant", 0, GSIM_LB_USE_CONNECTION, 0, NULL,
+     "Mutation: a header from an untrusted peer is honoured", GSIM_SOURCE_MUTANT,
+     "--break lb-header"},
+
+    /* ---- client certificates ---------------------------------------------------- */
+    {GSIM_RF_CLIENT_ALIAS_SCOPE, "client-alias.tenant", GSIM_ON_WSO2_4,
+     GSIM_ALIAS_PER_TENANT_KEY_TYPE, 409, NULL,
+     "A client certificate alias is unique per key type across all APIs: 409 \"The alias '<a>' "
+     "already exists in the trust store for <keyType> key type.\"",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 9.x AM_API_CLIENT_CERTIFICATE primary key (ALIAS, TENANT_ID, KEY_TYPE, "
+     "REMOVED, REVISION_UUID), checkWhetherAliasExist, addAPIClientCertificateOfGivenKeyType"},
+    {GSIM_RF_CLIENT_ALIAS_SCOPE, "client-alias.per-api", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
+     GSIM_ALIAS_PER_API, 409, NULL,
+     "A client certificate alias is unique within its API: 409 \"The alias '<a>' already exists "
+     "in the trust store.\"",
+     GSIM_SOURCE_INFERRED,
+     "inferred: seed 003 says an alias per certificate without its scope; the first release's rule "
+     "kept"},
+    {GSIM_RF_CLIENT_TIER, "client-tier.accepted", GSIM_ON_WSO2_4, GSIM_TIER_ACCEPTED, 201, NULL,
+     "An unknown tier on a client certificate upload is accepted (201); its calls are unthrottled",
+     GSIM_SOURCE_CODE, "carbon-apimgt 9.x addAPIClientCertificateOfGivenKeyType never validates "
+     "the tier"},
+    {GSIM_RF_CLIENT_TIER, "client-tier.validated", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
+     GSIM_TIER_VALIDATED, 400, NULL, "An unknown tier on a client certificate upload is 400",
+     GSIM_SOURCE_INFERRED,
+     "inferred: seed 003 has the tier chosen from the API's tiers in the Publisher UI"},
+    {GSIM_RF_CLIENT_KEY_TYPE, "client-key-type.400", GSIM_ON_ALL, 0, 400, NULL,
+     "A key type other than PRODUCTION or SANDBOX: 400 \"The key type is invalid. It should be "
+     "either PRODUCTION or SANDBOX\"",
+     GSIM_SOURCE_CODE, "carbon-apimgt 9.x addAPIClientCertificateOfGivenKeyType"},
+    {GSIM_RF_CLIENT_PUT_EMPTY, "client-put-empty.400", GSIM_ON_ALL, 0, 400, NULL,
+     "A PUT without certificate and tier: 400 \"The certificate and/ or tier should be provided\"",
+     GSIM_SOURCE_INFERRED, "inferred: the Publisher API's update takes either part; message ours"},
+    {GSIM_RF_LISTENER_OPTIONAL, "listener.optional-untrusted", GSIM_ON_ALL, 0, 0, NULL,
+     "verify_client optional: no certificate is fine; an untrusted, expired or non-client-EKU "
+     "certificate fails the handshake",
+     GSIM_SOURCE_INFERRED,
+     "inferred: synapse's SSLVerifyClient optional is JSSE want-client-auth, which aborts on a "
+     "certificate its trust manager refuses"},
+
+    /* ---- throttling ---------------------------------------------------------------- */
+    {GSIM_RF_THROTTLE_OUT, "throttle.json-retry-after", GSIM_ON_WSO2_4,
+     GSIM_THROTTLE_JSON_RETRY_AFTER, 429, "900804",
+     "Throttled: 429 JSON {\"code\":\"900804\",\"message\":\"Message throttled out\","
+     "\"description\":\"You have exceeded your quota .You can access API after <t>\","
+     "\"nextAccessTime\":\"<t>\"} with <t> as yyyy-MMM-dd HH:mm:ss+0000 UTC, and Retry-After",
+     GSIM_SOURCE_CODE, "carbon-apimgt 4.x _throttle_out_handler_.xml"},
+    {GSIM_RF_THROTTLE_OUT, "throttle.amt-xml", GSIM_ON_WSO2_26, GSIM_THROTTLE_XML, 429, "900804",
+     "Throttled: 429 <amt:fault xmlns:amt=\"http://wso2.org/apimanager/throttling\"> with code, "
+     "message and description, no Retry-After",
+     GSIM_SOURCE_CODE, "carbon-apimgt 2.x/3.x _throttle_out_handler_.xml (the amt: fault)"},
+    {GSIM_RF_THROTTLE_OUT, "throttle.json", GSIM_ON_SAP, GSIM_THROTTLE_JSON_PLAIN, 429, "900804",
+     "Throttled: 429 JSON {\"code\",\"message\",\"description\"}", GSIM_SOURCE_INFERRED,
+     "inferred: seed 004 has no throttling answer; the first release's kept"},
+    {GSIM_RF_THROTTLE_OUT, "throttle.mutant", 0, GSIM_THROTTLE_JSON_PLAIN, 429, "900804",
+     "Mutation: no nextAccessTime and no Retry-After", GSIM_SOURCE_MUTANT, "--break throttle-out"},
+    {GSIM_RF_THROTTLE_KEY, "throttle.shared-counter", GSIM_ON_ALL, 0, 0, NULL,
+     "Every certificate with one tier on one API version shares one counter "
+     "(MutualSSLAuthApplication:context:version:tier)",
+     GSIM_SOURCE_CODE, "carbon-apimgt 4.x throttle key with the constant application id"},
+
+    /* ---- OAuth2 tokens --------------------------------------------------------------- */
+    {GSIM_RF_JWT_NBF, "jwt.nbf-ignored", GSIM_ON_WSO2, GSIM_CHECK_OFF, 0, NULL,
+     "A JWT's nbf is not checked", GSIM_SOURCE_CODE,
+     "carbon-apimgt 4.x gateway OAuth path (JWTValidator checks exp only); 2.6 kept as 4.x "
+     "(no self-contained token rule in the seeds)"},
+    {GSIM_RF_JWT_NBF, "jwt.nbf-checked", GSIM_ON_SAP, GSIM_CHECK_ON, 401, "900901",
+     "A JWT whose nbf is more than 300 s ahead is 401 900901", GSIM_SOURCE_INFERRED,
+     "inferred: seed 004 has no token rules; the first release's check kept"},
+    {GSIM_RF_JWT_NBF, "jwt.nbf-mutant", 0, GSIM_CHECK_ON, 401, "900901",
+     "Mutation: nbf checked", GSIM_SOURCE_MUTANT, "--break jwt"},
+    {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-passes", GSIM_ON_WSO2, GSIM_CHECK_OFF, 0, NULL,
+     "A JWT without exp passes the expiry check; an expired one (exp + 300 s skew <= now) is 401 "
+     "900901",
+     GSIM_SOURCE_CODE, "carbon-apimgt 4.x DateUtils.isAfter(exp, now, skew), skew 300 s"},
+    {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-refused", GSIM_ON_SAP, GSIM_CHECK_ON, 401, "900901",
+     "A JWT without exp is 401 900901", GSIM_SOURCE_INFERRED,
+     "inferred: seed 004 has no token rules; the first release's check kept"},
+    {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-mutant", 0, GSIM_CHECK_ON, 401, "900901",
+     "Mutation: a token without exp refused", GSIM_SOURCE_MUTANT, "--break jwt"},
+
+    /* ---- endpoint certificate uploads ------------------------------------------------ */
+    {GSIM_RF_UPLOAD_DUPLICATE, "upload.duplicate-409", GSIM_ON_WSO2, GSIM_DUPLICATE_REFUSED, 409,
+     NULL, "An endpoint alias taken: 409 \"The alias '<a>' already exists in the trust store.\"",
+     GSIM_SOURCE_SEED, "seed 002 (aliases are unique); endpoint aliases are global in 4.x too"},
+    {GSIM_RF_UPLOAD_DUPLICATE, "upload.duplicate-overwrites", GSIM_ON_SAP,
+     GSIM_DUPLICATE_OVERWRITES, 200, NULL, "A certificate name taken is overwritten (200)",
+     GSIM_SOURCE_SEED, "seed 004 (Manage Certificates)"},
+    {GSIM_RF_UPLOAD_MALFORMED, "upload.malformed-500", GSIM_ON_WSO2, 0, 500, NULL,
+     "A certificate that does not parse: 500 \"Internal server error\" (WSO2's quirk)",
+     GSIM_SOURCE_CODE, "carbon-apimgt CertificateMgtUtils: no dedicated 400 (2.6 to 4.x)"},
+    {GSIM_RF_UPLOAD_MALFORMED, "upload.malformed-400", GSIM_ON_SAP, 0, 400, NULL,
+     "A certificate that does not parse: 400 naming the reason", GSIM_SOURCE_SEED,
+     "seed 004 (Manage Certificates)"},
+    {GSIM_RF_UPLOAD_FORMATS, "upload.pem-der", GSIM_ON_WSO2, GSIM_FORMATS_PEM_DER, 0, NULL,
+     "Uploads are PEM (first certificate) or DER; anything else is malformed", GSIM_SOURCE_SEED,
+     "seed 003 (.crt certificates)"},
+    {GSIM_RF_UPLOAD_FORMATS, "upload.any-store", GSIM_ON_SAP, GSIM_FORMATS_ANY_STORE, 0, NULL,
+     "Uploads are PEM, DER, PKCS#7 or JKS (first certificate)", GSIM_SOURCE_SEED,
+     "seed 004 (Manage Certificates)"},
+    {GSIM_RF_UPLOAD_NOT_YET, "upload.not-yet-valid-201", GSIM_ON_ALL, 0, 201, NULL,
+     "A certificate not valid yet is accepted (201)", GSIM_SOURCE_CODE,
+     "carbon-apimgt CertificateMgtUtils checks notAfter only (2.6 to 4.x)"},
+    {GSIM_RF_ALIAS_BEFORE_FILE, "upload.alias-first", GSIM_ON_WSO2, 0, 409, NULL,
+     "An alias that is taken answers 409 whatever the file holds", GSIM_SOURCE_INFERRED,
+     "inferred: WSO2 checks the alias against its database before parsing the certificate"},
+    {GSIM_RF_ALIAS_BEFORE_FILE, "upload.alias-first-sap", GSIM_ON_SAP, 0, 0, NULL,
+     "A name that is taken is overwritten once the file parses", GSIM_SOURCE_SEED,
+     "seed 004 (Manage Certificates)"},
+
+    /* ---- reloading, backends, restarts ----------------------------------------------- */
+    {GSIM_RF_SENDER_RELOAD, "reload.sender-interval", GSIM_ON_ALL, 0, 0, NULL,
+     "Endpoint certificates reach backend handshakes at the sender's next tick, every "
+     "sender_reload_interval (default 600 s, below 60 s raised to 60 s) from start",
+     GSIM_SOURCE_SEED, "seed 002 (fileReadInterval, 10 minutes by default)"},
+    {GSIM_RF_SSL_PROFILE_SCOPE, "backend.ssl-profile-per-host-port", GSIM_ON_WSO2, 0, 0, NULL,
+     "Backend trust and identity are per host:port (SSL profiles), never per API: "
+     "per-api-backend-tls is not applicable",
+     GSIM_SOURCE_SEED, "seed 001 (Mutual SSL Between API Gateway and Backend: profiles by server)"},
+    {GSIM_RF_SSL_PROFILE_SCOPE, "backend.api-provider-per-host-port", GSIM_ON_SAP, 0, 0, NULL,
+     "Backend trust and identity are per API provider (host:port), never per API: "
+     "per-api-backend-tls is not applicable",
+     GSIM_SOURCE_SEED, "seed 004 (API providers with a trust store and a key store)"},
+    {GSIM_RF_RESTART, "restart.keeps-everything", GSIM_ON_ALL, 0, 0, NULL,
+     "A restart loads APIs, endpoint and client certificates back from the store",
+     GSIM_SOURCE_INFERRED,
+     "inferred: 4.x re-pulls certificates from its database at start; its restart bugs "
+     "(product-apim #10464) are not imitated"},
+    {GSIM_RF_SAP_PROVIDER_VERIFY, "sap.provider-default-verifier", GSIM_ON_ALL, 0, 0, NULL,
+     "An API provider's backend host name is checked with the Default verifier",
+     GSIM_SOURCE_INFERRED, "inferred: seed 004 does not say how host names are checked"},
+};
+/* clang-format on */
+
+const gsim_rule *gsim_rules_table(size_t *count) {
+  *count = sizeof(TABLE) / sizeof(TABLE[0]);
+  return TABLE;
+}
+
+int gsim_rules_resolve(gsim_rules *rules, gsim_profile profile, char *why, size_t why_len) {
+  memset(rules, 0, sizeof(*rules));
+  if (profile >= GSIM_PROFILE_COUNT) {
+    snprintf(why, why_len, "rules: no profile %d", (int)profile);
+    return -1;
+  }
+  rules->profile = profile;
+  unsigned bit = 1u << profile;
+  for (size_t i = 0; i < sizeof(TABLE) / sizeof(TABLE[0]); i++) {
+    const gsim_rule *r = &TABLE[i];
+    if (!(r->profiles & bit))
+      continue;
+    if (rules->row[r->family] != NULL) {
+      snprintf(why, why_len, "rules: %s and %s both apply to %s", rules->row[r->family]->id, r->id,
+               gsim_profile_name(profile));
+      return -1;
+    }
+    rules->row[r->family] = r;
+  }
+  for (int f = 0; f < GSIM_RF_COUNT; f++) {
+    if (rules->row[f] == NULL) {
+      snprintf(why, why_len, "rules: family %s has no row for %s",
+               gsim_rule_family_name((gsim_rule_family)f), gsim_profile_name(profile));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* The mutant of a family: its row of no profile. */
+static const gsim_rule *mutant_of(gsim_rule_family family) {
+  for (size_t i = 0; i < sizeof(TABLE) / sizeof(TABLE[0]); i++)
+    if (TABLE[i].family == family && TABLE[i].profiles == 0)
+      return &TABLE[i];
+  return NULL;
+}
+
+/* Another profile's row with a behaviour that differs from this profile's. */
+static const gsim_rule *other_version_of(const gsim_rules *rules, gsim_rule_family family) {
+  const gsim_rule *mine = rules->row[family];
+  for (size_t i = 0; i < sizeof(TABLE) / sizeof(TABLE[0]); i++) {
+    const gsim_rule *r = &TABLE[i];
+    if (r->family == family && r != mine && r->profiles != 0 &&
+        (r->variant != mine->variant || r->status != mine->status))
+      return r;
+  }
+  return NULL;
+}
+
+int gsim_rules_break(gsim_rules *rules, const char *name, char *why, size_t why_len) {
+  int found = 0;
+  for (int f = 0; f < GSIM_RF_COUNT; f++) {
+    if (strcmp(FAMILY_NAMES[f], name) != 0)
+      continue;
+    const gsim_rule *m = mutant_of((gsim_rule_family)f);
+    if (m == NULL)
+      m = other_version_of(rules, (gsim_rule_family)f);
+    if (m == NULL)
+      continue;
+    rules->row[f] = m;
+    rules->broken |= 1u << f;
+    found = 1;
+  }
+  if (found)
+    return 0;
+  size_t used =
+      (size_t)snprintf(why, why_len, "--break: \"%s\" is not one of: immediate-reload", name);
+  unsigned listed = 0; /* families whose name is already in why */
+  for (int f = 0; f < GSIM_RF_COUNT && used < why_len; f++) {
+    if (listed & (1u << f))
+      continue;
+    if (!mutant_of((gsim_rule_family)f) && !other_version_of(rules, (gsim_rule_family)f))
+      continue;
+    for (int g = f; g < GSIM_RF_COUNT; g++)
+      if (strcmp(FAMILY_NAMES[g], FAMILY_NAMES[f]) == 0)
+        listed |= 1u << g;
+    used += (size_t)snprintf(why + used, why_len - used, ", %s", FAMILY_NAMES[f]);
+  }
+  return -1;
+}
+
+/* ---- the README section ------------------------------------------------------ */
+
+static const char *kind_name(gsim_source_kind kind) {
+  switch (kind) {
+  case GSIM_SOURCE_SEED:
+    return "seed";
+  case GSIM_SOURCE_CODE:
+    return "WSO2 code";
+  case GSIM_SOURCE_INFERRED:
+    return "inferred";
+  case GSIM_SOURCE_MUTANT:
+    return "mutation";
+  }
+  return "?";
+}
+
+/* A table cell: '|' escaped, newlines cannot occur (the table is ours). */
+static void cell(FILE *out, const char *text) {
+  fputc(' ', out);
+  for (const char *p = text; *p; p++) {
+    if (*p == '|')
+      fputs("\\|", out);
+    else
+      fputc(*p, out);
+  }
+  fputs(" |", out);
+}
+
+static void profiles_cell(FILE *out, unsigned profiles) {
+  char text[64] = "";
+  size_t used = 0;
+  for (int p = 0; p < GSIM_PROFILE_COUNT; p++) {
+    if (profiles & (1u << p))
+      used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s", used ? ", " : "",
+                               PROFILE_NAMES[p]);
+  }
+  cell(out, used ? text : "(--break)");
+}
+
+void gsim_rules_markdown(FILE *out) {
+  size_t count = sizeof(TABLE) / sizeof(TABLE[0]);
+  size_t by_kind[4] = {0};
+  fputs("| rule | profiles | behaviour | source | kind |\n", out);
+  fputs("|---|---|---|---|---|\n", out);
+  for (size_t i = 0; i < count; i++) {
+    const gsim_rule *r = &TABLE[i];
+    if (r->kind == GSIM_SOURCE_MUTANT)
+      continue;
+    by_kind[r->kind]++;
+    fputs("|", out);
+    char id[96];
+    snprintf(id, sizeof(id), "`%s`", r->id);
+    cell(out, id);
+    profiles_cell(out, r->profiles);
+    cell(out, r->behaviour);
+    cell(out, r->source);
+    cell(out, kind_name(r->kind));
+    fputc('\n', out);
+  }
+  fprintf(out,
+          "\n%zu rules: %zu from the seeds, %zu from WSO2's code, %zu inferred.\n"
+          "\nMutations (`--break NAME`, for the harness's self-test):\n\n",
+          by_kind[0] + by_kind[1] + by_kind[2], by_kind[GSIM_SOURCE_SEED],
+          by_kind[GSIM_SOURCE_CODE], by_kind[GSIM_SOURCE_INFERRED]);
+  fputs("- `immediate-reload`: endpoint certificate changes apply at once instead of at the tick\n",
+        out);
+  for (size_t i = 0; i < count; i++) { /* one line per name, its mutants joined */
+    const char *name = gsim_rule_family_name(TABLE[i].family);
+    int first = 1;
+    for (size_t j = 0; j < i && first; j++)
+      first = !(TABLE[j].kind == GSIM_SOURCE_MUTANT &&
+                strcmp(gsim_rule_family_name(TABLE[j].family), name) == 0);
+    if (TABLE[i].kind != GSIM_SOURCE_MUTANT || !first)
+      continue;
+    fprintf(out, "- `%s`:", name);
+    const char *sep = " ";
+    for (size_t j = i; j < count; j++) {
+      if (TABLE[j].kind == GSIM_SOURCE_MUTANT &&
+          strcmp(gsim_rule_family_name(TABLE[j].family), name) == 0) {
+        fprintf(out, "%s%s", sep, TABLE[j].behaviour + strlen("Mutation: "));
+        sep = "; ";
+      }
+    }
+    fputc('\n', out);
+  }
+  fputs("- any other family with rows that differ by version (`priority`, `client-alias`, "
+        "`client-tier`, ...): the other version's row\n",
+        out);
+}
