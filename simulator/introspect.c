@@ -118,6 +118,7 @@ typedef struct file_id {
 
 typedef struct introspect {
   const char *path;
+  gsim_rules rules; /* the profile's rule rows (--profile, default wso2-4) */
   config *current;
   file_id seen;
   struct event_base *base;
@@ -511,8 +512,8 @@ static void check(introspect *in, struct evhttp_request *req) {
   gsim_chain_decide(security, cert, token.status, &d);
   if (d.oauth_ran) { /* the chain reaches OAuth2: validate the token, then decide for good */
     lookup l = {cfg, api};
-    gsim_oauth_check_bearer(evhttp_find_header(headers, "Authorization"), cfg->kms, cfg->km_count,
-                            gsim_now_ms(), subscribed, &l, &token);
+    gsim_oauth_check_bearer(&in->rules, evhttp_find_header(headers, "Authorization"), cfg->kms,
+                            cfg->km_count, gsim_now_ms(), subscribed, &l, &token);
     gsim_chain_decide(security, cert, token.status, &d);
   }
   const char *oauth_reason = d.oauth_ran ? token.reason : "not consulted";
@@ -544,16 +545,19 @@ static void on_request(struct evhttp_request *req, void *arg) {
 
 typedef struct options {
   const char *config;
+  gsim_profile profile;
   const char *listen_host;
   int port;
 } options;
 
-static const char usage[] = "usage: gatecert-introspect --config FILE [--listen 127.0.0.1:PORT]\n";
+static const char usage[] = "usage: gatecert-introspect --config FILE [--listen 127.0.0.1:PORT]\n"
+                            "                           [--profile wso2-4|wso2-2.6|sap]\n";
 
 /* 0, 1 after --help, 2 with why on a usage error. */
 static int parse_args(int argc, char **argv, options *opt, char *host_buf, size_t host_len,
                       char *why, size_t why_len) {
   opt->config = NULL;
+  opt->profile = GSIM_PROFILE_WSO2_4;
   opt->listen_host = "127.0.0.1";
   opt->port = 0;
   for (int i = 1; i < argc; i++) {
@@ -565,6 +569,11 @@ static int parse_args(int argc, char **argv, options *opt, char *host_buf, size_
     }
     if (strcmp(argv[i], "--config") == 0) {
       opt->config = argv[++i];
+    } else if (strcmp(argv[i], "--profile") == 0) {
+      if (gsim_profile_parse(argv[++i], &opt->profile) != 0) {
+        fail(why, why_len, "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6 or sap", argv[i]);
+        return 2;
+      }
     } else if (strcmp(argv[i], "--listen") == 0) {
       const char *value = argv[++i];
       const char *colon = strrchr(value, ':');
@@ -677,6 +686,10 @@ int main(int argc, char **argv) {
   introspect in;
   memset(&in, 0, sizeof(in));
   in.path = opt.config;
+  if (gsim_rules_resolve(&in.rules, opt.profile, why, sizeof(why)) != 0) {
+    fprintf(stderr, "gatecert-introspect: %s\n", why);
+    return 1;
+  }
   in.seen = stat_file(in.path);
   in.current = config_load(in.path, &in.seen, why, sizeof(why));
   if (!in.current) {

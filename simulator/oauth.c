@@ -1356,9 +1356,10 @@ static void check_claims(const gsim_token_km *km, json_t *claims, int64_t now,
   subscribed(ctx, km->name, client, loggable(client, shown, sizeof(shown)), out);
 }
 
-void gsim_oauth_check_bearer(const char *authorization, const gsim_token_km *kms, size_t km_count,
-                             int64_t now_ms, gsim_token_subscribed subscribed, void *ctx,
-                             gsim_oauth_result *out) {
+void gsim_oauth_check_bearer(const gsim_rules *rules, const char *authorization,
+                             const gsim_token_km *kms, size_t km_count, int64_t now_ms,
+                             gsim_token_subscribed subscribed, void *ctx, gsim_oauth_result *out) {
+  (void)rules; /* the jwt.* rows: see the checks below */
   memset(out, 0, sizeof(*out));
   const char *auth = authorization;
   if (!auth) {
@@ -1451,7 +1452,8 @@ void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_a
     kms[count++] = (gsim_token_km){o->kms[i].name, o->kms[i].issuer, o->kms[i].alg, o->kms[i].key};
   sim_lookup lookup = {o, api};
   const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-  gsim_oauth_check_bearer(auth, kms, count, gsim_now_ms(), sim_subscribed, &lookup, out);
+  gsim_oauth_check_bearer(&sim->opt->rules, auth, kms, count, gsim_now_ms(), sim_subscribed,
+                          &lookup, out);
   if (!o && out->status != GSIM_OAUTH_MISSING) /* only without key managers: never verified */
     verdict(out, GSIM_OAUTH_INVALID, "OAuth2 is not initialised");
 }

@@ -88,28 +88,29 @@ const char *gsim_rule_family_name(gsim_rule_family family) {
 
 /* Sources quoted by several rows. */
 #define SRC_FAULT_XML                                                                              \
-  "product-apim v4.0.0, v4.2.0, v4.7.0: the default fault sequence fault.xml sets HTTP_SC 500 "    \
-  "unless CUSTOM_HTTP_SC is set (only key errors, AI endpoints, CORS and WebSocket set it)"
-#define SRC_TARGET_ERRORS                                                                          \
-  "wso2-synapse (4.x): TargetErrorHandler.getErrorCode is the base code + the connection's "       \
-  "protocol state ordinal; TargetHandler.closed() faults only in states 1-5"
-#define SRC_26_UNCONFIRMED                                                                         \
-  "inferred: the 2.6 documentation says nothing of it and 2.6's source was not read for it; "      \
-  "kept as 4.x's until confirmed"
+  "product-apim v2.6.0 and v4.0.0-v4.7.0 sequences/fault.xml: HTTP_SC 500 unless CUSTOM_HTTP_SC "  \
+  "(set only by key errors, AI endpoints, CORS and WebSocket)"
+#define SRC_SYNAPSE                                                                                \
+  "wso2-synapse v2.1.7-wso2v80 (2.6) and wso2v227 (4.0) passthru ErrorCodes, "                     \
+  "TargetErrorHandler.getErrorCode = base code + ProtocolState ordinal"
+#define SRC_NOT_IN_SEED_004                                                                        \
+  "inferred: seed 004 does not say; the sap profile keeps the first release's"
 
 /* clang-format off */
 static const gsim_rule TABLE[] = {
     /* ---- gateway fault bodies ------------------------------------------------ */
     {GSIM_RF_FAULT_FORMAT, "fault.json", GSIM_ON_WSO2_4, 0, 0, NULL,
      "Gateway faults are JSON {\"code\",\"type\",\"message\",\"description\"} (fault_format json)",
-     GSIM_SOURCE_CODE, "carbon-apimgt 4.x: the JSON fault of the default fault sequence"},
+     GSIM_SOURCE_CODE, "product-apim v4.0.0 sequences/fault.xml (JSON payload, application/json)"},
     {GSIM_RF_FAULT_FORMAT, "fault.xml", GSIM_ON_WSO2_26, 1, 0, NULL,
      "Gateway faults are XML <am:fault xmlns:am=\"http://wso2.org/apimanager\">, security faults "
-     "<ams:fault>, throttling faults <amt:fault> (fault_format xml)",
-     GSIM_SOURCE_SEED, "seed 000 (the am:fault answered to a call with an untrusted backend)"},
+     "<ams:fault>, throttling faults <amt:fault> (fault_format xml); a JSON request body's fault "
+     "rendered as JSON (2.6 keeps the type for POST, PUT, PATCH) is not imitated",
+     GSIM_SOURCE_CODE,
+     "seed 000 (an am:fault answered to a call); product-apim v2.6.0 sequences/fault.xml and "
+     "_auth_failure_handler_.xml (error_message_type application/xml)"},
     {GSIM_RF_FAULT_FORMAT, "fault.json-sap", GSIM_ON_SAP, 0, 0, NULL,
-     "Gateway faults are WSO2 4.x's JSON", GSIM_SOURCE_INFERRED,
-     "inferred: seed 004 gives no fault bodies; the sap profile keeps WSO2 4.x's"},
+     "Gateway faults are WSO2 4.x's JSON", GSIM_SOURCE_INFERRED, SRC_NOT_IN_SEED_004},
 
     /* ---- backend transport faults -------------------------------------------- */
     {GSIM_RF_BACKEND_TLS, "backend.tls-500", GSIM_ON_ALL, 0, 500, "101500",
@@ -118,30 +119,30 @@ static const gsim_rule TABLE[] = {
      GSIM_SOURCE_SEED, "seed 000 and seed 002 (PKIX failure answered with 101500)"},
     {GSIM_RF_BACKEND_CONNECT, "backend.connect-500", GSIM_ON_WSO2, 0, 500, "101503",
      "A refused or reset backend connection: 500, 101503 \"Error connecting to the back end\"",
-     GSIM_SOURCE_CODE, SRC_FAULT_XML "; 2.6 kept as 4.x (its fault.xml not read)"},
+     GSIM_SOURCE_CODE, SRC_FAULT_XML "; " SRC_SYNAPSE " (CONNECTION_FAILED in REQUEST_READY)"},
     {GSIM_RF_BACKEND_CONNECT, "backend.connect-503", GSIM_ON_SAP, 0, 503, "101503",
      "A refused or reset backend connection: 503, 101503", GSIM_SOURCE_INFERRED,
-     "inferred: seed 004 gives no status; the sap profile keeps the first release's 503"},
+     SRC_NOT_IN_SEED_004},
     {GSIM_RF_BACKEND_CONNECT, "backend.connect-mutant", 0, 0, 503, "101503",
      "Mutation: 503 for a refused connection", GSIM_SOURCE_MUTANT, "--break backend-faults"},
     {GSIM_RF_BACKEND_TIMEOUT, "backend.timeout-500", GSIM_ON_WSO2, 0, 500, "101504",
-     "No backend answer within backend_timeout_ms: 500, 101504", GSIM_SOURCE_CODE,
-     SRC_FAULT_XML "; synapse TimeoutHandler sets 101504"},
+     "No backend answer within backend_timeout_ms: 500, 101504 \"Send timeout\"", GSIM_SOURCE_CODE,
+     SRC_FAULT_XML "; wso2-synapse core/axis2/TimeoutHandler (HANDLER_TIME_OUT, no state added)"},
     {GSIM_RF_BACKEND_TIMEOUT, "backend.timeout-504", GSIM_ON_SAP, 0, 504, "101504",
      "No backend answer within backend_timeout_ms: 504, 101504", GSIM_SOURCE_INFERRED,
-     "inferred: seed 004 gives no status; the sap profile keeps the first release's 504"},
+     SRC_NOT_IN_SEED_004},
     {GSIM_RF_BACKEND_TIMEOUT, "backend.timeout-mutant", 0, 0, 504, "101504",
      "Mutation: 504 for a timeout", GSIM_SOURCE_MUTANT, "--break backend-faults"},
     {GSIM_RF_BACKEND_CLOSED, "backend.closed-by-state", GSIM_ON_WSO2, GSIM_CLOSED_BY_STATE, 500,
      "101508",
-     "A backend that closes or answers garbage: 500 with 101500 + protocol state (101506 before "
-     "the request was written, 101507 while writing it, 101508 after it was written, 101509 while "
-     "reading the response head, 101510 while reading its body)",
-     GSIM_SOURCE_CODE, SRC_FAULT_XML "; " SRC_TARGET_ERRORS},
+     "A backend that closes the connection: 500 with 101505 + the protocol state (101506 while "
+     "the request head is written, 101507 its body, 101508 once the whole request was sent, "
+     "101509 while reading the response head, 101510 its body)",
+     GSIM_SOURCE_CODE,
+     SRC_FAULT_XML "; " SRC_SYNAPSE "; TargetHandler.closed() faults in states 1-5 only"},
     {GSIM_RF_BACKEND_CLOSED, "backend.closed-502", GSIM_ON_SAP, GSIM_CLOSED_ONE_CODE, 502, "101505",
      "A backend that closes or answers garbage: 502, 101505 \"Connection closed\"",
-     GSIM_SOURCE_INFERRED,
-     "inferred: seed 004 gives no status; the sap profile keeps the first release's 502"},
+     GSIM_SOURCE_INFERRED, SRC_NOT_IN_SEED_004},
     {GSIM_RF_BACKEND_CLOSED, "backend.closed-mutant", 0, GSIM_CLOSED_ONE_CODE, 502, "101505",
      "Mutation: 502 and one code for every close", GSIM_SOURCE_MUTANT, "--break backend-faults"},
 
@@ -151,66 +152,76 @@ static const gsim_rule TABLE[] = {
      "mutualssl + oauth2 without a mandatory flag is OAuth2 mandatory + mutual SSL optional: the "
      "token decides (accepted cert + no token 401 900902; unknown cert + valid token 200)",
      GSIM_SOURCE_CODE,
-     "carbon-apimgt 3.0+ APIProviderImpl.selectSecurityLevels adds "
+     "carbon-apimgt 6.5.298+ (3.0) APIProviderImpl.selectSecurityLevels adds "
      "oauth_basic_auth_api_key_mandatory; product-apim 4.7 integration-v2 "
      "gateway/mutual_ssl_invocation.feature"},
     {GSIM_RF_PRIORITY_NO_FLAGS, "priority.seed-table", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
      GSIM_PRIORITY_SEED_TABLE, 0, NULL,
-     "mutualssl + oauth2 without a mandatory flag follows the documented table: a valid "
-     "certificate passes and the token is ignored; otherwise a token sent decides; a refused "
-     "certificate alone 401 900901; nothing 401 900902",
-     GSIM_SOURCE_SEED, "seed 003 (Securing APIs with Mutual SSL, the priority table)"},
+     "mutualssl + oauth2 without a mandatory flag: a valid certificate passes and the token is "
+     "ignored; otherwise a token sent decides; a refused certificate alone 401 900901; nothing "
+     "401 900902",
+     GSIM_SOURCE_SEED,
+     "seed 003 (the priority table); carbon-apimgt 6.4.73 MultiAuthenticator (mutual SSL first, "
+     "OAuth2 only when it fails)"},
     {GSIM_RF_BOTH_OPTIONAL, "both-optional.either", GSIM_ON_WSO2_4, GSIM_BOTH_OPTIONAL_EITHER, 401,
      "900901",
      "mutualssl_optional + oauth_basic_auth_api_key_optional: either credential passes (a valid "
      "certificate with a bad token too); neither: 401 900901",
      GSIM_SOURCE_CODE,
-     "carbon-apimgt 4.4.0 APIAuthenticationHandler.isAuthenticate (the flags exist since 4.3.0)"},
+     "carbon-apimgt 9.30 (4.4.0) APIAuthenticationHandler.isAuthenticate (flags since 4.3.0)"},
     {GSIM_RF_BOTH_OPTIONAL, "both-optional.unknown", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
      GSIM_BOTH_OPTIONAL_UNKNOWN_FLAGS, 400, NULL,
      "The optional flags are not security schemes: creating an API with them is 400",
      GSIM_SOURCE_SEED,
-     "seed 003 names mutualssl, mutualssl_mandatory, oauth2 and "
-     "oauth_basic_auth_api_key_mandatory only; the optional flags came with WSO2 4.3.0"},
+     "seed 003 names mutualssl and oauth2 only; carbon-apimgt 6.4.x has neither optional flag"},
     {GSIM_RF_BOTH_OPTIONAL, "both-optional.mutant", 0, GSIM_BOTH_OPTIONAL_EITHER, 401, "900902",
      "Mutation: neither credential is 900902", GSIM_SOURCE_MUTANT, "--break both-optional"},
     {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.ignored", GSIM_ON_WSO2, GSIM_LB_IGNORE_HEADER, 0, NULL,
-     "With enable_client_validation, a header from a connection whose peer presented no trusted "
-     "certificate is ignored: the API sees no certificate",
+     "The client certificate header (certificate_header, default X-WSO2-CLIENT-CERTIFICATE) is "
+     "honoured only when the connection's own peer certificate is in the listener trust "
+     "(enable_client_validation); from a peer without one it is ignored: the API sees no "
+     "certificate",
      GSIM_SOURCE_CODE,
-     "carbon-apimgt 4.x MutualSSLAuthenticator / certificate_header validation against the "
-     "listener trust store; seed 003 (EnableClientCertificateValidation) for 2.6"},
+     "seed 003 (ClientCertificateHeader, EnableClientCertificateValidation: a 2.6 WUM update of "
+     "2020-07-15); carbon-apimgt 6.6.45+ (3.1.0) and 4.x MutualSSLAuthenticator"},
     {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.connection", GSIM_ON_SAP, GSIM_LB_USE_CONNECTION, 0,
      NULL,
      "A header from an untrusted peer is ignored and the connection's own certificate is used",
      GSIM_SOURCE_INFERRED, "inferred: seed 004 has no header mode; the first release's rule kept"},
     {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.mutant", 0, GSIM_LB_USE_CONNECTION, 0, NULL,
-     "Mutation: a header from an untrusted peer is honoured", GSIM_SOURCE_MUTANT,
-     "--break lb-header"},
+     "Mutation: a header from a peer without a certificate is replaced by that peer's nothing "
+     "and the header is honoured",
+     GSIM_SOURCE_MUTANT, "--break lb-header"},
 
     /* ---- client certificates ---------------------------------------------------- */
-    {GSIM_RF_CLIENT_ALIAS_SCOPE, "client-alias.tenant", GSIM_ON_WSO2_4,
+    {GSIM_RF_CLIENT_ALIAS_SCOPE, "client-alias.tenant-key-type", GSIM_ON_WSO2_4,
      GSIM_ALIAS_PER_TENANT_KEY_TYPE, 409, NULL,
-     "A client certificate alias is unique per key type across all APIs: 409 \"The alias '<a>' "
-     "already exists in the trust store for <keyType> key type.\"",
+     "A client certificate alias is unique per key type across all APIs, and may not be an "
+     "endpoint certificate's alias: 409 \"The alias '<a>' already exists in the trust store for "
+     "<keyType> key type.\"",
      GSIM_SOURCE_CODE,
-     "carbon-apimgt 9.x AM_API_CLIENT_CERTIFICATE primary key (ALIAS, TENANT_ID, KEY_TYPE, "
-     "REMOVED, REVISION_UUID), checkWhetherAliasExist, addAPIClientCertificateOfGivenKeyType"},
-    {GSIM_RF_CLIENT_ALIAS_SCOPE, "client-alias.per-api", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
-     GSIM_ALIAS_PER_API, 409, NULL,
+     "carbon-apimgt 9.29.165+ (4.4.0) CertificateMgtDAO.checkWhetherAliasExist (KEY_TYPE, ALIAS, "
+     "TENANT_ID; then AM_CERTIFICATE_METADATA); 4.0-4.3 had no key type"},
+    {GSIM_RF_CLIENT_ALIAS_SCOPE, "client-alias.tenant", GSIM_ON_WSO2_26, GSIM_ALIAS_PER_TENANT, 409,
+     NULL,
+     "A client certificate alias is unique across all APIs and endpoint certificates: 409 \"The "
+     "alias '<a>' already exists in the trust store.\"",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 6.4.73 CertificateMgtDAO.checkWhetherAliasExist (AM_API_CLIENT_CERTIFICATE "
+     "primary key ALIAS, TENANT_ID, REMOVED; then AM_CERTIFICATE_METADATA)"},
+    {GSIM_RF_CLIENT_ALIAS_SCOPE, "client-alias.per-api", GSIM_ON_SAP, GSIM_ALIAS_PER_API, 409, NULL,
      "A client certificate alias is unique within its API: 409 \"The alias '<a>' already exists "
      "in the trust store.\"",
-     GSIM_SOURCE_INFERRED,
-     "inferred: seed 003 says an alias per certificate without its scope; the first release's rule "
-     "kept"},
-    {GSIM_RF_CLIENT_TIER, "client-tier.accepted", GSIM_ON_WSO2_4, GSIM_TIER_ACCEPTED, 201, NULL,
-     "An unknown tier on a client certificate upload is accepted (201); its calls are unthrottled",
-     GSIM_SOURCE_CODE, "carbon-apimgt 9.x addAPIClientCertificateOfGivenKeyType never validates "
-     "the tier"},
-    {GSIM_RF_CLIENT_TIER, "client-tier.validated", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
-     GSIM_TIER_VALIDATED, 400, NULL, "An unknown tier on a client certificate upload is 400",
-     GSIM_SOURCE_INFERRED,
-     "inferred: seed 003 has the tier chosen from the API's tiers in the Publisher UI"},
+     GSIM_SOURCE_INFERRED, SRC_NOT_IN_SEED_004},
+    {GSIM_RF_CLIENT_TIER, "client-tier.accepted", GSIM_ON_WSO2, GSIM_TIER_ACCEPTED, 201, NULL,
+     "An unknown tier on a client certificate upload is accepted (201); its calls are not "
+     "throttled",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 6.4.73 ClientCertificatesApiServiceImpl and 9.x "
+     "addAPIClientCertificateOfGivenKeyType never validate the tier"},
+    {GSIM_RF_CLIENT_TIER, "client-tier.validated", GSIM_ON_SAP, GSIM_TIER_VALIDATED, 400, NULL,
+     "An unknown tier on a client certificate upload is 400", GSIM_SOURCE_INFERRED,
+     SRC_NOT_IN_SEED_004},
     {GSIM_RF_CLIENT_KEY_TYPE, "client-key-type.400", GSIM_ON_ALL, 0, 400, NULL,
      "A key type other than PRODUCTION or SANDBOX: 400 \"The key type is invalid. It should be "
      "either PRODUCTION or SANDBOX\"",
@@ -230,15 +241,18 @@ static const gsim_rule TABLE[] = {
      GSIM_THROTTLE_JSON_RETRY_AFTER, 429, "900804",
      "Throttled: 429 JSON {\"code\":\"900804\",\"message\":\"Message throttled out\","
      "\"description\":\"You have exceeded your quota .You can access API after <t>\","
-     "\"nextAccessTime\":\"<t>\"} with <t> as yyyy-MMM-dd HH:mm:ss+0000 UTC, and Retry-After",
-     GSIM_SOURCE_CODE, "carbon-apimgt 4.x _throttle_out_handler_.xml"},
+     "\"nextAccessTime\":\"<t>\"}, <t> as yyyy-MMM-dd HH:mm:ss+0000 UTC, and Retry-After as an "
+     "HTTP date",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 9.0.174 ThrottleHandler (Retry-After since 2019-09); product-apim v4.0.0 "
+     "_throttle_out_handler_.xml"},
     {GSIM_RF_THROTTLE_OUT, "throttle.amt-xml", GSIM_ON_WSO2_26, GSIM_THROTTLE_XML, 429, "900804",
      "Throttled: 429 <amt:fault xmlns:amt=\"http://wso2.org/apimanager/throttling\"> with code, "
-     "message and description, no Retry-After",
-     GSIM_SOURCE_CODE, "carbon-apimgt 2.x/3.x _throttle_out_handler_.xml (the amt: fault)"},
+     "message, description \"You have exceeded your quota\" and nextAccessTime; no Retry-After",
+     GSIM_SOURCE_CODE, "carbon-apimgt 6.4.50 ThrottleHandler.getFaultPayload"},
     {GSIM_RF_THROTTLE_OUT, "throttle.json", GSIM_ON_SAP, GSIM_THROTTLE_JSON_PLAIN, 429, "900804",
      "Throttled: 429 JSON {\"code\",\"message\",\"description\"}", GSIM_SOURCE_INFERRED,
-     "inferred: seed 004 has no throttling answer; the first release's kept"},
+     SRC_NOT_IN_SEED_004},
     {GSIM_RF_THROTTLE_OUT, "throttle.mutant", 0, GSIM_THROTTLE_JSON_PLAIN, 429, "900804",
      "Mutation: no nextAccessTime and no Retry-After", GSIM_SOURCE_MUTANT, "--break throttle-out"},
     {GSIM_RF_THROTTLE_KEY, "throttle.shared-counter", GSIM_ON_ALL, 0, 0, NULL,
@@ -247,22 +261,31 @@ static const gsim_rule TABLE[] = {
      GSIM_SOURCE_CODE, "carbon-apimgt 4.x throttle key with the constant application id"},
 
     /* ---- OAuth2 tokens --------------------------------------------------------------- */
-    {GSIM_RF_JWT_NBF, "jwt.nbf-ignored", GSIM_ON_WSO2, GSIM_CHECK_OFF, 0, NULL,
+    {GSIM_RF_JWT_NBF, "jwt.nbf-ignored", GSIM_ON_WSO2_4, GSIM_CHECK_OFF, 0, NULL,
      "A JWT's nbf is not checked", GSIM_SOURCE_CODE,
-     "carbon-apimgt 4.x gateway OAuth path (JWTValidator checks exp only); 2.6 kept as 4.x "
-     "(no self-contained token rule in the seeds)"},
+     "carbon-apimgt 9.0.174 and 9.33 impl/jwt/JWTValidatorImpl, gateway "
+     "handlers/security/jwt/JWTValidator (no nbf check)"},
+    {GSIM_RF_JWT_NBF, "jwt.nbf-ignored-2.6", GSIM_ON_WSO2_26, GSIM_CHECK_OFF, 0, NULL,
+     "A JWT's nbf is not checked", GSIM_SOURCE_INFERRED,
+     "inferred: 2.6's gateway sends every token to the key manager (carbon-apimgt 6.4.50 "
+     "OAuthAuthenticator); the simulator's JWT check stands in for it with 4.x's rules"},
     {GSIM_RF_JWT_NBF, "jwt.nbf-checked", GSIM_ON_SAP, GSIM_CHECK_ON, 401, "900901",
      "A JWT whose nbf is more than 300 s ahead is 401 900901", GSIM_SOURCE_INFERRED,
-     "inferred: seed 004 has no token rules; the first release's check kept"},
+     SRC_NOT_IN_SEED_004},
     {GSIM_RF_JWT_NBF, "jwt.nbf-mutant", 0, GSIM_CHECK_ON, 401, "900901",
      "Mutation: nbf checked", GSIM_SOURCE_MUTANT, "--break jwt"},
-    {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-passes", GSIM_ON_WSO2, GSIM_CHECK_OFF, 0, NULL,
+    {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-passes", GSIM_ON_WSO2_4, GSIM_CHECK_OFF, 0, NULL,
      "A JWT without exp passes the expiry check; an expired one (exp + 300 s skew <= now) is 401 "
      "900901",
-     GSIM_SOURCE_CODE, "carbon-apimgt 4.x DateUtils.isAfter(exp, now, skew), skew 300 s"},
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 9.0.174 JWTValidatorImpl.validateTokenExpiry: exp == null || "
+     "DateUtils.isAfter(exp, now, skew)"},
+    {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-passes-2.6", GSIM_ON_WSO2_26, GSIM_CHECK_OFF, 0, NULL,
+     "A JWT without exp passes the expiry check; an expired one is 401 900901",
+     GSIM_SOURCE_INFERRED,
+     "inferred: 2.6's gateway sends every token to the key manager; 4.x's rules stand in"},
     {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-refused", GSIM_ON_SAP, GSIM_CHECK_ON, 401, "900901",
-     "A JWT without exp is 401 900901", GSIM_SOURCE_INFERRED,
-     "inferred: seed 004 has no token rules; the first release's check kept"},
+     "A JWT without exp is 401 900901", GSIM_SOURCE_INFERRED, SRC_NOT_IN_SEED_004},
     {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-mutant", 0, GSIM_CHECK_ON, 401, "900901",
      "Mutation: a token without exp refused", GSIM_SOURCE_MUTANT, "--break jwt"},
 
@@ -427,6 +450,10 @@ static void cell(FILE *out, const char *text) {
   for (const char *p = text; *p; p++) {
     if (*p == '|')
       fputs("\\|", out);
+    else if (*p == '<')
+      fputs("&lt;", out);
+    else if (*p == '>')
+      fputs("&gt;", out);
     else
       fputc(*p, out);
   }

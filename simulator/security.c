@@ -54,7 +54,6 @@
 
 #define HEADER_MAX     ((size_t)16 * 1024)
 #define NS_SECURITY    "http://wso2.org/apimanager/security"
-#define NS_THROTTLING  "http://wso2.org/apimanager/throttling"
 #define CHALLENGE_MTLS "Mutual SSL realm=\"WSO2 API Manager\""
 #define CHALLENGE_BEAR "Bearer realm=\"WSO2 API Manager\""
 
@@ -488,14 +487,9 @@ static int throttle(gsim *sim, struct evhttp_request *req, const gsim_api *api,
   int64_t next = 0;
   if (gsim_throttle_hit(sim, key, tier, gsim_now_ms(), &next))
     return 0;
-  char when[40], description[160];
-  gsim_throttle_format_next(next, when);
-  snprintf(description, sizeof(description),
-           "You have exceeded your quota .You can access API after %s", when);
   gsim_log(sim, "INFO", "api %s:%s: throttled out (tier %s, %ld per %ld s)", api->name,
            api->version, tier->name, tier->requests, tier->window_s);
-  gsim_fault_send_ns(sim, req, 429, "amt", NS_THROTTLING, "900804", "Message throttled out",
-                     description);
+  gsim_throttle_reply(sim, req, next);
   return 1;
 }
 

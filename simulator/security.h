@@ -65,6 +65,9 @@ const char *gsim_auth_description(int code);
  * the oldest window is dropped (logged). */
 int gsim_throttle_hit(gsim *sim, const char *key, const gsim_tier *tier, int64_t now_ms,
                       int64_t *next_ms);
+/* Answers a throttled request (rule family throttle-out): the status, body
+ * and headers of the profile's row, with next_ms as the next access time. */
+void gsim_throttle_reply(gsim *sim, struct evhttp_request *req, int64_t next_ms);
 /* WSO2's next access time: "2030-Jan-01 00:01:00+0000 UTC" (out: 40 bytes). */
 void gsim_throttle_format_next(int64_t ms, char out[40]);
 /* Live counters (for tests and status). */

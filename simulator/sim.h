@@ -401,9 +401,9 @@ typedef void (*gsim_token_subscribed)(void *ctx, const char *km_name, const char
  * GJWT_MAX_TOKEN bytes, no key manager with its iss, a signature that does
  * not verify for that key manager's alg and key, exp + 300 s <= now, nbf -
  * 300 s > now, no client id; else what subscribed says. */
-void gsim_oauth_check_bearer(const char *authorization, const gsim_token_km *kms, size_t km_count,
-                             int64_t now_ms, gsim_token_subscribed subscribed, void *ctx,
-                             gsim_oauth_result *out);
+void gsim_oauth_check_bearer(const gsim_rules *rules, const char *authorization,
+                             const gsim_token_km *kms, size_t km_count, int64_t now_ms,
+                             gsim_token_subscribed subscribed, void *ctx, gsim_oauth_result *out);
 /* A key manager's key from a PEM public key or certificate (text or base64
  * of the PEM) that fits alg (RS256: RSA >= 2048 bits; ES256: P-256), as the
  * admin API accepts it. NULL with why filled. */

@@ -166,3 +166,14 @@ void gsim_throttle_format_next(int64_t ms, char out[40]) {
   snprintf(out, 40, "%04d-%s-%02d %02d:%02d:%02d+0000 UTC", tm.tm_year + 1900,
            months[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
+
+#define NS_THROTTLING "http://wso2.org/apimanager/throttling"
+
+void gsim_throttle_reply(gsim *sim, struct evhttp_request *req, int64_t next_ms) {
+  char when[40], description[160];
+  gsim_throttle_format_next(next_ms, when);
+  snprintf(description, sizeof(description),
+           "You have exceeded your quota .You can access API after %s", when);
+  gsim_fault_send_ns(sim, req, 429, "amt", NS_THROTTLING, "900804", "Message throttled out",
+                     description);
+}
