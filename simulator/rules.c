@@ -184,13 +184,11 @@ static const gsim_rule TABLE[] = {
      GSIM_SOURCE_CODE,
      "seed 003 (ClientCertificateHeader, EnableClientCertificateValidation: a 2.6 WUM update of "
      "2020-07-15); carbon-apimgt 6.6.45+ (3.1.0) and 4.x MutualSSLAuthenticator"},
-    {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.connection", GSIM_ON_SAP, GSIM_LB_USE_CONNECTION, 0,
-     NULL,
-     "A header from an untrusted peer is ignored and the connection's own certificate is used",
-     GSIM_SOURCE_INFERRED, "inferred: seed 004 has no header mode; the first release's rule kept"},
-    {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.mutant", 0, GSIM_LB_USE_CONNECTION, 0, NULL,
-     "Mutation: a header from a peer without a certificate is replaced by that peer's nothing "
-     "and the header is honoured",
+    {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.ignored-sap", GSIM_ON_SAP, GSIM_LB_IGNORE_HEADER, 0,
+     NULL, "The client certificate header follows WSO2's rule", GSIM_SOURCE_INFERRED,
+     "inferred: seed 004 has no header mode; WSO2's rule kept"},
+    {GSIM_RF_LB_HEADER_NO_PEER, "lb-header.mutant", 0, GSIM_LB_HONOUR_WITHOUT_PEER, 0, NULL,
+     "Mutation: the header is honoured from a connection whose peer presented no certificate",
      GSIM_SOURCE_MUTANT, "--break lb-header"},
 
     /* ---- client certificates ---------------------------------------------------- */
