@@ -298,6 +298,61 @@ static void check_full_call(const gh_step *s) {
   }
 }
 
+/* Profile families and versions: `wso2` in profiles covers wso2-4 and
+ * wso2-2.6; an override for a version wins over the family's, which wins over
+ * expect; an override for a version outside the case's family is refused. */
+static void test_profile_versions(void **state) {
+  (void)state;
+  static const char yaml[] = "name: versions\n"
+                             "features: [backend-trust]\n"
+                             "profiles: [wso2]\n"
+                             "backends: {echo: {fault: refuse}}\n"
+                             "apis: {test: {context: /test, version: \"1.0\", backend: echo}}\n"
+                             "steps:\n"
+                             "  - call: {api: test, path: /x}\n"
+                             "    expect: {status: 500, fault_code: \"101500\"}\n"
+                             "    expect_profile:\n"
+                             "      wso2-2.6: {status: 502}\n"
+                             "      wso2: {status: 503, fault_code: \"101503\"}\n";
+  char *path = test_scratch_path("versions.yaml");
+  write_all(path, yaml, sizeof(yaml) - 1);
+  size_t count = 0;
+  gh_case_spec *c = load_ok(path, &count);
+  assert_int_equal(count, 1);
+  static const struct {
+    const char *profile;
+    int applies, status;
+    const char *code;
+  } cases[] = {
+      {"wso2-4", 1, 503, "101503"},   /* the family's override */
+      {"wso2", 1, 503, "101503"},     /* the alias of wso2-4 */
+      {"wso2-2.6", 1, 502, "101503"}, /* the version's over the family's */
+      {"sap", 0, 500, "101500"},      /* not in the case's profiles: expect as written */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    assert_int_equal(cases[i].applies, gh_case_has_profile(c, cases[i].profile));
+    gh_expect m = gh_step_expect(&c->steps[0], cases[i].profile);
+    if (m.status != cases[i].status || strcmp(m.fault_code, cases[i].code) != 0)
+      fail_msg("%s: status %d code %s, expected %d %s", cases[i].profile, m.status, m.fault_code,
+               cases[i].status, cases[i].code);
+  }
+  gh_cases_free(c, count);
+  static const char outside[] = "name: outside\n"
+                                "features: [backend-trust]\n"
+                                "profiles: [sap]\n"
+                                "backends: {echo: {fault: refuse}}\n"
+                                "apis: {test: {context: /test, version: \"1.0\", backend: echo}}\n"
+                                "steps:\n"
+                                "  - call: {api: test, path: /x}\n"
+                                "    expect: {status: 500}\n"
+                                "    expect_profile: {wso2-2.6: {status: 502}}\n";
+  write_all(path, outside, sizeof(outside) - 1);
+  assert_int_equal(0, load_fails(path, 9, 22,
+                                 "expect_profile: \"wso2-2.6\" is not in this "
+                                 "scenario's profiles"));
+  free(path);
+}
+
 static void check_full_steps(const gh_case_spec *c) {
   assert_int_equal(c->step_count, 13);
   const gh_step *s = c->steps;
@@ -1119,6 +1174,7 @@ int main(void) {
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_matrix),
       cmocka_unit_test(test_matrix_unknown_param),
+      cmocka_unit_test(test_profile_versions),
       cmocka_unit_test(test_bad_corpus),
       cmocka_unit_test(test_size_bounds),
       cmocka_unit_test(test_expansion_bounds),
