@@ -36,19 +36,22 @@ run: build
 	done; \
 	printf '== summary\n%b' "$$summary"; exit $$status
 
-# The conformance matrix: the catalogue against the simulator (wso2 and sap
-# profiles), nginx and HAProxy (their known failures listed in
+# The conformance matrix: the catalogue against the simulator (wso2-4, wso2-2.6
+# and sap profiles), nginx and HAProxy (their known failures listed in
 # harness/drivers/*.known), combined into $(REPORTS)/matrix.json, the console
 # table and the README's table between its matrix markers.
 matrix: build
-	@$(BUILD)/harness/gatecert run -j $(JOBS) --scenarios scenarios --reports $(REPORTS)/sim-wso2
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile wso2-4 --scenarios scenarios \
+	  --reports $(REPORTS)/sim-wso2-4
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile wso2-2.6 --scenarios scenarios \
+	  --reports $(REPORTS)/sim-wso2-2.6
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile sap --scenarios scenarios --reports $(REPORTS)/sim-sap
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver nginx --scenarios scenarios \
 	  --known-failures harness/drivers/nginx.known --reports $(REPORTS)/nginx
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver haproxy --scenarios scenarios \
 	  --known-failures harness/drivers/haproxy.known --reports $(REPORTS)/haproxy
 	@$(BUILD)/harness/gatecert matrix --out $(REPORTS)/matrix.json --readme README.md \
-	  $(REPORTS)/sim-wso2 $(REPORTS)/sim-sap $(REPORTS)/nginx $(REPORTS)/haproxy
+	  $(REPORTS)/sim-wso2-4 $(REPORTS)/sim-wso2-2.6 $(REPORTS)/sim-sap $(REPORTS)/nginx $(REPORTS)/haproxy
 
 # Unit tests, lint and the benchmark in the normal build, then the unit tests
 # again under ASan+UBSan.
