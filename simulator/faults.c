@@ -3,11 +3,13 @@
  * Gateway faults follow WSO2's shapes: 4.x JSON
  *   {"code":"101500","type":"Status report","message":"Runtime Error","description":"Error in
  * Sender"} or the 2.x/3.x XML <am:fault> (selected with "fault_format": "xml"), built with jansson
- * and libxml2 so no value is ever spliced into markup by hand. The security chain and the
- * throttle (security.c) answer WSO2's other shape, without "type": {"code","message","description"}
- * or <ams:fault xmlns:ams="http://wso2.org/apimanager/security"> (<amt:fault> for throttling,
- * http://wso2.org/apimanager/throttling). REST errors follow the Publisher
- * API's ErrorDTO:
+ * and libxml2 so no value is ever spliced into markup by hand. The security chain (security.c)
+ * and the throttle (throttle.c) answer WSO2's other shape, without "type":
+ * {"code","message","description"} or <ams:fault xmlns:ams="http://wso2.org/apimanager/security">
+ * (<amt:fault> for throttling, http://wso2.org/apimanager/throttling), plus one field after the
+ * description when the caller gives one (the throttle's nextAccessTime, as its rule row says).
+ * fault_format picks JSON or XML; the fields are the same in both. REST errors follow the
+ * Publisher API's ErrorDTO:
  *   {"code":409,"message":"...","description":"...","moreInfo":"","error":[]}
  */
 #include <string.h>
@@ -101,7 +103,8 @@ void gsim_fault_send(gsim *sim, struct evhttp_request *req, int http_status, con
 /* The security and throttling faults: <prefix:fault xmlns:prefix="ns"> with
  * code, message and description only (WSO2's auth and throttle handlers). */
 static int fault_xml_ns(struct evbuffer *out, const char *prefix, const char *ns, const char *code,
-                        const char *message, const char *description) {
+                        const char *message, const char *description, const char *extra_name,
+                        const char *extra_value) {
   xmlBufferPtr buf = xmlBufferCreate();
   if (!buf)
     return -1;
@@ -116,6 +119,8 @@ static int fault_xml_ns(struct evbuffer *out, const char *prefix, const char *ns
   rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "code", NULL, BAD_CAST code) < 0;
   rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "message", NULL, BAD_CAST message) < 0;
   rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "description", NULL, BAD_CAST description) < 0;
+  if (extra_name)
+    rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST extra_name, NULL, BAD_CAST extra_value) < 0;
   rc |= xmlTextWriterEndElement(w) < 0;
   xmlFreeTextWriter(w); /* flushes */
   if (rc == 0)
@@ -127,12 +132,23 @@ static int fault_xml_ns(struct evbuffer *out, const char *prefix, const char *ns
 void gsim_fault_send_ns(gsim *sim, struct evhttp_request *req, int http_status, const char *prefix,
                         const char *ns, const char *code, const char *message,
                         const char *description) {
+  gsim_fault_send_ns_extra(sim, req, http_status, prefix, ns, code, message, description, NULL,
+                           NULL);
+}
+
+void gsim_fault_send_ns_extra(gsim *sim, struct evhttp_request *req, int http_status,
+                              const char *prefix, const char *ns, const char *code,
+                              const char *message, const char *description, const char *extra_name,
+                              const char *extra_value) {
+  if (!extra_value)
+    extra_name = NULL;
   sim->stats.faults++;
   struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
   evhttp_remove_header(headers, "Content-Type");
   if (sim->opt->fault_format == GSIM_FAULT_XML) {
     struct evbuffer *body = evbuffer_new();
-    if (body && fault_xml_ns(body, prefix, ns, code, message, description) == 0) {
+    if (body &&
+        fault_xml_ns(body, prefix, ns, code, message, description, extra_name, extra_value) == 0) {
       evhttp_add_header(headers, "Content-Type", "application/xml");
       evhttp_send_reply(req, http_status, NULL, body);
       evbuffer_free(body);
@@ -145,5 +161,7 @@ void gsim_fault_send_ns(gsim *sim, struct evhttp_request *req, int http_status, 
   }
   json_t *fault =
       json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "description", description);
+  if (fault && extra_name)
+    json_object_set_new(fault, extra_name, json_string(extra_value));
   gsim_send_json(req, http_status, fault);
 }

@@ -31,14 +31,19 @@
  * Authorization header must hold a Bearer token (else MISSING, 900902); the
  * key manager is the one whose issuer is the unverified payload's iss; the
  * token must verify for that key manager's alg and key (jwt/: no other alg,
- * no unsigned token); exp must be after now and nbf (when present) not after
- * it, on the process clock (fake under libfaketime), each with WSO2's
- * timestamp skew of 300 s: the gateway's JWTValidatorImpl.validateTokenExpiry
- * accepts exp + TimeStampSkew > now (Nimbus DateUtils.isAfter), and
- * OAuthServerConfiguration's timeStampSkewInSeconds defaults to 300
- * (wso2-extensions/identity-inbound-auth-oauth; `[oauth] timestamp_skew` in
- * deployment.toml). WSO2 does not check nbf at all; the simulator applies the
- * same skew to it. Any failure so far is INVALID (900901). Then the client id
+ * no unsigned token); exp must be after now, on the process clock (fake
+ * under libfaketime), with WSO2's timestamp skew of 300 s: the gateway's
+ * JWTValidatorImpl.validateTokenExpiry accepts exp + TimeStampSkew > now
+ * (Nimbus DateUtils.isAfter), and OAuthServerConfiguration's
+ * timeStampSkewInSeconds defaults to 300 (wso2-extensions/
+ * identity-inbound-auth-oauth; `[oauth] timestamp_skew` in deployment.toml).
+ * Two rule families (rules.h) decide the rest: GSIM_RF_JWT_NBF (CHECK_ON: an
+ * nbf more than the skew ahead of now is refused; WSO2 2.6 and 4.x: not
+ * checked, carbon-apimgt 9.0.174 has no nbf check on the gateway path) and
+ * GSIM_RF_JWT_NO_EXP (CHECK_ON: a token without exp is refused; WSO2:
+ * validateTokenExpiry returns exp == null || isAfter(...), so it passes). An exp or nbf that is
+ * not a NumericDate fails either way (the claims do not parse). Any failure
+ * so far is INVALID (900901). Then the client id
  * (azp, or client_id) -> its key mapping under that key manager -> the
  * application -> its subscription to this API: any of these missing is
  * FORBIDDEN (900908, 403), as WSO2's AbstractKeyValidationHandler
@@ -46,9 +51,10 @@
  * key mapping, application or subscription is not found. The reason is for
  * the log: it names key managers, issuers and client ids (control characters
  * replaced), never the token. Everything up to the client id is
- * gsim_oauth_check_bearer, a function of the header, the key managers and the
- * clock that gatecert-introspect (introspect.c) shares; the key mapping,
- * application and subscription lookup is the simulator's callback.
+ * gsim_oauth_check_bearer, a function of the rule rows, the header, the key
+ * managers and the clock that gatecert-introspect (introspect.c) shares; the
+ * key mapping, application and subscription lookup is the simulator's
+ * callback.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -1313,8 +1319,15 @@ static int date_claim(json_t *claims, const char *name, int64_t *ms) {
   return 1;
 }
 
-static void check_claims(const gsim_token_km *km, json_t *claims, int64_t now,
-                         gsim_token_subscribed subscribed, void *ctx, gsim_oauth_result *out) {
+/* Whether the row in force for family turns its check on (no rules: on, the
+ * strict reading). */
+static int check_on(const gsim_rules *rules, gsim_rule_family family) {
+  return !rules || !rules->row[family] || rules->row[family]->variant == GSIM_CHECK_ON;
+}
+
+static void check_claims(const gsim_rules *rules, const gsim_token_km *km, json_t *claims,
+                         int64_t now, gsim_token_subscribed subscribed, void *ctx,
+                         gsim_oauth_result *out) {
   char shown[96], when[32], now_text[32];
   int64_t exp_ms = 0, nbf_ms = 0;
   gsim_format_iso(now, now_text);
@@ -1325,7 +1338,8 @@ static void check_claims(const gsim_token_km *km, json_t *claims, int64_t now,
   }
   int has_exp = date_claim(claims, "exp", &exp_ms);
   int has_nbf = date_claim(claims, "nbf", &nbf_ms);
-  if (has_exp <= 0) {
+  /* a date claim that is not a NumericDate fails the parse (Nimbus), checked or not */
+  if (has_exp < 0 || (has_exp == 0 && check_on(rules, GSIM_RF_JWT_NO_EXP))) {
     verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': %s exp claim", km->name,
             has_exp ? "an unusable" : "no");
     return;
@@ -1334,13 +1348,13 @@ static void check_claims(const gsim_token_km *km, json_t *claims, int64_t now,
     verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': an unusable nbf claim", km->name);
     return;
   }
-  if (exp_ms > INT64_MAX - SKEW_MS || exp_ms + SKEW_MS <= now) {
+  if (has_exp && (exp_ms > INT64_MAX - SKEW_MS || exp_ms + SKEW_MS <= now)) {
     gsim_format_iso(exp_ms, when);
     verdict(out, GSIM_OAUTH_INVALID, "token expired at %s (now %s, %d s skew)", when, now_text,
             (int)(SKEW_MS / 1000));
     return;
   }
-  if (has_nbf && nbf_ms - SKEW_MS > now) {
+  if (has_nbf && check_on(rules, GSIM_RF_JWT_NBF) && nbf_ms - SKEW_MS > now) {
     gsim_format_iso(nbf_ms, when);
     verdict(out, GSIM_OAUTH_INVALID, "token not valid before %s (now %s, %d s skew)", when,
             now_text, (int)(SKEW_MS / 1000));
@@ -1359,7 +1373,6 @@ static void check_claims(const gsim_token_km *km, json_t *claims, int64_t now,
 void gsim_oauth_check_bearer(const gsim_rules *rules, const char *authorization,
                              const gsim_token_km *kms, size_t km_count, int64_t now_ms,
                              gsim_token_subscribed subscribed, void *ctx, gsim_oauth_result *out) {
-  (void)rules; /* the jwt.* rows: see the checks below */
   memset(out, 0, sizeof(*out));
   const char *auth = authorization;
   if (!auth) {
@@ -1409,7 +1422,7 @@ void gsim_oauth_check_bearer(const gsim_rules *rules, const char *authorization,
     verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': %s", km->name, why);
     return;
   }
-  check_claims(km, claims, now_ms, subscribed, ctx, out);
+  check_claims(rules, km, claims, now_ms, subscribed, ctx, out);
   json_decref(claims);
 }
 

@@ -81,5 +81,11 @@ size_t gsim_throttle_count(const gsim *sim);
 void gsim_fault_send_ns(gsim *sim, struct evhttp_request *req, int http_status, const char *prefix,
                         const char *ns, const char *code, const char *message,
                         const char *description);
+/* The same with one more field after description (none when extra_value is
+ * NULL): the throttle's nextAccessTime. */
+void gsim_fault_send_ns_extra(gsim *sim, struct evhttp_request *req, int http_status,
+                              const char *prefix, const char *ns, const char *code,
+                              const char *message, const char *description, const char *extra_name,
+                              const char *extra_value);
 
 #endif

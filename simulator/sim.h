@@ -399,8 +399,9 @@ typedef void (*gsim_token_subscribed)(void *ctx, const char *km_name, const char
 /* WSO2's bearer check of an Authorization header value (NULL: absent) at
  * now_ms: MISSING without a Bearer token; INVALID for a token over
  * GJWT_MAX_TOKEN bytes, no key manager with its iss, a signature that does
- * not verify for that key manager's alg and key, exp + 300 s <= now, nbf -
- * 300 s > now, no client id; else what subscribed says. */
+ * not verify for that key manager's alg and key, exp + 300 s <= now, no
+ * client id, and where the rules' jwt rows check them nbf - 300 s > now and
+ * no exp (rules NULL: both checked); else what subscribed says. */
 void gsim_oauth_check_bearer(const gsim_rules *rules, const char *authorization,
                              const gsim_token_km *kms, size_t km_count, int64_t now_ms,
                              gsim_token_subscribed subscribed, void *ctx, gsim_oauth_result *out);

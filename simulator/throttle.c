@@ -13,6 +13,16 @@
  * FNV-1a hash, then the string); a new key takes a free or expired slot, and
  * when every window is still running the one that started first is dropped
  * (logged), so no client can grow the table without bound.
+ *
+ * The answer (gsim_throttle_reply, the one place that answers a throttled
+ * call) follows the row of rule family throttle-out: its status and code,
+ * and its variant for the fields - WSO2 4.x: description "You have exceeded
+ * your quota .You can access API after <t>", nextAccessTime <t> and a
+ * Retry-After HTTP-date; 2.6: description "You have exceeded your quota" and
+ * nextAccessTime, no Retry-After; plain: 4.x's description only. <t> is
+ * "2030-Jan-01 00:01:00+0000 UTC" (English months, UTC, whatever the
+ * locale). fault_format picks the encoding (JSON or <amt:fault>) for every
+ * variant.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,11 +179,42 @@ void gsim_throttle_format_next(int64_t ms, char out[40]) {
 
 #define NS_THROTTLING "http://wso2.org/apimanager/throttling"
 
+/* An HTTP-date (RFC 9110 IMF-fixdate), as WSO2 4.x writes Retry-After with
+ * "EEE, dd MMM yyyy HH:mm:ss z" in GMT: "Tue, 01 Jan 2030 00:01:00 GMT". */
+static void format_http_date(int64_t ms, char out[40]) {
+  static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  if (!gmtime_r(&t, &tm)) {
+    snprintf(out, 40, "?");
+    return;
+  }
+  snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+           months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 void gsim_throttle_reply(gsim *sim, struct evhttp_request *req, int64_t next_ms) {
+  const gsim_rule *rule = gsim_rule_of(sim->opt, GSIM_RF_THROTTLE_OUT);
   char when[40], description[160];
   gsim_throttle_format_next(next_ms, when);
-  snprintf(description, sizeof(description),
-           "You have exceeded your quota .You can access API after %s", when);
-  gsim_fault_send_ns(sim, req, 429, "amt", NS_THROTTLING, "900804", "Message throttled out",
-                     description);
+  const char *next_field = NULL; /* nextAccessTime, when the row has it */
+  if (rule->variant == GSIM_THROTTLE_XML) {
+    /* 2.6's REST branch: the bare description, the time in its own element */
+    snprintf(description, sizeof(description), "You have exceeded your quota");
+    next_field = when;
+  } else {
+    snprintf(description, sizeof(description),
+             "You have exceeded your quota .You can access API after %s", when);
+    if (rule->variant == GSIM_THROTTLE_JSON_RETRY_AFTER) {
+      char date[40];
+      format_http_date(next_ms, date);
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", date);
+      next_field = when;
+    }
+  }
+  gsim_fault_send_ns_extra(sim, req, rule->status ? rule->status : 429, "amt", NS_THROTTLING,
+                           rule->code ? rule->code : "900804", "Message throttled out", description,
+                           next_field ? "nextAccessTime" : NULL, next_field);
 }

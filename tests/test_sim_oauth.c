@@ -15,8 +15,10 @@
  *              gsim_oauth_authenticate's verdict into 200 / 401 / 403: valid
  *              (both algorithms), missing, expired on the fake clock (and the
  *              300 s skew at its edges), wrong issuer, wrong key, alg
- *              confusion, not subscribed, unmapped client, nbf; the token
- *              never reaches the log.
+ *              confusion, not subscribed, unmapped client, nbf and no exp
+ *              (by profile: WSO2 ignores nbf and passes a token without
+ *              exp, sap refuses both, --break jwt makes WSO2 refuse them);
+ *              the token never reaches the log.
  *
  * Every simulator runs on a fake clock from 2030-01-01 00:00:00 (T0), so
  * tokens are minted with iat/exp around T0 (jwt/'s gjwt_sign, the keys made
@@ -121,10 +123,17 @@ static int teardown(void **state) {
 
 /* ---- admin calls ------------------------------------------------------------------ */
 
-static void start_sim(st_sim *sim, const char *dir_name, const char *const *extra) {
+/* profile NULL: the default (wso2-4). */
+static void start_sim_as(st_sim *sim, const char *dir_name, const char *profile,
+                         const char *const *extra) {
   char dir[BS_PATH_MAX];
-  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name), .clock = FAKE_START, .extra = extra};
+  st_sim_opts opts = {
+      .dir = bt_scratch(dir, dir_name), .profile = profile, .clock = FAKE_START, .extra = extra};
   st_check(st_sim_start(sim, &opts));
+}
+
+static void start_sim(st_sim *sim, const char *dir_name, const char *const *extra) {
+  start_sim_as(sim, dir_name, NULL, extra);
 }
 
 /* A JSON call; body stolen (NULL: none). Returns the status. */
@@ -900,14 +909,14 @@ typedef struct world {
   st_sim sim;
   char api[64];
   char root[BS_PATH_MAX];
-  const char *args[3]; /* the simulator's extra arguments (kept for restarts) */
+  const char *args[5]; /* the simulator's extra arguments (kept for restarts) */
 } world;
 
 /* A backend serving the catalogue's server chain, a simulator trusting its
  * root from the start, two key managers, an oauth2 API and its subscribers:
  *   ck-1 (km-rsa) -> app1, subscribed      ck-2 (km-rsa) -> app2, not subscribed
  *   ck-3 (km-ec)  -> app3, subscribed */
-static void start_world(world *w, const char *dir_name) {
+static void start_world_as(world *w, const char *dir_name, const char *profile, const char *brk) {
   char chain[BS_PATH_MAX], key[BS_PATH_MAX], spec[3 * BS_PATH_MAX];
   snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", bt_scratch(chain, "server.chain.pem"),
            bt_scratch(key, "server.key"));
@@ -915,8 +924,10 @@ static void start_world(world *w, const char *dir_name) {
   assert_non_null(w->backend);
   w->args[0] = "--trust";
   w->args[1] = bt_scratch(w->root, "root.pem");
-  w->args[2] = NULL;
-  start_sim(&w->sim, dir_name, w->args);
+  w->args[2] = brk ? "--break" : NULL;
+  w->args[3] = brk;
+  w->args[4] = NULL;
+  start_sim_as(&w->sim, dir_name, profile, w->args);
   char url[128], id[64], app1[64], app2[64], app3[64];
   snprintf(url, sizeof(url), "https://localhost:%d", bs_port(w->backend, "echo"));
   create_api(&w->sim, "Secure", "/secure", url, json_pack("[s]", "oauth2"), w->api);
@@ -932,17 +943,21 @@ static void start_world(world *w, const char *dir_name) {
   subscribe_ok(&w->sim, app3, w->api, "Unlimited", NULL);
 }
 
+static void start_world(world *w, const char *dir_name) { start_world_as(w, dir_name, NULL, NULL); }
+
 static void stop_world(world *w) {
   st_check(st_sim_stop(&w->sim));
   bs_check(bs_stop(w->backend) == 0);
 }
 
-/* A token (malloc'd); nbf < 0: none. */
+/* A token (malloc'd); exp or nbf < 0: none. */
 static char *mint(EVP_PKEY *key, gjwt_alg alg, const char *iss, const char *client, int64_t iat,
                   int64_t exp, int64_t nbf) {
-  json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", iss, "sub", client,
-                             "azp", client, "client_id", client, "iat", (json_int_t)iat, "exp",
-                             (json_int_t)exp, "jti", "test-token");
+  json_t *claims =
+      json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "iss", iss, "sub", client, "azp", client,
+                "client_id", client, "iat", (json_int_t)iat, "jti", "test-token");
+  if (exp >= 0)
+    json_object_set_new(claims, "exp", json_integer((json_int_t)exp));
   if (nbf >= 0)
     json_object_set_new(claims, "nbf", json_integer((json_int_t)nbf));
   char *token = NULL;
@@ -953,10 +968,29 @@ static char *mint(EVP_PKEY *key, gjwt_alg alg, const char *iss, const char *clie
   return token;
 }
 
+/* A field of a fault body: JSON {"code":..} or XML <ams:code>..</ams:code>
+ * (out: "" when absent). */
+static void fault_field(const char *body, const char *name, char *out, size_t out_len) {
+  out[0] = '\0';
+  json_t *fault = json_loads(body, 0, NULL);
+  const char *got = json_string_value(json_object_get(fault, name));
+  if (got)
+    snprintf(out, out_len, "%s", got);
+  json_decref(fault);
+  char open[48];
+  snprintf(open, sizeof(open), ":%s>", name);
+  const char *x = got ? NULL : strstr(body, open);
+  if (x) {
+    x += strlen(open);
+    snprintf(out, out_len, "%.*s", (int)strcspn(x, "<"), x);
+  }
+}
+
 /* GET /secure/1.0/menaka with an Authorization header (NULL: none); checks
- * the status and, for a fault, its code. Returns nothing: fails the test. */
-static void call_with(world *w, const char *label, const char *authorization, long status,
-                      const char *code) {
+ * the status and, for a fault, its code (JSON or XML) and, when given, its
+ * message. Returns nothing: fails the test. */
+static void call_checked(world *w, const char *label, const char *authorization, long status,
+                         const char *code, const char *message) {
   char header[GJWT_MAX_TOKEN + 64];
   const char *headers[] = {header, NULL};
   if (authorization)
@@ -971,27 +1005,41 @@ static void call_with(world *w, const char *label, const char *authorization, lo
     fail_msg("%s: %s", label, res.error);
   if (res.status != status)
     fail_msg("%s: expected %ld, got %ld: %s", label, status, res.status, res.body);
+  char got[128];
   if (code) {
-    json_t *fault = json_loads(res.body, 0, NULL);
-    const char *got = json_string_value(json_object_get(fault, "code"));
-    if (!got || strcmp(got, code) != 0)
+    fault_field(res.body, "code", got, sizeof(got));
+    if (strcmp(got, code) != 0)
       fail_msg("%s: expected fault code %s: %s", label, code, res.body);
-    json_decref(fault);
-  } else if (!strstr(res.body, "menaka")) {
-    fail_msg("%s: the backend's answer was expected: %s", label, res.body);
   }
+  if (message) {
+    fault_field(res.body, "message", got, sizeof(got));
+    if (strcmp(got, message) != 0)
+      fail_msg("%s: expected the message \"%s\": %s", label, message, res.body);
+  }
+  if (!code && !message && !strstr(res.body, "menaka"))
+    fail_msg("%s: the backend's answer was expected: %s", label, res.body);
   bs_response_free(&res);
 }
 
-static void call_token(world *w, const char *label, const char *token, long status,
-                       const char *code) {
+static void call_with(world *w, const char *label, const char *authorization, long status,
+                      const char *code) {
+  call_checked(w, label, authorization, status, code, NULL);
+}
+
+static void call_token_message(world *w, const char *label, const char *token, long status,
+                               const char *code, const char *message) {
   char bearer[GJWT_MAX_TOKEN + 16];
   snprintf(bearer, sizeof(bearer), "Bearer %s", token);
-  call_with(w, label, bearer, status, code);
+  call_checked(w, label, bearer, status, code, message);
   /* the token is never logged: not even its signature */
   const char *sig = strrchr(token, '.');
   if (sig && strlen(sig) > 16 && st_log_contains(&w->sim, sig + 1))
     fail_msg("%s: the token is in the gateway log", label);
+}
+
+static void call_token(world *w, const char *label, const char *token, long status,
+                       const char *code) {
+  call_token_message(w, label, token, status, code, NULL);
 }
 
 typedef enum token_kind {
@@ -1005,6 +1053,7 @@ typedef enum token_kind {
   TK_UNMAPPED,       /* ck-9: no application */
   TK_OTHER_KM,       /* ck-3 (mapped under km-ec) in a km-rsa token */
   TK_NBF_FUTURE,     /* ck-1, nbf T0+1h */
+  TK_NO_EXP,         /* ck-1, no exp claim */
   TK_NO_CLIENT,      /* valid, but neither azp nor client_id */
 } token_kind;
 
@@ -1031,6 +1080,8 @@ static char *token_of(token_kind kind) {
     return mint(K.rsa, GJWT_RS256, ISSUER, "ck-3", iat, exp, -1);
   case TK_NBF_FUTURE:
     return mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp, T0 + 3600);
+  case TK_NO_EXP:
+    return mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, -1, -1);
   case TK_NO_CLIENT: {
     json_t *claims = json_pack("{s:s, s:s, s:I, s:I}", "iss", ISSUER, "sub", "ck-1", "iat",
                                (json_int_t)iat, "exp", (json_int_t)exp);
@@ -1065,7 +1116,8 @@ static const struct {
      "client id ck-9 is not mapped to an application under key manager 'km-rsa'"},
     {"client of another key manager", TK_OTHER_KM, 403, "900908",
      "client id ck-3 is not mapped to an application under key manager 'km-rsa'"},
-    {"not yet valid", TK_NBF_FUTURE, 401, "900901", "token not valid before"},
+    {"nbf an hour ahead (WSO2 does not check nbf)", TK_NBF_FUTURE, 200, NULL, NULL},
+    {"no exp (WSO2: exp == null passes)", TK_NO_EXP, 200, NULL, NULL},
     {"no client id", TK_NO_CLIENT, 401, "900901", "no azp or client_id claim"},
 };
 
@@ -1098,25 +1150,117 @@ static void test_tokens(void **state) {
   stop_world(&w);
 }
 
-/* exp and nbf on the fake clock, with WSO2's 300 s skew at each edge. */
+/* exp and nbf on the fake clock, with WSO2's 300 s skew at each edge: exp
+ * under every profile; nbf only where the jwt nbf row checks it (sap), never
+ * under WSO2 (wso2-4). */
 static void test_token_times(void **state) {
   (void)state;
+  static const struct {
+    const char *profile;
+    long before_nbf; /* the status of the call long before nbf, and at nbf - 301 s */
+  } runs[] = {{"wso2-4", 200}, {"sap", 401}};
+  for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+    world w = {0};
+    char dir[64];
+    snprintf(dir, sizeof(dir), "token-times-%s", runs[i].profile);
+    start_world_as(&w, dir, runs[i].profile, NULL);
+    const char *refused = runs[i].before_nbf == 200 ? NULL : "900901";
+    char *ends = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 600, -1);
+    char *starts = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 7200, T0 + 1200);
+    call_token(&w, "before exp", ends, 200, NULL);
+    call_token(&w, "long before nbf", starts, runs[i].before_nbf, refused);
+    st_check(st_clock_set(&w.sim, (T0 + 600) * 1000));
+    call_token(&w, "at exp, within the skew", ends, 200, NULL);
+    st_check(st_clock_set(&w.sim, (T0 + 899) * 1000));
+    call_token(&w, "exp + 299 s", ends, 200, NULL);
+    call_token(&w, "nbf - 301 s", starts, runs[i].before_nbf, refused);
+    st_check(st_clock_set(&w.sim, (T0 + 900) * 1000));
+    call_token(&w, "exp + 300 s", ends, 401, "900901");
+    call_token(&w, "nbf - 300 s", starts, 200, NULL);
+    free(ends);
+    free(starts);
+    stop_world(&w);
+  }
+}
+
+/* Token validity by profile (rule families jwt nbf and jwt no-exp): WSO2 2.6
+ * and 4.x ignore nbf and pass a token without exp; sap refuses both; --break
+ * jwt makes WSO2 refuse both. Expired and not subscribed answer alike
+ * everywhere (2.6's faults are XML: <ams:code>, <ams:message>). */
+static const struct {
+  const char *profile;
+  const char *brk;
+  token_kind kind;
+  long status;
+  const char *code;    /* NULL: the backend's answer */
+  const char *message; /* the fault's message, or NULL */
+  const char *log;     /* in the gateway log, or NULL */
+} validity_rows[] = {
+    {"wso2-4", NULL, TK_NBF_FUTURE, 200, NULL, NULL, NULL},
+    {"wso2-4", NULL, TK_NO_EXP, 200, NULL, NULL, NULL},
+    {"wso2-4", NULL, TK_EXPIRED, 401, "900901", "Invalid Credentials", "token expired at"},
+    {"wso2-4", NULL, TK_NOT_SUBSCRIBED, 403, "900908", "Resource forbidden ", NULL},
+    {"wso2-2.6", NULL, TK_NBF_FUTURE, 200, NULL, NULL, NULL},
+    {"wso2-2.6", NULL, TK_NO_EXP, 200, NULL, NULL, NULL},
+    {"wso2-2.6", NULL, TK_EXPIRED, 401, "900901", "Invalid Credentials", "token expired at"},
+    {"wso2-2.6", NULL, TK_NOT_SUBSCRIBED, 403, "900908", "Resource forbidden ", NULL},
+    {"sap", NULL, TK_NBF_FUTURE, 401, "900901", "Invalid Credentials",
+     "token not valid before 2030-01-01T01:00:00.000Z"},
+    {"sap", NULL, TK_NO_EXP, 401, "900901", "Invalid Credentials",
+     "key manager 'km-rsa': no exp claim"},
+    {"sap", NULL, TK_EXPIRED, 401, "900901", "Invalid Credentials", "token expired at"},
+    {"sap", NULL, TK_NOT_SUBSCRIBED, 403, "900908", "Resource forbidden ", NULL},
+    {"wso2-4", "jwt", TK_NBF_FUTURE, 401, "900901", NULL, "token not valid before"},
+    {"wso2-4", "jwt", TK_NO_EXP, 401, "900901", NULL, "no exp claim"},
+    {"wso2-2.6", "jwt", TK_NBF_FUTURE, 401, "900901", NULL, "token not valid before"},
+    {"wso2-2.6", "jwt", TK_NO_EXP, 401, "900901", NULL, "no exp claim"},
+};
+
+static int same_text(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static const char *kind_name(token_kind kind) {
+  switch (kind) {
+  case TK_NBF_FUTURE:
+    return "nbf an hour ahead";
+  case TK_NO_EXP:
+    return "no exp";
+  case TK_EXPIRED:
+    return "expired";
+  case TK_NOT_SUBSCRIBED:
+    return "not subscribed";
+  default:
+    return "token";
+  }
+}
+
+static void test_token_validity_by_profile(void **state) {
+  (void)state;
+  size_t count = sizeof(validity_rows) / sizeof(validity_rows[0]);
   world w = {0};
-  start_world(&w, "token-times");
-  char *ends = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 600, -1);
-  char *starts = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 7200, T0 + 1200);
-  call_token(&w, "before exp", ends, 200, NULL);
-  call_token(&w, "long before nbf", starts, 401, "900901");
-  st_check(st_clock_set(&w.sim, (T0 + 600) * 1000));
-  call_token(&w, "at exp, within the skew", ends, 200, NULL);
-  st_check(st_clock_set(&w.sim, (T0 + 899) * 1000));
-  call_token(&w, "exp + 299 s", ends, 200, NULL);
-  call_token(&w, "nbf - 301 s", starts, 401, "900901");
-  st_check(st_clock_set(&w.sim, (T0 + 900) * 1000));
-  call_token(&w, "exp + 300 s", ends, 401, "900901");
-  call_token(&w, "nbf - 300 s", starts, 200, NULL);
-  free(ends);
-  free(starts);
+  for (size_t i = 0; i < count; i++) {
+    int same = i > 0 && same_text(validity_rows[i].profile, validity_rows[i - 1].profile) &&
+               same_text(validity_rows[i].brk, validity_rows[i - 1].brk);
+    if (!same) { /* one simulator per profile and --break */
+      if (i > 0)
+        stop_world(&w);
+      char dir[64];
+      snprintf(dir, sizeof(dir), "validity-%zu", i);
+      memset(&w, 0, sizeof(w));
+      start_world_as(&w, dir, validity_rows[i].profile, validity_rows[i].brk);
+    }
+    char label[128];
+    snprintf(label, sizeof(label), "%s%s%s: %s", validity_rows[i].profile,
+             validity_rows[i].brk ? " --break " : "",
+             validity_rows[i].brk ? validity_rows[i].brk : "", kind_name(validity_rows[i].kind));
+    char *token = token_of(validity_rows[i].kind);
+    call_token_message(&w, label, token, validity_rows[i].status, validity_rows[i].code,
+                       validity_rows[i].message);
+    if (validity_rows[i].log && !st_log_contains(&w.sim, validity_rows[i].log))
+      fail_msg("%s: the log lacks \"%s\"", label, validity_rows[i].log);
+    free(token);
+  }
   stop_world(&w);
 }
 
@@ -1178,6 +1322,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_tokens, bs_teardown),
         cmocka_unit_test_teardown(test_token_times, bs_teardown),
+        cmocka_unit_test_teardown(test_token_validity_by_profile, bs_teardown),
         cmocka_unit_test_teardown(test_tokens_follow_admin, bs_teardown),
     };
     failed = cmocka_run_group_tests_name("sim_oauth_dataplane", tests, setup, teardown);

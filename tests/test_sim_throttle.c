@@ -2,13 +2,19 @@
  * real TLS on a fake clock (2030, standing still between steps).
  *
  * A client certificate uploaded with tier 10PerMin: requests 1-10 pass, the
- * 11th gets 429 with WSO2's exact body (900804, the next access time = the
- * end of the window that began with the first request); a step of the fake
- * clock past the window lets it through again. Two certificates sharing the
- * tier on one API version share one counter under WSO2's defaults (the key
- * has no certificate identity) and do not with "per_certificate". The
- * default version's versionless path counts on the same counter, and the XML
- * fault format answers <amt:fault>.
+ * 11th gets 429 with WSO2 4.x's exact answer (900804, the next access time =
+ * the end of the window that began with the first request, in the
+ * description, in nextAccessTime and as a Retry-After HTTP-date); a step of
+ * the fake clock past the window lets it through again. Two certificates
+ * sharing the tier on one API version share one counter under WSO2's
+ * defaults (the key has no certificate identity) and do not with
+ * "per_certificate". The default version's versionless path counts on the
+ * same counter.
+ *
+ * The throttled answer by profile (rule family throttle-out), one row each:
+ * its content type, exact body and Retry-After (or its absence) under
+ * wso2-4, wso2-2.6 and sap, with the profile's fault format and the other
+ * one, and under --break throttle-out.
  */
 #include "support.h"
 #include "backend_fixture.h"
@@ -18,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
 
 #define FAKE_START "2030-01-01 00:00:00"
 #define SECOND     ((int64_t)1000)
@@ -88,17 +97,23 @@ static void upload_client(world *w, const char *api_id, const char *alias, const
   free(pem);
 }
 
-/* API /t/1.0 (mutual SSL mandatory, default version) with A and B at 10PerMin. */
-static void start_world(world *w, const char *dir_name, const char *config) {
+/* API /t/1.0 (mutual SSL mandatory, default version) with A and B at
+ * 10PerMin, under profile (NULL: the default, wso2-4), with the config
+ * (NULL: none) and --break brk (NULL: none). */
+static void start_world(world *w, const char *dir_name, const char *profile, const char *config,
+                        const char *brk) {
   char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
   snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
            scratch("server.key"));
   w->backend = st_backend(test_scratch_dir(), spec);
   assert_non_null(w->backend);
   snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
-  const char *args[] = {"--trust", scratch("root.pem"), NULL};
-  st_sim_opts opts = {
-      .dir = bt_scratch(dir, dir_name), .clock = FAKE_START, .config_json = config, .extra = args};
+  const char *args[] = {"--trust", scratch("root.pem"), brk ? "--break" : NULL, brk, NULL};
+  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
+                      .profile = profile,
+                      .clock = FAKE_START,
+                      .config_json = config,
+                      .extra = args};
   st_check(st_sim_start(&w->sim, &opts));
   char body[1024];
   snprintf(body, sizeof(body),
@@ -126,48 +141,138 @@ static void stop_world(world *w) {
   bs_check(bs_stop(w->backend) == 0);
 }
 
-static long call(world *w, const char *path, const client *who, char **body) {
-  bs_request req = {
-      .port = w->sim.https, .path = path, .insecure = 1, .cert = who->cert, .key = who->key};
-  bs_response res;
-  if (bs_http(&req, &res) != CURLE_OK)
-    fail_msg("%s: %s", path, res.error);
-  long status = res.status;
-  if (body)
-    *body = strdup(res.body ? res.body : "");
-  bs_response_free(&res);
-  return status;
+/* What a call got: status, body, and the headers the throttle sets. */
+typedef struct answer {
+  long status;
+  char body[2048];
+  size_t body_len;
+  char content_type[128];
+  char retry_after[128];
+  int retry_after_seen;
+} answer;
+
+static void keep_header(const char *line, size_t len, const char *name, char *out, size_t out_len,
+                        int *seen) {
+  size_t n = strlen(name);
+  if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+    return;
+  const char *v = line + n + 1;
+  size_t vlen = len - n - 1;
+  while (vlen && (*v == ' ' || *v == '\t'))
+    v++, vlen--;
+  while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+    vlen--;
+  snprintf(out, out_len, "%.*s", (int)vlen, v);
+  if (seen)
+    (*seen)++;
 }
 
-static void expect_throttled(world *w, const char *path, const client *who, const char *when) {
-  char want[512], *body = NULL;
+static size_t on_header(char *data, size_t size, size_t count, void *arg) {
+  answer *a = arg;
+  size_t len = size * count;
+  keep_header(data, len, "Content-Type", a->content_type, sizeof(a->content_type), NULL);
+  keep_header(data, len, "Retry-After", a->retry_after, sizeof(a->retry_after),
+              &a->retry_after_seen);
+  return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *arg) {
+  answer *a = arg;
+  size_t len = size * count;
+  size_t room = sizeof(a->body) - 1 - a->body_len;
+  size_t n = len < room ? len : room;
+  memcpy(a->body + a->body_len, data, n);
+  a->body_len += n;
+  a->body[a->body_len] = '\0';
+  return len;
+}
+
+/* GET path on a fresh connection presenting who's certificate. */
+static void call_full(world *w, const char *path, const client *who, answer *a) {
+  memset(a, 0, sizeof(*a));
+  CURL *curl = curl_easy_init();
+  assert_non_null(curl);
+  char url[160];
+  snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", w->sim.https, path);
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(curl, CURLOPT_SSLCERT, who->cert);
+  curl_easy_setopt(curl, CURLOPT_SSLKEY, who->key);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc != CURLE_OK)
+    fail_msg("GET %s: %s", path, curl_easy_strerror(rc));
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->status);
+  curl_easy_cleanup(curl);
+}
+
+static long call(world *w, const char *path, const client *who) {
+  answer a;
+  call_full(w, path, who, &a);
+  return a.status;
+}
+
+#define NEXT_1H  "2030-Jan-01 01:00:00+0000 UTC"
+#define AFTER_1H "You have exceeded your quota .You can access API after " NEXT_1H
+#define AMT_HEAD                                                                                   \
+  "<amt:fault xmlns:amt=\"http://wso2.org/apimanager/throttling\"><amt:code>900804</amt:code>"     \
+  "<amt:message>Message throttled out</amt:message>"
+
+/* The exact answer: 429, body, content type, and Retry-After (NULL: none). */
+static void expect_answer(const char *label, const answer *a, const char *content_type,
+                          const char *body, const char *retry_after) {
+  if (a->status != 429 || strcmp(a->body, body) != 0)
+    fail_msg("%s: %ld %s, expected 429 %s", label, a->status, a->body, body);
+  if (strcmp(a->content_type, content_type) != 0)
+    fail_msg("%s: Content-Type \"%s\", expected %s", label, a->content_type, content_type);
+  if (retry_after && (a->retry_after_seen != 1 || strcmp(a->retry_after, retry_after) != 0))
+    fail_msg("%s: Retry-After \"%s\" (%d times), expected \"%s\"", label, a->retry_after,
+             a->retry_after_seen, retry_after);
+  if (!retry_after && a->retry_after_seen)
+    fail_msg("%s: Retry-After \"%s\", expected none", label, a->retry_after);
+}
+
+/* WSO2 4.x's answer with the next access time when (the description's and
+ * nextAccessTime's spelling) and http_date (Retry-After's). */
+static void expect_throttled(world *w, const char *path, const client *who, const char *when,
+                             const char *http_date) {
+  char want[512];
   snprintf(want, sizeof(want),
            "{\"code\":\"900804\",\"message\":\"Message throttled out\",\"description\":\"You have "
-           "exceeded your quota .You can access API after %s\"}",
-           when);
-  long status = call(w, path, who, &body);
-  if (status != 429 || strcmp(body, want) != 0)
-    fail_msg("%s: %ld %s, expected 429 %s", path, status, body, want);
-  free(body);
+           "exceeded your quota .You can access API after %s\",\"nextAccessTime\":\"%s\"}",
+           when, when);
+  answer a;
+  call_full(w, path, who, &a);
+  expect_answer(path, &a, "application/json", want, http_date);
 }
 
 static void test_ten_per_minute(void **state) {
   (void)state;
   world w = {0};
-  start_world(&w, "ten", NULL);
+  start_world(&w, "ten", NULL, NULL, NULL);
   assert_true(w.t0 >= 1893456000000LL && w.t0 < 1893456001000LL); /* 00:00:00.xxx */
   for (int i = 1; i <= 10; i++)
-    if (call(&w, "/t/1.0/menaka", &cert_a, NULL) != 200)
+    if (call(&w, "/t/1.0/menaka", &cert_a) != 200)
       fail_msg("request %d refused", i);
-  expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:01:00+0000 UTC");
+  expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:01:00+0000 UTC",
+                   "Tue, 01 Jan 2030 00:01:00 GMT");
   st_check(st_clock_set(&w.sim, w.t0 + 59 * SECOND));
-  expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:01:00+0000 UTC");
+  expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:01:00+0000 UTC",
+                   "Tue, 01 Jan 2030 00:01:00 GMT");
   st_check(st_clock_set(&w.sim, w.t0 + 61 * SECOND));
-  assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a, NULL));
+  assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
   /* the new window began at 00:01:01 */
   for (int i = 2; i <= 10; i++)
-    assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a, NULL));
-  expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:02:01+0000 UTC");
+    assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
+  expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:02:01+0000 UTC",
+                   "Tue, 01 Jan 2030 00:02:01 GMT");
   stop_world(&w);
 }
 
@@ -176,47 +281,93 @@ static void test_ten_per_minute(void **state) {
 static void test_shared_counter_default(void **state) {
   (void)state;
   world w = {0};
-  start_world(&w, "shared", NULL);
+  start_world(&w, "shared", NULL, NULL, NULL);
   for (int i = 0; i < 5; i++) {
-    assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a, NULL));
-    assert_int_equal(200, call(&w, "/t/menaka", &cert_b, NULL));
+    assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
+    assert_int_equal(200, call(&w, "/t/menaka", &cert_b));
   }
-  expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:01:00+0000 UTC");
-  expect_throttled(&w, "/t/menaka", &cert_b, "2030-Jan-01 00:01:00+0000 UTC");
+  expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:01:00+0000 UTC",
+                   "Tue, 01 Jan 2030 00:01:00 GMT");
+  expect_throttled(&w, "/t/menaka", &cert_b, "2030-Jan-01 00:01:00+0000 UTC",
+                   "Tue, 01 Jan 2030 00:01:00 GMT");
   stop_world(&w);
 }
 
 static void test_per_certificate(void **state) {
   (void)state;
   world w = {0};
-  start_world(&w, "per-cert", "{\"throttling\": {\"per_certificate\": true}}");
+  start_world(&w, "per-cert", NULL, "{\"throttling\": {\"per_certificate\": true}}", NULL);
   for (int i = 0; i < 10; i++) {
-    assert_int_equal(200, call(&w, i % 2 ? "/t/menaka" : "/t/1.0/menaka", &cert_a, NULL));
-    assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_b, NULL));
+    assert_int_equal(200, call(&w, i % 2 ? "/t/menaka" : "/t/1.0/menaka", &cert_a));
+    assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_b));
   }
-  expect_throttled(&w, "/t/menaka", &cert_a, "2030-Jan-01 00:01:00+0000 UTC");
-  expect_throttled(&w, "/t/1.0/menaka", &cert_b, "2030-Jan-01 00:01:00+0000 UTC");
+  expect_throttled(&w, "/t/menaka", &cert_a, "2030-Jan-01 00:01:00+0000 UTC",
+                   "Tue, 01 Jan 2030 00:01:00 GMT");
+  expect_throttled(&w, "/t/1.0/menaka", &cert_b, "2030-Jan-01 00:01:00+0000 UTC",
+                   "Tue, 01 Jan 2030 00:01:00 GMT");
   stop_world(&w);
 }
 
-/* A tier of the config's own, and the XML fault. */
-static void test_config_tier_xml(void **state) {
+/* The throttled answer by profile, fault format and --break: a tier of the
+ * config's own (10PerMin redefined as 2 per hour), the third call refused. */
+static const struct {
+  const char *label;
+  const char *profile;
+  const char *fault_format; /* NULL: the profile's */
+  const char *brk;          /* --break, or NULL */
+  const char *content_type;
+  const char *body;
+  const char *retry_after; /* NULL: no Retry-After header */
+} answer_rows[] = {
+    {"wso2-4", "wso2-4", NULL, NULL, "application/json",
+     "{\"code\":\"900804\",\"message\":\"Message throttled out\",\"description\":\"" AFTER_1H
+     "\",\"nextAccessTime\":\"" NEXT_1H "\"}",
+     "Tue, 01 Jan 2030 01:00:00 GMT"},
+    {"wso2-4, fault_format xml", "wso2-4", "xml", NULL, "application/xml",
+     AMT_HEAD "<amt:description>" AFTER_1H "</amt:description><amt:nextAccessTime>" NEXT_1H
+              "</amt:nextAccessTime></amt:fault>",
+     "Tue, 01 Jan 2030 01:00:00 GMT"},
+    {"wso2-2.6", "wso2-2.6", NULL, NULL, "application/xml",
+     AMT_HEAD "<amt:description>You have exceeded your quota</amt:description>"
+              "<amt:nextAccessTime>" NEXT_1H "</amt:nextAccessTime></amt:fault>",
+     NULL},
+    {"wso2-2.6, fault_format json", "wso2-2.6", "json", NULL, "application/json",
+     "{\"code\":\"900804\",\"message\":\"Message throttled out\",\"description\":\"You have "
+     "exceeded your quota\",\"nextAccessTime\":\"" NEXT_1H "\"}",
+     NULL},
+    {"sap", "sap", NULL, NULL, "application/json",
+     "{\"code\":\"900804\",\"message\":\"Message throttled out\",\"description\":\"" AFTER_1H "\"}",
+     NULL},
+    {"sap, fault_format xml", "sap", "xml", NULL, "application/xml",
+     AMT_HEAD "<amt:description>" AFTER_1H "</amt:description></amt:fault>", NULL},
+    {"wso2-4 --break throttle-out", "wso2-4", NULL, "throttle-out", "application/json",
+     "{\"code\":\"900804\",\"message\":\"Message throttled out\",\"description\":\"" AFTER_1H "\"}",
+     NULL},
+    {"wso2-2.6 --break throttle-out", "wso2-2.6", NULL, "throttle-out", "application/xml",
+     AMT_HEAD "<amt:description>" AFTER_1H "</amt:description></amt:fault>", NULL},
+};
+
+static void test_answer_by_profile(void **state) {
   (void)state;
-  world w = {0};
-  start_world(&w, "xml",
-              "{\"fault_format\": \"xml\", \"throttling\": {\"tiers\": [{\"name\": \"10PerMin\", "
-              "\"requests\": 2, \"window_seconds\": 3600}]}}");
-  assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a, NULL));
-  assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a, NULL));
-  char *body = NULL;
-  assert_int_equal(429, call(&w, "/t/1.0/menaka", &cert_a, &body));
-  assert_string_equal("<amt:fault xmlns:amt=\"http://wso2.org/apimanager/throttling\">"
-                      "<amt:code>900804</amt:code><amt:message>Message throttled out</amt:message>"
-                      "<amt:description>You have exceeded your quota .You can access API after "
-                      "2030-Jan-01 01:00:00+0000 UTC</amt:description></amt:fault>",
-                      body);
-  free(body);
-  stop_world(&w);
+  for (size_t i = 0; i < sizeof(answer_rows) / sizeof(answer_rows[0]); i++) {
+    char config[256], dir[32];
+    snprintf(config, sizeof(config),
+             "{%s%s%s\"throttling\": {\"tiers\": [{\"name\": \"10PerMin\", \"requests\": 2, "
+             "\"window_seconds\": 3600}]}}",
+             answer_rows[i].fault_format ? "\"fault_format\": \"" : "",
+             answer_rows[i].fault_format ? answer_rows[i].fault_format : "",
+             answer_rows[i].fault_format ? "\", " : "");
+    snprintf(dir, sizeof(dir), "answer-%zu", i);
+    world w = {0};
+    start_world(&w, dir, answer_rows[i].profile, config, answer_rows[i].brk);
+    assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
+    assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
+    answer a;
+    call_full(&w, "/t/1.0/menaka", &cert_a, &a);
+    expect_answer(answer_rows[i].label, &a, answer_rows[i].content_type, answer_rows[i].body,
+                  answer_rows[i].retry_after);
+    stop_world(&w);
+  }
 }
 
 int main(void) {
@@ -224,7 +375,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_ten_per_minute, teardown),
       cmocka_unit_test_teardown(test_shared_counter_default, teardown),
       cmocka_unit_test_teardown(test_per_certificate, teardown),
-      cmocka_unit_test_teardown(test_config_tier_xml, teardown),
+      cmocka_unit_test_teardown(test_answer_by_profile, teardown),
   };
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int failed = cmocka_run_group_tests(tests, group_setup, NULL);
