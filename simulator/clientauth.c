@@ -40,8 +40,13 @@
  * The admin routes (/apis/{id}/client-certificates... and the newer
  * /apis/{id}/client-certs/{PRODUCTION|SANDBOX}...) are at the end of this
  * file: every write goes to the store (kind "client_cert", key
- * "<apiId>/<alias>", json {alias, apiId, tier, keyType}, blob = DER) before
- * the map changes and the answer is sent.
+ * "<apiId>/<keyType>/<alias>", json {alias, apiId, tier, keyType}, blob =
+ * DER; rows of the older key "<apiId>/<alias>" move at start) before the map
+ * changes and the answer is sent. Where the profiles differ, the rule rows
+ * decide (rules.h): where an alias must be new (client-alias.*: within the
+ * API; across every API and endpoint certificate; or that per key type),
+ * whether an unknown tier is refused (client-tier.*), and the answers to a
+ * bad key type and an empty PUT; WSO2's texts are the constants below.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -185,9 +190,12 @@ static void gsim_clientauth_cert_set(const gsim_options *opt, gsim_client_cert *
 
 /* ---- the store ---------------------------------------------------------------- */
 
-static void gsim_clientauth_key(const char *api_id, const char *alias,
+/* "<apiId>/<keyType>/<alias>": the API id and the key type hold no '/', so the
+ * key is unambiguous whatever the alias holds, and one alias may be stored
+ * once per key type of an API (rule client-alias.tenant-key-type). */
+static void gsim_clientauth_key(const char *api_id, const char *key_type, const char *alias,
                                 char out[GSIM_OBJECT_KEY_MAX]) {
-  snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s", api_id, alias);
+  snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s/%s", api_id, key_type, alias);
 }
 
 /* One stored row into a certificate; NULL with why when it does not decode. */
@@ -203,13 +211,31 @@ static gsim_client_cert *from_row(const gsim_options *opt, const gsim_object_row
   gsim_client_cert *c = NULL;
   if (!alias || !api_id || !tier || !key_type || !cert || strlen(alias) >= GSIM_ALIAS_MAX ||
       strlen(api_id) >= GSIM_API_ID_MAX || strlen(tier) >= sizeof(c->tier) ||
-      strlen(key_type) >= sizeof(c->key_type))
+      (strcmp(key_type, "PRODUCTION") != 0 && strcmp(key_type, "SANDBOX") != 0))
     fail(why, why_len, "stored client certificate '%s' does not decode", row->key);
   else if (!(c = gsim_clientauth_cert_new(opt, api_id, alias, tier, key_type, cert)))
     fail(why, why_len, "out of memory");
   X509_free(cert);
   json_decref(json);
   return c;
+}
+
+/* A row stored by an older simulator under "<apiId>/<alias>" moves to its
+ * key (insert, then delete the old one): 0, or -1 with why. */
+static int migrate_key(gsim *sim, gsim_object_row *row, const gsim_client_cert *c, char *why,
+                       size_t why_len) {
+  char key[GSIM_OBJECT_KEY_MAX], old[GSIM_OBJECT_KEY_MAX];
+  gsim_clientauth_key(c->api_id, c->key_type, c->alias, key);
+  if (strcmp(key, row->key) == 0)
+    return 0;
+  memcpy(old, row->key, sizeof(old));
+  memcpy(row->key, key, sizeof(key));
+  if (gsim_store_object_insert(sim->store, row) != GSIM_STORE_OK ||
+      gsim_store_object_delete(sim->store, GSIM_CLIENT_CERT_KIND, old) != GSIM_STORE_OK)
+    return fail(why, why_len, "store: moving client certificate '%s' to its key: %s", old,
+                gsim_store_error(sim->store));
+  gsim_log(sim, "INFO", "store: client certificate '%s' moved to key '%s'", old, key);
+  return 0;
 }
 
 static int load_certs(gsim *sim, char *why, size_t why_len) {
@@ -221,10 +247,13 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
   int rc = 0;
   for (size_t i = 0; i < count && rc == 0; i++) {
     gsim_client_cert *c = from_row(sim->opt, &rows[i], why, why_len);
-    if (!c || gsim_clientauth_add(sim, c) != 0) {
-      gsim_clientauth_cert_free(c);
+    if (c && migrate_key(sim, &rows[i], c, why, why_len) != 0)
+      rc = -1;
+    else if (!c || gsim_clientauth_add(sim, c) != 0)
       rc = c ? fail(why, why_len, "too many client certificates in the store") : -1;
-    }
+    else
+      c = NULL; /* the map owns it */
+    gsim_clientauth_cert_free(c);
   }
   gsim_object_rows_free(rows, count);
   return rc;
@@ -606,20 +635,26 @@ static int gsim_clientauth_add(gsim *sim, gsim_client_cert *c) {
   return 0;
 }
 
-static gsim_client_cert *gsim_clientauth_find(gsim *sim, const char *api_id, const char *alias) {
+/* The certificate under alias in an API and key type. */
+static gsim_client_cert *gsim_clientauth_find(gsim *sim, const char *api_id, const char *key_type,
+                                              const char *alias) {
   gsim_listener *l = sim->listener;
   for (size_t i = 0; i < l->count; i++)
-    if (strcmp(l->certs[i]->api_id, api_id) == 0 && strcmp(l->certs[i]->alias, alias) == 0)
+    if (strcmp(l->certs[i]->api_id, api_id) == 0 && strcmp(l->certs[i]->key_type, key_type) == 0 &&
+        strcmp(l->certs[i]->alias, alias) == 0)
       return l->certs[i];
   return NULL;
 }
 
-static size_t gsim_clientauth_remove(gsim *sim, const char *api_id, const char *alias) {
+/* Drops an API's certificate (key_type and alias), or all of them (NULL, NULL). */
+static size_t gsim_clientauth_remove(gsim *sim, const char *api_id, const char *key_type,
+                                     const char *alias) {
   gsim_listener *l = sim->listener;
   size_t kept = 0, removed = 0;
   for (size_t i = 0; i < l->count; i++) {
     gsim_client_cert *c = l->certs[i];
-    if (strcmp(c->api_id, api_id) == 0 && (!alias || strcmp(c->alias, alias) == 0)) {
+    if (strcmp(c->api_id, api_id) == 0 && (!key_type || strcmp(c->key_type, key_type) == 0) &&
+        (!alias || strcmp(c->alias, alias) == 0)) {
       gsim_clientauth_cert_free(c);
       removed++;
     } else
@@ -642,7 +677,7 @@ int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
   if (gsim_store_object_delete_prefix(sim->store, GSIM_CLIENT_CERT_KIND, prefix, NULL) !=
       GSIM_STORE_OK)
     return -1;
-  size_t removed = gsim_clientauth_remove(sim, api_id, NULL);
+  size_t removed = gsim_clientauth_remove(sim, api_id, NULL, NULL);
   if (removed > 0) {
     gsim_clientauth_changed(sim);
     gsim_log(sim, "INFO", "api %s deleted: its %zu client certificate(s) no longer match", api_id,
@@ -653,17 +688,28 @@ int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
 
 /* ---- admin routes: /apis/{id}/client-certificates, /apis/{id}/client-certs/{type} ---- */
 
-#define EXPIRED_ADD "Error while adding the certificate. Certificate Expired."
-#define EXPIRED_PUT "Error while updating the certificate. Certificate Expired."
-#define EMPTY_ADD   "The alias and/ or certificate should not be empty"
+/* WSO2's texts (carbon-apimgt 6.4.73 ClientCertificatesApiServiceImpl and 9.x
+ * ApisApiServiceImpl say the same), the same in every profile. */
+#define EXPIRED_ADD "Error while adding the certificate to the API %s. Certificate Expired."
+#define EXPIRED_PUT                                                                                \
+  "Error while updating the client certificate for the alias %s Certificate Expired."
+#define EMPTY_ALIAS "The alias and/ or apiId should not be empty"
+#define NO_FILE     "Certificate addition failed. Proper Certificate file should be provided"
+#define BAD_KEY     "The key type is invalid. It should be either PRODUCTION or SANDBOX"
+#define NOT_FOUND   "Certificate for alias '%s' is not found."
+#define NOT_UPDATED "Client Certificate is not updated for alias %s"
 #define EMPTY_PUT   "The certificate and/ or tier should be provided"
 #define INTERNAL    "The server encountered an internal error. Please contact administrator."
-#define LIST_LIMIT  25
+/* rule client-alias.*: the 409 text, by the row's variant */
+#define TAKEN         "The alias '%s' already exists in the trust store."
+#define TAKEN_BY_TYPE "The alias '%s' already exists in the trust store for %s key type."
+#define LIST_LIMIT    25
 
 /* The request as routed: the API, the key type and whether the path named it. */
 typedef struct cc_route {
   gsim_api *api;
-  char key_type[16];
+  char key_type[16];               /* PRODUCTION or SANDBOX */
+  char key_type_given[16];         /* as the path spelled it: WSO2's 409 repeats it */
   int typed;                       /* the /client-certs/{type} variant: replies carry keyType */
   char base[GSIM_API_ID_MAX + 96]; /* the collection's path, for Location */
 } cc_route;
@@ -679,7 +725,7 @@ static void cc_bad(struct evhttp_request *req, const char *description) {
 
 static void cc_not_found(struct evhttp_request *req, const char *alias) {
   char text[GSIM_ALIAS_MAX + 64];
-  snprintf(text, sizeof(text), "Requested Certificate with Id '%s' not found", alias);
+  snprintf(text, sizeof(text), NOT_FOUND, alias);
   gsim_rest_error(req, 404, "Not Found", text);
 }
 
@@ -733,7 +779,10 @@ static int cert_expired(X509 *cert, int64_t now_ms) {
   return X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0;
 }
 
-/* The tier field: absent -> "Unlimited"; 0, or -1 after answering 400. */
+/* The tier field: absent -> "Unlimited". A name no throttling policy has is
+ * refused or accepted by rule client-tier.* (WSO2 never validates it: the
+ * security chain then logs the tier as unknown and does not throttle). 0, or
+ * -1 after answering. */
 static int read_tier(gsim *sim, struct evhttp_request *req, const gsim_mp_form *form, char out[64],
                      int *given) {
   int ok = gsim_form_text(form, "tier", out, 64);
@@ -744,13 +793,70 @@ static int read_tier(gsim *sim, struct evhttp_request *req, const gsim_mp_form *
   }
   if (ok == 0)
     snprintf(out, 64, "Unlimited");
-  if (!gsim_tier_find(sim->opt, out)) {
-    char why[128];
-    snprintf(why, sizeof(why), "Invalid tier '%s': no throttling policy has that name", out);
-    cc_bad(req, why);
-    return -1;
+  if (gsim_tier_find(sim->opt, out))
+    return 0;
+  const gsim_rule *rule = gsim_rule_of(sim->opt, GSIM_RF_CLIENT_TIER);
+  if (rule->variant == GSIM_TIER_ACCEPTED) {
+    gsim_log(sim, "WARN",
+             "admin: client certificate tier \"%s\" is no throttling policy: accepted (rule %s), "
+             "its calls will not be throttled",
+             out, rule->id);
+    return 0;
   }
-  return 0;
+  char why[128];
+  snprintf(why, sizeof(why), "Invalid tier '%s': no throttling policy has that name", out);
+  gsim_rest_error(req, rule->status, "Bad Request", why);
+  return -1;
+}
+
+/* Whether alias may be added to r's API and key type, by rule client-alias.*:
+ * unique in the API (any key type); across every API and every endpoint
+ * certificate; or across every API per key type and every endpoint
+ * certificate. 0 when free; else the status after answering it. */
+static int alias_taken(gsim *sim, struct evhttp_request *req, const cc_route *r,
+                       const char *alias) {
+  const gsim_rule *rule = gsim_rule_of(sim->opt, GSIM_RF_CLIENT_ALIAS_SCOPE);
+  gsim_listener *l = sim->listener;
+  const gsim_client_cert *clash = NULL;
+  for (size_t i = 0; i < l->count && !clash; i++) {
+    const gsim_client_cert *c = l->certs[i];
+    if (strcmp(c->alias, alias) != 0)
+      continue;
+    if ((rule->variant == GSIM_ALIAS_PER_API && strcmp(c->api_id, r->api->id) == 0) ||
+        rule->variant == GSIM_ALIAS_PER_TENANT ||
+        (rule->variant == GSIM_ALIAS_PER_TENANT_KEY_TYPE && strcmp(c->key_type, r->key_type) == 0))
+      clash = c;
+  }
+  int endpoint = 0;
+  if (!clash && rule->variant != GSIM_ALIAS_PER_API) {
+    gsim_cert_row row;
+    memset(&row, 0, sizeof(row));
+    gsim_store_status st = gsim_store_cert_get(sim->store, alias, &row);
+    gsim_cert_row_clear(&row);
+    if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
+      cc_internal(sim, req, "looking up endpoint certificate aliases");
+      return 500;
+    }
+    endpoint = st == GSIM_STORE_OK;
+  }
+  if (!clash && !endpoint)
+    return 0;
+  if (clash)
+    gsim_log(sim, "INFO",
+             "admin: client certificate alias '%s' refused (rule %s): taken on api %s, %s", alias,
+             rule->id, clash->api_id, clash->key_type);
+  else
+    gsim_log(
+        sim, "INFO",
+        "admin: client certificate alias '%s' refused (rule %s): an endpoint certificate's alias",
+        alias, rule->id);
+  char text[GSIM_ALIAS_MAX + 96];
+  if (rule->variant == GSIM_ALIAS_PER_TENANT_KEY_TYPE)
+    snprintf(text, sizeof(text), TAKEN_BY_TYPE, alias, r->key_type_given);
+  else
+    snprintf(text, sizeof(text), TAKEN, alias);
+  gsim_rest_error(req, rule->status, "Resource Already Exists", text);
+  return rule->status;
 }
 
 /* Writes c to the store (insert, or overwrite when replace). */
@@ -758,7 +864,7 @@ static gsim_store_status store_put(gsim *sim, const gsim_client_cert *c, int rep
   gsim_object_row row;
   memset(&row, 0, sizeof(row));
   snprintf(row.kind, sizeof(row.kind), "%s", GSIM_CLIENT_CERT_KIND);
-  gsim_clientauth_key(c->api_id, c->alias, row.key);
+  gsim_clientauth_key(c->api_id, c->key_type, c->alias, row.key);
   json_t *json = json_pack("{s:s, s:s, s:s, s:s}", "alias", c->alias, "apiId", c->api_id, "tier",
                            c->tier, "keyType", c->key_type);
   row.json = json ? json_dumps(json, JSON_COMPACT) : NULL;
@@ -801,6 +907,21 @@ static void next_tick_text(gsim *sim, char profile[32], char memory[32]) {
   gsim_format_iso(gsim_schedule_next_ms(&sim->listener->reloader, now), memory);
 }
 
+/* A certificate file part: present, with a file name that is not blank
+ * (WSO2 reads the Content-Disposition filename) and bytes. */
+static const gsim_mp_part *file_part(const gsim_mp_form *form) {
+  const gsim_mp_part *file = gsim_mp_find(form, "certificate");
+  if (!file || !file->has_filename || file->len == 0)
+    return NULL;
+  for (const char *p = file->filename; *p; p++)
+    if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+      return file;
+  return NULL;
+}
+
+/* WSO2's order (addAPIClientCertificateOfGivenKeyType, CertificateManagerImpl):
+ * alias, file, then the certificate (malformed, expired), then the alias
+ * against the database. The tier comes before the file (rule client-tier.*). */
 static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
@@ -811,25 +932,18 @@ static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
     cc_bad(req, "The alias must be printable UTF-8 of at most 255 bytes");
     return;
   }
-  const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
-  if (alias_ok == 0 || !file || file->len == 0) {
-    cc_bad(req, EMPTY_ADD);
+  if (alias_ok == 0) {
+    cc_bad(req, EMPTY_ALIAS);
+    return;
+  }
+  const gsim_mp_part *file = file_part(&form);
+  if (!file) {
+    cc_bad(req, NO_FILE);
     return;
   }
   int tier_given = 0;
   if (read_tier(sim, req, &form, tier, &tier_given) != 0)
     return;
-  /* as for endpoint certificates, the alias is checked before the file */
-  if (gsim_clientauth_find(sim, r->api->id, alias)) {
-    char text[GSIM_ALIAS_MAX + 64];
-    snprintf(text, sizeof(text), "The alias '%s' already exists in the trust store.", alias);
-    gsim_rest_error(req, 409, "Resource Already Exists", text);
-    return;
-  }
-  if (sim->listener->count >= GSIM_MAX_CLIENT_CERTS) {
-    cc_bad(req, "The simulator holds at most 4096 client certificates");
-    return;
-  }
   int status = 0;
   char description[300];
   X509 *cert = upload_cert(sim, file, &status, description, sizeof(description));
@@ -840,7 +954,17 @@ static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
   }
   if (cert_expired(cert, gsim_now_ms())) {
     X509_free(cert);
-    cc_bad(req, EXPIRED_ADD);
+    snprintf(description, sizeof(description), EXPIRED_ADD, r->api->id);
+    cc_bad(req, description);
+    return;
+  }
+  if (alias_taken(sim, req, r, alias) != 0) {
+    X509_free(cert);
+    return;
+  }
+  if (sim->listener->count >= GSIM_MAX_CLIENT_CERTS) {
+    X509_free(cert);
+    cc_bad(req, "The simulator holds at most 4096 client certificates");
     return;
   }
   gsim_client_cert *c =
@@ -854,14 +978,15 @@ static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
   if (st != GSIM_STORE_OK || gsim_clientauth_add(sim, c) != 0) {
     if (st == GSIM_STORE_OK) { /* memory failed after the store: undo the store */
       char key[GSIM_OBJECT_KEY_MAX];
-      gsim_clientauth_key(c->api_id, c->alias, key);
+      gsim_clientauth_key(c->api_id, c->key_type, c->alias, key);
       gsim_store_object_delete(sim->store, GSIM_CLIENT_CERT_KIND, key);
     }
     gsim_clientauth_cert_free(c);
-    if (st == GSIM_STORE_EXISTS)
-      gsim_rest_error(req, 409, "Resource Already Exists",
-                      "The alias already exists in the trust store.");
-    else
+    if (st == GSIM_STORE_EXISTS) { /* the map missed a stored row: answer as WSO2 would */
+      char text[GSIM_ALIAS_MAX + 64];
+      snprintf(text, sizeof(text), TAKEN, alias);
+      gsim_rest_error(req, 409, "Resource Already Exists", text);
+    } else
       cc_internal(sim, req, "storing the certificate");
     return;
   }
@@ -906,8 +1031,8 @@ static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
 /* The certificate under alias in this API and key type, or NULL after 404. */
 static gsim_client_cert *cc_lookup(gsim *sim, struct evhttp_request *req, const cc_route *r,
                                    const char *alias) {
-  gsim_client_cert *c = gsim_clientauth_find(sim, r->api->id, alias);
-  if (!c || strcmp(c->key_type, r->key_type) != 0) {
+  gsim_client_cert *c = gsim_clientauth_find(sim, r->api->id, r->key_type, alias);
+  if (!c) {
     cc_not_found(req, alias);
     return NULL;
   }
@@ -967,18 +1092,35 @@ static void cc_replace(gsim *sim, struct evhttp_request *req, const cc_route *r,
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
-  const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
-  if (file && file->len == 0)
-    file = NULL;
+  /* WSO2 looks the alias up first, and reads a file part only when it has a
+   * file name (updateAPIClientCertificateByKeyTypeAndAlias) */
+  gsim_client_cert *c = cc_lookup(sim, req, r, alias);
+  if (!c)
+    return;
+  const gsim_mp_part *file = file_part(&form);
   char tier[64];
   int tier_given = 0;
   const gsim_mp_part *tier_part = gsim_mp_find(&form, "tier");
   if (!file && (!tier_part || tier_part->len == 0)) {
-    cc_bad(req, EMPTY_PUT);
+    const gsim_rule *rule = gsim_rule_of(sim->opt, GSIM_RF_CLIENT_PUT_EMPTY);
+    char text[GSIM_ALIAS_MAX + 64];
+    if (rule->status >= 300) {
+      gsim_rest_error(req, rule->status, "Bad Request", EMPTY_PUT);
+      return;
+    }
+    snprintf(text, sizeof(text), NOT_UPDATED, alias); /* WSO2: 200 and a bare text */
+    struct evbuffer *body = evbuffer_new();
+    if (!body) {
+      cc_internal(sim, req, "answering");
+      return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+    evbuffer_add_printf(body, "%s", text);
+    evhttp_send_reply(req, rule->status, "OK", body);
+    evbuffer_free(body);
     return;
   }
-  gsim_client_cert *c = cc_lookup(sim, req, r, alias);
-  if (!c || read_tier(sim, req, &form, tier, &tier_given) != 0)
+  if (read_tier(sim, req, &form, tier, &tier_given) != 0)
     return;
   X509 *cert = NULL;
   if (file) {
@@ -992,7 +1134,9 @@ static void cc_replace(gsim *sim, struct evhttp_request *req, const cc_route *r,
     }
     if (cert_expired(cert, gsim_now_ms())) {
       X509_free(cert);
-      cc_bad(req, EXPIRED_PUT);
+      char text[GSIM_ALIAS_MAX + 96];
+      snprintf(text, sizeof(text), EXPIRED_PUT, alias);
+      cc_bad(req, text);
       return;
     }
   }
@@ -1024,7 +1168,7 @@ static void cc_delete(gsim *sim, struct evhttp_request *req, const cc_route *r, 
   if (!c)
     return;
   char key[GSIM_OBJECT_KEY_MAX];
-  gsim_clientauth_key(c->api_id, c->alias, key);
+  gsim_clientauth_key(c->api_id, c->key_type, c->alias, key);
   gsim_store_status st = gsim_store_object_delete(sim->store, GSIM_CLIENT_CERT_KIND, key);
   if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
     cc_internal(sim, req, "deleting the certificate");
@@ -1034,7 +1178,7 @@ static void cc_delete(gsim *sim, struct evhttp_request *req, const cc_route *r, 
            "client certificate '%s' (%s) deleted from api %s: no longer matches; still in the "
            "handshake trust until the next listener tick",
            c->alias, c->unique_id, c->api_id);
-  gsim_clientauth_remove(sim, r->api->id, alias);
+  gsim_clientauth_remove(sim, r->api->id, r->key_type, alias);
   gsim_clientauth_changed(sim);
   evhttp_send_reply(req, 200, "OK", NULL);
 }
@@ -1050,6 +1194,7 @@ void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *ap
   if (strncmp(rest, older, sizeof(older) - 1) == 0) {
     after = rest + sizeof(older) - 1;
     snprintf(r.key_type, sizeof(r.key_type), "PRODUCTION");
+    snprintf(r.key_type_given, sizeof(r.key_type_given), "PRODUCTION");
     snprintf(r.base, sizeof(r.base), "/api/am/publisher/v4/apis/%s%s", api->id, older);
   } else if (strncmp(rest, newer, sizeof(newer) - 1) == 0) {
     const char *type = rest + sizeof(newer) - 1;
@@ -1058,10 +1203,12 @@ void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *ap
       snprintf(r.key_type, sizeof(r.key_type), "PRODUCTION");
     else if (len == 7 && strncasecmp(type, "SANDBOX", len) == 0)
       snprintf(r.key_type, sizeof(r.key_type), "SANDBOX");
-    else {
-      cc_bad(req, "The key type must be PRODUCTION or SANDBOX");
+    else { /* rule client-key-type.400 */
+      gsim_rest_error(req, gsim_rule_of(sim->opt, GSIM_RF_CLIENT_KEY_TYPE)->status, "Bad Request",
+                      BAD_KEY);
       return;
     }
+    memcpy(r.key_type_given, type, len); /* WSO2 repeats the path's spelling in its 409 */
     r.typed = 1;
     after = type + len;
     snprintf(r.base, sizeof(r.base), "/api/am/publisher/v4/apis/%s/client-certs/%s", api->id,

@@ -112,7 +112,7 @@ void gsim_api_rows_free(gsim_api_row *rows, size_t count);
 /* ---- objects: everything else the admin API keeps ------------------------ */
 
 /* One durable object of some kind, keyed within its kind: client
- * certificates ("client_cert", key "<apiId>/<alias>"), key managers,
+ * certificates ("client_cert", key "<apiId>/<keyType>/<alias>"), key managers,
  * applications, subscriptions, sap stores. json is the object's own
  * description; blob optional bytes (a certificate's DER, a key store). */
 #define GSIM_KIND_MAX       32                 /* with its NUL */

@@ -735,8 +735,12 @@ static void test_listener_options(void **state) {
   const struct {
     const char *alias, *tier;
     long status;
-  } uploads[] = {
-      {"a", "5PerMin", 201}, {"b", "Free", 201}, {"c", "Gold", 201}, {"d", "6PerMin", 400}};
+  } uploads[] = {/* WSO2 never validates a tier (rule client-tier.accepted): an unknown one
+                  * is accepted and logged, which tells the configured tiers apart */
+                 {"a", "5PerMin", 201},
+                 {"b", "Free", 201},
+                 {"c", "Gold", 201},
+                 {"d", "6PerMin", 201}};
   for (size_t i = 0; i < sizeof(uploads) / sizeof(uploads[0]); i++) {
     st_part parts[] = {{"certificate", pem, len, "c.crt"},
                        {"alias", uploads[i].alias, strlen(uploads[i].alias), NULL},
@@ -748,6 +752,9 @@ static void test_listener_options(void **state) {
     st_reply_free(&r);
   }
   free(pem);
+  assert_true(st_log_contains(&sim, "tier \"6PerMin\" is no throttling policy"));
+  assert_false(st_log_contains(&sim, "tier \"5PerMin\" is no throttling policy"));
+  assert_false(st_log_contains(&sim, "tier \"Free\" is no throttling policy"));
   st_check(st_sim_stop(&sim));
 }
 
