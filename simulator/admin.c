@@ -592,12 +592,27 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const char *rest)
 
 /* ---- APIs ------------------------------------------------------------------ */
 
+/* securityScheme names of every version, then the optional flags of WSO2
+ * 4.3+: known only where the both-optional rule row does not say
+ * GSIM_BOTH_OPTIONAL_UNKNOWN_FLAGS (wso2-2.6 and sap refuse them). */
 static const char *const security_names[] = {
     "mutualssl", "mutualssl_mandatory",
     "oauth2",    "basic_auth",
     "api_key",   "oauth_basic_auth_api_key_mandatory",
     NULL,
 };
+static const char *const optional_security_names[] = {
+    "mutualssl_optional",
+    "oauth_basic_auth_api_key_optional",
+    NULL,
+};
+
+static int in_names(const char *const *names, const char *v) {
+  for (const char *const *n = names; v && *n; n++)
+    if (strcmp(*n, v) == 0)
+      return 1;
+  return 0;
+}
 
 static int valid_token(const char *s, const char *extra) {
   if (!*s)
@@ -676,8 +691,10 @@ static json_t *api_operations(struct evhttp_request *req, json_t *in) {
 
 /* Validates a create request into a normalised definition (new reference),
  * or answers 400 and returns NULL. */
-static json_t *api_definition(struct evhttp_request *req, json_t *in, const char *id) {
+static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in, const char *id) {
   char why[300];
+  const gsim_rule *both_optional = gsim_rule_of(sim->opt, GSIM_RF_BOTH_OPTIONAL);
+  int optional_known = both_optional->variant != GSIM_BOTH_OPTIONAL_UNKNOWN_FLAGS;
   if (!json_is_object(in)) {
     bad_request(req, "The API must be a JSON object");
     return NULL;
@@ -731,16 +748,21 @@ static json_t *api_definition(struct evhttp_request *req, json_t *in, const char
   json_t *s;
   json_array_foreach(security, i, s) {
     const char *v = json_string_value(s);
-    int known = 0;
-    for (const char *const *n = security_names; v && *n; n++)
-      known |= strcmp(*n, v) == 0;
-    if (!known) {
+    if (!optional_known && in_names(optional_security_names, v)) { /* rule both-optional */
       json_decref(schemes);
       snprintf(why, sizeof(why),
-               "securityScheme[%zu]: not one of mutualssl, "
-               "mutualssl_mandatory, oauth2, basic_auth, api_key, "
-               "oauth_basic_auth_api_key_mandatory",
-               i);
+               "securityScheme[%zu]: %s is not a security scheme of this version (rule %s); use "
+               "mutualssl, mutualssl_mandatory, oauth2 and oauth_basic_auth_api_key_mandatory",
+               i, v, both_optional->id);
+      gsim_rest_error(req, both_optional->status ? both_optional->status : 400, "Bad Request", why);
+      return NULL;
+    }
+    if (!in_names(security_names, v) && !in_names(optional_security_names, v)) {
+      json_decref(schemes);
+      snprintf(why, sizeof(why),
+               "securityScheme[%zu]: not one of mutualssl, mutualssl_mandatory, oauth2, "
+               "basic_auth, api_key, oauth_basic_auth_api_key_mandatory%s",
+               i, optional_known ? ", mutualssl_optional, oauth_basic_auth_api_key_optional" : "");
       bad_request(req, why);
       return NULL;
     }
@@ -748,8 +770,8 @@ static json_t *api_definition(struct evhttp_request *req, json_t *in, const char
       json_decref(schemes);
       snprintf(why, sizeof(why),
                "securityScheme[%zu]: %s is not supported by gatecert-sim; use mutualssl, "
-               "mutualssl_mandatory, oauth2 and oauth_basic_auth_api_key_mandatory",
-               i, v);
+               "mutualssl_mandatory, oauth2 and oauth_basic_auth_api_key_mandatory%s",
+               i, v, optional_known ? " (or their _optional flags)" : "");
       bad_request(req, why);
       return NULL;
     }
@@ -809,7 +831,7 @@ static void apis_create(gsim *sim, struct evhttp_request *req) {
   }
   char id[GSIM_API_ID_MAX];
   new_uuid(id);
-  json_t *def = api_definition(req, in, id);
+  json_t *def = api_definition(sim, req, in, id);
   json_decref(in);
   if (!def)
     return;

@@ -1,7 +1,9 @@
 /* apis.c - the APIs the gateway routes, in memory.
  *
  * The admin API validates and stores an API's definition (store.c); this file
- * turns a definition into the routing model and finds the API of a request:
+ * turns a definition into the routing model (its securityScheme names into
+ * GSIM_SEC_* bits; admin.c has refused the names the profile does not know)
+ * and finds the API of a request:
  * /{context}/{version}/... with the longest matching context, or, for an API
  * marked isDefaultVersion, its versionless /{context}/... At start every
  * stored API is loaded back, so nothing is lost on restart.
@@ -21,6 +23,8 @@ static unsigned security_bits(json_t *schemes) {
       {"basic_auth", GSIM_SEC_BASIC_AUTH},
       {"api_key", GSIM_SEC_API_KEY},
       {"oauth_basic_auth_api_key_mandatory", GSIM_SEC_OAUTH_BASIC_APIKEY_M},
+      {"mutualssl_optional", GSIM_SEC_MUTUALSSL_OPTIONAL},
+      {"oauth_basic_auth_api_key_optional", GSIM_SEC_OAUTH_BASIC_APIKEY_O},
   };
   unsigned bits = 0;
   size_t i;

@@ -23,12 +23,17 @@
  *                        "public_pem": "-----BEGIN PUBLIC KEY-----..."}],
  *      "apis": {"<api name>": {"security": ["oauth2", "mutualssl",
  *                                           "mutualssl_mandatory",
- *                                           "oauth_basic_auth_api_key_mandatory"]}},
+ *                                           "oauth_basic_auth_api_key_mandatory",
+ *                                           "mutualssl_optional",
+ *                                           "oauth_basic_auth_api_key_optional"]}},
  *      "subscriptions": {"<application = consumer key>": {"<api name>": "<tier>"}}}
  *     public_pem may be a certificate, or base64 of the PEM, as the
  *     simulator's key managers accept (RS256: RSA >= 2048 bits; ES256:
  *     P-256). An API without "security" (or with []) gets WSO2's default,
- *     oauth2 mandatory. Issuers and names are unique. The file is checked at
+ *     oauth2 mandatory. The two _optional flags exist only where the
+ *     profile's both-optional rule row knows them (wso2-4); under wso2-2.6
+ *     and sap a config naming them does not load. Issuers and names are
+ *     unique. The file is checked at
  *     every request (stat: device, inode, size, mtime) and re-read when it
  *     changed; one that does not load keeps the previous config and is
  *     logged to stderr once per change.
@@ -40,15 +45,15 @@
  *                       the client certificate (verified and associated with
  *                       the API / presented but not associated / none / a
  *                       certificate header that did not decode)
- *   runs gsim_chain_decide(the API's security, the cert state, the token)
- *   as gatecert-sim does, validating the token only when the chain consults
- *   OAuth2. The token is valid when gatecert-sim would accept it (Bearer,
- *   at most GJWT_MAX_TOKEN bytes, a key manager with its iss, that key
- *   manager's alg and key, exp/nbf with WSO2's 300 s skew, azp or client_id)
- *   and that client id - the application - has the API in "subscriptions".
- *   Answers:
- *     204 passed; X-Gatecert-Auth-By: mtls | oauth.
- *     401 / 403 / 500 WSO2's fault {"code":"900901","message":..,"description":..}
+ *   runs gsim_chain_decide(the profile's rules, the API's security, the cert
+ *   state, the token) as gatecert-sim does - `--profile` (default wso2-4)
+ *   picks the rule rows, e.g. what mutualssl + oauth2 without a mandatory
+ *   flag means - validating the token only when the chain consults OAuth2. The token is valid when
+ * gatecert-sim would accept it (Bearer, at most GJWT_MAX_TOKEN bytes, a key manager with its iss,
+ * that key manager's alg and key, exp with WSO2's 300 s skew - nbf and a token without exp as the
+ * profile's jwt rows say: wso2-4 ignores nbf and passes no exp -, azp or client_id) and that client
+ * id - the application - has the API in "subscriptions". Answers: 204 passed; X-Gatecert-Auth-By:
+ * mtls | oauth. 401 / 403 / 500 WSO2's fault {"code":"900901","message":..,"description":..}
  *         (application/json), X-Gatecert-Code: the code, X-Gatecert-Fault:
  *         the same JSON on one line (for auth_request_set), and on 401
  *         WWW-Authenticate as gatecert-sim sends it.
@@ -188,17 +193,24 @@ static int printable(const char *s, size_t max) {
 }
 
 /* The GSIM_SEC_* bits of an API's "security" list (absent: none, which the
- * chain reads as WSO2's default oauth2). 0, or -1 with why. */
-static int security_bits(json_t *list, unsigned *bits, char *why, size_t why_len) {
+ * chain reads as WSO2's default oauth2). The optional flags only where the
+ * both-optional rule row knows them. 0, or -1 with why. */
+static int security_bits(const gsim_rules *rules, json_t *list, unsigned *bits, char *why,
+                         size_t why_len) {
   static const struct {
     const char *name;
     unsigned bit;
+    int optional; /* one of WSO2 4.3+'s optional flags */
   } table[] = {
-      {"mutualssl", GSIM_SEC_MUTUALSSL},
-      {"mutualssl_mandatory", GSIM_SEC_MUTUALSSL_MANDATORY},
-      {"oauth2", GSIM_SEC_OAUTH2},
-      {"oauth_basic_auth_api_key_mandatory", GSIM_SEC_OAUTH_BASIC_APIKEY_M},
+      {"mutualssl", GSIM_SEC_MUTUALSSL, 0},
+      {"mutualssl_mandatory", GSIM_SEC_MUTUALSSL_MANDATORY, 0},
+      {"oauth2", GSIM_SEC_OAUTH2, 0},
+      {"oauth_basic_auth_api_key_mandatory", GSIM_SEC_OAUTH_BASIC_APIKEY_M, 0},
+      {"mutualssl_optional", GSIM_SEC_MUTUALSSL_OPTIONAL, 1},
+      {"oauth_basic_auth_api_key_optional", GSIM_SEC_OAUTH_BASIC_APIKEY_O, 1},
   };
+  const gsim_rule *both_optional = rules->row[GSIM_RF_BOTH_OPTIONAL];
+  int optional_known = both_optional->variant != GSIM_BOTH_OPTIONAL_UNKNOWN_FLAGS;
   *bits = 0;
   if (!list)
     return 0;
@@ -210,13 +222,18 @@ static int security_bits(json_t *list, unsigned *bits, char *why, size_t why_len
     const char *v = json_string_value(item);
     unsigned bit = 0;
     for (size_t k = 0; v && k < sizeof(table) / sizeof(table[0]); k++)
-      if (strcmp(table[k].name, v) == 0)
+      if (strcmp(table[k].name, v) == 0) {
+        if (table[k].optional && !optional_known)
+          return fail(why, why_len, "security[%zu]: %s is not a security scheme of %s (rule %s)", i,
+                      table[k].name, gsim_profile_name(rules->profile), both_optional->id);
         bit = table[k].bit;
+      }
     if (!bit)
       return fail(why, why_len,
                   "security[%zu]: not one of mutualssl, mutualssl_mandatory, oauth2, "
-                  "oauth_basic_auth_api_key_mandatory",
-                  i);
+                  "oauth_basic_auth_api_key_mandatory%s",
+                  i,
+                  optional_known ? ", mutualssl_optional, oauth_basic_auth_api_key_optional" : "");
     *bits |= bit;
   }
   return 0;
@@ -254,7 +271,7 @@ static int load_key_managers(config *c, json_t *list, char *why, size_t why_len)
   return 0;
 }
 
-static int check_apis(json_t *apis, char *why, size_t why_len) {
+static int check_apis(const gsim_rules *rules, json_t *apis, char *why, size_t why_len) {
   if (!json_is_object(apis))
     return fail(why, why_len,
                 "apis: an object {\"<api name>\": {\"security\": [...]}} is required");
@@ -266,7 +283,8 @@ static int check_apis(json_t *apis, char *why, size_t why_len) {
     if (!json_is_object(api))
       return fail(why, why_len, "apis.%s: an object is required",
                   loggable(name, shown, sizeof(shown)));
-    if (security_bits(json_object_get(api, "security"), &bits, sec_why, sizeof(sec_why)) != 0)
+    if (security_bits(rules, json_object_get(api, "security"), &bits, sec_why, sizeof(sec_why)) !=
+        0)
       return fail(why, why_len, "apis.%s: %s", loggable(name, shown, sizeof(shown)), sec_why);
   }
   return 0;
@@ -295,8 +313,9 @@ static int check_subscriptions(json_t *subs, char *why, size_t why_len) {
   return 0;
 }
 
-/* Parses and checks a whole config. NULL with why. */
-static config *config_parse(const unsigned char *text, size_t len, char *why, size_t why_len) {
+/* Parses and checks a whole config under the profile's rules. NULL with why. */
+static config *config_parse(const gsim_rules *rules, const unsigned char *text, size_t len,
+                            char *why, size_t why_len) {
   config *c = calloc(1, sizeof(*c));
   if (!c) {
     fail(why, why_len, "out of memory");
@@ -312,7 +331,7 @@ static config *config_parse(const unsigned char *text, size_t len, char *why, si
     c->apis = json_object_get(c->root, "apis");
     c->subscriptions = json_object_get(c->root, "subscriptions");
     if (load_key_managers(c, json_object_get(c->root, "key_managers"), why, why_len) == 0 &&
-        check_apis(c->apis, why, why_len) == 0 &&
+        check_apis(rules, c->apis, why, why_len) == 0 &&
         check_subscriptions(c->subscriptions, why, why_len) == 0)
       return c;
   }
@@ -342,7 +361,8 @@ static file_id stat_file(const char *path) {
 }
 
 /* Reads and parses path. NULL with why. */
-static config *config_load(const char *path, const file_id *id, char *why, size_t why_len) {
+static config *config_load(const gsim_rules *rules, const char *path, const file_id *id, char *why,
+                           size_t why_len) {
   if (!id->exists) {
     fail(why, why_len, "%s: %s", path, strerror(id->error));
     return NULL;
@@ -358,7 +378,7 @@ static config *config_load(const char *path, const file_id *id, char *why, size_
     return NULL;
   }
   char parse_why[WHY_LEN];
-  config *c = config_parse(buf.data, buf.len, parse_why, sizeof(parse_why));
+  config *c = config_parse(rules, buf.data, buf.len, parse_why, sizeof(parse_why));
   gcert_buf_free(&buf);
   if (!c)
     fail(why, why_len, "%s: %s", path, parse_why);
@@ -373,7 +393,7 @@ static void config_refresh(introspect *in) {
     return;
   in->seen = now;
   char why[WHY_LEN];
-  config *c = config_load(in->path, &now, why, sizeof(why));
+  config *c = config_load(&in->rules, in->path, &now, why, sizeof(why));
   if (!c) {
     in->reload_failures++;
     log_line("ERROR", "config not loaded, the previous one stays: %s", why);
@@ -501,7 +521,8 @@ static void check(introspect *in, struct evhttp_request *req) {
   }
   unsigned security = 0;
   char why[256];
-  if (security_bits(json_object_get(api_json, "security"), &security, why, sizeof(why)) != 0) {
+  if (security_bits(&in->rules, json_object_get(api_json, "security"), &security, why,
+                    sizeof(why)) != 0) {
     send_error(req, 500, "Internal Server Error", why); /* checked at load: cannot happen */
     return;
   }
@@ -509,12 +530,12 @@ static void check(introspect *in, struct evhttp_request *req) {
   memset(&token, 0, sizeof(token));
   token.status = GSIM_OAUTH_MISSING;
   gsim_chain_decision d;
-  gsim_chain_decide(security, cert, token.status, &d);
+  gsim_chain_decide(&in->rules, security, cert, token.status, &d);
   if (d.oauth_ran) { /* the chain reaches OAuth2: validate the token, then decide for good */
     lookup l = {cfg, api};
     gsim_oauth_check_bearer(&in->rules, evhttp_find_header(headers, "Authorization"), cfg->kms,
                             cfg->km_count, gsim_now_ms(), subscribed, &l, &token);
-    gsim_chain_decide(security, cert, token.status, &d);
+    gsim_chain_decide(&in->rules, security, cert, token.status, &d);
   }
   const char *oauth_reason = d.oauth_ran ? token.reason : "not consulted";
   if (d.pass) {
@@ -691,7 +712,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   in.seen = stat_file(in.path);
-  in.current = config_load(in.path, &in.seen, why, sizeof(why));
+  in.current = config_load(&in.rules, in.path, &in.seen, why, sizeof(why));
   if (!in.current) {
     fprintf(stderr, "gatecert-introspect: config: %s\n", why);
     return 1;

@@ -2,46 +2,67 @@
  * TLS connection or a load balancer's header), OAuth2, their priority, the
  * faults, and throttling of what passed.
  *
- * WSO2 4.x's APIAuthenticationHandler runs its authenticators in priority
- * order - mutual SSL (0), then OAuth2 (10) - and only the mandatory ones
- * decide. gsim_chain_decide() is that loop as a pure function of the API's
- * flags and what each authenticator found (unit-tested by a hand-made table):
+ * WSO2's APIAuthenticationHandler runs its authenticators in priority order -
+ * mutual SSL (0), then OAuth2 (10) - and only the mandatory ones decide.
+ * gsim_chain_decide() is that loop as a pure function of the profile's rule
+ * rows, the API's flags and what each authenticator found (unit-tested by a
+ * hand-made table per profile):
  *
  *   M = mutualssl, Mm = mutualssl_mandatory, O = oauth2,
- *   Om = oauth_basic_auth_api_key_mandatory; !M && !Om -> Om; !O && !Mm -> Mm;
- *   neither M nor O -> O (WSO2's default scheme).
- *   mTLS:   valid {1, Mm, go on}; absent / not associated {0, Mm, go on if !Mm,
- * 900901}; header undecodable {0, Mm, go on if !Mm, 900900} OAuth2: OK {1, Om, stop};
- * missing 900902, invalid 900901, forbidden 900908 {0, Om, go on} authenticated = the
- * result of the last mandatory authenticator run; failing: the first failure that
- * stopped the chain gives the code, else the last mandatory failure other than
- * 900902, else 900902, else 900900.
+ *   Om = oauth_basic_auth_api_key_mandatory, Mo = mutualssl_optional,
+ *   Oo = oauth_basic_auth_api_key_optional;
+ *   !M && !Om -> Om; !O && !Mm -> Mm; neither M nor O -> O (WSO2's default).
+ *   mTLS:   valid {1, Mm, go on}; absent / not associated {0, Mm, go on if
+ *           !Mm, 900901}; header undecodable {0, Mm, go on if !Mm, 900900}
+ *   OAuth2: OK {1, Om, stop}; missing 900902, invalid 900901, forbidden
+ *           900908 {0, Om, go on}
+ *   authenticated = the result of the last mandatory authenticator run;
+ *   failing: the first failure that stopped the chain gives the code, else
+ *   the last mandatory failure other than 900902, else 900902, else 900900.
  *
- * One documented exception: mutualssl + oauth2 with neither mandatory flag
- * (the table of the 2.6 docs, seed 003): a valid certificate passes and the
- * token is ignored; otherwise a token sent decides; a certificate sent and
- * refused without a token is 900901; nothing sent is 900902.
+ * M + O with neither mandatory flag is where the versions differ; the rule
+ * rows decide (rules.c):
+ *   - with Mo or Oo, rule family both-optional: variant EITHER (wso2-4,
+ *     4.4's isAuthenticate: an optional authenticator's success
+ *     authenticates when no mandatory one failed): both run, either success
+ *     passes (a good token names the caller over a good certificate, as the
+ *     loop's last success does); neither: the row's status and code (401
+ *     900901, the optional mTLS authenticator's invalid credentials), 500
+ *     900900 for an undecodable header. Variant UNKNOWN_FLAGS (wso2-2.6,
+ *     sap): admin.c refuses the flags; an API that has them anyway (a store
+ *     written by another profile, an introspect config) is read without them.
+ *   - without them, rule family priority: variant OAUTH_MANDATORY (wso2-4:
+ *     the Publisher adds Om since 3.0) runs the loop with Om; variant
+ *     SEED_TABLE (wso2-2.6, sap: seed 003, 6.4.73's MultiAuthenticator) - a
+ *     valid certificate passes and the token is ignored; otherwise a token
+ *     sent decides; a certificate sent and refused without a token is
+ *     900901 (900900 for an undecodable header); nothing sent is 900902.
  *
  * The client certificate is the TLS peer's, or in load balancer mode the one
  * in the configured header (default X-WSO2-CLIENT-CERTIFICATE). The header is
  * honoured only when enable_client_validation is off, or the connection's own
  * peer (the load balancer) is trusted by the listener's handshake trust and,
- * beyond WSO2, its SHA-256 is pinned when trusted_load_balancers is set. It is
- * decoded as WSO2's Utils.getClientCertificate does: URL-decoded, BEGIN/END
- * lines and whitespace dropped, base64 (twice for base64 of a PEM), DER; with
- * client_certificate_encode off, raw PEM whose newlines came as spaces. Either
- * way the certificate must be in the in-memory listener trust store, then
- * matched to the API (serial + issuer or subject, clientauth.c).
+ * beyond WSO2, its SHA-256 is pinned when trusted_load_balancers is set. From
+ * a peer that presented no certificate the lb-header rule row decides: variant
+ * IGNORE_HEADER (every profile) ignores the header - the API sees no
+ * certificate - and the mutant HONOUR_WITHOUT_PEER (--break lb-header)
+ * honours it. The header is decoded as WSO2's Utils.getClientCertificate
+ * does: URL-decoded, BEGIN/END lines and whitespace dropped, base64 (twice for
+ * base64 of a PEM), DER; with client_certificate_encode off, raw PEM whose
+ * newlines came as spaces. Either way the certificate must be in the
+ * in-memory listener trust store, then matched to the API (serial + issuer or
+ * subject, clientauth.c).
  *
  * 401s carry WWW-Authenticate with every authenticator's challenge. Bodies
  * are {"code","message","description"} or <ams:fault> (xml). A request that
  * passes is throttled (throttle.c): by its client certificate's tier under
  * "mutual_ssl_auth_application:context:version:tier" (+ ":" + the cert's
  * unique id with per_certificate), or by the OAuth2 subscription's tier under
- * "application:context:version" -> 429 / 900804 <amt:fault>. Tokens are never
- * logged.
+ * "application:context:version"; the throttled answer is the throttle-out
+ * rule's (gsim_throttle_reply). Tokens are never logged.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/bufferevent.h>
@@ -107,9 +128,11 @@ static void fail_with(gsim_chain_decision *out, int code) {
   out->status = code_status(code);
 }
 
-/* mutualssl + oauth2, neither mandatory: the 2.6 table of seed 003. */
-static void decide_legacy(gsim_cert_state cert, gsim_oauth_status token, gsim_chain_decision *out) {
-  out->legacy_optional = 1;
+/* mutualssl + oauth2, neither mandatory, under the priority row's seed table
+ * (seed 003; 6.4.73's MultiAuthenticator: mutual SSL first, OAuth2 only when
+ * it fails). */
+static void decide_seed_table(gsim_cert_state cert, gsim_oauth_status token,
+                              gsim_chain_decision *out) {
   out->mtls_ran = 1;
   if (cert == GSIM_CERT_VALID) {
     out->pass = 1;
@@ -128,13 +151,33 @@ static void decide_legacy(gsim_cert_state cert, gsim_oauth_status token, gsim_ch
     fail_with(out, GSIM_CODE_MISSING);
 }
 
-void gsim_chain_decide(unsigned security, gsim_cert_state cert, gsim_oauth_status token,
-                       gsim_chain_decision *out) {
+/* mutualssl + oauth2 with the optional flags (both-optional, variant EITHER):
+ * both authenticators run; either success passes; neither answers the row's
+ * status and code. */
+static void decide_either(const gsim_rule *row, gsim_cert_state cert, gsim_oauth_status token,
+                          gsim_chain_decision *out) {
+  out->mtls_ran = 1;
+  out->oauth_ran = 1;
+  if (token == GSIM_OAUTH_OK || cert == GSIM_CERT_VALID) {
+    out->pass = 1;
+    out->by = token == GSIM_OAUTH_OK ? GSIM_BY_OAUTH : GSIM_BY_MTLS;
+  } else if (cert == GSIM_CERT_BAD_HEADER) {
+    fail_with(out, GSIM_CODE_UNCLASSIFIED);
+  } else {
+    fail_with(out, row->code ? (int)strtol(row->code, NULL, 10) : GSIM_CODE_INVALID);
+    if (row->status)
+      out->status = row->status;
+  }
+}
+
+void gsim_chain_decide(const gsim_rules *rules, unsigned security, gsim_cert_state cert,
+                       gsim_oauth_status token, gsim_chain_decision *out) {
   memset(out, 0, sizeof(*out));
   int m = (security & GSIM_SEC_MUTUALSSL) != 0;
   int mm = (security & GSIM_SEC_MUTUALSSL_MANDATORY) != 0;
   int o = (security & GSIM_SEC_OAUTH2) != 0;
   int om = (security & GSIM_SEC_OAUTH_BASIC_APIKEY_M) != 0;
+  int optional = (security & (GSIM_SEC_MUTUALSSL_OPTIONAL | GSIM_SEC_OAUTH_BASIC_APIKEY_O)) != 0;
   if (!m && !o)
     o = 1; /* no scheme: WSO2's default oauth2 */
   if (!m && !om)
@@ -142,9 +185,19 @@ void gsim_chain_decide(unsigned security, gsim_cert_state cert, gsim_oauth_statu
   if (!o && !mm)
     mm = 1;
   out->challenges = (m ? GSIM_CHALLENGE_MTLS : 0u) | (o ? GSIM_CHALLENGE_OAUTH : 0u);
-  if (m && o && !mm && !om) {
-    decide_legacy(cert, token, out);
-    return;
+  if (m && o && !mm && !om) { /* where the versions differ: the rule rows decide */
+    const gsim_rule *both = rules->row[GSIM_RF_BOTH_OPTIONAL];
+    if (optional && both->variant == GSIM_BOTH_OPTIONAL_EITHER) {
+      out->rule = both;
+      decide_either(both, cert, token, out);
+      return;
+    }
+    out->rule = rules->row[GSIM_RF_PRIORITY_NO_FLAGS];
+    if (out->rule->variant == GSIM_PRIORITY_SEED_TABLE) {
+      decide_seed_table(cert, token, out);
+      return;
+    }
+    om = 1; /* GSIM_PRIORITY_OAUTH_MANDATORY: as if oauth_basic_auth_api_key_mandatory */
   }
   auth_step failures[2];
   size_t failed = 0;
@@ -359,14 +412,22 @@ static void sha256_hex(X509 *cert, char out[65]) {
 
 /* Whether the load balancer header may be read on this connection: the peer
  * (the balancer) was verified by this connection's handshake with the chain
- * it sent, or its certificate alone passes the listener's current trust. */
-static int header_honoured(gsim *sim, SSL *ssl, X509 *peer) {
+ * it sent, or its certificate alone passes the listener's current trust. A
+ * peer without a certificate: the lb-header rule row (ignored, or honoured by
+ * the mutant). 1, or 0 with why (for the log). */
+static int header_honoured(gsim *sim, SSL *ssl, X509 *peer, char *why, size_t why_len) {
   const gsim_options *opt = sim->opt;
   if (!opt->client_cert_validation)
     return 1;
-  int verified = ssl && peer && SSL_get_verify_result(ssl) == X509_V_OK &&
-                 SSL_get0_verified_chain(ssl) != NULL;
-  if (!peer || (!verified && !gsim_listener_handshake_trusts(sim, peer)))
+  if (!peer) {
+    const gsim_rule *row = gsim_rule_of(opt, GSIM_RF_LB_HEADER_NO_PEER);
+    snprintf(why, why_len, "the connection's peer presented no certificate (rule %s)", row->id);
+    return row->variant == GSIM_LB_HONOUR_WITHOUT_PEER;
+  }
+  int verified =
+      ssl && SSL_get_verify_result(ssl) == X509_V_OK && SSL_get0_verified_chain(ssl) != NULL;
+  snprintf(why, why_len, "the connection's peer is not a trusted load balancer");
+  if (!verified && !gsim_listener_handshake_trusts(sim, peer))
     return 0;
   if (opt->lb_fingerprint_count == 0)
     return 1;
@@ -375,6 +436,7 @@ static int header_honoured(gsim *sim, SSL *ssl, X509 *peer) {
   for (size_t i = 0; i < opt->lb_fingerprint_count; i++)
     if (strcmp(opt->lb_fingerprints[i], hex) == 0)
       return 1;
+  snprintf(why, why_len, "the connection's peer is not a pinned load balancer");
   return 0;
 }
 
@@ -401,7 +463,8 @@ static mtls_result mtls_authenticate(gsim *sim, struct evhttp_request *req, cons
   X509 *cert = peer, *owned = NULL;
   const char *name = sim->opt->cert_header ? sim->opt->cert_header : "X-WSO2-CLIENT-CERTIFICATE";
   const char *value = evhttp_find_header(evhttp_request_get_input_headers(req), name);
-  if (value && header_honoured(sim, ssl, peer)) {
+  char ignored[128] = "";
+  if (value && header_honoured(sim, ssl, peer, ignored, sizeof(ignored))) {
     char why[160] = "";
     if (strlen(value) > HEADER_MAX)
       snprintf(why, sizeof(why), "the header is longer than %zu bytes", HEADER_MAX);
@@ -416,11 +479,11 @@ static mtls_result mtls_authenticate(gsim *sim, struct evhttp_request *req, cons
     }
     cert = owned;
   } else {
-    if (value)
-      log_cert(sim, api,
-               "certificate header ignored: the connection's peer is not a trusted load "
-               "balancer",
-               peer);
+    if (value) {
+      char what[160];
+      snprintf(what, sizeof(what), "certificate header ignored: %s", ignored);
+      log_cert(sim, api, what, peer);
+    }
     if (ssl && peer) {
       chain = SSL_get0_verified_chain(ssl);
       if (!chain)
@@ -500,17 +563,19 @@ int gsim_security_check(gsim *sim, struct evhttp_request *req, gsim_api *api) {
   gsim_oauth_result o;
   memset(&o, 0, sizeof(o));
   o.status = GSIM_OAUTH_MISSING;
+  const gsim_rules *rules = &sim->opt->rules;
   gsim_chain_decision d;
-  gsim_chain_decide(api->security, m.state, o.status, &d);
+  gsim_chain_decide(rules, api->security, m.state, o.status, &d);
   if (d.oauth_ran) { /* the chain reaches OAuth2: validate the token, then decide for good */
     gsim_oauth_authenticate(sim, req, api, &o);
-    gsim_chain_decide(api->security, m.state, o.status, &d);
+    gsim_chain_decide(rules, api->security, m.state, o.status, &d);
     if (o.status != GSIM_OAUTH_OK && o.status != GSIM_OAUTH_MISSING)
       gsim_log(sim, "WARN", "api %s:%s: OAuth2: %s", api->name, api->version, o.reason);
   }
   if (!d.pass) {
-    gsim_log(sim, "INFO", "api %s:%s: authentication failed: %d %s", api->name, api->version,
-             d.code, gsim_auth_message(d.code));
+    gsim_log(sim, "INFO", "api %s:%s: authentication failed: %d %s%s%s%s", api->name, api->version,
+             d.code, gsim_auth_message(d.code), d.rule ? " (rule " : "", d.rule ? d.rule->id : "",
+             d.rule ? ")" : "");
     send_auth_fault(sim, req, &d);
     return 1;
   }

@@ -2,9 +2,11 @@
  * throttle.c, faults.c and the unit tests (internal to the simulator; sim.h
  * holds the contract with the rest of the gateway).
  *
- * gsim_chain_decide() is WSO2 4.x's APIAuthenticationHandler reduced to a
- * function of the API's security flags and what each authenticator found:
- * no sockets, no clock, so a table of cases can check it by hand.
+ * gsim_chain_decide() is WSO2's APIAuthenticationHandler reduced to a
+ * function of the profile's rule rows, the API's security flags and what
+ * each authenticator found: no sockets, no clock, so a table of cases can
+ * check it by hand for every profile (and gatecert-introspect gives the same
+ * verdicts for a real gateway).
  */
 #ifndef GSIM_SECURITY_H
 #define GSIM_SECURITY_H
@@ -42,15 +44,19 @@ typedef struct gsim_chain_decision {
   unsigned challenges; /* GSIM_CHALLENGE_*: authenticators of the API */
   int mtls_ran;        /* the mTLS authenticator was consulted */
   int oauth_ran;       /* the OAuth2 authenticator was consulted */
-  int legacy_optional; /* mutualssl + oauth2, neither mandatory (seed 003) */
+  /* The rule row that shaped the verdict: mutualssl + oauth2 with no
+   * mandatory flag (GSIM_RF_PRIORITY_NO_FLAGS) or with the optional flags
+   * (GSIM_RF_BOTH_OPTIONAL); NULL for WSO2's plain loop. */
+  const gsim_rule *rule;
 } gsim_chain_decision;
 
-/* The chain's verdict for an API's security bits (GSIM_SEC_*), the mTLS
- * outcome and the OAuth2 outcome. The OAuth2 outcome is read only when the
- * chain reaches OAuth2 (oauth_ran), so a caller may decide once with
- * GSIM_OAUTH_MISSING and validate the token only when oauth_ran says so. */
-void gsim_chain_decide(unsigned security, gsim_cert_state cert, gsim_oauth_status token,
-                       gsim_chain_decision *out);
+/* The chain's verdict under rules (the profile's rows, --break applied) for
+ * an API's security bits (GSIM_SEC_*), the mTLS outcome and the OAuth2
+ * outcome. The OAuth2 outcome is read only when the chain reaches OAuth2
+ * (oauth_ran), so a caller may decide once with GSIM_OAUTH_MISSING and
+ * validate the token only when oauth_ran says so. */
+void gsim_chain_decide(const gsim_rules *rules, unsigned security, gsim_cert_state cert,
+                       gsim_oauth_status token, gsim_chain_decision *out);
 
 /* The fault texts of a code. */
 const char *gsim_auth_message(int code);

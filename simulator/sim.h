@@ -251,6 +251,11 @@ typedef struct gsim_api {
 #define GSIM_SEC_BASIC_AUTH           0x08u
 #define GSIM_SEC_API_KEY              0x10u
 #define GSIM_SEC_OAUTH_BASIC_APIKEY_M 0x20u
+/* WSO2 4.3+ (working since 4.4): mutualssl_optional and
+ * oauth_basic_auth_api_key_optional; refused at creation where the
+ * both-optional rule row says the flags do not exist (rules.c). */
+#define GSIM_SEC_MUTUALSSL_OPTIONAL   0x40u
+#define GSIM_SEC_OAUTH_BASIC_APIKEY_O 0x80u
 
 typedef struct gsim_stats {
   uint64_t requests;

@@ -8,9 +8,13 @@
  *                unknown client, oversize -> 204 / 401 900902 / 401 900901 /
  *                403 900908, the fault body, X-Gatecert-Fault and
  *                WWW-Authenticate; the token never reaches the log.
- *   chain        every API shape x cert state x token kind against
- *                gsim_chain_decide (the table the service must follow), and
- *                seed 003's rows written out by hand.
+ *   chain        per profile (--profile wso2-4, wso2-2.6, sap): every API
+ *                shape x cert state x token kind against gsim_chain_decide
+ *                under that profile's rules (the table the service must
+ *                follow), and by hand: WSO2's feature test for mutualssl +
+ *                oauth2 without a flag (wso2-4), seed 003's rows (wso2-2.6,
+ *                sap), both optional (wso2-4); wso2-2.6 and sap refuse a
+ *                config naming the optional flags.
  *   reload       a changed config changes the verdict at the next call; a
  *                broken, unloadable or oversize one keeps the old (logged
  *                once); unknown API 404; missing or bad headers 400.
@@ -111,18 +115,25 @@ static char *mint(EVP_PKEY *key, gjwt_alg alg, const char *iss, const char *clie
 /* ---- the config ---------------------------------------------------------------------- */
 
 /* Two key managers (RSA public key, EC certificate) and five API shapes:
- *   Secure   oauth2                      Legacy   mutualssl + oauth2 (seed 003)
+ *   Secure   oauth2                      Legacy   mutualssl + oauth2, no flag
  *   Mtls     mutualssl_mandatory         Both     both mandatory
  *   Default  no security list (WSO2's oauth2)
+ * and with optional, a sixth (WSO2 4.3+, wso2-4 only):
+ *   Optional mutualssl + oauth2, both optional
  * ck-1 and ck-3 subscribe to every API; ck-2 only to another one. */
-static json_t *base_config(void) {
+static json_t *config_with(int optional) {
   json_t *apis =
       json_pack("{s:{s:[s]}, s:{s:[s,s]}, s:{s:[s,s]}, s:{s:[s,s,s,s]}, s:{}}", "Secure",
                 "security", "oauth2", "Legacy", "security", "mutualssl", "oauth2", "Mtls",
                 "security", "mutualssl", "mutualssl_mandatory", "Both", "security", "mutualssl",
                 "mutualssl_mandatory", "oauth2", "oauth_basic_auth_api_key_mandatory", "Default");
-  json_t *all = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Secure", "Unlimited", "Legacy", "Gold",
-                          "Mtls", "Unlimited", "Both", "Unlimited", "Default", "Unlimited");
+  if (optional)
+    json_object_set_new(apis, "Optional",
+                        json_pack("{s:[s,s,s,s]}", "security", "mutualssl", "oauth2",
+                                  "mutualssl_optional", "oauth_basic_auth_api_key_optional"));
+  json_t *all =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "Secure", "Unlimited", "Legacy", "Gold", "Mtls",
+                "Unlimited", "Both", "Unlimited", "Default", "Unlimited", "Optional", "Unlimited");
   json_t *subs =
       json_pack("{s:O, s:O, s:{s:s}}", "ck-1", all, "ck-3", all, "ck-2", "Elsewhere", "Unlimited");
   json_decref(all);
@@ -133,6 +144,9 @@ static json_t *base_config(void) {
   assert_non_null(cfg);
   return cfg;
 }
+
+/* The default profile's config (wso2-4: the optional flags exist). */
+static json_t *base_config(void) { return config_with(1); }
 
 typedef struct world {
   bs_process *proc;
@@ -164,7 +178,9 @@ static const char *bin(void) {
   return b;
 }
 
-static void start(world *w, const char *name) {
+/* Starts the introspector under profile (NULL: its default, wso2-4) with
+ * config_with(optional). */
+static void start_as(world *w, const char *name, const char *profile, int optional) {
   memset(w, 0, sizeof(*w));
   bs_join(w->dir, test_scratch_dir(), name);
   if (mkdir(w->dir, 0700) != 0 && errno != EEXIST)
@@ -172,8 +188,8 @@ static void start(world *w, const char *name) {
   bs_join(w->config, w->dir, "introspect.json");
   bs_join(w->clock, w->dir, "clock");
   bs_check(bs_faketime_set(w->clock, FAKE_START) == 0);
-  write_config(w, base_config());
-  const char *args[] = {"--config", w->config, NULL};
+  write_config(w, config_with(optional));
+  const char *args[] = {"--config", w->config, profile ? "--profile" : NULL, profile, NULL};
   bs_start_opts opts = {.args = args,
                         .scratch_dir = w->dir,
                         .faketime_file = w->clock,
@@ -184,6 +200,8 @@ static void start(world *w, const char *name) {
   w->port = bs_port(w->proc, "http");
   assert_true(w->port > 0);
 }
+
+static void start(world *w, const char *name) { start_as(w, name, NULL, 1); }
 
 static void stop(world *w) { bs_check(bs_stop(w->proc) == 0); }
 
@@ -433,9 +451,11 @@ static void test_tokens(void **state) {
   stop(&w);
 }
 
+static void expect_start_failure(const char *const *args, int code, const char *needle);
+
 /* ---- the chain ------------------------------------------------------------------------------ */
 
-static const char *const api_names[] = {"Secure", "Legacy", "Mtls", "Both", "Default"};
+static const char *const api_names[] = {"Secure", "Legacy", "Mtls", "Both", "Default", "Optional"};
 static const unsigned api_bits[] = {
     GSIM_SEC_OAUTH2,
     GSIM_SEC_MUTUALSSL | GSIM_SEC_OAUTH2,
@@ -443,15 +463,62 @@ static const unsigned api_bits[] = {
     GSIM_SEC_MUTUALSSL | GSIM_SEC_MUTUALSSL_MANDATORY | GSIM_SEC_OAUTH2 |
         GSIM_SEC_OAUTH_BASIC_APIKEY_M,
     0,
+    GSIM_SEC_MUTUALSSL | GSIM_SEC_OAUTH2 | GSIM_SEC_MUTUALSSL_OPTIONAL |
+        GSIM_SEC_OAUTH_BASIC_APIKEY_O,
 };
 static const char *const cert_names[] = {"absent", "valid", "unknown", "bad"};
 static const gsim_cert_state cert_states[] = {GSIM_CERT_ABSENT, GSIM_CERT_VALID, GSIM_CERT_UNKNOWN,
                                               GSIM_CERT_BAD_HEADER};
 
+/* A verdict written by hand for one profile. */
+typedef struct hand_row {
+  unsigned profiles; /* bit per gsim_profile */
+  const char *label, *api, *cert;
+  int token; /* index in auths: 0 valid, 1 none, 2 invalid, 3 forbidden */
+  long status;
+  const char *by_or_code;
+} hand_row;
+
+#define H4   (1u << GSIM_PROFILE_WSO2_4)
+#define H26  (1u << GSIM_PROFILE_WSO2_26)
+#define HSAP (1u << GSIM_PROFILE_SAP)
+#define HALL (H4 | H26 | HSAP)
+
+static const hand_row hand_rows[] = {
+    /* mutualssl + oauth2, no flag, wso2-4 (priority.oauth-mandatory): WSO2's
+     * own feature test (4.7 integration-v2 mutual_ssl_invocation.feature) */
+    {H4, "feature: accepted cert, no token", "Legacy", "valid", 1, 401, "900902"},
+    {H4, "feature: cert not uploaded, valid token", "Legacy", "unknown", 0, 204, "oauth"},
+    {H4, "feature: accepted cert, invalid token", "Legacy", "valid", 2, 401, "900901"},
+    {H4, "feature: no cert, valid token", "Legacy", "absent", 0, 204, "oauth"},
+    {H4, "accepted cert, forbidden token", "Legacy", "valid", 3, 403, "900908"},
+    {H4, "no cert, no token", "Legacy", "absent", 1, 401, "900902"},
+    /* wso2-2.6 and sap (priority.seed-table): seed 003 */
+    {H26 | HSAP, "003: valid cert, no token", "Legacy", "valid", 1, 204, "mtls"},
+    {H26 | HSAP, "003: valid cert, invalid token", "Legacy", "valid", 2, 204, "mtls"},
+    {H26 | HSAP, "003: valid cert, forbidden token", "Legacy", "valid", 3, 204, "mtls"},
+    {H26 | HSAP, "003: unknown cert, valid token", "Legacy", "unknown", 0, 204, "oauth"},
+    {H26 | HSAP, "003: unknown cert, invalid token", "Legacy", "unknown", 2, 401, "900901"},
+    {H26 | HSAP, "003: unknown cert, no token", "Legacy", "unknown", 1, 401, "900901"},
+    {H26 | HSAP, "003: no cert, no token", "Legacy", "absent", 1, 401, "900902"},
+    {H26 | HSAP, "003: bad cert header, no token", "Legacy", "bad", 1, 500, "900900"},
+    /* both optional (wso2-4, both-optional.either) */
+    {H4, "optional: valid cert, no token", "Optional", "valid", 1, 204, "mtls"},
+    {H4, "optional: valid cert, invalid token", "Optional", "valid", 2, 204, "mtls"},
+    {H4, "optional: no cert, valid token", "Optional", "absent", 0, 204, "oauth"},
+    {H4, "optional: neither", "Optional", "absent", 1, 401, "900901"},
+    {H4, "optional: unknown cert, invalid token", "Optional", "unknown", 2, 401, "900901"},
+    /* mutualssl_mandatory */
+    {HALL, "mandatory mTLS, no cert", "Mtls", "absent", 0, 401, "900901"},
+    {HALL, "mandatory mTLS, unknown cert", "Mtls", "unknown", 1, 401, "900901"},
+    {HALL, "mandatory mTLS, valid cert", "Mtls", "valid", 1, 204, "mtls"},
+    {HALL, "both mandatory, valid cert, no token", "Both", "valid", 1, 401, "900902"},
+    {HALL, "both mandatory, no cert, valid token", "Both", "absent", 0, 401, "900901"},
+    {HALL, "both mandatory, both", "Both", "valid", 0, 204, "oauth"},
+};
+
 static void test_chain(void **state) {
   (void)state;
-  world w;
-  start(&w, "chain");
   char *ok = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
   char *forbidden = mint(K.rsa, GJWT_RS256, ISSUER, "ck-2", T0, T0 + 3600);
   char *invalid = mint(K.rsa_other, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
@@ -459,51 +526,69 @@ static void test_chain(void **state) {
   static const gsim_oauth_status tokens[] = {GSIM_OAUTH_OK, GSIM_OAUTH_MISSING, GSIM_OAUTH_INVALID,
                                              GSIM_OAUTH_FORBIDDEN};
   static const char *const token_names[] = {"valid", "missing", "invalid", "forbidden"};
-  size_t calls = 0;
-  for (size_t a = 0; a < 5; a++)
-    for (size_t c = 0; c < 4; c++)
-      for (size_t t = 0; t < 4; t++) {
-        gsim_chain_decision d;
-        gsim_chain_decide(api_bits[a], cert_states[c], tokens[t], &d);
-        char label[128], code[16];
-        snprintf(label, sizeof(label), "%s, cert %s, token %s", api_names[a], cert_names[c],
-                 token_names[t]);
-        snprintf(code, sizeof(code), "%d", d.code);
-        expect(&w, label, api_names[a], cert_names[c], auths[t], d.pass ? 204 : d.status,
-               d.pass ? (d.by == GSIM_BY_MTLS ? "mtls" : "oauth") : code);
-        calls++;
-      }
-  assert_int_equal(80, calls);
+  size_t calls = 0, by_hand = 0;
+  for (int p = 0; p < GSIM_PROFILE_COUNT; p++) {
+    gsim_rules rules;
+    char why[256] = "", name[32];
+    if (gsim_rules_resolve(&rules, (gsim_profile)p, why, sizeof(why)) != 0)
+      fail_msg("%s", why);
+    const char *profile = gsim_profile_name((gsim_profile)p);
+    int optional = p == GSIM_PROFILE_WSO2_4; /* where the optional flags exist */
+    snprintf(name, sizeof(name), "chain-%s", profile);
+    world w;
+    start_as(&w, name, profile, optional);
+    size_t api_count = optional ? 6 : 5;
+    for (size_t a = 0; a < api_count; a++)
+      for (size_t c = 0; c < 4; c++)
+        for (size_t t = 0; t < 4; t++) {
+          gsim_chain_decision d;
+          gsim_chain_decide(&rules, api_bits[a], cert_states[c], tokens[t], &d);
+          char label[128], code[16];
+          snprintf(label, sizeof(label), "%s: %s, cert %s, token %s", profile, api_names[a],
+                   cert_names[c], token_names[t]);
+          snprintf(code, sizeof(code), "%d", d.code);
+          expect(&w, label, api_names[a], cert_names[c], auths[t], d.pass ? 204 : d.status,
+                 d.pass ? (d.by == GSIM_BY_MTLS ? "mtls" : "oauth") : code);
+          calls++;
+        }
+    for (size_t i = 0; i < sizeof(hand_rows) / sizeof(hand_rows[0]); i++) {
+      const hand_row *h = &hand_rows[i];
+      if (!(h->profiles & (1u << p)))
+        continue;
+      char label[160];
+      snprintf(label, sizeof(label), "%s: %s", profile, h->label);
+      expect(&w, label, h->api, h->cert, auths[h->token], h->status, h->by_or_code);
+      by_hand++;
+    }
+    answer a;
+    call(&w, "Legacy", "absent", NULL, &a);
+    assert_string_equal(MTLS ", " BEAR INVALID, a.www);
+    json_decref(a.json);
+    call(&w, "Mtls", "absent", NULL, &a);
+    assert_string_equal(MTLS INVALID, a.www);
+    json_decref(a.json);
+    stop(&w);
+  }
+  assert_int_equal((6 + 5 + 5) * 16, calls);
+  assert_int_equal(6 + 5 + 6 * 3 + 8 * 2, by_hand);
 
-  /* seed 003 (mutualssl + oauth2, neither mandatory), by hand */
-  expect(&w, "003: valid cert, no token", "Legacy", "valid", NULL, 204, "mtls");
-  expect(&w, "003: valid cert, invalid token", "Legacy", "valid", auths[2], 204, "mtls");
-  expect(&w, "003: valid cert, forbidden token", "Legacy", "valid", auths[3], 204, "mtls");
-  expect(&w, "003: unknown cert, valid token", "Legacy", "unknown", auths[0], 204, "oauth");
-  expect(&w, "003: unknown cert, invalid token", "Legacy", "unknown", auths[2], 401, "900901");
-  expect(&w, "003: unknown cert, no token", "Legacy", "unknown", NULL, 401, "900901");
-  expect(&w, "003: no cert, no token", "Legacy", "absent", NULL, 401, "900902");
-  expect(&w, "003: bad cert header, no token", "Legacy", "bad", NULL, 500, "900900");
-  /* mutualssl_mandatory */
-  expect(&w, "mandatory mTLS, no cert", "Mtls", "absent", auths[0], 401, "900901");
-  expect(&w, "mandatory mTLS, unknown cert", "Mtls", "unknown", NULL, 401, "900901");
-  expect(&w, "mandatory mTLS, valid cert", "Mtls", "valid", NULL, 204, "mtls");
-  expect(&w, "both mandatory, valid cert, no token", "Both", "valid", NULL, 401, "900902");
-  expect(&w, "both mandatory, no cert, valid token", "Both", "absent", auths[0], 401, "900901");
-  expect(&w, "both mandatory, both", "Both", "valid", auths[0], 204, "oauth");
-  answer a;
-  call(&w, "Legacy", "absent", NULL, &a);
-  assert_string_equal(MTLS ", " BEAR INVALID, a.www);
-  json_decref(a.json);
-  call(&w, "Mtls", "absent", NULL, &a);
-  assert_string_equal(MTLS INVALID, a.www);
-  json_decref(a.json);
+  /* wso2-2.6 and sap do not know the optional flags: such a config does not
+   * load, naming the rule */
+  world w;
+  start_as(&w, "chain-refused", "wso2-2.6", 0);
+  write_config(&w, config_with(1));
+  expect(&w, "2.6 after a config with optional flags", "Legacy", "valid", NULL, 204, "mtls");
+  assert_true(log_contains(
+      &w, "apis.Optional: security[2]: mutualssl_optional is not a security scheme of wso2-2.6 "
+          "(rule both-optional.unknown)"));
+  const char *args[] = {"--config", w.config, "--profile", "sap", NULL};
+  expect_start_failure(args, 1, "is not a security scheme of sap (rule both-optional.unknown)");
+  stop(&w);
   for (size_t i = 0; i < 4; i++)
     free(auths[i]);
   free(ok);
   free(forbidden);
   free(invalid);
-  stop(&w);
 }
 
 /* ---- the config follows the file ---------------------------------------------------------- */

@@ -13,7 +13,10 @@
  * of another API, injects A's certificate and gets through - and its fix,
  * trusted_load_balancers pinning the balancer's SHA-256; a malformed or
  * oversized header (500 / 900900); a header certificate the gateway does not
- * know (401).
+ * know (401). The header from a connection whose peer presented no
+ * certificate, per rule set (wso2-4, wso2-2.6, sap: rule lb-header.ignored*,
+ * the API sees no certificate - 401 900901 where mTLS is mandatory, the
+ * token decides elsewhere; --break lb-header: honoured, 200).
  */
 #include "support.h"
 #include "backend_fixture.h"
@@ -116,17 +119,22 @@ static void upload_client(world *w, const char *api_id, const char *alias, const
   free(pem);
 }
 
-/* A simulator with "mtls" (A) and "other" (U), both live. */
-static void start_world(world *w, const char *dir_name, const char *config) {
+/* A simulator with "mtls" (A) and "other" (U), both live, under profile
+ * (NULL: wso2) and --break broken (NULL: none). */
+static void start_world_as(world *w, const char *dir_name, const char *config, const char *profile,
+                           const char *broken) {
   char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
   snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
            scratch("server.key"));
   w->backend = st_backend(test_scratch_dir(), spec);
   assert_non_null(w->backend);
   snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
-  const char *args[] = {"--trust", scratch("root.pem"), NULL};
-  st_sim_opts opts = {
-      .dir = bt_scratch(dir, dir_name), .clock = FAKE_START, .config_json = config, .extra = args};
+  const char *args[] = {"--trust", scratch("root.pem"), broken ? "--break" : NULL, broken, NULL};
+  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
+                      .profile = profile,
+                      .clock = FAKE_START,
+                      .config_json = config,
+                      .extra = args};
   st_check(st_sim_start(&w->sim, &opts));
   char mtls[64], other[64];
   create_api(w, "mtls", "[\"mutualssl\",\"mutualssl_mandatory\"]", mtls);
@@ -137,6 +145,10 @@ static void start_world(world *w, const char *dir_name, const char *config) {
   st_check(st_admin(&w->sim, "POST", "/_sim/reload", NULL, &r));
   assert_int_equal(200, r.status);
   st_reply_free(&r);
+}
+
+static void start_world(world *w, const char *dir_name, const char *config) {
+  start_world_as(w, dir_name, config, NULL, NULL);
 }
 
 static void stop_world(world *w) {
@@ -322,6 +334,53 @@ static void test_balancer_pinning(void **state) {
   stop_world(&w);
 }
 
+/* A connection without a certificate of its own sends A's certificate in the
+ * header: the lb-header rule row decides whether it counts. "mtls" needs the
+ * certificate; "oauthm" (mutualssl + oauth2, OAuth2 mandatory) lets the
+ * missing token decide either way. */
+static void test_header_without_peer_certificate(void **state) {
+  (void)state;
+  static const struct {
+    const char *profile, *broken;
+    long mtls_status;   /* "mtls", header A, no peer certificate */
+    const char *logged; /* the log line of the ignored header, or NULL */
+  } sets[] = {
+      {"wso2-4", NULL, 401, "peer presented no certificate (rule lb-header.ignored)"},
+      {"wso2-2.6", NULL, 401, "peer presented no certificate (rule lb-header.ignored)"},
+      {"sap", NULL, 401, "peer presented no certificate (rule lb-header.ignored-sap)"},
+      {"wso2-4", "lb-header", 200, NULL},
+  };
+  char *a = base64_der(&cert_a);
+  for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+    world w = {0};
+    char dir[64];
+    snprintf(dir, sizeof(dir), "no-peer-%zu", i);
+    start_world_as(&w, dir, "{\"fault_format\": \"json\"}", sets[i].profile, sets[i].broken);
+    char oauthm[64];
+    create_api(&w, "oauthm", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
+               oauthm);
+    upload_client(&w, oauthm, "a-oauthm", &cert_a);
+    st_reply r;
+    st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
+    st_reply_free(&r);
+    if (sets[i].mtls_status == 401)
+      expect_fault(&w, NULL, a, 401, BODY_901);
+    else if (call(&w, "mtls", NULL, a, NULL) != sets[i].mtls_status)
+      fail_msg("%s --break %s: not %ld", sets[i].profile, sets[i].broken, sets[i].mtls_status);
+    char *body = NULL;
+    long status = call(&w, "oauthm", NULL, a, &body); /* no token: the token decides */
+    if (status != 401 || !strstr(body, "\"900902\""))
+      fail_msg("%s: oauthm: %ld %s, expected 401 900902", sets[i].profile, status, body);
+    free(body);
+    if (sets[i].logged && !st_log_contains(&w.sim, sets[i].logged))
+      fail_msg("%s: the log does not say \"%s\"", sets[i].profile, sets[i].logged);
+    if (!sets[i].logged)
+      assert_false(st_log_contains(&w.sim, "certificate header ignored"));
+    stop_world(&w);
+  }
+  free(a);
+}
+
 static void test_malformed_headers(void **state) {
   (void)state;
   world w = {0};
@@ -357,6 +416,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_encodings_through_balancer, teardown),
       cmocka_unit_test_teardown(test_validation_on_and_off, teardown),
       cmocka_unit_test_teardown(test_balancer_pinning, teardown),
+      cmocka_unit_test_teardown(test_header_without_peer_certificate, teardown),
       cmocka_unit_test_teardown(test_malformed_headers, teardown),
   };
   curl_global_init(CURL_GLOBAL_DEFAULT);

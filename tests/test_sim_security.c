@@ -2,10 +2,14 @@
  * connections with libcurl client certificates and Bearer tokens against a
  * gatecert-sim on a fake clock (2030).
  *
- * One simulator carries an API per securityScheme combination (mTLS alone,
- * mTLS mandatory, OAuth2 alone, WSO2's default, mutualssl + oauth2 with
- * neither mandatory - seed 003's table -, mTLS optional + OAuth2 mandatory,
- * mTLS mandatory + OAuth2 optional, both mandatory). Certificate A is
+ * One simulator per profile (wso2-4, wso2-2.6, sap) carries an API per
+ * securityScheme combination (mTLS alone, mTLS mandatory, OAuth2 alone,
+ * WSO2's default, mutualssl + oauth2 with neither mandatory - OAuth2
+ * mandatory under wso2-4 (rule priority.oauth-mandatory), seed 003's table
+ * under wso2-2.6 and sap (priority.seed-table) -, mTLS optional + OAuth2
+ * mandatory, mTLS mandatory + OAuth2 optional, both mandatory, and under
+ * wso2-4 both explicitly optional (both-optional.either), which wso2-2.6 and
+ * sap refuse to create with 400 naming the field). Certificate A is
  * associated with every mTLS API; certificate U only with another API, so it
  * passes the handshake but is "not associated"; tokens are ES256 JWTs of a
  * key manager registered through the admin API: one of a subscribed
@@ -13,7 +17,7 @@
  * application without a subscription (forbidden). Every cell (certificate
  * valid / absent / not associated x token valid / absent / invalid /
  * forbidden) is checked for its exact status, body and WWW-Authenticate,
- * from a table written by hand. Then the default API version on its
+ * from a table written by hand per profile. Then the default API version on its
  * versioned and versionless paths, and the 2.x/3.x XML fault bodies.
  */
 #include "support.h"
@@ -94,7 +98,7 @@ static int group_setup(void **state) {
   return 0;
 }
 
-static void start_world(world *w, const char *dir_name, const char *config) {
+static void start_world(world *w, const char *dir_name, const char *profile, const char *config) {
   char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
   snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
            scratch("server.key"));
@@ -102,8 +106,11 @@ static void start_world(world *w, const char *dir_name, const char *config) {
   assert_non_null(w->backend);
   snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
   const char *args[] = {"--trust", scratch("root.pem"), NULL};
-  st_sim_opts opts = {
-      .dir = bt_scratch(dir, dir_name), .clock = FAKE_START, .config_json = config, .extra = args};
+  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
+                      .profile = profile,
+                      .clock = FAKE_START,
+                      .config_json = config,
+                      .extra = args};
   st_check(st_sim_start(&w->sim, &opts));
 }
 
@@ -323,47 +330,84 @@ static int teardown(void **state) {
 
 /* ---- the table ---------------------------------------------------------------- */
 
+/* The profiles the table runs under. */
+#define P4   0x1u /* wso2-4 */
+#define P26  0x2u /* wso2-2.6 */
+#define PSAP 0x4u /* sap */
+#define PALL 0x7u
+static const char *const profiles[] = {"wso2-4", "wso2-2.6", "sap"};
+
 typedef struct scheme_api {
   const char *name;
   const char *schemes; /* JSON list, NULL: none given (WSO2's default) */
   const char *www;     /* the challenges of a 401 */
+  unsigned profiles;   /* P*: where the row holds */
   /* per certificate (A, none, U) and token (valid, none, invalid, forbidden):
    * 200, or 901 / 902 / 908 (the fault) */
   int expect[3][4];
 } scheme_api;
 
+#define OPTIONAL_SCHEMES                                                                           \
+  "[\"mutualssl\",\"oauth2\",\"mutualssl_optional\",\"oauth_basic_auth_api_key_optional\"]"
+
 static const scheme_api apis[] = {
     {"mtls",
      "[\"mutualssl\"]",
      CH_MTLS,
+     PALL,
      {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
     {"mtlsm",
      "[\"mutualssl\",\"mutualssl_mandatory\"]",
      CH_MTLS,
+     PALL,
      {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
     {"oauth",
      "[\"oauth2\"]",
      CH_OAUTH,
+     PALL,
      {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
-    {"default", NULL, CH_OAUTH, {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
-    /* seed 003: cert valid -> token ignored; cert fails -> token decides; only
-     * a (bad) cert sent -> 901; nothing sent -> 902 */
+    {"default",
+     NULL,
+     CH_OAUTH,
+     PALL,
+     {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
+    /* mutualssl + oauth2 without a flag, wso2-4 (priority.oauth-mandatory):
+     * OAuth2 mandatory, mTLS optional - the token decides, even after cert A */
     {"either",
      "[\"mutualssl\",\"oauth2\"]",
      CH_BOTH,
+     P4,
+     {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
+    /* wso2-2.6 and sap (priority.seed-table, seed 003): cert valid -> token
+     * ignored; cert fails -> token decides; only a (bad) cert sent -> 901;
+     * nothing sent -> 902 */
+    {"either",
+     "[\"mutualssl\",\"oauth2\"]",
+     CH_BOTH,
+     P26 | PSAP,
      {{200, 200, 200, 200}, {200, 902, 901, 908}, {200, 901, 901, 908}}},
     {"oauthm",
      "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
      CH_BOTH,
+     PALL,
      {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
     {"certm",
      "[\"mutualssl\",\"mutualssl_mandatory\",\"oauth2\"]",
      CH_BOTH,
+     PALL,
      {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
     {"both",
      "[\"mutualssl\",\"mutualssl_mandatory\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
      CH_BOTH,
+     PALL,
      {{200, 902, 901, 908}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
+    /* both optional (wso2-4, both-optional.either): either credential passes;
+     * neither is 901, whatever the token */
+    {"optional",
+     OPTIONAL_SCHEMES,
+     CH_BOTH,
+     P4,
+     {{200, 200, 200, 200}, {200, 901, 901, 901}, {200, 901, 901, 901}}},
 };
 
 #define API_COUNT (sizeof(apis) / sizeof(apis[0]))
@@ -384,11 +428,14 @@ static void check_fault(const char *what, const dp_reply *r, int code, const cha
     assert_string_equal("", r->www);
 }
 
-static void setup_table_world(world *w, const char *dir, const char *config, char ids[][64]) {
-  start_world(w, dir, config);
+static void setup_table_world(world *w, const char *dir, size_t profile, char ids[][64]) {
+  start_world(w, dir, profiles[profile], "{\"fault_format\": \"json\"}");
   char other[64];
   create_api(w, "other", "[\"mutualssl\"]", 0, other);
   for (size_t i = 0; i < API_COUNT; i++) {
+    ids[i][0] = '\0';
+    if (!(apis[i].profiles & (1u << profile)))
+      continue;
     create_api(w, apis[i].name, apis[i].schemes, 0, ids[i]);
     if (apis[i].schemes && strstr(apis[i].schemes, "mutualssl")) {
       char alias[64];
@@ -400,40 +447,110 @@ static void setup_table_world(world *w, const char *dir, const char *config, cha
   reload_all(w);
   oauth_setup(w);
   for (size_t i = 0; i < API_COUNT; i++)
-    subscribe(w, w->app_ok, ids[i], "Unlimited");
+    if (ids[i][0])
+      subscribe(w, w->app_ok, ids[i], "Unlimited");
 }
 
 static void test_every_combination(void **state) {
   (void)state;
-  world w = {0};
-  char ids[API_COUNT][64];
-  setup_table_world(&w, "table", NULL, ids);
-  const client *certs[3] = {&cert_a, NULL, &cert_u};
-  const char *cert_names[3] = {"cert A", "no cert", "cert U (other API)"};
-  const char *tokens[4] = {w.token_ok, NULL, w.token_invalid, w.token_forbidden};
-  const char *token_names[4] = {"valid token", "no token", "invalid token", "forbidden token"};
   size_t cells = 0;
-  for (size_t i = 0; i < API_COUNT; i++)
-    for (size_t c = 0; c < 3; c++)
-      for (size_t t = 0; t < 4; t++) {
-        char path[128], what[256];
-        snprintf(path, sizeof(path), "/%s/1.0/menaka", apis[i].name);
-        snprintf(what, sizeof(what), "%s, %s, %s", apis[i].name, cert_names[c], token_names[t]);
-        dp_reply r;
-        dp_call(&w, path, certs[c], tokens[t], &r);
-        int want = apis[i].expect[c][t];
-        if (want == 200) {
-          if (r.status != 200 || !strstr(r.body, "Jersey say : menaka"))
-            fail_msg("%s: %ld %s, expected 200", what, r.status, r.body);
-        } else
-          check_fault(what, &r, want, apis[i].www);
-        cells++;
+  for (size_t p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
+    world w = {0};
+    char ids[API_COUNT][64], dir[64];
+    snprintf(dir, sizeof(dir), "table-%s", profiles[p]);
+    setup_table_world(&w, dir, p, ids);
+    const client *certs[3] = {&cert_a, NULL, &cert_u};
+    const char *cert_names[3] = {"cert A", "no cert", "cert U (other API)"};
+    const char *tokens[4] = {w.token_ok, NULL, w.token_invalid, w.token_forbidden};
+    const char *token_names[4] = {"valid token", "no token", "invalid token", "forbidden token"};
+    for (size_t i = 0; i < API_COUNT; i++) {
+      if (!ids[i][0])
+        continue;
+      for (size_t c = 0; c < 3; c++)
+        for (size_t t = 0; t < 4; t++) {
+          char path[128], what[256];
+          snprintf(path, sizeof(path), "/%s/1.0/menaka", apis[i].name);
+          snprintf(what, sizeof(what), "%s: %s, %s, %s", profiles[p], apis[i].name, cert_names[c],
+                   token_names[t]);
+          dp_reply r;
+          dp_call(&w, path, certs[c], tokens[t], &r);
+          int want = apis[i].expect[c][t];
+          if (want == 200) {
+            if (r.status != 200 || !strstr(r.body, "Jersey say : menaka"))
+              fail_msg("%s: %ld %s, expected 200", what, r.status, r.body);
+          } else
+            check_fault(what, &r, want, apis[i].www);
+          cells++;
+        }
+    }
+    /* the rule that shaped a verdict is named in the log */
+    assert_true(st_log_contains(&w.sim, p == 0 ? "(rule priority.oauth-mandatory)"
+                                               : "(rule priority.seed-table)"));
+    if (p == 0)
+      assert_true(st_log_contains(&w.sim, "(rule both-optional.either)"));
+    assert_false(st_log_contains(&w.sim, w.token_ok)); /* tokens never logged */
+    assert_false(st_log_contains(&w.sim, w.token_invalid));
+    world_free(&w);
+    st_check(st_sim_stop(&w.sim));
+  }
+  /* 9 schemes x 12 cells under wso2-4, 8 x 12 under wso2-2.6 and sap */
+  printf("# %zu cells (schemes x 3 certificates x 4 tokens, per profile)\n", cells);
+  assert_int_equal((9 + 8 + 8) * 12, cells);
+}
+
+/* The optional flags (WSO2 4.3+) exist only under wso2-4: wso2-2.6 and sap
+ * refuse them with 400 naming the field and the rule (both-optional.unknown);
+ * other unknown names are 400 everywhere. */
+static void test_optional_flags_by_profile(void **state) {
+  (void)state;
+  static const struct {
+    const char *schemes;
+    long status[3];      /* wso2-4, wso2-2.6, sap */
+    const char *message; /* in the 400's description, when refused */
+  } rows[] = {
+      {OPTIONAL_SCHEMES, {201, 400, 400}, "securityScheme[2]: mutualssl_optional"},
+      {"[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_optional\"]",
+       {201, 400, 400},
+       "securityScheme[2]: oauth_basic_auth_api_key_optional"},
+      {"[\"mutualssl\",\"oauth2\",\"mutual_ssl_optional\"]",
+       {400, 400, 400},
+       "securityScheme[2]: not one of"},
+  };
+  for (size_t p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
+    world w = {0};
+    char dir[64];
+    snprintf(dir, sizeof(dir), "flags-%s", profiles[p]);
+    start_world(&w, dir, profiles[p], NULL);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+      char body[1024], name[32];
+      snprintf(name, sizeof(name), "flags%zu", i);
+      snprintf(body, sizeof(body),
+               "{\"name\":\"%s\",\"context\":\"/%s\",\"version\":\"1.0\","
+               "\"endpointConfig\":{\"production_endpoints\":{\"url\":\"%s\"}},"
+               "\"securityScheme\":%s}",
+               name, name, w.url, rows[i].schemes);
+      json_error_t jerr;
+      json_t *out = NULL;
+      long status = admin_json(&w, "POST", ST_APIS, json_loads(body, 0, &jerr), &out);
+      if (status != rows[i].status[p])
+        fail_msg("%s: %s: %ld, expected %ld", profiles[p], rows[i].schemes, status,
+                 rows[i].status[p]);
+      if (status == 400) {
+        const char *description = json_string_value(json_object_get(out, "description"));
+        if (!description || !strstr(description, rows[i].message))
+          fail_msg("%s: %s: description \"%s\" does not name %s", profiles[p], rows[i].schemes,
+                   description ? description : "", rows[i].message);
+        if (i < 2 && !strstr(description, "(rule both-optional.unknown)"))
+          fail_msg("%s: %s: the rule is not named", profiles[p], description);
+      } else if (status == 201) { /* kept as given */
+        json_t *given = json_loads(rows[i].schemes, 0, &jerr);
+        assert_true(json_equal(given, json_object_get(out, "securityScheme")));
+        json_decref(given);
       }
-  printf("# %zu cells (8 schemes x 3 certificates x 4 tokens)\n", cells);
-  assert_false(st_log_contains(&w.sim, w.token_ok)); /* tokens never logged */
-  assert_false(st_log_contains(&w.sim, w.token_invalid));
-  world_free(&w);
-  st_check(st_sim_stop(&w.sim));
+      json_decref(out);
+    }
+    st_check(st_sim_stop(&w.sim));
+  }
 }
 
 /* An isDefaultVersion API answers /ctx/rest like /ctx/1.0/rest, with the
@@ -441,7 +558,7 @@ static void test_every_combination(void **state) {
 static void test_default_version(void **state) {
   (void)state;
   world w = {0};
-  start_world(&w, "default-version", NULL);
+  start_world(&w, "default-version", NULL, NULL);
   char certm[64], oauthm[64];
   create_api(&w, "dvcert", "[\"mutualssl\",\"mutualssl_mandatory\"]", 1, certm);
   create_api(&w, "dvtoken", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]", 1,
@@ -481,9 +598,9 @@ static void test_default_version(void **state) {
 static void test_xml_faults(void **state) {
   (void)state;
   world w = {0};
-  start_world(&w, "xml", "{\"fault_format\": \"xml\"}");
+  start_world(&w, "xml", NULL, "{\"fault_format\": \"xml\"}");
   char both[64];
-  create_api(&w, "both", apis[7].schemes, 0, both);
+  create_api(&w, "both", apis[8].schemes, 0, both);
   upload_client(&w, both, "a-both", &cert_a, "Unlimited");
   reload_all(&w);
   oauth_setup(&w);
@@ -523,6 +640,7 @@ static void test_xml_faults(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_every_combination, teardown),
+      cmocka_unit_test_teardown(test_optional_flags_by_profile, teardown),
       cmocka_unit_test_teardown(test_default_version, teardown),
       cmocka_unit_test_teardown(test_xml_faults, teardown),
   };

@@ -6,7 +6,9 @@
  * checked against certificates made by certs/ with X509_check_host - the
  * same call OpenSSL makes during a backend handshake. The security chain's
  * decision (every flag set x certificate x token, worked out by hand from
- * WSO2's rules) and the throttle counters (fixed windows, a bounded table).
+ * WSO2's rules) under each profile's rule rows and the --break mutations of
+ * the chain's families (priority, both-optional), and the throttle counters
+ * (fixed windows, a bounded table).
  */
 #include "support.h"
 
@@ -100,19 +102,64 @@ static void test_hostname_verifiers(void **state) {
 
 /* ---- the security chain (security.h) ------------------------------------- */
 
+/* The rule sets the chain is checked under: each profile, and the --break
+ * mutations of the chain's families (the rows the scenarios must catch). */
+typedef struct rule_set {
+  const char *name;
+  gsim_profile profile;
+  const char *broken; /* --break NAME, or NULL */
+} rule_set;
+
+static const rule_set rule_sets[] = {
+    {"wso2-4", GSIM_PROFILE_WSO2_4, NULL},
+    {"wso2-2.6", GSIM_PROFILE_WSO2_26, NULL},
+    {"sap", GSIM_PROFILE_SAP, NULL},
+    {"wso2-4 --break priority", GSIM_PROFILE_WSO2_4, "priority"},
+    {"wso2-2.6 --break priority", GSIM_PROFILE_WSO2_26, "priority"},
+    {"wso2-4 --break both-optional", GSIM_PROFILE_WSO2_4, "both-optional"},
+};
+#define RULE_SET_COUNT (sizeof(rule_sets) / sizeof(rule_sets[0]))
+
+/* Bits of rule_sets, for the table's second column. */
+#define S4      0x01u
+#define S26     0x02u
+#define SSAP    0x04u
+#define S4_PRIO 0x08u /* wso2-4 with the seed table */
+#define S26_PRI 0x10u /* wso2-2.6 with OAuth2 mandatory */
+#define S4_BOTH 0x20u /* wso2-4 with "neither" as 900902 */
+#define ALL     0x3fu
+/* Who reads mutualssl + oauth2 without a flag as OAuth2 mandatory (rule
+ * priority.oauth-mandatory) and who as seed 003's table (priority.seed-table). */
+#define OAUTH_MANDATORY_SETS (S4 | S26_PRI | S4_BOTH)
+#define SEED_TABLE_SETS      (S26 | SSAP | S4_PRIO)
+/* Who knows the optional flags (both-optional.either, or its mutant). */
+#define EITHER_SETS (S4 | S4_PRIO)
+
+static void resolve_set(const rule_set *set, gsim_rules *rules) {
+  char why[256] = "";
+  if (gsim_rules_resolve(rules, set->profile, why, sizeof(why)) != 0)
+    fail_msg("%s: %s", set->name, why);
+  if (set->broken && gsim_rules_break(rules, set->broken, why, sizeof(why)) != 0)
+    fail_msg("%s: %s", set->name, why);
+}
+
 /* Flags of an API, in the order of the table's first column. */
 #define F_M  GSIM_SEC_MUTUALSSL
 #define F_MM GSIM_SEC_MUTUALSSL_MANDATORY
 #define F_O  GSIM_SEC_OAUTH2
 #define F_OM GSIM_SEC_OAUTH_BASIC_APIKEY_M
+#define F_MO GSIM_SEC_MUTUALSSL_OPTIONAL
+#define F_OO GSIM_SEC_OAUTH_BASIC_APIKEY_O
 
 typedef struct chain_row {
   unsigned flags;
+  unsigned sets; /* the rule sets the row holds under */
   gsim_cert_state cert;
   /* expected per token: OK, MISSING, INVALID, FORBIDDEN.
    * "M": passes on the certificate (throttled by it), "O": passes on the token,
    * a number: the fault code. Worked out by hand from WSO2's rules. */
   const char *expect[4];
+  const char *rule; /* the rule id that shaped the verdict, or NULL */
 } chain_row;
 
 #define VALID   GSIM_CERT_VALID
@@ -128,71 +175,135 @@ typedef struct chain_row {
   { "M", "M", "M", "M" }
 #define CERT_FAIL                                                                                  \
   { "900901", "900901", "900901", "900901" }
+/* mTLS optional, OAuth2 mandatory: the token decides, even with a good cert. */
+#define TOKEN_DECIDES                                                                              \
+  { "O", "900902", "900901", "900908" }
+/* mutualssl + oauth2 under seed 003's table, per certificate. */
+#define SEED_VALID                                                                                 \
+  { "M", "M", "M", "M" } /* token ignored */
+#define SEED_ABSENT                                                                                \
+  { "O", "900902", "900901", "900908" } /* token decides */
+#define SEED_UNKNOWN                                                                               \
+  { "O", "900901", "900901", "900908" } /* cert sent, failed */
+#define SEED_BADHDR                                                                                \
+  { "O", "900900", "900901", "900908" }
+/* Both optional: either credential passes; neither is the row's code. */
+#define EITHER_VALID                                                                               \
+  { "O", "M", "M", "M" }
+#define EITHER_NONE                                                                                \
+  { "O", "900901", "900901", "900901" }
+#define EITHER_NONE_MUTANT                                                                         \
+  { "O", "900902", "900902", "900902" }
+#define EITHER_BADHDR                                                                              \
+  { "O", "900900", "900900", "900900" }
+
+#define PRIO_OM "priority.oauth-mandatory"
+#define PRIO_ST "priority.seed-table"
+
+/* mutualssl + oauth2 with optional flags (fl): what each rule set makes of
+ * them, for the three certificates and an undecodable header. */
+#define OPTIONAL_ROWS(fl)                                                                          \
+  {fl, EITHER_SETS, VALID, EITHER_VALID, "both-optional.either"},                                  \
+      {fl, EITHER_SETS, ABSENT, EITHER_NONE, "both-optional.either"},                              \
+      {fl, EITHER_SETS, UNKNOWN, EITHER_NONE, "both-optional.either"},                             \
+      {fl, EITHER_SETS, BADHDR, EITHER_BADHDR, "both-optional.either"},                            \
+      {fl, S4_BOTH, VALID, EITHER_VALID, "both-optional.mutant"},                                  \
+      {fl, S4_BOTH, ABSENT, EITHER_NONE_MUTANT, "both-optional.mutant"},                           \
+      {fl, S4_BOTH, UNKNOWN, EITHER_NONE_MUTANT, "both-optional.mutant"},                          \
+      {fl, S4_BOTH, BADHDR, EITHER_BADHDR,                                                         \
+       "both-optional.mutant"}, /* a version without the flags reads the API without them */       \
+      {fl, S26 | SSAP, VALID, SEED_VALID, PRIO_ST},                                                \
+      {fl, S26 | SSAP, ABSENT, SEED_ABSENT, PRIO_ST},                                              \
+      {fl, S26 | SSAP, UNKNOWN, SEED_UNKNOWN, PRIO_ST},                                            \
+      {fl, S26 | SSAP, BADHDR, SEED_BADHDR, PRIO_ST},                                              \
+      {fl, S26_PRI, VALID, TOKEN_DECIDES, PRIO_OM}, {fl, S26_PRI, ABSENT, TOKEN_DECIDES, PRIO_OM}, \
+      {fl, S26_PRI, UNKNOWN, TOKEN_DECIDES, PRIO_OM}, {                                            \
+    fl, S26_PRI, BADHDR, TOKEN_DECIDES, PRIO_OM                                                    \
+  }
 
 static const chain_row chain_table[] = {
     /* no flag at all: WSO2's default oauth2 + mandatory */
-    {0, VALID, OAUTH_ONLY},
-    {0, ABSENT, OAUTH_ONLY},
-    {0, UNKNOWN, OAUTH_ONLY},
-    {F_OM, VALID, OAUTH_ONLY},
-    {F_OM, ABSENT, OAUTH_ONLY},
-    {F_OM, UNKNOWN, OAUTH_ONLY},
-    {F_O, VALID, OAUTH_ONLY},
-    {F_O, ABSENT, OAUTH_ONLY},
-    {F_O, UNKNOWN, OAUTH_ONLY},
-    {F_O | F_OM, VALID, OAUTH_ONLY},
-    {F_O | F_OM, ABSENT, OAUTH_ONLY},
-    {F_O | F_OM, UNKNOWN, OAUTH_ONLY},
+    {0, ALL, VALID, OAUTH_ONLY, NULL},
+    {0, ALL, ABSENT, OAUTH_ONLY, NULL},
+    {0, ALL, UNKNOWN, OAUTH_ONLY, NULL},
+    {F_OM, ALL, VALID, OAUTH_ONLY, NULL},
+    {F_OM, ALL, ABSENT, OAUTH_ONLY, NULL},
+    {F_OM, ALL, UNKNOWN, OAUTH_ONLY, NULL},
+    {F_O, ALL, VALID, OAUTH_ONLY, NULL},
+    {F_O, ALL, ABSENT, OAUTH_ONLY, NULL},
+    {F_O, ALL, UNKNOWN, OAUTH_ONLY, NULL},
+    {F_O | F_OM, ALL, VALID, OAUTH_ONLY, NULL},
+    {F_O | F_OM, ALL, ABSENT, OAUTH_ONLY, NULL},
+    {F_O | F_OM, ALL, UNKNOWN, OAUTH_ONLY, NULL},
     /* mutualssl_mandatory without mutualssl: no mTLS authenticator at all */
-    {F_MM, VALID, OAUTH_ONLY},
-    {F_MM, ABSENT, OAUTH_ONLY},
-    {F_MM, UNKNOWN, OAUTH_ONLY},
-    {F_MM | F_OM, VALID, OAUTH_ONLY},
-    {F_MM | F_OM, ABSENT, OAUTH_ONLY},
-    {F_MM | F_OM, UNKNOWN, OAUTH_ONLY},
-    {F_MM | F_O, VALID, OAUTH_ONLY},
-    {F_MM | F_O, ABSENT, OAUTH_ONLY},
-    {F_MM | F_O, UNKNOWN, OAUTH_ONLY},
-    {F_MM | F_O | F_OM, VALID, OAUTH_ONLY},
-    {F_MM | F_O | F_OM, ABSENT, OAUTH_ONLY},
-    {F_MM | F_O | F_OM, UNKNOWN, OAUTH_ONLY},
+    {F_MM, ALL, VALID, OAUTH_ONLY, NULL},
+    {F_MM, ALL, ABSENT, OAUTH_ONLY, NULL},
+    {F_MM, ALL, UNKNOWN, OAUTH_ONLY, NULL},
+    {F_MM | F_OM, ALL, VALID, OAUTH_ONLY, NULL},
+    {F_MM | F_OM, ALL, ABSENT, OAUTH_ONLY, NULL},
+    {F_MM | F_OM, ALL, UNKNOWN, OAUTH_ONLY, NULL},
+    {F_MM | F_O, ALL, VALID, OAUTH_ONLY, NULL},
+    {F_MM | F_O, ALL, ABSENT, OAUTH_ONLY, NULL},
+    {F_MM | F_O, ALL, UNKNOWN, OAUTH_ONLY, NULL},
+    {F_MM | F_O | F_OM, ALL, VALID, OAUTH_ONLY, NULL},
+    {F_MM | F_O | F_OM, ALL, ABSENT, OAUTH_ONLY, NULL},
+    {F_MM | F_O | F_OM, ALL, UNKNOWN, OAUTH_ONLY, NULL},
     /* mutualssl without oauth2: mTLS becomes mandatory, the token is never read */
-    {F_M, VALID, CERT_PASS},
-    {F_M, ABSENT, CERT_FAIL},
-    {F_M, UNKNOWN, CERT_FAIL},
-    {F_M | F_OM, VALID, CERT_PASS},
-    {F_M | F_OM, ABSENT, CERT_FAIL},
-    {F_M | F_OM, UNKNOWN, CERT_FAIL},
-    {F_M | F_MM, VALID, CERT_PASS},
-    {F_M | F_MM, ABSENT, CERT_FAIL},
-    {F_M | F_MM, UNKNOWN, CERT_FAIL},
-    {F_M | F_MM | F_OM, VALID, CERT_PASS},
-    {F_M | F_MM | F_OM, ABSENT, CERT_FAIL},
-    {F_M | F_MM | F_OM, UNKNOWN, CERT_FAIL},
-    /* mutualssl + oauth2, neither mandatory: seed 003's table (the exception) */
-    {F_M | F_O, VALID, {"M", "M", "M", "M"}},                  /* token ignored */
-    {F_M | F_O, ABSENT, {"O", "900902", "900901", "900908"}},  /* token decides */
-    {F_M | F_O, UNKNOWN, {"O", "900901", "900901", "900908"}}, /* cert sent, failed */
+    {F_M, ALL, VALID, CERT_PASS, NULL},
+    {F_M, ALL, ABSENT, CERT_FAIL, NULL},
+    {F_M, ALL, UNKNOWN, CERT_FAIL, NULL},
+    {F_M | F_OM, ALL, VALID, CERT_PASS, NULL},
+    {F_M | F_OM, ALL, ABSENT, CERT_FAIL, NULL},
+    {F_M | F_OM, ALL, UNKNOWN, CERT_FAIL, NULL},
+    {F_M | F_MM, ALL, VALID, CERT_PASS, NULL},
+    {F_M | F_MM, ALL, ABSENT, CERT_FAIL, NULL},
+    {F_M | F_MM, ALL, UNKNOWN, CERT_FAIL, NULL},
+    {F_M | F_MM | F_OM, ALL, VALID, CERT_PASS, NULL},
+    {F_M | F_MM | F_OM, ALL, ABSENT, CERT_FAIL, NULL},
+    {F_M | F_MM | F_OM, ALL, UNKNOWN, CERT_FAIL, NULL},
+    /* mutualssl + oauth2, neither mandatory: where the versions differ.
+     * wso2-4 (4.x's Publisher adds oauth_basic_auth_api_key_mandatory; WSO2's
+     * own feature test): the token decides, even with an accepted cert. */
+    {F_M | F_O, OAUTH_MANDATORY_SETS, VALID, TOKEN_DECIDES, PRIO_OM},
+    {F_M | F_O, OAUTH_MANDATORY_SETS, ABSENT, TOKEN_DECIDES, PRIO_OM},
+    {F_M | F_O, OAUTH_MANDATORY_SETS, UNKNOWN, TOKEN_DECIDES, PRIO_OM},
+    {F_M | F_O, OAUTH_MANDATORY_SETS, BADHDR, TOKEN_DECIDES, PRIO_OM},
+    /* wso2-2.6 and sap: seed 003's table */
+    {F_M | F_O, SEED_TABLE_SETS, VALID, SEED_VALID, PRIO_ST},
+    {F_M | F_O, SEED_TABLE_SETS, ABSENT, SEED_ABSENT, PRIO_ST},
+    {F_M | F_O, SEED_TABLE_SETS, UNKNOWN, SEED_UNKNOWN, PRIO_ST},
+    {F_M | F_O, SEED_TABLE_SETS, BADHDR, SEED_BADHDR, PRIO_ST},
     /* mTLS optional, OAuth2 mandatory: the token decides, even with a good cert */
-    {F_M | F_O | F_OM, VALID, {"O", "900902", "900901", "900908"}},
-    {F_M | F_O | F_OM, ABSENT, {"O", "900902", "900901", "900908"}},
-    {F_M | F_O | F_OM, UNKNOWN, {"O", "900902", "900901", "900908"}},
+    {F_M | F_O | F_OM, ALL, VALID, TOKEN_DECIDES, NULL},
+    {F_M | F_O | F_OM, ALL, ABSENT, TOKEN_DECIDES, NULL},
+    {F_M | F_O | F_OM, ALL, UNKNOWN, TOKEN_DECIDES, NULL},
     /* mTLS mandatory, OAuth2 optional: a good cert is enough (a good token is
      * still read and then identifies the caller); no good cert stops the chain */
-    {F_M | F_MM | F_O, VALID, {"O", "M", "M", "M"}},
-    {F_M | F_MM | F_O, ABSENT, CERT_FAIL},
-    {F_M | F_MM | F_O, UNKNOWN, CERT_FAIL},
+    {F_M | F_MM | F_O, ALL, VALID, {"O", "M", "M", "M"}, NULL},
+    {F_M | F_MM | F_O, ALL, ABSENT, CERT_FAIL, NULL},
+    {F_M | F_MM | F_O, ALL, UNKNOWN, CERT_FAIL, NULL},
     /* both mandatory: both needed; the certificate is checked first */
-    {F_M | F_MM | F_O | F_OM, VALID, {"O", "900902", "900901", "900908"}},
-    {F_M | F_MM | F_O | F_OM, ABSENT, CERT_FAIL},
-    {F_M | F_MM | F_O | F_OM, UNKNOWN, CERT_FAIL},
+    {F_M | F_MM | F_O | F_OM, ALL, VALID, TOKEN_DECIDES, NULL},
+    {F_M | F_MM | F_O | F_OM, ALL, ABSENT, CERT_FAIL, NULL},
+    {F_M | F_MM | F_O | F_OM, ALL, UNKNOWN, CERT_FAIL, NULL},
     /* an undecodable load balancer header: 900900 when it stops the chain */
-    {F_M, BADHDR, {"900900", "900900", "900900", "900900"}},
-    {F_M | F_MM | F_O, BADHDR, {"900900", "900900", "900900", "900900"}},
-    {F_M | F_MM | F_O | F_OM, BADHDR, {"900900", "900900", "900900", "900900"}},
-    {F_M | F_O | F_OM, BADHDR, {"O", "900902", "900901", "900908"}},
-    {F_M | F_O, BADHDR, {"O", "900900", "900901", "900908"}},
-    {F_O, BADHDR, OAUTH_ONLY},
+    {F_M, ALL, BADHDR, {"900900", "900900", "900900", "900900"}, NULL},
+    {F_M | F_MM | F_O, ALL, BADHDR, {"900900", "900900", "900900", "900900"}, NULL},
+    {F_M | F_MM | F_O | F_OM, ALL, BADHDR, {"900900", "900900", "900900", "900900"}, NULL},
+    {F_M | F_O | F_OM, ALL, BADHDR, TOKEN_DECIDES, NULL},
+    {F_O, ALL, BADHDR, OAUTH_ONLY, NULL},
+    /* the optional flags (WSO2 4.3+): either credential is enough */
+    OPTIONAL_ROWS(F_M | F_O | F_MO | F_OO),
+    OPTIONAL_ROWS(F_M | F_O | F_MO),
+    OPTIONAL_ROWS(F_M | F_O | F_OO),
+    /* next to a mandatory flag they change nothing */
+    {F_M | F_O | F_OM | F_MO, ALL, VALID, TOKEN_DECIDES, NULL},
+    {F_M | F_O | F_OM | F_MO, ALL, ABSENT, TOKEN_DECIDES, NULL},
+    {F_M | F_MM | F_O | F_OO, ALL, VALID, {"O", "M", "M", "M"}, NULL},
+    {F_M | F_MM | F_O | F_OO, ALL, UNKNOWN, CERT_FAIL, NULL},
+    /* without mutualssl there is nothing to be optional about */
+    {F_O | F_MO | F_OO, ALL, VALID, OAUTH_ONLY, NULL},
+    {F_O | F_MO | F_OO, ALL, ABSENT, OAUTH_ONLY, NULL},
 };
 
 static const char *chain_outcome(const gsim_chain_decision *d, char buf[16]) {
@@ -206,46 +317,80 @@ static void test_security_chain_table(void **state) {
   (void)state;
   static const gsim_oauth_status tokens[4] = {GSIM_OAUTH_OK, GSIM_OAUTH_MISSING, GSIM_OAUTH_INVALID,
                                               GSIM_OAUTH_FORBIDDEN};
-  size_t checked = 0;
-  for (size_t i = 0; i < sizeof(chain_table) / sizeof(chain_table[0]); i++) {
-    const chain_row *r = &chain_table[i];
-    for (size_t t = 0; t < 4; t++) {
-      gsim_chain_decision d;
-      gsim_chain_decide(r->flags, r->cert, tokens[t], &d);
-      char buf[16];
-      const char *got = chain_outcome(&d, buf);
-      if (strcmp(got, r->expect[t]) != 0)
-        fail_msg("row %zu (flags 0x%x, cert %d, token %zu): %s, expected %s", i, r->flags,
-                 (int)r->cert, t, got, r->expect[t]);
-      if (!d.pass) {
-        int want = d.code == 900908 ? 403 : d.code == 900900 ? 500 : 401;
-        assert_int_equal(want, d.status);
+  size_t checked[RULE_SET_COUNT] = {0};
+  for (size_t k = 0; k < RULE_SET_COUNT; k++) {
+    gsim_rules rules;
+    resolve_set(&rule_sets[k], &rules);
+    /* every (flags, certificate) of the table holds once per rule set */
+    for (size_t i = 0; i < sizeof(chain_table) / sizeof(chain_table[0]); i++) {
+      const chain_row *r = &chain_table[i];
+      if (!(r->sets & (1u << k)))
+        continue;
+      for (size_t j = 0; j < i; j++)
+        if ((chain_table[j].sets & (1u << k)) && chain_table[j].flags == r->flags &&
+            chain_table[j].cert == r->cert)
+          fail_msg("%s: rows %zu and %zu are the same case", rule_sets[k].name, j, i);
+      for (size_t t = 0; t < 4; t++) {
+        gsim_chain_decision d;
+        gsim_chain_decide(&rules, r->flags, r->cert, tokens[t], &d);
+        char buf[16];
+        const char *got = chain_outcome(&d, buf);
+        if (strcmp(got, r->expect[t]) != 0)
+          fail_msg("%s: row %zu (flags 0x%x, cert %d, token %zu): %s, expected %s",
+                   rule_sets[k].name, i, r->flags, (int)r->cert, t, got, r->expect[t]);
+        const char *rule = d.rule ? d.rule->id : NULL;
+        if ((rule == NULL) != (r->rule == NULL) || (rule && strcmp(rule, r->rule) != 0))
+          fail_msg("%s: row %zu: rule %s, expected %s", rule_sets[k].name, i, rule ? rule : "none",
+                   r->rule ? r->rule : "none");
+        if (!d.pass) {
+          int want = d.code == 900908 ? 403 : d.code == 900900 ? 500 : 401;
+          assert_int_equal(want, d.status);
+        }
+        checked[k]++;
       }
-      checked++;
     }
   }
-  assert_int_equal(checked, 4 * (16 * 3 + 6)); /* 16 flag sets x 3 certs, + bad headers */
+  /* 16 flag sets x 3 certs, 5 bad headers, 4 rows of mutualssl + oauth2 with a
+   * bad header, 3 x 4 with optional flags, 6 more: the same count everywhere */
+  for (size_t k = 0; k < RULE_SET_COUNT; k++)
+    if (checked[k] != 4 * (16 * 3 + 5 + 1 + 3 * 4 + 6))
+      fail_msg("%s: %zu verdicts checked", rule_sets[k].name, checked[k]);
 }
 
 static void test_security_chain_challenges(void **state) {
   (void)state;
+  gsim_rules r4, r26;
+  resolve_set(&rule_sets[0], &r4);
+  resolve_set(&rule_sets[1], &r26);
   gsim_chain_decision d;
-  gsim_chain_decide(F_M | F_O | F_OM, GSIM_CERT_ABSENT, GSIM_OAUTH_MISSING, &d);
+  gsim_chain_decide(&r4, F_M | F_O | F_OM, GSIM_CERT_ABSENT, GSIM_OAUTH_MISSING, &d);
   assert_int_equal(GSIM_CHALLENGE_MTLS | GSIM_CHALLENGE_OAUTH, d.challenges);
   assert_true(d.mtls_ran && d.oauth_ran);
-  gsim_chain_decide(F_M, GSIM_CERT_ABSENT, GSIM_OAUTH_OK, &d);
+  gsim_chain_decide(&r4, F_M, GSIM_CERT_ABSENT, GSIM_OAUTH_OK, &d);
   assert_int_equal(GSIM_CHALLENGE_MTLS, d.challenges);
   assert_false(d.oauth_ran); /* the token is never validated for an mTLS-only API */
-  gsim_chain_decide(0, GSIM_CERT_VALID, GSIM_OAUTH_MISSING, &d);
+  gsim_chain_decide(&r4, 0, GSIM_CERT_VALID, GSIM_OAUTH_MISSING, &d);
   assert_int_equal(GSIM_CHALLENGE_OAUTH, d.challenges);
   assert_false(d.mtls_ran);
   /* mTLS mandatory and failing stops the chain before OAuth2 */
-  gsim_chain_decide(F_M | F_MM | F_O | F_OM, GSIM_CERT_UNKNOWN, GSIM_OAUTH_OK, &d);
+  gsim_chain_decide(&r4, F_M | F_MM | F_O | F_OM, GSIM_CERT_UNKNOWN, GSIM_OAUTH_OK, &d);
   assert_false(d.oauth_ran);
-  /* the exception: a valid certificate never reads the token */
-  gsim_chain_decide(F_M | F_O, GSIM_CERT_VALID, GSIM_OAUTH_INVALID, &d);
-  assert_true(d.legacy_optional);
+  /* seed 003's table (wso2-2.6): a valid certificate never reads the token */
+  gsim_chain_decide(&r26, F_M | F_O, GSIM_CERT_VALID, GSIM_OAUTH_INVALID, &d);
+  assert_string_equal("priority.seed-table", d.rule->id);
   assert_false(d.oauth_ran);
+  /* wso2-4: the token is read even after a valid certificate */
+  gsim_chain_decide(&r4, F_M | F_O, GSIM_CERT_VALID, GSIM_OAUTH_MISSING, &d);
+  assert_string_equal("priority.oauth-mandatory", d.rule->id);
+  assert_true(d.mtls_ran && d.oauth_ran);
+  assert_int_equal(GSIM_CHALLENGE_MTLS | GSIM_CHALLENGE_OAUTH, d.challenges);
+  /* both optional: both are consulted, and both challenge */
+  gsim_chain_decide(&r4, F_M | F_O | F_MO | F_OO, GSIM_CERT_VALID, GSIM_OAUTH_MISSING, &d);
+  assert_true(d.mtls_ran && d.oauth_ran);
+  assert_int_equal(GSIM_CHALLENGE_MTLS | GSIM_CHALLENGE_OAUTH, d.challenges);
+  gsim_chain_decide(&r4, F_M | F_O | F_MO | F_OO, GSIM_CERT_ABSENT, GSIM_OAUTH_MISSING, &d);
+  assert_int_equal(401, d.status);
+  assert_int_equal(900901, d.code);
   assert_string_equal("Resource forbidden ", gsim_auth_message(900908));
   assert_string_equal("Missing Credentials", gsim_auth_message(900902));
   assert_string_equal("Unclassified Authentication Failure", gsim_auth_message(900900));
