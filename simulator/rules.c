@@ -222,11 +222,17 @@ static const gsim_rule TABLE[] = {
      SRC_NOT_IN_SEED_004},
     {GSIM_RF_CLIENT_KEY_TYPE, "client-key-type.400", GSIM_ON_ALL, 0, 400, NULL,
      "A key type other than PRODUCTION or SANDBOX: 400 \"The key type is invalid. It should be "
-     "either PRODUCTION or SANDBOX\"",
+     "either PRODUCTION or SANDBOX\"" " (2.6 has no key-type paths: its uploads are PRODUCTION)",
      GSIM_SOURCE_CODE, "carbon-apimgt 9.x addAPIClientCertificateOfGivenKeyType"},
-    {GSIM_RF_CLIENT_PUT_EMPTY, "client-put-empty.400", GSIM_ON_ALL, 0, 400, NULL,
+    {GSIM_RF_CLIENT_PUT_EMPTY, "client-put-empty.200", GSIM_ON_WSO2, 0, 200, NULL,
+     "A PUT without certificate and tier: 200 with the text \"Client Certificate is not updated "
+     "for alias <a>\"",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 6.4.73 ClientCertificatesApiServiceImpl.clientCertificatesAliasPut and 9.x "
+     "ApisApiServiceImpl.updateAPIClientCertificateByKeyTypeAndAlias"},
+    {GSIM_RF_CLIENT_PUT_EMPTY, "client-put-empty.400", GSIM_ON_SAP, 0, 400, NULL,
      "A PUT without certificate and tier: 400 \"The certificate and/ or tier should be provided\"",
-     GSIM_SOURCE_INFERRED, "inferred: the Publisher API's update takes either part; message ours"},
+     GSIM_SOURCE_INFERRED, SRC_NOT_IN_SEED_004},
     {GSIM_RF_LISTENER_OPTIONAL, "listener.optional-untrusted", GSIM_ON_ALL, 0, 0, NULL,
      "verify_client optional: no certificate is fine; an untrusted, expired or non-client-EKU "
      "certificate fails the handshake",
@@ -310,7 +316,7 @@ static const gsim_rule TABLE[] = {
      "A certificate not valid yet is accepted (201)", GSIM_SOURCE_CODE,
      "carbon-apimgt CertificateMgtUtils checks notAfter only (2.6 to 4.x)"},
     {GSIM_RF_ALIAS_BEFORE_FILE, "upload.alias-first", GSIM_ON_WSO2, 0, 409, NULL,
-     "An alias that is taken answers 409 whatever the file holds", GSIM_SOURCE_INFERRED,
+     "An endpoint certificate alias that is taken answers 409 whatever the file holds (client certificates: the file is read first)", GSIM_SOURCE_INFERRED,
      "inferred: WSO2 checks the alias against its database before parsing the certificate"},
     {GSIM_RF_ALIAS_BEFORE_FILE, "upload.alias-first-sap", GSIM_ON_SAP, 0, 0, NULL,
      "A name that is taken is overwritten once the file parses", GSIM_SOURCE_SEED,
