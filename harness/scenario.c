@@ -142,10 +142,15 @@ static const char *const TLS_VERSIONS[] = {"any", "1.2", "1.3", NULL};
 static const char *const API_KEYS[] = {
     "context",         "version", "backend",       "host",        "security",
     "default_version", "create",  "backend_trust", "backend_key", NULL};
-static const char *const SECURITY[] = {
-    "oauth2",     "mutualssl", "mutualssl_mandatory",
-    "basic_auth", "api_key",   "oauth_basic_auth_api_key_mandatory",
-    NULL};
+static const char *const SECURITY[] = {"oauth2",
+                                       "mutualssl",
+                                       "mutualssl_mandatory",
+                                       "basic_auth",
+                                       "api_key",
+                                       "oauth_basic_auth_api_key_mandatory",
+                                       "mutualssl_optional",
+                                       "oauth_basic_auth_api_key_optional", /* WSO2 4.3+ */
+                                       NULL};
 static const char *const GATEWAY_KEYS[] = {"sender_reload_interval",
                                            "fault_format",
                                            "backend_timeout",
