@@ -201,7 +201,9 @@ static int update(const gh_tokens *t, char *why, size_t why_len) {
 static int launch(gh_tokens *t, int port, char *why, size_t why_len) {
   char listen[32];
   snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-  const char *args[] = {"--config", t->config, "--listen", listen, NULL};
+  /* the run's profile decides the chain's rules (gatecert-sim's rule table) */
+  const char *profile = t->cfg.profile != NULL ? t->cfg.profile : "wso2-4";
+  const char *args[] = {"--config", t->config, "--listen", listen, "--profile", profile, NULL};
   gh_proc_spec spec = {.bin = t->bin,
                        .args = args,
                        .stderr_path = t->stderr_path,
@@ -286,8 +288,9 @@ const char *gh_tokens_classify(const char *const *security, size_t count, int *m
       *mtls = 1;
     else if (strcmp(s, "oauth2") == 0 || strcmp(s, "oauth_basic_auth_api_key_mandatory") == 0)
       *introspected = 1;
-    else if (strcmp(s, "mutualssl_mandatory") != 0)
-      return s;
+    else if (strcmp(s, "mutualssl_mandatory") != 0 && strcmp(s, "mutualssl_optional") != 0 &&
+             strcmp(s, "oauth_basic_auth_api_key_optional") != 0)
+      return s; /* the flags only qualify mutualssl and oauth2 */
   }
   if (count > 0 && !*mtls)
     *introspected = 1;
