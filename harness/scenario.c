@@ -136,8 +136,15 @@ static const char *const EKUS[] = {"default", "none", "server", "client", "both"
 static const char *const BACKEND_KEYS[] = {"cert",  "chain",    "client_auth", "client_ca", "fault",
                                            "delay", "sessions", "tls",         NULL};
 static const char *const CLIENT_AUTHS[] = {"none", "optional", "require", NULL};
-static const char *const FAULTS[] = {"none",    "refuse",         "reset", "stall",
-                                     "garbage", "close-mid-body", NULL};
+static const char *const FAULTS[] = {"none",
+                                     "refuse",
+                                     "reset",
+                                     "stall",
+                                     "garbage",
+                                     "close-mid-body",
+                                     "close-after-request",
+                                     "close-mid-head",
+                                     NULL};
 static const char *const TLS_VERSIONS[] = {"any", "1.2", "1.3", NULL};
 static const char *const API_KEYS[] = {
     "context",         "version", "backend",       "host",        "security",

@@ -44,7 +44,9 @@ typedef enum gcb_fault {
   GCB_FAULT_RESET,
   GCB_FAULT_STALL,
   GCB_FAULT_GARBAGE,
-  GCB_FAULT_CLOSE_MID_BODY
+  GCB_FAULT_CLOSE_MID_BODY,
+  GCB_FAULT_CLOSE_AFTER_REQUEST,
+  GCB_FAULT_CLOSE_MID_HEAD
 } gcb_fault;
 
 /* One backend as the user asked for it. Strings are owned (malloc'd). */

@@ -18,16 +18,20 @@ static const char usage_text[] =
     "\n"
     "SPEC: NAME:key=value,...  keys: cert=FILE key=FILE client-auth=none|optional|require\n"
     "      client-ca=FILE tls=any|1.2|1.3 delay-ms=N sessions=off|on\n"
-    "      fault=none|refuse|reset|stall|garbage|close-mid-body\n"
+    "      fault=none|refuse|reset|stall|garbage|close-mid-body|close-after-request\n"
+    "            |close-mid-head\n"
     "Prints `READY <name> https=127.0.0.1:<port>` per backend, then `READY-ALL <n>`.\n"
     "Reports go to DIR/<name>.jsonl. SIGTERM or SIGINT stops. See mock-backends/README.md.\n";
 
-static const char *const fault_names[] = {"none",  "refuse",  "reset",
-                                          "stall", "garbage", "close-mid-body"};
+/* In gcb_fault's order. */
+static const char *const fault_names[] = {
+    "none",          "refuse", "reset", "stall", "garbage", "close-mid-body", "close-after-request",
+    "close-mid-head"};
+#define FAULT_COUNT (sizeof(fault_names) / sizeof(fault_names[0]))
+_Static_assert(FAULT_COUNT == GCB_FAULT_CLOSE_MID_HEAD + 1, "a name for every gcb_fault");
 
 const char *gcb_fault_name(gcb_fault fault) {
-  return (unsigned)fault < sizeof(fault_names) / sizeof(fault_names[0]) ? fault_names[fault]
-                                                                        : "unknown";
+  return (unsigned)fault < FAULT_COUNT ? fault_names[fault] : "unknown";
 }
 
 /* Index of text in names, or -1. */
@@ -77,7 +81,7 @@ static int apply(gcb_spec *spec, const char *key, const char *value) {
     spec->tls = (gcb_tls)i;
     return 0;
   }
-  if (strcmp(key, "fault") == 0 && (i = lookup(value, fault_names, 6)) >= 0) {
+  if (strcmp(key, "fault") == 0 && (i = lookup(value, fault_names, FAULT_COUNT)) >= 0) {
     spec->fault = (gcb_fault)i;
     return 0;
   }

@@ -1,5 +1,5 @@
 /* proxy.c - the data plane: route a request to its API and proxy it to the
- * API's backend over HTTPS, answering failures the way WSO2 does.
+ * API's backend over HTTPS, answering failures as the profile's rule rows say.
  *
  * A request for /{context}/{version}/rest goes to the API's production
  * endpoint + /rest. Each proxied request opens a fresh backend connection
@@ -10,24 +10,53 @@
  * decision, or another endpoint's, into it. The connection keeps a reference
  * to its generation until it is done.
  *
- * What went wrong is read from the TLS layer itself rather than guessed from
+ * What went wrong is read from the connection itself rather than guessed from
  * errno: the verify callback records the first certificate error (chain or
  * host name), the message callback notes whether the backend ever sent a TLS
- * record or an alert, and the info callback notes a completed handshake. From
- * those:
+ * record or an alert, the info callback notes a completed handshake, a
+ * callback on the connection's input buffer keeps the first bytes of the
+ * response head, and evhttp's header callback says when a whole head arrived.
+ * From those, with the rule row of each family (rules.c; never the profile):
  *
- *   certificate not trusted, expired, wrong host, wrong EKU -> 500 / 101500
- *   an alert from the backend (e.g. our client cert refused) -> 500 / 101500
- *   no byte from the backend, connection refused or reset   -> 503 / 101503 [I]
- *   nothing within the backend timeout                      -> 504 / 101504 [I]
- *   the backend closed or spoke garbage after the handshake -> 502 / 101505 [I]
+ *   certificate not trusted, expired, wrong host, wrong EKU;
+ *   an alert from the backend (e.g. our client cert refused),
+ *   or its end of the connection during the handshake          GSIM_RF_BACKEND_TLS
+ *   no byte from the backend, connection refused or reset      GSIM_RF_BACKEND_CONNECT
+ *   nothing within the backend timeout                         GSIM_RF_BACKEND_TIMEOUT
+ *   the backend closed, or answered a head that does not
+ *   parse, after the handshake                                 GSIM_RF_BACKEND_CLOSED
  *
- * ([I]: the fault codes are WSO2's; the HTTP statuses other than 500 are
- * inferred, see README.md.) The reason goes to the gateway log
- * ("PKIX path building failed: ... unable to find valid certification path to
- * requested target"), never into the response.
+ * The closed row's variant decides how a close is told apart:
+ *   GSIM_CLOSED_ONE_CODE: the row's status and code for every close and
+ *     every unparseable answer ("Connection closed").
+ *   GSIM_CLOSED_BY_STATE: WSO2 synapse's passthrough sender, whose fault code
+ *     is a base code + the connection's ProtocolState (TargetErrorHandler):
+ *     - closed before a whole response head arrived: TargetHandler.closed()
+ *       in REQUEST_DONE, the row's code (101505 + 3 = 101508). Synapse enters
+ *       RESPONSE_HEAD only once the head is parsed (TargetResponse.start), so
+ *       a head cut after a whole line is still REQUEST_DONE. The simulator
+ *       hands its whole request to TLS before a backend can answer, so the
+ *       request states (101506, 101507) do not arise here.
+ *     - an answer whose head does not parse (bytes that are not HTTP): the
+ *       parser's ProtocolException reaches TargetHandler.exception() as an
+ *       HttpException: PROTOCOL_VIOLATION 101506 + REQUEST_DONE = 101509.
+ *       "Does not parse" follows httpcore's parser: a status line
+ *       HTTP/d.d and a numeric code, then lines with a colon; at the end of
+ *       the stream a last line without LF is parsed too.
+ *     - closed after the whole head, in the body: no fault at all. The
+ *       content decoder's ConnectionClosedException is an IOException that
+ *       TargetHandler.inputReady() logs without a fault, after the head went
+ *       to the client: the client gets the backend's status and headers, the
+ *       bytes that came, and then the end of the connection (the simulator
+ *       closes it; WSO2 may leave it open until its socket timeout).
+ *     Both use "Error in Sender".
+ *
+ * The reason goes to the gateway log ("PKIX path building failed: ... unable
+ * to find valid certification path to requested target"), never into the
+ * response.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -44,6 +73,15 @@
 #include <openssl/x509v3.h>
 
 #include "sim.h"
+
+/* wso2-synapse's passthrough sender (v2.1.7-wso2v80 for 2.6, wso2v227 for
+ * 4.0): ErrorCodes.PROTOCOL_VIOLATION and the ProtocolState a response head
+ * is read in (REQUEST_DONE; RESPONSE_HEAD only once it is parsed). */
+#define SYNAPSE_PROTOCOL_VIOLATION 101506
+#define SYNAPSE_STATE_REQUEST_DONE 3
+
+/* Bytes of the response head kept to tell a close from a protocol violation. */
+#define HEAD_KEEP 4096
 
 typedef struct proxy_call {
   gsim *sim;
@@ -66,6 +104,15 @@ typedef struct proxy_call {
   struct evhttp_connection *backend;
   struct event *deadline;
   enum evhttp_request_error error;
+  size_t response_bytes; /* bytes of HTTP the backend sent (after TLS) */
+  char head[HEAD_KEEP];  /* the first of them, until a whole head arrived */
+  size_t head_len;
+  int head_done; /* evhttp parsed a whole response head */
+  int status;    /* ... its status, reason and headers */
+  char *reason;
+  struct evkeyvalq headers;
+  struct evbuffer *body;              /* the body so far (evhttp hands it over as it comes) */
+  struct evbuffer_cb_entry *input_cb; /* backend_input on the connection's input */
 } proxy_call;
 
 static const char *const hop_by_hop[] = {
@@ -175,6 +222,10 @@ static void call_free(proxy_call *call) {
   if (call->deadline)
     event_free(call->deadline);
   gsim_trust_gen_unref(call->gen);
+  evhttp_clear_headers(&call->headers);
+  free(call->reason);
+  if (call->body)
+    evbuffer_free(call->body);
   free(call);
 }
 
@@ -213,15 +264,143 @@ static void log_tls_failure(proxy_call *call) {
              (unsigned long long)call->gen->number);
 }
 
+/* ---- what the backend's answer was ------------------------------------------ */
+
+/* httpcore's BasicLineParser.parseStatusLine: blanks, "HTTP/", digits "."
+ * digits, blanks, then a status code of digits up to the next space. */
+static int status_line_parses(const char *line, size_t len) {
+  size_t i = 0;
+  while (i < len && (line[i] == ' ' || line[i] == '\t'))
+    i++;
+  if (len - i < 8 || memcmp(line + i, "HTTP/", 5) != 0)
+    return 0;
+  i += 5;
+  size_t from = i;
+  while (i < len && isdigit((unsigned char)line[i]))
+    i++;
+  if (i == from || i >= len || line[i] != '.')
+    return 0;
+  from = ++i;
+  while (i < len && isdigit((unsigned char)line[i]))
+    i++;
+  if (i == from)
+    return 0;
+  while (i < len && (line[i] == ' ' || line[i] == '\t'))
+    i++;
+  from = i;
+  while (i < len && isdigit((unsigned char)line[i]))
+    i++;
+  return i > from && i - from <= 9 && (i == len || line[i] == ' ');
+}
+
+/* httpcore's BufferedHeader: a colon with a name before it. */
+static int header_line_parses(const char *line, size_t len) {
+  const char *colon = memchr(line, ':', len);
+  if (colon == NULL)
+    return 0;
+  for (const char *p = line; p < colon; p++)
+    if (*p != ' ' && *p != '\t')
+      return 1;
+  return 0;
+}
+
+/* 1 when the start of a response head that never completed is an HTTP
+ * protocol violation for httpcore's NIO parser (AbstractMessageParser): its
+ * status line does not parse, or the head counts as ended - an empty line, or
+ * at the end of the stream a last line without LF - and a header line does
+ * not parse (headers are parsed only then). at_eof: head holds every byte the
+ * backend sent. */
+static int head_violates(const char *head, size_t len, int at_eof) {
+  size_t at = 0, line_no = 0;
+  int ended = 0;
+  while (at < len && !ended) {
+    const char *line = head + at;
+    const char *lf = memchr(line, '\n', len - at);
+    if (lf == NULL && !at_eof)
+      break; /* an unfinished line: more would have come */
+    size_t n = lf ? (size_t)(lf - line) : len - at;
+    at += lf ? n + 1 : n;
+    if (n > 0 && line[n - 1] == '\r')
+      n--;
+    if (line_no++ == 0) {
+      if (!status_line_parses(line, n))
+        return 1;
+      if (lf == NULL)
+        ended = 1; /* the end of the stream ends the head */
+      continue;
+    }
+    if (n == 0)
+      ended = 1;
+    else if (lf == NULL)
+      ended = 1; /* the end of the stream ends the head */
+  }
+  if (!ended)
+    return 0;
+  /* The head ended: every header line is parsed (folded lines join the one before). */
+  at = 0;
+  line_no = 0;
+  while (at < len) {
+    const char *line = head + at;
+    const char *lf = memchr(line, '\n', len - at);
+    size_t n = lf ? (size_t)(lf - line) : len - at;
+    at += lf ? n + 1 : n;
+    if (n > 0 && line[n - 1] == '\r')
+      n--;
+    if (line_no++ == 0)
+      continue;
+    if (n == 0)
+      break;
+    if ((line[0] == ' ' || line[0] == '\t') && line_no > 2)
+      continue;
+    if (!header_line_parses(line, n))
+      return 1;
+  }
+  return 0;
+}
+
+/* ---- answering the client, failures --------------------------------------- */
+
+static void send_fault(proxy_call *call, const gsim_rule *row, const char *code,
+                       const char *description) {
+  if (call->client)
+    gsim_fault_send(call->sim, call->client, row->status, code, "Runtime Error", description);
+}
+
+/* WSO2 after a close in the body: the head it already passed on, the bytes
+ * that came, then the end of the client's connection. */
+static void relay_cut_short(proxy_call *call) {
+  if (!call->client)
+    return;
+  struct evkeyvalq *out = evhttp_request_get_output_headers(call->client);
+  for (struct evkeyval *h = call->headers.tqh_first; h; h = h->next.tqe_next)
+    if (!is_hop_by_hop(h->key))
+      evhttp_add_header(out, h->key, h->value);
+  const char *length = evhttp_find_header(&call->headers, "Content-Length");
+  if (length)
+    evhttp_add_header(out, "Content-Length", length);
+  evhttp_add_header(out, "Connection", "close");
+  evhttp_send_reply_start(call->client, call->status, call->reason);
+  evhttp_send_reply_chunk(call->client, call->body);
+  evhttp_send_reply_end(call->client);
+  call->sim->stats.proxied++;
+}
+
 static void answer_failure(proxy_call *call) {
   gsim *sim = call->sim;
+  const gsim_options *opt = sim->opt;
   const char *where = call->tls ? "TLS" : "HTTP";
-  int status = 500;
-  const char *code = "101500", *description = "Error in Sender";
   int timed_out = call->timed_out || (call->failed && call->error == EVREQ_HTTP_TIMEOUT);
+  /* The backend took the connection: TLS records came, or HTTP bytes, or (plain
+   * HTTP) evhttp saw the connection end after it was made. */
+  int spoke = call->received || call->handshake_done || call->response_bytes > 0 ||
+              (!call->tls && call->failed);
   if (call->verify_error) {
     log_tls_failure(call);
-  } else if (call->alert || (call->cert_requested && !timed_out)) {
+    const gsim_rule *row = gsim_rule_of(opt, GSIM_RF_BACKEND_TLS);
+    send_fault(call, row, row->code, "Error in Sender");
+    return;
+  }
+  if (call->alert || (call->cert_requested && !timed_out)) {
     /* A refused client certificate shows as a fatal alert, or in TLS 1.3 (where the
      * server judges it after the client finished) often as a reset that swallowed the
      * alert: either way the backend asked for a certificate and then hung up. */
@@ -230,28 +409,71 @@ static void answer_failure(proxy_call *call) {
              "%s connection%s%s",
              call->api, call->host, call->port, where, call->alert ? " with a fatal alert" : "",
              call->cert_requested ? " after asking for a client certificate (ours refused?)" : "");
-  } else if (timed_out) {
-    status = 504;
-    code = "101504";
-    description = "Send timeout";
-    gsim_log(sim, "ERROR", "api %s: backend %s:%d: no answer within %ld ms", call->api, call->host,
-             call->port, sim->opt->backend_timeout_ms);
-  } else if (call->received || call->handshake_done) {
-    status = 502;
-    code = "101505";
-    description = "Connection closed";
-    gsim_log(sim, "ERROR", "api %s: backend %s:%d: connection closed or invalid HTTP response",
+    const gsim_rule *row = gsim_rule_of(opt, GSIM_RF_BACKEND_TLS);
+    send_fault(call, row, row->code, "Error in Sender");
+    return;
+  }
+  if (call->tls && call->received && !call->handshake_done && !timed_out) {
+    gsim_log(sim, "ERROR",
+             "api %s: backend %s:%d: javax.net.ssl.SSLHandshakeException: the backend ended the "
+             "TLS connection during the handshake",
              call->api, call->host, call->port);
-  } else {
-    status = 503;
-    code = "101503";
-    description = "Error connecting to the back end";
+    const gsim_rule *row = gsim_rule_of(opt, GSIM_RF_BACKEND_TLS);
+    send_fault(call, row, row->code, "Error in Sender");
+    return;
+  }
+  if (timed_out) {
+    gsim_log(sim, "ERROR", "api %s: backend %s:%d: no answer within %ld ms", call->api, call->host,
+             call->port, opt->backend_timeout_ms);
+    const gsim_rule *row = gsim_rule_of(opt, GSIM_RF_BACKEND_TIMEOUT);
+    send_fault(call, row, row->code, "Send timeout");
+    return;
+  }
+  if (!spoke) {
     gsim_log(sim, "ERROR", "api %s: backend %s:%d: connection refused or reset before %s",
              call->api, call->host, call->port, where);
+    const gsim_rule *row = gsim_rule_of(opt, GSIM_RF_BACKEND_CONNECT);
+    send_fault(call, row, row->code, "Error connecting to the back end");
+    return;
   }
-  if (call->client)
-    gsim_fault_send(sim, call->client, status, code, "Runtime Error", description);
+  const gsim_rule *row = gsim_rule_of(opt, GSIM_RF_BACKEND_CLOSED);
+  int by_state = row->variant == GSIM_CLOSED_BY_STATE;
+  if (call->head_done) {
+    gsim_log(sim, "ERROR",
+             "api %s: backend %s:%d: the response body ended early (closed, over the limit or "
+             "malformed) after %zu bytes of it; status %d%s",
+             call->api, call->host, call->port, evbuffer_get_length(call->body), call->status,
+             by_state ? " and those bytes passed on, then the connection closed" : "");
+    if (by_state)
+      relay_cut_short(call);
+    else
+      send_fault(call, row, row->code, "Connection closed");
+    return;
+  }
+  int violation = call->response_bytes > 0 &&
+                  head_violates(call->head, call->head_len, call->head_len == call->response_bytes);
+  if (violation)
+    gsim_log(sim, "ERROR",
+             "api %s: backend %s:%d: HTTP protocol violation: the response head does not parse "
+             "(%zu bytes)",
+             call->api, call->host, call->port, call->response_bytes);
+  else
+    gsim_log(sim, "ERROR",
+             "api %s: backend %s:%d: connection closed by the backend before the whole response "
+             "head (%zu bytes of it), after the request was sent",
+             call->api, call->host, call->port, call->response_bytes);
+  if (!by_state) {
+    send_fault(call, row, row->code, "Connection closed");
+  } else if (violation) {
+    char code[16];
+    snprintf(code, sizeof(code), "%d", SYNAPSE_PROTOCOL_VIOLATION + SYNAPSE_STATE_REQUEST_DONE);
+    send_fault(call, row, code, "Error in Sender");
+  } else {
+    send_fault(call, row, row->code, "Error in Sender");
+  }
 }
+
+/* ---- the backend's answer as it comes -------------------------------------- */
 
 static void relay_response(proxy_call *call, struct evhttp_request *backend_req) {
   struct evkeyvalq *out = evhttp_request_get_output_headers(call->client);
@@ -261,8 +483,48 @@ static void relay_response(proxy_call *call, struct evhttp_request *backend_req)
       evhttp_add_header(out, h->key, h->value);
   int code = evhttp_request_get_response_code(backend_req);
   const char *reason = evhttp_request_get_response_code_line(backend_req);
-  evhttp_send_reply(call->client, code, reason, evhttp_request_get_input_buffer(backend_req));
+  evhttp_send_reply(call->client, code, reason, call->body);
   call->sim->stats.proxied++;
+}
+
+/* Every byte of HTTP the backend sends passes here; the first HEAD_KEEP of
+ * a head are kept until evhttp has parsed a whole one. */
+static void backend_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
+  proxy_call *call = arg;
+  if (info->n_added == 0)
+    return;
+  call->response_bytes += info->n_added;
+  size_t room = sizeof(call->head) - call->head_len;
+  if (call->head_done || room == 0)
+    return;
+  struct evbuffer_ptr at;
+  if (evbuffer_ptr_set(buf, &at, evbuffer_get_length(buf) - info->n_added, EVBUFFER_PTR_SET) != 0)
+    return;
+  ev_ssize_t got = evbuffer_copyout_from(buf, &at, call->head + call->head_len,
+                                         info->n_added < room ? info->n_added : room);
+  if (got > 0)
+    call->head_len += (size_t)got;
+}
+
+/* evhttp parsed a whole response head. */
+static int backend_head(struct evhttp_request *req, void *arg) {
+  proxy_call *call = arg;
+  call->head_done = 1;
+  call->status = evhttp_request_get_response_code(req);
+  const char *reason = evhttp_request_get_response_code_line(req);
+  free(call->reason);
+  call->reason = strdup(reason ? reason : "");
+  evhttp_clear_headers(&call->headers);
+  struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+  for (struct evkeyval *h = in->tqh_first; h; h = h->next.tqe_next)
+    evhttp_add_header(&call->headers, h->key, h->value);
+  return 0;
+}
+
+/* Body bytes as they come (evhttp drains its buffer after this). */
+static void backend_body(struct evhttp_request *req, void *arg) {
+  proxy_call *call = arg;
+  evbuffer_add_buffer(call->body, evhttp_request_get_input_buffer(req));
 }
 
 static void backend_error(enum evhttp_request_error error, void *arg) {
@@ -293,20 +555,42 @@ static void free_connection(evutil_socket_t fd, short what, void *arg) {
   evhttp_connection_free(arg);
 }
 
+static void finish_failure(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  proxy_call *call = arg;
+  answer_failure(call);
+  call_free(call);
+}
+
 static void backend_done(struct evhttp_request *backend_req, void *arg) {
   proxy_call *call = arg;
   int ok = backend_req && evhttp_request_get_response_code(backend_req) > 0;
-  if (!ok && !call->failed && call->backend) {
+  static const struct timeval now = {0, 0};
+  if (ok) {
+    if (call->client)
+      relay_response(call, backend_req);
+    call_free(call);
+    return;
+  }
+  if (!call->failed && call->backend) {
     /* A refused connect: libevent 2.1 calls us from its connect clean-up, which
-     * ignores free-on-completion. Free the connection once that has returned. */
-    static const struct timeval now = {0, 0};
+     * ignores free-on-completion. Free the connection once that has returned;
+     * until then its input must not report to this call. */
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(call->backend);
+    if (bev && call->input_cb)
+      evbuffer_remove_cb_entry(bufferevent_get_input(bev), call->input_cb);
     event_base_once(call->sim->base, -1, EV_TIMEOUT, free_connection, call->backend, &now);
   }
-  if (ok && call->client)
-    relay_response(call, backend_req);
-  else if (!ok)
-    answer_failure(call);
-  call_free(call);
+  call->backend = NULL; /* freed by evhttp, or just above */
+  if (call->deadline)
+    evtimer_del(call->deadline);
+  /* Answered on the next turn of the loop: when a backend's last bytes and its
+   * close come together, libevent's OpenSSL bufferevent reports the close
+   * before it stores those bytes (be_openssl.c do_read), and they decide
+   * between a close and a protocol violation. The connection is gone by then. */
+  if (event_base_once(call->sim->base, -1, EV_TIMEOUT, finish_failure, call, &now) != 0)
+    finish_failure(-1, 0, call);
 }
 
 /* ---- starting a call ------------------------------------------------------ */
@@ -389,6 +673,8 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
   }
   call->sim = sim;
   call->client = req;
+  call->headers.tqh_first = NULL;
+  call->headers.tqh_last = &call->headers.tqh_first;
   call->tls = strcasecmp(scheme, "https") == 0;
   snprintf(call->host, sizeof(call->host), "%s", host);
   call->port = evhttp_uri_get_port(endpoint);
@@ -404,8 +690,13 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
       bev ? evhttp_connection_base_bufferevent_new(sim->base, NULL, bev, call->host,
                                                    (unsigned short)call->port)
           : NULL;
-  struct evhttp_request *out = conn ? evhttp_request_new(backend_done, call) : NULL;
-  if (!out) {
+  call->body = evbuffer_new();
+  struct evhttp_request *out = conn && call->body ? evhttp_request_new(backend_done, call) : NULL;
+  if (out)
+    call->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), backend_input, call);
+  if (!out || !call->input_cb) {
+    if (out)
+      evhttp_request_free(out);
     if (conn)
       evhttp_connection_free(conn);
     else if (bev)
@@ -427,6 +718,8 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
   evhttp_connection_set_max_body_size(conn, GSIM_MAX_BODY);
   evhttp_connection_free_on_completion(conn);
   evhttp_request_set_error_cb(out, backend_error);
+  evhttp_request_set_header_cb(out, backend_head);
+  evhttp_request_set_chunked_cb(out, backend_body);
   add_request_headers(out, req, call->host, call->port);
   evbuffer_add_buffer(evhttp_request_get_output_buffer(out), evhttp_request_get_input_buffer(req));
 
@@ -438,9 +731,8 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
     evhttp_connection_free(conn);
     gsim_log(sim, "ERROR", "api %s: could not send to backend %s:%d", call->api, call->host,
              call->port);
-    if (call->client)
-      gsim_fault_send(sim, call->client, 503, "101503", "Runtime Error",
-                      "Error connecting to the back end");
+    const gsim_rule *row = gsim_rule_of(sim->opt, GSIM_RF_BACKEND_CONNECT);
+    send_fault(call, row, row->code, "Error connecting to the back end");
     call_free(call);
   }
 }

@@ -1,13 +1,16 @@
 /* test_backend_faults.c - the broken-on-purpose connections of gatecert-backend
- * (fault=refuse|reset|stall|garbage|close-mid-body, delay-ms) as a client
- * experiences them.
+ * (fault=refuse|reset|stall|garbage|close-mid-body|close-after-request|
+ * close-mid-head, delay-ms) as a client experiences them.
  *
  * One row per fault: the CURLcodes curl 7.88 gives for it, the HTTP status
  * and body length where one arrives, elapsed-time bounds that tell "waited"
  * from "failed at once" (behaviour with generous margins, not performance),
  * and whether the report must hold a "fault" event (reached_app false) or a
  * request event. Where TCP itself is the behaviour (refused, reset by RST,
- * accepted and silent), a raw socket checks it too.
+ * accepted and silent), a raw socket checks it too. The faults that answer a
+ * request act only once the whole request is in: a raw TLS client sends a
+ * head announcing a body, half the body, sees nothing for a while, sends the
+ * rest, and only then gets the fault.
  */
 #include "support.h"
 #include "backend_support.h"
@@ -23,7 +26,10 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 typedef enum tcp_check { TCP_NONE = 0, TCP_REFUSED, TCP_RESET, TCP_SILENT } tcp_check;
 
@@ -115,6 +121,39 @@ static const fault_case fault_cases[] = {
      1,
      200,
      10,
+     0,
+     2500,
+     1,
+     "fault",
+     TCP_NONE},
+    /* the close_notify before any byte of answer: curl 7.88 reports an
+     * empty reply */
+    {"close-after-request",
+     "fault=close-after-request",
+     1,
+     5000,
+     0,
+     {CURLE_GOT_NOTHING},
+     1,
+     0,
+     -1,
+     0,
+     2500,
+     1,
+     "fault",
+     TCP_NONE},
+    /* a status line and a header line, then the end of the stream: curl
+     * 7.88 takes the head as ended by the close and the body as empty
+     * (a gateway may not) */
+    {"close-mid-head",
+     "fault=close-mid-head",
+     1,
+     5000,
+     0,
+     {CURLE_OK},
+     1,
+     200,
+     0,
      0,
      2500,
      1,
@@ -227,6 +266,11 @@ static void check_tcp(const fault_case *fc, int port) {
   }
 }
 
+/* The spec breaks the connection on purpose (fault= other than none). */
+static int is_fault(const fault_case *fc) {
+  return strstr(fc->options, "fault=") != NULL && strstr(fc->options, "fault=none") == NULL;
+}
+
 static void check_request(const fault_case *fc, int port, const char *ca) {
   bs_request req = {.port = port,
                     .path = "/menaka",
@@ -244,7 +288,7 @@ static void check_request(const fault_case *fc, int port, const char *ca) {
   assert_int_equal(fc->status, res.status);
   if (fc->body_len >= 0)
     assert_int_equal(fc->body_len, (long)res.body_len);
-  if (res.code == CURLE_OK)
+  if (res.code == CURLE_OK && !is_fault(fc))
     assert_non_null(strstr(res.body, "Jersey say : menaka"));
   if (res.elapsed_ms < fc->min_ms || res.elapsed_ms > fc->max_ms)
     fail_msg("%s: took %.0f ms, expected %.0f..%.0f ms", fc->name, res.elapsed_ms, fc->min_ms,
@@ -268,8 +312,7 @@ static void check_report(const fault_case *fc, const char *report) {
     bs_events_free(&ev);
   }
   /* whatever else was written: a fault never reaches the application */
-  int is_fault = strstr(fc->options, "fault=") != NULL && strstr(fc->options, "fault=none") == NULL;
-  if (is_fault && bs_report_load(report, &ev) == 0) {
+  if (is_fault(fc) && bs_report_load(report, &ev) == 0) {
     for (size_t i = 0; i < ev.count; i++) {
       if (!json_is_false(json_object_get(ev.items[i], "reached_app")))
         fail_msg("%s: event %zu has reached_app not false", fc->name, i);
@@ -301,6 +344,138 @@ static void test_fault(void **state) {
     check_request(fc, port, bt_scratch(ca, "root.pem"));
   check_report(fc, report);
   check_tcp(fc, port);
+}
+
+/* ---- the answering faults wait for the whole request ----------------------- */
+
+typedef struct partial_case {
+  const char *fault;
+  const char *head;   /* the request head, announcing a body */
+  const char *first;  /* the first part of the body */
+  const char *rest;   /* the rest, after a pause */
+  const char *answer; /* what arrives before the close: exactly, or its start */
+  size_t answer_len;  /* bytes compared (0: nothing may arrive) */
+  int exact;          /* the answer is all that arrives */
+} partial_case;
+
+#define LENGTH_HEAD "POST /menaka HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n"
+#define CHUNKED_HEAD                                                                               \
+  "POST /menaka HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+#define CUT_HEAD "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+#define GARBAGE  "\x00\xff\xfegatecert garbage"
+
+static const partial_case partial_cases[] = {
+    {"close-after-request", LENGTH_HEAD, "01234", "56789", "", 0, 1},
+    {"garbage", LENGTH_HEAD, "01234", "56789", GARBAGE, sizeof(GARBAGE) - 1, 0},
+    {"close-mid-head", LENGTH_HEAD, "01234", "56789", CUT_HEAD, sizeof(CUT_HEAD) - 1, 1},
+    {"close-mid-body", CHUNKED_HEAD, "5\r\nhello\r\n", "0\r\n\r\n", "HTTP/1.1 200 OK\r\n", 17, 0},
+};
+
+typedef struct tls_client {
+  int fd;
+  SSL_CTX *ctx;
+  SSL *ssl;
+} tls_client;
+
+static void tls_client_open(tls_client *t, int port) {
+  t->fd = connect_loopback(port);
+  t->ctx = SSL_CTX_new(TLS_client_method());
+  assert_non_null(t->ctx);
+  SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL); /* the backend's identity is not the point */
+  t->ssl = SSL_new(t->ctx);
+  assert_non_null(t->ssl);
+  SSL_set_fd(t->ssl, t->fd);
+  SSL_set_tlsext_host_name(t->ssl, "localhost");
+  if (SSL_connect(t->ssl) != 1)
+    fail_msg("TLS handshake with 127.0.0.1:%d failed", port);
+  assert_int_equal(0, fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK));
+}
+
+static void tls_client_close(tls_client *t) {
+  SSL_free(t->ssl);
+  SSL_CTX_free(t->ctx);
+  close(t->fd);
+}
+
+static void tls_client_send(tls_client *t, const char *text) {
+  size_t len = strlen(text), done = 0;
+  while (done < len) {
+    int r = SSL_write(t->ssl, text + done, (int)(len - done));
+    if (r > 0) {
+      done += (size_t)r;
+      continue;
+    }
+    int err = SSL_get_error(t->ssl, r);
+    if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ)
+      fail_msg("TLS write failed (SSL error %d)", err);
+    struct pollfd pfd = {t->fd, err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, 0};
+    poll(&pfd, 1, 100);
+  }
+}
+
+/* Reads for up to ms, appending to out (at most cap bytes kept): 1 once the
+ * backend closed (close_notify or end of stream), 0 when the time ran out. */
+static int tls_client_read(tls_client *t, int ms, char *out, size_t cap, size_t *len) {
+  double deadline = bs_now_ms() + ms;
+  for (;;) {
+    char buf[512];
+    int r = SSL_read(t->ssl, buf, (int)sizeof(buf));
+    if (r > 0) {
+      size_t n = (size_t)r < cap - *len ? (size_t)r : cap - *len;
+      memcpy(out + *len, buf, n);
+      *len += n;
+      continue;
+    }
+    int err = SSL_get_error(t->ssl, r);
+    if (err != SSL_ERROR_WANT_READ)
+      return 1; /* ZERO_RETURN (close_notify), or the stream ended */
+    double left = deadline - bs_now_ms();
+    if (left <= 0)
+      return 0;
+    struct pollfd pfd = {t->fd, POLLIN, 0};
+    poll(&pfd, 1, (int)left + 1);
+  }
+}
+
+static void test_after_whole_request(void **state) {
+  const partial_case *pc = *state;
+  const char *dir = test_scratch_dir();
+  char report[BS_PATH_MAX], file[128], cert[BS_PATH_MAX], key[BS_PATH_MAX];
+  char spec[3 * BS_PATH_MAX];
+  snprintf(file, sizeof(file), "%s.jsonl", pc->fault);
+  unlink(bs_join(report, dir, file));
+  snprintf(spec, sizeof(spec), "%s:cert=%s,key=%s,fault=%s", pc->fault,
+           bt_scratch(cert, "server.chain.pem"), bt_scratch(key, "server.key"), pc->fault);
+  const char *args[] = {"--report-dir", dir, "--backend", spec, NULL};
+  bs_start_opts opts = {.args = args, .scratch_dir = dir};
+  bs_process *p = bs_start(&opts);
+  bs_check(p != NULL);
+
+  tls_client t;
+  tls_client_open(&t, bs_port(p, pc->fault));
+  tls_client_send(&t, pc->head);
+  tls_client_send(&t, pc->first);
+  char got[1024];
+  size_t len = 0;
+  if (tls_client_read(&t, 300, got, sizeof(got), &len) || len != 0)
+    fail_msg("%s: %zu bytes or a close before the request was whole", pc->fault, len);
+  tls_client_send(&t, pc->rest);
+  if (!tls_client_read(&t, 2000, got, sizeof(got), &len))
+    fail_msg("%s: no close within 2 s of the whole request (%zu bytes)", pc->fault, len);
+  tls_client_close(&t);
+  if (pc->exact)
+    assert_int_equal(pc->answer_len, len);
+  else
+    assert_true(len >= pc->answer_len);
+  assert_memory_equal(pc->answer, got, pc->answer_len);
+
+  bs_events ev;
+  bs_check(bs_report_wait(report, "fault", 1, 2000, &ev) == 0);
+  json_t *e = bs_events_last(&ev, "fault");
+  assert_true(json_is_false(json_object_get(e, "reached_app")));
+  assert_non_null(bs_json_str(e, "error"));
+  assert_int_equal(1, (int)bs_events_count(&ev, "fault"));
+  bs_events_free(&ev);
 }
 
 /* All faults in one process: each port behaves as its own spec says. */
@@ -342,16 +517,27 @@ static void test_faults_together(void **state) {
 
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  enum { N = sizeof(fault_cases) / sizeof(fault_cases[0]) };
-  struct CMUnitTest tests[N + 1];
+  enum {
+    N = sizeof(fault_cases) / sizeof(fault_cases[0]),
+    P = sizeof(partial_cases) / sizeof(partial_cases[0])
+  };
+  struct CMUnitTest tests[N + P + 1];
+  char names[P][64];
   for (size_t i = 0; i < N; i++) {
     struct CMUnitTest t = {fault_cases[i].name, test_fault, NULL, bs_teardown,
                            (void *)&fault_cases[i]};
     tests[i] = t;
   }
+  for (size_t i = 0; i < P; i++) {
+    snprintf(names[i], sizeof(names[i]), "%s-after-whole-request", partial_cases[i].fault);
+    struct CMUnitTest t = {names[i], test_after_whole_request, NULL, bs_teardown,
+                           (void *)&partial_cases[i]};
+    tests[N + i] = t;
+  }
   struct CMUnitTest together = {"faults-together", test_faults_together, NULL, bs_teardown, NULL};
-  tests[N] = together;
-  int failed = _cmocka_run_group_tests("backend_faults", tests, N + 1, bt_setup_catalogue, NULL);
+  tests[N + P] = together;
+  int failed =
+      _cmocka_run_group_tests("backend_faults", tests, N + P + 1, bt_setup_catalogue, NULL);
   curl_global_cleanup();
   return failed;
 }

@@ -7,8 +7,13 @@
  * -> 201; before the tick still 500; after it 200 "Jersey say : menaka";
  * delete -> 500 again after the next tick. Then what else the trust rests on:
  * the base trust store (PEM and JKS), restarts (trust rebuilt from the store),
- * the XML fault shape, connect failures (101503) and timeouts (101504), and
- * the reason in the log but not in the response.
+ * the XML fault shape, and the reason in the log but not in the response.
+ *
+ * Backend transport faults, data-driven: one table row per broken backend
+ * (gatecert-backend's faults, and a certificate nobody trusts), one column
+ * per run of the simulator (wso2-4, wso2-2.6, sap, and wso2-4 with --break
+ * backend-faults): the status, fault code, description and log line each run
+ * must give, as the profile's rule rows say (rules.c: backend.* rows).
  */
 #include "support.h"
 #include "backend_fixture.h"
@@ -252,36 +257,209 @@ static void test_xml_fault(void **state) {
   st_check(st_sim_stop(&w.sim));
 }
 
-/* Connect failures and timeouts have their own codes; unknown paths 404. */
-static void test_connect_failure_timeout_and_no_route(void **state) {
+/* A path no API serves: 404. */
+static void test_no_route(void **state) {
   (void)state;
   world w = {0};
-  start_backend(&w, "stall", "server", ",fault=stall");
-  bs_process *refuse = st_backend(test_scratch_dir(), "refused:fault=refuse");
-  assert_non_null(refuse);
-  char refused_url[128], id[64];
-  snprintf(refused_url, sizeof(refused_url), "https://localhost:%d", bs_port(refuse, "refused"));
-  const char *args[] = {"--backend-timeout-ms", "300", NULL};
-  start_sim(&w, "faults", args);
-  assert_int_equal(201, st_create_api(&w.sim, "Stall", "/stall", "1.0", w.url, id));
-  assert_int_equal(201, st_create_api(&w.sim, "Refused", "/refused", "1.0", refused_url, id));
-
+  start_sim(&w, "no-route", NULL);
   bs_response res;
-  st_check(st_call(&w.sim, "/refused/1.0/x", &res));
-  assert_int_equal(503, res.status);
-  assert_non_null(strstr(res.body, "\"code\":\"101503\""));
-  assert_non_null(strstr(res.body, "Error connecting to the back end"));
-  bs_response_free(&res);
-
-  st_check(st_call(&w.sim, "/stall/1.0/x", &res));
-  assert_int_equal(504, res.status);
-  assert_non_null(strstr(res.body, "\"code\":\"101504\""));
-  bs_response_free(&res);
-
   st_check(st_call(&w.sim, "/nothing/1.0/x", &res));
   assert_int_equal(404, res.status);
+  assert_non_null(strstr(res.body, "The requested resource is not available."));
   bs_response_free(&res);
   st_check(st_sim_stop(&w.sim));
+}
+
+/* ---- backend transport faults per profile ------------------------------------ */
+
+typedef struct fault_run {
+  const char *profile;
+  int broken; /* --break backend-faults */
+  int xml;    /* the profile's faults are <am:fault> */
+} fault_run;
+
+static const fault_run fault_runs[] = {
+    {"wso2-4", 0, 0},
+    {"wso2-2.6", 0, 1},
+    {"sap", 0, 0},
+    {"wso2-4", 1, 0},
+};
+enum { RUNS = sizeof(fault_runs) / sizeof(fault_runs[0]) };
+
+typedef struct fault_outcome {
+  long status;
+  const char *code; /* NULL: no fault, the backend's own answer cut short */
+  const char *text; /* in the body */
+} fault_outcome;
+
+typedef struct fault_row {
+  const char *name;  /* backend and API name */
+  const char *cert;  /* catalogue row whose chain and key it serves, or NULL */
+  const char *fault; /* gatecert-backend fault */
+  const char *log;   /* in the gateway log, every run */
+  fault_outcome expect[RUNS];
+} fault_row;
+
+#define CONNECT_TEXT "Error connecting to the back end"
+#define SENDER       "Error in Sender"
+#define CLOSED_TEXT  "Connection closed"
+
+static const fault_row fault_rows[] = {
+    {"untrusted",
+     "self-signed",
+     "none",
+     "PKIX path building failed",
+     {{500, "101500", SENDER},
+      {500, "101500", SENDER},
+      {500, "101500", SENDER},
+      {500, "101500", SENDER}}},
+    {"refused",
+     NULL,
+     "refuse",
+     "connection refused or reset before TLS",
+     {{500, "101503", CONNECT_TEXT},
+      {500, "101503", CONNECT_TEXT},
+      {503, "101503", CONNECT_TEXT},
+      {503, "101503", CONNECT_TEXT}}},
+    {"reset",
+     NULL,
+     "reset",
+     "connection refused or reset before TLS",
+     {{500, "101503", CONNECT_TEXT},
+      {500, "101503", CONNECT_TEXT},
+      {503, "101503", CONNECT_TEXT},
+      {503, "101503", CONNECT_TEXT}}},
+    {"stalled",
+     NULL,
+     "stall",
+     "no answer within 300 ms",
+     {{500, "101504", "Send timeout"},
+      {500, "101504", "Send timeout"},
+      {504, "101504", "Send timeout"},
+      {504, "101504", "Send timeout"}}},
+    /* synapse: TargetHandler.closed() in REQUEST_DONE, 101505 + 3 */
+    {"closed",
+     "server",
+     "close-after-request",
+     "connection closed by the backend before the whole response head (0 bytes",
+     {{500, "101508", SENDER},
+      {500, "101508", SENDER},
+      {502, "101505", CLOSED_TEXT},
+      {502, "101505", CLOSED_TEXT}}},
+    /* still REQUEST_DONE: RESPONSE_HEAD begins once a head is parsed */
+    {"cut-head",
+     "server",
+     "close-mid-head",
+     "connection closed by the backend before the whole response head (43 bytes",
+     {{500, "101508", SENDER},
+      {500, "101508", SENDER},
+      {502, "101505", CLOSED_TEXT},
+      {502, "101505", CLOSED_TEXT}}},
+    /* synapse: TargetHandler.exception(HttpException) in REQUEST_DONE, 101506 + 3 */
+    {"garbage",
+     "server",
+     "garbage",
+     "HTTP protocol violation: the response head does not parse",
+     {{500, "101509", SENDER},
+      {500, "101509", SENDER},
+      {502, "101505", CLOSED_TEXT},
+      {502, "101505", CLOSED_TEXT}}},
+    /* synapse: no fault (the decoder's ConnectionClosedException is only logged) */
+    {"cut-body",
+     "server",
+     "close-mid-body",
+     "the response body ended early",
+     {{200, NULL, "0123456789"},
+      {200, NULL, "0123456789"},
+      {502, "101505", CLOSED_TEXT},
+      {502, "101505", CLOSED_TEXT}}},
+};
+enum { ROWS = sizeof(fault_rows) / sizeof(fault_rows[0]) };
+
+/* The backends of every row in one gatecert-backend process. */
+static bs_process *start_fault_backends(void) {
+  static char specs[ROWS][3 * BS_PATH_MAX];
+  const char *args[2 * ROWS + 1];
+  for (size_t i = 0; i < ROWS; i++) {
+    const fault_row *row = &fault_rows[i];
+    char chain[BS_PATH_MAX], key[BS_PATH_MAX], file[64];
+    if (row->cert) {
+      snprintf(file, sizeof(file), "%s.chain.pem", row->cert);
+      bt_scratch(chain, file);
+      snprintf(file, sizeof(file), "%s.key", row->cert);
+      bt_scratch(key, file);
+      snprintf(specs[i], sizeof(specs[i]), "%s:cert=%s,key=%s,fault=%s", row->name, chain, key,
+               row->fault);
+    } else {
+      snprintf(specs[i], sizeof(specs[i]), "%s:fault=%s", row->name, row->fault);
+    }
+    args[2 * i] = "--backend";
+    args[2 * i + 1] = specs[i];
+  }
+  args[2 * ROWS] = NULL;
+  bs_start_opts opts = {.args = args, .scratch_dir = test_scratch_dir()};
+  bs_process *p = bs_start(&opts);
+  bs_check(p != NULL);
+  return p;
+}
+
+static void check_outcome(const fault_run *run, const fault_row *row, const fault_outcome *want,
+                          const bs_response *res) {
+  const char *label = run->broken ? "--break backend-faults" : "";
+  if (res->status != want->status)
+    fail_msg("%s %s %s: expected status %ld, got %ld (curl %d): %s", run->profile, label, row->name,
+             want->status, res->status, res->code, res->body);
+  if (!strstr(res->body, want->text))
+    fail_msg("%s %s %s: expected \"%s\" in %s", run->profile, label, row->name, want->text,
+             res->body);
+  if (want->code == NULL) { /* the backend's head, then its bytes, then the end */
+    if (res->code != CURLE_PARTIAL_FILE || strstr(res->body, "Runtime Error"))
+      fail_msg("%s %s: expected a body cut short, got curl %d: %s", run->profile, row->name,
+               res->code, res->body);
+    return;
+  }
+  char code[64];
+  snprintf(code, sizeof(code), run->xml ? "<am:code>%s</am:code>" : "\"code\":\"%s\"", want->code);
+  if (res->code != CURLE_OK || !strstr(res->body, code))
+    fail_msg("%s %s %s: expected fault code %s, got curl %d: %s", run->profile, label, row->name,
+             want->code, res->code, res->body);
+}
+
+static void test_fault_codes_per_profile(void **state) {
+  const fault_run *run = *state;
+  size_t column = (size_t)(run - fault_runs);
+  bs_process *backends = start_fault_backends();
+  char root[BS_PATH_MAX], dir[BS_PATH_MAX], name[64];
+  snprintf(name, sizeof(name), "faults-%s%s", run->profile, run->broken ? "-broken" : "");
+  const char *broken[] = {"--trust",
+                          bt_scratch(root, "root.pem"),
+                          "--backend-timeout-ms",
+                          "300",
+                          "--break",
+                          "backend-faults",
+                          NULL};
+  if (!run->broken)
+    broken[4] = NULL;
+  st_sim sim;
+  st_sim_opts opts = {
+      .dir = bt_scratch(dir, name), .profile = run->profile, .clock = FAKE_START, .extra = broken};
+  st_check(st_sim_start(&sim, &opts));
+  for (size_t i = 0; i < ROWS; i++) {
+    const fault_row *row = &fault_rows[i];
+    char url[128], context[64], id[64], path[96];
+    snprintf(url, sizeof(url), "https://localhost:%d", bs_port(backends, row->name));
+    snprintf(context, sizeof(context), "/%s", row->name);
+    assert_int_equal(201, st_create_api(&sim, row->name, context, "1.0", url, id));
+    snprintf(path, sizeof(path), "/%s/1.0/menaka", row->name);
+    bs_request req = {.port = sim.https, .path = path, .insecure = 1};
+    bs_response res;
+    bs_http(&req, &res);
+    check_outcome(run, row, &row->expect[column], &res);
+    bs_response_free(&res);
+    if (!st_log_contains(&sim, row->log))
+      fail_msg("%s %s: the gateway log lacks \"%s\"", run->profile, row->name, row->log);
+  }
+  st_check(st_sim_stop(&sim));
 }
 
 int main(void) {
@@ -291,10 +469,22 @@ int main(void) {
       cmocka_unit_test_teardown(test_restart_keeps_trust, teardown),
       cmocka_unit_test_teardown(test_base_trust_store, teardown),
       cmocka_unit_test_teardown(test_xml_fault, teardown),
-      cmocka_unit_test_teardown(test_connect_failure_timeout_and_no_route, teardown),
+      cmocka_unit_test_teardown(test_no_route, teardown),
   };
+  enum { BASE = sizeof(tests) / sizeof(tests[0]) };
+  struct CMUnitTest all[BASE + RUNS];
+  char names[RUNS][64];
+  memcpy(all, tests, sizeof(tests));
+  for (size_t i = 0; i < RUNS; i++) {
+    snprintf(names[i], sizeof(names[i]), "fault_codes_%s%s", fault_runs[i].profile,
+             fault_runs[i].broken ? "_broken" : "");
+    struct CMUnitTest t = {names[i], test_fault_codes_per_profile, NULL, teardown,
+                           (void *)&fault_runs[i]};
+    all[BASE + i] = t;
+  }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue_2030, NULL);
+  int failed =
+      _cmocka_run_group_tests("sim_backend_trust", all, BASE + RUNS, bt_setup_catalogue_2030, NULL);
   curl_global_cleanup();
   return failed;
 }
