@@ -135,13 +135,20 @@ static const gsim_rule TABLE[] = {
      "Mutation: 504 for a timeout", GSIM_SOURCE_MUTANT, "--break backend-faults"},
     {GSIM_RF_BACKEND_CLOSED, "backend.closed-by-state", GSIM_ON_WSO2, GSIM_CLOSED_BY_STATE, 500,
      "101508",
-     "A backend that closes the connection: 500 with 101505 + the protocol state (101506 while "
-     "the request head is written, 101507 its body, 101508 once the whole request was sent, "
-     "101509 while reading the response head, 101510 its body)",
+     "A backend that closes or answers garbage after the handshake: 500 \"Error in Sender\"; "
+     "closed before a whole response head (nothing, or a head cut after a whole line) 101508 "
+     "(CONNECTION_CLOSED 101505 + REQUEST_DONE 3); a head that does not parse 101509 "
+     "(PROTOCOL_VIOLATION 101506 + REQUEST_DONE); closed in the body: no fault, the backend's "
+     "status and the bytes that came, then the connection ends",
      GSIM_SOURCE_CODE,
-     SRC_FAULT_XML "; " SRC_SYNAPSE "; TargetHandler.closed() faults in states 1-5 only"},
+     SRC_FAULT_XML "; " SRC_SYNAPSE "; TargetHandler.closed() faults in states 1-5 only; "
+     "TargetHandler.exception (HttpException: PROTOCOL_VIOLATION + state), TargetResponse.start "
+     "(RESPONSE_HEAD once the head is parsed); httpcore-nio 4.3.3-wso2v4 / 4.4.x "
+     "AbstractMessageParser (ParseException -> ProtocolException), LengthDelimitedDecoder "
+     "(ConnectionClosedException, logged by TargetHandler.inputReady without a fault)"},
     {GSIM_RF_BACKEND_CLOSED, "backend.closed-502", GSIM_ON_SAP, GSIM_CLOSED_ONE_CODE, 502, "101505",
-     "A backend that closes or answers garbage: 502, 101505 \"Connection closed\"",
+     "A backend that closes (before or during its answer) or answers garbage: 502, 101505 "
+     "\"Connection closed\"",
      GSIM_SOURCE_INFERRED, SRC_NOT_IN_SEED_004},
     {GSIM_RF_BACKEND_CLOSED, "backend.closed-mutant", 0, GSIM_CLOSED_ONE_CODE, 502, "101505",
      "Mutation: 502 and one code for every close", GSIM_SOURCE_MUTANT, "--break backend-faults"},
