@@ -166,14 +166,15 @@ static const gsim_rule TABLE[] = {
      GSIM_PRIORITY_SEED_TABLE, 0, NULL,
      "mutualssl + oauth2 without a mandatory flag: a valid certificate passes and the token is "
      "ignored; otherwise a token sent decides; a refused certificate alone 401 900901; nothing "
-     "401 900902",
+     "401 900902; an undecodable certificate header alone 500 900900",
      GSIM_SOURCE_SEED,
      "seed 003 (the priority table); carbon-apimgt 6.4.73 MultiAuthenticator (mutual SSL first, "
      "OAuth2 only when it fails)"},
     {GSIM_RF_BOTH_OPTIONAL, "both-optional.either", GSIM_ON_WSO2_4, GSIM_BOTH_OPTIONAL_EITHER, 401,
      "900901",
      "mutualssl_optional + oauth_basic_auth_api_key_optional: either credential passes (a valid "
-     "certificate with a bad token too); neither: 401 900901",
+     "certificate with a bad token too); neither (whatever the token says): 401 900901; an "
+     "undecodable certificate header 500 900900",
      GSIM_SOURCE_CODE,
      "carbon-apimgt 9.30 (4.4.0) APIAuthenticationHandler.isAuthenticate (flags since 4.3.0)"},
     {GSIM_RF_BOTH_OPTIONAL, "both-optional.unknown", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
