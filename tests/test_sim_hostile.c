@@ -1181,7 +1181,8 @@ static void family_json(hostile *h) {
       const char *description = fields[f].description;
       if (strcmp(field, "securityScheme") == 0 && strcmp(value, "[\"x\"]") == 0)
         description = "securityScheme[0]: not one of mutualssl, mutualssl_mandatory, oauth2, "
-                      "basic_auth, api_key, oauth_basic_auth_api_key_mandatory";
+                      "basic_auth, api_key, oauth_basic_auth_api_key_mandatory, "
+                      "mutualssl_optional, oauth_basic_auth_api_key_optional"; /* wso2-4 */
       json_t *d = json_loads(def, 0, NULL);
       assert_non_null(d);
       json_t *x = json_loads(value, JSON_DECODE_ANY, NULL);
