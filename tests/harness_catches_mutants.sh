@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# harness_catches_mutants.sh GATECERT SIM BACKEND SCENARIOS SCRATCH
+#
+# Proves the catalogue catches each corrected rule family of gatecert-sim's
+# rule table (simulator/rules.c): for every row below, the simulator runs under
+# PROFILE with `--break FAMILY` (the family answers with its mutant row, or with
+# another version's), and the named case of the scenario file must FAIL with a
+# non-conformance (exit 1, never 0 and never 3 - a harness error proves
+# nothing). Without the mutation the same files pass: their CTest tests
+# (scenario.<feature>.<file>[@profile]) check that.
+set -uo pipefail
+gatecert=$1 sim=$2 backend=$3 scenarios=$4 scratch=$5
+
+# profile | --break family | scenario file | a case that must fail | text in its failure
+rows=(
+  "wso2-4|backend-faults|backend-trust/backend-faults.yaml|backend failures have their own fault codes|expected status 500, got 503"
+  "wso2-2.6|backend-faults|backend-trust/backend-faults.yaml|backend failures have their own fault codes|expected status 500, got 503"
+  "wso2-2.6|fault-format|backend-trust/missing-cert.yaml|backend with an untrusted certificate gets 500 101500|expected the body to contain"
+  "wso2-4|priority|oauth2/priority.yaml|mutual SSL and OAuth2 without a mandatory flag|expected"
+  "wso2-2.6|priority|oauth2/priority.yaml|mutual SSL and OAuth2 without a mandatory flag|expected"
+  "wso2-4|both-optional|oauth2/both-optional.yaml|mutual SSL and OAuth2 both explicitly optional|expected fault code 900901, got \"900902\""
+  "wso2-4|lb-header|header-mode/spoofing.yaml|with client validation any trusted peer may speak for a client in the header[peer=none,status=401]|expected status 401"
+  "wso2-4|client-alias|client-mtls/alias-scope.yaml|client certificate aliases and tiers by version|expected"
+  "wso2-2.6|client-alias|client-mtls/alias-scope.yaml|client certificate aliases and tiers by version|expected"
+  "wso2-4|client-tier|client-mtls/alias-scope.yaml|client certificate aliases and tiers by version|expected status 201, got 400"
+  "wso2-4|throttle-out|client-mtls/throttled-per-tier.yaml|a client certificate's tier throttles its calls[per_certificate=false,fourth=429]|nextAccessTime"
+  "wso2-4|jwt|oauth2/token-validity.yaml|tokens are checked on the gateway's clock, issuer, signature and subscription|expected status 200, got 401"
+)
+
+failures=0
+for row in "${rows[@]}"; do
+  IFS='|' read -r profile family file case text <<<"$row"
+  reports="$scratch/$profile.$family"
+  rm -rf "$reports"
+  out=$("$gatecert" run -j 2 --profile "$profile" --scenarios "$scenarios/$file" \
+          --reports "$reports" --sim-bin "$sim" --backend-bin "$backend" \
+          --sim-arg=--break --sim-arg="$family" 2>&1)
+  status=$?
+  why=""
+  if [[ $status -ne 1 ]]; then
+    why="exit $status, expected 1 (a non-conformance)"
+  elif ! grep -qF -- "FAIL  $case" <<<"$out"; then
+    why="the case '$case' did not fail"
+  elif ! grep -A3 -F -- "FAIL  $case" <<<"$out" | grep -qF -- "$text"; then
+    why="the failure of '$case' does not say '$text'"
+  fi
+  if [[ -n $why ]]; then
+    echo "MISSED  --profile $profile --break $family ($file): $why"
+    echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "CAUGHT  --profile $profile --break $family: $case"
+  fi
+done
+echo "harness_catches_mutants: $(( ${#rows[@]} - failures )) of ${#rows[@]} mutations caught"
+[[ $failures -eq 0 ]]
