@@ -80,6 +80,7 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_THROTTLE_KEY] = "throttle-key",
     [GSIM_RF_RESTART] = "restart",
     [GSIM_RF_SAP_PROVIDER_VERIFY] = "sap-provider-verify",
+    [GSIM_RF_REST_PATHS] = "rest-paths",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -351,6 +352,19 @@ static const gsim_rule TABLE[] = {
     {GSIM_RF_SAP_PROVIDER_VERIFY, "sap.provider-default-verifier", GSIM_ON_ALL, 0, 0, NULL,
      "An API provider's backend host name is checked with the Default verifier",
      GSIM_SOURCE_INFERRED, "inferred: seed 004 does not say how host names are checked"},
+
+    /* ---- the admin API ---------------------------------------------------------------- */
+    {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4 | GSIM_ON_SAP, GSIM_REST_V4, 0, NULL,
+     "Certificates under /api/am/publisher/v4: /endpoint-certificates and "
+     "/apis/{apiId}/client-certificates (/client-certs/{keyType})",
+     GSIM_SOURCE_CODE, "carbon-apimgt 9.x publisher-api.yaml (v4)"},
+    {GSIM_RF_REST_PATHS, "rest.publisher-v0.14", GSIM_ON_WSO2_26, GSIM_REST_V014, 0, NULL,
+     "Certificates under /api/am/publisher/v0.14: /certificates (endpoint) and "
+     "/clientCertificates with apiId in the form and the query (the v4 certificate paths are "
+     "404); APIs, key managers and subscriptions keep the simulator's v4 shapes",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 6.4.50 publisher-api.yaml (/certificates), 6.4.73 (/clientCertificates): "
+     "RestApiConstants CERTS_BASE_PATH, CLIENT_CERTS_BASE_PATH"},
 };
 /* clang-format on */
 

@@ -79,6 +79,7 @@ typedef enum gsim_rule_family {
   GSIM_RF_THROTTLE_KEY,        /* the counter certificates share */
   GSIM_RF_RESTART,             /* what a restart keeps */
   GSIM_RF_SAP_PROVIDER_VERIFY, /* an API provider's host name check */
+  GSIM_RF_REST_PATHS,          /* variant GSIM_REST_*: the Publisher paths of certificates */
   GSIM_RF_COUNT
 } gsim_rule_family;
 
@@ -92,6 +93,7 @@ enum { GSIM_THROTTLE_JSON_RETRY_AFTER = 0, GSIM_THROTTLE_XML, GSIM_THROTTLE_JSON
 enum { GSIM_CHECK_OFF = 0, GSIM_CHECK_ON };
 enum { GSIM_DUPLICATE_REFUSED = 0, GSIM_DUPLICATE_OVERWRITES };
 enum { GSIM_FORMATS_PEM_DER = 0, GSIM_FORMATS_ANY_STORE };
+enum { GSIM_REST_V4 = 0, GSIM_REST_V014 };
 
 typedef struct gsim_rule {
   gsim_rule_family family;
