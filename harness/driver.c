@@ -1,16 +1,23 @@
-/* driver.c - what every driver shares: capability names, admin results, and
- * the gateway settings written in gatecert-sim's --config schema (the sim
- * driver's config and the exec protocol's start file). */
+/* driver.c - what every driver shares: capability names, what does not apply
+ * to a product (the not-applicable table), rejection answers, admin results,
+ * a free loopback port, and the gateway settings written in gatecert-sim's
+ * --config schema (the sim driver's config and the exec protocol's start
+ * file). */
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
 
 #include "driver.h"
+#include "profile.h"
 
 static const struct {
   unsigned bit;
@@ -35,6 +42,15 @@ static const struct {
     {GH_CAP_HEADER_CERT_DECODE, "header-cert-decode"},
     {GH_CAP_LB_IN_FRONT, "lb-in-front"},
     {GH_CAP_AUTH_FAULT_CODES, "auth-fault-codes"},
+};
+
+/* Backend TLS per API does not exist in either product: WSO2 picks backend
+ * trust and identity by host:port (SSL profiles), SAP by API provider. The
+ * rule ids are gatecert-sim's (simulator/rules.c), where the sources are. */
+const gh_cap_na gh_product_not_applicable[] = {
+    {GH_CAP_PER_API_BACKEND_TLS, "wso2", "backend.ssl-profile-per-host-port"},
+    {GH_CAP_PER_API_BACKEND_TLS, "sap", "backend.api-provider-per-host-port"},
+    {0, NULL, NULL},
 };
 
 static const char *const reject_names[GH_REJECT_COUNT] = {NULL, "client-cert", "unauthenticated",
@@ -66,6 +82,23 @@ const gh_reject_answer *gh_driver_reject(const gh_driver_ops *ops, gh_reject cls
   if ((int)cls <= 0 || cls >= GH_REJECT_COUNT)
     return NULL;
   return ops->rejects ? &ops->rejects[cls] : &gh_sim_rejects[cls];
+}
+
+const gh_reject_answer *gh_driver_reject_via(const gh_driver_ops *ops, gh_reject cls, int via_lb) {
+  if ((int)cls <= 0 || cls >= GH_REJECT_COUNT)
+    return NULL;
+  const gh_reject_answer *front = via_lb && ops->front_rejects ? &ops->front_rejects[cls] : NULL;
+  if (front && (front->tls_alert || front->status[0]))
+    return front;
+  return gh_driver_reject(ops, cls);
+}
+
+const gh_cap_na *gh_driver_not_applicable(const gh_driver_ops *ops, unsigned needed,
+                                          const char *profile) {
+  for (const gh_cap_na *na = ops->not_applicable; na && na->cap; na++)
+    if ((needed & na->cap) && profile && gh_profile_match(na->family, profile) > 0)
+      return na;
+  return NULL;
 }
 
 const char *gh_cap_name(unsigned cap) {
@@ -101,6 +134,23 @@ double gh_driver_now_ms(void) {
 void gh_driver_sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
+}
+
+int gh_driver_free_port(char *why, size_t why_len) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return gh_driver_fail(why, why_len, "socket: %s", strerror(errno));
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  int port = -1;
+  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  else
+    gh_driver_fail(why, why_len, "probing a loopback port: %s", strerror(errno));
+  close(fd);
+  return port;
 }
 
 void gh_admin_result_free(gh_admin_result *r) {

@@ -4,8 +4,10 @@
  * endpoint certificates) into a running gateway and answers the runner's
  * operations. Each declares its capabilities; a case that needs one the
  * driver lacks is skipped with that capability's name as the reason, never
- * passed. Operations return 0 when the driver did its part (whatever HTTP
- * status the gateway answered, which is in the result) and -1 with why when
+ * passed; one that needs a capability the product itself does not have
+ * (ops.not_applicable: the capability, the profile family, the rule) is
+ * reported not applicable to the profile, naming the rule. Operations return 0 when the driver did
+ * its part (whatever HTTP status the gateway answered, which is in the result) and -1 with why when
  * the driver or the gateway broke: that is a harness error, not a
  * non-conformance. An operation the driver finds it cannot do only at run
  * time returns GH_DRIVER_UNSUPPORTED with the reason in why: the runner skips
@@ -77,13 +79,38 @@ int gh_reject_parse(const char *name, gh_reject *cls);
 /* The answer of a driver to cls: its table's entry, or the simulator's when
  * the driver has no table. Never NULL for a class in range. */
 const gh_reject_answer *gh_driver_reject(const struct gh_driver_ops *ops, gh_reject cls);
+/* The same for a call through the load balancer in front (via_lb): the
+ * balancer's answer where it decides (ops.front_rejects), else the gateway's. */
+const gh_reject_answer *gh_driver_reject_via(const struct gh_driver_ops *ops, gh_reject cls,
+                                             int via_lb);
 /* The simulator's table (exec drivers speak WSO2's answers too). */
 extern const gh_reject_answer gh_sim_rejects[GH_REJECT_COUNT];
+
+/* A capability that is not applicable to a product: the product has no such
+ * feature at all (WSO2 keeps backend TLS per host:port, never per API), so a
+ * case that needs it is reported "not applicable to <profile> (rule <id>)" -
+ * neither run nor counted as a gap of the driver. A driver lists these next
+ * to its capabilities (ops.not_applicable). */
+typedef struct gh_cap_na {
+  unsigned cap;       /* one GH_CAP_* bit; 0 ends a table */
+  const char *family; /* a profile or a family word (profile.h): "wso2" is every WSO2 version */
+  const char *rule;   /* the rule of simulator/rules.c that says why */
+} gh_cap_na;
+
+/* The products' own gaps, as gatecert-sim's rule table states them: per-API
+ * backend TLS is not applicable to WSO2 (rule backend.ssl-profile-per-host-port)
+ * nor to SAP (backend.api-provider-per-host-port). {0}-terminated. */
+extern const gh_cap_na gh_product_not_applicable[];
 
 /* "runtime-backend-trust", ...; NULL for an unknown bit. */
 const char *gh_cap_name(unsigned cap);
 /* 0 with *cap set, or -1 for an unknown name. */
 int gh_cap_parse(const char *name, unsigned *cap);
+/* The first entry of the driver's not-applicable table whose capability is
+ * one of needed and whose family word fits the canonical profile
+ * (gh_profile_match), or NULL. */
+const gh_cap_na *gh_driver_not_applicable(const struct gh_driver_ops *ops, unsigned needed,
+                                          const char *profile);
 
 #define GH_MAX_PROFILES 16
 
@@ -141,13 +168,14 @@ typedef struct gh_gateway_config {
   gh_driver_tier tiers[GH_MAX_DRIVER_TIERS];
   size_t tier_count;
   /* real gateways (ignored by the simulator, which never reuses upstream
-   * TLS sessions and has no load balancer of its own) */
+   * TLS sessions and pins load balancers by trusted_lb_sha256) */
   const char *trusted_lb_pem[GH_MAX_LB]; /* each load balancer's certificate, PEM */
   int upstream_session_reuse;            /* -1: the product's default, 0, 1 */
-  const char *front_lb_key_pem; /* non-NULL: run a load balancer in front (GH_CAP_LB_IN_FRONT)
-                                 * presenting this chain + key to the gateway; it verifies
-                                 * clients (optional) against base_trust_pem and forwards the
-                                 * client certificate in certificate_header */
+  const char *front_lb_key_pem; /* non-NULL: run a load balancer in front (GH_CAP_LB_IN_FRONT,
+                                 * drivers/front_lb.h) presenting this chain + key to the
+                                 * gateway; it verifies clients (optional) against
+                                 * base_trust_pem and forwards the client certificate in
+                                 * certificate_header */
 } gh_gateway_config;
 
 /* A key manager whose tokens the gateway accepts (gateway.oauth). */
@@ -174,6 +202,10 @@ int gh_driver_fail(char *why, size_t why_len, const char *fmt, ...)
  * real events (a reload finishing) - never for fake time. */
 double gh_driver_now_ms(void);
 void gh_driver_sleep_ms(int ms);
+/* A free loopback TCP port: bound to 127.0.0.1 port 0, read, closed (the
+ * caller starts its server on it and retries with another when someone took
+ * it meanwhile). The port, or -1 with why. */
+int gh_driver_free_port(char *why, size_t why_len);
 
 struct json_t;
 /* For drivers that answer admin calls themselves (nginx, haproxy): r gets
@@ -218,6 +250,11 @@ typedef struct gh_driver gh_driver;
 typedef struct gh_driver_ops {
   const char *name;
   unsigned caps;
+  /* What does not apply to a product whatever the driver ({0}-terminated;
+   * NULL: nothing): a case that needs one of these capabilities under a
+   * matching profile is reported not applicable, with the rule, before the
+   * capabilities are checked. */
+  const gh_cap_na *not_applicable;
   int (*start)(gh_driver *d, const gh_gateway_config *cfg, char *why, size_t why_len);
   int (*stop)(gh_driver *d, char *why, size_t why_len);
   int (*restart)(gh_driver *d, char *why, size_t why_len);
@@ -265,6 +302,10 @@ typedef struct gh_driver_ops {
   /* The answers to rejection classes, GH_REJECT_COUNT entries ([0] unused);
    * NULL: the simulator's (gh_sim_rejects). */
   const gh_reject_answer *rejects;
+  /* Calls via the load balancer in front: the classes the balancer answers
+   * itself (an entry with neither tls_alert nor a status: the gateway's);
+   * NULL: all the gateway's. */
+  const gh_reject_answer *front_rejects;
   /* The last max bytes of the gateway's log (malloc'd), or NULL. */
   char *(*log_tail)(gh_driver *d, size_t max);
   /* The secrets the driver uses (admin password, ...), NULL-terminated, for

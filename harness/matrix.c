@@ -16,11 +16,14 @@
  * 2. Build. The rows are the union of the features of every case of every
  *    run, sorted. A cell tallies the cases of one run that list the feature
  *    (a case listing a feature twice counts once) and collects the distinct
- *    capability names of the skip reasons ("... lacks capability X"). The
- *    per-case section is the union of the case names, sorted, with the case
- *    each run holds (the worst one when a run holds the name twice, as after
- *    --repeat-until-fail: error, fail, pass, skip) or none: its outcome, and
- *    its message where it did not pass, so a reader sees why a case differs.
+ *    capability names of the skip reasons ("... lacks capability X") and,
+ *    apart, the rules of the cases not applicable ("not applicable to wso2-4
+ *    (rule X)": the product has no such feature, which is not a gap of the
+ *    implementation). The per-case section is the union of the case names,
+ *    sorted, with the case each run holds (the worst one when a run holds the
+ *    name twice, as after --repeat-until-fail: error, fail, pass, skip, not
+ *    applicable) or none: its outcome, and its message where it did not pass,
+ *    so a reader sees why a case differs.
  *
  * 3. Render. The console table pads columns to their width in characters
  *    (UTF-8 code points); the Markdown table escapes '|' and '<'; matrix.json
@@ -54,6 +57,7 @@
 #define DEFAULT_OUT     "reports/matrix.json"
 #define NOT_RUN         (-1)
 #define CAPABILITY_WORD "capability "
+#define RULE_WORD       "rule "
 
 static int fail_why(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -107,8 +111,13 @@ static bool optional_number(json_t *obj, const char *key) {
   return v == NULL || json_is_number(v);
 }
 
-static int parse_outcome(const char *s, gh_outcome *out) {
+static int parse_outcome(const char *s, gh_outcome *out, int *not_applicable) {
   static const gh_outcome all[] = {GH_PASS, GH_FAIL, GH_ERROR, GH_SKIP};
+  *not_applicable = strcmp(s, GH_NOT_APPLICABLE) == 0;
+  if (*not_applicable) {
+    *out = GH_SKIP;
+    return 0;
+  }
   for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
     if (strcmp(s, gh_outcome_name(all[i])) == 0) {
       *out = all[i];
@@ -156,10 +165,12 @@ static int load_case(const char *src, size_t i, json_t *e, gh_mx_case *c, char *
   if (!json_is_string(name))
     return fail_why(why, why_len, "%s: cases[%zu] has no \"name\" string", src, i);
   json_t *outcome = json_object_get(e, "outcome");
-  if (!json_is_string(outcome) || parse_outcome(json_string_value(outcome), &c->outcome) != 0)
-    return fail_why(why, why_len,
-                    "%s: cases[%zu] (%s): \"outcome\" is not one of pass, fail, error, skip", src,
-                    i, json_string_value(name));
+  if (!json_is_string(outcome) ||
+      parse_outcome(json_string_value(outcome), &c->outcome, &c->not_applicable) != 0)
+    return fail_why(
+        why, why_len,
+        "%s: cases[%zu] (%s): \"outcome\" is not one of pass, fail, error, skip, not_applicable",
+        src, i, json_string_value(name));
   json_t *features = json_object_get(e, "features");
   if (!json_is_array(features))
     return fail_why(why, why_len, "%s: cases[%zu] (%s) has no \"features\" array", src, i,
@@ -288,6 +299,17 @@ char *gh_mx_skip_capability(const char *reason) {
   return len > 0 ? strndup(at, len) : strdup(reason);
 }
 
+char *gh_mx_na_rule(const char *reason) {
+  if (reason == NULL || reason[0] == '\0')
+    return strdup("no reason given");
+  const char *at = strstr(reason, RULE_WORD);
+  if (at == NULL)
+    return strdup(reason);
+  at += strlen(RULE_WORD);
+  size_t len = strcspn(at, " \t\r\n,;:()");
+  return len > 0 ? strndup(at, len) : strdup(reason);
+}
+
 /* ---------------------------------------------------------------------------
  * Building the matrix.
  * ------------------------------------------------------------------------- */
@@ -367,26 +389,38 @@ static bool make_titles(gh_matrix *m) {
   return m->titles != NULL;
 }
 
-/* The text of a cell (see matrix.h). */
+/* "a, b, c" of a list of strings (malloc'd), or NULL when out of memory. */
+static char *joined(char *const *v, size_t n) {
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&out, &len);
+  if (f == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    fprintf(f, "%s%s", i > 0 ? ", " : "", v[i]);
+  if (fclose(f) != 0) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* The text of a cell (see matrix.h): the cases not applicable are left out
+ * of the counts and named at the end. */
 static char *cell_text(const gh_mx_cell *c) {
   size_t total = c->pass + c->fail + c->error + c->skip;
-  char *reasons = NULL, *text = NULL;
-  size_t rlen = 0, tlen = 0;
-  FILE *rf = open_memstream(&reasons, &rlen);
-  if (rf == NULL)
-    return NULL;
-  for (size_t i = 0; i < c->reason_count; i++)
-    fprintf(rf, "%s%s", i > 0 ? ", " : "", c->reasons[i]);
-  if (fclose(rf) != 0) {
-    free(reasons);
-    return NULL;
-  }
-  FILE *tf = open_memstream(&text, &tlen);
+  char *reasons = joined(c->reasons, c->reason_count), *rules = joined(c->rules, c->rule_count);
+  char *text = NULL;
+  size_t tlen = 0;
+  FILE *tf = reasons != NULL && rules != NULL ? open_memstream(&text, &tlen) : NULL;
   if (tf == NULL) {
     free(reasons);
+    free(rules);
     return NULL;
   }
-  if (total == 0)
+  if (total == 0 && c->na > 0)
+    fprintf(tf, "n/a (%s)", rules);
+  else if (total == 0)
     fputs("-", tf);
   else if (c->fail + c->error > 0)
     fprintf(tf, "fail %zu/%zu", c->fail + c->error, total);
@@ -398,7 +432,10 @@ static char *cell_text(const gh_mx_cell *c) {
     fprintf(tf, "partial %zu/%zu", c->pass, total);
   if (total > 0 && c->skip > 0 && c->skip < total)
     fprintf(tf, ", skip %zu (%s)", c->skip, reasons);
+  if (total > 0 && c->na > 0)
+    fprintf(tf, ", n/a %zu", c->na);
   free(reasons);
+  free(rules);
   if (fclose(tf) != 0) {
     free(text);
     return NULL;
@@ -422,10 +459,16 @@ static bool fill_cell(gh_mx_cell *cell, const gh_mx_run *run, const char *featur
       cell->error++;
       break;
     case GH_SKIP: {
-      cell->skip++;
-      char *cap = gh_mx_skip_capability(c->message);
-      bool ok = cap != NULL && set_add(&cell->reasons, &cell->reason_count, cap);
-      free(cap);
+      if (c->not_applicable)
+        cell->na++;
+      else
+        cell->skip++;
+      char *word =
+          c->not_applicable ? gh_mx_na_rule(c->message) : gh_mx_skip_capability(c->message);
+      bool ok =
+          word != NULL && (c->not_applicable ? set_add(&cell->rules, &cell->rule_count, word)
+                                             : set_add(&cell->reasons, &cell->reason_count, word));
+      free(word);
       if (!ok)
         return false;
       break;
@@ -434,20 +477,29 @@ static bool fill_cell(gh_mx_cell *cell, const gh_mx_run *run, const char *featur
   }
   if (cell->reason_count > 1)
     qsort(cell->reasons, cell->reason_count, sizeof(*cell->reasons), cmp_strings);
+  if (cell->rule_count > 1)
+    qsort(cell->rules, cell->rule_count, sizeof(*cell->rules), cmp_strings);
   cell->text = cell_text(cell);
   return cell->text != NULL;
 }
 
-/* Worse first: error, fail, pass, skip. */
+/* A case's entry in case_outcomes: its outcome, or GH_MX_NOT_APPLICABLE. */
+static int outcome_code(const gh_mx_case *c) {
+  return c->outcome == GH_SKIP && c->not_applicable ? GH_MX_NOT_APPLICABLE : (int)c->outcome;
+}
+
+/* Worse first: error, fail, pass, skip, not applicable. */
 static int severity(int outcome) {
   switch (outcome) {
   case GH_ERROR:
-    return 4;
+    return 5;
   case GH_FAIL:
-    return 3;
+    return 4;
   case GH_PASS:
-    return 2;
+    return 3;
   case GH_SKIP:
+    return 2;
+  case GH_MX_NOT_APPLICABLE:
     return 1;
   default:
     return 0;
@@ -460,7 +512,7 @@ static const gh_mx_case *case_ref(const gh_mx_run *run, const char *name) {
   const gh_mx_case *worst = NULL;
   for (size_t i = 0; i < run->count; i++)
     if (strcmp(run->cases[i].name, name) == 0 &&
-        (worst == NULL || severity((int)run->cases[i].outcome) > severity((int)worst->outcome)))
+        (worst == NULL || severity(outcome_code(&run->cases[i])) > severity(outcome_code(worst))))
       worst = &run->cases[i];
   return worst;
 }
@@ -504,7 +556,7 @@ int gh_matrix_build(const gh_mx_run *runs, size_t run_count, gh_matrix *m, char 
     for (size_t r = 0; r < run_count; r++) {
       const gh_mx_case *ref = case_ref(&runs[r], m->cases[c]);
       m->case_refs[c * run_count + r] = ref;
-      m->case_outcomes[c * run_count + r] = ref != NULL ? (int)ref->outcome : NOT_RUN;
+      m->case_outcomes[c * run_count + r] = ref != NULL ? outcome_code(ref) : NOT_RUN;
     }
   if (!ok) {
     gh_matrix_free(m);
@@ -518,6 +570,7 @@ void gh_matrix_free(gh_matrix *m) {
     return;
   for (size_t i = 0; m->cells != NULL && i < m->feature_count * m->run_count; i++) {
     free_strings(m->cells[i].reasons, m->cells[i].reason_count);
+    free_strings(m->cells[i].rules, m->cells[i].rule_count);
     free(m->cells[i].text);
   }
   free(m->cells);
@@ -735,7 +788,9 @@ static json_t *cell_json(const gh_mx_cell *c) {
                      jset(o, "fail", json_integer((json_int_t)c->fail)) &&
                      jset(o, "error", json_integer((json_int_t)c->error)) &&
                      jset(o, "skip", json_integer((json_int_t)c->skip)) &&
-                     jset(o, "skip_reasons", string_array(c->reasons, c->reason_count)))) {
+                     jset(o, "skip_reasons", string_array(c->reasons, c->reason_count)) &&
+                     jset(o, GH_NOT_APPLICABLE, json_integer((json_int_t)c->na)) &&
+                     jset(o, "not_applicable_rules", string_array(c->rules, c->rule_count)))) {
     json_decref(o);
     return NULL;
   }
@@ -765,7 +820,9 @@ static json_t *case_json(const gh_matrix *m, size_t c) {
   for (size_t r = 0; ok && r < m->run_count; r++) {
     const gh_mx_case *k = m->case_refs[c * m->run_count + r];
     ok = jset(outcomes, m->titles[r],
-              k == NULL ? json_null() : json_string(gh_outcome_name(k->outcome)));
+              k == NULL                                 ? json_null()
+              : outcome_code(k) == GH_MX_NOT_APPLICABLE ? json_string(GH_NOT_APPLICABLE)
+                                                        : json_string(gh_outcome_name(k->outcome)));
     if (ok && k != NULL && k->outcome != GH_PASS && k->message != NULL)
       ok = jset(messages, m->titles[r], json_string(k->message));
   }

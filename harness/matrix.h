@@ -14,6 +14,10 @@
  *   skip (cap, ...)               every case was skipped; the capabilities the
  *                                 skip reasons name
  *   partial P/M, skip K (cap...)  P passed, the K others were skipped
+ *   n/a (rule, ...)               every case is not applicable to the
+ *                                 product; the rules their reasons name
+ *   <any of the above>, n/a K     K more cases are not applicable (M counts
+ *                                 only the others)
  *   -                             the run had no case of the feature
  *
  * The command prints the table (aligned columns), writes FILE (default
@@ -30,9 +34,11 @@
  *     "implementations": [ { "column": "sim (wso2)", "name", "version",
  *                            "profile", "started", "source", "cases": N } ],
  *     "features": { FEATURE: { COLUMN: { "cell": "fail 1/3, skip 1 (x)",
- *                   "pass", "fail", "error", "skip", "skip_reasons": [] } } },
+ *                   "pass", "fail", "error", "skip", "skip_reasons": [],
+ *                   "not_applicable", "not_applicable_rules": [] } } },
  *     "cases": { NAME: { "file", "features": [],
- *                        "outcomes": { COLUMN: "pass" | ... | null },
+ *                        "outcomes": { COLUMN: "pass" | ... | "not_applicable"
+ *                                      | null },
  *                        "messages": { COLUMN: "..." } (where it did not pass),
  *                        "differs": true } } }
  *
@@ -53,6 +59,9 @@
 
 #include "report.h"
 
+/* In gh_matrix.case_outcomes: a case not applicable (beside the gh_outcome values). */
+#define GH_MX_NOT_APPLICABLE (GH_SKIP + 1)
+
 /* One case as conformance.json's "cases" lists it. */
 typedef struct gh_mx_case {
   char *name;
@@ -60,7 +69,8 @@ typedef struct gh_mx_case {
   char **features;
   size_t feature_count; /* at least 1 */
   gh_outcome outcome;
-  char *message; /* NULL when none */
+  int not_applicable; /* GH_SKIP only: the report said "not_applicable" */
+  char *message;      /* NULL when none */
   double seconds;
   double fake_seconds;
   long applies;    /* 0 when the report has none */
@@ -91,12 +101,22 @@ void gh_mx_run_free(gh_mx_run *run);
  * NULL only when out of memory. */
 char *gh_mx_skip_capability(const char *reason);
 
+/* The rule a not-applicable reason names: the word after "rule " ("not
+ * applicable to wso2-4 (rule backend.ssl-profile-per-host-port)" ->
+ * "backend.ssl-profile-per-host-port"), or the reason itself when it names
+ * none ("no reason given" for NULL or ""). malloc'd; NULL only when out of
+ * memory. */
+char *gh_mx_na_rule(const char *reason);
+
 /* One cell: a feature's cases in one column. */
 typedef struct gh_mx_cell {
-  size_t pass, fail, error, skip;
-  char **reasons; /* the distinct skip capabilities, sorted */
+  size_t pass, fail, error, skip, na; /* skip excludes the na cases */
+  char **reasons;                     /* the distinct skip capabilities, sorted */
   size_t reason_count;
-  char *text; /* "pass", "fail 1/3", "skip (cap)", "partial 2/3, skip 1 (cap)", "-" */
+  char **rules; /* the distinct rules of the na cases, sorted */
+  size_t rule_count;
+  char *text; /* "pass", "fail 1/3", "skip (cap)", "partial 2/3, skip 1 (cap)", "n/a (rule)",
+               * "pass, n/a 2", "-" */
 } gh_mx_cell;
 
 /* The matrix of runs[0..run_count): borrowed runs, which must outlive it. */
@@ -109,7 +129,8 @@ typedef struct gh_matrix {
   gh_mx_cell *cells; /* feature_count x run_count, row by row */
   char **cases;      /* the union of the case names, sorted */
   size_t case_count;
-  int *case_outcomes;           /* case_count x run_count: a gh_outcome, or -1 when not run */
+  int *case_outcomes;           /* case_count x run_count: a gh_outcome, GH_MX_NOT_APPLICABLE, or -1
+                                 * when not run */
   const gh_mx_case **case_refs; /* case_count x run_count: the case in that run, or NULL */
 } gh_matrix;
 

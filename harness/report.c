@@ -71,9 +71,16 @@
  * counts, not only features[0]. A feature or a run is "failure" when a case
  * failed or errored, "partial" when none did but some were skipped (a claimed
  * feature whose tests are skipped is not conformant, the Gateway API rule),
- * "success" when every case passed. An empty run is "partial": nothing was
- * shown to conform, and a CI gate must not pass on a filter that matched
- * nothing.
+ * "success" when every case passed or is not applicable (the product has no
+ * such feature: the driver's not-applicable table names the rule) and at
+ * least one passed, "not_applicable" when every case is. An empty run is
+ * "partial": nothing was shown to conform, and a CI gate must not pass on a
+ * filter that matched nothing. A case not applicable is a GH_SKIP with
+ * not_applicable set: junit.xml keeps it a <skipped> (its message names the
+ * rule) and counts it in the suite's skipped; conformance.json gives it the
+ * outcome "not_applicable", its own count ("not_applicable" per feature and
+ * in "statistics") and its own list ("not_applicable": name and reason),
+ * apart from "skipped".
  *
  * "cases" lists every case in run order, whatever its outcome: name, file,
  * features (filtered, "unspecified" when none), outcome, message (null when
@@ -112,6 +119,7 @@
 #define ANSI_RED    "\033[31m"
 #define ANSI_GREEN  "\033[32m"
 #define ANSI_YELLOW "\033[33m"
+#define ANSI_CYAN   "\033[36m"
 
 /* ---------------------------------------------------------------------------
  * A growable string. Appends after a failed allocation are ignored and the
@@ -384,6 +392,7 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
   const char *const *secrets = run->secrets;
   gh_case copy = {0};
   copy.outcome = c->outcome;
+  copy.not_applicable = c->outcome == GH_SKIP && c->not_applicable;
   copy.seconds = c->seconds;
   copy.fake_ms = c->fake_ms;
   copy.applies = c->applies;
@@ -427,8 +436,17 @@ void gh_run_free(gh_run *run) {
   run->count = 0;
 }
 
-static void tally_add(gh_tally *t, gh_outcome o) {
-  switch (o) {
+/* 1 for a skipped case that is not applicable to the product. */
+static bool is_na(const gh_case *c) { return outcome_of(c) == GH_SKIP && c->not_applicable; }
+
+const char *gh_case_outcome_name(const gh_case *c) {
+  if (c == NULL)
+    return "unknown";
+  return is_na(c) ? GH_NOT_APPLICABLE : gh_outcome_name(outcome_of(c));
+}
+
+static void tally_add(gh_tally *t, const gh_case *c) {
+  switch (outcome_of(c)) {
   case GH_PASS:
     t->pass++;
     break;
@@ -436,7 +454,10 @@ static void tally_add(gh_tally *t, gh_outcome o) {
     t->fail++;
     break;
   case GH_SKIP:
-    t->skip++;
+    if (c->not_applicable)
+      t->na++;
+    else
+      t->skip++;
     break;
   case GH_ERROR:
     t->error++;
@@ -449,16 +470,19 @@ gh_tally gh_run_tally(const gh_run *run) {
   if (run == NULL)
     return t;
   for (size_t i = 0; i < case_count(run); i++)
-    tally_add(&t, outcome_of(&run->cases[i]));
+    tally_add(&t, &run->cases[i]);
   return t;
 }
 
-/* "failure", "partial" or "success" for a set of cases (see the top). */
+/* "failure", "partial", "success" or "not_applicable" for a set of cases
+ * (see the top). */
 static const char *result_of(gh_tally t) {
   if (t.fail + t.error > 0)
     return "failure";
-  if (t.skip > 0 || t.pass == 0)
+  if (t.skip > 0)
     return "partial";
+  if (t.pass == 0)
+    return t.na > 0 ? GH_NOT_APPLICABLE : "partial";
   return "success";
 }
 
@@ -516,14 +540,14 @@ static int64_t fake_total_ms(const gh_run *run) {
  * Console.
  * ------------------------------------------------------------------------- */
 
-static const char *outcome_label(gh_outcome o) {
+static const char *outcome_label(const gh_case *c) {
   static const char *const labels[] = {"PASS", "FAIL", "ERROR", "SKIP"};
-  return labels[o];
+  return is_na(c) ? "N/A" : labels[outcome_of(c)];
 }
 
-static const char *outcome_color(gh_outcome o) {
+static const char *outcome_color(const gh_case *c) {
   static const char *const colors[] = {ANSI_GREEN, ANSI_RED, ANSI_RED, ANSI_YELLOW};
-  return colors[o];
+  return is_na(c) ? ANSI_CYAN : colors[outcome_of(c)];
 }
 
 /* Writes s, filtered without secrets (what a terminal would act on). */
@@ -537,12 +561,12 @@ void gh_console_case(FILE *out, int color, const gh_case *c) {
   if (out == NULL || c == NULL)
     return;
   gh_outcome o = outcome_of(c);
-  const char *label = outcome_label(o);
+  const char *label = outcome_label(c);
   char secs[48];
   long long cs = to_units(c->seconds, 100);
   snprintf(secs, sizeof(secs), "%lld.%02lld", cs / 100, cs % 100);
   if (color)
-    fprintf(out, "%s%s%s", outcome_color(o), label, ANSI_RESET);
+    fprintf(out, "%s%s%s", outcome_color(c), label, ANSI_RESET);
   else
     fputs(label, out);
   fprintf(out, "%*s", (int)(6 - strlen(label)), "");
@@ -576,12 +600,14 @@ void gh_console_summary(FILE *out, int color, const gh_run *run, const char *rep
     return;
   gh_tally t = gh_run_tally(run);
   const char *result = result_of(t);
-  const char *ansi = strcmp(result, "failure") == 0   ? ANSI_RED
-                     : strcmp(result, "partial") == 0 ? ANSI_YELLOW
-                                                      : ANSI_GREEN;
-  const char *word = strcmp(result, "failure") == 0   ? "FAILURE"
-                     : strcmp(result, "partial") == 0 ? "PARTIAL"
-                                                      : "SUCCESS";
+  const char *ansi = strcmp(result, "failure") == 0           ? ANSI_RED
+                     : strcmp(result, "partial") == 0         ? ANSI_YELLOW
+                     : strcmp(result, GH_NOT_APPLICABLE) == 0 ? ANSI_CYAN
+                                                              : ANSI_GREEN;
+  const char *word = strcmp(result, "failure") == 0           ? "FAILURE"
+                     : strcmp(result, "partial") == 0         ? "PARTIAL"
+                     : strcmp(result, GH_NOT_APPLICABLE) == 0 ? "NOT APPLICABLE"
+                                                              : "SUCCESS";
   if (color)
     fprintf(out, "%s%s%s", ansi, word, ANSI_RESET);
   else
@@ -594,6 +620,8 @@ void gh_console_summary(FILE *out, int color, const gh_run *run, const char *rep
   put_count(out, color, ANSI_RED, t.error, "errors");
   fputs(", ", out);
   put_count(out, color, ANSI_YELLOW, t.skip, "skipped");
+  fputs(", ", out);
+  put_count(out, color, ANSI_CYAN, t.na, "not applicable");
   char real[48];
   char fake[64];
   fmt_ms(real, sizeof(real), to_units(run->seconds, 1000));
@@ -860,9 +888,10 @@ static char *failure_body(const clean_case *cc) {
 }
 
 /* Appends what the suite's <system-out> says about one case. */
-static void system_out_case(strbuf *b, const clean_case *cc, const char *name, gh_outcome o,
+static void system_out_case(strbuf *b, const clean_case *cc, const char *name, const gh_case *c,
                             const char *secs) {
-  sb_printf(b, "=== %s: %s (%s s)\n", name, gh_outcome_name(o), secs);
+  gh_outcome o = outcome_of(c);
+  sb_printf(b, "=== %s: %s (%s s)\n", name, gh_case_outcome_name(c), secs);
   if (cc->reproduce != NULL)
     sb_printf(b, "reproduce: %s\n", cc->reproduce);
   if (cc->log_tail != NULL && cc->log_tail[0] != '\0') {
@@ -982,7 +1011,7 @@ static void write_case(xml_out *x, const gh_run *run, const gh_case *c, const ch
     x_full_end(x);
   }
   x_end(x);
-  system_out_case(out, &cc, name, o, secs);
+  system_out_case(out, &cc, name, c, secs);
   if (out->failed)
     x->failed = true;
 done:
@@ -1012,10 +1041,11 @@ static void write_suite(xml_out *x, const gh_run *run, const suite *s, size_t id
   x_attr_count(x, "id", id);
   x_attr_raw(x, "timestamp", timestamp);
   x_attr_raw(x, "hostname", hostname);
-  x_attr_count(x, "tests", s->tally.pass + s->tally.fail + s->tally.error + s->tally.skip);
+  x_attr_count(x, "tests",
+               s->tally.pass + s->tally.fail + s->tally.error + s->tally.skip + s->tally.na);
   x_attr_count(x, "failures", s->tally.fail);
   x_attr_count(x, "errors", s->tally.error);
-  x_attr_count(x, "skipped", s->tally.skip);
+  x_attr_count(x, "skipped", s->tally.skip + s->tally.na); /* <skipped> both */
   x_attr_raw(x, "time", secs);
 
   x_start(x, "properties");
@@ -1085,7 +1115,7 @@ int gh_junit_write(const gh_run *run, const char *path, char *why, size_t why_le
       k++;
     if (k == nsuites)
       suites[nsuites++].feature = feature;
-    tally_add(&suites[k].tally, outcome_of(c));
+    tally_add(&suites[k].tally, c);
     suites[k].ms += to_units(c->seconds, 1000);
   }
 
@@ -1163,7 +1193,7 @@ static json_t *j_seconds(long long ms) { return json_real((double)ms / 1000.0); 
 static bool add_to_features(json_t *features, const gh_case *c, const char *const *secrets) {
   size_t n = c->feature_count > 0 && c->features != NULL ? c->feature_count : 1;
   static const char *const keys[] = {"pass", "fail", "error", "skip"};
-  const char *key = keys[outcome_of(c)];
+  const char *key = is_na(c) ? GH_NOT_APPLICABLE : keys[outcome_of(c)];
   for (size_t i = 0; i < n; i++) {
     int repeated = 0; /* a feature listed twice by one case counts once */
     for (size_t j = 0; j < i && !repeated; j++)
@@ -1178,7 +1208,7 @@ static bool add_to_features(json_t *features, const gh_case *c, const char *cons
       f = json_object();
       if (!j_set(features, name, f) || !j_set(f, "result", json_string("success")) ||
           !j_count(f, "pass", 0) || !j_count(f, "fail", 0) || !j_count(f, "error", 0) ||
-          !j_count(f, "skip", 0)) {
+          !j_count(f, "skip", 0) || !j_count(f, GH_NOT_APPLICABLE, 0)) {
         free(name);
         return false;
       }
@@ -1200,6 +1230,7 @@ static bool set_feature_results(json_t *features) {
         .fail = (size_t)json_integer_value(json_object_get(f, "fail")),
         .error = (size_t)json_integer_value(json_object_get(f, "error")),
         .skip = (size_t)json_integer_value(json_object_get(f, "skip")),
+        .na = (size_t)json_integer_value(json_object_get(f, GH_NOT_APPLICABLE)),
     };
     if (!j_set(f, "result", json_string(result_of(t))))
       return false;
@@ -1256,7 +1287,7 @@ static json_t *case_entry(const gh_case *c, const char *const *secrets) {
   bool ok = j_set(e, "name", j_str(c->name, secrets)) &&
             j_set(e, "file", j_str(c->file, secrets)) &&
             j_set(e, "features", features_array(c, secrets)) &&
-            j_set(e, "outcome", json_string(gh_outcome_name(outcome_of(c)))) &&
+            j_set(e, "outcome", json_string(gh_case_outcome_name(c))) &&
             j_set(e, "message", j_str(c->message, secrets)) &&
             j_set(e, "seconds", j_seconds(to_units(c->seconds, 1000))) &&
             j_set(e, "fake_seconds", j_seconds(c->fake_ms > 0 ? (long long)c->fake_ms : 0));
@@ -1295,7 +1326,8 @@ static json_t *conformance_doc(const gh_run *run) {
   json_t *failed = stats != NULL ? j_child(doc, "failed", json_array()) : NULL;
   json_t *errors = failed != NULL ? j_child(doc, "errors", json_array()) : NULL;
   json_t *skipped = errors != NULL ? j_child(doc, "skipped", json_array()) : NULL;
-  json_t *cases = skipped != NULL ? j_child(doc, "cases", json_array()) : NULL;
+  json_t *na = skipped != NULL ? j_child(doc, GH_NOT_APPLICABLE, json_array()) : NULL;
+  json_t *cases = na != NULL ? j_child(doc, "cases", json_array()) : NULL;
   ok = cases != NULL;
   for (size_t i = 0; ok && i < run->count; i++) {
     const gh_case *c = &run->cases[i];
@@ -1309,7 +1341,7 @@ static json_t *conformance_doc(const gh_run *run) {
       ok = ok && json_array_append_new(errors, failed_entry(c, secrets)) == 0;
       break;
     case GH_SKIP:
-      ok = ok && json_array_append_new(skipped, skipped_entry(c, secrets)) == 0;
+      ok = ok && json_array_append_new(is_na(c) ? na : skipped, skipped_entry(c, secrets)) == 0;
       break;
     case GH_PASS:
       break;
@@ -1318,6 +1350,7 @@ static json_t *conformance_doc(const gh_run *run) {
   ok = ok && set_feature_results(features) && j_count(stats, "total", run->count) &&
        j_count(stats, "pass", t.pass) && j_count(stats, "fail", t.fail) &&
        j_count(stats, "error", t.error) && j_count(stats, "skip", t.skip) &&
+       j_count(stats, GH_NOT_APPLICABLE, t.na) &&
        j_set(stats, "seconds", j_seconds(to_units(run->seconds, 1000))) &&
        j_set(stats, "fake_seconds", j_seconds((long long)fake_total_ms(run)));
   if (!ok) {

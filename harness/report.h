@@ -9,7 +9,9 @@
  *     per feature (a case with several features is listed once, under
  *     features[0]), one testcase per case (classname = "<profile>.<feature>",
  *     unique names), <failure> for non-conformance (expected vs actual),
- *     <error> for harness or driver faults, <skipped> with the reason,
+ *     <error> for harness or driver faults, <skipped> with the reason (for a
+ *     case not applicable to the product too: "not applicable to wso2-4
+ *     (rule ...)"),
  *     <properties> (driver, profile, fake epoch, versions); the detail, the
  *     reproduce command and the gateway log tail (its last 64 KiB) in the
  *     <failure>/<error> body, every case's reproduce command and the other
@@ -17,8 +19,9 @@
  *     <system-out> inside a testcase); valid against both JUnit schemas in
  *     shared/schemas, copied to fixtures/schemas (strict Ant and Jenkins);
  *   - reports/conformance.json: implementation, profile, per-feature result
- *     (success / partial / failure), statistics, skipped and failed cases and
- *     the command that reproduces each, and "cases": every case with its file,
+ *     (success / partial / failure / not_applicable), statistics, skipped,
+ *     not applicable and failed cases and the command that reproduces each,
+ *     and "cases": every case with its file,
  *     features, outcome, message, real and fake seconds, and (when the driver
  *     applied configuration) "applies" and "apply_ms" - what `gatecert matrix`
  *     and the gateway benchmark read (matrix.h).
@@ -40,10 +43,16 @@ typedef enum gh_outcome {
   GH_PASS = 0, /* the gateway conformed */
   GH_FAIL,     /* the gateway did not conform: expected vs actual in detail */
   GH_ERROR,    /* the harness or the driver broke; says nothing about conformance */
-  GH_SKIP,     /* not run: the reason names the capability the driver lacks */
+  GH_SKIP,     /* not run: the reason names the capability the driver lacks, or
+                * (gh_case.not_applicable) the rule by which the case does not apply */
 } gh_outcome;
 
 const char *gh_outcome_name(gh_outcome outcome); /* "pass", "fail", "error", "skip" */
+
+/* What the reports call a skipped case that is not applicable to the
+ * profile's product: its own outcome, which a complete run may have and still
+ * be a success. */
+#define GH_NOT_APPLICABLE "not_applicable"
 
 typedef struct gh_case {
   char *name;      /* unique in the run; matrix parameters encoded: "name[a=1,b=2]" */
@@ -52,14 +61,16 @@ typedef struct gh_case {
   size_t feature_count;
   char *profile; /* "wso2", "sap" */
   gh_outcome outcome;
-  char *message;   /* one line: the failed expectation, error or skip reason */
-  char *detail;    /* several lines: expected vs actual, the step, its line */
-  char *log_tail;  /* the last lines of the gateway log (may be NULL) */
-  char *reproduce; /* a command that reruns this case alone */
-  double seconds;  /* real time */
-  int64_t fake_ms; /* fake time the case covered */
-  long applies;    /* real gateways: configuration applies (reloads) in the case */
-  double apply_ms; /* ... and the real time they took */
+  int not_applicable; /* GH_SKIP only: the case does not apply to the product; message:
+                       * "not applicable to <profile> (rule <id>)" */
+  char *message;      /* one line: the failed expectation, error or skip reason */
+  char *detail;       /* several lines: expected vs actual, the step, its line */
+  char *log_tail;     /* the last lines of the gateway log (may be NULL) */
+  char *reproduce;    /* a command that reruns this case alone */
+  double seconds;     /* real time */
+  int64_t fake_ms;    /* fake time the case covered */
+  long applies;       /* real gateways: configuration applies (reloads) in the case */
+  double apply_ms;    /* ... and the real time they took */
 } gh_case;
 
 typedef struct gh_run {
@@ -87,20 +98,25 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c);
  * own strings and secrets belong to the caller and are not freed. */
 void gh_run_free(gh_run *run);
 
-/* Counts of each outcome. */
+/* Counts of each outcome; skip excludes the cases not applicable (na). */
 typedef struct gh_tally {
-  size_t pass, fail, error, skip;
+  size_t pass, fail, error, skip, na;
 } gh_tally;
 gh_tally gh_run_tally(const gh_run *run);
+/* A case's outcome as the reports name it: gh_outcome_name's, or
+ * GH_NOT_APPLICABLE for a skip that is not applicable. */
+const char *gh_case_outcome_name(const gh_case *c);
 
-/* One progress line for a finished case: "PASS  name  (0.12 s)", plus the
- * message on a second line when it did not pass. color: use ANSI colours.
+/* One progress line for a finished case: "PASS  name  (0.12 s)" ("N/A" for
+ * a case not applicable), plus the message on a second line when it did not
+ * pass. color: use ANSI colours.
  * Pass the case gh_run_add returned: its strings are redacted. This function
  * has no secrets; it only filters what a terminal would act on (ESC, C1). */
 void gh_console_case(FILE *out, int color, const gh_case *c);
-/* The summary: overall result (SUCCESS / PARTIAL / FAILURE, as in
- * conformance.json), counts, real time, fake time covered (sum over cases,
- * "2h 10m 5s"), where the reports are (reports_dir may be NULL). */
+/* The summary: overall result (SUCCESS / PARTIAL / FAILURE / NOT APPLICABLE,
+ * as in conformance.json), counts ("... 2 skipped, 4 not applicable"), real
+ * time, fake time covered (sum over cases, "2h 10m 5s"), where the reports
+ * are (reports_dir may be NULL). */
 void gh_console_summary(FILE *out, int color, const gh_run *run, const char *reports_dir);
 /* 1 when out is a TTY and NO_COLOR is unset or empty. */
 int gh_console_color(FILE *out);

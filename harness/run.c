@@ -4,7 +4,10 @@
  * cases (matrix rows expanded); they are filtered (--profile, --feature,
  * --filter/--skip globs) and run one after the other. One case:
  *
- *   1. skip it if it needs a capability the driver lacks (the reason names it);
+ *   1. report it not applicable when it needs a capability the product of
+ *      the profile does not have (the driver's not-applicable table: "not
+ *      applicable to wso2-4 (rule backend.ssl-profile-per-host-port)"), else
+ *      skip it if it needs a capability the driver lacks (the reason names it);
  *   2. make its work directory, its PKI (dated from the case's epoch) and its
  *      fake clock file (at the epoch);
  *   3. start its backends (one gatecert-backend process, under the fake clock)
@@ -440,6 +443,7 @@ typedef struct call_result {
   long status;
   int resumed;           /* the TLS session was resumed (-1: unknown) */
   int connection_reused; /* the call went over a kept-alive connection */
+  int via_lb;            /* it went through the load balancer in front */
   char *body;
   size_t len;
   char *headers;
@@ -554,6 +558,7 @@ static void client_call(case_run *r, const gh_step *s, const gh_api_spec *api, c
                         call_result *out) {
   memset(out, 0, sizeof(*out));
   int via_lb = s->via && strcmp(s->via, "lb") == 0;
+  out->via_lb = via_lb;
   int port = via_lb ? (r->driver->ops->front_port ? r->driver->ops->front_port(r->driver) : -1)
                     : r->driver->ops->https_port(r->driver);
   char url[2048], resolve[64];
@@ -706,17 +711,20 @@ static int tls_refused(const call_result *c) {
                             c->code == CURLE_SEND_ERROR || c->code == CURLE_GOT_NOTHING);
 }
 
-/* Whether a call got the driver's answer to a rejection class. 1 or 0 with
- * what (expected vs actual). */
+/* Whether a call got the driver's answer to a rejection class (through the
+ * load balancer in front: the balancer's, where it answers the class itself).
+ * 1 or 0 with what (expected vs actual). */
 static int rejected_as(case_run *r, const char *name, const call_result *c, const char *code,
                        char *what, size_t what_len) {
   gh_reject cls = GH_REJECT_NONE;
-  const gh_reject_answer *a =
-      gh_reject_parse(name, &cls) == 0 ? gh_driver_reject(r->driver->ops, cls) : NULL;
+  const gh_reject_answer *a = gh_reject_parse(name, &cls) == 0
+                                  ? gh_driver_reject_via(r->driver->ops, cls, c->via_lb)
+                                  : NULL;
   if (!a) {
     snprintf(what, what_len, "unknown rejection class %s", name);
     return 0;
   }
+  const char *via = c->via_lb ? " via its load balancer" : "";
   char want[96] = "";
   if (a->tls_alert) {
     if (tls_refused(c))
@@ -734,8 +742,8 @@ static int rejected_as(case_run *r, const char *name, const call_result *c, cons
     }
     if (ok && a->fault_code && strcmp(code, a->fault_code) != 0) {
       snprintf(what, what_len,
-               "expected rejection %s (the %s driver's answer: fault code %s), got \"%s\"", name,
-               r->driver->ops->name, a->fault_code, code);
+               "expected rejection %s (the %s driver's answer%s: fault code %s), got \"%s\"", name,
+               r->driver->ops->name, via, a->fault_code, code);
       return 0;
     }
     if (ok)
@@ -743,11 +751,11 @@ static int rejected_as(case_run *r, const char *name, const call_result *c, cons
   }
   if (c->status == 0)
     snprintf(what, what_len,
-             "expected rejection %s (the %s driver's answer: %s), the call failed: %s", name,
-             r->driver->ops->name, want, c->error[0] ? c->error : curl_easy_strerror(c->code));
+             "expected rejection %s (the %s driver's answer%s: %s), the call failed: %s", name,
+             r->driver->ops->name, via, want, c->error[0] ? c->error : curl_easy_strerror(c->code));
   else
-    snprintf(what, what_len, "expected rejection %s (the %s driver's answer: %s), got status %ld",
-             name, r->driver->ops->name, want, c->status);
+    snprintf(what, what_len, "expected rejection %s (the %s driver's answer%s: %s), got status %ld",
+             name, r->driver->ops->name, via, want, c->status);
   return 0;
 }
 
@@ -1215,6 +1223,17 @@ static int run_step(case_run *r, const gh_step *s, size_t index, char *why, size
   }
 }
 
+/* Every capability the case needs: its needs list (known names) and what it uses. */
+static unsigned needed_capabilities(const gh_case_spec *c) {
+  unsigned needed = implied_capabilities(c);
+  for (size_t i = 0; i < c->need_count; i++) {
+    unsigned cap = 0;
+    if (gh_cap_parse(c->needs[i], &cap) == 0)
+      needed |= cap;
+  }
+  return needed;
+}
+
 static const char *missing_capability(const gh_case_spec *c, unsigned caps) {
   for (size_t i = 0; i < c->need_count; i++) {
     unsigned cap = 0;
@@ -1311,6 +1330,7 @@ static void run_case_body(case_run *r) {
 /* What executing one case produced, before it is recorded in the run. */
 typedef struct case_outcome {
   gh_outcome outcome;
+  int not_applicable; /* GH_SKIP: not applicable to the profile's product */
   char message[1024];
   char detail[8192];
   char *log_tail; /* malloc'd or NULL */
@@ -1329,8 +1349,13 @@ static void execute_case(const options *opt, const gh_case_spec *c, const char *
   r.profile = profile;
   r.driver = driver;
   double t0 = now_ms();
-  const char *missing = missing_capability(c, driver->ops->caps);
-  if (missing) {
+  const gh_cap_na *na = gh_driver_not_applicable(driver->ops, needed_capabilities(c), profile);
+  const char *missing = na ? NULL : missing_capability(c, driver->ops->caps);
+  if (na) {
+    r.outcome = GH_SKIP;
+    out->not_applicable = 1;
+    snprintf(r.message, sizeof(r.message), "not applicable to %s (rule %s)", profile, na->rule);
+  } else if (missing) {
     r.outcome = GH_SKIP;
     snprintf(r.message, sizeof(r.message), "the %s driver lacks capability %s", driver->ops->name,
              missing);
@@ -1386,6 +1411,7 @@ static void record_case(const options *opt, const gh_case_spec *c, const char *p
                     .feature_count = c->feature_count,
                     .profile = (char *)profile,
                     .outcome = o->outcome,
+                    .not_applicable = o->not_applicable,
                     .message = passed ? NULL : (char *)o->message,
                     .detail = passed ? NULL : (char *)o->detail,
                     .log_tail = passed ? NULL : o->log_tail,
@@ -1417,10 +1443,11 @@ static void worker_child(const options *opt, const gh_case_spec *c, const char *
   case_outcome o;
   memset(&o, 0, sizeof(o));
   execute_case(opt, c, profile, driver, &o);
-  json_t *j = json_pack("{s:i, s:s, s:s, s:s?, s:f, s:I, s:I, s:f}", "outcome", (int)o.outcome,
-                        "message", o.message, "detail", o.detail, "log_tail", o.log_tail, "seconds",
-                        o.seconds, "fake_ms", (json_int_t)o.fake_ms, "applies",
-                        (json_int_t)o.applies, "apply_ms", o.apply_ms);
+  json_t *j =
+      json_pack("{s:i, s:b, s:s, s:s, s:s?, s:f, s:I, s:I, s:f}", "outcome", (int)o.outcome,
+                "not_applicable", o.not_applicable, "message", o.message, "detail", o.detail,
+                "log_tail", o.log_tail, "seconds", o.seconds, "fake_ms", (json_int_t)o.fake_ms,
+                "applies", (json_int_t)o.applies, "apply_ms", o.apply_ms);
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   size_t len = text ? strlen(text) : 0, done = 0;
   while (done < len) {
@@ -1442,6 +1469,7 @@ static void worker_result(const worker *w, case_outcome *o) {
     return;
   }
   o->outcome = (gh_outcome)json_integer_value(json_object_get(j, "outcome"));
+  o->not_applicable = json_is_true(json_object_get(j, "not_applicable"));
   snprintf(o->message, sizeof(o->message), "%s", json_string_value(json_object_get(j, "message")));
   snprintf(o->detail, sizeof(o->detail), "%s", json_string_value(json_object_get(j, "detail")));
   const char *tail = json_string_value(json_object_get(j, "log_tail"));

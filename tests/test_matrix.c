@@ -5,7 +5,9 @@
  * sim (wso2), nginx, haproxy and sim (sap) runs of the same few cases, made
  * so that every kind of cell appears (pass, fail N/M with and without skips,
  * skip with one and two reasons, one reason that names no capability,
- * partial, "-"), a case that lists a feature twice, and an error. Then the
+ * partial, "-"), a case that lists a feature twice, and an error. Cases not
+ * applicable to a product go the whole way: a hand-made run written by
+ * gh_conformance_write, loaded back, and shown as n/a. Then the
  * renderings (exact text), the README splice (markers kept, everything else
  * byte for byte), the command end to end (files written, nothing written on
  * bad input) and every kind of bad input with its message.
@@ -155,7 +157,8 @@ static void test_load_errors(void **state) {
   assert_load_error("matrix/garbage.json", "not valid JSON: line 1");
   assert_load_error("matrix/old", "no \"cases\" array");
   assert_load_error("matrix/bad-outcome.json",
-                    "cases[1] (odd): \"outcome\" is not one of pass, fail, error, skip");
+                    "cases[1] (odd): \"outcome\" is not one of pass, fail, error, skip, "
+                    "not_applicable");
   assert_load_error("matrix/no-implementation.json", "no \"implementation\".\"name\"");
   assert_load_error("matrix/bad-features.json", "cases[0] (f) has no \"features\" array");
   char *path = test_scratch_path("not-an-object.json");
@@ -213,6 +216,142 @@ static void test_skip_capability(void **state) {
   char *none = gh_mx_skip_capability(NULL);
   assert_string_equal("no reason given", none);
   free(none);
+}
+
+static void test_na_rule(void **state) {
+  (void)state;
+  static const char *const pairs[][2] = {
+      {"not applicable to wso2-4 (rule backend.ssl-profile-per-host-port)",
+       "backend.ssl-profile-per-host-port"},
+      {"not applicable to sap (rule backend.api-provider-per-host-port)",
+       "backend.api-provider-per-host-port"},
+      {"not applicable here", "not applicable here"},
+      {"rule ", "rule "},
+      {"", "no reason given"},
+  };
+  for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+    char *rule = gh_mx_na_rule(pairs[i][0]);
+    assert_string_equal(pairs[i][1], rule);
+    free(rule);
+  }
+  char *none = gh_mx_na_rule(NULL);
+  assert_string_equal("no reason given", none);
+  free(none);
+}
+
+/* A case of a hand-made run: outcome 'p' pass, 'f' fail, 's' skip, 'n' not
+ * applicable (the runner's message for wso2-4). */
+static void add_mx(gh_run *run, const char *name, const char *feature, char kind) {
+  const char *features[] = {feature};
+  gh_case c = {.name = (char *)name,
+               .features = (char **)features,
+               .feature_count = 1,
+               .profile = (char *)run->profile,
+               .outcome = kind == 'p'   ? GH_PASS
+                          : kind == 'f' ? GH_FAIL
+                                        : GH_SKIP,
+               .not_applicable = kind == 'n',
+               .message = kind == 'n'
+                              ? "not applicable to wso2-4 (rule backend.ssl-profile-per-host-port)"
+                          : kind == 's' ? "the nginx driver lacks capability x"
+                          : kind == 'f' ? "status: expected 500, got 200"
+                                        : NULL,
+               .seconds = 0.1};
+  assert_non_null(gh_run_add(run, &c));
+}
+
+/* conformance.json written by the reports, read back by the matrix: cases
+ * not applicable keep their own outcome and are shown as n/a, apart from the
+ * skips and left out of the counts. */
+static void test_not_applicable(void **state) {
+  (void)state;
+  gh_run sim = {.implementation = "sim", .profile = "wso2-4", .started = "2026-12-01T10:00:00"};
+  gh_run ngx = {.implementation = "nginx", .profile = "wso2-4", .started = "2026-12-01T10:01:00"};
+  static const struct {
+    const char *name, *feature;
+    char sim, ngx;
+  } cases[] = {
+      {"identity", "backend-mtls", 'p', 'p'}, {"reuse", "backend-mtls", 'n', 'p'},
+      {"only per api", "per-api", 'n', 'f'},  {"trust skip", "trust", 's', 's'},
+      {"trust reuse", "trust", 'n', 'p'},     {"both n/a", "gone", 'n', 'n'},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    add_mx(&sim, cases[i].name, cases[i].feature, cases[i].sim);
+    add_mx(&ngx, cases[i].name, cases[i].feature, cases[i].ngx);
+  }
+  char *sim_path = test_scratch_path("na-sim.json"), *ngx_path = test_scratch_path("na-nginx.json");
+  char why[512] = "";
+  assert_int_equal(0, gh_conformance_write(&sim, sim_path, why, sizeof(why)));
+  assert_int_equal(0, gh_conformance_write(&ngx, ngx_path, why, sizeof(why)));
+  gh_run_free(&sim);
+  gh_run_free(&ngx);
+
+  gh_mx_run runs[2];
+  if (gh_mx_run_load(sim_path, &runs[0], why, sizeof(why)) != 0 ||
+      gh_mx_run_load(ngx_path, &runs[1], why, sizeof(why)) != 0)
+    fail_msg("%s", why);
+  assert_int_equal(GH_SKIP, runs[0].cases[1].outcome);
+  assert_int_equal(1, runs[0].cases[1].not_applicable);
+  assert_int_equal(0, runs[0].cases[3].not_applicable); /* a skip stays a skip */
+  gh_matrix m;
+  if (gh_matrix_build(runs, 2, &m, why, sizeof(why)) != 0)
+    fail_msg("%s", why);
+  static const struct {
+    const char *feature, *sim, *ngx;
+  } cells[] = {
+      {"backend-mtls", "pass, n/a 1", "pass"},
+      {"per-api", "n/a (backend.ssl-profile-per-host-port)", "fail 1/1"},
+      {"trust", "skip (x), n/a 1", "partial 1/2, skip 1 (x)"},
+      {"gone", "n/a (backend.ssl-profile-per-host-port)",
+       "n/a (backend.ssl-profile-per-host-port)"},
+  };
+  for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+    assert_cell(&m, cells[i].feature, 0, cells[i].sim);
+    assert_cell(&m, cells[i].feature, 1, cells[i].ngx);
+  }
+  const gh_mx_cell *c = gh_matrix_cell(&m, row_of(&m, "trust"), 0);
+  assert_int_equal(1, c->skip);
+  assert_int_equal(1, c->na);
+  assert_int_equal(1, c->reason_count);
+  assert_string_equal("x", c->reasons[0]);
+  assert_int_equal(1, c->rule_count);
+  assert_string_equal("backend.ssl-profile-per-host-port", c->rules[0]);
+
+  /* per case: its own outcome, different from nginx's pass */
+  char *json = gh_matrix_json(&m, "gatecert matrix a b", EPOCH_2030_TEXT);
+  assert_non_null(json);
+  json_t *doc = json_loads(json, 0, NULL);
+  assert_non_null(doc);
+  json_t *reuse = json_object_get(json_object_get(doc, "cases"), "reuse");
+  json_t *outcomes = json_object_get(reuse, "outcomes");
+  assert_string_equal("not_applicable",
+                      json_string_value(json_object_get(outcomes, "sim (wso2-4)")));
+  assert_string_equal("pass", json_string_value(json_object_get(outcomes, "nginx")));
+  assert_true(json_is_true(json_object_get(reuse, "differs")));
+  assert_string_equal(
+      "not applicable to wso2-4 (rule backend.ssl-profile-per-host-port)",
+      json_string_value(json_object_get(json_object_get(reuse, "messages"), "sim (wso2-4)")));
+  json_t *both = json_object_get(json_object_get(doc, "cases"), "both n/a");
+  assert_false(json_is_true(json_object_get(both, "differs")));
+  json_t *cell =
+      json_object_get(json_object_get(json_object_get(doc, "features"), "trust"), "sim (wso2-4)");
+  assert_int_equal(1, json_integer_value(json_object_get(cell, "skip")));
+  assert_int_equal(1, json_integer_value(json_object_get(cell, "not_applicable")));
+  assert_string_equal(
+      "backend.ssl-profile-per-host-port",
+      json_string_value(json_array_get(json_object_get(cell, "not_applicable_rules"), 0)));
+  json_decref(doc);
+  free(json);
+  char *table = gh_matrix_table(&m);
+  assert_non_null(table);
+  assert_non_null(
+      strstr(table, "per-api       n/a (backend.ssl-profile-per-host-port)  fail 1/1\n"));
+  free(table);
+  gh_matrix_free(&m);
+  gh_mx_run_free(&runs[0]);
+  gh_mx_run_free(&runs[1]);
+  free(sim_path);
+  free(ngx_path);
 }
 
 /* ---------------------------------------------------------------------------
@@ -864,6 +1003,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load),         cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_load_filters), cmocka_unit_test(test_skip_capability),
+      cmocka_unit_test(test_na_rule),      cmocka_unit_test(test_not_applicable),
       cmocka_unit_test(test_cells),        cmocka_unit_test(test_titles_and_repeats),
       cmocka_unit_test(test_table),        cmocka_unit_test(test_markdown),
       cmocka_unit_test(test_json),         cmocka_unit_test(test_readme_splice),

@@ -513,8 +513,8 @@ static void test_console_plain(void **state) {
       "      no features\n"
       "ERROR bogus  (0.00 s)\n"
       "      bogus outcome\n"
-      "FAILURE  9 cases: 3 passed, 2 failed, 2 errors, 2 skipped in 12.346 s real, 1h 10m 5s "
-      "fake; reports in reports/\n";
+      "FAILURE  9 cases: 3 passed, 2 failed, 2 errors, 2 skipped, 0 not applicable in 12.346 s "
+      "real, 1h 10m 5s fake; reports in reports/\n";
   assert_string_equal(expected, text);
   free(text);
   gh_run_free(&run);
@@ -548,12 +548,12 @@ static void test_console_color(void **state) {
   text = console_of(&ok, 1, &n);
   assert_non_null(strstr(text,
                          "\033[32mSUCCESS\033[0m  1 cases: \033[32m1 passed\033[0m, 0 failed, "
-                         "0 errors, 0 skipped in 0.500 s real, 45s fake"));
+                         "0 errors, 0 skipped, 0 not applicable in 0.500 s real, 45s fake"));
   free(text);
   add_case(&ok, "b", NULL, f, 1, "wso2", GH_SKIP, "no", NULL, NULL, NULL, 0, 250);
   text = console_of(&ok, 0, &n);
-  assert_non_null(strstr(text, "PARTIAL  2 cases: 1 passed, 0 failed, 0 errors, 1 skipped in "
-                               "0.500 s real, 45.250s fake; reports in reports/\n"));
+  assert_non_null(strstr(text, "PARTIAL  2 cases: 1 passed, 0 failed, 0 errors, 1 skipped, 0 not "
+                               "applicable in 0.500 s real, 45.250s fake; reports in reports/\n"));
   free(text);
   gh_run_free(&ok);
   free(log);
@@ -1205,6 +1205,185 @@ static void test_conformance_cases(void **state) {
   free(log);
 }
 
+/* ---------------------------------------------------------------------------
+ * Cases not applicable to the product (a GH_SKIP with not_applicable set).
+ * ------------------------------------------------------------------------- */
+
+#define NA_WSO2 "not applicable to wso2-4 (rule backend.ssl-profile-per-host-port)"
+
+/* Adds a case not applicable (asserting it worked). */
+static void add_na(gh_run *run, const char *name, const char **features, size_t n) {
+  gh_case c = {.name = (char *)name,
+               .file = "backend-mtls/session-reuse.yaml",
+               .features = (char **)features,
+               .feature_count = n,
+               .profile = "wso2-4",
+               .outcome = GH_SKIP,
+               .not_applicable = 1,
+               .message = NA_WSO2};
+  assert_non_null(gh_run_add(run, &c));
+}
+
+/* The run's result as each report gives it: conformance.json's "result"
+ * (into result) and the console summary's first word (into word). */
+static void results_of(gh_run *run, const char *path, char *result, size_t rlen, char *word,
+                       size_t wlen) {
+  char why[256] = "";
+  if (gh_conformance_write(run, path, why, sizeof(why)) != 0)
+    fail_msg("gh_conformance_write: %s", why);
+  json_t *root = load_json(path);
+  snprintf(result, rlen, "%s", json_string_value(json_object_get(root, "result")));
+  json_decref(root);
+  size_t n = 0;
+  char *text = console_of(run, 0, &n);
+  const char *summary = strstr(text, "cases: ");
+  assert_non_null(summary);
+  const char *line = summary;
+  while (line > text && line[-1] != '\n')
+    line--;
+  snprintf(word, wlen, "%.*s", (int)(summary - line), line);
+  free(text);
+}
+
+/* The result over a run is a table: what the cases are -> what the reports say. */
+static void test_not_applicable_results(void **state) {
+  (void)state;
+  static const char *f[] = {"backend-mtls"};
+  static const struct {
+    const char *cases; /* p pass, s skip, n not applicable, f fail */
+    const char *result;
+    const char *word; /* the console summary's first word(s), padded */
+  } rows[] = {
+      {"pn", "success", "SUCCESS  2 "},
+      {"pnn", "success", "SUCCESS  3 "},
+      {"n", GH_NOT_APPLICABLE, "NOT APPLICABLE  1 "},
+      {"nn", GH_NOT_APPLICABLE, "NOT APPLICABLE  2 "},
+      {"pns", "partial", "PARTIAL  3 "},
+      {"ns", "partial", "PARTIAL  2 "},
+      {"pnf", "failure", "FAILURE  3 "},
+      {"", "partial", "PARTIAL  0 "},
+  };
+  char *path = test_scratch_path("na-results.json");
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    gh_run run = {.implementation = "sim", .profile = "wso2-4"};
+    for (const char *k = rows[i].cases; *k; k++) {
+      char name[32];
+      snprintf(name, sizeof(name), "case %zu%c", (size_t)(k - rows[i].cases), *k);
+      if (*k == 'n')
+        add_na(&run, name, f, 1);
+      else
+        add_case(&run, name, NULL, f, 1, "wso2-4",
+                 *k == 'p'   ? GH_PASS
+                 : *k == 's' ? GH_SKIP
+                             : GH_FAIL,
+                 *k == 'p' ? NULL : "lacks x", NULL, NULL, NULL, 0.1, 0);
+    }
+    char result[64], word[64];
+    results_of(&run, path, result, sizeof(result), word, sizeof(word));
+    if (strcmp(result, rows[i].result) != 0 || strcmp(word, rows[i].word) != 0)
+      fail_msg("cases \"%s\": result %s, console \"%s\"; expected %s, \"%s\"", rows[i].cases,
+               result, word, rows[i].result, rows[i].word);
+    gh_run_free(&run);
+  }
+  free(path);
+}
+
+/* Every report keeps a case not applicable apart from the skips. */
+static void test_not_applicable_reports(void **state) {
+  (void)state;
+  static const char *mtls[] = {"backend-mtls"};
+  static const char *trust[] = {"backend-trust"};
+  gh_run run = {.implementation = "sim",
+                .implementation_version = "0.1.0",
+                .profile = "wso2-4",
+                .harness_version = "0.1.0",
+                .fake_epoch = "2030-01-01T00:00:00Z",
+                .started = "2026-11-23T11:50:00",
+                .hostname = "ci",
+                .seconds = 1.0};
+  add_case(&run, "identity per host", NULL, mtls, 1, "wso2-4", GH_PASS, NULL, NULL, NULL, NULL, 0.2,
+           1000);
+  add_na(&run, "reuse[reuse=off]", mtls, 1);
+  add_na(&run, "trust reuse", trust, 1);
+  add_case(&run, "lb", NULL, trust, 1, "wso2-4", GH_SKIP, "the sim driver lacks capability x", NULL,
+           NULL, NULL, 0, 0);
+
+  /* the copy keeps the flag; a flag on anything but a skip is dropped */
+  assert_int_equal(1, run.cases[1].not_applicable);
+  assert_string_equal(GH_NOT_APPLICABLE, gh_case_outcome_name(&run.cases[1]));
+  assert_string_equal("skip", gh_case_outcome_name(&run.cases[3]));
+  assert_string_equal("pass", gh_case_outcome_name(&run.cases[0]));
+  assert_string_equal("unknown", gh_case_outcome_name(NULL));
+  gh_case odd = {.name = "passed", .outcome = GH_PASS, .not_applicable = 1};
+  const gh_case *added = gh_run_add(&run, &odd);
+  assert_non_null(added);
+  assert_int_equal(0, added->not_applicable);
+  gh_tally t = gh_run_tally(&run);
+  assert_int_equal(2, t.pass);
+  assert_int_equal(1, t.skip);
+  assert_int_equal(2, t.na);
+
+  /* console: its own label and count */
+  size_t n = 0;
+  char *text = console_of(&run, 0, &n);
+  assert_non_null(strstr(text, "N/A   reuse[reuse=off]  (0.00 s)\n      " NA_WSO2 "\n"));
+  assert_non_null(strstr(text, "SKIP  lb  (0.00 s)\n"));
+  assert_non_null(
+      strstr(text, "PARTIAL  5 cases: 2 passed, 0 failed, 0 errors, 1 skipped, 2 not applicable"));
+  free(text);
+  text = console_of(&run, 1, &n);
+  assert_non_null(strstr(text, "\033[36mN/A\033[0m   reuse"));
+  assert_non_null(strstr(text, "\033[36m2 not applicable\033[0m"));
+  free(text);
+
+  /* junit.xml: a <skipped> naming the rule, counted as skipped, both schemas */
+  char *path = test_scratch_path("na-junit.xml");
+  char why[256] = "";
+  if (gh_junit_write(&run, path, why, sizeof(why)) != 0)
+    fail_msg("gh_junit_write: %s", why);
+  assert_both_schemas(path);
+  xmlDocPtr doc = load_junit(path);
+  assert_xpath_count(doc, 3, "count(//skipped)");
+  assert_xpath_string(doc, NA_WSO2,
+                      "string(//testcase[@name='reuse[reuse=off]']/skipped/@message)");
+  assert_xpath_count(doc, 1, "count(//testsuite[@name='backend-mtls' and @skipped='1'])");
+  assert_xpath_count(doc, 1, "count(//testsuite[@name='backend-trust' and @skipped='2'])");
+  char *out = xpath_string(doc, "string(//testsuite[@name='backend-trust']/system-out)");
+  assert_non_null(strstr(out, "=== trust reuse: " GH_NOT_APPLICABLE " ("));
+  free(out);
+  xmlFreeDoc(doc);
+  free(path);
+
+  /* conformance.json: its own outcome, counts and list */
+  path = test_scratch_path("na-conformance.json");
+  if (gh_conformance_write(&run, path, why, sizeof(why)) != 0)
+    fail_msg("gh_conformance_write: %s", why);
+  json_t *root = load_json(path);
+  assert_json_str(root, "result", "partial"); /* the real skip */
+  json_t *stats = json_object_get(root, "statistics");
+  assert_json_int(stats, "skip", 1);
+  assert_json_int(stats, GH_NOT_APPLICABLE, 2);
+  json_t *features = json_object_get(root, "features");
+  assert_feature(features, "backend-mtls", "success", 1, 0, 0, 0);
+  assert_json_int(json_object_get(features, "backend-mtls"), GH_NOT_APPLICABLE, 1);
+  assert_feature(features, "backend-trust", "partial", 0, 0, 0, 1);
+  assert_json_int(json_object_get(features, "backend-trust"), GH_NOT_APPLICABLE, 1);
+  json_t *skipped = json_object_get(root, "skipped");
+  assert_int_equal(1, json_array_size(skipped));
+  assert_json_str(json_array_get(skipped, 0), "name", "lb");
+  json_t *na = json_object_get(root, GH_NOT_APPLICABLE);
+  assert_int_equal(2, json_array_size(na));
+  assert_json_str(json_array_get(na, 0), "name", "reuse[reuse=off]");
+  assert_json_str(json_array_get(na, 0), "reason", NA_WSO2);
+  json_t *cases = json_object_get(root, "cases");
+  assert_json_str(json_array_get(cases, 1), "outcome", GH_NOT_APPLICABLE);
+  assert_json_str(json_array_get(cases, 1), "message", NA_WSO2);
+  assert_json_str(json_array_get(cases, 3), "outcome", "skip");
+  json_decref(root);
+  free(path);
+  gh_run_free(&run);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean_characters),
@@ -1222,6 +1401,8 @@ int main(void) {
       cmocka_unit_test(test_conformance_hostile),
       cmocka_unit_test(test_conformance_results),
       cmocka_unit_test(test_conformance_cases),
+      cmocka_unit_test(test_not_applicable_results),
+      cmocka_unit_test(test_not_applicable_reports),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   xmlCleanupParser();

@@ -48,18 +48,16 @@
  * Every bundle starts with a throwaway self-signed CA whose key is discarded
  * at once, so an empty bundle still loads and trusts nothing.
  *
- * An optional load balancer in front (GH_CAP_LB_IN_FRONT) is a second nginx
- * in <work_dir>/nginx-lb/ that verifies clients (optional) and forwards their
+ * An optional load balancer in front (GH_CAP_LB_IN_FRONT) is the shared one
+ * of front_lb.h (the sim driver runs the same): a second nginx in
+ * <work_dir>/nginx-lb/ that verifies clients (optional) and forwards their
  * certificate as $ssl_client_escaped_cert, presenting its own identity to the
  * gateway.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -67,13 +65,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/bio.h>
@@ -82,6 +78,7 @@
 #include <openssl/x509.h>
 
 #include "driver.h"
+#include "front_lb.h"
 #include "text.h"
 #include "tokens.h"
 #include "gcert.h"
@@ -138,7 +135,7 @@ typedef struct ng_client_cert {
   char *header_curl;  /* the PEM escaped by curl_easy_escape (the harness's url-pem) */
 } ng_client_cert;
 
-/* One nginx instance (the gateway, or the load balancer in front). */
+/* One nginx instance: the gateway. */
 typedef struct ng_instance {
   char dir[NG_PATH];
   char conf[NG_PATH + 32];
@@ -153,8 +150,7 @@ typedef struct nginx_driver {
   char bin[NG_PATH];
   gh_gateway_config cfg; /* borrowed strings, valid for the case */
   ng_instance gw;
-  ng_instance lb;
-  int has_lb;
+  gh_front_lb *lb;                /* the load balancer in front, while it runs */
   char server_cert[NG_PATH + 32]; /* the gateway's own identity */
   char server_key[NG_PATH + 32];
   gcert_buf placeholder_ca; /* PEM of the throwaway CA heading every bundle */
@@ -209,25 +205,6 @@ static int make_dir(const char *path, char *why, size_t why_len) {
   if (mkdir(path, 0700) != 0 && errno != EEXIST)
     return gh_driver_fail(why, why_len, "mkdir %s: %s", path, strerror(errno));
   return 0;
-}
-
-/* A free loopback TCP port (bound to port 0, read, closed): the caller
- * retries its start when someone else took it meanwhile. */
-static int probe_port(char *why, size_t why_len) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return gh_driver_fail(why, why_len, "socket: %s", strerror(errno));
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  int port = -1;
-  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  else
-    gh_driver_fail(why, why_len, "probing a loopback port: %s", strerror(errno));
-  close(fd);
-  return port;
 }
 
 /* "scheme://host:port/path" into its parts with libcurl's URL parser. */
@@ -353,41 +330,6 @@ static void first_error_line(const char *text, char *out, size_t out_len) {
 }
 
 /* ---- certificates ------------------------------------------------------------------------- */
-
-/* A certificate and key made with the factory, valid from ten years before
- * to a century after the wall clock (so any fake epoch a case picks is
- * inside it): the gateway's identity, or (key NULL) the throwaway CA. */
-static int make_identity(gcert_kind kind, const char *subject, gcert_buf *cert_pem,
-                         gcert_buf *key_pem, char *why, size_t why_len) {
-  gcert_spec spec;
-  gcert_spec_init(&spec, kind);
-  static const char *const dns[] = {"localhost"};
-  static const char *const ips[] = {"127.0.0.1"};
-  spec.subject = subject;
-  if (kind == GCERT_KIND_SERVER) {
-    spec.dns = dns;
-    spec.dns_count = 1;
-    spec.ips = ips;
-    spec.ip_count = 1;
-  }
-  spec.not_before = -(int64_t)10 * 365 * 86400;
-  spec.not_after = (int64_t)100 * 365 * 86400;
-  gcert_item item = {0};
-  gcert_error err = {0};
-  gcert_store store;
-  gcert_store_init(&store);
-  int rc = -1;
-  if (gcert_issue(&spec, time(NULL), NULL, NULL, &item, &err) == GCERT_OK &&
-      gcert_store_add_trusted(&store, NULL, item.cert, &err) == GCERT_OK &&
-      gcert_pem_write(&store, NULL, cert_pem, &err) == GCERT_OK &&
-      (!key_pem || gcert_pem_write_key(item.key, NULL, key_pem, &err) == GCERT_OK))
-    rc = 0;
-  else
-    gh_driver_fail(why, why_len, "making %s: %s", subject, err.message);
-  gcert_store_free(&store);
-  gcert_item_free(&item);
-  return rc;
-}
 
 /* Upload bytes as certificates: PEM and DER are read (into *store, which
  * the caller frees); anything else is not (0 returned, store empty). */
@@ -555,28 +497,11 @@ static const gh_driver_profile *profile_for(const nginx_driver *n, const ng_url 
 
 /* ---- rendering ----------------------------------------------------------------------------- */
 
-/* The directives every nginx.conf of ours starts with (dir: the instance's). */
+/* The directives every nginx.conf of ours starts with (front_lb.h). */
 static void render_head(gh_text *b, const nginx_driver *n, const ng_instance *in, long gen) {
-  gh_text_printf(b, "# written by gatecert's nginx driver: generation %ld\n", gen);
-  gh_text_printf(b, "daemon off;\nmaster_process on;\nworker_processes 1;\n");
-  gh_text_printf(b, "pid \"%s/nginx.pid\";\nerror_log \"%s\" info;\n", in->dir, in->error_log);
-  if (n->user_line[0])
-    gh_text_printf(b, "%s\n", n->user_line);
-  /* nginx hands its workers an empty environment: keep libfaketime's, or the
-   * workers (where TLS is verified) would run on the real clock */
-  static const char *const keep[] = {"LD_PRELOAD", "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE",
-                                     "FAKETIME_DONT_FAKE_MONOTONIC", "TZ"};
-  for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-    gh_text_printf(b, "env %s;\n", keep[i]);
-  gh_text_printf(b, "events { worker_connections 256; }\n\nhttp {\n");
-  static const char *const temps[] = {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"};
-  for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
-    gh_text_printf(b, "  %s_temp_path \"%s/tmp/%s\";\n", temps[i], in->dir, temps[i]);
-  gh_text_printf(
-      b, "  log_format gatecert '$remote_addr \"$request\" $status verify=$ssl_client_verify "
-         "upstream=$upstream_addr/$upstream_status';\n");
-  gh_text_printf(b, "  access_log \"%s/access.log\" gatecert;\n", in->dir);
-  gh_text_printf(b, "  server_tokens off;\n");
+  char title[64];
+  snprintf(title, sizeof(title), "nginx driver: generation %ld", gen);
+  gh_nginx_conf_head(b, in->dir, in->error_log, n->user_line, title);
 }
 
 static void render_control(gh_text *b, const ng_instance *in, const char *answer) {
@@ -969,44 +894,6 @@ static int render_gateway(const nginx_driver *n, long gen, gh_text *b, char *why
   return b->failed ? gh_driver_fail(why, why_len, "out of memory") : 0;
 }
 
-/* The load balancer in front: verifies clients (optional) against the base
- * trust and forwards their certificate to the gateway in the header. */
-static int render_lb(const nginx_driver *n, gh_text *b, char *why, size_t why_len) {
-  const ng_instance *in = &n->lb;
-  char client_ca[NG_PATH + 32];
-  snprintf(client_ca, sizeof(client_ca), "%s/client-ca.pem", in->dir);
-  gh_text ca = {0};
-  append_bytes(&ca, &n->placeholder_ca);
-  int rc = n->cfg.base_trust_pem ? append_file(&ca, n->cfg.base_trust_pem, why, why_len) : 0;
-  if (rc == 0)
-    rc = ca.failed ? gh_driver_fail(why, why_len, "out of memory")
-                   : save_file(client_ca, ca.data, ca.len, 0, why, why_len);
-  gh_text_free(&ca);
-  if (rc != 0)
-    return -1;
-  render_head(b, n, in, 1);
-  render_control(b, in, "lb");
-  const char *key = n->cfg.front_lb_key_pem;
-  gh_text_printf(b,
-                 "  server { # the load balancer in front of the gateway\n"
-                 "    listen 127.0.0.1:%d ssl;\n"
-                 "    ssl_certificate \"%s\";\n    ssl_certificate_key \"%s\";\n"
-                 "    ssl_verify_client optional;\n    ssl_client_certificate \"%s\";\n"
-                 "    ssl_verify_depth %d;\n"
-                 "    location / {\n"
-                 "      proxy_pass https://127.0.0.1:%d;\n"
-                 "      proxy_set_header Host $http_host;\n"
-                 "      proxy_set_header %s $ssl_client_escaped_cert;\n"
-                 "      proxy_ssl_server_name on;\n      proxy_ssl_name localhost;\n"
-                 "      proxy_ssl_verify on;\n      proxy_ssl_trusted_certificate \"%s\";\n"
-                 "      proxy_ssl_certificate \"%s\";\n      proxy_ssl_certificate_key \"%s\";\n"
-                 "      proxy_ssl_session_reuse off;\n"
-                 "    }\n  }\n}\n",
-                 in->port, n->server_cert, n->server_key, client_ca, NG_VERIFY_DEPTH, n->gw.port,
-                 cert_header(n), n->server_cert, key, key);
-  return b->failed ? gh_driver_fail(why, why_len, "out of memory") : 0;
-}
-
 /* ---- nginx processes ------------------------------------------------------------------------ */
 
 static const char *const *nginx_args(const ng_instance *in, int test, const char **args) {
@@ -1220,8 +1107,8 @@ static int start_instance(const nginx_driver *n, ng_instance *in, const gh_text 
 }
 
 static int probe_ports(ng_instance *in, char *why, size_t why_len) {
-  in->port = probe_port(why, why_len);
-  in->control_port = in->port > 0 ? probe_port(why, why_len) : -1;
+  in->port = gh_driver_free_port(why, why_len);
+  in->control_port = in->port > 0 ? gh_driver_free_port(why, why_len) : -1;
   return in->port > 0 && in->control_port > 0 && in->port != in->control_port ? 0 : -1;
 }
 
@@ -1306,14 +1193,15 @@ static int make_gateway_identity(nginx_driver *n, char *why, size_t why_len) {
   snprintf(n->server_cert, sizeof(n->server_cert), "%s/gateway.crt", n->gw.dir);
   snprintf(n->server_key, sizeof(n->server_key), "%s/gateway.key", n->gw.dir);
   gcert_buf_free(&n->placeholder_ca);
-  int rc = make_identity(GCERT_KIND_SERVER, "CN=gatecert nginx gateway", &cert, &key, why, why_len);
+  int rc = gh_self_signed_identity(GCERT_KIND_SERVER, "CN=gatecert nginx gateway", &cert, &key, why,
+                                   why_len);
   if (rc == 0)
     rc = save_file(n->server_cert, cert.data, cert.len, 0, why, why_len);
   if (rc == 0)
     rc = save_file(n->server_key, key.data, key.len, 1, why, why_len);
   if (rc == 0)
-    rc = make_identity(GCERT_KIND_CA, "CN=gatecert placeholder CA (signs nothing)",
-                       &n->placeholder_ca, NULL, why, why_len);
+    rc = gh_self_signed_identity(GCERT_KIND_CA, "CN=gatecert placeholder CA (signs nothing)",
+                                 &n->placeholder_ca, NULL, why, why_len);
   gcert_buf_free(&cert);
   gcert_buf_cleanse_free(&key);
   return rc;
@@ -1337,22 +1225,26 @@ static int start_gateway(nginx_driver *n, int new_ports, char *why, size_t why_l
   return gh_driver_fail(why, why_len, "nginx found its ports taken %d times", NG_START_TRIES);
 }
 
+/* The load balancer in front (front_lb.h): the gateway's identity toward
+ * clients, the base trust for them, the gateway's certificate trusted. */
 static int start_lb(nginx_driver *n, char *why, size_t why_len) {
-  if (setup_dirs(n, &n->lb, "nginx-lb", why, why_len) != 0)
-    return -1;
-  for (int attempt = 0; attempt < NG_START_TRIES; attempt++) {
-    if (probe_ports(&n->lb, why, why_len) != 0)
-      return -1;
-    gh_text text = {0};
-    int rc = render_lb(n, &text, why, why_len);
-    if (rc == 0)
-      rc = start_instance(n, &n->lb, &text, "lb", why, why_len);
-    gh_text_free(&text);
-    if (rc <= 0)
-      return rc;
-  }
-  return gh_driver_fail(why, why_len, "the load balancer found its ports taken %d times",
-                        NG_START_TRIES);
+  char dir[NG_PATH];
+  if ((size_t)snprintf(dir, sizeof(dir), "%s/nginx-lb", n->cfg.work_dir) >= sizeof(dir))
+    return gh_driver_fail(why, why_len, "work directory path too long");
+  gh_front_lb_spec spec = {.nginx = n->bin,
+                           .dir = dir,
+                           .clock_file = n->cfg.clock_file,
+                           .faketime_lib = n->cfg.faketime_lib,
+                           .user_line = n->user_line,
+                           .server_cert = n->server_cert,
+                           .server_key = n->server_key,
+                           .client_trust_pem = n->cfg.base_trust_pem,
+                           .gateway_port = n->gw.port,
+                           .gateway_trust_pem = n->server_cert,
+                           .identity_pem = n->cfg.front_lb_key_pem,
+                           .header = cert_header(n)};
+  n->lb = gh_front_lb_start(&spec, why, why_len);
+  return n->lb ? 0 : -1;
 }
 
 static int ng_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_t why_len) {
@@ -1362,10 +1254,11 @@ static int ng_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_
   n->generation = 1;
   n->applies = 0;
   n->apply_ms = 0;
-  n->has_lb = cfg->front_lb_key_pem != NULL;
+  char ignored[256];
+  gh_front_lb_stop(n->lb, ignored, sizeof(ignored)); /* none unless a stop was missed */
+  n->lb = NULL;
   memset(&n->gw.proc, 0, sizeof(n->gw.proc));
-  memset(&n->lb.proc, 0, sizeof(n->lb.proc));
-  n->gw.running = n->lb.running = 0;
+  n->gw.running = 0;
   gh_tokens_reset(n->tokens, &n->cfg);
   if (!nginx_safe(cfg->work_dir))
     return gh_driver_fail(why, why_len, "the work directory %s cannot be written into nginx.conf",
@@ -1383,13 +1276,14 @@ static int ng_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_
     return -1;
   n->applies = 1;
   n->apply_ms = gh_driver_now_ms() - t0;
-  return n->has_lb ? start_lb(n, why, why_len) : 0;
+  return cfg->front_lb_key_pem ? start_lb(n, why, why_len) : 0;
 }
 
 static int ng_stop(gh_driver *d, char *why, size_t why_len) {
   nginx_driver *n = d->impl;
   char lb_why[256] = "", ti_why[256] = "";
-  int lb = stop_instance(&n->lb, lb_why, sizeof(lb_why));
+  int lb = gh_front_lb_stop(n->lb, lb_why, sizeof(lb_why));
+  n->lb = NULL;
   int gw = stop_instance(&n->gw, why, why_len);
   int ti = gh_tokens_stop(n->tokens, ti_why, sizeof(ti_why));
   if (gw == 0 && lb != 0)
@@ -1426,7 +1320,7 @@ static int ng_https_port(gh_driver *d) { return ((nginx_driver *)d->impl)->gw.po
 
 static int ng_front_port(gh_driver *d) {
   nginx_driver *n = d->impl;
-  return n->has_lb && n->lb.running ? n->lb.port : -1;
+  return gh_front_lb_port(n->lb);
 }
 
 static int64_t ng_start_ms(gh_driver *d) {
@@ -1740,8 +1634,8 @@ static char *ng_log_tail(gh_driver *d, size_t max) {
     return NULL;
   char *out = file_tail(n->gw.error_log, max);
   size_t part = max / 4 < NG_LOG_TAIL_PART ? max / 4 : NG_LOG_TAIL_PART;
-  if (n->has_lb && n->lb.error_log[0])
-    out = tail_join(out, file_tail(n->lb.error_log, part), "load balancer", max);
+  if (n->lb)
+    out = tail_join(out, gh_front_lb_log_tail(n->lb, part), "load balancer", max);
   if (gh_tokens_log_path(n->tokens))
     out =
         tail_join(out, file_tail(gh_tokens_log_path(n->tokens), part), "gatecert-introspect", max);
@@ -1801,45 +1695,13 @@ static const gh_driver_ops nginx_ops = {
     .front_port = ng_front_port,
     .apply_stats = ng_apply_stats,
     .rejects = nginx_rejects,
+    .front_rejects = gh_front_lb_rejects,
     .log_tail = ng_log_tail,
     .secrets = ng_secrets,
     .destroy = ng_destroy,
 };
 
 /* ---- finding and asking nginx --------------------------------------------------------------- */
-
-/* bin, or "nginx" in PATH, then /usr/sbin/nginx: an executable path into out. */
-static int find_nginx(const char *bin, char *out, size_t out_len) {
-  if (bin) {
-    if (strchr(bin, '/'))
-      return access(bin, X_OK) == 0 && (size_t)snprintf(out, out_len, "%s", bin) < out_len ? 0 : -1;
-  }
-  const char *name = bin ? bin : "nginx";
-  const char *path = getenv("PATH");
-  char *copy = strdup(path ? path : "");
-  char *save = NULL;
-  int rc = -1;
-  for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && rc != 0;
-       dir = strtok_r(NULL, ":", &save))
-    if ((size_t)snprintf(out, out_len, "%s/%s", dir, name) < out_len && access(out, X_OK) == 0)
-      rc = 0;
-  free(copy);
-  if (rc != 0 && !bin && access("/usr/sbin/nginx", X_OK) == 0)
-    rc = snprintf(out, out_len, "/usr/sbin/nginx") > 0 ? 0 : -1;
-  return rc;
-}
-
-/* "user NAME GROUP;" when we run as root (nginx would otherwise switch its
- * workers to nobody, who cannot read the case's 0700 work directory). */
-static void user_line(char *out, size_t out_len) {
-  out[0] = '\0';
-  if (geteuid() != 0)
-    return;
-  const struct passwd *pw = getpwuid(geteuid());
-  const struct group *gr = getgrgid(getegid());
-  if (pw && gr)
-    snprintf(out, out_len, "user %s %s;", pw->pw_name, gr->gr_name);
-}
 
 gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, size_t why_len) {
   gh_driver *d = calloc(1, sizeof(*d));
@@ -1856,7 +1718,7 @@ gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, s
   char out[512];
   int status = 0;
   static const char *const version_args[] = {"-v", NULL};
-  if (find_nginx(bin, n->bin, sizeof(n->bin)) != 0) {
+  if (gh_nginx_find(bin, n->bin, sizeof(n->bin)) != 0) {
     gh_driver_fail(why, why_len, "nginx not found (%s)", bin ? bin : "PATH, /usr/sbin/nginx");
   } else if (run_capture(n->bin, version_args, out, sizeof(out), NG_TEST_MS, &status, why,
                          why_len) != 0) {
@@ -1867,7 +1729,7 @@ gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, s
     const char *v = strstr(out, "nginx/");
     if (info)
       snprintf(info->version, sizeof(info->version), "%.*s", (int)strcspn(v, " \r\n"), v);
-    user_line(n->user_line, sizeof(n->user_line));
+    gh_nginx_user_line(n->user_line, sizeof(n->user_line));
     d->ops = &nginx_ops;
     d->impl = n;
     return d;

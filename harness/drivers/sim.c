@@ -8,6 +8,20 @@
  * untouched. clock_sync() reads /_sim/time until the simulator reports the
  * time the runner set: since every admin call runs the reload check first,
  * that answer already reflects every tick up to that time.
+ *
+ * A case with a load balancer in front (gateway.mutual_ssl.front_lb) gets the
+ * nginx one the nginx driver runs (front_lb.h), as WSO2 deployments have:
+ * gatecert-sim then starts with a server identity made here (self-signed for
+ * localhost, dated around the wall clock so any fake epoch is inside), which
+ * the balancer verifies; the balancer presents the case's load balancer
+ * certificate, which the listener trusts and mutual_ssl pins, so the
+ * simulator honours the header it forwards. It runs under the case's clock,
+ * is stopped by pid with the simulator, and restarted with it (the
+ * simulator's port changes). Without nginx such a case is skipped, naming it.
+ *
+ * What does not apply to a product (per-API backend TLS: WSO2 and SAP choose
+ * backend TLS per host:port) is the driver's not-applicable table
+ * (gh_product_not_applicable, the rules of simulator/rules.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +37,9 @@
 #include <openssl/rand.h>
 
 #include "driver.h"
+#include "front_lb.h"
+#include "gcert.h"
+#include "scenario.h"
 #include "supervisor.h"
 
 #define CERTS_PATH    "/api/am/publisher/v4/endpoint-certificates"
@@ -52,6 +69,12 @@ typedef struct sim_driver {
   char config_file[1024];
   char state_dir[1024];
   char stderr_path[1024];
+  char server_cert[1024]; /* with a load balancer in front: the simulator's identity */
+  char server_key[1024];
+  char lb_dir[1024];
+  char nginx[1024];
+  char user_line[160];
+  gh_front_lb *lb; /* the load balancer in front, while it runs */
   gh_proc proc;
   int running;
   int admin_port;
@@ -194,6 +217,12 @@ static int launch(sim_driver *s, char *why, size_t why_len) {
     args[n++] = "--trust";
     args[n++] = c->base_trust_pem;
   }
+  if (s->server_cert[0]) {
+    args[n++] = "--server-cert";
+    args[n++] = s->server_cert;
+    args[n++] = "--server-key";
+    args[n++] = s->server_key;
+  }
   for (size_t i = 0; s->extra[i] && n < GH_PROC_MAX_ARGS - 1; i++)
     args[n++] = s->extra[i];
   args[n] = NULL;
@@ -213,11 +242,67 @@ static int launch(sim_driver *s, char *why, size_t why_len) {
   return read_start(s, why, why_len);
 }
 
+/* The simulator's own identity, which the balancer verifies. */
+static int make_server_identity(sim_driver *s, char *why, size_t why_len) {
+  gcert_buf cert = {0}, key = {0};
+  gcert_error err = {0};
+  snprintf(s->server_cert, sizeof(s->server_cert), "%s/sim-server.crt", s->cfg.work_dir);
+  snprintf(s->server_key, sizeof(s->server_key), "%s/sim-server.key", s->cfg.work_dir);
+  int rc = gh_self_signed_identity(GCERT_KIND_SERVER, "CN=localhost,O=gatecert-sim", &cert, &key,
+                                   why, why_len);
+  if (rc == 0 && gcert_file_save(s->server_cert, cert.data, cert.len, 0, &err) != GCERT_OK)
+    rc = gh_driver_fail(why, why_len, "writing %s: %s", s->server_cert, err.message);
+  if (rc == 0 && gcert_file_save(s->server_key, key.data, key.len, 1, &err) != GCERT_OK)
+    rc = gh_driver_fail(why, why_len, "writing %s: %s", s->server_key, err.message);
+  gcert_buf_free(&cert);
+  gcert_buf_cleanse_free(&key);
+  return rc;
+}
+
+/* The load balancer in front of the simulator's HTTPS port (front_lb.h). */
+static int start_lb(sim_driver *s, char *why, size_t why_len) {
+  const gh_gateway_config *c = &s->cfg;
+  gh_front_lb_spec spec = {.nginx = s->nginx,
+                           .dir = s->lb_dir,
+                           .clock_file = c->clock_file,
+                           .faketime_lib = c->faketime_lib,
+                           .user_line = s->user_line,
+                           .server_cert = s->server_cert,
+                           .server_key = s->server_key,
+                           .client_trust_pem = c->base_trust_pem,
+                           .gateway_port = s->https_port,
+                           .gateway_trust_pem = s->server_cert,
+                           .identity_pem = c->front_lb_key_pem,
+                           .header = c->certificate_header ? c->certificate_header
+                                                           : GH_CERT_HEADER_DEFAULT};
+  s->lb = gh_front_lb_start(&spec, why, why_len);
+  return s->lb ? 0 : -1;
+}
+
+static int stop_lb(sim_driver *s, char *why, size_t why_len) {
+  int rc = gh_front_lb_stop(s->lb, why, why_len);
+  s->lb = NULL;
+  return rc;
+}
+
 static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_t why_len) {
   sim_driver *s = d->impl;
+  char ignored[256];
+  stop_lb(s, ignored, sizeof(ignored)); /* none unless a stop was missed */
   s->cfg = *cfg;
   s->api_count = 0;
   s->app_count = 0;
+  s->server_cert[0] = s->server_key[0] = '\0';
+  if (cfg->front_lb_key_pem) {
+    if (gh_nginx_find(NULL, s->nginx, sizeof(s->nginx)) != 0)
+      return gh_driver_fail(why, why_len,
+                            "the load balancer in front is an nginx, and there is none (PATH, "
+                            "/usr/sbin/nginx)"),
+             GH_DRIVER_UNSUPPORTED;
+    snprintf(s->lb_dir, sizeof(s->lb_dir), "%s/nginx-lb", cfg->work_dir);
+    if (make_server_identity(s, why, why_len) != 0)
+      return -1;
+  }
   snprintf(s->password_file, sizeof(s->password_file), "%s/sim-admin.password", cfg->work_dir);
   snprintf(s->config_file, sizeof(s->config_file), "%s/sim-config.json", cfg->work_dir);
   snprintf(s->state_dir, sizeof(s->state_dir), "%s/sim-state", cfg->work_dir);
@@ -226,25 +311,36 @@ static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   snprintf(line, sizeof(line), "%s\n", s->password);
   if (write_private(s->password_file, line) != 0)
     return gh_driver_fail(why, why_len, "cannot write %s: %s", s->password_file, strerror(errno));
-  if (write_config(s, why, why_len) != 0)
+  if (write_config(s, why, why_len) != 0 || launch(s, why, why_len) != 0)
     return -1;
-  return launch(s, why, why_len);
+  return cfg->front_lb_key_pem ? start_lb(s, why, why_len) : 0;
 }
 
 static int sim_stop(gh_driver *d, char *why, size_t why_len) {
   sim_driver *s = d->impl;
-  if (!s->running)
-    return 0;
-  s->running = 0;
-  return gh_proc_stop(&s->proc, SIGTERM, 3000, why, why_len);
+  char lb_why[256] = "";
+  int lb = stop_lb(s, lb_why, sizeof(lb_why));
+  int gw = 0;
+  if (s->running) {
+    s->running = 0;
+    gw = gh_proc_stop(&s->proc, SIGTERM, 3000, why, why_len);
+  }
+  if (gw == 0 && lb != 0)
+    return gh_driver_fail(why, why_len, "the load balancer: %s", lb_why);
+  return gw;
 }
 
+/* The simulator comes back on a new port: the balancer in front is started
+ * again toward it. */
 static int sim_restart(gh_driver *d, char *why, size_t why_len) {
   sim_driver *s = d->impl;
-  if (sim_stop(d, why, why_len) != 0)
+  int had_lb = s->lb != NULL;
+  if (sim_stop(d, why, why_len) != 0 || launch(s, why, why_len) != 0)
     return -1;
-  return launch(s, why, why_len);
+  return had_lb ? start_lb(s, why, why_len) : 0;
 }
+
+static int sim_front_port(gh_driver *d) { return gh_front_lb_port(((sim_driver *)d->impl)->lb); }
 
 static int sim_https_port(gh_driver *d) { return ((sim_driver *)d->impl)->https_port; }
 static int64_t sim_start_ms(gh_driver *d) { return ((sim_driver *)d->impl)->started_ms; }
@@ -501,20 +597,37 @@ static int sim_reload(gh_driver *d, char *why, size_t why_len) {
   return status == 200 ? 0 : gh_driver_fail(why, why_len, "/_sim/reload answered %ld", status);
 }
 
-static char *sim_log_tail(gh_driver *d, size_t max) {
-  sim_driver *s = d->impl;
-  FILE *f = fopen(s->stderr_path, "rb");
+static char *file_tail(const char *path, size_t max) {
+  FILE *f = fopen(path, "rb");
   if (!f)
     return NULL;
   fseek(f, 0, SEEK_END);
   long size = ftell(f);
   long from = size > (long)max ? size - (long)max : 0;
   fseek(f, from, SEEK_SET);
-  char *out = malloc((size_t)(size - from) + 1);
+  char *out = size >= 0 ? malloc((size_t)(size - from) + 1) : NULL;
   size_t got = out ? fread(out, 1, (size_t)(size - from), f) : 0;
   if (out)
     out[got] = '\0';
   fclose(f);
+  return out;
+}
+
+/* The simulator's log; with a load balancer in front, its error log's tail
+ * after a "--- load balancer ---" line (a quarter of max at most). */
+static char *sim_log_tail(gh_driver *d, size_t max) {
+  sim_driver *s = d->impl;
+  char *lb = s->lb ? gh_front_lb_log_tail(s->lb, max / 4) : NULL;
+  size_t lb_len = lb ? strlen(lb) + 32 : 0;
+  char *gw = file_tail(s->stderr_path, max > lb_len ? max - lb_len : 0);
+  if (!lb)
+    return gw;
+  size_t len = (gw ? strlen(gw) : 0) + lb_len + 1;
+  char *out = malloc(len);
+  if (out)
+    snprintf(out, len, "%s\n--- load balancer ---\n%s", gw ? gw : "", lb);
+  free(gw);
+  free(lb);
   return out;
 }
 
@@ -540,7 +653,8 @@ static const gh_driver_ops sim_ops = {
             GH_CAP_RESTART_KEEPS_STATE | GH_CAP_FAULT_CODES | GH_CAP_XML_FAULTS |
             GH_CAP_BASE_TRUST_STORE | GH_CAP_CLIENT_MTLS | GH_CAP_OAUTH2 | GH_CAP_HEADER_MODE |
             GH_CAP_HEADER_CERT_DECODE | GH_CAP_THROTTLING | GH_CAP_LISTENER_RELOAD_SCHEDULE |
-            GH_CAP_AUTH_FAULT_CODES,
+            GH_CAP_AUTH_FAULT_CODES | GH_CAP_LB_IN_FRONT,
+    .not_applicable = gh_product_not_applicable,
     .start = sim_start,
     .stop = sim_stop,
     .restart = sim_restart,
@@ -557,6 +671,8 @@ static const gh_driver_ops sim_ops = {
     .upload_client_cert = sim_upload_client_cert,
     .delete_client_cert = sim_delete_client_cert,
     .subscribe = sim_subscribe,
+    .front_port = sim_front_port,
+    .front_rejects = gh_front_lb_rejects,
     .log_tail = sim_log_tail,
     .secrets = sim_secrets,
     .destroy = sim_destroy,
@@ -586,6 +702,7 @@ gh_driver *gh_driver_sim_new(const char *sim_bin, const char *const *extra_args)
   snprintf(s->userpwd, sizeof(s->userpwd), "gatecert:%s", s->password);
   s->secrets[0] = s->password;
   s->secrets[1] = NULL;
+  gh_nginx_user_line(s->user_line, sizeof(s->user_line));
   for (size_t i = 0; extra_args && extra_args[i] && i < MAX_EXTRA; i++)
     s->extra[i] = extra_args[i];
   s->bin = bin;
