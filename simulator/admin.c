@@ -1,15 +1,31 @@
-/* admin.c - the admin REST API in WSO2 Publisher v4 shapes.
+/* admin.c - the admin REST API in WSO2 Publisher shapes.
  *
  *   POST   /api/am/publisher/v4/apis                          create an API (live at once)
  *   GET    /api/am/publisher/v4/apis[/{id}]                    list / one
  *   DELETE /api/am/publisher/v4/apis/{id}
- *   POST   /api/am/publisher/v4/endpoint-certificates          multipart certificate, alias,
- * endpoint GET    /api/am/publisher/v4/endpoint-certificates          ?alias= &endpoint= &offset=
- * &limit= GET    /api/am/publisher/v4/endpoint-certificates/{alias}  status, validity, subject,
- * version GET    /api/am/publisher/v4/endpoint-certificates/{alias}/content   DER PUT
- * /api/am/publisher/v4/endpoint-certificates/{alias}  multipart certificate DELETE
- * /api/am/publisher/v4/endpoint-certificates/{alias}
  *   .../_sim/...                                                control.c
+ *
+ * Endpoint certificates live where the profile's rest-paths row says
+ * (rules.h GSIM_RF_REST_PATHS; the table CERT_APIS below holds the paths and
+ * texts of each variant):
+ *
+ *   rest.publisher-v4 (wso2-4, sap)        /api/am/publisher/v4/endpoint-certificates
+ *   rest.publisher-v0.14 (wso2-2.6)        /api/am/publisher/v0.14/certificates
+ *
+ *   POST   <certs>                   multipart certificate, alias, endpoint
+ *   GET    <certs>                   ?alias= &endpoint= &offset= &limit=
+ *   GET    <certs>/{alias}           status, validity, subject, version
+ *   GET    <certs>/{alias}/content   DER
+ *   PUT    <certs>/{alias}           multipart certificate
+ *   DELETE <certs>/{alias}
+ *
+ * Both variants run the same handlers (validation, store, profile rules);
+ * only the Location of an upload, the 404 texts and the answer to a delete
+ * follow the version (2.6: carbon-apimgt 6.4.50 CertificatesApiServiceImpl).
+ * Client certificates are clientauth.c's: under /apis/{id}/client-cert... for
+ * v4, /api/am/publisher/v0.14/clientCertificates for v0.14. The other
+ * version's certificate paths answer 404 naming the rule; APIs, key managers,
+ * applications and subscriptions keep their v4 paths under every profile.
  *
  * Every call needs HTTP basic credentials (401 otherwise, compared in constant
  * time). Bodies are bounded by libevent (10 MiB: 413, drained, never
@@ -43,15 +59,70 @@
 #include "multipart.h"
 #include "sim.h"
 
-#define PUBLISHER   "/api/am/publisher/v4"
-#define CERTS_PATH  PUBLISHER "/endpoint-certificates"
-#define APIS_PATH   PUBLISHER "/apis"
-#define SIM_PREFIX  "/_sim/"
-#define LIST_LIMIT  25
-#define EXPIRED_ADD "Error while adding the certificate. Certificate Expired."
-#define EXPIRED_PUT "Error while updating the certificate. Certificate Expired."
-#define NO_FILE     "Certificate update failed. Proper Certificate file should be provided"
-#define INTERNAL    "The server encountered an internal error. Please contact administrator."
+#define PUBLISHER         "/api/am/publisher/v4"
+#define PUBLISHER_V014    "/api/am/publisher/v0.14"
+#define CLIENT_CERTS_V014 PUBLISHER_V014 "/clientCertificates"
+#define APIS_PATH         PUBLISHER "/apis"
+#define SIM_PREFIX        "/_sim/"
+#define LIST_LIMIT        25
+#define EXPIRED_ADD       "Error while adding the certificate. Certificate Expired."
+#define EXPIRED_PUT       "Error while updating the certificate. Certificate Expired."
+#define NO_FILE           "Certificate update failed. Proper Certificate file should be provided"
+#define INTERNAL          "The server encountered an internal error. Please contact administrator."
+
+/* A text around an alias: before + alias + after. */
+typedef struct alias_text {
+  const char *before, *after;
+} alias_text;
+
+/* What a variant of rule rest-paths serves for endpoint certificates, and the
+ * texts of its answers. */
+typedef struct cert_api {
+  const char *certs;    /* the collection's path */
+  const char *location; /* an upload's Location: certs + this + the alias */
+  alias_text get_missing, put_missing, delete_missing; /* 404 descriptions */
+  alias_text deleted;                                  /* a delete's 200 text; NULL: no body */
+  const char *elsewhere; /* 404 description of the other version's certificate paths */
+} cert_api;
+
+static const cert_api CERT_APIS[] = {
+    [GSIM_REST_V4] =
+        {
+            PUBLISHER "/endpoint-certificates",
+            "/",
+            {"Requested Certificate with Id '", "' not found"},
+            {"Requested Certificate with Id '", "' not found"},
+            {"Requested Certificate with Id '", "' not found"},
+            {NULL, NULL},
+            "No such resource: certificates are under " PUBLISHER
+            "/endpoint-certificates and " PUBLISHER
+            "/apis/{apiId}/client-certificates in this version (rule rest.publisher-v4)",
+        },
+    /* carbon-apimgt 6.4.50 CertificatesApiServiceImpl (RestApiConstants.CERTS_BASE_PATH) */
+    [GSIM_REST_V014] =
+        {
+            PUBLISHER_V014 "/certificates",
+            "?alias=",
+            {"Certificate for Alias '", "' is not found."},
+            {"Could not update the certificate. The alias '", "' not found."},
+            {"Certificate for alias '", "' is not found."},
+            {"The certificate for alias '", "' deleted successfully."},
+            "No such resource: certificates are under " PUBLISHER_V014
+            "/certificates and " CLIENT_CERTS_V014 " in this version (rule rest.publisher-v0.14)",
+        },
+};
+
+/* The certificate paths in force (rule rest-paths). */
+static const cert_api *cert_api_of(const gsim *sim) {
+  int variant = gsim_rule_of(sim->opt, GSIM_RF_REST_PATHS)->variant;
+  return &CERT_APIS[variant == GSIM_REST_V014 ? GSIM_REST_V014 : GSIM_REST_V4];
+}
+
+/* 1 when path is prefix itself or continues it with '/'. */
+static int under(const char *path, const char *prefix) {
+  size_t n = strlen(prefix);
+  return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -68,6 +139,12 @@ static void not_found(struct evhttp_request *req, const char *what, const char *
   char text[GSIM_ALIAS_MAX + 64];
   snprintf(text, sizeof(text), "Requested %s with Id '%s' not found", what, id);
   gsim_rest_error(req, 404, "Not Found", text);
+}
+
+static void cert_not_found(struct evhttp_request *req, alias_text text, const char *alias) {
+  char description[GSIM_ALIAS_MAX + 96];
+  snprintf(description, sizeof(description), "%s%s%s", text.before, alias, text.after);
+  gsim_rest_error(req, 404, "Not Found", description);
 }
 
 static void method_not_allowed(struct evhttp_request *req, const char *allow) {
@@ -120,14 +197,16 @@ int gsim_path_segment(const char *seg, size_t len, char *out, size_t out_len) {
   return rc;
 }
 
-static void set_location(struct evhttp_request *req, const char *prefix, const char *id) {
+/* Location: prefix + sep + the encoded id. */
+static void set_location(struct evhttp_request *req, const char *prefix, const char *sep,
+                         const char *id) {
   char *encoded = evhttp_uriencode(id, -1, 0);
   if (!encoded)
     return;
-  size_t len = strlen(prefix) + strlen(encoded) + 2;
+  size_t len = strlen(prefix) + strlen(sep) + strlen(encoded) + 1;
   char *location = malloc(len);
   if (location) {
-    snprintf(location, len, "%s/%s", prefix, encoded);
+    snprintf(location, len, "%s%s%s", prefix, sep, encoded);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
   }
   free(location);
@@ -263,7 +342,7 @@ static void cert_meta_reply(struct evhttp_request *req, int status, const char *
   gsim_send_json(req, status, json_pack("{s:s, s:s}", "alias", alias, "endpoint", endpoint));
 }
 
-static void certs_add(gsim *sim, struct evhttp_request *req) {
+static void certs_add(gsim *sim, struct evhttp_request *req, const cert_api *api) {
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
@@ -340,11 +419,12 @@ static void certs_add(gsim *sim, struct evhttp_request *req) {
   gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
   gsim_log(sim, "INFO", "endpoint certificate '%s' %s for %s; live at the next sender tick (%s)",
            row.alias, replaced ? "overwritten" : "added", row.endpoint, next);
-  set_location(req, CERTS_PATH, row.alias);
+  set_location(req, api->certs, api->location, row.alias);
   cert_meta_reply(req, replaced ? 200 : 201, row.alias, row.endpoint);
 }
 
-static void certs_replace(gsim *sim, struct evhttp_request *req, const char *alias) {
+static void certs_replace(gsim *sim, struct evhttp_request *req, const cert_api *api,
+                          const char *alias) {
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
@@ -359,7 +439,7 @@ static void certs_replace(gsim *sim, struct evhttp_request *req, const char *ali
   if (found != GSIM_STORE_OK) {
     gsim_cert_row_clear(&existing);
     if (found == GSIM_STORE_NOT_FOUND)
-      not_found(req, "Certificate", alias);
+      cert_not_found(req, api->put_missing, alias);
     else
       internal_error(sim, req, "reading the store");
     return;
@@ -390,7 +470,7 @@ static void certs_replace(gsim *sim, struct evhttp_request *req, const char *ali
   gsim_store_status st = gsim_store_cert_replace(sim->store, alias, der, der_len, now);
   OPENSSL_free(der);
   if (st == GSIM_STORE_NOT_FOUND)
-    not_found(req, "Certificate", alias);
+    cert_not_found(req, api->put_missing, alias);
   else if (st != GSIM_STORE_OK)
     internal_error(sim, req, "replacing the certificate");
   else {
@@ -402,10 +482,11 @@ static void certs_replace(gsim *sim, struct evhttp_request *req, const char *ali
   gsim_cert_row_clear(&existing);
 }
 
-static void certs_delete(gsim *sim, struct evhttp_request *req, const char *alias) {
+static void certs_delete(gsim *sim, struct evhttp_request *req, const cert_api *api,
+                         const char *alias) {
   gsim_store_status st = gsim_store_cert_delete(sim->store, alias);
   if (st == GSIM_STORE_NOT_FOUND) {
-    not_found(req, "Certificate", alias);
+    cert_not_found(req, api->delete_missing, alias);
     return;
   }
   if (st != GSIM_STORE_OK) {
@@ -414,7 +495,14 @@ static void certs_delete(gsim *sim, struct evhttp_request *req, const char *alia
   }
   sim->sender_dirty = 1;
   gsim_log(sim, "INFO", "endpoint certificate '%s' deleted; gone at the next sender tick", alias);
-  evhttp_send_reply(req, 200, "OK", NULL);
+  struct evbuffer *body = api->deleted.before ? evbuffer_new() : NULL;
+  if (body) { /* 2.6 answers a text (not imitated: its application/json type) */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+    evbuffer_add_printf(body, "%s%s%s", api->deleted.before, alias, api->deleted.after);
+  }
+  evhttp_send_reply(req, 200, "OK", body);
+  if (body)
+    evbuffer_free(body);
 }
 
 static int query_long(const struct evkeyvalq *query, const char *name, long def, long max,
@@ -481,13 +569,14 @@ static void certs_list(gsim *sim, struct evhttp_request *req) {
   gsim_send_json(req, 200, reply);
 }
 
-static void certs_get(gsim *sim, struct evhttp_request *req, const char *alias, int content) {
+static void certs_get(gsim *sim, struct evhttp_request *req, const cert_api *api, const char *alias,
+                      int content) {
   gsim_cert_row row;
   memset(&row, 0, sizeof(row));
   gsim_store_status st = gsim_store_cert_get(sim->store, alias, &row);
   if (st != GSIM_STORE_OK) {
     if (st == GSIM_STORE_NOT_FOUND)
-      not_found(req, "Certificate", alias);
+      cert_not_found(req, api->get_missing, alias);
     else
       internal_error(sim, req, "reading the store");
     return;
@@ -546,11 +635,12 @@ static void certs_get(gsim *sim, struct evhttp_request *req, const char *alias, 
                            from, "to", to, "version", version, "subject", subject));
 }
 
-static void certs_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+static void certs_route(gsim *sim, struct evhttp_request *req, const cert_api *api,
+                        const char *rest) {
   enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
   if (*rest == '\0' || strcmp(rest, "/") == 0) {
     if (cmd == EVHTTP_REQ_POST)
-      certs_add(sim, req);
+      certs_add(sim, req, api);
     else if (cmd == EVHTTP_REQ_GET)
       certs_list(sim, req);
     else
@@ -571,7 +661,7 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const char *rest)
   }
   if (slash && strcmp(slash, "/content") == 0) {
     if (cmd == EVHTTP_REQ_GET)
-      certs_get(sim, req, alias, 1);
+      certs_get(sim, req, api, alias, 1);
     else
       method_not_allowed(req, "GET");
     return;
@@ -581,11 +671,11 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const char *rest)
     return;
   }
   if (cmd == EVHTTP_REQ_GET)
-    certs_get(sim, req, alias, 0);
+    certs_get(sim, req, api, alias, 0);
   else if (cmd == EVHTTP_REQ_PUT)
-    certs_replace(sim, req, alias);
+    certs_replace(sim, req, api, alias);
   else if (cmd == EVHTTP_REQ_DELETE)
-    certs_delete(sim, req, alias);
+    certs_delete(sim, req, api, alias);
   else
     method_not_allowed(req, "GET, PUT, DELETE");
 }
@@ -864,7 +954,7 @@ static void apis_create(gsim *sim, struct evhttp_request *req) {
   sim->apis[sim->api_count++] = api;
   gsim_log(sim, "INFO", "api %s:%s created at %s/%s -> %s", api->name, api->version, api->context,
            api->version, api->production_url);
-  set_location(req, APIS_PATH, id);
+  set_location(req, APIS_PATH, "/", id);
   gsim_send_json(req, 201, def);
 }
 
@@ -921,6 +1011,11 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
   }
   const char *sub = *rest == '/' ? strchr(rest + 1, '/') : NULL;
   if (sub && strncmp(sub, "/client-cert", strlen("/client-cert")) == 0) {
+    const cert_api *api_paths = cert_api_of(sim);
+    if (api_paths != &CERT_APIS[GSIM_REST_V4]) { /* rule rest.publisher-v0.14 */
+      gsim_rest_error(req, 404, "Not Found", api_paths->elsewhere);
+      return;
+    }
     char api_id[GSIM_API_ID_MAX];
     gsim_api *api =
         gsim_path_segment(rest + 1, (size_t)(sub - rest - 1), api_id, sizeof(api_id)) == 0
@@ -969,8 +1064,15 @@ void gsim_admin_request(struct evhttp_request *req, void *arg) {
     bad_request(req, "The request URI could not be parsed");
     return;
   }
-  if (strncmp(path, CERTS_PATH, strlen(CERTS_PATH)) == 0)
-    certs_route(sim, req, path + strlen(CERTS_PATH));
+  const cert_api *certs = cert_api_of(sim); /* rule rest-paths */
+  int v014 = certs == &CERT_APIS[GSIM_REST_V014];
+  if (strncmp(path, certs->certs, strlen(certs->certs)) == 0)
+    certs_route(sim, req, certs, path + strlen(certs->certs));
+  else if (v014 && under(path, CLIENT_CERTS_V014))
+    gsim_client_certs_route_v014(sim, req, path + strlen(CLIENT_CERTS_V014));
+  else if (under(path, CERT_APIS[v014 ? GSIM_REST_V4 : GSIM_REST_V014].certs) ||
+           (!v014 && under(path, CLIENT_CERTS_V014)))
+    gsim_rest_error(req, 404, "Not Found", certs->elsewhere);
   else if (strncmp(path, APIS_PATH, strlen(APIS_PATH)) == 0)
     apis_route(sim, req, path + strlen(APIS_PATH));
   else if (strncmp(path, SIM_PREFIX, strlen(SIM_PREFIX)) == 0)

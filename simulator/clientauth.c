@@ -37,9 +37,16 @@
  * is processed before the change is recorded. A start (or restart) builds
  * both views from the store: nothing waits after a restart.
  *
- * The admin routes (/apis/{id}/client-certificates... and the newer
- * /apis/{id}/client-certs/{PRODUCTION|SANDBOX}...) are at the end of this
- * file: every write goes to the store (kind "client_cert", key
+ * The admin routes are at the end of this file. Their paths follow rule
+ * rest-paths: Publisher v4 (wso2-4, sap) names the API in the path,
+ * /apis/{id}/client-certificates... and the newer
+ * /apis/{id}/client-certs/{PRODUCTION|SANDBOX}...; Publisher v0.14 (wso2-2.6,
+ * carbon-apimgt 6.4.73) has one collection, /clientCertificates..., where a
+ * POST names the API in its form's apiId, a list filters by the query's
+ * apiId, and the alias alone names a certificate (PRODUCTION: 2.6 has no key
+ * types; an alias is unique across the tenant's APIs by rule
+ * client-alias.tenant). Both run the same handlers: every write goes to the
+ * store (kind "client_cert", key
  * "<apiId>/<keyType>/<alias>", json {alias, apiId, tier, keyType}, blob =
  * DER; rows of the older key "<apiId>/<alias>" move at start) before the map
  * changes and the answer is sent. Where the profiles differ, the rule rows
@@ -699,6 +706,7 @@ int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
 #define NOT_FOUND   "Certificate for alias '%s' is not found."
 #define NOT_UPDATED "Client Certificate is not updated for alias %s"
 #define EMPTY_PUT   "The certificate and/ or tier should be provided"
+#define DELETED     "The certificate for alias '%s' deleted successfully." /* 6.4.73 */
 #define INTERNAL    "The server encountered an internal error. Please contact administrator."
 /* rule client-alias.*: the 409 text, by the row's variant */
 #define TAKEN         "The alias '%s' already exists in the trust store."
@@ -707,11 +715,13 @@ int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
 
 /* The request as routed: the API, the key type and whether the path named it. */
 typedef struct cc_route {
-  gsim_api *api;
-  char key_type[16];               /* PRODUCTION or SANDBOX */
-  char key_type_given[16];         /* as the path spelled it: WSO2's 409 repeats it */
-  int typed;                       /* the /client-certs/{type} variant: replies carry keyType */
+  gsim_api *api;           /* NULL on v0.14 paths until the form, the query or the alias names it */
+  char key_type[16];       /* PRODUCTION or SANDBOX */
+  char key_type_given[16]; /* as the path spelled it: WSO2's 409 repeats it */
+  int typed;               /* the /client-certs/{type} variant: replies carry keyType */
   char base[GSIM_API_ID_MAX + 96]; /* the collection's path, for Location */
+  const char *location;            /* Location: base + this + the alias ("/" or "?alias=") */
+  int deleted_text;                /* a delete answers 2.6's text (v0.14) */
 } cc_route;
 
 static void cc_internal(gsim *sim, struct evhttp_request *req, const char *what) {
@@ -889,12 +899,12 @@ static json_t *meta(const cc_route *r, const gsim_client_cert *c) {
   return m;
 }
 
-static void set_location(struct evhttp_request *req, const char *base, const char *alias) {
+static void set_location(struct evhttp_request *req, const cc_route *r, const char *alias) {
   char *encoded = evhttp_uriencode(alias, -1, 0);
-  size_t len = encoded ? strlen(base) + strlen(encoded) + 2 : 0;
+  size_t len = encoded ? strlen(r->base) + strlen(r->location) + strlen(encoded) + 1 : 0;
   char *location = len ? malloc(len) : NULL;
   if (location) {
-    snprintf(location, len, "%s/%s", base, encoded);
+    snprintf(location, len, "%s%s%s", r->base, r->location, encoded);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
   }
   free(location);
@@ -919,26 +929,38 @@ static const gsim_mp_part *file_part(const gsim_mp_form *form) {
   return NULL;
 }
 
-/* WSO2's order (addAPIClientCertificateOfGivenKeyType, CertificateManagerImpl):
- * alias, file, then the certificate (malformed, expired), then the alias
+/* WSO2's order (addAPIClientCertificateOfGivenKeyType, CertificateManagerImpl;
+ * 6.4.73 clientCertificatesPost): alias (and the form's apiId on v0.14),
+ * file, the API, then the certificate (malformed, expired), then the alias
  * against the database. The tier comes before the file (rule client-tier.*). */
-static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
+static void cc_add(gsim *sim, struct evhttp_request *req, cc_route *r) {
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
-  char alias[GSIM_ALIAS_MAX], tier[64];
+  char alias[GSIM_ALIAS_MAX], tier[64], api_id[GSIM_API_ID_MAX] = "";
   int alias_ok = gsim_form_text(&form, "alias", alias, sizeof(alias));
+  int api_ok = r->api ? 1 : gsim_form_text(&form, "apiId", api_id, sizeof(api_id));
   if (alias_ok < 0) {
     cc_bad(req, "The alias must be printable UTF-8 of at most 255 bytes");
     return;
   }
-  if (alias_ok == 0) {
+  if (api_ok < 0) {
+    cc_bad(req, "The apiId must be printable UTF-8 of at most 63 bytes");
+    return;
+  }
+  if (alias_ok == 0 || api_ok == 0) {
     cc_bad(req, EMPTY_ALIAS);
     return;
   }
   const gsim_mp_part *file = file_part(&form);
   if (!file) {
     cc_bad(req, NO_FILE);
+    return;
+  }
+  if (!r->api && !(r->api = gsim_api_find_id(sim, api_id))) { /* v0.14: the form's apiId */
+    char text[GSIM_API_ID_MAX + 48];
+    snprintf(text, sizeof(text), "Requested API with Id '%s' not found", api_id);
+    gsim_rest_error(req, 404, "Not Found", text);
     return;
   }
   int tier_given = 0;
@@ -997,10 +1019,12 @@ static void cc_add(gsim *sim, struct evhttp_request *req, const cc_route *r) {
            "client certificate '%s' (%s) added to api %s, %s, tier %s: matches now; handshake "
            "trust at the next listener tick (%s), in-memory trust at the next reloader tick (%s)",
            c->alias, c->unique_id, c->api_id, c->key_type, c->tier, profile, memory);
-  set_location(req, r->base, c->alias);
+  set_location(req, r, c->alias);
   gsim_send_json(req, 201, meta(r, c));
 }
 
+/* The certificates of the route's API and key type; on v0.14 (no API in the
+ * path) those of every API, or of the query's apiId. */
 static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
   struct evkeyvalq query;
   long offset = 0, limit = LIST_LIMIT;
@@ -1008,12 +1032,14 @@ static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
     return;
   const char *alias = evhttp_find_header(&query, "alias");
   alias = alias && *alias ? alias : NULL; /* as WSO2: an empty filter is no filter */
+  const char *api_id = r->api ? r->api->id : evhttp_find_header(&query, "apiId");
+  api_id = api_id && *api_id ? api_id : NULL;
   gsim_listener *l = sim->listener;
   json_t *list = json_array();
   size_t total = 0;
   for (size_t i = 0; i < l->count; i++) {
     const gsim_client_cert *c = l->certs[i];
-    if (strcmp(c->api_id, r->api->id) != 0 || strcmp(c->key_type, r->key_type) != 0 ||
+    if ((api_id && strcmp(c->api_id, api_id) != 0) || strcmp(c->key_type, r->key_type) != 0 ||
         (alias && strcmp(c->alias, alias) != 0))
       continue;
     if (total >= (size_t)offset && total < (size_t)offset + (size_t)limit)
@@ -1028,18 +1054,30 @@ static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
                            (json_int_t)total, "next", "", "previous", ""));
 }
 
-/* The certificate under alias in this API and key type, or NULL after 404. */
-static gsim_client_cert *cc_lookup(gsim *sim, struct evhttp_request *req, const cc_route *r,
+/* The certificate under alias in this API and key type, or NULL after 404.
+ * On v0.14 (no API in the path) the alias alone names it, whatever its API
+ * (the first one stored if a --break let two APIs share it), and r->api
+ * becomes its API. */
+static gsim_client_cert *cc_lookup(gsim *sim, struct evhttp_request *req, cc_route *r,
                                    const char *alias) {
-  gsim_client_cert *c = gsim_clientauth_find(sim, r->api->id, r->key_type, alias);
-  if (!c) {
+  gsim_client_cert *c = NULL;
+  if (r->api)
+    c = gsim_clientauth_find(sim, r->api->id, r->key_type, alias);
+  else {
+    gsim_listener *l = sim->listener;
+    for (size_t i = 0; i < l->count && !c; i++)
+      if (strcmp(l->certs[i]->key_type, r->key_type) == 0 && strcmp(l->certs[i]->alias, alias) == 0)
+        c = l->certs[i];
+    r->api = c ? gsim_api_find_id(sim, c->api_id) : NULL;
+  }
+  if (!c || !r->api) {
     cc_not_found(req, alias);
     return NULL;
   }
   return c;
 }
 
-static void cc_get(gsim *sim, struct evhttp_request *req, const cc_route *r, const char *alias,
+static void cc_get(gsim *sim, struct evhttp_request *req, cc_route *r, const char *alias,
                    int content) {
   gsim_client_cert *c = cc_lookup(sim, req, r, alias);
   if (!c)
@@ -1087,8 +1125,7 @@ static void cc_get(gsim *sim, struct evhttp_request *req, const cc_route *r, con
                            c->tier, "keyType", c->key_type, "uniqueId", c->unique_id));
 }
 
-static void cc_replace(gsim *sim, struct evhttp_request *req, const cc_route *r,
-                       const char *alias) {
+static void cc_replace(gsim *sim, struct evhttp_request *req, cc_route *r, const char *alias) {
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
@@ -1163,7 +1200,7 @@ static void cc_replace(gsim *sim, struct evhttp_request *req, const cc_route *r,
   gsim_send_json(req, 200, meta(r, c));
 }
 
-static void cc_delete(gsim *sim, struct evhttp_request *req, const cc_route *r, const char *alias) {
+static void cc_delete(gsim *sim, struct evhttp_request *req, cc_route *r, const char *alias) {
   gsim_client_cert *c = cc_lookup(sim, req, r, alias);
   if (!c)
     return;
@@ -1180,16 +1217,64 @@ static void cc_delete(gsim *sim, struct evhttp_request *req, const cc_route *r, 
            c->alias, c->unique_id, c->api_id);
   gsim_clientauth_remove(sim, r->api->id, r->key_type, alias);
   gsim_clientauth_changed(sim);
-  evhttp_send_reply(req, 200, "OK", NULL);
+  struct evbuffer *body = r->deleted_text ? evbuffer_new() : NULL;
+  if (body) { /* 6.4.73's text (its application/json type is not imitated) */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+    evbuffer_add_printf(body, DELETED, alias);
+  }
+  evhttp_send_reply(req, 200, "OK", body);
+  if (body)
+    evbuffer_free(body);
+}
+
+/* The collection (after is "" or "/") or one alias (after is "/{alias}[/content]"). */
+static void cc_dispatch(gsim *sim, struct evhttp_request *req, cc_route *r, const char *after) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*after == '\0' || strcmp(after, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      cc_add(sim, req, r);
+    else if (cmd == EVHTTP_REQ_GET)
+      cc_list(sim, req, r);
+    else
+      cc_method(req, "GET, POST");
+    return;
+  }
+  after++;
+  const char *slash = strchr(after, '/');
+  size_t seg_len = slash ? (size_t)(slash - after) : strlen(after);
+  char alias[GSIM_ALIAS_MAX];
+  if (gsim_path_segment(after, seg_len, alias, sizeof(alias)) != 0) {
+    cc_bad(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
+    return;
+  }
+  if (slash && strcmp(slash, "/content") == 0) {
+    if (cmd == EVHTTP_REQ_GET)
+      cc_get(sim, req, r, alias, 1);
+    else
+      cc_method(req, "GET");
+    return;
+  }
+  if (slash) {
+    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    return;
+  }
+  if (cmd == EVHTTP_REQ_GET)
+    cc_get(sim, req, r, alias, 0);
+  else if (cmd == EVHTTP_REQ_PUT)
+    cc_replace(sim, req, r, alias);
+  else if (cmd == EVHTTP_REQ_DELETE)
+    cc_delete(sim, req, r, alias);
+  else
+    cc_method(req, "GET, PUT, DELETE");
 }
 
 void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *api,
                              const char *rest) {
   static const char older[] = "/client-certificates", newer[] = "/client-certs/";
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
   cc_route r;
   memset(&r, 0, sizeof(r));
   r.api = api;
+  r.location = "/";
   const char *after = NULL;
   if (strncmp(rest, older, sizeof(older) - 1) == 0) {
     after = rest + sizeof(older) - 1;
@@ -1218,40 +1303,20 @@ void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *ap
     gsim_rest_error(req, 404, "Not Found", "No such resource");
     return;
   }
-  if (*after == '\0' || strcmp(after, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      cc_add(sim, req, &r);
-    else if (cmd == EVHTTP_REQ_GET)
-      cc_list(sim, req, &r);
-    else
-      cc_method(req, "GET, POST");
-    return;
-  }
-  after++;
-  const char *slash = strchr(after, '/');
-  size_t seg_len = slash ? (size_t)(slash - after) : strlen(after);
-  char alias[GSIM_ALIAS_MAX];
-  if (gsim_path_segment(after, seg_len, alias, sizeof(alias)) != 0) {
-    cc_bad(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
-    return;
-  }
-  if (slash && strcmp(slash, "/content") == 0) {
-    if (cmd == EVHTTP_REQ_GET)
-      cc_get(sim, req, &r, alias, 1);
-    else
-      cc_method(req, "GET");
-    return;
-  }
-  if (slash) {
+  cc_dispatch(sim, req, &r, after);
+}
+
+void gsim_client_certs_route_v014(gsim *sim, struct evhttp_request *req, const char *rest) {
+  cc_route r;
+  memset(&r, 0, sizeof(r));
+  snprintf(r.key_type, sizeof(r.key_type), "PRODUCTION"); /* 2.6 has no key types */
+  snprintf(r.key_type_given, sizeof(r.key_type_given), "PRODUCTION");
+  snprintf(r.base, sizeof(r.base), "/api/am/publisher/v0.14/clientCertificates");
+  r.location = "?alias="; /* RestApiConstants.CLIENT_CERTS_BASE_PATH + "?alias=" */
+  r.deleted_text = 1;
+  if (*rest != '\0' && *rest != '/') {
     gsim_rest_error(req, 404, "Not Found", "No such resource");
     return;
   }
-  if (cmd == EVHTTP_REQ_GET)
-    cc_get(sim, req, &r, alias, 0);
-  else if (cmd == EVHTTP_REQ_PUT)
-    cc_replace(sim, req, &r, alias);
-  else if (cmd == EVHTTP_REQ_DELETE)
-    cc_delete(sim, req, &r, alias);
-  else
-    cc_method(req, "GET, PUT, DELETE");
+  cc_dispatch(sim, req, &r, rest);
 }

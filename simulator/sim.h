@@ -359,6 +359,10 @@ const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X
  * rest is what follows the API id (starts with "/client-cert"). */
 void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *api,
                              const char *rest);
+/* /api/am/publisher/v0.14/clientCertificates[...] (rule rest.publisher-v0.14):
+ * rest is what follows "clientCertificates"; the form's or query's apiId, or
+ * the alias, names the API. */
+void gsim_client_certs_route_v014(gsim *sim, struct evhttp_request *req, const char *rest);
 /* Forgets (store and memory) every client certificate of an API being deleted.
  * 0, or -1 (store failure, nothing changed). */
 int gsim_client_certs_drop_api(gsim *sim, const char *api_id);

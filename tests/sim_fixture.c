@@ -268,6 +268,43 @@ int st_multipart(st_sim *sim, const char *method, const char *path, const st_par
   return rc;
 }
 
+/* The Publisher v0.14 paths of certificates, per profile (rule rest-paths);
+ * every other profile serves the v4 ones. */
+static const struct {
+  const char *profile, *certs, *client_certs;
+} V014_PATHS[] = {
+    {"wso2-2.6", "/api/am/publisher/v0.14/certificates",
+     "/api/am/publisher/v0.14/clientCertificates"},
+};
+
+static const char *v014_path(const st_sim *sim, int client) {
+  for (size_t i = 0; i < sizeof(V014_PATHS) / sizeof(V014_PATHS[0]); i++)
+    if (sim->opts.profile && strcmp(sim->opts.profile, V014_PATHS[i].profile) == 0)
+      return client ? V014_PATHS[i].client_certs : V014_PATHS[i].certs;
+  return NULL;
+}
+
+const char *st_certs_path(const st_sim *sim) {
+  const char *v014 = v014_path(sim, 0);
+  return v014 ? v014 : ST_CERTS;
+}
+
+int st_upload_client_cert(st_sim *sim, const char *api_id, const st_part *parts, size_t count,
+                          st_reply *out) {
+  st_part all[16];
+  if (count >= sizeof(all) / sizeof(all[0]))
+    return st_fail("st_upload_client_cert: at most 15 parts");
+  memcpy(all, parts, count * sizeof(*parts));
+  const char *v014 = v014_path(sim, 1);
+  char path[512];
+  if (v014) {
+    all[count++] = (st_part){"apiId", api_id, strlen(api_id), NULL};
+    snprintf(path, sizeof(path), "%s", v014);
+  } else
+    snprintf(path, sizeof(path), ST_APIS "/%s/client-certificates", api_id);
+  return st_multipart(sim, "POST", path, all, count, out);
+}
+
 int st_upload_cert(st_sim *sim, const char *alias, const char *endpoint, const char *cert_path,
                    st_reply *out) {
   size_t len = 0;
@@ -279,7 +316,7 @@ int st_upload_cert(st_sim *sim, const char *alias, const char *endpoint, const c
       {"alias", alias, strlen(alias), NULL},
       {"endpoint", endpoint, strlen(endpoint), NULL},
   };
-  int rc = st_multipart(sim, "POST", ST_CERTS, parts, 3, out);
+  int rc = st_multipart(sim, "POST", st_certs_path(sim), parts, 3, out);
   free(data);
   return rc;
 }

@@ -84,9 +84,19 @@ typedef struct st_part {
 /* A multipart/form-data call built by curl's mime API. */
 int st_multipart(st_sim *sim, const char *method, const char *path, const st_part *parts,
                  size_t count, st_reply *out);
-/* POST endpoint-certificates with the file's bytes, alias and endpoint. */
+/* The endpoint certificates collection of the simulator's profile (rule
+ * rest-paths: wso2-2.6 serves Publisher v0.14's /certificates, the others
+ * ST_CERTS). */
+const char *st_certs_path(const st_sim *sim);
+/* POST endpoint-certificates (the profile's path) with the file's bytes,
+ * alias and endpoint. */
 int st_upload_cert(st_sim *sim, const char *alias, const char *endpoint, const char *cert_path,
                    st_reply *out);
+/* POST a client certificate of an API: parts (certificate, alias, tier, ...)
+ * to /apis/{api_id}/client-certificates, or under wso2-2.6 to v0.14's
+ * /clientCertificates with api_id as the form's apiId. */
+int st_upload_client_cert(st_sim *sim, const char *api_id, const st_part *parts, size_t count,
+                          st_reply *out);
 /* POST /apis; *id (64 bytes) gets the id. Returns the status (or -1). */
 long st_create_api(st_sim *sim, const char *name, const char *context, const char *version,
                    const char *url, char id[64]);

@@ -11,6 +11,14 @@
  * ErrorDTO {"code":N,"message":..,"description":..,"moreInfo":"","error":[]},
  * and after each table the store is listed to prove that a refused request
  * added nothing.
+ *
+ * The paths follow rule rest-paths: a table of calls runs under wso2-4 and
+ * sap (Publisher v4's /endpoint-certificates), wso2-2.6 (v0.14's
+ * /certificates, with 2.6's Location, 404 texts and delete text) and each
+ * WSO2 version with --break rest-paths (the other version's row): every
+ * call on the paths in force answers, the same call on the other version's
+ * paths is 404 naming the rule, and the store shows only what the served
+ * paths did.
  */
 #include "support.h"
 #include "backend_fixture.h"
@@ -35,9 +43,10 @@
 #define ENDPOINT_RULE                                                                              \
   "endpointConfig: production_endpoints.url (and sandbox_endpoints.url if given) must be "         \
   "http(s) URLs with a host"
+/* under wso2-4, which knows the optional flags (rule both-optional.either) */
 #define SCHEMES                                                                                    \
   "not one of mutualssl, mutualssl_mandatory, oauth2, basic_auth, api_key, "                       \
-  "oauth_basic_auth_api_key_mandatory"
+  "oauth_basic_auth_api_key_mandatory, mutualssl_optional, oauth_basic_auth_api_key_optional"
 #define FAULT_101500                                                                               \
   "{\"code\":\"101500\",\"type\":\"Status report\",\"message\":\"Runtime Error\","                 \
   "\"description\":\"Error in Sender\"}"
@@ -653,6 +662,143 @@ static void test_replace_and_delete(void **state) {
   st_check(st_sim_stop(&sim));
 }
 
+/* ---- the Publisher paths by version: rule rest-paths ---------------------------- */
+
+enum { RP_V4 = 0, RP_V014, RP_COUNT };
+static const char *const RP_CERTS[RP_COUNT] = {"/api/am/publisher/v4/endpoint-certificates",
+                                               "/api/am/publisher/v0.14/certificates"};
+static const char *const RP_ELSEWHERE[RP_COUNT] = {
+    "No such resource: certificates are under /api/am/publisher/v4/endpoint-certificates and "
+    "/api/am/publisher/v4/apis/{apiId}/client-certificates in this version (rule "
+    "rest.publisher-v4)",
+    "No such resource: certificates are under /api/am/publisher/v0.14/certificates and "
+    "/api/am/publisher/v0.14/clientCertificates in this version (rule rest.publisher-v0.14)"};
+
+typedef struct rp_run {
+  const char *profile;
+  const char *broken; /* --break, or NULL */
+  int served;         /* RP_V4 or RP_V014 */
+} rp_run;
+
+static const rp_run rp_runs[] = {
+    {"wso2-4", NULL, RP_V4},           {"sap", NULL, RP_V4},
+    {"wso2-2.6", NULL, RP_V014},       {"wso2-4", "rest-paths", RP_V014},
+    {"wso2-2.6", "rest-paths", RP_V4},
+};
+
+typedef struct rp_expect {
+  long status;
+  /* 404: the ErrorDTO description (NULL: the other version's RP_ELSEWHERE);
+   * 201: the Location; 200: a text the body holds ("" an empty body) */
+  const char *text;
+} rp_expect;
+
+typedef struct rp_case {
+  const char *name;
+  const char *method;
+  int own;                    /* 1: the served version's collection; 0: the other's */
+  const char *suffix;         /* after the collection */
+  const char *alias;          /* a multipart body: root.pem, this alias and EP; NULL: none */
+  rp_expect expect[RP_COUNT]; /* by the served version */
+} rp_case;
+
+#define RP_OTHER                                                                                   \
+  { 404, NULL }
+/* clang-format off */
+static const rp_case rp_cases[] = {
+    {"add", "POST", 1, "", "rp",
+     {{201, "/api/am/publisher/v4/endpoint-certificates/rp"},
+      {201, "/api/am/publisher/v0.14/certificates?alias=rp"}}},
+    {"add on the other paths", "POST", 0, "", "rq", {RP_OTHER, RP_OTHER}},
+    {"list", "GET", 1, "?alias=rp", NULL, {{200, "\"alias\":\"rp\""}, {200, "\"alias\":\"rp\""}}},
+    {"list on the other paths", "GET", 0, "", NULL, {RP_OTHER, RP_OTHER}},
+    {"get", "GET", 1, "/rp", NULL, {{200, "\"status\":\"Active\""}, {200, "\"status\":\"Active\""}}},
+    {"get on the other paths", "GET", 0, "/rp", NULL, {RP_OTHER, RP_OTHER}},
+    {"content", "GET", 1, "/rp/content", NULL, {{200, NULL}, {200, NULL}}},
+    {"content on the other paths", "GET", 0, "/rp/content", NULL, {RP_OTHER, RP_OTHER}},
+    {"get unknown", "GET", 1, "/none", NULL,
+     {{404, "Requested Certificate with Id 'none' not found"},
+      {404, "Certificate for Alias 'none' is not found."}}},
+    {"put unknown", "PUT", 1, "/none", "none",
+     {{404, "Requested Certificate with Id 'none' not found"},
+      {404, "Could not update the certificate. The alias 'none' not found."}}},
+    {"put", "PUT", 1, "/rp", "rp", {{200, "\"endpoint\""}, {200, "\"endpoint\""}}},
+    {"put on the other paths", "PUT", 0, "/rp", "rp", {RP_OTHER, RP_OTHER}},
+    {"delete on the other paths", "DELETE", 0, "/rp", NULL, {RP_OTHER, RP_OTHER}},
+    {"list: the other paths changed nothing", "GET", 1, "", NULL,
+     {{200, "\"total\":1"}, {200, "\"total\":1"}}},
+    {"delete", "DELETE", 1, "/rp", NULL,
+     {{200, ""}, {200, "The certificate for alias 'rp' deleted successfully."}}},
+    {"delete again", "DELETE", 1, "/rp", NULL,
+     {{404, "Requested Certificate with Id 'rp' not found"},
+      {404, "Certificate for alias 'rp' is not found."}}},
+    {"the other version's client certificates", "GET", 0, "/../clientCertificates", NULL,
+     {RP_OTHER, RP_OTHER}},
+};
+/* clang-format on */
+
+static void test_rest_paths(void **state) {
+  (void)state;
+  for (size_t run = 0; run < sizeof(rp_runs) / sizeof(rp_runs[0]); run++) {
+    const rp_run *u = &rp_runs[run];
+    char dir_name[64];
+    snprintf(dir_name, sizeof(dir_name), "rest-paths-%zu", run);
+    const char *extra[] = {"--break", u->broken, NULL};
+    char dir[BS_PATH_MAX];
+    st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
+                        .clock = FAKE_START,
+                        .profile = u->profile,
+                        .extra = u->broken ? extra : NULL};
+    st_sim sim;
+    st_check(st_sim_start(&sim, &opts));
+    int other = u->served == RP_V4 ? RP_V014 : RP_V4;
+    for (size_t i = 0; i < sizeof(rp_cases) / sizeof(rp_cases[0]); i++) {
+      const rp_case *c = &rp_cases[i];
+      const rp_expect *e = &c->expect[u->served];
+      char path[512];
+      const char *suffix = c->suffix;
+      if (strcmp(suffix, "/../clientCertificates") == 0) /* the other version's collection */
+        snprintf(path, sizeof(path), "%s",
+                 other == RP_V014 ? "/api/am/publisher/v0.14/clientCertificates"
+                                  : ST_APIS "/00000000-0000-4000-8000-000000000000/"
+                                            "client-certificates");
+      else
+        snprintf(path, sizeof(path), "%s%s", RP_CERTS[c->own ? u->served : other], suffix);
+      print_message("rest-paths %s%s%s: %s %s %s\n", u->profile, u->broken ? " --break " : "",
+                    u->broken ? u->broken : "", c->name, c->method, path);
+      st_reply r;
+      if (c->alias) {
+        gcert_buf file;
+        cert_bytes("root", FORM_PEM, &file);
+        send_cert(&sim, c->method, path, c->alias, EP, &file, &r);
+        gcert_buf_free(&file);
+      } else
+        admin(&sim, c->method, path, NULL, &r);
+      if (e->status == 404)
+        expect_error(&r, 404, "Not Found", e->text ? e->text : RP_ELSEWHERE[u->served]);
+      else if (r.status != e->status)
+        fail_msg("%s: expected %ld, got %ld: %s", c->name, e->status, r.status, r.body);
+      else if (e->status == 201)
+        expect_header(&r, "Location", e->text);
+      else if (e->text && *e->text && (!r.body || !strstr(r.body, e->text)))
+        fail_msg("%s: expected a body with %s, got %s", c->name, e->text, r.body);
+      else if (e->text && !*e->text)
+        assert_int_equal(0, r.len);
+      if (e->text && e->status == 200 && strcmp(c->method, "DELETE") == 0 && *e->text)
+        expect_header(&r, "Content-Type", "text/plain");
+      if (strcmp(c->name, "content") == 0) {
+        gcert_buf der;
+        row_der("root", &der);
+        assert_int_equal(der.len, r.len);
+        assert_memory_equal(der.data, r.body, der.len);
+        gcert_buf_free(&der);
+      }
+      st_reply_free(&r);
+    }
+    st_check(st_sim_stop(&sim));
+  }
+}
+
 /* ---- the sap profile -------------------------------------------------------------- */
 
 static void test_sap_profile(void **state) {
@@ -1189,6 +1335,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_get_one_and_expiry, teardown),
       cmocka_unit_test_teardown(test_replace_and_delete, teardown),
       cmocka_unit_test_teardown(test_sap_profile, teardown),
+      cmocka_unit_test_teardown(test_rest_paths, teardown),
       cmocka_unit_test_teardown(test_auth, teardown),
       cmocka_unit_test_teardown(test_api_lifecycle, teardown),
       cmocka_unit_test_teardown(test_api_validation, teardown),

@@ -21,7 +21,12 @@
  *     spelled it); the file checked before the alias; malformed 500 or 400;
  *     404, PUT (an empty one as rule client-put-empty.* says), DELETE,
  *     content, the key-type paths; and a restart that finds every certificate
- *     again under its API, key type and alias.
+ *     again under its API, key type and alias. The paths follow rule
+ *     rest-paths: under wso2-4 and sap /apis/{id}/client-certificates (and
+ *     /client-certs/{keyType}), under wso2-2.6 Publisher v0.14's
+ *     /clientCertificates (the API id in the form or the query, the alias
+ *     alone naming a certificate); each version's paths answer 404 naming
+ *     the rule under the other, also with --break rest-paths.
  * The data plane outcome of a match (200 or 401 on an API secured with
  * mutualssl_mandatory) is asserted where the security chain (security.c)
  * decides it.
@@ -114,13 +119,14 @@ static void create_api(st_sim *sim, const char *name, const char *url, const cha
   st_reply_free(&r);
 }
 
-/* multipart to path with optional alias, tier and certificate file: a
- * scratch name, "!garbage" (bytes that are no certificate), "!empty" (no
+/* multipart to path with optional alias, tier, apiId and certificate file:
+ * a scratch name, "!garbage" (bytes that are no certificate), "!empty" (no
  * bytes) or "!nofilename" (client.pem in a part without a file name).
  * Returns the status. */
 static long client_cert_call(st_sim *sim, const char *method, const char *path, const char *alias,
-                             const char *tier, const char *file, st_reply *out) {
-  st_part parts[3];
+                             const char *tier, const char *api_id, const char *file,
+                             st_reply *out) {
+  st_part parts[4];
   size_t n = 0;
   char *data = NULL;
   size_t len = 0;
@@ -139,6 +145,8 @@ static long client_cert_call(st_sim *sim, const char *method, const char *path, 
     parts[n++] = (st_part){"alias", alias, strlen(alias), NULL};
   if (tier)
     parts[n++] = (st_part){"tier", tier, strlen(tier), NULL};
+  if (api_id)
+    parts[n++] = (st_part){"apiId", api_id, strlen(api_id), NULL};
   st_check(st_multipart(sim, method, path, parts, n, out));
   free(data);
   return out->status;
@@ -148,7 +156,7 @@ static void upload(st_sim *sim, const char *api_id, const char *alias, const cha
   char path[256];
   snprintf(path, sizeof(path), CC_PATH, api_id);
   st_reply r;
-  if (client_cert_call(sim, "POST", path, alias, NULL, file, &r) != 201)
+  if (client_cert_call(sim, "POST", path, alias, NULL, NULL, file, &r) != 201)
     fail_msg("upload %s: %ld %s", alias, r.status, r.body);
   st_reply_free(&r);
 }
@@ -446,7 +454,12 @@ static const char *const PROFILES[P_COUNT] = {"wso2-4", "wso2-2.6", "sap"};
 typedef struct admin_row {
   const char *what;
   const char *method;
-  /* after /apis/{id} of API a; "b:" first: API b's; "!": an unknown API id */
+  /* after /apis/{id} of API a; "b:" first: API b's; "!": an unknown API id.
+   * Where rule rest-paths says v0.14, /client-certificates[?q] becomes
+   * /clientCertificates with the API id in the form (POST) or the query,
+   * and /client-certificates/{alias}... /clientCertificates/{alias}...;
+   * "@" first: /apis/{id} of API a, never rewritten; "=" first: the path as
+   * it is (a POST's form then names API a) */
   const char *path;
   const char *alias;
   const char *tier;
@@ -464,6 +477,10 @@ typedef struct admin_row {
 #define TAKEN_T(alias, type)                                                                       \
   "The alias '" alias "' already exists in the trust store for " type " key type."
 #define NO_FILE "Certificate addition failed. Proper Certificate file should be provided"
+/* the other version's certificate paths (rule rest-paths) */
+#define V014_ONLY "(rule rest.publisher-v0.14)"
+#define V4_ONLY   "(rule rest.publisher-v4)"
+#define V014      "=/api/am/publisher/v0.14/clientCertificates"
 
 /* API a has the endpoint "https://localhost:9", API b the same backend; the
  * endpoint certificate "ep1" exists before the first row. Rules:
@@ -493,11 +510,11 @@ static const admin_row admin_rows[] = {
     {"alias taken on another API", "POST", "b:/client-certificates", "c1", NULL, "client.pem",
      {409, 409, 201}, TAKEN_A("c1"), {TAKEN_T("c1", "PRODUCTION"), NULL, "\"alias\":\"c1\""}},
     {"sandbox alias of another API's production", "POST", "b:/client-certs/SANDBOX", "c2", NULL,
-     "client.pem", {201, 409, 201}, "\"keyType\":\"SANDBOX\"", {NULL, TAKEN_A("c2")}},
+     "client.pem", {201, 404, 201}, "\"keyType\":\"SANDBOX\"", {NULL, V014_ONLY}},
     {"sandbox alias of this API's production", "POST", "/client-certs/SANDBOX", "c1", NULL,
-     "client.pem", {201, 409, 409}, TAKEN_A("c1"), {"\"keyType\":\"SANDBOX\""}},
+     "client.pem", {201, 404, 409}, TAKEN_A("c1"), {"\"keyType\":\"SANDBOX\"", V014_ONLY}},
     {"sandbox alias taken, as the path spells it", "POST", "/client-certs/sandbox", "c2", NULL,
-     "client.pem", ALL(409), TAKEN_A("c2"), {TAKEN_T("c2", "sandbox")}},
+     "client.pem", {409, 404, 409}, TAKEN_A("c2"), {TAKEN_T("c2", "sandbox"), V014_ONLY}},
     {"an endpoint certificate's alias", "POST", "b:/client-certificates", "ep1", NULL, "client.pem",
      {409, 409, 201}, TAKEN_A("ep1"), {TAKEN_T("ep1", "PRODUCTION"), NULL, "\"alias\":\"ep1\""}},
     {"expired", "POST", "/client-certificates", "c3", NULL, "server-expired.pem", ALL(400),
@@ -535,47 +552,115 @@ static const admin_row admin_rows[] = {
      "Certificate for alias 'nope' is not found.", {NULL}},
     {"get after put", "GET", "/client-certificates/c1", NULL, NULL, NULL,
      ALL(200), "OU=wrong EKU", {NULL}},
-    {"sandbox add", "POST", "/client-certs/SANDBOX", "s1", NULL, "client.pem", ALL(201),
-     "\"keyType\":\"SANDBOX\"", {NULL}},
-    {"sandbox get", "GET", "/client-certs/SANDBOX/s1", NULL, NULL, NULL, ALL(200),
-     "\"keyType\":\"SANDBOX\"", {NULL}},
+    {"sandbox add", "POST", "/client-certs/SANDBOX", "s1", NULL, "client.pem", {201, 404, 201},
+     "\"keyType\":\"SANDBOX\"", {NULL, V014_ONLY}},
+    {"sandbox get", "GET", "/client-certs/SANDBOX/s1", NULL, NULL, NULL, {200, 404, 200},
+     "\"keyType\":\"SANDBOX\"", {NULL, V014_ONLY}},
     {"sandbox is not production", "GET", "/client-certs/PRODUCTION/s1", NULL, NULL, NULL, ALL(404),
      NULL, {NULL}},
     {"older path is production", "GET", "/client-certificates/s1", NULL, NULL, NULL, ALL(404),
      NULL, {NULL}},
-    {"production list", "GET", "/client-certs/PRODUCTION", NULL, NULL, NULL, ALL(200),
-     "\"count\":2", {NULL}},
-    {"sandbox list", "GET", "/client-certs/SANDBOX", NULL, NULL, NULL, ALL(200), "\"count\":1",
-     {"\"count\":2"}},
+    {"production list", "GET", "/client-certs/PRODUCTION", NULL, NULL, NULL, {200, 404, 200},
+     "\"count\":2", {NULL, V014_ONLY}},
+    {"sandbox list", "GET", "/client-certs/SANDBOX", NULL, NULL, NULL, {200, 404, 200},
+     "\"count\":1", {"\"count\":2", V014_ONLY}},
     {"production of a sandbox alias in the API", "POST", "/client-certs/PRODUCTION", "s1", NULL,
-     "client.pem", {201, 409, 409}, TAKEN_A("s1"), {"\"keyType\":\"PRODUCTION\""}},
-    {"sandbox content", "GET", "/client-certs/SANDBOX/s1/content", NULL, NULL, NULL, ALL(200),
-     NULL, {NULL}},
-    {"bad key type", "GET", "/client-certs/STAGING", NULL, NULL, NULL, ALL(400),
-     "The key type is invalid. It should be either PRODUCTION or SANDBOX", {NULL}},
+     "client.pem", {201, 404, 409}, TAKEN_A("s1"), {"\"keyType\":\"PRODUCTION\"", V014_ONLY}},
+    {"sandbox content", "GET", "/client-certs/SANDBOX/s1/content", NULL, NULL, NULL,
+     {200, 404, 200}, NULL, {NULL, V014_ONLY}},
+    {"bad key type", "GET", "/client-certs/STAGING", NULL, NULL, NULL, {400, 404, 400},
+     "The key type is invalid. It should be either PRODUCTION or SANDBOX", {NULL, V014_ONLY}},
     {"sandbox delete", "DELETE", "/client-certs/SANDBOX/s1", NULL, NULL, NULL,
-     ALL(200), NULL, {NULL}},
+     {200, 404, 200}, NULL, {NULL, V014_ONLY}},
     {"the production twin survives", "GET", "/client-certs/PRODUCTION/s1", NULL, NULL, NULL,
      {200, 404, 404}, NULL, {"\"keyType\":\"PRODUCTION\""}},
-    {"delete", "DELETE", "/client-certificates/c2", NULL, NULL, NULL, ALL(200), NULL, {NULL}},
+    {"delete", "DELETE", "/client-certificates/c2", NULL, NULL, NULL, ALL(200), NULL,
+     {NULL, "The certificate for alias 'c2' deleted successfully."}},
     {"delete again", "DELETE", "/client-certificates/c2", NULL, NULL, NULL, ALL(404), NULL, {NULL}},
     {"list after", "GET", "/client-certificates", NULL, NULL, NULL, ALL(200), "\"count\":1",
      {"\"count\":2"}},
     {"method", "PATCH", "/client-certificates", NULL, NULL, NULL, ALL(405), NULL, {NULL}},
     {"no such resource", "GET", "/client-certificatesX", NULL, NULL, NULL, ALL(404), NULL, {NULL}},
+    /* each version's paths, as they are, under every profile (rule rest-paths) */
+    {"v4 list", "GET", "@/client-certificates", NULL, NULL, NULL, {200, 404, 200},
+     "\"count\":1", {"\"count\":2", V014_ONLY}},
+    {"v4 get", "GET", "@/client-certificates/c1", NULL, NULL, NULL, {200, 404, 200},
+     "\"alias\":\"c1\"", {"\"status\":\"Active\"", V014_ONLY, "\"status\":\"Active\""}},
+    {"v4 add", "POST", "@/client-certificates", "v1", NULL, "client.pem", {201, 404, 201},
+     "\"alias\":\"v1\"", {NULL, V014_ONLY}},
+    {"v4 delete", "DELETE", "@/client-certificates/v1", NULL, NULL, NULL, {200, 404, 200}, NULL,
+     {NULL, V014_ONLY}},
+    {"v0.14 add", "POST", V014, "v2", NULL, "client.pem", {404, 201, 404}, V4_ONLY,
+     {NULL, "\"alias\":\"v2\",\"apiId\""}},
+    {"v0.14 add without apiId", "POST", V014 "?noapi", "v3", NULL, "client.pem", {404, 400, 404},
+     V4_ONLY, {NULL, "The alias and/ or apiId should not be empty"}},
+    {"v0.14 list of every API", "GET", V014, NULL, NULL, NULL, {404, 200, 404}, V4_ONLY,
+     {NULL, "\"count\":2"}},
+    {"v0.14 list of an unknown API", "GET", V014 "?apiId=nope", NULL, NULL, NULL, {404, 200, 404},
+     V4_ONLY, {NULL, "\"count\":0"}},
+    {"v0.14 get", "GET", V014 "/v2", NULL, NULL, NULL, {404, 200, 404}, V4_ONLY,
+     {NULL, "\"tier\":\"Unlimited\""}},
+    {"v0.14 content", "GET", V014 "/v2/content", NULL, NULL, NULL, {404, 200, 404}, NULL,
+     {V4_ONLY, NULL, V4_ONLY}},
+    {"v0.14 put", "PUT", V014 "/v2", NULL, "Gold", NULL, {404, 200, 404}, V4_ONLY,
+     {NULL, "\"tier\":\"Gold\""}},
+    {"v0.14 delete", "DELETE", V014 "/v2", NULL, NULL, NULL, {404, 200, 404}, V4_ONLY,
+     {NULL, "The certificate for alias 'v2' deleted successfully."}},
+    {"v0.14 delete again", "DELETE", V014 "/v2", NULL, NULL, NULL, {404, 404, 404}, V4_ONLY,
+     {NULL, "Certificate for alias 'v2' is not found."}},
 };
 /* clang-format on */
 
-/* What the profile's row of rule client-put-empty answers a PUT without
- * certificate and tier (WSO2's code: 200 "Client Certificate is not updated
- * for alias <a>"). */
-static const gsim_rule *put_empty_rule(int profile) {
+/* The profile's row of a rule family: client-put-empty (what a PUT without
+ * certificate and tier answers; WSO2's code: 200 "Client Certificate is not
+ * updated for alias <a>"), rest-paths (where the certificates are). */
+static const gsim_rule *rule_of(int profile, gsim_rule_family family) {
   gsim_profile p;
   assert_int_equal(0, gsim_profile_parse(PROFILES[profile], &p));
   static gsim_rules rules;
   char why[256];
   assert_int_equal(0, gsim_rules_resolve(&rules, p, why, sizeof(why)));
-  return rules.row[GSIM_RF_CLIENT_PUT_EMPTY];
+  return rules.row[family];
+}
+
+/* The request path of a row (see admin_row.path) under rest-paths variant
+ * v014 (0: v4); *form_api gets the API id a POST's form must carry (NULL:
+ * none). */
+static void row_path(const admin_row *row, int v014, const char *api, const char *api_b, char *path,
+                     size_t len, const char **form_api) {
+  static const char older[] = "/client-certificates";
+  const char *p = row->path;
+  const char *id = api;
+  int post = strcmp(row->method, "POST") == 0;
+  *form_api = NULL;
+  if (*p == '=') { /* as it is; "?noapi" only marks a POST without apiId */
+    const char *mark = strstr(p, "?noapi");
+    snprintf(path, len, "%.*s", mark ? (int)(mark - p - 1) : (int)strlen(p + 1), p + 1);
+    *form_api = post && !mark ? api : NULL;
+    return;
+  }
+  if (*p == '@') {
+    snprintf(path, len, ST_APIS "/%s%s", api, p + 1);
+    return;
+  }
+  if (*p == '!') {
+    id = "00000000-0000-4000-8000-000000000000";
+    p++;
+  } else if (strncmp(p, "b:", 2) == 0) {
+    id = api_b;
+    p += 2;
+  }
+  const char *after = p + sizeof(older) - 1;
+  if (!v014 || strncmp(p, older, sizeof(older) - 1) != 0)
+    snprintf(path, len, ST_APIS "/%s%s", id, p);
+  else if (*after == '/' || (*after != '\0' && *after != '?')) /* an alias, or a bad name */
+    snprintf(path, len, "%s%s", V014 + 1, after);
+  else if (post) {
+    snprintf(path, len, "%s%s", V014 + 1, after);
+    *form_api = id;
+  } else
+    snprintf(path, len, "%s?apiId=%s%s%s", V014 + 1, id, *after ? "&" : "",
+             *after ? after + 1 : "");
 }
 
 static void run_admin_rows(int profile) {
@@ -591,22 +676,16 @@ static void run_admin_rows(int profile) {
   assert_int_equal(201, r.status);
   st_reply_free(&r);
   int sap = profile == P_SAP;
+  int v014 = rule_of(profile, GSIM_RF_REST_PATHS)->variant == GSIM_REST_V014;
   for (size_t i = 0; i < sizeof(admin_rows) / sizeof(admin_rows[0]); i++) {
     const admin_row *row = &admin_rows[i];
     char path[512];
-    const char *p = row->path;
-    const char *id = api;
-    if (*p == '!') {
-      id = "00000000-0000-4000-8000-000000000000";
-      p++;
-    } else if (strncmp(p, "b:", 2) == 0) {
-      id = api_b;
-      p += 2;
-    }
-    snprintf(path, sizeof(path), ST_APIS "/%s%s", id, p);
+    const char *form_api = NULL;
+    row_path(row, v014, api, api_b, path, sizeof(path), &form_api);
     long status;
     if (row->alias || row->tier || row->file)
-      status = client_cert_call(&sim, row->method, path, row->alias, row->tier, row->file, &r);
+      status =
+          client_cert_call(&sim, row->method, path, row->alias, row->tier, form_api, row->file, &r);
     else {
       st_check(st_admin(&sim, row->method, path, NULL, &r));
       status = r.status;
@@ -614,7 +693,7 @@ static void run_admin_rows(int profile) {
     long want = row->status[profile];
     const char *says = row->says_by[profile] ? row->says_by[profile] : row->says;
     if (strcmp(row->what, "put nothing") == 0) {
-      const gsim_rule *rule = put_empty_rule(profile);
+      const gsim_rule *rule = rule_of(profile, GSIM_RF_CLIENT_PUT_EMPTY);
       want = rule->status;
       says = want == 200 ? "Client Certificate is not updated for alias c1"
                          : "The certificate and/ or tier should be provided";
@@ -631,9 +710,13 @@ static void run_admin_rows(int profile) {
       fail_msg("%s: %s %s: %ld, expected %ld with \"%s\":\n%s", PROFILES[profile], row->what, path,
                status, want, text, r.body ? r.body : "");
     if (strcmp(row->what, "add") == 0) {
-      char *location = st_header(&r, "Location");
+      char *location = st_header(&r, "Location"), want_location[256];
+      if (v014) /* 6.4.73: CLIENT_CERTS_BASE_PATH + "?alias=" */
+        snprintf(want_location, sizeof(want_location), "%s?alias=c1", V014 + 1);
+      else
+        snprintf(want_location, sizeof(want_location), ST_APIS "/%s/client-certificates/c1", api);
       assert_non_null(location);
-      assert_non_null(strstr(location, "/client-certificates/c1"));
+      assert_string_equal(want_location, location);
       free(location);
       assert_string_equal(api, json_string_value(json_object_get(r.json, "apiId")));
       assert_string_equal("Unlimited", json_string_value(json_object_get(r.json, "tier")));

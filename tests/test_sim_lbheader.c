@@ -109,10 +109,8 @@ static void upload_client(world *w, const char *api_id, const char *alias, const
       {"alias", alias, strlen(alias), NULL},
       {"tier", "Unlimited", 9, NULL},
   };
-  char path[256];
-  snprintf(path, sizeof(path), ST_APIS "/%s/client-certificates", api_id);
   st_reply r;
-  st_check(st_multipart(&w->sim, "POST", path, parts, 3, &r));
+  st_check(st_upload_client_cert(&w->sim, api_id, parts, 3, &r));
   if (r.status != 201)
     fail_msg("client certificate %s: %ld %s", alias, r.status, r.body ? r.body : "");
   st_reply_free(&r);
