@@ -93,10 +93,9 @@ const gh_reject_answer *gh_driver_reject_via(const gh_driver_ops *ops, gh_reject
   return gh_driver_reject(ops, cls);
 }
 
-const gh_cap_na *gh_driver_not_applicable(const gh_driver_ops *ops, unsigned needed,
-                                          const char *profile) {
-  for (const gh_cap_na *na = ops->not_applicable; na && na->cap; na++)
-    if ((needed & na->cap) && profile && gh_profile_match(na->family, profile) > 0)
+const gh_cap_na *gh_product_not_applicable_for(unsigned lacking, const char *profile) {
+  for (const gh_cap_na *na = gh_product_not_applicable; na->cap; na++)
+    if ((lacking & na->cap) && profile && gh_profile_match(na->family, profile) > 0)
       return na;
   return NULL;
 }

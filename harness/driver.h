@@ -4,10 +4,11 @@
  * endpoint certificates) into a running gateway and answers the runner's
  * operations. Each declares its capabilities; a case that needs one the
  * driver lacks is skipped with that capability's name as the reason, never
- * passed; one that needs a capability the product itself does not have
- * (ops.not_applicable: the capability, the profile family, the rule) is
- * reported not applicable to the profile, naming the rule. Operations return 0 when the driver did
- * its part (whatever HTTP status the gateway answered, which is in the result) and -1 with why when
+ * passed - unless the product the profile imitates has no such feature
+ * at all (gh_product_not_applicable: the capability, the profile family, the
+ * rule): then the case is reported not applicable to the profile, naming the
+ * rule. A driver that has the capability (nginx has per-API backend TLS) runs
+ * such a case all the same. Operations return 0 when the driver did its part (whatever HTTP status the gateway answered, which is in the result) and -1 with why when
  * the driver or the gateway broke: that is a harness error, not a
  * non-conformance. An operation the driver finds it cannot do only at run
  * time returns GH_DRIVER_UNSUPPORTED with the reason in why: the runner skips
@@ -89,8 +90,8 @@ extern const gh_reject_answer gh_sim_rejects[GH_REJECT_COUNT];
 /* A capability that is not applicable to a product: the product has no such
  * feature at all (WSO2 keeps backend TLS per host:port, never per API), so a
  * case that needs it is reported "not applicable to <profile> (rule <id>)" -
- * neither run nor counted as a gap of the driver. A driver lists these next
- * to its capabilities (ops.not_applicable). */
+ * neither run nor counted as a gap of the driver - when the driver lacks the
+ * capability (a driver that has it runs the case). */
 typedef struct gh_cap_na {
   unsigned cap;       /* one GH_CAP_* bit; 0 ends a table */
   const char *family; /* a profile or a family word (profile.h): "wso2" is every WSO2 version */
@@ -106,11 +107,10 @@ extern const gh_cap_na gh_product_not_applicable[];
 const char *gh_cap_name(unsigned cap);
 /* 0 with *cap set, or -1 for an unknown name. */
 int gh_cap_parse(const char *name, unsigned *cap);
-/* The first entry of the driver's not-applicable table whose capability is
- * one of needed and whose family word fits the canonical profile
- * (gh_profile_match), or NULL. */
-const gh_cap_na *gh_driver_not_applicable(const struct gh_driver_ops *ops, unsigned needed,
-                                          const char *profile);
+/* The first entry of gh_product_not_applicable whose capability is one of
+ * lacking (what a case needs and its driver has not) and whose family word
+ * fits the canonical profile (gh_profile_match), or NULL. */
+const gh_cap_na *gh_product_not_applicable_for(unsigned lacking, const char *profile);
 
 #define GH_MAX_PROFILES 16
 
@@ -250,11 +250,6 @@ typedef struct gh_driver gh_driver;
 typedef struct gh_driver_ops {
   const char *name;
   unsigned caps;
-  /* What does not apply to a product whatever the driver ({0}-terminated;
-   * NULL: nothing): a case that needs one of these capabilities under a
-   * matching profile is reported not applicable, with the rule, before the
-   * capabilities are checked. */
-  const gh_cap_na *not_applicable;
   int (*start)(gh_driver *d, const gh_gateway_config *cfg, char *why, size_t why_len);
   int (*stop)(gh_driver *d, char *why, size_t why_len);
   int (*restart)(gh_driver *d, char *why, size_t why_len);

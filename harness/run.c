@@ -1349,7 +1349,8 @@ static void execute_case(const options *opt, const gh_case_spec *c, const char *
   r.profile = profile;
   r.driver = driver;
   double t0 = now_ms();
-  const gh_cap_na *na = gh_driver_not_applicable(driver->ops, needed_capabilities(c), profile);
+  const gh_cap_na *na =
+      gh_product_not_applicable_for(needed_capabilities(c) & ~driver->ops->caps, profile);
   const char *missing = na ? NULL : missing_capability(c, driver->ops->caps);
   if (na) {
     r.outcome = GH_SKIP;

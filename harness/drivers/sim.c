@@ -19,9 +19,9 @@
  * is stopped by pid with the simulator, and restarted with it (the
  * simulator's port changes). Without nginx such a case is skipped, naming it.
  *
- * What does not apply to a product (per-API backend TLS: WSO2 and SAP choose
- * backend TLS per host:port) is the driver's not-applicable table
- * (gh_product_not_applicable, the rules of simulator/rules.c).
+ * The simulator lacks per-API backend TLS because the products it imitates
+ * do (WSO2 and SAP choose backend TLS per host:port): such cases are reported
+ * not applicable (gh_product_not_applicable, the rules of simulator/rules.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -654,7 +654,6 @@ static const gh_driver_ops sim_ops = {
             GH_CAP_BASE_TRUST_STORE | GH_CAP_CLIENT_MTLS | GH_CAP_OAUTH2 | GH_CAP_HEADER_MODE |
             GH_CAP_HEADER_CERT_DECODE | GH_CAP_THROTTLING | GH_CAP_LISTENER_RELOAD_SCHEDULE |
             GH_CAP_AUTH_FAULT_CODES | GH_CAP_LB_IN_FRONT,
-    .not_applicable = gh_product_not_applicable,
     .start = sim_start,
     .stop = sim_stop,
     .restart = sim_restart,
