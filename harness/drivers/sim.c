@@ -19,6 +19,12 @@
  * is stopped by pid with the simulator, and restarted with it (the
  * simulator's port changes). Without nginx such a case is skipped, naming it.
  *
+ * Certificates are where the profile's Publisher API has them (the
+ * simulator's rule rest-paths; CERT_PATHS below): WSO2 2.6's v0.14
+ * /certificates and /clientCertificates (the API id in the form, the alias
+ * alone naming a client certificate), the v4 paths for every other profile.
+ * APIs, key managers, applications and subscriptions are v4 everywhere.
+ *
  * The simulator lacks per-API backend TLS because the products it imitates
  * do (WSO2 and SAP choose backend TLS per host:port): such cases are reported
  * not applicable (gh_product_not_applicable, the rules of simulator/rules.c).
@@ -39,10 +45,10 @@
 #include "driver.h"
 #include "front_lb.h"
 #include "gcert.h"
+#include "profile.h"
 #include "scenario.h"
 #include "supervisor.h"
 
-#define CERTS_PATH    "/api/am/publisher/v4/endpoint-certificates"
 #define APIS_PATH     "/api/am/publisher/v4/apis"
 #define KM_PATH       "/api/am/admin/v4/key-managers"
 #define APPS_PATH     "/api/am/devportal/v3/applications"
@@ -50,6 +56,28 @@
 #define MAX_APIS      64
 #define SYNC_WAIT_MS  5000
 #define ADMIN_TIMEOUT 10000L
+
+/* The certificate paths of a profile's Publisher API (the simulator's rule
+ * rest-paths); the last row serves every other profile. */
+typedef struct cert_paths {
+  const char *profile;      /* canonical profile name; NULL: the rest */
+  const char *certs;        /* endpoint certificates */
+  const char *client_certs; /* own collection, apiId in the form; NULL: under /apis/{id} */
+} cert_paths;
+
+static const cert_paths CERT_PATHS[] = {
+    {"wso2-2.6", "/api/am/publisher/v0.14/certificates",
+     "/api/am/publisher/v0.14/clientCertificates"},
+    {NULL, "/api/am/publisher/v4/endpoint-certificates", NULL},
+};
+
+static const cert_paths *cert_paths_of(const char *profile) {
+  const char *canonical = profile ? gh_profile_canonical(profile) : NULL;
+  size_t i = 0;
+  while (CERT_PATHS[i].profile && !(canonical && strcmp(CERT_PATHS[i].profile, canonical) == 0))
+    i++;
+  return &CERT_PATHS[i];
+}
 
 typedef struct api_id {
   char name[128];
@@ -424,24 +452,26 @@ static int sim_upload_cert(gh_driver *d, const char *alias, const char *endpoint
       {"alias", alias, strlen(alias), NULL},
       {"endpoint", endpoint, strlen(endpoint), NULL},
   };
-  return admin(d->impl, "POST", CERTS_PATH, NULL, parts, 3, r, why, why_len);
+  sim_driver *s = d->impl;
+  return admin(s, "POST", cert_paths_of(s->cfg.profile)->certs, NULL, parts, 3, r, why, why_len);
 }
 
-static char *alias_path(const char *alias, const char *suffix) {
+static char *alias_path(const sim_driver *s, const char *alias, const char *suffix) {
+  const char *certs = cert_paths_of(s->cfg.profile)->certs;
   char *escaped = curl_easy_escape(NULL, alias, 0);
   if (!escaped)
     return NULL;
-  size_t n = strlen(CERTS_PATH) + strlen(escaped) + strlen(suffix) + 2;
+  size_t n = strlen(certs) + strlen(escaped) + strlen(suffix) + 2;
   char *path = malloc(n);
   if (path)
-    snprintf(path, n, "%s/%s%s", CERTS_PATH, escaped, suffix);
+    snprintf(path, n, "%s/%s%s", certs, escaped, suffix);
   curl_free(escaped);
   return path;
 }
 
 static int sim_replace_cert(gh_driver *d, const char *alias, const void *data, size_t len,
                             gh_admin_result *r, char *why, size_t why_len) {
-  char *path = alias_path(alias, "");
+  char *path = alias_path(d->impl, alias, "");
   if (!path)
     return gh_driver_fail(why, why_len, "out of memory");
   part parts[] = {{"certificate", data, len, "certificate.crt"}};
@@ -452,7 +482,7 @@ static int sim_replace_cert(gh_driver *d, const char *alias, const void *data, s
 
 static int sim_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, char *why,
                            size_t why_len) {
-  char *path = alias_path(alias, "");
+  char *path = alias_path(d->impl, alias, "");
   if (!path)
     return gh_driver_fail(why, why_len, "out of memory");
   int rc = admin(d->impl, "DELETE", path, NULL, NULL, 0, r, why, why_len);
@@ -481,14 +511,19 @@ static int sim_add_key_manager(gh_driver *d, const gh_key_manager_desc *km, gh_a
   return admin_json(d->impl, "POST", KM_PATH, body, r, why, why_len);
 }
 
-/* /apis/{id}/client-certificates[/{alias}] for an API name. */
+/* /apis/{id}/client-certificates[/{alias}] for an API name, or the profile's
+ * own collection ([/{alias}]: the alias names the certificate). */
 static char *client_cert_path(sim_driver *s, const char *api, const char *alias) {
+  const char *own = cert_paths_of(s->cfg.profile)->client_certs;
   char *id = curl_easy_escape(NULL, api_id_of(s, api), 0);
   char *escaped = alias ? curl_easy_escape(NULL, alias, 0) : NULL;
   char *path = NULL;
   if (id && (!alias || escaped)) {
-    size_t n = strlen(APIS_PATH) + strlen(id) + (escaped ? strlen(escaped) : 0) + 40;
-    if ((path = malloc(n)) != NULL)
+    size_t n = strlen(APIS_PATH) + strlen(id) + (own ? strlen(own) : 0) +
+               (escaped ? strlen(escaped) : 0) + 40;
+    if ((path = malloc(n)) != NULL && own)
+      snprintf(path, n, "%s%s%s", own, escaped ? "/" : "", escaped ? escaped : "");
+    else if (path)
       snprintf(path, n, "%s/%s/client-certificates%s%s", APIS_PATH, id, escaped ? "/" : "",
                escaped ? escaped : "");
   }
@@ -504,12 +539,16 @@ static int sim_upload_client_cert(gh_driver *d, const char *api, const char *ali
   char *path = client_cert_path(d->impl, api, NULL);
   if (!path)
     return gh_driver_fail(why, why_len, "out of memory");
+  sim_driver *s = d->impl;
+  const char *id = api_id_of(s, api);
   part parts[] = {
       {"certificate", data, len, "certificate.crt"},
       {"alias", alias, strlen(alias), NULL},
       {"tier", tier, strlen(tier), NULL},
+      {"apiId", id, strlen(id), NULL}, /* a collection of its own names the API in the form */
   };
-  int rc = admin(d->impl, "POST", path, NULL, parts, 3, r, why, why_len);
+  size_t count = cert_paths_of(s->cfg.profile)->client_certs ? 4 : 3;
+  int rc = admin(s, "POST", path, NULL, parts, count, r, why, why_len);
   free(path);
   return rc;
 }
