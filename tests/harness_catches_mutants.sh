@@ -25,6 +25,9 @@ rows=(
   "wso2-4|client-tier|client-mtls/alias-scope.yaml|client certificate aliases and tiers by version|expected status 201, got 400"
   "wso2-4|throttle-out|client-mtls/throttled-per-tier.yaml|a client certificate's tier throttles its calls[per_certificate=false,fourth=429]|nextAccessTime"
   "wso2-4|jwt|oauth2/token-validity.yaml|tokens are checked on the gateway's clock, issuer, signature and subscription|expected status 200, got 401"
+  "wso2-2.6|rest-paths|endpoint-cert-upload/accepted.yaml|upload-accepted[case=pem,cert=good,format=pem]|expected status 201, got 404"
+  "wso2-4|rest-paths|endpoint-cert-upload/accepted.yaml|upload-accepted[case=pem,cert=good,format=pem]|expected status 201, got 404"
+  "wso2-2.6|rest-paths|client-mtls/alias-scope.yaml|client certificate aliases and tiers by version|expected status 201, got 404"
 )
 
 failures=0
