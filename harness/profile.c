@@ -63,3 +63,17 @@ const char *gh_profile_family(const char *word) {
       return PROFILES[i].family;
   return NULL;
 }
+
+static const gh_cert_paths CERT_PATHS[] = {
+    {"wso2-2.6", "/api/am/publisher/v0.14/certificates",
+     "/api/am/publisher/v0.14/clientCertificates"},
+    {NULL, "/api/am/publisher/v4/endpoint-certificates", NULL},
+};
+
+const gh_cert_paths *gh_profile_cert_paths(const char *profile) {
+  const char *canonical = gh_profile_canonical(profile);
+  size_t i = 0;
+  while (CERT_PATHS[i].profile && !(canonical && strcmp(CERT_PATHS[i].profile, canonical) == 0))
+    i++;
+  return &CERT_PATHS[i];
+}

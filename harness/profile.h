@@ -29,4 +29,15 @@ int gh_profile_word_valid(const char *word);
 /* "wso2, wso2-4, wso2-2.6, sap": the words a scenario may use. */
 const char *gh_profile_words(void);
 
+/* Where a profile's Publisher API keeps certificates (gatecert-sim's rule
+ * rest-paths): WSO2 2.6's v0.14 /certificates and /clientCertificates (the
+ * API id in the form, the alias alone naming a client certificate), the v4
+ * paths for every other profile. */
+typedef struct gh_cert_paths {
+  const char *profile;      /* canonical profile name; NULL: every other */
+  const char *certs;        /* endpoint certificates */
+  const char *client_certs; /* own collection, apiId in the form; NULL: under /apis/{id} */
+} gh_cert_paths;
+const gh_cert_paths *gh_profile_cert_paths(const char *profile);
+
 #endif

@@ -997,8 +997,9 @@ static int put_gateway(gen *g) {
 
 /* ---- APIs ---------------------------------------------------------------------------- */
 
-#define APIS_PATH  "/api/am/publisher/v4/apis"
-#define CERTS_PATH "/api/am/publisher/v4/endpoint-certificates"
+#define APIS_PATH "/api/am/publisher/v4/apis"
+/* certificates: where the profile's Publisher API has them (profile.h) */
+#define CERTS_PATH (gh_profile_cert_paths(g->profile)->certs)
 
 /* Writes api-<name>.json (the driver's definition) and POSTs it; the answer
  * in FILE.body, the status in $status, the id in API_ID[name] on 201. */
@@ -1402,9 +1403,10 @@ static int put_upload_file(gen *g, const gh_step *s, const char *file) {
 }
 
 /* A marked word for an admin URL: "$ADMIN" + path + the alias, escaped. */
-static void alias_url(sbuf *b, const char *alias) {
+static void alias_url(const gen *g, sbuf *b, const char *alias) {
   sb_var(b, "ADMIN");
-  sb_puts(b, CERTS_PATH "/");
+  sb_puts(b, CERTS_PATH);
+  sb_puts(b, "/");
   for (const unsigned char *p = (const unsigned char *)alias; p && *p; p++) {
     if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
         strchr("-._~", *p))
@@ -1451,10 +1453,10 @@ static int put_cert_step(gen *g, const gh_step *s, const char *label, const char
     sb_puts(&url, CERTS_PATH);
   } else if (s->kind == GH_STEP_REPLACE_CERT) {
     fprintf(o, " -H 'Expect:' -X PUT \\\n  -F 'certificate=@%s;filename=certificate.crt'", file);
-    alias_url(&url, s->alias);
+    alias_url(g, &url, s->alias);
   } else {
     fputs(" -X DELETE", o);
-    alias_url(&url, s->alias);
+    alias_url(g, &url, s->alias);
   }
   fputs(" \\\n  ", o);
   put_word(o, sb_str(&url));
@@ -1570,14 +1572,26 @@ static int put_client_cert_step(gen *g, const gh_step *s, const char *label, con
     return -1;
   fprintf(o, ADMIN_CURL, step);
   sbuf url = {0};
+  const char *own = gh_profile_cert_paths(g->profile)->client_certs; /* 2.6: apiId in the form */
   sb_var(&url, "ADMIN");
-  sb_puts(&url, APIS_PATH "/");
-  api_id_var(&url, s->api);
-  sb_puts(&url, "/client-certificates");
+  if (own)
+    sb_puts(&url, own);
+  else {
+    sb_puts(&url, APIS_PATH "/");
+    api_id_var(&url, s->api);
+    sb_puts(&url, "/client-certificates");
+  }
   if (upload) {
     fprintf(o, " -H 'Expect:' \\\n  -F 'certificate=@%s;filename=certificate.crt' --form-string ",
             file);
     sbuf part = {0};
+    if (own) {
+      sb_puts(&part, "apiId=");
+      api_id_var(&part, s->api);
+      put_word(o, sb_str(&part));
+      sb_free(&part);
+      fputs(" --form-string ", o);
+    }
     sb_puts(&part, "alias=");
     sb_puts(&part, s->alias ? s->alias : "");
     put_sq(o, sb_str(&part));

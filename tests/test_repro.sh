@@ -211,6 +211,19 @@ if compgen -G "$pwned*" >/dev/null || compgen -G "$TMPDIR/PWNED*" >/dev/null; th
 fi
 scenarios=$saved_scenarios
 
+# 6b. each profile's certificate paths and rules: client and endpoint certificates
+#     on the v4 paths (wso2-4, sap) and on 2.6's v0.14 /certificates and
+#     /clientCertificates, with the alias scope and tier answers of each version
+name='client certificate aliases and tiers by version'
+for profile in wso2-4 wso2-2.6 sap; do
+  repro "$name" 0 --profile "$profile"
+  no_mismatch "$name ($profile)"
+done
+grep -qF '/api/am/publisher/v0.14' "$script" && fail "sap: a v0.14 path in its script"
+"$gatecert" repro --profile wso2-2.6 --scenarios "$scenarios" "$name" 2>/dev/null |
+  grep -qF '/api/am/publisher/v0.14/clientCertificates' ||
+  fail "wso2-2.6: the script does not use the v0.14 client certificate path"
+
 # 7. stopped with SIGTERM while its processes run: everything is still cleaned up
 name='endpoint cert takes effect at the next sender reload tick'
 hold="$scratch/hold"

@@ -20,7 +20,7 @@
  * simulator's port changes). Without nginx such a case is skipped, naming it.
  *
  * Certificates are where the profile's Publisher API has them (the
- * simulator's rule rest-paths; CERT_PATHS below): WSO2 2.6's v0.14
+ * simulator's rule rest-paths; gh_profile_cert_paths in profile.h): WSO2 2.6's v0.14
  * /certificates and /clientCertificates (the API id in the form, the alias
  * alone naming a client certificate), the v4 paths for every other profile.
  * APIs, key managers, applications and subscriptions are v4 everywhere.
@@ -56,28 +56,6 @@
 #define MAX_APIS      64
 #define SYNC_WAIT_MS  5000
 #define ADMIN_TIMEOUT 10000L
-
-/* The certificate paths of a profile's Publisher API (the simulator's rule
- * rest-paths); the last row serves every other profile. */
-typedef struct cert_paths {
-  const char *profile;      /* canonical profile name; NULL: the rest */
-  const char *certs;        /* endpoint certificates */
-  const char *client_certs; /* own collection, apiId in the form; NULL: under /apis/{id} */
-} cert_paths;
-
-static const cert_paths CERT_PATHS[] = {
-    {"wso2-2.6", "/api/am/publisher/v0.14/certificates",
-     "/api/am/publisher/v0.14/clientCertificates"},
-    {NULL, "/api/am/publisher/v4/endpoint-certificates", NULL},
-};
-
-static const cert_paths *cert_paths_of(const char *profile) {
-  const char *canonical = profile ? gh_profile_canonical(profile) : NULL;
-  size_t i = 0;
-  while (CERT_PATHS[i].profile && !(canonical && strcmp(CERT_PATHS[i].profile, canonical) == 0))
-    i++;
-  return &CERT_PATHS[i];
-}
 
 typedef struct api_id {
   char name[128];
@@ -453,11 +431,12 @@ static int sim_upload_cert(gh_driver *d, const char *alias, const char *endpoint
       {"endpoint", endpoint, strlen(endpoint), NULL},
   };
   sim_driver *s = d->impl;
-  return admin(s, "POST", cert_paths_of(s->cfg.profile)->certs, NULL, parts, 3, r, why, why_len);
+  return admin(s, "POST", gh_profile_cert_paths(s->cfg.profile)->certs, NULL, parts, 3, r, why,
+               why_len);
 }
 
 static char *alias_path(const sim_driver *s, const char *alias, const char *suffix) {
-  const char *certs = cert_paths_of(s->cfg.profile)->certs;
+  const char *certs = gh_profile_cert_paths(s->cfg.profile)->certs;
   char *escaped = curl_easy_escape(NULL, alias, 0);
   if (!escaped)
     return NULL;
@@ -514,7 +493,7 @@ static int sim_add_key_manager(gh_driver *d, const gh_key_manager_desc *km, gh_a
 /* /apis/{id}/client-certificates[/{alias}] for an API name, or the profile's
  * own collection ([/{alias}]: the alias names the certificate). */
 static char *client_cert_path(sim_driver *s, const char *api, const char *alias) {
-  const char *own = cert_paths_of(s->cfg.profile)->client_certs;
+  const char *own = gh_profile_cert_paths(s->cfg.profile)->client_certs;
   char *id = curl_easy_escape(NULL, api_id_of(s, api), 0);
   char *escaped = alias ? curl_easy_escape(NULL, alias, 0) : NULL;
   char *path = NULL;
@@ -547,7 +526,7 @@ static int sim_upload_client_cert(gh_driver *d, const char *api, const char *ali
       {"tier", tier, strlen(tier), NULL},
       {"apiId", id, strlen(id), NULL}, /* a collection of its own names the API in the form */
   };
-  size_t count = cert_paths_of(s->cfg.profile)->client_certs ? 4 : 3;
+  size_t count = gh_profile_cert_paths(s->cfg.profile)->client_certs ? 4 : 3;
   int rc = admin(s, "POST", path, NULL, parts, count, r, why, why_len);
   free(path);
   return rc;
