@@ -423,8 +423,10 @@ static int fingerprint(const char *text, char out[65]) {
 }
 
 static int parse_mutual_ssl(gsim_options *opt, json_t *obj, char *why, size_t why_len) {
-  static const char *const keys[] = {"certificate_header", "client_certificate_encode",
-                                     "enable_client_validation", "trusted_load_balancers", NULL};
+  static const char *const keys[] = {
+      "certificate_header",       "client_certificate_encode",
+      "enable_client_validation", "forward_client_certificate_header",
+      "trusted_load_balancers",   NULL};
   const char *where = "mutual_ssl";
   if (!json_is_object(obj))
     return fail(why, why_len, "config: mutual_ssl must be an object");
@@ -446,6 +448,9 @@ static int parse_mutual_ssl(gsim_options *opt, json_t *obj, char *why, size_t wh
   if (!rc)
     member_bool(obj, "enable_client_validation", where, &opt->client_cert_validation, why, why_len,
                 &rc);
+  if (!rc)
+    member_bool(obj, "forward_client_certificate_header", where, &opt->forward_cert_header, why,
+                why_len, &rc);
   if (rc)
     return rc;
   json_t *pins = json_object_get(obj, "trusted_load_balancers");
@@ -746,6 +751,7 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   opt->cert_match = GSIM_MATCH_SERIAL_ISSUER;
   opt->cert_header_encoded = 1;
   opt->client_cert_validation = 1;
+  opt->forward_cert_header = 0; /* forward_client_certificate_header: false */
   if (set_string(&opt->cert_header, "X-WSO2-CLIENT-CERTIFICATE") != 0)
     return fail(why, why_len, "out of memory");
   cli_seen seen = {0};

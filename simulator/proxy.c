@@ -599,6 +599,9 @@ static void add_request_headers(struct evhttp_request *to, struct evhttp_request
                                 const char *host, int port) {
   struct evkeyvalq *out = evhttp_request_get_output_headers(to);
   struct evkeyvalq *in = evhttp_request_get_input_headers(from);
+  /* The client's headers as the security chain left them: a certificate
+   * header it read is gone unless forward_client_certificate_header is true
+   * (security.c); one it ignored is passed on as sent, as WSO2 does. */
   for (struct evkeyval *h = in->tqh_first; h; h = h->next.tqe_next) {
     /* WSO2 drops the client's Authorization toward the backend by default. */
     if (!is_hop_by_hop(h->key) && strcasecmp(h->key, "Authorization") != 0)

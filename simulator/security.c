@@ -51,15 +51,24 @@
  * base64 of a PEM), DER; with client_certificate_encode off, raw PEM whose
  * newlines came as spaces. Either way the certificate must be in the
  * in-memory listener trust store, then matched to the API (serial + issuer or
- * subject, clientauth.c).
+ * subject, clientauth.c). A header the gateway read as the client's
+ * certificate - by the mutual SSL authenticator, or by the OAuth2 one's cnf
+ * check of a JWT that passed - is removed from the request before the
+ * backend unless forward_client_certificate_header is true (WSO2 4.7,
+ * carbon-apimgt 9.32.177+ Utils.getClientCertificateFromHeader); a header it
+ * ignored reaches the backend as sent, as in WSO2.
  *
  * 401s carry WWW-Authenticate with every authenticator's challenge. Bodies
  * are {"code","message","description"} or <ams:fault> (xml). A request that
- * passes is throttled (throttle.c): by its client certificate's tier under
- * "mutual_ssl_auth_application:context:version:tier" (+ ":" + the cert's
- * unique id with per_certificate), or by the OAuth2 subscription's tier under
- * "application:context:version"; the throttled answer is the throttle-out
- * rule's (gsim_throttle_reply). Tokens are never logged.
+ * passes is throttled (throttle.c) under WSO2 4.x's subscription-level key
+ * (ThrottleHandler.getSubscriptionLevelThrottleKey: application id, the
+ * API's synapse context - context/version -, version and tier): by its client
+ * certificate's tier under "MutualSSLAuthApplication:/ctx/1.0:1.0:tier" (the
+ * constant application id of MutualSSLAuthenticator since 4.4; + ":" + the
+ * cert's unique id with per_certificate, beyond WSO2), or by the OAuth2
+ * subscription's tier under "application:/ctx/1.0:1.0:tier"; the key is
+ * logged when a request is throttled out, and the throttled answer is the
+ * throttle-out rule's (gsim_throttle_reply). Tokens are never logged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +419,10 @@ static void sha256_hex(X509 *cert, char out[65]) {
     snprintf(out + (size_t)2 * i, 3, "%02x", md[i]);
 }
 
+static const char *cert_header_name(const gsim *sim) {
+  return sim->opt->cert_header ? sim->opt->cert_header : "X-WSO2-CLIENT-CERTIFICATE";
+}
+
 /* Whether the load balancer header may be read on this connection: the peer
  * (the balancer) was verified by this connection's handshake with the chain
  * it sent, or its certificate alone passes the listener's current trust. A
@@ -440,6 +453,20 @@ static int header_honoured(gsim *sim, SSL *ssl, X509 *peer, char *why, size_t wh
   return 0;
 }
 
+/* The certificate header once the gateway has read it as the client's
+ * certificate: WSO2 4.7's Utils.getClientCertificateFromHeader removes it from
+ * the transport headers unless forward_client_certificate_header is true, so
+ * the backend never sees it; a header the gateway ignored (not honoured, or
+ * an API whose authenticators never read a certificate) goes on as sent.
+ * Every copy goes, as WSO2's header map holds one value per name. */
+static void strip_cert_header(gsim *sim, struct evhttp_request *req) {
+  if (sim->opt->forward_cert_header)
+    return;
+  struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+  while (evhttp_remove_header(in, cert_header_name(sim)) == 0)
+    ;
+}
+
 typedef struct mtls_result {
   gsim_cert_state state;
   const gsim_client_cert *match;
@@ -461,7 +488,7 @@ static mtls_result mtls_authenticate(gsim *sim, struct evhttp_request *req, cons
   X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
   STACK_OF(X509) *chain = NULL;
   X509 *cert = peer, *owned = NULL;
-  const char *name = sim->opt->cert_header ? sim->opt->cert_header : "X-WSO2-CLIENT-CERTIFICATE";
+  const char *name = cert_header_name(sim);
   const char *value = evhttp_find_header(evhttp_request_get_input_headers(req), name);
   char ignored[128] = "";
   if (value && header_honoured(sim, ssl, peer, ignored, sizeof(ignored))) {
@@ -471,6 +498,7 @@ static mtls_result mtls_authenticate(gsim *sim, struct evhttp_request *req, cons
     else
       owned = sim->opt->cert_header_encoded ? decode_encoded(value, why, sizeof(why))
                                             : decode_raw_pem(value, why, sizeof(why));
+    strip_cert_header(sim, req); /* read as the client's certificate */
     if (!owned) {
       gsim_log(sim, "ERROR", "api %s:%s: %s: %s: Error while validating into Certificate Existence",
                api->name, api->version, name, why);
@@ -532,13 +560,14 @@ static int throttle(gsim *sim, struct evhttp_request *req, const gsim_api *api,
   const char *tier_name;
   if (d->by == GSIM_BY_MTLS && m->match) {
     tier_name = m->match->tier;
-    int n = snprintf(key, sizeof(key), "mutual_ssl_auth_application:%s:%s:%s", api->context,
-                     api->version, tier_name);
+    int n = snprintf(key, sizeof(key), "MutualSSLAuthApplication:%s/%s:%s:%s", api->context,
+                     api->version, api->version, tier_name);
     if (sim->opt->throttle_per_certificate && n > 0 && (size_t)n < sizeof(key))
       snprintf(key + n, sizeof(key) - (size_t)n, ":%s", m->match->unique_id);
   } else if (d->by == GSIM_BY_OAUTH) {
     tier_name = o->tier;
-    snprintf(key, sizeof(key), "%s:%s:%s", o->application_id, api->context, api->version);
+    snprintf(key, sizeof(key), "%s:%s/%s:%s:%s", o->application_id, api->context, api->version,
+             api->version, tier_name);
   } else
     return 0;
   const gsim_tier *tier = gsim_tier_find(sim->opt, tier_name);
@@ -550,8 +579,8 @@ static int throttle(gsim *sim, struct evhttp_request *req, const gsim_api *api,
   int64_t next = 0;
   if (gsim_throttle_hit(sim, key, tier, gsim_now_ms(), &next))
     return 0;
-  gsim_log(sim, "INFO", "api %s:%s: throttled out (tier %s, %ld per %ld s)", api->name,
-           api->version, tier->name, tier->requests, tier->window_s);
+  gsim_log(sim, "INFO", "api %s:%s: throttled out (tier %s, %ld per %ld s, key %s)", api->name,
+           api->version, tier->name, tier->requests, tier->window_s, key);
   gsim_throttle_reply(sim, req, next);
   return 1;
 }
@@ -578,6 +607,16 @@ int gsim_security_check(gsim *sim, struct evhttp_request *req, gsim_api *api) {
              d.rule ? ")" : "");
     send_auth_fault(sim, req, &d);
     return 1;
+  }
+  if (o.status == GSIM_OAUTH_OK) {
+    /* WSO2's JWTValidator reads the client certificate for its cnf check
+     * before it validates a JWT: a header it honours goes the same way */
+    SSL *ssl = request_ssl(req);
+    char ignored[128];
+    if (evhttp_find_header(evhttp_request_get_input_headers(req), cert_header_name(sim)) &&
+        header_honoured(sim, ssl, ssl ? SSL_get0_peer_certificate(ssl) : NULL, ignored,
+                        sizeof(ignored)))
+      strip_cert_header(sim, req);
   }
   return throttle(sim, req, api, &d, &m, &o);
 }

@@ -138,6 +138,7 @@ typedef struct gsim_options {
   char *cert_header;                          /* default X-WSO2-CLIENT-CERTIFICATE */
   int cert_header_encoded;                    /* client_certificate_encode, default 1 */
   int client_cert_validation;                 /* enable_client_validation, default 1 */
+  int forward_cert_header;                    /* forward_client_certificate_header, default 0 */
   char lb_fingerprints[GSIM_MAX_LB_PINS][65]; /* SHA-256 hex, lower case; beyond WSO2 */
   size_t lb_fingerprint_count;
   /* throttling (config "throttling") */

@@ -16,12 +16,21 @@
  * know (401). The header from a connection whose peer presented no
  * certificate, per rule set (wso2-4, wso2-2.6, sap: rule lb-header.ignored*,
  * the API sees no certificate - 401 900901 where mTLS is mandatory, the
- * token decides elsewhere; --break lb-header: honoured, 200).
+ * token decides elsewhere; --break lb-header: honoured, 200). What the
+ * backend saw of the header (the echo body carries gatecert-backend's report
+ * event of the request), per profile and forward_client_certificate_header:
+ * a header the gateway read as the client's certificate (mutual SSL, or the
+ * cnf check of a JWT that passed) is removed unless the flag is true, then
+ * forwarded as sent; a header it ignored is forwarded as sent; the TLS
+ * client certificate itself is never put into the header. Certificates from
+ * the header share WSO2's mutual SSL throttle key (the log names it).
  */
 #include "support.h"
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+
+#include "gjwt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +41,7 @@
 
 #define FAKE_START "2030-01-01 00:00:00"
 #define HEADER     "X-WSO2-CLIENT-CERTIFICATE"
+#define ISSUER     "https://km.gatecert.test/oauth2/token"
 #define BODY_900                                                                                   \
   "{\"code\":\"900900\",\"message\":\"Unclassified Authentication Failure\",\"description\":"      \
   "\"Error while validating into Certificate Existence\"}"
@@ -100,14 +110,15 @@ static void create_api(world *w, const char *name, const char *schemes, char id[
   st_reply_free(&r);
 }
 
-static void upload_client(world *w, const char *api_id, const char *alias, const client *c) {
+static void upload_client_tier(world *w, const char *api_id, const char *alias, const client *c,
+                               const char *tier) {
   size_t len = 0;
   char *pem = bs_slurp(c->cert, &len);
   assert_non_null(pem);
   st_part parts[] = {
       {"certificate", pem, len, "client.crt"},
       {"alias", alias, strlen(alias), NULL},
-      {"tier", "Unlimited", 9, NULL},
+      {"tier", tier, strlen(tier), NULL},
   };
   st_reply r;
   st_check(st_upload_client_cert(&w->sim, api_id, parts, 3, &r));
@@ -115,6 +126,10 @@ static void upload_client(world *w, const char *api_id, const char *alias, const
     fail_msg("client certificate %s: %ld %s", alias, r.status, r.body ? r.body : "");
   st_reply_free(&r);
   free(pem);
+}
+
+static void upload_client(world *w, const char *api_id, const char *alias, const client *c) {
+  upload_client_tier(w, api_id, alias, c, "Unlimited");
 }
 
 /* A simulator with "mtls" (A) and "other" (U), both live, under profile
@@ -379,6 +394,234 @@ static void test_header_without_peer_certificate(void **state) {
   free(a);
 }
 
+/* ---- what the backend saw ------------------------------------------------------ */
+
+static void admin_ok(world *w, const char *method, const char *path, const char *body,
+                     json_t **out) {
+  st_reply r;
+  st_check(st_admin(&w->sim, method, path, body, &r));
+  if (r.status != 200 && r.status != 201)
+    fail_msg("%s %s: %ld %s", method, path, r.status, r.body ? r.body : "");
+  if (out)
+    *out = json_incref(r.json);
+  st_reply_free(&r);
+}
+
+/* A key manager, an application subscribed to the APIs and a valid ES256 JWT
+ * of it (malloc'd). */
+static char *subscribed_token(world *w, const char *const *api_ids, size_t count) {
+  EVP_PKEY *key = EVP_EC_gen("P-256");
+  assert_non_null(key);
+  BIO *bio = BIO_new(BIO_s_mem());
+  assert_int_equal(1, PEM_write_bio_PUBKEY(bio, key));
+  char *pem = NULL;
+  long n = BIO_get_mem_data(bio, &pem);
+  json_t *km = json_pack("{s:s, s:s, s:s, s:{s:s, s:s%}}", "name", "km", "issuer", ISSUER, "alg",
+                         "ES256", "certificates", "type", "PEM", "value", pem, (size_t)n);
+  char *body = json_dumps(km, 0);
+  admin_ok(w, "POST", "/api/am/admin/v4/key-managers", body, NULL);
+  free(body);
+  json_decref(km);
+  BIO_free(bio);
+  json_t *app = NULL;
+  admin_ok(w, "POST", "/api/am/devportal/v3/applications",
+           "{\"name\": \"app\", \"throttlingPolicy\": \"Unlimited\"}", &app);
+  char path[256], sub[256];
+  const char *app_id = json_string_value(json_object_get(app, "applicationId"));
+  assert_non_null(app_id);
+  snprintf(path, sizeof(path), "/api/am/devportal/v3/applications/%s/map-keys", app_id);
+  admin_ok(w, "POST", path,
+           "{\"consumerKey\": \"ck\", \"keyType\": \"PRODUCTION\", \"keyManager\": \"km\"}", NULL);
+  for (size_t i = 0; i < count; i++) {
+    snprintf(sub, sizeof(sub),
+             "{\"applicationId\": \"%s\", \"apiId\": \"%s\", \"throttlingPolicy\": "
+             "\"Unlimited\"}",
+             app_id, api_ids[i]);
+    admin_ok(w, "POST", "/api/am/devportal/v3/subscriptions", sub, NULL);
+  }
+  json_decref(app);
+  json_int_t now = (json_int_t)(st_status_i64(&w->sim, "time_ms") / 1000);
+  json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", ISSUER, "sub", "alice", "azp",
+                             "ck", "client_id", "ck", "iat", now, "exp", now + 3600);
+  char *token = NULL, why[256];
+  if (gjwt_sign(GJWT_ES256, key, "km-1", claims, &token, why, sizeof(why)) != 0)
+    fail_msg("gjwt_sign: %s", why);
+  json_decref(claims);
+  EVP_PKEY_free(key);
+  return token;
+}
+
+/* GET /api/1.0/menaka as who (NULL: no certificate of its own) with header
+ * name: value (value NULL: none) and an optional bearer token. Returns the
+ * status; *saw gets the value of that header as the backend received it
+ * (malloc'd; NULL when absent or the backend was not reached). */
+static long call_saw(world *w, const char *api, const client *who, const char *name,
+                     const char *value, const char *token, char **saw) {
+  char path[128];
+  snprintf(path, sizeof(path), "/%s/1.0/menaka", api);
+  char *line = NULL, *bearer = NULL;
+  const char *headers[3] = {NULL, NULL, NULL};
+  size_t n = 0;
+  if (value) {
+    line = malloc(strlen(name) + strlen(value) + 3);
+    sprintf(line, "%s: %s", name, value);
+    headers[n++] = line;
+  }
+  if (token) {
+    bearer = malloc(strlen(token) + 32);
+    sprintf(bearer, "Authorization: Bearer %s", token);
+    headers[n++] = bearer;
+  }
+  bs_request req = {.port = w->sim.https,
+                    .path = path,
+                    .insecure = 1,
+                    .cert = who ? who->cert : NULL,
+                    .key = who ? who->key : NULL,
+                    .headers = headers};
+  bs_response res;
+  if (bs_http(&req, &res) != CURLE_OK)
+    fail_msg("%s: %s", path, res.error);
+  *saw = NULL;
+  if (res.status == 200) {
+    json_t *echo = json_loads(res.body, 0, NULL);
+    json_t *all =
+        json_object_get(json_object_get(json_object_get(echo, "saw"), "request"), "headers");
+    if (!json_is_object(all))
+      fail_msg("%s: no request headers in the echo body: %s", path, res.body);
+    const char *k;
+    json_t *v;
+    json_object_foreach(all, k, v) {
+      if (strcasecmp(k, name) == 0)
+        *saw = strdup(json_string_value(v));
+    }
+    json_decref(echo);
+  }
+  long status = res.status;
+  bs_response_free(&res);
+  free(line);
+  free(bearer);
+  return status;
+}
+
+/* One world per profile and configuration; each case sends A's certificate in
+ * a header (or none) and reads what the backend saw. "mtls" is mutual SSL
+ * mandatory, "oauth" OAuth2 alone (a valid JWT), "oauthm" mutualssl + oauth2
+ * with OAuth2 mandatory (a valid JWT). */
+static void test_header_forwarding(void **state) {
+  (void)state;
+  enum { NONE = 0, AS_SENT }; /* what the backend saw */
+  static const struct {
+    const char *api;
+    const client *peer; /* the connection's own certificate */
+    int header;         /* 1: A's certificate in the header */
+    int token;
+    long status;
+    int saw;            /* default config */
+    int saw_forwarding; /* forward_client_certificate_header true */
+  } cases[] = {
+      /* read by the mutual SSL authenticator: removed unless forwarding */
+      {"mtls", &balancer, 1, 0, 200, NONE, AS_SENT},
+      /* read by the cnf check of the JWT that passed: the same */
+      {"oauth", &balancer, 1, 1, 200, NONE, AS_SENT},
+      {"oauthm", &balancer, 1, 1, 200, NONE, AS_SENT},
+      /* ignored (the peer has no certificate): passed on as sent, always */
+      {"oauth", NULL, 1, 1, 200, AS_SENT, AS_SENT},
+      {"oauthm", NULL, 1, 1, 200, AS_SENT, AS_SENT},
+      /* the TLS client certificate is never put into the header */
+      {"mtls", &cert_a, 0, 0, 200, NONE, NONE},
+      {"oauthm", &cert_a, 0, 1, 200, NONE, NONE},
+  };
+  static const struct {
+    const char *profile, *config, *name;
+    int forwarding;
+  } sets[] = {
+      {"wso2-4", NULL, HEADER, 0},
+      {"wso2-4", "{\"mutual_ssl\": {\"forward_client_certificate_header\": true}}", HEADER, 1},
+      {"wso2-4", "{\"mutual_ssl\": {\"forward_client_certificate_header\": false}}", HEADER, 0},
+      {"wso2-4", "{\"mutual_ssl\": {\"certificate_header\": \"X-SSL-Cert\"}}", "X-SSL-Cert", 0},
+      {"wso2-2.6", NULL, HEADER, 0},
+      {"sap", NULL, HEADER, 0},
+  };
+  char *a = base64_der(&cert_a);
+  for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+    world w = {0};
+    char dir[64];
+    snprintf(dir, sizeof(dir), "forwarding-%zu", s);
+    start_world_as(&w, dir, sets[s].config, sets[s].profile, NULL);
+    char oauth[64], oauthm[64];
+    create_api(&w, "oauth", "[\"oauth2\"]", oauth);
+    create_api(&w, "oauthm", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
+               oauthm);
+    upload_client(&w, oauthm, "a-oauthm", &cert_a);
+    const char *const subscribed[] = {oauth, oauthm};
+    char *token = subscribed_token(&w, subscribed, 2);
+    st_reply r;
+    st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
+    st_reply_free(&r);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+      char *saw = NULL;
+      long status = call_saw(&w, cases[i].api, cases[i].peer, sets[s].name,
+                             cases[i].header ? a : NULL, cases[i].token ? token : NULL, &saw);
+      int want = sets[s].forwarding ? cases[i].saw_forwarding : cases[i].saw;
+      if (status != cases[i].status)
+        fail_msg("%s %s, case %zu: %ld, expected %ld", sets[s].profile,
+                 sets[s].config ? sets[s].config : "", i, status, cases[i].status);
+      if (want == NONE && saw)
+        fail_msg("%s %s, case %zu: the backend saw %s", sets[s].profile,
+                 sets[s].config ? sets[s].config : "", i, sets[s].name);
+      if (want == AS_SENT && (!saw || strcmp(saw, a) != 0))
+        fail_msg("%s %s, case %zu: the backend saw %s: %s, not as sent", sets[s].profile,
+                 sets[s].config ? sets[s].config : "", i, sets[s].name, saw ? saw : "(none)");
+      free(saw);
+    }
+    if (strcmp(sets[s].name, HEADER) != 0) {
+      /* another header name than the configured one is nobody's certificate */
+      char *saw = NULL;
+      assert_int_equal(401, call_saw(&w, "mtls", &balancer, HEADER, a, NULL, &saw));
+      assert_int_equal(200, call_saw(&w, "oauth", &balancer, HEADER, a, token, &saw));
+      if (!saw || strcmp(saw, a) != 0)
+        fail_msg("%s: the backend did not see %s as sent", sets[s].config, HEADER);
+      free(saw);
+    }
+    free(token);
+    stop_world(&w);
+  }
+  free(a);
+}
+
+/* Certificates that came in the header are throttled as WSO2 4.4+ throttles
+ * mutual SSL: the subscription-level key MutualSSLAuthApplication:<synapse
+ * context>:<version>:<tier>, one counter for every certificate of a tier on
+ * one API version, named in the log when a request is throttled out. */
+static void test_header_throttle_key(void **state) {
+  (void)state;
+  world w = {0};
+  start_world(&w, "throttle-key",
+              "{\"throttling\": {\"tiers\": [{\"name\": \"2PerMin\", \"requests\": 2}]}}");
+  char tiered[64];
+  create_api(&w, "tiered", "[\"mutualssl\",\"mutualssl_mandatory\"]", tiered);
+  upload_client_tier(&w, tiered, "ta", &cert_a, "2PerMin");
+  upload_client_tier(&w, tiered, "tu", &cert_u, "2PerMin");
+  st_reply r;
+  st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
+  st_reply_free(&r);
+  char *a = base64_der(&cert_a), *u = base64_der(&cert_u);
+  static const struct {
+    int who; /* 0: A, 1: U, both in the header */
+    long status;
+  } calls[] = {{0, 200}, {1, 200}, {0, 429}, {1, 429}};
+  for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+    long status = call(&w, "tiered", &balancer, calls[i].who ? u : a, NULL);
+    if (status != calls[i].status)
+      fail_msg("call %zu: %ld, expected %ld", i, status, calls[i].status);
+  }
+  assert_true(st_log_contains(&w.sim, "throttled out (tier 2PerMin, 2 per 60 s, key "
+                                      "MutualSSLAuthApplication:/tiered/1.0:1.0:2PerMin)"));
+  free(a);
+  free(u);
+  stop_world(&w);
+}
+
 static void test_malformed_headers(void **state) {
   (void)state;
   world w = {0};
@@ -415,6 +658,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_validation_on_and_off, teardown),
       cmocka_unit_test_teardown(test_balancer_pinning, teardown),
       cmocka_unit_test_teardown(test_header_without_peer_certificate, teardown),
+      cmocka_unit_test_teardown(test_header_forwarding, teardown),
+      cmocka_unit_test_teardown(test_header_throttle_key, teardown),
       cmocka_unit_test_teardown(test_malformed_headers, teardown),
   };
   curl_global_init(CURL_GLOBAL_DEFAULT);

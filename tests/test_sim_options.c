@@ -383,6 +383,15 @@ static const bad_config bad_configs[] = {
     {"{\"mutual_ssl\": {\"enable_client_validation\": 0}}",
      2,
      {"mutual_ssl.enable_client_validation must be true or false"}},
+    {"{\"mutual_ssl\": {\"forward_client_certificate_header\": \"false\"}}",
+     2,
+     {"mutual_ssl.forward_client_certificate_header must be true or false"}},
+    {"{\"mutual_ssl\": {\"forward_client_certificate_header\": null}}",
+     2,
+     {"mutual_ssl.forward_client_certificate_header must be true or false"}},
+    {"{\"mutual_ssl\": {\"forward_client_certificate_headers\": true}}",
+     2,
+     {"unknown key \"forward_client_certificate_headers\" in mutual_ssl"}},
     {"{\"mutual_ssl\": {\"trusted_load_balancers\": \"ab\"}}",
      2,
      {"mutual_ssl.trusted_load_balancers must be an array of SHA-256 fingerprints"}},
@@ -699,6 +708,7 @@ static void test_listener_options(void **state) {
           "{\"listener\": {\"trust_store\": \"../root.pem\", \"verify_client\": \"require\"},"
           " \"mutual_ssl\": {\"certificate_header\": \"X-SSL-Client-Cert\", "
           "\"client_certificate_encode\": false, \"enable_client_validation\": false, "
+          "\"forward_client_certificate_header\": true, "
           "\"trusted_load_balancers\": [\"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
           "01:23:45:67:89:AB:CD:EF:01:23:45:67:89\"]},"
           " \"throttling\": {\"per_certificate\": true, \"tiers\": [{\"name\": \"5PerMin\", "
