@@ -36,7 +36,16 @@ caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifi
 caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
 caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,auth-fault-codes,throttling,listener-reload-schedule
 readonly CAPABILITIES=$caps
-readonly APIS=/api/am/publisher/v4/apis CERTS=/api/am/publisher/v4/endpoint-certificates
+readonly APIS=/api/am/publisher/v4/apis
+# Certificates live where the profile's Publisher API has them (gatecert-sim's
+# rule rest-paths): WSO2 2.6's v0.14 /certificates and /clientCertificates
+# (apiId in the form, the alias alone naming a client certificate), else v4.
+if [[ ${GATECERT_EXEC_PROFILE:-wso2-4} == wso2-2.6 ]]; then
+  readonly CERTS=/api/am/publisher/v0.14/certificates
+  readonly CLIENT_CERTS=/api/am/publisher/v0.14/clientCertificates
+else
+  readonly CERTS=/api/am/publisher/v4/endpoint-certificates CLIENT_CERTS=
+fi
 readonly KEY_MANAGERS=/api/am/admin/v4/key-managers APPS=/api/am/devportal/v3/applications
 readonly SUBSCRIPTIONS=/api/am/devportal/v3/subscriptions
 
@@ -369,13 +378,22 @@ verb_add_key_manager() {
 
 verb_upload_client_cert() {
   (($# == 4)) || die "upload-client-cert API ALIAS TIER FILE"
-  cert_admin admin POST "$APIS/$(urlencode "$(api_id "$1")")/client-certificates" "$4" \
-    --form-string "alias=$2" --form-string "tier=$3"
+  if [[ -n $CLIENT_CERTS ]]; then
+    cert_admin admin POST "$CLIENT_CERTS" "$4" --form-string "apiId=$(api_id "$1")" \
+      --form-string "alias=$2" --form-string "tier=$3"
+  else
+    cert_admin admin POST "$APIS/$(urlencode "$(api_id "$1")")/client-certificates" "$4" \
+      --form-string "alias=$2" --form-string "tier=$3"
+  fi
 }
 
 verb_delete_client_cert() {
   (($# == 2)) || die "delete-client-cert API ALIAS"
-  admin DELETE "$APIS/$(urlencode "$(api_id "$1")")/client-certificates/$(urlencode "$2")"
+  if [[ -n $CLIENT_CERTS ]]; then
+    admin DELETE "$CLIENT_CERTS/$(urlencode "$2")"
+  else
+    admin DELETE "$APIS/$(urlencode "$(api_id "$1")")/client-certificates/$(urlencode "$2")"
+  fi
 }
 
 # The application is created on first use and its consumer key (its name)
