@@ -81,6 +81,8 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_RESTART] = "restart",
     [GSIM_RF_SAP_PROVIDER_VERIFY] = "sap-provider-verify",
     [GSIM_RF_REST_PATHS] = "rest-paths",
+    [GSIM_RF_LB_HEADER_FORWARD] = "lb-header-forward",
+    [GSIM_RF_JWT_SKEW] = "jwt-skew",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -268,10 +270,21 @@ static const gsim_rule TABLE[] = {
      SRC_NOT_IN_SEED_004},
     {GSIM_RF_THROTTLE_OUT, "throttle.mutant", 0, GSIM_THROTTLE_JSON_PLAIN, 429, "900804",
      "Mutation: no nextAccessTime and no Retry-After", GSIM_SOURCE_MUTANT, "--break throttle-out"},
-    {GSIM_RF_THROTTLE_KEY, "throttle.shared-counter", GSIM_ON_ALL, 0, 0, NULL,
+    {GSIM_RF_THROTTLE_KEY, "throttle.shared-counter", GSIM_ON_WSO2_4 | GSIM_ON_SAP, GSIM_KEY_APP_TIER,
+     0, NULL,
      "Every certificate with one tier on one API version shares one counter "
-     "(MutualSSLAuthApplication:context:version:tier)",
-     GSIM_SOURCE_CODE, "carbon-apimgt 4.x throttle key with the constant application id"},
+     "(MutualSSLAuthApplication:<context>/<version>:<version>:<tier>)",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 9.29.158+ (4.4.0) MutualSSLAuthenticator.setAuthenticationContext "
+     "(MutualSSLAuthApplication) and ThrottleHandler.getSubscriptionLevelThrottleKey; wso2-synapse "
+     "ContextVersionStrategy; sap keeps it (inferred)"},
+    {GSIM_RF_THROTTLE_KEY, "throttle.one-counter-per-api", GSIM_ON_WSO2_26, GSIM_KEY_NULL_NO_TIER, 0,
+     NULL,
+     "Every certificate on one API version, whatever its tier, shares one counter "
+     "(null:<context>/<version>:<version>), each request judged by its own certificate's tier",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 6.4.73 ThrottleHandler.getSubscriptionLevelThrottleKey; MutualSSLAuthenticator "
+     "sets no application id; the tier joined the key in 9.1.0"},
 
     /* ---- OAuth2 tokens --------------------------------------------------------------- */
     {GSIM_RF_JWT_NBF, "jwt.nbf-ignored", GSIM_ON_WSO2_4, GSIM_CHECK_OFF, 0, NULL,
@@ -288,7 +301,7 @@ static const gsim_rule TABLE[] = {
     {GSIM_RF_JWT_NBF, "jwt.nbf-mutant", 0, GSIM_CHECK_ON, 401, "900901",
      "Mutation: nbf checked", GSIM_SOURCE_MUTANT, "--break jwt"},
     {GSIM_RF_JWT_NO_EXP, "jwt.no-exp-passes", GSIM_ON_WSO2_4, GSIM_CHECK_OFF, 0, NULL,
-     "A JWT without exp passes the expiry check; an expired one (exp + 300 s skew <= now) is 401 "
+     "A JWT without exp passes the expiry check; an expired one (exp + the jwt-skew <= now) is 401 "
      "900901",
      GSIM_SOURCE_CODE,
      "carbon-apimgt 9.0.174 JWTValidatorImpl.validateTokenExpiry: exp == null || "
@@ -353,7 +366,34 @@ static const gsim_rule TABLE[] = {
      "An API provider's backend host name is checked with the Default verifier",
      GSIM_SOURCE_INFERRED, "inferred: seed 004 does not say how host names are checked"},
 
+    {GSIM_RF_JWT_SKEW, "jwt.skew-0", GSIM_ON_WSO2_4, 0, 0, NULL,
+     "Token times are checked with no skew: exp <= now is 401 900901 (TimestampSkew 0 as 4.x "
+     "ships it)",
+     GSIM_SOURCE_CODE,
+     "product-apim v4.7.0 conf/identity/identity.xml TimestampSkew 0; carbon-identity-framework "
+     "default.json oauth.timestamp_skew 0m (the code default, 300 s, applies only without the "
+     "element)"},
+    {GSIM_RF_JWT_SKEW, "jwt.skew-300-2.6", GSIM_ON_WSO2_26, 300, 0, NULL,
+     "Token times are checked with a 300 s skew", GSIM_SOURCE_CODE,
+     "carbon-apimgt 6.4.73 config/identity.xml TimestampSkew 300"},
+    {GSIM_RF_JWT_SKEW, "jwt.skew-300-sap", GSIM_ON_SAP, 300, 0, NULL,
+     "Token times are checked with a 300 s skew", GSIM_SOURCE_INFERRED, SRC_NOT_IN_SEED_004},
+
     /* ---- the admin API ---------------------------------------------------------------- */
+    {GSIM_RF_LB_HEADER_FORWARD, "lb-header.removed-when-read", GSIM_ON_WSO2_4,
+     GSIM_FORWARD_REMOVE_WHEN_READ, 0, NULL,
+     "A certificate header the gateway read as the client's certificate (mutual SSL, or a JWT's "
+     "cnf check) is removed before the backend unless forward_client_certificate_header is true; "
+     "an ignored header is passed on as sent",
+     GSIM_SOURCE_CODE,
+     "carbon-apimgt 9.32.177+ (4.7.0) gateway handlers/Utils.getClientCertificateFromHeader, "
+     "isForwardClientCertificateHeaderEnabled, default false; 4.0-4.6 never remove it"},
+    {GSIM_RF_LB_HEADER_FORWARD, "lb-header.passed-on", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
+     GSIM_FORWARD_PASS_ON, 0, NULL, "The certificate header reaches the backend as sent",
+     GSIM_SOURCE_INFERRED,
+     "inferred: seed 003 does not say; the 2020 update backports carbon-apimgt 6.6.45's header "
+     "code, which never removes it (sap: the first release's)"},
+
     {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4 | GSIM_ON_SAP, GSIM_REST_V4, 0, NULL,
      "Certificates under /api/am/publisher/v4: /endpoint-certificates and "
      "/apis/{apiId}/client-certificates (/client-certs/{keyType})",

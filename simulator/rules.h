@@ -76,10 +76,12 @@ typedef enum gsim_rule_family {
   GSIM_RF_CLIENT_PUT_EMPTY,    /* status: a PUT without certificate and tier */
   GSIM_RF_SENDER_RELOAD,       /* the sender's reload interval and its minimum */
   GSIM_RF_SSL_PROFILE_SCOPE,   /* backend TLS is per host:port, never per API */
-  GSIM_RF_THROTTLE_KEY,        /* the counter certificates share */
+  GSIM_RF_THROTTLE_KEY,        /* variant GSIM_KEY_*: the counter certificates share */
   GSIM_RF_RESTART,             /* what a restart keeps */
   GSIM_RF_SAP_PROVIDER_VERIFY, /* an API provider's host name check */
   GSIM_RF_REST_PATHS,          /* variant GSIM_REST_*: the Publisher paths of certificates */
+  GSIM_RF_LB_HEADER_FORWARD,   /* variant GSIM_FORWARD_*: the certificate header to the backend */
+  GSIM_RF_JWT_SKEW,            /* variant: the token timestamp skew in seconds */
   GSIM_RF_COUNT
 } gsim_rule_family;
 
@@ -93,7 +95,9 @@ enum { GSIM_THROTTLE_JSON_RETRY_AFTER = 0, GSIM_THROTTLE_XML, GSIM_THROTTLE_JSON
 enum { GSIM_CHECK_OFF = 0, GSIM_CHECK_ON };
 enum { GSIM_DUPLICATE_REFUSED = 0, GSIM_DUPLICATE_OVERWRITES };
 enum { GSIM_FORMATS_PEM_DER = 0, GSIM_FORMATS_ANY_STORE };
+enum { GSIM_KEY_APP_TIER = 0, GSIM_KEY_NULL_NO_TIER };
 enum { GSIM_REST_V4 = 0, GSIM_REST_V014 };
+enum { GSIM_FORWARD_REMOVE_WHEN_READ = 0, GSIM_FORWARD_PASS_ON };
 
 typedef struct gsim_rule {
   gsim_rule_family family;
