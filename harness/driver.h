@@ -8,11 +8,14 @@
  * at all (gh_product_not_applicable: the capability, the profile family, the
  * rule): then the case is reported not applicable to the profile, naming the
  * rule. A driver that has the capability (nginx has per-API backend TLS) runs
- * such a case all the same. Operations return 0 when the driver did its part (whatever HTTP status the gateway answered, which is in the result) and -1 with why when
- * the driver or the gateway broke: that is a harness error, not a
- * non-conformance. An operation the driver finds it cannot do only at run
- * time returns GH_DRIVER_UNSUPPORTED with the reason in why: the runner skips
- * the case with that reason.
+ * such a case all the same.
+ *
+ * Operations return 0 when the driver did its part (whatever HTTP status the
+ * gateway answered, which is in the result) and -1 with why when the driver
+ * or the gateway broke: that is a harness error, not a non-conformance. An
+ * operation the driver finds it cannot do only at run time returns
+ * GH_DRIVER_UNSUPPORTED with the reason in why: the runner skips the case with
+ * that reason.
  *
  * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl),
  * `exec` (any program speaking gatecert-exec/1, drivers/EXEC.md), and the
