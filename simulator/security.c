@@ -51,22 +51,29 @@
  * base64 of a PEM), DER; with client_certificate_encode off, raw PEM whose
  * newlines came as spaces. Either way the certificate must be in the
  * in-memory listener trust store, then matched to the API (serial + issuer or
- * subject, clientauth.c). A header the gateway read as the client's
- * certificate - by the mutual SSL authenticator, or by the OAuth2 one's cnf
- * check of a JWT that passed - is removed from the request before the
- * backend unless forward_client_certificate_header is true (WSO2 4.7,
- * carbon-apimgt 9.32.177+ Utils.getClientCertificateFromHeader); a header it
- * ignored reaches the backend as sent, as in WSO2.
+ * subject, clientauth.c). What reaches the backend of a header the gateway
+ * read as the client's certificate - by the mutual SSL authenticator, or by
+ * the OAuth2 one's cnf check of a JWT that passed - is the lb-header-forward
+ * row's: variant REMOVE_WHEN_READ (wso2-4: WSO2 4.7, carbon-apimgt 9.32.177+
+ * Utils.getClientCertificateFromHeader) removes it unless
+ * forward_client_certificate_header is true; PASS_ON (wso2-2.6, sap) passes
+ * it on as sent. A header the gateway ignored reaches the backend as sent
+ * under every row, as in WSO2.
  *
  * 401s carry WWW-Authenticate with every authenticator's challenge. Bodies
  * are {"code","message","description"} or <ams:fault> (xml). A request that
- * passes is throttled (throttle.c) under WSO2 4.x's subscription-level key
+ * passes is throttled (throttle.c) under WSO2's subscription-level key
  * (ThrottleHandler.getSubscriptionLevelThrottleKey: application id, the
- * API's synapse context - context/version -, version and tier): by its client
- * certificate's tier under "MutualSSLAuthApplication:/ctx/1.0:1.0:tier" (the
- * constant application id of MutualSSLAuthenticator since 4.4; + ":" + the
- * cert's unique id with per_certificate, beyond WSO2), or by the OAuth2
- * subscription's tier under "application:/ctx/1.0:1.0:tier"; the key is
+ * API's synapse context - context/version -, version and, since 4.x, tier),
+ * built from the throttle-key row. Variant APP_TIER (wso2-4, sap): by its
+ * client certificate's tier under "MutualSSLAuthApplication:/ctx/1.0:1.0:tier"
+ * (the constant application id of MutualSSLAuthenticator since 4.4), by the
+ * OAuth2 subscription's tier under "application:/ctx/1.0:1.0:tier". Variant
+ * NULL_NO_TIER (wso2-2.6: 6.4.73's key, no application id for mutual SSL, no
+ * tier): "null:/ctx/1.0:1.0" for every certificate of the API version and
+ * "application:/ctx/1.0:1.0" for a token, each request still judged against
+ * its own tier's limit on that one counter. With per_certificate (beyond
+ * WSO2) ":" + the cert's unique id is appended under either row. The key is
  * logged when a request is throttled out, and the throttled answer is the
  * throttle-out rule's (gsim_throttle_reply). Tokens are never logged.
  */
@@ -454,13 +461,15 @@ static int header_honoured(gsim *sim, SSL *ssl, X509 *peer, char *why, size_t wh
 }
 
 /* The certificate header once the gateway has read it as the client's
- * certificate: WSO2 4.7's Utils.getClientCertificateFromHeader removes it from
- * the transport headers unless forward_client_certificate_header is true, so
- * the backend never sees it; a header the gateway ignored (not honoured, or
- * an API whose authenticators never read a certificate) goes on as sent.
- * Every copy goes, as WSO2's header map holds one value per name. */
+ * certificate, by the lb-header-forward row: REMOVE_WHEN_READ (WSO2 4.7's
+ * Utils.getClientCertificateFromHeader) removes it from the transport headers
+ * unless forward_client_certificate_header is true, so the backend never sees
+ * it; PASS_ON leaves it as sent. A header the gateway ignored (not honoured,
+ * or an API whose authenticators never read a certificate) is never passed
+ * here. Every copy goes, as WSO2's header map holds one value per name. */
 static void strip_cert_header(gsim *sim, struct evhttp_request *req) {
-  if (sim->opt->forward_cert_header)
+  const gsim_rule *row = gsim_rule_of(sim->opt, GSIM_RF_LB_HEADER_FORWARD);
+  if (row->variant != GSIM_FORWARD_REMOVE_WHEN_READ || sim->opt->forward_cert_header)
     return;
   struct evkeyvalq *in = evhttp_request_get_input_headers(req);
   while (evhttp_remove_header(in, cert_header_name(sim)) == 0)
@@ -557,19 +566,24 @@ static int throttle(gsim *sim, struct evhttp_request *req, const gsim_api *api,
                     const gsim_chain_decision *d, const mtls_result *m,
                     const gsim_oauth_result *o) {
   char key[1600];
-  const char *tier_name;
+  const char *tier_name, *app_id;
+  const gsim_rule *row = gsim_rule_of(sim->opt, GSIM_RF_THROTTLE_KEY);
+  int with_tier = row->variant == GSIM_KEY_APP_TIER;
   if (d->by == GSIM_BY_MTLS && m->match) {
     tier_name = m->match->tier;
-    int n = snprintf(key, sizeof(key), "MutualSSLAuthApplication:%s/%s:%s:%s", api->context,
-                     api->version, api->version, tier_name);
-    if (sim->opt->throttle_per_certificate && n > 0 && (size_t)n < sizeof(key))
-      snprintf(key + n, sizeof(key) - (size_t)n, ":%s", m->match->unique_id);
+    /* MutualSSLAuthenticator's application id: a constant since 4.4, none
+     * (Java's "null" in the key) in 2.6 */
+    app_id = with_tier ? "MutualSSLAuthApplication" : "null";
   } else if (d->by == GSIM_BY_OAUTH) {
     tier_name = o->tier;
-    snprintf(key, sizeof(key), "%s:%s/%s:%s:%s", o->application_id, api->context, api->version,
-             api->version, tier_name);
+    app_id = o->application_id;
   } else
     return 0;
+  int n = snprintf(key, sizeof(key), "%s:%s/%s:%s%s%s", app_id, api->context, api->version,
+                   api->version, with_tier ? ":" : "", with_tier ? tier_name : "");
+  if (d->by == GSIM_BY_MTLS && sim->opt->throttle_per_certificate && n > 0 &&
+      (size_t)n < sizeof(key))
+    snprintf(key + n, sizeof(key) - (size_t)n, ":%s", m->match->unique_id);
   const gsim_tier *tier = gsim_tier_find(sim->opt, tier_name);
   if (!tier) {
     gsim_log(sim, "WARN", "api %s:%s: unknown throttling tier \"%s\": not throttled", api->name,

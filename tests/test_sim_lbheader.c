@@ -18,12 +18,15 @@
  * the API sees no certificate - 401 900901 where mTLS is mandatory, the
  * token decides elsewhere; --break lb-header: honoured, 200). What the
  * backend saw of the header (the echo body carries gatecert-backend's report
- * event of the request), per profile and forward_client_certificate_header:
- * a header the gateway read as the client's certificate (mutual SSL, or the
- * cnf check of a JWT that passed) is removed unless the flag is true, then
- * forwarded as sent; a header it ignored is forwarded as sent; the TLS
- * client certificate itself is never put into the header. Certificates from
- * the header share WSO2's mutual SSL throttle key (the log names it).
+ * event of the request), per profile (rule lb-header-forward),
+ * forward_client_certificate_header and --break lb-header-forward: a header
+ * the gateway read as the client's certificate (mutual SSL, or the cnf check
+ * of a JWT that passed) is removed under wso2-4 unless the flag is true, then
+ * forwarded as sent; under wso2-2.6 and sap it is passed on as sent whatever
+ * the flag; --break lb-header-forward swaps the two; a header it ignored is
+ * forwarded as sent; the TLS client certificate itself is never put into the
+ * header. Certificates from the header share WSO2's mutual SSL throttle key
+ * (the log names it).
  */
 #include "support.h"
 #include "backend_fixture.h"
@@ -503,10 +506,10 @@ static long call_saw(world *w, const char *api, const client *who, const char *n
   return status;
 }
 
-/* One world per profile and configuration; each case sends A's certificate in
- * a header (or none) and reads what the backend saw. "mtls" is mutual SSL
- * mandatory, "oauth" OAuth2 alone (a valid JWT), "oauthm" mutualssl + oauth2
- * with OAuth2 mandatory (a valid JWT). */
+/* One world per profile, configuration and --break; each case sends A's
+ * certificate in a header (or none) and reads what the backend saw. "mtls" is
+ * mutual SSL mandatory, "oauth" OAuth2 alone (a valid JWT), "oauthm"
+ * mutualssl + oauth2 with OAuth2 mandatory (a valid JWT). */
 static void test_header_forwarding(void **state) {
   (void)state;
   enum { NONE = 0, AS_SENT }; /* what the backend saw */
@@ -516,10 +519,10 @@ static void test_header_forwarding(void **state) {
     int header;         /* 1: A's certificate in the header */
     int token;
     long status;
-    int saw;            /* default config */
-    int saw_forwarding; /* forward_client_certificate_header true */
+    int saw_removed; /* a header read is removed (wso2-4, flag false) */
+    int saw_passed;  /* a header read is passed on (the flag, or rule lb-header.passed-on) */
   } cases[] = {
-      /* read by the mutual SSL authenticator: removed unless forwarding */
+      /* read by the mutual SSL authenticator: removed unless passed on */
       {"mtls", &balancer, 1, 0, 200, NONE, AS_SENT},
       /* read by the cnf check of the JWT that passed: the same */
       {"oauth", &balancer, 1, 1, 200, NONE, AS_SENT},
@@ -531,23 +534,36 @@ static void test_header_forwarding(void **state) {
       {"mtls", &cert_a, 0, 0, 200, NONE, NONE},
       {"oauthm", &cert_a, 0, 1, 200, NONE, NONE},
   };
+#define FORWARD_ON  "{\"mutual_ssl\": {\"forward_client_certificate_header\": true}}"
+#define FORWARD_OFF "{\"mutual_ssl\": {\"forward_client_certificate_header\": false}}"
   static const struct {
-    const char *profile, *config, *name;
-    int forwarding;
+    const char *profile, *broken, *config, *name;
+    int passed; /* 1: a header read reaches the backend as sent */
   } sets[] = {
-      {"wso2-4", NULL, HEADER, 0},
-      {"wso2-4", "{\"mutual_ssl\": {\"forward_client_certificate_header\": true}}", HEADER, 1},
-      {"wso2-4", "{\"mutual_ssl\": {\"forward_client_certificate_header\": false}}", HEADER, 0},
-      {"wso2-4", "{\"mutual_ssl\": {\"certificate_header\": \"X-SSL-Cert\"}}", "X-SSL-Cert", 0},
-      {"wso2-2.6", NULL, HEADER, 0},
-      {"sap", NULL, HEADER, 0},
+      /* lb-header.removed-when-read: 4.7 removes it unless the flag says so */
+      {"wso2-4", NULL, NULL, HEADER, 0},
+      {"wso2-4", NULL, FORWARD_ON, HEADER, 1},
+      {"wso2-4", NULL, FORWARD_OFF, HEADER, 0},
+      {"wso2-4", NULL, "{\"mutual_ssl\": {\"certificate_header\": \"X-SSL-Cert\"}}", "X-SSL-Cert",
+       0},
+      /* lb-header.passed-on: passed on as sent, whatever the flag */
+      {"wso2-2.6", NULL, NULL, HEADER, 1},
+      {"wso2-2.6", NULL, FORWARD_OFF, HEADER, 1},
+      {"sap", NULL, NULL, HEADER, 1},
+      /* --break lb-header-forward: the other version's row */
+      {"wso2-4", "lb-header-forward", NULL, HEADER, 1},
+      {"wso2-2.6", "lb-header-forward", NULL, HEADER, 0},
   };
+#undef FORWARD_ON
+#undef FORWARD_OFF
   char *a = base64_der(&cert_a);
   for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
     world w = {0};
-    char dir[64];
+    char dir[64], label[256];
     snprintf(dir, sizeof(dir), "forwarding-%zu", s);
-    start_world_as(&w, dir, sets[s].config, sets[s].profile, NULL);
+    snprintf(label, sizeof(label), "%s%s%s %s", sets[s].profile, sets[s].broken ? " --break " : "",
+             sets[s].broken ? sets[s].broken : "", sets[s].config ? sets[s].config : "");
+    start_world_as(&w, dir, sets[s].config, sets[s].profile, sets[s].broken);
     char oauth[64], oauthm[64];
     create_api(&w, "oauth", "[\"oauth2\"]", oauth);
     create_api(&w, "oauthm", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
@@ -562,16 +578,14 @@ static void test_header_forwarding(void **state) {
       char *saw = NULL;
       long status = call_saw(&w, cases[i].api, cases[i].peer, sets[s].name,
                              cases[i].header ? a : NULL, cases[i].token ? token : NULL, &saw);
-      int want = sets[s].forwarding ? cases[i].saw_forwarding : cases[i].saw;
+      int want = sets[s].passed ? cases[i].saw_passed : cases[i].saw_removed;
       if (status != cases[i].status)
-        fail_msg("%s %s, case %zu: %ld, expected %ld", sets[s].profile,
-                 sets[s].config ? sets[s].config : "", i, status, cases[i].status);
+        fail_msg("%s, case %zu: %ld, expected %ld", label, i, status, cases[i].status);
       if (want == NONE && saw)
-        fail_msg("%s %s, case %zu: the backend saw %s", sets[s].profile,
-                 sets[s].config ? sets[s].config : "", i, sets[s].name);
+        fail_msg("%s, case %zu: the backend saw %s", label, i, sets[s].name);
       if (want == AS_SENT && (!saw || strcmp(saw, a) != 0))
-        fail_msg("%s %s, case %zu: the backend saw %s: %s, not as sent", sets[s].profile,
-                 sets[s].config ? sets[s].config : "", i, sets[s].name, saw ? saw : "(none)");
+        fail_msg("%s, case %zu: the backend saw %s: %s, not as sent", label, i, sets[s].name,
+                 saw ? saw : "(none)");
       free(saw);
     }
     if (strcmp(sets[s].name, HEADER) != 0) {
@@ -589,37 +603,56 @@ static void test_header_forwarding(void **state) {
   free(a);
 }
 
-/* Certificates that came in the header are throttled as WSO2 4.4+ throttles
- * mutual SSL: the subscription-level key MutualSSLAuthApplication:<synapse
- * context>:<version>:<tier>, one counter for every certificate of a tier on
- * one API version, named in the log when a request is throttled out. */
+/* Certificates that came in the header are throttled as mutual SSL is, per
+ * rule throttle-key: WSO2 4.4+ (wso2-4, sap) under the subscription-level key
+ * MutualSSLAuthApplication:<synapse context>:<version>:<tier>, 2.6 (wso2-2.6)
+ * under null:<synapse context>:<version>; either way one counter for every
+ * certificate of a tier on one API version, named in the log when a request
+ * is throttled out. --break throttle-key swaps the rows. */
 static void test_header_throttle_key(void **state) {
   (void)state;
-  world w = {0};
-  start_world(&w, "throttle-key",
-              "{\"throttling\": {\"tiers\": [{\"name\": \"2PerMin\", \"requests\": 2}]}}");
-  char tiered[64];
-  create_api(&w, "tiered", "[\"mutualssl\",\"mutualssl_mandatory\"]", tiered);
-  upload_client_tier(&w, tiered, "ta", &cert_a, "2PerMin");
-  upload_client_tier(&w, tiered, "tu", &cert_u, "2PerMin");
-  st_reply r;
-  st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
-  st_reply_free(&r);
-  char *a = base64_der(&cert_a), *u = base64_der(&cert_u);
+  static const struct {
+    const char *profile, *broken, *key;
+  } sets[] = {
+      {"wso2-4", NULL, "MutualSSLAuthApplication:/tiered/1.0:1.0:2PerMin"},
+      {"sap", NULL, "MutualSSLAuthApplication:/tiered/1.0:1.0:2PerMin"},
+      {"wso2-2.6", NULL, "null:/tiered/1.0:1.0"},
+      {"wso2-4", "throttle-key", "null:/tiered/1.0:1.0"},
+  };
   static const struct {
     int who; /* 0: A, 1: U, both in the header */
     long status;
   } calls[] = {{0, 200}, {1, 200}, {0, 429}, {1, 429}};
-  for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
-    long status = call(&w, "tiered", &balancer, calls[i].who ? u : a, NULL);
-    if (status != calls[i].status)
-      fail_msg("call %zu: %ld, expected %ld", i, status, calls[i].status);
+  char *a = base64_der(&cert_a), *u = base64_der(&cert_u);
+  for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+    world w = {0};
+    char dir[64], logged[256];
+    snprintf(dir, sizeof(dir), "throttle-key-%zu", s);
+    start_world_as(&w, dir,
+                   "{\"fault_format\": \"json\", \"throttling\": {\"tiers\": [{\"name\": "
+                   "\"2PerMin\", \"requests\": 2}]}}",
+                   sets[s].profile, sets[s].broken);
+    char tiered[64];
+    create_api(&w, "tiered", "[\"mutualssl\",\"mutualssl_mandatory\"]", tiered);
+    upload_client_tier(&w, tiered, "ta", &cert_a, "2PerMin");
+    upload_client_tier(&w, tiered, "tu", &cert_u, "2PerMin");
+    st_reply r;
+    st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
+    st_reply_free(&r);
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+      long status = call(&w, "tiered", &balancer, calls[i].who ? u : a, NULL);
+      if (status != calls[i].status)
+        fail_msg("%s: call %zu: %ld, expected %ld", sets[s].profile, i, status, calls[i].status);
+    }
+    snprintf(logged, sizeof(logged), "throttled out (tier 2PerMin, 2 per 60 s, key %s)",
+             sets[s].key);
+    if (!st_log_contains(&w.sim, logged))
+      fail_msg("%s%s%s: the log does not say \"%s\"", sets[s].profile,
+               sets[s].broken ? " --break " : "", sets[s].broken ? sets[s].broken : "", logged);
+    stop_world(&w);
   }
-  assert_true(st_log_contains(&w.sim, "throttled out (tier 2PerMin, 2 per 60 s, key "
-                                      "MutualSSLAuthApplication:/tiered/1.0:1.0:2PerMin)"));
   free(a);
   free(u);
-  stop_world(&w);
 }
 
 static void test_malformed_headers(void **state) {

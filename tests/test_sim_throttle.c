@@ -11,6 +11,12 @@
  * "per_certificate". The default version's versionless path counts on the
  * same counter.
  *
+ * The throttle key by profile (rule family throttle-key): A at 3PerMin and B
+ * at 2PerMin count apart under wso2-4 and sap (the key has the tier) and on
+ * one counter under wso2-2.6 (null:<context>/<version>:<version>, each call
+ * judged by its own tier), per_certificate apart again, --break throttle-key
+ * swapping the rows; the log names the key.
+ *
  * The throttled answer by profile (rule family throttle-out), one row each:
  * its content type, exact body and Retry-After (or its absence) under
  * wso2-4, wso2-2.6 and sap, with the profile's fault format and the other
@@ -95,11 +101,12 @@ static void upload_client(world *w, const char *api_id, const char *alias, const
   free(pem);
 }
 
-/* API /t/1.0 (mutual SSL mandatory, default version) with A and B at
- * 10PerMin, under profile (NULL: the default, wso2-4), with the config
+/* API /t/1.0 (mutual SSL mandatory, default version) with A at tier_a and B
+ * at tier_b, under profile (NULL: the default, wso2-4), with the config
  * (NULL: none) and --break brk (NULL: none). */
-static void start_world(world *w, const char *dir_name, const char *profile, const char *config,
-                        const char *brk) {
+static void start_world_tiers(world *w, const char *dir_name, const char *profile,
+                              const char *config, const char *brk, const char *tier_a,
+                              const char *tier_b) {
   char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
   snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
            scratch("server.key"));
@@ -125,13 +132,19 @@ static void start_world(world *w, const char *dir_name, const char *profile, con
   char id[64];
   snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
   st_reply_free(&r);
-  upload_client(w, id, "a", &cert_a, "10PerMin");
-  upload_client(w, id, "b", &cert_b, "10PerMin");
+  upload_client(w, id, "a", &cert_a, tier_a);
+  upload_client(w, id, "b", &cert_b, tier_b);
   st_check(st_admin(&w->sim, "POST", "/_sim/reload", NULL, &r));
   assert_int_equal(200, r.status);
   st_reply_free(&r);
   w->t0 = st_status_i64(&w->sim, "time_ms");
   assert_true(w->t0 > 0);
+}
+
+/* The same with A and B at 10PerMin. */
+static void start_world(world *w, const char *dir_name, const char *profile, const char *config,
+                        const char *brk) {
+  start_world_tiers(w, dir_name, profile, config, brk, "10PerMin", "10PerMin");
 }
 
 static void stop_world(world *w) {
@@ -368,12 +381,71 @@ static void test_answer_by_profile(void **state) {
   }
 }
 
+/* The throttle key by profile (rule throttle-key), with A at 3PerMin and B
+ * at 2PerMin on one API version. wso2-4 and sap (throttle.shared-counter):
+ * the key has the tier, so A and B count apart. wso2-2.6
+ * (throttle.one-counter-per-api): one counter, null:/t/1.0:1.0, for both,
+ * each call judged by its own certificate's tier - once B's 2 calls are
+ * spent A gets one more (its limit is 3) and B none. per_certificate keeps
+ * them apart under 2.6's key too; --break throttle-key swaps the rows. */
+static void test_key_by_profile(void **state) {
+  (void)state;
+#define APART                                                                                      \
+  { 200, 200, 429, 200, 200, 200, 429 }
+#define SHARED                                                                                     \
+  { 200, 200, 429, 200, 429, 429, 429 }
+#define KEY_4_B "key MutualSSLAuthApplication:/t/1.0:1.0:2PerMin)"
+#define KEY_4_A "key MutualSSLAuthApplication:/t/1.0:1.0:3PerMin)"
+#define KEY_26  "key null:/t/1.0:1.0)"
+  static const struct {
+    const char *profile, *brk;
+    int per_certificate;
+    long status[7];     /* B, B, B, A, A, A, A */
+    const char *key[2]; /* in the throttled-out log lines (NULL: none) */
+  } rows[] = {
+      {"wso2-4", NULL, 0, APART, {KEY_4_B, KEY_4_A}},
+      {"sap", NULL, 0, APART, {KEY_4_B, KEY_4_A}},
+      {"wso2-2.6", NULL, 0, SHARED, {KEY_26, NULL}},
+      {"wso2-2.6", NULL, 1, APART, {"key null:/t/1.0:1.0:", NULL}},
+      {"wso2-4", "throttle-key", 0, SHARED, {KEY_26, NULL}},
+      {"wso2-2.6", "throttle-key", 0, APART, {KEY_4_B, KEY_4_A}},
+  };
+#undef APART
+#undef SHARED
+#undef KEY_4_B
+#undef KEY_4_A
+#undef KEY_26
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    char config[256], dir[32], label[96];
+    snprintf(config, sizeof(config),
+             "{\"throttling\": {\"per_certificate\": %s, \"tiers\": [{\"name\": \"3PerMin\", "
+             "\"requests\": 3}, {\"name\": \"2PerMin\", \"requests\": 2}]}}",
+             rows[i].per_certificate ? "true" : "false");
+    snprintf(dir, sizeof(dir), "key-%zu", i);
+    snprintf(label, sizeof(label), "%s%s%s%s", rows[i].profile, rows[i].brk ? " --break " : "",
+             rows[i].brk ? rows[i].brk : "", rows[i].per_certificate ? " per_certificate" : "");
+    world w = {0};
+    start_world_tiers(&w, dir, rows[i].profile, config, rows[i].brk, "3PerMin", "2PerMin");
+    for (size_t c = 0; c < 7; c++) {
+      long status = call(&w, "/t/1.0/menaka", c < 3 ? &cert_b : &cert_a);
+      if (status != rows[i].status[c])
+        fail_msg("%s: call %zu (%s): %ld, expected %ld", label, c + 1, c < 3 ? "B" : "A", status,
+                 rows[i].status[c]);
+    }
+    for (size_t k = 0; k < 2; k++)
+      if (rows[i].key[k] && !st_log_contains(&w.sim, rows[i].key[k]))
+        fail_msg("%s: the log does not name \"%s\"", label, rows[i].key[k]);
+    stop_world(&w);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_ten_per_minute, teardown),
       cmocka_unit_test_teardown(test_shared_counter_default, teardown),
       cmocka_unit_test_teardown(test_per_certificate, teardown),
       cmocka_unit_test_teardown(test_answer_by_profile, teardown),
+      cmocka_unit_test_teardown(test_key_by_profile, teardown),
   };
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int failed = cmocka_run_group_tests(tests, group_setup, NULL);

@@ -8,7 +8,8 @@
  * decision (every flag set x certificate x token, worked out by hand from
  * WSO2's rules) under each profile's rule rows and the --break mutations of
  * the chain's families (priority, both-optional), and the throttle counters
- * (fixed windows, a bounded table).
+ * (fixed windows, a bounded table, one key counting requests of two tiers as
+ * 2.6's throttle key makes it do).
  */
 #include "support.h"
 
@@ -447,6 +448,39 @@ static void test_throttle_window(void **state) {
   assert_null(sim.throttle);
 }
 
+/* One key, requests of two tiers (rule throttle-key's one-counter-per-api,
+ * wso2-2.6): the counter is shared and each request is judged against its
+ * own tier's limit; a refused request does not count. */
+static void test_throttle_shared_key_mixed_tiers(void **state) {
+  (void)state;
+  gsim_options opt;
+  memset(&opt, 0, sizeof(opt));
+  gsim sim;
+  memset(&sim, 0, sizeof(sim));
+  sim.opt = &opt;
+  char why[128];
+  assert_int_equal(0, gsim_throttle_init(&sim, why, sizeof(why)));
+  static const gsim_tier two = {"2PerMin", 2, 60}, three = {"3PerMin", 3, 60};
+  static const struct {
+    const gsim_tier *tier;
+    int allowed;
+  } calls[] = {
+      {&two, 1},   {&two, 1}, {&two, 0}, /* the counter holds 2: 2PerMin's limit */
+      {&three, 1},                       /* 2 < 3: passes, the counter holds 3 */
+      {&three, 0}, {&two, 0},            /* spent for both */
+  };
+  const int64_t start = 1893456000000LL;
+  int64_t next = 0;
+  for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+    if (gsim_throttle_hit(&sim, "null:/t/1.0:1.0", calls[i].tier, start + (int64_t)i, &next) !=
+        calls[i].allowed)
+      fail_msg("call %zu (%s): expected %s", i + 1, calls[i].tier->name,
+               calls[i].allowed ? "allowed" : "refused");
+  assert_int_equal(start + 60000, next);
+  assert_int_equal(1, gsim_throttle_count(&sim));
+  gsim_throttle_free(&sim);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schedule),
@@ -454,6 +488,7 @@ int main(void) {
       cmocka_unit_test(test_security_chain_table),
       cmocka_unit_test(test_security_chain_challenges),
       cmocka_unit_test(test_throttle_window),
+      cmocka_unit_test(test_throttle_shared_key_mixed_tiers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
