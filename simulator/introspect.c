@@ -50,7 +50,7 @@
  *   picks the rule rows, e.g. what mutualssl + oauth2 without a mandatory
  *   flag means - validating the token only when the chain consults OAuth2. The token is valid when
  * gatecert-sim would accept it (Bearer, at most GJWT_MAX_TOKEN bytes, a key manager with its iss,
- * that key manager's alg and key, exp with WSO2's 300 s skew - nbf and a token without exp as the
+ * that key manager's alg and key, exp with the jwt-skew row's skew - nbf and a token without exp as the
  * profile's jwt rows say: wso2-4 ignores nbf and passes no exp -, azp or client_id) and that client
  * id - the application - has the API in "subscriptions". Answers: 204 passed; X-Gatecert-Auth-By:
  * mtls | oauth. 401 / 403 / 500 WSO2's fault {"code":"900901","message":..,"description":..}

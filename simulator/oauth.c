@@ -32,12 +32,14 @@
  * key manager is the one whose issuer is the unverified payload's iss; the
  * token must verify for that key manager's alg and key (jwt/: no other alg,
  * no unsigned token); exp must be after now, on the process clock (fake
- * under libfaketime), with WSO2's timestamp skew of 300 s: the gateway's
+ * under libfaketime), with the timestamp skew of rule family GSIM_RF_JWT_SKEW
+ * (the row's variant, in seconds): the gateway's
  * JWTValidatorImpl.validateTokenExpiry accepts exp + TimeStampSkew > now
- * (Nimbus DateUtils.isAfter), and OAuthServerConfiguration's
- * timeStampSkewInSeconds defaults to 300 (wso2-extensions/
- * identity-inbound-auth-oauth; `[oauth] timestamp_skew` in deployment.toml).
- * Two rule families (rules.h) decide the rest: GSIM_RF_JWT_NBF (CHECK_ON: an
+ * (Nimbus DateUtils.isAfter); wso2-4's row is 0 s, the TimestampSkew 4.x
+ * ships in identity.xml (OAuthServerConfiguration's code default of 300 s
+ * applies only without the element), wso2-2.6's and sap's 300 s (2.6's
+ * identity.xml). Without rules (or a row) the skew is 300 s. Two more
+ * families decide the rest: GSIM_RF_JWT_NBF (CHECK_ON: an
  * nbf more than the skew ahead of now is refused; WSO2 2.6 and 4.x: not
  * checked, carbon-apimgt 9.0.174 has no nbf check on the gateway path) and
  * GSIM_RF_JWT_NO_EXP (CHECK_ON: a token without exp is refused; WSO2:
@@ -88,7 +90,7 @@
 #define ISSUER_LEN   1024 /* 1 to 1023 */
 #define CKEY_LEN     256  /* consumer keys: 1 to 255 */
 #define TIER_LEN     64
-#define SKEW_MS      (300 * INT64_C(1000))
+#define SKEW_MS      (300 * INT64_C(1000)) /* without a jwt-skew row */
 #define MAX_KMS      64
 #define MAX_APPS     4096
 #define MAX_MAPPINGS 8192
@@ -1325,11 +1327,26 @@ static int check_on(const gsim_rules *rules, gsim_rule_family family) {
   return !rules || !rules->row[family] || rules->row[family]->variant == GSIM_CHECK_ON;
 }
 
+/* The timestamp skew in ms: the jwt-skew row's variant (seconds), 300 s
+ * without rules; a negative variant counts as 0. */
+static int64_t skew_ms(const gsim_rules *rules) {
+  if (!rules || !rules->row[GSIM_RF_JWT_SKEW])
+    return SKEW_MS;
+  int s = rules->row[GSIM_RF_JWT_SKEW]->variant;
+  return s > 0 ? (int64_t)s * 1000 : 0;
+}
+
+/* The skew's rule id for the log ("jwt.skew-0"), or "default". */
+static const char *skew_rule(const gsim_rules *rules) {
+  return rules && rules->row[GSIM_RF_JWT_SKEW] ? rules->row[GSIM_RF_JWT_SKEW]->id : "default";
+}
+
 static void check_claims(const gsim_rules *rules, const gsim_token_km *km, json_t *claims,
                          int64_t now, gsim_token_subscribed subscribed, void *ctx,
                          gsim_oauth_result *out) {
   char shown[96], when[32], now_text[32];
   int64_t exp_ms = 0, nbf_ms = 0;
+  const int64_t skew = skew_ms(rules);
   gsim_format_iso(now, now_text);
   const char *iss = json_string_value(json_object_get(claims, "iss"));
   if (!iss || strcmp(iss, km->issuer) != 0) {
@@ -1348,16 +1365,16 @@ static void check_claims(const gsim_rules *rules, const gsim_token_km *km, json_
     verdict(out, GSIM_OAUTH_INVALID, "key manager '%s': an unusable nbf claim", km->name);
     return;
   }
-  if (has_exp && (exp_ms > INT64_MAX - SKEW_MS || exp_ms + SKEW_MS <= now)) {
+  if (has_exp && (exp_ms > INT64_MAX - skew || exp_ms + skew <= now)) {
     gsim_format_iso(exp_ms, when);
-    verdict(out, GSIM_OAUTH_INVALID, "token expired at %s (now %s, %d s skew)", when, now_text,
-            (int)(SKEW_MS / 1000));
+    verdict(out, GSIM_OAUTH_INVALID, "token expired at %s (now %s, %d s skew, rule %s)", when,
+            now_text, (int)(skew / 1000), skew_rule(rules));
     return;
   }
-  if (has_nbf && check_on(rules, GSIM_RF_JWT_NBF) && nbf_ms - SKEW_MS > now) {
+  if (has_nbf && check_on(rules, GSIM_RF_JWT_NBF) && nbf_ms - skew > now) {
     gsim_format_iso(nbf_ms, when);
-    verdict(out, GSIM_OAUTH_INVALID, "token not valid before %s (now %s, %d s skew)", when,
-            now_text, (int)(SKEW_MS / 1000));
+    verdict(out, GSIM_OAUTH_INVALID, "token not valid before %s (now %s, %d s skew, rule %s)", when,
+            now_text, (int)(skew / 1000), skew_rule(rules));
     return;
   }
   json_t *azp = json_object_get(claims, "azp"), *cid = json_object_get(claims, "client_id");

@@ -18,7 +18,9 @@
  *   reload       a changed config changes the verdict at the next call; a
  *                broken, unloadable or oversize one keeps the old (logged
  *                once); unknown API 404; missing or bad headers 400.
- *   clock        exp with WSO2's 300 s skew on the fake clock.
+ *   clock        exp on the fake clock with the profile's skew (rule
+ *                jwt-skew): from exp on under wso2-4 (0 s), from exp + 300 s
+ *                under wso2-2.6 and sap.
  *   process      start failures (exit 1 bad config, 2 usage), SIGTERM exit 0.
  */
 #include "support.h"
@@ -674,19 +676,40 @@ static void test_reload(void **state) {
 
 /* ---- the fake clock ------------------------------------------------------------------------ */
 
+/* The introspector checks exp under the run's profile, with its jwt-skew
+ * row: wso2-4 refuses from exp on, wso2-2.6 and sap from exp + 300 s. */
 static void test_clock(void **state) {
   (void)state;
-  world w;
-  start(&w, "clock");
-  char *token = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 600);
-  expect_token(&w, "before exp", token, 204, "oauth");
-  bs_check(bs_faketime_set(w.clock, "2030-01-01 00:14:59") == 0);
-  expect_token(&w, "exp + 299 s", token, 204, "oauth");
-  bs_check(bs_faketime_set(w.clock, "2030-01-01 00:15:00") == 0);
-  expect_token(&w, "exp + 300 s", token, 401, "900901");
-  assert_true(log_contains(&w, "token expired at 2030-01-01T00:10:00.000Z"));
-  free(token);
-  stop(&w);
+  static const struct {
+    const char *profile;
+    const char *last_ok, *first_refused; /* the fake clock's times */
+    const char *logged;
+  } runs[] = {
+      {"wso2-4", "2030-01-01 00:09:59", "2030-01-01 00:10:00", "0 s skew, rule jwt.skew-0)"},
+      {"wso2-2.6", "2030-01-01 00:14:59", "2030-01-01 00:15:00",
+       "300 s skew, rule jwt.skew-300-2.6)"},
+      {"sap", "2030-01-01 00:14:59", "2030-01-01 00:15:00", "300 s skew, rule jwt.skew-300-sap)"},
+  };
+  for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+    world w;
+    char name[64], label[128];
+    snprintf(name, sizeof(name), "clock-%s", runs[i].profile);
+    start_as(&w, name, runs[i].profile, strcmp(runs[i].profile, "wso2-4") == 0);
+    char *token = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 600);
+    snprintf(label, sizeof(label), "%s: before exp", runs[i].profile);
+    expect_token(&w, label, token, 204, "oauth");
+    bs_check(bs_faketime_set(w.clock, runs[i].last_ok) == 0);
+    snprintf(label, sizeof(label), "%s: %s", runs[i].profile, runs[i].last_ok);
+    expect_token(&w, label, token, 204, "oauth");
+    bs_check(bs_faketime_set(w.clock, runs[i].first_refused) == 0);
+    snprintf(label, sizeof(label), "%s: %s", runs[i].profile, runs[i].first_refused);
+    expect_token(&w, label, token, 401, "900901");
+    if (!log_contains(&w, "token expired at 2030-01-01T00:10:00.000Z") ||
+        !log_contains(&w, runs[i].logged))
+      fail_msg("%s: the log lacks the expiry with \"%s\"", runs[i].profile, runs[i].logged);
+    free(token);
+    stop(&w);
+  }
 }
 
 /* ---- the process ---------------------------------------------------------------------------- */

@@ -14,11 +14,15 @@
  *              security chain (simulator/security.c) to turn
  *              gsim_oauth_authenticate's verdict into 200 / 401 / 403: valid
  *              (both algorithms), missing, expired on the fake clock (and the
- *              300 s skew at its edges), wrong issuer, wrong key, alg
+ *              profile's skew at its edges, rule jwt-skew: none under
+ *              wso2-4, 300 s under wso2-2.6 and sap, and --break jwt-skew
+ *              swapping them), wrong issuer, wrong key, alg
  *              confusion, not subscribed, unmapped client, nbf and no exp
  *              (by profile: WSO2 ignores nbf and passes a token without
  *              exp, sap refuses both, --break jwt makes WSO2 refuse them);
- *              the token never reaches the log.
+ *              a subscription's throttle key by profile (rule
+ *              throttle-key: 2.6's has no tier); the token never reaches
+ *              the log.
  *
  * Every simulator runs on a fake clock from 2030-01-01 00:00:00 (T0), so
  * tokens are minted with iat/exp around T0 (jwt/'s gjwt_sign, the keys made
@@ -1150,33 +1154,55 @@ static void test_tokens(void **state) {
   stop_world(&w);
 }
 
-/* exp and nbf on the fake clock, with WSO2's 300 s skew at each edge: exp
- * under every profile; nbf only where the jwt nbf row checks it (sap), never
- * under WSO2 (wso2-4). */
+/* exp and nbf on the fake clock, with the profile's skew (rule jwt-skew) at
+ * each edge: wso2-4 (jwt.skew-0, TimestampSkew 0 as 4.x ships it) refuses a
+ * token from exp on; wso2-2.6 and sap (300 s) from exp + 300 s; --break
+ * jwt-skew swaps wso2-4's and 2.6's rows. nbf only where the jwt nbf row
+ * checks it (sap, with its 300 s skew), never under WSO2. The log names the
+ * skew and its rule. */
 static void test_token_times(void **state) {
   (void)state;
   static const struct {
-    const char *profile;
-    long before_nbf; /* the status of the call long before nbf, and at nbf - 301 s */
-  } runs[] = {{"wso2-4", 200}, {"sap", 401}};
+    const char *profile, *brk;
+    int64_t skew;     /* seconds */
+    const char *rule; /* the skew's rule id, as logged */
+    long before_nbf;  /* the status of the call long before nbf, and at nbf - skew - 1 s */
+  } runs[] = {
+      {"wso2-4", NULL, 0, "jwt.skew-0", 200},
+      {"wso2-2.6", NULL, 300, "jwt.skew-300-2.6", 200},
+      {"sap", NULL, 300, "jwt.skew-300-sap", 401},
+      {"wso2-4", "jwt-skew", 300, "jwt.skew-300-2.6", 200},
+      {"wso2-2.6", "jwt-skew", 0, "jwt.skew-0", 200},
+  };
   for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
     world w = {0};
-    char dir[64];
-    snprintf(dir, sizeof(dir), "token-times-%s", runs[i].profile);
-    start_world_as(&w, dir, runs[i].profile, NULL);
+    char dir[64], label[128], logged[160];
+    snprintf(dir, sizeof(dir), "token-times-%zu", i);
+    start_world_as(&w, dir, runs[i].profile, runs[i].brk);
     const char *refused = runs[i].before_nbf == 200 ? NULL : "900901";
-    char *ends = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 600, -1);
-    char *starts = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 7200, T0 + 1200);
-    call_token(&w, "before exp", ends, 200, NULL);
-    call_token(&w, "long before nbf", starts, runs[i].before_nbf, refused);
-    st_check(st_clock_set(&w.sim, (T0 + 600) * 1000));
-    call_token(&w, "at exp, within the skew", ends, 200, NULL);
-    st_check(st_clock_set(&w.sim, (T0 + 899) * 1000));
-    call_token(&w, "exp + 299 s", ends, 200, NULL);
-    call_token(&w, "nbf - 301 s", starts, runs[i].before_nbf, refused);
-    st_check(st_clock_set(&w.sim, (T0 + 900) * 1000));
-    call_token(&w, "exp + 300 s", ends, 401, "900901");
-    call_token(&w, "nbf - 300 s", starts, 200, NULL);
+    /* nbf - skew - 1 s comes after exp + skew under every skew: the clock only moves on */
+    const int64_t exp = T0 + 600, nbf = T0 + 1800, skew = runs[i].skew;
+    char *ends = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, exp, -1);
+    char *starts = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 7200, nbf);
+#define AT(what)                                                                                   \
+  (snprintf(label, sizeof(label), "%s%s%s: %s", runs[i].profile, runs[i].brk ? " --break " : "",   \
+            runs[i].brk ? runs[i].brk : "", what),                                                 \
+   label)
+    call_token(&w, AT("before exp"), ends, 200, NULL);
+    call_token(&w, AT("long before nbf"), starts, runs[i].before_nbf, refused);
+    st_check(st_clock_set(&w.sim, (exp + skew - 1) * 1000));
+    call_token(&w, AT("exp + skew - 1 s"), ends, 200, NULL);
+    st_check(st_clock_set(&w.sim, (exp + skew) * 1000));
+    call_token(&w, AT("exp + skew"), ends, 401, "900901");
+    snprintf(logged, sizeof(logged), "%d s skew, rule %s)", (int)skew, runs[i].rule);
+    if (!st_log_contains(&w.sim, "token expired at 2030-01-01T00:10:00.000Z (now ") ||
+        !st_log_contains(&w.sim, logged))
+      fail_msg("%s: the log lacks the expiry with \"%s\"", AT("exp + skew"), logged);
+    st_check(st_clock_set(&w.sim, (nbf - skew - 1) * 1000));
+    call_token(&w, AT("nbf - skew - 1 s"), starts, runs[i].before_nbf, refused);
+    st_check(st_clock_set(&w.sim, (nbf - skew) * 1000));
+    call_token(&w, AT("nbf - skew"), starts, 200, NULL);
+#undef AT
     free(ends);
     free(starts);
     stop_world(&w);
@@ -1264,6 +1290,44 @@ static void test_token_validity_by_profile(void **state) {
   stop_world(&w);
 }
 
+/* A token's calls count under the subscription's throttle key (rule
+ * throttle-key): <application>:/secure/1.0:1.0:<tier> under wso2-4 and sap,
+ * <application>:/secure/1.0:1.0 (2.6's key has no tier) under wso2-2.6; the
+ * built-in 10PerMin lets ten calls through either way, and the log names the
+ * key of the eleventh. */
+static void test_token_throttle_key(void **state) {
+  (void)state;
+  static const struct {
+    const char *profile, *brk;
+    const char *suffix; /* after <application>:/secure/1.0:1.0 */
+  } runs[] = {
+      {"wso2-4", NULL, ":10PerMin)"},
+      {"sap", NULL, ":10PerMin)"},
+      {"wso2-2.6", NULL, ")"},
+      {"wso2-4", "throttle-key", ")"},
+  };
+  for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+    world w = {0};
+    char dir[64], app[64], label[96], logged[192];
+    snprintf(dir, sizeof(dir), "token-throttle-%zu", i);
+    snprintf(label, sizeof(label), "%s%s%s", runs[i].profile, runs[i].brk ? " --break " : "",
+             runs[i].brk ? runs[i].brk : "");
+    start_world_as(&w, dir, runs[i].profile, runs[i].brk);
+    add_app(&w.sim, "app4", "Unlimited", app);
+    map_ok(&w.sim, app, "ck-4", "PRODUCTION", "km-rsa");
+    subscribe_ok(&w.sim, app, w.api, "10PerMin", NULL);
+    char *token = mint(K.rsa, GJWT_RS256, ISSUER, "ck-4", T0, T0 + 3600, -1);
+    for (int n = 1; n <= 10; n++)
+      call_token(&w, label, token, 200, NULL);
+    call_token(&w, label, token, 429, "900804");
+    snprintf(logged, sizeof(logged), "key %s:/secure/1.0:1.0%s", app, runs[i].suffix);
+    if (!st_log_contains(&w.sim, logged))
+      fail_msg("%s: the log does not name \"%s\"", label, logged);
+    free(token);
+    stop_world(&w);
+  }
+}
+
 /* What the admin API set up is enforced after a restart, and follows changes. */
 static void test_tokens_follow_admin(void **state) {
   (void)state;
@@ -1323,6 +1387,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_tokens, bs_teardown),
         cmocka_unit_test_teardown(test_token_times, bs_teardown),
         cmocka_unit_test_teardown(test_token_validity_by_profile, bs_teardown),
+        cmocka_unit_test_teardown(test_token_throttle_key, bs_teardown),
         cmocka_unit_test_teardown(test_tokens_follow_admin, bs_teardown),
     };
     failed = cmocka_run_group_tests_name("sim_oauth_dataplane", tests, setup, teardown);
