@@ -273,7 +273,8 @@ static const gsim_rule TABLE[] = {
     {GSIM_RF_THROTTLE_KEY, "throttle.shared-counter", GSIM_ON_WSO2_4 | GSIM_ON_SAP, GSIM_KEY_APP_TIER,
      0, NULL,
      "Every certificate with one tier on one API version shares one counter "
-     "(MutualSSLAuthApplication:<context>/<version>:<version>:<tier>)",
+     "(MutualSSLAuthApplication:<context>/<version>:<version>:<tier>); a token's under "
+     "<application>:<context>/<version>:<version>:<tier>",
      GSIM_SOURCE_CODE,
      "carbon-apimgt 9.29.158+ (4.4.0) MutualSSLAuthenticator.setAuthenticationContext "
      "(MutualSSLAuthApplication) and ThrottleHandler.getSubscriptionLevelThrottleKey; wso2-synapse "
@@ -281,7 +282,8 @@ static const gsim_rule TABLE[] = {
     {GSIM_RF_THROTTLE_KEY, "throttle.one-counter-per-api", GSIM_ON_WSO2_26, GSIM_KEY_NULL_NO_TIER, 0,
      NULL,
      "Every certificate on one API version, whatever its tier, shares one counter "
-     "(null:<context>/<version>:<version>), each request judged by its own certificate's tier",
+     "(null:<context>/<version>:<version>), each request judged by its own certificate's tier; a "
+     "token's calls count under <application>:<context>/<version>:<version> (no tier)",
      GSIM_SOURCE_CODE,
      "carbon-apimgt 6.4.73 ThrottleHandler.getSubscriptionLevelThrottleKey; MutualSSLAuthenticator "
      "sets no application id; the tier joined the key in 9.1.0"},
@@ -296,7 +298,7 @@ static const gsim_rule TABLE[] = {
      "inferred: 2.6's gateway sends every token to the key manager (carbon-apimgt 6.4.50 "
      "OAuthAuthenticator); the simulator's JWT check stands in for it with 4.x's rules"},
     {GSIM_RF_JWT_NBF, "jwt.nbf-checked", GSIM_ON_SAP, GSIM_CHECK_ON, 401, "900901",
-     "A JWT whose nbf is more than 300 s ahead is 401 900901", GSIM_SOURCE_INFERRED,
+     "A JWT whose nbf is more than the jwt-skew ahead (300 s under sap) is 401 900901", GSIM_SOURCE_INFERRED,
      SRC_NOT_IN_SEED_004},
     {GSIM_RF_JWT_NBF, "jwt.nbf-mutant", 0, GSIM_CHECK_ON, 401, "900901",
      "Mutation: nbf checked", GSIM_SOURCE_MUTANT, "--break jwt"},
@@ -366,6 +368,7 @@ static const gsim_rule TABLE[] = {
      "An API provider's backend host name is checked with the Default verifier",
      GSIM_SOURCE_INFERRED, "inferred: seed 004 does not say how host names are checked"},
 
+    /* ---- token times ------------------------------------------------------------------ */
     {GSIM_RF_JWT_SKEW, "jwt.skew-0", GSIM_ON_WSO2_4, 0, 0, NULL,
      "Token times are checked with no skew: exp <= now is 401 900901 (TimestampSkew 0 as 4.x "
      "ships it)",
@@ -379,7 +382,7 @@ static const gsim_rule TABLE[] = {
     {GSIM_RF_JWT_SKEW, "jwt.skew-300-sap", GSIM_ON_SAP, 300, 0, NULL,
      "Token times are checked with a 300 s skew", GSIM_SOURCE_INFERRED, SRC_NOT_IN_SEED_004},
 
-    /* ---- the admin API ---------------------------------------------------------------- */
+    /* ---- the certificate header toward the backend ------------------------------------- */
     {GSIM_RF_LB_HEADER_FORWARD, "lb-header.removed-when-read", GSIM_ON_WSO2_4,
      GSIM_FORWARD_REMOVE_WHEN_READ, 0, NULL,
      "A certificate header the gateway read as the client's certificate (mutual SSL, or a JWT's "
@@ -389,11 +392,13 @@ static const gsim_rule TABLE[] = {
      "carbon-apimgt 9.32.177+ (4.7.0) gateway handlers/Utils.getClientCertificateFromHeader, "
      "isForwardClientCertificateHeaderEnabled, default false; 4.0-4.6 never remove it"},
     {GSIM_RF_LB_HEADER_FORWARD, "lb-header.passed-on", GSIM_ON_WSO2_26 | GSIM_ON_SAP,
-     GSIM_FORWARD_PASS_ON, 0, NULL, "The certificate header reaches the backend as sent",
+     GSIM_FORWARD_PASS_ON, 0, NULL, "A certificate header, read or ignored, reaches the backend as sent, whatever "
+     "forward_client_certificate_header says",
      GSIM_SOURCE_INFERRED,
      "inferred: seed 003 does not say; the 2020 update backports carbon-apimgt 6.6.45's header "
      "code, which never removes it (sap: the first release's)"},
 
+    /* ---- the admin API ---------------------------------------------------------------- */
     {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4 | GSIM_ON_SAP, GSIM_REST_V4, 0, NULL,
      "Certificates under /api/am/publisher/v4: /endpoint-certificates and "
      "/apis/{apiId}/client-certificates (/client-certs/{keyType})",
@@ -401,7 +406,8 @@ static const gsim_rule TABLE[] = {
     {GSIM_RF_REST_PATHS, "rest.publisher-v0.14", GSIM_ON_WSO2_26, GSIM_REST_V014, 0, NULL,
      "Certificates under /api/am/publisher/v0.14: /certificates (endpoint) and "
      "/clientCertificates with apiId in the form and the query (the v4 certificate paths are "
-     "404); APIs, key managers and subscriptions keep the simulator's v4 shapes",
+     "404); APIs, key managers, applications and subscriptions keep the simulator's v4 "
+     "shapes",
      GSIM_SOURCE_CODE,
      "carbon-apimgt 6.4.50 publisher-api.yaml (/certificates), 6.4.73 (/clientCertificates): "
      "RestApiConstants CERTS_BASE_PATH, CLIENT_CERTS_BASE_PATH"},

@@ -28,6 +28,12 @@ rows=(
   "wso2-2.6|rest-paths|endpoint-cert-upload/accepted.yaml|upload-accepted[case=pem,cert=good,format=pem]|expected status 201, got 404"
   "wso2-4|rest-paths|endpoint-cert-upload/accepted.yaml|upload-accepted[case=pem,cert=good,format=pem]|expected status 201, got 404"
   "wso2-2.6|rest-paths|client-mtls/alias-scope.yaml|client certificate aliases and tiers by version|expected status 201, got 404"
+  "wso2-4|lb-header-forward|header-mode/header-to-backend.yaml|a certificate header the gateway read reaches the backend as the version decides|expected the body not to contain \"X-WSO2-CLIENT-CERTIFICATE\""
+  "wso2-2.6|lb-header-forward|header-mode/header-to-backend.yaml|a certificate header the gateway read reaches the backend as the version decides|expected the body to contain"
+  "wso2-4|jwt-skew|oauth2/token-validity.yaml|tokens are checked on the gateway's clock, issuer, signature and subscription|expected status 401, got 200"
+  "wso2-2.6|jwt-skew|oauth2/token-validity.yaml|tokens are checked on the gateway's clock, issuer, signature and subscription|expected status 200, got 401"
+  "wso2-4|throttle-key|client-mtls/throttle-key.yaml|client certificates of two tiers on one API version count apart (4.x) or on one counter (2.6)|expected status 200, got 429"
+  "wso2-2.6|throttle-key|client-mtls/throttle-key.yaml|client certificates of two tiers on one API version count apart (4.x) or on one counter (2.6)|expected status 429, got 200"
 )
 
 failures=0
