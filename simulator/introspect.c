@@ -10,7 +10,7 @@
  *
  * The contract (the nginx driver is written against exactly this):
  *
- *   gatecert-introspect --config FILE [--listen 127.0.0.1:PORT]
+ *   gatecert-introspect --config FILE [--listen 127.0.0.1:PORT] [--profile P]
  *     Listens on loopback (default 127.0.0.1:0), prints one line
  *     "READY introspect http=127.0.0.1:PORT" on stdout, serves until SIGTERM
  *     or SIGINT, then exits 0. A config that does not load at start, or a
@@ -33,10 +33,9 @@
  *     oauth2 mandatory. The two _optional flags exist only where the
  *     profile's both-optional rule row knows them (wso2-4); under wso2-2.6
  *     and sap a config naming them does not load. Issuers and names are
- *     unique. The file is checked at
- *     every request (stat: device, inode, size, mtime) and re-read when it
- *     changed; one that does not load keeps the previous config and is
- *     logged to stderr once per change.
+ *     unique. The file is checked at every request (stat: device, inode,
+ *     size, mtime) and re-read when it changed; one that does not load
+ *     keeps the previous config and is logged to stderr once per change.
  *
  *   Any method on /check (query ignored), with the headers
  *     Authorization     as the client sent it, or absent
@@ -48,12 +47,16 @@
  *   runs gsim_chain_decide(the profile's rules, the API's security, the cert
  *   state, the token) as gatecert-sim does - `--profile` (default wso2-4)
  *   picks the rule rows, e.g. what mutualssl + oauth2 without a mandatory
- *   flag means - validating the token only when the chain consults OAuth2. The token is valid when
- * gatecert-sim would accept it (Bearer, at most GJWT_MAX_TOKEN bytes, a key manager with its iss,
- * that key manager's alg and key, exp with the jwt-skew row's skew - nbf and a token without exp as the
- * profile's jwt rows say: wso2-4 ignores nbf and passes no exp -, azp or client_id) and that client
- * id - the application - has the API in "subscriptions". Answers: 204 passed; X-Gatecert-Auth-By:
- * mtls | oauth. 401 / 403 / 500 WSO2's fault {"code":"900901","message":..,"description":..}
+ *   flag means - validating the token only when the chain consults OAuth2.
+ *   The token is valid when gatecert-sim would accept it (Bearer, at most
+ *   GJWT_MAX_TOKEN bytes, a key manager with its iss, that key manager's alg
+ *   and key, exp with the jwt-skew row's skew - nbf and a token without exp
+ *   as the profile's jwt rows say: wso2-4 ignores nbf and passes no exp -,
+ *   azp or client_id) and that client id - the application - has the API in
+ *   "subscriptions".
+ *   Answers:
+ *     204 passed; X-Gatecert-Auth-By: mtls | oauth.
+ *     401 / 403 / 500 WSO2's fault {"code":"900901","message":..,"description":..}
  *         (application/json), X-Gatecert-Code: the code, X-Gatecert-Fault:
  *         the same JSON on one line (for auth_request_set), and on 401
  *         WWW-Authenticate as gatecert-sim sends it.
