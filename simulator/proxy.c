@@ -329,10 +329,8 @@ static int head_violates(const char *head, size_t len, int at_eof) {
         ended = 1; /* the end of the stream ends the head */
       continue;
     }
-    if (n == 0)
+    if (n == 0 || lf == NULL) /* an empty line, or the end of the stream, ends the head */
       ended = 1;
-    else if (lf == NULL)
-      ended = 1; /* the end of the stream ends the head */
   }
   if (!ended)
     return 0;

@@ -396,7 +396,7 @@ static bs_process *start_fault_backends(void) {
     args[2 * i] = "--backend";
     args[2 * i + 1] = specs[i];
   }
-  args[2 * ROWS] = NULL;
+  args[(size_t)2 * ROWS] = NULL;
   bs_start_opts opts = {.args = args, .scratch_dir = test_scratch_dir()};
   bs_process *p = bs_start(&opts);
   bs_check(p != NULL);

@@ -354,7 +354,7 @@ static void test_security_chain_table(void **state) {
   /* 16 flag sets x 3 certs, 5 bad headers, 4 rows of mutualssl + oauth2 with a
    * bad header, 3 x 4 with optional flags, 6 more: the same count everywhere */
   for (size_t k = 0; k < RULE_SET_COUNT; k++)
-    if (checked[k] != 4 * (16 * 3 + 5 + 1 + 3 * 4 + 6))
+    if (checked[k] != (size_t)4 * (16 * 3 + 5 + 1 + 3 * 4 + 6))
       fail_msg("%s: %zu verdicts checked", rule_sets[k].name, checked[k]);
 }
 
