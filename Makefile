@@ -46,9 +46,9 @@ matrix: build
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile wso2-2.6 --scenarios scenarios \
 	  --reports $(REPORTS)/sim-wso2-2.6
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile sap --scenarios scenarios --reports $(REPORTS)/sim-sap
-	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver nginx --scenarios scenarios \
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver nginx --profile wso2-4 --scenarios scenarios \
 	  --known-failures harness/drivers/nginx.known --reports $(REPORTS)/nginx
-	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver haproxy --scenarios scenarios \
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver haproxy --profile wso2-4 --scenarios scenarios \
 	  --known-failures harness/drivers/haproxy.known --reports $(REPORTS)/haproxy
 	@$(BUILD)/harness/gatecert matrix --out $(REPORTS)/matrix.json --readme README.md \
 	  $(REPORTS)/sim-wso2-4 $(REPORTS)/sim-wso2-2.6 $(REPORTS)/sim-sap $(REPORTS)/nginx $(REPORTS)/haproxy
