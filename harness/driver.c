@@ -293,3 +293,17 @@ int gh_sibling_program(const char *relative, char *out, size_t out_len) {
   int len = snprintf(out, out_len, "%s/%s", self, relative);
   return len < 0 || (size_t)len >= out_len ? -1 : 0;
 }
+
+char *gh_driver_file_tail(const char *path, size_t max) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  long from = size > (long)max ? size - (long)max : 0;
+  char *out = size >= 0 && fseek(f, from, SEEK_SET) == 0 ? malloc((size_t)(size - from) + 1) : NULL;
+  size_t got = out ? fread(out, 1, (size_t)(size - from), f) : 0;
+  if (out)
+    out[got] = '\0';
+  fclose(f);
+  return out;
+}

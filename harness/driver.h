@@ -205,6 +205,9 @@ int gh_driver_fail(char *why, size_t why_len, const char *fmt, ...)
  * real events (a reload finishing) - never for fake time. */
 double gh_driver_now_ms(void);
 void gh_driver_sleep_ms(int ms);
+/* The last max bytes of a file as a string (malloc'd; a log's tail for an
+ * error message), or NULL when it cannot be read. */
+char *gh_driver_file_tail(const char *path, size_t max);
 /* A free loopback TCP port: bound to 127.0.0.1 port 0, read, closed (the
  * caller starts its server on it and retries with another when someone took
  * it meanwhile). The port, or -1 with why. */

@@ -153,23 +153,6 @@ static int make_dir(const char *path, char *why, size_t why_len) {
   return 0;
 }
 
-/* The last max bytes of a file (malloc'd), or NULL. */
-static char *file_tail(const char *path, size_t max) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  long from = size > (long)max ? size - (long)max : 0;
-  fseek(f, from, SEEK_SET);
-  char *out = size >= 0 ? malloc((size_t)(size - from) + 1) : NULL;
-  size_t got = out ? fread(out, 1, (size_t)(size - from), f) : 0;
-  if (out)
-    out[got] = '\0';
-  fclose(f);
-  return out;
-}
-
 /* The client trust bundle: a throwaway CA (its key discarded at once: nginx
  * refuses an empty ssl_client_certificate), then the caller's trust. */
 static int write_client_trust(const gh_front_lb_spec *spec, const char *path, char *why,
@@ -265,13 +248,13 @@ static int launch(gh_front_lb *lb, const gh_front_lb_spec *spec, char *why, size
   lb->running = 1;
   double deadline = gh_driver_now_ms() + LB_READY_MS;
   for (;;) {
-    char *log = file_tail(lb->error_log, 16384);
+    char *log = gh_driver_file_tail(lb->error_log, 16384);
     int ready = log && strstr(log, "start worker process ");
     int taken = log && strstr(log, "Address already in use");
     int ended = !ready && !taken && !gh_proc_alive(&lb->proc);
     if (ended) { /* its last words may have landed after the read above */
       free(log);
-      log = file_tail(lb->error_log, 16384);
+      log = gh_driver_file_tail(lb->error_log, 16384);
       taken = log && strstr(log, "Address already in use");
     }
     char line[400];
@@ -285,7 +268,7 @@ static int launch(gh_front_lb *lb, const gh_front_lb_spec *spec, char *why, size
     }
     if (ended || gh_driver_now_ms() > deadline) {
       stop_proc(lb);
-      char *err = ended && !line[0] ? file_tail(lb->stderr_path, 400) : NULL;
+      char *err = ended && !line[0] ? gh_driver_file_tail(lb->stderr_path, 400) : NULL;
       gh_driver_fail(why, why_len, "the load balancer (nginx in %s) %s: %s", lb->dir,
                      ended ? "ended" : "did not start its worker within 5 s",
                      line[0] ? line
@@ -374,5 +357,5 @@ int gh_front_lb_stop(gh_front_lb *lb, char *why, size_t why_len) {
 }
 
 char *gh_front_lb_log_tail(const gh_front_lb *lb, size_t max) {
-  return lb ? file_tail(lb->error_log, max) : NULL;
+  return lb ? gh_driver_file_tail(lb->error_log, max) : NULL;
 }

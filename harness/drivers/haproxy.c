@@ -221,22 +221,6 @@ static char *read_text(const char *path, size_t *len) {
   return out;
 }
 
-static char *tail_of(const char *path, size_t max) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  long from = size > (long)max ? size - (long)max : 0;
-  fseek(f, from, SEEK_SET);
-  char *out = malloc((size_t)(size - from) + 1);
-  size_t got = out ? fread(out, 1, (size_t)(size - from), f) : 0;
-  if (out)
-    out[got] = '\0';
-  fclose(f);
-  return out;
-}
-
 static long file_size(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 ? (long)st.st_size : 0;
@@ -245,7 +229,7 @@ static long file_size(const char *path) {
 /* The log written since offset (malloc'd), or NULL. */
 static char *log_since(const char *path, long offset) {
   long size = file_size(path);
-  return size > offset ? tail_of(path, (size_t)(size - offset)) : NULL;
+  return size > offset ? gh_driver_file_tail(path, (size_t)(size - offset)) : NULL;
 }
 
 /* ---- certificates ---------------------------------------------------------------- */
@@ -1544,7 +1528,7 @@ static int spawn(hap_driver *h, gh_proc *p, const char *config, const char *log,
 }
 
 static int bind_failed(const char *log_path) {
-  char *log = tail_of(log_path, 8192);
+  char *log = gh_driver_file_tail(log_path, 8192);
   int failed = log && (strstr(log, "cannot bind") || strstr(log, "Address already in use"));
   free(log);
   return failed;
@@ -2059,9 +2043,9 @@ static void hap_apply_stats(gh_driver *d, long *applies, double *apply_ms) {
 static char *hap_log_tail(gh_driver *d, size_t max) {
   hap_driver *h = d->impl;
   const char *introspector_log = gh_tokens_log_path(h->tokens);
-  char *extra = introspector_log ? tail_of(introspector_log, max / 4) : NULL;
+  char *extra = introspector_log ? gh_driver_file_tail(introspector_log, max / 4) : NULL;
   size_t extra_len = extra ? strlen(extra) + sizeof("\n--- gatecert-introspect ---\n") : 0;
-  char *gw = tail_of(h->log_path, max > extra_len ? max - extra_len : 0);
+  char *gw = gh_driver_file_tail(h->log_path, max > extra_len ? max - extra_len : 0);
   if (!extra)
     return gw;
   size_t len = (gw ? strlen(gw) : 0) + extra_len + 1;

@@ -956,25 +956,8 @@ static int control_get(const ng_instance *in, char *out, size_t out_len) {
   return rc == CURLE_OK && status == 200 ? 0 : -1;
 }
 
-/* The last max bytes of a file (malloc'd), or NULL. */
-static char *file_tail(const char *path, size_t max) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  long from = size > (long)max ? size - (long)max : 0;
-  fseek(f, from, SEEK_SET);
-  char *out = size >= 0 ? malloc((size_t)(size - from) + 1) : NULL;
-  size_t got = out ? fread(out, 1, (size_t)(size - from), f) : 0;
-  if (out)
-    out[got] = '\0';
-  fclose(f);
-  return out;
-}
-
 static int log_says(const ng_instance *in, const char *needle) {
-  char *tail = file_tail(in->error_log, 8192);
+  char *tail = gh_driver_file_tail(in->error_log, 8192);
   int found = tail && strstr(tail, needle);
   free(tail);
   return found;
@@ -1025,7 +1008,7 @@ static int workers_accepting(const ng_instance *in, const pid_t *pids, size_t co
       snprintf(line, sizeof(line), "%ld#%ld: gracefully shutting down", (long)pids[i],
                (long)pids[i]);
       if (!tail)
-        tail = file_tail(in->error_log, NG_LOG_TAIL_PART);
+        tail = gh_driver_file_tail(in->error_log, NG_LOG_TAIL_PART);
       accepting = !tail || !strstr(tail, line);
     }
   free(tail);
@@ -1051,7 +1034,7 @@ static int confirm(ng_instance *in, const char *want, const pid_t *old_workers, 
       break;
     gh_driver_sleep_ms(NG_POLL_STEP_MS);
   }
-  char *tail = file_tail(in->error_log, 600);
+  char *tail = gh_driver_file_tail(in->error_log, 600);
   gh_driver_fail(
       why, why_len,
       "nginx (%s) %s generation %s live within %d ms (it answers \"%s\"%s); error.log: %s", in->dir,
@@ -1632,13 +1615,13 @@ static char *ng_log_tail(gh_driver *d, size_t max) {
   nginx_driver *n = d->impl;
   if (!n->gw.error_log[0])
     return NULL;
-  char *out = file_tail(n->gw.error_log, max);
+  char *out = gh_driver_file_tail(n->gw.error_log, max);
   size_t part = max / 4 < NG_LOG_TAIL_PART ? max / 4 : NG_LOG_TAIL_PART;
   if (n->lb)
     out = tail_join(out, gh_front_lb_log_tail(n->lb, part), "load balancer", max);
   if (gh_tokens_log_path(n->tokens))
-    out =
-        tail_join(out, file_tail(gh_tokens_log_path(n->tokens), part), "gatecert-introspect", max);
+    out = tail_join(out, gh_driver_file_tail(gh_tokens_log_path(n->tokens), part),
+                    "gatecert-introspect", max);
   return out;
 }
 

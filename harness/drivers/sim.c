@@ -615,29 +615,13 @@ static int sim_reload(gh_driver *d, char *why, size_t why_len) {
   return status == 200 ? 0 : gh_driver_fail(why, why_len, "/_sim/reload answered %ld", status);
 }
 
-static char *file_tail(const char *path, size_t max) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  long from = size > (long)max ? size - (long)max : 0;
-  fseek(f, from, SEEK_SET);
-  char *out = size >= 0 ? malloc((size_t)(size - from) + 1) : NULL;
-  size_t got = out ? fread(out, 1, (size_t)(size - from), f) : 0;
-  if (out)
-    out[got] = '\0';
-  fclose(f);
-  return out;
-}
-
 /* The simulator's log; with a load balancer in front, its error log's tail
  * after a "--- load balancer ---" line (a quarter of max at most). */
 static char *sim_log_tail(gh_driver *d, size_t max) {
   sim_driver *s = d->impl;
   char *lb = s->lb ? gh_front_lb_log_tail(s->lb, max / 4) : NULL;
   size_t lb_len = lb ? strlen(lb) + 32 : 0;
-  char *gw = file_tail(s->stderr_path, max > lb_len ? max - lb_len : 0);
+  char *gw = gh_driver_file_tail(s->stderr_path, max > lb_len ? max - lb_len : 0);
   if (!lb)
     return gw;
   size_t len = (gw ? strlen(gw) : 0) + lb_len + 1;
