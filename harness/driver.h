@@ -22,10 +22,9 @@
  * real gateways `nginx` (drivers/nginx.c) and `haproxy` (drivers/haproxy.c),
  * which render the desired state into their own configuration.
  *
- * Rejections differ by product (reference/real-gateways.md finding 1): a
- * scenario asserts a rejection class (expect.reject) and each driver maps it
- * to its concrete answer in its reject table, so no scenario is copied per
- * product.
+ * Rejections differ by product (README.md finding 1): a scenario asserts a
+ * rejection class (expect.reject) and each driver maps it to its concrete
+ * answer in its reject table, so no scenario is copied per product.
  */
 #ifndef GH_DRIVER_H
 #define GH_DRIVER_H
@@ -33,7 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Capabilities (reference/real-gateways.md), as bits and as names. */
+/* Capabilities a driver declares (a case needing one it lacks is skipped),
+ * as bits and as names. */
 #define GH_CAP_RUNTIME_BACKEND_TRUST    0x001u /* endpoint certs added/removed at run time */
 #define GH_CAP_DEFERRED_RELOAD_SCHEDULE 0x002u /* WSO2-style reload ticks */
 #define GH_CAP_BACKEND_MTLS             0x004u /* identity toward backends per host:port */

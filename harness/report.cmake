@@ -15,7 +15,7 @@ target_link_libraries(test_report PRIVATE gatecert_report gatecert_certs PkgConf
                       PkgConfig::LIBXML2 PkgConfig::JANSSON)
 add_test(NAME test_report COMMAND test_report)
 # The JUnit schemas are committed copies (fixtures/schemas/README.md): CI runs
-# on a clone of this repository alone, without ../shared.
+# on a clone of this repository alone.
 set_tests_properties(test_report PROPERTIES
   LABELS "unit;report"
   TIMEOUT 60

@@ -17,7 +17,7 @@
  *     <failure>/<error> body, every case's reproduce command and the other
  *     log tails in the suite's <system-out> (the strict Ant schema allows no
  *     <system-out> inside a testcase); valid against both JUnit schemas in
- *     shared/schemas, copied to fixtures/schemas (strict Ant and Jenkins);
+ *     fixtures/schemas (strict Ant and Jenkins);
  *   - reports/conformance.json: implementation, profile, per-feature result
  *     (success / partial / failure / not_applicable), statistics, skipped,
  *     not applicable and failed cases and the command that reproduces each,

@@ -13,7 +13,7 @@
  *   features: [backend-trust, reload]                  # required, >= 1
  *   profiles: [wso2, sap]                              # default: every profile;
  *                                                      # wso2 = wso2-4 and wso2-2.6 (profile.h)
- *   refs: ["seed 000", "reference/wso2.md section 1"]
+ *   refs: ["seed 000", "rule reload.sender-interval"]
  *   epoch: 2030-01-01T00:00:00Z                        # the case's fake start
  *   needs: [deferred-reload-schedule]                  # driver capabilities
  *   matrix:                                            # one case per row;
@@ -65,7 +65,8 @@
  *     - restart_gateway: {}
  *
  * Securing APIs: client certificates, OAuth2 tokens, the load-balancer
- * header, throttling (reference/wso2.md sections 3-5):
+ * header, throttling (simulator/README.md, "Client to gateway mutual TLS" and
+ * "Securing APIs"):
  *
  *   gateway:
  *     listener:                           # the data plane's TLS (client-mtls)
@@ -125,7 +126,7 @@
  *   The two reload clocks of client certificates are listener-reload-schedule
  *   (declare it in needs).
  *
- * Real gateways (nginx, haproxy drivers; reference/real-gateways.md):
+ * Real gateways (nginx, haproxy drivers; drivers/NGINX.md, drivers/HAPROXY.md):
  *
  *   gateway:
  *     upstream_session_reuse: false       # unset or default: the product's default

@@ -2,7 +2,7 @@
  * client certificates of every API, and the two clocks that decide when a
  * change reaches the handshake and the in-memory trust store.
  *
- * WSO2 (reference/wso2.md section 3) keeps three views of an API's client
+ * WSO2 (README.md, "Client to gateway mutual TLS") keeps three views of an API's client
  * certificates, and so does this file:
  *
  *   1. the API's certificate map: what a presented certificate is matched

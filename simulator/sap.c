@@ -16,7 +16,7 @@
  *   GET    /sap/v1/api-providers[/{name}], DELETE /sap/v1/api-providers/{name}
  *
  * Only under --profile sap; under wso2 gsim_sap_admin() answers nothing and
- * admin.c says 404. Upload rules (reference/sap.md and seed 004):
+ * admin.c says 404. Upload rules (seed 004; README.md, "The `sap` profile's stores"):
  *
  *   - A name is 1..255 bytes of printable UTF-8 and may not start with the
  *     reserved prefixes sap_, hcicertificate, hcimsgcertificate (any case).

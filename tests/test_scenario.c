@@ -115,7 +115,7 @@ static void check_full_top(const gh_case_spec *c, const char *path) {
   assert_string_equal(c->scenario, "every key of the language");
   STRINGS(c->features, c->feature_count, "backend-trust", "reload");
   STRINGS(c->profiles, c->profile_count, "wso2", "sap");
-  STRINGS(c->refs, c->ref_count, "seed 000", "reference/wso2.md section 1");
+  STRINGS(c->refs, c->ref_count, "seed 000", "rule reload.sender-interval");
   STRINGS(c->needs, c->need_count, "deferred-reload-schedule", "backend-mtls");
   assert_string_equal(c->epoch, "2031-02-03T04:05:06Z");
   assert_int_equal(c->epoch_s, 1927857906);

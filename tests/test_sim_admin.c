@@ -1,5 +1,6 @@
 /* test_sim_admin.c - gatecert-sim's admin REST API, call by call, against the
- * rules of reference/wso2.md section 1 (and the `sap` profile's variants).
+ * upload rules of simulator/README.md ("Upload rules by profile", rules
+ * upload.*) and the `sap` profile's variants.
  *
  * Every test starts its own gatecert-sim on a fake clock from 2030-01-01
  * (the catalogue is dated from there, so `server-expired` is expired and
@@ -311,7 +312,7 @@ static int teardown(void **state) {
   return bs_teardown(NULL);
 }
 
-/* ---- uploads: the table of wso2.md section 1 -------------------------------------- */
+/* ---- uploads: simulator/README.md's "Upload rules by profile" --------------------- */
 
 typedef struct upload_case {
   const char *name;

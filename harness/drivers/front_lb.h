@@ -3,10 +3,9 @@
  * the nginx driver.
  *
  * WSO2 gateways run behind load balancers that terminate the client's TLS,
- * verify its certificate and forward it in a header
- * (reference/real-gateways.md: nginx's `proxy_set_header X
- * $ssl_client_escaped_cert`). The balancer here is that nginx, run as its
- * own instance for a case:
+ * verify its certificate and forward it in a header (nginx:
+ * `proxy_set_header X $ssl_client_escaped_cert`, NGINX.md). The balancer
+ * here is that nginx, run as its own instance for a case:
  *
  *   - its files in spec->dir (made 0700): nginx.conf, error.log (level
  *     info), access.log, stderr.log, nginx.pid, client-ca.pem, tmp/;
@@ -68,7 +67,7 @@ char *gh_front_lb_log_tail(const gh_front_lb *lb, size_t max);
 
 /* The classes the balancer answers itself, for ops.front_rejects: a client
  * certificate it cannot verify is nginx's 400 (nginx finishes the handshake
- * and answers, where WSO2 fails it; reference finding 1). */
+ * and answers, where WSO2 fails it; README.md finding 1). */
 extern const gh_reject_answer gh_front_lb_rejects[GH_REJECT_COUNT];
 
 /* ---- nginx pieces the nginx driver shares with the balancer ---------------------------- */

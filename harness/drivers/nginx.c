@@ -17,7 +17,7 @@
  * connections until the master's shutdown signal reaches them) have exited
  * or logged that they are shutting down. nginx -t refusing the configuration restores the previous
  * nginx.conf and the admin operation answers 400 with nginx's first error
- * line; a reload nginx never takes (reference finding 4: failed reloads are
+ * line; a reload nginx never takes (README.md finding 4: failed reloads are
  * quiet) is a harness error with the error log's tail. Each admin operation
  * applies at once: nginx has no deferred schedule.
  *
@@ -27,7 +27,7 @@
  *     endpoint's host:port + path, so that /test/1.0/menaka reaches
  *     <endpoint path>/menaka as in the simulator; no explicit upstream blocks:
  *     APIs with one backend host:port share nginx's implicit upstream (and its
- *     cached TLS session, reference finding 3);
+ *     cached TLS session, README.md finding 3);
  *   - backend trust per location: proxy_ssl_verify with a bundle of the SSL
  *     profile's trust (or the base trust) plus the certificates uploaded for
  *     that endpoint; identity per host:port from the SSL profiles;
@@ -1646,7 +1646,7 @@ static void ng_destroy(gh_driver *d) {
   free(d);
 }
 
-/* nginx's answers to the rejection classes (reference finding 1). */
+/* nginx's answers to the rejection classes (README.md finding 1). */
 static const gh_reject_answer nginx_rejects[GH_REJECT_COUNT] = {
     [GH_REJECT_CLIENT_CERT] = {.status = {400}},
     [GH_REJECT_UNAUTHENTICATED] = {.status = {401}},
