@@ -220,8 +220,12 @@ for profile in wso2-4 wso2-2.6 sap; do
   no_mismatch "$name ($profile)"
 done
 grep -qF '/api/am/publisher/v0.14' "$script" && fail "sap: a v0.14 path in its script"
-"$gatecert" repro --profile wso2-2.6 --scenarios "$scenarios" "$name" 2>/dev/null |
-  grep -qF '/api/am/publisher/v0.14/clientCertificates' ||
+# (to a file: grep -q on a pipe would stop reading early, and pipefail would
+# count the writer's SIGPIPE)
+"$gatecert" repro --profile wso2-2.6 --scenarios "$scenarios" --sim-bin "$bins/gatecert-sim" \
+  --backend-bin "$bins/gatecert-backend" "$name" >"$scratch/v014.sh" 2>&1 ||
+  fail "wso2-2.6: gatecert repro failed: $(head -c 300 "$scratch/v014.sh")"
+grep -qF '/api/am/publisher/v0.14/clientCertificates' "$scratch/v014.sh" ||
   fail "wso2-2.6: the script does not use the v0.14 client certificate path"
 
 # 7. stopped with SIGTERM while its processes run: everything is still cleaned up

@@ -1346,6 +1346,30 @@ static void note(const hap_driver *h, const char *fmt, ...) {
   fclose(f);
 }
 
+/* The new generation answering is not enough: the old worker keeps accepting on
+ * the shared listener until the master tells it to stop, and a call in that
+ * window meets the old configuration (seen on a loaded machine: a 404 from the
+ * generation before an API existed). Its "Proxy gateway stopped" line, written
+ * since the reload began, says it no longer listens. */
+static int await_old_gateway_stopped(const char *log_path, long log_from, char *why,
+                                     size_t why_len) {
+  double start = gh_driver_now_ms();
+  while (gh_driver_now_ms() - start < POLL_CAP_MS) {
+    char *log = log_since(log_path, log_from);
+    int stopped = log && strstr(log, "Proxy gateway stopped") != NULL;
+    free(log);
+    if (stopped)
+      return 0;
+    gh_driver_sleep_ms(POLL_STEP_MS);
+  }
+  char *log = log_since(log_path, log_from);
+  gh_driver_fail(why, why_len,
+                 "haproxy's old worker did not stop its gateway listener within %d ms; log: %.600s",
+                 POLL_CAP_MS, log ? log : "");
+  free(log);
+  return -1;
+}
+
 static int reload_to(hap_driver *h, long generation, char *why, size_t why_len) {
   if (await_handler(h->proc.pid, SIGUSR2) != 0)
     return gh_driver_fail(why, why_len, "haproxy's master %d does not take SIGUSR2",
@@ -1357,6 +1381,8 @@ static int reload_to(hap_driver *h, long generation, char *why, size_t why_len) 
   char want[32];
   snprintf(want, sizeof(want), "%ld", generation);
   if (await_control(&h->proc, h->control_port, want, h->log_path, from, why, why_len) != 0)
+    return -1;
+  if (await_old_gateway_stopped(h->log_path, from, why, why_len) != 0)
     return -1;
   h->reloads++;
   return 0;
