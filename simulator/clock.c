@@ -33,15 +33,26 @@ void gsim_format_iso(int64_t ms, char out[32]) {
   snprintf(out, 32, "%s.%03dZ", day, millis);
 }
 
-void gsim_format_java_date(time_t t, char out[32]) {
-  static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+/* strftime of a UTC time. The simulator never calls setlocale, so it runs in
+ * the C locale and %a and %b are English, as Java's formats with an English
+ * locale write them. */
+int gsim_format_utc(int64_t ms, const char *format, char *out, size_t out_len) {
+  time_t t = (time_t)(ms / 1000);
   struct tm tm;
-  if (!gmtime_r(&t, &tm) || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 || tm.tm_mon > 11) {
-    snprintf(out, 32, "invalid");
-    return;
+  if (out_len == 0)
+    return -1;
+  /* format is checked at each call (format(strftime) in sim.h), not here */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  size_t written = gmtime_r(&t, &tm) ? strftime(out, out_len, format, &tm) : 0;
+#pragma GCC diagnostic pop
+  if (written == 0) {
+    snprintf(out, out_len, "invalid");
+    return -1;
   }
-  snprintf(out, 32, "%s %s %02d %02d:%02d:%02d UTC %04d", days[tm.tm_wday], months[tm.tm_mon],
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
+  return 0;
+}
+
+void gsim_format_java_date(time_t t, char out[32]) {
+  gsim_format_utc((int64_t)t * 1000, "%a %b %d %H:%M:%S UTC %Y", out, 32);
 }

@@ -166,6 +166,10 @@ int64_t gsim_now_ms(void);
 void gsim_format_iso(int64_t ms, char out[32]);
 /* Java's Date.toString() in UTC: "Tue Jan 01 00:00:00 UTC 2030" (out: 32). */
 void gsim_format_java_date(time_t t, char out[32]);
+/* strftime(format) of ms in UTC, in the C locale (English day and month
+ * names): 0, or -1 with "invalid" in out. */
+int gsim_format_utc(int64_t ms, const char *format, char *out, size_t out_len)
+    __attribute__((format(strftime, 2, 0)));
 
 /* ---- schedule ------------------------------------------------------------ */
 

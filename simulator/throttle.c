@@ -165,35 +165,10 @@ int gsim_throttle_hit(gsim *sim, const char *key, const gsim_tier *tier, int64_t
 size_t gsim_throttle_count(const gsim *sim) { return sim->throttle ? sim->throttle->live : 0; }
 
 void gsim_throttle_format_next(int64_t ms, char out[40]) {
-  static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  if (!gmtime_r(&t, &tm)) {
-    snprintf(out, 40, "?");
-    return;
-  }
-  snprintf(out, 40, "%04d-%s-%02d %02d:%02d:%02d+0000 UTC", tm.tm_year + 1900,
-           months[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  gsim_format_utc(ms, "%Y-%b-%d %H:%M:%S+0000 UTC", out, 40);
 }
 
 #define NS_THROTTLING "http://wso2.org/apimanager/throttling"
-
-/* An HTTP-date (RFC 9110 IMF-fixdate), as WSO2 4.x writes Retry-After with
- * "EEE, dd MMM yyyy HH:mm:ss z" in GMT: "Tue, 01 Jan 2030 00:01:00 GMT". */
-static void format_http_date(int64_t ms, char out[40]) {
-  static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  if (!gmtime_r(&t, &tm)) {
-    snprintf(out, 40, "?");
-    return;
-  }
-  snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-           months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 void gsim_throttle_reply(gsim *sim, struct evhttp_request *req, int64_t next_ms) {
   const gsim_rule *rule = gsim_rule_of(sim->opt, GSIM_RF_THROTTLE_OUT);
@@ -209,7 +184,9 @@ void gsim_throttle_reply(gsim *sim, struct evhttp_request *req, int64_t next_ms)
              "You have exceeded your quota .You can access API after %s", when);
     if (rule->variant == GSIM_THROTTLE_JSON_RETRY_AFTER) {
       char date[40];
-      format_http_date(next_ms, date);
+      /* an HTTP-date (RFC 9110 IMF-fixdate), as WSO2 4.x writes it with
+       * "EEE, dd MMM yyyy HH:mm:ss z" in GMT: "Tue, 01 Jan 2030 00:01:00 GMT" */
+      gsim_format_utc(next_ms, "%a, %d %b %Y %H:%M:%S GMT", date, sizeof(date));
       evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", date);
       next_field = when;
     }
