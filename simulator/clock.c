@@ -41,9 +41,9 @@ int gsim_format_utc(int64_t ms, const char *format, char *out, size_t out_len) {
   struct tm tm;
   if (out_len == 0)
     return -1;
-    /* format is checked at each call (format(strftime) in sim.h), not here */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  /* format is checked at each call (format(strftime) in sim.h), not here */
   size_t written = gmtime_r(&t, &tm) ? strftime(out, out_len, format, &tm) : 0;
 #pragma GCC diagnostic pop
   if (written == 0) {
