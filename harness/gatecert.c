@@ -10,13 +10,9 @@
 
 #include "gcert.h"
 #include "token.h"
-#ifdef GATECERT_HAVE_MATRIX
 #include "matrix.h"
-#endif
-#ifndef GATECERT_NO_RUNNER
 #include "repro.h"
 #include "run.h"
-#endif
 
 static const struct {
   const char *name;
@@ -24,13 +20,9 @@ static const struct {
   const char *summary;
 } subcommands[] = {
     {"certs", gcert_cli_main, "make, inspect and convert certificates and key stores"},
-#ifndef GATECERT_NO_RUNNER
     {"run", gh_run_main, "run the scenarios against a gateway and write the reports"},
     {"repro", gh_repro_main, "print a shell script that reproduces one case"},
-#endif
-#ifdef GATECERT_HAVE_MATRIX
     {"matrix", gh_matrix_main, "compare runs feature by feature: the conformance matrix"},
-#endif
     {"token", gh_token_main, "mint a JWT access token signed by a key manager's key"},
 };
 

@@ -58,9 +58,7 @@
 #include "run.h"
 #include "scenario.h"
 #include "supervisor.h"
-#ifdef GATECERT_HAVE_JWT
 #include "gjwt.h"
-#endif
 
 #ifndef GATECERT_FAKETIME_LIB
 #define GATECERT_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -929,14 +927,13 @@ static int register_key_manager(case_run *r, char *why, size_t why_len) {
 }
 
 /* A bearer token for the call (malloc'd; the caller cleanses and frees it).
- * 0, GH_DRIVER_UNSUPPORTED (no JWT library in this build) or -1, with why. */
+ * 0 or -1, with why. */
 static int mint_token(case_run *r, const gh_token_spec *t, char **out, char *why, size_t why_len) {
   *out = NULL;
   if (t->kind == GH_TOKEN_GARBAGE) {
     *out = strdup("gatecert-garbage.this-is-not.a-jwt");
     return *out ? 0 : fail(why, why_len, "out of memory");
   }
-#ifdef GATECERT_HAVE_JWT
   const gh_gateway_spec *g = &r->spec->gateway;
   const char *key_name = t->key ? t->key : g->oauth_key;
   const gh_pki_spec *spec = gh_case_pki(r->spec, key_name);
@@ -960,12 +957,6 @@ static int mint_token(case_run *r, const gh_token_spec *t, char **out, char *why
   int rc = gjwt_sign(alg, key, GH_KEY_MANAGER_NAME, claims, out, why, why_len);
   json_decref(claims);
   return rc == 0 ? 0 : -1;
-#else
-  (void)r;
-  return fail(why, why_len,
-              "this gatecert was built without jwt/ (gatecert_jwt): it cannot mint tokens"),
-         GH_DRIVER_UNSUPPORTED;
-#endif
 }
 
 /* The value of the certificate header for a call (malloc'd), encoded as asked. */
