@@ -64,11 +64,9 @@
 #define CLIENT_CERTS_V014 PUBLISHER_V014 "/clientCertificates"
 #define APIS_PATH         PUBLISHER "/apis"
 #define SIM_PREFIX        "/_sim/"
-#define LIST_LIMIT        25
 #define EXPIRED_ADD       "Error while adding the certificate. Certificate Expired."
 #define EXPIRED_PUT       "Error while updating the certificate. Certificate Expired."
 #define NO_FILE           "Certificate update failed. Proper Certificate file should be provided"
-#define INTERNAL          "The server encountered an internal error. Please contact administrator."
 
 /* A text around an alias: before + alias + after. */
 typedef struct alias_text {
@@ -118,21 +116,11 @@ static const cert_api *cert_api_of(const gsim *sim) {
   return &CERT_APIS[variant == GSIM_REST_V014 ? GSIM_REST_V014 : GSIM_REST_V4];
 }
 
-/* 1 when path is prefix itself or continues it with '/'. */
-static int under(const char *path, const char *prefix) {
-  size_t n = strlen(prefix);
-  return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 /* ---- small helpers ------------------------------------------------------- */
 
 static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
   gsim_log(sim, "ERROR", "admin: %s: %s", what, gsim_store_error(sim->store));
-  gsim_rest_error(req, 500, "Internal server error", INTERNAL);
-}
-
-static void bad_request(struct evhttp_request *req, const char *description) {
-  gsim_rest_error(req, 400, "Bad Request", description);
+  gsim_rest_internal(req);
 }
 
 static void not_found(struct evhttp_request *req, const char *what, const char *id) {
@@ -147,72 +135,6 @@ static void cert_not_found(struct evhttp_request *req, alias_text text, const ch
   gsim_rest_error(req, 404, "Not Found", description);
 }
 
-static void method_not_allowed(struct evhttp_request *req, const char *allow) {
-  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-  gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
-}
-
-/* Valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
- * U+10FFFF, which jansson would refuse to put in a reply) without control
- * characters (C0, DEL, C1): what an alias or URL may hold. */
-int gsim_printable_utf8(const unsigned char *s, size_t len) {
-  static const unsigned long min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    if (c < 0x20 || c == 0x7f)
-      return 0;
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > len)
-      return 0;
-    unsigned long cp = n == 1 ? c : (unsigned long)(c & (0x7f >> n));
-    for (size_t k = 1; k < n; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3fu);
-    }
-    if ((n > 1 && cp < min_cp[n]) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-        (cp >= 0x80 && cp <= 0x9f))
-      return 0;
-    i += n;
-  }
-  return 1;
-}
-
-/* Percent-decodes one path segment into out; -1 if it does not fit or is bad. */
-int gsim_path_segment(const char *seg, size_t len, char *out, size_t out_len) {
-  char *raw = strndup(seg, len);
-  if (!raw)
-    return -1;
-  size_t n = 0;
-  char *decoded = evhttp_uridecode(raw, 0, &n);
-  free(raw);
-  int rc = decoded && n > 0 && n < out_len && !memchr(decoded, '\0', n) &&
-                   gsim_printable_utf8((const unsigned char *)decoded, n)
-               ? 0
-               : -1;
-  if (rc == 0)
-    memcpy(out, decoded, n + 1);
-  free(decoded);
-  return rc;
-}
-
-/* Location: prefix + sep + the encoded id. */
-static void set_location(struct evhttp_request *req, const char *prefix, const char *sep,
-                         const char *id) {
-  char *encoded = evhttp_uriencode(id, -1, 0);
-  if (!encoded)
-    return;
-  size_t len = strlen(prefix) + strlen(sep) + strlen(encoded) + 1;
-  char *location = malloc(len);
-  if (location) {
-    snprintf(location, len, "%s%s%s", prefix, sep, encoded);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
-  }
-  free(location);
-  free(encoded);
-}
-
 /* ---- authentication ---------------------------------------------------------- */
 
 static int authorized(gsim *sim, struct evhttp_request *req) {
@@ -223,7 +145,7 @@ static int authorized(gsim *sim, struct evhttp_request *req) {
   while (*b64 == ' ')
     b64++;
   size_t b64_len = strlen(b64);
-  if (b64_len == 0 || b64_len > 1024 || b64_len % 4 != 0)
+  if (b64_len == 0 || b64_len > GSIM_MAX_AUTH_HEADER || b64_len % 4 != 0)
     return 0;
   unsigned char decoded[800];
   int n = EVP_DecodeBlock(decoded, (const unsigned char *)b64, (int)b64_len);
@@ -242,52 +164,15 @@ static int authorized(gsim *sim, struct evhttp_request *req) {
   return ok;
 }
 
-/* ---- certificates in uploads ----------------------------------------------- */
-
-/* The certificate of an upload, per profile (see the top of this file). On
- * failure *status is 500 (wso2 quirk) or 400 with description filled. */
+/* The certificate of an upload under the profile's rules, logged when unreadable. */
 static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char *description,
                          size_t description_len) {
-  gcert_format format = gcert_format_detect(part->data, part->len);
-  /* rules upload.pem-der / upload.any-store and upload.malformed-* */
-  int pem_der_only =
-      gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_FORMATS)->variant == GSIM_FORMATS_PEM_DER;
-  int internal = gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_MALFORMED)->status == 500;
-  if (pem_der_only && format != GCERT_FORMAT_PEM && format != GCERT_FORMAT_DER) {
-    *status = 500;
-    snprintf(description, description_len, "%s", INTERNAL);
-    return NULL;
-  }
-  gcert_store store;
-  gcert_store_init(&store);
-  gcert_error err = {0};
-  X509 *cert = NULL;
-  if (gcert_read(GCERT_FORMAT_AUTO, part->data, part->len, NULL, &store, &err) == GCERT_OK) {
-    for (size_t i = 0; i < store.count && !cert; i++) {
-      STACK_OF(X509) *chain = store.entries[i].chain;
-      if (chain && sk_X509_num(chain) > 0) {
-        cert = sk_X509_value(chain, 0);
-        X509_up_ref(cert);
-      }
-    }
-    if (!cert)
-      snprintf(err.message, sizeof(err.message), "no certificate in the upload");
-  }
-  gcert_store_free(&store);
-  if (!cert) {
-    *status = internal ? 500 : 400;
-    if (internal)
-      snprintf(description, description_len, "%s", INTERNAL);
-    else
-      snprintf(description, description_len, "The certificate could not be read: %s", err.message);
-    gsim_log(sim, "ERROR", "admin: uploaded certificate unreadable (%s)", err.message);
-  }
+  char reason[256];
+  X509 *cert = gsim_rest_upload_cert(&sim->opt->rules, part, status, description, description_len,
+                                     reason, sizeof(reason));
+  if (!cert)
+    gsim_log(sim, "ERROR", "admin: uploaded certificate unreadable (%s)", reason);
   return cert;
-}
-
-static int cert_expired(X509 *cert, int64_t now_ms) {
-  time_t now = (time_t)(now_ms / 1000);
-  return X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0;
 }
 
 static int cert_der(X509 *cert, unsigned char **der, size_t *len) {
@@ -296,43 +181,6 @@ static int cert_der(X509 *cert, unsigned char **der, size_t *len) {
     return -1;
   *len = (size_t)n;
   return 0;
-}
-
-/* Parses the request's multipart body. 0, or -1 after answering 400. */
-int gsim_read_form(struct evhttp_request *req, gsim_mp_form *form) {
-  const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-  char boundary[GSIM_MP_BOUNDARY_MAX];
-  char why[256];
-  gsim_mp_status st = gsim_mp_boundary(type ? type : "", boundary, sizeof(boundary));
-  if (st != GSIM_MP_OK) {
-    snprintf(why, sizeof(why), "Expected a multipart/form-data body (%s)", gsim_mp_status_name(st));
-    bad_request(req, why);
-    return -1;
-  }
-  struct evbuffer *body = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(body);
-  const unsigned char *data =
-      len ? evbuffer_pullup(body, (ev_ssize_t)len) : (const unsigned char *)"";
-  char detail[200] = "";
-  st = gsim_mp_parse(data, len, boundary, form, detail, sizeof(detail));
-  if (st != GSIM_MP_OK) {
-    snprintf(why, sizeof(why), "Malformed multipart body: %s", detail);
-    bad_request(req, why);
-    return -1;
-  }
-  return 0;
-}
-
-/* A text field as a C string into out; 0 absent or empty, 1 ok, -1 bad. */
-int gsim_form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len) {
-  const gsim_mp_part *p = gsim_mp_find(form, name);
-  if (!p || p->len == 0)
-    return 0;
-  if (p->len >= out_len || memchr(p->data, '\0', p->len) || !gsim_printable_utf8(p->data, p->len))
-    return -1;
-  memcpy(out, p->data, p->len);
-  out[p->len] = '\0';
-  return 1;
 }
 
 /* ---- endpoint certificates --------------------------------------------------- */
@@ -351,17 +199,18 @@ static void certs_add(gsim *sim, struct evhttp_request *req, const cert_api *api
   int alias_ok = gsim_form_text(&form, "alias", row.alias, sizeof(row.alias));
   int endpoint_ok = gsim_form_text(&form, "endpoint", row.endpoint, sizeof(row.endpoint));
   if (alias_ok < 0 || endpoint_ok < 0) {
-    bad_request(req, alias_ok < 0 ? "The alias must be printable UTF-8 of at most 255 bytes"
-                                  : "The endpoint must be printable UTF-8 of at most 2047 bytes");
+    gsim_rest_bad_request(req, alias_ok < 0
+                                   ? "The alias must be printable UTF-8 of at most 255 bytes"
+                                   : "The endpoint must be printable UTF-8 of at most 2047 bytes");
     return;
   }
   if (alias_ok == 0 || endpoint_ok == 0) {
-    bad_request(req, "The alias and/ or endpoint should not be empty");
+    gsim_rest_bad_request(req, "The alias and/ or endpoint should not be empty");
     return;
   }
   const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
   if (!file || file->len == 0) {
-    bad_request(req, NO_FILE);
+    gsim_rest_bad_request(req, NO_FILE);
     return;
   }
   int refuse_taken = /* rules upload.duplicate-* */
@@ -389,9 +238,9 @@ static void certs_add(gsim *sim, struct evhttp_request *req, const cert_api *api
     return;
   }
   int64_t now = gsim_now_ms();
-  if (cert_expired(cert, now)) {
+  if (gsim_cert_expired(cert, now)) {
     X509_free(cert);
-    bad_request(req, EXPIRED_ADD);
+    gsim_rest_bad_request(req, EXPIRED_ADD);
     return;
   }
   int rc = cert_der(cert, &row.der, &row.der_len);
@@ -419,7 +268,7 @@ static void certs_add(gsim *sim, struct evhttp_request *req, const cert_api *api
   gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
   gsim_log(sim, "INFO", "endpoint certificate '%s' %s for %s; live at the next sender tick (%s)",
            row.alias, replaced ? "overwritten" : "added", row.endpoint, next);
-  set_location(req, api->certs, api->location, row.alias);
+  gsim_rest_set_location(req, api->certs, api->location, row.alias);
   cert_meta_reply(req, replaced ? 200 : 201, row.alias, row.endpoint);
 }
 
@@ -430,7 +279,7 @@ static void certs_replace(gsim *sim, struct evhttp_request *req, const cert_api 
     return;
   const gsim_mp_part *file = gsim_mp_find(&form, "certificate");
   if (!file || file->len == 0) {
-    bad_request(req, NO_FILE);
+    gsim_rest_bad_request(req, NO_FILE);
     return;
   }
   gsim_cert_row existing;
@@ -456,13 +305,13 @@ static void certs_replace(gsim *sim, struct evhttp_request *req, const cert_api 
   int64_t now = gsim_now_ms();
   unsigned char *der = NULL;
   size_t der_len = 0;
-  int expired = cert_expired(cert, now);
+  int expired = gsim_cert_expired(cert, now);
   int rc = expired ? 0 : cert_der(cert, &der, &der_len);
   X509_free(cert);
   if (expired || rc != 0) {
     gsim_cert_row_clear(&existing);
     if (expired)
-      bad_request(req, EXPIRED_PUT);
+      gsim_rest_bad_request(req, EXPIRED_PUT);
     else
       internal_error(sim, req, "encoding the certificate");
     return;
@@ -495,50 +344,17 @@ static void certs_delete(gsim *sim, struct evhttp_request *req, const cert_api *
   }
   sim->sender_dirty = 1;
   gsim_log(sim, "INFO", "endpoint certificate '%s' deleted; gone at the next sender tick", alias);
-  struct evbuffer *body = api->deleted.before ? evbuffer_new() : NULL;
-  if (body) { /* 2.6 answers a text (not imitated: its application/json type) */
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
-    evbuffer_add_printf(body, "%s%s%s", api->deleted.before, alias, api->deleted.after);
-  }
-  evhttp_send_reply(req, 200, "OK", body);
-  if (body)
-    evbuffer_free(body);
-}
-
-static int query_long(const struct evkeyvalq *query, const char *name, long def, long max,
-                      long *out) {
-  const char *v = evhttp_find_header(query, name);
-  *out = def;
-  if (!v)
-    return 0;
-  char *end = NULL;
-  long n = strtol(v, &end, 10);
-  if (!*v || *end || n < 0 || n > max)
-    return -1;
-  *out = n;
-  return 0;
-}
-
-int gsim_list_query(struct evhttp_request *req, struct evkeyvalq *query, long *offset,
-                    long *limit) {
-  TAILQ_INIT(query);
-  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-  if (q && evhttp_parse_query_str(q, query) != 0) {
-    bad_request(req, "The query string could not be parsed");
-    return -1;
-  }
-  if (query_long(query, "offset", 0, 1000000, offset) != 0 ||
-      query_long(query, "limit", LIST_LIMIT, 1000, limit) != 0) {
-    evhttp_clear_headers(query);
-    bad_request(req, "offset and limit must be non-negative integers (limit at most 1000)");
-    return -1;
-  }
-  return 0;
+  if (api->deleted.before) { /* 2.6 answers a text (not imitated: its application/json type) */
+    char text[GSIM_ALIAS_MAX + 96];
+    snprintf(text, sizeof(text), "%s%s%s", api->deleted.before, alias, api->deleted.after);
+    gsim_rest_send_text(req, 200, text);
+  } else
+    evhttp_send_reply(req, 200, "OK", NULL);
 }
 
 static void certs_list(gsim *sim, struct evhttp_request *req) {
   struct evkeyvalq query;
-  long offset = 0, limit = LIST_LIMIT;
+  long offset = 0, limit = GSIM_LIST_DEFAULT;
   if (gsim_list_query(req, &query, &offset, &limit) != 0)
     return;
   /* As WSO2: an empty filter is no filter; one longer than any stored value
@@ -562,11 +378,7 @@ static void certs_list(gsim *sim, struct evhttp_request *req) {
     json_array_append_new(
         list, json_pack("{s:s, s:s}", "alias", rows[i].alias, "endpoint", rows[i].endpoint));
   gsim_cert_rows_free(rows, count);
-  json_t *reply = json_pack("{s:I, s:o, s:{s:I, s:I, s:I, s:s, s:s}}", "count",
-                            (json_int_t)json_array_size(list), "certificates", list, "pagination",
-                            "offset", (json_int_t)offset, "limit", (json_int_t)limit, "total",
-                            (json_int_t)count, "next", "", "previous", "");
-  gsim_send_json(req, 200, reply);
+  gsim_send_json(req, 200, gsim_rest_page("certificates", list, offset, limit, count));
 }
 
 static void certs_get(gsim *sim, struct evhttp_request *req, const cert_api *api, const char *alias,
@@ -582,57 +394,20 @@ static void certs_get(gsim *sim, struct evhttp_request *req, const cert_api *api
     return;
   }
   if (content) {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    char disposition[GSIM_ALIAS_MAX + 48];
-    snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s.crt\"", alias);
-    evhttp_add_header(h, "Content-Type", "application/octet-stream");
-    evhttp_add_header(h, "Content-Disposition", disposition);
-    struct evbuffer *body = evbuffer_new();
-    if (body) {
-      evbuffer_add(body, row.der, row.der_len);
-      evhttp_send_reply(req, 200, "OK", body);
-      evbuffer_free(body);
-    } else
-      evhttp_send_error(req, 500, NULL);
+    gsim_rest_send_der(req, alias, row.der, row.der_len);
     gsim_cert_row_clear(&row);
     return;
   }
   const unsigned char *p = row.der;
   X509 *cert = d2i_X509(NULL, &p, (long)row.der_len);
   gsim_cert_row_clear(&row);
-  if (!cert) {
-    internal_error(sim, req, "decoding a stored certificate");
-    return;
-  }
-  char subject[512] = "";
-  BIO *bio = BIO_new(BIO_s_mem());
-  if (bio) {
-    /* Java's X500Principal.toString(): most specific first, ", " between. */
-    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
-                       (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB & ~XN_FLAG_SEP_MASK) |
-                           XN_FLAG_SEP_CPLUS_SPC);
-    int n = BIO_read(bio, subject, (int)sizeof(subject) - 1);
-    subject[n > 0 ? n : 0] = '\0';
-    BIO_free(bio);
-  }
-  gcert_info info;
-  gcert_error err = {0};
-  int64_t now = gsim_now_ms();
-  if (gcert_describe(cert, (time_t)(now / 1000), &info, &err) != GCERT_OK) {
-    X509_free(cert);
-    internal_error(sim, req, "describing a stored certificate");
-    return;
-  }
-  char from[32], to[32], version[24];
-  gsim_format_java_date(info.not_before, from);
-  gsim_format_java_date(info.not_after, to);
-  snprintf(version, sizeof(version), "%ld", X509_get_version(cert) + 1);
-  /* WSO2 compares notAfter only: a not-yet-valid certificate is "Active". */
-  const char *status = cert_expired(cert, now) ? "Expired" : "Active";
+  json_t *reply = cert ? gsim_rest_cert_json(cert, gsim_now_ms()) : NULL;
   X509_free(cert);
-  gsim_send_json(req, 200,
-                 json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "status", status, "validity", "from",
-                           from, "to", to, "version", version, "subject", subject));
+  if (!reply)
+    internal_error(sim, req,
+                   cert ? "describing a stored certificate" : "decoding a stored certificate");
+  else
+    gsim_send_json(req, 200, reply);
 }
 
 static void certs_route(gsim *sim, struct evhttp_request *req, const cert_api *api,
@@ -644,11 +419,11 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const cert_api *a
     else if (cmd == EVHTTP_REQ_GET)
       certs_list(sim, req);
     else
-      method_not_allowed(req, "GET, POST");
+      gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
   if (*rest != '/') {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   rest++;
@@ -656,18 +431,18 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const cert_api *a
   size_t seg_len = slash ? (size_t)(slash - rest) : strlen(rest);
   char alias[GSIM_ALIAS_MAX];
   if (gsim_path_segment(rest, seg_len, alias, sizeof(alias)) != 0) {
-    bad_request(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
+    gsim_rest_bad_request(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
     return;
   }
   if (slash && strcmp(slash, "/content") == 0) {
     if (cmd == EVHTTP_REQ_GET)
       certs_get(sim, req, api, alias, 1);
     else
-      method_not_allowed(req, "GET");
+      gsim_rest_method_not_allowed(req, "GET");
     return;
   }
   if (slash) {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   if (cmd == EVHTTP_REQ_GET)
@@ -677,7 +452,7 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const cert_api *a
   else if (cmd == EVHTTP_REQ_DELETE)
     certs_delete(sim, req, api, alias);
   else
-    method_not_allowed(req, "GET, PUT, DELETE");
+    gsim_rest_method_not_allowed(req, "GET, PUT, DELETE");
 }
 
 /* ---- APIs ------------------------------------------------------------------ */
@@ -745,9 +520,9 @@ static json_t *api_operations(struct evhttp_request *req, json_t *in) {
                                            "PATCH", "HEAD", "OPTIONS", NULL};
   char why[300];
   json_t *out = json_array();
-  if (in && (!json_is_array(in) || json_array_size(in) > 256)) {
+  if (in && (!json_is_array(in) || json_array_size(in) > GSIM_MAX_OPERATIONS)) {
     json_decref(out);
-    bad_request(req, "operations must be a list of at most 256 resources");
+    gsim_rest_bad_request(req, "operations must be a list of at most 256 resources");
     return NULL;
   }
   size_t i;
@@ -761,7 +536,7 @@ static json_t *api_operations(struct evhttp_request *req, json_t *in) {
       verb_ok |= strcmp(*v, verb) == 0;
     for (const char *const *a = auth_types; auth && *a; a++)
       auth_ok |= strcmp(*a, auth) == 0;
-    if (!json_is_object(op) || !target || target[0] != '/' || strlen(target) >= 256 ||
+    if (!json_is_object(op) || !target || target[0] != '/' || strlen(target) >= GSIM_TARGET_MAX ||
         !valid_token(target + (target[1] ? 1 : 0), "/-_.~*{}") || !verb_ok || !auth_ok) {
       json_decref(out);
       snprintf(why, sizeof(why),
@@ -769,7 +544,7 @@ static json_t *api_operations(struct evhttp_request *req, json_t *in) {
                "PATCH, HEAD, OPTIONS) and authType (None, Application & Application User, "
                "Application, Application User, Any) expected",
                i);
-      bad_request(req, why);
+      gsim_rest_bad_request(req, why);
       return NULL;
     }
     json_array_append_new(out,
@@ -786,7 +561,7 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
   const gsim_rule *both_optional = gsim_rule_of(sim->opt, GSIM_RF_BOTH_OPTIONAL);
   int optional_known = both_optional->variant != GSIM_BOTH_OPTIONAL_UNKNOWN_FLAGS;
   if (!json_is_object(in)) {
-    bad_request(req, "The API must be a JSON object");
+    gsim_rest_bad_request(req, "The API must be a JSON object");
     return NULL;
   }
   const char *name = json_string_value(json_object_get(in, "name"));
@@ -794,12 +569,13 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
   const char *version = json_string_value(json_object_get(in, "version"));
   if (!name || !*name || strlen(name) >= GSIM_API_NAME_MAX ||
       !gsim_printable_utf8((const unsigned char *)name, strlen(name))) {
-    bad_request(req, "name: a non-empty string of at most 255 printable characters is required");
+    gsim_rest_bad_request(
+        req, "name: a non-empty string of at most 255 printable characters is required");
     return NULL;
   }
   char ctx[GSIM_CONTEXT_MAX];
   if (!context || !*context || strlen(context) + 2 > sizeof(ctx)) {
-    bad_request(req, "context: a non-empty string such as \"/test\" is required");
+    gsim_rest_bad_request(req, "context: a non-empty string such as \"/test\" is required");
     return NULL;
   }
   snprintf(ctx, sizeof(ctx), "%s%s", context[0] == '/' ? "" : "/", context);
@@ -808,26 +584,27 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
     ctx[--ctx_len] = '\0';
   if (ctx_len < 2 || !valid_token(ctx + 1, "/-_.~") || strstr(ctx, "//") ||
       strncmp(ctx, SIM_PREFIX, strlen(SIM_PREFIX) - 1) == 0) {
-    bad_request(req, "context: letters, digits and / - _ . ~ only, not /_sim");
+    gsim_rest_bad_request(req, "context: letters, digits and / - _ . ~ only, not /_sim");
     return NULL;
   }
   if (!version || strlen(version) >= GSIM_VERSION_MAX || !valid_token(version, "-_.")) {
-    bad_request(req, "version: a non-empty string of letters, digits, - _ . is required");
+    gsim_rest_bad_request(req, "version: a non-empty string of letters, digits, - _ . is required");
     return NULL;
   }
   json_t *config = json_object_get(in, "endpointConfig");
   const char *production = endpoint_url(config, "production_endpoints");
   const char *sandbox = endpoint_url(config, "sandbox_endpoints");
   if (!production || !valid_endpoint(production) || (sandbox && !valid_endpoint(sandbox))) {
-    bad_request(req, "endpointConfig: production_endpoints.url (and sandbox_endpoints.url if "
-                     "given) must be http(s) URLs with a host");
+    gsim_rest_bad_request(req,
+                          "endpointConfig: production_endpoints.url (and sandbox_endpoints.url if "
+                          "given) must be http(s) URLs with a host");
     return NULL;
   }
   json_t *security = json_object_get(in, "securityScheme");
   json_t *schemes = json_array();
   if (security && !json_is_array(security)) {
     json_decref(schemes);
-    bad_request(req, "securityScheme must be a list");
+    gsim_rest_bad_request(req, "securityScheme must be a list");
     return NULL;
   }
   if (!security || json_array_size(security) == 0) { /* WSO2's default */
@@ -853,7 +630,7 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
                "securityScheme[%zu]: not one of mutualssl, mutualssl_mandatory, oauth2, "
                "basic_auth, api_key, oauth_basic_auth_api_key_mandatory%s",
                i, optional_known ? ", mutualssl_optional, oauth_basic_auth_api_key_optional" : "");
-      bad_request(req, why);
+      gsim_rest_bad_request(req, why);
       return NULL;
     }
     if (strcmp(v, "basic_auth") == 0 || strcmp(v, "api_key") == 0) {
@@ -862,7 +639,7 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
                "securityScheme[%zu]: %s is not supported by gatecert-sim; use mutualssl, "
                "mutualssl_mandatory, oauth2 and oauth_basic_auth_api_key_mandatory%s",
                i, v, optional_known ? " (or their _optional flags)" : "");
-      bad_request(req, why);
+      gsim_rest_bad_request(req, why);
       return NULL;
     }
     json_array_append(schemes, s);
@@ -870,7 +647,7 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
   json_t *is_default = json_object_get(in, "isDefaultVersion");
   if (is_default && !json_is_boolean(is_default)) {
     json_decref(schemes);
-    bad_request(req, "isDefaultVersion must be true or false");
+    gsim_rest_bad_request(req, "isDefaultVersion must be true or false");
     return NULL;
   }
   json_t *operations = api_operations(req, json_object_get(in, "operations"));
@@ -888,18 +665,6 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
                    "lifeCycleStatus", "PUBLISHED", "operations", operations);
 }
 
-static void new_uuid(char out[GSIM_API_ID_MAX]) {
-  unsigned char b[16] = {0};
-  if (RAND_bytes(b, sizeof(b)) != 1) /* fall back to the clock: still unique here */
-    for (size_t i = 0; i < 8; i++)
-      b[i] = (unsigned char)(gsim_now_ms() >> (i * 8));
-  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  snprintf(out, GSIM_API_ID_MAX,
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-           b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 static void apis_create(gsim *sim, struct evhttp_request *req) {
   struct evbuffer *body = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(body);
@@ -911,16 +676,16 @@ static void apis_create(gsim *sim, struct evhttp_request *req) {
     char why[300];
     snprintf(why, sizeof(why), "The body is not JSON: %s (line %d, column %d)",
              len ? jerr.text : "empty body", len ? jerr.line : 0, len ? jerr.column : 0);
-    bad_request(req, why);
+    gsim_rest_bad_request(req, why);
     return;
   }
   if (sim->api_count >= GSIM_MAX_APIS) {
     json_decref(in);
-    bad_request(req, "The simulator holds at most 1024 APIs");
+    gsim_rest_bad_request(req, "The simulator holds at most 1024 APIs");
     return;
   }
   char id[GSIM_API_ID_MAX];
-  new_uuid(id);
+  gsim_rest_new_uuid(id);
   json_t *def = api_definition(sim, req, in, id);
   json_decref(in);
   if (!def)
@@ -954,7 +719,7 @@ static void apis_create(gsim *sim, struct evhttp_request *req) {
   sim->apis[sim->api_count++] = api;
   gsim_log(sim, "INFO", "api %s:%s created at %s/%s -> %s", api->name, api->version, api->context,
            api->version, api->production_url);
-  set_location(req, APIS_PATH, "/", id);
+  gsim_rest_set_location(req, APIS_PATH, "/", id);
   gsim_send_json(req, 201, def);
 }
 
@@ -1006,7 +771,7 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
     else if (cmd == EVHTTP_REQ_GET)
       apis_list(sim, req);
     else
-      method_not_allowed(req, "GET, POST");
+      gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
   const char *sub = *rest == '/' ? strchr(rest + 1, '/') : NULL;
@@ -1030,7 +795,7 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
   char id[GSIM_API_ID_MAX];
   if (*rest != '/' || strchr(rest + 1, '/') ||
       gsim_path_segment(rest + 1, strlen(rest + 1), id, sizeof(id)) != 0) {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   if (cmd == EVHTTP_REQ_GET) {
@@ -1042,7 +807,7 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
   } else if (cmd == EVHTTP_REQ_DELETE)
     apis_delete(sim, req, id);
   else
-    method_not_allowed(req, "GET, DELETE");
+    gsim_rest_method_not_allowed(req, "GET, DELETE");
 }
 
 /* ---- dispatch --------------------------------------------------------------- */
@@ -1061,17 +826,17 @@ void gsim_admin_request(struct evhttp_request *req, void *arg) {
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
   const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
   if (!path) {
-    bad_request(req, "The request URI could not be parsed");
+    gsim_rest_bad_request(req, "The request URI could not be parsed");
     return;
   }
   const cert_api *certs = cert_api_of(sim); /* rule rest-paths */
   int v014 = certs == &CERT_APIS[GSIM_REST_V014];
   if (strncmp(path, certs->certs, strlen(certs->certs)) == 0)
     certs_route(sim, req, certs, path + strlen(certs->certs));
-  else if (v014 && under(path, CLIENT_CERTS_V014))
+  else if (v014 && gsim_rest_under(path, CLIENT_CERTS_V014))
     gsim_client_certs_route_v014(sim, req, path + strlen(CLIENT_CERTS_V014));
-  else if (under(path, CERT_APIS[v014 ? GSIM_REST_V4 : GSIM_REST_V014].certs) ||
-           (!v014 && under(path, CLIENT_CERTS_V014)))
+  else if (gsim_rest_under(path, CERT_APIS[v014 ? GSIM_REST_V4 : GSIM_REST_V014].certs) ||
+           (!v014 && gsim_rest_under(path, CLIENT_CERTS_V014)))
     gsim_rest_error(req, 404, "Not Found", certs->elsewhere);
   else if (strncmp(path, APIS_PATH, strlen(APIS_PATH)) == 0)
     apis_route(sim, req, path + strlen(APIS_PATH));
@@ -1080,5 +845,5 @@ void gsim_admin_request(struct evhttp_request *req, void *arg) {
   else if (gsim_oauth_admin(sim, req, path) || gsim_sap_admin(sim, req, path))
     return;
   else
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
 }

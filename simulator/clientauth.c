@@ -67,12 +67,12 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "gutil.h"
 #include "multipart.h"
 #include "sim.h"
 
 #define NEXT_TICKS            3
 #define GSIM_CLIENT_CERT_KIND "client_cert"
-#define GSIM_MAX_CLIENT_CERTS 4096 /* every API together */
 
 struct gsim_listener {
   EVP_PKEY *key; /* the gateway identity */
@@ -101,16 +101,6 @@ typedef struct gsim_listener gsim_listener;
 
 static int gsim_clientauth_add(gsim *sim, gsim_client_cert *c);
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static const char *gsim_verify_client_name(gsim_verify_client mode) {
   switch (mode) {
   case GSIM_VERIFY_CLIENT_NONE:
@@ -125,37 +115,13 @@ static const char *gsim_verify_client_name(gsim_verify_client mode) {
 
 /* ---- certificates and names ------------------------------------------------- */
 
-static void gsim_clientauth_dn(X509_NAME *name, char *out, size_t out_len) {
-  out[0] = '\0';
-  BIO *bio = BIO_new(BIO_s_mem());
-  if (!bio)
-    return;
-  /* Java's X500Principal.toString(): most specific first, ", " between. */
-  X509_NAME_print_ex(bio, name, 0,
-                     (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB & ~XN_FLAG_SEP_MASK) |
-                         XN_FLAG_SEP_CPLUS_SPC);
-  int n = BIO_read(bio, out, (int)out_len - 1);
-  out[n > 0 ? n : 0] = '\0';
-  BIO_free(bio);
-}
-
-static void gsim_clientauth_serial(X509 *cert, char *out, size_t out_len) {
-  out[0] = '\0';
-  BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-  char *dec = bn ? BN_bn2dec(bn) : NULL;
-  if (dec)
-    snprintf(out, out_len, "%s", dec);
-  OPENSSL_free(dec);
-  BN_free(bn);
-}
-
 /* WSO2's key of a client certificate: serial + "_" + DN, with "," -> "#". */
 static void unique_id(const gsim_options *opt, gsim_client_cert *c) {
   char serial[100], dn[900];
-  gsim_clientauth_serial(c->cert, serial, sizeof(serial));
-  gsim_clientauth_dn(opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT ? X509_get_subject_name(c->cert)
-                                                                  : X509_get_issuer_name(c->cert),
-                     dn, sizeof(dn));
+  gsim_x509_serial(c->cert, serial, sizeof(serial));
+  gsim_x509_dn(opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT ? X509_get_subject_name(c->cert)
+                                                            : X509_get_issuer_name(c->cert),
+               dn, sizeof(dn));
   for (char *p = dn; *p; p++)
     if (*p == ',')
       *p = '#';
@@ -219,9 +185,9 @@ static gsim_client_cert *from_row(const gsim_options *opt, const gsim_object_row
   if (!alias || !api_id || !tier || !key_type || !cert || strlen(alias) >= GSIM_ALIAS_MAX ||
       strlen(api_id) >= GSIM_API_ID_MAX || strlen(tier) >= sizeof(c->tier) ||
       (strcmp(key_type, "PRODUCTION") != 0 && strcmp(key_type, "SANDBOX") != 0))
-    fail(why, why_len, "stored client certificate '%s' does not decode", row->key);
+    gu_fail(why, why_len, "stored client certificate '%s' does not decode", row->key);
   else if (!(c = gsim_clientauth_cert_new(opt, api_id, alias, tier, key_type, cert)))
-    fail(why, why_len, "out of memory");
+    gu_fail(why, why_len, "out of memory");
   X509_free(cert);
   json_decref(json);
   return c;
@@ -239,8 +205,8 @@ static int migrate_key(gsim *sim, gsim_object_row *row, const gsim_client_cert *
   memcpy(row->key, key, sizeof(key));
   if (gsim_store_object_insert(sim->store, row) != GSIM_STORE_OK ||
       gsim_store_object_delete(sim->store, GSIM_CLIENT_CERT_KIND, old) != GSIM_STORE_OK)
-    return fail(why, why_len, "store: moving client certificate '%s' to its key: %s", old,
-                gsim_store_error(sim->store));
+    return gu_fail(why, why_len, "store: moving client certificate '%s' to its key: %s", old,
+                   gsim_store_error(sim->store));
   gsim_log(sim, "INFO", "store: client certificate '%s' moved to key '%s'", old, key);
   return 0;
 }
@@ -250,14 +216,14 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
   size_t count = 0;
   if (gsim_store_object_list(sim->store, GSIM_CLIENT_CERT_KIND, NULL, &rows, &count) !=
       GSIM_STORE_OK)
-    return fail(why, why_len, "store: %s", gsim_store_error(sim->store));
+    return gu_fail(why, why_len, "store: %s", gsim_store_error(sim->store));
   int rc = 0;
   for (size_t i = 0; i < count && rc == 0; i++) {
     gsim_client_cert *c = from_row(sim->opt, &rows[i], why, why_len);
     if (c && migrate_key(sim, &rows[i], c, why, why_len) != 0)
       rc = -1;
     else if (!c || gsim_clientauth_add(sim, c) != 0)
-      rc = c ? fail(why, why_len, "too many client certificates in the store") : -1;
+      rc = c ? gu_fail(why, why_len, "too many client certificates in the store") : -1;
     else
       c = NULL; /* the map owns it */
     gsim_clientauth_cert_free(c);
@@ -279,7 +245,7 @@ static int verify_callback(int ok, X509_STORE_CTX *store_ctx) {
     char subject[512];
     X509 *cert = X509_STORE_CTX_get_current_cert(store_ctx);
     if (cert)
-      gsim_clientauth_dn(X509_get_subject_name(cert), subject, sizeof(subject));
+      gsim_x509_dn(X509_get_subject_name(cert), subject, sizeof(subject));
     else
       snprintf(subject, sizeof(subject), "?");
     int err = X509_STORE_CTX_get_error(store_ctx);
@@ -303,7 +269,7 @@ static SSL_CTX *build_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len
   static const unsigned char sid_ctx[] = "gatecert-sim";
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) {
-    fail(why, why_len, "SSL_CTX_new failed");
+    gu_fail(why, why_len, "SSL_CTX_new failed");
     return NULL;
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -320,7 +286,7 @@ static SSL_CTX *build_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len
     ok = SSL_CTX_add1_chain_cert(ctx, sk_X509_value(l->chain, i)) == 1;
   if (!ok) {
     SSL_CTX_free(ctx);
-    fail(why, why_len, "the server identity does not load into OpenSSL");
+    gu_fail(why, why_len, "the server identity does not load into OpenSSL");
     return NULL;
   }
   X509_STORE *st = SSL_CTX_get_cert_store(ctx);
@@ -334,7 +300,7 @@ static SSL_CTX *build_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len
     ok = add_cert(st, l->certs[i]->cert) == 0;
   if (!ok) {
     SSL_CTX_free(ctx);
-    fail(why, why_len, "a client certificate could not be added to the listener trust");
+    gu_fail(why, why_len, "a client certificate could not be added to the listener trust");
     return NULL;
   }
   int mode = SSL_VERIFY_NONE;
@@ -372,7 +338,7 @@ static int reload_memory(gsim *sim, gsim_listener *l, const char *reason, char *
   // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of certificate pointers
   X509 **snap = l->count ? calloc(l->count, sizeof(*snap)) : NULL;
   if (l->count && !snap)
-    return fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   for (size_t i = 0; i < l->count; i++) {
     X509_up_ref(l->certs[i]->cert);
     snap[i] = l->certs[i]->cert;
@@ -399,22 +365,22 @@ int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *w
   const gsim_options *opt = sim->opt;
   gsim_listener *l = calloc(1, sizeof(*l));
   if (!l)
-    return fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   sim->listener = l;
   gcert_store_init(&l->base);
   if (!key || !chain || sk_X509_num(chain) == 0)
-    return fail(why, why_len, "the listener has no identity");
+    return gu_fail(why, why_len, "the listener has no identity");
   EVP_PKEY_up_ref(key);
   l->key = key;
   l->chain = X509_chain_up_ref(chain);
   if (!l->chain)
-    return fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   const char *path = opt->client_trust ? opt->client_trust : opt->trust;
   const char *password = opt->client_trust ? opt->client_trust_password : opt->trust_password;
   gcert_error err = {0};
   if (path && gcert_read_file(path, GCERT_FORMAT_AUTO, password, &l->base, &err) != GCERT_OK)
-    return fail(why, why_len, "%s %s: %s", opt->client_trust ? "listener trust store" : "--trust",
-                path, err.message);
+    return gu_fail(why, why_len, "%s %s: %s",
+                   opt->client_trust ? "listener trust store" : "--trust", path, err.message);
   if (load_certs(sim, why, why_len) != 0)
     return -1;
   int64_t start = sim->started_ms;
@@ -707,11 +673,9 @@ int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
 #define NOT_UPDATED "Client Certificate is not updated for alias %s"
 #define EMPTY_PUT   "The certificate and/ or tier should be provided"
 #define DELETED     "The certificate for alias '%s' deleted successfully." /* 6.4.73 */
-#define INTERNAL    "The server encountered an internal error. Please contact administrator."
 /* rule client-alias.*: the 409 text, by the row's variant */
 #define TAKEN         "The alias '%s' already exists in the trust store."
 #define TAKEN_BY_TYPE "The alias '%s' already exists in the trust store for %s key type."
-#define LIST_LIMIT    25
 
 /* The request as routed: the API, the key type and whether the path named it. */
 typedef struct cc_route {
@@ -726,11 +690,7 @@ typedef struct cc_route {
 
 static void cc_internal(gsim *sim, struct evhttp_request *req, const char *what) {
   gsim_log(sim, "ERROR", "admin: client certificates: %s: %s", what, gsim_store_error(sim->store));
-  gsim_rest_error(req, 500, "Internal server error", INTERNAL);
-}
-
-static void cc_bad(struct evhttp_request *req, const char *description) {
-  gsim_rest_error(req, 400, "Bad Request", description);
+  gsim_rest_internal(req);
 }
 
 static void cc_not_found(struct evhttp_request *req, const char *alias) {
@@ -739,54 +699,15 @@ static void cc_not_found(struct evhttp_request *req, const char *alias) {
   gsim_rest_error(req, 404, "Not Found", text);
 }
 
-static void cc_method(struct evhttp_request *req, const char *allow) {
-  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-  gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
-}
-
-/* The certificate of an upload, per profile: wso2 reads PEM or DER and
- * answers anything else with WSO2's 500; sap reads what gcert reads and
- * answers 400 naming the reason. */
+/* The certificate of an upload under the profile's rules, logged when unreadable. */
 static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char *description,
                          size_t description_len) {
-  gcert_format format = gcert_format_detect(part->data, part->len);
-  /* rules upload.pem-der / upload.any-store and upload.malformed-* */
-  int pem_der_only =
-      gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_FORMATS)->variant == GSIM_FORMATS_PEM_DER;
-  int internal = gsim_rule_of(sim->opt, GSIM_RF_UPLOAD_MALFORMED)->status == 500;
-  X509 *cert = NULL;
-  gcert_error err = {0};
-  if (!pem_der_only || format == GCERT_FORMAT_PEM || format == GCERT_FORMAT_DER) {
-    gcert_store store;
-    gcert_store_init(&store);
-    if (gcert_read(GCERT_FORMAT_AUTO, part->data, part->len, NULL, &store, &err) == GCERT_OK) {
-      for (size_t i = 0; i < store.count && !cert; i++) {
-        STACK_OF(X509) *chain = store.entries[i].chain;
-        if (chain && sk_X509_num(chain) > 0) {
-          cert = sk_X509_value(chain, 0);
-          X509_up_ref(cert);
-        }
-      }
-      if (!cert)
-        snprintf(err.message, sizeof(err.message), "no certificate in the upload");
-    }
-    gcert_store_free(&store);
-  } else
-    snprintf(err.message, sizeof(err.message), "%s is not PEM or DER", gcert_format_name(format));
-  if (!cert) {
-    *status = internal ? 500 : 400;
-    if (internal)
-      snprintf(description, description_len, "%s", INTERNAL);
-    else
-      snprintf(description, description_len, "The certificate could not be read: %s", err.message);
-    gsim_log(sim, "ERROR", "admin: uploaded client certificate unreadable (%s)", err.message);
-  }
+  char reason[256];
+  X509 *cert = gsim_rest_upload_cert(&sim->opt->rules, part, status, description, description_len,
+                                     reason, sizeof(reason));
+  if (!cert)
+    gsim_log(sim, "ERROR", "admin: uploaded client certificate unreadable (%s)", reason);
   return cert;
-}
-
-static int cert_expired(X509 *cert, int64_t now_ms) {
-  time_t now = (time_t)(now_ms / 1000);
-  return X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0;
 }
 
 /* The tier field: absent -> "Unlimited". A name no throttling policy has is
@@ -798,7 +719,7 @@ static int read_tier(gsim *sim, struct evhttp_request *req, const gsim_mp_form *
   int ok = gsim_form_text(form, "tier", out, 64);
   *given = ok == 1;
   if (ok < 0) {
-    cc_bad(req, "The tier must be printable UTF-8 of at most 63 bytes");
+    gsim_rest_bad_request(req, "The tier must be printable UTF-8 of at most 63 bytes");
     return -1;
   }
   if (ok == 0)
@@ -899,18 +820,6 @@ static json_t *meta(const cc_route *r, const gsim_client_cert *c) {
   return m;
 }
 
-static void set_location(struct evhttp_request *req, const cc_route *r, const char *alias) {
-  char *encoded = evhttp_uriencode(alias, -1, 0);
-  size_t len = encoded ? strlen(r->base) + strlen(r->location) + strlen(encoded) + 1 : 0;
-  char *location = len ? malloc(len) : NULL;
-  if (location) {
-    snprintf(location, len, "%s%s%s", r->base, r->location, encoded);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
-  }
-  free(location);
-  free(encoded);
-}
-
 static void next_tick_text(gsim *sim, char profile[32], char memory[32]) {
   int64_t now = gsim_now_ms();
   gsim_format_iso(gsim_schedule_next_ms(&sim->listener->profile, now), profile);
@@ -941,20 +850,20 @@ static void cc_add(gsim *sim, struct evhttp_request *req, cc_route *r) {
   int alias_ok = gsim_form_text(&form, "alias", alias, sizeof(alias));
   int api_ok = r->api ? 1 : gsim_form_text(&form, "apiId", api_id, sizeof(api_id));
   if (alias_ok < 0) {
-    cc_bad(req, "The alias must be printable UTF-8 of at most 255 bytes");
+    gsim_rest_bad_request(req, "The alias must be printable UTF-8 of at most 255 bytes");
     return;
   }
   if (api_ok < 0) {
-    cc_bad(req, "The apiId must be printable UTF-8 of at most 63 bytes");
+    gsim_rest_bad_request(req, "The apiId must be printable UTF-8 of at most 63 bytes");
     return;
   }
   if (alias_ok == 0 || api_ok == 0) {
-    cc_bad(req, EMPTY_ALIAS);
+    gsim_rest_bad_request(req, EMPTY_ALIAS);
     return;
   }
   const gsim_mp_part *file = file_part(&form);
   if (!file) {
-    cc_bad(req, NO_FILE);
+    gsim_rest_bad_request(req, NO_FILE);
     return;
   }
   if (!r->api && !(r->api = gsim_api_find_id(sim, api_id))) { /* v0.14: the form's apiId */
@@ -974,10 +883,10 @@ static void cc_add(gsim *sim, struct evhttp_request *req, cc_route *r) {
                     description);
     return;
   }
-  if (cert_expired(cert, gsim_now_ms())) {
+  if (gsim_cert_expired(cert, gsim_now_ms())) {
     X509_free(cert);
     snprintf(description, sizeof(description), EXPIRED_ADD, r->api->id);
-    cc_bad(req, description);
+    gsim_rest_bad_request(req, description);
     return;
   }
   if (alias_taken(sim, req, r, alias) != 0) {
@@ -986,7 +895,7 @@ static void cc_add(gsim *sim, struct evhttp_request *req, cc_route *r) {
   }
   if (sim->listener->count >= GSIM_MAX_CLIENT_CERTS) {
     X509_free(cert);
-    cc_bad(req, "The simulator holds at most 4096 client certificates");
+    gsim_rest_bad_request(req, "The simulator holds at most 4096 client certificates");
     return;
   }
   gsim_client_cert *c =
@@ -1019,7 +928,7 @@ static void cc_add(gsim *sim, struct evhttp_request *req, cc_route *r) {
            "client certificate '%s' (%s) added to api %s, %s, tier %s: matches now; handshake "
            "trust at the next listener tick (%s), in-memory trust at the next reloader tick (%s)",
            c->alias, c->unique_id, c->api_id, c->key_type, c->tier, profile, memory);
-  set_location(req, r, c->alias);
+  gsim_rest_set_location(req, r->base, r->location, c->alias);
   gsim_send_json(req, 201, meta(r, c));
 }
 
@@ -1027,7 +936,7 @@ static void cc_add(gsim *sim, struct evhttp_request *req, cc_route *r) {
  * path) those of every API, or of the query's apiId. */
 static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
   struct evkeyvalq query;
-  long offset = 0, limit = LIST_LIMIT;
+  long offset = 0, limit = GSIM_LIST_DEFAULT;
   if (gsim_list_query(req, &query, &offset, &limit) != 0)
     return;
   const char *alias = evhttp_find_header(&query, "alias");
@@ -1047,11 +956,7 @@ static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
     total++;
   }
   evhttp_clear_headers(&query);
-  gsim_send_json(req, 200,
-                 json_pack("{s:I, s:o, s:{s:I, s:I, s:I, s:s, s:s}}", "count",
-                           (json_int_t)json_array_size(list), "certificates", list, "pagination",
-                           "offset", (json_int_t)offset, "limit", (json_int_t)limit, "total",
-                           (json_int_t)total, "next", "", "previous", ""));
+  gsim_send_json(req, 200, gsim_rest_page("certificates", list, offset, limit, total));
 }
 
 /* The certificate under alias in this API and key type, or NULL after 404.
@@ -1085,44 +990,27 @@ static void cc_get(gsim *sim, struct evhttp_request *req, cc_route *r, const cha
   if (content) {
     unsigned char *der = NULL;
     int n = i2d_X509(c->cert, &der);
-    struct evbuffer *body = n > 0 ? evbuffer_new() : NULL;
-    if (!body) {
-      OPENSSL_free(der);
+    if (n <= 0)
       cc_internal(sim, req, "encoding the certificate");
-      return;
-    }
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    char disposition[GSIM_ALIAS_MAX + 48];
-    snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s.crt\"", alias);
-    evhttp_add_header(h, "Content-Type", "application/octet-stream");
-    evhttp_add_header(h, "Content-Disposition", disposition);
-    evbuffer_add(body, der, (size_t)n);
+    else
+      gsim_rest_send_der(req, alias, der, (size_t)n);
     OPENSSL_free(der);
-    evhttp_send_reply(req, 200, "OK", body);
-    evbuffer_free(body);
     return;
   }
-  int64_t now = gsim_now_ms();
-  gcert_info info;
-  gcert_error err = {0};
-  if (gcert_describe(c->cert, (time_t)(now / 1000), &info, &err) != GCERT_OK) {
+  json_t *reply = gsim_rest_cert_json(c->cert, gsim_now_ms());
+  if (!reply) {
     cc_internal(sim, req, "describing a certificate");
     return;
   }
-  char from[32], to[32], version[24], subject[512], issuer[512], serial[128];
-  gsim_format_java_date(info.not_before, from);
-  gsim_format_java_date(info.not_after, to);
-  snprintf(version, sizeof(version), "%ld", X509_get_version(c->cert) + 1);
-  gsim_clientauth_dn(X509_get_subject_name(c->cert), subject, sizeof(subject));
-  gsim_clientauth_dn(X509_get_issuer_name(c->cert), issuer, sizeof(issuer));
-  gsim_clientauth_serial(c->cert, serial, sizeof(serial));
-  /* WSO2 compares notAfter only: a not-yet-valid certificate is "Active". */
-  const char *status = cert_expired(c->cert, now) ? "Expired" : "Active";
-  gsim_send_json(req, 200,
-                 json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "status",
-                           status, "validity", "from", from, "to", to, "version", version,
-                           "subject", subject, "issuer", issuer, "serialNumber", serial, "tier",
-                           c->tier, "keyType", c->key_type, "uniqueId", c->unique_id));
+  char issuer[512], serial[128];
+  gsim_x509_dn(X509_get_issuer_name(c->cert), issuer, sizeof(issuer));
+  gsim_x509_serial(c->cert, serial, sizeof(serial));
+  json_object_set_new(reply, "issuer", json_string(issuer));
+  json_object_set_new(reply, "serialNumber", json_string(serial));
+  json_object_set_new(reply, "tier", json_string(c->tier));
+  json_object_set_new(reply, "keyType", json_string(c->key_type));
+  json_object_set_new(reply, "uniqueId", json_string(c->unique_id));
+  gsim_send_json(req, 200, reply);
 }
 
 static void cc_replace(gsim *sim, struct evhttp_request *req, cc_route *r, const char *alias) {
@@ -1146,15 +1034,7 @@ static void cc_replace(gsim *sim, struct evhttp_request *req, cc_route *r, const
       return;
     }
     snprintf(text, sizeof(text), NOT_UPDATED, alias); /* WSO2: 200 and a bare text */
-    struct evbuffer *body = evbuffer_new();
-    if (!body) {
-      cc_internal(sim, req, "answering");
-      return;
-    }
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
-    evbuffer_add_printf(body, "%s", text);
-    evhttp_send_reply(req, rule->status, "OK", body);
-    evbuffer_free(body);
+    gsim_rest_send_text(req, rule->status, text);
     return;
   }
   if (read_tier(sim, req, &form, tier, &tier_given) != 0)
@@ -1169,11 +1049,11 @@ static void cc_replace(gsim *sim, struct evhttp_request *req, cc_route *r, const
                       description);
       return;
     }
-    if (cert_expired(cert, gsim_now_ms())) {
+    if (gsim_cert_expired(cert, gsim_now_ms())) {
       X509_free(cert);
       char text[GSIM_ALIAS_MAX + 96];
       snprintf(text, sizeof(text), EXPIRED_PUT, alias);
-      cc_bad(req, text);
+      gsim_rest_bad_request(req, text);
       return;
     }
   }
@@ -1217,14 +1097,12 @@ static void cc_delete(gsim *sim, struct evhttp_request *req, cc_route *r, const 
            c->alias, c->unique_id, c->api_id);
   gsim_clientauth_remove(sim, r->api->id, r->key_type, alias);
   gsim_clientauth_changed(sim);
-  struct evbuffer *body = r->deleted_text ? evbuffer_new() : NULL;
-  if (body) { /* 6.4.73's text (its application/json type is not imitated) */
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
-    evbuffer_add_printf(body, DELETED, alias);
-  }
-  evhttp_send_reply(req, 200, "OK", body);
-  if (body)
-    evbuffer_free(body);
+  if (r->deleted_text) { /* 6.4.73's text (its application/json type is not imitated) */
+    char text[GSIM_ALIAS_MAX + 64];
+    snprintf(text, sizeof(text), DELETED, alias);
+    gsim_rest_send_text(req, 200, text);
+  } else
+    evhttp_send_reply(req, 200, "OK", NULL);
 }
 
 /* The collection (after is "" or "/") or one alias (after is "/{alias}[/content]"). */
@@ -1236,7 +1114,7 @@ static void cc_dispatch(gsim *sim, struct evhttp_request *req, cc_route *r, cons
     else if (cmd == EVHTTP_REQ_GET)
       cc_list(sim, req, r);
     else
-      cc_method(req, "GET, POST");
+      gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
   after++;
@@ -1244,18 +1122,18 @@ static void cc_dispatch(gsim *sim, struct evhttp_request *req, cc_route *r, cons
   size_t seg_len = slash ? (size_t)(slash - after) : strlen(after);
   char alias[GSIM_ALIAS_MAX];
   if (gsim_path_segment(after, seg_len, alias, sizeof(alias)) != 0) {
-    cc_bad(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
+    gsim_rest_bad_request(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
     return;
   }
   if (slash && strcmp(slash, "/content") == 0) {
     if (cmd == EVHTTP_REQ_GET)
       cc_get(sim, req, r, alias, 1);
     else
-      cc_method(req, "GET");
+      gsim_rest_method_not_allowed(req, "GET");
     return;
   }
   if (slash) {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   if (cmd == EVHTTP_REQ_GET)
@@ -1265,7 +1143,7 @@ static void cc_dispatch(gsim *sim, struct evhttp_request *req, cc_route *r, cons
   else if (cmd == EVHTTP_REQ_DELETE)
     cc_delete(sim, req, r, alias);
   else
-    cc_method(req, "GET, PUT, DELETE");
+    gsim_rest_method_not_allowed(req, "GET, PUT, DELETE");
 }
 
 void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *api,
@@ -1300,7 +1178,7 @@ void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *ap
              r.key_type);
   }
   if (!after || (*after != '\0' && *after != '/')) {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   cc_dispatch(sim, req, &r, after);
@@ -1315,7 +1193,7 @@ void gsim_client_certs_route_v014(gsim *sim, struct evhttp_request *req, const c
   r.location = "?alias="; /* RestApiConstants.CLIENT_CERTS_BASE_PATH + "?alias=" */
   r.deleted_text = 1;
   if (*rest != '\0' && *rest != '/') {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   cc_dispatch(sim, req, &r, rest);

@@ -8,9 +8,8 @@
  * {"code","message","description"} or <ams:fault xmlns:ams="http://wso2.org/apimanager/security">
  * (<amt:fault> for throttling, http://wso2.org/apimanager/throttling), plus one field after the
  * description when the caller gives one (the throttle's nextAccessTime, as its rule row says).
- * fault_format picks JSON or XML; the fields are the same in both. REST errors follow the
- * Publisher API's ErrorDTO:
- *   {"code":409,"message":"...","description":"...","moreInfo":"","error":[]}
+ * fault_format picks JSON or XML; the fields are the same in both. REST errors (the
+ * Publisher API's ErrorDTO) are rest.c's.
  */
 #include <string.h>
 
@@ -20,33 +19,6 @@
 
 #include "security.h"
 #include "sim.h"
-
-void gsim_send_json(struct evhttp_request *req, int status, json_t *value) {
-  struct evbuffer *body = evbuffer_new();
-  char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
-  json_decref(value);
-  if (!body || !text) {
-    free(text);
-    if (body)
-      evbuffer_free(body);
-    evhttp_send_error(req, 500, "Internal Server Error");
-    return;
-  }
-  evbuffer_add(body, text, strlen(text));
-  free(text);
-  struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
-  evhttp_remove_header(headers, "Content-Type");
-  evhttp_add_header(headers, "Content-Type", "application/json");
-  evhttp_send_reply(req, status, NULL, body);
-  evbuffer_free(body);
-}
-
-void gsim_rest_error(struct evhttp_request *req, int status, const char *message,
-                     const char *description) {
-  json_t *err = json_pack("{s:i, s:s, s:s, s:s, s:[]}", "code", status, "message", message,
-                          "description", description ? description : "", "moreInfo", "", "error");
-  gsim_send_json(req, status, err);
-}
 
 /* The 2.x/3.x XML fault, written with libxml2's writer (escaping included). */
 static int fault_xml(struct evbuffer *out, const char *code, const char *message,

@@ -93,11 +93,6 @@
 #include "security.h"
 #include "sim.h"
 
-#define CONFIG_MAX     ((size_t)1024 * 1024)
-#define HEADERS_MAX    ((ev_ssize_t)64 * 1024)
-#define BODY_MAX       ((ev_ssize_t)4 * 1024)
-#define MAX_KMS        64
-#define NAME_MAX_LEN   100
 #define WHY_LEN        512
 #define CHALLENGE_MTLS "Mutual SSL realm=\"WSO2 API Manager\""
 #define CHALLENGE_BEAR "Bearer realm=\"WSO2 API Manager\""
@@ -110,7 +105,7 @@ typedef struct config {
   json_t *root;
   json_t *apis;          /* borrowed from root */
   json_t *subscriptions; /* borrowed from root */
-  gsim_token_km kms[MAX_KMS];
+  gsim_token_km kms[GSIM_MAX_KMS];
   size_t km_count;
 } config;
 
@@ -245,8 +240,8 @@ static int security_bits(const gsim_rules *rules, json_t *list, unsigned *bits, 
 static int load_key_managers(config *c, json_t *list, char *why, size_t why_len) {
   if (!json_is_array(list))
     return fail(why, why_len, "key_managers: a list is required");
-  if (json_array_size(list) > MAX_KMS)
-    return fail(why, why_len, "key_managers: at most %d", MAX_KMS);
+  if (json_array_size(list) > GSIM_MAX_KMS)
+    return fail(why, why_len, "key_managers: at most %d", GSIM_MAX_KMS);
   size_t i;
   json_t *item;
   json_array_foreach(list, i, item) {
@@ -255,8 +250,8 @@ static int load_key_managers(config *c, json_t *list, char *why, size_t why_len)
     const char *alg = json_string_value(json_object_get(item, "alg"));
     const char *pem = json_string_value(json_object_get(item, "public_pem"));
     gjwt_alg parsed;
-    if (!printable(name, NAME_MAX_LEN) || !printable(issuer, 1023) || !pem || !alg ||
-        gjwt_alg_parse(alg, &parsed) != 0)
+    if (!printable(name, (GSIM_KM_NAME_MAX - 1)) || !printable(issuer, GSIM_ISSUER_MAX - 1) ||
+        !pem || !alg || gjwt_alg_parse(alg, &parsed) != 0)
       return fail(why, why_len,
                   "key_managers[%zu]: name (1 to 100 printable ASCII), issuer (1 to 1023), alg "
                   "(RS256 or ES256) and public_pem (strings) are required",
@@ -370,13 +365,14 @@ static config *config_load(const gsim_rules *rules, const char *path, const file
     fail(why, why_len, "%s: %s", path, strerror(id->error));
     return NULL;
   }
-  if ((size_t)id->size > CONFIG_MAX) {
-    fail(why, why_len, "%s: %lld bytes, more than %zu", path, (long long)id->size, CONFIG_MAX);
+  if ((size_t)id->size > GSIM_INTROSPECT_CONFIG) {
+    fail(why, why_len, "%s: %lld bytes, more than %zu", path, (long long)id->size,
+         GSIM_INTROSPECT_CONFIG);
     return NULL;
   }
   gcert_buf buf = {0};
   gcert_error err = {0};
-  if (gcert_file_load(path, CONFIG_MAX, &buf, &err) != GCERT_OK) {
+  if (gcert_file_load(path, GSIM_INTROSPECT_CONFIG, &buf, &err) != GCERT_OK) {
     fail(why, why_len, "%s: %s", path, err.message);
     return NULL;
   }
@@ -635,8 +631,8 @@ static int bind_listener(introspect *in, const char *host, int port, char *why, 
   in->http = evhttp_new(in->base);
   if (!in->http)
     return fail(why, why_len, "evhttp_new failed");
-  evhttp_set_max_headers_size(in->http, HEADERS_MAX);
-  evhttp_set_max_body_size(in->http, BODY_MAX);
+  evhttp_set_max_headers_size(in->http, (ev_ssize_t)GSIM_INTROSPECT_HEADERS);
+  evhttp_set_max_body_size(in->http, (ev_ssize_t)GSIM_INTROSPECT_BODY);
   evhttp_set_timeout(in->http, 30);
   evhttp_set_allowed_methods(in->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |

@@ -127,7 +127,7 @@ static struct evhttp *listen_http(gsim *sim, int tls,
   evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                        EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
                                        EVHTTP_REQ_OPTIONS);
-  evhttp_set_max_headers_size(http, (ev_ssize_t)64 * 1024);
+  evhttp_set_max_headers_size(http, (ev_ssize_t)GSIM_MAX_HEADERS);
   evhttp_set_max_body_size(http, (ev_ssize_t)GSIM_MAX_BODY);
   evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE); /* 413: drain, then answer */
   evhttp_set_timeout(http, 60);

@@ -23,12 +23,7 @@
 
 #include <stddef.h>
 
-#define GSIM_MP_MAX_PARTS        16
-#define GSIM_MP_MAX_HEADER_BLOCK 8192 /* bytes of one part's headers */
-#define GSIM_MP_NAME_MAX         128  /* form field name, with its NUL */
-#define GSIM_MP_FILENAME_MAX     256  /* file name, with its NUL */
-#define GSIM_MP_TYPE_MAX         128  /* a part's Content-Type, with its NUL */
-#define GSIM_MP_BOUNDARY_MAX     71   /* RFC 2046: 1..70 characters, with its NUL */
+#include "sim_limits.h" /* GSIM_MP_MAX_PARTS, GSIM_MP_*_MAX */
 
 typedef enum gsim_mp_status {
   GSIM_MP_OK = 0,

@@ -84,25 +84,14 @@
 #define KIND_APP     "application"
 #define KIND_MAPPING "key_mapping"
 #define KIND_SUB     "subscription"
-#define BODY_MAX     ((size_t)64 * 1024)
-#define PEM_MAX      ((size_t)32 * 1024)
-#define NAME_LEN     101  /* names: 1 to 100 printable ASCII characters */
-#define ISSUER_LEN   1024 /* 1 to 1023 */
-#define CKEY_LEN     256  /* consumer keys: 1 to 255 */
-#define TIER_LEN     64
 #define SKEW_MS      (300 * INT64_C(1000)) /* without a jwt-skew row */
-#define MAX_KMS      64
-#define MAX_APPS     4096
-#define MAX_MAPPINGS 8192
-#define MAX_SUBS     16384
 #define MIN_RSA_BITS 2048
 #define MAX_EPOCH_S  253402300799.0 /* 9999-12-31T23:59:59Z */
-#define INTERNAL     "The server encountered an internal error. Please contact administrator."
 
 typedef struct oauth_km {
   char id[GSIM_API_ID_MAX];
-  char name[NAME_LEN];
-  char issuer[ISSUER_LEN];
+  char name[GSIM_KM_NAME_MAX];
+  char issuer[GSIM_ISSUER_MAX];
   gjwt_alg alg;
   EVP_PKEY *key;
   json_t *json; /* as answered and stored */
@@ -110,15 +99,15 @@ typedef struct oauth_km {
 
 typedef struct oauth_app {
   char id[GSIM_API_ID_MAX];
-  char name[NAME_LEN];
+  char name[GSIM_KM_NAME_MAX];
   json_t *json;
 } oauth_app;
 
 typedef struct oauth_mapping {
-  char consumer_key[CKEY_LEN];
+  char consumer_key[GSIM_CONSUMER_KEY_MAX];
   char app_id[GSIM_API_ID_MAX];
   char key_type[16]; /* PRODUCTION or SANDBOX */
-  char km_name[NAME_LEN];
+  char km_name[GSIM_KM_NAME_MAX];
   json_t *json;
 } oauth_mapping;
 
@@ -126,7 +115,7 @@ typedef struct oauth_sub {
   char id[GSIM_API_ID_MAX];
   char app_id[GSIM_API_ID_MAX];
   char api_id[GSIM_API_ID_MAX];
-  char tier[TIER_LEN];
+  char tier[GSIM_TIER_MAX];
   json_t *json;
 } oauth_sub;
 
@@ -146,32 +135,13 @@ struct gsim_oauth {
 
 static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
   gsim_log(sim, "ERROR", "oauth: %s: %s", what, gsim_store_error(sim->store));
-  gsim_rest_error(req, 500, "Internal server error", INTERNAL);
-}
-
-static void bad_request(struct evhttp_request *req, const char *description) {
-  gsim_rest_error(req, 400, "Bad Request", description);
+  gsim_rest_internal(req);
 }
 
 static void not_found(struct evhttp_request *req, const char *what, const char *id) {
   char text[160];
   snprintf(text, sizeof(text), "Requested %s with Id '%s' not found", what, id);
   gsim_rest_error(req, 404, "Not Found", text);
-}
-
-static void no_resource(struct evhttp_request *req) {
-  gsim_rest_error(req, 404, "Not Found", "No such resource");
-}
-
-static void method_not_allowed(struct evhttp_request *req, const char *allow) {
-  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-  gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
-}
-
-static void set_location(struct evhttp_request *req, const char *prefix, const char *id) {
-  char location[256];
-  snprintf(location, sizeof(location), "%s/%s", prefix, id); /* ids are UUIDs: nothing to escape */
-  evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
 }
 
 /* A copy of untrusted text fit for a log line: printable ASCII, '?' for the rest,
@@ -186,18 +156,6 @@ static const char *loggable(const char *in, char *out, size_t out_len) {
   }
   out[n] = '\0';
   return out;
-}
-
-static void new_uuid(char out[GSIM_API_ID_MAX]) {
-  unsigned char b[16] = {0};
-  if (RAND_bytes(b, sizeof(b)) != 1) /* fall back to the clock: still unique here */
-    for (size_t i = 0; i < 8; i++)
-      b[i] = (unsigned char)(gsim_now_ms() >> (i * 8));
-  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  snprintf(out, GSIM_API_ID_MAX,
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-           b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 /* 1 when s is a UUID in the simulator's spelling (lower-case hex). */
@@ -573,7 +531,9 @@ static int load(gsim *sim, char *why, size_t why_len) {
       char item_why[256] = "not a JSON object of that kind, or past the simulator's limits";
       if (k == 0) {
         oauth_km km;
-        rc = j && reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(km), MAX_KMS) == 0 &&
+        rc = j &&
+                     reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(km), GSIM_MAX_KMS) ==
+                         0 &&
                      km_from_json(&km, j, item_why, sizeof(item_why)) == 0
                  ? 0
                  : -1;
@@ -582,8 +542,8 @@ static int load(gsim *sim, char *why, size_t why_len) {
       } else if (k == 1) {
         oauth_app app;
         rc = j &&
-                     reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(app), MAX_APPS) ==
-                         0 &&
+                     reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(app),
+                             GSIM_MAX_APPS) == 0 &&
                      app_from_json(&app, j) == 0
                  ? 0
                  : -1;
@@ -593,7 +553,7 @@ static int load(gsim *sim, char *why, size_t why_len) {
         oauth_mapping m;
         rc = j &&
                      reserve((void **)&o->mappings, &o->mapping_cap, o->mapping_count, sizeof(m),
-                             MAX_MAPPINGS) == 0 &&
+                             GSIM_MAX_MAPPINGS) == 0 &&
                      mapping_from_json(&m, j) == 0
                  ? 0
                  : -1;
@@ -604,7 +564,9 @@ static int load(gsim *sim, char *why, size_t why_len) {
           o->mappings[o->mapping_count++] = m;
       } else {
         oauth_sub s;
-        rc = j && reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(s), MAX_SUBS) == 0 &&
+        rc = j &&
+                     reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(s),
+                             GSIM_MAX_SUBS) == 0 &&
                      sub_from_json(&s, j) == 0
                  ? 0
                  : -1;
@@ -650,7 +612,7 @@ int gsim_oauth_init(gsim *sim, char *why, size_t why_len) {
 static json_t *read_body(struct evhttp_request *req) {
   struct evbuffer *body = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(body);
-  if (len > BODY_MAX) {
+  if (len > GSIM_MAX_JSON_BODY) {
     gsim_rest_error(req, 413, "Payload Too Large", "The JSON body is over 64 KiB");
     return NULL;
   }
@@ -665,12 +627,12 @@ static json_t *read_body(struct evhttp_request *req) {
                jerr.line, jerr.column);
     else
       snprintf(why, sizeof(why), "The body is empty: a JSON object is expected");
-    bad_request(req, why);
+    gsim_rest_bad_request(req, why);
     return NULL;
   }
   if (!json_is_object(in)) {
     json_decref(in);
-    bad_request(req, "The body must be a JSON object");
+    gsim_rest_bad_request(req, "The body must be a JSON object");
     return NULL;
   }
   return in;
@@ -685,7 +647,7 @@ static const char *text_field(struct evhttp_request *req, json_t *in, const char
     char why[200];
     snprintf(why, sizeof(why), "%s: a string of 1 to %zu printable ASCII characters%s is required",
              name, len - 1, spaces ? "" : " without spaces");
-    bad_request(req, why);
+    gsim_rest_bad_request(req, why);
     return NULL;
   }
   return v;
@@ -694,17 +656,17 @@ static const char *text_field(struct evhttp_request *req, json_t *in, const char
 /* throttlingPolicy: a tier the gateway knows; NULL after answering 400. */
 static const char *tier_field(gsim *sim, struct evhttp_request *req, json_t *in) {
   const char *tier = json_string_value(json_object_get(in, "throttlingPolicy"));
-  if (!tier || strlen(tier) >= TIER_LEN) {
-    bad_request(req, "throttlingPolicy: the name of a throttling tier is required");
+  if (!tier || strlen(tier) >= GSIM_TIER_MAX) {
+    gsim_rest_bad_request(req, "throttlingPolicy: the name of a throttling tier is required");
     return NULL;
   }
   if (!gsim_tier_find(sim->opt, tier)) {
-    char why[300], shown[TIER_LEN];
+    char why[300], shown[GSIM_TIER_MAX];
     snprintf(why, sizeof(why),
              "throttlingPolicy: '%s' is not a known tier (built in: Unlimited, Gold, Silver, "
              "Bronze, Unauthenticated, 10PerMin, 20PerMin, 50PerMin; more in the config)",
              loggable(tier, shown, sizeof(shown)));
-    bad_request(req, why);
+    gsim_rest_bad_request(req, why);
     return NULL;
   }
   return tier;
@@ -740,8 +702,8 @@ static void km_create(gsim *sim, struct evhttp_request *req) {
   if (!in)
     return;
   char why[300];
-  const char *name = text_field(req, in, "name", NAME_LEN, 1);
-  const char *issuer = name ? text_field(req, in, "issuer", ISSUER_LEN, 0) : NULL;
+  const char *name = text_field(req, in, "name", GSIM_KM_NAME_MAX, 1);
+  const char *issuer = name ? text_field(req, in, "issuer", GSIM_ISSUER_MAX, 0) : NULL;
   if (!issuer) {
     json_decref(in);
     return;
@@ -750,7 +712,7 @@ static void km_create(gsim *sim, struct evhttp_request *req) {
   gjwt_alg alg = GJWT_RS256;
   if (alg_v && gjwt_alg_parse(json_string_value(alg_v), &alg) != 0) {
     json_decref(in);
-    bad_request(req, "alg: RS256 or ES256 (the default is RS256)");
+    gsim_rest_bad_request(req, "alg: RS256 or ES256 (the default is RS256)");
     return;
   }
   json_t *certs = json_object_get(in, "certificates");
@@ -758,24 +720,25 @@ static void km_create(gsim *sim, struct evhttp_request *req) {
   const char *value = json_string_value(json_object_get(certs, "value"));
   if (!json_is_object(certs) || !type || !value) {
     json_decref(in);
-    bad_request(req, "certificates: {\"type\": \"PEM\", \"value\": \"<PEM public key or "
-                     "certificate>\"} is required");
+    gsim_rest_bad_request(req, "certificates: {\"type\": \"PEM\", \"value\": \"<PEM public key or "
+                               "certificate>\"} is required");
     return;
   }
   if (strcmp(type, "PEM") != 0) {
     json_decref(in);
-    bad_request(req, "certificates.type: only PEM is supported by gatecert-sim (not JWKS)");
+    gsim_rest_bad_request(req,
+                          "certificates.type: only PEM is supported by gatecert-sim (not JWKS)");
     return;
   }
-  if (strlen(value) > PEM_MAX) {
+  if (strlen(value) > GSIM_MAX_PEM) {
     json_decref(in);
-    bad_request(req, "certificates.value: at most 32 KiB");
+    gsim_rest_bad_request(req, "certificates.value: at most 32 KiB");
     return;
   }
   EVP_PKEY *key = km_key(value, alg, why, sizeof(why));
   if (!key) {
     json_decref(in);
-    bad_request(req, why);
+    gsim_rest_bad_request(req, why);
     return;
   }
   char shown[120];
@@ -784,13 +747,14 @@ static void km_create(gsim *sim, struct evhttp_request *req) {
     snprintf(why, sizeof(why), "A key manager with the %s '%s' already exists",
              by_name ? "name" : "issuer", loggable(by_name ? name : issuer, shown, sizeof(shown)));
     gsim_rest_error(req, 409, "Conflict", why);
-  } else if (reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(oauth_km), MAX_KMS) != 0) {
-    snprintf(why, sizeof(why), "The simulator holds at most %d key managers", MAX_KMS);
-    bad_request(req, why);
+  } else if (reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(oauth_km), GSIM_MAX_KMS) !=
+             0) {
+    snprintf(why, sizeof(why), "The simulator holds at most %d key managers", GSIM_MAX_KMS);
+    gsim_rest_bad_request(req, why);
   } else {
     oauth_km km;
     memset(&km, 0, sizeof(km));
-    new_uuid(km.id);
+    gsim_rest_new_uuid(km.id);
     snprintf(km.name, sizeof(km.name), "%s", name);
     snprintf(km.issuer, sizeof(km.issuer), "%s", issuer);
     km.alg = alg;
@@ -807,7 +771,7 @@ static void km_create(gsim *sim, struct evhttp_request *req) {
       o->kms[o->km_count++] = km;
       gsim_log(sim, "INFO", "oauth: key manager '%s' added (issuer %s, %s)", km.name, km.issuer,
                gjwt_alg_name(alg));
-      set_location(req, KM_PATH, km.id);
+      gsim_rest_set_location(req, KM_PATH, "/", km.id);
       gsim_send_json(req, 201, json_incref(km.json));
     }
   }
@@ -868,13 +832,13 @@ static void km_route(gsim *sim, struct evhttp_request *req, const char *rest) {
       }
       gsim_send_json(req, 200, list_reply(list));
     } else
-      method_not_allowed(req, "GET, POST");
+      gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
   char id[GSIM_API_ID_MAX];
   const char *after = NULL;
   if (id_segment(rest, id, &after) != 0 || *after) {
-    no_resource(req);
+    gsim_rest_no_resource(req);
     return;
   }
   if (cmd == EVHTTP_REQ_GET) {
@@ -886,7 +850,7 @@ static void km_route(gsim *sim, struct evhttp_request *req, const char *rest) {
   } else if (cmd == EVHTTP_REQ_DELETE)
     km_delete(sim, req, id);
   else
-    method_not_allowed(req, "GET, DELETE");
+    gsim_rest_method_not_allowed(req, "GET, DELETE");
 }
 
 /* ---- applications ------------------------------------------------------------------------ */
@@ -896,23 +860,23 @@ static void app_create(gsim *sim, struct evhttp_request *req) {
   json_t *in = read_body(req);
   if (!in)
     return;
-  const char *name = text_field(req, in, "name", NAME_LEN, 1);
+  const char *name = text_field(req, in, "name", GSIM_KM_NAME_MAX, 1);
   const char *tier = name ? tier_field(sim, req, in) : NULL;
-  char why[300], shown[NAME_LEN + 8];
+  char why[300], shown[GSIM_KM_NAME_MAX + 8];
   if (!tier) {
     /* answered */
   } else if (app_by_name(o, name)) {
     snprintf(why, sizeof(why), "A duplicate application already exists by the name - %s",
              loggable(name, shown, sizeof(shown)));
     gsim_rest_error(req, 409, "Conflict", why);
-  } else if (reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(oauth_app), MAX_APPS) !=
-             0) {
-    snprintf(why, sizeof(why), "The simulator holds at most %d applications", MAX_APPS);
-    bad_request(req, why);
+  } else if (reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(oauth_app),
+                     GSIM_MAX_APPS) != 0) {
+    snprintf(why, sizeof(why), "The simulator holds at most %d applications", GSIM_MAX_APPS);
+    gsim_rest_bad_request(req, why);
   } else {
     oauth_app app;
     memset(&app, 0, sizeof(app));
-    new_uuid(app.id);
+    gsim_rest_new_uuid(app.id);
     snprintf(app.name, sizeof(app.name), "%s", name);
     app.json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "applicationId", app.id, "name", name,
                          "throttlingPolicy", tier, "description", "", "tokenType", "JWT", "status",
@@ -925,7 +889,7 @@ static void app_create(gsim *sim, struct evhttp_request *req) {
     } else {
       o->apps[o->app_count++] = app;
       gsim_log(sim, "INFO", "oauth: application '%s' created (%s)", app.name, app.id);
-      set_location(req, APPS_PATH, app.id);
+      gsim_rest_set_location(req, APPS_PATH, "/", app.id);
       gsim_send_json(req, 201, json_incref(app.json));
     }
   }
@@ -977,21 +941,21 @@ static void map_keys(gsim *sim, struct evhttp_request *req, oauth_app *app) {
   json_t *in = read_body(req);
   if (!in)
     return;
-  char why[400], shown[CKEY_LEN + 8];
-  const char *ck = text_field(req, in, "consumerKey", CKEY_LEN, 0);
+  char why[400], shown[GSIM_CONSUMER_KEY_MAX + 8];
+  const char *ck = text_field(req, in, "consumerKey", GSIM_CONSUMER_KEY_MAX, 0);
   const char *type = json_string_value(json_object_get(in, "keyType"));
   const char *km_name = json_string_value(json_object_get(in, "keyManager"));
   const oauth_km *km = km_name ? km_by_name(o, km_name) : NULL;
   if (!ck) {
     /* answered */
   } else if (!type || (strcmp(type, "PRODUCTION") != 0 && strcmp(type, "SANDBOX") != 0)) {
-    bad_request(req, "keyType: PRODUCTION or SANDBOX is required");
+    gsim_rest_bad_request(req, "keyType: PRODUCTION or SANDBOX is required");
   } else if (!km_name) {
-    bad_request(req, "keyManager: the name of a registered key manager is required");
+    gsim_rest_bad_request(req, "keyManager: the name of a registered key manager is required");
   } else if (!km) {
     snprintf(why, sizeof(why), "keyManager: no key manager is named '%s'",
              loggable(km_name, shown, sizeof(shown)));
-    bad_request(req, why);
+    gsim_rest_bad_request(req, why);
   } else if (mapping_by_key(o, ck)) {
     snprintf(why, sizeof(why), "The consumer key '%s' is already mapped to an application",
              loggable(ck, shown, sizeof(shown)));
@@ -1007,14 +971,14 @@ static void map_keys(gsim *sim, struct evhttp_request *req, oauth_app *app) {
                app->name, type, km->name);
       gsim_rest_error(req, 409, "Conflict", why);
     } else if (reserve((void **)&o->mappings, &o->mapping_cap, o->mapping_count,
-                       sizeof(oauth_mapping), MAX_MAPPINGS) != 0) {
-      snprintf(why, sizeof(why), "The simulator holds at most %d key mappings", MAX_MAPPINGS);
-      bad_request(req, why);
+                       sizeof(oauth_mapping), GSIM_MAX_MAPPINGS) != 0) {
+      snprintf(why, sizeof(why), "The simulator holds at most %d key mappings", GSIM_MAX_MAPPINGS);
+      gsim_rest_bad_request(req, why);
     } else {
       oauth_mapping m;
       memset(&m, 0, sizeof(m));
       char mapping_id[GSIM_API_ID_MAX], key[GSIM_OBJECT_KEY_MAX];
-      new_uuid(mapping_id);
+      gsim_rest_new_uuid(mapping_id);
       snprintf(m.consumer_key, sizeof(m.consumer_key), "%s", ck);
       snprintf(m.app_id, sizeof(m.app_id), "%s", app->id);
       snprintf(m.key_type, sizeof(m.key_type), "%s", type);
@@ -1063,14 +1027,14 @@ static void apps_route(gsim *sim, struct evhttp_request *req, const char *rest) 
         json_array_append(list, o->apps[i].json);
       gsim_send_json(req, 200, list_reply(list));
     } else
-      method_not_allowed(req, "GET, POST");
+      gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
   char id[GSIM_API_ID_MAX];
   const char *after = NULL;
   if (id_segment(rest, id, &after) != 0 ||
       (*after && strcmp(after, "/map-keys") != 0 && strcmp(after, "/oauth-keys") != 0)) {
-    no_resource(req);
+    gsim_rest_no_resource(req);
     return;
   }
   oauth_app *app = app_by_id(o, id);
@@ -1082,18 +1046,18 @@ static void apps_route(gsim *sim, struct evhttp_request *req, const char *rest) 
     if (cmd == EVHTTP_REQ_POST)
       map_keys(sim, req, app);
     else
-      method_not_allowed(req, "POST");
+      gsim_rest_method_not_allowed(req, "POST");
   } else if (strcmp(after, "/oauth-keys") == 0) {
     if (cmd == EVHTTP_REQ_GET)
       app_keys(sim, req, app);
     else
-      method_not_allowed(req, "GET");
+      gsim_rest_method_not_allowed(req, "GET");
   } else if (cmd == EVHTTP_REQ_GET)
     gsim_send_json(req, 200, json_incref(app->json));
   else if (cmd == EVHTTP_REQ_DELETE)
     app_delete(sim, req, app);
   else
-    method_not_allowed(req, "GET, DELETE");
+    gsim_rest_method_not_allowed(req, "GET, DELETE");
 }
 
 /* ---- subscriptions ---------------------------------------------------------------------- */
@@ -1108,7 +1072,7 @@ static void sub_create(gsim *sim, struct evhttp_request *req) {
   char why[512];
   if (!app_id || !api_id) {
     json_decref(in);
-    bad_request(req, "applicationId and apiId are required");
+    gsim_rest_bad_request(req, "applicationId and apiId are required");
     return;
   }
   const oauth_app *app = is_uuid(app_id, strlen(app_id)) ? app_by_id(o, app_id) : NULL;
@@ -1124,14 +1088,14 @@ static void sub_create(gsim *sim, struct evhttp_request *req) {
     snprintf(why, sizeof(why), "Subscription already exists for API %s:%s in application %s",
              api->name, api->version, app->name);
     gsim_rest_error(req, 409, "Conflict", why);
-  } else if (reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(oauth_sub), MAX_SUBS) !=
-             0) {
-    snprintf(why, sizeof(why), "The simulator holds at most %d subscriptions", MAX_SUBS);
-    bad_request(req, why);
+  } else if (reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(oauth_sub),
+                     GSIM_MAX_SUBS) != 0) {
+    snprintf(why, sizeof(why), "The simulator holds at most %d subscriptions", GSIM_MAX_SUBS);
+    gsim_rest_bad_request(req, why);
   } else {
     oauth_sub s;
     memset(&s, 0, sizeof(s));
-    new_uuid(s.id);
+    gsim_rest_new_uuid(s.id);
     snprintf(s.app_id, sizeof(s.app_id), "%s", app->id);
     snprintf(s.api_id, sizeof(s.api_id), "%s", api->id);
     snprintf(s.tier, sizeof(s.tier), "%s", tier);
@@ -1147,7 +1111,7 @@ static void sub_create(gsim *sim, struct evhttp_request *req) {
       o->subs[o->sub_count++] = s;
       gsim_log(sim, "INFO", "oauth: application '%s' subscribed to %s:%s (%s)", app->name,
                api->name, api->version, tier);
-      set_location(req, SUBS_PATH, s.id);
+      gsim_rest_set_location(req, SUBS_PATH, "/", s.id);
       gsim_send_json(req, 201, json_incref(s.json));
     }
   }
@@ -1160,13 +1124,13 @@ static void sub_list(gsim *sim, struct evhttp_request *req) {
   TAILQ_INIT(&query);
   const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
   if (q && evhttp_parse_query_str(q, &query) != 0) {
-    bad_request(req, "The query string could not be parsed");
+    gsim_rest_bad_request(req, "The query string could not be parsed");
     return;
   }
   const char *app_id = evhttp_find_header(&query, "applicationId");
   const char *api_id = evhttp_find_header(&query, "apiId");
   if (!app_id && !api_id)
-    bad_request(req, "Either applicationId or apiId should be available");
+    gsim_rest_bad_request(req, "Either applicationId or apiId should be available");
   else if (app_id && !(is_uuid(app_id, strlen(app_id)) && app_by_id(o, app_id)))
     gsim_rest_error(req, 404, "Not Found", "Requested application not found (applicationId)");
   else if (api_id && !(is_uuid(api_id, strlen(api_id)) && gsim_api_find_id(sim, api_id)))
@@ -1205,13 +1169,13 @@ static void subs_route(gsim *sim, struct evhttp_request *req, const char *rest) 
     else if (cmd == EVHTTP_REQ_GET)
       sub_list(sim, req);
     else
-      method_not_allowed(req, "GET, POST");
+      gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
   char id[GSIM_API_ID_MAX];
   const char *after = NULL;
   if (id_segment(rest, id, &after) != 0 || *after) {
-    no_resource(req);
+    gsim_rest_no_resource(req);
     return;
   }
   oauth_sub *s = sub_by_id(sim->oauth, id);
@@ -1222,25 +1186,19 @@ static void subs_route(gsim *sim, struct evhttp_request *req, const char *rest) 
   else if (cmd == EVHTTP_REQ_DELETE)
     sub_delete(sim, req, s);
   else
-    method_not_allowed(req, "GET, DELETE");
+    gsim_rest_method_not_allowed(req, "GET, DELETE");
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
-/* What follows prefix in path at a segment boundary, or NULL. */
-static const char *under(const char *path, const char *prefix) {
-  size_t n = strlen(prefix);
-  return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/') ? path + n : NULL;
-}
-
 int gsim_oauth_admin(gsim *sim, struct evhttp_request *req, const char *path) {
   const char *rest = NULL;
   void (*route)(gsim *, struct evhttp_request *, const char *) = NULL;
-  if ((rest = under(path, KM_PATH)) != NULL)
+  if ((rest = gsim_rest_under(path, KM_PATH)) != NULL)
     route = km_route;
-  else if ((rest = under(path, APPS_PATH)) != NULL)
+  else if ((rest = gsim_rest_under(path, APPS_PATH)) != NULL)
     route = apps_route;
-  else if ((rest = under(path, SUBS_PATH)) != NULL)
+  else if ((rest = gsim_rest_under(path, SUBS_PATH)) != NULL)
     route = subs_route;
   else
     return 0;
@@ -1476,9 +1434,9 @@ static void sim_subscribed(void *ctx, const char *km_name, const char *client, c
 void gsim_oauth_authenticate(gsim *sim, struct evhttp_request *req, const gsim_api *api,
                              gsim_oauth_result *out) {
   struct gsim_oauth *o = sim->oauth;
-  gsim_token_km kms[MAX_KMS] = {0};
+  gsim_token_km kms[GSIM_MAX_KMS] = {0};
   size_t count = 0;
-  for (size_t i = 0; o && i < o->km_count && count < MAX_KMS; i++)
+  for (size_t i = 0; o && i < o->km_count && count < GSIM_MAX_KMS; i++)
     kms[count++] = (gsim_token_km){o->kms[i].name, o->kms[i].issuer, o->kms[i].alg, o->kms[i].key};
   sim_lookup lookup = {o, api};
   const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");

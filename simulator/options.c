@@ -132,7 +132,7 @@ static int read_password(const char *what, const char *path, char **out, char *w
                          size_t why_len) {
   gcert_buf buf = {0};
   gcert_error err = {0};
-  if (gcert_file_load(path, (size_t)64 * 1024, &buf, &err) != GCERT_OK)
+  if (gcert_file_load(path, GSIM_MAX_SECRET_FILE, &buf, &err) != GCERT_OK)
     return fail(why, why_len, "%s %s: %s", what, path, err.message);
   size_t len = 0;
   while (len < buf.len && buf.data[len] != '\n' && buf.data[len] != '\r')
@@ -548,7 +548,7 @@ static int parse_config(gsim_options *opt, const char *path, int *fault_set, int
                                      "throttling",    NULL};
   gcert_buf buf = {0};
   gcert_error err = {0};
-  if (gcert_file_load(path, (size_t)1024 * 1024, &buf, &err) != GCERT_OK)
+  if (gcert_file_load(path, GSIM_MAX_CONFIG, &buf, &err) != GCERT_OK)
     return fail(why, why_len, "config %s: %s", path, err.message);
   json_error_t jerr;
   json_t *root = json_loadb((const char *)buf.data, buf.len, JSON_REJECT_DUPLICATES, &jerr);

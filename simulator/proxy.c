@@ -81,7 +81,6 @@
 #define SYNAPSE_STATE_REQUEST_DONE 3
 
 /* Bytes of the response head kept to tell a close from a protocol violation. */
-#define HEAD_KEEP 4096
 
 typedef struct proxy_call {
   gsim *sim;
@@ -104,8 +103,8 @@ typedef struct proxy_call {
   struct evhttp_connection *backend;
   struct event *deadline;
   enum evhttp_request_error error;
-  size_t response_bytes; /* bytes of HTTP the backend sent (after TLS) */
-  char head[HEAD_KEEP];  /* the first of them, until a whole head arrived */
+  size_t response_bytes;           /* bytes of HTTP the backend sent (after TLS) */
+  char head[GSIM_PROXY_HEAD_KEEP]; /* the first of them, until a whole head arrived */
   size_t head_len;
   int head_done; /* evhttp parsed a whole response head */
   int status;    /* ... its status, reason and headers */
@@ -485,7 +484,7 @@ static void relay_response(proxy_call *call, struct evhttp_request *backend_req)
   call->sim->stats.proxied++;
 }
 
-/* Every byte of HTTP the backend sends passes here; the first HEAD_KEEP of
+/* Every byte of HTTP the backend sends passes here; the first GSIM_PROXY_HEAD_KEEP of
  * a head are kept until evhttp has parsed a whole one. */
 static void backend_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
   proxy_call *call = arg;

@@ -73,13 +73,8 @@
 #define SAP_KIND_TRUST    "sap_truststore_cert"
 #define SAP_KIND_KEY      "sap_keystore_entry"
 #define SAP_KIND_PROVIDER "sap_api_provider"
-#define SAP_STORE_MAX     129 /* store name with its NUL */
-#define SAP_NAME_MAX      256 /* certificate or provider name with its NUL */
-#define SAP_HOST_MAX      254
-#define SAP_JSON_MAX      65536 /* a provider definition */
 #define SAP_RESTRICTED    "!%^&#:/?[]@$'()*+,;="
 #define SAP_EXPIRED       "An expired certificate cannot be uploaded"
-#define SAP_INTERNAL      "The server encountered an internal error. Please contact administrator."
 
 struct gsim_sap {
   uint64_t uploads;    /* accepted uploads (new or overwrite) */
@@ -116,7 +111,7 @@ static void bad_request(gsim *sim, struct evhttp_request *req, const char *descr
 
 static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
   gsim_log(sim, "ERROR", "sap: %s: %s", what, gsim_store_error(sim->store));
-  gsim_rest_error(req, 500, "Internal server error", SAP_INTERNAL);
+  gsim_rest_internal(req);
 }
 
 static void not_found(struct evhttp_request *req, const char *what, const char *name) {
@@ -125,15 +120,10 @@ static void not_found(struct evhttp_request *req, const char *what, const char *
   gsim_rest_error(req, 404, "Not Found", text);
 }
 
-static void method_not_allowed(struct evhttp_request *req, const char *allow) {
-  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-  gsim_rest_error(req, 405, "Method Not Allowed", "The method is not supported on this resource");
-}
-
 /* A store name: 1..128 of [A-Za-z0-9._-]. */
 static int valid_store(const char *s) {
   size_t n = strlen(s);
-  if (n == 0 || n >= SAP_STORE_MAX)
+  if (n == 0 || n >= GSIM_SAP_STORE_MAX)
     return 0;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
@@ -156,7 +146,7 @@ static const char *reserved_prefix(const char *name) {
 /* Checks a certificate or provider name; 0, or -1 with description filled. */
 static int check_name(const char *name, int reserved_rule, char *description, size_t len) {
   size_t n = strlen(name);
-  if (n == 0 || n >= SAP_NAME_MAX || !gsim_printable_utf8((const unsigned char *)name, n)) {
+  if (n == 0 || n >= GSIM_SAP_NAME_MAX || !gsim_printable_utf8((const unsigned char *)name, n)) {
     snprintf(description, len, "The name must be printable UTF-8 of 1 to 255 bytes");
     return -1;
   }
@@ -223,11 +213,6 @@ static json_t *entry_reply(const gsim_object_row *row) {
   json_object_set_new(out, "createdAt", json_string(created));
   json_object_set_new(out, "updatedAt", json_string(updated));
   return out;
-}
-
-static int expired(X509 *cert, int64_t now_ms) {
-  time_t now = (time_t)(now_ms / 1000);
-  return X509_cmp_time(X509_get0_notAfter(cert), &now) <= 0;
 }
 
 /* ---- which providers use what ----------------------------------------------- */
@@ -438,7 +423,7 @@ static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, con
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
-  char name[SAP_NAME_MAX], password[GSIM_PASSWORD_MAX], description[400];
+  char name[GSIM_SAP_NAME_MAX], password[GSIM_PASSWORD_MAX], description[400];
   int name_ok = gsim_form_text(&form, "name", name, sizeof(name));
   if (name_ok <= 0) {
     bad_request(sim, req,
@@ -485,7 +470,7 @@ static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, con
   int failed = 1;
   if (k == TRUST) {
     X509 *cert = trust_upload_cert(file, description, sizeof(description));
-    if (cert && expired(cert, now))
+    if (cert && gsim_cert_expired(cert, now))
       snprintf(description, sizeof(description), "%s", SAP_EXPIRED);
     else if (cert) {
       unsigned char *der = NULL;
@@ -518,7 +503,7 @@ static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, con
         if (X509_check_private_key(leaf, e->key) != 1)
           snprintf(description, sizeof(description),
                    "The private key does not match the leaf certificate");
-        else if (expired(leaf, now))
+        else if (gsim_cert_expired(leaf, now))
           snprintf(description, sizeof(description), "%s", SAP_EXPIRED);
         else {
           gcert_store one;
@@ -587,7 +572,7 @@ static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, con
 }
 
 static void entries_list(gsim *sim, struct evhttp_request *req, store_kind k, const char *store) {
-  char prefix[SAP_STORE_MAX + 1];
+  char prefix[GSIM_SAP_STORE_MAX + 1];
   snprintf(prefix, sizeof(prefix), "%s/", store);
   gsim_object_row *rows = NULL;
   size_t count = 0;
@@ -656,7 +641,7 @@ static void stores_list(gsim *sim, struct evhttp_request *req, store_kind k) {
     const char *slash = strchr(rows[i].key, '/');
     if (!slash)
       continue;
-    char store[SAP_STORE_MAX];
+    char store[GSIM_SAP_STORE_MAX];
     snprintf(store, sizeof(store), "%.*s", (int)(slash - rows[i].key), rows[i].key);
     json_t *s = json_object_get(seen, store);
     if (!s) {
@@ -680,27 +665,27 @@ static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, co
     if (cmd == EVHTTP_REQ_GET)
       stores_list(sim, req, k);
     else
-      method_not_allowed(req, "GET");
+      gsim_rest_method_not_allowed(req, "GET");
     return;
   }
   if (*rest != '/') {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   rest++;
   const char *slash = strchr(rest, '/');
-  char store[SAP_STORE_MAX];
+  char store[GSIM_SAP_STORE_MAX];
   if (!slash || gsim_path_segment(rest, (size_t)(slash - rest), store, sizeof(store)) != 0 ||
       !valid_store(store)) {
     if (!slash)
-      gsim_rest_error(req, 404, "Not Found", "No such resource");
+      gsim_rest_no_resource(req);
     else
       bad_request(sim, req, "A store name is 1 to 128 characters of A-Z a-z 0-9 . _ -");
     return;
   }
   static const char certs[] = "/certificates";
   if (strncmp(slash, certs, strlen(certs)) != 0) {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   const char *tail = slash + strlen(certs);
@@ -710,12 +695,12 @@ static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, co
     else if (cmd == EVHTTP_REQ_GET)
       entries_list(sim, req, k, store);
     else
-      method_not_allowed(req, "GET, POST");
+      gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
-  char name[SAP_NAME_MAX], key[GSIM_OBJECT_KEY_MAX];
+  char name[GSIM_SAP_NAME_MAX], key[GSIM_OBJECT_KEY_MAX];
   if (*tail != '/' || strchr(tail + 1, '/')) {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   if (gsim_path_segment(tail + 1, strlen(tail + 1), name, sizeof(name)) != 0 ||
@@ -728,7 +713,7 @@ static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, co
   else if (cmd == EVHTTP_REQ_DELETE)
     entry_delete(sim, req, k, store, name, key);
   else
-    method_not_allowed(req, "GET, DELETE");
+    gsim_rest_method_not_allowed(req, "GET, DELETE");
 }
 
 /* ---- API providers ---------------------------------------------------------- */
@@ -736,7 +721,7 @@ static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, co
 /* A host as it may appear in an endpoint URL: a name, IPv4 or bracketed IPv6. */
 static int valid_host(const char *h) {
   size_t n = strlen(h);
-  if (n == 0 || n >= SAP_HOST_MAX)
+  if (n == 0 || n >= GSIM_SAP_HOST_MAX)
     return 0;
   for (size_t i = 0; i < n; i++) {
     char c = h[i];
@@ -813,7 +798,7 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
   }
   /* what it names must exist */
   if (ts) {
-    char prefix[SAP_STORE_MAX + 1];
+    char prefix[GSIM_SAP_STORE_MAX + 1];
     snprintf(prefix, sizeof(prefix), "%s/", ts);
     gsim_object_row *rows = NULL;
     size_t count = 0;
@@ -892,7 +877,7 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
 static void providers_add(gsim *sim, struct evhttp_request *req) {
   struct evbuffer *body = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(body);
-  if (len == 0 || len > SAP_JSON_MAX) {
+  if (len == 0 || len > GSIM_MAX_PROVIDER_JSON) {
     bad_request(sim, req, len ? "The body is too large" : "A JSON body is required");
     return;
   }
@@ -971,12 +956,12 @@ static void providers_route(gsim *sim, struct evhttp_request *req, const char *r
     else if (cmd == EVHTTP_REQ_GET)
       providers_list(sim, req);
     else
-      method_not_allowed(req, "GET, POST");
+      gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
-  char name[SAP_NAME_MAX];
+  char name[GSIM_SAP_NAME_MAX];
   if (*rest != '/' || strchr(rest + 1, '/')) {
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
     return;
   }
   if (gsim_path_segment(rest + 1, strlen(rest + 1), name, sizeof(name)) != 0) {
@@ -1008,7 +993,7 @@ static void providers_route(gsim *sim, struct evhttp_request *req, const char *r
       gsim_send_json(req, 200, json_pack("{s:s}", "name", name));
     }
   } else
-    method_not_allowed(req, "GET, DELETE");
+    gsim_rest_method_not_allowed(req, "GET, DELETE");
 }
 
 /* ---- dispatch --------------------------------------------------------------- */
@@ -1019,16 +1004,14 @@ int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path) {
     return 0;
   const char *rest = path + strlen(SAP_PREFIX);
   static const char trust[] = "truststores", key[] = "keystores", providers[] = "api-providers";
-  if (strncmp(rest, trust, strlen(trust)) == 0 &&
-      (rest[strlen(trust)] == '\0' || rest[strlen(trust)] == '/'))
-    stores_route(sim, req, TRUST, rest + strlen(trust));
-  else if (strncmp(rest, key, strlen(key)) == 0 &&
-           (rest[strlen(key)] == '\0' || rest[strlen(key)] == '/'))
-    stores_route(sim, req, KEY, rest + strlen(key));
-  else if (strncmp(rest, providers, strlen(providers)) == 0 &&
-           (rest[strlen(providers)] == '\0' || rest[strlen(providers)] == '/'))
-    providers_route(sim, req, rest + strlen(providers));
+  const char *after = NULL;
+  if ((after = gsim_rest_under(rest, trust)) != NULL)
+    stores_route(sim, req, TRUST, after);
+  else if ((after = gsim_rest_under(rest, key)) != NULL)
+    stores_route(sim, req, KEY, after);
+  else if ((after = gsim_rest_under(rest, providers)) != NULL)
+    providers_route(sim, req, after);
   else
-    gsim_rest_error(req, 404, "Not Found", "No such resource");
+    gsim_rest_no_resource(req);
   return 1;
 }

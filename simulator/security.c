@@ -89,7 +89,6 @@
 
 #include "security.h"
 
-#define HEADER_MAX     ((size_t)16 * 1024)
 #define NS_SECURITY    "http://wso2.org/apimanager/security"
 #define CHALLENGE_MTLS "Mutual SSL realm=\"WSO2 API Manager\""
 #define CHALLENGE_BEAR "Bearer realm=\"WSO2 API Manager\""
@@ -502,8 +501,8 @@ static mtls_result mtls_authenticate(gsim *sim, struct evhttp_request *req, cons
   char ignored[128] = "";
   if (value && header_honoured(sim, ssl, peer, ignored, sizeof(ignored))) {
     char why[160] = "";
-    if (strlen(value) > HEADER_MAX)
-      snprintf(why, sizeof(why), "the header is longer than %zu bytes", HEADER_MAX);
+    if (strlen(value) > GSIM_MAX_CERT_HEADER)
+      snprintf(why, sizeof(why), "the header is longer than %zu bytes", GSIM_MAX_CERT_HEADER);
     else
       owned = sim->opt->cert_header_encoded ? decode_encoded(value, why, sizeof(why))
                                             : decode_raw_pem(value, why, sizeof(why));

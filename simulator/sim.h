@@ -36,17 +36,12 @@
 #include "gcert.h"
 #include "gjwt.h"
 #include "multipart.h"
+#include "rest.h"
 #include "rules.h"
+#include "sim_limits.h"
 #include "store.h"
 
-#define GSIM_MAX_PROFILES       32
-#define GSIM_MAX_SERVERS        16 /* host:port entries of one SSL profile */
-#define GSIM_MAX_APIS           1024
-#define GSIM_MAX_BODY           (10L * 1024 * 1024) /* REST attachment limit */
-#define GSIM_MIN_RELOAD_S       60
 #define GSIM_DEFAULT_RELOAD_S   600
-#define GSIM_LOOP_CAP_MS        50 /* longest real sleep of the event loop */
-#define GSIM_PASSWORD_MAX       256
 #define GSIM_DEFAULT_TIMEOUT_MS 30000
 
 typedef enum gsim_fault_format { GSIM_FAULT_JSON = 0, GSIM_FAULT_XML } gsim_fault_format;
@@ -96,13 +91,10 @@ typedef enum gsim_cert_match {
 
 /* A throttling tier: requests per window (requests 0: unlimited). */
 typedef struct gsim_tier {
-  char name[64];
+  char name[GSIM_TIER_MAX];
   long requests;
   long window_s;
 } gsim_tier;
-
-#define GSIM_MAX_LB_PINS 16
-#define GSIM_MAX_TIERS   32
 
 typedef struct gsim_options {
   gsim_profile profile;
@@ -328,10 +320,11 @@ const char *gsim_verb_name(enum evhttp_cmd_type cmd);
 typedef struct gsim_client_cert {
   char api_id[GSIM_API_ID_MAX];
   char alias[GSIM_ALIAS_MAX];
-  char tier[64];     /* throttling tier ("Unlimited", "10PerMin", ...) */
-  char key_type[16]; /* "PRODUCTION" or "SANDBOX" */
+  char tier[GSIM_TIER_MAX];         /* throttling tier ("Unlimited", "10PerMin", ...) */
+  char key_type[GSIM_KEY_TYPE_MAX]; /* "PRODUCTION" or "SANDBOX" */
   X509 *cert;
-  char unique_id[1024]; /* WSO2's "serial_DN" key (issuer or subject DN per cert_match) */
+  char unique_id
+      [GSIM_UNIQUE_ID_MAX]; /* WSO2's "serial_DN" key (issuer or subject DN per cert_match) */
 } gsim_client_cert;
 
 /* Builds the listener's first generation (verify mode, base client trust and
@@ -383,10 +376,10 @@ typedef enum gsim_oauth_status {
 
 typedef struct gsim_oauth_result {
   gsim_oauth_status status;
-  char application_id[64]; /* when OK: the subscribed application */
-  char tier[64];           /* when OK: the subscription's throttling tier */
-  char key_type[16];       /* PRODUCTION or SANDBOX (from the key mapping) */
-  char reason[256];        /* for the log only (never the token itself) */
+  char application_id[64];          /* when OK: the subscribed application */
+  char tier[GSIM_TIER_MAX];         /* when OK: the subscription's throttling tier */
+  char key_type[GSIM_KEY_TYPE_MAX]; /* PRODUCTION or SANDBOX (from the key mapping) */
+  char reason[256];                 /* for the log only (never the token itself) */
 } gsim_oauth_result;
 
 int gsim_oauth_init(gsim *sim, char *why, size_t why_len); /* loads the store */
@@ -447,34 +440,11 @@ void gsim_sap_free(gsim *sim);
 /* Admin routes under /sap/v1/ (1 when answered, 0 when not its path). */
 int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path);
 
-/* ---- admin helpers shared by admin.c, clientauth.c and sap.c (admin.c) ---- */
-
-/* Valid UTF-8 without control characters (C0, DEL, C1), no surrogates. */
-int gsim_printable_utf8(const unsigned char *s, size_t len);
-/* Percent-decodes one path segment (len bytes of seg) into out: 0, or -1
- * when it is empty, does not fit, holds a NUL or is not printable UTF-8. */
-int gsim_path_segment(const char *seg, size_t len, char *out, size_t out_len);
-/* Parses the request's multipart/form-data body into form (which points into
- * the request's buffer). 0, or -1 after answering 400 with the reason. */
-int gsim_read_form(struct evhttp_request *req, gsim_mp_form *form);
-/* A text field of form as a C string in out: 0 absent or empty, 1 copied,
- * -1 too long, holding a NUL or not printable UTF-8. */
-int gsim_form_text(const gsim_mp_form *form, const char *name, char *out, size_t out_len);
-/* The offset and limit (default 25, at most 1000) of a list call; query keeps
- * the other parameters (the caller clears it). 0, or -1 after answering 400. */
-struct evkeyvalq;
-int gsim_list_query(struct evhttp_request *req, struct evkeyvalq *query, long *offset, long *limit);
-
 /* ---- faults and error bodies --------------------------------------------- */
 
 /* A gateway fault (101500, 101503, ...): status line, WSO2 JSON or XML body. */
 void gsim_fault_send(gsim *sim, struct evhttp_request *req, int http_status, const char *code,
                      const char *message, const char *description);
-/* A REST error: {"code":N,"message":..,"description":..,"moreInfo":"","error":[]}. */
-void gsim_rest_error(struct evhttp_request *req, int status, const char *message,
-                     const char *description);
-/* Sends a JSON value (stolen) with a status. */
-void gsim_send_json(struct evhttp_request *req, int status, json_t *value);
 
 /* ---- servers -------------------------------------------------------------- */
 

@@ -16,12 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GSIM_ALIAS_MAX    256  /* with its NUL */
-#define GSIM_URL_MAX      2048 /* with its NUL */
-#define GSIM_API_ID_MAX   37   /* UUID text, with its NUL */
-#define GSIM_API_NAME_MAX 256
-#define GSIM_CONTEXT_MAX  256
-#define GSIM_VERSION_MAX  64
+#include "sim_limits.h" /* GSIM_ALIAS_MAX, GSIM_URL_MAX, GSIM_API_ID_MAX, ... */
 
 typedef struct gsim_store gsim_store;
 
@@ -115,9 +110,6 @@ void gsim_api_rows_free(gsim_api_row *rows, size_t count);
  * certificates ("client_cert", key "<apiId>/<keyType>/<alias>"), key managers,
  * applications, subscriptions, sap stores. json is the object's own
  * description; blob optional bytes (a certificate's DER, a key store). */
-#define GSIM_KIND_MAX       32                 /* with its NUL */
-#define GSIM_OBJECT_KEY_MAX 512                /* with its NUL */
-#define GSIM_OBJECT_MAX     (8L * 1024 * 1024) /* json and blob, each */
 
 typedef struct gsim_object_row {
   char kind[GSIM_KIND_MAX];

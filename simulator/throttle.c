@@ -32,8 +32,6 @@
 #include "security.h"
 #include "sim.h"
 
-#define GSIM_THROTTLE_SLOTS 4096
-
 /* requests per window_s; 0 requests: unlimited */
 static const gsim_tier builtin_tiers[] = {
     {"Unlimited", 0, 60},         {"Gold", 5000, 60},   {"Silver", 2000, 60}, {"Bronze", 1000, 60},
