@@ -2,15 +2,10 @@
  *
  * How it works, in three stages.
  *
- * 1. Read. The file is read whole (refused above 1 MiB) and fed to libyaml's
- *    event parser. The events build a small tree of our own (ynode, allocated
- *    from an arena that is freed when the load ends) holding for each node its
- *    type, its 1-based line and column, and for a scalar its text. The bounds
- *    are enforced as the events arrive, so hostile input never grows: at most
- *    MAX_NODES nodes, nesting at most MAX_DEPTH deep, one document, no anchors
- *    or aliases (so no billion laughs), no tags, no NUL inside a string, map
- *    keys that are strings and unique (a duplicate names both lines). libyaml's
- *    own syntax errors are reported at libyaml's mark.
+ * 1. Read. yaml_reader.c turns the file into a tree of gh_ynode (type,
+ *    1-based line and column, a scalar's text) under its bounds (1 MiB, a
+ *    node count, a depth, one document, no anchors, aliases or tags, unique
+ *    string keys); its error becomes the load's error as it is.
  *
  * 2. Expand. A `matrix` is checked (params are identifiers and unique, every
  *    row is a list of exactly one scalar per param) and each row becomes one
@@ -50,72 +45,29 @@
 #include <strings.h>
 #include <time.h>
 
-#include <yaml.h>
-
 #include "gcert.h"
+#include "yaml_reader.h"
 
-#define MAX_FILE_BYTES   ((size_t)1024 * 1024)
-#define MAX_NODES        10000
-#define MAX_DEPTH        32
 #define MAX_OUTPUT_BYTES ((size_t)64 * 1024 * 1024)
 #define ALLOC_OVERHEAD   16 /* what one malloc is assumed to cost beyond its size */
-#define ARENA_BLOCK      ((size_t)16 * 1024)
 #define MAX_SSL_PROFILES 16 /* GH_MAX_PROFILES of driver.h */
-#define QUOTE_MAX        60 /* bytes of a value quoted in a message */
 #define MS_PER_S         INT64_C(1000)
 #define MS_PER_DAY       (INT64_C(86400) * MS_PER_S)
 
 #define DEFAULT_EPOCH   "2030-01-01T00:00:00Z"
 #define DEFAULT_EPOCH_S INT64_C(1893456000)
 
-/* ---- the tree ----------------------------------------------------------- */
-
-typedef enum ytype { Y_SCALAR = 0, Y_SEQ, Y_MAP } ytype;
-
-typedef struct ynode {
-  ytype type;
-  int line; /* 1-based */
-  int column;
-  int is_null;      /* a plain scalar "", "~", "null", "Null" or "NULL" */
-  int has_param;    /* a scalar with "${" in it */
-  const char *text; /* scalars: NUL-terminated, no NUL inside */
-  size_t len;
-  struct ynode **kids; /* sequence: the items; map: key, value, key, value, ... */
-  size_t kid_count;    /* sequence: items; map: twice the entries */
-} ynode;
-
-typedef struct arena_block {
-  struct arena_block *next;
-  size_t size;
-  size_t used;
-  max_align_t data[];
-} arena_block;
-
-typedef struct open_node {
-  ynode *node;
-  size_t base; /* where its children start in pending */
-} open_node;
+/* ---- the loader ---------------------------------------------------------- */
 
 typedef struct loader {
   const char *path;
   gh_load_error *err;
-  /* reading */
-  arena_block *arena;
-  const unsigned char *buf;
-  size_t buf_len;
-  size_t node_count;
-  ynode **pending; /* children of the open collections, innermost last */
-  size_t pending_len;
-  size_t pending_cap;
-  open_node open[MAX_DEPTH];
-  size_t depth;
-  int documents;
-  ynode *root;
+  const gh_ynode *root; /* the file's tree (yaml_reader.h) */
   /* expanding */
-  const ynode *params; /* the matrix params, or NULL */
-  const ynode *row;    /* the row being built, or NULL */
-  size_t row_number;   /* 1-based */
-  size_t output_bytes; /* counted against MAX_OUTPUT_BYTES */
+  const gh_ynode *params; /* the matrix params, or NULL */
+  const gh_ynode *row;    /* the row being built, or NULL */
+  size_t row_number;      /* 1-based */
+  size_t output_bytes;    /* counted against MAX_OUTPUT_BYTES */
   /* building */
   gh_case_spec *c;
   int64_t clock_ms;              /* where advance/advance_to have moved the clock since the start */
@@ -266,62 +218,6 @@ static const char *join_words(const char *const *words, char *buf, size_t size) 
 
 /* ---- messages ------------------------------------------------------------- */
 
-typedef struct qbuf {
-  char s[96];
-} qbuf;
-
-/* len bytes of s as a quoted string for a message: escapes quotes, backslashes
- * and control characters, keeps UTF-8 sequences whole, cuts after QUOTE_MAX. */
-static const char *quote_len(qbuf *q, const char *s, size_t len) {
-  size_t o = 0;
-  size_t i = 0;
-  q->s[o++] = '"';
-  while (i < len && o < QUOTE_MAX) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch == '"' || ch == '\\') {
-      q->s[o++] = '\\';
-      q->s[o++] = (char)ch;
-      i++;
-    } else if (ch < 0x20 || ch == 0x7f) {
-      static const char hex[] = "0123456789abcdef";
-      q->s[o++] = '\\';
-      q->s[o++] = 'x';
-      q->s[o++] = hex[ch >> 4];
-      q->s[o++] = hex[ch & 15];
-      i++;
-    } else {
-      size_t seq = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
-      if (seq > len - i)
-        seq = len - i;
-      memcpy(q->s + o, s + i, seq);
-      o += seq;
-      i += seq;
-    }
-  }
-  if (i < len) {
-    memcpy(q->s + o, "...", 3);
-    o += 3;
-  }
-  q->s[o++] = '"';
-  q->s[o] = '\0';
-  return q->s;
-}
-
-static const char *quote(qbuf *q, const char *s) { return quote_len(q, s, strlen(s)); }
-
-/* What a node is, for "got ...": a list, a map, null, or the quoted text. */
-static const char *describe(qbuf *q, const ynode *n) {
-  if (n == NULL)
-    return "nothing";
-  if (n->type == Y_SEQ)
-    return "a list";
-  if (n->type == Y_MAP)
-    return "a map";
-  if (n->is_null)
-    return "null";
-  return quote_len(q, n->text, n->len);
-}
-
 __attribute__((format(printf, 4, 0))) static void vreport(loader *L, int line, int column,
                                                           const char *fmt, va_list ap) {
   gh_load_error *e = L->err;
@@ -332,7 +228,7 @@ __attribute__((format(printf, 4, 0))) static void vreport(loader *L, int line, i
 
 /* Fills the error at node at (0:0 when NULL). A message about a scalar whose
  * text came from the matrix names the row. */
-__attribute__((format(printf, 3, 4))) static void report(loader *L, const ynode *at,
+__attribute__((format(printf, 3, 4))) static void report(loader *L, const gh_ynode *at,
                                                          const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -371,7 +267,7 @@ static const char *duration_text(int64_t ms, char *buf, size_t size) {
 
 /* calloc(count, size) counted against MAX_OUTPUT_BYTES; NULL with the error
  * at node at. */
-static void *take(loader *L, const ynode *at, size_t count, size_t size) {
+static void *take(loader *L, const gh_ynode *at, size_t count, size_t size) {
   if (count == 0)
     count = 1;
   if (size == 0)
@@ -391,305 +287,21 @@ static void *take(loader *L, const ynode *at, size_t count, size_t size) {
   return p;
 }
 
-static char *take_string(loader *L, const ynode *at, const char *s, size_t len) {
+static char *take_string(loader *L, const gh_ynode *at, const char *s, size_t len) {
   char *out = take(L, at, len + 1, 1);
   if (out != NULL && len > 0)
     memcpy(out, s, len);
   return out;
 }
 
-/* ---- reading: libyaml events to a bounded tree --------------------------- */
-
-static void *arena_alloc(loader *L, size_t n) {
-  const size_t align = _Alignof(max_align_t);
-  n = n == 0 ? align : (n + align - 1) / align * align;
-  arena_block *b = L->arena;
-  if (b == NULL || b->size - b->used < n) {
-    size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-    b = malloc(sizeof(*b) + size);
-    if (b == NULL)
-      return NULL;
-    b->next = L->arena;
-    b->size = size;
-    b->used = 0;
-    L->arena = b;
-  }
-  void *p = (unsigned char *)b->data + b->used;
-  b->used += n;
-  return p;
-}
-
-static void arena_free(loader *L) {
-  while (L->arena != NULL) {
-    arena_block *next = L->arena->next;
-    free(L->arena);
-    L->arena = next;
-  }
-}
-
-static int fail_mark(loader *L, yaml_mark_t mark, const char *what) {
-  return fail_at(L, (int)mark.line + 1, (int)mark.column + 1, "%s", what);
-}
-
-static ynode *new_node(loader *L, ytype type, yaml_mark_t mark) {
-  if (++L->node_count > MAX_NODES) {
-    report_at(L, (int)mark.line + 1, (int)mark.column + 1,
-              "more than %d YAML nodes: split the scenario into smaller files", MAX_NODES);
-    return NULL;
-  }
-  ynode *n = arena_alloc(L, sizeof(*n));
-  if (n == NULL) {
-    fail_mark(L, mark, "out of memory");
-    return NULL;
-  }
-  memset(n, 0, sizeof(*n));
-  n->type = type;
-  n->line = (int)mark.line + 1;
-  n->column = (int)mark.column + 1;
-  return n;
-}
-
-/* Hands a finished node to its parent (or makes it the root). */
-static int attach(loader *L, ynode *n) {
-  if (L->depth == 0) {
-    L->root = n;
-    return 0;
-  }
-  if (L->pending_len == L->pending_cap) {
-    size_t cap = L->pending_cap ? L->pending_cap * 2 : 64;
-    ynode **grown = realloc(L->pending, cap * sizeof(ynode *));
-    if (grown == NULL)
-      return fail(L, n, "out of memory");
-    L->pending = grown;
-    L->pending_cap = cap;
-  }
-  L->pending[L->pending_len++] = n;
-  return 0;
-}
-
-static int refuse_anchor_tag(loader *L, const yaml_event_t *ev, const yaml_char_t *anchor,
-                             const yaml_char_t *tag) {
-  if (anchor != NULL)
-    return fail_mark(L, ev->start_mark,
-                     "anchors and aliases are not supported: write the value out in full");
-  if (tag != NULL)
-    return fail_mark(L, ev->start_mark, "tags (!name) are not supported: write a plain value");
-  return 0;
-}
-
-static int on_scalar(loader *L, const yaml_event_t *ev) {
-  if (refuse_anchor_tag(L, ev, ev->data.scalar.anchor, ev->data.scalar.tag))
-    return -1;
-  const char *value = (const char *)ev->data.scalar.value;
-  size_t len = ev->data.scalar.length;
-  if (memchr(value, '\0', len) != NULL)
-    return fail_mark(L, ev->start_mark, "a NUL character in a string");
-  ynode *n = new_node(L, Y_SCALAR, ev->start_mark);
-  if (n == NULL)
-    return -1;
-  char *text = arena_alloc(L, len + 1);
-  if (text == NULL)
-    return fail_mark(L, ev->start_mark, "out of memory");
-  memcpy(text, value, len);
-  text[len] = '\0';
-  n->text = text;
-  n->len = len;
-  n->has_param = strstr(text, "${") != NULL;
-  if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-    n->is_null = word_index(nulls, text) >= 0;
-  }
-  return attach(L, n);
-}
-
-static int on_start(loader *L, const yaml_event_t *ev, ytype type) {
-  const yaml_char_t *anchor =
-      type == Y_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
-  const yaml_char_t *tag = type == Y_MAP ? ev->data.mapping_start.tag : ev->data.sequence_start.tag;
-  if (refuse_anchor_tag(L, ev, anchor, tag))
-    return -1;
-  if (L->depth >= MAX_DEPTH)
-    return fail_at(L, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
-                   "nesting deeper than %d levels", MAX_DEPTH);
-  ynode *n = new_node(L, type, ev->start_mark);
-  if (n == NULL)
-    return -1;
-  L->open[L->depth].node = n;
-  L->open[L->depth].base = L->pending_len;
-  L->depth++;
-  return 0;
-}
-
-/* Keys of a finished map: strings, each once. */
-static int check_map_keys(loader *L, const ynode *map) {
-  for (size_t i = 0; i < map->kid_count; i += 2) {
-    const ynode *key = map->kids[i];
-    qbuf q;
-    if (key->type != Y_SCALAR || key->is_null)
-      return fail(L, key, "a map key must be a string, got %s", describe(&q, key));
-    for (size_t j = 0; j < i; j += 2) {
-      const ynode *other = map->kids[j];
-      if (other->len == key->len && memcmp(other->text, key->text, key->len) == 0)
-        return fail(L, key, "duplicate key %s: lines %d and %d", quote(&q, key->text), other->line,
-                    key->line);
-    }
-  }
-  return 0;
-}
-
-static int on_end(loader *L) {
-  if (L->depth == 0) /* libyaml balances its events; never trust that blindly */
-    return fail_at(L, 0, 0, "unbalanced YAML events");
-  open_node o = L->open[--L->depth];
-  size_t count = L->pending_len - o.base;
-  if (count > 0) {
-    o.node->kids = arena_alloc(L, count * sizeof(ynode *));
-    if (o.node->kids == NULL)
-      return fail(L, o.node, "out of memory");
-    memcpy(o.node->kids, L->pending + o.base, count * sizeof(ynode *));
-  }
-  o.node->kid_count = count;
-  L->pending_len = o.base;
-  if (o.node->type == Y_MAP && check_map_keys(L, o.node))
-    return -1;
-  return attach(L, o.node);
-}
-
-static int on_event(loader *L, const yaml_event_t *ev, int *done) {
-  switch (ev->type) {
-  case YAML_STREAM_END_EVENT:
-    *done = 1;
-    return 0;
-  case YAML_DOCUMENT_START_EVENT:
-    if (++L->documents > 1)
-      return fail_mark(L, ev->start_mark,
-                       "a second YAML document: a scenario file holds exactly one");
-    return 0;
-  case YAML_ALIAS_EVENT:
-    return fail_mark(L, ev->start_mark,
-                     "anchors and aliases are not supported: write the value out in full");
-  case YAML_SCALAR_EVENT:
-    return on_scalar(L, ev);
-  case YAML_SEQUENCE_START_EVENT:
-    return on_start(L, ev, Y_SEQ);
-  case YAML_MAPPING_START_EVENT:
-    return on_start(L, ev, Y_MAP);
-  case YAML_SEQUENCE_END_EVENT:
-  case YAML_MAPPING_END_EVENT:
-    return on_end(L);
-  default:
-    return 0;
-  }
-}
-
-/* libyaml's own error, at its mark (reader errors only know a byte offset). */
-static int syntax_error(loader *L, const yaml_parser_t *p) {
-  const char *problem = p->problem ? p->problem : "cannot parse";
-  if (p->error == YAML_MEMORY_ERROR)
-    return fail_at(L, 0, 0, "out of memory while parsing");
-  if (p->error == YAML_READER_ERROR) {
-    int line = 1;
-    int column = 1;
-    for (size_t i = 0; i < p->problem_offset && i < L->buf_len; i++) {
-      if (L->buf[i] == '\n') {
-        line++;
-        column = 1;
-      } else if ((L->buf[i] & 0xc0) != 0x80) {
-        column++;
-      }
-    }
-    return fail_at(L, line, column, "invalid text: %s", problem);
-  }
-  if (p->context != NULL)
-    return fail_at(L, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
-                   "invalid YAML: %s (%s at line %d, column %d)", problem, p->context,
-                   (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
-  return fail_at(L, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1,
-                 "invalid YAML: %s", problem);
-}
-
-static int read_tree(loader *L) {
-  yaml_parser_t parser;
-  if (!yaml_parser_initialize(&parser))
-    return fail_at(L, 0, 0, "out of memory");
-  yaml_parser_set_input_string(&parser, L->buf, L->buf_len);
-  int rc = 0;
-  int done = 0;
-  while (rc == 0 && !done) {
-    yaml_event_t ev;
-    if (!yaml_parser_parse(&parser, &ev)) {
-      rc = syntax_error(L, &parser);
-      break;
-    }
-    rc = on_event(L, &ev, &done);
-    yaml_event_delete(&ev);
-  }
-  yaml_parser_delete(&parser);
-  free(L->pending);
-  L->pending = NULL;
-  return rc;
-}
-
-/* Reads the whole file into *out (grown as needed, never past 1 MiB + 1). */
-static int read_file(loader *L, unsigned char **out, size_t *len) {
-  FILE *f = fopen(L->path, "rb");
-  if (f == NULL)
-    return fail_at(L, 0, 0, "cannot open the file: %s", strerror(errno));
-  unsigned char *buf = NULL;
-  size_t cap = 0;
-  size_t n = 0;
-  int rc = 0;
-  while (rc == 0) {
-    if (n == cap) {
-      size_t grown = cap == 0 ? 8192 : cap * 2;
-      if (grown > MAX_FILE_BYTES + 1)
-        grown = MAX_FILE_BYTES + 1;
-      unsigned char *bigger = grown > cap ? realloc(buf, grown) : NULL;
-      if (bigger == NULL) {
-        rc = grown > cap ? fail_at(L, 0, 0, "out of memory") : 0;
-        break;
-      }
-      buf = bigger;
-      cap = grown;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0 || n > MAX_FILE_BYTES) {
-      if (ferror(f))
-        rc = fail_at(L, 0, 0, "cannot read the file");
-      break;
-    }
-  }
-  fclose(f);
-  if (rc == 0 && n > MAX_FILE_BYTES)
-    rc = fail_at(L, 0, 0, "the file is larger than 1 MiB: a scenario is small");
-  if (rc != 0) {
-    free(buf);
-    return rc;
-  }
-  *out = buf;
-  *len = n;
-  return 0;
-}
-
 /* ---- values --------------------------------------------------------------- */
 
-static const ynode *map_get(const ynode *map, const char *key) {
-  if (map == NULL || map->type != Y_MAP)
-    return NULL;
-  size_t len = strlen(key);
-  for (size_t i = 0; i < map->kid_count; i += 2)
-    if (map->kids[i]->len == len && memcmp(map->kids[i]->text, key, len) == 0)
-      return map->kids[i + 1];
-  return NULL;
-}
-
 /* The matrix value of parameter name (len bytes), or NULL. */
-static const ynode *param_value(const loader *L, const char *name, size_t len) {
+static const gh_ynode *param_value(const loader *L, const char *name, size_t len) {
   if (L->params == NULL || L->row == NULL)
     return NULL;
   for (size_t i = 0; i < L->params->kid_count; i++) {
-    const ynode *p = L->params->kids[i];
+    const gh_ynode *p = L->params->kids[i];
     if (p->len == len && memcmp(p->text, name, len) == 0)
       return L->row->kids[i];
   }
@@ -698,7 +310,7 @@ static const ynode *param_value(const loader *L, const char *name, size_t len) {
 
 /* Writes the text of scalar n with ${param} replaced into dst (when not NULL)
  * and its length into *len. The first pass (dst NULL) does every check. */
-static int expand(loader *L, const ynode *n, char *dst, size_t *len) {
+static int expand(loader *L, const gh_ynode *n, char *dst, size_t *len) {
   const char *t = n->text;
   size_t o = 0;
   size_t i = 0;
@@ -713,15 +325,15 @@ static int expand(loader *L, const ynode *n, char *dst, size_t *len) {
     } else if (t[i] == '$' && t[i + 1] == '{') {
       const char *name = t + i + 2;
       const char *close = memchr(name, '}', n->len - i - 2);
-      qbuf q;
+      gh_yaml_qbuf q;
       if (close == NULL)
         return fail(L, n, "unterminated ${ in %s (write $${ for a literal ${)",
-                    quote_len(&q, n->text, n->len));
+                    gh_yaml_quote_len(&q, n->text, n->len));
       size_t name_len = (size_t)(close - name);
-      const ynode *value = param_value(L, name, name_len);
+      const gh_ynode *value = param_value(L, name, name_len);
       if (value == NULL) {
         char shown[128]; /* ${name}, escaped like a quoted value */
-        const char *quoted = quote_len(&q, name, name_len);
+        const char *quoted = gh_yaml_quote_len(&q, name, name_len);
         snprintf(shown, sizeof(shown), "${%.*s}", (int)strlen(quoted) - 2, quoted + 1);
         if (L->params == NULL)
           return fail(L, n,
@@ -754,7 +366,7 @@ static int expand(loader *L, const ynode *n, char *dst, size_t *len) {
 }
 
 /* The text of scalar n after substitution, as a counted allocation. */
-static int substitute(loader *L, const ynode *n, char **out) {
+static int substitute(loader *L, const gh_ynode *n, char **out) {
   size_t len = 0;
   if (expand(L, n, NULL, &len))
     return -1;
@@ -768,16 +380,17 @@ static int substitute(loader *L, const ynode *n, char **out) {
 }
 
 /* The substituted text of a non-null scalar; what and expected word the error. */
-static int text_of(loader *L, const ynode *n, const char *what, const char *expected, char **out) {
+static int text_of(loader *L, const gh_ynode *n, const char *what, const char *expected,
+                   char **out) {
   *out = NULL;
-  qbuf q;
-  if (n->type != Y_SCALAR || n->is_null)
-    return fail(L, n, "%s: expected %s, got %s", what, expected, describe(&q, n));
+  gh_yaml_qbuf q;
+  if (n->type != GH_Y_SCALAR || n->is_null)
+    return fail(L, n, "%s: expected %s, got %s", what, expected, gh_yaml_describe(&q, n));
   return substitute(L, n, out);
 }
 
 /* A string; empty only when allow_empty. */
-static int get_text(loader *L, const ynode *n, const char *what, int allow_empty, char **out) {
+static int get_text(loader *L, const gh_ynode *n, const char *what, int allow_empty, char **out) {
   if (text_of(L, n, what, "a string", out))
     return -1;
   if (!allow_empty && (*out)[0] == '\0') {
@@ -788,21 +401,21 @@ static int get_text(loader *L, const ynode *n, const char *what, int allow_empty
   return 0;
 }
 
-static int get_string(loader *L, const ynode *n, const char *what, char **out) {
+static int get_string(loader *L, const gh_ynode *n, const char *what, char **out) {
   return get_text(L, n, what, 0, out);
 }
 
 /* A string without control characters or spaces (paths, contexts) when
  * no_space, or without control characters only. */
-static int get_clean_text(loader *L, const ynode *n, const char *what, int no_space,
+static int get_clean_text(loader *L, const gh_ynode *n, const char *what, int no_space,
                           int allow_empty, char **out) {
   if (get_text(L, n, what, allow_empty, out))
     return -1;
   for (const unsigned char *p = (const unsigned char *)*out; *p; p++) {
     if (*p < 0x20 || *p == 0x7f || (no_space && *p == ' ')) {
-      qbuf q;
+      gh_yaml_qbuf q;
       int rc = fail(L, n, "%s: expected a string without %scontrol characters, got %s", what,
-                    no_space ? "spaces or " : "", quote(&q, *out));
+                    no_space ? "spaces or " : "", gh_yaml_quote(&q, *out));
       free(*out);
       *out = NULL;
       return rc;
@@ -811,12 +424,13 @@ static int get_clean_text(loader *L, const ynode *n, const char *what, int no_sp
   return 0;
 }
 
-static int get_clean_string(loader *L, const ynode *n, const char *what, int no_space, char **out) {
+static int get_clean_string(loader *L, const gh_ynode *n, const char *what, int no_space,
+                            char **out) {
   return get_clean_text(L, n, what, no_space, 0, out);
 }
 
 /* One of words: its index in *index and, when out is not NULL, the string. */
-static int get_word(loader *L, const ynode *n, const char *what, const char *const *words,
+static int get_word(loader *L, const gh_ynode *n, const char *what, const char *const *words,
                     int *index, char **out) {
   char list[200];
   char expected[220];
@@ -826,8 +440,8 @@ static int get_word(loader *L, const ynode *n, const char *what, const char *con
     return -1;
   int i = word_index(words, text);
   if (i < 0) {
-    qbuf q;
-    int rc = fail(L, n, "%s: expected %s, got %s", what, expected, quote(&q, text));
+    gh_yaml_qbuf q;
+    int rc = fail(L, n, "%s: expected %s, got %s", what, expected, gh_yaml_quote(&q, text));
     free(text);
     return rc;
   }
@@ -841,19 +455,19 @@ static int get_word(loader *L, const ynode *n, const char *what, const char *con
 }
 
 /* A duration in [min_ms, max_ms]; range words the bound in the error. */
-static int get_duration(loader *L, const ynode *n, const char *what, int64_t min_ms, int64_t max_ms,
-                        const char *range, int64_t *out) {
+static int get_duration(loader *L, const gh_ynode *n, const char *what, int64_t min_ms,
+                        int64_t max_ms, const char *range, int64_t *out) {
   char *text = NULL;
   if (text_of(L, n, what, "a duration such as 600s", &text))
     return -1;
   int64_t ms = 0;
-  qbuf q;
+  gh_yaml_qbuf q;
   int rc = 0;
   if (gh_duration_parse(text, &ms) != 0)
     rc = fail(L, n, "%s: expected a duration such as 600s, 10m, 250ms or -1h, got %s", what,
-              quote(&q, text));
+              gh_yaml_quote(&q, text));
   else if (ms < min_ms || ms > max_ms)
-    rc = fail(L, n, "%s: expected a duration %s, got %s", what, range, quote(&q, text));
+    rc = fail(L, n, "%s: expected a duration %s, got %s", what, range, gh_yaml_quote(&q, text));
   else
     *out = ms;
   free(text);
@@ -861,7 +475,8 @@ static int get_duration(loader *L, const ynode *n, const char *what, int64_t min
 }
 
 /* A decimal integer in [lo, hi]. */
-static int get_integer(loader *L, const ynode *n, const char *what, long lo, long hi, long *out) {
+static int get_integer(loader *L, const gh_ynode *n, const char *what, long lo, long hi,
+                       long *out) {
   char expected[80];
   snprintf(expected, sizeof(expected), "an integer from %ld to %ld", lo, hi);
   char *text = NULL;
@@ -877,8 +492,8 @@ static int get_integer(loader *L, const ynode *n, const char *what, long lo, lon
   }
   int rc = 0;
   if (!ok || v < lo || v > hi) {
-    qbuf q;
-    rc = fail(L, n, "%s: expected %s, got %s", what, expected, quote(&q, text));
+    gh_yaml_qbuf q;
+    rc = fail(L, n, "%s: expected %s, got %s", what, expected, gh_yaml_quote(&q, text));
   } else {
     *out = v;
   }
@@ -886,7 +501,7 @@ static int get_integer(loader *L, const ynode *n, const char *what, long lo, lon
   return rc;
 }
 
-static int get_bool(loader *L, const ynode *n, const char *what, int *out) {
+static int get_bool(loader *L, const gh_ynode *n, const char *what, int *out) {
   char *text = NULL;
   if (text_of(L, n, what, "a boolean (true or false)", &text))
     return -1;
@@ -896,50 +511,51 @@ static int get_bool(loader *L, const ynode *n, const char *what, int *out) {
   } else if (word_index(BOOL_FALSE, text) >= 0) {
     *out = 0;
   } else {
-    qbuf q;
-    rc = fail(L, n, "%s: expected a boolean (true or false), got %s", what, quote(&q, text));
+    gh_yaml_qbuf q;
+    rc =
+        fail(L, n, "%s: expected a boolean (true or false), got %s", what, gh_yaml_quote(&q, text));
   }
   free(text);
   return rc;
 }
 
-static int get_list(loader *L, const ynode *n, const char *what, size_t min) {
-  qbuf q;
-  if (n->type != Y_SEQ)
-    return fail(L, n, "%s: expected a list, got %s", what, describe(&q, n));
+static int get_list(loader *L, const gh_ynode *n, const char *what, size_t min) {
+  gh_yaml_qbuf q;
+  if (n->type != GH_Y_SEQ)
+    return fail(L, n, "%s: expected a list, got %s", what, gh_yaml_describe(&q, n));
   if (n->kid_count < min)
     return fail(L, n, "%s: expected a list of at least %zu, got an empty list", what, min);
   return 0;
 }
 
-static int get_map(loader *L, const ynode *n, const char *what) {
-  qbuf q;
-  if (n->type != Y_MAP)
-    return fail(L, n, "%s: expected a map, got %s", what, describe(&q, n));
+static int get_map(loader *L, const gh_ynode *n, const char *what) {
+  gh_yaml_qbuf q;
+  if (n->type != GH_Y_MAP)
+    return fail(L, n, "%s: expected a map, got %s", what, gh_yaml_describe(&q, n));
   return 0;
 }
 
 /* Every key of map is in allowed. */
-static int check_keys(loader *L, const ynode *map, const char *section,
+static int check_keys(loader *L, const gh_ynode *map, const char *section,
                       const char *const *allowed) {
   for (size_t i = 0; i < map->kid_count; i += 2) {
-    const ynode *key = map->kids[i];
+    const gh_ynode *key = map->kids[i];
     if (word_index(allowed, key->text) < 0) {
       char list[300];
-      qbuf q;
+      gh_yaml_qbuf q;
       if (allowed[0] == NULL)
-        return fail(L, key, "unknown key %s in %s: it takes no keys", quote(&q, key->text),
+        return fail(L, key, "unknown key %s in %s: it takes no keys", gh_yaml_quote(&q, key->text),
                     section);
-      return fail(L, key, "unknown key %s in %s; expected one of: %s", quote(&q, key->text),
+      return fail(L, key, "unknown key %s in %s; expected one of: %s", gh_yaml_quote(&q, key->text),
                   section, join_words(allowed, list, sizeof(list)));
     }
   }
   return 0;
 }
 
-static int require(loader *L, const ynode *map, const char *key, const char *section,
-                   const ynode **out) {
-  *out = map_get(map, key);
+static int require(loader *L, const gh_ynode *map, const char *key, const char *section,
+                   const gh_ynode **out) {
+  *out = gh_yaml_map_get(map, key);
   if (*out == NULL)
     return fail(L, map, "%s: missing key '%s'", section, key);
   return 0;
@@ -959,19 +575,19 @@ static int valid_name(const char *s, size_t len) {
   return 1;
 }
 
-static int check_name(loader *L, const ynode *n, const char *what, const char *s) {
+static int check_name(loader *L, const gh_ynode *n, const char *what, const char *s) {
   if (!valid_name(s, strlen(s))) {
-    qbuf q;
+    gh_yaml_qbuf q;
     return fail(L, n,
                 "%s: %s is not a valid name: letters, digits, '.', '_' and '-', starting with a "
                 "letter or digit, at most %d characters",
-                what, quote(&q, s), GH_NAME_MAX - 1);
+                what, gh_yaml_quote(&q, s), GH_NAME_MAX - 1);
   }
   return 0;
 }
 
 /* The key of a declaration (pki, backends, apis), as an owned string. */
-static int declared_name(loader *L, const ynode *key, const char *section, char **out) {
+static int declared_name(loader *L, const gh_ynode *key, const char *section, char **out) {
   if (check_name(L, key, section, key->text))
     return -1;
   if (strcmp(key->text, "none") == 0)
@@ -1026,14 +642,14 @@ static const gh_api_spec *find_api(const gh_case_spec *c, const char *name) {
 }
 
 /* A pki name (or "none" when allow_none). */
-static int get_pki_ref(loader *L, const ynode *n, const char *what, int allow_none, char **out) {
+static int get_pki_ref(loader *L, const gh_ynode *n, const char *what, int allow_none, char **out) {
   if (text_of(L, n, what, allow_none ? "a pki name or none" : "a pki name", out))
     return -1;
   if ((allow_none && strcmp(*out, "none") == 0) || find_pki(L->c, *out) != NULL)
     return 0;
   char list[200];
-  qbuf q;
-  int rc = fail(L, n, "%s: %s is not a pki name%s (%s)", what, quote(&q, *out),
+  gh_yaml_qbuf q;
+  int rc = fail(L, n, "%s: %s is not a pki name%s (%s)", what, gh_yaml_quote(&q, *out),
                 allow_none ? " or none" : "",
                 declared_list(L->c->pki, L->c->pki_count, sizeof(gh_pki_spec), list, sizeof(list)));
   free(*out);
@@ -1041,14 +657,14 @@ static int get_pki_ref(loader *L, const ynode *n, const char *what, int allow_no
   return rc;
 }
 
-static int get_backend_ref(loader *L, const ynode *n, const char *what, char **out) {
+static int get_backend_ref(loader *L, const gh_ynode *n, const char *what, char **out) {
   if (text_of(L, n, what, "a backend name", out))
     return -1;
   if (find_backend(L->c, *out) != NULL)
     return 0;
   char list[200];
-  qbuf q;
-  int rc = fail(L, n, "%s: %s is not a backend name (%s)", what, quote(&q, *out),
+  gh_yaml_qbuf q;
+  int rc = fail(L, n, "%s: %s is not a backend name (%s)", what, gh_yaml_quote(&q, *out),
                 declared_list(L->c->backends, L->c->backend_count, sizeof(gh_backend_spec), list,
                               sizeof(list)));
   free(*out);
@@ -1056,15 +672,15 @@ static int get_backend_ref(loader *L, const ynode *n, const char *what, char **o
   return rc;
 }
 
-static int get_api_ref(loader *L, const ynode *n, const char *what, char **out) {
+static int get_api_ref(loader *L, const gh_ynode *n, const char *what, char **out) {
   if (text_of(L, n, what, "an API name", out))
     return -1;
   if (find_api(L->c, *out) != NULL)
     return 0;
   char list[200];
-  qbuf q;
+  gh_yaml_qbuf q;
   int rc =
-      fail(L, n, "%s: %s is not an API name (%s)", what, quote(&q, *out),
+      fail(L, n, "%s: %s is not an API name (%s)", what, gh_yaml_quote(&q, *out),
            declared_list(L->c->apis, L->c->api_count, sizeof(gh_api_spec), list, sizeof(list)));
   free(*out);
   *out = NULL;
@@ -1081,12 +697,12 @@ typedef enum list_kind {
 } list_kind;
 
 /* A list of strings (or one string when allow_scalar) of at least min. */
-static int get_strings(loader *L, const ynode *n, const char *what, list_kind kind,
+static int get_strings(loader *L, const gh_ynode *n, const char *what, list_kind kind,
                        const char *const *words, int allow_scalar, size_t min, char ***out,
                        size_t *count) {
   *out = NULL;
   *count = 0;
-  if (allow_scalar && n->type == Y_SCALAR && !n->is_null) {
+  if (allow_scalar && n->type == GH_Y_SCALAR && !n->is_null) {
     *out = take(L, n, 1, sizeof(char *));
     if (*out == NULL)
       return -1;
@@ -1102,7 +718,7 @@ static int get_strings(loader *L, const ynode *n, const char *what, list_kind ki
     return -1;
   *count = n->kid_count;
   for (size_t i = 0; i < n->kid_count; i++) {
-    const ynode *item = n->kids[i];
+    const gh_ynode *item = n->kids[i];
     char **slot = &(*out)[i];
     int rc = 0;
     if (kind == LIST_WORD)
@@ -1118,8 +734,8 @@ static int get_strings(loader *L, const ynode *n, const char *what, list_kind ki
     if (kind == LIST_NAME || kind == LIST_WORD) {
       for (size_t j = 0; j < i; j++) {
         if (strcmp((*out)[j], *slot) == 0) {
-          qbuf q;
-          return fail(L, item, "%s: %s is listed twice", what, quote(&q, *slot));
+          gh_yaml_qbuf q;
+          return fail(L, item, "%s: %s is listed twice", what, gh_yaml_quote(&q, *slot));
         }
       }
     }
@@ -1281,25 +897,25 @@ void gh_cases_free(gh_case_spec *cases, size_t count) {
 /* ---- pki ------------------------------------------------------------------ */
 
 /* The issuer of entry i of the pki map: declared earlier, of kind ca. */
-static int get_issuer(loader *L, const ynode *pki, size_t i, const ynode *n, char **out) {
+static int get_issuer(loader *L, const gh_ynode *pki, size_t i, const gh_ynode *n, char **out) {
   gh_case_spec *c = L->c;
   const char *self = c->pki[i].name;
   if (text_of(L, n, "issuer", "a pki name of kind ca", out))
     return -1;
-  qbuf q;
-  qbuf q2;
+  gh_yaml_qbuf q;
+  gh_yaml_qbuf q2;
   int rc = 0;
   if (strcmp(*out, self) == 0) {
     rc = fail(L, n,
               "issuer: %s cannot issue itself (leave out issuer for a self-signed certificate)",
-              quote(&q, self));
+              gh_yaml_quote(&q, self));
     goto done;
   }
   for (size_t j = 0; j < i; j++) {
     if (strcmp(c->pki[j].name, *out) == 0) {
       if (c->pki[j].kind != GH_PKI_CA)
         rc = fail(L, n, "issuer: %s is a %s certificate, expected a pki of kind ca",
-                  quote(&q, *out), PKI_KINDS[c->pki[j].kind]);
+                  gh_yaml_quote(&q, *out), PKI_KINDS[c->pki[j].kind]);
       goto done;
     }
   }
@@ -1308,12 +924,12 @@ static int get_issuer(loader *L, const ynode *pki, size_t i, const ynode *n, cha
       rc = fail(L, n,
                 "issuer: %s is declared after %s; declare an issuer earlier in pki than what it "
                 "issues (this rules out cycles)",
-                quote(&q, *out), quote(&q2, self));
+                gh_yaml_quote(&q, *out), gh_yaml_quote(&q2, self));
       goto done;
     }
   }
   char list[200];
-  rc = fail(L, n, "issuer: %s is not a pki name (%s)", quote(&q, *out),
+  rc = fail(L, n, "issuer: %s is not a pki name (%s)", gh_yaml_quote(&q, *out),
             declared_list(c->pki, i, sizeof(gh_pki_spec), list, sizeof(list)));
 done:
   if (rc) {
@@ -1323,10 +939,10 @@ done:
   return rc;
 }
 
-static int build_pki_entry(loader *L, const ynode *pki, size_t i) {
+static int build_pki_entry(loader *L, const gh_ynode *pki, size_t i) {
   gh_pki_spec *p = &L->c->pki[i];
-  const ynode *key = pki->kids[2 * i];
-  const ynode *map = pki->kids[2 * i + 1];
+  const gh_ynode *key = pki->kids[2 * i];
+  const gh_ynode *map = pki->kids[2 * i + 1];
   p->kind = GH_PKI_SERVER;
   p->eku = GH_EKU_DEFAULT;
   p->not_before_ms = -3600 * MS_PER_S;
@@ -1334,22 +950,22 @@ static int build_pki_entry(loader *L, const ynode *pki, size_t i) {
   if (declared_name(L, key, "pki", &p->name) || get_map(L, map, "a pki entry") ||
       check_keys(L, map, "a pki entry", PKI_KEYS))
     return -1;
-  const ynode *v = NULL;
+  const gh_ynode *v = NULL;
   int index = 0;
-  if ((v = map_get(map, "kind")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "kind")) != NULL) {
     if (get_word(L, v, "kind", PKI_KINDS, &index, NULL))
       return -1;
     p->kind = (gh_pki_kind)index;
   }
-  if ((v = map_get(map, "issuer")) != NULL && get_issuer(L, pki, i, v, &p->issuer))
+  if ((v = gh_yaml_map_get(map, "issuer")) != NULL && get_issuer(L, pki, i, v, &p->issuer))
     return -1;
-  if ((v = map_get(map, "subject")) != NULL && get_string(L, v, "subject", &p->subject))
+  if ((v = gh_yaml_map_get(map, "subject")) != NULL && get_string(L, v, "subject", &p->subject))
     return -1;
-  if ((v = map_get(map, "san")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "san")) != NULL &&
       get_strings(L, v, "san", LIST_TEXT, NULL, 0, 0, &p->san, &p->san_count))
     return -1;
-  const ynode *before = map_get(map, "not_before");
-  const ynode *after = map_get(map, "not_after");
+  const gh_ynode *before = gh_yaml_map_get(map, "not_before");
+  const gh_ynode *after = gh_yaml_map_get(map, "not_after");
   if (before != NULL &&
       get_duration(L, before, "not_before", INT64_MIN, INT64_MAX, "", &p->not_before_ms))
     return -1;
@@ -1364,12 +980,12 @@ static int build_pki_entry(loader *L, const ynode *pki, size_t i) {
                 duration_text(p->not_after_ms, a, sizeof(a)),
                 duration_text(p->not_before_ms, b, sizeof(b)));
   }
-  if ((v = map_get(map, "eku")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "eku")) != NULL) {
     if (get_word(L, v, "eku", EKUS, &index, NULL))
       return -1;
     p->eku = (gh_eku)index;
   }
-  if ((v = map_get(map, "key")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "key")) != NULL) {
     if (get_word(L, v, "key", PKI_KEY_TYPES, &index, NULL))
       return -1;
     p->key = (gh_pki_key)index;
@@ -1377,7 +993,7 @@ static int build_pki_entry(loader *L, const ynode *pki, size_t i) {
   return 0;
 }
 
-static int build_pki(loader *L, const ynode *pki) {
+static int build_pki(loader *L, const gh_ynode *pki) {
   if (get_map(L, pki, "pki"))
     return -1;
   size_t n = pki->kid_count / 2;
@@ -1395,19 +1011,19 @@ static int build_pki(loader *L, const ynode *pki) {
 
 /* ---- backends ------------------------------------------------------------- */
 
-static int build_backend(loader *L, const ynode *key, const ynode *map, gh_backend_spec *b) {
+static int build_backend(loader *L, const gh_ynode *key, const gh_ynode *map, gh_backend_spec *b) {
   if (declared_name(L, key, "backends", &b->name) || get_map(L, map, "a backend") ||
       check_keys(L, map, "a backend", BACKEND_KEYS))
     return -1;
-  const ynode *v = NULL;
+  const gh_ynode *v = NULL;
   int fault = 0;
-  if ((v = map_get(map, "fault")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "fault")) != NULL) {
     if (get_word(L, v, "fault", FAULTS, &fault, &b->fault))
       return -1;
   } else if ((b->fault = take_string(L, map, "none", 4)) == NULL) {
     return -1;
   }
-  if ((v = map_get(map, "cert")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "cert")) != NULL) {
     if (get_pki_ref(L, v, "cert", 0, &b->cert))
       return -1;
   } else if (strcmp(b->fault, "refuse") != 0 && strcmp(b->fault, "reset") != 0 &&
@@ -1417,24 +1033,24 @@ static int build_backend(loader *L, const ynode *key, const ynode *map, gh_backe
                 "reset or stall)",
                 b->name);
   }
-  if ((v = map_get(map, "chain")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "chain")) != NULL &&
       get_strings(L, v, "chain", LIST_PKI, NULL, 0, 0, &b->chain, &b->chain_count))
     return -1;
-  if ((v = map_get(map, "client_auth")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "client_auth")) != NULL) {
     if (get_word(L, v, "client_auth", CLIENT_AUTHS, NULL, &b->client_auth))
       return -1;
   } else if ((b->client_auth = take_string(L, map, "none", 4)) == NULL) {
     return -1;
   }
-  if ((v = map_get(map, "client_ca")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "client_ca")) != NULL &&
       get_strings(L, v, "client_ca", LIST_PKI, NULL, 0, 0, &b->client_ca, &b->client_ca_count))
     return -1;
-  if ((v = map_get(map, "delay")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "delay")) != NULL &&
       get_duration(L, v, "delay", 0, 600 * MS_PER_S, "from 0s to 600s", &b->delay_ms))
     return -1;
-  if ((v = map_get(map, "sessions")) != NULL && get_bool(L, v, "sessions", &b->sessions))
+  if ((v = gh_yaml_map_get(map, "sessions")) != NULL && get_bool(L, v, "sessions", &b->sessions))
     return -1;
-  if ((v = map_get(map, "tls")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "tls")) != NULL) {
     if (get_word(L, v, "tls", TLS_VERSIONS, NULL, &b->tls))
       return -1;
   } else if ((b->tls = take_string(L, map, "any", 3)) == NULL) {
@@ -1443,7 +1059,7 @@ static int build_backend(loader *L, const ynode *key, const ynode *map, gh_backe
   return 0;
 }
 
-static int build_backends(loader *L, const ynode *map) {
+static int build_backends(loader *L, const gh_ynode *map) {
   if (get_map(L, map, "backends"))
     return -1;
   size_t n = map->kid_count / 2;
@@ -1461,49 +1077,50 @@ static int build_backends(loader *L, const ynode *map) {
 
 /* ---- apis ----------------------------------------------------------------- */
 
-static int build_api(loader *L, const ynode *key, const ynode *map, gh_api_spec *a) {
+static int build_api(loader *L, const gh_ynode *key, const gh_ynode *map, gh_api_spec *a) {
   a->create = 1;
   if (declared_name(L, key, "apis", &a->name) || get_map(L, map, "an API") ||
       check_keys(L, map, "an API", API_KEYS))
     return -1;
-  const ynode *v = NULL;
+  const gh_ynode *v = NULL;
   char section[GH_NAME_MAX + 16];
   snprintf(section, sizeof(section), "API '%s'", a->name);
   if (require(L, map, "context", section, &v) || get_clean_string(L, v, "context", 1, &a->context))
     return -1;
   if (a->context[0] != '/') {
-    qbuf q;
-    return fail(L, v, "context: expected a path starting with '/', got %s", quote(&q, a->context));
+    gh_yaml_qbuf q;
+    return fail(L, v, "context: expected a path starting with '/', got %s",
+                gh_yaml_quote(&q, a->context));
   }
   if (require(L, map, "version", section, &v) || get_clean_string(L, v, "version", 1, &a->version))
     return -1;
   if (require(L, map, "backend", section, &v) || get_backend_ref(L, v, "backend", &a->backend))
     return -1;
-  if ((v = map_get(map, "host")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "host")) != NULL) {
     if (get_clean_string(L, v, "host", 1, &a->host))
       return -1;
   } else if ((a->host = take_string(L, map, "localhost", 9)) == NULL) {
     return -1;
   }
-  if ((v = map_get(map, "security")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "security")) != NULL &&
       get_strings(L, v, "security", LIST_WORD, SECURITY, 0, 0, &a->security, &a->security_count))
     return -1;
-  if ((v = map_get(map, "default_version")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "default_version")) != NULL &&
       get_bool(L, v, "default_version", &a->default_version))
     return -1;
-  if ((v = map_get(map, "create")) != NULL && get_bool(L, v, "create", &a->create))
+  if ((v = gh_yaml_map_get(map, "create")) != NULL && get_bool(L, v, "create", &a->create))
     return -1;
-  if ((v = map_get(map, "backend_trust")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "backend_trust")) != NULL &&
       get_strings(L, v, "backend_trust", LIST_PKI, NULL, 0, 1, &a->backend_trust,
                   &a->backend_trust_count))
     return -1;
-  if ((v = map_get(map, "backend_key")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "backend_key")) != NULL &&
       get_pki_ref(L, v, "backend_key", 1, &a->backend_key))
     return -1;
   return 0;
 }
 
-static int build_apis(loader *L, const ynode *map) {
+static int build_apis(loader *L, const gh_ynode *map) {
   if (get_map(L, map, "apis"))
     return -1;
   size_t n = map->kid_count / 2;
@@ -1522,20 +1139,20 @@ static int build_apis(loader *L, const ynode *map) {
 /* ---- gateway -------------------------------------------------------------- */
 
 /* The keys an SSL profile and the default profile share: trust, key, verifier. */
-static int build_profile_common(loader *L, const ynode *map, gh_profile_spec *p) {
-  const ynode *v = NULL;
-  if ((v = map_get(map, "trust")) != NULL &&
+static int build_profile_common(loader *L, const gh_ynode *map, gh_profile_spec *p) {
+  const gh_ynode *v = NULL;
+  if ((v = gh_yaml_map_get(map, "trust")) != NULL &&
       get_strings(L, v, "trust", LIST_PKI, NULL, 0, 0, &p->trust, &p->trust_count))
     return -1;
-  if ((v = map_get(map, "key")) != NULL && get_pki_ref(L, v, "key", 1, &p->key))
+  if ((v = gh_yaml_map_get(map, "key")) != NULL && get_pki_ref(L, v, "key", 1, &p->key))
     return -1;
-  if ((v = map_get(map, "hostname_verifier")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "hostname_verifier")) != NULL &&
       get_word(L, v, "hostname_verifier", VERIFIERS, NULL, &p->hostname_verifier))
     return -1;
   return 0;
 }
 
-static int build_ssl_profiles(loader *L, const ynode *list) {
+static int build_ssl_profiles(loader *L, const gh_ynode *list) {
   gh_gateway_spec *g = &L->c->gateway;
   if (get_list(L, list, "ssl_profiles", 0))
     return -1;
@@ -1549,14 +1166,14 @@ static int build_ssl_profiles(loader *L, const ynode *list) {
     return -1;
   g->profile_count = list->kid_count;
   for (size_t i = 0; i < list->kid_count; i++) {
-    const ynode *map = list->kids[i];
+    const gh_ynode *map = list->kids[i];
     gh_profile_spec *p = &g->profiles[i];
-    const ynode *v = NULL;
+    const gh_ynode *v = NULL;
     if (get_map(L, map, "an SSL profile") || check_keys(L, map, "an SSL profile", PROFILE_KEYS) ||
         require(L, map, "backend", "an SSL profile", &v) ||
         get_backend_ref(L, v, "backend", &p->backend))
       return -1;
-    if ((v = map_get(map, "host")) != NULL) {
+    if ((v = gh_yaml_map_get(map, "host")) != NULL) {
       if (get_clean_string(L, v, "host", 1, &p->host))
         return -1;
     } else if ((p->host = take_string(L, map, "localhost", 9)) == NULL) {
@@ -1576,7 +1193,7 @@ static int build_ssl_profiles(loader *L, const ynode *list) {
 /* A boolean into a -1/0/1 field. */
 /* upstream_session_reuse: a boolean, or "default" (-1: the product's own
  * default, so that a matrix row can compare it with a setting). */
-static int get_reuse(loader *L, const ynode *n, int *out) {
+static int get_reuse(loader *L, const gh_ynode *n, int *out) {
   char *text = NULL;
   if (text_of(L, n, "upstream_session_reuse", "a boolean or default", &text))
     return -1;
@@ -1588,15 +1205,15 @@ static int get_reuse(loader *L, const ynode *n, int *out) {
   } else if (word_index(BOOL_FALSE, text) >= 0) {
     *out = 0;
   } else {
-    qbuf q;
+    gh_yaml_qbuf q;
     rc = fail(L, n, "upstream_session_reuse: expected true, false or default, got %s",
-              quote(&q, text));
+              gh_yaml_quote(&q, text));
   }
   free(text);
   return rc;
 }
 
-static int get_tristate(loader *L, const ynode *n, const char *what, int *out) {
+static int get_tristate(loader *L, const gh_ynode *n, const char *what, int *out) {
   int yes = 0;
   if (get_bool(L, n, what, &yes))
     return -1;
@@ -1604,61 +1221,62 @@ static int get_tristate(loader *L, const ynode *n, const char *what, int *out) {
   return 0;
 }
 
-static int build_listener(loader *L, const ynode *map) {
+static int build_listener(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
   if (get_map(L, map, "listener") || check_keys(L, map, "listener", LISTENER_KEYS))
     return -1;
-  const ynode *v = NULL;
-  if ((v = map_get(map, "verify_client")) != NULL &&
+  const gh_ynode *v = NULL;
+  if ((v = gh_yaml_map_get(map, "verify_client")) != NULL &&
       get_word(L, v, "verify_client", CLIENT_AUTHS, NULL, &g->verify_client))
     return -1;
-  if ((v = map_get(map, "profile_reload_interval")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "profile_reload_interval")) != NULL &&
       get_duration(L, v, "profile_reload_interval", MS_PER_S, INT64_MAX, "of 1s or more",
                    &g->profile_reload_interval_ms))
     return -1;
-  if ((v = map_get(map, "truststore_reload_period")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "truststore_reload_period")) != NULL &&
       get_duration(L, v, "truststore_reload_period", MS_PER_S, INT64_MAX, "of 1s or more",
                    &g->truststore_reload_period_ms))
     return -1;
-  if ((v = map_get(map, "truststore_initial_delay")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "truststore_initial_delay")) != NULL &&
       get_duration(L, v, "truststore_initial_delay", 0, INT64_MAX, "of 0s or more",
                    &g->truststore_initial_delay_ms))
     return -1;
-  if ((v = map_get(map, "certificate_match")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "certificate_match")) != NULL &&
       get_word(L, v, "certificate_match", CERT_MATCHES, NULL, &g->certificate_match))
     return -1;
-  if ((v = map_get(map, "chain_validation")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "chain_validation")) != NULL &&
       get_tristate(L, v, "chain_validation", &g->chain_validation))
     return -1;
   return 0;
 }
 
-static int build_mutual_ssl(loader *L, const ynode *map) {
+static int build_mutual_ssl(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
   if (get_map(L, map, "mutual_ssl") || check_keys(L, map, "mutual_ssl", MUTUAL_SSL_KEYS))
     return -1;
   g->has_mutual_ssl = 1;
-  const ynode *v = NULL;
-  if ((v = map_get(map, "certificate_header")) != NULL) {
+  const gh_ynode *v = NULL;
+  if ((v = gh_yaml_map_get(map, "certificate_header")) != NULL) {
     if (get_string(L, v, "certificate_header", &g->certificate_header))
       return -1;
     for (const char *p = g->certificate_header; *p; p++) {
       if (strchr("!#$%&'*+-.^_`|~", *p) == NULL && !(*p >= '0' && *p <= '9') &&
           !(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z')) {
-        qbuf q;
+        gh_yaml_qbuf q;
         return fail(L, v,
                     "certificate_header: %s is not a header name (letters, digits and "
                     "!#$%%&'*+-.^_`|~)",
-                    quote(&q, g->certificate_header));
+                    gh_yaml_quote(&q, g->certificate_header));
       }
     }
   }
-  if ((v = map_get(map, "encode")) != NULL && get_tristate(L, v, "encode", &g->header_encode))
+  if ((v = gh_yaml_map_get(map, "encode")) != NULL &&
+      get_tristate(L, v, "encode", &g->header_encode))
     return -1;
-  if ((v = map_get(map, "client_validation")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "client_validation")) != NULL &&
       get_tristate(L, v, "client_validation", &g->client_validation))
     return -1;
-  if ((v = map_get(map, "trusted_load_balancers")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "trusted_load_balancers")) != NULL) {
     if (get_strings(L, v, "trusted_load_balancers", LIST_PKI, NULL, 0, 0,
                     &g->trusted_load_balancers, &g->trusted_load_balancer_count))
       return -1;
@@ -1666,21 +1284,22 @@ static int build_mutual_ssl(loader *L, const ynode *map) {
       return fail(L, v, "trusted_load_balancers: at most %d, got %zu", GH_MAX_LOAD_BALANCERS,
                   g->trusted_load_balancer_count);
   }
-  if ((v = map_get(map, "front_lb")) != NULL && get_pki_ref(L, v, "front_lb", 0, &g->front_lb))
+  if ((v = gh_yaml_map_get(map, "front_lb")) != NULL &&
+      get_pki_ref(L, v, "front_lb", 0, &g->front_lb))
     return -1;
   return 0;
 }
 
-static int build_throttling(loader *L, const ynode *map) {
+static int build_throttling(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
   if (get_map(L, map, "throttling") || check_keys(L, map, "throttling", THROTTLING_KEYS))
     return -1;
   g->has_throttling = 1;
-  const ynode *v = NULL;
-  if ((v = map_get(map, "per_certificate")) != NULL &&
+  const gh_ynode *v = NULL;
+  if ((v = gh_yaml_map_get(map, "per_certificate")) != NULL &&
       get_tristate(L, v, "per_certificate", &g->per_certificate))
     return -1;
-  const ynode *list = map_get(map, "tiers");
+  const gh_ynode *list = gh_yaml_map_get(map, "tiers");
   if (list == NULL)
     return 0;
   if (get_list(L, list, "tiers", 0))
@@ -1694,7 +1313,7 @@ static int build_throttling(loader *L, const ynode *map) {
     return -1;
   g->tier_count = list->kid_count;
   for (size_t i = 0; i < list->kid_count; i++) {
-    const ynode *t = list->kids[i];
+    const gh_ynode *t = list->kids[i];
     gh_tier_spec *tier = &g->tiers[i];
     if (get_map(L, t, "a tier") || check_keys(L, t, "a tier", TIER_KEYS) ||
         require(L, t, "name", "a tier", &v) || get_string(L, v, "name", &tier->name) ||
@@ -1702,14 +1321,14 @@ static int build_throttling(loader *L, const ynode *map) {
       return -1;
     for (size_t j = 0; j < i; j++)
       if (strcmp(g->tiers[j].name, tier->name) == 0) {
-        qbuf q;
-        return fail(L, v, "tiers: %s is declared twice", quote(&q, tier->name));
+        gh_yaml_qbuf q;
+        return fail(L, v, "tiers: %s is declared twice", gh_yaml_quote(&q, tier->name));
       }
     if (require(L, t, "requests", "a tier", &v) ||
         get_integer(L, v, "requests", 0, 1000000000L, &tier->requests))
       return -1;
     tier->window_ms = 60 * MS_PER_S;
-    if ((v = map_get(t, "window")) != NULL &&
+    if ((v = gh_yaml_map_get(t, "window")) != NULL &&
         get_duration(L, v, "window", MS_PER_S, 366 * MS_PER_DAY, "from 1s to 366d",
                      &tier->window_ms))
       return -1;
@@ -1717,27 +1336,27 @@ static int build_throttling(loader *L, const ynode *map) {
   return 0;
 }
 
-static int build_oauth(loader *L, const ynode *map) {
+static int build_oauth(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
   if (get_map(L, map, "oauth") || check_keys(L, map, "oauth", OAUTH_KEYS))
     return -1;
-  const ynode *v = NULL;
+  const gh_ynode *v = NULL;
   if (require(L, map, "issuer", "oauth", &v) ||
       get_clean_string(L, v, "issuer", 1, &g->oauth_issuer))
     return -1;
-  const ynode *key = NULL;
+  const gh_ynode *key = NULL;
   if (require(L, map, "key", "oauth", &key) || get_pki_ref(L, key, "key", 0, &g->oauth_key))
     return -1;
   gh_pki_key type = find_pki(L->c, g->oauth_key)->key;
   const char *natural = type == GH_KEY_EC ? "ES256" : "RS256";
-  if ((v = map_get(map, "alg")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "alg")) != NULL) {
     if (get_word(L, v, "alg", ALGS, NULL, &g->oauth_alg))
       return -1;
     if (strcmp(g->oauth_alg, natural) != 0) {
-      qbuf q;
+      gh_yaml_qbuf q;
       return fail(L, v, "alg: %s signs with %s keys, and pki %s has key %s (write key: %s there)",
                   g->oauth_alg, strcmp(g->oauth_alg, "RS256") == 0 ? "RSA" : "EC P-256",
-                  quote(&q, g->oauth_key), PKI_KEY_TYPES[type],
+                  gh_yaml_quote(&q, g->oauth_key), PKI_KEY_TYPES[type],
                   strcmp(g->oauth_alg, "RS256") == 0 ? "rsa2048" : "ec");
     }
   } else if ((g->oauth_alg = take_string(L, map, natural, strlen(natural))) == NULL) {
@@ -1747,50 +1366,50 @@ static int build_oauth(loader *L, const ynode *map) {
   return 0;
 }
 
-static int build_gateway(loader *L, const ynode *map) {
+static int build_gateway(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
   if (get_map(L, map, "gateway") || check_keys(L, map, "gateway", GATEWAY_KEYS))
     return -1;
-  const ynode *v = NULL;
-  if ((v = map_get(map, "sender_reload_interval")) != NULL &&
+  const gh_ynode *v = NULL;
+  if ((v = gh_yaml_map_get(map, "sender_reload_interval")) != NULL &&
       get_duration(L, v, "sender_reload_interval", 0, INT64_MAX, "of 0s or more",
                    &g->sender_reload_interval_ms))
     return -1;
-  if ((v = map_get(map, "fault_format")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "fault_format")) != NULL &&
       get_word(L, v, "fault_format", FAULT_FORMATS, NULL, &g->fault_format))
     return -1;
-  if ((v = map_get(map, "backend_timeout")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "backend_timeout")) != NULL &&
       get_duration(L, v, "backend_timeout", 0, INT64_MAX, "of 0s or more", &g->backend_timeout_ms))
     return -1;
-  if ((v = map_get(map, "trust")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "trust")) != NULL &&
       get_strings(L, v, "trust", LIST_PKI, NULL, 0, 0, &g->trust, &g->trust_count))
     return -1;
-  if ((v = map_get(map, "ssl_profiles")) != NULL && build_ssl_profiles(L, v))
+  if ((v = gh_yaml_map_get(map, "ssl_profiles")) != NULL && build_ssl_profiles(L, v))
     return -1;
-  if ((v = map_get(map, "default_profile")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "default_profile")) != NULL) {
     if (get_map(L, v, "default_profile") ||
         check_keys(L, v, "default_profile", DEFAULT_PROFILE_KEYS) ||
         build_profile_common(L, v, &g->default_profile))
       return -1;
     g->has_default_profile = 1;
   }
-  if ((v = map_get(map, "listener")) != NULL && build_listener(L, v))
+  if ((v = gh_yaml_map_get(map, "listener")) != NULL && build_listener(L, v))
     return -1;
-  if ((v = map_get(map, "mutual_ssl")) != NULL && build_mutual_ssl(L, v))
+  if ((v = gh_yaml_map_get(map, "mutual_ssl")) != NULL && build_mutual_ssl(L, v))
     return -1;
-  if ((v = map_get(map, "throttling")) != NULL && build_throttling(L, v))
+  if ((v = gh_yaml_map_get(map, "throttling")) != NULL && build_throttling(L, v))
     return -1;
-  if ((v = map_get(map, "upstream_session_reuse")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "upstream_session_reuse")) != NULL &&
       get_reuse(L, v, &g->upstream_session_reuse))
     return -1;
-  if ((v = map_get(map, "oauth")) != NULL && build_oauth(L, v))
+  if ((v = gh_yaml_map_get(map, "oauth")) != NULL && build_oauth(L, v))
     return -1;
   return 0;
 }
 
 /* ---- expectations --------------------------------------------------------- */
 
-static int build_headers(loader *L, const ynode *map, const char *what, gh_header **out,
+static int build_headers(loader *L, const gh_ynode *map, const char *what, gh_header **out,
                          size_t *count) {
   if (get_map(L, map, what))
     return -1;
@@ -1802,14 +1421,14 @@ static int build_headers(loader *L, const ynode *map, const char *what, gh_heade
     return -1;
   *count = n;
   for (size_t i = 0; i < n; i++) {
-    const ynode *key = map->kids[2 * i];
-    const ynode *value = map->kids[2 * i + 1];
+    const gh_ynode *key = map->kids[2 * i];
+    const gh_ynode *value = map->kids[2 * i + 1];
     for (const char *p = key->text; *p; p++) {
       if (strchr("!#$%&'*+-.^_`|~", *p) == NULL && !(*p >= '0' && *p <= '9') &&
           !(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z')) {
-        qbuf q;
+        gh_yaml_qbuf q;
         return fail(L, key, "%s: %s is not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
-                    what, quote(&q, key->text));
+                    what, gh_yaml_quote(&q, key->text));
       }
     }
     if (((*out)[i].name = take_string(L, key, key->text, key->len)) == NULL ||
@@ -1821,60 +1440,63 @@ static int build_headers(loader *L, const ynode *map, const char *what, gh_heade
   return 0;
 }
 
-static int build_expect(loader *L, const ynode *map, const char *section, const char *const *keys,
-                        gh_expect *e) {
+static int build_expect(loader *L, const gh_ynode *map, const char *section,
+                        const char *const *keys, gh_expect *e) {
   if (get_map(L, map, section) || check_keys(L, map, section, keys))
     return -1;
   e->set = 1;
-  const ynode *v = NULL;
-  if ((v = map_get(map, "status")) != NULL && get_integer(L, v, "status", 100, 599, &e->status))
+  const gh_ynode *v = NULL;
+  if ((v = gh_yaml_map_get(map, "status")) != NULL &&
+      get_integer(L, v, "status", 100, 599, &e->status))
     return -1;
-  if ((v = map_get(map, "fault_code")) != NULL && get_string(L, v, "fault_code", &e->fault_code))
+  if ((v = gh_yaml_map_get(map, "fault_code")) != NULL &&
+      get_string(L, v, "fault_code", &e->fault_code))
     return -1;
-  if ((v = map_get(map, "body_contains")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "body_contains")) != NULL &&
       get_strings(L, v, "body_contains", LIST_TEXT, NULL, 1, 1, &e->body_contains,
                   &e->body_contains_count))
     return -1;
-  if ((v = map_get(map, "body_excludes")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "body_excludes")) != NULL &&
       get_strings(L, v, "body_excludes", LIST_TEXT, NULL, 1, 1, &e->body_excludes,
                   &e->body_excludes_count))
     return -1;
-  if ((v = map_get(map, "header")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "header")) != NULL &&
       build_headers(L, v, "header", &e->headers, &e->header_count))
     return -1;
-  if ((v = map_get(map, "tls_failure")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "tls_failure")) != NULL &&
       get_word(L, v, "tls_failure", FAILURE_CLASSES, NULL, &e->tls_failure))
     return -1;
-  if ((v = map_get(map, "reject")) != NULL && get_word(L, v, "reject", REJECTS, NULL, &e->reject))
+  if ((v = gh_yaml_map_get(map, "reject")) != NULL &&
+      get_word(L, v, "reject", REJECTS, NULL, &e->reject))
     return -1;
-  if ((v = map_get(map, "backend_reached")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "backend_reached")) != NULL) {
     int yes = 0;
     if (get_bool(L, v, "backend_reached", &yes))
       return -1;
     e->backend_reached = yes ? GH_YES : GH_NO;
   }
-  if ((v = map_get(map, "refused")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "refused")) != NULL) {
     int yes = 0;
     if (get_bool(L, v, "refused", &yes))
       return -1;
     e->refused = yes ? GH_YES : GH_NO;
   }
-  if ((v = map_get(map, "resumed")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "resumed")) != NULL) {
     int yes = 0;
     if (get_bool(L, v, "resumed", &yes))
       return -1;
     e->resumed = yes ? GH_YES : GH_NO;
   }
-  if ((v = map_get(map, "backend_saw")) != NULL) {
-    const ynode *cert = NULL;
+  if ((v = gh_yaml_map_get(map, "backend_saw")) != NULL) {
+    const gh_ynode *cert = NULL;
     if (get_map(L, v, "backend_saw") || check_keys(L, v, "backend_saw", BACKEND_SAW_KEYS) ||
         require(L, v, "client_cert", "backend_saw", &cert) ||
         get_pki_ref(L, cert, "client_cert", 1, &e->backend_saw_client_cert))
       return -1;
   }
-  if ((v = map_get(map, "message")) != NULL && get_string(L, v, "message", &e->message))
+  if ((v = gh_yaml_map_get(map, "message")) != NULL && get_string(L, v, "message", &e->message))
     return -1;
-  if ((v = map_get(map, "log_contains")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "log_contains")) != NULL &&
       get_strings(L, v, "log_contains", LIST_TEXT, NULL, 1, 1, &e->log_contains,
                   &e->log_contains_count))
     return -1;
@@ -1894,7 +1516,7 @@ static int case_covers(const gh_case_spec *c, const char *word) {
   return 0;
 }
 
-static int build_overrides(loader *L, const ynode *map, const char *const *keys, gh_step *s) {
+static int build_overrides(loader *L, const gh_ynode *map, const char *const *keys, gh_step *s) {
   if (get_map(L, map, "expect_profile"))
     return -1;
   size_t n = map->kid_count / 2;
@@ -1913,15 +1535,15 @@ static int build_overrides(loader *L, const ynode *map, const char *const *keys,
     s->overrides[i].refused = GH_UNSET;
   }
   for (size_t i = 0; i < n; i++) {
-    const ynode *key = map->kids[2 * i];
-    qbuf q;
+    const gh_ynode *key = map->kids[2 * i];
+    gh_yaml_qbuf q;
     char list[100];
     if (word_index(PROFILES, key->text) < 0)
       return fail(L, key, "expect_profile: %s is not a profile; expected one of: %s",
-                  quote(&q, key->text), join_words(PROFILES, list, sizeof(list)));
+                  gh_yaml_quote(&q, key->text), join_words(PROFILES, list, sizeof(list)));
     if (!case_covers(L->c, key->text))
       return fail(L, key, "expect_profile: %s is not in this scenario's profiles",
-                  quote(&q, key->text));
+                  gh_yaml_quote(&q, key->text));
     s->override_profiles[i] = take_string(L, key, key->text, key->len);
     if (s->override_profiles[i] == NULL)
       return -1;
@@ -1937,20 +1559,20 @@ static int build_overrides(loader *L, const ynode *map, const char *const *keys,
 
 /* token: {application, lifetime, issued_at, not_before, key, issuer}, or
  * expired / garbage. */
-static int build_token(loader *L, const ynode *n, gh_step *s) {
+static int build_token(loader *L, const gh_ynode *n, gh_step *s) {
   gh_token_spec *t = &s->token;
   const gh_gateway_spec *g = &L->c->gateway;
   t->lifetime_ms = 3600 * MS_PER_S;
-  if (n->type == Y_SCALAR && !n->is_null) {
+  if (n->type == GH_Y_SCALAR && !n->is_null) {
     char *text = NULL;
     if (substitute(L, n, &text))
       return -1;
     int word = word_index(TOKEN_WORDS, text);
     if (word < 0) {
-      qbuf q;
+      gh_yaml_qbuf q;
       int rc = fail(L, n,
                     "token: expected a map such as {application: app1}, expired or garbage, got %s",
-                    quote(&q, text));
+                    gh_yaml_quote(&q, text));
       free(text);
       return rc;
     }
@@ -1970,13 +1592,13 @@ static int build_token(loader *L, const ynode *n, gh_step *s) {
     t->application = take_string(L, n, L->first_application, strlen(L->first_application));
     return t->application == NULL ? -1 : 0;
   }
-  if (n->type != Y_MAP) {
-    qbuf q;
+  if (n->type != GH_Y_MAP) {
+    gh_yaml_qbuf q;
     return fail(L, n,
                 "token: expected a map such as {application: app1}, expired or garbage, got %s",
-                describe(&q, n));
+                gh_yaml_describe(&q, n));
   }
-  const ynode *v = NULL;
+  const gh_ynode *v = NULL;
   if (check_keys(L, n, "token", TOKEN_KEYS) || require(L, n, "application", "token", &v) ||
       get_string(L, v, "application", &t->application) ||
       check_name(L, v, "application", t->application))
@@ -1984,39 +1606,39 @@ static int build_token(loader *L, const ynode *n, gh_step *s) {
   if (!g->has_oauth)
     return fail(L, n, "token: needs gateway.oauth (the key manager that signs it)");
   t->kind = GH_TOKEN_JWT;
-  if ((v = map_get(n, "lifetime")) != NULL &&
+  if ((v = gh_yaml_map_get(n, "lifetime")) != NULL &&
       get_duration(L, v, "lifetime", MS_PER_S, 3660 * MS_PER_DAY, "from 1s to 3660d",
                    &t->lifetime_ms))
     return -1;
-  if ((v = map_get(n, "issued_at")) != NULL &&
+  if ((v = gh_yaml_map_get(n, "issued_at")) != NULL &&
       get_duration(L, v, "issued_at", -3660 * MS_PER_DAY, 3660 * MS_PER_DAY,
                    "from -3660d to 3660d (relative to the fake now)", &t->issued_at_ms))
     return -1;
-  if ((v = map_get(n, "not_before")) != NULL) {
+  if ((v = gh_yaml_map_get(n, "not_before")) != NULL) {
     if (get_duration(L, v, "not_before", -3660 * MS_PER_DAY, 3660 * MS_PER_DAY,
                      "from -3660d to 3660d (relative to the fake now)", &t->not_before_ms))
       return -1;
     t->has_not_before = 1;
   }
-  if ((v = map_get(n, "key")) != NULL && get_pki_ref(L, v, "key", 0, &t->key))
+  if ((v = gh_yaml_map_get(n, "key")) != NULL && get_pki_ref(L, v, "key", 0, &t->key))
     return -1;
-  if ((v = map_get(n, "issuer")) != NULL && get_clean_string(L, v, "issuer", 1, &t->issuer))
+  if ((v = gh_yaml_map_get(n, "issuer")) != NULL && get_clean_string(L, v, "issuer", 1, &t->issuer))
     return -1;
   return 0;
 }
 
 /* header_cert: {cert, encoding}. */
-static int build_header_cert(loader *L, const ynode *n, gh_step *s) {
-  const ynode *v = NULL;
+static int build_header_cert(loader *L, const gh_ynode *n, gh_step *s) {
+  const gh_ynode *v = NULL;
   if (get_map(L, n, "header_cert") || check_keys(L, n, "header_cert", HEADER_CERT_KEYS))
     return -1;
-  if ((v = map_get(n, "encoding")) != NULL) {
+  if ((v = gh_yaml_map_get(n, "encoding")) != NULL) {
     if (get_word(L, v, "encoding", HEADER_ENCODINGS, NULL, &s->header_encoding))
       return -1;
   } else if ((s->header_encoding = take_string(L, n, "url-pem", 7)) == NULL) {
     return -1;
   }
-  if ((v = map_get(n, "cert")) != NULL)
+  if ((v = gh_yaml_map_get(n, "cert")) != NULL)
     return get_pki_ref(L, v, "cert", 0, &s->header_cert);
   if (strcmp(s->header_encoding, "garbage") != 0)
     return fail(L, n, "header_cert: missing key 'cert' (required unless encoding is garbage)");
@@ -2024,27 +1646,28 @@ static int build_header_cert(loader *L, const ynode *n, gh_step *s) {
 }
 
 /* The call's own options: client_cert, token, header_cert. */
-static int build_call_security(loader *L, const ynode *map, gh_step *s) {
-  const ynode *v = NULL;
-  if ((v = map_get(map, "client_cert")) != NULL &&
+static int build_call_security(loader *L, const gh_ynode *map, gh_step *s) {
+  const gh_ynode *v = NULL;
+  if ((v = gh_yaml_map_get(map, "client_cert")) != NULL &&
       get_pki_ref(L, v, "client_cert", 1, &s->client_cert))
     return -1;
-  if ((v = map_get(map, "token")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "token")) != NULL) {
     if (build_token(L, v, s))
       return -1;
     for (size_t i = 0; i < s->header_count; i++)
       if (strcasecmp(s->headers[i].name, "Authorization") == 0)
         return fail(L, v, "token: the call's headers already hold an Authorization header");
   }
-  if ((v = map_get(map, "header_cert")) != NULL && build_header_cert(L, v, s))
+  if ((v = gh_yaml_map_get(map, "header_cert")) != NULL && build_header_cert(L, v, s))
     return -1;
-  if ((v = map_get(map, "session")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "session")) != NULL &&
       (get_string(L, v, "session", &s->session) || check_name(L, v, "session", s->session)))
     return -1;
-  if ((v = map_get(map, "connection")) != NULL && (get_string(L, v, "connection", &s->connection) ||
-                                                   check_name(L, v, "connection", s->connection)))
+  if ((v = gh_yaml_map_get(map, "connection")) != NULL &&
+      (get_string(L, v, "connection", &s->connection) ||
+       check_name(L, v, "connection", s->connection)))
     return -1;
-  if ((v = map_get(map, "via")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "via")) != NULL) {
     if (get_word(L, v, "via", VIAS, NULL, &s->via))
       return -1;
     if (strcmp(s->via, "lb") == 0 && L->c->gateway.front_lb == NULL)
@@ -2054,8 +1677,8 @@ static int build_call_security(loader *L, const ynode *map, gh_step *s) {
 }
 
 /* upload_client_cert {api, alias, cert, tier, format}, delete_client_cert {api, alias}. */
-static int build_client_cert_step(loader *L, const ynode *map, const char *kind, gh_step *s) {
-  const ynode *v = NULL;
+static int build_client_cert_step(loader *L, const gh_ynode *map, const char *kind, gh_step *s) {
+  const gh_ynode *v = NULL;
   int upload = s->kind == GH_STEP_UPLOAD_CLIENT_CERT;
   if (get_map(L, map, kind) ||
       check_keys(L, map, kind, upload ? CLIENT_UPLOAD_KEYS : CLIENT_DELETE_KEYS) ||
@@ -2066,13 +1689,13 @@ static int build_client_cert_step(loader *L, const ynode *map, const char *kind,
     return -1;
   if (!upload)
     return 0;
-  if ((v = map_get(map, "tier")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "tier")) != NULL) {
     if (get_string(L, v, "tier", &s->tier) || check_name(L, v, "tier", s->tier))
       return -1;
   } else if ((s->tier = take_string(L, map, "Unlimited", 9)) == NULL) {
     return -1;
   }
-  if ((v = map_get(map, "format")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "format")) != NULL) {
     if (get_word(L, v, "format", FORMATS, NULL, &s->format))
       return -1;
   } else if ((s->format = take_string(L, map, "pem", 3)) == NULL) {
@@ -2080,7 +1703,7 @@ static int build_client_cert_step(loader *L, const ynode *map, const char *kind,
   }
   int broken = strcmp(s->format, "garbage") == 0 || strcmp(s->format, "empty") == 0 ||
                strcmp(s->format, "oversize") == 0;
-  if ((v = map_get(map, "cert")) != NULL)
+  if ((v = gh_yaml_map_get(map, "cert")) != NULL)
     return get_pki_ref(L, v, "cert", 0, &s->cert);
   if (!broken)
     return fail(L, map,
@@ -2090,15 +1713,15 @@ static int build_client_cert_step(loader *L, const ynode *map, const char *kind,
 }
 
 /* subscribe {application, api, tier}. */
-static int build_subscribe(loader *L, const ynode *map, gh_step *s) {
-  const ynode *v = NULL;
+static int build_subscribe(loader *L, const gh_ynode *map, gh_step *s) {
+  const gh_ynode *v = NULL;
   if (get_map(L, map, "subscribe") || check_keys(L, map, "subscribe", SUBSCRIBE_KEYS) ||
       require(L, map, "application", "subscribe", &v) ||
       get_string(L, v, "application", &s->application) ||
       check_name(L, v, "application", s->application) || require(L, map, "api", "subscribe", &v) ||
       get_api_ref(L, v, "api", &s->api))
     return -1;
-  if ((v = map_get(map, "tier")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "tier")) != NULL) {
     if (get_string(L, v, "tier", &s->tier) || check_name(L, v, "tier", s->tier))
       return -1;
   } else if ((s->tier = take_string(L, map, "Unlimited", 9)) == NULL) {
@@ -2111,49 +1734,50 @@ static int build_subscribe(loader *L, const ynode *map, gh_step *s) {
   return 0;
 }
 
-static int build_call(loader *L, const ynode *map, gh_step *s) {
-  const ynode *v = NULL;
+static int build_call(loader *L, const gh_ynode *map, gh_step *s) {
+  const gh_ynode *v = NULL;
   if (get_map(L, map, "call") || check_keys(L, map, "call", CALL_KEYS) ||
       require(L, map, "api", "call", &v) || get_api_ref(L, v, "api", &s->api))
     return -1;
-  if ((v = map_get(map, "path")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "path")) != NULL) {
     if (get_clean_string(L, v, "path", 1, &s->path))
       return -1;
     if (s->path[0] != '/') {
-      qbuf q;
-      return fail(L, v, "path: expected a path starting with '/', got %s", quote(&q, s->path));
+      gh_yaml_qbuf q;
+      return fail(L, v, "path: expected a path starting with '/', got %s",
+                  gh_yaml_quote(&q, s->path));
     }
   } else if ((s->path = take_string(L, map, "/", 1)) == NULL) {
     return -1;
   }
-  if ((v = map_get(map, "method")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "method")) != NULL) {
     if (get_string(L, v, "method", &s->method))
       return -1;
     size_t len = strspn(s->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
     if (s->method[len] != '\0' || len > 16) {
-      qbuf q;
+      gh_yaml_qbuf q;
       return fail(L, v, "method: expected an HTTP method in capitals such as GET, got %s",
-                  quote(&q, s->method));
+                  gh_yaml_quote(&q, s->method));
     }
   } else if ((s->method = take_string(L, map, "GET", 3)) == NULL) {
     return -1;
   }
-  if ((v = map_get(map, "headers")) != NULL &&
+  if ((v = gh_yaml_map_get(map, "headers")) != NULL &&
       build_headers(L, v, "headers", &s->headers, &s->header_count))
     return -1;
   return build_call_security(L, map, s);
 }
 
 /* upload_endpoint_cert and replace_endpoint_cert: alias, cert, format. */
-static int build_cert_step(loader *L, const ynode *map, const char *kind, gh_step *s) {
-  const ynode *v = NULL;
+static int build_cert_step(loader *L, const gh_ynode *map, const char *kind, gh_step *s) {
+  const gh_ynode *v = NULL;
   int upload = s->kind == GH_STEP_UPLOAD_CERT;
   if (get_map(L, map, kind) || check_keys(L, map, kind, upload ? UPLOAD_KEYS : REPLACE_KEYS) ||
       require(L, map, "alias", kind, &v) ||
       /* an upload may send an empty alias on purpose: the gateway must refuse it */
       get_clean_text(L, v, "alias", 0, upload, &s->alias))
     return -1;
-  if ((v = map_get(map, "format")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "format")) != NULL) {
     if (get_word(L, v, "format", FORMATS, NULL, &s->format))
       return -1;
   } else if ((s->format = take_string(L, map, "pem", 3)) == NULL) {
@@ -2161,7 +1785,7 @@ static int build_cert_step(loader *L, const ynode *map, const char *kind, gh_ste
   }
   int broken = strcmp(s->format, "garbage") == 0 || strcmp(s->format, "empty") == 0 ||
                strcmp(s->format, "oversize") == 0;
-  if ((v = map_get(map, "cert")) != NULL) {
+  if ((v = gh_yaml_map_get(map, "cert")) != NULL) {
     if (get_pki_ref(L, v, "cert", 0, &s->cert))
       return -1;
   } else if (!broken) {
@@ -2172,8 +1796,8 @@ static int build_cert_step(loader *L, const ynode *map, const char *kind, gh_ste
   }
   if (!upload)
     return 0;
-  const ynode *backend = map_get(map, "backend");
-  const ynode *endpoint = map_get(map, "endpoint");
+  const gh_ynode *backend = gh_yaml_map_get(map, "backend");
+  const gh_ynode *endpoint = gh_yaml_map_get(map, "endpoint");
   if (backend != NULL && endpoint != NULL)
     return fail(L, endpoint, "%s: give backend or endpoint, not both", kind);
   if (backend == NULL && endpoint == NULL)
@@ -2185,16 +1809,16 @@ static int build_cert_step(loader *L, const ynode *map, const char *kind, gh_ste
 }
 
 /* reload: {} and restart_gateway: {} take an empty map or nothing. */
-static int build_empty(loader *L, const ynode *n, const char *kind) {
-  qbuf q;
-  if (n->type == Y_SCALAR && n->is_null)
+static int build_empty(loader *L, const gh_ynode *n, const char *kind) {
+  gh_yaml_qbuf q;
+  if (n->type == GH_Y_SCALAR && n->is_null)
     return 0;
-  if (n->type != Y_MAP)
-    return fail(L, n, "%s: expected an empty map {}, got %s", kind, describe(&q, n));
+  if (n->type != GH_Y_MAP)
+    return fail(L, n, "%s: expected an empty map {}, got %s", kind, gh_yaml_describe(&q, n));
   return check_keys(L, n, kind, NO_KEYS);
 }
 
-static int build_action(loader *L, const ynode *v, gh_step *s) {
+static int build_action(loader *L, const gh_ynode *v, gh_step *s) {
   const char *kind = STEP_KINDS[s->kind];
   char a[32];
   char b[32];
@@ -2224,7 +1848,7 @@ static int build_action(loader *L, const ynode *v, gh_step *s) {
   case GH_STEP_REPLACE_CERT:
     return build_cert_step(L, v, kind, s);
   case GH_STEP_DELETE_CERT: {
-    const ynode *alias = NULL;
+    const gh_ynode *alias = NULL;
     return get_map(L, v, kind) || check_keys(L, v, kind, DELETE_KEYS) ||
                    require(L, v, "alias", kind, &alias) ||
                    get_clean_string(L, alias, "alias", 0, &s->alias)
@@ -2248,32 +1872,32 @@ static int build_action(loader *L, const ynode *v, gh_step *s) {
   return fail(L, v, "unknown step");
 }
 
-static int build_step(loader *L, const ynode *map, gh_step *s) {
+static int build_step(loader *L, const gh_ynode *map, gh_step *s) {
   s->expect.backend_reached = GH_UNSET;
   s->expect.resumed = GH_UNSET;
   s->expect.refused = GH_UNSET;
-  qbuf q;
-  if (map->type != Y_MAP)
+  gh_yaml_qbuf q;
+  if (map->type != GH_Y_MAP)
     return fail(L, map, "steps: expected a step (a map such as {advance: 10s}), got %s",
-                describe(&q, map));
+                gh_yaml_describe(&q, map));
   s->line = map->line;
-  const ynode *action = NULL;
-  const ynode *action_key = NULL;
+  const gh_ynode *action = NULL;
+  const gh_ynode *action_key = NULL;
   char list[400];
   for (size_t i = 0; i < map->kid_count; i += 2) {
-    const ynode *key = map->kids[i];
+    const gh_ynode *key = map->kids[i];
     int kind = word_index(STEP_KINDS, key->text);
     if (kind >= 0) {
       if (action_key != NULL)
-        return fail(L, key, "a step does one thing: found %s after '%s'", quote(&q, key->text),
-                    action_key->text);
+        return fail(L, key, "a step does one thing: found %s after '%s'",
+                    gh_yaml_quote(&q, key->text), action_key->text);
       action_key = key;
       action = map->kids[i + 1];
       s->kind = (gh_step_kind)kind;
     } else if (word_index(STEP_EXTRA_KEYS, key->text) < 0) {
       char extra[80];
-      return fail(L, key, "unknown key %s in a step; expected one of: %s, %s", quote(&q, key->text),
-                  join_words(STEP_KINDS, list, sizeof(list)),
+      return fail(L, key, "unknown key %s in a step; expected one of: %s, %s",
+                  gh_yaml_quote(&q, key->text), join_words(STEP_KINDS, list, sizeof(list)),
                   join_words(STEP_EXTRA_KEYS, extra, sizeof(extra)));
     }
   }
@@ -2289,11 +1913,11 @@ static int build_step(loader *L, const ynode *map, gh_step *s) {
   else if ((s->kind >= GH_STEP_UPLOAD_CERT && s->kind <= GH_STEP_DELETE_API) ||
            s->kind >= GH_STEP_UPLOAD_CLIENT_CERT)
     keys = ADMIN_EXPECT_KEYS;
-  const ynode *expect = map_get(map, "expect");
-  const ynode *overrides = map_get(map, "expect_profile");
-  const ynode *within = map_get(map, "within");
+  const gh_ynode *expect = gh_yaml_map_get(map, "expect");
+  const gh_ynode *overrides = gh_yaml_map_get(map, "expect_profile");
+  const gh_ynode *within = gh_yaml_map_get(map, "within");
   if (keys == NULL && (expect != NULL || overrides != NULL)) {
-    const ynode *at = expect != NULL ? expect : overrides;
+    const gh_ynode *at = expect != NULL ? expect : overrides;
     return fail(L, at, "%s: %s has no result to expect", expect ? "expect" : "expect_profile",
                 kind);
   }
@@ -2312,7 +1936,7 @@ static int build_step(loader *L, const ynode *map, gh_step *s) {
   return 0;
 }
 
-static int build_steps(loader *L, const ynode *list) {
+static int build_steps(loader *L, const gh_ynode *list) {
   if (get_list(L, list, "steps", 1))
     return -1;
   L->c->steps = take(L, list, list->kid_count, sizeof(gh_step));
@@ -2335,7 +1959,7 @@ static int build_steps(loader *L, const ynode *list) {
 /* ---- the case ------------------------------------------------------------- */
 
 /* "YYYY-MM-DDTHH:MM:SSZ" exactly, and a real date and time. */
-static int build_epoch(loader *L, const ynode *n) {
+static int build_epoch(loader *L, const gh_ynode *n) {
   gh_case_spec *c = L->c;
   static const char expected[] = "a UTC time such as 2030-01-01T00:00:00Z";
   if (text_of(L, n, "epoch", expected, &c->epoch))
@@ -2357,16 +1981,16 @@ static int build_epoch(loader *L, const ynode *n) {
          strcmp(again, c->epoch) == 0;
   }
   if (!ok) {
-    qbuf q;
-    return fail(L, n, "epoch: expected %s, got %s", expected, quote(&q, c->epoch));
+    gh_yaml_qbuf q;
+    return fail(L, n, "epoch: expected %s, got %s", expected, gh_yaml_quote(&q, c->epoch));
   }
   c->epoch_s = (int64_t)t;
   return 0;
 }
 
-static int build_name(loader *L, const ynode *root) {
+static int build_name(loader *L, const gh_ynode *root) {
   gh_case_spec *c = L->c;
-  const ynode *v = NULL;
+  const gh_ynode *v = NULL;
   if (require(L, root, "name", "the scenario", &v) || get_string(L, v, "name", &c->scenario))
     return -1;
   for (const unsigned char *p = (const unsigned char *)c->scenario; *p; p++)
@@ -2388,8 +2012,8 @@ static int build_name(loader *L, const ynode *root) {
   if (L->row != NULL) {
     c->name[o++] = '[';
     for (size_t i = 0; i < L->params->kid_count; i++) {
-      const ynode *p = L->params->kids[i];
-      const ynode *value = L->row->kids[i];
+      const gh_ynode *p = L->params->kids[i];
+      const gh_ynode *value = L->row->kids[i];
       if (i)
         c->name[o++] = ',';
       memcpy(c->name + o, p->text, p->len);
@@ -2404,7 +2028,7 @@ static int build_name(loader *L, const ynode *root) {
   return 0;
 }
 
-static int build_case(loader *L, const ynode *root, gh_case_spec *c) {
+static int build_case(loader *L, const gh_ynode *root, gh_case_spec *c) {
   L->c = c;
   gh_gateway_spec *g = &c->gateway; /* unset: the gateway's defaults */
   g->profile_reload_interval_ms = -1;
@@ -2415,20 +2039,20 @@ static int build_case(loader *L, const ynode *root, gh_case_spec *c) {
   g->client_validation = -1;
   g->per_certificate = -1;
   g->upstream_session_reuse = -1;
-  const ynode *v = NULL;
+  const gh_ynode *v = NULL;
   c->file = take_string(L, NULL, L->path, strlen(L->path));
   if (c->file == NULL || build_name(L, root))
     return -1;
   if (require(L, root, "features", "the scenario", &v) ||
       get_strings(L, v, "features", LIST_NAME, NULL, 0, 1, &c->features, &c->feature_count))
     return -1;
-  if ((v = map_get(root, "profiles")) != NULL &&
+  if ((v = gh_yaml_map_get(root, "profiles")) != NULL &&
       get_strings(L, v, "profiles", LIST_WORD, PROFILES, 0, 1, &c->profiles, &c->profile_count))
     return -1;
-  if ((v = map_get(root, "refs")) != NULL &&
+  if ((v = gh_yaml_map_get(root, "refs")) != NULL &&
       get_strings(L, v, "refs", LIST_TEXT, NULL, 0, 0, &c->refs, &c->ref_count))
     return -1;
-  if ((v = map_get(root, "epoch")) != NULL) {
+  if ((v = gh_yaml_map_get(root, "epoch")) != NULL) {
     if (build_epoch(L, v))
       return -1;
   } else {
@@ -2437,16 +2061,16 @@ static int build_case(loader *L, const ynode *root, gh_case_spec *c) {
       return -1;
     c->epoch_s = DEFAULT_EPOCH_S;
   }
-  if ((v = map_get(root, "needs")) != NULL &&
+  if ((v = gh_yaml_map_get(root, "needs")) != NULL &&
       get_strings(L, v, "needs", LIST_NAME, NULL, 0, 0, &c->needs, &c->need_count))
     return -1;
-  if ((v = map_get(root, "pki")) != NULL && build_pki(L, v))
+  if ((v = gh_yaml_map_get(root, "pki")) != NULL && build_pki(L, v))
     return -1;
-  if ((v = map_get(root, "backends")) != NULL && build_backends(L, v))
+  if ((v = gh_yaml_map_get(root, "backends")) != NULL && build_backends(L, v))
     return -1;
-  if ((v = map_get(root, "apis")) != NULL && build_apis(L, v))
+  if ((v = gh_yaml_map_get(root, "apis")) != NULL && build_apis(L, v))
     return -1;
-  if ((v = map_get(root, "gateway")) != NULL && build_gateway(L, v))
+  if ((v = gh_yaml_map_get(root, "gateway")) != NULL && build_gateway(L, v))
     return -1;
   if (require(L, root, "steps", "the scenario", &v) || build_steps(L, v))
     return -1;
@@ -2466,29 +2090,29 @@ static int valid_param(const char *s) {
 }
 
 /* Checks the matrix; *rows is its rows list. */
-static int check_matrix(loader *L, const ynode *matrix, const ynode **rows) {
-  const ynode *params = NULL;
-  qbuf q;
+static int check_matrix(loader *L, const gh_ynode *matrix, const gh_ynode **rows) {
+  const gh_ynode *params = NULL;
+  gh_yaml_qbuf q;
   if (get_map(L, matrix, "matrix") || check_keys(L, matrix, "matrix", MATRIX_KEYS) ||
       require(L, matrix, "params", "matrix", &params) ||
       require(L, matrix, "rows", "matrix", rows) || get_list(L, params, "params", 1) ||
       get_list(L, *rows, "rows", 1))
     return -1;
   for (size_t i = 0; i < params->kid_count; i++) {
-    const ynode *p = params->kids[i];
-    if (p->type != Y_SCALAR || p->is_null || !valid_param(p->text))
+    const gh_ynode *p = params->kids[i];
+    if (p->type != GH_Y_SCALAR || p->is_null || !valid_param(p->text))
       return fail(L, p, "params: expected a parameter name ([A-Za-z_][A-Za-z0-9_]*), got %s",
-                  describe(&q, p));
+                  gh_yaml_describe(&q, p));
     for (size_t j = 0; j < i; j++)
       if (strcmp(params->kids[j]->text, p->text) == 0)
-        return fail(L, p, "params: %s is listed twice", quote(&q, p->text));
+        return fail(L, p, "params: %s is listed twice", gh_yaml_quote(&q, p->text));
   }
   size_t want = params->kid_count;
   for (size_t r = 0; r < (*rows)->kid_count; r++) {
-    const ynode *row = (*rows)->kids[r];
-    if (row->type != Y_SEQ)
+    const gh_ynode *row = (*rows)->kids[r];
+    if (row->type != GH_Y_SEQ)
       return fail(L, row, "rows: expected a row (a list of %zu value%s), got %s", want,
-                  want == 1 ? "" : "s", describe(&q, row));
+                  want == 1 ? "" : "s", gh_yaml_describe(&q, row));
     if (row->kid_count != want) {
       char names[200];
       size_t used = 0;
@@ -2502,10 +2126,10 @@ static int check_matrix(loader *L, const ynode *matrix, const ynode **rows) {
                   row->kid_count, row->kid_count == 1 ? "" : "s", want, names);
     }
     for (size_t k = 0; k < want; k++) {
-      const ynode *value = row->kids[k];
-      if (value->type != Y_SCALAR)
+      const gh_ynode *value = row->kids[k];
+      if (value->type != GH_Y_SCALAR)
         return fail(L, value, "row %zu: expected a scalar value for %s, got %s", r + 1,
-                    params->kids[k]->text, describe(&q, value));
+                    params->kids[k]->text, gh_yaml_describe(&q, value));
     }
   }
   L->params = params;
@@ -2515,17 +2139,17 @@ static int check_matrix(loader *L, const ynode *matrix, const ynode **rows) {
 /* ---- the public functions ------------------------------------------------ */
 
 static int load(loader *L, gh_case_spec **out, size_t *count) {
-  qbuf q;
-  const ynode *root = L->root;
-  if (root == NULL || (root->type == Y_SCALAR && root->is_null))
+  gh_yaml_qbuf q;
+  const gh_ynode *root = L->root;
+  if (root == NULL || (root->type == GH_Y_SCALAR && root->is_null))
     return fail_at(L, 0, 0, "the file is empty: expected a map with name, features and steps");
-  if (root->type != Y_MAP)
+  if (root->type != GH_Y_MAP)
     return fail(L, root, "expected a map with name, features and steps, got %s",
-                describe(&q, root));
+                gh_yaml_describe(&q, root));
   if (check_keys(L, root, "a scenario", TOP_KEYS))
     return -1;
-  const ynode *rows = NULL;
-  const ynode *matrix = map_get(root, "matrix");
+  const gh_ynode *rows = NULL;
+  const gh_ynode *matrix = gh_yaml_map_get(root, "matrix");
   if (matrix != NULL && check_matrix(L, matrix, &rows))
     return -1;
   size_t n = rows != NULL ? rows->kid_count : 1;
@@ -2539,7 +2163,7 @@ static int load(loader *L, gh_case_spec **out, size_t *count) {
     for (size_t j = 0; rc == 0 && j < i; j++)
       if (strcmp(cases[j].name, cases[i].name) == 0)
         rc = fail(L, L->row, "case name %s repeats row %zu's: rows must differ",
-                  quote(&q, cases[i].name), j + 1);
+                  gh_yaml_quote(&q, cases[i].name), j + 1);
     if (rc) {
       gh_cases_free(cases, i + 1);
       return -1;
@@ -2567,16 +2191,17 @@ int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_l
   memset(&L, 0, sizeof(L));
   L.path = path;
   L.err = err;
-  unsigned char *buf = NULL;
-  int rc = read_file(&L, &buf, &L.buf_len);
-  if (rc == 0) {
-    L.buf = buf;
-    rc = read_tree(&L);
+  gh_yaml_doc doc;
+  gh_yaml_error yerr;
+  if (gh_yaml_read_file(path, &doc, &yerr) != 0) {
+    err->line = yerr.line;
+    err->column = yerr.column;
+    snprintf(err->message, sizeof(err->message), "%s", yerr.message);
+    return -1;
   }
-  if (rc == 0)
-    rc = load(&L, cases, count);
-  arena_free(&L);
-  free(buf);
+  L.root = doc.root;
+  int rc = load(&L, cases, count);
+  gh_yaml_free(&doc);
   return rc;
 }
 
