@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "real.h"
 #include "supervisor.h"
 
 #define LB_PATH        1024
@@ -54,21 +55,7 @@ const gh_reject_answer gh_front_lb_rejects[GH_REJECT_COUNT] = {
 /* ---- nginx pieces --------------------------------------------------------------------------- */
 
 int gh_nginx_find(const char *bin, char *out, size_t out_len) {
-  if (bin && strchr(bin, '/'))
-    return access(bin, X_OK) == 0 && (size_t)snprintf(out, out_len, "%s", bin) < out_len ? 0 : -1;
-  const char *name = bin ? bin : "nginx";
-  const char *path = getenv("PATH");
-  char *copy = strdup(path ? path : "");
-  char *save = NULL;
-  int rc = -1;
-  for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && rc != 0;
-       dir = strtok_r(NULL, ":", &save))
-    if ((size_t)snprintf(out, out_len, "%s/%s", dir, name) < out_len && access(out, X_OK) == 0)
-      rc = 0;
-  free(copy);
-  if (rc != 0 && !bin && access("/usr/sbin/nginx", X_OK) == 0)
-    rc = snprintf(out, out_len, "/usr/sbin/nginx") > 0 ? 0 : -1;
-  return rc;
+  return gh_real_find(bin, "nginx", "/usr/sbin/nginx", out, out_len, NULL, 0);
 }
 
 void gh_nginx_user_line(char *out, size_t out_len) {
@@ -81,29 +68,31 @@ void gh_nginx_user_line(char *out, size_t out_len) {
     snprintf(out, out_len, "user %s %s;", pw->pw_name, gr->gr_name);
 }
 
-void gh_nginx_conf_head(gh_text *b, const char *dir, const char *error_log, const char *user_line,
+void gh_nginx_conf_head(gu_text *b, const char *dir, const char *error_log, const char *user_line,
                         const char *title) {
-  gh_text_printf(b, "# written by gatecert's %s\n", title);
-  gh_text_printf(b, "daemon off;\nmaster_process on;\nworker_processes 1;\n");
-  gh_text_printf(b, "pid \"%s/nginx.pid\";\nerror_log \"%s\" info;\n", dir, error_log);
+  gu_text_printf(b, "# written by gatecert's %s\n", title);
+  gu_text_printf(b, "daemon off;\nmaster_process on;\nworker_processes 1;\n");
+  gu_text_printf(b, "pid \"%s/nginx.pid\";\nerror_log \"%s\" info;\n", dir, error_log);
   if (user_line && user_line[0])
-    gh_text_printf(b, "%s\n", user_line);
+    gu_text_printf(b, "%s\n", user_line);
   /* nginx hands its workers an empty environment: keep libfaketime's, or the
    * workers (where TLS is verified) would run on the real clock */
   static const char *const keep[] = {"LD_PRELOAD", "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE",
                                      "FAKETIME_DONT_FAKE_MONOTONIC", "TZ"};
   for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-    gh_text_printf(b, "env %s;\n", keep[i]);
-  gh_text_printf(b, "events { worker_connections 256; }\n\nhttp {\n");
+    gu_text_printf(b, "env %s;\n", keep[i]);
+  gu_text_printf(b, "events { worker_connections 256; }\n\nhttp {\n");
   static const char *const temps[] = {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"};
   for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
-    gh_text_printf(b, "  %s_temp_path \"%s/tmp/%s\";\n", temps[i], dir, temps[i]);
-  gh_text_printf(
+    gu_text_printf(b, "  %s_temp_path \"%s/tmp/%s\";\n", temps[i], dir, temps[i]);
+  gu_text_printf(
       b, "  log_format gatecert '$remote_addr \"$request\" $status verify=$ssl_client_verify "
          "upstream=$upstream_addr/$upstream_status';\n");
-  gh_text_printf(b, "  access_log \"%s/access.log\" gatecert;\n", dir);
-  gh_text_printf(b, "  server_tokens off;\n");
+  gu_text_printf(b, "  access_log \"%s/access.log\" gatecert;\n", dir);
+  gu_text_printf(b, "  server_tokens off;\n");
 }
+
+int gh_nginx_safe(const char *text) { return text && strpbrk(text, "\"\\$;{}\r\n") == NULL; }
 
 int gh_self_signed_identity(gcert_kind kind, const char *subject, gcert_buf *cert_pem,
                             gcert_buf *key_pem, char *why, size_t why_len) {
@@ -131,7 +120,7 @@ int gh_self_signed_identity(gcert_kind kind, const char *subject, gcert_buf *cer
       (!key_pem || gcert_pem_write_key(item.key, NULL, key_pem, &err) == GCERT_OK))
     rc = 0;
   else
-    gh_driver_fail(why, why_len, "making %s: %s", subject, err.message);
+    gu_fail(why, why_len, "making %s: %s", subject, err.message);
   gcert_store_free(&store);
   gcert_item_free(&item);
   return rc;
@@ -139,18 +128,9 @@ int gh_self_signed_identity(gcert_kind kind, const char *subject, gcert_buf *cer
 
 /* ---- the balancer --------------------------------------------------------------------------- */
 
-/* 1 when text can sit inside a double-quoted nginx string as is. */
-static int conf_safe(const char *text) { return text && strpbrk(text, "\"\\$;{}\r\n") == NULL; }
-
 static int header_name_ok(const char *h) {
   return h && h[0] &&
          strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == strlen(h);
-}
-
-static int make_dir(const char *path, char *why, size_t why_len) {
-  if (mkdir(path, 0700) != 0 && errno != EEXIST)
-    return gh_driver_fail(why, why_len, "mkdir %s: %s", path, strerror(errno));
-  return 0;
 }
 
 /* The client trust bundle: a throwaway CA (its key discarded at once: nginx
@@ -162,33 +142,33 @@ static int write_client_trust(const gh_front_lb_spec *spec, const char *path, ch
   if (gh_self_signed_identity(GCERT_KIND_CA, "CN=gatecert placeholder CA (signs nothing)",
                               &placeholder, NULL, why, why_len) != 0)
     return -1;
-  gh_text b = {0};
-  gh_text_add(&b, placeholder.data, placeholder.len);
+  gu_text b = {0};
+  gu_text_add(&b, placeholder.data, placeholder.len);
   gcert_buf_free(&placeholder);
   int rc = 0;
   if (spec->client_trust_pem) {
     if (gcert_file_load(spec->client_trust_pem, GCERT_MAX_INPUT, &trust, &err) != GCERT_OK)
-      rc = gh_driver_fail(why, why_len, "reading %s: %s", spec->client_trust_pem, err.message);
+      rc = gu_fail(why, why_len, "reading %s: %s", spec->client_trust_pem, err.message);
     else {
-      gh_text_add(&b, "\n", 1);
-      gh_text_add(&b, trust.data, trust.len);
-      gh_text_add(&b, "\n", 1);
+      gu_text_add(&b, "\n", 1);
+      gu_text_add(&b, trust.data, trust.len);
+      gu_text_add(&b, "\n", 1);
     }
     gcert_buf_free(&trust);
   }
   if (rc == 0 && b.failed)
-    rc = gh_driver_fail(why, why_len, "out of memory");
+    rc = gu_fail(why, why_len, "out of memory");
   if (rc == 0 && gcert_file_save(path, (const unsigned char *)b.data, b.len, 0, &err) != GCERT_OK)
-    rc = gh_driver_fail(why, why_len, "writing %s: %s", path, err.message);
-  gh_text_free(&b);
+    rc = gu_fail(why, why_len, "writing %s: %s", path, err.message);
+  gu_text_free(&b);
   return rc;
 }
 
 static int render(const gh_front_lb *lb, const gh_front_lb_spec *spec, const char *client_ca,
-                  gh_text *b) {
+                  gu_text *b) {
   gh_nginx_conf_head(b, lb->dir, lb->error_log, spec->user_line,
                      "front load balancer (drivers/front_lb.c)");
-  gh_text_printf(b,
+  gu_text_printf(b,
                  "  server { # the load balancer in front of the gateway\n"
                  "    listen 127.0.0.1:%d ssl;\n"
                  "    ssl_certificate \"%s\";\n    ssl_certificate_key \"%s\";\n"
@@ -269,11 +249,11 @@ static int launch(gh_front_lb *lb, const gh_front_lb_spec *spec, char *why, size
     if (ended || gh_driver_now_ms() > deadline) {
       stop_proc(lb);
       char *err = ended && !line[0] ? gh_driver_file_tail(lb->stderr_path, 400) : NULL;
-      gh_driver_fail(why, why_len, "the load balancer (nginx in %s) %s: %s", lb->dir,
-                     ended ? "ended" : "did not start its worker within 5 s",
-                     line[0] ? line
-                     : err   ? err
-                             : "(nothing logged)");
+      gu_fail(why, why_len, "the load balancer (nginx in %s) %s: %s", lb->dir,
+              ended ? "ended" : "did not start its worker within 5 s",
+              line[0] ? line
+              : err   ? err
+                      : "(nothing logged)");
       free(err);
       return -1;
     }
@@ -285,28 +265,28 @@ gh_front_lb *gh_front_lb_start(const gh_front_lb_spec *spec, char *why, size_t w
   const char *paths[] = {spec->dir,          spec->server_cert,       spec->server_key,
                          spec->identity_pem, spec->gateway_trust_pem, spec->nginx};
   for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-    if (!conf_safe(paths[i])) {
-      gh_driver_fail(why, why_len, "the load balancer: path \"%s\" cannot go into nginx.conf",
-                     paths[i] ? paths[i] : "(none)");
+    if (!gh_nginx_safe(paths[i])) {
+      gu_fail(why, why_len, "the load balancer: path \"%s\" cannot go into nginx.conf",
+              paths[i] ? paths[i] : "(none)");
       return NULL;
     }
   if (!header_name_ok(spec->header)) {
-    gh_driver_fail(why, why_len, "the load balancer: \"%s\" is not a plain header name",
-                   spec->header ? spec->header : "");
+    gu_fail(why, why_len, "the load balancer: \"%s\" is not a plain header name",
+            spec->header ? spec->header : "");
     return NULL;
   }
   if (spec->gateway_port <= 0) {
-    gh_driver_fail(why, why_len, "the load balancer: the gateway has no HTTPS port");
+    gu_fail(why, why_len, "the load balancer: the gateway has no HTTPS port");
     return NULL;
   }
   gh_front_lb *lb = calloc(1, sizeof(*lb));
   if (!lb) {
-    gh_driver_fail(why, why_len, "out of memory");
+    gu_fail(why, why_len, "out of memory");
     return NULL;
   }
   char tmp[LB_PATH + 8], client_ca[LB_PATH + 32];
   if ((size_t)snprintf(lb->dir, sizeof(lb->dir), "%s", spec->dir) >= sizeof(lb->dir) - 64) {
-    gh_driver_fail(why, why_len, "the load balancer's directory path is too long");
+    gu_fail(why, why_len, "the load balancer's directory path is too long");
     free(lb);
     return NULL;
   }
@@ -315,7 +295,7 @@ gh_front_lb *gh_front_lb_start(const gh_front_lb_spec *spec, char *why, size_t w
   snprintf(lb->stderr_path, sizeof(lb->stderr_path), "%s/stderr.log", lb->dir);
   snprintf(tmp, sizeof(tmp), "%s/tmp", lb->dir);
   snprintf(client_ca, sizeof(client_ca), "%s/client-ca.pem", lb->dir);
-  int rc = make_dir(lb->dir, why, why_len) != 0 || make_dir(tmp, why, why_len) != 0 ||
+  int rc = gh_real_mkdir(lb->dir, why, why_len) != 0 || gh_real_mkdir(tmp, why, why_len) != 0 ||
                    write_client_trust(spec, client_ca, why, why_len) != 0
                ? -1
                : 1;
@@ -324,19 +304,19 @@ gh_front_lb *gh_front_lb_start(const gh_front_lb_spec *spec, char *why, size_t w
       rc = -1;
       break;
     }
-    gh_text text = {0};
+    gu_text text = {0};
     gcert_error err = {0};
     if (render(lb, spec, client_ca, &text) != 0)
-      rc = gh_driver_fail(why, why_len, "out of memory");
+      rc = gu_fail(why, why_len, "out of memory");
     else if (gcert_file_save(lb->conf, (const unsigned char *)text.data, text.len, 0, &err) !=
              GCERT_OK)
-      rc = gh_driver_fail(why, why_len, "writing %s: %s", lb->conf, err.message);
+      rc = gu_fail(why, why_len, "writing %s: %s", lb->conf, err.message);
     else
       rc = launch(lb, spec, why, why_len);
-    gh_text_free(&text);
+    gu_text_free(&text);
   }
   if (rc == 1)
-    gh_driver_fail(why, why_len, "the load balancer found its port taken %d times", LB_START_TRIES);
+    gu_fail(why, why_len, "the load balancer found its port taken %d times", LB_START_TRIES);
   if (rc != 0) {
     stop_proc(lb);
     free(lb);

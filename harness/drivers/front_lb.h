@@ -36,7 +36,7 @@
 
 #include "driver.h"
 #include "gcert.h"
-#include "text.h"
+#include "gutil.h"
 
 typedef struct gh_front_lb_spec {
   const char *nginx;             /* the nginx program (a path: gh_nginx_find) */
@@ -72,6 +72,8 @@ extern const gh_reject_answer gh_front_lb_rejects[GH_REJECT_COUNT];
 
 /* ---- nginx pieces the nginx driver shares with the balancer ---------------------------- */
 
+/* 1 when text can sit inside a double-quoted nginx string as is. */
+int gh_nginx_safe(const char *text);
 /* bin (a path, or a name looked up in PATH), or NULL: "nginx" in PATH, then
  * /usr/sbin/nginx. 0 with an executable path in out, or -1. */
 int gh_nginx_find(const char *bin, char *out, size_t out_len);
@@ -82,7 +84,7 @@ void gh_nginx_user_line(char *out, size_t out_len);
  * `http {`: daemon off, one worker, pid and error log in dir, the user line,
  * libfaketime's environment kept for the workers, temp paths under dir/tmp,
  * the access log. title goes into the first comment line. */
-void gh_nginx_conf_head(gh_text *b, const char *dir, const char *error_log, const char *user_line,
+void gh_nginx_conf_head(gu_text *b, const char *dir, const char *error_log, const char *user_line,
                         const char *title);
 /* A certificate (and, key_pem non-NULL, its key) made with the factory,
  * self-signed, valid from ten years before to a century after the wall clock
