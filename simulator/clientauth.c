@@ -31,10 +31,11 @@
  * So an added certificate fails the handshake (optional mode: untrusted)
  * until the next profile tick and is absent from memory trust until the next
  * reloader tick; a deleted one still completes the handshake until the next
- * profile tick but no longer matches at once. gsim_listener_check() processes
- * due ticks of both clocks; it runs from gsim_reload_check() (every request,
- * admin call and the 50 ms loop timer), so a tick that passed before a change
- * is processed before the change is recorded. A start (or restart) builds
+ * profile tick but no longer matches at once. The two clocks are reload.c's:
+ * gsim_reload_check() (every request, admin call and the 50 ms loop timer)
+ * asks gsim_listener_pending() and calls gsim_listener_apply() at their
+ * ticks, so a tick that passed before a change is processed before the change
+ * is recorded; this file never looks at a clock. A start (or restart) builds
  * both views from the store: nothing waits after a restart.
  *
  * The admin routes are at the end of this file. Their paths follow rule
@@ -71,7 +72,6 @@
 #include "multipart.h"
 #include "sim.h"
 
-#define NEXT_TICKS            3
 #define GSIM_CLIENT_CERT_KIND "client_cert"
 
 struct gsim_listener {
@@ -85,14 +85,12 @@ struct gsim_listener {
   uint64_t generation;
   size_t profile_live; /* client certificates in the current generation */
   int64_t profile_loaded_ms;
-  gsim_schedule profile;
   int profile_dirty;
   uint64_t profile_reloads;
   /* the in-memory trust store: certificate reloader clock */
   X509 **memory;
   size_t memory_count;
   int64_t memory_loaded_ms;
-  gsim_schedule reloader;
   int memory_dirty;
   uint64_t memory_loads; /* including the start */
   uint64_t memory_reloads;
@@ -383,15 +381,6 @@ int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *w
                    opt->client_trust ? "listener trust store" : "--trust", path, err.message);
   if (load_certs(sim, why, why_len) != 0)
     return -1;
-  int64_t start = sim->started_ms;
-  gsim_schedule_init(&l->profile, start, (int64_t)opt->listener_reload_s * 1000);
-  int64_t period = (int64_t)opt->truststore_period_s * 1000;
-  gsim_schedule_init(&l->reloader, start + (int64_t)opt->truststore_delay_s * 1000 - period,
-                     period);
-  if (opt->listener_reload_asked_s < GSIM_MIN_RELOAD_S)
-    gsim_log(sim, "WARN",
-             "listener SSL profile reload interval %lds is below the minimum: using %ds",
-             opt->listener_reload_asked_s, GSIM_MIN_RELOAD_S);
   if (rebuild_profile(sim, l, "start", why, why_len) != 0 ||
       reload_memory(sim, l, "start", why, why_len) != 0)
     return -1;
@@ -426,43 +415,32 @@ SSL *gsim_listener_new_ssl(gsim *sim) {
   return sim->listener && sim->listener->ctx ? SSL_new(sim->listener->ctx) : NULL;
 }
 
-void gsim_listener_check(gsim *sim) {
-  gsim_listener *l = sim->listener;
-  if (!l)
-    return;
-  int64_t now = gsim_now_ms();
-  char why[256];
-  if (gsim_schedule_advance(&l->profile, now) > 0 && l->profile_dirty) {
-    if (rebuild_profile(sim, l, "tick", why, sizeof(why)) == 0)
-      l->profile_reloads++;
-    else
-      gsim_log(sim, "ERROR", "listener SSL profile reload failed, keeping the previous one: %s",
-               why);
-  }
-  if (gsim_schedule_advance(&l->reloader, now) > 0 && l->memory_dirty) {
-    if (reload_memory(sim, l, "tick", why, sizeof(why)) == 0)
-      l->memory_reloads++;
-    else
-      gsim_log(sim, "ERROR", "client certificate reload failed: %s", why);
-  }
+int gsim_listener_pending(const gsim *sim, gsim_listener_view view) {
+  const gsim_listener *l = sim->listener;
+  return l && (view == GSIM_LISTENER_HANDSHAKE ? l->profile_dirty : l->memory_dirty);
 }
 
-int gsim_listener_reload_now(gsim *sim, char *why, size_t why_len) {
+int gsim_listener_apply(gsim *sim, gsim_listener_view view, const char *reason, char *why,
+                        size_t why_len) {
   gsim_listener *l = sim->listener;
   if (!l)
     return 0;
-  if (rebuild_profile(sim, l, "requested", why, why_len) != 0 ||
-      reload_memory(sim, l, "requested", why, why_len) != 0)
-    return -1;
-  l->profile_reloads++;
-  l->memory_reloads++;
+  if (view == GSIM_LISTENER_HANDSHAKE) {
+    if (rebuild_profile(sim, l, reason, why, why_len) != 0)
+      return -1;
+    l->profile_reloads++;
+  } else {
+    if (reload_memory(sim, l, reason, why, why_len) != 0)
+      return -1;
+    l->memory_reloads++;
+  }
   return 0;
 }
 
 static json_t *next_ticks(const gsim_schedule *s, int64_t now) {
   json_t *list = json_array();
   int64_t t = gsim_schedule_next_ms(s, now);
-  for (int i = 0; i < NEXT_TICKS; i++, t += s->interval_ms)
+  for (int i = 0; i < GSIM_STATUS_TICKS; i++, t += s->interval_ms)
     json_array_append_new(list, json_integer(t));
   return list;
 }
@@ -473,20 +451,21 @@ json_t *gsim_listener_status(gsim *sim) {
   if (!l)
     return json_object();
   int64_t now = gsim_now_ms();
-  json_t *profile =
-      json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:b, s:I, s:I}", "interval_s",
-                (json_int_t)opt->listener_reload_s, "interval_asked_s",
-                (json_int_t)opt->listener_reload_asked_s, "ticks",
-                (json_int_t)l->profile.last_index, "next_ticks_ms", next_ticks(&l->profile, now),
-                "generation", (json_int_t)l->generation, "reloads", (json_int_t)l->profile_reloads,
-                "pending_change", l->profile_dirty, "certificates_live",
-                (json_int_t)l->profile_live, "loaded_ms", (json_int_t)l->profile_loaded_ms);
+  json_t *profile = json_pack(
+      "{s:I, s:I, s:I, s:o, s:I, s:I, s:b, s:I, s:I}", "interval_s",
+      (json_int_t)opt->listener_reload_s, "interval_asked_s",
+      (json_int_t)opt->listener_reload_asked_s, "ticks", (json_int_t)sim->listener_clock.last_index,
+      "next_ticks_ms", next_ticks(&sim->listener_clock, now), "generation",
+      (json_int_t)l->generation, "reloads", (json_int_t)l->profile_reloads, "pending_change",
+      l->profile_dirty, "certificates_live", (json_int_t)l->profile_live, "loaded_ms",
+      (json_int_t)l->profile_loaded_ms);
   json_t *truststore = json_pack(
       "{s:I, s:I, s:I, s:o, s:I, s:b, s:I, s:I}", "period_s", (json_int_t)opt->truststore_period_s,
       "initial_delay_s", (json_int_t)opt->truststore_delay_s, "ticks",
-      (json_int_t)l->reloader.last_index, "next_ticks_ms", next_ticks(&l->reloader, now), "reloads",
-      (json_int_t)l->memory_reloads, "pending_change", l->memory_dirty, "certificates_live",
-      (json_int_t)l->memory_count, "loaded_ms", (json_int_t)l->memory_loaded_ms);
+      (json_int_t)sim->truststore_clock.last_index, "next_ticks_ms",
+      next_ticks(&sim->truststore_clock, now), "reloads", (json_int_t)l->memory_reloads,
+      "pending_change", l->memory_dirty, "certificates_live", (json_int_t)l->memory_count,
+      "loaded_ms", (json_int_t)l->memory_loaded_ms);
   return json_pack("{s:s, s:s, s:b, s:o, s:o, s:I}", "verify_client",
                    gsim_verify_client_name(opt->verify_client), "certificate_match",
                    opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT ? "serial_subject"
@@ -822,8 +801,8 @@ static json_t *meta(const cc_route *r, const gsim_client_cert *c) {
 
 static void next_tick_text(gsim *sim, char profile[32], char memory[32]) {
   int64_t now = gsim_now_ms();
-  gsim_format_iso(gsim_schedule_next_ms(&sim->listener->profile, now), profile);
-  gsim_format_iso(gsim_schedule_next_ms(&sim->listener->reloader, now), memory);
+  gsim_format_iso(gsim_schedule_next_ms(&sim->listener_clock, now), profile);
+  gsim_format_iso(gsim_schedule_next_ms(&sim->truststore_clock, now), memory);
 }
 
 /* A certificate file part: present, with a file name that is not blank

@@ -17,8 +17,6 @@
 
 #include "sim.h"
 
-#define NEXT_TICKS 3
-
 static json_t *iso(int64_t ms) {
   char text[32];
   gsim_format_iso(ms, text);
@@ -29,7 +27,7 @@ json_t *gsim_status_json(gsim *sim) {
   int64_t now = gsim_now_ms();
   json_t *next = json_array(), *next_ms = json_array();
   int64_t t = gsim_schedule_next_ms(&sim->sender, now);
-  for (int i = 0; i < NEXT_TICKS; i++, t += sim->sender.interval_ms) {
+  for (int i = 0; i < GSIM_STATUS_TICKS; i++, t += sim->sender.interval_ms) {
     json_array_append_new(next, iso(t));
     json_array_append_new(next_ms, json_integer(t));
   }
@@ -66,13 +64,11 @@ void gsim_control_request(gsim *sim, struct evhttp_request *req, const char *pat
     gsim_send_json(req, 200, json_pack("{s:o, s:I}", "time", iso(now), "time_ms", (json_int_t)now));
   } else if (strcmp(path, "reload") == 0 && cmd == EVHTTP_REQ_POST) {
     char why[256];
-    if (gsim_reload_now(sim, "requested", why, sizeof(why)) != 0 ||
-        gsim_listener_reload_now(sim, why, sizeof(why)) != 0) {
+    if (gsim_reload_everything_now(sim, why, sizeof(why)) != 0) {
       gsim_log(sim, "ERROR", "requested reload failed: %s", why);
       gsim_rest_error(req, 500, "Internal server error", "The reload failed; see the gateway log");
       return;
     }
-    sim->sender_reloads++;
     gsim_send_json(req, 200, gsim_status_json(sim));
   } else if (strcmp(path, "status") == 0 || strcmp(path, "time") == 0 ||
              strcmp(path, "reload") == 0) {

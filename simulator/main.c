@@ -182,10 +182,7 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
       return fail(why, why_len, "--log %s: %s", sim->opt->log_path, strerror(errno));
   }
   sim->started_ms = gsim_now_ms();
-  gsim_schedule_init(&sim->sender, sim->started_ms, (int64_t)sim->opt->sender_reload_s * 1000);
-  if (sim->opt->sender_reload_asked_s < GSIM_MIN_RELOAD_S)
-    gsim_log(sim, "WARN", "sender reload interval %lds is below the minimum: using %ds",
-             sim->opt->sender_reload_asked_s, GSIM_MIN_RELOAD_S);
+  gsim_reload_init(sim);
   if (open_state(sim, why, why_len) != 0 || load_identity(sim->opt, id, why, why_len) != 0 ||
       gsim_trust_init(&sim->trust, sim->opt, id->key, id->chain, why, why_len) != 0 ||
       gsim_apis_load(sim, why, why_len) != 0 || gsim_reload_now(sim, "start", why, why_len) != 0)

@@ -1,4 +1,10 @@
-/* reload.c - when uploaded endpoint certificates take effect.
+/* reload.c - every clock of the gateway: when changes take effect.
+ *
+ * Three fixed schedules from start (schedule.c), set up and advanced here
+ * only: the sender's (endpoint certificates, sap API providers), the
+ * listener SSL profile's and the client certificate trust store reloader's
+ * (clientauth.c's two views: it says what is pending, this file decides when
+ * to apply it). The domain modules never call back into this file.
  *
  * An upload or delete only marks the sender trust dirty; nothing changes for
  * backend handshakes until the next tick of the sender's fixed schedule
@@ -233,9 +239,51 @@ int gsim_reload_now(gsim *sim, const char *reason, char *why, size_t why_len) {
   return 0;
 }
 
+void gsim_reload_init(gsim *sim) {
+  const gsim_options *opt = sim->opt;
+  int64_t start = sim->started_ms;
+  gsim_schedule_init(&sim->sender, start, (int64_t)opt->sender_reload_s * 1000);
+  if (opt->sender_reload_asked_s < GSIM_MIN_RELOAD_S)
+    gsim_log(sim, "WARN", "sender reload interval %lds is below the minimum: using %ds",
+             opt->sender_reload_asked_s, GSIM_MIN_RELOAD_S);
+  gsim_schedule_init(&sim->listener_clock, start, (int64_t)opt->listener_reload_s * 1000);
+  int64_t period = (int64_t)opt->truststore_period_s * 1000;
+  gsim_schedule_init(&sim->truststore_clock,
+                     start + (int64_t)opt->truststore_delay_s * 1000 - period, period);
+  if (opt->listener_reload_asked_s < GSIM_MIN_RELOAD_S)
+    gsim_log(sim, "WARN",
+             "listener SSL profile reload interval %lds is below the minimum: using %ds",
+             opt->listener_reload_asked_s, GSIM_MIN_RELOAD_S);
+}
+
+/* The listener's two clocks: a view is rebuilt at its clock's tick when a
+ * client certificate changed since it was last built. */
+static void listener_check(gsim *sim, int64_t now) {
+  if (!sim->listener)
+    return;
+  char why[256];
+  if (gsim_schedule_advance(&sim->listener_clock, now) > 0 &&
+      gsim_listener_pending(sim, GSIM_LISTENER_HANDSHAKE) &&
+      gsim_listener_apply(sim, GSIM_LISTENER_HANDSHAKE, "tick", why, sizeof(why)) != 0)
+    gsim_log(sim, "ERROR", "listener SSL profile reload failed, keeping the previous one: %s", why);
+  if (gsim_schedule_advance(&sim->truststore_clock, now) > 0 &&
+      gsim_listener_pending(sim, GSIM_LISTENER_MEMORY) &&
+      gsim_listener_apply(sim, GSIM_LISTENER_MEMORY, "tick", why, sizeof(why)) != 0)
+    gsim_log(sim, "ERROR", "client certificate reload failed: %s", why);
+}
+
+int gsim_reload_everything_now(gsim *sim, char *why, size_t why_len) {
+  if (gsim_reload_now(sim, "requested", why, why_len) != 0 ||
+      gsim_listener_apply(sim, GSIM_LISTENER_HANDSHAKE, "requested", why, why_len) != 0 ||
+      gsim_listener_apply(sim, GSIM_LISTENER_MEMORY, "requested", why, why_len) != 0)
+    return -1;
+  sim->sender_reloads++;
+  return 0;
+}
+
 void gsim_reload_check(gsim *sim) {
   int64_t now = gsim_now_ms();
-  gsim_listener_check(sim);
+  listener_check(sim, now);
   int64_t passed = gsim_schedule_advance(&sim->sender, now);
   if (sim->opt->break_immediate_reload && sim->sender_dirty)
     passed = 1; /* the deliberate bug: no waiting for the tick */

@@ -266,9 +266,12 @@ typedef struct gsim {
   struct event_base *base;
   gsim_store *store;
   gsim_trust trust;
-  gsim_schedule sender;
-  int sender_dirty;        /* uploaded certs changed since the last reload */
-  uint64_t sender_reloads; /* reloads done at ticks or on request (not the start) */
+  /* the three clocks, set up and advanced by reload.c only */
+  gsim_schedule sender;           /* PassThroughHttpSender's fileReadInterval */
+  gsim_schedule listener_clock;   /* the listener SSL profile's fileReadInterval */
+  gsim_schedule truststore_clock; /* the client certificate trust store reloader */
+  int sender_dirty;               /* uploaded certs changed since the last reload */
+  uint64_t sender_reloads;        /* reloads done at ticks or on request (not the start) */
   int64_t last_reload_ms;
   int64_t started_ms;
   gsim_api *apis[GSIM_MAX_APIS];
@@ -288,10 +291,17 @@ typedef struct gsim {
   struct gsim_sap *sap;           /* sap.c: the sap profile's trust and key stores */
 } gsim;
 
-/* Processes due ticks: when a tick has passed and the sender trust changed,
- * reloads it. Called from the loop's cap timer and at the start of every
- * request, so the first request after a tick sees the reloaded trust. */
+/* Sets up the three clocks from sim->started_ms and the options (and logs an
+ * interval raised to the minimum). */
+void gsim_reload_init(gsim *sim);
+/* Processes due ticks of the three clocks: at a tick, what changed since the
+ * last one is applied (the sender trust; the listener's handshake trust; its
+ * in-memory trust). Called from the loop's cap timer and at the start of
+ * every request, so the first request after a tick sees the reloaded trust. */
 void gsim_reload_check(gsim *sim);
+/* /_sim/reload: the sender trust and both listener views rebuilt now. 0, or
+ * -1 with why filled. */
+int gsim_reload_everything_now(gsim *sim, char *why, size_t why_len);
 /* Rebuilds the sender trust from the store now (start, /_sim/reload).
  * 0, or -1 with why filled. */
 int gsim_reload_now(gsim *sim, const char *reason, char *why, size_t why_len);
@@ -328,18 +338,25 @@ typedef struct gsim_client_cert {
 } gsim_client_cert;
 
 /* Builds the listener's first generation (verify mode, base client trust and
- * every stored client certificate: what a restart finds on disk) and the two
- * schedules (listener profile interval; trust store reloader, first run
- * truststore_delay_s after start, then every period). 0, or -1 with why. */
+ * every stored client certificate: what a restart finds on disk) and its
+ * in-memory trust. 0, or -1 with why. */
 int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *why, size_t why_len);
 void gsim_listener_free(gsim *sim);
 /* A new server-side SSL for an accepted connection, from the current
  * listener generation (NULL on allocation failure). */
 SSL *gsim_listener_new_ssl(gsim *sim);
-/* Processes due ticks of both clocks (called from gsim_reload_check). */
-void gsim_listener_check(gsim *sim);
-/* Rebuilds both (handshake trust and in-memory trust) now: /_sim/reload. */
-int gsim_listener_reload_now(gsim *sim, char *why, size_t why_len);
+/* The listener's two views of the client certificates, each on its own clock
+ * (reload.c): the handshake trust (SSL profile) and the in-memory trust store. */
+typedef enum gsim_listener_view {
+  GSIM_LISTENER_HANDSHAKE = 0,
+  GSIM_LISTENER_MEMORY
+} gsim_listener_view;
+/* 1 when a client certificate changed since view was last built. */
+int gsim_listener_pending(const gsim *sim, gsim_listener_view view);
+/* Rebuilds view from the certificates now in the map (reason for the log)
+ * and counts the reload. 0, or -1 with why (the previous one stays). */
+int gsim_listener_apply(gsim *sim, gsim_listener_view view, const char *reason, char *why,
+                        size_t why_len);
 /* The "listener" object of /_sim/status. */
 json_t *gsim_listener_status(gsim *sim);
 /* 1 when cert is in the in-memory listener trust store (the reloader's
