@@ -263,7 +263,7 @@ static void certs_add(gsim *sim, struct evhttp_request *req, const cert_api *api
     internal_error(sim, req, "storing the certificate");
     return;
   }
-  sim->sender_dirty = 1;
+  gsim_trust_changed(&sim->trust);
   char next[32];
   gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
   gsim_log(sim, "INFO", "endpoint certificate '%s' %s for %s; live at the next sender tick (%s)",
@@ -323,7 +323,7 @@ static void certs_replace(gsim *sim, struct evhttp_request *req, const cert_api 
   else if (st != GSIM_STORE_OK)
     internal_error(sim, req, "replacing the certificate");
   else {
-    sim->sender_dirty = 1;
+    gsim_trust_changed(&sim->trust);
     gsim_log(sim, "INFO", "endpoint certificate '%s' replaced; live at the next sender tick",
              alias);
     cert_meta_reply(req, 200, alias, existing.endpoint);
@@ -342,7 +342,7 @@ static void certs_delete(gsim *sim, struct evhttp_request *req, const cert_api *
     internal_error(sim, req, "deleting the certificate");
     return;
   }
-  sim->sender_dirty = 1;
+  gsim_trust_changed(&sim->trust);
   gsim_log(sim, "INFO", "endpoint certificate '%s' deleted; gone at the next sender tick", alias);
   if (api->deleted.before) { /* 2.6 answers a text (not imitated: its application/json type) */
     char text[GSIM_ALIAS_MAX + 96];

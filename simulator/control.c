@@ -35,14 +35,14 @@ json_t *gsim_status_json(gsim *sim) {
   json_t *last_tick =
       last_index > 0 ? iso(gsim_schedule_tick_ms(&sim->sender, last_index)) : json_null();
   gsim_trust_gen *gen = sim->trust.current;
-  json_t *sender =
-      json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:b, s:o, s:I}", "interval_s",
-                (json_int_t)sim->opt->sender_reload_s, "interval_asked_s",
-                (json_int_t)sim->opt->sender_reload_asked_s, "ticks", (json_int_t)last_index,
-                "last_tick", last_tick, "next_ticks", next, "next_ticks_ms", next_ms, "generation",
-                (json_int_t)(gen ? gen->number : 0), "reloads", (json_int_t)sim->sender_reloads,
-                "pending_change", sim->sender_dirty, "loaded", iso(gen ? gen->loaded_ms : 0),
-                "endpoint_certificates_live", (json_int_t)(gen ? gen->uploaded_count : 0));
+  json_t *sender = json_pack(
+      "{s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:b, s:o, s:I}", "interval_s",
+      (json_int_t)sim->opt->sender_reload_s, "interval_asked_s",
+      (json_int_t)sim->opt->sender_reload_asked_s, "ticks", (json_int_t)last_index, "last_tick",
+      last_tick, "next_ticks", next, "next_ticks_ms", next_ms, "generation",
+      (json_int_t)(gen ? gen->number : 0), "reloads", (json_int_t)sim->sender_reloads,
+      "pending_change", gsim_trust_pending(&sim->trust), "loaded", iso(gen ? gen->loaded_ms : 0),
+      "endpoint_certificates_live", (json_int_t)(gen ? gen->uploaded_count : 0));
   json_t *stats =
       json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)sim->stats.requests, "proxied",
                 (json_int_t)sim->stats.proxied, "faults", (json_int_t)sim->stats.faults,

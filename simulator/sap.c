@@ -52,8 +52,9 @@
  * entry, presented as the gateway's client certificate (2-way SSL to the API
  * provider). Like every sender trust change, this takes effect at the next
  * sender reload tick: a change to a provider, or to a trust store or key
- * store entry a provider uses, marks the sender dirty, and reload.c reads the
- * providers from the store when it builds a generation (trust.c gives them
+ * store entry a provider uses, marks the sender trust changed
+ * (gsim_trust_changed), and reload.c has gsim_sap_providers_load() read the
+ * providers from the store (this file's kinds) when it builds a generation (trust.c gives them
  * their own SSL contexts, matched before the configured SSL profiles). A
  * restart builds its first generation from the store, providers included.
  */
@@ -248,7 +249,7 @@ static void note_change(gsim *sim, store_kind k, const char *store, const char *
                         const char *what, int64_t now) {
   int used = provider_uses(sim, k, store, name);
   if (used != 0) /* a failed lookup reloads to be safe */
-    sim->sender_dirty = 1;
+    gsim_trust_changed(&sim->trust);
   char next[32];
   gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
   if (used)
@@ -258,6 +259,146 @@ static void note_change(gsim *sim, store_kind k, const char *store, const char *
              store_word(k), store, name, what, next);
   else
     gsim_log(sim, "INFO", "sap %s %s/%s %s", store_word(k), store, name, what);
+}
+
+/* ---- API providers as trust profiles (read by reload.c at a rebuild) ------- */
+
+/* Adds every certificate of the sap trust store `store` to out. */
+static int provider_trust(gsim *sim, const char *store, gcert_store *out, char *why,
+                          size_t why_len) {
+  char prefix[GSIM_OBJECT_KEY_MAX];
+  snprintf(prefix, sizeof(prefix), "%s/", store);
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, SAP_KIND_TRUST, prefix, &rows, &count) != GSIM_STORE_OK) {
+    snprintf(why, why_len, "store: %s", gsim_store_error(sim->store));
+    return -1;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    const unsigned char *p = rows[i].blob;
+    X509 *cert = p ? d2i_X509(NULL, &p, (long)rows[i].blob_len) : NULL;
+    gcert_error err = {0};
+    if (!cert || gcert_store_add_trusted(out, NULL, cert, &err) != GCERT_OK) {
+      snprintf(why, why_len, "trust store certificate '%.200s' does not load", rows[i].key);
+      rc = -1;
+    }
+    X509_free(cert);
+  }
+  gsim_object_rows_free(rows, count);
+  return rc;
+}
+
+/* The key store entry store/alias as an identity; a missing entry is no
+ * identity (logged), not an error. */
+static int provider_identity(gsim *sim, const char *provider, const char *store, const char *alias,
+                             gsim_ssl_profile *slot, char *why, size_t why_len) {
+  char key[GSIM_OBJECT_KEY_MAX];
+  if (snprintf(key, sizeof(key), "%s/%s", store, alias) >= (int)sizeof(key)) {
+    snprintf(why, why_len, "key store entry name too long");
+    return -1;
+  }
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  gsim_store_status st = gsim_store_object_get(sim->store, SAP_KIND_KEY, key, &row);
+  if (st == GSIM_STORE_NOT_FOUND) {
+    gsim_log(sim, "WARN",
+             "sap API provider '%s': key store entry %s is gone: presenting no "
+             "client certificate",
+             provider, key);
+    return 0;
+  }
+  if (st != GSIM_STORE_OK) {
+    snprintf(why, why_len, "store: %s", gsim_store_error(sim->store));
+    return -1;
+  }
+  gcert_store entry;
+  gcert_store_init(&entry);
+  gcert_error err = {0};
+  int rc = -1;
+  if (gcert_pem_read(row.blob, row.blob_len, NULL, &entry, &err) == GCERT_OK && entry.count == 1 &&
+      entry.entries[0].key) {
+    EVP_PKEY_up_ref(entry.entries[0].key);
+    slot->key = entry.entries[0].key;
+    slot->chain = X509_chain_up_ref(entry.entries[0].chain);
+    rc = slot->chain ? 0 : -1;
+  }
+  if (rc)
+    snprintf(why, why_len, "key store entry %.200s does not load", key);
+  gcert_store_free(&entry);
+  if (row.blob)
+    OPENSSL_cleanse(row.blob, row.blob_len);
+  gsim_object_row_clear(&row);
+  return rc;
+}
+
+/* One provider into slot; -1 with why (the slot is then freed). */
+static int provider_load(gsim *sim, const gsim_object_row *row, gsim_ssl_profile *slot, char *why,
+                         size_t why_len) {
+  memset(slot, 0, sizeof(*slot));
+  gcert_store_init(&slot->custom_trust);
+  json_t *def = row->json ? json_loads(row->json, 0, NULL) : NULL;
+  const char *host = json_string_value(json_object_get(def, "host"));
+  json_int_t port = json_integer_value(json_object_get(def, "port"));
+  const char *ts = json_string_value(json_object_get(def, "trustStore"));
+  const char *ks = json_string_value(json_object_get(def, "keyStore"));
+  const char *alias = json_string_value(json_object_get(def, "keyAlias"));
+  gsim_profile_spec *spec = calloc(1, sizeof(*spec));
+  int rc = -1;
+  if (!def || !host || port < 1 || port > 65535)
+    snprintf(why, why_len, "its definition is unusable");
+  else if (!spec)
+    snprintf(why, why_len, "out of memory");
+  else {
+    slot->spec = spec;
+    size_t n = strlen(host) + 16;
+    spec->servers[0] = malloc(n);
+    spec->verifier = GSIM_VERIFY_DEFAULT;
+    if (spec->servers[0]) {
+      snprintf(spec->servers[0], n, "%s:%lld", host, (long long)port);
+      spec->server_count = 1;
+      rc = 0;
+    } else
+      snprintf(why, why_len, "out of memory");
+    if (rc == 0 && ts) {
+      spec->trust_store = strdup(ts); /* a name: the certificates are in custom_trust */
+      rc = spec->trust_store ? provider_trust(sim, ts, &slot->custom_trust, why, why_len) : -1;
+    }
+    if (rc == 0 && ks && alias)
+      rc = provider_identity(sim, row->key, ks, alias, slot, why, why_len);
+  }
+  if (!slot->spec)
+    free(spec);
+  // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): spec is owned by slot->spec (freed by gsim_trust_slot_free)
+  json_decref(def);
+  if (rc)
+    gsim_trust_slot_free(slot);
+  return rc;
+}
+
+size_t gsim_sap_providers_load(gsim *sim, gsim_trust *trust) {
+  gsim_object_row *rows = NULL;
+  size_t count = 0, loaded = 0;
+  if (gsim_store_object_list(sim->store, SAP_KIND_PROVIDER, NULL, &rows, &count) != GSIM_STORE_OK) {
+    gsim_log(sim, "ERROR", "sap API providers cannot be read: %s", gsim_store_error(sim->store));
+    return 0;
+  }
+  size_t slot = trust->profile_count + 1;
+  for (size_t i = 0; i < count; i++) {
+    char why[256];
+    if (slot >= GSIM_MAX_PROFILES) {
+      gsim_log(sim, "ERROR", "sap API provider '%s' left out: no profile slot left", rows[i].key);
+      continue;
+    }
+    if (provider_load(sim, &rows[i], &trust->profiles[slot], why, sizeof(why)) != 0) {
+      gsim_log(sim, "ERROR", "sap API provider '%s' left out: %s", rows[i].key, why);
+      continue;
+    }
+    slot++;
+    loaded++;
+  }
+  gsim_object_rows_free(rows, count);
+  return loaded;
 }
 
 /* ---- trust store uploads ---------------------------------------------------- */
@@ -920,7 +1061,7 @@ static void providers_add(gsim *sim, struct evhttp_request *req) {
     internal_error(sim, req, "storing a provider");
     return;
   }
-  sim->sender_dirty = 1;
+  gsim_trust_changed(&sim->trust);
   char next[32];
   gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
   gsim_log(sim, "INFO", "sap API provider '%s' %s for %s:%lld; live at the next sender tick (%s)",
@@ -987,7 +1128,7 @@ static void providers_route(gsim *sim, struct evhttp_request *req, const char *r
     else if (rc != GSIM_STORE_OK)
       internal_error(sim, req, "deleting a provider");
     else {
-      sim->sender_dirty = 1;
+      gsim_trust_changed(&sim->trust);
       gsim_log(sim, "INFO", "sap API provider '%s' deleted; effective at the next sender tick",
                name);
       gsim_send_json(req, 200, json_pack("{s:s}", "name", name));

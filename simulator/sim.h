@@ -209,6 +209,7 @@ typedef struct gsim_trust {
   EVP_PKEY *server_key; /* the gateway's own identity (default profile) */
   STACK_OF(X509) * server_chain;
   gsim_trust_gen *current;
+  int changed; /* endpoint certificates or API providers changed since current was built */
 } gsim_trust;
 
 /* Loads the base trust store, every profile's material and the gateway's own
@@ -220,6 +221,14 @@ void gsim_trust_free(gsim_trust *trust);
  * makes it current. 0, or -1 with why filled (the old one stays current). */
 int gsim_trust_rebuild(gsim_trust *trust, const gsim_cert_row *uploaded, size_t count,
                        int64_t now_ms, char *why, size_t why_len);
+/* Marks the sender trust changed (an endpoint certificate, or an API
+ * provider or a store it uses): the next sender tick rebuilds it. */
+void gsim_trust_changed(gsim_trust *trust);
+/* 1 when a change waits for the next rebuild (gsim_trust_rebuild clears it). */
+int gsim_trust_pending(const gsim_trust *trust);
+/* Frees an API provider slot's spec (malloc'd, see trust.c's top comment)
+ * and material, and zeroes it. */
+void gsim_trust_slot_free(gsim_ssl_profile *slot);
 gsim_trust_gen *gsim_trust_gen_ref(gsim_trust_gen *gen);
 void gsim_trust_gen_unref(gsim_trust_gen *gen);
 /* The profile index for a backend (host is matched case-insensitively,
@@ -270,7 +279,6 @@ typedef struct gsim {
   gsim_schedule sender;           /* PassThroughHttpSender's fileReadInterval */
   gsim_schedule listener_clock;   /* the listener SSL profile's fileReadInterval */
   gsim_schedule truststore_clock; /* the client certificate trust store reloader */
-  int sender_dirty;               /* uploaded certs changed since the last reload */
   uint64_t sender_reloads;        /* reloads done at ticks or on request (not the start) */
   int64_t last_reload_ms;
   int64_t started_ms;
@@ -454,6 +462,10 @@ const gsim_tier *gsim_tier_find(const gsim_options *opt, const char *name);
 
 int gsim_sap_init(gsim *sim, char *why, size_t why_len);
 void gsim_sap_free(gsim *sim);
+/* Fills the free profile slots of trust after the built-in default with the
+ * store's API providers (creation order; trust.c's top comment); returns how
+ * many. One that does not load is left out, with a log line. */
+size_t gsim_sap_providers_load(gsim *sim, gsim_trust *trust);
 /* Admin routes under /sap/v1/ (1 when answered, 0 when not its path). */
 int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path);
 

@@ -21,34 +21,26 @@
  * whoever issued it.
  *
  * The sap profile's API providers (sap.c) are profiles too, made at each
- * reload from the store rather than from the configuration: reload.c puts
- * provider i in the profile slot profile_count + 1 + i (the slot after the
+ * reload from the store rather than from the configuration: sap.c
+ * (gsim_sap_providers_load, called by reload.c) puts provider i in the profile slot profile_count + 1 + i (the slot after the
  * built-in default's context), with a malloc'd spec naming one "host:port",
  * its own trust store or none (the sender trust), and its key store entry as
  * the identity. A slot is in use when its spec is set. They get a context in
  * every generation like the configured profiles, and gsim_trust_profile_for
  * looks them up first: a provider registered for a backend wins over an SSL
  * profile naming the same host:port. The slots and their material belong to
- * the trust (freed by gsim_trust_free; reload.c swaps them around a rebuild).
+ * the trust (freed by gsim_trust_free and gsim_trust_slot_free; reload.c swaps
+ * them around a rebuild). The trust also owns the sender's "changed" mark:
+ * gsim_trust_changed() sets it (admin and sap uploads), a rebuild clears it.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/err.h>
 
+#include "gutil.h"
 #include "sim.h"
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 /* Adds every certificate of a store (trusted entries and key entries' chains). */
 static int add_store_certs(X509_STORE *st, const gcert_store *store) {
@@ -72,13 +64,13 @@ static int add_uploaded(X509_STORE *st, const gsim_cert_row *rows, size_t count,
     const unsigned char *p = rows[i].der;
     X509 *cert = d2i_X509(NULL, &p, (long)rows[i].der_len);
     if (!cert)
-      return fail(why, why_len, "stored certificate '%s' does not decode", rows[i].alias);
+      return gu_fail(why, why_len, "stored certificate '%s' does not decode", rows[i].alias);
     int ok = X509_STORE_add_cert(st, cert);
     X509_free(cert);
     if (!ok) {
       unsigned long e = ERR_peek_last_error();
       if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE)
-        return fail(why, why_len, "certificate '%s' could not be added", rows[i].alias);
+        return gu_fail(why, why_len, "certificate '%s' could not be added", rows[i].alias);
       ERR_clear_error();
     }
   }
@@ -92,15 +84,15 @@ static int load_identity(const char *path, const char *password, EVP_PKEY **key,
   gcert_store_init(&store);
   gcert_error err = {0};
   if (gcert_read_file(path, GCERT_FORMAT_AUTO, password, &store, &err) != GCERT_OK)
-    return fail(why, why_len, "key store %s: %s", path, err.message);
-  int rc = fail(why, why_len, "key store %s: no private key entry", path);
+    return gu_fail(why, why_len, "key store %s: %s", path, err.message);
+  int rc = gu_fail(why, why_len, "key store %s: no private key entry", path);
   for (size_t i = 0; i < store.count; i++) {
     gcert_entry *e = &store.entries[i];
     if (e->key && e->chain && sk_X509_num(e->chain) > 0) {
       EVP_PKEY_up_ref(e->key);
       *key = e->key;
       *chain = X509_chain_up_ref(e->chain);
-      rc = *chain ? 0 : fail(why, why_len, "out of memory");
+      rc = *chain ? 0 : gu_fail(why, why_len, "out of memory");
       break;
     }
   }
@@ -115,7 +107,7 @@ int gsim_trust_init(gsim_trust *trust, const gsim_options *opt, EVP_PKEY *server
   gcert_error err = {0};
   if (opt->trust && gcert_read_file(opt->trust, GCERT_FORMAT_AUTO, opt->trust_password,
                                     &trust->base, &err) != GCERT_OK)
-    return fail(why, why_len, "--trust %s: %s", opt->trust, err.message);
+    return gu_fail(why, why_len, "--trust %s: %s", opt->trust, err.message);
   EVP_PKEY_up_ref(server_key);
   trust->server_key = server_key;
   trust->server_chain = X509_chain_up_ref(server_chain);
@@ -131,7 +123,7 @@ int gsim_trust_init(gsim_trust *trust, const gsim_options *opt, EVP_PKEY *server
     if (spec->trust_store &&
         gcert_read_file(spec->trust_store, GCERT_FORMAT_AUTO, spec->trust_password,
                         &p->custom_trust, &err) != GCERT_OK)
-      return fail(why, why_len, "trust store %s: %s", spec->trust_store, err.message);
+      return gu_fail(why, why_len, "trust store %s: %s", spec->trust_store, err.message);
     if (spec->key_store) {
       if (load_identity(spec->key_store, spec->key_password, &p->key, &p->chain, why, why_len))
         return -1;
@@ -157,8 +149,7 @@ static const gsim_ssl_profile *profile_at(const gsim_trust *trust, size_t index)
   return NULL;
 }
 
-/* Frees a provider slot's spec and material and zeroes it. */
-static void provider_slot_free(gsim_ssl_profile *p) {
+void gsim_trust_slot_free(gsim_ssl_profile *p) {
   gsim_profile_spec *spec = (gsim_profile_spec *)p->spec;
   if (spec) {
     for (size_t i = 0; i < spec->server_count; i++)
@@ -171,6 +162,10 @@ static void provider_slot_free(gsim_ssl_profile *p) {
   sk_X509_pop_free(p->chain, X509_free);
   memset(p, 0, sizeof(*p));
 }
+
+void gsim_trust_changed(gsim_trust *trust) { trust->changed = 1; }
+
+int gsim_trust_pending(const gsim_trust *trust) { return trust->changed; }
 
 gsim_trust_gen *gsim_trust_gen_ref(gsim_trust_gen *gen) {
   if (gen)
@@ -197,7 +192,7 @@ void gsim_trust_free(gsim_trust *trust) {
   }
   for (size_t i = trust->profile_count + 1; i < GSIM_MAX_PROFILES; i++)
     if (trust->profiles[i].spec)
-      provider_slot_free(&trust->profiles[i]);
+      gsim_trust_slot_free(&trust->profiles[i]);
   EVP_PKEY_free(trust->server_key);
   sk_X509_pop_free(trust->server_chain, X509_free);
   memset(trust, 0, sizeof(*trust));
@@ -222,7 +217,7 @@ static SSL_CTX *new_client_ctx(const gsim_trust *trust, size_t index, const gsim
   if (!ctx || !st) {
     SSL_CTX_free(ctx);
     X509_STORE_free(st);
-    fail(why, why_len, "out of memory");
+    gu_fail(why, why_len, "out of memory");
     return NULL;
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -245,7 +240,7 @@ static SSL_CTX *new_client_ctx(const gsim_trust *trust, size_t index, const gsim
     else
       rc = set_identity(ctx, trust->server_key, trust->server_chain);
     if (rc)
-      fail(why, why_len, "the key store of SSL profile %zu does not load into OpenSSL", index);
+      gu_fail(why, why_len, "the key store of SSL profile %zu does not load into OpenSSL", index);
   }
   if (rc) {
     SSL_CTX_free(ctx);
@@ -258,7 +253,7 @@ int gsim_trust_rebuild(gsim_trust *trust, const gsim_cert_row *uploaded, size_t 
                        int64_t now_ms, char *why, size_t why_len) {
   gsim_trust_gen *gen = calloc(1, sizeof(*gen));
   if (!gen)
-    return fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   gen->refs = 1;
   gen->number = trust->current ? trust->current->number + 1 : 1;
   gen->loaded_ms = now_ms;
@@ -274,6 +269,7 @@ int gsim_trust_rebuild(gsim_trust *trust, const gsim_cert_row *uploaded, size_t 
   }
   gsim_trust_gen_unref(trust->current);
   trust->current = gen;
+  trust->changed = 0;
   return 0;
 }
 
