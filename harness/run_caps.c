@@ -1,0 +1,90 @@
+/* run_caps.c - the capabilities a case needs, by what it declares and what
+ * it uses.
+ *
+ * A case lists needs: by name (driver.h's capability names); beyond them,
+ * implied_capabilities reads its gateway section and steps (listener
+ * settings or client certificates: client-mtls; a certificate header:
+ * header-mode and, unless url-pem or garbage, header-cert-decode; tokens and
+ * subscriptions: oauth2; fault codes: WSO2's fault codes, the 9009xx of the
+ * security chain apart; via: lb; per-API backend TLS ...). run_case.c
+ * compares the union with the driver's capabilities (skipped: the first
+ * missing one named) and with the product's not-applicable table.
+ */
+#include <string.h>
+
+#include "run_internal.h"
+
+/* A fault code expectation needs WSO2's fault codes: the authentication
+ * faults (9009xx, the security chain's) or the rest (101500 backend faults,
+ * 900804 throttling). */
+static unsigned fault_code_capability(const char *code) {
+  if (!code)
+    return 0;
+  return strncmp(code, "9009", 4) == 0 ? GH_CAP_AUTH_FAULT_CODES : GH_CAP_FAULT_CODES;
+}
+
+/* Capabilities a case needs by what it uses, beyond its needs list. */
+static unsigned implied_capabilities(const gh_case_spec *c) {
+  const gh_gateway_spec *g = &c->gateway;
+  unsigned caps = 0;
+  if (g->verify_client || g->profile_reload_interval_ms >= 0 ||
+      g->truststore_reload_period_ms >= 0 || g->truststore_initial_delay_ms >= 0 ||
+      g->certificate_match || g->chain_validation >= 0)
+    caps |= GH_CAP_CLIENT_MTLS;
+  if (g->has_mutual_ssl)
+    caps |= GH_CAP_HEADER_MODE;
+  if (g->has_throttling)
+    caps |= GH_CAP_THROTTLING;
+  if (g->has_oauth)
+    caps |= GH_CAP_OAUTH2;
+  for (size_t i = 0; i < c->step_count; i++) {
+    const gh_step *s = &c->steps[i];
+    if (s->kind == GH_STEP_UPLOAD_CLIENT_CERT || s->kind == GH_STEP_DELETE_CLIENT_CERT ||
+        (s->client_cert && strcmp(s->client_cert, "none") != 0))
+      caps |= GH_CAP_CLIENT_MTLS;
+    if (s->kind == GH_STEP_SUBSCRIBE || s->token.kind == GH_TOKEN_JWT)
+      caps |= GH_CAP_OAUTH2;
+    if (s->header_encoding)
+      caps |= GH_CAP_HEADER_MODE;
+    /* url-pem is what a load balancer sends and what a gateway can pin
+     * exactly; garbage must be refused by any gateway; the rest needs decoding */
+    if (s->header_encoding && strcmp(s->header_encoding, "url-pem") != 0 &&
+        strcmp(s->header_encoding, "garbage") != 0)
+      caps |= GH_CAP_HEADER_CERT_DECODE;
+    if (s->via && strcmp(s->via, "lb") == 0)
+      caps |= GH_CAP_LB_IN_FRONT;
+    caps |= fault_code_capability(s->expect.fault_code);
+    for (size_t k = 0; k < s->override_count; k++)
+      caps |= fault_code_capability(s->overrides[k].fault_code);
+  }
+  if (g->front_lb)
+    caps |= GH_CAP_LB_IN_FRONT;
+  for (size_t i = 0; i < c->api_count; i++)
+    if (c->apis[i].backend_trust_count > 0 || c->apis[i].backend_key)
+      caps |= GH_CAP_PER_API_BACKEND_TLS;
+  return caps;
+}
+
+/* Every capability the case needs: its needs list (known names) and what it uses. */
+unsigned gh_runner_needed_caps(const gh_case_spec *c) {
+  unsigned needed = implied_capabilities(c);
+  for (size_t i = 0; i < c->need_count; i++) {
+    unsigned cap = 0;
+    if (gh_cap_parse(c->needs[i], &cap) == 0)
+      needed |= cap;
+  }
+  return needed;
+}
+
+const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps) {
+  for (size_t i = 0; i < c->need_count; i++) {
+    unsigned cap = 0;
+    if (gh_cap_parse(c->needs[i], &cap) != 0 || !(caps & cap))
+      return c->needs[i];
+  }
+  unsigned implied = implied_capabilities(c) & ~caps;
+  for (unsigned bit = 1; implied != 0 && bit != 0; bit <<= 1)
+    if (implied & bit)
+      return gh_cap_name(bit);
+  return NULL;
+}

@@ -1,0 +1,620 @@
+/* run_case.c - one case of `gatecert run`, from its work directory to its
+ * outcome.
+ *
+ * gh_runner_execute_case first reports the case not applicable when it needs
+ * a capability the product of the profile does not have (the driver's
+ * not-applicable table: "not applicable to wso2-4 (rule
+ * backend.ssl-profile-per-host-port)"), or skips it when it needs one the
+ * driver lacks (run_caps.c). Else:
+ *
+ *   1. it makes the case's work directory, its PKI (dated from the case's
+ *      epoch) and its fake clock file (at the epoch);
+ *   2. starts its backends (one gatecert-backend process, under the fake
+ *      clock), the gateway through the driver (gateway_config and
+ *      client_side_config turn the scenario's gateway section into the
+ *      driver's gh_gateway_config), registers the key manager, creates the
+ *      APIs;
+ *   3. runs the steps: driver calls, client calls (run_client.c, checked by
+ *      run_expect.c; a `within` call is repeated until it holds
+ *      WITHIN_PASSES times in a row or the time is up), clock steps (the file
+ *      rewritten atomically, forward only, then the driver's
+ *      acknowledgement) - the first expectation that does not hold ends the
+ *      case as a failure with expected vs actual, the step and its line; each
+ *      step is a line of <dir>/transcript.log;
+ *   4. stops everything by pid, keeps the work directory of a failed case (or
+ *      all with --keep) and fills the case_outcome.
+ *
+ * advance_to counts from the gateway's start on the fake clock when the
+ * driver knows it (the simulator's reload ticks count from there), else from
+ * the epoch. The harness itself never sleeps for fake time: it only rewrites
+ * the timestamp file.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gutil.h"
+#include "profile.h"
+#include "run_internal.h"
+
+/* snprintf for paths: -1 (and an empty string) when the result does not fit. */
+int gh_runner_pathf(char *out, size_t len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(out, len, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= len) {
+    out[0] = '\0';
+    return -1;
+  }
+  return 0;
+}
+
+double gh_runner_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void gh_runner_set_outcome(case_run *r, gh_outcome outcome, const char *detail, const char *fmt,
+                           ...) {
+  if (r->outcome != GH_PASS)
+    return; /* the first problem is the one reported */
+  r->outcome = outcome;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->message, sizeof(r->message), fmt, ap);
+  va_end(ap);
+  snprintf(r->detail, sizeof(r->detail), "%s", detail ? detail : r->message);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void remove_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+int gh_runner_make_dirs(const char *path) {
+  char tmp[PATH_LEN];
+  snprintf(tmp, sizeof(tmp), "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return -1;
+      *p = '/';
+    }
+  }
+  return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A name usable as a directory: [A-Za-z0-9._-], the rest '_'. */
+static void safe_name(const char *in, char *out, size_t out_len) {
+  size_t n = 0;
+  for (; *in && n + 1 < out_len; in++) {
+    char c = *in;
+    out[n++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '-')
+                   ? c
+                   : '_';
+  }
+  out[n] = '\0';
+}
+
+static int backend_spec(case_run *r, const gh_backend_spec *b, char *out, size_t out_len, char *why,
+                        size_t why_len) {
+  char cert[PATH_LEN], key[PATH_LEN], ca[PATH_LEN];
+  size_t n = (size_t)snprintf(out, out_len, "%s:fault=%s", b->name, b->fault ? b->fault : "none");
+  if (b->cert) {
+    char *names[17];
+    size_t count = 0;
+    names[count++] = b->cert;
+    for (size_t i = 0; i < b->chain_count && count < 17; i++)
+      names[count++] = b->chain[i];
+    gh_runner_pathf(cert, sizeof(cert), "%s/backend-%s.pem", r->dir, b->name);
+    if (gh_pki_bundle(&r->pki, names, count, cert, why, why_len) != 0)
+      return -1;
+    gh_pki_path(&r->pki, b->cert, ".key", key);
+    n += (size_t)snprintf(out + n, out_len - n, ",cert=%s,key=%s", cert, key);
+  }
+  if (b->client_ca_count > 0) {
+    gh_runner_pathf(ca, sizeof(ca), "%s/backend-%s-client-ca.pem", r->dir, b->name);
+    if (gh_pki_bundle(&r->pki, b->client_ca, b->client_ca_count, ca, why, why_len) != 0)
+      return -1;
+    n += (size_t)snprintf(out + n, out_len - n, ",client-ca=%s", ca);
+  }
+  n += (size_t)snprintf(out + n, out_len - n, ",client-auth=%s,tls=%s,sessions=%s,delay-ms=%lld",
+                        b->client_auth ? b->client_auth : "none", b->tls ? b->tls : "any",
+                        b->sessions ? "on" : "off", (long long)b->delay_ms);
+  return n < out_len ? 0 : gu_fail(why, why_len, "backend %s: spec too long", b->name);
+}
+
+static int start_backends(case_run *r, char *why, size_t why_len) {
+  const gh_case_spec *c = r->spec;
+  if (c->backend_count == 0)
+    return 0;
+  if (c->backend_count > 16)
+    return gu_fail(why, why_len, "more than 16 backends");
+  char specs[16][4 * PATH_LEN];
+  const char *args[2 + 2 * 16 + 1];
+  size_t n = 0;
+  args[n++] = "--report-dir";
+  args[n++] = r->reports;
+  for (size_t i = 0; i < c->backend_count; i++) {
+    if (backend_spec(r, &c->backends[i], specs[i], sizeof(specs[i]), why, why_len) != 0)
+      return -1;
+    args[n++] = "--backend";
+    args[n++] = specs[i];
+  }
+  args[n] = NULL;
+  char err_path[PATH_LEN];
+  gh_runner_pathf(err_path, sizeof(err_path), "%s/backends.log", r->dir);
+  gh_proc_spec spec = {.bin = r->opt->backend_bin,
+                       .args = args,
+                       .stderr_path = err_path,
+                       .faketime_file = r->clock,
+                       .faketime_lib = r->opt->faketime_lib};
+  if (gh_proc_start(&r->backends, &spec, why, why_len) != 0)
+    return -1;
+  r->backends_running = 1;
+  for (size_t i = 0; i < c->backend_count; i++)
+    r->ports[i] = gh_proc_port(&r->backends, c->backends[i].name);
+  return 0;
+}
+
+static int backend_port(case_run *r, const char *name) {
+  if (!name)
+    return -1;
+  for (size_t i = 0; i < r->spec->backend_count; i++)
+    if (strcmp(r->spec->backends[i].name, name) == 0)
+      return r->ports[i];
+  return -1;
+}
+
+static void backend_url(case_run *r, const char *backend, const char *host, char *out,
+                        size_t out_len) {
+  snprintf(out, out_len, "https://%s:%d", host ? host : "localhost", backend_port(r, backend));
+}
+
+/* Request events in a backend's report, and the last one (new reference). */
+size_t gh_runner_backend_requests(case_run *r, const char *backend, json_t **last) {
+  char path[PATH_LEN];
+  gh_runner_pathf(path, sizeof(path), "%s/%s.jsonl", r->reports, backend);
+  if (last)
+    *last = NULL;
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 0;
+  size_t count = 0;
+  char line[65536];
+  while (fgets(line, sizeof(line), f)) {
+    json_t *e = json_loads(line, 0, NULL);
+    const char *kind = json_string_value(json_object_get(e, "event"));
+    if (kind && strcmp(kind, "request") == 0) {
+      count++;
+      if (last) {
+        json_decref(*last);
+        *last = json_incref(e);
+      }
+    }
+    json_decref(e);
+  }
+  fclose(f);
+  return count;
+}
+
+static int gateway_config(case_run *r, gh_gateway_config *cfg, char paths[][PATH_LEN], char *why,
+                          size_t why_len) {
+  const gh_gateway_spec *g = &r->spec->gateway;
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->work_dir = r->dir;
+  cfg->clock_file = r->clock;
+  cfg->faketime_lib = r->opt->faketime_lib;
+  cfg->profile = r->profile;
+  cfg->sender_reload_interval_ms = g->sender_reload_interval_ms;
+  cfg->fault_format = g->fault_format;
+  cfg->backend_timeout_ms = g->backend_timeout_ms;
+  size_t p = 0;
+  if (g->trust_count > 0) {
+    gh_runner_pathf(paths[p], PATH_LEN, "%s/gateway-trust.pem", r->dir);
+    if (gh_pki_bundle(&r->pki, g->trust, g->trust_count, paths[p], why, why_len) != 0)
+      return -1;
+    cfg->base_trust_pem = paths[p++];
+  }
+  if (g->profile_count > GH_MAX_PROFILES)
+    return gu_fail(why, why_len, "more than %d ssl_profiles", GH_MAX_PROFILES);
+  const gh_profile_spec *all[GH_MAX_PROFILES + 1];
+  gh_driver_profile *out[GH_MAX_PROFILES + 1];
+  size_t count = 0;
+  for (size_t i = 0; i < g->profile_count; i++) {
+    all[count] = &g->profiles[i];
+    out[count++] = &cfg->profiles[cfg->profile_count++];
+  }
+  if (g->has_default_profile) {
+    cfg->has_default_profile = 1;
+    all[count] = &g->default_profile;
+    out[count++] = &cfg->default_profile;
+  }
+  for (size_t i = 0; i < count; i++) {
+    const gh_profile_spec *s = all[i];
+    gh_driver_profile *d = out[i];
+    d->host = s->host ? s->host : "localhost";
+    d->port = s->backend ? backend_port(r, s->backend) : 0;
+    d->verifier = s->hostname_verifier;
+    if (s->trust_count > 0) {
+      gh_runner_pathf(paths[p], PATH_LEN, "%s/profile-%zu-trust.pem", r->dir, i);
+      if (gh_pki_bundle(&r->pki, s->trust, s->trust_count, paths[p], why, why_len) != 0)
+        return -1;
+      d->trust_pem = paths[p++];
+    }
+    if (s->key && strcmp(s->key, "none") == 0)
+      d->key_pem = "none";
+    else if (s->key) {
+      gh_pki_path(&r->pki, s->key, ".identity.pem", paths[p]);
+      d->key_pem = paths[p++];
+    }
+  }
+  /* real gateways: session reuse toward backends, the load balancers */
+  cfg->upstream_session_reuse = g->upstream_session_reuse;
+  if (g->front_lb) {
+    gh_pki_path(&r->pki, g->front_lb, ".identity.pem", paths[p]);
+    cfg->front_lb_key_pem = paths[p++];
+  }
+  if (g->trusted_load_balancer_count > GH_MAX_LB)
+    return gu_fail(why, why_len, "more than %d trusted_load_balancers", GH_MAX_LB);
+  for (size_t i = 0; i < g->trusted_load_balancer_count; i++) {
+    gh_pki_path(&r->pki, g->trusted_load_balancers[i], ".pem", paths[p]);
+    cfg->trusted_lb_pem[i] = paths[p++];
+  }
+  return 0;
+}
+
+static int create_api(case_run *r, const gh_api_spec *a, gh_admin_result *res, char *why,
+                      size_t why_len) {
+  char url[512], trust[PATH_LEN], key[PATH_LEN];
+  backend_url(r, a->backend, a->host, url, sizeof(url));
+  gh_api_desc desc = {.name = a->name,
+                      .context = a->context,
+                      .version = a->version,
+                      .url = url,
+                      .security = (const char *const *)a->security,
+                      .security_count = a->security_count,
+                      .default_version = a->default_version};
+  if (a->backend_trust_count > 0) { /* this API's own backend trust */
+    if (gh_runner_pathf(trust, sizeof(trust), "%s/api-%s-backend-trust.pem", r->dir, a->name) !=
+            0 ||
+        gh_pki_bundle(&r->pki, a->backend_trust, a->backend_trust_count, trust, why, why_len) != 0)
+      return -1;
+    desc.backend_trust_pem = trust;
+  }
+  if (a->backend_key && strcmp(a->backend_key, "none") == 0)
+    desc.backend_key_pem = "none";
+  else if (a->backend_key)
+    desc.backend_key_pem = gh_pki_path(&r->pki, a->backend_key, ".identity.pem", key);
+  return r->driver->ops->create_api(r->driver, &desc, res, why, why_len);
+}
+
+static int clock_to(case_run *r, int64_t target, char *why, size_t why_len) {
+  if (target < r->fake_now)
+    return gu_fail(why, why_len, "the clock only moves forward (%lld ms earlier asked)",
+                   (long long)(r->fake_now - target));
+  if (gh_faketime_freeze_ms(r->clock, (long long)target, why, why_len) != 0)
+    return -1;
+  r->fake_now = target;
+  return r->driver->ops->clock_sync(r->driver, target, why, why_len);
+}
+
+/* The gateway's client-side settings (scenario gateway.listener, mutual_ssl,
+ * throttling) into cfg; load balancers as the SHA-256 of their certificates. */
+static int client_side_config(case_run *r, gh_gateway_config *cfg, char *why, size_t why_len) {
+  const gh_gateway_spec *g = &r->spec->gateway;
+  cfg->verify_client = g->verify_client;
+  cfg->profile_reload_interval_ms = g->profile_reload_interval_ms;
+  cfg->truststore_reload_period_ms = g->truststore_reload_period_ms;
+  cfg->truststore_initial_delay_ms = g->truststore_initial_delay_ms;
+  cfg->certificate_match = g->certificate_match;
+  cfg->chain_validation = g->chain_validation;
+  cfg->has_mutual_ssl = g->has_mutual_ssl;
+  cfg->certificate_header = g->certificate_header;
+  cfg->header_encode = g->header_encode;
+  cfg->client_validation = g->client_validation;
+  if (g->trusted_load_balancer_count > GH_MAX_LB || g->tier_count > GH_MAX_DRIVER_TIERS)
+    return gu_fail(why, why_len, "too many load balancers or tiers");
+  for (size_t i = 0; i < g->trusted_load_balancer_count; i++)
+    if (gh_pki_sha256(&r->pki, g->trusted_load_balancers[i], cfg->trusted_lb_sha256[i]) != 0)
+      return gu_fail(why, why_len, "pki %s: no certificate", g->trusted_load_balancers[i]);
+  cfg->trusted_lb_count = g->trusted_load_balancer_count;
+  cfg->has_throttling = g->has_throttling;
+  cfg->per_certificate = g->per_certificate;
+  for (size_t i = 0; i < g->tier_count; i++)
+    cfg->tiers[i] = (gh_driver_tier){.name = g->tiers[i].name,
+                                     .requests = g->tiers[i].requests,
+                                     .window_s = g->tiers[i].window_ms / 1000};
+  cfg->tier_count = g->tier_count;
+  return 0;
+}
+
+/* The oauth key manager, registered once after the gateway started. */
+static int register_key_manager(case_run *r, char *why, size_t why_len) {
+  const gh_gateway_spec *g = &r->spec->gateway;
+  gh_driver *d = r->driver;
+  if (!g->has_oauth)
+    return 0;
+  if (!d->ops->add_key_manager)
+    return gu_fail(why, why_len, "the %s driver cannot register a key manager", d->ops->name),
+           GH_DRIVER_UNSUPPORTED;
+  char *pem = NULL;
+  if (gh_pki_public_pem(&r->pki, g->oauth_key, &pem, why, why_len) != 0)
+    return -1;
+  gh_key_manager_desc km = {.name = GH_KEY_MANAGER_NAME,
+                            .issuer = g->oauth_issuer,
+                            .alg = g->oauth_alg,
+                            .public_pem = pem};
+  gh_admin_result res = {0};
+  int rc = d->ops->add_key_manager(d, &km, &res, why, why_len);
+  free(pem);
+  if (rc == 0 && (res.status < 200 || res.status > 299)) {
+    char body[400];
+    gh_runner_excerpt(res.body, body, sizeof(body));
+    rc = gu_fail(why, why_len, "registering key manager %s answered %ld: %s", GH_KEY_MANAGER_NAME,
+                 res.status, body);
+  }
+  gh_admin_result_free(&res);
+  return rc;
+}
+
+void gh_runner_step_label(const gh_step *s, size_t index, char *out, size_t out_len) {
+  snprintf(out, out_len, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
+}
+
+static int do_call(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
+  const gh_api_spec *api = gh_case_api(r->spec, s->api);
+  gh_expect e = gh_step_expect(s, r->profile);
+  char label[256], what[1024] = "", detail[2048] = "";
+  gh_runner_step_label(s, index, label, sizeof(label));
+  call_extras x;
+  int xrc = gh_runner_extras_make(r, s, &x, why, why_len); /* the clock stands still: one token */
+  if (xrc != 0)
+    return xrc;
+  double deadline = gh_runner_now_ms() + (double)e.within_ms;
+  int passes = 0;
+  for (;;) {
+    size_t before = gh_runner_backend_requests(r, api->backend, NULL);
+    call_result c;
+    gh_runner_call(r, s, api, &x, &c);
+    int ok = gh_runner_check_call(r, &e, api, &c, before, what, sizeof(what), detail,
+                                  sizeof(detail)) == 0;
+    gh_runner_call_free(&c);
+    passes = ok ? passes + 1 : 0;
+    if (e.within_ms == 0 || passes >= WITHIN_PASSES || gh_runner_now_ms() > deadline)
+      break;
+    usleep(100000);
+  }
+  gh_runner_extras_free(&x);
+  if (e.within_ms > 0 ? passes >= WITHIN_PASSES : passes == 1)
+    return 0;
+  char full[4096];
+  snprintf(full, sizeof(full), "%s %s %s: %s\n%s", label, s->api, s->path ? s->path : "/", what,
+           detail);
+  gh_runner_set_outcome(r, GH_FAIL, full, "%s %s %s: %s", label, s->api, s->path ? s->path : "/",
+                        what);
+  return 1;
+}
+
+static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
+  gh_driver *d = r->driver;
+  gh_admin_result res = {0};
+  int rc = 0;
+  if (s->kind == GH_STEP_UPLOAD_CERT || s->kind == GH_STEP_REPLACE_CERT) {
+    gcert_buf bytes = {0};
+    if (gh_pki_encode(&r->pki, s->cert, s->format ? s->format : "pem", &bytes, why, why_len) != 0)
+      return -1;
+    char endpoint[512] = "";
+    if (s->endpoint)
+      snprintf(endpoint, sizeof(endpoint), "%s", s->endpoint);
+    else if (s->backend)
+      backend_url(r, s->backend, NULL, endpoint, sizeof(endpoint));
+    rc = s->kind == GH_STEP_UPLOAD_CERT
+             ? d->ops->upload_cert(d, s->alias, endpoint, bytes.data, bytes.len, &res, why, why_len)
+             : d->ops->replace_cert(d, s->alias, bytes.data, bytes.len, &res, why, why_len);
+    gcert_buf_free(&bytes);
+  } else if (s->kind == GH_STEP_DELETE_CERT) {
+    rc = d->ops->delete_cert(d, s->alias, &res, why, why_len);
+  } else if (s->kind == GH_STEP_CREATE_API) {
+    rc = create_api(r, gh_case_api(r->spec, s->api), &res, why, why_len);
+  } else if (s->kind == GH_STEP_DELETE_API) {
+    rc = d->ops->delete_api(d, s->api, &res, why, why_len);
+  } else if (s->kind == GH_STEP_UPLOAD_CLIENT_CERT) {
+    if (!d->ops->upload_client_cert)
+      return gu_fail(why, why_len, "the %s driver cannot upload client certificates", d->ops->name),
+             GH_DRIVER_UNSUPPORTED;
+    gcert_buf bytes = {0};
+    if (gh_pki_encode(&r->pki, s->cert, s->format ? s->format : "pem", &bytes, why, why_len) != 0)
+      return -1;
+    rc = d->ops->upload_client_cert(d, s->api, s->alias, s->tier ? s->tier : "Unlimited",
+                                    bytes.data, bytes.len, &res, why, why_len);
+    gcert_buf_free(&bytes);
+  } else if (s->kind == GH_STEP_DELETE_CLIENT_CERT) {
+    if (!d->ops->delete_client_cert)
+      return gu_fail(why, why_len, "the %s driver cannot delete client certificates", d->ops->name),
+             GH_DRIVER_UNSUPPORTED;
+    rc = d->ops->delete_client_cert(d, s->api, s->alias, &res, why, why_len);
+  } else if (s->kind == GH_STEP_SUBSCRIBE) {
+    if (!d->ops->subscribe)
+      return gu_fail(why, why_len, "the %s driver cannot subscribe applications", d->ops->name),
+             GH_DRIVER_UNSUPPORTED;
+    rc = d->ops->subscribe(d, s->application, s->api, s->tier ? s->tier : "Unlimited",
+                           GH_KEY_MANAGER_NAME, &res, why, why_len);
+  }
+  if (rc != 0) {
+    gh_admin_result_free(&res);
+    return rc == GH_DRIVER_UNSUPPORTED ? rc : -1;
+  }
+  int failed = gh_runner_check_admin(r, s, index, &res);
+  if (!failed && !gh_runner_admin_default_ok(s, r->profile, &res)) {
+    char label[256];
+    gh_runner_step_label(s, index, label, sizeof(label));
+    gh_runner_set_outcome(r, GH_FAIL, res.body,
+                          "%s: got status %ld (no expectation written: 2xx expected)", label,
+                          res.status);
+    failed = 1;
+  }
+  gh_admin_result_free(&res);
+  return failed;
+}
+
+/* Runs one step: 0 go on, 1 the case failed (outcome set), -1 harness error (why). */
+static int run_step(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
+  gh_driver *d = r->driver;
+  switch (s->kind) {
+  case GH_STEP_CALL:
+    return do_call(r, s, index, why, why_len);
+  case GH_STEP_ADVANCE:
+    return clock_to(r, r->fake_now + s->duration_ms, why, why_len);
+  case GH_STEP_ADVANCE_TO: {
+    int64_t base = d->ops->start_ms(d);
+    return clock_to(r, (base > 0 ? base : r->epoch_ms) + s->duration_ms, why, why_len);
+  }
+  case GH_STEP_RELOAD:
+    return d->ops->reload(d, why, why_len);
+  case GH_STEP_RESTART_GATEWAY:
+    return d->ops->restart(d, why, why_len);
+  default:
+    return do_admin(r, s, index, why, why_len);
+  }
+}
+
+/* One line per step in the case's transcript (kept with --keep or on failure). */
+static void transcribe(case_run *r, const char *label, const char *result, double ms) {
+  if (!r->transcript)
+    return;
+  char fake[32];
+  time_t secs = (time_t)(r->fake_now / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  strftime(fake, sizeof(fake), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  fprintf(r->transcript, "%s  fake %s  real %.1f ms  %s\n", label, fake, ms, result);
+  fflush(r->transcript);
+}
+
+static void run_case_body(case_run *r) {
+  char why[1024] = "";
+  const gh_case_spec *c = r->spec;
+  r->epoch_ms = c->epoch_s * 1000;
+  r->fake_now = r->epoch_ms;
+  gh_runner_pathf(r->clock, sizeof(r->clock), "%s/clock", r->dir);
+  gh_runner_pathf(r->reports, sizeof(r->reports), "%s/backends", r->dir);
+  gh_gateway_config cfg;
+  char paths[2 * GH_MAX_PROFILES + GH_MAX_LB + 6][PATH_LEN];
+  int drc = 0; /* the driver's answer: GH_DRIVER_UNSUPPORTED skips the case */
+  if (gh_runner_make_dirs(r->reports) != 0 ||
+      gh_faketime_freeze_ms(r->clock, r->epoch_ms, why, sizeof(why)) ||
+      gh_pki_make(c, r->dir, &r->pki, why, sizeof(why)) != 0 ||
+      start_backends(r, why, sizeof(why)) != 0 ||
+      gateway_config(r, &cfg, paths, why, sizeof(why)) != 0 ||
+      client_side_config(r, &cfg, why, sizeof(why)) != 0 ||
+      (drc = r->driver->ops->start(r->driver, &cfg, why, sizeof(why))) != 0 ||
+      (drc = register_key_manager(r, why, sizeof(why))) != 0) {
+    if (drc == GH_DRIVER_UNSUPPORTED)
+      gh_runner_set_outcome(r, GH_SKIP, NULL, "%s", why);
+    else
+      gh_runner_set_outcome(r, GH_ERROR, NULL, "setting up: %s", why[0] ? why : strerror(errno));
+    return;
+  }
+  int64_t start = r->driver->ops->start_ms(r->driver);
+  if (start > r->fake_now)
+    r->fake_now = start;
+  for (size_t i = 0; i < c->api_count; i++) {
+    if (!c->apis[i].create)
+      continue;
+    gh_admin_result res = {0};
+    if ((drc = create_api(r, &c->apis[i], &res, why, sizeof(why))) == GH_DRIVER_UNSUPPORTED)
+      gh_runner_set_outcome(r, GH_SKIP, NULL, "%s", why);
+    else if (drc != 0 || res.status != 201)
+      gh_runner_set_outcome(r, GH_ERROR, res.body, "creating API %s: %s", c->apis[i].name,
+                            why[0] ? why : "not created");
+    if (r->outcome != GH_PASS) {
+      gh_admin_result_free(&res);
+      return;
+    }
+    gh_admin_result_free(&res);
+  }
+  char transcript[PATH_LEN];
+  if (gh_runner_pathf(transcript, sizeof(transcript), "%s/transcript.log", r->dir) == 0)
+    r->transcript = fopen(transcript, "we");
+  for (size_t i = 0; i < c->step_count && r->outcome == GH_PASS; i++) {
+    if (gh_runner_interrupted) {
+      gh_runner_set_outcome(r, GH_ERROR, NULL, "interrupted before step %zu", i + 1);
+      break;
+    }
+    double t0 = gh_runner_now_ms();
+    int rc = run_step(r, &c->steps[i], i, why, sizeof(why));
+    char label[256];
+    gh_runner_step_label(&c->steps[i], i, label, sizeof(label));
+    if (rc == GH_DRIVER_UNSUPPORTED)
+      gh_runner_set_outcome(r, GH_SKIP, NULL, "%s", why);
+    else if (rc < 0)
+      gh_runner_set_outcome(r, GH_ERROR, NULL, "%s: %s", label, why);
+    transcribe(r, label, rc == 0 ? "ok" : r->message, gh_runner_now_ms() - t0);
+  }
+  if (r->transcript)
+    fclose(r->transcript);
+  r->transcript = NULL;
+}
+
+void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const char *profile,
+                            gh_driver *driver, case_outcome *out) {
+  case_run r;
+  memset(&r, 0, sizeof(r));
+  r.opt = opt;
+  r.spec = c;
+  r.profile = profile;
+  r.driver = driver;
+  double t0 = gh_runner_now_ms();
+  const gh_cap_na *na =
+      gh_product_not_applicable_for(gh_runner_needed_caps(c) & ~driver->ops->caps, profile);
+  const char *missing = na ? NULL : gh_runner_missing_cap(c, driver->ops->caps);
+  if (na) {
+    r.outcome = GH_SKIP;
+    out->not_applicable = 1;
+    snprintf(r.message, sizeof(r.message), "not applicable to %s (rule %s)", profile, na->rule);
+  } else if (missing) {
+    r.outcome = GH_SKIP;
+    snprintf(r.message, sizeof(r.message), "the %s driver lacks capability %s", driver->ops->name,
+             missing);
+  } else {
+    char safe[256];
+    safe_name(c->name, safe, sizeof(safe));
+    if (gh_runner_pathf(r.dir, sizeof(r.dir), "%s/%s.%s", opt->work, profile, safe) != 0 ||
+        (remove_tree(r.dir), gh_runner_make_dirs(r.dir)) != 0)
+      gh_runner_set_outcome(&r, GH_ERROR, NULL, "cannot create the work directory of %s", c->name);
+    else
+      run_case_body(&r);
+    gh_runner_named_free(&r);
+    if (driver->ops->apply_stats)
+      driver->ops->apply_stats(driver, &out->applies, &out->apply_ms);
+    out->log_tail = driver->ops->log_tail(driver, LOG_TAIL);
+    char why[512];
+    if (driver->ops->stop(driver, why, sizeof(why)) != 0)
+      gh_runner_set_outcome(&r, GH_ERROR, NULL, "stopping the gateway: %s", why);
+    if (r.backends_running && gh_proc_stop(&r.backends, SIGTERM, 3000, why, sizeof(why)) != 0)
+      gh_runner_set_outcome(&r, GH_ERROR, NULL, "stopping the backends: %s", why);
+    gh_pki_free(&r.pki);
+    if (r.outcome == GH_PASS && !opt->keep && r.dir[0])
+      remove_tree(r.dir);
+  }
+  out->outcome = r.outcome;
+  snprintf(out->message, sizeof(out->message), "%s", r.message);
+  snprintf(out->detail, sizeof(out->detail), "%s", r.detail);
+  out->seconds = (gh_runner_now_ms() - t0) / 1e3;
+  out->fake_ms = r.fake_now > r.epoch_ms ? r.fake_now - r.epoch_ms : 0;
+}

@@ -1,0 +1,421 @@
+/* run_cli.c - `gatecert run`: the command line of the scenario runner.
+ *
+ * gh_run_main parses the options, loads the catalogue (--scenarios, a file or
+ * a directory of scenarios/<feature>/NAME.yaml, sorted; matrix rows expanded),
+ * selects the cases (--profile, --feature, --filter/--skip globs), orders them
+ * (--shuffle SEED), makes the driver (sim, nginx, haproxy or exec:PROGRAM),
+ * runs the selection (run_pool.c) once or up to --repeat-until-fail rounds,
+ * writes junit.xml and conformance.json, prints the summary, applies the
+ * known failures, and turns it all into the exit status (run.h). SIGINT and
+ * SIGTERM set gh_runner_interrupted: the run stops early and exits 130.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "known.h"
+#include "profile.h"
+#include "run.h"
+#include "run_internal.h"
+
+#ifndef GATECERT_FAKETIME_LIB
+#define GATECERT_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+#endif
+#ifndef GATECERT_VERSION
+#define GATECERT_VERSION "0.1.0"
+#endif
+
+/* Set by SIGINT/SIGTERM: the one piece of process state a signal may touch.
+ * The running case stops before its next step and cleans up (every process
+ * stopped by pid, libfaketime files removed), the reports are written, and
+ * the run exits 130. */
+volatile sig_atomic_t gh_runner_interrupted;
+
+static void on_interrupt(int sig) {
+  (void)sig;
+  gh_runner_interrupted = 1;
+}
+
+/* Fisher-Yates with a seeded xorshift64: the same seed gives the same order. */
+static void shuffle(const gh_case_spec **cases, size_t n, unsigned long long seed) {
+  unsigned long long x = seed ? seed : 0x9e3779b97f4a7c15ULL;
+  for (size_t i = n; i > 1; i--) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    size_t j = (size_t)(x % i);
+    const gh_case_spec *t = cases[i - 1];
+    cases[i - 1] = cases[j];
+    cases[j] = t;
+  }
+}
+
+static int selected(const options *opt, const gh_case_spec *c, const char *profile) {
+  if (!gh_case_has_profile(c, profile))
+    return 0;
+  if (opt->feature) {
+    int has = 0;
+    for (size_t i = 0; i < c->feature_count; i++)
+      has |= strcmp(c->features[i], opt->feature) == 0;
+    if (!has)
+      return 0;
+  }
+  int match = opt->filter_count == 0;
+  for (size_t i = 0; i < opt->filter_count; i++)
+    match |= fnmatch(opt->filters[i], c->name, 0) == 0;
+  for (size_t i = 0; i < opt->skip_count; i++)
+    if (fnmatch(opt->skips[i], c->name, 0) == 0)
+      return 0;
+  return match;
+}
+
+static const char usage_text[] =
+    "usage: gatecert run [--scenarios DIR] [--reports DIR]\n"
+    "                    [--driver sim|nginx|haproxy|exec:PROGRAM] [--gateway-bin F]\n"
+    "                    [--known-failures FILE]\n"
+    "                    [--profile wso2-4|wso2-2.6|sap]\n"
+    "                    [--feature F] [--filter GLOB]... [--skip GLOB]... [--list] [--keep] [-j "
+    "N]\n"
+    "                    [--shuffle SEED] [--repeat-until-fail N]\n"
+    "                    [--sim-bin F] [--sim-arg ARG]... [--backend-bin F] [--faketime-lib F]\n"
+    "\n"
+    "Runs every scenario case (scenarios/<feature>/*.yaml, or one file) against a gateway\n"
+    "and writes "
+    "DIR/junit.xml and DIR/conformance.json (default DIR: reports).\n"
+    "  --driver D    sim (default: gatecert-sim), nginx, haproxy (real gateways from\n"
+    "                Debian packages, one instance per case as the current user) or\n"
+    "                exec:PROGRAM (any program speaking gatecert-exec/1, see\n"
+    "                harness/drivers/EXEC.md)\n"
+    "  --gateway-bin F  the nginx or haproxy program (default: found in PATH, /usr/sbin)\n"
+    "  --known-failures FILE  the non-conformances expected of this gateway (one\n"
+    "                \"fail GLOB reason\" per line): listed failures do not fail the\n"
+    "                exit status, an unlisted failure or a listed case that passed does\n"
+    "  --profile P   whose rules the expectations follow: wso2-4 (default; also\n"
+    "                wso2), wso2-2.6 or sap\n"
+    "  --filter/--skip GLOB  select cases by name (fnmatch); repeatable\n"
+    "  --list        print the selected cases and exit\n"
+    "  --keep        keep every case's work directory (logs, certificates, reports)\n"
+    "  -j, --jobs N  run N cases at once (each in its own process; default 1)\n"
+    "  --shuffle SEED           run the cases in a random order fixed by SEED\n"
+    "  --repeat-until-fail N    run the selection up to N times, stop after a failing round\n"
+    "Exit: 0 all conformed, 1 non-conformance, 2 usage or scenario error, 3 harness error,\n"
+    "130 interrupted (SIGINT/SIGTERM: the running cases are stopped and cleaned up).\n";
+
+static void default_bins(options *opt, char *sim, char *backend) {
+  if (!opt->sim_bin && gh_sibling_program(GH_SIM_SIBLING, sim, PATH_LEN) == 0)
+    opt->sim_bin = sim;
+  if (!opt->backend_bin && gh_sibling_program(GH_BACKEND_SIBLING, backend, PATH_LEN) == 0)
+    opt->backend_bin = backend;
+}
+
+static int parse_options(int argc, char **argv, options *opt) {
+  static const struct option longs[] = {
+      {"scenarios", required_argument, NULL, 's'},
+      {"reports", required_argument, NULL, 'r'},
+      {"driver", required_argument, NULL, 'd'},
+      {"profile", required_argument, NULL, 'p'},
+      {"feature", required_argument, NULL, 'F'},
+      {"filter", required_argument, NULL, 'f'},
+      {"skip", required_argument, NULL, 'x'},
+      {"list", no_argument, NULL, 'l'},
+      {"keep", no_argument, NULL, 'k'},
+      {"sim-bin", required_argument, NULL, 'S'},
+      {"backend-bin", required_argument, NULL, 'B'},
+      {"faketime-lib", required_argument, NULL, 'T'},
+      {"jobs", required_argument, NULL, 'j'},
+      {"repeat-until-fail", required_argument, NULL, 'R'},
+      {"shuffle", required_argument, NULL, 'Z'},
+      {"sim-arg", required_argument, NULL, 'A'},
+      {"gateway-bin", required_argument, NULL, 'G'},
+      {"known-failures", required_argument, NULL, 'K'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  opt->scenarios = "scenarios";
+  opt->reports = "reports";
+  opt->driver = "sim";
+  opt->profile = "wso2";
+  opt->faketime_lib = GATECERT_FAKETIME_LIB;
+  opt->repeat = 1;
+  optind = 1;
+  opterr = 0;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "j:", longs, NULL)) != -1) {
+    switch (ch) {
+    case 's':
+      opt->scenarios = optarg;
+      break;
+    case 'r':
+      opt->reports = optarg;
+      break;
+    case 'd':
+      opt->driver = optarg;
+      break;
+    case 'p':
+      opt->profile = optarg;
+      break;
+    case 'F':
+      opt->feature = optarg;
+      break;
+    case 'l':
+      opt->list = 1;
+      break;
+    case 'k':
+      opt->keep = 1;
+      break;
+    case 'j': {
+      char *end = NULL;
+      long j = strtol(optarg, &end, 10);
+      if (!*optarg || *end || j < 1 || j > 64) {
+        fprintf(stderr, "gatecert run: -j wants 1..64\n");
+        return 2;
+      }
+      opt->jobs = (int)j;
+      break;
+    }
+    case 'S':
+      opt->sim_bin = optarg;
+      break;
+    case 'B':
+      opt->backend_bin = optarg;
+      break;
+    case 'T':
+      opt->faketime_lib = optarg;
+      break;
+    case 'G':
+      opt->gateway_bin = optarg;
+      break;
+    case 'K':
+      opt->known_failures = optarg;
+      break;
+    case 'R':
+    case 'Z': {
+      char *end = NULL;
+      errno = 0;
+      unsigned long long v = strtoull(optarg, &end, 10);
+      if (!*optarg || *end || errno || v == 0 || (ch == 'R' && v > 100000)) {
+        fprintf(stderr, "gatecert run: --%s wants a positive integer\n",
+                ch == 'R' ? "repeat-until-fail" : "shuffle");
+        return 2;
+      }
+      if (ch == 'R')
+        opt->repeat = (long)v;
+      else
+        opt->shuffle_seed = v;
+      break;
+    }
+    case 'A':
+      if (opt->sim_arg_count == MAX_GLOBS) {
+        fprintf(stderr, "gatecert run: at most %d --sim-arg\n", MAX_GLOBS);
+        return 2;
+      }
+      opt->sim_args[opt->sim_arg_count++] = optarg;
+      break;
+    case 'f':
+      if (opt->filter_count == MAX_GLOBS) {
+        fprintf(stderr, "gatecert run: at most %d --filter\n", MAX_GLOBS);
+        return 2;
+      }
+      opt->filters[opt->filter_count++] = optarg;
+      break;
+    case 'x':
+      if (opt->skip_count == MAX_GLOBS) {
+        fprintf(stderr, "gatecert run: at most %d --skip\n", MAX_GLOBS);
+        return 2;
+      }
+      opt->skips[opt->skip_count++] = optarg;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 1;
+    default:
+      fprintf(stderr, "gatecert run: %s: unknown option or missing value\n%s", argv[optind - 1],
+              usage_text);
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "gatecert run: unexpected argument \"%s\"\n", argv[optind]);
+    return 2;
+  }
+  if (gh_profile_canonical(opt->profile) == NULL) {
+    fprintf(stderr, "gatecert run: --profile must be wso2-4 (or wso2), wso2-2.6 or sap\n");
+    return 2;
+  }
+  opt->profile = gh_profile_canonical(opt->profile);
+  if (strcmp(opt->driver, "sim") != 0 && strcmp(opt->driver, "nginx") != 0 &&
+      strcmp(opt->driver, "haproxy") != 0 &&
+      (strncmp(opt->driver, "exec:", 5) != 0 || !opt->driver[5])) {
+    fprintf(stderr,
+            "gatecert run: unknown driver \"%s\" (built in: sim, nginx, haproxy, exec:PROGRAM)\n",
+            opt->driver);
+    return 2;
+  }
+  return 0;
+}
+
+static void now_text(char *out, size_t len) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+int gh_run_main(int argc, char **argv) {
+  options opt;
+  memset(&opt, 0, sizeof(opt));
+  int rc = parse_options(argc, argv, &opt);
+  if (rc != 0)
+    return rc == 1 ? 0 : 2;
+  char sim_bin[PATH_LEN], backend_bin[PATH_LEN];
+  default_bins(&opt, sim_bin, backend_bin);
+  setenv("TZ", "UTC", 1); /* libfaketime reads timestamp files in local time */
+  tzset();
+  gh_catalogue cat;
+  gh_load_error errors[8];
+  size_t error_count = 0;
+  rc = 0;
+  if (gh_catalogue_load(opt.scenarios, &cat, errors, 8, &error_count) != 0) {
+    for (size_t i = 0; i < error_count && i < 8; i++)
+      fprintf(stderr, "%s:%d:%d: %s\n", errors[i].file, errors[i].line, errors[i].column,
+              errors[i].message);
+    if (error_count > 8)
+      fprintf(stderr, "gatecert run: %zu more scenario errors\n", error_count - 8);
+    return 2;
+  }
+  if (rc == 0 && opt.list) {
+    for (size_t i = 0; i < cat.count; i++)
+      if (selected(&opt, &cat.cases[i], opt.profile))
+        printf("%s\n", cat.cases[i].name);
+  }
+  if (rc != 0 || opt.list) {
+    gh_catalogue_free(&cat);
+    return rc;
+  }
+  gh_known known = {0};
+  if (opt.known_failures) {
+    char why[1024];
+    if (gh_known_load(opt.known_failures, &known, why, sizeof(why)) != 0) {
+      fprintf(stderr, "gatecert run: %s\n", why);
+      gh_catalogue_free(&cat);
+      return 2;
+    }
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  gh_exec_info exec = {.implementation = ""};
+  gh_real_info real = {.version = ""};
+  char driver_why[1024] = "";
+  gh_driver *driver = NULL;
+  if (strncmp(opt.driver, "exec:", 5) == 0)
+    driver = gh_driver_exec_new(opt.driver + 5, opt.profile, &exec, driver_why, sizeof(driver_why));
+  else if (strcmp(opt.driver, "nginx") == 0)
+    driver = gh_driver_nginx_new(opt.gateway_bin, &real, driver_why, sizeof(driver_why));
+  else if (strcmp(opt.driver, "haproxy") == 0)
+    driver = gh_driver_haproxy_new(opt.gateway_bin, &real, driver_why, sizeof(driver_why));
+  else
+    driver = gh_driver_sim_new(opt.sim_bin, opt.sim_args);
+  if (real.version[0]) {
+    snprintf(exec.implementation, sizeof(exec.implementation), "%s", opt.driver);
+    snprintf(exec.version, sizeof(exec.version), "%s", real.version);
+  }
+  char started[32], host[256] = "localhost", epoch[] = "2030-01-01T00:00:00Z";
+  now_text(started, sizeof(started));
+  gethostname(host, sizeof(host) - 1);
+  gh_run run = {.implementation = exec.implementation[0] ? exec.implementation : "sim",
+                .implementation_version = exec.version[0] ? exec.version : GATECERT_VERSION,
+                .profile = (char *)opt.profile,
+                .product = (char *)gh_profile_product(opt.profile),
+                .harness_version = GATECERT_VERSION,
+                .fake_epoch = epoch,
+                .started = started,
+                .hostname = host};
+  int color = gh_console_color(stdout);
+  double t0 = gh_runner_now_ms();
+  char reports_abs[PATH_MAX];
+  if (!driver || gh_runner_make_dirs(opt.reports) != 0 || !realpath(opt.reports, reports_abs) ||
+      gh_runner_pathf(opt.work, sizeof(opt.work), "%s/work", reports_abs) != 0) {
+    fprintf(stderr, "gatecert run: cannot set up (%s)\n",
+            driver_why[0] ? driver_why : strerror(errno));
+    rc = 3;
+  } else {
+    run.secrets = driver->ops->secrets(driver);
+    size_t total = cat.count;
+    const gh_case_spec **chosen = calloc(
+        total + 1, sizeof(*chosen)); // NOLINT(bugprone-sizeof-expression): an array of pointers
+    size_t n = 0;
+    for (size_t i = 0; chosen && i < cat.count; i++)
+      if (selected(&opt, &cat.cases[i], opt.profile))
+        chosen[n++] = &cat.cases[i];
+    if (opt.shuffle_seed)
+      shuffle(chosen, n, opt.shuffle_seed);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    for (long round = 0; round < opt.repeat && !gh_runner_interrupted; round++) {
+      gh_tally before = gh_run_tally(&run);
+      gh_runner_run_all(&opt, chosen, n, driver, &run, color);
+      gh_tally after = gh_run_tally(&run);
+      if (after.fail + after.error > before.fail + before.error)
+        break; /* --repeat-until-fail: stop at the first round that failed */
+    }
+    free(chosen);
+    run.seconds = (gh_runner_now_ms() - t0) / 1e3;
+    char path[PATH_LEN], why[512];
+    gh_runner_pathf(path, sizeof(path), "%s/junit.xml", opt.reports);
+    if (gh_junit_write(&run, path, why, sizeof(why)) != 0) {
+      fprintf(stderr, "gatecert run: %s\n", why);
+      rc = 3;
+    }
+    gh_runner_pathf(path, sizeof(path), "%s/conformance.json", opt.reports);
+    if (gh_conformance_write(&run, path, why, sizeof(why)) != 0) {
+      fprintf(stderr, "gatecert run: %s\n", why);
+      rc = 3;
+    }
+    gh_console_summary(stdout, color, &run, opt.reports);
+    if (gh_runner_interrupted)
+      printf("INTERRUPTED: the run stopped early; the reports hold the cases that ran\n");
+    gh_tally t = gh_run_tally(&run);
+    int failed = t.fail > 0;
+    if (opt.known_failures &&
+        !gh_runner_interrupted) { /* listed non-conformances do not fail the run */
+      gh_known_result kr = {0};
+      if (gh_known_check(&known, &run, &kr, why, sizeof(why)) != 0) {
+        fprintf(stderr, "gatecert run: %s\n", why);
+        rc = 3;
+      } else {
+        fputs(kr.summary ? kr.summary : "known failures: no summary\n", stdout);
+        failed = !kr.ok;
+      }
+      gh_known_result_free(&kr);
+    }
+    if (rc == 0)
+      rc = gh_runner_interrupted ? 130 : t.error ? 3 : failed ? 1 : 0;
+  }
+  gh_known_free(&known);
+  if (driver)
+    driver->ops->destroy(driver);
+  run.implementation = NULL; /* borrowed strings: not the run's to free */
+  run.implementation_version = NULL;
+  run.profile = NULL;
+  run.product = NULL;
+  run.harness_version = NULL;
+  run.fake_epoch = NULL;
+  run.started = NULL;
+  run.hostname = NULL;
+  gh_run_free(&run);
+  gh_catalogue_free(&cat);
+  curl_global_cleanup();
+  return rc;
+}

@@ -1,0 +1,192 @@
+/* run_pool.c - running the chosen cases and recording their outcomes.
+ *
+ * With -j 1 the cases run one after the other in this process. With -j N
+ * each case runs in a forked worker (at most N at once, at most 64): the
+ * child executes the case with the driver it inherited and writes its
+ * case_outcome as one JSON object into a pipe, then exits; the parent polls
+ * the pipes, collects each worker's text until EOF, reaps it, and records the
+ * outcome (a worker that ended without a result is an error of that case).
+ * Recording adds the case to the run (report.h) with the command that
+ * reproduces it and prints its console line. SIGINT/SIGTERM stop starting
+ * new cases; running ones finish their cleanup.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "gutil.h"
+#include "run_internal.h"
+
+/* A case's file as the reports name it: relative to the scenarios directory
+ * it was loaded from (report.h), or as loaded when it is not below it. */
+static const char *scenario_relative(const char *scenarios, const char *file) {
+  size_t n = strlen(scenarios);
+  while (n > 1 && scenarios[n - 1] == '/')
+    n--;
+  if (strncmp(file, scenarios, n) == 0 && file[n] == '/')
+    return file + n + 1;
+  return file;
+}
+
+static void record_case(const options *opt, const gh_case_spec *c, const char *profile,
+                        const char *driver_name, const case_outcome *o, gh_run *run, int color) {
+  char reproduce[1024];
+  snprintf(reproduce, sizeof(reproduce),
+           "gatecert run --scenarios %s --driver %s --profile %s --filter '%s' --keep",
+           opt->scenarios, driver_name, profile, c->name);
+  int passed = o->outcome == GH_PASS;
+  gh_case result = {.name = c->name,
+                    .file = (char *)scenario_relative(opt->scenarios, c->file),
+                    .features = c->features,
+                    .feature_count = c->feature_count,
+                    .profile = (char *)profile,
+                    .outcome = o->outcome,
+                    .not_applicable = o->not_applicable,
+                    .message = passed ? NULL : (char *)o->message,
+                    .detail = passed ? NULL : (char *)o->detail,
+                    .log_tail = passed ? NULL : o->log_tail,
+                    .reproduce = reproduce,
+                    .seconds = o->seconds,
+                    .fake_ms = o->fake_ms,
+                    .applies = o->applies,
+                    .apply_ms = o->apply_ms};
+  gh_case *added = gh_run_add(run, &result);
+  if (added)
+    gh_console_case(stdout, color, added);
+  fflush(stdout);
+}
+
+typedef struct worker {
+  pid_t pid;
+  int fd;
+  size_t index;
+  gu_text out; /* what the child sent so far */
+} worker;
+
+/* The child's half: execute, send the outcome as JSON, exit. */
+static void worker_child(const options *opt, const gh_case_spec *c, const char *profile,
+                         gh_driver *driver, int fd) {
+  case_outcome o;
+  memset(&o, 0, sizeof(o));
+  gh_runner_execute_case(opt, c, profile, driver, &o);
+  json_t *j =
+      json_pack("{s:i, s:b, s:s, s:s, s:s?, s:f, s:I, s:I, s:f}", "outcome", (int)o.outcome,
+                "not_applicable", o.not_applicable, "message", o.message, "detail", o.detail,
+                "log_tail", o.log_tail, "seconds", o.seconds, "fake_ms", (json_int_t)o.fake_ms,
+                "applies", (json_int_t)o.applies, "apply_ms", o.apply_ms);
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  size_t len = text ? strlen(text) : 0, done = 0;
+  while (done < len) {
+    ssize_t n = write(fd, text + done, len - done);
+    if (n <= 0 && errno != EINTR)
+      break;
+    if (n > 0)
+      done += (size_t)n;
+  }
+  _exit(done == len && len > 0 ? 0 : 3);
+}
+
+static void worker_result(const worker *w, case_outcome *o) {
+  memset(o, 0, sizeof(*o));
+  json_t *j = json_loadb(w->out.data ? w->out.data : "", w->out.len, 0, NULL);
+  if (!j) {
+    o->outcome = GH_ERROR;
+    snprintf(o->message, sizeof(o->message), "the worker running this case ended without a result");
+    return;
+  }
+  o->outcome = (gh_outcome)json_integer_value(json_object_get(j, "outcome"));
+  o->not_applicable = json_is_true(json_object_get(j, "not_applicable"));
+  snprintf(o->message, sizeof(o->message), "%s", json_string_value(json_object_get(j, "message")));
+  snprintf(o->detail, sizeof(o->detail), "%s", json_string_value(json_object_get(j, "detail")));
+  const char *tail = json_string_value(json_object_get(j, "log_tail"));
+  o->log_tail = tail ? strdup(tail) : NULL;
+  o->seconds = json_real_value(json_object_get(j, "seconds"));
+  o->fake_ms = json_integer_value(json_object_get(j, "fake_ms"));
+  o->applies = (long)json_integer_value(json_object_get(j, "applies"));
+  o->apply_ms = json_real_value(json_object_get(j, "apply_ms"));
+  json_decref(j);
+}
+
+/* Reads from the worker until EOF; 1 when finished. */
+static int worker_drain(worker *w) {
+  char chunk[65536];
+  ssize_t n = read(w->fd, chunk, sizeof(chunk));
+  if (n < 0 && errno == EINTR)
+    return 0;
+  if (n <= 0)
+    return 1;
+  gu_text_add(&w->out, chunk, (size_t)n);
+  return w->out.failed;
+}
+
+static void run_parallel(const options *opt, const gh_case_spec *const *cases, size_t count,
+                         const char *profile, gh_driver *driver, gh_run *run, int color) {
+  worker workers[64];
+  size_t active = 0, next = 0;
+  int jobs = opt->jobs < 64 ? opt->jobs : 64;
+  while (next < count || active > 0) {
+    while (next < count && active < (size_t)jobs && !gh_runner_interrupted) {
+      int fds[2];
+      if (pipe2(fds, O_CLOEXEC) != 0)
+        break;
+      fflush(stdout);
+      pid_t pid = fork();
+      if (pid == 0) {
+        close(fds[0]);
+        worker_child(opt, cases[next], profile, driver, fds[1]);
+      }
+      close(fds[1]);
+      if (pid < 0) {
+        close(fds[0]);
+        break;
+      }
+      workers[active++] = (worker){.pid = pid, .fd = fds[0], .index = next++};
+    }
+    if (active == 0)
+      break; /* could not start a worker */
+    struct pollfd pfds[64];
+    for (size_t i = 0; i < active; i++)
+      pfds[i] = (struct pollfd){.fd = workers[i].fd, .events = POLLIN};
+    if (poll(pfds, active, -1) < 0 && errno != EINTR)
+      break;
+    for (size_t i = 0; i < active;) {
+      if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) || !worker_drain(&workers[i])) {
+        i++;
+        continue;
+      }
+      worker *w = &workers[i];
+      int status = 0;
+      waitpid(w->pid, &status, 0);
+      case_outcome o;
+      worker_result(w, &o);
+      record_case(opt, cases[w->index], profile, driver->ops->name, &o, run, color);
+      free(o.log_tail);
+      gu_text_free(&w->out);
+      close(w->fd);
+      workers[i] = workers[--active];
+      pfds[i] = pfds[active];
+    }
+  }
+}
+
+void gh_runner_run_all(const options *opt, const gh_case_spec *const *chosen, size_t n,
+                       gh_driver *driver, gh_run *run, int color) {
+  if (opt->jobs > 1) {
+    run_parallel(opt, chosen, n, opt->profile, driver, run, color);
+    return;
+  }
+  for (size_t i = 0; i < n && !gh_runner_interrupted; i++) {
+    case_outcome o;
+    memset(&o, 0, sizeof(o));
+    gh_runner_execute_case(opt, chosen[i], opt->profile, driver, &o);
+    record_case(opt, chosen[i], opt->profile, driver->ops->name, &o, run, color);
+    free(o.log_tail);
+  }
+}
