@@ -1,0 +1,399 @@
+/* admin_apis.c - the admin API's APIs (WSO2 Publisher v4 shapes).
+ *
+ *   POST   /api/am/publisher/v4/apis          create an API (live at once)
+ *   GET    /api/am/publisher/v4/apis[/{id}]   list / one
+ *   DELETE /api/am/publisher/v4/apis/{id}     with its client certificates
+ *                                             and subscriptions
+ *   .../apis/{id}/client-cert...              clientauth.c's routes (v4 only)
+ *
+ * A create validates the definition (name, context, version, endpoints,
+ * securityScheme by rule both-optional, operations), writes the store, then
+ * routes the API at once. Every profile keeps these v4 paths.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "admin.h"
+#include "sim.h"
+
+#define APIS_PATH  "/api/am/publisher/v4/apis"
+#define SIM_PREFIX "/_sim/"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
+  gsim_log(sim, "ERROR", "admin: %s: %s", what, gsim_store_error(sim->store));
+  gsim_rest_internal(req);
+}
+
+static void not_found(struct evhttp_request *req, const char *what, const char *id) {
+  char text[GSIM_ALIAS_MAX + 64];
+  snprintf(text, sizeof(text), "Requested %s with Id '%s' not found", what, id);
+  gsim_rest_error(req, 404, "Not Found", text);
+}
+
+/* ---- APIs ------------------------------------------------------------------ */
+
+/* securityScheme names of every version, then the optional flags of WSO2
+ * 4.3+: known only where the both-optional rule row does not say
+ * GSIM_BOTH_OPTIONAL_UNKNOWN_FLAGS (wso2-2.6 and sap refuse them). */
+static const char *const security_names[] = {
+    "mutualssl", "mutualssl_mandatory",
+    "oauth2",    "basic_auth",
+    "api_key",   "oauth_basic_auth_api_key_mandatory",
+    NULL,
+};
+static const char *const optional_security_names[] = {
+    "mutualssl_optional",
+    "oauth_basic_auth_api_key_optional",
+    NULL,
+};
+
+static int in_names(const char *const *names, const char *v) {
+  for (const char *const *n = names; v && *n; n++)
+    if (strcmp(*n, v) == 0)
+      return 1;
+  return 0;
+}
+
+static int valid_token(const char *s, const char *extra) {
+  if (!*s)
+    return 0;
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          strchr(extra, c)))
+      return 0;
+  }
+  return 1;
+}
+
+static int valid_endpoint(const char *url) {
+  struct evhttp_uri *uri = evhttp_uri_parse(url);
+  if (!uri)
+    return 0;
+  const char *scheme = evhttp_uri_get_scheme(uri);
+  const char *host = evhttp_uri_get_host(uri);
+  int ok = scheme && (strcasecmp(scheme, "https") == 0 || strcasecmp(scheme, "http") == 0) &&
+           host && *host && strlen(url) < GSIM_URL_MAX;
+  evhttp_uri_free(uri);
+  return ok;
+}
+
+static const char *endpoint_url(json_t *config, const char *which) {
+  json_t *ep = json_object_get(config, which);
+  if (json_is_array(ep)) /* WSO2 also accepts a list for load-balanced endpoints */
+    ep = json_array_get(ep, 0);
+  return json_string_value(json_object_get(ep, "url"));
+}
+
+/* WSO2's resources: [{"target": "/ *", "verb": "GET", "authType": "None"}, ...]
+ * (authType default "Application & Application User"). A new array, or NULL
+ * after answering 400. */
+static json_t *api_operations(struct evhttp_request *req, json_t *in) {
+  static const char *const auth_types[] = {
+      "None", "Application & Application User", "Application", "Application User", "Any", NULL};
+  static const char *const verb_names[] = {"GET",   "POST", "PUT",     "DELETE",
+                                           "PATCH", "HEAD", "OPTIONS", NULL};
+  char why[300];
+  json_t *out = json_array();
+  if (in && (!json_is_array(in) || json_array_size(in) > GSIM_MAX_OPERATIONS)) {
+    json_decref(out);
+    gsim_rest_bad_request(req, "operations must be a list of at most 256 resources");
+    return NULL;
+  }
+  size_t i;
+  json_t *op;
+  json_array_foreach(in, i, op) {
+    const char *target = json_string_value(json_object_get(op, "target"));
+    const char *verb = json_string_value(json_object_get(op, "verb"));
+    const char *auth = json_string_value(json_object_get(op, "authType"));
+    int verb_ok = 0, auth_ok = !json_object_get(op, "authType");
+    for (const char *const *v = verb_names; verb && *v; v++)
+      verb_ok |= strcmp(*v, verb) == 0;
+    for (const char *const *a = auth_types; auth && *a; a++)
+      auth_ok |= strcmp(*a, auth) == 0;
+    if (!json_is_object(op) || !target || target[0] != '/' || strlen(target) >= GSIM_TARGET_MAX ||
+        !valid_token(target + (target[1] ? 1 : 0), "/-_.~*{}") || !verb_ok || !auth_ok) {
+      json_decref(out);
+      snprintf(why, sizeof(why),
+               "operations[%zu]: target (a path starting with /), verb (GET, POST, PUT, DELETE, "
+               "PATCH, HEAD, OPTIONS) and authType (None, Application & Application User, "
+               "Application, Application User, Any) expected",
+               i);
+      gsim_rest_bad_request(req, why);
+      return NULL;
+    }
+    json_array_append_new(out,
+                          json_pack("{s:s, s:s, s:s}", "target", target, "verb", verb, "authType",
+                                    auth ? auth : "Application & Application User"));
+  }
+  return out;
+}
+
+/* Validates a create request into a normalised definition (new reference),
+ * or answers 400 and returns NULL. */
+static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in, const char *id) {
+  char why[300];
+  const gsim_rule *both_optional = gsim_rule_of(sim->opt, GSIM_RF_BOTH_OPTIONAL);
+  int optional_known = both_optional->variant != GSIM_BOTH_OPTIONAL_UNKNOWN_FLAGS;
+  if (!json_is_object(in)) {
+    gsim_rest_bad_request(req, "The API must be a JSON object");
+    return NULL;
+  }
+  const char *name = json_string_value(json_object_get(in, "name"));
+  const char *context = json_string_value(json_object_get(in, "context"));
+  const char *version = json_string_value(json_object_get(in, "version"));
+  if (!name || !*name || strlen(name) >= GSIM_API_NAME_MAX ||
+      !gsim_printable_utf8((const unsigned char *)name, strlen(name))) {
+    gsim_rest_bad_request(
+        req, "name: a non-empty string of at most 255 printable characters is required");
+    return NULL;
+  }
+  char ctx[GSIM_CONTEXT_MAX];
+  if (!context || !*context || strlen(context) + 2 > sizeof(ctx)) {
+    gsim_rest_bad_request(req, "context: a non-empty string such as \"/test\" is required");
+    return NULL;
+  }
+  snprintf(ctx, sizeof(ctx), "%s%s", context[0] == '/' ? "" : "/", context);
+  size_t ctx_len = strlen(ctx);
+  while (ctx_len > 1 && ctx[ctx_len - 1] == '/')
+    ctx[--ctx_len] = '\0';
+  if (ctx_len < 2 || !valid_token(ctx + 1, "/-_.~") || strstr(ctx, "//") ||
+      strncmp(ctx, SIM_PREFIX, strlen(SIM_PREFIX) - 1) == 0) {
+    gsim_rest_bad_request(req, "context: letters, digits and / - _ . ~ only, not /_sim");
+    return NULL;
+  }
+  if (!version || strlen(version) >= GSIM_VERSION_MAX || !valid_token(version, "-_.")) {
+    gsim_rest_bad_request(req, "version: a non-empty string of letters, digits, - _ . is required");
+    return NULL;
+  }
+  json_t *config = json_object_get(in, "endpointConfig");
+  const char *production = endpoint_url(config, "production_endpoints");
+  const char *sandbox = endpoint_url(config, "sandbox_endpoints");
+  if (!production || !valid_endpoint(production) || (sandbox && !valid_endpoint(sandbox))) {
+    gsim_rest_bad_request(req,
+                          "endpointConfig: production_endpoints.url (and sandbox_endpoints.url if "
+                          "given) must be http(s) URLs with a host");
+    return NULL;
+  }
+  json_t *security = json_object_get(in, "securityScheme");
+  json_t *schemes = json_array();
+  if (security && !json_is_array(security)) {
+    json_decref(schemes);
+    gsim_rest_bad_request(req, "securityScheme must be a list");
+    return NULL;
+  }
+  if (!security || json_array_size(security) == 0) { /* WSO2's default */
+    json_array_append_new(schemes, json_string("oauth2"));
+    json_array_append_new(schemes, json_string("oauth_basic_auth_api_key_mandatory"));
+  }
+  size_t i;
+  json_t *s;
+  json_array_foreach(security, i, s) {
+    const char *v = json_string_value(s);
+    if (!optional_known && in_names(optional_security_names, v)) { /* rule both-optional */
+      json_decref(schemes);
+      snprintf(why, sizeof(why),
+               "securityScheme[%zu]: %s is not a security scheme of this version (rule %s); use "
+               "mutualssl, mutualssl_mandatory, oauth2 and oauth_basic_auth_api_key_mandatory",
+               i, v, both_optional->id);
+      gsim_rest_error(req, both_optional->status ? both_optional->status : 400, "Bad Request", why);
+      return NULL;
+    }
+    if (!in_names(security_names, v) && !in_names(optional_security_names, v)) {
+      json_decref(schemes);
+      snprintf(why, sizeof(why),
+               "securityScheme[%zu]: not one of mutualssl, mutualssl_mandatory, oauth2, "
+               "basic_auth, api_key, oauth_basic_auth_api_key_mandatory%s",
+               i, optional_known ? ", mutualssl_optional, oauth_basic_auth_api_key_optional" : "");
+      gsim_rest_bad_request(req, why);
+      return NULL;
+    }
+    if (strcmp(v, "basic_auth") == 0 || strcmp(v, "api_key") == 0) {
+      json_decref(schemes);
+      snprintf(why, sizeof(why),
+               "securityScheme[%zu]: %s is not supported by gatecert-sim; use mutualssl, "
+               "mutualssl_mandatory, oauth2 and oauth_basic_auth_api_key_mandatory%s",
+               i, v, optional_known ? " (or their _optional flags)" : "");
+      gsim_rest_bad_request(req, why);
+      return NULL;
+    }
+    json_array_append(schemes, s);
+  }
+  json_t *is_default = json_object_get(in, "isDefaultVersion");
+  if (is_default && !json_is_boolean(is_default)) {
+    json_decref(schemes);
+    gsim_rest_bad_request(req, "isDefaultVersion must be true or false");
+    return NULL;
+  }
+  json_t *operations = api_operations(req, json_object_get(in, "operations"));
+  if (!operations) {
+    json_decref(schemes);
+    return NULL;
+  }
+  json_t *endpoint_config = json_pack("{s:s, s:{s:s}}", "endpoint_type", "http",
+                                      "production_endpoints", "url", production);
+  if (sandbox)
+    json_object_set_new(endpoint_config, "sandbox_endpoints", json_pack("{s:s}", "url", sandbox));
+  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:o}", "id", id, "name", name,
+                   "context", ctx, "version", version, "endpointConfig", endpoint_config,
+                   "securityScheme", schemes, "isDefaultVersion", json_is_true(is_default),
+                   "lifeCycleStatus", "PUBLISHED", "operations", operations);
+}
+
+static void apis_create(gsim *sim, struct evhttp_request *req) {
+  struct evbuffer *body = evhttp_request_get_input_buffer(req);
+  size_t len = evbuffer_get_length(body);
+  json_error_t jerr;
+  json_t *in = len ? json_loadb((const char *)evbuffer_pullup(body, (ev_ssize_t)len), len,
+                                JSON_REJECT_DUPLICATES, &jerr)
+                   : NULL;
+  if (!in) {
+    char why[300];
+    snprintf(why, sizeof(why), "The body is not JSON: %s (line %d, column %d)",
+             len ? jerr.text : "empty body", len ? jerr.line : 0, len ? jerr.column : 0);
+    gsim_rest_bad_request(req, why);
+    return;
+  }
+  if (sim->api_count >= GSIM_MAX_APIS) {
+    json_decref(in);
+    gsim_rest_bad_request(req, "The simulator holds at most 1024 APIs");
+    return;
+  }
+  char id[GSIM_API_ID_MAX];
+  gsim_rest_new_uuid(id);
+  json_t *def = api_definition(sim, req, in, id);
+  json_decref(in);
+  if (!def)
+    return;
+  gsim_api_row row;
+  memset(&row, 0, sizeof(row));
+  snprintf(row.id, sizeof(row.id), "%s", id);
+  snprintf(row.name, sizeof(row.name), "%s", json_string_value(json_object_get(def, "name")));
+  snprintf(row.context, sizeof(row.context), "%s",
+           json_string_value(json_object_get(def, "context")));
+  snprintf(row.version, sizeof(row.version), "%s",
+           json_string_value(json_object_get(def, "version")));
+  row.definition = json_dumps(def, JSON_COMPACT);
+  row.created_ms = gsim_now_ms();
+  gsim_api *api = row.definition ? gsim_api_from_json(id, def) : NULL;
+  gsim_store_status st = api ? gsim_store_api_insert(sim->store, &row) : GSIM_STORE_ERROR;
+  free(row.definition);
+  if (st != GSIM_STORE_OK) {
+    gsim_api_free(api);
+    json_decref(def);
+    if (st == GSIM_STORE_EXISTS) {
+      char why[GSIM_API_NAME_MAX + GSIM_VERSION_MAX + GSIM_CONTEXT_MAX + 128];
+      snprintf(why, sizeof(why),
+               "A duplicate API already exists for %s-%s (or context %s with that version)",
+               row.name, row.version, row.context);
+      gsim_rest_error(req, 409, "Conflict", why);
+    } else
+      internal_error(sim, req, "storing the API");
+    return;
+  }
+  sim->apis[sim->api_count++] = api;
+  gsim_log(sim, "INFO", "api %s:%s created at %s/%s -> %s", api->name, api->version, api->context,
+           api->version, api->production_url);
+  gsim_rest_set_location(req, APIS_PATH, "/", id);
+  gsim_send_json(req, 201, def);
+}
+
+static void apis_list(gsim *sim, struct evhttp_request *req) {
+  json_t *list = json_array();
+  for (size_t i = 0; i < sim->api_count; i++)
+    json_array_append(list, sim->apis[i]->definition);
+  json_int_t n = (json_int_t)sim->api_count;
+  gsim_send_json(req, 200,
+                 json_pack("{s:I, s:o, s:{s:i, s:I, s:I, s:s, s:s}}", "count", n, "list", list,
+                           "pagination", "offset", 0, "limit", n, "total", n, "next", "",
+                           "previous", ""));
+}
+
+static void apis_delete(gsim *sim, struct evhttp_request *req, const char *id) {
+  gsim_store_status st = gsim_store_api_delete(sim->store, id);
+  if (st == GSIM_STORE_NOT_FOUND) {
+    not_found(req, "API", id);
+    return;
+  }
+  if (st != GSIM_STORE_OK) {
+    internal_error(sim, req, "deleting the API");
+    return;
+  }
+  /* the API is gone: its client certificates and subscriptions go with it */
+  if (gsim_client_certs_drop_api(sim, id) != 0 || gsim_oauth_drop_api(sim, id) != 0)
+    gsim_log(sim, "ERROR",
+             "api %s deleted, but its client certificates or subscriptions "
+             "could not be dropped: %s",
+             id, gsim_store_error(sim->store));
+  for (size_t i = 0; i < sim->api_count; i++) {
+    if (strcmp(sim->apis[i]->id, id) == 0) {
+      gsim_log(sim, "INFO", "api %s:%s deleted", sim->apis[i]->name, sim->apis[i]->version);
+      gsim_api_free(sim->apis[i]);
+      for (size_t j = i; j + 1 < sim->api_count; j++)
+        sim->apis[j] = sim->apis[j + 1];
+      sim->api_count--;
+      break;
+    }
+  }
+  evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    if (cmd == EVHTTP_REQ_POST)
+      apis_create(sim, req);
+    else if (cmd == EVHTTP_REQ_GET)
+      apis_list(sim, req);
+    else
+      gsim_rest_method_not_allowed(req, "GET, POST");
+    return;
+  }
+  const char *sub = *rest == '/' ? strchr(rest + 1, '/') : NULL;
+  if (sub && strncmp(sub, "/client-cert", strlen("/client-cert")) == 0) {
+    const char *elsewhere = gsim_admin_certs_elsewhere(sim);
+    if (elsewhere) { /* rule rest.publisher-v0.14 */
+      gsim_rest_error(req, 404, "Not Found", elsewhere);
+      return;
+    }
+    char api_id[GSIM_API_ID_MAX];
+    gsim_api *api =
+        gsim_path_segment(rest + 1, (size_t)(sub - rest - 1), api_id, sizeof(api_id)) == 0
+            ? gsim_api_find_id(sim, api_id)
+            : NULL;
+    if (api)
+      gsim_client_certs_route(sim, req, api, sub);
+    else
+      not_found(req, "API", "");
+    return;
+  }
+  char id[GSIM_API_ID_MAX];
+  if (*rest != '/' || strchr(rest + 1, '/') ||
+      gsim_path_segment(rest + 1, strlen(rest + 1), id, sizeof(id)) != 0) {
+    gsim_rest_no_resource(req);
+    return;
+  }
+  if (cmd == EVHTTP_REQ_GET) {
+    gsim_api *api = gsim_api_find_id(sim, id);
+    if (api)
+      gsim_send_json(req, 200, json_incref(api->definition));
+    else
+      not_found(req, "API", id);
+  } else if (cmd == EVHTTP_REQ_DELETE)
+    apis_delete(sim, req, id);
+  else
+    gsim_rest_method_not_allowed(req, "GET, DELETE");
+}
+
+int gsim_admin_apis(gsim *sim, struct evhttp_request *req, const char *path) {
+  if (strncmp(path, APIS_PATH, strlen(APIS_PATH)) != 0)
+    return 0;
+  apis_route(sim, req, path + strlen(APIS_PATH));
+  return 1;
+}
