@@ -22,6 +22,7 @@
 #define GSIM_MAX_CERT_HEADER    ((size_t)16 * 1024)   /* the load-balancer certificate header */
 #define GSIM_MAX_JSON_BODY      ((size_t)64 * 1024)   /* key managers, applications, ... */
 #define GSIM_MAX_PEM            ((size_t)32 * 1024)   /* a key manager's key or certificate */
+#define GSIM_MIN_RSA_BITS       2048                  /* a key manager's RS256 key */
 #define GSIM_MAX_PROVIDER_JSON  65536                 /* a sap API provider definition */
 #define GSIM_PROXY_HEAD_KEEP    4096                  /* backend response head kept for faults */
 #define GSIM_INTROSPECT_CONFIG  ((size_t)1024 * 1024) /* gatecert-introspect's config file */
