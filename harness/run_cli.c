@@ -117,6 +117,16 @@ static void default_bins(options *opt, char *sim, char *backend) {
     opt->backend_bin = backend;
 }
 
+/* Appends optarg to one of the repeatable options' lists (at most MAX_GLOBS). */
+static int add_repeated(const char *option, const char **list, size_t *count) {
+  if (*count == MAX_GLOBS) {
+    fprintf(stderr, "gatecert run: at most %d --%s\n", MAX_GLOBS, option);
+    return -1;
+  }
+  list[(*count)++] = optarg;
+  return 0;
+}
+
 static int parse_options(int argc, char **argv, options *opt) {
   static const struct option longs[] = {
       {"scenarios", required_argument, NULL, 's'},
@@ -214,25 +224,18 @@ static int parse_options(int argc, char **argv, options *opt) {
       break;
     }
     case 'A':
-      if (opt->sim_arg_count == MAX_GLOBS) {
-        fprintf(stderr, "gatecert run: at most %d --sim-arg\n", MAX_GLOBS);
-        return 2;
-      }
-      opt->sim_args[opt->sim_arg_count++] = optarg;
-      break;
     case 'f':
-      if (opt->filter_count == MAX_GLOBS) {
-        fprintf(stderr, "gatecert run: at most %d --filter\n", MAX_GLOBS);
-        return 2;
-      }
-      opt->filters[opt->filter_count++] = optarg;
-      break;
     case 'x':
-      if (opt->skip_count == MAX_GLOBS) {
-        fprintf(stderr, "gatecert run: at most %d --skip\n", MAX_GLOBS);
+      if (add_repeated(ch == 'A'   ? "sim-arg"
+                       : ch == 'f' ? "filter"
+                                   : "skip",
+                       ch == 'A'   ? opt->sim_args
+                       : ch == 'f' ? opt->filters
+                                   : opt->skips,
+                       ch == 'A'   ? &opt->sim_arg_count
+                       : ch == 'f' ? &opt->filter_count
+                                   : &opt->skip_count) != 0)
         return 2;
-      }
-      opt->skips[opt->skip_count++] = optarg;
       break;
     case 'h':
       fputs(usage_text, stdout);

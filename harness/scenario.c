@@ -10,7 +10,7 @@
  * 2. Expand. A `matrix` is checked (params are identifiers and unique, every
  *    row is a list of exactly one scalar per param) and each row becomes one
  *    case; without a matrix the file is one case. Every scalar *value* outside
- *    the matrix is read through substitute(), which replaces ${param} with the
+ *    the matrix is read through gh_sc_substitute(), which replaces ${param} with the
  *    row's value ($${ is a literal ${); an unknown ${x} is an error at that
  *    scalar. Keys are never substituted.
  *
@@ -46,33 +46,12 @@
 #include <time.h>
 
 #include "gcert.h"
-#include "yaml_reader.h"
+#include "scenario_internal.h"
 
-#define MAX_OUTPUT_BYTES ((size_t)64 * 1024 * 1024)
-#define ALLOC_OVERHEAD   16 /* what one malloc is assumed to cost beyond its size */
 #define MAX_SSL_PROFILES 16 /* GH_MAX_PROFILES of driver.h */
-#define MS_PER_S         INT64_C(1000)
-#define MS_PER_DAY       (INT64_C(86400) * MS_PER_S)
 
 #define DEFAULT_EPOCH   "2030-01-01T00:00:00Z"
 #define DEFAULT_EPOCH_S INT64_C(1893456000)
-
-/* ---- the loader ---------------------------------------------------------- */
-
-typedef struct loader {
-  const char *path;
-  gh_load_error *err;
-  const gh_ynode *root; /* the file's tree (yaml_reader.h) */
-  /* expanding */
-  const gh_ynode *params; /* the matrix params, or NULL */
-  const gh_ynode *row;    /* the row being built, or NULL */
-  size_t row_number;      /* 1-based */
-  size_t output_bytes;    /* counted against MAX_OUTPUT_BYTES */
-  /* building */
-  gh_case_spec *c;
-  int64_t clock_ms;              /* where advance/advance_to have moved the clock since the start */
-  const char *first_application; /* of the first subscribe step built so far (token: expired) */
-} loader;
 
 /* ---- words ---------------------------------------------------------------- */
 
@@ -187,562 +166,6 @@ static const char *const ADMIN_EXPECT_KEYS[] = {"status", "message", "body_conta
 static const char *const BACKEND_SAW_KEYS[] = {"client_cert", NULL};
 static const char *const FAILURE_CLASSES[] = {"tls-alert", "http-4xx", "http-5xx",
                                               "backend-not-reached", NULL};
-static const char *const BOOL_TRUE[] = {"true", "True", "TRUE", "yes", "Yes",
-                                        "YES",  "on",   "On",   "ON",  NULL};
-static const char *const BOOL_FALSE[] = {"false", "False", "FALSE", "no",  "No",
-                                         "NO",    "off",   "Off",   "OFF", NULL};
-
-/* Index of word in a NULL-terminated list, or -1. */
-static int word_index(const char *const *words, const char *word) {
-  for (int i = 0; words[i] != NULL; i++)
-    if (strcmp(words[i], word) == 0)
-      return i;
-  return -1;
-}
-
-/* "a, b, c" into buf (truncated with "..."). */
-static const char *join_words(const char *const *words, char *buf, size_t size) {
-  size_t used = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; words[i] != NULL; i++) {
-    int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", words[i]);
-    if (n < 0 || (size_t)n >= size - used) {
-      if (size > 4)
-        memcpy(buf + size - 4, "...", 4);
-      break;
-    }
-    used += (size_t)n;
-  }
-  return buf;
-}
-
-/* ---- messages ------------------------------------------------------------- */
-
-__attribute__((format(printf, 4, 0))) static void vreport(loader *L, int line, int column,
-                                                          const char *fmt, va_list ap) {
-  gh_load_error *e = L->err;
-  e->line = line;
-  e->column = column;
-  vsnprintf(e->message, sizeof(e->message), fmt, ap);
-}
-
-/* Fills the error at node at (0:0 when NULL). A message about a scalar whose
- * text came from the matrix names the row. */
-__attribute__((format(printf, 3, 4))) static void report(loader *L, const gh_ynode *at,
-                                                         const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vreport(L, at ? at->line : 0, at ? at->column : 0, fmt, ap);
-  va_end(ap);
-  if (at != NULL && at->has_param && L->row != NULL) {
-    size_t used = strlen(L->err->message);
-    snprintf(L->err->message + used, sizeof(L->err->message) - used, " (matrix row %zu)",
-             L->row_number);
-  }
-}
-
-__attribute__((format(printf, 4, 5))) static void report_at(loader *L, int line, int column,
-                                                            const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vreport(L, line, column, fmt, ap);
-  va_end(ap);
-}
-
-/* report() or report_at(), then -1: as macros, so that static analysis (which
- * does not follow variadic calls) knows every `return fail(...)` fails. */
-#define fail(L, at, ...)              (report((L), (at), __VA_ARGS__), -1)
-#define fail_at(L, line, column, ...) (report_at((L), (line), (column), __VA_ARGS__), -1)
-
-/* A duration for a message: "90s", "250ms". */
-static const char *duration_text(int64_t ms, char *buf, size_t size) {
-  if (ms % MS_PER_S == 0)
-    snprintf(buf, size, "%llds", (long long)(ms / MS_PER_S));
-  else
-    snprintf(buf, size, "%lldms", (long long)ms);
-  return buf;
-}
-
-/* ---- memory for cases, counted -------------------------------------------- */
-
-/* calloc(count, size) counted against MAX_OUTPUT_BYTES; NULL with the error
- * at node at. */
-static void *take(loader *L, const gh_ynode *at, size_t count, size_t size) {
-  if (count == 0)
-    count = 1;
-  if (size == 0)
-    size = 1;
-  size_t left = MAX_OUTPUT_BYTES - L->output_bytes;
-  if (count > left / size || count * size + ALLOC_OVERHEAD > left) {
-    report(L, at, "the scenario expands to more than %zu MiB (a matrix too large for its file?)",
-           MAX_OUTPUT_BYTES >> 20);
-    return NULL;
-  }
-  void *p = calloc(count, size);
-  if (p == NULL) {
-    report(L, at, "out of memory");
-    return NULL;
-  }
-  L->output_bytes += count * size + ALLOC_OVERHEAD;
-  return p;
-}
-
-static char *take_string(loader *L, const gh_ynode *at, const char *s, size_t len) {
-  char *out = take(L, at, len + 1, 1);
-  if (out != NULL && len > 0)
-    memcpy(out, s, len);
-  return out;
-}
-
-/* ---- values --------------------------------------------------------------- */
-
-/* The matrix value of parameter name (len bytes), or NULL. */
-static const gh_ynode *param_value(const loader *L, const char *name, size_t len) {
-  if (L->params == NULL || L->row == NULL)
-    return NULL;
-  for (size_t i = 0; i < L->params->kid_count; i++) {
-    const gh_ynode *p = L->params->kids[i];
-    if (p->len == len && memcmp(p->text, name, len) == 0)
-      return L->row->kids[i];
-  }
-  return NULL;
-}
-
-/* Writes the text of scalar n with ${param} replaced into dst (when not NULL)
- * and its length into *len. The first pass (dst NULL) does every check. */
-static int expand(loader *L, const gh_ynode *n, char *dst, size_t *len) {
-  const char *t = n->text;
-  size_t o = 0;
-  size_t i = 0;
-  while (i < n->len) {
-    const char *piece = t + i;
-    size_t piece_len = 1;
-    size_t advance = 1;
-    if (t[i] == '$' && t[i + 1] == '$' && t[i + 2] == '{') {
-      piece = "${";
-      piece_len = 2;
-      advance = 3;
-    } else if (t[i] == '$' && t[i + 1] == '{') {
-      const char *name = t + i + 2;
-      const char *close = memchr(name, '}', n->len - i - 2);
-      gh_yaml_qbuf q;
-      if (close == NULL)
-        return fail(L, n, "unterminated ${ in %s (write $${ for a literal ${)",
-                    gh_yaml_quote_len(&q, n->text, n->len));
-      size_t name_len = (size_t)(close - name);
-      const gh_ynode *value = param_value(L, name, name_len);
-      if (value == NULL) {
-        char shown[128]; /* ${name}, escaped like a quoted value */
-        const char *quoted = gh_yaml_quote_len(&q, name, name_len);
-        snprintf(shown, sizeof(shown), "${%.*s}", (int)strlen(quoted) - 2, quoted + 1);
-        if (L->params == NULL)
-          return fail(L, n,
-                      "unknown parameter %s: this scenario has no matrix (write $${ for a "
-                      "literal ${)",
-                      shown);
-        char params[200];
-        size_t used = 0;
-        params[0] = '\0';
-        for (size_t k = 0; k < L->params->kid_count && used < sizeof(params); k++) {
-          int w = snprintf(params + used, sizeof(params) - used, "%s%s", k ? ", " : "",
-                           L->params->kids[k]->text);
-          used += w > 0 ? (size_t)w : 0;
-        }
-        return fail(L, n, "unknown parameter %s; the matrix params are: %s", shown, params);
-      }
-      piece = value->text;
-      piece_len = value->len;
-      advance = name_len + 3;
-    }
-    if (dst != NULL)
-      memcpy(dst + o, piece, piece_len);
-    o += piece_len;
-    i += advance;
-    if (o > MAX_OUTPUT_BYTES)
-      return fail(L, n, "the value expands to more than %zu MiB", MAX_OUTPUT_BYTES >> 20);
-  }
-  *len = o;
-  return 0;
-}
-
-/* The text of scalar n after substitution, as a counted allocation. */
-static int substitute(loader *L, const gh_ynode *n, char **out) {
-  size_t len = 0;
-  if (expand(L, n, NULL, &len))
-    return -1;
-  char *s = take(L, n, len + 1, 1);
-  if (s == NULL)
-    return -1;
-  expand(L, n, s, &len);
-  s[len] = '\0';
-  *out = s;
-  return 0;
-}
-
-/* The substituted text of a non-null scalar; what and expected word the error. */
-static int text_of(loader *L, const gh_ynode *n, const char *what, const char *expected,
-                   char **out) {
-  *out = NULL;
-  gh_yaml_qbuf q;
-  if (n->type != GH_Y_SCALAR || n->is_null)
-    return fail(L, n, "%s: expected %s, got %s", what, expected, gh_yaml_describe(&q, n));
-  return substitute(L, n, out);
-}
-
-/* A string; empty only when allow_empty. */
-static int get_text(loader *L, const gh_ynode *n, const char *what, int allow_empty, char **out) {
-  if (text_of(L, n, what, "a string", out))
-    return -1;
-  if (!allow_empty && (*out)[0] == '\0') {
-    free(*out);
-    *out = NULL;
-    return fail(L, n, "%s: expected a non-empty string, got \"\"", what);
-  }
-  return 0;
-}
-
-static int get_string(loader *L, const gh_ynode *n, const char *what, char **out) {
-  return get_text(L, n, what, 0, out);
-}
-
-/* A string without control characters or spaces (paths, contexts) when
- * no_space, or without control characters only. */
-static int get_clean_text(loader *L, const gh_ynode *n, const char *what, int no_space,
-                          int allow_empty, char **out) {
-  if (get_text(L, n, what, allow_empty, out))
-    return -1;
-  for (const unsigned char *p = (const unsigned char *)*out; *p; p++) {
-    if (*p < 0x20 || *p == 0x7f || (no_space && *p == ' ')) {
-      gh_yaml_qbuf q;
-      int rc = fail(L, n, "%s: expected a string without %scontrol characters, got %s", what,
-                    no_space ? "spaces or " : "", gh_yaml_quote(&q, *out));
-      free(*out);
-      *out = NULL;
-      return rc;
-    }
-  }
-  return 0;
-}
-
-static int get_clean_string(loader *L, const gh_ynode *n, const char *what, int no_space,
-                            char **out) {
-  return get_clean_text(L, n, what, no_space, 0, out);
-}
-
-/* One of words: its index in *index and, when out is not NULL, the string. */
-static int get_word(loader *L, const gh_ynode *n, const char *what, const char *const *words,
-                    int *index, char **out) {
-  char list[200];
-  char expected[220];
-  snprintf(expected, sizeof(expected), "one of %s", join_words(words, list, sizeof(list)));
-  char *text = NULL;
-  if (text_of(L, n, what, expected, &text))
-    return -1;
-  int i = word_index(words, text);
-  if (i < 0) {
-    gh_yaml_qbuf q;
-    int rc = fail(L, n, "%s: expected %s, got %s", what, expected, gh_yaml_quote(&q, text));
-    free(text);
-    return rc;
-  }
-  if (index != NULL)
-    *index = i;
-  if (out != NULL)
-    *out = text;
-  else
-    free(text);
-  return 0;
-}
-
-/* A duration in [min_ms, max_ms]; range words the bound in the error. */
-static int get_duration(loader *L, const gh_ynode *n, const char *what, int64_t min_ms,
-                        int64_t max_ms, const char *range, int64_t *out) {
-  char *text = NULL;
-  if (text_of(L, n, what, "a duration such as 600s", &text))
-    return -1;
-  int64_t ms = 0;
-  gh_yaml_qbuf q;
-  int rc = 0;
-  if (gh_duration_parse(text, &ms) != 0)
-    rc = fail(L, n, "%s: expected a duration such as 600s, 10m, 250ms or -1h, got %s", what,
-              gh_yaml_quote(&q, text));
-  else if (ms < min_ms || ms > max_ms)
-    rc = fail(L, n, "%s: expected a duration %s, got %s", what, range, gh_yaml_quote(&q, text));
-  else
-    *out = ms;
-  free(text);
-  return rc;
-}
-
-/* A decimal integer in [lo, hi]. */
-static int get_integer(loader *L, const gh_ynode *n, const char *what, long lo, long hi,
-                       long *out) {
-  char expected[80];
-  snprintf(expected, sizeof(expected), "an integer from %ld to %ld", lo, hi);
-  char *text = NULL;
-  if (text_of(L, n, what, expected, &text))
-    return -1;
-  long v = 0;
-  int ok = text[0] != '\0';
-  for (const char *p = text; ok && *p; p++) {
-    if (*p < '0' || *p > '9' || v > (LONG_MAX - 9) / 10)
-      ok = 0;
-    else
-      v = v * 10 + (*p - '0');
-  }
-  int rc = 0;
-  if (!ok || v < lo || v > hi) {
-    gh_yaml_qbuf q;
-    rc = fail(L, n, "%s: expected %s, got %s", what, expected, gh_yaml_quote(&q, text));
-  } else {
-    *out = v;
-  }
-  free(text);
-  return rc;
-}
-
-static int get_bool(loader *L, const gh_ynode *n, const char *what, int *out) {
-  char *text = NULL;
-  if (text_of(L, n, what, "a boolean (true or false)", &text))
-    return -1;
-  int rc = 0;
-  if (word_index(BOOL_TRUE, text) >= 0) {
-    *out = 1;
-  } else if (word_index(BOOL_FALSE, text) >= 0) {
-    *out = 0;
-  } else {
-    gh_yaml_qbuf q;
-    rc =
-        fail(L, n, "%s: expected a boolean (true or false), got %s", what, gh_yaml_quote(&q, text));
-  }
-  free(text);
-  return rc;
-}
-
-static int get_list(loader *L, const gh_ynode *n, const char *what, size_t min) {
-  gh_yaml_qbuf q;
-  if (n->type != GH_Y_SEQ)
-    return fail(L, n, "%s: expected a list, got %s", what, gh_yaml_describe(&q, n));
-  if (n->kid_count < min)
-    return fail(L, n, "%s: expected a list of at least %zu, got an empty list", what, min);
-  return 0;
-}
-
-static int get_map(loader *L, const gh_ynode *n, const char *what) {
-  gh_yaml_qbuf q;
-  if (n->type != GH_Y_MAP)
-    return fail(L, n, "%s: expected a map, got %s", what, gh_yaml_describe(&q, n));
-  return 0;
-}
-
-/* Every key of map is in allowed. */
-static int check_keys(loader *L, const gh_ynode *map, const char *section,
-                      const char *const *allowed) {
-  for (size_t i = 0; i < map->kid_count; i += 2) {
-    const gh_ynode *key = map->kids[i];
-    if (word_index(allowed, key->text) < 0) {
-      char list[300];
-      gh_yaml_qbuf q;
-      if (allowed[0] == NULL)
-        return fail(L, key, "unknown key %s in %s: it takes no keys", gh_yaml_quote(&q, key->text),
-                    section);
-      return fail(L, key, "unknown key %s in %s; expected one of: %s", gh_yaml_quote(&q, key->text),
-                  section, join_words(allowed, list, sizeof(list)));
-    }
-  }
-  return 0;
-}
-
-static int require(loader *L, const gh_ynode *map, const char *key, const char *section,
-                   const gh_ynode **out) {
-  *out = gh_yaml_map_get(map, key);
-  if (*out == NULL)
-    return fail(L, map, "%s: missing key '%s'", section, key);
-  return 0;
-}
-
-/* A name declared as a key of pki, backends or apis: [A-Za-z0-9][A-Za-z0-9._-]*,
- * shorter than GH_NAME_MAX (they name files and backend specs). */
-static int valid_name(const char *s, size_t len) {
-  if (len == 0 || len >= GH_NAME_MAX)
-    return 0;
-  for (size_t i = 0; i < len; i++) {
-    char ch = s[i];
-    int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-    if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
-      return 0;
-  }
-  return 1;
-}
-
-static int check_name(loader *L, const gh_ynode *n, const char *what, const char *s) {
-  if (!valid_name(s, strlen(s))) {
-    gh_yaml_qbuf q;
-    return fail(L, n,
-                "%s: %s is not a valid name: letters, digits, '.', '_' and '-', starting with a "
-                "letter or digit, at most %d characters",
-                what, gh_yaml_quote(&q, s), GH_NAME_MAX - 1);
-  }
-  return 0;
-}
-
-/* The key of a declaration (pki, backends, apis), as an owned string. */
-static int declared_name(loader *L, const gh_ynode *key, const char *section, char **out) {
-  if (check_name(L, key, section, key->text))
-    return -1;
-  if (strcmp(key->text, "none") == 0)
-    return fail(L, key, "%s: 'none' is reserved (it means no certificate)", section);
-  *out = take_string(L, key, key->text, key->len);
-  return *out == NULL ? -1 : 0;
-}
-
-/* "root, inter" into buf: the names of count entries of stride bytes whose
- * first member is their name. */
-static const char *declared_list(const void *entries, size_t count, size_t stride, char *buf,
-                                 size_t size) {
-  size_t used = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; i < count; i++) {
-    const char *name = *(char *const *)((const char *)entries + i * stride);
-    if (name == NULL)
-      continue;
-    int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", name);
-    if (n < 0 || (size_t)n >= size - used) {
-      memcpy(buf + size - 4, "...", 4);
-      break;
-    }
-    used += (size_t)n;
-  }
-  if (used == 0)
-    snprintf(buf, size, "none declared");
-  return buf;
-}
-
-/* ---- references ----------------------------------------------------------- */
-
-static const gh_pki_spec *find_pki(const gh_case_spec *c, const char *name) {
-  for (size_t i = 0; i < c->pki_count; i++)
-    if (c->pki[i].name != NULL && strcmp(c->pki[i].name, name) == 0)
-      return &c->pki[i];
-  return NULL;
-}
-
-static const gh_backend_spec *find_backend(const gh_case_spec *c, const char *name) {
-  for (size_t i = 0; i < c->backend_count; i++)
-    if (c->backends[i].name != NULL && strcmp(c->backends[i].name, name) == 0)
-      return &c->backends[i];
-  return NULL;
-}
-
-static const gh_api_spec *find_api(const gh_case_spec *c, const char *name) {
-  for (size_t i = 0; i < c->api_count; i++)
-    if (c->apis[i].name != NULL && strcmp(c->apis[i].name, name) == 0)
-      return &c->apis[i];
-  return NULL;
-}
-
-/* A pki name (or "none" when allow_none). */
-static int get_pki_ref(loader *L, const gh_ynode *n, const char *what, int allow_none, char **out) {
-  if (text_of(L, n, what, allow_none ? "a pki name or none" : "a pki name", out))
-    return -1;
-  if ((allow_none && strcmp(*out, "none") == 0) || find_pki(L->c, *out) != NULL)
-    return 0;
-  char list[200];
-  gh_yaml_qbuf q;
-  int rc = fail(L, n, "%s: %s is not a pki name%s (%s)", what, gh_yaml_quote(&q, *out),
-                allow_none ? " or none" : "",
-                declared_list(L->c->pki, L->c->pki_count, sizeof(gh_pki_spec), list, sizeof(list)));
-  free(*out);
-  *out = NULL;
-  return rc;
-}
-
-static int get_backend_ref(loader *L, const gh_ynode *n, const char *what, char **out) {
-  if (text_of(L, n, what, "a backend name", out))
-    return -1;
-  if (find_backend(L->c, *out) != NULL)
-    return 0;
-  char list[200];
-  gh_yaml_qbuf q;
-  int rc = fail(L, n, "%s: %s is not a backend name (%s)", what, gh_yaml_quote(&q, *out),
-                declared_list(L->c->backends, L->c->backend_count, sizeof(gh_backend_spec), list,
-                              sizeof(list)));
-  free(*out);
-  *out = NULL;
-  return rc;
-}
-
-static int get_api_ref(loader *L, const gh_ynode *n, const char *what, char **out) {
-  if (text_of(L, n, what, "an API name", out))
-    return -1;
-  if (find_api(L->c, *out) != NULL)
-    return 0;
-  char list[200];
-  gh_yaml_qbuf q;
-  int rc =
-      fail(L, n, "%s: %s is not an API name (%s)", what, gh_yaml_quote(&q, *out),
-           declared_list(L->c->apis, L->c->api_count, sizeof(gh_api_spec), list, sizeof(list)));
-  free(*out);
-  *out = NULL;
-  return rc;
-}
-
-/* ---- lists of strings ----------------------------------------------------- */
-
-typedef enum list_kind {
-  LIST_TEXT = 0, /* any non-empty string */
-  LIST_NAME,     /* a valid_name, each once */
-  LIST_WORD,     /* one of words, each once */
-  LIST_PKI,      /* a pki name */
-} list_kind;
-
-/* A list of strings (or one string when allow_scalar) of at least min. */
-static int get_strings(loader *L, const gh_ynode *n, const char *what, list_kind kind,
-                       const char *const *words, int allow_scalar, size_t min, char ***out,
-                       size_t *count) {
-  *out = NULL;
-  *count = 0;
-  if (allow_scalar && n->type == GH_Y_SCALAR && !n->is_null) {
-    *out = take(L, n, 1, sizeof(char *));
-    if (*out == NULL)
-      return -1;
-    *count = 1;
-    return get_string(L, n, what, &(*out)[0]);
-  }
-  if (get_list(L, n, what, min))
-    return -1;
-  if (n->kid_count == 0)
-    return 0;
-  *out = take(L, n, n->kid_count, sizeof(char *));
-  if (*out == NULL)
-    return -1;
-  *count = n->kid_count;
-  for (size_t i = 0; i < n->kid_count; i++) {
-    const gh_ynode *item = n->kids[i];
-    char **slot = &(*out)[i];
-    int rc = 0;
-    if (kind == LIST_WORD)
-      rc = get_word(L, item, what, words, NULL, slot);
-    else if (kind == LIST_PKI)
-      rc = get_pki_ref(L, item, what, 0, slot);
-    else
-      rc = get_string(L, item, what, slot);
-    if (rc == 0 && kind == LIST_NAME)
-      rc = check_name(L, item, what, *slot);
-    if (rc)
-      return -1;
-    if (kind == LIST_NAME || kind == LIST_WORD) {
-      for (size_t j = 0; j < i; j++) {
-        if (strcmp((*out)[j], *slot) == 0) {
-          gh_yaml_qbuf q;
-          return fail(L, item, "%s: %s is listed twice", what, gh_yaml_quote(&q, *slot));
-        }
-      }
-    }
-  }
-  return 0;
-}
-
 /* ---- freeing ------------------------------------------------------------- */
 
 static void free_strings(char **v, size_t n) {
@@ -900,7 +323,7 @@ void gh_cases_free(gh_case_spec *cases, size_t count) {
 static int get_issuer(loader *L, const gh_ynode *pki, size_t i, const gh_ynode *n, char **out) {
   gh_case_spec *c = L->c;
   const char *self = c->pki[i].name;
-  if (text_of(L, n, "issuer", "a pki name of kind ca", out))
+  if (gh_sc_text_of(L, n, "issuer", "a pki name of kind ca", out))
     return -1;
   gh_yaml_qbuf q;
   gh_yaml_qbuf q2;
@@ -930,7 +353,7 @@ static int get_issuer(loader *L, const gh_ynode *pki, size_t i, const gh_ynode *
   }
   char list[200];
   rc = fail(L, n, "issuer: %s is not a pki name (%s)", gh_yaml_quote(&q, *out),
-            declared_list(c->pki, i, sizeof(gh_pki_spec), list, sizeof(list)));
+            gh_sc_declared_list(c->pki, i, sizeof(gh_pki_spec), list, sizeof(list)));
 done:
   if (rc) {
     free(*out);
@@ -947,46 +370,47 @@ static int build_pki_entry(loader *L, const gh_ynode *pki, size_t i) {
   p->eku = GH_EKU_DEFAULT;
   p->not_before_ms = -3600 * MS_PER_S;
   p->not_after_ms = 365 * MS_PER_DAY;
-  if (declared_name(L, key, "pki", &p->name) || get_map(L, map, "a pki entry") ||
-      check_keys(L, map, "a pki entry", PKI_KEYS))
+  if (gh_sc_declared_name(L, key, "pki", &p->name) || gh_sc_get_map(L, map, "a pki entry") ||
+      gh_sc_check_keys(L, map, "a pki entry", PKI_KEYS))
     return -1;
   const gh_ynode *v = NULL;
   int index = 0;
   if ((v = gh_yaml_map_get(map, "kind")) != NULL) {
-    if (get_word(L, v, "kind", PKI_KINDS, &index, NULL))
+    if (gh_sc_get_word(L, v, "kind", PKI_KINDS, &index, NULL))
       return -1;
     p->kind = (gh_pki_kind)index;
   }
   if ((v = gh_yaml_map_get(map, "issuer")) != NULL && get_issuer(L, pki, i, v, &p->issuer))
     return -1;
-  if ((v = gh_yaml_map_get(map, "subject")) != NULL && get_string(L, v, "subject", &p->subject))
+  if ((v = gh_yaml_map_get(map, "subject")) != NULL &&
+      gh_sc_get_string(L, v, "subject", &p->subject))
     return -1;
   if ((v = gh_yaml_map_get(map, "san")) != NULL &&
-      get_strings(L, v, "san", LIST_TEXT, NULL, 0, 0, &p->san, &p->san_count))
+      gh_sc_get_strings(L, v, "san", LIST_TEXT, NULL, 0, 0, &p->san, &p->san_count))
     return -1;
   const gh_ynode *before = gh_yaml_map_get(map, "not_before");
   const gh_ynode *after = gh_yaml_map_get(map, "not_after");
   if (before != NULL &&
-      get_duration(L, before, "not_before", INT64_MIN, INT64_MAX, "", &p->not_before_ms))
+      gh_sc_get_duration(L, before, "not_before", INT64_MIN, INT64_MAX, "", &p->not_before_ms))
     return -1;
   if (after != NULL &&
-      get_duration(L, after, "not_after", INT64_MIN, INT64_MAX, "", &p->not_after_ms))
+      gh_sc_get_duration(L, after, "not_after", INT64_MIN, INT64_MAX, "", &p->not_after_ms))
     return -1;
   if (p->not_after_ms <= p->not_before_ms) {
     char a[32];
     char b[32];
     return fail(L, after ? after : before,
                 "not_after (%s) must be later than not_before (%s), both relative to the epoch",
-                duration_text(p->not_after_ms, a, sizeof(a)),
-                duration_text(p->not_before_ms, b, sizeof(b)));
+                gh_sc_duration_text(p->not_after_ms, a, sizeof(a)),
+                gh_sc_duration_text(p->not_before_ms, b, sizeof(b)));
   }
   if ((v = gh_yaml_map_get(map, "eku")) != NULL) {
-    if (get_word(L, v, "eku", EKUS, &index, NULL))
+    if (gh_sc_get_word(L, v, "eku", EKUS, &index, NULL))
       return -1;
     p->eku = (gh_eku)index;
   }
   if ((v = gh_yaml_map_get(map, "key")) != NULL) {
-    if (get_word(L, v, "key", PKI_KEY_TYPES, &index, NULL))
+    if (gh_sc_get_word(L, v, "key", PKI_KEY_TYPES, &index, NULL))
       return -1;
     p->key = (gh_pki_key)index;
   }
@@ -994,12 +418,12 @@ static int build_pki_entry(loader *L, const gh_ynode *pki, size_t i) {
 }
 
 static int build_pki(loader *L, const gh_ynode *pki) {
-  if (get_map(L, pki, "pki"))
+  if (gh_sc_get_map(L, pki, "pki"))
     return -1;
   size_t n = pki->kid_count / 2;
   if (n == 0)
     return 0;
-  L->c->pki = take(L, pki, n, sizeof(gh_pki_spec));
+  L->c->pki = gh_sc_take(L, pki, n, sizeof(gh_pki_spec));
   if (L->c->pki == NULL)
     return -1;
   L->c->pki_count = n;
@@ -1012,19 +436,19 @@ static int build_pki(loader *L, const gh_ynode *pki) {
 /* ---- backends ------------------------------------------------------------- */
 
 static int build_backend(loader *L, const gh_ynode *key, const gh_ynode *map, gh_backend_spec *b) {
-  if (declared_name(L, key, "backends", &b->name) || get_map(L, map, "a backend") ||
-      check_keys(L, map, "a backend", BACKEND_KEYS))
+  if (gh_sc_declared_name(L, key, "backends", &b->name) || gh_sc_get_map(L, map, "a backend") ||
+      gh_sc_check_keys(L, map, "a backend", BACKEND_KEYS))
     return -1;
   const gh_ynode *v = NULL;
   int fault = 0;
   if ((v = gh_yaml_map_get(map, "fault")) != NULL) {
-    if (get_word(L, v, "fault", FAULTS, &fault, &b->fault))
+    if (gh_sc_get_word(L, v, "fault", FAULTS, &fault, &b->fault))
       return -1;
-  } else if ((b->fault = take_string(L, map, "none", 4)) == NULL) {
+  } else if ((b->fault = gh_sc_take_string(L, map, "none", 4)) == NULL) {
     return -1;
   }
   if ((v = gh_yaml_map_get(map, "cert")) != NULL) {
-    if (get_pki_ref(L, v, "cert", 0, &b->cert))
+    if (gh_sc_get_pki_ref(L, v, "cert", 0, &b->cert))
       return -1;
   } else if (strcmp(b->fault, "refuse") != 0 && strcmp(b->fault, "reset") != 0 &&
              strcmp(b->fault, "stall") != 0) {
@@ -1034,38 +458,40 @@ static int build_backend(loader *L, const gh_ynode *key, const gh_ynode *map, gh
                 b->name);
   }
   if ((v = gh_yaml_map_get(map, "chain")) != NULL &&
-      get_strings(L, v, "chain", LIST_PKI, NULL, 0, 0, &b->chain, &b->chain_count))
+      gh_sc_get_strings(L, v, "chain", LIST_PKI, NULL, 0, 0, &b->chain, &b->chain_count))
     return -1;
   if ((v = gh_yaml_map_get(map, "client_auth")) != NULL) {
-    if (get_word(L, v, "client_auth", CLIENT_AUTHS, NULL, &b->client_auth))
+    if (gh_sc_get_word(L, v, "client_auth", CLIENT_AUTHS, NULL, &b->client_auth))
       return -1;
-  } else if ((b->client_auth = take_string(L, map, "none", 4)) == NULL) {
+  } else if ((b->client_auth = gh_sc_take_string(L, map, "none", 4)) == NULL) {
     return -1;
   }
   if ((v = gh_yaml_map_get(map, "client_ca")) != NULL &&
-      get_strings(L, v, "client_ca", LIST_PKI, NULL, 0, 0, &b->client_ca, &b->client_ca_count))
+      gh_sc_get_strings(L, v, "client_ca", LIST_PKI, NULL, 0, 0, &b->client_ca,
+                        &b->client_ca_count))
     return -1;
   if ((v = gh_yaml_map_get(map, "delay")) != NULL &&
-      get_duration(L, v, "delay", 0, 600 * MS_PER_S, "from 0s to 600s", &b->delay_ms))
+      gh_sc_get_duration(L, v, "delay", 0, 600 * MS_PER_S, "from 0s to 600s", &b->delay_ms))
     return -1;
-  if ((v = gh_yaml_map_get(map, "sessions")) != NULL && get_bool(L, v, "sessions", &b->sessions))
+  if ((v = gh_yaml_map_get(map, "sessions")) != NULL &&
+      gh_sc_get_bool(L, v, "sessions", &b->sessions))
     return -1;
   if ((v = gh_yaml_map_get(map, "tls")) != NULL) {
-    if (get_word(L, v, "tls", TLS_VERSIONS, NULL, &b->tls))
+    if (gh_sc_get_word(L, v, "tls", TLS_VERSIONS, NULL, &b->tls))
       return -1;
-  } else if ((b->tls = take_string(L, map, "any", 3)) == NULL) {
+  } else if ((b->tls = gh_sc_take_string(L, map, "any", 3)) == NULL) {
     return -1;
   }
   return 0;
 }
 
 static int build_backends(loader *L, const gh_ynode *map) {
-  if (get_map(L, map, "backends"))
+  if (gh_sc_get_map(L, map, "backends"))
     return -1;
   size_t n = map->kid_count / 2;
   if (n == 0)
     return 0;
-  L->c->backends = take(L, map, n, sizeof(gh_backend_spec));
+  L->c->backends = gh_sc_take(L, map, n, sizeof(gh_backend_spec));
   if (L->c->backends == NULL)
     return -1;
   L->c->backend_count = n;
@@ -1079,54 +505,58 @@ static int build_backends(loader *L, const gh_ynode *map) {
 
 static int build_api(loader *L, const gh_ynode *key, const gh_ynode *map, gh_api_spec *a) {
   a->create = 1;
-  if (declared_name(L, key, "apis", &a->name) || get_map(L, map, "an API") ||
-      check_keys(L, map, "an API", API_KEYS))
+  if (gh_sc_declared_name(L, key, "apis", &a->name) || gh_sc_get_map(L, map, "an API") ||
+      gh_sc_check_keys(L, map, "an API", API_KEYS))
     return -1;
   const gh_ynode *v = NULL;
   char section[GH_NAME_MAX + 16];
   snprintf(section, sizeof(section), "API '%s'", a->name);
-  if (require(L, map, "context", section, &v) || get_clean_string(L, v, "context", 1, &a->context))
+  if (gh_sc_require(L, map, "context", section, &v) ||
+      gh_sc_get_clean_string(L, v, "context", 1, &a->context))
     return -1;
   if (a->context[0] != '/') {
     gh_yaml_qbuf q;
     return fail(L, v, "context: expected a path starting with '/', got %s",
                 gh_yaml_quote(&q, a->context));
   }
-  if (require(L, map, "version", section, &v) || get_clean_string(L, v, "version", 1, &a->version))
+  if (gh_sc_require(L, map, "version", section, &v) ||
+      gh_sc_get_clean_string(L, v, "version", 1, &a->version))
     return -1;
-  if (require(L, map, "backend", section, &v) || get_backend_ref(L, v, "backend", &a->backend))
+  if (gh_sc_require(L, map, "backend", section, &v) ||
+      gh_sc_get_backend_ref(L, v, "backend", &a->backend))
     return -1;
   if ((v = gh_yaml_map_get(map, "host")) != NULL) {
-    if (get_clean_string(L, v, "host", 1, &a->host))
+    if (gh_sc_get_clean_string(L, v, "host", 1, &a->host))
       return -1;
-  } else if ((a->host = take_string(L, map, "localhost", 9)) == NULL) {
+  } else if ((a->host = gh_sc_take_string(L, map, "localhost", 9)) == NULL) {
     return -1;
   }
   if ((v = gh_yaml_map_get(map, "security")) != NULL &&
-      get_strings(L, v, "security", LIST_WORD, SECURITY, 0, 0, &a->security, &a->security_count))
+      gh_sc_get_strings(L, v, "security", LIST_WORD, SECURITY, 0, 0, &a->security,
+                        &a->security_count))
     return -1;
   if ((v = gh_yaml_map_get(map, "default_version")) != NULL &&
-      get_bool(L, v, "default_version", &a->default_version))
+      gh_sc_get_bool(L, v, "default_version", &a->default_version))
     return -1;
-  if ((v = gh_yaml_map_get(map, "create")) != NULL && get_bool(L, v, "create", &a->create))
+  if ((v = gh_yaml_map_get(map, "create")) != NULL && gh_sc_get_bool(L, v, "create", &a->create))
     return -1;
   if ((v = gh_yaml_map_get(map, "backend_trust")) != NULL &&
-      get_strings(L, v, "backend_trust", LIST_PKI, NULL, 0, 1, &a->backend_trust,
-                  &a->backend_trust_count))
+      gh_sc_get_strings(L, v, "backend_trust", LIST_PKI, NULL, 0, 1, &a->backend_trust,
+                        &a->backend_trust_count))
     return -1;
   if ((v = gh_yaml_map_get(map, "backend_key")) != NULL &&
-      get_pki_ref(L, v, "backend_key", 1, &a->backend_key))
+      gh_sc_get_pki_ref(L, v, "backend_key", 1, &a->backend_key))
     return -1;
   return 0;
 }
 
 static int build_apis(loader *L, const gh_ynode *map) {
-  if (get_map(L, map, "apis"))
+  if (gh_sc_get_map(L, map, "apis"))
     return -1;
   size_t n = map->kid_count / 2;
   if (n == 0)
     return 0;
-  L->c->apis = take(L, map, n, sizeof(gh_api_spec));
+  L->c->apis = gh_sc_take(L, map, n, sizeof(gh_api_spec));
   if (L->c->apis == NULL)
     return -1;
   L->c->api_count = n;
@@ -1142,26 +572,26 @@ static int build_apis(loader *L, const gh_ynode *map) {
 static int build_profile_common(loader *L, const gh_ynode *map, gh_profile_spec *p) {
   const gh_ynode *v = NULL;
   if ((v = gh_yaml_map_get(map, "trust")) != NULL &&
-      get_strings(L, v, "trust", LIST_PKI, NULL, 0, 0, &p->trust, &p->trust_count))
+      gh_sc_get_strings(L, v, "trust", LIST_PKI, NULL, 0, 0, &p->trust, &p->trust_count))
     return -1;
-  if ((v = gh_yaml_map_get(map, "key")) != NULL && get_pki_ref(L, v, "key", 1, &p->key))
+  if ((v = gh_yaml_map_get(map, "key")) != NULL && gh_sc_get_pki_ref(L, v, "key", 1, &p->key))
     return -1;
   if ((v = gh_yaml_map_get(map, "hostname_verifier")) != NULL &&
-      get_word(L, v, "hostname_verifier", VERIFIERS, NULL, &p->hostname_verifier))
+      gh_sc_get_word(L, v, "hostname_verifier", VERIFIERS, NULL, &p->hostname_verifier))
     return -1;
   return 0;
 }
 
 static int build_ssl_profiles(loader *L, const gh_ynode *list) {
   gh_gateway_spec *g = &L->c->gateway;
-  if (get_list(L, list, "ssl_profiles", 0))
+  if (gh_sc_get_list(L, list, "ssl_profiles", 0))
     return -1;
   if (list->kid_count > MAX_SSL_PROFILES)
     return fail(L, list, "ssl_profiles: at most %d profiles, got %zu", MAX_SSL_PROFILES,
                 list->kid_count);
   if (list->kid_count == 0)
     return 0;
-  g->profiles = take(L, list, list->kid_count, sizeof(gh_profile_spec));
+  g->profiles = gh_sc_take(L, list, list->kid_count, sizeof(gh_profile_spec));
   if (g->profiles == NULL)
     return -1;
   g->profile_count = list->kid_count;
@@ -1169,14 +599,15 @@ static int build_ssl_profiles(loader *L, const gh_ynode *list) {
     const gh_ynode *map = list->kids[i];
     gh_profile_spec *p = &g->profiles[i];
     const gh_ynode *v = NULL;
-    if (get_map(L, map, "an SSL profile") || check_keys(L, map, "an SSL profile", PROFILE_KEYS) ||
-        require(L, map, "backend", "an SSL profile", &v) ||
-        get_backend_ref(L, v, "backend", &p->backend))
+    if (gh_sc_get_map(L, map, "an SSL profile") ||
+        gh_sc_check_keys(L, map, "an SSL profile", PROFILE_KEYS) ||
+        gh_sc_require(L, map, "backend", "an SSL profile", &v) ||
+        gh_sc_get_backend_ref(L, v, "backend", &p->backend))
       return -1;
     if ((v = gh_yaml_map_get(map, "host")) != NULL) {
-      if (get_clean_string(L, v, "host", 1, &p->host))
+      if (gh_sc_get_clean_string(L, v, "host", 1, &p->host))
         return -1;
-    } else if ((p->host = take_string(L, map, "localhost", 9)) == NULL) {
+    } else if ((p->host = gh_sc_take_string(L, map, "localhost", 9)) == NULL) {
       return -1;
     }
     if (build_profile_common(L, map, p))
@@ -1195,14 +626,14 @@ static int build_ssl_profiles(loader *L, const gh_ynode *list) {
  * default, so that a matrix row can compare it with a setting). */
 static int get_reuse(loader *L, const gh_ynode *n, int *out) {
   char *text = NULL;
-  if (text_of(L, n, "upstream_session_reuse", "a boolean or default", &text))
+  if (gh_sc_text_of(L, n, "upstream_session_reuse", "a boolean or default", &text))
     return -1;
   int rc = 0;
   if (strcmp(text, "default") == 0) {
     *out = -1;
-  } else if (word_index(BOOL_TRUE, text) >= 0) {
+  } else if (gh_sc_word_index(gh_sc_bool_true, text) >= 0) {
     *out = 1;
-  } else if (word_index(BOOL_FALSE, text) >= 0) {
+  } else if (gh_sc_word_index(gh_sc_bool_false, text) >= 0) {
     *out = 0;
   } else {
     gh_yaml_qbuf q;
@@ -1215,7 +646,7 @@ static int get_reuse(loader *L, const gh_ynode *n, int *out) {
 
 static int get_tristate(loader *L, const gh_ynode *n, const char *what, int *out) {
   int yes = 0;
-  if (get_bool(L, n, what, &yes))
+  if (gh_sc_get_bool(L, n, what, &yes))
     return -1;
   *out = yes;
   return 0;
@@ -1223,26 +654,26 @@ static int get_tristate(loader *L, const gh_ynode *n, const char *what, int *out
 
 static int build_listener(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
-  if (get_map(L, map, "listener") || check_keys(L, map, "listener", LISTENER_KEYS))
+  if (gh_sc_get_map(L, map, "listener") || gh_sc_check_keys(L, map, "listener", LISTENER_KEYS))
     return -1;
   const gh_ynode *v = NULL;
   if ((v = gh_yaml_map_get(map, "verify_client")) != NULL &&
-      get_word(L, v, "verify_client", CLIENT_AUTHS, NULL, &g->verify_client))
+      gh_sc_get_word(L, v, "verify_client", CLIENT_AUTHS, NULL, &g->verify_client))
     return -1;
   if ((v = gh_yaml_map_get(map, "profile_reload_interval")) != NULL &&
-      get_duration(L, v, "profile_reload_interval", MS_PER_S, INT64_MAX, "of 1s or more",
-                   &g->profile_reload_interval_ms))
+      gh_sc_get_duration(L, v, "profile_reload_interval", MS_PER_S, INT64_MAX, "of 1s or more",
+                         &g->profile_reload_interval_ms))
     return -1;
   if ((v = gh_yaml_map_get(map, "truststore_reload_period")) != NULL &&
-      get_duration(L, v, "truststore_reload_period", MS_PER_S, INT64_MAX, "of 1s or more",
-                   &g->truststore_reload_period_ms))
+      gh_sc_get_duration(L, v, "truststore_reload_period", MS_PER_S, INT64_MAX, "of 1s or more",
+                         &g->truststore_reload_period_ms))
     return -1;
   if ((v = gh_yaml_map_get(map, "truststore_initial_delay")) != NULL &&
-      get_duration(L, v, "truststore_initial_delay", 0, INT64_MAX, "of 0s or more",
-                   &g->truststore_initial_delay_ms))
+      gh_sc_get_duration(L, v, "truststore_initial_delay", 0, INT64_MAX, "of 0s or more",
+                         &g->truststore_initial_delay_ms))
     return -1;
   if ((v = gh_yaml_map_get(map, "certificate_match")) != NULL &&
-      get_word(L, v, "certificate_match", CERT_MATCHES, NULL, &g->certificate_match))
+      gh_sc_get_word(L, v, "certificate_match", CERT_MATCHES, NULL, &g->certificate_match))
     return -1;
   if ((v = gh_yaml_map_get(map, "chain_validation")) != NULL &&
       get_tristate(L, v, "chain_validation", &g->chain_validation))
@@ -1252,12 +683,13 @@ static int build_listener(loader *L, const gh_ynode *map) {
 
 static int build_mutual_ssl(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
-  if (get_map(L, map, "mutual_ssl") || check_keys(L, map, "mutual_ssl", MUTUAL_SSL_KEYS))
+  if (gh_sc_get_map(L, map, "mutual_ssl") ||
+      gh_sc_check_keys(L, map, "mutual_ssl", MUTUAL_SSL_KEYS))
     return -1;
   g->has_mutual_ssl = 1;
   const gh_ynode *v = NULL;
   if ((v = gh_yaml_map_get(map, "certificate_header")) != NULL) {
-    if (get_string(L, v, "certificate_header", &g->certificate_header))
+    if (gh_sc_get_string(L, v, "certificate_header", &g->certificate_header))
       return -1;
     for (const char *p = g->certificate_header; *p; p++) {
       if (strchr("!#$%&'*+-.^_`|~", *p) == NULL && !(*p >= '0' && *p <= '9') &&
@@ -1277,22 +709,23 @@ static int build_mutual_ssl(loader *L, const gh_ynode *map) {
       get_tristate(L, v, "client_validation", &g->client_validation))
     return -1;
   if ((v = gh_yaml_map_get(map, "trusted_load_balancers")) != NULL) {
-    if (get_strings(L, v, "trusted_load_balancers", LIST_PKI, NULL, 0, 0,
-                    &g->trusted_load_balancers, &g->trusted_load_balancer_count))
+    if (gh_sc_get_strings(L, v, "trusted_load_balancers", LIST_PKI, NULL, 0, 0,
+                          &g->trusted_load_balancers, &g->trusted_load_balancer_count))
       return -1;
     if (g->trusted_load_balancer_count > GH_MAX_LOAD_BALANCERS)
       return fail(L, v, "trusted_load_balancers: at most %d, got %zu", GH_MAX_LOAD_BALANCERS,
                   g->trusted_load_balancer_count);
   }
   if ((v = gh_yaml_map_get(map, "front_lb")) != NULL &&
-      get_pki_ref(L, v, "front_lb", 0, &g->front_lb))
+      gh_sc_get_pki_ref(L, v, "front_lb", 0, &g->front_lb))
     return -1;
   return 0;
 }
 
 static int build_throttling(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
-  if (get_map(L, map, "throttling") || check_keys(L, map, "throttling", THROTTLING_KEYS))
+  if (gh_sc_get_map(L, map, "throttling") ||
+      gh_sc_check_keys(L, map, "throttling", THROTTLING_KEYS))
     return -1;
   g->has_throttling = 1;
   const gh_ynode *v = NULL;
@@ -1302,35 +735,35 @@ static int build_throttling(loader *L, const gh_ynode *map) {
   const gh_ynode *list = gh_yaml_map_get(map, "tiers");
   if (list == NULL)
     return 0;
-  if (get_list(L, list, "tiers", 0))
+  if (gh_sc_get_list(L, list, "tiers", 0))
     return -1;
   if (list->kid_count > GH_MAX_TIERS)
     return fail(L, list, "tiers: at most %d tiers, got %zu", GH_MAX_TIERS, list->kid_count);
   if (list->kid_count == 0)
     return 0;
-  g->tiers = take(L, list, list->kid_count, sizeof(gh_tier_spec));
+  g->tiers = gh_sc_take(L, list, list->kid_count, sizeof(gh_tier_spec));
   if (g->tiers == NULL)
     return -1;
   g->tier_count = list->kid_count;
   for (size_t i = 0; i < list->kid_count; i++) {
     const gh_ynode *t = list->kids[i];
     gh_tier_spec *tier = &g->tiers[i];
-    if (get_map(L, t, "a tier") || check_keys(L, t, "a tier", TIER_KEYS) ||
-        require(L, t, "name", "a tier", &v) || get_string(L, v, "name", &tier->name) ||
-        check_name(L, v, "name", tier->name))
+    if (gh_sc_get_map(L, t, "a tier") || gh_sc_check_keys(L, t, "a tier", TIER_KEYS) ||
+        gh_sc_require(L, t, "name", "a tier", &v) || gh_sc_get_string(L, v, "name", &tier->name) ||
+        gh_sc_check_name(L, v, "name", tier->name))
       return -1;
     for (size_t j = 0; j < i; j++)
       if (strcmp(g->tiers[j].name, tier->name) == 0) {
         gh_yaml_qbuf q;
         return fail(L, v, "tiers: %s is declared twice", gh_yaml_quote(&q, tier->name));
       }
-    if (require(L, t, "requests", "a tier", &v) ||
-        get_integer(L, v, "requests", 0, 1000000000L, &tier->requests))
+    if (gh_sc_require(L, t, "requests", "a tier", &v) ||
+        gh_sc_get_integer(L, v, "requests", 0, 1000000000L, &tier->requests))
       return -1;
     tier->window_ms = 60 * MS_PER_S;
     if ((v = gh_yaml_map_get(t, "window")) != NULL &&
-        get_duration(L, v, "window", MS_PER_S, 366 * MS_PER_DAY, "from 1s to 366d",
-                     &tier->window_ms))
+        gh_sc_get_duration(L, v, "window", MS_PER_S, 366 * MS_PER_DAY, "from 1s to 366d",
+                           &tier->window_ms))
       return -1;
   }
   return 0;
@@ -1338,19 +771,20 @@ static int build_throttling(loader *L, const gh_ynode *map) {
 
 static int build_oauth(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
-  if (get_map(L, map, "oauth") || check_keys(L, map, "oauth", OAUTH_KEYS))
+  if (gh_sc_get_map(L, map, "oauth") || gh_sc_check_keys(L, map, "oauth", OAUTH_KEYS))
     return -1;
   const gh_ynode *v = NULL;
-  if (require(L, map, "issuer", "oauth", &v) ||
-      get_clean_string(L, v, "issuer", 1, &g->oauth_issuer))
+  if (gh_sc_require(L, map, "issuer", "oauth", &v) ||
+      gh_sc_get_clean_string(L, v, "issuer", 1, &g->oauth_issuer))
     return -1;
   const gh_ynode *key = NULL;
-  if (require(L, map, "key", "oauth", &key) || get_pki_ref(L, key, "key", 0, &g->oauth_key))
+  if (gh_sc_require(L, map, "key", "oauth", &key) ||
+      gh_sc_get_pki_ref(L, key, "key", 0, &g->oauth_key))
     return -1;
-  gh_pki_key type = find_pki(L->c, g->oauth_key)->key;
+  gh_pki_key type = gh_sc_find_pki(L->c, g->oauth_key)->key;
   const char *natural = type == GH_KEY_EC ? "ES256" : "RS256";
   if ((v = gh_yaml_map_get(map, "alg")) != NULL) {
-    if (get_word(L, v, "alg", ALGS, NULL, &g->oauth_alg))
+    if (gh_sc_get_word(L, v, "alg", ALGS, NULL, &g->oauth_alg))
       return -1;
     if (strcmp(g->oauth_alg, natural) != 0) {
       gh_yaml_qbuf q;
@@ -1359,7 +793,7 @@ static int build_oauth(loader *L, const gh_ynode *map) {
                   gh_yaml_quote(&q, g->oauth_key), PKI_KEY_TYPES[type],
                   strcmp(g->oauth_alg, "RS256") == 0 ? "rsa2048" : "ec");
     }
-  } else if ((g->oauth_alg = take_string(L, map, natural, strlen(natural))) == NULL) {
+  } else if ((g->oauth_alg = gh_sc_take_string(L, map, natural, strlen(natural))) == NULL) {
     return -1;
   }
   g->has_oauth = 1;
@@ -1368,27 +802,28 @@ static int build_oauth(loader *L, const gh_ynode *map) {
 
 static int build_gateway(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
-  if (get_map(L, map, "gateway") || check_keys(L, map, "gateway", GATEWAY_KEYS))
+  if (gh_sc_get_map(L, map, "gateway") || gh_sc_check_keys(L, map, "gateway", GATEWAY_KEYS))
     return -1;
   const gh_ynode *v = NULL;
   if ((v = gh_yaml_map_get(map, "sender_reload_interval")) != NULL &&
-      get_duration(L, v, "sender_reload_interval", 0, INT64_MAX, "of 0s or more",
-                   &g->sender_reload_interval_ms))
+      gh_sc_get_duration(L, v, "sender_reload_interval", 0, INT64_MAX, "of 0s or more",
+                         &g->sender_reload_interval_ms))
     return -1;
   if ((v = gh_yaml_map_get(map, "fault_format")) != NULL &&
-      get_word(L, v, "fault_format", FAULT_FORMATS, NULL, &g->fault_format))
+      gh_sc_get_word(L, v, "fault_format", FAULT_FORMATS, NULL, &g->fault_format))
     return -1;
   if ((v = gh_yaml_map_get(map, "backend_timeout")) != NULL &&
-      get_duration(L, v, "backend_timeout", 0, INT64_MAX, "of 0s or more", &g->backend_timeout_ms))
+      gh_sc_get_duration(L, v, "backend_timeout", 0, INT64_MAX, "of 0s or more",
+                         &g->backend_timeout_ms))
     return -1;
   if ((v = gh_yaml_map_get(map, "trust")) != NULL &&
-      get_strings(L, v, "trust", LIST_PKI, NULL, 0, 0, &g->trust, &g->trust_count))
+      gh_sc_get_strings(L, v, "trust", LIST_PKI, NULL, 0, 0, &g->trust, &g->trust_count))
     return -1;
   if ((v = gh_yaml_map_get(map, "ssl_profiles")) != NULL && build_ssl_profiles(L, v))
     return -1;
   if ((v = gh_yaml_map_get(map, "default_profile")) != NULL) {
-    if (get_map(L, v, "default_profile") ||
-        check_keys(L, v, "default_profile", DEFAULT_PROFILE_KEYS) ||
+    if (gh_sc_get_map(L, v, "default_profile") ||
+        gh_sc_check_keys(L, v, "default_profile", DEFAULT_PROFILE_KEYS) ||
         build_profile_common(L, v, &g->default_profile))
       return -1;
     g->has_default_profile = 1;
@@ -1411,12 +846,12 @@ static int build_gateway(loader *L, const gh_ynode *map) {
 
 static int build_headers(loader *L, const gh_ynode *map, const char *what, gh_header **out,
                          size_t *count) {
-  if (get_map(L, map, what))
+  if (gh_sc_get_map(L, map, what))
     return -1;
   size_t n = map->kid_count / 2;
   if (n == 0)
     return 0;
-  *out = take(L, map, n, sizeof(gh_header));
+  *out = gh_sc_take(L, map, n, sizeof(gh_header));
   if (*out == NULL)
     return -1;
   *count = n;
@@ -1431,8 +866,8 @@ static int build_headers(loader *L, const gh_ynode *map, const char *what, gh_he
                     what, gh_yaml_quote(&q, key->text));
       }
     }
-    if (((*out)[i].name = take_string(L, key, key->text, key->len)) == NULL ||
-        get_text(L, value, key->text, 1, &(*out)[i].value))
+    if (((*out)[i].name = gh_sc_take_string(L, key, key->text, key->len)) == NULL ||
+        gh_sc_get_text(L, value, key->text, 1, &(*out)[i].value))
       return -1;
     if (strpbrk((*out)[i].value, "\r\n") != NULL)
       return fail(L, value, "%s: a header value must not contain a line break", key->text);
@@ -1442,63 +877,65 @@ static int build_headers(loader *L, const gh_ynode *map, const char *what, gh_he
 
 static int build_expect(loader *L, const gh_ynode *map, const char *section,
                         const char *const *keys, gh_expect *e) {
-  if (get_map(L, map, section) || check_keys(L, map, section, keys))
+  if (gh_sc_get_map(L, map, section) || gh_sc_check_keys(L, map, section, keys))
     return -1;
   e->set = 1;
   const gh_ynode *v = NULL;
   if ((v = gh_yaml_map_get(map, "status")) != NULL &&
-      get_integer(L, v, "status", 100, 599, &e->status))
+      gh_sc_get_integer(L, v, "status", 100, 599, &e->status))
     return -1;
   if ((v = gh_yaml_map_get(map, "fault_code")) != NULL &&
-      get_string(L, v, "fault_code", &e->fault_code))
+      gh_sc_get_string(L, v, "fault_code", &e->fault_code))
     return -1;
   if ((v = gh_yaml_map_get(map, "body_contains")) != NULL &&
-      get_strings(L, v, "body_contains", LIST_TEXT, NULL, 1, 1, &e->body_contains,
-                  &e->body_contains_count))
+      gh_sc_get_strings(L, v, "body_contains", LIST_TEXT, NULL, 1, 1, &e->body_contains,
+                        &e->body_contains_count))
     return -1;
   if ((v = gh_yaml_map_get(map, "body_excludes")) != NULL &&
-      get_strings(L, v, "body_excludes", LIST_TEXT, NULL, 1, 1, &e->body_excludes,
-                  &e->body_excludes_count))
+      gh_sc_get_strings(L, v, "body_excludes", LIST_TEXT, NULL, 1, 1, &e->body_excludes,
+                        &e->body_excludes_count))
     return -1;
   if ((v = gh_yaml_map_get(map, "header")) != NULL &&
       build_headers(L, v, "header", &e->headers, &e->header_count))
     return -1;
   if ((v = gh_yaml_map_get(map, "tls_failure")) != NULL &&
-      get_word(L, v, "tls_failure", FAILURE_CLASSES, NULL, &e->tls_failure))
+      gh_sc_get_word(L, v, "tls_failure", FAILURE_CLASSES, NULL, &e->tls_failure))
     return -1;
   if ((v = gh_yaml_map_get(map, "reject")) != NULL &&
-      get_word(L, v, "reject", REJECTS, NULL, &e->reject))
+      gh_sc_get_word(L, v, "reject", REJECTS, NULL, &e->reject))
     return -1;
   if ((v = gh_yaml_map_get(map, "backend_reached")) != NULL) {
     int yes = 0;
-    if (get_bool(L, v, "backend_reached", &yes))
+    if (gh_sc_get_bool(L, v, "backend_reached", &yes))
       return -1;
     e->backend_reached = yes ? GH_YES : GH_NO;
   }
   if ((v = gh_yaml_map_get(map, "refused")) != NULL) {
     int yes = 0;
-    if (get_bool(L, v, "refused", &yes))
+    if (gh_sc_get_bool(L, v, "refused", &yes))
       return -1;
     e->refused = yes ? GH_YES : GH_NO;
   }
   if ((v = gh_yaml_map_get(map, "resumed")) != NULL) {
     int yes = 0;
-    if (get_bool(L, v, "resumed", &yes))
+    if (gh_sc_get_bool(L, v, "resumed", &yes))
       return -1;
     e->resumed = yes ? GH_YES : GH_NO;
   }
   if ((v = gh_yaml_map_get(map, "backend_saw")) != NULL) {
     const gh_ynode *cert = NULL;
-    if (get_map(L, v, "backend_saw") || check_keys(L, v, "backend_saw", BACKEND_SAW_KEYS) ||
-        require(L, v, "client_cert", "backend_saw", &cert) ||
-        get_pki_ref(L, cert, "client_cert", 1, &e->backend_saw_client_cert))
+    if (gh_sc_get_map(L, v, "backend_saw") ||
+        gh_sc_check_keys(L, v, "backend_saw", BACKEND_SAW_KEYS) ||
+        gh_sc_require(L, v, "client_cert", "backend_saw", &cert) ||
+        gh_sc_get_pki_ref(L, cert, "client_cert", 1, &e->backend_saw_client_cert))
       return -1;
   }
-  if ((v = gh_yaml_map_get(map, "message")) != NULL && get_string(L, v, "message", &e->message))
+  if ((v = gh_yaml_map_get(map, "message")) != NULL &&
+      gh_sc_get_string(L, v, "message", &e->message))
     return -1;
   if ((v = gh_yaml_map_get(map, "log_contains")) != NULL &&
-      get_strings(L, v, "log_contains", LIST_TEXT, NULL, 1, 1, &e->log_contains,
-                  &e->log_contains_count))
+      gh_sc_get_strings(L, v, "log_contains", LIST_TEXT, NULL, 1, 1, &e->log_contains,
+                        &e->log_contains_count))
     return -1;
   return 0;
 }
@@ -1517,15 +954,15 @@ static int case_covers(const gh_case_spec *c, const char *word) {
 }
 
 static int build_overrides(loader *L, const gh_ynode *map, const char *const *keys, gh_step *s) {
-  if (get_map(L, map, "expect_profile"))
+  if (gh_sc_get_map(L, map, "expect_profile"))
     return -1;
   size_t n = map->kid_count / 2;
   if (n == 0)
     return 0;
-  s->override_profiles = take(L, map, n, sizeof(char *));
+  s->override_profiles = gh_sc_take(L, map, n, sizeof(char *));
   if (s->override_profiles == NULL)
     return -1;
-  s->overrides = take(L, map, n, sizeof(gh_expect));
+  s->overrides = gh_sc_take(L, map, n, sizeof(gh_expect));
   if (s->overrides == NULL)
     return -1;
   s->override_count = n;
@@ -1538,13 +975,13 @@ static int build_overrides(loader *L, const gh_ynode *map, const char *const *ke
     const gh_ynode *key = map->kids[2 * i];
     gh_yaml_qbuf q;
     char list[100];
-    if (word_index(PROFILES, key->text) < 0)
+    if (gh_sc_word_index(PROFILES, key->text) < 0)
       return fail(L, key, "expect_profile: %s is not a profile; expected one of: %s",
-                  gh_yaml_quote(&q, key->text), join_words(PROFILES, list, sizeof(list)));
+                  gh_yaml_quote(&q, key->text), gh_sc_join_words(PROFILES, list, sizeof(list)));
     if (!case_covers(L->c, key->text))
       return fail(L, key, "expect_profile: %s is not in this scenario's profiles",
                   gh_yaml_quote(&q, key->text));
-    s->override_profiles[i] = take_string(L, key, key->text, key->len);
+    s->override_profiles[i] = gh_sc_take_string(L, key, key->text, key->len);
     if (s->override_profiles[i] == NULL)
       return -1;
     char section[64];
@@ -1565,9 +1002,9 @@ static int build_token(loader *L, const gh_ynode *n, gh_step *s) {
   t->lifetime_ms = 3600 * MS_PER_S;
   if (n->type == GH_Y_SCALAR && !n->is_null) {
     char *text = NULL;
-    if (substitute(L, n, &text))
+    if (gh_sc_substitute(L, n, &text))
       return -1;
-    int word = word_index(TOKEN_WORDS, text);
+    int word = gh_sc_word_index(TOKEN_WORDS, text);
     if (word < 0) {
       gh_yaml_qbuf q;
       int rc = fail(L, n,
@@ -1589,7 +1026,7 @@ static int build_token(loader *L, const gh_ynode *n, gh_step *s) {
                   "call, or token: {application: NAME, issued_at: -2h}");
     t->kind = GH_TOKEN_JWT;
     t->issued_at_ms = (int64_t)-2 * 3600 * MS_PER_S;
-    t->application = take_string(L, n, L->first_application, strlen(L->first_application));
+    t->application = gh_sc_take_string(L, n, L->first_application, strlen(L->first_application));
     return t->application == NULL ? -1 : 0;
   }
   if (n->type != GH_Y_MAP) {
@@ -1599,30 +1036,32 @@ static int build_token(loader *L, const gh_ynode *n, gh_step *s) {
                 gh_yaml_describe(&q, n));
   }
   const gh_ynode *v = NULL;
-  if (check_keys(L, n, "token", TOKEN_KEYS) || require(L, n, "application", "token", &v) ||
-      get_string(L, v, "application", &t->application) ||
-      check_name(L, v, "application", t->application))
+  if (gh_sc_check_keys(L, n, "token", TOKEN_KEYS) ||
+      gh_sc_require(L, n, "application", "token", &v) ||
+      gh_sc_get_string(L, v, "application", &t->application) ||
+      gh_sc_check_name(L, v, "application", t->application))
     return -1;
   if (!g->has_oauth)
     return fail(L, n, "token: needs gateway.oauth (the key manager that signs it)");
   t->kind = GH_TOKEN_JWT;
   if ((v = gh_yaml_map_get(n, "lifetime")) != NULL &&
-      get_duration(L, v, "lifetime", MS_PER_S, 3660 * MS_PER_DAY, "from 1s to 3660d",
-                   &t->lifetime_ms))
+      gh_sc_get_duration(L, v, "lifetime", MS_PER_S, 3660 * MS_PER_DAY, "from 1s to 3660d",
+                         &t->lifetime_ms))
     return -1;
   if ((v = gh_yaml_map_get(n, "issued_at")) != NULL &&
-      get_duration(L, v, "issued_at", -3660 * MS_PER_DAY, 3660 * MS_PER_DAY,
-                   "from -3660d to 3660d (relative to the fake now)", &t->issued_at_ms))
+      gh_sc_get_duration(L, v, "issued_at", -3660 * MS_PER_DAY, 3660 * MS_PER_DAY,
+                         "from -3660d to 3660d (relative to the fake now)", &t->issued_at_ms))
     return -1;
   if ((v = gh_yaml_map_get(n, "not_before")) != NULL) {
-    if (get_duration(L, v, "not_before", -3660 * MS_PER_DAY, 3660 * MS_PER_DAY,
-                     "from -3660d to 3660d (relative to the fake now)", &t->not_before_ms))
+    if (gh_sc_get_duration(L, v, "not_before", -3660 * MS_PER_DAY, 3660 * MS_PER_DAY,
+                           "from -3660d to 3660d (relative to the fake now)", &t->not_before_ms))
       return -1;
     t->has_not_before = 1;
   }
-  if ((v = gh_yaml_map_get(n, "key")) != NULL && get_pki_ref(L, v, "key", 0, &t->key))
+  if ((v = gh_yaml_map_get(n, "key")) != NULL && gh_sc_get_pki_ref(L, v, "key", 0, &t->key))
     return -1;
-  if ((v = gh_yaml_map_get(n, "issuer")) != NULL && get_clean_string(L, v, "issuer", 1, &t->issuer))
+  if ((v = gh_yaml_map_get(n, "issuer")) != NULL &&
+      gh_sc_get_clean_string(L, v, "issuer", 1, &t->issuer))
     return -1;
   return 0;
 }
@@ -1630,16 +1069,16 @@ static int build_token(loader *L, const gh_ynode *n, gh_step *s) {
 /* header_cert: {cert, encoding}. */
 static int build_header_cert(loader *L, const gh_ynode *n, gh_step *s) {
   const gh_ynode *v = NULL;
-  if (get_map(L, n, "header_cert") || check_keys(L, n, "header_cert", HEADER_CERT_KEYS))
+  if (gh_sc_get_map(L, n, "header_cert") || gh_sc_check_keys(L, n, "header_cert", HEADER_CERT_KEYS))
     return -1;
   if ((v = gh_yaml_map_get(n, "encoding")) != NULL) {
-    if (get_word(L, v, "encoding", HEADER_ENCODINGS, NULL, &s->header_encoding))
+    if (gh_sc_get_word(L, v, "encoding", HEADER_ENCODINGS, NULL, &s->header_encoding))
       return -1;
-  } else if ((s->header_encoding = take_string(L, n, "url-pem", 7)) == NULL) {
+  } else if ((s->header_encoding = gh_sc_take_string(L, n, "url-pem", 7)) == NULL) {
     return -1;
   }
   if ((v = gh_yaml_map_get(n, "cert")) != NULL)
-    return get_pki_ref(L, v, "cert", 0, &s->header_cert);
+    return gh_sc_get_pki_ref(L, v, "cert", 0, &s->header_cert);
   if (strcmp(s->header_encoding, "garbage") != 0)
     return fail(L, n, "header_cert: missing key 'cert' (required unless encoding is garbage)");
   return 0;
@@ -1649,7 +1088,7 @@ static int build_header_cert(loader *L, const gh_ynode *n, gh_step *s) {
 static int build_call_security(loader *L, const gh_ynode *map, gh_step *s) {
   const gh_ynode *v = NULL;
   if ((v = gh_yaml_map_get(map, "client_cert")) != NULL &&
-      get_pki_ref(L, v, "client_cert", 1, &s->client_cert))
+      gh_sc_get_pki_ref(L, v, "client_cert", 1, &s->client_cert))
     return -1;
   if ((v = gh_yaml_map_get(map, "token")) != NULL) {
     if (build_token(L, v, s))
@@ -1661,14 +1100,15 @@ static int build_call_security(loader *L, const gh_ynode *map, gh_step *s) {
   if ((v = gh_yaml_map_get(map, "header_cert")) != NULL && build_header_cert(L, v, s))
     return -1;
   if ((v = gh_yaml_map_get(map, "session")) != NULL &&
-      (get_string(L, v, "session", &s->session) || check_name(L, v, "session", s->session)))
+      (gh_sc_get_string(L, v, "session", &s->session) ||
+       gh_sc_check_name(L, v, "session", s->session)))
     return -1;
   if ((v = gh_yaml_map_get(map, "connection")) != NULL &&
-      (get_string(L, v, "connection", &s->connection) ||
-       check_name(L, v, "connection", s->connection)))
+      (gh_sc_get_string(L, v, "connection", &s->connection) ||
+       gh_sc_check_name(L, v, "connection", s->connection)))
     return -1;
   if ((v = gh_yaml_map_get(map, "via")) != NULL) {
-    if (get_word(L, v, "via", VIAS, NULL, &s->via))
+    if (gh_sc_get_word(L, v, "via", VIAS, NULL, &s->via))
       return -1;
     if (strcmp(s->via, "lb") == 0 && L->c->gateway.front_lb == NULL)
       return fail(L, v, "via: lb needs gateway.mutual_ssl.front_lb");
@@ -1680,31 +1120,31 @@ static int build_call_security(loader *L, const gh_ynode *map, gh_step *s) {
 static int build_client_cert_step(loader *L, const gh_ynode *map, const char *kind, gh_step *s) {
   const gh_ynode *v = NULL;
   int upload = s->kind == GH_STEP_UPLOAD_CLIENT_CERT;
-  if (get_map(L, map, kind) ||
-      check_keys(L, map, kind, upload ? CLIENT_UPLOAD_KEYS : CLIENT_DELETE_KEYS) ||
-      require(L, map, "api", kind, &v) || get_api_ref(L, v, "api", &s->api) ||
-      require(L, map, "alias", kind, &v) ||
+  if (gh_sc_get_map(L, map, kind) ||
+      gh_sc_check_keys(L, map, kind, upload ? CLIENT_UPLOAD_KEYS : CLIENT_DELETE_KEYS) ||
+      gh_sc_require(L, map, "api", kind, &v) || gh_sc_get_api_ref(L, v, "api", &s->api) ||
+      gh_sc_require(L, map, "alias", kind, &v) ||
       /* an upload may send an empty alias on purpose: the gateway must refuse it */
-      get_clean_text(L, v, "alias", 0, upload, &s->alias))
+      gh_sc_get_clean_text(L, v, "alias", 0, upload, &s->alias))
     return -1;
   if (!upload)
     return 0;
   if ((v = gh_yaml_map_get(map, "tier")) != NULL) {
-    if (get_string(L, v, "tier", &s->tier) || check_name(L, v, "tier", s->tier))
+    if (gh_sc_get_string(L, v, "tier", &s->tier) || gh_sc_check_name(L, v, "tier", s->tier))
       return -1;
-  } else if ((s->tier = take_string(L, map, "Unlimited", 9)) == NULL) {
+  } else if ((s->tier = gh_sc_take_string(L, map, "Unlimited", 9)) == NULL) {
     return -1;
   }
   if ((v = gh_yaml_map_get(map, "format")) != NULL) {
-    if (get_word(L, v, "format", FORMATS, NULL, &s->format))
+    if (gh_sc_get_word(L, v, "format", FORMATS, NULL, &s->format))
       return -1;
-  } else if ((s->format = take_string(L, map, "pem", 3)) == NULL) {
+  } else if ((s->format = gh_sc_take_string(L, map, "pem", 3)) == NULL) {
     return -1;
   }
   int broken = strcmp(s->format, "garbage") == 0 || strcmp(s->format, "empty") == 0 ||
                strcmp(s->format, "oversize") == 0;
   if ((v = gh_yaml_map_get(map, "cert")) != NULL)
-    return get_pki_ref(L, v, "cert", 0, &s->cert);
+    return gh_sc_get_pki_ref(L, v, "cert", 0, &s->cert);
   if (!broken)
     return fail(L, map,
                 "%s: missing key 'cert' (required unless format is garbage, empty or oversize)",
@@ -1715,16 +1155,16 @@ static int build_client_cert_step(loader *L, const gh_ynode *map, const char *ki
 /* subscribe {application, api, tier}. */
 static int build_subscribe(loader *L, const gh_ynode *map, gh_step *s) {
   const gh_ynode *v = NULL;
-  if (get_map(L, map, "subscribe") || check_keys(L, map, "subscribe", SUBSCRIBE_KEYS) ||
-      require(L, map, "application", "subscribe", &v) ||
-      get_string(L, v, "application", &s->application) ||
-      check_name(L, v, "application", s->application) || require(L, map, "api", "subscribe", &v) ||
-      get_api_ref(L, v, "api", &s->api))
+  if (gh_sc_get_map(L, map, "subscribe") || gh_sc_check_keys(L, map, "subscribe", SUBSCRIBE_KEYS) ||
+      gh_sc_require(L, map, "application", "subscribe", &v) ||
+      gh_sc_get_string(L, v, "application", &s->application) ||
+      gh_sc_check_name(L, v, "application", s->application) ||
+      gh_sc_require(L, map, "api", "subscribe", &v) || gh_sc_get_api_ref(L, v, "api", &s->api))
     return -1;
   if ((v = gh_yaml_map_get(map, "tier")) != NULL) {
-    if (get_string(L, v, "tier", &s->tier) || check_name(L, v, "tier", s->tier))
+    if (gh_sc_get_string(L, v, "tier", &s->tier) || gh_sc_check_name(L, v, "tier", s->tier))
       return -1;
-  } else if ((s->tier = take_string(L, map, "Unlimited", 9)) == NULL) {
+  } else if ((s->tier = gh_sc_take_string(L, map, "Unlimited", 9)) == NULL) {
     return -1;
   }
   if (!L->c->gateway.has_oauth)
@@ -1736,22 +1176,22 @@ static int build_subscribe(loader *L, const gh_ynode *map, gh_step *s) {
 
 static int build_call(loader *L, const gh_ynode *map, gh_step *s) {
   const gh_ynode *v = NULL;
-  if (get_map(L, map, "call") || check_keys(L, map, "call", CALL_KEYS) ||
-      require(L, map, "api", "call", &v) || get_api_ref(L, v, "api", &s->api))
+  if (gh_sc_get_map(L, map, "call") || gh_sc_check_keys(L, map, "call", CALL_KEYS) ||
+      gh_sc_require(L, map, "api", "call", &v) || gh_sc_get_api_ref(L, v, "api", &s->api))
     return -1;
   if ((v = gh_yaml_map_get(map, "path")) != NULL) {
-    if (get_clean_string(L, v, "path", 1, &s->path))
+    if (gh_sc_get_clean_string(L, v, "path", 1, &s->path))
       return -1;
     if (s->path[0] != '/') {
       gh_yaml_qbuf q;
       return fail(L, v, "path: expected a path starting with '/', got %s",
                   gh_yaml_quote(&q, s->path));
     }
-  } else if ((s->path = take_string(L, map, "/", 1)) == NULL) {
+  } else if ((s->path = gh_sc_take_string(L, map, "/", 1)) == NULL) {
     return -1;
   }
   if ((v = gh_yaml_map_get(map, "method")) != NULL) {
-    if (get_string(L, v, "method", &s->method))
+    if (gh_sc_get_string(L, v, "method", &s->method))
       return -1;
     size_t len = strspn(s->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
     if (s->method[len] != '\0' || len > 16) {
@@ -1759,7 +1199,7 @@ static int build_call(loader *L, const gh_ynode *map, gh_step *s) {
       return fail(L, v, "method: expected an HTTP method in capitals such as GET, got %s",
                   gh_yaml_quote(&q, s->method));
     }
-  } else if ((s->method = take_string(L, map, "GET", 3)) == NULL) {
+  } else if ((s->method = gh_sc_take_string(L, map, "GET", 3)) == NULL) {
     return -1;
   }
   if ((v = gh_yaml_map_get(map, "headers")) != NULL &&
@@ -1772,21 +1212,22 @@ static int build_call(loader *L, const gh_ynode *map, gh_step *s) {
 static int build_cert_step(loader *L, const gh_ynode *map, const char *kind, gh_step *s) {
   const gh_ynode *v = NULL;
   int upload = s->kind == GH_STEP_UPLOAD_CERT;
-  if (get_map(L, map, kind) || check_keys(L, map, kind, upload ? UPLOAD_KEYS : REPLACE_KEYS) ||
-      require(L, map, "alias", kind, &v) ||
+  if (gh_sc_get_map(L, map, kind) ||
+      gh_sc_check_keys(L, map, kind, upload ? UPLOAD_KEYS : REPLACE_KEYS) ||
+      gh_sc_require(L, map, "alias", kind, &v) ||
       /* an upload may send an empty alias on purpose: the gateway must refuse it */
-      get_clean_text(L, v, "alias", 0, upload, &s->alias))
+      gh_sc_get_clean_text(L, v, "alias", 0, upload, &s->alias))
     return -1;
   if ((v = gh_yaml_map_get(map, "format")) != NULL) {
-    if (get_word(L, v, "format", FORMATS, NULL, &s->format))
+    if (gh_sc_get_word(L, v, "format", FORMATS, NULL, &s->format))
       return -1;
-  } else if ((s->format = take_string(L, map, "pem", 3)) == NULL) {
+  } else if ((s->format = gh_sc_take_string(L, map, "pem", 3)) == NULL) {
     return -1;
   }
   int broken = strcmp(s->format, "garbage") == 0 || strcmp(s->format, "empty") == 0 ||
                strcmp(s->format, "oversize") == 0;
   if ((v = gh_yaml_map_get(map, "cert")) != NULL) {
-    if (get_pki_ref(L, v, "cert", 0, &s->cert))
+    if (gh_sc_get_pki_ref(L, v, "cert", 0, &s->cert))
       return -1;
   } else if (!broken) {
     return fail(L, map,
@@ -1804,8 +1245,8 @@ static int build_cert_step(loader *L, const gh_ynode *map, const char *kind, gh_
     return fail(L, map, "%s: missing key 'backend' or 'endpoint' (the endpoint to trust it for)",
                 kind);
   if (backend != NULL)
-    return get_backend_ref(L, backend, "backend", &s->backend);
-  return get_clean_text(L, endpoint, "endpoint", 1, 1, &s->endpoint); /* "" is a test input */
+    return gh_sc_get_backend_ref(L, backend, "backend", &s->backend);
+  return gh_sc_get_clean_text(L, endpoint, "endpoint", 1, 1, &s->endpoint); /* "" is a test input */
 }
 
 /* reload: {} and restart_gateway: {} take an empty map or nothing. */
@@ -1815,7 +1256,7 @@ static int build_empty(loader *L, const gh_ynode *n, const char *kind) {
     return 0;
   if (n->type != GH_Y_MAP)
     return fail(L, n, "%s: expected an empty map {}, got %s", kind, gh_yaml_describe(&q, n));
-  return check_keys(L, n, kind, NO_KEYS);
+  return gh_sc_check_keys(L, n, kind, NO_KEYS);
 }
 
 static int build_action(loader *L, const gh_ynode *v, gh_step *s) {
@@ -1826,22 +1267,22 @@ static int build_action(loader *L, const gh_ynode *v, gh_step *s) {
   case GH_STEP_CALL:
     return build_call(L, v, s);
   case GH_STEP_ADVANCE:
-    if (get_duration(L, v, kind, 1, INT64_MAX, "greater than 0s (time only moves forward)",
-                     &s->duration_ms))
+    if (gh_sc_get_duration(L, v, kind, 1, INT64_MAX, "greater than 0s (time only moves forward)",
+                           &s->duration_ms))
       return -1;
     if (L->clock_ms > INT64_MAX - s->duration_ms)
       return fail(L, v, "advance: the clock would overflow");
     L->clock_ms += s->duration_ms;
     return 0;
   case GH_STEP_ADVANCE_TO:
-    if (get_duration(L, v, kind, 0, INT64_MAX, "of 0s or more", &s->duration_ms))
+    if (gh_sc_get_duration(L, v, kind, 0, INT64_MAX, "of 0s or more", &s->duration_ms))
       return -1;
     if (s->duration_ms < L->clock_ms)
       return fail(L, v,
                   "advance_to: %s is before where the clock already is (%s after the gateway "
                   "started): time only moves forward",
-                  duration_text(s->duration_ms, a, sizeof(a)),
-                  duration_text(L->clock_ms, b, sizeof(b)));
+                  gh_sc_duration_text(s->duration_ms, a, sizeof(a)),
+                  gh_sc_duration_text(L->clock_ms, b, sizeof(b)));
     L->clock_ms = s->duration_ms;
     return 0;
   case GH_STEP_UPLOAD_CERT:
@@ -1849,15 +1290,15 @@ static int build_action(loader *L, const gh_ynode *v, gh_step *s) {
     return build_cert_step(L, v, kind, s);
   case GH_STEP_DELETE_CERT: {
     const gh_ynode *alias = NULL;
-    return get_map(L, v, kind) || check_keys(L, v, kind, DELETE_KEYS) ||
-                   require(L, v, "alias", kind, &alias) ||
-                   get_clean_string(L, alias, "alias", 0, &s->alias)
+    return gh_sc_get_map(L, v, kind) || gh_sc_check_keys(L, v, kind, DELETE_KEYS) ||
+                   gh_sc_require(L, v, "alias", kind, &alias) ||
+                   gh_sc_get_clean_string(L, alias, "alias", 0, &s->alias)
                ? -1
                : 0;
   }
   case GH_STEP_CREATE_API:
   case GH_STEP_DELETE_API:
-    return get_api_ref(L, v, kind, &s->api);
+    return gh_sc_get_api_ref(L, v, kind, &s->api);
   case GH_STEP_RESTART_GATEWAY:
     L->clock_ms = 0; /* advance_to counts from the new start */
     return build_empty(L, v, kind);
@@ -1886,7 +1327,7 @@ static int build_step(loader *L, const gh_ynode *map, gh_step *s) {
   char list[400];
   for (size_t i = 0; i < map->kid_count; i += 2) {
     const gh_ynode *key = map->kids[i];
-    int kind = word_index(STEP_KINDS, key->text);
+    int kind = gh_sc_word_index(STEP_KINDS, key->text);
     if (kind >= 0) {
       if (action_key != NULL)
         return fail(L, key, "a step does one thing: found %s after '%s'",
@@ -1894,16 +1335,16 @@ static int build_step(loader *L, const gh_ynode *map, gh_step *s) {
       action_key = key;
       action = map->kids[i + 1];
       s->kind = (gh_step_kind)kind;
-    } else if (word_index(STEP_EXTRA_KEYS, key->text) < 0) {
+    } else if (gh_sc_word_index(STEP_EXTRA_KEYS, key->text) < 0) {
       char extra[80];
       return fail(L, key, "unknown key %s in a step; expected one of: %s, %s",
-                  gh_yaml_quote(&q, key->text), join_words(STEP_KINDS, list, sizeof(list)),
-                  join_words(STEP_EXTRA_KEYS, extra, sizeof(extra)));
+                  gh_yaml_quote(&q, key->text), gh_sc_join_words(STEP_KINDS, list, sizeof(list)),
+                  gh_sc_join_words(STEP_EXTRA_KEYS, extra, sizeof(extra)));
     }
   }
   if (action == NULL)
     return fail(L, map, "a step needs an action, one of: %s",
-                join_words(STEP_KINDS, list, sizeof(list)));
+                gh_sc_join_words(STEP_KINDS, list, sizeof(list)));
   if (build_action(L, action, s))
     return -1;
   const char *kind = STEP_KINDS[s->kind];
@@ -1930,16 +1371,17 @@ static int build_step(loader *L, const gh_ynode *map, gh_step *s) {
       return fail(L, within, "within: only a call step can be retried, not %s", kind);
     if (expect == NULL && overrides == NULL)
       return fail(L, within, "within: needs an expect to retry until");
-    if (get_duration(L, within, "within", 1, INT64_MAX, "greater than 0s", &s->expect.within_ms))
+    if (gh_sc_get_duration(L, within, "within", 1, INT64_MAX, "greater than 0s",
+                           &s->expect.within_ms))
       return -1;
   }
   return 0;
 }
 
 static int build_steps(loader *L, const gh_ynode *list) {
-  if (get_list(L, list, "steps", 1))
+  if (gh_sc_get_list(L, list, "steps", 1))
     return -1;
-  L->c->steps = take(L, list, list->kid_count, sizeof(gh_step));
+  L->c->steps = gh_sc_take(L, list, list->kid_count, sizeof(gh_step));
   if (L->c->steps == NULL)
     return -1;
   L->c->step_count = list->kid_count;
@@ -1962,7 +1404,7 @@ static int build_steps(loader *L, const gh_ynode *list) {
 static int build_epoch(loader *L, const gh_ynode *n) {
   gh_case_spec *c = L->c;
   static const char expected[] = "a UTC time such as 2030-01-01T00:00:00Z";
-  if (text_of(L, n, "epoch", expected, &c->epoch))
+  if (gh_sc_text_of(L, n, "epoch", expected, &c->epoch))
     return -1;
   static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
   int ok = strlen(c->epoch) == sizeof(shape) - 1;
@@ -1991,7 +1433,8 @@ static int build_epoch(loader *L, const gh_ynode *n) {
 static int build_name(loader *L, const gh_ynode *root) {
   gh_case_spec *c = L->c;
   const gh_ynode *v = NULL;
-  if (require(L, root, "name", "the scenario", &v) || get_string(L, v, "name", &c->scenario))
+  if (gh_sc_require(L, root, "name", "the scenario", &v) ||
+      gh_sc_get_string(L, v, "name", &c->scenario))
     return -1;
   for (const unsigned char *p = (const unsigned char *)c->scenario; *p; p++)
     if (*p < 0x20 || *p == 0x7f)
@@ -2005,7 +1448,7 @@ static int build_name(loader *L, const gh_ynode *root) {
     for (size_t i = 0; i < L->params->kid_count; i++)
       len += L->params->kids[i]->len + 1 + L->row->kids[i]->len + (i ? 1 : 0);
   }
-  c->name = take(L, v, len + 1, 1);
+  c->name = gh_sc_take(L, v, len + 1, 1);
   if (c->name == NULL)
     return -1;
   size_t o = (size_t)snprintf(c->name, len + 1, "%s", c->scenario);
@@ -2040,29 +1483,30 @@ static int build_case(loader *L, const gh_ynode *root, gh_case_spec *c) {
   g->per_certificate = -1;
   g->upstream_session_reuse = -1;
   const gh_ynode *v = NULL;
-  c->file = take_string(L, NULL, L->path, strlen(L->path));
+  c->file = gh_sc_take_string(L, NULL, L->path, strlen(L->path));
   if (c->file == NULL || build_name(L, root))
     return -1;
-  if (require(L, root, "features", "the scenario", &v) ||
-      get_strings(L, v, "features", LIST_NAME, NULL, 0, 1, &c->features, &c->feature_count))
+  if (gh_sc_require(L, root, "features", "the scenario", &v) ||
+      gh_sc_get_strings(L, v, "features", LIST_NAME, NULL, 0, 1, &c->features, &c->feature_count))
     return -1;
   if ((v = gh_yaml_map_get(root, "profiles")) != NULL &&
-      get_strings(L, v, "profiles", LIST_WORD, PROFILES, 0, 1, &c->profiles, &c->profile_count))
+      gh_sc_get_strings(L, v, "profiles", LIST_WORD, PROFILES, 0, 1, &c->profiles,
+                        &c->profile_count))
     return -1;
   if ((v = gh_yaml_map_get(root, "refs")) != NULL &&
-      get_strings(L, v, "refs", LIST_TEXT, NULL, 0, 0, &c->refs, &c->ref_count))
+      gh_sc_get_strings(L, v, "refs", LIST_TEXT, NULL, 0, 0, &c->refs, &c->ref_count))
     return -1;
   if ((v = gh_yaml_map_get(root, "epoch")) != NULL) {
     if (build_epoch(L, v))
       return -1;
   } else {
-    c->epoch = take_string(L, root, DEFAULT_EPOCH, strlen(DEFAULT_EPOCH));
+    c->epoch = gh_sc_take_string(L, root, DEFAULT_EPOCH, strlen(DEFAULT_EPOCH));
     if (c->epoch == NULL)
       return -1;
     c->epoch_s = DEFAULT_EPOCH_S;
   }
   if ((v = gh_yaml_map_get(root, "needs")) != NULL &&
-      get_strings(L, v, "needs", LIST_NAME, NULL, 0, 0, &c->needs, &c->need_count))
+      gh_sc_get_strings(L, v, "needs", LIST_NAME, NULL, 0, 0, &c->needs, &c->need_count))
     return -1;
   if ((v = gh_yaml_map_get(root, "pki")) != NULL && build_pki(L, v))
     return -1;
@@ -2072,7 +1516,7 @@ static int build_case(loader *L, const gh_ynode *root, gh_case_spec *c) {
     return -1;
   if ((v = gh_yaml_map_get(root, "gateway")) != NULL && build_gateway(L, v))
     return -1;
-  if (require(L, root, "steps", "the scenario", &v) || build_steps(L, v))
+  if (gh_sc_require(L, root, "steps", "the scenario", &v) || build_steps(L, v))
     return -1;
   return 0;
 }
@@ -2093,10 +1537,10 @@ static int valid_param(const char *s) {
 static int check_matrix(loader *L, const gh_ynode *matrix, const gh_ynode **rows) {
   const gh_ynode *params = NULL;
   gh_yaml_qbuf q;
-  if (get_map(L, matrix, "matrix") || check_keys(L, matrix, "matrix", MATRIX_KEYS) ||
-      require(L, matrix, "params", "matrix", &params) ||
-      require(L, matrix, "rows", "matrix", rows) || get_list(L, params, "params", 1) ||
-      get_list(L, *rows, "rows", 1))
+  if (gh_sc_get_map(L, matrix, "matrix") || gh_sc_check_keys(L, matrix, "matrix", MATRIX_KEYS) ||
+      gh_sc_require(L, matrix, "params", "matrix", &params) ||
+      gh_sc_require(L, matrix, "rows", "matrix", rows) || gh_sc_get_list(L, params, "params", 1) ||
+      gh_sc_get_list(L, *rows, "rows", 1))
     return -1;
   for (size_t i = 0; i < params->kid_count; i++) {
     const gh_ynode *p = params->kids[i];
@@ -2146,14 +1590,14 @@ static int load(loader *L, gh_case_spec **out, size_t *count) {
   if (root->type != GH_Y_MAP)
     return fail(L, root, "expected a map with name, features and steps, got %s",
                 gh_yaml_describe(&q, root));
-  if (check_keys(L, root, "a scenario", TOP_KEYS))
+  if (gh_sc_check_keys(L, root, "a scenario", TOP_KEYS))
     return -1;
   const gh_ynode *rows = NULL;
   const gh_ynode *matrix = gh_yaml_map_get(root, "matrix");
   if (matrix != NULL && check_matrix(L, matrix, &rows))
     return -1;
   size_t n = rows != NULL ? rows->kid_count : 1;
-  gh_case_spec *cases = take(L, root, n, sizeof(gh_case_spec));
+  gh_case_spec *cases = gh_sc_take(L, root, n, sizeof(gh_case_spec));
   if (cases == NULL)
     return -1;
   for (size_t i = 0; i < n; i++) {
@@ -2264,15 +1708,15 @@ gh_expect gh_step_expect(const gh_step *step, const char *profile) {
 }
 
 const gh_pki_spec *gh_case_pki(const gh_case_spec *c, const char *name) {
-  return c != NULL && name != NULL ? find_pki(c, name) : NULL;
+  return c != NULL && name != NULL ? gh_sc_find_pki(c, name) : NULL;
 }
 
 const gh_backend_spec *gh_case_backend(const gh_case_spec *c, const char *name) {
-  return c != NULL && name != NULL ? find_backend(c, name) : NULL;
+  return c != NULL && name != NULL ? gh_sc_find_backend(c, name) : NULL;
 }
 
 const gh_api_spec *gh_case_api(const gh_case_spec *c, const char *name) {
-  return c != NULL && name != NULL ? find_api(c, name) : NULL;
+  return c != NULL && name != NULL ? gh_sc_find_api(c, name) : NULL;
 }
 
 int gh_case_has_profile(const gh_case_spec *c, const char *profile) {
