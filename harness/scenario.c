@@ -10,7 +10,8 @@
  * 2. Expand. A `matrix` is checked (params are identifiers and unique, every
  *    row is a list of exactly one scalar per param) and each row becomes one
  *    case; without a matrix the file is one case. Every scalar *value* outside
- *    the matrix is read through gh_sc_substitute(), which replaces ${param} with the
+ *    the matrix is read through gh_sc_substitute() (scenario_values.c, with
+ *    the typed getters every section uses), which replaces ${param} with the
  *    row's value ($${ is a literal ${); an unknown ${x} is an error at that
  *    scalar. Keys are never substituted.
  *
