@@ -375,31 +375,14 @@ static void certs_route(gsim *sim, struct evhttp_request *req, const cert_api *a
       gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
-  if (*rest != '/') {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  rest++;
-  const char *slash = strchr(rest, '/');
-  size_t seg_len = slash ? (size_t)(slash - rest) : strlen(rest);
   char alias[GSIM_ALIAS_MAX];
-  if (gsim_path_segment(rest, seg_len, alias, sizeof(alias)) != 0) {
-    gsim_rest_bad_request(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
+  int content = 0;
+  if (gsim_rest_alias_path(req, rest, alias, sizeof(alias), &content) != 0)
     return;
-  }
-  if (slash && strcmp(slash, "/content") == 0) {
-    if (cmd == EVHTTP_REQ_GET)
-      certs_get(sim, req, api, alias, 1);
-    else
-      gsim_rest_method_not_allowed(req, "GET");
-    return;
-  }
-  if (slash) {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  if (cmd == EVHTTP_REQ_GET)
-    certs_get(sim, req, api, alias, 0);
+  if (content && cmd != EVHTTP_REQ_GET)
+    gsim_rest_method_not_allowed(req, "GET");
+  else if (cmd == EVHTTP_REQ_GET)
+    certs_get(sim, req, api, alias, content);
   else if (cmd == EVHTTP_REQ_PUT)
     certs_replace(sim, req, api, alias);
   else if (cmd == EVHTTP_REQ_DELETE)

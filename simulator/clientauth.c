@@ -1096,27 +1096,14 @@ static void cc_dispatch(gsim *sim, struct evhttp_request *req, cc_route *r, cons
       gsim_rest_method_not_allowed(req, "GET, POST");
     return;
   }
-  after++;
-  const char *slash = strchr(after, '/');
-  size_t seg_len = slash ? (size_t)(slash - after) : strlen(after);
   char alias[GSIM_ALIAS_MAX];
-  if (gsim_path_segment(after, seg_len, alias, sizeof(alias)) != 0) {
-    gsim_rest_bad_request(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
+  int content = 0;
+  if (gsim_rest_alias_path(req, after, alias, sizeof(alias), &content) != 0)
     return;
-  }
-  if (slash && strcmp(slash, "/content") == 0) {
-    if (cmd == EVHTTP_REQ_GET)
-      cc_get(sim, req, r, alias, 1);
-    else
-      gsim_rest_method_not_allowed(req, "GET");
-    return;
-  }
-  if (slash) {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  if (cmd == EVHTTP_REQ_GET)
-    cc_get(sim, req, r, alias, 0);
+  if (content && cmd != EVHTTP_REQ_GET)
+    gsim_rest_method_not_allowed(req, "GET");
+  else if (cmd == EVHTTP_REQ_GET)
+    cc_get(sim, req, r, alias, content);
   else if (cmd == EVHTTP_REQ_PUT)
     cc_replace(sim, req, r, alias);
   else if (cmd == EVHTTP_REQ_DELETE)

@@ -91,7 +91,9 @@
 #include "gcert.h"
 #include "gjwt.h"
 #include "security.h"
+#include "gutil.h"
 #include "sim.h"
+#include "token.h"
 
 #define WHY_LEN        512
 #define CHALLENGE_MTLS "Mutual SSL realm=\"WSO2 API Manager\""
@@ -144,20 +146,6 @@ static void log_line(const char *level, const char *fmt, ...) {
   fflush(stderr);
 }
 
-/* A copy of untrusted text fit for a log line: printable ASCII, '?' for the
- * rest, "..." when cut. */
-static const char *loggable(const char *in, char *out, size_t out_len) {
-  size_t n = 0;
-  for (; in && *in && n + 4 < out_len; in++)
-    out[n++] = (unsigned char)*in >= 0x20 && (unsigned char)*in < 0x7f ? *in : '?';
-  if (in && *in) {
-    memcpy(out + n, "...", 3);
-    n += 3;
-  }
-  out[n] = '\0';
-  return out;
-}
-
 /* ---- the config ------------------------------------------------------------------ */
 
 static void config_free(config *c) {
@@ -167,16 +155,6 @@ static void config_free(config *c) {
     EVP_PKEY_free(c->kms[i].key);
   json_decref(c->root);
   free(c);
-}
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
 }
 
 /* A name or issuer: 1 to max printable ASCII characters. */
@@ -213,7 +191,7 @@ static int security_bits(const gsim_rules *rules, json_t *list, unsigned *bits, 
   if (!list)
     return 0;
   if (!json_is_array(list))
-    return fail(why, why_len, "security: a list is required");
+    return gu_fail(why, why_len, "security: a list is required");
   size_t i;
   json_t *item;
   json_array_foreach(list, i, item) {
@@ -222,16 +200,16 @@ static int security_bits(const gsim_rules *rules, json_t *list, unsigned *bits, 
     for (size_t k = 0; v && k < sizeof(table) / sizeof(table[0]); k++)
       if (strcmp(table[k].name, v) == 0) {
         if (table[k].optional && !optional_known)
-          return fail(why, why_len, "security[%zu]: %s is not a security scheme of %s (rule %s)", i,
-                      table[k].name, gsim_profile_name(rules->profile), both_optional->id);
+          return gu_fail(why, why_len, "security[%zu]: %s is not a security scheme of %s (rule %s)",
+                         i, table[k].name, gsim_profile_name(rules->profile), both_optional->id);
         bit = table[k].bit;
       }
     if (!bit)
-      return fail(why, why_len,
-                  "security[%zu]: not one of mutualssl, mutualssl_mandatory, oauth2, "
-                  "oauth_basic_auth_api_key_mandatory%s",
-                  i,
-                  optional_known ? ", mutualssl_optional, oauth_basic_auth_api_key_optional" : "");
+      return gu_fail(
+          why, why_len,
+          "security[%zu]: not one of mutualssl, mutualssl_mandatory, oauth2, "
+          "oauth_basic_auth_api_key_mandatory%s",
+          i, optional_known ? ", mutualssl_optional, oauth_basic_auth_api_key_optional" : "");
     *bits |= bit;
   }
   return 0;
@@ -239,9 +217,9 @@ static int security_bits(const gsim_rules *rules, json_t *list, unsigned *bits, 
 
 static int load_key_managers(config *c, json_t *list, char *why, size_t why_len) {
   if (!json_is_array(list))
-    return fail(why, why_len, "key_managers: a list is required");
+    return gu_fail(why, why_len, "key_managers: a list is required");
   if (json_array_size(list) > GSIM_MAX_KMS)
-    return fail(why, why_len, "key_managers: at most %d", GSIM_MAX_KMS);
+    return gu_fail(why, why_len, "key_managers: at most %d", GSIM_MAX_KMS);
   size_t i;
   json_t *item;
   json_array_foreach(list, i, item) {
@@ -252,18 +230,18 @@ static int load_key_managers(config *c, json_t *list, char *why, size_t why_len)
     gjwt_alg parsed;
     if (!printable(name, (GSIM_KM_NAME_MAX - 1)) || !printable(issuer, GSIM_ISSUER_MAX - 1) ||
         !pem || !alg || gjwt_alg_parse(alg, &parsed) != 0)
-      return fail(why, why_len,
-                  "key_managers[%zu]: name (1 to 100 printable ASCII), issuer (1 to 1023), alg "
-                  "(RS256 or ES256) and public_pem (strings) are required",
-                  i);
+      return gu_fail(why, why_len,
+                     "key_managers[%zu]: name (1 to 100 printable ASCII), issuer (1 to 1023), alg "
+                     "(RS256 or ES256) and public_pem (strings) are required",
+                     i);
     for (size_t k = 0; k < c->km_count; k++)
       if (strcmp(c->kms[k].name, name) == 0 || strcmp(c->kms[k].issuer, issuer) == 0)
-        return fail(why, why_len, "key_managers[%zu]: the name or issuer of key_managers[%zu]", i,
-                    k);
+        return gu_fail(why, why_len, "key_managers[%zu]: the name or issuer of key_managers[%zu]",
+                       i, k);
     char key_why[256] = "";
     EVP_PKEY *key = gsim_oauth_public_key(pem, parsed, key_why, sizeof(key_why));
     if (!key)
-      return fail(why, why_len, "key_managers[%zu] (%s): %s", i, name, key_why);
+      return gu_fail(why, why_len, "key_managers[%zu] (%s): %s", i, name, key_why);
     c->kms[c->km_count++] = (gsim_token_km){name, issuer, parsed, key};
   }
   return 0;
@@ -271,41 +249,42 @@ static int load_key_managers(config *c, json_t *list, char *why, size_t why_len)
 
 static int check_apis(const gsim_rules *rules, json_t *apis, char *why, size_t why_len) {
   if (!json_is_object(apis))
-    return fail(why, why_len,
-                "apis: an object {\"<api name>\": {\"security\": [...]}} is required");
+    return gu_fail(why, why_len,
+                   "apis: an object {\"<api name>\": {\"security\": [...]}} is required");
   const char *name;
   json_t *api;
   json_object_foreach(apis, name, api) {
     char shown[128], sec_why[256];
     unsigned bits;
     if (!json_is_object(api))
-      return fail(why, why_len, "apis.%s: an object is required",
-                  loggable(name, shown, sizeof(shown)));
+      return gu_fail(why, why_len, "apis.%s: an object is required",
+                     gsim_loggable(name, shown, sizeof(shown)));
     if (security_bits(rules, json_object_get(api, "security"), &bits, sec_why, sizeof(sec_why)) !=
         0)
-      return fail(why, why_len, "apis.%s: %s", loggable(name, shown, sizeof(shown)), sec_why);
+      return gu_fail(why, why_len, "apis.%s: %s", gsim_loggable(name, shown, sizeof(shown)),
+                     sec_why);
   }
   return 0;
 }
 
 static int check_subscriptions(json_t *subs, char *why, size_t why_len) {
   if (!json_is_object(subs))
-    return fail(why, why_len,
-                "subscriptions: an object {\"<consumer key>\": {\"<api name>\": \"<tier>\"}} is "
-                "required");
+    return gu_fail(why, why_len,
+                   "subscriptions: an object {\"<consumer key>\": {\"<api name>\": \"<tier>\"}} is "
+                   "required");
   const char *app;
   json_t *apis;
   json_object_foreach(subs, app, apis) {
     char shown[128];
     if (!json_is_object(apis))
-      return fail(why, why_len, "subscriptions.%s: an object of API names is required",
-                  loggable(app, shown, sizeof(shown)));
+      return gu_fail(why, why_len, "subscriptions.%s: an object of API names is required",
+                     gsim_loggable(app, shown, sizeof(shown)));
     const char *api;
     json_t *tier;
     json_object_foreach(apis, api, tier) {
       if (!json_is_string(tier))
-        return fail(why, why_len, "subscriptions.%s: each API's tier is a string",
-                    loggable(app, shown, sizeof(shown)));
+        return gu_fail(why, why_len, "subscriptions.%s: each API's tier is a string",
+                       gsim_loggable(app, shown, sizeof(shown)));
     }
   }
   return 0;
@@ -316,15 +295,15 @@ static config *config_parse(const gsim_rules *rules, const unsigned char *text, 
                             char *why, size_t why_len) {
   config *c = calloc(1, sizeof(*c));
   if (!c) {
-    fail(why, why_len, "out of memory");
+    gu_fail(why, why_len, "out of memory");
     return NULL;
   }
   json_error_t jerr;
   c->root = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!c->root) {
-    fail(why, why_len, "not JSON: line %d: %s", jerr.line, jerr.text);
+    gu_fail(why, why_len, "not JSON: line %d: %s", jerr.line, jerr.text);
   } else if (!json_is_object(c->root)) {
-    fail(why, why_len, "not a JSON object");
+    gu_fail(why, why_len, "not a JSON object");
   } else {
     c->apis = json_object_get(c->root, "apis");
     c->subscriptions = json_object_get(c->root, "subscriptions");
@@ -362,25 +341,25 @@ static file_id stat_file(const char *path) {
 static config *config_load(const gsim_rules *rules, const char *path, const file_id *id, char *why,
                            size_t why_len) {
   if (!id->exists) {
-    fail(why, why_len, "%s: %s", path, strerror(id->error));
+    gu_fail(why, why_len, "%s: %s", path, strerror(id->error));
     return NULL;
   }
   if ((size_t)id->size > GSIM_INTROSPECT_CONFIG) {
-    fail(why, why_len, "%s: %lld bytes, more than %zu", path, (long long)id->size,
-         GSIM_INTROSPECT_CONFIG);
+    gu_fail(why, why_len, "%s: %lld bytes, more than %zu", path, (long long)id->size,
+            GSIM_INTROSPECT_CONFIG);
     return NULL;
   }
   gcert_buf buf = {0};
   gcert_error err = {0};
   if (gcert_file_load(path, GSIM_INTROSPECT_CONFIG, &buf, &err) != GCERT_OK) {
-    fail(why, why_len, "%s: %s", path, err.message);
+    gu_fail(why, why_len, "%s: %s", path, err.message);
     return NULL;
   }
   char parse_why[WHY_LEN];
   config *c = config_parse(rules, buf.data, buf.len, parse_why, sizeof(parse_why));
   gcert_buf_free(&buf);
   if (!c)
-    fail(why, why_len, "%s: %s", path, parse_why);
+    gu_fail(why, why_len, "%s: %s", path, parse_why);
   return c;
 }
 
@@ -423,7 +402,7 @@ static void subscribed(void *ctx, const char *km_name, const char *client, const
     out->status = GSIM_OAUTH_FORBIDDEN;
     snprintf(out->reason, sizeof(out->reason),
              "application %s (key manager '%s') is not subscribed to %s", shown, km_name,
-             loggable(l->api, api_shown, sizeof(api_shown)));
+             gsim_loggable(l->api, api_shown, sizeof(api_shown)));
     return;
   }
   out->status = GSIM_OAUTH_OK;
@@ -508,7 +487,7 @@ static void check(introspect *in, struct evhttp_request *req) {
     return;
   }
   char api_shown[128];
-  loggable(api, api_shown, sizeof(api_shown));
+  gsim_loggable(api, api_shown, sizeof(api_shown));
   const config *cfg = in->current;
   json_t *api_json = json_object_get(cfg->apis, api);
   if (!api_json) {
@@ -584,14 +563,15 @@ static int parse_args(int argc, char **argv, options *opt, char *host_buf, size_
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
       return 1;
     if (i + 1 >= argc) {
-      fail(why, why_len, "%s: a value is required", argv[i]);
+      gu_fail(why, why_len, "%s: a value is required", argv[i]);
       return 2;
     }
     if (strcmp(argv[i], "--config") == 0) {
       opt->config = argv[++i];
     } else if (strcmp(argv[i], "--profile") == 0) {
       if (gsim_profile_parse(argv[++i], &opt->profile) != 0) {
-        fail(why, why_len, "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6 or sap", argv[i]);
+        gu_fail(why, why_len, "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6 or sap",
+                argv[i]);
         return 2;
       }
     } else if (strcmp(argv[i], "--listen") == 0) {
@@ -603,24 +583,24 @@ static int parse_args(int argc, char **argv, options *opt, char *host_buf, size_
       size_t host_n = colon ? (size_t)(colon - value) : 0;
       if (!colon || !end || *end || colon[1] == '\0' || port < 0 || port > 65535 || host_n == 0 ||
           host_n >= host_len) {
-        fail(why, why_len, "--listen: 127.0.0.1:PORT (a loopback IPv4 address) is required");
+        gu_fail(why, why_len, "--listen: 127.0.0.1:PORT (a loopback IPv4 address) is required");
         return 2;
       }
       memcpy(host_buf, value, host_n);
       host_buf[host_n] = '\0';
       if (inet_pton(AF_INET, host_buf, &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
-        fail(why, why_len, "--listen: %s is not a loopback IPv4 address", host_buf);
+        gu_fail(why, why_len, "--listen: %s is not a loopback IPv4 address", host_buf);
         return 2;
       }
       opt->listen_host = host_buf;
       opt->port = (int)port;
     } else {
-      fail(why, why_len, "%s: unknown option", argv[i]);
+      gu_fail(why, why_len, "%s: unknown option", argv[i]);
       return 2;
     }
   }
   if (!opt->config) {
-    fail(why, why_len, "--config FILE is required");
+    gu_fail(why, why_len, "--config FILE is required");
     return 2;
   }
   return 0;
@@ -630,7 +610,7 @@ static int parse_args(int argc, char **argv, options *opt, char *host_buf, size_
 static int bind_listener(introspect *in, const char *host, int port, char *why, size_t why_len) {
   in->http = evhttp_new(in->base);
   if (!in->http)
-    return fail(why, why_len, "evhttp_new failed");
+    return gu_fail(why, why_len, "evhttp_new failed");
   evhttp_set_max_headers_size(in->http, (ev_ssize_t)GSIM_INTROSPECT_HEADERS);
   evhttp_set_max_body_size(in->http, (ev_ssize_t)GSIM_INTROSPECT_BODY);
   evhttp_set_timeout(in->http, 30);
@@ -642,12 +622,12 @@ static int bind_listener(introspect *in, const char *host, int port, char *why, 
   struct evhttp_bound_socket *bound =
       evhttp_bind_socket_with_handle(in->http, host, (ev_uint16_t)port);
   if (!bound)
-    return fail(why, why_len, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+    return gu_fail(why, why_len, "cannot listen on %s:%d: %s", host, port, strerror(errno));
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof(addr));
   socklen_t len = sizeof(addr);
   if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&addr, &len) != 0)
-    return fail(why, why_len, "getsockname: %s", strerror(errno));
+    return gu_fail(why, why_len, "getsockname: %s", strerror(errno));
   return ntohs(addr.sin_port);
 }
 
@@ -667,12 +647,12 @@ static int serve(introspect *in, const options *opt, char *why, size_t why_len) 
   in->base = event_base_new();
   int port = in->base ? bind_listener(in, opt->listen_host, opt->port, why, why_len) : -1;
   if (!in->base)
-    fail(why, why_len, "event_base_new failed");
+    gu_fail(why, why_len, "event_base_new failed");
   if (port >= 0) {
     signals[0] = evsignal_new(in->base, SIGTERM, on_signal, in);
     signals[1] = evsignal_new(in->base, SIGINT, on_signal, in);
     if (!signals[0] || !signals[1] || event_add(signals[0], NULL) || event_add(signals[1], NULL)) {
-      fail(why, why_len, "cannot watch signals");
+      gu_fail(why, why_len, "cannot watch signals");
     } else {
       printf("READY introspect http=%s:%d\n", opt->listen_host, port);
       fflush(stdout);

@@ -29,6 +29,7 @@
 #include <libxml/parser.h>
 #include <openssl/err.h>
 
+#include "gutil.h"
 #include "sim.h"
 
 typedef struct identity {
@@ -36,23 +37,13 @@ typedef struct identity {
   STACK_OF(X509) * chain;
 } identity;
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static int load_identity(const gsim_options *opt, identity *id, char *why, size_t why_len) {
   gcert_error err = {0};
   if (opt->server_cert) {
     gcert_store certs;
     gcert_store_init(&certs);
     if (gcert_read_file(opt->server_cert, GCERT_FORMAT_PEM, NULL, &certs, &err) != GCERT_OK)
-      return fail(why, why_len, "--server-cert %s: %s", opt->server_cert, err.message);
+      return gu_fail(why, why_len, "--server-cert %s: %s", opt->server_cert, err.message);
     id->chain = sk_X509_new_null();
     for (size_t i = 0; id->chain && i < certs.count; i++)
       for (int j = 0; j < sk_X509_num(certs.entries[i].chain); j++) {
@@ -67,11 +58,11 @@ static int load_identity(const gsim_options *opt, identity *id, char *why, size_
       st = gcert_pem_read_key(buf.data, buf.len, NULL, &id->key, &err);
     gcert_buf_cleanse_free(&buf);
     if (st != GCERT_OK)
-      return fail(why, why_len, "--server-key %s: %s", opt->server_key, err.message);
+      return gu_fail(why, why_len, "--server-key %s: %s", opt->server_key, err.message);
     if (!id->chain || sk_X509_num(id->chain) == 0 ||
         X509_check_private_key(sk_X509_value(id->chain, 0), id->key) != 1)
-      return fail(why, why_len, "--server-key does not belong to the first certificate of %s",
-                  opt->server_cert);
+      return gu_fail(why, why_len, "--server-key does not belong to the first certificate of %s",
+                     opt->server_cert);
     return 0;
   }
   static const char *const dns[] = {"localhost"};
@@ -87,13 +78,13 @@ static int load_identity(const gsim_options *opt, identity *id, char *why, size_
   spec.ip_count = 2;
   gcert_item item = {0};
   if (gcert_issue(&spec, (time_t)(gsim_now_ms() / 1000), NULL, NULL, &item, &err) != GCERT_OK)
-    return fail(why, why_len, "making the self-signed server certificate: %s", err.message);
+    return gu_fail(why, why_len, "making the self-signed server certificate: %s", err.message);
   id->key = item.key;
   id->chain = sk_X509_new_null();
   if (!id->chain || !sk_X509_push(id->chain, item.cert)) {
     gcert_item_free(&item);
     id->key = NULL;
-    return fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   }
   return 0;
 }
@@ -118,7 +109,7 @@ static struct evhttp *listen_http(gsim *sim, int tls,
                                   char *why, size_t why_len) {
   struct evhttp *http = evhttp_new(sim->base);
   if (!http) {
-    fail(why, why_len, "evhttp_new failed");
+    gu_fail(why, why_len, "evhttp_new failed");
     return NULL;
   }
   if (tls)
@@ -137,7 +128,7 @@ static struct evhttp *listen_http(gsim *sim, int tls,
   if (!bound ||
       getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&addr, &len) != 0) {
     evhttp_free(http);
-    fail(why, why_len, "cannot listen on 127.0.0.1: %s", strerror(errno));
+    gu_fail(why, why_len, "cannot listen on 127.0.0.1: %s", strerror(errno));
     return NULL;
   }
   *port = ntohs(addr.sin_port);
@@ -165,13 +156,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 static int open_state(gsim *sim, char *why, size_t why_len) {
   const char *dir = sim->opt->state_dir;
   if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-    return fail(why, why_len, "--state %s: %s", dir, strerror(errno));
+    return gu_fail(why, why_len, "--state %s: %s", dir, strerror(errno));
   char path[4096];
   if ((size_t)snprintf(path, sizeof(path), "%s/gatecert-sim.db", dir) >= sizeof(path))
-    return fail(why, why_len, "--state: path too long");
+    return gu_fail(why, why_len, "--state: path too long");
   char store_why[256];
   if (gsim_store_open(path, &sim->store, store_why, sizeof(store_why)) != 0)
-    return fail(why, why_len, "store %s: %s", path, store_why);
+    return gu_fail(why, why_len, "store %s: %s", path, store_why);
   return 0;
 }
 
@@ -179,7 +170,7 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
   if (sim->opt->log_path) {
     sim->log = fopen(sim->opt->log_path, "ae");
     if (!sim->log)
-      return fail(why, why_len, "--log %s: %s", sim->opt->log_path, strerror(errno));
+      return gu_fail(why, why_len, "--log %s: %s", sim->opt->log_path, strerror(errno));
   }
   sim->started_ms = gsim_now_ms();
   gsim_reload_init(sim);
@@ -193,7 +184,7 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
     return -1;
   sim->base = event_base_new();
   if (!sim->base)
-    return fail(why, why_len, "event_base_new failed");
+    return gu_fail(why, why_len, "event_base_new failed");
   sim->https = listen_http(sim, 1, gsim_proxy_request, &sim->https_port, why, why_len);
   if (!sim->https)
     return -1;
@@ -208,7 +199,7 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
   struct timeval cap = {0, GSIM_LOOP_CAP_MS * 1000L};
   sim->tick = event_new(sim->base, -1, EV_PERSIST, on_tick, sim);
   if (!sim->tick || event_add(sim->tick, &cap) != 0)
-    return fail(why, why_len, "cannot arm the reload timer");
+    return gu_fail(why, why_len, "cannot arm the reload timer");
   return 0;
 }
 

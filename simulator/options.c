@@ -22,6 +22,7 @@
 
 #include <openssl/crypto.h>
 
+#include "gutil.h"
 #include "sim.h"
 
 #define GSIM_MAX_BREAKS 8 /* --break options at once */
@@ -69,15 +70,8 @@ static const char usage_text[] =
     "  --rules                     print the rule table (Markdown) and exit\n"
     "  --help                      this text\n";
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return 2;
-}
+/* A usage or configuration error: why filled, gsim_options_parse's 2. */
+#define fail(...) (gu_fail(__VA_ARGS__), 2)
 
 const char *gsim_verifier_name(gsim_verifier verifier) {
   switch (verifier) {

@@ -169,6 +169,27 @@ int gsim_path_segment(const char *seg, size_t len, char *out, size_t out_len) {
   return rc;
 }
 
+int gsim_rest_alias_path(struct evhttp_request *req, const char *after, char *out, size_t out_len,
+                         int *content) {
+  if (*after != '/') {
+    gsim_rest_no_resource(req);
+    return -1;
+  }
+  after++;
+  const char *slash = strchr(after, '/');
+  size_t seg_len = slash ? (size_t)(slash - after) : strlen(after);
+  if (gsim_path_segment(after, seg_len, out, out_len) != 0) {
+    gsim_rest_bad_request(req, "The alias in the path must be printable UTF-8 of 1 to 255 bytes");
+    return -1;
+  }
+  *content = slash && strcmp(slash, "/content") == 0;
+  if (slash && !*content) {
+    gsim_rest_no_resource(req);
+    return -1;
+  }
+  return 0;
+}
+
 static int query_long(const struct evkeyvalq *query, const char *name, long def, long max,
                       long *out) {
   const char *v = evhttp_find_header(query, name);

@@ -60,6 +60,12 @@ json_t *gsim_rest_page(const char *key, json_t *list, long offset, long limit, s
 const char *gsim_rest_under(const char *path, const char *prefix);
 /* 1 when rest (what follows a collection's path) names the collection: "" or "/". */
 int gsim_rest_is_collection(const char *rest);
+/* One certificate under a collection: after is "/{alias}" or
+ * "/{alias}/content". 0 with the decoded alias in out and *content set; -1
+ * after answering (400 for an alias that is not printable UTF-8 of 1 to
+ * out_len - 1 bytes, 404 for any other tail). */
+int gsim_rest_alias_path(struct evhttp_request *req, const char *after, char *out, size_t out_len,
+                         int *content);
 /* Valid UTF-8 without control characters (C0, DEL, C1), no surrogates. */
 int gsim_printable_utf8(const unsigned char *s, size_t len);
 /* Percent-decodes one path segment (len bytes of seg) into out: 0, or -1
