@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "driver.h"
+#include "gutil.h"
 #include "profile.h"
 
 static const struct {
@@ -135,22 +136,18 @@ void gh_driver_sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-int gh_driver_free_port(char *why, size_t why_len) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return gh_driver_fail(why, why_len, "socket: %s", strerror(errno));
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  int port = -1;
-  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  else
-    gh_driver_fail(why, why_len, "probing a loopback port: %s", strerror(errno));
-  close(fd);
-  return port;
+void gh_driver_destroy_with(gh_driver *d, void (*free_impl)(void *impl)) {
+  if (!d)
+    return;
+  if (d->impl) {
+    char why[512];
+    d->ops->stop(d, why, sizeof(why));
+    free_impl(d->impl);
+  }
+  free(d);
 }
+
+int gh_driver_free_port(char *why, size_t why_len) { return gu_free_port(why, why_len); }
 
 void gh_admin_result_free(gh_admin_result *r) {
   free(r->body);

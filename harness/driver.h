@@ -19,8 +19,9 @@
  *
  * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl),
  * `exec` (any program speaking gatecert-exec/1, drivers/EXEC.md), and the
- * real gateways `nginx` (drivers/nginx.c) and `haproxy` (drivers/haproxy.c),
- * which render the desired state into their own configuration.
+ * real gateways `nginx` and `haproxy` (drivers/README.md), which render the
+ * desired state into their own configuration on the shared layer of
+ * drivers/real.h.
  *
  * Rejections differ by product (README.md finding 1): a scenario asserts a
  * rejection class (expect.reject) and each driver maps it to its concrete
@@ -252,6 +253,11 @@ typedef struct gh_api_desc {
 } gh_api_desc;
 
 typedef struct gh_driver gh_driver;
+
+/* What a driver's destroy does: stops it (a failure to stop is not
+ * reported: nothing is left to report it to), then free_impl(d->impl) and d.
+ * NULL: nothing to do. */
+void gh_driver_destroy_with(gh_driver *d, void (*free_impl)(void *impl));
 
 typedef struct gh_driver_ops {
   const char *name;

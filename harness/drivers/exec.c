@@ -46,6 +46,7 @@
 #include <jansson.h>
 
 #include "driver.h"
+#include "gutil.h"
 
 #define PROTOCOL         "gatecert-exec/1"
 #define EXIT_UNSUPPORTED 89
@@ -988,17 +989,9 @@ static void exec_free(exec_driver *x) {
   free(x);
 }
 
-static void exec_destroy(gh_driver *d) {
-  if (!d)
-    return;
-  exec_driver *x = d->impl;
-  if (x) {
-    char why[512];
-    exec_stop(d, why, sizeof(why));
-    exec_free(x);
-  }
-  free(d);
-}
+static void exec_free_impl(void *impl) { exec_free(impl); }
+
+static void exec_destroy(gh_driver *d) { gh_driver_destroy_with(d, exec_free_impl); }
 
 static const gh_driver_ops exec_template = {
     .start = exec_start,
@@ -1024,42 +1017,22 @@ static const gh_driver_ops exec_template = {
 
 /* ---- construction: finding the program, hello ---------------------------------------------- */
 
-/* program with a '/': that file; without: the first executable in $PATH. */
+/* program with a '/': that file; without: the first executable in $PATH
+ * (gu_find_program); its absolute path (malloc'd), or NULL with why. */
 static char *find_program(const char *program, char *why, size_t why_len) {
   if (!*program) {
     gh_driver_fail(why, why_len, "exec driver: no program (--driver exec:PROGRAM)");
     return NULL;
   }
-  if (strchr(program, '/')) {
-    char *real = realpath(program, NULL);
-    struct stat st;
-    if (!real || stat(real, &st) != 0 || !S_ISREG(st.st_mode) || access(real, X_OK) != 0) {
-      gh_driver_fail(why, why_len, "exec driver: %s is not an executable file%s%s", program,
-                     real ? "" : ": ", real ? "" : strerror(errno));
-      free(real);
-      return NULL;
-    }
-    return real;
+  char found[DIR_LEN], reason[DIR_LEN + 64];
+  if (gu_find_program(program, found, sizeof(found), reason, sizeof(reason)) != 0) {
+    gh_driver_fail(why, why_len, "exec driver: %s", reason);
+    return NULL;
   }
-  const char *path = getenv("PATH");
-  for (const char *p = path ? path : ""; *p;) {
-    size_t len = strcspn(p, ":");
-    char candidate[DIR_LEN];
-    struct stat st;
-    if (len > 0 &&
-        (size_t)snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p, program) <
-            sizeof(candidate) &&
-        stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0) {
-      char *real = realpath(candidate, NULL);
-      if (!real)
-        gh_driver_fail(why, why_len, "exec driver: %s: %s", candidate, strerror(errno));
-      return real;
-    }
-    p += len;
-    p += *p == ':';
-  }
-  gh_driver_fail(why, why_len, "exec driver: %s not found in PATH", program);
-  return NULL;
+  char *real = realpath(found, NULL);
+  if (!real)
+    gh_driver_fail(why, why_len, "exec driver: %s: %s", found, strerror(errno));
+  return real;
 }
 
 /* name and version: printable ASCII without spaces, 1..64 bytes. */

@@ -569,11 +569,14 @@ static int spawn(hap_driver *h, gh_proc *p, const char *config, const char *log,
   return gh_proc_start(p, &spec, why, why_len);
 }
 
-static int bind_failed(const char *log_path) {
-  char *log = gh_driver_file_tail(log_path, 8192);
-  int failed = log && (strstr(log, "cannot bind") || strstr(log, "Address already in use"));
-  free(log);
-  return failed;
+/* After a start that did not answer: kills it (by pid) and says whether a
+ * port it was given was taken meanwhile (then the caller probes new ones). */
+static int killed_for_ports(gh_proc *p, int *running, const char *log_path) {
+  char ignored[256];
+  gh_proc_stop(p, SIGKILL, 3000, ignored, sizeof(ignored));
+  *running = 0;
+  return gh_real_log_says(log_path, "cannot bind") ||
+         gh_real_log_says(log_path, "Address already in use");
 }
 
 /* Renders the state at the current generation, writes it and makes it the
@@ -607,10 +610,7 @@ static int launch_gateway(hap_driver *h, char *why, size_t why_len) {
     h->running = 1;
     if (await_generation(h, &h->proc, h->control_port, h->real.generation, 0, why, why_len) == 0)
       return 0;
-    char ignored[256];
-    gh_proc_stop(&h->proc, SIGKILL, 3000, ignored, sizeof(ignored));
-    h->running = 0;
-    if (!bind_failed(h->log_path))
+    if (!killed_for_ports(&h->proc, &h->running, h->log_path))
       return -1;
   }
   return gu_fail(why, why_len, "haproxy could not bind free ports in %d tries", START_TRIES);
@@ -635,10 +635,7 @@ static int launch_lb(hap_driver *h, char *why, size_t why_len) {
                                .log_path = h->lb_log_path};
     if (gh_real_await(&spec, why, why_len) == 0)
       return 0;
-    char ignored[256];
-    gh_proc_stop(&h->lb_proc, SIGKILL, 3000, ignored, sizeof(ignored));
-    h->lb_running = 0;
-    if (!bind_failed(h->lb_log_path))
+    if (!killed_for_ports(&h->lb_proc, &h->lb_running, h->lb_log_path))
       return -1;
   }
   return gu_fail(why, why_len, "the load balancer could not bind free ports in %d tries",
@@ -786,24 +783,19 @@ static char *hap_log_tail(gh_driver *d, size_t max) {
                            max);
 }
 
-static void hap_destroy(gh_driver *d) {
-  if (!d)
-    return;
-  hap_driver *h = d->impl;
-  if (h) {
-    char why[256];
-    hap_stop(d, why, sizeof(why));
-    forget_live(h);
-    gh_real_free(&h->real);
-    if (h->identity_pem) {
-      OPENSSL_cleanse(h->identity_pem, strlen(h->identity_pem));
-      free(h->identity_pem);
-    }
-    free(h->throwaway_ca_pem);
-    free(h);
+static void hap_free(void *impl) {
+  hap_driver *h = impl;
+  forget_live(h);
+  gh_real_free(&h->real);
+  if (h->identity_pem) {
+    OPENSSL_cleanse(h->identity_pem, strlen(h->identity_pem));
+    free(h->identity_pem);
   }
-  free(d);
+  free(h->throwaway_ca_pem);
+  free(h);
 }
+
+static void hap_destroy(gh_driver *d) { gh_driver_destroy_with(d, hap_free); }
 
 /* Answers to the rejection classes, as HAProxy 2.6 gives them. */
 static const gh_reject_answer hap_rejects[GH_REJECT_COUNT] = {
@@ -814,10 +806,7 @@ static const gh_reject_answer hap_rejects[GH_REJECT_COUNT] = {
 
 static const gh_driver_ops hap_ops = {
     .name = "haproxy",
-    .caps = GH_CAP_RUNTIME_BACKEND_TRUST | GH_CAP_BACKEND_MTLS | GH_CAP_BASE_TRUST_STORE |
-            GH_CAP_RESTART_KEEPS_STATE | GH_CAP_CLIENT_MTLS | GH_CAP_HEADER_MODE |
-            GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT | GH_CAP_OAUTH2 |
-            GH_CAP_AUTH_FAULT_CODES,
+    .caps = GH_REAL_CAPS,
     .start = hap_start,
     .stop = hap_stop,
     .restart = hap_restart,

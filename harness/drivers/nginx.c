@@ -422,19 +422,14 @@ static char *ng_log_tail(gh_driver *d, size_t max) {
   return out;
 }
 
-static void ng_destroy(gh_driver *d) {
-  if (!d)
-    return;
-  nginx_driver *n = d->impl;
-  if (n) {
-    char why[256];
-    ng_stop(d, why, sizeof(why));
-    gh_real_free(&n->real);
-    gcert_buf_free(&n->placeholder_ca);
-    free(n);
-  }
-  free(d);
+static void ng_free(void *impl) {
+  nginx_driver *n = impl;
+  gh_real_free(&n->real);
+  gcert_buf_free(&n->placeholder_ca);
+  free(n);
 }
+
+static void ng_destroy(gh_driver *d) { gh_driver_destroy_with(d, ng_free); }
 
 /* nginx's answers to the rejection classes (README.md finding 1). */
 static const gh_reject_answer nginx_rejects[GH_REJECT_COUNT] = {
@@ -445,10 +440,7 @@ static const gh_reject_answer nginx_rejects[GH_REJECT_COUNT] = {
 
 static const gh_driver_ops nginx_ops = {
     .name = "nginx",
-    .caps = GH_CAP_RUNTIME_BACKEND_TRUST | GH_CAP_BACKEND_MTLS | GH_CAP_BASE_TRUST_STORE |
-            GH_CAP_RESTART_KEEPS_STATE | GH_CAP_CLIENT_MTLS | GH_CAP_HEADER_MODE |
-            GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT | GH_CAP_OAUTH2 |
-            GH_CAP_AUTH_FAULT_CODES,
+    .caps = GH_REAL_CAPS,
     .start = ng_start,
     .stop = ng_stop,
     .restart = ng_restart,

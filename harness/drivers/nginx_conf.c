@@ -344,11 +344,9 @@ static int write_api_trust(const nginx_driver *n, const gh_real_api *a, const ch
       if (endpoint_is(n->real.certs[i].endpoint, key))
         gh_real_add_text(&b, n->real.certs[i].bytes, n->real.certs[i].len);
   }
-  if (rc == 0)
-    rc = b.failed ? gu_fail(why, why_len, "out of memory")
-                  : gh_real_save(path, b.data, b.len, 0, why, why_len);
-  gu_text_free(&b);
-  return rc;
+  if (rc != 0)
+    gu_text_free(&b);
+  return rc != 0 ? rc : gh_real_save_text(path, &b, why, why_len);
 }
 
 /* The client CA bundle: the base trust plus every uploaded client certificate. */
@@ -360,11 +358,9 @@ static int write_client_trust(const nginx_driver *n, const char *path, char *why
                : 0;
   for (size_t i = 0; rc == 0 && i < n->real.client_count; i++)
     gh_real_add_text(&b, n->real.clients[i].bytes, n->real.clients[i].len);
-  if (rc == 0)
-    rc = b.failed ? gu_fail(why, why_len, "out of memory")
-                  : gh_real_save(path, b.data, b.len, 0, why, why_len);
-  gu_text_free(&b);
-  return rc;
+  if (rc != 0)
+    gu_text_free(&b);
+  return rc != 0 ? rc : gh_real_save_text(path, &b, why, why_len);
 }
 
 static void render_proxy(gu_text *b, const nginx_driver *n, const gh_real_api *a,

@@ -102,10 +102,10 @@ static void state_free(gh_real *g) {
 int gh_real_init(gh_real *g, const gh_real_ops *ops, const char *bin, const char *name,
                  const char *fallback, char *why, size_t why_len) {
   g->ops = ops;
-  if (gh_real_find(bin, name, fallback, g->bin, sizeof(g->bin), why, why_len) != 0)
-    return -1;
-  g->tokens = gh_tokens_new();
-  return g->tokens ? 0 : gu_fail(why, why_len, "out of memory");
+  g->tokens = gh_tokens_new(); /* first: a driver's stop may ask it */
+  if (!g->tokens)
+    return gu_fail(why, why_len, "out of memory");
+  return gh_real_find(bin, name, fallback, g->bin, sizeof(g->bin), why, why_len);
 }
 
 void gh_real_free(gh_real *g) {
@@ -177,20 +177,33 @@ static int apply_or_refuse(gh_real *g, gh_admin_result *r, char *why, size_t why
 /* The operation's end after apply_or_refuse: -1 for an error, else 0 (r set). */
 static int undone(int rc) { return rc < 0 ? -1 : 0; }
 
-/* Removes list[index] into *removed (the list closes up). */
-static void take_out(void *list, size_t size, size_t *count, size_t index, void *removed) {
+/* Takes list[index] (of count entries of size bytes) out into *removed and
+ * applies; puts it back where it was unless that made it live. What
+ * apply_or_refuse returned. */
+static int remove_and_apply(gh_real *g, void *list, size_t size, size_t *count, size_t index,
+                            void *removed, gh_admin_result *r, char *why, size_t why_len) {
   char *base = list;
   memcpy(removed, base + index * size, size);
   memmove(base + index * size, base + (index + 1) * size, (*count - index - 1) * size);
   (*count)--;
+  int rc = apply_or_refuse(g, r, why, why_len);
+  if (rc != 0) {
+    memmove(base + (index + 1) * size, base + index * size, (*count - index) * size);
+    memcpy(base + index * size, removed, size);
+    (*count)++;
+  }
+  return rc;
 }
 
-/* Puts *removed back at index. */
-static void put_back(void *list, size_t size, size_t *count, size_t index, const void *removed) {
-  char *base = list;
-  memmove(base + (index + 1) * size, base + index * size, (*count - index) * size);
-  memcpy(base + index * size, removed, size);
+/* Counts the certificate just filled in at list[*count] and applies; drops
+ * it again unless that made it live. What apply_or_refuse returned. */
+static int add_cert_and_apply(gh_real *g, gh_real_cert *list, size_t *count, gh_admin_result *r,
+                              char *why, size_t why_len) {
   (*count)++;
+  int rc = apply_or_refuse(g, r, why, why_len);
+  if (rc != 0)
+    gh_real_cert_free(&list[--*count]);
+  return rc;
 }
 
 int gh_real_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
@@ -260,12 +273,10 @@ int gh_real_delete_api(gh_driver *d, const char *name, gh_admin_result *r, char 
     return gh_admin_error(r, 404, "Not Found", "No such resource");
   size_t index = (size_t)(a - g->apis);
   gh_real_api removed;
-  take_out(g->apis, sizeof(removed), &g->api_count, index, &removed);
-  int rc = apply_or_refuse(g, r, why, why_len);
-  if (rc != 0) {
-    put_back(g->apis, sizeof(removed), &g->api_count, index, &removed);
+  int rc = remove_and_apply(g, g->apis, sizeof(removed), &g->api_count, index, &removed, r, why,
+                            why_len);
+  if (rc != 0)
     return undone(rc);
-  }
   /* its subscriptions go with it, as in WSO2 and the simulator */
   rc = gh_tokens_remove_api(g->tokens, removed.name, why, why_len);
   api_free(&removed);
@@ -290,6 +301,19 @@ static int take_upload(gh_real *g, const void *data, size_t len, gh_real_cert *c
     return gu_fail(why, why_len, "judging an upload: %s", msg);
   gh_admin_error(r, 400, "Bad Request", msg);
   return 1;
+}
+
+/* Deletes *c from list: 200 once the state without it is live. */
+static int delete_cert(gh_real *g, gh_real_cert *list, size_t *count, gh_real_cert *c,
+                       gh_admin_result *r, char *why, size_t why_len) {
+  gh_real_cert removed;
+  int rc = remove_and_apply(g, list, sizeof(removed), count, (size_t)(c - list), &removed, r, why,
+                            why_len);
+  if (rc != 0)
+    return undone(rc);
+  json_t *body = json_pack("{s:s}", "alias", removed.alias);
+  gh_real_cert_free(&removed);
+  return gh_admin_answer(r, 200, body);
 }
 
 static int cert_reply(gh_admin_result *r, long status, const gh_real_cert *c) {
@@ -318,13 +342,8 @@ int gh_real_upload_cert(gh_driver *d, const char *alias, const char *endpoint, c
     gh_real_cert_free(c);
     return gu_fail(why, why_len, "out of memory");
   }
-  g->cert_count++;
-  int rc = apply_or_refuse(g, r, why, why_len);
-  if (rc != 0) {
-    gh_real_cert_free(&g->certs[--g->cert_count]);
-    return undone(rc);
-  }
-  return cert_reply(r, 201, c);
+  int rc = add_cert_and_apply(g, g->certs, &g->cert_count, r, why, why_len);
+  return rc != 0 ? undone(rc) : cert_reply(r, 201, c);
 }
 
 int gh_real_replace_cert(gh_driver *d, const char *alias, const void *data, size_t len,
@@ -358,16 +377,7 @@ int gh_real_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, cha
   gh_real_cert *c = find_cert(g->certs, g->cert_count, NULL, alias);
   if (!c)
     return gh_admin_error(r, 404, "Not Found", "No such resource");
-  size_t index = (size_t)(c - g->certs);
-  gh_real_cert removed;
-  take_out(g->certs, sizeof(removed), &g->cert_count, index, &removed);
-  int rc = apply_or_refuse(g, r, why, why_len);
-  if (rc != 0) {
-    put_back(g->certs, sizeof(removed), &g->cert_count, index, &removed);
-    return undone(rc);
-  }
-  gh_real_cert_free(&removed);
-  return gh_admin_answer(r, 200, json_pack("{s:s}", "alias", alias));
+  return delete_cert(g, g->certs, &g->cert_count, c, r, why, why_len);
 }
 
 int gh_real_upload_client_cert(gh_driver *d, const char *api, const char *alias, const char *tier,
@@ -395,12 +405,9 @@ int gh_real_upload_client_cert(gh_driver *d, const char *api, const char *alias,
     gh_real_cert_free(c);
     return gu_fail(why, why_len, "out of memory");
   }
-  g->client_count++;
-  int rc = apply_or_refuse(g, r, why, why_len);
-  if (rc != 0) {
-    gh_real_cert_free(&g->clients[--g->client_count]);
+  int rc = add_cert_and_apply(g, g->clients, &g->client_count, r, why, why_len);
+  if (rc != 0)
     return undone(rc);
-  }
   return gh_admin_answer(
       r, 201, json_pack("{s:s, s:s, s:s}", "alias", c->alias, "apiId", c->api, "tier", c->tier));
 }
@@ -412,16 +419,7 @@ int gh_real_delete_client_cert(gh_driver *d, const char *api, const char *alias,
   gh_real_cert *c = find_cert(g->clients, g->client_count, api, alias);
   if (!c)
     return gh_admin_error(r, 404, "Not Found", "No such resource");
-  size_t index = (size_t)(c - g->clients);
-  gh_real_cert removed;
-  take_out(g->clients, sizeof(removed), &g->client_count, index, &removed);
-  int rc = apply_or_refuse(g, r, why, why_len);
-  if (rc != 0) {
-    put_back(g->clients, sizeof(removed), &g->client_count, index, &removed);
-    return undone(rc);
-  }
-  gh_real_cert_free(&removed);
-  return gh_admin_answer(r, 200, json_pack("{s:s}", "alias", alias));
+  return delete_cert(g, g->clients, &g->client_count, c, r, why, why_len);
 }
 
 int gh_real_add_key_manager(gh_driver *d, const gh_key_manager_desc *km, gh_admin_result *r,
@@ -561,6 +559,13 @@ int gh_real_save(const char *path, const void *data, size_t len, int private_dat
   if (gcert_file_save(path, data, len, private_data, &err) != GCERT_OK)
     return gu_fail(why, why_len, "writing %s: %s", path, err.message);
   return 0;
+}
+
+int gh_real_save_text(const char *path, gu_text *b, char *why, size_t why_len) {
+  int rc = b->failed ? gu_fail(why, why_len, "out of memory")
+                     : gh_real_save(path, b->data ? b->data : "", b->len, 0, why, why_len);
+  gu_text_free(b);
+  return rc;
 }
 
 void gh_real_add_text(gu_text *b, const void *data, size_t len) {

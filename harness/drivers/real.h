@@ -172,6 +172,14 @@ int gh_real_clock_sync(gh_driver *d, int64_t fake_ms, char *why, size_t why_len)
 /* No secrets. */
 const char *const *gh_real_secrets(gh_driver *d);
 
+/* What every driver on the layer can do: the state and admin operations here,
+ * OAuth2 through tokens.h, client mTLS and header mode in its renderer, a
+ * front load balancer, state kept in its files over a restart. */
+#define GH_REAL_CAPS                                                                               \
+  (GH_CAP_RUNTIME_BACKEND_TRUST | GH_CAP_BACKEND_MTLS | GH_CAP_BASE_TRUST_STORE |                  \
+   GH_CAP_RESTART_KEEPS_STATE | GH_CAP_CLIENT_MTLS | GH_CAP_HEADER_MODE |                          \
+   GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT | GH_CAP_OAUTH2 | GH_CAP_AUTH_FAULT_CODES)
+
 /* The members of a real gateway's gh_driver_ops that the layer provides. */
 #define GH_REAL_ADMIN_OPS                                                                          \
   .start_ms = gh_real_start_ms, .clock_sync = gh_real_clock_sync,                                  \
@@ -201,6 +209,8 @@ int gh_real_sha1(X509 *cert, char out[41]);
 /* Writes atomically (private_data: 0600). 0, or -1 with why. */
 int gh_real_save(const char *path, const void *data, size_t len, int private_data, char *why,
                  size_t why_len);
+/* Writes a complete text (0644) and frees it; out of memory when it failed. */
+int gh_real_save_text(const char *path, gu_text *b, char *why, size_t why_len);
 /* Appends text, followed by a newline when it lacks one. */
 void gh_real_add_text(gu_text *b, const void *data, size_t len);
 /* Appends a file's bytes the same way. 0, or -1 with why. */
