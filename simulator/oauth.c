@@ -53,8 +53,8 @@
  * key mapping, application or subscription is not found. The reason is for
  * the log: it names key managers, issuers and client ids (control characters
  * replaced), never the token. Everything up to the client id is
- * gsim_oauth_check_bearer, a function of the rule rows, the header, the key
- * managers and the clock that gatecert-introspect (introspect.c) shares; the
+ * gsim_oauth_check_bearer (token.c), a function of the rule rows, the header,
+ * the key managers and the clock that gatecert-introspect (introspect.c) shares; the
  * key mapping, application and subscription lookup is the simulator's
  * callback.
  */

@@ -5,18 +5,19 @@
  * beside this file); this header is the contract between its source files and
  * is not included from anywhere else except its tests.
  *
- *   options.c   argv and the JSON config file -> gsim_options
- *   clock.c     the process wall clock (fake under libfaketime) and formats
- *   schedule.c  fixed reload ticks from start: which tick is due, the next ones
- *   trust.c     the sender trust store (base + uploaded), SSL profiles per
- *               backend host:port, the outbound SSL_CTX of each generation
- *   reload.c    applying a reload at a tick (only when something changed)
- *   faults.c    WSO2-shaped fault bodies (gateway) and error bodies (REST)
- *   proxy.c     the data plane: route by context/version, proxy over TLS
- *   admin.c     the admin server: auth, APIs, endpoint certificates
- *   control.c   the simulator-only /_sim/ surface (status, time, reload)
- *   log.c       the gateway log (stderr), timestamps from the process clock
- *   main.c      the process: listeners, event loop, READY line, signals
+ * The files, in layers (calls only go down; README.md, "Source files"):
+ *
+ *   base     sim_limits.h (every limit), rest.c/rest.h (REST answers, paths,
+ *            forms, uploads), clock.c, schedule.c, store.c, multipart.c,
+ *            log.c, rules.c, faults.c, options.c, token.c/token.h (bearer
+ *            check), chain.c (security.h: the chain's verdict)
+ *   domain   trust.c (sender trust, its changed mark), apis.c, clientauth.c
+ *            (listener TLS, client certificates), oauth.c, sap.c, throttle.c
+ *   clocks   reload.c: the three schedules; applies what the domains say is
+ *            pending
+ *   admin    admin_certs.c, admin_apis.c, control.c (admin.h), admin.c (the
+ *            route table and authentication)
+ *   top      security.c, proxy.c, main.c; introspect.c (gatecert-introspect)
  *
  * Everything lives in one context struct (gsim); no global mutable state.
  * The event loop is single-threaded.
