@@ -468,51 +468,47 @@ const gh_api_spec *gh_sc_find_api(const gh_case_spec *c, const char *name) {
   return NULL;
 }
 
-/* A pki name (or "none" when allow_none). */
-int gh_sc_get_pki_ref(loader *L, const gh_ynode *n, const char *what, int allow_none, char **out) {
-  if (gh_sc_text_of(L, n, what, allow_none ? "a pki name or none" : "a pki name", out))
+/* A reference to one of count declared entries of stride bytes whose first
+ * member is their name (pki, backends, apis); also "none" when allow_none.
+ * kind words it in messages: "a pki name". */
+static int get_ref(loader *L, const gh_ynode *n, const char *what, const char *kind,
+                   const void *entries, size_t count, size_t stride, int allow_none, char **out) {
+  char expected[64];
+  snprintf(expected, sizeof(expected), "%s%s", kind, allow_none ? " or none" : "");
+  if (gh_sc_text_of(L, n, what, expected, out))
     return -1;
-  if ((allow_none && strcmp(*out, "none") == 0) || gh_sc_find_pki(L->c, *out) != NULL)
+  if (allow_none && strcmp(*out, "none") == 0)
     return 0;
+  for (size_t i = 0; i < count; i++) {
+    const char *name = *(char *const *)((const char *)entries + i * stride);
+    if (name != NULL && strcmp(name, *out) == 0)
+      return 0;
+  }
   char list[200];
   gh_yaml_qbuf q;
-  int rc = fail(
-      L, n, "%s: %s is not a pki name%s (%s)", what, gh_yaml_quote(&q, *out),
-      allow_none ? " or none" : "",
-      gh_sc_declared_list(L->c->pki, L->c->pki_count, sizeof(gh_pki_spec), list, sizeof(list)));
+  int rc = fail(L, n, "%s: %s is not %s (%s)", what, gh_yaml_quote(&q, *out), expected,
+                gh_sc_declared_list(entries, count, stride, list, sizeof(list)));
   free(*out);
   *out = NULL;
   return rc;
+}
+
+/* A pki name (or "none" when allow_none). */
+int gh_sc_get_pki_ref(loader *L, const gh_ynode *n, const char *what, int allow_none, char **out) {
+  const gh_case_spec *c = L->c;
+  return get_ref(L, n, what, "a pki name", c->pki, c->pki_count, sizeof(gh_pki_spec), allow_none,
+                 out);
 }
 
 int gh_sc_get_backend_ref(loader *L, const gh_ynode *n, const char *what, char **out) {
-  if (gh_sc_text_of(L, n, what, "a backend name", out))
-    return -1;
-  if (gh_sc_find_backend(L->c, *out) != NULL)
-    return 0;
-  char list[200];
-  gh_yaml_qbuf q;
-  int rc = fail(L, n, "%s: %s is not a backend name (%s)", what, gh_yaml_quote(&q, *out),
-                gh_sc_declared_list(L->c->backends, L->c->backend_count, sizeof(gh_backend_spec),
-                                    list, sizeof(list)));
-  free(*out);
-  *out = NULL;
-  return rc;
+  const gh_case_spec *c = L->c;
+  return get_ref(L, n, what, "a backend name", c->backends, c->backend_count,
+                 sizeof(gh_backend_spec), 0, out);
 }
 
 int gh_sc_get_api_ref(loader *L, const gh_ynode *n, const char *what, char **out) {
-  if (gh_sc_text_of(L, n, what, "an API name", out))
-    return -1;
-  if (gh_sc_find_api(L->c, *out) != NULL)
-    return 0;
-  char list[200];
-  gh_yaml_qbuf q;
-  int rc = fail(
-      L, n, "%s: %s is not an API name (%s)", what, gh_yaml_quote(&q, *out),
-      gh_sc_declared_list(L->c->apis, L->c->api_count, sizeof(gh_api_spec), list, sizeof(list)));
-  free(*out);
-  *out = NULL;
-  return rc;
+  const gh_case_spec *c = L->c;
+  return get_ref(L, n, what, "an API name", c->apis, c->api_count, sizeof(gh_api_spec), 0, out);
 }
 
 /* ---- lists of strings ----------------------------------------------------- */
