@@ -447,25 +447,28 @@ const char *gh_sc_declared_list(const void *entries, size_t count, size_t stride
 
 /* ---- references ----------------------------------------------------------- */
 
-const gh_pki_spec *gh_sc_find_pki(const gh_case_spec *c, const char *name) {
-  for (size_t i = 0; i < c->pki_count; i++)
-    if (c->pki[i].name != NULL && strcmp(c->pki[i].name, name) == 0)
-      return &c->pki[i];
+/* The entry named name among count entries of stride bytes whose first
+ * member is their name, or NULL. */
+static const void *find_named(const void *entries, size_t count, size_t stride, const char *name) {
+  for (size_t i = 0; i < count; i++) {
+    const void *entry = (const char *)entries + i * stride;
+    const char *entry_name = *(char *const *)entry;
+    if (entry_name != NULL && strcmp(entry_name, name) == 0)
+      return entry;
+  }
   return NULL;
+}
+
+const gh_pki_spec *gh_sc_find_pki(const gh_case_spec *c, const char *name) {
+  return find_named(c->pki, c->pki_count, sizeof(gh_pki_spec), name);
 }
 
 const gh_backend_spec *gh_sc_find_backend(const gh_case_spec *c, const char *name) {
-  for (size_t i = 0; i < c->backend_count; i++)
-    if (c->backends[i].name != NULL && strcmp(c->backends[i].name, name) == 0)
-      return &c->backends[i];
-  return NULL;
+  return find_named(c->backends, c->backend_count, sizeof(gh_backend_spec), name);
 }
 
 const gh_api_spec *gh_sc_find_api(const gh_case_spec *c, const char *name) {
-  for (size_t i = 0; i < c->api_count; i++)
-    if (c->apis[i].name != NULL && strcmp(c->apis[i].name, name) == 0)
-      return &c->apis[i];
-  return NULL;
+  return find_named(c->apis, c->api_count, sizeof(gh_api_spec), name);
 }
 
 /* A reference to one of count declared entries of stride bytes whose first
@@ -477,13 +480,8 @@ static int get_ref(loader *L, const gh_ynode *n, const char *what, const char *k
   snprintf(expected, sizeof(expected), "%s%s", kind, allow_none ? " or none" : "");
   if (gh_sc_text_of(L, n, what, expected, out))
     return -1;
-  if (allow_none && strcmp(*out, "none") == 0)
+  if ((allow_none && strcmp(*out, "none") == 0) || find_named(entries, count, stride, *out))
     return 0;
-  for (size_t i = 0; i < count; i++) {
-    const char *name = *(char *const *)((const char *)entries + i * stride);
-    if (name != NULL && strcmp(name, *out) == 0)
-      return 0;
-  }
   char list[200];
   gh_yaml_qbuf q;
   int rc = fail(L, n, "%s: %s is not %s (%s)", what, gh_yaml_quote(&q, *out), expected,
