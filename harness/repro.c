@@ -29,6 +29,12 @@
  * the script (or JSON-escaped, then single-quoted) and comments are stripped
  * of control characters, so names and paths may hold spaces, quotes or
  * newlines. The script is built in memory and printed only when complete.
+ *
+ * What is the same in every script (the checks of the programs, the helpers
+ * start_faked, check_call, start_gateway..., the work directory and clock) is
+ * a real shell file, harness/repro-prelude.sh, linted by shellcheck and
+ * embedded at build time (gh_repro_prelude); this file writes the settings
+ * before it and the case after it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +52,8 @@
 #include <arpa/inet.h>
 
 #include "driver.h"
+#include "gutil.h"
+#include "repro-prelude.h" /* gh_repro_prelude: repro-prelude.sh, embedded at build time */
 #include "profile.h"
 #include "repro.h"
 #include "scenario.h"
@@ -84,55 +92,17 @@ typedef struct bins {
   char scenarios[PATH_LEN];
 } bins;
 
-/* ---- a growable string ------------------------------------------------------ */
+/* ---- text (util's gu_text) ------------------------------------------------------ */
 
-typedef struct sbuf {
-  char *data;
-  size_t len;
-  size_t cap;
-  int failed; /* out of memory: the content is incomplete */
-} sbuf;
+typedef gu_text sbuf;
 
-static void sb_add(sbuf *b, const char *s, size_t n) {
-  if (b->failed)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-      b->failed = 1;
-      return;
-    }
-    b->data = p;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  char tmp[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-  va_end(ap);
-  if (n < 0 || (size_t)n >= sizeof(tmp))
-    b->failed = 1; /* only short, fixed texts go through here */
-  else
-    sb_add(b, tmp, (size_t)n);
-}
+static void sb_puts(sbuf *b, const char *s) { gu_text_add(b, s, strlen(s)); }
 
 /* Text for a comment or a message: control characters become '?'. */
 static void sb_text(sbuf *b, const char *s) {
   for (; s && *s; s++) {
     char c = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-    sb_add(b, &c, 1);
+    gu_text_add(b, &c, 1);
   }
 }
 
@@ -142,11 +112,11 @@ static void sb_json_inner(sbuf *b, const char *s) {
     unsigned char c = (unsigned char)*s;
     if (c == '"' || c == '\\') {
       char esc[2] = {'\\', (char)c};
-      sb_add(b, esc, 2);
+      gu_text_add(b, esc, 2);
     } else if (c < 0x20 || c == 0x7f)
-      sb_printf(b, "\\u%04x", c);
+      gu_text_printf(b, "\\u%04x", c);
     else
-      sb_add(b, (const char *)&c, 1);
+      gu_text_add(b, &c, 1);
   }
 }
 
@@ -165,11 +135,6 @@ static void sb_var(sbuf *b, const char *var) {
 }
 
 static const char *sb_str(const sbuf *b) { return b->data ? b->data : ""; }
-
-static void sb_free(sbuf *b) {
-  free(b->data);
-  memset(b, 0, sizeof(*b));
-}
 
 /* ---- shell output -------------------------------------------------------------- */
 
@@ -231,7 +196,7 @@ static void put_comment(FILE *o, const char *s) {
   sbuf b = {0};
   sb_text(&b, s);
   fputs(sb_str(&b), o);
-  sb_free(&b);
+  gu_text_free(&b);
 }
 
 /* ---- the case -------------------------------------------------------------------- */
@@ -242,18 +207,8 @@ typedef struct gen {
   const char *profile;
   const options *opt;
   const bins *bin;
+  char why[512]; /* what went wrong, when generate() returns -1 */
 } gen;
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("gatecert repro: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  return -1;
-}
 
 static size_t pki_index(const gh_case_spec *c, const char *name) {
   for (size_t i = 0; name && i < c->pki_count; i++)
@@ -265,9 +220,9 @@ static size_t pki_index(const gh_case_spec *c, const char *name) {
 /* pki/<name><suffix> as one word. */
 static void put_pki(FILE *o, const char *name, const char *suffix) {
   sbuf b = {0};
-  sb_printf(&b, "pki/%.*s%s", GH_NAME_MAX, name, suffix);
+  gu_text_printf(&b, "pki/%.*s%s", GH_NAME_MAX, name, suffix);
   put_sq(o, sb_str(&b));
-  sb_free(&b);
+  gu_text_free(&b);
 }
 
 /* An entry's certificate then its issuers, without the self-signed root (as
@@ -342,7 +297,7 @@ static void put_header(gen *g) {
   sb_text(&name, c->name);
   fputs(" \\\n#             ", o);
   put_sq(o, sb_str(&name));
-  sb_free(&name);
+  gu_text_free(&name);
   fputs("  (gatecert " GATECERT_VERSION ")\n", o);
   static const char text[] =
       "#\n"
@@ -357,7 +312,6 @@ static void put_header(gen *g) {
       "#   STEP=1 bash THIS      wait for Enter before each step (poke the gateway meanwhile:\n"
       "#                         curl -K WORK/admin.curlrc ADMIN/_sim/status)\n"
       "#   KEEP_WORK=1 bash THIS keep the work directory (certificates, logs, reports)\n"
-      "set -Eeuo pipefail\n"
       "\n";
   fputs(text, o);
 }
@@ -385,258 +339,6 @@ static void put_settings(gen *g) {
     put_sq(o, g->opt->sim_args[i]);
   }
   fputs(")\n", o);
-  static const char text[] =
-      "KEEP_WORK=${KEEP_WORK:-0}\n"
-      "STEP=${STEP:-0}\n"
-      "\n"
-      "export TZ=UTC  # libfaketime reads the timestamp file in local time\n"
-      "unset LD_PRELOAD  # and no FAKETIME* variable is handed on (FAKETIME overrides the file)\n"
-      "for v in $(compgen -e); do case $v in FAKETIME*) unset \"$v\" ;; esac; done\n"
-      "umask 077\n"
-      "for p in \"$GATECERT\" \"$SIM_BIN\" \"$BACKEND_BIN\"; do\n"
-      "  if [ ! -x \"$p\" ]; then echo \"not executable: $p (edit the top of this script)\" >&2; "
-      "exit 3; fi\n"
-      "done\n"
-      "if [ ! -r \"$FAKETIME_LIB\" ]; then echo \"no libfaketime at $FAKETIME_LIB\" >&2; exit 3; "
-      "fi\n"
-      "for p in openssl curl od sed grep date; do\n"
-      "  command -v \"$p\" >/dev/null || { echo \"this script needs $p\" >&2; exit 3; }\n"
-      "done\n"
-      "\n";
-  fputs(text, o);
-}
-
-/* The helpers every block uses. Plain bash, GNU coreutils, sed, grep, curl. */
-static void put_helpers(FILE *o) {
-  static const char text[] =
-      "# ---- helpers ------------------------------------------------------------------\n"
-      "declare -A RUNNING=() PORT=() API_ID=() APP_ID=()  # pid -> program; backend -> port; "
-      "api, application -> id\n"
-      "urlencode_file() {  # FILE: its bytes percent-encoded (all but A-Z a-z 0-9 - . _ ~)\n"
-      "  local LC_ALL=C s c i out=''\n"
-      "  s=$(cat \"$1\"; printf x) && s=${s%x}\n"
-      "  for ((i = 0; i < ${#s}; i++)); do\n"
-      "    c=${s:i:1}\n"
-      "    case $c in [A-Za-z0-9._~-]) out+=$c ;; *) printf -v c '%%%02X' \"'$c\"; out+=$c ;; "
-      "esac\n"
-      "  done\n"
-      "  printf '%s' \"$out\"\n"
-      "}\n"
-      "MISMATCHES=0 WORK='' LAST_PID='' STEP_OK=1\n"
-      "\n"
-      "alive() {  # PID: true while it runs (a zombie has ended)\n"
-      "  [ -r \"/proc/$1/status\" ] && ! grep -q '^State:[[:space:]]*Z' \"/proc/$1/status\" "
-      "2>/dev/null\n"
-      "}\n"
-      "\n"
-      "stop_pid() {  # PID: SIGTERM, up to 3 s, SIGKILL; reap it; remove libfaketime's files\n"
-      "  local pid=$1 i\n"
-      "  kill -TERM \"$pid\" 2>/dev/null || true\n"
-      "  for ((i = 0; i < 60; i++)); do\n"
-      "    if ! alive \"$pid\"; then break; fi\n"
-      "    sleep 0.05\n"
-      "  done\n"
-      "  kill -KILL \"$pid\" 2>/dev/null || true\n"
-      "  wait \"$pid\" 2>/dev/null || true\n"
-      "  rm -f \"/dev/shm/faketime_shm_$pid\" \"/dev/shm/sem.faketime_sem_$pid\"\n"
-      "  echo \"stopped ${RUNNING[$pid]:-process} pid $pid\"\n"
-      "  unset \"RUNNING[$pid]\"\n"
-      "}\n"
-      "\n"
-      "cleanup() {  # on exit: every process started here, by pid; then the work directory\n"
-      "  local rc=$? pid\n"
-      "  trap - EXIT INT TERM HUP\n"
-      "  for pid in \"${!RUNNING[@]}\"; do stop_pid \"$pid\"; done\n"
-      "  cd /\n"
-      "  if [ -n \"$WORK\" ] && [ \"$KEEP_WORK\" = 1 ]; then echo \"work directory kept: $WORK\";\n"
-      "  elif [ -n \"$WORK\" ]; then rm -rf \"$WORK\"; fi\n"
-      "  exit \"$rc\"\n"
-      "}\n"
-      "\n"
-      "start_faked() {  # NAME OUT ERR PROGRAM ARG...: PROGRAM on the fake clock; pid in LAST_PID\n"
-      "  local name=$1 out=$2 err=$3\n"
-      "  shift 3\n"
-      "  : >\"$out\"  # emptied here, not in the child: a restart must not find the last READY\n"
-      "  LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$WORK/clock FAKETIME_NO_CACHE=1 \\\n"
-      "    FAKETIME_DONT_FAKE_MONOTONIC=1 \"$@\" >>\"$out\" 2>>\"$err\" &\n"
-      "  LAST_PID=$!\n"
-      "  RUNNING[$LAST_PID]=$name\n"
-      "  echo \"started $name pid $LAST_PID\"\n"
-      "}\n"
-      "\n"
-      "wait_ready() {  # FILE REGEX PID LOG: until FILE has a line matching REGEX (10 s)\n"
-      "  local i\n"
-      "  for ((i = 0; i < 200; i++)); do\n"
-      "    if grep -q -- \"$2\" \"$1\" 2>/dev/null; then return 0; fi\n"
-      "    if ! alive \"$3\"; then echo \"pid $3 ended before READY; its log:\" >&2; cat \"$4\" "
-      ">&2; exit 3; fi\n"
-      "    sleep 0.05\n"
-      "  done\n"
-      "  echo \"no READY from pid $3 within 10 s; its log:\" >&2; cat \"$4\" >&2; exit 3\n"
-      "}\n"
-      "\n"
-      "fake_date() { date -u -d \"@$(($1 / 1000))\" '+%Y-%m-%d %H:%M:%S'; }  # MS: as libfaketime "
-      "reads it\n"
-      "\n"
-      "forward_only() {  # MS: the clock never goes back\n"
-      "  if [ \"$1\" -lt \"$FAKE_NOW_MS\" ]; then\n"
-      "    echo \"ERROR: the clock only moves forward ($((FAKE_NOW_MS - $1)) ms earlier asked)\" "
-      ">&2; exit 3\n"
-      "  fi\n"
-      "}\n"
-      "\n"
-      "sync_clock() {  # LABEL MS: until the gateway's /_sim/time reaches MS (whole seconds; 5 s)\n"
-      "  local target=$(($2 / 1000 * 1000)) now i\n"
-      "  for ((i = 0; i < 500; i++)); do\n"
-      "    now=$(curl -s --noproxy '*' -K \"$WORK/admin.curlrc\" \"$ADMIN/_sim/time\" |\n"
-      "      sed -n 's/.*\"time_ms\":\\([0-9]*\\).*/\\1/p') || true\n"
-      "    if [ \"${now:-0}\" -ge \"$target\" ]; then\n"
-      "      echo \"$1: clock at $(fake_date \"$2\"); the gateway says $(fake_date \"$now\")\"\n"
-      "      return 0\n"
-      "    fi\n"
-      "    sleep 0.01\n"
-      "  done\n"
-      "  echo \"ERROR: $1: the gateway did not reach $(fake_date \"$2\") within 5 s\" >&2; exit 3\n"
-      "}\n"
-      "\n"
-      "requests() {  # BACKEND: request events in its report so far\n"
-      "  local n\n"
-      "  n=$(grep -c '\"event\":\"request\"' \"$WORK/backends/$1.jsonl\" 2>/dev/null) || true\n"
-      "  echo \"${n:-0}\"\n"
-      "}\n"
-      "\n"
-      "fault_code() {  # FILE: the fault code of a JSON ({\"code\":\"101500\"}) or XML (:code>) "
-      "body\n"
-      "  sed -n -e 's/.*\"code\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p' -e "
-      "'s/.*<[^/>]*:code>\\([^<]*\\)<.*/\\1/p' \\\n"
-      "    \"$1\" 2>/dev/null | sed -n 1p || true  # no body file: the call got no answer\n"
-      "}\n"
-      "\n"
-      "last_client_cert() {  # BACKEND: SHA-256 of the client certificate of its last request\n"
-      "  { grep '\"event\":\"request\"' \"$WORK/backends/$1.jsonl\" 2>/dev/null || true; } | tail "
-      "-n 1 |\n"
-      "    sed -n 's/.*\"client_cert\":{[^}]*\"sha256\":\"\\([0-9a-f]*\\)\".*/\\1/p'\n"
-      "}\n"
-      "\n"
-      "cert_sha256() { openssl x509 -in \"$1\" -outform DER | sha256sum | cut -d' ' -f1; }\n"
-      "\n"
-      "mismatch() {  # LABEL FILE WHAT...: one MISMATCH line per WHAT, then the body's start\n"
-      "  local label=$1 file=$2 what\n"
-      "  shift 2\n"
-      "  for what in \"$@\"; do\n"
-      "    echo \"MISMATCH $label: $what\"\n"
-      "    MISMATCHES=$((MISMATCHES + 1))\n"
-      "  done\n"
-      "  if [ $# -gt 0 ] && [ -s \"$file\" ]; then echo \"  body: $(head -c 300 \"$file\")\"; fi\n"
-      "}\n"
-      "\n"
-      "# check_call LABEL EXPECTED STATUS STEPFILE BACKEND BEFORE [EXPECTATION]...\n"
-      "# EXPECTATION: status=N fault_code=C contains=S excludes=S header='Name: value'\n"
-      "# tls_failure=CLASS reached=yes|no client_cert=PKI|none log=S. Prints what the call\n"
-      "# got next to EXPECTED and a MISMATCH line per expectation that does not hold;\n"
-      "# QUIET=1 prints nothing. STEP_OK is 1 when every expectation held.\n"
-      "check_call() {\n"
-      "  local label=$1 expected=$2 status=$3 f=$4 backend=$5 before=$6 e k v\n"
-      "  shift 6\n"
-      "  local reached=no code seen want alert=no bad=()\n"
-      "  if [ \"$(requests \"$backend\")\" -gt \"$before\" ]; then reached=yes; fi\n"
-      "  code=$(fault_code \"$f.body\")\n"
-      "  for e in \"$@\"; do if [ \"$e\" = tls_failure=tls-alert ]; then alert=yes; fi; done\n"
-      "  if [ \"$status\" = 000 ] && [ $alert = no ]; then\n"
-      "    bad+=(\"the call failed: no HTTP answer\")\n"
-      "  elif [ \"$status\" != 000 ]; then\n"
-      "    for e in \"$@\"; do\n"
-      "      k=${e%%=*} v=${e#*=}\n"
-      "      case $k in\n"
-      "      status) if [ \"$status\" != \"$v\" ]; then bad+=(\"expected status $v, got "
-      "$status\"); "
-      "fi ;;\n"
-      "      fault_code) if [ \"$code\" != \"$v\" ]; then bad+=(\"expected fault code $v, got "
-      "\\\"$code\\\"\"); fi ;;\n"
-      "      contains) if ! grep -qF -- \"$v\" \"$f.body\"; then bad+=(\"expected the body to "
-      "contain \\\"$v\\\"\"); fi ;;\n"
-      "      excludes) if grep -qF -- \"$v\" \"$f.body\"; then bad+=(\"expected the body not to "
-      "contain \\\"$v\\\"\"); fi ;;\n"
-      "      header) if ! tr -d '\\r' <\"$f.headers\" | grep -qixF -- \"$v\"; then "
-      "bad+=(\"expected "
-      "header $v\"); fi ;;\n"
-      "      tls_failure)\n"
-      "        case $v:$status:$reached in\n"
-      "        tls-alert:*) ;;\n"
-      "        http-4xx:4??:* | http-5xx:5??:* | backend-not-reached:*:no) ;;\n"
-      "        *) bad+=(\"expected failure class $v, got status $status (backend reached: "
-      "$reached)\") ;;\n"
-      "        esac ;;\n"
-      "      reached) if [ \"$reached\" != \"$v\" ]; then bad+=(\"expected backend reached: $v, "
-      "got $reached\"); fi ;;\n"
-      "      client_cert)\n"
-      "        seen=$(last_client_cert \"$backend\") want=''\n"
-      "        if [ \"$v\" != none ]; then want=$(cert_sha256 \"pki/$v.pem\"); fi\n"
-      "        if [ $reached = no ] || [ \"$seen\" != \"$want\" ]; then\n"
-      "          bad+=(\"expected the backend to see client certificate $v ($want), it saw "
-      "${seen:-none} (reached: $reached)\")\n"
-      "        fi ;;\n"
-      "      log) if ! grep -qF -- \"$v\" \"$WORK/gateway.log\"; then bad+=(\"expected the gateway "
-      "log to contain \\\"$v\\\"\"); fi ;;\n"
-      "      esac\n"
-      "    done\n"
-      "  fi\n"
-      "  STEP_OK=1\n"
-      "  if [ ${#bad[@]} -gt 0 ]; then STEP_OK=0; fi\n"
-      "  if [ \"${QUIET:-0}\" = 1 ]; then return 0; fi\n"
-      "  echo \"$label: got status $status, fault code ${code:-none}, backend reached: $reached\"\n"
-      "  echo \"  expected: $expected\"\n"
-      "  mismatch \"$label\" \"$f.body\" \"${bad[@]}\"\n"
-      "}\n"
-      "\n"
-      "# check_admin LABEL EXPECTED STATUS STEPFILE [EXPECTATION]...\n"
-      "# EXPECTATION: status=N|2xx message=S contains=S (searched in the answer's body).\n"
-      "check_admin() {\n"
-      "  local label=$1 expected=$2 status=$3 f=$4 e k v bad=()\n"
-      "  shift 4\n"
-      "  for e in \"$@\"; do\n"
-      "    k=${e%%=*} v=${e#*=}\n"
-      "    case $k:$v in\n"
-      "    status:2xx) if [[ $status != 2?? ]]; then bad+=(\"expected a 2xx status, got "
-      "$status\"); "
-      "fi ;;\n"
-      "    status:*) if [ \"$status\" != \"$v\" ]; then bad+=(\"expected status $v, got "
-      "$status\"); "
-      "fi ;;\n"
-      "    message:* | contains:*)\n"
-      "      if ! grep -qF -- \"$v\" \"$f.body\"; then bad+=(\"expected the answer to contain "
-      "\\\"$v\\\"\"); fi ;;\n"
-      "    esac\n"
-      "  done\n"
-      "  echo \"$label: got status $status\"\n"
-      "  echo \"  expected: $expected\"\n"
-      "  mismatch \"$label\" \"$f.body\" \"${bad[@]}\"\n"
-      "}\n"
-      "\n"
-      "pause() {  # LABEL: with STEP=1, wait for Enter\n"
-      "  if [ \"$STEP\" = 1 ]; then read -r -p \"next: $1 [Enter] \" </dev/tty || true; fi\n"
-      "}\n"
-      "\n";
-  fputs(text, o);
-}
-
-static void put_work(FILE *o) {
-  static const char text[] =
-      "# ---- work directory and fake clock ---------------------------------------------\n"
-      "WORK=$(mktemp -d \"${TMPDIR:-/tmp}/gatecert-repro.XXXXXX\")\n"
-      "trap cleanup EXIT\n"
-      "trap 'exit 130' INT TERM HUP\n"
-      "trap 'echo \"ERROR: line $LINENO: a command failed (exit $?)\" >&2; exit 3' ERR\n"
-      "cd \"$WORK\"\n"
-      "mkdir pki backends\n"
-      "echo \"work directory: $WORK\"\n"
-      "# libfaketime's timestamp file: \"@YYYY-MM-DD HH:MM:SS\", the clock runs on from there;\n"
-      "# always replaced whole (temp file + mv): a half-written file stops the programs.\n"
-      "FAKE_NOW_MS=$((EPOCH_S * 1000))\n"
-      "echo \"@$(fake_date \"$FAKE_NOW_MS\")\" >\"$WORK/clock.tmp\" && mv -f \"$WORK/clock.tmp\" "
-      "\"$WORK/clock\"\n"
-      "\n";
-  fputs(text, o);
 }
 
 static void put_pki_section(gen *g) {
@@ -660,10 +362,10 @@ static void put_pki_section(gen *g) {
     if (p->subject)
       sb_puts(&subject, p->subject);
     else
-      sb_printf(&subject, "CN=%.*s,O=gatecert scenario", GH_NAME_MAX, p->name);
+      gu_text_printf(&subject, "CN=%.*s,O=gatecert scenario", GH_NAME_MAX, p->name);
     fputs(" \\\n  --subject ", o);
     put_sq(o, sb_str(&subject));
-    sb_free(&subject);
+    gu_text_free(&subject);
     for (size_t k = 0; k < p->san_count; k++) {
       unsigned char tmp[16];
       int is_ip =
@@ -701,7 +403,7 @@ static int put_backends(gen *g) {
   if (c->backend_count == 0)
     return 0;
   if (c->backend_count > MAX_BACKENDS)
-    return fail("%s: more than %d backends", c->name, MAX_BACKENDS);
+    return gu_fail(g->why, sizeof(g->why), "%s: more than %d backends", c->name, MAX_BACKENDS);
   fputs("# ---- backends: gatecert-backend on the fake clock ---------------------------------\n",
         o);
   for (size_t i = 0; i < c->backend_count; i++) {
@@ -713,15 +415,15 @@ static int put_backends(gen *g) {
       names[count++] = b->cert;
       for (size_t k = 0; k < b->chain_count && count < 17; k++)
         names[count++] = b->chain[k];
-      sb_printf(&file, "backend-%.*s.pem", GH_NAME_MAX, b->name);
+      gu_text_printf(&file, "backend-%.*s.pem", GH_NAME_MAX, b->name);
       put_bundle(o, names, count, sb_str(&file), "what it sends: the leaf, then the chain");
-      sb_free(&file);
+      gu_text_free(&file);
     }
     if (b->client_ca_count > 0) {
-      sb_printf(&file, "backend-%.*s-client-ca.pem", GH_NAME_MAX, b->name);
+      gu_text_printf(&file, "backend-%.*s-client-ca.pem", GH_NAME_MAX, b->name);
       put_bundle(o, b->client_ca, b->client_ca_count, sb_str(&file),
                  "the CAs it accepts client certificates from");
-      sb_free(&file);
+      gu_text_free(&file);
     }
   }
   fputs("start_faked gatecert-backend \"$WORK/backends.out\" \"$WORK/backends.log\" "
@@ -730,36 +432,26 @@ static int put_backends(gen *g) {
   for (size_t i = 0; i < c->backend_count; i++) {
     const gh_backend_spec *b = &c->backends[i];
     sbuf spec = {0};
-    sb_printf(&spec, "%.*s:fault=%s", GH_NAME_MAX, b->name, b->fault ? b->fault : "none");
+    gu_text_printf(&spec, "%.*s:fault=%s", GH_NAME_MAX, b->name, b->fault ? b->fault : "none");
     if (b->cert)
-      sb_printf(&spec, ",cert=backend-%.*s.pem,key=pki/%.*s.key", GH_NAME_MAX, b->name, GH_NAME_MAX,
-                b->cert);
+      gu_text_printf(&spec, ",cert=backend-%.*s.pem,key=pki/%.*s.key", GH_NAME_MAX, b->name,
+                     GH_NAME_MAX, b->cert);
     if (b->client_ca_count > 0)
-      sb_printf(&spec, ",client-ca=backend-%.*s-client-ca.pem", GH_NAME_MAX, b->name);
+      gu_text_printf(&spec, ",client-ca=backend-%.*s-client-ca.pem", GH_NAME_MAX, b->name);
     sb_puts(&spec, ",client-auth=");
     sb_puts(&spec, b->client_auth ? b->client_auth : "none");
     sb_puts(&spec, ",tls=");
     sb_puts(&spec, b->tls ? b->tls : "any");
-    sb_printf(&spec, ",sessions=%s,delay-ms=%lld", b->sessions ? "on" : "off",
-              (long long)b->delay_ms);
+    gu_text_printf(&spec, ",sessions=%s,delay-ms=%lld", b->sessions ? "on" : "off",
+                   (long long)b->delay_ms);
     fputs(" \\\n  --backend ", o);
     put_sq(o, sb_str(&spec));
     int bad = spec.failed;
-    sb_free(&spec);
+    gu_text_free(&spec);
     if (bad)
-      return fail("out of memory");
+      return gu_fail(g->why, sizeof(g->why), "out of memory");
   }
-  static const char text[] =
-      "\n"
-      "BACKEND_PID=$LAST_PID\n"
-      "wait_ready \"$WORK/backends.out\" '^READY-ALL ' \"$BACKEND_PID\" \"$WORK/backends.log\"\n"
-      "while read -r word name addr; do  # READY <name> https=127.0.0.1:<port>\n"
-      "  if [ \"$word\" = READY ]; then PORT[$name]=${addr##*:}; fi\n"
-      "done <\"$WORK/backends.out\"\n"
-      "for name in \"${!PORT[@]}\"; do echo \"backend $name: https://localhost:${PORT[$name]}\"; "
-      "done\n"
-      "\n";
-  fputs(text, o);
+  fputs("\nread_backend_ports\n\n", o);
   return 0;
 }
 
@@ -772,11 +464,11 @@ static int backend_declared(const gh_case_spec *c, const char *name) {
 /* "PORT[name]" for sb_var. */
 static void port_var(sbuf *b, const char *backend) {
   sbuf v = {0};
-  sb_printf(&v, "PORT[%.*s]", GH_NAME_MAX, backend);
+  gu_text_printf(&v, "PORT[%.*s]", GH_NAME_MAX, backend);
   sb_var(b, sb_str(&v));
   if (v.failed)
     b->failed = 1;
-  sb_free(&v);
+  gu_text_free(&v);
 }
 
 /* One SSL profile as the sim driver writes it (profile_json). */
@@ -798,19 +490,19 @@ static void profile_json(gen *g, sbuf *json, const gh_profile_spec *p, size_t in
   }
   if (p->trust_count > 0) {
     sbuf file = {0};
-    sb_printf(&file, "profile-%zu-trust.pem", index);
+    gu_text_printf(&file, "profile-%zu-trust.pem", index);
     put_bundle(o, p->trust, p->trust_count, sb_str(&file), "an SSL profile's own trust store");
-    sb_printf(json, "%s\"trust_store\":", sep);
+    gu_text_printf(json, "%s\"trust_store\":", sep);
     sb_json(json, sb_str(&file));
-    sb_free(&file);
+    gu_text_free(&file);
     sep = ",";
   }
   if (p->key && strcmp(p->key, "none") == 0) {
-    sb_printf(json, "%s\"key_store\":null", sep);
+    gu_text_printf(json, "%s\"key_store\":null", sep);
     sep = ",";
   } else if (p->key) {
     sbuf file = {0};
-    sb_printf(&file, "pki/%.*s.identity.pem", GH_NAME_MAX, p->key);
+    gu_text_printf(&file, "pki/%.*s.identity.pem", GH_NAME_MAX, p->key);
     fputs("cat", o);
     put_chain(g, p->key);
     fputc(' ', o);
@@ -818,13 +510,13 @@ static void profile_json(gen *g, sbuf *json, const gh_profile_spec *p, size_t in
     fputs(" >", o);
     put_sq(o, sb_str(&file));
     fputs("  # a key store: chain + key\n", o);
-    sb_printf(json, "%s\"key_store\":", sep);
+    gu_text_printf(json, "%s\"key_store\":", sep);
     sb_json(json, sb_str(&file));
-    sb_free(&file);
+    gu_text_free(&file);
     sep = ",";
   }
   if (p->hostname_verifier) {
-    sb_printf(json, "%s\"hostname_verifier\":", sep);
+    gu_text_printf(json, "%s\"hostname_verifier\":", sep);
     sb_json(json, p->hostname_verifier);
   }
   sb_puts(json, "}");
@@ -852,16 +544,17 @@ static void client_side_json(gen *g, sbuf *json) {
       if (values[i] < 0)
         continue;
       int64_t secs = values[i] / 1000 > 0 || values[i] == 0 ? values[i] / 1000 : 1;
-      sb_printf(json, "%s\"%s\":%lld", sep, names[i], (long long)secs);
+      gu_text_printf(json, "%s\"%s\":%lld", sep, names[i], (long long)secs);
       sep = ",";
     }
     if (gw->certificate_match) {
-      sb_printf(json, "%s\"certificate_match\":", sep);
+      gu_text_printf(json, "%s\"certificate_match\":", sep);
       sb_json(json, gw->certificate_match);
       sep = ",";
     }
     if (gw->chain_validation >= 0)
-      sb_printf(json, "%s\"chain_validation\":%s", sep, gw->chain_validation ? "true" : "false");
+      gu_text_printf(json, "%s\"chain_validation\":%s", sep,
+                     gw->chain_validation ? "true" : "false");
     sb_puts(json, "}");
   }
   if (gw->has_mutual_ssl) {
@@ -873,17 +566,17 @@ static void client_side_json(gen *g, sbuf *json) {
       sep = ",";
     }
     if (gw->header_encode >= 0) {
-      sb_printf(json, "%s\"client_certificate_encode\":%s", sep,
-                gw->header_encode ? "true" : "false");
+      gu_text_printf(json, "%s\"client_certificate_encode\":%s", sep,
+                     gw->header_encode ? "true" : "false");
       sep = ",";
     }
     if (gw->client_validation >= 0) {
-      sb_printf(json, "%s\"enable_client_validation\":%s", sep,
-                gw->client_validation ? "true" : "false");
+      gu_text_printf(json, "%s\"enable_client_validation\":%s", sep,
+                     gw->client_validation ? "true" : "false");
       sep = ",";
     }
     if (gw->trusted_load_balancer_count > 0) {
-      sb_printf(json, "%s\"trusted_load_balancers\":[", sep);
+      gu_text_printf(json, "%s\"trusted_load_balancers\":[", sep);
       for (size_t i = 0; i < gw->trusted_load_balancer_count; i++) {
         char var[32];
         snprintf(var, sizeof(var), "LB_SHA_%zu", i);
@@ -902,16 +595,16 @@ static void client_side_json(gen *g, sbuf *json) {
     sep = "";
     sb_puts(json, ",\"throttling\":{");
     if (gw->per_certificate >= 0) {
-      sb_printf(json, "\"per_certificate\":%s", gw->per_certificate ? "true" : "false");
+      gu_text_printf(json, "\"per_certificate\":%s", gw->per_certificate ? "true" : "false");
       sep = ",";
     }
     if (gw->tier_count > 0) {
-      sb_printf(json, "%s\"tiers\":[", sep);
+      gu_text_printf(json, "%s\"tiers\":[", sep);
       for (size_t i = 0; i < gw->tier_count; i++) {
         sb_puts(json, i ? ",{\"name\":" : "{\"name\":");
         sb_json(json, gw->tiers[i].name);
-        sb_printf(json, ",\"requests\":%ld,\"window_seconds\":%lld}", gw->tiers[i].requests,
-                  (long long)(gw->tiers[i].window_ms / 1000));
+        gu_text_printf(json, ",\"requests\":%ld,\"window_seconds\":%lld}", gw->tiers[i].requests,
+                       (long long)(gw->tiers[i].window_ms / 1000));
       }
       sb_puts(json, "]");
     }
@@ -924,16 +617,12 @@ static int put_gateway(gen *g) {
   const gh_case_spec *c = g->c;
   const gh_gateway_spec *gw = &c->gateway;
   fputs("# ---- the gateway: gatecert-sim on the fake clock ---------------------------------\n"
-        "# The admin password is made now and kept in 0600 files: never in this script, and\n"
-        "# never on a command line (curl reads it from admin.curlrc with -K).\n"
-        "ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \\n')\n"
-        "printf '%s\\n' \"$ADMIN_PASSWORD\" >\"$WORK/sim-admin.password\"\n"
-        "printf 'user = \"gatecert:%s\"\\n' \"$ADMIN_PASSWORD\" >\"$WORK/admin.curlrc\"\n",
+        "make_admin_password  # in 0600 files: never in this script nor on a command line\n",
         o);
   if (gw->trust_count > 0)
     put_bundle(o, gw->trust, gw->trust_count, "gateway-trust.pem", "the base trust store");
   if (gw->profile_count > 16)
-    return fail("%s: more than 16 ssl_profiles", c->name);
+    return gu_fail(g->why, sizeof(g->why), "%s: more than 16 ssl_profiles", c->name);
   sbuf json = {0};
   sb_puts(&json, "{");
   if (gw->fault_format) {
@@ -942,7 +631,7 @@ static int put_gateway(gen *g) {
     sb_puts(&json, ",");
   }
   if (gw->backend_timeout_ms > 0)
-    sb_printf(&json, "\"backend_timeout_ms\":%lld,", (long long)gw->backend_timeout_ms);
+    gu_text_printf(&json, "\"backend_timeout_ms\":%lld,", (long long)gw->backend_timeout_ms);
   sb_puts(&json, "\"ssl_profiles\":[");
   for (size_t i = 0; i < gw->profile_count; i++) {
     if (i > 0)
@@ -960,34 +649,17 @@ static int put_gateway(gen *g) {
   put_word(o, sb_str(&json));
   fputs(" >\"$WORK/sim-config.json\"  # what the sim driver writes\n", o);
   int bad = json.failed;
-  sb_free(&json);
+  gu_text_free(&json);
   if (bad)
-    return fail("out of memory");
-  fputs("start_gateway() {  # also after restart_gateway: sets SIM_PID HTTPS_PORT ADMIN "
-        "STARTED_MS\n"
-        "  start_faked gatecert-sim \"$WORK/sim.out\" \"$WORK/gateway.log\" \"$SIM_BIN\" "
-        "--state \"$WORK/sim-state\" \\\n"
-        "    --admin-user gatecert --admin-password-file \"$WORK/sim-admin.password\" \\\n"
-        "    --profile \"$PROFILE\" --config \"$WORK/sim-config.json\"",
-        o);
+    return gu_fail(g->why, sizeof(g->why), "out of memory");
+  fputs("SIM_ARGS=(", o); /* start_gateway's own (repro-prelude.sh) */
   if (gw->sender_reload_interval_ms > 0)
-    fprintf(o, " --sender-reload-interval %lld", (long long)(gw->sender_reload_interval_ms / 1000));
+    fprintf(o, "--sender-reload-interval %lld%s", (long long)(gw->sender_reload_interval_ms / 1000),
+            gw->trust_count > 0 ? " " : "");
   if (gw->trust_count > 0)
-    fputs(" --trust \"$WORK/gateway-trust.pem\"", o);
+    fputs("--trust \"$WORK/gateway-trust.pem\"", o);
   static const char text[] =
-      " \\\n"
-      "    \"${SIM_EXTRA_ARGS[@]}\"\n"
-      "  SIM_PID=$LAST_PID\n"
-      "  wait_ready \"$WORK/sim.out\" '^READY gatecert-sim ' \"$SIM_PID\" \"$WORK/gateway.log\"\n"
-      "  HTTPS_PORT=$(sed -n 's/.* https=127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' \"$WORK/sim.out\")\n"
-      "  ADMIN=http://127.0.0.1:$(sed -n 's/.* admin=127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' "
-      "\"$WORK/sim.out\")\n"
-      "  # advance_to counts from here: the gateway's start on the fake clock\n"
-      "  STARTED_MS=$(curl -s --noproxy '*' -K \"$WORK/admin.curlrc\" \"$ADMIN/_sim/status\" |\n"
-      "    sed -n 's/.*\"started_ms\":\\([0-9]*\\).*/\\1/p')\n"
-      "  echo \"gatecert-sim: https://localhost:$HTTPS_PORT, admin $ADMIN, started at $(fake_date "
-      "\"$STARTED_MS\") (fake)\"\n"
-      "}\n"
+      ")\n"
       "start_gateway\n"
       "if [ \"$STARTED_MS\" -gt \"$FAKE_NOW_MS\" ]; then FAKE_NOW_MS=$STARTED_MS; fi\n"
       "echo \"admin calls: curl -K $WORK/admin.curlrc $ADMIN/_sim/status\"\n"
@@ -1028,14 +700,14 @@ static void put_api_create(gen *g, const gh_api_spec *a, const char *file) {
   }
   /* no security: an unsecured API (every resource authType None) */
   static const char *const verbs[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
-  sb_printf(&json, "],\"isDefaultVersion\":%s,\"operations\":[",
-            a->default_version ? "true" : "false");
+  gu_text_printf(&json, "],\"isDefaultVersion\":%s,\"operations\":[",
+                 a->default_version ? "true" : "false");
   for (size_t i = 0; a->security_count == 0 && i < sizeof(verbs) / sizeof(verbs[0]); i++)
-    sb_printf(&json, "%s{\"target\":\"/*\",\"verb\":\"%s\",\"authType\":\"None\"}", i ? "," : "",
-              verbs[i]);
+    gu_text_printf(&json, "%s{\"target\":\"/*\",\"verb\":\"%s\",\"authType\":\"None\"}",
+                   i ? "," : "", verbs[i]);
   sb_puts(&json, "]}");
   sbuf path = {0};
-  sb_printf(&path, "api-%.*s.json", GH_NAME_MAX, a->name);
+  gu_text_printf(&path, "api-%.*s.json", GH_NAME_MAX, a->name);
   fputs("printf '%s\\n' ", o);
   put_word(o, sb_str(&json));
   fputs(" >", o);
@@ -1050,8 +722,8 @@ static void put_api_create(gen *g, const gh_api_spec *a, const char *file) {
           "if [ \"$status\" = 201 ]; then API_ID[%.*s]=$(sed -n "
           "'s/.*\"id\":\"\\([^\"]*\\)\".*/\\1/p' %s.body); fi\n",
           GH_NAME_MAX, a->name, file);
-  sb_free(&json);
-  sb_free(&path);
+  gu_text_free(&json);
+  gu_text_free(&path);
 }
 
 static void put_apis(gen *g) {
@@ -1069,7 +741,7 @@ static void put_apis(gen *g) {
     if (!a->create)
       continue;
     sbuf file = {0};
-    sb_printf(&file, "api-%.*s", GH_NAME_MAX, a->name);
+    gu_text_printf(&file, "api-%.*s", GH_NAME_MAX, a->name);
     put_api_create(g, a, sb_str(&file));
     fprintf(o,
             "if [ \"$status\" != 201 ]; then echo \"ERROR: creating API %.*s: status $status: "
@@ -1077,7 +749,7 @@ static void put_apis(gen *g) {
             GH_NAME_MAX, a->name, sb_str(&file));
     fprintf(o, "echo \"API %.*s: id ${API_ID[%.*s]}\"\n", GH_NAME_MAX, a->name, GH_NAME_MAX,
             a->name);
-    sb_free(&file);
+    gu_text_free(&file);
   }
   fputs("\n", o);
 }
@@ -1093,7 +765,7 @@ static void describe_call(sbuf *b, const gh_expect *e) {
   int n = 0;
   if (e->status) {
     item(b, &n);
-    sb_printf(b, "status %ld", e->status);
+    gu_text_printf(b, "status %ld", e->status);
   }
   if (e->fault_code) {
     item(b, &n);
@@ -1146,8 +818,8 @@ static void describe_call(sbuf *b, const gh_expect *e) {
   }
   if (e->within_ms > 0) {
     item(b, &n);
-    sb_printf(b, "within %llds (%d passes in a row)", (long long)(e->within_ms / 1000),
-              WITHIN_PASSES);
+    gu_text_printf(b, "within %llds (%d passes in a row)", (long long)(e->within_ms / 1000),
+                   WITHIN_PASSES);
   }
   if (n == 0)
     sb_puts(b, "nothing (the call is only made)");
@@ -1160,7 +832,7 @@ static void put_expectation(FILE *o, const char *key, const char *value) {
   sb_puts(&b, value);
   fputc(' ', o);
   put_sq(o, sb_str(&b));
-  sb_free(&b);
+  gu_text_free(&b);
 }
 
 static void put_call_expectations(FILE *o, const gh_expect *e) {
@@ -1181,7 +853,7 @@ static void put_call_expectations(FILE *o, const gh_expect *e) {
     sb_puts(&h, ": ");
     sb_puts(&h, e->headers[i].value);
     put_expectation(o, "header", sb_str(&h));
-    sb_free(&h);
+    gu_text_free(&h);
   }
   if (e->tls_failure)
     put_expectation(o, "tls_failure", e->tls_failure);
@@ -1243,7 +915,7 @@ static void put_curl_call(gen *g, const gh_step *s, const gh_api_spec *api, cons
     sb_puts(&h, s->headers[i].value);
     fputs(" -H ", o);
     put_sq(o, sb_str(&h));
-    sb_free(&h);
+    gu_text_free(&h);
   }
   sbuf url = {0};
   sb_puts(&url, "https://localhost:");
@@ -1255,14 +927,14 @@ static void put_curl_call(gen *g, const gh_step *s, const gh_api_spec *api, cons
   fprintf(o, " \\\n%s  ", indent);
   put_word(o, sb_str(&url));
   fputs(") || true\n", o);
-  sb_free(&url);
+  gu_text_free(&url);
 }
 
 static int put_call(gen *g, const gh_step *s, const char *label, const char *step) {
   FILE *o = g->o;
   const gh_api_spec *api = gh_case_api(g->c, s->api);
   if (!api)
-    return fail("%s: step at line %d: unknown API", g->c->name, s->line);
+    return gu_fail(g->why, sizeof(g->why), "%s: step at line %d: unknown API", g->c->name, s->line);
   gh_expect e = gh_step_expect(s, g->profile);
   sbuf want = {0};
   describe_call(&want, &e);
@@ -1272,7 +944,7 @@ static int put_call(gen *g, const gh_step *s, const char *label, const char *ste
   put_sq(o, label);
   fputc('\n', o);
   if (put_call_extras(g, s) != 0) {
-    sb_free(&want);
+    gu_text_free(&want);
     return -1;
   }
   if (e.within_ms > 0) {
@@ -1295,15 +967,15 @@ static int put_call(gen *g, const gh_step *s, const char *label, const char *ste
     put_curl_call(g, s, api, step, "");
   put_check_call(g, label, sb_str(&want), step, api, &e);
   int bad = want.failed;
-  sb_free(&want);
-  return bad ? fail("out of memory") : 0;
+  gu_text_free(&want);
+  return bad ? gu_fail(g->why, sizeof(g->why), "out of memory") : 0;
 }
 
 static void describe_admin(sbuf *b, const gh_expect *e) {
   int n = 0;
   if (e->status) {
     item(b, &n);
-    sb_printf(b, "status %ld", e->status);
+    gu_text_printf(b, "status %ld", e->status);
   }
   if (e->message) {
     item(b, &n);
@@ -1343,7 +1015,7 @@ static void put_check_admin(gen *g, const gh_step *s, const char *label, const c
   for (size_t i = 0; i < e.body_contains_count; i++)
     put_expectation(o, "contains", e.body_contains[i]);
   fputc('\n', o);
-  sb_free(&want);
+  gu_text_free(&want);
 }
 
 static void put_admin_comment(gen *g, const gh_step *s, const char *label) {
@@ -1355,7 +1027,7 @@ static void put_admin_comment(gen *g, const gh_step *s, const char *label) {
   fputs("\npause ", g->o);
   put_sq(g->o, label);
   fputc('\n', g->o);
-  sb_free(&want);
+  gu_text_free(&want);
 }
 
 /* The file an upload step sends, made as harness/pki.c's gh_pki_encode does. */
@@ -1381,7 +1053,8 @@ static int put_upload_file(gen *g, const gh_step *s, const char *file) {
     return 0;
   }
   if (!s->cert || pki_index(g->c, s->cert) == g->c->pki_count)
-    return fail("%s: step at line %d: no certificate to upload", g->c->name, s->line);
+    return gu_fail(g->why, sizeof(g->why), "%s: step at line %d: no certificate to upload",
+                   g->c->name, s->line);
   if (strcmp(format, "pem") == 0 || strcmp(format, "der") == 0) {
     fputs("openssl x509 -in ", o);
     put_pki(o, s->cert, ".pem");
@@ -1399,7 +1072,8 @@ static int put_upload_file(gen *g, const gh_step *s, const char *file) {
     put_sq(o, s->cert);
     fputs("\n", o);
   } else
-    return fail("%s: step at line %d: unknown format %s", g->c->name, s->line, format);
+    return gu_fail(g->why, sizeof(g->why), "%s: step at line %d: unknown format %s", g->c->name,
+                   s->line, format);
   return 0;
 }
 
@@ -1411,9 +1085,9 @@ static void alias_url(const gen *g, sbuf *b, const char *alias) {
   for (const unsigned char *p = (const unsigned char *)alias; p && *p; p++) {
     if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
         strchr("-._~", *p))
-      sb_add(b, (const char *)p, 1);
+      gu_text_add(b, (const char *)p, 1);
     else
-      sb_printf(b, "%%%02X", *p);
+      gu_text_printf(b, "%%%02X", *p);
   }
 }
 
@@ -1436,7 +1110,7 @@ static int put_cert_step(gen *g, const gh_step *s, const char *label, const char
     sb_puts(&part, "alias=");
     sb_puts(&part, s->alias ? s->alias : "");
     put_sq(o, sb_str(&part));
-    sb_free(&part);
+    gu_text_free(&part);
     sb_puts(&part, "endpoint=");
     if (s->endpoint)
       sb_puts(&part, s->endpoint);
@@ -1449,7 +1123,7 @@ static int put_cert_step(gen *g, const gh_step *s, const char *label, const char
     }
     fputs(" \\\n  --form-string ", o);
     put_word(o, sb_str(&part));
-    sb_free(&part);
+    gu_text_free(&part);
     sb_var(&url, "ADMIN");
     sb_puts(&url, CERTS_PATH);
   } else if (s->kind == GH_STEP_REPLACE_CERT) {
@@ -1462,7 +1136,7 @@ static int put_cert_step(gen *g, const gh_step *s, const char *label, const char
   fputs(" \\\n  ", o);
   put_word(o, sb_str(&url));
   fputs(") || true\n", o);
-  sb_free(&url);
+  gu_text_free(&url);
   put_check_admin(g, s, label, step);
   return 0;
 }
@@ -1471,7 +1145,7 @@ static int put_api_step(gen *g, const gh_step *s, const char *label, const char 
   FILE *o = g->o;
   const gh_api_spec *api = gh_case_api(g->c, s->api);
   if (!api)
-    return fail("%s: step at line %d: unknown API", g->c->name, s->line);
+    return gu_fail(g->why, sizeof(g->why), "%s: step at line %d: unknown API", g->c->name, s->line);
   put_admin_comment(g, s, label);
   if (s->kind == GH_STEP_CREATE_API)
     put_api_create(g, api, step);
@@ -1480,13 +1154,13 @@ static int put_api_step(gen *g, const gh_step *s, const char *label, const char 
     sbuf url = {0}, var = {0};
     sb_var(&url, "ADMIN");
     sb_puts(&url, APIS_PATH "/");
-    sb_printf(&var, "API_ID[%.*s]:-unknown-api", GH_NAME_MAX, api->name);
+    gu_text_printf(&var, "API_ID[%.*s]:-unknown-api", GH_NAME_MAX, api->name);
     sb_var(&url, sb_str(&var));
     fputs(" -X DELETE \\\n  ", o);
     put_word(o, sb_str(&url));
     fputs(") || true\n", o);
-    sb_free(&url);
-    sb_free(&var);
+    gu_text_free(&url);
+    gu_text_free(&var);
   }
   put_check_admin(g, s, label, step);
   return 0;
@@ -1512,9 +1186,9 @@ static void put_clock_step(gen *g, const gh_step *s, const char *label) {
         o);
   sbuf l = {0};
   sb_puts(&l, label);
-  sb_printf(&l, " (%s %llds)", s->kind == GH_STEP_ADVANCE ? "+" : "start +", secs);
+  gu_text_printf(&l, " (%s %llds)", s->kind == GH_STEP_ADVANCE ? "+" : "start +", secs);
   put_sq(o, sb_str(&l));
-  sb_free(&l);
+  gu_text_free(&l);
   fputs(" \"$TARGET_MS\"\n", o);
 }
 
@@ -1527,11 +1201,11 @@ static void put_clock_step(gen *g, const gh_step *s, const char *label) {
 /* "API_ID[name]:-unknown-api" as a marked word part. */
 static void api_id_var(sbuf *b, const char *api) {
   sbuf v = {0};
-  sb_printf(&v, "API_ID[%.*s]:-unknown-api", GH_NAME_MAX, api);
+  gu_text_printf(&v, "API_ID[%.*s]:-unknown-api", GH_NAME_MAX, api);
   sb_var(b, sb_str(&v));
   if (v.failed)
     b->failed = 1;
-  sb_free(&v);
+  gu_text_free(&v);
 }
 
 /* The oauth key manager, registered as the runner does right after the start. */
@@ -1560,7 +1234,7 @@ static void put_key_manager(gen *g) {
         "if [[ $status != 2?? ]]; then echo \"ERROR: registering the key manager: status $status: "
         "$(cat km.body)\" >&2; exit 3; fi\n\n",
         o);
-  sb_free(&head);
+  gu_text_free(&head);
 }
 
 static int put_client_cert_step(gen *g, const gh_step *s, const char *label, const char *step) {
@@ -1590,43 +1264,43 @@ static int put_client_cert_step(gen *g, const gh_step *s, const char *label, con
       sb_puts(&part, "apiId=");
       api_id_var(&part, s->api);
       put_word(o, sb_str(&part));
-      sb_free(&part);
+      gu_text_free(&part);
       fputs(" --form-string ", o);
     }
     sb_puts(&part, "alias=");
     sb_puts(&part, s->alias ? s->alias : "");
     put_sq(o, sb_str(&part));
-    sb_free(&part);
+    gu_text_free(&part);
     sb_puts(&part, "tier=");
     sb_puts(&part, s->tier ? s->tier : "Unlimited");
     fputs(" --form-string ", o);
     put_sq(o, sb_str(&part));
-    sb_free(&part);
+    gu_text_free(&part);
   } else {
     fputs(" -X DELETE", o);
     sb_puts(&url, "/");
     for (const unsigned char *p = (const unsigned char *)s->alias; p && *p; p++) {
       if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
           strchr("-._~", *p))
-        sb_add(&url, (const char *)p, 1);
+        gu_text_add(&url, (const char *)p, 1);
       else
-        sb_printf(&url, "%%%02X", *p);
+        gu_text_printf(&url, "%%%02X", *p);
     }
   }
   fputs(" \\\n  ", o);
   put_word(o, sb_str(&url));
   fputs(") || true\n", o);
   int bad = url.failed;
-  sb_free(&url);
+  gu_text_free(&url);
   put_check_admin(g, s, label, step);
-  return bad ? fail("out of memory") : 0;
+  return bad ? gu_fail(g->why, sizeof(g->why), "out of memory") : 0;
 }
 
 static int put_subscribe_step(gen *g, const gh_step *s, const char *label, const char *step) {
   FILE *o = g->o;
   put_admin_comment(g, s, label);
   sbuf var = {0}, json = {0};
-  sb_printf(&var, "APP_ID[%.*s]", GH_NAME_MAX, s->application);
+  gu_text_printf(&var, "APP_ID[%.*s]", GH_NAME_MAX, s->application);
   fprintf(o,
           "# the application is created on first use, its consumer key (its name) mapped to "
           "the key manager\napp_ok=1\nif [ -z \"${%s:-}\" ]; then\n  app_ok=0\n  ",
@@ -1642,7 +1316,7 @@ static int put_subscribe_step(gen *g, const gh_step *s, const char *label, const
           "  if [ \"$status\" = 201 ]; then\n"
           "    app_id=$(sed -n 's/.*\"applicationId\":\"\\([^\"]*\\)\".*/\\1/p' %s.body)\n    ",
           step);
-  sb_free(&json);
+  gu_text_free(&json);
   sb_puts(&json, "{\"consumerKey\":");
   sb_json(&json, s->application);
   sb_puts(&json, ",\"keyType\":\"PRODUCTION\",\"keyManager\":\"" GH_KEY_MANAGER_NAME "\"}");
@@ -1654,7 +1328,7 @@ static int put_subscribe_step(gen *g, const gh_step *s, const char *label, const
           "    if [[ $status == 2?? ]]; then %s=$app_id app_ok=1; fi\n"
           "  fi\nfi\nif [ \"$app_ok\" = 1 ]; then\n  ",
           sb_str(&var));
-  sb_free(&json);
+  gu_text_free(&json);
   sb_puts(&json, "{\"applicationId\":\"");
   sb_var(&json, sb_str(&var));
   sb_puts(&json, "\",\"apiId\":\"");
@@ -1667,10 +1341,10 @@ static int put_subscribe_step(gen *g, const gh_step *s, const char *label, const
   put_word(o, sb_str(&json));
   fputs(" \"$ADMIN" SUBS_PATH "\") || true\nfi\n", o);
   int bad = json.failed || var.failed;
-  sb_free(&json);
-  sb_free(&var);
+  gu_text_free(&json);
+  gu_text_free(&var);
   put_check_admin(g, s, label, step);
-  return bad ? fail("out of memory") : 0;
+  return bad ? gu_fail(g->why, sizeof(g->why), "out of memory") : 0;
 }
 
 /* TOKEN, HDR and the client certificate's chain file, made before a call
@@ -1753,12 +1427,12 @@ static void put_curl_extras(gen *g, const gh_step *s) {
     sb_var(&h, "HDR");
     fputs(" -H ", o);
     put_word(o, sb_str(&h));
-    sb_free(&h);
+    gu_text_free(&h);
   }
 }
 
 static void step_label(sbuf *b, const gh_step *s, size_t index) {
-  sb_printf(b, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
+  gu_text_printf(b, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
   switch (s->kind) {
   case GH_STEP_CALL:
     sb_puts(b, " ");
@@ -1770,9 +1444,9 @@ static void step_label(sbuf *b, const gh_step *s, size_t index) {
     break;
   case GH_STEP_ADVANCE:
   case GH_STEP_ADVANCE_TO:
-    sb_printf(b, " %llds", (long long)(s->duration_ms / 1000));
+    gu_text_printf(b, " %llds", (long long)(s->duration_ms / 1000));
     if (s->duration_ms % 1000)
-      sb_printf(b, "+%lldms", (long long)(s->duration_ms % 1000));
+      gu_text_printf(b, "+%lldms", (long long)(s->duration_ms % 1000));
     break;
   case GH_STEP_UPLOAD_CERT:
   case GH_STEP_REPLACE_CERT:
@@ -1855,29 +1529,14 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
     break;
   }
   int bad = label.failed;
-  sb_free(&label);
-  return rc != 0 ? -1 : bad ? fail("out of memory") : 0;
-}
-
-static void put_footer(FILE *o) {
-  static const char text[] =
-      "\n"
-      "# ---- result --------------------------------------------------------------------\n"
-      "if [ \"$MISMATCHES\" -eq 0 ]; then\n"
-      "  echo \"RESULT: every expectation held\"\n"
-      "else\n"
-      "  echo \"RESULT: $MISMATCHES mismatch(es); gateway log: $WORK/gateway.log (KEEP_WORK=1 "
-      "keeps it)\"\n"
-      "  exit 1\n"
-      "fi\n";
-  fputs(text, o);
+  gu_text_free(&label);
+  return rc != 0 ? -1 : bad ? gu_fail(g->why, sizeof(g->why), "out of memory") : 0;
 }
 
 static int generate(gen *g) {
   put_header(g);
   put_settings(g);
-  put_helpers(g->o);
-  put_work(g->o);
+  fputs(gh_repro_prelude, g->o); /* repro-prelude.sh: helpers, work directory, clock */
   put_pki_section(g);
   if (put_backends(g) != 0 || put_gateway(g) != 0)
     return -1;
@@ -1888,7 +1547,9 @@ static int generate(gen *g) {
   for (size_t i = 0; i < g->c->step_count; i++)
     if (put_step(g, &g->c->steps[i], i) != 0)
       return -1;
-  put_footer(g->o);
+  fputs("\n# ---- result --------------------------------------------------------------------\n"
+        "report_result\n",
+        g->o);
   return 0;
 }
 
@@ -1982,11 +1643,11 @@ static int absolute(const char *path, char *out, size_t len) {
   return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-static int resolve_bins(const options *opt, bins *b) {
+static int resolve_bins(const options *opt, bins *b, char *why, size_t why_len) {
   char self[PATH_LEN], sim_guess[PATH_LEN], backend_guess[PATH_LEN];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0)
-    return fail("cannot read /proc/self/exe: %s", strerror(errno));
+    return gu_fail(why, why_len, "cannot read /proc/self/exe: %s", strerror(errno));
   self[n] = '\0';
   snprintf(b->gatecert, sizeof(b->gatecert), "%s", self);
   const char *sim = opt->sim_bin, *backend = opt->backend_bin;
@@ -1995,12 +1656,12 @@ static int resolve_bins(const options *opt, bins *b) {
   if (!backend && gh_sibling_program(GH_BACKEND_SIBLING, backend_guess, sizeof(backend_guess)) == 0)
     backend = backend_guess;
   if (!sim || !backend)
-    return fail("cannot find gatecert-sim or gatecert-backend next to %s", self);
+    return gu_fail(why, why_len, "cannot find gatecert-sim or gatecert-backend next to %s", self);
   if (absolute(sim, b->sim, sizeof(b->sim)) != 0 ||
       absolute(backend, b->backend, sizeof(b->backend)) != 0 ||
       absolute(opt->faketime_lib, b->faketime, sizeof(b->faketime)) != 0 ||
       absolute(opt->scenarios, b->scenarios, sizeof(b->scenarios)) != 0)
-    return fail("a path is too long");
+    return gu_fail(why, why_len, "a path is too long");
   const char *check[] = {b->sim, b->backend};
   for (size_t i = 0; i < 2; i++)
     if (access(check[i], X_OK) != 0)
@@ -2091,7 +1752,8 @@ int gh_repro_main(int argc, char **argv) {
     fprintf(stderr, "gatecert repro: \"%s\" does not apply to profile %s\n", c->name, opt.profile);
     rc = 2;
   }
-  if (rc == 0 && resolve_bins(&opt, bin) != 0)
+  char why[512] = "";
+  if (rc == 0 && resolve_bins(&opt, bin, why, sizeof(why)) != 0)
     rc = 3;
   char *script = NULL;
   size_t script_len = 0;
@@ -2101,15 +1763,19 @@ int gh_repro_main(int argc, char **argv) {
   if (rc == 0) {
     gen g = {.o = o, .c = c, .profile = opt.profile, .opt = &opt, .bin = bin};
     int bad = generate(&g) != 0;
+    if (bad)
+      snprintf(why, sizeof(why), "%s", g.why);
     bad |= ferror(o) != 0;
     bad |= fclose(o) != 0;
     if (bad)
       rc = 3;
     else if (fwrite(script, 1, script_len, stdout) != script_len || fflush(stdout) != 0) {
-      fail("cannot write the script: %s", strerror(errno));
+      gu_fail(why, sizeof(why), "cannot write the script: %s", strerror(errno));
       rc = 3;
     }
   }
+  if (rc == 3)
+    fprintf(stderr, "gatecert repro: %s\n", why[0] ? why : "out of memory");
   free(script);
   free(bin);
   gh_catalogue_free(&cat);

@@ -19,7 +19,7 @@ packages=(
   libzip-dev
   libcmocka-dev
   libfaketime faketime
-  clang-format clang-tidy cppcheck
+  clang-format clang-tidy cppcheck shellcheck
   clang libclang-rt-14-dev
   nginx haproxy
 )

@@ -1,0 +1,267 @@
+# shellcheck shell=bash
+# repro-prelude.sh - the fixed part of every script `gatecert repro` prints.
+#
+# gatecert repro writes the case's settings (GATECERT SIM_BIN BACKEND_BIN
+# FAKETIME_LIB PROFILE EPOCH_S SIM_EXTRA_ARGS), then this file as it stands
+# (embedded at build time: harness/CMakeLists.txt makes repro-prelude.h of
+# it), then the case: the PKI, the backends (then read_backend_ports), the
+# gateway's config and SIM_ARGS (then start_gateway), the APIs, one block per
+# step, and report_result. Lint: shellcheck (the test repro_prelude_shellcheck).
+# shellcheck disable=SC2154,SC2153 # the settings above are written by gatecert repro
+set -Eeuo pipefail
+KEEP_WORK=${KEEP_WORK:-0}
+STEP=${STEP:-0}
+
+export TZ=UTC  # libfaketime reads the timestamp file in local time
+unset LD_PRELOAD  # and no FAKETIME* variable is handed on (FAKETIME overrides the file)
+for v in $(compgen -e); do case $v in FAKETIME*) unset "$v" ;; esac; done
+umask 077
+for p in "$GATECERT" "$SIM_BIN" "$BACKEND_BIN"; do
+  if [ ! -x "$p" ]; then echo "not executable: $p (edit the top of this script)" >&2; exit 3; fi
+done
+if [ ! -r "$FAKETIME_LIB" ]; then echo "no libfaketime at $FAKETIME_LIB" >&2; exit 3; fi
+for p in openssl curl od sed grep date; do
+  command -v "$p" >/dev/null || { echo "this script needs $p" >&2; exit 3; }
+done
+
+# ---- helpers ------------------------------------------------------------------
+# shellcheck disable=SC2034 # API_ID, APP_ID: used by the steps below this file
+declare -A RUNNING=() PORT=() API_ID=() APP_ID=()  # pid -> program; backend -> port; api, application -> id
+urlencode_file() {  # FILE: its bytes percent-encoded (all but A-Z a-z 0-9 - . _ ~)
+  local LC_ALL=C s c i out=''
+  s=$(cat "$1"; printf x) && s=${s%x}
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in [A-Za-z0-9._~-]) out+=$c ;; *) printf -v c '%%%02X' "'$c"; out+=$c ;; esac
+  done
+  printf '%s' "$out"
+}
+MISMATCHES=0 WORK='' LAST_PID='' STEP_OK=1
+
+alive() {  # PID: true while it runs (a zombie has ended)
+  [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+stop_pid() {  # PID: SIGTERM, up to 3 s, SIGKILL; reap it; remove libfaketime's files
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 60; i++)); do
+    if ! alive "$pid"; then break; fi
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "/dev/shm/faketime_shm_$pid" "/dev/shm/sem.faketime_sem_$pid"
+  echo "stopped ${RUNNING[$pid]:-process} pid $pid"
+  unset "RUNNING[$pid]"
+}
+
+cleanup() {  # on exit: every process started here, by pid; then the work directory
+  local rc=$? pid
+  trap - EXIT INT TERM HUP
+  for pid in "${!RUNNING[@]}"; do stop_pid "$pid"; done
+  cd /
+  if [ -n "$WORK" ] && [ "$KEEP_WORK" = 1 ]; then echo "work directory kept: $WORK";
+  elif [ -n "$WORK" ]; then rm -rf "$WORK"; fi
+  exit "$rc"
+}
+
+start_faked() {  # NAME OUT ERR PROGRAM ARG...: PROGRAM on the fake clock; pid in LAST_PID
+  local name=$1 out=$2 err=$3
+  shift 3
+  : >"$out"  # emptied here, not in the child: a restart must not find the last READY
+  LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$WORK/clock FAKETIME_NO_CACHE=1 \
+    FAKETIME_DONT_FAKE_MONOTONIC=1 "$@" >>"$out" 2>>"$err" &
+  LAST_PID=$!
+  RUNNING[$LAST_PID]=$name
+  echo "started $name pid $LAST_PID"
+}
+
+wait_ready() {  # FILE REGEX PID LOG: until FILE has a line matching REGEX (10 s)
+  local i
+  for ((i = 0; i < 200; i++)); do
+    if grep -q -- "$2" "$1" 2>/dev/null; then return 0; fi
+    if ! alive "$3"; then echo "pid $3 ended before READY; its log:" >&2; cat "$4" >&2; exit 3; fi
+    sleep 0.05
+  done
+  echo "no READY from pid $3 within 10 s; its log:" >&2; cat "$4" >&2; exit 3
+}
+
+fake_date() { date -u -d "@$(($1 / 1000))" '+%Y-%m-%d %H:%M:%S'; }  # MS: as libfaketime reads it
+
+forward_only() {  # MS: the clock never goes back
+  if [ "$1" -lt "$FAKE_NOW_MS" ]; then
+    echo "ERROR: the clock only moves forward ($((FAKE_NOW_MS - $1)) ms earlier asked)" >&2; exit 3
+  fi
+}
+
+sync_clock() {  # LABEL MS: until the gateway's /_sim/time reaches MS (whole seconds; 5 s)
+  local target=$(($2 / 1000 * 1000)) now i
+  for ((i = 0; i < 500; i++)); do
+    now=$(curl -s --noproxy '*' -K "$WORK/admin.curlrc" "$ADMIN/_sim/time" |
+      sed -n 's/.*"time_ms":\([0-9]*\).*/\1/p') || true
+    if [ "${now:-0}" -ge "$target" ]; then
+      echo "$1: clock at $(fake_date "$2"); the gateway says $(fake_date "$now")"
+      return 0
+    fi
+    sleep 0.01
+  done
+  echo "ERROR: $1: the gateway did not reach $(fake_date "$2") within 5 s" >&2; exit 3
+}
+
+requests() {  # BACKEND: request events in its report so far
+  local n
+  n=$(grep -c '"event":"request"' "$WORK/backends/$1.jsonl" 2>/dev/null) || true
+  echo "${n:-0}"
+}
+
+fault_code() {  # FILE: the fault code of a JSON ({"code":"101500"}) or XML (:code>) body
+  sed -n -e 's/.*"code":"\{0,1\}\([^",}]*\).*/\1/p' -e 's/.*<[^/>]*:code>\([^<]*\)<.*/\1/p' \
+    "$1" 2>/dev/null | sed -n 1p || true  # no body file: the call got no answer
+}
+
+last_client_cert() {  # BACKEND: SHA-256 of the client certificate of its last request
+  { grep '"event":"request"' "$WORK/backends/$1.jsonl" 2>/dev/null || true; } | tail -n 1 |
+    sed -n 's/.*"client_cert":{[^}]*"sha256":"\([0-9a-f]*\)".*/\1/p'
+}
+
+cert_sha256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
+
+mismatch() {  # LABEL FILE WHAT...: one MISMATCH line per WHAT, then the body's start
+  local label=$1 file=$2 what
+  shift 2
+  for what in "$@"; do
+    echo "MISMATCH $label: $what"
+    MISMATCHES=$((MISMATCHES + 1))
+  done
+  if [ $# -gt 0 ] && [ -s "$file" ]; then echo "  body: $(head -c 300 "$file")"; fi
+}
+
+# check_call LABEL EXPECTED STATUS STEPFILE BACKEND BEFORE [EXPECTATION]...
+# EXPECTATION: status=N fault_code=C contains=S excludes=S header='Name: value'
+# tls_failure=CLASS reached=yes|no client_cert=PKI|none log=S. Prints what the call
+# got next to EXPECTED and a MISMATCH line per expectation that does not hold;
+# QUIET=1 prints nothing. STEP_OK is 1 when every expectation held.
+check_call() {
+  local label=$1 expected=$2 status=$3 f=$4 backend=$5 before=$6 e k v
+  shift 6
+  local reached=no code seen want alert=no bad=()
+  if [ "$(requests "$backend")" -gt "$before" ]; then reached=yes; fi
+  code=$(fault_code "$f.body")
+  for e in "$@"; do if [ "$e" = tls_failure=tls-alert ]; then alert=yes; fi; done
+  if [ "$status" = 000 ] && [ $alert = no ]; then
+    bad+=("the call failed: no HTTP answer")
+  elif [ "$status" != 000 ]; then
+    for e in "$@"; do
+      k=${e%%=*} v=${e#*=}
+      case $k in
+      status) if [ "$status" != "$v" ]; then bad+=("expected status $v, got $status"); fi ;;
+      fault_code) if [ "$code" != "$v" ]; then bad+=("expected fault code $v, got \"$code\""); fi ;;
+      contains) if ! grep -qF -- "$v" "$f.body"; then bad+=("expected the body to contain \"$v\""); fi ;;
+      excludes) if grep -qF -- "$v" "$f.body"; then bad+=("expected the body not to contain \"$v\""); fi ;;
+      header) if ! tr -d '\r' <"$f.headers" | grep -qixF -- "$v"; then bad+=("expected header $v"); fi ;;
+      tls_failure)
+        case $v:$status:$reached in
+        tls-alert:*) ;;
+        http-4xx:4??:* | http-5xx:5??:* | backend-not-reached:*:no) ;;
+        *) bad+=("expected failure class $v, got status $status (backend reached: $reached)") ;;
+        esac ;;
+      reached) if [ "$reached" != "$v" ]; then bad+=("expected backend reached: $v, got $reached"); fi ;;
+      client_cert)
+        seen=$(last_client_cert "$backend") want=''
+        if [ "$v" != none ]; then want=$(cert_sha256 "pki/$v.pem"); fi
+        if [ $reached = no ] || [ "$seen" != "$want" ]; then
+          bad+=("expected the backend to see client certificate $v ($want), it saw ${seen:-none} (reached: $reached)")
+        fi ;;
+      log) if ! grep -qF -- "$v" "$WORK/gateway.log"; then bad+=("expected the gateway log to contain \"$v\""); fi ;;
+      esac
+    done
+  fi
+  STEP_OK=1
+  # shellcheck disable=SC2034 # STEP_OK: read by the steps (within: passes in a row)
+  if [ ${#bad[@]} -gt 0 ]; then STEP_OK=0; fi
+  if [ "${QUIET:-0}" = 1 ]; then return 0; fi
+  echo "$label: got status $status, fault code ${code:-none}, backend reached: $reached"
+  echo "  expected: $expected"
+  mismatch "$label" "$f.body" "${bad[@]}"
+}
+
+# check_admin LABEL EXPECTED STATUS STEPFILE [EXPECTATION]...
+# EXPECTATION: status=N|2xx message=S contains=S (searched in the answer's body).
+check_admin() {
+  local label=$1 expected=$2 status=$3 f=$4 e k v bad=()
+  shift 4
+  for e in "$@"; do
+    k=${e%%=*} v=${e#*=}
+    case $k:$v in
+    status:2xx) if [[ $status != 2?? ]]; then bad+=("expected a 2xx status, got $status"); fi ;;
+    status:*) if [ "$status" != "$v" ]; then bad+=("expected status $v, got $status"); fi ;;
+    message:* | contains:*)
+      if ! grep -qF -- "$v" "$f.body"; then bad+=("expected the answer to contain \"$v\""); fi ;;
+    esac
+  done
+  echo "$label: got status $status"
+  echo "  expected: $expected"
+  mismatch "$label" "$f.body" "${bad[@]}"
+}
+
+pause() {  # LABEL: with STEP=1, wait for Enter
+  if [ "$STEP" = 1 ]; then read -r -p "next: $1 [Enter] " </dev/tty || true; fi
+}
+
+read_backend_ports() {  # after the backends' start: PORT[name] from their READY lines
+  BACKEND_PID=$LAST_PID
+  wait_ready "$WORK/backends.out" '^READY-ALL ' "$BACKEND_PID" "$WORK/backends.log"
+  local word name addr
+  while read -r word name addr; do  # READY <name> https=127.0.0.1:<port>
+    if [ "$word" = READY ]; then PORT[$name]=${addr##*:}; fi
+  done <"$WORK/backends.out"
+  for name in "${!PORT[@]}"; do echo "backend $name: https://localhost:${PORT[$name]}"; done
+}
+
+# The admin password is made at run time and kept in 0600 files: never in the
+# script, and never on a command line (curl reads it from admin.curlrc with -K).
+make_admin_password() {
+  local password
+  password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  printf '%s\n' "$password" >"$WORK/sim-admin.password"
+  printf 'user = "gatecert:%s"\n' "$password" >"$WORK/admin.curlrc"
+}
+
+start_gateway() {  # also after restart_gateway: sets SIM_PID HTTPS_PORT ADMIN STARTED_MS
+  start_faked gatecert-sim "$WORK/sim.out" "$WORK/gateway.log" "$SIM_BIN" --state "$WORK/sim-state" \
+    --admin-user gatecert --admin-password-file "$WORK/sim-admin.password" \
+    --profile "$PROFILE" --config "$WORK/sim-config.json" "${SIM_ARGS[@]}" \
+    "${SIM_EXTRA_ARGS[@]}"
+  SIM_PID=$LAST_PID
+  wait_ready "$WORK/sim.out" '^READY gatecert-sim ' "$SIM_PID" "$WORK/gateway.log"
+  HTTPS_PORT=$(sed -n 's/.* https=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/sim.out")
+  ADMIN=http://127.0.0.1:$(sed -n 's/.* admin=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/sim.out")
+  # advance_to counts from here: the gateway's start on the fake clock
+  STARTED_MS=$(curl -s --noproxy '*' -K "$WORK/admin.curlrc" "$ADMIN/_sim/status" |
+    sed -n 's/.*"started_ms":\([0-9]*\).*/\1/p')
+  echo "gatecert-sim: https://localhost:$HTTPS_PORT, admin $ADMIN, started at $(fake_date "$STARTED_MS") (fake)"
+}
+
+report_result() {  # the last line: 0 when every expectation held, else 1
+  if [ "$MISMATCHES" -eq 0 ]; then
+    echo "RESULT: every expectation held"
+  else
+    echo "RESULT: $MISMATCHES mismatch(es); gateway log: $WORK/gateway.log (KEEP_WORK=1 keeps it)"
+    exit 1
+  fi
+}
+
+# ---- work directory and fake clock ---------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatecert-repro.XXXXXX")
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+trap 'echo "ERROR: line $LINENO: a command failed (exit $?)" >&2; exit 3' ERR
+cd "$WORK"
+mkdir pki backends
+echo "work directory: $WORK"
+# libfaketime's timestamp file: "@YYYY-MM-DD HH:MM:SS", the clock runs on from there;
+# always replaced whole (temp file + mv): a half-written file stops the programs.
+FAKE_NOW_MS=$((EPOCH_S * 1000))
+echo "@$(fake_date "$FAKE_NOW_MS")" >"$WORK/clock.tmp" && mv -f "$WORK/clock.tmp" "$WORK/clock"
+
