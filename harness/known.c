@@ -18,6 +18,7 @@
  * because another entry came first). The summary is built in a memory stream
  * (open_memstream) and returned; nothing is printed here.
  */
+#include "gutil.h"
 #include "known.h"
 
 #include <errno.h>
@@ -30,18 +31,6 @@
 
 #define VERB_FAIL "fail"
 #define BLANKS    " \t"
-
-static int fail_why(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail_why(char *why, size_t why_len, const char *fmt, ...) {
-  if (why != NULL && why_len > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* ---------------------------------------------------------------------------
  * Parsing.
@@ -117,22 +106,22 @@ static int parse_line(gh_known *k, const char *start, const char *end, int line,
     return 0;
   char *verb = take_word(&c);
   if (verb == NULL)
-    return fail_why(why, why_len, "%s:%d: out of memory", src, line);
+    return gu_fail(why, why_len, "%s:%d: out of memory", src, line);
   bool is_fail = strcmp(verb, VERB_FAIL) == 0;
   if (!is_fail) {
-    fail_why(why, why_len, "%s:%d: unknown verb \"%.64s\" (expected: fail GLOB reason...)", src,
-             line, verb);
+    gu_fail(why, why_len, "%s:%d: unknown verb \"%.64s\" (expected: fail GLOB reason...)", src,
+            line, verb);
     free(verb);
     return -1;
   }
   free(verb);
   skip_blanks(&c);
   if (at_end(&c))
-    return fail_why(why, why_len, "%s:%d: \"fail\" needs a GLOB and a reason", src, line);
+    return gu_fail(why, why_len, "%s:%d: \"fail\" needs a GLOB and a reason", src, line);
   const char *problem = NULL;
   char *glob = take_glob(&c, &problem);
   if (glob == NULL)
-    return fail_why(why, why_len, "%s:%d: %s", src, line, problem);
+    return gu_fail(why, why_len, "%s:%d: %s", src, line, problem);
   bool separated = at_end(&c) || *c.p == ' ' || *c.p == '\t';
   skip_blanks(&c);
   const char *rend = c.end;
@@ -140,22 +129,22 @@ static int parse_line(gh_known *k, const char *start, const char *end, int line,
     rend--;
   int rc = 0;
   if (!separated)
-    rc = fail_why(why, why_len,
-                  "%s:%d: text right after the quoted GLOB (put a blank before the "
-                  "reason)",
-                  src, line);
+    rc = gu_fail(why, why_len,
+                 "%s:%d: text right after the quoted GLOB (put a blank before the "
+                 "reason)",
+                 src, line);
   else if (rend <= c.p)
-    rc = fail_why(why, why_len, "%s:%d: missing reason for \"%s\" (say why the gateway fails it)",
-                  src, line, glob);
+    rc = gu_fail(why, why_len, "%s:%d: missing reason for \"%s\" (say why the gateway fails it)",
+                 src, line, glob);
   for (size_t i = 0; rc == 0 && i < k->count; i++)
     if (strcmp(k->entries[i].glob, glob) == 0)
-      rc = fail_why(why, why_len, "%s:%d: \"%s\" is already listed on line %d", src, line, glob,
-                    k->entries[i].line);
+      rc = gu_fail(why, why_len, "%s:%d: \"%s\" is already listed on line %d", src, line, glob,
+                   k->entries[i].line);
   char *reason = rc == 0 ? strndup(c.p, (size_t)(rend - c.p)) : NULL;
   if (rc == 0 &&
       (reason == NULL ||
        add_entry(k, (gh_known_entry){.glob = glob, .reason = reason, .line = line}) != 0)) {
-    fail_why(why, why_len, "%s:%d: out of memory", src, line);
+    gu_fail(why, why_len, "%s:%d: out of memory", src, line);
     rc = -1; /* said outright: the analyzer does not follow fail_why */
   }
   if (rc != 0) {
@@ -169,7 +158,7 @@ int gh_known_parse(const char *text, const char *source, gh_known *k, char *why,
   memset(k, 0, sizeof(*k));
   k->source = strdup(source != NULL ? source : "known-failures");
   if (k->source == NULL)
-    return fail_why(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   if (text == NULL)
     text = "";
   int line = 1;
@@ -189,7 +178,7 @@ int gh_known_load(const char *path, gh_known *k, char *why, size_t why_len) {
   memset(k, 0, sizeof(*k));
   FILE *f = fopen(path, "rb");
   if (f == NULL)
-    return fail_why(why, why_len, "cannot read %s: %s", path, strerror(errno));
+    return gu_fail(why, why_len, "cannot read %s: %s", path, strerror(errno));
   char *text = NULL;
   size_t len = 0;
   FILE *mem = open_memstream(&text, &len);
@@ -203,11 +192,11 @@ int gh_known_load(const char *path, gh_known *k, char *why, size_t why_len) {
     bad = true;
   if (bad) {
     free(text);
-    return fail_why(why, why_len, "cannot read %s", path);
+    return gu_fail(why, why_len, "cannot read %s", path);
   }
   int rc = 0;
   if (memchr(text, '\0', len) != NULL)
-    rc = fail_why(why, why_len, "%s: a NUL byte: not a text file", path);
+    rc = gu_fail(why, why_len, "%s: a NUL byte: not a text file", path);
   else
     rc = gh_known_parse(text, path, k, why, why_len);
   free(text);
@@ -305,7 +294,7 @@ int gh_known_check(const gh_known *k, const gh_run *run, gh_known_result *res, c
   FILE *f = hits != NULL ? open_memstream(&body, &body_len) : NULL;
   if (f == NULL) {
     free(hits);
-    return fail_why(why, why_len, "out of memory checking the known failures");
+    return gu_fail(why, why_len, "out of memory checking the known failures");
   }
   for (size_t i = 0; i < count; i++) {
     count_hits(k, &run->cases[i], hits);
@@ -316,7 +305,7 @@ int gh_known_check(const gh_known *k, const gh_run *run, gh_known_result *res, c
   bool bad = ferror(f) != 0;
   if (fclose(f) != 0 || bad) {
     free(body);
-    return fail_why(why, why_len, "out of memory checking the known failures");
+    return gu_fail(why, why_len, "out of memory checking the known failures");
   }
   res->ok = res->unexpected == 0 && res->stale == 0;
   FILE *s = open_memstream(&text, &text_len);
@@ -333,7 +322,7 @@ int gh_known_check(const gh_known *k, const gh_run *run, gh_known_result *res, c
   }
   free(body);
   if (text == NULL)
-    return fail_why(why, why_len, "out of memory checking the known failures");
+    return gu_fail(why, why_len, "out of memory checking the known failures");
   res->summary = text;
   return 0;
 }

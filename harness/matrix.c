@@ -35,6 +35,7 @@
  *    nothing. Each file goes to "<FILE>.tmp", is fsync'd and renamed over
  *    FILE, keeping an existing file's permissions.
  */
+#include "gutil.h"
 #include "matrix.h"
 
 #include <errno.h>
@@ -58,18 +59,6 @@
 #define NOT_RUN         (-1)
 #define CAPABILITY_WORD "capability "
 #define RULE_WORD       "rule "
-
-static int fail_why(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail_why(char *why, size_t why_len, const char *fmt, ...) {
-  if (why != NULL && why_len > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static void free_strings(char **v, size_t n) {
   if (v == NULL)
@@ -139,7 +128,7 @@ static int load_features(const char *src, size_t i, json_t *array, gh_mx_case *c
   size_t n = json_array_size(array);
   c->features = calloc(n > 0 ? n : 1, sizeof(*c->features));
   if (c->features == NULL)
-    return fail_why(why, why_len, "%s: out of memory", src);
+    return gu_fail(why, why_len, "%s: out of memory", src);
   bool ok = true;
   if (n == 0) {
     c->features[0] = string_or(NULL, "unspecified", &ok);
@@ -148,47 +137,47 @@ static int load_features(const char *src, size_t i, json_t *array, gh_mx_case *c
   for (size_t k = 0; ok && k < n; k++) {
     json_t *f = json_array_get(array, k);
     if (!json_is_string(f) || json_string_length(f) == 0)
-      return fail_why(why, why_len, "%s: cases[%zu]: features[%zu] is not a non-empty string", src,
-                      i, k);
+      return gu_fail(why, why_len, "%s: cases[%zu]: features[%zu] is not a non-empty string", src,
+                     i, k);
     c->features[k] = string_or(f, NULL, &ok);
     c->feature_count = k + 1;
   }
-  return ok ? 0 : fail_why(why, why_len, "%s: out of memory", src);
+  return ok ? 0 : gu_fail(why, why_len, "%s: out of memory", src);
 }
 
 /* One element of "cases" into c (which the caller frees, also on error). */
 static int load_case(const char *src, size_t i, json_t *e, gh_mx_case *c, char *why,
                      size_t why_len) {
   if (!json_is_object(e))
-    return fail_why(why, why_len, "%s: cases[%zu] is not an object", src, i);
+    return gu_fail(why, why_len, "%s: cases[%zu] is not an object", src, i);
   json_t *name = json_object_get(e, "name");
   if (!json_is_string(name))
-    return fail_why(why, why_len, "%s: cases[%zu] has no \"name\" string", src, i);
+    return gu_fail(why, why_len, "%s: cases[%zu] has no \"name\" string", src, i);
   json_t *outcome = json_object_get(e, "outcome");
   if (!json_is_string(outcome) ||
       parse_outcome(json_string_value(outcome), &c->outcome, &c->not_applicable) != 0)
-    return fail_why(
+    return gu_fail(
         why, why_len,
         "%s: cases[%zu] (%s): \"outcome\" is not one of pass, fail, error, skip, not_applicable",
         src, i, json_string_value(name));
   json_t *features = json_object_get(e, "features");
   if (!json_is_array(features))
-    return fail_why(why, why_len, "%s: cases[%zu] (%s) has no \"features\" array", src, i,
-                    json_string_value(name));
+    return gu_fail(why, why_len, "%s: cases[%zu] (%s) has no \"features\" array", src, i,
+                   json_string_value(name));
   static const char *const strings[] = {"file", "message"};
   static const char *const numbers[] = {"seconds", "fake_seconds", "applies", "apply_ms"};
   for (size_t k = 0; k < sizeof(strings) / sizeof(strings[0]); k++)
     if (!optional_string(e, strings[k]))
-      return fail_why(why, why_len, "%s: cases[%zu]: \"%s\" is not a string", src, i, strings[k]);
+      return gu_fail(why, why_len, "%s: cases[%zu]: \"%s\" is not a string", src, i, strings[k]);
   for (size_t k = 0; k < sizeof(numbers) / sizeof(numbers[0]); k++)
     if (!optional_number(e, numbers[k]))
-      return fail_why(why, why_len, "%s: cases[%zu]: \"%s\" is not a number", src, i, numbers[k]);
+      return gu_fail(why, why_len, "%s: cases[%zu]: \"%s\" is not a number", src, i, numbers[k]);
   bool ok = true;
   c->name = string_or(name, NULL, &ok);
   c->file = string_or(json_object_get(e, "file"), NULL, &ok);
   c->message = string_or(json_object_get(e, "message"), NULL, &ok);
   if (!ok)
-    return fail_why(why, why_len, "%s: out of memory", src);
+    return gu_fail(why, why_len, "%s: out of memory", src);
   c->seconds = json_number_value(json_object_get(e, "seconds"));
   c->fake_seconds = json_number_value(json_object_get(e, "fake_seconds"));
   c->applies = (long)json_number_value(json_object_get(e, "applies"));
@@ -198,25 +187,24 @@ static int load_case(const char *src, size_t i, json_t *e, gh_mx_case *c, char *
 
 static int load_document(const char *src, json_t *root, gh_mx_run *run, char *why, size_t why_len) {
   if (!json_is_object(root))
-    return fail_why(why, why_len, "%s: not a JSON object (is it a gatecert conformance.json?)",
-                    src);
+    return gu_fail(why, why_len, "%s: not a JSON object (is it a gatecert conformance.json?)", src);
   json_t *impl = json_object_get(root, "implementation");
   json_t *name = json_object_get(impl, "name");
   if (!json_is_string(name) || json_string_length(name) == 0)
-    return fail_why(why, why_len,
-                    "%s: no \"implementation\".\"name\" string (is it a gatecert "
-                    "conformance.json?)",
-                    src);
+    return gu_fail(why, why_len,
+                   "%s: no \"implementation\".\"name\" string (is it a gatecert "
+                   "conformance.json?)",
+                   src);
   if (!optional_string(impl, "version") || !optional_string(root, "profile") ||
       !optional_string(root, "started"))
-    return fail_why(why, why_len, "%s: \"version\", \"profile\" or \"started\" is not a string",
-                    src);
+    return gu_fail(why, why_len, "%s: \"version\", \"profile\" or \"started\" is not a string",
+                   src);
   json_t *cases = json_object_get(root, "cases");
   if (!json_is_array(cases))
-    return fail_why(why, why_len,
-                    "%s: no \"cases\" array (written by a gatecert older than `gatecert "
-                    "matrix`? run `gatecert run` again)",
-                    src);
+    return gu_fail(why, why_len,
+                   "%s: no \"cases\" array (written by a gatecert older than `gatecert "
+                   "matrix`? run `gatecert run` again)",
+                   src);
   bool ok = true;
   run->implementation = string_or(name, NULL, &ok);
   run->version = string_or(json_object_get(impl, "version"), "", &ok);
@@ -225,7 +213,7 @@ static int load_document(const char *src, json_t *root, gh_mx_run *run, char *wh
   size_t n = json_array_size(cases);
   run->cases = calloc(n > 0 ? n : 1, sizeof(*run->cases));
   if (!ok || run->cases == NULL)
-    return fail_why(why, why_len, "%s: out of memory", src);
+    return gu_fail(why, why_len, "%s: out of memory", src);
   for (size_t i = 0; i < n; i++) {
     run->count = i + 1;
     if (load_case(src, i, json_array_get(cases, i), &run->cases[i], why, why_len) != 0)
@@ -249,13 +237,13 @@ static char *report_path(const char *path) {
 int gh_mx_run_load(const char *path, gh_mx_run *run, char *why, size_t why_len) {
   memset(run, 0, sizeof(*run));
   if (path == NULL || path[0] == '\0')
-    return fail_why(why, why_len, "no run directory given");
+    return gu_fail(why, why_len, "no run directory given");
   run->source = report_path(path);
   if (run->source == NULL)
-    return fail_why(why, why_len, "%s: out of memory", path);
+    return gu_fail(why, why_len, "%s: out of memory", path);
   FILE *f = fopen(run->source, "rb");
   if (f == NULL) {
-    fail_why(why, why_len, "cannot read %s: %s", run->source, strerror(errno));
+    gu_fail(why, why_len, "cannot read %s: %s", run->source, strerror(errno));
     gh_mx_run_free(run);
     return -1;
   }
@@ -264,8 +252,8 @@ int gh_mx_run_load(const char *path, gh_mx_run *run, char *why, size_t why_len) 
   fclose(f);
   int rc = -1;
   if (root == NULL)
-    fail_why(why, why_len, "%s: not valid JSON: line %d, column %d: %s", run->source, err.line,
-             err.column, err.text);
+    gu_fail(why, why_len, "%s: not valid JSON: line %d, column %d: %s", run->source, err.line,
+            err.column, err.text);
   else
     rc = load_document(run->source, root, run, why, why_len);
   json_decref(root);
@@ -538,7 +526,7 @@ int gh_matrix_build(const gh_mx_run *runs, size_t run_count, gh_matrix *m, char 
                     size_t why_len) {
   memset(m, 0, sizeof(*m));
   if (runs == NULL || run_count == 0)
-    return fail_why(why, why_len, "no runs to compare");
+    return gu_fail(why, why_len, "no runs to compare");
   m->runs = runs;
   m->run_count = run_count;
   bool ok = make_titles(m) && collect_rows(m);
@@ -560,7 +548,7 @@ int gh_matrix_build(const gh_mx_run *runs, size_t run_count, gh_matrix *m, char 
     }
   if (!ok) {
     gh_matrix_free(m);
-    return fail_why(why, why_len, "out of memory building the matrix");
+    return gu_fail(why, why_len, "out of memory building the matrix");
   }
   return 0;
 }
@@ -909,19 +897,19 @@ int gh_readme_splice(const char *readme, size_t len, const char *block, char **o
     p = nl != NULL ? nl + 1 : stop;
   }
   if (begins != 1 || ends != 1)
-    return fail_why(why, why_len,
-                    "needs exactly one line \"" MARK_BEGIN "\" and one line \"" MARK_END
-                    "\" (found %d and %d)",
-                    begins, ends);
+    return gu_fail(why, why_len,
+                   "needs exactly one line \"" MARK_BEGIN "\" and one line \"" MARK_END
+                   "\" (found %d and %d)",
+                   begins, ends);
   if (end_line < begin_line || begin_next > end_start)
-    return fail_why(why, why_len,
-                    "\"" MARK_END "\" (line %d) comes before \"" MARK_BEGIN "\" (line %d)",
-                    end_line, begin_line);
+    return gu_fail(why, why_len,
+                   "\"" MARK_END "\" (line %d) comes before \"" MARK_BEGIN "\" (line %d)", end_line,
+                   begin_line);
   size_t head = (size_t)(begin_next - readme), blen = strlen(block);
   size_t tail = len - (size_t)(end_start - readme);
   char *text = malloc(head + blen + tail + 1);
   if (text == NULL)
-    return fail_why(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   memcpy(text, readme, head);
   memcpy(text + head, block, blen);
   memcpy(text + head + blen, end_start, tail);
@@ -939,7 +927,7 @@ int gh_readme_splice(const char *readme, size_t len, const char *block, char **o
 static char *read_file(const char *path, size_t *len, char *why, size_t why_len) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
-    fail_why(why, why_len, "cannot read %s: %s", path, strerror(errno));
+    gu_fail(why, why_len, "cannot read %s: %s", path, strerror(errno));
     return NULL;
   }
   char *data = NULL;
@@ -951,7 +939,7 @@ static char *read_file(const char *path, size_t *len, char *why, size_t why_len)
       if (grown == NULL) {
         free(data);
         fclose(f);
-        fail_why(why, why_len, "%s: out of memory", path);
+        gu_fail(why, why_len, "%s: out of memory", path);
         return NULL;
       }
       data = grown;
@@ -965,7 +953,7 @@ static char *read_file(const char *path, size_t *len, char *why, size_t why_len)
   fclose(f);
   if (bad) {
     free(data);
-    fail_why(why, why_len, "cannot read %s", path);
+    gu_fail(why, why_len, "cannot read %s", path);
     return NULL;
   }
   data[*len] = '\0';
@@ -979,11 +967,11 @@ static int write_file(const char *path, const char *data, size_t len, char *why,
   size_t plen = strlen(path) + sizeof(".tmp");
   char *tmp = malloc(plen);
   if (tmp == NULL)
-    return fail_why(why, why_len, "%s: out of memory", path);
+    return gu_fail(why, why_len, "%s: out of memory", path);
   snprintf(tmp, plen, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) {
-    fail_why(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
+    gu_fail(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
     free(tmp);
     return -1;
   }
@@ -1004,7 +992,7 @@ static int write_file(const char *path, const char *data, size_t len, char *why,
   if (err == 0 && rename(tmp, path) != 0)
     err = errno;
   if (err != 0) {
-    fail_why(why, why_len, "cannot write %s: %s", path, strerror(err));
+    gu_fail(why, why_len, "cannot write %s: %s", path, strerror(err));
     unlink(tmp);
   }
   free(tmp);
@@ -1020,12 +1008,12 @@ static int stamp(char *out, size_t len, char *why, size_t why_len) {
     errno = 0;
     long long v = strtoll(sde, &end, 10);
     if (errno != 0 || *end != '\0' || v < 0)
-      return fail_why(why, why_len, "SOURCE_DATE_EPOCH=%s is not a number of seconds", sde);
+      return gu_fail(why, why_len, "SOURCE_DATE_EPOCH=%s is not a number of seconds", sde);
     t = (time_t)v;
   }
   struct tm tm;
   if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-    return fail_why(why, why_len, "cannot format the time");
+    return gu_fail(why, why_len, "cannot format the time");
   return 0;
 }
 
@@ -1138,7 +1126,7 @@ static int make_outputs(const gh_matrix *m, const matrix_opts *o, const char *ma
   out->markdown = gh_matrix_markdown(m, made_by, when);
   out->table = gh_matrix_table(m);
   if (out->json == NULL || out->markdown == NULL || out->table == NULL) {
-    fail_why(why, why_len, "out of memory rendering the matrix");
+    gu_fail(why, why_len, "out of memory rendering the matrix");
     return -2;
   }
   if (o->readme == NULL)
@@ -1152,7 +1140,7 @@ static int make_outputs(const gh_matrix *m, const matrix_opts *o, const char *ma
                             sizeof(inner));
   free(readme);
   if (rc != 0)
-    return fail_why(why, why_len, "%s: %s", o->readme, inner);
+    return gu_fail(why, why_len, "%s: %s", o->readme, inner);
   return 0;
 }
 

@@ -10,19 +10,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "gutil.h"
 #include "pki.h"
 
 #define OVERSIZE ((size_t)11 * 1024 * 1024)
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 static size_t find(const gh_pki *pki, const char *name) {
   for (size_t i = 0; i < pki->count; i++)
@@ -48,7 +39,7 @@ static int save(const char *path, const gcert_buf *buf, int private_data, char *
                 size_t why_len) {
   gcert_error err = {0};
   if (gcert_file_save(path, buf->data, buf->len, private_data, &err) != GCERT_OK)
-    return fail(why, why_len, "%s: %s", path, err.message);
+    return gu_fail(why, why_len, "%s: %s", path, err.message);
   return 0;
 }
 
@@ -98,13 +89,13 @@ static int save_entry(gh_pki *pki, size_t i, char *why, size_t why_len) {
       identity.len = buf.len + key.len;
       rc = save(gh_pki_path(pki, name, ".identity.pem", path), &identity, 1, why, why_len);
     } else
-      rc = fail(why, why_len, "out of memory");
+      rc = gu_fail(why, why_len, "out of memory");
     gcert_buf_cleanse_free(&identity);
   }
   gcert_buf_cleanse_free(&key);
 done:
   if (rc != 0 && err.message[0])
-    fail(why, why_len, "pki %s: %s", name, err.message);
+    gu_fail(why, why_len, "pki %s: %s", name, err.message);
   gcert_buf_free(&buf);
   gcert_store_free(&one);
   gcert_store_free(&chain);
@@ -141,13 +132,13 @@ static int issue(gh_pki *pki, size_t i, time_t epoch, char *why, size_t why_len)
   if (s->issuer) {
     size_t k = find(pki, s->issuer);
     if (k == pki->count)
-      return fail(why, why_len, "pki %s: issuer %s not made yet", s->name, s->issuer);
+      return gu_fail(why, why_len, "pki %s: issuer %s not made yet", s->name, s->issuer);
     pki->issuer[i] = k;
     issuer = &pki->items[k];
   }
   gcert_error err = {0};
   if (gcert_issue(&spec, epoch, issuer, NULL, &pki->items[i], &err) != GCERT_OK)
-    return fail(why, why_len, "pki %s: %s", s->name, err.message);
+    return gu_fail(why, why_len, "pki %s: %s", s->name, err.message);
   return save_entry(pki, i, why, why_len);
 }
 
@@ -159,7 +150,7 @@ int gh_pki_make(const gh_case_spec *c, const char *dir, gh_pki *pki, char *why, 
   pki->items = calloc(c->pki_count + 1, sizeof(*pki->items));
   pki->issuer = calloc(c->pki_count + 1, sizeof(*pki->issuer));
   if (!pki->items || !pki->issuer)
-    return fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   for (size_t i = 0; i < pki->count; i++)
     if (issue(pki, i, (time_t)c->epoch_s, why, why_len) != 0)
       return -1;
@@ -189,10 +180,10 @@ int gh_pki_bundle(const gh_pki *pki, char *const *names, size_t count, const cha
   for (size_t i = 0; rc == 0 && i < count; i++) {
     X509 *cert = gh_pki_cert(pki, names[i]);
     if (!cert || gcert_store_add_trusted(&store, NULL, cert, &err) != GCERT_OK)
-      rc = fail(why, why_len, "pki %s: %s", names[i], cert ? err.message : "not declared");
+      rc = gu_fail(why, why_len, "pki %s: %s", names[i], cert ? err.message : "not declared");
   }
   if (rc == 0 && gcert_pem_write(&store, NULL, &buf, &err) != GCERT_OK)
-    rc = fail(why, why_len, "%s", err.message);
+    rc = gu_fail(why, why_len, "%s", err.message);
   if (rc == 0)
     rc = save(path, &buf, 0, why, why_len);
   gcert_buf_free(&buf);
@@ -210,7 +201,7 @@ int gh_pki_encode(const gh_pki *pki, const char *name, const char *format, gcert
     size_t len = strcmp(format, "garbage") == 0 ? sizeof(junk) - 1 : OVERSIZE;
     out->data = malloc(len);
     if (!out->data)
-      return fail(why, why_len, "out of memory");
+      return gu_fail(why, why_len, "out of memory");
     for (size_t i = 0; i < len; i++)
       out->data[i] = (unsigned char)junk[i % (sizeof(junk) - 1)];
     out->len = len;
@@ -218,7 +209,7 @@ int gh_pki_encode(const gh_pki *pki, const char *name, const char *format, gcert
   }
   X509 *cert = gh_pki_cert(pki, name);
   if (!cert)
-    return fail(why, why_len, "pki %s: not declared", name ? name : "(none)");
+    return gu_fail(why, why_len, "pki %s: not declared", name ? name : "(none)");
   gcert_store store;
   gcert_store_init(&store);
   gcert_error err = {0};
@@ -239,7 +230,7 @@ int gh_pki_encode(const gh_pki *pki, const char *name, const char *format, gcert
   }
   gcert_store_free(&store);
   return st == GCERT_OK ? 0
-                        : fail(why, why_len, "encoding %s as %s: %s", name, format, err.message);
+                        : gu_fail(why, why_len, "encoding %s as %s: %s", name, format, err.message);
 }
 
 int gh_pki_sha256(const gh_pki *pki, const char *name, char out[65]) {
@@ -261,14 +252,14 @@ int gh_pki_public_pem(const gh_pki *pki, const char *name, char **out, char *why
   *out = NULL;
   EVP_PKEY *key = gh_pki_private_key(pki, name);
   if (!key)
-    return fail(why, why_len, "pki %s: not declared", name ? name : "(none)");
+    return gu_fail(why, why_len, "pki %s: not declared", name ? name : "(none)");
   BIO *bio = BIO_new(BIO_s_mem());
   char *data = NULL;
   long len = 0;
   if (!bio || PEM_write_bio_PUBKEY(bio, key) != 1 || (len = BIO_get_mem_data(bio, &data)) <= 0 ||
       !(*out = malloc((size_t)len + 1))) {
     BIO_free(bio);
-    return fail(why, why_len, "pki %s: cannot write its public key", name);
+    return gu_fail(why, why_len, "pki %s: cannot write its public key", name);
   }
   memcpy(*out, data, (size_t)len);
   (*out)[len] = '\0';

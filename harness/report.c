@@ -109,6 +109,8 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlwriter.h>
 
+#include "gutil.h"
+
 #define REDACTED     "[redacted]"
 #define REPLACEMENT  "\xEF\xBF\xBD" /* U+FFFD */
 #define LOG_TAIL_MAX ((size_t)64 * 1024)
@@ -121,85 +123,18 @@
 #define ANSI_YELLOW "\033[33m"
 #define ANSI_CYAN   "\033[36m"
 
-/* ---------------------------------------------------------------------------
- * A growable string. Appends after a failed allocation are ignored and the
- * failure is remembered, so callers check once at the end.
- * ------------------------------------------------------------------------- */
+/* A growing string is util's gu_text (gutil.h); take() also turns "nothing
+ * appended" into an empty string, which the report writers return. */
 
-typedef struct strbuf {
-  char *data;
-  size_t len, cap;
-  bool failed;
-} strbuf;
-
-static void sb_put(strbuf *b, const char *s, size_t n) {
-  if (b->failed)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *data = realloc(b->data, cap);
-    if (data == NULL) {
-      b->failed = true;
-      return;
-    }
-    b->data = data;
-    b->cap = cap;
-  }
-  if (n > 0)
-    memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-static void sb_puts(strbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(strbuf *b, const char *fmt, ...) {
-  char small[256];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof(small), fmt, ap);
-  va_end(ap);
-  if (n < 0) {
-    b->failed = true;
-    return;
-  }
-  if ((size_t)n < sizeof(small)) {
-    sb_put(b, small, (size_t)n);
-    return;
-  }
-  char *big = malloc((size_t)n + 1);
-  if (big == NULL) {
-    b->failed = true;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  sb_put(b, big, (size_t)n);
-  free(big);
-}
+static void sb_puts(gu_text *b, const char *s) { gu_text_add(b, s, strlen(s)); }
 
 /* The string, or NULL (freed) when an append failed. */
-static char *sb_take(strbuf *b) {
-  if (b->failed) {
-    free(b->data);
-    return NULL;
-  }
-  if (b->data == NULL)
+static char *sb_take(gu_text *b) {
+  int failed = b->failed, empty = b->data == NULL;
+  char *data = gu_text_take(b);
+  if (!failed && empty)
     return strdup("");
-  return b->data;
-}
-
-__attribute__((format(printf, 3, 4))) static void set_why(char *why, size_t why_len,
-                                                          const char *fmt, ...) {
-  if (why == NULL || why_len == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
+  return data;
 }
 
 /* ---------------------------------------------------------------------------
@@ -261,14 +196,14 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
 }
 
 /* Appends s[0..n) (no secret in it) with forbidden characters replaced. */
-static void put_xml_chars(strbuf *b, const unsigned char *s, size_t n) {
+static void put_xml_chars(gu_text *b, const unsigned char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
     size_t run = i; /* a run of plain allowed ASCII, copied at once */
     while (run < n && s[run] >= 0x20 && s[run] < 0x7F)
       run++;
     if (run > i) {
-      sb_put(b, (const char *)s + i, run - i);
+      gu_text_add(b, (const char *)s + i, run - i);
       i = run;
       continue;
     }
@@ -279,7 +214,7 @@ static void put_xml_chars(strbuf *b, const unsigned char *s, size_t n) {
       i++;
     } else {
       if (cp != UINT32_MAX && char_allowed(cp))
-        sb_put(b, (const char *)s + i, len);
+        gu_text_add(b, (const char *)s + i, len);
       else
         sb_puts(b, REPLACEMENT);
       i += len;
@@ -310,8 +245,8 @@ char *gh_report_clean(const char *text, const char *const *secrets) {
       }
     }
   }
-  strbuf b = {0};
-  sb_put(&b, "", 0);
+  gu_text b = {0};
+  gu_text_add(&b, "", 0);
   const unsigned char *u = (const unsigned char *)text;
   size_t i = 0;
   while (i < n) {
@@ -653,14 +588,14 @@ static int write_atomic(const char *path, const char *data, size_t len, char *wh
   size_t plen = strlen(path);
   char *tmp = malloc(plen + sizeof(".tmp"));
   if (tmp == NULL) {
-    set_why(why, why_len, "%s: out of memory", path);
+    gu_fail(why, why_len, "%s: out of memory", path);
     return -1;
   }
   memcpy(tmp, path, plen);
   memcpy(tmp + plen, ".tmp", sizeof(".tmp"));
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
-    set_why(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
+    gu_fail(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
     free(tmp);
     return -1;
   }
@@ -691,9 +626,9 @@ static int write_atomic(const char *path, const char *data, size_t len, char *wh
   }
   if (err != 0) {
     if (strcmp(step, "rename to") == 0)
-      set_why(why, why_len, "cannot rename %s to %s: %s", tmp, path, strerror(err));
+      gu_fail(why, why_len, "cannot rename %s to %s: %s", tmp, path, strerror(err));
     else
-      set_why(why, why_len, "cannot %s %s: %s", step, tmp, strerror(err));
+      gu_fail(why, why_len, "cannot %s %s: %s", step, tmp, strerror(err));
     unlink(tmp);
     free(tmp);
     return -1;
@@ -821,7 +756,7 @@ static void ant_timestamp(const char *started, char out[20]) {
 }
 
 /* Appends a filtered log tail, cut to its last LOG_TAIL_MAX bytes. */
-static void put_log_tail(strbuf *b, const char *filtered) {
+static void put_log_tail(gu_text *b, const char *filtered) {
   size_t n = strlen(filtered);
   size_t start = 0;
   if (n > LOG_TAIL_MAX) {
@@ -831,9 +766,9 @@ static void put_log_tail(strbuf *b, const char *filtered) {
     const char *nl = memchr(filtered + start, '\n', n - start);
     if (nl != NULL && (size_t)(nl - filtered) + 1 - start < LOG_TAIL_MAX / 2)
       start = (size_t)(nl - filtered) + 1; /* a line boundary, when one is near */
-    sb_printf(b, "[... %zu earlier bytes of the log omitted ...]\n", start);
+    gu_text_printf(b, "[... %zu earlier bytes of the log omitted ...]\n", start);
   }
-  sb_put(b, filtered + start, n - start);
+  gu_text_add(b, filtered + start, n - start);
   if (n > start && filtered[n - 1] != '\n')
     sb_puts(b, "\n");
 }
@@ -867,19 +802,19 @@ static bool clean_case_make(clean_case *cc, const gh_case *c, const char *const 
 
 /* The body of a <failure> or <error>: the whole story of the case. */
 static char *failure_body(const clean_case *cc) {
-  strbuf b = {0};
-  sb_put(&b, "", 0);
+  gu_text b = {0};
+  gu_text_add(&b, "", 0);
   if (cc->message != NULL && cc->message[0] != '\0')
-    sb_printf(&b, "%s\n", cc->message);
+    gu_text_printf(&b, "%s\n", cc->message);
   if (cc->detail != NULL && cc->detail[0] != '\0') {
-    sb_printf(&b, "\n%s", cc->detail);
+    gu_text_printf(&b, "\n%s", cc->detail);
     if (cc->detail[strlen(cc->detail) - 1] != '\n')
       sb_puts(&b, "\n");
   }
   if (cc->file != NULL)
-    sb_printf(&b, "\nscenario: %s\n", cc->file);
+    gu_text_printf(&b, "\nscenario: %s\n", cc->file);
   if (cc->reproduce != NULL)
-    sb_printf(&b, "reproduce: %s\n", cc->reproduce);
+    gu_text_printf(&b, "reproduce: %s\n", cc->reproduce);
   if (cc->log_tail != NULL && cc->log_tail[0] != '\0') {
     sb_puts(&b, "\ngateway log (tail):\n");
     put_log_tail(&b, cc->log_tail);
@@ -888,16 +823,16 @@ static char *failure_body(const clean_case *cc) {
 }
 
 /* Appends what the suite's <system-out> says about one case. */
-static void system_out_case(strbuf *b, const clean_case *cc, const char *name, const gh_case *c,
+static void system_out_case(gu_text *b, const clean_case *cc, const char *name, const gh_case *c,
                             const char *secs) {
   gh_outcome o = outcome_of(c);
-  sb_printf(b, "=== %s: %s (%s s)\n", name, gh_case_outcome_name(c), secs);
+  gu_text_printf(b, "=== %s: %s (%s s)\n", name, gh_case_outcome_name(c), secs);
   if (cc->reproduce != NULL)
-    sb_printf(b, "reproduce: %s\n", cc->reproduce);
+    gu_text_printf(b, "reproduce: %s\n", cc->reproduce);
   if (cc->log_tail != NULL && cc->log_tail[0] != '\0') {
     if (o == GH_FAIL || o == GH_ERROR) {
-      sb_printf(b, "gateway log (tail): in the <%s> element of this case\n",
-                o == GH_FAIL ? "failure" : "error");
+      gu_text_printf(b, "gateway log (tail): in the <%s> element of this case\n",
+                     o == GH_FAIL ? "failure" : "error");
     } else {
       sb_puts(b, "gateway log (tail):\n");
       put_log_tail(b, cc->log_tail);
@@ -923,14 +858,14 @@ static void name_set_free(name_set *s) {
  * classname already has that name in this suite (GitLab would drop it). */
 static char *unique_name(name_set *seen, const char *classname, const char *name) {
   for (unsigned k = 1;; k++) {
-    strbuf candidate = {0};
+    gu_text candidate = {0};
     if (k == 1)
       sb_puts(&candidate, name);
     else
-      sb_printf(&candidate, "%s #%u", name, k);
-    strbuf key = {0};
+      gu_text_printf(&candidate, "%s #%u", name, k);
+    gu_text key = {0};
     if (!candidate.failed)
-      sb_printf(&key, "%s\x1f%s", classname, candidate.data);
+      gu_text_printf(&key, "%s\x1f%s", classname, candidate.data);
     char *cand = sb_take(&candidate);
     char *k_str = sb_take(&key);
     if (cand == NULL || k_str == NULL) {
@@ -964,7 +899,7 @@ typedef struct suite {
 } suite;
 
 static void write_case(xml_out *x, const gh_run *run, const gh_case *c, const char *feature,
-                       name_set *seen, strbuf *out) {
+                       name_set *seen, gu_text *out) {
   clean_case cc;
   if (!clean_case_make(&cc, c, x->secrets)) {
     x->failed = true;
@@ -976,9 +911,9 @@ static void write_case(xml_out *x, const gh_run *run, const gh_case *c, const ch
   const char *profile = c->profile != NULL ? c->profile : run->profile;
   char *prof = clean_or(profile, NO_PROFILE, x->secrets);
   char *feat = clean_or(feature, NO_FEATURE, x->secrets);
-  strbuf cls = {0};
+  gu_text cls = {0};
   if (prof != NULL && feat != NULL)
-    sb_printf(&cls, "%s.%s", prof, feat);
+    gu_text_printf(&cls, "%s.%s", prof, feat);
   else
     cls.failed = true;
   char *classname = sb_take(&cls);
@@ -1063,8 +998,8 @@ static void write_suite(xml_out *x, const gh_run *run, const suite *s, size_t id
   x_end(x);
 
   name_set seen = {0};
-  strbuf out = {0};
-  sb_put(&out, "", 0);
+  gu_text out = {0};
+  gu_text_add(&out, "", 0);
   for (size_t i = 0; i < run->count && !x->failed; i++) {
     const gh_case *c = &run->cases[i];
     if (strcmp(case_feature(c, 0), s->feature) == 0)
@@ -1094,16 +1029,16 @@ static void xml_error_capture(void *ctx, xmlErrorPtr error) {
 
 int gh_junit_write(const gh_run *run, const char *path, char *why, size_t why_len) {
   if (run == NULL || path == NULL || path[0] == '\0') {
-    set_why(why, why_len, "junit: no run or no path");
+    gu_fail(why, why_len, "junit: no run or no path");
     return -1;
   }
   if (run->count > 0 && run->cases == NULL) {
-    set_why(why, why_len, "junit: run has %zu cases but no case array", run->count);
+    gu_fail(why, why_len, "junit: run has %zu cases but no case array", run->count);
     return -1;
   }
   suite *suites = calloc(run->count > 0 ? run->count : 1, sizeof(*suites));
   if (suites == NULL) {
-    set_why(why, why_len, "junit: out of memory");
+    gu_fail(why, why_len, "junit: out of memory");
     return -1;
   }
   size_t nsuites = 0;
@@ -1150,7 +1085,7 @@ int gh_junit_write(const gh_run *run, const char *path, char *why, size_t why_le
 
   int rc = -1;
   if (x.failed || buf == NULL) {
-    set_why(why, why_len, "junit: cannot build the document: %s",
+    gu_fail(why, why_len, "junit: cannot build the document: %s",
             xml_error[0] != '\0' ? xml_error : "out of memory");
   } else {
     rc = write_atomic(path, (const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf), why,
@@ -1360,34 +1295,33 @@ static json_t *conformance_doc(const gh_run *run) {
   return doc;
 }
 
-static int dump_to_strbuf(const char *buffer, size_t size, void *data) {
-  strbuf *b = data;
-  sb_put(b, buffer, size);
+static int dump_to_text(const char *buffer, size_t size, void *data) {
+  gu_text *b = data;
+  gu_text_add(b, buffer, size);
   return b->failed ? -1 : 0;
 }
 
 int gh_conformance_write(const gh_run *run, const char *path, char *why, size_t why_len) {
   if (run == NULL || path == NULL || path[0] == '\0') {
-    set_why(why, why_len, "conformance: no run or no path");
+    gu_fail(why, why_len, "conformance: no run or no path");
     return -1;
   }
   if (run->count > 0 && run->cases == NULL) {
-    set_why(why, why_len, "conformance: run has %zu cases but no case array", run->count);
+    gu_fail(why, why_len, "conformance: run has %zu cases but no case array", run->count);
     return -1;
   }
   json_t *doc = conformance_doc(run);
   if (doc == NULL) {
-    set_why(why, why_len, "conformance: out of memory building the document");
+    gu_fail(why, why_len, "conformance: out of memory building the document");
     return -1;
   }
-  strbuf b = {0};
-  int dumped =
-      json_dump_callback(doc, dump_to_strbuf, &b, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+  gu_text b = {0};
+  int dumped = json_dump_callback(doc, dump_to_text, &b, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
   json_decref(doc);
   sb_puts(&b, "\n");
   if (dumped != 0 || b.failed) {
     free(b.data);
-    set_why(why, why_len, "conformance: out of memory writing the document");
+    gu_fail(why, why_len, "conformance: out of memory writing the document");
     return -1;
   }
   int rc = write_atomic(path, b.data, b.len, why, why_len);

@@ -36,6 +36,7 @@
  * There is no global state: everything lives in the caller's gh_proc.
  * Nothing prints; every failure returns -1 with a one-line reason in why.
  */
+#include "gutil.h"
 #include "supervisor.h"
 
 #include <errno.h>
@@ -61,18 +62,6 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int say(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int say(char *why, size_t why_len, const char *fmt, ...) {
-  if (why != NULL && why_len > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 /* Success: an empty why. */
 static int say_nothing(char *why, size_t why_len) {
   if (why != NULL && why_len > 0)
@@ -80,20 +69,8 @@ static int say_nothing(char *why, size_t why_len) {
   return 0;
 }
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static int ms_left(double deadline) {
-  double left = deadline - now_ms();
+  double left = deadline - gu_now_ms();
   return left <= 0 ? 0 : left > 1e9 ? 1000000000 : (int)left + 1;
 }
 
@@ -224,16 +201,16 @@ static void reap(gh_proc *p, int ours) {
 /* Waits up to ms for p's leader to end and reaps it: 1 when reaped, 0 when it
  * still runs. */
 static int reap_within(gh_proc *p, int ms) {
-  double deadline = now_ms() + ms;
+  double deadline = gu_now_ms() + ms;
   for (;;) {
     int ended = has_ended(p->pid);
     if (ended != 0) {
       reap(p, ended == 1);
       return 1;
     }
-    if (now_ms() >= deadline)
+    if (gu_now_ms() >= deadline)
       return 0;
-    sleep_ms(POLL_STEP_MS);
+    gu_sleep_ms(POLL_STEP_MS);
   }
 }
 
@@ -307,7 +284,7 @@ static int env_own(child_env *env, char *why, size_t why_len, const char *fmt, .
   char *entry = n >= 0 ? malloc((size_t)n + 1) : NULL;
   if (entry == NULL || env->owned_count == sizeof(env->owned) / sizeof(env->owned[0])) {
     free(entry);
-    return say(why, why_len, "out of memory building the environment");
+    return gu_fail(why, why_len, "out of memory building the environment");
   }
   va_start(ap, fmt);
   vsnprintf(entry, (size_t)n + 1, fmt, ap);
@@ -327,21 +304,21 @@ static int env_build(child_env *env, const gh_proc_spec *spec, char *why, size_t
   for (size_t i = 0; spec->env != NULL && spec->env[i] != NULL; i++) {
     const char *entry = spec->env[i];
     if (env_name_len(entry) == 0)
-      return say(why, why_len, "environment entry \"%s\" is not NAME=value", entry);
+      return gu_fail(why, why_len, "environment entry \"%s\" is not NAME=value", entry);
     if (faketime && env_faketime_var(entry))
-      return say(why, why_len, "environment entry \"%.*s\" conflicts with faketime",
-                 (int)env_name_len(entry), entry);
+      return gu_fail(why, why_len, "environment entry \"%.*s\" conflicts with faketime",
+                     (int)env_name_len(entry), entry);
     for (size_t j = 0; j < i; j++) {
       if (env_name_len(spec->env[j]) == env_name_len(entry) &&
           strncmp(spec->env[j], entry, env_name_len(entry)) == 0)
-        return say(why, why_len, "environment entry \"%.*s\" given twice", (int)env_name_len(entry),
-                   entry);
+        return gu_fail(why, why_len, "environment entry \"%.*s\" given twice",
+                       (int)env_name_len(entry), entry);
     }
     extra++;
   }
   env->vars = calloc(ours + extra + 8, sizeof(char *));
   if (env->vars == NULL)
-    return say(why, why_len, "out of memory building the environment");
+    return gu_fail(why, why_len, "out of memory building the environment");
 
   const char *asan = NULL; /* ASAN_OPTIONS to extend under faketime */
   for (char **e = environ; e != NULL && *e != NULL; e++) {
@@ -429,7 +406,7 @@ static int exec_result(int fd, const char *bin, double deadline, char *why, size
     if (pr < 0 && errno == EINTR)
       continue;
     if (pr <= 0)
-      return say(why, why_len, "%s did not get to execve in time", bin);
+      return gu_fail(why, why_len, "%s did not get to execve in time", bin);
     ssize_t got = read(fd, (char *)&ce + have, sizeof(ce) - have);
     if (got < 0 && errno == EINTR)
       continue;
@@ -440,25 +417,25 @@ static int exec_result(int fd, const char *bin, double deadline, char *why, size
   if (have == 0)
     return 0;
   if (have < sizeof(ce))
-    return say(why, why_len, "%s: short report from the child before execve", bin);
+    return gu_fail(why, why_len, "%s: short report from the child before execve", bin);
   const char *what = ce.step == STEP_EXEC        ? "cannot execute"
                      : ce.step == STEP_PDEATHSIG ? "prctl(PR_SET_PDEATHSIG) failed for"
                                                  : "dup2 failed for";
-  return say(why, why_len, "%s %s: %s", what, bin, strerror(ce.err));
+  return gu_fail(why, why_len, "%s %s: %s", what, bin, strerror(ce.err));
 }
 
 /* Forks and execs spec->bin with p's pipe, stderr file and environment. On
  * failure the child, if there was one, is reaped. */
 static int spawn(gh_proc *p, const gh_proc_spec *spec, double deadline, char *why, size_t why_len) {
   if (spec->bin == NULL || *spec->bin == '\0')
-    return say(why, why_len, "no program to start");
+    return gu_fail(why, why_len, "no program to start");
   if (spec->stderr_path == NULL || *spec->stderr_path == '\0')
-    return say(why, why_len, "no stderr path for %s", spec->bin);
+    return gu_fail(why, why_len, "no stderr path for %s", spec->bin);
   if (spec->faketime_file != NULL && (spec->faketime_lib == NULL || *spec->faketime_lib == '\0'))
-    return say(why, why_len, "a faketime file without the libfaketime library");
+    return gu_fail(why, why_len, "a faketime file without the libfaketime library");
   size_t n = strlen(spec->stderr_path);
   if (n >= sizeof(p->stderr_path))
-    return say(why, why_len, "stderr path too long: %s", spec->stderr_path);
+    return gu_fail(why, why_len, "stderr path too long: %s", spec->stderr_path);
   memcpy(p->stderr_path, spec->stderr_path, n + 1);
   p->faketime = spec->faketime_file != NULL;
 
@@ -467,7 +444,7 @@ static int spawn(gh_proc *p, const gh_proc_spec *spec, double deadline, char *wh
   argv[argc++] = spec->bin;
   for (size_t i = 0; spec->args != NULL && spec->args[i] != NULL; i++) {
     if (argc > GH_PROC_MAX_ARGS)
-      return say(why, why_len, "more than %d arguments", GH_PROC_MAX_ARGS);
+      return gu_fail(why, why_len, "more than %d arguments", GH_PROC_MAX_ARGS);
     argv[argc++] = spec->args[i];
   }
   argv[argc] = NULL;
@@ -482,7 +459,7 @@ static int spawn(gh_proc *p, const gh_proc_spec *spec, double deadline, char *wh
   fds[0] = above_std(open("/dev/null", O_RDONLY | O_CLOEXEC));
   fds[3] = above_std(open(p->stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fds[3] < 0) {
-    say(why, why_len, "cannot create %s: %s", p->stderr_path, strerror(errno));
+    gu_fail(why, why_len, "cannot create %s: %s", p->stderr_path, strerror(errno));
     ok = 0;
   } else {
     struct stat st;
@@ -499,13 +476,13 @@ static int spawn(gh_proc *p, const gh_proc_spec *spec, double deadline, char *wh
     fds[5] = above_std(pipe_fds[1]);
   }
   if (ok && (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || fds[4] < 0 || fds[5] < 0)) {
-    say(why, why_len, "descriptors for %s: %s", spec->bin, strerror(errno));
+    gu_fail(why, why_len, "descriptors for %s: %s", spec->bin, strerror(errno));
     ok = 0;
   }
   pid_t parent = getpid();
   pid_t pid = ok ? fork() : -1;
   if (ok && pid < 0) {
-    say(why, why_len, "fork: %s", strerror(errno));
+    gu_fail(why, why_len, "fork: %s", strerror(errno));
     ok = 0;
   }
   if (pid == 0) {
@@ -541,7 +518,7 @@ static int single_ready_line(gh_proc *p, const char *line, char *why, size_t why
   static const char ready[] = "READY ";
   static const char loopback[] = "=127.0.0.1:";
   if (strncmp(line, ready, sizeof(ready) - 1) != 0)
-    return say(why, why_len, "unexpected line before READY: \"%s\"", line);
+    return gu_fail(why, why_len, "unexpected line before READY: \"%s\"", line);
   const char *tok = strchr(line + sizeof(ready) - 1, ' ');
   while (tok != NULL && *tok == ' ') {
     tok++;
@@ -550,21 +527,21 @@ static int single_ready_line(gh_proc *p, const char *line, char *why, size_t why
     if (end == NULL)
       end = tok + strlen(tok);
     if (eq == NULL || eq > end || eq == tok || (size_t)(eq - tok) >= GH_PROC_NAME_MAX)
-      return say(why, why_len, "malformed READY line \"%s\"", line);
+      return gu_fail(why, why_len, "malformed READY line \"%s\"", line);
     char *num_end = NULL;
     long port = strtol(eq + sizeof(loopback) - 1, &num_end, 10);
     if (num_end != end || port < 1 || port > 65535)
-      return say(why, why_len, "bad port in READY line \"%s\"", line);
+      return gu_fail(why, why_len, "bad port in READY line \"%s\"", line);
     if (p->count == GH_PROC_MAX_ENDPOINTS)
-      return say(why, why_len, "more than %d endpoints in READY line \"%s\"", GH_PROC_MAX_ENDPOINTS,
-                 line);
+      return gu_fail(why, why_len, "more than %d endpoints in READY line \"%s\"",
+                     GH_PROC_MAX_ENDPOINTS, line);
     gh_endpoint *ep = &p->endpoints[p->count++];
     memcpy(ep->name, tok, (size_t)(eq - tok));
     ep->name[eq - tok] = '\0';
     ep->port = (int)port;
     tok = end;
   }
-  return p->count > 0 ? 1 : say(why, why_len, "READY line without endpoints: \"%s\"", line);
+  return p->count > 0 ? 1 : gu_fail(why, why_len, "READY line without endpoints: \"%s\"", line);
 }
 
 /* One line of "READY <name> https=127.0.0.1:P" lines ended by "READY-ALL <n>".
@@ -577,22 +554,22 @@ static int ready_line(gh_proc *p, const char *line, char *why, size_t why_len) {
     char *end = NULL;
     long n = strtol(line + sizeof(all) - 1, &end, 10);
     if (end == line + sizeof(all) - 1 || *end != '\0' || n != (long)p->count)
-      return say(why, why_len, "bad line \"%s\": %zu READY lines before it", line, p->count);
+      return gu_fail(why, why_len, "bad line \"%s\": %zu READY lines before it", line, p->count);
     return 1;
   }
   if (strncmp(line, ready, sizeof(ready) - 1) != 0)
-    return say(why, why_len, "unexpected line before READY-ALL: \"%s\"", line);
+    return gu_fail(why, why_len, "unexpected line before READY-ALL: \"%s\"", line);
   const char *name = line + sizeof(ready) - 1;
   const char *sp = strstr(name, https);
   if (sp == NULL || sp == name || (size_t)(sp - name) >= GH_PROC_NAME_MAX ||
       memchr(name, ' ', (size_t)(sp - name)) != NULL)
-    return say(why, why_len, "malformed READY line \"%s\"", line);
+    return gu_fail(why, why_len, "malformed READY line \"%s\"", line);
   char *end = NULL;
   long port = strtol(sp + sizeof(https) - 1, &end, 10);
   if (end == sp + sizeof(https) - 1 || *end != '\0' || port < 1 || port > 65535)
-    return say(why, why_len, "bad port in READY line \"%s\"", line);
+    return gu_fail(why, why_len, "bad port in READY line \"%s\"", line);
   if (p->count == GH_PROC_MAX_ENDPOINTS)
-    return say(why, why_len, "more than %d READY lines", GH_PROC_MAX_ENDPOINTS);
+    return gu_fail(why, why_len, "more than %d READY lines", GH_PROC_MAX_ENDPOINTS);
   gh_endpoint *ep = &p->endpoints[p->count++];
   memcpy(ep->name, name, (size_t)(sp - name));
   ep->name[sp - name] = '\0';
@@ -625,12 +602,12 @@ static int wait_ready(gh_proc *p, int single, double deadline, int timeout_ms, c
       }
     }
     if (len == sizeof(buf))
-      return say(why, why_len, "READY line longer than %zu bytes", sizeof(buf));
+      return gu_fail(why, why_len, "READY line longer than %zu bytes", sizeof(buf));
     int left = ms_left(deadline);
     if (left <= 0)
-      return single ? say(why, why_len, "no READY line within %d ms", timeout_ms)
-                    : say(why, why_len, "no READY-ALL within %d ms (%zu READY lines)", timeout_ms,
-                          p->count);
+      return single ? gu_fail(why, why_len, "no READY line within %d ms", timeout_ms)
+                    : gu_fail(why, why_len, "no READY-ALL within %d ms (%zu READY lines)",
+                              timeout_ms, p->count);
     struct pollfd pfd = {p->out_fd, POLLIN, 0};
     int pr = poll(&pfd, 1, left);
     if (pr <= 0) /* EINTR or the deadline: checked above */
@@ -656,7 +633,7 @@ static int ready_timeout(const gh_proc_spec *spec) {
 int gh_proc_start(gh_proc *p, const gh_proc_spec *spec, char *why, size_t why_len) {
   proc_init(p);
   int timeout = ready_timeout(spec);
-  double deadline = now_ms() + timeout;
+  double deadline = gu_now_ms() + timeout;
   if (spawn(p, spec, deadline, why, why_len) != 0)
     return -1;
   if (spec->no_ready)
@@ -667,11 +644,11 @@ int gh_proc_start(gh_proc *p, const gh_proc_spec *spec, char *why, size_t why_le
   const char *name = base_name(spec->bin);
   if (r == 0) {
     if (!reap_within(p, REAP_AFTER_EOF_MS)) {
-      say(why, why_len, "%s closed stdout before READY and is still running", name);
+      gu_fail(why, why_len, "%s closed stdout before READY and is still running", name);
     } else {
       char how[64];
       describe_status(p->wait_status, how, sizeof(how));
-      say(why, why_len, "%s ended before READY (%s, %zu endpoints)", name, how, p->count);
+      gu_fail(why, why_len, "%s ended before READY (%s, %zu endpoints)", name, how, p->count);
     }
   }
   append_stderr(p, why, why_len);
@@ -682,18 +659,18 @@ int gh_proc_start(gh_proc *p, const gh_proc_spec *spec, char *why, size_t why_le
 int gh_proc_start_fails(gh_proc *p, const gh_proc_spec *spec, char *why, size_t why_len) {
   proc_init(p);
   int timeout = ready_timeout(spec);
-  double deadline = now_ms() + timeout;
+  double deadline = gu_now_ms() + timeout;
   if (spawn(p, spec, deadline, why, why_len) != 0)
     return -1;
   const char *name = base_name(spec->bin);
   /* an early protocol error is no answer: what counts is how it ends */
   if (wait_ready(p, spec->single_ready, deadline, timeout, why, why_len) == 1) {
-    say(why, why_len, "%s got ready (%zu endpoints) but should have failed", name, p->count);
+    gu_fail(why, why_len, "%s got ready (%zu endpoints) but should have failed", name, p->count);
     gh_proc_stop(p, SIGTERM, KILL_REAP_MS, NULL, 0);
     return -1;
   }
   if (!reap_within(p, timeout)) {
-    say(why, why_len, "%s neither got ready nor exited within %d ms", name, timeout);
+    gu_fail(why, why_len, "%s neither got ready nor exited within %d ms", name, timeout);
     kill_and_reap(p);
     return -1;
   }
@@ -701,7 +678,7 @@ int gh_proc_start_fails(gh_proc *p, const gh_proc_spec *spec, char *why, size_t 
   if (p->wait_status == STATUS_UNKNOWN || !WIFEXITED(p->wait_status)) {
     char how[64];
     describe_status(p->wait_status, how, sizeof(how));
-    say(why, why_len, "%s did not exit normally (%s)", name, how);
+    gu_fail(why, why_len, "%s did not exit normally (%s)", name, how);
     append_stderr(p, why, why_len);
     return -1;
   }
@@ -719,7 +696,7 @@ int gh_proc_port(const gh_proc *p, const char *name) {
 /* ---- watching and stopping ----------------------------------------------- */
 
 size_t gh_proc_read_more(gh_proc *p, int quiet_ms, int max_ms) {
-  double deadline = now_ms() + max_ms;
+  double deadline = gu_now_ms() + max_ms;
   if (p->more_len > sizeof(p->more) - 1)
     p->more_len = sizeof(p->more) - 1;
   while (p->out_fd >= 0 && p->more_len < sizeof(p->more) - 1) {
@@ -763,17 +740,18 @@ int gh_proc_stop(gh_proc *p, int sig, int timeout_ms, char *why, size_t why_len)
       signal_group(p, SIGKILL);
       if (!reap_within(p, KILL_REAP_MS))
         reap(p, 1); /* SIGKILL: see kill_and_reap */
-      rc = say(why, why_len, "process %ld ignored signal %d for %d ms: killed", pid, sig,
-               timeout_ms);
+      rc = gu_fail(why, why_len, "process %ld ignored signal %d for %d ms: killed", pid, sig,
+                   timeout_ms);
     } else if (sig != SIGKILL && !clean_exit(p->wait_status)) {
       describe_status(p->wait_status, how, sizeof(how));
-      rc = say(why, why_len, "process %ld ended with %s on signal %d, not exit 0", pid, how, sig);
+      rc = gu_fail(why, why_len, "process %ld ended with %s on signal %d, not exit 0", pid, how,
+                   sig);
       append_stderr(p, why, why_len);
     }
   } else if (p->out_fd >= 0 && sig != SIGKILL && !clean_exit(p->wait_status)) {
     /* it ended by itself before the stop (seen by gh_proc_alive) */
     describe_status(p->wait_status, how, sizeof(how));
-    rc = say(why, why_len, "process had already ended (%s) before signal %d", how, sig);
+    rc = gu_fail(why, why_len, "process had already ended (%s) before signal %d", how, sig);
     append_stderr(p, why, why_len);
   }
   close_fd(&p->out_fd);
@@ -787,14 +765,14 @@ int gh_proc_stop(gh_proc *p, int sig, int timeout_ms, char *why, size_t why_len)
 static int write_clock(const char *path, const char *prefix, const char *when, char *why,
                        size_t why_len) {
   if (path == NULL || when == NULL || *when == '\0' || strpbrk(when, "\r\n") != NULL)
-    return say(why, why_len, "bad fake time \"%s\"", when ? when : "(null)");
+    return gu_fail(why, why_len, "bad fake time \"%s\"", when ? when : "(null)");
   char tmp[GH_PROC_PATH_MAX + 16];
   int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
   if (n < 0 || (size_t)n >= sizeof(tmp))
-    return say(why, why_len, "path too long: %s", path);
+    return gu_fail(why, why_len, "path too long: %s", path);
   int fd = mkostemp(tmp, O_CLOEXEC); /* unique: writers of one clock do not collide */
   if (fd < 0)
-    return say(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
+    return gu_fail(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
   char line[256];
   int len = snprintf(line, sizeof(line), "%s%s\n", prefix, when);
   int ok = len > 0 && (size_t)len < sizeof(line);
@@ -811,8 +789,8 @@ static int write_clock(const char *path, const char *prefix, const char *when, c
     if (ok)
       err = errno;
     unlink(tmp);
-    return say(why, why_len, "cannot write %s: %s", path,
-               err ? strerror(err) : "fake time too long");
+    return gu_fail(why, why_len, "cannot write %s: %s", path,
+                   err ? strerror(err) : "fake time too long");
   }
   return 0;
 }
@@ -834,13 +812,13 @@ static int format_ms(long long ms, char when[64]) {
 int gh_faketime_write_ms(const char *path, long long ms, char *why, size_t why_len) {
   char when[64];
   if (format_ms(ms, when) != 0)
-    return say(why, why_len, "fake time %lld ms cannot be written", ms);
+    return gu_fail(why, why_len, "fake time %lld ms cannot be written", ms);
   return write_clock(path, "@", when, why, why_len);
 }
 
 int gh_faketime_freeze_ms(const char *path, long long ms, char *why, size_t why_len) {
   char when[64];
   if (format_ms(ms, when) != 0)
-    return say(why, why_len, "fake time %lld ms cannot be written", ms);
+    return gu_fail(why, why_len, "fake time %lld ms cannot be written", ms);
   return write_clock(path, "", when, why, why_len);
 }

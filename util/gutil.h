@@ -46,6 +46,12 @@ int gu_fail(char *why, size_t why_len, const char *fmt, ...) __attribute__((form
  * configuration; servers of our own bind port 0 and report theirs. */
 int gu_free_port(char *why, size_t why_len);
 
+/* Milliseconds on the monotonic clock (for deadlines and polling; never the
+ * fake clock of a process under libfaketime, which does not touch ours). */
+double gu_now_ms(void);
+/* Sleeps ms milliseconds of real time, resuming after signals. */
+void gu_sleep_ms(int ms);
+
 /* Where program is: with a '/', that file; without, the first regular
  * executable file named so in a directory of $PATH. 0 and the path in out, or
  * -1 with why (not found, not executable, or the path too long for out). */

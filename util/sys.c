@@ -1,6 +1,6 @@
-/* sys.c - the error helper, a free loopback port and the $PATH search of
- * gutil.h: what the drivers, the harness and the simulator each used to carry
- * a private copy of. */
+/* sys.c - the error helper, the monotonic clock and sleep, a free loopback
+ * port and the $PATH search of gutil.h: what the drivers, the harness and the
+ * simulator each used to carry a private copy of. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gutil.h"
@@ -38,6 +39,18 @@ int gu_free_port(char *why, size_t why_len) {
     gu_fail(why, why_len, "probing a loopback port: %s", strerror(errno));
   close(fd);
   return port;
+}
+
+double gu_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void gu_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }
 
 static int is_executable_file(const char *path) {
