@@ -39,9 +39,9 @@ static double median(double *v, size_t n) {
 static int time_starts(const char *dir, const char *const *args, double *samples, int rounds) {
   for (int i = 0; i < rounds; i++) {
     bs_start_opts opts = {.args = args, .scratch_dir = dir};
-    double t0 = bs_now_ms();
+    double t0 = gu_now_ms();
     bs_process *p = bs_start(&opts);
-    double t1 = bs_now_ms();
+    double t1 = gu_now_ms();
     if (p == NULL) {
       fprintf(stderr, "bench: backend did not start: %s\n", bs_error());
       return -1;
@@ -125,9 +125,9 @@ int main(void) {
   enum { MAX_SAMPLES = 100000 };
   static double total_ms[MAX_SAMPLES], handshake_ms[MAX_SAMPLES], first_byte_ms[MAX_SAMPLES];
   long ok = 0, failed = 0;
-  double start = bs_now_ms(), end = start + REQUEST_SECONDS * 1e3;
+  double start = gu_now_ms(), end = start + REQUEST_SECONDS * 1e3;
   char first_error[CURL_ERROR_SIZE] = "";
-  while (bs_now_ms() < end) {
+  while (gu_now_ms() < end) {
     bs_response res;
     if (bs_http(&req, &res) == CURLE_OK && res.status == 200) {
       if (ok < MAX_SAMPLES) {
@@ -142,7 +142,7 @@ int main(void) {
     }
     bs_response_free(&res);
   }
-  double secs = (bs_now_ms() - start) / 1e3;
+  double secs = (gu_now_ms() - start) / 1e3;
   printf("fresh-connection TLS 1.3 GETs:    %7.0f requests/s  (%ld in %.2f s, %ld failed)\n",
          (double)ok / secs, ok, secs, failed);
   if (ok > 0) {

@@ -41,9 +41,9 @@ static bs_process *start_pair(const char *faketime_file) {
 
 /* Waits (bounded) until nothing carries the marker prefix; the count left. */
 static int orphans_after(const char *prefix, int ms) {
-  double deadline = bs_now_ms() + ms;
+  double deadline = gu_now_ms() + ms;
   int n;
-  while ((n = bs_orphans(prefix)) != 0 && bs_now_ms() < deadline) {
+  while ((n = bs_orphans(prefix)) != 0 && gu_now_ms() < deadline) {
     struct timespec ts = {0, 5000000};
     nanosleep(&ts, NULL);
   }
@@ -172,17 +172,17 @@ static void test_killed_test_process(void **state) {
   /* an exiting process drops its memory (and so its environ) before its
    * sockets: give the close the same bounded time */
   for (int k = 0; k < 2; k++) {
-    double deadline = bs_now_ms() + 3000;
-    while (bs_port_refused(info.ports[k]) != 1 && bs_now_ms() < deadline) {
+    double deadline = gu_now_ms() + 3000;
+    while (bs_port_refused(info.ports[k]) != 1 && gu_now_ms() < deadline) {
       struct timespec ts = {0, 5000000};
       nanosleep(&ts, NULL);
     }
     bs_check(bs_port_refused(info.ports[k]) == 1);
   }
   /* reap the orphan (bounded): it must have ended */
-  double deadline = bs_now_ms() + 3000;
+  double deadline = gu_now_ms() + 3000;
   pid_t reaped = 0;
-  while ((reaped = waitpid(info.backend, &status, WNOHANG)) == 0 && bs_now_ms() < deadline) {
+  while ((reaped = waitpid(info.backend, &status, WNOHANG)) == 0 && gu_now_ms() < deadline) {
     struct timespec ts = {0, 5000000};
     nanosleep(&ts, NULL);
   }

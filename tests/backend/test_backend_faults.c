@@ -416,7 +416,7 @@ static void tls_client_send(tls_client *t, const char *text) {
 /* Reads for up to ms, appending to out (at most cap bytes kept): 1 once the
  * backend closed (close_notify or end of stream), 0 when the time ran out. */
 static int tls_client_read(tls_client *t, int ms, char *out, size_t cap, size_t *len) {
-  double deadline = bs_now_ms() + ms;
+  double deadline = gu_now_ms() + ms;
   for (;;) {
     char buf[512];
     int r = SSL_read(t->ssl, buf, (int)sizeof(buf));
@@ -429,7 +429,7 @@ static int tls_client_read(tls_client *t, int ms, char *out, size_t cap, size_t 
     int err = SSL_get_error(t->ssl, r);
     if (err != SSL_ERROR_WANT_READ)
       return 1; /* ZERO_RETURN (close_notify), or the stream ended */
-    double left = deadline - bs_now_ms();
+    double left = deadline - gu_now_ms();
     if (left <= 0)
       return 0;
     struct pollfd pfd = {t->fd, POLLIN, 0};

@@ -115,9 +115,9 @@ static int bench_starts(const char *dir) {
                           pw,        NULL};
     bs_start_opts opts = {
         .args = args, .scratch_dir = dir, .bin = getenv("GATECERT_SIM_BIN"), .single_ready = 1};
-    double t0 = bs_now_ms();
+    double t0 = gu_now_ms();
     bs_process *p = bs_start(&opts);
-    double t1 = bs_now_ms();
+    double t1 = gu_now_ms();
     if (p == NULL) {
       fprintf(stderr, "bench: gatecert-sim did not start: %s\n", bs_error());
       return -1;
@@ -191,13 +191,13 @@ static void run_client(int port, const char *path, const char *ca, int fresh, do
     curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
   }
-  double start = bs_now_ms(), end = start + seconds * 1e3;
-  while (bs_now_ms() < end) {
+  double start = gu_now_ms(), end = start + seconds * 1e3;
+  while (gu_now_ms() < end) {
     saw = 0;
     error[0] = '\0';
-    double t0 = bs_now_ms();
+    double t0 = gu_now_ms();
     CURLcode rc = curl_easy_perform(h);
-    double t1 = bs_now_ms();
+    double t1 = gu_now_ms();
     long status = 0, connects = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
@@ -211,7 +211,7 @@ static void run_client(int port, const char *path, const char *ca, int fresh, do
                error[0] ? error : curl_easy_strerror(rc), status);
     }
   }
-  out->seconds = (bs_now_ms() - start) / 1e3;
+  out->seconds = (gu_now_ms() - start) / 1e3;
   out->per_second = (double)out->ok / out->seconds;
   size_t n = out->ok < MAX_SAMPLES ? (size_t)out->ok : MAX_SAMPLES;
   qsort(samples, n, sizeof(samples[0]), cmp_double);

@@ -346,7 +346,7 @@ static void test_clock_story(void **state) {
   (void)state;
   clock_world w = {0};
   clock_start(&w, "clocks");
-  double real_start = bs_now_ms();
+  double real_start = gu_now_ms();
   json_t *status = NULL;
   st_check(st_status(&w.sim, &status));
   assert_int_equal(
@@ -399,7 +399,7 @@ static void test_clock_story(void **state) {
   assert_true(st_log_contains(&w.sim, "listener SSL profile reloaded (tick)"));
   printf("# upload +370: handshake at +601, memory trust at +661; data plane %ld before the "
          "reloader tick, %ld after both, %ld after the delete (%.0f ms real)\n",
-         before_reloader, after_both, after_delete, bs_now_ms() - real_start);
+         before_reloader, after_both, after_delete, gu_now_ms() - real_start);
   /* the security chain: in memory trust and matched -> the backend answers */
   assert_int_equal(401, before_reloader);
   assert_int_equal(200, after_both);

@@ -214,7 +214,7 @@ static void transfer_done(st_sim *sim, burst *b, CURLMsg *msg, size_t *in_flight
     b->sent_at_kill += uploads[i].state != UP_NOT_SENT;
   }
   b->acked_at_kill = b->acked;
-  b->ms_to_kill = bs_now_ms() - b->start_ms;
+  b->ms_to_kill = gu_now_ms() - b->start_ms;
   st_check(st_sim_kill(sim));
   b->killed = 1;
 }
@@ -231,7 +231,7 @@ static void run_burst(st_sim *sim, burst *b) {
   CURLM *multi = curl_multi_init();
   assert_non_null(multi);
   size_t next = 0, in_flight = 0;
-  b->start_ms = bs_now_ms();
+  b->start_ms = gu_now_ms();
   while (in_flight > 0 || (!b->killed && next < UPLOADS)) {
     while (!b->killed && in_flight < MAX_IN_FLIGHT && next < UPLOADS) {
       upload *u = &uploads[next++];

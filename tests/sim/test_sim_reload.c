@@ -89,7 +89,7 @@ static void test_tick_cases(void **state) {
     const reload_case *c = &cases[i];
     world w = {0};
     start(&w, c->name, c->interval_s);
-    double real_start = bs_now_ms();
+    double real_start = gu_now_ms();
     assert_int_equal(c->interval_s, st_status_i64(&w.sim, "sender.interval_s"));
     st_check(st_clock_set(&w.sim, w.t0 + c->upload_at_s * SECOND));
     upload_root(&w);
@@ -101,7 +101,7 @@ static void test_tick_cases(void **state) {
       fail_msg("%s: not live after its tick", c->name);
     printf("# %-18s upload at +%llds, live at +%llds (waited %llds of fake time) in %.0f ms real\n",
            c->name, (long long)c->upload_at_s, (long long)c->live_at_s,
-           (long long)(c->live_at_s - c->upload_at_s), bs_now_ms() - real_start);
+           (long long)(c->live_at_s - c->upload_at_s), gu_now_ms() - real_start);
     st_check(st_sim_stop(&w.sim));
     bs_check(bs_stop(w.backend) == 0);
   }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +32,7 @@
 #include <openssl/ssl.h>
 
 #include "gcert.h"
+#include "gutil.h"
 #include "supervisor.h"
 
 #define STOP_TIMEOUT_MS 3000
@@ -41,26 +43,8 @@ static unsigned started_count;
 
 const char *bs_error(void) { return last_error; }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(last_error, sizeof(last_error), fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-double bs_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
+/* util's gu_fail into last_error: the bs_ error convention. */
+#define fail(...) gu_fail(last_error, sizeof(last_error), __VA_ARGS__)
 
 const char *bs_join(char *out, const char *dir, const char *name) {
   snprintf(out, BS_PATH_MAX, "%s/%s", dir, name);
@@ -434,39 +418,34 @@ int bs_save_catalogue(const gcert_catalogue *cat, const char *dir) {
 
 #define BODY_MAX ((size_t)1 << 20)
 
-static size_t body_write(char *data, size_t size, size_t nmemb, void *user) {
-  bs_response *res = user;
-  size_t n = size * nmemb;
-  if (res->body_len + n > BODY_MAX)
-    return 0;
-  char *grown = realloc(res->body, res->body_len + n + 1);
-  if (grown == NULL)
-    return 0;
-  res->body = grown;
-  memcpy(res->body + res->body_len, data, n);
-  res->body_len += n;
-  res->body[res->body_len] = '\0';
-  return n;
+char *bs_text_body(gu_text *t, size_t *len) {
+  char *data = t->data ? t->data : calloc(1, 1);
+  if (len != NULL)
+    *len = t->data ? t->len : 0;
+  memset(t, 0, sizeof(*t));
+  return data;
 }
 
 CURLcode bs_http(const bs_request *req, bs_response *res) {
   memset(res, 0, sizeof(*res));
-  res->body = calloc(1, 1);
   CURL *h = curl_easy_init();
-  if (h == NULL || res->body == NULL) {
-    curl_easy_cleanup(h);
+  if (h == NULL) {
     res->code = CURLE_OUT_OF_MEMORY;
     snprintf(res->error, sizeof(res->error), "out of memory");
+    res->body = calloc(1, 1);
+    res->headers = calloc(1, 1);
     return res->code;
   }
   const char *host = req->host ? req->host : "localhost";
   char url[512], resolve_entry[300];
-  snprintf(url, sizeof(url), "https://%s:%d%s", host, req->port, req->path ? req->path : "/");
+  snprintf(url, sizeof(url), "%s://%s:%d%s", req->plain ? "http" : "https", host, req->port,
+           req->path ? req->path : "/");
   snprintf(resolve_entry, sizeof(resolve_entry), "%s:%d:127.0.0.1", host, req->port);
   struct curl_slist *resolve = curl_slist_append(NULL, resolve_entry);
   struct curl_slist *headers = NULL;
   for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
     headers = curl_slist_append(headers, req->headers[i]);
+  gu_text body = {.limit = BODY_MAX}, head = {.limit = BODY_MAX};
 
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
@@ -480,8 +459,10 @@ CURLcode bs_http(const bs_request *req, bs_response *res) {
   if (req->connect_timeout_ms > 0)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, res->error);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, res);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gu_text_curl_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, gu_text_curl_write);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
   if (req->cainfo != NULL)
     curl_easy_setopt(h, CURLOPT_CAINFO, req->cainfo);
   curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
@@ -502,9 +483,11 @@ CURLcode bs_http(const bs_request *req, bs_response *res) {
   if (req->body != NULL)
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
 
-  double start = bs_now_ms();
+  double start = gu_now_ms();
   res->code = curl_easy_perform(h);
-  res->elapsed_ms = bs_now_ms() - start;
+  res->elapsed_ms = gu_now_ms() - start;
+  res->body = bs_text_body(&body, &res->body_len);
+  res->headers = bs_text_body(&head, NULL);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
   curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &res->verify_result);
   curl_off_t us = 0;
@@ -520,9 +503,35 @@ CURLcode bs_http(const bs_request *req, bs_response *res) {
   return res->code;
 }
 
+int bs_header(const bs_response *res, const char *name, char *out, size_t out_len) {
+  size_t name_len = strlen(name);
+  int seen = 0;
+  if (out_len > 0)
+    out[0] = '\0';
+  for (const char *line = res->headers; line != NULL && *line != '\0';) {
+    const char *eol = strchr(line, '\n');
+    size_t len = eol ? (size_t)(eol - line) + 1 : strlen(line);
+    if (len > name_len && line[name_len] == ':' && strncasecmp(line, name, name_len) == 0) {
+      const char *v = line + name_len + 1;
+      size_t vlen = len - name_len - 1;
+      while (vlen > 0 && (*v == ' ' || *v == '\t'))
+        v++, vlen--;
+      while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+        vlen--;
+      if (out_len > 0)
+        snprintf(out, out_len, "%.*s", (int)vlen, v);
+      seen++;
+    }
+    line += len;
+  }
+  return seen;
+}
+
 void bs_response_free(bs_response *res) {
   free(res->body);
+  free(res->headers);
   res->body = NULL;
+  res->headers = NULL;
   res->body_len = 0;
 }
 
@@ -566,10 +575,10 @@ static int probe_connect(int port, int timeout_ms) {
 }
 
 static void probe_read_response(SSL *ssl, bs_probe *out, int timeout_ms) {
-  double deadline = bs_now_ms() + timeout_ms;
+  double deadline = gu_now_ms() + timeout_ms;
   size_t cap = 4096;
   out->response = calloc(1, cap);
-  while (out->response != NULL && bs_now_ms() < deadline && out->response_len < BODY_MAX) {
+  while (out->response != NULL && gu_now_ms() < deadline && out->response_len < BODY_MAX) {
     if (cap - out->response_len < 2048) {
       char *grown = realloc(out->response, cap * 2);
       if (grown == NULL)
@@ -743,7 +752,7 @@ json_t *bs_events_seq(const bs_events *ev, json_int_t seq) {
 
 int bs_report_wait(const char *path, const char *kind, size_t min_count, int timeout_ms,
                    bs_events *out) {
-  double deadline = bs_now_ms() + timeout_ms;
+  double deadline = gu_now_ms() + timeout_ms;
   char why[sizeof(last_error)] = "";
   for (;;) {
     if (bs_report_load(path, out) == 0) {
@@ -755,9 +764,9 @@ int bs_report_wait(const char *path, const char *kind, size_t min_count, int tim
     } else {
       snprintf(why, sizeof(why), "%s", last_error);
     }
-    if (bs_now_ms() >= deadline)
+    if (gu_now_ms() >= deadline)
       return fail("%s after %d ms: %s", path, timeout_ms, why);
-    sleep_ms(5);
+    gu_sleep_ms(5);
   }
 }
 

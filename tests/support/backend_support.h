@@ -35,6 +35,7 @@
 #include <openssl/x509.h>
 
 #include "gcert.h"
+#include "gutil.h"
 
 #define BS_MAX_ENDPOINTS    32 /* READY lines of one process (the catalogue has 22) */
 #define BS_MAX_PROCESSES    16 /* backends of ours alive at one time */
@@ -56,8 +57,8 @@ const char *bs_error(void);
     }                                                                                              \
   } while (0)
 
-/* Milliseconds of CLOCK_MONOTONIC (real: the test never runs under faketime). */
-double bs_now_ms(void);
+/* Milliseconds of the real clock: util's gu_now_ms (the test never runs under
+ * faketime). */
 
 /* ---- processes ----------------------------------------------------------- */
 
@@ -158,6 +159,7 @@ typedef struct bs_request {
   const char *body;   /* request body (POST and the like) */
   const char *cainfo; /* CA file to trust */
   int insecure;       /* do not verify the server at all */
+  int plain;          /* http://, not https:// */
   const char *cert;   /* client certificate (PEM) */
   const char *key;
   long tls_min;               /* CURL_SSLVERSION_TLSv1_x or 0 */
@@ -172,8 +174,9 @@ typedef struct bs_response {
   long status;
   long verify_result; /* CURLINFO_SSL_VERIFYRESULT: an X509_V_ERR code */
   char error[CURL_ERROR_SIZE];
-  char *body; /* NUL-terminated */
+  char *body; /* NUL-terminated, never NULL */
   size_t body_len;
+  char *headers;        /* the raw response header lines, never NULL */
   double elapsed_ms;    /* curl_easy_perform, measured around it */
   double handshake_ms;  /* CURLINFO_APPCONNECT_TIME: TCP + TLS done */
   double first_byte_ms; /* CURLINFO_STARTTRANSFER_TIME: first response byte */
@@ -182,6 +185,12 @@ typedef struct bs_response {
 /* One request on a fresh connection. Returns res->code. */
 CURLcode bs_http(const bs_request *req, bs_response *res);
 void bs_response_free(bs_response *res);
+/* How many times the response carried header name (case-insensitive); out
+ * gets the last value, trimmed ("" when none). */
+int bs_header(const bs_response *res, const char *name, char *out, size_t out_len);
+/* The bytes of a libcurl-collected text so far, kept even when it failed (a
+ * body cut at its limit), or an empty string (malloc'd); t is emptied. */
+char *bs_text_body(gu_text *t, size_t *len);
 
 /* ---- raw OpenSSL client ---------------------------------------------------- */
 

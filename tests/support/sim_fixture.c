@@ -383,8 +383,8 @@ int st_clock_set(st_sim *sim, int64_t ms) {
   if (bs_faketime_set(sim->clock_file, when) != 0)
     return st_fail("%s", bs_error());
   int64_t target = ms / 1000 * 1000;
-  double deadline = bs_now_ms() + CLOCK_WAIT_MS;
-  while (bs_now_ms() < deadline) {
+  double deadline = gu_now_ms() + CLOCK_WAIT_MS;
+  while (gu_now_ms() < deadline) {
     st_reply r;
     if (st_admin(sim, "GET", "/_sim/time", NULL, &r) != 0)
       return -1;
