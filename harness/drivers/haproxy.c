@@ -351,39 +351,43 @@ static int write_rendered(const hap_driver *h, const rendered *r, long generatio
 
 /* Waits until pid has a handler for sig (SigCgt in /proc): HAProxy's master
  * re-executes itself on a reload and a signal that arrives before it set
- * its handlers again kills it. 0, or -1 after GH_REAL_CONFIRM_MS. */
-static int await_handler(pid_t pid, int sig) {
+ * its handlers again kills it. The re-exec parses the whole configuration
+ * again, which on a loaded machine has taken more than GH_REAL_CONFIRM_MS
+ * (one lost case in a busy run), so this waits up to HANDLER_WAIT_MS.
+ * 0, or -1 with why: the master gone, or no handler in time. */
+#define HANDLER_WAIT_MS (3 * GH_REAL_CONFIRM_MS)
+static int await_handler(pid_t pid, int sig, char *why, size_t why_len) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
   unsigned long long bit = 1ULL << (sig - 1);
   double start = gh_driver_now_ms();
-  while (gh_driver_now_ms() - start < GH_REAL_CONFIRM_MS) {
+  while (gh_driver_now_ms() - start < HANDLER_WAIT_MS) {
     FILE *f = fopen(path, "r");
+    if (!f)
+      return gu_fail(why, why_len, "haproxy's master %d has exited", (int)pid);
     char line[256];
     unsigned long long caught = 0;
     int found = 0;
-    while (f && fgets(line, sizeof(line), f))
+    while (fgets(line, sizeof(line), f))
       if (strncmp(line, "SigCgt:", 7) == 0) {
         char *end = NULL;
         caught = strtoull(line + 7, &end, 16);
         found = end != line + 7;
       }
-    if (f)
-      fclose(f);
-    if (!f)
-      return -1;
+    fclose(f);
     if (found && (caught & bit))
       return 0;
     gh_driver_sleep_ms(GH_REAL_POLL_STEP_MS);
   }
-  return -1;
+  return gu_fail(why, why_len, "haproxy's master %d set no handler for signal %d within %d ms",
+                 (int)pid, sig, HANDLER_WAIT_MS);
 }
 
 /* Stops a master-worker HAProxy: SIGUSR1 to the master alone (a signal to
  * the whole group reaches a worker twice, and the second kills it, which
  * the master reports as its own failure), then the supervisor reaps it. */
 static int stop_haproxy(gh_proc *p, char *why, size_t why_len) {
-  if (p->pid > 0 && await_handler(p->pid, SIGUSR1) == 0 && kill(p->pid, SIGUSR1) == 0) {
+  if (p->pid > 0 && await_handler(p->pid, SIGUSR1, NULL, 0) == 0 && kill(p->pid, SIGUSR1) == 0) {
     double start = gh_driver_now_ms();
     while (gh_proc_alive(p) && gh_driver_now_ms() - start < GH_REAL_CONFIRM_MS)
       gh_driver_sleep_ms(GH_REAL_POLL_STEP_MS);
@@ -408,8 +412,8 @@ static void note(const hap_driver *h, const char *fmt, ...) {
 }
 
 static int reload_to(hap_driver *h, long generation, char *why, size_t why_len) {
-  if (await_handler(h->proc.pid, SIGUSR2) != 0)
-    return gu_fail(why, why_len, "haproxy's master %d does not take SIGUSR2", (int)h->proc.pid);
+  if (await_handler(h->proc.pid, SIGUSR2, why, why_len) != 0)
+    return -1;
   long from = gh_real_file_size(h->log_path);
   if (kill(h->proc.pid, SIGUSR2) != 0)
     return gu_fail(why, why_len, "SIGUSR2 to haproxy's master %d: %s", (int)h->proc.pid,
@@ -455,6 +459,7 @@ static int apply_runtime(hap_driver *h, const rendered *next, char *why, size_t 
  * API or reload; force_reload: a reload). haproxy -c refusing the
  * configuration is an error (an upload HAProxy would refuse was judged
  * before: hap_judge_upload), and the files of what runs are written back. */
+// NOLINTNEXTLINE(readability-non-const-parameter): gh_real_ops.apply's type; HAProxy never refuses here
 static int hap_apply(gh_real *g, int force_reload, char *refusal, size_t refusal_len, char *why,
                      size_t why_len) {
   hap_driver *h = (hap_driver *)g;

@@ -657,7 +657,6 @@ int gh_real_run(const char *bin, const char *const *args, int timeout_ms, gu_tex
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
   pid_t pid = 0;
-  extern char **environ;
   int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
@@ -708,13 +707,13 @@ int gh_real_version(const char *bin, const char *marker, int keep_marker, const 
   int status = 0;
   int rc = gh_real_run(bin, args, GH_REAL_RUN_MS, &text, &status, why, why_len);
   const char *v = rc == 0 && text.data ? strstr(text.data, marker) : NULL;
-  if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !v))
-    rc = gu_fail(why, why_len, "%s -v did not answer a version: %.200s", bin,
-                 text.data ? text.data : "");
-  if (rc == 0) {
+  if (v && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     const char *word = v + strlen(marker);
     snprintf(out, out_len, "%s%s%.*s", prefix, keep_marker ? marker : "",
              (int)strcspn(word, " \r\n"), word);
+  } else if (rc == 0) {
+    rc = gu_fail(why, why_len, "%s -v did not answer a version: %.200s", bin,
+                 text.data ? text.data : "");
   }
   gu_text_free(&text);
   return rc;

@@ -88,6 +88,7 @@ static void check_quote(const gh_ynode *n) {
   }
 }
 
+// NOLINTNEXTLINE(misc-no-recursion): bounded by the reader's depth limit, which it checks
 static void check_node(const gh_ynode *n, size_t depth, size_t *count) {
   CHECK(n != NULL);
   CHECK(++*count <= GH_YAML_MAX_NODES);

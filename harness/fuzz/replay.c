@@ -64,6 +64,8 @@ static void mutate(unsigned char *buf, size_t *len, size_t cap, size_t ntokens, 
       buf[at] = bytes[below(s, sizeof(bytes))];
     break;
   case 3: { /* one of the target's tokens */
+    if (ntokens == 0)
+      break;
     const char *t = gh_fuzz_tokens[below(s, ntokens)];
     insert(buf, len, cap, t, strlen(t), s);
     break;
