@@ -1,8 +1,7 @@
 /* driver.c - what every driver shares: capability names, what does not apply
  * to a product (the not-applicable table), rejection answers, admin results,
- * a free loopback port, and the gateway settings written in gatecert-sim's
- * --config schema (the sim driver's config and the exec protocol's start
- * file). */
+ * a free loopback port. (The gateway settings in gatecert-sim's --config
+ * schema, gh_gateway_config_write, are simconfig.c's.) */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -166,115 +165,6 @@ int gh_admin_error(gh_admin_result *r, long status, const char *message, const c
   return gh_admin_answer(r, status,
                          json_pack("{s:i, s:s, s:s, s:s, s:[]}", "code", (int)status, "message",
                                    message, "description", description, "moreInfo", "", "error"));
-}
-
-/* ---- the gateway settings as gatecert-sim's --config JSON ------------------- */
-
-static json_t *absolute_path(const char *path) {
-  char *real = realpath(path, NULL);
-  json_t *s = json_string(real ? real : path);
-  free(real);
-  return s;
-}
-
-static json_t *profile_json(const gh_driver_profile *p, int is_default) {
-  json_t *o = json_object();
-  if (!is_default) {
-    char server[300];
-    snprintf(server, sizeof(server), "%s:%d", p->host, p->port);
-    json_object_set_new(o, "servers", json_pack("[s]", server));
-  }
-  if (p->trust_pem)
-    json_object_set_new(o, "trust_store", absolute_path(p->trust_pem));
-  if (p->key_pem && strcmp(p->key_pem, "none") == 0)
-    json_object_set_new(o, "key_store", json_null());
-  else if (p->key_pem)
-    json_object_set_new(o, "key_store", absolute_path(p->key_pem));
-  if (p->verifier)
-    json_object_set_new(o, "hostname_verifier", json_string(p->verifier));
-  return o;
-}
-
-/* Seconds of a duration in ms, at least 1 (a config takes whole seconds). */
-static json_t *seconds(int64_t ms) {
-  int64_t s = ms / 1000;
-  return json_integer(s > 0 || ms == 0 ? s : 1);
-}
-
-/* "listener", "mutual_ssl", "throttling": only what the case sets. */
-static void client_side_json(const gh_gateway_config *c, json_t *root) {
-  json_t *l = json_object();
-  if (c->verify_client)
-    json_object_set_new(l, "verify_client", json_string(c->verify_client));
-  if (c->profile_reload_interval_ms >= 0)
-    json_object_set_new(l, "profile_reload_interval", seconds(c->profile_reload_interval_ms));
-  if (c->truststore_reload_period_ms >= 0)
-    json_object_set_new(l, "truststore_reload_period", seconds(c->truststore_reload_period_ms));
-  if (c->truststore_initial_delay_ms >= 0)
-    json_object_set_new(l, "truststore_initial_delay", seconds(c->truststore_initial_delay_ms));
-  if (c->certificate_match)
-    json_object_set_new(l, "certificate_match", json_string(c->certificate_match));
-  if (c->chain_validation >= 0)
-    json_object_set_new(l, "chain_validation", json_boolean(c->chain_validation));
-  if (json_object_size(l) > 0)
-    json_object_set_new(root, "listener", l);
-  else
-    json_decref(l);
-  if (c->has_mutual_ssl) {
-    json_t *m = json_object();
-    if (c->certificate_header)
-      json_object_set_new(m, "certificate_header", json_string(c->certificate_header));
-    if (c->header_encode >= 0)
-      json_object_set_new(m, "client_certificate_encode", json_boolean(c->header_encode));
-    if (c->client_validation >= 0)
-      json_object_set_new(m, "enable_client_validation", json_boolean(c->client_validation));
-    if (c->trusted_lb_count > 0) {
-      json_t *pins = json_array();
-      for (size_t i = 0; i < c->trusted_lb_count && i < GH_MAX_LB; i++)
-        json_array_append_new(pins, json_string(c->trusted_lb_sha256[i]));
-      json_object_set_new(m, "trusted_load_balancers", pins);
-    }
-    json_object_set_new(root, "mutual_ssl", m);
-  }
-  if (c->has_throttling) {
-    json_t *t = json_object();
-    if (c->per_certificate >= 0)
-      json_object_set_new(t, "per_certificate", json_boolean(c->per_certificate));
-    if (c->tier_count > 0) {
-      json_t *tiers = json_array();
-      for (size_t i = 0; i < c->tier_count && i < GH_MAX_DRIVER_TIERS; i++)
-        json_array_append_new(tiers, json_pack("{s:s, s:I, s:I}", "name", c->tiers[i].name,
-                                               "requests", (json_int_t)c->tiers[i].requests,
-                                               "window_seconds", (json_int_t)c->tiers[i].window_s));
-      json_object_set_new(t, "tiers", tiers);
-    }
-    json_object_set_new(root, "throttling", t);
-  }
-}
-
-int gh_gateway_config_write(const gh_gateway_config *c, const char *path, char *why,
-                            size_t why_len) {
-  json_t *root = json_object();
-  if (c->sender_reload_interval_ms > 0) {
-    int64_t s = c->sender_reload_interval_ms / 1000;
-    json_object_set_new(root, "sender_reload_interval", json_integer(s > 0 ? s : 1));
-  }
-  if (c->fault_format)
-    json_object_set_new(root, "fault_format", json_string(c->fault_format));
-  if (c->backend_timeout_ms > 0)
-    json_object_set_new(root, "backend_timeout_ms", json_integer(c->backend_timeout_ms));
-  json_t *profiles = json_array();
-  for (size_t i = 0; i < c->profile_count; i++)
-    json_array_append_new(profiles, profile_json(&c->profiles[i], 0));
-  json_object_set_new(root, "ssl_profiles", profiles);
-  if (c->has_default_profile)
-    json_object_set_new(root, "default_profile", profile_json(&c->default_profile, 1));
-  client_side_json(c, root);
-  int rc = json_dump_file(root, path, JSON_INDENT(2));
-  json_decref(root);
-  if (rc != 0)
-    snprintf(why, why_len, "cannot write %s", path);
-  return rc == 0 ? 0 : -1;
 }
 
 int gh_sibling_program(const char *relative, char *out, size_t out_len) {

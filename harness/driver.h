@@ -226,7 +226,8 @@ int gh_admin_error(gh_admin_result *r, long status, const char *message, const c
 /* Writes cfg in gatecert-sim's --config JSON schema (ssl_profiles,
  * default_profile, fault_format, backend_timeout_ms, sender_reload_interval,
  * listener, mutual_ssl, throttling: each only when set), every path made
- * absolute. 0, or -1 with why. */
+ * absolute. 0, or -1 with why. Defined in simconfig.c (the one writer of
+ * that JSON, simconfig.h). */
 int gh_gateway_config_write(const gh_gateway_config *cfg, const char *path, char *why,
                             size_t why_len);
 

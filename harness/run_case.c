@@ -42,6 +42,7 @@
 #include "gutil.h"
 #include "profile.h"
 #include "run_internal.h"
+#include "simconfig.h"
 
 /* snprintf for paths: -1 (and an empty string) when the result does not fit. */
 int gh_runner_pathf(char *out, size_t len, const char *fmt, ...) {
@@ -220,9 +221,7 @@ static int gateway_config(case_run *r, gh_gateway_config *cfg, char paths[][PATH
   cfg->clock_file = r->clock;
   cfg->faketime_lib = r->opt->faketime_lib;
   cfg->profile = r->profile;
-  cfg->sender_reload_interval_ms = g->sender_reload_interval_ms;
-  cfg->fault_format = g->fault_format;
-  cfg->backend_timeout_ms = g->backend_timeout_ms;
+  gh_simconfig_from_spec(cfg, g); /* the scalar settings, simconfig.c's table */
   size_t p = 0;
   if (g->trust_count > 0) {
     gh_runner_pathf(paths[p], PATH_LEN, "%s/gateway-trust.pem", r->dir);
@@ -313,28 +312,17 @@ static int clock_to(case_run *r, int64_t target, char *why, size_t why_len) {
   return r->driver->ops->clock_sync(r->driver, target, why, why_len);
 }
 
-/* The gateway's client-side settings (scenario gateway.listener, mutual_ssl,
- * throttling) into cfg; load balancers as the SHA-256 of their certificates. */
+/* The gateway's client-side lists (scenario gateway.mutual_ssl, throttling)
+ * into cfg: load balancers as the SHA-256 of their certificates, tiers. (The
+ * scalar settings came with gh_simconfig_from_spec.) */
 static int client_side_config(case_run *r, gh_gateway_config *cfg, char *why, size_t why_len) {
   const gh_gateway_spec *g = &r->spec->gateway;
-  cfg->verify_client = g->verify_client;
-  cfg->profile_reload_interval_ms = g->profile_reload_interval_ms;
-  cfg->truststore_reload_period_ms = g->truststore_reload_period_ms;
-  cfg->truststore_initial_delay_ms = g->truststore_initial_delay_ms;
-  cfg->certificate_match = g->certificate_match;
-  cfg->chain_validation = g->chain_validation;
-  cfg->has_mutual_ssl = g->has_mutual_ssl;
-  cfg->certificate_header = g->certificate_header;
-  cfg->header_encode = g->header_encode;
-  cfg->client_validation = g->client_validation;
   if (g->trusted_load_balancer_count > GH_MAX_LB || g->tier_count > GH_MAX_DRIVER_TIERS)
     return gu_fail(why, why_len, "too many load balancers or tiers");
   for (size_t i = 0; i < g->trusted_load_balancer_count; i++)
     if (gh_pki_sha256(&r->pki, g->trusted_load_balancers[i], cfg->trusted_lb_sha256[i]) != 0)
       return gu_fail(why, why_len, "pki %s: no certificate", g->trusted_load_balancers[i]);
   cfg->trusted_lb_count = g->trusted_load_balancer_count;
-  cfg->has_throttling = g->has_throttling;
-  cfg->per_certificate = g->per_certificate;
   for (size_t i = 0; i < g->tier_count; i++)
     cfg->tiers[i] = (gh_driver_tier){.name = g->tiers[i].name,
                                      .requests = g->tiers[i].requests,
