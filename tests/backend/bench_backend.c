@@ -53,42 +53,16 @@ static int time_starts(const char *dir, const char *const *args, double *samples
   return 0;
 }
 
-static int make_pki(const char *dir) {
-  gcert_catalogue *cat = NULL;
-  gcert_error err = {0};
-  if (gcert_catalogue_make(time(NULL), GCERT_KEY_EC_P256, &cat, &err) != GCERT_OK) {
-    fprintf(stderr, "bench: %s\n", err.message);
-    return -1;
-  }
-  int rc = bs_save_catalogue(cat, dir);
-  gcert_catalogue_free(cat);
-  if (rc != 0)
-    fprintf(stderr, "bench: %s\n", bs_error());
-  return rc;
-}
-
 int main(void) {
   char dir[BS_PATH_MAX];
-  const char *tmp = getenv("GATECERT_TMP");
-  if (tmp != NULL && *tmp != '\0') {
-    snprintf(dir, sizeof(dir), "%s", tmp);
-    char parent[BS_PATH_MAX];
-    snprintf(parent, sizeof(parent), "%s", tmp);
-    char *slash = strrchr(parent, '/');
-    if (slash != NULL && slash != parent) {
-      *slash = '\0';
-      mkdir(parent, 0700);
-    }
-    mkdir(dir, 0700);
-  } else {
-    snprintf(dir, sizeof(dir), "/tmp/bench_backend.XXXXXX");
-    if (mkdtemp(dir) == NULL) {
-      perror("bench: mkdtemp");
-      return 1;
-    }
-  }
-  if (make_pki(dir) != 0)
+  if (bs_bench_dir(dir, "/tmp/bench_backend.XXXXXX") != 0) {
+    perror("bench: scratch directory");
     return 1;
+  }
+  if (bs_make_catalogue(time(NULL), dir) != 0) {
+    fprintf(stderr, "bench: %s\n", bs_error());
+    return 1;
+  }
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   char cert[BS_PATH_MAX], key[BS_PATH_MAX], ca[BS_PATH_MAX], spec[3 * BS_PATH_MAX];

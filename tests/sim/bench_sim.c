@@ -70,24 +70,6 @@ static int write_file(const char *path, const char *text) {
   return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* mkdir -p of GATECERT_TMP (two levels, as CTest gives it) or a fresh temp dir. */
-static int scratch_dir(char dir[BS_PATH_MAX]) {
-  const char *tmp = getenv("GATECERT_TMP");
-  if (tmp == NULL || *tmp == '\0') {
-    snprintf(dir, BS_PATH_MAX, "/tmp/bench_sim.XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-  }
-  snprintf(dir, BS_PATH_MAX, "%s", tmp);
-  char parent[BS_PATH_MAX];
-  snprintf(parent, sizeof(parent), "%s", tmp);
-  char *slash = strrchr(parent, '/');
-  if (slash != NULL && slash != parent) {
-    *slash = '\0';
-    mkdir(parent, 0700);
-  }
-  return mkdir(dir, 0700) == 0 || access(dir, W_OK) == 0 ? 0 : -1;
-}
-
 /* Removes dir/name/state and its store so the next start finds nothing. */
 static void remove_state(const char *state) {
   static const char *const files[] = {"gatecert-sim.db", "gatecert-sim.db-wal",
@@ -229,20 +211,6 @@ static void print_result(const char *label, const client_result *r) {
     printf("    first failure: %s\n", r->first_error);
 }
 
-static int make_pki(const char *dir) {
-  gcert_catalogue *cat = NULL;
-  gcert_error err = {0};
-  if (gcert_catalogue_make(time(NULL), GCERT_KEY_EC_P256, &cat, &err) != GCERT_OK) {
-    fprintf(stderr, "bench: %s\n", err.message);
-    return -1;
-  }
-  int rc = bs_save_catalogue(cat, dir);
-  gcert_catalogue_free(cat);
-  if (rc != 0)
-    fprintf(stderr, "bench: %s\n", bs_error());
-  return rc;
-}
-
 static int bench_requests(const char *dir) {
   char chain[BS_PATH_MAX], key[BS_PATH_MAX], root[BS_PATH_MAX], spec[3 * BS_PATH_MAX];
   char sim_dir[BS_PATH_MAX], url[64];
@@ -366,7 +334,7 @@ static int bench_requests(const char *dir) {
 
 int main(void) {
   char dir[BS_PATH_MAX];
-  if (scratch_dir(dir) != 0) {
+  if (bs_bench_dir(dir, "/tmp/bench_sim.XXXXXX") != 0) {
     perror("bench: scratch directory");
     return 1;
   }
@@ -376,10 +344,12 @@ int main(void) {
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = bench_starts(dir);
-  if (rc == 0 && make_pki(dir) == 0)
-    rc = bench_requests(dir);
-  else
+  if (rc == 0 && bs_make_catalogue(time(NULL), dir) != 0) {
+    fprintf(stderr, "bench: %s\n", bs_error());
     rc = -1;
+  }
+  if (rc == 0)
+    rc = bench_requests(dir);
   if (bs_orphans(NULL) != 0) {
     fprintf(stderr, "bench: %s\n", bs_error());
     rc = -1;

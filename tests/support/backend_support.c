@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -412,6 +413,33 @@ int bs_save_catalogue(const gcert_catalogue *cat, const char *dir) {
       return -1;
   }
   return 0;
+}
+
+int bs_bench_dir(char dir[BS_PATH_MAX], const char *template_path) {
+  const char *tmp = getenv("GATECERT_TMP");
+  if (tmp == NULL || *tmp == '\0') {
+    snprintf(dir, BS_PATH_MAX, "%s", template_path);
+    return mkdtemp(dir) ? 0 : -1;
+  }
+  snprintf(dir, BS_PATH_MAX, "%s", tmp);
+  char parent[BS_PATH_MAX];
+  snprintf(parent, sizeof(parent), "%s", tmp);
+  char *slash = strrchr(parent, '/');
+  if (slash != NULL && slash != parent) {
+    *slash = '\0';
+    mkdir(parent, 0700);
+  }
+  return mkdir(dir, 0700) == 0 || access(dir, W_OK) == 0 ? 0 : -1;
+}
+
+int bs_make_catalogue(time_t when, const char *dir) {
+  gcert_catalogue *cat = NULL;
+  gcert_error err = {0};
+  if (gcert_catalogue_make(when, GCERT_KEY_EC_P256, &cat, &err) != GCERT_OK)
+    return fail("catalogue: %s", err.message);
+  int rc = bs_save_catalogue(cat, dir);
+  gcert_catalogue_free(cat);
+  return rc;
 }
 
 /* ---- libcurl client ------------------------------------------------------- */

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -146,6 +147,13 @@ int bs_save_key(const char *path, EVP_PKEY *key);
 /* Every catalogue row to dir: <row>.pem (the certificate alone), <row>.key
  * and <row>.chain.pem (the row, then its issuers, without the root). */
 int bs_save_catalogue(const gcert_catalogue *cat, const char *dir);
+/* The certs catalogue (gcert_catalogue_make, EC P-256) dated from when,
+ * saved into dir by bs_save_catalogue. */
+int bs_make_catalogue(time_t when, const char *dir);
+/* A benchmark's scratch directory into dir: GATECERT_TMP (made, with its
+ * parent, as CTest names it) or else a fresh mkdtemp of template
+ * ("/tmp/name.XXXXXX"). 0, or -1 with errno. */
+int bs_bench_dir(char dir[BS_PATH_MAX], const char *template_path);
 /* Whole file, NUL-terminated (malloc'd), or NULL. */
 char *bs_slurp(const char *path, size_t *len);
 

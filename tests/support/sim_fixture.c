@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +18,13 @@ static char st_last_error[512];
 
 const char *st_error(void) { return st_last_error; }
 
-static int st_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int st_fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(st_last_error, sizeof(st_last_error), fmt, ap);
-  va_end(ap);
+static int st_report(void) {
   fprintf(stderr, "sim_fixture: %s\n", st_last_error);
   return -1;
 }
+
+/* util's gu_fail into st_last_error, also printed (the test's log says why). */
+#define st_fail(...) (gu_fail(st_last_error, sizeof(st_last_error), __VA_ARGS__), st_report())
 
 static int write_file(const char *path, const char *text, mode_t mode) {
   FILE *f = fopen(path, "w");
@@ -138,24 +135,6 @@ int st_sim_kill(st_sim *sim) {
 
 /* ---- admin calls ------------------------------------------------------------- */
 
-typedef struct growbuf {
-  char *data;
-  size_t len;
-} growbuf;
-
-static size_t grow_write(char *ptr, size_t size, size_t nmemb, void *arg) {
-  growbuf *b = arg;
-  size_t n = size * nmemb;
-  char *p = realloc(b->data, b->len + n + 1);
-  if (!p)
-    return 0;
-  memcpy(p + b->len, ptr, n);
-  b->len += n;
-  p[b->len] = '\0';
-  b->data = p;
-  return n;
-}
-
 void st_reply_free(st_reply *reply) {
   free(reply->body);
   free(reply->headers);
@@ -180,10 +159,10 @@ char *st_header(const st_reply *reply, const char *name) {
 }
 
 static int perform(CURL *h, st_reply *out) {
-  growbuf body = {calloc(1, 1), 0}, headers = {calloc(1, 1), 0};
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grow_write);
+  gu_text body = {0}, headers = {0};
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gu_text_curl_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, grow_write);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, gu_text_curl_write);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &headers);
   curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -191,9 +170,8 @@ static int perform(CURL *h, st_reply *out) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, out->error);
   CURLcode rc = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-  out->body = body.data;
-  out->len = body.len;
-  out->headers = headers.data;
+  out->body = bs_text_body(&body, &out->len);
+  out->headers = bs_text_body(&headers, NULL);
   if (out->body && out->len)
     out->json = json_loadb(out->body, out->len, 0, NULL);
   if (rc != CURLE_OK && out->status == 0)

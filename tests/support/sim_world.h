@@ -1,0 +1,60 @@
+/* sim_world.h - the cmocka-side setup the data plane tests of gatecert-sim
+ * share: a "world" is a gatecert-backend serving a catalogue row, a
+ * gatecert-sim in front of it trusting the catalogue's root (optionally on a
+ * fake clock, under a profile, a config and a --break), client certificates
+ * made for the test, and the admin calls every such test repeats (upload a
+ * client certificate, reload, a JSON call that returns its status).
+ *
+ * Everything here asserts (cmocka): a failure ends the test. The catalogue is
+ * expected in the scratch directory (bt_setup_catalogue or _2030 as the
+ * group setup).
+ */
+#ifndef GATECERT_SIM_WORLD_H
+#define GATECERT_SIM_WORLD_H
+
+#include "backend_support.h"
+#include "sim_fixture.h"
+
+/* A client certificate and its key, as files in the scratch directory. */
+typedef struct sw_client {
+  char cert[BS_PATH_MAX];
+  char key[BS_PATH_MAX];
+} sw_client;
+
+/* <scratch>/name in one of 8 rotating static slots. */
+const char *sw_scratch(const char *name);
+
+/* A self-signed client certificate "CN=<name>,O=gatecert" (dated from
+ * TEST_REFERENCE) saved as <name>.cert.pem and <name>.key.pem. */
+void sw_make_client(sw_client *c, const char *name);
+
+/* A gatecert-backend endpoint name serving catalogue row's chain and key
+ * (<row>.chain.pem, <row>.key) with extra appended to the spec (",..." or
+ * NULL), reporting into the scratch directory. url (NULL: not wanted, else
+ * 128 bytes) gets "https://localhost:<port>". */
+bs_process *sw_backend(const char *name, const char *row, const char *extra, char *url);
+
+/* Starts gatecert-sim in <scratch>/dir_name with --trust <scratch>/root.pem,
+ * under profile (NULL: the default), on the fake clock starting at clock
+ * (NULL: real time), with config (JSON text or NULL) and --break brk (NULL:
+ * none). */
+void sw_sim_start(st_sim *sim, const char *dir_name, const char *profile, const char *clock,
+                  const char *config, const char *brk);
+
+/* POSTs c's certificate as a client certificate of api_id with alias and
+ * tier; anything but 201 fails the test. */
+void sw_upload_client(st_sim *sim, const char *api_id, const char *alias, const sw_client *c,
+                      const char *tier);
+
+/* POST /_sim/reload, which must answer 200. */
+void sw_reload(st_sim *sim);
+
+/* An admin call with a JSON body (text or NULL): its status, and *out (when
+ * out is not NULL) the reply's JSON (new reference, or NULL). */
+long sw_admin_json(st_sim *sim, const char *method, const char *path, const char *body,
+                   json_t **out);
+
+/* Stops the simulator and then the backend; each must exit cleanly. */
+void sw_stop(st_sim *sim, bs_process *backend);
+
+#endif
