@@ -143,7 +143,16 @@ static void cert_meta_reply(struct evhttp_request *req, int status, const char *
   gsim_send_json(req, status, json_pack("{s:s, s:s}", "alias", alias, "endpoint", endpoint));
 }
 
-static void certs_add(gsim *sim, struct evhttp_request *req, const cert_api *api) {
+/* The routes' context: the simulator and the version's paths. */
+typedef struct certs_ctx {
+  gsim *sim;
+  const cert_api *api;
+} certs_ctx;
+
+static void certs_add(void *ctx, struct evhttp_request *req) {
+  const certs_ctx *c = ctx;
+  gsim *sim = c->sim;
+  const cert_api *api = c->api;
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
@@ -225,8 +234,10 @@ static void certs_add(gsim *sim, struct evhttp_request *req, const cert_api *api
   cert_meta_reply(req, replaced ? 200 : 201, row.alias, row.endpoint);
 }
 
-static void certs_replace(gsim *sim, struct evhttp_request *req, const cert_api *api,
-                          const char *alias) {
+static void certs_replace(void *ctx, struct evhttp_request *req, const char *alias) {
+  const certs_ctx *c = ctx;
+  gsim *sim = c->sim;
+  const cert_api *api = c->api;
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
@@ -284,8 +295,10 @@ static void certs_replace(gsim *sim, struct evhttp_request *req, const cert_api 
   gsim_cert_row_clear(&existing);
 }
 
-static void certs_delete(gsim *sim, struct evhttp_request *req, const cert_api *api,
-                         const char *alias) {
+static void certs_delete(void *ctx, struct evhttp_request *req, const char *alias) {
+  const certs_ctx *c = ctx;
+  gsim *sim = c->sim;
+  const cert_api *api = c->api;
   gsim_store_status st = gsim_store_cert_delete(sim->store, alias);
   if (st == GSIM_STORE_NOT_FOUND) {
     cert_not_found(req, api->delete_missing, alias);
@@ -305,7 +318,8 @@ static void certs_delete(gsim *sim, struct evhttp_request *req, const cert_api *
     evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-static void certs_list(gsim *sim, struct evhttp_request *req) {
+static void certs_list(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const certs_ctx *)ctx)->sim;
   struct evkeyvalq query;
   long offset = 0, limit = GSIM_LIST_DEFAULT;
   if (gsim_list_query(req, &query, &offset, &limit) != 0)
@@ -334,8 +348,10 @@ static void certs_list(gsim *sim, struct evhttp_request *req) {
   gsim_send_json(req, 200, gsim_rest_page("certificates", list, offset, limit, count));
 }
 
-static void certs_get(gsim *sim, struct evhttp_request *req, const cert_api *api, const char *alias,
-                      int content) {
+static void certs_get(void *ctx, struct evhttp_request *req, const char *alias, int content) {
+  const certs_ctx *c = ctx;
+  gsim *sim = c->sim;
+  const cert_api *api = c->api;
   gsim_cert_row row;
   memset(&row, 0, sizeof(row));
   gsim_store_status st = gsim_store_cert_get(sim->store, alias, &row);
@@ -365,30 +381,10 @@ static void certs_get(gsim *sim, struct evhttp_request *req, const cert_api *api
 
 static void certs_route(gsim *sim, struct evhttp_request *req, const cert_api *api,
                         const char *rest) {
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (*rest == '\0' || strcmp(rest, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      certs_add(sim, req, api);
-    else if (cmd == EVHTTP_REQ_GET)
-      certs_list(sim, req);
-    else
-      gsim_rest_method_not_allowed(req, "GET, POST");
-    return;
-  }
-  char alias[GSIM_ALIAS_MAX];
-  int content = 0;
-  if (gsim_rest_alias_path(req, rest, alias, sizeof(alias), &content) != 0)
-    return;
-  if (content && cmd != EVHTTP_REQ_GET)
-    gsim_rest_method_not_allowed(req, "GET");
-  else if (cmd == EVHTTP_REQ_GET)
-    certs_get(sim, req, api, alias, content);
-  else if (cmd == EVHTTP_REQ_PUT)
-    certs_replace(sim, req, api, alias);
-  else if (cmd == EVHTTP_REQ_DELETE)
-    certs_delete(sim, req, api, alias);
-  else
-    gsim_rest_method_not_allowed(req, "GET, PUT, DELETE");
+  static const gsim_rest_alias_routes routes = {certs_add, certs_list, certs_get, certs_replace,
+                                                certs_delete};
+  certs_ctx ctx = {sim, api};
+  gsim_rest_alias_collection(req, rest, &routes, &ctx);
 }
 
 /* ---- dispatch --------------------------------------------------------------- */

@@ -658,6 +658,7 @@ int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
 
 /* The request as routed: the API, the key type and whether the path named it. */
 typedef struct cc_route {
+  gsim *sim;
   gsim_api *api;           /* NULL on v0.14 paths until the form, the query or the alias names it */
   char key_type[16];       /* PRODUCTION or SANDBOX */
   char key_type_given[16]; /* as the path spelled it: WSO2's 409 repeats it */
@@ -821,7 +822,9 @@ static const gsim_mp_part *file_part(const gsim_mp_form *form) {
  * 6.4.73 clientCertificatesPost): alias (and the form's apiId on v0.14),
  * file, the API, then the certificate (malformed, expired), then the alias
  * against the database. The tier comes before the file (rule client-tier.*). */
-static void cc_add(gsim *sim, struct evhttp_request *req, cc_route *r) {
+static void cc_add(void *ctx, struct evhttp_request *req) {
+  cc_route *r = ctx;
+  gsim *sim = r->sim;
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
@@ -913,7 +916,9 @@ static void cc_add(gsim *sim, struct evhttp_request *req, cc_route *r) {
 
 /* The certificates of the route's API and key type; on v0.14 (no API in the
  * path) those of every API, or of the query's apiId. */
-static void cc_list(gsim *sim, struct evhttp_request *req, const cc_route *r) {
+static void cc_list(void *ctx, struct evhttp_request *req) {
+  const cc_route *r = ctx;
+  gsim *sim = r->sim;
   struct evkeyvalq query;
   long offset = 0, limit = GSIM_LIST_DEFAULT;
   if (gsim_list_query(req, &query, &offset, &limit) != 0)
@@ -961,8 +966,9 @@ static gsim_client_cert *cc_lookup(gsim *sim, struct evhttp_request *req, cc_rou
   return c;
 }
 
-static void cc_get(gsim *sim, struct evhttp_request *req, cc_route *r, const char *alias,
-                   int content) {
+static void cc_get(void *ctx, struct evhttp_request *req, const char *alias, int content) {
+  cc_route *r = ctx;
+  gsim *sim = r->sim;
   gsim_client_cert *c = cc_lookup(sim, req, r, alias);
   if (!c)
     return;
@@ -992,7 +998,9 @@ static void cc_get(gsim *sim, struct evhttp_request *req, cc_route *r, const cha
   gsim_send_json(req, 200, reply);
 }
 
-static void cc_replace(gsim *sim, struct evhttp_request *req, cc_route *r, const char *alias) {
+static void cc_replace(void *ctx, struct evhttp_request *req, const char *alias) {
+  cc_route *r = ctx;
+  gsim *sim = r->sim;
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
@@ -1059,7 +1067,9 @@ static void cc_replace(gsim *sim, struct evhttp_request *req, cc_route *r, const
   gsim_send_json(req, 200, meta(r, c));
 }
 
-static void cc_delete(gsim *sim, struct evhttp_request *req, cc_route *r, const char *alias) {
+static void cc_delete(void *ctx, struct evhttp_request *req, const char *alias) {
+  cc_route *r = ctx;
+  gsim *sim = r->sim;
   gsim_client_cert *c = cc_lookup(sim, req, r, alias);
   if (!c)
     return;
@@ -1085,31 +1095,9 @@ static void cc_delete(gsim *sim, struct evhttp_request *req, cc_route *r, const 
 }
 
 /* The collection (after is "" or "/") or one alias (after is "/{alias}[/content]"). */
-static void cc_dispatch(gsim *sim, struct evhttp_request *req, cc_route *r, const char *after) {
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (*after == '\0' || strcmp(after, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      cc_add(sim, req, r);
-    else if (cmd == EVHTTP_REQ_GET)
-      cc_list(sim, req, r);
-    else
-      gsim_rest_method_not_allowed(req, "GET, POST");
-    return;
-  }
-  char alias[GSIM_ALIAS_MAX];
-  int content = 0;
-  if (gsim_rest_alias_path(req, after, alias, sizeof(alias), &content) != 0)
-    return;
-  if (content && cmd != EVHTTP_REQ_GET)
-    gsim_rest_method_not_allowed(req, "GET");
-  else if (cmd == EVHTTP_REQ_GET)
-    cc_get(sim, req, r, alias, content);
-  else if (cmd == EVHTTP_REQ_PUT)
-    cc_replace(sim, req, r, alias);
-  else if (cmd == EVHTTP_REQ_DELETE)
-    cc_delete(sim, req, r, alias);
-  else
-    gsim_rest_method_not_allowed(req, "GET, PUT, DELETE");
+static void cc_dispatch(cc_route *r, struct evhttp_request *req, const char *after) {
+  static const gsim_rest_alias_routes routes = {cc_add, cc_list, cc_get, cc_replace, cc_delete};
+  gsim_rest_alias_collection(req, after, &routes, r);
 }
 
 void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *api,
@@ -1117,6 +1105,7 @@ void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *ap
   static const char older[] = "/client-certificates", newer[] = "/client-certs/";
   cc_route r;
   memset(&r, 0, sizeof(r));
+  r.sim = sim;
   r.api = api;
   r.location = "/";
   const char *after = NULL;
@@ -1147,12 +1136,13 @@ void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *ap
     gsim_rest_no_resource(req);
     return;
   }
-  cc_dispatch(sim, req, &r, after);
+  cc_dispatch(&r, req, after);
 }
 
 void gsim_client_certs_route_v014(gsim *sim, struct evhttp_request *req, const char *rest) {
   cc_route r;
   memset(&r, 0, sizeof(r));
+  r.sim = sim;
   snprintf(r.key_type, sizeof(r.key_type), "PRODUCTION"); /* 2.6 has no key types */
   snprintf(r.key_type_given, sizeof(r.key_type_given), "PRODUCTION");
   snprintf(r.base, sizeof(r.base), "/api/am/publisher/v0.14/clientCertificates");
@@ -1162,5 +1152,5 @@ void gsim_client_certs_route_v014(gsim *sim, struct evhttp_request *req, const c
     gsim_rest_no_resource(req);
     return;
   }
-  cc_dispatch(sim, req, &r, rest);
+  cc_dispatch(&r, req, rest);
 }

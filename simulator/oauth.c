@@ -59,6 +59,7 @@
  * callback.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,15 @@ struct gsim_oauth {
   size_t sub_count, sub_cap;
 };
 
+/* What an admin route's handler gets: the simulator, the id in the path and
+ * the item it names where the route looked it up (with its JSON). */
+typedef struct oauth_call {
+  gsim *sim;
+  const char *id;
+  void *item;
+  json_t *json;
+} oauth_call;
+
 /* ---- small helpers ------------------------------------------------------------ */
 
 static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
@@ -194,53 +204,38 @@ static int printable_ascii(const char *s, int spaces) {
 
 /* ---- lookups ------------------------------------------------------------------- */
 
+/* The first item of an array whose string field at offset is value, or NULL. */
+static void *find_by(void *items, size_t count, size_t size, size_t offset, const char *value) {
+  char *item = items;
+  for (size_t i = 0; i < count; i++, item += size)
+    if (strcmp(item + offset, value) == 0)
+      return item;
+  return NULL;
+}
+
+#define FIND(array, count, type, field, value)                                                     \
+  ((type *)find_by((array), (count), sizeof(type), offsetof(type, field), (value)))
+
 static oauth_km *km_by_id(struct gsim_oauth *o, const char *id) {
-  for (size_t i = 0; i < o->km_count; i++)
-    if (strcmp(o->kms[i].id, id) == 0)
-      return &o->kms[i];
-  return NULL;
+  return FIND(o->kms, o->km_count, oauth_km, id, id);
 }
-
 static oauth_km *km_by_name(struct gsim_oauth *o, const char *name) {
-  for (size_t i = 0; i < o->km_count; i++)
-    if (strcmp(o->kms[i].name, name) == 0)
-      return &o->kms[i];
-  return NULL;
+  return FIND(o->kms, o->km_count, oauth_km, name, name);
 }
-
 static oauth_km *km_by_issuer(struct gsim_oauth *o, const char *issuer) {
-  for (size_t i = 0; i < o->km_count; i++)
-    if (strcmp(o->kms[i].issuer, issuer) == 0)
-      return &o->kms[i];
-  return NULL;
+  return FIND(o->kms, o->km_count, oauth_km, issuer, issuer);
 }
-
 static oauth_app *app_by_id(struct gsim_oauth *o, const char *id) {
-  for (size_t i = 0; i < o->app_count; i++)
-    if (strcmp(o->apps[i].id, id) == 0)
-      return &o->apps[i];
-  return NULL;
+  return FIND(o->apps, o->app_count, oauth_app, id, id);
 }
-
 static oauth_app *app_by_name(struct gsim_oauth *o, const char *name) {
-  for (size_t i = 0; i < o->app_count; i++)
-    if (strcmp(o->apps[i].name, name) == 0)
-      return &o->apps[i];
-  return NULL;
+  return FIND(o->apps, o->app_count, oauth_app, name, name);
 }
-
 static oauth_mapping *mapping_by_key(struct gsim_oauth *o, const char *consumer_key) {
-  for (size_t i = 0; i < o->mapping_count; i++)
-    if (strcmp(o->mappings[i].consumer_key, consumer_key) == 0)
-      return &o->mappings[i];
-  return NULL;
+  return FIND(o->mappings, o->mapping_count, oauth_mapping, consumer_key, consumer_key);
 }
-
 static oauth_sub *sub_by_id(struct gsim_oauth *o, const char *id) {
-  for (size_t i = 0; i < o->sub_count; i++)
-    if (strcmp(o->subs[i].id, id) == 0)
-      return &o->subs[i];
-  return NULL;
+  return FIND(o->subs, o->sub_count, oauth_sub, id, id);
 }
 
 static oauth_sub *sub_of(struct gsim_oauth *o, const char *app_id, const char *api_id) {
@@ -255,74 +250,72 @@ static oauth_sub *sub_of(struct gsim_oauth *o, const char *app_id, const char *a
 /* Each *_from_json takes a reference to json and fills one item; -1 when the
  * object lacks what it needs (a damaged row). */
 
+/* A string member of a stored object and the char array it goes to. */
+typedef struct json_field {
+  const char *name;
+  char *out;
+  size_t size;
+} json_field;
+
+#define FIELD(name, array)                                                                         \
+  { (name), (array), sizeof(array) }
+
+/* Copies each field's member of json into its array: 0, or -1 when one is
+ * missing, not a string or too long for its array. */
+static int copy_fields(json_t *json, const json_field *fields, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const char *value = json_string_value(json_object_get(json, fields[i].name));
+    if (!value || strlen(value) >= fields[i].size)
+      return -1;
+    snprintf(fields[i].out, fields[i].size, "%s", value);
+  }
+  return 0;
+}
+
 static int km_from_json(oauth_km *km, json_t *json, char *why, size_t why_len) {
   memset(km, 0, sizeof(*km));
-  const char *id = json_string_value(json_object_get(json, "id"));
-  const char *name = json_string_value(json_object_get(json, "name"));
-  const char *issuer = json_string_value(json_object_get(json, "issuer"));
+  const json_field fields[] = {FIELD("id", km->id), FIELD("name", km->name),
+                               FIELD("issuer", km->issuer)};
   const char *alg = json_string_value(json_object_get(json, "alg"));
   const char *value =
       json_string_value(json_object_get(json_object_get(json, "certificates"), "value"));
-  if (!id || !name || !issuer || !value || strlen(id) >= sizeof(km->id) ||
-      strlen(name) >= sizeof(km->name) || strlen(issuer) >= sizeof(km->issuer) ||
-      gjwt_alg_parse(alg, &km->alg) != 0) {
+  if (copy_fields(json, fields, 3) != 0 || !value || gjwt_alg_parse(alg, &km->alg) != 0) {
     snprintf(why, why_len, "a key manager object lacks id, name, issuer, alg or its key");
     return -1;
   }
   km->key = gsim_oauth_public_key(value, km->alg, why, why_len);
   if (!km->key)
     return -1;
-  snprintf(km->id, sizeof(km->id), "%s", id);
-  snprintf(km->name, sizeof(km->name), "%s", name);
-  snprintf(km->issuer, sizeof(km->issuer), "%s", issuer);
   km->json = json_incref(json);
   return 0;
 }
 
 static int app_from_json(oauth_app *app, json_t *json) {
   memset(app, 0, sizeof(*app));
-  const char *id = json_string_value(json_object_get(json, "applicationId"));
-  const char *name = json_string_value(json_object_get(json, "name"));
-  if (!id || !name || strlen(id) >= sizeof(app->id) || strlen(name) >= sizeof(app->name))
+  const json_field fields[] = {FIELD("applicationId", app->id), FIELD("name", app->name)};
+  if (copy_fields(json, fields, 2) != 0)
     return -1;
-  snprintf(app->id, sizeof(app->id), "%s", id);
-  snprintf(app->name, sizeof(app->name), "%s", name);
   app->json = json_incref(json);
   return 0;
 }
 
 static int mapping_from_json(oauth_mapping *m, json_t *json) {
   memset(m, 0, sizeof(*m));
-  const char *ck = json_string_value(json_object_get(json, "consumerKey"));
-  const char *app = json_string_value(json_object_get(json, "applicationId"));
-  const char *type = json_string_value(json_object_get(json, "keyType"));
-  const char *km = json_string_value(json_object_get(json, "keyManager"));
-  if (!ck || !app || !type || !km || strlen(ck) >= sizeof(m->consumer_key) ||
-      strlen(app) >= sizeof(m->app_id) || strlen(type) >= sizeof(m->key_type) ||
-      strlen(km) >= sizeof(m->km_name))
+  const json_field fields[] = {FIELD("consumerKey", m->consumer_key),
+                               FIELD("applicationId", m->app_id), FIELD("keyType", m->key_type),
+                               FIELD("keyManager", m->km_name)};
+  if (copy_fields(json, fields, 4) != 0)
     return -1;
-  snprintf(m->consumer_key, sizeof(m->consumer_key), "%s", ck);
-  snprintf(m->app_id, sizeof(m->app_id), "%s", app);
-  snprintf(m->key_type, sizeof(m->key_type), "%s", type);
-  snprintf(m->km_name, sizeof(m->km_name), "%s", km);
   m->json = json_incref(json);
   return 0;
 }
 
 static int sub_from_json(oauth_sub *s, json_t *json) {
   memset(s, 0, sizeof(*s));
-  const char *id = json_string_value(json_object_get(json, "subscriptionId"));
-  const char *app = json_string_value(json_object_get(json, "applicationId"));
-  const char *api = json_string_value(json_object_get(json, "apiId"));
-  const char *tier = json_string_value(json_object_get(json, "throttlingPolicy"));
-  if (!id || !app || !api || !tier || strlen(id) >= sizeof(s->id) ||
-      strlen(app) >= sizeof(s->app_id) || strlen(api) >= sizeof(s->api_id) ||
-      strlen(tier) >= sizeof(s->tier))
+  const json_field fields[] = {FIELD("subscriptionId", s->id), FIELD("applicationId", s->app_id),
+                               FIELD("apiId", s->api_id), FIELD("throttlingPolicy", s->tier)};
+  if (copy_fields(json, fields, 4) != 0)
     return -1;
-  snprintf(s->id, sizeof(s->id), "%s", id);
-  snprintf(s->app_id, sizeof(s->app_id), "%s", app);
-  snprintf(s->api_id, sizeof(s->api_id), "%s", api);
-  snprintf(s->tier, sizeof(s->tier), "%s", tier);
   s->json = json_incref(json);
   return 0;
 }
@@ -587,7 +580,8 @@ static json_t *list_reply(json_t *list) {
 
 /* ---- key managers ---------------------------------------------------------------------- */
 
-static void km_create(gsim *sim, struct evhttp_request *req) {
+static void km_create(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ctx;
   struct gsim_oauth *o = sim->oauth;
   json_t *in = read_body(req);
   if (!in)
@@ -671,7 +665,9 @@ static void km_create(gsim *sim, struct evhttp_request *req) {
   json_decref(in);
 }
 
-static void km_delete(gsim *sim, struct evhttp_request *req, const char *id) {
+static void km_delete(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const oauth_call *)ctx)->sim;
+  const char *id = ((const oauth_call *)ctx)->id;
   struct gsim_oauth *o = sim->oauth;
   oauth_km *km = km_by_id(o, id);
   if (!km) {
@@ -706,48 +702,45 @@ static void km_delete(gsim *sim, struct evhttp_request *req, const char *id) {
   evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-static void km_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  struct gsim_oauth *o = sim->oauth;
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (*rest == '\0' || strcmp(rest, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      km_create(sim, req);
-    else if (cmd == EVHTTP_REQ_GET) {
-      json_t *list = json_array();
-      for (size_t i = 0; i < o->km_count; i++) {
-        json_t *k = o->kms[i].json;
-        json_array_append_new(
-            list,
-            json_pack("{s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(k, "id"), "name",
-                      json_object_get(k, "name"), "issuer", json_object_get(k, "issuer"), "alg",
-                      json_object_get(k, "alg"), "enabled", json_object_get(k, "enabled")));
-      }
-      gsim_send_json(req, 200, list_reply(list));
-    } else
-      gsim_rest_method_not_allowed(req, "GET, POST");
-    return;
+static void km_list(void *ctx, struct evhttp_request *req) {
+  struct gsim_oauth *o = ((gsim *)ctx)->oauth;
+  json_t *list = json_array();
+  for (size_t i = 0; i < o->km_count; i++) {
+    json_t *k = o->kms[i].json;
+    json_array_append_new(
+        list, json_pack("{s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(k, "id"), "name",
+                        json_object_get(k, "name"), "issuer", json_object_get(k, "issuer"), "alg",
+                        json_object_get(k, "alg"), "enabled", json_object_get(k, "enabled")));
   }
+  gsim_send_json(req, 200, list_reply(list));
+}
+
+static void km_get(void *ctx, struct evhttp_request *req) {
+  const oauth_call *call = ctx;
+  oauth_km *km = km_by_id(call->sim->oauth, call->id);
+  if (km)
+    gsim_send_json(req, 200, json_incref(km->json));
+  else
+    not_found(req, "key manager", call->id);
+}
+
+static void km_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  if (gsim_rest_collection(req, rest, km_create, km_list, sim))
+    return;
   char id[GSIM_API_ID_MAX];
   const char *after = NULL;
   if (id_segment(rest, id, &after) != 0 || *after) {
     gsim_rest_no_resource(req);
     return;
   }
-  if (cmd == EVHTTP_REQ_GET) {
-    oauth_km *km = km_by_id(o, id);
-    if (km)
-      gsim_send_json(req, 200, json_incref(km->json));
-    else
-      not_found(req, "key manager", id);
-  } else if (cmd == EVHTTP_REQ_DELETE)
-    km_delete(sim, req, id);
-  else
-    gsim_rest_method_not_allowed(req, "GET, DELETE");
+  oauth_call call = {sim, id, NULL, NULL};
+  gsim_rest_item(req, km_get, km_delete, &call);
 }
 
 /* ---- applications ------------------------------------------------------------------------ */
 
-static void app_create(gsim *sim, struct evhttp_request *req) {
+static void app_create(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ctx;
   struct gsim_oauth *o = sim->oauth;
   json_t *in = read_body(req);
   if (!in)
@@ -788,7 +781,9 @@ static void app_create(gsim *sim, struct evhttp_request *req) {
   json_decref(in);
 }
 
-static void app_delete(gsim *sim, struct evhttp_request *req, oauth_app *app) {
+static void app_delete(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const oauth_call *)ctx)->sim;
+  oauth_app *app = ((const oauth_call *)ctx)->item;
   struct gsim_oauth *o = sim->oauth;
   char id[GSIM_API_ID_MAX], prefix[GSIM_API_ID_MAX + 1];
   snprintf(id, sizeof(id), "%s", app->id);
@@ -907,21 +902,23 @@ static void app_keys(gsim *sim, struct evhttp_request *req, const oauth_app *app
   gsim_send_json(req, 200, list_reply(list));
 }
 
+static void apps_list(void *ctx, struct evhttp_request *req) {
+  struct gsim_oauth *o = ((gsim *)ctx)->oauth;
+  json_t *list = json_array();
+  for (size_t i = 0; i < o->app_count; i++)
+    json_array_append(list, o->apps[i].json);
+  gsim_send_json(req, 200, list_reply(list));
+}
+
+/* GET of an item found before (an application or a subscription). */
+static void item_get(void *ctx, struct evhttp_request *req) {
+  gsim_send_json(req, 200, json_incref(((const oauth_call *)ctx)->json));
+}
+
 static void apps_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  struct gsim_oauth *o = sim->oauth;
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (*rest == '\0' || strcmp(rest, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      app_create(sim, req);
-    else if (cmd == EVHTTP_REQ_GET) {
-      json_t *list = json_array();
-      for (size_t i = 0; i < o->app_count; i++)
-        json_array_append(list, o->apps[i].json);
-      gsim_send_json(req, 200, list_reply(list));
-    } else
-      gsim_rest_method_not_allowed(req, "GET, POST");
+  if (gsim_rest_collection(req, rest, app_create, apps_list, sim))
     return;
-  }
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
   char id[GSIM_API_ID_MAX];
   const char *after = NULL;
   if (id_segment(rest, id, &after) != 0 ||
@@ -929,7 +926,7 @@ static void apps_route(gsim *sim, struct evhttp_request *req, const char *rest) 
     gsim_rest_no_resource(req);
     return;
   }
-  oauth_app *app = app_by_id(o, id);
+  oauth_app *app = app_by_id(sim->oauth, id);
   if (!app) {
     not_found(req, "application", id);
     return;
@@ -944,17 +941,16 @@ static void apps_route(gsim *sim, struct evhttp_request *req, const char *rest) 
       app_keys(sim, req, app);
     else
       gsim_rest_method_not_allowed(req, "GET");
-  } else if (cmd == EVHTTP_REQ_GET)
-    gsim_send_json(req, 200, json_incref(app->json));
-  else if (cmd == EVHTTP_REQ_DELETE)
-    app_delete(sim, req, app);
-  else
-    gsim_rest_method_not_allowed(req, "GET, DELETE");
+  } else {
+    oauth_call call = {sim, id, app, app->json};
+    gsim_rest_item(req, item_get, app_delete, &call);
+  }
 }
 
 /* ---- subscriptions ---------------------------------------------------------------------- */
 
-static void sub_create(gsim *sim, struct evhttp_request *req) {
+static void sub_create(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ctx;
   struct gsim_oauth *o = sim->oauth;
   json_t *in = read_body(req);
   if (!in)
@@ -1010,7 +1006,8 @@ static void sub_create(gsim *sim, struct evhttp_request *req) {
   json_decref(in);
 }
 
-static void sub_list(gsim *sim, struct evhttp_request *req) {
+static void sub_list(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ctx;
   struct gsim_oauth *o = sim->oauth;
   struct evkeyvalq query;
   TAILQ_INIT(&query);
@@ -1038,7 +1035,9 @@ static void sub_list(gsim *sim, struct evhttp_request *req) {
   evhttp_clear_headers(&query);
 }
 
-static void sub_delete(gsim *sim, struct evhttp_request *req, oauth_sub *s) {
+static void sub_delete(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const oauth_call *)ctx)->sim;
+  oauth_sub *s = ((const oauth_call *)ctx)->item;
   struct gsim_oauth *o = sim->oauth;
   char key[GSIM_OBJECT_KEY_MAX];
   sub_store_key(s, key);
@@ -1054,16 +1053,8 @@ static void sub_delete(gsim *sim, struct evhttp_request *req, oauth_sub *s) {
 }
 
 static void subs_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (*rest == '\0' || strcmp(rest, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      sub_create(sim, req);
-    else if (cmd == EVHTTP_REQ_GET)
-      sub_list(sim, req);
-    else
-      gsim_rest_method_not_allowed(req, "GET, POST");
+  if (gsim_rest_collection(req, rest, sub_create, sub_list, sim))
     return;
-  }
   char id[GSIM_API_ID_MAX];
   const char *after = NULL;
   if (id_segment(rest, id, &after) != 0 || *after) {
@@ -1071,14 +1062,11 @@ static void subs_route(gsim *sim, struct evhttp_request *req, const char *rest) 
     return;
   }
   oauth_sub *s = sub_by_id(sim->oauth, id);
+  oauth_call call = {sim, id, s, s ? s->json : NULL};
   if (!s)
     not_found(req, "subscription", id);
-  else if (cmd == EVHTTP_REQ_GET)
-    gsim_send_json(req, 200, json_incref(s->json));
-  else if (cmd == EVHTTP_REQ_DELETE)
-    sub_delete(sim, req, s);
   else
-    gsim_rest_method_not_allowed(req, "GET, DELETE");
+    gsim_rest_item(req, item_get, sub_delete, &call);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */

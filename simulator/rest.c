@@ -125,6 +125,52 @@ const char *gsim_rest_under(const char *path, const char *prefix) {
 
 int gsim_rest_is_collection(const char *rest) { return *rest == '\0' || strcmp(rest, "/") == 0; }
 
+int gsim_rest_collection(struct evhttp_request *req, const char *rest, gsim_rest_handler *add,
+                         gsim_rest_handler *list, void *ctx) {
+  if (!gsim_rest_is_collection(rest))
+    return 0;
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (add && cmd == EVHTTP_REQ_POST)
+    add(ctx, req);
+  else if (cmd == EVHTTP_REQ_GET)
+    list(ctx, req);
+  else
+    gsim_rest_method_not_allowed(req, add ? "GET, POST" : "GET");
+  return 1;
+}
+
+void gsim_rest_item(struct evhttp_request *req, gsim_rest_handler *get, gsim_rest_handler *remove,
+                    void *ctx) {
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (cmd == EVHTTP_REQ_GET)
+    get(ctx, req);
+  else if (cmd == EVHTTP_REQ_DELETE)
+    remove(ctx, req);
+  else
+    gsim_rest_method_not_allowed(req, "GET, DELETE");
+}
+
+void gsim_rest_alias_collection(struct evhttp_request *req, const char *rest,
+                                const gsim_rest_alias_routes *routes, void *ctx) {
+  if (gsim_rest_collection(req, rest, routes->add, routes->list, ctx))
+    return;
+  char alias[GSIM_ALIAS_MAX];
+  int content = 0;
+  if (gsim_rest_alias_path(req, rest, alias, sizeof(alias), &content) != 0)
+    return;
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  if (content && cmd != EVHTTP_REQ_GET)
+    gsim_rest_method_not_allowed(req, "GET");
+  else if (cmd == EVHTTP_REQ_GET)
+    routes->get(ctx, req, alias, content);
+  else if (cmd == EVHTTP_REQ_PUT)
+    routes->replace(ctx, req, alias);
+  else if (cmd == EVHTTP_REQ_DELETE)
+    routes->remove(ctx, req, alias);
+  else
+    gsim_rest_method_not_allowed(req, "GET, PUT, DELETE");
+}
+
 /* Valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
  * U+10FFFF, which jansson would refuse to put in a reply) without control
  * characters (C0, DEL, C1): what an alias or URL may hold. */

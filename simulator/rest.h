@@ -75,6 +75,33 @@ int gsim_path_segment(const char *seg, size_t len, char *out, size_t out_len);
  * a list call; query keeps the other parameters (the caller clears it). 0, or
  * -1 after answering 400. */
 int gsim_list_query(struct evhttp_request *req, struct evkeyvalq *query, long *offset, long *limit);
+/* A collection's handlers: ctx is the caller's (its context and what the
+ * path named), req the request to answer. */
+typedef void gsim_rest_handler(void *ctx, struct evhttp_request *req);
+/* When rest (what follows a collection's path) names the collection itself
+ * ("" or "/"): POST calls add, GET calls list, any other method answers 405
+ * (Allow "GET, POST", or "GET" where add is NULL); 1. 0 when rest names
+ * something below the collection (nothing answered). */
+int gsim_rest_collection(struct evhttp_request *req, const char *rest, gsim_rest_handler *add,
+                         gsim_rest_handler *list, void *ctx);
+/* One item's GET and DELETE: get or remove is called, any other method
+ * answers 405 "GET, DELETE". */
+void gsim_rest_item(struct evhttp_request *req, gsim_rest_handler *get, gsim_rest_handler *remove,
+                    void *ctx);
+/* A certificate collection's routes: the collection (add, list) and
+ * "/{alias}" (get, replace by PUT, remove by DELETE) or "/{alias}/content"
+ * (get with content set, GET only). */
+typedef struct gsim_rest_alias_routes {
+  gsim_rest_handler *add, *list;
+  void (*get)(void *ctx, struct evhttp_request *req, const char *alias, int content);
+  void (*replace)(void *ctx, struct evhttp_request *req, const char *alias);
+  void (*remove)(void *ctx, struct evhttp_request *req, const char *alias);
+} gsim_rest_alias_routes;
+/* Routes a request under a certificate collection (rest as for
+ * gsim_rest_collection; an alias path that is not one is answered as
+ * gsim_rest_alias_path does, a method not offered 405). */
+void gsim_rest_alias_collection(struct evhttp_request *req, const char *rest,
+                                const gsim_rest_alias_routes *routes, void *ctx);
 /* A random version 4 UUID in lower-case hex (out: GSIM_API_ID_MAX bytes). */
 void gsim_rest_new_uuid(char out[GSIM_API_ID_MAX]);
 
