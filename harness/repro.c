@@ -17,8 +17,10 @@
  *   4. gatecert-backend and gatecert-sim under libfaketime (LD_PRELOAD,
  *      FAKETIME_TIMESTAMP_FILE, FAKETIME_NO_CACHE=1,
  *      FAKETIME_DONT_FAKE_MONOTONIC=1, TZ=UTC, never FAKETIME), their ports
- *      read from their READY lines, the sim's JSON config as the driver
- *      writes it, an admin password made at run time (never in the script);
+ *      read from their READY lines, the sim's JSON config written by the
+ *      driver's own writer (simconfig.c; what only the script knows - backend
+ *      ports, load balancers' SHA-256 - as shell variables in it), an admin
+ *      password made at run time (never in the script);
  *   5. the APIs, then one block per step: the scenario line and what it
  *      expects as a comment, the curl command (or the clock file rewritten
  *      atomically and /_sim/time polled), and a line with what came back next
@@ -57,6 +59,7 @@
 #include "profile.h"
 #include "repro.h"
 #include "scenario.h"
+#include "simconfig.h"
 
 #ifndef GATECERT_FAKETIME_LIB
 #define GATECERT_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -471,145 +474,170 @@ static void port_var(sbuf *b, const char *backend) {
   gu_text_free(&v);
 }
 
-/* One SSL profile as the sim driver writes it (profile_json). */
-static void profile_json(gen *g, sbuf *json, const gh_profile_spec *p, size_t index,
-                         int is_default) {
+/* The files an SSL profile names, made by the script (trust bundle, key
+ * store: chain + key), in the config's form: relative to the work directory. */
+typedef struct profile_files {
+  char trust[64];
+  char key[GH_NAME_MAX + 32];
+} profile_files;
+
+static void put_profile_files(gen *g, const gh_profile_spec *p, size_t index, profile_files *f) {
   FILE *o = g->o;
-  const char *sep = "";
-  sb_puts(json, "{");
-  if (!is_default) {
-    sb_puts(json, "\"servers\":[\"");
-    sb_json_inner(json, p->host ? p->host : "localhost");
-    sb_puts(json, ":");
-    if (backend_declared(g->c, p->backend))
-      port_var(json, p->backend);
-    else
-      sb_puts(json, "0");
-    sb_puts(json, "\"]");
-    sep = ",";
-  }
+  f->trust[0] = f->key[0] = '\0';
   if (p->trust_count > 0) {
-    sbuf file = {0};
-    gu_text_printf(&file, "profile-%zu-trust.pem", index);
-    put_bundle(o, p->trust, p->trust_count, sb_str(&file), "an SSL profile's own trust store");
-    gu_text_printf(json, "%s\"trust_store\":", sep);
-    sb_json(json, sb_str(&file));
-    gu_text_free(&file);
-    sep = ",";
+    snprintf(f->trust, sizeof(f->trust), "profile-%zu-trust.pem", index);
+    put_bundle(o, p->trust, p->trust_count, f->trust, "an SSL profile's own trust store");
   }
-  if (p->key && strcmp(p->key, "none") == 0) {
-    gu_text_printf(json, "%s\"key_store\":null", sep);
-    sep = ",";
-  } else if (p->key) {
-    sbuf file = {0};
-    gu_text_printf(&file, "pki/%.*s.identity.pem", GH_NAME_MAX, p->key);
+  if (p->key && strcmp(p->key, "none") != 0) {
+    snprintf(f->key, sizeof(f->key), "pki/%.*s.identity.pem", GH_NAME_MAX, p->key);
     fputs("cat", o);
     put_chain(g, p->key);
     fputc(' ', o);
     put_pki(o, p->key, ".key");
     fputs(" >", o);
-    put_sq(o, sb_str(&file));
+    put_sq(o, f->key);
     fputs("  # a key store: chain + key\n", o);
-    gu_text_printf(json, "%s\"key_store\":", sep);
-    sb_json(json, sb_str(&file));
-    gu_text_free(&file);
-    sep = ",";
   }
-  if (p->hostname_verifier) {
-    gu_text_printf(json, "%s\"hostname_verifier\":", sep);
-    sb_json(json, p->hostname_verifier);
-  }
-  sb_puts(json, "}");
 }
 
-/* "listener", "mutual_ssl", "throttling" as driver.c writes them; the load
- * balancers' SHA-256 computed by the script into LB_SHA_<i>. */
-static void client_side_json(gen *g, sbuf *json) {
-  const gh_gateway_spec *gw = &g->c->gateway;
-  const char *sep = "";
-  if (gw->verify_client || gw->profile_reload_interval_ms >= 0 ||
-      gw->truststore_reload_period_ms >= 0 || gw->truststore_initial_delay_ms >= 0 ||
-      gw->certificate_match || gw->chain_validation >= 0) {
-    sb_puts(json, ",\"listener\":{");
-    if (gw->verify_client) {
-      sb_puts(json, "\"verify_client\":");
-      sb_json(json, gw->verify_client);
-      sep = ",";
-    }
-    const char *names[] = {"profile_reload_interval", "truststore_reload_period",
-                           "truststore_initial_delay"};
-    int64_t values[] = {gw->profile_reload_interval_ms, gw->truststore_reload_period_ms,
-                        gw->truststore_initial_delay_ms};
-    for (size_t i = 0; i < 3; i++) {
-      if (values[i] < 0)
-        continue;
-      int64_t secs = values[i] / 1000 > 0 || values[i] == 0 ? values[i] / 1000 : 1;
-      gu_text_printf(json, "%s\"%s\":%lld", sep, names[i], (long long)secs);
-      sep = ",";
-    }
-    if (gw->certificate_match) {
-      gu_text_printf(json, "%s\"certificate_match\":", sep);
-      sb_json(json, gw->certificate_match);
-      sep = ",";
-    }
-    if (gw->chain_validation >= 0)
-      gu_text_printf(json, "%s\"chain_validation\":%s", sep,
-                     gw->chain_validation ? "true" : "false");
-    sb_puts(json, "}");
+static gh_driver_profile driver_profile(const gh_profile_spec *p, const profile_files *f) {
+  return (gh_driver_profile){.host = p->host ? p->host : "localhost",
+                             .port = 0,
+                             .trust_pem = f->trust[0] ? f->trust : NULL,
+                             .key_pem = p->key && strcmp(p->key, "none") == 0 ? "none"
+                                        : f->key[0]                           ? f->key
+                                                                              : NULL,
+                             .verifier = p->hostname_verifier};
+}
+
+/* What only the running script knows, in the config: a profile's backend
+ * port (PORT[name]) and a trusted load balancer's SHA-256 (LB_SHA_<i>). The
+ * JSON is written with a token in their place ("@gcv<k>.<n>@", k chosen so
+ * that the tokens are the only occurrences), then each token becomes a
+ * reference to the variable in the shell word (sb_var). */
+#define MAX_VARS (GH_MAX_PROFILES + GH_MAX_LB)
+
+typedef struct config_vars {
+  char name[MAX_VARS][GH_NAME_MAX + 16];
+  size_t count;
+} config_vars;
+
+static void token(char *out, size_t len, unsigned k, size_t n) {
+  snprintf(out, len, "@gcv%u.%zu@", k, n);
+}
+
+/* The config's compact JSON with the tokens of round k, or NULL. */
+static char *config_text(const gh_case_spec *c, gh_gateway_config *cfg, const config_vars *vars,
+                         unsigned k) {
+  const gh_gateway_spec *gw = &c->gateway;
+  char tok[32];
+  size_t n = 0;
+  for (size_t i = 0; i < gw->profile_count; i++)
+    n += backend_declared(c, gw->profiles[i].backend);
+  for (size_t i = 0; i < cfg->trusted_lb_count; i++) /* after the ports */
+    token(cfg->trusted_lb_sha256[i], sizeof(cfg->trusted_lb_sha256[i]), k, n + i);
+  json_t *root = gh_simconfig_json(cfg, 0);
+  json_t *profiles = json_object_get(root, "ssl_profiles");
+  n = 0;
+  for (size_t i = 0; i < gw->profile_count; i++) {
+    if (!backend_declared(c, gw->profiles[i].backend))
+      continue;
+    gu_text server = {0};
+    token(tok, sizeof(tok), k, n++);
+    gu_text_printf(&server, "%s:%s", cfg->profiles[i].host, tok);
+    json_object_set_new(json_array_get(profiles, i), "servers",
+                        json_pack("[s]", server.data ? server.data : ""));
+    gu_text_free(&server);
   }
-  if (gw->has_mutual_ssl) {
-    sep = "";
-    sb_puts(json, ",\"mutual_ssl\":{");
-    if (gw->certificate_header) {
-      sb_puts(json, "\"certificate_header\":");
-      sb_json(json, gw->certificate_header);
-      sep = ",";
+  char *text =
+      root && n + cfg->trusted_lb_count == vars->count ? json_dumps(root, JSON_COMPACT) : NULL;
+  json_decref(root);
+  return text;
+}
+
+/* text with each token of round k as sb_var(vars[n]), into out; -1 when the
+ * text holds the round's prefix anywhere else (a scenario string). */
+static int mark_vars(const char *text, unsigned k, const config_vars *vars, sbuf *out) {
+  char prefix[32];
+  snprintf(prefix, sizeof(prefix), "@gcv%u.", k);
+  size_t seen = 0;
+  for (const char *p = text; *p;) {
+    const char *at = strstr(p, prefix);
+    if (!at) {
+      sb_puts(out, p);
+      break;
     }
-    if (gw->header_encode >= 0) {
-      gu_text_printf(json, "%s\"client_certificate_encode\":%s", sep,
-                     gw->header_encode ? "true" : "false");
-      sep = ",";
-    }
-    if (gw->client_validation >= 0) {
-      gu_text_printf(json, "%s\"enable_client_validation\":%s", sep,
-                     gw->client_validation ? "true" : "false");
-      sep = ",";
-    }
-    if (gw->trusted_load_balancer_count > 0) {
-      gu_text_printf(json, "%s\"trusted_load_balancers\":[", sep);
-      for (size_t i = 0; i < gw->trusted_load_balancer_count; i++) {
-        char var[32];
-        snprintf(var, sizeof(var), "LB_SHA_%zu", i);
-        fprintf(g->o, "%s=$(cert_sha256 ", var);
-        put_pki(g->o, gw->trusted_load_balancers[i], ".pem");
-        fputs(")  # a trusted load balancer's certificate\n", g->o);
-        sb_puts(json, i ? ",\"" : "\"");
-        sb_var(json, var);
-        sb_puts(json, "\"");
-      }
-      sb_puts(json, "]");
-    }
-    sb_puts(json, "}");
+    gu_text_add(out, p, (size_t)(at - p));
+    char *end = NULL;
+    unsigned long n = strtoul(at + strlen(prefix), &end, 10);
+    char tok[32];
+    token(tok, sizeof(tok), k, (size_t)n);
+    if (n >= vars->count || strncmp(at, tok, strlen(tok)) != 0)
+      return -1;
+    sb_var(out, vars->name[n]);
+    seen++;
+    p = at + strlen(tok);
   }
-  if (gw->has_throttling) {
-    sep = "";
-    sb_puts(json, ",\"throttling\":{");
-    if (gw->per_certificate >= 0) {
-      gu_text_printf(json, "\"per_certificate\":%s", gw->per_certificate ? "true" : "false");
-      sep = ",";
-    }
-    if (gw->tier_count > 0) {
-      gu_text_printf(json, "%s\"tiers\":[", sep);
-      for (size_t i = 0; i < gw->tier_count; i++) {
-        sb_puts(json, i ? ",{\"name\":" : "{\"name\":");
-        sb_json(json, gw->tiers[i].name);
-        gu_text_printf(json, ",\"requests\":%ld,\"window_seconds\":%lld}", gw->tiers[i].requests,
-                       (long long)(gw->tiers[i].window_ms / 1000));
-      }
-      sb_puts(json, "]");
-    }
-    sb_puts(json, "}");
+  return seen == vars->count ? 0 : -1;
+}
+
+/* The sim's --config JSON as the sim driver writes it (simconfig.c), as one
+ * shell word into json; the files it names are made first. */
+static int sim_config_word(gen *g, sbuf *json) {
+  const gh_case_spec *c = g->c;
+  const gh_gateway_spec *gw = &c->gateway;
+  if (gw->profile_count > GH_MAX_PROFILES)
+    return gu_fail(g->why, sizeof(g->why), "%s: more than %d ssl_profiles", c->name,
+                   GH_MAX_PROFILES);
+  if (gw->trusted_load_balancer_count > GH_MAX_LB || gw->tier_count > GH_MAX_DRIVER_TIERS)
+    return gu_fail(g->why, sizeof(g->why), "%s: too many load balancers or tiers", c->name);
+  gh_gateway_config *cfg = calloc(1, sizeof(*cfg));
+  profile_files *files = calloc(GH_MAX_PROFILES + 1, sizeof(*files));
+  config_vars *vars = calloc(1, sizeof(*vars));
+  if (!cfg || !files || !vars) {
+    free(cfg);
+    free(files);
+    free(vars);
+    return gu_fail(g->why, sizeof(g->why), "out of memory");
   }
+  gh_simconfig_from_spec(cfg, gw);
+  for (size_t i = 0; i < gw->profile_count; i++) {
+    put_profile_files(g, &gw->profiles[i], i, &files[i]);
+    cfg->profiles[cfg->profile_count++] = driver_profile(&gw->profiles[i], &files[i]);
+    if (backend_declared(c, gw->profiles[i].backend))
+      snprintf(vars->name[vars->count++], sizeof(vars->name[0]), "PORT[%.*s]", GH_NAME_MAX,
+               gw->profiles[i].backend);
+  }
+  if (gw->has_default_profile) {
+    put_profile_files(g, &gw->default_profile, gw->profile_count, &files[gw->profile_count]);
+    cfg->has_default_profile = 1;
+    cfg->default_profile = driver_profile(&gw->default_profile, &files[gw->profile_count]);
+  }
+  for (size_t i = 0; i < gw->trusted_load_balancer_count; i++) {
+    fprintf(g->o, "LB_SHA_%zu=$(cert_sha256 ", i);
+    put_pki(g->o, gw->trusted_load_balancers[i], ".pem");
+    fputs(")  # a trusted load balancer's certificate\n", g->o);
+    snprintf(vars->name[vars->count++], sizeof(vars->name[0]), "LB_SHA_%zu", i);
+  }
+  cfg->trusted_lb_count = gw->trusted_load_balancer_count;
+  for (size_t i = 0; i < gw->tier_count; i++)
+    cfg->tiers[i] = (gh_driver_tier){.name = gw->tiers[i].name,
+                                     .requests = gw->tiers[i].requests,
+                                     .window_s = gw->tiers[i].window_ms / 1000};
+  cfg->tier_count = gw->tier_count;
+  int rc = -1;
+  for (unsigned k = 0; k < 1000 && rc != 0; k++) {
+    char *text = config_text(c, cfg, vars, k);
+    if (!text)
+      break;
+    gu_text_free(json);
+    rc = mark_vars(text, k, vars, json);
+    free(text);
+  }
+  free(cfg);
+  free(files);
+  free(vars);
+  return rc == 0 && !json->failed ? 0 : gu_fail(g->why, sizeof(g->why), "out of memory");
 }
 
 static int put_gateway(gen *g) {
@@ -621,37 +649,15 @@ static int put_gateway(gen *g) {
         o);
   if (gw->trust_count > 0)
     put_bundle(o, gw->trust, gw->trust_count, "gateway-trust.pem", "the base trust store");
-  if (gw->profile_count > 16)
-    return gu_fail(g->why, sizeof(g->why), "%s: more than 16 ssl_profiles", c->name);
   sbuf json = {0};
-  sb_puts(&json, "{");
-  if (gw->fault_format) {
-    sb_puts(&json, "\"fault_format\":");
-    sb_json(&json, gw->fault_format);
-    sb_puts(&json, ",");
+  if (sim_config_word(g, &json) != 0) {
+    gu_text_free(&json);
+    return -1;
   }
-  if (gw->backend_timeout_ms > 0)
-    gu_text_printf(&json, "\"backend_timeout_ms\":%lld,", (long long)gw->backend_timeout_ms);
-  sb_puts(&json, "\"ssl_profiles\":[");
-  for (size_t i = 0; i < gw->profile_count; i++) {
-    if (i > 0)
-      sb_puts(&json, ",");
-    profile_json(g, &json, &gw->profiles[i], i, 0);
-  }
-  sb_puts(&json, "]");
-  if (gw->has_default_profile) {
-    sb_puts(&json, ",\"default_profile\":");
-    profile_json(g, &json, &gw->default_profile, gw->profile_count, 1);
-  }
-  client_side_json(g, &json);
-  sb_puts(&json, "}");
   fputs("printf '%s\\n' ", o);
   put_word(o, sb_str(&json));
-  fputs(" >\"$WORK/sim-config.json\"  # what the sim driver writes\n", o);
-  int bad = json.failed;
+  fputs(" >\"$WORK/sim-config.json\"  # what the sim driver writes (simconfig.c)\n", o);
   gu_text_free(&json);
-  if (bad)
-    return gu_fail(g->why, sizeof(g->why), "out of memory");
   fputs("SIM_ARGS=(", o); /* start_gateway's own (repro-prelude.sh) */
   if (gw->sender_reload_interval_ms > 0)
     fprintf(o, "--sender-reload-interval %lld%s", (long long)(gw->sender_reload_interval_ms / 1000),
