@@ -26,6 +26,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +38,6 @@
 #define FAKE_START "2030-01-01 00:00:00"
 #define SECOND     ((int64_t)1000)
 
-typedef struct client {
-  char cert[BS_PATH_MAX];
-  char key[BS_PATH_MAX];
-} client;
-
 typedef struct world {
   bs_process *backend;
   char url[128];
@@ -49,56 +45,13 @@ typedef struct world {
   int64_t t0;
 } world;
 
-static client cert_a, cert_b;
-
-static const char *scratch(const char *name) {
-  static char slots[8][BS_PATH_MAX];
-  static unsigned next;
-  return bt_scratch(slots[next++ % 8], name);
-}
-
-static void make_client(client *c, const char *name) {
-  gcert_item item = {0};
-  char subject[128], file[96];
-  snprintf(subject, sizeof(subject), "CN=%s,O=gatecert", name);
-  test_issue(GCERT_KIND_CLIENT, subject, NULL, &item);
-  snprintf(file, sizeof(file), "%s.cert.pem", name);
-  snprintf(c->cert, sizeof(c->cert), "%s", scratch(file));
-  snprintf(file, sizeof(file), "%s.key.pem", name);
-  snprintf(c->key, sizeof(c->key), "%s", scratch(file));
-  bs_check(bs_save_certs(c->cert, &item.cert, 1) == 0);
-  bs_check(bs_save_key(c->key, item.key) == 0);
-  gcert_item_free(&item);
-}
+static sw_client cert_a, cert_b;
 
 static int group_setup(void **state) {
   bt_setup_catalogue_2030(state);
-  make_client(&cert_a, "client-a");
-  make_client(&cert_b, "client-b");
+  sw_make_client(&cert_a, "client-a");
+  sw_make_client(&cert_b, "client-b");
   return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
-}
-
-static void upload_client(world *w, const char *api_id, const char *alias, const client *c,
-                          const char *tier) {
-  size_t len = 0;
-  char *pem = bs_slurp(c->cert, &len);
-  assert_non_null(pem);
-  st_part parts[] = {
-      {"certificate", pem, len, "client.crt"},
-      {"alias", alias, strlen(alias), NULL},
-      {"tier", tier, strlen(tier), NULL},
-  };
-  st_reply r;
-  st_check(st_upload_client_cert(&w->sim, api_id, parts, 3, &r));
-  if (r.status != 201)
-    fail_msg("client certificate %s: %ld %s", alias, r.status, r.body ? r.body : "");
-  st_reply_free(&r);
-  free(pem);
 }
 
 /* API /t/1.0 (mutual SSL mandatory, default version) with A at tier_a and B
@@ -107,36 +60,13 @@ static void upload_client(world *w, const char *api_id, const char *alias, const
 static void start_world_tiers(world *w, const char *dir_name, const char *profile,
                               const char *config, const char *brk, const char *tier_a,
                               const char *tier_b) {
-  char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
-           scratch("server.key"));
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
-  snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
-  const char *args[] = {"--trust", scratch("root.pem"), brk ? "--break" : NULL, brk, NULL};
-  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
-                      .profile = profile,
-                      .clock = FAKE_START,
-                      .config_json = config,
-                      .extra = args};
-  st_check(st_sim_start(&w->sim, &opts));
-  char body[1024];
-  snprintf(body, sizeof(body),
-           "{\"name\":\"t\",\"context\":\"/t\",\"version\":\"1.0\",\"isDefaultVersion\":true,"
-           "\"endpointConfig\":{\"production_endpoints\":{\"url\":\"%s\"}},"
-           "\"securityScheme\":[\"mutualssl\",\"mutualssl_mandatory\"]}",
-           w->url);
-  st_reply r;
-  st_check(st_admin(&w->sim, "POST", ST_APIS, body, &r));
-  assert_int_equal(201, r.status);
+  w->backend = sw_backend("echo", "server", NULL, w->url);
+  sw_sim_start(&w->sim, dir_name, profile, FAKE_START, config, brk);
   char id[64];
-  snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
-  st_reply_free(&r);
-  upload_client(w, id, "a", &cert_a, tier_a);
-  upload_client(w, id, "b", &cert_b, tier_b);
-  st_check(st_admin(&w->sim, "POST", "/_sim/reload", NULL, &r));
-  assert_int_equal(200, r.status);
-  st_reply_free(&r);
+  sw_create_api(&w->sim, "t", w->url, "[\"mutualssl\",\"mutualssl_mandatory\"]", 1, id);
+  sw_upload_client(&w->sim, id, "a", &cert_a, tier_a);
+  sw_upload_client(&w->sim, id, "b", &cert_b, tier_b);
+  sw_reload(&w->sim);
   w->t0 = st_status_i64(&w->sim, "time_ms");
   assert_true(w->t0 > 0);
 }
@@ -147,10 +77,7 @@ static void start_world(world *w, const char *dir_name, const char *profile, con
   start_world_tiers(w, dir_name, profile, config, brk, "10PerMin", "10PerMin");
 }
 
-static void stop_world(world *w) {
-  st_check(st_sim_stop(&w->sim));
-  bs_check(bs_stop(w->backend) == 0);
-}
+static void stop_world(world *w) { sw_stop(&w->sim, w->backend); }
 
 /* What a call got: status, body, and the headers the throttle sets. */
 typedef struct answer {
@@ -162,69 +89,28 @@ typedef struct answer {
   int retry_after_seen;
 } answer;
 
-static void keep_header(const char *line, size_t len, const char *name, char *out, size_t out_len,
-                        int *seen) {
-  size_t n = strlen(name);
-  if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-    return;
-  const char *v = line + n + 1;
-  size_t vlen = len - n - 1;
-  while (vlen && (*v == ' ' || *v == '\t'))
-    v++, vlen--;
-  while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
-    vlen--;
-  snprintf(out, out_len, "%.*s", (int)vlen, v);
-  if (seen)
-    (*seen)++;
-}
-
-static size_t on_header(char *data, size_t size, size_t count, void *arg) {
-  answer *a = arg;
-  size_t len = size * count;
-  keep_header(data, len, "Content-Type", a->content_type, sizeof(a->content_type), NULL);
-  keep_header(data, len, "Retry-After", a->retry_after, sizeof(a->retry_after),
-              &a->retry_after_seen);
-  return len;
-}
-
-static size_t on_body(char *data, size_t size, size_t count, void *arg) {
-  answer *a = arg;
-  size_t len = size * count;
-  size_t room = sizeof(a->body) - 1 - a->body_len;
-  size_t n = len < room ? len : room;
-  memcpy(a->body + a->body_len, data, n);
-  a->body_len += n;
-  a->body[a->body_len] = '\0';
-  return len;
-}
-
 /* GET path on a fresh connection presenting who's certificate. */
-static void call_full(world *w, const char *path, const client *who, answer *a) {
+static void call_full(world *w, const char *path, const sw_client *who, answer *a) {
   memset(a, 0, sizeof(*a));
-  CURL *curl = curl_easy_init();
-  assert_non_null(curl);
-  char url[160];
-  snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", w->sim.https, path);
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-  curl_easy_setopt(curl, CURLOPT_SSLCERT, who->cert);
-  curl_easy_setopt(curl, CURLOPT_SSLKEY, who->key);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
-  CURLcode rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK)
-    fail_msg("GET %s: %s", path, curl_easy_strerror(rc));
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->status);
-  curl_easy_cleanup(curl);
+  bs_request req = {.port = w->sim.https,
+                    .host = "127.0.0.1",
+                    .path = path,
+                    .insecure = 1,
+                    .cert = who->cert,
+                    .key = who->key};
+  bs_response res;
+  if (bs_http(&req, &res) != CURLE_OK)
+    fail_msg("GET %s: %s", path, res.error);
+  a->status = res.status;
+  a->body_len = (size_t)snprintf(a->body, sizeof(a->body), "%s", res.body);
+  if (a->body_len >= sizeof(a->body))
+    a->body_len = sizeof(a->body) - 1;
+  bs_header(&res, "Content-Type", a->content_type, sizeof(a->content_type));
+  a->retry_after_seen = bs_header(&res, "Retry-After", a->retry_after, sizeof(a->retry_after));
+  bs_response_free(&res);
 }
 
-static long call(world *w, const char *path, const client *who) {
+static long call(world *w, const char *path, const sw_client *who) {
   answer a;
   call_full(w, path, who, &a);
   return a.status;
@@ -252,7 +138,7 @@ static void expect_answer(const char *label, const answer *a, const char *conten
 
 /* WSO2 4.x's answer with the next access time when (the description's and
  * nextAccessTime's spelling) and http_date (Retry-After's). */
-static void expect_throttled(world *w, const char *path, const client *who, const char *when,
+static void expect_throttled(world *w, const char *path, const sw_client *who, const char *when,
                              const char *http_date) {
   char want[512];
   snprintf(want, sizeof(want),
@@ -441,14 +327,11 @@ static void test_key_by_profile(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_ten_per_minute, teardown),
-      cmocka_unit_test_teardown(test_shared_counter_default, teardown),
-      cmocka_unit_test_teardown(test_per_certificate, teardown),
-      cmocka_unit_test_teardown(test_answer_by_profile, teardown),
-      cmocka_unit_test_teardown(test_key_by_profile, teardown),
+      cmocka_unit_test_teardown(test_ten_per_minute, bs_teardown),
+      cmocka_unit_test_teardown(test_shared_counter_default, bs_teardown),
+      cmocka_unit_test_teardown(test_per_certificate, bs_teardown),
+      cmocka_unit_test_teardown(test_answer_by_profile, bs_teardown),
+      cmocka_unit_test_teardown(test_key_by_profile, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, group_setup, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, group_setup, NULL);
 }

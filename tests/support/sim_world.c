@@ -74,6 +74,25 @@ void sw_upload_client(st_sim *sim, const char *api_id, const char *alias, const 
   free(pem);
 }
 
+void sw_create_api(st_sim *sim, const char *name, const char *url, const char *schemes,
+                   int is_default, char id[64]) {
+  char body[1024];
+  snprintf(body, sizeof(body),
+           "{\"name\":\"%s\",\"context\":\"/%s\",\"version\":\"1.0\",%s"
+           "\"endpointConfig\":{\"production_endpoints\":{\"url\":\"%s\"}}%s%s}",
+           name, name,
+           is_default < 0 ? ""
+           : is_default   ? "\"isDefaultVersion\":true,"
+                          : "\"isDefaultVersion\":false,",
+           url, schemes ? ",\"securityScheme\":" : "", schemes ? schemes : "");
+  json_t *out = NULL;
+  long status = sw_admin_json(sim, "POST", ST_APIS, body, &out);
+  if (status != 201)
+    fail_msg("POST %s %s: %ld", ST_APIS, name, status);
+  snprintf(id, 64, "%s", json_string_value(json_object_get(out, "id")));
+  json_decref(out);
+}
+
 void sw_reload(st_sim *sim) {
   st_reply r;
   st_check(st_admin(sim, "POST", "/_sim/reload", NULL, &r));

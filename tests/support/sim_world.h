@@ -46,6 +46,13 @@ void sw_sim_start(st_sim *sim, const char *dir_name, const char *profile, const 
 void sw_upload_client(st_sim *sim, const char *api_id, const char *alias, const sw_client *c,
                       const char *tier);
 
+/* POST /apis: name at context /<name>, version 1.0, proxying to url, with
+ * isDefaultVersion is_default (-1: not sent) and securityScheme schemes (a
+ * JSON array as text, NULL: not sent); anything but 201 fails the test. id
+ * (64 bytes) gets the API's id. */
+void sw_create_api(st_sim *sim, const char *name, const char *url, const char *schemes,
+                   int is_default, char id[64]);
+
 /* POST /_sim/reload, which must answer 200. */
 void sw_reload(st_sim *sim);
 
