@@ -32,6 +32,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include "gjwt.h"
 
@@ -52,129 +53,47 @@
   "{\"code\":\"900901\",\"message\":\"Invalid Credentials\",\"description\":\"Invalid "            \
   "Credentials. Make sure you have provided the correct security credentials\"}"
 
-typedef struct client {
-  char cert[BS_PATH_MAX];
-  char key[BS_PATH_MAX];
-} client;
-
 typedef struct world {
   bs_process *backend;
   char url[128];
   st_sim sim;
 } world;
 
-static client cert_a, cert_u, cert_stranger, balancer;
-
-static const char *scratch(const char *name) {
-  static char slots[8][BS_PATH_MAX];
-  static unsigned next;
-  return bt_scratch(slots[next++ % 8], name);
-}
-
-static void make_client(client *c, const char *name) {
-  gcert_item item = {0};
-  char subject[128], file[96];
-  snprintf(subject, sizeof(subject), "CN=%s,O=gatecert", name);
-  test_issue(GCERT_KIND_CLIENT, subject, NULL, &item);
-  snprintf(file, sizeof(file), "%s.cert.pem", name);
-  snprintf(c->cert, sizeof(c->cert), "%s", scratch(file));
-  snprintf(file, sizeof(file), "%s.key.pem", name);
-  snprintf(c->key, sizeof(c->key), "%s", scratch(file));
-  bs_check(bs_save_certs(c->cert, &item.cert, 1) == 0);
-  bs_check(bs_save_key(c->key, item.key) == 0);
-  gcert_item_free(&item);
-}
+static sw_client cert_a, cert_u, cert_stranger, balancer;
 
 static int group_setup(void **state) {
   bt_setup_catalogue_2030(state);
-  make_client(&cert_a, "client-a");
-  make_client(&cert_u, "client-u");
-  make_client(&cert_stranger, "stranger");
-  snprintf(balancer.cert, sizeof(balancer.cert), "%s", scratch("client.chain.pem"));
-  snprintf(balancer.key, sizeof(balancer.key), "%s", scratch("client.key"));
+  sw_make_client(&cert_a, "client-a");
+  sw_make_client(&cert_u, "client-u");
+  sw_make_client(&cert_stranger, "stranger");
+  snprintf(balancer.cert, sizeof(balancer.cert), "%s", sw_scratch("client.chain.pem"));
+  snprintf(balancer.key, sizeof(balancer.key), "%s", sw_scratch("client.key"));
   return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
-}
-
-static void create_api(world *w, const char *name, const char *schemes, char id[64]) {
-  char body[1024];
-  snprintf(body, sizeof(body),
-           "{\"name\":\"%s\",\"context\":\"/%s\",\"version\":\"1.0\","
-           "\"endpointConfig\":{\"production_endpoints\":{\"url\":\"%s\"}},\"securityScheme\":%s}",
-           name, name, w->url, schemes);
-  st_reply r;
-  st_check(st_admin(&w->sim, "POST", ST_APIS, body, &r));
-  assert_int_equal(201, r.status);
-  snprintf(id, 64, "%s", json_string_value(json_object_get(r.json, "id")));
-  st_reply_free(&r);
-}
-
-static void upload_client_tier(world *w, const char *api_id, const char *alias, const client *c,
-                               const char *tier) {
-  size_t len = 0;
-  char *pem = bs_slurp(c->cert, &len);
-  assert_non_null(pem);
-  st_part parts[] = {
-      {"certificate", pem, len, "client.crt"},
-      {"alias", alias, strlen(alias), NULL},
-      {"tier", tier, strlen(tier), NULL},
-  };
-  st_reply r;
-  st_check(st_upload_client_cert(&w->sim, api_id, parts, 3, &r));
-  if (r.status != 201)
-    fail_msg("client certificate %s: %ld %s", alias, r.status, r.body ? r.body : "");
-  st_reply_free(&r);
-  free(pem);
-}
-
-static void upload_client(world *w, const char *api_id, const char *alias, const client *c) {
-  upload_client_tier(w, api_id, alias, c, "Unlimited");
 }
 
 /* A simulator with "mtls" (A) and "other" (U), both live, under profile
  * (NULL: wso2) and --break broken (NULL: none). */
 static void start_world_as(world *w, const char *dir_name, const char *config, const char *profile,
                            const char *broken) {
-  char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
-           scratch("server.key"));
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
-  snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
-  const char *args[] = {"--trust", scratch("root.pem"), broken ? "--break" : NULL, broken, NULL};
-  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
-                      .profile = profile,
-                      .clock = FAKE_START,
-                      .config_json = config,
-                      .extra = args};
-  st_check(st_sim_start(&w->sim, &opts));
+  w->backend = sw_backend("echo", "server", NULL, w->url);
+  sw_sim_start(&w->sim, dir_name, profile, FAKE_START, config, broken);
   char mtls[64], other[64];
-  create_api(w, "mtls", "[\"mutualssl\",\"mutualssl_mandatory\"]", mtls);
-  create_api(w, "other", "[\"mutualssl\",\"mutualssl_mandatory\"]", other);
-  upload_client(w, mtls, "a", &cert_a);
-  upload_client(w, other, "u", &cert_u);
-  st_reply r;
-  st_check(st_admin(&w->sim, "POST", "/_sim/reload", NULL, &r));
-  assert_int_equal(200, r.status);
-  st_reply_free(&r);
+  sw_create_api(&w->sim, "mtls", w->url, "[\"mutualssl\",\"mutualssl_mandatory\"]", -1, mtls);
+  sw_create_api(&w->sim, "other", w->url, "[\"mutualssl\",\"mutualssl_mandatory\"]", -1, other);
+  sw_upload_client(&w->sim, mtls, "a", &cert_a, "Unlimited");
+  sw_upload_client(&w->sim, other, "u", &cert_u, "Unlimited");
+  sw_reload(&w->sim);
 }
 
 static void start_world(world *w, const char *dir_name, const char *config) {
   start_world_as(w, dir_name, config, NULL, NULL);
 }
 
-static void stop_world(world *w) {
-  st_check(st_sim_stop(&w->sim));
-  bs_check(bs_stop(w->backend) == 0);
-}
+static void stop_world(world *w) { sw_stop(&w->sim, w->backend); }
 
 /* ---- header values ------------------------------------------------------------- */
 
-static char *pem_of(const client *c) {
+static char *pem_of(const sw_client *c) {
   size_t len = 0;
   char *pem = bs_slurp(c->cert, &len);
   assert_non_null(pem);
@@ -182,7 +101,7 @@ static char *pem_of(const client *c) {
 }
 
 /* The PEM body: base64 DER without armour or newlines. */
-static char *base64_der(const client *c) {
+static char *base64_der(const sw_client *c) {
   char *pem = pem_of(c);
   char *b = strstr(pem, "-----BEGIN CERTIFICATE-----");
   assert_non_null(b);
@@ -198,7 +117,7 @@ static char *base64_der(const client *c) {
   return out;
 }
 
-static char *url_encoded_pem(const client *c) {
+static char *url_encoded_pem(const sw_client *c) {
   char *pem = pem_of(c);
   char *escaped = curl_easy_escape(NULL, pem, 0);
   char *out = strdup(escaped);
@@ -207,7 +126,7 @@ static char *url_encoded_pem(const client *c) {
   return out;
 }
 
-static char *base64_of_pem(const client *c) {
+static char *base64_of_pem(const sw_client *c) {
   char *pem = pem_of(c);
   size_t len = strlen(pem);
   char *out = calloc(1, 4 * ((len + 2) / 3) + 1);
@@ -216,7 +135,7 @@ static char *base64_of_pem(const client *c) {
   return out;
 }
 
-static char *spaced_pem(const client *c) {
+static char *spaced_pem(const sw_client *c) {
   char *pem = pem_of(c);
   for (char *p = pem; *p; p++)
     if (*p == '\n')
@@ -229,7 +148,7 @@ static char *spaced_pem(const client *c) {
 
 /* GET /api/1.0/menaka as who (NULL: no certificate) with the header value
  * (NULL: none). Returns the status; *body (optional) gets a copy. */
-static long call(world *w, const char *api, const client *who, const char *value, char **body) {
+static long call(world *w, const char *api, const sw_client *who, const char *value, char **body) {
   char path[128];
   snprintf(path, sizeof(path), "/%s/1.0/menaka", api);
   char *line = NULL;
@@ -258,7 +177,7 @@ static long call(world *w, const char *api, const client *who, const char *value
   return status;
 }
 
-static void expect_fault(world *w, const client *who, const char *value, long status,
+static void expect_fault(world *w, const sw_client *who, const char *value, long status,
                          const char *want) {
   char *body = NULL;
   long got = call(w, "mtls", who, value, &body);
@@ -373,12 +292,10 @@ static void test_header_without_peer_certificate(void **state) {
     snprintf(dir, sizeof(dir), "no-peer-%zu", i);
     start_world_as(&w, dir, "{\"fault_format\": \"json\"}", sets[i].profile, sets[i].broken);
     char oauthm[64];
-    create_api(&w, "oauthm", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
-               oauthm);
-    upload_client(&w, oauthm, "a-oauthm", &cert_a);
-    st_reply r;
-    st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
-    st_reply_free(&r);
+    sw_create_api(&w.sim, "oauthm", w.url,
+                  "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]", -1, oauthm);
+    sw_upload_client(&w.sim, oauthm, "a-oauthm", &cert_a, "Unlimited");
+    sw_reload(&w.sim);
     if (sets[i].mtls_status == 401)
       expect_fault(&w, NULL, a, 401, BODY_901);
     else if (call(&w, "mtls", NULL, a, NULL) != sets[i].mtls_status)
@@ -458,7 +375,7 @@ static char *subscribed_token(world *w, const char *const *api_ids, size_t count
  * name: value (value NULL: none) and an optional bearer token. Returns the
  * status; *saw gets the value of that header as the backend received it
  * (malloc'd; NULL when absent or the backend was not reached). */
-static long call_saw(world *w, const char *api, const client *who, const char *name,
+static long call_saw(world *w, const char *api, const sw_client *who, const char *name,
                      const char *value, const char *token, char **saw) {
   char path[128];
   snprintf(path, sizeof(path), "/%s/1.0/menaka", api);
@@ -515,8 +432,8 @@ static void test_header_forwarding(void **state) {
   enum { NONE = 0, AS_SENT }; /* what the backend saw */
   static const struct {
     const char *api;
-    const client *peer; /* the connection's own certificate */
-    int header;         /* 1: A's certificate in the header */
+    const sw_client *peer; /* the connection's own certificate */
+    int header;            /* 1: A's certificate in the header */
     int token;
     long status;
     int saw_removed; /* a header read is removed (wso2-4, flag false) */
@@ -565,15 +482,13 @@ static void test_header_forwarding(void **state) {
              sets[s].broken ? sets[s].broken : "", sets[s].config ? sets[s].config : "");
     start_world_as(&w, dir, sets[s].config, sets[s].profile, sets[s].broken);
     char oauth[64], oauthm[64];
-    create_api(&w, "oauth", "[\"oauth2\"]", oauth);
-    create_api(&w, "oauthm", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
-               oauthm);
-    upload_client(&w, oauthm, "a-oauthm", &cert_a);
+    sw_create_api(&w.sim, "oauth", w.url, "[\"oauth2\"]", -1, oauth);
+    sw_create_api(&w.sim, "oauthm", w.url,
+                  "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]", -1, oauthm);
+    sw_upload_client(&w.sim, oauthm, "a-oauthm", &cert_a, "Unlimited");
     const char *const subscribed[] = {oauth, oauthm};
     char *token = subscribed_token(&w, subscribed, 2);
-    st_reply r;
-    st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
-    st_reply_free(&r);
+    sw_reload(&w.sim);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
       char *saw = NULL;
       long status = call_saw(&w, cases[i].api, cases[i].peer, sets[s].name,
@@ -633,12 +548,10 @@ static void test_header_throttle_key(void **state) {
                    "\"2PerMin\", \"requests\": 2}]}}",
                    sets[s].profile, sets[s].broken);
     char tiered[64];
-    create_api(&w, "tiered", "[\"mutualssl\",\"mutualssl_mandatory\"]", tiered);
-    upload_client_tier(&w, tiered, "ta", &cert_a, "2PerMin");
-    upload_client_tier(&w, tiered, "tu", &cert_u, "2PerMin");
-    st_reply r;
-    st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
-    st_reply_free(&r);
+    sw_create_api(&w.sim, "tiered", w.url, "[\"mutualssl\",\"mutualssl_mandatory\"]", -1, tiered);
+    sw_upload_client(&w.sim, tiered, "ta", &cert_a, "2PerMin");
+    sw_upload_client(&w.sim, tiered, "tu", &cert_u, "2PerMin");
+    sw_reload(&w.sim);
     for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
       long status = call(&w, "tiered", &balancer, calls[i].who ? u : a, NULL);
       if (status != calls[i].status)
@@ -687,16 +600,13 @@ static void test_malformed_headers(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_encodings_through_balancer, teardown),
-      cmocka_unit_test_teardown(test_validation_on_and_off, teardown),
-      cmocka_unit_test_teardown(test_balancer_pinning, teardown),
-      cmocka_unit_test_teardown(test_header_without_peer_certificate, teardown),
-      cmocka_unit_test_teardown(test_header_forwarding, teardown),
-      cmocka_unit_test_teardown(test_header_throttle_key, teardown),
-      cmocka_unit_test_teardown(test_malformed_headers, teardown),
+      cmocka_unit_test_teardown(test_encodings_through_balancer, bs_teardown),
+      cmocka_unit_test_teardown(test_validation_on_and_off, bs_teardown),
+      cmocka_unit_test_teardown(test_balancer_pinning, bs_teardown),
+      cmocka_unit_test_teardown(test_header_without_peer_certificate, bs_teardown),
+      cmocka_unit_test_teardown(test_header_forwarding, bs_teardown),
+      cmocka_unit_test_teardown(test_header_throttle_key, bs_teardown),
+      cmocka_unit_test_teardown(test_malformed_headers, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, group_setup, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, group_setup, NULL);
 }
