@@ -17,6 +17,7 @@
  *     once; gh_yaml_map_get finds each key's value; quoting any scalar for a
  *     message stays inside its buffer, starts and ends with '"'.
  */
+#include "fuzz.h"
 #include "yaml_reader.h"
 
 #include <stdint.h>
@@ -24,41 +25,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* What replay.c inserts into the inputs it mutates: YAML's punctuation and
  * the constructs the reader refuses. */
-const char *const gh_fuzz_tokens[] = {"\n",
-                                      "  ",
-                                      "- ",
-                                      ": ",
-                                      "[",
-                                      "]",
-                                      "{",
-                                      "}",
-                                      ", ",
-                                      "&a ",
-                                      "*a",
-                                      "!!str ",
-                                      "!t ",
-                                      "---\n",
-                                      "...\n",
-                                      "${x}",
-                                      "$${",
-                                      "\"",
-                                      "'",
-                                      "|\n",
-                                      ">-\n",
-                                      "# c\n",
-                                      "? ",
-                                      "~",
-                                      "null",
-                                      "\t",
-                                      "\\x00",
-                                      "\xef\xbb\xbf",
-                                      "key: value\n",
-                                      "[[[[[[[[",
-                                      NULL};
+static const char *const yaml_tokens[] = {"\n",
+                                          "  ",
+                                          "- ",
+                                          ": ",
+                                          "[",
+                                          "]",
+                                          "{",
+                                          "}",
+                                          ", ",
+                                          "&a ",
+                                          "*a",
+                                          "!!str ",
+                                          "!t ",
+                                          "---\n",
+                                          "...\n",
+                                          "${x}",
+                                          "$${",
+                                          "\"",
+                                          "'",
+                                          "|\n",
+                                          ">-\n",
+                                          "# c\n",
+                                          "? ",
+                                          "~",
+                                          "null",
+                                          "\t",
+                                          "\\x00",
+                                          "\xef\xbb\xbf",
+                                          "key: value\n",
+                                          "[[[[[[[[",
+                                          NULL};
+
+size_t gh_fuzz_tokens_for(const uint8_t *data, size_t size, char tokens[][GH_FUZZ_TOKEN_LEN],
+                          size_t max) {
+  (void)data;
+  (void)size;
+  size_t k = 0;
+  for (; k < max && yaml_tokens[k] != NULL; k++)
+    snprintf(tokens[k], GH_FUZZ_TOKEN_LEN, "%s", yaml_tokens[k]);
+  return k;
+}
 
 #define CHECK(cond)                                                                                \
   do {                                                                                             \

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# run-fuzz.sh FUZZER SEEDS SCRATCH SECONDS [LIBFUZZER-OPTION...] - a bounded libFuzzer run.
+# run-fuzz.sh FUZZER SEEDS SCRATCH SECONDS DICT [LIBFUZZER-OPTION...] - a bounded libFuzzer run.
 #
-# Copies the seed corpus SEEDS (fixtures/multipart) into SCRATCH/corpus, so
-# the source tree is never written, then runs FUZZER over that copy for
-# SECONDS with the dictionary next to this script. New inputs land in
+# Copies the seed corpus SEEDS (fixtures/multipart, fixtures/yaml) into
+# SCRATCH/corpus, so the source tree is never written, then runs FUZZER over
+# that copy for SECONDS with the dictionary DICT (multipart.dict, yaml.dict). New inputs land in
 # SCRATCH/corpus, a crashing input in SCRATCH/artifacts/. Exits with the
 # fuzzer's status: 0 when no invariant broke and no sanitizer fired. Extra
 # arguments go to libFuzzer (e.g. -jobs=4 -workers=4). Used by CTest (test
-# fuzz_multipart, label fuzz) and by hand (README.md here).
+# fuzz_multipart and fuzz_yaml, label fuzz) and by hand (README.md here).
 set -euo pipefail
-usage="usage: run-fuzz.sh FUZZER SEEDS SCRATCH SECONDS [LIBFUZZER-OPTION...]"
+usage="usage: run-fuzz.sh FUZZER SEEDS SCRATCH SECONDS DICT [LIBFUZZER-OPTION...]"
 fuzzer=${1:?$usage}
 seeds=${2:?$usage}
 scratch=${3:?$usage}
 seconds=${4:?$usage}
-shift 4
-here=$(cd "$(dirname "$0")" && pwd)
+dict=${5:?$usage}
+shift 5
+dict=$(cd "$(dirname "$dict")" && pwd)/$(basename "$dict")
 fuzzer=$(cd "$(dirname "$fuzzer")" && pwd)/$(basename "$fuzzer")
 mkdir -p "$scratch"
 scratch=$(cd "$scratch" && pwd)
@@ -33,5 +34,5 @@ echo "run-fuzz: $(find "$scratch/corpus" -type f | wc -l) seeds, ${seconds}s, sc
 
 cd "$scratch"
 exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=5 -max_len=16384 \
-  -print_final_stats=1 -dict="$here/multipart.dict" -artifact_prefix="$scratch/artifacts/" \
+  -print_final_stats=1 -dict="$dict" -artifact_prefix="$scratch/artifacts/" \
   "$@" "$scratch/corpus"

@@ -1,13 +1,14 @@
-/* replay.c - runs a fuzz target without libFuzzer (fuzz_yaml_replay).
+/* replay.c - runs a fuzz target without libFuzzer (fuzz_yaml_replay,
+ * fuzz_multipart_replay: the target's file linked with this main).
  *
- *     fuzz_yaml_replay [-n VARIANTS] PATH...
+ *     fuzz_<target>_replay [-n VARIANTS] PATH...
  *
  * Every PATH is a file or a directory whose regular files (sorted by name,
  * README.md, MANIFEST and dot files skipped) are inputs. Each input runs as it
  * is, then VARIANTS times (default 1000) mutated by a deterministic pass: a
  * PRNG seeded from the file's name applies one to three of truncation, bit
  * flips, interesting bytes (NUL, newline, tab, 0xff ...), the target's tokens
- * (gh_fuzz_tokens, a NULL-terminated list the target defines), deleted and
+ * (gh_fuzz_tokens_for: fuzz.h), deleted and
  * duplicated ranges. The same corpus gives the same runs on every machine, so
  * a failure here reproduces; the target aborts on a broken invariant, and in
  * the sanitize build ASan and UBSan stop it on a bad access. Prints how many
@@ -23,8 +24,7 @@
 #define INPUT_MAX (1u << 20) /* seed files are small; this bounds a mistake */
 #define GROWTH    4096       /* what mutations may add to an input */
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-extern const char *const gh_fuzz_tokens[];
+#include "fuzz.h"
 
 static size_t inputs, files;
 
@@ -46,7 +46,8 @@ static void insert(unsigned char *buf, size_t *len, size_t cap, const void *p, s
   *len += n;
 }
 
-static void mutate(unsigned char *buf, size_t *len, size_t cap, size_t ntokens, uint64_t *s) {
+static void mutate(unsigned char *buf, size_t *len, size_t cap, char tokens[][GH_FUZZ_TOKEN_LEN],
+                   size_t ntokens, uint64_t *s) {
   static const unsigned char bytes[] = {0x00, '\r', '\n', '\t', ' ',  '-',  ':', '"',
                                         '\'', '\\', '#',  '&',  '*',  '!',  '{', '[',
                                         '$',  '|',  '>',  0x7f, 0x80, 0xc3, 0xff};
@@ -66,7 +67,7 @@ static void mutate(unsigned char *buf, size_t *len, size_t cap, size_t ntokens, 
   case 3: { /* one of the target's tokens */
     if (ntokens == 0)
       break;
-    const char *t = gh_fuzz_tokens[below(s, ntokens)];
+    const char *t = tokens[below(s, ntokens)];
     insert(buf, len, cap, t, strlen(t), s);
     break;
   }
@@ -116,9 +117,8 @@ static int replay_file(const char *path, const char *name, size_t variants) {
   }
   files++;
   run(orig, n);
-  size_t ntokens = 0;
-  while (gh_fuzz_tokens[ntokens] != NULL)
-    ntokens++;
+  static char tokens[GH_FUZZ_TOKEN_MAX][GH_FUZZ_TOKEN_LEN];
+  size_t ntokens = gh_fuzz_tokens_for(orig, n, tokens, GH_FUZZ_TOKEN_MAX);
   uint64_t s = 0xcbf29ce484222325ULL; /* FNV-1a of the name: the seed of its mutations */
   for (const char *p = name; *p != '\0'; p++)
     s = (s ^ (unsigned char)*p) * 0x100000001b3ULL;
@@ -126,7 +126,7 @@ static int replay_file(const char *path, const char *name, size_t variants) {
     size_t len = n;
     memcpy(buf, orig, n);
     for (size_t k = 1 + below(&s, 3); k > 0; k--)
-      mutate(buf, &len, n + GROWTH, ntokens, &s);
+      mutate(buf, &len, n + GROWTH, tokens, ntokens, &s);
     run(buf, len);
   }
   free(orig);

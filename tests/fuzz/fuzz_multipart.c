@@ -21,6 +21,7 @@
  *     survives a round trip: written out again as curl would write it
  *     (quoted, escaped parameters) and parsed, it gives the same parts.
  */
+#include "fuzz.h"
 #include "multipart.h"
 
 #include <stdint.h>
@@ -30,7 +31,43 @@
 
 #define CT_LINE_MAX 200
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* The framing strings for the boundary the input's first line declares, then
+ * the header and parameter tokens: what replay.c inserts into mutations. */
+size_t gh_fuzz_tokens_for(const uint8_t *data, size_t size, char tokens[][GH_FUZZ_TOKEN_LEN],
+                          size_t max) {
+  char type[CT_LINE_MAX + 1] = "";
+  const unsigned char *nl = memchr(data, '\n', size < sizeof(type) ? size : sizeof(type));
+  if (nl != NULL) {
+    memcpy(type, data, (size_t)(nl - data));
+    type[nl - data] = '\0';
+  }
+  char b[GSIM_MP_BOUNDARY_MAX];
+  if (gsim_mp_boundary(type, b, sizeof(b)) != GSIM_MP_OK)
+    snprintf(b, sizeof(b), "XyZ");
+  static const char *const framing[][2] = {
+      {"\r\n--", "\r\n"}, {"\r\n--", "--"}, {"\r\n--", ""}, {"--", ""}, {"\n--", "\n"}};
+  static const char *const fixed[] = {
+      "\r\n",
+      "\n",
+      "\r\n\r\n",
+      "--",
+      "\"",
+      "\\",
+      "; ",
+      "name=",
+      "filename=\"x.crt\"",
+      "filename*=UTF-8''%E2%82%AC%00",
+      "Content-Disposition: form-data; name=\"a\"\r\n",
+      "Content-Type: application/octet-stream\r\n",
+      " ",
+  };
+  size_t k = 0;
+  for (size_t i = 0; i < sizeof(framing) / sizeof(framing[0]) && k < max; i++)
+    snprintf(tokens[k++], GH_FUZZ_TOKEN_LEN, "%s%s%s", framing[i][0], b, framing[i][1]);
+  for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && k < max; i++)
+    snprintf(tokens[k++], GH_FUZZ_TOKEN_LEN, "%s", fixed[i]);
+  return k;
+}
 
 #define CHECK(cond)                                                                                \
   do {                                                                                             \
