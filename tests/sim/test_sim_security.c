@@ -24,6 +24,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,11 +54,6 @@
 #define CH_OAUTH "Bearer realm=\"WSO2 API Manager\""
 #define CH_BOTH  CH_MTLS ", " CH_OAUTH
 
-typedef struct client {
-  char cert[BS_PATH_MAX];
-  char key[BS_PATH_MAX];
-} client;
-
 typedef struct world {
   bs_process *backend;
   char url[128];
@@ -68,50 +64,18 @@ typedef struct world {
   char app_ok[64];
 } world;
 
-static client cert_a, cert_u;
-
-static const char *scratch(const char *name) {
-  static char slots[8][BS_PATH_MAX];
-  static unsigned next;
-  return bt_scratch(slots[next++ % 8], name);
-}
-
-/* A self-signed client certificate (an anchor of its own once uploaded). */
-static void make_client(client *c, const char *name) {
-  gcert_item item = {0};
-  char subject[128], file[96];
-  snprintf(subject, sizeof(subject), "CN=%s,O=gatecert", name);
-  test_issue(GCERT_KIND_CLIENT, subject, NULL, &item);
-  snprintf(file, sizeof(file), "%s.cert.pem", name);
-  snprintf(c->cert, sizeof(c->cert), "%s", scratch(file));
-  snprintf(file, sizeof(file), "%s.key.pem", name);
-  snprintf(c->key, sizeof(c->key), "%s", scratch(file));
-  bs_check(bs_save_certs(c->cert, &item.cert, 1) == 0);
-  bs_check(bs_save_key(c->key, item.key) == 0);
-  gcert_item_free(&item);
-}
+static sw_client cert_a, cert_u;
 
 static int group_setup(void **state) {
   bt_setup_catalogue_2030(state);
-  make_client(&cert_a, "client-a");
-  make_client(&cert_u, "client-u");
+  sw_make_client(&cert_a, "client-a");
+  sw_make_client(&cert_u, "client-u");
   return 0;
 }
 
 static void start_world(world *w, const char *dir_name, const char *profile, const char *config) {
-  char spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
-           scratch("server.key"));
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
-  snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
-  const char *args[] = {"--trust", scratch("root.pem"), NULL};
-  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
-                      .profile = profile,
-                      .clock = FAKE_START,
-                      .config_json = config,
-                      .extra = args};
-  st_check(st_sim_start(&w->sim, &opts));
+  w->backend = sw_backend("echo", "server", NULL, w->url);
+  sw_sim_start(&w->sim, dir_name, profile, FAKE_START, config, NULL);
 }
 
 static long admin_json(world *w, const char *method, const char *path, json_t *body, json_t **out) {
@@ -127,46 +91,6 @@ static long admin_json(world *w, const char *method, const char *path, json_t *b
     fprintf(stderr, "# %s %s: %ld %s\n", method, path, status, r.body ? r.body : "");
   st_reply_free(&r);
   return status;
-}
-
-static void create_api(world *w, const char *name, const char *schemes, int is_default,
-                       char id[64]) {
-  char body[1024];
-  snprintf(body, sizeof(body),
-           "{\"name\":\"%s\",\"context\":\"/%s\",\"version\":\"1.0\",\"isDefaultVersion\":%s,"
-           "\"endpointConfig\":{\"production_endpoints\":{\"url\":\"%s\"}}%s%s}",
-           name, name, is_default ? "true" : "false", w->url, schemes ? ",\"securityScheme\":" : "",
-           schemes ? schemes : "");
-  json_error_t jerr;
-  json_t *out = NULL;
-  assert_int_equal(201, admin_json(w, "POST", ST_APIS, json_loads(body, 0, &jerr), &out));
-  snprintf(id, 64, "%s", json_string_value(json_object_get(out, "id")));
-  json_decref(out);
-}
-
-static void upload_client(world *w, const char *api_id, const char *alias, const client *c,
-                          const char *tier) {
-  size_t len = 0;
-  char *pem = bs_slurp(c->cert, &len);
-  assert_non_null(pem);
-  st_part parts[] = {
-      {"certificate", pem, len, "client.crt"},
-      {"alias", alias, strlen(alias), NULL},
-      {"tier", tier, strlen(tier), NULL},
-  };
-  st_reply r;
-  st_check(st_upload_client_cert(&w->sim, api_id, parts, 3, &r));
-  if (r.status != 201)
-    fail_msg("client certificate %s: %ld %s", alias, r.status, r.body ? r.body : "");
-  st_reply_free(&r);
-  free(pem);
-}
-
-static void reload_all(world *w) {
-  st_reply r;
-  st_check(st_admin(&w->sim, "POST", "/_sim/reload", NULL, &r));
-  assert_int_equal(200, r.status);
-  st_reply_free(&r);
 }
 
 /* ---- OAuth2 ---------------------------------------------------------------- */
@@ -256,74 +180,29 @@ typedef struct dp_reply {
   char content_type[128];
 } dp_reply;
 
-static size_t on_body(char *data, size_t size, size_t n, void *arg) {
-  dp_reply *r = arg;
-  size_t have = strlen(r->body), add = size * n;
-  if (have + add < sizeof(r->body))
-    memcpy(r->body + have, data, add), r->body[have + add] = '\0';
-  return size * n;
-}
-
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t cap) {
-  size_t nl = strlen(name);
-  if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-    return;
-  const char *v = line + nl + 1;
-  size_t vl = len - nl - 1;
-  while (vl && (*v == ' '))
-    v++, vl--;
-  while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-    vl--;
-  snprintf(out, cap, "%.*s", (int)vl, v);
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *arg) {
-  dp_reply *r = arg;
-  header_value(data, size * n, "WWW-Authenticate", r->www, sizeof(r->www));
-  header_value(data, size * n, "Content-Type", r->content_type, sizeof(r->content_type));
-  return size * n;
-}
-
 /* GET path on a fresh TLS connection with an optional client certificate and
  * bearer token. */
-static void dp_call(world *w, const char *path, const client *c, const char *token, dp_reply *r) {
+static void dp_call(world *w, const char *path, const sw_client *c, const char *token,
+                    dp_reply *r) {
   memset(r, 0, sizeof(*r));
-  CURL *h = curl_easy_init();
-  assert_non_null(h);
-  char url[512], auth[GJWT_MAX_TOKEN + 64];
-  snprintf(url, sizeof(url), "https://localhost:%d%s", w->sim.https, path);
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_RESOLVE, NULL);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-  curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-  curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-  struct curl_slist *hdrs = NULL;
-  if (token) {
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-    hdrs = curl_slist_append(hdrs, auth);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-  }
-  if (c) {
-    curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
-    curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
-  }
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-  CURLcode rc = curl_easy_perform(h);
-  if (rc != CURLE_OK)
-    fail_msg("%s: %s", path, curl_easy_strerror(rc));
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-  curl_slist_free_all(hdrs);
-  curl_easy_cleanup(h);
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
+  char auth[GJWT_MAX_TOKEN + 64];
+  snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+  const char *headers[] = {auth, NULL};
+  bs_request req = {.port = w->sim.https,
+                    .path = path,
+                    .insecure = 1,
+                    .cert = c ? c->cert : NULL,
+                    .key = c ? c->key : NULL,
+                    .headers = token ? headers : NULL,
+                    .timeout_ms = 10000};
+  bs_response res;
+  if (bs_http(&req, &res) != CURLE_OK)
+    fail_msg("%s: %s", path, res.error);
+  r->status = res.status;
+  snprintf(r->body, sizeof(r->body), "%s", res.body);
+  bs_header(&res, "WWW-Authenticate", r->www, sizeof(r->www));
+  bs_header(&res, "Content-Type", r->content_type, sizeof(r->content_type));
+  bs_response_free(&res);
 }
 
 /* ---- the table ---------------------------------------------------------------- */
@@ -429,20 +308,20 @@ static void check_fault(const char *what, const dp_reply *r, int code, const cha
 static void setup_table_world(world *w, const char *dir, size_t profile, char ids[][64]) {
   start_world(w, dir, profiles[profile], "{\"fault_format\": \"json\"}");
   char other[64];
-  create_api(w, "other", "[\"mutualssl\"]", 0, other);
+  sw_create_api(&w->sim, "other", w->url, "[\"mutualssl\"]", 0, other);
   for (size_t i = 0; i < API_COUNT; i++) {
     ids[i][0] = '\0';
     if (!(apis[i].profiles & (1u << profile)))
       continue;
-    create_api(w, apis[i].name, apis[i].schemes, 0, ids[i]);
+    sw_create_api(&w->sim, apis[i].name, w->url, apis[i].schemes, 0, ids[i]);
     if (apis[i].schemes && strstr(apis[i].schemes, "mutualssl")) {
       char alias[64];
       snprintf(alias, sizeof(alias), "a-%s", apis[i].name);
-      upload_client(w, ids[i], alias, &cert_a, "Unlimited");
+      sw_upload_client(&w->sim, ids[i], alias, &cert_a, "Unlimited");
     }
   }
-  upload_client(w, other, "u-other", &cert_u, "Unlimited");
-  reload_all(w);
+  sw_upload_client(&w->sim, other, "u-other", &cert_u, "Unlimited");
+  sw_reload(&w->sim);
   oauth_setup(w);
   for (size_t i = 0; i < API_COUNT; i++)
     if (ids[i][0])
@@ -457,7 +336,7 @@ static void test_every_combination(void **state) {
     char ids[API_COUNT][64], dir[64];
     snprintf(dir, sizeof(dir), "table-%s", profiles[p]);
     setup_table_world(&w, dir, p, ids);
-    const client *certs[3] = {&cert_a, NULL, &cert_u};
+    const sw_client *certs[3] = {&cert_a, NULL, &cert_u};
     const char *cert_names[3] = {"cert A", "no cert", "cert U (other API)"};
     const char *tokens[4] = {w.token_ok, NULL, w.token_invalid, w.token_forbidden};
     const char *token_names[4] = {"valid token", "no token", "invalid token", "forbidden token"};
@@ -558,13 +437,13 @@ static void test_default_version(void **state) {
   world w = {0};
   start_world(&w, "default-version", NULL, NULL);
   char certm[64], oauthm[64];
-  create_api(&w, "dvcert", "[\"mutualssl\",\"mutualssl_mandatory\"]", 1, certm);
-  create_api(&w, "dvtoken", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]", 1,
-             oauthm);
-  upload_client(&w, certm, "a-dvcert", &cert_a, "Unlimited");
-  upload_client(&w, oauthm, "a-dvtoken", &cert_a, "Unlimited");
-  upload_client(&w, oauthm, "u-dvtoken", &cert_u, "Unlimited");
-  reload_all(&w);
+  sw_create_api(&w.sim, "dvcert", w.url, "[\"mutualssl\",\"mutualssl_mandatory\"]", 1, certm);
+  sw_create_api(&w.sim, "dvtoken", w.url,
+                "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]", 1, oauthm);
+  sw_upload_client(&w.sim, certm, "a-dvcert", &cert_a, "Unlimited");
+  sw_upload_client(&w.sim, oauthm, "a-dvtoken", &cert_a, "Unlimited");
+  sw_upload_client(&w.sim, oauthm, "u-dvtoken", &cert_u, "Unlimited");
+  sw_reload(&w.sim);
   oauth_setup(&w);
   subscribe(&w, w.app_ok, oauthm, "Unlimited");
   static const char *const cert_paths[] = {"/dvcert/1.0/menaka", "/dvcert/menaka"};
@@ -598,9 +477,9 @@ static void test_xml_faults(void **state) {
   world w = {0};
   start_world(&w, "xml", NULL, "{\"fault_format\": \"xml\"}");
   char both[64];
-  create_api(&w, "both", apis[8].schemes, 0, both);
-  upload_client(&w, both, "a-both", &cert_a, "Unlimited");
-  reload_all(&w);
+  sw_create_api(&w.sim, "both", w.url, apis[8].schemes, 0, both);
+  sw_upload_client(&w.sim, both, "a-both", &cert_a, "Unlimited");
+  sw_reload(&w.sim);
   oauth_setup(&w);
   subscribe(&w, w.app_ok, both, "Unlimited");
   dp_reply r;
@@ -637,13 +516,10 @@ static void test_xml_faults(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_every_combination, teardown),
-      cmocka_unit_test_teardown(test_optional_flags_by_profile, teardown),
-      cmocka_unit_test_teardown(test_default_version, teardown),
-      cmocka_unit_test_teardown(test_xml_faults, teardown),
+      cmocka_unit_test_teardown(test_every_combination, bs_teardown),
+      cmocka_unit_test_teardown(test_optional_flags_by_profile, bs_teardown),
+      cmocka_unit_test_teardown(test_default_version, bs_teardown),
+      cmocka_unit_test_teardown(test_xml_faults, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, group_setup, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, group_setup, NULL);
 }
