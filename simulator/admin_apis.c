@@ -246,7 +246,14 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
                    "lifeCycleStatus", "PUBLISHED", "operations", operations);
 }
 
-static void apis_create(gsim *sim, struct evhttp_request *req) {
+/* What a route's handler gets: the simulator and the id in the path. */
+typedef struct apis_call {
+  gsim *sim;
+  const char *id;
+} apis_call;
+
+static void apis_create(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const apis_call *)ctx)->sim;
   struct evbuffer *body = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(body);
   json_error_t jerr;
@@ -304,7 +311,8 @@ static void apis_create(gsim *sim, struct evhttp_request *req) {
   gsim_send_json(req, 201, def);
 }
 
-static void apis_list(gsim *sim, struct evhttp_request *req) {
+static void apis_list(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const apis_call *)ctx)->sim;
   json_t *list = json_array();
   for (size_t i = 0; i < sim->api_count; i++)
     json_array_append(list, sim->apis[i]->definition);
@@ -315,7 +323,18 @@ static void apis_list(gsim *sim, struct evhttp_request *req) {
                            "previous", ""));
 }
 
-static void apis_delete(gsim *sim, struct evhttp_request *req, const char *id) {
+static void apis_get(void *ctx, struct evhttp_request *req) {
+  const apis_call *c = ctx;
+  gsim_api *api = gsim_api_find_id(c->sim, c->id);
+  if (api)
+    gsim_send_json(req, 200, json_incref(api->definition));
+  else
+    not_found(req, "API", c->id);
+}
+
+static void apis_delete(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const apis_call *)ctx)->sim;
+  const char *id = ((const apis_call *)ctx)->id;
   gsim_store_status st = gsim_store_api_delete(sim->store, id);
   if (st == GSIM_STORE_NOT_FOUND) {
     not_found(req, "API", id);
@@ -345,16 +364,9 @@ static void apis_delete(gsim *sim, struct evhttp_request *req, const char *id) {
 }
 
 static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (*rest == '\0' || strcmp(rest, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      apis_create(sim, req);
-    else if (cmd == EVHTTP_REQ_GET)
-      apis_list(sim, req);
-    else
-      gsim_rest_method_not_allowed(req, "GET, POST");
+  apis_call call = {sim, NULL};
+  if (gsim_rest_collection(req, rest, apis_create, apis_list, &call))
     return;
-  }
   const char *sub = *rest == '/' ? strchr(rest + 1, '/') : NULL;
   if (sub && strncmp(sub, "/client-cert", strlen("/client-cert")) == 0) {
     const char *elsewhere = gsim_admin_certs_elsewhere(sim);
@@ -379,16 +391,8 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
     gsim_rest_no_resource(req);
     return;
   }
-  if (cmd == EVHTTP_REQ_GET) {
-    gsim_api *api = gsim_api_find_id(sim, id);
-    if (api)
-      gsim_send_json(req, 200, json_incref(api->definition));
-    else
-      not_found(req, "API", id);
-  } else if (cmd == EVHTTP_REQ_DELETE)
-    apis_delete(sim, req, id);
-  else
-    gsim_rest_method_not_allowed(req, "GET, DELETE");
+  call.id = id;
+  gsim_rest_item(req, apis_get, apis_delete, &call);
 }
 
 int gsim_admin_apis(gsim *sim, struct evhttp_request *req, const char *path) {

@@ -560,7 +560,18 @@ static int key_upload(const gsim_mp_part *file, const char *password, gcert_stor
 
 /* ---- store routes ----------------------------------------------------------- */
 
-static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, const char *store) {
+/* What a route's handler gets: the simulator and what the path named. */
+typedef struct sap_call {
+  gsim *sim;
+  store_kind k;
+  const char *store, *name, *key;
+} sap_call;
+
+static void entries_add(void *ctx, struct evhttp_request *req) {
+  const sap_call *c = ctx;
+  gsim *sim = c->sim;
+  store_kind k = c->k;
+  const char *store = c->store;
   gsim_mp_form form;
   if (gsim_read_form(req, &form) != 0)
     return;
@@ -712,7 +723,11 @@ static void entries_add(gsim *sim, struct evhttp_request *req, store_kind k, con
   gsim_send_json(req, replaced ? 200 : 201, reply);
 }
 
-static void entries_list(gsim *sim, struct evhttp_request *req, store_kind k, const char *store) {
+static void entries_list(void *ctx, struct evhttp_request *req) {
+  const sap_call *c = ctx;
+  gsim *sim = c->sim;
+  store_kind k = c->k;
+  const char *store = c->store;
   char prefix[GSIM_SAP_STORE_MAX + 1];
   snprintf(prefix, sizeof(prefix), "%s/", store);
   gsim_object_row *rows = NULL;
@@ -733,7 +748,11 @@ static void entries_list(gsim *sim, struct evhttp_request *req, store_kind k, co
                            (json_int_t)json_array_size(list), "list", list));
 }
 
-static void entry_get(gsim *sim, struct evhttp_request *req, store_kind k, const char *key) {
+static void entry_get(void *ctx, struct evhttp_request *req) {
+  const sap_call *c = ctx;
+  gsim *sim = c->sim;
+  store_kind k = c->k;
+  const char *key = c->key;
   gsim_object_row row;
   memset(&row, 0, sizeof(row));
   gsim_store_status rc = gsim_store_object_get(sim->store, kind_of(k), key, &row);
@@ -753,8 +772,11 @@ static void entry_get(gsim *sim, struct evhttp_request *req, store_kind k, const
     internal_error(sim, req, "describing a certificate");
 }
 
-static void entry_delete(gsim *sim, struct evhttp_request *req, store_kind k, const char *store,
-                         const char *name, const char *key) {
+static void entry_delete(void *ctx, struct evhttp_request *req) {
+  const sap_call *c = ctx;
+  gsim *sim = c->sim;
+  store_kind k = c->k;
+  const char *store = c->store, *name = c->name, *key = c->key;
   gsim_store_status rc = gsim_store_object_delete(sim->store, kind_of(k), key);
   if (rc == GSIM_STORE_NOT_FOUND) {
     not_found(req, "Certificate", key);
@@ -769,7 +791,10 @@ static void entry_delete(gsim *sim, struct evhttp_request *req, store_kind k, co
 }
 
 /* GET /sap/v1/truststores | keystores: every store with its entry count. */
-static void stores_list(gsim *sim, struct evhttp_request *req, store_kind k) {
+static void stores_list(void *ctx, struct evhttp_request *req) {
+  const sap_call *c = ctx;
+  gsim *sim = c->sim;
+  store_kind k = c->k;
   gsim_object_row *rows = NULL;
   size_t count = 0;
   if (gsim_store_object_list(sim->store, kind_of(k), NULL, &rows, &count) != GSIM_STORE_OK) {
@@ -801,14 +826,9 @@ static void stores_list(gsim *sim, struct evhttp_request *req, store_kind k) {
 
 /* rest: what follows "/sap/v1/truststores" or "/sap/v1/keystores". */
 static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, const char *rest) {
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (*rest == '\0' || strcmp(rest, "/") == 0) {
-    if (cmd == EVHTTP_REQ_GET)
-      stores_list(sim, req, k);
-    else
-      gsim_rest_method_not_allowed(req, "GET");
+  sap_call call = {sim, k, NULL, NULL, NULL};
+  if (gsim_rest_collection(req, rest, NULL, stores_list, &call))
     return;
-  }
   if (*rest != '/') {
     gsim_rest_no_resource(req);
     return;
@@ -830,15 +850,9 @@ static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, co
     return;
   }
   const char *tail = slash + strlen(certs);
-  if (*tail == '\0' || strcmp(tail, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      entries_add(sim, req, k, store);
-    else if (cmd == EVHTTP_REQ_GET)
-      entries_list(sim, req, k, store);
-    else
-      gsim_rest_method_not_allowed(req, "GET, POST");
+  call.store = store;
+  if (gsim_rest_collection(req, tail, entries_add, entries_list, &call))
     return;
-  }
   char name[GSIM_SAP_NAME_MAX], key[GSIM_OBJECT_KEY_MAX];
   if (*tail != '/' || strchr(tail + 1, '/')) {
     gsim_rest_no_resource(req);
@@ -849,12 +863,9 @@ static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, co
     bad_request(sim, req, "The name in the path must be printable UTF-8 of 1 to 255 bytes");
     return;
   }
-  if (cmd == EVHTTP_REQ_GET)
-    entry_get(sim, req, k, key);
-  else if (cmd == EVHTTP_REQ_DELETE)
-    entry_delete(sim, req, k, store, name, key);
-  else
-    gsim_rest_method_not_allowed(req, "GET, DELETE");
+  call.name = name;
+  call.key = key;
+  gsim_rest_item(req, entry_get, entry_delete, &call);
 }
 
 /* ---- API providers ---------------------------------------------------------- */
@@ -1015,7 +1026,8 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
   return 0;
 }
 
-static void providers_add(gsim *sim, struct evhttp_request *req) {
+static void providers_add(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const sap_call *)ctx)->sim;
   struct evbuffer *body = evhttp_request_get_input_buffer(req);
   size_t len = evbuffer_get_length(body);
   if (len == 0 || len > GSIM_MAX_PROVIDER_JSON) {
@@ -1071,7 +1083,8 @@ static void providers_add(gsim *sim, struct evhttp_request *req) {
   gsim_send_json(req, replaced ? 200 : 201, def);
 }
 
-static void providers_list(gsim *sim, struct evhttp_request *req) {
+static void providers_list(void *ctx, struct evhttp_request *req) {
+  gsim *sim = ((const sap_call *)ctx)->sim;
   gsim_object_row *rows = NULL;
   size_t count = 0;
   if (gsim_store_object_list(sim->store, SAP_KIND_PROVIDER, NULL, &rows, &count) != GSIM_STORE_OK) {
@@ -1089,17 +1102,42 @@ static void providers_list(gsim *sim, struct evhttp_request *req) {
                  json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list), "list", list));
 }
 
-static void providers_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  if (*rest == '\0' || strcmp(rest, "/") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      providers_add(sim, req);
-    else if (cmd == EVHTTP_REQ_GET)
-      providers_list(sim, req);
-    else
-      gsim_rest_method_not_allowed(req, "GET, POST");
-    return;
+static void provider_get(void *ctx, struct evhttp_request *req) {
+  const sap_call *c = ctx;
+  gsim *sim = c->sim;
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  gsim_store_status rc = gsim_store_object_get(sim->store, SAP_KIND_PROVIDER, c->name, &row);
+  json_t *p = rc == GSIM_STORE_OK && row.json ? json_loads(row.json, 0, NULL) : NULL;
+  gsim_object_row_clear(&row);
+  if (rc == GSIM_STORE_NOT_FOUND)
+    not_found(req, "API provider", c->name);
+  else if (!p)
+    internal_error(sim, req, "reading a provider");
+  else
+    gsim_send_json(req, 200, p);
+}
+
+static void provider_delete(void *ctx, struct evhttp_request *req) {
+  const sap_call *c = ctx;
+  gsim *sim = c->sim;
+  gsim_store_status rc = gsim_store_object_delete(sim->store, SAP_KIND_PROVIDER, c->name);
+  if (rc == GSIM_STORE_NOT_FOUND)
+    not_found(req, "API provider", c->name);
+  else if (rc != GSIM_STORE_OK)
+    internal_error(sim, req, "deleting a provider");
+  else {
+    gsim_trust_changed(&sim->trust);
+    gsim_log(sim, "INFO", "sap API provider '%s' deleted; effective at the next sender tick",
+             c->name);
+    gsim_send_json(req, 200, json_pack("{s:s}", "name", c->name));
   }
+}
+
+static void providers_route(gsim *sim, struct evhttp_request *req, const char *rest) {
+  sap_call call = {sim, TRUST, NULL, NULL, NULL};
+  if (gsim_rest_collection(req, rest, providers_add, providers_list, &call))
+    return;
   char name[GSIM_SAP_NAME_MAX];
   if (*rest != '/' || strchr(rest + 1, '/')) {
     gsim_rest_no_resource(req);
@@ -1109,32 +1147,8 @@ static void providers_route(gsim *sim, struct evhttp_request *req, const char *r
     bad_request(sim, req, "The name in the path must be printable UTF-8 of 1 to 255 bytes");
     return;
   }
-  if (cmd == EVHTTP_REQ_GET) {
-    gsim_object_row row;
-    memset(&row, 0, sizeof(row));
-    gsim_store_status rc = gsim_store_object_get(sim->store, SAP_KIND_PROVIDER, name, &row);
-    json_t *p = rc == GSIM_STORE_OK && row.json ? json_loads(row.json, 0, NULL) : NULL;
-    gsim_object_row_clear(&row);
-    if (rc == GSIM_STORE_NOT_FOUND)
-      not_found(req, "API provider", name);
-    else if (!p)
-      internal_error(sim, req, "reading a provider");
-    else
-      gsim_send_json(req, 200, p);
-  } else if (cmd == EVHTTP_REQ_DELETE) {
-    gsim_store_status rc = gsim_store_object_delete(sim->store, SAP_KIND_PROVIDER, name);
-    if (rc == GSIM_STORE_NOT_FOUND)
-      not_found(req, "API provider", name);
-    else if (rc != GSIM_STORE_OK)
-      internal_error(sim, req, "deleting a provider");
-    else {
-      gsim_trust_changed(&sim->trust);
-      gsim_log(sim, "INFO", "sap API provider '%s' deleted; effective at the next sender tick",
-               name);
-      gsim_send_json(req, 200, json_pack("{s:s}", "name", name));
-    }
-  } else
-    gsim_rest_method_not_allowed(req, "GET, DELETE");
+  call.name = name;
+  gsim_rest_item(req, provider_get, provider_delete, &call);
 }
 
 /* ---- dispatch --------------------------------------------------------------- */
