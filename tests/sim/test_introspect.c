@@ -56,34 +56,23 @@ typedef struct keys {
 
 static keys K;
 
-static char *pem_of(EVP_PKEY *key, X509 *cert) {
-  BIO *bio = BIO_new(BIO_s_mem());
-  assert_int_equal(1, cert ? PEM_write_bio_X509(bio, cert) : PEM_write_bio_PUBKEY(bio, key));
-  char *data = NULL;
-  long n = BIO_get_mem_data(bio, &data);
-  char *out = strndup(data, (size_t)n);
-  BIO_free(bio);
-  assert_non_null(out);
-  return out;
-}
-
 static int setup(void **state) {
   (void)state;
   gcert_error err = {0};
   assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &K.rsa, &err), &err);
   assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &K.rsa_other, &err), &err);
   assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_EC_P256, &K.ec, &err), &err);
-  K.rsa_pub = pem_of(K.rsa, NULL);
+  K.rsa_pub = test_pem(K.rsa, NULL, 0);
   EVP_PKEY *small = EVP_RSA_gen(1024);
   assert_non_null(small);
-  K.rsa1024_pub = pem_of(small, NULL);
+  K.rsa1024_pub = test_pem(small, NULL, 0);
   EVP_PKEY_free(small);
   gcert_spec spec;
   gcert_spec_init(&spec, GCERT_KIND_CLIENT);
   spec.subject = "CN=ec key manager";
   gcert_item item = {0};
   assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, K.ec, &item, &err), &err);
-  K.ec_cert = pem_of(NULL, item.cert);
+  K.ec_cert = test_pem(NULL, item.cert, 0);
   gcert_item_free(&item);
   return 0;
 }
@@ -236,80 +225,43 @@ typedef struct answer {
   json_t *json;
 } answer;
 
-static void keep_header(const char *line, size_t len, const char *name, char *out, size_t out_len) {
-  size_t n = strlen(name);
-  if (len <= n + 1 || strncasecmp(line, name, n) != 0 || line[n] != ':')
-    return;
-  const char *v = line + n + 1;
-  size_t vlen = len - n - 1;
-  while (vlen && (*v == ' ' || *v == '\t'))
-    v++, vlen--;
-  while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
-    vlen--;
-  snprintf(out, out_len, "%.*s", (int)vlen, v);
-}
-
-static size_t on_header(char *data, size_t size, size_t count, void *arg) {
-  answer *a = arg;
-  size_t len = size * count;
-  keep_header(data, len, "X-Gatecert-Auth-By", a->auth_by, sizeof(a->auth_by));
-  keep_header(data, len, "WWW-Authenticate", a->www, sizeof(a->www));
-  keep_header(data, len, "X-Gatecert-Code", a->code, sizeof(a->code));
-  keep_header(data, len, "X-Gatecert-Fault", a->fault, sizeof(a->fault));
-  return len;
-}
-
-static size_t on_body(char *data, size_t size, size_t count, void *arg) {
-  answer *a = arg;
-  size_t len = size * count;
-  size_t room = sizeof(a->body) - 1 - a->body_len;
-  size_t n = len < room ? len : room;
-  memcpy(a->body + a->body_len, data, n);
-  a->body_len += n;
-  a->body[a->body_len] = '\0';
-  return len;
-}
-
 /* One call on a fresh connection; a NULL header is not sent. */
 static void call_path(world *w, const char *path, const char *api, const char *cert,
                       const char *authorization, answer *a) {
   memset(a, 0, sizeof(*a));
-  CURL *curl = curl_easy_init();
-  assert_non_null(curl);
-  char url[128];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", w->port, path);
-  struct curl_slist *headers = NULL;
-  size_t auth_len = authorization ? strlen(authorization) + 32 : 64;
-  char *line = malloc(auth_len > 512 ? auth_len : 512);
-  assert_non_null(line);
+  gu_text api_line = {0}, cert_line = {0}, auth_line = {0};
+  const char *headers[4];
+  size_t n = 0;
   if (api) {
-    snprintf(line, 512, "X-Gatecert-Api: %s", api);
-    headers = curl_slist_append(headers, line);
+    gu_text_printf(&api_line, "X-Gatecert-Api: %s", api);
+    headers[n++] = api_line.data;
   }
   if (cert) {
-    snprintf(line, 512, "X-Gatecert-Cert: %s", cert);
-    headers = curl_slist_append(headers, line);
+    gu_text_printf(&cert_line, "X-Gatecert-Cert: %s", cert);
+    headers[n++] = cert_line.data;
   }
   if (authorization) {
-    snprintf(line, auth_len, "Authorization: %s", authorization);
-    headers = curl_slist_append(headers, line);
+    gu_text_printf(&auth_line, "Authorization: %s", authorization);
+    headers[n++] = auth_line.data;
   }
-  free(line);
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
-  CURLcode rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK)
-    fail_msg("GET %s: %s", path, curl_easy_strerror(rc));
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  headers[n] = NULL;
+  assert_false(api_line.failed || cert_line.failed || auth_line.failed);
+  bs_request req = {
+      .port = w->port, .host = "127.0.0.1", .path = path, .plain = 1, .headers = headers};
+  bs_response res;
+  if (bs_http(&req, &res) != CURLE_OK)
+    fail_msg("GET %s: %s", path, res.error);
+  gu_text_free(&api_line);
+  gu_text_free(&cert_line);
+  gu_text_free(&auth_line);
+  a->status = res.status;
+  a->body_len = res.body_len < sizeof(a->body) ? res.body_len : sizeof(a->body) - 1;
+  memcpy(a->body, res.body, a->body_len);
+  bs_header(&res, "X-Gatecert-Auth-By", a->auth_by, sizeof(a->auth_by));
+  bs_header(&res, "WWW-Authenticate", a->www, sizeof(a->www));
+  bs_header(&res, "X-Gatecert-Code", a->code, sizeof(a->code));
+  bs_header(&res, "X-Gatecert-Fault", a->fault, sizeof(a->fault));
+  bs_response_free(&res);
   a->json = a->body_len ? json_loads(a->body, 0, NULL) : NULL;
 }
 

@@ -332,17 +332,14 @@ static void admin_ok(world *w, const char *method, const char *path, const char 
 static char *subscribed_token(world *w, const char *const *api_ids, size_t count) {
   EVP_PKEY *key = EVP_EC_gen("P-256");
   assert_non_null(key);
-  BIO *bio = BIO_new(BIO_s_mem());
-  assert_int_equal(1, PEM_write_bio_PUBKEY(bio, key));
-  char *pem = NULL;
-  long n = BIO_get_mem_data(bio, &pem);
-  json_t *km = json_pack("{s:s, s:s, s:s, s:{s:s, s:s%}}", "name", "km", "issuer", ISSUER, "alg",
-                         "ES256", "certificates", "type", "PEM", "value", pem, (size_t)n);
+  char *pem = test_pem(key, NULL, 0);
+  json_t *km = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name", "km", "issuer", ISSUER, "alg",
+                         "ES256", "certificates", "type", "PEM", "value", pem);
   char *body = json_dumps(km, 0);
   admin_ok(w, "POST", "/api/am/admin/v4/key-managers", body, NULL);
   free(body);
   json_decref(km);
-  BIO_free(bio);
+  free(pem);
   json_t *app = NULL;
   admin_ok(w, "POST", "/api/am/devportal/v3/applications",
            "{\"name\": \"app\", \"throttlingPolicy\": \"Unlimited\"}", &app);

@@ -68,20 +68,6 @@ typedef struct keys {
 
 static keys K;
 
-static char *pem_of(EVP_PKEY *key, X509 *cert, int private_key) {
-  BIO *bio = BIO_new(BIO_s_mem());
-  int ok = cert          ? PEM_write_bio_X509(bio, cert)
-           : private_key ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
-                         : PEM_write_bio_PUBKEY(bio, key);
-  assert_int_equal(1, ok);
-  char *data = NULL;
-  long n = BIO_get_mem_data(bio, &data);
-  char *out = strndup(data, (size_t)n);
-  BIO_free(bio);
-  assert_non_null(out);
-  return out;
-}
-
 static int setup(void **state) {
   bt_setup_catalogue_2030(state);
   gcert_error err = {0};
@@ -90,10 +76,10 @@ static int setup(void **state) {
   assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_EC_P256, &K.ec, &err), &err);
   K.rsa1024 = EVP_RSA_gen(1024);
   assert_non_null(K.rsa1024);
-  K.rsa_pub = pem_of(K.rsa, NULL, 0);
-  K.ec_pub = pem_of(K.ec, NULL, 0);
-  K.rsa_priv = pem_of(K.rsa, NULL, 1);
-  K.rsa1024_pub = pem_of(K.rsa1024, NULL, 0);
+  K.rsa_pub = test_pem(K.rsa, NULL, 0);
+  K.ec_pub = test_pem(K.ec, NULL, 0);
+  K.rsa_priv = test_pem(K.rsa, NULL, 1);
+  K.rsa1024_pub = test_pem(K.rsa1024, NULL, 0);
   /* WSO2's admin portal sends certificates.value as base64 of the PEM */
   size_t n = strlen(K.rsa_pub);
   K.rsa_pub_b64 = malloc(4 * ((n + 2) / 3) + 1);
@@ -104,7 +90,7 @@ static int setup(void **state) {
   spec.subject = "CN=ec key manager";
   gcert_item item = {0};
   assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, K.ec, &item, &err), &err);
-  K.ec_cert = pem_of(NULL, item.cert, 0);
+  K.ec_cert = test_pem(NULL, item.cert, 0);
   gcert_item_free(&item);
   return 0;
 }

@@ -95,16 +95,6 @@ static long admin_json(world *w, const char *method, const char *path, json_t *b
 
 /* ---- OAuth2 ---------------------------------------------------------------- */
 
-static char *public_pem(EVP_PKEY *key) {
-  BIO *bio = BIO_new(BIO_s_mem());
-  assert_int_equal(1, PEM_write_bio_PUBKEY(bio, key));
-  char *data = NULL;
-  long n = BIO_get_mem_data(bio, &data);
-  char *out = strndup(data, (size_t)n);
-  BIO_free(bio);
-  return out;
-}
-
 static char *mint(world *w, EVP_PKEY *key, const char *consumer_key) {
   json_int_t now = (json_int_t)(st_status_i64(&w->sim, "time_ms") / 1000);
   json_t *claims =
@@ -148,7 +138,7 @@ static void oauth_setup(world *w) {
   w->rogue_key = EVP_EC_gen("P-256");
   assert_non_null(w->km_key);
   assert_non_null(w->rogue_key);
-  char *pem = public_pem(w->km_key);
+  char *pem = test_pem(w->km_key, NULL, 0);
   long st = admin_json(w, "POST", "/api/am/admin/v4/key-managers",
                        json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name", "km", "issuer", ISSUER,
                                  "alg", "ES256", "certificates", "type", "PEM", "value", pem),

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+
 const char *test_fixture_path(const char *relative) {
   static char slots[4][1024];
   static unsigned next;
@@ -58,6 +60,21 @@ void test_issue(gcert_kind kind, const char *subject, const gcert_item *issuer, 
   }
   gcert_error err = {0};
   assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, issuer, NULL, out, &err), &err);
+}
+
+char *test_pem(EVP_PKEY *key, X509 *cert, int private_key) {
+  BIO *bio = BIO_new(BIO_s_mem());
+  assert_non_null(bio);
+  int ok = cert          ? PEM_write_bio_X509(bio, cert)
+           : private_key ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+                         : PEM_write_bio_PUBKEY(bio, key);
+  assert_int_equal(1, ok);
+  char *data = NULL;
+  long n = BIO_get_mem_data(bio, &data);
+  char *out = strndup(data, (size_t)n);
+  BIO_free(bio);
+  assert_non_null(out);
+  return out;
 }
 
 int test_same_cert(X509 *a, X509 *b) { return a != NULL && b != NULL && X509_cmp(a, b) == 0; }

@@ -37,6 +37,10 @@ char *test_scratch_path(const char *name);
 /* Issues a CA-signed or self-signed EC certificate quickly (asserts success). */
 void test_issue(gcert_kind kind, const char *subject, const gcert_item *issuer, gcert_item *out);
 
+/* PEM text (malloc'd; asserts success) of cert when it is not NULL, else of
+ * key: its private key when private_key, its public key otherwise. */
+char *test_pem(EVP_PKEY *key, X509 *cert, int private_key);
+
 /* 1 when two certificates have identical DER. */
 int test_same_cert(X509 *a, X509 *b);
 /* 1 when two private keys are the same key. */
