@@ -45,6 +45,7 @@
 #include "driver.h"
 #include "front_lb.h"
 #include "gcert.h"
+#include "gutil.h"
 #include "profile.h"
 #include "scenario.h"
 #include "supervisor.h"
@@ -103,24 +104,6 @@ static int write_private(const char *path, const char *text) {
 
 /* ---- HTTP ------------------------------------------------------------------ */
 
-typedef struct growbuf {
-  char *data;
-  size_t len;
-} growbuf;
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg) {
-  growbuf *b = arg;
-  size_t n = size * nmemb;
-  char *p = realloc(b->data, b->len + n + 1);
-  if (!p)
-    return 0;
-  memcpy(p + b->len, ptr, n);
-  b->len += n;
-  p[b->len] = '\0';
-  b->data = p;
-  return n;
-}
-
 typedef struct part {
   const char *name;
   const void *data;
@@ -135,10 +118,10 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   memset(r, 0, sizeof(*r));
   CURL *h = curl_easy_init();
   if (!h)
-    return gh_driver_fail(why, why_len, "curl_easy_init failed");
+    return gu_fail(why, why_len, "curl_easy_init failed");
   char url[2048];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->admin_port, path);
-  growbuf body = {calloc(1, 1), 0};
+  gu_text body = {0};
   char error[CURL_ERROR_SIZE] = "";
   struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
   curl_mime *mime = NULL;
@@ -164,17 +147,19 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ADMIN_TIMEOUT);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gu_text_curl_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
   CURLcode rc = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
   curl_mime_free(mime);
   curl_slist_free_all(headers);
   curl_easy_cleanup(h);
-  r->body = body.data;
+  r->body = gu_text_take(&body);
+  if (!r->body)
+    r->body = calloc(1, 1); /* an empty answer */
   if (rc != CURLE_OK && r->status == 0)
-    return gh_driver_fail(why, why_len, "admin %s %s: %s", method, path,
-                          error[0] ? error : curl_easy_strerror(rc));
+    return gu_fail(why, why_len, "admin %s %s: %s", method, path,
+                   error[0] ? error : curl_easy_strerror(rc));
   return 0;
 }
 
@@ -196,7 +181,7 @@ static int read_start(sim_driver *s, char *why, size_t why_len) {
   gh_admin_result_free(&r);
   return code == 200 && s->started_ms > 0
              ? 0
-             : gh_driver_fail(why, why_len, "/_sim/status answered %ld without started_ms", code);
+             : gu_fail(why, why_len, "/_sim/status answered %ld without started_ms", code);
 }
 
 static int launch(sim_driver *s, char *why, size_t why_len) {
@@ -244,7 +229,7 @@ static int launch(sim_driver *s, char *why, size_t why_len) {
   s->admin_port = gh_proc_port(&s->proc, "admin");
   s->https_port = gh_proc_port(&s->proc, "https");
   if (s->admin_port <= 0 || s->https_port <= 0)
-    return gh_driver_fail(why, why_len, "gatecert-sim's READY line lacks admin= or https=");
+    return gu_fail(why, why_len, "gatecert-sim's READY line lacks admin= or https=");
   return read_start(s, why, why_len);
 }
 
@@ -257,9 +242,9 @@ static int make_server_identity(sim_driver *s, char *why, size_t why_len) {
   int rc = gh_self_signed_identity(GCERT_KIND_SERVER, "CN=localhost,O=gatecert-sim", &cert, &key,
                                    why, why_len);
   if (rc == 0 && gcert_file_save(s->server_cert, cert.data, cert.len, 0, &err) != GCERT_OK)
-    rc = gh_driver_fail(why, why_len, "writing %s: %s", s->server_cert, err.message);
+    rc = gu_fail(why, why_len, "writing %s: %s", s->server_cert, err.message);
   if (rc == 0 && gcert_file_save(s->server_key, key.data, key.len, 1, &err) != GCERT_OK)
-    rc = gh_driver_fail(why, why_len, "writing %s: %s", s->server_key, err.message);
+    rc = gu_fail(why, why_len, "writing %s: %s", s->server_key, err.message);
   gcert_buf_free(&cert);
   gcert_buf_cleanse_free(&key);
   return rc;
@@ -301,9 +286,9 @@ static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   s->server_cert[0] = s->server_key[0] = '\0';
   if (cfg->front_lb_key_pem) {
     if (gh_nginx_find(NULL, s->nginx, sizeof(s->nginx)) != 0)
-      return gh_driver_fail(why, why_len,
-                            "the load balancer in front is an nginx, and there is none (PATH, "
-                            "/usr/sbin/nginx)"),
+      return gu_fail(why, why_len,
+                     "the load balancer in front is an nginx, and there is none (PATH, "
+                     "/usr/sbin/nginx)"),
              GH_DRIVER_UNSUPPORTED;
     snprintf(s->lb_dir, sizeof(s->lb_dir), "%s/nginx-lb", cfg->work_dir);
     if (make_server_identity(s, why, why_len) != 0)
@@ -316,7 +301,7 @@ static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   char line[40];
   snprintf(line, sizeof(line), "%s\n", s->password);
   if (write_private(s->password_file, line) != 0)
-    return gh_driver_fail(why, why_len, "cannot write %s: %s", s->password_file, strerror(errno));
+    return gu_fail(why, why_len, "cannot write %s: %s", s->password_file, strerror(errno));
   if (write_config(s, why, why_len) != 0 || launch(s, why, why_len) != 0)
     return -1;
   return cfg->front_lb_key_pem ? start_lb(s, why, why_len) : 0;
@@ -332,7 +317,7 @@ static int sim_stop(gh_driver *d, char *why, size_t why_len) {
     gw = gh_proc_stop(&s->proc, SIGTERM, 3000, why, why_len);
   }
   if (gw == 0 && lb != 0)
-    return gh_driver_fail(why, why_len, "the load balancer: %s", lb_why);
+    return gu_fail(why, why_len, "the load balancer: %s", lb_why);
   return gw;
 }
 
@@ -367,8 +352,8 @@ static int sim_clock_sync(gh_driver *d, int64_t fake_ms, char *why, size_t why_l
       return 0;
     usleep(1000);
   }
-  return gh_driver_fail(why, why_len, "gatecert-sim did not reach the fake time within %d ms",
-                        SYNC_WAIT_MS);
+  return gu_fail(why, why_len, "gatecert-sim did not reach the fake time within %d ms",
+                 SYNC_WAIT_MS);
 }
 
 static int sim_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
@@ -391,7 +376,7 @@ static int sim_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result 
   char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
   json_decref(def);
   if (!text)
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   int rc = admin(s, "POST", APIS_PATH, text, NULL, 0, r, why, why_len);
   free(text);
   if (rc == 0 && r->status == 201 && s->api_count < MAX_APIS) {
@@ -452,7 +437,7 @@ static int sim_replace_cert(gh_driver *d, const char *alias, const void *data, s
                             gh_admin_result *r, char *why, size_t why_len) {
   char *path = alias_path(d->impl, alias, "");
   if (!path)
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   part parts[] = {{"certificate", data, len, "certificate.crt"}};
   int rc = admin(d->impl, "PUT", path, NULL, parts, 1, r, why, why_len);
   free(path);
@@ -463,7 +448,7 @@ static int sim_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, 
                            size_t why_len) {
   char *path = alias_path(d->impl, alias, "");
   if (!path)
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   int rc = admin(d->impl, "DELETE", path, NULL, NULL, 0, r, why, why_len);
   free(path);
   return rc;
@@ -476,7 +461,7 @@ static int admin_json(sim_driver *s, const char *method, const char *path, json_
   json_decref(body);
   if (!text) {
     memset(r, 0, sizeof(*r));
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   }
   int rc = admin(s, method, path, text, NULL, 0, r, why, why_len);
   free(text);
@@ -517,7 +502,7 @@ static int sim_upload_client_cert(gh_driver *d, const char *api, const char *ali
   memset(r, 0, sizeof(*r));
   char *path = client_cert_path(d->impl, api, NULL);
   if (!path)
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   sim_driver *s = d->impl;
   const char *id = api_id_of(s, api);
   part parts[] = {
@@ -537,7 +522,7 @@ static int sim_delete_client_cert(gh_driver *d, const char *api, const char *ali
   memset(r, 0, sizeof(*r));
   char *path = client_cert_path(d->impl, api, alias);
   if (!path)
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   int rc = admin(d->impl, "DELETE", path, NULL, NULL, 0, r, why, why_len);
   free(path);
   return rc;
@@ -564,7 +549,7 @@ static int application(sim_driver *s, const char *name, const char *key_manager,
       return 0;
     }
   if (s->app_count == MAX_APIS)
-    return gh_driver_fail(why, why_len, "more than %d applications in a case", MAX_APIS);
+    return gu_fail(why, why_len, "more than %d applications in a case", MAX_APIS);
   if (admin_json(s, "POST", APPS_PATH,
                  json_pack("{s:s, s:s}", "name", name, "throttlingPolicy", "Unlimited"), r, why,
                  why_len) != 0)
@@ -573,8 +558,7 @@ static int application(sim_driver *s, const char *name, const char *key_manager,
     return 0;
   char app_id[64];
   if (body_string(r->body, "applicationId", app_id, sizeof(app_id)) != 0)
-    return gh_driver_fail(why, why_len, "creating application %s: 201 without an applicationId",
-                          name);
+    return gu_fail(why, why_len, "creating application %s: 201 without an applicationId", name);
   gh_admin_result_free(r);
   char path[256];
   snprintf(path, sizeof(path), "%s/%s/map-keys", APPS_PATH, app_id);
@@ -612,7 +596,7 @@ static int sim_reload(gh_driver *d, char *why, size_t why_len) {
     return -1;
   long status = r.status;
   gh_admin_result_free(&r);
-  return status == 200 ? 0 : gh_driver_fail(why, why_len, "/_sim/reload answered %ld", status);
+  return status == 200 ? 0 : gu_fail(why, why_len, "/_sim/reload answered %ld", status);
 }
 
 /* The simulator's log; with a load balancer in front, its error log's tail
@@ -635,18 +619,13 @@ static char *sim_log_tail(gh_driver *d, size_t max) {
 
 static const char *const *sim_secrets(gh_driver *d) { return ((sim_driver *)d->impl)->secrets; }
 
-static void sim_destroy(gh_driver *d) {
-  if (!d)
-    return;
-  sim_driver *s = d->impl;
-  if (s) {
-    char why[256];
-    sim_stop(d, why, sizeof(why));
-    free(s->bin);
-    free(s);
-  }
-  free(d);
+static void sim_free(void *impl) {
+  sim_driver *s = impl;
+  free(s->bin);
+  free(s);
 }
+
+static void sim_destroy(gh_driver *d) { gh_driver_destroy_with(d, sim_free); }
 
 static const gh_driver_ops sim_ops = {
     .name = "sim",
