@@ -31,9 +31,7 @@ static void internal_error(gsim *sim, struct evhttp_request *req, const char *wh
 }
 
 static void not_found(struct evhttp_request *req, const char *what, const char *id) {
-  char text[GSIM_ALIAS_MAX + 64];
-  snprintf(text, sizeof(text), "Requested %s with Id '%s' not found", what, id);
-  gsim_rest_error(req, 404, "Not Found", text);
+  gsim_rest_not_found(req, "Requested %s with Id '%s' not found", what, id);
 }
 
 /* ---- APIs ------------------------------------------------------------------ */
@@ -254,12 +252,9 @@ typedef struct apis_call {
 
 static void apis_create(void *ctx, struct evhttp_request *req) {
   gsim *sim = ((const apis_call *)ctx)->sim;
-  struct evbuffer *body = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(body);
   json_error_t jerr;
-  json_t *in = len ? json_loadb((const char *)evbuffer_pullup(body, (ev_ssize_t)len), len,
-                                JSON_REJECT_DUPLICATES, &jerr)
-                   : NULL;
+  size_t len = 0;
+  json_t *in = gsim_rest_json_body(req, &len, &jerr);
   if (!in) {
     char why[300];
     snprintf(why, sizeof(why), "The body is not JSON: %s (line %d, column %d)",

@@ -112,9 +112,7 @@ static void internal_error(gsim *sim, struct evhttp_request *req, const char *wh
 }
 
 static void cert_not_found(struct evhttp_request *req, alias_text text, const char *alias) {
-  char description[GSIM_ALIAS_MAX + 96];
-  snprintf(description, sizeof(description), "%s%s%s", text.before, alias, text.after);
-  gsim_rest_error(req, 404, "Not Found", description);
+  gsim_rest_not_found(req, "%s%s%s", text.before, alias, text.after);
 }
 
 /* The certificate of an upload under the profile's rules, logged when unreadable. */

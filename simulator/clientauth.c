@@ -674,9 +674,7 @@ static void cc_internal(gsim *sim, struct evhttp_request *req, const char *what)
 }
 
 static void cc_not_found(struct evhttp_request *req, const char *alias) {
-  char text[GSIM_ALIAS_MAX + 64];
-  snprintf(text, sizeof(text), NOT_FOUND, alias);
-  gsim_rest_error(req, 404, "Not Found", text);
+  gsim_rest_not_found(req, NOT_FOUND, alias);
 }
 
 /* The certificate of an upload under the profile's rules, logged when unreadable. */

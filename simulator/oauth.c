@@ -147,9 +147,7 @@ static void internal_error(gsim *sim, struct evhttp_request *req, const char *wh
 }
 
 static void not_found(struct evhttp_request *req, const char *what, const char *id) {
-  char text[160];
-  snprintf(text, sizeof(text), "Requested %s with Id '%s' not found", what, id);
-  gsim_rest_error(req, 404, "Not Found", text);
+  gsim_rest_not_found(req, "Requested %s with Id '%s' not found", what, id);
 }
 
 /* 1 when s is a UUID in the simulator's spelling (lower-case hex). */
@@ -494,16 +492,13 @@ int gsim_oauth_init(gsim *sim, char *why, size_t why_len) {
 
 /* The body as a JSON object (new reference), or NULL after answering. */
 static json_t *read_body(struct evhttp_request *req) {
-  struct evbuffer *body = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(body);
-  if (len > GSIM_MAX_JSON_BODY) {
+  if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > GSIM_MAX_JSON_BODY) {
     gsim_rest_error(req, 413, "Payload Too Large", "The JSON body is over 64 KiB");
     return NULL;
   }
   json_error_t jerr;
-  json_t *in = len ? json_loadb((const char *)evbuffer_pullup(body, (ev_ssize_t)len), len,
-                                JSON_REJECT_DUPLICATES, &jerr)
-                   : NULL;
+  size_t len = 0;
+  json_t *in = gsim_rest_json_body(req, &len, &jerr);
   if (!in) {
     char why[300];
     if (len)

@@ -8,6 +8,7 @@
  * but never logs: a refusal that the gateway log should explain comes back to
  * the caller as a reason.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,15 @@ void gsim_rest_error(struct evhttp_request *req, int status, const char *message
 
 void gsim_rest_bad_request(struct evhttp_request *req, const char *description) {
   gsim_rest_error(req, 400, "Bad Request", description);
+}
+
+void gsim_rest_not_found(struct evhttp_request *req, const char *fmt, ...) {
+  char description[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(description, sizeof(description), fmt, ap);
+  va_end(ap);
+  gsim_rest_error(req, 404, "Not Found", description);
 }
 
 void gsim_rest_no_resource(struct evhttp_request *req) {
@@ -114,6 +124,14 @@ json_t *gsim_rest_page(const char *key, json_t *list, long offset, long limit, s
                    (json_int_t)json_array_size(list), key, list, "pagination", "offset",
                    (json_int_t)offset, "limit", (json_int_t)limit, "total", (json_int_t)total,
                    "next", "", "previous", "");
+}
+
+json_t *gsim_rest_json_body(struct evhttp_request *req, size_t *len, json_error_t *err) {
+  struct evbuffer *body = evhttp_request_get_input_buffer(req);
+  *len = evbuffer_get_length(body);
+  return *len ? json_loadb((const char *)evbuffer_pullup(body, (ev_ssize_t)*len), *len,
+                           JSON_REJECT_DUPLICATES, err)
+              : NULL;
 }
 
 /* ---- paths and queries --------------------------------------------------- */

@@ -35,6 +35,9 @@ void gsim_rest_error(struct evhttp_request *req, int status, const char *message
                      const char *description);
 /* 400 "Bad Request" with description. */
 void gsim_rest_bad_request(struct evhttp_request *req, const char *description);
+/* 404 "Not Found" with a description formatted as printf's (at most 1023 bytes). */
+void gsim_rest_not_found(struct evhttp_request *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* 404 "Not Found", "No such resource". */
 void gsim_rest_no_resource(struct evhttp_request *req);
 /* 405 with an Allow header ("GET, POST"). */
@@ -104,6 +107,10 @@ void gsim_rest_alias_collection(struct evhttp_request *req, const char *rest,
                                 const gsim_rest_alias_routes *routes, void *ctx);
 /* A random version 4 UUID in lower-case hex (out: GSIM_API_ID_MAX bytes). */
 void gsim_rest_new_uuid(char out[GSIM_API_ID_MAX]);
+
+/* The request body parsed as JSON, duplicate keys refused: a new reference,
+ * or NULL (err filled where the body is not empty); *len is the body's length. */
+json_t *gsim_rest_json_body(struct evhttp_request *req, size_t *len, json_error_t *err);
 
 /* ---- multipart forms ----------------------------------------------------- */
 

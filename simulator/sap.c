@@ -116,9 +116,7 @@ static void internal_error(gsim *sim, struct evhttp_request *req, const char *wh
 }
 
 static void not_found(struct evhttp_request *req, const char *what, const char *name) {
-  char text[GSIM_OBJECT_KEY_MAX + 64];
-  snprintf(text, sizeof(text), "%s '%s' not found", what, name);
-  gsim_rest_error(req, 404, "Not Found", text);
+  gsim_rest_not_found(req, "%s '%s' not found", what, name);
 }
 
 /* A store name: 1..128 of [A-Za-z0-9._-]. */
