@@ -20,63 +20,14 @@
 #include "security.h"
 #include "sim.h"
 
-/* The 2.x/3.x XML fault, written with libxml2's writer (escaping included). */
-static int fault_xml(struct evbuffer *out, const char *code, const char *message,
-                     const char *description) {
-  xmlBufferPtr buf = xmlBufferCreate();
-  if (!buf)
-    return -1;
-  xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
-  if (!w) {
-    xmlBufferFree(buf);
-    return -1;
-  }
-  int rc = 0;
-  rc |= xmlTextWriterStartElementNS(w, BAD_CAST "am", BAD_CAST "fault",
-                                    BAD_CAST "http://wso2.org/apimanager") < 0;
-  rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "code", NULL, BAD_CAST code) < 0;
-  rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "type", NULL,
-                                    BAD_CAST "Status report") < 0;
-  rc |=
-      xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "message", NULL, BAD_CAST message) < 0;
-  rc |= xmlTextWriterWriteElementNS(w, BAD_CAST "am", BAD_CAST "description", NULL,
-                                    BAD_CAST description) < 0;
-  rc |= xmlTextWriterEndElement(w) < 0;
-  xmlFreeTextWriter(w); /* flushes */
-  if (rc == 0)
-    evbuffer_add(out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
-  xmlBufferFree(buf);
-  return rc ? -1 : 0;
-}
+/* A fault's fields: name, value pairs up to a NULL name, in the order WSO2
+ * writes them. */
+#define FIELDS_MAX 5
 
-void gsim_fault_send(gsim *sim, struct evhttp_request *req, int http_status, const char *code,
-                     const char *message, const char *description) {
-  sim->stats.faults++;
-  struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
-  evhttp_remove_header(headers, "Content-Type");
-  if (sim->opt->fault_format == GSIM_FAULT_XML) {
-    struct evbuffer *body = evbuffer_new();
-    if (body && fault_xml(body, code, message, description) == 0) {
-      evhttp_add_header(headers, "Content-Type", "application/xml");
-      evhttp_send_reply(req, http_status, NULL, body);
-      evbuffer_free(body);
-      return;
-    }
-    if (body)
-      evbuffer_free(body);
-    evhttp_send_error(req, 500, "Internal Server Error");
-    return;
-  }
-  json_t *fault = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "type", "Status report",
-                            "message", message, "description", description);
-  gsim_send_json(req, http_status, fault);
-}
-
-/* The security and throttling faults: <prefix:fault xmlns:prefix="ns"> with
- * code, message and description only (WSO2's auth and throttle handlers). */
-static int fault_xml_ns(struct evbuffer *out, const char *prefix, const char *ns, const char *code,
-                        const char *message, const char *description, const char *extra_name,
-                        const char *extra_value) {
+/* <prefix:fault xmlns:prefix="ns"> with one element a field, written with
+ * libxml2's writer (escaping included). */
+static int fault_xml(struct evbuffer *out, const char *prefix, const char *ns,
+                     const char *const *fields) {
   xmlBufferPtr buf = xmlBufferCreate();
   if (!buf)
     return -1;
@@ -86,13 +37,9 @@ static int fault_xml_ns(struct evbuffer *out, const char *prefix, const char *ns
     return -1;
   }
   const xmlChar *p = BAD_CAST prefix;
-  int rc = 0;
-  rc |= xmlTextWriterStartElementNS(w, p, BAD_CAST "fault", BAD_CAST ns) < 0;
-  rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "code", NULL, BAD_CAST code) < 0;
-  rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "message", NULL, BAD_CAST message) < 0;
-  rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST "description", NULL, BAD_CAST description) < 0;
-  if (extra_name)
-    rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST extra_name, NULL, BAD_CAST extra_value) < 0;
+  int rc = xmlTextWriterStartElementNS(w, p, BAD_CAST "fault", BAD_CAST ns) < 0;
+  for (size_t i = 0; fields[i]; i += 2)
+    rc |= xmlTextWriterWriteElementNS(w, p, BAD_CAST fields[i], NULL, BAD_CAST fields[i + 1]) < 0;
   rc |= xmlTextWriterEndElement(w) < 0;
   xmlFreeTextWriter(w); /* flushes */
   if (rc == 0)
@@ -101,26 +48,28 @@ static int fault_xml_ns(struct evbuffer *out, const char *prefix, const char *ns
   return rc ? -1 : 0;
 }
 
-void gsim_fault_send_ns(gsim *sim, struct evhttp_request *req, int http_status, const char *prefix,
-                        const char *ns, const char *code, const char *message,
-                        const char *description) {
-  gsim_fault_send_ns_extra(sim, req, http_status, prefix, ns, code, message, description, NULL,
-                           NULL);
+/* The JSON fault: one member a field; NULL when a value is missing. */
+static json_t *fault_json(const char *const *fields) {
+  json_t *fault = json_object();
+  for (size_t i = 0; fault && fields[i]; i += 2) {
+    json_t *value = fields[i + 1] ? json_string(fields[i + 1]) : NULL;
+    if (!value || json_object_set_new(fault, fields[i], value) != 0) {
+      json_decref(fault);
+      fault = NULL;
+    }
+  }
+  return fault;
 }
 
-void gsim_fault_send_ns_extra(gsim *sim, struct evhttp_request *req, int http_status,
-                              const char *prefix, const char *ns, const char *code,
-                              const char *message, const char *description, const char *extra_name,
-                              const char *extra_value) {
-  if (!extra_value)
-    extra_name = NULL;
+/* Answers a fault in the configured format (prefix and ns for XML). */
+static void fault_send(gsim *sim, struct evhttp_request *req, int http_status, const char *prefix,
+                       const char *ns, const char *const *fields) {
   sim->stats.faults++;
   struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
   evhttp_remove_header(headers, "Content-Type");
   if (sim->opt->fault_format == GSIM_FAULT_XML) {
     struct evbuffer *body = evbuffer_new();
-    if (body &&
-        fault_xml_ns(body, prefix, ns, code, message, description, extra_name, extra_value) == 0) {
+    if (body && fault_xml(body, prefix, ns, fields) == 0) {
       evhttp_add_header(headers, "Content-Type", "application/xml");
       evhttp_send_reply(req, http_status, NULL, body);
       evbuffer_free(body);
@@ -131,9 +80,37 @@ void gsim_fault_send_ns_extra(gsim *sim, struct evhttp_request *req, int http_st
     evhttp_send_error(req, 500, "Internal Server Error");
     return;
   }
-  json_t *fault =
-      json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "description", description);
-  if (fault && extra_name)
-    json_object_set_new(fault, extra_name, json_string(extra_value));
-  gsim_send_json(req, http_status, fault);
+  gsim_send_json(req, http_status, fault_json(fields));
+}
+
+void gsim_fault_send(gsim *sim, struct evhttp_request *req, int http_status, const char *code,
+                     const char *message, const char *description) {
+  const char *const fields[2 * FIELDS_MAX + 1] = {
+      "code", code, "type", "Status report", "message", message, "description", description, NULL};
+  fault_send(sim, req, http_status, "am", "http://wso2.org/apimanager", fields);
+}
+
+void gsim_fault_send_ns(gsim *sim, struct evhttp_request *req, int http_status, const char *prefix,
+                        const char *ns, const char *code, const char *message,
+                        const char *description) {
+  gsim_fault_send_ns_extra(sim, req, http_status, prefix, ns, code, message, description, NULL,
+                           NULL);
+}
+
+/* The security and throttling faults (WSO2's auth and throttle handlers):
+ * code, message and description, and the extra field when it has a value. */
+void gsim_fault_send_ns_extra(gsim *sim, struct evhttp_request *req, int http_status,
+                              const char *prefix, const char *ns, const char *code,
+                              const char *message, const char *description, const char *extra_name,
+                              const char *extra_value) {
+  const char *const fields[2 * FIELDS_MAX + 1] = {"code",
+                                                  code,
+                                                  "message",
+                                                  message,
+                                                  "description",
+                                                  description,
+                                                  extra_value ? extra_name : NULL,
+                                                  extra_value,
+                                                  NULL};
+  fault_send(sim, req, http_status, prefix, ns, fields);
 }
