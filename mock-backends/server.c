@@ -18,16 +18,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int gcb_listen_loopback(int *port, char *why, size_t why_len) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+/* A TCP socket bound to 127.0.0.1:0, listening when listening is set (then
+ * non-blocking and without Nagle delay, inherited by accepted sockets): the
+ * socket with its port, or -1 with why filled. */
+static int loopback_socket(int listening, int *port, char *why, size_t why_len) {
+  int fd = socket(AF_INET, SOCK_STREAM | (listening ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC, 0);
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  int one = 1; /* inherited by accepted sockets: no Nagle delay on small replies */
-  if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
-      bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 128) != 0 ||
-      getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
-    snprintf(why, why_len, "cannot listen on 127.0.0.1: %s", strerror(errno));
+  int one = 1;
+  if (fd < 0 || (listening && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) ||
+      bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+      (listening && listen(fd, 128) != 0) || getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+    snprintf(why, why_len, "cannot %s on 127.0.0.1: %s", listening ? "listen" : "bind",
+             strerror(errno));
     if (fd >= 0)
       close(fd);
     return -1;
@@ -36,24 +40,16 @@ int gcb_listen_loopback(int *port, char *why, size_t why_len) {
   return fd;
 }
 
+int gcb_listen_loopback(int *port, char *why, size_t why_len) {
+  return loopback_socket(1, port, why, why_len);
+}
+
 /* fault=refuse: a socket bound to 127.0.0.1:0 that never listens. Connections
  * to its port are refused, and as long as it stays open the kernel cannot give
  * the port to another socket (closing it, as this once did, let the next
  * backend of the same process be handed the "refused" port). */
 static int bound_loopback(int *port, char *why, size_t why_len) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
-      getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
-    snprintf(why, why_len, "cannot bind on 127.0.0.1: %s", strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  *port = ntohs(addr.sin_port);
-  return fd;
+  return loopback_socket(0, port, why, why_len);
 }
 
 static int needs_tls(gcb_fault fault) {
