@@ -25,6 +25,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,18 +74,9 @@ typedef enum cert_form {
 } cert_form;
 
 static X509 *load_cert(const char *row) {
-  char path[BS_PATH_MAX], file[64];
+  char file[64];
   snprintf(file, sizeof(file), "%s.pem", row);
-  gcert_store store;
-  gcert_store_init(&store);
-  gcert_error err = {0};
-  assert_status(GCERT_OK,
-                gcert_read_file(bt_scratch(path, file), GCERT_FORMAT_PEM, NULL, &store, &err),
-                &err);
-  X509 *cert = sk_X509_value(store.entries[0].chain, 0);
-  X509_up_ref(cert);
-  gcert_store_free(&store);
-  return cert;
+  return bt_load_cert(file);
 }
 
 static void slurp_row(const char *row, const char *suffix, gcert_buf *out) {
@@ -305,11 +297,6 @@ static void expect_content(st_sim *sim, const char *alias, const char *row) {
   snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s.crt\"", alias);
   expect_header(&r, "Content-Disposition", disposition);
   st_reply_free(&r);
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
 }
 
 /* ---- uploads: simulator/README.md's "Upload rules by profile" --------------------- */
@@ -982,12 +969,8 @@ static void test_api_lifecycle(void **state) {
   (void)state;
   /* A backend with a certificate the simulator does not trust: a routed call
    * reaches the sender and fails there (500 / 101500), an unrouted one 404s. */
-  char chain[BS_PATH_MAX], key[BS_PATH_MAX], spec[3 * BS_PATH_MAX], url[128];
-  snprintf(spec, sizeof(spec), "api:cert=%s,key=%s", bt_scratch(chain, "server.chain.pem"),
-           bt_scratch(key, "server.key"));
-  bs_process *backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(backend);
-  snprintf(url, sizeof(url), "https://localhost:%d", bs_port(backend, "api"));
+  char url[128];
+  sw_backend("api", "server", NULL, url); /* stopped by bs_teardown */
   st_sim sim;
   start_sim(&sim, "apis", NULL);
   expect_route(&sim, "/shop/1.0/items", 404, NULL);
@@ -1331,20 +1314,17 @@ static void test_oversize_body(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_upload_table, teardown),
-      cmocka_unit_test_teardown(test_list_filters_and_pages, teardown),
-      cmocka_unit_test_teardown(test_get_one_and_expiry, teardown),
-      cmocka_unit_test_teardown(test_replace_and_delete, teardown),
-      cmocka_unit_test_teardown(test_sap_profile, teardown),
-      cmocka_unit_test_teardown(test_rest_paths, teardown),
-      cmocka_unit_test_teardown(test_auth, teardown),
-      cmocka_unit_test_teardown(test_api_lifecycle, teardown),
-      cmocka_unit_test_teardown(test_api_validation, teardown),
-      cmocka_unit_test_teardown(test_wrong_methods, teardown),
-      cmocka_unit_test_teardown(test_oversize_body, teardown),
+      cmocka_unit_test_teardown(test_upload_table, bs_teardown),
+      cmocka_unit_test_teardown(test_list_filters_and_pages, bs_teardown),
+      cmocka_unit_test_teardown(test_get_one_and_expiry, bs_teardown),
+      cmocka_unit_test_teardown(test_replace_and_delete, bs_teardown),
+      cmocka_unit_test_teardown(test_sap_profile, bs_teardown),
+      cmocka_unit_test_teardown(test_rest_paths, bs_teardown),
+      cmocka_unit_test_teardown(test_auth, bs_teardown),
+      cmocka_unit_test_teardown(test_api_lifecycle, bs_teardown),
+      cmocka_unit_test_teardown(test_api_validation, bs_teardown),
+      cmocka_unit_test_teardown(test_wrong_methods, bs_teardown),
+      cmocka_unit_test_teardown(test_oversize_body, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue_2030, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, bt_setup_catalogue_2030, NULL);
 }

@@ -19,6 +19,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,19 +40,8 @@ typedef struct world {
 } world;
 
 static void start_backend(world *w, const char *name, const char *row, const char *extra) {
-  char chain[BS_PATH_MAX], key[BS_PATH_MAX], file[64], spec[3 * BS_PATH_MAX];
-  snprintf(file, sizeof(file), "%s.chain.pem", row);
-  bt_scratch(chain, file);
-  snprintf(file, sizeof(file), "%s.key", row);
-  bt_scratch(key, file);
-  snprintf(spec, sizeof(spec), "%s:cert=%s,key=%s%s", name, chain, key, extra ? extra : "");
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
-  int port = bs_port(w->backend, name);
-  snprintf(w->url, sizeof(w->url), "https://localhost:%d", port);
-  char report_file[BS_NAME_MAX + 8];
-  snprintf(report_file, sizeof(report_file), "%s.jsonl", name);
-  bt_scratch(w->report, report_file);
+  w->backend = sw_backend(name, row, extra, w->url);
+  sw_report(w->report, name);
 }
 
 static void start_sim(world *w, const char *dir_name, const char *const *extra) {
@@ -65,14 +55,7 @@ static void create_api(world *w) {
   assert_int_equal(201, st_create_api(&w->sim, "Test", "/test", "1.0", w->url, id));
 }
 
-static size_t backend_requests(world *w) {
-  bs_events ev = {0};
-  if (bs_report_load(w->report, &ev) != 0)
-    return 0; /* no report yet: nothing reached the application */
-  size_t n = bs_events_count(&ev, "request");
-  bs_events_free(&ev);
-  return n;
-}
+static size_t backend_requests(world *w) { return sw_served(w->report, NULL); }
 
 static void expect_call(world *w, long status, const char *body_part) {
   bs_response res;
@@ -95,11 +78,6 @@ static int64_t started(world *w) {
   int64_t ms = st_status_i64(&w->sim, "started_ms");
   assert_true(ms > 0);
   return ms;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
 }
 
 /* Seed 000 from start to end, on the fake clock. */
@@ -464,12 +442,12 @@ static void test_fault_codes_per_profile(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_upload_takes_effect_at_tick_then_delete, teardown),
-      cmocka_unit_test_teardown(test_leaf_or_unrelated_cert, teardown),
-      cmocka_unit_test_teardown(test_restart_keeps_trust, teardown),
-      cmocka_unit_test_teardown(test_base_trust_store, teardown),
-      cmocka_unit_test_teardown(test_xml_fault, teardown),
-      cmocka_unit_test_teardown(test_no_route, teardown),
+      cmocka_unit_test_teardown(test_upload_takes_effect_at_tick_then_delete, bs_teardown),
+      cmocka_unit_test_teardown(test_leaf_or_unrelated_cert, bs_teardown),
+      cmocka_unit_test_teardown(test_restart_keeps_trust, bs_teardown),
+      cmocka_unit_test_teardown(test_base_trust_store, bs_teardown),
+      cmocka_unit_test_teardown(test_xml_fault, bs_teardown),
+      cmocka_unit_test_teardown(test_no_route, bs_teardown),
   };
   enum { BASE = sizeof(tests) / sizeof(tests[0]) };
   struct CMUnitTest all[BASE + RUNS];
@@ -478,13 +456,9 @@ int main(void) {
   for (size_t i = 0; i < RUNS; i++) {
     snprintf(names[i], sizeof(names[i]), "fault_codes_%s%s", fault_runs[i].profile,
              fault_runs[i].broken ? "_broken" : "");
-    struct CMUnitTest t = {names[i], test_fault_codes_per_profile, NULL, teardown,
+    struct CMUnitTest t = {names[i], test_fault_codes_per_profile, NULL, bs_teardown,
                            (void *)&fault_runs[i]};
     all[BASE + i] = t;
   }
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed =
-      _cmocka_run_group_tests("sim_backend_trust", all, BASE + RUNS, bt_setup_catalogue_2030, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl("sim_backend_trust", all, BASE + RUNS, bt_setup_catalogue_2030, NULL);
 }

@@ -44,6 +44,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,11 +61,6 @@ static const char *scratch(const char *name) {
   static char slots[16][BS_PATH_MAX];
   static unsigned next;
   return bt_scratch(slots[next++ % 16], name);
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
 }
 
 static void start_sim(st_sim *sim, const char *dir_name, const char *profile, const char *config,
@@ -101,22 +97,6 @@ static int request_with(st_sim *sim, const char *path, const char *row, long *st
 
 static int handshake(st_sim *sim, const char *row) {
   return request_with(sim, "/no/such/api", row, NULL);
-}
-
-/* POST an API with a security scheme; returns its id in id (64 bytes). */
-static void create_api(st_sim *sim, const char *name, const char *url, const char *schemes,
-                       char id[64]) {
-  char body[1024];
-  snprintf(body, sizeof(body),
-           "{\"name\":\"%s\",\"context\":\"/%s\",\"version\":\"1.0\",\"endpointConfig\":"
-           "{\"production_endpoints\":{\"url\":\"%s\"}}%s%s}",
-           name, name, url, schemes ? ",\"securityScheme\":" : "", schemes ? schemes : "");
-  st_reply r;
-  st_check(st_admin(sim, "POST", ST_APIS, body, &r));
-  if (r.status != 201)
-    fail_msg("creating %s: %ld %s", name, r.status, r.body);
-  snprintf(id, 64, "%s", json_string_value(json_object_get(r.json, "id")));
-  st_reply_free(&r);
 }
 
 /* multipart to path with optional alias, tier, apiId and certificate file:
@@ -305,12 +285,8 @@ typedef struct clock_world {
 /* A backend the sender trusts (--trust root.pem) and a listener trust that
  * nothing chains to: the client certificate is trusted only once uploaded. */
 static void clock_start(clock_world *w, const char *dir) {
-  char spec[3 * BS_PATH_MAX], url[64];
-  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", scratch("server.chain.pem"),
-           scratch("server.key"));
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
-  snprintf(url, sizeof(url), "https://localhost:%d", bs_port(w->backend, "echo"));
+  char url[128];
+  w->backend = sw_backend("echo", "server", NULL, url);
   snprintf(w->config, sizeof(w->config),
            "{\"listener\": {\"profile_reload_interval\": 600, \"truststore_reload_period\": 300,"
            " \"truststore_initial_delay\": 60, \"trust_store\": \"%s\"}}",
@@ -324,7 +300,7 @@ static void clock_start(clock_world *w, const char *dir) {
                       .clock = FAKE_START,
                       .extra = w->extra};
   st_check(st_sim_start(&w->sim, &opts));
-  create_api(&w->sim, "secured", url, "[\"mutualssl\", \"mutualssl_mandatory\"]", w->api);
+  sw_create_api(&w->sim, "secured", url, "[\"mutualssl\", \"mutualssl_mandatory\"]", -1, w->api);
   w->t0 = st_status_i64(&w->sim, "started_ms");
   assert_true(w->t0 > 0);
 }
@@ -669,8 +645,8 @@ static void run_admin_rows(int profile) {
   snprintf(dir, sizeof(dir), "admin-%s", PROFILES[profile]);
   start_sim(&sim, dir, PROFILES[profile], NULL, NULL, NULL);
   char api[64], api_b[64];
-  create_api(&sim, "admin", "https://localhost:9", NULL, api);
-  create_api(&sim, "other", "https://localhost:9", NULL, api_b);
+  sw_create_api(&sim, "admin", "https://localhost:9", NULL, -1, api);
+  sw_create_api(&sim, "other", "https://localhost:9", NULL, -1, api_b);
   st_reply r;
   st_check(st_upload_cert(&sim, "ep1", "https://localhost:9", scratch("server.pem"), &r));
   assert_int_equal(201, r.status);
@@ -968,16 +944,16 @@ static void test_match_chain_validation(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_verify_modes, teardown),
-      cmocka_unit_test_teardown(test_admin_wso2_4, teardown),
-      cmocka_unit_test_teardown(test_admin_wso2_26, teardown),
-      cmocka_unit_test_teardown(test_admin_sap, teardown),
-      cmocka_unit_test_teardown(test_match_serial_issuer_and_subject, teardown),
-      cmocka_unit_test_teardown(test_match_chain_validation, teardown),
+      cmocka_unit_test_teardown(test_verify_modes, bs_teardown),
+      cmocka_unit_test_teardown(test_admin_wso2_4, bs_teardown),
+      cmocka_unit_test_teardown(test_admin_wso2_26, bs_teardown),
+      cmocka_unit_test_teardown(test_admin_sap, bs_teardown),
+      cmocka_unit_test_teardown(test_match_serial_issuer_and_subject, bs_teardown),
+      cmocka_unit_test_teardown(test_match_chain_validation, bs_teardown),
   };
   const struct CMUnitTest clock_tests[] = {
-      cmocka_unit_test_teardown(test_clock_story, teardown),
-      cmocka_unit_test_teardown(test_restart_keeps_client_certs, teardown),
+      cmocka_unit_test_teardown(test_clock_story, bs_teardown),
+      cmocka_unit_test_teardown(test_restart_keeps_client_certs, bs_teardown),
   };
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int failed = cmocka_run_group_tests_name("now", tests, bt_setup_catalogue, NULL);

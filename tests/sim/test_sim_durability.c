@@ -303,23 +303,6 @@ static size_t list_present(st_sim *sim, int present[UPLOADS]) {
   return count;
 }
 
-typedef struct body {
-  unsigned char *data;
-  size_t len;
-} body;
-
-static size_t keep_body(char *data, size_t size, size_t nmemb, void *arg) {
-  body *b = arg;
-  size_t n = size * nmemb;
-  unsigned char *grown = realloc(b->data, b->len + n);
-  if (!grown)
-    return 0;
-  memcpy(grown + b->len, data, n);
-  b->data = grown;
-  b->len += n;
-  return n;
-}
-
 /* GET .../{alias}/content over one keep-alive connection (a handle reused for
  * all of them: hundreds of fresh connections would only slow this down). */
 static void expect_content(st_sim *sim, const char *alias, const unsigned char *der, size_t len) {
@@ -331,11 +314,11 @@ static void expect_content(st_sim *sim, const char *alias, const unsigned char *
     curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gu_text_curl_write);
   }
   char url[160];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s/%s/content", sim->admin, ST_CERTS, alias);
-  body got = {0};
+  gu_text got = {0};
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &got);
   CURLcode rc = curl_easy_perform(h);
@@ -343,9 +326,9 @@ static void expect_content(st_sim *sim, const char *alias, const unsigned char *
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (rc != CURLE_OK || status != 200)
     fail_msg("GET %s: %s, status %ld", url, curl_easy_strerror(rc), status);
-  if (got.len != len || memcmp(got.data, der, len) != 0)
+  if (got.failed || got.len != len || memcmp(got.data, der, len) != 0)
     fail_msg("%s: %zu bytes stored, not the %zu uploaded", alias, got.len, len);
-  free(got.data);
+  gu_text_free(&got);
 }
 
 static int log_has_error(const char *path) {
@@ -498,8 +481,5 @@ int main(void) {
       cmocka_unit_test_teardown(test_kill_during_burst, teardown),
       cmocka_unit_test_teardown(test_failed_uploads_leave_nothing, teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, setup_certs, teardown_certs);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, setup_certs, teardown_certs);
 }

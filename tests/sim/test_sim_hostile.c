@@ -40,6 +40,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <dirent.h>
 #include <netinet/in.h>
@@ -1414,11 +1415,8 @@ static void test_hostile_admin_requests(void **state) {
   (void)state;
   static hostile h;
   memset(&h, 0, sizeof(h));
-  char chain[BS_PATH_MAX], key[BS_PATH_MAX], spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "hostile:cert=%s,key=%s", bt_scratch(chain, "server.chain.pem"),
-           bt_scratch(key, "server.key"));
-  bs_process *backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(backend);
+  char dir[BS_PATH_MAX];
+  bs_process *backend = sw_backend("hostile", "server", NULL, NULL);
   snprintf(h.url, sizeof(h.url), "https://localhost:%d", bs_port(backend, "hostile"));
   st_sim_opts opts = {.dir = bt_scratch(dir, "hostile")};
   st_check(st_sim_start(&h.sim, &opts));
@@ -1495,17 +1493,9 @@ static void test_hostile_admin_requests(void **state) {
   b_free(&h.base_pem);
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_hostile_admin_requests, teardown),
+      cmocka_unit_test_teardown(test_hostile_admin_requests, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, bt_setup_catalogue, NULL);
 }

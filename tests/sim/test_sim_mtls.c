@@ -19,6 +19,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+/* what a 500 of a backend the gateway could not reach must say */
+#define CODE_101500 "\"code\":\"101500\""
+
 typedef struct world {
   bs_process *backend;
   char report[BS_PATH_MAX];
@@ -37,31 +41,14 @@ typedef struct world {
   st_sim sim;
 } world;
 
-static const char *scratch(const char *name) {
-  static char slots[8][BS_PATH_MAX];
-  static unsigned next;
-  return bt_scratch(slots[next++ % 8], name);
-}
-
 static void start_backend(world *w, const char *name, const char *row, const char *extra) {
-  char spec[4 * BS_PATH_MAX], file[64], file2[64];
-  snprintf(file, sizeof(file), "%s.chain.pem", row);
-  snprintf(file2, sizeof(file2), "%s.key", row);
-  snprintf(spec, sizeof(spec), "%s:cert=%s,key=%s%s", name, scratch(file), scratch(file2),
-           extra ? extra : "");
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
+  w->backend = sw_backend(name, row, extra, NULL);
   w->port = bs_port(w->backend, name);
-  char report_file[BS_NAME_MAX + 8];
-  snprintf(report_file, sizeof(report_file), "%s.jsonl", name);
-  bt_scratch(w->report, report_file);
+  sw_report(w->report, name);
 }
 
 static void start_sim(world *w, const char *dir_name, const char *config) {
-  char dir[BS_PATH_MAX];
-  const char *args[] = {"--trust", scratch("root.pem"), NULL};
-  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name), .config_json = config, .extra = args};
-  st_check(st_sim_start(&w->sim, &opts));
+  sw_sim_start(&w->sim, dir_name, NULL, NULL, config, NULL);
 }
 
 static void api(world *w, const char *name, const char *host, int port) {
@@ -71,36 +58,12 @@ static void api(world *w, const char *name, const char *host, int port) {
   assert_int_equal(201, st_create_api(&w->sim, name, context, "1.0", url, id));
 }
 
-static long call(world *w, const char *name) {
-  char path[128];
-  snprintf(path, sizeof(path), "/%s/1.0/menaka", name);
-  bs_response res;
-  st_check(st_call(&w->sim, path, &res));
-  long status = res.status;
-  if (status == 500)
-    assert_non_null(strstr(res.body, "\"code\":\"101500\""));
-  bs_response_free(&res);
-  return status;
-}
-
-static size_t requests(world *w, json_t **last) {
-  bs_events ev = {0};
-  if (bs_report_load(w->report, &ev) != 0)
-    return 0;
-  size_t n = bs_events_count(&ev, "request");
-  json_t *e = bs_events_last(&ev, "request");
-  if (last)
-    *last = e ? json_incref(e) : NULL;
-  bs_events_free(&ev);
-  return n;
-}
-
 /* client.pem's chain and key in one PEM file: a key store the profile loads. */
 static const char *client_identity(void) {
-  const char *path = scratch("client-identity.pem");
+  const char *path = sw_scratch("client-identity.pem");
   size_t a = 0, b = 0;
-  char *chain = bs_slurp(scratch("client.chain.pem"), &a);
-  char *key = bs_slurp(scratch("client.key"), &b);
+  char *chain = bs_slurp(sw_scratch("client.chain.pem"), &a);
+  char *key = bs_slurp(sw_scratch("client.key"), &b);
   assert_non_null(chain);
   assert_non_null(key);
   FILE *f = fopen(path, "w");
@@ -113,16 +76,11 @@ static const char *client_identity(void) {
   return path;
 }
 
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
-}
-
 static void test_profile_identity_reaches_backend(void **state) {
   (void)state;
   world w = {0};
   char extra[BS_PATH_MAX + 64];
-  snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", scratch("root.pem"));
+  snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", sw_scratch("root.pem"));
   start_backend(&w, "mtls", "server", extra);
   char config[2 * BS_PATH_MAX];
   snprintf(config, sizeof(config),
@@ -130,14 +88,15 @@ static void test_profile_identity_reaches_backend(void **state) {
            client_identity());
   start_sim(&w, "profile", config);
   api(&w, "mtls", "localhost", w.port);
-  assert_int_equal(200, call(&w, "mtls"));
+  assert_int_equal(200, sw_get(&w.sim, "mtls", CODE_101500));
   json_t *last = NULL;
-  assert_int_equal(1, requests(&w, &last));
+  assert_int_equal(1, sw_served(w.report, &last));
   gcert_store store;
   gcert_store_init(&store);
   gcert_error err = {0};
   assert_status(GCERT_OK,
-                gcert_read_file(scratch("client.pem"), GCERT_FORMAT_PEM, NULL, &store, &err), &err);
+                gcert_read_file(sw_scratch("client.pem"), GCERT_FORMAT_PEM, NULL, &store, &err),
+                &err);
   char sha[65];
   bs_cert_sha256(sk_X509_value(store.entries[0].chain, 0), sha);
   gcert_store_free(&store);
@@ -156,7 +115,7 @@ static void test_default_profile_identities(void **state) {
   (void)state;
   world w = {0};
   char extra[BS_PATH_MAX + 64];
-  snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", scratch("root.pem"));
+  snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", sw_scratch("root.pem"));
   start_backend(&w, "needs-client", "server", extra);
   char own[BS_PATH_MAX + 64];
   snprintf(own, sizeof(own), "{\"key_store\": \"%s\"}", client_identity());
@@ -172,11 +131,11 @@ static void test_default_profile_identities(void **state) {
       snprintf(config, sizeof(config), "{\"default_profile\": %s}", cases[i].default_profile);
     start_sim(&w, cases[i].name, cases[i].default_profile ? config : NULL);
     api(&w, "needs", "localhost", w.port);
-    long status = call(&w, "needs");
+    long status = sw_get(&w.sim, "needs", CODE_101500);
     if (status != cases[i].status)
       fail_msg("%s: %ld, expected %ld", cases[i].name, status, cases[i].status);
     reached += status == 200;
-    assert_int_equal(reached, requests(&w, NULL)); /* a refused call never reached the app */
+    assert_int_equal(reached, sw_served(w.report, NULL)); /* a refused call never reached the app */
     st_check(st_sim_stop(&w.sim));
   }
 }
@@ -213,7 +172,7 @@ static void test_hostname_verifiers_against_backends(void **state) {
     snprintf(dir, sizeof(dir), "verifier-%zu", i);
     start_sim(&w, dir, config);
     api(&w, "host", c->host, w.port);
-    long status = call(&w, "host");
+    long status = sw_get(&w.sim, "host", CODE_101500);
     if (status != c->status)
       fail_msg("%s, %s via %s: %ld, expected %ld", c->verifier, c->row, c->host, status, c->status);
     if (status == 500)
@@ -295,13 +254,14 @@ static void test_no_session_reuse_leaks_trust(void **state) {
            "{\"ssl_profiles\": ["
            "{\"servers\": [\"localhost:%d\"], \"trust_store\": \"%s\"},"
            "{\"servers\": [\"127.0.0.1:%d\"], \"trust_store\": \"%s\"}]}",
-           w.port, scratch("root.pem"), w.port, scratch("untrusted-root.pem"));
+           w.port, sw_scratch("root.pem"), w.port, sw_scratch("untrusted-root.pem"));
   start_sim(&w, "sessions", config);
   api(&w, "trusted", "localhost", w.port);
   api(&w, "untrusted", "127.0.0.1", w.port);
   for (int round = 0; round < 3; round++) {
-    assert_int_equal(200, call(&w, "trusted"));
-    assert_int_equal(500, call(&w, "untrusted")); /* a leaked session would give 200 */
+    assert_int_equal(200, sw_get(&w.sim, "trusted", CODE_101500));
+    assert_int_equal(
+        500, sw_get(&w.sim, "untrusted", CODE_101500)); /* a leaked session would give 200 */
   }
   assert_int_equal(1, resumed_requests(&w)); /* only the control's */
   st_check(st_sim_stop(&w.sim));
@@ -320,33 +280,30 @@ static void test_trust_removal_not_bypassed_by_resumption(void **state) {
   char url[64];
   snprintf(url, sizeof(url), "https://localhost:%d", w.port);
   st_reply r;
-  st_check(st_upload_cert(&w.sim, "root", url, scratch("root.pem"), &r));
+  st_check(st_upload_cert(&w.sim, "root", url, sw_scratch("root.pem"), &r));
   assert_int_equal(201, r.status);
   st_reply_free(&r);
   st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
   st_reply_free(&r);
-  assert_int_equal(200, call(&w, "echo"));
-  assert_int_equal(200, call(&w, "echo"));
+  assert_int_equal(200, sw_get(&w.sim, "echo", CODE_101500));
+  assert_int_equal(200, sw_get(&w.sim, "echo", CODE_101500));
   st_check(st_admin(&w.sim, "DELETE", ST_CERTS "/root", NULL, &r));
   assert_int_equal(200, r.status);
   st_reply_free(&r);
   st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
   st_reply_free(&r);
-  assert_int_equal(500, call(&w, "echo"));
+  assert_int_equal(500, sw_get(&w.sim, "echo", CODE_101500));
   assert_int_equal(0, resumed_requests(&w));
   st_check(st_sim_stop(&w.sim));
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_profile_identity_reaches_backend, teardown),
-      cmocka_unit_test_teardown(test_default_profile_identities, teardown),
-      cmocka_unit_test_teardown(test_hostname_verifiers_against_backends, teardown),
-      cmocka_unit_test_teardown(test_no_session_reuse_leaks_trust, teardown),
-      cmocka_unit_test_teardown(test_trust_removal_not_bypassed_by_resumption, teardown),
+      cmocka_unit_test_teardown(test_profile_identity_reaches_backend, bs_teardown),
+      cmocka_unit_test_teardown(test_default_profile_identities, bs_teardown),
+      cmocka_unit_test_teardown(test_hostname_verifiers_against_backends, bs_teardown),
+      cmocka_unit_test_teardown(test_no_session_reuse_leaks_trust, bs_teardown),
+      cmocka_unit_test_teardown(test_trust_removal_not_bypassed_by_resumption, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, bt_setup_catalogue, NULL);
 }

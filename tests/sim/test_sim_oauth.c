@@ -32,6 +32,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -907,11 +908,7 @@ typedef struct world {
  *   ck-1 (km-rsa) -> app1, subscribed      ck-2 (km-rsa) -> app2, not subscribed
  *   ck-3 (km-ec)  -> app3, subscribed */
 static void start_world_as(world *w, const char *dir_name, const char *profile, const char *brk) {
-  char chain[BS_PATH_MAX], key[BS_PATH_MAX], spec[3 * BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", bt_scratch(chain, "server.chain.pem"),
-           bt_scratch(key, "server.key"));
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
+  w->backend = sw_backend("echo", "server", NULL, NULL);
   w->args[0] = "--trust";
   w->args[1] = bt_scratch(w->root, "root.pem");
   w->args[2] = brk ? "--break" : NULL;

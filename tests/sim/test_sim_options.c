@@ -29,6 +29,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,11 +124,6 @@ static int setup(void **state) {
   write_text("garbage.pem", "this is not a certificate\n", 26);
   assert_true(mkdir(bt_scratch(path, "subdir"), 0700) == 0 || access(path, F_OK) == 0);
   return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
 }
 
 /* ---- refusals ---------------------------------------------------------------- */
@@ -796,16 +792,9 @@ static void test_state_modes(void **state) {
 }
 
 static void cert_sha256(const char *file, char out[65]) {
-  char path[BS_PATH_MAX];
-  gcert_store store;
-  gcert_store_init(&store);
-  gcert_error err = {0};
-  assert_status(GCERT_OK,
-                gcert_read_file(bt_scratch(path, file), GCERT_FORMAT_PEM, NULL, &store, &err),
-                &err);
-  assert_true(store.count > 0);
-  bs_cert_sha256(sk_X509_value(store.entries[0].chain, 0), out);
-  gcert_store_free(&store);
+  X509 *cert = bt_load_cert(file);
+  bs_cert_sha256(cert, out);
+  X509_free(cert);
 }
 
 /* The HTTPS listener presents --server-cert (leaf, then the rest as given),
@@ -842,52 +831,19 @@ static void test_server_identity(void **state) {
   }
 }
 
-static size_t keep_body(char *data, size_t size, size_t nmemb, void *arg) {
-  bs_response *res = arg;
-  size_t n = size * nmemb;
-  char *grown = realloc(res->body, res->body_len + n + 1);
-  if (!grown)
-    return 0;
-  memcpy(grown + res->body_len, data, n);
-  res->body = grown;
-  res->body_len += n;
-  res->body[res->body_len] = '\0';
-  return n;
-}
-
-/* A plain HTTP GET (bs_http speaks HTTPS only). */
+/* A plain HTTP GET. */
 static void plain_get(int port, const char *path, bs_response *res) {
-  memset(res, 0, sizeof(*res));
-  res->body = calloc(1, 1);
-  CURL *h = curl_easy_init();
-  assert_non_null(h);
-  char url[256];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, res);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, res->error);
-  res->code = curl_easy_perform(h);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
-  curl_easy_cleanup(h);
-  if (res->code != CURLE_OK)
-    fail_msg("GET %s: %s", url, res->error);
+  bs_request req = {.port = port, .host = "127.0.0.1", .path = path, .plain = 1};
+  if (bs_http(&req, res) != CURLE_OK)
+    fail_msg("GET http://127.0.0.1:%d%s: %s", port, path, res->error);
 }
 
 /* --http (or "http_listener": true) adds http= to the READY line, and that
  * listener routes like the HTTPS one. */
 static void test_http_listener(void **state) {
   (void)state;
-  char chain[BS_PATH_MAX], key[BS_PATH_MAX], root[BS_PATH_MAX], spec[3 * BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "plain:cert=%s,key=%s", bt_scratch(chain, "server.chain.pem"),
-           bt_scratch(key, "server.key"));
-  bs_process *backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(backend);
-  char url[64];
-  snprintf(url, sizeof(url), "https://localhost:%d", bs_port(backend, "plain"));
+  char root[BS_PATH_MAX], url[128];
+  bs_process *backend = sw_backend("plain", "server", NULL, url);
   const char *const flag[] = {"--trust", bt_scratch(root, "root.pem"), "--http", NULL};
   const char *const trust[] = {"--trust", root, NULL};
   const struct {
@@ -989,18 +945,15 @@ static void test_password_not_logged(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_bad_command_lines, teardown),
-      cmocka_unit_test_teardown(test_bad_configs, teardown),
-      cmocka_unit_test_teardown(test_help, teardown),
-      cmocka_unit_test_teardown(test_interval_and_format, teardown),
-      cmocka_unit_test_teardown(test_listener_options, teardown),
-      cmocka_unit_test_teardown(test_state_modes, teardown),
-      cmocka_unit_test_teardown(test_server_identity, teardown),
-      cmocka_unit_test_teardown(test_http_listener, teardown),
-      cmocka_unit_test_teardown(test_password_not_logged, teardown),
+      cmocka_unit_test_teardown(test_bad_command_lines, bs_teardown),
+      cmocka_unit_test_teardown(test_bad_configs, bs_teardown),
+      cmocka_unit_test_teardown(test_help, bs_teardown),
+      cmocka_unit_test_teardown(test_interval_and_format, bs_teardown),
+      cmocka_unit_test_teardown(test_listener_options, bs_teardown),
+      cmocka_unit_test_teardown(test_state_modes, bs_teardown),
+      cmocka_unit_test_teardown(test_server_identity, bs_teardown),
+      cmocka_unit_test_teardown(test_http_listener, bs_teardown),
+      cmocka_unit_test_teardown(test_password_not_logged, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, setup, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, setup, NULL);
 }

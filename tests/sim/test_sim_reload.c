@@ -14,6 +14,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -46,12 +47,8 @@ typedef struct world {
 } world;
 
 static void start(world *w, const char *name, long interval_s) {
-  char chain[BS_PATH_MAX], key[BS_PATH_MAX], spec[3 * BS_PATH_MAX], dir[BS_PATH_MAX];
-  snprintf(spec, sizeof(spec), "echo:cert=%s,key=%s", bt_scratch(chain, "server.chain.pem"),
-           bt_scratch(key, "server.key"));
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
-  snprintf(w->url, sizeof(w->url), "https://localhost:%d", bs_port(w->backend, "echo"));
+  char dir[BS_PATH_MAX];
+  w->backend = sw_backend("echo", "server", NULL, w->url);
   st_sim_opts opts = {.dir = bt_scratch(dir, name), .clock = FAKE_START, .reload_s = interval_s};
   st_check(st_sim_start(&w->sim, &opts));
   char id[64];
@@ -76,11 +73,6 @@ static void upload_root(world *w) {
   st_check(st_upload_cert(&w->sim, "echo", w->url, bt_scratch(path, "root.pem"), &r));
   assert_int_equal(201, r.status);
   st_reply_free(&r);
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
 }
 
 static void test_tick_cases(void **state) {
@@ -152,12 +144,9 @@ static void test_minimum_interval(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_tick_cases, teardown),
-      cmocka_unit_test_teardown(test_generations_and_schedule, teardown),
-      cmocka_unit_test_teardown(test_minimum_interval, teardown),
+      cmocka_unit_test_teardown(test_tick_cases, bs_teardown),
+      cmocka_unit_test_teardown(test_generations_and_schedule, bs_teardown),
+      cmocka_unit_test_teardown(test_minimum_interval, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue_2030, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, bt_setup_catalogue_2030, NULL);
 }

@@ -24,6 +24,7 @@
 #include "backend_fixture.h"
 #include "backend_support.h"
 #include "sim_fixture.h"
+#include "sim_world.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,19 +40,14 @@
 
 /* ---- files ------------------------------------------------------------------ */
 
-static const char *scratch(const char *name) {
-  static char slots[8][BS_PATH_MAX];
-  static unsigned next;
-  return bt_scratch(slots[next++ % 8], name);
-}
-
 static X509 *load_cert(const char *row) {
   char file[64];
   snprintf(file, sizeof(file), "%s.pem", row);
   gcert_store st;
   gcert_store_init(&st);
   gcert_error err = {0};
-  assert_status(GCERT_OK, gcert_read_file(scratch(file), GCERT_FORMAT_PEM, NULL, &st, &err), &err);
+  assert_status(GCERT_OK, gcert_read_file(sw_scratch(file), GCERT_FORMAT_PEM, NULL, &st, &err),
+                &err);
   X509 *cert = sk_X509_value(st.entries[0].chain, 0);
   X509_up_ref(cert);
   gcert_store_free(&st);
@@ -62,7 +58,7 @@ static EVP_PKEY *load_key(const char *row) {
   char file[64];
   snprintf(file, sizeof(file), "%s.key", row);
   size_t len = 0;
-  char *pem = bs_slurp(scratch(file), &len);
+  char *pem = bs_slurp(sw_scratch(file), &len);
   assert_non_null(pem);
   EVP_PKEY *key = NULL;
   gcert_error err = {0};
@@ -86,7 +82,7 @@ static void identity(gcert_store *st, const char *key_row, const char *const *ro
 
 static gcert_buf file_of(const char *name) {
   gcert_buf b = {0};
-  b.data = (unsigned char *)bs_slurp(scratch(name), &b.len);
+  b.data = (unsigned char *)bs_slurp(sw_scratch(name), &b.len);
   assert_non_null(b.data);
   return b;
 }
@@ -252,11 +248,6 @@ static int teardown_group(void **state) {
   for (size_t i = 0; i < F_COUNT; i++)
     gcert_buf_free(&files[i]);
   return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return bs_teardown(NULL);
 }
 
 /* ---- talking to the simulator --------------------------------------------------- */
@@ -590,17 +581,9 @@ typedef struct world {
 } world;
 
 static void start_backend(world *w, const char *name, const char *row, const char *extra) {
-  char spec[4 * BS_PATH_MAX], file[64], file2[64];
-  snprintf(file, sizeof(file), "%s.chain.pem", row);
-  snprintf(file2, sizeof(file2), "%s.key", row);
-  snprintf(spec, sizeof(spec), "%s:cert=%s,key=%s%s", name, scratch(file), scratch(file2),
-           extra ? extra : "");
-  w->backend = st_backend(test_scratch_dir(), spec);
-  assert_non_null(w->backend);
+  w->backend = sw_backend(name, row, extra, NULL);
   w->port = bs_port(w->backend, name);
-  char report_file[BS_NAME_MAX + 8];
-  snprintf(report_file, sizeof(report_file), "%s.jsonl", name);
-  bt_scratch(w->report, report_file);
+  sw_report(w->report, name);
 }
 
 /* The fake clock starts a day after now (UTC): the catalogue (valid from an
@@ -624,28 +607,15 @@ static void api(world *w, const char *name) {
   assert_int_equal(201, st_create_api(&w->sim, name, context, "1.0", url, id));
 }
 
-static long call(world *w, const char *name) {
-  char path[128];
-  snprintf(path, sizeof(path), "/%s/1.0/menaka", name);
-  bs_response res;
-  st_check(st_call(&w->sim, path, &res));
-  long status = res.status;
-  if (status == 500)
-    assert_non_null(strstr(res.body, "101500"));
-  bs_response_free(&res);
-  return status;
-}
+static long call(world *w, const char *name) { return sw_get(&w->sim, name, "101500"); }
 
 /* Requests the backend served, and the SHA-256 of the last client certificate. */
 static size_t served(world *w, char sha[65]) {
-  bs_events ev = {0};
-  if (bs_report_load(w->report, &ev) != 0)
-    return 0;
-  size_t n = bs_events_count(&ev, "request");
-  json_t *e = bs_events_last(&ev, "request");
+  json_t *e = NULL;
+  size_t n = sw_served(w->report, &e);
   const char *s = e ? bs_json_str(e, "client_cert.sha256") : NULL;
   snprintf(sha, 65, "%s", s ? s : "");
-  bs_events_free(&ev);
+  json_decref(e);
   return n;
 }
 
@@ -664,9 +634,9 @@ static void test_key_store_identity_reaches_backend(void **state) {
   (void)state;
   world w = {0};
   char extra[BS_PATH_MAX + 64], sha[65], expected[65];
-  snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", scratch("root.pem"));
+  snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", sw_scratch("root.pem"));
   start_backend(&w, "needs-client", "server", extra);
-  start_world_sim(&w, "e2e-identity", scratch("root.pem"));
+  start_world_sim(&w, "e2e-identity", sw_scratch("root.pem"));
   api(&w, "mtls");
   assert_int_equal(500, call(&w, "mtls")); /* the gateway's own certificate: refused */
   assert_int_equal(
@@ -747,17 +717,14 @@ static void test_provider_trust_store_reaches_self_signed_backend(void **state) 
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_upload_rules, teardown),
-      cmocka_unit_test_teardown(test_restricted_password_characters, teardown),
-      cmocka_unit_test_teardown(test_overwrite_get_delete_restart, teardown),
-      cmocka_unit_test_teardown(test_wso2_profile_has_no_sap_routes, teardown),
-      cmocka_unit_test_teardown(test_routes, teardown),
-      cmocka_unit_test_teardown(test_provider_validation, teardown),
-      cmocka_unit_test_teardown(test_key_store_identity_reaches_backend, teardown),
-      cmocka_unit_test_teardown(test_provider_trust_store_reaches_self_signed_backend, teardown),
+      cmocka_unit_test_teardown(test_upload_rules, bs_teardown),
+      cmocka_unit_test_teardown(test_restricted_password_characters, bs_teardown),
+      cmocka_unit_test_teardown(test_overwrite_get_delete_restart, bs_teardown),
+      cmocka_unit_test_teardown(test_wso2_profile_has_no_sap_routes, bs_teardown),
+      cmocka_unit_test_teardown(test_routes, bs_teardown),
+      cmocka_unit_test_teardown(test_provider_validation, bs_teardown),
+      cmocka_unit_test_teardown(test_key_store_identity_reaches_backend, bs_teardown),
+      cmocka_unit_test_teardown(test_provider_trust_store_reaches_self_signed_backend, bs_teardown),
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  int failed = cmocka_run_group_tests(tests, setup, teardown_group);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, setup, teardown_group);
 }

@@ -44,6 +44,38 @@ bs_process *sw_backend(const char *name, const char *row, const char *extra, cha
   return backend;
 }
 
+const char *sw_report(char *out, const char *name) {
+  char file[BS_NAME_MAX + 8];
+  snprintf(file, sizeof(file), "%s.jsonl", name);
+  return bt_scratch(out, file);
+}
+
+size_t sw_served(const char *report, json_t **last) {
+  bs_events ev = {0};
+  if (last)
+    *last = NULL;
+  if (bs_report_load(report, &ev) != 0)
+    return 0; /* no report yet: nothing reached the application */
+  size_t n = bs_events_count(&ev, "request");
+  json_t *e = bs_events_last(&ev, "request");
+  if (last)
+    *last = e ? json_incref(e) : NULL;
+  bs_events_free(&ev);
+  return n;
+}
+
+long sw_get(st_sim *sim, const char *api, const char *on_500) {
+  char path[128];
+  snprintf(path, sizeof(path), "/%s/1.0/menaka", api);
+  bs_response res;
+  st_check(st_call(sim, path, &res));
+  long status = res.status;
+  if (status == 500 && on_500)
+    assert_non_null(strstr(res.body, on_500));
+  bs_response_free(&res);
+  return status;
+}
+
 void sw_sim_start(st_sim *sim, const char *dir_name, const char *profile, const char *clock,
                   const char *config, const char *brk) {
   char dir[BS_PATH_MAX], root[BS_PATH_MAX];

@@ -34,6 +34,19 @@ void sw_make_client(sw_client *c, const char *name);
  * 128 bytes) gets "https://localhost:<port>". */
 bs_process *sw_backend(const char *name, const char *row, const char *extra, char *url);
 
+/* out (BS_PATH_MAX bytes) = the report file of backend endpoint name,
+ * <scratch>/<name>.jsonl; returns out. */
+const char *sw_report(char *out, const char *name);
+
+/* The requests a backend served by its report (0 while it has none), and
+ * *last (when last is not NULL) the last request event (new reference, or
+ * NULL). */
+size_t sw_served(const char *report, json_t **last);
+
+/* GET /<api>/1.0/menaka on the simulator's HTTPS listener (fresh connection):
+ * the status; a 500's body must hold on_500 (NULL: not checked). */
+long sw_get(st_sim *sim, const char *api, const char *on_500);
+
 /* Starts gatecert-sim in <scratch>/dir_name with --trust <scratch>/root.pem,
  * under profile (NULL: the default), on the fake clock starting at clock
  * (NULL: real time), with config (JSON text or NULL) and --break brk (NULL:
