@@ -12,25 +12,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* Runs the backend with args (shell words), output in *out; returns exit code. */
-static int run_backend(const char *args, char **out) {
-  const char *bin = getenv("GATECERT_BACKEND_BIN");
-  assert_non_null(bin);
-  char cmd[4096];
-  snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1 </dev/null", bin, args);
-  FILE *p = popen(cmd, "r"); // NOLINT(cert-env33-c): runs the program as a user would
-  assert_non_null(p);
-  size_t cap = 8192, len = 0, n;
-  char *buf = malloc(cap);
-  assert_non_null(buf);
-  while (len + 1 < cap && (n = fread(buf + len, 1, cap - len - 1, p)) > 0)
-    len += n;
-  buf[len] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* Copies fmt into out with @KEY@ and @CERT@ replaced by the two paths. */
 static void expand(char *out, size_t size, const char *fmt, const char *key, const char *cert) {
   size_t n = 0;
@@ -104,14 +85,14 @@ static void test_bad_command_lines(void **state) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     expand(args, sizeof(args), cases[i].fmt, key, cert);
     char *out = NULL;
-    int rc = run_backend(args, &out);
+    int rc = test_run(&out, "GATECERT_BACKEND_BIN", "%s </dev/null", args);
     if (rc != cases[i].rc || strstr(out, cases[i].says) == NULL || strstr(out, "READY") != NULL)
       fail_msg("'%s': exit %d (expected %d, saying '%s'):\n%s", args, rc, cases[i].rc,
                cases[i].says, out);
     free(out);
   }
   char *out = NULL;
-  assert_int_equal(0, run_backend("--help", &out));
+  assert_int_equal(0, test_run(&out, "GATECERT_BACKEND_BIN", "%s </dev/null", "--help"));
   assert_non_null(strstr(out, "usage: gatecert-backend"));
   free(out);
   gcert_item_free(&item);

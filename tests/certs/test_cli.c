@@ -13,33 +13,7 @@
 #include <sys/wait.h>
 
 /* Runs `gatecert certs ARGS 2>&1`; returns the exit code, output in *out. */
-static int run(char **out, const char *fmt, ...) {
-  char args[2048], cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof(args), fmt, ap);
-  va_end(ap);
-  const char *bin = getenv("GATECERT_BIN");
-  assert_non_null(bin);
-  snprintf(cmd, sizeof(cmd), "'%s' certs %s 2>&1", bin, args);
-  FILE *p = popen(cmd, "r"); // NOLINT(cert-env33-c): runs the CLI as a user would
-  assert_non_null(p);
-  size_t cap = 65536, len = 0;
-  char *buf = malloc(cap);
-  size_t n;
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (len + 1 == cap) {
-      char *grown = realloc(buf, cap *= 2);
-      assert_non_null(grown);
-      buf = grown;
-    }
-  }
-  buf[len] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#define run(out, ...) test_run(out, "GATECERT_BIN", "certs " __VA_ARGS__)
 
 static int mode_of(const char *path) {
   struct stat sb;

@@ -763,27 +763,7 @@ static void test_controls(void **state) {
 /* ---- gatecert token ------------------------------------------------------------------- */
 
 /* Runs `gatecert token ARGS 2>&1`; the exit code, the output in *out (malloc'd). */
-__attribute__((format(printf, 2, 3))) static int run_token(char **out, const char *fmt, ...) {
-  char args[4096], cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof(args), fmt, ap);
-  va_end(ap);
-  const char *bin = getenv("GATECERT_BIN");
-  assert_non_null(bin);
-  snprintf(cmd, sizeof(cmd), "'%s' token %s 2>&1", bin, args);
-  FILE *p = popen(cmd, "r"); // NOLINT(cert-env33-c): runs the CLI as a user would
-  assert_non_null(p);
-  size_t cap = 65536, len = 0, n;
-  char *buf = malloc(cap);
-  assert_non_null(buf);
-  while (len + 1 < cap && (n = fread(buf + len, 1, cap - len - 1, p)) > 0)
-    len += n;
-  buf[len] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#define run_token(out, ...) test_run(out, "GATECERT_BIN", "token " __VA_ARGS__)
 
 /* keys[which] as a PEM private key file in the scratch directory (malloc'd path). */
 static char *key_file(key_id which, const char *name) {

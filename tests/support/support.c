@@ -1,13 +1,17 @@
 /* support.c - see support.h. */
 #include "support.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
+
+#include "gutil.h"
 
 const char *test_fixture_path(const char *relative) {
   static char slots[4][1024];
@@ -47,6 +51,35 @@ char *test_scratch_path(const char *name) {
   assert_non_null(path);
   snprintf(path, n, "%s/%s", dir, name);
   return path;
+}
+
+int test_run(char **out, const char *bin_env, const char *fmt, ...) {
+  const char *bin = getenv(bin_env);
+  if (bin == NULL || *bin == '\0')
+    fail_msg("%s is not set", bin_env);
+  gu_text cmd = {0};
+  gu_text_printf(&cmd, "'%s' ", bin);
+  va_list ap;
+  va_start(ap, fmt);
+  char args[8192];
+  int n = vsnprintf(args, sizeof(args), fmt, ap);
+  va_end(ap);
+  assert_true(n >= 0 && (size_t)n < sizeof(args));
+  gu_text_printf(&cmd, "%s 2>&1", args);
+  assert_false(cmd.failed);
+  FILE *p = popen(cmd.data, "r"); // NOLINT(cert-env33-c): runs the program as a user would
+  assert_non_null(p);
+  gu_text_free(&cmd);
+  gu_text text = {0};
+  char chunk[4096];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof(chunk), p)) > 0)
+    gu_text_add(&text, chunk, got);
+  int status = pclose(p);
+  assert_false(text.failed);
+  *out = text.data ? gu_text_take(&text) : strdup("");
+  assert_non_null(*out);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 void test_issue(gcert_kind kind, const char *subject, const gcert_item *issuer, gcert_item *out) {

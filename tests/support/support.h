@@ -34,6 +34,14 @@ char *test_scratch_path(const char *name);
                (err)->message);                                                                    \
   } while (0)
 
+/* Runs `'<program>' <arguments> 2>&1` through the shell, program being the
+ * value of the environment variable bin_env (GATECERT_BIN, ...) and the
+ * arguments formatted from fmt (shell words, redirections allowed). Returns
+ * the exit code (-1 when it did not exit); *out gets all it printed
+ * (malloc'd, NUL-terminated). */
+int test_run(char **out, const char *bin_env, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Issues a CA-signed or self-signed EC certificate quickly (asserts success). */
 void test_issue(gcert_kind kind, const char *subject, const gcert_item *issuer, gcert_item *out);
 
