@@ -115,12 +115,11 @@ static void cert_not_found(struct evhttp_request *req, alias_text text, const ch
   gsim_rest_not_found(req, "%s%s%s", text.before, alias, text.after);
 }
 
-/* The certificate of an upload under the profile's rules, logged when unreadable. */
-static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char *description,
-                         size_t description_len) {
+/* The certificate of an upload under the profile's rules; NULL after
+ * answering, logged. */
+static X509 *upload_cert(gsim *sim, struct evhttp_request *req, const gsim_mp_part *part) {
   char reason[256];
-  X509 *cert = gsim_rest_upload_cert(&sim->opt->rules, part, status, description, description_len,
-                                     reason, sizeof(reason));
+  X509 *cert = gsim_rest_upload_cert(req, &sim->opt->rules, part, reason, sizeof(reason));
   if (!cert)
     gsim_log(sim, "ERROR", "admin: uploaded certificate unreadable (%s)", reason);
   return cert;
@@ -189,14 +188,9 @@ static void certs_add(void *ctx, struct evhttp_request *req) {
     gsim_rest_error(req, 409, "Resource Already Exists", text);
     return;
   }
-  int status = 0;
-  char description[300];
-  X509 *cert = upload_cert(sim, file, &status, description, sizeof(description));
-  if (!cert) {
-    gsim_rest_error(req, status, status == 500 ? "Internal server error" : "Bad Request",
-                    description);
+  X509 *cert = upload_cert(sim, req, file);
+  if (!cert)
     return;
-  }
   int64_t now = gsim_now_ms();
   if (gsim_cert_expired(cert, now)) {
     X509_free(cert);
@@ -255,13 +249,9 @@ static void certs_replace(void *ctx, struct evhttp_request *req, const char *ali
       internal_error(sim, req, "reading the store");
     return;
   }
-  int status = 0;
-  char description[300];
-  X509 *cert = upload_cert(sim, file, &status, description, sizeof(description));
+  X509 *cert = upload_cert(sim, req, file);
   if (!cert) {
     gsim_cert_row_clear(&existing);
-    gsim_rest_error(req, status, status == 500 ? "Internal server error" : "Bad Request",
-                    description);
     return;
   }
   int64_t now = gsim_now_ms();

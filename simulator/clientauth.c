@@ -677,12 +677,11 @@ static void cc_not_found(struct evhttp_request *req, const char *alias) {
   gsim_rest_not_found(req, NOT_FOUND, alias);
 }
 
-/* The certificate of an upload under the profile's rules, logged when unreadable. */
-static X509 *upload_cert(gsim *sim, const gsim_mp_part *part, int *status, char *description,
-                         size_t description_len) {
+/* The certificate of an upload under the profile's rules; NULL after
+ * answering, logged. */
+static X509 *upload_cert(gsim *sim, struct evhttp_request *req, const gsim_mp_part *part) {
   char reason[256];
-  X509 *cert = gsim_rest_upload_cert(&sim->opt->rules, part, status, description, description_len,
-                                     reason, sizeof(reason));
+  X509 *cert = gsim_rest_upload_cert(req, &sim->opt->rules, part, reason, sizeof(reason));
   if (!cert)
     gsim_log(sim, "ERROR", "admin: uploaded client certificate unreadable (%s)", reason);
   return cert;
@@ -855,16 +854,12 @@ static void cc_add(void *ctx, struct evhttp_request *req) {
   int tier_given = 0;
   if (read_tier(sim, req, &form, tier, &tier_given) != 0)
     return;
-  int status = 0;
-  char description[300];
-  X509 *cert = upload_cert(sim, file, &status, description, sizeof(description));
-  if (!cert) {
-    gsim_rest_error(req, status, status == 500 ? "Internal server error" : "Bad Request",
-                    description);
+  X509 *cert = upload_cert(sim, req, file);
+  if (!cert)
     return;
-  }
   if (gsim_cert_expired(cert, gsim_now_ms())) {
     X509_free(cert);
+    char description[GSIM_API_ID_MAX + 160];
     snprintf(description, sizeof(description), EXPIRED_ADD, r->api->id);
     gsim_rest_bad_request(req, description);
     return;
@@ -1026,14 +1021,9 @@ static void cc_replace(void *ctx, struct evhttp_request *req, const char *alias)
     return;
   X509 *cert = NULL;
   if (file) {
-    int status = 0;
-    char description[300];
-    cert = upload_cert(sim, file, &status, description, sizeof(description));
-    if (!cert) {
-      gsim_rest_error(req, status, status == 500 ? "Internal server error" : "Bad Request",
-                      description);
+    cert = upload_cert(sim, req, file);
+    if (!cert)
       return;
-    }
     if (gsim_cert_expired(cert, gsim_now_ms())) {
       X509_free(cert);
       char text[GSIM_ALIAS_MAX + 96];

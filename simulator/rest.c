@@ -337,9 +337,8 @@ int gsim_form_text(const gsim_mp_form *form, const char *name, char *out, size_t
 
 /* ---- certificates -------------------------------------------------------- */
 
-X509 *gsim_rest_upload_cert(const gsim_rules *rules, const gsim_mp_part *part, int *status,
-                            char *description, size_t description_len, char *reason,
-                            size_t reason_len) {
+X509 *gsim_rest_upload_cert(struct evhttp_request *req, const gsim_rules *rules,
+                            const gsim_mp_part *part, char *reason, size_t reason_len) {
   gcert_format format = gcert_format_detect(part->data, part->len);
   /* rules upload.pem-der / upload.any-store and upload.malformed-* */
   int pem_der_only = rules->row[GSIM_RF_UPLOAD_FORMATS]->variant == GSIM_FORMATS_PEM_DER;
@@ -364,12 +363,15 @@ X509 *gsim_rest_upload_cert(const gsim_rules *rules, const gsim_mp_part *part, i
   } else
     snprintf(err.message, sizeof(err.message), "%s is not PEM or DER", gcert_format_name(format));
   if (!cert) {
-    *status = internal ? 500 : 400;
+    char description[300];
     if (internal)
-      snprintf(description, description_len, "%s", GSIM_REST_INTERNAL);
+      snprintf(description, sizeof(description), "%s", GSIM_REST_INTERNAL);
     else
-      snprintf(description, description_len, "The certificate could not be read: %s", err.message);
+      snprintf(description, sizeof(description), "The certificate could not be read: %s",
+               err.message);
     snprintf(reason, reason_len, "%s", err.message);
+    gsim_rest_error(req, internal ? 500 : 400, internal ? "Internal server error" : "Bad Request",
+                    description);
   }
   return cert;
 }

@@ -125,12 +125,11 @@ int gsim_form_text(const gsim_mp_form *form, const char *name, char *out, size_t
 
 /* The certificate of an upload under the profile's rules (rows upload.pem-der
  * / upload.any-store and upload.malformed-*): the first certificate of PEM or
- * DER, or of anything gcert reads where any store is allowed. NULL with
- * *status 500 (WSO2's quirk, description GSIM_REST_INTERNAL) or 400 (the
- * description names the reason), and reason filled for the log. */
-X509 *gsim_rest_upload_cert(const gsim_rules *rules, const gsim_mp_part *part, int *status,
-                            char *description, size_t description_len, char *reason,
-                            size_t reason_len);
+ * DER, or of anything gcert reads where any store is allowed. NULL after
+ * answering 500 (WSO2's quirk, description GSIM_REST_INTERNAL) or 400 (the
+ * description names the reason), with reason filled for the log. */
+X509 *gsim_rest_upload_cert(struct evhttp_request *req, const gsim_rules *rules,
+                            const gsim_mp_part *part, char *reason, size_t reason_len);
 /* 1 when notAfter <= now (WSO2 compares notAfter only). */
 int gsim_cert_expired(X509 *cert, int64_t now_ms);
 /* Java's X500Principal.toString(): most specific first, ", " between. */
