@@ -1,7 +1,6 @@
 /* rest.h - the bottom layer of the admin REST API: answers, paths, forms,
  * lists, collection routes and certificate uploads, shared by every
- * admin_*.c file and the
- * domain modules' admin parts.
+ * admin_*.c file and the domain modules' admin parts.
  *
  * Nothing here knows the gsim context: a function gets the request and what
  * it needs (the rule table for uploads), answers or returns, and never logs
