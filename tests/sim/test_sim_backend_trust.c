@@ -32,32 +32,20 @@
   "\"description\":\"Error in Sender\"}"
 #define PKIX "unable to find valid certification path to requested target"
 
-typedef struct world {
-  bs_process *backend;
-  char report[BS_PATH_MAX];
-  char url[128];
-  st_sim sim;
-} world;
-
-static void start_backend(world *w, const char *name, const char *row, const char *extra) {
-  w->backend = sw_backend(name, row, extra, w->url);
-  sw_report(w->report, name);
-}
-
-static void start_sim(world *w, const char *dir_name, const char *const *extra) {
+static void start_sim(sw_world *w, const char *dir_name, const char *const *extra) {
   char dir[BS_PATH_MAX];
   st_sim_opts opts = {.dir = bt_scratch(dir, dir_name), .clock = FAKE_START, .extra = extra};
   st_check(st_sim_start(&w->sim, &opts));
 }
 
-static void create_api(world *w) {
+static void create_api(sw_world *w) {
   char id[64];
   assert_int_equal(201, st_create_api(&w->sim, "Test", "/test", "1.0", w->url, id));
 }
 
-static size_t backend_requests(world *w) { return sw_served(w->report, NULL); }
+static size_t backend_requests(sw_world *w) { return sw_served(w->report, NULL); }
 
-static void expect_call(world *w, long status, const char *body_part) {
+static void expect_call(sw_world *w, long status, const char *body_part) {
   bs_response res;
   st_check(st_call(&w->sim, "/test/1.0/menaka", &res));
   if (res.status != status || !strstr(res.body, body_part))
@@ -65,7 +53,7 @@ static void expect_call(world *w, long status, const char *body_part) {
   bs_response_free(&res);
 }
 
-static void upload(world *w, const char *alias, const char *file, long expect) {
+static void upload(sw_world *w, const char *alias, const char *file, long expect) {
   char path[BS_PATH_MAX];
   st_reply r;
   st_check(st_upload_cert(&w->sim, alias, w->url, bt_scratch(path, file), &r));
@@ -74,7 +62,7 @@ static void upload(world *w, const char *alias, const char *file, long expect) {
   st_reply_free(&r);
 }
 
-static int64_t started(world *w) {
+static int64_t started(sw_world *w) {
   int64_t ms = st_status_i64(&w->sim, "started_ms");
   assert_true(ms > 0);
   return ms;
@@ -83,8 +71,8 @@ static int64_t started(world *w) {
 /* Seed 000 from start to end, on the fake clock. */
 static void test_upload_takes_effect_at_tick_then_delete(void **state) {
   (void)state;
-  world w = {0};
-  start_backend(&w, "echo", "server", NULL);
+  sw_world w = {0};
+  sw_world_backend(&w, "echo", "server", NULL);
   start_sim(&w, "story", NULL);
   create_api(&w);
   int64_t t0 = started(&w);
@@ -140,8 +128,8 @@ static void test_upload_takes_effect_at_tick_then_delete(void **state) {
  * as in Java's PKIX), and an unrelated certificate is not. */
 static void test_leaf_or_unrelated_cert(void **state) {
   (void)state;
-  world w = {0};
-  start_backend(&w, "leaf", "server", NULL);
+  sw_world w = {0};
+  sw_world_backend(&w, "leaf", "server", NULL);
   start_sim(&w, "leaf", NULL);
   create_api(&w);
   upload(&w, "unrelated", "untrusted-root.pem", 201);
@@ -161,8 +149,8 @@ static void test_leaf_or_unrelated_cert(void **state) {
  * run-time certificates until redeploy; the simulator does not). */
 static void test_restart_keeps_trust(void **state) {
   (void)state;
-  world w = {0};
-  start_backend(&w, "restart", "server", NULL);
+  sw_world w = {0};
+  sw_world_backend(&w, "restart", "server", NULL);
   start_sim(&w, "restart", NULL);
   create_api(&w);
   upload(&w, "root", "root.pem", 201);
@@ -181,8 +169,8 @@ static void test_restart_keeps_trust(void **state) {
 /* --trust: the base store, PEM or a JKS like client-truststore.jks. */
 static void test_base_trust_store(void **state) {
   (void)state;
-  world w = {0};
-  start_backend(&w, "base", "server", NULL);
+  sw_world w = {0};
+  sw_world_backend(&w, "base", "server", NULL);
   char root[BS_PATH_MAX], jks[BS_PATH_MAX], pw[BS_PATH_MAX];
   bt_scratch(root, "root.pem");
   const char *pem_args[] = {"--trust", root, NULL};
@@ -219,8 +207,8 @@ static void test_base_trust_store(void **state) {
 /* The 2.x/3.x fault shape. */
 static void test_xml_fault(void **state) {
   (void)state;
-  world w = {0};
-  start_backend(&w, "xml", "server", NULL);
+  sw_world w = {0};
+  sw_world_backend(&w, "xml", "server", NULL);
   const char *args[] = {"--fault-format", "xml", NULL};
   start_sim(&w, "xml", args);
   create_api(&w);
@@ -238,7 +226,7 @@ static void test_xml_fault(void **state) {
 /* A path no API serves: 404. */
 static void test_no_route(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   start_sim(&w, "no-route", NULL);
   bs_response res;
   st_check(st_call(&w.sim, "/nothing/1.0/x", &res));

@@ -53,12 +53,6 @@
   "{\"code\":\"900901\",\"message\":\"Invalid Credentials\",\"description\":\"Invalid "            \
   "Credentials. Make sure you have provided the correct security credentials\"}"
 
-typedef struct world {
-  bs_process *backend;
-  char url[128];
-  st_sim sim;
-} world;
-
 static sw_client cert_a, cert_u, cert_stranger, balancer;
 
 static int group_setup(void **state) {
@@ -73,8 +67,8 @@ static int group_setup(void **state) {
 
 /* A simulator with "mtls" (A) and "other" (U), both live, under profile
  * (NULL: wso2) and --break broken (NULL: none). */
-static void start_world_as(world *w, const char *dir_name, const char *config, const char *profile,
-                           const char *broken) {
+static void start_world_as(sw_world *w, const char *dir_name, const char *config,
+                           const char *profile, const char *broken) {
   w->backend = sw_backend("echo", "server", NULL, w->url);
   sw_sim_start(&w->sim, dir_name, profile, FAKE_START, config, broken);
   char mtls[64], other[64];
@@ -85,11 +79,9 @@ static void start_world_as(world *w, const char *dir_name, const char *config, c
   sw_reload(&w->sim);
 }
 
-static void start_world(world *w, const char *dir_name, const char *config) {
+static void start_world(sw_world *w, const char *dir_name, const char *config) {
   start_world_as(w, dir_name, config, NULL, NULL);
 }
-
-static void stop_world(world *w) { sw_stop(&w->sim, w->backend); }
 
 /* ---- header values ------------------------------------------------------------- */
 
@@ -148,7 +140,8 @@ static char *spaced_pem(const sw_client *c) {
 
 /* GET /api/1.0/menaka as who (NULL: no certificate) with the header value
  * (NULL: none). Returns the status; *body (optional) gets a copy. */
-static long call(world *w, const char *api, const sw_client *who, const char *value, char **body) {
+static long call(sw_world *w, const char *api, const sw_client *who, const char *value,
+                 char **body) {
   char path[128];
   snprintf(path, sizeof(path), "/%s/1.0/menaka", api);
   char *line = NULL;
@@ -177,7 +170,7 @@ static long call(world *w, const char *api, const sw_client *who, const char *va
   return status;
 }
 
-static void expect_fault(world *w, const sw_client *who, const char *value, long status,
+static void expect_fault(sw_world *w, const sw_client *who, const char *value, long status,
                          const char *want) {
   char *body = NULL;
   long got = call(w, "mtls", who, value, &body);
@@ -190,7 +183,7 @@ static void expect_fault(world *w, const sw_client *who, const char *value, long
 
 static void test_encodings_through_balancer(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   start_world(&w, "encodings", NULL);
   char *values[] = {url_encoded_pem(&cert_a), base64_der(&cert_a), base64_of_pem(&cert_a)};
   const char *names[] = {"URL-encoded PEM", "base64 DER", "base64 of PEM"};
@@ -208,7 +201,7 @@ static void test_encodings_through_balancer(void **state) {
   /* a certificate the gateway never saw: not in the in-memory trust store */
   char *stranger = base64_der(&cert_stranger);
   expect_fault(&w, &balancer, stranger, 401, BODY_901);
-  stop_world(&w);
+  sw_world_stop(&w);
 
   start_world(&w, "raw-pem", "{\"mutual_ssl\": {\"client_certificate_encode\": false}}");
   assert_int_equal(200, call(&w, "mtls", &balancer, spaced, NULL));
@@ -217,12 +210,12 @@ static void test_encodings_through_balancer(void **state) {
   free(der);
   free(spaced);
   free(stranger);
-  stop_world(&w);
+  sw_world_stop(&w);
 }
 
 static void test_validation_on_and_off(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   char *a = base64_der(&cert_a);
   start_world(&w, "validation-on", NULL);
   /* a direct client with no certificate of its own: the header is ignored */
@@ -233,7 +226,7 @@ static void test_validation_on_and_off(void **state) {
    * is believed and A's certificate opens "mtls" */
   assert_int_equal(200, call(&w, "mtls", &cert_u, a, NULL));
   assert_int_equal(200, call(&w, "mtls", &cert_a, NULL, NULL)); /* A itself, of course */
-  stop_world(&w);
+  sw_world_stop(&w);
 
   start_world(&w, "validation-off", "{\"mutual_ssl\": {\"enable_client_validation\": false}}");
   assert_int_equal(200, call(&w, "mtls", NULL, a, NULL)); /* anyone's header is believed */
@@ -242,7 +235,7 @@ static void test_validation_on_and_off(void **state) {
   /* the header wins over the connection's own certificate */
   expect_fault(&w, &cert_a, u, 401, BODY_901);
   free(u);
-  stop_world(&w);
+  sw_world_stop(&w);
   free(a);
 }
 
@@ -258,7 +251,7 @@ static void test_balancer_pinning(void **state) {
   X509_free(lb);
   char config[256];
   snprintf(config, sizeof(config), "{\"mutual_ssl\": {\"trusted_load_balancers\": [\"%s\"]}}", sha);
-  world w = {0};
+  sw_world w = {0};
   start_world(&w, "pinned", config);
   char *a = base64_der(&cert_a);
   assert_int_equal(200, call(&w, "mtls", &balancer, a, NULL));
@@ -266,7 +259,7 @@ static void test_balancer_pinning(void **state) {
   expect_fault(&w, NULL, a, 401, BODY_901);
   assert_int_equal(200, call(&w, "other", &cert_u, a, NULL)); /* U on its own API: its own cert */
   free(a);
-  stop_world(&w);
+  sw_world_stop(&w);
 }
 
 /* A connection without a certificate of its own sends A's certificate in the
@@ -287,7 +280,7 @@ static void test_header_without_peer_certificate(void **state) {
   };
   char *a = base64_der(&cert_a);
   for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-    world w = {0};
+    sw_world w = {0};
     char dir[64];
     snprintf(dir, sizeof(dir), "no-peer-%zu", i);
     start_world_as(&w, dir, "{\"fault_format\": \"json\"}", sets[i].profile, sets[i].broken);
@@ -309,14 +302,14 @@ static void test_header_without_peer_certificate(void **state) {
       fail_msg("%s: the log does not say \"%s\"", sets[i].profile, sets[i].logged);
     if (!sets[i].logged)
       assert_false(st_log_contains(&w.sim, "certificate header ignored"));
-    stop_world(&w);
+    sw_world_stop(&w);
   }
   free(a);
 }
 
 /* ---- what the backend saw ------------------------------------------------------ */
 
-static void admin_ok(world *w, const char *method, const char *path, const char *body,
+static void admin_ok(sw_world *w, const char *method, const char *path, const char *body,
                      json_t **out) {
   st_reply r;
   st_check(st_admin(&w->sim, method, path, body, &r));
@@ -329,7 +322,7 @@ static void admin_ok(world *w, const char *method, const char *path, const char 
 
 /* A key manager, an application subscribed to the APIs and a valid ES256 JWT
  * of it (malloc'd). */
-static char *subscribed_token(world *w, const char *const *api_ids, size_t count) {
+static char *subscribed_token(sw_world *w, const char *const *api_ids, size_t count) {
   EVP_PKEY *key = EVP_EC_gen("P-256");
   assert_non_null(key);
   char *pem = test_pem(key, NULL, 0);
@@ -372,7 +365,7 @@ static char *subscribed_token(world *w, const char *const *api_ids, size_t count
  * name: value (value NULL: none) and an optional bearer token. Returns the
  * status; *saw gets the value of that header as the backend received it
  * (malloc'd; NULL when absent or the backend was not reached). */
-static long call_saw(world *w, const char *api, const sw_client *who, const char *name,
+static long call_saw(sw_world *w, const char *api, const sw_client *who, const char *name,
                      const char *value, const char *token, char **saw) {
   char path[128];
   snprintf(path, sizeof(path), "/%s/1.0/menaka", api);
@@ -472,7 +465,7 @@ static void test_header_forwarding(void **state) {
 #undef FORWARD_OFF
   char *a = base64_der(&cert_a);
   for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
-    world w = {0};
+    sw_world w = {0};
     char dir[64], label[256];
     snprintf(dir, sizeof(dir), "forwarding-%zu", s);
     snprintf(label, sizeof(label), "%s%s%s %s", sets[s].profile, sets[s].broken ? " --break " : "",
@@ -510,7 +503,7 @@ static void test_header_forwarding(void **state) {
       free(saw);
     }
     free(token);
-    stop_world(&w);
+    sw_world_stop(&w);
   }
   free(a);
 }
@@ -537,7 +530,7 @@ static void test_header_throttle_key(void **state) {
   } calls[] = {{0, 200}, {1, 200}, {0, 429}, {1, 429}};
   char *a = base64_der(&cert_a), *u = base64_der(&cert_u);
   for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
-    world w = {0};
+    sw_world w = {0};
     char dir[64], logged[256];
     snprintf(dir, sizeof(dir), "throttle-key-%zu", s);
     start_world_as(&w, dir,
@@ -559,7 +552,7 @@ static void test_header_throttle_key(void **state) {
     if (!st_log_contains(&w.sim, logged))
       fail_msg("%s%s%s: the log does not say \"%s\"", sets[s].profile,
                sets[s].broken ? " --break " : "", sets[s].broken ? sets[s].broken : "", logged);
-    stop_world(&w);
+    sw_world_stop(&w);
   }
   free(a);
   free(u);
@@ -567,7 +560,7 @@ static void test_header_throttle_key(void **state) {
 
 static void test_malformed_headers(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   start_world(&w, "malformed", NULL);
   static const char *const bad[] = {
       "not-a-certificate",
@@ -592,7 +585,7 @@ static void test_malformed_headers(void **state) {
   free(huge);
   free(a);
   assert_true(st_log_contains(&w.sim, "Error while validating into Certificate Existence"));
-  stop_world(&w);
+  sw_world_stop(&w);
 }
 
 int main(void) {

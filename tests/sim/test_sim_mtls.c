@@ -34,24 +34,11 @@
 /* what a 500 of a backend the gateway could not reach must say */
 #define CODE_101500 "\"code\":\"101500\""
 
-typedef struct world {
-  bs_process *backend;
-  char report[BS_PATH_MAX];
-  int port;
-  st_sim sim;
-} world;
-
-static void start_backend(world *w, const char *name, const char *row, const char *extra) {
-  w->backend = sw_backend(name, row, extra, NULL);
-  w->port = bs_port(w->backend, name);
-  sw_report(w->report, name);
-}
-
-static void start_sim(world *w, const char *dir_name, const char *config) {
+static void start_sim(sw_world *w, const char *dir_name, const char *config) {
   sw_sim_start(&w->sim, dir_name, NULL, NULL, config, NULL);
 }
 
-static void api(world *w, const char *name, const char *host, int port) {
+static void api(sw_world *w, const char *name, const char *host, int port) {
   char url[128], context[80], id[64];
   snprintf(url, sizeof(url), "https://%s:%d", host, port);
   snprintf(context, sizeof(context), "/%s", name);
@@ -78,10 +65,10 @@ static const char *client_identity(void) {
 
 static void test_profile_identity_reaches_backend(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   char extra[BS_PATH_MAX + 64];
   snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", sw_scratch("root.pem"));
-  start_backend(&w, "mtls", "server", extra);
+  sw_world_backend(&w, "mtls", "server", extra);
   char config[2 * BS_PATH_MAX];
   snprintf(config, sizeof(config),
            "{\"ssl_profiles\": [{\"servers\": [\"localhost:%d\"], \"key_store\": \"%s\"}]}", w.port,
@@ -113,10 +100,10 @@ typedef struct identity_case {
 
 static void test_default_profile_identities(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   char extra[BS_PATH_MAX + 64];
   snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", sw_scratch("root.pem"));
-  start_backend(&w, "needs-client", "server", extra);
+  sw_world_backend(&w, "needs-client", "server", extra);
   char own[BS_PATH_MAX + 64];
   snprintf(own, sizeof(own), "{\"key_store\": \"%s\"}", client_identity());
   const identity_case cases[] = {
@@ -163,8 +150,8 @@ static void test_hostname_verifiers_against_backends(void **state) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const host_case *c = &cases[i];
-    world w = {0};
-    start_backend(&w, "host", c->row, NULL);
+    sw_world w = {0};
+    sw_world_backend(&w, "host", c->row, NULL);
     char config[512], dir[64];
     snprintf(config, sizeof(config),
              "{\"ssl_profiles\": [{\"servers\": [\"%s:%d\"], \"hostname_verifier\": \"%s\"}]}",
@@ -224,7 +211,7 @@ static int resume_probe(SSL_CTX *ctx, int port, SSL_SESSION **session) {
   return resumed;
 }
 
-static int resumed_requests(world *w) {
+static int resumed_requests(sw_world *w) {
   bs_events ev = {0};
   bs_check(bs_report_load(w->report, &ev) == 0);
   int n = 0;
@@ -236,8 +223,8 @@ static int resumed_requests(world *w) {
 
 static void test_no_session_reuse_leaks_trust(void **state) {
   (void)state;
-  world w = {0};
-  start_backend(&w, "resumable", "server", ",sessions=on");
+  sw_world w = {0};
+  sw_world_backend(&w, "resumable", "server", ",sessions=on");
 
   /* Control: this backend does resume for a client that offers a session. */
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -271,8 +258,8 @@ static void test_no_session_reuse_leaks_trust(void **state) {
  * although the backend would have resumed the earlier session. */
 static void test_trust_removal_not_bypassed_by_resumption(void **state) {
   (void)state;
-  world w = {0};
-  start_backend(&w, "resumable2", "server", ",sessions=on");
+  sw_world w = {0};
+  sw_world_backend(&w, "resumable2", "server", ",sessions=on");
   char dir[BS_PATH_MAX];
   st_sim_opts opts = {.dir = bt_scratch(dir, "removal")};
   st_check(st_sim_start(&w.sim, &opts));

@@ -932,10 +932,7 @@ static void start_world_as(world *w, const char *dir_name, const char *profile, 
 
 static void start_world(world *w, const char *dir_name) { start_world_as(w, dir_name, NULL, NULL); }
 
-static void stop_world(world *w) {
-  st_check(st_sim_stop(&w->sim));
-  bs_check(bs_stop(w->backend) == 0);
-}
+static void stop_world(world *w) { sw_stop(&w->sim, w->backend); }
 
 /* A token (malloc'd); exp or nbf < 0: none. */
 static char *mint(EVP_PKEY *key, gjwt_alg alg, const char *iss, const char *client, int64_t iat,

@@ -39,14 +39,7 @@ static const reload_case cases[] = {
     {"3600s-before-tick", 3600, 3597, 3599, 3601},
 };
 
-typedef struct world {
-  bs_process *backend;
-  char url[128];
-  st_sim sim;
-  int64_t t0;
-} world;
-
-static void start(world *w, const char *name, long interval_s) {
+static void start(sw_world *w, const char *name, long interval_s) {
   char dir[BS_PATH_MAX];
   w->backend = sw_backend("echo", "server", NULL, w->url);
   st_sim_opts opts = {.dir = bt_scratch(dir, name), .clock = FAKE_START, .reload_s = interval_s};
@@ -57,7 +50,7 @@ static void start(world *w, const char *name, long interval_s) {
   assert_true(w->t0 > 0);
 }
 
-static long call_status(world *w) {
+static long call_status(sw_world *w) {
   bs_response res;
   st_check(st_call(&w->sim, "/test/1.0/menaka", &res));
   long status = res.status;
@@ -67,7 +60,7 @@ static long call_status(world *w) {
   return status;
 }
 
-static void upload_root(world *w) {
+static void upload_root(sw_world *w) {
   char path[BS_PATH_MAX];
   st_reply r;
   st_check(st_upload_cert(&w->sim, "echo", w->url, bt_scratch(path, "root.pem"), &r));
@@ -79,7 +72,7 @@ static void test_tick_cases(void **state) {
   (void)state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const reload_case *c = &cases[i];
-    world w = {0};
+    sw_world w = {0};
     start(&w, c->name, c->interval_s);
     double real_start = gu_now_ms();
     assert_int_equal(c->interval_s, st_status_i64(&w.sim, "sender.interval_s"));
@@ -103,7 +96,7 @@ static void test_tick_cases(void **state) {
  * a pending change reloads once; the status lists the next ticks. */
 static void test_generations_and_schedule(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   start(&w, "generations", 600);
   st_check(st_clock_set(&w.sim, w.t0 + 1801 * SECOND));
   json_t *status = NULL;
@@ -129,7 +122,7 @@ static void test_generations_and_schedule(void **state) {
 /* Below 60 s is raised to 60 s; the status says what was asked. */
 static void test_minimum_interval(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   start(&w, "minimum", 5);
   assert_int_equal(60, st_status_i64(&w.sim, "sender.interval_s"));
   assert_int_equal(5, st_status_i64(&w.sim, "sender.interval_asked_s"));

@@ -288,17 +288,6 @@ static long upload(st_sim *sim, const char *base, const char *store, const char 
   return status;
 }
 
-static long admin_json(st_sim *sim, const char *method, const char *path, const char *body,
-                       json_t **out) {
-  st_reply r;
-  st_check(st_admin(sim, method, path, body, &r));
-  long status = r.status;
-  if (out)
-    *out = r.json ? json_incref(r.json) : NULL;
-  st_reply_free(&r);
-  return status;
-}
-
 /* ---- uploads --------------------------------------------------------------------- */
 
 typedef struct upload_case {
@@ -381,10 +370,10 @@ static void test_upload_rules(void **state) {
   }
   /* nothing refused was stored */
   json_t *list = NULL;
-  assert_int_equal(200, admin_json(&sim, "GET", TS "/s1/certificates", NULL, &list));
+  assert_int_equal(200, sw_admin_json(&sim, "GET", TS "/s1/certificates", NULL, &list));
   size_t total = (size_t)json_integer_value(json_object_get(list, "count"));
   json_decref(list);
-  assert_int_equal(200, admin_json(&sim, "GET", KS "/s1/certificates", NULL, &list));
+  assert_int_equal(200, sw_admin_json(&sim, "GET", KS "/s1/certificates", NULL, &list));
   total += (size_t)json_integer_value(json_object_get(list, "count"));
   json_decref(list);
   assert_int_equal(created, total);
@@ -431,25 +420,25 @@ static void test_overwrite_get_delete_restart(void **state) {
   assert_int_equal(200, upload(&sim, KS, "gw", "id", &files[F_P12], "id.p12", "p12-pass", NULL, 0));
   for (int round = 0; round < 2; round++) {
     json_t *list = NULL;
-    assert_int_equal(200, admin_json(&sim, "GET", TS "/backend/certificates", NULL, &list));
+    assert_int_equal(200, sw_admin_json(&sim, "GET", TS "/backend/certificates", NULL, &list));
     assert_int_equal(1, json_integer_value(json_object_get(list, "count")));
     json_t *e = json_array_get(json_object_get(list, "list"), 0);
     assert_non_null(strstr(json_string_value(json_object_get(e, "subject")), "Intermediate"));
     json_decref(list);
     json_t *one = NULL;
-    assert_int_equal(200, admin_json(&sim, "GET", TS "/backend/certificates/ca", NULL, &one));
+    assert_int_equal(200, sw_admin_json(&sim, "GET", TS "/backend/certificates/ca", NULL, &one));
     assert_string_equal("valid", json_string_value(json_object_get(one, "status")));
     assert_non_null(json_object_get(one, "issuer"));
     assert_non_null(json_object_get(one, "serialNumber"));
     assert_non_null(json_object_get(one, "validFrom"));
     assert_non_null(json_object_get(one, "validTo"));
     json_decref(one);
-    assert_int_equal(200, admin_json(&sim, "GET", KS "/gw/certificates/id", NULL, &one));
+    assert_int_equal(200, sw_admin_json(&sim, "GET", KS "/gw/certificates/id", NULL, &one));
     assert_string_equal("pkcs12", json_string_value(json_object_get(one, "format")));
     assert_int_equal(3, json_integer_value(json_object_get(one, "chainLength")));
     assert_non_null(strstr(json_string_value(json_object_get(one, "subject")), "gatecert client"));
     json_decref(one);
-    assert_int_equal(200, admin_json(&sim, "GET", TS, NULL, &list));
+    assert_int_equal(200, sw_admin_json(&sim, "GET", TS, NULL, &list));
     assert_int_equal(1, json_integer_value(json_object_get(list, "count")));
     e = json_array_get(json_object_get(list, "list"), 0);
     assert_string_equal("backend", json_string_value(json_object_get(e, "name")));
@@ -458,12 +447,12 @@ static void test_overwrite_get_delete_restart(void **state) {
     if (round == 0)
       st_check(st_sim_restart(&sim));
   }
-  assert_int_equal(404, admin_json(&sim, "GET", TS "/backend/certificates/nope", NULL, NULL));
-  assert_int_equal(200, admin_json(&sim, "DELETE", TS "/backend/certificates/ca", NULL, NULL));
-  assert_int_equal(404, admin_json(&sim, "DELETE", TS "/backend/certificates/ca", NULL, NULL));
-  assert_int_equal(404, admin_json(&sim, "GET", TS "/backend/certificates/ca", NULL, NULL));
-  assert_int_equal(200, admin_json(&sim, "DELETE", KS "/gw/certificates/id", NULL, NULL));
-  assert_int_equal(404, admin_json(&sim, "DELETE", KS "/gw/certificates/id", NULL, NULL));
+  assert_int_equal(404, sw_admin_json(&sim, "GET", TS "/backend/certificates/nope", NULL, NULL));
+  assert_int_equal(200, sw_admin_json(&sim, "DELETE", TS "/backend/certificates/ca", NULL, NULL));
+  assert_int_equal(404, sw_admin_json(&sim, "DELETE", TS "/backend/certificates/ca", NULL, NULL));
+  assert_int_equal(404, sw_admin_json(&sim, "GET", TS "/backend/certificates/ca", NULL, NULL));
+  assert_int_equal(200, sw_admin_json(&sim, "DELETE", KS "/gw/certificates/id", NULL, NULL));
+  assert_int_equal(404, sw_admin_json(&sim, "DELETE", KS "/gw/certificates/id", NULL, NULL));
   st_check(st_sim_stop(&sim));
 }
 
@@ -474,8 +463,8 @@ static void test_wso2_profile_has_no_sap_routes(void **state) {
   st_sim_opts opts = {.dir = bt_scratch(dir, "wso2")};
   st_check(st_sim_start(&sim, &opts));
   assert_int_equal(404, upload(&sim, TS, "s", "ca", &files[F_ROOT_PEM], "ca.pem", NULL, NULL, 0));
-  assert_int_equal(404, admin_json(&sim, "GET", TS, NULL, NULL));
-  assert_int_equal(404, admin_json(&sim, "GET", PROV, NULL, NULL));
+  assert_int_equal(404, sw_admin_json(&sim, "GET", TS, NULL, NULL));
+  assert_int_equal(404, sw_admin_json(&sim, "GET", PROV, NULL, NULL));
   st_check(st_sim_stop(&sim));
 }
 
@@ -514,7 +503,7 @@ static void test_routes(void **state) {
       {"POST", PROV, 400}, /* no body */
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    long status = admin_json(&sim, cases[i].method, cases[i].path, NULL, NULL);
+    long status = sw_admin_json(&sim, cases[i].method, cases[i].path, NULL, NULL);
     if (status != cases[i].status)
       fail_msg("%s %s: %ld, expected %ld", cases[i].method, cases[i].path, status, cases[i].status);
   }
@@ -551,45 +540,31 @@ static void test_provider_validation(void **state) {
       {"{not json", 400},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    long status = admin_json(&sim, "POST", PROV, cases[i].body, NULL);
+    long status = sw_admin_json(&sim, "POST", PROV, cases[i].body, NULL);
     if (status != cases[i].status)
       fail_msg("%s: %ld, expected %ld", cases[i].body, status, cases[i].status);
   }
   json_t *p = NULL;
-  assert_int_equal(200, admin_json(&sim, "GET", PROV "/b1", NULL, &p));
+  assert_int_equal(200, sw_admin_json(&sim, "GET", PROV "/b1", NULL, &p));
   assert_string_equal("ts", json_string_value(json_object_get(p, "trustStore")));
   assert_null(json_object_get(p, "keyStore"));
   json_decref(p);
   st_check(st_sim_restart(&sim));
-  assert_int_equal(200, admin_json(&sim, "GET", PROV, NULL, &p));
+  assert_int_equal(200, sw_admin_json(&sim, "GET", PROV, NULL, &p));
   assert_int_equal(1, json_integer_value(json_object_get(p, "count")));
   json_decref(p);
-  assert_int_equal(200, admin_json(&sim, "DELETE", PROV "/b1", NULL, NULL));
-  assert_int_equal(404, admin_json(&sim, "DELETE", PROV "/b1", NULL, NULL));
-  assert_int_equal(404, admin_json(&sim, "GET", PROV "/b1", NULL, NULL));
+  assert_int_equal(200, sw_admin_json(&sim, "DELETE", PROV "/b1", NULL, NULL));
+  assert_int_equal(404, sw_admin_json(&sim, "DELETE", PROV "/b1", NULL, NULL));
+  assert_int_equal(404, sw_admin_json(&sim, "GET", PROV "/b1", NULL, NULL));
   st_check(st_sim_stop(&sim));
 }
 
 /* ---- end to end -------------------------------------------------------------------- */
 
-typedef struct world {
-  bs_process *backend;
-  char report[BS_PATH_MAX];
-  int port;
-  st_sim sim;
-  int64_t t0;
-} world;
-
-static void start_backend(world *w, const char *name, const char *row, const char *extra) {
-  w->backend = sw_backend(name, row, extra, NULL);
-  w->port = bs_port(w->backend, name);
-  sw_report(w->report, name);
-}
-
 /* The fake clock starts a day after now (UTC): the catalogue (valid from an
  * hour before now, for a year) is valid both for the simulator and for the
  * backend, which runs in real time. */
-static void start_world_sim(world *w, const char *dir, const char *trust) {
+static void start_world_sim(sw_world *w, const char *dir, const char *trust) {
   static char clock[32];
   time_t start = time(NULL) + 86400;
   struct tm tm;
@@ -600,17 +575,17 @@ static void start_world_sim(world *w, const char *dir, const char *trust) {
   assert_true(w->t0 > 0);
 }
 
-static void api(world *w, const char *name) {
+static void api(sw_world *w, const char *name) {
   char url[128], context[80], id[64];
   snprintf(url, sizeof(url), "https://localhost:%d", w->port);
   snprintf(context, sizeof(context), "/%s", name);
   assert_int_equal(201, st_create_api(&w->sim, name, context, "1.0", url, id));
 }
 
-static long call(world *w, const char *name) { return sw_get(&w->sim, name, "101500"); }
+static long call(sw_world *w, const char *name) { return sw_get(&w->sim, name, "101500"); }
 
 /* Requests the backend served, and the SHA-256 of the last client certificate. */
-static size_t served(world *w, char sha[65]) {
+static size_t served(sw_world *w, char sha[65]) {
   json_t *e = NULL;
   size_t n = sw_served(w->report, &e);
   const char *s = e ? bs_json_str(e, "client_cert.sha256") : NULL;
@@ -620,7 +595,7 @@ static size_t served(world *w, char sha[65]) {
 }
 
 /* sender.pending_change of /_sim/status. */
-static int pending(world *w) {
+static int pending(sw_world *w) {
   json_t *status = NULL;
   st_check(st_status(&w->sim, &status));
   int dirty = json_is_true(bs_json_at(status, "sender.pending_change"));
@@ -628,14 +603,16 @@ static int pending(world *w) {
   return dirty;
 }
 
-static void tick(world *w, int64_t at_s) { st_check(st_clock_set(&w->sim, w->t0 + at_s * SECOND)); }
+static void tick(sw_world *w, int64_t at_s) {
+  st_check(st_clock_set(&w->sim, w->t0 + at_s * SECOND));
+}
 
 static void test_key_store_identity_reaches_backend(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   char extra[BS_PATH_MAX + 64], sha[65], expected[65];
   snprintf(extra, sizeof(extra), ",client-auth=require,client-ca=%s", sw_scratch("root.pem"));
-  start_backend(&w, "needs-client", "server", extra);
+  sw_world_backend(&w, "needs-client", "server", extra);
   start_world_sim(&w, "e2e-identity", sw_scratch("root.pem"));
   api(&w, "mtls");
   assert_int_equal(500, call(&w, "mtls")); /* the gateway's own certificate: refused */
@@ -647,7 +624,7 @@ static void test_key_store_identity_reaches_backend(void **state) {
            "{\"name\":\"backend\",\"host\":\"localhost\",\"port\":%d,\"keyStore\":\"gateway\","
            "\"keyAlias\":\"client-id\"}",
            w.port);
-  assert_int_equal(201, admin_json(&w.sim, "POST", PROV, body, NULL));
+  assert_int_equal(201, sw_admin_json(&w.sim, "POST", PROV, body, NULL));
   assert_true(pending(&w));
   tick(&w, 599);
   assert_int_equal(500, call(&w, "mtls")); /* before the tick */
@@ -685,9 +662,9 @@ static void test_key_store_identity_reaches_backend(void **state) {
 
 static void test_provider_trust_store_reaches_self_signed_backend(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   char sha[65];
-  start_backend(&w, "self", "self-signed", NULL);
+  sw_world_backend(&w, "self", "self-signed", NULL);
   start_world_sim(&w, "e2e-trust", NULL); /* no base trust at all */
   api(&w, "self");
   assert_int_equal(500, call(&w, "self"));
@@ -699,14 +676,14 @@ static void test_provider_trust_store_reaches_self_signed_backend(void **state) 
   snprintf(body, sizeof(body),
            "{\"name\":\"self\",\"host\":\"localhost\",\"port\":%d,\"trustStore\":\"backend-ts\"}",
            w.port);
-  assert_int_equal(201, admin_json(&w.sim, "POST", PROV, body, NULL));
+  assert_int_equal(201, sw_admin_json(&w.sim, "POST", PROV, body, NULL));
   assert_int_equal(500, call(&w, "self")); /* before the tick */
   tick(&w, 601);
   assert_int_equal(200, call(&w, "self"));
   assert_int_equal(1, served(&w, sha));
   /* deleting the certificate the provider uses: unreachable at the next tick */
   assert_int_equal(200,
-                   admin_json(&w.sim, "DELETE", TS "/backend-ts/certificates/self", NULL, NULL));
+                   sw_admin_json(&w.sim, "DELETE", TS "/backend-ts/certificates/self", NULL, NULL));
   assert_true(pending(&w));
   assert_int_equal(200, call(&w, "self"));
   tick(&w, 1201);

@@ -38,13 +38,6 @@
 #define FAKE_START "2030-01-01 00:00:00"
 #define SECOND     ((int64_t)1000)
 
-typedef struct world {
-  bs_process *backend;
-  char url[128];
-  st_sim sim;
-  int64_t t0;
-} world;
-
 static sw_client cert_a, cert_b;
 
 static int group_setup(void **state) {
@@ -57,7 +50,7 @@ static int group_setup(void **state) {
 /* API /t/1.0 (mutual SSL mandatory, default version) with A at tier_a and B
  * at tier_b, under profile (NULL: the default, wso2-4), with the config
  * (NULL: none) and --break brk (NULL: none). */
-static void start_world_tiers(world *w, const char *dir_name, const char *profile,
+static void start_world_tiers(sw_world *w, const char *dir_name, const char *profile,
                               const char *config, const char *brk, const char *tier_a,
                               const char *tier_b) {
   w->backend = sw_backend("echo", "server", NULL, w->url);
@@ -72,12 +65,10 @@ static void start_world_tiers(world *w, const char *dir_name, const char *profil
 }
 
 /* The same with A and B at 10PerMin. */
-static void start_world(world *w, const char *dir_name, const char *profile, const char *config,
+static void start_world(sw_world *w, const char *dir_name, const char *profile, const char *config,
                         const char *brk) {
   start_world_tiers(w, dir_name, profile, config, brk, "10PerMin", "10PerMin");
 }
-
-static void stop_world(world *w) { sw_stop(&w->sim, w->backend); }
 
 /* What a call got: status, body, and the headers the throttle sets. */
 typedef struct answer {
@@ -90,7 +81,7 @@ typedef struct answer {
 } answer;
 
 /* GET path on a fresh connection presenting who's certificate. */
-static void call_full(world *w, const char *path, const sw_client *who, answer *a) {
+static void call_full(sw_world *w, const char *path, const sw_client *who, answer *a) {
   memset(a, 0, sizeof(*a));
   bs_request req = {.port = w->sim.https,
                     .host = "127.0.0.1",
@@ -110,7 +101,7 @@ static void call_full(world *w, const char *path, const sw_client *who, answer *
   bs_response_free(&res);
 }
 
-static long call(world *w, const char *path, const sw_client *who) {
+static long call(sw_world *w, const char *path, const sw_client *who) {
   answer a;
   call_full(w, path, who, &a);
   return a.status;
@@ -138,7 +129,7 @@ static void expect_answer(const char *label, const answer *a, const char *conten
 
 /* WSO2 4.x's answer with the next access time when (the description's and
  * nextAccessTime's spelling) and http_date (Retry-After's). */
-static void expect_throttled(world *w, const char *path, const sw_client *who, const char *when,
+static void expect_throttled(sw_world *w, const char *path, const sw_client *who, const char *when,
                              const char *http_date) {
   char want[512];
   snprintf(want, sizeof(want),
@@ -152,7 +143,7 @@ static void expect_throttled(world *w, const char *path, const sw_client *who, c
 
 static void test_ten_per_minute(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   start_world(&w, "ten", NULL, NULL, NULL);
   assert_true(w.t0 >= 1893456000000LL && w.t0 < 1893456001000LL); /* 00:00:00.xxx */
   for (int i = 1; i <= 10; i++)
@@ -170,14 +161,14 @@ static void test_ten_per_minute(void **state) {
     assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
   expect_throttled(&w, "/t/1.0/menaka", &cert_a, "2030-Jan-01 00:02:01+0000 UTC",
                    "Tue, 01 Jan 2030 00:02:01 GMT");
-  stop_world(&w);
+  sw_world_stop(&w);
 }
 
 /* WSO2's key is applicationId:context:version:tier: A and B share it. The
  * versionless path of the default version counts on the same key. */
 static void test_shared_counter_default(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   start_world(&w, "shared", NULL, NULL, NULL);
   for (int i = 0; i < 5; i++) {
     assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
@@ -187,12 +178,12 @@ static void test_shared_counter_default(void **state) {
                    "Tue, 01 Jan 2030 00:01:00 GMT");
   expect_throttled(&w, "/t/menaka", &cert_b, "2030-Jan-01 00:01:00+0000 UTC",
                    "Tue, 01 Jan 2030 00:01:00 GMT");
-  stop_world(&w);
+  sw_world_stop(&w);
 }
 
 static void test_per_certificate(void **state) {
   (void)state;
-  world w = {0};
+  sw_world w = {0};
   start_world(&w, "per-cert", NULL, "{\"throttling\": {\"per_certificate\": true}}", NULL);
   for (int i = 0; i < 10; i++) {
     assert_int_equal(200, call(&w, i % 2 ? "/t/menaka" : "/t/1.0/menaka", &cert_a));
@@ -202,7 +193,7 @@ static void test_per_certificate(void **state) {
                    "Tue, 01 Jan 2030 00:01:00 GMT");
   expect_throttled(&w, "/t/1.0/menaka", &cert_b, "2030-Jan-01 00:01:00+0000 UTC",
                    "Tue, 01 Jan 2030 00:01:00 GMT");
-  stop_world(&w);
+  sw_world_stop(&w);
 }
 
 /* The throttled answer by profile, fault format and --break: a tier of the
@@ -255,7 +246,7 @@ static void test_answer_by_profile(void **state) {
              answer_rows[i].fault_format ? answer_rows[i].fault_format : "",
              answer_rows[i].fault_format ? "\", " : "");
     snprintf(dir, sizeof(dir), "answer-%zu", i);
-    world w = {0};
+    sw_world w = {0};
     start_world(&w, dir, answer_rows[i].profile, config, answer_rows[i].brk);
     assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
     assert_int_equal(200, call(&w, "/t/1.0/menaka", &cert_a));
@@ -263,7 +254,7 @@ static void test_answer_by_profile(void **state) {
     call_full(&w, "/t/1.0/menaka", &cert_a, &a);
     expect_answer(answer_rows[i].label, &a, answer_rows[i].content_type, answer_rows[i].body,
                   answer_rows[i].retry_after);
-    stop_world(&w);
+    sw_world_stop(&w);
   }
 }
 
@@ -310,7 +301,7 @@ static void test_key_by_profile(void **state) {
     snprintf(dir, sizeof(dir), "key-%zu", i);
     snprintf(label, sizeof(label), "%s%s%s%s", rows[i].profile, rows[i].brk ? " --break " : "",
              rows[i].brk ? rows[i].brk : "", rows[i].per_certificate ? " per_certificate" : "");
-    world w = {0};
+    sw_world w = {0};
     start_world_tiers(&w, dir, rows[i].profile, config, rows[i].brk, "3PerMin", "2PerMin");
     for (size_t c = 0; c < 7; c++) {
       long status = call(&w, "/t/1.0/menaka", c < 3 ? &cert_b : &cert_a);
@@ -321,7 +312,7 @@ static void test_key_by_profile(void **state) {
     for (size_t k = 0; k < 2; k++)
       if (rows[i].key[k] && !st_log_contains(&w.sim, rows[i].key[k]))
         fail_msg("%s: the log does not name \"%s\"", label, rows[i].key[k]);
-    stop_world(&w);
+    sw_world_stop(&w);
   }
 }
 

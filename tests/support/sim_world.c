@@ -44,6 +44,12 @@ bs_process *sw_backend(const char *name, const char *row, const char *extra, cha
   return backend;
 }
 
+void sw_world_backend(sw_world *w, const char *name, const char *row, const char *extra) {
+  w->backend = sw_backend(name, row, extra, w->url);
+  w->port = bs_port(w->backend, name);
+  sw_report(w->report, name);
+}
+
 const char *sw_report(char *out, const char *name) {
   char file[BS_NAME_MAX + 8];
   snprintf(file, sizeof(file), "%s.jsonl", name);
@@ -147,3 +153,5 @@ void sw_stop(st_sim *sim, bs_process *backend) {
   st_check(st_sim_stop(sim));
   bs_check(bs_stop(backend) == 0);
 }
+
+void sw_world_stop(sw_world *w) { sw_stop(&w->sim, w->backend); }

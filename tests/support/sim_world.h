@@ -21,6 +21,17 @@ typedef struct sw_client {
   char key[BS_PATH_MAX];
 } sw_client;
 
+/* What most data plane tests hold: a backend (its URL, port and report
+ * file) and the simulator in front of it. */
+typedef struct sw_world {
+  bs_process *backend;
+  char url[128];            /* https://localhost:<port> */
+  int port;                 /* the backend endpoint's */
+  char report[BS_PATH_MAX]; /* the backend endpoint's report file */
+  st_sim sim;
+  int64_t t0; /* a start time the test reads from /_sim/status */
+} sw_world;
+
 /* <scratch>/name in one of 8 rotating static slots. */
 const char *sw_scratch(const char *name);
 
@@ -46,6 +57,9 @@ size_t sw_served(const char *report, json_t **last);
 /* GET /<api>/1.0/menaka on the simulator's HTTPS listener (fresh connection):
  * the status; a 500's body must hold on_500 (NULL: not checked). */
 long sw_get(st_sim *sim, const char *api, const char *on_500);
+
+/* w's backend: sw_backend(name, row, extra) and its url, port and report. */
+void sw_world_backend(sw_world *w, const char *name, const char *row, const char *extra);
 
 /* Starts gatecert-sim in <scratch>/dir_name with --trust <scratch>/root.pem,
  * under profile (NULL: the default), on the fake clock starting at clock
@@ -76,5 +90,7 @@ long sw_admin_json(st_sim *sim, const char *method, const char *path, const char
 
 /* Stops the simulator and then the backend; each must exit cleanly. */
 void sw_stop(st_sim *sim, bs_process *backend);
+/* sw_stop of w's simulator and backend. */
+void sw_world_stop(sw_world *w);
 
 #endif
