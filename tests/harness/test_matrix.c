@@ -28,36 +28,13 @@
 
 #include "known.h"
 #include "matrix.h"
+#include "backend_support.h"
 #include "support.h"
 
 #define EPOCH_2030      "1893456000"
 #define EPOCH_2030_TEXT "2030-01-01T00:00:00Z"
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  char *data = NULL;
-  size_t size = 0;
-  FILE *mem = open_memstream(&data, &size);
-  assert_non_null(mem);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-    fwrite(buf, 1, n, mem);
-  fclose(f);
-  assert_int_equal(0, fclose(mem));
-  if (len != NULL)
-    *len = size;
-  return data;
-}
-
-static void spit(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  fputs(text, f);
-  assert_int_equal(0, fclose(f));
-}
+static void spit(const char *path, const char *text) { test_write(path, text, strlen(text)); }
 
 static int exists(const char *path) {
   struct stat st;
@@ -663,8 +640,8 @@ static int run_cli(int argc, const char **argv, char **out, char **err) {
   close(saved_err);
   close(fo);
   close(fe);
-  *out = slurp(out_path, NULL);
-  *err = slurp(err_path, NULL);
+  *out = bs_slurp(out_path, NULL);
+  *err = bs_slurp(err_path, NULL);
   free(out_path);
   free(err_path);
   return rc;
@@ -672,7 +649,7 @@ static int run_cli(int argc, const char **argv, char **out, char **err) {
 
 static void copy_file(const char *from, const char *to) {
   size_t len = 0;
-  char *data = slurp(from, &len);
+  char *data = bs_slurp(from, &len);
   assert_non_null(data);
   FILE *f = fopen(to, "wb");
   assert_non_null(f);
@@ -715,9 +692,9 @@ static void test_command(void **state) {
 
   /* the README: markers kept, the table between them, the rest byte for byte */
   size_t before_len = 0, after_len = 0, md_len = 0;
-  char *before = slurp(test_fixture_path("matrix/readme-with-markers.md"), &before_len);
-  char *after = slurp(readme, &after_len);
-  char *block = slurp(md, &md_len);
+  char *before = bs_slurp(test_fixture_path("matrix/readme-with-markers.md"), &before_len);
+  char *after = bs_slurp(readme, &after_len);
+  char *block = bs_slurp(md, &md_len);
   assert_non_null(before);
   assert_non_null(after);
   assert_non_null(block);
@@ -744,7 +721,7 @@ static void test_command(void **state) {
   rc = run_cli(9, argv, &out, &err);
   assert_int_equal(0, rc);
   size_t again_len = 0;
-  char *again = slurp(readme, &again_len);
+  char *again = bs_slurp(readme, &again_len);
   assert_int_equal(after_len, again_len);
   assert_memory_equal(after, again, after_len);
   free(again);
@@ -781,7 +758,7 @@ static void test_command_errors(void **state) {
   unlink(json);
   copy_file(test_fixture_path("matrix/readme-no-end.md"), readme);
   size_t readme_len = 0;
-  char *readme_before = slurp(readme, &readme_len);
+  char *readme_before = bs_slurp(readme, &readme_len);
   char sim[512], garbage[512], old[512], missing[512];
   snprintf(sim, sizeof(sim), "%s", test_fixture_path("matrix/sim-wso2"));
   snprintf(garbage, sizeof(garbage), "%s", test_fixture_path("matrix/garbage.json"));
@@ -801,7 +778,7 @@ static void test_command_errors(void **state) {
   const char *no_markers[] = {"matrix", "--out", json, "--readme", readme, sim};
   assert_cli_refuses(6, no_markers, "no-end.md: needs exactly one line", json);
   size_t after_len = 0;
-  char *readme_after = slurp(readme, &after_len);
+  char *readme_after = bs_slurp(readme, &after_len);
   assert_int_equal(readme_len, after_len);
   assert_memory_equal(readme_before, readme_after, readme_len);
   char *missing_readme = test_scratch_path("absent/README.md");

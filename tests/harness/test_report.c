@@ -10,6 +10,7 @@
  * XPath; every report is searched for the secrets, in its bytes and (for XML)
  * in its parsed text, where an escaped secret would hide from a byte search.
  */
+#include "backend_support.h"
 #include "support.h"
 
 #include <errno.h>
@@ -41,41 +42,7 @@ static const char *const SECRETS[] = {"s3cr3t-Token-XYZ", "hunter2", "", "p&ss<w
  * Helpers.
  * ------------------------------------------------------------------------- */
 
-static char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  char *data = NULL;
-  size_t n = 0;
-  size_t cap = 0;
-  char chunk[65536];
-  size_t got;
-  while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-    if (n + got + 1 > cap) {
-      cap = (n + got + 1) * 2;
-      char *bigger = realloc(data, cap);
-      assert_non_null(bigger);
-      data = bigger;
-    }
-    memcpy(data + n, chunk, got);
-    n += got;
-  }
-  fclose(f);
-  if (data == NULL)
-    data = calloc(1, 1);
-  assert_non_null(data);
-  data[n] = '\0';
-  if (len != NULL)
-    *len = n;
-  return data;
-}
-
-static void write_all(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(strlen(text), fwrite(text, 1, strlen(text), f));
-  assert_int_equal(0, fclose(f));
-}
+static void write_all(const char *path, const char *text) { test_write(path, text, strlen(text)); }
 
 static int exists(const char *path) {
   struct stat st;
@@ -122,7 +89,7 @@ static void assert_schema_valid(const char *xml, const char *schema) {
   snprintf(cmd, sizeof(cmd), "xmllint --noout --schema '%s/%s' '%s' 2>'%s'", dir, schema, xml, err);
   int rc = system(cmd); // NOLINT(cert-env33-c)
   if (rc != 0) {
-    char *msg = read_all(err, NULL);
+    char *msg = bs_slurp(err, NULL);
     char shown[4001]; /* fail_msg does not return: nothing may be left to free */
     snprintf(shown, sizeof(shown), "%s", msg != NULL ? msg : "");
     free(msg);
@@ -220,7 +187,7 @@ static void assert_tree_has_no_secrets(xmlDocPtr doc) {
 /* Parses a junit.xml written by gh_junit_write after checking its bytes. */
 static xmlDocPtr load_junit(const char *path) {
   size_t len = 0;
-  char *data = read_all(path, &len);
+  char *data = bs_slurp(path, &len);
   assert_non_null(data);
   assert_no_secret_bytes(path, data, len);
   assert_no_control_bytes(path, data, len);
@@ -622,7 +589,7 @@ static void test_junit_hostile(void **state) {
   assert_both_schemas(path);
 
   size_t len = 0;
-  char *data = read_all(path, &len);
+  char *data = bs_slurp(path, &len);
   /* the 1 MiB log tail is cut to its end, once, and marked as cut */
   assert_true(len < (size_t)256 * 1024);
   char *last = strstr(data, "LAST LINE token=[redacted]");
@@ -806,7 +773,7 @@ static void test_reports_filter_direct_cases(void **state) {
                       "string(//testsuite[1]/testcase/@classname)");
   xmlFreeDoc(doc);
   size_t len = 0;
-  char *data = read_all(json, &len);
+  char *data = bs_slurp(json, &len);
   assert_no_secret_bytes(json, data, len);
   assert_no_control_bytes(json, data, len);
   free(data);
@@ -898,7 +865,7 @@ static void check_write_failures(int (*writer)(const gh_run *, const char *, cha
   why[0] = '\0';
   assert_int_equal(-1, writer(&run, path, why, sizeof(why)));
   assert_true(why[0] != '\0');
-  char *kept = read_all(path, NULL);
+  char *kept = bs_slurp(path, NULL);
   assert_string_equal("OLD REPORT\n", kept);
   free(kept);
   assert_int_equal(0, rmdir(tmp));
@@ -916,7 +883,7 @@ static void check_write_failures(int (*writer)(const gh_run *, const char *, cha
   assert_int_equal(-1, rc);
   assert_non_null(strstr(why, "cannot write"));
   assert_false(exists(tmp));
-  kept = read_all(path, NULL);
+  kept = bs_slurp(path, NULL);
   assert_string_equal("OLD REPORT\n", kept);
   free(kept);
 
@@ -937,7 +904,7 @@ static void check_write_failures(int (*writer)(const gh_run *, const char *, cha
   write_all(path, "OLD REPORT\n");
   assert_int_equal(0, writer(&run, path, why, sizeof(why)));
   assert_false(exists(tmp));
-  kept = read_all(path, NULL);
+  kept = bs_slurp(path, NULL);
   assert_null(strstr(kept, "OLD REPORT"));
   free(kept);
 
@@ -965,7 +932,7 @@ static void test_conformance_write_failures(void **state) {
 
 static json_t *load_json(const char *path) {
   size_t len = 0;
-  char *data = read_all(path, &len);
+  char *data = bs_slurp(path, &len);
   assert_non_null(data);
   assert_no_secret_bytes(path, data, len);
   assert_no_control_bytes(path, data, len);

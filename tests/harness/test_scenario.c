@@ -48,15 +48,6 @@ static char *read_all(const char *path, size_t *len) {
   return buf;
 }
 
-static void write_all(const char *path, const void *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  if (f == NULL)
-    fail_msg("cannot write %s", path);
-  if (len > 0 && fwrite(data, 1, len, f) != len)
-    fail_msg("short write to %s", path);
-  fclose(f);
-}
-
 /* Loads path, failing the test with the loader's message if it does not load. */
 static gh_case_spec *load_ok(const char *path, size_t *count) {
   gh_case_spec *cases = NULL;
@@ -315,7 +306,7 @@ static void test_profile_versions(void **state) {
                              "      wso2-2.6: {status: 502}\n"
                              "      wso2: {status: 503, fault_code: \"101503\"}\n";
   char *path = test_scratch_path("versions.yaml");
-  write_all(path, yaml, sizeof(yaml) - 1);
+  test_write(path, yaml, sizeof(yaml) - 1);
   size_t count = 0;
   gh_case_spec *c = load_ok(path, &count);
   assert_int_equal(count, 1);
@@ -346,7 +337,7 @@ static void test_profile_versions(void **state) {
                                 "  - call: {api: test, path: /x}\n"
                                 "    expect: {status: 500}\n"
                                 "    expect_profile: {wso2-2.6: {status: 502}}\n";
-  write_all(path, outside, sizeof(outside) - 1);
+  test_write(path, outside, sizeof(outside) - 1);
   assert_int_equal(0, load_fails(path, 9, 22,
                                  "expect_profile: \"wso2-2.6\" is not in this "
                                  "scenario's profiles"));
@@ -476,7 +467,7 @@ static void test_defaults(void **state) {
                              "  - upload_endpoint_cert: {alias: x, backend: echo, cert: leaf}\n"
                              "  - reload:\n";
   char *path = test_scratch_path("defaults.yaml");
-  write_all(path, text, sizeof(text) - 1);
+  test_write(path, text, sizeof(text) - 1);
   size_t count = 0;
   gh_case_spec *cases = load_ok(path, &count);
   const gh_case_spec *c = &cases[0];
@@ -565,7 +556,7 @@ static void test_matrix_unknown_param(void **state) {
                              "steps:\n"
                              "  - advance: ${b}\n";
   char *path = test_scratch_path("unknown-param.yaml");
-  write_all(path, text, sizeof(text) - 1);
+  test_write(path, text, sizeof(text) - 1);
   assert_int_equal(
       load_fails(path, 5, 37, "unknown parameter ${c}; the matrix params are: a, b (matrix row 1)"),
       0);
@@ -675,14 +666,14 @@ static void test_size_bounds(void **state) {
   memset(buf, '#', limit);
   memcpy(buf, minimal, sizeof(minimal) - 1);
   buf[limit - 1] = '\n';
-  write_all(path, buf, limit);
+  test_write(path, buf, limit);
   size_t count = 0;
   gh_case_spec *cases = load_ok(path, &count);
   gh_cases_free(cases, count);
   /* one byte more is refused before parsing */
   buf[limit - 1] = '#';
   buf[limit] = '\n';
-  write_all(path, buf, limit + 1);
+  test_write(path, buf, limit + 1);
   assert_int_equal(load_fails(path, 0, 0, "larger than 1 MiB"), 0);
   free(buf);
 
@@ -694,7 +685,7 @@ static void test_size_bounds(void **state) {
   for (int i = 0; i < 10001; i++)
     o += (size_t)snprintf(buf + o, cap - o, "a,");
   o += (size_t)snprintf(buf + o, cap - o, "]\n");
-  write_all(path, buf, o);
+  test_write(path, buf, o);
   /* root, 4 key/value scalars, features list and its item, refs list: 8 nodes;
    * the 10001st is refs item 9993, on line 3 at column 8 + 2 * 9992 */
   assert_int_equal(load_fails(path, 3, 8 + 2 * 9992, "more than 10000 YAML nodes"), 0);
@@ -707,7 +698,7 @@ static void test_size_bounds(void **state) {
   o = (size_t)snprintf(buf, cap, "name: x\n");
   for (int i = 0; i < 40; i++)
     o += (size_t)snprintf(buf + o, cap - o, "%*sk:\n", 2 * i, "");
-  write_all(path, buf, o);
+  test_write(path, buf, o);
   /* root is level 1; the map starting on line 34 (column 65) is level 33 */
   assert_int_equal(load_fails(path, 34, 65, "nesting deeper than 32 levels"), 0);
   free(buf);
@@ -717,7 +708,7 @@ static void test_size_bounds(void **state) {
                             "a: &a [\"lol\", \"lol\", \"lol\", \"lol\"]\n"
                             "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
                             "c: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
-  write_all(path, lol, sizeof(lol) - 1);
+  test_write(path, lol, sizeof(lol) - 1);
   assert_int_equal(load_fails(path, 3, 4, "aliases are not supported"), 0);
   free(path);
 }
@@ -739,7 +730,7 @@ static void test_expansion_bounds(void **state) {
   memset(buf + o, 'x', 600000);
   o += 600000;
   o += (size_t)snprintf(buf + o, cap - o, "\"]\n");
-  write_all(path, buf, o);
+  test_write(path, buf, o);
   gh_case_spec *cases = NULL;
   size_t count = 0;
   gh_load_error err;
@@ -757,7 +748,7 @@ static void test_expansion_bounds(void **state) {
   for (int i = 0; i < 5000; i++)
     o += (size_t)snprintf(buf + o, cap - o, "${p}");
   o += (size_t)snprintf(buf + o, cap - o, "\"]\n");
-  write_all(path, buf, o);
+  test_write(path, buf, o);
   assert_int_equal(gh_scenario_load(path, &cases, &count, &err), -1);
   assert_null(cases);
   assert_int_equal(err.line, 5);

@@ -45,10 +45,7 @@
 
 static void write_text(const char *name, const char *text, size_t len) {
   char path[BS_PATH_MAX];
-  FILE *f = fopen(bt_scratch(path, name), "wb");
-  assert_non_null(f);
-  assert_int_equal(len, fwrite(text, 1, len, f));
-  assert_int_equal(0, fclose(f));
+  test_write(bt_scratch(path, name), text, len);
 }
 
 /* in with "@CFG" replaced by cfg and "@name" by <scratch>/name. */

@@ -53,6 +53,15 @@ char *test_scratch_path(const char *name) {
   return path;
 }
 
+void test_write(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  if (f == NULL)
+    fail_msg("cannot write %s", path);
+  if (len > 0 && fwrite(data, 1, len, f) != len)
+    fail_msg("short write to %s", path);
+  assert_int_equal(0, fclose(f));
+}
+
 int test_run(char **out, const char *bin_env, const char *fmt, ...) {
   const char *bin = getenv(bin_env);
   if (bin == NULL || *bin == '\0')

@@ -42,6 +42,9 @@ char *test_scratch_path(const char *name);
 int test_run(char **out, const char *bin_env, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Writes len bytes of data to path (created or truncated); asserts. */
+void test_write(const char *path, const void *data, size_t len);
+
 /* Issues a CA-signed or self-signed EC certificate quickly (asserts success). */
 void test_issue(gcert_kind kind, const char *subject, const gcert_item *issuer, gcert_item *out);
 
