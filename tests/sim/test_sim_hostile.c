@@ -275,6 +275,22 @@ static void send_multipart(hostile *h, const char *name, const char *method, con
   send_admin(h, name, method, path, body->data, body->len, MP_TYPE, w);
 }
 
+/* The three parts of an upload into b (not closed): the certificate file
+ * (data, or the baseline certificate when data is NULL), alias, and the
+ * backend's URL as endpoint. */
+static void upload_parts_of(hostile *h, bytes *b, const void *data, size_t len, const char *alias) {
+  part cert = {"certificate", data ? data : h->base_pem.data, data ? len : h->base_pem.len, 1};
+  part al = {"alias", alias, strlen(alias), 0};
+  part ep = {"endpoint", h->url, strlen(h->url), 0};
+  mp_part(b, &cert);
+  mp_part(b, &al);
+  mp_part(b, &ep);
+}
+
+static void upload_parts(hostile *h, bytes *b, const char *alias) {
+  upload_parts_of(h, b, NULL, 0, alias);
+}
+
 /* An upload of the baseline certificate with these alias and endpoint bytes
  * (NULL: that part left out). */
 static void send_fields(hostile *h, const char *name, const void *alias, size_t alias_len,
@@ -380,12 +396,7 @@ static void corpus_file(hostile *h, const char *kind, const char *file, const ch
   snprintf(alias, sizeof(alias), "mal-%.40s-%.200s", kind, file);
   /* POST as the certificate part */
   bytes b = {0};
-  part cert = {"certificate", data, len, 1};
-  part al = {"alias", alias, strlen(alias), 0};
-  part ep = {"endpoint", h->url, strlen(h->url), 0};
-  mp_part(&b, &cert);
-  mp_part(&b, &al);
-  mp_part(&b, &ep);
+  upload_parts_of(h, &b, data, len, alias);
   mp_close(&b);
   want w = len == 0  ? bad(NO_FILE)
            : is_cert ? rest(201, NULL, NULL)
@@ -401,6 +412,7 @@ static void corpus_file(hostile *h, const char *kind, const char *file, const ch
     h->accepted++;
   }
   /* PUT over the baseline */
+  part cert = {"certificate", data, len, 1};
   mp_part(&b, &cert);
   mp_close(&b);
   w = len == 0  ? bad(NO_FILE)
@@ -452,12 +464,7 @@ static void family_corpus(hostile *h) {
 /* A valid upload cut at many points; then the whole of it (accepted, undone). */
 static void family_truncate(hostile *h) {
   bytes b = {0};
-  part cert = {"certificate", h->base_pem.data, h->base_pem.len, 1};
-  part al = {"alias", "truncated", 9, 0};
-  part ep = {"endpoint", h->url, strlen(h->url), 0};
-  mp_part(&b, &cert);
-  mp_part(&b, &al);
-  mp_part(&b, &ep);
+  upload_parts(h, &b, "truncated");
   mp_close(&b);
   /* Every 9th byte, and every byte near a delimiter; the last two bytes are
    * the epilogue's CRLF, whose loss still leaves a complete body. */
@@ -494,12 +501,7 @@ static void family_truncate(hostile *h) {
 /* Content-Type headers around a valid body. */
 static void family_ctype(hostile *h) {
   bytes b = {0};
-  part cert = {"certificate", h->base_pem.data, h->base_pem.len, 1};
-  part al = {"alias", "ctype", 5, 0};
-  part ep = {"endpoint", h->url, strlen(h->url), 0};
-  mp_part(&b, &cert);
-  mp_part(&b, &al);
-  mp_part(&b, &ep);
+  upload_parts(h, &b, "ctype");
   mp_close(&b);
   char *b70 = repeat('q', 70), *b71 = repeat('q', 71), *b1000 = repeat('q', 1000);
   char t70[200], t71[200], t1000[1100];
@@ -553,14 +555,11 @@ static void family_ctype(hostile *h) {
  * and endpoint, so parsing past the fault would add a certificate. */
 static void family_parts(hostile *h) {
   part cert = {"certificate", h->base_pem.data, h->base_pem.len, 1};
-  part al = {"alias", "parts", 5, 0};
   part ep = {"endpoint", h->url, strlen(h->url), 0};
   static const size_t counts[] = {17, 18, 20, 32, 64, 100, 1000};
   for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
     bytes b = {0};
-    mp_part(&b, &cert);
-    mp_part(&b, &al);
-    mp_part(&b, &ep);
+    upload_parts(h, &b, "parts");
     for (size_t k = 3; k < counts[i]; k++) {
       char pname[32];
       snprintf(pname, sizeof(pname), "extra%zu", k);
@@ -1288,12 +1287,7 @@ static void family_http(hostile *h) {
 /* Bad credentials on reads and writes. */
 static void family_auth(hostile *h) {
   bytes upload = {0};
-  part cert = {"certificate", h->base_pem.data, h->base_pem.len, 1};
-  part al = {"alias", "auth", 4, 0};
-  part ep = {"endpoint", h->url, strlen(h->url), 0};
-  mp_part(&upload, &cert);
-  mp_part(&upload, &al);
-  mp_part(&upload, &ep);
+  upload_parts(h, &upload, "auth");
   mp_close(&upload);
   char def[400];
   snprintf(def, sizeof(def),
