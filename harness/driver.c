@@ -1,7 +1,7 @@
 /* driver.c - what every driver shares: capability names, what does not apply
- * to a product (the not-applicable table), rejection answers, admin results,
- * a free loopback port. (The gateway settings in gatecert-sim's --config
- * schema, gh_gateway_config_write, are simconfig.c's.) */
+ * to a product (the not-applicable table), rejection answers, admin results.
+ * (The gateway settings in gatecert-sim's --config schema are simconfig.c's;
+ * errors, real time and free ports are util's, gutil.h.) */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -116,25 +116,6 @@ int gh_cap_parse(const char *name, unsigned *cap) {
   return -1;
 }
 
-int gh_driver_fail(char *why, size_t why_len, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-double gh_driver_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-void gh_driver_sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 void gh_driver_destroy_with(gh_driver *d, void (*free_impl)(void *impl)) {
   if (!d)
     return;
@@ -145,8 +126,6 @@ void gh_driver_destroy_with(gh_driver *d, void (*free_impl)(void *impl)) {
   }
   free(d);
 }
-
-int gh_driver_free_port(char *why, size_t why_len) { return gu_free_port(why, why_len); }
 
 void gh_admin_result_free(gh_admin_result *r) {
   free(r->body);

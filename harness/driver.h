@@ -198,21 +198,12 @@ typedef struct gh_admin_result {
 
 void gh_admin_result_free(gh_admin_result *r);
 
-/* What every driver's operations share: why gets the formatted reason and -1
- * is returned, so `return gh_driver_fail(why, why_len, ...)` ends an operation. */
-int gh_driver_fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Real (monotonic) time in ms, and a real-time sleep, for bounded polls of
- * real events (a reload finishing) - never for fake time. */
-double gh_driver_now_ms(void);
-void gh_driver_sleep_ms(int ms);
+/* What every driver's operations share besides util's gu_fail (the reason in
+ * why, -1 returned), gu_now_ms/gu_sleep_ms (real time, for bounded polls of
+ * real events - never for fake time) and gu_free_port (gutil.h): */
 /* The last max bytes of a file as a string (malloc'd; a log's tail for an
  * error message), or NULL when it cannot be read. */
 char *gh_driver_file_tail(const char *path, size_t max);
-/* A free loopback TCP port: bound to 127.0.0.1 port 0, read, closed (the
- * caller starts its server on it and retries with another when someone took
- * it meanwhile). The port, or -1 with why. */
-int gh_driver_free_port(char *why, size_t why_len);
 
 struct json_t;
 /* For drivers that answer admin calls themselves (nginx, haproxy): r gets
@@ -222,14 +213,6 @@ int gh_admin_answer(gh_admin_result *r, long status, struct json_t *body);
 /* The same with WSO2's error shape: {"code", "message", "description",
  * "moreInfo": "", "error": []}. */
 int gh_admin_error(gh_admin_result *r, long status, const char *message, const char *description);
-
-/* Writes cfg in gatecert-sim's --config JSON schema (ssl_profiles,
- * default_profile, fault_format, backend_timeout_ms, sender_reload_interval,
- * listener, mutual_ssl, throttling: each only when set), every path made
- * absolute. 0, or -1 with why. Defined in simconfig.c (the one writer of
- * that JSON, simconfig.h). */
-int gh_gateway_config_write(const gh_gateway_config *cfg, const char *path, char *why,
-                            size_t why_len);
 
 /* The path of a program of this build, relative to the running gatecert
  * (e.g. "../simulator/gatecert-sim"): the default of --sim-bin and

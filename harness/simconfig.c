@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gutil.h"
 #include "simconfig.h"
 
 typedef enum kind {
@@ -201,8 +202,7 @@ json_t *gh_simconfig_json(const gh_gateway_config *c, unsigned flags) {
   return root;
 }
 
-int gh_gateway_config_write(const gh_gateway_config *cfg, const char *path, char *why,
-                            size_t why_len) {
+int gh_simconfig_write(const gh_gateway_config *cfg, const char *path, char *why, size_t why_len) {
   json_t *root = gh_simconfig_json(cfg, GH_SIMCONFIG_ABSOLUTE_PATHS);
   int rc = root ? json_dump_file(root, path, JSON_INDENT(2)) : -1;
   json_decref(root);

@@ -1,7 +1,7 @@
 /* simconfig.h - the one writer of gatecert-sim's --config JSON.
  *
- * The sim driver (drivers/sim.c, and the exec driver's start file through
- * gh_gateway_config_write) writes the JSON into the case's directory; `gatecert
+ * The sim driver (drivers/sim.c) and the exec driver's start file write the
+ * JSON with gh_simconfig_write into the case's directory; `gatecert
  * repro` (repro.c) prints the same JSON into its script. Both go through
  * gh_simconfig_json, so what the simulator reads (simulator/options.c) is
  * built in one place.
@@ -35,5 +35,8 @@ json_t *gh_simconfig_json(const gh_gateway_config *cfg, unsigned flags);
 /* Copies the table's settings of a scenario's gateway into cfg (the rest of
  * cfg - files, ports, profiles, load balancers, tiers - is the caller's). */
 void gh_simconfig_from_spec(gh_gateway_config *cfg, const gh_gateway_spec *spec);
+
+/* Writes cfg's JSON (absolute paths) to path. 0, or -1 with why. */
+int gh_simconfig_write(const gh_gateway_config *cfg, const char *path, char *why, size_t why_len);
 
 #endif

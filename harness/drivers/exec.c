@@ -45,6 +45,7 @@
 
 #include <jansson.h>
 
+#include "simconfig.h"
 #include "driver.h"
 #include "gutil.h"
 
@@ -147,7 +148,7 @@ static const verb_def v_subscribe = {"subscribe", "status body_file", "status", 
 /* ---- small helpers ------------------------------------------------------------ */
 
 static int ms_left(double deadline) {
-  double left = deadline - gh_driver_now_ms();
+  double left = deadline - gu_now_ms();
   return left <= 0 ? 0 : (int)left + 1;
 }
 
@@ -409,7 +410,7 @@ static int watch(pid_t pid, int fds[2], int timeout_ms, run_output *o) {
 #ifdef SYS_pidfd_open
   pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
-  double deadline = gh_driver_now_ms() + timeout_ms;
+  double deadline = gu_now_ms() + timeout_ms;
   int outcome = RUN_TIMEOUT;
   for (;;) {
     if (exited(pid)) {
@@ -512,7 +513,7 @@ static int invoke(exec_driver *x, const verb_def *v, const char *const *args, ru
   o->out[0] = '\0';
   child_env env;
   if (env_build(x, with_case, timeout, &env) != 0)
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, report[2] = {-1, -1};
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
@@ -525,9 +526,9 @@ static int invoke(exec_driver *x, const verb_def *v, const char *const *args, ru
       close_fd(&report[i]);
     }
     env_free(&env);
-    return gh_driver_fail(why, why_len, "cannot make pipes: %s", strerror(err));
+    return gu_fail(why, why_len, "cannot make pipes: %s", strerror(err));
   }
-  double t0 = gh_driver_now_ms();
+  double t0 = gu_now_ms();
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
@@ -546,7 +547,7 @@ static int invoke(exec_driver *x, const verb_def *v, const char *const *args, ru
     close_fd(&out_pipe[0]);
     close_fd(&err_pipe[0]);
     close_fd(&report[0]);
-    return gh_driver_fail(why, why_len, "cannot fork: %s", strerror(fork_err));
+    return gu_fail(why, why_len, "cannot fork: %s", strerror(fork_err));
   }
   /* EOF on the report pipe: execve succeeded; an errno: it did not. */
   int exec_err = 0;
@@ -561,28 +562,26 @@ static int invoke(exec_driver *x, const verb_def *v, const char *const *args, ru
   int outcome = watch(pid, fds, timeout, o);
   close_fd(&fds[0]);
   close_fd(&fds[1]);
-  o->ms = gh_driver_now_ms() - t0;
+  o->ms = gu_now_ms() - t0;
   char tail[ERR_SHOWN * 3 + 8], result[64];
   stderr_tail(o, tail, sizeof(tail));
   const char *sep = tail[0] ? ": " : "";
   int rc = -1;
   if (got == (ssize_t)sizeof(exec_err)) {
     snprintf(result, sizeof(result), "not executed");
-    gh_driver_fail(why, why_len, "exec driver: cannot execute %s: %s", x->program,
-                   strerror(exec_err));
+    gu_fail(why, why_len, "exec driver: cannot execute %s: %s", x->program, strerror(exec_err));
   } else if (outcome == RUN_TIMEOUT) {
     snprintf(result, sizeof(result), "timed out");
-    gh_driver_fail(why, why_len, "exec driver: %s %s did not finish within %d ms (killed)%s%s",
-                   x->shown, v->name, timeout, sep, tail);
+    gu_fail(why, why_len, "exec driver: %s %s did not finish within %d ms (killed)%s%s", x->shown,
+            v->name, timeout, sep, tail);
   } else if (outcome == RUN_OVERFLOW) {
     snprintf(result, sizeof(result), "printed too much");
-    gh_driver_fail(why, why_len,
-                   "exec driver: %s %s printed more than %zu bytes on stdout (killed)", x->shown,
-                   v->name, OUT_MAX);
+    gu_fail(why, why_len, "exec driver: %s %s printed more than %zu bytes on stdout (killed)",
+            x->shown, v->name, OUT_MAX);
   } else if (outcome == RUN_SIGNALED) {
     snprintf(result, sizeof(result), "killed by signal %d", o->exit_code);
-    gh_driver_fail(why, why_len, "exec driver: %s %s was killed by signal %d%s%s", x->shown,
-                   v->name, o->exit_code, sep, tail);
+    gu_fail(why, why_len, "exec driver: %s %s was killed by signal %d%s%s", x->shown, v->name,
+            o->exit_code, sep, tail);
   } else {
     snprintf(result, sizeof(result), "exit %d", o->exit_code);
     rc = 0;
@@ -624,42 +623,41 @@ static int parse(exec_driver *x, const verb_def *v, reply *r, char *why, size_t 
     char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
     if (!nl)
-      return gh_driver_fail(why, why_len,
-                            "exec driver: %s %s: line %d does not end with a newline: \"%s\"",
-                            x->shown, v->name, line, printable(p, n, shown, sizeof(shown)));
+      return gu_fail(why, why_len,
+                     "exec driver: %s %s: line %d does not end with a newline: \"%s\"", x->shown,
+                     v->name, line, printable(p, n, shown, sizeof(shown)));
     if (n == 0) { /* the blank line: the body follows */
       r->body = nl + 1;
       r->body_len = (size_t)(end - r->body);
       if (!v->body && r->body_len > 0)
-        return gh_driver_fail(why, why_len, "exec driver: %s %s: printed a body; %s has none",
-                              x->shown, v->name, v->name);
+        return gu_fail(why, why_len, "exec driver: %s %s: printed a body; %s has none", x->shown,
+                       v->name, v->name);
       break;
     }
     if (n > HEADER_LINE_MAX || memchr(p, '\0', n))
-      return gh_driver_fail(why, why_len,
-                            "exec driver: %s %s: line %d is longer than %d bytes or holds NUL",
-                            x->shown, v->name, line, HEADER_LINE_MAX);
+      return gu_fail(why, why_len,
+                     "exec driver: %s %s: line %d is longer than %d bytes or holds NUL", x->shown,
+                     v->name, line, HEADER_LINE_MAX);
     *nl = '\0';
     char *eq = strchr(p, '=');
     if (!eq)
-      return gh_driver_fail(why, why_len, "exec driver: %s %s: line %d is not key=value: \"%s\"",
-                            x->shown, v->name, line, printable(p, n, shown, sizeof(shown)));
+      return gu_fail(why, why_len, "exec driver: %s %s: line %d is not key=value: \"%s\"", x->shown,
+                     v->name, line, printable(p, n, shown, sizeof(shown)));
     *eq = '\0';
     if (!valid_key(p) || !in_list(v->keys, p))
-      return gh_driver_fail(why, why_len,
-                            "exec driver: %s %s: line %d: unknown key \"%s\" (%s prints: %s)",
-                            x->shown, v->name, line, printable(p, strlen(p), shown, sizeof(shown)),
-                            v->name, v->keys[0] ? v->keys : "nothing");
+      return gu_fail(why, why_len,
+                     "exec driver: %s %s: line %d: unknown key \"%s\" (%s prints: %s)", x->shown,
+                     v->name, line, printable(p, strlen(p), shown, sizeof(shown)), v->name,
+                     v->keys[0] ? v->keys : "nothing");
     if (!valid_value(eq + 1))
-      return gh_driver_fail(why, why_len,
-                            "exec driver: %s %s: line %d: %s holds a control character", x->shown,
-                            v->name, line, p);
+      return gu_fail(why, why_len, "exec driver: %s %s: line %d: %s holds a control character",
+                     x->shown, v->name, line, p);
     if (get(r, p) && !in_list(v->repeatable, p))
-      return gh_driver_fail(why, why_len, "exec driver: %s %s: line %d: %s given twice", x->shown,
-                            v->name, line, p);
+      return gu_fail(why, why_len, "exec driver: %s %s: line %d: %s given twice", x->shown, v->name,
+                     line, p);
     if (r->count == MAX_ITEMS)
-      return gh_driver_fail(why, why_len, "exec driver: %s %s: more than %d lines", x->shown,
-                            v->name, MAX_ITEMS);
+      return gu_fail(why, why_len, "exec driver: %s %s: more than %d lines", x->shown, v->name,
+                     MAX_ITEMS);
     r->items[r->count++] = (item){p, eq + 1};
     p = nl + 1;
   }
@@ -668,14 +666,13 @@ static int parse(exec_driver *x, const verb_def *v, reply *r, char *why, size_t 
     size_t len = strcspn(k, " ");
     snprintf(key, sizeof(key), "%.*s", (int)len, k);
     if (!get(r, key))
-      return gh_driver_fail(why, why_len, "exec driver: %s %s: no %s= line", x->shown, v->name,
-                            key);
+      return gu_fail(why, why_len, "exec driver: %s %s: no %s= line", x->shown, v->name, key);
     k += len;
     k += *k == ' ';
   }
   if (r->body_len > 0 && get(r, "body_file"))
-    return gh_driver_fail(why, why_len, "exec driver: %s %s: both body_file= and a body", x->shown,
-                          v->name);
+    return gu_fail(why, why_len, "exec driver: %s %s: both body_file= and a body", x->shown,
+                   v->name);
   return 0;
 }
 
@@ -691,12 +688,12 @@ static int call(exec_driver *x, const verb_def *v, const char *const *args, repl
   stderr_tail(&r->run, tail, sizeof(tail));
   const char *sep = tail[0] ? ": " : "";
   if (r->run.exit_code == EXIT_UNSUPPORTED) {
-    gh_driver_fail(why, why_len, "the exec driver does not support %s%s%s", v->name, sep, tail);
+    gu_fail(why, why_len, "the exec driver does not support %s%s%s", v->name, sep, tail);
     return GH_DRIVER_UNSUPPORTED;
   }
   if (r->run.exit_code != 0)
-    return gh_driver_fail(why, why_len, "exec driver: %s %s exited %d%s%s", x->shown, v->name,
-                          r->run.exit_code, sep, tail[0] ? tail : " (nothing on stderr)");
+    return gu_fail(why, why_len, "exec driver: %s %s exited %d%s%s", x->shown, v->name,
+                   r->run.exit_code, sep, tail[0] ? tail : " (nothing on stderr)");
   return parse(x, v, r, why, why_len);
 }
 
@@ -720,15 +717,15 @@ static int take_body(exec_driver *x, const verb_def *v, const reply *r, size_t m
       snprintf(path, sizeof(path), "%s/%s", x->exec_dir, file);
     size_t len = 0;
     if (!file[0] || read_file_tail(path, max, out, &len) != 0)
-      return gh_driver_fail(why, why_len, "exec driver: %s %s: cannot read body_file %s: %s",
-                            x->shown, v->name, path,
-                            errno == EFBIG ? "not a regular file or over 16 MiB" : strerror(errno));
+      return gu_fail(why, why_len, "exec driver: %s %s: cannot read body_file %s: %s", x->shown,
+                     v->name, path,
+                     errno == EFBIG ? "not a regular file or over 16 MiB" : strerror(errno));
     return 0;
   }
   size_t len = r->body_len, from = max > 0 && len > max ? len - max : 0;
   *out = malloc(len - from + 1);
   if (!*out)
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   if (len > from)
     memcpy(*out, r->body + from, len - from);
   (*out)[len - from] = '\0';
@@ -740,13 +737,13 @@ static int call_admin(exec_driver *x, const verb_def *v, const char *const *args
                       gh_admin_result *res, char *why, size_t why_len) {
   memset(res, 0, sizeof(*res));
   if (!x->started)
-    return gh_driver_fail(why, why_len, "exec driver: %s before start", v->name);
+    return gu_fail(why, why_len, "exec driver: %s before start", v->name);
   reply r;
   int rc = call(x, v, args, &r, why, why_len);
   long long status = 0;
   if (rc == 0 && parse_int(get(&r, "status"), 100, 599, &status) != 0)
-    rc = gh_driver_fail(why, why_len, "exec driver: %s %s: status=%s is not an HTTP status",
-                        x->shown, v->name, get(&r, "status"));
+    rc = gu_fail(why, why_len, "exec driver: %s %s: status=%s is not an HTTP status", x->shown,
+                 v->name, get(&r, "status"));
   if (rc == 0 && take_body(x, v, &r, 0, &res->body, why, why_len) != 0)
     rc = -1;
   if (rc == 0)
@@ -760,17 +757,17 @@ static int call_admin(exec_driver *x, const verb_def *v, const char *const *args
 static int absolute(const char *path, char *out, size_t out_len, char *why, size_t why_len) {
   char *real = realpath(path, NULL);
   if (!real)
-    return gh_driver_fail(why, why_len, "exec driver: %s: %s", path, strerror(errno));
+    return gu_fail(why, why_len, "exec driver: %s: %s", path, strerror(errno));
   int fits = (size_t)snprintf(out, out_len, "%s", real) < out_len;
   free(real);
-  return fits ? 0 : gh_driver_fail(why, why_len, "exec driver: path too long: %s", path);
+  return fits ? 0 : gu_fail(why, why_len, "exec driver: path too long: %s", path);
 }
 
 /* The gateway's settings in gatecert-sim's --config schema (EXEC.md). */
 static int write_config(const gh_gateway_config *c, const char *path, char *why, size_t why_len) {
-  if (gh_gateway_config_write(c, path, why, why_len) == 0)
+  if (gh_simconfig_write(c, path, why, why_len) == 0)
     return 0;
-  return gh_driver_fail(why, why_len, "exec driver: cannot write %s", path);
+  return gu_fail(why, why_len, "exec driver: cannot write %s", path);
 }
 
 /* start and restart print https_port= and maybe start_ms=. */
@@ -778,12 +775,12 @@ static int take_start(exec_driver *x, const verb_def *v, const reply *r, char *w
                       size_t why_len) {
   long long port = 0, ms = -1;
   if (parse_int(get(r, "https_port"), 1, 65535, &port) != 0)
-    return gh_driver_fail(why, why_len, "exec driver: %s %s: https_port=%s is not a port", x->shown,
-                          v->name, get(r, "https_port"));
+    return gu_fail(why, why_len, "exec driver: %s %s: https_port=%s is not a port", x->shown,
+                   v->name, get(r, "https_port"));
   const char *start = get(r, "start_ms");
   if (start && parse_int(start, 0, INT64_MAX / 2, &ms) != 0)
-    return gh_driver_fail(why, why_len, "exec driver: %s %s: start_ms=%s is not ms since the epoch",
-                          x->shown, v->name, start);
+    return gu_fail(why, why_len, "exec driver: %s %s: start_ms=%s is not ms since the epoch",
+                   x->shown, v->name, start);
   x->https_port = (int)port;
   x->start_ms = ms;
   return 0;
@@ -805,10 +802,9 @@ static int exec_start(gh_driver *d, const gh_gateway_config *cfg, char *why, siz
   snprintf(x->faketime_lib, sizeof(x->faketime_lib), "%s", cfg->faketime_lib);
   if ((size_t)snprintf(x->exec_dir, sizeof(x->exec_dir), "%s/exec", x->work_dir) >=
       sizeof(x->exec_dir))
-    return gh_driver_fail(why, why_len, "exec driver: work directory path too long");
+    return gu_fail(why, why_len, "exec driver: work directory path too long");
   if (mkdir(x->exec_dir, 0700) != 0 && errno != EEXIST)
-    return gh_driver_fail(why, why_len, "exec driver: cannot create %s: %s", x->exec_dir,
-                          strerror(errno));
+    return gu_fail(why, why_len, "exec driver: cannot create %s: %s", x->exec_dir, strerror(errno));
   snprintf(config, sizeof(config), "%s/exec-config.json", x->work_dir);
   if (write_config(cfg, config, why, why_len) != 0)
     return -1;
@@ -828,15 +824,15 @@ static int exec_stop(gh_driver *d, char *why, size_t why_len) {
   x->started = 0;
   int rc = call_plain(x, &v_stop, NULL, why, why_len);
   if (rc == GH_DRIVER_UNSUPPORTED)
-    return gh_driver_fail(
-        why, why_len, "exec driver: %s answered 89 to stop, which every program must do", x->shown);
+    return gu_fail(why, why_len, "exec driver: %s answered 89 to stop, which every program must do",
+                   x->shown);
   return rc;
 }
 
 static int exec_restart(gh_driver *d, char *why, size_t why_len) {
   exec_driver *x = d->impl;
   if (!x->started)
-    return gh_driver_fail(why, why_len, "exec driver: restart before start");
+    return gu_fail(why, why_len, "exec driver: restart before start");
   reply r;
   int rc = call(x, &v_restart, NULL, &r, why, why_len);
   if (rc == 0)
@@ -866,7 +862,7 @@ static int exec_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result
   if (api->default_version)
     args[n++] = "--default-version";
   if (api->security_count > 32)
-    return gh_driver_fail(why, why_len, "exec driver: more than 32 security schemes");
+    return gu_fail(why, why_len, "exec driver: more than 32 security schemes");
   for (size_t i = 0; i < api->security_count; i++) {
     snprintf(security[i], sizeof(security[i]), "--security=%s", api->security[i]);
     args[n++] = security[i];
@@ -885,10 +881,10 @@ static int exec_delete_api(gh_driver *d, const char *name, gh_admin_result *r, c
 static int cert_file(exec_driver *x, const void *data, size_t len, char *path, size_t path_len,
                      char *why, size_t why_len) {
   if (!x->started)
-    return gh_driver_fail(why, why_len, "exec driver: certificate operation before start");
+    return gu_fail(why, why_len, "exec driver: certificate operation before start");
   snprintf(path, path_len, "%s/exec-cert-%u.bin", x->work_dir, ++x->seq);
   if (write_file(path, len ? data : "", len) != 0)
-    return gh_driver_fail(why, why_len, "exec driver: cannot write %s: %s", path, strerror(errno));
+    return gu_fail(why, why_len, "exec driver: cannot write %s: %s", path, strerror(errno));
   return 0;
 }
 
@@ -1021,17 +1017,17 @@ static const gh_driver_ops exec_template = {
  * (gu_find_program); its absolute path (malloc'd), or NULL with why. */
 static char *find_program(const char *program, char *why, size_t why_len) {
   if (!*program) {
-    gh_driver_fail(why, why_len, "exec driver: no program (--driver exec:PROGRAM)");
+    gu_fail(why, why_len, "exec driver: no program (--driver exec:PROGRAM)");
     return NULL;
   }
   char found[DIR_LEN], reason[DIR_LEN + 64];
   if (gu_find_program(program, found, sizeof(found), reason, sizeof(reason)) != 0) {
-    gh_driver_fail(why, why_len, "exec driver: %s", reason);
+    gu_fail(why, why_len, "exec driver: %s", reason);
     return NULL;
   }
   char *real = realpath(found, NULL);
   if (!real)
-    gh_driver_fail(why, why_len, "exec driver: %s: %s", found, strerror(errno));
+    gu_fail(why, why_len, "exec driver: %s: %s", found, strerror(errno));
   return real;
 }
 
@@ -1050,21 +1046,19 @@ static int hello(exec_driver *x, gh_exec_info *info, char *why, size_t why_len) 
   reply r;
   int rc = call(x, &v_hello, NULL, &r, why, why_len);
   if (rc == GH_DRIVER_UNSUPPORTED)
-    rc = gh_driver_fail(why, why_len,
-                        "exec driver: %s answered 89 to hello, which every program must do",
-                        x->shown);
+    rc = gu_fail(why, why_len, "exec driver: %s answered 89 to hello, which every program must do",
+                 x->shown);
   const char *protocol = rc == 0 ? get(&r, "protocol") : NULL;
   const char *name = rc == 0 ? get(&r, "name") : NULL;
   const char *version = rc == 0 ? get(&r, "version") : NULL;
   if (rc == 0 && strcmp(protocol, PROTOCOL) != 0)
-    rc =
-        gh_driver_fail(why, why_len, "exec driver: %s speaks \"%s\"; this harness speaks " PROTOCOL,
-                       x->shown, protocol);
+    rc = gu_fail(why, why_len, "exec driver: %s speaks \"%s\"; this harness speaks " PROTOCOL,
+                 x->shown, protocol);
   if (rc == 0 && (!valid_word(name) || !valid_word(version)))
-    rc = gh_driver_fail(why, why_len,
-                        "exec driver: %s hello: name= and version= must be 1-64 printable "
-                        "characters without spaces",
-                        x->shown);
+    rc = gu_fail(why, why_len,
+                 "exec driver: %s hello: name= and version= must be 1-64 printable "
+                 "characters without spaces",
+                 x->shown);
   /* capabilities=a,b,c; names this harness does not know are ignored (a
    * newer program with an older harness). */
   const char *caps = rc == 0 ? get(&r, "capabilities") : "";
@@ -1083,10 +1077,10 @@ static int hello(exec_driver *x, gh_exec_info *info, char *why, size_t why_len) 
     if (strcmp(r.items[i].key, "secret") != 0 || !r.items[i].value[0])
       continue;
     if (secrets == MAX_SECRETS)
-      rc = gh_driver_fail(why, why_len, "exec driver: %s hello: more than %d secrets", x->shown,
-                          MAX_SECRETS);
+      rc = gu_fail(why, why_len, "exec driver: %s hello: more than %d secrets", x->shown,
+                   MAX_SECRETS);
     else if (!(x->secrets[secrets++] = strdup(r.items[i].value)))
-      rc = gh_driver_fail(why, why_len, "out of memory");
+      rc = gu_fail(why, why_len, "out of memory");
   }
   if (rc == 0) {
     snprintf(info->implementation, sizeof(info->implementation), "exec:%s", x->shown);
@@ -1106,7 +1100,7 @@ gh_driver *gh_driver_exec_new(const char *program, const char *profile, gh_exec_
     free(d);
     free(x);
     free(label);
-    gh_driver_fail(why, why_len, "out of memory");
+    gu_fail(why, why_len, "out of memory");
     return NULL;
   }
   snprintf(label, label_len, "exec:%s", program);
@@ -1118,8 +1112,7 @@ gh_driver *gh_driver_exec_new(const char *program, const char *profile, gh_exec_
   const char *timeout = getenv("GATECERT_EXEC_TIMEOUT_MS");
   long long ms = 0;
   if (timeout && parse_int(timeout, 1, TIMEOUT_MAX_MS, &ms) != 0) {
-    gh_driver_fail(why, why_len, "GATECERT_EXEC_TIMEOUT_MS=%s: want 1..%d ms", timeout,
-                   TIMEOUT_MAX_MS);
+    gu_fail(why, why_len, "GATECERT_EXEC_TIMEOUT_MS=%s: want 1..%d ms", timeout, TIMEOUT_MAX_MS);
     exec_free(x);
     free(d);
     return NULL;
@@ -1128,7 +1121,7 @@ gh_driver *gh_driver_exec_new(const char *program, const char *profile, gh_exec_
   x->out = malloc(OUT_MAX + 1);
   x->program = x->out ? find_program(program, why, why_len) : NULL;
   if (!x->out)
-    gh_driver_fail(why, why_len, "out of memory");
+    gu_fail(why, why_len, "out of memory");
   x->shown = base_name(x->label + 5);
   d->ops = &x->ops;
   d->impl = x;

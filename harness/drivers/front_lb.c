@@ -15,6 +15,7 @@
  * (gh_proc_stop, which also removes libfaketime's files of a process that
  * did not exit cleanly).
  */
+#include "gutil.h"
 #include "front_lb.h"
 
 #include <errno.h>
@@ -226,7 +227,7 @@ static int launch(gh_front_lb *lb, const gh_front_lb_spec *spec, char *why, size
   if (gh_proc_start(&lb->proc, &ps, why, why_len) != 0)
     return -1;
   lb->running = 1;
-  double deadline = gh_driver_now_ms() + LB_READY_MS;
+  double deadline = gu_now_ms() + LB_READY_MS;
   for (;;) {
     char *log = gh_driver_file_tail(lb->error_log, 16384);
     int ready = log && strstr(log, "start worker process ");
@@ -246,7 +247,7 @@ static int launch(gh_front_lb *lb, const gh_front_lb_spec *spec, char *why, size
       stop_proc(lb);
       return 1;
     }
-    if (ended || gh_driver_now_ms() > deadline) {
+    if (ended || gu_now_ms() > deadline) {
       stop_proc(lb);
       char *err = ended && !line[0] ? gh_driver_file_tail(lb->stderr_path, 400) : NULL;
       gu_fail(why, why_len, "the load balancer (nginx in %s) %s: %s", lb->dir,
@@ -257,7 +258,7 @@ static int launch(gh_front_lb *lb, const gh_front_lb_spec *spec, char *why, size
       free(err);
       return -1;
     }
-    gh_driver_sleep_ms(LB_STEP_MS);
+    gu_sleep_ms(LB_STEP_MS);
   }
 }
 
@@ -300,7 +301,7 @@ gh_front_lb *gh_front_lb_start(const gh_front_lb_spec *spec, char *why, size_t w
                ? -1
                : 1;
   for (int attempt = 0; rc == 1 && attempt < LB_START_TRIES; attempt++) {
-    if ((lb->port = gh_driver_free_port(why, why_len)) <= 0) {
+    if ((lb->port = gu_free_port(why, why_len)) <= 0) {
       rc = -1;
       break;
     }

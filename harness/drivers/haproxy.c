@@ -65,6 +65,7 @@
 
 #include <openssl/crypto.h>
 
+#include "gutil.h"
 #include "gcert.h"
 #include "front_lb.h"
 #include "haproxy.h"
@@ -172,9 +173,9 @@ static int cli(hap_driver *h, const char *cmd, char **out, char *why, size_t why
     sent += (size_t)n;
   }
   gu_text b = {0};
-  double start = gh_driver_now_ms();
+  double start = gu_now_ms();
   for (;;) {
-    int left = CLI_TIMEOUT_MS - (int)(gh_driver_now_ms() - start);
+    int left = CLI_TIMEOUT_MS - (int)(gu_now_ms() - start);
     struct pollfd pfd = {fd, POLLIN, 0};
     if (left <= 0 || poll(&pfd, 1, left) <= 0) {
       close(fd);
@@ -360,8 +361,8 @@ static int await_handler(pid_t pid, int sig, char *why, size_t why_len) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
   unsigned long long bit = 1ULL << (sig - 1);
-  double start = gh_driver_now_ms();
-  while (gh_driver_now_ms() - start < HANDLER_WAIT_MS) {
+  double start = gu_now_ms();
+  while (gu_now_ms() - start < HANDLER_WAIT_MS) {
     FILE *f = fopen(path, "r");
     if (!f)
       return gu_fail(why, why_len, "haproxy's master %d has exited", (int)pid);
@@ -377,7 +378,7 @@ static int await_handler(pid_t pid, int sig, char *why, size_t why_len) {
     fclose(f);
     if (found && (caught & bit))
       return 0;
-    gh_driver_sleep_ms(GH_REAL_POLL_STEP_MS);
+    gu_sleep_ms(GH_REAL_POLL_STEP_MS);
   }
   return gu_fail(why, why_len, "haproxy's master %d set no handler for signal %d within %d ms",
                  (int)pid, sig, HANDLER_WAIT_MS);
@@ -388,9 +389,9 @@ static int await_handler(pid_t pid, int sig, char *why, size_t why_len) {
  * the master reports as its own failure), then the supervisor reaps it. */
 static int stop_haproxy(gh_proc *p, char *why, size_t why_len) {
   if (p->pid > 0 && await_handler(p->pid, SIGUSR1, NULL, 0) == 0 && kill(p->pid, SIGUSR1) == 0) {
-    double start = gh_driver_now_ms();
-    while (gh_proc_alive(p) && gh_driver_now_ms() - start < GH_REAL_CONFIRM_MS)
-      gh_driver_sleep_ms(GH_REAL_POLL_STEP_MS);
+    double start = gu_now_ms();
+    while (gh_proc_alive(p) && gu_now_ms() - start < GH_REAL_CONFIRM_MS)
+      gu_sleep_ms(GH_REAL_POLL_STEP_MS);
   }
   return gh_proc_stop(p, SIGTERM, 2000, why, why_len);
 }
@@ -465,7 +466,7 @@ static int hap_apply(gh_real *g, int force_reload, char *refusal, size_t refusal
   hap_driver *h = (hap_driver *)g;
   (void)refusal;
   (void)refusal_len;
-  double start = gh_driver_now_ms();
+  double start = gu_now_ms();
   rendered next;
   if (gh_haproxy_render(h, &next) != 0)
     return gu_fail(why, why_len, "rendering the configuration: out of memory");
@@ -475,9 +476,9 @@ static int hap_apply(gh_real *g, int force_reload, char *refusal, size_t refusal
   double validate_ms = 0;
   int rc = write_rendered(h, &next, generation, why, why_len);
   if (rc == 0) {
-    double validate_start = gh_driver_now_ms();
+    double validate_start = gu_now_ms();
     rc = validate(h, h->config_path, why, why_len);
-    validate_ms = gh_driver_now_ms() - validate_start;
+    validate_ms = gu_now_ms() - validate_start;
   }
   if (rc == 0 && runtime && apply_runtime(h, &next, msg, sizeof(msg)) != 0) {
     /* the runtime API did not take it: the reload path instead */
@@ -499,7 +500,7 @@ static int hap_apply(gh_real *g, int force_reload, char *refusal, size_t refusal
   h->has_live = 1;
   h->real.generation = generation;
   gh_real_count_apply(&h->real, start);
-  double took = gh_driver_now_ms() - start;
+  double took = gu_now_ms() - start;
   note(h, "apply %ld: %s, generation %ld, %.1f ms (haproxy -c %.1f ms)", h->real.applies,
        runtime ? "runtime API" : "reload", generation, took, validate_ms);
   return 0;
@@ -713,7 +714,7 @@ static int hap_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   snprintf(h->lb_log_path, sizeof(h->lb_log_path), "%s/haproxy.log", h->lb_dir);
   if (choose_socket(h, why, why_len) != 0 || write_identity(h, why, why_len) != 0)
     return -1;
-  double start = gh_driver_now_ms();
+  double start = gu_now_ms();
   if (launch_all(h, why, why_len) != 0)
     return -1;
   gh_real_count_apply(&h->real, start);

@@ -44,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gutil.h"
 #include "gcert.h"
 #include "nginx.h"
 
@@ -223,7 +224,7 @@ static int ng_apply(gh_real *g, int force, char *refusal, size_t refusal_len, ch
                     size_t why_len) {
   nginx_driver *n = (nginx_driver *)g;
   (void)force;
-  double t0 = gh_driver_now_ms();
+  double t0 = gu_now_ms();
   long gen = g->generation + 1;
   gcert_buf old = {0};
   gcert_error err = {0};
@@ -360,7 +361,7 @@ static int ng_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_
   if (setup_dirs(n, &n->gw, "nginx", why, why_len) != 0 ||
       make_gateway_identity(n, why, why_len) != 0)
     return -1;
-  double t0 = gh_driver_now_ms();
+  double t0 = gu_now_ms();
   if (start_gateway(n, 1, why, why_len) != 0)
     return -1;
   gh_real_count_apply(&n->real, t0);

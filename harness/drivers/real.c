@@ -12,6 +12,7 @@
  * fresh connection each time (an old worker keeps its keep-alive
  * connections), and gh_real_await polls it in 20 ms steps for at most 5 s.
  */
+#include "gutil.h"
 #include "real.h"
 
 #include <errno.h>
@@ -157,7 +158,7 @@ int gh_real_any_introspected(const gh_real *g) {
 
 void gh_real_count_apply(gh_real *g, double t0) {
   g->applies++;
-  g->apply_ms += gh_driver_now_ms() - t0;
+  g->apply_ms += gu_now_ms() - t0;
 }
 
 /* ---- admin operations ---------------------------------------------------------------- */
@@ -664,9 +665,9 @@ int gh_real_run(const char *bin, const char *const *args, int timeout_ms, gu_tex
     close(fds[0]);
     return gu_fail(why, why_len, "running %s: %s", bin, strerror(rc));
   }
-  double deadline = gh_driver_now_ms() + timeout_ms;
+  double deadline = gu_now_ms() + timeout_ms;
   for (;;) {
-    int left = (int)(deadline - gh_driver_now_ms());
+    int left = (int)(deadline - gu_now_ms());
     if (left <= 0)
       break;
     struct pollfd pfd = {fds[0], POLLIN, 0};
@@ -686,8 +687,8 @@ int gh_real_run(const char *bin, const char *const *args, int timeout_ms, gu_tex
   }
   close(fds[0]);
   pid_t w = waitpid(pid, status, WNOHANG);
-  while (w == 0 && gh_driver_now_ms() < deadline) { /* output closed: it is ending */
-    gh_driver_sleep_ms(2);
+  while (w == 0 && gu_now_ms() < deadline) { /* output closed: it is ending */
+    gu_sleep_ms(2);
     w = waitpid(pid, status, WNOHANG);
   }
   if (w == 0) {
@@ -778,7 +779,7 @@ int gh_real_control_get(int port, const char *path, long timeout_ms, char *out, 
 }
 
 int gh_real_await(const gh_real_await_spec *s, char *why, size_t why_len) {
-  double deadline = gh_driver_now_ms() + GH_REAL_CONFIRM_MS;
+  double deadline = gu_now_ms() + GH_REAL_CONFIRM_MS;
   char got[64] = "";
   int answered = 0, ended = 0;
   const char *gave_up = NULL;
@@ -793,9 +794,9 @@ int gh_real_await(const gh_real_await_spec *s, char *why, size_t why_len) {
       break; /* reaped; the driver's stop still closes what the supervisor holds */
     if (s->gave_up && (gave_up = s->gave_up(s->ctx)) != NULL)
       break;
-    if (gh_driver_now_ms() > deadline)
+    if (gu_now_ms() > deadline)
       break;
-    gh_driver_sleep_ms(GH_REAL_POLL_STEP_MS);
+    gu_sleep_ms(GH_REAL_POLL_STEP_MS);
   }
   char *log = gh_real_log_since(s->log_path, s->log_from);
   size_t log_len = log ? strlen(log) : 0;

@@ -42,6 +42,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
+#include "simconfig.h"
 #include "driver.h"
 #include "front_lb.h"
 #include "gcert.h"
@@ -164,7 +165,7 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
 }
 
 static int write_config(sim_driver *s, char *why, size_t why_len) {
-  return gh_gateway_config_write(&s->cfg, s->config_file, why, why_len);
+  return gh_simconfig_write(&s->cfg, s->config_file, why, why_len);
 }
 
 /* ---- operations -------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "gutil.h"
 #include "gcert.h"
 #include "supervisor.h"
 #include "tokens.h"
@@ -182,12 +183,12 @@ static int write_config(const gh_tokens *t, char *why, size_t why_len) {
   char *text = config ? json_dumps(config, JSON_INDENT(1)) : NULL;
   json_decref(config);
   if (!text)
-    return gh_driver_fail(why, why_len, "out of memory writing the introspector's config");
+    return gu_fail(why, why_len, "out of memory writing the introspector's config");
   gcert_error err = {0};
   gcert_status st = gcert_file_save(t->config, (const unsigned char *)text, strlen(text), 0, &err);
   free(text);
   if (st != GCERT_OK)
-    return gh_driver_fail(why, why_len, "writing %s: %s", t->config, err.message);
+    return gu_fail(why, why_len, "writing %s: %s", t->config, err.message);
   return 0;
 }
 
@@ -218,7 +219,7 @@ static int launch(gh_tokens *t, int port, char *why, size_t why_len) {
     char ignored[256];
     t->running = 0;
     gh_proc_stop(&t->proc, SIGTERM, TK_STOP_MS, ignored, sizeof(ignored));
-    return gh_driver_fail(why, why_len, "gatecert-introspect's READY line named no http endpoint");
+    return gu_fail(why, why_len, "gatecert-introspect's READY line named no http endpoint");
   }
   t->port = got;
   return 0;
@@ -231,21 +232,20 @@ static int ensure(gh_tokens *t, char *why, size_t why_len) {
       return 0;
     char ended[256];
     gh_tokens_stop(t, ended, sizeof(ended));
-    return gh_driver_fail(why, why_len, "gatecert-introspect ended (%s); see %s", ended,
-                          t->stderr_path);
+    return gu_fail(why, why_len, "gatecert-introspect ended (%s); see %s", ended, t->stderr_path);
   }
   if (!t->bin[0] && gh_sibling_program(TK_PROGRAM, t->bin, sizeof(t->bin)) != 0)
-    return gh_driver_fail(
-        why, why_len, "gatecert-introspect not found (%s from the gatecert program)", TK_PROGRAM);
+    return gu_fail(why, why_len, "gatecert-introspect not found (%s from the gatecert program)",
+                   TK_PROGRAM);
   if (access(t->bin, X_OK) != 0)
-    return gh_driver_fail(why, why_len, "gatecert-introspect %s: %s", t->bin, strerror(errno));
+    return gu_fail(why, why_len, "gatecert-introspect %s: %s", t->bin, strerror(errno));
   if (!t->cfg.work_dir ||
       (size_t)snprintf(t->dir, sizeof(t->dir), "%s/introspect", t->cfg.work_dir) >= sizeof(t->dir))
-    return gh_driver_fail(why, why_len, "no work directory, or its path is too long");
+    return gu_fail(why, why_len, "no work directory, or its path is too long");
   snprintf(t->config, sizeof(t->config), "%s/config.json", t->dir);
   snprintf(t->stderr_path, sizeof(t->stderr_path), "%s/stderr.log", t->dir);
   if (mkdir(t->dir, 0700) != 0 && errno != EEXIST)
-    return gh_driver_fail(why, why_len, "mkdir %s: %s", t->dir, strerror(errno));
+    return gu_fail(why, why_len, "mkdir %s: %s", t->dir, strerror(errno));
   if (write_config(t, why, why_len) != 0)
     return -1;
   return launch(t, 0, why, why_len);
@@ -300,9 +300,9 @@ const char *gh_tokens_classify(const char *const *security, size_t count, int *m
 int gh_tokens_add_api(gh_tokens *t, const char *name, const char *const *security, size_t count,
                       char *why, size_t why_len) {
   if (find_api(t, name))
-    return gh_driver_fail(why, why_len, "API %s is already known to the introspector", name);
+    return gu_fail(why, why_len, "API %s is already known to the introspector", name);
   if (t->api_count == TK_MAX_APIS)
-    return gh_driver_fail(why, why_len, "more than %d APIs with OAuth2", TK_MAX_APIS);
+    return gu_fail(why, why_len, "more than %d APIs with OAuth2", TK_MAX_APIS);
   tk_api *a = &t->apis[t->api_count];
   a->name = strdup(name);
   a->security = json_array();
@@ -313,7 +313,7 @@ int gh_tokens_add_api(gh_tokens *t, const char *name, const char *const *securit
     }
   if (!a->name || !a->security) {
     api_free(a);
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   }
   t->api_count++;
   int rc = t->running ? update(t, why, why_len) : ensure(t, why, why_len);
@@ -406,7 +406,7 @@ int gh_tokens_add_key_manager(gh_tokens *t, const gh_key_manager_desc *km, gh_ad
   k->public_pem = strdup(km->public_pem);
   if (!k->name || !k->issuer || !k->alg || !k->public_pem) {
     key_manager_free(k);
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   }
   t->km_count++;
   if (write_config(t, why, why_len) != 0) {
@@ -482,7 +482,7 @@ int gh_tokens_subscribe(gh_tokens *t, const char *application, const char *api, 
   if (!s->application || !s->api || !s->tier || (new_app && !app)) {
     subscription_free(s);
     free(app);
-    return gh_driver_fail(why, why_len, "out of memory");
+    return gu_fail(why, why_len, "out of memory");
   }
   t->sub_count++;
   if (new_app)
