@@ -49,43 +49,17 @@
 
 /* ---- keys, made once ----------------------------------------------------------------- */
 
-typedef struct keys {
-  EVP_PKEY *rsa, *rsa_other, *ec;
-  char *rsa_pub, *ec_cert, *rsa1024_pub;
-} keys;
-
-static keys K;
+static test_keys K;
 
 static int setup(void **state) {
   (void)state;
-  gcert_error err = {0};
-  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &K.rsa, &err), &err);
-  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &K.rsa_other, &err), &err);
-  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_EC_P256, &K.ec, &err), &err);
-  K.rsa_pub = test_pem(K.rsa, NULL, 0);
-  EVP_PKEY *small = EVP_RSA_gen(1024);
-  assert_non_null(small);
-  K.rsa1024_pub = test_pem(small, NULL, 0);
-  EVP_PKEY_free(small);
-  gcert_spec spec;
-  gcert_spec_init(&spec, GCERT_KIND_CLIENT);
-  spec.subject = "CN=ec key manager";
-  gcert_item item = {0};
-  assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, K.ec, &item, &err), &err);
-  K.ec_cert = test_pem(NULL, item.cert, 0);
-  gcert_item_free(&item);
+  test_keys_make(&K);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  EVP_PKEY_free(K.rsa);
-  EVP_PKEY_free(K.rsa_other);
-  EVP_PKEY_free(K.ec);
-  free(K.rsa_pub);
-  free(K.ec_cert);
-  free(K.rsa1024_pub);
-  memset(&K, 0, sizeof(K));
+  test_keys_free(&K);
   return 0;
 }
 

@@ -62,53 +62,17 @@
 
 /* ---- keys, made once -------------------------------------------------------------- */
 
-typedef struct keys {
-  EVP_PKEY *rsa, *rsa_other, *ec, *rsa1024;
-  char *rsa_pub, *ec_pub, *ec_cert, *rsa_priv, *rsa1024_pub, *rsa_pub_b64;
-} keys;
-
-static keys K;
+static test_keys K;
 
 static int setup(void **state) {
   bt_setup_catalogue_2030(state);
-  gcert_error err = {0};
-  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &K.rsa, &err), &err);
-  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &K.rsa_other, &err), &err);
-  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_EC_P256, &K.ec, &err), &err);
-  K.rsa1024 = EVP_RSA_gen(1024);
-  assert_non_null(K.rsa1024);
-  K.rsa_pub = test_pem(K.rsa, NULL, 0);
-  K.ec_pub = test_pem(K.ec, NULL, 0);
-  K.rsa_priv = test_pem(K.rsa, NULL, 1);
-  K.rsa1024_pub = test_pem(K.rsa1024, NULL, 0);
-  /* WSO2's admin portal sends certificates.value as base64 of the PEM */
-  size_t n = strlen(K.rsa_pub);
-  K.rsa_pub_b64 = malloc(4 * ((n + 2) / 3) + 1);
-  assert_non_null(K.rsa_pub_b64);
-  EVP_EncodeBlock((unsigned char *)K.rsa_pub_b64, (const unsigned char *)K.rsa_pub, (int)n);
-  gcert_spec spec;
-  gcert_spec_init(&spec, GCERT_KIND_CLIENT);
-  spec.subject = "CN=ec key manager";
-  gcert_item item = {0};
-  assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, K.ec, &item, &err), &err);
-  K.ec_cert = test_pem(NULL, item.cert, 0);
-  gcert_item_free(&item);
+  test_keys_make(&K);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  EVP_PKEY_free(K.rsa);
-  EVP_PKEY_free(K.rsa_other);
-  EVP_PKEY_free(K.ec);
-  EVP_PKEY_free(K.rsa1024);
-  free(K.rsa_pub);
-  free(K.ec_pub);
-  free(K.ec_cert);
-  free(K.rsa_priv);
-  free(K.rsa1024_pub);
-  free(K.rsa_pub_b64);
-  memset(&K, 0, sizeof(K));
+  test_keys_free(&K);
   return 0;
 }
 

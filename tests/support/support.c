@@ -119,6 +119,44 @@ char *test_pem(EVP_PKEY *key, X509 *cert, int private_key) {
   return out;
 }
 
+void test_keys_make(test_keys *k) {
+  gcert_error err = {0};
+  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &k->rsa, &err), &err);
+  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_RSA_2048, &k->rsa_other, &err), &err);
+  assert_status(GCERT_OK, gcert_key_generate(GCERT_KEY_EC_P256, &k->ec, &err), &err);
+  k->rsa1024 = EVP_RSA_gen(1024);
+  assert_non_null(k->rsa1024);
+  k->rsa_pub = test_pem(k->rsa, NULL, 0);
+  k->ec_pub = test_pem(k->ec, NULL, 0);
+  k->rsa_priv = test_pem(k->rsa, NULL, 1);
+  k->rsa1024_pub = test_pem(k->rsa1024, NULL, 0);
+  size_t n = strlen(k->rsa_pub);
+  k->rsa_pub_b64 = malloc(4 * ((n + 2) / 3) + 1);
+  assert_non_null(k->rsa_pub_b64);
+  EVP_EncodeBlock((unsigned char *)k->rsa_pub_b64, (const unsigned char *)k->rsa_pub, (int)n);
+  gcert_spec spec;
+  gcert_spec_init(&spec, GCERT_KIND_CLIENT);
+  spec.subject = "CN=ec key manager";
+  gcert_item item = {0};
+  assert_status(GCERT_OK, gcert_issue(&spec, TEST_REFERENCE, NULL, k->ec, &item, &err), &err);
+  k->ec_cert = test_pem(NULL, item.cert, 0);
+  gcert_item_free(&item);
+}
+
+void test_keys_free(test_keys *k) {
+  EVP_PKEY_free(k->rsa);
+  EVP_PKEY_free(k->rsa_other);
+  EVP_PKEY_free(k->ec);
+  EVP_PKEY_free(k->rsa1024);
+  free(k->rsa_pub);
+  free(k->ec_pub);
+  free(k->ec_cert);
+  free(k->rsa_priv);
+  free(k->rsa1024_pub);
+  free(k->rsa_pub_b64);
+  memset(k, 0, sizeof(*k));
+}
+
 int test_same_cert(X509 *a, X509 *b) { return a != NULL && b != NULL && X509_cmp(a, b) == 0; }
 
 int test_same_key(EVP_PKEY *a, EVP_PKEY *b) {

@@ -52,6 +52,17 @@ void test_issue(gcert_kind kind, const char *subject, const gcert_item *issuer, 
  * key: its private key when private_key, its public key otherwise. */
 char *test_pem(EVP_PKEY *key, X509 *cert, int private_key);
 
+/* The keys of the key manager tests (test_sim_oauth, test_introspect), made
+ * once per binary: RSA 2048 (and another), EC P-256, RSA 1024; their PEMs,
+ * the RSA public PEM's base64 (as WSO2's admin portal sends it) and a
+ * self-signed "CN=ec key manager" certificate of the EC key. */
+typedef struct test_keys {
+  EVP_PKEY *rsa, *rsa_other, *ec, *rsa1024;
+  char *rsa_pub, *ec_pub, *ec_cert, *rsa_priv, *rsa1024_pub, *rsa_pub_b64;
+} test_keys;
+void test_keys_make(test_keys *k);
+void test_keys_free(test_keys *k);
+
 /* 1 when two certificates have identical DER. */
 int test_same_cert(X509 *a, X509 *b);
 /* 1 when two private keys are the same key. */
