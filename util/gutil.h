@@ -1,6 +1,7 @@
 /* gutil.h - the small things every gatecert component needs once: a growing
  * text (also libcurl's body collector), the "format a reason, return -1"
- * error helper, a free loopback port and a program search along $PATH.
+ * error helper, a free loopback port, a program search along $PATH and a
+ * table-driven command-line option parser (gu_opts_parse).
  *
  * Error convention of the whole project: a function that can fail returns -1
  * (or NULL) and, when the caller passed a buffer, writes one line saying why
@@ -56,5 +57,49 @@ void gu_sleep_ms(int ms);
  * executable file named so in a directory of $PATH. 0 and the path in out, or
  * -1 with why (not found, not executable, or the path too long for out). */
 int gu_find_program(const char *program, char *out, size_t out_len, char *why, size_t why_len);
+
+/* ---- command-line options (opts.c) ----
+ * A command describes its options in a table of gu_opt, ended by an entry
+ * whose name is NULL, and gu_opts_parse runs getopt_long over argv once:
+ * every option is a long one (--name VALUE or --name=VALUE, unambiguous
+ * abbreviations accepted, as getopt_long does), letter adds a short form
+ * (-j N, -jN). What an option does is the one action field that is set:
+ *   string  takes a value, stored in *string (the last one given wins);
+ *   flag    takes no value, sets *flag to 1; with stop, the parse ends right
+ *           there (--help: what follows is not read, even a bad option);
+ *   list    takes a value, appended to list[*count] (at most max of them;
+ *           one more is refused: "at most MAX --NAME");
+ *   parse   takes a value, handed to parse(name, value, to, why, why_len),
+ *           which checks and stores it, or returns -1 with why (a refusal).
+ * The actions run in command-line order, so the first bad option is the one
+ * reported. Command-specific words (the "COMMAND: " prefix, the usage text)
+ * are the caller's: gu_opts_parse only fills why. */
+typedef struct gu_opt {
+  const char *name; /* the long name without "--"; NULL ends the table */
+  char letter;      /* the short form -letter, or 0 for none */
+  const char **string;
+  int *flag;
+  int stop;
+  const char **list;
+  size_t *count;
+  size_t max;
+  int (*parse)(const char *name, const char *value, void *to, char *why, size_t why_len);
+  void *to;
+} gu_opt;
+
+#define GU_OPTS_MAX      32   /* most options in a table */
+#define GU_OPTS_IN_ORDER 0x1  /* the first operand ends the options (else they are permuted) */
+#define GU_OPTS_UNKNOWN  (-1) /* an unknown option or a missing value */
+#define GU_OPTS_REFUSED  (-2) /* a value refused by parse, or one too many for a list */
+#define GU_OPTS_TABLE    (-3) /* a malformed table (a programming error) */
+
+/* Parses argv[1..argc-1] by the table (getopt's state is reset first, so it
+ * may be called again in one process). The index in argv of the first
+ * operand (argc when there is none; operands are moved behind the options
+ * unless flags has GU_OPTS_IN_ORDER), or GU_OPTS_UNKNOWN with why
+ * "ARG: unknown option or missing value" (ARG as getopt leaves it in
+ * argv[optind - 1]), GU_OPTS_REFUSED with the refusal in why, or
+ * GU_OPTS_TABLE. */
+int gu_opts_parse(int argc, char **argv, const gu_opt *opts, int flags, char *why, size_t why_len);
 
 #endif
