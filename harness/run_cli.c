@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 
 #include <curl/curl.h>
 
+#include "gutil.h"
 #include "known.h"
 #include "profile.h"
 #include "run.h"
@@ -117,137 +117,84 @@ static void default_bins(options *opt, char *sim, char *backend) {
     opt->backend_bin = backend;
 }
 
-/* Appends optarg to one of the repeatable options' lists (at most MAX_GLOBS). */
-static int add_repeated(const char *option, const char **list, size_t *count) {
-  if (*count == MAX_GLOBS) {
-    fprintf(stderr, "gatecert run: at most %d --%s\n", MAX_GLOBS, option);
-    return -1;
-  }
-  list[(*count)++] = optarg;
+/* -j N: 1 to 64 cases at once. */
+static int parse_jobs(const char *name, const char *value, void *to, char *why, size_t why_len) {
+  (void)name;
+  char *end = NULL;
+  long j = strtol(value, &end, 10);
+  if (!*value || *end || j < 1 || j > 64)
+    return gu_fail(why, why_len, "-j wants 1..64");
+  *(int *)to = (int)j;
   return 0;
 }
 
+/* A whole number from 1 to max (--repeat-until-fail, --shuffle). */
+static int positive(const char *name, const char *value, unsigned long long max,
+                    unsigned long long *out, char *why, size_t why_len) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(value, &end, 10);
+  if (!*value || *end || errno || v == 0 || v > max)
+    return gu_fail(why, why_len, "--%s wants a positive integer", name);
+  *out = v;
+  return 0;
+}
+
+static int parse_repeat(const char *name, const char *value, void *to, char *why, size_t why_len) {
+  unsigned long long v = 0;
+  if (positive(name, value, 100000, &v, why, why_len) != 0)
+    return -1;
+  *(long *)to = (long)v;
+  return 0;
+}
+
+static int parse_seed(const char *name, const char *value, void *to, char *why, size_t why_len) {
+  return positive(name, value, ULLONG_MAX, to, why, why_len);
+}
+
+/* 0 parsed, 1 --help (printed), 2 usage error (printed). */
 static int parse_options(int argc, char **argv, options *opt) {
-  static const struct option longs[] = {
-      {"scenarios", required_argument, NULL, 's'},
-      {"reports", required_argument, NULL, 'r'},
-      {"driver", required_argument, NULL, 'd'},
-      {"profile", required_argument, NULL, 'p'},
-      {"feature", required_argument, NULL, 'F'},
-      {"filter", required_argument, NULL, 'f'},
-      {"skip", required_argument, NULL, 'x'},
-      {"list", no_argument, NULL, 'l'},
-      {"keep", no_argument, NULL, 'k'},
-      {"sim-bin", required_argument, NULL, 'S'},
-      {"backend-bin", required_argument, NULL, 'B'},
-      {"faketime-lib", required_argument, NULL, 'T'},
-      {"jobs", required_argument, NULL, 'j'},
-      {"repeat-until-fail", required_argument, NULL, 'R'},
-      {"shuffle", required_argument, NULL, 'Z'},
-      {"sim-arg", required_argument, NULL, 'A'},
-      {"gateway-bin", required_argument, NULL, 'G'},
-      {"known-failures", required_argument, NULL, 'K'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
   opt->scenarios = "scenarios";
   opt->reports = "reports";
   opt->driver = "sim";
   opt->profile = "wso2";
   opt->faketime_lib = GATECERT_FAKETIME_LIB;
   opt->repeat = 1;
-  optind = 1;
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "j:", longs, NULL)) != -1) {
-    switch (ch) {
-    case 's':
-      opt->scenarios = optarg;
-      break;
-    case 'r':
-      opt->reports = optarg;
-      break;
-    case 'd':
-      opt->driver = optarg;
-      break;
-    case 'p':
-      opt->profile = optarg;
-      break;
-    case 'F':
-      opt->feature = optarg;
-      break;
-    case 'l':
-      opt->list = 1;
-      break;
-    case 'k':
-      opt->keep = 1;
-      break;
-    case 'j': {
-      char *end = NULL;
-      long j = strtol(optarg, &end, 10);
-      if (!*optarg || *end || j < 1 || j > 64) {
-        fprintf(stderr, "gatecert run: -j wants 1..64\n");
-        return 2;
-      }
-      opt->jobs = (int)j;
-      break;
-    }
-    case 'S':
-      opt->sim_bin = optarg;
-      break;
-    case 'B':
-      opt->backend_bin = optarg;
-      break;
-    case 'T':
-      opt->faketime_lib = optarg;
-      break;
-    case 'G':
-      opt->gateway_bin = optarg;
-      break;
-    case 'K':
-      opt->known_failures = optarg;
-      break;
-    case 'R':
-    case 'Z': {
-      char *end = NULL;
-      errno = 0;
-      unsigned long long v = strtoull(optarg, &end, 10);
-      if (!*optarg || *end || errno || v == 0 || (ch == 'R' && v > 100000)) {
-        fprintf(stderr, "gatecert run: --%s wants a positive integer\n",
-                ch == 'R' ? "repeat-until-fail" : "shuffle");
-        return 2;
-      }
-      if (ch == 'R')
-        opt->repeat = (long)v;
-      else
-        opt->shuffle_seed = v;
-      break;
-    }
-    case 'A':
-    case 'f':
-    case 'x':
-      if (add_repeated(ch == 'A'   ? "sim-arg"
-                       : ch == 'f' ? "filter"
-                                   : "skip",
-                       ch == 'A'   ? opt->sim_args
-                       : ch == 'f' ? opt->filters
-                                   : opt->skips,
-                       ch == 'A'   ? &opt->sim_arg_count
-                       : ch == 'f' ? &opt->filter_count
-                                   : &opt->skip_count) != 0)
-        return 2;
-      break;
-    case 'h':
-      fputs(usage_text, stdout);
-      return 1;
-    default:
-      fprintf(stderr, "gatecert run: %s: unknown option or missing value\n%s", argv[optind - 1],
-              usage_text);
-      return 2;
-    }
+  int help = 0;
+  const gu_opt table[] = {
+      {"scenarios", .string = &opt->scenarios},
+      {"reports", .string = &opt->reports},
+      {"driver", .string = &opt->driver},
+      {"profile", .string = &opt->profile},
+      {"feature", .string = &opt->feature},
+      {"filter", .list = opt->filters, .count = &opt->filter_count, .max = MAX_GLOBS},
+      {"skip", .list = opt->skips, .count = &opt->skip_count, .max = MAX_GLOBS},
+      {"list", .flag = &opt->list},
+      {"keep", .flag = &opt->keep},
+      {"sim-bin", .string = &opt->sim_bin},
+      {"backend-bin", .string = &opt->backend_bin},
+      {"faketime-lib", .string = &opt->faketime_lib},
+      {"jobs", 'j', .parse = parse_jobs, .to = &opt->jobs},
+      {"repeat-until-fail", .parse = parse_repeat, .to = &opt->repeat},
+      {"shuffle", .parse = parse_seed, .to = &opt->shuffle_seed},
+      {"sim-arg", .list = opt->sim_args, .count = &opt->sim_arg_count, .max = MAX_GLOBS},
+      {"gateway-bin", .string = &opt->gateway_bin},
+      {"known-failures", .string = &opt->known_failures},
+      {"help", .flag = &help, .stop = 1},
+      {0},
+  };
+  char why[4096];
+  int first = gu_opts_parse(argc, argv, table, 0, why, sizeof(why));
+  if (first < 0) { /* an unknown option shows the usage, a refused value does not */
+    fprintf(stderr, "gatecert run: %s\n%s", why, first == GU_OPTS_UNKNOWN ? usage_text : "");
+    return 2;
   }
-  if (optind < argc) {
-    fprintf(stderr, "gatecert run: unexpected argument \"%s\"\n", argv[optind]);
+  if (help) {
+    fputs(usage_text, stdout);
+    return 1;
+  }
+  if (first < argc) {
+    fprintf(stderr, "gatecert run: unexpected argument \"%s\"\n", argv[first]);
     return 2;
   }
   if (gh_profile_canonical(opt->profile) == NULL) {
