@@ -41,7 +41,6 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,62 +180,38 @@ static int resolve_bins(const options *opt, bins *b, char *why, size_t why_len) 
   return 0;
 }
 
+/* 0 parsed, 1 --help (printed), 2 usage error (printed). */
 static int parse_options(int argc, char **argv, options *opt) {
-  static const struct option longs[] = {
-      {"scenarios", required_argument, NULL, 's'},
-      {"profile", required_argument, NULL, 'p'},
-      {"sim-bin", required_argument, NULL, 'S'},
-      {"backend-bin", required_argument, NULL, 'B'},
-      {"faketime-lib", required_argument, NULL, 'T'},
-      {"sim-arg", required_argument, NULL, 'A'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
   opt->scenarios = "scenarios";
   opt->profile = "wso2";
   opt->faketime_lib = GATECERT_FAKETIME_LIB;
-  optind = 1;
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
-    switch (ch) {
-    case 's':
-      opt->scenarios = optarg;
-      break;
-    case 'p':
-      opt->profile = optarg;
-      break;
-    case 'S':
-      opt->sim_bin = optarg;
-      break;
-    case 'B':
-      opt->backend_bin = optarg;
-      break;
-    case 'T':
-      opt->faketime_lib = optarg;
-      break;
-    case 'A':
-      if (opt->sim_arg_count == MAX_SIM_ARGS) {
-        fprintf(stderr, "gatecert repro: at most %d --sim-arg\n", MAX_SIM_ARGS);
-        return 2;
-      }
-      opt->sim_args[opt->sim_arg_count++] = optarg;
-      break;
-    case 'h':
-      fputs(usage_text, stdout);
-      return 1;
-    default:
-      fprintf(stderr, "gatecert repro: %s: unknown option or missing value\n%s", argv[optind - 1],
-              usage_text);
-      return 2;
-    }
-  }
-  if (optind + 1 != argc) {
-    fprintf(stderr, "gatecert repro: %s\n%s",
-            optind == argc ? "which case? (CASE-NAME missing)" : "one CASE-NAME only", usage_text);
+  int help = 0;
+  const gu_opt table[] = {
+      {"scenarios", .string = &opt->scenarios},
+      {"profile", .string = &opt->profile},
+      {"sim-bin", .string = &opt->sim_bin},
+      {"backend-bin", .string = &opt->backend_bin},
+      {"faketime-lib", .string = &opt->faketime_lib},
+      {"sim-arg", .list = opt->sim_args, .count = &opt->sim_arg_count, .max = MAX_SIM_ARGS},
+      {"help", 'h', .flag = &help, .stop = 1},
+      {0},
+  };
+  char why[4096];
+  int first = gu_opts_parse(argc, argv, table, GU_OPTS_IN_ORDER, why, sizeof(why));
+  if (first < 0) { /* an unknown option shows the usage, a refused value does not */
+    fprintf(stderr, "gatecert repro: %s\n%s", why, first == GU_OPTS_UNKNOWN ? usage_text : "");
     return 2;
   }
-  opt->name = argv[optind];
+  if (help) {
+    fputs(usage_text, stdout);
+    return 1;
+  }
+  if (first + 1 != argc) {
+    fprintf(stderr, "gatecert repro: %s\n%s",
+            first == argc ? "which case? (CASE-NAME missing)" : "one CASE-NAME only", usage_text);
+    return 2;
+  }
+  opt->name = argv[first];
   if (gh_profile_canonical(opt->profile) == NULL) {
     fprintf(stderr, "gatecert repro: --profile must be wso2-4 (or wso2), wso2-2.6 or sap\n");
     return 2;
