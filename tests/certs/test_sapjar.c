@@ -5,6 +5,7 @@
  * (name, content) members, so each case shows exactly what is in the zip.
  */
 #include "support.h"
+#include "zip_fixture.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -177,49 +178,14 @@ static void test_write_errors(void **state) {
 
 /* ---- archives built member by member ------------------------------------ */
 
-typedef struct member {
-  const char *name;
-  const char *content; /* NUL-terminated text */
-  int encrypt;         /* AES-256 with password "zip" */
-} member;
-
-static gcert_buf make_zip(const member *members, size_t n) {
-  zip_error_t ze;
-  zip_error_init(&ze);
-  zip_source_t *src = zip_source_buffer_create(NULL, 0, 0, &ze);
-  assert_non_null(src);
-  zip_source_keep(src);
-  zip_t *za = zip_open_from_source(src, ZIP_TRUNCATE, &ze);
-  assert_non_null(za);
-  for (size_t i = 0; i < n; i++) {
-    zip_source_t *s = zip_source_buffer(za, members[i].content, strlen(members[i].content), 0);
-    assert_non_null(s);
-    zip_int64_t index = zip_file_add(za, members[i].name, s, 0);
-    assert_true(index >= 0);
-    if (members[i].encrypt)
-      assert_int_equal(0, zip_file_set_encryption(za, (zip_uint64_t)index, ZIP_EM_AES_256, "zip"));
-  }
-  assert_int_equal(0, zip_close(za));
-  zip_stat_t sb;
-  assert_int_equal(0, zip_source_stat(src, &sb));
-  gcert_buf out = {malloc(sb.size), (size_t)sb.size};
-  assert_non_null(out.data);
-  assert_int_equal(0, zip_source_open(src));
-  assert_int_equal((zip_int64_t)sb.size, zip_source_read(src, out.data, sb.size));
-  zip_source_close(src);
-  zip_source_free(src);
-  zip_error_fini(&ze);
-  return out;
-}
-
 /* Reads a JAR of chain_pem, key_pem and the given descriptor text. */
 static gcert_status read_with_descriptor(fixture *f, const char *descriptor, gcert_store *out,
                                          gcert_error *err) {
-  member m[] = {{"main.pem", f->chain_pem, 0},
-                {"certs/main.pem", f->chain_pem, 0},
-                {"privateKey.pem", f->key_pem, 0},
-                {DESCRIPTOR, descriptor, 0}};
-  gcert_buf jar = make_zip(m, 4);
+  test_zip_member m[] = {{"main.pem", f->chain_pem, 0, 0},
+                         {"certs/main.pem", f->chain_pem, 0, 0},
+                         {"privateKey.pem", f->key_pem, 0, 0},
+                         {DESCRIPTOR, descriptor, 0, 0}};
+  gcert_buf jar = test_zip(m, 4);
   gcert_store_init(out);
   gcert_status st = gcert_sapjar_read(jar.data, jar.len, NULL, out, err);
   gcert_buf_free(&jar);
@@ -280,9 +246,9 @@ static void test_descriptor_syntax(void **state) {
   }
 }
 
-static void expect_members(const member *m, size_t n, const char *password, gcert_status expected,
-                           const char *message_part) {
-  gcert_buf jar = make_zip(m, n);
+static void expect_members(const test_zip_member *m, size_t n, const char *password,
+                           gcert_status expected, const char *message_part) {
+  gcert_buf jar = test_zip(m, n);
   gcert_store out;
   gcert_store_init(&out);
   gcert_error err = {0};
@@ -296,55 +262,60 @@ static void expect_members(const member *m, size_t n, const char *password, gcer
 static void test_member_errors(void **state) {
   fixture *f = *state;
   const char *desc = "certFile=main.pem\nkeyFile=privateKey.pem\n";
-  member no_desc[] = {{"main.pem", f->chain_pem, 0}, {"privateKey.pem", f->key_pem, 0}};
+  test_zip_member no_desc[] = {{"main.pem", f->chain_pem, 0, 0},
+                               {"privateKey.pem", f->key_pem, 0, 0}};
   expect_members(no_desc, 2, NULL, GCERT_E_MISSING_MEMBER, DESCRIPTOR);
-  member no_cert[] = {{"privateKey.pem", f->key_pem, 0}, {DESCRIPTOR, desc, 0}};
+  test_zip_member no_cert[] = {{"privateKey.pem", f->key_pem, 0, 0}, {DESCRIPTOR, desc, 0, 0}};
   expect_members(no_cert, 2, NULL, GCERT_E_MISSING_MEMBER, "main.pem");
-  member mismatch[] = {{"main.pem", f->chain_pem, 0},
-                       {"privateKey.pem", f->other_key_pem, 0},
-                       {DESCRIPTOR, desc, 0}};
+  test_zip_member mismatch[] = {{"main.pem", f->chain_pem, 0, 0},
+                                {"privateKey.pem", f->other_key_pem, 0, 0},
+                                {DESCRIPTOR, desc, 0, 0}};
   expect_members(mismatch, 3, NULL, GCERT_E_KEY_MISMATCH, "privateKey.pem");
-  member reversed[] = {
-      {"main.pem", f->reversed_pem, 0}, {"privateKey.pem", f->key_pem, 0}, {DESCRIPTOR, desc, 0}};
+  test_zip_member reversed[] = {{"main.pem", f->reversed_pem, 0, 0},
+                                {"privateKey.pem", f->key_pem, 0, 0},
+                                {DESCRIPTOR, desc, 0, 0}};
   expect_members(reversed, 3, NULL, GCERT_E_UNSUPPORTED, "one chain");
-  member garbage[] = {{"main.pem", "not a certificate\n", 0},
-                      {"privateKey.pem", f->key_pem, 0},
-                      {DESCRIPTOR, desc, 0}};
+  test_zip_member garbage[] = {{"main.pem", "not a certificate\n", 0, 0},
+                               {"privateKey.pem", f->key_pem, 0, 0},
+                               {DESCRIPTOR, desc, 0, 0}};
   expect_members(garbage, 3, NULL, GCERT_E_NOT_PEM, "certFile main.pem");
-  member key_in_cert[] = {
-      {"main.pem", f->key_pem, 0}, {"privateKey.pem", f->key_pem, 0}, {DESCRIPTOR, desc, 0}};
+  test_zip_member key_in_cert[] = {{"main.pem", f->key_pem, 0, 0},
+                                   {"privateKey.pem", f->key_pem, 0, 0},
+                                   {DESCRIPTOR, desc, 0, 0}};
   expect_members(key_in_cert, 3, NULL, GCERT_E_NO_CERT, "main.pem");
   char *both = malloc(strlen(f->chain_pem) + strlen(f->key_pem) + 1);
   assert_non_null(both);
   strcpy(both, f->chain_pem); // NOLINT(clang-analyzer-security.insecureAPI.strcpy)
   strcat(both, f->key_pem);   // NOLINT(clang-analyzer-security.insecureAPI.strcpy)
-  member key_with_chain[] = {
-      {"main.pem", both, 0}, {"privateKey.pem", f->key_pem, 0}, {DESCRIPTOR, desc, 0}};
+  test_zip_member key_with_chain[] = {
+      {"main.pem", both, 0, 0}, {"privateKey.pem", f->key_pem, 0, 0}, {DESCRIPTOR, desc, 0, 0}};
   expect_members(key_with_chain, 3, NULL, GCERT_E_PEM_UNEXPECTED, "belongs in keyFile");
   free(both);
-  member cert_as_key[] = {
-      {"main.pem", f->chain_pem, 0}, {"privateKey.pem", f->chain_pem, 0}, {DESCRIPTOR, desc, 0}};
+  test_zip_member cert_as_key[] = {{"main.pem", f->chain_pem, 0, 0},
+                                   {"privateKey.pem", f->chain_pem, 0, 0},
+                                   {DESCRIPTOR, desc, 0, 0}};
   expect_members(cert_as_key, 3, NULL, GCERT_E_PEM_UNEXPECTED, "keyFile privateKey.pem");
-  member encrypted[] = {
-      {"main.pem", f->chain_pem, 1}, {"privateKey.pem", f->key_pem, 0}, {DESCRIPTOR, desc, 0}};
+  test_zip_member encrypted[] = {{"main.pem", f->chain_pem, 1, 0},
+                                 {"privateKey.pem", f->key_pem, 0, 0},
+                                 {DESCRIPTOR, desc, 0, 0}};
   expect_members(encrypted, 3, NULL, GCERT_E_UNSUPPORTED, "encrypted");
 
-  /* a member over 1 MiB (zeros compress well, so the archive is small) */
+  /* a test_zip_member over 1 MiB (zeros compress well, so the archive is small) */
   char *big = malloc(((size_t)1 << 20) + 2);
   assert_non_null(big);
   memset(big, 'A', ((size_t)1 << 20) + 1);
   big[((size_t)1 << 20) + 1] = '\0';
-  member too_big[] = {
-      {"main.pem", big, 0}, {"privateKey.pem", f->key_pem, 0}, {DESCRIPTOR, desc, 0}};
+  test_zip_member too_big[] = {
+      {"main.pem", big, 0, 0}, {"privateKey.pem", f->key_pem, 0, 0}, {DESCRIPTOR, desc, 0, 0}};
   expect_members(too_big, 3, NULL, GCERT_E_LIMIT, "main.pem");
   free(big);
 
   /* 65 members: over the limit of 64 */
-  member many[65];
+  test_zip_member many[65];
   char names[65][16];
   for (size_t i = 0; i < 65; i++) {
     snprintf(names[i], sizeof(names[i]), "m%zu.txt", i);
-    many[i] = (member){names[i], "x", 0};
+    many[i] = (test_zip_member){names[i], "x", 0, 0};
   }
   expect_members(many, 65, NULL, GCERT_E_LIMIT, "64");
 }

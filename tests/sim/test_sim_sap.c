@@ -25,6 +25,7 @@
 #include "backend_support.h"
 #include "sim_fixture.h"
 #include "sim_world.h"
+#include "zip_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,38 +131,6 @@ static gcert_buf p12_identity(const char *password) {
   return out;
 }
 
-typedef struct member {
-  const char *name;
-  gcert_buf content;
-} member;
-
-/* A zip of the members, as a hostile uploader would make it. */
-static gcert_buf make_zip(const member *members, size_t n) {
-  zip_error_t ze;
-  zip_error_init(&ze);
-  zip_source_t *src = zip_source_buffer_create(NULL, 0, 0, &ze);
-  assert_non_null(src);
-  zip_source_keep(src);
-  zip_t *za = zip_open_from_source(src, ZIP_TRUNCATE, &ze);
-  assert_non_null(za);
-  for (size_t i = 0; i < n; i++) {
-    zip_source_t *s = zip_source_buffer(za, members[i].content.data, members[i].content.len, 0);
-    assert_non_null(s);
-    assert_true(zip_file_add(za, members[i].name, s, 0) >= 0);
-  }
-  assert_int_equal(0, zip_close(za));
-  zip_stat_t sb;
-  assert_int_equal(0, zip_source_stat(src, &sb));
-  gcert_buf out = {malloc(sb.size), (size_t)sb.size};
-  assert_non_null(out.data);
-  assert_int_equal(0, zip_source_open(src));
-  assert_int_equal((zip_int64_t)sb.size, zip_source_read(src, out.data, sb.size));
-  zip_source_close(src);
-  zip_source_free(src);
-  zip_error_fini(&ze);
-  return out;
-}
-
 static gcert_buf text(const char *s) {
   gcert_buf b = {(unsigned char *)strdup(s), strlen(s)};
   return b;
@@ -219,18 +188,20 @@ static int setup(void **state) {
   files[F_JAR] = jar_identity("client", client_full, 3);
   files[F_JAR_WRONG_ORDER] = jar_identity("client", wrong_order, 3);
   files[F_JAR_WRONG_SIGNER] = jar_identity("client", wrong_signer, 3);
-  member mismatch[] = {
-      {"main.pem", file_of("client.chain.pem")},
-      {"privateKey.pem", file_of("server.key")},
-      {"META-INF/descriptor.properties", text("certFile=main.pem\nkeyFile=privateKey.pem\n")}};
-  files[F_JAR_KEY_MISMATCH] = make_zip(mismatch, 3);
-  for (size_t i = 0; i < 3; i++)
-    gcert_buf_free(&mismatch[i].content);
-  member nodesc[] = {{"main.pem", file_of("client.chain.pem")},
-                     {"privateKey.pem", file_of("client.key")}};
-  files[F_JAR_NO_DESCRIPTOR] = make_zip(nodesc, 2);
-  for (size_t i = 0; i < 2; i++)
-    gcert_buf_free(&nodesc[i].content);
+  gcert_buf chain = file_of("client.chain.pem"), key = file_of("client.key"),
+            other_key = file_of("server.key"),
+            desc = text("certFile=main.pem\nkeyFile=privateKey.pem\n");
+  test_zip_member mismatch[] = {{"main.pem", chain.data, 0, chain.len},
+                                {"privateKey.pem", other_key.data, 0, other_key.len},
+                                {"META-INF/descriptor.properties", desc.data, 0, desc.len}};
+  files[F_JAR_KEY_MISMATCH] = test_zip(mismatch, 3);
+  test_zip_member nodesc[] = {{"main.pem", chain.data, 0, chain.len},
+                              {"privateKey.pem", key.data, 0, key.len}};
+  files[F_JAR_NO_DESCRIPTOR] = test_zip(nodesc, 2);
+  gcert_buf_free(&chain);
+  gcert_buf_free(&key);
+  gcert_buf_free(&other_key);
+  gcert_buf_free(&desc);
   files[F_P12] = p12_identity("p12-pass");
   files[F_P12_COPY] = p12_identity("p12-pass");
   files[F_GARBAGE] = text("this is not a certificate at all\n");
