@@ -7,7 +7,6 @@
  * fake clock pass --iat so the token is dated from the case's epoch.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 
 #include "gcert.h"
 #include "gjwt.h"
+#include "gutil.h"
 #include "token.h"
 
 #define DEFAULT_LIFETIME 3600
@@ -47,12 +47,16 @@ static const char usage_text[] =
     "\n"
     "Exit codes: 0 printed, 1 the key cannot be read or cannot sign, 2 usage error.\n";
 
+typedef struct seconds_arg {
+  int64_t value;
+  int given;
+} seconds_arg;
+
 typedef struct token_args {
   const char *key_path, *iss, *client_id, *kid, *sub, *aud;
   gjwt_alg alg;
   int have_alg;
-  int64_t lifetime, iat, exp, nbf;
-  int have_lifetime, have_iat, have_exp, have_nbf;
+  seconds_arg lifetime, iat, exp, nbf;
 } token_args;
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
@@ -78,77 +82,61 @@ static int parse_seconds(const char *text, int64_t min, int64_t *out) {
   return 0;
 }
 
+static int parse_alg(const char *name, const char *value, void *to, char *why, size_t why_len) {
+  token_args *a = to;
+  if (gjwt_alg_parse(value, &a->alg) != 0)
+    return gu_fail(why, why_len, "--%s must be RS256 or ES256, not '%s'", name, value);
+  a->have_alg = 1;
+  return 0;
+}
+
+static int parse_lifetime(const char *name, const char *value, void *to, char *why,
+                          size_t why_len) {
+  seconds_arg *s = to;
+  if (parse_seconds(value, 1, &s->value) != 0)
+    return gu_fail(why, why_len, "--%s must be a whole number of seconds, at least 1", name);
+  s->given = 1;
+  return 0;
+}
+
+/* --iat, --exp, --nbf. */
+static int parse_epoch(const char *name, const char *value, void *to, char *why, size_t why_len) {
+  seconds_arg *s = to;
+  if (parse_seconds(value, 0, &s->value) != 0)
+    return gu_fail(why, why_len, "--%s must be seconds since the epoch (0 to %" PRId64 ")", name,
+                   MAX_EPOCH);
+  s->given = 1;
+  return 0;
+}
+
+/* 0 parsed, 1 --help (printed), 2 usage error (printed). */
 static int parse_args(int argc, char **argv, token_args *a) {
-  static const struct option longs[] = {
-      {"key", required_argument, NULL, 'k'},
-      {"iss", required_argument, NULL, 'i'},
-      {"client-id", required_argument, NULL, 'c'},
-      {"alg", required_argument, NULL, 'a'},
-      {"kid", required_argument, NULL, 'K'},
-      {"sub", required_argument, NULL, 's'},
-      {"aud", required_argument, NULL, 'u'},
-      {"lifetime", required_argument, NULL, 'l'},
-      {"iat", required_argument, NULL, 'I'},
-      {"exp", required_argument, NULL, 'e'},
-      {"nbf", required_argument, NULL, 'n'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
+  int help = 0;
+  const gu_opt table[] = {
+      {"key", .string = &a->key_path},
+      {"iss", .string = &a->iss},
+      {"client-id", .string = &a->client_id},
+      {"alg", .parse = parse_alg, .to = a},
+      {"kid", .string = &a->kid},
+      {"sub", .string = &a->sub},
+      {"aud", .string = &a->aud},
+      {"lifetime", .parse = parse_lifetime, .to = &a->lifetime},
+      {"iat", .parse = parse_epoch, .to = &a->iat},
+      {"exp", .parse = parse_epoch, .to = &a->exp},
+      {"nbf", .parse = parse_epoch, .to = &a->nbf},
+      {"help", 'h', .flag = &help, .stop = 1},
+      {0},
   };
-  optind = 1;
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
-    switch (ch) {
-    case 'k':
-      a->key_path = optarg;
-      break;
-    case 'i':
-      a->iss = optarg;
-      break;
-    case 'c':
-      a->client_id = optarg;
-      break;
-    case 'a':
-      if (gjwt_alg_parse(optarg, &a->alg) != 0)
-        return usage_error("--alg must be RS256 or ES256, not '%s'", optarg);
-      a->have_alg = 1;
-      break;
-    case 'K':
-      a->kid = optarg;
-      break;
-    case 's':
-      a->sub = optarg;
-      break;
-    case 'u':
-      a->aud = optarg;
-      break;
-    case 'l':
-      if (parse_seconds(optarg, 1, &a->lifetime) != 0)
-        return usage_error("--lifetime must be a whole number of seconds, at least 1");
-      a->have_lifetime = 1;
-      break;
-    case 'I':
-    case 'e':
-    case 'n': {
-      int64_t *dst = ch == 'I' ? &a->iat : ch == 'e' ? &a->exp : &a->nbf;
-      if (parse_seconds(optarg, 0, dst) != 0)
-        return usage_error("--%s must be seconds since the epoch (0 to %" PRId64 ")",
-                           ch == 'I'   ? "iat"
-                           : ch == 'e' ? "exp"
-                                       : "nbf",
-                           MAX_EPOCH);
-      *(ch == 'I' ? &a->have_iat : ch == 'e' ? &a->have_exp : &a->have_nbf) = 1;
-      break;
-    }
-    case 'h':
-      fputs(usage_text, stdout);
-      return 1;
-    default:
-      return usage_error("%s: unknown option or missing value", argv[optind - 1]);
-    }
+  char why[4096];
+  int first = gu_opts_parse(argc, argv, table, GU_OPTS_IN_ORDER, why, sizeof(why));
+  if (first < 0)
+    return usage_error("%s", why);
+  if (help) {
+    fputs(usage_text, stdout);
+    return 1;
   }
-  if (optind != argc)
-    return usage_error("unexpected argument '%s'", argv[optind]);
+  if (first != argc)
+    return usage_error("unexpected argument '%s'", argv[first]);
   if (!a->key_path || !a->iss || !a->client_id)
     return usage_error("--key, --iss and --client-id are required");
   const char *const strings[][2] = {{"--iss", a->iss},
@@ -164,7 +152,7 @@ static int parse_args(int argc, char **argv, token_args *a) {
     if (bad)
       return usage_error("%s must be non-empty UTF-8", strings[i][0]);
   }
-  if (a->have_exp && a->have_lifetime)
+  if (a->exp.given && a->lifetime.given)
     return usage_error("give --exp or --lifetime, not both");
   return 0;
 }
@@ -214,9 +202,9 @@ static json_t *make_claims(const token_args *a) {
   char jti[37];
   if (new_jti(jti) != 0)
     return NULL;
-  int64_t iat = a->have_iat ? a->iat : (int64_t)time(NULL);
-  int64_t lifetime = a->have_lifetime ? a->lifetime : DEFAULT_LIFETIME;
-  int64_t exp = a->have_exp ? a->exp : iat + lifetime;
+  int64_t iat = a->iat.given ? a->iat.value : (int64_t)time(NULL);
+  int64_t lifetime = a->lifetime.given ? a->lifetime.value : DEFAULT_LIFETIME;
+  int64_t exp = a->exp.given ? a->exp.value : iat + lifetime;
   json_t *c = json_object();
   json_object_set_new(c, "iss", json_string(a->iss));
   json_object_set_new(c, "sub", json_string(a->sub ? a->sub : a->client_id));
@@ -225,8 +213,8 @@ static json_t *make_claims(const token_args *a) {
   json_object_set_new(c, "azp", json_string(a->client_id));
   json_object_set_new(c, "client_id", json_string(a->client_id));
   json_object_set_new(c, "iat", json_integer((json_int_t)iat));
-  if (a->have_nbf)
-    json_object_set_new(c, "nbf", json_integer((json_int_t)a->nbf));
+  if (a->nbf.given)
+    json_object_set_new(c, "nbf", json_integer((json_int_t)a->nbf.value));
   json_object_set_new(c, "exp", json_integer((json_int_t)exp));
   json_object_set_new(c, "jti", json_string(jti));
   return c;
