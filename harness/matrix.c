@@ -40,7 +40,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1066,44 +1065,32 @@ typedef struct matrix_opts {
   int first_run; /* index of the first RUN_DIR in argv */
 } matrix_opts;
 
-/* 0 parsed, 1 --help, 2 usage error (printed). */
+/* 0 parsed, 1 --help (printed), 2 usage error (printed). */
 static int parse_opts(int argc, char **argv, matrix_opts *o) {
-  static const struct option longopts[] = {
-      {"out", required_argument, NULL, 'o'},
-      {"readme", required_argument, NULL, 'r'},
-      {"markdown", required_argument, NULL, 'm'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
   *o = (matrix_opts){.out = DEFAULT_OUT};
-  optind = 0; /* glibc: 0 also resets getopt's state from an earlier parse */
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    switch (ch) {
-    case 'o':
-      o->out = optarg;
-      break;
-    case 'r':
-      o->readme = optarg;
-      break;
-    case 'm':
-      o->markdown = optarg;
-      break;
-    case 'h':
-      fputs(usage_text, stdout);
-      return 1;
-    default:
-      fprintf(stderr, "gatecert matrix: %s: unknown option or missing value\n%s", argv[optind - 1],
-              usage_text);
-      return 2;
-    }
+  int help = 0;
+  const gu_opt table[] = {
+      {"out", .string = &o->out},
+      {"readme", .string = &o->readme},
+      {"markdown", .string = &o->markdown},
+      {"help", 'h', .flag = &help, .stop = 1},
+      {0},
+  };
+  char why[4096];
+  int first = gu_opts_parse(argc, argv, table, 0, why, sizeof(why));
+  if (first < 0) {
+    fprintf(stderr, "gatecert matrix: %s\n%s", why, usage_text);
+    return 2;
   }
-  if (optind >= argc) {
+  if (help) {
+    fputs(usage_text, stdout);
+    return 1;
+  }
+  if (first >= argc) {
     fprintf(stderr, "gatecert matrix: no RUN_DIR given\n%s", usage_text);
     return 2;
   }
-  o->first_run = optind;
+  o->first_run = first;
   return 0;
 }
 
