@@ -1,7 +1,8 @@
 /* test_util.c - util/gutil.h: the growing text (appends, printf past the
  * stack buffer, the limit, take), the libcurl write callback's stop signal,
- * gu_fail's formatting, a free port that can be bound, and the PATH search
- * (found, absent, a path with '/', a directory named like a program). */
+ * gu_fail's formatting, a free port that can be bound, the PATH search
+ * (found, absent, a path with '/', a directory named like a program) and the
+ * option parser (argv rows -> fields, error text, first operand's index). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -150,6 +151,167 @@ static void test_find_program(void **state) {
   assert_non_null(strstr(why, "too long"));
 }
 
+/* ---- gu_opts_parse: one table, rows of argv and what they must give ---- */
+
+static int parse_level(const char *name, const char *value, void *to, char *why, size_t why_len) {
+  if (strlen(value) != 1 || value[0] < '0' || value[0] > '9')
+    return gu_fail(why, why_len, "--%s wants 0..9, not '%s'", name, value);
+  *(int *)to = value[0] - '0';
+  return 0;
+}
+
+static const struct opts_case {
+  const char *argv[9]; /* NULL-terminated, argv[0] included */
+  int flags;
+  int rc;              /* first operand's index, or GU_OPTS_UNKNOWN/REFUSED */
+  const char *operand; /* argv[rc] after the parse (operands are permuted), NULL for none */
+  const char *name;
+  int verbose, level, help;
+  const char *tags; /* the list joined by ',' */
+  const char *why;
+} opts_cases[] = {
+    {{"p", NULL}, 0, 1, NULL, NULL, 0, -1, 0, "", ""},
+    {{"p", "--name", "x", "-v", "--level=3", NULL}, 0, 5, NULL, "x", 1, 3, 0, "", ""},
+    {{"p", "-nfoo", "--tag", "a", "--tag=b", "--na", "last", NULL},
+     0,
+     7,
+     NULL,
+     "last",
+     0,
+     -1,
+     0,
+     "a,b",
+     ""},
+    {{"p", "op", "--name", "x", NULL}, 0, 3, "op", "x", 0, -1, 0, "", ""},
+    {{"p", "op", "--name", "x", NULL}, GU_OPTS_IN_ORDER, 1, "op", NULL, 0, -1, 0, "", ""},
+    {{"p", "--", "--name", NULL}, 0, 2, "--name", NULL, 0, -1, 0, "", ""},
+    {{"p", "--bogus", NULL},
+     0,
+     GU_OPTS_UNKNOWN,
+     NULL,
+     NULL,
+     0,
+     -1,
+     0,
+     "",
+     "--bogus: unknown option or missing value"},
+    {{"p", "-v", "--name", NULL},
+     0,
+     GU_OPTS_UNKNOWN,
+     NULL,
+     NULL,
+     1,
+     -1,
+     0,
+     "",
+     "--name: unknown option or missing value"},
+    {{"p", "--verbose=1", NULL},
+     0,
+     GU_OPTS_UNKNOWN,
+     NULL,
+     NULL,
+     0,
+     -1,
+     0,
+     "",
+     "--verbose=1: unknown option or missing value"},
+    {{"p", "-x", NULL},
+     0,
+     GU_OPTS_UNKNOWN,
+     NULL,
+     NULL,
+     0,
+     -1,
+     0,
+     "",
+     "-x: unknown option or missing value"},
+    {{"p", "--tag", "a", "--tag", "b", "--tag", "c", NULL},
+     0,
+     GU_OPTS_REFUSED,
+     NULL,
+     NULL,
+     0,
+     -1,
+     0,
+     "a,b",
+     "at most 2 --tag"},
+    {{"p", "--level", "12", "--bogus", NULL},
+     0,
+     GU_OPTS_REFUSED,
+     NULL,
+     NULL,
+     0,
+     -1,
+     0,
+     "",
+     "--level wants 0..9, not '12'"},
+    {{"p", "--help", "--bogus", NULL}, 0, 2, "--bogus", NULL, 0, -1, 1, "", ""},
+    {{"p", "-h", "op", NULL}, GU_OPTS_IN_ORDER, 2, "op", NULL, 0, -1, 1, "", ""},
+    {{"p", "--bogus", "--help", NULL},
+     0,
+     GU_OPTS_UNKNOWN,
+     NULL,
+     NULL,
+     0,
+     -1,
+     0,
+     "",
+     "--bogus: unknown option or missing value"},
+};
+
+static void test_opts_rows(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(opts_cases) / sizeof(opts_cases[0]); i++) {
+    const struct opts_case *c = &opts_cases[i];
+    char *argv[9] = {NULL};
+    int argc = 0;
+    for (; c->argv[argc]; argc++)
+      argv[argc] = (char *)c->argv[argc];
+    const char *name = NULL, *tags[2] = {NULL, NULL};
+    size_t tag_count = 0;
+    int verbose = 0, level = -1, help = 0;
+    const gu_opt table[] = {
+        {"name", 'n', .string = &name},
+        {"verbose", 'v', .flag = &verbose},
+        {"tag", .list = tags, .count = &tag_count, .max = 2},
+        {"level", .parse = parse_level, .to = &level},
+        {"help", 'h', .flag = &help, .stop = 1},
+        {0},
+    };
+    char why[128] = "";
+    int rc = gu_opts_parse(argc, argv, table, c->flags, why, sizeof(why));
+    print_message("row %zu: rc %d why \"%s\"\n", i, rc, why);
+    assert_int_equal(rc, c->rc);
+    if (rc >= 0)
+      assert_string_equal(rc < argc ? argv[rc] : "(none)", c->operand ? c->operand : "(none)");
+    assert_string_equal(name ? name : "(unset)", c->name ? c->name : "(unset)");
+    assert_int_equal(verbose, c->verbose);
+    assert_int_equal(level, c->level);
+    assert_int_equal(help, c->help);
+    char joined[64] = "";
+    for (size_t k = 0; k < tag_count; k++)
+      snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s", k ? "," : "",
+               tags[k]);
+    assert_string_equal(joined, c->tags);
+    assert_string_equal(why, c->why);
+  }
+}
+
+static void test_opts_malformed_table(void **state) {
+  (void)state;
+  const char *s = NULL;
+  int flag = 0;
+  char *argv[] = {"p", NULL};
+  char why[128] = "";
+  const gu_opt two_actions[] = {{"both", .string = &s, .flag = &flag}, {0}};
+  assert_int_equal(gu_opts_parse(1, argv, two_actions, 0, why, sizeof(why)), GU_OPTS_TABLE);
+  assert_string_equal(why, "option table: --both is malformed or one too many");
+  const gu_opt stop_without_flag[] = {{"stop", .string = &s, .stop = 1}, {0}};
+  assert_int_equal(gu_opts_parse(1, argv, stop_without_flag, 0, why, sizeof(why)), GU_OPTS_TABLE);
+  const gu_opt list_without_count[] = {{"l", .list = &s, .max = 1}, {0}};
+  assert_int_equal(gu_opts_parse(1, argv, list_without_count, 0, why, sizeof(why)), GU_OPTS_TABLE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_text_appends_and_formats),
@@ -158,6 +320,8 @@ int main(void) {
       cmocka_unit_test(test_fail_formats_and_returns_minus_one),
       cmocka_unit_test(test_free_port_can_be_bound),
       cmocka_unit_test(test_find_program),
+      cmocka_unit_test(test_opts_rows),
+      cmocka_unit_test(test_opts_malformed_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
