@@ -5,6 +5,7 @@
  * real client trusting DIR/root.pem.
  */
 #include "support.h"
+#include "backend_fixture.h"
 #include "backend_support.h"
 
 #include <stdio.h>
@@ -262,13 +263,10 @@ static void test_at(void **state) {
 }
 
 int main(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ready_lines), cmocka_unit_test(test_table),
       cmocka_unit_test(test_files),       cmocka_unit_test(test_spot_check),
       cmocka_unit_test(test_at),
   };
-  int failed = cmocka_run_group_tests(tests, start_catalogue, stop_catalogue);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, start_catalogue, stop_catalogue);
 }

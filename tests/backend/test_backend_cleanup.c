@@ -214,14 +214,11 @@ static void test_faketime_kill_cleans_shm(void **state) {
 }
 
 int main(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_stop_by_signal, bs_teardown),
       cmocka_unit_test_teardown(test_teardown_after_failed_assertion, bs_teardown),
       cmocka_unit_test_teardown(test_killed_test_process, bs_teardown),
       cmocka_unit_test_teardown(test_faketime_kill_cleans_shm, bs_teardown),
   };
-  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, bt_setup_catalogue, NULL);
 }

@@ -210,7 +210,6 @@ static void test_client_auth(void **state) {
 }
 
 int main(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   struct CMUnitTest tests[2 * CASE_COUNT];
   size_t n = 0;
   for (size_t i = 0; i < CASE_COUNT; i++) {
@@ -223,7 +222,5 @@ int main(void) {
       tests[n++] = t;
     }
   }
-  int failed = _cmocka_run_group_tests("backend_client_auth", tests, n, setup_pki, teardown_pki);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl("backend_client_auth", tests, n, setup_pki, teardown_pki);
 }

@@ -197,13 +197,10 @@ static void test_catalogue_fake_now(void **state) {
 }
 
 int main(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_client_cert_expires, bs_teardown),
       cmocka_unit_test_teardown(test_clock_runs_on, bs_teardown),
       cmocka_unit_test_teardown(test_catalogue_fake_now, bs_teardown),
   };
-  int failed = cmocka_run_group_tests(tests, setup_pki, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, setup_pki, NULL);
 }

@@ -516,7 +516,6 @@ static void test_faults_together(void **state) {
 }
 
 int main(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   enum {
     N = sizeof(fault_cases) / sizeof(fault_cases[0]),
     P = sizeof(partial_cases) / sizeof(partial_cases[0])
@@ -536,8 +535,5 @@ int main(void) {
   }
   struct CMUnitTest together = {"faults-together", test_faults_together, NULL, bs_teardown, NULL};
   tests[N + P] = together;
-  int failed =
-      _cmocka_run_group_tests("backend_faults", tests, N + P + 1, bt_setup_catalogue, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl("backend_faults", tests, N + P + 1, bt_setup_catalogue, NULL);
 }

@@ -311,7 +311,6 @@ static void test_no_report_dir(void **state) {
 }
 
 int main(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_echo_and_report, bs_teardown),
       cmocka_unit_test_teardown(test_no_sni, bs_teardown),
@@ -319,7 +318,5 @@ int main(void) {
       cmocka_unit_test_teardown(test_report_second_run, bs_teardown),
       cmocka_unit_test_teardown(test_no_report_dir, bs_teardown),
   };
-  int failed = cmocka_run_group_tests(tests, bt_setup_catalogue, NULL);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl_tests(tests, bt_setup_catalogue, NULL);
 }

@@ -418,7 +418,6 @@ static void test_start_error(void **state) {
 }
 
 int main(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   enum { TLS_N = sizeof(tls_cases) / sizeof(tls_cases[0]) };
   enum { START_N = sizeof(start_cases) / sizeof(start_cases[0]) };
   struct CMUnitTest tests[TLS_N + START_N + 1];
@@ -435,7 +434,5 @@ int main(void) {
                            (void *)&start_cases[i]};
     tests[n++] = t;
   }
-  int failed = _cmocka_run_group_tests("backend_tls", tests, n, setup_pki, teardown_pki);
-  curl_global_cleanup();
-  return failed;
+  return bt_run_curl("backend_tls", tests, n, setup_pki, teardown_pki);
 }
