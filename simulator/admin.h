@@ -11,6 +11,16 @@
 
 #include "sim.h"
 
+/* admin_common.c: what the admin files share. */
+/* 500 with WSO2's text; logs "<who>: <what>: <the store's last error>". */
+void gsim_admin_internal(gsim *sim, struct evhttp_request *req, const char *who, const char *what);
+/* 404 "Requested <what> with Id '<id>' not found". */
+void gsim_admin_id_not_found(struct evhttp_request *req, const char *what, const char *id);
+/* The certificate of an upload under the profile's rules (rest.c); NULL
+ * after answering, logged as "admin: uploaded <what> unreadable (...)". */
+X509 *gsim_admin_upload_cert(gsim *sim, struct evhttp_request *req, const gsim_mp_part *part,
+                             const char *what);
+
 /* admin_certs.c: endpoint certificates under the version's path (rule
  * rest-paths), v0.14's /clientCertificates (to clientauth.c), and 404 for
  * the other version's certificate paths. */
@@ -21,5 +31,15 @@ const char *gsim_admin_certs_elsewhere(const gsim *sim);
 
 /* admin_apis.c: /api/am/publisher/v4/apis... */
 int gsim_admin_apis(gsim *sim, struct evhttp_request *req, const char *path);
+
+/* admin_clientcerts.c: an API's client certificates,
+ * /apis/{id}/client-certificates[...] and /apis/{id}/client-certs/{PRODUCTION|SANDBOX}[...]:
+ * rest is what follows the API id (starts with "/client-cert"). */
+void gsim_admin_client_certs(gsim *sim, struct evhttp_request *req, gsim_api *api,
+                             const char *rest);
+/* /api/am/publisher/v0.14/clientCertificates[...] (rule rest.publisher-v0.14):
+ * rest is what follows "clientCertificates"; the form's or query's apiId, or
+ * the alias, names the API. */
+void gsim_admin_client_certs_v014(gsim *sim, struct evhttp_request *req, const char *rest);
 
 #endif

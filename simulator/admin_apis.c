@@ -4,7 +4,7 @@
  *   GET    /api/am/publisher/v4/apis[/{id}]   list / one
  *   DELETE /api/am/publisher/v4/apis/{id}     with its client certificates
  *                                             and subscriptions
- *   .../apis/{id}/client-cert...              clientauth.c's routes (v4 only)
+ *   .../apis/{id}/client-cert...              admin_clientcerts.c (v4 only)
  *
  * A create validates the definition (name, context, version, endpoints,
  * securityScheme by rule both-optional, operations), writes the store, then
@@ -26,12 +26,7 @@
 /* ---- small helpers ------------------------------------------------------- */
 
 static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
-  gsim_log(sim, "ERROR", "admin: %s: %s", what, gsim_store_error(sim->store));
-  gsim_rest_internal(req);
-}
-
-static void not_found(struct evhttp_request *req, const char *what, const char *id) {
-  gsim_rest_not_found(req, "Requested %s with Id '%s' not found", what, id);
+  gsim_admin_internal(sim, req, "admin", what);
 }
 
 /* ---- APIs ------------------------------------------------------------------ */
@@ -324,7 +319,7 @@ static void apis_get(void *ctx, struct evhttp_request *req) {
   if (api)
     gsim_send_json(req, 200, json_incref(api->definition));
   else
-    not_found(req, "API", c->id);
+    gsim_admin_id_not_found(req, "API", c->id);
 }
 
 static void apis_delete(void *ctx, struct evhttp_request *req) {
@@ -332,7 +327,7 @@ static void apis_delete(void *ctx, struct evhttp_request *req) {
   const char *id = ((const apis_call *)ctx)->id;
   gsim_store_status st = gsim_store_api_delete(sim->store, id);
   if (st == GSIM_STORE_NOT_FOUND) {
-    not_found(req, "API", id);
+    gsim_admin_id_not_found(req, "API", id);
     return;
   }
   if (st != GSIM_STORE_OK) {
@@ -375,9 +370,9 @@ static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) 
             ? gsim_api_find_id(sim, api_id)
             : NULL;
     if (api)
-      gsim_client_certs_route(sim, req, api, sub);
+      gsim_admin_client_certs(sim, req, api, sub);
     else
-      not_found(req, "API", "");
+      gsim_admin_id_not_found(req, "API", "");
     return;
   }
   char id[GSIM_API_ID_MAX];

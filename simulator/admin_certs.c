@@ -17,7 +17,7 @@
  * Both variants run the same handlers (validation, store, profile rules);
  * only the Location of an upload, the 404 texts and the answer to a delete
  * follow the version (2.6: carbon-apimgt 6.4.50 CertificatesApiServiceImpl).
- * Client certificates are clientauth.c's: under /apis/{id}/client-cert... for
+ * Client certificates are admin_clientcerts.c's: under /apis/{id}/client-cert... for
  * v4, /api/am/publisher/v0.14/clientCertificates for v0.14. The other
  * version's certificate paths answer 404 naming the rule; APIs, key managers,
  * applications and subscriptions keep their v4 paths under every profile.
@@ -107,22 +107,11 @@ static const cert_api *cert_api_of(const gsim *sim) {
 /* ---- small helpers ------------------------------------------------------- */
 
 static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
-  gsim_log(sim, "ERROR", "admin: %s: %s", what, gsim_store_error(sim->store));
-  gsim_rest_internal(req);
+  gsim_admin_internal(sim, req, "admin", what);
 }
 
 static void cert_not_found(struct evhttp_request *req, alias_text text, const char *alias) {
   gsim_rest_not_found(req, "%s%s%s", text.before, alias, text.after);
-}
-
-/* The certificate of an upload under the profile's rules; NULL after
- * answering, logged. */
-static X509 *upload_cert(gsim *sim, struct evhttp_request *req, const gsim_mp_part *part) {
-  char reason[256];
-  X509 *cert = gsim_rest_upload_cert(req, &sim->opt->rules, part, reason, sizeof(reason));
-  if (!cert)
-    gsim_log(sim, "ERROR", "admin: uploaded certificate unreadable (%s)", reason);
-  return cert;
 }
 
 static int cert_der(X509 *cert, unsigned char **der, size_t *len) {
@@ -188,7 +177,7 @@ static void certs_add(void *ctx, struct evhttp_request *req) {
     gsim_rest_error(req, 409, "Resource Already Exists", text);
     return;
   }
-  X509 *cert = upload_cert(sim, req, file);
+  X509 *cert = gsim_admin_upload_cert(sim, req, file, "certificate");
   if (!cert)
     return;
   int64_t now = gsim_now_ms();
@@ -249,7 +238,7 @@ static void certs_replace(void *ctx, struct evhttp_request *req, const char *ali
       internal_error(sim, req, "reading the store");
     return;
   }
-  X509 *cert = upload_cert(sim, req, file);
+  X509 *cert = gsim_admin_upload_cert(sim, req, file, "certificate");
   if (!cert) {
     gsim_cert_row_clear(&existing);
     return;
@@ -388,7 +377,7 @@ int gsim_admin_certs(gsim *sim, struct evhttp_request *req, const char *path) {
   if (strncmp(path, certs->certs, strlen(certs->certs)) == 0)
     certs_route(sim, req, certs, path + strlen(certs->certs));
   else if (v014 && gsim_rest_under(path, CLIENT_CERTS_V014))
-    gsim_client_certs_route_v014(sim, req, path + strlen(CLIENT_CERTS_V014));
+    gsim_admin_client_certs_v014(sim, req, path + strlen(CLIENT_CERTS_V014));
   else if (gsim_rest_under(path, CERT_APIS[v014 ? GSIM_REST_V4 : GSIM_REST_V014].certs) ||
            (!v014 && gsim_rest_under(path, CLIENT_CERTS_V014)))
     gsim_rest_error(req, 404, "Not Found", certs->elsewhere);

@@ -379,14 +379,6 @@ int gsim_listener_handshake_trusts(gsim *sim, X509 *cert);
  * at once (the API's map is redeployed), additions at once in the map. */
 const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X509 *cert,
                                                STACK_OF(X509) * chain);
-/* /apis/{id}/client-certificates[...] and /apis/{id}/client-certs/{PRODUCTION|SANDBOX}[...]:
- * rest is what follows the API id (starts with "/client-cert"). */
-void gsim_client_certs_route(gsim *sim, struct evhttp_request *req, gsim_api *api,
-                             const char *rest);
-/* /api/am/publisher/v0.14/clientCertificates[...] (rule rest.publisher-v0.14):
- * rest is what follows "clientCertificates"; the form's or query's apiId, or
- * the alias, names the API. */
-void gsim_client_certs_route_v014(gsim *sim, struct evhttp_request *req, const char *rest);
 /* Forgets (store and memory) every client certificate of an API being deleted.
  * 0, or -1 (store failure, nothing changed). */
 int gsim_client_certs_drop_api(gsim *sim, const char *api_id);
