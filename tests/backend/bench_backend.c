@@ -25,16 +25,6 @@
 #define REQUEST_SECONDS  2.0
 #define READY_TARGET_MS  20.0
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-  qsort(v, n, sizeof(*v), cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Times `rounds` starts of args; fills the sorted samples. 0 or -1. */
 static int time_starts(const char *dir, const char *const *args, double *samples, int rounds) {
   for (int i = 0; i < rounds; i++) {
@@ -72,7 +62,7 @@ int main(void) {
   double samples[ROUNDS];
   if (time_starts(dir, one, samples, ROUNDS) != 0)
     return 1;
-  double med = median(samples, ROUNDS); /* sorts: min and max after it */
+  double med = bs_median(samples, ROUNDS); /* sorts: min and max after it */
   printf("start to READY, one TLS backend:  median %6.2f ms  min %6.2f  max %6.2f  (%d runs)\n",
          med, samples[0], samples[ROUNDS - 1], ROUNDS);
   printf("  target < %.0f ms: %s\n", READY_TARGET_MS, med < READY_TARGET_MS ? "met" : "NOT met");
@@ -84,7 +74,7 @@ int main(void) {
   double cat_samples[CATALOGUE_ROUNDS];
   if (time_starts(dir, cat_args, cat_samples, CATALOGUE_ROUNDS) != 0)
     return 1;
-  double cat_med = median(cat_samples, CATALOGUE_ROUNDS); /* sorts: min and max after it */
+  double cat_med = bs_median(cat_samples, CATALOGUE_ROUNDS); /* sorts: min and max after it */
   printf("start to READY-ALL, --catalogue:  median %6.2f ms  min %6.2f  max %6.2f  (%d runs)\n",
          cat_med, cat_samples[0], cat_samples[CATALOGUE_ROUNDS - 1], CATALOGUE_ROUNDS);
 
@@ -123,7 +113,7 @@ int main(void) {
     size_t n = ok < MAX_SAMPLES ? (size_t)ok : MAX_SAMPLES;
     printf("  median per request: TLS handshake done %.2f ms, first byte %.2f ms, "
            "complete %.2f ms\n",
-           median(handshake_ms, n), median(first_byte_ms, n), median(total_ms, n));
+           bs_median(handshake_ms, n), bs_median(first_byte_ms, n), bs_median(total_ms, n));
   }
   if (failed > 0)
     printf("  first failure: %s\n", first_error);

@@ -14,21 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_support.h"
 #include "gcert.h"
 
 #define REFERENCE ((time_t)1893456000)
 #define ROUNDS    50
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 /* root + intermediate + 8 leafs, like a scenario's pki: block. */
 static int make_case_pki(gcert_key_type key_type) {
@@ -68,12 +58,12 @@ static double measure(const char *label, int (*fn)(gcert_key_type), gcert_key_ty
                       int rounds) {
   double samples[ROUNDS] = {0};
   for (int i = 0; i < rounds; i++) {
-    double t0 = now_ms();
+    double t0 = gu_now_ms();
     if (!fn(type))
       exit(1);
-    samples[i] = now_ms() - t0;
+    samples[i] = gu_now_ms() - t0;
   }
-  qsort(samples, (size_t)rounds, sizeof(double), cmp_double);
+  bs_sort(samples, (size_t)rounds);
   double median = samples[rounds / 2];
   printf("%-44s median %8.2f ms   p90 %8.2f ms   (%d rounds)\n", label, median,
          samples[rounds * 9 / 10], rounds);
@@ -103,9 +93,9 @@ static double openssl_cli_peer(void) {
            "openssl x509 -req -in l$i.csr -CA mid.pem -CAkey mid.key -CAcreateserial -days 365 "
            "-extfile leaf.ext -out l$i.pem 2>/dev/null; done",
            dir);
-  double t0 = now_ms();
+  double t0 = gu_now_ms();
   int rc = system(script); // NOLINT(cert-env33-c)
-  double elapsed = now_ms() - t0;
+  double elapsed = gu_now_ms() - t0;
   char cleanup[128];
   snprintf(cleanup, sizeof(cleanup), "rm -rf %s", dir);
   if (system(cleanup) != 0 || rc != 0) // NOLINT(cert-env33-c)

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_support.h"
 #include "matrix.h"
 
 #define DEFAULT_DRIVERS "sim nginx haproxy"
@@ -197,11 +198,6 @@ static void run_item(const bench_env *env, driver_runs *d, const char *item, siz
 
 /* ---- figures -------------------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 typedef struct figures {
   size_t run, skipped, failed; /* failed: fail or error */
   double total_s, mean_s, median_s;
@@ -229,9 +225,8 @@ static figures figures_of(const driver_runs *d) {
       f.apply_ms += c->apply_ms;
     }
   if (times != NULL && f.run > 0) {
-    qsort(times, f.run, sizeof(*times), cmp_double);
     f.mean_s = f.total_s / (double)f.run;
-    f.median_s = f.run % 2 ? times[f.run / 2] : (times[f.run / 2 - 1] + times[f.run / 2]) / 2;
+    f.median_s = bs_median(times, f.run);
   }
   free(times);
   return f;

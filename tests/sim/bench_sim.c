@@ -49,19 +49,6 @@
 #define MAX_SAMPLES     200000
 #define LISTENER_SLICES 8
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted samples. */
-static double percentile(const double *sorted, size_t n, double p) {
-  if (n == 0)
-    return 0;
-  size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-  return sorted[rank == 0 ? 0 : (rank > n ? n : rank) - 1];
-}
-
 static int write_file(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
   if (f == NULL)
@@ -110,8 +97,7 @@ static int bench_starts(const char *dir) {
       return -1;
     }
   }
-  qsort(samples, START_ROUNDS, sizeof(samples[0]), cmp_double);
-  double med = (samples[START_ROUNDS / 2 - 1] + samples[START_ROUNDS / 2]) / 2;
+  double med = bs_median(samples, START_ROUNDS); /* sorts: min and max after it */
   printf("gatecert-sim start to READY (fresh state dir): median %6.2f ms  max %6.2f  min %6.2f  "
          "(%d runs)\n",
          med, samples[START_ROUNDS - 1], samples[0], START_ROUNDS);
@@ -196,9 +182,9 @@ static void run_client(int port, const char *path, const char *ca, int fresh, do
   out->seconds = (gu_now_ms() - start) / 1e3;
   out->per_second = (double)out->ok / out->seconds;
   size_t n = out->ok < MAX_SAMPLES ? (size_t)out->ok : MAX_SAMPLES;
-  qsort(samples, n, sizeof(samples[0]), cmp_double);
-  out->p50_ms = percentile(samples, n, 50);
-  out->p99_ms = percentile(samples, n, 99);
+  bs_sort(samples, n);
+  out->p50_ms = bs_percentile(samples, n, 50);
+  out->p99_ms = bs_percentile(samples, n, 99);
   curl_easy_cleanup(h);
   curl_slist_free_all(resolve);
 }

@@ -415,6 +415,27 @@ int bs_save_catalogue(const gcert_catalogue *cat, const char *dir) {
   return 0;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+void bs_sort(double *v, size_t n) { qsort(v, n, sizeof(*v), cmp_double); }
+
+double bs_median(double *v, size_t n) {
+  if (n == 0)
+    return 0;
+  bs_sort(v, n);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double bs_percentile(const double *sorted, size_t n, double p) {
+  if (n == 0)
+    return 0;
+  size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+  return sorted[rank == 0 ? 0 : (rank > n ? n : rank) - 1];
+}
+
 int bs_bench_dir(char dir[BS_PATH_MAX], const char *template_path) {
   const char *tmp = getenv("GATECERT_TMP");
   if (tmp == NULL || *tmp == '\0') {

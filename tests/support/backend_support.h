@@ -154,6 +154,16 @@ int bs_make_catalogue(time_t when, const char *dir);
  * parent, as CTest names it) or else a fresh mkdtemp of template
  * ("/tmp/name.XXXXXX"). 0, or -1 with errno. */
 int bs_bench_dir(char dir[BS_PATH_MAX], const char *template_path);
+/* ---- benchmark figures ---------------------------------------------------- */
+
+/* Sorts n samples ascending. */
+void bs_sort(double *v, size_t n);
+/* Sorts v, then its median (the mean of the two middle samples when n is
+ * even; 0 when n is 0). */
+double bs_median(double *v, size_t n);
+/* Nearest-rank percentile p (0..100) of n sorted samples (0 when n is 0). */
+double bs_percentile(const double *sorted, size_t n, double p);
+
 /* Whole file, NUL-terminated (malloc'd), or NULL. */
 char *bs_slurp(const char *path, size_t *len);
 
