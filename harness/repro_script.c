@@ -1511,6 +1511,8 @@ static int generate(gen *g) {
 int gh_repro_script(FILE *o, const gh_case_spec *c, const char *profile,
                     const gh_repro_options *opt, const gh_repro_bins *bin, char *why,
                     size_t why_len) {
+  if (!o || !c || !profile || !opt || !bin)
+    return gu_fail(why, why_len, "repro script: missing argument");
   gen *g = calloc(1, sizeof(*g));
   if (!g)
     return gu_fail(why, why_len, "out of memory");

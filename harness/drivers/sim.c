@@ -155,12 +155,14 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   curl_mime_free(mime);
   curl_slist_free_all(headers);
   curl_easy_cleanup(h);
+  if (rc != CURLE_OK && r->status == 0) {
+    gu_text_free(&body); /* a failed call leaves r empty: nothing for the caller to free */
+    return gu_fail(why, why_len, "admin %s %s: %s", method, path,
+                   error[0] ? error : curl_easy_strerror(rc));
+  }
   r->body = gu_text_take(&body);
   if (!r->body)
     r->body = calloc(1, 1); /* an empty answer */
-  if (rc != CURLE_OK && r->status == 0)
-    return gu_fail(why, why_len, "admin %s %s: %s", method, path,
-                   error[0] ? error : curl_easy_strerror(rc));
   return 0;
 }
 
