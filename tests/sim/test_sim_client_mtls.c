@@ -63,17 +63,6 @@ static const char *scratch(const char *name) {
   return bt_scratch(slots[next++ % 16], name);
 }
 
-static void start_sim(st_sim *sim, const char *dir_name, const char *profile, const char *config,
-                      const char *clock, const char *const *extra) {
-  char dir[BS_PATH_MAX];
-  st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
-                      .profile = profile,
-                      .config_json = config,
-                      .clock = clock,
-                      .extra = extra};
-  st_check(st_sim_start(sim, &opts));
-}
-
 /* One request on a fresh TLS connection presenting row's certificate (NULL:
  * none). 1 when the handshake and the request completed (*status set), 0
  * when curl failed (the handshake was refused). */
@@ -232,7 +221,7 @@ static void test_verify_modes(void **state) {
       char config[128], dir[64];
       snprintf(config, sizeof(config), "{\"listener\": {\"verify_client\": \"%s\"}}", mode);
       snprintf(dir, sizeof(dir), "mode-%s", mode);
-      start_sim(&sim, dir, NULL, c->mode ? config : NULL, NULL, extra);
+      sw_sim_start_with(&sim, dir, NULL, NULL, c->mode ? config : NULL, extra);
       json_t *status = NULL;
       st_check(st_status(&sim, &status));
       assert_string_equal(c->mode ? c->mode : "optional",
@@ -643,7 +632,7 @@ static void run_admin_rows(int profile) {
   st_sim sim;
   char dir[64];
   snprintf(dir, sizeof(dir), "admin-%s", PROFILES[profile]);
-  start_sim(&sim, dir, PROFILES[profile], NULL, NULL, NULL);
+  sw_sim_start_with(&sim, dir, PROFILES[profile], NULL, NULL, NULL);
   char api[64], api_b[64];
   sw_create_api(&sim, "admin", "https://localhost:9", NULL, -1, api);
   sw_create_api(&sim, "other", "https://localhost:9", NULL, -1, api_b);

@@ -82,16 +82,22 @@ long sw_get(st_sim *sim, const char *api, const char *on_500) {
   return status;
 }
 
-void sw_sim_start(st_sim *sim, const char *dir_name, const char *profile, const char *clock,
-                  const char *config, const char *brk) {
-  char dir[BS_PATH_MAX], root[BS_PATH_MAX];
-  const char *args[] = {"--trust", bt_scratch(root, "root.pem"), brk ? "--break" : NULL, brk, NULL};
+void sw_sim_start_with(st_sim *sim, const char *dir_name, const char *profile, const char *clock,
+                       const char *config, const char *const *extra) {
+  char dir[BS_PATH_MAX];
   st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
                       .profile = profile,
                       .clock = clock,
                       .config_json = config,
-                      .extra = args};
+                      .extra = extra};
   st_check(st_sim_start(sim, &opts));
+}
+
+void sw_sim_start(st_sim *sim, const char *dir_name, const char *profile, const char *clock,
+                  const char *config, const char *brk) {
+  char root[BS_PATH_MAX];
+  const char *args[] = {"--trust", bt_scratch(root, "root.pem"), brk ? "--break" : NULL, brk, NULL};
+  sw_sim_start_with(sim, dir_name, profile, clock, config, args);
 }
 
 void sw_upload_client(st_sim *sim, const char *api_id, const char *alias, const sw_client *c,

@@ -68,6 +68,12 @@ void sw_world_backend(sw_world *w, const char *name, const char *row, const char
 void sw_sim_start(st_sim *sim, const char *dir_name, const char *profile, const char *clock,
                   const char *config, const char *brk);
 
+/* Starts gatecert-sim in <scratch>/dir_name with exactly the extra
+ * arguments given (NULL-terminated, or NULL), under profile, on the fake
+ * clock starting at clock (NULL: real time), with config (or NULL). */
+void sw_sim_start_with(st_sim *sim, const char *dir_name, const char *profile, const char *clock,
+                       const char *config, const char *const *extra);
+
 /* POSTs c's certificate as a client certificate of api_id with alias and
  * tier; anything but 201 fails the test. */
 void sw_upload_client(st_sim *sim, const char *api_id, const char *alias, const sw_client *c,

@@ -144,16 +144,12 @@ void test_keys_make(test_keys *k) {
 }
 
 void test_keys_free(test_keys *k) {
-  EVP_PKEY_free(k->rsa);
-  EVP_PKEY_free(k->rsa_other);
-  EVP_PKEY_free(k->ec);
-  EVP_PKEY_free(k->rsa1024);
-  free(k->rsa_pub);
-  free(k->ec_pub);
-  free(k->ec_cert);
-  free(k->rsa_priv);
-  free(k->rsa1024_pub);
-  free(k->rsa_pub_b64);
+  EVP_PKEY *keys[] = {k->rsa, k->rsa_other, k->ec, k->rsa1024};
+  char *texts[] = {k->rsa_pub, k->ec_pub, k->ec_cert, k->rsa_priv, k->rsa1024_pub, k->rsa_pub_b64};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    EVP_PKEY_free(keys[i]);
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+    free(texts[i]);
   memset(k, 0, sizeof(*k));
 }
 
