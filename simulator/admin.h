@@ -42,4 +42,8 @@ void gsim_admin_client_certs(gsim *sim, struct evhttp_request *req, gsim_api *ap
  * the alias, names the API. */
 void gsim_admin_client_certs_v014(gsim *sim, struct evhttp_request *req, const char *rest);
 
+/* admin_oauth.c: /api/am/admin/v4/key-managers...,
+ * /api/am/devportal/v3/applications..., /api/am/devportal/v3/subscriptions... */
+int gsim_admin_oauth(gsim *sim, struct evhttp_request *req, const char *path);
+
 #endif

@@ -1,21 +1,10 @@
-/* oauth.c - OAuth2: key managers, applications, key mappings, subscriptions,
- * and the bearer token check of the data plane.
+/* oauth.c - OAuth2: key managers, applications, key mappings, subscriptions
+ * (their store kinds, loading and the operations the admin API calls), and
+ * the bearer token check of the data plane.
  *
- * Admin routes (WSO2 4.x admin v4 and devportal v3 shapes; JSON bodies of at
- * most 64 KiB; errors as the Publisher API's ErrorDTO):
- *
- *   POST   /api/am/admin/v4/key-managers                  {name, issuer, alg, certificates}
- *   GET    /api/am/admin/v4/key-managers[/{id}]           list / one
- *   DELETE /api/am/admin/v4/key-managers/{id}             (its key mappings go with it)
- *   POST   /api/am/devportal/v3/applications              {name, throttlingPolicy}
- *   GET    /api/am/devportal/v3/applications[/{id}]
- *   DELETE /api/am/devportal/v3/applications/{id}         (its key mappings and subscriptions too)
- *   POST   /api/am/devportal/v3/applications/{id}/map-keys   {consumerKey, keyType, keyManager}
- *   GET    /api/am/devportal/v3/applications/{id}/oauth-keys
- *   POST   /api/am/devportal/v3/subscriptions             {applicationId, apiId, throttlingPolicy}
- *   GET    /api/am/devportal/v3/subscriptions?apiId=&applicationId=   (one at least)
- *   GET    /api/am/devportal/v3/subscriptions/{id}
- *   DELETE /api/am/devportal/v3/subscriptions/{id}
+ * The admin API's routes are admin_oauth.c's; it calls the operations of
+ * oauth.h (lookups, lists, adds, deletes), which keep memory and the store
+ * in step.
  *
  * Every object is a store object (store.h), written before the answer; a
  * failed write answers 500 and leaves memory as it was. Keys: key managers
@@ -58,109 +47,36 @@
  * key mapping, application and subscription lookup is the simulator's
  * callback.
  */
-#include <math.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/queue.h>
 
-#include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <openssl/err.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
 
 #include "gjwt.h"
+#include "oauth.h"
 #include "sim.h"
 #include "token.h"
 
-#define KM_PATH      "/api/am/admin/v4/key-managers"
-#define APPS_PATH    "/api/am/devportal/v3/applications"
-#define SUBS_PATH    "/api/am/devportal/v3/subscriptions"
 #define KIND_KM      "key_manager"
 #define KIND_APP     "application"
 #define KIND_MAPPING "key_mapping"
 #define KIND_SUB     "subscription"
 
-typedef struct oauth_km {
-  char id[GSIM_API_ID_MAX];
-  char name[GSIM_KM_NAME_MAX];
-  char issuer[GSIM_ISSUER_MAX];
-  gjwt_alg alg;
-  EVP_PKEY *key;
-  json_t *json; /* as answered and stored */
-} oauth_km;
-
-typedef struct oauth_app {
-  char id[GSIM_API_ID_MAX];
-  char name[GSIM_KM_NAME_MAX];
-  json_t *json;
-} oauth_app;
-
-typedef struct oauth_mapping {
-  char consumer_key[GSIM_CONSUMER_KEY_MAX];
-  char app_id[GSIM_API_ID_MAX];
-  char key_type[16]; /* PRODUCTION or SANDBOX */
-  char km_name[GSIM_KM_NAME_MAX];
-  json_t *json;
-} oauth_mapping;
-
-typedef struct oauth_sub {
-  char id[GSIM_API_ID_MAX];
-  char app_id[GSIM_API_ID_MAX];
-  char api_id[GSIM_API_ID_MAX];
-  char tier[GSIM_TIER_MAX];
-  json_t *json;
-} oauth_sub;
-
 /* Each list in creation order (as the store lists them). */
 struct gsim_oauth {
-  oauth_km *kms;
+  gsim_oauth_km *kms;
   size_t km_count, km_cap;
-  oauth_app *apps;
+  gsim_oauth_app *apps;
   size_t app_count, app_cap;
-  oauth_mapping *mappings;
+  gsim_oauth_mapping *mappings;
   size_t mapping_count, mapping_cap;
-  oauth_sub *subs;
+  gsim_oauth_sub *subs;
   size_t sub_count, sub_cap;
 };
 
-/* What an admin route's handler gets: the simulator, the id in the path and
- * the item it names where the route looked it up (with its JSON). */
-typedef struct oauth_call {
-  gsim *sim;
-  const char *id;
-  void *item;
-  json_t *json;
-} oauth_call;
-
 /* ---- small helpers ------------------------------------------------------------ */
-
-static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
-  gsim_log(sim, "ERROR", "oauth: %s: %s", what, gsim_store_error(sim->store));
-  gsim_rest_internal(req);
-}
-
-static void not_found(struct evhttp_request *req, const char *what, const char *id) {
-  gsim_rest_not_found(req, "Requested %s with Id '%s' not found", what, id);
-}
-
-/* 1 when s is a UUID in the simulator's spelling (lower-case hex). */
-static int is_uuid(const char *s, size_t len) {
-  if (len != GSIM_API_ID_MAX - 1)
-    return 0;
-  for (size_t i = 0; i < len; i++) {
-    int dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-      return 0;
-  }
-  return 1;
-}
 
 /* Grows an array to hold one more item (up to max); 0, or -1. */
 static int reserve(void **items, size_t *cap, size_t count, size_t size, size_t max) {
@@ -186,20 +102,6 @@ static void remove_at(void *items, size_t *count, size_t size, size_t i) {
   (*count)--;
 }
 
-/* Text of printable ASCII (spaces allowed inside when spaces is set). */
-static int printable_ascii(const char *s, int spaces) {
-  if (!*s || *s == ' ')
-    return 0;
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c < 0x20 || c >= 0x7f || (c == ' ' && !spaces))
-      return 0;
-    if (c == ' ' && s[1] == '\0')
-      return 0;
-  }
-  return 1;
-}
-
 /* ---- lookups ------------------------------------------------------------------- */
 
 /* The first item of an array whose string field at offset is value, or NULL. */
@@ -214,32 +116,42 @@ static void *find_by(void *items, size_t count, size_t size, size_t offset, cons
 #define FIND(array, count, type, field, value)                                                     \
   ((type *)find_by((array), (count), sizeof(type), offsetof(type, field), (value)))
 
-static oauth_km *km_by_id(struct gsim_oauth *o, const char *id) {
-  return FIND(o->kms, o->km_count, oauth_km, id, id);
+gsim_oauth_km *gsim_oauth_km_by_id(struct gsim_oauth *o, const char *id) {
+  return FIND(o->kms, o->km_count, gsim_oauth_km, id, id);
 }
-static oauth_km *km_by_name(struct gsim_oauth *o, const char *name) {
-  return FIND(o->kms, o->km_count, oauth_km, name, name);
+gsim_oauth_km *gsim_oauth_km_by_name(struct gsim_oauth *o, const char *name) {
+  return FIND(o->kms, o->km_count, gsim_oauth_km, name, name);
 }
-static oauth_km *km_by_issuer(struct gsim_oauth *o, const char *issuer) {
-  return FIND(o->kms, o->km_count, oauth_km, issuer, issuer);
+gsim_oauth_km *gsim_oauth_km_by_issuer(struct gsim_oauth *o, const char *issuer) {
+  return FIND(o->kms, o->km_count, gsim_oauth_km, issuer, issuer);
 }
-static oauth_app *app_by_id(struct gsim_oauth *o, const char *id) {
-  return FIND(o->apps, o->app_count, oauth_app, id, id);
+gsim_oauth_app *gsim_oauth_app_by_id(struct gsim_oauth *o, const char *id) {
+  return FIND(o->apps, o->app_count, gsim_oauth_app, id, id);
 }
-static oauth_app *app_by_name(struct gsim_oauth *o, const char *name) {
-  return FIND(o->apps, o->app_count, oauth_app, name, name);
+gsim_oauth_app *gsim_oauth_app_by_name(struct gsim_oauth *o, const char *name) {
+  return FIND(o->apps, o->app_count, gsim_oauth_app, name, name);
 }
-static oauth_mapping *mapping_by_key(struct gsim_oauth *o, const char *consumer_key) {
-  return FIND(o->mappings, o->mapping_count, oauth_mapping, consumer_key, consumer_key);
+gsim_oauth_mapping *gsim_oauth_mapping_by_key(struct gsim_oauth *o, const char *consumer_key) {
+  return FIND(o->mappings, o->mapping_count, gsim_oauth_mapping, consumer_key, consumer_key);
 }
-static oauth_sub *sub_by_id(struct gsim_oauth *o, const char *id) {
-  return FIND(o->subs, o->sub_count, oauth_sub, id, id);
+gsim_oauth_sub *gsim_oauth_sub_by_id(struct gsim_oauth *o, const char *id) {
+  return FIND(o->subs, o->sub_count, gsim_oauth_sub, id, id);
 }
 
-static oauth_sub *sub_of(struct gsim_oauth *o, const char *app_id, const char *api_id) {
+gsim_oauth_sub *gsim_oauth_sub_of(struct gsim_oauth *o, const char *app_id, const char *api_id) {
   for (size_t i = 0; i < o->sub_count; i++)
     if (strcmp(o->subs[i].app_id, app_id) == 0 && strcmp(o->subs[i].api_id, api_id) == 0)
       return &o->subs[i];
+  return NULL;
+}
+
+gsim_oauth_mapping *gsim_oauth_mapping_of(struct gsim_oauth *o, const char *app_id,
+                                          const char *km_name, const char *key_type) {
+  for (size_t i = 0; i < o->mapping_count; i++)
+    if (strcmp(o->mappings[i].app_id, app_id) == 0 &&
+        strcmp(o->mappings[i].km_name, km_name) == 0 &&
+        strcmp(o->mappings[i].key_type, key_type) == 0)
+      return &o->mappings[i];
   return NULL;
 }
 
@@ -270,7 +182,7 @@ static int copy_fields(json_t *json, const json_field *fields, size_t n) {
   return 0;
 }
 
-static int km_from_json(oauth_km *km, json_t *json, char *why, size_t why_len) {
+static int km_from_json(gsim_oauth_km *km, json_t *json, char *why, size_t why_len) {
   memset(km, 0, sizeof(*km));
   const json_field fields[] = {FIELD("id", km->id), FIELD("name", km->name),
                                FIELD("issuer", km->issuer)};
@@ -288,7 +200,7 @@ static int km_from_json(oauth_km *km, json_t *json, char *why, size_t why_len) {
   return 0;
 }
 
-static int app_from_json(oauth_app *app, json_t *json) {
+static int app_from_json(gsim_oauth_app *app, json_t *json) {
   memset(app, 0, sizeof(*app));
   const json_field fields[] = {FIELD("applicationId", app->id), FIELD("name", app->name)};
   if (copy_fields(json, fields, 2) != 0)
@@ -297,7 +209,7 @@ static int app_from_json(oauth_app *app, json_t *json) {
   return 0;
 }
 
-static int mapping_from_json(oauth_mapping *m, json_t *json) {
+static int mapping_from_json(gsim_oauth_mapping *m, json_t *json) {
   memset(m, 0, sizeof(*m));
   const json_field fields[] = {FIELD("consumerKey", m->consumer_key),
                                FIELD("applicationId", m->app_id), FIELD("keyType", m->key_type),
@@ -308,7 +220,7 @@ static int mapping_from_json(oauth_mapping *m, json_t *json) {
   return 0;
 }
 
-static int sub_from_json(oauth_sub *s, json_t *json) {
+static int sub_from_json(gsim_oauth_sub *s, json_t *json) {
   memset(s, 0, sizeof(*s));
   const json_field fields[] = {FIELD("subscriptionId", s->id), FIELD("applicationId", s->app_id),
                                FIELD("apiId", s->api_id), FIELD("throttlingPolicy", s->tier)};
@@ -336,11 +248,11 @@ static gsim_store_status store_insert(gsim *sim, const char *kind, const char *k
   return st;
 }
 
-static void mapping_store_key(const oauth_mapping *m, char out[GSIM_OBJECT_KEY_MAX]) {
+static void mapping_store_key(const gsim_oauth_mapping *m, char out[GSIM_OBJECT_KEY_MAX]) {
   snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s", m->app_id, m->consumer_key);
 }
 
-static void sub_store_key(const oauth_sub *s, char out[GSIM_OBJECT_KEY_MAX]) {
+static void sub_store_key(const gsim_oauth_sub *s, char out[GSIM_OBJECT_KEY_MAX]) {
   snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s", s->api_id, s->id);
 }
 
@@ -412,7 +324,7 @@ static int load(gsim *sim, char *why, size_t why_len) {
       json_t *j = row_json(&rows[i]);
       char item_why[256] = "not a JSON object of that kind, or past the simulator's limits";
       if (k == 0) {
-        oauth_km km;
+        gsim_oauth_km km;
         rc = j &&
                      reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(km), GSIM_MAX_KMS) ==
                          0 &&
@@ -422,7 +334,7 @@ static int load(gsim *sim, char *why, size_t why_len) {
         if (rc == 0)
           o->kms[o->km_count++] = km;
       } else if (k == 1) {
-        oauth_app app;
+        gsim_oauth_app app;
         rc = j &&
                      reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(app),
                              GSIM_MAX_APPS) == 0 &&
@@ -432,27 +344,28 @@ static int load(gsim *sim, char *why, size_t why_len) {
         if (rc == 0)
           o->apps[o->app_count++] = app;
       } else if (k == 2) {
-        oauth_mapping m;
+        gsim_oauth_mapping m;
         rc = j &&
                      reserve((void **)&o->mappings, &o->mapping_cap, o->mapping_count, sizeof(m),
                              GSIM_MAX_MAPPINGS) == 0 &&
                      mapping_from_json(&m, j) == 0
                  ? 0
                  : -1;
-        if (rc == 0 && (!app_by_id(o, m.app_id) || !km_by_name(o, m.km_name))) {
+        if (rc == 0 &&
+            (!gsim_oauth_app_by_id(o, m.app_id) || !gsim_oauth_km_by_name(o, m.km_name))) {
           drop_orphan(sim, &rows[i], "its application or key manager is gone");
           json_decref(m.json);
         } else if (rc == 0)
           o->mappings[o->mapping_count++] = m;
       } else {
-        oauth_sub s;
+        gsim_oauth_sub s;
         rc = j &&
                      reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(s),
                              GSIM_MAX_SUBS) == 0 &&
                      sub_from_json(&s, j) == 0
                  ? 0
                  : -1;
-        if (rc == 0 && (!app_by_id(o, s.app_id) || !gsim_api_find_id(sim, s.api_id))) {
+        if (rc == 0 && (!gsim_oauth_app_by_id(o, s.app_id) || !gsim_api_find_id(sim, s.api_id))) {
           drop_orphan(sim, &rows[i], "its application or API is gone");
           json_decref(s.json);
         } else if (rc == 0)
@@ -488,196 +401,66 @@ int gsim_oauth_init(gsim *sim, char *why, size_t why_len) {
   return 0;
 }
 
-/* ---- request bodies ------------------------------------------------------------------- */
+/* ---- the admin API's operations (oauth.h) ----------------------------------------------- */
 
-/* The body as a JSON object (new reference), or NULL after answering. */
-static json_t *read_body(struct evhttp_request *req) {
-  if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > GSIM_MAX_JSON_BODY) {
-    gsim_rest_error(req, 413, "Payload Too Large", "The JSON body is over 64 KiB");
-    return NULL;
-  }
-  json_error_t jerr;
-  size_t len = 0;
-  json_t *in = gsim_rest_json_body(req, &len, &jerr);
-  if (!in) {
-    char why[300];
-    if (len)
-      snprintf(why, sizeof(why), "The body is not JSON: %s (line %d, column %d)", jerr.text,
-               jerr.line, jerr.column);
-    else
-      snprintf(why, sizeof(why), "The body is empty: a JSON object is expected");
-    gsim_rest_bad_request(req, why);
-    return NULL;
-  }
-  if (!json_is_object(in)) {
-    json_decref(in);
-    gsim_rest_bad_request(req, "The body must be a JSON object");
-    return NULL;
-  }
-  return in;
-}
-
-/* A required string member checked by printable_ascii and its length (1 to
- * len - 1 bytes); NULL after answering 400 with rule. */
-static const char *text_field(struct evhttp_request *req, json_t *in, const char *name, size_t len,
-                              int spaces) {
-  const char *v = json_string_value(json_object_get(in, name));
-  if (!v || strlen(v) >= len || !printable_ascii(v, spaces)) {
-    char why[200];
-    snprintf(why, sizeof(why), "%s: a string of 1 to %zu printable ASCII characters%s is required",
-             name, len - 1, spaces ? "" : " without spaces");
-    gsim_rest_bad_request(req, why);
-    return NULL;
-  }
-  return v;
-}
-
-/* throttlingPolicy: a tier the gateway knows; NULL after answering 400. */
-static const char *tier_field(gsim *sim, struct evhttp_request *req, json_t *in) {
-  const char *tier = json_string_value(json_object_get(in, "throttlingPolicy"));
-  if (!tier || strlen(tier) >= GSIM_TIER_MAX) {
-    gsim_rest_bad_request(req, "throttlingPolicy: the name of a throttling tier is required");
-    return NULL;
-  }
-  if (!gsim_tier_find(sim->opt, tier)) {
-    char why[300], shown[GSIM_TIER_MAX];
-    snprintf(why, sizeof(why),
-             "throttlingPolicy: '%s' is not a known tier (built in: Unlimited, Gold, Silver, "
-             "Bronze, Unauthenticated, 10PerMin, 20PerMin, 50PerMin; more in the config)",
-             gsim_loggable(tier, shown, sizeof(shown)));
-    gsim_rest_bad_request(req, why);
-    return NULL;
-  }
-  return tier;
-}
-
-/* A path's "/{uuid}" segment at rest into id, with *after what follows it;
- * -1 when rest is not that shape. */
-static int id_segment(const char *rest, char id[GSIM_API_ID_MAX], const char **after) {
-  if (*rest != '/')
-    return -1;
-  rest++;
-  const char *end = strchr(rest, '/');
-  size_t len = end ? (size_t)(end - rest) : strlen(rest);
-  if (!is_uuid(rest, len))
-    return -1;
-  memcpy(id, rest, len);
-  id[len] = '\0';
-  *after = rest + len;
-  return 0;
-}
-
-static json_t *list_reply(json_t *list) {
-  json_int_t n = (json_int_t)json_array_size(list);
-  return json_pack("{s:I, s:o, s:{s:i, s:I, s:I, s:s, s:s}}", "count", n, "list", list,
-                   "pagination", "offset", 0, "limit", n, "total", n, "next", "", "previous", "");
-}
-
-/* ---- key managers ---------------------------------------------------------------------- */
-
-static void km_create(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ctx;
+json_t *gsim_oauth_list(gsim *sim, gsim_oauth_kind kind, const char *app_id, const char *api_id) {
   struct gsim_oauth *o = sim->oauth;
-  json_t *in = read_body(req);
-  if (!in)
-    return;
-  char why[300];
-  const char *name = text_field(req, in, "name", GSIM_KM_NAME_MAX, 1);
-  const char *issuer = name ? text_field(req, in, "issuer", GSIM_ISSUER_MAX, 0) : NULL;
-  if (!issuer) {
-    json_decref(in);
-    return;
-  }
-  json_t *alg_v = json_object_get(in, "alg");
-  gjwt_alg alg = GJWT_RS256;
-  if (alg_v && gjwt_alg_parse(json_string_value(alg_v), &alg) != 0) {
-    json_decref(in);
-    gsim_rest_bad_request(req, "alg: RS256 or ES256 (the default is RS256)");
-    return;
-  }
-  json_t *certs = json_object_get(in, "certificates");
-  const char *type = json_string_value(json_object_get(certs, "type"));
-  const char *value = json_string_value(json_object_get(certs, "value"));
-  if (!json_is_object(certs) || !type || !value) {
-    json_decref(in);
-    gsim_rest_bad_request(req, "certificates: {\"type\": \"PEM\", \"value\": \"<PEM public key or "
-                               "certificate>\"} is required");
-    return;
-  }
-  if (strcmp(type, "PEM") != 0) {
-    json_decref(in);
-    gsim_rest_bad_request(req,
-                          "certificates.type: only PEM is supported by gatecert-sim (not JWKS)");
-    return;
-  }
-  if (strlen(value) > GSIM_MAX_PEM) {
-    json_decref(in);
-    gsim_rest_bad_request(req, "certificates.value: at most 32 KiB");
-    return;
-  }
-  EVP_PKEY *key = gsim_oauth_public_key(value, alg, why, sizeof(why));
-  if (!key) {
-    json_decref(in);
-    gsim_rest_bad_request(req, why);
-    return;
-  }
-  char shown[120];
-  if (km_by_name(o, name) || km_by_issuer(o, issuer)) {
-    int by_name = km_by_name(o, name) != NULL;
-    snprintf(why, sizeof(why), "A key manager with the %s '%s' already exists",
-             by_name ? "name" : "issuer",
-             gsim_loggable(by_name ? name : issuer, shown, sizeof(shown)));
-    gsim_rest_error(req, 409, "Conflict", why);
-  } else if (reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(oauth_km), GSIM_MAX_KMS) !=
-             0) {
-    snprintf(why, sizeof(why), "The simulator holds at most %d key managers", GSIM_MAX_KMS);
-    gsim_rest_bad_request(req, why);
-  } else {
-    oauth_km km;
-    memset(&km, 0, sizeof(km));
-    gsim_rest_new_uuid(km.id);
-    snprintf(km.name, sizeof(km.name), "%s", name);
-    snprintf(km.issuer, sizeof(km.issuer), "%s", issuer);
-    km.alg = alg;
-    km.json = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}", "id", km.id, "name", name,
-                        "issuer", issuer, "alg", gjwt_alg_name(alg), "certificates", "type", "PEM",
-                        "value", value, "enabled", 1);
-    gsim_store_status st = km.json ? store_insert(sim, KIND_KM, km.id, km.json) : GSIM_STORE_ERROR;
-    if (st != GSIM_STORE_OK) {
-      json_decref(km.json);
-      internal_error(sim, req, "storing the key manager");
-    } else {
-      km.key = key;
-      key = NULL;
-      o->kms[o->km_count++] = km;
-      gsim_log(sim, "INFO", "oauth: key manager '%s' added (issuer %s, %s)", km.name, km.issuer,
-               gjwt_alg_name(alg));
-      gsim_rest_set_location(req, KM_PATH, "/", km.id);
-      gsim_send_json(req, 201, json_incref(km.json));
+  json_t *list = json_array();
+  if (kind == GSIM_OAUTH_KM)
+    for (size_t i = 0; i < o->km_count; i++)
+      json_array_append(list, o->kms[i].json);
+  else if (kind == GSIM_OAUTH_APP)
+    for (size_t i = 0; i < o->app_count; i++)
+      json_array_append(list, o->apps[i].json);
+  else if (kind == GSIM_OAUTH_MAPPING)
+    for (size_t i = 0; i < o->mapping_count; i++) {
+      if (!app_id || strcmp(o->mappings[i].app_id, app_id) == 0)
+        json_array_append(list, o->mappings[i].json);
     }
-  }
-  EVP_PKEY_free(key);
-  json_decref(in);
+  else
+    for (size_t i = 0; i < o->sub_count; i++)
+      if ((!app_id || strcmp(o->subs[i].app_id, app_id) == 0) &&
+          (!api_id || strcmp(o->subs[i].api_id, api_id) == 0))
+        json_array_append(list, o->subs[i].json);
+  return list;
 }
 
-static void km_delete(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ((const oauth_call *)ctx)->sim;
-  const char *id = ((const oauth_call *)ctx)->id;
+gsim_oauth_change gsim_oauth_km_add(gsim *sim, const char *name, const char *issuer, gjwt_alg alg,
+                                    const char *value, EVP_PKEY *key, const gsim_oauth_km **added) {
   struct gsim_oauth *o = sim->oauth;
-  oauth_km *km = km_by_id(o, id);
-  if (!km) {
-    not_found(req, "key manager", id);
-    return;
+  if (reserve((void **)&o->kms, &o->km_cap, o->km_count, sizeof(gsim_oauth_km), GSIM_MAX_KMS) != 0)
+    return GSIM_OAUTH_FULL;
+  gsim_oauth_km km;
+  memset(&km, 0, sizeof(km));
+  gsim_rest_new_uuid(km.id);
+  snprintf(km.name, sizeof(km.name), "%s", name);
+  snprintf(km.issuer, sizeof(km.issuer), "%s", issuer);
+  km.alg = alg;
+  km.json = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}", "id", km.id, "name", name,
+                      "issuer", issuer, "alg", gjwt_alg_name(alg), "certificates", "type", "PEM",
+                      "value", value, "enabled", 1);
+  gsim_store_status st = km.json ? store_insert(sim, KIND_KM, km.id, km.json) : GSIM_STORE_ERROR;
+  if (st != GSIM_STORE_OK) {
+    json_decref(km.json);
+    return GSIM_OAUTH_STORE_FAILED;
   }
-  gsim_store_status st = gsim_store_object_delete(sim->store, KIND_KM, id);
-  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
-    internal_error(sim, req, "deleting the key manager");
-    return;
-  }
+  km.key = key;
+  o->kms[o->km_count++] = km;
+  gsim_log(sim, "INFO", "oauth: key manager '%s' added (issuer %s, %s)", km.name, km.issuer,
+           gjwt_alg_name(alg));
+  *added = &o->kms[o->km_count - 1];
+  return GSIM_OAUTH_CHANGED;
+}
+
+int gsim_oauth_km_delete(gsim *sim, gsim_oauth_km *km) {
+  struct gsim_oauth *o = sim->oauth;
+  gsim_store_status st = gsim_store_object_delete(sim->store, KIND_KM, km->id);
+  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND)
+    return -1;
   /* its key mappings are no use any more (a later key manager of that name
    * must not inherit them) */
   for (size_t i = o->mapping_count; i-- > 0;) {
-    oauth_mapping *m = &o->mappings[i];
+    gsim_oauth_mapping *m = &o->mappings[i];
     if (strcmp(m->km_name, km->name) != 0)
       continue;
     char key[GSIM_OBJECT_KEY_MAX];
@@ -694,99 +477,41 @@ static void km_delete(void *ctx, struct evhttp_request *req) {
   EVP_PKEY_free(km->key);
   json_decref(km->json);
   remove_at(o->kms, &o->km_count, sizeof(*km), (size_t)(km - o->kms));
-  evhttp_send_reply(req, 200, "OK", NULL);
+  return 0;
 }
 
-static void km_list(void *ctx, struct evhttp_request *req) {
-  struct gsim_oauth *o = ((gsim *)ctx)->oauth;
-  json_t *list = json_array();
-  for (size_t i = 0; i < o->km_count; i++) {
-    json_t *k = o->kms[i].json;
-    json_array_append_new(
-        list, json_pack("{s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(k, "id"), "name",
-                        json_object_get(k, "name"), "issuer", json_object_get(k, "issuer"), "alg",
-                        json_object_get(k, "alg"), "enabled", json_object_get(k, "enabled")));
-  }
-  gsim_send_json(req, 200, list_reply(list));
-}
-
-static void km_get(void *ctx, struct evhttp_request *req) {
-  const oauth_call *call = ctx;
-  oauth_km *km = km_by_id(call->sim->oauth, call->id);
-  if (km)
-    gsim_send_json(req, 200, json_incref(km->json));
-  else
-    not_found(req, "key manager", call->id);
-}
-
-static void km_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  if (gsim_rest_collection(req, rest, km_create, km_list, sim))
-    return;
-  char id[GSIM_API_ID_MAX];
-  const char *after = NULL;
-  if (id_segment(rest, id, &after) != 0 || *after) {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  oauth_call call = {sim, id, NULL, NULL};
-  gsim_rest_item(req, km_get, km_delete, &call);
-}
-
-/* ---- applications ------------------------------------------------------------------------ */
-
-static void app_create(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ctx;
+gsim_oauth_change gsim_oauth_app_add(gsim *sim, const char *name, const char *tier,
+                                     const gsim_oauth_app **added) {
   struct gsim_oauth *o = sim->oauth;
-  json_t *in = read_body(req);
-  if (!in)
-    return;
-  const char *name = text_field(req, in, "name", GSIM_KM_NAME_MAX, 1);
-  const char *tier = name ? tier_field(sim, req, in) : NULL;
-  char why[300], shown[GSIM_KM_NAME_MAX + 8];
-  if (!tier) {
-    /* answered */
-  } else if (app_by_name(o, name)) {
-    snprintf(why, sizeof(why), "A duplicate application already exists by the name - %s",
-             gsim_loggable(name, shown, sizeof(shown)));
-    gsim_rest_error(req, 409, "Conflict", why);
-  } else if (reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(oauth_app),
-                     GSIM_MAX_APPS) != 0) {
-    snprintf(why, sizeof(why), "The simulator holds at most %d applications", GSIM_MAX_APPS);
-    gsim_rest_bad_request(req, why);
-  } else {
-    oauth_app app;
-    memset(&app, 0, sizeof(app));
-    gsim_rest_new_uuid(app.id);
-    snprintf(app.name, sizeof(app.name), "%s", name);
-    app.json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "applicationId", app.id, "name", name,
-                         "throttlingPolicy", tier, "description", "", "tokenType", "JWT", "status",
-                         "APPROVED");
-    gsim_store_status st =
-        app.json ? store_insert(sim, KIND_APP, app.id, app.json) : GSIM_STORE_ERROR;
-    if (st != GSIM_STORE_OK) {
-      json_decref(app.json);
-      internal_error(sim, req, "storing the application");
-    } else {
-      o->apps[o->app_count++] = app;
-      gsim_log(sim, "INFO", "oauth: application '%s' created (%s)", app.name, app.id);
-      gsim_rest_set_location(req, APPS_PATH, "/", app.id);
-      gsim_send_json(req, 201, json_incref(app.json));
-    }
+  if (reserve((void **)&o->apps, &o->app_cap, o->app_count, sizeof(gsim_oauth_app),
+              GSIM_MAX_APPS) != 0)
+    return GSIM_OAUTH_FULL;
+  gsim_oauth_app app;
+  memset(&app, 0, sizeof(app));
+  gsim_rest_new_uuid(app.id);
+  snprintf(app.name, sizeof(app.name), "%s", name);
+  app.json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "applicationId", app.id, "name", name,
+                       "throttlingPolicy", tier, "description", "", "tokenType", "JWT", "status",
+                       "APPROVED");
+  gsim_store_status st =
+      app.json ? store_insert(sim, KIND_APP, app.id, app.json) : GSIM_STORE_ERROR;
+  if (st != GSIM_STORE_OK) {
+    json_decref(app.json);
+    return GSIM_OAUTH_STORE_FAILED;
   }
-  json_decref(in);
+  o->apps[o->app_count++] = app;
+  gsim_log(sim, "INFO", "oauth: application '%s' created (%s)", app.name, app.id);
+  *added = &o->apps[o->app_count - 1];
+  return GSIM_OAUTH_CHANGED;
 }
 
-static void app_delete(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ((const oauth_call *)ctx)->sim;
-  oauth_app *app = ((const oauth_call *)ctx)->item;
+int gsim_oauth_app_delete(gsim *sim, gsim_oauth_app *app) {
   struct gsim_oauth *o = sim->oauth;
   char id[GSIM_API_ID_MAX], prefix[GSIM_API_ID_MAX + 1];
   snprintf(id, sizeof(id), "%s", app->id);
   gsim_store_status st = gsim_store_object_delete(sim->store, KIND_APP, id);
-  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
-    internal_error(sim, req, "deleting the application");
-    return;
-  }
+  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND)
+    return -1;
   gsim_log(sim, "INFO", "oauth: application '%s' deleted", app->name);
   json_decref(app->json);
   remove_at(o->apps, &o->app_count, sizeof(*app), (size_t)(app - o->apps));
@@ -799,10 +524,10 @@ static void app_delete(void *ctx, struct evhttp_request *req) {
   for (size_t i = o->mapping_count; i-- > 0;)
     if (strcmp(o->mappings[i].app_id, id) == 0) {
       json_decref(o->mappings[i].json);
-      remove_at(o->mappings, &o->mapping_count, sizeof(oauth_mapping), i);
+      remove_at(o->mappings, &o->mapping_count, sizeof(gsim_oauth_mapping), i);
     }
   for (size_t i = o->sub_count; i-- > 0;) {
-    oauth_sub *s = &o->subs[i];
+    gsim_oauth_sub *s = &o->subs[i];
     if (strcmp(s->app_id, id) != 0)
       continue;
     char key[GSIM_OBJECT_KEY_MAX];
@@ -815,273 +540,82 @@ static void app_delete(void *ctx, struct evhttp_request *req) {
     json_decref(s->json);
     remove_at(o->subs, &o->sub_count, sizeof(*s), i);
   }
-  evhttp_send_reply(req, 200, "OK", NULL);
+  return 0;
 }
 
-static void map_keys(gsim *sim, struct evhttp_request *req, oauth_app *app) {
+gsim_oauth_change gsim_oauth_mapping_add(gsim *sim, const gsim_oauth_app *app,
+                                         const gsim_oauth_km *km, const char *consumer_key,
+                                         const char *key_type, const gsim_oauth_mapping **added) {
   struct gsim_oauth *o = sim->oauth;
-  json_t *in = read_body(req);
-  if (!in)
-    return;
-  char why[400], shown[GSIM_CONSUMER_KEY_MAX + 8];
-  const char *ck = text_field(req, in, "consumerKey", GSIM_CONSUMER_KEY_MAX, 0);
-  const char *type = json_string_value(json_object_get(in, "keyType"));
-  const char *km_name = json_string_value(json_object_get(in, "keyManager"));
-  const oauth_km *km = km_name ? km_by_name(o, km_name) : NULL;
-  if (!ck) {
-    /* answered */
-  } else if (!type || (strcmp(type, "PRODUCTION") != 0 && strcmp(type, "SANDBOX") != 0)) {
-    gsim_rest_bad_request(req, "keyType: PRODUCTION or SANDBOX is required");
-  } else if (!km_name) {
-    gsim_rest_bad_request(req, "keyManager: the name of a registered key manager is required");
-  } else if (!km) {
-    snprintf(why, sizeof(why), "keyManager: no key manager is named '%s'",
-             gsim_loggable(km_name, shown, sizeof(shown)));
-    gsim_rest_bad_request(req, why);
-  } else if (mapping_by_key(o, ck)) {
-    snprintf(why, sizeof(why), "The consumer key '%s' is already mapped to an application",
-             gsim_loggable(ck, shown, sizeof(shown)));
-    gsim_rest_error(req, 409, "Conflict", why);
-  } else {
-    int taken = 0;
-    for (size_t i = 0; i < o->mapping_count && !taken; i++)
-      taken = strcmp(o->mappings[i].app_id, app->id) == 0 &&
-              strcmp(o->mappings[i].km_name, km->name) == 0 &&
-              strcmp(o->mappings[i].key_type, type) == 0;
-    if (taken) {
-      snprintf(why, sizeof(why), "Application '%s' already has %s keys from key manager '%s'",
-               app->name, type, km->name);
-      gsim_rest_error(req, 409, "Conflict", why);
-    } else if (reserve((void **)&o->mappings, &o->mapping_cap, o->mapping_count,
-                       sizeof(oauth_mapping), GSIM_MAX_MAPPINGS) != 0) {
-      snprintf(why, sizeof(why), "The simulator holds at most %d key mappings", GSIM_MAX_MAPPINGS);
-      gsim_rest_bad_request(req, why);
-    } else {
-      oauth_mapping m;
-      memset(&m, 0, sizeof(m));
-      char mapping_id[GSIM_API_ID_MAX], key[GSIM_OBJECT_KEY_MAX];
-      gsim_rest_new_uuid(mapping_id);
-      snprintf(m.consumer_key, sizeof(m.consumer_key), "%s", ck);
-      snprintf(m.app_id, sizeof(m.app_id), "%s", app->id);
-      snprintf(m.key_type, sizeof(m.key_type), "%s", type);
-      snprintf(m.km_name, sizeof(m.km_name), "%s", km->name);
-      m.json =
-          json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "keyMappingId", mapping_id,
-                    "applicationId", app->id, "keyManager", km->name, "consumerKey", ck, "keyType",
-                    type, "keyState", "COMPLETED", "mode", "MAPPED", "supportedGrantTypes");
-      mapping_store_key(&m, key);
-      gsim_store_status st =
-          m.json ? store_insert(sim, KIND_MAPPING, key, m.json) : GSIM_STORE_ERROR;
-      if (st != GSIM_STORE_OK) {
-        json_decref(m.json);
-        internal_error(sim, req, "storing the key mapping");
-      } else {
-        o->mappings[o->mapping_count++] = m;
-        gsim_log(sim, "INFO",
-                 "oauth: consumer key %s of key manager '%s' mapped to application "
-                 "'%s' (%s)",
-                 gsim_loggable(ck, shown, sizeof(shown)), km->name, app->name, type);
-        gsim_send_json(req, 200, json_incref(m.json));
-      }
-    }
+  if (reserve((void **)&o->mappings, &o->mapping_cap, o->mapping_count, sizeof(gsim_oauth_mapping),
+              GSIM_MAX_MAPPINGS) != 0)
+    return GSIM_OAUTH_FULL;
+  gsim_oauth_mapping m;
+  memset(&m, 0, sizeof(m));
+  char mapping_id[GSIM_API_ID_MAX], key[GSIM_OBJECT_KEY_MAX], shown[GSIM_CONSUMER_KEY_MAX + 8];
+  gsim_rest_new_uuid(mapping_id);
+  snprintf(m.consumer_key, sizeof(m.consumer_key), "%s", consumer_key);
+  snprintf(m.app_id, sizeof(m.app_id), "%s", app->id);
+  snprintf(m.key_type, sizeof(m.key_type), "%s", key_type);
+  snprintf(m.km_name, sizeof(m.km_name), "%s", km->name);
+  m.json = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "keyMappingId", mapping_id,
+                     "applicationId", app->id, "keyManager", km->name, "consumerKey", consumer_key,
+                     "keyType", key_type, "keyState", "COMPLETED", "mode", "MAPPED",
+                     "supportedGrantTypes");
+  mapping_store_key(&m, key);
+  gsim_store_status st = m.json ? store_insert(sim, KIND_MAPPING, key, m.json) : GSIM_STORE_ERROR;
+  if (st != GSIM_STORE_OK) {
+    json_decref(m.json);
+    return GSIM_OAUTH_STORE_FAILED;
   }
-  json_decref(in);
+  o->mappings[o->mapping_count++] = m;
+  gsim_log(sim, "INFO",
+           "oauth: consumer key %s of key manager '%s' mapped to application "
+           "'%s' (%s)",
+           gsim_loggable(consumer_key, shown, sizeof(shown)), km->name, app->name, key_type);
+  *added = &o->mappings[o->mapping_count - 1];
+  return GSIM_OAUTH_CHANGED;
 }
 
-static void app_keys(gsim *sim, struct evhttp_request *req, const oauth_app *app) {
+gsim_oauth_change gsim_oauth_sub_add(gsim *sim, const gsim_oauth_app *app, const gsim_api *api,
+                                     const char *tier, const gsim_oauth_sub **added) {
   struct gsim_oauth *o = sim->oauth;
-  json_t *list = json_array();
-  for (size_t i = 0; i < o->mapping_count; i++)
-    if (strcmp(o->mappings[i].app_id, app->id) == 0)
-      json_array_append(list, o->mappings[i].json);
-  gsim_send_json(req, 200, list_reply(list));
+  if (reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(gsim_oauth_sub),
+              GSIM_MAX_SUBS) != 0)
+    return GSIM_OAUTH_FULL;
+  gsim_oauth_sub s;
+  memset(&s, 0, sizeof(s));
+  gsim_rest_new_uuid(s.id);
+  snprintf(s.app_id, sizeof(s.app_id), "%s", app->id);
+  snprintf(s.api_id, sizeof(s.api_id), "%s", api->id);
+  snprintf(s.tier, sizeof(s.tier), "%s", tier);
+  s.json = json_pack("{s:s, s:s, s:s, s:s, s:s}", "subscriptionId", s.id, "applicationId", app->id,
+                     "apiId", api->id, "throttlingPolicy", tier, "status", "UNBLOCKED");
+  char key[GSIM_OBJECT_KEY_MAX];
+  sub_store_key(&s, key);
+  gsim_store_status st = s.json ? store_insert(sim, KIND_SUB, key, s.json) : GSIM_STORE_ERROR;
+  if (st != GSIM_STORE_OK) {
+    json_decref(s.json);
+    return GSIM_OAUTH_STORE_FAILED;
+  }
+  o->subs[o->sub_count++] = s;
+  gsim_log(sim, "INFO", "oauth: application '%s' subscribed to %s:%s (%s)", app->name, api->name,
+           api->version, tier);
+  *added = &o->subs[o->sub_count - 1];
+  return GSIM_OAUTH_CHANGED;
 }
 
-static void apps_list(void *ctx, struct evhttp_request *req) {
-  struct gsim_oauth *o = ((gsim *)ctx)->oauth;
-  json_t *list = json_array();
-  for (size_t i = 0; i < o->app_count; i++)
-    json_array_append(list, o->apps[i].json);
-  gsim_send_json(req, 200, list_reply(list));
-}
-
-/* GET of an item found before (an application or a subscription). */
-static void item_get(void *ctx, struct evhttp_request *req) {
-  gsim_send_json(req, 200, json_incref(((const oauth_call *)ctx)->json));
-}
-
-static void apps_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  if (gsim_rest_collection(req, rest, app_create, apps_list, sim))
-    return;
-  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-  char id[GSIM_API_ID_MAX];
-  const char *after = NULL;
-  if (id_segment(rest, id, &after) != 0 ||
-      (*after && strcmp(after, "/map-keys") != 0 && strcmp(after, "/oauth-keys") != 0)) {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  oauth_app *app = app_by_id(sim->oauth, id);
-  if (!app) {
-    not_found(req, "application", id);
-    return;
-  }
-  if (strcmp(after, "/map-keys") == 0) {
-    if (cmd == EVHTTP_REQ_POST)
-      map_keys(sim, req, app);
-    else
-      gsim_rest_method_not_allowed(req, "POST");
-  } else if (strcmp(after, "/oauth-keys") == 0) {
-    if (cmd == EVHTTP_REQ_GET)
-      app_keys(sim, req, app);
-    else
-      gsim_rest_method_not_allowed(req, "GET");
-  } else {
-    oauth_call call = {sim, id, app, app->json};
-    gsim_rest_item(req, item_get, app_delete, &call);
-  }
-}
-
-/* ---- subscriptions ---------------------------------------------------------------------- */
-
-static void sub_create(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ctx;
-  struct gsim_oauth *o = sim->oauth;
-  json_t *in = read_body(req);
-  if (!in)
-    return;
-  const char *app_id = json_string_value(json_object_get(in, "applicationId"));
-  const char *api_id = json_string_value(json_object_get(in, "apiId"));
-  char why[512];
-  if (!app_id || !api_id) {
-    json_decref(in);
-    gsim_rest_bad_request(req, "applicationId and apiId are required");
-    return;
-  }
-  const oauth_app *app = is_uuid(app_id, strlen(app_id)) ? app_by_id(o, app_id) : NULL;
-  const gsim_api *api = is_uuid(api_id, strlen(api_id)) ? gsim_api_find_id(sim, api_id) : NULL;
-  const char *tier = NULL;
-  if (!app) {
-    gsim_rest_error(req, 404, "Not Found", "Requested application not found (applicationId)");
-  } else if (!api) {
-    gsim_rest_error(req, 404, "Not Found", "Requested API not found (apiId)");
-  } else if ((tier = tier_field(sim, req, in)) == NULL) {
-    /* answered */
-  } else if (sub_of(o, app->id, api->id)) {
-    snprintf(why, sizeof(why), "Subscription already exists for API %s:%s in application %s",
-             api->name, api->version, app->name);
-    gsim_rest_error(req, 409, "Conflict", why);
-  } else if (reserve((void **)&o->subs, &o->sub_cap, o->sub_count, sizeof(oauth_sub),
-                     GSIM_MAX_SUBS) != 0) {
-    snprintf(why, sizeof(why), "The simulator holds at most %d subscriptions", GSIM_MAX_SUBS);
-    gsim_rest_bad_request(req, why);
-  } else {
-    oauth_sub s;
-    memset(&s, 0, sizeof(s));
-    gsim_rest_new_uuid(s.id);
-    snprintf(s.app_id, sizeof(s.app_id), "%s", app->id);
-    snprintf(s.api_id, sizeof(s.api_id), "%s", api->id);
-    snprintf(s.tier, sizeof(s.tier), "%s", tier);
-    s.json = json_pack("{s:s, s:s, s:s, s:s, s:s}", "subscriptionId", s.id, "applicationId",
-                       app->id, "apiId", api->id, "throttlingPolicy", tier, "status", "UNBLOCKED");
-    char key[GSIM_OBJECT_KEY_MAX];
-    sub_store_key(&s, key);
-    gsim_store_status st = s.json ? store_insert(sim, KIND_SUB, key, s.json) : GSIM_STORE_ERROR;
-    if (st != GSIM_STORE_OK) {
-      json_decref(s.json);
-      internal_error(sim, req, "storing the subscription");
-    } else {
-      o->subs[o->sub_count++] = s;
-      gsim_log(sim, "INFO", "oauth: application '%s' subscribed to %s:%s (%s)", app->name,
-               api->name, api->version, tier);
-      gsim_rest_set_location(req, SUBS_PATH, "/", s.id);
-      gsim_send_json(req, 201, json_incref(s.json));
-    }
-  }
-  json_decref(in);
-}
-
-static void sub_list(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ctx;
-  struct gsim_oauth *o = sim->oauth;
-  struct evkeyvalq query;
-  TAILQ_INIT(&query);
-  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-  if (q && evhttp_parse_query_str(q, &query) != 0) {
-    gsim_rest_bad_request(req, "The query string could not be parsed");
-    return;
-  }
-  const char *app_id = evhttp_find_header(&query, "applicationId");
-  const char *api_id = evhttp_find_header(&query, "apiId");
-  if (!app_id && !api_id)
-    gsim_rest_bad_request(req, "Either applicationId or apiId should be available");
-  else if (app_id && !(is_uuid(app_id, strlen(app_id)) && app_by_id(o, app_id)))
-    gsim_rest_error(req, 404, "Not Found", "Requested application not found (applicationId)");
-  else if (api_id && !(is_uuid(api_id, strlen(api_id)) && gsim_api_find_id(sim, api_id)))
-    gsim_rest_error(req, 404, "Not Found", "Requested API not found (apiId)");
-  else {
-    json_t *list = json_array();
-    for (size_t i = 0; i < o->sub_count; i++)
-      if ((!app_id || strcmp(o->subs[i].app_id, app_id) == 0) &&
-          (!api_id || strcmp(o->subs[i].api_id, api_id) == 0))
-        json_array_append(list, o->subs[i].json);
-    gsim_send_json(req, 200, list_reply(list));
-  }
-  evhttp_clear_headers(&query);
-}
-
-static void sub_delete(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ((const oauth_call *)ctx)->sim;
-  oauth_sub *s = ((const oauth_call *)ctx)->item;
+int gsim_oauth_sub_delete(gsim *sim, gsim_oauth_sub *s) {
   struct gsim_oauth *o = sim->oauth;
   char key[GSIM_OBJECT_KEY_MAX];
   sub_store_key(s, key);
   gsim_store_status st = gsim_store_object_delete(sim->store, KIND_SUB, key);
-  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND) {
-    internal_error(sim, req, "deleting the subscription");
-    return;
-  }
+  if (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND)
+    return -1;
   gsim_log(sim, "INFO", "oauth: subscription %s deleted", s->id);
   json_decref(s->json);
   remove_at(o->subs, &o->sub_count, sizeof(*s), (size_t)(s - o->subs));
-  evhttp_send_reply(req, 200, "OK", NULL);
-}
-
-static void subs_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  if (gsim_rest_collection(req, rest, sub_create, sub_list, sim))
-    return;
-  char id[GSIM_API_ID_MAX];
-  const char *after = NULL;
-  if (id_segment(rest, id, &after) != 0 || *after) {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  oauth_sub *s = sub_by_id(sim->oauth, id);
-  oauth_call call = {sim, id, s, s ? s->json : NULL};
-  if (!s)
-    not_found(req, "subscription", id);
-  else
-    gsim_rest_item(req, item_get, sub_delete, &call);
-}
-
-/* ---- dispatch ---------------------------------------------------------------------------- */
-
-int gsim_oauth_admin(gsim *sim, struct evhttp_request *req, const char *path) {
-  const char *rest = NULL;
-  void (*route)(gsim *, struct evhttp_request *, const char *) = NULL;
-  if ((rest = gsim_rest_under(path, KM_PATH)) != NULL)
-    route = km_route;
-  else if ((rest = gsim_rest_under(path, APPS_PATH)) != NULL)
-    route = apps_route;
-  else if ((rest = gsim_rest_under(path, SUBS_PATH)) != NULL)
-    route = subs_route;
-  else
-    return 0;
-  if (!sim->oauth)
-    gsim_rest_error(req, 503, "Service Unavailable", "OAuth2 is not initialised");
-  else
-    route(sim, req, rest);
-  return 1;
+  return 0;
 }
 
 int gsim_oauth_drop_api(gsim *sim, const char *api_id) {
@@ -1096,7 +630,7 @@ int gsim_oauth_drop_api(gsim *sim, const char *api_id) {
   for (size_t i = o->sub_count; i-- > 0;)
     if (strcmp(o->subs[i].api_id, api_id) == 0) {
       json_decref(o->subs[i].json);
-      remove_at(o->subs, &o->sub_count, sizeof(oauth_sub), i);
+      remove_at(o->subs, &o->sub_count, sizeof(gsim_oauth_sub), i);
     }
   if (deleted)
     gsim_log(sim, "INFO", "oauth: %zu subscription(s) of deleted API %s dropped", deleted, api_id);
@@ -1115,15 +649,15 @@ typedef struct sim_lookup {
 static void sim_subscribed(void *ctx, const char *km_name, const char *client, const char *shown,
                            gsim_oauth_result *out) {
   const sim_lookup *l = ctx;
-  const oauth_mapping *m = mapping_by_key(l->oauth, client);
+  const gsim_oauth_mapping *m = gsim_oauth_mapping_by_key(l->oauth, client);
   if (!m || strcmp(m->km_name, km_name) != 0) {
     gsim_token_verdict(out, GSIM_OAUTH_FORBIDDEN,
                        "client id %s is not mapped to an application under key manager '%s'", shown,
                        km_name);
     return;
   }
-  const oauth_app *app = app_by_id(l->oauth, m->app_id);
-  const oauth_sub *s = app ? sub_of(l->oauth, app->id, l->api->id) : NULL;
+  const gsim_oauth_app *app = gsim_oauth_app_by_id(l->oauth, m->app_id);
+  const gsim_oauth_sub *s = app ? gsim_oauth_sub_of(l->oauth, app->id, l->api->id) : NULL;
   if (!s) {
     gsim_token_verdict(out, GSIM_OAUTH_FORBIDDEN,
                        "application %s (client id %s) is not subscribed to %s:%s",

@@ -434,10 +434,6 @@ void gsim_oauth_check_bearer(const gsim_rules *rules, const char *authorization,
  * of the PEM) that fits alg (RS256: RSA >= 2048 bits; ES256: P-256), as the
  * admin API accepts it. NULL with why filled. */
 EVP_PKEY *gsim_oauth_public_key(const char *value, gjwt_alg alg, char *why, size_t why_len);
-/* Admin routes; each returns 1 when it answered the request, 0 when the path
- * is not its own: /api/am/admin/v4/key-managers...,
- * /api/am/devportal/v3/applications..., /api/am/devportal/v3/subscriptions... */
-int gsim_oauth_admin(gsim *sim, struct evhttp_request *req, const char *path);
 /* Forgets the subscriptions of an API being deleted. */
 int gsim_oauth_drop_api(gsim *sim, const char *api_id);
 
