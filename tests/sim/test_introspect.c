@@ -49,17 +49,11 @@
 
 /* ---- keys, made once ----------------------------------------------------------------- */
 
-static test_keys K;
+static test_keys *K; /* the group's (its state) */
 
 static int setup(void **state) {
-  (void)state;
-  test_keys_make(&K);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  test_keys_free(&K);
+  K = test_keys_new();
+  *state = K;
   return 0;
 }
 
@@ -104,8 +98,8 @@ static json_t *config_with(int optional) {
   json_decref(all);
   json_t *cfg = json_pack("{s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}], s:o, s:o}",
                           "key_managers", "name", "km-rsa", "issuer", ISSUER, "alg", "RS256",
-                          "public_pem", K.rsa_pub, "name", "km-ec", "issuer", ISSUER_EC, "alg",
-                          "ES256", "public_pem", K.ec_cert, "apis", apis, "subscriptions", subs);
+                          "public_pem", K->rsa_pub, "name", "km-ec", "issuer", ISSUER_EC, "alg",
+                          "ES256", "public_pem", K->ec_cert, "apis", apis, "subscriptions", subs);
   assert_non_null(cfg);
   return cfg;
 }
@@ -308,16 +302,16 @@ static void test_tokens(void **state) {
     long status;
     const char *by_or_code;
   } rows[] = {
-      {"valid RS256", mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp), 204, "oauth"},
-      {"valid ES256 (certificate key manager)", mint(K.ec, GJWT_ES256, ISSUER_EC, "ck-3", iat, exp),
-       204, "oauth"},
-      {"expired", mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0 - 7200, T0 - 3600), 401, "900901"},
-      {"wrong issuer", mint(K.rsa, GJWT_RS256, "https://other.example/token", "ck-1", iat, exp),
+      {"valid RS256", mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp), 204, "oauth"},
+      {"valid ES256 (certificate key manager)",
+       mint(K->ec, GJWT_ES256, ISSUER_EC, "ck-3", iat, exp), 204, "oauth"},
+      {"expired", mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", T0 - 7200, T0 - 3600), 401, "900901"},
+      {"wrong issuer", mint(K->rsa, GJWT_RS256, "https://other.example/token", "ck-1", iat, exp),
        401, "900901"},
-      {"wrong key", mint(K.rsa_other, GJWT_RS256, ISSUER, "ck-1", iat, exp), 401, "900901"},
-      {"alg confusion", mint(K.ec, GJWT_ES256, ISSUER, "ck-1", iat, exp), 401, "900901"},
-      {"not subscribed", mint(K.rsa, GJWT_RS256, ISSUER, "ck-2", iat, exp), 403, "900908"},
-      {"unknown client", mint(K.rsa, GJWT_RS256, ISSUER, "ck-9", iat, exp), 403, "900908"},
+      {"wrong key", mint(K->rsa_other, GJWT_RS256, ISSUER, "ck-1", iat, exp), 401, "900901"},
+      {"alg confusion", mint(K->ec, GJWT_ES256, ISSUER, "ck-1", iat, exp), 401, "900901"},
+      {"not subscribed", mint(K->rsa, GJWT_RS256, ISSUER, "ck-2", iat, exp), 403, "900908"},
+      {"unknown client", mint(K->rsa, GJWT_RS256, ISSUER, "ck-9", iat, exp), 403, "900908"},
   };
   for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
     expect_token(&w, rows[i].label, rows[i].token, rows[i].status, rows[i].by_or_code);
@@ -334,7 +328,7 @@ static void test_tokens(void **state) {
   expect(&w, "empty bearer", "Secure", "absent", "Bearer ", 401, "900902");
   expect(&w, "garbage", "Secure", "absent", "Bearer not-a-jwt", 401, "900901");
   expect(&w, "three dots of garbage", "Secure", "absent", "Bearer a.b.c", 401, "900901");
-  char *valid = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp);
+  char *valid = mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp);
   char *tampered = bearer(valid);
   tampered[strlen(tampered) - 2] ^= 1;
   expect(&w, "tampered signature", "Secure", "absent", tampered, 401, "900901");
@@ -447,9 +441,9 @@ static const hand_row hand_rows[] = {
 
 static void test_chain(void **state) {
   (void)state;
-  char *ok = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
-  char *forbidden = mint(K.rsa, GJWT_RS256, ISSUER, "ck-2", T0, T0 + 3600);
-  char *invalid = mint(K.rsa_other, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
+  char *ok = mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
+  char *forbidden = mint(K->rsa, GJWT_RS256, ISSUER, "ck-2", T0, T0 + 3600);
+  char *invalid = mint(K->rsa_other, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
   char *auths[] = {bearer(ok), NULL, bearer(invalid), bearer(forbidden)};
   static const gsim_oauth_status tokens[] = {GSIM_OAUTH_OK, GSIM_OAUTH_MISSING, GSIM_OAUTH_INVALID,
                                              GSIM_OAUTH_FORBIDDEN};
@@ -525,7 +519,7 @@ static void test_reload(void **state) {
   (void)state;
   world w;
   start(&w, "reload");
-  char *token = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
+  char *token = mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 3600);
   char *auth = bearer(token);
   expect(&w, "subscribed", "Secure", "absent", auth, 204, "oauth");
 
@@ -542,7 +536,7 @@ static void test_reload(void **state) {
   assert_int_equal(1, log_count(&w, "config not loaded"));
   cfg = base_config();
   json_object_set_new(json_array_get(json_object_get(cfg, "key_managers"), 0), "public_pem",
-                      json_string(K.rsa1024_pub));
+                      json_string(K->rsa1024_pub));
   write_config(&w, cfg);
   expect(&w, "after a 1024-bit RS256 key", "Secure", "absent", auth, 403, "900908");
   assert_true(log_contains(&w, "alg RS256 needs an RSA key of at least 2048 bits"));
@@ -621,7 +615,7 @@ static void test_clock(void **state) {
     char name[64], label[128];
     snprintf(name, sizeof(name), "clock-%s", runs[i].profile);
     start_as(&w, name, runs[i].profile, strcmp(runs[i].profile, "wso2-4") == 0);
-    char *token = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 600);
+    char *token = mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 600);
     snprintf(label, sizeof(label), "%s: before exp", runs[i].profile);
     expect_token(&w, label, token, 204, "oauth");
     bs_check(bs_faketime_set(w.clock, runs[i].last_ok) == 0);
@@ -675,7 +669,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_clock, bs_teardown),
       cmocka_unit_test_teardown(test_process, bs_teardown),
   };
-  int failed = cmocka_run_group_tests_name("introspect", tests, setup, teardown);
+  int failed = cmocka_run_group_tests_name("introspect", tests, setup, test_keys_teardown);
   curl_global_cleanup();
   return failed;
 }

@@ -62,17 +62,12 @@
 
 /* ---- keys, made once -------------------------------------------------------------- */
 
-static test_keys K;
+static test_keys *K; /* the group's (its state) */
 
 static int setup(void **state) {
   bt_setup_catalogue_2030(state);
-  test_keys_make(&K);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  test_keys_free(&K);
+  K = test_keys_new();
+  *state = K;
   return 0;
 }
 
@@ -315,22 +310,22 @@ static json_t *km_body(const km_row *row) {
   const char *value = NULL;
   switch (row->value) {
   case V_RSA_PUB:
-    value = K.rsa_pub;
+    value = K->rsa_pub;
     break;
   case V_RSA_B64:
-    value = K.rsa_pub_b64;
+    value = K->rsa_pub_b64;
     break;
   case V_EC_PUB:
-    value = K.ec_pub;
+    value = K->ec_pub;
     break;
   case V_EC_CERT:
-    value = K.ec_cert;
+    value = K->ec_cert;
     break;
   case V_RSA_PRIV:
-    value = K.rsa_priv;
+    value = K->rsa_priv;
     break;
   case V_RSA1024:
-    value = K.rsa1024_pub;
+    value = K->rsa1024_pub;
     break;
   case V_GARBAGE:
     value = "this is not a key";
@@ -352,7 +347,7 @@ static void test_key_managers(void **state) {
 
   /* the first: 201, a UUID, Location, the definition back */
   json_t *body = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name", "km-rsa", "issuer", ISSUER,
-                           "alg", "RS256", "certificates", "type", "PEM", "value", K.rsa_pub);
+                           "alg", "RS256", "certificates", "type", "PEM", "value", K->rsa_pub);
   expect_status("km-rsa", call_json(&sim, "POST", KM_PATH, body, &r), 201, &r);
   char id[64];
   copy_member(&r, "id", id);
@@ -440,7 +435,7 @@ static void test_key_managers(void **state) {
   st_reply_free(&r);
   assert_int_equal((long)created_rows - 1, list_count(&sim, KM_PATH));
   /* its name and issuer are free again */
-  add_km(&sim, "km-rsa", ISSUER, "RS256", K.rsa_pub, id);
+  add_km(&sim, "km-rsa", ISSUER, "RS256", K->rsa_pub, id);
 
   /* without the admin credentials: 401 */
   st_check(st_admin_raw(&sim, "GET", KM_PATH, NULL, NULL, NULL, 0, &r));
@@ -456,8 +451,8 @@ static void test_applications_and_keys(void **state) {
   st_sim sim;
   start_sim(&sim, "applications", NULL);
   char km[64], app1[64], app2[64], path[256];
-  add_km(&sim, "km-rsa", ISSUER, "RS256", K.rsa_pub, km);
-  add_km(&sim, "km-ec", ISSUER_EC, "ES256", K.ec_pub, km);
+  add_km(&sim, "km-rsa", ISSUER, "RS256", K->rsa_pub, km);
+  add_km(&sim, "km-ec", ISSUER_EC, "ES256", K->ec_pub, km);
 
   st_reply r;
   expect_status(
@@ -568,7 +563,7 @@ static void test_applications_and_keys(void **state) {
   snprintf(path, sizeof(path), "%s/%s/oauth-keys", APPS_PATH, app2);
   assert_int_equal(1, list_count(&sim, path));
   /* a new key manager of that name starts with no mappings */
-  add_km(&sim, "km-ec", ISSUER_EC, "ES256", K.ec_cert, km);
+  add_km(&sim, "km-ec", ISSUER_EC, "ES256", K->ec_cert, km);
   assert_int_equal(1, list_count(&sim, path));
   map_ok(&sim, app2, "ck-2-ec", "PRODUCTION", "km-ec");
   st_check(st_sim_stop(&sim));
@@ -712,8 +707,8 @@ static void test_persistence(void **state) {
   st_sim sim;
   start_sim(&sim, "persistence", NULL);
   char km[64], km_ec[64], api[64], app[64], app_gone[64], sub[64];
-  add_km(&sim, "km-rsa", ISSUER, "RS256", K.rsa_pub, km);
-  add_km(&sim, "km-ec", ISSUER_EC, "ES256", K.ec_cert, km_ec);
+  add_km(&sim, "km-rsa", ISSUER, "RS256", K->rsa_pub, km);
+  add_km(&sim, "km-ec", ISSUER_EC, "ES256", K->ec_cert, km_ec);
   create_api(&sim, "Test", "/test", "https://localhost:1/x", json_pack("[s]", "oauth2"), api);
   add_app(&sim, "app1", "Gold", app);
   add_app(&sim, "gone", "Unlimited", app_gone);
@@ -755,7 +750,7 @@ static void test_persistence(void **state) {
     st_reply_free(&r);
     call_json(&sim, "POST", KM_PATH,
               json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", "km-rsa", "issuer", "x", "certificates",
-                        "type", "PEM", "value", K.rsa_pub),
+                        "type", "PEM", "value", K->rsa_pub),
               &r);
     expect_error("key manager name after restart", &r, 409, "km-rsa");
     st_reply_free(&r);
@@ -809,7 +804,7 @@ static void test_store_leftovers(void **state) {
   st_sim sim;
   start_sim(&sim, "leftovers", NULL);
   char km[64], api[64], app[64], path[256], db[BS_PATH_MAX], key[256], json[512];
-  add_km(&sim, "km-rsa", ISSUER, "RS256", K.rsa_pub, km);
+  add_km(&sim, "km-rsa", ISSUER, "RS256", K->rsa_pub, km);
   create_api(&sim, "Test", "/test", "https://localhost:1/x", json_pack("[s]", "oauth2"), api);
   add_app(&sim, "app1", "Unlimited", app);
   st_check(st_sim_stop(&sim));
@@ -882,8 +877,8 @@ static void start_world_as(world *w, const char *dir_name, const char *profile, 
   char url[128], id[64], app1[64], app2[64], app3[64];
   snprintf(url, sizeof(url), "https://localhost:%d", bs_port(w->backend, "echo"));
   create_api(&w->sim, "Secure", "/secure", url, json_pack("[s]", "oauth2"), w->api);
-  add_km(&w->sim, "km-rsa", ISSUER, "RS256", K.rsa_pub, id);
-  add_km(&w->sim, "km-ec", ISSUER_EC, "ES256", K.ec_pub, id);
+  add_km(&w->sim, "km-rsa", ISSUER, "RS256", K->rsa_pub, id);
+  add_km(&w->sim, "km-ec", ISSUER_EC, "ES256", K->ec_pub, id);
   add_app(&w->sim, "app1", "Unlimited", app1);
   add_app(&w->sim, "app2", "Unlimited", app2);
   add_app(&w->sim, "app3", "Unlimited", app3);
@@ -1009,33 +1004,33 @@ static char *token_of(token_kind kind) {
   int64_t iat = T0, exp = T0 + 3600;
   switch (kind) {
   case TK_VALID_RSA:
-    return mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp, -1);
+    return mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp, -1);
   case TK_VALID_EC:
-    return mint(K.ec, GJWT_ES256, ISSUER_EC, "ck-3", iat, exp, -1);
+    return mint(K->ec, GJWT_ES256, ISSUER_EC, "ck-3", iat, exp, -1);
   case TK_EXPIRED:
-    return mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0 - 7200, T0 - 3600, -1);
+    return mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", T0 - 7200, T0 - 3600, -1);
   case TK_WRONG_ISSUER:
-    return mint(K.rsa, GJWT_RS256, "https://other.example/token", "ck-1", iat, exp, -1);
+    return mint(K->rsa, GJWT_RS256, "https://other.example/token", "ck-1", iat, exp, -1);
   case TK_WRONG_KEY:
-    return mint(K.rsa_other, GJWT_RS256, ISSUER, "ck-1", iat, exp, -1);
+    return mint(K->rsa_other, GJWT_RS256, ISSUER, "ck-1", iat, exp, -1);
   case TK_ALG_CONFUSION:
-    return mint(K.ec, GJWT_ES256, ISSUER, "ck-1", iat, exp, -1);
+    return mint(K->ec, GJWT_ES256, ISSUER, "ck-1", iat, exp, -1);
   case TK_NOT_SUBSCRIBED:
-    return mint(K.rsa, GJWT_RS256, ISSUER, "ck-2", iat, exp, -1);
+    return mint(K->rsa, GJWT_RS256, ISSUER, "ck-2", iat, exp, -1);
   case TK_UNMAPPED:
-    return mint(K.rsa, GJWT_RS256, ISSUER, "ck-9", iat, exp, -1);
+    return mint(K->rsa, GJWT_RS256, ISSUER, "ck-9", iat, exp, -1);
   case TK_OTHER_KM:
-    return mint(K.rsa, GJWT_RS256, ISSUER, "ck-3", iat, exp, -1);
+    return mint(K->rsa, GJWT_RS256, ISSUER, "ck-3", iat, exp, -1);
   case TK_NBF_FUTURE:
-    return mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp, T0 + 3600);
+    return mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", iat, exp, T0 + 3600);
   case TK_NO_EXP:
-    return mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", iat, -1, -1);
+    return mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", iat, -1, -1);
   case TK_NO_CLIENT: {
     json_t *claims = json_pack("{s:s, s:s, s:I, s:I}", "iss", ISSUER, "sub", "ck-1", "iat",
                                (json_int_t)iat, "exp", (json_int_t)exp);
     char *token = NULL;
     char why[256];
-    if (gjwt_sign(GJWT_RS256, K.rsa, NULL, claims, &token, why, sizeof(why)) != 0)
+    if (gjwt_sign(GJWT_RS256, K->rsa, NULL, claims, &token, why, sizeof(why)) != 0)
       fail_msg("gjwt_sign: %s", why);
     json_decref(claims);
     return token;
@@ -1126,8 +1121,8 @@ static void test_token_times(void **state) {
     const char *refused = runs[i].before_nbf == 200 ? NULL : "900901";
     /* nbf - skew - 1 s comes after exp + skew under every skew: the clock only moves on */
     const int64_t exp = T0 + 600, nbf = T0 + 1800, skew = runs[i].skew;
-    char *ends = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, exp, -1);
-    char *starts = mint(K.rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 7200, nbf);
+    char *ends = mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", T0, exp, -1);
+    char *starts = mint(K->rsa, GJWT_RS256, ISSUER, "ck-1", T0, T0 + 7200, nbf);
 #define AT(what)                                                                                   \
   (snprintf(label, sizeof(label), "%s%s%s: %s", runs[i].profile, runs[i].brk ? " --break " : "",   \
             runs[i].brk ? runs[i].brk : "", what),                                                 \
@@ -1260,7 +1255,7 @@ static void test_token_throttle_key(void **state) {
     add_app(&w.sim, "app4", "Unlimited", app);
     map_ok(&w.sim, app, "ck-4", "PRODUCTION", "km-rsa");
     subscribe_ok(&w.sim, app, w.api, "10PerMin", NULL);
-    char *token = mint(K.rsa, GJWT_RS256, ISSUER, "ck-4", T0, T0 + 3600, -1);
+    char *token = mint(K->rsa, GJWT_RS256, ISSUER, "ck-4", T0, T0 + 3600, -1);
     for (int n = 1; n <= 10; n++)
       call_token(&w, label, token, 200, NULL);
     call_token(&w, label, token, 429, "900804");
@@ -1309,7 +1304,7 @@ static void test_tokens_follow_admin(void **state) {
   delete_ok(&w.sim, KM_PATH, km);
   call_token(&w, "key manager deleted", app1_token, 401, "900901");
   /* registered again with the same key: the mappings went with the old one */
-  add_km(&w.sim, "km-rsa", ISSUER, "RS256", K.rsa_pub, km);
+  add_km(&w.sim, "km-rsa", ISSUER, "RS256", K->rsa_pub, km);
   call_token(&w, "key manager back, mapping gone", app1_token, 403, "900908");
 
   /* the API goes, and comes back under the same context: no subscription */
@@ -1334,7 +1329,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_token_throttle_key, bs_teardown),
         cmocka_unit_test_teardown(test_tokens_follow_admin, bs_teardown),
     };
-    failed = cmocka_run_group_tests_name("sim_oauth_dataplane", tests, setup, teardown);
+    failed = cmocka_run_group_tests_name("sim_oauth_dataplane", tests, setup, test_keys_teardown);
   } else if (argc > 1) {
     fprintf(stderr, "usage: %s [dataplane]\n", argv[0]);
     failed = 2;
@@ -1346,7 +1341,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_persistence, bs_teardown),
         cmocka_unit_test_teardown(test_store_leftovers, bs_teardown),
     };
-    failed = cmocka_run_group_tests_name("sim_oauth_admin", tests, setup, teardown);
+    failed = cmocka_run_group_tests_name("sim_oauth_admin", tests, setup, test_keys_teardown);
   }
   curl_global_cleanup();
   return failed;

@@ -153,6 +153,20 @@ void test_keys_free(test_keys *k) {
   memset(k, 0, sizeof(*k));
 }
 
+test_keys *test_keys_new(void) {
+  test_keys *k = calloc(1, sizeof(*k));
+  assert_non_null(k);
+  test_keys_make(k);
+  return k;
+}
+
+int test_keys_teardown(void **state) {
+  test_keys_free(*state);
+  free(*state);
+  *state = NULL;
+  return 0;
+}
+
 int test_same_cert(X509 *a, X509 *b) { return a != NULL && b != NULL && X509_cmp(a, b) == 0; }
 
 int test_same_key(EVP_PKEY *a, EVP_PKEY *b) {

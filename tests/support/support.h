@@ -62,6 +62,10 @@ typedef struct test_keys {
 } test_keys;
 void test_keys_make(test_keys *k);
 void test_keys_free(test_keys *k);
+/* A made test_keys (malloc'd), and the cmocka group teardown that frees the
+ * one in *state. */
+test_keys *test_keys_new(void);
+int test_keys_teardown(void **state);
 
 /* 1 when two certificates have identical DER. */
 int test_same_cert(X509 *a, X509 *b);
