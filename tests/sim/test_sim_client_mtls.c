@@ -159,14 +159,9 @@ static int64_t status_at(st_sim *sim, const char *path) {
 /* client-expired.pem/.key: a client certificate of the catalogue's
  * intermediate that expired an hour ago (the catalogue has none). */
 static void make_expired_client(void) {
-  gcert_store store;
-  gcert_store_init(&store);
   gcert_error err = {0};
-  assert_status(GCERT_OK,
-                gcert_read_file(scratch("intermediate.pem"), GCERT_FORMAT_PEM, NULL, &store, &err),
-                &err);
   gcert_buf buf = {0};
-  gcert_item issuer = {sk_X509_value(store.entries[0].chain, 0), NULL};
+  gcert_item issuer = {bt_load_cert("intermediate.pem"), NULL};
   assert_status(GCERT_OK, gcert_file_load(scratch("intermediate.key"), 1 << 20, &buf, &err), &err);
   assert_status(GCERT_OK, gcert_pem_read_key(buf.data, buf.len, NULL, &issuer.key, &err), &err);
   gcert_buf_free(&buf);
@@ -182,7 +177,7 @@ static void make_expired_client(void) {
   bs_check(bs_save_key(scratch("client-expired.key"), item.key) == 0);
   gcert_item_free(&item);
   EVP_PKEY_free(issuer.key);
-  gcert_store_free(&store);
+  X509_free(issuer.cert);
 }
 
 typedef struct mode_case {
@@ -690,18 +685,13 @@ static void run_admin_rows(int profile) {
       assert_true(st_log_contains(&sim, "client certificate tier \"Platinum\" is no throttling "
                                         "policy: accepted (rule client-tier.accepted)"));
     if (strcmp(row->what, "content") == 0) { /* the DER of client.pem */
-      gcert_store store;
-      gcert_store_init(&store);
-      gcert_error err = {0};
-      assert_status(GCERT_OK,
-                    gcert_read_file(scratch("client.pem"), GCERT_FORMAT_PEM, NULL, &store, &err),
-                    &err);
+      X509 *client = bt_load_cert("client.pem");
       unsigned char *der = NULL;
-      int n = i2d_X509(sk_X509_value(store.entries[0].chain, 0), &der);
+      int n = i2d_X509(client, &der);
       assert_int_equal(n, r.len);
       assert_memory_equal(der, r.body, r.len);
       OPENSSL_free(der);
-      gcert_store_free(&store);
+      X509_free(client);
       char *disposition = st_header(&r, "Content-Disposition");
       assert_non_null(disposition);
       assert_string_equal("attachment; filename=\"c1.crt\"", disposition);

@@ -78,15 +78,10 @@ static void test_profile_identity_reaches_backend(void **state) {
   assert_int_equal(200, sw_get(&w.sim, "mtls", CODE_101500));
   json_t *last = NULL;
   assert_int_equal(1, sw_served(w.report, &last));
-  gcert_store store;
-  gcert_store_init(&store);
-  gcert_error err = {0};
-  assert_status(GCERT_OK,
-                gcert_read_file(sw_scratch("client.pem"), GCERT_FORMAT_PEM, NULL, &store, &err),
-                &err);
+  X509 *client = bt_load_cert("client.pem");
   char sha[65];
-  bs_cert_sha256(sk_X509_value(store.entries[0].chain, 0), sha);
-  gcert_store_free(&store);
+  bs_cert_sha256(client, sha);
+  X509_free(client);
   assert_string_equal(sha, bs_json_str(last, "client_cert.sha256"));
   json_decref(last);
   st_check(st_sim_stop(&w.sim));
