@@ -16,7 +16,9 @@
  *     raw OpenSSL client where curl hides what the server sent (chain order,
  *     TLS version);
  *   - read the JSON-lines reports the backend writes, waiting (bounded) for an
- *     event that is written after the client already saw the failure.
+ *     event that is written after the client already saw the failure;
+ *   - give the benchmarks their scratch directory, catalogue and figures
+ *     (median, percentiles).
  *
  * No function here uses cmocka: failures return -1 (or NULL) and leave a
  * one-line reason in bs_error(), so the bench links this file too. Tests wrap

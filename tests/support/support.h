@@ -3,6 +3,11 @@
  * Paths come from the environment CTest sets (GATECERT_FIXTURES, GATECERT_TMP)
  * so tests run from any directory and never share scratch files. The fixed
  * reference time makes every generated certificate independent of the date.
+ *
+ * Also what several groups repeated: writing a file (test_write), running a
+ * built program and collecting its output (test_run), the PEM of a key or
+ * certificate (test_pem) and the key manager keys of the OAuth2 tests
+ * (test_keys). Everything asserts: a failure ends the test.
  */
 #ifndef GATECERT_TEST_SUPPORT_H
 #define GATECERT_TEST_SUPPORT_H
