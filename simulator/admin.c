@@ -81,7 +81,7 @@ void gsim_admin_request(struct evhttp_request *req, void *arg) {
     return;
   if (strncmp(path, SIM_PREFIX, strlen(SIM_PREFIX)) == 0)
     gsim_control_request(sim, req, path + strlen(SIM_PREFIX));
-  else if (gsim_admin_oauth(sim, req, path) || gsim_sap_admin(sim, req, path))
+  else if (gsim_admin_oauth(sim, req, path) || gsim_admin_sap(sim, req, path))
     return;
   else
     gsim_rest_no_resource(req);

@@ -46,4 +46,7 @@ void gsim_admin_client_certs_v014(gsim *sim, struct evhttp_request *req, const c
  * /api/am/devportal/v3/applications..., /api/am/devportal/v3/subscriptions... */
 int gsim_admin_oauth(gsim *sim, struct evhttp_request *req, const char *path);
 
+/* admin_sap.c: /sap/v1/... (sap profile only). */
+int gsim_admin_sap(gsim *sim, struct evhttp_request *req, const char *path);
+
 #endif

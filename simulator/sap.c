@@ -1,22 +1,14 @@
 /* sap.c - the sap profile's trust stores, key stores and API providers.
  *
- * SAP API Management keeps certificates in named stores of two kinds, and
- * associates them with an API provider (a backend) at its registration:
+ * SAP API Management keeps certificates in named stores of two kinds (trust
+ * stores: certificates; key stores: a key with its chain), and associates
+ * them with an API provider (a backend) at its registration. The admin
+ * routes (/sap/v1/truststores, /sap/v1/keystores, /sap/v1/api-providers)
+ * are admin_sap.c's; this file keeps the store kinds, the upload and
+ * provider rules, the operations admin_sap.c calls (sap.h) and the loading
+ * of providers into trust slots.
  *
- *   GET    /sap/v1/truststores                              stores and their sizes
- *   POST   /sap/v1/truststores/{store}/certificates         multipart name, file (PEM)
- *   GET    /sap/v1/truststores/{store}/certificates[/{name}]
- *   DELETE /sap/v1/truststores/{store}/certificates/{name}
- *   GET    /sap/v1/keystores                                the same for key stores
- *   POST   /sap/v1/keystores/{store}/certificates           multipart name, file, password
- *   GET    /sap/v1/keystores/{store}/certificates[/{name}]  (never the key)
- *   DELETE /sap/v1/keystores/{store}/certificates/{name}
- *   POST   /sap/v1/api-providers                            JSON {name, host, port,
- *                                                           trustStore, keyStore, keyAlias}
- *   GET    /sap/v1/api-providers[/{name}], DELETE /sap/v1/api-providers/{name}
- *
- * Only under --profile sap; under wso2 gsim_sap_admin() answers nothing and
- * admin.c says 404. Upload rules (seed 004; README.md, "The `sap` profile's stores"):
+ * Upload rules (seed 004; README.md, "The `sap` profile's stores"):
  *
  *   - A name is 1..255 bytes of printable UTF-8 and may not start with the
  *     reserved prefixes sap_, hcicertificate, hcimsgcertificate (any case).
@@ -62,15 +54,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 
 #include "multipart.h"
+#include "sap.h"
 #include "sim.h"
 
-#define SAP_PREFIX        "/sap/v1/"
 #define SAP_KIND_TRUST    "sap_truststore_cert"
 #define SAP_KIND_KEY      "sap_keystore_entry"
 #define SAP_KIND_PROVIDER "sap_api_provider"
@@ -83,10 +73,12 @@ struct gsim_sap {
   uint64_t refused;    /* uploads answered 400 */
 };
 
-typedef enum store_kind { TRUST = 0, KEY } store_kind;
-
-static const char *kind_of(store_kind k) { return k == TRUST ? SAP_KIND_TRUST : SAP_KIND_KEY; }
-static const char *store_word(store_kind k) { return k == TRUST ? "trust store" : "key store"; }
+static const char *kind_of(gsim_sap_kind k) {
+  return k == GSIM_SAP_TRUST ? SAP_KIND_TRUST : SAP_KIND_KEY;
+}
+static const char *store_word(gsim_sap_kind k) {
+  return k == GSIM_SAP_TRUST ? "trust store" : "key store";
+}
 
 int gsim_sap_init(gsim *sim, char *why, size_t why_len) {
   sim->sap = calloc(1, sizeof(*sim->sap));
@@ -102,25 +94,7 @@ void gsim_sap_free(gsim *sim) {
   sim->sap = NULL;
 }
 
-/* ---- small helpers ------------------------------------------------------- */
-
-static void bad_request(gsim *sim, struct evhttp_request *req, const char *description) {
-  if (sim->sap)
-    sim->sap->refused++;
-  gsim_rest_error(req, 400, "Bad Request", description);
-}
-
-static void internal_error(gsim *sim, struct evhttp_request *req, const char *what) {
-  gsim_log(sim, "ERROR", "sap: %s: %s", what, gsim_store_error(sim->store));
-  gsim_rest_internal(req);
-}
-
-static void not_found(struct evhttp_request *req, const char *what, const char *name) {
-  gsim_rest_not_found(req, "%s '%s' not found", what, name);
-}
-
-/* A store name: 1..128 of [A-Za-z0-9._-]. */
-static int valid_store(const char *s) {
+int gsim_sap_valid_store(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n >= GSIM_SAP_STORE_MAX)
     return 0;
@@ -143,7 +117,7 @@ static const char *reserved_prefix(const char *name) {
 }
 
 /* Checks a certificate or provider name; 0, or -1 with description filled. */
-static int check_name(const char *name, int reserved_rule, char *description, size_t len) {
+int gsim_sap_check_name(const char *name, int reserved_rule, char *description, size_t len) {
   size_t n = strlen(name);
   if (n == 0 || n >= GSIM_SAP_NAME_MAX || !gsim_printable_utf8((const unsigned char *)name, n)) {
     snprintf(description, len, "The name must be printable UTF-8 of 1 to 255 bytes");
@@ -157,7 +131,7 @@ static int check_name(const char *name, int reserved_rule, char *description, si
   return 0;
 }
 
-static int object_key(char out[GSIM_OBJECT_KEY_MAX], const char *store, const char *name) {
+int gsim_sap_entry_key(char out[GSIM_OBJECT_KEY_MAX], const char *store, const char *name) {
   int n = snprintf(out, GSIM_OBJECT_KEY_MAX, "%s/%s", store, name);
   return n < 0 || n >= GSIM_OBJECT_KEY_MAX ? -1 : 0;
 }
@@ -216,9 +190,9 @@ static json_t *entry_reply(const gsim_object_row *row) {
 
 /* ---- which providers use what ----------------------------------------------- */
 
-/* 1 when a provider uses the trust store `store` (kind TRUST), or the key
- * store entry store/name (kind KEY); -1 on a store failure. */
-static int provider_uses(gsim *sim, store_kind k, const char *store, const char *name) {
+/* 1 when a provider uses the trust store `store` (kind GSIM_SAP_TRUST), or the key
+ * store entry store/name (kind GSIM_SAP_KEY); -1 on a store failure. */
+static int provider_uses(gsim *sim, gsim_sap_kind k, const char *store, const char *name) {
   gsim_object_row *rows = NULL;
   size_t count = 0;
   if (gsim_store_object_list(sim->store, SAP_KIND_PROVIDER, NULL, &rows, &count) != GSIM_STORE_OK)
@@ -228,7 +202,7 @@ static int provider_uses(gsim *sim, store_kind k, const char *store, const char 
     json_t *p = rows[i].json ? json_loads(rows[i].json, 0, NULL) : NULL;
     if (!p)
       continue;
-    if (k == TRUST) {
+    if (k == GSIM_SAP_TRUST) {
       const char *ts = json_string_value(json_object_get(p, "trustStore"));
       used = ts && strcmp(ts, store) == 0;
     } else {
@@ -243,7 +217,7 @@ static int provider_uses(gsim *sim, store_kind k, const char *store, const char 
 }
 
 /* After a change to store/name: dirty the sender when a provider uses it. */
-static void note_change(gsim *sim, store_kind k, const char *store, const char *name,
+static void note_change(gsim *sim, gsim_sap_kind k, const char *store, const char *name,
                         const char *what, int64_t now) {
   int used = provider_uses(sim, k, store, name);
   if (used != 0) /* a failed lookup reloads to be safe */
@@ -556,316 +530,6 @@ static int key_upload(const gsim_mp_part *file, const char *password, gcert_stor
   return 0;
 }
 
-/* ---- store routes ----------------------------------------------------------- */
-
-/* What a route's handler gets: the simulator and what the path named. */
-typedef struct sap_call {
-  gsim *sim;
-  store_kind k;
-  const char *store, *name, *key;
-} sap_call;
-
-static void entries_add(void *ctx, struct evhttp_request *req) {
-  const sap_call *c = ctx;
-  gsim *sim = c->sim;
-  store_kind k = c->k;
-  const char *store = c->store;
-  gsim_mp_form form;
-  if (gsim_read_form(req, &form) != 0)
-    return;
-  char name[GSIM_SAP_NAME_MAX], password[GSIM_PASSWORD_MAX], description[400];
-  int name_ok = gsim_form_text(&form, "name", name, sizeof(name));
-  if (name_ok <= 0) {
-    bad_request(sim, req,
-                name_ok < 0 ? "The name must be printable UTF-8 of 1 to 255 bytes"
-                            : "The name should not be empty");
-    return;
-  }
-  if (check_name(name, 1, description, sizeof(description)) != 0) {
-    bad_request(sim, req, description);
-    return;
-  }
-  int pw_ok = k == KEY ? gsim_form_text(&form, "password", password, sizeof(password)) : 0;
-  if (pw_ok < 0) {
-    bad_request(sim, req, "The password must be printable of at most 255 bytes");
-    return;
-  }
-  const gsim_mp_part *file = gsim_mp_find(&form, "file");
-  if (!file || file->len == 0) {
-    bad_request(sim, req, "A certificate file should be provided (form field 'file')");
-    OPENSSL_cleanse(password, sizeof(password));
-    return;
-  }
-  if (file->len > GCERT_MAX_INPUT) {
-    snprintf(description, sizeof(description), "The file is %zu bytes; the limit is %zu", file->len,
-             (size_t)GCERT_MAX_INPUT);
-    bad_request(sim, req, description);
-    OPENSSL_cleanse(password, sizeof(password));
-    return;
-  }
-  char key[GSIM_OBJECT_KEY_MAX];
-  if (object_key(key, store, name) != 0) {
-    bad_request(sim, req, "The store and name are too long");
-    OPENSSL_cleanse(password, sizeof(password));
-    return;
-  }
-  int64_t now = gsim_now_ms();
-  gsim_object_row row;
-  memset(&row, 0, sizeof(row));
-  snprintf(row.kind, sizeof(row.kind), "%s", kind_of(k));
-  memcpy(row.key, key, sizeof(key));
-  row.created_ms = row.updated_ms = now;
-  json_t *desc = NULL;
-  gcert_buf blob = {0};
-  int failed = 1;
-  if (k == TRUST) {
-    X509 *cert = trust_upload_cert(file, description, sizeof(description));
-    if (cert && gsim_cert_expired(cert, now))
-      snprintf(description, sizeof(description), "%s", SAP_EXPIRED);
-    else if (cert) {
-      unsigned char *der = NULL;
-      int n = i2d_X509(cert, &der);
-      desc = n > 0 ? describe(cert, store, name, now) : NULL;
-      if (desc) {
-        blob.data = der;
-        blob.len = (size_t)n;
-        der = NULL;
-        failed = 0;
-      } else
-        snprintf(description, sizeof(description), "The certificate could not be encoded");
-      OPENSSL_free(der);
-    }
-    X509_free(cert);
-  } else {
-    gcert_store st;
-    gcert_store_init(&st);
-    const char *format = "?";
-    if (key_upload(file, pw_ok > 0 ? password : NULL, &st, &format, description,
-                   sizeof(description)) == 0) {
-      gcert_entry *e = NULL;
-      for (size_t i = 0; i < st.count && !e; i++)
-        if (st.entries[i].key)
-          e = &st.entries[i];
-      X509 *leaf = e ? sk_X509_value(e->chain, 0) : NULL;
-      if (!e)
-        snprintf(description, sizeof(description), "A key store needs a private key");
-      else if (check_chain(e->chain, description, sizeof(description)) == 0) {
-        if (X509_check_private_key(leaf, e->key) != 1)
-          snprintf(description, sizeof(description),
-                   "The private key does not match the leaf certificate");
-        else if (gsim_cert_expired(leaf, now))
-          snprintf(description, sizeof(description), "%s", SAP_EXPIRED);
-        else {
-          gcert_store one;
-          gcert_store_init(&one);
-          gcert_error err = {0};
-          desc = describe(leaf, store, name, now);
-          if (desc && gcert_store_add_key(&one, NULL, e->key, e->chain, &err) == GCERT_OK &&
-              gcert_pem_write(&one, NULL, &blob, &err) == GCERT_OK) {
-            json_t *subjects = json_array();
-            for (int i = 0; i < sk_X509_num(e->chain); i++) {
-              char subject[256];
-              X509_NAME_oneline(X509_get_subject_name(sk_X509_value(e->chain, i)), subject,
-                                sizeof(subject));
-              json_array_append_new(subjects, json_string(subject));
-            }
-            json_object_set_new(desc, "format", json_string(format));
-            json_object_set_new(desc, "chainLength", json_integer(sk_X509_num(e->chain)));
-            json_object_set_new(desc, "chain", subjects);
-            failed = 0;
-          } else
-            snprintf(description, sizeof(description), "The key store entry could not be encoded");
-          gcert_store_free(&one);
-        }
-      }
-    }
-    gcert_store_free(&st);
-  }
-  OPENSSL_cleanse(password, sizeof(password));
-  if (failed) {
-    json_decref(desc);
-    gcert_buf_cleanse_free(&blob);
-    gsim_log(sim, "WARN", "sap %s %s: upload of '%s' refused: %s", store_word(k), store, name,
-             description);
-    bad_request(sim, req, description);
-    return;
-  }
-  row.json = json_dumps(desc, JSON_COMPACT);
-  row.blob = blob.data;
-  row.blob_len = blob.len;
-  int replaced = 0;
-  gsim_store_status rc =
-      row.json ? gsim_store_object_upsert(sim->store, &row, &replaced) : GSIM_STORE_ERROR;
-  free(row.json);
-  gcert_buf_cleanse_free(&blob);
-  if (rc != GSIM_STORE_OK) {
-    json_decref(desc);
-    internal_error(sim, req, "storing the certificate");
-    return;
-  }
-  sim->sap->uploads++;
-  sim->sap->overwrites += replaced != 0;
-  note_change(sim, k, store, name, replaced ? "overwritten" : "added", now);
-  /* answer with what the store now holds, read back */
-  gsim_object_row stored;
-  memset(&stored, 0, sizeof(stored));
-  json_t *reply = NULL;
-  if (gsim_store_object_get(sim->store, kind_of(k), key, &stored) == GSIM_STORE_OK)
-    reply = entry_reply(&stored);
-  gsim_object_row_clear(&stored);
-  json_decref(desc);
-  if (!reply) {
-    internal_error(sim, req, "reading the certificate back");
-    return;
-  }
-  gsim_send_json(req, replaced ? 200 : 201, reply);
-}
-
-static void entries_list(void *ctx, struct evhttp_request *req) {
-  const sap_call *c = ctx;
-  gsim *sim = c->sim;
-  store_kind k = c->k;
-  const char *store = c->store;
-  char prefix[GSIM_SAP_STORE_MAX + 1];
-  snprintf(prefix, sizeof(prefix), "%s/", store);
-  gsim_object_row *rows = NULL;
-  size_t count = 0;
-  if (gsim_store_object_list(sim->store, kind_of(k), prefix, &rows, &count) != GSIM_STORE_OK) {
-    internal_error(sim, req, "listing certificates");
-    return;
-  }
-  json_t *list = json_array();
-  for (size_t i = 0; i < count; i++) {
-    json_t *e = entry_reply(&rows[i]);
-    if (e)
-      json_array_append_new(list, e);
-  }
-  gsim_object_rows_free(rows, count);
-  gsim_send_json(req, 200,
-                 json_pack("{s:s, s:I, s:o}", "store", store, "count",
-                           (json_int_t)json_array_size(list), "list", list));
-}
-
-static void entry_get(void *ctx, struct evhttp_request *req) {
-  const sap_call *c = ctx;
-  gsim *sim = c->sim;
-  store_kind k = c->k;
-  const char *key = c->key;
-  gsim_object_row row;
-  memset(&row, 0, sizeof(row));
-  gsim_store_status rc = gsim_store_object_get(sim->store, kind_of(k), key, &row);
-  if (rc == GSIM_STORE_NOT_FOUND) {
-    not_found(req, "Certificate", key);
-    return;
-  }
-  if (rc != GSIM_STORE_OK) {
-    internal_error(sim, req, "reading a certificate");
-    return;
-  }
-  json_t *reply = entry_reply(&row);
-  gsim_object_row_clear(&row);
-  if (reply)
-    gsim_send_json(req, 200, reply);
-  else
-    internal_error(sim, req, "describing a certificate");
-}
-
-static void entry_delete(void *ctx, struct evhttp_request *req) {
-  const sap_call *c = ctx;
-  gsim *sim = c->sim;
-  store_kind k = c->k;
-  const char *store = c->store, *name = c->name, *key = c->key;
-  gsim_store_status rc = gsim_store_object_delete(sim->store, kind_of(k), key);
-  if (rc == GSIM_STORE_NOT_FOUND) {
-    not_found(req, "Certificate", key);
-    return;
-  }
-  if (rc != GSIM_STORE_OK) {
-    internal_error(sim, req, "deleting a certificate");
-    return;
-  }
-  note_change(sim, k, store, name, "deleted", gsim_now_ms());
-  gsim_send_json(req, 200, json_pack("{s:s, s:s}", "store", store, "name", name));
-}
-
-/* GET /sap/v1/truststores | keystores: every store with its entry count. */
-static void stores_list(void *ctx, struct evhttp_request *req) {
-  const sap_call *c = ctx;
-  gsim *sim = c->sim;
-  store_kind k = c->k;
-  gsim_object_row *rows = NULL;
-  size_t count = 0;
-  if (gsim_store_object_list(sim->store, kind_of(k), NULL, &rows, &count) != GSIM_STORE_OK) {
-    internal_error(sim, req, "listing stores");
-    return;
-  }
-  json_t *list = json_array();
-  json_t *seen = json_object(); /* store -> its object in list */
-  for (size_t i = 0; i < count; i++) {
-    const char *slash = strchr(rows[i].key, '/');
-    if (!slash)
-      continue;
-    char store[GSIM_SAP_STORE_MAX];
-    snprintf(store, sizeof(store), "%.*s", (int)(slash - rows[i].key), rows[i].key);
-    json_t *s = json_object_get(seen, store);
-    if (!s) {
-      s = json_pack("{s:s, s:I}", "name", store, "certificateCount", (json_int_t)0);
-      json_array_append_new(list, s);
-      json_object_set(seen, store, s);
-    }
-    json_t *n = json_object_get(s, "certificateCount");
-    json_integer_set(n, json_integer_value(n) + 1);
-  }
-  json_decref(seen);
-  gsim_object_rows_free(rows, count);
-  gsim_send_json(req, 200,
-                 json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list), "list", list));
-}
-
-/* rest: what follows "/sap/v1/truststores" or "/sap/v1/keystores". */
-static void stores_route(gsim *sim, struct evhttp_request *req, store_kind k, const char *rest) {
-  sap_call call = {sim, k, NULL, NULL, NULL};
-  if (gsim_rest_collection(req, rest, NULL, stores_list, &call))
-    return;
-  if (*rest != '/') {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  rest++;
-  const char *slash = strchr(rest, '/');
-  char store[GSIM_SAP_STORE_MAX];
-  if (!slash || gsim_path_segment(rest, (size_t)(slash - rest), store, sizeof(store)) != 0 ||
-      !valid_store(store)) {
-    if (!slash)
-      gsim_rest_no_resource(req);
-    else
-      bad_request(sim, req, "A store name is 1 to 128 characters of A-Z a-z 0-9 . _ -");
-    return;
-  }
-  static const char certs[] = "/certificates";
-  if (strncmp(slash, certs, strlen(certs)) != 0) {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  const char *tail = slash + strlen(certs);
-  call.store = store;
-  if (gsim_rest_collection(req, tail, entries_add, entries_list, &call))
-    return;
-  char name[GSIM_SAP_NAME_MAX], key[GSIM_OBJECT_KEY_MAX];
-  if (*tail != '/' || strchr(tail + 1, '/')) {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  if (gsim_path_segment(tail + 1, strlen(tail + 1), name, sizeof(name)) != 0 ||
-      object_key(key, store, name) != 0) {
-    bad_request(sim, req, "The name in the path must be printable UTF-8 of 1 to 255 bytes");
-    return;
-  }
-  call.name = name;
-  call.key = key;
-  gsim_rest_item(req, entry_get, entry_delete, &call);
-}
-
 /* ---- API providers ---------------------------------------------------------- */
 
 /* A host as it may appear in an endpoint URL: a name, IPv4 or bracketed IPv6. */
@@ -891,8 +555,8 @@ static size_t provider_capacity(const gsim *sim) {
 
 /* Validates a provider definition; 0, or -1 with the status (400/409) and
  * description. out gets the normalised definition (new reference). */
-static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char *description,
-                          size_t len) {
+int gsim_sap_provider_check(gsim *sim, json_t *in, json_t **out, int *status, char *description,
+                            size_t len) {
   *status = 400;
   if (!json_is_object(in)) {
     snprintf(description, len, "The body must be a JSON object");
@@ -916,7 +580,7 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
   json_t *alias_v = json_object_get(in, "keyAlias");
   const char *ts = json_string_value(ts_v), *ks = json_string_value(ks_v),
              *alias = json_string_value(alias_v);
-  if (!name || check_name(name, 0, description, len) != 0) {
+  if (!name || gsim_sap_check_name(name, 0, description, len) != 0) {
     if (!name)
       snprintf(description, len, "'name' is required (a string)");
     return -1;
@@ -930,8 +594,8 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
     snprintf(description, len, "'port' must be an integer from 1 to 65535");
     return -1;
   }
-  if ((ts_v && !json_is_null(ts_v) && (!ts || !valid_store(ts))) ||
-      (ks_v && !json_is_null(ks_v) && (!ks || !valid_store(ks)))) {
+  if ((ts_v && !json_is_null(ts_v) && (!ts || !gsim_sap_valid_store(ts))) ||
+      (ks_v && !json_is_null(ks_v) && (!ks || !gsim_sap_valid_store(ks)))) {
     snprintf(description, len, "A store name is 1 to 128 characters of A-Z a-z 0-9 . _ -");
     return -1;
   }
@@ -939,7 +603,7 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
     snprintf(description, len, "'keyStore' and 'keyAlias' go together");
     return -1;
   }
-  if (alias && check_name(alias, 0, description, len) != 0)
+  if (alias && gsim_sap_check_name(alias, 0, description, len) != 0)
     return -1;
   json_t *desc = json_object_get(in, "description");
   if (desc && !json_is_string(desc)) {
@@ -967,7 +631,7 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
     char key[GSIM_OBJECT_KEY_MAX];
     gsim_object_row row;
     memset(&row, 0, sizeof(row));
-    gsim_store_status rc = object_key(key, ks, alias) == 0
+    gsim_store_status rc = gsim_sap_entry_key(key, ks, alias) == 0
                                ? gsim_store_object_get(sim->store, SAP_KIND_KEY, key, &row)
                                : GSIM_STORE_NOT_FOUND;
     gsim_object_row_clear(&row);
@@ -1024,37 +688,185 @@ static int provider_check(gsim *sim, json_t *in, json_t **out, int *status, char
   return 0;
 }
 
-static void providers_add(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ((const sap_call *)ctx)->sim;
-  struct evbuffer *body = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(body);
-  if (len == 0 || len > GSIM_MAX_PROVIDER_JSON) {
-    bad_request(sim, req, len ? "The body is too large" : "A JSON body is required");
-    return;
+/* ---- the admin API's operations (sap.h) ------------------------------------ */
+
+gsim_sap_status gsim_sap_entry_put(gsim *sim, gsim_sap_kind k, const char *store, const char *name,
+                                   const char *key, const gsim_mp_part *file, const char *password,
+                                   json_t **reply, int *was_replaced, char *description,
+                                   size_t len) {
+  int64_t now = gsim_now_ms();
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  snprintf(row.kind, sizeof(row.kind), "%s", kind_of(k));
+  snprintf(row.key, sizeof(row.key), "%s", key);
+  row.created_ms = row.updated_ms = now;
+  json_t *desc = NULL;
+  gcert_buf blob = {0};
+  int failed = 1;
+  if (k == GSIM_SAP_TRUST) {
+    X509 *cert = trust_upload_cert(file, description, len);
+    if (cert && gsim_cert_expired(cert, now))
+      snprintf(description, len, "%s", SAP_EXPIRED);
+    else if (cert) {
+      unsigned char *der = NULL;
+      int n = i2d_X509(cert, &der);
+      desc = n > 0 ? describe(cert, store, name, now) : NULL;
+      if (desc) {
+        blob.data = der;
+        blob.len = (size_t)n;
+        der = NULL;
+        failed = 0;
+      } else
+        snprintf(description, len, "The certificate could not be encoded");
+      OPENSSL_free(der);
+    }
+    X509_free(cert);
+  } else {
+    gcert_store st;
+    gcert_store_init(&st);
+    const char *format = "?";
+    if (key_upload(file, password, &st, &format, description, len) == 0) {
+      gcert_entry *e = NULL;
+      for (size_t i = 0; i < st.count && !e; i++)
+        if (st.entries[i].key)
+          e = &st.entries[i];
+      X509 *leaf = e ? sk_X509_value(e->chain, 0) : NULL;
+      if (!e)
+        snprintf(description, len, "A key store needs a private key");
+      else if (check_chain(e->chain, description, len) == 0) {
+        if (X509_check_private_key(leaf, e->key) != 1)
+          snprintf(description, len, "The private key does not match the leaf certificate");
+        else if (gsim_cert_expired(leaf, now))
+          snprintf(description, len, "%s", SAP_EXPIRED);
+        else {
+          gcert_store one;
+          gcert_store_init(&one);
+          gcert_error err = {0};
+          desc = describe(leaf, store, name, now);
+          if (desc && gcert_store_add_key(&one, NULL, e->key, e->chain, &err) == GCERT_OK &&
+              gcert_pem_write(&one, NULL, &blob, &err) == GCERT_OK) {
+            json_t *subjects = json_array();
+            for (int i = 0; i < sk_X509_num(e->chain); i++) {
+              char subject[256];
+              X509_NAME_oneline(X509_get_subject_name(sk_X509_value(e->chain, i)), subject,
+                                sizeof(subject));
+              json_array_append_new(subjects, json_string(subject));
+            }
+            json_object_set_new(desc, "format", json_string(format));
+            json_object_set_new(desc, "chainLength", json_integer(sk_X509_num(e->chain)));
+            json_object_set_new(desc, "chain", subjects);
+            failed = 0;
+          } else
+            snprintf(description, len, "The key store entry could not be encoded");
+          gcert_store_free(&one);
+        }
+      }
+    }
+    gcert_store_free(&st);
   }
-  json_error_t jerr;
-  json_t *in = json_loadb((const char *)evbuffer_pullup(body, (ev_ssize_t)len), len,
-                          JSON_REJECT_DUPLICATES, &jerr);
-  if (!in) {
-    char text[300];
-    snprintf(text, sizeof(text), "The body is not JSON: %s", jerr.text);
-    bad_request(sim, req, text);
-    return;
+  if (failed) {
+    json_decref(desc);
+    gcert_buf_cleanse_free(&blob);
+    gsim_log(sim, "WARN", "sap %s %s: upload of '%s' refused: %s", store_word(k), store, name,
+             description);
+    return GSIM_SAP_REFUSED;
   }
-  json_t *def = NULL;
-  int status = 400;
-  char description[400] = "";
-  int rc = provider_check(sim, in, &def, &status, description, sizeof(description));
-  json_decref(in);
-  if (rc != 0) {
-    if (status == 500)
-      internal_error(sim, req, "checking a provider");
-    else if (status == 409)
-      gsim_rest_error(req, 409, "Conflict", description);
-    else
-      bad_request(sim, req, description);
-    return;
+  row.json = json_dumps(desc, JSON_COMPACT);
+  row.blob = blob.data;
+  row.blob_len = blob.len;
+  int replaced = 0;
+  gsim_store_status rc =
+      row.json ? gsim_store_object_upsert(sim->store, &row, &replaced) : GSIM_STORE_ERROR;
+  free(row.json);
+  gcert_buf_cleanse_free(&blob);
+  if (rc != GSIM_STORE_OK) {
+    json_decref(desc);
+    return GSIM_SAP_FAILED;
   }
+  sim->sap->uploads++;
+  sim->sap->overwrites += replaced != 0;
+  note_change(sim, k, store, name, replaced ? "overwritten" : "added", now);
+  /* answer with what the store now holds, read back */
+  gsim_object_row stored;
+  memset(&stored, 0, sizeof(stored));
+  *reply = NULL;
+  if (gsim_store_object_get(sim->store, kind_of(k), key, &stored) == GSIM_STORE_OK)
+    *reply = entry_reply(&stored);
+  gsim_object_row_clear(&stored);
+  json_decref(desc);
+  *was_replaced = replaced;
+  return GSIM_SAP_OK;
+}
+
+gsim_sap_status gsim_sap_entries(gsim *sim, gsim_sap_kind k, const char *store, json_t **list) {
+  char prefix[GSIM_SAP_STORE_MAX + 1];
+  snprintf(prefix, sizeof(prefix), "%s/", store);
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, kind_of(k), prefix, &rows, &count) != GSIM_STORE_OK)
+    return GSIM_SAP_FAILED;
+  *list = json_array();
+  for (size_t i = 0; i < count; i++) {
+    json_t *e = entry_reply(&rows[i]);
+    if (e)
+      json_array_append_new(*list, e);
+  }
+  gsim_object_rows_free(rows, count);
+  return GSIM_SAP_OK;
+}
+
+gsim_sap_status gsim_sap_entry_get(gsim *sim, gsim_sap_kind k, const char *key, json_t **reply) {
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  gsim_store_status rc = gsim_store_object_get(sim->store, kind_of(k), key, &row);
+  if (rc == GSIM_STORE_NOT_FOUND)
+    return GSIM_SAP_NOT_FOUND;
+  if (rc != GSIM_STORE_OK)
+    return GSIM_SAP_FAILED;
+  *reply = entry_reply(&row);
+  gsim_object_row_clear(&row);
+  return GSIM_SAP_OK;
+}
+
+gsim_sap_status gsim_sap_entry_delete(gsim *sim, gsim_sap_kind k, const char *store,
+                                      const char *name, const char *key) {
+  gsim_store_status rc = gsim_store_object_delete(sim->store, kind_of(k), key);
+  if (rc == GSIM_STORE_NOT_FOUND)
+    return GSIM_SAP_NOT_FOUND;
+  if (rc != GSIM_STORE_OK)
+    return GSIM_SAP_FAILED;
+  note_change(sim, k, store, name, "deleted", gsim_now_ms());
+  return GSIM_SAP_OK;
+}
+
+gsim_sap_status gsim_sap_stores(gsim *sim, gsim_sap_kind k, json_t **list) {
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, kind_of(k), NULL, &rows, &count) != GSIM_STORE_OK)
+    return GSIM_SAP_FAILED;
+  *list = json_array();
+  json_t *seen = json_object(); /* store -> its object in list */
+  for (size_t i = 0; i < count; i++) {
+    const char *slash = strchr(rows[i].key, '/');
+    if (!slash)
+      continue;
+    char store[GSIM_SAP_STORE_MAX];
+    snprintf(store, sizeof(store), "%.*s", (int)(slash - rows[i].key), rows[i].key);
+    json_t *s = json_object_get(seen, store);
+    if (!s) {
+      s = json_pack("{s:s, s:I}", "name", store, "certificateCount", (json_int_t)0);
+      json_array_append_new(*list, s);
+      json_object_set(seen, store, s);
+    }
+    json_t *n = json_object_get(s, "certificateCount");
+    json_integer_set(n, json_integer_value(n) + 1);
+  }
+  json_decref(seen);
+  gsim_object_rows_free(rows, count);
+  return GSIM_SAP_OK;
+}
+
+gsim_sap_status gsim_sap_provider_put(gsim *sim, json_t *def, int *replaced) {
   int64_t now = gsim_now_ms();
   gsim_object_row row;
   memset(&row, 0, sizeof(row));
@@ -1062,109 +874,63 @@ static void providers_add(void *ctx, struct evhttp_request *req) {
   snprintf(row.key, sizeof(row.key), "%s", json_string_value(json_object_get(def, "name")));
   row.json = json_dumps(def, JSON_COMPACT);
   row.created_ms = row.updated_ms = now;
-  int replaced = 0;
+  *replaced = 0;
   gsim_store_status st =
-      row.json ? gsim_store_object_upsert(sim->store, &row, &replaced) : GSIM_STORE_ERROR;
+      row.json ? gsim_store_object_upsert(sim->store, &row, replaced) : GSIM_STORE_ERROR;
   free(row.json);
-  if (st != GSIM_STORE_OK) {
-    json_decref(def);
-    internal_error(sim, req, "storing a provider");
-    return;
-  }
+  if (st != GSIM_STORE_OK)
+    return GSIM_SAP_FAILED;
   gsim_trust_changed(&sim->trust);
   char next[32];
   gsim_format_iso(gsim_schedule_next_ms(&sim->sender, now), next);
   gsim_log(sim, "INFO", "sap API provider '%s' %s for %s:%lld; live at the next sender tick (%s)",
-           row.key, replaced ? "overwritten" : "added",
+           row.key, *replaced ? "overwritten" : "added",
            json_string_value(json_object_get(def, "host")),
            (long long)json_integer_value(json_object_get(def, "port")), next);
-  gsim_send_json(req, replaced ? 200 : 201, def);
+  return GSIM_SAP_OK;
 }
 
-static void providers_list(void *ctx, struct evhttp_request *req) {
-  gsim *sim = ((const sap_call *)ctx)->sim;
+gsim_sap_status gsim_sap_providers(gsim *sim, json_t **list) {
   gsim_object_row *rows = NULL;
   size_t count = 0;
-  if (gsim_store_object_list(sim->store, SAP_KIND_PROVIDER, NULL, &rows, &count) != GSIM_STORE_OK) {
-    internal_error(sim, req, "listing providers");
-    return;
-  }
-  json_t *list = json_array();
+  if (gsim_store_object_list(sim->store, SAP_KIND_PROVIDER, NULL, &rows, &count) != GSIM_STORE_OK)
+    return GSIM_SAP_FAILED;
+  *list = json_array();
   for (size_t i = 0; i < count; i++) {
     json_t *p = rows[i].json ? json_loads(rows[i].json, 0, NULL) : NULL;
     if (p)
-      json_array_append_new(list, p);
+      json_array_append_new(*list, p);
   }
   gsim_object_rows_free(rows, count);
-  gsim_send_json(req, 200,
-                 json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(list), "list", list));
+  return GSIM_SAP_OK;
 }
 
-static void provider_get(void *ctx, struct evhttp_request *req) {
-  const sap_call *c = ctx;
-  gsim *sim = c->sim;
+gsim_sap_status gsim_sap_provider_get(gsim *sim, const char *name, json_t **def) {
   gsim_object_row row;
   memset(&row, 0, sizeof(row));
-  gsim_store_status rc = gsim_store_object_get(sim->store, SAP_KIND_PROVIDER, c->name, &row);
+  gsim_store_status rc = gsim_store_object_get(sim->store, SAP_KIND_PROVIDER, name, &row);
   json_t *p = rc == GSIM_STORE_OK && row.json ? json_loads(row.json, 0, NULL) : NULL;
   gsim_object_row_clear(&row);
   if (rc == GSIM_STORE_NOT_FOUND)
-    not_found(req, "API provider", c->name);
-  else if (!p)
-    internal_error(sim, req, "reading a provider");
-  else
-    gsim_send_json(req, 200, p);
+    return GSIM_SAP_NOT_FOUND;
+  if (!p)
+    return GSIM_SAP_FAILED;
+  *def = p;
+  return GSIM_SAP_OK;
 }
 
-static void provider_delete(void *ctx, struct evhttp_request *req) {
-  const sap_call *c = ctx;
-  gsim *sim = c->sim;
-  gsim_store_status rc = gsim_store_object_delete(sim->store, SAP_KIND_PROVIDER, c->name);
+gsim_sap_status gsim_sap_provider_delete(gsim *sim, const char *name) {
+  gsim_store_status rc = gsim_store_object_delete(sim->store, SAP_KIND_PROVIDER, name);
   if (rc == GSIM_STORE_NOT_FOUND)
-    not_found(req, "API provider", c->name);
-  else if (rc != GSIM_STORE_OK)
-    internal_error(sim, req, "deleting a provider");
-  else {
-    gsim_trust_changed(&sim->trust);
-    gsim_log(sim, "INFO", "sap API provider '%s' deleted; effective at the next sender tick",
-             c->name);
-    gsim_send_json(req, 200, json_pack("{s:s}", "name", c->name));
-  }
+    return GSIM_SAP_NOT_FOUND;
+  if (rc != GSIM_STORE_OK)
+    return GSIM_SAP_FAILED;
+  gsim_trust_changed(&sim->trust);
+  gsim_log(sim, "INFO", "sap API provider '%s' deleted; effective at the next sender tick", name);
+  return GSIM_SAP_OK;
 }
 
-static void providers_route(gsim *sim, struct evhttp_request *req, const char *rest) {
-  sap_call call = {sim, TRUST, NULL, NULL, NULL};
-  if (gsim_rest_collection(req, rest, providers_add, providers_list, &call))
-    return;
-  char name[GSIM_SAP_NAME_MAX];
-  if (*rest != '/' || strchr(rest + 1, '/')) {
-    gsim_rest_no_resource(req);
-    return;
-  }
-  if (gsim_path_segment(rest + 1, strlen(rest + 1), name, sizeof(name)) != 0) {
-    bad_request(sim, req, "The name in the path must be printable UTF-8 of 1 to 255 bytes");
-    return;
-  }
-  call.name = name;
-  gsim_rest_item(req, provider_get, provider_delete, &call);
-}
-
-/* ---- dispatch --------------------------------------------------------------- */
-
-int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path) {
-  if (sim->opt->profile != GSIM_PROFILE_SAP || !sim->sap ||
-      strncmp(path, SAP_PREFIX, strlen(SAP_PREFIX)) != 0)
-    return 0;
-  const char *rest = path + strlen(SAP_PREFIX);
-  static const char trust[] = "truststores", key[] = "keystores", providers[] = "api-providers";
-  const char *after = NULL;
-  if ((after = gsim_rest_under(rest, trust)) != NULL)
-    stores_route(sim, req, TRUST, after);
-  else if ((after = gsim_rest_under(rest, key)) != NULL)
-    stores_route(sim, req, KEY, after);
-  else if ((after = gsim_rest_under(rest, providers)) != NULL)
-    providers_route(sim, req, after);
-  else
-    gsim_rest_no_resource(req);
-  return 1;
+void gsim_sap_count_refusal(gsim *sim) {
+  if (sim->sap)
+    sim->sap->refused++;
 }

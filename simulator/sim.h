@@ -455,8 +455,6 @@ void gsim_sap_free(gsim *sim);
  * store's API providers (creation order; trust.c's top comment); returns how
  * many. One that does not load is left out, with a log line. */
 size_t gsim_sap_providers_load(gsim *sim, gsim_trust *trust);
-/* Admin routes under /sap/v1/ (1 when answered, 0 when not its path). */
-int gsim_sap_admin(gsim *sim, struct evhttp_request *req, const char *path);
 
 /* ---- faults and error bodies --------------------------------------------- */
 
