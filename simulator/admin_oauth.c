@@ -165,6 +165,35 @@ static json_t *list_reply(json_t *list) {
   return gsim_rest_page("list", list, 0, (long)n, n);
 }
 
+/* How an add of a kind answers: 400 naming items when the simulator holds
+ * max of them, 500 logged as storing what, else the new item's JSON: 201
+ * with its Location under prefix, or 200 where prefix is NULL. */
+typedef struct add_answer {
+  const char *items, *what, *prefix;
+  int max;
+} add_answer;
+
+static const add_answer KM_ADD = {"key managers", "the key manager", KM_PATH, GSIM_MAX_KMS};
+static const add_answer APP_ADD = {"applications", "the application", APPS_PATH, GSIM_MAX_APPS};
+static const add_answer MAPPING_ADD = {"key mappings", "the key mapping", NULL, GSIM_MAX_MAPPINGS};
+static const add_answer SUB_ADD = {"subscriptions", "the subscription", SUBS_PATH, GSIM_MAX_SUBS};
+
+static void add_reply(gsim *sim, struct evhttp_request *req, gsim_oauth_change done,
+                      const add_answer *a, const char *id, json_t *json) {
+  char text[128];
+  if (done == GSIM_OAUTH_FULL) {
+    snprintf(text, sizeof(text), "The simulator holds at most %d %s", a->max, a->items);
+    gsim_rest_bad_request(req, text);
+  } else if (done != GSIM_OAUTH_CHANGED) {
+    snprintf(text, sizeof(text), "storing %s", a->what);
+    internal_error(sim, req, text);
+  } else {
+    if (a->prefix)
+      gsim_rest_set_location(req, a->prefix, "/", id);
+    gsim_send_json(req, a->prefix ? 201 : 200, json_incref(json));
+  }
+}
+
 /* ---- key managers ---------------------------------------------------------------------- */
 
 static void km_create(void *ctx, struct evhttp_request *req) {
@@ -223,16 +252,9 @@ static void km_create(void *ctx, struct evhttp_request *req) {
   } else {
     const gsim_oauth_km *km = NULL;
     gsim_oauth_change done = gsim_oauth_km_add(sim, name, issuer, alg, value, key, &km);
-    if (done == GSIM_OAUTH_FULL) {
-      snprintf(why, sizeof(why), "The simulator holds at most %d key managers", GSIM_MAX_KMS);
-      gsim_rest_bad_request(req, why);
-    } else if (done != GSIM_OAUTH_CHANGED) {
-      internal_error(sim, req, "storing the key manager");
-    } else {
+    if (done == GSIM_OAUTH_CHANGED)
       key = NULL; /* the key manager's now */
-      gsim_rest_set_location(req, KM_PATH, "/", km->id);
-      gsim_send_json(req, 201, json_incref(km->json));
-    }
+    add_reply(sim, req, done, &KM_ADD, km ? km->id : NULL, km ? km->json : NULL);
   }
   EVP_PKEY_free(key);
   json_decref(in);
@@ -311,15 +333,7 @@ static void app_create(void *ctx, struct evhttp_request *req) {
   } else {
     const gsim_oauth_app *app = NULL;
     gsim_oauth_change done = gsim_oauth_app_add(sim, name, tier, &app);
-    if (done == GSIM_OAUTH_FULL) {
-      snprintf(why, sizeof(why), "The simulator holds at most %d applications", GSIM_MAX_APPS);
-      gsim_rest_bad_request(req, why);
-    } else if (done != GSIM_OAUTH_CHANGED) {
-      internal_error(sim, req, "storing the application");
-    } else {
-      gsim_rest_set_location(req, APPS_PATH, "/", app->id);
-      gsim_send_json(req, 201, json_incref(app->json));
-    }
+    add_reply(sim, req, done, &APP_ADD, app ? app->id : NULL, app ? app->json : NULL);
   }
   json_decref(in);
 }
@@ -359,18 +373,13 @@ static void map_keys(gsim *sim, struct evhttp_request *req, gsim_oauth_app *app)
     gsim_rest_error(req, 409, "Conflict", why);
   } else {
     const gsim_oauth_mapping *m = NULL;
-    gsim_oauth_change done = GSIM_OAUTH_CHANGED;
     if (gsim_oauth_mapping_of(o, app->id, km->name, type)) {
       snprintf(why, sizeof(why), "Application '%s' already has %s keys from key manager '%s'",
                app->name, type, km->name);
       gsim_rest_error(req, 409, "Conflict", why);
-    } else if ((done = gsim_oauth_mapping_add(sim, app, km, ck, type, &m)) == GSIM_OAUTH_FULL) {
-      snprintf(why, sizeof(why), "The simulator holds at most %d key mappings", GSIM_MAX_MAPPINGS);
-      gsim_rest_bad_request(req, why);
-    } else if (done != GSIM_OAUTH_CHANGED) {
-      internal_error(sim, req, "storing the key mapping");
     } else {
-      gsim_send_json(req, 200, json_incref(m->json));
+      gsim_oauth_change done = gsim_oauth_mapping_add(sim, app, km, ck, type, &m);
+      add_reply(sim, req, done, &MAPPING_ADD, NULL, m ? m->json : NULL);
     }
   }
   json_decref(in);
@@ -454,15 +463,7 @@ static void sub_create(void *ctx, struct evhttp_request *req) {
   } else {
     const gsim_oauth_sub *sub = NULL;
     gsim_oauth_change done = gsim_oauth_sub_add(sim, app, api, tier, &sub);
-    if (done == GSIM_OAUTH_FULL) {
-      snprintf(why, sizeof(why), "The simulator holds at most %d subscriptions", GSIM_MAX_SUBS);
-      gsim_rest_bad_request(req, why);
-    } else if (done != GSIM_OAUTH_CHANGED) {
-      internal_error(sim, req, "storing the subscription");
-    } else {
-      gsim_rest_set_location(req, SUBS_PATH, "/", sub->id);
-      gsim_send_json(req, 201, json_incref(sub->json));
-    }
+    add_reply(sim, req, done, &SUB_ADD, sub ? sub->id : NULL, sub ? sub->json : NULL);
   }
   json_decref(in);
 }

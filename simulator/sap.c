@@ -94,18 +94,21 @@ void gsim_sap_free(gsim *sim) {
   sim->sap = NULL;
 }
 
-int gsim_sap_valid_store(const char *s) {
+/* 1 when s is 1 to max - 1 characters, each a letter, a digit or one of extra. */
+static int made_of(const char *s, size_t max, const char *extra) {
   size_t n = strlen(s);
-  if (n == 0 || n >= GSIM_SAP_STORE_MAX)
+  if (n == 0 || n >= max)
     return 0;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '_' || c == '-'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          strchr(extra, c)))
       return 0;
   }
   return 1;
 }
+
+int gsim_sap_valid_store(const char *s) { return made_of(s, GSIM_SAP_STORE_MAX, "._-"); }
 
 /* The reserved prefix name starts with (any case), or NULL. */
 static const char *reserved_prefix(const char *name) {
@@ -533,18 +536,7 @@ static int key_upload(const gsim_mp_part *file, const char *password, gcert_stor
 /* ---- API providers ---------------------------------------------------------- */
 
 /* A host as it may appear in an endpoint URL: a name, IPv4 or bracketed IPv6. */
-static int valid_host(const char *h) {
-  size_t n = strlen(h);
-  if (n == 0 || n >= GSIM_SAP_HOST_MAX)
-    return 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = h[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '-' || c == '_' || c == ':' || c == '[' || c == ']'))
-      return 0;
-  }
-  return 1;
-}
+static int valid_host(const char *h) { return made_of(h, GSIM_SAP_HOST_MAX, ".-_:[]"); }
 
 /* How many providers the trust generation can hold beside the configured
  * SSL profiles (reload.c puts provider i at profile slot profile_count+1+i). */
