@@ -41,6 +41,7 @@
 #include "backend_support.h"
 #include "sim_fixture.h"
 #include "sim_world.h"
+#include "gutil.h"
 
 #include <dirent.h>
 #include <netinet/in.h>
@@ -84,28 +85,13 @@
   "{\"code\":\"101500\",\"type\":\"Status report\",\"message\":\"Runtime Error\","                 \
   "\"description\":\"Error in Sender\"}"
 
-/* ---- growing byte buffers ------------------------------------------------------- */
+/* ---- growing byte buffers: util's gu_text, an allocation failure fails the test -- */
 
-typedef struct bytes {
-  unsigned char *data;
-  size_t len;
-  size_t cap;
-} bytes;
+typedef gu_text bytes;
 
 static void b_add(bytes *b, const void *p, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    unsigned char *bigger = realloc(b->data, cap);
-    assert_non_null(bigger);
-    b->data = bigger;
-    b->cap = cap;
-  }
-  if (n)
-    memcpy(b->data + b->len, p, n);
-  b->len += n;
-  b->data[b->len] = '\0';
+  gu_text_add(b, p, n);
+  assert_false(b->failed);
 }
 
 static void b_str(bytes *b, const char *s) { b_add(b, s, strlen(s)); }
@@ -115,21 +101,13 @@ static void b_rep(bytes *b, char c, size_t n) {
     b_add(b, &c, 1);
 }
 
-static void b_fmt(bytes *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void b_fmt(bytes *b, const char *fmt, ...) {
-  char text[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(text, sizeof(text), fmt, ap);
-  va_end(ap);
-  assert_true(n >= 0 && (size_t)n < sizeof(text));
-  b_add(b, text, (size_t)n);
-}
+#define b_fmt(b, ...)                                                                              \
+  do {                                                                                             \
+    gu_text_printf((b), __VA_ARGS__);                                                              \
+    assert_false((b)->failed);                                                                     \
+  } while (0)
 
-static void b_free(bytes *b) {
-  free(b->data);
-  memset(b, 0, sizeof(*b));
-}
+static void b_free(bytes *b) { gu_text_free(b); }
 
 /* A string of n copies of c (malloc'd). */
 static char *repeat(char c, size_t n) {
