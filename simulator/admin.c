@@ -5,12 +5,14 @@
  * every tick up to its time. Then the path picks one handler, each in its own
  * file and each calling down into its domain module:
  *
- *   endpoint certificates, version paths   admin_certs.c (rule rest-paths)
+ *   endpoint certificates, version paths   admin_certs.c (rule rest-paths;
+ *                                          v0.14 client certificates:
+ *                                          admin_clientcerts.c)
  *   /api/am/publisher/v4/apis...           admin_apis.c (client certificates:
- *                                          clientauth.c's routes)
+ *                                          admin_clientcerts.c)
  *   /_sim/...                              control.c
- *   key managers, applications, subs       oauth.c
- *   /sap/v1/...                            sap.c (sap profile only)
+ *   key managers, applications, subs       admin_oauth.c
+ *   /sap/v1/...                            admin_sap.c (sap profile only)
  *
  * Bodies are bounded by libevent (GSIM_MAX_BODY: 413, drained, never buffered
  * whole); multipart bodies go through multipart.c (rest.c). A change is

@@ -1,8 +1,10 @@
 /* admin.h - the admin API's handlers below its route table (admin.c).
  *
- * Each returns 1 when path is its own (the request is then answered), 0 when
- * not. They call down into the domain modules and rest.c, never up into
- * admin.c.
+ * The route handlers (gsim_admin_certs, _apis, _oauth, _sap) return 1 when
+ * path is their own (the request is then answered), 0 when not;
+ * admin_clientcerts.c's are called by admin_certs.c and admin_apis.c with
+ * the path already split. They call down into the domain modules,
+ * admin_common.c and rest.c, never up into admin.c.
  */
 #ifndef GSIM_ADMIN_H
 #define GSIM_ADMIN_H

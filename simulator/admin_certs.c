@@ -17,10 +17,12 @@
  * Both variants run the same handlers (validation, store, profile rules);
  * only the Location of an upload, the 404 texts and the answer to a delete
  * follow the version (2.6: carbon-apimgt 6.4.50 CertificatesApiServiceImpl).
- * Client certificates are admin_clientcerts.c's: under /apis/{id}/client-cert... for
- * v4, /api/am/publisher/v0.14/clientCertificates for v0.14. The other
- * version's certificate paths answer 404 naming the rule; APIs, key managers,
- * applications and subscriptions keep their v4 paths under every profile.
+ * Client certificates are admin_clientcerts.c's: under
+ * /apis/{id}/client-cert... for v4 (routed by admin_apis.c),
+ * /api/am/publisher/v0.14/clientCertificates for v0.14 (routed from here).
+ * The other version's certificate paths answer 404 naming the rule; APIs,
+ * key managers, applications and subscriptions keep their v4 paths under
+ * every profile.
  *
  * admin.c authenticates and routes here (gsim_admin_certs). A change is
  * written to the store (one transaction) before it is acknowledged, then

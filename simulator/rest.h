@@ -1,6 +1,7 @@
 /* rest.h - the bottom layer of the admin REST API: answers, paths, forms,
  * lists, collection routes and certificate uploads, shared by every
- * admin_*.c file and the domain modules' admin parts.
+ * admin_*.c file (the domain modules use its certificate names, checks and
+ * UUIDs).
  *
  * Nothing here knows the gsim context: a function gets the request and what
  * it needs (the rule table for uploads), answers or returns, and never logs

@@ -15,7 +15,9 @@
  *            (listener TLS, client certificates), oauth.c, sap.c, throttle.c
  *   clocks   reload.c: the three schedules; applies what the domains say is
  *            pending
- *   admin    admin_certs.c, admin_apis.c, control.c (admin.h), admin.c (the
+ *   admin    admin_certs.c, admin_apis.c, admin_clientcerts.c, admin_oauth.c,
+ *            admin_sap.c, admin_common.c, control.c (admin.h), each calling
+ *            its domain module (clientauth.h, oauth.h, sap.h); admin.c (the
  *            route table and authentication)
  *   top      security.c, proxy.c, main.c; introspect.c (gatecert-introspect)
  *
