@@ -176,24 +176,12 @@ int gh_known_parse(const char *text, const char *source, gh_known *k, char *why,
 
 int gh_known_load(const char *path, gh_known *k, char *why, size_t why_len) {
   memset(k, 0, sizeof(*k));
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return gu_fail(why, why_len, "cannot read %s: %s", path, strerror(errno));
   char *text = NULL;
   size_t len = 0;
-  FILE *mem = open_memstream(&text, &len);
-  char buf[4096];
-  size_t n;
-  while (mem != NULL && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-    fwrite(buf, 1, n, mem);
-  bool bad = ferror(f) != 0 || mem == NULL || ferror(mem) != 0;
-  fclose(f);
-  if (mem != NULL && fclose(mem) != 0)
-    bad = true;
-  if (bad) {
-    free(text);
-    return gu_fail(why, why_len, "cannot read %s", path);
-  }
+  if (gu_read_file(path, 0, &text, &len) != 0)
+    return errno == EIO || errno == ENOMEM
+               ? gu_fail(why, why_len, "cannot read %s", path)
+               : gu_fail(why, why_len, "cannot read %s: %s", path, strerror(errno));
   int rc = 0;
   if (memchr(text, '\0', len) != NULL)
     rc = gu_fail(why, why_len, "%s: a NUL byte: not a text file", path);

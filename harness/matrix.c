@@ -924,38 +924,15 @@ int gh_readme_splice(const char *readme, size_t len, const char *block, char **o
 
 /* The whole file (NUL-terminated) or NULL with why. */
 static char *read_file(const char *path, size_t *len, char *why, size_t why_len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    gu_fail(why, why_len, "cannot read %s: %s", path, strerror(errno));
-    return NULL;
-  }
   char *data = NULL;
-  size_t cap = 0;
-  *len = 0;
-  for (;;) {
-    if (*len + 4096 + 1 > cap) {
-      char *grown = realloc(data, cap = cap * 2 + 4096 + 1);
-      if (grown == NULL) {
-        free(data);
-        fclose(f);
-        gu_fail(why, why_len, "%s: out of memory", path);
-        return NULL;
-      }
-      data = grown;
-    }
-    size_t n = fread(data + *len, 1, cap - *len - 1, f);
-    *len += n;
-    if (n == 0)
-      break;
+  if (gu_read_file(path, 0, &data, len) != 0) {
+    if (errno == ENOMEM)
+      gu_fail(why, why_len, "%s: out of memory", path);
+    else if (errno == EIO)
+      gu_fail(why, why_len, "cannot read %s", path);
+    else
+      gu_fail(why, why_len, "cannot read %s: %s", path, strerror(errno));
   }
-  bool bad = ferror(f) != 0;
-  fclose(f);
-  if (bad) {
-    free(data);
-    gu_fail(why, why_len, "cannot read %s", path);
-    return NULL;
-  }
-  data[*len] = '\0';
   return data;
 }
 

@@ -16,6 +16,7 @@
  * mark (a reader error, which only knows a byte offset, is turned into a line
  * and column by counting).
  */
+#include "gutil.h"
 #include "yaml_reader.h"
 
 #include <errno.h>
@@ -364,46 +365,23 @@ static int read_tree(reader *L) {
   return rc;
 }
 
-/* Reads the whole file into *out (grown as needed, never past 1 MiB + 1). */
+/* Reads the whole file into *out (at most GH_YAML_MAX_FILE_BYTES). */
 static int read_file(reader *L, const char *path, unsigned char **out, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
+  char *data = NULL;
+  if (gu_read_file(path, GH_YAML_MAX_FILE_BYTES, &data, len) == 0) {
+    *out = (unsigned char *)data;
+    return 0;
+  }
+  switch (errno) {
+  case EFBIG:
+    return fail_at(L, 0, 0, "the file is larger than 1 MiB: a scenario is small");
+  case ENOMEM:
+    return fail_at(L, 0, 0, "out of memory");
+  case EIO:
+    return fail_at(L, 0, 0, "cannot read the file");
+  default:
     return fail_at(L, 0, 0, "cannot open the file: %s", strerror(errno));
-  unsigned char *buf = NULL;
-  size_t cap = 0;
-  size_t n = 0;
-  int rc = 0;
-  while (rc == 0) {
-    if (n == cap) {
-      size_t grown = cap == 0 ? 8192 : cap * 2;
-      if (grown > GH_YAML_MAX_FILE_BYTES + 1)
-        grown = GH_YAML_MAX_FILE_BYTES + 1;
-      unsigned char *bigger = grown > cap ? realloc(buf, grown) : NULL;
-      if (bigger == NULL) {
-        rc = grown > cap ? fail_at(L, 0, 0, "out of memory") : 0;
-        break;
-      }
-      buf = bigger;
-      cap = grown;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0 || n > GH_YAML_MAX_FILE_BYTES) {
-      if (ferror(f))
-        rc = fail_at(L, 0, 0, "cannot read the file");
-      break;
-    }
   }
-  fclose(f);
-  if (rc == 0 && n > GH_YAML_MAX_FILE_BYTES)
-    rc = fail_at(L, 0, 0, "the file is larger than 1 MiB: a scenario is small");
-  if (rc != 0) {
-    free(buf);
-    return rc;
-  }
-  *out = buf;
-  *len = n;
-  return 0;
 }
 
 const gh_ynode *gh_yaml_map_get(const gh_ynode *map, const char *key) {

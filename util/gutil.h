@@ -58,6 +58,12 @@ void gu_sleep_ms(int ms);
  * -1 with why (not found, not executable, or the path too long for out). */
 int gu_find_program(const char *program, char *out, size_t out_len, char *why, size_t why_len);
 
+/* The whole file at path: 0 with *data (malloc'd, NUL-terminated after its
+ * *len bytes), or -1 with errno: fopen's error, EIO when reading failed,
+ * ENOMEM, or EFBIG when it holds more than max bytes (max 0: no limit). The
+ * callers word their own messages from errno. */
+int gu_read_file(const char *path, size_t max, char **data, size_t *len);
+
 /* ---- command-line options (opts.c) ----
  * A command describes its options in a table of gu_opt, ended by an entry
  * whose name is NULL, and gu_opts_parse runs getopt_long over argv once:

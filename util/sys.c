@@ -1,5 +1,5 @@
 /* sys.c - the error helper, the monotonic clock and sleep, a free loopback
- * port and the $PATH search of gutil.h: what the drivers, the harness and the
+ * port, the $PATH search and whole-file reading of gutil.h: what the drivers, the harness and the
  * simulator each used to carry a private copy of. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,4 +80,32 @@ int gu_find_program(const char *program, char *out, size_t out_len, char *why, s
   if (out_len)
     out[0] = '\0';
   return gu_fail(why, why_len, "%s: not found in PATH", program);
+}
+
+int gu_read_file(const char *path, size_t max, char **data, size_t *len) {
+  *data = NULL;
+  *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return -1;
+  gu_text t = {.limit = max}; /* an append past max fails: EFBIG below */
+  char chunk[8192];
+  size_t n = 0;
+  while (!t.failed && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    gu_text_add(&t, chunk, n);
+  int read_error = ferror(f);
+  fclose(f);
+  int err = read_error ? EIO : !t.failed ? 0 : max && t.len + n > max ? EFBIG : ENOMEM;
+  if (err) {
+    gu_text_free(&t);
+    errno = err;
+    return -1;
+  }
+  *len = t.len;
+  *data = t.data ? gu_text_take(&t) : calloc(1, 1);
+  if (!*data) {
+    errno = ENOMEM;
+    return -1;
+  }
+  return 0;
 }

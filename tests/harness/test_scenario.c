@@ -17,8 +17,10 @@
  * - A hostile loop: every truncation and many byte flips of the good files
  *   must load (0) or fail cleanly (-1), never crash or leak (run under ASan).
  */
+#include "gutil.h"
 #include "support.h"
 
+#include <errno.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,13 +40,9 @@ static void join_path(char *out, const char *dir, const char *name) {
 }
 
 static char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    fail_msg("cannot open %s", path);
-  char *buf = malloc(1 << 20);
-  assert_non_null(buf);
-  *len = fread(buf, 1, 1 << 20, f);
-  fclose(f);
+  char *buf = NULL;
+  if (gu_read_file(path, (size_t)1 << 20, &buf, len) != 0)
+    fail_msg("cannot read %s: %s", path, strerror(errno));
   return buf;
 }
 

@@ -312,6 +312,58 @@ static void test_opts_malformed_table(void **state) {
   assert_int_equal(gu_opts_parse(1, argv, list_without_count, 0, why, sizeof(why)), GU_OPTS_TABLE);
 }
 
+static const struct read_case {
+  const char *name;
+  size_t size; /* bytes written (-1: no file; -2: a directory) */
+  size_t max;
+  int err; /* 0: read */
+} read_cases[] = {
+    {"empty", 0, 0, 0},
+    {"small", 5, 0, 0},
+    {"at-max", 100, 100, 0},
+    {"past-max", 101, 100, EFBIG},
+    {"big", 20000, 0, 0},
+    {"big-past", 20000, 19999, EFBIG},
+    {"absent", (size_t)-1, 0, ENOENT},
+    {"dir", (size_t)-2, 0, EIO},
+};
+
+static void test_read_file(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(read_cases) / sizeof(read_cases[0]); i++) {
+    const struct read_case *c = &read_cases[i];
+    char path[512];
+    snprintf(path, sizeof(path), "%s/read-%s", test_scratch_dir(), c->name);
+    if (c->size == (size_t)-2) {
+      mkdir(path, 0755);
+    } else if (c->size != (size_t)-1) {
+      FILE *f = fopen(path, "wb");
+      assert_non_null(f);
+      for (size_t k = 0; k < c->size; k++)
+        fputc('a' + (int)(k % 26), f);
+      fclose(f);
+    }
+    char *data = (char *)1;
+    size_t len = 7;
+    errno = 0;
+    int rc = gu_read_file(path, c->max, &data, &len);
+    if (c->err) {
+      assert_int_equal(rc, -1);
+      assert_int_equal(errno, c->err);
+      assert_null(data);
+      assert_int_equal(len, 0);
+      continue;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(len, c->size);
+    assert_non_null(data);
+    assert_int_equal(data[len], '\0');
+    if (len > 0)
+      assert_int_equal(data[len - 1], 'a' + (int)((len - 1) % 26));
+    free(data);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_text_appends_and_formats),
@@ -320,6 +372,7 @@ int main(void) {
       cmocka_unit_test(test_fail_formats_and_returns_minus_one),
       cmocka_unit_test(test_free_port_can_be_bound),
       cmocka_unit_test(test_find_program),
+      cmocka_unit_test(test_read_file),
       cmocka_unit_test(test_opts_rows),
       cmocka_unit_test(test_opts_malformed_table),
   };

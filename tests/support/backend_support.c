@@ -53,38 +53,18 @@ const char *bs_join(char *out, const char *dir, const char *name) {
 }
 
 char *bs_slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fail("cannot open %s: %s", path, strerror(errno));
+  char *data = NULL;
+  size_t n = 0;
+  if (gu_read_file(path, 0, &data, &n) != 0) {
+    if (errno == ENOMEM)
+      fail("out of memory reading %s", path);
+    else
+      fail("cannot open %s: %s", path, strerror(errno));
     return NULL;
   }
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  while (buf != NULL) {
-    size_t got = fread(buf + n, 1, cap - n - 1, f);
-    n += got;
-    if (got == 0)
-      break;
-    if (cap - n - 1 == 0) {
-      char *bigger = realloc(buf, cap * 2);
-      if (bigger == NULL) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = bigger;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (buf == NULL) {
-    fail("out of memory reading %s", path);
-    return NULL;
-  }
-  buf[n] = '\0';
   if (len != NULL)
     *len = n;
-  return buf;
+  return data;
 }
 
 /* ---- processes ----------------------------------------------------------- */
