@@ -16,7 +16,7 @@
  *
  * Mutations: `--break FAMILY` makes the family answer with its mutant row (a
  * row of no profile), a deliberate deviation the scenario catalogue must
- * catch (tests/harness_catches_broken_sim.sh).
+ * catch (tests/harness/harness_catches_broken_sim.sh).
  */
 #ifndef GSIM_RULES_H
 #define GSIM_RULES_H

@@ -69,7 +69,7 @@
  * NORMAL would only sync at checkpoints). A transaction that was interrupted
  * never got its commit marker into the WAL; at the next open SQLite ignores
  * the frames after the last commit, which is the rollback. A new database
- * file also has its directory entry fsynced. tests/test_sim_store.c kills a
+ * file also has its directory entry fsynced. tests/sim/test_sim_store.c kills a
  * writer with SIGKILL mid-stream and checks the kill -9 half of this (the
  * power-cut half cannot be tested without pulling a plug).
  *

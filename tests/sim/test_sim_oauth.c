@@ -2,7 +2,7 @@
  * mappings and subscriptions through the admin API, and JWT access tokens on
  * the data plane.
  *
- * Two groups, chosen by argv[1] (tests/sim_oauth.cmake registers each):
+ * Two groups, chosen by argv[1] (tests/sim/CMakeLists.txt registers each):
  *
  *   (none)     the admin side: every call's status and error description,
  *              tables of bad bodies (each row breaks one rule; after each
