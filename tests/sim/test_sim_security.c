@@ -217,34 +217,25 @@ typedef struct scheme_api {
 #define OPTIONAL_SCHEMES                                                                           \
   "[\"mutualssl\",\"oauth2\",\"mutualssl_optional\",\"oauth_basic_auth_api_key_optional\"]"
 
+/* The expectations most rows share: the certificate decides (A passes,
+ * anything else is 901), or the token decides whatever the certificate. */
+#define CERT_DECIDES                                                                               \
+  {                                                                                                \
+    {200, 200, 200, 200}, {901, 901, 901, 901}, { 901, 901, 901, 901 }                             \
+  }
+#define TOKEN_DECIDES                                                                              \
+  {                                                                                                \
+    {200, 902, 901, 908}, {200, 902, 901, 908}, { 200, 902, 901, 908 }                             \
+  }
+
 static const scheme_api apis[] = {
-    {"mtls",
-     "[\"mutualssl\"]",
-     CH_MTLS,
-     PALL,
-     {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
-    {"mtlsm",
-     "[\"mutualssl\",\"mutualssl_mandatory\"]",
-     CH_MTLS,
-     PALL,
-     {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
-    {"oauth",
-     "[\"oauth2\"]",
-     CH_OAUTH,
-     PALL,
-     {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
-    {"default",
-     NULL,
-     CH_OAUTH,
-     PALL,
-     {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
+    {"mtls", "[\"mutualssl\"]", CH_MTLS, PALL, CERT_DECIDES},
+    {"mtlsm", "[\"mutualssl\",\"mutualssl_mandatory\"]", CH_MTLS, PALL, CERT_DECIDES},
+    {"oauth", "[\"oauth2\"]", CH_OAUTH, PALL, TOKEN_DECIDES},
+    {"default", NULL, CH_OAUTH, PALL, TOKEN_DECIDES},
     /* mutualssl + oauth2 without a flag, wso2-4 (priority.oauth-mandatory):
      * OAuth2 mandatory, mTLS optional - the token decides, even after cert A */
-    {"either",
-     "[\"mutualssl\",\"oauth2\"]",
-     CH_BOTH,
-     P4,
-     {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
+    {"either", "[\"mutualssl\",\"oauth2\"]", CH_BOTH, P4, TOKEN_DECIDES},
     /* wso2-2.6 and sap (priority.seed-table, seed 003): cert valid -> token
      * ignored; cert fails -> token decides; only a (bad) cert sent -> 901;
      * nothing sent -> 902 */
@@ -253,16 +244,9 @@ static const scheme_api apis[] = {
      CH_BOTH,
      P26 | PSAP,
      {{200, 200, 200, 200}, {200, 902, 901, 908}, {200, 901, 901, 908}}},
-    {"oauthm",
-     "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
-     CH_BOTH,
-     PALL,
-     {{200, 902, 901, 908}, {200, 902, 901, 908}, {200, 902, 901, 908}}},
-    {"certm",
-     "[\"mutualssl\",\"mutualssl_mandatory\",\"oauth2\"]",
-     CH_BOTH,
-     PALL,
-     {{200, 200, 200, 200}, {901, 901, 901, 901}, {901, 901, 901, 901}}},
+    {"oauthm", "[\"mutualssl\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]", CH_BOTH, PALL,
+     TOKEN_DECIDES},
+    {"certm", "[\"mutualssl\",\"mutualssl_mandatory\",\"oauth2\"]", CH_BOTH, PALL, CERT_DECIDES},
     {"both",
      "[\"mutualssl\",\"mutualssl_mandatory\",\"oauth2\",\"oauth_basic_auth_api_key_mandatory\"]",
      CH_BOTH,
@@ -436,27 +420,38 @@ static void test_default_version(void **state) {
   sw_reload(&w.sim);
   oauth_setup(&w);
   subscribe(&w, w.app_ok, oauthm, "Unlimited");
-  static const char *const cert_paths[] = {"/dvcert/1.0/menaka", "/dvcert/menaka"};
-  static const char *const token_paths[] = {"/dvtoken/1.0/menaka", "/dvtoken/menaka"};
-  for (size_t p = 0; p < 2; p++) {
-    dp_reply r;
-    dp_call(&w, cert_paths[p], &cert_a, NULL, &r);
-    assert_int_equal(200, r.status);
-    assert_non_null(strstr(r.body, "Jersey say : menaka"));
-    dp_call(&w, cert_paths[p], NULL, w.token_ok, &r);
-    check_fault(cert_paths[p], &r, 900901, CH_MTLS);
-    dp_call(&w, cert_paths[p], &cert_u, NULL, &r);
-    check_fault(cert_paths[p], &r, 900901, CH_MTLS);
-
-    dp_call(&w, token_paths[p], &cert_a, NULL, &r);
-    check_fault(token_paths[p], &r, 900902, CH_BOTH);
-    dp_call(&w, token_paths[p], NULL, w.token_ok, &r);
-    assert_int_equal(200, r.status);
-    dp_call(&w, token_paths[p], &cert_a, w.token_invalid, &r);
-    check_fault(token_paths[p], &r, 900901, CH_BOTH);
-    dp_call(&w, token_paths[p], &cert_u, w.token_forbidden, &r);
-    check_fault(token_paths[p], &r, 900908, CH_BOTH);
-  }
+  /* per path: certificate (0 A, 1 none, 2 U), token (0 valid, 1 none,
+   * 2 invalid, 3 forbidden), then 200 or the fault and its challenges */
+  static const struct {
+    const char *paths[2]; /* versioned, versionless */
+    int cert, token;
+    long want;       /* 200, or the fault code */
+    int menaka;      /* on 200: the backend's answer is checked too */
+    const char *www; /* on a fault: the challenges */
+  } rows[] = {
+      {{"/dvcert/1.0/menaka", "/dvcert/menaka"}, 0, 1, 200, 1, NULL},
+      {{"/dvcert/1.0/menaka", "/dvcert/menaka"}, 1, 0, 900901, 0, CH_MTLS},
+      {{"/dvcert/1.0/menaka", "/dvcert/menaka"}, 2, 1, 900901, 0, CH_MTLS},
+      {{"/dvtoken/1.0/menaka", "/dvtoken/menaka"}, 0, 1, 900902, 0, CH_BOTH},
+      {{"/dvtoken/1.0/menaka", "/dvtoken/menaka"}, 1, 0, 200, 0, NULL},
+      {{"/dvtoken/1.0/menaka", "/dvtoken/menaka"}, 0, 2, 900901, 0, CH_BOTH},
+      {{"/dvtoken/1.0/menaka", "/dvtoken/menaka"}, 2, 3, 900908, 0, CH_BOTH},
+  };
+  const sw_client *certs[3] = {&cert_a, NULL, &cert_u};
+  const char *tokens[4] = {w.token_ok, NULL, w.token_invalid, w.token_forbidden};
+  for (size_t p = 0; p < 2; p++)
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+      const char *path = rows[i].paths[p];
+      print_message("# %s, certificate %d, token %d\n", path, rows[i].cert, rows[i].token);
+      dp_reply r;
+      dp_call(&w, path, certs[rows[i].cert], tokens[rows[i].token], &r);
+      if (rows[i].want == 200) {
+        assert_int_equal(200, r.status);
+        if (rows[i].menaka)
+          assert_non_null(strstr(r.body, "Jersey say : menaka"));
+      } else
+        check_fault(path, &r, (int)rows[i].want, rows[i].www);
+    }
   world_free(&w);
   st_check(st_sim_stop(&w.sim));
 }
@@ -472,34 +467,49 @@ static void test_xml_faults(void **state) {
   sw_reload(&w.sim);
   oauth_setup(&w);
   subscribe(&w, w.app_ok, both, "Unlimited");
-  dp_reply r;
-  dp_call(&w, "/both/1.0/menaka", &cert_a, NULL, &r);
-  assert_int_equal(401, r.status);
-  assert_string_equal("application/xml", r.content_type);
-  assert_string_equal(
-      "<ams:fault xmlns:ams=\"http://wso2.org/apimanager/security\"><ams:code>900902</ams:code>"
-      "<ams:message>Missing Credentials</ams:message><ams:description>Invalid Credentials. Make "
-      "sure your API invocation call has a header: 'Authorization : Bearer ACCESS_TOKEN' or "
-      "'Authorization : Basic ACCESS_TOKEN' or 'ApiKey : API_KEY'</ams:description></ams:fault>",
-      r.body);
-  assert_string_equal(CH_BOTH TAIL, r.www);
-  dp_call(&w, "/both/1.0/menaka", NULL, w.token_ok, &r);
-  assert_int_equal(401, r.status);
-  assert_string_equal(
-      "<ams:fault xmlns:ams=\"http://wso2.org/apimanager/security\"><ams:code>900901</ams:code>"
-      "<ams:message>Invalid Credentials</ams:message><ams:description>Invalid Credentials. Make "
-      "sure you have provided the correct security credentials</ams:description></ams:fault>",
-      r.body);
-  dp_call(&w, "/both/1.0/menaka", &cert_a, w.token_forbidden, &r);
-  assert_int_equal(403, r.status);
-  assert_string_equal(
-      "<ams:fault xmlns:ams=\"http://wso2.org/apimanager/security\"><ams:code>900908</ams:code>"
-      "<ams:message>Resource forbidden </ams:message><ams:description>User is NOT authorized to "
-      "access the Resource. API Subscription validation failed.</ams:description></ams:fault>",
-      r.body);
-  assert_string_equal("", r.www);
-  dp_call(&w, "/both/1.0/menaka", &cert_a, w.token_ok, &r);
-  assert_int_equal(200, r.status);
+#define XML_FAULT(code, message, description)                                                      \
+  "<ams:fault xmlns:ams=\"http://wso2.org/apimanager/security\"><ams:code>" code "</ams:code>"     \
+  "<ams:message>" message "</ams:message><ams:description>" description "</ams:description>"       \
+  "</ams:fault>"
+  /* NULL: not checked */
+  static const struct {
+    int cert, token; /* certificate: 0 A, 1 none; token: 0 valid, 1 none, 3 forbidden */
+    long status;
+    const char *content_type, *body, *www;
+  } rows[] = {
+      {0, 1, 401, "application/xml",
+       XML_FAULT("900902", "Missing Credentials",
+                 "Invalid Credentials. Make sure your API invocation call has a header: "
+                 "'Authorization : Bearer ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN' "
+                 "or 'ApiKey : API_KEY'"),
+       CH_BOTH TAIL},
+      {1, 0, 401, NULL,
+       XML_FAULT("900901", "Invalid Credentials",
+                 "Invalid Credentials. Make sure you have provided the correct security "
+                 "credentials"),
+       NULL},
+      {0, 3, 403, NULL,
+       XML_FAULT("900908", "Resource forbidden ",
+                 "User is NOT authorized to access the Resource. API Subscription validation "
+                 "failed."),
+       ""},
+      {0, 0, 200, NULL, NULL, NULL},
+  };
+#undef XML_FAULT
+  const sw_client *certs[2] = {&cert_a, NULL};
+  const char *tokens[4] = {w.token_ok, NULL, w.token_invalid, w.token_forbidden};
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    print_message("# xml row %zu: certificate %d, token %d\n", i, rows[i].cert, rows[i].token);
+    dp_reply r;
+    dp_call(&w, "/both/1.0/menaka", certs[rows[i].cert], tokens[rows[i].token], &r);
+    assert_int_equal(rows[i].status, r.status);
+    if (rows[i].content_type)
+      assert_string_equal(rows[i].content_type, r.content_type);
+    if (rows[i].body)
+      assert_string_equal(rows[i].body, r.body);
+    if (rows[i].www)
+      assert_string_equal(rows[i].www, r.www);
+  }
   world_free(&w);
   st_check(st_sim_stop(&w.sim));
 }
