@@ -267,47 +267,44 @@ static void test_member_errors(void **state) {
   expect_members(no_desc, 2, NULL, GCERT_E_MISSING_MEMBER, DESCRIPTOR);
   test_zip_member no_cert[] = {{"privateKey.pem", f->key_pem, 0, 0}, {DESCRIPTOR, desc, 0, 0}};
   expect_members(no_cert, 2, NULL, GCERT_E_MISSING_MEMBER, "main.pem");
-  test_zip_member mismatch[] = {{"main.pem", f->chain_pem, 0, 0},
-                                {"privateKey.pem", f->other_key_pem, 0, 0},
-                                {DESCRIPTOR, desc, 0, 0}};
-  expect_members(mismatch, 3, NULL, GCERT_E_KEY_MISMATCH, "privateKey.pem");
-  test_zip_member reversed[] = {{"main.pem", f->reversed_pem, 0, 0},
-                                {"privateKey.pem", f->key_pem, 0, 0},
-                                {DESCRIPTOR, desc, 0, 0}};
-  expect_members(reversed, 3, NULL, GCERT_E_UNSUPPORTED, "one chain");
-  test_zip_member garbage[] = {{"main.pem", "not a certificate\n", 0, 0},
-                               {"privateKey.pem", f->key_pem, 0, 0},
-                               {DESCRIPTOR, desc, 0, 0}};
-  expect_members(garbage, 3, NULL, GCERT_E_NOT_PEM, "certFile main.pem");
-  test_zip_member key_in_cert[] = {{"main.pem", f->key_pem, 0, 0},
-                                   {"privateKey.pem", f->key_pem, 0, 0},
-                                   {DESCRIPTOR, desc, 0, 0}};
-  expect_members(key_in_cert, 3, NULL, GCERT_E_NO_CERT, "main.pem");
   char *both = malloc(strlen(f->chain_pem) + strlen(f->key_pem) + 1);
   assert_non_null(both);
   strcpy(both, f->chain_pem); // NOLINT(clang-analyzer-security.insecureAPI.strcpy)
   strcat(both, f->key_pem);   // NOLINT(clang-analyzer-security.insecureAPI.strcpy)
-  test_zip_member key_with_chain[] = {
-      {"main.pem", both, 0, 0}, {"privateKey.pem", f->key_pem, 0, 0}, {DESCRIPTOR, desc, 0, 0}};
-  expect_members(key_with_chain, 3, NULL, GCERT_E_PEM_UNEXPECTED, "belongs in keyFile");
-  free(both);
-  test_zip_member cert_as_key[] = {{"main.pem", f->chain_pem, 0, 0},
-                                   {"privateKey.pem", f->chain_pem, 0, 0},
-                                   {DESCRIPTOR, desc, 0, 0}};
-  expect_members(cert_as_key, 3, NULL, GCERT_E_PEM_UNEXPECTED, "keyFile privateKey.pem");
-  test_zip_member encrypted[] = {{"main.pem", f->chain_pem, 1, 0},
-                                 {"privateKey.pem", f->key_pem, 0, 0},
-                                 {DESCRIPTOR, desc, 0, 0}};
-  expect_members(encrypted, 3, NULL, GCERT_E_UNSUPPORTED, "encrypted");
-
-  /* a test_zip_member over 1 MiB (zeros compress well, so the archive is small) */
+  /* a member over 1 MiB (zeros compress well, so the archive is small) */
   char *big = malloc(((size_t)1 << 20) + 2);
   assert_non_null(big);
   memset(big, 'A', ((size_t)1 << 20) + 1);
   big[((size_t)1 << 20) + 1] = '\0';
-  test_zip_member too_big[] = {
-      {"main.pem", big, 0, 0}, {"privateKey.pem", f->key_pem, 0, 0}, {DESCRIPTOR, desc, 0, 0}};
-  expect_members(too_big, 3, NULL, GCERT_E_LIMIT, "main.pem");
+  /* main.pem and privateKey.pem from these, with the descriptor */
+  enum { CHAIN, KEY, OTHER_KEY, REVERSED, GARBAGE, BOTH, BIG };
+  const char *const pems[] = {
+      f->chain_pem, f->key_pem, f->other_key_pem, f->reversed_pem, "not a certificate\n",
+      both,         big};
+  static const struct {
+    const char *name;
+    int cert, key;
+    int encrypted; /* main.pem stored encrypted */
+    gcert_status status;
+    const char *message;
+  } rows[] = {
+      {"mismatch", CHAIN, OTHER_KEY, 0, GCERT_E_KEY_MISMATCH, "privateKey.pem"},
+      {"reversed", REVERSED, KEY, 0, GCERT_E_UNSUPPORTED, "one chain"},
+      {"garbage", GARBAGE, KEY, 0, GCERT_E_NOT_PEM, "certFile main.pem"},
+      {"key_in_cert", KEY, KEY, 0, GCERT_E_NO_CERT, "main.pem"},
+      {"key_with_chain", BOTH, KEY, 0, GCERT_E_PEM_UNEXPECTED, "belongs in keyFile"},
+      {"cert_as_key", CHAIN, CHAIN, 0, GCERT_E_PEM_UNEXPECTED, "keyFile privateKey.pem"},
+      {"encrypted", CHAIN, KEY, 1, GCERT_E_UNSUPPORTED, "encrypted"},
+      {"too_big", BIG, KEY, 0, GCERT_E_LIMIT, "main.pem"},
+  };
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    print_message("# member errors: %s\n", rows[i].name);
+    test_zip_member members[] = {{"main.pem", pems[rows[i].cert], rows[i].encrypted, 0},
+                                 {"privateKey.pem", pems[rows[i].key], 0, 0},
+                                 {DESCRIPTOR, desc, 0, 0}};
+    expect_members(members, 3, NULL, rows[i].status, rows[i].message);
+  }
+  free(both);
   free(big);
 
   /* 65 members: over the limit of 64 */
