@@ -4,10 +4,13 @@
  * Values cannot contain commas; names are [A-Za-z0-9._-], so they are safe as
  * file names for the reports. Every problem is reported with the offending
  * text and the parse stops; nothing is started until all specs are valid.
+ * The options are a gu_opt table run by gu_opts_parse (util); --backend is
+ * its parse action, which checks the spec and appends it to gcb_options.
  */
 #include "backend.h"
+#include "gutil.h"
 
-#include <getopt.h>
+#include <getopt.h> /* optind, after gu_opts_parse */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +107,7 @@ static int check_spec(const gcb_spec *spec, char *why, size_t why_len) {
   int tls_needed = spec->fault != GCB_FAULT_REFUSE && spec->fault != GCB_FAULT_RESET &&
                    spec->fault != GCB_FAULT_STALL;
   if (tls_needed && (spec->cert == NULL || spec->key == NULL)) {
-    snprintf(why, why_len, "backend %s needs cert= and key=", spec->name);
-    return -1;
+    return gu_fail(why, why_len, "backend %s needs cert= and key=", spec->name);
   }
   return 0;
 }
@@ -114,15 +116,13 @@ static int parse_spec(const char *text, gcb_spec *spec, char *why, size_t why_le
   const char *colon = strchr(text, ':');
   size_t name_len = colon ? (size_t)(colon - text) : strlen(text);
   if (!valid_name(text, name_len)) {
-    snprintf(why, why_len, "bad backend name in '%s' (use A-Z a-z 0-9 . _ -)", text);
-    return -1;
+    return gu_fail(why, why_len, "bad backend name in '%s' (use A-Z a-z 0-9 . _ -)", text);
   }
   memcpy(spec->name, text, name_len);
   spec->name[name_len] = '\0';
   char *rest = strdup(colon ? colon + 1 : "");
   if (rest == NULL) {
-    snprintf(why, why_len, "out of memory");
-    return -1;
+    return gu_fail(why, why_len, "out of memory");
   }
   int rc = 0;
   char *save = NULL;
@@ -132,9 +132,8 @@ static int parse_spec(const char *text, gcb_spec *spec, char *why, size_t why_le
     if (eq != NULL)
       *eq = '\0';
     if (eq == NULL || apply(spec, item, eq + 1) != 0) {
-      snprintf(why, why_len, "backend %s: bad setting '%s%s%s'", spec->name, item, eq ? "=" : "",
-               eq ? eq + 1 : "");
-      rc = -1;
+      rc = gu_fail(why, why_len, "backend %s: bad setting '%s%s%s'", spec->name, item,
+                   eq ? "=" : "", eq ? eq + 1 : "");
     }
   }
   free(rest);
@@ -149,57 +148,48 @@ static int duplicate_name(const gcb_options *opt) {
   return 0;
 }
 
+/* --backend SPEC (a gu_opt parse action): one more spec, checked, its name
+ * not used before. The spec counts even when refused, so that
+ * gcb_options_free frees what it holds. */
+static int add_backend(const char *name, const char *value, void *to, char *why, size_t why_len) {
+  (void)name;
+  gcb_options *opt = to;
+  if (opt->count == GCB_MAX_BACKENDS)
+    return gu_fail(why, why_len, "at most %d backends", GCB_MAX_BACKENDS);
+  if (parse_spec(value, &opt->specs[opt->count++], why, why_len) != 0)
+    return -1;
+  if (duplicate_name(opt))
+    return gu_fail(why, why_len, "backend name %s used twice", opt->specs[opt->count - 1].name);
+  return 0;
+}
+
 int gcb_options_parse(int argc, char **argv, gcb_options *opt, char *why, size_t why_len) {
-  static const struct option longopts[] = {{"backend", required_argument, NULL, 'b'},
-                                           {"report-dir", required_argument, NULL, 'r'},
-                                           {"certs-dir", required_argument, NULL, 'c'},
-                                           {"catalogue", no_argument, NULL, 'C'},
-                                           {"at", required_argument, NULL, 'a'},
-                                           {"help", no_argument, NULL, 'h'},
-                                           {NULL, 0, NULL, 0}};
   memset(opt, 0, sizeof(*opt));
-  int c;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'b':
-      if (opt->count == GCB_MAX_BACKENDS) {
-        snprintf(why, why_len, "at most %d backends", GCB_MAX_BACKENDS);
-        return 2;
-      }
-      if (parse_spec(optarg, &opt->specs[opt->count++], why, why_len) != 0)
-        return 2;
-      if (duplicate_name(opt)) {
-        snprintf(why, why_len, "backend name %s used twice", opt->specs[opt->count - 1].name);
-        return 2;
-      }
-      break;
-    case 'r':
-      opt->report_dir = optarg;
-      break;
-    case 'c':
-      opt->certs_dir = optarg;
-      break;
-    case 'C':
-      opt->catalogue = 1;
-      break;
-    case 'a':
-      opt->at = optarg;
-      break;
-    case 'h':
-      fputs(usage_text, stdout);
-      return 1;
-    default:
-      snprintf(why, why_len, "unknown or incomplete option '%s'", argv[optind - 1]);
-      return 2;
-    }
+  int help = 0;
+  const gu_opt table[] = {
+      {"backend", .parse = add_backend, .to = opt},
+      {"report-dir", .string = &opt->report_dir},
+      {"certs-dir", .string = &opt->certs_dir},
+      {"catalogue", .flag = &opt->catalogue},
+      {"at", .string = &opt->at},
+      {"help", .flag = &help, .stop = 1},
+      {0},
+  };
+  int first = gu_opts_parse(argc, argv, table, 0, why, why_len);
+  if (first == GU_OPTS_UNKNOWN) /* our own wording; the option is where getopt left it */
+    gu_fail(why, why_len, "unknown or incomplete option '%s'", argv[optind - 1]);
+  if (first < 0)
+    return 2;
+  if (help) {
+    fputs(usage_text, stdout);
+    return 1;
   }
-  if (optind != argc)
-    snprintf(why, why_len, "unexpected argument '%s'", argv[optind]);
+  if (first != argc)
+    gu_fail(why, why_len, "unexpected argument '%s'", argv[first]);
   else if (opt->catalogue && opt->certs_dir == NULL)
-    snprintf(why, why_len, "--catalogue needs --certs-dir DIR");
+    gu_fail(why, why_len, "--catalogue needs --certs-dir DIR");
   else if (!opt->catalogue && opt->count == 0)
-    snprintf(why, why_len, "no backend given (--backend SPEC or --catalogue)");
+    gu_fail(why, why_len, "no backend given (--backend SPEC or --catalogue)");
   else
     return 0;
   return 2;
