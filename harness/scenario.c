@@ -1619,7 +1619,9 @@ static int load(loader *L, gh_case_spec **out, size_t *count) {
   return 0;
 }
 
-int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_load_error *err) {
+/* Both loads: the YAML of text (len bytes) when from_text, else path's file. */
+static int load_from(const char *path, const unsigned char *text, size_t len, int from_text,
+                     gh_case_spec **cases, size_t *count, gh_load_error *err) {
   if (cases != NULL)
     *cases = NULL;
   if (count != NULL)
@@ -1638,7 +1640,8 @@ int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_l
   L.err = err;
   gh_yaml_doc doc;
   gh_yaml_error yerr;
-  if (gh_yaml_read_file(path, &doc, &yerr) != 0) {
+  if ((from_text ? gh_yaml_read(text, len, &doc, &yerr) : gh_yaml_read_file(path, &doc, &yerr)) !=
+      0) {
     err->line = yerr.line;
     err->column = yerr.column;
     snprintf(err->message, sizeof(err->message), "%s", yerr.message);
@@ -1648,6 +1651,16 @@ int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_l
   int rc = load(&L, cases, count);
   gh_yaml_free(&doc);
   return rc;
+}
+
+int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_load_error *err) {
+  return load_from(path, NULL, 0, 0, cases, count, err);
+}
+
+int gh_scenario_load_text(const char *path, const unsigned char *text, size_t len,
+                          gh_case_spec **cases, size_t *count, gh_load_error *err) {
+  static const unsigned char empty[1];
+  return load_from(path, text != NULL ? text : empty, text != NULL ? len : 0, 1, cases, count, err);
 }
 
 /* ---- queries -------------------------------------------------------------- */

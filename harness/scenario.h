@@ -452,6 +452,10 @@ typedef struct gh_case_spec {
  * backend cert, API backend, step api/alias/cert) and every value. 0, or -1
  * with err filled (and nothing allocated). */
 int gh_scenario_load(const char *path, gh_case_spec **cases, size_t *count, gh_load_error *err);
+/* The same for a file already in memory: text holds len bytes of YAML (no NUL
+ * needed), path only names it in cases and messages. */
+int gh_scenario_load_text(const char *path, const unsigned char *text, size_t len,
+                          gh_case_spec **cases, size_t *count, gh_load_error *err);
 void gh_cases_free(gh_case_spec *cases, size_t count);
 
 /* ---- a catalogue: every case of a directory of scenario files ---------------- */
