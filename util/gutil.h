@@ -1,7 +1,8 @@
 /* gutil.h - the small things every gatecert component needs once: a growing
  * text (also libcurl's body collector), the "format a reason, return -1"
- * error helper, a free loopback port, a program search along $PATH and a
- * table-driven command-line option parser (gu_opts_parse).
+ * error helper, a free loopback port, a program search along $PATH, a
+ * table-driven command-line option parser (gu_opts_parse) and the shell words
+ * and fnmatch patterns of a command printed for a user to paste (shell.c).
  *
  * Error convention of the whole project: a function that can fail returns -1
  * (or NULL) and, when the caller passed a buffer, writes one line saying why
@@ -107,5 +108,26 @@ typedef struct gu_opt {
  * argv[optind - 1]), GU_OPTS_REFUSED with the refusal in why, or
  * GU_OPTS_TABLE. */
 int gu_opts_parse(int argc, char **argv, const gu_opt *opts, int flags, char *why, size_t why_len);
+
+/* ---- commands for a user to paste (shell.c) ----
+ * What gatecert prints as a command (the reproduce command of a case, the
+ * "made by" line of a repro script) is built with these, so that pasted into
+ * sh or bash it runs exactly what it names, whatever the strings hold. */
+
+/* Appends s to t as one shell word that sh and bash read back as exactly s:
+ * bare when made only of letters, digits and _./:@%+,- (and not empty), else in
+ * single quotes (a ' written '\''). Returns -1 and appends nothing when s
+ * holds what cannot stand as itself on a pasted line: a control character
+ * (C0, DEL, C1), U+FFFE/U+FFFF or bytes that are not UTF-8. */
+int gu_shell_quote(gu_text *t, const char *s);
+/* Appends the words of argv (NULL-ended) to t as one line of POSIX sh, each
+ * by gu_shell_quote; a word it refuses is first set on the same line with
+ * gatecert_argN="$(printf -- 'FORMAT_')"; (its other bytes as printf(1) escapes,
+ * \OOO) and used as "${gatecert_argN%_}". The line holds printable characters
+ * only and runs the same in dash and bash. */
+void gu_shell_command(gu_text *t, const char *const *argv);
+/* Appends s to t with a backslash before each of * ? [ \ , so that as an
+ * fnmatch(3) pattern (flags 0) it matches exactly s. */
+void gu_glob_escape(gu_text *t, const char *s);
 
 #endif

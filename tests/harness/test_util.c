@@ -1,8 +1,13 @@
 /* test_util.c - util/gutil.h: the growing text (appends, printf past the
  * stack buffer, the limit, take), the libcurl write callback's stop signal,
  * gu_fail's formatting, a free port that can be bound, the PATH search
- * (found, absent, a path with '/', a directory named like a program) and the
- * option parser (argv rows -> fields, error text, first operand's index). */
+ * (found, absent, a path with '/', a directory named like a program), the
+ * option parser (argv rows -> fields, error text, first operand's index) and
+ * the printed-command helpers: gu_shell_quote's words (rows of hostile
+ * strings -> the exact text, or refused), gu_shell_command's lines run by sh
+ * and by bash (each must print the string back byte for byte and create no
+ * file) and gu_glob_escape's patterns (fnmatch matches the string, not a
+ * decoy the unescaped string would match). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -364,6 +371,187 @@ static void test_read_file(void **state) {
   }
 }
 
+/* ---- printed commands (shell.c) ---- */
+
+static const struct quote_case {
+  const char *name;
+  const char *in;
+  const char *word; /* NULL: refused */
+} quote_cases[] = {
+    {"bare", "abc-1.2_x/y:z@%+,", "abc-1.2_x/y:z@%+,"},
+    {"empty", "", "''"},
+    {"space", "a b", "'a b'"},
+    {"quote", "it's", "'it'\\''s'"},
+    {"dollar and backticks", "$HOME `id` $(id)", "'$HOME `id` $(id)'"},
+    {"injection", "x'; touch pwned #", "'x'\\''; touch pwned #'"},
+    {"double quotes", "\"a\"", "'\"a\"'"},
+    {"glob characters", "*?[a]\\", "'*?[a]\\'"},
+    {"leading dash", "-rf", "-rf"},
+    {"tilde", "~root", "'~root'"},
+    {"assignment", "a=b", "'a=b'"},
+    {"semicolon and pipe", "a;b|c&d>e<f", "'a;b|c&d>e<f'"},
+    {"utf-8", "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x92",
+     "'caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x92'"},
+    {"no-break space", "\xc2\xa0", "'\xc2\xa0'"},
+    {"newline", "a\nb", NULL},
+    {"carriage return", "a\rb", NULL},
+    {"tab", "a\tb", NULL},
+    {"escape", "\x1b[2J", NULL},
+    {"delete", "a\x7f", NULL},
+    {"c1 control (NEL)", "a\xc2\x85", NULL},
+    {"c1 CSI", "\xc2\x9b", NULL},
+    {"stray byte", "a\xff", NULL},
+    {"truncated sequence", "\xe2\x9c", NULL},
+    {"overlong slash", "\xc0\xaf", NULL},
+    {"surrogate", "\xed\xa0\x80", NULL},
+    {"noncharacter", "\xef\xbf\xbe", NULL},
+    {"past U+10FFFF", "\xf4\x90\x80\x80", NULL},
+};
+
+static void test_shell_quote_rows(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(quote_cases) / sizeof(quote_cases[0]); i++) {
+    const struct quote_case *c = &quote_cases[i];
+    print_message("row \"%s\"\n", c->name);
+    gu_text t = {0};
+    gu_text_add(&t, "<", 1);
+    int rc = gu_shell_quote(&t, c->in);
+    assert_false(t.failed);
+    if (c->word == NULL) {
+      assert_int_equal(rc, -1);
+      assert_string_equal(t.data, "<"); /* nothing appended */
+    } else {
+      assert_int_equal(rc, 0);
+      assert_string_equal(t.data + 1, c->word);
+    }
+    gu_text_free(&t);
+  }
+}
+
+/* Runs cmd with `shell -c` in dir; its stdout into out. The exit status. */
+static int run_shell(const char *shell, const char *cmd, const char *dir, gu_text *out) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    if (chdir(dir) != 0)
+      _exit(126);
+    execl(shell, shell, "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) > 0)
+    gu_text_add(out, buf, (size_t)n);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static const struct command_case {
+  const char *name;
+  const char *in;
+  const char *line; /* the exact command printed for {printf, %s, in}, or NULL: not checked */
+} command_cases[] = {
+    {"plain", "abc", "printf %s abc"},
+    {"injection", "x'; touch pwned #", "printf %s 'x'\\''; touch pwned #'"},
+    {"command substitution", "$(touch pwned)`touch pwned`", NULL},
+    {"glob", "*", "printf %s '*'"},
+    {"newline", "a\nb",
+     "gatecert_arg1=\"$(printf -- 'a\\012b_')\"; printf %s \"${gatecert_arg1%_}\""},
+    {"trailing newlines", "a\n\n", NULL},
+    {"only a newline", "\n", NULL},
+    {"newline and injection", "'\n; touch pwned; '", NULL},
+    {"percent, backslash, newline", "%s\\n\n%%\\", NULL},
+    {"leading dash and a control", "-e\x01",
+     "gatecert_arg1=\"$(printf -- '-e\\001_')\"; printf %s \"${gatecert_arg1%_}\""},
+    {"escape sequence", "\x1b]0;title\x07", NULL},
+    {"c1 and utf-8", "\xc2\x85 caf\xc3\xa9", NULL},
+    {"stray bytes", "\xff\xfe a", NULL},
+    {"every control", "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x1f\x7f", NULL},
+};
+
+static void check_command(const char *name, const char *in, const char *line) {
+  const char *argv[] = {"printf", "%s", in, NULL};
+  gu_text cmd = {0};
+  gu_shell_command(&cmd, argv);
+  assert_false(cmd.failed);
+  for (const unsigned char *p = (const unsigned char *)cmd.data; *p; p++)
+    assert_true(*p >= 0x20 && *p != 0x7f); /* one line, nothing a terminal acts on */
+  if (line != NULL)
+    assert_string_equal(cmd.data, line);
+  const char *shells[] = {"/bin/sh", "/bin/bash"}; /* test_find_program changes PATH */
+  for (size_t s = 0; s < 2; s++) {
+    print_message("row \"%s\" under %s\n", name, shells[s]);
+    gu_text out = {0};
+    gu_text_add(&out, "", 0);
+    assert_int_equal(run_shell(shells[s], cmd.data, test_scratch_dir(), &out), 0);
+    assert_int_equal(out.len, strlen(in));
+    assert_memory_equal(out.data, in, out.len);
+    gu_text_free(&out);
+  }
+  gu_text_free(&cmd);
+  char marker[1024];
+  snprintf(marker, sizeof(marker), "%s/pwned", test_scratch_dir());
+  assert_int_equal(access(marker, F_OK), -1);
+}
+
+static void test_shell_command_rows(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(command_cases) / sizeof(command_cases[0]); i++)
+    check_command(command_cases[i].name, command_cases[i].in, command_cases[i].line);
+  for (size_t i = 0; i < sizeof(quote_cases) / sizeof(quote_cases[0]); i++)
+    check_command(quote_cases[i].name, quote_cases[i].in, NULL);
+  /* very long: 20000 bytes of quotes, dollars and newlines (about 50 KiB of command, under
+   * the 128 KiB a single execve argument may hold) */
+  char *big = malloc(20001);
+  assert_non_null(big);
+  for (size_t k = 0; k < 20000; k++)
+    big[k] = "'$\n x"[k % 5];
+  big[20000] = '\0';
+  check_command("very long", big, NULL);
+  free(big);
+}
+
+static const struct glob_case {
+  const char *name;
+  const char *in;
+  const char *pattern;
+  const char *decoy; /* what in as a pattern would match too, or NULL */
+} glob_cases[] = {
+    {"plain", "abc", "abc", NULL},
+    {"matrix row", "x[a=b]", "x\\[a=b]", "xa"},
+    {"star", "a*", "a\\*", "abc"},
+    {"question mark", "a?", "a\\?", "ab"},
+    {"backslash", "a\\b", "a\\\\b", "ab"},
+    {"all four", "*?[\\", "\\*\\?\\[\\\\", NULL},
+    {"closing bracket alone", "a]", "a]", NULL},
+    {"quotes and spaces", "it's a [x] ", "it's a \\[x] ", "it's a x "},
+};
+
+static void test_glob_escape_rows(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(glob_cases) / sizeof(glob_cases[0]); i++) {
+    const struct glob_case *c = &glob_cases[i];
+    print_message("row \"%s\"\n", c->name);
+    gu_text t = {0};
+    gu_glob_escape(&t, c->in);
+    assert_string_equal(t.data, c->pattern);
+    assert_int_equal(fnmatch(t.data, c->in, 0), 0);
+    if (c->decoy != NULL) {
+      assert_int_equal(fnmatch(c->in, c->decoy, 0), 0); /* the unescaped name would match it */
+      assert_int_not_equal(fnmatch(t.data, c->decoy, 0), 0);
+    }
+    gu_text_free(&t);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_text_appends_and_formats),
@@ -375,6 +563,9 @@ int main(void) {
       cmocka_unit_test(test_read_file),
       cmocka_unit_test(test_opts_rows),
       cmocka_unit_test(test_opts_malformed_table),
+      cmocka_unit_test(test_shell_quote_rows),
+      cmocka_unit_test(test_shell_command_rows),
+      cmocka_unit_test(test_glob_escape_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
