@@ -1,9 +1,10 @@
 /* format.c - format names, detection from content, and the read dispatcher.
  *
  * Detection looks at the bytes only (file names lie): JKS and JCEKS magic,
- * a zip local header for the SAP key store JAR, PEM armour (PKCS7 armour is
- * the PKCS#7 reader's), and for DER a trial decode as certificate, PKCS#7 and
- * PKCS#12 in that order. gcert_read checks size limits once for every reader,
+ * a zip local header for the SAP key store JAR, then for DER a trial decode as
+ * certificate, PKCS#7 and PKCS#12 in that order (before armour: a DER
+ * certificate may hold "-----BEGIN" in a name), then PEM armour (PKCS7 armour
+ * is the PKCS#7 reader's). gcert_read checks size limits once for every reader,
  * then calls the reader for the format given or detected.
  */
 #include "internal.h"
@@ -62,18 +63,19 @@ gcert_format gcert_format_detect(const unsigned char *data, size_t len) {
     return GCERT_FORMAT_JKS;
   if (memcmp(data, "PK\x03\x04", 4) == 0)
     return GCERT_FORMAT_SAPJAR;
+  /* DER before armour: a certificate may hold "-----BEGIN" in a name */
+  if (data[0] == 0x30) {
+    static const gcert_format der_kinds[] = {GCERT_FORMAT_DER, GCERT_FORMAT_PKCS7,
+                                             GCERT_FORMAT_PKCS12};
+    for (size_t i = 0; i < sizeof(der_kinds) / sizeof(der_kinds[0]); i++) {
+      if (decodes_fully(data, len, der_kinds[i]))
+        return der_kinds[i];
+    }
+  }
   if (memmem(data, len, "-----BEGIN PKCS7-----", 21) != NULL)
     return GCERT_FORMAT_PKCS7;
   if (memmem(data, len, "-----BEGIN ", 11) != NULL)
     return GCERT_FORMAT_PEM;
-  if (data[0] != 0x30)
-    return GCERT_FORMAT_COUNT;
-  static const gcert_format der_kinds[] = {GCERT_FORMAT_DER, GCERT_FORMAT_PKCS7,
-                                           GCERT_FORMAT_PKCS12};
-  for (size_t i = 0; i < sizeof(der_kinds) / sizeof(der_kinds[0]); i++) {
-    if (decodes_fully(data, len, der_kinds[i]))
-      return der_kinds[i];
-  }
   return GCERT_FORMAT_COUNT;
 }
 

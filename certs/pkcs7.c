@@ -2,7 +2,9 @@
  *
  * A bundle is a degenerate SignedData: certificates and no signers, as made by
  * `openssl crl2pkcs7 -nocrl` and Windows' certificate export. The reader takes
- * DER or PEM-armoured ("-----BEGIN PKCS7-----") input, insists on SignedData,
+ * DER or PEM-armoured ("-----BEGIN PKCS7-----") input (DER when it decodes as
+ * such, so a certificate holding "-----BEGIN" does not pass for armour),
+ * insists on SignedData,
  * and turns each certificate into a trusted entry in bundle order. Other
  * content types are recognised and refused with GCERT_E_UNSUPPORTED.
  */
@@ -10,6 +12,7 @@
 
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 
@@ -54,13 +57,25 @@ static gcert_status decode_der(const unsigned char *data, size_t len, PKCS7 **ou
   return GCERT_OK;
 }
 
+/* A DER bundle may hold "-----BEGIN" inside a certificate (a name, an
+ * extension), so bytes that decode as DER PKCS#7 are DER whatever they hold;
+ * the rest is PEM when it has armour. */
+static int is_der_pkcs7(const unsigned char *data, size_t len) {
+  const unsigned char *p = data;
+  PKCS7 *p7 = data[0] == 0x30 ? d2i_PKCS7(NULL, &p, (long)len) : NULL;
+  int ok = p7 != NULL;
+  PKCS7_free(p7);
+  ERR_clear_error();
+  return ok;
+}
+
 gcert_status gcert_pkcs7_read(const unsigned char *data, size_t len, gcert_store *out,
                               gcert_error *err) {
   gcert_status st = gcert_check_input(data, len, "PKCS#7", err);
   if (st != GCERT_OK)
     return st;
   PKCS7 *p7 = NULL;
-  int pem = memmem(data, len, "-----BEGIN", 10) != NULL;
+  int pem = memmem(data, len, "-----BEGIN", 10) != NULL && !is_der_pkcs7(data, len);
   st = pem ? decode_pem(data, len, &p7, err) : decode_der(data, len, &p7, err);
   if (st != GCERT_OK || p7 == NULL) {
     PKCS7_free(p7);

@@ -148,6 +148,47 @@ static void test_detect(void **state) {
   gcert_item_free(&a);
 }
 
+/* Found by fuzz_certs: a DER certificate or bundle holding PEM armour text in
+ * a name was taken for PEM (detected as PEM or PKCS#7, and a DER PKCS#7
+ * bundle of it failed to read back). DER that decodes is DER. */
+static void test_detect_armour_inside_der(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    const char *subject;
+  } rows[] = {
+      {"pkcs7 armour in CN", "CN=-----BEGIN PKCS7-----"},
+      {"certificate armour in CN", "CN=-----BEGIN CERTIFICATE-----"},
+      {"bare BEGIN in O", "CN=x,O=-----BEGIN"},
+  };
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    print_message("row: %s\n", rows[i].name);
+    gcert_item a = {0};
+    test_issue(GCERT_KIND_SERVER, rows[i].subject, NULL, &a);
+    gcert_error err = {0};
+    gcert_buf der = {0}, p7 = {0};
+    assert_status(GCERT_OK, gcert_der_write(a.cert, &der, &err), &err);
+    assert_int_equal(GCERT_FORMAT_DER, gcert_format_detect(der.data, der.len));
+    gcert_store store, back;
+    gcert_store_init(&store);
+    gcert_store_init(&back);
+    assert_status(GCERT_OK, gcert_store_add_trusted(&store, "a", a.cert, &err), &err);
+    assert_status(GCERT_OK, gcert_pkcs7_write(&store, 0, &p7, &err), &err);
+    assert_int_equal(GCERT_FORMAT_PKCS7, gcert_format_detect(p7.data, p7.len));
+    assert_status(GCERT_OK, gcert_pkcs7_read(p7.data, p7.len, &back, &err), &err);
+    assert_status(GCERT_OK, gcert_read(GCERT_FORMAT_AUTO, der.data, der.len, NULL, &back, &err),
+                  &err);
+    assert_int_equal(2, back.count);
+    assert_int_equal(0, X509_cmp(a.cert, sk_X509_value(back.entries[0].chain, 0)));
+    assert_int_equal(0, X509_cmp(a.cert, sk_X509_value(back.entries[1].chain, 0)));
+    gcert_store_free(&back);
+    gcert_store_free(&store);
+    gcert_buf_free(&der);
+    gcert_buf_free(&p7);
+    gcert_item_free(&a);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_add_find_and_aliases),
@@ -155,6 +196,7 @@ int main(void) {
       cmocka_unit_test(test_status_names_round_trip),
       cmocka_unit_test(test_file_save_modes_and_load_limits),
       cmocka_unit_test(test_detect),
+      cmocka_unit_test(test_detect_armour_inside_der),
   };
   return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
