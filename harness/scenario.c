@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "gcert.h"
+#include "gutil.h"
 #include "scenario_internal.h"
 
 #define MAX_SSL_PROFILES 16 /* GH_MAX_PROFILES of driver.h */
@@ -1789,14 +1790,18 @@ static int by_path(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* *.yaml below dir into list; -1 when dir cannot be read. */
+/* *.yaml below dir into list; -1 when a directory cannot be read, with err
+ * naming that directory and why. */
 // NOLINTNEXTLINE(misc-no-recursion): bounded, depth <= 8
-static int collect_yaml(const char *dir, int depth, path_list *list) {
+static int collect_yaml(const char *dir, int depth, path_list *list, gh_load_error *err) {
   if (depth > 8)
     return 0;
   DIR *d = opendir(dir);
-  if (!d)
+  if (!d) {
+    snprintf(err->file, sizeof(err->file), "%s", dir);
+    snprintf(err->message, sizeof(err->message), "cannot read the directory: %s", strerror(errno));
     return -1;
+  }
   const struct dirent *e;
   int rc = 0;
   while (rc == 0 && !list->overflow && (e = readdir(d)) != NULL) {
@@ -1809,14 +1814,16 @@ static int collect_yaml(const char *dir, int depth, path_list *list) {
     if (len < 0 || (size_t)len >= sizeof(path) || lstat(path, &st) != 0)
       continue;
     if (S_ISDIR(st.st_mode))
-      rc = collect_yaml(path, depth + 1, list);
+      rc = collect_yaml(path, depth + 1, list, err);
     else if (S_ISREG(st.st_mode) && n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0) {
       if (list->count == GH_CATALOGUE_MAX_FILES)
         list->overflow = 1;
       else if ((list->paths[list->count] = strdup(path)) != NULL)
         list->count++;
-      else
+      else {
+        snprintf(err->message, sizeof(err->message), "out of memory");
         rc = -1;
+      }
     }
   }
   closedir(d);
@@ -1852,18 +1859,31 @@ int gh_catalogue_load(const char *path, gh_catalogue *out, gh_load_error *errors
   gh_load_error err;
   memset(&err, 0, sizeof(err));
   snprintf(err.file, sizeof(err.file), "%s", path);
+  /* What path is decides, by stat (which never opens it, so a FIFO is not
+   * waited on): a regular file is one scenario file, a directory is walked,
+   * anything else is named for what it is. */
   struct stat st;
   int rc = list ? 0 : -1;
-  if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+  if (!list)
+    snprintf(err.message, sizeof(err.message), "out of memory");
+  else if (stat(path, &st) != 0) {
+    snprintf(err.message, sizeof(err.message), "%s", strerror(errno));
+    rc = -1;
+  } else if (S_ISREG(st.st_mode)) {
     list->paths[0] = strdup(path);
     list->count = list->paths[0] ? 1 : 0;
-  } else if (rc == 0 && (collect_yaml(path, 0, list) != 0 || list->overflow))
+  } else if (!S_ISDIR(st.st_mode)) {
+    snprintf(err.message, sizeof(err.message),
+             "%s: a directory of scenarios or one .yaml scenario file is expected",
+             gu_file_type(st.st_mode));
     rc = -1;
+  } else if (collect_yaml(path, 0, list, &err) != 0)
+    rc = -1;
+  else if (list->overflow) {
+    snprintf(err.message, sizeof(err.message), "more than 1024 scenario files");
+    rc = -1;
+  }
   if (rc != 0) {
-    snprintf(err.message, sizeof(err.message), "%s",
-             !list            ? "out of memory"
-             : list->overflow ? "more than 1024 scenario files"
-                              : strerror(errno));
     add_error(errors, max_errors, error_count, &err);
   } else
     qsort(list->paths, list->count, sizeof(list->paths[0]), by_path);

@@ -65,6 +65,13 @@ int gu_find_program(const char *program, char *out, size_t out_len, char *why, s
  * callers word their own messages from errno. */
 int gu_read_file(const char *path, size_t max, char **data, size_t *len);
 
+/* What a file of st_mode mode is, for a message: "a regular file", "a directory",
+ * "a FIFO (named pipe)", "a character device", "a block device", "a socket",
+ * "a symbolic link" (a static string). So a refusal names the thing given
+ * ("--scenarios x is a FIFO") instead of an errno that fits badly ("Not a
+ * directory"). */
+const char *gu_file_type(unsigned mode);
+
 /* ---- command-line options (opts.c) ----
  * A command describes its options in a table of gu_opt, ended by an entry
  * whose name is NULL, and gu_opts_parse runs getopt_long over argv once:

@@ -1,6 +1,7 @@
 /* sys.c - the error helper, the monotonic clock and sleep, a free loopback
- * port, the $PATH search and whole-file reading of gutil.h: what the drivers, the harness and the
- * simulator each used to carry a private copy of. */
+ * port, the $PATH search, whole-file reading and file type names of gutil.h:
+ * what the drivers, the harness and the simulator each used to carry a
+ * private copy of. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -108,4 +109,23 @@ int gu_read_file(const char *path, size_t max, char **data, size_t *len) {
     return -1;
   }
   return 0;
+}
+
+const char *gu_file_type(unsigned mode) {
+  mode_t m = (mode_t)mode;
+  if (S_ISREG(m))
+    return "a regular file";
+  if (S_ISDIR(m))
+    return "a directory";
+  if (S_ISFIFO(m))
+    return "a FIFO (named pipe)";
+  if (S_ISCHR(m))
+    return "a character device";
+  if (S_ISBLK(m))
+    return "a block device";
+  if (S_ISSOCK(m))
+    return "a socket";
+  if (S_ISLNK(m))
+    return "a symbolic link";
+  return "a file of an unknown type";
 }

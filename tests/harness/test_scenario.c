@@ -14,6 +14,8 @@
  * - Bounds made here, too big to commit: a file over 1 MiB, over 10000
  *   nodes, a matrix and a ${param} that would expand past the output budget.
  * - gh_duration_parse against a table; gh_step_expect merging; lookups.
+ * - gh_catalogue_load on what is not a directory or a file (a FIFO, /dev/zero,
+ *   a missing path): one error naming what it is, without blocking.
  * - A hostile loop: every truncation and many byte flips of the good files
  *   must load (0) or fail cleanly (-1), never crash or leak (run under ASan).
  */
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "scenario.h"
@@ -1156,6 +1159,57 @@ static void test_catalogue(void **state) {
   assert_int_equal(0, errors[0].line);
 }
 
+/* What --scenarios is given decides the message: each row is a path that is
+ * neither a directory nor a regular file (made in the scratch directory, or
+ * a device that exists everywhere), and the single error must name what it
+ * is and what is expected, never "Not a directory"; stat, not open, looks at
+ * it, so a FIFO without a writer does not block the load. */
+typedef struct catalogue_refusal {
+  const char *name;
+  const char *path; /* "@x": <scratch>/x */
+  int make_fifo;
+  const char *says;
+} catalogue_refusal;
+
+static const catalogue_refusal catalogue_refusals[] = {
+    {"a FIFO", "@scenarios.fifo", 1,
+     "a FIFO (named pipe): a directory of scenarios or one .yaml scenario file is expected"},
+    {"/dev/zero", "/dev/zero", 0,
+     "a character device: a directory of scenarios or one .yaml scenario file is expected"},
+    {"/dev/null", "/dev/null", 0, "a character device: "},
+    {"a missing path", "@no-such-scenarios", 0, "No such file or directory"},
+    {"a path under a regular file", "@scenarios.fifo-parent/x", 0, "Not a directory"},
+};
+
+static void test_catalogue_refusals(void **state) {
+  (void)state;
+  char parent[PATH_SIZE];
+  join_path(parent, test_scratch_dir(), "scenarios.fifo-parent");
+  test_write(parent, "not a directory\n", 16);
+  for (size_t i = 0; i < sizeof(catalogue_refusals) / sizeof(catalogue_refusals[0]); i++) {
+    const catalogue_refusal *c = &catalogue_refusals[i];
+    char path[PATH_SIZE];
+    if (c->path[0] == '@')
+      join_path(path, test_scratch_dir(), c->path + 1);
+    else
+      snprintf(path, sizeof(path), "%s", c->path);
+    if (c->make_fifo) {
+      unlink(path);
+      assert_int_equal(0, mkfifo(path, 0600));
+    }
+    gh_catalogue cat;
+    gh_load_error errors[4];
+    size_t error_count = 0;
+    if (gh_catalogue_load(path, &cat, errors, 4, &error_count) != -1)
+      fail_msg("%s: loaded", c->name);
+    assert_int_equal(1, error_count);
+    assert_null(cat.cases);
+    if (strstr(errors[0].message, c->says) == NULL)
+      fail_msg("%s: expected \"%s\" in \"%s\"", c->name, c->says, errors[0].message);
+    assert_string_equal(path, errors[0].file);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_example),
@@ -1172,6 +1226,7 @@ int main(void) {
       cmocka_unit_test(test_hostile_full),
       cmocka_unit_test(test_hostile_matrix),
       cmocka_unit_test(test_catalogue),
+      cmocka_unit_test(test_catalogue_refusals),
       cmocka_unit_test(test_real_gateway_keys),
       cmocka_unit_test(test_hostile_real),
       cmocka_unit_test(test_security_example),
