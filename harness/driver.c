@@ -42,6 +42,7 @@ static const struct {
     {GH_CAP_HEADER_CERT_DECODE, "header-cert-decode"},
     {GH_CAP_LB_IN_FRONT, "lb-in-front"},
     {GH_CAP_AUTH_FAULT_CODES, "auth-fault-codes"},
+    {GH_CAP_FAKE_CLOCK, "fake-clock"},
 };
 
 /* Backend TLS per API does not exist in either product: WSO2 picks backend

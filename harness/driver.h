@@ -56,6 +56,7 @@
 #define GH_CAP_LB_IN_FRONT         0x20000u /* a load balancer in front forwards the client cert */
 #define GH_CAP_AUTH_FAULT_CODES                                                                    \
   0x40000u /* WSO2's authentication faults (9009xx) in 401/403 bodies */
+#define GH_CAP_FAKE_CLOCK 0x80000u /* the gateway's clock follows the case's libfaketime file */
 
 struct gh_driver_ops;
 
@@ -145,6 +146,7 @@ typedef struct gh_gateway_config {
   const char *clock_file;            /* libfaketime timestamp file of the case */
   const char *faketime_lib;          /* libfaketimeMT.so.1 */
   const char *profile;               /* "wso2", "sap" */
+  const char *case_name;             /* the case, "[p=v,...]" for a matrix row */
   int64_t sender_reload_interval_ms; /* 0: default */
   const char *fault_format;          /* NULL, "json", "xml" */
   int64_t backend_timeout_ms;
@@ -257,6 +259,11 @@ typedef struct gh_driver_ops {
   /* After the runner moved the clock to fake_ms: returns once the gateway
    * has seen that time (or a bounded real timeout passed: -1). */
   int (*clock_sync)(gh_driver *d, int64_t fake_ms, char *why, size_t why_len);
+  /* The gateway's own reading of its clock (ms since the epoch), for the
+   * runner's clock check (GH_CAP_FAKE_CLOCK): 0 with *ms, 1 when it has none
+   * (the runner then reads the Date header of a data-plane answer), -1 broken.
+   * NULL: the same as 1. */
+  int (*clock_read)(gh_driver *d, int64_t *ms, char *why, size_t why_len);
   int (*create_api)(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
                     size_t why_len);
   int (*delete_api)(gh_driver *d, const char *name, gh_admin_result *r, char *why, size_t why_len);

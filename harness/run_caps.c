@@ -6,7 +6,8 @@
  * settings or client certificates: client-mtls; a certificate header:
  * header-mode and, unless url-pem or garbage, header-cert-decode; tokens and
  * subscriptions: oauth2; fault codes: WSO2's fault codes, the 9009xx of the
- * security chain apart; via: lb; per-API backend TLS ...). run_case.c
+ * security chain apart; via: lb; per-API backend TLS; a clock step (advance,
+ * advance_to): fake-clock ...). run_case.c
  * compares the union with the driver's capabilities (skipped: the first
  * missing one named) and with the product's not-applicable table.
  */
@@ -53,6 +54,10 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
       caps |= GH_CAP_HEADER_CERT_DECODE;
     if (s->via && strcmp(s->via, "lb") == 0)
       caps |= GH_CAP_LB_IN_FRONT;
+    /* a gateway on the real clock runs the case from the real now (run_case.c)
+     * but cannot follow a step of the clock */
+    if (s->kind == GH_STEP_ADVANCE || s->kind == GH_STEP_ADVANCE_TO)
+      caps |= GH_CAP_FAKE_CLOCK;
     caps |= fault_code_capability(s->expect.fault_code);
     for (size_t k = 0; k < s->override_count; k++)
       caps |= fault_code_capability(s->overrides[k].fault_code);

@@ -30,6 +30,7 @@
  * the timestamp file.
  */
 #include <errno.h>
+#include <strings.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +39,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "gutil.h"
 #include "profile.h"
@@ -221,6 +224,7 @@ static int gateway_config(case_run *r, gh_gateway_config *cfg, char paths[][PATH
   cfg->clock_file = r->clock;
   cfg->faketime_lib = r->opt->faketime_lib;
   cfg->profile = r->profile;
+  cfg->case_name = r->spec->name;
   gh_simconfig_from_spec(cfg, g); /* the scalar settings, simconfig.c's table */
   size_t p = 0;
   if (g->trust_count > 0) {
@@ -302,6 +306,96 @@ static int create_api(case_run *r, const gh_api_spec *a, gh_admin_result *res, c
   return r->driver->ops->create_api(r->driver, &desc, res, why, why_len);
 }
 
+/* ---- the clock check --------------------------------------------------------------------
+ * A driver that claims GH_CAP_FAKE_CLOCK is checked, after start, after a
+ * restart and after every clock step: the gateway's own reading of its clock
+ * (ops.clock_read; else the Date header of a data-plane answer to /, read with
+ * libcurl's curl_getdate) must be the fake clock's second (the clock file
+ * freezes it; one second either way for rounding). A gateway on the real clock
+ * would pass or fail cases for the wrong reason: the case errors instead. No
+ * reading at all (no clock_read, no answer, no Date header) is not checked. */
+
+/* The Date header's time (ms), or -1. */
+static size_t date_header(char *line, size_t size, size_t n, void *userdata) {
+  size_t len = size * n;
+  int64_t *ms = userdata;
+  if (len > 5 && strncasecmp(line, "Date:", 5) == 0) {
+    char value[128];
+    snprintf(value, sizeof(value), "%.*s", (int)(len - 5 < 127 ? len - 5 : 127), line + 5);
+    value[strcspn(value, "\r\n")] = '\0';
+    time_t t = curl_getdate(value, NULL);
+    if (t != (time_t)-1)
+      *ms = (int64_t)t * 1000;
+  }
+  return len;
+}
+
+static size_t discard_body(char *data, size_t size, size_t n, void *userdata) {
+  (void)data;
+  (void)userdata;
+  return size * n;
+}
+
+static int64_t date_reading(case_run *r) {
+  int port = r->driver->ops->https_port(r->driver);
+  int64_t ms = -1;
+  CURL *h = port > 0 ? curl_easy_init() : NULL;
+  if (!h)
+    return -1;
+  char url[64];
+  snprintf(url, sizeof(url), "https://localhost:%d/", port);
+  char entry[64];
+  snprintf(entry, sizeof(entry), "localhost:%d:127.0.0.1", port);
+  struct curl_slist *resolve = curl_slist_append(NULL, entry);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, date_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &ms);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+  curl_easy_perform(h);
+  curl_easy_cleanup(h);
+  curl_slist_free_all(resolve);
+  return ms;
+}
+
+static void utc_text(int64_t ms, char out[32]) {
+  time_t secs = (time_t)(ms / 1000);
+  struct tm tm;
+  if (!gmtime_r(&secs, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    snprintf(out, 32, "%lld ms", (long long)ms);
+}
+
+static int clock_check(case_run *r, const char *when, char *why, size_t why_len) {
+  gh_driver *d = r->driver;
+  if (!(d->ops->caps & GH_CAP_FAKE_CLOCK))
+    return 0;
+  int64_t ms = -1;
+  int rc = d->ops->clock_read ? d->ops->clock_read(d, &ms, why, why_len) : 1;
+  if (rc < 0)
+    return -1;
+  const char *how = "its own reading";
+  if (rc == 1) {
+    ms = date_reading(r);
+    how = "the Date header of its answer";
+  }
+  if (ms < 0)
+    return 0;
+  int64_t secs = ms / 1000, fake = r->fake_now / 1000;
+  if (secs >= fake - 1 && secs <= fake + 1)
+    return 0;
+  char seen[32], want[32];
+  utc_text(ms, seen);
+  utc_text(r->fake_now, want);
+  return gu_fail(why, why_len,
+                 "gateway clock does not follow the fake clock (%s): %s reads %s, the fake "
+                 "clock %s",
+                 when, how, seen, want);
+}
+
 static int clock_to(case_run *r, int64_t target, char *why, size_t why_len) {
   if (target < r->fake_now)
     return gu_fail(why, why_len, "the clock only moves forward (%lld ms earlier asked)",
@@ -309,7 +403,9 @@ static int clock_to(case_run *r, int64_t target, char *why, size_t why_len) {
   if (gh_faketime_freeze_ms(r->clock, (long long)target, why, why_len) != 0)
     return -1;
   r->fake_now = target;
-  return r->driver->ops->clock_sync(r->driver, target, why, why_len);
+  if (r->driver->ops->clock_sync(r->driver, target, why, why_len) != 0)
+    return -1;
+  return clock_check(r, "after the clock moved", why, why_len);
 }
 
 /* The gateway's client-side lists (scenario gateway.mutual_ssl, throttling)
@@ -475,7 +571,9 @@ static int run_step(case_run *r, const gh_step *s, size_t index, char *why, size
   case GH_STEP_RELOAD:
     return d->ops->reload(d, why, why_len);
   case GH_STEP_RESTART_GATEWAY:
-    return d->ops->restart(d, why, why_len);
+    if (d->ops->restart(d, why, why_len) != 0)
+      return -1;
+    return clock_check(r, "after the restart", why, why_len);
   default:
     return do_admin(r, s, index, why, why_len);
   }
@@ -494,12 +592,40 @@ static void transcribe(case_run *r, const char *label, const char *result, doubl
   fflush(r->transcript);
 }
 
+/* The clock file lives in a directory of its own that anyone may read
+ * (mkdtemp under /tmp, 0755; the file is written 0644): a gateway run as root
+ * whose workers drop privileges (Apache, nginx) must read it through every
+ * directory of its path, and the case's work directory is 0700. <dir>/clock
+ * links to it; it is removed with the case (remove_clock). */
+static int public_clock(case_run *r, char *why, size_t why_len) {
+  char dir[] = "/tmp/gatecert-clock-XXXXXX", link[PATH_LEN];
+  if (!mkdtemp(dir) || chmod(dir, 0755) != 0)
+    return gu_fail(why, why_len, "cannot make the clock's directory %s: %s", dir, strerror(errno));
+  snprintf(r->clock_dir, sizeof(r->clock_dir), "%s", dir);
+  if (gh_runner_pathf(r->clock, sizeof(r->clock), "%s/clock", dir) != 0 ||
+      gh_runner_pathf(link, sizeof(link), "%s/clock", r->dir) != 0 || symlink(r->clock, link) != 0)
+    return gu_fail(why, why_len, "cannot link %s/clock: %s", r->dir, strerror(errno));
+  return 0;
+}
+
+static void remove_clock(case_run *r) {
+  if (r->clock_dir[0])
+    remove_tree(r->clock_dir);
+  r->clock_dir[0] = '\0';
+}
+
 static void run_case_body(case_run *r) {
   char why[1024] = "";
-  const gh_case_spec *c = r->spec;
+  gh_case_spec shifted = *r->spec; /* a driver without a fake clock: the epoch is now */
+  if (!(r->driver->ops->caps & GH_CAP_FAKE_CLOCK))
+    shifted.epoch_s = (int64_t)time(NULL);
+  const gh_case_spec *c = &shifted;
   r->epoch_ms = c->epoch_s * 1000;
   r->fake_now = r->epoch_ms;
-  gh_runner_pathf(r->clock, sizeof(r->clock), "%s/clock", r->dir);
+  if (public_clock(r, why, sizeof(why)) != 0) {
+    gh_runner_set_outcome(r, GH_ERROR, NULL, "setting up: %s", why);
+    return;
+  }
   gh_runner_pathf(r->reports, sizeof(r->reports), "%s/backends", r->dir);
   gh_gateway_config cfg;
   char paths[2 * GH_MAX_PROFILES + GH_MAX_LB + 6][PATH_LEN];
@@ -521,6 +647,10 @@ static void run_case_body(case_run *r) {
   int64_t start = r->driver->ops->start_ms(r->driver);
   if (start > r->fake_now)
     r->fake_now = start;
+  if (clock_check(r, "after start", why, sizeof(why)) != 0) {
+    gh_runner_set_outcome(r, GH_ERROR, NULL, "setting up: %s", why);
+    return;
+  }
   for (size_t i = 0; i < c->api_count; i++) {
     if (!c->apis[i].create)
       continue;
@@ -597,6 +727,7 @@ void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const cha
     if (r.backends_running && gh_proc_stop(&r.backends, SIGTERM, 3000, why, sizeof(why)) != 0)
       gh_runner_set_outcome(&r, GH_ERROR, NULL, "stopping the backends: %s", why);
     gh_pki_free(&r.pki);
+    remove_clock(&r);
     if (r.outcome == GH_PASS && !opt->keep && r.dir[0])
       remove_tree(r.dir);
   }

@@ -74,51 +74,76 @@ static int tls_refused(const call_result *c) {
                             c->code == CURLE_SEND_ERROR || c->code == CURLE_GOT_NOTHING);
 }
 
+/* Whether the driver claims the fault codes of code: the authentication
+ * faults (9009xx) are auth-fault-codes, the rest fault-codes. A driver that
+ * does not claim them is never held to a fault code in its rejection table. */
+static int claims_fault_code(const gh_driver_ops *ops, const char *code) {
+  unsigned cap = strncmp(code, "9009", 4) == 0 ? GH_CAP_AUTH_FAULT_CODES : GH_CAP_FAULT_CODES;
+  return (ops->caps & cap) != 0;
+}
+
+/* The first 60 bytes of the body seen, control characters as spaces, "..."
+ * when there is more. */
+static const char *body_start(const call_result *c, char *out, size_t out_len) {
+  size_t n = 0, len = c->body ? strlen(c->body) : 0;
+  for (size_t i = 0; i < len && n + 4 < out_len && n < 60; i++) {
+    unsigned char ch = (unsigned char)c->body[i];
+    out[n++] = ch >= 0x20 && ch < 0x7f && ch != '"' ? (char)ch : ' ';
+  }
+  snprintf(out + n, out_len - n, "%s", len > n ? "..." : "");
+  return out;
+}
+
+/* What the call got, for a mismatch message: status (or the transport
+ * failure), fault code and the first bytes of the body. */
+static void seen_text(const call_result *c, const char *code, char *out, size_t out_len) {
+  char first[96];
+  if (c->status == 0)
+    snprintf(out, out_len, "the call failed: %.200s",
+             c->error[0] ? c->error : curl_easy_strerror(c->code));
+  else
+    snprintf(out, out_len, "got status %ld, fault code \"%s\", body \"%s\"", c->status, code,
+             body_start(c, first, sizeof(first)));
+}
+
 /* Whether a call got the driver's answer to a rejection class (through the
  * load balancer in front: the balancer's, where it answers the class itself).
- * 1 or 0 with what (expected vs actual). */
+ * 1 or 0 with what: the answers accepted (each status alternative, the fault
+ * code where the driver claims fault codes) and what the call got. */
 static int rejected_as(case_run *r, const char *name, const call_result *c, const char *code,
                        char *what, size_t what_len) {
   gh_reject cls = GH_REJECT_NONE;
-  const gh_reject_answer *a = gh_reject_parse(name, &cls) == 0
-                                  ? gh_driver_reject_via(r->driver->ops, cls, c->via_lb)
-                                  : NULL;
+  const gh_driver_ops *ops = r->driver->ops;
+  const gh_reject_answer *a =
+      gh_reject_parse(name, &cls) == 0 ? gh_driver_reject_via(ops, cls, c->via_lb) : NULL;
   if (!a) {
     snprintf(what, what_len, "unknown rejection class %s", name);
     return 0;
   }
   const char *via = c->via_lb ? " via its load balancer" : "";
-  char want[96] = "";
+  const char *fault = a->fault_code && claims_fault_code(ops, a->fault_code) ? a->fault_code : NULL;
+  char want[160] = "", seen[400];
+  int ok = 0;
   if (a->tls_alert) {
-    if (tls_refused(c))
-      return 1;
+    ok = tls_refused(c);
     snprintf(want, sizeof(want), "a refused TLS handshake");
   } else {
     size_t n = 0;
-    int ok = 0;
-    for (size_t i = 0; i < 4 && a->status[i]; i++) {
+    for (size_t i = 0; i < 4 && a->status[i] && n < sizeof(want); i++) {
       ok |= c->status == a->status[i];
       n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%ld", i ? " or " : "status ",
                             a->status[i]);
-      if (n >= sizeof(want))
-        break;
     }
-    if (ok && a->fault_code && strcmp(code, a->fault_code) != 0) {
-      snprintf(what, what_len,
-               "expected rejection %s (the %s driver's answer%s: fault code %s), got \"%s\"", name,
-               r->driver->ops->name, via, a->fault_code, code);
-      return 0;
-    }
-    if (ok)
-      return 1;
+    if (fault && n < sizeof(want))
+      snprintf(want + n, sizeof(want) - n, " with fault code %s", fault);
+    if (ok && fault && strcmp(code, fault) != 0)
+      ok = 0;
   }
-  if (c->status == 0)
-    snprintf(what, what_len,
-             "expected rejection %s (the %s driver's answer%s: %s), the call failed: %s", name,
-             r->driver->ops->name, via, want, c->error[0] ? c->error : curl_easy_strerror(c->code));
-  else
-    snprintf(what, what_len, "expected rejection %s (the %s driver's answer%s: %s), got status %ld",
-             name, r->driver->ops->name, via, want, c->status);
+  if (ok)
+    return 1;
+  seen_text(c, code, seen, sizeof(seen));
+  snprintf(what, what_len, "expected rejection %s (the %s driver's answer%s, accepted: %s), %s",
+           name, ops->name, via, want, seen);
   return 0;
 }
 
@@ -155,7 +180,9 @@ int gh_runner_check_call(case_run *r, const gh_expect *e, const gh_api_spec *api
     goto done;
   }
   if (e->status && c->status != e->status) {
-    snprintf(what, what_len, "expected status %ld, got %ld", e->status, c->status);
+    char first[96];
+    snprintf(what, what_len, "expected status %ld, got %ld (fault code \"%s\", body \"%s\")",
+             e->status, c->status, code, body_start(c, first, sizeof(first)));
     rc = -1;
   } else if (e->tls_failure) {
     const char *cls = e->tls_failure;
@@ -169,7 +196,9 @@ int gh_runner_check_call(case_run *r, const gh_expect *e, const gh_api_spec *api
     }
   }
   if (!rc && e->fault_code && strcmp(code, e->fault_code) != 0) {
-    snprintf(what, what_len, "expected fault code %s, got \"%s\"", e->fault_code, code);
+    char first[96];
+    snprintf(what, what_len, "expected fault code %s, got \"%s\" (status %ld, body \"%s\")",
+             e->fault_code, code, c->status, body_start(c, first, sizeof(first)));
     rc = -1;
   }
   for (size_t i = 0; !rc && i < e->body_contains_count; i++)

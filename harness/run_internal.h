@@ -81,7 +81,8 @@ typedef struct case_run {
   gh_pki pki;
   char dir[PATH_LEN];
   char clock[PATH_LEN];
-  char reports[PATH_LEN]; /* backend reports */
+  char clock_dir[PATH_LEN]; /* the clock's own readable directory (run_case.c) */
+  char reports[PATH_LEN];   /* backend reports */
   gh_proc backends;
   int backends_running;
   int ports[64]; /* per backend, in spec order */

@@ -773,6 +773,7 @@ static int write_clock(const char *path, const char *prefix, const char *when, c
   int fd = mkostemp(tmp, O_CLOEXEC); /* unique: writers of one clock do not collide */
   if (fd < 0)
     return gu_fail(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
+  (void)fchmod(fd, 0644); /* not a secret: gateway workers that dropped privileges read it */
   char line[256];
   int len = snprintf(line, sizeof(line), "%s%s\n", prefix, when);
   int ok = len > 0 && (size_t)len < sizeof(line);
