@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 gcert_status gcert_file_load(const char *path, size_t max_len, gcert_buf *out, gcert_error *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO given as a file is refused below, never waited on */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return gcert_fail_plain(err, GCERT_E_IO, "cannot open %s: %s", path, strerror(errno));
   struct stat sb;

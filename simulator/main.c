@@ -1,6 +1,9 @@
 /* main.c - the gatecert-sim process.
  *
- * Start-up, in order: options; the state directory (0700) and the store;
+ * Start-up, in order: options; the state directory (0700; refused, by name,
+ * when it is a file, a FIFO or a device), its lock (one simulator per state
+ * directory: a second is refused with the first one's pid) and the store
+ * (an empty or foreign store file refused, --fresh-store replaces it on purpose);
  * the gateway's own identity (--server-cert/--server-key, or a self-signed
  * localhost certificate made with certs/ at the process clock); the trust
  * (base store, SSL profiles) and the first trust generation rebuilt from the
@@ -29,6 +32,7 @@
 #include <libxml/parser.h>
 #include <openssl/err.h>
 
+#include "framing.h"
 #include "gutil.h"
 #include "sim.h"
 
@@ -118,9 +122,8 @@ static struct evhttp *listen_http(gsim *sim, int tls,
   evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                        EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
                                        EVHTTP_REQ_OPTIONS);
-  evhttp_set_max_headers_size(http, (ev_ssize_t)GSIM_MAX_HEADERS);
-  evhttp_set_max_body_size(http, (ev_ssize_t)GSIM_MAX_BODY);
-  evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE); /* 413: drain, then answer */
+  /* the limits, no lingering close; each handler calls gsim_framing_refuse first */
+  gsim_framing_configure(http, GSIM_MAX_HEADERS, GSIM_MAX_BODY);
   evhttp_set_timeout(http, 60);
   struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
   struct sockaddr_in addr = {0};
@@ -153,20 +156,54 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   event_base_loopbreak(sim->base);
 }
 
-static int open_state(gsim *sim, char *why, size_t why_len) {
+/* The state directory: created 0700 if missing, and then it must be a
+ * directory (a FIFO or a file given as --state is named as such); locked for
+ * the process's lifetime (gsim_store_lock_dir: a second simulator on it is
+ * refused with the first one's pid); then the store, opened, or created when
+ * missing, or with --fresh-store replaced by an empty one on purpose (said on
+ * stderr and in the log). */
+static int open_state(gsim *sim, int *lock_fd, char *why, size_t why_len) {
   const char *dir = sim->opt->state_dir;
   if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return gu_fail(why, why_len, "--state %s: cannot create the directory: %s", dir,
+                   strerror(errno));
+  struct stat st;
+  if (stat(dir, &st) != 0)
     return gu_fail(why, why_len, "--state %s: %s", dir, strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return gu_fail(why, why_len, "--state %s is %s, not a directory", dir,
+                   gu_file_type(st.st_mode));
   char path[4096];
   if ((size_t)snprintf(path, sizeof(path), "%s/gatecert-sim.db", dir) >= sizeof(path))
     return gu_fail(why, why_len, "--state: path too long");
-  char store_why[256];
-  if (gsim_store_open(path, &sim->store, store_why, sizeof(store_why)) != 0)
+  char store_why[512];
+  *lock_fd = gsim_store_lock_dir(dir, store_why, sizeof(store_why));
+  if (*lock_fd < 0)
+    return gu_fail(why, why_len, "%s", store_why);
+  if (sim->opt->fresh_store) {
+    char replaced[128];
+    if (gsim_store_open_fresh(path, &sim->store, replaced, sizeof(replaced), store_why,
+                              sizeof(store_why)) != 0)
+      return gu_fail(why, why_len, "store %s: --fresh-store: %s", path, store_why);
+    gsim_log(sim, "WARN", "--fresh-store: %s (%s before) replaced by an empty store", path,
+             replaced);
+    if (sim->log) /* the log is a file: say it where the operator looks too */
+      fprintf(stderr, "gatecert-sim: --fresh-store: %s (%s before) replaced by an empty store\n",
+              path, replaced);
+    return 0;
+  }
+  int rc = gsim_store_open(path, &sim->store, store_why, sizeof(store_why));
+  if (rc == -2)
+    return gu_fail(why, why_len,
+                   "store %s: %s. Nothing was changed; to start with an empty store instead,"
+                   " run with --fresh-store (it replaces the file)",
+                   path, store_why);
+  if (rc != 0)
     return gu_fail(why, why_len, "store %s: %s", path, store_why);
   return 0;
 }
 
-static int start(gsim *sim, identity *id, char *why, size_t why_len) {
+static int start(gsim *sim, identity *id, int *lock_fd, char *why, size_t why_len) {
   if (sim->opt->log_path) {
     sim->log = fopen(sim->opt->log_path, "ae");
     if (!sim->log)
@@ -174,7 +211,8 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
   }
   sim->started_ms = gsim_now_ms();
   gsim_reload_init(sim);
-  if (open_state(sim, why, why_len) != 0 || load_identity(sim->opt, id, why, why_len) != 0 ||
+  if (open_state(sim, lock_fd, why, why_len) != 0 ||
+      load_identity(sim->opt, id, why, why_len) != 0 ||
       gsim_trust_init(&sim->trust, sim->opt, id->key, id->chain, why, why_len) != 0 ||
       gsim_apis_load(sim, why, why_len) != 0 || gsim_reload_now(sim, "start", why, why_len) != 0)
     return -1;
@@ -203,7 +241,7 @@ static int start(gsim *sim, identity *id, char *why, size_t why_len) {
   return 0;
 }
 
-static void stop(gsim *sim, identity *id) {
+static void stop(gsim *sim, identity *id, int lock_fd) {
   if (sim->tick)
     event_free(sim->tick);
   if (sim->https)
@@ -222,6 +260,7 @@ static void stop(gsim *sim, identity *id) {
     gsim_api_free(sim->apis[i]);
   gsim_trust_free(&sim->trust);
   gsim_store_close(sim->store);
+  gsim_store_unlock_dir(lock_fd); /* after the store: nothing writes it any more */
   EVP_PKEY_free(id->key);
   sk_X509_pop_free(id->chain, X509_free);
   if (sim->log)
@@ -244,9 +283,10 @@ int main(int argc, char **argv) {
   memset(&sim, 0, sizeof(sim));
   sim.opt = &opt;
   identity id = {0};
+  int lock_fd = -1;
   int exit_code = 0;
   struct event *signals[2] = {NULL, NULL};
-  if (start(&sim, &id, why, sizeof(why)) != 0) {
+  if (start(&sim, &id, &lock_fd, why, sizeof(why)) != 0) {
     fprintf(stderr, "gatecert-sim: %s\n", why);
     exit_code = 1;
   } else {
@@ -272,7 +312,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 2; i++)
     if (signals[i])
       event_free(signals[i]);
-  stop(&sim, &id);
+  stop(&sim, &id, lock_fd);
   gsim_options_free(&opt);
   xmlCleanupParser();
   return exit_code;

@@ -29,7 +29,8 @@
 
 static const char usage_text[] =
     "usage: gatecert-sim --state DIR --admin-user USER --admin-password-file FILE\n"
-    "                    [--profile wso2-4|wso2-2.6|sap] [--sender-reload-interval SECONDS]\n"
+    "                    [--fresh-store] [--profile wso2-4|wso2-2.6|sap]\n"
+    "                    [--sender-reload-interval SECONDS]\n"
     "                    [--server-cert FILE --server-key FILE]\n"
     "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
     "                    [--config FILE.json] [--fault-format json|xml] [--http]\n"
@@ -43,6 +44,11 @@ static const char usage_text[] =
     "                              behaves; default, also called wso2), wso2-2.6\n"
     "                              (WSO2 2.6 as documented) or sap\n"
     "  --state DIR                 where the store (gatecert-sim.db, 0600) lives; created\n"
+    "                              (locked: one gatecert-sim per DIR). An existing store\n"
+    "                              that is empty or not gatecert-sim's is refused\n"
+    "  --fresh-store               start with an empty store: replaces DIR's store, whatever\n"
+    "                              it holds (a truncated or foreign file included), and\n"
+    "                              says what it replaced\n"
     "  --admin-user USER           admin API user (HTTP basic authentication)\n"
     "  --admin-password-file FILE  admin API password (first line of FILE)\n"
     "  --sender-reload-interval S  seconds between sender SSL profile reload ticks,\n"
@@ -636,11 +642,13 @@ enum {
   OPT_BREAK,
   OPT_RULES,
   OPT_HELP,
+  OPT_FRESH_STORE,
 };
 
 static const struct option long_options[] = {
     {"profile", required_argument, NULL, OPT_PROFILE},
     {"state", required_argument, NULL, OPT_STATE},
+    {"fresh-store", no_argument, NULL, OPT_FRESH_STORE},
     {"admin-user", required_argument, NULL, OPT_ADMIN_USER},
     {"admin-password-file", required_argument, NULL, OPT_ADMIN_PASSWORD_FILE},
     {"sender-reload-interval", required_argument, NULL, OPT_RELOAD},
@@ -712,6 +720,9 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     return 0;
   case OPT_HTTP:
     opt->http_listener = 1;
+    return 0;
+  case OPT_FRESH_STORE:
+    opt->fresh_store = 1;
     return 0;
   case OPT_TIMEOUT:
     if (parse_long(arg, 1, 3600000, &seen->timeout) != 0)

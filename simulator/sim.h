@@ -102,6 +102,7 @@ typedef struct gsim_tier {
 typedef struct gsim_options {
   gsim_profile profile;
   char *state_dir;
+  int fresh_store; /* --fresh-store: replace the store with an empty one, on purpose */
   char *admin_user;
   char *admin_password; /* from --admin-password-file; cleansed at exit */
   long sender_reload_s; /* after raising to the minimum */

@@ -10,32 +10,49 @@
  *
  * How it works
  * ------------
- * gsim_store_open() creates the file itself with open(O_CREAT, 0600) before
- * SQLite sees it, so the mode does not depend on the umask; SQLite creates the
- * -wal and -shm files with the mode of the database file (and fchmods them to
- * it when the umask got in the way), so they are 0600 too. An existing store
- * that is looser than 0600 (copied with cp, chmodded by hand) is tightened to
- * 0600, together with its -wal and -shm, once it has been recognised as a
- * gatecert-sim store; it is not refused, since the fix is obvious and safe.
+ * A new store is never made in place. When nothing is at the path,
+ * gsim_store_open() builds a whole store under "<path>.new-<pid>" (created
+ * with open(O_CREAT|O_EXCL, 0600), so the mode does not depend on the umask;
+ * schema, application id and user version in one transaction; WAL on; closed
+ * and fsynced) and hard-links it into place (link() never replaces: if another
+ * process put a store there meanwhile, that one is opened), then fsyncs the
+ * directory. So the simulator never leaves an empty or half-made file at the
+ * path, and an existing file that is empty, or an SQLite file without our
+ * schema, is a store truncated or replaced behind our back: it is refused, not
+ * started empty (a truncated store would otherwise silently lose every
+ * certificate). gsim_store_open_fresh() is the deliberate way to start again
+ * (gatecert-sim --fresh-store): the same build, its -wal, -shm and -journal
+ * removed (an old log must not be replayed into the new store), rename() over
+ * the old file. A -wal or -shm without its database is refused for the same
+ * reason. SQLite creates the -wal and -shm files with the mode of the
+ * database file (and fchmods them to it when the umask got in the way), so
+ * they are 0600 too. An existing store that is looser than 0600 (copied with
+ * cp, chmodded by hand) is tightened to 0600, together with its -wal and
+ * -shm, once it has been recognised as a gatecert-sim store; it is not
+ * refused, since the fix is obvious and safe.
  *
- * A file is recognised before anything is written to it (or its mode changed):
+ * An existing file is recognised before anything is written to it (or its
+ * mode changed):
  *
- *   1. it is a regular file, and empty or starting with the SQLite magic
- *      (otherwise it is not a database at all);
+ *   1. it is a regular file (opened O_NONBLOCK: a FIFO is named, never waited
+ *      on), not empty, starting with the SQLite magic;
  *   2. PRAGMA application_id is GSIM_APPLICATION_ID ("gsim"): an SQLite file
- *      with another id, or with id 0 and tables of its own, belongs to someone
- *      else;
+ *      with another id, or with id 0 and no tables, is not ours;
  *   3. PRAGMA user_version is GSIM_SCHEMA_VERSION (2), or 1, the version
  *      before it, which is migrated (below); a newer (or unknown) schema is
  *      refused rather than half-understood;
  *   4. every statement compiles against the schema found (a store with a
  *      table dropped behind our back is "damaged").
  *
- * Refusals leave the file byte-for-byte as it was: the checks only read,
+ * Refusals leave the file byte-for-byte as it was: the checks only read, and
  * journal_mode=WAL (which rewrites the header) comes after 1-3, and a damaged
- * store already in WAL mode is not written by it. An empty file (just
- * created, or left by a crash before the schema committed) gets the schema,
- * the application id and the user version in one transaction.
+ * store already in WAL mode is not written by it. gsim_store_open() returns
+ * -2 for a file that is not a store of ours (what --fresh-store would
+ * replace) and -1 for the rest. Failures name what happened, from SQLite's
+ * extended result code and errno: a full disk (SQLITE_FULL, or ENOSPC behind
+ * an I/O error), a failed write (EFBIG under a file size limit, EIO), a failed
+ * read, a lock, a file that is not a database: never a bare "disk I/O error",
+ * and never "not a gatecert-sim store" for a store that could not be read.
  *
  * Versions: 1 had endpoint_certs and apis; 2 adds objects, a generic table
  * keyed by (kind, key) for everything else the admin API keeps (client
@@ -83,8 +100,11 @@
  *
  * The store is used from one thread (the simulator's event loop), so the
  * connection is opened SQLITE_OPEN_NOMUTEX. A second process opening the same
- * file is not locked out (WAL lets both work; busy_timeout absorbs the waits):
- * one simulator per store is the caller's rule.
+ * file is not locked out by SQLite (WAL lets both work; busy_timeout absorbs
+ * the waits): one simulator per state directory is gsim_store_lock_dir()'s
+ * rule, a POSIX record lock on DIR/gatecert-sim.lock that gatecert-sim takes
+ * before it opens the store and holds until it exits (the kernel drops it on
+ * any exit, SIGKILL included; F_GETLK names the holder's pid to a second one).
  */
 #include "store.h"
 
@@ -95,10 +115,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
+
+#include "gutil.h"
 
 #define GSIM_APPLICATION_ID  1735616877 /* 0x6773696d, "gsim" */
 #define GSIM_SCHEMA_VERSION  2
@@ -360,6 +384,101 @@ static gsim_store_status column_text(gsim_store *store, sqlite3_stmt *stmt, int 
   return GSIM_STORE_OK;
 }
 
+/* ---- what went wrong ---------------------------------------------------- */
+
+/* After a failed write: what the file system and the process limits say,
+ * since SQLite often keeps no errno for it ("disk I/O error"). */
+static void write_hint(const char *path, char *buf, size_t len) {
+  buf[0] = '\0';
+  char dir[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+  struct statvfs fs;
+  if (statvfs(dir, &fs) == 0 && (fs.f_bavail < 16 || (fs.f_files > 0 && fs.f_favail == 0))) {
+    snprintf(buf, len, "; the disk is full (%llu bytes, %llu inodes free)",
+             (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_frsize,
+             (unsigned long long)fs.f_favail);
+    return;
+  }
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+    snprintf(buf, len, "; a file size limit is set (ulimit -f: %llu bytes)",
+             (unsigned long long)lim.rlim_cur);
+}
+
+/* One line for the last failed SQLite call on db (about path), from its
+ * extended result code and the errno behind it. SQLite's own text ("disk I/O
+ * error") does not say whether a read or a write failed, nor that the disk is
+ * full, so each family gets its own words: a full disk (SQLITE_FULL, or an
+ * I/O error whose errno is ENOSPC or EDQUOT), a failed write (with what the
+ * file system and RLIMIT_FSIZE say), a failed read, a file that is not a
+ * database, a damaged one, a lock, memory. */
+static void trouble(sqlite3 *db, const char *path, char *buf, size_t len) {
+  int ext = sqlite3_extended_errcode(db);
+  int sys = sqlite3_system_errno(db);
+  const char *msg = sqlite3_errmsg(db);
+  const char *sys_text = sys != 0 ? strerror(sys) : msg;
+  char hint[160];
+  switch (ext & 0xff) {
+  case SQLITE_FULL:
+    write_hint(path, hint, sizeof(hint));
+    snprintf(buf, len, "the disk is full: a write failed (%s)%s", msg,
+             strstr(hint, "disk is full") ? "" : hint);
+    return;
+  case SQLITE_IOERR:
+    if (sys == ENOSPC || sys == EDQUOT) {
+      snprintf(buf, len, "the disk is full: a write failed (%s)", strerror(sys));
+    } else if (ext == SQLITE_IOERR_WRITE || ext == SQLITE_IOERR_FSYNC ||
+               ext == SQLITE_IOERR_DIR_FSYNC || ext == SQLITE_IOERR_TRUNCATE ||
+               ext == SQLITE_IOERR_SHMSIZE) {
+      write_hint(path, hint, sizeof(hint));
+      snprintf(buf, len, "a write failed: %s%s", sys_text, hint);
+    } else if (ext == SQLITE_IOERR_READ || ext == SQLITE_IOERR_SHORT_READ) {
+      snprintf(buf, len, "a read failed: %s", sys_text);
+    } else {
+      snprintf(buf, len, "an I/O error (SQLite extended code %d): %s", ext, sys_text);
+    }
+    return;
+  case SQLITE_NOTADB:
+    snprintf(buf, len, "not an SQLite database (%s)", msg);
+    return;
+  case SQLITE_CORRUPT:
+    snprintf(buf, len, "the file is damaged (%s)", msg);
+    return;
+  case SQLITE_CANTOPEN:
+    snprintf(buf, len, "cannot open it or its -wal/-shm: %s", sys_text);
+    return;
+  case SQLITE_READONLY:
+    snprintf(buf, len, "it cannot be written (%s)", msg);
+    return;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    snprintf(buf, len, "another process holds a lock on it (%s)", msg);
+    return;
+  case SQLITE_NOMEM:
+    snprintf(buf, len, "out of memory");
+    return;
+  case SQLITE_PERM:
+  case SQLITE_AUTH:
+    snprintf(buf, len, "permission denied (%s)", msg);
+    return;
+  default:
+    snprintf(buf, len, "%s", msg);
+    return;
+  }
+}
+
+/* why = "PATH: DOING: <trouble>"; a file SQLite says is not a database, or
+ * damaged, is "PATH is not a gatecert-sim store: <trouble>". Returns -1. */
+static int why_sqlite(sqlite3 *db, const char *path, const char *doing, char *why, size_t why_len) {
+  char text[320];
+  trouble(db, path, text, sizeof(text));
+  int code = sqlite3_extended_errcode(db) & 0xff;
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+    return why_set(why, why_len, "%s is not a gatecert-sim store: %s", path, text);
+  return why_set(why, why_len, "%s: %s: %s", path, doing, text);
+}
+
 /* ---- opening ------------------------------------------------------------ */
 
 static int fsync_parent_dir(const char *path) {
@@ -384,17 +503,27 @@ static int fsync_parent_dir(const char *path) {
   return rc;
 }
 
-/* Creates the file 0600 if it does not exist and checks that it is a regular
- * file that is empty or starts with the SQLite magic. Reads only. The fd is
- * closed before SQLite opens the file: closing a second descriptor of a file
- * would drop the POSIX locks SQLite holds on it. */
-static int prepare_file(const char *path, char *why, size_t why_len) {
-  int created = 1;
-  int fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST) {
-    created = 0;
-    fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  }
+/* path with suffix appended into out (PATH_MAX); -1 when too long. */
+static int with_suffix(char out[PATH_MAX], const char *path, const char *suffix) {
+  return snprintf(out, PATH_MAX, "%s%s", path, suffix) < PATH_MAX ? 0 : -1;
+}
+
+/* The name SQLite is given for path: "file:..." would be a URI if SQLite
+ * was built with URI names on, so it becomes "./file:...". */
+static const char *sqlite_name(const char *path, char literal[PATH_MAX]) {
+  if (strncmp(path, "file:", 5) != 0)
+    return path;
+  return snprintf(literal, PATH_MAX, "./%s", path) < PATH_MAX ? literal : NULL;
+}
+
+/* Checks the existing file at path: a regular file that starts with the
+ * SQLite magic. An empty file is refused (-2): the simulator never leaves
+ * one (see the top of the file), so it is a store truncated behind our back,
+ * or a file someone else made. Reads only; O_NONBLOCK so that a FIFO is
+ * never waited on. The fd is closed before SQLite opens the file: closing a
+ * second descriptor of a file would drop the POSIX locks SQLite holds on it. */
+static int check_existing(const char *path, char *why, size_t why_len) {
+  int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     return why_set(why, why_len, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
@@ -405,20 +534,27 @@ static int prepare_file(const char *path, char *why, size_t why_len) {
   }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    return why_set(why, why_len, "%s is not a regular file", path);
+    return why_set(why, why_len, "%s is %s, not a store file", path, gu_file_type(st.st_mode));
   }
-  if (st.st_size > 0) {
-    static const char magic[16] = "SQLite format 3"; /* with its NUL: 16 bytes */
-    char head[sizeof(magic)];
-    ssize_t got = pread(fd, head, sizeof(head), 0);
-    if (got != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0) {
-      close(fd);
-      return why_set(why, why_len, "%s is not a gatecert-sim store: not an SQLite database", path);
-    }
+  if (st.st_size == 0) {
+    close(fd);
+    why_set(why, why_len,
+            "%s is empty (0 bytes): gatecert-sim never leaves an empty store, so this one was"
+            " truncated or replaced; refused rather than started empty",
+            path);
+    return -2;
   }
+  static const char magic[16] = "SQLite format 3"; /* with its NUL: 16 bytes */
+  char head[sizeof(magic)];
+  ssize_t got = pread(fd, head, sizeof(head), 0);
+  int e = errno;
   close(fd);
-  if (created && fsync_parent_dir(path) != 0)
-    return why_set(why, why_len, "%s: cannot sync its directory: %s", path, strerror(errno));
+  if (got < 0)
+    return why_set(why, why_len, "%s: a read failed: %s", path, strerror(e));
+  if (got != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0) {
+    why_set(why, why_len, "%s is not a gatecert-sim store: not an SQLite database", path);
+    return -2;
+  }
   return 0;
 }
 
@@ -437,10 +573,11 @@ static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out) {
 
 /* What the checks found in a file that is an SQLite database. */
 typedef enum file_kind {
-  FILE_NEW,
+  FILE_NEW, /* no tables, no id: only ever ours while build_new makes it */
   FILE_OURS,
-  FILE_V1, /* ours, of schema version 1: to be migrated */
-  FILE_REFUSED
+  FILE_V1,      /* ours, of schema version 1: to be migrated */
+  FILE_REFUSED, /* a refusal --fresh-store would not help (I/O, a newer version) */
+  FILE_NOT_OURS /* empty, foreign or damaged: refused; a fresh store would replace it */
 } file_kind;
 
 static file_kind identify(sqlite3 *db, const char *path, char *why, size_t why_len) {
@@ -448,17 +585,23 @@ static file_kind identify(sqlite3 *db, const char *path, char *why, size_t why_l
   if (query_int(db, "PRAGMA application_id", &app_id) != SQLITE_OK ||
       query_int(db, "PRAGMA user_version", &version) != SQLITE_OK ||
       query_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != SQLITE_OK) {
-    why_set(why, why_len, "%s is not a gatecert-sim store: %s", path, sqlite3_errmsg(db));
-    return FILE_REFUSED;
+    int code = sqlite3_extended_errcode(db) & 0xff;
+    why_sqlite(db, path, "cannot read what it holds", why, why_len);
+    return code == SQLITE_NOTADB || code == SQLITE_CORRUPT ? FILE_NOT_OURS : FILE_REFUSED;
   }
-  if (app_id == 0 && version == 0 && objects == 0)
+  if (app_id == 0 && version == 0 && objects == 0) {
+    why_set(why, why_len,
+            "%s is an SQLite database with no tables and no application id: not a store"
+            " gatecert-sim created (it never leaves one without its schema)",
+            path);
     return FILE_NEW;
+  }
   if (app_id != GSIM_APPLICATION_ID) {
     why_set(why, why_len,
             "%s is not a gatecert-sim store: an SQLite database of another application"
             " (application_id 0x%08llx, %lld schema objects)",
             path, (unsigned long long)(uint32_t)app_id, (long long)objects);
-    return FILE_REFUSED;
+    return FILE_NOT_OURS;
   }
   if (version == 1)
     return FILE_V1;
@@ -467,37 +610,9 @@ static file_kind identify(sqlite3 *db, const char *path, char *why, size_t why_l
             "%s is a gatecert-sim store of schema version %lld; this build reads version %d%s",
             path, (long long)version, GSIM_SCHEMA_VERSION,
             version > GSIM_SCHEMA_VERSION ? " (made by a newer gatecert-sim)" : "");
-    return FILE_REFUSED;
+    return version > GSIM_SCHEMA_VERSION ? FILE_REFUSED : FILE_NOT_OURS;
   }
   return FILE_OURS;
-}
-
-static int create_schema(sqlite3 *db, const char *path, char *why, size_t why_len) {
-  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-    return why_set(why, why_len, "%s: cannot begin: %s", path, sqlite3_errmsg(db));
-  /* another process may have created it while we were looking */
-  sqlite3_int64 objects = -1;
-  if (query_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != SQLITE_OK) {
-    why_set(why, why_len, "%s: cannot read the schema: %s", path, sqlite3_errmsg(db));
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
-  }
-  if (objects != 0) {
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return why_set(why, why_len, "%s: was being created by another process; try again", path);
-  }
-  if (sqlite3_exec(db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
-      sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-    why_set(why, why_len, "%s: cannot create the schema: %s", path, sqlite3_errmsg(db));
-    if (!sqlite3_get_autocommit(db))
-      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
-  }
-  /* schema_v2 spells the id and the version out: they must read back as ours */
-  file_kind kind = identify(db, path, why, why_len); /* fills why when refused */
-  if (kind == FILE_NEW)
-    why_set(why, why_len, "%s: the new schema is not there after its commit", path);
-  return kind == FILE_OURS ? 0 : -1;
 }
 
 /* Migrates a version-1 store to version 2 in one transaction (see the top of
@@ -507,10 +622,10 @@ static int create_schema(sqlite3 *db, const char *path, char *why, size_t why_le
  * why filled. */
 static int migrate_v1(sqlite3 *db, const char *path, char *why, size_t why_len) {
   if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-    return why_set(why, why_len, "%s: cannot begin the migration: %s", path, sqlite3_errmsg(db));
+    return why_sqlite(db, path, "cannot begin the migration", why, why_len);
   sqlite3_int64 version = -1;
   if (query_int(db, "PRAGMA user_version", &version) != SQLITE_OK) {
-    why_set(why, why_len, "%s: cannot read the schema version: %s", path, sqlite3_errmsg(db));
+    why_sqlite(db, path, "cannot read the schema version", why, why_len);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
   }
@@ -522,9 +637,11 @@ static int migrate_v1(sqlite3 *db, const char *path, char *why, size_t why_len) 
                    (long long)version);
   }
   int rc = sqlite3_exec(db, migrate_v1_sql, NULL, NULL, NULL);
-  if (rc != SQLITE_OK)
-    why_set(why, why_len, "%s: cannot migrate schema version 1 to %d: %s", path,
-            GSIM_SCHEMA_VERSION, sqlite3_errmsg(db));
+  if (rc != SQLITE_OK) {
+    char doing[64];
+    snprintf(doing, sizeof(doing), "cannot migrate schema version 1 to %d", GSIM_SCHEMA_VERSION);
+    why_sqlite(db, path, doing, why, why_len);
+  }
   for (int i = 0; rc == SQLITE_OK && i < ST_COUNT; i++) {
     sqlite3_stmt *stmt = NULL;
     rc = sqlite3_prepare_v2(db, statement_sql[i], -1, &stmt, NULL);
@@ -533,7 +650,7 @@ static int migrate_v1(sqlite3 *db, const char *path, char *why, size_t why_len) 
     sqlite3_finalize(stmt);
   }
   if (rc == SQLITE_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-    why_set(why, why_len, "%s: cannot commit the migration: %s", path, sqlite3_errmsg(db));
+    why_sqlite(db, path, "cannot commit the migration", why, why_len);
     rc = SQLITE_ERROR;
   }
   if (rc != SQLITE_OK) {
@@ -545,12 +662,12 @@ static int migrate_v1(sqlite3 *db, const char *path, char *why, size_t why_len) 
 }
 
 /* Tightens path (and its -wal and -shm, if present) to 0600. By path, not
- * through a descriptor: see prepare_file on closing descriptors. */
+ * through a descriptor: see check_existing on closing descriptors. */
 static int tighten(const char *path, char *why, size_t why_len) {
   static const char *const suffixes[] = {"", "-wal", "-shm"};
   for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
     char name[PATH_MAX];
-    if (snprintf(name, sizeof(name), "%s%s", path, suffixes[i]) >= (int)sizeof(name))
+    if (with_suffix(name, path, suffixes[i]) != 0)
       return why_set(why, why_len, "%s: path too long", path);
     struct stat st;
     if (stat(name, &st) != 0) {
@@ -571,7 +688,7 @@ static int configure(sqlite3 *db, const char *path, char *why, size_t why_len) {
   if (rc == SQLITE_OK)
     rc = sqlite3_step(stmt);
   if (rc != SQLITE_ROW) {
-    why_set(why, why_len, "%s: cannot set journal_mode=WAL: %s", path, sqlite3_errmsg(db));
+    why_sqlite(db, path, "cannot set journal_mode=WAL", why, why_len);
     sqlite3_finalize(stmt);
     return -1;
   }
@@ -588,53 +705,159 @@ static int configure(sqlite3 *db, const char *path, char *why, size_t why_len) {
           SQLITE_OK ||
       query_int(db, "PRAGMA synchronous", &sync) != SQLITE_OK ||
       query_int(db, "PRAGMA foreign_keys", &fk) != SQLITE_OK)
-    return why_set(why, why_len, "%s: cannot configure: %s", path, sqlite3_errmsg(db));
+    return why_sqlite(db, path, "cannot configure", why, why_len);
   if (sync != 2 || fk != 1)
     return why_set(why, why_len, "%s: synchronous=FULL or foreign_keys=ON did not take", path);
   return 0;
 }
 
-int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_len) {
-  if (out != NULL)
-    *out = NULL;
-  if (why != NULL && why_len > 0)
-    why[0] = '\0';
-  if (path == NULL || path[0] == '\0' || out == NULL)
-    return why_set(why, why_len, "no store path given");
-  /* "file:..." would be a URI if SQLite was built with URI names on */
+/* Opens path with SQLite (read-write, never creating) with the defences on. */
+static int connect(const char *path, sqlite3 **db, char *why, size_t why_len) {
   char literal[PATH_MAX];
-  const char *db_path = path;
-  if (strncmp(path, "file:", 5) == 0) {
-    if (snprintf(literal, sizeof(literal), "./%s", path) >= (int)sizeof(literal))
-      return why_set(why, why_len, "%s: path too long", path);
-    db_path = literal;
-  }
-  if (strlen(path) + sizeof("-wal") > PATH_MAX)
+  const char *name = sqlite_name(path, literal);
+  if (name == NULL)
     return why_set(why, why_len, "%s: path too long", path);
-  if (prepare_file(path, why, why_len) != 0)
-    return -1;
-
-  gsim_store *store = calloc(1, sizeof(*store));
-  if (store == NULL)
-    return why_set(why, why_len, "out of memory");
-  int rc =
-      sqlite3_open_v2(db_path, &store->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+  int rc = sqlite3_open_v2(
+      name, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
   if (rc != SQLITE_OK) {
-    why_set(why, why_len, "%s: cannot open: %s", path,
-            store->db != NULL ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
-    gsim_store_close(store);
+    if (*db != NULL)
+      why_sqlite(*db, path, "cannot open", why, why_len);
+    else
+      why_set(why, why_len, "%s: cannot open: %s", path, sqlite3_errstr(rc));
+    sqlite3_close(*db);
+    *db = NULL;
     return -1;
   }
   /* a file edited behind our back cannot run triggers or views of its own
    * with side effects, nor write the schema through PRAGMAs */
-  sqlite3_db_config(store->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-  sqlite3_db_config(store->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-  sqlite3_busy_timeout(store->db, GSIM_BUSY_TIMEOUT_MS);
+  sqlite3_db_config(*db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  sqlite3_db_config(*db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+  sqlite3_busy_timeout(*db, GSIM_BUSY_TIMEOUT_MS);
+  return 0;
+}
 
+/* Removes path with each suffix (ENOENT is fine). */
+static int remove_files(const char *path, const char *const *suffixes, size_t n, char *why,
+                        size_t why_len) {
+  for (size_t i = 0; i < n; i++) {
+    char name[PATH_MAX];
+    if (with_suffix(name, path, suffixes[i]) != 0)
+      return why_set(why, why_len, "%s: path too long", path);
+    if (unlink(name) != 0 && errno != ENOENT)
+      return why_set(why, why_len, "%s: cannot remove: %s", name, strerror(errno));
+  }
+  return 0;
+}
+
+static const char *const side_files[] = {"-wal", "-shm", "-journal"};
+#define SIDE_FILES (sizeof(side_files) / sizeof(side_files[0]))
+
+/* Makes a whole new store at tmp (which is removed first, with its side
+ * files: a leftover of a crashed process of the same pid): created 0600,
+ * the schema, application id and user version in one transaction, WAL on,
+ * then closed (which checkpoints) and fsynced. On failure tmp is removed. */
+static int build_new(const char *tmp, char *why, size_t why_len) {
+  if (remove_files(tmp, side_files, SIDE_FILES, why, why_len) != 0 ||
+      (unlink(tmp) != 0 && errno != ENOENT))
+    return why_set(why, why_len, "%s: cannot remove a leftover: %s", tmp, strerror(errno));
+  int fd = open(tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return why_set(why, why_len, "%s: cannot create: %s", tmp, strerror(errno));
+  close(fd);
+  sqlite3 *db = NULL;
+  int ok = connect(tmp, &db, why, why_len) == 0;
+  if (ok && (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+             sqlite3_exec(db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
+             sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)) {
+    why_sqlite(db, tmp, "cannot create the schema", why, why_len);
+    ok = 0;
+  }
+  /* schema_v2 spells the id and the version out: they must read back as ours */
+  if (ok && identify(db, tmp, why, why_len) != FILE_OURS) {
+    why_set(why, why_len, "%s: the new schema does not read back as a gatecert-sim store", tmp);
+    ok = 0;
+  }
+  ok = ok && configure(db, tmp, why, why_len) == 0;
+  if (db != NULL && sqlite3_close(db) != SQLITE_OK && ok) {
+    why_set(why, why_len, "%s: cannot close: %s", tmp, sqlite3_errmsg(db));
+    ok = 0;
+  }
+  if (ok) {
+    fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+      why_set(why, why_len, "%s: cannot sync: %s", tmp, strerror(errno));
+      ok = 0;
+    }
+    if (fd >= 0)
+      close(fd);
+  }
+  if (!ok) {
+    char ignored[8];
+    unlink(tmp);
+    remove_files(tmp, side_files, SIDE_FILES, ignored, sizeof(ignored));
+    return -1;
+  }
+  return 0;
+}
+
+/* The name build_new works under: "<path>.new-<pid>", next to path so that
+ * link() and rename() stay within one file system. */
+static int temp_name(char out[PATH_MAX], const char *path) {
+  return snprintf(out, PATH_MAX, "%s.new-%ld", path, (long)getpid()) < PATH_MAX ? 0 : -1;
+}
+
+/* Puts a new store at path when nothing is there. It is built whole under
+ * another name and hard-linked into place (link() never replaces: a store
+ * another process put there meanwhile wins, and is opened as it is), so no
+ * one ever sees path empty or half made. A -wal or -shm left at path without
+ * its database is refused: SQLite would replay that log into the new store. */
+static int create_new(const char *path, char *why, size_t why_len) {
+  for (size_t i = 0; i < 2; i++) {
+    char name[PATH_MAX];
+    if (with_suffix(name, path, side_files[i]) != 0)
+      return why_set(why, why_len, "%s: path too long", path);
+    if (access(name, F_OK) == 0)
+      return why_set(why, why_len,
+                     "%s does not exist but %s does: the store was removed without its"
+                     " log; remove %s too, or start afresh",
+                     path, name, name);
+  }
+  char tmp[PATH_MAX];
+  if (temp_name(tmp, path) != 0)
+    return why_set(why, why_len, "%s: path too long", path);
+  if (build_new(tmp, why, why_len) != 0)
+    return -1;
+  int rc = link(tmp, path);
+  int e = errno;
+  unlink(tmp);
+  if (rc != 0 && e != EEXIST)
+    return why_set(why, why_len, "%s: cannot put the new store in place: %s", path, strerror(e));
+  if (fsync_parent_dir(path) != 0)
+    return why_set(why, why_len, "%s: cannot sync its directory: %s", path, strerror(errno));
+  return 0;
+}
+
+/* Opens the store at path, which exists: checks (reading only), then WAL,
+ * a migration if due, the statements, the mode. -2 for a file that is not
+ * a store of ours (empty, not SQLite, another application's, damaged, an
+ * SQLite file without our schema), -1 for other failures. */
+static int open_existing(const char *path, gsim_store **out, char *why, size_t why_len) {
+  int rc = check_existing(path, why, why_len);
+  if (rc != 0)
+    return rc;
+  gsim_store *store = calloc(1, sizeof(*store));
+  if (store == NULL)
+    return why_set(why, why_len, "out of memory");
+  if (connect(path, &store->db, why, why_len) != 0) {
+    free(store);
+    return -1;
+  }
   file_kind kind = identify(store->db, path, why, why_len);
-  if (kind == FILE_REFUSED || configure(store->db, path, why, why_len) != 0 ||
-      (kind == FILE_NEW && create_schema(store->db, path, why, why_len) != 0) ||
+  if (kind != FILE_OURS && kind != FILE_V1) {
+    gsim_store_close(store);
+    return kind == FILE_REFUSED ? -1 : -2;
+  }
+  if (configure(store->db, path, why, why_len) != 0 ||
       (kind == FILE_V1 && migrate_v1(store->db, path, why, why_len) != 0)) {
     gsim_store_close(store);
     return -1;
@@ -644,7 +867,7 @@ int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_le
                            &store->stmt[i], NULL) != SQLITE_OK) {
       why_set(why, why_len, "%s: the schema is damaged: %s", path, sqlite3_errmsg(store->db));
       gsim_store_close(store);
-      return -1;
+      return -2;
     }
   }
   /* only now that it is known to be ours (a refused file keeps its mode) */
@@ -654,6 +877,121 @@ int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_le
   }
   *out = store;
   return 0;
+}
+
+static int check_args(const char *path, gsim_store **out, char *why, size_t why_len) {
+  if (out != NULL)
+    *out = NULL;
+  if (why != NULL && why_len > 0)
+    why[0] = '\0';
+  if (path == NULL || path[0] == '\0' || out == NULL)
+    return why_set(why, why_len, "no store path given");
+  /* room for "./" (sqlite_name), "-journal" and ".new-<pid>" */
+  if (strlen(path) + 2 + sizeof(".new-") + 20 > PATH_MAX)
+    return why_set(why, why_len, "%s: path too long", path);
+  return 0;
+}
+
+int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_len) {
+  if (check_args(path, out, why, why_len) != 0)
+    return -1;
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno != ENOENT)
+      return why_set(why, why_len, "%s: cannot stat: %s", path, strerror(errno));
+    if (create_new(path, why, why_len) != 0)
+      return -1;
+  }
+  return open_existing(path, out, why, why_len);
+}
+
+int gsim_store_open_fresh(const char *path, gsim_store **out, char *replaced, size_t replaced_len,
+                          char *why, size_t why_len) {
+  if (replaced != NULL && replaced_len > 0)
+    snprintf(replaced, replaced_len, "nothing");
+  if (check_args(path, out, why, why_len) != 0)
+    return -1;
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno != ENOENT)
+      return why_set(why, why_len, "%s: cannot stat: %s", path, strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    return why_set(why, why_len, "%s is %s: only a regular file is replaced by a fresh store", path,
+                   gu_file_type(st.st_mode));
+  } else if (replaced != NULL && replaced_len > 0) {
+    snprintf(replaced, replaced_len, "a file of %lld bytes", (long long)st.st_size);
+  }
+  char tmp[PATH_MAX];
+  if (temp_name(tmp, path) != 0)
+    return why_set(why, why_len, "%s: path too long", path);
+  if (build_new(tmp, why, why_len) != 0)
+    return -1;
+  /* the old store's log must not be replayed into the new one */
+  if (remove_files(path, side_files, SIDE_FILES, why, why_len) != 0 || rename(tmp, path) != 0) {
+    if (why != NULL && why[0] == '\0')
+      why_set(why, why_len, "%s: cannot put the new store in place: %s", path, strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  if (fsync_parent_dir(path) != 0)
+    return why_set(why, why_len, "%s: cannot sync its directory: %s", path, strerror(errno));
+  return open_existing(path, out, why, why_len) == 0 ? 0 : -1;
+}
+
+/* ---- the state directory's lock ------------------------------------------ */
+
+int gsim_store_lock_dir(const char *dir, char *why, size_t why_len) {
+  char path[PATH_MAX];
+  if (dir == NULL || snprintf(path, sizeof(path), "%s/gatecert-sim.lock", dir) >= PATH_MAX)
+    return why_set(why, why_len, "--state: path too long");
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+  if (fd < 0)
+    return why_set(why, why_len, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return why_set(why, why_len, "%s is %s, not a lock file", path, gu_file_type(st.st_mode));
+  }
+  for (int attempt = 0; attempt < 3; attempt++) {
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, F_SETLK, &lock) == 0) {
+      char pid[32];
+      int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+      if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        int e = errno;
+        close(fd);
+        return why_set(why, why_len, "%s: cannot write the pid: %s", path, strerror(e));
+      }
+      return fd;
+    }
+    if (errno != EAGAIN && errno != EACCES) {
+      int e = errno;
+      close(fd);
+      return why_set(why, why_len, "%s: cannot lock: %s", path, strerror(e));
+    }
+    /* who holds it: the kernel says (F_GETLK), whatever the file holds */
+    struct flock holder = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, F_GETLK, &holder) == 0 && holder.l_type != F_UNLCK) {
+      close(fd);
+      if (holder.l_pid > 0)
+        return why_set(why, why_len,
+                       "--state %s is in use by another gatecert-sim, pid %ld (it holds %s);"
+                       " stop it first or give this one its own --state",
+                       dir, (long)holder.l_pid, path);
+      return why_set(why, why_len,
+                     "--state %s is in use by another gatecert-sim (it holds %s; its pid is"
+                     " not visible from here); stop it first or give this one its own --state",
+                     dir, path);
+    }
+    /* released between the two calls: try again */
+  }
+  close(fd);
+  return why_set(why, why_len, "%s: the lock changed hands three times; try again", path);
+}
+
+void gsim_store_unlock_dir(int fd) {
+  if (fd >= 0)
+    close(fd);
 }
 
 void gsim_store_close(gsim_store *store) {

@@ -32,14 +32,41 @@ typedef enum gsim_store_status {
 
 const char *gsim_store_status_name(gsim_store_status status);
 
-/* Opens or creates the store at path (mode 0600, WAL, synchronous=FULL,
- * foreign keys on, schema created or checked by PRAGMA application_id and
- * user_version). A file that is not a gatecert-sim store, or of a schema version
- * other than 1 (migrated to 2 in one transaction) or 2, is refused and left byte-for-byte (and
- * mode) unchanged. A store of ours with a looser mode than 0600 is tightened to 0600 (with its -wal
- * and -shm). Returns 0, or -1 with why filled (*out is then NULL). */
+/* Opens the store at path, or creates it when nothing is there (mode 0600, WAL,
+ * synchronous=FULL, foreign keys on, schema created or checked by PRAGMA
+ * application_id and user_version). A new store is built whole under another
+ * name and linked into place, so the simulator never leaves an empty or
+ * half-made file at path. An existing file that is not a gatecert-sim store -
+ * empty (a truncated store), not SQLite, another application's, an SQLite file
+ * without our schema, damaged - or of a schema version other than 1 (migrated
+ * to 2 in one transaction) or 2, is refused and left byte-for-byte (and mode)
+ * unchanged. A store of ours with a looser mode than 0600 is tightened to 0600
+ * (with its -wal and -shm). A -wal or -shm at path without the file is refused
+ * (SQLite would replay it into a new store). Returns 0; -2 when the file is
+ * refused as not a store of ours (gsim_store_open_fresh would replace it);
+ * -1 for every other failure (an I/O error, a full disk, a newer schema). why
+ * names the trouble (a full disk, a failed write or read, a lock), never
+ * SQLite's bare "disk I/O error"; *out is NULL on failure. */
 int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_len);
+/* Starts afresh on purpose: puts a new, empty store at path in place of
+ * whatever regular file is there (removing its -wal, -shm and -journal: an old
+ * log must not be replayed into the new store), then opens it. replaced gets
+ * what was there ("nothing", "a file of N bytes") for the caller to report.
+ * A path that is not a regular file (a directory, a FIFO) is refused. 0 or -1. */
+int gsim_store_open_fresh(const char *path, gsim_store **out, char *replaced, size_t replaced_len,
+                          char *why, size_t why_len);
 void gsim_store_close(gsim_store *store);
+
+/* The state directory's lock: one simulator per state directory. Takes a
+ * POSIX record lock (fcntl F_SETLK) on DIR/gatecert-sim.lock (0600), writes
+ * the pid into it, and returns the descriptor: the lock lasts as long as the
+ * process (or gsim_store_unlock_dir) and the kernel releases it on any exit,
+ * SIGKILL included. The descriptor is close-on-exec and must be the only one
+ * of that file in the process (closing another would drop the lock). When
+ * another process holds it: -1 with why naming that process's pid as the
+ * kernel reports it (F_GETLK), not as the file says. */
+int gsim_store_lock_dir(const char *dir, char *why, size_t why_len);
+void gsim_store_unlock_dir(int fd);
 
 /* Why the last call on this store that did not return OK failed, for logs
  * ("" if none has failed; a later success does not clear it): SQLite's

@@ -120,6 +120,10 @@ static int setup(void **state) {
   write_text("nul.password", nul_pw, sizeof(nul_pw) - 1);
   write_text("garbage.pem", "this is not a certificate\n", 26);
   assert_true(mkdir(bt_scratch(path, "subdir"), 0700) == 0 || access(path, F_OK) == 0);
+  unlink(bt_scratch(path, "fifo"));
+  assert_int_equal(0, mkfifo(path, 0600));
+  assert_true(mkdir(bt_scratch(path, "truncated"), 0700) == 0 || access(path, F_OK) == 0);
+  write_text("truncated/gatecert-sim.db", "", 0);
   return 0;
 }
 
@@ -217,6 +221,31 @@ static const bad_case bad_lines[] = {
      1,
      {"--server-cert @garbage.pem: "}},
     {BASE_ARGS "--log @subdir/no/such/dir.log", 1, {"--log @subdir/no/such/dir.log: No such file"}},
+    /* What a path is, named: a FIFO is never waited on (issue 15). */
+    {"--state @fifo --admin-user admin --admin-password-file @admin.password",
+     1,
+     {"--state @fifo is a FIFO (named pipe), not a directory"}},
+    {"--state /dev/zero --admin-user admin --admin-password-file @admin.password",
+     1,
+     {"--state /dev/zero is a character device, not a directory"}},
+    {"--state @admin.password --admin-user admin --admin-password-file @admin.password",
+     1,
+     {"--state @admin.password is a regular file, not a directory"}},
+    {"--state @state --admin-user admin --admin-password-file @fifo",
+     2,
+     {"--admin-password-file @fifo: @fifo is not a regular file"}},
+    {BASE_ARGS "--config @fifo", 2, {"config @fifo: @fifo is not a regular file"}},
+    {BASE_ARGS "--trust @fifo", 1, {"--trust @fifo: @fifo is not a regular file"}},
+    {BASE_ARGS "--server-cert @fifo --server-key @server.key",
+     1,
+     {"--server-cert @fifo: @fifo is not a regular file"}},
+    {BASE_ARGS "--server-cert @server.chain.pem --server-key @fifo",
+     1,
+     {"--server-key @fifo: @fifo is not a regular file"}},
+    /* A store file truncated to 0 bytes: refused, never started empty. */
+    {"--state @truncated --admin-user admin --admin-password-file @admin.password",
+     1,
+     {"@truncated/gatecert-sim.db is empty (0 bytes)", "run with --fresh-store"}},
 };
 
 typedef struct bad_config {
@@ -940,6 +969,55 @@ static void test_password_not_logged(void **state) {
   }
 }
 
+/* One simulator per state directory: a second on it is refused naming the
+ * first one's pid; after a SIGKILL of the first (the kernel drops its lock)
+ * the same directory starts, its store kept. A store truncated to 0 bytes
+ * is refused; --fresh-store starts on it with an empty store and says so. */
+static void test_state_lock_and_fresh_store(void **state) {
+  (void)state;
+  st_sim sim;
+  st_sim_opts opts = {0};
+  start_sim(&sim, "locked", &opts);
+  assert_int_equal(201, st_create_api(&sim, "Kept", "/kept", "1.0", "https://localhost:1", NULL));
+  const char *args = "--state @locked/state --admin-user admin --admin-password-file "
+                     "@admin.password";
+  char holder[96];
+  snprintf(holder, sizeof(holder), "in use by another gatecert-sim, pid %ld", (long)sim.proc->pid);
+  const char *in_use[] = {holder, "stop it first or give this one its own --state"};
+  expect_refusal(args, NULL, 1, in_use, 2);
+
+  st_check(st_sim_kill(&sim));
+  st_check(st_sim_restart(&sim)); /* the lock went with the killed process */
+  st_reply reply = {0};
+  st_check(st_admin(&sim, "GET", ST_APIS, NULL, &reply));
+  assert_int_equal(200, reply.status);
+  assert_non_null(strstr(reply.body, "\"Kept\""));
+  st_reply_free(&reply);
+  st_check(st_sim_stop(&sim));
+
+  char db[BS_PATH_MAX], state_dir[BS_PATH_MAX];
+  bs_join(state_dir, sim.dir, "state");
+  assert_int_equal(0, truncate(bs_join(db, state_dir, "gatecert-sim.db"), 0));
+  const char *truncated[] = {"gatecert-sim.db is empty (0 bytes)",
+                             "Nothing was changed; to start with an empty store instead, run "
+                             "with --fresh-store"};
+  expect_refusal(args, NULL, 1, truncated, 2);
+  struct stat st;
+  assert_int_equal(0, stat(db, &st));
+  assert_int_equal(0, (int)st.st_size); /* refused untouched */
+
+  static const char *const fresh[] = {"--fresh-store", NULL};
+  sim.opts.extra = fresh;
+  st_check(st_sim_restart(&sim));
+  st_check(st_admin(&sim, "GET", ST_APIS, NULL, &reply));
+  assert_int_equal(200, reply.status);
+  assert_null(strstr(reply.body, "\"Kept\""));
+  st_reply_free(&reply);
+  assert_true(file_contains(sim.proc->stderr_path,
+                            "(a file of 0 bytes before) replaced by an empty store"));
+  st_check(st_sim_stop(&sim));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_bad_command_lines, bs_teardown),
@@ -948,6 +1026,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_interval_and_format, bs_teardown),
       cmocka_unit_test_teardown(test_listener_options, bs_teardown),
       cmocka_unit_test_teardown(test_state_modes, bs_teardown),
+      cmocka_unit_test_teardown(test_state_lock_and_fresh_store, bs_teardown),
       cmocka_unit_test_teardown(test_server_identity, bs_teardown),
       cmocka_unit_test_teardown(test_http_listener, bs_teardown),
       cmocka_unit_test_teardown(test_password_not_logged, bs_teardown),

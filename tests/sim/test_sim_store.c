@@ -12,13 +12,17 @@
  */
 #include "support.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1684,13 +1688,16 @@ static void test_file_modes_under_umask_0(void **state) {
   gsim_store_close(store);
   free(wal);
 
-  /* an empty file (a crash before the schema committed) gets the schema */
+  /* a new store is built aside and linked into place: nothing is left next to it */
   unlink_store(path);
-  write_file(path, "", 0);
-  assert_int_equal(0, chmod(path, 0666));
   store = open_store(path);
   assert_int_equal(0600, file_mode(path));
-  insert_cert(store, "c", "https://c", &der_a, 3);
+  DIR *dir = opendir(test_scratch_dir());
+  assert_non_null(dir);
+  for (struct dirent *e = readdir(dir); e != NULL; e = readdir(dir))
+    if (strstr(e->d_name, "modes.db.new-") != NULL)
+      fail_msg("left behind: %s", e->d_name);
+  closedir(dir);
   gsim_store_close(store);
   umask(old);
   free(path);
@@ -1772,32 +1779,40 @@ typedef enum refuse_setup {
   MAKE_V3,
   MAKE_V1_DAMAGED,
   MAKE_V1_WITH_OBJECTS,
+  MAKE_EMPTY,
+  MAKE_NO_TABLES,
 } refuse_setup;
 
 typedef struct refuse_case {
   const char *name;
   refuse_setup setup;
   const char *why; /* a substring the refusal must contain */
+  int rc;          /* -2: not a store of ours (a fresh store would replace it); -1: other */
 } refuse_case;
 
 static const refuse_case refuse_cases[] = {
-    {"text file", MAKE_TEXT, "not a gatecert-sim store: not an SQLite database"},
-    {"file shorter than the magic", MAKE_SHORT, "not an SQLite database"},
-    {"SQLite magic, garbage header", MAKE_BAD_HEADER, "not a gatecert-sim store: "},
+    {"text file", MAKE_TEXT, "not a gatecert-sim store: not an SQLite database", -2},
+    {"file shorter than the magic", MAKE_SHORT, "not an SQLite database", -2},
+    {"SQLite magic, garbage header", MAKE_BAD_HEADER, "not a gatecert-sim store: ", -2},
     {"foreign SQLite database", MAKE_FOREIGN_TABLE,
-     "another application (application_id 0x00000000, 1 schema objects)"},
+     "another application (application_id 0x00000000, 1 schema objects)", -2},
     {"SQLite database of another application", MAKE_FOREIGN_ID,
-     "another application (application_id 0x0000002a"},
+     "another application (application_id 0x0000002a", -2},
     {"future schema version", MAKE_FUTURE_VERSION,
-     "schema version 99; this build reads version 2 (made by a newer gatecert-sim)"},
+     "schema version 99; this build reads version 2 (made by a newer gatecert-sim)", -1},
     {"schema version 3", MAKE_V3,
-     "schema version 3; this build reads version 2 (made by a newer gatecert-sim)"},
+     "schema version 3; this build reads version 2 (made by a newer gatecert-sim)", -1},
     {"schema version 1, a table missing (not migrated)", MAKE_V1_DAMAGED,
-     "the schema is damaged: no such table: apis"},
+     "the schema is damaged: no such table: apis", -1},
     {"schema version 1 with an objects table of its own", MAKE_V1_WITH_OBJECTS,
-     "cannot migrate schema version 1 to 2: table objects already exists"},
-    {"schema version 0 with our id", MAKE_OLD_VERSION, "schema version 0; this build reads"},
-    {"our id and version, a table missing", MAKE_MISSING_TABLE, "the schema is damaged"},
+     "cannot migrate schema version 1 to 2: table objects already exists", -1},
+    {"schema version 0 with our id", MAKE_OLD_VERSION, "schema version 0; this build reads", -2},
+    {"our id and version, a table missing", MAKE_MISSING_TABLE, "the schema is damaged", -2},
+    /* a store truncated behind our back: never started empty (issue 15) */
+    {"empty file (a truncated store)", MAKE_EMPTY,
+     "is empty (0 bytes): gatecert-sim never leaves an empty store", -2},
+    {"SQLite file without tables", MAKE_NO_TABLES,
+     "an SQLite database with no tables and no application id", -2},
 };
 
 static void make_refused(const char *path, refuse_setup setup) {
@@ -1847,6 +1862,15 @@ static void make_refused(const char *path, refuse_setup setup) {
     make_v1(path);
     exec_sql(path, "CREATE TABLE objects(x)");
     break;
+  case MAKE_EMPTY:
+    store = open_store(path);
+    insert_cert(store, "lost", "https://lost", &der_a, 1);
+    gsim_store_close(store);
+    assert_int_equal(0, truncate(path, 0));
+    break;
+  case MAKE_NO_TABLES:
+    exec_sql(path, "CREATE TABLE t(x); DROP TABLE t");
+    break;
   }
 }
 
@@ -1864,8 +1888,9 @@ static void test_refuses_other_files(void **state) {
 
     gsim_store *store = (gsim_store *)1;
     char why[512] = "";
-    if (gsim_store_open(path, &store, why, sizeof(why)) == 0)
-      fail_msg("case '%s': opened", c->name);
+    int rc = gsim_store_open(path, &store, why, sizeof(why));
+    if (rc != c->rc)
+      fail_msg("case '%s': returned %d, expected %d: %s", c->name, rc, c->rc, why);
     assert_null(store);
     if (strstr(why, c->why) == NULL)
       fail_msg("case '%s': expected '%s' in: %s", c->name, c->why, why);
@@ -1892,6 +1917,290 @@ static void test_refuses_other_files(void **state) {
   assert_non_null(strstr(why, "No such file or directory"));
   free(missing);
   free(path);
+}
+
+/* --fresh-store's call: whatever regular file is there (every refused kind,
+ * a store of ours with rows, nothing) is replaced by an empty store of ours,
+ * the old -wal and -shm go (a log replayed into the new store would bring
+ * rows back or corrupt it), and replaced says what was there. */
+static void test_fresh_store_replaces_on_purpose(void **state) {
+  (void)state;
+  char *path = fresh_path("fresh.db");
+  for (size_t i = 0; i < sizeof(refuse_cases) / sizeof(refuse_cases[0]); i++) {
+    const refuse_case *c = &refuse_cases[i];
+    unlink_store(path);
+    make_refused(path, c->setup);
+    struct stat st;
+    assert_int_equal(0, stat(path, &st));
+    char *wal = sibling(path, "-wal");
+    write_file(wal, "stale log", 9);
+    gsim_store *store = NULL;
+    char why[512] = "", replaced[128] = "", want[128];
+    if (gsim_store_open_fresh(path, &store, replaced, sizeof(replaced), why, sizeof(why)) != 0)
+      fail_msg("case '%s': fresh store refused: %s", c->name, why);
+    snprintf(want, sizeof(want), "a file of %lld bytes", (long long)st.st_size);
+    if (strcmp(want, replaced) != 0)
+      fail_msg("case '%s': replaced \"%s\", expected \"%s\"", c->name, replaced, want);
+    assert_order(store, NULL, NULL, "");
+    assert_object_keys(store, "client_cert", NULL, "");
+    insert_cert(store, "after", "https://after", &der_a, 1);
+    gsim_store_close(store);
+    store = open_store(path); /* and it is a store of ours from now on */
+    assert_order(store, NULL, NULL, "after");
+    gsim_store_close(store);
+    assert_int_equal(0600, file_mode(path));
+    free(wal);
+  }
+  /* a store of ours with rows: replaced too (the caller asked) */
+  gsim_store *store = open_store(path);
+  insert_cert(store, "second", "https://second", &der_a, 2);
+  gsim_store_close(store);
+  char why[512] = "", replaced[128] = "";
+  assert_int_equal(
+      0, gsim_store_open_fresh(path, &store, replaced, sizeof(replaced), why, sizeof(why)));
+  assert_order(store, NULL, NULL, "");
+  gsim_store_close(store);
+  /* nothing there: created, "nothing" replaced */
+  unlink_store(path);
+  assert_int_equal(
+      0, gsim_store_open_fresh(path, &store, replaced, sizeof(replaced), why, sizeof(why)));
+  assert_string_equal("nothing", replaced);
+  gsim_store_close(store);
+  /* only a regular file is replaced */
+  store = (gsim_store *)1;
+  assert_int_equal(-1, gsim_store_open_fresh(test_scratch_dir(), &store, replaced, sizeof(replaced),
+                                             why, sizeof(why)));
+  assert_null(store);
+  assert_non_null(strstr(why, "is a directory: only a regular file is replaced"));
+  free(path);
+}
+
+/* A -wal (or -shm) whose database was removed: SQLite would replay it into
+ * a new store, so it is refused, and nothing is created. */
+static void test_orphan_log_refused(void **state) {
+  (void)state;
+  static const char *const suffixes[] = {"-wal", "-shm"};
+  for (size_t i = 0; i < 2; i++) {
+    char *path = fresh_path("orphan.db");
+    char *side = sibling(path, suffixes[i]);
+    write_file(side, "log", 3);
+    gsim_store *store = (gsim_store *)1;
+    char why[512] = "";
+    assert_int_equal(-1, gsim_store_open(path, &store, why, sizeof(why)));
+    assert_null(store);
+    if (strstr(why, "does not exist but") == NULL || strstr(why, suffixes[i]) == NULL)
+      fail_msg("%s: %s", suffixes[i], why);
+    assert_int_equal(-1, file_mode(path));
+    unlink(side);
+    free(side);
+    free(path);
+  }
+}
+
+/* ---- a full disk and a write limit ---------------------------------------- */
+
+/* Opens path in a child process whose writes fail: under RLIMIT_FSIZE of
+ * limit bytes (SIGXFSZ ignored, so write() gets EFBIG), or, when tmpfs_kib
+ * is not 0, on a tmpfs of that size mounted in a user and mount namespace of
+ * its own and filled up (write() gets ENOSPC). Returns the child's exit
+ * code: 0 opened, 1 refused (why filled), 77 the namespace was not
+ * available. */
+static int open_under_pressure(const char *path, long limit, int existing, int tmpfs_kib, char *why,
+                               size_t why_len) {
+  int fds[2];
+  assert_int_equal(0, pipe(fds));
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    char text[512] = "";
+    const char *target = path;
+    char mounted[PATH_MAX];
+    if (tmpfs_kib > 0) {
+      uid_t uid = getuid();
+      gid_t gid = getgid();
+      char map[64];
+      int ok = unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0;
+      int fd;
+      if (ok && (fd = open("/proc/self/setgroups", O_WRONLY)) >= 0) {
+        ok = write(fd, "deny", 4) == 4;
+        close(fd);
+      }
+      snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+      ok = ok && (fd = open("/proc/self/uid_map", O_WRONLY)) >= 0 &&
+           write(fd, map, strlen(map)) == (ssize_t)strlen(map) && close(fd) == 0;
+      snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+      ok = ok && (fd = open("/proc/self/gid_map", O_WRONLY)) >= 0 &&
+           write(fd, map, strlen(map)) == (ssize_t)strlen(map) && close(fd) == 0;
+      snprintf(mounted, sizeof(mounted), "%s/full-disk", test_scratch_dir());
+      mkdir(mounted, 0700);
+      char opts[32];
+      snprintf(opts, sizeof(opts), "size=%dk", tmpfs_kib);
+      ok = ok && mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+           mount("tmpfs", mounted, "tmpfs", 0, opts) == 0;
+      if (!ok)
+        _exit(77);
+      snprintf(mounted + strlen(mounted), sizeof(mounted) - strlen(mounted), "/x.db");
+      target = mounted;
+      if (existing) { /* a store of ours, then the disk fills up */
+        gsim_store *store = NULL;
+        if (gsim_store_open(target, &store, text, sizeof(text)) != 0)
+          _exit(3);
+        gsim_store_close(store);
+      }
+      char filler[PATH_MAX];
+      snprintf(filler, sizeof(filler), "%s.filler", target);
+      int fd2 = open(filler, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+      static const char block[4096];
+      while (fd2 >= 0 && write(fd2, block, sizeof(block)) > 0)
+        ;
+      while (fd2 >= 0 && write(fd2, block, 1) > 0)
+        ;
+      if (fd2 >= 0)
+        close(fd2);
+    } else {
+      signal(SIGXFSZ, SIG_IGN);
+      struct rlimit lim = {(rlim_t)limit, (rlim_t)limit};
+      if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+        _exit(4);
+    }
+    gsim_store *store = NULL;
+    int rc = gsim_store_open(target, &store, text, sizeof(text));
+    if (write(fds[1], text, strlen(text)) < 0)
+      _exit(5);
+    _exit(rc == 0 ? 0 : 1);
+  }
+  close(fds[1]);
+  size_t n = 0;
+  ssize_t got;
+  while (n + 1 < why_len && (got = read(fds[0], why + n, why_len - n - 1)) > 0)
+    n += (size_t)got;
+  why[n] = '\0';
+  close(fds[0]);
+  int status = 0;
+  assert_int_equal(pid, waitpid(pid, &status, 0));
+  assert_true(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+typedef struct pressure_case {
+  const char *name;
+  int existing;  /* 1: a store of ours is there first */
+  long limit;    /* RLIMIT_FSIZE in bytes (when tmpfs_kib is 0) */
+  int tmpfs_kib; /* a full tmpfs of this size instead */
+  const char *says[2];
+} pressure_case;
+
+static const pressure_case pressure_cases[] = {
+    {"new store, writes limited to 4 KiB",
+     0,
+     4096,
+     0,
+     {"cannot create the schema: a write failed", "a file size limit is set (ulimit -f: 4096"}},
+    {"existing store, writes limited to 4 KiB (its -shm cannot grow)",
+     1,
+     4096,
+     0,
+     {"a write failed: File too large", "ulimit -f: 4096 bytes"}},
+    {"new store on a full disk", 0, 0, 256, {"the disk is full", ""}},
+    {"existing store on a full disk", 1, 0, 256, {"the disk is full", ""}},
+};
+
+/* A failed write at start-up says what failed - the disk is full, a write
+ * failed and why - never that the store "is not a gatecert-sim store" (what
+ * SQLite's "disk I/O error" used to become), and leaves the store as it was. */
+static void test_full_disk_named(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(pressure_cases) / sizeof(pressure_cases[0]); i++) {
+    const pressure_case *c = &pressure_cases[i];
+    char *path = fresh_path("pressure.db");
+    if (c->existing && c->tmpfs_kib == 0) {
+      gsim_store *store = open_store(path);
+      insert_cert(store, "kept", "https://kept", &der_a, 1);
+      gsim_store_close(store);
+    }
+    char why[512] = "";
+    int rc = open_under_pressure(path, c->limit, c->existing, c->tmpfs_kib, why, sizeof(why));
+    if (rc == 77) {
+      print_message("skipped (%s): no user and mount namespace here\n", c->name);
+      free(path);
+      continue;
+    }
+    if (rc != 1)
+      fail_msg("case '%s': child exited %d: %s", c->name, rc, why);
+    print_message("refused (%s): %s\n", c->name, why);
+    for (size_t k = 0; k < 2; k++)
+      if (strstr(why, c->says[k]) == NULL)
+        fail_msg("case '%s': expected \"%s\" in: %s", c->name, c->says[k], why);
+    if (strstr(why, "not a gatecert-sim store") != NULL || strstr(why, "is empty") != NULL)
+      fail_msg("case '%s': misleading: %s", c->name, why);
+    if (c->existing && c->tmpfs_kib == 0) {
+      gsim_store *store = open_store(path);
+      assert_order(store, NULL, NULL, "kept");
+      gsim_store_close(store);
+    }
+    free(path);
+  }
+}
+
+/* ---- the state directory's lock ------------------------------------------- */
+
+/* A child takes the lock and waits; the parent is refused with the child's
+ * pid; the child is SIGKILLed and the parent then gets the lock: the kernel
+ * released it. A lock path that is not a regular file is named. */
+static void test_state_lock(void **state) {
+  (void)state;
+  char *dir = test_scratch_path("locked-state");
+  mkdir(dir, 0700);
+  int ready[2];
+  assert_int_equal(0, pipe(ready));
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char why[512];
+    close(ready[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = gsim_store_lock_dir(dir, why, sizeof(why));
+    if (write(ready[1], fd >= 0 ? "1" : "0", 1) != 1)
+      _exit(2);
+    for (;;)
+      pause();
+  }
+  close(ready[1]);
+  char c = 0;
+  assert_int_equal(1, read(ready[0], &c, 1));
+  close(ready[0]);
+  assert_int_equal('1', c);
+
+  char why[512] = "", want[64];
+  assert_int_equal(-1, gsim_store_lock_dir(dir, why, sizeof(why)));
+  snprintf(want, sizeof(want), "in use by another gatecert-sim, pid %ld", (long)pid);
+  if (strstr(why, want) == NULL)
+    fail_msg("expected \"%s\" in: %s", want, why);
+
+  assert_int_equal(0, kill(pid, SIGKILL));
+  int status = 0;
+  assert_int_equal(pid, waitpid(pid, &status, 0));
+  int fd = gsim_store_lock_dir(dir, why, sizeof(why));
+  if (fd < 0)
+    fail_msg("after SIGKILL: %s", why);
+  char lock[PATH_MAX], pid_text[32] = "";
+  snprintf(lock, sizeof(lock), "%s/gatecert-sim.lock", dir);
+  assert_int_equal(0600, file_mode(lock));
+  FILE *f = fopen(lock, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(pid_text, sizeof(pid_text), f));
+  fclose(f);
+  assert_int_equal((long)getpid(), strtol(pid_text, NULL, 10));
+  gsim_store_unlock_dir(fd);
+
+  /* a lock path that is a directory or a FIFO */
+  assert_int_equal(0, unlink(lock));
+  assert_int_equal(0, mkfifo(lock, 0600));
+  assert_int_equal(-1, gsim_store_lock_dir(dir, why, sizeof(why)));
+  assert_non_null(strstr(why, "is a FIFO (named pipe), not a lock file"));
+  unlink(lock);
+  free(dir);
 }
 
 /* ---- durability ---------------------------------------------------------- */
@@ -2065,6 +2374,10 @@ int main(void) {
       cmocka_unit_test(test_reopen_persists),
       cmocka_unit_test(test_path_that_looks_like_a_uri),
       cmocka_unit_test(test_refuses_other_files),
+      cmocka_unit_test(test_fresh_store_replaces_on_purpose),
+      cmocka_unit_test(test_orphan_log_refused),
+      cmocka_unit_test(test_full_disk_named),
+      cmocka_unit_test(test_state_lock),
       cmocka_unit_test(test_insert_rate),
       cmocka_unit_test(test_crash_durability),
   };
