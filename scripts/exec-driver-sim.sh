@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# exec-driver-sim.sh - the reference gatecert-exec/1 program: gatecert-sim
+# exec-driver-sim.sh - the reference gatecert-exec/2 program: gatecert-sim
 # driven through its admin API with nothing but bash, curl and coreutils.
 #
 #   GATECERT_SIM_BIN=build/simulator/gatecert-sim \
@@ -16,6 +16,8 @@
 #   admin.password, netrc    the random admin password (0600): curl reads the
 #                            netrc, so the password is never in a command line
 #   sim-config.json          the harness's start config, passed to --config
+#   settings.json            the protocol-2 start settings (the identity the
+#                            gateway presents to a load balancer in front)
 #   sim.pid, watchdog.pid    "PID STARTTIME" of what we started: stopped by
 #                            that pid (checked against /proc), never by name
 #   admin.port, https.port   from gatecert-sim's READY line
@@ -30,11 +32,13 @@
 set -euo pipefail
 umask 077
 
-readonly NAME=gatecert-sim-curl VERSION=1.0.0 ADMIN_USER=gatecert
-# Everything gatecert-sim does, so every capability gatecert knows.
+readonly NAME=gatecert-sim-curl VERSION=2.0.0 ADMIN_USER=gatecert
+# Everything gatecert-sim does, so every capability gatecert knows but
+# per-api-backend-tls (WSO2 has no such thing: gatecert-sim neither).
 caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifier
 caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
-caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,auth-fault-codes,throttling,listener-reload-schedule
+caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,auth-fault-codes
+caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock
 readonly CAPABILITIES=$caps
 readonly APIS=/api/am/publisher/v4/apis
 # Certificates live where the profile's Publisher API has them (gatecert-sim's
@@ -213,6 +217,12 @@ launch() {
   if [[ -n ${GATECERT_EXEC_TRUST_STORE:-} ]]; then
     args+=(--trust "$GATECERT_EXEC_TRUST_STORE")
   fi
+  # a load balancer in front verifies the gateway against this identity
+  local settings=''
+  [[ -f $dir/settings.json ]] && settings=$(<"$dir/settings.json")
+  if [[ $settings =~ \"server_identity\":\ *\{[^}]*\"cert\":\ *\"([^\"]*)\"[^}]*\"key\":\ *\"([^\"]*)\" ]]; then
+    args+=(--server-cert "${BASH_REMATCH[1]}" --server-key "${BASH_REMATCH[2]}")
+  fi
   : >"$dir/sim.out"
   # setsid and env exec in place: $! is gatecert-sim, leader of a new session,
   # and only gatecert-sim runs with libfaketime preloaded.
@@ -246,7 +256,16 @@ launch() {
   fi
   status=$(sim_call GET /_sim/status)
   [[ $status =~ \"started_ms\":\ *([0-9]+) ]] || die "/_sim/status without started_ms"
-  printf 'https_port=%s\nstart_ms=%s\n' "$(<"$dir/https.port")" "${BASH_REMATCH[1]}"
+  printf 'https_port=%s\nstart_ms=%s\nclock_ms=%s\n' "$(<"$dir/https.port")" \
+    "${BASH_REMATCH[1]}" "$(sim_now)"
+}
+
+# gatecert-sim's clock now (ms), from /_sim/time: the harness's clock check.
+sim_now() {
+  local body
+  body=$(sim_call GET /_sim/time)
+  [[ $body =~ \"time_ms\":\ *([0-9]+) ]] || die "/_sim/time without time_ms"
+  printf '%s\n' "${BASH_REMATCH[1]}"
 }
 
 # Stops gatecert-sim (and the watchdog); fails when it had to be killed.
@@ -259,15 +278,21 @@ halt() {
 
 verb_hello() {
   sim_bin >/dev/null
-  printf 'protocol=gatecert-exec/1\nname=%s\nversion=%s\ncapabilities=%s\n' \
+  printf 'protocol=gatecert-exec/2\nname=%s\nversion=%s\ncapabilities=%s\n' \
     "$NAME" "$VERSION" "$CAPABILITIES"
+  # gatecert-sim's answers (WSO2's): the handshake refused, 401, 500 101500
+  printf 'reject=client-cert tls-alert\nreject=unauthenticated 401\n'
+  printf 'reject=backend-tls 500 101500\n'
 }
 
 verb_start() {
-  local config=${1:?start CONFIG.json} password
+  local config=${1:?start CONFIG.json SETTINGS.json} settings=${2:?start CONFIG.json SETTINGS.json}
+  local password
   [[ -f $config ]] || die "start: no config file $config"
+  [[ -f $settings ]] || die "start: no settings file $settings"
   halt
   cp -- "$config" "$dir/sim-config.json"
+  cp -- "$settings" "$dir/settings.json"
   password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
   printf '%s\n' "$password" >"$dir/admin.password"
   printf 'machine 127.0.0.1 login %s password %s\n' "$ADMIN_USER" "$password" >"$dir/netrc"
@@ -283,7 +308,10 @@ verb_clock_sync() {
   while :; do
     body=$(sim_call GET /_sim/time)
     [[ $body =~ \"time_ms\":\ *([0-9]+) ]] && now=${BASH_REMATCH[1]}
-    ((now >= target)) && return 0
+    if ((now >= target)); then
+      printf 'clock_ms=%s\n' "$now"
+      return 0
+    fi
     ((SECONDS < deadline)) || die "gatecert-sim did not reach $want ms within 5 s (at $now)"
     sleep 0.002
   done
@@ -436,9 +464,10 @@ verb_log_tail() {
 
 verb=${1:-}
 (($# > 0)) && shift
-[[ ${GATECERT_EXEC_PROTOCOL:-} == 1 ]] ||
-  die "speaks gatecert-exec/1 and is run by gatecert" \
+if [[ ! ${GATECERT_EXEC_PROTOCOL:-} =~ ^[0-9]+$ ]] || ((GATECERT_EXEC_PROTOCOL < 2)); then
+  die "speaks gatecert-exec/2 and is run by gatecert" \
     "(GATECERT_EXEC_PROTOCOL=${GATECERT_EXEC_PROTOCOL:-unset})"
+fi
 if [[ $verb != hello ]]; then
   dir=${GATECERT_EXEC_DIR:?GATECERT_EXEC_DIR is not set}
 fi

@@ -1,4 +1,4 @@
-/* exec.c - the `exec` driver: any program that speaks gatecert-exec/1.
+/* exec.c - the `exec` driver: any program that speaks gatecert-exec/2 (or /1).
  *
  * A vendor plugs a gateway into gatecert without writing C: every driver
  * operation is one run of an ordinary program, `PROGRAM VERB [ARG]...`, which
@@ -9,11 +9,17 @@
  * its stderr). The protocol is documented in EXEC.md next to this file.
  *
  * `hello` runs once, in the constructor, and gives the protocol version, the
- * program's name and version and its capabilities, so the ops (name and
- * capabilities) are per driver, not static. start() writes the gateway
- * configuration as JSON (gatecert-sim's --config schema) next to the case's
- * files and hands the program a directory of its own for state between
- * invocations, plus the case's fake clock in the environment.
+ * program's name and version, its capabilities and (version 2) its answers to
+ * the rejection classes, so the ops (name, capabilities, rejection table) are
+ * per driver, not static. start() writes the gateway configuration as JSON
+ * (gatecert-sim's --config schema) next to the case's files, and for version 2
+ * a second file with what that schema cannot say (the case and its matrix
+ * row, upstream session reuse, the load balancer in front and the identity
+ * the gateway presents to it); it hands the program a directory of its own
+ * for state between invocations, plus the case's fake clock in the
+ * environment. With a load balancer in front, the driver runs it (front_lb.h)
+ * before the program's data plane, as the sim driver does. The gateway's clock
+ * as the program read it (clock_ms=, version 2) is the runner's clock check.
  *
  * Each run: fork + execve with stdin on /dev/null and stdout and stderr on
  * pipes; the child leads its own process group and dies with us
@@ -47,9 +53,11 @@
 
 #include "simconfig.h"
 #include "driver.h"
+#include "front_lb.h"
 #include "gutil.h"
 
-#define PROTOCOL         "gatecert-exec/1"
+#define PROTOCOL_PREFIX  "gatecert-exec/"
+#define PROTOCOL_MAX     2 /* GATECERT_EXEC_PROTOCOL: the newest this harness speaks */
 #define EXIT_UNSUPPORTED 89
 #define TIMEOUT_MS       30000  /* every verb but start and restart */
 #define START_TIMEOUT_MS 120000 /* a real gateway can take a minute to start */
@@ -75,6 +83,9 @@ typedef struct exec_driver {
   char profile[16];
   int timeout_ms; /* GATECERT_EXEC_TIMEOUT_MS, or 0 for the defaults */
   char *secrets[MAX_SECRETS + 1];
+  int protocol;                              /* 1 or 2, as hello said */
+  gh_reject_answer rejects[GH_REJECT_COUNT]; /* version 2: hello's reject= lines */
+  char faults[GH_REJECT_COUNT][40];          /* their fault codes */
   /* the case */
   char work_dir[DIR_LEN]; /* absolute */
   char exec_dir[DIR_LEN]; /* the program's own: work_dir/exec */
@@ -84,7 +95,17 @@ typedef struct exec_driver {
   int started;               /* start was run: stop is owed */
   int https_port;
   int64_t start_ms;
+  int64_t clock_ms; /* the gateway's clock at the last start, restart or clock-sync; -1 */
   unsigned seq;
+  /* the load balancer in front (version 2, lb-in-front) */
+  gh_front_lb *lb;
+  char nginx[DIR_LEN];
+  char user_line[256];
+  char server_cert[DIR_LEN + 32]; /* the identity the gateway presents to it */
+  char server_key[DIR_LEN + 32];
+  const char *lb_identity; /* cfg's front_lb_key_pem, NULL without a balancer */
+  const char *lb_client_trust;
+  const char *lb_header;
 } exec_driver;
 
 /* What one run of the program left. */
@@ -122,16 +143,17 @@ typedef struct verb_def {
 } verb_def;
 
 static const verb_def v_hello = {"hello",
-                                 "protocol name version capabilities secret",
+                                 "protocol name version capabilities secret reject",
                                  "protocol name version capabilities",
-                                 "secret",
+                                 "secret reject",
                                  0,
                                  0};
-static const verb_def v_start = {"start", "https_port start_ms", "https_port", "", 0, 1};
-static const verb_def v_restart = {"restart", "https_port start_ms", "https_port", "", 0, 1};
+static const verb_def v_start = {"start", "https_port start_ms clock_ms", "https_port", "", 0, 1};
+static const verb_def v_restart = {"restart", "https_port start_ms clock_ms", "https_port", "", 0,
+                                   1};
 static const verb_def v_stop = {"stop", "", "", "", 0, 0};
 static const verb_def v_reload = {"reload", "", "", "", 0, 0};
-static const verb_def v_clock = {"clock-sync", "", "", "", 0, 0};
+static const verb_def v_clock = {"clock-sync", "clock_ms", "", "", 0, 0};
 static const verb_def v_create_api = {"create-api", "status body_file", "status", "", 1, 0};
 static const verb_def v_delete_api = {"delete-api", "status body_file", "status", "", 1, 0};
 static const verb_def v_upload = {"upload-cert", "status body_file", "status", "", 1, 0};
@@ -313,10 +335,11 @@ static int env_build(exec_driver *x, int with_case, int timeout_ms, child_env *e
       continue;
     env->vars[env->count++] = *e;
   }
-  char timeout[24], owner[24];
+  char timeout[24], owner[24], protocol[8];
   snprintf(timeout, sizeof(timeout), "%d", timeout_ms);
   snprintf(owner, sizeof(owner), "%ld", (long)getpid());
-  int rc = env_add(env, "GATECERT_EXEC_PROTOCOL", "1") |
+  snprintf(protocol, sizeof(protocol), "%d", PROTOCOL_MAX);
+  int rc = env_add(env, "GATECERT_EXEC_PROTOCOL", protocol) |
            env_add(env, "GATECERT_EXEC_PROFILE", x->profile) |
            env_add(env, "GATECERT_EXEC_TIMEOUT_MS", timeout) |
            env_add(env, "GATECERT_EXEC_OWNER_PID", owner);
@@ -608,6 +631,12 @@ static int valid_value(const char *v) {
   return 1;
 }
 
+/* Keys a version-1 program may not print (hello runs before the version is
+ * known: its protocol= line decides there). */
+static int version_2_key(const char *key) {
+  return strcmp(key, "clock_ms") == 0 || strcmp(key, "reject") == 0;
+}
+
 static const char *get(const reply *r, const char *key) {
   for (size_t i = 0; i < r->count; i++)
     if (strcmp(r->items[i].key, key) == 0)
@@ -644,7 +673,7 @@ static int parse(exec_driver *x, const verb_def *v, reply *r, char *why, size_t 
       return gu_fail(why, why_len, "exec driver: %s %s: line %d is not key=value: \"%s\"", x->shown,
                      v->name, line, printable(p, n, shown, sizeof(shown)));
     *eq = '\0';
-    if (!valid_key(p) || !in_list(v->keys, p))
+    if (!valid_key(p) || !in_list(v->keys, p) || (x->protocol == 1 && version_2_key(p)))
       return gu_fail(why, why_len,
                      "exec driver: %s %s: line %d: unknown key \"%s\" (%s prints: %s)", x->shown,
                      v->name, line, printable(p, strlen(p), shown, sizeof(shown)), v->name,
@@ -770,9 +799,24 @@ static int write_config(const gh_gateway_config *c, const char *path, char *why,
   return gu_fail(why, why_len, "exec driver: cannot write %s", path);
 }
 
-/* start and restart print https_port= and maybe start_ms=. */
+/* clock_ms= (version 2): the gateway's clock as the program read it. */
+static int take_clock(exec_driver *x, const verb_def *v, const reply *r, char *why,
+                      size_t why_len) {
+  long long ms = -1;
+  const char *clock = get(r, "clock_ms");
+  x->clock_ms = -1;
+  if (clock && parse_int(clock, 0, INT64_MAX / 2, &ms) != 0)
+    return gu_fail(why, why_len, "exec driver: %s %s: clock_ms=%s is not ms since the epoch",
+                   x->shown, v->name, clock);
+  x->clock_ms = ms;
+  return 0;
+}
+
+/* start and restart print https_port=, maybe start_ms= and clock_ms=. */
 static int take_start(exec_driver *x, const verb_def *v, const reply *r, char *why,
                       size_t why_len) {
+  if (take_clock(x, v, r, why, why_len) != 0)
+    return -1;
   long long port = 0, ms = -1;
   if (parse_int(get(r, "https_port"), 1, 65535, &port) != 0)
     return gu_fail(why, why_len, "exec driver: %s %s: https_port=%s is not a port", x->shown,
@@ -786,14 +830,112 @@ static int take_start(exec_driver *x, const verb_def *v, const reply *r, char *w
   return 0;
 }
 
+/* "name[p=v,q=w]" -> {"p": "v", "q": "w"} (a matrix row's parameters; values
+ * hold no ',' or ']' in the catalogue, and a pair without '=' is skipped). */
+static json_t *row_params(const char *name) {
+  json_t *params = json_object();
+  const char *open = name ? strrchr(name, '[') : NULL;
+  size_t len = open ? strlen(open) : 0;
+  if (!params || !open || len < 2 || open[len - 1] != ']')
+    return params;
+  char *row = strndup(open + 1, len - 2);
+  char *save = NULL;
+  for (char *pair = row ? strtok_r(row, ",", &save) : NULL; pair;
+       pair = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(pair, '=');
+    if (!eq)
+      continue;
+    *eq = '\0';
+    json_object_set_new(params, pair, json_string(eq + 1));
+  }
+  free(row);
+  return params;
+}
+
+/* Version 2's second start file: what gatecert-sim's schema cannot say (EXEC.md). */
+static int write_settings(exec_driver *x, const gh_gateway_config *c, const char *path, char *why,
+                          size_t why_len) {
+  json_t *root = json_object();
+  json_t *lbs = json_array();
+  json_object_set_new(root, "case",
+                      json_pack("{s:s, s:o}", "name", c->case_name ? c->case_name : "", "params",
+                                row_params(c->case_name)));
+  if (c->upstream_session_reuse >= 0)
+    json_object_set_new(root, "upstream_session_reuse",
+                        json_boolean(c->upstream_session_reuse == 1));
+  for (size_t i = 0; i < GH_MAX_LB && c->trusted_lb_pem[i]; i++)
+    json_array_append_new(lbs, json_string(c->trusted_lb_pem[i]));
+  json_object_set_new(root, "trusted_load_balancer_certs", lbs);
+  if (c->front_lb_key_pem) {
+    json_object_set_new(root, "front_lb",
+                        json_pack("{s:s, s:s}", "key_store", c->front_lb_key_pem,
+                                  "certificate_header", x->lb_header));
+    json_object_set_new(root, "server_identity",
+                        json_pack("{s:s, s:s}", "cert", x->server_cert, "key", x->server_key));
+  }
+  int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+  json_decref(root);
+  return rc == 0 ? 0 : gu_fail(why, why_len, "exec driver: cannot write %s", path);
+}
+
+/* The identity the gateway presents to the load balancer in front: made here,
+ * self-signed for localhost (front_lb.h), handed to the program. */
+static int make_server_identity(exec_driver *x, char *why, size_t why_len) {
+  gcert_buf cert = {0}, key = {0};
+  gcert_error err = {0};
+  snprintf(x->server_cert, sizeof(x->server_cert), "%s/exec-server.crt", x->work_dir);
+  snprintf(x->server_key, sizeof(x->server_key), "%s/exec-server.key", x->work_dir);
+  int rc = gh_self_signed_identity(GCERT_KIND_SERVER, "CN=localhost,O=gatecert-exec", &cert, &key,
+                                   why, why_len);
+  if (rc == 0 && gcert_file_save(x->server_cert, cert.data, cert.len, 0, &err) != GCERT_OK)
+    rc = gu_fail(why, why_len, "writing %s: %s", x->server_cert, err.message);
+  if (rc == 0 && gcert_file_save(x->server_key, key.data, key.len, 1, &err) != GCERT_OK)
+    rc = gu_fail(why, why_len, "writing %s: %s", x->server_key, err.message);
+  gcert_buf_free(&cert);
+  gcert_buf_cleanse_free(&key);
+  return rc;
+}
+
+static int stop_lb(exec_driver *x, char *why, size_t why_len) {
+  int rc = gh_front_lb_stop(x->lb, why, why_len);
+  x->lb = NULL;
+  return rc;
+}
+
+/* The load balancer in front of the program's data plane (the port it just
+ * printed), verifying the gateway against the identity handed to it. */
+static int start_lb(exec_driver *x, const char *clock_file, const char *faketime_lib, char *why,
+                    size_t why_len) {
+  char lb_dir[DIR_LEN + 16];
+  snprintf(lb_dir, sizeof(lb_dir), "%s/nginx-lb", x->work_dir);
+  gh_front_lb_spec spec = {.nginx = x->nginx,
+                           .dir = lb_dir,
+                           .clock_file = clock_file,
+                           .faketime_lib = faketime_lib,
+                           .user_line = x->user_line,
+                           .server_cert = x->server_cert,
+                           .server_key = x->server_key,
+                           .client_trust_pem = x->lb_client_trust,
+                           .gateway_port = x->https_port,
+                           .gateway_trust_pem = x->server_cert,
+                           .identity_pem = x->lb_identity,
+                           .header = x->lb_header};
+  x->lb = gh_front_lb_start(&spec, why, why_len);
+  return x->lb ? 0 : -1;
+}
+
 /* ---- operations --------------------------------------------------------------------------- */
 
 static int exec_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_t why_len) {
   exec_driver *x = d->impl;
+  char ignored[256];
+  stop_lb(x, ignored, sizeof(ignored)); /* none unless a stop was missed */
   x->https_port = 0;
   x->start_ms = -1;
+  x->clock_ms = -1;
   x->trust_store[0] = '\0';
-  char config[DIR_LEN + 32];
+  x->lb_identity = NULL;
+  char config[DIR_LEN + 32], settings[DIR_LEN + 32];
   if (absolute(cfg->work_dir, x->work_dir, sizeof(x->work_dir), why, why_len) != 0 ||
       absolute(cfg->clock_file, x->clock_file, sizeof(x->clock_file), why, why_len) != 0 ||
       (cfg->base_trust_pem &&
@@ -806,23 +948,44 @@ static int exec_start(gh_driver *d, const gh_gateway_config *cfg, char *why, siz
   if (mkdir(x->exec_dir, 0700) != 0 && errno != EEXIST)
     return gu_fail(why, why_len, "exec driver: cannot create %s: %s", x->exec_dir, strerror(errno));
   snprintf(config, sizeof(config), "%s/exec-config.json", x->work_dir);
-  if (write_config(cfg, config, why, why_len) != 0)
+  snprintf(settings, sizeof(settings), "%s/exec-settings.json", x->work_dir);
+  if (cfg->front_lb_key_pem && x->protocol >= 2) { /* the balancer is an nginx */
+    if (gh_nginx_find(NULL, x->nginx, sizeof(x->nginx)) != 0)
+      return gu_fail(why, why_len,
+                     "the load balancer in front is an nginx, and there is none (PATH, "
+                     "/usr/sbin/nginx)"),
+             GH_DRIVER_UNSUPPORTED;
+    gh_nginx_user_line(x->user_line, sizeof(x->user_line));
+    x->lb_identity = cfg->front_lb_key_pem;
+    x->lb_client_trust = x->trust_store[0] ? x->trust_store : NULL;
+    x->lb_header = cfg->certificate_header ? cfg->certificate_header : GH_CERT_HEADER_DEFAULT;
+    if (make_server_identity(x, why, why_len) != 0)
+      return -1;
+  }
+  if (write_config(cfg, config, why, why_len) != 0 ||
+      (x->protocol >= 2 && write_settings(x, cfg, settings, why, why_len) != 0))
     return -1;
   x->started = 1;
-  const char *args[] = {config, NULL};
+  const char *args[] = {config, x->protocol >= 2 ? settings : NULL, NULL};
   reply r;
   int rc = call(x, &v_start, args, &r, why, why_len);
   if (rc == 0)
     rc = take_start(x, &v_start, &r, why, why_len);
+  if (rc == 0 && x->lb_identity)
+    rc = start_lb(x, cfg->clock_file, cfg->faketime_lib, why, why_len);
   return rc;
 }
 
 static int exec_stop(gh_driver *d, char *why, size_t why_len) {
   exec_driver *x = d->impl;
+  char lb_why[256] = "";
+  int lb = stop_lb(x, lb_why, sizeof(lb_why));
   if (!x->started)
-    return 0;
+    return lb == 0 ? 0 : gu_fail(why, why_len, "the load balancer in front: %s", lb_why);
   x->started = 0;
   int rc = call_plain(x, &v_stop, NULL, why, why_len);
+  if (rc == 0 && lb != 0)
+    rc = gu_fail(why, why_len, "the load balancer in front: %s", lb_why);
   if (rc == GH_DRIVER_UNSUPPORTED)
     return gu_fail(why, why_len, "exec driver: %s answered 89 to stop, which every program must do",
                    x->shown);
@@ -837,17 +1000,39 @@ static int exec_restart(gh_driver *d, char *why, size_t why_len) {
   int rc = call(x, &v_restart, NULL, &r, why, why_len);
   if (rc == 0)
     rc = take_start(x, &v_restart, &r, why, why_len);
+  if (rc == 0 && x->lb) { /* the data plane's port may have changed */
+    char clock[DIR_LEN], lib[DIR_LEN];
+    snprintf(clock, sizeof(clock), "%s", x->clock_file);
+    snprintf(lib, sizeof(lib), "%s", x->faketime_lib);
+    rc = stop_lb(x, why, why_len);
+    if (rc == 0)
+      rc = start_lb(x, clock, lib, why, why_len);
+  }
   return rc;
 }
 
 static int exec_https_port(gh_driver *d) { return ((exec_driver *)d->impl)->https_port; }
 static int64_t exec_start_ms(gh_driver *d) { return ((exec_driver *)d->impl)->start_ms; }
+static int exec_front_port(gh_driver *d) { return gh_front_lb_port(((exec_driver *)d->impl)->lb); }
 
 static int exec_clock_sync(gh_driver *d, int64_t fake_ms, char *why, size_t why_len) {
+  exec_driver *x = d->impl;
   char ms[24];
   snprintf(ms, sizeof(ms), "%lld", (long long)fake_ms);
   const char *args[] = {ms, NULL};
-  return call_plain(d->impl, &v_clock, args, why, why_len);
+  reply r;
+  int rc = call(x, &v_clock, args, &r, why, why_len);
+  return rc == 0 ? take_clock(x, &v_clock, &r, why, why_len) : rc;
+}
+
+/* The clock_ms= of the last start, restart or clock-sync; 1 without one
+ * (the runner reads the Date header of a data-plane answer instead). */
+static int exec_clock_read(gh_driver *d, int64_t *ms, char *why, size_t why_len) {
+  (void)why;
+  (void)why_len;
+  exec_driver *x = d->impl;
+  *ms = x->clock_ms;
+  return x->clock_ms >= 0 ? 0 : 1;
 }
 
 static int exec_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result *r, char *why,
@@ -866,6 +1051,17 @@ static int exec_create_api(gh_driver *d, const gh_api_desc *api, gh_admin_result
   for (size_t i = 0; i < api->security_count; i++) {
     snprintf(security[i], sizeof(security[i]), "--security=%s", api->security[i]);
     args[n++] = security[i];
+  }
+  /* version 2: the API's own backend trust and identity (per-api-backend-tls) */
+  char trust[DIR_LEN + 32], key[DIR_LEN + 32];
+  exec_driver *x = d->impl;
+  if (x->protocol >= 2 && api->backend_trust_pem) {
+    snprintf(trust, sizeof(trust), "--backend-trust=%s", api->backend_trust_pem);
+    args[n++] = trust;
+  }
+  if (x->protocol >= 2 && api->backend_key_pem) {
+    snprintf(key, sizeof(key), "--backend-key=%s", api->backend_key_pem);
+    args[n++] = key;
   }
   args[n] = NULL;
   return call_admin(d->impl, &v_create_api, args, r, why, why_len);
@@ -996,6 +1192,7 @@ static const gh_driver_ops exec_template = {
     .https_port = exec_https_port,
     .start_ms = exec_start_ms,
     .clock_sync = exec_clock_sync,
+    .clock_read = exec_clock_read,
     .create_api = exec_create_api,
     .delete_api = exec_delete_api,
     .upload_cert = exec_upload_cert,
@@ -1042,6 +1239,89 @@ static int valid_word(const char *s) {
   return 1;
 }
 
+/* protocol=gatecert-exec/N: 1 or 2, else 0. */
+static int protocol_version(const char *protocol) {
+  if (strncmp(protocol, PROTOCOL_PREFIX, strlen(PROTOCOL_PREFIX)) != 0)
+    return 0;
+  const char *n = protocol + strlen(PROTOCOL_PREFIX);
+  return strcmp(n, "1") == 0 ? 1 : strcmp(n, "2") == 0 ? 2 : 0;
+}
+
+/* capabilities=a,b,c. Version 1: names this harness does not know are
+ * ignored (a newer program, an older harness), fake-clock is implied (every
+ * version-1 program ran its gateway under libfaketime), and per-api-backend-tls
+ * and lb-in-front are dropped (version 1 cannot carry the API's trust nor the
+ * balancer). Version 2: an unknown name is an error. */
+static int take_caps(exec_driver *x, const char *caps, char *why, size_t why_len) {
+  while (*caps) {
+    char cap[64];
+    size_t len = strcspn(caps, ",");
+    unsigned bit = 0;
+    snprintf(cap, sizeof(cap), "%.*s", (int)(len < sizeof(cap) ? len : sizeof(cap) - 1), caps);
+    if (gh_cap_parse(cap, &bit) == 0)
+      x->ops.caps |= bit;
+    else if (x->protocol >= 2)
+      return gu_fail(why, why_len,
+                     "exec driver: %s hello: unknown capability \"%s\" (EXEC.md lists them)",
+                     x->shown, cap);
+    caps += len;
+    caps += *caps == ',';
+  }
+  if (x->protocol == 1)
+    x->ops.caps =
+        (x->ops.caps | GH_CAP_FAKE_CLOCK) & ~(GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT);
+  return 0;
+}
+
+/* reject=CLASS ANSWER [FAULT-CODE] (version 2): ANSWER is tls-alert or 1-4
+ * statuses joined by '|' (alternatives), FAULT-CODE [A-Za-z0-9]{1,32}. */
+static int take_reject(exec_driver *x, const char *line, char *why, size_t why_len) {
+  char cls_name[32] = "", answer[64] = "", fault[40] = "", extra[2] = "";
+  int n = sscanf(line, "%31s %63s %39s %1s", cls_name, answer, fault, extra);
+  gh_reject cls = GH_REJECT_NONE;
+  if (n < 2 || n > 3)
+    return gu_fail(why, why_len, "exec driver: %s hello: reject=%s: want CLASS ANSWER [FAULT-CODE]",
+                   x->shown, line);
+  if (gh_reject_parse(cls_name, &cls) != 0)
+    return gu_fail(why, why_len,
+                   "exec driver: %s hello: reject=%s: unknown class \"%s\" (client-cert, "
+                   "unauthenticated, backend-tls)",
+                   x->shown, line, cls_name);
+  gh_reject_answer a = {0};
+  if (strcmp(answer, "tls-alert") == 0) {
+    a.tls_alert = 1;
+  } else {
+    char *save = NULL;
+    size_t k = 0;
+    for (char *s = strtok_r(answer, "|", &save); s; s = strtok_r(NULL, "|", &save)) {
+      long long status = 0;
+      if (k == 4 || parse_int(s, 100, 599, &status) != 0)
+        return gu_fail(why, why_len,
+                       "exec driver: %s hello: reject=%s: the answer is tls-alert or 1-4 HTTP "
+                       "statuses joined by |",
+                       x->shown, line);
+      a.status[k++] = (long)status;
+    }
+    if (k == 0)
+      return gu_fail(why, why_len, "exec driver: %s hello: reject=%s: no status", x->shown, line);
+  }
+  if (n == 3) {
+    if (a.tls_alert ||
+        strspn(fault, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") !=
+            strlen(fault))
+      return gu_fail(why, why_len,
+                     "exec driver: %s hello: reject=%s: a fault code goes with statuses only, "
+                     "letters and digits",
+                     x->shown, line);
+  }
+  if (n == 3) {
+    snprintf(x->faults[cls], sizeof(x->faults[cls]), "%s", fault);
+    a.fault_code = x->faults[cls];
+  }
+  x->rejects[cls] = a;
+  return 0;
+}
+
 static int hello(exec_driver *x, gh_exec_info *info, char *why, size_t why_len) {
   reply r;
   int rc = call(x, &v_hello, NULL, &r, why, why_len);
@@ -1051,26 +1331,33 @@ static int hello(exec_driver *x, gh_exec_info *info, char *why, size_t why_len) 
   const char *protocol = rc == 0 ? get(&r, "protocol") : NULL;
   const char *name = rc == 0 ? get(&r, "name") : NULL;
   const char *version = rc == 0 ? get(&r, "version") : NULL;
-  if (rc == 0 && strcmp(protocol, PROTOCOL) != 0)
-    rc = gu_fail(why, why_len, "exec driver: %s speaks \"%s\"; this harness speaks " PROTOCOL,
+  if (rc == 0 && (x->protocol = protocol_version(protocol)) == 0)
+    rc = gu_fail(why, why_len,
+                 "exec driver: %s speaks \"%s\"; this harness speaks gatecert-exec/1 and "
+                 "gatecert-exec/2",
                  x->shown, protocol);
   if (rc == 0 && (!valid_word(name) || !valid_word(version)))
     rc = gu_fail(why, why_len,
                  "exec driver: %s hello: name= and version= must be 1-64 printable "
                  "characters without spaces",
                  x->shown);
-  /* capabilities=a,b,c; names this harness does not know are ignored (a
-   * newer program with an older harness). */
-  const char *caps = rc == 0 ? get(&r, "capabilities") : "";
-  while (rc == 0 && *caps) {
-    char cap[64];
-    size_t len = strcspn(caps, ",");
-    unsigned bit = 0;
-    snprintf(cap, sizeof(cap), "%.*s", (int)(len < sizeof(cap) ? len : sizeof(cap) - 1), caps);
-    if (gh_cap_parse(cap, &bit) == 0)
-      x->ops.caps |= bit;
-    caps += len;
-    caps += *caps == ',';
+  if (rc == 0)
+    rc = take_caps(x, get(&r, "capabilities"), why, why_len);
+  memcpy(x->rejects, gh_sim_rejects, sizeof(x->rejects)); /* classes not declared */
+  for (size_t i = 0; rc == 0 && i < r.count; i++) {
+    if (strcmp(r.items[i].key, "reject") != 0)
+      continue;
+    if (x->protocol == 1)
+      rc = gu_fail(why, why_len, "exec driver: %s hello: reject= is gatecert-exec/2", x->shown);
+    else
+      rc = take_reject(x, r.items[i].value, why, why_len);
+  }
+  if (rc == 0 && x->protocol >= 2) {
+    x->ops.rejects = x->rejects;
+    if (x->ops.caps & GH_CAP_LB_IN_FRONT) {
+      x->ops.front_port = exec_front_port;
+      x->ops.front_rejects = gh_front_lb_rejects;
+    }
   }
   size_t secrets = 0;
   for (size_t i = 0; rc == 0 && i < r.count; i++) {

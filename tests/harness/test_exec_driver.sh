@@ -5,9 +5,9 @@
 #   catalogue    the whole catalogue through scripts/exec-driver-sim.sh (bash +
 #                curl driving gatecert-sim) gives exactly the outcomes of the
 #                built-in sim driver, case by case, for every profile (wso2,
-#                wso2-2.6 with its v0.14 certificate paths, sap; but the
-#                cases with a load balancer in front, which exec/1 lacks); the
-#                reports name the program and the version its hello gave
+#                wso2-2.6 with its v0.14 certificate paths, sap; the cases with
+#                a load balancer in front too, exec/2's); the reports name the
+#                program and the version its hello gave
 #   unsupported  a program that answers 89 to upload-cert and leaves
 #                xml-faults out of its capabilities: every case that uploads is
 #                skipped naming the verb, the xml-faults case naming the
@@ -94,24 +94,11 @@ catalogue)
     exec_status=$status exec_secs=$secs exec_out=$out
     outcomes "$sim_out" >"$scratch/sim-$profile.all"
     outcomes "$exec_out" >"$scratch/exec-$profile.all"
-    # A load balancer in front is the sim driver's own (exec protocol 1 has
-    # none): those cases must be skipped by the exec driver for lacking
-    # lb-in-front, and are left out of the comparison.
-    : >"$scratch/front-lb-$profile"
-    while IFS= read -r file; do
-      grep -q 'front_lb:' "$file" || continue
-      "$gatecert" run --list --profile "$profile" --scenarios "$file" >>"$scratch/front-lb-$profile"
-    done < <(find "$scenarios" -name '*.yaml' | sort)
-    [[ -s $scratch/front-lb-$profile ]] || fail "$profile: no front_lb case in the catalogue"
-    while IFS= read -r name; do
-      grep -qxF "SKIP"$'\t'"$name" "$scratch/exec-$profile.all" ||
-        fail "$profile: '$name' was not skipped by the exec driver"
-      [[ $(message_of "$exec_out" "$name") == *"lacks capability lb-in-front"* ]] ||
-        fail "$profile: '$name' skipped for another reason"
-    done <"$scratch/front-lb-$profile"
+    # A load balancer in front runs for both drivers (exec protocol 2: the
+    # harness runs it before the program's data plane): compared like the rest.
+    grep -q 'front_lb:' -r "$scenarios" || fail "no front_lb case in the catalogue"
     for who in sim exec; do
-      awk -F '\t' 'NR == FNR { skip[$0] = 1; next } !($2 in skip)' \
-        "$scratch/front-lb-$profile" "$scratch/$who-$profile.all" >"$scratch/$who-$profile.outcomes"
+      cp -- "$scratch/$who-$profile.all" "$scratch/$who-$profile.outcomes"
     done
     total=$(wc -l <"$scratch/sim-$profile.outcomes")
     passed=$(grep -c '^PASS' "$scratch/exec-$profile.outcomes" || true)
@@ -126,7 +113,7 @@ catalogue)
     ! grep -q '^ERROR' "$scratch/exec-$profile.outcomes" || fail "$profile: harness errors"
     json="$scratch/exec-$profile/conformance.json"
     grep -q '"name": "exec:exec-driver-sim.sh"' "$json" || fail "conformance.json lacks the name"
-    grep -q '"version": "gatecert-sim-curl 1.0.0"' "$json" ||
+    grep -q '"version": "gatecert-sim-curl 2.0.0"' "$json" ||
       fail "conformance.json lacks the version"
     note "$profile: $total cases, exec $passed passed $skipped skipped (same as sim);" \
       "sim driver ${sim_secs} ms, exec driver ${exec_secs} ms (-j 2)"
@@ -151,11 +138,11 @@ upload-cert) echo "this gateway takes certificates only at deploy time" >&2; exi
     [[ -n $names ]] || continue # no case for this profile
     # an API's own backend TLS, which WSO2 has not either: not applicable
     # (checked first: the product's gap wins over the driver's); then
-    # xml-faults (taken out of the hello above) and a load balancer in front,
-    # which the reference program never declared
+    # xml-faults (taken out of the hello above); a load balancer in front runs
+    # (the reference program declares lb-in-front)
     if grep -qE 'backend_trust:|backend_key:' "$file"; then
       printf '%s\n' "$names" >>"$scratch/want-na"
-    elif grep -qE '^needs:.*xml-faults|front_lb:' "$file"; then
+    elif grep -qE '^needs:.*xml-faults' "$file"; then
       printf '%s\n' "$names" >>"$scratch/want-cap"
     elif grep -q 'upload_endpoint_cert:' "$file"; then
       printf '%s\n' "$names" >>"$scratch/want-verb"
@@ -177,7 +164,7 @@ upload-cert) echo "this gateway takes certificates only at deploy time" >&2; exi
   done <"$scratch/want-verb"
   while IFS= read -r name; do
     msg=$(message_of "$out" "$name")
-    [[ $msg =~ lacks\ capability\ (xml-faults|lb-in-front) ]] ||
+    [[ $msg =~ lacks\ capability\ xml-faults ]] ||
       fail "'$name': skip reason \"$msg\""
   done <"$scratch/want-cap"
   want_skips=$(($(wc -l <"$scratch/want-verb") + $(wc -l <"$scratch/want-cap")))
@@ -211,9 +198,9 @@ broken)
     --driver "exec:$p"
   p=$(stub hello-garbage 'hello) echo "Welcome to GatewayOS"; exit 0 ;;')
   expect_error hello-garbage 'line 1 is not key=value: "Welcome to GatewayOS"' --driver "exec:$p"
-  p=$(stub hello-v2 'hello) printf "protocol=gatecert-exec/2\nname=x\nversion=1\n"
+  p=$(stub hello-v3 'hello) printf "protocol=gatecert-exec/3\nname=x\nversion=1\n"
   echo capabilities= ;;')
-  expect_error hello-v2 'speaks "gatecert-exec/2"' --driver "exec:$p"
+  expect_error hello-v3 'speaks "gatecert-exec/3"' --driver "exec:$p"
   p=$(stub start-garbage 'start) echo "started OK on port 8443" ;;')
   expect_error start-garbage 'start: line 1 is not key=value: "started OK on port 8443"' \
     --driver "exec:$p"
