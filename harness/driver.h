@@ -351,4 +351,9 @@ gh_driver *gh_driver_nginx_new(const char *bin, gh_real_info *info, char *why, s
  * mode, admin socket in the work directory). */
 gh_driver *gh_driver_haproxy_new(const char *bin, gh_real_info *info, char *why, size_t why_len);
 
+/* The caddy driver (drivers/caddy.c): the same for Caddy 2.6 (bin: NULL for
+ * "caddy" in PATH, then /usr/bin/caddy), configured through its admin API
+ * (POST /load). Caddy is a Go program on the real clock: no GH_CAP_FAKE_CLOCK. */
+gh_driver *gh_driver_caddy_new(const char *bin, gh_real_info *info, char *why, size_t why_len);
+
 #endif

@@ -3,7 +3,7 @@
  * gh_run_main parses the options, loads the catalogue (--scenarios, a file or
  * a directory of scenarios/<feature>/NAME.yaml, sorted; matrix rows expanded),
  * selects the cases (--profile, --feature, --filter/--skip globs), orders them
- * (--shuffle SEED), makes the driver (sim, nginx, haproxy or exec:PROGRAM),
+ * (--shuffle SEED), makes the driver (sim, nginx, haproxy, caddy or exec:PROGRAM),
  * runs the selection (run_pool.c) once or up to --repeat-until-fail rounds,
  * writes junit.xml and conformance.json, prints the summary, applies the
  * known failures, and turns it all into the exit status (run.h). SIGINT and
@@ -80,7 +80,7 @@ static int selected(const options *opt, const gh_case_spec *c, const char *profi
 
 static const char usage_text[] =
     "usage: gatecert run [--scenarios DIR] [--reports DIR]\n"
-    "                    [--driver sim|nginx|haproxy|exec:PROGRAM] [--gateway-bin F]\n"
+    "                    [--driver sim|nginx|haproxy|caddy|exec:PROGRAM] [--gateway-bin F]\n"
     "                    [--known-failures FILE]\n"
     "                    [--profile wso2-4|wso2-2.6|sap]\n"
     "                    [--feature F] [--filter GLOB]... [--skip GLOB]... [--list] [--keep] [-j "
@@ -91,11 +91,12 @@ static const char usage_text[] =
     "Runs every scenario case (scenarios/<feature>/*.yaml, or one file) against a gateway\n"
     "and writes "
     "DIR/junit.xml and DIR/conformance.json (default DIR: reports).\n"
-    "  --driver D    sim (default: gatecert-sim), nginx, haproxy (real gateways from\n"
+    "  --driver D    sim (default: gatecert-sim), nginx, haproxy, caddy (real gateways from\n"
     "                Debian packages, one instance per case as the current user) or\n"
     "                exec:PROGRAM (any program speaking gatecert-exec/1, see\n"
     "                harness/drivers/EXEC.md)\n"
-    "  --gateway-bin F  the nginx or haproxy program (default: found in PATH, /usr/sbin)\n"
+    "  --gateway-bin F  the nginx, haproxy or caddy program (default: found in PATH,\n"
+    "                /usr/sbin, /usr/bin for caddy)\n"
     "  --known-failures FILE  the non-conformances expected of this gateway (one\n"
     "                \"fail GLOB reason\" per line): listed failures do not fail the\n"
     "                exit status, an unlisted failure or a listed case that passed does\n"
@@ -203,10 +204,11 @@ static int parse_options(int argc, char **argv, options *opt) {
   }
   opt->profile = gh_profile_canonical(opt->profile);
   if (strcmp(opt->driver, "sim") != 0 && strcmp(opt->driver, "nginx") != 0 &&
-      strcmp(opt->driver, "haproxy") != 0 &&
+      strcmp(opt->driver, "haproxy") != 0 && strcmp(opt->driver, "caddy") != 0 &&
       (strncmp(opt->driver, "exec:", 5) != 0 || !opt->driver[5])) {
     fprintf(stderr,
-            "gatecert run: unknown driver \"%s\" (built in: sim, nginx, haproxy, exec:PROGRAM)\n",
+            "gatecert run: unknown driver \"%s\" (built in: sim, nginx, haproxy, caddy, "
+            "exec:PROGRAM)\n",
             opt->driver);
     return 2;
   }
@@ -271,6 +273,8 @@ int gh_run_main(int argc, char **argv) {
     driver = gh_driver_nginx_new(opt.gateway_bin, &real, driver_why, sizeof(driver_why));
   else if (strcmp(opt.driver, "haproxy") == 0)
     driver = gh_driver_haproxy_new(opt.gateway_bin, &real, driver_why, sizeof(driver_why));
+  else if (strcmp(opt.driver, "caddy") == 0)
+    driver = gh_driver_caddy_new(opt.gateway_bin, &real, driver_why, sizeof(driver_why));
   else
     driver = gh_driver_sim_new(opt.sim_bin, opt.sim_args);
   if (real.version[0]) {

@@ -22,6 +22,7 @@ packages=(
   clang-format clang-tidy cppcheck shellcheck
   clang libclang-rt-14-dev
   nginx haproxy
+  caddy
 )
 
 missing=()
@@ -44,7 +45,7 @@ if ((EUID != 0)); then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-# nginx and haproxy are driven by the harness as the current user (their own
+# nginx, haproxy and caddy are driven by the harness as the current user (their own
 # instances, loopback, port 0 or probed ports): their packages must not start a
 # system service. policy-rc.d answering 101 makes invoke-rc.d skip the start;
 # a systemd machine gets the units stopped and disabled afterwards.
@@ -62,6 +63,6 @@ if ((own_policy)); then
   "${sudo_cmd[@]}" rm -f $policy
 fi
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  "${sudo_cmd[@]}" systemctl disable --now nginx.service haproxy.service >/dev/null 2>&1 || true
+  "${sudo_cmd[@]}" systemctl disable --now nginx.service haproxy.service caddy.service >/dev/null 2>&1 || true
 fi
 exit $status
