@@ -518,6 +518,11 @@ void gh_console_case(FILE *out, int color, const gh_case *c) {
       line += len + 1;
     }
     free(msg);
+    if ((o == GH_FAIL || o == GH_ERROR) && c->reproduce != NULL) {
+      fputs("      reproduce: ", out); /* a line to paste: quoted by the runner (gutil.h) */
+      put_clean(out, c->reproduce);
+      fputc('\n', out);
+    }
   }
   fflush(out);
 }

@@ -109,7 +109,8 @@ const char *gh_case_outcome_name(const gh_case *c);
 
 /* One progress line for a finished case: "PASS  name  (0.12 s)" ("N/A" for
  * a case not applicable), plus the message on a second line when it did not
- * pass. color: use ANSI colours.
+ * pass, and for a failed or errored case its reproduce command on a line
+ * "      reproduce: COMMAND". color: use ANSI colours.
  * Pass the case gh_run_add returned: its strings are redacted. This function
  * has no secrets; it only filters what a terminal would act on (ESC, C1). */
 void gh_console_case(FILE *out, int color, const gh_case *c);

@@ -13,7 +13,8 @@
  * Every value taken from a scenario or the command line is single-quoted in
  * the script (or JSON-escaped, then single-quoted) and comments are stripped
  * of control characters, so names and paths may hold spaces, quotes or
- * newlines. Shell variables inside a word are marked \x01NAME\x02 in the text
+ * newlines; the header's "made by" command is util's gu_shell_command, as
+ * every command gatecert prints for a user to paste. Shell variables inside a word are marked \x01NAME\x02 in the text
  * that is being built (sb_var) and written as "${NAME}" next to the quoted
  * literal runs (put_word).
  */
@@ -213,6 +214,34 @@ static const char *eku_name(gh_eku eku) {
   }
 }
 
+/* The header's "made by" line: the command that prints this script again, on
+ * one comment line (util's gu_shell_command: every word quoted, a name with
+ * control characters rebuilt by printf on the same line), the case by its
+ * exact name after "--" (a name may start with '-'). */
+static void put_made_by(gen *g) {
+  const char *argv[8 + 2 * GH_REPRO_MAX_SIM_ARGS];
+  size_t n = 0;
+  argv[n++] = "gatecert";
+  argv[n++] = "repro";
+  argv[n++] = "--profile";
+  argv[n++] = g->profile;
+  argv[n++] = "--scenarios";
+  argv[n++] = g->bin->scenarios;
+  for (size_t i = 0; i < g->opt->sim_arg_count; i++) {
+    argv[n++] = "--sim-arg";
+    argv[n++] = g->opt->sim_args[i];
+  }
+  argv[n++] = "--";
+  argv[n++] = g->c->name;
+  argv[n] = NULL;
+  sbuf line = {0};
+  gu_shell_command(&line, argv);
+  fputs("#   made by:  ", g->o);
+  fputs(line.failed ? "(out of memory)" : sb_str(&line), g->o);
+  fputs("\n#             (gatecert " GATECERT_VERSION ")\n", g->o);
+  gu_text_free(&line);
+}
+
 static void put_header(gen *g) {
   FILE *o = g->o;
   const gh_case_spec *c = g->c;
@@ -241,16 +270,7 @@ static void put_header(gen *g) {
   fputs("\n#   profile:  ", o);
   put_comment(o, g->profile);
   fputs(" (the expectations below are this profile's)\n", o);
-  fputs("#   made by:  gatecert repro --profile ", o);
-  put_comment(o, g->profile);
-  fputs(" --scenarios ", o);
-  put_comment(o, g->bin->scenarios);
-  sbuf name = {0};
-  sb_text(&name, c->name);
-  fputs(" \\\n#             ", o);
-  put_sq(o, sb_str(&name));
-  gu_text_free(&name);
-  fputs("  (gatecert " GATECERT_VERSION ")\n", o);
+  put_made_by(g);
   static const char text[] =
       "#\n"
       "# It does what `gatecert run` does for this case: certificates dated from the\n"

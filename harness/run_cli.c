@@ -2,7 +2,8 @@
  *
  * gh_run_main parses the options, loads the catalogue (--scenarios, a file or
  * a directory of scenarios/<feature>/NAME.yaml, sorted; matrix rows expanded),
- * selects the cases (--profile, --feature, --filter/--skip globs), orders them
+ * selects the cases (--profile, --feature, --filter/--skip globs, --case exact
+ * names; one that matches nothing is a usage error, check_selection), orders them
  * (--shuffle SEED), makes the driver (sim, nginx, haproxy, caddy or exec:PROGRAM),
  * runs the selection (run_pool.c) once or up to --repeat-until-fail rounds,
  * writes junit.xml and conformance.json, prints the summary, applies the
@@ -59,7 +60,8 @@ static void shuffle(const gh_case_spec **cases, size_t n, unsigned long long see
   }
 }
 
-static int selected(const options *opt, const gh_case_spec *c, const char *profile) {
+/* The profile and --feature: what the selection options choose from. */
+static int in_scope(const options *opt, const gh_case_spec *c, const char *profile) {
   if (!gh_case_has_profile(c, profile))
     return 0;
   if (opt->feature) {
@@ -69,13 +71,63 @@ static int selected(const options *opt, const gh_case_spec *c, const char *profi
     if (!has)
       return 0;
   }
-  int match = opt->filter_count == 0;
+  return 1;
+}
+
+/* --case names a case exactly, --filter is a glob; with neither, every case. */
+static int chosen_by_name(const options *opt, const gh_case_spec *c) {
+  int match = opt->filter_count == 0 && opt->case_count == 0;
+  for (size_t i = 0; i < opt->case_count; i++)
+    match |= strcmp(opt->cases[i], c->name) == 0;
   for (size_t i = 0; i < opt->filter_count; i++)
     match |= fnmatch(opt->filters[i], c->name, 0) == 0;
+  return match;
+}
+
+static int selected(const options *opt, const gh_case_spec *c, const char *profile) {
+  if (!in_scope(opt, c, profile) || !chosen_by_name(opt, c))
+    return 0;
   for (size_t i = 0; i < opt->skip_count; i++)
     if (fnmatch(opt->skips[i], c->name, 0) == 0)
       return 0;
-  return match;
+  return 1;
+}
+
+/* The selection options asked for something the catalogue does not have: a
+ * --feature no case of the profile has, a --case or --filter that names no
+ * case of the profile (and feature), or a --skip that leaves nothing. A run
+ * of 0 cases would be green while testing nothing, so each is a usage error.
+ * 0, or -1 with why naming the option and its value. */
+static int check_selection(const options *opt, const gh_catalogue *cat, char *why, size_t why_len) {
+  size_t scope = 0, chosen = 0;
+  for (size_t i = 0; i < cat->count; i++) {
+    scope += in_scope(opt, &cat->cases[i], opt->profile);
+    chosen += selected(opt, &cat->cases[i], opt->profile);
+  }
+  if (opt->feature && scope == 0)
+    return gu_fail(why, why_len, "--feature \"%s\": no case of profile %s has that feature",
+                   opt->feature, opt->profile);
+  const char *of = opt->feature ? " and feature " : "";
+  const char *feature = opt->feature ? opt->feature : "";
+  for (size_t k = 0; k < opt->case_count + opt->filter_count; k++) {
+    int exact = k < opt->case_count;
+    const char *name = exact ? opt->cases[k] : opt->filters[k - opt->case_count];
+    size_t hits = 0;
+    for (size_t i = 0; i < cat->count && hits == 0; i++) {
+      const gh_case_spec *c = &cat->cases[i];
+      hits += in_scope(opt, c, opt->profile) &&
+              (exact ? strcmp(name, c->name) == 0 : fnmatch(name, c->name, 0) == 0);
+    }
+    if (hits == 0)
+      return gu_fail(why, why_len, "%s \"%s\" matches no case of profile %s%s%s%s",
+                     exact ? "--case" : "--filter", name, opt->profile, of, feature,
+                     exact ? ""
+                           : " (a glob: escape * ? [ \\ with a backslash, or use --case NAME)");
+  }
+  if (chosen == 0 && opt->skip_count > 0)
+    return gu_fail(why, why_len, "--skip leaves no case to run (the first: --skip \"%s\")",
+                   opt->skips[0]);
+  return 0;
 }
 
 static const char usage_text[] =
@@ -83,8 +135,8 @@ static const char usage_text[] =
     "                    [--driver sim|nginx|haproxy|caddy|exec:PROGRAM] [--gateway-bin F]\n"
     "                    [--known-failures FILE]\n"
     "                    [--profile wso2-4|wso2-2.6|sap]\n"
-    "                    [--feature F] [--filter GLOB]... [--skip GLOB]... [--list] [--keep] [-j "
-    "N]\n"
+    "                    [--feature F] [--filter GLOB]... [--case NAME]... [--skip GLOB]...\n"
+    "                    [--list] [--keep] [-j N]\n"
     "                    [--shuffle SEED] [--repeat-until-fail N]\n"
     "                    [--sim-bin F] [--sim-arg ARG]... [--backend-bin F] [--faketime-lib F]\n"
     "\n"
@@ -103,6 +155,9 @@ static const char usage_text[] =
     "  --profile P   whose rules the expectations follow: wso2-4 (default; also\n"
     "                wso2), wso2-2.6 or sap\n"
     "  --filter/--skip GLOB  select cases by name (fnmatch); repeatable\n"
+    "  --case NAME   select the case of exactly that name (no glob); repeatable, adds\n"
+    "                to --filter's cases. A --feature, --filter or --case that matches\n"
+    "                no case, or a --skip that leaves none, is a usage error (exit 2)\n"
     "  --list        print the selected cases and exit\n"
     "  --keep        keep every case's work directory (logs, certificates, reports)\n"
     "  -j, --jobs N  run N cases at once (each in its own process; default 1)\n"
@@ -169,6 +224,7 @@ static int parse_options(int argc, char **argv, options *opt) {
       {"profile", .string = &opt->profile},
       {"feature", .string = &opt->feature},
       {"filter", .list = opt->filters, .count = &opt->filter_count, .max = MAX_GLOBS},
+      {"case", .list = opt->cases, .count = &opt->case_count, .max = MAX_GLOBS},
       {"skip", .list = opt->skips, .count = &opt->skip_count, .max = MAX_GLOBS},
       {"list", .flag = &opt->list},
       {"keep", .flag = &opt->keep},
@@ -242,6 +298,12 @@ int gh_run_main(int argc, char **argv) {
               errors[i].message);
     if (error_count > 8)
       fprintf(stderr, "gatecert run: %zu more scenario errors\n", error_count - 8);
+    return 2;
+  }
+  char selection_why[1024];
+  if (check_selection(&opt, &cat, selection_why, sizeof(selection_why)) != 0) {
+    fprintf(stderr, "gatecert run: %s\n", selection_why);
+    gh_catalogue_free(&cat);
     return 2;
   }
   if (rc == 0 && opt.list) {

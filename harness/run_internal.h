@@ -56,6 +56,8 @@ typedef struct options {
   const char *feature;
   const char *filters[MAX_GLOBS];
   size_t filter_count;
+  const char *cases[MAX_GLOBS]; /* --case: exact names */
+  size_t case_count;
   const char *skips[MAX_GLOBS];
   size_t skip_count;
   int list;

@@ -7,7 +7,8 @@
  * the pipes, collects each worker's text until EOF, reaps it, and records the
  * outcome (a worker that ended without a result is an error of that case).
  * Recording adds the case to the run (report.h) with the command that
- * reproduces it and prints its console line. SIGINT/SIGTERM stop starting
+ * reproduces it (reproduce_command: every word shell-quoted, the case named
+ * exactly with --case) and prints its console line. SIGINT/SIGTERM stop starting
  * new cases; running ones finish their cleanup.
  */
 #include <errno.h>
@@ -35,12 +36,42 @@ static const char *scenario_relative(const char *scenarios, const char *file) {
   return file;
 }
 
+/* The command that reruns case c alone, as one line for sh or bash (util's
+ * gu_shell_command quotes every word): the case by its exact name (--case,
+ * not a glob), and what decides its outcome besides - the scenarios, the
+ * driver, its --gateway-bin, the profile, the simulator's extra arguments. */
+static void reproduce_command(const options *opt, const gh_case_spec *c, const char *profile,
+                              const char *driver_name, gu_text *out) {
+  const char *argv[16 + 2 * MAX_GLOBS];
+  size_t n = 0;
+  argv[n++] = "gatecert";
+  argv[n++] = "run";
+  argv[n++] = "--scenarios";
+  argv[n++] = opt->scenarios;
+  argv[n++] = "--driver";
+  argv[n++] = driver_name;
+  if (opt->gateway_bin) {
+    argv[n++] = "--gateway-bin";
+    argv[n++] = opt->gateway_bin;
+  }
+  argv[n++] = "--profile";
+  argv[n++] = profile;
+  for (size_t i = 0; i < opt->sim_arg_count; i++) {
+    argv[n++] = "--sim-arg";
+    argv[n++] = opt->sim_args[i];
+  }
+  argv[n++] = "--case";
+  argv[n++] = c->name;
+  argv[n++] = "--keep";
+  argv[n] = NULL;
+  gu_shell_command(out, argv);
+}
+
 static void record_case(const options *opt, const gh_case_spec *c, const char *profile,
                         const char *driver_name, const case_outcome *o, gh_run *run, int color) {
-  char reproduce[1024];
-  snprintf(reproduce, sizeof(reproduce),
-           "gatecert run --scenarios %s --driver %s --profile %s --filter '%s' --keep",
-           opt->scenarios, driver_name, profile, c->name);
+  gu_text command = {0};
+  reproduce_command(opt, c, profile, driver_name, &command);
+  const char *reproduce = command.failed ? "(out of memory)" : command.data;
   int passed = o->outcome == GH_PASS;
   gh_case result = {.name = c->name,
                     .file = (char *)scenario_relative(opt->scenarios, c->file),
@@ -52,7 +83,7 @@ static void record_case(const options *opt, const gh_case_spec *c, const char *p
                     .message = passed ? NULL : (char *)o->message,
                     .detail = passed ? NULL : (char *)o->detail,
                     .log_tail = passed ? NULL : o->log_tail,
-                    .reproduce = reproduce,
+                    .reproduce = (char *)reproduce,
                     .seconds = o->seconds,
                     .fake_ms = o->fake_ms,
                     .applies = o->applies,
@@ -61,6 +92,7 @@ static void record_case(const options *opt, const gh_case_spec *c, const char *p
   if (added)
     gh_console_case(stdout, color, added);
   fflush(stdout);
+  gu_text_free(&command);
 }
 
 typedef struct worker {
