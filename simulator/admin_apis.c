@@ -8,12 +8,15 @@
  *
  * A create validates the definition (name, context, version, endpoints,
  * securityScheme by rule both-optional, operations), writes the store, then
- * routes the API at once. Every profile keeps these v4 paths.
+ * routes the API at once. Endpoint URLs are parsed by libcurl's URL API
+ * (CURLU) and refused with what is wrong (scheme, host, port, user
+ * information, fragment, slashes, spaces): endpoint_problem(). Every profile keeps these v4 paths.
  */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 
@@ -65,16 +68,92 @@ static int valid_token(const char *s, const char *extra) {
   return 1;
 }
 
-static int valid_endpoint(const char *url) {
-  struct evhttp_uri *uri = evhttp_uri_parse(url);
-  if (!uri)
+/* Why an endpoint URL is refused (into why), or NULL when it is good: an
+ * http(s) URL with a host and an optional port 1..65535, nothing else.
+ * libcurl's URL API (CURLU) parses it; what curl accepts but no backend URL
+ * should hold is refused on top: an empty port ("host:", which curl drops),
+ * port 0, user information (credentials would sit in the store and the
+ * logs), a fragment (never sent to a backend; curl drops an empty one), a
+ * number of slashes other than two after the scheme ("https:/host",
+ * "http:///x", which curl repairs), spaces and control bytes. The URL itself
+ * is not echoed: it may hold a password. */
+static const char *endpoint_problem(const char *url, char *why, size_t why_len) {
+  if (strlen(url) >= GSIM_URL_MAX) {
+    snprintf(why, why_len, "is longer than %d bytes", GSIM_URL_MAX - 1);
+    return why;
+  }
+  for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+    if (*p <= ' ' || *p == 0x7f) {
+      snprintf(why, why_len, "holds a space or a control byte (at byte %zu)",
+               (size_t)(p - (const unsigned char *)url));
+      return why;
+    }
+  if (strchr(url, '#')) {
+    snprintf(why, why_len, "holds a fragment (#...), which is never sent to a backend");
+    return why;
+  }
+  CURLU *u = curl_url();
+  if (!u) {
+    snprintf(why, why_len, "cannot be checked: out of memory");
+    return why;
+  }
+  char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *password = NULL;
+  const char *problem = NULL;
+  CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+  if (rc != CURLUE_OK) {
+    snprintf(why, why_len, "is not a URL: %s", curl_url_strerror(rc));
+    problem = why;
+  } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+             (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
+    snprintf(why, why_len, "has the scheme %s; http or https is expected", scheme ? scheme : "?");
+    problem = why;
+  } else if (strncasecmp(url + strlen(scheme), "://", 3) != 0 || url[strlen(scheme) + 3] == '/') {
+    snprintf(why, why_len, "must have exactly two slashes after %s:", scheme);
+    problem = why;
+  } else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+             curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK) {
+    snprintf(why, why_len,
+             "holds user information (user:password@); credentials do not belong "
+             "in an endpoint URL");
+    problem = why;
+  } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+    snprintf(why, why_len, "has no host");
+    problem = why;
+  } else if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK) {
+    if (strcmp(port, "0") == 0) {
+      snprintf(why, why_len, "has port 0; a port is 1..65535");
+      problem = why;
+    }
+  } else {
+    /* no port: the authority (after "scheme://", up to the path, query or
+     * end; user information was refused above) must not end in ':' */
+    const char *authority = url + strlen(scheme) + 3;
+    size_t len = strcspn(authority, "/?");
+    if (len > 0 && authority[len - 1] == ':') {
+      snprintf(why, why_len,
+               "has an empty port (nothing after the ':'); give a port 1..65535 or "
+               "no ':'");
+      problem = why;
+    }
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_free(user);
+  curl_free(password);
+  curl_url_cleanup(u);
+  return problem;
+}
+
+/* Answers 400 for a bad endpoint URL of which (production_endpoints,
+ * sandbox_endpoints) and returns 1; 0 when it is good. */
+static int bad_endpoint(struct evhttp_request *req, const char *which, const char *url) {
+  char problem[200], why[400];
+  if (!endpoint_problem(url, problem, sizeof(problem)))
     return 0;
-  const char *scheme = evhttp_uri_get_scheme(uri);
-  const char *host = evhttp_uri_get_host(uri);
-  int ok = scheme && (strcasecmp(scheme, "https") == 0 || strcasecmp(scheme, "http") == 0) &&
-           host && *host && strlen(url) < GSIM_URL_MAX;
-  evhttp_uri_free(uri);
-  return ok;
+  snprintf(why, sizeof(why), "endpointConfig: %s.url %s", which, problem);
+  gsim_rest_bad_request(req, why);
+  return 1;
 }
 
 static const char *endpoint_url(json_t *config, const char *which) {
@@ -168,12 +247,15 @@ static json_t *api_definition(gsim *sim, struct evhttp_request *req, json_t *in,
   json_t *config = json_object_get(in, "endpointConfig");
   const char *production = endpoint_url(config, "production_endpoints");
   const char *sandbox = endpoint_url(config, "sandbox_endpoints");
-  if (!production || !valid_endpoint(production) || (sandbox && !valid_endpoint(sandbox))) {
+  if (!production) {
     gsim_rest_bad_request(req,
                           "endpointConfig: production_endpoints.url (and sandbox_endpoints.url if "
                           "given) must be http(s) URLs with a host");
     return NULL;
   }
+  if (bad_endpoint(req, "production_endpoints", production) ||
+      (sandbox && bad_endpoint(req, "sandbox_endpoints", sandbox)))
+    return NULL;
   json_t *security = json_object_get(in, "securityScheme");
   json_t *schemes = json_array();
   if (security && !json_is_array(security)) {
