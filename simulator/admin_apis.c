@@ -10,7 +10,8 @@
  * securityScheme by rule both-optional, operations), writes the store, then
  * routes the API at once. Endpoint URLs are parsed by libcurl's URL API
  * (CURLU) and refused with what is wrong (scheme, host, port, user
- * information, fragment, slashes, spaces): endpoint_problem(). Every profile keeps these v4 paths.
+ * information, fragment, slashes, spaces): endpoint_problem(). Every profile
+ * keeps these v4 paths.
  */
 #include <stdio.h>
 #include <string.h>
