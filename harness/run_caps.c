@@ -6,8 +6,9 @@
  * settings or client certificates: client-mtls; a certificate header:
  * header-mode and, unless url-pem or garbage, header-cert-decode; tokens and
  * subscriptions: oauth2; fault codes: WSO2's fault codes, the 9009xx of the
- * security chain apart; via: lb; per-API backend TLS; a clock step (advance,
- * advance_to): fake-clock ...). run_case.c
+ * security chain apart; via: lb; per-API backend TLS; a certificate whose
+ * validity starts or ends within the span the clock steps cover: fake-clock
+ * ...). run_case.c
  * compares the union with the driver's capabilities (skipped: the first
  * missing one named) and with the product's not-applicable table.
  */
@@ -22,6 +23,28 @@ static unsigned fault_code_capability(const char *code) {
   if (!code)
     return 0;
   return strncmp(code, "9009", 4) == 0 ? GH_CAP_AUTH_FAULT_CODES : GH_CAP_FAULT_CODES;
+}
+
+/* Whether the gateway's own clock decides a verdict: a certificate of the
+ * case starts or ends being valid within the span its clock steps (advance,
+ * advance_to) cover, CLOCK_MARGIN_MS either side for the real time a case
+ * takes. A gateway on the real clock runs a case from the real now
+ * (run_case.c) and cannot follow a step, but a step that crosses no validity
+ * boundary (WSO2's reload ticks, a token's lifetime, which gatecert-introspect
+ * judges on the fake clock) changes nothing it decides. */
+#define CLOCK_MARGIN_MS INT64_C(300000)
+static int clock_decides(const gh_case_spec *c) {
+  int64_t span = 0;
+  for (size_t i = 0; i < c->step_count; i++)
+    if (c->steps[i].kind == GH_STEP_ADVANCE || c->steps[i].kind == GH_STEP_ADVANCE_TO)
+      span += c->steps[i].duration_ms; /* an upper bound of the furthest fake time */
+  for (size_t i = 0; i < c->pki_count; i++) {
+    int64_t from = c->pki[i].not_before_ms, to = c->pki[i].not_after_ms;
+    if ((from >= -CLOCK_MARGIN_MS && from <= span + CLOCK_MARGIN_MS) ||
+        (to >= -CLOCK_MARGIN_MS && to <= span + CLOCK_MARGIN_MS))
+      return 1;
+  }
+  return 0;
 }
 
 /* Capabilities a case needs by what it uses, beyond its needs list. */
@@ -54,16 +77,14 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
       caps |= GH_CAP_HEADER_CERT_DECODE;
     if (s->via && strcmp(s->via, "lb") == 0)
       caps |= GH_CAP_LB_IN_FRONT;
-    /* a gateway on the real clock runs the case from the real now (run_case.c)
-     * but cannot follow a step of the clock */
-    if (s->kind == GH_STEP_ADVANCE || s->kind == GH_STEP_ADVANCE_TO)
-      caps |= GH_CAP_FAKE_CLOCK;
     caps |= fault_code_capability(s->expect.fault_code);
     for (size_t k = 0; k < s->override_count; k++)
       caps |= fault_code_capability(s->overrides[k].fault_code);
   }
   if (g->front_lb)
     caps |= GH_CAP_LB_IN_FRONT;
+  if (clock_decides(c))
+    caps |= GH_CAP_FAKE_CLOCK;
   for (size_t i = 0; i < c->api_count; i++)
     if (c->apis[i].backend_trust_count > 0 || c->apis[i].backend_key)
       caps |= GH_CAP_PER_API_BACKEND_TLS;
