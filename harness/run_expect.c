@@ -83,14 +83,14 @@ static int claims_fault_code(const gh_driver_ops *ops, const char *code) {
 }
 
 /* The first 60 bytes of the body seen, control characters as spaces, "..."
- * when there is more. */
+ * when there is more ("(empty)" for none). */
 static const char *body_start(const call_result *c, char *out, size_t out_len) {
   size_t n = 0, len = c->body ? strlen(c->body) : 0;
   for (size_t i = 0; i < len && n + 4 < out_len && n < 60; i++) {
     unsigned char ch = (unsigned char)c->body[i];
-    out[n++] = ch >= 0x20 && ch < 0x7f && ch != '"' ? (char)ch : ' ';
+    out[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : ' ';
   }
-  snprintf(out + n, out_len - n, "%s", len > n ? "..." : "");
+  snprintf(out + n, out_len - n, "%s", len > n ? "..." : len == 0 ? "(empty)" : "");
   return out;
 }
 
@@ -102,7 +102,7 @@ static void seen_text(const call_result *c, const char *code, char *out, size_t 
     snprintf(out, out_len, "the call failed: %.200s",
              c->error[0] ? c->error : curl_easy_strerror(c->code));
   else
-    snprintf(out, out_len, "got status %ld, fault code \"%s\", body \"%s\"", c->status, code,
+    snprintf(out, out_len, "got status %ld, fault code \"%s\", body: %s", c->status, code,
              body_start(c, first, sizeof(first)));
 }
 
@@ -181,7 +181,7 @@ int gh_runner_check_call(case_run *r, const gh_expect *e, const gh_api_spec *api
   }
   if (e->status && c->status != e->status) {
     char first[96];
-    snprintf(what, what_len, "expected status %ld, got %ld (fault code \"%s\", body \"%s\")",
+    snprintf(what, what_len, "expected status %ld, got %ld (fault code \"%s\", body: %s)",
              e->status, c->status, code, body_start(c, first, sizeof(first)));
     rc = -1;
   } else if (e->tls_failure) {
@@ -197,7 +197,7 @@ int gh_runner_check_call(case_run *r, const gh_expect *e, const gh_api_spec *api
   }
   if (!rc && e->fault_code && strcmp(code, e->fault_code) != 0) {
     char first[96];
-    snprintf(what, what_len, "expected fault code %s, got \"%s\" (status %ld, body \"%s\")",
+    snprintf(what, what_len, "expected fault code %s, got \"%s\" (status %ld, body: %s)",
              e->fault_code, code, c->status, body_start(c, first, sizeof(first)));
     rc = -1;
   }
