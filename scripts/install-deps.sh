@@ -23,6 +23,7 @@ packages=(
   clang libclang-rt-14-dev
   nginx haproxy
   caddy
+  apache2
 )
 
 missing=()
@@ -45,7 +46,7 @@ if ((EUID != 0)); then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-# nginx, haproxy and caddy are driven by the harness as the current user (their own
+# nginx, haproxy, caddy and apache2 are driven by the harness as the current user (their own
 # instances, loopback, port 0 or probed ports): their packages must not start a
 # system service. policy-rc.d answering 101 makes invoke-rc.d skip the start;
 # a systemd machine gets the units stopped and disabled afterwards.
@@ -63,6 +64,6 @@ if ((own_policy)); then
   "${sudo_cmd[@]}" rm -f $policy
 fi
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  "${sudo_cmd[@]}" systemctl disable --now nginx.service haproxy.service caddy.service >/dev/null 2>&1 || true
+  "${sudo_cmd[@]}" systemctl disable --now nginx.service haproxy.service caddy.service apache2.service >/dev/null 2>&1 || true
 fi
 exit $status
