@@ -105,15 +105,15 @@ for ((i = 0; i < count; i++)); do
   junit_cmd=$(xmllint --xpath "string((//testcase)[$((i + 1))]/failure)" "$reports/junit.xml" |
     sed -n 's/^reproduce: //p')
   want=$(jq -c ".failed[$i].name" "$reports/conformance.json")
-  [ "$junit_cmd" = "${console[i]}" ] || fail "case $want: junit.xml says [$junit_cmd], the console [${console[i]}]"
-  [ "$json_cmd" = "${console[i]}" ] || fail "case $want: conformance.json says [$json_cmd], the console [${console[i]}]"
-  case ${console[i]} in
+  [ "$junit_cmd" = "${console[i]:-}" ] || fail "case $want: junit.xml says [$junit_cmd], the console [${console[i]:-}]"
+  [ "$json_cmd" = "${console[i]:-}" ] || fail "case $want: conformance.json says [$json_cmd], the console [${console[i]:-}]"
+  case ${console[i]:-} in
   *--case*) ;;
-  *) fail "case $want: the command names no --case: ${console[i]}" ;;
+  *) fail "case $want: the command names no --case: ${console[i]:-}" ;;
   esac
   for shell in sh bash; do
     cmd=$junit_cmd
-    [ "$shell" = bash ] && cmd=${console[i]}
+    [ "$shell" = bash ] && cmd=${console[i]:-}
     rerun="$base/rerun $i $shell"
     mkdir -p "$rerun"
     (cd "$rerun" && "$shell" -c "$cmd") >"$rerun.out" 2>&1
