@@ -54,6 +54,17 @@
 
 /* ---- the admin API ------------------------------------------------------------------------ */
 
+/* Caddy's load errors nest ("loading config: ...: provision ...: parsing CA
+ * certificate: x509: malformed certificate"): the cause is at the end, so a
+ * long one keeps its start and its last 280 bytes. */
+static void refusal_text(const char *err, char *out, size_t out_len) {
+  size_t len = strlen(err);
+  if (len <= 400)
+    snprintf(out, out_len, "%s", err);
+  else
+    snprintf(out, out_len, "%.100s ... %s", err, err + len - 280);
+}
+
 /* POST /load: 0 loaded, 1 refused (Caddy's error in refusal), -1 broken. */
 static int admin_load(const caddy_driver *c, const char *config, char *refusal, size_t refusal_len,
                       char *why, size_t why_len) {
@@ -87,7 +98,7 @@ static int admin_load(const caddy_driver *c, const char *config, char *refusal, 
     json_t *j = body.data ? json_loads(body.data, 0, NULL) : NULL;
     const char *err = json_string_value(json_object_get(j, "error"));
     if (status == 400) {
-      snprintf(refusal, refusal_len, "%.400s", err ? err : body.data ? body.data : "(no body)");
+      refusal_text(err ? err : body.data ? body.data : "(no body)", refusal, refusal_len);
       rc = 1;
     } else
       rc = gu_fail(why, why_len, "POST %s answered %ld: %.300s", url, status,
