@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "admin.h"
+#include "framing.h"
 #include "sim.h"
 
 #define SIM_PREFIX "/_sim/"
@@ -65,6 +66,11 @@ static int authorized(gsim *sim, struct evhttp_request *req) {
 void gsim_admin_request(struct evhttp_request *req, void *arg) {
   gsim *sim = arg;
   sim->stats.admin_requests++;
+  gsim_framing_verdict refused = gsim_framing_refuse(req, GSIM_MAX_BODY);
+  if (refused.status) { /* answered with Connection: close (framing.c) */
+    gsim_log(sim, "INFO", "admin request refused: %d %s", refused.status, refused.reason);
+    return;
+  }
   gsim_reload_check(sim);
   if (!authorized(sim, req)) {
     evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",

@@ -88,6 +88,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "framing.h"
 #include "gcert.h"
 #include "gjwt.h"
 #include "security.h"
@@ -531,6 +532,11 @@ static void check(introspect *in, struct evhttp_request *req) {
 static void on_request(struct evhttp_request *req, void *arg) {
   introspect *in = arg;
   in->checks++;
+  gsim_framing_verdict refused = gsim_framing_refuse(req, (uint64_t)GSIM_INTROSPECT_BODY);
+  if (refused.status) { /* answered with Connection: close (framing.c) */
+    log_line("INFO", "request refused: %d %s", refused.status, refused.reason);
+    return;
+  }
   config_refresh(in);
   const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
   if (!path || strcmp(path, "/check") != 0) {
@@ -611,8 +617,7 @@ static int bind_listener(introspect *in, const char *host, int port, char *why, 
   in->http = evhttp_new(in->base);
   if (!in->http)
     return gu_fail(why, why_len, "evhttp_new failed");
-  evhttp_set_max_headers_size(in->http, (ev_ssize_t)GSIM_INTROSPECT_HEADERS);
-  evhttp_set_max_body_size(in->http, (ev_ssize_t)GSIM_INTROSPECT_BODY);
+  gsim_framing_configure(in->http, GSIM_INTROSPECT_HEADERS, GSIM_INTROSPECT_BODY);
   evhttp_set_timeout(in->http, 30);
   evhttp_set_allowed_methods(in->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |

@@ -72,6 +72,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "framing.h"
 #include "sim.h"
 
 /* wso2-synapse's passthrough sender (v2.1.7-wso2v80 for 2.6, wso2v227 for
@@ -601,7 +602,8 @@ static void add_request_headers(struct evhttp_request *to, struct evhttp_request
    * (security.c); one it ignored is passed on as sent, as WSO2 does. */
   for (struct evkeyval *h = in->tqh_first; h; h = h->next.tqe_next) {
     /* WSO2 drops the client's Authorization toward the backend by default. */
-    if (!is_hop_by_hop(h->key) && strcasecmp(h->key, "Authorization") != 0)
+    if (!is_hop_by_hop(h->key) && !gsim_framing_hop_by_hop(in, h->key) &&
+        strcasecmp(h->key, "Authorization") != 0)
       evhttp_add_header(out, h->key, h->value);
   }
   char host_header[300];
@@ -740,6 +742,11 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
 void gsim_proxy_request(struct evhttp_request *req, void *arg) {
   gsim *sim = arg;
   sim->stats.requests++;
+  gsim_framing_verdict refused = gsim_framing_refuse(req, GSIM_MAX_BODY);
+  if (refused.status) { /* answered with Connection: close (framing.c) */
+    gsim_log(sim, "INFO", "request refused: %d %s", refused.status, refused.reason);
+    return;
+  }
   gsim_reload_check(sim);
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
   const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
