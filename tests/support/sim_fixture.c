@@ -59,6 +59,9 @@ int st_sim_start(st_sim *sim, const st_sim_opts *opts) {
 
 int st_sim_restart(st_sim *sim) {
   const st_sim_opts *opts = &sim->opts;
+  /* a running simulator is stopped first: the state directory takes one at a time */
+  if (sim->proc && st_sim_stop(sim) != 0)
+    return -1;
   /* libfaketime reads the timestamp file in local time: make that UTC. */
   setenv("TZ", "UTC", 1);
   tzset();

@@ -50,7 +50,8 @@ int st_sim_start(st_sim *sim, const st_sim_opts *opts);
 int st_sim_stop(st_sim *sim);
 /* SIGKILL (no clean-up inside the simulator). */
 int st_sim_kill(st_sim *sim);
-/* Starts again with the same options and state directory. */
+/* Starts again with the same options and state directory (stopping it
+ * first, with SIGTERM, if it is still running). */
 int st_sim_restart(st_sim *sim);
 
 typedef struct st_reply {
