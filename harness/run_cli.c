@@ -93,6 +93,37 @@ static int selected(const options *opt, const gh_case_spec *c, const char *profi
   return 1;
 }
 
+/* Appends to why how a --filter that matched nothing could select what was
+ * meant: when it is some case's exact name (a reproduce command printed
+ * before --case existed, a name with [...] from a matrix row), --case NAME or
+ * the glob with * ? [ \\ escaped; else that it is a glob. */
+static void glob_hint(const options *opt, const gh_catalogue *cat, const char *glob, char *why,
+                      size_t why_len) {
+  int named = 0;
+  for (size_t i = 0; i < cat->count && !named; i++)
+    named = in_scope(opt, &cat->cases[i], opt->profile) && strcmp(glob, cat->cases[i].name) == 0;
+  size_t used = strlen(why);
+  if (!named) {
+    snprintf(why + used, why_len - used,
+             " (a glob: escape * ? [ \\ with a backslash, or use --case NAME)");
+    return;
+  }
+  gu_text escaped = {0}, by_case = {0}, by_glob = {0};
+  gu_glob_escape(&escaped, glob);
+  const char *case_argv[] = {"--case", glob, NULL};
+  const char *glob_argv[] = {"--filter", escaped.failed ? "" : escaped.data, NULL};
+  gu_shell_command(&by_case, case_argv); /* as the shell would need them */
+  gu_shell_command(&by_glob, glob_argv);
+  snprintf(why + used, why_len - used,
+           " (a case has exactly that name, but to --filter * ? [ \\ are glob characters: use "
+           "%s or %s)",
+           by_case.failed ? "--case NAME" : by_case.data,
+           by_glob.failed ? "the glob escaped" : by_glob.data);
+  gu_text_free(&escaped);
+  gu_text_free(&by_case);
+  gu_text_free(&by_glob);
+}
+
 /* The selection options asked for something the catalogue does not have: a
  * --feature no case of the profile has, a --case or --filter that names no
  * case of the profile (and feature), or a --skip that leaves nothing. A run
@@ -118,11 +149,13 @@ static int check_selection(const options *opt, const gh_catalogue *cat, char *wh
       hits += in_scope(opt, c, opt->profile) &&
               (exact ? strcmp(name, c->name) == 0 : fnmatch(name, c->name, 0) == 0);
     }
-    if (hits == 0)
-      return gu_fail(why, why_len, "%s \"%s\" matches no case of profile %s%s%s%s",
-                     exact ? "--case" : "--filter", name, opt->profile, of, feature,
-                     exact ? ""
-                           : " (a glob: escape * ? [ \\ with a backslash, or use --case NAME)");
+    if (hits > 0)
+      continue;
+    gu_fail(why, why_len, "%s \"%s\" matches no case of profile %s%s%s",
+            exact ? "--case" : "--filter", name, opt->profile, of, feature);
+    if (!exact)
+      glob_hint(opt, cat, name, why, why_len);
+    return -1;
   }
   if (chosen == 0 && opt->skip_count > 0)
     return gu_fail(why, why_len, "--skip leaves no case to run (the first: --skip \"%s\")",
@@ -300,7 +333,7 @@ int gh_run_main(int argc, char **argv) {
       fprintf(stderr, "gatecert run: %zu more scenario errors\n", error_count - 8);
     return 2;
   }
-  char selection_why[1024];
+  char selection_why[8192];
   if (check_selection(&opt, &cat, selection_why, sizeof(selection_why)) != 0) {
     fprintf(stderr, "gatecert run: %s\n", selection_why);
     gh_catalogue_free(&cat);

@@ -20,8 +20,9 @@
 # must be the same text.
 #
 # Then the selection errors: a --filter, --case or --feature that matches no
-# case, or a --skip that leaves none, exits 2 naming it (--list too), while a
-# --filter glob keeps selecting by glob.
+# case, or a --skip that leaves none, exits 2 naming it (--list too; a --filter
+# that is a case's exact name says how to select it), while a --filter glob
+# keeps selecting by glob.
 set -uo pipefail
 gatecert=$1 scratch=$2
 failures=0
@@ -66,6 +67,7 @@ case_file e "'*'"
 case_file f "'-rf --help'"
 case_file g "\"caf\u00e9 \u2713 na\u00efve \u2014 \u00fcn\u00efc\u00f6d\u00e9\""
 case_file i "'  spaced  out  '"
+case_file j "'row[k=v]'"
 # matrix rows: the loader allows any value in a name, control characters too
 cat >"$scen/hostile/m.yaml" <<'EOF'
 name: "matrix"
@@ -94,7 +96,7 @@ out="$base/run.out"
 status=$?
 [ "$status" -eq 1 ] || fail "the hostile run exited $status, not 1: $(cat "$base/run.err")"
 count=$(jq '.failed | length' "$reports/conformance.json")
-[ "$count" -eq 16 ] || fail "the hostile run failed $count cases, not 16"
+[ "$count" -eq 17 ] || fail "the hostile run failed $count cases, not 17"
 
 # The commands, in run order, from each printer.
 mapfile -t console < <(sed -n 's/^      reproduce: //p' "$out")
@@ -169,6 +171,11 @@ expect_usage '--feature "nope": no case of profile wso2-4 has that feature' --fe
 expect_usage '--skip leaves no case to run (the first: --skip "*")' --skip '*'
 expect_usage '--filter "nothing*" matches no case of profile wso2-4 and feature hostile' \
   --feature hostile --filter 'nothing*'
+# a --filter that is a case's exact name (as commands printed before --case were)
+expect_usage "(a case has exactly that name, but to --filter * ? [ \\ are glob characters: use --case 'row[k=v]' or --filter 'row\\[k=v]')" \
+  --filter 'row[k=v]'
+got=$("$gatecert" run --scenarios "$scen" --list --filter 'row\[k=v]')
+[ "$got" = "row[k=v]" ] || fail "--filter 'row\[k=v]' (the escaped glob) lists [$got], not [row[k=v]]"
 got=$("$gatecert" run --scenarios "$scen" --list --filter 'glob [ab]')
 [ "$got" = "glob a" ] || fail "--filter 'glob [ab]' is a glob: it lists [$got], not [glob a]"
 got=$("$gatecert" run --scenarios "$scen" --list --case 'glob [ab]' --case '*' | sort)
