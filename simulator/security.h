@@ -58,6 +58,12 @@ typedef struct gsim_chain_decision {
 void gsim_chain_decide(const gsim_rules *rules, unsigned security, gsim_cert_state cert,
                        gsim_oauth_status token, gsim_chain_decision *out);
 
+/* The load balancer's client certificate header (cert_header.c): the
+ * value as sent, encoded as client_certificate_encode says (1: URL-encoded
+ * base64 of DER or of PEM; 0: PEM with spaces for newlines) -> exactly one
+ * certificate (the caller frees it), or NULL with why filled. */
+X509 *gsim_cert_header_decode(const char *value, int encoded, char *why, size_t why_len);
+
 /* The fault texts of a code. */
 const char *gsim_auth_message(int code);
 const char *gsim_auth_description(int code);
