@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -447,25 +448,25 @@ gh_driver *gh_driver_caddy_new(const char *bin, gh_real_info *info, char *why, s
     gu_fail(why, why_len, "out of memory");
   else if (gh_real_init(&c->real, &cd_real_ops, bin, "caddy", "/usr/bin/caddy", why, why_len) ==
            0) {
-    const char *args[] = {"version", NULL};
+    const char *args[] = {"version", NULL}; /* "2.6.2" (Debian), "v2.6.2 h1:..." upstream */
     gu_text out = {0};
     int status = 0;
-    if (gh_real_run(c->real.bin, args, GH_REAL_RUN_MS, &out, &status, why, why_len) == 0 &&
-        out.data && out.len > 0) {
-      if (info)
-        snprintf(info->version, sizeof(info->version), "caddy %.*s", (int)strcspn(out.data, " \n"),
-                 out.data);
-      gu_text_free(&out);
+    int rc = gh_real_run(c->real.bin, args, GH_REAL_RUN_MS, &out, &status, why, why_len);
+    const char *text = out.data && !out.failed ? out.data : "";
+    int ok = rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && text[0];
+    if (rc == 0 && !ok)
+      rc = gu_fail(why, why_len, "%s version failed: %.200s", c->real.bin, text);
+    if (ok && info)
+      snprintf(info->version, sizeof(info->version), "caddy %.*s", (int)strcspn(text, " \n"), text);
+    gu_text_free(&out);
+    if (rc == 0) {
       if (gh_nginx_find(NULL, c->nginx, sizeof(c->nginx)) != 0)
-        c->nginx[0] = '\0';
+        c->nginx[0] = '\0'; /* only the load balancer in front needs it */
       gh_nginx_user_line(c->user_line, sizeof(c->user_line));
       d->ops = &caddy_ops;
       d->impl = c;
       return d;
     }
-    if (!why[0] || out.len == 0)
-      gu_fail(why, why_len, "%s version printed nothing", c->real.bin);
-    gu_text_free(&out);
   }
   if (c)
     gh_real_free(&c->real);

@@ -415,17 +415,10 @@ static json_t *backend_handler(const caddy_driver *c, const gh_real_api *a, char
     json_t *tls = json_pack("{s:o, s:s}", "root_ca_pool", pool, "server_name", u->host);
     int own = 0;
     const char *id = backend_identity(c, a, &own);
-    json_object_set_new(tls, "client_certificate_file",
-                        json_string(own  ? c->server_cert
-                                    : id ? id
-                                         : ""));
-    json_object_set_new(tls, "client_certificate_key_file",
-                        json_string(own  ? c->server_key
-                                    : id ? id
-                                         : ""));
-    if (!own && !id) {
-      json_object_del(tls, "client_certificate_file");
-      json_object_del(tls, "client_certificate_key_file");
+    const char *cert = own ? c->server_cert : id, *key = own ? c->server_key : id;
+    if (cert) { /* a chain + key file is both: LoadX509KeyPair skips the other blocks */
+      json_object_set_new(tls, "client_certificate_file", json_string(cert));
+      json_object_set_new(tls, "client_certificate_key_file", json_string(key));
     }
     json_object_set_new(transport, "tls", tls);
   }
@@ -440,7 +433,8 @@ static json_t *api_routes(const caddy_driver *c, const gh_real_api *a, const cha
   json_t *routes = json_array();
   if (a->mtls && cert_routes(c, a, routes) != 0) {
     json_decref(routes);
-    return gu_fail(why, why_len, "out of memory or an unreadable certificate"), NULL;
+    gu_fail(why, why_len, "out of memory or an unreadable certificate");
+    return NULL;
   }
   if (a->introspected)
     json_array_append_new(routes, route(NULL, auth_handler(c, a)));
@@ -490,7 +484,8 @@ static json_t *gateway_routes(const caddy_driver *c, char *why, size_t why_len) 
   if (!e || !routes) {
     free(e);
     json_decref(routes);
-    return gu_fail(why, why_len, "out of memory"), NULL;
+    gu_fail(why, why_len, "out of memory");
+    return NULL;
   }
   size_t n = 0;
   for (size_t i = 0; i < g->api_count; i++) {
