@@ -323,9 +323,10 @@ static void run_row(const frow *r, const target *t, answer *a) {
     print_message("  [%s] %s: %zu bytes: %.*s | %.80s\n", t->name, r->name, got,
                   (int)strcspn(resp, "\r\n"), resp, body ? body + 4 : "");
   }
-  a->status = 0;
-  if (sscanf(resp, "HTTP/%*d.%*d %d", &a->status) != 1)
-    a->status = 0;
+  a->status = 0; /* the code after "HTTP/x.y " on the first line */
+  const char *code = strncmp(resp, "HTTP/", 5) == 0 ? strchr(resp, ' ') : NULL;
+  if (code)
+    a->status = (int)strtol(code + 1, NULL, 10);
   a->forwarded = 0;
   a->headers_seen[0] = '\0';
   if (t->report) {
@@ -555,7 +556,6 @@ static int spawn_logged(const char *const *argv, const char *log, pid_t *pid) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  extern char **environ;
   int rc = posix_spawn(pid, argv[0], &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   return rc;
