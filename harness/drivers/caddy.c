@@ -167,7 +167,6 @@ static int cd_apply(gh_real *g, int force, char *refusal, size_t refusal_len, ch
   if (rc == 0)
     rc = confirm(c, gen, why, why_len);
   if (rc == 0) {
-    c->last_load_ms = gu_now_ms() - t0;
     g->generation = gen;
     rc = save_config(c, text, why, why_len);
   }
@@ -348,7 +347,6 @@ static int cd_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size_
   c->lb = NULL;
   memset(&c->proc, 0, sizeof(c->proc));
   c->running = 0;
-  c->last_load_ms = 0;
   if (setup_dirs(c, why, why_len) != 0 || make_identities(c, why, why_len) != 0)
     return -1;
   double t0 = gu_now_ms();

@@ -28,7 +28,6 @@ typedef struct caddy_driver {
   int control_port; /* plain HTTP: /generation */
   int admin_port;   /* Caddy's admin API (POST /load) */
   gh_front_lb *lb;
-  double last_load_ms; /* the last POST /load, until its generation answered */
 } caddy_driver;
 
 /* The client certificate header's name (the configured one or WSO2's). */
