@@ -19,9 +19,9 @@
  *
  * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl),
  * `exec` (any program speaking gatecert-exec/1, drivers/EXEC.md), and the
- * real gateways `nginx` and `haproxy` (drivers/README.md), which render the
- * desired state into their own configuration on the shared layer of
- * drivers/real.h.
+ * real gateways `nginx`, `haproxy` and `caddy` (drivers/README.md), which
+ * render the desired state into their own configuration on the shared layer
+ * of drivers/real.h.
  *
  * Rejections differ by product (README.md finding 1): a scenario asserts a
  * rejection class (expect.reject) and each driver maps it to its concrete
