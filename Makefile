@@ -37,7 +37,7 @@ run: build
 	printf '== summary\n%b' "$$summary"; exit $$status
 
 # The conformance matrix: the catalogue against the simulator (wso2-4, wso2-2.6
-# and sap profiles), nginx, HAProxy and Caddy (their known failures listed in
+# and sap profiles), nginx, HAProxy, Apache (an exec program) and Caddy (their known failures listed in
 # harness/drivers/*.known), combined into $(REPORTS)/matrix.json, the console
 # table and the README's table between its matrix markers.
 matrix: build
@@ -50,11 +50,14 @@ matrix: build
 	  --known-failures harness/drivers/nginx.known --reports $(REPORTS)/nginx
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver haproxy --profile wso2-4 --scenarios scenarios \
 	  --known-failures harness/drivers/haproxy.known --reports $(REPORTS)/haproxy
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile wso2-4 --scenarios scenarios \
+	  --driver exec:harness/drivers/apache/gatecert-apache.sh \
+	  --known-failures harness/drivers/apache.known --reports $(REPORTS)/apache
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver caddy --profile wso2-4 --scenarios scenarios \
 	  --known-failures harness/drivers/caddy.known --reports $(REPORTS)/caddy
 	@$(BUILD)/harness/gatecert matrix --out $(REPORTS)/matrix.json --readme README.md \
 	  $(REPORTS)/sim-wso2-4 $(REPORTS)/sim-wso2-2.6 $(REPORTS)/sim-sap $(REPORTS)/nginx $(REPORTS)/haproxy \
-	  $(REPORTS)/caddy
+	  $(REPORTS)/apache $(REPORTS)/caddy
 
 # Every test but the slow ones, the lint and the benchmarks, in the normal
 # build; then the unit tests again under ASan+UBSan. Under 8 minutes on two
