@@ -5,7 +5,7 @@ BUILD_SAN  ?= build-sanitize
 JOBS       ?= $(shell nproc)
 REPORTS    ?= reports
 
-.PHONY: all deps configure build run matrix test test-unit test-sanitize test-slow build-types bench lint format clean
+.PHONY: all deps configure build run matrix test test-unit test-sanitize sanitize-build test-slow build-types bench lint format clean
 
 all: build
 
@@ -60,18 +60,21 @@ matrix: build
 	  $(REPORTS)/apache $(REPORTS)/caddy
 
 # Every test but the slow ones, the lint and the benchmarks, in the normal
-# build; then the unit tests again under ASan+UBSan. Under 8 minutes on two
-# cores from a fresh clone (the packages installed).
-FAST = -LE 'bench|slow|lint'
+# build; then the unit tests and the catalogue (wso2-4) again under ASan+UBSan.
+# Under 8 minutes on two cores from a fresh clone (the packages installed).
+FAST = -LE 'bench|slow|lint|sanitize'
 test: build
 	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS) $(FAST)
 	@$(MAKE) --no-print-directory test-sanitize
 
 # What `make test` leaves out and CI runs after it: static analysis (label
-# lint: clang-format, clang-tidy, cppcheck, shellcheck) and the long checks
-# (label slow: the whole catalogue through the exec protocol).
-test-slow: build
+# lint: clang-format, clang-tidy, cppcheck, shellcheck), the long checks
+# (label slow: the whole catalogue through the exec protocol) and, in the
+# sanitizer build, the catalogue's other two profiles under ASan+UBSan (label
+# sanitize-slow).
+test-slow: build sanitize-build
 	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L 'slow|lint'
+	@cd $(BUILD_SAN) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L '^sanitize-slow$$'
 
 # Every CMake build type builds: Debug and Release here (RelWithDebInfo is
 # $(BUILD), the sanitizer configuration $(BUILD_SAN)).
@@ -85,10 +88,13 @@ build-types: deps
 test-unit: build
 	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L unit
 
-test-sanitize: deps
+# The unit tests and the catalogue (wso2-4, label sanitize) under ASan+UBSan.
+test-sanitize: sanitize-build
+	@cd $(BUILD_SAN) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L '^(unit|sanitize)$$'
+
+sanitize-build: deps
 	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DGATECERT_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_SAN) -j $(JOBS) -- --no-print-directory
-	@cd $(BUILD_SAN) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L unit
 
 bench: build
 	@cd $(BUILD) && ctest -L bench -V 2>&1 | sed -n "s/^[0-9]*: //p" | grep -vE "^( [A-Z_]+=|Test command|Working Directory|Environment|Test timeout)"
