@@ -23,7 +23,7 @@ packages=(
   clang libclang-rt-14-dev
   nginx haproxy
   caddy
-  apache2
+  apache2 jq
 )
 
 missing=()
