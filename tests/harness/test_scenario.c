@@ -1210,10 +1210,48 @@ static void test_catalogue_refusals(void **state) {
   }
 }
 
+/* gh_scenario_load_text (the fuzz target's entry) loads a file's bytes as
+ * gh_scenario_load loads the file: the same cases, or the same error. */
+static void test_load_text(void **state) {
+  (void)state;
+  static const char *const rows[] = {"scenarios-good/full.yaml", "scenarios-good/matrix.yaml",
+                                     "scenarios-bad/advance-zero.yaml",
+                                     "scenarios-bad/advance-to-backwards.yaml"};
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    print_message("row: %s\n", rows[i]);
+    const char *path = test_fixture_path(rows[i]);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(gu_read_file(path, (size_t)1 << 20, &text, &len), 0);
+    gh_case_spec *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    gh_load_error ea, eb;
+    int ra = gh_scenario_load(path, &a, &na, &ea);
+    int rb = gh_scenario_load_text(path, (const unsigned char *)text, len, &b, &nb, &eb);
+    assert_int_equal(ra, rb);
+    assert_int_equal(na, nb);
+    for (size_t k = 0; k < na; k++) {
+      assert_string_equal(a[k].name, b[k].name);
+      assert_string_equal(a[k].file, b[k].file);
+      assert_int_equal(a[k].step_count, b[k].step_count);
+    }
+    if (ra != 0) {
+      assert_string_equal(ea.message, eb.message);
+      assert_string_equal(ea.file, eb.file);
+      assert_int_equal(ea.line, eb.line);
+      assert_int_equal(ea.column, eb.column);
+    }
+    gh_cases_free(a, na);
+    gh_cases_free(b, nb);
+    free(text);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_example),
       cmocka_unit_test(test_lookups),
+      cmocka_unit_test(test_load_text),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_matrix),
       cmocka_unit_test(test_matrix_unknown_param),
