@@ -177,6 +177,8 @@ typedef struct gh_gateway_config {
    * TLS sessions and pins load balancers by trusted_lb_sha256) */
   const char *trusted_lb_pem[GH_MAX_LB]; /* each load balancer's certificate, PEM */
   int upstream_session_reuse;            /* -1: the product's default, 0, 1 */
+  int upstream_keepalive;                /* -1: the product's default, 0, 1 (pooled backend
+                                          * connections: nginx upstream keepalive) */
   const char *front_lb_key_pem; /* non-NULL: run a load balancer in front (GH_CAP_LB_IN_FRONT,
                                  * drivers/front_lb.h) presenting this chain + key to the
                                  * gateway; it verifies clients (optional) against

@@ -268,6 +268,7 @@ static int gateway_config(case_run *r, gh_gateway_config *cfg, char paths[][PATH
   }
   /* real gateways: session reuse toward backends, the load balancers */
   cfg->upstream_session_reuse = g->upstream_session_reuse;
+  cfg->upstream_keepalive = g->upstream_keepalive;
   if (g->front_lb) {
     gh_pki_path(&r->pki, g->front_lb, ".identity.pem", paths[p]);
     cfg->front_lb_key_pem = paths[p++];

@@ -102,6 +102,7 @@ static const char *const GATEWAY_KEYS[] = {"sender_reload_interval",
                                            "throttling",
                                            "oauth",
                                            "upstream_session_reuse",
+                                           "upstream_keepalive",
                                            NULL};
 static const char *const LISTENER_KEYS[] = {"verify_client",
                                             "profile_reload_interval",
@@ -624,11 +625,12 @@ static int build_ssl_profiles(loader *L, const gh_ynode *list) {
 }
 
 /* A boolean into a -1/0/1 field. */
-/* upstream_session_reuse: a boolean, or "default" (-1: the product's own
- * default, so that a matrix row can compare it with a setting). */
-static int get_reuse(loader *L, const gh_ynode *n, int *out) {
+/* upstream_session_reuse, upstream_keepalive (what): a boolean, or "default"
+ * (-1: the product's own default, so that a matrix row can compare it with a
+ * setting). */
+static int get_reuse(loader *L, const gh_ynode *n, const char *what, int *out) {
   char *text = NULL;
-  if (gh_sc_text_of(L, n, "upstream_session_reuse", "a boolean or default", &text))
+  if (gh_sc_text_of(L, n, what, "a boolean or default", &text))
     return -1;
   int rc = 0;
   if (strcmp(text, "default") == 0) {
@@ -639,8 +641,7 @@ static int get_reuse(loader *L, const gh_ynode *n, int *out) {
     *out = 0;
   } else {
     gh_yaml_qbuf q;
-    rc = fail(L, n, "upstream_session_reuse: expected true, false or default, got %s",
-              gh_yaml_quote(&q, text));
+    rc = fail(L, n, "%s: expected true, false or default, got %s", what, gh_yaml_quote(&q, text));
   }
   free(text);
   return rc;
@@ -837,7 +838,10 @@ static int build_gateway(loader *L, const gh_ynode *map) {
   if ((v = gh_yaml_map_get(map, "throttling")) != NULL && build_throttling(L, v))
     return -1;
   if ((v = gh_yaml_map_get(map, "upstream_session_reuse")) != NULL &&
-      get_reuse(L, v, &g->upstream_session_reuse))
+      get_reuse(L, v, "upstream_session_reuse", &g->upstream_session_reuse))
+    return -1;
+  if ((v = gh_yaml_map_get(map, "upstream_keepalive")) != NULL &&
+      get_reuse(L, v, "upstream_keepalive", &g->upstream_keepalive))
     return -1;
   if ((v = gh_yaml_map_get(map, "oauth")) != NULL && build_oauth(L, v))
     return -1;
@@ -1484,6 +1488,7 @@ static int build_case(loader *L, const gh_ynode *root, gh_case_spec *c) {
   g->client_validation = -1;
   g->per_certificate = -1;
   g->upstream_session_reuse = -1;
+  g->upstream_keepalive = -1;
   const gh_ynode *v = NULL;
   c->file = gh_sc_take_string(L, NULL, L->path, strlen(L->path));
   if (c->file == NULL || build_name(L, root))

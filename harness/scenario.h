@@ -130,6 +130,8 @@
  *
  *   gateway:
  *     upstream_session_reuse: false       # unset or default: the product's default
+ *     upstream_keepalive: true            # pooled backend connections (nginx upstream
+ *                                         # keepalive, Apache's reuse); unset or default
  *     mutual_ssl: {front_lb: lb}          # a load balancer in front (lb-in-front),
  *                                         # presenting pki lb to the gateway
  *   apis:
@@ -297,6 +299,7 @@ typedef struct gh_gateway_spec {
   char *oauth_alg; /* "RS256", "ES256" (defaulted from the key) */
   /* real gateways */
   int upstream_session_reuse; /* -1 (the product's default), 0, 1 */
+  int upstream_keepalive;     /* -1 (the product's default), 0, 1: pooled backend connections */
   char *front_lb;             /* mutual_ssl.front_lb: pki name of a load balancer in front */
 } gh_gateway_spec;
 

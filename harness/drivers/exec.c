@@ -863,6 +863,8 @@ static int write_settings(exec_driver *x, const gh_gateway_config *c, const char
   if (c->upstream_session_reuse >= 0)
     json_object_set_new(root, "upstream_session_reuse",
                         json_boolean(c->upstream_session_reuse == 1));
+  if (c->upstream_keepalive >= 0)
+    json_object_set_new(root, "upstream_keepalive", json_boolean(c->upstream_keepalive == 1));
   for (size_t i = 0; i < GH_MAX_LB && c->trusted_lb_pem[i]; i++)
     json_array_append_new(lbs, json_string(c->trusted_lb_pem[i]));
   json_object_set_new(root, "trusted_load_balancer_certs", lbs);

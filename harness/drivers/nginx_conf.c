@@ -8,7 +8,9 @@
  *     endpoint's host:port + path, so that /test/1.0/menaka reaches
  *     <endpoint path>/menaka as in the simulator; no explicit upstream blocks:
  *     APIs with one backend host:port share nginx's implicit upstream (and its
- *     cached TLS session, README.md finding 3);
+ *     cached TLS session, README.md finding 3); only upstream_keepalive true
+ *     gives each API an upstream block with `keepalive` (pooled backend
+ *     connections, README.md finding 5);
  *   - backend trust per location: proxy_ssl_verify with a bundle of the SSL
  *     profile's trust (or the base trust) plus the certificates uploaded for
  *     that endpoint; identity per host:port from the SSL profiles;
@@ -366,7 +368,13 @@ static int write_client_trust(const nginx_driver *n, const char *path, char *why
 static void render_proxy(gu_text *b, const nginx_driver *n, const gh_real_api *a,
                          const char *trust) {
   const gh_real_url *u = &a->u;
-  gu_text_printf(b, "      proxy_pass %s://%s:%d%s/;\n", u->scheme, u->host, u->port, u->path);
+  if (n->real.cfg.upstream_keepalive == 1) /* the API's upstream block (render_upstreams) */
+    gu_text_printf(b,
+                   "      proxy_pass %s://gc_api_%zu%s/;\n      proxy_http_version 1.1;\n"
+                   "      proxy_set_header Connection \"\";\n",
+                   u->scheme, (size_t)(a - n->real.apis), u->path);
+  else
+    gu_text_printf(b, "      proxy_pass %s://%s:%d%s/;\n", u->scheme, u->host, u->port, u->path);
   gu_text_printf(b, "      proxy_set_header Authorization \"\";\n");
   if (n->real.cfg.backend_timeout_ms > 0) {
     long long ms = (long long)n->real.cfg.backend_timeout_ms;
@@ -455,6 +463,20 @@ static void render_api(gu_text *b, const nginx_driver *n, size_t index, const ch
   }
 }
 
+/* upstream_keepalive: an upstream block per API with `keepalive`, so that
+ * nginx pools its backend connections (without it, a connection per
+ * request); localhost is written 127.0.0.1, where the backends listen
+ * (proxy_ssl_name keeps the name for SNI and verification). */
+static void render_upstreams(gu_text *b, const nginx_driver *n) {
+  if (n->real.cfg.upstream_keepalive != 1)
+    return;
+  for (size_t i = 0; i < n->real.api_count; i++) {
+    const gh_real_url *u = &n->real.apis[i].u;
+    gu_text_printf(b, "  upstream gc_api_%zu { server %s:%d; keepalive 8; }\n", i,
+                   strcmp(u->host, "localhost") == 0 ? "127.0.0.1" : u->host, u->port);
+  }
+}
+
 /* Renders the gateway's generation gen: gen-<gen>/ bundles and the text of nginx.conf. */
 static int render_gateway(const nginx_driver *n, const ng_pins *pins, long gen, gu_text *b,
                           char *why, size_t why_len) {
@@ -468,6 +490,7 @@ static int render_gateway(const nginx_driver *n, const ng_pins *pins, long gen, 
   char hdr_var[160];
   header_variable(gh_nginx_cert_header(n), hdr_var, sizeof(hdr_var));
   render_head(b, n, in, gen);
+  render_upstreams(b, n);
   gu_text_printf(b, "  map_hash_bucket_size 16384;\n  map_hash_max_size 8192;\n");
   int tokens = gh_real_any_introspected(&n->real);
   if (tokens) /* long bearer tokens reach the introspector */

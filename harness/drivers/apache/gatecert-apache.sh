@@ -185,7 +185,12 @@ re_quote() { printf '%s' "$1" | sed -e 's/[][\.*^$+?(){}|/]/\\&/g'; }
 # Renders generation $1 into httpd.conf.new.
 render() {
   local gen=$1 https ctrl user_lines='' f name hex_name context version url default security
-  local defaults=''
+  local defaults='' reuse=''
+  # upstream_keepalive false: no pooled backend connections (mod_proxy reuses
+  # them by default)
+  if [[ $(jq -r '.upstream_keepalive' "$dir/settings.json") == false ]]; then
+    reuse=' disablereuse=On'
+  fi
   read -r https ctrl <"$dir/ports"
   render_bundles "$dir"
   if ((EUID == 0)); then
@@ -300,9 +305,9 @@ CONF
         echo "  </Proxy>"
       fi
       # the versioned prefix here, the default version's after every API's
-      echo "  ProxyPass \"$prefix\" \"$url\""
+      echo "  ProxyPass \"$prefix\" \"$url\"$reuse"
       if [[ $default == 1 ]]; then
-        defaults+="  ProxyPass \"$context\" \"$url\""$'\n'
+        defaults+="  ProxyPass \"$context\" \"$url\"$reuse"$'\n'
       fi
       if [[ ,$security, == *,mutualssl,* ]]; then
         local expr
@@ -508,6 +513,7 @@ verb_start() {
   [[ -f $config ]] || die "start: no config file $config"
   halt
   cp -- "$config" "$dir/config.json"
+  cp -- "${2:?start CONFIG.json SETTINGS.json}" "$dir/settings.json"
   mkdir -p -- "$dir/apis" "$dir/certs" "$dir/clients" "$dir/run" "$dir/logs"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 36500 \
     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
