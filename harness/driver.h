@@ -18,7 +18,7 @@
  * that reason.
  *
  * Built in: `sim` (gatecert-sim, through its admin REST API with libcurl),
- * `exec` (any program speaking gatecert-exec/1, drivers/EXEC.md), and the
+ * `exec` (any program speaking gatecert-exec/2 or /1, drivers/EXEC.md), and the
  * real gateways `nginx`, `haproxy` and `caddy` (drivers/README.md), which
  * render the desired state into their own configuration on the shared layer
  * of drivers/real.h.
@@ -331,7 +331,7 @@ typedef struct gh_exec_info {
 } gh_exec_info;
 
 /* The exec driver: program (a path, or a name looked up in PATH) speaks
- * gatecert-exec/1 (drivers/EXEC.md); its hello is run here, with profile
+ * gatecert-exec/2 or /1 (drivers/EXEC.md); its hello is run here, with profile
  * ("wso2", "sap") in its environment. NULL with why when the program cannot
  * be run or its hello is not right. */
 gh_driver *gh_driver_exec_new(const char *program, const char *profile, gh_exec_info *info,
