@@ -55,9 +55,8 @@
 #define GH_CAP_HEADER_CERT_DECODE  0x10000u /* every header encoding decoded, matched by cert */
 #define GH_CAP_LB_IN_FRONT         0x20000u /* a load balancer in front forwards the client cert */
 #define GH_CAP_AUTH_FAULT_CODES                                                                    \
-  0x40000u /* WSO2's authentication faults (9009xx) in 401/403 bodies */
-#define GH_CAP_FAKE_CLOCK                                                                          \
-  0x80000u /* the gateway's clock follows the case's libfaketime file */
+  0x40000u                         /* WSO2's authentication faults (9009xx) in 401/403 bodies */
+#define GH_CAP_FAKE_CLOCK 0x80000u /* the gateway's clock follows the case's libfaketime file */
 
 struct gh_driver_ops;
 
