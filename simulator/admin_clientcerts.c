@@ -222,9 +222,13 @@ static void cc_add(void *ctx, struct evhttp_request *req) {
     X509_free(cert);
     return;
   }
-  if (gsim_client_cert_count(sim) >= GSIM_MAX_CLIENT_CERTS) {
+  if (gsim_client_cert_count(sim) >= gsim_client_cert_limit(sim)) {
     X509_free(cert);
-    gsim_rest_bad_request(req, "The simulator holds at most 4096 client certificates");
+    char text[128];
+    snprintf(text, sizeof(text),
+             "The simulator holds at most %zu client certificates (gatecert-sim --max-client-certs)",
+             gsim_client_cert_limit(sim));
+    gsim_rest_bad_request(req, text);
     return;
   }
   gsim_client_cert *c = gsim_client_cert_new(sim->opt, r->api->id, alias, tier, r->key_type, cert);

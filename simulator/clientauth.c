@@ -9,24 +9,38 @@
  *      against (serial + issuer DN, or serial + subject DN; never the alias).
  *      It changes at once on every add, replace and delete, because WSO2
  *      redeploys the API. Here: l->certs, a mirror of the store's
- *      "client_cert" objects.
+ *      "client_cert" objects, in creation order, indexed (certindex.h) by
+ *      serial + issuer (or subject) name, by alias and by subject name, so a
+ *      match or an alias check costs the same with 10 stored or 100,000.
  *   2. the listener's handshake trust: an SSL_CTX per *generation*, holding
- *      the gateway identity and, as trust anchors (X509_V_FLAG_PARTIAL_CHAIN,
- *      as Java's PKIX), the base listener trust store plus every client
- *      certificate present when the generation was built. WSO2's listener
- *      re-reads its SSL profile every fileReadInterval (minimum 60 s), on
- *      fixed ticks from start; a tick rebuilds only when something changed.
- *      New connections take the current generation (SSL_new holds a reference
- *      to its SSL_CTX, so replacing one never pulls it from under a live
- *      connection); the verify mode is none, optional (ask; no certificate is
+ *      the gateway identity, and one X509_STORE shared by every generation
+ *      with, as trust anchors (X509_V_FLAG_PARTIAL_CHAIN, as Java's PKIX),
+ *      the base listener trust store plus every client certificate present
+ *      when the current generation was made. WSO2's listener re-reads its SSL
+ *      profile every fileReadInterval (minimum 60 s), on fixed ticks from
+ *      start; a tick changes something only when a certificate changed.
+ *      A change to the map queues an operation (add or remove one
+ *      certificate) for each view; the tick applies the queue to the store in
+ *      place - new objects pushed onto its object stack, removed ones taken
+ *      out, then one sort (OpenSSL 3.0's X509_STORE_add_cert re-sorts the
+ *      whole stack for each certificate, so adding n of them one by one costs
+ *      n^2 log n) - and makes a new SSL_CTX on the same store, so the
+ *      session cache and ticket keys are new with each generation (a session
+ *      made under the old client trust cannot be resumed after a change).
+ *      New connections take the current generation (SSL_new holds a
+ *      reference to its SSL_CTX, so replacing one never pulls it from under a
+ *      live connection); a handshake that is in progress at a tick verifies
+ *      its client certificate against the trust of the moment the certificate
+ *      arrives. The verify mode is none, optional (ask; no certificate is
  *      fine, an untrusted or expired one fails the handshake) or require.
- *      Session cache and tickets are off: every handshake is verified against
- *      the trust of its moment.
+ *      A certificate is in the store once however many client certificates
+ *      (or base entries) hold it; a count per view says when it goes.
  *   3. the in-memory listener trust store of WSO2 4.x
  *      (isCertificateExistsInListenerTrustStore), refreshed by the
  *      certificate reloader: first run truststore_delay_s after start, then
  *      every truststore_period_s, reloading only when the file changed. Here:
- *      a snapshot of the certificates, taken at its ticks when dirty.
+ *      a counted set of the certificates (by certificate and by subject name,
+ *      for chain validation), updated from its own queue at its ticks.
  *
  * So an added certificate fails the handshake (optional mode: untrusted)
  * until the next profile tick and is absent from memory trust until the next
@@ -35,8 +49,12 @@
  * gsim_reload_check() (every request, admin call and the 50 ms loop timer)
  * asks gsim_listener_pending() and calls gsim_listener_apply() at their
  * ticks, so a tick that passed before a change is processed before the change
- * is recorded; this file never advances a clock. A start (or restart) builds
- * both views from the store: nothing waits after a restart.
+ * is recorded; this file never advances a clock. A view with nothing queued
+ * is never touched, by a tick or by /_sim/reload ("requested"): no new
+ * generation, no reload counted (status: listener.profile.changes_applied,
+ * trust_objects). A start (or restart) builds both views from the store:
+ * nothing waits after a restart. At most --max-client-certs certificates are
+ * held (every API together); an upload past it is refused (admin_clientcerts.c).
  *
  * The admin API's client certificate routes are admin_clientcerts.c's; it
  * calls the operations at the end of this file (clientauth.h: find, add,
@@ -46,6 +64,7 @@
  * step: every write goes to the store before the map changes.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/http.h>
@@ -53,10 +72,35 @@
 #include <openssl/x509v3.h>
 
 #include "gutil.h"
+#include "certindex.h"
 #include "clientauth.h"
 #include "sim.h"
 
 #define GSIM_CLIENT_CERT_KIND "client_cert"
+
+/* A certificate in one view, held by `refs` client certificates or base
+ * entries. */
+typedef struct view_entry {
+  X509 *cert;
+  X509_OBJECT *obj; /* the handshake view: its object in the X509_STORE */
+  size_t refs;
+} view_entry;
+
+/* A change waiting for the view's next tick. */
+typedef struct view_op {
+  X509 *cert; /* a reference */
+  int add;    /* 1 add, 0 remove */
+} view_op;
+
+typedef struct cert_view {
+  gsim_cix by_cert;    /* view_entry by the certificate */
+  gsim_cix by_subject; /* the same entries by subject name (who may have issued a leaf) */
+  view_op *pending;
+  size_t pending_count, pending_cap;
+  size_t live; /* client certificates in the view (base entries not counted) */
+  int64_t loaded_ms;
+  uint64_t applied; /* changes applied since start (the start's included) */
+} cert_view;
 
 struct gsim_listener {
   EVP_PKEY *key; /* the gateway identity */
@@ -64,18 +108,16 @@ struct gsim_listener {
   gcert_store base;         /* listener trust store (listener.trust_store or --trust) */
   gsim_client_cert **certs; /* the APIs' certificate maps, in creation order */
   size_t count, cap;
+  unsigned long long seq;                     /* the last creation number given */
+  gsim_cix by_identity, by_alias, by_subject; /* gsim_client_cert by its keys */
   /* the handshake: listener SSL profile clock */
+  X509_STORE *store; /* shared by every generation */
+  cert_view handshake;
   SSL_CTX *ctx; /* current generation */
   uint64_t generation;
-  size_t profile_live; /* client certificates in the current generation */
-  int64_t profile_loaded_ms;
-  int profile_dirty;
   uint64_t profile_reloads;
   /* the in-memory trust store: certificate reloader clock */
-  X509 **memory;
-  size_t memory_count;
-  int64_t memory_loaded_ms;
-  int memory_dirty;
+  cert_view memory;
   uint64_t memory_loads; /* including the start */
   uint64_t memory_reloads;
 };
@@ -93,6 +135,177 @@ static const char *gsim_verify_client_name(gsim_verify_client mode) {
   default:
     return "optional";
   }
+}
+
+/* ---- the views: counted certificate sets, changed only at their ticks -------- */
+
+static view_entry *view_find(const cert_view *v, X509 *cert) {
+  gsim_cix_key k;
+  if (gsim_cix_key_cert(cert, &k) != 0)
+    return NULL;
+  const gsim_cix_entry *cur = NULL;
+  view_entry *e;
+  while ((e = gsim_cix_next(&v->by_cert, &k, &cur)) != NULL)
+    if (X509_cmp(e->cert, cert) == 0)
+      return e;
+  return NULL;
+}
+
+/* One more holder of cert; a new entry goes onto store's object stack when
+ * store is given (*pushed set). 0, or -1 out of memory (nothing changed). */
+static int view_hold(cert_view *v, X509 *cert, X509_STORE *store, int *pushed) {
+  view_entry *e = view_find(v, cert);
+  if (e) {
+    e->refs++;
+    return 0;
+  }
+  gsim_cix_key kc, ks;
+  if (gsim_cix_key_cert(cert, &kc) != 0 || gsim_cix_key_name(X509_get_subject_name(cert), &ks) != 0)
+    return -1;
+  if (!(e = calloc(1, sizeof(*e))))
+    return -1;
+  X509_up_ref(cert);
+  e->cert = cert;
+  e->refs = 1;
+  if (store) {
+    e->obj = X509_OBJECT_new();
+    if (!e->obj || X509_OBJECT_set1_X509(e->obj, cert) != 1 ||
+        sk_X509_OBJECT_push(X509_STORE_get0_objects(store), e->obj) <= 0) {
+      X509_OBJECT_free(e->obj);
+      X509_free(cert);
+      free(e);
+      return -1;
+    }
+    *pushed = 1;
+  }
+  if (gsim_cix_add(&v->by_cert, &kc, e) != 0 || gsim_cix_add(&v->by_subject, &ks, e) != 0) {
+    gsim_cix_remove(&v->by_cert, &kc, e);
+    if (e->obj) /* still last on the stack */
+      sk_X509_OBJECT_pop(X509_STORE_get0_objects(store));
+    X509_OBJECT_free(e->obj);
+    X509_free(cert);
+    free(e);
+    return -1;
+  }
+  return 0;
+}
+
+/* One holder less; the last one frees the entry, its store object going to
+ * dead[] (the caller takes it off the stack). */
+static void view_release(cert_view *v, X509 *cert, X509_OBJECT **dead, size_t *dead_count) {
+  view_entry *e = view_find(v, cert);
+  if (!e || --e->refs > 0)
+    return;
+  gsim_cix_key kc, ks;
+  if (gsim_cix_key_cert(cert, &kc) == 0)
+    gsim_cix_remove(&v->by_cert, &kc, e);
+  if (gsim_cix_key_name(X509_get_subject_name(e->cert), &ks) == 0)
+    gsim_cix_remove(&v->by_subject, &ks, e);
+  if (e->obj)
+    dead[(*dead_count)++] = e->obj;
+  X509_free(e->cert);
+  free(e);
+}
+
+static int view_queue(cert_view *v, X509 *cert, int add) {
+  if (v->pending_count == v->pending_cap) {
+    size_t cap = v->pending_cap ? v->pending_cap * 2 : 16;
+    view_op *grown = realloc(v->pending, cap * sizeof(*grown));
+    if (!grown)
+      return -1;
+    v->pending = grown;
+    v->pending_cap = cap;
+  }
+  X509_up_ref(cert);
+  v->pending[v->pending_count++] = (view_op){cert, add};
+  return 0;
+}
+
+static int by_address(const void *a, const void *b) {
+  const X509_OBJECT *x = *(X509_OBJECT *const *)a, *y = *(X509_OBJECT *const *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Takes dead objects off the store's stack (one pass when there are many),
+ * frees them, and sorts the stack when anything moved. */
+static void store_settle(X509_STORE *store, X509_OBJECT **dead, size_t dead_count, int pushed) {
+  STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+  if (dead_count > 0 && dead_count <= 16) {
+    for (size_t i = 0; i < dead_count; i++)
+      sk_X509_OBJECT_delete_ptr(objs, dead[i]);
+  } else if (dead_count > 16) {
+    qsort(dead, dead_count, sizeof(*dead), by_address);
+    int kept = 0, n = sk_X509_OBJECT_num(objs);
+    for (int i = 0; i < n; i++) {
+      X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+      if (!bsearch(&o, dead, dead_count, sizeof(*dead), by_address))
+        sk_X509_OBJECT_set(objs, kept++, o);
+    }
+    while (sk_X509_OBJECT_num(objs) > kept)
+      sk_X509_OBJECT_pop(objs);
+  }
+  for (size_t i = 0; i < dead_count; i++)
+    X509_OBJECT_free(dead[i]);
+  if (pushed || dead_count > 0)
+    sk_X509_OBJECT_sort(objs); /* once, here: never on a handshake */
+}
+
+/* Applies v's queue (to store too, when given): 0, or -1 when memory ran
+ * out (the changes before it stand, the rest are dropped; logged by the
+ * caller). */
+static int view_apply(cert_view *v, X509_STORE *store) {
+  X509_OBJECT **dead = NULL;
+  size_t dead_count = 0;
+  size_t removes = 0;
+  for (size_t i = 0; i < v->pending_count; i++)
+    removes += !v->pending[i].add;
+  // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of object pointers
+  if (store && removes && !(dead = calloc(removes, sizeof(*dead))))
+    return -1;
+  int rc = 0, pushed = 0;
+  for (size_t i = 0; i < v->pending_count; i++) {
+    view_op *op = &v->pending[i];
+    if (rc == 0 && op->add) {
+      if (view_hold(v, op->cert, store, &pushed) != 0)
+        rc = -1;
+      else
+        v->live++;
+    } else if (rc == 0) {
+      view_release(v, op->cert, dead, &dead_count);
+      v->live--;
+    }
+    if (rc == 0)
+      v->applied++;
+    X509_free(op->cert);
+  }
+  v->pending_count = 0;
+  if (store)
+    store_settle(store, dead, dead_count, pushed);
+  free(dead);
+  v->loaded_ms = gsim_now_ms();
+  return rc;
+}
+
+static void view_free(cert_view *v) {
+  for (size_t i = 0; i < v->pending_count; i++)
+    X509_free(v->pending[i].cert);
+  free(v->pending);
+  /* every entry is in by_cert once: free them through a walk of its buckets */
+  for (size_t b = 0; b < v->by_cert.nbuckets; b++)
+    for (gsim_cix_entry *e = v->by_cert.buckets[b]; e; e = e->next) {
+      view_entry *ve = e->value;
+      X509_free(ve->cert);
+      free(ve); /* its object belongs to the store, freed with it */
+    }
+  gsim_cix_free(&v->by_cert);
+  gsim_cix_free(&v->by_subject);
+  memset(v, 0, sizeof(*v));
+}
+
+/* A change of the map, for both views' next ticks. */
+static int queue_both(gsim_listener *l, X509 *cert, int add) {
+  return view_queue(&l->handshake, cert, add) == 0 && view_queue(&l->memory, cert, add) == 0 ? 0
+                                                                                             : -1;
 }
 
 /* ---- certificates and names ------------------------------------------------- */
@@ -205,7 +418,11 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
     if (c && migrate_key(sim, &rows[i], c, why, why_len) != 0)
       rc = -1;
     else if (!c || gsim_clientauth_add(sim, c) != 0)
-      rc = c ? gu_fail(why, why_len, "too many client certificates in the store") : -1;
+      rc = c ? gu_fail(why, why_len,
+                       "the store holds more than --max-client-certs %zu client certificates "
+                       "(or memory ran out)",
+                       gsim_client_cert_limit(sim))
+             : -1;
     else
       c = NULL; /* the map owns it */
     gsim_clientauth_cert_free(c);
@@ -217,7 +434,8 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
 /* ---- handshake generations ------------------------------------------------------ */
 
 /* Logs why a client certificate failed the handshake (the client only sees
- * an alert). */
+ * an alert). Called by OpenSSL only for a failure (ok 0) worth a line: a
+ * success costs one compare. */
 static int verify_callback(int ok, X509_STORE_CTX *store_ctx) {
   if (ok)
     return 1;
@@ -237,17 +455,8 @@ static int verify_callback(int ok, X509_STORE_CTX *store_ctx) {
   return 0; /* the failure stands */
 }
 
-static int add_cert(X509_STORE *st, X509 *cert) {
-  if (X509_STORE_add_cert(st, cert))
-    return 0;
-  unsigned long e = ERR_peek_last_error();
-  if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE)
-    return -1;
-  ERR_clear_error();
-  return 0;
-}
-
-static SSL_CTX *build_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len) {
+/* A generation's SSL_CTX: the identity, the verify mode and the shared store. */
+static SSL_CTX *new_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len) {
   static const unsigned char sid_ctx[] = "gatecert-sim";
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) {
@@ -271,20 +480,7 @@ static SSL_CTX *build_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len
     gu_fail(why, why_len, "the server identity does not load into OpenSSL");
     return NULL;
   }
-  X509_STORE *st = SSL_CTX_get_cert_store(ctx);
-  X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
-  for (size_t i = 0; ok && i < l->base.count; i++) {
-    STACK_OF(X509) *chain = l->base.entries[i].chain;
-    for (int j = 0; ok && chain && j < sk_X509_num(chain); j++)
-      ok = add_cert(st, sk_X509_value(chain, j)) == 0;
-  }
-  for (size_t i = 0; ok && i < l->count; i++)
-    ok = add_cert(st, l->certs[i]->cert) == 0;
-  if (!ok) {
-    SSL_CTX_free(ctx);
-    gu_fail(why, why_len, "a client certificate could not be added to the listener trust");
-    return NULL;
-  }
+  SSL_CTX_set1_cert_store(ctx, l->store);
   int mode = SSL_VERIFY_NONE;
   if (sim->opt->verify_client == GSIM_VERIFY_CLIENT_OPTIONAL)
     mode = SSL_VERIFY_PEER;
@@ -294,19 +490,19 @@ static SSL_CTX *build_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len
   return ctx;
 }
 
-/* A new handshake generation from the certificates now in the map. */
+/* The handshake view's queue applied to the store, and a new generation. */
 static int rebuild_profile(gsim *sim, gsim_listener *l, const char *reason, char *why,
                            size_t why_len) {
-  SSL_CTX *ctx = build_ctx(sim, l, why, why_len);
+  SSL_CTX *ctx = new_ctx(sim, l, why, why_len);
   if (!ctx)
     return -1;
+  if (view_apply(&l->handshake, l->store) != 0)
+    gsim_log(sim, "ERROR",
+             "listener SSL profile: out of memory applying the changes: some dropped");
   SSL_CTX_free(l->ctx); /* connections made with it hold their own reference */
   l->ctx = ctx;
   sim->server_ctx = ctx; /* borrowed: the listener owns it */
   l->generation++;
-  l->profile_live = l->count;
-  l->profile_loaded_ms = gsim_now_ms();
-  l->profile_dirty = 0;
   if (l->generation > 1)
     gsim_log(sim, "INFO",
              "listener SSL profile reloaded (%s): generation %llu, %zu client certificate(s)",
@@ -314,24 +510,11 @@ static int rebuild_profile(gsim *sim, gsim_listener *l, const char *reason, char
   return 0;
 }
 
-/* A new in-memory trust snapshot from the certificates now in the map. */
+/* The in-memory trust view's queue applied. */
 static int reload_memory(gsim *sim, gsim_listener *l, const char *reason, char *why,
                          size_t why_len) {
-  // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of certificate pointers
-  X509 **snap = l->count ? calloc(l->count, sizeof(*snap)) : NULL;
-  if (l->count && !snap)
-    return gu_fail(why, why_len, "out of memory");
-  for (size_t i = 0; i < l->count; i++) {
-    X509_up_ref(l->certs[i]->cert);
-    snap[i] = l->certs[i]->cert;
-  }
-  for (size_t i = 0; i < l->memory_count; i++)
-    X509_free(l->memory[i]);
-  free(l->memory);
-  l->memory = snap;
-  l->memory_count = l->count;
-  l->memory_loaded_ms = gsim_now_ms();
-  l->memory_dirty = 0;
+  if (view_apply(&l->memory, NULL) != 0)
+    return gu_fail(why, why_len, "out of memory (some changes dropped)");
   if (l->memory_loads++ > 0)
     gsim_log(sim, "INFO",
              "client certificate trust store reloaded into memory (%s): %zu "
@@ -355,24 +538,32 @@ int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *w
   EVP_PKEY_up_ref(key);
   l->key = key;
   l->chain = X509_chain_up_ref(chain);
-  if (!l->chain)
+  if (!l->chain || !(l->store = X509_STORE_new()))
     return gu_fail(why, why_len, "out of memory");
+  X509_STORE_set_flags(l->store, X509_V_FLAG_PARTIAL_CHAIN);
   const char *path = opt->client_trust ? opt->client_trust : opt->trust;
   const char *password = opt->client_trust ? opt->client_trust_password : opt->trust_password;
   gcert_error err = {0};
   if (path && gcert_read_file(path, GCERT_FORMAT_AUTO, password, &l->base, &err) != GCERT_OK)
     return gu_fail(why, why_len, "%s %s: %s",
                    opt->client_trust ? "listener trust store" : "--trust", path, err.message);
+  int pushed = 0;
+  for (size_t i = 0; i < l->base.count; i++) { /* base entries: held for good */
+    STACK_OF(X509) *certs = l->base.entries[i].chain;
+    for (int j = 0; certs && j < sk_X509_num(certs); j++)
+      if (view_hold(&l->handshake, sk_X509_value(certs, j), l->store, &pushed) != 0)
+        return gu_fail(why, why_len, "out of memory");
+  }
   if (load_certs(sim, why, why_len) != 0)
     return -1;
   if (rebuild_profile(sim, l, "start", why, why_len) != 0 ||
       reload_memory(sim, l, "start", why, why_len) != 0)
     return -1;
   gsim_log(sim, "INFO",
-           "listener: client certificates %s, %zu stored; SSL profile reload every %lds, "
-           "trust store reloader every %lds from +%lds",
-           gsim_verify_client_name(opt->verify_client), l->count, opt->listener_reload_s,
-           opt->truststore_period_s, opt->truststore_delay_s);
+           "listener: client certificates %s, %zu stored (at most %zu); SSL profile reload every "
+           "%lds, trust store reloader every %lds from +%lds",
+           gsim_verify_client_name(opt->verify_client), l->count, gsim_client_cert_limit(sim),
+           opt->listener_reload_s, opt->truststore_period_s, opt->truststore_delay_s);
   return 0;
 }
 
@@ -385,9 +576,12 @@ void gsim_listener_free(gsim *sim) {
   for (size_t i = 0; i < l->count; i++)
     gsim_clientauth_cert_free(l->certs[i]);
   free(l->certs);
-  for (size_t i = 0; i < l->memory_count; i++)
-    X509_free(l->memory[i]);
-  free(l->memory);
+  gsim_cix_free(&l->by_identity);
+  gsim_cix_free(&l->by_alias);
+  gsim_cix_free(&l->by_subject);
+  view_free(&l->handshake);
+  view_free(&l->memory);
+  X509_STORE_free(l->store); /* and the objects view_hold pushed */
   gcert_store_free(&l->base);
   EVP_PKEY_free(l->key);
   sk_X509_pop_free(l->chain, X509_free);
@@ -401,13 +595,14 @@ SSL *gsim_listener_new_ssl(gsim *sim) {
 
 int gsim_listener_pending(const gsim *sim, gsim_listener_view view) {
   const gsim_listener *l = sim->listener;
-  return l && (view == GSIM_LISTENER_HANDSHAKE ? l->profile_dirty : l->memory_dirty);
+  return l && (view == GSIM_LISTENER_HANDSHAKE ? l->handshake.pending_count
+                                               : l->memory.pending_count) > 0;
 }
 
 int gsim_listener_apply(gsim *sim, gsim_listener_view view, const char *reason, char *why,
                         size_t why_len) {
   gsim_listener *l = sim->listener;
-  if (!l)
+  if (!l || !gsim_listener_pending(sim, view)) /* nothing changed: nothing rebuilt */
     return 0;
   if (view == GSIM_LISTENER_HANDSHAKE) {
     if (rebuild_profile(sim, l, reason, why, why_len) != 0)
@@ -436,26 +631,30 @@ json_t *gsim_listener_status(gsim *sim) {
     return json_object();
   int64_t now = gsim_now_ms();
   json_t *profile = json_pack(
-      "{s:I, s:I, s:I, s:o, s:I, s:I, s:b, s:I, s:I}", "interval_s",
+      "{s:I, s:I, s:I, s:o, s:I, s:I, s:b, s:I, s:I, s:I, s:I}", "interval_s",
       (json_int_t)opt->listener_reload_s, "interval_asked_s",
       (json_int_t)opt->listener_reload_asked_s, "ticks", (json_int_t)sim->listener_clock.last_index,
       "next_ticks_ms", next_ticks(&sim->listener_clock, now), "generation",
       (json_int_t)l->generation, "reloads", (json_int_t)l->profile_reloads, "pending_change",
-      l->profile_dirty, "certificates_live", (json_int_t)l->profile_live, "loaded_ms",
-      (json_int_t)l->profile_loaded_ms);
+      l->handshake.pending_count > 0, "certificates_live", (json_int_t)l->handshake.live,
+      "loaded_ms", (json_int_t)l->handshake.loaded_ms, "changes_applied",
+      (json_int_t)l->handshake.applied, "trust_objects",
+      (json_int_t)sk_X509_OBJECT_num(X509_STORE_get0_objects(l->store)));
   json_t *truststore = json_pack(
-      "{s:I, s:I, s:I, s:o, s:I, s:b, s:I, s:I}", "period_s", (json_int_t)opt->truststore_period_s,
-      "initial_delay_s", (json_int_t)opt->truststore_delay_s, "ticks",
-      (json_int_t)sim->truststore_clock.last_index, "next_ticks_ms",
+      "{s:I, s:I, s:I, s:o, s:I, s:b, s:I, s:I, s:I}", "period_s",
+      (json_int_t)opt->truststore_period_s, "initial_delay_s", (json_int_t)opt->truststore_delay_s,
+      "ticks", (json_int_t)sim->truststore_clock.last_index, "next_ticks_ms",
       next_ticks(&sim->truststore_clock, now), "reloads", (json_int_t)l->memory_reloads,
-      "pending_change", l->memory_dirty, "certificates_live", (json_int_t)l->memory_count,
-      "loaded_ms", (json_int_t)l->memory_loaded_ms);
-  return json_pack("{s:s, s:s, s:b, s:o, s:o, s:I}", "verify_client",
+      "pending_change", l->memory.pending_count > 0, "certificates_live",
+      (json_int_t)l->memory.live, "loaded_ms", (json_int_t)l->memory.loaded_ms, "changes_applied",
+      (json_int_t)l->memory.applied);
+  return json_pack("{s:s, s:s, s:b, s:o, s:o, s:I, s:I}", "verify_client",
                    gsim_verify_client_name(opt->verify_client), "certificate_match",
                    opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT ? "serial_subject"
                                                                 : "serial_issuer",
                    "chain_validation", opt->chain_validation, "profile", profile, "truststore",
-                   truststore, "client_certificates", (json_int_t)l->count);
+                   truststore, "client_certificates", (json_int_t)l->count,
+                   "max_client_certificates", (json_int_t)gsim_client_cert_limit(sim));
 }
 
 /* 1 when issuer's key signed cert (and the names link). */
@@ -466,7 +665,7 @@ static int signed_by(X509 *cert, X509 *issuer) {
   return ok;
 }
 
-/* The exact certificate is in memory trust (snapshot or base store); with
+/* The exact certificate is in memory trust (the view or the base store); with
  * chain_validation, a certificate issued by one in it (verified signature)
  * counts too, as WSO2 then validates the chain against the trust store. */
 int gsim_listener_memory_trusts(gsim *sim, X509 *cert) {
@@ -474,9 +673,16 @@ int gsim_listener_memory_trusts(gsim *sim, X509 *cert) {
   if (!l || !cert)
     return 0;
   int chain = sim->opt->chain_validation;
-  for (size_t i = 0; i < l->memory_count; i++)
-    if (X509_cmp(l->memory[i], cert) == 0 || (chain && signed_by(cert, l->memory[i])))
-      return 1;
+  if (view_find(&l->memory, cert))
+    return 1;
+  gsim_cix_key k;
+  if (chain && gsim_cix_key_name(X509_get_issuer_name(cert), &k) == 0) {
+    const gsim_cix_entry *cur = NULL;
+    view_entry *e;
+    while ((e = gsim_cix_next(&l->memory.by_subject, &k, &cur)) != NULL)
+      if (signed_by(cert, e->cert))
+        return 1;
+  }
   for (size_t i = 0; i < l->base.count; i++) {
     STACK_OF(X509) *certs = l->base.entries[i].chain;
     for (int j = 0; certs && j < sk_X509_num(certs); j++) {
@@ -493,8 +699,8 @@ int gsim_listener_handshake_trusts(gsim *sim, X509 *cert) {
   if (!l || !l->ctx || !cert)
     return 0;
   X509_STORE_CTX *vctx = X509_STORE_CTX_new();
-  int ok = vctx && X509_STORE_CTX_init(vctx, SSL_CTX_get_cert_store(l->ctx), cert, NULL) == 1 &&
-           X509_verify_cert(vctx) == 1;
+  int ok =
+      vctx && X509_STORE_CTX_init(vctx, l->store, cert, NULL) == 1 && X509_verify_cert(vctx) == 1;
   X509_STORE_CTX_free(vctx);
   ERR_clear_error();
   return ok;
@@ -509,13 +715,35 @@ static int same_identity(const gsim_options *opt, X509 *a, X509 *b) {
   return X509_NAME_cmp(X509_get_issuer_name(a), X509_get_issuer_name(b)) == 0;
 }
 
+/* The API's first certificate (creation order) with cert's serial + issuer
+ * (or subject). */
 static const gsim_client_cert *match_one(gsim *sim, const gsim_api *api, X509 *cert) {
   gsim_listener *l = sim->listener;
-  for (size_t i = 0; i < l->count; i++)
-    if (strcmp(l->certs[i]->api_id, api->id) == 0 &&
-        same_identity(sim->opt, l->certs[i]->cert, cert))
-      return l->certs[i];
-  return NULL;
+  gsim_cix_key k;
+  if (gsim_cix_key_identity(cert, sim->opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT, &k) != 0)
+    return NULL;
+  const gsim_cix_entry *cur = NULL;
+  const gsim_client_cert *c, *best = NULL;
+  while ((c = gsim_cix_next(&l->by_identity, &k, &cur)) != NULL)
+    if ((!best || c->seq < best->seq) && strcmp(c->api_id, api->id) == 0 &&
+        same_identity(sim->opt, c->cert, cert))
+      best = c;
+  return best;
+}
+
+/* The API's first certificate (creation order) that signed cert. */
+static const gsim_client_cert *issued_by_one(gsim *sim, const gsim_api *api, X509 *cert) {
+  gsim_listener *l = sim->listener;
+  gsim_cix_key k;
+  if (gsim_cix_key_name(X509_get_issuer_name(cert), &k) != 0)
+    return NULL;
+  const gsim_cix_entry *cur = NULL;
+  const gsim_client_cert *c, *best = NULL;
+  while ((c = gsim_cix_next(&l->by_subject, &k, &cur)) != NULL)
+    if ((!best || c->seq < best->seq) && strcmp(c->api_id, api->id) == 0 &&
+        signed_by(cert, c->cert))
+      best = c;
+  return best;
 }
 
 const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X509 *cert,
@@ -527,9 +755,8 @@ const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X
   if (found || !sim->opt->chain_validation)
     return found;
   /* a leaf issued (verified signature) by one of the API's certificates */
-  for (size_t i = 0; i < l->count; i++)
-    if (strcmp(l->certs[i]->api_id, api->id) == 0 && signed_by(cert, l->certs[i]->cert))
-      return l->certs[i];
+  if ((found = issued_by_one(sim, api, cert)) != NULL)
+    return found;
   /* an issuer on the presented chain's actual path from the leaf: a chain
    * certificate that did not sign the one below it proves nothing */
   X509 *below = cert;
@@ -542,11 +769,9 @@ const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X
     }
     if (!issuer)
       break;
-    if ((found = match_one(sim, api, issuer)) != NULL)
+    if ((found = match_one(sim, api, issuer)) != NULL ||
+        (found = issued_by_one(sim, api, issuer)) != NULL)
       return found;
-    for (size_t i = 0; i < l->count; i++)
-      if (strcmp(l->certs[i]->api_id, api->id) == 0 && signed_by(issuer, l->certs[i]->cert))
-        return l->certs[i];
     below = issuer;
   }
   return NULL;
@@ -554,9 +779,39 @@ const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X
 
 /* ---- the certificate map ------------------------------------------------------------ */
 
+/* c's entries in the map's three indexes (add 1) or out of them (add 0). */
+static int index_cert(gsim *sim, gsim_client_cert *c, int add) {
+  gsim_listener *l = sim->listener;
+  gsim_cix_key ki, ka, ks;
+  if (gsim_cix_key_identity(c->cert, sim->opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT, &ki) != 0 ||
+      gsim_cix_key_text(c->alias, &ka) != 0 ||
+      gsim_cix_key_name(X509_get_subject_name(c->cert), &ks) != 0)
+    return -1;
+  if (!add) {
+    gsim_cix_remove(&l->by_identity, &ki, c);
+    gsim_cix_remove(&l->by_alias, &ka, c);
+    gsim_cix_remove(&l->by_subject, &ks, c);
+    return 0;
+  }
+  if (gsim_cix_add(&l->by_identity, &ki, c) != 0)
+    return -1;
+  if (gsim_cix_add(&l->by_alias, &ka, c) != 0) {
+    gsim_cix_remove(&l->by_identity, &ki, c);
+    return -1;
+  }
+  if (gsim_cix_add(&l->by_subject, &ks, c) != 0) {
+    gsim_cix_remove(&l->by_identity, &ki, c);
+    gsim_cix_remove(&l->by_alias, &ka, c);
+    return -1;
+  }
+  return 0;
+}
+
+/* Appends c to the map (indexed, queued for both views): 0, or -1 at the
+ * limit or out of memory (nothing changed). */
 static int gsim_clientauth_add(gsim *sim, gsim_client_cert *c) {
   gsim_listener *l = sim->listener;
-  if (l->count >= GSIM_MAX_CLIENT_CERTS)
+  if (l->count >= gsim_client_cert_limit(sim))
     return -1;
   if (l->count == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 16;
@@ -567,8 +822,24 @@ static int gsim_clientauth_add(gsim *sim, gsim_client_cert *c) {
     l->certs = grown;
     l->cap = cap;
   }
+  if (index_cert(sim, c, 1) != 0)
+    return -1;
+  if (queue_both(l, c->cert, 1) != 0) {
+    index_cert(sim, c, 0);
+    return -1;
+  }
+  c->seq = ++l->seq;
   l->certs[l->count++] = c;
   return 0;
+}
+
+/* Takes c out of the map (unindexed, queued for both views) and frees it. */
+static void forget(gsim *sim, gsim_client_cert *c) {
+  index_cert(sim, c, 0);
+  if (queue_both(sim->listener, c->cert, 0) != 0)
+    gsim_log(sim, "ERROR", "out of memory: client certificate '%s' stays in the listener trust",
+             c->alias);
+  gsim_clientauth_cert_free(c);
 }
 
 /* Drops an API's certificate (key_type and alias), or all of them (NULL, NULL). */
@@ -580,7 +851,7 @@ static size_t gsim_clientauth_remove(gsim *sim, const char *api_id, const char *
     gsim_client_cert *c = l->certs[i];
     if (strcmp(c->api_id, api_id) == 0 && (!key_type || strcmp(c->key_type, key_type) == 0) &&
         (!alias || strcmp(c->alias, alias) == 0)) {
-      gsim_clientauth_cert_free(c);
+      forget(sim, c);
       removed++;
     } else
       l->certs[kept++] = c;
@@ -589,9 +860,16 @@ static size_t gsim_clientauth_remove(gsim *sim, const char *api_id, const char *
   return removed;
 }
 
-static void gsim_clientauth_changed(gsim *sim) {
-  sim->listener->profile_dirty = 1;
-  sim->listener->memory_dirty = 1;
+/* Drops the one certificate c (found by its pointer: no name compares). */
+static void gsim_clientauth_remove_one(gsim *sim, gsim_client_cert *c) {
+  gsim_listener *l = sim->listener;
+  for (size_t i = 0; i < l->count; i++)
+    if (l->certs[i] == c) {
+      memmove(&l->certs[i], &l->certs[i + 1], (l->count - i - 1) * sizeof(*l->certs));
+      l->count--;
+      forget(sim, c);
+      return;
+    }
 }
 
 int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
@@ -603,11 +881,9 @@ int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
       GSIM_STORE_OK)
     return -1;
   size_t removed = gsim_clientauth_remove(sim, api_id, NULL, NULL);
-  if (removed > 0) {
-    gsim_clientauth_changed(sim);
+  if (removed > 0)
     gsim_log(sim, "INFO", "api %s deleted: its %zu client certificate(s) no longer match", api_id,
              removed);
-  }
   return 0;
 }
 
@@ -615,20 +891,30 @@ int gsim_client_certs_drop_api(gsim *sim, const char *api_id) {
 
 size_t gsim_client_cert_count(const gsim *sim) { return sim->listener ? sim->listener->count : 0; }
 
+/* Options built in process (tests) may leave the limit 0: the default then. */
+size_t gsim_client_cert_limit(const gsim *sim) {
+  long n = sim->opt->max_client_certs;
+  return (size_t)(n > 0 ? n : GSIM_DEFAULT_MAX_CLIENT_CERTS);
+}
+
 gsim_client_cert *gsim_client_cert_at(gsim *sim, size_t i) {
   return i < gsim_client_cert_count(sim) ? sim->listener->certs[i] : NULL;
 }
 
 gsim_client_cert *gsim_client_cert_find(gsim *sim, const char *api_id, const char *key_type,
                                         const char *alias) {
-  gsim_client_cert *c;
-  for (size_t i = 0; (c = gsim_client_cert_at(sim, i)) != NULL; i++)
-    if ((!api_id || strcmp(c->api_id, api_id) == 0) &&
+  gsim_listener *l = sim->listener;
+  gsim_cix_key k;
+  if (!l || gsim_cix_key_text(alias, &k) != 0)
+    return NULL;
+  const gsim_cix_entry *cur = NULL;
+  gsim_client_cert *c, *best = NULL;
+  while ((c = gsim_cix_next(&l->by_alias, &k, &cur)) != NULL)
+    if ((!best || c->seq < best->seq) && (!api_id || strcmp(c->api_id, api_id) == 0) &&
         (!key_type || strcmp(c->key_type, key_type) == 0) && strcmp(c->alias, alias) == 0)
-      return c;
-  return NULL;
+      best = c;
+  return best;
 }
-
 /* Writes c to the store (insert, or overwrite when replace). */
 static gsim_store_status store_put(gsim *sim, const gsim_client_cert *c, int replace) {
   gsim_object_row row;
@@ -663,7 +949,6 @@ gsim_store_status gsim_client_cert_add(gsim *sim, gsim_client_cert *c) {
     gsim_clientauth_cert_free(c);
     return st == GSIM_STORE_OK ? GSIM_STORE_ERROR : st;
   }
-  gsim_clientauth_changed(sim);
   char profile[32], memory[32];
   int64_t now = gsim_now_ms();
   gsim_format_iso(gsim_schedule_next_ms(&sim->listener_clock, now), profile);
@@ -687,8 +972,12 @@ gsim_store_status gsim_client_cert_update(gsim *sim, gsim_client_cert *c, const 
   int cert_changed = X509_cmp(next->cert, c->cert) != 0;
   snprintf(c->tier, sizeof(c->tier), "%s", next->tier);
   if (cert_changed) {
+    index_cert(sim, c, 0);
+    if (queue_both(sim->listener, c->cert, 0) != 0)
+      gsim_log(sim, "ERROR", "out of memory: the replaced certificate stays in the listener trust");
     gsim_clientauth_cert_set(sim->opt, c, next->cert);
-    gsim_clientauth_changed(sim);
+    if (index_cert(sim, c, 1) != 0 || queue_both(sim->listener, c->cert, 1) != 0)
+      gsim_log(sim, "ERROR", "out of memory: the new certificate of '%s' may not match", c->alias);
   }
   gsim_clientauth_cert_free(next);
   gsim_log(sim, "INFO", "client certificate '%s' of api %s updated (%s%s), tier %s", c->alias,
@@ -707,8 +996,6 @@ gsim_store_status gsim_client_cert_delete(gsim *sim, gsim_client_cert *c) {
            "client certificate '%s' (%s) deleted from api %s: no longer matches; still in the "
            "handshake trust until the next listener tick",
            c->alias, c->unique_id, c->api_id);
-  gsim_client_cert gone = *c; /* the names outlive c, which the removal frees */
-  gsim_clientauth_remove(sim, gone.api_id, gone.key_type, gone.alias);
-  gsim_clientauth_changed(sim);
+  gsim_clientauth_remove_one(sim, c); /* c is freed */
   return GSIM_STORE_OK;
 }

@@ -12,8 +12,10 @@
 
 #include "sim.h"
 
-/* How many client certificates the maps hold (at most GSIM_MAX_CLIENT_CERTS). */
+/* How many client certificates the maps hold, and how many they may hold
+ * (--max-client-certs: an upload past it is refused). */
 size_t gsim_client_cert_count(const gsim *sim);
+size_t gsim_client_cert_limit(const gsim *sim);
 /* The certificate at position i (creation order), NULL past the end. */
 gsim_client_cert *gsim_client_cert_at(gsim *sim, size_t i);
 /* The first certificate with alias whose API is api_id and key type is

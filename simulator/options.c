@@ -34,7 +34,7 @@ static const char usage_text[] =
     "                    [--server-cert FILE --server-key FILE]\n"
     "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
     "                    [--config FILE.json] [--fault-format json|xml] [--http]\n"
-    "                    [--backend-timeout-ms MS] [--log FILE]\n"
+    "                    [--backend-timeout-ms MS] [--max-client-certs N] [--log FILE]\n"
     "\n"
     "The reference gateway of gatecert. Listens on 127.0.0.1, ports chosen by the\n"
     "kernel, and prints one line once listening:\n"
@@ -67,6 +67,9 @@ static const char usage_text[] =
     "                              and sap, xml for wso2-2.6)\n"
     "  --http                      also listen for plain HTTP\n"
     "  --backend-timeout-ms MS     backend response timeout (default 30000) -> 101504\n"
+    "  --max-client-certs N        client certificates stored at most, every API\n"
+    "                              together (default 250000); an upload past it is\n"
+    "                              refused with the profile's 400 error\n"
     "  --log FILE                  gateway log (default: stderr)\n"
     "  --break immediate-reload    self-test only: apply endpoint certificate changes at\n"
     "                              once instead of at the tick (a deliberate bug that the\n"
@@ -643,6 +646,7 @@ enum {
   OPT_RULES,
   OPT_HELP,
   OPT_FRESH_STORE,
+  OPT_MAX_CLIENT_CERTS,
 };
 
 static const struct option long_options[] = {
@@ -660,6 +664,7 @@ static const struct option long_options[] = {
     {"fault-format", required_argument, NULL, OPT_FAULT_FORMAT},
     {"http", no_argument, NULL, OPT_HTTP},
     {"backend-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+    {"max-client-certs", required_argument, NULL, OPT_MAX_CLIENT_CERTS},
     {"log", required_argument, NULL, OPT_LOG},
     {"break", required_argument, NULL, OPT_BREAK},
     {"rules", no_argument, NULL, OPT_RULES},
@@ -737,6 +742,11 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     else
       return fail(why, why_len, "--break: at most %d", GSIM_MAX_BREAKS);
     return 0;
+  case OPT_MAX_CLIENT_CERTS:
+    if (parse_long(arg, 1, GSIM_LIMIT_MAX_CLIENT_CERTS, &opt->max_client_certs) != 0)
+      return fail(why, why_len, "--max-client-certs: \"%s\" is not 1..%d", arg,
+                  GSIM_LIMIT_MAX_CLIENT_CERTS);
+    return 0;
   case OPT_LOG:
     return set_string(&opt->log_path, arg) ? fail(why, why_len, "out of memory") : 0;
   default:
@@ -754,6 +764,7 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   opt->truststore_period_s = 600;
   opt->truststore_delay_s = 60;
   opt->cert_match = GSIM_MATCH_SERIAL_ISSUER;
+  opt->max_client_certs = GSIM_DEFAULT_MAX_CLIENT_CERTS;
   opt->cert_header_encoded = 1;
   opt->client_cert_validation = 1;
   opt->forward_cert_header = 0; /* forward_client_certificate_header: false */

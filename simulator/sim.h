@@ -130,6 +130,7 @@ typedef struct gsim_options {
   char *client_trust_password;
   gsim_cert_match cert_match; /* serial + issuer DN (default) or serial + subject DN */
   int chain_validation;       /* enable_certificate_chain_validation */
+  long max_client_certs;      /* --max-client-certs: every API together */
   /* load-balancer header mode (config "mutual_ssl") */
   char *cert_header;                          /* default X-WSO2-CLIENT-CERTIFICATE */
   int cert_header_encoded;                    /* client_certificate_encode, default 1 */
@@ -347,6 +348,7 @@ typedef struct gsim_client_cert {
   X509 *cert;
   char unique_id
       [GSIM_UNIQUE_ID_MAX]; /* WSO2's "serial_DN" key (issuer or subject DN per cert_match) */
+  unsigned long long seq; /* creation order (clientauth.c): the first match wins */
 } gsim_client_cert;
 
 /* Builds the listener's first generation (verify mode, base client trust and

@@ -42,7 +42,8 @@
 #define GSIM_MAX_SERVERS      16 /* host:port entries of one SSL profile */
 #define GSIM_MAX_APIS         1024
 #define GSIM_MAX_OPERATIONS   256  /* resources of one API */
-#define GSIM_MAX_CLIENT_CERTS 4096 /* every API together */
+#define GSIM_DEFAULT_MAX_CLIENT_CERTS 250000 /* every API together: --max-client-certs */
+#define GSIM_LIMIT_MAX_CLIENT_CERTS   10000000 /* the largest --max-client-certs */
 #define GSIM_MAX_LB_PINS      16
 #define GSIM_MAX_TIERS        32
 #define GSIM_MAX_KMS          64 /* key managers */
