@@ -118,6 +118,7 @@ typedef struct gcb_backend {
   int refuse_fd; /* fault=refuse: bound, never listening (-1 otherwise) */
   gcb_report report;
   gcb_fault_conn *fault_conns; /* open fault connections, freed at stop */
+  uint64_t connections;        /* TLS connections accepted so far (the report's "conn") */
 } gcb_backend;
 
 /* Builds the event for facts, writes it to the backend's report (if any) and
@@ -133,6 +134,8 @@ gcb_conn *gcb_tls_conn(gcb_backend *b, SSL *ssl);
 /* The client certificate of a connection: the verified peer, or the one
  * presented and rejected during the handshake; NULL when none was sent. */
 X509 *gcb_tls_client_cert(gcb_backend *b, SSL *ssl);
+/* The connection's number in its backend (1, 2, ...); 0 for NULL. */
+uint64_t gcb_conn_number(const gcb_conn *conn);
 /* Records that this connection's event was reported (returns 1 the first time). */
 int gcb_conn_claim_report(gcb_conn *conn);
 /* Registers the ex_data slot every backend of the process uses. */

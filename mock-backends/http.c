@@ -12,10 +12,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+
+/* Seconds a connection may stay idle (and a request take to arrive). */
+#define GCB_IDLE_TIMEOUT_S    30
+#define GCB_IDLE_TIMEOUT_TEXT "30"
 
 /* A reply waiting for its delay. */
 typedef struct pending_reply {
@@ -57,6 +62,13 @@ static void send_body(struct evhttp_request *req, json_t *body) {
     return;
   }
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+  /* The idle timeout of a kept-alive connection (evhttp_set_timeout below),
+   * announced as Apache httpd does, so a pooling client can stop reusing the
+   * connection before this backend closes it. */
+  const char *connection = evhttp_find_header(evhttp_request_get_input_headers(req), "Connection");
+  if (connection == NULL || strcasecmp(connection, "close") != 0)
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Keep-Alive",
+                      "timeout=" GCB_IDLE_TIMEOUT_TEXT);
   evbuffer_add(out, text, strlen(text));
   evhttp_send_reply(req, HTTP_OK, "OK", out);
   evbuffer_free(out);
@@ -142,7 +154,7 @@ int gcb_http_start(gcb_backend *b, int fd, char *why, size_t why_len) {
                                           EVHTTP_REQ_PATCH);
   evhttp_set_max_headers_size(b->http, (ev_ssize_t)64 * 1024);
   evhttp_set_max_body_size(b->http, (ev_ssize_t)1024 * 1024);
-  evhttp_set_timeout(b->http, 30);
+  evhttp_set_timeout(b->http, GCB_IDLE_TIMEOUT_S);
   if (evhttp_accept_socket(b->http, fd) != 0) {
     snprintf(why, why_len, "cannot accept on the listening socket");
     return -1;

@@ -120,6 +120,9 @@ json_t *gcb_report_event(gcb_backend *b, const gcb_facts *f) {
       f->reached_app, "sni", nullable(sni), "tls_version", nullable(version), "resumed",
       ssl && SSL_is_init_finished(ssl) && SSL_session_reused(ssl), "client_cert",
       client_cert_json(b, ssl), "error", nullable(f->error), "request", request_json(f->req));
+  uint64_t number = ssl ? gcb_conn_number(gcb_tls_conn(b, ssl)) : 0;
+  if (event != NULL)
+    json_object_set_new(event, "conn", number ? json_integer((json_int_t)number) : json_null());
   if (event == NULL || b->report.fd < 0)
     return event;
   char *line = json_dumps(event, JSON_COMPACT);

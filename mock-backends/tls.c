@@ -28,6 +28,7 @@ struct gcb_conn {
   gcb_backend *backend;
   int verify_error; /* first X509_V_ERR seen on the client certificate */
   int reported;     /* an event was written for this connection */
+  uint64_t number;  /* 1 for the backend's first connection, then 2, ... */
   X509 *presented;  /* the client's leaf as seen by the verify callback */
 };
 
@@ -230,8 +231,11 @@ SSL *gcb_tls_new_ssl(gcb_backend *b) {
   }
   conn->backend = b;
   conn->verify_error = X509_V_OK;
+  conn->number = ++b->connections;
   return ssl;
 }
+
+uint64_t gcb_conn_number(const gcb_conn *conn) { return conn ? conn->number : 0; }
 
 X509 *gcb_tls_client_cert(gcb_backend *b, SSL *ssl) {
   X509 *cert = SSL_get0_peer_certificate(ssl);

@@ -32,6 +32,7 @@
 #include <libxml/parser.h>
 #include <openssl/err.h>
 
+#include "backend_pool.h"
 #include "framing.h"
 #include "gutil.h"
 #include "sim.h"
@@ -250,6 +251,7 @@ static void stop(gsim *sim, identity *id, int lock_fd) {
     evhttp_free(sim->http);
   if (sim->admin)
     evhttp_free(sim->admin);
+  gsim_pool_free(sim->pool); /* before its base */
   if (sim->base)
     event_base_free(sim->base);
   gsim_sap_free(sim);

@@ -22,6 +22,7 @@
 
 #include <openssl/crypto.h>
 
+#include "backend_pool.h"
 #include "gutil.h"
 #include "sim.h"
 
@@ -67,6 +68,10 @@ static const char usage_text[] =
     "                              and sap, xml for wso2-2.6)\n"
     "  --http                      also listen for plain HTTP\n"
     "  --backend-timeout-ms MS     backend response timeout (default 30000) -> 101504\n"
+    "  --backend-keepalive on|off  pool kept-alive backend connections as WSO2's\n"
+    "                              sender does (default on; config backend_keepalive)\n"
+    "  --backend-idle-ms MS        reuse a pooled backend connection only this long\n"
+    "                              after its last answer (default 50000)\n"
     "  --max-client-certs N        client certificates stored at most, every API\n"
     "                              together (default 250000); an upload past it is\n"
     "                              refused with the profile's 400 error\n"
@@ -544,11 +549,17 @@ static int parse_throttling(gsim_options *opt, json_t *obj, char *why, size_t wh
 
 static int parse_config(gsim_options *opt, const char *path, int *fault_set, int *timeout_set,
                         int *reload_set, char *why, size_t why_len) {
-  static const char *const keys[] = {"ssl_profiles",  "default_profile",
-                                     "fault_format",  "backend_timeout_ms",
-                                     "http_listener", "sender_reload_interval",
-                                     "listener",      "mutual_ssl",
-                                     "throttling",    NULL};
+  static const char *const keys[] = {"ssl_profiles",
+                                     "default_profile",
+                                     "fault_format",
+                                     "backend_timeout_ms",
+                                     "http_listener",
+                                     "sender_reload_interval",
+                                     "listener",
+                                     "mutual_ssl",
+                                     "throttling",
+                                     "backend_keepalive",
+                                     NULL};
   gcert_buf buf = {0};
   gcert_error err = {0};
   if (gcert_file_load(path, GSIM_MAX_CONFIG, &buf, &err) != GCERT_OK)
@@ -589,6 +600,13 @@ static int parse_config(gsim_options *opt, const char *path, int *fault_set, int
     else
       opt->sender_reload_asked_s = (long)json_integer_value(v);
     *reload_set = 1;
+  }
+  v = json_object_get(root, "backend_keepalive");
+  if (!rc && v) {
+    if (!json_is_boolean(v))
+      rc = fail(why, why_len, "config: backend_keepalive must be true or false");
+    else
+      opt->backend_keepalive = json_is_true(v);
   }
   v = json_object_get(root, "http_listener");
   if (!rc && v) {
@@ -646,6 +664,8 @@ enum {
   OPT_RULES,
   OPT_HELP,
   OPT_FRESH_STORE,
+  OPT_KEEPALIVE,
+  OPT_IDLE,
   OPT_MAX_CLIENT_CERTS,
 };
 
@@ -664,6 +684,8 @@ static const struct option long_options[] = {
     {"fault-format", required_argument, NULL, OPT_FAULT_FORMAT},
     {"http", no_argument, NULL, OPT_HTTP},
     {"backend-timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+    {"backend-keepalive", required_argument, NULL, OPT_KEEPALIVE},
+    {"backend-idle-ms", required_argument, NULL, OPT_IDLE},
     {"max-client-certs", required_argument, NULL, OPT_MAX_CLIENT_CERTS},
     {"log", required_argument, NULL, OPT_LOG},
     {"break", required_argument, NULL, OPT_BREAK},
@@ -678,6 +700,7 @@ typedef struct cli_seen {
   long reload;
   long timeout;
   int reload_set, timeout_set, fault_set;
+  int keepalive, keepalive_set;        /* --backend-keepalive (over the config's) */
   const char *breaks[GSIM_MAX_BREAKS]; /* rule families to break, after the profile is known */
   size_t break_count;
 } cli_seen;
@@ -747,6 +770,16 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
       return fail(why, why_len, "--max-client-certs: \"%s\" is not 1..%d", arg,
                   GSIM_LIMIT_MAX_CLIENT_CERTS);
     return 0;
+  case OPT_KEEPALIVE:
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+      return fail(why, why_len, "--backend-keepalive: \"%s\" is not on or off", arg);
+    seen->keepalive = strcmp(arg, "on") == 0;
+    seen->keepalive_set = 1;
+    return 0;
+  case OPT_IDLE:
+    if (parse_long(arg, 1, 86400000, &opt->backend_idle_ms) != 0)
+      return fail(why, why_len, "--backend-idle-ms: \"%s\" is not 1..86400000", arg);
+    return 0;
   case OPT_LOG:
     return set_string(&opt->log_path, arg) ? fail(why, why_len, "out of memory") : 0;
   default:
@@ -757,6 +790,8 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
 int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size_t why_len) {
   memset(opt, 0, sizeof(*opt));
   opt->backend_timeout_ms = GSIM_DEFAULT_TIMEOUT_MS;
+  opt->backend_keepalive = 1;               /* http.connection.disable.keepalive: false */
+  opt->backend_idle_ms = GSIM_POOL_IDLE_MS; /* backend_pool.h */
   opt->sender_reload_asked_s = GSIM_DEFAULT_RELOAD_S;
   /* client mutual TLS: WSO2 4.x's shipped values */
   opt->verify_client = GSIM_VERIFY_CLIENT_OPTIONAL;
@@ -825,6 +860,8 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
     opt->fault_format = (gsim_fault_format)gsim_rule_of(opt, GSIM_RF_FAULT_FORMAT)->variant;
   if (seen.timeout_set)
     opt->backend_timeout_ms = seen.timeout;
+  if (seen.keepalive_set)
+    opt->backend_keepalive = seen.keepalive;
   if (seen.reload_set)
     opt->sender_reload_asked_s = seen.reload;
   opt->sender_reload_s = opt->sender_reload_asked_s < GSIM_MIN_RELOAD_S

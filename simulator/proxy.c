@@ -2,13 +2,20 @@
  * API's backend over HTTPS, answering failures as the profile's rule rows say.
  *
  * A request for /{context}/{version}/rest goes to the API's production
- * endpoint + /rest. Each proxied request opens a fresh backend connection
- * (libevent's evhttp over an OpenSSL bufferevent) with an SSL object from the
- * current trust generation and the SSL profile of the backend's host:port, so
- * every request gets a full handshake verified against the trust of that
- * moment: no pooled connection or cached session can carry an older trust
- * decision, or another endpoint's, into it. The connection keeps a reference
- * to its generation until it is done.
+ * endpoint + /rest, over a kept-alive backend connection of its route (scheme,
+ * host, port) when the pool (backend_pool.c) has one, as WSO2's pass-through
+ * sender reuses them: such a connection was verified when it was opened, with
+ * the trust generation of that moment, and is not verified again - a reload
+ * does not close it (backend_pool.c's top comment: WSO2 closes, and only up to
+ * two, idle connections of a route an SSL profile names by host:port, which
+ * gsim_pool_reset does at the first request after a new generation). Otherwise
+ * the request opens a new connection (libevent's evhttp over an OpenSSL
+ * bufferevent) with an SSL object from the current trust generation and the
+ * SSL profile of the backend's host:port: a full handshake verified against
+ * the trust of now; no TLS session is cached or resumed. A complete answer
+ * that leaves the connection open puts it back in the pool (its TLS callbacks
+ * detached); with --backend-keepalive off every request says Connection: close
+ * and evhttp frees its connection, as before pooling existed.
  *
  * What went wrong is read from the connection itself rather than guessed from
  * errno: the verify callback records the first certificate error (chain or
@@ -25,6 +32,14 @@
  *   nothing within the backend timeout                         GSIM_RF_BACKEND_TIMEOUT
  *   the backend closed, or answered a head that does not
  *   parse, after the handshake                                 GSIM_RF_BACKEND_CLOSED
+ *
+ * A pooled connection already spoke TLS (received and handshake_done are set
+ * when it is taken), so a close after the request on it is the closed row
+ * (WSO2: TargetHandler.closed in REQUEST_DONE), never a TLS or connect fault.
+ * A close while it was idle in the pool is no fault at all: the pool drops it
+ * (WSO2: closed in REQUEST_READY, "Keep-Alive Connection closed") and the next
+ * request opens a new connection; WSO2 retries nothing, so a close racing a
+ * request on a reused connection is a fault there as here.
  *
  * The closed row's variant decides how a close is told apart:
  *   GSIM_CLOSED_ONE_CODE: the row's status and code for every close and
@@ -72,6 +87,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "backend_pool.h"
 #include "framing.h"
 #include "sim.h"
 
@@ -101,6 +117,10 @@ typedef struct proxy_call {
   char verify_subject[256];
   int failed;
   int timed_out; /* our own deadline fired first */
+  int reused;    /* the backend connection came from the pool (backend_pool.c) */
+  int autofree;  /* evhttp frees the connection when its request ends (no pooling) */
+  int64_t conn_created_ms;
+  uint64_t conn_generation; /* the trust generation the connection was verified with */
   struct evhttp_connection *backend;
   struct event *deadline;
   enum evhttp_request_error error;
@@ -160,8 +180,9 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
                    SSL *ssl, void *arg) {
   (void)version;
   (void)ssl;
-  proxy_call *call = arg;
-  if (write_p || content_type == SSL3_RT_HEADER || content_type == SSL3_RT_INNER_CONTENT_TYPE)
+  proxy_call *call = arg; /* NULL while the connection is idle in the pool */
+  if (!call || write_p || content_type == SSL3_RT_HEADER ||
+      content_type == SSL3_RT_INNER_CONTENT_TYPE)
     return;
   call->received = 1;
   const unsigned char *bytes = buf;
@@ -561,6 +582,57 @@ static void finish_failure(evutil_socket_t fd, short what, void *arg) {
   call_free(call);
 }
 
+/* ---- the pool of kept-alive backend connections ---------------------------- */
+
+static gsim_pool *pool_of(gsim *sim) {
+  if (!sim->opt->backend_keepalive)
+    return NULL;
+  if (!sim->pool) {
+    gsim_pool_limits limits = {.per_route = GSIM_POOL_PER_ROUTE,
+                               .total = GSIM_POOL_TOTAL,
+                               .idle_ms = sim->opt->backend_idle_ms,
+                               .grace_ms = GSIM_POOL_GRACE_MS,
+                               .max_life_ms = GSIM_POOL_MAX_LIFE_MS};
+    sim->pool = gsim_pool_new(sim->base, &limits);
+  }
+  return sim->pool;
+}
+
+/* The TLS callbacks of a connection report to its call, or nowhere while idle. */
+static void attach(struct evhttp_connection *conn, proxy_call *call) {
+  struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+  SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+  if (ssl) {
+    SSL_set_app_data(ssl, call);
+    SSL_set_msg_callback_arg(ssl, call);
+  }
+}
+
+/* After a whole answer: a connection evhttp kept open (neither side said
+ * close) goes back to the pool; one it closed is freed once evhttp is done. */
+static void release_backend(proxy_call *call, struct evhttp_request *backend_req) {
+  struct evhttp_connection *conn = call->backend;
+  call->backend = NULL;
+  if (!conn || call->autofree)
+    return; /* evhttp frees it */
+  struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+  if (bev && call->input_cb)
+    evbuffer_remove_cb_entry(bufferevent_get_input(bev), call->input_cb);
+  call->input_cb = NULL;
+  attach(conn, NULL);
+  gsim_pool *pool = pool_of(call->sim);
+  if (pool && bev && bufferevent_getfd(bev) >= 0) {
+    struct evkeyvalq *in = evhttp_request_get_input_headers(backend_req);
+    long keepalive = gsim_pool_keepalive_timeout(evhttp_find_header(in, "Keep-Alive"));
+    gsim_pool_give(pool, call->tls, call->host, call->port, conn, gsim_now_ms(), keepalive,
+                   call->conn_created_ms, call->conn_generation);
+    return;
+  }
+  static const struct timeval now = {0, 0};
+  if (event_base_once(call->sim->base, -1, EV_TIMEOUT, free_connection, conn, &now) != 0)
+    evhttp_connection_free(conn);
+}
+
 static void backend_done(struct evhttp_request *backend_req, void *arg) {
   proxy_call *call = arg;
   int ok = backend_req && evhttp_request_get_response_code(backend_req) > 0;
@@ -568,16 +640,19 @@ static void backend_done(struct evhttp_request *backend_req, void *arg) {
   if (ok) {
     if (call->client)
       relay_response(call, backend_req);
+    release_backend(call, backend_req);
     call_free(call);
     return;
   }
-  if (!call->failed && call->backend) {
+  if ((!call->failed || !call->autofree) && call->backend) {
     /* A refused connect: libevent 2.1 calls us from its connect clean-up, which
-     * ignores free-on-completion. Free the connection once that has returned;
-     * until then its input must not report to this call. */
+     * ignores free-on-completion; a pooled-mode connection is never freed by
+     * evhttp. Free the connection once evhttp has returned; until then its
+     * input must not report to this call. */
     struct bufferevent *bev = evhttp_connection_get_bufferevent(call->backend);
     if (bev && call->input_cb)
       evbuffer_remove_cb_entry(bufferevent_get_input(bev), call->input_cb);
+    attach(call->backend, NULL);
     event_base_once(call->sim->base, -1, EV_TIMEOUT, free_connection, call->backend, &now);
   }
   call->backend = NULL; /* freed by evhttp, or just above */
@@ -594,7 +669,7 @@ static void backend_done(struct evhttp_request *backend_req, void *arg) {
 /* ---- starting a call ------------------------------------------------------ */
 
 static void add_request_headers(struct evhttp_request *to, struct evhttp_request *from,
-                                const char *host, int port) {
+                                const char *host, int port, int keepalive) {
   struct evkeyvalq *out = evhttp_request_get_output_headers(to);
   struct evkeyvalq *in = evhttp_request_get_input_headers(from);
   /* The client's headers as the security chain left them: a certificate
@@ -609,9 +684,11 @@ static void add_request_headers(struct evhttp_request *to, struct evhttp_request
   char host_header[300];
   snprintf(host_header, sizeof(host_header), "%s:%d", host, port);
   evhttp_add_header(out, "Host", host_header);
-  /* One request per backend connection: without this the connection would stay
-   * open (keep-alive) after its only request, holding a descriptor. */
-  evhttp_add_header(out, "Connection", "close");
+  /* Without pooling, one request per backend connection, as WSO2 with
+   * http.connection.disable.keepalive=true (TargetRequestFactory: keepAlive
+   * false, so the request says Connection: close). */
+  if (!keepalive)
+    evhttp_add_header(out, "Connection", "close");
 }
 
 static struct bufferevent *backend_bufferevent(gsim *sim, proxy_call *call, size_t profile) {
@@ -686,12 +763,27 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
   evhttp_uri_free(endpoint);
   call->gen = gsim_trust_gen_ref(sim->trust.current);
 
-  size_t profile = gsim_trust_profile_for(&sim->trust, call->host, call->port);
-  struct bufferevent *bev = backend_bufferevent(sim, call, profile);
+  /* A kept-alive connection of the route first (WSO2 reuses it whatever the
+   * trust generation now: backend_pool.c), else a new one verified now. */
+  gsim_pool *pool = pool_of(sim);
   struct evhttp_connection *conn =
-      bev ? evhttp_connection_base_bufferevent_new(sim->base, NULL, bev, call->host,
-                                                   (unsigned short)call->port)
-          : NULL;
+      pool ? gsim_pool_take(pool, call->tls, call->host, call->port, gsim_now_ms(),
+                            &call->conn_created_ms, &call->conn_generation)
+           : NULL;
+  struct bufferevent *bev = NULL;
+  if (conn) {
+    call->reused = 1;
+    call->received = call->handshake_done = 1; /* it spoke TLS when it was opened */
+    bev = evhttp_connection_get_bufferevent(conn);
+    attach(conn, call);
+  } else {
+    call->conn_generation = call->gen->number;
+    size_t profile = gsim_trust_profile_for(&sim->trust, call->host, call->port);
+    bev = backend_bufferevent(sim, call, profile);
+    conn = bev ? evhttp_connection_base_bufferevent_new(sim->base, NULL, bev, call->host,
+                                                        (unsigned short)call->port)
+               : NULL;
+  }
   call->body = evbuffer_new();
   struct evhttp_request *out = conn && call->body ? evhttp_request_new(backend_done, call) : NULL;
   if (out)
@@ -718,11 +810,14 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
   if (call->deadline)
     evtimer_add(call->deadline, &timeout);
   evhttp_connection_set_max_body_size(conn, GSIM_MAX_BODY);
-  evhttp_connection_free_on_completion(conn);
+  if (!pool) {
+    evhttp_connection_free_on_completion(conn);
+    call->autofree = 1;
+  }
   evhttp_request_set_error_cb(out, backend_error);
   evhttp_request_set_header_cb(out, backend_head);
   evhttp_request_set_chunked_cb(out, backend_body);
-  add_request_headers(out, req, call->host, call->port);
+  add_request_headers(out, req, call->host, call->port, pool != NULL);
   evbuffer_add_buffer(evhttp_request_get_output_buffer(out), evhttp_request_get_input_buffer(req));
 
   call->client_conn = evhttp_request_get_connection(req);
@@ -739,6 +834,12 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
   }
 }
 
+/* A route an SSL profile names by host:port (not only the default profile). */
+static int named_by_profile(const char *host, int port, void *arg) {
+  const gsim_trust *trust = arg;
+  return gsim_trust_profile_for(trust, host, port) != trust->profile_count;
+}
+
 void gsim_proxy_request(struct evhttp_request *req, void *arg) {
   gsim *sim = arg;
   sim->stats.requests++;
@@ -748,6 +849,8 @@ void gsim_proxy_request(struct evhttp_request *req, void *arg) {
     return;
   }
   gsim_reload_check(sim);
+  if (sim->pool && sim->trust.current)
+    gsim_pool_reset(sim->pool, sim->trust.current->number, named_by_profile, &sim->trust);
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
   const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
   const char *rest = NULL;

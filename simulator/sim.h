@@ -118,6 +118,8 @@ typedef struct gsim_options {
   int break_immediate_reload; /* --break immediate-reload: a deliberate bug (self-test) */
   gsim_rules rules;           /* the rule table resolved for profile (and --break) */
   long backend_timeout_ms;
+  int backend_keepalive; /* pool backend connections (default 1; backend_pool.c) */
+  long backend_idle_ms;  /* reuse a pooled connection only this long after its release */
   gsim_profile_spec profiles[GSIM_MAX_PROFILES];
   size_t profile_count;
   /* client to gateway mutual TLS (config "listener"; clientauth.c) */
@@ -302,6 +304,7 @@ typedef struct gsim {
   struct gsim_oauth *oauth;       /* oauth.c: key managers, applications, subscriptions */
   struct gsim_throttle *throttle; /* throttle.c: counters on the process clock */
   struct gsim_sap *sap;           /* sap.c: the sap profile's trust and key stores */
+  struct gsim_pool *pool;         /* backend_pool.c: kept-alive backend connections (proxy.c) */
 } gsim;
 
 /* Sets up the three clocks from sim->started_ms and the options (and logs an
