@@ -43,6 +43,7 @@ static const setting settings[] = {
     ROW(NULL, "sender_reload_interval", SECONDS_GT, sender_reload_interval_ms),
     ROW(NULL, "fault_format", WORD, fault_format),
     ROW(NULL, "backend_timeout_ms", MS_GT, backend_timeout_ms),
+    ROW(NULL, "backend_keepalive", TRISTATE, upstream_keepalive), /* pooled backend connections */
     ROW("listener", "verify_client", WORD, verify_client),
     ROW("listener", "profile_reload_interval", SECONDS, profile_reload_interval_ms),
     ROW("listener", "truststore_reload_period", SECONDS, truststore_reload_period_ms),

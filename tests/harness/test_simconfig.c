@@ -26,6 +26,7 @@ static gh_gateway_spec unset_spec(void) {
   g.header_encode = -1;
   g.client_validation = -1;
   g.per_certificate = -1;
+  g.upstream_keepalive = -1;
   return g;
 }
 
@@ -54,6 +55,7 @@ static void test_every_setting(void **state) {
   g.sender_reload_interval_ms = 600000;
   g.fault_format = "xml";
   g.backend_timeout_ms = 2000;
+  g.upstream_keepalive = 0;
   g.verify_client = "optional";
   g.profile_reload_interval_ms = 600000;
   g.truststore_reload_period_ms = 500; /* under a second: 1 */
@@ -84,6 +86,7 @@ static void test_every_setting(void **state) {
   assert_json(
       &cfg, 0,
       "{\"sender_reload_interval\":600,\"fault_format\":\"xml\",\"backend_timeout_ms\":2000,"
+      "\"backend_keepalive\":false,"
       "\"ssl_profiles\":[{\"servers\":[\"localhost:8443\"],\"trust_store\":\"t.pem\","
       "\"key_store\":null,\"hostname_verifier\":\"Strict\"}],"
       "\"default_profile\":{\"key_store\":\"k.pem\"},"
