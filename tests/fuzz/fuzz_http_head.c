@@ -10,8 +10,9 @@
  * between inputs), configured as main.c configures the simulator's listeners
  * (its allowed methods, gsim_framing_configure with GSIM_MAX_HEADERS) except
  * that the body limit is MAX_BODY (1 KiB, so the 413 paths are in reach). Per
- * input a client socket connects, writes the input whole, shuts its write side
- * and reads until the server closes: the loop runs until then, so pipelined
+ * input a client socket connects (from its own address in 127/8: TIME_WAIT),
+ * writes the input whole, shuts its write side and reads until the server
+ * closes: the loop runs until then, so pipelined
  * requests (smuggling) each reach the callback. The callback answers
  * gsim_framing_refuse's verdict, or 200 with Connection: close.
  *
@@ -101,6 +102,7 @@ typedef struct server {
   struct event_base *base;
   struct evhttp *http;
   struct sockaddr_in addr;
+  uint32_t clients; /* connections made: each from its own 127.x.y.z */
 } server;
 
 static int is_token(const char *s) {
@@ -205,6 +207,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   server *s = server_get();
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   CHECK(fd >= 0);
+  /* The client half-closes first, so each connection leaves a TIME_WAIT behind
+   * it: from one address the ephemeral ports run out within seconds. Every
+   * connection comes from the next address of 127/8 instead. */
+  struct sockaddr_in from = {.sin_family = AF_INET};
+  from.sin_addr.s_addr = htonl(0x7f000000u | (1u + s->clients++ % 0xfffffeu));
+  CHECK(bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0);
   int buf = 1 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
   CHECK(connect(fd, (struct sockaddr *)&s->addr, sizeof(s->addr)) == 0);
