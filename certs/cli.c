@@ -24,6 +24,8 @@
 
 #include <openssl/rand.h>
 
+#include "gutil.h"
+
 #define CLI_MAX_SANS 32
 #define CLI_PATH_MAX 4096
 
@@ -633,6 +635,11 @@ int gcert_cli_main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     fputs(usage_text, stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    char line[256];
+    puts(gu_version_line("gatecert certs", line, sizeof(line)));
     return 0;
   }
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

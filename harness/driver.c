@@ -158,7 +158,19 @@ int gh_sibling_program(const char *relative, char *out, size_t out_len) {
     return -1;
   *slash = '\0';
   int len = snprintf(out, out_len, "%s/%s", self, relative);
-  return len < 0 || (size_t)len >= out_len ? -1 : 0;
+  if (len < 0 || (size_t)len >= out_len)
+    return -1;
+  /* Installed (cmake --install, the .deb), the programs share bin/: the same
+   * name beside gatecert when the build tree's place has none. */
+  const char *base = strrchr(relative, '/');
+  if (access(out, X_OK) == 0 || !base)
+    return 0;
+  len = snprintf(out, out_len, "%s/%s", self, base + 1);
+  if (len < 0 || (size_t)len >= out_len)
+    return -1;
+  if (access(out, X_OK) != 0) /* neither: name the build tree's place, as before */
+    snprintf(out, out_len, "%s/%s", self, relative);
+  return 0;
 }
 
 char *gh_driver_file_tail(const char *path, size_t max) {

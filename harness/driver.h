@@ -219,7 +219,8 @@ int gh_admin_answer(gh_admin_result *r, long status, struct json_t *body);
 int gh_admin_error(gh_admin_result *r, long status, const char *message, const char *description);
 
 /* The path of a program of this build, relative to the running gatecert
- * (e.g. "../simulator/gatecert-sim"): the default of --sim-bin and
+ * (e.g. "../simulator/gatecert-sim"), or, installed (no such file there), the
+ * program of that name beside gatecert in bin/: the default of --sim-bin and
  * --backend-bin. 0, or -1 when /proc/self/exe is unreadable or out is short. */
 #define GH_SIM_SIBLING     "../simulator/gatecert-sim"
 #define GH_BACKEND_SIBLING "../mock-backends/gatecert-backend"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gcert.h"
+#include "gutil.h"
 #include "token.h"
 #include "matrix.h"
 #include "repro.h"
@@ -30,7 +31,8 @@ static void usage(FILE *out) {
   fprintf(out, "usage: gatecert <command> [options]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
     fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-  fprintf(out, "\n`gatecert <command> --help` describes one command.\n");
+  fprintf(out, "\n`gatecert <command> --help` describes one command; `gatecert --version`\n"
+               "prints \"gatecert VERSION\".\n");
 }
 
 int main(int argc, char **argv) {
@@ -40,6 +42,11 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     usage(stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    char line[256];
+    puts(gu_version_line("gatecert", line, sizeof(line)));
     return 0;
   }
   for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {

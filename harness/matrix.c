@@ -1045,12 +1045,13 @@ typedef struct matrix_opts {
 /* 0 parsed, 1 --help (printed), 2 usage error (printed). */
 static int parse_opts(int argc, char **argv, matrix_opts *o) {
   *o = (matrix_opts){.out = DEFAULT_OUT};
-  int help = 0;
+  int help = 0, version = 0;
   const gu_opt table[] = {
       {"out", .string = &o->out},
       {"readme", .string = &o->readme},
       {"markdown", .string = &o->markdown},
       {"help", 'h', .flag = &help, .stop = 1},
+      {"version", .flag = &version, .stop = 1},
       {0},
   };
   char why[4096];
@@ -1061,6 +1062,11 @@ static int parse_opts(int argc, char **argv, matrix_opts *o) {
   }
   if (help) {
     fputs(usage_text, stdout);
+    return 1;
+  }
+  if (version) {
+    char line[256];
+    puts(gu_version_line("gatecert matrix", line, sizeof(line)));
     return 1;
   }
   if (first >= argc) {

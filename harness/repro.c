@@ -180,12 +180,15 @@ static int resolve_bins(const options *opt, bins *b, char *why, size_t why_len) 
   return 0;
 }
 
+/* --scenarios' default: ./scenarios, else share/gatecert/scenarios installed. */
+static const char default_scenarios[] = "scenarios";
+
 /* 0 parsed, 1 --help (printed), 2 usage error (printed). */
 static int parse_options(int argc, char **argv, options *opt) {
-  opt->scenarios = "scenarios";
+  opt->scenarios = default_scenarios;
   opt->profile = "wso2";
   opt->faketime_lib = GATECERT_FAKETIME_LIB;
-  int help = 0;
+  int help = 0, version = 0;
   const gu_opt table[] = {
       {"scenarios", .string = &opt->scenarios},
       {"profile", .string = &opt->profile},
@@ -194,6 +197,7 @@ static int parse_options(int argc, char **argv, options *opt) {
       {"faketime-lib", .string = &opt->faketime_lib},
       {"sim-arg", .list = opt->sim_args, .count = &opt->sim_arg_count, .max = MAX_SIM_ARGS},
       {"help", 'h', .flag = &help, .stop = 1},
+      {"version", .flag = &version, .stop = 1},
       {0},
   };
   char why[4096];
@@ -204,6 +208,11 @@ static int parse_options(int argc, char **argv, options *opt) {
   }
   if (help) {
     fputs(usage_text, stdout);
+    return 1;
+  }
+  if (version) {
+    char line[256];
+    puts(gu_version_line("gatecert repro", line, sizeof(line)));
     return 1;
   }
   if (first + 1 != argc) {
@@ -226,6 +235,10 @@ int gh_repro_main(int argc, char **argv) {
   int rc = parse_options(argc, argv, &opt);
   if (rc != 0)
     return rc == 1 ? 0 : 2;
+  char installed[PATH_LEN]; /* installed, with no ./scenarios: the installed catalogue */
+  if (opt.scenarios == default_scenarios && access(default_scenarios, F_OK) != 0 &&
+      gu_data_path("scenarios", installed, sizeof(installed)) == 0)
+    opt.scenarios = installed;
   bins *bin = calloc(1, sizeof(*bin));
   if (!bin)
     return 3;

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "gutil.h"
 #include "profile.h"
@@ -101,17 +102,28 @@ int gh_runner_make_dirs(const char *path) {
   return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* A name usable as a directory: [A-Za-z0-9._-], the rest '_'. */
+/* A directory name for a case: up to SAFE_KEEP bytes of its name in
+ * [A-Za-z0-9._-] (the rest '_'), then, when anything was replaced or cut,
+ * '-' and the first 16 hex digits of the name's SHA-256, so that names that
+ * differ only in replaced bytes ("a b", "a_b", "*", "?") or beyond the kept
+ * part get their own directories, and a name of any length fits NAME_MAX. */
+#define SAFE_KEEP 100
 static void safe_name(const char *in, char *out, size_t out_len) {
-  size_t n = 0;
-  for (; *in && n + 1 < out_len; in++) {
-    char c = *in;
-    out[n++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '-')
-                   ? c
-                   : '_';
+  size_t n = 0, len = strlen(in);
+  int changed = len > SAFE_KEEP;
+  for (size_t i = 0; i < len && i < SAFE_KEEP && n + 1 < out_len; i++) {
+    char c = in[i];
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '-';
+    changed |= !ok;
+    out[n++] = ok ? c : '_';
   }
   out[n] = '\0';
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (changed && EVP_Digest(in, len, digest, &digest_len, EVP_sha256(), NULL) == 1)
+    for (unsigned int i = 0; i < 8 && n + 3 < out_len; i++)
+      n += (size_t)snprintf(out + n, out_len - n, i == 0 ? "-%02x" : "%02x", digest[i]);
 }
 
 static int backend_spec(case_run *r, const gh_backend_spec *b, char *out, size_t out_len, char *why,

@@ -241,15 +241,18 @@ static int parse_seed(const char *name, const char *value, void *to, char *why, 
   return positive(name, value, ULLONG_MAX, to, why, why_len);
 }
 
+/* --scenarios' default: ./scenarios, else share/gatecert/scenarios installed. */
+static const char default_scenarios[] = "scenarios";
+
 /* 0 parsed, 1 --help (printed), 2 usage error (printed). */
 static int parse_options(int argc, char **argv, options *opt) {
-  opt->scenarios = "scenarios";
+  opt->scenarios = default_scenarios;
   opt->reports = "reports";
   opt->driver = "sim";
   opt->profile = "wso2";
   opt->faketime_lib = GATECERT_FAKETIME_LIB;
   opt->repeat = 1;
-  int help = 0;
+  int help = 0, version = 0;
   const gu_opt table[] = {
       {"scenarios", .string = &opt->scenarios},
       {"reports", .string = &opt->reports},
@@ -271,6 +274,7 @@ static int parse_options(int argc, char **argv, options *opt) {
       {"gateway-bin", .string = &opt->gateway_bin},
       {"known-failures", .string = &opt->known_failures},
       {"help", .flag = &help, .stop = 1},
+      {"version", .flag = &version, .stop = 1},
       {0},
   };
   char why[4096];
@@ -281,6 +285,11 @@ static int parse_options(int argc, char **argv, options *opt) {
   }
   if (help) {
     fputs(usage_text, stdout);
+    return 1;
+  }
+  if (version) {
+    char line[256];
+    puts(gu_version_line("gatecert run", line, sizeof(line)));
     return 1;
   }
   if (first < argc) {
@@ -317,8 +326,12 @@ int gh_run_main(int argc, char **argv) {
   int rc = parse_options(argc, argv, &opt);
   if (rc != 0)
     return rc == 1 ? 0 : 2;
-  char sim_bin[PATH_LEN], backend_bin[PATH_LEN];
+  char sim_bin[PATH_LEN], backend_bin[PATH_LEN], installed[PATH_LEN];
   default_bins(&opt, sim_bin, backend_bin);
+  /* Installed and run where there is no ./scenarios: the installed catalogue. */
+  if (opt.scenarios == default_scenarios && access(default_scenarios, F_OK) != 0 &&
+      gu_data_path("scenarios", installed, sizeof(installed)) == 0)
+    opt.scenarios = installed;
   setenv("TZ", "UTC", 1); /* libfaketime reads timestamp files in local time */
   tzset();
   gh_catalogue cat;

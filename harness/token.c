@@ -111,7 +111,7 @@ static int parse_epoch(const char *name, const char *value, void *to, char *why,
 
 /* 0 parsed, 1 --help (printed), 2 usage error (printed). */
 static int parse_args(int argc, char **argv, token_args *a) {
-  int help = 0;
+  int help = 0, version = 0;
   const gu_opt table[] = {
       {"key", .string = &a->key_path},
       {"iss", .string = &a->iss},
@@ -125,6 +125,7 @@ static int parse_args(int argc, char **argv, token_args *a) {
       {"exp", .parse = parse_epoch, .to = &a->exp},
       {"nbf", .parse = parse_epoch, .to = &a->nbf},
       {"help", 'h', .flag = &help, .stop = 1},
+      {"version", .flag = &version, .stop = 1},
       {0},
   };
   char why[4096];
@@ -133,6 +134,11 @@ static int parse_args(int argc, char **argv, token_args *a) {
     return usage_error("%s", why);
   if (help) {
     fputs(usage_text, stdout);
+    return 1;
+  }
+  if (version) {
+    char line[256];
+    puts(gu_version_line("gatecert token", line, sizeof(line)));
     return 1;
   }
   if (first != argc)

@@ -24,7 +24,8 @@ static const char usage_text[] =
     "      fault=none|refuse|reset|stall|garbage|close-mid-body|close-after-request\n"
     "            |close-mid-head\n"
     "Prints `READY <name> https=127.0.0.1:<port>` per backend, then `READY-ALL <n>`.\n"
-    "Reports go to DIR/<name>.jsonl. SIGTERM or SIGINT stops. See mock-backends/README.md.\n";
+    "Reports go to DIR/<name>.jsonl. SIGTERM or SIGINT stops. See mock-backends/README.md.\n"
+    "`gatecert-backend --version` prints \"gatecert-backend VERSION\".\n";
 
 /* In gcb_fault's order. */
 static const char *const fault_names[] = {
@@ -165,7 +166,7 @@ static int add_backend(const char *name, const char *value, void *to, char *why,
 
 int gcb_options_parse(int argc, char **argv, gcb_options *opt, char *why, size_t why_len) {
   memset(opt, 0, sizeof(*opt));
-  int help = 0;
+  int help = 0, version = 0;
   const gu_opt table[] = {
       {"backend", .parse = add_backend, .to = opt},
       {"report-dir", .string = &opt->report_dir},
@@ -173,6 +174,7 @@ int gcb_options_parse(int argc, char **argv, gcb_options *opt, char *why, size_t
       {"catalogue", .flag = &opt->catalogue},
       {"at", .string = &opt->at},
       {"help", .flag = &help, .stop = 1},
+      {"version", .flag = &version, .stop = 1},
       {0},
   };
   int first = gu_opts_parse(argc, argv, table, 0, why, why_len);
@@ -182,6 +184,11 @@ int gcb_options_parse(int argc, char **argv, gcb_options *opt, char *why, size_t
     return 2;
   if (help) {
     fputs(usage_text, stdout);
+    return 1;
+  }
+  if (version) {
+    char line[256];
+    puts(gu_version_line("gatecert-backend", line, sizeof(line)));
     return 1;
   }
   if (first != argc)

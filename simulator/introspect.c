@@ -556,9 +556,10 @@ typedef struct options {
 } options;
 
 static const char usage[] = "usage: gatecert-introspect --config FILE [--listen 127.0.0.1:PORT]\n"
-                            "                           [--profile wso2-4|wso2-2.6|sap]\n";
+                            "                           [--profile wso2-4|wso2-2.6|sap]\n"
+                            "       gatecert-introspect --version\n";
 
-/* 0, 1 after --help, 2 with why on a usage error. */
+/* 0, 1 after --help, 2 with why on a usage error, 3 after --version. */
 static int parse_args(int argc, char **argv, options *opt, char *host_buf, size_t host_len,
                       char *why, size_t why_len) {
   opt->config = NULL;
@@ -568,6 +569,8 @@ static int parse_args(int argc, char **argv, options *opt, char *host_buf, size_
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
       return 1;
+    if (strcmp(argv[i], "--version") == 0)
+      return 3;
     if (i + 1 >= argc) {
       gu_fail(why, why_len, "%s: a value is required", argv[i]);
       return 2;
@@ -681,6 +684,10 @@ int main(int argc, char **argv) {
   int parsed = parse_args(argc, argv, &opt, host, sizeof(host), why, sizeof(why));
   if (parsed == 1) {
     fputs(usage, stdout);
+    return 0;
+  }
+  if (parsed == 3) {
+    puts(gu_version_line("gatecert-introspect", why, sizeof(why)));
     return 0;
   }
   if (parsed == 2) {

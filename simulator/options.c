@@ -82,7 +82,8 @@ static const char usage_text[] =
     "  --break FAMILY              self-test only: answer a rule family with its mutant\n"
     "                              row (see --rules; repeatable)\n"
     "  --rules                     print the rule table (Markdown) and exit\n"
-    "  --help                      this text\n";
+    "  --help                      this text\n"
+    "  --version                   print \"gatecert-sim VERSION\" and exit\n";
 
 /* A usage or configuration error: why filled, gsim_options_parse's 2. */
 #define fail(...) (gu_fail(__VA_ARGS__), 2)
@@ -667,6 +668,7 @@ enum {
   OPT_KEEPALIVE,
   OPT_IDLE,
   OPT_MAX_CLIENT_CERTS,
+  OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -691,6 +693,7 @@ static const struct option long_options[] = {
     {"break", required_argument, NULL, OPT_BREAK},
     {"rules", no_argument, NULL, OPT_RULES},
     {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
@@ -812,6 +815,11 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
     if (c == OPT_HELP) {
       fputs(usage_text, stdout);
+      return 1;
+    }
+    if (c == OPT_VERSION) {
+      char line[256];
+      puts(gu_version_line("gatecert-sim", line, sizeof(line)));
       return 1;
     }
     if (c == OPT_RULES) {

@@ -72,6 +72,20 @@ int gu_read_file(const char *path, size_t max, char **data, size_t *len);
  * directory"). */
 const char *gu_file_type(unsigned mode);
 
+/* ---- version and installed files (version.c) ----
+ * The version is project(... VERSION) of the top-level CMakeLists.txt, e.g.
+ * "0.1.0"; gu_version_git is `git describe --always --dirty` of the checkout
+ * at configure time, "" when it was not one. gu_version_line writes what every
+ * program's --version prints, "NAME VERSION" (plus " (git DESCRIBE)" when
+ * known), into out and returns out. */
+const char *gu_version(void);
+const char *gu_version_git(void);
+const char *gu_version_line(const char *name, char *out, size_t out_len);
+/* The installed data file share/gatecert/NAME, found from the running
+ * program (/proc/self/exe in bin/): 0 and its path in out when it exists, else
+ * -1 (a build tree has none). */
+int gu_data_path(const char *name, char *out, size_t out_len);
+
 /* ---- command-line options (opts.c) ----
  * A command describes its options in a table of gu_opt, ended by an entry
  * whose name is NULL, and gu_opts_parse runs getopt_long over argv once:

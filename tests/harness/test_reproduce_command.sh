@@ -9,10 +9,10 @@
 # backticks, glob characters (one name is a glob that matches another case,
 # one is "*"), a leading dash, non-ASCII, and matrix rows whose
 # values put a newline, a trailing newline, a tab, ESC, DEL, a backslash and
-# % into the name, or make it 231 bytes long - in a directory whose path
-# holds a space, a quote and a $. (A longer name cannot run today: the case's
-# work directory is named after it and passes NAME_MAX; the unit test
-# test_util runs a 20000-byte one through sh and bash.)
+# % into the name, or make it 1,000 bytes long (past NAME_MAX: the case's work
+# directory keeps 100 bytes of the name and a hash of the whole) - in a
+# directory whose path holds a space, a quote and a $. (The unit test test_util
+# runs a 20000-byte name through sh and bash.)
 # Every case fails on purpose, so that every printer shows its command. Each
 # command is run with `sh -c` and with `bash -c` from an empty directory: it
 # must run one case, the one named (its conformance.json says so), and no
@@ -58,7 +58,7 @@ steps:
     expect: {status: 599}
 EOF
 }
-long=$(printf "'\$(touch pwned)\" %.0s" $(seq 1 13))
+long=$(printf "'\$(touch pwned)\" %.0s" $(seq 1 56))
 case_file a "\"x'; touch pwned #\""
 case_file b "'\$(touch pwned) \`touch pwned\` \$HOME \"dq\" \\back\\slash ; | & > <'"
 case_file c "'glob [ab]'"
