@@ -38,6 +38,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,16 @@ static void on_client(evutil_socket_t fd, short what, void *arg) {
     c->done = 1;
 }
 
+/* Until fd can be written to (or has failed: the caller asks SO_ERROR). */
+static void wait_writable(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  int n;
+  do
+    n = poll(&p, 1, 5000);
+  while (n < 0 && errno == EINTR);
+  CHECK(n == 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 65536)
     return 0;
@@ -215,16 +226,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0);
   int buf = 1 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-  CHECK(connect(fd, (struct sockaddr *)&s->addr, sizeof(s->addr)) == 0);
-  /* the whole input before the server reads any of it: one write, then EOF */
+  /* Non-blocking from the start: libFuzzer's -timeout alarm (SIGALRM) would
+   * interrupt a blocking connect or send (EINTR) on a loaded machine. */
+  evutil_make_socket_nonblocking(fd);
+  int rc = connect(fd, (struct sockaddr *)&s->addr, sizeof(s->addr));
+  if (rc != 0 && (errno == EINPROGRESS || errno == EINTR)) {
+    wait_writable(fd);
+    socklen_t len = sizeof(rc);
+    CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &len) == 0);
+    errno = rc;
+  }
+  if (rc != 0)
+    fprintf(stderr, "fuzz_http_head: connect: %s\n", strerror(errno));
+  CHECK(rc == 0);
+  /* the whole input before the server reads any of it (it fits in the socket
+   * buffers: at most 64 KiB), then EOF */
   size_t sent = 0;
   while (sent < size) {
     ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      wait_writable(fd);
+      continue;
+    }
     CHECK(n > 0);
     sent += (size_t)n;
   }
   shutdown(fd, SHUT_WR);
-  evutil_make_socket_nonblocking(fd);
   client c = {0, 0};
   struct timeval bound = {5, 0};
   struct event *ev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_client, &c);
