@@ -29,7 +29,8 @@
  * no session cache). Rounds are interleaved: for each round, for each mode,
  * each gateway in turn for GATECERT_BENCH_SECONDS (2.5), so machine noise
  * spreads over all of them; GATECERT_BENCH_ROUNDS (4) rounds, or
- * GATECERT_BENCH_SHORT=1 for 1 round of 1 s (CI). Per gateway and mode:
+ * GATECERT_BENCH_SHORT=1 for 1 round of 1 s (CI). GATECERT_BENCH_MODES ("keep-alive
+ * new-connection") narrows the modes. Per gateway and mode:
  * req/s (successes over the summed slice time), the gateway's CPU per request
  * (utime+stime of its processes - nginx's master and workers - from
  * /proc/PID/stat, the deltas over each slice summed), the backend's CPU per
@@ -598,6 +599,8 @@ int main(void) {
   b.rounds = atoi(env_or("GATECERT_BENCH_ROUNDS", short_mode ? "1" : "4"));
   b.seconds = atof(env_or("GATECERT_BENCH_SECONDS", short_mode ? "1" : "2.5"));
   b.clk_tck = sysconf(_SC_CLK_TCK);
+  const char *mode_env = env_or("GATECERT_BENCH_MODES", "keep-alive new-connection");
+  int modes[2] = {strstr(mode_env, "keep") != NULL, strstr(mode_env, "new") != NULL};
   if (b.connections < 1 || b.connections > MAX_CONNECTIONS || b.rounds < 1 || b.seconds <= 0) {
     fprintf(stderr, "bench_proxies: GATECERT_BENCH_CONNECTIONS (1-%d), _ROUNDS, _SECONDS\n",
             MAX_CONNECTIONS);
@@ -669,10 +672,11 @@ int main(void) {
     for (int round = 0; round < b.rounds; round++)
       for (int fresh = 0; fresh < 2; fresh++)
         for (size_t k = 0; k < n; k++)
-          if (!gs[k].skipped)
+          if (!gs[k].skipped && modes[fresh])
             measure(&b, &gs[k], fresh);
-    print_mode(gs, n, 0, hap, ngk);
-    print_mode(gs, n, 1, hap, ngk);
+    for (int fresh = 0; fresh < 2; fresh++)
+      if (modes[fresh])
+        print_mode(gs, n, fresh, hap, ngk);
     printf("\nreq/s: successful requests over the slices' real time; cpu us/r: the gateway's\n"
            "utime+stime (/proc/PID/stat, nginx master and workers) per request; be us/r: the\n"
            "backend's; cl us/r: the load generator's (getrusage); p50/p99: the client's total time "
