@@ -2,7 +2,8 @@
  *
  * Each subcommand is owned by its component (`certs` by certs/, through
  * gcert_cli_main; `run` by the runner, gh_run_main; `token` by token.c on
- * jwt/; `matrix` by matrix.c, gh_matrix_main); this file only routes argv
+ * jwt/; `matrix` by matrix.c, gh_matrix_main;
+ * `merge` by merge.c, gh_merge_main); this file only routes argv
  * and prints the overall usage.
  */
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "gutil.h"
 #include "token.h"
 #include "matrix.h"
+#include "merge.h"
 #include "repro.h"
 #include "run.h"
 
@@ -24,6 +26,7 @@ static const struct {
     {"run", gh_run_main, "run the scenarios against a gateway and write the reports"},
     {"repro", gh_repro_main, "print a shell script that reproduces one case"},
     {"matrix", gh_matrix_main, "compare runs feature by feature: the conformance matrix"},
+    {"merge", gh_merge_main, "combine the reports of the shards of a run (gatecert run --shard)"},
     {"token", gh_token_main, "mint a JWT access token signed by a key manager's key"},
 };
 

@@ -82,6 +82,9 @@
  * in "statistics") and its own list ("not_applicable": name and reason),
  * apart from "skipped".
  *
+ * A shard's report (gatecert run --shard K/N) has "shard": {"index": K,
+ * "total": N}; a merged one (gatecert merge) "merged_shards": N.
+ *
  * "cases" lists every case in run order, whatever its outcome: name, file,
  * features (filtered, "unspecified" when none), outcome, message (null when
  * it passed), seconds (real), fake_seconds, and "applies" / "apply_ms" only
@@ -1000,6 +1003,17 @@ static void write_suite(xml_out *x, const gh_run *run, const suite *s, size_t id
     x_attr(x, "value", values[i]);
     x_end(x);
   }
+  if (run->shard_total > 0) { /* --shard K/N, or a merge of N shards */
+    char shard[32];
+    if (run->shard_index > 0)
+      snprintf(shard, sizeof(shard), "%u/%u", run->shard_index, run->shard_total);
+    else
+      snprintf(shard, sizeof(shard), "%u", run->shard_total);
+    x_start(x, "property");
+    x_attr_raw(x, "name", run->shard_index > 0 ? "shard" : "merged_shards");
+    x_attr_raw(x, "value", shard);
+    x_end(x);
+  }
   x_end(x);
 
   name_set seen = {0};
@@ -1261,6 +1275,13 @@ static json_t *conformance_doc(const gh_run *run) {
             j_set(doc, "fake_epoch", j_str(run->fake_epoch, secrets)) &&
             j_set(doc, "started", j_str(run->started, secrets)) &&
             j_set(doc, "result", json_string(result_of(t)));
+  if (ok && run->shard_total > 0 && run->shard_index > 0) { /* "shard": {"index": K, "total": N} */
+    json_t *shard = j_child(doc, "shard", json_object());
+    ok = shard != NULL && j_count(shard, "index", run->shard_index) &&
+         j_count(shard, "total", run->shard_total);
+  } else if (ok && run->shard_total > 0) {
+    ok = j_count(doc, "merged_shards", run->shard_total);
+  }
   json_t *features = ok ? j_child(doc, "features", json_object()) : NULL;
   json_t *stats = features != NULL ? j_child(doc, "statistics", json_object()) : NULL;
   json_t *failed = stats != NULL ? j_child(doc, "failed", json_array()) : NULL;

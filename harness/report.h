@@ -85,6 +85,8 @@ typedef struct gh_run {
   gh_case *cases;
   size_t count;
   double seconds;             /* real time of the whole run */
+  unsigned shard_index;       /* gatecert run --shard K/N: K (1..N); 0 when not a shard */
+  unsigned shard_total;       /* ... N; a merged report (gatecert merge): N and index 0 */
   const char *const *secrets; /* NULL-terminated; redacted from every report */
 } gh_run;
 

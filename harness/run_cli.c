@@ -4,6 +4,8 @@
  * a directory of scenarios/<feature>/NAME.yaml, sorted; matrix rows expanded),
  * selects the cases (--profile, --feature, --filter/--skip globs, --case exact
  * names; one that matches nothing is a usage error, check_selection), orders them
+ * keeps its shard (--shard K/N, --shard-timings FILE: shard.h; after the
+ * selection check, so every shard refuses the same options)
  * (--shuffle SEED), makes the driver (sim, nginx, haproxy, caddy or exec:PROGRAM),
  * runs the selection (run_pool.c) once or up to --repeat-until-fail rounds,
  * writes junit.xml and conformance.json, prints the summary, applies the
@@ -27,6 +29,7 @@
 #include "profile.h"
 #include "run.h"
 #include "run_internal.h"
+#include "shard.h"
 
 #ifndef GATECERT_FAKETIME_LIB
 #define GATECERT_FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -163,6 +166,54 @@ static int check_selection(const options *opt, const gh_catalogue *cat, char *wh
   return 0;
 }
 
+/* --shard K/N: *keep gets, per catalogue case, 1 when it is selected and in
+ * shard K by shard.h's partition of the selected names (NULL when not
+ * sharded). A shard with no case says so and runs nothing: not an error (a
+ * small catalogue over many runners). 0, or -1 with the reason printed (the
+ * timings file, memory). */
+static int shard_filter(const options *opt, const gh_catalogue *cat, unsigned char **keep) {
+  *keep = NULL;
+  if (opt->shard_total == 0)
+    return 0;
+  gh_shard_timings timings = {0};
+  char why[1024];
+  if (opt->shard_timings &&
+      gh_shard_timings_load(opt->shard_timings, &timings, why, sizeof(why)) != 0) {
+    fprintf(stderr, "gatecert run: --shard-timings: %s\n", why);
+    return -1;
+  }
+  const char **names = calloc(cat->count + 1, sizeof(*names));
+  size_t *at = calloc(cat->count + 1, sizeof(*at));
+  unsigned *shard = calloc(cat->count + 1, sizeof(*shard));
+  *keep = calloc(cat->count + 1, 1);
+  int rc = names && at && shard && *keep ? 0 : gu_fail(why, sizeof(why), "out of memory");
+  size_t n = 0, kept = 0;
+  for (size_t i = 0; rc == 0 && i < cat->count; i++)
+    if (selected(opt, &cat->cases[i], opt->profile)) {
+      at[n] = i;
+      names[n++] = cat->cases[i].name;
+    }
+  if (rc == 0)
+    rc = gh_shard_assign(names, n, opt->shard_total, &timings, shard, why, sizeof(why));
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    (*keep)[at[i]] = shard[i] == opt->shard_index;
+    kept += shard[i] == opt->shard_index;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "gatecert run: --shard: %s\n", why);
+    free(*keep);
+    *keep = NULL;
+  } else if (kept == 0) {
+    printf("shard %u/%u: none of the %zu selected cases falls in this shard; nothing to run\n",
+           opt->shard_index, opt->shard_total, n);
+  }
+  free(names);
+  free(at);
+  free(shard);
+  gh_shard_timings_free(&timings);
+  return rc;
+}
+
 static const char usage_text[] =
     "usage: gatecert run [--scenarios DIR] [--reports DIR]\n"
     "                    [--driver sim|nginx|haproxy|caddy|exec:PROGRAM] [--gateway-bin F]\n"
@@ -171,6 +222,7 @@ static const char usage_text[] =
     "                    [--feature F] [--filter GLOB]... [--case NAME]... [--skip GLOB]...\n"
     "                    [--list] [--keep] [-j N]\n"
     "                    [--shuffle SEED] [--repeat-until-fail N]\n"
+    "                    [--shard K/N [--shard-timings FILE]]\n"
     "                    [--sim-bin F] [--sim-arg ARG]... [--backend-bin F] [--faketime-lib F]\n"
     "\n"
     "Runs every scenario case (scenarios/<feature>/*.yaml, or one file) against a gateway\n"
@@ -196,6 +248,11 @@ static const char usage_text[] =
     "  -j, --jobs N  run N cases at once (each in its own process; default 1)\n"
     "  --shuffle SEED           run the cases in a random order fixed by SEED\n"
     "  --repeat-until-fail N    run the selection up to N times, stop after a failing round\n"
+    "  --shard K/N   run only shard K of N of the selected cases (1 <= K <= N): a split\n"
+    "                by case name that every runner computes alike (docs/ci.md); a shard\n"
+    "                with no case is no error. Merge the shards' reports: gatecert merge\n"
+    "  --shard-timings FILE  balance the shards by the case times of a previous\n"
+    "                conformance.json or junit.xml; give every shard the same FILE\n"
     "Exit: 0 all conformed, 1 non-conformance, 2 usage or scenario error, 3 harness error,\n"
     "130 interrupted (SIGINT/SIGTERM: the running cases are stopped and cleaned up).\n";
 
@@ -241,6 +298,18 @@ static int parse_seed(const char *name, const char *value, void *to, char *why, 
   return positive(name, value, ULLONG_MAX, to, why, why_len);
 }
 
+/* --shard K/N into opt->shard_index and opt->shard_total. */
+static int parse_shard(const char *name, const char *value, void *to, char *why, size_t why_len) {
+  (void)name;
+  options *opt = to;
+  gh_shard s;
+  if (gh_shard_parse(value, &s, why, why_len) != 0)
+    return -1;
+  opt->shard_index = s.index;
+  opt->shard_total = s.total;
+  return 0;
+}
+
 /* --scenarios' default: ./scenarios, else share/gatecert/scenarios installed. */
 static const char default_scenarios[] = "scenarios";
 
@@ -273,6 +342,8 @@ static int parse_options(int argc, char **argv, options *opt) {
       {"sim-arg", .list = opt->sim_args, .count = &opt->sim_arg_count, .max = MAX_GLOBS},
       {"gateway-bin", .string = &opt->gateway_bin},
       {"known-failures", .string = &opt->known_failures},
+      {"shard", .parse = parse_shard, .to = opt},
+      {"shard-timings", .string = &opt->shard_timings},
       {"help", .flag = &help, .stop = 1},
       {"version", .flag = &version, .stop = 1},
       {0},
@@ -301,6 +372,10 @@ static int parse_options(int argc, char **argv, options *opt) {
     return 2;
   }
   opt->profile = gh_profile_canonical(opt->profile);
+  if (opt->shard_timings && opt->shard_total == 0) {
+    fprintf(stderr, "gatecert run: --shard-timings needs --shard K/N\n");
+    return 2;
+  }
   if (strcmp(opt->driver, "sim") != 0 && strcmp(opt->driver, "nginx") != 0 &&
       strcmp(opt->driver, "haproxy") != 0 && strcmp(opt->driver, "caddy") != 0 &&
       (strncmp(opt->driver, "exec:", 5) != 0 || !opt->driver[5])) {
@@ -352,12 +427,18 @@ int gh_run_main(int argc, char **argv) {
     gh_catalogue_free(&cat);
     return 2;
   }
+  unsigned char *in_shard = NULL; /* --shard: 1 for a catalogue case this shard runs */
+  if (shard_filter(&opt, &cat, &in_shard) != 0) {
+    gh_catalogue_free(&cat);
+    return 2;
+  }
   if (rc == 0 && opt.list) {
     for (size_t i = 0; i < cat.count; i++)
-      if (selected(&opt, &cat.cases[i], opt.profile))
+      if (selected(&opt, &cat.cases[i], opt.profile) && (!in_shard || in_shard[i]))
         printf("%s\n", cat.cases[i].name);
   }
   if (rc != 0 || opt.list) {
+    free(in_shard);
     gh_catalogue_free(&cat);
     return rc;
   }
@@ -366,6 +447,7 @@ int gh_run_main(int argc, char **argv) {
     char why[1024];
     if (gh_known_load(opt.known_failures, &known, why, sizeof(why)) != 0) {
       fprintf(stderr, "gatecert run: %s\n", why);
+      free(in_shard);
       gh_catalogue_free(&cat);
       return 2;
     }
@@ -400,6 +482,8 @@ int gh_run_main(int argc, char **argv) {
                 .fake_epoch = epoch,
                 .started = started,
                 .hostname = host};
+  run.shard_index = opt.shard_index;
+  run.shard_total = opt.shard_total;
   int color = gh_console_color(stdout);
   double t0 = gh_runner_now_ms();
   char reports_abs[PATH_MAX];
@@ -415,7 +499,7 @@ int gh_run_main(int argc, char **argv) {
         total + 1, sizeof(*chosen)); // NOLINT(bugprone-sizeof-expression): an array of pointers
     size_t n = 0;
     for (size_t i = 0; chosen && i < cat.count; i++)
-      if (selected(&opt, &cat.cases[i], opt.profile))
+      if (selected(&opt, &cat.cases[i], opt.profile) && (!in_shard || in_shard[i]))
         chosen[n++] = &cat.cases[i];
     if (opt.shuffle_seed)
       shuffle(chosen, n, opt.shuffle_seed);
@@ -477,6 +561,7 @@ int gh_run_main(int argc, char **argv) {
   run.started = NULL;
   run.hostname = NULL;
   gh_run_free(&run);
+  free(in_shard);
   gh_catalogue_free(&cat);
   curl_global_cleanup();
   return rc;

@@ -72,6 +72,9 @@ typedef struct options {
   const char *faketime_lib;
   const char *gateway_bin;    /* nginx or haproxy program (--gateway-bin) */
   const char *known_failures; /* --known-failures FILE */
+
+  unsigned shard_index, shard_total; /* --shard K/N (0/0: the whole selection) */
+  const char *shard_timings;         /* --shard-timings FILE */
 } options;
 
 /* Everything one case holds while it runs. */
