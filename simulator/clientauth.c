@@ -481,6 +481,20 @@ static SSL_CTX *new_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len) 
     return NULL;
   }
   SSL_CTX_set1_cert_store(ctx, l->store);
+  /* The chain sent with an identity given without one: OpenSSL would build it
+   * from the store on every handshake (a second X509_verify_cert per
+   * handshake); built here once per generation, from the same store, it is
+   * the same chain (a partial one kept when no anchor is found, as the
+   * handshake would). An identity with its own chain is sent as given. */
+  if (sk_X509_num(l->chain) == 1)
+    SSL_CTX_build_cert_chain(ctx,
+                             SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
+  ERR_clear_error();
+  /* One TLS 1.3 session ticket per handshake, as Java's SunJSSE server sends
+   * one NewSessionTicket [I: read in OpenJDK's NewSessionTicket.java, not
+   * measured on WSO2]; OpenSSL's default two cost a session copy (a
+   * re-decoding of the client's certificate) each. */
+  SSL_CTX_set_num_tickets(ctx, 1);
   int mode = SSL_VERIFY_NONE;
   if (sim->opt->verify_client == GSIM_VERIFY_CLIENT_OPTIONAL)
     mode = SSL_VERIFY_PEER;
