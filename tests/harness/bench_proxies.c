@@ -34,8 +34,13 @@
  * req/s (successes over the summed slice time), the gateway's CPU per request
  * (utime+stime of its processes - nginx's master and workers - from
  * /proc/PID/stat, the deltas over each slice summed), the backend's CPU per
- * request beside it, p50/p99 latency of all requests (CURLINFO_TOTAL_TIME_T),
- * new connections the client opened; then each gateway's req/s and CPU per
+ * request and the load generator's own (getrusage) beside it - when the
+ * generator's CPU per request nears 1 / (req/s), the client bounds the rate
+ * (libcurl makes an SSL_CTX and decodes the client key per new connection:
+ * milliseconds under OpenSSL 3.0, so the new-connection mode is client-bound
+ * and its gateway CPU per request is the figure to compare) -, p50/p99
+ * latency of all requests (CURLINFO_TOTAL_TIME_T), new connections the client
+ * opened; then each gateway's req/s and CPU per
  * request as ratios to HAProxy's and to nginx-with-keepalive's.
  *
  * Figures only: no timing is asserted. The exit status is 1 when something
@@ -679,9 +684,10 @@ int main(void) {
         print_mode(gs, n, fresh, hap, ngk);
     printf("\nreq/s: successful requests over the slices' real time; cpu us/r: the gateway's\n"
            "utime+stime (/proc/PID/stat, nginx master and workers) per request; be us/r: the\n"
-           "backend's; cl us/r: the load generator's (getrusage); p50/p99: the client's total time "
-           "per request over all rounds; conns: new\n"
-           "client connections; :hap and :ngk: ratio to HAProxy and to nginx with keepalive 16\n"
+           "backend's; cl us/r: the load generator's (getrusage; when it nears 1e6 / (req/s)\n"
+           "the client, not the gateway, bounds req/s); p50/p99: the client's total time per\n"
+           "request over all rounds; conns: new client connections; :hap and :ngk: ratio\n"
+           "to HAProxy and to nginx with keepalive 16\n"
            "(cpu ratio above 1 = more CPU per request). One worker/thread per gateway.\n");
     if (hap != NULL)
       printf("issue 16 target: gatecert-sim (pool on) keep-alive req/s / HAProxy's = %.2f "
