@@ -248,6 +248,16 @@ typedef struct gh_driver gh_driver;
  * NULL: nothing to do. */
 void gh_driver_destroy_with(gh_driver *d, void (*free_impl)(void *impl));
 
+/* A reload clock as the gateway reports it: ticks at first_ms + k * interval_ms
+ * (k = 0, 1, ...; fake ms since the epoch). name: "sender", "listener",
+ * "truststore". */
+typedef struct gh_clock_schedule {
+  const char *name;
+  int64_t first_ms;
+  int64_t interval_ms;
+} gh_clock_schedule;
+#define GH_MAX_CLOCKS 3
+
 typedef struct gh_driver_ops {
   const char *name;
   unsigned caps;
@@ -309,6 +319,10 @@ typedef struct gh_driver_ops {
   const gh_reject_answer *front_rejects;
   /* The last max bytes of the gateway's log (malloc'd), or NULL. */
   char *(*log_tail)(gh_driver *d, size_t max);
+  /* The gateway's reload clocks as it reports them (the HTML report's
+   * timeline): how many it filled into out (at most GH_MAX_CLOCKS), or -1.
+   * NULL: the runner uses the schedule the scenario implies. */
+  int (*clock_schedule)(gh_driver *d, gh_clock_schedule *out, char *why, size_t why_len);
   /* The secrets the driver uses (admin password, ...), NULL-terminated, for
    * the reports to redact. */
   const char *const *(*secrets)(gh_driver *d);

@@ -287,6 +287,12 @@ const char *gh_outcome_name(gh_outcome outcome) {
   return "unknown";
 }
 
+const char *gh_event_kind_name(gh_event_kind kind) {
+  static const char *const names[] = {"call",    "clock", "change", "reload",
+                                      "restart", "tick",  "log"};
+  return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
+}
+
 /* The outcome a report shows: an out-of-range value is a harness bug. */
 static gh_outcome outcome_of(const gh_case *c) {
   switch (c->outcome) {
@@ -312,6 +318,11 @@ static void case_free(gh_case *c) {
   free(c->detail);
   free(c->log_tail);
   free(c->reproduce);
+  for (size_t i = 0; c->events != NULL && i < c->event_count; i++) {
+    free(c->events[i].clock);
+    free(c->events[i].label);
+  }
+  free(c->events);
   memset(c, 0, sizeof(*c));
 }
 
@@ -335,6 +346,7 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
   copy.fake_ms = c->fake_ms;
   copy.applies = c->applies;
   copy.apply_ms = c->apply_ms;
+  copy.start_ms = c->start_ms;
   bool ok = dup_clean(&copy.name, c->name, secrets) && dup_clean(&copy.file, c->file, secrets) &&
             dup_clean(&copy.profile, c->profile, secrets) &&
             dup_clean(&copy.message, c->message, secrets) &&
@@ -347,6 +359,17 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
     for (size_t i = 0; ok && i < c->feature_count; i++) {
       ok = dup_clean(&copy.features[i], c->features[i], secrets);
       copy.feature_count = i + 1;
+    }
+  }
+  if (ok && c->events != NULL && c->event_count > 0) { /* the timeline, its texts filtered */
+    copy.events = calloc(c->event_count, sizeof(*copy.events));
+    ok = copy.events != NULL;
+    for (size_t i = 0; ok && i < c->event_count; i++) {
+      copy.events[i] =
+          (gh_event){.at_ms = c->events[i].at_ms, .kind = c->events[i].kind, .ok = c->events[i].ok};
+      copy.event_count = i + 1;
+      ok = dup_clean(&copy.events[i].clock, c->events[i].clock, secrets) &&
+           dup_clean(&copy.events[i].label, c->events[i].label, secrets);
     }
   }
   gh_case *cases = ok ? realloc(run->cases, (run->count + 1) * sizeof(*cases)) : NULL;
@@ -643,6 +666,11 @@ static int write_atomic(const char *path, const char *data, size_t len, char *wh
   }
   free(tmp);
   return 0;
+}
+
+int gh_report_write_atomic(const char *path, const char *data, size_t len, char *why,
+                           size_t why_len) {
+  return write_atomic(path, data, len, why, why_len);
 }
 
 /* ---------------------------------------------------------------------------

@@ -54,6 +54,29 @@ const char *gh_outcome_name(gh_outcome outcome); /* "pass", "fail", "error", "sk
  * be a success. */
 #define GH_NOT_APPLICABLE "not_applicable"
 
+/* One mark on a case's timeline (the HTML report): a step the runner executed,
+ * a reload clock's tick, or a line of the gateway's log about a reload or a
+ * trust change. at_ms: fake milliseconds since the case's epoch. */
+typedef enum gh_event_kind {
+  GH_EV_CALL = 0, /* a call step (ok: its expectations held) */
+  GH_EV_CLOCK,    /* a clock step: the fake clock moved to at_ms */
+  GH_EV_CHANGE,   /* an upload, replace, delete, API or subscription step */
+  GH_EV_RELOAD,   /* a reload step (off schedule) */
+  GH_EV_RESTART,  /* a gateway restart */
+  GH_EV_TICK,     /* a reload clock ticked (clock: "sender", "listener", "truststore") */
+  GH_EV_LOG,      /* a gateway log line about reloads or trust */
+} gh_event_kind;
+
+typedef struct gh_event {
+  int64_t at_ms;
+  gh_event_kind kind;
+  int ok;      /* steps: 1 it went as expected, 0 the case failed or errored there */
+  char *clock; /* GH_EV_TICK: the clock's name; else NULL */
+  char *label; /* "step 3 (line 42) call GET api /x", the log line, the tick's source */
+} gh_event;
+
+const char *gh_event_kind_name(gh_event_kind kind); /* "call", "clock", "change", ... */
+
 typedef struct gh_case {
   char *name;      /* unique in the run; matrix parameters encoded: "name[a=1,b=2]" */
   char *file;      /* scenario file, relative to the scenarios directory */
@@ -71,6 +94,9 @@ typedef struct gh_case {
   int64_t fake_ms;    /* fake time the case covered */
   long applies;       /* real gateways: configuration applies (reloads) in the case */
   double apply_ms;    /* ... and the real time they took */
+  gh_event *events;   /* its timeline, in the order recorded (may be NULL) */
+  size_t event_count;
+  int64_t start_ms; /* the gateway's start on the fake clock, since the epoch (0: unknown) */
 } gh_case;
 
 typedef struct gh_run {
@@ -128,6 +154,10 @@ int gh_console_color(FILE *out);
  * removed and an existing report at path is left as it was). */
 int gh_junit_write(const gh_run *run, const char *path, char *why, size_t why_len);
 int gh_conformance_write(const gh_run *run, const char *path, char *why, size_t why_len);
+/* Writes data to "<path>.tmp", fsyncs it and renames it over path (how every
+ * report is written; the HTML report too): 0, or -1 with why. */
+int gh_report_write_atomic(const char *path, const char *data, size_t len, char *why,
+                           size_t why_len);
 
 /* The report filter (see the top of this file) as a function, for tests and
  * for anything else that shows gateway output: a new string (malloc'd; NULL

@@ -20,7 +20,8 @@
  *      rewritten atomically, forward only, then the driver's
  *      acknowledgement) - the first expectation that does not hold ends the
  *      case as a failure with expected vs actual, the step and its line; each
- *      step is a line of <dir>/transcript.log;
+ *      step is a line of <dir>/transcript.log and a mark on the case's
+ *      timeline (run_timeline.c, for the HTML report);
  *   4. stops everything by pid, keeps the work directory of a failed case (or
  *      all with --keep) and fills the case_outcome.
  *
@@ -664,6 +665,7 @@ static void run_case_body(case_run *r) {
     gh_runner_set_outcome(r, GH_ERROR, NULL, "setting up: %s", why);
     return;
   }
+  gh_runner_timeline_start(r);
   for (size_t i = 0; i < c->api_count; i++) {
     if (!c->apis[i].create)
       continue;
@@ -696,6 +698,7 @@ static void run_case_body(case_run *r) {
     else if (rc < 0)
       gh_runner_set_outcome(r, GH_ERROR, NULL, "%s: %s", label, why);
     transcribe(r, label, rc == 0 ? "ok" : r->message, gh_runner_now_ms() - t0);
+    gh_runner_event_step(r, &c->steps[i], i, rc);
   }
   if (r->transcript)
     fclose(r->transcript);
@@ -734,6 +737,7 @@ void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const cha
     if (driver->ops->apply_stats)
       driver->ops->apply_stats(driver, &out->applies, &out->apply_ms);
     out->log_tail = driver->ops->log_tail(driver, LOG_TAIL);
+    gh_runner_timeline_finish(&r, out->log_tail, out);
     char why[512];
     if (driver->ops->stop(driver, why, sizeof(why)) != 0)
       gh_runner_set_outcome(&r, GH_ERROR, NULL, "stopping the gateway: %s", why);

@@ -8,8 +8,9 @@
  * selection check, so every shard refuses the same options)
  * (--shuffle SEED), makes the driver (sim, nginx, haproxy, caddy or exec:PROGRAM),
  * runs the selection (run_pool.c) once or up to --repeat-until-fail rounds,
- * writes junit.xml and conformance.json, prints the summary, applies the
- * known failures, and turns it all into the exit status (run.h). SIGINT and
+ * writes junit.xml, conformance.json and index.html (report_html.h), prints
+ * the summary, applies the known failures, and turns it all into the exit
+ * status (run.h). SIGINT and
  * SIGTERM set gh_runner_interrupted: the run stops early and exits 130.
  */
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include "gutil.h"
 #include "known.h"
 #include "profile.h"
+#include "report_html.h"
 #include "run.h"
 #include "run_internal.h"
 #include "shard.h"
@@ -227,7 +229,7 @@ static const char usage_text[] =
     "\n"
     "Runs every scenario case (scenarios/<feature>/*.yaml, or one file) against a gateway\n"
     "and writes "
-    "DIR/junit.xml and DIR/conformance.json (default DIR: reports).\n"
+    "DIR/junit.xml, DIR/conformance.json and DIR/index.html (default DIR: reports).\n"
     "  --driver D    sim (default: gatecert-sim), nginx, haproxy, caddy (real gateways from\n"
     "                Debian packages, one instance per case as the current user) or\n"
     "                exec:PROGRAM (any program speaking gatecert-exec/1, see\n"
@@ -526,6 +528,11 @@ int gh_run_main(int argc, char **argv) {
     }
     gh_runner_pathf(path, sizeof(path), "%s/conformance.json", opt.reports);
     if (gh_conformance_write(&run, path, why, sizeof(why)) != 0) {
+      fprintf(stderr, "gatecert run: %s\n", why);
+      rc = 3;
+    }
+    gh_runner_pathf(path, sizeof(path), "%s/index.html", opt.reports);
+    if (gh_report_html_write(&run, path, why, sizeof(why)) != 0) {
       fprintf(stderr, "gatecert run: %s\n", why);
       rc = 3;
     }

@@ -109,6 +109,12 @@ typedef struct case_run {
   gh_outcome outcome;
   char message[1024];
   char detail[8192];
+  /* the timeline (run_timeline.c) */
+  gh_event *events;
+  size_t event_count;
+  gh_clock_schedule clocks[GH_MAX_CLOCKS];
+  int clock_count;
+  int clocks_reported; /* 1: the gateway reported them; 0: the scenario's schedule */
 } case_run;
 
 typedef struct call_result {
@@ -140,6 +146,9 @@ typedef struct case_outcome {
   int64_t fake_ms;
   long applies; /* real gateways' configuration applies, and their real time */
   double apply_ms;
+  gh_event *events; /* the timeline (malloc'd, gh_runner_events_free), or NULL */
+  size_t event_count;
+  int64_t start_ms; /* the gateway's start since the epoch (0: unknown) */
 } case_outcome;
 
 /* ---- run_case.c ---------------------------------------------------------------------- */
@@ -162,6 +171,20 @@ size_t gh_runner_backend_requests(case_run *r, const char *backend, json_t **las
 /* Runs one case with driver (or reports it not applicable or skipped) into out. */
 void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const char *profile,
                             gh_driver *driver, case_outcome *out);
+
+/* ---- run_timeline.c ------------------------------------------------------------------ */
+
+/* Appends a mark at the case's fake now (label: printf). */
+void gh_runner_event(case_run *r, gh_event_kind kind, int ok, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The step just run (index, its rc from run_step) as a mark. */
+void gh_runner_event_step(case_run *r, const gh_step *s, size_t index, int rc);
+/* After the gateway started: its reload clocks (the driver's report, else the scenario). */
+void gh_runner_timeline_start(case_run *r);
+/* At the case's end: the ticks up to the fake now and the gateway's reload
+ * log lines (from log_tail) join the marks, which move into out. */
+void gh_runner_timeline_finish(case_run *r, const char *log_tail, case_outcome *out);
+void gh_runner_events_free(gh_event *events, size_t count);
 
 /* ---- run_client.c -------------------------------------------------------------------- */
 

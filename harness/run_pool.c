@@ -87,7 +87,10 @@ static void record_case(const options *opt, const gh_case_spec *c, const char *p
                     .seconds = o->seconds,
                     .fake_ms = o->fake_ms,
                     .applies = o->applies,
-                    .apply_ms = o->apply_ms};
+                    .apply_ms = o->apply_ms,
+                    .events = o->events,
+                    .event_count = o->event_count,
+                    .start_ms = o->start_ms};
   gh_case *added = gh_run_add(run, &result);
   if (added)
     gh_console_case(stdout, color, added);
@@ -113,6 +116,14 @@ static void worker_child(const options *opt, const gh_case_spec *c, const char *
                 "not_applicable", o.not_applicable, "message", o.message, "detail", o.detail,
                 "log_tail", o.log_tail, "seconds", o.seconds, "fake_ms", (json_int_t)o.fake_ms,
                 "applies", (json_int_t)o.applies, "apply_ms", o.apply_ms);
+  json_t *events = json_array();
+  for (size_t i = 0; j && i < o.event_count; i++)
+    json_array_append_new(events, json_pack("{s:I, s:i, s:b, s:s?, s:s}", "at_ms",
+                                            (json_int_t)o.events[i].at_ms, "kind",
+                                            (int)o.events[i].kind, "ok", o.events[i].ok, "clock",
+                                            o.events[i].clock, "label", o.events[i].label));
+  json_object_set_new(j, "events", events);
+  json_object_set_new(j, "start_ms", json_integer((json_int_t)o.start_ms));
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   size_t len = text ? strlen(text) : 0, done = 0;
   while (done < len) {
@@ -143,6 +154,21 @@ static void worker_result(const worker *w, case_outcome *o) {
   o->fake_ms = json_integer_value(json_object_get(j, "fake_ms"));
   o->applies = (long)json_integer_value(json_object_get(j, "applies"));
   o->apply_ms = json_real_value(json_object_get(j, "apply_ms"));
+  o->start_ms = json_integer_value(json_object_get(j, "start_ms"));
+  json_t *events = json_object_get(j, "events");
+  size_t n = json_array_size(events);
+  o->events = n ? calloc(n, sizeof(*o->events)) : NULL;
+  for (size_t i = 0; o->events && i < n; i++) {
+    json_t *e = json_array_get(events, i);
+    const char *clock = json_string_value(json_object_get(e, "clock"));
+    const char *label = json_string_value(json_object_get(e, "label"));
+    o->events[i] = (gh_event){.at_ms = json_integer_value(json_object_get(e, "at_ms")),
+                              .kind = (gh_event_kind)json_integer_value(json_object_get(e, "kind")),
+                              .ok = json_is_true(json_object_get(e, "ok")),
+                              .clock = clock ? strdup(clock) : NULL,
+                              .label = strdup(label ? label : "")};
+    o->event_count = i + 1;
+  }
   json_decref(j);
 }
 
@@ -200,6 +226,7 @@ static void run_parallel(const options *opt, const gh_case_spec *const *cases, s
       worker_result(w, &o);
       record_case(opt, cases[w->index], profile, driver->ops->name, &o, run, color);
       free(o.log_tail);
+      gh_runner_events_free(o.events, o.event_count);
       gu_text_free(&w->out);
       close(w->fd);
       workers[i] = workers[--active];
@@ -219,6 +246,7 @@ void gh_runner_run_all(const options *opt, const gh_case_spec *const *chosen, si
     memset(&o, 0, sizeof(o));
     gh_runner_execute_case(opt, chosen[i], opt->profile, driver, &o);
     record_case(opt, chosen[i], opt->profile, driver->ops->name, &o, run, color);
+    gh_runner_events_free(o.events, o.event_count);
     free(o.log_tail);
   }
 }

@@ -24,6 +24,7 @@ packages=(
   nginx haproxy
   caddy
   apache2 jq
+  chromium
 )
 
 missing=()

@@ -620,6 +620,41 @@ static char *sim_log_tail(gh_driver *d, size_t max) {
   return out;
 }
 
+/* The reload clocks /_sim/status reports: each clock's next tick and its
+ * interval (sender.next_ticks_ms and interval_s, listener.profile's, and
+ * listener.truststore's period_s). Asked right after the start, the next tick
+ * is the first; a clock with no interval is left out. */
+static int sim_clock_schedule(gh_driver *d, gh_clock_schedule *out, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  gh_admin_result r;
+  if (admin(s, "GET", "/_sim/status", NULL, NULL, 0, &r, why, why_len) != 0)
+    return -1;
+  json_t *status = json_loads(r.body ? r.body : "", 0, NULL);
+  gh_admin_result_free(&r);
+  json_t *listener = json_object_get(status, "listener");
+  const struct {
+    const char *name;
+    json_t *clock;
+    const char *interval;
+  } clocks[GH_MAX_CLOCKS] = {
+      {"sender", json_object_get(status, "sender"), "interval_s"},
+      {"listener", json_object_get(listener, "profile"), "interval_s"},
+      {"truststore", json_object_get(listener, "truststore"), "period_s"},
+  };
+  int n = 0;
+  for (size_t i = 0; i < GH_MAX_CLOCKS; i++) {
+    json_int_t interval = json_integer_value(json_object_get(clocks[i].clock, clocks[i].interval));
+    json_t *next = json_array_get(json_object_get(clocks[i].clock, "next_ticks_ms"), 0);
+    if (interval > 0 && json_is_integer(next))
+      out[n++] = (gh_clock_schedule){.name = clocks[i].name,
+                                     .first_ms = (int64_t)json_integer_value(next),
+                                     .interval_ms = (int64_t)interval * 1000};
+  }
+  int ok = status != NULL;
+  json_decref(status);
+  return ok ? n : gu_fail(why, why_len, "/_sim/status: no JSON");
+}
+
 static const char *const *sim_secrets(gh_driver *d) { return ((sim_driver *)d->impl)->secrets; }
 
 static void sim_free(void *impl) {
@@ -657,6 +692,7 @@ static const gh_driver_ops sim_ops = {
     .front_port = sim_front_port,
     .front_rejects = gh_front_lb_rejects,
     .log_tail = sim_log_tail,
+    .clock_schedule = sim_clock_schedule,
     .secrets = sim_secrets,
     .destroy = sim_destroy,
 };

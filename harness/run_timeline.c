@@ -1,0 +1,189 @@
+/* run_timeline.c - what a case did when, on the fake clock, for the HTML
+ * report's timeline (report_html.h).
+ *
+ * While a case runs, each executed step becomes a mark (gh_event, report.h)
+ * at the fake time after it (a clock step: the time it moved to), with
+ * whether it went as expected. After the gateway started, its reload clocks
+ * are taken from the driver (ops.clock_schedule: the simulator's
+ * /_sim/status, exact) or, when the driver has none, from the schedule the
+ * scenario implies (sender_reload_interval, profile_reload_interval,
+ * truststore_reload_period + initial delay; counted from the gateway's start;
+ * a clock the scenario leaves to the gateway's default is not drawn). At the
+ * end the ticks up to the case's last fake time and the next one (where a
+ * pending change would land) join the marks, and so do the
+ * gateway log's lines about reloads and trust that begin with an ISO time
+ * (the simulator's "2030-01-01T00:10:00.000Z INFO  ..."; strptime reads it).
+ * All times are fake milliseconds since the case's epoch. At most MAX_EVENTS
+ * marks per case; past it the rest are dropped (the report says the
+ * timeline is cut by showing the count).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "run_internal.h"
+
+#define MAX_EVENTS     2000
+#define MAX_TICKS      300 /* per clock */
+#define MAX_LOG_EVENTS 200
+
+static void add_event(case_run *r, gh_event_kind kind, int ok, int64_t at_ms, const char *clock,
+                      const char *label) {
+  if (r->event_count >= MAX_EVENTS)
+    return;
+  if ((r->event_count & (r->event_count - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to double */
+    size_t cap = r->event_count ? 2 * r->event_count : 16;
+    gh_event *grown = realloc(r->events, cap * sizeof(*grown));
+    if (!grown)
+      return;
+    r->events = grown;
+  }
+  gh_event *e = &r->events[r->event_count];
+  *e = (gh_event){.at_ms = at_ms, .kind = kind, .ok = ok};
+  e->clock = clock ? strdup(clock) : NULL;
+  e->label = strdup(label ? label : "");
+  if (!e->label || (clock && !e->clock)) {
+    free(e->clock);
+    free(e->label);
+    return;
+  }
+  r->event_count++;
+}
+
+void gh_runner_event(case_run *r, gh_event_kind kind, int ok, const char *fmt, ...) {
+  char label[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(label, sizeof(label), fmt, ap);
+  va_end(ap);
+  add_event(r, kind, ok, r->fake_now - r->epoch_ms, NULL, label);
+}
+
+void gh_runner_event_step(case_run *r, const gh_step *s, size_t index, int rc) {
+  char label[256];
+  gh_runner_step_label(s, index, label, sizeof(label));
+  int ok = rc == 0;
+  switch (s->kind) {
+  case GH_STEP_CALL:
+    gh_runner_event(r, GH_EV_CALL, ok, "%s %s %s%s%s", label, s->api ? s->api : "",
+                    s->path ? s->path : "/", ok ? "" : ": ", ok ? "" : r->message);
+    break;
+  case GH_STEP_ADVANCE:
+  case GH_STEP_ADVANCE_TO:
+    gh_runner_event(r, GH_EV_CLOCK, ok, "%s to +%.3f s", label,
+                    (double)(r->fake_now - r->epoch_ms) / 1e3);
+    break;
+  case GH_STEP_RELOAD:
+    gh_runner_event(r, GH_EV_RELOAD, ok, "%s", label);
+    break;
+  case GH_STEP_RESTART_GATEWAY:
+    gh_runner_event(r, GH_EV_RESTART, ok, "%s", label);
+    break;
+  default: {
+    const char *what = s->alias ? s->alias : s->api ? s->api : s->application;
+    gh_runner_event(r, GH_EV_CHANGE, ok, "%s %s%s%s", label, what ? what : "", ok ? "" : ": ",
+                    ok ? "" : r->message);
+  }
+  }
+}
+
+void gh_runner_timeline_start(case_run *r) {
+  gh_driver *d = r->driver;
+  char why[256];
+  int64_t start = d->ops->start_ms(d);
+  if (start <= 0)
+    start = r->epoch_ms;
+  r->clock_count = 0;
+  r->clocks_reported = 0;
+  if (d->ops->clock_schedule) {
+    int n = d->ops->clock_schedule(d, r->clocks, why, sizeof(why));
+    if (n >= 0) {
+      r->clock_count = n;
+      r->clocks_reported = 1;
+      return;
+    }
+  }
+  const gh_gateway_spec *g = &r->spec->gateway;
+  if (g->sender_reload_interval_ms > 0)
+    r->clocks[r->clock_count++] = (gh_clock_schedule){
+        "sender", start + g->sender_reload_interval_ms, g->sender_reload_interval_ms};
+  if (g->profile_reload_interval_ms > 0)
+    r->clocks[r->clock_count++] = (gh_clock_schedule){
+        "listener", start + g->profile_reload_interval_ms, g->profile_reload_interval_ms};
+  if (g->truststore_reload_period_ms > 0) {
+    int64_t delay = g->truststore_initial_delay_ms >= 0 ? g->truststore_initial_delay_ms
+                                                        : g->truststore_reload_period_ms;
+    r->clocks[r->clock_count++] =
+        (gh_clock_schedule){"truststore", start + delay, g->truststore_reload_period_ms};
+  }
+}
+
+/* A log line worth a mark: about reloads, ticks or trust. */
+static int reload_line(const char *line) {
+  static const char *const words[] = {"reload", "tick", "trust", "generation"};
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+    if (strcasestr(line, words[i]))
+      return 1;
+  return 0;
+}
+
+/* The time a log line begins with (ms since the Unix epoch), or -1. */
+static int64_t line_time(const char *line) {
+  struct tm tm;
+  memset(&tm, 0, sizeof(tm));
+  const char *rest = strptime(line, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest)
+    return -1;
+  int64_t ms = (int64_t)timegm(&tm) * 1000;
+  if (rest[0] == '.')
+    ms += strtol(rest + 1, NULL, 10) % 1000;
+  return ms;
+}
+
+static void log_events(case_run *r, const char *log_tail) {
+  size_t added = 0;
+  for (const char *p = log_tail; p && *p && added < MAX_LOG_EVENTS;) {
+    size_t len = strcspn(p, "\n");
+    char line[1024];
+    snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) - 1 ? len : sizeof(line) - 1), p);
+    int64_t t = line_time(line);
+    if (t >= r->epoch_ms && reload_line(line)) {
+      add_event(r, GH_EV_LOG, 1, t - r->epoch_ms, NULL, line);
+      added++;
+    }
+    p += len + (p[len] == '\n');
+  }
+}
+
+void gh_runner_timeline_finish(case_run *r, const char *log_tail, case_outcome *out) {
+  for (int i = 0; i < r->clock_count; i++) {
+    const gh_clock_schedule *c = &r->clocks[i];
+    char label[64];
+    snprintf(label, sizeof(label), "%s tick (%s)", c->name,
+             r->clocks_reported ? "the gateway's schedule" : "the scenario's schedule");
+    size_t n = 0;
+    int64_t t = c->first_ms;
+    for (; c->interval_ms > 0 && t <= r->fake_now && n < MAX_TICKS; t += c->interval_ms, n++)
+      add_event(r, GH_EV_TICK, 1, t - r->epoch_ms, c->name, label);
+    if (c->interval_ms > 0 && n < MAX_TICKS) /* the next one: when a change would have landed */
+      add_event(r, GH_EV_TICK, 1, t - r->epoch_ms, c->name, label);
+  }
+  log_events(r, log_tail);
+  int64_t start = r->driver ? r->driver->ops->start_ms(r->driver) : -1;
+  out->start_ms = start > r->epoch_ms ? start - r->epoch_ms : 0;
+  out->events = r->events;
+  out->event_count = r->event_count;
+  r->events = NULL;
+  r->event_count = 0;
+}
+
+void gh_runner_events_free(gh_event *events, size_t count) {
+  for (size_t i = 0; events && i < count; i++) {
+    free(events[i].clock);
+    free(events[i].label);
+  }
+  free(events);
+}
