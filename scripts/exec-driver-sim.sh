@@ -12,7 +12,8 @@
 # gateway with an admin API.
 #
 # GATECERT_SIM_BIN names gatecert-sim (default: build/simulator/gatecert-sim in
-# this repository). State between invocations lives in $GATECERT_EXEC_DIR:
+# this repository; installed in share/gatecert/drivers/, the bin/gatecert-sim
+# beside it). State between invocations lives in $GATECERT_EXEC_DIR:
 #   admin.password, netrc    the random admin password (0600): curl reads the
 #                            netrc, so the password is never in a command line
 #   sim-config.json          the harness's start config, passed to --config
@@ -60,6 +61,8 @@ die() {
 
 sim_bin() {
   local bin=${GATECERT_SIM_BIN:-$(dirname -- "$0")/../build/simulator/gatecert-sim}
+  # installed (share/gatecert/drivers/): the gatecert-sim of the same bin/
+  [[ -n ${GATECERT_SIM_BIN:-} || -x $bin ]] || bin=$(dirname -- "$0")/../../../bin/gatecert-sim
   [[ -x $bin && -f $bin ]] || die "gatecert-sim not found at $bin (set GATECERT_SIM_BIN)"
   printf '%s\n' "$bin"
 }
