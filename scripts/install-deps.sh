@@ -25,6 +25,7 @@ packages=(
   caddy
   apache2 jq
   chromium
+  man-db dpkg-dev
 )
 
 missing=()
