@@ -37,9 +37,11 @@
  */
 #include "gutil.h"
 #include "matrix.h"
+#include "report_html.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1125,6 +1127,92 @@ static int write_outputs(const matrix_opts *o, const outputs *out, char *why, si
   return 0;
 }
 
+/* ---- matrix.html ------------------------------------------------------------------------
+ * Beside matrix.json: the same cells as a page (report_html.h), each column's
+ * title and cells linking to its run's index.html when that file exists, by
+ * a path relative to matrix.html's directory (so the two move together as
+ * one CI artifact). */
+
+/* The relative path from directory from (absolute, resolved) to file to
+ * (absolute, resolved) into out. */
+static void relative_path(const char *from, const char *to, char *out, size_t len) {
+  char dir[PATH_MAX + 1];
+  snprintf(dir, sizeof(dir), "%s/", strcmp(from, "/") == 0 ? "" : from);
+  size_t i = 0, common = 0;
+  for (; dir[i] && dir[i] == to[i]; i++)
+    if (dir[i] == '/')
+      common = i + 1;
+  size_t n = 0;
+  out[0] = '\0';
+  for (const char *p = dir + common; *p && n + 4 < len; p++)
+    if (*p == '/')
+      n += (size_t)snprintf(out + n, len - n, "../");
+  snprintf(out + n, len - n, "%s", to + common);
+}
+
+static const char *cell_result(const gh_mx_cell *c) {
+  if (c->fail + c->error > 0)
+    return "failure";
+  if (c->pass > 0)
+    return c->skip > 0 ? "partial" : "success";
+  if (c->na > 0 && c->skip == 0)
+    return "not_applicable";
+  return NULL;
+}
+
+static int write_html(const gh_matrix *m, const char *json_out, char *why, size_t why_len) {
+  char dir[PATH_MAX], html[PATH_MAX + 16], real_dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s", json_out);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof(dir), ".");
+  snprintf(html, sizeof(html), "%s/matrix.html", dir);
+  size_t n = m->run_count, cells = m->feature_count * m->run_count;
+  char(*hrefs)[PATH_MAX] = calloc(n ? n : 1, sizeof(*hrefs));
+  const char **href_ptrs = calloc(n ? n : 1, sizeof(*href_ptrs));
+  gh_html_matrix_cell *out = calloc(cells ? cells : 1, sizeof(*out));
+  int rc = -1;
+  if (!hrefs || !href_ptrs || !out || !realpath(dir, real_dir)) {
+    gu_fail(why, why_len, "%s: %s", html,
+            hrefs && href_ptrs && out ? strerror(errno) : "out of memory");
+    goto done;
+  }
+  for (size_t r = 0; r < n; r++) {
+    char run_dir[PATH_MAX], index[PATH_MAX + 16], real_index[PATH_MAX];
+    snprintf(run_dir, sizeof(run_dir), "%s", m->runs[r].source);
+    size_t len = strlen(run_dir);
+    if (len > 5 && strcmp(run_dir + len - 5, ".json") == 0) {
+      char *s = strrchr(run_dir, '/');
+      if (s)
+        *s = '\0';
+      else
+        snprintf(run_dir, sizeof(run_dir), ".");
+    }
+    snprintf(index, sizeof(index), "%s/index.html", run_dir);
+    if (realpath(index, real_index)) {
+      relative_path(real_dir, real_index, hrefs[r], sizeof(hrefs[r]));
+      href_ptrs[r] = hrefs[r];
+    }
+  }
+  for (size_t i = 0; i < cells; i++)
+    out[i] = (gh_html_matrix_cell){.result = cell_result(&m->cells[i]), .text = m->cells[i].text};
+  gh_html_matrix page = {.title = "gatecert conformance matrix",
+                         .features = (const char *const *)m->features,
+                         .feature_count = m->feature_count,
+                         .gateways = (const char *const *)m->titles,
+                         .hrefs = href_ptrs,
+                         .gateway_count = n,
+                         .cells = out};
+  rc = gh_report_html_matrix_write(&page, html, why, why_len);
+done:
+  free(hrefs);
+  free(href_ptrs);
+  free(out);
+  return rc;
+}
+
 int gh_matrix_main(int argc, char **argv) {
   matrix_opts o;
   int parsed = parse_opts(argc, argv, &o);
@@ -1152,10 +1240,12 @@ int gh_matrix_main(int argc, char **argv) {
   }
   if (rc == 0 && write_outputs(&o, &out, why, sizeof(why)) != 0)
     rc = 3;
+  if (rc == 0 && write_html(&m, o.out, why, sizeof(why)) != 0)
+    rc = 3;
   if (rc == 0) {
     fputs(out.table, stdout);
-    printf("wrote %s%s%s%s%s\n", o.out, o.markdown ? ", " : "", o.markdown ? o.markdown : "",
-           o.readme ? ", updated " : "", o.readme ? o.readme : "");
+    printf("wrote %s, matrix.html beside it%s%s%s%s\n", o.out, o.markdown ? ", " : "",
+           o.markdown ? o.markdown : "", o.readme ? ", updated " : "", o.readme ? o.readme : "");
   } else {
     fprintf(stderr, "gatecert matrix: %s\n", why);
   }

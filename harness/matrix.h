@@ -21,7 +21,8 @@
  *   -                             the run had no case of the feature
  *
  * The command prints the table (aligned columns), writes FILE (default
- * reports/matrix.json), and with --readme replaces the lines between
+ * reports/matrix.json) and matrix.html beside it (report_html.h: the cells,
+ * each column linking to its run's index.html), and with --readme replaces the lines between
  * `<!-- matrix:begin -->` and `<!-- matrix:end -->` with the Markdown table
  * and one line saying which command made it and when (the markers and the
  * rest of the file are kept byte for byte). --markdown FILE writes the same

@@ -12,7 +12,9 @@
 # XPath: the summary's counts, the timeline's call marks (how many, which red
 # at 599 s, which green at 601 s), the sender's ticks at 600 and 1200 s. The
 # screenshots (--screenshot, 1400x2000) stay in SCRATCH; their paths are
-# printed. Exits 77 (skipped) when no chromium is installed.
+# printed. Then `gatecert matrix` over both runs: matrix.html beside
+# matrix.json links each column to its run's index.html (relative paths).
+# Exits 77 (skipped) when no chromium is installed.
 set -uo pipefail
 gatecert=$1 sim=$2 backend=$3 scratch=$4
 chromium=$(command -v chromium || command -v chromium-browser || true)
@@ -152,4 +154,12 @@ for row in "${rows[@]}"; do
   IFS='|' read -r what xpath want <<<"$row"
   check bug "$what" "$xpath" "$want"
 done
+# gatecert matrix: matrix.html beside matrix.json, each column linking to its run's report.
+mkdir -p "$scratch/matrix"
+"$gatecert" matrix --out "$scratch/matrix/matrix.json" "$scratch/good" "$scratch/bug/conformance.json" \
+  >"$scratch/matrix.out" 2>&1 || fail "gatecert matrix failed: $(cat "$scratch/matrix.out")"
+links=$(xmllint --html --xpath "count(//th/a[@href='../good/index.html'] | //th/a[@href='../bug/index.html'])" \
+  "$scratch/matrix/matrix.html" 2>/dev/null)
+[[ "$links" == 2 ]] || fail "matrix.html: links to the runs' reports: $links, want 2"
+echo "ok  matrix.html links to both reports"
 echo "report_html_chromium: ok"
