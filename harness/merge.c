@@ -276,7 +276,8 @@ static int fill_run(gh_run *run, const shard_in *s, size_t n, const merged_case 
         json_number_value(json_object_get(json_object_get(s[i].root, "statistics"), "seconds"));
     if (secs > run->seconds)
       run->seconds = secs; /* the shards ran side by side: the longest is the wall time */
-    if (s[i].mx.started[0] && strcmp(s[i].mx.started, run->started) < 0)
+    if (s[i].mx.started != NULL && s[i].mx.started[0] != '\0' && run->started != NULL &&
+        strcmp(s[i].mx.started, run->started) < 0)
       run->started = (char *)s[i].mx.started;
     if (i > 0 && (strcmp(s[i].mx.profile, s[0].mx.profile) != 0 ||
                   strcmp(s[i].mx.implementation, s[0].mx.implementation) != 0))
@@ -507,10 +508,10 @@ int gh_merge(const char *const *dirs, size_t n, const char *out_dir, size_t *cas
   if (rc == 0 && m == NULL)
     rc = gu_fail(why, why_len, "merge: out of memory");
   size_t count = 0;
-  for (size_t i = 0; rc == 0 && i < n; i++)
+  for (size_t i = 0; rc == 0 && m != NULL && i < n; i++)
     for (size_t j = 0; j < s[i].mx.count; j++)
       m[count++] = (merged_case){.c = &s[i].mx.cases[j], .shard = i};
-  if (rc == 0) {
+  if (rc == 0 && m != NULL) {
     qsort(m, count, sizeof(*m), cmp_by_name);
     for (size_t i = 1; i < count && rc == 0; i++)
       if (strcmp(m[i - 1].c->name, m[i].c->name) == 0)
@@ -558,40 +559,53 @@ static int cmp_case_name(const void *a, const void *b) {
 }
 
 static const gh_mx_case **sorted_cases(const gh_mx_run *r) {
+  // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
   const gh_mx_case **v = calloc(r->count + 1, sizeof(*v));
   for (size_t i = 0; v != NULL && i < r->count; i++)
     v[i] = &r->cases[i];
   if (v != NULL)
-    qsort(v, r->count, sizeof(*v), cmp_case_name);
+    qsort(v, r->count, sizeof(*v), cmp_case_name); // NOLINT(bugprone-sizeof-expression): pointers
   return v;
 }
 
+/* The scalar members of two objects that differ, one line each. */
 static void compare_object(gu_text *diff, const char *what, json_t *a, json_t *b) {
   const char *key;
   json_t *va;
   json_object_foreach(a, key, va) {
     json_t *vb = json_object_get(b, key);
-    if (json_is_number(va) && json_is_number(vb) && json_number_value(va) == json_number_value(vb))
+    if (json_equal(va, vb) || (json_is_number(va) && json_is_number(vb) &&
+                               json_number_value(va) == json_number_value(vb)))
       continue;
-    if (json_is_string(va) && json_is_string(vb) &&
-        strcmp(json_string_value(va), json_string_value(vb)) == 0)
-      continue;
-    if (json_is_object(va) && json_is_object(vb)) {
-      char sub[512];
-      snprintf(sub, sizeof(sub), "%s \"%s\"", what, key);
-      compare_object(diff, sub, va, vb);
-      json_t *vx;
-      const char *k2;
-      json_object_foreach(vb, k2, vx) {
-        if (json_object_get(va, k2) == NULL)
-          gu_text_printf(diff, "%s \"%s\": \"%s\" only in the second\n", what, key, k2);
-      }
-      continue;
-    }
     char *ta = json_dumps(va, JSON_ENCODE_ANY), *tb = vb ? json_dumps(vb, JSON_ENCODE_ANY) : NULL;
     gu_text_printf(diff, "%s \"%s\": %s vs %s\n", what, key, ta ? ta : "?", tb ? tb : "(missing)");
     free(ta);
     free(tb);
+  }
+  json_object_foreach(b, key, va) {
+    if (json_object_get(a, key) == NULL)
+      gu_text_printf(diff, "%s \"%s\": only in the second\n", what, key);
+  }
+}
+
+/* Per feature: its result and counts; a feature only in one of them. */
+static void compare_features(gu_text *diff, json_t *a, json_t *b, const char *source_a,
+                             const char *source_b) {
+  const char *key;
+  json_t *fa;
+  json_object_foreach(a, key, fa) {
+    json_t *fb = json_object_get(b, key);
+    if (fb == NULL) {
+      gu_text_printf(diff, "feature \"%s\": only in %s\n", key, source_a);
+      continue;
+    }
+    char what[512];
+    snprintf(what, sizeof(what), "feature \"%s\"", key);
+    compare_object(diff, what, fa, fb);
+  }
+  json_object_foreach(b, key, fa) {
+    if (json_object_get(a, key) == NULL)
+      gu_text_printf(diff, "feature \"%s\": only in %s\n", key, source_b);
   }
 }
 
@@ -648,14 +662,8 @@ int gh_merge_compare(const char *a, const char *b, gu_text *diff, char *why, siz
     if (!json_equal(result_a, result_b))
       gu_text_printf(diff, "result: %s vs %s\n", jstr(ja, "result") ? jstr(ja, "result") : "?",
                      jstr(jb, "result") ? jstr(jb, "result") : "?");
-    compare_object(diff, "features", json_object_get(ja, "features"),
-                   json_object_get(jb, "features"));
-    const char *key;
-    json_t *v;
-    json_object_foreach(json_object_get(jb, "features"), key, v) {
-      if (json_object_get(json_object_get(ja, "features"), key) == NULL)
-        gu_text_printf(diff, "feature \"%s\": only in %s\n", key, rb.source);
-    }
+    compare_features(diff, json_object_get(ja, "features"), json_object_get(jb, "features"),
+                     ra.source, rb.source);
     rc = diff->failed         ? (gu_fail(why, why_len, "compare: out of memory"), -1)
          : diff->len > before ? 1
                               : 0;
@@ -688,11 +696,12 @@ static const char usage_text[] =
 
 int gh_merge_main(int argc, char **argv) {
   const char *out = NULL;
-  int compare = 0, help = 0;
+  int compare = 0, help = 0, version = 0;
   const gu_opt table[] = {
       {"out", .string = &out},
       {"compare", .flag = &compare},
       {"help", .flag = &help, .stop = 1},
+      {"version", .flag = &version, .stop = 1},
       {0},
   };
   char why[4096];
@@ -703,6 +712,10 @@ int gh_merge_main(int argc, char **argv) {
   }
   if (help) {
     fputs(usage_text, stdout);
+    return 0;
+  }
+  if (version) {
+    puts(gu_version_line("gatecert merge", why, sizeof(why)));
     return 0;
   }
   if (compare) {
