@@ -9,13 +9,14 @@
  * scenario implies (sender_reload_interval, profile_reload_interval,
  * truststore_reload_period + initial delay; counted from the gateway's start;
  * a clock the scenario leaves to the gateway's default is not drawn). At the
- * end the ticks up to the case's last fake time and the next one (where a
- * pending change would land) join the marks, and so do the
- * gateway log's lines about reloads and trust that begin with an ISO time
+ * end the clocks' ticks join the marks: the first, each one within an
+ * interval of a step (the ticks around what the case did), and the next one
+ * after the case's last fake time (where a pending change would land); the
+ * ticks in between are not drawn, the next drawn tick's label counts them.
+ * So do the gateway log's lines about reloads and trust that begin with an ISO time
  * (the simulator's "2030-01-01T00:10:00.000Z INFO  ..."; strptime reads it).
  * All times are fake milliseconds since the case's epoch. At most MAX_EVENTS
- * marks per case; past it the rest are dropped (the report says the
- * timeline is cut by showing the count).
+ * marks per case (past it the rest are dropped), MAX_TICKS ticks per clock.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,8 @@
 #include "run_internal.h"
 
 #define MAX_EVENTS     2000
-#define MAX_TICKS      300 /* per clock */
+#define MAX_TICKS      300    /* drawn per clock */
+#define MAX_TICK_STEPS 100000 /* ticks looked at per clock */
 #define MAX_LOG_EVENTS 200
 
 static void add_event(case_run *r, gh_event_kind kind, int ok, int64_t at_ms, const char *clock,
@@ -158,18 +160,42 @@ static void log_events(case_run *r, const char *log_tail) {
   }
 }
 
+/* 1 when one of the first steps marks lies within one interval of tick t
+ * (either side): the ticks a reader needs around what the case did. */
+static int near_step(const case_run *r, size_t steps, int64_t t, int64_t interval) {
+  for (size_t i = 0; i < steps; i++) {
+    int64_t at = r->events[i].at_ms + r->epoch_ms;
+    if (at > t - interval && at < t + interval)
+      return 1;
+  }
+  return 0;
+}
+
 void gh_runner_timeline_finish(case_run *r, const char *log_tail, case_outcome *out) {
+  size_t steps = r->event_count; /* so far only the steps */
   for (int i = 0; i < r->clock_count; i++) {
     const gh_clock_schedule *c = &r->clocks[i];
-    char label[64];
-    snprintf(label, sizeof(label), "%s tick (%s)", c->name,
-             r->clocks_reported ? "the gateway's schedule" : "the scenario's schedule");
-    size_t n = 0;
-    int64_t t = c->first_ms;
-    for (; c->interval_ms > 0 && t <= r->fake_now && n < MAX_TICKS; t += c->interval_ms, n++)
+    const char *source = r->clocks_reported ? "the gateway's schedule" : "the scenario's schedule";
+    size_t kept = 0, hidden = 0, k = 0;
+    for (int64_t t = c->first_ms; c->interval_ms > 0 && kept < MAX_TICKS && k < MAX_TICK_STEPS;
+         t += c->interval_ms, k++) {
+      int next = t > r->fake_now; /* the next one: where a pending change would land */
+      if (!next && k > 0 && !near_step(r, steps, t, c->interval_ms)) {
+        hidden++;
+        continue;
+      }
+      char label[128];
+      if (hidden)
+        snprintf(label, sizeof(label), "%s tick (%s; %zu ticks before it not drawn)", c->name,
+                 source, hidden);
+      else
+        snprintf(label, sizeof(label), "%s tick (%s)", c->name, source);
       add_event(r, GH_EV_TICK, 1, t - r->epoch_ms, c->name, label);
-    if (c->interval_ms > 0 && n < MAX_TICKS) /* the next one: when a change would have landed */
-      add_event(r, GH_EV_TICK, 1, t - r->epoch_ms, c->name, label);
+      kept++;
+      hidden = 0;
+      if (next)
+        break;
+    }
   }
   log_events(r, log_tail);
   int64_t start = r->driver ? r->driver->ops->start_ms(r->driver) : -1;
