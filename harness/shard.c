@@ -129,41 +129,31 @@ static int timings_from_json(const char *path, gh_shard_timings *t, char *why, s
   return rc;
 }
 
-static void count_testcases(xmlNodePtr node, size_t *n) {
-  for (xmlNodePtr c = node; c != NULL; c = c->next) {
-    if (c->type != XML_ELEMENT_NODE)
+/* The <testcase> elements of a JUnit document, <testsuites><testsuite> or a
+ * lone <testsuite>: counted (v NULL) or collected into v. false: out of memory. */
+static bool collect_testcases(xmlNodePtr root, timing *v, size_t *n) {
+  bool lone = xmlStrcmp(root->name, BAD_CAST "testsuite") == 0;
+  for (xmlNodePtr ts = lone ? root : root->children; ts != NULL; ts = lone ? NULL : ts->next) {
+    if (ts->type != XML_ELEMENT_NODE || xmlStrcmp(ts->name, BAD_CAST "testsuite") != 0)
       continue;
-    if (xmlStrcmp(c->name, BAD_CAST "testcase") == 0)
-      (*n)++;
-    else
-      count_testcases(c->children, n);
-  }
-}
-
-static bool collect_testcases(xmlNodePtr node, timing *v, size_t *n) {
-  for (xmlNodePtr c = node; c != NULL; c = c->next) {
-    if (c->type != XML_ELEMENT_NODE)
-      continue;
-    if (xmlStrcmp(c->name, BAD_CAST "testcase") != 0) {
-      if (!collect_testcases(c->children, v, n))
-        return false;
-      continue;
-    }
-    xmlChar *name = xmlGetProp(c, BAD_CAST "name");
-    xmlChar *time = xmlGetProp(c, BAD_CAST "time");
-    if (name != NULL) {
-      v[*n] = (timing){.name = strdup((const char *)name),
-                       .seconds = time != NULL ? strtod((const char *)time, NULL) : 0,
-                       .order = *n};
-      if (v[*n].name == NULL) {
-        xmlFree(name);
-        xmlFree(time);
-        return false;
+    for (xmlNodePtr c = ts->children; c != NULL; c = c->next) {
+      if (c->type != XML_ELEMENT_NODE || xmlStrcmp(c->name, BAD_CAST "testcase") != 0)
+        continue;
+      xmlChar *name = xmlGetProp(c, BAD_CAST "name");
+      xmlChar *time = xmlGetProp(c, BAD_CAST "time");
+      bool ok = true;
+      if (name != NULL && v != NULL) {
+        v[*n] = (timing){.name = strdup((const char *)name),
+                         .seconds = time != NULL ? strtod((const char *)time, NULL) : 0,
+                         .order = *n};
+        ok = v[*n].name != NULL;
       }
-      (*n)++;
+      *n += name != NULL && ok;
+      xmlFree(name);
+      xmlFree(time);
+      if (!ok)
+        return false;
     }
-    xmlFree(name);
-    xmlFree(time);
   }
   return true;
 }
@@ -184,7 +174,7 @@ static int timings_from_xml(const char *path, const char *data, size_t len, gh_s
     return gu_fail(why, why_len, "%s: not a JUnit report (the root is not <testsuites>)", path);
   }
   size_t n = 0;
-  count_testcases(root, &n);
+  collect_testcases(root, NULL, &n);
   timing *v = calloc(n > 0 ? n : 1, sizeof(*v));
   size_t got = 0;
   bool ok = v != NULL && collect_testcases(root, v, &got);
