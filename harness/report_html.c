@@ -12,6 +12,8 @@
  *   summary     table#summary: one row per (feature, profile) (a case under
  *               its features[0], as junit.xml lists it) and a total row, each
  *               count a td with class and data-count;
+ *   failures    ul#failures: a link to each failed or errored case and its
+ *               message (only when there is one);
  *   cases       one <details class="case"> per case (open when it failed or
  *               errored, and every case of a run of at most SMALL_RUN),
  *               data-name, data-outcome; its verdict, file, message (skip
@@ -541,6 +543,20 @@ char *gh_report_html_render(const gh_run *run, size_t *len, char *why, size_t wh
             run->hostname ? run->hostname : "?", run->fake_epoch ? run->fake_epoch : "?",
             run->seconds, fake_text, run->count, t.pass, t.fail, t.error, t.skip, t.na);
   summary(&h, body, run);
+  if (t.fail + t.error > 0) { /* what failed, first: links to those cases */
+    put_text(&h, body, "h2", "Failed and errored cases");
+    xmlNodePtr ul = el(&h, body, "ul");
+    put_attr(&h, ul, "id", "failures");
+    for (size_t i = 0; i < run->count; i++) {
+      const gh_case *c = &run->cases[i];
+      if (c->outcome != GH_FAIL && c->outcome != GH_ERROR)
+        continue;
+      xmlNodePtr li = el(&h, ul, "li");
+      xmlNodePtr a = put_text(&h, li, "a", c->name);
+      put_attrf(&h, a, "href", "#case-%zu", i + 1);
+      put_textf(&h, li, "span", ": %s", c->message ? c->message : gh_case_outcome_name(c));
+    }
+  }
   put_text(&h, body, "h2", "Cases");
   xmlNodePtr cases = el(&h, body, "div");
   put_attr(&h, cases, "id", "cases");

@@ -135,6 +135,7 @@ static const xrow page_rows[] = {
     {"client-mtls errors",
      "number(//tr[@data-feature='client-mtls']/td[@data-outcome='error']/@data-count)", 1},
     {"five cases", "count(//details[@class='case'])", 5},
+    {"failures listed", "count(//ul[@id='failures']/li/a[@href='#case-1' or @href='#case-5'])", 2},
     {"no script element", "count(//script)", 0},
     {"name is text", "count(//details[@data-name='<script>alert(1)</script>'])", 1},
     {"name shown", "count(//summary/span[contains(., '<script>alert(1)</script>')])", 1},
