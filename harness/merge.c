@@ -13,8 +13,10 @@
  * junit.xml is a new libxml2 document: per feature (the testcase's testsuite
  * name), in the order of the merged cases, the shards' testcase elements
  * copied as they are (xmlDocCopyNode), the counts and time summed from them,
- * written to "<path>.tmp" and renamed. --compare reads two reports with
- * gh_mx_run_load and jansson and lists the differences in verdicts.
+ * written to "<path>.tmp" and renamed; index.html is report_html.c's page of
+ * the merged gh_run (no timelines: conformance.json does not carry them).
+ * --compare reads two reports with gh_mx_run_load and jansson and lists the
+ * differences in verdicts.
  */
 #include "merge.h"
 
@@ -34,6 +36,7 @@
 
 #include "matrix.h"
 #include "report.h"
+#include "report_html.h"
 
 typedef struct junit_case {
   const char *name; /* the testcase's name attribute (owned by the document) */
@@ -535,6 +538,11 @@ int gh_merge(const char *const *dirs, size_t n, const char *out_dir, size_t *cas
     if (junit_merge(path, s, n, m, count, run.shard_total, why, why_len) != 0)
       rc = -2;
   }
+  if (rc == 0) { /* the page of the merged verdicts; the timelines stay in the shards' pages */
+    snprintf(path, sizeof(path), "%s/index.html", out_dir);
+    if (gh_report_html_write(&run, path, why, why_len) != 0)
+      rc = -2;
+  }
   if (rc == 0 && cases != NULL)
     *cases = count;
   run.implementation = run.implementation_version = run.profile = run.product = NULL;
@@ -686,8 +694,10 @@ static const char usage_text[] =
     "Combines the junit.xml and conformance.json of the shards of a run\n"
     "(gatecert run --shard K/N, one --reports directory each) into DIR: every case\n"
     "once, statistics and per-feature results recomputed, the junit.xml counts\n"
-    "summed. A case in two shards, a shard missing or given twice (the reports say\n"
-    "\"shard K of N\"), or a report that cannot be read is an error (exit 2).\n"
+    "summed; DIR/index.html shows the merged verdicts (the timelines stay in the\n"
+    "shards' own pages). A case in two shards, a shard missing or given twice\n"
+    "(the reports say \"shard K of N\"), or a report that cannot be read is an\n"
+    "error (exit 2).\n"
     "  --compare A B  check that two reports (run directories or conformance.json)\n"
     "                 agree in verdicts: same cases, outcome per case, statistics\n"
     "                 and feature results; prints the differences, exit 1 if any\n"
@@ -746,7 +756,7 @@ int gh_merge_main(int argc, char **argv) {
     fprintf(stderr, "gatecert merge: %s\n", why);
     return rc == -2 ? 3 : 2;
   }
-  printf("merged %zu cases from %d reports into %s/junit.xml and %s/conformance.json\n", cases,
-         argc - first, out, out);
+  printf("merged %zu cases from %d reports into %s/{junit.xml,conformance.json,index.html}\n",
+         cases, argc - first, out);
   return 0;
 }

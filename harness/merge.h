@@ -6,7 +6,7 @@
  *   gatecert merge --compare A B
  *
  * Each SHARD_DIR holds a shard's junit.xml and conformance.json. The merge
- * writes DIR/conformance.json and DIR/junit.xml:
+ * writes DIR/conformance.json, DIR/junit.xml and DIR/index.html:
  *
  *   - every case once: a case in two shards is an error naming it and both
  *     directories; a shard whose junit.xml and conformance.json list
@@ -31,6 +31,10 @@
  *     (its "shard" property replaced by "merged_shards"), and the suites'
  *     system-out joined in shard order. It stays valid against both JUnit
  *     schemas of fixtures/schemas.
+ *   - index.html is report_html.c's page of the merged run (summary, every
+ *     case with its verdict, message, detail and reproduce command); the
+ *     timelines and gateway log tails are not in conformance.json, so they
+ *     stay in each shard's own index.html.
  *
  * --compare A B (each a run directory or a conformance.json) checks that two
  * reports agree in verdicts: the same case set, the same outcome per case,

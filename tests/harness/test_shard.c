@@ -371,6 +371,13 @@ static void test_merge(void **state) {
   assert_non_null(strstr(json, "\"merged_shards\": 3"));
   assert_non_null(strstr(json, "\"detail\": \"expected 200, got 401\""));
   free(json);
+  snprintf(path, sizeof(path), "%s/index.html", out); /* the merged page: every case */
+  char *html = bs_slurp(path, NULL);
+  assert_non_null(html);
+  for (size_t i = 0; i < HAND; i++)
+    if (strstr(html, hand[i].name) == NULL)
+      fail_msg("index.html does not show %s", hand[i].name);
+  free(html);
 
   /* a different verdict is found, and named */
   write_run(other, 0x7f, 0, 0, "mtls-b");

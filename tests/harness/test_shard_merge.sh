@@ -72,6 +72,7 @@ for round in hash timings; do
     xmllint --noout --schema "$schemas/$xsd" "$scratch/$round/merged/junit.xml" 2>"$scratch/xmllint.err" ||
       { cat "$scratch/xmllint.err" >&2; fail "$round: merged junit.xml is not valid against $xsd"; }
   done
+  [ -s "$scratch/$round/merged/index.html" ] || fail "$round: no merged index.html"
   merged_cases=$(grep -c '<testcase ' "$scratch/$round/merged/junit.xml")
   [ "$merged_cases" = "$whole_cases" ] ||
     fail "$round: merged junit.xml has $merged_cases testcases, the single run $whole_cases"
