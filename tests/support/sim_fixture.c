@@ -111,6 +111,7 @@ int st_sim_restart(st_sim *sim) {
   bs_start_opts so = {.args = args,
                       .scratch_dir = sim->dir,
                       .faketime_file = sim->clock_file[0] ? sim->clock_file : NULL,
+                      .ready_timeout_ms = opts->ready_timeout_ms,
                       .bin = bin,
                       .single_ready = 1};
   sim->proc = bs_start(&so);

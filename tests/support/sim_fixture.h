@@ -32,6 +32,7 @@ typedef struct st_sim_opts {
   const char *config_json;  /* written to dir/config.json and passed with --config */
   const char *clock;        /* NULL: real time; else the fake start, "2030-01-01 00:00:00" */
   const char *const *extra; /* more arguments, NULL-terminated */
+  int ready_timeout_ms;     /* 0: bs_start's default (a start loading a large store takes longer) */
 } st_sim_opts;
 
 typedef struct st_sim {
