@@ -246,8 +246,10 @@ static void store_settle(X509_STORE *store, X509_OBJECT **dead, size_t dead_coun
   }
   for (size_t i = 0; i < dead_count; i++)
     X509_OBJECT_free(dead[i]);
-  if (pushed || dead_count > 0)
-    sk_X509_OBJECT_sort(objs); /* once, here: never on a handshake */
+  /* once, here, never on a handshake; a deletion keeps the order (and the
+   * stack's sorted mark), a compaction by sk_set may not */
+  if (pushed || dead_count > 16)
+    sk_X509_OBJECT_sort(objs);
 }
 
 /* Applies v's queue (to store too, when given): 0, or -1 when memory ran
