@@ -492,10 +492,12 @@ static SSL_CTX *new_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len) 
     SSL_CTX_build_cert_chain(ctx,
                              SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
   ERR_clear_error();
-  /* One TLS 1.3 session ticket per handshake, as Java's SunJSSE server sends
-   * one NewSessionTicket [I: read in OpenJDK's NewSessionTicket.java, not
-   * measured on WSO2]; OpenSSL's default two cost a session copy (a
-   * re-decoding of the client's certificate) each. */
+  /* One TLS 1.3 session ticket per handshake: OpenJDK 11's SunJSSE server
+   * writes one NewSessionTicket after a full handshake (sun/security/ssl/
+   * NewSessionTicket.java, the post-handshake producer), recent OpenJDK
+   * mainline three (NUMOFNSTM); which JDK runs WSO2 varies [I]. OpenSSL's
+   * default two cost a session copy (a re-decoding of the client's
+   * certificate) each; a client resumes with any one of them. */
   SSL_CTX_set_num_tickets(ctx, 1);
   int mode = SSL_VERIFY_NONE;
   if (sim->opt->verify_client == GSIM_VERIFY_CLIENT_OPTIONAL)
