@@ -2049,7 +2049,8 @@ static int open_under_pressure(const char *path, long limit, int existing, int t
         gsim_store_close(store);
       }
       char filler[PATH_MAX];
-      snprintf(filler, sizeof(filler), "%s.filler", target);
+      if (snprintf(filler, sizeof(filler), "%s.filler", target) >= (int)sizeof(filler))
+        _exit(4);
       int fd2 = open(filler, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
       static const char block[4096];
       while (fd2 >= 0 && write(fd2, block, sizeof(block)) > 0)
