@@ -225,9 +225,10 @@ static void cc_add(void *ctx, struct evhttp_request *req) {
   if (gsim_client_cert_count(sim) >= gsim_client_cert_limit(sim)) {
     X509_free(cert);
     char text[128];
-    snprintf(text, sizeof(text),
-             "The simulator holds at most %zu client certificates (gatecert-sim --max-client-certs)",
-             gsim_client_cert_limit(sim));
+    snprintf(
+        text, sizeof(text),
+        "The simulator holds at most %zu client certificates (gatecert-sim --max-client-certs)",
+        gsim_client_cert_limit(sim));
     gsim_rest_bad_request(req, text);
     return;
   }

@@ -351,7 +351,7 @@ typedef struct gsim_client_cert {
   X509 *cert;
   char unique_id
       [GSIM_UNIQUE_ID_MAX]; /* WSO2's "serial_DN" key (issuer or subject DN per cert_match) */
-  unsigned long long seq; /* creation order (clientauth.c): the first match wins */
+  unsigned long long seq;   /* creation order (clientauth.c): the first match wins */
 } gsim_client_cert;
 
 /* Builds the listener's first generation (verify mode, base client trust and

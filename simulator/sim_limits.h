@@ -38,20 +38,20 @@
 #define GSIM_STATUS_TICKS    3       /* next ticks shown per clock in /_sim/status */
 
 /* ---- counts the simulator holds ------------------------------------------ */
-#define GSIM_MAX_PROFILES     32 /* SSL profiles + the built-in default + sap API providers */
-#define GSIM_MAX_SERVERS      16 /* host:port entries of one SSL profile */
-#define GSIM_MAX_APIS         1024
-#define GSIM_MAX_OPERATIONS   256  /* resources of one API */
-#define GSIM_DEFAULT_MAX_CLIENT_CERTS 250000 /* every API together: --max-client-certs */
+#define GSIM_MAX_PROFILES             32 /* SSL profiles + the built-in default + sap API providers */
+#define GSIM_MAX_SERVERS              16 /* host:port entries of one SSL profile */
+#define GSIM_MAX_APIS                 1024
+#define GSIM_MAX_OPERATIONS           256      /* resources of one API */
+#define GSIM_DEFAULT_MAX_CLIENT_CERTS 250000   /* every API together: --max-client-certs */
 #define GSIM_LIMIT_MAX_CLIENT_CERTS   10000000 /* the largest --max-client-certs */
-#define GSIM_MAX_LB_PINS      16
-#define GSIM_MAX_TIERS        32
-#define GSIM_MAX_KMS          64 /* key managers */
-#define GSIM_MAX_APPS         4096
-#define GSIM_MAX_MAPPINGS     8192
-#define GSIM_MAX_SUBS         16384
-#define GSIM_THROTTLE_SLOTS   4096 /* live throttling counters */
-#define GSIM_MP_MAX_PARTS     16   /* parts of one multipart body */
+#define GSIM_MAX_LB_PINS              16
+#define GSIM_MAX_TIERS                32
+#define GSIM_MAX_KMS                  64 /* key managers */
+#define GSIM_MAX_APPS                 4096
+#define GSIM_MAX_MAPPINGS             8192
+#define GSIM_MAX_SUBS                 16384
+#define GSIM_THROTTLE_SLOTS           4096 /* live throttling counters */
+#define GSIM_MP_MAX_PARTS             16   /* parts of one multipart body */
 
 /* ---- lengths (buffer sizes, with the NUL) --------------------------------- */
 #define GSIM_ALIAS_MAX           256  /* endpoint or client certificate alias */

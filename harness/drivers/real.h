@@ -178,7 +178,7 @@ const char *const *gh_real_secrets(gh_driver *d);
 #define GH_REAL_CAPS                                                                               \
   (GH_CAP_RUNTIME_BACKEND_TRUST | GH_CAP_BACKEND_MTLS | GH_CAP_BASE_TRUST_STORE |                  \
    GH_CAP_RESTART_KEEPS_STATE | GH_CAP_CLIENT_MTLS | GH_CAP_HEADER_MODE |                          \
-   GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT | GH_CAP_OAUTH2 | GH_CAP_AUTH_FAULT_CODES |  \
+   GH_CAP_PER_API_BACKEND_TLS | GH_CAP_LB_IN_FRONT | GH_CAP_OAUTH2 | GH_CAP_AUTH_FAULT_CODES |     \
    GH_CAP_FAKE_CLOCK)
 
 /* The members of a real gateway's gh_driver_ops that the layer provides. */

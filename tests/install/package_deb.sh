@@ -55,7 +55,9 @@ mkdir "$tmp/empty"
 cd "$tmp/empty" || fail "cd"
 hide=""
 if unshare -rm true 2>/dev/null; then
-  hide="mount -t tmpfs none '$src' && mount -t tmpfs none '$build' &&"
+  hide="mount -t tmpfs none '$src' &&"
+  # a build tree inside the source tree (make's build/) is hidden with it
+  case $build/ in "$src"/*) ;; *) hide="$hide mount -t tmpfs none '$build' &&" ;; esac
 else
   echo "note: user namespaces are not allowed here: the trees stay readable (runs use no path of theirs)"
 fi
