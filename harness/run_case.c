@@ -344,6 +344,7 @@ static size_t date_header(char *line, size_t size, size_t n, void *userdata) {
   return len;
 }
 
+// NOLINTNEXTLINE(readability-non-const-parameter): CURLOPT_WRITEFUNCTION's signature
 static size_t discard_body(char *data, size_t size, size_t n, void *userdata) {
   (void)data;
   (void)userdata;

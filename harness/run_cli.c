@@ -188,15 +188,23 @@ static int shard_filter(const options *opt, const gh_catalogue *cat, unsigned ch
   size_t *at = calloc(cat->count + 1, sizeof(*at));
   unsigned *shard = calloc(cat->count + 1, sizeof(*shard));
   *keep = calloc(cat->count + 1, 1);
-  int rc = names && at && shard && *keep ? 0 : gu_fail(why, sizeof(why), "out of memory");
+  if (!names || !at || !shard || !*keep) {
+    free(names);
+    free(at);
+    free(shard);
+    free(*keep);
+    *keep = NULL;
+    gh_shard_timings_free(&timings);
+    fprintf(stderr, "gatecert run: --shard: out of memory\n");
+    return -1;
+  }
   size_t n = 0, kept = 0;
-  for (size_t i = 0; rc == 0 && i < cat->count; i++)
+  for (size_t i = 0; i < cat->count; i++)
     if (selected(opt, &cat->cases[i], opt->profile)) {
       at[n] = i;
       names[n++] = cat->cases[i].name;
     }
-  if (rc == 0)
-    rc = gh_shard_assign(names, n, opt->shard_total, &timings, shard, why, sizeof(why));
+  int rc = gh_shard_assign(names, n, opt->shard_total, &timings, shard, why, sizeof(why));
   for (size_t i = 0; rc == 0 && i < n; i++) {
     (*keep)[at[i]] = shard[i] == opt->shard_index;
     kept += shard[i] == opt->shard_index;

@@ -51,6 +51,12 @@ typedef struct pool_entry {
   uint64_t generation;
 } pool_entry;
 
+/* A route (host, port) of the HTTPS connections an SSL profile names. */
+typedef struct route {
+  char host[256];
+  int port;
+} route;
+
 struct gsim_pool {
   struct event_base *base;
   gsim_pool_limits limits;
@@ -181,7 +187,7 @@ void gsim_pool_give(gsim_pool *pool, int tls, const char *host, int port,
   e->conn = conn;
   e->tls = tls;
   e->port = port;
-  strcpy(e->host, host);
+  memcpy(e->host, host, strlen(host) + 1); /* fits: checked above */
   e->created_ms = created_ms ? created_ms : now_ms;
   e->generation = generation;
   e->expiry_ms = keepalive_s >= 0 ? now_ms + (int64_t)keepalive_s * 1000 - pool->limits.grace_ms
@@ -203,22 +209,22 @@ size_t gsim_pool_reset(gsim_pool *pool, uint64_t generation, gsim_pool_named_fn 
   if (generation == pool->generation)
     return 0;
   pool->generation = generation;
-  /* The distinct HTTPS routes an SSL profile names, before anything is closed. */
-  pool_entry **routes = pool->idle ? calloc(pool->idle, sizeof(*routes)) : NULL;
+  /* The distinct HTTPS routes an SSL profile names, copied before anything is
+   * closed (closing frees entries). */
+  route *routes = pool->idle ? calloc(pool->idle, sizeof(route)) : NULL;
   size_t count = 0, closed = 0;
   for (pool_entry *e = pool->head; e && routes; e = e->next) {
     int seen = 0;
     for (size_t i = 0; i < count && !seen; i++)
-      seen = same_route(routes[i], e->tls, e->host, e->port);
-    if (!seen && e->tls && named(e->host, e->port, arg))
-      routes[count++] = e;
+      seen = routes[i].port == e->port && strcmp(routes[i].host, e->host) == 0;
+    if (!seen && e->tls && named(e->host, e->port, arg)) {
+      memcpy(routes[count].host, e->host, sizeof(routes[count].host));
+      routes[count++].port = e->port;
+    }
   }
   for (size_t i = 0; i < count; i++) {
-    /* routes[i] may be freed below: copy its route first (entries of a later
-     * route are not freed by this one). */
-    char name[256];
-    strcpy(name, routes[i]->host);
-    int port = routes[i]->port;
+    const char *name = routes[i].host;
+    int port = routes[i].port;
     /* resetConnectionPool calls getConnection() twice: the first connection it
      * takes is never given back (it stays busy, out of use), the second is shut
      * down; either way both leave the free list. */

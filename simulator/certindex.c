@@ -84,7 +84,7 @@ static size_t bucket_of(const gsim_cix_key *key, size_t nbuckets) {
 
 static int grow(gsim_cix *ix) {
   size_t n = ix->nbuckets ? ix->nbuckets * 2 : 64;
-  gsim_cix_entry **b = calloc(n, sizeof(*b));
+  gsim_cix_entry **b = calloc(n, sizeof(gsim_cix_entry *));
   if (!b)
     return -1;
   for (size_t i = 0; i < ix->nbuckets; i++) {

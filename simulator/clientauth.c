@@ -201,7 +201,7 @@ static void view_release(cert_view *v, X509 *cert, X509_OBJECT **dead, size_t *d
     gsim_cix_remove(&v->by_cert, &kc, e);
   if (gsim_cix_key_name(X509_get_subject_name(e->cert), &ks) == 0)
     gsim_cix_remove(&v->by_subject, &ks, e);
-  if (e->obj)
+  if (e->obj && dead) /* objects exist only in a view applied to a store */
     dead[(*dead_count)++] = e->obj;
   X509_free(e->cert);
   free(e);
@@ -234,11 +234,11 @@ static void store_settle(X509_STORE *store, X509_OBJECT **dead, size_t dead_coun
     for (size_t i = 0; i < dead_count; i++)
       sk_X509_OBJECT_delete_ptr(objs, dead[i]);
   } else if (dead_count > 16) {
-    qsort(dead, dead_count, sizeof(*dead), by_address);
+    qsort(dead, dead_count, sizeof(X509_OBJECT *), by_address);
     int kept = 0, n = sk_X509_OBJECT_num(objs);
     for (int i = 0; i < n; i++) {
       X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-      if (!bsearch(&o, dead, dead_count, sizeof(*dead), by_address))
+      if (!bsearch(&o, dead, dead_count, sizeof(X509_OBJECT *), by_address))
         sk_X509_OBJECT_set(objs, kept++, o);
     }
     while (sk_X509_OBJECT_num(objs) > kept)
@@ -883,7 +883,7 @@ static void gsim_clientauth_remove_one(gsim *sim, gsim_client_cert *c) {
   gsim_listener *l = sim->listener;
   for (size_t i = 0; i < l->count; i++)
     if (l->certs[i] == c) {
-      memmove(&l->certs[i], &l->certs[i + 1], (l->count - i - 1) * sizeof(*l->certs));
+      memmove(&l->certs[i], &l->certs[i + 1], (l->count - i - 1) * sizeof(gsim_client_cert *));
       l->count--;
       forget(sim, c);
       return;

@@ -134,7 +134,7 @@ static void check_served(struct evhttp_request *req) {
   }
   CHECK(cl <= 1 && !(cl && te));
   CHECK(host <= 1);
-  int major = req->major, minor = req->minor;
+  int major = (unsigned char)req->major, minor = (unsigned char)req->minor;
   CHECK(major == 1);
   CHECK(minor == 0 || host == 1);
   CHECK(evbuffer_get_length(evhttp_request_get_input_buffer(req)) <= MAX_BODY);

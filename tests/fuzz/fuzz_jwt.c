@@ -143,8 +143,7 @@ static void check_signed(const gsim_rules *rules, const gsim_token_km *km, const
     size_t n = strlen(token);
     char *header = malloc(n + 8);
     CHECK(header != NULL);
-    memcpy(header, "Bearer ", 7);
-    memcpy(header + 7, token, n + 1);
+    snprintf(header, n + 8, "Bearer %s", token);
     gsim_oauth_result r;
     seen s = {0};
     gsim_oauth_check_bearer(rules, header, kms, 2, NOW_MS, subscribed, &s, &r);

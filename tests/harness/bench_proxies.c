@@ -111,6 +111,15 @@ static const char *env_or(const char *name, const char *fallback) {
   return v != NULL && v[0] != '\0' ? v : fallback;
 }
 
+/* A number from the environment (strtod: a value that does not parse is the
+ * fallback). */
+static double env_num(const char *name, double fallback) {
+  const char *v = getenv(name);
+  char *end = NULL;
+  double d = v != NULL ? strtod(v, &end) : 0;
+  return v != NULL && end != v && *end == '\0' ? d : fallback;
+}
+
 static int write_file(const char *path, const char *text, mode_t mode) {
   FILE *f = fopen(path, "w");
   if (f == NULL)
@@ -134,6 +143,7 @@ static long long proc_ticks(pid_t pid, pid_t *ppid) {
   const char *p = strrchr(text, ')'); /* the command name may hold blanks and ')' */
   int parent = 0;
   unsigned long utime = 0, stime = 0;
+  // NOLINTNEXTLINE(cert-err34-c): /proc/PID/stat is the kernel's; a short read is n < 3
   int n = p != NULL ? sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &parent,
                              &utime, &stime)
                     : 0;
@@ -156,7 +166,7 @@ static long long tree_ticks(pid_t pid) {
   for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
     if (!isdigit((unsigned char)e->d_name[0]))
       continue;
-    pid_t child = (pid_t)atol(e->d_name), parent = 0;
+    pid_t child = (pid_t)strtol(e->d_name, NULL, 10), parent = 0;
     long long t = proc_ticks(child, &parent);
     if (t > 0 && parent == pid)
       sum += t;
@@ -599,10 +609,10 @@ int main(void) {
   };
   const size_t n = sizeof(gs) / sizeof(gs[0]);
   static bench b;
-  int short_mode = atoi(env_or("GATECERT_BENCH_SHORT", "0")) != 0;
-  b.connections = atoi(env_or("GATECERT_BENCH_CONNECTIONS", "16"));
-  b.rounds = atoi(env_or("GATECERT_BENCH_ROUNDS", short_mode ? "1" : "4"));
-  b.seconds = atof(env_or("GATECERT_BENCH_SECONDS", short_mode ? "1" : "2.5"));
+  int short_mode = env_num("GATECERT_BENCH_SHORT", 0) != 0;
+  b.connections = (int)env_num("GATECERT_BENCH_CONNECTIONS", 16);
+  b.rounds = (int)env_num("GATECERT_BENCH_ROUNDS", short_mode ? 1 : 4);
+  b.seconds = env_num("GATECERT_BENCH_SECONDS", short_mode ? 1 : 2.5);
   b.clk_tck = sysconf(_SC_CLK_TCK);
   const char *mode_env = env_or("GATECERT_BENCH_MODES", "keep-alive new-connection");
   int modes[2] = {strstr(mode_env, "keep") != NULL, strstr(mode_env, "new") != NULL};
