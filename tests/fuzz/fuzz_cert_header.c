@@ -59,19 +59,10 @@ size_t gh_fuzz_tokens_for(const uint8_t *data, size_t size, char tokens[][GH_FUZ
                           size_t max) {
   (void)data;
   (void)size;
-  size_t k = 0;
-  for (; k < max && header_tokens[k] != NULL; k++)
-    snprintf(tokens[k], GH_FUZZ_TOKEN_LEN, "%s", header_tokens[k]);
-  return k;
+  return gh_fuzz_tokens_from_list(header_tokens, tokens, max);
 }
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "fuzz_cert_header: invariant broken: %s (line %d)\n", #cond, __LINE__);      \
-      abort();                                                                                     \
-    }                                                                                              \
-  } while (0)
+#define CHECK(cond) GH_FUZZ_CHECK("fuzz_cert_header", cond)
 
 /* The header a load balancer would send for cert: malloc'd. */
 static char *as_header(X509 *cert, int encoded) {

@@ -79,19 +79,10 @@ size_t gh_fuzz_tokens_for(const uint8_t *data, size_t size, char tokens[][GH_FUZ
                           size_t max) {
   (void)data;
   (void)size;
-  size_t k = 0;
-  for (; k < max && cert_tokens[k] != NULL; k++)
-    snprintf(tokens[k], GH_FUZZ_TOKEN_LEN, "%s", cert_tokens[k]);
-  return k;
+  return gh_fuzz_tokens_from_list(cert_tokens, tokens, max);
 }
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "fuzz_certs: invariant broken: %s (line %d)\n", #cond, __LINE__);            \
-      abort();                                                                                     \
-    }                                                                                              \
-  } while (0)
+#define CHECK(cond) GH_FUZZ_CHECK("fuzz_certs", cond)
 
 static void check_entry(const gcert_store *store, const gcert_entry *e) {
   CHECK(e->chain != NULL && sk_X509_num(e->chain) >= 1);

@@ -71,19 +71,10 @@ size_t gh_fuzz_tokens_for(const uint8_t *data, size_t size, char tokens[][GH_FUZ
                           size_t max) {
   (void)data;
   (void)size;
-  size_t k = 0;
-  for (; k < max && jwt_tokens[k] != NULL; k++)
-    snprintf(tokens[k], GH_FUZZ_TOKEN_LEN, "%s", jwt_tokens[k]);
-  return k;
+  return gh_fuzz_tokens_from_list(jwt_tokens, tokens, max);
 }
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "fuzz_jwt: invariant broken: %s (line %d)\n", #cond, __LINE__);              \
-      abort();                                                                                     \
-    }                                                                                              \
-  } while (0)
+#define CHECK(cond) GH_FUZZ_CHECK("fuzz_jwt", cond)
 
 static gsim_token_km kms[2] = {
     {"rs", "https://rs.example", GJWT_RS256, NULL},

@@ -69,13 +69,7 @@ size_t gh_fuzz_tokens_for(const uint8_t *data, size_t size, char tokens[][GH_FUZ
   return k;
 }
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "fuzz_multipart: invariant broken: %s (line %d)\n", #cond, __LINE__);        \
-      abort();                                                                                     \
-    }                                                                                              \
-  } while (0)
+#define CHECK(cond) GH_FUZZ_CHECK("fuzz_multipart", cond)
 
 static int terminated(const char *s, size_t size) { return memchr(s, '\0', size) != NULL; }
 

@@ -58,19 +58,10 @@ size_t gh_fuzz_tokens_for(const uint8_t *data, size_t size, char tokens[][GH_FUZ
                           size_t max) {
   (void)data;
   (void)size;
-  size_t k = 0;
-  for (; k < max && scenario_tokens[k] != NULL; k++)
-    snprintf(tokens[k], GH_FUZZ_TOKEN_LEN, "%s", scenario_tokens[k]);
-  return k;
+  return gh_fuzz_tokens_from_list(scenario_tokens, tokens, max);
 }
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "fuzz_scenario: invariant broken: %s (line %d)\n", #cond, __LINE__);         \
-      abort();                                                                                     \
-    }                                                                                              \
-  } while (0)
+#define CHECK(cond) GH_FUZZ_CHECK("fuzz_scenario", cond)
 
 static void check_pki_ref(const gh_case_spec *c, const char *name) {
   CHECK(name == NULL || gh_case_pki(c, name) != NULL);
