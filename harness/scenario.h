@@ -129,7 +129,7 @@
  * Reported bugs of a WSO2 version (simulator/README.md, "Reported bugs"):
  *
  *   profiles: [wso2-4]                    # required with quirks
- *   quirks: [restart-drops-client-certs]  # or one name, or none (a matrix's "off")
+ *   quirks: [deleted-alias-taken]         # or one name, or none (a matrix's "off")
  *
  * - Each name turns on one gatecert-sim quirk (gatecert-sim --rules lists
  *   them, with the issue and the version that had the bug); the simulator

@@ -84,7 +84,6 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_LB_HEADER_FORWARD] = "lb-header-forward",
     [GSIM_RF_JWT_SKEW] = "jwt-skew",
     [GSIM_RF_ALIAS_REUSE] = "endpoint-alias-reuse",
-    [GSIM_RF_TRUST_BACKUP] = "sender-trust-backup",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -361,18 +360,11 @@ static const gsim_rule TABLE[] = {
      "Backend trust and identity are per API provider (host:port), never per API: "
      "per-api-backend-tls is not applicable",
      GSIM_SOURCE_SEED, "seed 004 (API providers with a trust store and a key store)"},
-    {GSIM_RF_RESTART, "restart.keeps-everything", GSIM_ON_ALL, GSIM_RESTART_KEEPS_ALL, 0, NULL,
+    {GSIM_RF_RESTART, "restart.keeps-everything", GSIM_ON_ALL, 0, 0, NULL,
      "A restart loads APIs, endpoint and client certificates back from the store",
      GSIM_SOURCE_INFERRED,
-     "inferred: 4.x re-pulls certificates from its database at start; its restart bug "
-     "product-apim #10464 is the quirk restart-drops-client-certs"},
-    {GSIM_RF_TRUST_BACKUP, "start.sender-trust-kept", GSIM_ON_ALL, GSIM_BACKUP_KEEPS_TRUST, 0,
-     NULL, "Every start keeps the sender trust store (base and uploaded endpoint certificates), "
-     "SSL profiles configured or not",
-     GSIM_SOURCE_INFERRED,
-     "inferred: WSO2 4.x copies the sender profile's trust store to client-truststore-sender.ks at "
-     "every start (carbon-apimgt CertificateMgtUtils.backupOriginalTrustStore); api-manager #158's "
-     "fix (4.2.0) makes the copy safe to repeat; the bug is the quirk sender-truststore-lost"},
+     "inferred: 4.x re-pulls certificates from its database at start; its restart bugs "
+     "(product-apim #10464, api-manager #158) are not imitated"},
     {GSIM_RF_ALIAS_REUSE, "upload.deleted-alias-free", GSIM_ON_ALL, GSIM_REUSE_FREE, 0,
      NULL, "An endpoint certificate alias is free again once its certificate is deleted",
      GSIM_SOURCE_INFERRED,
@@ -427,15 +419,6 @@ static const gsim_rule TABLE[] = {
      "RestApiConstants CERTS_BASE_PATH, CLIENT_CERTS_BASE_PATH"},
 
     /* ---- reported bugs: rows of no profile, swapped in by --quirk (QUIRKS below) ------- */
-    {GSIM_RF_RESTART, "restart.client-certs-at-redeploy", 0, GSIM_RESTART_CLIENT_CERTS_AT_REDEPLOY,
-     0, NULL,
-     "After a restart the listener trust holds none of the stored client certificates (the admin "
-     "API still lists them): an API's come back when that API is redeployed (PUT /apis/{id} or "
-     "POST /apis/{id}/deploy-revision), at the listener's next reload like an upload",
-     GSIM_SOURCE_BUG,
-     "product-apim #10464 (API-M 4.0.0; fixed by carbon-apimgt pull request 10193): certificates "
-     "added against APIs are not in the gateway trust store after a restart until a revision of "
-     "the API is deployed again"},
     {GSIM_RF_ALIAS_REUSE, "upload.deleted-alias-taken", 0, GSIM_REUSE_REMOVED_COUNTS, 409,
      NULL,
      "A deleted endpoint certificate's alias still counts as taken: uploading under it again is "
@@ -445,30 +428,13 @@ static const gsim_rule TABLE[] = {
      "api-manager #1397 (API-M 4.2.0 alpha): adding a certificate under an alias deleted before "
      "warns that it already exists; the issue does not say why (a removed row still counted is "
      "inferred)"},
-    {GSIM_RF_TRUST_BACKUP, "start.sender-trust-lost", 0, GSIM_BACKUP_LOST_FROM_SECOND_START,
-     500, "101500",
-     "With SSL profiles configured (gateway to backend mutual TLS), every start after the first "
-     "one loses the sender trust store: the log says \"ERROR - GatewayStartupListener Error while "
-     "Backup Truststore\" and that client-truststore-sender.ks does not exist, and a backend "
-     "verified against the sender trust (base and uploaded endpoint certificates) fails the "
-     "handshake, 500 101500; a profile with its own trust store keeps it",
-     GSIM_SOURCE_BUG,
-     "api-manager #158 (API-M 4.0.0; fixed in 4.2.0 by carbon-apimgt pull request 11904): "
-     "backupOriginalTrustStore deletes the backup before copying onto it, and from the second "
-     "start the sender profile already names the backup, so the file is gone; calls failing "
-     "without it is inferred from wso2-synapse #1226 (a missing store in multi_ssl_profiles.xml "
-     "breaks the calls)"},
 };
 /* clang-format on */
 
 /* The reported bugs --quirk turns on; each names its row above. */
 static const gsim_quirk QUIRKS[] = {
-    {"restart-drops-client-certs", GSIM_ON_WSO2_4, "4.0.0", "wso2/product-apim#10464",
-     "restart.client-certs-at-redeploy"},
     {"deleted-alias-taken", GSIM_ON_WSO2_4, "4.2.0 alpha", "wso2/api-manager#1397",
      "upload.deleted-alias-taken"},
-    {"sender-truststore-lost", GSIM_ON_WSO2_4, "4.0.0", "wso2/api-manager#158",
-     "start.sender-trust-lost"},
 };
 #define QUIRK_COUNT (sizeof(QUIRKS) / sizeof(QUIRKS[0]))
 _Static_assert(sizeof(QUIRKS) / sizeof(QUIRKS[0]) <= 64, "gsim_rules.quirks has a bit per quirk");

@@ -94,7 +94,6 @@ typedef enum gsim_rule_family {
   GSIM_RF_LB_HEADER_FORWARD,   /* variant GSIM_FORWARD_*: the certificate header to the backend */
   GSIM_RF_JWT_SKEW,            /* variant: the token timestamp skew in seconds */
   GSIM_RF_ALIAS_REUSE,         /* variant GSIM_REUSE_*: an endpoint alias after its delete */
-  GSIM_RF_TRUST_BACKUP,        /* variant GSIM_BACKUP_*: the sender trust store copy at start */
   GSIM_RF_COUNT
 } gsim_rule_family;
 
@@ -111,9 +110,7 @@ enum { GSIM_FORMATS_PEM_DER = 0, GSIM_FORMATS_ANY_STORE };
 enum { GSIM_KEY_APP_TIER = 0, GSIM_KEY_NULL_NO_TIER };
 enum { GSIM_REST_V4 = 0, GSIM_REST_V014 };
 enum { GSIM_FORWARD_REMOVE_WHEN_READ = 0, GSIM_FORWARD_PASS_ON };
-enum { GSIM_RESTART_KEEPS_ALL = 0, GSIM_RESTART_CLIENT_CERTS_AT_REDEPLOY };
 enum { GSIM_REUSE_FREE = 0, GSIM_REUSE_REMOVED_COUNTS };
-enum { GSIM_BACKUP_KEEPS_TRUST = 0, GSIM_BACKUP_LOST_FROM_SECOND_START };
 
 typedef struct gsim_rule {
   gsim_rule_family family;

@@ -191,18 +191,15 @@ static const bad_case bad_lines[] = {
                "--break i",
      2,
      {"--break: at most 8"}},
-    {BASE_ARGS "--quirk bogus",
-     2,
-     {"--quirk: \"bogus\" is not one of: restart-drops-client-certs, deleted-alias-taken, "
-      "sender-truststore-lost"}},
+    {BASE_ARGS "--quirk bogus", 2, {"--quirk: \"bogus\" is not one of: deleted-alias-taken"}},
     {BASE_ARGS "--quirk", 2, {"--quirk: unknown option or missing value"}},
     {BASE_ARGS "--profile wso2-2.6 --quirk deleted-alias-taken",
      2,
      {"--quirk deleted-alias-taken: a bug of WSO2 API Manager 4.2.0 alpha "
       "(wso2/api-manager#1397), not of the wso2-2.6 profile; it needs --profile wso2-4"}},
-    {BASE_ARGS "--profile sap --quirk restart-drops-client-certs",
+    {BASE_ARGS "--profile sap --quirk deleted-alias-taken",
      2,
-     {"(wso2/product-apim#10464), not of the sap profile"}},
+     {"(wso2/api-manager#1397), not of the sap profile"}},
     {BASE_ARGS "--backend-timeout-ms 0", 2, {"--backend-timeout-ms: \"0\" is not 1..3600000"}},
     {BASE_ARGS "--backend-keepalive yes", 2, {"--backend-keepalive: \"yes\" is not on or off"}},
     {BASE_ARGS "--backend-idle-ms 0", 2, {"--backend-idle-ms: \"0\" is not 1..86400000"}},
@@ -460,7 +457,7 @@ static const bad_config bad_configs[] = {
      {"config: quirks: at most 16 quirks"}},
     {"{\"quirks\": [\"deleted-alias-taken\", \"nope\"]}",
      2,
-     {"--quirk: \"nope\" is not one of: restart-drops-client-certs"}},
+     {"--quirk: \"nope\" is not one of: deleted-alias-taken"}},
     /* "throttling" */
     {"{\"throttling\": []}", 2, {"config: throttling must be an object"}},
     {"{\"throttling\": {\"colour\": 1}}", 2, {"unknown key \"colour\" in throttling"}},
@@ -704,9 +701,8 @@ static void test_quirks_status(void **state) {
       {NULL, NULL, ""},
       {one, NULL, "deleted-alias-taken"},
       {twice, NULL, "deleted-alias-taken"},
-      {NULL, "{\"quirks\": [\"restart-drops-client-certs\"]}", "restart-drops-client-certs"},
-      {one, "{\"quirks\": [\"sender-truststore-lost\"]}",
-       "deleted-alias-taken,sender-truststore-lost"},
+      {NULL, "{\"quirks\": [\"deleted-alias-taken\"]}", "deleted-alias-taken"},
+      {one, "{\"quirks\": [\"deleted-alias-taken\"]}", "deleted-alias-taken"},
       {NULL, "{\"quirks\": []}", ""},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
