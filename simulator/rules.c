@@ -19,13 +19,15 @@
 
 _Static_assert(GSIM_RF_COUNT <= 32, "gsim_rules.broken has a bit per family");
 
-static const char *const PROFILE_NAMES[GSIM_PROFILE_COUNT] = {"wso2-4", "wso2-2.6", "sap"};
+static const char *const PROFILE_NAMES[GSIM_PROFILE_COUNT] = {"wso2-4", "wso2-2.6", "sap-2023",
+                                                              "sap-2026"};
 
 static const char *const PROFILE_PRODUCTS[GSIM_PROFILE_COUNT] = {
     "WSO2 API Manager 4.x (as its code behaves: carbon-apimgt 9.x, wso2-synapse, product-apim "
     "v4.0.0-v4.7.0)",
     "WSO2 API Manager 2.6 (as its documentation describes it)",
-    "SAP API Management (as its documentation describes it)",
+    "SAP API Management (2023 documentation)",
+    "SAP API Management (2026 documentation)",
 };
 
 const char *gsim_profile_name(gsim_profile profile) {
@@ -41,6 +43,10 @@ int gsim_profile_parse(const char *name, gsim_profile *out) {
     return -1;
   if (strcmp(name, "wso2") == 0) {
     *out = GSIM_PROFILE_WSO2_4;
+    return 0;
+  }
+  if (strcmp(name, "sap") == 0) { /* the newest, as wso2 is wso2-4 */
+    *out = GSIM_PROFILE_SAP_2026;
     return 0;
   }
   for (int p = 0; p < GSIM_PROFILE_COUNT; p++) {
@@ -83,6 +89,7 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_REST_PATHS] = "rest-paths",
     [GSIM_RF_LB_HEADER_FORWARD] = "lb-header-forward",
     [GSIM_RF_JWT_SKEW] = "jwt-skew",
+    [GSIM_RF_SAP_FORMATS] = "sap-formats",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -399,7 +406,7 @@ static const gsim_rule TABLE[] = {
      "code, which never removes it (sap: the first release's)"},
 
     /* ---- the admin API ---------------------------------------------------------------- */
-    {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4 | GSIM_ON_SAP, GSIM_REST_V4, 0, NULL,
+    {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4, GSIM_REST_V4, 0, NULL,
      "Certificates under /api/am/publisher/v4: /endpoint-certificates and "
      "/apis/{apiId}/client-certificates (/client-certs/{keyType})",
      GSIM_SOURCE_CODE, "carbon-apimgt 9.x publisher-api.yaml (v4)"},
@@ -411,6 +418,31 @@ static const gsim_rule TABLE[] = {
      GSIM_SOURCE_CODE,
      "carbon-apimgt 6.4.50 publisher-api.yaml (/certificates), 6.4.73 (/clientCertificates): "
      "RestApiConstants CERTS_BASE_PATH, CLIENT_CERTS_BASE_PATH"},
+    {GSIM_RF_REST_PATHS, "rest.sap-odata", GSIM_ON_SAP, GSIM_REST_SAP_ODATA, 404, NULL,
+     "Stores, certificates, references and API providers through the OData service "
+     "/apiportal/api/1.0/Management.svc/ (token from /oauth/token, or basic + CSRF); "
+     "/api/am/publisher/v4/endpoint-certificates and /sap/v1/ are 404 naming it; APIs, client "
+     "certificates, key managers, applications and subscriptions keep the simulator's v4 shapes",
+     GSIM_SOURCE_SAP_DOC,
+     "SAP Help Portal, Accessing API Management APIs Programmatically and Creating/Reading/"
+     "Updating/Deleting the References (Management.svc, OData V2); issue 20"},
+
+    /* ---- what a sap store takes ---------------------------------------------------- */
+    {GSIM_RF_SAP_FORMATS, "sap.formats-2023", GSIM_ON_SAP_2023, GSIM_SAP_FORMATS_2023, 400, NULL,
+     "Trust stores take one PEM certificate; key stores a key store JAR (descriptor.properties), "
+     "PKCS#12 or PEM chain + key; a PKCS#12 password with a restricted character (! % ^ & # : / "
+     "? [ ] @ $ ' ( ) * + , ; =) is 400",
+     GSIM_SOURCE_SEED, "seed 004 (SAP Help Portal, Manage Certificates, 2023)"},
+    {GSIM_RF_SAP_FORMATS, "sap.formats-2026", GSIM_ON_SAP_2026, GSIM_SAP_FORMATS_2026, 400, NULL,
+     "Trust stores take one PEM or DER certificate; key stores PKCS#12 only (JAR and PEM keys "
+     "are 400); the restricted password characters of 2023 still refused",
+     GSIM_SOURCE_SAP_DOC,
+     "SAP Help Portal, Manage Certificates (current page, as issue 20 quotes it: PKCS#12 only "
+     "for key stores from July 2026, DER or PEM for trust stores); the password note is "
+     "inferred kept"},
+    {GSIM_RF_SAP_FORMATS, "sap.formats-none", GSIM_ON_WSO2, GSIM_SAP_FORMATS_2023, 0, NULL,
+     "No sap stores (the OData service is 404)", GSIM_SOURCE_INFERRED,
+     "inferred: WSO2 API Manager has no SAP certificate stores; the row only fills the table"},
 };
 /* clang-format on */
 
@@ -512,6 +544,8 @@ static const char *kind_name(gsim_source_kind kind) {
     return "inferred";
   case GSIM_SOURCE_MUTANT:
     return "mutation";
+  case GSIM_SOURCE_SAP_DOC:
+    return "SAP documentation";
   }
   return "?";
 }
@@ -545,7 +579,7 @@ static void profiles_cell(FILE *out, unsigned profiles) {
 
 void gsim_rules_markdown(FILE *out) {
   size_t count = sizeof(TABLE) / sizeof(TABLE[0]);
-  size_t by_kind[4] = {0};
+  size_t by_kind[5] = {0};
   fputs("| rule | profiles | behaviour | source | kind |\n", out);
   fputs("|---|---|---|---|---|\n", out);
   for (size_t i = 0; i < count; i++) {
@@ -563,11 +597,14 @@ void gsim_rules_markdown(FILE *out) {
     cell(out, kind_name(r->kind));
     fputc('\n', out);
   }
-  fprintf(out,
-          "\n%zu rules: %zu from the seeds, %zu from WSO2's code, %zu inferred.\n"
-          "\nMutations (`--break NAME`, for the harness's self-test):\n\n",
-          by_kind[0] + by_kind[1] + by_kind[2], by_kind[GSIM_SOURCE_SEED],
-          by_kind[GSIM_SOURCE_CODE], by_kind[GSIM_SOURCE_INFERRED]);
+  fprintf(
+      out,
+      "\n%zu rules: %zu from the seeds, %zu from SAP's documentation, %zu from WSO2's code, %zu "
+      "inferred.\n"
+      "\nMutations (`--break NAME`, for the harness's self-test):\n\n",
+      by_kind[0] + by_kind[1] + by_kind[2] + by_kind[GSIM_SOURCE_SAP_DOC],
+      by_kind[GSIM_SOURCE_SEED], by_kind[GSIM_SOURCE_SAP_DOC], by_kind[GSIM_SOURCE_CODE],
+      by_kind[GSIM_SOURCE_INFERRED]);
   fputs("- `immediate-reload`: endpoint certificate changes apply at once instead of at the tick\n",
         out);
   for (size_t i = 0; i < count; i++) { /* one line per name, its mutants joined */
