@@ -847,7 +847,20 @@ static void token_endpoint(gsim *sim, struct evhttp_request *req, int basic_ok) 
       description = "The body is not an application/x-www-form-urlencoded form";
     }
   }
+  /* grant_type in the form, or in the query as SAP's Piper steps send it
+   * (SAP/jenkins-library pkg/cpi/commonUtils.go GetBearerToken: POST
+   * <tokenurl>?grant_type=client_credentials, basic auth, no body) */
+  struct evkeyvalq query;
+  TAILQ_INIT(&query);
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+  if (!error && q && evhttp_parse_query_str(q, &query) != 0) {
+    error = "invalid_request";
+    description = "The query does not parse";
+  }
   const char *grant = error ? NULL : evhttp_find_header(&form, "grant_type");
+  if (!error && !grant)
+    grant = evhttp_find_header(&query, "grant_type");
   const char *id = error ? NULL : evhttp_find_header(&form, "client_id");
   const char *secret = error ? NULL : evhttp_find_header(&form, "client_secret");
   if (error)
@@ -873,6 +886,7 @@ static void token_endpoint(gsim *sim, struct evhttp_request *req, int basic_ok) 
   }
   OPENSSL_cleanse(text, sizeof(text));
   evhttp_clear_headers(&form);
+  evhttp_clear_headers(&query);
   evhttp_add_header(out, "Cache-Control", "no-store");
   if (error) {
     gsim_log(sim, "INFO", "odata: token refused: %s", error);
