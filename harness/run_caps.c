@@ -105,6 +105,8 @@ unsigned gh_runner_needed_caps(const gh_case_spec *c) {
 }
 
 const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps) {
+  if (c->gateway.quirk_count > 0 && !(caps & GH_CAP_QUIRKS))
+    return gh_cap_name(GH_CAP_QUIRKS); /* named first: no other gateway has a WSO2 bug to turn on */
   for (size_t i = 0; i < c->need_count; i++) {
     unsigned cap = 0;
     if (gh_cap_parse(c->needs[i], &cap) != 0 || !(caps & cap))
