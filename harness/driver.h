@@ -306,6 +306,9 @@ typedef struct gh_driver_ops {
    * first answer that was not 2xx, else the subscription's. */
   int (*subscribe)(gh_driver *d, const char *application, const char *api, const char *tier,
                    const char *key_manager, gh_admin_result *r, char *why, size_t why_len);
+  /* Deploys api again (WSO2 4.x: POST .../apis/{apiId}/deploy-revision). NULL: the driver
+   * cannot (the step then fails as unsupported). */
+  int (*redeploy_api)(gh_driver *d, const char *api, gh_admin_result *r, char *why, size_t why_len);
   /* GH_CAP_LB_IN_FRONT: the front load balancer's HTTPS port on 127.0.0.1
    * (calls with via: lb go there), or -1. NULL when the driver has none. */
   int (*front_port)(gh_driver *d);

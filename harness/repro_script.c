@@ -1138,7 +1138,14 @@ static int put_api_step(gen *g, const gh_step *s, const char *label, const char 
     sb_puts(&url, APIS_PATH "/");
     gu_text_printf(&var, "API_ID[%.*s]:-unknown-api", GH_NAME_MAX, api->name);
     sb_var(&url, sb_str(&var));
-    fputs(" -X DELETE \\\n  ", o);
+    if (s->kind == GH_STEP_REDEPLOY_API) { /* WSO2 4.x's deploy-revision */
+      sb_puts(&url, "/deploy-revision");
+      fputs(" -X POST -H 'Content-Type: application/json' \\\n  --data-binary "
+            "'[{\"name\":\"Default\",\"vhost\":\"localhost\",\"displayOnDevportal\":true}]' "
+            "\\\n  ",
+            o);
+    } else
+      fputs(" -X DELETE \\\n  ", o);
     put_word(o, sb_str(&url));
     fputs(") || true\n", o);
     gu_text_free(&url);
@@ -1448,6 +1455,7 @@ static void step_label(sbuf *b, const gh_step *s, size_t index) {
     break;
   case GH_STEP_CREATE_API:
   case GH_STEP_DELETE_API:
+  case GH_STEP_REDEPLOY_API:
     sb_puts(b, " ");
     sb_text(b, s->api);
     break;
@@ -1481,6 +1489,7 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
     break;
   case GH_STEP_CREATE_API:
   case GH_STEP_DELETE_API:
+  case GH_STEP_REDEPLOY_API:
     rc = put_api_step(g, s, sb_str(&label), step);
     break;
   case GH_STEP_RELOAD:

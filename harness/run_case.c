@@ -532,6 +532,11 @@ static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size
     rc = create_api(r, gh_case_api(r->spec, s->api), &res, why, why_len);
   } else if (s->kind == GH_STEP_DELETE_API) {
     rc = d->ops->delete_api(d, s->api, &res, why, why_len);
+  } else if (s->kind == GH_STEP_REDEPLOY_API) {
+    if (!d->ops->redeploy_api)
+      return gu_fail(why, why_len, "the %s driver cannot redeploy an API", d->ops->name),
+             GH_DRIVER_UNSUPPORTED;
+    rc = d->ops->redeploy_api(d, s->api, &res, why, why_len);
   } else if (s->kind == GH_STEP_UPLOAD_CLIENT_CERT) {
     if (!d->ops->upload_client_cert)
       return gu_fail(why, why_len, "the %s driver cannot upload client certificates", d->ops->name),

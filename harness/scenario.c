@@ -139,6 +139,7 @@ static const char *const STEP_KINDS[] = {"call",
                                          "upload_client_cert",
                                          "delete_client_cert",
                                          "subscribe",
+                                         "redeploy_api",
                                          NULL}; /* gh_step_kind */
 static const char *const STEP_EXTRA_KEYS[] = {"expect", "expect_profile", "within", NULL};
 static const char *const CALL_KEYS[] = {"api",         "path",  "method",      "headers",
@@ -1305,6 +1306,7 @@ static int build_action(loader *L, const gh_ynode *v, gh_step *s) {
   }
   case GH_STEP_CREATE_API:
   case GH_STEP_DELETE_API:
+  case GH_STEP_REDEPLOY_API:
     return gh_sc_get_api_ref(L, v, kind, &s->api);
   case GH_STEP_RESTART_GATEWAY:
     L->clock_ms = 0; /* advance_to counts from the new start */

@@ -63,6 +63,9 @@
  *     - delete_api: test
  *     - reload: {}                         # off-schedule reload (simulator only)
  *     - restart_gateway: {}
+ *     - redeploy_api: test                 # deploy the API again (WSO2 4.x POST
+ *                                          # .../apis/{apiId}/deploy-revision); simulator
+ *                                          # and exec drivers only
  *
  * Securing APIs: client certificates, OAuth2 tokens, the load-balancer
  * header, throttling (simulator/README.md, "Client to gateway mutual TLS" and
@@ -189,7 +192,8 @@
  *   $${ is a literal ${. Row values are scalars; case names must all differ.
  * - expect takes the call keys on call; status, message, body_contains and refused on
  *   upload/replace/delete_endpoint_cert, create_api and delete_api; nothing
- *   on advance, advance_to, reload, restart_gateway. within needs expect or
+ *   on advance, advance_to, reload, restart_gateway (redeploy_api takes the
+ *   admin keys, as delete_api does). within needs expect or
  *   expect_profile; expect_profile keys must be in profiles (when given).
  * - advance > 0; advance_to never goes back (counted again from 0 after a
  *   restart_gateway). upload takes backend or endpoint, not both; cert is
@@ -384,6 +388,7 @@ typedef enum gh_step_kind {
   GH_STEP_UPLOAD_CLIENT_CERT,
   GH_STEP_DELETE_CLIENT_CERT,
   GH_STEP_SUBSCRIBE,
+  GH_STEP_REDEPLOY_API,
 } gh_step_kind;
 
 typedef enum gh_token_kind {

@@ -358,6 +358,15 @@ verb_delete_api() {
   admin DELETE "$APIS/$(urlencode "$id")"
 }
 
+# WSO2 4.x's deploy-revision, one deployment to the default gateway.
+verb_redeploy_api() {
+  local name=${1?redeploy-api NAME} map id=unknown-api
+  map="$dir/apis/api-$(hex "$name")"
+  [[ -s $map ]] && id=$(<"$map")
+  admin POST "$APIS/$(urlencode "$id")/deploy-revision" --header 'Content-Type: application/json' \
+    --data-binary '[{"name":"Default","vhost":"localhost","displayOnDevportal":true}]'
+}
+
 # ANSWER METHOD PATH FILE [CURL ARGS...]: ANSWER (admin or admin_inline)
 # with FILE as the multipart "certificate" part, named from its own directory
 # (curl's -F syntax gives ; and , meanings).
@@ -485,6 +494,7 @@ restart)
 clock-sync) verb_clock_sync "$@" ;;
 create-api) verb_create_api "$@" ;;
 delete-api) verb_delete_api "$@" ;;
+redeploy-api) verb_redeploy_api "$@" ;;
 upload-cert) verb_upload_cert "$@" ;;
 replace-cert) verb_replace_cert "$@" ;;
 delete-cert) verb_delete_cert "$@" ;;

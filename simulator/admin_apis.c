@@ -5,6 +5,9 @@
  *   DELETE /api/am/publisher/v4/apis/{id}     with its client certificates
  *                                             and subscriptions
  *   .../apis/{id}/client-cert...              admin_clientcerts.c (v4 only)
+ *   POST   .../apis/{id}/deploy-revision      a deployment: releases the client certificates a
+ *                                             restart held (rule restart.client-certs-until-
+ *                                             redeploy); no revisions are kept
  *
  * A create validates the definition (name, context, version, endpoints,
  * securityScheme by rule both-optional, operations), writes the store, then
@@ -16,12 +19,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "admin.h"
+#include "clientauth.h"
 #include "sim.h"
 
 #define APIS_PATH  "/api/am/publisher/v4/apis"
@@ -436,11 +442,94 @@ static void apis_delete(void *ctx, struct evhttp_request *req) {
   evhttp_send_reply(req, 200, "OK", NULL);
 }
 
+/* ---- deploy-revision ----------------------------------------------------------- */
+
+/* POST .../apis/{apiId}/deploy-revision[?revisionId=R], a JSON array of
+ * APIRevisionDeploymentDTO ({"name", "vhost", "displayOnDevportal"}; carbon-apimgt
+ * publisher-api.yaml v4, ApisApiServiceImpl.deployAPIRevision answers 201 with the list).
+ * The simulator keeps no revisions: every API is live at once, so a
+ * deployment changes only what a restart held back (rule
+ * restart.client-certs-until-redeploy); any revisionId is accepted and
+ * echoed [I]. An empty body is an empty list. */
+static int deployment_valid(const json_t *d) {
+  json_t *name = json_object_get(d, "name"), *vhost = json_object_get(d, "vhost");
+  json_t *show = json_object_get(d, "displayOnDevportal");
+  return json_is_object(d) && (!name || json_is_string(name)) &&
+         (!vhost || json_is_string(vhost)) && (!show || json_is_boolean(show));
+}
+
+static void apis_deploy_revision(gsim *sim, struct evhttp_request *req, gsim_api *api) {
+  if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+    gsim_rest_method_not_allowed(req, "POST");
+    return;
+  }
+  struct evkeyvalq query;
+  TAILQ_INIT(&query);
+  const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  if (q && evhttp_parse_query_str(q, &query) != 0) {
+    gsim_rest_bad_request(req, "The query string could not be parsed");
+    return;
+  }
+  const char *revision = evhttp_find_header(&query, "revisionId");
+  size_t len = 0;
+  json_error_t jerr;
+  json_t *in = gsim_rest_json_body(req, &len, &jerr);
+  const char *problem = NULL;
+  if (!in && len > 0)
+    problem = "The body is not JSON: a list of deployments is expected";
+  else if (in && !json_is_array(in))
+    problem = "The body must be a JSON array of deployments ({\"name\", \"vhost\", "
+              "\"displayOnDevportal\"})";
+  size_t i;
+  json_t *d;
+  json_array_foreach(in, i, d) {
+    if (!problem && !deployment_valid(d))
+      problem = "A deployment must be an object: name and vhost strings, displayOnDevportal a "
+                "boolean";
+  }
+  if (problem) {
+    json_decref(in);
+    evhttp_clear_headers(&query);
+    gsim_rest_bad_request(req, problem);
+    return;
+  }
+  json_t *out = json_array();
+  json_array_foreach(in, i, d) {
+    json_t *name = json_object_get(d, "name"), *vhost = json_object_get(d, "vhost");
+    json_t *show = json_object_get(d, "displayOnDevportal");
+    json_array_append_new(out, json_pack("{s:o, s:s, s:s, s:b}", "revisionUuid",
+                                         revision ? json_string(revision) : json_null(), "name",
+                                         name ? json_string_value(name) : "Default", "vhost",
+                                         vhost ? json_string_value(vhost) : "localhost",
+                                         "displayOnDevportal", show ? json_is_true(show) : 1));
+  }
+  size_t released = gsim_client_certs_redeploy(sim, api->id);
+  gsim_log(sim, "INFO",
+           "api %s:%s deployed (revision %s, %zu deployment(s)); %zu held client "
+           "certificate(s) queued",
+           api->name, api->version, revision ? revision : "none", json_array_size(out), released);
+  json_decref(in);
+  evhttp_clear_headers(&query);
+  gsim_send_json(req, 201, out);
+}
+
 static void apis_route(gsim *sim, struct evhttp_request *req, const char *rest) {
   apis_call call = {sim, NULL};
   if (gsim_rest_collection(req, rest, apis_create, apis_list, &call))
     return;
   const char *sub = *rest == '/' ? strchr(rest + 1, '/') : NULL;
+  if (sub && strcmp(sub, "/deploy-revision") == 0) {
+    char api_id[GSIM_API_ID_MAX];
+    gsim_api *api =
+        gsim_path_segment(rest + 1, (size_t)(sub - rest - 1), api_id, sizeof(api_id)) == 0
+            ? gsim_api_find_id(sim, api_id)
+            : NULL;
+    if (api)
+      apis_deploy_revision(sim, req, api);
+    else
+      gsim_admin_id_not_found(req, "API", "");
+    return;
+  }
   if (sub && strncmp(sub, "/client-cert", strlen("/client-cert")) == 0) {
     const char *elsewhere = gsim_admin_certs_elsewhere(sim);
     if (elsewhere) { /* rule rest.publisher-v0.14 */

@@ -53,7 +53,11 @@
  * is never touched, by a tick or by /_sim/reload ("requested"): no new
  * generation, no reload counted (status: listener.profile.changes_applied,
  * trust_objects). A start (or restart) builds both views from the store:
- * nothing waits after a restart. At most --max-client-certs certificates are
+ * nothing waits after a restart - unless the restart row (rules.h) is
+ * restart.client-certs-until-redeploy (quirk restart-drops-client-certs,
+ * product-apim #10464): then the stored certificates enter the map but are
+ * held out of both views (c->held) until their API is deployed again
+ * (gsim_client_certs_redeploy, queued like an upload). At most --max-client-certs certificates are
  * held (every API together); an upload past it is refused (admin_clientcerts.c).
  *
  * The admin API's client certificate routes are admin_clientcerts.c's; it
@@ -120,6 +124,7 @@ struct gsim_listener {
   cert_view memory;
   uint64_t memory_loads; /* including the start */
   uint64_t memory_reloads;
+  size_t held; /* certificates held out of both views until their API is redeployed */
 };
 typedef struct gsim_listener gsim_listener;
 
@@ -409,6 +414,9 @@ static int migrate_key(gsim *sim, gsim_object_row *row, const gsim_client_cert *
 }
 
 static int load_certs(gsim *sim, char *why, size_t why_len) {
+  /* options built in process (tests) may have no rules resolved: the released behaviour then */
+  const gsim_rule *restart = gsim_rule_of(sim->opt, GSIM_RF_RESTART);
+  int held = restart != NULL && restart->variant == GSIM_RESTART_CLIENT_CERTS_HELD;
   gsim_object_row *rows = NULL;
   size_t count = 0;
   if (gsim_store_object_list(sim->store, GSIM_CLIENT_CERT_KIND, NULL, &rows, &count) !=
@@ -417,6 +425,8 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
   int rc = 0;
   for (size_t i = 0; i < count && rc == 0; i++) {
     gsim_client_cert *c = from_row(sim->opt, &rows[i], why, why_len);
+    if (c)
+      c->held = held;
     if (c && migrate_key(sim, &rows[i], c, why, why_len) != 0)
       rc = -1;
     else if (!c || gsim_clientauth_add(sim, c) != 0)
@@ -430,6 +440,11 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
     gsim_clientauth_cert_free(c);
   }
   gsim_object_rows_free(rows, count);
+  if (rc == 0 && held && sim->listener->count > 0)
+    gsim_log(sim, "WARN",
+             "restart: %zu client certificate(s) loaded but kept out of the listener trust until "
+             "their API is redeployed (rule restart.client-certs-until-redeploy)",
+             sim->listener->count);
   return rc;
 }
 
@@ -666,13 +681,13 @@ json_t *gsim_listener_status(gsim *sim) {
       "pending_change", l->memory.pending_count > 0, "certificates_live",
       (json_int_t)l->memory.live, "loaded_ms", (json_int_t)l->memory.loaded_ms, "changes_applied",
       (json_int_t)l->memory.applied);
-  return json_pack("{s:s, s:s, s:b, s:o, s:o, s:I, s:I}", "verify_client",
-                   gsim_verify_client_name(opt->verify_client), "certificate_match",
-                   opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT ? "serial_subject"
-                                                                : "serial_issuer",
-                   "chain_validation", opt->chain_validation, "profile", profile, "truststore",
-                   truststore, "client_certificates", (json_int_t)l->count,
-                   "max_client_certificates", (json_int_t)gsim_client_cert_limit(sim));
+  return json_pack(
+      "{s:s, s:s, s:b, s:o, s:o, s:I, s:I, s:I}", "verify_client",
+      gsim_verify_client_name(opt->verify_client), "certificate_match",
+      opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT ? "serial_subject" : "serial_issuer",
+      "chain_validation", opt->chain_validation, "profile", profile, "truststore", truststore,
+      "client_certificates", (json_int_t)l->count, "max_client_certificates",
+      (json_int_t)gsim_client_cert_limit(sim), "held_until_redeploy", (json_int_t)l->held);
 }
 
 /* 1 when issuer's key signed cert (and the names link). */
@@ -842,19 +857,22 @@ static int gsim_clientauth_add(gsim *sim, gsim_client_cert *c) {
   }
   if (index_cert(sim, c, 1) != 0)
     return -1;
-  if (queue_both(l, c->cert, 1) != 0) {
+  if (!c->held && queue_both(l, c->cert, 1) != 0) {
     index_cert(sim, c, 0);
     return -1;
   }
   c->seq = ++l->seq;
   l->certs[l->count++] = c;
+  l->held += c->held != 0;
   return 0;
 }
 
 /* Takes c out of the map (unindexed, queued for both views) and frees it. */
 static void forget(gsim *sim, gsim_client_cert *c) {
   index_cert(sim, c, 0);
-  if (queue_both(sim->listener, c->cert, 0) != 0)
+  if (c->held) /* never in the views */
+    sim->listener->held--;
+  else if (queue_both(sim->listener, c->cert, 0) != 0)
     gsim_log(sim, "ERROR", "out of memory: client certificate '%s' stays in the listener trust",
              c->alias);
   gsim_clientauth_cert_free(c);
@@ -991,10 +1009,10 @@ gsim_store_status gsim_client_cert_update(gsim *sim, gsim_client_cert *c, const 
   snprintf(c->tier, sizeof(c->tier), "%s", next->tier);
   if (cert_changed) {
     index_cert(sim, c, 0);
-    if (queue_both(sim->listener, c->cert, 0) != 0)
+    if (!c->held && queue_both(sim->listener, c->cert, 0) != 0)
       gsim_log(sim, "ERROR", "out of memory: the replaced certificate stays in the listener trust");
-    gsim_clientauth_cert_set(sim->opt, c, next->cert);
-    if (index_cert(sim, c, 1) != 0 || queue_both(sim->listener, c->cert, 1) != 0)
+    gsim_clientauth_cert_set(sim->opt, c, next->cert); /* a held one stays held [I] */
+    if (index_cert(sim, c, 1) != 0 || (!c->held && queue_both(sim->listener, c->cert, 1) != 0))
       gsim_log(sim, "ERROR", "out of memory: the new certificate of '%s' may not match", c->alias);
   }
   gsim_clientauth_cert_free(next);
@@ -1016,4 +1034,28 @@ gsim_store_status gsim_client_cert_delete(gsim *sim, gsim_client_cert *c) {
            c->alias, c->unique_id, c->api_id);
   gsim_clientauth_remove_one(sim, c); /* c is freed */
   return GSIM_STORE_OK;
+}
+
+size_t gsim_client_certs_redeploy(gsim *sim, const char *api_id) {
+  gsim_listener *l = sim->listener;
+  size_t released = 0;
+  for (size_t i = 0; l && i < l->count; i++) {
+    gsim_client_cert *c = l->certs[i];
+    if (!c->held || strcmp(c->api_id, api_id) != 0)
+      continue;
+    if (queue_both(l, c->cert, 1) != 0) {
+      gsim_log(sim, "ERROR", "out of memory: client certificate '%s' stays held", c->alias);
+      continue;
+    }
+    c->held = 0;
+    l->held--;
+    released++;
+  }
+  if (released > 0)
+    gsim_log(sim, "INFO",
+             "api %s redeployed: its %zu client certificate(s) held since the restart reach the "
+             "handshake trust at the next listener tick and in-memory trust at the next reloader "
+             "tick",
+             api_id, released);
+  return released;
 }

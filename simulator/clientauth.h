@@ -39,5 +39,9 @@ gsim_store_status gsim_client_cert_update(gsim *sim, gsim_client_cert *c, const 
 /* Deletes c from the store, then from the map (c is freed). GSIM_STORE_OK
  * (also when the store no longer had it), or the failure (nothing changed). */
 gsim_store_status gsim_client_cert_delete(gsim *sim, gsim_client_cert *c);
+/* A deployment of api_id (POST .../deploy-revision): its certificates a restart held out of the
+ * listener views (rule restart.client-certs-until-redeploy) are queued for both views' next
+ * ticks, as an upload is. Returns how many were held. */
+size_t gsim_client_certs_redeploy(gsim *sim, const char *api_id);
 
 #endif

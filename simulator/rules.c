@@ -367,11 +367,12 @@ static const gsim_rule TABLE[] = {
      "Backend trust and identity are per API provider (host:port), never per API: "
      "per-api-backend-tls is not applicable",
      GSIM_SOURCE_SEED, "seed 004 (API providers with a trust store and a key store)"},
-    {GSIM_RF_RESTART, "restart.keeps-everything", GSIM_ON_ALL, 0, 0, NULL,
-     "A restart loads APIs, endpoint and client certificates back from the store",
+    {GSIM_RF_RESTART, "restart.keeps-everything", GSIM_ON_ALL, GSIM_RESTART_KEEPS, 0, NULL,
+     "A restart loads APIs, endpoint and client certificates back from the store, client "
+     "certificates straight into both listener views",
      GSIM_SOURCE_INFERRED,
-     "inferred: 4.x re-pulls certificates from its database at start; its restart bugs "
-     "(product-apim #10464, api-manager #158) are not imitated"},
+     "inferred: 4.x re-pulls certificates from its database at start (product-apim #10464, a 4.0.0 "
+     "bug fixed by carbon-apimgt pull request 10193, is the quirk restart-drops-client-certs)"},
     {GSIM_RF_ALIAS_REUSE, "upload.deleted-alias-free", GSIM_ON_ALL, GSIM_REUSE_FREE, 0,
      NULL, "An endpoint certificate alias is free again once its certificate is deleted",
      GSIM_SOURCE_INFERRED,
@@ -435,6 +436,16 @@ static const gsim_rule TABLE[] = {
      "api-manager #1397 (API-M 4.2.0 alpha): adding a certificate under an alias deleted before "
      "warns that it already exists; the issue does not say why (a removed row still counted is "
      "inferred)"},
+    {GSIM_RF_RESTART, "restart.client-certs-until-redeploy", 0, GSIM_RESTART_CLIENT_CERTS_HELD, 0,
+     NULL,
+     "A restart loads the stored client certificates into the APIs' certificate maps but holds "
+     "them out of the listener's handshake and in-memory trust until their API is redeployed "
+     "(POST .../apis/{apiId}/deploy-revision), which queues them for both views' next ticks as "
+     "an upload does",
+     GSIM_SOURCE_BUG,
+     "product-apim #10464 (API-M 4.0.0): certificates added against an API work after a revision "
+     "is deployed, are gone from the gateway trust store after a restart, and come back only "
+     "when a revision is deployed again; fixed by carbon-apimgt pull request 10193"},
     {GSIM_RF_REST_PATHS, "rest.sap-odata", GSIM_ON_SAP, GSIM_REST_SAP_ODATA, 404, NULL,
      "Stores, certificates, references and API providers through the OData service "
      "/apiportal/api/1.0/Management.svc/ (token from /oauth/token, or basic + CSRF); "
@@ -467,6 +478,8 @@ static const gsim_rule TABLE[] = {
 static const gsim_quirk QUIRKS[] = {
     {"deleted-alias-taken", GSIM_ON_WSO2_4, "4.2.0 alpha", "wso2/api-manager#1397",
      "upload.deleted-alias-taken"},
+    {"restart-drops-client-certs", GSIM_ON_WSO2_4, "4.0.0", "wso2/product-apim#10464",
+     "restart.client-certs-until-redeploy"},
 };
 #define QUIRK_COUNT (sizeof(QUIRKS) / sizeof(QUIRKS[0]))
 _Static_assert(sizeof(QUIRKS) / sizeof(QUIRKS[0]) <= 64, "gsim_rules.quirks has a bit per quirk");

@@ -93,7 +93,7 @@ typedef enum gsim_rule_family {
   GSIM_RF_SENDER_RELOAD,       /* the sender's reload interval and its minimum */
   GSIM_RF_SSL_PROFILE_SCOPE,   /* backend TLS is per host:port, never per API */
   GSIM_RF_THROTTLE_KEY,        /* variant GSIM_KEY_*: the counter certificates share */
-  GSIM_RF_RESTART,             /* what a restart keeps */
+  GSIM_RF_RESTART,             /* variant GSIM_RESTART_*: what a restart keeps */
   GSIM_RF_SAP_PROVIDER_VERIFY, /* an API provider's host name check */
   GSIM_RF_REST_PATHS,          /* variant GSIM_REST_*: the Publisher paths of certificates */
   GSIM_RF_LB_HEADER_FORWARD,   /* variant GSIM_FORWARD_*: the certificate header to the backend */
@@ -118,6 +118,7 @@ enum { GSIM_REST_V4 = 0, GSIM_REST_V014, GSIM_REST_SAP_ODATA };
 enum { GSIM_SAP_FORMATS_2023 = 0, GSIM_SAP_FORMATS_2026 };
 enum { GSIM_FORWARD_REMOVE_WHEN_READ = 0, GSIM_FORWARD_PASS_ON };
 enum { GSIM_REUSE_FREE = 0, GSIM_REUSE_REMOVED_COUNTS };
+enum { GSIM_RESTART_KEEPS = 0, GSIM_RESTART_CLIENT_CERTS_HELD };
 
 typedef struct gsim_rule {
   gsim_rule_family family;

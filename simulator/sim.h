@@ -353,6 +353,8 @@ typedef struct gsim_client_cert {
   char unique_id
       [GSIM_UNIQUE_ID_MAX]; /* WSO2's "serial_DN" key (issuer or subject DN per cert_match) */
   unsigned long long seq;   /* creation order (clientauth.c): the first match wins */
+  int held; /* rule restart.client-certs-until-redeploy: out of both listener views until its API
+              * is redeployed (gsim_client_certs_redeploy) */
 } gsim_client_cert;
 
 /* Builds the listener's first generation (verify mode, base client trust and

@@ -156,6 +156,7 @@ static const verb_def v_reload = {"reload", "", "", "", 0, 0};
 static const verb_def v_clock = {"clock-sync", "clock_ms", "", "", 0, 0};
 static const verb_def v_create_api = {"create-api", "status body_file", "status", "", 1, 0};
 static const verb_def v_delete_api = {"delete-api", "status body_file", "status", "", 1, 0};
+static const verb_def v_redeploy_api = {"redeploy-api", "status body_file", "status", "", 1, 0};
 static const verb_def v_upload = {"upload-cert", "status body_file", "status", "", 1, 0};
 static const verb_def v_replace = {"replace-cert", "status body_file", "status", "", 1, 0};
 static const verb_def v_delete_cert = {"delete-cert", "status body_file", "status", "", 1, 0};
@@ -1076,6 +1077,12 @@ static int exec_delete_api(gh_driver *d, const char *name, gh_admin_result *r, c
   return call_admin(d->impl, &v_delete_api, args, r, why, why_len);
 }
 
+static int exec_redeploy_api(gh_driver *d, const char *name, gh_admin_result *r, char *why,
+                             size_t why_len) {
+  const char *args[] = {name, NULL};
+  return call_admin(d->impl, &v_redeploy_api, args, r, why, why_len);
+}
+
 /* The certificate bytes, in a 0600 file beside the program's directory. */
 static int cert_file(exec_driver *x, const void *data, size_t len, char *path, size_t path_len,
                      char *why, size_t why_len) {
@@ -1198,6 +1205,7 @@ static const gh_driver_ops exec_template = {
     .clock_read = exec_clock_read,
     .create_api = exec_create_api,
     .delete_api = exec_delete_api,
+    .redeploy_api = exec_redeploy_api,
     .upload_cert = exec_upload_cert,
     .replace_cert = exec_replace_cert,
     .delete_cert = exec_delete_cert,

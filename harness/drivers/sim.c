@@ -411,6 +411,18 @@ static int sim_delete_api(gh_driver *d, const char *name, gh_admin_result *r, ch
   return admin(s, "DELETE", path, NULL, NULL, 0, r, why, why_len);
 }
 
+/* A deployment of the API's (absent) revision to the default gateway: WSO2 4.x's
+ * POST .../apis/{apiId}/deploy-revision with one APIRevisionDeploymentDTO. */
+static int sim_redeploy_api(gh_driver *d, const char *name, gh_admin_result *r, char *why,
+                            size_t why_len) {
+  sim_driver *s = d->impl;
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s/deploy-revision", APIS_PATH, api_id_of(s, name));
+  return admin(s, "POST", path,
+               "[{\"name\":\"Default\",\"vhost\":\"localhost\",\"displayOnDevportal\":true}]", NULL,
+               0, r, why, why_len);
+}
+
 static int sim_upload_cert(gh_driver *d, const char *alias, const char *endpoint, const void *data,
                            size_t len, gh_admin_result *r, char *why, size_t why_len) {
   part parts[] = {
@@ -681,6 +693,7 @@ static const gh_driver_ops sim_ops = {
     .clock_sync = sim_clock_sync,
     .create_api = sim_create_api,
     .delete_api = sim_delete_api,
+    .redeploy_api = sim_redeploy_api,
     .upload_cert = sim_upload_cert,
     .replace_cert = sim_replace_cert,
     .delete_cert = sim_delete_cert,

@@ -1173,6 +1173,50 @@ static void test_quirks(void **state) {
   }
 }
 
+/* redeploy_api: an API name (as delete_api), the admin expectations; an
+ * unknown API and a map are refused where they are written. */
+static void test_redeploy_api(void **state) {
+  (void)state;
+  static const char head[] = "name: r\nfeatures: [f]\npki: {leaf: {}}\n"
+                             "backends: {echo: {cert: leaf}}\n"
+                             "apis: {a: {context: /a, version: v1, backend: echo}}\nsteps:\n";
+  static const struct {
+    const char *label, *step;
+    int line, column; /* 0: loads */
+    const char *why;
+  } rows[] = {
+      {"a name, expect", "  - redeploy_api: a\n    expect: {status: 201}\n", 0, 0, NULL},
+      {"no expect", "  - redeploy_api: a\n", 0, 0, NULL},
+      {"unknown API", "  - redeploy_api: b\n", 7, 19, "redeploy_api"},
+      {"a call's expectation", "  - redeploy_api: a\n    expect: {backend_reached: true}\n", 8, 14,
+       "backend_reached"},
+  };
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    print_message("row: %s\n", rows[i].label);
+    char text[1024];
+    snprintf(text, sizeof(text), "%s%s", head, rows[i].step);
+    gh_case_spec *cases = NULL;
+    size_t count = 0;
+    gh_load_error err;
+    int rc = gh_scenario_load_text("r.yaml", (const unsigned char *)text, strlen(text), &cases,
+                                   &count, &err);
+    if (rows[i].line == 0) {
+      if (rc != 0)
+        fail_msg("%s: %s", rows[i].label, err.message);
+      assert_int_equal(cases[0].steps[0].kind, GH_STEP_REDEPLOY_API);
+      assert_string_equal(cases[0].steps[0].api, "a");
+      assert_int_equal(cases[0].steps[0].expect.status, i == 0 ? 201 : 0);
+      assert_string_equal(gh_step_kind_name(GH_STEP_REDEPLOY_API), "redeploy_api");
+      gh_cases_free(cases, count);
+      continue;
+    }
+    assert_int_equal(rc, -1);
+    if (err.line != rows[i].line || err.column != rows[i].column ||
+        !strstr(err.message, rows[i].why))
+      fail_msg("%s: got %d:%d %s", rows[i].label, err.line, err.column, err.message);
+  }
+}
+
 static void test_hostile_real(void **state) {
   (void)state;
   hostile("scenarios-good/real.yaml");
@@ -1319,6 +1363,7 @@ int main(void) {
       cmocka_unit_test(test_real_gateway_keys),
       cmocka_unit_test(test_hostile_real),
       cmocka_unit_test(test_quirks),
+      cmocka_unit_test(test_redeploy_api),
       cmocka_unit_test(test_security_example),
       cmocka_unit_test(test_hostile_security),
   };

@@ -263,7 +263,8 @@ typedef struct clock_world {
   int64_t t0;
   /* what st_sim_restart reads again (st_sim_opts borrows its strings) */
   char dir[BS_PATH_MAX], config[BS_PATH_MAX + 256], root[BS_PATH_MAX];
-  const char *extra[3];
+  const char *extra[5];
+  const char *quirk; /* set before clock_start: --quirk NAME */
 } clock_world;
 
 /* A backend the sender trusts (--trust root.pem) and a listener trust that
@@ -278,7 +279,9 @@ static void clock_start(clock_world *w, const char *dir) {
   bt_scratch(w->root, "root.pem");
   w->extra[0] = "--trust";
   w->extra[1] = w->root;
-  w->extra[2] = NULL;
+  w->extra[2] = w->quirk ? "--quirk" : NULL;
+  w->extra[3] = w->quirk;
+  w->extra[4] = NULL;
   st_sim_opts opts = {.dir = bt_scratch(w->dir, dir),
                       .config_json = w->config,
                       .clock = FAKE_START,
@@ -383,6 +386,7 @@ static void test_restart_keeps_client_certs(void **state) {
   assert_int_equal(1, status_at(&w.sim, "listener.profile.certificates_live"));
   assert_int_equal(1, status_at(&w.sim, "listener.truststore.certificates_live"));
   assert_int_equal(0, status_at(&w.sim, "listener.profile.pending_change"));
+  assert_int_equal(0, status_at(&w.sim, "listener.held_until_redeploy"));
   assert_int_equal(200, secured_call(&w));
   char path[256];
   snprintf(path, sizeof(path), CC_PATH "/kept", w.api);
@@ -401,6 +405,84 @@ static void test_restart_keeps_client_certs(void **state) {
   st_check(st_sim_restart(&w.sim));
   assert_int_equal(0, status_at(&w.sim, "listener.client_certificates"));
   assert_int_equal(0, handshake(&w.sim, "client"));
+  st_check(st_sim_stop(&w.sim));
+  bs_check(bs_stop(w.backend) == 0);
+}
+
+/* The admin answer's status for a deploy-revision call on API api ("!" an
+ * unknown id) with body (NULL: none). */
+static long deploy(clock_world *w, const char *method, const char *api, const char *body) {
+  char path[256];
+  snprintf(path, sizeof(path), ST_APIS "/%s/deploy-revision?revisionId=r1",
+           strcmp(api, "!") == 0 ? "00000000-0000-4000-8000-000000000000" : api);
+  st_reply r;
+  st_check(st_admin(&w->sim, method, path, body, &r));
+  long status = r.status;
+  if (status == 201) { /* the deployments echoed with the revision */
+    assert_true(json_is_array(r.json));
+    if (json_array_size(r.json) > 0)
+      assert_string_equal(
+          "r1", json_string_value(json_object_get(json_array_get(r.json, 0), "revisionUuid")));
+  }
+  st_reply_free(&r);
+  return status;
+}
+
+/* Quirk restart-drops-client-certs (product-apim #10464): a certificate that
+ * worked before a restart is in the map but out of both listener views after
+ * it, on every restart, until its API is deployed again; the deployment
+ * queues it for both clocks as an upload is. deploy-revision answers 405,
+ * 404, 400 for what it cannot take and changes nothing then. */
+static void test_restart_quirk_holds_client_certs(void **state) {
+  (void)state;
+  clock_world w = {.quirk = "restart-drops-client-certs"};
+  clock_start(&w, "restart-quirk");
+  at(&w, 10);
+  upload(&w.sim, w.api, "kept", "client.pem");
+  at(&w, 700); /* both clocks ran (600 s, 660 s) */
+  assert_int_equal(200, secured_call(&w));
+  for (int restart = 0; restart < 2; restart++) {
+    st_check(st_sim_stop(&w.sim));
+    st_check(st_sim_restart(&w.sim));
+    w.t0 = st_status_i64(&w.sim, "started_ms");
+    assert_int_equal(1, status_at(&w.sim, "listener.client_certificates"));
+    assert_int_equal(1, status_at(&w.sim, "listener.held_until_redeploy"));
+    assert_int_equal(0, status_at(&w.sim, "listener.profile.certificates_live"));
+    assert_int_equal(0, status_at(&w.sim, "listener.truststore.certificates_live"));
+    assert_int_equal(0, handshake(&w.sim, "client"));
+    at(&w, 700); /* no tick brings it back */
+    assert_int_equal(0, handshake(&w.sim, "client"));
+    static const struct {
+      const char *what, *method, *api, *body;
+      long status;
+    } refused[] = {
+        {"GET", "GET", NULL, NULL, 405},
+        {"an unknown API", "POST", "!", "[]", 404},
+        {"an object", "POST", NULL, "{\"name\": \"Default\"}", 400},
+        {"a name that is no string", "POST", NULL, "[{\"name\": 1}]", 400},
+        {"displayOnDevportal no boolean", "POST", NULL, "[{\"displayOnDevportal\": \"y\"}]", 400},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+      long got =
+          deploy(&w, refused[i].method, refused[i].api ? refused[i].api : w.api, refused[i].body);
+      if (got != refused[i].status)
+        fail_msg("deploy-revision %s: %ld, expected %ld", refused[i].what, got, refused[i].status);
+      assert_int_equal(1, status_at(&w.sim, "listener.held_until_redeploy"));
+    }
+    assert_int_equal(201, deploy(&w, "POST", w.api,
+                                 "[{\"name\": \"Default\", \"vhost\": \"localhost\", "
+                                 "\"displayOnDevportal\": true}]"));
+    assert_int_equal(0, status_at(&w.sim, "listener.held_until_redeploy"));
+    assert_int_equal(1, status_at(&w.sim, "listener.profile.pending_change"));
+    assert_int_equal(0, handshake(&w.sim, "client")); /* not before the next tick */
+    at(&w, 1201);                                     /* past the profile tick at +1200 */
+    assert_int_equal(1, handshake(&w.sim, "client"));
+    at(&w, 1261); /* past the reloader tick at +1260 (60 + 4 x 300) */
+    assert_int_equal(200, secured_call(&w));
+    /* a second deployment holds nothing more */
+    assert_int_equal(201, deploy(&w, "POST", w.api, "[]"));
+    assert_int_equal(0, status_at(&w.sim, "listener.profile.pending_change"));
+  }
   st_check(st_sim_stop(&w.sim));
   bs_check(bs_stop(w.backend) == 0);
 }
@@ -933,6 +1015,7 @@ int main(void) {
   const struct CMUnitTest clock_tests[] = {
       cmocka_unit_test_teardown(test_clock_story, bs_teardown),
       cmocka_unit_test_teardown(test_restart_keeps_client_certs, bs_teardown),
+      cmocka_unit_test_teardown(test_restart_quirk_holds_client_certs, bs_teardown),
   };
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int failed = cmocka_run_group_tests_name("now", tests, bt_setup_catalogue, NULL);
