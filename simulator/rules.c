@@ -373,11 +373,18 @@ static const gsim_rule TABLE[] = {
      GSIM_SOURCE_INFERRED,
      "inferred: 4.x re-pulls certificates from its database at start (product-apim #10464, a 4.0.0 "
      "bug fixed by carbon-apimgt pull request 10193, is the quirk restart-drops-client-certs)"},
+    {GSIM_RF_RESTART, "restart.mutant", 0, GSIM_RESTART_CLIENT_CERTS_HELD, 0, NULL,
+     "Mutation: a restart holds the stored client certificates out of the listener trust until "
+     "their API is redeployed",
+     GSIM_SOURCE_MUTANT, "--break restart"},
     {GSIM_RF_ALIAS_REUSE, "upload.deleted-alias-free", GSIM_ON_ALL, GSIM_REUSE_FREE, 0,
      NULL, "An endpoint certificate alias is free again once its certificate is deleted",
      GSIM_SOURCE_INFERRED,
      "inferred: api-manager #1397 (a deleted alias still \"already exists\") was filed against "
      "4.2.0 alpha and closed before 4.2.0; the bug is the quirk deleted-alias-taken"},
+    {GSIM_RF_ALIAS_REUSE, "upload.deleted-alias-mutant", 0, GSIM_REUSE_REMOVED_COUNTS, 409, NULL,
+     "Mutation: a deleted endpoint certificate alias stays taken (409)", GSIM_SOURCE_MUTANT,
+     "--break endpoint-alias-reuse"},
     {GSIM_RF_SAP_PROVIDER_VERIFY, "sap.provider-default-verifier", GSIM_ON_ALL, 0, 0, NULL,
      "An API provider's backend host name is checked with the Default verifier",
      GSIM_SOURCE_INFERRED, "inferred: seed 004 does not say how host names are checked"},

@@ -190,6 +190,8 @@ static void test_break(void **state) {
       {"jwt", GSIM_RF_JWT_NBF},
       {"jwt", GSIM_RF_JWT_NO_EXP},
       {"lb-header", GSIM_RF_LB_HEADER_NO_PEER},
+      {"restart", GSIM_RF_RESTART},
+      {"endpoint-alias-reuse", GSIM_RF_ALIAS_REUSE},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     gsim_rules rules;
@@ -209,8 +211,8 @@ static void test_break(void **state) {
   gsim_rules rules;
   char why[512] = "";
   assert_int_equal(0, gsim_rules_resolve(&rules, GSIM_PROFILE_WSO2_4, why, sizeof(why)));
-  assert_int_equal(-1, gsim_rules_break(&rules, "restart", why, sizeof(why)));
-  assert_non_null(strstr(why, "\"restart\" is not one of: immediate-reload"));
+  assert_int_equal(-1, gsim_rules_break(&rules, "sap-provider-verify", why, sizeof(why)));
+  assert_non_null(strstr(why, "\"sap-provider-verify\" is not one of: immediate-reload"));
   assert_non_null(strstr(why, "backend-faults"));
 }
 
