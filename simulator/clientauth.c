@@ -57,7 +57,11 @@
  * restart.client-certs-until-redeploy (quirk restart-drops-client-certs,
  * product-apim #10464): then the stored certificates enter the map but are
  * held out of both views (c->held) until their API is deployed again
- * (gsim_client_certs_redeploy, queued like an upload). At most --max-client-certs certificates are
+ * (gsim_client_certs_redeploy, queued like an upload). Under rule
+ * startup.sender-backup-fails (quirk sender-backup-fails, api-manager #158)
+ * a start after the first with SSL profiles for named backends leaves the
+ * certificate reloader off (backup_at_start): the in-memory view never
+ * applies its queue again. At most --max-client-certs certificates are
  * held (every API together); an upload past it is refused (admin_clientcerts.c).
  *
  * The admin API's client certificate routes are admin_clientcerts.c's; it
@@ -124,7 +128,8 @@ struct gsim_listener {
   cert_view memory;
   uint64_t memory_loads; /* including the start */
   uint64_t memory_reloads;
-  size_t held; /* certificates held out of both views until their API is redeployed */
+  size_t held;      /* certificates held out of both views until their API is redeployed */
+  int reloader_off; /* rule startup.sender-backup-fails: the reloader never runs after start */
 };
 typedef struct gsim_listener gsim_listener;
 
@@ -556,6 +561,58 @@ static int reload_memory(gsim *sim, gsim_listener *l, const char *reason, char *
   return 0;
 }
 
+/* ---- the start's sender trust store backup (rule sender-backup) ------------------- */
+
+#define GSIM_STARTUP_KIND  "startup"
+#define GSIM_BACKUP_MARKER "sender-truststore-backup"
+
+/* SSL profiles for named backends: how gateway to backend mutual TLS is set up. */
+static int has_backend_profiles(const gsim_options *opt) {
+  for (size_t i = 0; i < opt->profile_count; i++)
+    if (!opt->profiles[i].is_default)
+      return 1;
+  return 0;
+}
+
+/* WSO2's GatewayStartupListener backs up the sender profile's trust store at
+ * every start and then starts the listener's certificate reloader. The first
+ * start with SSL profiles rewrites the profiles to name the backup
+ * (client-truststore-sender.ks); the store keeps a marker for it. Under
+ * startup.sender-backup-fails (api-manager #158) every later start fails the
+ * backup, logs WSO2's error and leaves the reloader off: the in-memory view
+ * keeps what this start loaded. 0, or -1 with why (the store failed). */
+static int backup_at_start(gsim *sim, gsim_listener *l, char *why, size_t why_len) {
+  if (!sim->store || !has_backend_profiles(sim->opt))
+    return 0;
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  gsim_store_status st =
+      gsim_store_object_get(sim->store, GSIM_STARTUP_KIND, GSIM_BACKUP_MARKER, &row);
+  gsim_object_row_clear(&row);
+  if (st == GSIM_STORE_NOT_FOUND) { /* the first start: the backup is made */
+    memset(&row, 0, sizeof(row));
+    snprintf(row.kind, sizeof(row.kind), "%s", GSIM_STARTUP_KIND);
+    snprintf(row.key, sizeof(row.key), "%s", GSIM_BACKUP_MARKER);
+    row.created_ms = row.updated_ms = gsim_now_ms();
+    st = gsim_store_object_insert(sim->store, &row);
+    return st == GSIM_STORE_OK ? 0
+                               : gu_fail(why, why_len, "store: %s", gsim_store_error(sim->store));
+  }
+  if (st != GSIM_STORE_OK)
+    return gu_fail(why, why_len, "store: %s", gsim_store_error(sim->store));
+  const gsim_rule *r = gsim_rule_of(sim->opt, GSIM_RF_SENDER_BACKUP);
+  if (r && r->variant == GSIM_BACKUP_FAILS_FROM_SECOND_START) {
+    l->reloader_off = 1;
+    gsim_log(sim, "ERROR",
+             "GatewayStartupListener Error while Backup Truststore: "
+             "repository/resources/security/client-truststore-sender.ks does not exist (the "
+             "backup was deleted before the copy; rule %s): the listener certificate reloader is "
+             "not started",
+             r->id);
+  }
+  return 0;
+}
+
 /* ---- the interface of sim.h ------------------------------------------------------- */
 
 int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *why,
@@ -591,6 +648,8 @@ int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *w
     return -1;
   if (rebuild_profile(sim, l, "start", why, why_len) != 0 ||
       reload_memory(sim, l, "start", why, why_len) != 0)
+    return -1;
+  if (backup_at_start(sim, l, why, why_len) != 0)
     return -1;
   gsim_log(sim, "INFO",
            "listener: client certificates %s, %zu stored (at most %zu); SSL profile reload every "
@@ -628,8 +687,9 @@ SSL *gsim_listener_new_ssl(gsim *sim) {
 
 int gsim_listener_pending(const gsim *sim, gsim_listener_view view) {
   const gsim_listener *l = sim->listener;
-  return l && (view == GSIM_LISTENER_HANDSHAKE ? l->handshake.pending_count
-                                               : l->memory.pending_count) > 0;
+  return l &&
+         (view == GSIM_LISTENER_HANDSHAKE ? l->handshake.pending_count
+                                          : (l->reloader_off ? 0 : l->memory.pending_count)) > 0;
 }
 
 int gsim_listener_apply(gsim *sim, gsim_listener_view view, const char *reason, char *why,
@@ -674,13 +734,13 @@ json_t *gsim_listener_status(gsim *sim) {
       (json_int_t)l->handshake.applied, "trust_objects",
       (json_int_t)sk_X509_OBJECT_num(X509_STORE_get0_objects(l->store)));
   json_t *truststore = json_pack(
-      "{s:I, s:I, s:I, s:o, s:I, s:b, s:I, s:I, s:I}", "period_s",
+      "{s:I, s:I, s:I, s:o, s:I, s:b, s:b, s:I, s:I, s:I}", "period_s",
       (json_int_t)opt->truststore_period_s, "initial_delay_s", (json_int_t)opt->truststore_delay_s,
       "ticks", (json_int_t)sim->truststore_clock.last_index, "next_ticks_ms",
       next_ticks(&sim->truststore_clock, now), "reloads", (json_int_t)l->memory_reloads,
-      "pending_change", l->memory.pending_count > 0, "certificates_live",
-      (json_int_t)l->memory.live, "loaded_ms", (json_int_t)l->memory.loaded_ms, "changes_applied",
-      (json_int_t)l->memory.applied);
+      "pending_change", l->memory.pending_count > 0, "reloader_started", !l->reloader_off,
+      "certificates_live", (json_int_t)l->memory.live, "loaded_ms", (json_int_t)l->memory.loaded_ms,
+      "changes_applied", (json_int_t)l->memory.applied);
   return json_pack(
       "{s:s, s:s, s:b, s:o, s:o, s:I, s:I, s:I}", "verify_client",
       gsim_verify_client_name(opt->verify_client), "certificate_match",

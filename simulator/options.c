@@ -93,7 +93,7 @@ static const char usage_text[] =
     "  --quirk NAME                turn on a bug reported against a WSO2 version (its\n"
     "                              issue and row in --rules; repeatable; config\n"
     "                              \"quirks\"): deleted-alias-taken,\n"
-    "                              restart-drops-client-certs\n"
+    "                              restart-drops-client-certs, sender-backup-fails\n"
     "  --rules                     print the rule table (Markdown) and exit\n"
     "  --help                      this text\n"
     "  --version                   print \"gatecert-sim VERSION\" and exit\n";

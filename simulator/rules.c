@@ -91,6 +91,7 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_JWT_SKEW] = "jwt-skew",
     [GSIM_RF_ALIAS_REUSE] = "endpoint-alias-reuse",
     [GSIM_RF_SAP_FORMATS] = "sap-formats",
+    [GSIM_RF_SENDER_BACKUP] = "sender-backup",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -373,6 +374,17 @@ static const gsim_rule TABLE[] = {
      GSIM_SOURCE_INFERRED,
      "inferred: 4.x re-pulls certificates from its database at start (product-apim #10464, a 4.0.0 "
      "bug fixed by carbon-apimgt pull request 10193, is the quirk restart-drops-client-certs)"},
+    {GSIM_RF_SENDER_BACKUP, "startup.sender-backup-ok", GSIM_ON_ALL, GSIM_BACKUP_OK, 0, NULL,
+     "Every start, with gateway to backend SSL profiles or without, starts the listener's "
+     "certificate reloader",
+     GSIM_SOURCE_INFERRED,
+     "inferred: carbon-apimgt GatewayStartupListener.completingServerStartup backs up the sender "
+     "trust store, then starts the reloader (4.2.0 on, after pull request 11904, the backup no "
+     "longer fails); api-manager #158 (4.0.0) is the quirk sender-backup-fails"},
+    {GSIM_RF_SENDER_BACKUP, "startup.sender-backup-mutant", 0, GSIM_BACKUP_FAILS_FROM_SECOND_START,
+     0, NULL,
+     "Mutation: from the second start with SSL profiles the certificate reloader never runs",
+     GSIM_SOURCE_MUTANT, "--break sender-backup"},
     {GSIM_RF_RESTART, "restart.mutant", 0, GSIM_RESTART_CLIENT_CERTS_HELD, 0, NULL,
      "Mutation: a restart holds the stored client certificates out of the listener trust until "
      "their API is redeployed",
@@ -453,6 +465,19 @@ static const gsim_rule TABLE[] = {
      "product-apim #10464 (API-M 4.0.0): certificates added against an API work after a revision "
      "is deployed, are gone from the gateway trust store after a restart, and come back only "
      "when a revision is deployed again; fixed by carbon-apimgt pull request 10193"},
+    {GSIM_RF_SENDER_BACKUP, "startup.sender-backup-fails", 0, GSIM_BACKUP_FAILS_FROM_SECOND_START,
+     0, NULL,
+     "From the second start with SSL profiles for named backends (gateway to backend mutual TLS) "
+     "the log says \"ERROR - GatewayStartupListener Error while Backup Truststore\" and the "
+     "listener's certificate reloader is not started: the in-memory trust keeps what the start "
+     "loaded, so a client certificate uploaded after that start passes the handshake at the "
+     "listener tick but never the API check (401 900901) until a start without the bug",
+     GSIM_SOURCE_BUG,
+     "api-manager #158 (API-M 4.0.0; fixed in 4.2.0 by carbon-apimgt pull request 11904): the "
+     "error from the second start is the issue's; CertificateMgtUtils.backupOriginalTrustStore "
+     "deletes client-truststore-sender.ks before copying onto it, and the exception skips "
+     "startListenerCertificateReLoader in the same try (code). That the start's in-memory load "
+     "stands and the handshake is unaffected is inferred"},
     {GSIM_RF_REST_PATHS, "rest.sap-odata", GSIM_ON_SAP, GSIM_REST_SAP_ODATA, 404, NULL,
      "Stores, certificates, references and API providers through the OData service "
      "/apiportal/api/1.0/Management.svc/ (token from /oauth/token, or basic + CSRF); "
@@ -487,6 +512,8 @@ static const gsim_quirk QUIRKS[] = {
      "upload.deleted-alias-taken"},
     {"restart-drops-client-certs", GSIM_ON_WSO2_4, "4.0.0", "wso2/product-apim#10464",
      "restart.client-certs-until-redeploy"},
+    {"sender-backup-fails", GSIM_ON_WSO2_4, "4.0.0", "wso2/api-manager#158",
+     "startup.sender-backup-fails"},
 };
 #define QUIRK_COUNT (sizeof(QUIRKS) / sizeof(QUIRKS[0]))
 _Static_assert(sizeof(QUIRKS) / sizeof(QUIRKS[0]) <= 64, "gsim_rules.quirks has a bit per quirk");

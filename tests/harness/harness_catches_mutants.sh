@@ -36,6 +36,7 @@ rows=(
   "wso2-2.6|throttle-key|client-mtls/throttle-key.yaml|client certificates of two tiers on one API version count apart (4.x) or on one counter (2.6)|expected status 429, got 200"
   "wso2-4|endpoint-alias-reuse|wso2-bugs/deleted-alias-taken.yaml|re-adding a deleted endpoint certificate alias (api-manager 1397)[quirk=none,readd=201,says=endpoint]|expected status 201, got 409"
   "wso2-4|restart|wso2-bugs/restart-keeps-client-certs.yaml|client certificates after a gateway restart, fixed (product-apim 10464 off)|the call failed"
+  "wso2-4|sender-backup|wso2-bugs/sender-backup-fails.yaml|gateway to backend mutual TLS, second start (api-manager 158)[quirk=none,status=200,log=client certificate trust store reloaded into memory]|expected status 200, got 401"
 )
 
 failures=0

@@ -192,6 +192,7 @@ static void test_break(void **state) {
       {"lb-header", GSIM_RF_LB_HEADER_NO_PEER},
       {"restart", GSIM_RF_RESTART},
       {"endpoint-alias-reuse", GSIM_RF_ALIAS_REUSE},
+      {"sender-backup", GSIM_RF_SENDER_BACKUP},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     gsim_rules rules;
