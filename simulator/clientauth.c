@@ -1046,8 +1046,12 @@ int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len
     return gu_fail(why, why_len, "client certificates: %s", gsim_store_error(sim->store));
   // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
   gsim_client_cert **kept = calloc(count ? count : 1, sizeof(*kept));
+  if (!kept) {
+    gsim_object_rows_free(rows, count);
+    return gu_fail(why, why_len, "out of memory");
+  }
   size_t kept_count = 0;
-  int rc = kept ? 0 : gu_fail(why, why_len, "out of memory");
+  int rc = 0;
   /* stored: matched to the map by key (api, key type, alias), or added */
   for (size_t i = 0; i < count && rc == 0; i++) {
     char row_why[256];
@@ -1076,10 +1080,12 @@ int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len
   }
   /* in the map, no longer stored: deleted through another node */
   if (rc == 0) {
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
     qsort(kept, kept_count, sizeof(*kept), by_pointer);
     size_t i = 0;
     while (i < l->count) {
       gsim_client_cert *c = l->certs[i];
+      // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
       if (bsearch(&c, kept, kept_count, sizeof(*kept), by_pointer)) {
         i++;
         continue;

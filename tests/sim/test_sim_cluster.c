@@ -24,6 +24,9 @@
  *                timeout absorbs the write lock), and both nodes count 40.
  *   sigkill      node 2 killed with SIGKILL; a certificate uploaded through
  *                node 1 meanwhile; node 2 restarted loads it live at once.
+ *   data version in process, two connections to one store (the change feed
+ *                under it): a commit through one moves the other's
+ *                gsim_store_data_version, never its own.
  *
  * Each fails without --node's sharing: the locks refuse node 2, or nothing
  * reaches the other node.
@@ -33,6 +36,7 @@
 #include "backend_support.h"
 #include "sim_fixture.h"
 #include "sim_world.h"
+#include "store.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -352,12 +356,47 @@ static void test_sigkill_restart(void **state) {
   stop_cluster(&cl);
 }
 
+static void test_data_version(void **state) {
+  (void)state;
+  char *path = test_scratch_path("data-version.db");
+  unlink(path);
+  gsim_store *a = NULL, *b = NULL;
+  char why[512];
+  if (gsim_store_open(path, &a, why, sizeof(why)) != 0 ||
+      gsim_store_open(path, &b, why, sizeof(why)) != 0)
+    fail_msg("%s", why);
+  int64_t a0 = 0, b0 = 0, v = 0;
+  assert_int_equal(GSIM_STORE_OK, gsim_store_data_version(a, &a0));
+  assert_int_equal(GSIM_STORE_OK, gsim_store_data_version(b, &b0));
+  gsim_object_row row;
+  memset(&row, 0, sizeof(row));
+  snprintf(row.kind, sizeof(row.kind), "%s", "test");
+  snprintf(row.key, sizeof(row.key), "%s", "one");
+  row.json = "{}";
+  assert_int_equal(GSIM_STORE_OK, gsim_store_object_insert(a, &row));
+  assert_int_equal(GSIM_STORE_OK, gsim_store_data_version(a, &v));
+  assert_int_equal(a0, v); /* its own write: unchanged */
+  assert_int_equal(GSIM_STORE_OK, gsim_store_data_version(b, &v));
+  assert_true(v != b0); /* the other connection's: changed */
+  int64_t b1 = v;
+  assert_int_equal(GSIM_STORE_OK, gsim_store_data_version(b, &v));
+  assert_int_equal(b1, v); /* nothing since: unchanged */
+  assert_int_equal(GSIM_STORE_OK, gsim_store_object_delete(b, "test", "one"));
+  assert_int_equal(GSIM_STORE_OK, gsim_store_data_version(a, &v));
+  assert_true(v != a0);
+  assert_int_equal(GSIM_STORE_ERROR, gsim_store_data_version(NULL, &v));
+  gsim_store_close(a);
+  gsim_store_close(b);
+  free(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_propagation, bs_teardown),
       cmocka_unit_test_teardown(test_locks, bs_teardown),
       cmocka_unit_test_teardown(test_concurrent_writes, bs_teardown),
       cmocka_unit_test_teardown(test_sigkill_restart, bs_teardown),
+      cmocka_unit_test(test_data_version),
   };
   return bt_run_curl_tests(tests, bt_setup_catalogue_2030, NULL);
 }
