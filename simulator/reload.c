@@ -214,8 +214,6 @@ static void cluster_sync(gsim *sim, int64_t now) {
   c->apis_added += added;
   c->apis_removed += removed;
   c->client_certs_changed += certs;
-  if (!failed)
-    c->oauth_reloads++;
   if (failed) {
     if (!why[0])
       snprintf(why, sizeof(why), "sap stores: %s", gsim_store_error(sim->store));

@@ -288,7 +288,6 @@ typedef struct gsim_cluster {
   unsigned char sender_seen[32]; /* SHA-256 of the endpoint certificates as last known */
   size_t apis_added, apis_removed;
   size_t client_certs_changed;
-  uint64_t oauth_reloads;
 } gsim_cluster;
 
 typedef struct gsim {
