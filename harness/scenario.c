@@ -125,7 +125,8 @@ static const char *const PROFILE_KEYS[] = {"backend",           "host", "trust",
 static const char *const DEFAULT_PROFILE_KEYS[] = {"trust", "key", "hostname_verifier", NULL};
 static const char *const VERIFIERS[] = {"Strict", "AllowAll", "DefaultAndLocalhost", "Default",
                                         NULL};
-static const char *const PROFILES[] = {"wso2", "wso2-4", "wso2-2.6", "sap", NULL}; /* profile.h */
+static const char *const PROFILES[] = {"wso2",     "wso2-4",   "wso2-2.6", "sap",
+                                       "sap-2023", "sap-2026", NULL}; /* profile.h */
 static const char *const STEP_KINDS[] = {"call",
                                          "advance",
                                          "advance_to",

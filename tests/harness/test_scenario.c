@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "profile.h"
 #include "scenario.h"
 
 #define PATH_SIZE 1024
@@ -342,6 +343,57 @@ static void test_profile_versions(void **state) {
   assert_int_equal(0, load_fails(path, 9, 22,
                                  "expect_profile: \"wso2-2.6\" is not in this "
                                  "scenario's profiles"));
+  free(path);
+}
+
+/* SAP's versions: `sap` in profiles covers sap-2023 and sap-2026 (and is
+ * the current one, sap-2026, on the command line); a version's override wins
+ * over the family's; the versions are words the loader takes. */
+static void test_profile_sap_versions(void **state) {
+  (void)state;
+  static const char yaml[] =
+      "name: sap versions\n"
+      "features: [endpoint-cert-upload]\n"
+      "profiles: [sap]\n"
+      "backends: {echo: {fault: refuse}}\n"
+      "steps:\n"
+      "  - upload_endpoint_cert: {alias: a, backend: echo, format: garbage}\n"
+      "    expect: {status: 400}\n"
+      "    expect_profile:\n"
+      "      sap-2023: {status: 201}\n"
+      "      sap: {status: 400, message: family}\n";
+  char *path = test_scratch_path("sap-versions.yaml");
+  test_write(path, yaml, sizeof(yaml) - 1);
+  size_t count = 0;
+  gh_case_spec *c = load_ok(path, &count);
+  assert_int_equal(count, 1);
+  static const struct {
+    const char *profile;
+    int applies, status;
+    const char *message;
+    const char *canonical;
+  } cases[] = {
+      {"sap-2023", 1, 201, "family", "sap-2023"}, /* the version's over the family's */
+      {"sap-2026", 1, 400, "family", "sap-2026"}, /* the family's override */
+      {"sap", 1, 400, "family", "sap-2026"},      /* the alias of the current version */
+      {"wso2-4", 0, 400, "", "wso2-4"},           /* not in the case's profiles */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    assert_int_equal(cases[i].applies, gh_case_has_profile(c, cases[i].profile));
+    gh_expect m = gh_step_expect(&c->steps[0], cases[i].profile);
+    const char *message = m.message ? m.message : "";
+    if (m.status != cases[i].status || strcmp(message, cases[i].message) != 0)
+      fail_msg("%s: status %d message %s, expected %d %s", cases[i].profile, m.status, message,
+               cases[i].status, cases[i].message);
+    assert_string_equal(cases[i].canonical, gh_profile_canonical(cases[i].profile));
+  }
+  gh_cases_free(c, count);
+  assert_int_equal(1, gh_profile_match("sap", "sap-2023"));
+  assert_int_equal(2, gh_profile_match("sap-2023", "sap-2023"));
+  assert_int_equal(0, gh_profile_match("sap-2023", "sap-2026"));
+  assert_non_null(gh_profile_cert_paths("sap-2023")->odata);
+  assert_non_null(gh_profile_cert_paths("sap")->odata);
+  assert_null(gh_profile_cert_paths("wso2-4")->odata);
   free(path);
 }
 
@@ -1256,6 +1308,7 @@ int main(void) {
       cmocka_unit_test(test_matrix),
       cmocka_unit_test(test_matrix_unknown_param),
       cmocka_unit_test(test_profile_versions),
+      cmocka_unit_test(test_profile_sap_versions),
       cmocka_unit_test(test_bad_corpus),
       cmocka_unit_test(test_size_bounds),
       cmocka_unit_test(test_expansion_bounds),
