@@ -160,7 +160,9 @@
  * class: tls-alert, http-4xx,
  * http-5xx, backend-not-reached), backend_reached, backend_saw.client_cert
  * (a pki name or none), log_contains (the gateway log). On an admin step:
- * status, message (contained in the error description or message), body_contains,
+ * status, message (contained in the error description or message - WSO2's
+ * shape - or in an OData error's message value or code - the sap profiles'
+ * management service), body_contains,
  * refused (true: any 4xx or 5xx, whatever the product's exact status).
  * `within: 30s` on a call step retries it (real time) until three consecutive
  * successes, for gateways that apply changes eventually.
