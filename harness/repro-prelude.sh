@@ -277,6 +277,32 @@ sap_replace() {  # STEP ALIAS FILE: SAP has no update call: the entry is read fi
   echo "$code"
 }
 sap_delete() { odata "$1" DELETE "$(sap_key "$2")"; }  # STEP ALIAS
+# The sap_* steps. Store and reference names are scenario names ([A-Za-z0-9._-]).
+sap_store_cert() {  # STEP NAME STORE FILE: the store's first entry makes it (a deep insert)
+  local code rel=CertificateStores pre="{\"name\":\"$3\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[" post=']}'
+  if [ -f "$WORK/sap-store-$3" ]; then rel="CertificateStores('$3')/certificates" pre='' post=''; fi
+  sap_cert_json "$1.json" "$4" "$2" '' "$pre" "$post"
+  code=$(odata "$1" POST "$rel" "@$1.json")
+  if [ "$code" = 200 ] || [ "$code" = 201 ]; then : >"$WORK/sap-store-$3"; fi
+  echo "$code"
+}
+sap_reference() {  # STEP NAME STORE: made, or repointed when this script made it
+  local code
+  if [ -f "$WORK/sap-ref-$2" ]; then
+    odata "$1" PUT "CertificateStoreReferences('$2')" "{\"certificateStoreName\":\"$3\"}"
+    return
+  fi
+  code=$(odata "$1" POST CertificateStoreReferences "{\"name\":\"$2\",\"certificateStoreName\":\"$3\"}")
+  if [ "$code" = 201 ]; then : >"$WORK/sap-ref-$2"; fi
+  echo "$code"
+}
+sap_provider() {  # STEP NAME ENDPOINT TRUST-STORE
+  local host port
+  [[ $3 =~ ^[A-Za-z][A-Za-z0-9+.-]*://(\[[^]/]*\]|[^]/:?#[]+)(:([0-9]+))? ]] ||
+    { echo "ERROR: the endpoint $3 has no host and port" >&2; exit 3; }
+  host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]:-443}
+  odata "$1" POST APIProviders "{\"name\":$(sap_json_str "$2"),\"destType\":\"INTERNET\",\"host\":$(sap_json_str "$host"),\"port\":$((10#$port)),\"useSSL\":true,\"trustAll\":false,\"sslInfo\":{\"enabled\":true,\"clientAuthEnabled\":false,\"trustStore\":$(sap_json_str "$4")}}"
+}
 
 # check_admin LABEL EXPECTED STATUS STEPFILE [EXPECTATION]...
 # EXPECTATION: status=N|2xx message=S contains=S (searched in the answer's body).

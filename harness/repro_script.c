@@ -1107,6 +1107,36 @@ static void put_sap_cert_step(gen *g, const gh_step *s, const char *step, const 
   fputs(")\n", o);
 }
 
+/* sap_store_cert, sap_reference, sap_provider: the prelude's functions of
+ * the same names. */
+static int put_sap_object_step(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  put_admin_comment(g, s, label);
+  char file[64];
+  snprintf(file, sizeof(file), "%s.upload", step);
+  if (s->kind == GH_STEP_SAP_STORE_CERT && put_upload_file(g, s, file) != 0)
+    return -1;
+  fprintf(o, "status=$(%s %s ", gh_step_kind_name(s->kind), step);
+  put_sq(o, s->sap_name);
+  fputs(" ", o);
+  if (s->kind == GH_STEP_SAP_PROVIDER) {
+    sbuf endpoint = {0};
+    sb_puts(&endpoint, "https://localhost:"); /* the runner's backend_url(backend, NULL) */
+    port_var(&endpoint, s->backend);
+    put_word(o, sb_str(&endpoint));
+    gu_text_free(&endpoint);
+    fputs(" ", o);
+    put_sq(o, s->trust_store);
+  } else {
+    put_sq(o, s->store);
+  }
+  if (s->kind == GH_STEP_SAP_STORE_CERT)
+    fprintf(o, " %s", file);
+  fputs(")\n", o);
+  put_check_admin(g, s, label, step);
+  return 0;
+}
+
 static int put_cert_step(gen *g, const gh_step *s, const char *label, const char *step) {
   FILE *o = g->o;
   put_admin_comment(g, s, label);
@@ -1536,6 +1566,11 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
     break;
   case GH_STEP_SUBSCRIBE:
     rc = put_subscribe_step(g, s, sb_str(&label), step);
+    break;
+  case GH_STEP_SAP_STORE_CERT:
+  case GH_STEP_SAP_REFERENCE:
+  case GH_STEP_SAP_PROVIDER:
+    rc = put_sap_object_step(g, s, sb_str(&label), step);
     break;
   }
   int bad = label.failed;

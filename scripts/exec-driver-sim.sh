@@ -31,6 +31,8 @@
 #   sap.store, providers/    sap profiles: the trust store exists; the API
 #                            providers made, one file per host:port
 #   odata.json               sap profiles: the last OData request body
+#   sap-store-*, sap-ref-*   sap profiles: the stores and references the
+#                            sap_* steps made
 #   control.body             the last /_sim/ answer
 # gatecert-sim runs in its own session (setsid) under the case's fake clock; a
 # watchdog in another session stops it if the harness process that owns the
@@ -44,7 +46,7 @@ readonly NAME=gatecert-sim-curl VERSION=2.0.0 ADMIN_USER=gatecert
 caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifier
 caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
 caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,auth-fault-codes
-caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock
+caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock,sap-objects
 readonly CAPABILITIES=$caps
 readonly APIS=/api/am/publisher/v4/apis
 # Certificates live where the profile's Publisher API has them (gatecert-sim's
@@ -501,6 +503,49 @@ sap_delete_cert() {
   printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
 }
 
+# The sap_* steps (store and reference names are scenario names, [A-Za-z0-9._-]).
+verb_sap_store_cert() {
+  (($# == 3)) || die "sap-store-cert STORE NAME FILE"
+  local code rel=CertificateStores pre="{\"name\":\"$1\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[" post=']}'
+  [[ -n $ODATA ]] || die "sap-store-cert: not a sap profile"
+  if [[ -f $dir/sap-store-$1 ]]; then
+    rel="CertificateStores('$1')/certificates" pre='' post=''
+  fi
+  sap_cert_json "$3" "$2" '' "$pre" "$post"
+  code=$(odata_request "$dir/reply.body" POST "$rel" "@$dir/odata.json")
+  [[ $code != 200 && $code != 201 ]] || : >"$dir/sap-store-$1"
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
+verb_sap_reference() {
+  (($# == 2)) || die "sap-reference NAME STORE"
+  local code
+  [[ -n $ODATA ]] || die "sap-reference: not a sap profile"
+  if [[ -f $dir/sap-ref-$1 ]]; then
+    code=$(odata_request "$dir/reply.body" PUT "CertificateStoreReferences('$1')" \
+      "{\"certificateStoreName\":$(json_str "$2")}")
+  else
+    code=$(odata_request "$dir/reply.body" POST CertificateStoreReferences \
+      "{\"name\":$(json_str "$1"),\"certificateStoreName\":$(json_str "$2")}")
+    [[ $code != 201 ]] || : >"$dir/sap-ref-$1"
+  fi
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
+verb_sap_provider() {
+  (($# == 3)) || die "sap-provider NAME ENDPOINT TRUST-STORE"
+  local code host port json
+  [[ -n $ODATA ]] || die "sap-provider: not a sap profile"
+  [[ $2 =~ ^[A-Za-z][A-Za-z0-9+.-]*://(\[[^]/]*\]|[^]/:?#[]+)(:([0-9]+))? ]] ||
+    die "the endpoint $2 has no host and port"
+  host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]:-443}
+  json="{\"name\":$(json_str "$1"),\"destType\":\"INTERNET\",\"host\":$(json_str "$host"),"
+  json+="\"port\":$((10#$port)),\"useSSL\":true,\"trustAll\":false,\"sslInfo\":{\"enabled\":true,"
+  json+="\"clientAuthEnabled\":false,\"trustStore\":$(json_str "$3")}}"
+  code=$(odata_request "$dir/reply.body" POST APIProviders "$json")
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
 verb_upload_cert() {
   (($# == 3)) || die "upload-cert ALIAS ENDPOINT FILE"
   [[ -z $ODATA ]] || {
@@ -628,6 +673,9 @@ delete-api) verb_delete_api "$@" ;;
 upload-cert) verb_upload_cert "$@" ;;
 replace-cert) verb_replace_cert "$@" ;;
 delete-cert) verb_delete_cert "$@" ;;
+sap-store-cert) verb_sap_store_cert "$@" ;;
+sap-reference) verb_sap_reference "$@" ;;
+sap-provider) verb_sap_provider "$@" ;;
 reload) sim_call POST /_sim/reload >/dev/null ;;
 log-tail) verb_log_tail ;;
 add-key-manager) verb_add_key_manager "$@" ;;

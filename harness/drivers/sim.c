@@ -118,6 +118,10 @@ typedef struct sim_driver {
   int store_made;
   api_id providers[MAX_APIS];
   size_t provider_count;
+  api_id stores[MAX_APIS]; /* the sap_* steps' trust stores and references */
+  size_t store_count;
+  api_id references[MAX_APIS];
+  size_t reference_count;
 } sim_driver;
 
 static int write_private(const char *path, const char *text) {
@@ -331,6 +335,8 @@ static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   s->bearer[0] = '\0';
   s->store_made = 0;
   s->provider_count = 0;
+  s->store_count = 0;
+  s->reference_count = 0;
   s->server_cert[0] = s->server_key[0] = '\0';
   if (cfg->front_lb_key_pem) {
     if (gh_nginx_find(NULL, s->nginx, sizeof(s->nginx)) != 0)
@@ -558,45 +564,65 @@ static json_t *sap_cert_entity(const char *alias, const char *endpoint, const vo
   return cert;
 }
 
+/* An endpoint's host and port (the scheme's default when it has none). */
+static int endpoint_host_port(const char *endpoint, char *host, size_t host_len, long *port) {
+  CURLU *u = curl_url();
+  char *h = NULL, *p = NULL;
+  int ok = u && curl_url_set(u, CURLUPART_URL, endpoint, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+           (size_t)snprintf(host, host_len, "%s", h) < host_len;
+  *port = ok ? strtol(p, NULL, 10) : 0;
+  curl_free(h);
+  curl_free(p);
+  curl_url_cleanup(u);
+  return ok ? 0 : -1;
+}
+
+/* POST APIProviders: name for endpoint's host:port, TLS on, verified against
+ * trust_store (a store's name or ref://<reference>). */
+static int post_provider(sim_driver *s, const char *name, const char *endpoint,
+                         const char *trust_store, gh_admin_result *r, char *why, size_t why_len) {
+  char host[256];
+  long port = 0;
+  memset(r, 0, sizeof(*r));
+  if (endpoint_host_port(endpoint, host, sizeof(host), &port) != 0)
+    return gu_fail(why, why_len, "the endpoint %s has no host and port", endpoint);
+  json_t *body =
+      json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:{s:b, s:b, s:s}}", "name", name, "destType",
+                "INTERNET", "host", host, "port", (json_int_t)port, "useSSL", 1, "trustAll", 0,
+                "sslInfo", "enabled", 1, "clientAuthEnabled", 0, "trustStore", trust_store);
+  return odata(s, "POST", "APIProviders", body, r, why, why_len);
+}
+
 /* The API provider for an endpoint's host:port, made once per case (one per
  * host:port, as SAP associates backends with trust): TLS on, verified
  * against the case's trust store. */
 static int sap_provider(sim_driver *s, const char *endpoint, char *why, size_t why_len) {
-  CURLU *u = curl_url();
-  char *host = NULL, *port = NULL;
-  int parsed = u && curl_url_set(u, CURLUPART_URL, endpoint, 0) == CURLUE_OK &&
-               curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-               curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
-  char name[sizeof(s->providers[0].name)] = "";
-  long number = parsed ? strtol(port, NULL, 10) : 0;
-  if (parsed)
-    snprintf(name, sizeof(name), "gatecert_%s_%ld", host, number);
+  char host[256], name[sizeof(s->providers[0].name)];
+  long port = 0;
+  if (endpoint_host_port(endpoint, host, sizeof(host), &port) != 0)
+    return gu_fail(why, why_len, "the endpoint %s has no host and port", endpoint);
+  if ((size_t)snprintf(name, sizeof(name), "gatecert_%.100s_%ld", host, port) >= sizeof(name))
+    return gu_fail(why, why_len, "the endpoint %s: host name too long", endpoint);
   for (char *c = name; *c; c++)
     if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
       *c = '_';
-  int rc = parsed ? 0 : gu_fail(why, why_len, "the endpoint %s has no host and port", endpoint);
-  int known = 0;
-  for (size_t i = 0; rc == 0 && i < s->provider_count; i++)
-    known |= strcmp(s->providers[i].name, name) == 0;
-  if (rc == 0 && !known && s->provider_count == MAX_APIS)
-    rc = gu_fail(why, why_len, "more than %d API providers in a case", MAX_APIS);
-  if (rc == 0 && !known) {
-    json_t *body =
-        json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:{s:b, s:b, s:s}}", "name", name, "destType",
-                  "INTERNET", "host", host, "port", (json_int_t)number, "useSSL", 1, "trustAll", 0,
-                  "sslInfo", "enabled", 1, "clientAuthEnabled", 0, "trustStore", SAP_TRUST_STORE);
-    gh_admin_result r;
-    rc = odata(s, "POST", "APIProviders", body, &r, why, why_len);
-    if (rc == 0 && r.status != 201 && r.status != 409) /* 409: made before a restart */
-      rc = gu_fail(why, why_len, "creating the API provider %s: %ld %.200s", name, r.status,
-                   r.body ? r.body : "");
-    if (rc == 0)
-      snprintf(s->providers[s->provider_count++].name, sizeof(name), "%s", name);
-    gh_admin_result_free(&r);
-  }
-  curl_free(host);
-  curl_free(port);
-  curl_url_cleanup(u);
+  for (size_t i = 0; i < s->provider_count; i++)
+    if (strcmp(s->providers[i].name, name) == 0)
+      return 0;
+  if (s->provider_count == MAX_APIS)
+    return gu_fail(why, why_len, "more than %d API providers in a case", MAX_APIS);
+  gh_admin_result r;
+  if (post_provider(s, name, endpoint, SAP_TRUST_STORE, &r, why, why_len) != 0)
+    return -1;
+  int rc = 0;
+  if (r.status != 201 && r.status != 409) /* 409: made before a restart */
+    rc = gu_fail(why, why_len, "creating the API provider %s: %ld %.200s", name, r.status,
+                 r.body ? r.body : "");
+  else
+    snprintf(s->providers[s->provider_count++].name, sizeof(name), "%s", name);
+  gh_admin_result_free(&r);
   return rc;
 }
 
@@ -661,6 +687,56 @@ static int sap_delete_cert(sim_driver *s, const char *alias, gh_admin_result *r,
   }
   int rc = odata(s, "DELETE", key, NULL, r, why, why_len);
   free(key);
+  return rc;
+}
+
+/* 1 when name is in list (count entries); else remembers it when asked. */
+static int made_before(api_id *list, size_t *count, const char *name, int remember) {
+  for (size_t i = 0; i < *count; i++)
+    if (strcmp(list[i].name, name) == 0)
+      return 1;
+  if (remember && *count < MAX_APIS)
+    snprintf(list[(*count)++].name, sizeof(list[0].name), "%s", name);
+  return 0;
+}
+
+/* The sap_* steps (gh_sap_object): a trust store entry (a deep insert makes
+ * the store with its first), a reference (made, or repointed with a PUT
+ * when this case made it), an API provider. Store and reference names are
+ * scenario names ([A-Za-z0-9._-]), so they go into a key as they are. */
+static int sim_sap_object(gh_driver *d, const gh_sap_object *o, gh_admin_result *r, char *why,
+                          size_t why_len) {
+  sim_driver *s = d->impl;
+  memset(r, 0, sizeof(*r));
+  if (!gh_profile_cert_paths(s->cfg.profile)->odata)
+    return gu_fail(why, why_len, "SAP's objects exist under the sap profiles only"),
+           GH_DRIVER_UNSUPPORTED;
+  char rel[512];
+  if (o->kind == GH_SAP_PROVIDER)
+    return post_provider(s, o->name, o->endpoint, o->trust_store, r, why, why_len);
+  if (o->kind == GH_SAP_REFERENCE) {
+    int made = made_before(s->references, &s->reference_count, o->name, 0);
+    snprintf(rel, sizeof(rel), "CertificateStoreReferences('%s')", o->name);
+    json_t *body = made
+                       ? json_pack("{s:s}", "certificateStoreName", o->store)
+                       : json_pack("{s:s, s:s}", "name", o->name, "certificateStoreName", o->store);
+    int rc = odata(s, made ? "PUT" : "POST", made ? rel : "CertificateStoreReferences", body, r,
+                   why, why_len);
+    if (rc == 0 && r->status == 201)
+      made_before(s->references, &s->reference_count, o->name, 1);
+    return rc;
+  }
+  json_t *cert = sap_cert_entity(o->name, NULL, o->data, o->len);
+  if (!cert)
+    return gu_fail(why, why_len, "out of memory");
+  int made = made_before(s->stores, &s->store_count, o->store, 0);
+  snprintf(rel, sizeof(rel), "CertificateStores('%s')/certificates", o->store);
+  json_t *body = made ? cert
+                      : json_pack("{s:s, s:s, s:[o]}", "name", o->store, "storeType", "TRUSTSTORE",
+                                  "certificates", cert);
+  int rc = odata(s, "POST", made ? rel : "CertificateStores", body, r, why, why_len);
+  if (rc == 0 && (r->status == 200 || r->status == 201))
+    made_before(s->stores, &s->store_count, o->store, 1);
   return rc;
 }
 
@@ -933,7 +1009,7 @@ static const gh_driver_ops sim_ops = {
             GH_CAP_RESTART_KEEPS_STATE | GH_CAP_FAULT_CODES | GH_CAP_XML_FAULTS |
             GH_CAP_BASE_TRUST_STORE | GH_CAP_CLIENT_MTLS | GH_CAP_OAUTH2 | GH_CAP_HEADER_MODE |
             GH_CAP_HEADER_CERT_DECODE | GH_CAP_THROTTLING | GH_CAP_LISTENER_RELOAD_SCHEDULE |
-            GH_CAP_AUTH_FAULT_CODES | GH_CAP_LB_IN_FRONT | GH_CAP_FAKE_CLOCK,
+            GH_CAP_AUTH_FAULT_CODES | GH_CAP_LB_IN_FRONT | GH_CAP_FAKE_CLOCK | GH_CAP_SAP_OBJECTS,
     .start = sim_start,
     .stop = sim_stop,
     .restart = sim_restart,
@@ -950,6 +1026,7 @@ static const gh_driver_ops sim_ops = {
     .upload_client_cert = sim_upload_client_cert,
     .delete_client_cert = sim_delete_client_cert,
     .subscribe = sim_subscribe,
+    .sap_object = sim_sap_object,
     .front_port = sim_front_port,
     .front_rejects = gh_front_lb_rejects,
     .log_tail = sim_log_tail,
