@@ -289,7 +289,7 @@ sap_store_cert() {  # STEP NAME STORE FILE: the store's first entry makes it (a 
 sap_reference() {  # STEP NAME STORE: made, or repointed when this script made it
   local code
   if [ -f "$WORK/sap-ref-$2" ]; then
-    odata "$1" PUT "CertificateStoreReferences('$2')" "{\"certificateStoreName\":\"$3\"}"
+    odata "$1" PUT "CertificateStoreReferences('$2')" "{\"name\":\"$2\",\"certificateStoreName\":\"$3\"}"
     return
   fi
   code=$(odata "$1" POST CertificateStoreReferences "{\"name\":\"$2\",\"certificateStoreName\":\"$3\"}")

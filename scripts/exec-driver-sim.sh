@@ -522,8 +522,9 @@ verb_sap_reference() {
   local code
   [[ -n $ODATA ]] || die "sap-reference: not a sap profile"
   if [[ -f $dir/sap-ref-$1 ]]; then
+    # an OData PUT replaces the whole entity: name and store
     code=$(odata_request "$dir/reply.body" PUT "CertificateStoreReferences('$1')" \
-      "{\"certificateStoreName\":$(json_str "$2")}")
+      "{\"name\":$(json_str "$1"),\"certificateStoreName\":$(json_str "$2")}")
   else
     code=$(odata_request "$dir/reply.body" POST CertificateStoreReferences \
       "{\"name\":$(json_str "$1"),\"certificateStoreName\":$(json_str "$2")}")

@@ -717,9 +717,8 @@ static int sim_sap_object(gh_driver *d, const gh_sap_object *o, gh_admin_result 
   if (o->kind == GH_SAP_REFERENCE) {
     int made = made_before(s->references, &s->reference_count, o->name, 0);
     snprintf(rel, sizeof(rel), "CertificateStoreReferences('%s')", o->name);
-    json_t *body = made
-                       ? json_pack("{s:s}", "certificateStoreName", o->store)
-                       : json_pack("{s:s, s:s}", "name", o->name, "certificateStoreName", o->store);
+    /* an OData PUT replaces the whole entity: name and store both times */
+    json_t *body = json_pack("{s:s, s:s}", "name", o->name, "certificateStoreName", o->store);
     int rc = odata(s, made ? "PUT" : "POST", made ? rel : "CertificateStoreReferences", body, r,
                    why, why_len);
     if (rc == 0 && r->status == 201)
