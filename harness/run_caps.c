@@ -68,6 +68,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
       caps |= GH_CAP_CLIENT_MTLS;
     if (s->kind == GH_STEP_SUBSCRIBE || s->token.kind == GH_TOKEN_JWT)
       caps |= GH_CAP_OAUTH2;
+    if (s->kind >= GH_STEP_SAP_STORE_CERT && s->kind <= GH_STEP_SAP_PROVIDER)
+      caps |= GH_CAP_SAP_OBJECTS;
     if (s->header_encoding)
       caps |= GH_CAP_HEADER_MODE;
     /* url-pem is what a load balancer sends and what a gateway can pin
