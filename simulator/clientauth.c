@@ -14,27 +14,29 @@
  *      match or an alias check costs the same with 10 stored or 100,000.
  *   2. the listener's handshake trust: an SSL_CTX per *generation*, holding
  *      the gateway identity, and one X509_STORE shared by every generation
- *      with, as trust anchors (X509_V_FLAG_PARTIAL_CHAIN, as Java's PKIX),
+ *      whose trust anchors (X509_V_FLAG_PARTIAL_CHAIN, as Java's PKIX) are
  *      the base listener trust store plus every client certificate present
  *      when the current generation was made. WSO2's listener re-reads its SSL
  *      profile every fileReadInterval (minimum 60 s), on fixed ticks from
  *      start; a tick changes something only when a certificate changed.
- *      A change to the map queues an operation (add or remove one
- *      certificate) for each view; the tick applies the queue to the store in
- *      place - new objects pushed onto its object stack, removed ones taken
- *      out, then one sort (OpenSSL 3.0's X509_STORE_add_cert re-sorts the
- *      whole stack for each certificate, so adding n of them one by one costs
- *      n^2 log n) - and makes a new SSL_CTX on the same store, so the
- *      session cache and ticket keys are new with each generation (a session
- *      made under the old client trust cannot be resumed after a change).
+ *      The store holds no objects: its lookups (get_issuer, lookup_certs)
+ *      are callbacks over this view's hash tables (by certificate and by
+ *      subject name). A change to the map queues an operation (add or remove
+ *      one certificate) for each view; the tick applies the queue to the
+ *      tables - one hash operation per change, no sort and no rebuild of a
+ *      stack of every certificate (OpenSSL 3.0 re-sorts a store's object
+ *      stack after any insertion, ~0.1 s at 100,000 on the event loop) - and
+ *      makes a new SSL_CTX on the same store, so the session cache and ticket
+ *      keys are new with each generation (a session made under the old client
+ *      trust cannot be resumed after a change).
  *      New connections take the current generation (SSL_new holds a
  *      reference to its SSL_CTX, so replacing one never pulls it from under a
  *      live connection); a handshake that is in progress at a tick verifies
  *      its client certificate against the trust of the moment the certificate
  *      arrives. The verify mode is none, optional (ask; no certificate is
  *      fine, an untrusted or expired one fails the handshake) or require.
- *      A certificate is in the store once however many client certificates
- *      (or base entries) hold it; a count per view says when it goes.
+ *      A certificate is in the view once however many client certificates
+ *      (or base entries) hold it; a count per entry says when it goes.
  *   3. the in-memory listener trust store of WSO2 4.x
  *      (isCertificateExistsInListenerTrustStore), refreshed by the
  *      certificate reloader: first run truststore_delay_s after start, then
@@ -82,7 +84,7 @@
  * entries. */
 typedef struct view_entry {
   X509 *cert;
-  X509_OBJECT *obj; /* the handshake view: its object in the X509_STORE */
+  X509 *full; /* cert with its public key decoded, made when first needed (cert_key) */
   size_t refs;
 } view_entry;
 
@@ -151,9 +153,8 @@ static view_entry *view_find(const cert_view *v, X509 *cert) {
   return NULL;
 }
 
-/* One more holder of cert; a new entry goes onto store's object stack when
- * store is given (*pushed set). 0, or -1 out of memory (nothing changed). */
-static int view_hold(cert_view *v, X509 *cert, X509_STORE *store, int *pushed) {
+/* One more holder of cert. 0, or -1 out of memory (nothing changed). */
+static int view_hold(cert_view *v, X509 *cert) {
   view_entry *e = view_find(v, cert);
   if (e) {
     e->refs++;
@@ -167,22 +168,8 @@ static int view_hold(cert_view *v, X509 *cert, X509_STORE *store, int *pushed) {
   X509_up_ref(cert);
   e->cert = cert;
   e->refs = 1;
-  if (store) {
-    e->obj = X509_OBJECT_new();
-    if (!e->obj || X509_OBJECT_set1_X509(e->obj, cert) != 1 ||
-        sk_X509_OBJECT_push(X509_STORE_get0_objects(store), e->obj) <= 0) {
-      X509_OBJECT_free(e->obj);
-      X509_free(cert);
-      free(e);
-      return -1;
-    }
-    *pushed = 1;
-  }
   if (gsim_cix_add(&v->by_cert, &kc, e) != 0 || gsim_cix_add(&v->by_subject, &ks, e) != 0) {
     gsim_cix_remove(&v->by_cert, &kc, e);
-    if (e->obj) /* still last on the stack */
-      sk_X509_OBJECT_pop(X509_STORE_get0_objects(store));
-    X509_OBJECT_free(e->obj);
     X509_free(cert);
     free(e);
     return -1;
@@ -190,9 +177,8 @@ static int view_hold(cert_view *v, X509 *cert, X509_STORE *store, int *pushed) {
   return 0;
 }
 
-/* One holder less; the last one frees the entry, its store object going to
- * dead[] (the caller takes it off the stack). */
-static void view_release(cert_view *v, X509 *cert, X509_OBJECT **dead, size_t *dead_count) {
+/* One holder less; the last one frees the entry. */
+static void view_release(cert_view *v, X509 *cert) {
   view_entry *e = view_find(v, cert);
   if (!e || --e->refs > 0)
     return;
@@ -201,11 +187,13 @@ static void view_release(cert_view *v, X509 *cert, X509_OBJECT **dead, size_t *d
     gsim_cix_remove(&v->by_cert, &kc, e);
   if (gsim_cix_key_name(X509_get_subject_name(e->cert), &ks) == 0)
     gsim_cix_remove(&v->by_subject, &ks, e);
-  if (e->obj && dead) /* objects exist only in a view applied to a store */
-    dead[(*dead_count)++] = e->obj;
   X509_free(e->cert);
+  X509_free(e->full);
   free(e);
 }
+
+/* e's certificate with its public key (what an issuer needs). */
+static X509 *entry_full(view_entry *e) { return e->full ? e->full : e->cert; }
 
 static int view_queue(cert_view *v, X509 *cert, int add) {
   if (v->pending_count == v->pending_cap) {
@@ -221,59 +209,20 @@ static int view_queue(cert_view *v, X509 *cert, int add) {
   return 0;
 }
 
-static int by_address(const void *a, const void *b) {
-  const X509_OBJECT *x = *(X509_OBJECT *const *)a, *y = *(X509_OBJECT *const *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Takes dead objects off the store's stack (one pass when there are many),
- * frees them, and sorts the stack when anything moved. */
-static void store_settle(X509_STORE *store, X509_OBJECT **dead, size_t dead_count, int pushed) {
-  STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
-  if (dead_count > 0 && dead_count <= 16) {
-    for (size_t i = 0; i < dead_count; i++)
-      sk_X509_OBJECT_delete_ptr(objs, dead[i]);
-  } else if (dead_count > 16) {
-    qsort(dead, dead_count, sizeof(X509_OBJECT *), by_address);
-    int kept = 0, n = sk_X509_OBJECT_num(objs);
-    for (int i = 0; i < n; i++) {
-      X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-      if (!bsearch(&o, dead, dead_count, sizeof(X509_OBJECT *), by_address))
-        sk_X509_OBJECT_set(objs, kept++, o);
-    }
-    while (sk_X509_OBJECT_num(objs) > kept)
-      sk_X509_OBJECT_pop(objs);
-  }
-  for (size_t i = 0; i < dead_count; i++)
-    X509_OBJECT_free(dead[i]);
-  /* once, here, never on a handshake; a deletion keeps the order (and the
-   * stack's sorted mark), a compaction by sk_set may not */
-  if (pushed || dead_count > 16)
-    sk_X509_OBJECT_sort(objs);
-}
-
-/* Applies v's queue (to store too, when given): 0, or -1 when memory ran
- * out (the changes before it stand, the rest are dropped; logged by the
- * caller). */
-static int view_apply(cert_view *v, X509_STORE *store) {
-  X509_OBJECT **dead = NULL;
-  size_t dead_count = 0;
-  size_t removes = 0;
-  for (size_t i = 0; i < v->pending_count; i++)
-    removes += !v->pending[i].add;
-  // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of object pointers
-  if (store && removes && !(dead = calloc(removes, sizeof(*dead))))
-    return -1;
-  int rc = 0, pushed = 0;
+/* Applies v's queue, one hash table operation per change: 0, or -1 when
+ * memory ran out (the changes before it stand, the rest are dropped; logged
+ * by the caller). */
+static int view_apply(cert_view *v) {
+  int rc = 0;
   for (size_t i = 0; i < v->pending_count; i++) {
     view_op *op = &v->pending[i];
     if (rc == 0 && op->add) {
-      if (view_hold(v, op->cert, store, &pushed) != 0)
+      if (view_hold(v, op->cert) != 0)
         rc = -1;
       else
         v->live++;
     } else if (rc == 0) {
-      view_release(v, op->cert, dead, &dead_count);
+      view_release(v, op->cert);
       v->live--;
     }
     if (rc == 0)
@@ -281,9 +230,6 @@ static int view_apply(cert_view *v, X509_STORE *store) {
     X509_free(op->cert);
   }
   v->pending_count = 0;
-  if (store)
-    store_settle(store, dead, dead_count, pushed);
-  free(dead);
   v->loaded_ms = gsim_now_ms();
   return rc;
 }
@@ -297,7 +243,8 @@ static void view_free(cert_view *v) {
     for (gsim_cix_entry *e = v->by_cert.buckets[b]; e; e = e->next) {
       view_entry *ve = e->value;
       X509_free(ve->cert);
-      free(ve); /* its object belongs to the store, freed with it */
+      X509_free(ve->full);
+      free(ve);
     }
   gsim_cix_free(&v->by_cert);
   gsim_cix_free(&v->by_subject);
@@ -457,6 +404,69 @@ static int verify_callback(int ok, X509_STORE_CTX *store_ctx) {
   return 0; /* the failure stands */
 }
 
+/* The handshake trust seen by OpenSSL's verifier. The X509_STORE holds no
+ * objects: its two lookups are these callbacks, over the handshake view's
+ * hash tables (so a tick adds or removes entries and never sorts a stack of
+ * every certificate, and a lookup costs the same with 10 or 100,000). The
+ * listener is the store's ex_data index 0, the index OpenSSL reserves in
+ * every class for the application's own pointer ("app data"). */
+static gsim_listener *listener_of(X509_STORE_CTX *ctx) {
+  X509_STORE *store = X509_STORE_CTX_get0_store(ctx);
+  return store ? X509_STORE_get_ex_data(store, 0) : NULL;
+}
+
+/* Every certificate of the handshake trust named `name` (OpenSSL's
+ * lookup_certs: how a presented leaf is found as a trust anchor under
+ * X509_V_FLAG_PARTIAL_CHAIN), each with a reference; NULL when none. */
+static STACK_OF(X509) * trust_lookup_certs(X509_STORE_CTX *ctx, const X509_NAME *name) {
+  gsim_listener *l = listener_of(ctx);
+  gsim_cix_key k;
+  if (!l || gsim_cix_key_name(name, &k) != 0)
+    return NULL;
+  STACK_OF(X509) *out = NULL;
+  const gsim_cix_entry *cur = NULL;
+  view_entry *e;
+  while ((e = gsim_cix_next(&l->handshake.by_subject, &k, &cur)) != NULL) {
+    if (X509_NAME_cmp(X509_get_subject_name(e->cert), name) != 0)
+      continue;
+    if ((!out && !(out = sk_X509_new_null())) || !X509_up_ref(e->cert))
+      break;
+    if (sk_X509_push(out, e->cert) <= 0) {
+      X509_free(e->cert);
+      break;
+    }
+  }
+  return out;
+}
+
+/* A certificate of the handshake trust that issued x (OpenSSL's get_issuer:
+ * names, key identifiers and key type must fit), one valid now preferred, as
+ * X509_STORE_CTX_get1_issuer does: 1 with a reference in *issuer, or 0. */
+static int trust_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x) {
+  gsim_listener *l = listener_of(ctx);
+  gsim_cix_key k;
+  *issuer = NULL;
+  if (!l || gsim_cix_key_name(X509_get_issuer_name(x), &k) != 0)
+    return 0;
+  const gsim_cix_entry *cur = NULL;
+  view_entry *e;
+  X509 *best = NULL;
+  while ((e = gsim_cix_next(&l->handshake.by_subject, &k, &cur)) != NULL) {
+    X509 *candidate = entry_full(e);
+    if (!candidate || X509_check_issued(candidate, x) != X509_V_OK)
+      continue;
+    best = candidate;
+    if (X509_cmp_current_time(X509_get0_notBefore(candidate)) <= 0 &&
+        X509_cmp_current_time(X509_get0_notAfter(candidate)) >= 0)
+      break; /* valid now: the one */
+  }
+  ERR_clear_error();
+  if (!best || !X509_up_ref(best))
+    return 0;
+  *issuer = best;
+  return 1;
+}
+
 /* A generation's SSL_CTX: the identity, the verify mode and the shared store. */
 static SSL_CTX *new_ctx(gsim *sim, gsim_listener *l, char *why, size_t why_len) {
   static const unsigned char sid_ctx[] = "gatecert-sim";
@@ -514,7 +524,7 @@ static int rebuild_profile(gsim *sim, gsim_listener *l, const char *reason, char
   SSL_CTX *ctx = new_ctx(sim, l, why, why_len);
   if (!ctx)
     return -1;
-  if (view_apply(&l->handshake, l->store) != 0)
+  if (view_apply(&l->handshake) != 0)
     gsim_log(sim, "ERROR",
              "listener SSL profile: out of memory applying the changes: some dropped");
   SSL_CTX_free(l->ctx); /* connections made with it hold their own reference */
@@ -531,7 +541,7 @@ static int rebuild_profile(gsim *sim, gsim_listener *l, const char *reason, char
 /* The in-memory trust view's queue applied. */
 static int reload_memory(gsim *sim, gsim_listener *l, const char *reason, char *why,
                          size_t why_len) {
-  if (view_apply(&l->memory, NULL) != 0)
+  if (view_apply(&l->memory) != 0)
     return gu_fail(why, why_len, "out of memory (some changes dropped)");
   if (l->memory_loads++ > 0)
     gsim_log(sim, "INFO",
@@ -556,20 +566,21 @@ int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *w
   EVP_PKEY_up_ref(key);
   l->key = key;
   l->chain = X509_chain_up_ref(chain);
-  if (!l->chain || !(l->store = X509_STORE_new()))
+  if (!l->chain || !(l->store = X509_STORE_new()) || X509_STORE_set_ex_data(l->store, 0, l) != 1)
     return gu_fail(why, why_len, "out of memory");
   X509_STORE_set_flags(l->store, X509_V_FLAG_PARTIAL_CHAIN);
+  X509_STORE_set_get_issuer(l->store, trust_get_issuer);
+  X509_STORE_set_lookup_certs(l->store, trust_lookup_certs);
   const char *path = opt->client_trust ? opt->client_trust : opt->trust;
   const char *password = opt->client_trust ? opt->client_trust_password : opt->trust_password;
   gcert_error err = {0};
   if (path && gcert_read_file(path, GCERT_FORMAT_AUTO, password, &l->base, &err) != GCERT_OK)
     return gu_fail(why, why_len, "%s %s: %s",
                    opt->client_trust ? "listener trust store" : "--trust", path, err.message);
-  int pushed = 0;
   for (size_t i = 0; i < l->base.count; i++) { /* base entries: held for good */
     STACK_OF(X509) *certs = l->base.entries[i].chain;
     for (int j = 0; certs && j < sk_X509_num(certs); j++)
-      if (view_hold(&l->handshake, sk_X509_value(certs, j), l->store, &pushed) != 0)
+      if (view_hold(&l->handshake, sk_X509_value(certs, j)) != 0)
         return gu_fail(why, why_len, "out of memory");
   }
   if (load_certs(sim, why, why_len) != 0)
@@ -599,7 +610,7 @@ void gsim_listener_free(gsim *sim) {
   gsim_cix_free(&l->by_subject);
   view_free(&l->handshake);
   view_free(&l->memory);
-  X509_STORE_free(l->store); /* and the objects view_hold pushed */
+  X509_STORE_free(l->store);
   gcert_store_free(&l->base);
   EVP_PKEY_free(l->key);
   sk_X509_pop_free(l->chain, X509_free);
@@ -656,8 +667,7 @@ json_t *gsim_listener_status(gsim *sim) {
       (json_int_t)l->generation, "reloads", (json_int_t)l->profile_reloads, "pending_change",
       l->handshake.pending_count > 0, "certificates_live", (json_int_t)l->handshake.live,
       "loaded_ms", (json_int_t)l->handshake.loaded_ms, "changes_applied",
-      (json_int_t)l->handshake.applied, "trust_objects",
-      (json_int_t)sk_X509_OBJECT_num(X509_STORE_get0_objects(l->store)));
+      (json_int_t)l->handshake.applied, "trust_objects", (json_int_t)l->handshake.by_cert.count);
   json_t *truststore = json_pack(
       "{s:I, s:I, s:I, s:o, s:I, s:b, s:I, s:I, s:I}", "period_s",
       (json_int_t)opt->truststore_period_s, "initial_delay_s", (json_int_t)opt->truststore_delay_s,
