@@ -71,6 +71,7 @@
 
 #include <event2/http.h>
 #include <openssl/err.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "gutil.h"
@@ -84,7 +85,6 @@
  * entries. */
 typedef struct view_entry {
   X509 *cert;
-  X509 *full; /* cert with its public key decoded, made when first needed (cert_key) */
   size_t refs;
 } view_entry;
 
@@ -106,6 +106,10 @@ typedef struct cert_view {
 
 struct gsim_listener {
   EVP_PKEY *key; /* the gateway identity */
+  /* stored certificates are decoded at start in this library context, which
+   * has only OpenSSL's "null" provider: no public key is decoded (with_key) */
+  OSSL_LIB_CTX *bare;
+  OSSL_PROVIDER *bare_null;
   STACK_OF(X509) * chain;
   gcert_store base;         /* listener trust store (listener.trust_store or --trust) */
   gsim_client_cert **certs; /* the APIs' certificate maps, in creation order */
@@ -188,12 +192,33 @@ static void view_release(cert_view *v, X509 *cert) {
   if (gsim_cix_key_name(X509_get_subject_name(e->cert), &ks) == 0)
     gsim_cix_remove(&v->by_subject, &ks, e);
   X509_free(e->cert);
-  X509_free(e->full);
   free(e);
 }
 
-/* e's certificate with its public key (what an issuer needs). */
-static X509 *entry_full(view_entry *e) { return e->full ? e->full : e->cert; }
+/* *slot with its public key decoded (what an issuer's signature check
+ * needs): a certificate decoded at start without it (load_certs: OpenSSL 3.0
+ * spends ~90% of a d2i_X509 building the key through its provider decoders)
+ * is decoded again, whole, the first time, and replaces *slot (the same
+ * certificate: X509_cmp and every index key are equal). *slot when that
+ * fails. */
+static X509 *with_key(X509 **slot) {
+  if (X509_get0_pubkey(*slot)) /* decoded once: a cached pointer */
+    return *slot;
+  ERR_clear_error();
+  unsigned char *der = NULL;
+  int n = i2d_X509(*slot, &der);
+  const unsigned char *p = der;
+  X509 *full = n > 0 ? d2i_X509(NULL, &p, n) : NULL;
+  OPENSSL_free(der);
+  if (!full || !X509_get0_pubkey(full)) {
+    X509_free(full);
+    ERR_clear_error();
+    return *slot;
+  }
+  X509_free(*slot);
+  *slot = full;
+  return full;
+}
 
 static int view_queue(cert_view *v, X509 *cert, int add) {
   if (v->pending_count == v->pending_cap) {
@@ -243,7 +268,6 @@ static void view_free(cert_view *v) {
     for (gsim_cix_entry *e = v->by_cert.buckets[b]; e; e = e->next) {
       view_entry *ve = e->value;
       X509_free(ve->cert);
-      X509_free(ve->full);
       free(ve);
     }
   gsim_cix_free(&v->by_cert);
@@ -316,15 +340,19 @@ static void gsim_clientauth_key(const char *api_id, const char *key_type, const 
 }
 
 /* One stored row into a certificate; NULL with why when it does not decode. */
-static gsim_client_cert *from_row(const gsim_options *opt, const gsim_object_row *row, char *why,
-                                  size_t why_len) {
+static gsim_client_cert *from_row(const gsim_options *opt, OSSL_LIB_CTX *bare,
+                                  const gsim_object_row *row, char *why, size_t why_len) {
   json_t *json = row->json ? json_loads(row->json, 0, NULL) : NULL;
   const char *alias = json_string_value(json_object_get(json, "alias"));
   const char *api_id = json_string_value(json_object_get(json, "apiId"));
   const char *tier = json_string_value(json_object_get(json, "tier"));
   const char *key_type = json_string_value(json_object_get(json, "keyType"));
   const unsigned char *p = row->blob;
-  X509 *cert = row->blob ? d2i_X509(NULL, &p, (long)row->blob_len) : NULL;
+  /* without its public key (with_key decodes it when a signature needs it) */
+  X509 *cert = row->blob ? (X509 *)ASN1_item_d2i_ex(NULL, &p, (long)row->blob_len,
+                                                    ASN1_ITEM_rptr(X509), bare, NULL)
+                         : NULL;
+  ERR_clear_error(); /* the key's decoding failed on purpose */
   gsim_client_cert *c = NULL;
   if (!alias || !api_id || !tier || !key_type || !cert || strlen(alias) >= GSIM_ALIAS_MAX ||
       strlen(api_id) >= GSIM_API_ID_MAX || strlen(tier) >= sizeof(c->tier) ||
@@ -363,7 +391,7 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
     return gu_fail(why, why_len, "store: %s", gsim_store_error(sim->store));
   int rc = 0;
   for (size_t i = 0; i < count && rc == 0; i++) {
-    gsim_client_cert *c = from_row(sim->opt, &rows[i], why, why_len);
+    gsim_client_cert *c = from_row(sim->opt, sim->listener->bare, &rows[i], why, why_len);
     if (c && migrate_key(sim, &rows[i], c, why, why_len) != 0)
       rc = -1;
     else if (!c || gsim_clientauth_add(sim, c) != 0)
@@ -429,10 +457,12 @@ static STACK_OF(X509) * trust_lookup_certs(X509_STORE_CTX *ctx, const X509_NAME 
   while ((e = gsim_cix_next(&l->handshake.by_subject, &k, &cur)) != NULL) {
     if (X509_NAME_cmp(X509_get_subject_name(e->cert), name) != 0)
       continue;
-    if ((!out && !(out = sk_X509_new_null())) || !X509_up_ref(e->cert))
+    /* with its key: OpenSSL reads the key of every certificate on a chain */
+    X509 *x = with_key(&e->cert);
+    if ((!out && !(out = sk_X509_new_null())) || !X509_up_ref(x))
       break;
-    if (sk_X509_push(out, e->cert) <= 0) {
-      X509_free(e->cert);
+    if (sk_X509_push(out, x) <= 0) {
+      X509_free(x);
       break;
     }
   }
@@ -452,8 +482,8 @@ static int trust_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x) {
   view_entry *e;
   X509 *best = NULL;
   while ((e = gsim_cix_next(&l->handshake.by_subject, &k, &cur)) != NULL) {
-    X509 *candidate = entry_full(e);
-    if (!candidate || X509_check_issued(candidate, x) != X509_V_OK)
+    X509 *candidate = with_key(&e->cert);
+    if (X509_check_issued(candidate, x) != X509_V_OK)
       continue;
     best = candidate;
     if (X509_cmp_current_time(X509_get0_notBefore(candidate)) <= 0 &&
@@ -568,6 +598,9 @@ int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *w
   l->chain = X509_chain_up_ref(chain);
   if (!l->chain || !(l->store = X509_STORE_new()) || X509_STORE_set_ex_data(l->store, 0, l) != 1)
     return gu_fail(why, why_len, "out of memory");
+  /* an explicit provider, or OpenSSL would load the default one on first use */
+  if (!(l->bare = OSSL_LIB_CTX_new()) || !(l->bare_null = OSSL_PROVIDER_load(l->bare, "null")))
+    return gu_fail(why, why_len, "OpenSSL: no library context with the null provider");
   X509_STORE_set_flags(l->store, X509_V_FLAG_PARTIAL_CHAIN);
   X509_STORE_set_get_issuer(l->store, trust_get_issuer);
   X509_STORE_set_lookup_certs(l->store, trust_lookup_certs);
@@ -611,6 +644,10 @@ void gsim_listener_free(gsim *sim) {
   view_free(&l->handshake);
   view_free(&l->memory);
   X509_STORE_free(l->store);
+  /* last: X509_free of a certificate decoded in it (one a connection still
+   * holds in its verified chain) does not use the context */
+  OSSL_PROVIDER_unload(l->bare_null);
+  OSSL_LIB_CTX_free(l->bare);
   gcert_store_free(&l->base);
   EVP_PKEY_free(l->key);
   sk_X509_pop_free(l->chain, X509_free);
@@ -685,7 +722,8 @@ json_t *gsim_listener_status(gsim *sim) {
                    "max_client_certificates", (json_int_t)gsim_client_cert_limit(sim));
 }
 
-/* 1 when issuer's key signed cert (and the names link). */
+/* 1 when issuer's key signed cert (and the names link). A stored
+ * certificate is passed through with_key first. */
 static int signed_by(X509 *cert, X509 *issuer) {
   EVP_PKEY *key = X509_get0_pubkey(issuer);
   int ok = key && X509_check_issued(issuer, cert) == X509_V_OK && X509_verify(cert, key) == 1;
@@ -708,7 +746,7 @@ int gsim_listener_memory_trusts(gsim *sim, X509 *cert) {
     const gsim_cix_entry *cur = NULL;
     view_entry *e;
     while ((e = gsim_cix_next(&l->memory.by_subject, &k, &cur)) != NULL)
-      if (signed_by(cert, e->cert))
+      if (signed_by(cert, with_key(&e->cert)))
         return 1;
   }
   for (size_t i = 0; i < l->base.count; i++) {
@@ -766,10 +804,11 @@ static const gsim_client_cert *issued_by_one(gsim *sim, const gsim_api *api, X50
   if (gsim_cix_key_name(X509_get_issuer_name(cert), &k) != 0)
     return NULL;
   const gsim_cix_entry *cur = NULL;
-  const gsim_client_cert *c, *best = NULL;
+  gsim_client_cert *c;
+  const gsim_client_cert *best = NULL;
   while ((c = gsim_cix_next(&l->by_subject, &k, &cur)) != NULL)
     if ((!best || c->seq < best->seq) && strcmp(c->api_id, api->id) == 0 &&
-        signed_by(cert, c->cert))
+        signed_by(cert, with_key(&c->cert)))
       best = c;
   return best;
 }
