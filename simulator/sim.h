@@ -315,8 +315,9 @@ void gsim_reload_init(gsim *sim);
  * in-memory trust). Called from the loop's cap timer and at the start of
  * every request, so the first request after a tick sees the reloaded trust. */
 void gsim_reload_check(gsim *sim);
-/* /_sim/reload: the sender trust and both listener views rebuilt now. 0, or
- * -1 with why filled. */
+/* /_sim/reload: the sender trust and both listener views rebuilt now, each
+ * only when something changed since its last reload. 0, or -1 with why
+ * filled. */
 int gsim_reload_everything_now(gsim *sim, char *why, size_t why_len);
 /* Rebuilds the sender trust from the store now (start, /_sim/reload).
  * 0, or -1 with why filled. */
