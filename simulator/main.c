@@ -213,6 +213,7 @@ static int start(gsim *sim, identity *id, int *lock_fd, char *why, size_t why_le
   sim->started_ms = gsim_now_ms();
   gsim_reload_init(sim);
   if (open_state(sim, lock_fd, why, why_len) != 0 ||
+      gsim_store_set_durability(sim->store, sim->opt->durability_full, why, why_len) != 0 ||
       load_identity(sim->opt, id, why, why_len) != 0 ||
       gsim_trust_init(&sim->trust, sim->opt, id->key, id->chain, why, why_len) != 0 ||
       gsim_apis_load(sim, why, why_len) != 0 || gsim_reload_now(sim, "start", why, why_len) != 0)
