@@ -88,10 +88,19 @@ typedef struct view_entry {
   size_t refs;
 } view_entry;
 
+/* A certificate's keys in a view's tables, computed once per change (a
+ * certificate decoded at start has no cached fingerprint: its key costs an
+ * encoding and a digest). */
+typedef struct cert_keys {
+  gsim_cix_key cert;    /* by_cert */
+  gsim_cix_key subject; /* by_subject */
+} cert_keys;
+
 /* A change waiting for the view's next tick. */
 typedef struct view_op {
   X509 *cert; /* a reference */
   int add;    /* 1 add, 0 remove */
+  cert_keys keys;
 } view_op;
 
 typedef struct cert_view {
@@ -145,35 +154,42 @@ static const char *gsim_verify_client_name(gsim_verify_client mode) {
 
 /* ---- the views: counted certificate sets, changed only at their ticks -------- */
 
-static view_entry *view_find(const cert_view *v, X509 *cert) {
-  gsim_cix_key k;
-  if (gsim_cix_key_cert(cert, &k) != 0)
-    return NULL;
+static int keys_of(X509 *cert, cert_keys *k) {
+  return gsim_cix_key_cert(cert, &k->cert) == 0 &&
+                 gsim_cix_key_name(X509_get_subject_name(cert), &k->subject) == 0
+             ? 0
+             : -1;
+}
+
+static view_entry *view_find_key(const cert_view *v, X509 *cert, const gsim_cix_key *kc) {
   const gsim_cix_entry *cur = NULL;
   view_entry *e;
-  while ((e = gsim_cix_next(&v->by_cert, &k, &cur)) != NULL)
+  while ((e = gsim_cix_next(&v->by_cert, kc, &cur)) != NULL)
     if (X509_cmp(e->cert, cert) == 0)
       return e;
   return NULL;
 }
 
-/* One more holder of cert. 0, or -1 out of memory (nothing changed). */
-static int view_hold(cert_view *v, X509 *cert) {
-  view_entry *e = view_find(v, cert);
+static view_entry *view_find(const cert_view *v, X509 *cert) {
+  gsim_cix_key k;
+  return gsim_cix_key_cert(cert, &k) == 0 ? view_find_key(v, cert, &k) : NULL;
+}
+
+/* One more holder of cert (keys k). 0, or -1 out of memory (nothing changed). */
+static int view_hold(cert_view *v, X509 *cert, const cert_keys *k) {
+  view_entry *e = view_find_key(v, cert, &k->cert);
   if (e) {
     e->refs++;
     return 0;
   }
-  gsim_cix_key kc, ks;
-  if (gsim_cix_key_cert(cert, &kc) != 0 || gsim_cix_key_name(X509_get_subject_name(cert), &ks) != 0)
-    return -1;
   if (!(e = calloc(1, sizeof(*e))))
     return -1;
   X509_up_ref(cert);
   e->cert = cert;
   e->refs = 1;
-  if (gsim_cix_add(&v->by_cert, &kc, e) != 0 || gsim_cix_add(&v->by_subject, &ks, e) != 0) {
-    gsim_cix_remove(&v->by_cert, &kc, e);
+  if (gsim_cix_add(&v->by_cert, &k->cert, e) != 0 ||
+      gsim_cix_add(&v->by_subject, &k->subject, e) != 0) {
+    gsim_cix_remove(&v->by_cert, &k->cert, e);
     X509_free(cert);
     free(e);
     return -1;
@@ -182,15 +198,12 @@ static int view_hold(cert_view *v, X509 *cert) {
 }
 
 /* One holder less; the last one frees the entry. */
-static void view_release(cert_view *v, X509 *cert) {
-  view_entry *e = view_find(v, cert);
+static void view_release(cert_view *v, X509 *cert, const cert_keys *k) {
+  view_entry *e = view_find_key(v, cert, &k->cert);
   if (!e || --e->refs > 0)
     return;
-  gsim_cix_key kc, ks;
-  if (gsim_cix_key_cert(cert, &kc) == 0)
-    gsim_cix_remove(&v->by_cert, &kc, e);
-  if (gsim_cix_key_name(X509_get_subject_name(e->cert), &ks) == 0)
-    gsim_cix_remove(&v->by_subject, &ks, e);
+  gsim_cix_remove(&v->by_cert, &k->cert, e);
+  gsim_cix_remove(&v->by_subject, &k->subject, e);
   X509_free(e->cert);
   free(e);
 }
@@ -220,7 +233,7 @@ static X509 *with_key(X509 **slot) {
   return full;
 }
 
-static int view_queue(cert_view *v, X509 *cert, int add) {
+static int view_queue(cert_view *v, X509 *cert, int add, const cert_keys *keys) {
   if (v->pending_count == v->pending_cap) {
     size_t cap = v->pending_cap ? v->pending_cap * 2 : 16;
     view_op *grown = realloc(v->pending, cap * sizeof(*grown));
@@ -230,7 +243,7 @@ static int view_queue(cert_view *v, X509 *cert, int add) {
     v->pending_cap = cap;
   }
   X509_up_ref(cert);
-  v->pending[v->pending_count++] = (view_op){cert, add};
+  v->pending[v->pending_count++] = (view_op){cert, add, *keys};
   return 0;
 }
 
@@ -242,12 +255,12 @@ static int view_apply(cert_view *v) {
   for (size_t i = 0; i < v->pending_count; i++) {
     view_op *op = &v->pending[i];
     if (rc == 0 && op->add) {
-      if (view_hold(v, op->cert) != 0)
+      if (view_hold(v, op->cert, &op->keys) != 0)
         rc = -1;
       else
         v->live++;
     } else if (rc == 0) {
-      view_release(v, op->cert);
+      view_release(v, op->cert, &op->keys);
       v->live--;
     }
     if (rc == 0)
@@ -277,8 +290,11 @@ static void view_free(cert_view *v) {
 
 /* A change of the map, for both views' next ticks. */
 static int queue_both(gsim_listener *l, X509 *cert, int add) {
-  return view_queue(&l->handshake, cert, add) == 0 && view_queue(&l->memory, cert, add) == 0 ? 0
-                                                                                             : -1;
+  cert_keys keys;
+  return keys_of(cert, &keys) == 0 && view_queue(&l->handshake, cert, add, &keys) == 0 &&
+                 view_queue(&l->memory, cert, add, &keys) == 0
+             ? 0
+             : -1;
 }
 
 /* ---- certificates and names ------------------------------------------------- */
@@ -612,9 +628,12 @@ int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *w
                    opt->client_trust ? "listener trust store" : "--trust", path, err.message);
   for (size_t i = 0; i < l->base.count; i++) { /* base entries: held for good */
     STACK_OF(X509) *certs = l->base.entries[i].chain;
-    for (int j = 0; certs && j < sk_X509_num(certs); j++)
-      if (view_hold(&l->handshake, sk_X509_value(certs, j)) != 0)
+    for (int j = 0; certs && j < sk_X509_num(certs); j++) {
+      cert_keys keys;
+      if (keys_of(sk_X509_value(certs, j), &keys) != 0 ||
+          view_hold(&l->handshake, sk_X509_value(certs, j), &keys) != 0)
         return gu_fail(why, why_len, "out of memory");
+    }
   }
   if (load_certs(sim, why, why_len) != 0)
     return -1;
