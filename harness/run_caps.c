@@ -7,8 +7,8 @@
  * header-mode and, unless url-pem or garbage, header-cert-decode; tokens and
  * subscriptions: oauth2; fault codes: WSO2's fault codes, the 9009xx of the
  * security chain apart; via: lb; per-API backend TLS; a certificate whose
- * validity starts or ends within the span the clock steps cover: fake-clock
- * ...). run_case.c
+ * validity starts or ends within the span the clock steps cover: fake-clock;
+ * quirks: quirks ...). run_case.c
  * compares the union with the driver's capabilities (skipped: the first
  * missing one named) and with the product's not-applicable table.
  */
@@ -85,6 +85,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
   }
   if (g->front_lb)
     caps |= GH_CAP_LB_IN_FRONT;
+  if (g->quirk_count > 0) /* a product's reported bug: only the simulator can turn one on */
+    caps |= GH_CAP_QUIRKS;
   if (clock_decides(c))
     caps |= GH_CAP_FAKE_CLOCK;
   for (size_t i = 0; i < c->api_count; i++)
@@ -105,6 +107,8 @@ unsigned gh_runner_needed_caps(const gh_case_spec *c) {
 }
 
 const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps) {
+  if (c->gateway.quirk_count > 0 && !(caps & GH_CAP_QUIRKS))
+    return gh_cap_name(GH_CAP_QUIRKS); /* named first: no other gateway has a WSO2 bug to turn on */
   for (size_t i = 0; i < c->need_count; i++) {
     unsigned cap = 0;
     if (gh_cap_parse(c->needs[i], &cap) != 0 || !(caps & cap))

@@ -126,6 +126,19 @@
  *   The two reload clocks of client certificates are listener-reload-schedule
  *   (declare it in needs).
  *
+ * Reported bugs of a WSO2 version (simulator/README.md, "Reported bugs"):
+ *
+ *   profiles: [wso2-4]                    # required with quirks
+ *   quirks: [deleted-alias-taken]         # or one name, or none (a matrix's "off")
+ *
+ * - Each name turns on one gatecert-sim quirk (gatecert-sim --rules lists
+ *   them, with the issue and the version that had the bug); the simulator
+ *   refuses an unknown name or a quirk of another profile (the case errors).
+ *   The quirks reach gatecert-sim's config through simconfig.c (sim driver,
+ *   the exec reference program, gatecert repro). Only a driver with the
+ *   capability quirks (the simulator's) can turn a product's bug on: on any
+ *   other the case is skipped naming it.
+ *
  * SAP API Management's own objects (the sap profiles: SAP's OData service,
  * simulator/README.md "The sap profiles"; drivers that have them declare
  * sap-objects, which these steps imply):
@@ -221,6 +234,7 @@
 #define GH_NAME_MAX           128
 #define GH_MAX_LOAD_BALANCERS 16 /* trusted_load_balancers */
 #define GH_MAX_TIERS          32 /* throttling.tiers */
+#define GH_MAX_QUIRKS         16 /* quirks */
 
 typedef struct gh_load_error {
   char file[512];
@@ -327,6 +341,9 @@ typedef struct gh_gateway_spec {
   int upstream_session_reuse; /* -1 (the product's default), 0, 1 */
   int upstream_keepalive;     /* -1 (the product's default), 0, 1: pooled backend connections */
   char *front_lb;             /* mutual_ssl.front_lb: pki name of a load balancer in front */
+  /* the top-level quirks: reported bugs the gateway turns on (simulator only) */
+  char **quirks;
+  size_t quirk_count;
 } gh_gateway_spec;
 
 #define GH_KEY_MANAGER_NAME    "gatecert" /* the name the oauth key manager is registered as */

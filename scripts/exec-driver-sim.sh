@@ -46,7 +46,7 @@ readonly NAME=gatecert-sim-curl VERSION=2.0.0 ADMIN_USER=gatecert
 caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifier
 caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
 caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,auth-fault-codes
-caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock,sap-objects
+caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock,quirks,sap-objects
 readonly CAPABILITIES=$caps
 readonly APIS=/api/am/publisher/v4/apis
 # Certificates live where the profile's Publisher API has them (gatecert-sim's

@@ -61,8 +61,14 @@
  * update, delete), which keep the store (kind "client_cert", key
  * "<apiId>/<keyType>/<alias>", json {alias, apiId, tier, keyType}, blob =
  * DER; rows of the older key "<apiId>/<alias>" move at start) and the map in
- * step: every write goes to the store before the map changes.
+ * step: every write goes to the store before the map changes. A node of a
+ * cluster (--node) takes the other nodes' writes with gsim_client_certs_sync
+ * (reload.c calls it when the store changed): the map is compared with the
+ * store's rows by key, and each difference is an add, a replace or a delete
+ * exactly as the admin API's own - the map at once, both views at their
+ * ticks.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1002,6 +1008,99 @@ gsim_store_status gsim_client_cert_update(gsim *sim, gsim_client_cert *c, const 
            c->api_id, cert_changed ? "new certificate " : "same certificate", c->unique_id,
            c->tier);
   return GSIM_STORE_OK;
+}
+
+static int by_pointer(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+  return (x > y) - (x < y);
+}
+
+/* A stored certificate against its map entry: the tier changed, or the
+ * certificate itself (then it is re-indexed and queued for both views). */
+static int sync_one(gsim *sim, gsim_client_cert *c, const gsim_client_cert *stored) {
+  int changed = strcmp(c->tier, stored->tier) != 0;
+  snprintf(c->tier, sizeof(c->tier), "%s", stored->tier);
+  if (X509_cmp(c->cert, stored->cert) != 0) {
+    index_cert(sim, c, 0);
+    if (queue_both(sim->listener, c->cert, 0) != 0)
+      gsim_log(sim, "ERROR", "out of memory: the replaced certificate stays in the listener trust");
+    gsim_clientauth_cert_set(sim->opt, c, stored->cert);
+    if (index_cert(sim, c, 1) != 0 || queue_both(sim->listener, c->cert, 1) != 0)
+      gsim_log(sim, "ERROR", "out of memory: the new certificate of '%s' may not match", c->alias);
+    changed = 1;
+  }
+  if (changed)
+    gsim_log(sim, "INFO",
+             "client certificate '%s' of api %s updated through another node (%s), tier %s",
+             c->alias, c->api_id, c->unique_id, c->tier);
+  return changed;
+}
+
+int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len) {
+  gsim_listener *l = sim->listener;
+  *changed = 0;
+  gsim_object_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_object_list(sim->store, GSIM_CLIENT_CERT_KIND, NULL, &rows, &count) !=
+      GSIM_STORE_OK)
+    return gu_fail(why, why_len, "client certificates: %s", gsim_store_error(sim->store));
+  // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
+  gsim_client_cert **kept = calloc(count ? count : 1, sizeof(*kept));
+  if (!kept) {
+    gsim_object_rows_free(rows, count);
+    return gu_fail(why, why_len, "out of memory");
+  }
+  size_t kept_count = 0;
+  int rc = 0;
+  /* stored: matched to the map by key (api, key type, alias), or added */
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    char row_why[256];
+    gsim_client_cert *stored = from_row(sim->opt, &rows[i], row_why, sizeof(row_why));
+    if (!stored) {
+      gsim_log(sim, "WARN", "cluster: %s; skipped", row_why);
+      continue;
+    }
+    gsim_client_cert *c =
+        gsim_client_cert_find(sim, stored->api_id, stored->key_type, stored->alias);
+    if (c) {
+      *changed += (size_t)sync_one(sim, c, stored);
+      kept[kept_count++] = c;
+      gsim_clientauth_cert_free(stored);
+    } else if (gsim_clientauth_add(sim, stored) != 0) {
+      gsim_clientauth_cert_free(stored);
+      rc = gu_fail(why, why_len, "more than --max-client-certs %zu client certificates",
+                   gsim_client_cert_limit(sim));
+    } else {
+      kept[kept_count++] = stored;
+      (*changed)++;
+      gsim_log(sim, "INFO",
+               "client certificate '%s' (%s) added to api %s through another node, %s, tier %s",
+               stored->alias, stored->unique_id, stored->api_id, stored->key_type, stored->tier);
+    }
+  }
+  /* in the map, no longer stored: deleted through another node */
+  if (rc == 0) {
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
+    qsort(kept, kept_count, sizeof(*kept), by_pointer);
+    size_t i = 0;
+    while (i < l->count) {
+      gsim_client_cert *c = l->certs[i];
+      // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
+      if (bsearch(&c, kept, kept_count, sizeof(*kept), by_pointer)) {
+        i++;
+        continue;
+      }
+      gsim_log(sim, "INFO",
+               "client certificate '%s' (%s) deleted from api %s through another node: no "
+               "longer matches; still in the handshake trust until the next listener tick",
+               c->alias, c->unique_id, c->api_id);
+      gsim_clientauth_remove_one(sim, c); /* shifts the rest down: i stays */
+      (*changed)++;
+    }
+  }
+  free(kept);
+  gsim_object_rows_free(rows, count);
+  return rc;
 }
 
 gsim_store_status gsim_client_cert_delete(gsim *sim, gsim_client_cert *c) {
