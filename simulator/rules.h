@@ -94,6 +94,7 @@ typedef enum gsim_rule_family {
   GSIM_RF_LB_HEADER_FORWARD,   /* variant GSIM_FORWARD_*: the certificate header to the backend */
   GSIM_RF_JWT_SKEW,            /* variant: the token timestamp skew in seconds */
   GSIM_RF_ALIAS_REUSE,         /* variant GSIM_REUSE_*: an endpoint alias after its delete */
+  GSIM_RF_CLUSTER_CERTS,       /* variant GSIM_CLUSTER_*: other nodes' certificate changes */
   GSIM_RF_COUNT
 } gsim_rule_family;
 
@@ -111,6 +112,7 @@ enum { GSIM_KEY_APP_TIER = 0, GSIM_KEY_NULL_NO_TIER };
 enum { GSIM_REST_V4 = 0, GSIM_REST_V014 };
 enum { GSIM_FORWARD_REMOVE_WHEN_READ = 0, GSIM_FORWARD_PASS_ON };
 enum { GSIM_REUSE_FREE = 0, GSIM_REUSE_REMOVED_COUNTS };
+enum { GSIM_CLUSTER_CERTS_TAKEN = 0, GSIM_CLUSTER_CERTS_MISSED };
 
 typedef struct gsim_rule {
   gsim_rule_family family;
