@@ -32,7 +32,9 @@
  * GATECERT_BENCH_SHORT=1 for 1 round of 1 s (CI). GATECERT_BENCH_MODES ("keep-alive
  * new-connection") narrows the modes, GATECERT_BENCH_GATEWAYS the gateways (words
  * matched against their names, e.g. "pool on,haproxy"; for a profile of one gateway
- * under a steady load: the pids are printed before the rounds start). Per gateway and mode:
+ * under a steady load: the pids are printed before the rounds start), and
+ * GATECERT_BENCH_SIM_BASELINE=PATH adds "gatecert-sim baseline", another
+ * gatecert-sim binary with pooling on (a before/after in one run). Per gateway and mode:
  * req/s (successes over the summed slice time), the gateway's CPU per request
  * (utime+stime of its processes - nginx's master and workers - from
  * /proc/PID/stat, the deltas over each slice summed), the backend's CPU per
@@ -81,7 +83,8 @@ typedef enum gw_kind { GW_SIM, GW_NGINX, GW_HAPROXY } gw_kind;
 typedef struct gateway {
   const char *name;
   gw_kind kind;
-  int keepalive; /* sim: --backend-keepalive; nginx: upstream keepalive 16 */
+  int keepalive;   /* sim: --backend-keepalive; nginx: upstream keepalive 16 */
+  const char *bin; /* sim: a binary other than GATECERT_SIM_BIN (the baseline) */
   int skipped;
   int unwanted; /* left out by GATECERT_BENCH_GATEWAYS */
   int port;
@@ -426,7 +429,15 @@ static int start_sim(const bench *b, gateway *g) {
                          g->keepalive ? "on" : "off",
                          NULL};
   st_sim_opts opts = {.dir = g->dir, .config_json = config, .extra = extra};
-  if (st_sim_start(&g->sim, &opts) != 0) {
+  /* st_sim_start reads GATECERT_SIM_BIN: the baseline's, for its start only */
+  char *own = g->bin != NULL ? strdup(getenv("GATECERT_SIM_BIN")) : NULL;
+  if (own != NULL)
+    setenv("GATECERT_SIM_BIN", g->bin, 1);
+  int started = st_sim_start(&g->sim, &opts);
+  if (own != NULL)
+    setenv("GATECERT_SIM_BIN", own, 1);
+  free(own);
+  if (started != 0) {
     fprintf(stderr, "bench_proxies: %s: %s\n", g->name, st_error());
     return -1;
   }
@@ -625,6 +636,7 @@ static int start_backend(bench *b) {
 int main(void) {
   static gateway gs[] = {
       {.name = "gatecert-sim pool on", .kind = GW_SIM, .keepalive = 1},
+      {.name = "gatecert-sim baseline", .kind = GW_SIM, .keepalive = 1},
       {.name = "gatecert-sim pool off", .kind = GW_SIM, .keepalive = 0},
       {.name = "nginx default", .kind = GW_NGINX, .keepalive = 0},
       {.name = "nginx keepalive 16", .kind = GW_NGINX, .keepalive = 1},
@@ -665,7 +677,11 @@ int main(void) {
     gateway *g = &gs[k];
     char sub[32], why[256];
     snprintf(sub, sizeof(sub), "gw%zu", k);
-    if (!wanted(getenv("GATECERT_BENCH_GATEWAYS"), g->name)) {
+    int baseline = strcmp(g->name, "gatecert-sim baseline") == 0;
+    if (baseline)
+      g->bin = getenv("GATECERT_BENCH_SIM_BASELINE");
+    if (!wanted(getenv("GATECERT_BENCH_GATEWAYS"), g->name) ||
+        (baseline && (g->bin == NULL || g->bin[0] == '\0'))) {
       g->skipped = g->unwanted = 1;
       continue;
     }
