@@ -430,7 +430,8 @@ static int start_sim(const bench *b, gateway *g) {
                          NULL};
   st_sim_opts opts = {.dir = g->dir, .config_json = config, .extra = extra};
   /* st_sim_start reads GATECERT_SIM_BIN: the baseline's, for its start only */
-  char *own = g->bin != NULL ? strdup(getenv("GATECERT_SIM_BIN")) : NULL;
+  const char *mine = getenv("GATECERT_SIM_BIN");
+  char *own = g->bin != NULL && mine != NULL ? strdup(mine) : NULL;
   if (own != NULL)
     setenv("GATECERT_SIM_BIN", g->bin, 1);
   int started = st_sim_start(&g->sim, &opts);
