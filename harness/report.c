@@ -347,6 +347,7 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
   copy.applies = c->applies;
   copy.apply_ms = c->apply_ms;
   copy.start_ms = c->start_ms;
+  copy.nodes = c->nodes;
   bool ok = dup_clean(&copy.name, c->name, secrets) && dup_clean(&copy.file, c->file, secrets) &&
             dup_clean(&copy.profile, c->profile, secrets) &&
             dup_clean(&copy.message, c->message, secrets) &&
@@ -365,8 +366,11 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
     copy.events = calloc(c->event_count, sizeof(*copy.events));
     ok = copy.events != NULL;
     for (size_t i = 0; ok && i < c->event_count; i++) {
-      copy.events[i] =
-          (gh_event){.at_ms = c->events[i].at_ms, .kind = c->events[i].kind, .ok = c->events[i].ok};
+      copy.events[i] = (gh_event){.at_ms = c->events[i].at_ms,
+                                  .kind = c->events[i].kind,
+                                  .ok = c->events[i].ok,
+                                  .node = c->events[i].node,
+                                  .status = c->events[i].status};
       copy.event_count = i + 1;
       ok = dup_clean(&copy.events[i].clock, c->events[i].clock, secrets) &&
            dup_clean(&copy.events[i].label, c->events[i].label, secrets);

@@ -1406,6 +1406,13 @@ static void put_curl_extras(gen *g, const gh_step *s) {
   }
 }
 
+static int put_sweep(gen *g, const gh_step *s, const char *label, const char *step) {
+  (void)s;
+  (void)label;
+  (void)step;
+  return gu_fail(g->why, sizeof(g->why), "%s: a sweep is not reproduced yet", g->c->name);
+}
+
 static void step_label(sbuf *b, const gh_step *s, size_t index) {
   gu_text_printf(b, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
   switch (s->kind) {
@@ -1501,6 +1508,9 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
     break;
   case GH_STEP_SUBSCRIBE:
     rc = put_subscribe_step(g, s, sb_str(&label), step);
+    break;
+  case GH_STEP_SWEEP:
+    rc = put_sweep(g, s, sb_str(&label), step);
     break;
   }
   int bad = label.failed;
