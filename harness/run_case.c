@@ -627,36 +627,6 @@ static int do_call(case_run *r, const gh_step *s, size_t index, char *why, size_
   return rc < 0 || use_node(r, 1, why, why_len) == 0 ? rc : -1;
 }
 
-static int cmp_ms(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
-/* The times a sweep calls at (counted like advance_to): from, from + every,
- * ... up to to, and 1s before and at each edge of the flapping window;
- * sorted, each once. *n of them in a malloc'd array, or NULL. */
-static int64_t *sweep_times(const gh_step *s, size_t *n) {
-  const gh_flapping *f = &s->flapping;
-  size_t cap = (size_t)((s->duration_ms - s->sweep_from_ms) / s->sweep_every_ms) + 6;
-  int64_t *t = malloc(cap * sizeof(*t));
-  *n = 0;
-  if (!t)
-    return NULL;
-  for (int64_t at = s->sweep_from_ms; at <= s->duration_ms && *n + 4 < cap; at += s->sweep_every_ms)
-    t[(*n)++] = at;
-  const int64_t edges[] = {f->from_ms - 1000, f->from_ms, f->until_ms - 1000, f->until_ms};
-  for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
-    if (edges[i] >= s->sweep_from_ms && edges[i] <= s->duration_ms)
-      t[(*n)++] = edges[i];
-  qsort(t, *n, sizeof(*t), cmp_ms);
-  size_t kept = 0;
-  for (size_t i = 0; i < *n; i++)
-    if (kept == 0 || t[i] != t[kept - 1])
-      t[kept++] = t[i];
-  *n = kept;
-  return t;
-}
-
 /* Whether status is one a sweep expects at time at (ms, like advance_to). */
 static int flap_allows(const gh_flapping *f, int64_t at, long status) {
   if (at < f->from_ms)
@@ -690,7 +660,7 @@ static int do_sweep(case_run *r, const gh_step *s, size_t index, char *why, size
   if (base <= 0)
     base = r->epoch_ms;
   size_t n = 0;
-  int64_t *times = sweep_times(s, &n);
+  int64_t *times = gh_step_sweep_times(s, &n);
   if (!times)
     return gu_fail(why, why_len, "out of memory");
   call_extras x;

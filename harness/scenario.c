@@ -1997,6 +1997,35 @@ gh_expect gh_step_expect_node(const gh_step *step, const char *profile, int node
   return e;
 }
 
+static int cmp_ms(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int64_t *gh_step_sweep_times(const gh_step *s, size_t *n) {
+  const gh_flapping *f = &s->flapping;
+  *n = 0;
+  if (s->kind != GH_STEP_SWEEP || s->sweep_every_ms <= 0 || s->duration_ms < s->sweep_from_ms)
+    return NULL;
+  size_t cap = (size_t)((s->duration_ms - s->sweep_from_ms) / s->sweep_every_ms) + 6;
+  int64_t *t = malloc(cap * sizeof(*t));
+  if (t == NULL)
+    return NULL;
+  for (int64_t at = s->sweep_from_ms; at <= s->duration_ms && *n + 4 < cap; at += s->sweep_every_ms)
+    t[(*n)++] = at;
+  const int64_t edges[] = {f->from_ms - MS_PER_S, f->from_ms, f->until_ms - MS_PER_S, f->until_ms};
+  for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+    if (edges[i] >= s->sweep_from_ms && edges[i] <= s->duration_ms)
+      t[(*n)++] = edges[i];
+  qsort(t, *n, sizeof(*t), cmp_ms);
+  size_t kept = 0;
+  for (size_t i = 0; i < *n; i++)
+    if (kept == 0 || t[i] != t[kept - 1])
+      t[kept++] = t[i];
+  *n = kept;
+  return t;
+}
+
 int gh_case_nodes(const gh_case_spec *c) { return c->gateway.nodes > 1 ? c->gateway.nodes : 1; }
 
 gh_expect gh_step_expect(const gh_step *step, const char *profile) {

@@ -566,6 +566,11 @@ gh_expect gh_step_expect(const gh_step *step, const char *profile);
 /* The same for one node of a node: each call: expect_nodes' entry for node
  * merged over gh_step_expect's result. */
 gh_expect gh_step_expect_node(const gh_step *step, const char *profile, int node);
+/* The times a sweep step calls at (ms, counted like advance_to): from, from
+ * + every, ... up to to, and 1s before and at each edge of its flapping
+ * window; sorted, each once. A malloc'd array of *n, or NULL (not a sweep,
+ * out of memory). The runner and gatecert repro both use it. */
+int64_t *gh_step_sweep_times(const gh_step *s, size_t *n);
 /* The nodes of the case's gateway: gateway.nodes, or 1 when not a cluster. */
 int gh_case_nodes(const gh_case_spec *c);
 
