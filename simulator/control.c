@@ -1,7 +1,7 @@
 /* control.c - the simulator-only control surface under /_sim/ (admin port,
  * same credentials).
  *
- *   GET  /_sim/status   profile, clock, the sender schedule (interval, ticks
+ *   GET  /_sim/status   the node (--node K, else null), profile, clock, the sender schedule (interval, ticks
  *                       processed, the next ticks), trust generation, reloads,
  *                       pending changes, counts
  *   GET  /_sim/time     the process clock (fake under libfaketime)
@@ -47,12 +47,13 @@ json_t *gsim_status_json(gsim *sim) {
       json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)sim->stats.requests, "proxied",
                 (json_int_t)sim->stats.proxied, "faults", (json_int_t)sim->stats.faults,
                 "admin_requests", (json_int_t)sim->stats.admin_requests);
-  return json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "simulator",
-                   "gatecert-sim", "profile", gsim_profile_name(sim->opt->profile), "product",
-                   gsim_profile_product(sim->opt->profile), "time", iso(now), "time_ms",
-                   (json_int_t)now, "started", iso(sim->started_ms), "started_ms",
-                   (json_int_t)sim->started_ms, "sender", sender, "listener",
-                   gsim_listener_status(sim), "apis", (json_int_t)sim->api_count, "stats", stats);
+  return json_pack(
+      "{s:s, s:o, s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "simulator", "gatecert-sim",
+      "node", sim->opt->node > 0 ? json_integer((json_int_t)sim->opt->node) : json_null(),
+      "profile", gsim_profile_name(sim->opt->profile), "product",
+      gsim_profile_product(sim->opt->profile), "time", iso(now), "time_ms", (json_int_t)now,
+      "started", iso(sim->started_ms), "started_ms", (json_int_t)sim->started_ms, "sender", sender,
+      "listener", gsim_listener_status(sim), "apis", (json_int_t)sim->api_count, "stats", stats);
 }
 
 void gsim_control_request(gsim *sim, struct evhttp_request *req, const char *path) {

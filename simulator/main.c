@@ -160,7 +160,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 /* The state directory: created 0700 if missing, and then it must be a
  * directory (a FIFO or a file given as --state is named as such); locked for
  * the process's lifetime (gsim_store_lock_dir: a second simulator on it is
- * refused with the first one's pid); then the store, opened, or created when
+ * refused with the first one's pid; with --node, gsim_store_lock_node: the
+ * nodes of a cluster share it, one process per node number); then the store, opened, or created when
  * missing, or with --fresh-store replaced by an empty one on purpose (said on
  * stderr and in the log). */
 static int open_state(gsim *sim, int *lock_fd, char *why, size_t why_len) {
@@ -178,7 +179,10 @@ static int open_state(gsim *sim, int *lock_fd, char *why, size_t why_len) {
   if ((size_t)snprintf(path, sizeof(path), "%s/gatecert-sim.db", dir) >= sizeof(path))
     return gu_fail(why, why_len, "--state: path too long");
   char store_why[512];
-  *lock_fd = gsim_store_lock_dir(dir, store_why, sizeof(store_why));
+  *lock_fd = sim->opt->node > 0
+                 ? gsim_store_lock_node(dir, (int)sim->opt->node, sim->opt->fresh_store, store_why,
+                                        sizeof(store_why))
+                 : gsim_store_lock_dir(dir, store_why, sizeof(store_why));
   if (*lock_fd < 0)
     return gu_fail(why, why_len, "%s", store_why);
   if (sim->opt->fresh_store) {

@@ -36,6 +36,7 @@ static const char usage_text[] =
     "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
     "                    [--config FILE.json] [--fault-format json|xml] [--http]\n"
     "                    [--backend-timeout-ms MS] [--max-client-certs N] [--log FILE]\n"
+    "                    [--node K]\n"
     "\n"
     "The reference gateway of gatecert. Listens on 127.0.0.1, ports chosen by the\n"
     "kernel, and prints one line once listening:\n"
@@ -45,8 +46,13 @@ static const char usage_text[] =
     "                              behaves; default, also called wso2), wso2-2.6\n"
     "                              (WSO2 2.6 as documented) or sap\n"
     "  --state DIR                 where the store (gatecert-sim.db, 0600) lives; created\n"
-    "                              (locked: one gatecert-sim per DIR). An existing store\n"
-    "                              that is empty or not gatecert-sim's is refused\n"
+    "                              (locked: one gatecert-sim per DIR, or one per\n"
+    "                              node with --node). An existing store that is\n"
+    "                              empty or not gatecert-sim's is refused\n"
+    "  --node K                    one node (1..16) of a gateway cluster: the nodes share\n"
+    "                              DIR and its store, each with its own reload clocks\n"
+    "                              from its own start; one process per node number\n"
+    "                              (README.md, \"Gateway clusters\")\n"
     "  --fresh-store               start with an empty store: replaces DIR's store, whatever\n"
     "                              it holds (a truncated or foreign file included), and\n"
     "                              says what it replaced\n"
@@ -668,6 +674,7 @@ enum {
   OPT_KEEPALIVE,
   OPT_IDLE,
   OPT_MAX_CLIENT_CERTS,
+  OPT_NODE,
   OPT_VERSION,
 };
 
@@ -689,6 +696,7 @@ static const struct option long_options[] = {
     {"backend-keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"backend-idle-ms", required_argument, NULL, OPT_IDLE},
     {"max-client-certs", required_argument, NULL, OPT_MAX_CLIENT_CERTS},
+    {"node", required_argument, NULL, OPT_NODE},
     {"log", required_argument, NULL, OPT_LOG},
     {"break", required_argument, NULL, OPT_BREAK},
     {"rules", no_argument, NULL, OPT_RULES},
@@ -772,6 +780,10 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     if (parse_long(arg, 1, GSIM_LIMIT_MAX_CLIENT_CERTS, &opt->max_client_certs) != 0)
       return fail(why, why_len, "--max-client-certs: \"%s\" is not 1..%d", arg,
                   GSIM_LIMIT_MAX_CLIENT_CERTS);
+    return 0;
+  case OPT_NODE:
+    if (parse_long(arg, 1, GSIM_MAX_NODES, &opt->node) != 0)
+      return fail(why, why_len, "--node: \"%s\" is not 1..%d", arg, GSIM_MAX_NODES);
     return 0;
   case OPT_KEEPALIVE:
     if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)

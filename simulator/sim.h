@@ -133,6 +133,7 @@ typedef struct gsim_options {
   gsim_cert_match cert_match; /* serial + issuer DN (default) or serial + subject DN */
   int chain_validation;       /* enable_certificate_chain_validation */
   long max_client_certs;      /* --max-client-certs: every API together */
+  long node;                  /* --node K: this node of a cluster on --state (0: none) */
   /* load-balancer header mode (config "mutual_ssl") */
   char *cert_header;                          /* default X-WSO2-CLIENT-CERTIFICATE */
   int cert_header_encoded;                    /* client_certificate_encode, default 1 */

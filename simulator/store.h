@@ -67,12 +67,27 @@ void gsim_store_close(gsim_store *store);
  * kernel reports it (F_GETLK), not as the file says. */
 int gsim_store_lock_dir(const char *dir, char *why, size_t why_len);
 void gsim_store_unlock_dir(int fd);
+/* A node's lock (--node K, 1..GSIM_MAX_NODES) on the same file: a shared
+ * lock on its byte 0 (the cluster uses DIR: gsim_store_lock_dir's whole-file
+ * lock is refused while any node holds it, and a node is refused while a
+ * node-less simulator holds DIR, naming its pid) and an exclusive one on
+ * byte K (one process per node number: a second node K is refused with the
+ * first one's pid). With alone (--fresh-store), also refused while another
+ * node holds DIR. The file's content is left as it is (the kernel names
+ * holders); released like gsim_store_lock_dir's, with gsim_store_unlock_dir. */
+int gsim_store_lock_node(const char *dir, int node, int alone, char *why, size_t why_len);
 
 /* Why the last call on this store that did not return OK failed, for logs
  * ("" if none has failed; a later success does not clear it): SQLite's
  * message, or the store's own for bounds and lookups. Never holds bound
  * values or certificate bytes. */
 const char *gsim_store_error(const gsim_store *store);
+
+/* SQLite's PRAGMA data_version of this connection: it changes when another
+ * connection (another node of a cluster) has committed a change to the file
+ * since the last call, never for this connection's own writes. Cheap (no
+ * table read): a node runs it before every request. */
+gsim_store_status gsim_store_data_version(gsim_store *store, int64_t *out);
 
 /* ---- endpoint certificates ---------------------------------------------- */
 
