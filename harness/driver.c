@@ -43,6 +43,7 @@ static const struct {
     {GH_CAP_LB_IN_FRONT, "lb-in-front"},
     {GH_CAP_AUTH_FAULT_CODES, "auth-fault-codes"},
     {GH_CAP_FAKE_CLOCK, "fake-clock"},
+    {GH_CAP_QUIRKS, "quirks"},
     {GH_CAP_CLUSTER, "cluster"},
 };
 

@@ -57,7 +57,8 @@
 #define GH_CAP_AUTH_FAULT_CODES                                                                    \
   0x40000u                          /* WSO2's authentication faults (9009xx) in 401/403 bodies */
 #define GH_CAP_FAKE_CLOCK 0x80000u  /* the gateway's clock follows the case's libfaketime file */
-#define GH_CAP_CLUSTER    0x100000u /* several nodes sharing one store (start_node, use_node) */
+#define GH_CAP_QUIRKS     0x100000u /* turns on a product version's reported bugs (quirks:) */
+#define GH_CAP_CLUSTER    0x200000u /* several nodes sharing one store (start_node, use_node) */
 
 struct gh_driver_ops;
 
@@ -180,6 +181,8 @@ typedef struct gh_gateway_config {
   int upstream_session_reuse;            /* -1: the product's default, 0, 1 */
   int upstream_keepalive;                /* -1: the product's default, 0, 1 (pooled backend
                                           * connections: nginx upstream keepalive) */
+  const char *const *quirks; /* GH_CAP_QUIRKS: reported bugs to turn on (scenario quirks:) */
+  size_t quirk_count;
   int nodes; /* GH_CAP_CLUSTER: the nodes the case starts (0 or 1: a single gateway, started
               * as before); start() starts node 1, start_node the others */
   const char *front_lb_key_pem; /* non-NULL: run a load balancer in front (GH_CAP_LB_IN_FRONT,

@@ -271,6 +271,13 @@ static void put_header(gen *g) {
       put_comment(o, c->needs[i]);
     }
   }
+  if (c->gateway.quirk_count > 0) { /* reported bugs turned on (gatecert-sim --quirk) */
+    fputs("\n#   quirks:  ", o);
+    for (size_t i = 0; i < c->gateway.quirk_count; i++) {
+      fputc(' ', o);
+      put_comment(o, c->gateway.quirks[i]);
+    }
+  }
   for (size_t i = 0; i < c->ref_count; i++) {
     fputs("\n#   ref:      ", o);
     put_comment(o, c->refs[i]);

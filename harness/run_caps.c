@@ -8,7 +8,7 @@
  * subscriptions: oauth2; fault codes: WSO2's fault codes, the 9009xx of the
  * security chain apart; via: lb; per-API backend TLS; a certificate whose
  * validity starts or ends within the span the clock steps cover: fake-clock;
- * gateway.nodes above 1: cluster ...). run_case.c
+ * quirks: quirks; gateway.nodes above 1: cluster ...). run_case.c
  * compares the union with the driver's capabilities (skipped: the first
  * missing one named) and with the product's not-applicable table.
  */
@@ -86,6 +86,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
   }
   if (g->front_lb)
     caps |= GH_CAP_LB_IN_FRONT;
+  if (g->quirk_count > 0) /* a product's reported bug: only the simulator can turn one on */
+    caps |= GH_CAP_QUIRKS;
   if (clock_decides(c))
     caps |= GH_CAP_FAKE_CLOCK;
   for (size_t i = 0; i < c->api_count; i++)

@@ -59,7 +59,7 @@
 
 static const char *const TOP_KEYS[] = {"name",  "features", "profiles", "refs", "epoch",
                                        "needs", "matrix",   "gateway",  "pki",  "backends",
-                                       "apis",  "steps",    NULL};
+                                       "apis",  "steps",    "quirks",   NULL};
 static const char *const MATRIX_KEYS[] = {"params", "rows", NULL};
 static const char *const PKI_KEYS[] = {"kind",      "issuer", "subject", "san", "not_before",
                                        "not_after", "eku",    "key",     NULL};
@@ -268,6 +268,7 @@ static void free_case(gh_case_spec *c) {
   gh_gateway_spec *g = &c->gateway;
   free(g->fault_format);
   free_strings(g->trust, g->trust_count);
+  free_strings(g->quirks, g->quirk_count);
   if (g->profiles != NULL) {
     for (size_t i = 0; i < g->profile_count; i++)
       free_profile(&g->profiles[i]);
@@ -1749,6 +1750,32 @@ static int build_name(loader *L, const gh_ynode *root) {
   return 0;
 }
 
+/* quirks: a list of names, or one name, or none (nothing: a matrix row's
+ * "quirk off"). The gateway checks the names (a simulator refuses one it
+ * does not know or of another product version); a quirk belongs to one
+ * product version, so the scenario must say its profiles. */
+static int build_quirks(loader *L, const gh_ynode *root, const gh_ynode *v) {
+  gh_gateway_spec *g = &L->c->gateway;
+  if (gh_sc_get_strings(L, v, "quirks", LIST_NAME, NULL, 1, 0, &g->quirks, &g->quirk_count))
+    return -1;
+  if (v->type == GH_Y_SCALAR && g->quirk_count == 1 && strcmp(g->quirks[0], "none") == 0) {
+    free_strings(g->quirks, g->quirk_count); /* quirks: none (after ${param}) */
+    g->quirks = NULL;
+    g->quirk_count = 0;
+    return 0;
+  }
+  for (size_t i = 0; i < g->quirk_count; i++)
+    if (strcmp(g->quirks[i], "none") == 0)
+      return fail(L, v, "quirks: none stands alone (quirks: none), never in a list");
+  if (g->quirk_count > GH_MAX_QUIRKS)
+    return fail(L, v, "quirks: at most %d", GH_MAX_QUIRKS);
+  if (g->quirk_count > 0 && gh_yaml_map_get(root, "profiles") == NULL)
+    return fail(L, v,
+                "quirks: a quirk is a bug of one product version: say the scenario's "
+                "profiles (profiles: [wso2-4])");
+  return 0;
+}
+
 static int build_case(loader *L, const gh_ynode *root, gh_case_spec *c) {
   L->c = c;
   gh_gateway_spec *g = &c->gateway; /* unset: the gateway's defaults */
@@ -1786,6 +1813,8 @@ static int build_case(loader *L, const gh_ynode *root, gh_case_spec *c) {
   }
   if ((v = gh_yaml_map_get(root, "needs")) != NULL &&
       gh_sc_get_strings(L, v, "needs", LIST_NAME, NULL, 0, 0, &c->needs, &c->need_count))
+    return -1;
+  if ((v = gh_yaml_map_get(root, "quirks")) != NULL && build_quirks(L, root, v))
     return -1;
   if ((v = gh_yaml_map_get(root, "pki")) != NULL && build_pki(L, v))
     return -1;

@@ -126,6 +126,19 @@
  *   The two reload clocks of client certificates are listener-reload-schedule
  *   (declare it in needs).
  *
+ * Reported bugs of a WSO2 version (simulator/README.md, "Reported bugs"):
+ *
+ *   profiles: [wso2-4]                    # required with quirks
+ *   quirks: [deleted-alias-taken]         # or one name, or none (a matrix's "off")
+ *
+ * - Each name turns on one gatecert-sim quirk (gatecert-sim --rules lists
+ *   them, with the issue and the version that had the bug); the simulator
+ *   refuses an unknown name or a quirk of another profile (the case errors).
+ *   The quirks reach gatecert-sim's config through simconfig.c (sim driver,
+ *   the exec reference program, gatecert repro). Only a driver with the
+ *   capability quirks (the simulator's) can turn a product's bug on: on any
+ *   other the case is skipped naming it.
+ *
  * Real gateways (nginx, haproxy drivers; drivers/NGINX.md, drivers/HAPROXY.md):
  *
  *   gateway:
@@ -240,6 +253,7 @@
 #define GH_MAX_NODES          16   /* gateway.nodes */
 #define GH_MAX_FLAP_STATUSES  8    /* expect_flapping.between */
 #define GH_MAX_SWEEP_TIMES    1000 /* times a sweep calls at (every: from `from` to `to`) */
+#define GH_MAX_QUIRKS         16   /* quirks */
 
 typedef struct gh_load_error {
   char file[512];
@@ -349,6 +363,9 @@ typedef struct gh_gateway_spec {
   /* a cluster: 0 when not declared (one gateway), else 1..GH_MAX_NODES */
   int nodes;
   int64_t start_offsets_ms[GH_MAX_NODES]; /* node K's start after the case's, [0] = 0 */
+  /* the top-level quirks: reported bugs the gateway turns on (simulator only) */
+  char **quirks;
+  size_t quirk_count;
 } gh_gateway_spec;
 
 #define GH_KEY_MANAGER_NAME    "gatecert" /* the name the oauth key manager is registered as */

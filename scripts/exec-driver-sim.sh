@@ -39,7 +39,7 @@ readonly NAME=gatecert-sim-curl VERSION=2.0.0 ADMIN_USER=gatecert
 caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifier
 caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
 caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,auth-fault-codes
-caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock
+caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock,quirks
 readonly CAPABILITIES=$caps
 readonly APIS=/api/am/publisher/v4/apis
 # Certificates live where the profile's Publisher API has them (gatecert-sim's

@@ -1,7 +1,8 @@
 /* control.c - the simulator-only control surface under /_sim/ (admin port,
  * same credentials).
  *
- *   GET  /_sim/status   the node (--node K, else null), profile, clock, the sender schedule (interval, ticks
+ *   GET  /_sim/status   the node (--node K, else null), profile, the quirks
+ *                       on, clock, the sender schedule (interval, ticks
  *                       processed, the next ticks), trust generation, reloads,
  *                       pending changes, counts
  *   GET  /_sim/time     the process clock (fake under libfaketime)
@@ -21,6 +22,18 @@ static json_t *iso(int64_t ms) {
   char text[32];
   gsim_format_iso(ms, text);
   return json_string(text);
+}
+
+/* The reported bugs turned on (--quirk): [{name, version, issue, rule}]. */
+static json_t *quirks_json(const gsim_options *opt) {
+  size_t count = 0;
+  const gsim_quirk *q = gsim_quirks_table(&count);
+  json_t *list = json_array();
+  for (size_t i = 0; i < count; i++)
+    if (opt->rules.quirks & (UINT64_C(1) << i))
+      json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "name", q[i].name, "version",
+                                            q[i].version, "issue", q[i].issue, "rule", q[i].row));
+  return list;
 }
 
 json_t *gsim_status_json(gsim *sim) {
@@ -47,13 +60,14 @@ json_t *gsim_status_json(gsim *sim) {
       json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)sim->stats.requests, "proxied",
                 (json_int_t)sim->stats.proxied, "faults", (json_int_t)sim->stats.faults,
                 "admin_requests", (json_int_t)sim->stats.admin_requests);
-  return json_pack(
-      "{s:s, s:o, s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "simulator", "gatecert-sim",
-      "node", sim->opt->node > 0 ? json_integer((json_int_t)sim->opt->node) : json_null(),
-      "profile", gsim_profile_name(sim->opt->profile), "product",
-      gsim_profile_product(sim->opt->profile), "time", iso(now), "time_ms", (json_int_t)now,
-      "started", iso(sim->started_ms), "started_ms", (json_int_t)sim->started_ms, "sender", sender,
-      "listener", gsim_listener_status(sim), "apis", (json_int_t)sim->api_count, "stats", stats);
+  return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "simulator",
+                   "gatecert-sim", "node",
+                   sim->opt->node > 0 ? json_integer((json_int_t)sim->opt->node) : json_null(),
+                   "profile", gsim_profile_name(sim->opt->profile), "product",
+                   gsim_profile_product(sim->opt->profile), "quirks", quirks_json(sim->opt), "time",
+                   iso(now), "time_ms", (json_int_t)now, "started", iso(sim->started_ms),
+                   "started_ms", (json_int_t)sim->started_ms, "sender", sender, "listener",
+                   gsim_listener_status(sim), "apis", (json_int_t)sim->api_count, "stats", stats);
 }
 
 void gsim_control_request(gsim *sim, struct evhttp_request *req, const char *path) {

@@ -6,8 +6,9 @@
  * structured: SSL profiles per backend host:port, the fault format, the
  * backend timeout, and the client side: "listener" (client mutual TLS: verify
  * mode, the two reload clocks, the listener trust store, how certificates
- * match), "mutual_ssl" (load-balancer header mode) and "throttling" (tiers). Command-line flags win
- * over the file. Every mistake is a usage error with a one-line reason naming the flag or the JSON
+ * match), "mutual_ssl" (load-balancer header mode) and "throttling" (tiers), and "quirks" (reported
+ * bugs to turn on, with --quirk: rules.h). Command-line flags win over the file; quirks of both
+ * are turned on. Every mistake is a usage error with a one-line reason naming the flag or the JSON
  * key; unknown keys are errors too, so a typo cannot silently change behaviour. Passwords are read
  * from files only (never argv), and a password file's trailing newline is not part of the password.
  */
@@ -69,7 +70,7 @@ static const char usage_text[] =
     "  --config FILE               JSON: ssl_profiles, default_profile, fault_format,\n"
     "                              backend_timeout_ms, http_listener,\n"
     "                              sender_reload_interval, listener (client mutual\n"
-    "                              TLS), mutual_ssl, throttling (see README.md)\n"
+    "                              TLS), mutual_ssl, throttling, quirks (see README.md)\n"
     "  --fault-format FORMAT       json or xml (default: the profile's, json for wso2-4\n"
     "                              and sap, xml for wso2-2.6)\n"
     "  --http                      also listen for plain HTTP\n"
@@ -87,6 +88,9 @@ static const char usage_text[] =
     "                              harness's scenarios must catch)\n"
     "  --break FAMILY              self-test only: answer a rule family with its mutant\n"
     "                              row (see --rules; repeatable)\n"
+    "  --quirk NAME                turn on a bug reported against a WSO2 version (its\n"
+    "                              issue and row in --rules; repeatable; config\n"
+    "                              \"quirks\"): deleted-alias-taken\n"
     "  --rules                     print the rule table (Markdown) and exit\n"
     "  --help                      this text\n"
     "  --version                   print \"gatecert-sim VERSION\" and exit\n";
@@ -554,19 +558,51 @@ static int parse_throttling(gsim_options *opt, json_t *obj, char *why, size_t wh
   return 0;
 }
 
+/* The quirks asked for, by --quirk and config "quirks", turned on once the
+ * profile is known (names copied: the config's JSON is gone by then). */
+typedef struct quirk_list {
+  char *name[GSIM_MAX_QUIRKS];
+  size_t count;
+} quirk_list;
+
+static int add_quirk(quirk_list *q, const char *where, const char *name, char *why,
+                     size_t why_len) {
+  if (q->count >= GSIM_MAX_QUIRKS)
+    return fail(why, why_len, "%s: at most %d quirks", where, GSIM_MAX_QUIRKS);
+  q->name[q->count] = strdup(name);
+  if (!q->name[q->count])
+    return fail(why, why_len, "out of memory");
+  q->count++;
+  return 0;
+}
+
+static void quirk_list_free(quirk_list *q) {
+  for (size_t i = 0; i < q->count; i++)
+    free(q->name[i]);
+  q->count = 0;
+}
+
+static int parse_quirks(json_t *v, quirk_list *quirks, char *why, size_t why_len) {
+  if (!json_is_array(v))
+    return fail(why, why_len, "config: quirks must be an array of quirk names (see --rules)");
+  size_t i;
+  json_t *name;
+  json_array_foreach(v, i, name) {
+    if (!json_is_string(name))
+      return fail(why, why_len, "config: quirks[%zu] must be a quirk name (see --rules)", i);
+    int rc = add_quirk(quirks, "config: quirks", json_string_value(name), why, why_len);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 static int parse_config(gsim_options *opt, const char *path, int *fault_set, int *timeout_set,
-                        int *reload_set, char *why, size_t why_len) {
-  static const char *const keys[] = {"ssl_profiles",
-                                     "default_profile",
-                                     "fault_format",
-                                     "backend_timeout_ms",
-                                     "http_listener",
-                                     "sender_reload_interval",
-                                     "listener",
-                                     "mutual_ssl",
-                                     "throttling",
-                                     "backend_keepalive",
-                                     NULL};
+                        int *reload_set, quirk_list *quirks, char *why, size_t why_len) {
+  static const char *const keys[] = {
+      "ssl_profiles",  "default_profile",        "fault_format", "backend_timeout_ms",
+      "http_listener", "sender_reload_interval", "listener",     "mutual_ssl",
+      "throttling",    "backend_keepalive",      "quirks",       NULL};
   gcert_buf buf = {0};
   gcert_error err = {0};
   if (gcert_file_load(path, GSIM_MAX_CONFIG, &buf, &err) != GCERT_OK)
@@ -648,6 +684,9 @@ static int parse_config(gsim_options *opt, const char *path, int *fault_set, int
   section = json_object_get(root, "throttling");
   if (!rc && section)
     rc = parse_throttling(opt, section, why, why_len);
+  section = json_object_get(root, "quirks");
+  if (!rc && section)
+    rc = parse_quirks(section, quirks, why, why_len);
   json_decref(root);
   return rc;
 }
@@ -676,6 +715,7 @@ enum {
   OPT_MAX_CLIENT_CERTS,
   OPT_NODE,
   OPT_VERSION,
+  OPT_QUIRK,
 };
 
 static const struct option long_options[] = {
@@ -699,6 +739,7 @@ static const struct option long_options[] = {
     {"node", required_argument, NULL, OPT_NODE},
     {"log", required_argument, NULL, OPT_LOG},
     {"break", required_argument, NULL, OPT_BREAK},
+    {"quirk", required_argument, NULL, OPT_QUIRK},
     {"rules", no_argument, NULL, OPT_RULES},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -714,6 +755,7 @@ typedef struct cli_seen {
   int keepalive, keepalive_set;        /* --backend-keepalive (over the config's) */
   const char *breaks[GSIM_MAX_BREAKS]; /* rule families to break, after the profile is known */
   size_t break_count;
+  quirk_list *quirks; /* --quirk, then the config's */
 } cli_seen;
 
 static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, char *why,
@@ -776,6 +818,8 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     else
       return fail(why, why_len, "--break: at most %d", GSIM_MAX_BREAKS);
     return 0;
+  case OPT_QUIRK:
+    return add_quirk(seen->quirks, "--quirk", arg, why, why_len);
   case OPT_MAX_CLIENT_CERTS:
     if (parse_long(arg, 1, GSIM_LIMIT_MAX_CLIENT_CERTS, &opt->max_client_certs) != 0)
       return fail(why, why_len, "--max-client-certs: \"%s\" is not 1..%d", arg,
@@ -802,7 +846,10 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
   }
 }
 
-int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size_t why_len) {
+/* gsim_options_parse with the quirks' names held by the caller (freed there,
+ * whatever this returns). */
+static int parse_options(int argc, char **argv, gsim_options *opt, quirk_list *quirks, char *why,
+                         size_t why_len) {
   memset(opt, 0, sizeof(*opt));
   opt->backend_timeout_ms = GSIM_DEFAULT_TIMEOUT_MS;
   opt->backend_keepalive = 1;               /* http.connection.disable.keepalive: false */
@@ -820,7 +867,7 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   opt->forward_cert_header = 0; /* forward_client_certificate_header: false */
   if (set_string(&opt->cert_header, "X-WSO2-CLIENT-CERTIFICATE") != 0)
     return fail(why, why_len, "out of memory");
-  cli_seen seen = {0};
+  cli_seen seen = {.quirks = quirks};
   optind = 1;
   opterr = 0;
   int c;
@@ -866,11 +913,15 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   int fault_set = 0, timeout_set = 0, reload_set = 0;
   gsim_fault_format cli_fault = opt->fault_format;
   if (!rc && opt->config)
-    rc = parse_config(opt, opt->config, &fault_set, &timeout_set, &reload_set, why, why_len);
+    rc =
+        parse_config(opt, opt->config, &fault_set, &timeout_set, &reload_set, quirks, why, why_len);
   if (rc)
     return rc;
   if (gsim_rules_resolve(&opt->rules, opt->profile, why, why_len) != 0)
     return 2;
+  for (size_t i = 0; i < quirks->count; i++) /* before --break: a mutant wins */
+    if (gsim_rules_quirk(&opt->rules, quirks->name[i], why, why_len) != 0)
+      return 2;
   for (size_t i = 0; i < seen.break_count; i++)
     if (gsim_rules_break(&opt->rules, seen.breaks[i], why, why_len) != 0)
       return 2;
@@ -921,4 +972,11 @@ void gsim_options_free(gsim_options *opt) {
     free_password(&p->key_password);
   }
   memset(opt, 0, sizeof(*opt));
+}
+
+int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size_t why_len) {
+  quirk_list quirks = {0};
+  int rc = parse_options(argc, argv, opt, &quirks, why, why_len);
+  quirk_list_free(&quirks);
+  return rc;
 }

@@ -733,7 +733,8 @@ static const gh_driver_ops sim_ops = {
             GH_CAP_RESTART_KEEPS_STATE | GH_CAP_FAULT_CODES | GH_CAP_XML_FAULTS |
             GH_CAP_BASE_TRUST_STORE | GH_CAP_CLIENT_MTLS | GH_CAP_OAUTH2 | GH_CAP_HEADER_MODE |
             GH_CAP_HEADER_CERT_DECODE | GH_CAP_THROTTLING | GH_CAP_LISTENER_RELOAD_SCHEDULE |
-            GH_CAP_AUTH_FAULT_CODES | GH_CAP_LB_IN_FRONT | GH_CAP_FAKE_CLOCK | GH_CAP_CLUSTER,
+            GH_CAP_AUTH_FAULT_CODES | GH_CAP_LB_IN_FRONT | GH_CAP_FAKE_CLOCK | GH_CAP_QUIRKS |
+            GH_CAP_CLUSTER,
     .start = sim_start,
     .stop = sim_stop,
     .restart = sim_restart,

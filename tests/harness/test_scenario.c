@@ -1122,6 +1122,57 @@ static void test_real_gateway_keys(void **state) {
   gh_cases_free(cases, count);
 }
 
+/* quirks: a list, one name, none, and a matrix turning one on and off; the
+ * refusals are in scenarios-bad (quirks-*.yaml). */
+static void test_quirks(void **state) {
+  (void)state;
+  static const struct {
+    const char *label, *yaml_quirks, *matrix;
+    size_t cases;
+    const char *first[2]; /* each case's first quirk, NULL: none */
+  } rows[] = {
+      {"list", "quirks: [deleted-alias-taken, some-other-quirk]\n", "", 1, {"deleted-alias-taken"}},
+      {"one name", "quirks: deleted-alias-taken\n", "", 1, {"deleted-alias-taken"}},
+      {"none", "quirks: none\n", "", 1, {NULL}},
+      {"empty list", "quirks: []\n", "", 1, {NULL}},
+      {"matrix on/off",
+       "quirks: ${q}\n",
+       "matrix: {params: [q], rows: [[deleted-alias-taken], [none]]}\n",
+       2,
+       {"deleted-alias-taken", NULL}},
+      {"absent", "", "", 1, {NULL}},
+  };
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    print_message("row: %s\n", rows[i].label);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: q\nfeatures: [f]\nprofiles: [wso2-4]\n%s%ssteps:\n  - advance: 1s\n",
+             rows[i].yaml_quirks, rows[i].matrix);
+    gh_case_spec *cases = NULL;
+    size_t count = 0;
+    gh_load_error err;
+    if (gh_scenario_load_text("q.yaml", (const unsigned char *)text, strlen(text), &cases, &count,
+                              &err) != 0)
+      fail_msg("%s: %s", rows[i].label, err.message);
+    assert_int_equal(count, rows[i].cases);
+    for (size_t k = 0; k < count; k++) {
+      const gh_gateway_spec *g = &cases[k].gateway;
+      if (rows[i].first[k] == NULL) {
+        assert_int_equal(g->quirk_count, 0);
+        assert_null(g->quirks);
+      } else {
+        assert_true(g->quirk_count >= 1);
+        assert_string_equal(g->quirks[0], rows[i].first[k]);
+      }
+    }
+    if (i == 0) {
+      assert_int_equal(cases[0].gateway.quirk_count, 2);
+      assert_string_equal(cases[0].gateway.quirks[1], "some-other-quirk");
+    }
+    gh_cases_free(cases, count);
+  }
+}
+
 static void test_hostile_real(void **state) {
   (void)state;
   hostile("scenarios-good/real.yaml");
@@ -1150,7 +1201,7 @@ static void test_catalogue(void **state) {
   gh_catalogue_free(&cat);
   assert_int_equal(
       -1, gh_catalogue_load(test_fixture_path("scenarios-bad"), &cat, errors, 4, &error_count));
-  assert_int_equal(155, error_count); /* every bad file, not only the first */
+  assert_int_equal(160, error_count); /* every bad file, not only the first */
   assert_null(cat.cases);
   assert_true(errors[0].line > 0);
   assert_int_equal(-1,
@@ -1487,6 +1538,7 @@ int main(void) {
       cmocka_unit_test(test_catalogue_refusals),
       cmocka_unit_test(test_real_gateway_keys),
       cmocka_unit_test(test_hostile_real),
+      cmocka_unit_test(test_quirks),
       cmocka_unit_test(test_security_example),
       cmocka_unit_test(test_hostile_security),
       cmocka_unit_test(test_cluster_keys),
