@@ -436,9 +436,9 @@ typedef enum gh_step_kind {
 } gh_step_kind;
 
 /* Where a step goes in a cluster (gh_step.node): a node number 1..N, or these. */
-#define GH_NODE_DEFAULT  0  /* node 1 */
-#define GH_NODE_EACH     -1 /* a call to every node in order (expect_nodes) */
-#define GH_NODE_BALANCER -2 /* a call through the round-robin balancer */
+#define GH_NODE_DEFAULT  0    /* node 1 */
+#define GH_NODE_EACH     (-1) /* a call to every node in order (expect_nodes) */
+#define GH_NODE_BALANCER (-2) /* a call through the round-robin balancer */
 
 /* A sweep's expectation (expect_flapping): steady `before` until from_ms,
  * exactly the statuses of between from from_ms until until_ms, steady
