@@ -963,7 +963,10 @@ static int put_call(gen *g, const gh_step *s, const char *label, const char *ste
               g->turn, node, nodes);
     }
     fprintf(o, "use_node %d\n", node);
-    rc = put_one_call(g, s, label, step, e);
+    sbuf l = {0};
+    gu_text_printf(&l, "%s (node %d)", label, node);
+    rc = put_one_call(g, s, sb_str(&l), step, e);
+    gu_text_free(&l);
   }
   fputs("use_node 1\n", o);
   return rc;
