@@ -410,14 +410,20 @@ const char *gsim_admin_certs_elsewhere(const gsim *sim) {
 int gsim_admin_certs(gsim *sim, struct evhttp_request *req, const char *path) {
   if (gsim_rule_of(sim->opt, GSIM_RF_REST_PATHS)->variant == GSIM_REST_SAP_ODATA) {
     /* rest.sap-odata: a backend certificate goes into a trust store of the OData service */
-    if (!gsim_rest_under(path, CERT_APIS[GSIM_REST_V4].certs) &&
-        !gsim_rest_under(path, CERT_APIS[GSIM_REST_V014].certs) &&
-        !gsim_rest_under(path, CLIENT_CERTS_V014))
+    if (gsim_rest_under(path, CLIENT_CERTS_V014))
+      gsim_rest_error(req, 404, "Not Found",
+                      "No such resource: client certificates are under " PUBLISHER
+                      "/apis/{apiId}/client-certificates in this version (rule "
+                      "rest.publisher-v4); backend certificates are in the OData service's trust "
+                      "stores (rule rest.sap-odata)");
+    else if (!gsim_rest_under(path, CERT_APIS[GSIM_REST_V4].certs) &&
+             !gsim_rest_under(path, CERT_APIS[GSIM_REST_V014].certs))
       return 0;
-    gsim_rest_error(req, 404, "Not Found",
-                    "No such resource: under the sap profiles backend certificates go into a "
-                    "trust store used by an API provider, through the OData service at "
-                    "/apiportal/api/1.0/Management.svc/ (rule rest.sap-odata)");
+    else
+      gsim_rest_error(req, 404, "Not Found",
+                      "No such resource: under the sap profiles backend certificates go into a "
+                      "trust store used by an API provider, through the OData service at "
+                      "/apiportal/api/1.0/Management.svc/ (rule rest.sap-odata)");
     return 1;
   }
   const cert_api *certs = cert_api_of(sim); /* rule rest-paths */

@@ -654,15 +654,15 @@ static void route_certs(odata_call *c, const char *rest) {
 
 /* ---- CertificateStoreReferences and APIProviders ------------------------------------ */
 
-/* The store name of a reference body ({"name"?, "certificateStoreName"}); NULL
- * after answering 400. */
+/* The store name of a reference body ({"name", "certificateStoreName"}; the
+ * name required when with_name, as POST needs it; PUT sends the store only, as
+ * SAP documents); NULL after answering 400. */
 static const char *ref_body(odata_call *c, json_t *in, int with_name) {
   const char *k;
   json_t *v;
   json_object_foreach(in, k, v) {
     if (strcmp(k, "certificateStoreName") != 0 && strcmp(k, "__metadata") != 0 &&
-        strcmp(k, "storeType") != 0 && strcmp(k, "life_cycle") != 0 &&
-        (!with_name || strcmp(k, "name") != 0)) {
+        strcmp(k, "storeType") != 0 && strcmp(k, "life_cycle") != 0 && strcmp(k, "name") != 0) {
       char message[200];
       snprintf(message, sizeof(message), "Unknown property '%.64s' of a CertificateStoreReference",
                k);
@@ -671,7 +671,9 @@ static const char *ref_body(odata_call *c, json_t *in, int with_name) {
     }
   }
   const char *store = json_string_value(json_object_get(in, "certificateStoreName"));
-  if (!store || (with_name && !json_is_string(json_object_get(in, "name")))) {
+  json_t *name = json_object_get(in, "name");
+  if (!store || (with_name && !json_is_string(name)) ||
+      (name && !json_is_null(name) && !json_is_string(name))) {
     refused(c->sim, c->req, 400, CODE_INVALID,
             with_name ? "'name' and 'certificateStoreName' are required (strings)"
                       : "'certificateStoreName' is required (a string)");
@@ -718,7 +720,7 @@ static void route_refs(odata_call *c, const char *rest) {
       answer_why(c->sim, c->req, st, &why, "reading a reference");
     json_decref(ref);
   } else if (m == EVHTTP_REQ_PUT) {
-    const char *store = (in = body_object(c)) ? ref_body(c, in, 1) : NULL;
+    const char *store = (in = body_object(c)) ? ref_body(c, in, 0) : NULL;
     const char *body_name = json_string_value(json_object_get(in, "name"));
     if (store && body_name && strcmp(body_name, name) != 0)
       refused(c->sim, c->req, 400, CODE_INVALID, "The name in the body is not the key's");

@@ -207,7 +207,7 @@ static void test_break(void **state) {
                     (after->code == NULL || strcmp(after->code, before->code) == 0);
     if (after->variant == before->variant && after->status == before->status && same_code)
       fail_msg("--break %s: %s behaves as %s", cases[i].name, after->id, before->id);
-    assert_true(rules.broken & (1u << cases[i].family));
+    assert_true(rules.broken & (UINT64_C(1) << cases[i].family));
   }
   gsim_rules rules;
   char why[512] = "";
