@@ -95,6 +95,11 @@
  * (fake seconds node:status): 590.000 1:500 2:500; 600.000 1:200 2:500"
  * ("!" after a call whose expectation did not hold).
  *
+ * A case that turned on reported bugs (scenario quirks:) names them: "quirks"
+ * (an array) in its conformance.json entry, a property "quirks: <case name>" =
+ * "a, b" in its testsuite's <properties> (neither schema lets a testcase hold
+ * properties) and a line "quirks (reported bugs turned on): a, b" in <system-out>.
+ *
  * Nothing here prints except the gh_console_* functions; errors are returned
  * with a reason in the caller's buffer. libxml2 would print its own errors to
  * stderr, so a capturing handler is installed around the XML writer.
@@ -326,6 +331,9 @@ static void case_free(gh_case *c) {
     free(c->events[i].clock);
     free(c->events[i].label);
   }
+  for (size_t i = 0; c->quirks != NULL && i < c->quirk_count; i++)
+    free(c->quirks[i]);
+  free(c->quirks);
   free(c->events);
   memset(c, 0, sizeof(*c));
 }
@@ -364,6 +372,14 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
     for (size_t i = 0; ok && i < c->feature_count; i++) {
       ok = dup_clean(&copy.features[i], c->features[i], secrets);
       copy.feature_count = i + 1;
+    }
+  }
+  if (ok && c->quirks != NULL && c->quirk_count > 0) {
+    copy.quirks = calloc(c->quirk_count, sizeof(*copy.quirks));
+    ok = copy.quirks != NULL;
+    for (size_t i = 0; ok && i < c->quirk_count; i++) {
+      ok = dup_clean(&copy.quirks[i], c->quirks[i], secrets);
+      copy.quirk_count = i + 1;
     }
   }
   if (ok && c->events != NULL && c->event_count > 0) { /* the timeline, its texts filtered */
@@ -866,13 +882,39 @@ static char *failure_body(const clean_case *cc) {
   return sb_take(&b);
 }
 
+/* "a, b": a case's quirks, unfiltered (the writers filter it); NULL when it has none or
+ * memory ran out. */
+static char *quirks_joined(const gh_case *c) {
+  if (c->quirks == NULL || c->quirk_count == 0)
+    return NULL;
+  gu_text t = {0};
+  for (size_t i = 0; i < c->quirk_count; i++)
+    gu_text_printf(&t, "%s%s", i ? ", " : "", c->quirks[i] != NULL ? c->quirks[i] : "");
+  if (t.failed) {
+    gu_text_free(&t);
+    return NULL;
+  }
+  return t.data;
+}
+
+/* The <system-out> line naming the reported bugs a case turned on. */
+static void quirks_line(gu_text *b, const gh_case *c, const char *const *secrets) {
+  char *joined = quirks_joined(c);
+  char *clean = joined != NULL ? gh_report_clean(joined, secrets) : NULL;
+  if (clean != NULL)
+    gu_text_printf(b, "quirks (reported bugs turned on): %s\n", clean);
+  free(clean);
+  free(joined);
+}
+
 /* Appends what the suite's <system-out> says about one case. */
 static void system_out_case(gu_text *b, const clean_case *cc, const char *name, const gh_case *c,
-                            const char *secs) {
+                            const char *secs, const char *const *secrets) {
   gh_outcome o = outcome_of(c);
   gu_text_printf(b, "=== %s: %s (%s s)\n", name, gh_case_outcome_name(c), secs);
   if (cc->reproduce != NULL)
     gu_text_printf(b, "reproduce: %s\n", cc->reproduce);
+  quirks_line(b, c, secrets);
   if (c->nodes > 0) { /* a cluster: which node answered each call */
     gu_text_printf(b, "cluster of %d nodes; calls (fake seconds node:status):", c->nodes);
     int64_t at = -1;
@@ -1005,7 +1047,7 @@ static void write_case(xml_out *x, const gh_run *run, const gh_case *c, const ch
     x_full_end(x);
   }
   x_end(x);
-  system_out_case(out, &cc, name, c, secs);
+  system_out_case(out, &cc, name, c, secs, x->secrets);
   if (out->failed)
     x->failed = true;
 done:
@@ -1064,6 +1106,20 @@ static void write_suite(xml_out *x, const gh_run *run, const suite *s, size_t id
     x_attr_raw(x, "name", run->shard_index > 0 ? "shard" : "merged_shards");
     x_attr_raw(x, "value", shard);
     x_end(x);
+  }
+  for (size_t i = 0; i < run->count && !x->failed; i++) { /* "quirks: CASE" = "a, b" */
+    const gh_case *c = &run->cases[i];
+    char *joined = strcmp(case_feature(c, 0), s->feature) == 0 ? quirks_joined(c) : NULL;
+    if (joined == NULL)
+      continue;
+    gu_text pname = {0};
+    gu_text_printf(&pname, "quirks: %s", c->name != NULL ? c->name : "");
+    x_start(x, "property");
+    x_attr(x, "name", pname.failed ? "quirks" : pname.data);
+    x_attr(x, "value", joined);
+    x_end(x);
+    gu_text_free(&pname);
+    free(joined);
   }
   x_end(x);
 
@@ -1284,6 +1340,18 @@ static json_t *features_array(const gh_case *c, const char *const *secrets) {
   return a;
 }
 
+/* The case's quirks as a JSON array of filtered names. */
+static json_t *quirks_array(const gh_case *c, const char *const *secrets) {
+  json_t *a = json_array();
+  for (size_t i = 0; a != NULL && i < c->quirk_count; i++) {
+    if (json_array_append_new(a, j_str(c->quirks[i], secrets)) != 0) {
+      json_decref(a);
+      return NULL;
+    }
+  }
+  return a;
+}
+
 /* One entry of "cases": every case, whatever its outcome (see the top). */
 static json_t *case_entry(const gh_case *c, const char *const *secrets) {
   json_t *e = json_object();
@@ -1299,6 +1367,8 @@ static json_t *case_entry(const gh_case *c, const char *const *secrets) {
   if (ok && c->applies > 0)
     ok = j_set(e, "applies", json_integer((json_int_t)c->applies)) &&
          j_set(e, "apply_ms", j_seconds(to_units(c->apply_ms, 1000)));
+  if (ok && c->quirk_count > 0) /* the reported bugs it turned on */
+    ok = j_set(e, "quirks", quirks_array(c, secrets));
   json_t *calls = ok && c->nodes > 0 ? json_array() : NULL;
   if (calls != NULL) /* a cluster: each call's fake time, the node that answered, its status */
     ok = j_set(e, "nodes", json_integer(c->nodes)) && j_set(e, "calls", calls);

@@ -104,6 +104,8 @@ typedef struct gh_case {
   int64_t start_ms; /* the gateway's start on the fake clock, since the epoch (0: unknown) */
   int nodes;        /* a cluster case: its gateway nodes (each call's node is in events);
                      * 0 otherwise */
+  char **quirks;    /* the reported bugs it turned on (scenario quirks:, the simulator's --quirk) */
+  size_t quirk_count;
 } gh_case;
 
 typedef struct gh_run {

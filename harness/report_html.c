@@ -16,7 +16,8 @@
  *               message (only when there is one);
  *   cases       one <details class="case"> per case (open when it failed or
  *               errored, and every case of a run of at most SMALL_RUN),
- *               data-name, data-outcome; its verdict, file, message (skip
+ *               data-name, data-outcome; its verdict, file, features, quirks
+ *               (when it turned reported bugs on), message (skip
  *               reason / failure), detail (expected vs seen), the reproduce
  *               command, the timeline, the reload log lines, the log tail;
  *   timeline    an inline <svg class="timeline">. The axis is ordinal: each
@@ -460,6 +461,14 @@ static void case_entry(html *h, xmlNodePtr parent, const gh_case *c, size_t inde
     gu_text_printf(&f, "%s%s", i ? ", " : "", c->features[i]);
   put_text(h, dl, "dd", f.failed ? "" : f.data);
   gu_text_free(&f);
+  if (c->quirks != NULL && c->quirk_count > 0) { /* the reported bugs it turned on */
+    gu_text q = {0};
+    for (size_t i = 0; i < c->quirk_count; i++)
+      gu_text_printf(&q, "%s%s", i ? ", " : "", c->quirks[i] ? c->quirks[i] : "");
+    put_text(h, dl, "dt", "quirks (reported bugs turned on)");
+    put_text(h, dl, "dd", q.failed ? "" : q.data);
+    gu_text_free(&q);
+  }
   if (c->message && c->message[0]) {
     put_text(h, dl, "dt", c->outcome == GH_SKIP ? "skip reason" : "message");
     put_attr(h, put_text(h, dl, "dd", c->message), "class", "message");

@@ -91,7 +91,9 @@ static void record_case(const options *opt, const gh_case_spec *c, const char *p
                     .events = o->events,
                     .event_count = o->event_count,
                     .start_ms = o->start_ms,
-                    .nodes = o->nodes};
+                    .nodes = o->nodes,
+                    .quirks = c->gateway.quirks,
+                    .quirk_count = c->gateway.quirk_count};
   gh_case *added = gh_run_add(run, &result);
   if (added)
     gh_console_case(stdout, color, added);

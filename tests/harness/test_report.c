@@ -1444,6 +1444,64 @@ static void test_cluster_calls(void **state) {
   gh_run_free(&run);
 }
 
+/* A case's quirks: "quirks" in its conformance.json entry (filtered; absent
+ * without any), a "quirks: <case>" property of its testsuite and a line in
+ * <system-out> in junit.xml. */
+static void test_case_quirks(void **state) {
+  (void)state;
+  static const char *features[] = {"wso2-bugs"};
+  static const char *quirks[] = {"restart-drops-client-certs", "sender-backup-fails-s3cret"};
+  static const char *const secrets[] = {"s3cret", NULL};
+  gh_case bug = {.name = "bug on",
+                 .file = "wso2-bugs/x.yaml",
+                 .features = (char **)features,
+                 .feature_count = 1,
+                 .profile = "wso2-4",
+                 .outcome = GH_PASS,
+                 .quirks = (char **)quirks,
+                 .quirk_count = 2};
+  gh_case off = bug;
+  off.name = "bug off";
+  off.quirks = NULL;
+  off.quirk_count = 0;
+  gh_run run = {.implementation = "sim", .profile = "wso2-4", .secrets = secrets};
+  assert_non_null(gh_run_add(&run, &bug));
+  assert_non_null(gh_run_add(&run, &off));
+  char *path = test_scratch_path("quirks.json");
+  char why[256] = "";
+  if (gh_conformance_write(&run, path, why, sizeof(why)) != 0)
+    fail_msg("gh_conformance_write: %s", why);
+  json_t *root = load_json(path);
+  json_t *cases = json_object_get(root, "cases");
+  json_t *on = json_object_get(json_array_get(cases, 0), "quirks");
+  assert_int_equal(2, json_array_size(on));
+  assert_string_equal("restart-drops-client-certs", json_string_value(json_array_get(on, 0)));
+  assert_string_equal("sender-backup-fails-[redacted]", json_string_value(json_array_get(on, 1)));
+  assert_null(json_object_get(json_array_get(cases, 1), "quirks"));
+  json_decref(root);
+  char *xml = test_scratch_path("quirks.xml");
+  if (gh_junit_write(&run, xml, why, sizeof(why)) != 0)
+    fail_msg("gh_junit_write: %s", why);
+  char *text = NULL;
+  size_t len = 0;
+  assert_int_equal(0, gu_read_file(xml, (size_t)1 << 20, &text, &len));
+  static const char *const want[] = {
+      "<property name=\"quirks: bug on\" "
+      "value=\"restart-drops-client-certs, sender-backup-fails-[redacted]\"/>",
+      "quirks (reported bugs turned on): restart-drops-client-certs, "
+      "sender-backup-fails-[redacted]\n",
+  };
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+    if (strstr(text, want[i]) == NULL)
+      fail_msg("junit.xml lacks '%s':\n%s", want[i], text);
+  assert_null(strstr(text, "quirks: bug off"));
+  assert_null(strstr(text, "s3cret"));
+  free(text);
+  free(xml);
+  free(path);
+  gh_run_free(&run);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean_characters),
@@ -1464,6 +1522,7 @@ int main(void) {
       cmocka_unit_test(test_not_applicable_results),
       cmocka_unit_test(test_not_applicable_reports),
       cmocka_unit_test(test_cluster_calls),
+      cmocka_unit_test(test_case_quirks),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   xmlCleanupParser();

@@ -49,6 +49,7 @@ static gh_event bug_events[] = {
      .label = "2030-01-01T00:10:00.000Z INFO  <b>reload</b> token hunter2 generation 2"},
 };
 
+static const char *QUIRKS[] = {"restart-drops-client-certs", "sender-backup-fails"};
 static gh_run synthetic_run(void) {
   gh_run run = {.implementation = "sim",
                 .profile = "mixed",
@@ -77,7 +78,9 @@ static gh_run synthetic_run(void) {
        .feature_count = 1,
        .profile = "sap",
        .outcome = GH_PASS,
-       .reproduce = "gatecert run --case ok-case"},
+       .reproduce = "gatecert run --case ok-case",
+       .quirks = (char **)QUIRKS,
+       .quirk_count = 2},
       {.name = "na-case",
        .file = "client-mtls/na.yaml",
        .features = (char **)trust,
@@ -168,6 +171,10 @@ static const xrow page_rows[] = {
     {"detail", "count(//details[@id='case-1']//pre[@class='detail' and contains(., 'seen: 500')])",
      1},
     {"scenario file", "count(//dd[.='reload/upload-around-tick.yaml'])", 1},
+    {"quirks, one case",
+     "count(//details[@data-name='ok-case']//dt[.='quirks (reported bugs turned on)'])", 1},
+    {"quirks named", "count(//dd[.='restart-drops-client-certs, sender-backup-fails'])", 1},
+    {"no quirks elsewhere", "count(//dt[.='quirks (reported bugs turned on)'])", 1},
     {"redacted", "count(//*[contains(., 'hunter2') or contains(., 's3cr3t-Token-XYZ')])", 0},
     {"no external resource", "count(//*[@src] | //link)", 0},
 };
