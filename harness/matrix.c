@@ -121,6 +121,7 @@ static void mx_case_free(gh_mx_case *c) {
   free(c->file);
   free_strings(c->features, c->feature_count);
   free(c->message);
+  free_strings(c->quirks, c->quirk_count);
   memset(c, 0, sizeof(*c));
 }
 
@@ -142,6 +143,30 @@ static int load_features(const char *src, size_t i, json_t *array, gh_mx_case *c
                      i, k);
     c->features[k] = string_or(f, NULL, &ok);
     c->feature_count = k + 1;
+  }
+  return ok ? 0 : gu_fail(why, why_len, "%s: out of memory", src);
+}
+
+/* "quirks" (optional): the reported bugs the case turned on, into c. */
+static int load_quirks(const char *src, size_t i, json_t *e, gh_mx_case *c, char *why,
+                       size_t why_len) {
+  json_t *quirks = json_object_get(e, "quirks");
+  if (quirks == NULL)
+    return 0;
+  if (!json_is_array(quirks))
+    return gu_fail(why, why_len, "%s: cases[%zu]: \"quirks\" is not an array", src, i);
+  size_t n = json_array_size(quirks);
+  if (n == 0)
+    return 0;
+  if (!(c->quirks = calloc(n, sizeof(*c->quirks))))
+    return gu_fail(why, why_len, "%s: out of memory", src);
+  bool ok = true;
+  for (size_t k = 0; k < n && ok; k++) {
+    json_t *q = json_array_get(quirks, k);
+    if (!json_is_string(q))
+      return gu_fail(why, why_len, "%s: cases[%zu]: quirks[%zu] is not a string", src, i, k);
+    c->quirks[k] = string_or(q, NULL, &ok);
+    c->quirk_count = k + 1;
   }
   return ok ? 0 : gu_fail(why, why_len, "%s: out of memory", src);
 }
@@ -183,6 +208,8 @@ static int load_case(const char *src, size_t i, json_t *e, gh_mx_case *c, char *
   c->fake_seconds = json_number_value(json_object_get(e, "fake_seconds"));
   c->applies = (long)json_number_value(json_object_get(e, "applies"));
   c->apply_ms = json_number_value(json_object_get(e, "apply_ms"));
+  if (load_quirks(src, i, e, c, why, why_len) != 0)
+    return -1;
   return load_features(src, i, features, c, why, why_len);
 }
 

@@ -76,6 +76,8 @@ typedef struct gh_mx_case {
   double fake_seconds;
   long applies;    /* 0 when the report has none */
   double apply_ms; /* real time the applies took */
+  char **quirks;   /* "quirks": the reported bugs it turned on (NULL when none) */
+  size_t quirk_count;
 } gh_mx_case;
 
 /* One conformance.json: one column of the matrix. */

@@ -304,7 +304,9 @@ static int fill_run(gh_run *run, const shard_in *s, size_t n, const merged_case 
                    .seconds = c->seconds,
                    .fake_ms = (int64_t)llround(c->fake_seconds * 1000.0),
                    .applies = c->applies,
-                   .apply_ms = c->apply_ms};
+                   .apply_ms = c->apply_ms,
+                   .quirks = c->quirks,
+                   .quirk_count = c->quirk_count};
     if (gh_run_add(run, &add) == NULL)
       return gu_fail(why, why_len, "merge: out of memory");
   }
@@ -384,11 +386,26 @@ static bool junit_suite(xmlDocPtr out, xmlNodePtr root, const char *feature, lon
        p != NULL; p = p->next) {
     xmlChar *name = xmlGetProp(p, BAD_CAST "name");
     bool keep = name == NULL || (xmlStrcmp(name, BAD_CAST "shard") != 0 &&
-                                 xmlStrcmp(name, BAD_CAST "merged_shards") != 0);
+                                 xmlStrcmp(name, BAD_CAST "merged_shards") != 0 &&
+                                 xmlStrncmp(name, BAD_CAST "quirks: ", 8) != 0);
     xmlFree(name);
     if (keep)
       xmlAddChild(props, xmlDocCopyNode(p, out, 1));
   }
+  for (size_t i = 0; i < n; i++) /* each shard's "quirks: CASE" of this feature's cases */
+    for (xmlNodePtr x = xmlDocGetRootElement(s[i].junit)->children; x != NULL; x = x->next) {
+      xmlChar *name = xmlGetProp(x, BAD_CAST "name");
+      xmlNodePtr ps = name != NULL && xmlStrcmp(name, BAD_CAST feature) == 0
+                          ? child_named(x, "properties")
+                          : NULL;
+      xmlFree(name);
+      for (xmlNodePtr p = ps != NULL ? ps->children : NULL; p != NULL; p = p->next) {
+        xmlChar *pname = xmlGetProp(p, BAD_CAST "name");
+        if (pname != NULL && xmlStrncmp(pname, BAD_CAST "quirks: ", 8) == 0)
+          xmlAddChild(props, xmlDocCopyNode(p, out, 1));
+        xmlFree(pname);
+      }
+    }
   if (merged_shards > 0) {
     xmlNodePtr p = xmlNewChild(props, NULL, BAD_CAST "property", NULL);
     xmlSetProp(p, BAD_CAST "name", BAD_CAST "merged_shards");

@@ -76,6 +76,11 @@ for round in hash timings; do
   merged_cases=$(grep -c '<testcase ' "$scratch/$round/merged/junit.xml")
   [ "$merged_cases" = "$whole_cases" ] ||
     fail "$round: merged junit.xml has $merged_cases testcases, the single run $whole_cases"
+  # every case's quirks (a property of its testsuite) survive the merge, from every shard
+  whole_quirks=$(grep -c '<property name="quirks: ' "$scratch/whole/junit.xml")
+  merged_quirks=$(grep -c '<property name="quirks: ' "$scratch/$round/merged/junit.xml")
+  [ "$whole_quirks" -gt 0 ] && [ "$merged_quirks" = "$whole_quirks" ] ||
+    fail "$round: merged junit.xml names the quirks of $merged_quirks cases, the single run $whole_quirks"
 done
 
 # The refusals, end to end.
