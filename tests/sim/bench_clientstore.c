@@ -388,7 +388,7 @@ static int load_phase(st_sim *sim, const char *api, const pki *k, size_t first_u
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
         if (bs_faketime_set(sim->clock_file, when) != 0)
           rc = -1;
-        near_left = PARALLEL * 2;
+        near_left = (size_t)PARALLEL * 2;
         event++;
       }
     }
