@@ -6,8 +6,9 @@
  * settings or client certificates: client-mtls; a certificate header:
  * header-mode and, unless url-pem or garbage, header-cert-decode; tokens and
  * subscriptions: oauth2; fault codes in the expectation of the profile run:
- * WSO2's fault codes, the 9009xx of the security chain apart; via: lb; per-API backend TLS; a certificate whose
- * validity starts or ends within the span the clock steps cover: fake-clock;
+ * WSO2's fault codes, the 9009xx of the security chain apart; via: lb;
+ * per-API backend TLS; a certificate whose validity starts or ends within the
+ * span the clock steps cover: fake-clock;
  * quirks: quirks; gateway.nodes above 1: cluster ...). run_case.c
  * compares the union with the driver's capabilities (skipped: the first
  * missing one named) and with the product's not-applicable table.
