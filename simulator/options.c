@@ -31,7 +31,7 @@
 
 static const char usage_text[] =
     "usage: gatecert-sim --state DIR --admin-user USER --admin-password-file FILE\n"
-    "                    [--fresh-store] [--profile wso2-4|wso2-2.6|sap]\n"
+    "                    [--fresh-store] [--profile wso2-4|wso2-2.6|sap-2023|sap-2026]\n"
     "                    [--sender-reload-interval SECONDS]\n"
     "                    [--server-cert FILE --server-key FILE]\n"
     "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
@@ -45,7 +45,9 @@ static const char usage_text[] =
     "\n"
     "  --profile NAME              whose rules to follow: wso2-4 (WSO2 4.x as its code\n"
     "                              behaves; default, also called wso2), wso2-2.6\n"
-    "                              (WSO2 2.6 as documented) or sap\n"
+    "                              (WSO2 2.6 as documented), sap-2023 (SAP API\n"
+    "                              Management, its 2023 documentation) or sap-2026\n"
+    "                              (its current documentation; also called sap)\n"
     "  --state DIR                 where the store (gatecert-sim.db, 0600) lives; created\n"
     "                              (locked: one gatecert-sim per DIR, or one per\n"
     "                              node with --node). An existing store that is\n"
@@ -763,7 +765,10 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
   switch (c) {
   case OPT_PROFILE:
     if (gsim_profile_parse(arg, &opt->profile) != 0)
-      return fail(why, why_len, "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6 or sap", arg);
+      return fail(
+          why, why_len,
+          "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6, sap-2023 or sap-2026 (or sap)",
+          arg);
     return 0;
   case OPT_STATE:
     return set_string(&opt->state_dir, arg) ? fail(why, why_len, "out of memory") : 0;

@@ -86,7 +86,7 @@ int gsim_reload_now(gsim *sim, const char *reason, char *why, size_t why_len) {
   gsim_trust *trust = &sim->trust;
   gsim_ssl_profile saved[GSIM_MAX_PROFILES];
   size_t first = trust->profile_count + 1, providers = 0;
-  int sap = sim->opt->profile == GSIM_PROFILE_SAP;
+  int sap = gsim_rule_of(sim->opt, GSIM_RF_REST_PATHS)->variant == GSIM_REST_SAP_ODATA;
   for (size_t i = first; sap && i < GSIM_MAX_PROFILES; i++) {
     saved[i] = trust->profiles[i];
     memset(&trust->profiles[i], 0, sizeof(trust->profiles[i]));

@@ -16,7 +16,7 @@
  *   clocks   reload.c: the three schedules; applies what the domains say is
  *            pending
  *   admin    admin_certs.c, admin_apis.c, admin_clientcerts.c, admin_oauth.c,
- *            admin_sap.c, admin_common.c, control.c (admin.h), each calling
+ *            admin_odata.c, admin_common.c, control.c (admin.h), each calling
  *            its domain module (clientauth.h, oauth.h, sap.h); admin.c (the
  *            route table and authentication)
  *   top      security.c, proxy.c, main.c; introspect.c (gatecert-introspect)
