@@ -218,7 +218,8 @@ static int start(gsim *sim, identity *id, int *lock_fd, char *why, size_t why_le
   }
   sim->started_ms = gsim_now_ms();
   gsim_reload_init(sim);
-  if (open_state(sim, lock_fd, why, why_len) != 0)
+  if (open_state(sim, lock_fd, why, why_len) != 0 ||
+      gsim_store_set_durability(sim->store, sim->opt->durability_full, why, why_len) != 0)
     return -1;
   gsim_reload_cluster_init(sim); /* --node: before loading, so nothing made meanwhile is missed */
   if (load_identity(sim->opt, id, why, why_len) != 0 ||

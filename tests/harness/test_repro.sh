@@ -114,8 +114,8 @@ no_mismatch "$name"
 expect_line "$name" '^step 1 \(line 16\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
 expect_line "$name" '^step 2 \(line 20\) advance 120s \(\+ 120s\): clock at 2030-01-01 00:02:00;'
 expect_line "$name" '^step 3 \(line 21\) upload_endpoint_cert alias echo, cert root as pem, backend echo: got status 201$'
-expect_line "$name" '^step 5 \(line 24\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
-expect_line "$name" '^step 7 \(line 27\) call test GET /menaka: got status 200, fault code none, backend reached: yes$'
+expect_line "$name" '^step 5 \(line 25\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
+expect_line "$name" '^step 7 \(line 28\) call test GET /menaka: got status 200, fault code none, backend reached: yes$'
 expect_line "$name" '^  expected: status 200, body contains "Jersey say : menaka", backend reached, gateway log has'
 
 # 3. backend mTLS: the SSL profile's identity (chain + key made with cat) is presented
@@ -242,6 +242,15 @@ for profile in sap-2023 sap-2026; do
     fail "$profile: a Publisher endpoint certificate path in its script"
   fi
 done
+
+# 6d. SAP's own objects (sap_store_cert, sap_reference, sap_provider): an API
+#     provider trusting its backend through a reference that is repointed
+name="a provider's trust store through a reference, repointed"
+repro "$name" 0 --profile sap-2026
+no_mismatch "$name"
+expect_line "$name" '^step 8 \(line [0-9]+\) sap_reference: got status 204$'
+expect_line "$name" '^step 12 \(line [0-9]+\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
+expect_line "$name" '^step 17 \(line [0-9]+\) call test GET /menaka: got status 200,'
 
 # 7. stopped with SIGTERM while its processes run: everything is still cleaned up
 name='endpoint cert takes effect at the next sender reload tick'
