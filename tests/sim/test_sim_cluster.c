@@ -300,6 +300,11 @@ static void test_locks(void **state) {
   st_sim b;
   opts = (st_sim_opts){.dir = bt_scratch(dir, "locks-b")};
   st_check(st_sim_start(&b, &opts));
+  json_t *status = NULL; /* without --node: no node, no cluster */
+  st_check(st_status(&b, &status));
+  assert_true(json_is_null(json_object_get(status, "node")));
+  assert_true(json_is_null(json_object_get(status, "cluster")));
+  json_decref(status);
   bs_join(state_dir, b.dir, "state");
   bs_join(pw, b.dir, "admin.password");
   snprintf(want, sizeof(want), "in use by a gatecert-sim without --node, pid %ld",
