@@ -90,8 +90,8 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_LB_HEADER_FORWARD] = "lb-header-forward",
     [GSIM_RF_JWT_SKEW] = "jwt-skew",
     [GSIM_RF_ALIAS_REUSE] = "endpoint-alias-reuse",
-    [GSIM_RF_CLUSTER_CERTS] = "cluster-certificates",
     [GSIM_RF_SAP_FORMATS] = "sap-formats",
+    [GSIM_RF_CLUSTER_CERTS] = "cluster-certificates",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -447,16 +447,6 @@ static const gsim_rule TABLE[] = {
      "api-manager #1397 (API-M 4.2.0 alpha): adding a certificate under an alias deleted before "
      "warns that it already exists; the issue does not say why (a removed row still counted is "
      "inferred)"},
-    {GSIM_RF_CLUSTER_CERTS, "cluster.node-misses-change", 0, GSIM_CLUSTER_CERTS_MISSED, 0, NULL,
-     "A gateway cluster node (--node) misses endpoint and client certificate changes (and sap "
-     "store changes) made through another node until it restarts: its trust keeps what it "
-     "loaded at start; APIs, applications and subscriptions still reach it",
-     GSIM_SOURCE_BUG,
-     "api-manager #3167 (API-M 4.1.0 active-active: an endpoint certificate updated through node "
-     "1 is in the database and node 1's client-truststore.jks, not in node 2's, whose Publisher "
-     "shows null); api-manager #87 (2022, Publisher v1: an endpoint certificate loaded in one of "
-     "four gateways); carbon-apimgt #13408 (2025) added certificate events between active-active "
-     "nodes"},
     {GSIM_RF_REST_PATHS, "rest.sap-odata", GSIM_ON_SAP, GSIM_REST_SAP_ODATA, 404, NULL,
      "Stores, certificates, references and API providers through the OData service "
      "/apiportal/api/1.0/Management.svc/ (token from /oauth/token, or basic + CSRF); "
@@ -482,6 +472,16 @@ static const gsim_rule TABLE[] = {
     {GSIM_RF_SAP_FORMATS, "sap.formats-none", GSIM_ON_WSO2, GSIM_SAP_FORMATS_2023, 0, NULL,
      "No sap stores (the OData service is 404)", GSIM_SOURCE_INFERRED,
      "inferred: WSO2 API Manager has no SAP certificate stores; the row only fills the table"},
+    {GSIM_RF_CLUSTER_CERTS, "cluster.node-misses-change", 0, GSIM_CLUSTER_CERTS_MISSED, 0, NULL,
+     "A gateway cluster node (--node) misses endpoint and client certificate changes (and sap "
+     "store changes) made through another node until it restarts: its trust keeps what it "
+     "loaded at start; APIs, applications and subscriptions still reach it",
+     GSIM_SOURCE_BUG,
+     "api-manager #3167 (API-M 4.1.0 active-active: an endpoint certificate updated through node "
+     "1 is in the database and node 1's client-truststore.jks, not in node 2's, whose Publisher "
+     "shows null); api-manager #87 (2022, Publisher v1: an endpoint certificate loaded in one of "
+     "four gateways); carbon-apimgt #13408 (2025) added certificate events between active-active "
+     "nodes"},
 };
 /* clang-format on */
 
