@@ -7,8 +7,8 @@
  * header-mode and, unless url-pem or garbage, header-cert-decode; tokens and
  * subscriptions: oauth2; fault codes: WSO2's fault codes, the 9009xx of the
  * security chain apart; via: lb; per-API backend TLS; a certificate whose
- * validity starts or ends within the span the clock steps cover: fake-clock
- * ...). run_case.c
+ * validity starts or ends within the span the clock steps cover: fake-clock;
+ * quirks: quirks; gateway.nodes above 1: cluster ...). run_case.c
  * compares the union with the driver's capabilities (skipped: the first
  * missing one named) and with the product's not-applicable table.
  */
@@ -36,7 +36,8 @@ static unsigned fault_code_capability(const char *code) {
 static int clock_decides(const gh_case_spec *c) {
   int64_t span = 0;
   for (size_t i = 0; i < c->step_count; i++)
-    if (c->steps[i].kind == GH_STEP_ADVANCE || c->steps[i].kind == GH_STEP_ADVANCE_TO)
+    if (c->steps[i].kind == GH_STEP_ADVANCE || c->steps[i].kind == GH_STEP_ADVANCE_TO ||
+        c->steps[i].kind == GH_STEP_SWEEP)
       span += c->steps[i].duration_ms; /* an upper bound of the furthest fake time */
   for (size_t i = 0; i < c->pki_count; i++) {
     int64_t from = c->pki[i].not_before_ms, to = c->pki[i].not_after_ms;
@@ -57,6 +58,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
     caps |= GH_CAP_CLIENT_MTLS;
   if (g->has_mutual_ssl)
     caps |= GH_CAP_HEADER_MODE;
+  if (g->nodes > 1)
+    caps |= GH_CAP_CLUSTER; /* several nodes: start_node, use_node */
   if (g->has_throttling)
     caps |= GH_CAP_THROTTLING;
   if (g->has_oauth)
@@ -68,6 +71,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
       caps |= GH_CAP_CLIENT_MTLS;
     if (s->kind == GH_STEP_SUBSCRIBE || s->token.kind == GH_TOKEN_JWT)
       caps |= GH_CAP_OAUTH2;
+    if (s->kind >= GH_STEP_SAP_STORE_CERT && s->kind <= GH_STEP_SAP_PROVIDER)
+      caps |= GH_CAP_SAP_OBJECTS;
     if (s->header_encoding)
       caps |= GH_CAP_HEADER_MODE;
     /* url-pem is what a load balancer sends and what a gateway can pin
@@ -83,6 +88,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
   }
   if (g->front_lb)
     caps |= GH_CAP_LB_IN_FRONT;
+  if (g->quirk_count > 0) /* a product's reported bug: only the simulator can turn one on */
+    caps |= GH_CAP_QUIRKS;
   if (clock_decides(c))
     caps |= GH_CAP_FAKE_CLOCK;
   for (size_t i = 0; i < c->api_count; i++)
@@ -103,6 +110,8 @@ unsigned gh_runner_needed_caps(const gh_case_spec *c) {
 }
 
 const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps) {
+  if (c->gateway.quirk_count > 0 && !(caps & GH_CAP_QUIRKS))
+    return gh_cap_name(GH_CAP_QUIRKS); /* named first: no other gateway has a WSO2 bug to turn on */
   for (size_t i = 0; i < c->need_count; i++) {
     unsigned cap = 0;
     if (gh_cap_parse(c->needs[i], &cap) != 0 || !(caps & cap))

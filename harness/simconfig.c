@@ -8,7 +8,8 @@
  * is the flag that writes its section even when empty (mutual_ssl,
  * throttling); a section without one (listener) is written when a setting
  * of it is. The lists (SSL profiles, trusted load balancers, tiers) are
- * written by code after the table's settings of their section.
+ * written by code after the table's settings of their section; so are the
+ * quirks (the scenario's top-level list, "quirks" at the top level).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,8 @@ void gh_simconfig_from_spec(gh_gateway_config *cfg, const gh_gateway_spec *spec)
   for (size_t i = 0; i < SETTING_COUNT; i++)
     memcpy((char *)cfg + settings[i].cfg, (const char *)spec + settings[i].spec,
            field_size(settings[i].kind));
+  cfg->quirks = (const char *const *)spec->quirks; /* the top-level quirks: list */
+  cfg->quirk_count = spec->quirk_count;
 }
 
 /* Whole seconds of a duration in ms, at least 1 unless 0 (a config takes
@@ -190,6 +193,12 @@ json_t *gh_simconfig_json(const gh_gateway_config *c, unsigned flags) {
   json_object_set_new(root, "ssl_profiles", profiles);
   if (c->has_default_profile)
     json_object_set_new(root, "default_profile", profile_json(&c->default_profile, 1, flags));
+  if (c->quirk_count > 0) { /* the reported bugs to turn on (gatecert-sim --quirk) */
+    json_t *quirks = json_array();
+    for (size_t i = 0; i < c->quirk_count; i++)
+      json_array_append_new(quirks, json_string(c->quirks[i]));
+    json_object_set_new(root, "quirks", quirks);
+  }
   for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
     json_t *obj = json_object();
     int mode = put_settings(obj, sections[i], c);

@@ -27,13 +27,14 @@
 #define GH_SIMCONFIG_ABSOLUTE_PATHS 0x1u
 
 /* cfg in gatecert-sim's --config schema: sender_reload_interval,
- * fault_format, backend_timeout_ms, ssl_profiles, default_profile, listener,
- * mutual_ssl, throttling, in that order, each only when set. A new reference
+ * fault_format, backend_timeout_ms, ssl_profiles, default_profile, quirks,
+ * listener, mutual_ssl, throttling, in that order, each only when set. A new reference
  * (the caller decrefs), or NULL when out of memory. */
 json_t *gh_simconfig_json(const gh_gateway_config *cfg, unsigned flags);
 
-/* Copies the table's settings of a scenario's gateway into cfg (the rest of
- * cfg - files, ports, profiles, load balancers, tiers - is the caller's). */
+/* Copies the table's settings of a scenario's gateway, and its quirks
+ * (borrowed), into cfg (the rest of cfg - files, ports, profiles, load
+ * balancers, tiers - is the caller's). */
 void gh_simconfig_from_spec(gh_gateway_config *cfg, const gh_gateway_spec *spec);
 
 /* Writes cfg's JSON (absolute paths) to path. 0, or -1 with why. */

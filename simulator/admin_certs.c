@@ -4,8 +4,10 @@
  * (rules.h GSIM_RF_REST_PATHS; the table CERT_APIS below holds the paths and
  * texts of each variant):
  *
- *   rest.publisher-v4 (wso2-4, sap)        /api/am/publisher/v4/endpoint-certificates
+ *   rest.publisher-v4 (wso2-4)             /api/am/publisher/v4/endpoint-certificates
  *   rest.publisher-v0.14 (wso2-2.6)        /api/am/publisher/v0.14/certificates
+ *   rest.sap-odata (sap-2023, sap-2026)    none: 404 naming the OData service (admin_odata.c);
+ *                                          client certificates keep the v4 paths
  *
  *   POST   <certs>                   multipart certificate, alias, endpoint
  *   GET    <certs>                   ?alias= &endpoint= &offset= &limit=
@@ -37,6 +39,10 @@
  *   sap:  a name that exists is overwritten (200 instead of 201); PEM, DER,
  *         PKCS#7 and JKS (its first certificate) accepted; unreadable input ->
  *         400 naming what was wrong; expired -> 400.
+ * A delete frees the alias (rule upload.deleted-alias-free) unless the quirk
+ * deleted-alias-taken (rule upload.deleted-alias-taken, api-manager #1397)
+ * swaps the row: then the delete also writes a REMOVED_KIND object for the
+ * alias, and an upload under it answers the row's 409 as if it were taken.
  * Uploads and deletes take effect for backend calls at the next sender tick
  * (reload.c).
  */
@@ -57,6 +63,7 @@
 #define EXPIRED_ADD       "Error while adding the certificate. Certificate Expired."
 #define EXPIRED_PUT       "Error while updating the certificate. Certificate Expired."
 #define NO_FILE           "Certificate update failed. Proper Certificate file should be provided"
+#define REMOVED_KIND      "removed_endpoint_cert" /* a deleted alias kept (deleted-alias-taken) */
 
 /* A text around an alias: before + alias + after. */
 typedef struct alias_text {
@@ -173,10 +180,27 @@ static void certs_add(void *ctx, struct evhttp_request *req) {
     internal_error(sim, req, "reading the store");
     return;
   }
-  if (found == GSIM_STORE_OK && refuse_taken) {
+  const gsim_rule *reuse = gsim_rule_of(sim->opt, GSIM_RF_ALIAS_REUSE);
+  int removed = 0; /* rule upload.deleted-alias-taken: a deleted alias still counts */
+  if (found == GSIM_STORE_NOT_FOUND && reuse->variant == GSIM_REUSE_REMOVED_COUNTS) {
+    gsim_object_row gone;
+    memset(&gone, 0, sizeof(gone));
+    gsim_store_status st = gsim_store_object_get(sim->store, REMOVED_KIND, row.alias, &gone);
+    gsim_object_row_clear(&gone);
+    if (st == GSIM_STORE_ERROR) {
+      internal_error(sim, req, "reading the store");
+      return;
+    }
+    removed = st == GSIM_STORE_OK;
+  }
+  if ((found == GSIM_STORE_OK && refuse_taken) || removed) {
     char text[GSIM_ALIAS_MAX + 64];
     snprintf(text, sizeof(text), "The alias '%s' already exists in the trust store.", row.alias);
-    gsim_rest_error(req, 409, "Resource Already Exists", text);
+    if (removed)
+      gsim_log(sim, "WARN",
+               "endpoint certificate alias '%s' was deleted but still counts (rule %s)", row.alias,
+               reuse->id);
+    gsim_rest_error(req, removed ? reuse->status : 409, "Resource Already Exists", text);
     return;
   }
   X509 *cert = gsim_admin_upload_cert(sim, req, file, "certificate");
@@ -283,6 +307,16 @@ static void certs_delete(void *ctx, struct evhttp_request *req, const char *alia
     cert_not_found(req, api->delete_missing, alias);
     return;
   }
+  if (st == GSIM_STORE_OK &&
+      gsim_rule_of(sim->opt, GSIM_RF_ALIAS_REUSE)->variant == GSIM_REUSE_REMOVED_COUNTS) {
+    /* rule upload.deleted-alias-taken: the delete is remembered, as a removed row */
+    static char removed_json[] = "{\"removed\":true}";
+    gsim_object_row gone = {.json = removed_json};
+    snprintf(gone.kind, sizeof(gone.kind), "%s", REMOVED_KIND);
+    snprintf(gone.key, sizeof(gone.key), "%s", alias);
+    gone.created_ms = gone.updated_ms = gsim_now_ms();
+    st = gsim_store_object_upsert(sim->store, &gone, NULL);
+  }
   if (st != GSIM_STORE_OK) {
     internal_error(sim, req, "deleting the certificate");
     return;
@@ -374,6 +408,24 @@ const char *gsim_admin_certs_elsewhere(const gsim *sim) {
 }
 
 int gsim_admin_certs(gsim *sim, struct evhttp_request *req, const char *path) {
+  if (gsim_rule_of(sim->opt, GSIM_RF_REST_PATHS)->variant == GSIM_REST_SAP_ODATA) {
+    /* rest.sap-odata: a backend certificate goes into a trust store of the OData service */
+    if (gsim_rest_under(path, CLIENT_CERTS_V014))
+      gsim_rest_error(req, 404, "Not Found",
+                      "No such resource: client certificates are under " PUBLISHER
+                      "/apis/{apiId}/client-certificates in this version (rule "
+                      "rest.publisher-v4); backend certificates are in the OData service's trust "
+                      "stores (rule rest.sap-odata)");
+    else if (!gsim_rest_under(path, CERT_APIS[GSIM_REST_V4].certs) &&
+             !gsim_rest_under(path, CERT_APIS[GSIM_REST_V014].certs))
+      return 0;
+    else
+      gsim_rest_error(req, 404, "Not Found",
+                      "No such resource: under the sap profiles backend certificates go into a "
+                      "trust store used by an API provider, through the OData service at "
+                      "/apiportal/api/1.0/Management.svc/ (rule rest.sap-odata)");
+    return 1;
+  }
   const cert_api *certs = cert_api_of(sim); /* rule rest-paths */
   int v014 = certs == &CERT_APIS[GSIM_REST_V014];
   if (strncmp(path, certs->certs, strlen(certs->certs)) == 0)

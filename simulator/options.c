@@ -6,8 +6,9 @@
  * structured: SSL profiles per backend host:port, the fault format, the
  * backend timeout, and the client side: "listener" (client mutual TLS: verify
  * mode, the two reload clocks, the listener trust store, how certificates
- * match), "mutual_ssl" (load-balancer header mode) and "throttling" (tiers). Command-line flags win
- * over the file. Every mistake is a usage error with a one-line reason naming the flag or the JSON
+ * match), "mutual_ssl" (load-balancer header mode) and "throttling" (tiers), and "quirks" (reported
+ * bugs to turn on, with --quirk: rules.h). Command-line flags win over the file; quirks of both
+ * are turned on. Every mistake is a usage error with a one-line reason naming the flag or the JSON
  * key; unknown keys are errors too, so a typo cannot silently change behaviour. Passwords are read
  * from files only (never argv), and a password file's trailing newline is not part of the password.
  */
@@ -30,12 +31,14 @@
 
 static const char usage_text[] =
     "usage: gatecert-sim --state DIR --admin-user USER --admin-password-file FILE\n"
-    "                    [--fresh-store] [--profile wso2-4|wso2-2.6|sap]\n"
+    "                    [--fresh-store] [--profile wso2-4|wso2-2.6|sap-2023|sap-2026]\n"
     "                    [--sender-reload-interval SECONDS]\n"
     "                    [--server-cert FILE --server-key FILE]\n"
     "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
     "                    [--config FILE.json] [--fault-format json|xml] [--http]\n"
     "                    [--backend-timeout-ms MS] [--max-client-certs N] [--log FILE]\n"
+    "                    [--durability process|full]\n"
+    "                    [--node K]\n"
     "\n"
     "The reference gateway of gatecert. Listens on 127.0.0.1, ports chosen by the\n"
     "kernel, and prints one line once listening:\n"
@@ -43,10 +46,17 @@ static const char usage_text[] =
     "\n"
     "  --profile NAME              whose rules to follow: wso2-4 (WSO2 4.x as its code\n"
     "                              behaves; default, also called wso2), wso2-2.6\n"
-    "                              (WSO2 2.6 as documented) or sap\n"
+    "                              (WSO2 2.6 as documented), sap-2023 (SAP API\n"
+    "                              Management, its 2023 documentation) or sap-2026\n"
+    "                              (its current documentation; also called sap)\n"
     "  --state DIR                 where the store (gatecert-sim.db, 0600) lives; created\n"
-    "                              (locked: one gatecert-sim per DIR). An existing store\n"
-    "                              that is empty or not gatecert-sim's is refused\n"
+    "                              (locked: one gatecert-sim per DIR, or one per\n"
+    "                              node with --node). An existing store that is\n"
+    "                              empty or not gatecert-sim's is refused\n"
+    "  --node K                    one node (1..16) of a gateway cluster: the nodes share\n"
+    "                              DIR and its store, each with its own reload clocks\n"
+    "                              from its own start; one process per node number\n"
+    "                              (README.md, \"Gateway clusters\")\n"
     "  --fresh-store               start with an empty store: replaces DIR's store, whatever\n"
     "                              it holds (a truncated or foreign file included), and\n"
     "                              says what it replaced\n"
@@ -63,7 +73,7 @@ static const char usage_text[] =
     "  --config FILE               JSON: ssl_profiles, default_profile, fault_format,\n"
     "                              backend_timeout_ms, http_listener,\n"
     "                              sender_reload_interval, listener (client mutual\n"
-    "                              TLS), mutual_ssl, throttling (see README.md)\n"
+    "                              TLS), mutual_ssl, throttling, quirks (see README.md)\n"
     "  --fault-format FORMAT       json or xml (default: the profile's, json for wso2-4\n"
     "                              and sap, xml for wso2-2.6)\n"
     "  --http                      also listen for plain HTTP\n"
@@ -75,12 +85,21 @@ static const char usage_text[] =
     "  --max-client-certs N        client certificates stored at most, every API\n"
     "                              together (default 250000); an upload past it is\n"
     "                              refused with the profile's 400 error\n"
+    "  --durability process|full   process (default): an acknowledged change survives\n"
+    "                              the simulator being killed (SIGKILL, a crash) but\n"
+    "                              the last ones may be lost in an OS crash or power\n"
+    "                              cut (SQLite WAL, synchronous=NORMAL); full: fsync at\n"
+    "                              every commit, survives those too (~1 ms more per\n"
+    "                              change)\n"
     "  --log FILE                  gateway log (default: stderr)\n"
     "  --break immediate-reload    self-test only: apply endpoint certificate changes at\n"
     "                              once instead of at the tick (a deliberate bug that the\n"
     "                              harness's scenarios must catch)\n"
     "  --break FAMILY              self-test only: answer a rule family with its mutant\n"
     "                              row (see --rules; repeatable)\n"
+    "  --quirk NAME                turn on a bug reported against a WSO2 version (its\n"
+    "                              issue and row in --rules; repeatable; config\n"
+    "                              \"quirks\"): deleted-alias-taken, node-misses-change\n"
     "  --rules                     print the rule table (Markdown) and exit\n"
     "  --help                      this text\n"
     "  --version                   print \"gatecert-sim VERSION\" and exit\n";
@@ -548,19 +567,51 @@ static int parse_throttling(gsim_options *opt, json_t *obj, char *why, size_t wh
   return 0;
 }
 
+/* The quirks asked for, by --quirk and config "quirks", turned on once the
+ * profile is known (names copied: the config's JSON is gone by then). */
+typedef struct quirk_list {
+  char *name[GSIM_MAX_QUIRKS];
+  size_t count;
+} quirk_list;
+
+static int add_quirk(quirk_list *q, const char *where, const char *name, char *why,
+                     size_t why_len) {
+  if (q->count >= GSIM_MAX_QUIRKS)
+    return fail(why, why_len, "%s: at most %d quirks", where, GSIM_MAX_QUIRKS);
+  q->name[q->count] = strdup(name);
+  if (!q->name[q->count])
+    return fail(why, why_len, "out of memory");
+  q->count++;
+  return 0;
+}
+
+static void quirk_list_free(quirk_list *q) {
+  for (size_t i = 0; i < q->count; i++)
+    free(q->name[i]);
+  q->count = 0;
+}
+
+static int parse_quirks(json_t *v, quirk_list *quirks, char *why, size_t why_len) {
+  if (!json_is_array(v))
+    return fail(why, why_len, "config: quirks must be an array of quirk names (see --rules)");
+  size_t i;
+  json_t *name;
+  json_array_foreach(v, i, name) {
+    if (!json_is_string(name))
+      return fail(why, why_len, "config: quirks[%zu] must be a quirk name (see --rules)", i);
+    int rc = add_quirk(quirks, "config: quirks", json_string_value(name), why, why_len);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 static int parse_config(gsim_options *opt, const char *path, int *fault_set, int *timeout_set,
-                        int *reload_set, char *why, size_t why_len) {
-  static const char *const keys[] = {"ssl_profiles",
-                                     "default_profile",
-                                     "fault_format",
-                                     "backend_timeout_ms",
-                                     "http_listener",
-                                     "sender_reload_interval",
-                                     "listener",
-                                     "mutual_ssl",
-                                     "throttling",
-                                     "backend_keepalive",
-                                     NULL};
+                        int *reload_set, quirk_list *quirks, char *why, size_t why_len) {
+  static const char *const keys[] = {
+      "ssl_profiles",  "default_profile",        "fault_format", "backend_timeout_ms",
+      "http_listener", "sender_reload_interval", "listener",     "mutual_ssl",
+      "throttling",    "backend_keepalive",      "quirks",       NULL};
   gcert_buf buf = {0};
   gcert_error err = {0};
   if (gcert_file_load(path, GSIM_MAX_CONFIG, &buf, &err) != GCERT_OK)
@@ -642,6 +693,9 @@ static int parse_config(gsim_options *opt, const char *path, int *fault_set, int
   section = json_object_get(root, "throttling");
   if (!rc && section)
     rc = parse_throttling(opt, section, why, why_len);
+  section = json_object_get(root, "quirks");
+  if (!rc && section)
+    rc = parse_quirks(section, quirks, why, why_len);
   json_decref(root);
   return rc;
 }
@@ -668,7 +722,10 @@ enum {
   OPT_KEEPALIVE,
   OPT_IDLE,
   OPT_MAX_CLIENT_CERTS,
+  OPT_DURABILITY,
+  OPT_NODE,
   OPT_VERSION,
+  OPT_QUIRK,
 };
 
 static const struct option long_options[] = {
@@ -689,8 +746,11 @@ static const struct option long_options[] = {
     {"backend-keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"backend-idle-ms", required_argument, NULL, OPT_IDLE},
     {"max-client-certs", required_argument, NULL, OPT_MAX_CLIENT_CERTS},
+    {"durability", required_argument, NULL, OPT_DURABILITY},
+    {"node", required_argument, NULL, OPT_NODE},
     {"log", required_argument, NULL, OPT_LOG},
     {"break", required_argument, NULL, OPT_BREAK},
+    {"quirk", required_argument, NULL, OPT_QUIRK},
     {"rules", no_argument, NULL, OPT_RULES},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -706,6 +766,7 @@ typedef struct cli_seen {
   int keepalive, keepalive_set;        /* --backend-keepalive (over the config's) */
   const char *breaks[GSIM_MAX_BREAKS]; /* rule families to break, after the profile is known */
   size_t break_count;
+  quirk_list *quirks; /* --quirk, then the config's */
 } cli_seen;
 
 static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, char *why,
@@ -713,7 +774,10 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
   switch (c) {
   case OPT_PROFILE:
     if (gsim_profile_parse(arg, &opt->profile) != 0)
-      return fail(why, why_len, "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6 or sap", arg);
+      return fail(
+          why, why_len,
+          "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6, sap-2023 or sap-2026 (or sap)",
+          arg);
     return 0;
   case OPT_STATE:
     return set_string(&opt->state_dir, arg) ? fail(why, why_len, "out of memory") : 0;
@@ -768,10 +832,21 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     else
       return fail(why, why_len, "--break: at most %d", GSIM_MAX_BREAKS);
     return 0;
+  case OPT_QUIRK:
+    return add_quirk(seen->quirks, "--quirk", arg, why, why_len);
   case OPT_MAX_CLIENT_CERTS:
     if (parse_long(arg, 1, GSIM_LIMIT_MAX_CLIENT_CERTS, &opt->max_client_certs) != 0)
       return fail(why, why_len, "--max-client-certs: \"%s\" is not 1..%d", arg,
                   GSIM_LIMIT_MAX_CLIENT_CERTS);
+    return 0;
+  case OPT_DURABILITY:
+    if (strcmp(arg, "process") != 0 && strcmp(arg, "full") != 0)
+      return fail(why, why_len, "--durability: \"%s\" is not process or full", arg);
+    opt->durability_full = strcmp(arg, "full") == 0;
+    return 0;
+  case OPT_NODE:
+    if (parse_long(arg, 1, GSIM_MAX_NODES, &opt->node) != 0)
+      return fail(why, why_len, "--node: \"%s\" is not 1..%d", arg, GSIM_MAX_NODES);
     return 0;
   case OPT_KEEPALIVE:
     if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
@@ -790,7 +865,10 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
   }
 }
 
-int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size_t why_len) {
+/* gsim_options_parse with the quirks' names held by the caller (freed there,
+ * whatever this returns). */
+static int parse_options(int argc, char **argv, gsim_options *opt, quirk_list *quirks, char *why,
+                         size_t why_len) {
   memset(opt, 0, sizeof(*opt));
   opt->backend_timeout_ms = GSIM_DEFAULT_TIMEOUT_MS;
   opt->backend_keepalive = 1;               /* http.connection.disable.keepalive: false */
@@ -808,7 +886,7 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   opt->forward_cert_header = 0; /* forward_client_certificate_header: false */
   if (set_string(&opt->cert_header, "X-WSO2-CLIENT-CERTIFICATE") != 0)
     return fail(why, why_len, "out of memory");
-  cli_seen seen = {0};
+  cli_seen seen = {.quirks = quirks};
   optind = 1;
   opterr = 0;
   int c;
@@ -854,11 +932,15 @@ int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size
   int fault_set = 0, timeout_set = 0, reload_set = 0;
   gsim_fault_format cli_fault = opt->fault_format;
   if (!rc && opt->config)
-    rc = parse_config(opt, opt->config, &fault_set, &timeout_set, &reload_set, why, why_len);
+    rc =
+        parse_config(opt, opt->config, &fault_set, &timeout_set, &reload_set, quirks, why, why_len);
   if (rc)
     return rc;
   if (gsim_rules_resolve(&opt->rules, opt->profile, why, why_len) != 0)
     return 2;
+  for (size_t i = 0; i < quirks->count; i++) /* before --break: a mutant wins */
+    if (gsim_rules_quirk(&opt->rules, quirks->name[i], why, why_len) != 0)
+      return 2;
   for (size_t i = 0; i < seen.break_count; i++)
     if (gsim_rules_break(&opt->rules, seen.breaks[i], why, why_len) != 0)
       return 2;
@@ -909,4 +991,11 @@ void gsim_options_free(gsim_options *opt) {
     free_password(&p->key_password);
   }
   memset(opt, 0, sizeof(*opt));
+}
+
+int gsim_options_parse(int argc, char **argv, gsim_options *opt, char *why, size_t why_len) {
+  quirk_list quirks = {0};
+  int rc = parse_options(argc, argv, opt, &quirks, why, why_len);
+  quirk_list_free(&quirks);
+  return rc;
 }

@@ -17,15 +17,17 @@
 
 #include "rules.h"
 
-_Static_assert(GSIM_RF_COUNT <= 32, "gsim_rules.broken has a bit per family");
+_Static_assert(GSIM_RF_COUNT <= 64, "gsim_rules.broken has a bit per family");
 
-static const char *const PROFILE_NAMES[GSIM_PROFILE_COUNT] = {"wso2-4", "wso2-2.6", "sap"};
+static const char *const PROFILE_NAMES[GSIM_PROFILE_COUNT] = {"wso2-4", "wso2-2.6", "sap-2023",
+                                                              "sap-2026"};
 
 static const char *const PROFILE_PRODUCTS[GSIM_PROFILE_COUNT] = {
     "WSO2 API Manager 4.x (as its code behaves: carbon-apimgt 9.x, wso2-synapse, product-apim "
     "v4.0.0-v4.7.0)",
     "WSO2 API Manager 2.6 (as its documentation describes it)",
-    "SAP API Management (as its documentation describes it)",
+    "SAP API Management (2023 documentation)",
+    "SAP API Management (2026 documentation)",
 };
 
 const char *gsim_profile_name(gsim_profile profile) {
@@ -41,6 +43,10 @@ int gsim_profile_parse(const char *name, gsim_profile *out) {
     return -1;
   if (strcmp(name, "wso2") == 0) {
     *out = GSIM_PROFILE_WSO2_4;
+    return 0;
+  }
+  if (strcmp(name, "sap") == 0) { /* the newest, as wso2 is wso2-4 */
+    *out = GSIM_PROFILE_SAP_2026;
     return 0;
   }
   for (int p = 0; p < GSIM_PROFILE_COUNT; p++) {
@@ -83,6 +89,9 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_REST_PATHS] = "rest-paths",
     [GSIM_RF_LB_HEADER_FORWARD] = "lb-header-forward",
     [GSIM_RF_JWT_SKEW] = "jwt-skew",
+    [GSIM_RF_ALIAS_REUSE] = "endpoint-alias-reuse",
+    [GSIM_RF_SAP_FORMATS] = "sap-formats",
+    [GSIM_RF_CLUSTER_CERTS] = "cluster-certificates",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -363,7 +372,23 @@ static const gsim_rule TABLE[] = {
      "A restart loads APIs, endpoint and client certificates back from the store",
      GSIM_SOURCE_INFERRED,
      "inferred: 4.x re-pulls certificates from its database at start; its restart bugs "
-     "(product-apim #10464) are not imitated"},
+     "(product-apim #10464, api-manager #158) are not imitated"},
+    {GSIM_RF_ALIAS_REUSE, "upload.deleted-alias-free", GSIM_ON_ALL, GSIM_REUSE_FREE, 0,
+     NULL, "An endpoint certificate alias is free again once its certificate is deleted",
+     GSIM_SOURCE_INFERRED,
+     "inferred: api-manager #1397 (a deleted alias still \"already exists\") was filed against "
+     "4.2.0 alpha and closed before 4.2.0; the bug is the quirk deleted-alias-taken"},
+    {GSIM_RF_CLUSTER_CERTS, "cluster.certificates-taken", GSIM_ON_ALL,
+     GSIM_CLUSTER_CERTS_TAKEN, 0, NULL,
+     "A gateway cluster node (--node) takes endpoint and client certificate changes made through "
+     "another node when it next reads the store: pending at once, live at its own next sender or "
+     "listener tick",
+     GSIM_SOURCE_INFERRED,
+     "inferred: each 4.x gateway node keeps its own trust stores (APIGatewayAdmin.deployAPI adds "
+     "an API's certificates to the node's own; api-manager #3167 shows client-truststore.jks per "
+     "node) and reloads them on its own ticks; carbon-apimgt #13408 (2025, for api-manager "
+     "#3388) sends certificate events between active-active nodes; the quirk node-misses-change "
+     "is the bug reported before it"},
     {GSIM_RF_SAP_PROVIDER_VERIFY, "sap.provider-default-verifier", GSIM_ON_ALL, 0, 0, NULL,
      "An API provider's backend host name is checked with the Default verifier",
      GSIM_SOURCE_INFERRED, "inferred: seed 004 does not say how host names are checked"},
@@ -399,7 +424,7 @@ static const gsim_rule TABLE[] = {
      "code, which never removes it (sap: the first release's)"},
 
     /* ---- the admin API ---------------------------------------------------------------- */
-    {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4 | GSIM_ON_SAP, GSIM_REST_V4, 0, NULL,
+    {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4, GSIM_REST_V4, 0, NULL,
      "Certificates under /api/am/publisher/v4: /endpoint-certificates and "
      "/apis/{apiId}/client-certificates (/client-certs/{keyType})",
      GSIM_SOURCE_CODE, "carbon-apimgt 9.x publisher-api.yaml (v4)"},
@@ -411,8 +436,69 @@ static const gsim_rule TABLE[] = {
      GSIM_SOURCE_CODE,
      "carbon-apimgt 6.4.50 publisher-api.yaml (/certificates), 6.4.73 (/clientCertificates): "
      "RestApiConstants CERTS_BASE_PATH, CLIENT_CERTS_BASE_PATH"},
+
+    /* ---- reported bugs: rows of no profile, swapped in by --quirk (QUIRKS below) ------- */
+    {GSIM_RF_ALIAS_REUSE, "upload.deleted-alias-taken", 0, GSIM_REUSE_REMOVED_COUNTS, 409,
+     NULL,
+     "A deleted endpoint certificate's alias still counts as taken: uploading under it again is "
+     "409 \"The alias '<a>' already exists in the trust store.\" (the delete is remembered in the "
+     "store, restarts included)",
+     GSIM_SOURCE_BUG,
+     "api-manager #1397 (API-M 4.2.0 alpha): adding a certificate under an alias deleted before "
+     "warns that it already exists; the issue does not say why (a removed row still counted is "
+     "inferred)"},
+    {GSIM_RF_REST_PATHS, "rest.sap-odata", GSIM_ON_SAP, GSIM_REST_SAP_ODATA, 404, NULL,
+     "Stores, certificates, references and API providers through the OData service "
+     "/apiportal/api/1.0/Management.svc/ (token from /oauth/token, or basic + CSRF); "
+     "/api/am/publisher/v4/endpoint-certificates and /sap/v1/ are 404 naming it; APIs, client "
+     "certificates, key managers, applications and subscriptions keep the simulator's v4 shapes",
+     GSIM_SOURCE_SAP_DOC,
+     "SAP Help Portal, Accessing API Management APIs Programmatically and Creating/Reading/"
+     "Updating/Deleting the References (Management.svc, OData V2); issue 20"},
+
+    /* ---- what a sap store takes ---------------------------------------------------- */
+    {GSIM_RF_SAP_FORMATS, "sap.formats-2023", GSIM_ON_SAP_2023, GSIM_SAP_FORMATS_2023, 400, NULL,
+     "Trust stores take one PEM certificate; key stores a key store JAR (descriptor.properties), "
+     "PKCS#12 or PEM chain + key; a PKCS#12 password with a restricted character (! % ^ & # : / "
+     "? [ ] @ $ ' ( ) * + , ; =) is 400",
+     GSIM_SOURCE_SEED, "seed 004 (SAP Help Portal, Manage Certificates, 2023)"},
+    {GSIM_RF_SAP_FORMATS, "sap.formats-2026", GSIM_ON_SAP_2026, GSIM_SAP_FORMATS_2026, 400, NULL,
+     "Trust stores take one PEM or DER certificate; key stores PKCS#12 only (JAR and PEM keys "
+     "are 400); the restricted password characters of 2023 still refused",
+     GSIM_SOURCE_SAP_DOC,
+     "SAP Help Portal, Manage Certificates (current page, as issue 20 quotes it: PKCS#12 only "
+     "for key stores from July 2026, DER or PEM for trust stores); the password note is "
+     "inferred kept"},
+    {GSIM_RF_SAP_FORMATS, "sap.formats-none", GSIM_ON_WSO2, GSIM_SAP_FORMATS_2023, 0, NULL,
+     "No sap stores (the OData service is 404)", GSIM_SOURCE_INFERRED,
+     "inferred: WSO2 API Manager has no SAP certificate stores; the row only fills the table"},
+    {GSIM_RF_CLUSTER_CERTS, "cluster.node-misses-change", 0, GSIM_CLUSTER_CERTS_MISSED, 0, NULL,
+     "A gateway cluster node (--node) misses endpoint and client certificate changes (and sap "
+     "store changes) made through another node until it restarts: its trust keeps what it "
+     "loaded at start; APIs, applications and subscriptions still reach it",
+     GSIM_SOURCE_BUG,
+     "api-manager #3167 (API-M 4.1.0 active-active: an endpoint certificate updated through node "
+     "1 is in the database and node 1's client-truststore.jks, not in node 2's, whose Publisher "
+     "shows null); api-manager #87 (2022, Publisher v1: an endpoint certificate loaded in one of "
+     "four gateways); carbon-apimgt #13408 (2025) added certificate events between active-active "
+     "nodes"},
 };
 /* clang-format on */
+
+/* The reported bugs --quirk turns on; each names its row above. */
+static const gsim_quirk QUIRKS[] = {
+    {"deleted-alias-taken", GSIM_ON_WSO2_4, "4.2.0 alpha", "wso2/api-manager#1397",
+     "upload.deleted-alias-taken"},
+    {"node-misses-change", GSIM_ON_WSO2_4, "4.1.0", "wso2/api-manager#3167",
+     "cluster.node-misses-change"},
+};
+#define QUIRK_COUNT (sizeof(QUIRKS) / sizeof(QUIRKS[0]))
+_Static_assert(sizeof(QUIRKS) / sizeof(QUIRKS[0]) <= 64, "gsim_rules.quirks has a bit per quirk");
+
+const gsim_quirk *gsim_quirks_table(size_t *count) {
+  *count = QUIRK_COUNT;
+  return QUIRKS;
+}
 
 const gsim_rule *gsim_rules_table(size_t *count) {
   *count = sizeof(TABLE) / sizeof(TABLE[0]);
@@ -451,7 +537,7 @@ int gsim_rules_resolve(gsim_rules *rules, gsim_profile profile, char *why, size_
 /* The mutant of a family: its row of no profile. */
 static const gsim_rule *mutant_of(gsim_rule_family family) {
   for (size_t i = 0; i < sizeof(TABLE) / sizeof(TABLE[0]); i++)
-    if (TABLE[i].family == family && TABLE[i].profiles == 0)
+    if (TABLE[i].family == family && TABLE[i].kind == GSIM_SOURCE_MUTANT)
       return &TABLE[i];
   return NULL;
 }
@@ -479,25 +565,81 @@ int gsim_rules_break(gsim_rules *rules, const char *name, char *why, size_t why_
     if (m == NULL)
       continue;
     rules->row[f] = m;
-    rules->broken |= 1u << f;
+    rules->broken |= UINT64_C(1) << f;
     found = 1;
   }
   if (found)
     return 0;
   size_t used =
       (size_t)snprintf(why, why_len, "--break: \"%s\" is not one of: immediate-reload", name);
-  unsigned listed = 0; /* families whose name is already in why */
+  uint64_t listed = 0; /* families whose name is already in why */
   for (int f = 0; f < GSIM_RF_COUNT && used < why_len; f++) {
-    if (listed & (1u << f))
+    if (listed & (UINT64_C(1) << f))
       continue;
     if (!mutant_of((gsim_rule_family)f) && !other_version_of(rules, (gsim_rule_family)f))
       continue;
     for (int g = f; g < GSIM_RF_COUNT; g++)
       if (strcmp(FAMILY_NAMES[g], FAMILY_NAMES[f]) == 0)
-        listed |= 1u << g;
+        listed |= UINT64_C(1) << g;
     used += (size_t)snprintf(why + used, why_len - used, ", %s", FAMILY_NAMES[f]);
   }
   return -1;
+}
+
+/* ---- reported bugs ------------------------------------------------------------ */
+
+static const gsim_rule *row_by_id(const char *id) {
+  for (size_t i = 0; i < sizeof(TABLE) / sizeof(TABLE[0]); i++)
+    if (strcmp(TABLE[i].id, id) == 0)
+      return &TABLE[i];
+  return NULL;
+}
+
+/* "a, b, c": every quirk's name, for a usage error. */
+static void quirk_names(char *out, size_t len) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < QUIRK_COUNT && used < len; i++)
+    used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", QUIRKS[i].name);
+}
+
+int gsim_rules_quirk(gsim_rules *rules, const char *name, char *why, size_t why_len) {
+  size_t q = 0;
+  while (q < QUIRK_COUNT && strcmp(QUIRKS[q].name, name) != 0)
+    q++;
+  if (q == QUIRK_COUNT) {
+    char names[512];
+    quirk_names(names, sizeof(names));
+    snprintf(why, why_len, "--quirk: \"%s\" is not one of: %s", name, names);
+    return -1;
+  }
+  const gsim_quirk *k = &QUIRKS[q];
+  if (!(k->profiles & (1u << rules->profile))) {
+    snprintf(why, why_len,
+             "--quirk %s: a bug of WSO2 API Manager %s (%s), not of the %s profile; it needs "
+             "--profile wso2-4",
+             k->name, k->version, k->issue, gsim_profile_name(rules->profile));
+    return -1;
+  }
+  const gsim_rule *row = row_by_id(k->row);
+  if (row == NULL || row->kind != GSIM_SOURCE_BUG) {
+    snprintf(why, why_len, "--quirk %s: no reported-bug row %s (a defect of the table)", k->name,
+             k->row);
+    return -1;
+  }
+  if (rules->quirks & (UINT64_C(1) << q))
+    return 0;
+  for (size_t other = 0; other < QUIRK_COUNT; other++) {
+    const gsim_rule *r = row_by_id(QUIRKS[other].row);
+    if ((rules->quirks & (UINT64_C(1) << other)) && r != NULL && r->family == row->family) {
+      snprintf(why, why_len, "--quirk %s and --quirk %s both change rule family %s", name,
+               QUIRKS[other].name, gsim_rule_family_name(row->family));
+      return -1;
+    }
+  }
+  rules->row[row->family] = row;
+  rules->quirks |= UINT64_C(1) << q;
+  return 0;
 }
 
 /* ---- the README section ------------------------------------------------------ */
@@ -512,6 +654,12 @@ static const char *kind_name(gsim_source_kind kind) {
     return "inferred";
   case GSIM_SOURCE_MUTANT:
     return "mutation";
+  case GSIM_SOURCE_BUG:
+    return "reported bug";
+  case GSIM_SOURCE_SAP_DOC:
+    return "SAP documentation";
+  case GSIM_SOURCE_COUNT:
+    break;
   }
   return "?";
 }
@@ -543,9 +691,32 @@ static void profiles_cell(FILE *out, unsigned profiles) {
   cell(out, used ? text : "(--break)");
 }
 
+/* The quirk that swaps a reported-bug row in, or NULL. */
+static const gsim_quirk *quirk_of_row(const gsim_rule *r) {
+  for (size_t q = 0; q < QUIRK_COUNT; q++)
+    if (strcmp(QUIRKS[q].row, r->id) == 0)
+      return &QUIRKS[q];
+  return NULL;
+}
+
+/* A reported bug's profiles cell: "wso2-4 with --quirk NAME". */
+static void quirk_cell(FILE *out, const gsim_rule *r) {
+  const gsim_quirk *q = quirk_of_row(r);
+  char text[160] = "";
+  size_t used = 0;
+  for (int p = 0; q && p < GSIM_PROFILE_COUNT; p++) {
+    if (q->profiles & (1u << p))
+      used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s", used ? ", " : "",
+                               PROFILE_NAMES[p]);
+  }
+  if (q && used < sizeof(text))
+    snprintf(text + used, sizeof(text) - used, " with --quirk %s", q->name);
+  cell(out, q ? text : "(no quirk)");
+}
+
 void gsim_rules_markdown(FILE *out) {
   size_t count = sizeof(TABLE) / sizeof(TABLE[0]);
-  size_t by_kind[4] = {0};
+  size_t by_kind[GSIM_SOURCE_COUNT] = {0};
   fputs("| rule | profiles | behaviour | source | kind |\n", out);
   fputs("|---|---|---|---|---|\n", out);
   for (size_t i = 0; i < count; i++) {
@@ -557,17 +728,27 @@ void gsim_rules_markdown(FILE *out) {
     char id[96];
     snprintf(id, sizeof(id), "`%s`", r->id);
     cell(out, id);
-    profiles_cell(out, r->profiles);
+    if (r->kind == GSIM_SOURCE_BUG)
+      quirk_cell(out, r);
+    else
+      profiles_cell(out, r->profiles);
     cell(out, r->behaviour);
     cell(out, r->source);
     cell(out, kind_name(r->kind));
     fputc('\n', out);
   }
   fprintf(out,
-          "\n%zu rules: %zu from the seeds, %zu from WSO2's code, %zu inferred.\n"
-          "\nMutations (`--break NAME`, for the harness's self-test):\n\n",
-          by_kind[0] + by_kind[1] + by_kind[2], by_kind[GSIM_SOURCE_SEED],
-          by_kind[GSIM_SOURCE_CODE], by_kind[GSIM_SOURCE_INFERRED]);
+          "\n%zu rules: %zu from the seeds, %zu from SAP's documentation, %zu from WSO2's code, "
+          "%zu inferred; and %zu reported bugs.\n"
+          "\nReported bugs (`--quirk NAME`, config `\"quirks\"`; each swaps in its row above):\n\n",
+          by_kind[GSIM_SOURCE_SEED] + by_kind[GSIM_SOURCE_SAP_DOC] + by_kind[GSIM_SOURCE_CODE] +
+              by_kind[GSIM_SOURCE_INFERRED],
+          by_kind[GSIM_SOURCE_SEED], by_kind[GSIM_SOURCE_SAP_DOC], by_kind[GSIM_SOURCE_CODE],
+          by_kind[GSIM_SOURCE_INFERRED], by_kind[GSIM_SOURCE_BUG]);
+  for (size_t q = 0; q < QUIRK_COUNT; q++)
+    fprintf(out, "- `%s`: %s, WSO2 API Manager %s, row `%s`\n", QUIRKS[q].name, QUIRKS[q].issue,
+            QUIRKS[q].version, QUIRKS[q].row);
+  fputs("\nMutations (`--break NAME`, for the harness's self-test):\n\n", out);
   fputs("- `immediate-reload`: endpoint certificate changes apply at once instead of at the tick\n",
         out);
   for (size_t i = 0; i < count; i++) { /* one line per name, its mutants joined */

@@ -1,9 +1,10 @@
 /* rules.h - the simulator's rule table: which product version does what.
  *
- * gatecert-sim imitates three products: WSO2 API Manager 2.6 as its
+ * gatecert-sim imitates four product versions: WSO2 API Manager 2.6 as its
  * documentation describes it (profile wso2-2.6), WSO2 API Manager 4.x as its
- * code behaves (wso2-4, also called wso2) and SAP API Management as
- * documented (sap). Wherever they differ, or wherever a behaviour had to be
+ * code behaves (wso2-4, also called wso2) and SAP API Management as its 2023
+ * "Manage Certificates" page (sap-2023) and its current page (sap-2026, also
+ * called sap) describe it. Wherever they differ, or wherever a behaviour had to be
  * inferred, the simulator does not branch on the profile: it asks this table
  * for the row of a rule family that applies to its profile and acts on the
  * row's variant, status and code. Every row names its source: a seed
@@ -17,31 +18,43 @@
  * Mutations: `--break FAMILY` makes the family answer with its mutant row (a
  * row of no profile), a deliberate deviation the scenario catalogue must
  * catch (tests/harness/harness_catches_broken_sim.sh).
+ *
+ * Reported bugs (quirks): `--quirk NAME` (config "quirks") turns on a bug
+ * users reported against one product version (a WSO2 issue). A quirk is data
+ * like a row: its name, the profiles whose product had it, the version, the
+ * issue, and the id of a row of kind GSIM_SOURCE_BUG (a row of no
+ * profile, like a mutant) that it swaps in for its family's row. The code
+ * reads the row as always and never tests a quirk's name. A quirk of another
+ * profile is refused, and two quirks may not swap the same family.
  */
 #ifndef GSIM_RULES_H
 #define GSIM_RULES_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef enum gsim_profile {
   GSIM_PROFILE_WSO2_4 = 0, /* WSO2 API Manager 4.x, as its code behaves ("wso2" too) */
   GSIM_PROFILE_WSO2_26,    /* WSO2 API Manager 2.6, as its documentation describes it */
-  GSIM_PROFILE_SAP,        /* SAP API Management, as documented */
+  GSIM_PROFILE_SAP_2023,   /* SAP API Management, its 2023 documentation (seed 004) */
+  GSIM_PROFILE_SAP_2026,   /* SAP API Management, its current documentation ("sap" too) */
   GSIM_PROFILE_COUNT
 } gsim_profile;
 
-#define GSIM_ON_WSO2_4  (1u << GSIM_PROFILE_WSO2_4)
-#define GSIM_ON_WSO2_26 (1u << GSIM_PROFILE_WSO2_26)
-#define GSIM_ON_SAP     (1u << GSIM_PROFILE_SAP)
-#define GSIM_ON_WSO2    (GSIM_ON_WSO2_4 | GSIM_ON_WSO2_26)
-#define GSIM_ON_ALL     (GSIM_ON_WSO2 | GSIM_ON_SAP)
+#define GSIM_ON_WSO2_4   (1u << GSIM_PROFILE_WSO2_4)
+#define GSIM_ON_WSO2_26  (1u << GSIM_PROFILE_WSO2_26)
+#define GSIM_ON_SAP_2023 (1u << GSIM_PROFILE_SAP_2023)
+#define GSIM_ON_SAP_2026 (1u << GSIM_PROFILE_SAP_2026)
+#define GSIM_ON_SAP      (GSIM_ON_SAP_2023 | GSIM_ON_SAP_2026)
+#define GSIM_ON_WSO2     (GSIM_ON_WSO2_4 | GSIM_ON_WSO2_26)
+#define GSIM_ON_ALL      (GSIM_ON_WSO2 | GSIM_ON_SAP)
 
-/* "wso2-4", "wso2-2.6", "sap". */
+/* "wso2-4", "wso2-2.6", "sap-2023", "sap-2026". */
 const char *gsim_profile_name(gsim_profile profile);
 /* The product and version a profile imitates, for status and reports. */
 const char *gsim_profile_product(gsim_profile profile);
-/* Parses a profile name ("wso2" is wso2-4): 0, or -1 when unknown. */
+/* Parses a profile name ("wso2" is wso2-4, "sap" sap-2026): 0, or -1 when unknown. */
 int gsim_profile_parse(const char *name, gsim_profile *out);
 
 typedef enum gsim_source_kind {
@@ -49,6 +62,9 @@ typedef enum gsim_source_kind {
   GSIM_SOURCE_CODE,     /* read in WSO2's source or integration tests */
   GSIM_SOURCE_INFERRED, /* not confirmed; the row says why it is believed */
   GSIM_SOURCE_MUTANT,   /* a deliberate deviation for --break */
+  GSIM_SOURCE_SAP_DOC,  /* read in SAP's documentation other than the seeds (page named) */
+  GSIM_SOURCE_BUG,      /* a bug reported against one product version, for --quirk */
+  GSIM_SOURCE_COUNT
 } gsim_source_kind;
 
 /* The families: one behaviour each, one row per profile group. */
@@ -82,6 +98,9 @@ typedef enum gsim_rule_family {
   GSIM_RF_REST_PATHS,          /* variant GSIM_REST_*: the Publisher paths of certificates */
   GSIM_RF_LB_HEADER_FORWARD,   /* variant GSIM_FORWARD_*: the certificate header to the backend */
   GSIM_RF_JWT_SKEW,            /* variant: the token timestamp skew in seconds */
+  GSIM_RF_ALIAS_REUSE,         /* variant GSIM_REUSE_*: an endpoint alias after its delete */
+  GSIM_RF_SAP_FORMATS,         /* variant GSIM_SAP_FORMATS_*: what a sap store takes */
+  GSIM_RF_CLUSTER_CERTS,       /* variant GSIM_CLUSTER_*: other nodes' certificate changes */
   GSIM_RF_COUNT
 } gsim_rule_family;
 
@@ -96,8 +115,11 @@ enum { GSIM_CHECK_OFF = 0, GSIM_CHECK_ON };
 enum { GSIM_DUPLICATE_REFUSED = 0, GSIM_DUPLICATE_OVERWRITES };
 enum { GSIM_FORMATS_PEM_DER = 0, GSIM_FORMATS_ANY_STORE };
 enum { GSIM_KEY_APP_TIER = 0, GSIM_KEY_NULL_NO_TIER };
-enum { GSIM_REST_V4 = 0, GSIM_REST_V014 };
+enum { GSIM_REST_V4 = 0, GSIM_REST_V014, GSIM_REST_SAP_ODATA };
+enum { GSIM_SAP_FORMATS_2023 = 0, GSIM_SAP_FORMATS_2026 };
 enum { GSIM_FORWARD_REMOVE_WHEN_READ = 0, GSIM_FORWARD_PASS_ON };
+enum { GSIM_REUSE_FREE = 0, GSIM_REUSE_REMOVED_COUNTS };
+enum { GSIM_CLUSTER_CERTS_TAKEN = 0, GSIM_CLUSTER_CERTS_MISSED };
 
 typedef struct gsim_rule {
   gsim_rule_family family;
@@ -118,8 +140,26 @@ const char *gsim_rule_family_name(gsim_rule_family family);
 typedef struct gsim_rules {
   gsim_profile profile;
   const gsim_rule *row[GSIM_RF_COUNT];
-  unsigned broken; /* bit per family: answered by its mutant row */
+  uint64_t broken; /* bit per family: answered by its mutant row */
+  uint64_t quirks; /* bit per gsim_quirks_table() entry: turned on */
 } gsim_rules;
+
+/* A reported bug --quirk NAME turns on (see the top of this file). */
+typedef struct gsim_quirk {
+  const char *name;    /* --quirk NAME, config "quirks": ["NAME"] */
+  unsigned profiles;   /* GSIM_ON_*: the profiles whose product had the bug */
+  const char *version; /* the product version it was reported against ("4.0.0") */
+  const char *issue;   /* repository and number ("wso2/product-apim#10464") */
+  const char *row;     /* the id of its GSIM_SOURCE_BUG row */
+} gsim_quirk;
+
+/* Every quirk and their count (--rules, tests). */
+const gsim_quirk *gsim_quirks_table(size_t *count);
+/* --quirk NAME after gsim_rules_resolve: swaps the quirk's row in. 0, or -1
+ * with why: an unknown name (why lists the known ones), a quirk of another
+ * profile (why names its product version and issue), or a second quirk on a
+ * family another quirk already changed. Turning one on twice is 0. */
+int gsim_rules_quirk(gsim_rules *rules, const char *name, char *why, size_t why_len);
 
 /* Resolves every family for profile. 0, or -1 when a family has no row for
  * it (a defect of the table, reported with why). */

@@ -44,7 +44,9 @@
 #define GSIM_MAX_OPERATIONS           256      /* resources of one API */
 #define GSIM_DEFAULT_MAX_CLIENT_CERTS 250000   /* every API together: --max-client-certs */
 #define GSIM_LIMIT_MAX_CLIENT_CERTS   10000000 /* the largest --max-client-certs */
+#define GSIM_MAX_NODES                16       /* --node K: nodes of one cluster, 1..K */
 #define GSIM_MAX_LB_PINS              16
+#define GSIM_MAX_QUIRKS               16 /* --quirk and config "quirks" together */
 #define GSIM_MAX_TIERS                32
 #define GSIM_MAX_KMS                  64 /* key managers */
 #define GSIM_MAX_APPS                 4096

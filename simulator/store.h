@@ -56,6 +56,14 @@ int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_le
 int gsim_store_open_fresh(const char *path, gsim_store **out, char *replaced, size_t replaced_len,
                           char *why, size_t why_len);
 void gsim_store_close(gsim_store *store);
+/* How a commit reaches the disk (a store opens with full). full: the WAL is
+ * fsynced at every commit (an acknowledged change survives an OS crash or a
+ * power cut). process (full 0): synchronous=NORMAL, the WAL is fsynced at
+ * checkpoints only; an acknowledged change survives the process being killed
+ * (SIGKILL, a crash: it is in the kernel's page cache) but the last ones
+ * before an OS crash or power cut may be lost (the store stays consistent).
+ * 0, or -1 with why. */
+int gsim_store_set_durability(gsim_store *store, int full, char *why, size_t why_len);
 
 /* The state directory's lock: one simulator per state directory. Takes a
  * POSIX record lock (fcntl F_SETLK) on DIR/gatecert-sim.lock (0600), writes
@@ -67,12 +75,27 @@ void gsim_store_close(gsim_store *store);
  * kernel reports it (F_GETLK), not as the file says. */
 int gsim_store_lock_dir(const char *dir, char *why, size_t why_len);
 void gsim_store_unlock_dir(int fd);
+/* A node's lock (--node K, 1..GSIM_MAX_NODES) on the same file: a shared
+ * lock on its byte 0 (the cluster uses DIR: gsim_store_lock_dir's whole-file
+ * lock is refused while any node holds it, and a node is refused while a
+ * node-less simulator holds DIR, naming its pid) and an exclusive one on
+ * byte K (one process per node number: a second node K is refused with the
+ * first one's pid). With alone (--fresh-store), also refused while another
+ * node holds DIR. The file's content is left as it is (the kernel names
+ * holders); released like gsim_store_lock_dir's, with gsim_store_unlock_dir. */
+int gsim_store_lock_node(const char *dir, int node, int alone, char *why, size_t why_len);
 
 /* Why the last call on this store that did not return OK failed, for logs
  * ("" if none has failed; a later success does not clear it): SQLite's
  * message, or the store's own for bounds and lookups. Never holds bound
  * values or certificate bytes. */
 const char *gsim_store_error(const gsim_store *store);
+
+/* SQLite's PRAGMA data_version of this connection: it changes when another
+ * connection (another node of a cluster) has committed a change to the file
+ * since the last call, never for this connection's own writes. Cheap (no
+ * table read): a node runs it before every request. */
+gsim_store_status gsim_store_data_version(gsim_store *store, int64_t *out);
 
 /* ---- endpoint certificates ---------------------------------------------- */
 

@@ -68,6 +68,9 @@ static void test_every_setting(void **state) {
   g.client_validation = 0;
   g.has_throttling = 1;
   g.per_certificate = 1;
+  char *quirks[] = {"deleted-alias-taken", "some-other-quirk"};
+  g.quirks = quirks;
+  g.quirk_count = 2;
   gh_gateway_config cfg;
   memset(&cfg, 0, sizeof(cfg));
   gh_simconfig_from_spec(&cfg, &g);
@@ -90,6 +93,7 @@ static void test_every_setting(void **state) {
       "\"ssl_profiles\":[{\"servers\":[\"localhost:8443\"],\"trust_store\":\"t.pem\","
       "\"key_store\":null,\"hostname_verifier\":\"Strict\"}],"
       "\"default_profile\":{\"key_store\":\"k.pem\"},"
+      "\"quirks\":[\"deleted-alias-taken\",\"some-other-quirk\"],"
       "\"listener\":{\"verify_client\":\"optional\",\"profile_reload_interval\":600,"
       "\"truststore_reload_period\":1,\"truststore_initial_delay\":0,"
       "\"certificate_match\":\"serial_issuer\",\"chain_validation\":false},"

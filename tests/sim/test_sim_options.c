@@ -166,10 +166,10 @@ static const bad_case bad_lines[] = {
     {BASE_ARGS "stray", 2, {"unexpected argument \"stray\""}},
     {BASE_ARGS "--profile bogus",
      2,
-     {"--profile: \"bogus\" is not wso2-4 (or wso2), wso2-2.6 or sap"}},
+     {"--profile: \"bogus\" is not wso2-4 (or wso2), wso2-2.6, sap-2023 or sap-2026 (or sap)"}},
     {BASE_ARGS "--profile WSO2",
      2,
-     {"--profile: \"WSO2\" is not wso2-4 (or wso2), wso2-2.6 or sap"}},
+     {"--profile: \"WSO2\" is not wso2-4 (or wso2), wso2-2.6, sap-2023 or sap-2026 (or sap)"}},
     {BASE_ARGS "--sender-reload-interval 0",
      2,
      {"--sender-reload-interval: \"0\" is not seconds 1..31536000"}},
@@ -191,9 +191,19 @@ static const bad_case bad_lines[] = {
                "--break i",
      2,
      {"--break: at most 8"}},
+    {BASE_ARGS "--quirk bogus", 2, {"--quirk: \"bogus\" is not one of: deleted-alias-taken"}},
+    {BASE_ARGS "--quirk", 2, {"--quirk: unknown option or missing value"}},
+    {BASE_ARGS "--profile wso2-2.6 --quirk deleted-alias-taken",
+     2,
+     {"--quirk deleted-alias-taken: a bug of WSO2 API Manager 4.2.0 alpha "
+      "(wso2/api-manager#1397), not of the wso2-2.6 profile; it needs --profile wso2-4"}},
+    {BASE_ARGS "--profile sap --quirk deleted-alias-taken",
+     2,
+     {"(wso2/api-manager#1397), not of the sap-2026 profile"}},
     {BASE_ARGS "--backend-timeout-ms 0", 2, {"--backend-timeout-ms: \"0\" is not 1..3600000"}},
     {BASE_ARGS "--backend-keepalive yes", 2, {"--backend-keepalive: \"yes\" is not on or off"}},
     {BASE_ARGS "--backend-idle-ms 0", 2, {"--backend-idle-ms: \"0\" is not 1..86400000"}},
+    {BASE_ARGS "--durability fsync", 2, {"--durability: \"fsync\" is not process or full"}},
     {BASE_ARGS "--server-cert @server.chain.pem",
      2,
      {"--server-cert and --server-key go together"}},
@@ -437,6 +447,18 @@ static const bad_config bad_configs[] = {
      "[\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg\"]}}",
      2,
      {"mutual_ssl.trusted_load_balancers[0] must be a SHA-256"}},
+    /* "quirks" */
+    {"{\"quirks\": \"deleted-alias-taken\"}",
+     2,
+     {"config: quirks must be an array of quirk names (see --rules)"}},
+    {"{\"quirks\": [1]}", 2, {"config: quirks[0] must be a quirk name (see --rules)"}},
+    {"{\"quirks\": [\"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", "
+     "\"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\"]}",
+     2,
+     {"config: quirks: at most 16 quirks"}},
+    {"{\"quirks\": [\"deleted-alias-taken\", \"nope\"]}",
+     2,
+     {"--quirk: \"nope\" is not one of: deleted-alias-taken"}},
     /* "throttling" */
     {"{\"throttling\": []}", 2, {"config: throttling must be an object"}},
     {"{\"throttling\": {\"colour\": 1}}", 2, {"unknown key \"colour\" in throttling"}},
@@ -661,6 +683,50 @@ static void test_interval_and_format(void **state) {
       fail_msg("case %zu: expected a %s fault, got %s", i, cases[i].xml_faults ? "XML" : "JSON",
                res.body);
     bs_response_free(&res);
+    st_check(st_sim_stop(&sim));
+  }
+}
+
+/* The quirks turned on, from the command line and the config together, are
+ * what /_sim/status lists (none by default), each with its issue. */
+static void test_quirks_status(void **state) {
+  (void)state;
+  static const char *const one[] = {"--quirk", "deleted-alias-taken", NULL};
+  static const char *const twice[] = {"--quirk", "deleted-alias-taken", "--quirk",
+                                      "deleted-alias-taken", NULL};
+  const struct {
+    const char *const *extra;
+    const char *config;
+    const char *names; /* the status's quirk names, joined by ',' */
+  } cases[] = {
+      {NULL, NULL, ""},
+      {one, NULL, "deleted-alias-taken"},
+      {twice, NULL, "deleted-alias-taken"},
+      {NULL, "{\"quirks\": [\"deleted-alias-taken\"]}", "deleted-alias-taken"},
+      {one, "{\"quirks\": [\"deleted-alias-taken\"]}", "deleted-alias-taken"},
+      {NULL, "{\"quirks\": []}", ""},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char name[32], names[256] = "";
+    snprintf(name, sizeof(name), "quirks-%zu", i);
+    st_sim sim;
+    st_sim_opts opts = {.extra = cases[i].extra, .config_json = cases[i].config};
+    start_sim(&sim, name, &opts);
+    json_t *status = NULL;
+    st_check(st_status(&sim, &status));
+    json_t *list = json_object_get(status, "quirks");
+    assert_true(json_is_array(list));
+    size_t k;
+    json_t *q;
+    json_array_foreach(list, k, q) {
+      size_t used = strlen(names);
+      snprintf(names + used, sizeof(names) - used, "%s%s", k ? "," : "",
+               json_string_value(json_object_get(q, "name")));
+      assert_non_null(strchr(json_string_value(json_object_get(q, "issue")), '#'));
+    }
+    json_decref(status);
+    if (strcmp(names, cases[i].names) != 0)
+      fail_msg("case %zu: quirks \"%s\", expected \"%s\"", i, names, cases[i].names);
     st_check(st_sim_stop(&sim));
   }
 }
@@ -1027,6 +1093,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_bad_configs, bs_teardown),
       cmocka_unit_test_teardown(test_help, bs_teardown),
       cmocka_unit_test_teardown(test_interval_and_format, bs_teardown),
+      cmocka_unit_test_teardown(test_quirks_status, bs_teardown),
       cmocka_unit_test_teardown(test_listener_options, bs_teardown),
       cmocka_unit_test_teardown(test_state_modes, bs_teardown),
       cmocka_unit_test_teardown(test_state_lock_and_fresh_store, bs_teardown),

@@ -57,8 +57,68 @@ static void test_rows_are_sourced(void **state) {
       fail_msg("%s: an inferred row must say why (\"inferred: ...\")", r->id);
     if (r->kind == GSIM_SOURCE_SEED && strstr(r->source, "seed 00") == NULL)
       fail_msg("%s: a seed row must name its seed", r->id);
-    if ((r->kind == GSIM_SOURCE_MUTANT) != (r->profiles == 0))
-      fail_msg("%s: mutants, and only mutants, belong to no profile", r->id);
+    if (r->kind == GSIM_SOURCE_SAP_DOC && strstr(r->source, "SAP") == NULL)
+      fail_msg("%s: an SAP documentation row must name SAP's page", r->id);
+    if ((r->kind == GSIM_SOURCE_MUTANT || r->kind == GSIM_SOURCE_BUG) != (r->profiles == 0))
+      fail_msg("%s: mutants and reported bugs, and only they, belong to no profile", r->id);
+    if (r->kind == GSIM_SOURCE_BUG && strchr(r->source, '#') == NULL)
+      fail_msg("%s: a reported bug must name its issue (#N)", r->id);
+  }
+}
+
+/* Each quirk names a reported-bug row of its own; it turns on under its
+ * profile, swapping exactly its family's row, and is refused elsewhere. */
+static void test_quirks(void **state) {
+  (void)state;
+  size_t count = 0, rows = 0;
+  const gsim_quirk *quirks = gsim_quirks_table(&count);
+  const gsim_rule *table = gsim_rules_table(&rows);
+  assert_true(count >= 1);
+  for (size_t q = 0; q < count; q++) {
+    const gsim_rule *bug = NULL;
+    for (size_t i = 0; i < rows; i++)
+      if (strcmp(table[i].id, quirks[q].row) == 0)
+        bug = &table[i];
+    if (bug == NULL || bug->kind != GSIM_SOURCE_BUG)
+      fail_msg("quirk %s: no reported-bug row %s", quirks[q].name, quirks[q].row);
+    if (strchr(quirks[q].issue, '#') == NULL || quirks[q].version[0] == '\0')
+      fail_msg("quirk %s: no issue or version", quirks[q].name);
+    for (int p = 0; p < GSIM_PROFILE_COUNT; p++) {
+      gsim_rules rules, plain;
+      char why[512] = "";
+      assert_int_equal(0, gsim_rules_resolve(&rules, (gsim_profile)p, why, sizeof(why)));
+      plain = rules;
+      int rc = gsim_rules_quirk(&rules, quirks[q].name, why, sizeof(why));
+      if (!(quirks[q].profiles & (1u << p))) {
+        assert_int_equal(-1, rc);
+        assert_non_null(strstr(why, quirks[q].issue));
+        assert_non_null(strstr(why, gsim_profile_name((gsim_profile)p)));
+        continue;
+      }
+      assert_int_equal(0, rc);
+      assert_ptr_equal(bug, rules.row[bug->family]);
+      for (int f = 0; f < GSIM_RF_COUNT; f++)
+        if (f != (int)bug->family)
+          assert_ptr_equal(plain.row[f], rules.row[f]);
+      assert_int_equal(UINT64_C(1) << q, rules.quirks);
+      assert_int_equal(0, gsim_rules_quirk(&rules, quirks[q].name, why, sizeof(why)));
+    }
+  }
+  static const struct {
+    const char *name, *name2, *why; /* name2: turned on after name, or NULL */
+  } refused[] = {
+      {"nope", NULL, "\"nope\" is not one of: deleted-alias-taken"},
+      {"", NULL, "is not one of"},
+      {"Deleted-Alias-Taken", NULL, "is not one of"},
+  };
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    gsim_rules rules;
+    char why[512] = "";
+    assert_int_equal(0, gsim_rules_resolve(&rules, GSIM_PROFILE_WSO2_4, why, sizeof(why)));
+    assert_int_equal(-1, gsim_rules_quirk(&rules, refused[i].name, why, sizeof(why)));
+    if (strstr(why, refused[i].why) == NULL)
+      fail_msg("quirk \"%s\": why \"%s\" lacks \"%s\"", refused[i].name, why, refused[i].why);
+    assert_int_equal(0, rules.quirks);
   }
 }
 
@@ -164,7 +224,10 @@ static void test_profile_names(void **state) {
       {"wso2", 1, GSIM_PROFILE_WSO2_4},
       {"wso2-4", 1, GSIM_PROFILE_WSO2_4},
       {"wso2-2.6", 1, GSIM_PROFILE_WSO2_26},
-      {"sap", 1, GSIM_PROFILE_SAP},
+      {"sap", 1, GSIM_PROFILE_SAP_2026},
+      {"sap-2026", 1, GSIM_PROFILE_SAP_2026},
+      {"sap-2023", 1, GSIM_PROFILE_SAP_2023},
+      {"sap-2024", 0, 0},
       {"WSO2", 0, 0},
       {"wso2-3", 0, 0},
       {"", 0, 0},
@@ -179,6 +242,9 @@ static void test_profile_names(void **state) {
   }
   assert_int_equal(-1, gsim_profile_parse(NULL, NULL));
   assert_string_equal("wso2-2.6", gsim_profile_name(GSIM_PROFILE_WSO2_26));
+  assert_string_equal("sap-2023", gsim_profile_name(GSIM_PROFILE_SAP_2023));
+  assert_string_equal("SAP API Management (2026 documentation)",
+                      gsim_profile_product(GSIM_PROFILE_SAP_2026));
   assert_non_null(strstr(gsim_profile_product(GSIM_PROFILE_WSO2_4), "4.x"));
 }
 
@@ -191,8 +257,14 @@ static void test_markdown(void **state) {
   gsim_rules_markdown(out);
   fclose(out);
   assert_non_null(strstr(text, "| rule | profiles | behaviour | source | kind |"));
-  assert_non_null(strstr(text, "| `priority.seed-table` | wso2-2.6, sap |"));
-  assert_non_null(strstr(text, "inferred.\n"));
+  assert_non_null(strstr(text, "inferred; and "));
+  assert_non_null(strstr(text, "| `upload.deleted-alias-taken` | wso2-4 with --quirk "
+                               "deleted-alias-taken |"));
+  assert_non_null(strstr(text, "- `deleted-alias-taken`: wso2/api-manager#1397"));
+  assert_non_null(strstr(text, "| `priority.seed-table` | wso2-2.6, sap-2023, sap-2026 |"));
+  assert_non_null(strstr(text, "| `sap.formats-2023` | sap-2023 |"));
+  assert_non_null(strstr(text, "| `sap.formats-2026` | sap-2026 |"));
+  assert_non_null(strstr(text, "from SAP's documentation"));
   assert_null(strstr(text, "| `backend.connect-mutant`")); /* mutants are listed apart */
   assert_non_null(strstr(text, "- `backend-faults`: 503 for a refused connection"));
   free(text);
@@ -202,6 +274,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_profile_resolves),
       cmocka_unit_test(test_rows_are_sourced),
+      cmocka_unit_test(test_quirks),
       cmocka_unit_test(test_versions_differ_where_wso2_did),
       cmocka_unit_test(test_break),
       cmocka_unit_test(test_profile_names),
