@@ -17,7 +17,8 @@
  * detached); with --backend-keepalive off every request says Connection: close
  * and evhttp frees its connection, as before pooling existed. The request on a
  * kept-alive connection and the answer to the client are written in the turn
- * of the loop that queued them, each as one TLS record (send_now).
+ * of the loop that queued them, each as one TLS record (send_now); backend
+ * connections read ahead, several records per read() (read_held_records).
  *
  * What went wrong is read from the connection itself rather than guessed from
  * errno: the verify callback records the first certificate error (chain or
