@@ -119,10 +119,12 @@ static char *fill(const char *body) {
     char *at;
     while ((at = strstr(out, marks[m])) != NULL) {
       size_t head = (size_t)(at - out), mark = strlen(marks[m]), fill_len = strlen(b64[m]);
-      char *next = malloc(strlen(out) - mark + fill_len + 1);
+      size_t tail = strlen(at + mark);
+      char *next = malloc(head + fill_len + tail + 1);
+      assert_non_null(next);
       memcpy(next, out, head);
       memcpy(next + head, b64[m], fill_len);
-      strcpy(next + head + fill_len, at + mark);
+      memcpy(next + head + fill_len, at + mark, tail + 1);
       free(out);
       out = next;
     }
@@ -235,7 +237,7 @@ static void test_access(void **state) {
                                "[{\"name\":\"root\",\"content\":\"@ROOT@\"}]}",
                                &r));
   st_reply_free(&r);
-  session s;
+  session s = {{0}, {0}};
   fetch_csrf(&sim, &s);
   char token[128];
   st_check(st_sap_token(&sim, token));
@@ -633,7 +635,9 @@ static char *snapshot(st_sim *sim) {
   for (size_t i = 0; i < 4; i++) {
     st_reply r;
     assert_int_equal(200, bearer(sim, "GET", paths[i], NULL, &r));
-    all = realloc(all, len + r.len + 1);
+    char *grown = realloc(all, len + r.len + 1);
+    assert_non_null(grown);
+    all = grown;
     memcpy(all + len, r.body, r.len);
     len += r.len;
     all[len] = '\0';
