@@ -64,6 +64,10 @@
  * /oauth/token) and CSRF sessions for basic-auth writes are kept in memory
  * here, a fixed number of each, the oldest replaced first; a restart forgets
  * them.
+ *
+ * A node of a cluster (--node) notices another node's change to these kinds
+ * by a SHA-256 of them all (gsim_sap_sync, called by reload.c): any
+ * difference marks the sender trust changed, used by a provider or not.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,6 +114,7 @@ struct gsim_sap {
   uint64_t refused;    /* writes answered 400 */
   sap_secret tokens[SAP_TOKENS];
   sap_secret sessions[SAP_SESSIONS];
+  unsigned char seen[32]; /* --node: SHA-256 of the sap kinds as last known (gsim_sap_sync) */
 };
 
 static const char *kind_of(gsim_sap_kind k) {
@@ -133,13 +138,66 @@ int gsim_sap_kind_parse(const char *word, gsim_sap_kind *k) {
   return 0;
 }
 
+/* SHA-256 of every object of the sap kinds (kind, key, json, blob): 0, or
+ * -1 on a store failure. All zero when OpenSSL fails (the next comparison
+ * then differs: a reload is the safe side). */
+static int sap_digest(gsim *sim, unsigned char out[32]) {
+  static const char *const kinds[] = {SAP_KIND_STORE, SAP_KIND_TRUST, SAP_KIND_KEY, SAP_KIND_REF,
+                                      SAP_KIND_PROVIDER};
+  memset(out, 0, 32);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1, rc = 0;
+  for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && rc == 0; k++) {
+    gsim_object_row *rows = NULL;
+    size_t count = 0;
+    if (gsim_store_object_list(sim->store, kinds[k], NULL, &rows, &count) != GSIM_STORE_OK) {
+      rc = -1;
+      break;
+    }
+    for (size_t i = 0; ok && i < count; i++) {
+      const char *json = rows[i].json ? rows[i].json : "";
+      uint64_t len = rows[i].blob_len;
+      ok = EVP_DigestUpdate(ctx, rows[i].kind, strlen(rows[i].kind) + 1) == 1 &&
+           EVP_DigestUpdate(ctx, rows[i].key, strlen(rows[i].key) + 1) == 1 &&
+           EVP_DigestUpdate(ctx, json, strlen(json) + 1) == 1 &&
+           EVP_DigestUpdate(ctx, &len, sizeof(len)) == 1 &&
+           (len == 0 || EVP_DigestUpdate(ctx, rows[i].blob, rows[i].blob_len) == 1);
+    }
+    gsim_object_rows_free(rows, count);
+  }
+  unsigned out_len = 0;
+  if (rc == 0 && (!ok || EVP_DigestFinal_ex(ctx, out, &out_len) != 1))
+    memset(out, 0, 32);
+  EVP_MD_CTX_free(ctx);
+  return rc;
+}
+
 int gsim_sap_init(gsim *sim, char *why, size_t why_len) {
   sim->sap = calloc(1, sizeof(*sim->sap));
   if (!sim->sap) {
     snprintf(why, why_len, "out of memory");
     return -1;
   }
+  if (sim->opt->node > 0 && sap_digest(sim, sim->sap->seen) != 0) {
+    snprintf(why, why_len, "store: %s", gsim_store_error(sim->store));
+    gsim_sap_free(sim);
+    return -1;
+  }
   return 0;
+}
+
+int gsim_sap_sync(gsim *sim) {
+  unsigned char digest[32];
+  if (sap_digest(sim, digest) != 0)
+    return -1;
+  if (memcmp(digest, sim->sap->seen, sizeof(digest)) == 0)
+    return 0;
+  memcpy(sim->sap->seen, digest, sizeof(digest));
+  gsim_trust_changed(&sim->trust);
+  gsim_log(sim, "INFO",
+           "sap stores or API providers changed through another node: live at the "
+           "next sender tick");
+  return 1;
 }
 
 void gsim_sap_free(gsim *sim) {

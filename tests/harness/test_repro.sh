@@ -3,7 +3,8 @@
 #
 # `gatecert repro CASE` prints a script that reproduces the case by hand. For
 # catalogue cases (a reload matrix row, upload-then-tick, backend mTLS with a
-# profile identity, every endpoint-cert-upload/validation row) the script must
+# profile identity, every endpoint-cert-upload/validation row, a two-node
+# cluster whose balancer flaps between the nodes' ticks) the script must
 # pass `bash -n`, run with every expectation holding (no MISMATCH, exit 0) and
 # show the expected statuses at the expected steps. Against a simulator broken
 # on purpose (uploads applied at once) the reload row must print MISMATCH and
@@ -114,8 +115,8 @@ no_mismatch "$name"
 expect_line "$name" '^step 1 \(line 16\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
 expect_line "$name" '^step 2 \(line 20\) advance 120s \(\+ 120s\): clock at 2030-01-01 00:02:00;'
 expect_line "$name" '^step 3 \(line 21\) upload_endpoint_cert alias echo, cert root as pem, backend echo: got status 201$'
-expect_line "$name" '^step 5 \(line 24\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
-expect_line "$name" '^step 7 \(line 27\) call test GET /menaka: got status 200, fault code none, backend reached: yes$'
+expect_line "$name" '^step 5 \(line 25\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
+expect_line "$name" '^step 7 \(line 28\) call test GET /menaka: got status 200, fault code none, backend reached: yes$'
 expect_line "$name" '^  expected: status 200, body contains "Jersey say : menaka", backend reached, gateway log has'
 
 # 3. backend mTLS: the SSL profile's identity (chain + key made with cat) is presented
@@ -140,6 +141,22 @@ case=empty-file,cert=good,format=empty,status=400,message=Proper Certificate fil
 EOF
 grep -qF 'certs convert pki/good.pem step-1.upload --to jks' "$scratch/case $((n - 1)).sh" ||
   fail "the jks row does not convert with gatecert certs"
+
+# 4b. a cluster (issue 19): two gatecert-sim nodes on one --state, node 2 started at
+#     250 s; the balancer's alternation replayed call by call: both nodes refuse
+#     until node 1's tick at 600 s, the answers flap 200/500 until node 2's at 850 s
+name='two-nodes-flap'
+repro "$name" 0
+no_mismatch "$name"
+grep -c '^started ' "$out" | grep -qx 3 || fail "$name: expected 3 processes started (backends, 2 nodes)"
+expect_line "$name" '^started gatecert-sim node 2 pid [0-9]+$'
+expect_line "$name" '^node 2: .* started at 2030-01-01 00:04:10 \(fake\)$'
+expect_line "$name" '^step 3 \(line [0-9]+\) call test GET /menaka \(node 2\): got status 500, fault code 101500'
+expect_line "$name" '^step 4 \(line [0-9]+\) sweep: at 599 s after node 1 started, through the balancer: 1:500 2:500$'
+expect_line "$name" '^step 4 \(line [0-9]+\) sweep: at 600 s after node 1 started, through the balancer: 1:200 2:500$'
+expect_line "$name" '^step 4 \(line [0-9]+\) sweep: at 849 s after node 1 started, through the balancer: 1:200 2:500$'
+expect_line "$name" '^step 4 \(line [0-9]+\) sweep: at 850 s after node 1 started, through the balancer: 1:200 2:200$'
+expect_line "$name" '^step 5 \(line [0-9]+\) call test GET /menaka \(node 2\): got status 200'
 
 # 5. a glob naming one case, against a simulator that applies uploads at once:
 #    the script must show the non-conformance, not hide it
@@ -212,10 +229,10 @@ fi
 scenarios=$saved_scenarios
 
 # 6b. each profile's certificate paths and rules: client and endpoint certificates
-#     on the v4 paths (wso2-4, sap) and on 2.6's v0.14 /certificates and
+#     on the v4 paths (wso2-4, sap-2023, sap-2026) and on 2.6's v0.14 /certificates and
 #     /clientCertificates, with the alias scope and tier answers of each version
 name='client certificate aliases and tiers by version'
-for profile in wso2-4 wso2-2.6 sap; do
+for profile in wso2-4 wso2-2.6 sap-2023 sap-2026; do
   repro "$name" 0 --profile "$profile"
   no_mismatch "$name ($profile)"
 done
@@ -227,6 +244,30 @@ grep -qF '/api/am/publisher/v0.14' "$script" && fail "sap: a v0.14 path in its s
   fail "wso2-2.6: gatecert repro failed: $(head -c 300 "$scratch/v014.sh")"
 grep -qF '/api/am/publisher/v0.14/clientCertificates' "$scratch/v014.sh" ||
   fail "wso2-2.6: the script does not use the v0.14 client certificate path"
+
+# 6c. the sap profiles: an endpoint certificate goes through SAP's OData
+#     service (a trust store entry and an API provider), never the Publisher's
+#     endpoint certificate paths, which answer 404 there
+name='endpoint cert takes effect at the next sender reload tick'
+for profile in sap-2023 sap-2026; do
+  repro "$name" 0 --profile "$profile"
+  no_mismatch "$name ($profile)"
+  expect_line "$name ($profile)" '^step 3 \(line [0-9]+\) upload_endpoint_cert alias echo, .*: got status 201$'
+  expect_line "$name ($profile)" '^step 7 \(line [0-9]+\) call test GET /menaka: got status 200,'
+  grep -qF 'status=$(sap_upload ' "$script" || fail "$profile: the upload is not an OData call"
+  if grep -qF '/endpoint-certificates' "$script"; then
+    fail "$profile: a Publisher endpoint certificate path in its script"
+  fi
+done
+
+# 6d. SAP's own objects (sap_store_cert, sap_reference, sap_provider): an API
+#     provider trusting its backend through a reference that is repointed
+name="a provider's trust store through a reference, repointed"
+repro "$name" 0 --profile sap-2026
+no_mismatch "$name"
+expect_line "$name" '^step 8 \(line [0-9]+\) sap_reference: got status 204$'
+expect_line "$name" '^step 12 \(line [0-9]+\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
+expect_line "$name" '^step 17 \(line [0-9]+\) call test GET /menaka: got status 200,'
 
 # 7. stopped with SIGTERM while its processes run: everything is still cleaned up
 name='endpoint cert takes effect at the next sender reload tick'
