@@ -720,6 +720,40 @@ static void test_profiles(void **state) {
   }
 }
 
+/* --break sap-formats answers with the other version's row: the mutation the
+ * scenario catalogue must catch (rules.c, other_version_of). */
+static void test_break_sap_formats(void **state) {
+  (void)state;
+  static const struct {
+    const char *profile;
+    long status; /* DER into a trust store */
+    const char *says;
+  } rows[] = {
+      {"sap-2026", 400,
+       "only a PEM file; this file is a DER certificate (.cer/.der) (rule "
+       "sap.formats-2023)"},
+      {"sap-2023", 201, NULL},
+  };
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    static const char *const args[] = {"--break", "sap-formats", NULL};
+    static char dir[BS_PATH_MAX];
+    char name[32];
+    snprintf(name, sizeof(name), "break-%s", rows[i].profile);
+    st_sim_opts opts = {.dir = bt_scratch(dir, name), .profile = rows[i].profile, .extra = args};
+    st_sim sim;
+    st_check(st_sim_start(&sim, &opts));
+    st_reply r;
+    long status = bearer(&sim, "POST", "/CertificateStores",
+                         "{\"name\":\"ts\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[{"
+                         "\"name\":\"der\",\"content\":\"@DER@\"}]}",
+                         &r);
+    if (status != rows[i].status || (rows[i].says && (!r.body || !strstr(r.body, rows[i].says))))
+      fail_msg("%s --break sap-formats: %ld %.300s", rows[i].profile, status, r.body ? r.body : "");
+    st_reply_free(&r);
+    st_check(st_sim_stop(&sim));
+  }
+}
+
 /* ---- the open-source clients' requests ------------------------------------------------------ */
 
 /* The requests the open-source clients send, copied:
@@ -810,6 +844,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_entities, bs_teardown),
       cmocka_unit_test_teardown(test_hostile, bs_teardown),
       cmocka_unit_test_teardown(test_profiles, bs_teardown),
+      cmocka_unit_test_teardown(test_break_sap_formats, bs_teardown),
       cmocka_unit_test_teardown(test_client_shapes, bs_teardown),
   };
   return cmocka_run_group_tests(tests, setup, teardown_group);
