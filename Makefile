@@ -19,10 +19,10 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
 # The main job: the whole scenario catalogue against the built-in simulator
-# once per profile (WSO2 4.x, WSO2 2.6, SAP), two cases at a time; reports in
+# once per profile (WSO2 4.x, WSO2 2.6, SAP's 2023 and current pages), two cases at a time; reports in
 # $(REPORTS)/<profile>/ (junit.xml, conformance.json), then one summary line
 # per profile. Fails when any profile's run does.
-PROFILES ?= wso2-4 wso2-2.6 sap
+PROFILES ?= wso2-4 wso2-2.6 sap-2023 sap-2026
 run: build
 	@mkdir -p $(REPORTS); status=0; summary=""; \
 	for p in $(PROFILES); do \
@@ -36,8 +36,8 @@ run: build
 	done; \
 	printf '== summary\n%b' "$$summary"; exit $$status
 
-# The conformance matrix: the catalogue against the simulator (wso2-4, wso2-2.6
-# and sap profiles), nginx, HAProxy, Apache (an exec program) and Caddy (their known failures listed in
+# The conformance matrix: the catalogue against the simulator (wso2-4, wso2-2.6,
+# sap-2023 and sap-2026 profiles), nginx, HAProxy, Apache (an exec program) and Caddy (their known failures listed in
 # harness/drivers/*.known), combined into $(REPORTS)/matrix.json, the console
 # table and the README's table between its matrix markers.
 matrix: build
@@ -45,7 +45,10 @@ matrix: build
 	  --reports $(REPORTS)/sim-wso2-4
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile wso2-2.6 --scenarios scenarios \
 	  --reports $(REPORTS)/sim-wso2-2.6
-	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile sap --scenarios scenarios --reports $(REPORTS)/sim-sap
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile sap-2023 --scenarios scenarios \
+	  --reports $(REPORTS)/sim-sap-2023
+	@$(BUILD)/harness/gatecert run -j $(JOBS) --profile sap-2026 --scenarios scenarios \
+	  --reports $(REPORTS)/sim-sap-2026
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver nginx --profile wso2-4 --scenarios scenarios \
 	  --known-failures harness/drivers/nginx.known --reports $(REPORTS)/nginx
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver haproxy --profile wso2-4 --scenarios scenarios \
@@ -56,7 +59,8 @@ matrix: build
 	@$(BUILD)/harness/gatecert run -j $(JOBS) --driver caddy --profile wso2-4 --scenarios scenarios \
 	  --known-failures harness/drivers/caddy.known --reports $(REPORTS)/caddy
 	@$(BUILD)/harness/gatecert matrix --out $(REPORTS)/matrix.json --readme README.md \
-	  $(REPORTS)/sim-wso2-4 $(REPORTS)/sim-wso2-2.6 $(REPORTS)/sim-sap $(REPORTS)/nginx $(REPORTS)/haproxy \
+	  $(REPORTS)/sim-wso2-4 $(REPORTS)/sim-wso2-2.6 $(REPORTS)/sim-sap-2023 \
+	  $(REPORTS)/sim-sap-2026 $(REPORTS)/nginx $(REPORTS)/haproxy \
 	  $(REPORTS)/apache $(REPORTS)/caddy
 
 # Every test but the slow ones, the lint and the benchmarks, in the normal

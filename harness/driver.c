@@ -44,6 +44,7 @@ static const struct {
     {GH_CAP_AUTH_FAULT_CODES, "auth-fault-codes"},
     {GH_CAP_FAKE_CLOCK, "fake-clock"},
     {GH_CAP_QUIRKS, "quirks"},
+    {GH_CAP_SAP_OBJECTS, "sap-objects"},
     {GH_CAP_CLUSTER, "cluster"},
 };
 

@@ -55,10 +55,11 @@
 #define GH_CAP_HEADER_CERT_DECODE  0x10000u /* every header encoding decoded, matched by cert */
 #define GH_CAP_LB_IN_FRONT         0x20000u /* a load balancer in front forwards the client cert */
 #define GH_CAP_AUTH_FAULT_CODES                                                                    \
-  0x40000u                          /* WSO2's authentication faults (9009xx) in 401/403 bodies */
-#define GH_CAP_FAKE_CLOCK 0x80000u  /* the gateway's clock follows the case's libfaketime file */
-#define GH_CAP_QUIRKS     0x100000u /* turns on a product version's reported bugs (quirks:) */
-#define GH_CAP_CLUSTER    0x200000u /* several nodes sharing one store (start_node, use_node) */
+  0x40000u                           /* WSO2's authentication faults (9009xx) in 401/403 bodies */
+#define GH_CAP_FAKE_CLOCK  0x80000u  /* the gateway's clock follows the case's libfaketime file */
+#define GH_CAP_QUIRKS      0x100000u /* turns on a product version's reported bugs (quirks:) */
+#define GH_CAP_SAP_OBJECTS 0x200000u /* SAP's trust stores, references and API providers */
+#define GH_CAP_CLUSTER     0x400000u /* several nodes sharing one store (start_node, use_node) */
 
 struct gh_driver_ops;
 
@@ -208,6 +209,26 @@ typedef struct gh_admin_result {
 
 void gh_admin_result_free(gh_admin_result *r);
 
+/* SAP API Management's own objects (the sap_* scenario steps). */
+typedef enum gh_sap_kind {
+  GH_SAP_STORE_CERT = 1, /* a trust store entry: store, name, data/len (the store is made
+                          * with its first entry) */
+  GH_SAP_REFERENCE,      /* a reference: name -> store (made, or repointed when the case
+                          * made it already) */
+  GH_SAP_PROVIDER,       /* an API provider: name, endpoint (its host:port), trust_store
+                          * (a store or ref://<reference>) */
+} gh_sap_kind;
+
+typedef struct gh_sap_object {
+  gh_sap_kind kind;
+  const char *name;
+  const char *store;
+  const void *data;
+  size_t len;
+  const char *endpoint;
+  const char *trust_store;
+} gh_sap_object;
+
 /* What every driver's operations share besides util's gu_fail (the reason in
  * why, -1 returned), gu_now_ms/gu_sleep_ms (real time, for bounded polls of
  * real events - never for fake time) and gu_free_port (gutil.h): */
@@ -309,6 +330,11 @@ typedef struct gh_driver_ops {
    * first answer that was not 2xx, else the subscription's. */
   int (*subscribe)(gh_driver *d, const char *application, const char *api, const char *tier,
                    const char *key_manager, gh_admin_result *r, char *why, size_t why_len);
+  /* GH_CAP_SAP_OBJECTS: one of SAP API Management's own objects (its OData
+   * service) - a trust store entry, a reference, an API provider. NULL when
+   * the driver has none: the case is skipped. */
+  int (*sap_object)(gh_driver *d, const gh_sap_object *o, gh_admin_result *r, char *why,
+                    size_t why_len);
   /* GH_CAP_LB_IN_FRONT: the front load balancer's HTTPS port on 127.0.0.1
    * (calls with via: lb go there), or -1. NULL when the driver has none. */
   int (*front_port)(gh_driver *d);

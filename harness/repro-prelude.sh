@@ -20,7 +20,7 @@ for p in "$GATECERT" "$SIM_BIN" "$BACKEND_BIN"; do
   if [ ! -x "$p" ]; then echo "not executable: $p (edit the top of this script)" >&2; exit 3; fi
 done
 if [ ! -r "$FAKETIME_LIB" ]; then echo "no libfaketime at $FAKETIME_LIB" >&2; exit 3; fi
-for p in openssl curl od sed grep date; do
+for p in openssl curl od sed grep date base64; do
   command -v "$p" >/dev/null || { echo "this script needs $p" >&2; exit 3; }
 done
 
@@ -191,6 +191,124 @@ check_call() {
   echo "$label: got status $status, fault code ${code:-none}, backend reached: $reached"
   echo "  expected: $expected"
   mismatch "$label" "$f.body" "${bad[@]}"
+}
+
+# ---- the sap profiles: SAP's OData service, as the sim driver drives it -------
+# An endpoint certificate is an entry, named by its alias, of one trust store
+# per case (a deep insert makes it with the first), and the endpoint's
+# host:port gets an API provider verified against it; a bearer token from
+# /oauth/token (sap.auth: a header line curl reads; a 401, after a restart,
+# fetches a new one). Each prints the answer's status; the body is STEP.body.
+SAP_ODATA=/apiportal/api/1.0/Management.svc SAP_STORE=gatecert-endpoints
+sap_token() {
+  local code
+  if [ -s "$WORK/sap.auth" ]; then return 0; fi
+  code=$(curl -s --noproxy '*' -K "$WORK/admin.curlrc" -o "$WORK/token.body" -w '%{http_code}' \
+    --data grant_type=client_credentials "$ADMIN/oauth/token") || true
+  if [ "$code" != 200 ] || ! grep -q '"access_token"' "$WORK/token.body"; then
+    echo "ERROR: POST /oauth/token answered $code" >&2; exit 3
+  fi
+  sed -n 's/.*"access_token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/Authorization: Bearer \1/p' \
+    "$WORK/token.body" >"$WORK/sap.auth"
+}
+odata() {  # STEP METHOD REL [DATA]: DATA is JSON or @FILE
+  local step=$1 method=$2 rel=$3 code attempt
+  local -a data=()
+  if [ $# -ge 4 ]; then data=(-H 'Content-Type: application/json' --data-binary "$4"); fi
+  for attempt in 1 2; do
+    sap_token
+    code=$(curl -s --noproxy '*' -K "$WORK/admin.curlrc" -H "@$WORK/sap.auth" -X "$method" \
+      -o "$step.body" -w '%{http_code}' "${data[@]}" "$ADMIN$SAP_ODATA/$rel") || true
+    if [ "$code" != 401 ] || [ $attempt = 2 ]; then break; fi
+    rm -f "$WORK/sap.auth"
+  done
+  echo "$code"
+}
+sap_key() {  # ALIAS: Certificates(name='ALIAS',storeName='...'), a quote doubled, encoded
+  local LC_ALL=C s=${1//\'/\'\'} out='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in [A-Za-z0-9._~-]) out+=$c ;; *) printf -v c '%%%02X' "'$c"; out+=$c ;; esac
+  done
+  printf "Certificates(name='%s',storeName='%s')" "$out" "$SAP_STORE"
+}
+sap_json_str() {  # TEXT: a JSON string literal
+  local LC_ALL=C s=$1 out='' c i
+  s=${s//\\/\\\\} && s=${s//\"/\\\"}
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    if [[ $c == [[:cntrl:]] ]]; then printf -v c '\\u%04x' "'$c"; fi
+    out+=$c
+  done
+  printf '"%s"' "$out"
+}
+sap_cert_json() {  # OUT FILE ALIAS ENDPOINT PREFIX SUFFIX: a certificate entity (base64 content)
+  {
+    printf '%s{"name":%s,"content":"' "$5" "$(sap_json_str "$3")"
+    base64 -w0 "$2"
+    printf '"'
+    if [ -n "$4" ]; then printf ',"description":%s' "$(sap_json_str "$4")"; fi
+    printf '}%s' "$6"
+  } >"$1"
+}
+sap_upload() {  # STEP ALIAS ENDPOINT FILE
+  local code rel=CertificateStores pre="{\"name\":\"$SAP_STORE\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[" post=']}'
+  local host port name
+  if [ -f "$WORK/sap.store" ]; then rel="CertificateStores('$SAP_STORE')/certificates" pre='' post=''; fi
+  sap_cert_json "$1.json" "$4" "$2" "$3" "$pre" "$post"
+  code=$(odata "$1" POST "$rel" "@$1.json")
+  if [ "$code" = 200 ] || [ "$code" = 201 ]; then
+    : >"$WORK/sap.store"
+    [[ $3 =~ ^[A-Za-z][A-Za-z0-9+.-]*://(\[[^]/]*\]|[^]/:?#[]+)(:([0-9]+))? ]] ||
+      { echo "ERROR: the endpoint $3 has no host and port" >&2; exit 3; }
+    host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]:-443}
+    name="gatecert_${host}_$((10#$port))" && name=${name//[^A-Za-z0-9]/_}
+    if [ ! -f "$WORK/provider-$name" ]; then
+      local p
+      p=$(odata "$1.provider" POST APIProviders "{\"name\":\"$name\",\"destType\":\"INTERNET\",\"host\":$(sap_json_str "$host"),\"port\":$((10#$port)),\"useSSL\":true,\"trustAll\":false,\"sslInfo\":{\"enabled\":true,\"clientAuthEnabled\":false,\"trustStore\":\"$SAP_STORE\"}}")
+      if [ "$p" != 201 ] && [ "$p" != 409 ]; then
+        echo "ERROR: creating the API provider $name: $p $(head -c 200 "$1.provider.body")" >&2; exit 3
+      fi
+      : >"$WORK/provider-$name"
+    fi
+  fi
+  echo "$code"
+}
+sap_replace() {  # STEP ALIAS FILE: SAP has no update call: the entry is read first (its 404)
+  local code
+  code=$(odata "$1" GET "$(sap_key "$2")")
+  if [ "$code" = 200 ]; then
+    sap_cert_json "$1.json" "$3" "$2" '' '' ''
+    code=$(odata "$1" POST "CertificateStores('$SAP_STORE')/certificates" "@$1.json")
+  fi
+  echo "$code"
+}
+sap_delete() { odata "$1" DELETE "$(sap_key "$2")"; }  # STEP ALIAS
+# The sap_* steps. Store and reference names are scenario names ([A-Za-z0-9._-]).
+sap_store_cert() {  # STEP NAME STORE FILE: the store's first entry makes it (a deep insert)
+  local code rel=CertificateStores pre="{\"name\":\"$3\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[" post=']}'
+  if [ -f "$WORK/sap-store-$3" ]; then rel="CertificateStores('$3')/certificates" pre='' post=''; fi
+  sap_cert_json "$1.json" "$4" "$2" '' "$pre" "$post"
+  code=$(odata "$1" POST "$rel" "@$1.json")
+  if [ "$code" = 200 ] || [ "$code" = 201 ]; then : >"$WORK/sap-store-$3"; fi
+  echo "$code"
+}
+sap_reference() {  # STEP NAME STORE: made, or repointed when this script made it
+  local code
+  if [ -f "$WORK/sap-ref-$2" ]; then
+    odata "$1" PUT "CertificateStoreReferences('$2')" "{\"name\":\"$2\",\"certificateStoreName\":\"$3\"}"
+    return
+  fi
+  code=$(odata "$1" POST CertificateStoreReferences "{\"name\":\"$2\",\"certificateStoreName\":\"$3\"}")
+  if [ "$code" = 201 ]; then : >"$WORK/sap-ref-$2"; fi
+  echo "$code"
+}
+sap_provider() {  # STEP NAME ENDPOINT TRUST-STORE
+  local host port
+  [[ $3 =~ ^[A-Za-z][A-Za-z0-9+.-]*://(\[[^]/]*\]|[^]/:?#[]+)(:([0-9]+))? ]] ||
+    { echo "ERROR: the endpoint $3 has no host and port" >&2; exit 3; }
+  host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]:-443}
+  odata "$1" POST APIProviders "{\"name\":$(sap_json_str "$2"),\"destType\":\"INTERNET\",\"host\":$(sap_json_str "$host"),\"port\":$((10#$port)),\"useSSL\":true,\"trustAll\":false,\"sslInfo\":{\"enabled\":true,\"clientAuthEnabled\":false,\"trustStore\":$(sap_json_str "$4")}}"
 }
 
 # check_admin LABEL EXPECTED STATUS STEPFILE [EXPECTATION]...

@@ -123,8 +123,9 @@ static int find_case(const gh_catalogue *cat, const char *name, const gh_case_sp
 /* ---- command line -------------------------------------------------------------------- */
 
 static const char usage_text[] =
-    "usage: gatecert repro [--scenarios DIR|FILE] [--profile wso2-4|wso2-2.6|sap] [--sim-bin F]\n"
-    "                      [--backend-bin F] [--faketime-lib F] [--sim-arg ARG]... CASE-NAME\n"
+    "usage: gatecert repro [--scenarios DIR|FILE] [--profile wso2-4|wso2-2.6|sap-2023|sap-2026]\n"
+    "                      [--sim-bin F] [--backend-bin F] [--faketime-lib F] [--sim-arg ARG]... "
+    "CASE-NAME\n"
     "\n"
     "Prints on stdout a bash script that reproduces one scenario case without the harness:\n"
     "the case's PKI (gatecert certs issue), gatecert-backend and gatecert-sim on a libfaketime\n"
@@ -222,7 +223,9 @@ static int parse_options(int argc, char **argv, options *opt) {
   }
   opt->name = argv[first];
   if (gh_profile_canonical(opt->profile) == NULL) {
-    fprintf(stderr, "gatecert repro: --profile must be wso2-4 (or wso2), wso2-2.6 or sap\n");
+    fprintf(stderr,
+            "gatecert repro: --profile must be wso2-4 (or wso2), wso2-2.6, sap-2023 or sap-2026 "
+            "(or sap)\n");
     return 2;
   }
   opt->profile = gh_profile_canonical(opt->profile);

@@ -8,7 +8,10 @@
  * checks, helpers, the work directory and the fake clock), then the case:
  * the PKI (`gatecert certs issue --at`), the backends, the gateway (its
  * --config JSON from simconfig.c, the sim driver's own writer), the key
- * manager, the APIs, one block per step, and report_result.
+ * manager, the APIs, one block per step, and report_result. Under the sap
+ * profiles an endpoint certificate step calls the prelude's sap_upload,
+ * sap_replace or sap_delete (SAP's OData service, as the sim driver drives
+ * it) instead of the Publisher paths.
  *
  * A cluster case (gateway.nodes) starts one gatecert-sim per node on one
  * --state (start_node, use_node in the prelude), node K once the clock is at
@@ -1136,6 +1139,71 @@ static void alias_url(const gen *g, sbuf *b, const char *alias) {
 static const char ADMIN_CURL[] =
     "status=$(curl -s --noproxy '*' -K \"$WORK/admin.curlrc\" -o %s.body -w '%%{http_code}'";
 
+/* The endpoint an upload names: its own, or the backend's as the runner
+ * makes it (backend_url(backend, NULL)); a marked word. */
+static void endpoint_word(const gen *g, const gh_step *s, sbuf *b) {
+  if (s->endpoint)
+    sb_puts(b, s->endpoint);
+  else {
+    sb_puts(b, "https://localhost:");
+    if (backend_declared(g->c, s->backend))
+      port_var(b, s->backend);
+    else
+      sb_puts(b, "-1");
+  }
+}
+
+/* Under the sap profiles: the prelude's sap_upload, sap_replace, sap_delete
+ * (SAP's OData service, as the sim driver drives it). */
+static void put_sap_cert_step(gen *g, const gh_step *s, const char *step, const char *file) {
+  FILE *o = g->o;
+  static const char *const verbs[] = {[GH_STEP_UPLOAD_CERT] = "sap_upload",
+                                      [GH_STEP_REPLACE_CERT] = "sap_replace",
+                                      [GH_STEP_DELETE_CERT] = "sap_delete"};
+  fprintf(o, "status=$(%s %s ", verbs[s->kind], step);
+  put_sq(o, s->alias ? s->alias : "");
+  if (s->kind == GH_STEP_UPLOAD_CERT) {
+    sbuf endpoint = {0};
+    endpoint_word(g, s, &endpoint);
+    fputs(" ", o);
+    put_word(o, sb_str(&endpoint));
+    gu_text_free(&endpoint);
+  }
+  if (s->kind != GH_STEP_DELETE_CERT)
+    fprintf(o, " %s", file);
+  fputs(")\n", o);
+}
+
+/* sap_store_cert, sap_reference, sap_provider: the prelude's functions of
+ * the same names. */
+static int put_sap_object_step(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  put_admin_comment(g, s, label);
+  char file[64];
+  snprintf(file, sizeof(file), "%s.upload", step);
+  if (s->kind == GH_STEP_SAP_STORE_CERT && put_upload_file(g, s, file) != 0)
+    return -1;
+  fprintf(o, "status=$(%s %s ", gh_step_kind_name(s->kind), step);
+  put_sq(o, s->sap_name);
+  fputs(" ", o);
+  if (s->kind == GH_STEP_SAP_PROVIDER) {
+    sbuf endpoint = {0};
+    sb_puts(&endpoint, "https://localhost:"); /* the runner's backend_url(backend, NULL) */
+    port_var(&endpoint, s->backend);
+    put_word(o, sb_str(&endpoint));
+    gu_text_free(&endpoint);
+    fputs(" ", o);
+    put_sq(o, s->trust_store);
+  } else {
+    put_sq(o, s->store);
+  }
+  if (s->kind == GH_STEP_SAP_STORE_CERT)
+    fprintf(o, " %s", file);
+  fputs(")\n", o);
+  put_check_admin(g, s, label, step);
+  return 0;
+}
+
 static int put_cert_step(gen *g, const gh_step *s, const char *label, const char *step) {
   FILE *o = g->o;
   put_admin_comment(g, s, label);
@@ -1143,6 +1211,11 @@ static int put_cert_step(gen *g, const gh_step *s, const char *label, const char
   snprintf(file, sizeof(file), "%s.upload", step);
   if (s->kind != GH_STEP_DELETE_CERT && put_upload_file(g, s, file) != 0)
     return -1;
+  if (gh_profile_cert_paths(g->profile)->odata) {
+    put_sap_cert_step(g, s, step, file);
+    put_check_admin(g, s, label, step);
+    return 0;
+  }
   fprintf(o, ADMIN_CURL, step);
   sbuf url = {0};
   if (s->kind == GH_STEP_UPLOAD_CERT) {
@@ -1154,15 +1227,7 @@ static int put_cert_step(gen *g, const gh_step *s, const char *label, const char
     put_sq(o, sb_str(&part));
     gu_text_free(&part);
     sb_puts(&part, "endpoint=");
-    if (s->endpoint)
-      sb_puts(&part, s->endpoint);
-    else {
-      sb_puts(&part, "https://localhost:"); /* the runner's backend_url(backend, NULL) */
-      if (backend_declared(g->c, s->backend))
-        port_var(&part, s->backend);
-      else
-        sb_puts(&part, "-1");
-    }
+    endpoint_word(g, s, &part);
     fputs(" \\\n  --form-string ", o);
     put_word(o, sb_str(&part));
     gu_text_free(&part);
@@ -1668,6 +1733,11 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
     break;
   case GH_STEP_SUBSCRIBE:
     rc = put_subscribe_step(g, s, sb_str(&label), step);
+    break;
+  case GH_STEP_SAP_STORE_CERT:
+  case GH_STEP_SAP_REFERENCE:
+  case GH_STEP_SAP_PROVIDER:
+    rc = put_sap_object_step(g, s, sb_str(&label), step);
     break;
   case GH_STEP_SWEEP:
     rc = put_sweep(g, s, sb_str(&label), step);

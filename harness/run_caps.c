@@ -71,6 +71,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
       caps |= GH_CAP_CLIENT_MTLS;
     if (s->kind == GH_STEP_SUBSCRIBE || s->token.kind == GH_TOKEN_JWT)
       caps |= GH_CAP_OAUTH2;
+    if (s->kind >= GH_STEP_SAP_STORE_CERT && s->kind <= GH_STEP_SAP_PROVIDER)
+      caps |= GH_CAP_SAP_OBJECTS;
     if (s->header_encoding)
       caps |= GH_CAP_HEADER_MODE;
     /* url-pem is what a load balancer sends and what a gateway can pin
@@ -108,6 +110,8 @@ unsigned gh_runner_needed_caps(const gh_case_spec *c) {
 }
 
 const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps) {
+  if (c->gateway.quirk_count > 0 && !(caps & GH_CAP_QUIRKS))
+    return gh_cap_name(GH_CAP_QUIRKS); /* named first: no other gateway has a WSO2 bug to turn on */
   for (size_t i = 0; i < c->need_count; i++) {
     unsigned cap = 0;
     if (gh_cap_parse(c->needs[i], &cap) != 0 || !(caps & cap))

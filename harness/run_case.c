@@ -763,6 +763,26 @@ static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size
       return gu_fail(why, why_len, "the %s driver cannot delete client certificates", d->ops->name),
              GH_DRIVER_UNSUPPORTED;
     rc = d->ops->delete_client_cert(d, s->api, s->alias, &res, why, why_len);
+  } else if (s->kind >= GH_STEP_SAP_STORE_CERT && s->kind <= GH_STEP_SAP_PROVIDER) {
+    if (!d->ops->sap_object)
+      return gu_fail(why, why_len, "the %s driver has no SAP objects", d->ops->name),
+             GH_DRIVER_UNSUPPORTED;
+    gcert_buf bytes = {0};
+    char endpoint[512] = "";
+    if (s->kind == GH_STEP_SAP_STORE_CERT &&
+        gh_pki_encode(&r->pki, s->cert, s->format ? s->format : "pem", &bytes, why, why_len) != 0)
+      return -1;
+    if (s->kind == GH_STEP_SAP_PROVIDER)
+      backend_url(r, s->backend, NULL, endpoint, sizeof(endpoint));
+    gh_sap_object o = {.kind = (gh_sap_kind)(s->kind - GH_STEP_SAP_STORE_CERT + GH_SAP_STORE_CERT),
+                       .name = s->sap_name,
+                       .store = s->store,
+                       .data = bytes.data,
+                       .len = bytes.len,
+                       .endpoint = endpoint,
+                       .trust_store = s->trust_store};
+    rc = d->ops->sap_object(d, &o, &res, why, why_len);
+    gcert_buf_free(&bytes);
   } else if (s->kind == GH_STEP_SUBSCRIBE) {
     if (!d->ops->subscribe)
       return gu_fail(why, why_len, "the %s driver cannot subscribe applications", d->ops->name),

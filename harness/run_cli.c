@@ -228,7 +228,7 @@ static const char usage_text[] =
     "usage: gatecert run [--scenarios DIR] [--reports DIR]\n"
     "                    [--driver sim|nginx|haproxy|caddy|exec:PROGRAM] [--gateway-bin F]\n"
     "                    [--known-failures FILE]\n"
-    "                    [--profile wso2-4|wso2-2.6|sap]\n"
+    "                    [--profile wso2-4|wso2-2.6|sap-2023|sap-2026]\n"
     "                    [--feature F] [--filter GLOB]... [--case NAME]... [--skip GLOB]...\n"
     "                    [--list] [--keep] [-j N]\n"
     "                    [--shuffle SEED] [--repeat-until-fail N]\n"
@@ -248,7 +248,7 @@ static const char usage_text[] =
     "                \"fail GLOB reason\" per line): listed failures do not fail the\n"
     "                exit status, an unlisted failure or a listed case that passed does\n"
     "  --profile P   whose rules the expectations follow: wso2-4 (default; also\n"
-    "                wso2), wso2-2.6 or sap\n"
+    "                wso2), wso2-2.6, sap-2023 or sap-2026 (also sap)\n"
     "  --filter/--skip GLOB  select cases by name (fnmatch); repeatable\n"
     "  --case NAME   select the case of exactly that name (no glob); repeatable, adds\n"
     "                to --filter's cases. A --feature, --filter or --case that matches\n"
@@ -378,7 +378,9 @@ static int parse_options(int argc, char **argv, options *opt) {
     return 2;
   }
   if (gh_profile_canonical(opt->profile) == NULL) {
-    fprintf(stderr, "gatecert run: --profile must be wso2-4 (or wso2), wso2-2.6 or sap\n");
+    fprintf(stderr,
+            "gatecert run: --profile must be wso2-4 (or wso2), wso2-2.6, sap-2023 or sap-2026 "
+            "(or sap)\n");
     return 2;
   }
   opt->profile = gh_profile_canonical(opt->profile);

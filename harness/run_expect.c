@@ -9,7 +9,8 @@
  * 403"), and `detail` always sums up what the call got. A `reject:` class is
  * checked against the driver's answer to it (driver.h's rejection table, the
  * load balancer's when the call went through it). gh_runner_check_admin does
- * the same for an admin step's answer (status, refused, message, body).
+ * the same for an admin step's answer (status, refused, message - in
+ * WSO2's error shape or OData's, the sap profiles' - and body).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,9 +275,18 @@ int gh_runner_check_admin(case_run *r, const gh_step *s, size_t index, const gh_
              e.refused == GH_YES ? "refused (4xx or 5xx)" : "accepted", res->status);
   else if (e.message && *e.message) {
     json_t *j = json_loads(body, 0, NULL);
-    const char *d = json_string_value(json_object_get(j, "description"));
-    const char *m = json_string_value(json_object_get(j, "message"));
-    if (!(d && strstr(d, e.message)) && !(m && strstr(m, e.message)))
+    /* WSO2's {"message", "description"}, or OData's {"error": {"code",
+     * "message": {"value"}}} (the sap profiles' management service) */
+    json_t *odata = json_object_get(j, "error");
+    const char *texts[] = {
+        json_string_value(json_object_get(j, "description")),
+        json_string_value(json_object_get(j, "message")),
+        json_string_value(json_object_get(json_object_get(odata, "message"), "value")),
+        json_string_value(json_object_get(odata, "code"))};
+    int found = 0;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+      found |= texts[i] != NULL && strstr(texts[i], e.message) != NULL;
+    if (!found)
       snprintf(what, sizeof(what), "expected the message \"%s\"", e.message);
     json_decref(j);
   }

@@ -122,7 +122,10 @@ void gh_runner_event_step(case_run *r, const gh_step *s, size_t index, int rc) {
     gh_runner_event(r, GH_EV_RESTART, ok, "%s", label);
     break;
   default: {
-    const char *what = s->alias ? s->alias : s->api ? s->api : s->application;
+    const char *what = s->alias      ? s->alias
+                       : s->sap_name ? s->sap_name
+                       : s->api      ? s->api
+                                     : s->application;
     gh_runner_event(r, GH_EV_CHANGE, ok, "%s %s%s%s", label, what ? what : "", ok ? "" : ": ",
                     ok ? "" : r->message);
   }

@@ -127,7 +127,8 @@ static const char *const PROFILE_KEYS[] = {"backend",           "host", "trust",
 static const char *const DEFAULT_PROFILE_KEYS[] = {"trust", "key", "hostname_verifier", NULL};
 static const char *const VERIFIERS[] = {"Strict", "AllowAll", "DefaultAndLocalhost", "Default",
                                         NULL};
-static const char *const PROFILES[] = {"wso2", "wso2-4", "wso2-2.6", "sap", NULL}; /* profile.h */
+static const char *const PROFILES[] = {"wso2",     "wso2-4",   "wso2-2.6", "sap",
+                                       "sap-2023", "sap-2026", NULL}; /* profile.h */
 static const char *const STEP_KINDS[] = {"call",
                                          "advance",
                                          "advance_to",
@@ -141,6 +142,9 @@ static const char *const STEP_KINDS[] = {"call",
                                          "upload_client_cert",
                                          "delete_client_cert",
                                          "subscribe",
+                                         "sap_store_cert",
+                                         "sap_reference",
+                                         "sap_provider",
                                          "sweep",
                                          NULL}; /* gh_step_kind */
 static const char *const STEP_EXTRA_KEYS[] = {"expect",       "expect_profile",  "within",
@@ -170,6 +174,9 @@ static const char *const UPLOAD_KEYS[] = {"alias",  "backend", "endpoint", "cert
                                           "format", "node",    NULL};
 static const char *const REPLACE_KEYS[] = {"alias", "cert", "format", "node", NULL};
 static const char *const DELETE_KEYS[] = {"alias", "node", NULL};
+static const char *const SAP_STORE_CERT_KEYS[] = {"store", "name", "cert", "format", NULL};
+static const char *const SAP_REFERENCE_KEYS[] = {"name", "store", NULL};
+static const char *const SAP_PROVIDER_KEYS[] = {"name", "backend", "trust_store", NULL};
 static const char *const FORMATS[] = {"pem",     "der",   "pkcs7",    "jks",
                                       "garbage", "empty", "oversize", NULL};
 static const char *const CALL_EXPECT_KEYS[] = {
@@ -237,6 +244,9 @@ static void free_step(gh_step *s) {
   free(s->method);
   free_headers(s->headers, s->header_count);
   free(s->alias);
+  free(s->sap_name);
+  free(s->store);
+  free(s->trust_store);
   free(s->backend);
   free(s->endpoint);
   free(s->cert);
@@ -1316,6 +1326,59 @@ static int build_cert_step(loader *L, const gh_ynode *map, const char *kind, gh_
   return gh_sc_get_clean_text(L, endpoint, "endpoint", 1, 1, &s->endpoint); /* "" is a test input */
 }
 
+/* The SAP steps: sap_store_cert {store, name, cert, format}, sap_reference
+ * {name, store}, sap_provider {name, backend, trust_store}; only in a case
+ * whose every profile is a SAP one. */
+static int build_sap_step(loader *L, const gh_ynode *map, const char *kind, gh_step *s) {
+  static const char *const *const keys[] = {SAP_STORE_CERT_KEYS, SAP_REFERENCE_KEYS,
+                                            SAP_PROVIDER_KEYS};
+  const gh_ynode *v = NULL;
+  if (gh_sc_get_map(L, map, kind) ||
+      gh_sc_check_keys(L, map, kind, keys[s->kind - GH_STEP_SAP_STORE_CERT]) ||
+      gh_sc_require(L, map, "name", kind, &v))
+    return -1;
+  if (s->kind == GH_STEP_SAP_STORE_CERT ? gh_sc_get_clean_text(L, v, "name", 0, 0, &s->sap_name)
+                                        : gh_sc_get_string(L, v, "name", &s->sap_name) ||
+                                              gh_sc_check_name(L, v, "name", s->sap_name))
+    return -1;
+  int sap_only = L->c->profile_count > 0;
+  for (size_t i = 0; i < L->c->profile_count; i++)
+    sap_only &= strcmp(gh_profile_family(L->c->profiles[i]), "sap") == 0;
+  if (!sap_only)
+    return fail(L, map, "%s: SAP's objects need profiles: [sap] (or its versions only)", kind);
+  if (s->kind != GH_STEP_SAP_PROVIDER &&
+      (gh_sc_require(L, map, "store", kind, &v) || gh_sc_get_string(L, v, "store", &s->store) ||
+       gh_sc_check_name(L, v, "store", s->store)))
+    return -1;
+  if (s->kind == GH_STEP_SAP_REFERENCE)
+    return 0;
+  if (s->kind == GH_STEP_SAP_PROVIDER) {
+    if (gh_sc_require(L, map, "backend", kind, &v) ||
+        gh_sc_get_backend_ref(L, v, "backend", &s->backend) ||
+        gh_sc_require(L, map, "trust_store", kind, &v) ||
+        gh_sc_get_string(L, v, "trust_store", &s->trust_store))
+      return -1;
+    const char *named =
+        strncmp(s->trust_store, "ref://", 6) == 0 ? s->trust_store + 6 : s->trust_store;
+    return gh_sc_check_name(L, v, "trust_store", named);
+  }
+  if ((v = gh_yaml_map_get(map, "format")) != NULL) {
+    if (gh_sc_get_word(L, v, "format", FORMATS, NULL, &s->format))
+      return -1;
+  } else if ((s->format = gh_sc_take_string(L, map, "pem", 3)) == NULL) {
+    return -1;
+  }
+  int broken = strcmp(s->format, "garbage") == 0 || strcmp(s->format, "empty") == 0 ||
+               strcmp(s->format, "oversize") == 0;
+  if ((v = gh_yaml_map_get(map, "cert")) != NULL)
+    return gh_sc_get_pki_ref(L, v, "cert", 0, &s->cert);
+  if (!broken)
+    return fail(L, map,
+                "%s: missing key 'cert' (required unless format is garbage, empty or oversize)",
+                kind);
+  return 0;
+}
+
 /* reload: {} and restart_gateway: {} take an empty map (or {node: K} in a
  * cluster) or nothing. */
 static int build_empty(loader *L, const gh_ynode *n, const char *kind) {
@@ -1561,6 +1624,10 @@ static int build_action(loader *L, const gh_ynode *v, gh_step *s) {
     return build_client_cert_step(L, v, kind, s);
   case GH_STEP_SUBSCRIBE:
     return build_subscribe(L, v, s);
+  case GH_STEP_SAP_STORE_CERT:
+  case GH_STEP_SAP_REFERENCE:
+  case GH_STEP_SAP_PROVIDER:
+    return build_sap_step(L, v, kind, s);
   }
   return fail(L, v, "unknown step");
 }

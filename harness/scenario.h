@@ -139,6 +139,30 @@
  *   capability quirks (the simulator's) can turn a product's bug on: on any
  *   other the case is skipped naming it.
  *
+ * SAP API Management's own objects (the sap profiles: SAP's OData service,
+ * simulator/README.md "The sap profiles"; drivers that have them declare
+ * sap-objects, which these steps imply):
+ *
+ *   profiles: [sap]                        # required: every profile a SAP one
+ *   steps:
+ *     - sap_store_cert: {store: ts1, name: c1, cert: root, format: pem}
+ *       expect: {status: 201}              # a trust store entry; the first one
+ *                                          # of a store makes it (a deep insert)
+ *     - sap_reference: {name: r1, store: ts1}   # made; repointed when this
+ *       expect: {status: 201}                   # case made it already (204)
+ *     - sap_provider: {name: p1, backend: echo, trust_store: "ref://r1"}
+ *       expect: {status: 201}              # an API provider for the backend's
+ *                                          # host:port, TLS verified against
+ *                                          # the store (a name, or ref://<reference>)
+ *
+ * - Store, reference and provider names are [A-Za-z0-9][A-Za-z0-9._-]*; a
+ *   certificate name is any clean text (SAP checks it). format is one of the
+ *   upload formats; cert is required unless it is garbage, empty or oversize.
+ * - upload/replace/delete_endpoint_cert under the sap profiles go through
+ *   the same service (an entry of the case's own trust store and a provider
+ *   per backend, harness/drivers/sim.c), so a sap_provider for a backend an
+ *   endpoint certificate was uploaded for is refused as a second provider.
+ *
  * Real gateways (nginx, haproxy drivers; drivers/NGINX.md, drivers/HAPROXY.md):
  *
  *   gateway:
@@ -173,7 +197,9 @@
  * class: tls-alert, http-4xx,
  * http-5xx, backend-not-reached), backend_reached, backend_saw.client_cert
  * (a pki name or none), log_contains (the gateway log). On an admin step:
- * status, message (contained in the error description or message), body_contains,
+ * status, message (contained in the error description or message - WSO2's
+ * shape - or in an OData error's message value or code - the sap profiles'
+ * management service), body_contains,
  * refused (true: any 4xx or 5xx, whatever the product's exact status).
  * `within: 30s` on a call step retries it (real time) until three consecutive
  * successes, for gateways that apply changes eventually.
@@ -432,6 +458,9 @@ typedef enum gh_step_kind {
   GH_STEP_UPLOAD_CLIENT_CERT,
   GH_STEP_DELETE_CLIENT_CERT,
   GH_STEP_SUBSCRIBE,
+  GH_STEP_SAP_STORE_CERT, /* SAP API Management's own objects (the sap profiles) */
+  GH_STEP_SAP_REFERENCE,
+  GH_STEP_SAP_PROVIDER,
   GH_STEP_SWEEP,
 } gh_step_kind;
 
@@ -500,6 +529,12 @@ typedef struct gh_step {
   /* client certificates (api, alias, cert, format) and subscribe */
   char *tier;        /* default "Unlimited" */
   char *application; /* subscribe */
+  /* SAP's objects: sap_store_cert (store, sap_name, cert, format),
+   * sap_reference (sap_name, store), sap_provider (sap_name, backend,
+   * trust_store) */
+  char *sap_name;    /* the certificate, reference or provider */
+  char *store;       /* a trust store's name */
+  char *trust_store; /* a provider's: a store's name or ref://<reference> */
   /* clusters: where the step goes (GH_NODE_*, or a node number) */
   int node;
   /* sweep: the clock from sweep_from_ms to duration_ms (like advance_to) */

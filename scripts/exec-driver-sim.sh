@@ -26,6 +26,13 @@
 #   apps/app-<hex of name>   application name -> id, once its keys are mapped
 #   sim-state/, gateway.log  gatecert-sim's store and its log (stderr)
 #   reply.body               the last admin answer (body_file=, or inline)
+#   sap.auth                 sap profiles: "Authorization: Bearer <token>", a
+#                            header line curl reads from the file (0600)
+#   sap.store, providers/    sap profiles: the trust store exists; the API
+#                            providers made, one file per host:port
+#   odata.json               sap profiles: the last OData request body
+#   sap-store-*, sap-ref-*   sap profiles: the stores and references the
+#                            sap_* steps made
 #   control.body             the last /_sim/ answer
 # gatecert-sim runs in its own session (setsid) under the case's fake clock; a
 # watchdog in another session stops it if the harness process that owns the
@@ -39,7 +46,7 @@ readonly NAME=gatecert-sim-curl VERSION=2.0.0 ADMIN_USER=gatecert
 caps=runtime-backend-trust,deferred-reload-schedule,backend-mtls,hostname-verifier
 caps+=,admin-validation,off-schedule-reload,restart-keeps-state,fault-codes,xml-faults
 caps+=,base-trust-store,client-mtls,oauth2,header-mode,header-cert-decode,auth-fault-codes
-caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock,quirks
+caps+=,throttling,listener-reload-schedule,lb-in-front,fake-clock,quirks,sap-objects
 readonly CAPABILITIES=$caps
 readonly APIS=/api/am/publisher/v4/apis
 # Certificates live where the profile's Publisher API has them (gatecert-sim's
@@ -51,6 +58,16 @@ if [[ ${GATECERT_EXEC_PROFILE:-wso2-4} == wso2-2.6 ]]; then
 else
   readonly CERTS=/api/am/publisher/v4/endpoint-certificates CLIENT_CERTS=
 fi
+# Under the sap profiles an endpoint certificate goes through SAP's OData
+# service instead, as the sim driver does (harness/drivers/sim.c): an entry,
+# named by its alias, of one trust store per case (made by a deep insert with
+# the first), and an API provider per endpoint host:port verified against it;
+# a bearer token from /oauth/token. Client certificates keep the v4 paths.
+case ${GATECERT_EXEC_PROFILE:-wso2-4} in
+sap | sap-*) readonly ODATA=/apiportal/api/1.0/Management.svc ;;
+*) readonly ODATA= ;;
+esac
+readonly SAP_STORE=gatecert-endpoints
 readonly KEY_MANAGERS=/api/am/admin/v4/key-managers APPS=/api/am/devportal/v3/applications
 readonly SUBSCRIPTIONS=/api/am/devportal/v3/subscriptions
 
@@ -374,18 +391,186 @@ cert_admin() {
   "$answer" "$method" "$path" --form "certificate=@$name;filename=certificate.crt" "$@"
 }
 
+# ---- the sap profiles: SAP's OData service ----------------------------------------
+
+# The bearer token, fetched once (again after a 401) into $dir/sap.auth.
+sap_token() {
+  local code body
+  [[ -s $dir/sap.auth ]] && return 0
+  code=$(request "$dir/token.body" POST /oauth/token --data 'grant_type=client_credentials')
+  body=$(<"$dir/token.body")
+  [[ $code == 200 && $body =~ \"access_token\"[[:space:]]*:[[:space:]]*\"([^\"]+)\" ]] ||
+    die "POST /oauth/token answered $code without an access_token"
+  printf 'Authorization: Bearer %s\n' "${BASH_REMATCH[1]}" >"$dir/sap.auth"
+}
+
+# BODY_FILE METHOD REL [DATA]: one call under the service root with the token
+# (DATA: JSON, or @FILE); its status on stdout. A 401 (a token the simulator
+# forgot at a restart, or one expired on the fake clock) fetches a new one and
+# tries once more.
+odata_request() {
+  local body=$1 method=$2 rel=$3 code attempt
+  local -a data=()
+  (($# < 4)) || data=(--header 'Content-Type: application/json' --data-binary "$4")
+  for attempt in 1 2; do
+    sap_token
+    code=$(request "$body" "$method" "$ODATA/$rel" --header "@$dir/sap.auth" "${data[@]}")
+    [[ $code == 401 && $attempt == 1 ]] || break
+    rm -f -- "$dir/sap.auth"
+  done
+  printf '%s\n' "$code"
+}
+
+# Certificates(name='ALIAS',storeName='...'): an OData string literal (a quote
+# doubled), percent-encoded.
+sap_cert_key() {
+  local quoted=${1//\'/\'\'}
+  printf "Certificates(name='%s',storeName='%s')" "$(urlencode "$quoted")" "$SAP_STORE"
+}
+
+# FILE ALIAS ENDPOINT PREFIX SUFFIX: $dir/odata.json, a certificate entity
+# (name, the file's bytes in base64, the endpoint as its description; none
+# when empty) between PREFIX and SUFFIX.
+sap_cert_json() {
+  [[ -f $1 ]] || die "no certificate file $1"
+  {
+    printf '%s{"name":%s,"content":"' "$4" "$(json_str "$2")"
+    base64 -w0 -- "$1"
+    printf '"'
+    [[ -z $3 ]] || printf ',"description":%s' "$(json_str "$3")"
+    printf '}%s' "$5"
+  } >"$dir/odata.json"
+}
+
+# The API provider of ENDPOINT's host:port, made once per case: TLS on,
+# verified against the case's trust store (409: made before a restart).
+sap_provider() {
+  local endpoint=$1 host port name json code
+  [[ $endpoint =~ ^[A-Za-z][A-Za-z0-9+.-]*://(\[[^]/]*\]|[^]/:?#[]+)(:([0-9]+))? ]] ||
+    die "the endpoint $endpoint has no host and port"
+  host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]}
+  if [[ -z $port ]]; then
+    port=80
+    [[ ${endpoint,,} != https:* ]] || port=443
+  fi
+  port=$((10#$port))
+  name="gatecert_${host}_$port"
+  name=${name//[^A-Za-z0-9]/_}
+  mkdir -p -- "$dir/providers"
+  [[ ! -f $dir/providers/$name ]] || return 0
+  json="{\"name\":\"$name\",\"destType\":\"INTERNET\",\"host\":$(json_str "$host"),"
+  json+="\"port\":$port,\"useSSL\":true,\"trustAll\":false,\"sslInfo\":{\"enabled\":true,"
+  json+="\"clientAuthEnabled\":false,\"trustStore\":\"$SAP_STORE\"}}"
+  code=$(odata_request "$dir/provider.body" POST APIProviders "$json")
+  [[ $code == 201 || $code == 409 ]] ||
+    die "creating the API provider $name: $code $(head -c 200 "$dir/provider.body")"
+  : >"$dir/providers/$name"
+}
+
+# An endpoint certificate: the trust store's entry (the deep insert makes the
+# store with the first), then the provider; the answer is the certificate's.
+sap_upload_cert() {
+  local code rel=CertificateStores pre="{\"name\":\"$SAP_STORE\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[" post=']}'
+  if [[ -f $dir/sap.store ]]; then
+    rel="CertificateStores('$SAP_STORE')/certificates" pre='' post=''
+  fi
+  sap_cert_json "$3" "$1" "$2" "$pre" "$post"
+  code=$(odata_request "$dir/reply.body" POST "$rel" "@$dir/odata.json")
+  if [[ $code == 200 || $code == 201 ]]; then
+    : >"$dir/sap.store"
+    sap_provider "$2"
+  fi
+  printf 'status=%s\n\n' "$code"
+  cat -- "$dir/reply.body"
+}
+
+# SAP has no update call (an upload under a taken name overwrites it): the
+# entry is read first, and a replacement of nothing answers that GET's 404.
+sap_replace_cert() {
+  local code
+  code=$(odata_request "$dir/reply.body" GET "$(sap_cert_key "$1")")
+  if [[ $code == 200 ]]; then
+    sap_cert_json "$2" "$1" '' '' ''
+    code=$(odata_request "$dir/reply.body" POST "CertificateStores('$SAP_STORE')/certificates" \
+      "@$dir/odata.json")
+  fi
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
+sap_delete_cert() {
+  local code
+  code=$(odata_request "$dir/reply.body" DELETE "$(sap_cert_key "$1")")
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
+# The sap_* steps (store and reference names are scenario names, [A-Za-z0-9._-]).
+verb_sap_store_cert() {
+  (($# == 3)) || die "sap-store-cert STORE NAME FILE"
+  local code rel=CertificateStores pre="{\"name\":\"$1\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[" post=']}'
+  [[ -n $ODATA ]] || die "sap-store-cert: not a sap profile"
+  if [[ -f $dir/sap-store-$1 ]]; then
+    rel="CertificateStores('$1')/certificates" pre='' post=''
+  fi
+  sap_cert_json "$3" "$2" '' "$pre" "$post"
+  code=$(odata_request "$dir/reply.body" POST "$rel" "@$dir/odata.json")
+  [[ $code != 200 && $code != 201 ]] || : >"$dir/sap-store-$1"
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
+verb_sap_reference() {
+  (($# == 2)) || die "sap-reference NAME STORE"
+  local code
+  [[ -n $ODATA ]] || die "sap-reference: not a sap profile"
+  if [[ -f $dir/sap-ref-$1 ]]; then
+    # an OData PUT replaces the whole entity: name and store
+    code=$(odata_request "$dir/reply.body" PUT "CertificateStoreReferences('$1')" \
+      "{\"name\":$(json_str "$1"),\"certificateStoreName\":$(json_str "$2")}")
+  else
+    code=$(odata_request "$dir/reply.body" POST CertificateStoreReferences \
+      "{\"name\":$(json_str "$1"),\"certificateStoreName\":$(json_str "$2")}")
+    [[ $code != 201 ]] || : >"$dir/sap-ref-$1"
+  fi
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
+verb_sap_provider() {
+  (($# == 3)) || die "sap-provider NAME ENDPOINT TRUST-STORE"
+  local code host port json
+  [[ -n $ODATA ]] || die "sap-provider: not a sap profile"
+  [[ $2 =~ ^[A-Za-z][A-Za-z0-9+.-]*://(\[[^]/]*\]|[^]/:?#[]+)(:([0-9]+))? ]] ||
+    die "the endpoint $2 has no host and port"
+  host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]:-443}
+  json="{\"name\":$(json_str "$1"),\"destType\":\"INTERNET\",\"host\":$(json_str "$host"),"
+  json+="\"port\":$((10#$port)),\"useSSL\":true,\"trustAll\":false,\"sslInfo\":{\"enabled\":true,"
+  json+="\"clientAuthEnabled\":false,\"trustStore\":$(json_str "$3")}}"
+  code=$(odata_request "$dir/reply.body" POST APIProviders "$json")
+  printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
+}
+
 verb_upload_cert() {
   (($# == 3)) || die "upload-cert ALIAS ENDPOINT FILE"
+  [[ -z $ODATA ]] || {
+    sap_upload_cert "$@"
+    return
+  }
   cert_admin admin_inline POST "$CERTS" "$3" --form-string "alias=$1" --form-string "endpoint=$2"
 }
 
 verb_replace_cert() {
   (($# == 2)) || die "replace-cert ALIAS FILE"
+  [[ -z $ODATA ]] || {
+    sap_replace_cert "$@"
+    return
+  }
   cert_admin admin PUT "$CERTS/$(urlencode "$1")" "$2"
 }
 
 verb_delete_cert() {
   (($# == 1)) || die "delete-cert ALIAS"
+  [[ -z $ODATA ]] || {
+    sap_delete_cert "$@"
+    return
+  }
   admin DELETE "$CERTS/$(urlencode "$1")"
 }
 
@@ -480,6 +665,7 @@ start) verb_start "$@" ;;
 stop) halt ;;
 restart)
   halt
+  rm -f -- "$dir/sap.auth" # gatecert-sim keeps its tokens in memory only
   launch
   ;;
 clock-sync) verb_clock_sync "$@" ;;
@@ -488,6 +674,9 @@ delete-api) verb_delete_api "$@" ;;
 upload-cert) verb_upload_cert "$@" ;;
 replace-cert) verb_replace_cert "$@" ;;
 delete-cert) verb_delete_cert "$@" ;;
+sap-store-cert) verb_sap_store_cert "$@" ;;
+sap-reference) verb_sap_reference "$@" ;;
+sap-provider) verb_sap_provider "$@" ;;
 reload) sim_call POST /_sim/reload >/dev/null ;;
 log-tail) verb_log_tail ;;
 add-key-manager) verb_add_key_manager "$@" ;;

@@ -1,7 +1,7 @@
 /* admin.c - the admin API's front door: authentication and the route table.
  *
  * Every call needs HTTP basic credentials (401 otherwise, compared in constant
- * time) and runs the reload check first (reload.c), so an answer reflects
+ * time; the sap profiles' OData service also takes its bearer tokens) and runs the reload check first (reload.c), so an answer reflects
  * every tick up to its time. Then the path picks one handler, each in its own
  * file and each calling down into its domain module:
  *
@@ -12,7 +12,9 @@
  *                                          admin_clientcerts.c)
  *   /_sim/...                              control.c
  *   key managers, applications, subs       admin_oauth.c
- *   /sap/v1/...                            admin_sap.c (sap profile only)
+ *   /oauth/token, /apiportal/...Management.svc admin_odata.c (sap profiles only; it
+ *                                          takes a bearer token too, so it is
+ *                                          asked before the 401)
  *
  * Bodies are bounded by libevent (GSIM_MAX_BODY: 413, drained, never buffered
  * whole); multipart bodies go through multipart.c (rest.c). A change is
@@ -72,15 +74,18 @@ void gsim_admin_request(struct evhttp_request *req, void *arg) {
     return;
   }
   gsim_reload_check(sim);
-  if (!authorized(sim, req)) {
+  int basic_ok = authorized(sim, req);
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+  if (path && gsim_admin_odata(sim, req, path, basic_ok)) /* its own access: a token too */
+    return;
+  if (!basic_ok) {
     evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                       "Basic realm=\"gatecert-sim\"");
     gsim_rest_error(req, 401, "Unauthenticated",
                     "Authentication failed: valid admin credentials are required");
     return;
   }
-  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-  const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
   if (!path) {
     gsim_rest_bad_request(req, "The request URI could not be parsed");
     return;
@@ -89,7 +94,7 @@ void gsim_admin_request(struct evhttp_request *req, void *arg) {
     return;
   if (strncmp(path, SIM_PREFIX, strlen(SIM_PREFIX)) == 0)
     gsim_control_request(sim, req, path + strlen(SIM_PREFIX));
-  else if (gsim_admin_oauth(sim, req, path) || gsim_admin_sap(sim, req, path))
+  else if (gsim_admin_oauth(sim, req, path))
     return;
   else
     gsim_rest_no_resource(req);

@@ -1,6 +1,6 @@
 /* admin.h - the admin API's handlers below its route table (admin.c).
  *
- * The route handlers (gsim_admin_certs, _apis, _oauth, _sap) return 1 when
+ * The route handlers (gsim_admin_certs, _apis, _oauth, _odata) return 1 when
  * path is their own (the request is then answered), 0 when not;
  * admin_clientcerts.c's are called by admin_certs.c and admin_apis.c with
  * the path already split. They call down into the domain modules,
@@ -48,7 +48,10 @@ void gsim_admin_client_certs_v014(gsim *sim, struct evhttp_request *req, const c
  * /api/am/devportal/v3/applications..., /api/am/devportal/v3/subscriptions... */
 int gsim_admin_oauth(gsim *sim, struct evhttp_request *req, const char *path);
 
-/* admin_sap.c: /sap/v1/... (sap profile only). */
-int gsim_admin_sap(gsim *sim, struct evhttp_request *req, const char *path);
+/* admin_odata.c: the sap profiles' OData service, /oauth/token and the retired
+ * /sap/v1 (rule rest.sap-odata only). basic_ok: the request carried the admin
+ * credentials as HTTP basic (admin.c checked them); the service also takes a
+ * bearer token, so it answers its own 401. */
+int gsim_admin_odata(gsim *sim, struct evhttp_request *req, const char *path, int basic_ok);
 
 #endif

@@ -4,8 +4,10 @@
  * (rules.h GSIM_RF_REST_PATHS; the table CERT_APIS below holds the paths and
  * texts of each variant):
  *
- *   rest.publisher-v4 (wso2-4, sap)        /api/am/publisher/v4/endpoint-certificates
+ *   rest.publisher-v4 (wso2-4)             /api/am/publisher/v4/endpoint-certificates
  *   rest.publisher-v0.14 (wso2-2.6)        /api/am/publisher/v0.14/certificates
+ *   rest.sap-odata (sap-2023, sap-2026)    none: 404 naming the OData service (admin_odata.c);
+ *                                          client certificates keep the v4 paths
  *
  *   POST   <certs>                   multipart certificate, alias, endpoint
  *   GET    <certs>                   ?alias= &endpoint= &offset= &limit=
@@ -406,6 +408,24 @@ const char *gsim_admin_certs_elsewhere(const gsim *sim) {
 }
 
 int gsim_admin_certs(gsim *sim, struct evhttp_request *req, const char *path) {
+  if (gsim_rule_of(sim->opt, GSIM_RF_REST_PATHS)->variant == GSIM_REST_SAP_ODATA) {
+    /* rest.sap-odata: a backend certificate goes into a trust store of the OData service */
+    if (gsim_rest_under(path, CLIENT_CERTS_V014))
+      gsim_rest_error(req, 404, "Not Found",
+                      "No such resource: client certificates are under " PUBLISHER
+                      "/apis/{apiId}/client-certificates in this version (rule "
+                      "rest.publisher-v4); backend certificates are in the OData service's trust "
+                      "stores (rule rest.sap-odata)");
+    else if (!gsim_rest_under(path, CERT_APIS[GSIM_REST_V4].certs) &&
+             !gsim_rest_under(path, CERT_APIS[GSIM_REST_V014].certs))
+      return 0;
+    else
+      gsim_rest_error(req, 404, "Not Found",
+                      "No such resource: under the sap profiles backend certificates go into a "
+                      "trust store used by an API provider, through the OData service at "
+                      "/apiportal/api/1.0/Management.svc/ (rule rest.sap-odata)");
+    return 1;
+  }
   const cert_api *certs = cert_api_of(sim); /* rule rest-paths */
   int v014 = certs == &CERT_APIS[GSIM_REST_V014];
   if (strncmp(path, certs->certs, strlen(certs->certs)) == 0)

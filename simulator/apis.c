@@ -6,7 +6,10 @@
  * and finds the API of a request:
  * /{context}/{version}/... with the longest matching context, or, for an API
  * marked isDefaultVersion, its versionless /{context}/... At start every
- * stored API is loaded back, so nothing is lost on restart.
+ * stored API is loaded back, so nothing is lost on restart. A node of a
+ * cluster (--node) brings its APIs in line with the store when another node
+ * created or deleted one (gsim_apis_sync, called by reload.c): APIs are
+ * created and deleted, never changed, so the ids say it all.
  */
 #include <string.h>
 
@@ -131,6 +134,58 @@ int gsim_apis_load(gsim *sim, char *why, size_t why_len) {
       rc = -1;
     } else
       sim->apis[sim->api_count++] = api;
+  }
+  gsim_api_rows_free(rows, count);
+  return rc;
+}
+
+static int row_has(const gsim_api_row *rows, size_t count, const char *id) {
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(rows[i].id, id) == 0)
+      return 1;
+  return 0;
+}
+
+int gsim_apis_sync(gsim *sim, size_t *added, size_t *removed, char *why, size_t why_len) {
+  *added = *removed = 0;
+  gsim_api_row *rows = NULL;
+  size_t count = 0;
+  if (gsim_store_api_list(sim->store, &rows, &count) != GSIM_STORE_OK) {
+    snprintf(why, why_len, "APIs: %s", gsim_store_error(sim->store));
+    return -1;
+  }
+  /* undeployed: in memory, no longer stored */
+  size_t kept = 0;
+  for (size_t i = 0; i < sim->api_count; i++) {
+    gsim_api *api = sim->apis[i];
+    if (row_has(rows, count, api->id)) {
+      sim->apis[kept++] = api;
+      continue;
+    }
+    gsim_log(sim, "INFO", "api %s:%s undeployed: deleted through another node", api->name,
+             api->version);
+    gsim_api_free(api);
+    (*removed)++;
+  }
+  sim->api_count = kept;
+  /* deployed: stored, not in memory (creation order kept) */
+  int rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    if (gsim_api_find_id(sim, rows[i].id))
+      continue;
+    json_t *def = json_loads(rows[i].definition, 0, NULL);
+    gsim_api *api = def ? gsim_api_from_json(rows[i].id, def) : NULL;
+    json_decref(def);
+    if (!api || sim->api_count >= GSIM_MAX_APIS) {
+      snprintf(why, why_len, "API %s does not load", rows[i].id);
+      gsim_api_free(api);
+      rc = -1;
+      break;
+    }
+    sim->apis[sim->api_count++] = api;
+    (*added)++;
+    gsim_log(sim, "INFO", "api %s:%s deployed: created through another node, at %s/%s -> %s",
+             api->name, api->version, api->context, api->version, api->production_url);
   }
   gsim_api_rows_free(rows, count);
   return rc;

@@ -9,7 +9,9 @@
  * (base store, SSL profiles) and the first trust generation rebuilt from the
  * store, with the APIs; the HTTPS listener's TLS (clientauth.c: the identity
  * and the client certificate trust, rebuilt on its own clock); then the
- * listeners on 127.0.0.1, port 0 each, and one READY line on stdout. Any failure before READY exits
+ * listeners on 127.0.0.1, port 0 each, and one READY line on stdout. A node
+ * of a cluster (--node) notes the store's data version before it loads
+ * anything (reload.c then takes the other nodes' changes). Any failure before READY exits
  * 1 (2 for usage) with a one-line reason on stderr.
  *
  * The event loop never sleeps longer than GSIM_LOOP_CAP_MS of real time: a
@@ -217,7 +219,10 @@ static int start(gsim *sim, identity *id, int *lock_fd, char *why, size_t why_le
   sim->started_ms = gsim_now_ms();
   gsim_reload_init(sim);
   if (open_state(sim, lock_fd, why, why_len) != 0 ||
-      load_identity(sim->opt, id, why, why_len) != 0 ||
+      gsim_store_set_durability(sim->store, sim->opt->durability_full, why, why_len) != 0)
+    return -1;
+  gsim_reload_cluster_init(sim); /* --node: before loading, so nothing made meanwhile is missed */
+  if (load_identity(sim->opt, id, why, why_len) != 0 ||
       gsim_trust_init(&sim->trust, sim->opt, id->key, id->chain, why, why_len) != 0 ||
       gsim_apis_load(sim, why, why_len) != 0 || gsim_reload_now(sim, "start", why, why_len) != 0)
     return -1;
@@ -308,9 +313,12 @@ int main(int argc, char **argv) {
       printf("READY gatecert-sim https=127.0.0.1:%d admin=127.0.0.1:%d%s\n", sim.https_port,
              sim.admin_port, http);
       fflush(stdout);
+      char node[48] = "";
+      if (opt.node > 0)
+        snprintf(node, sizeof(node), "cluster node %ld, ", opt.node);
       gsim_log(&sim, "INFO",
-               "profile %s, sender reload every %lds from %s; %zu API(s); trust generation %llu",
-               gsim_profile_name(opt.profile), opt.sender_reload_s, "start", sim.api_count,
+               "%sprofile %s, sender reload every %lds from %s; %zu API(s); trust generation %llu",
+               node, gsim_profile_name(opt.profile), opt.sender_reload_s, "start", sim.api_count,
                (unsigned long long)sim.trust.current->number);
       event_base_dispatch(sim.base);
     }

@@ -14,7 +14,11 @@
  * removes its root object first (that is the acknowledged change); the
  * dependants that follow are dropped from memory with it, and any a failed
  * write left in the store are orphans that gsim_oauth_init skips and deletes
- * at the next start.
+ * at the next start. A node of a cluster (--node) reloads everything from
+ * the store when another node changed it (gsim_oauth_sync, called by
+ * reload.c): a token is checked against what the control plane holds now,
+ * as WSO2's gateway updates its key managers, applications and
+ * subscriptions on the control plane's events.
  *
  * The data plane (gsim_oauth_authenticate), in WSO2's order: the
  * Authorization header must hold a Bearer token (else MISSING, 900902); the
@@ -304,15 +308,20 @@ static json_t *row_json(const gsim_object_row *row) {
 
 /* An object left by a delete whose dependants' write failed: skipped, and
  * removed from the store now (best effort). */
-static void drop_orphan(gsim *sim, const gsim_object_row *row, const char *why) {
+static void drop_orphan(gsim *sim, const gsim_object_row *row, const char *why, int repair) {
+  if (!repair) { /* a node syncing: another node may be writing its dependants right now */
+    gsim_log(sim, "INFO", "oauth: %s %s: %s; skipped", row->kind, row->key, why);
+    return;
+  }
   gsim_log(sim, "WARN", "oauth: %s %s: %s; removed", row->kind, row->key, why);
   if (gsim_store_object_delete(sim->store, row->kind, row->key) == GSIM_STORE_ERROR)
     gsim_log(sim, "WARN", "oauth: removing %s %s: %s", row->kind, row->key,
              gsim_store_error(sim->store));
 }
 
-static int load(gsim *sim, char *why, size_t why_len) {
-  struct gsim_oauth *o = sim->oauth;
+/* Loads every object into o (empty); repair: orphans are deleted from the
+ * store (at start), else only skipped (a node syncing, gsim_oauth_sync). */
+static int load(gsim *sim, struct gsim_oauth *o, int repair, char *why, size_t why_len) {
   static const char *const kinds[] = {KIND_KM, KIND_APP, KIND_MAPPING, KIND_SUB};
   for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
     gsim_object_row *rows = NULL;
@@ -353,7 +362,7 @@ static int load(gsim *sim, char *why, size_t why_len) {
                  : -1;
         if (rc == 0 &&
             (!gsim_oauth_app_by_id(o, m.app_id) || !gsim_oauth_km_by_name(o, m.km_name))) {
-          drop_orphan(sim, &rows[i], "its application or key manager is gone");
+          drop_orphan(sim, &rows[i], "its application or key manager is gone", repair);
           json_decref(m.json);
         } else if (rc == 0)
           o->mappings[o->mapping_count++] = m;
@@ -366,7 +375,7 @@ static int load(gsim *sim, char *why, size_t why_len) {
                  ? 0
                  : -1;
         if (rc == 0 && (!gsim_oauth_app_by_id(o, s.app_id) || !gsim_api_find_id(sim, s.api_id))) {
-          drop_orphan(sim, &rows[i], "its application or API is gone");
+          drop_orphan(sim, &rows[i], "its application or API is gone", repair);
           json_decref(s.json);
         } else if (rc == 0)
           o->subs[o->sub_count++] = s;
@@ -388,7 +397,7 @@ int gsim_oauth_init(gsim *sim, char *why, size_t why_len) {
     snprintf(why, why_len, "out of memory");
     return -1;
   }
-  if (load(sim, why, why_len) != 0) {
+  if (load(sim, sim->oauth, 1, why, why_len) != 0) {
     gsim_oauth_free(sim);
     return -1;
   }
@@ -398,6 +407,22 @@ int gsim_oauth_init(gsim *sim, char *why, size_t why_len) {
              "oauth: %zu key manager(s), %zu application(s), %zu key mapping(s), %zu "
              "subscription(s)",
              o->km_count, o->app_count, o->mapping_count, o->sub_count);
+  return 0;
+}
+
+int gsim_oauth_sync(gsim *sim, char *why, size_t why_len) {
+  struct gsim_oauth *next = calloc(1, sizeof(*next));
+  if (!next) {
+    snprintf(why, why_len, "out of memory");
+    return -1;
+  }
+  if (load(sim, next, 0, why, why_len) != 0) {
+    free_items(next);
+    free(next);
+    return -1;
+  }
+  gsim_oauth_free(sim);
+  sim->oauth = next;
   return 0;
 }
 

@@ -31,12 +31,13 @@
 
 static const char usage_text[] =
     "usage: gatecert-sim --state DIR --admin-user USER --admin-password-file FILE\n"
-    "                    [--fresh-store] [--profile wso2-4|wso2-2.6|sap]\n"
+    "                    [--fresh-store] [--profile wso2-4|wso2-2.6|sap-2023|sap-2026]\n"
     "                    [--sender-reload-interval SECONDS]\n"
     "                    [--server-cert FILE --server-key FILE]\n"
     "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
     "                    [--config FILE.json] [--fault-format json|xml] [--http]\n"
     "                    [--backend-timeout-ms MS] [--max-client-certs N] [--log FILE]\n"
+    "                    [--durability process|full]\n"
     "                    [--node K]\n"
     "\n"
     "The reference gateway of gatecert. Listens on 127.0.0.1, ports chosen by the\n"
@@ -45,7 +46,9 @@ static const char usage_text[] =
     "\n"
     "  --profile NAME              whose rules to follow: wso2-4 (WSO2 4.x as its code\n"
     "                              behaves; default, also called wso2), wso2-2.6\n"
-    "                              (WSO2 2.6 as documented) or sap\n"
+    "                              (WSO2 2.6 as documented), sap-2023 (SAP API\n"
+    "                              Management, its 2023 documentation) or sap-2026\n"
+    "                              (its current documentation; also called sap)\n"
     "  --state DIR                 where the store (gatecert-sim.db, 0600) lives; created\n"
     "                              (locked: one gatecert-sim per DIR, or one per\n"
     "                              node with --node). An existing store that is\n"
@@ -82,6 +85,12 @@ static const char usage_text[] =
     "  --max-client-certs N        client certificates stored at most, every API\n"
     "                              together (default 250000); an upload past it is\n"
     "                              refused with the profile's 400 error\n"
+    "  --durability process|full   process (default): an acknowledged change survives\n"
+    "                              the simulator being killed (SIGKILL, a crash) but\n"
+    "                              the last ones may be lost in an OS crash or power\n"
+    "                              cut (SQLite WAL, synchronous=NORMAL); full: fsync at\n"
+    "                              every commit, survives those too (~1 ms more per\n"
+    "                              change)\n"
     "  --log FILE                  gateway log (default: stderr)\n"
     "  --break immediate-reload    self-test only: apply endpoint certificate changes at\n"
     "                              once instead of at the tick (a deliberate bug that the\n"
@@ -713,6 +722,7 @@ enum {
   OPT_KEEPALIVE,
   OPT_IDLE,
   OPT_MAX_CLIENT_CERTS,
+  OPT_DURABILITY,
   OPT_NODE,
   OPT_VERSION,
   OPT_QUIRK,
@@ -736,6 +746,7 @@ static const struct option long_options[] = {
     {"backend-keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"backend-idle-ms", required_argument, NULL, OPT_IDLE},
     {"max-client-certs", required_argument, NULL, OPT_MAX_CLIENT_CERTS},
+    {"durability", required_argument, NULL, OPT_DURABILITY},
     {"node", required_argument, NULL, OPT_NODE},
     {"log", required_argument, NULL, OPT_LOG},
     {"break", required_argument, NULL, OPT_BREAK},
@@ -763,7 +774,10 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
   switch (c) {
   case OPT_PROFILE:
     if (gsim_profile_parse(arg, &opt->profile) != 0)
-      return fail(why, why_len, "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6 or sap", arg);
+      return fail(
+          why, why_len,
+          "--profile: \"%s\" is not wso2-4 (or wso2), wso2-2.6, sap-2023 or sap-2026 (or sap)",
+          arg);
     return 0;
   case OPT_STATE:
     return set_string(&opt->state_dir, arg) ? fail(why, why_len, "out of memory") : 0;
@@ -824,6 +838,11 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     if (parse_long(arg, 1, GSIM_LIMIT_MAX_CLIENT_CERTS, &opt->max_client_certs) != 0)
       return fail(why, why_len, "--max-client-certs: \"%s\" is not 1..%d", arg,
                   GSIM_LIMIT_MAX_CLIENT_CERTS);
+    return 0;
+  case OPT_DURABILITY:
+    if (strcmp(arg, "process") != 0 && strcmp(arg, "full") != 0)
+      return fail(why, why_len, "--durability: \"%s\" is not process or full", arg);
+    opt->durability_full = strcmp(arg, "full") == 0;
     return 0;
   case OPT_NODE:
     if (parse_long(arg, 1, GSIM_MAX_NODES, &opt->node) != 0)

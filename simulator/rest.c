@@ -419,3 +419,18 @@ json_t *gsim_rest_cert_json(X509 *cert, int64_t now_ms) {
   return json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "status", status, "validity", "from", from,
                    "to", to, "version", version, "subject", subject);
 }
+
+/* ---- OData V2 (the sap profiles' service) -------------------------------------- */
+
+void gsim_odata_error(struct evhttp_request *req, int status, const char *code,
+                      const char *message) {
+  json_t *err = json_pack("{s:{s:s, s:{s:s, s:s}}}", "error", "code", code, "message", "lang", "en",
+                          "value", message ? message : "");
+  gsim_send_json(req, status, err);
+}
+
+json_t *gsim_odata_date(int64_t ms) {
+  char text[40];
+  snprintf(text, sizeof(text), "/Date(%lld)/", (long long)ms);
+  return json_string(text);
+}

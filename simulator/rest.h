@@ -131,6 +131,14 @@ int gsim_form_text(const gsim_mp_form *form, const char *name, char *out, size_t
  * description names the reason), with reason filled for the log. */
 X509 *gsim_rest_upload_cert(struct evhttp_request *req, const gsim_rules *rules,
                             const gsim_mp_part *part, char *reason, size_t reason_len);
+/* ---- OData V2 ------------------------------------------------------------ */
+
+/* An OData error: {"error": {"code", "message": {"lang": "en", "value"}}}. */
+void gsim_odata_error(struct evhttp_request *req, int status, const char *code,
+                      const char *message);
+/* An OData V2 JSON date: "/Date(<ms>)/". */
+json_t *gsim_odata_date(int64_t ms);
+
 /* 1 when notAfter <= now (WSO2 compares notAfter only). */
 int gsim_cert_expired(X509 *cert, int64_t now_ms);
 /* Java's X500Principal.toString(): most specific first, ", " between. */

@@ -19,13 +19,15 @@
 
 _Static_assert(GSIM_RF_COUNT <= 64, "gsim_rules.broken has a bit per family");
 
-static const char *const PROFILE_NAMES[GSIM_PROFILE_COUNT] = {"wso2-4", "wso2-2.6", "sap"};
+static const char *const PROFILE_NAMES[GSIM_PROFILE_COUNT] = {"wso2-4", "wso2-2.6", "sap-2023",
+                                                              "sap-2026"};
 
 static const char *const PROFILE_PRODUCTS[GSIM_PROFILE_COUNT] = {
     "WSO2 API Manager 4.x (as its code behaves: carbon-apimgt 9.x, wso2-synapse, product-apim "
     "v4.0.0-v4.7.0)",
     "WSO2 API Manager 2.6 (as its documentation describes it)",
-    "SAP API Management (as its documentation describes it)",
+    "SAP API Management (2023 documentation)",
+    "SAP API Management (2026 documentation)",
 };
 
 const char *gsim_profile_name(gsim_profile profile) {
@@ -41,6 +43,10 @@ int gsim_profile_parse(const char *name, gsim_profile *out) {
     return -1;
   if (strcmp(name, "wso2") == 0) {
     *out = GSIM_PROFILE_WSO2_4;
+    return 0;
+  }
+  if (strcmp(name, "sap") == 0) { /* the newest, as wso2 is wso2-4 */
+    *out = GSIM_PROFILE_SAP_2026;
     return 0;
   }
   for (int p = 0; p < GSIM_PROFILE_COUNT; p++) {
@@ -84,6 +90,7 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_LB_HEADER_FORWARD] = "lb-header-forward",
     [GSIM_RF_JWT_SKEW] = "jwt-skew",
     [GSIM_RF_ALIAS_REUSE] = "endpoint-alias-reuse",
+    [GSIM_RF_SAP_FORMATS] = "sap-formats",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -405,7 +412,7 @@ static const gsim_rule TABLE[] = {
      "code, which never removes it (sap: the first release's)"},
 
     /* ---- the admin API ---------------------------------------------------------------- */
-    {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4 | GSIM_ON_SAP, GSIM_REST_V4, 0, NULL,
+    {GSIM_RF_REST_PATHS, "rest.publisher-v4", GSIM_ON_WSO2_4, GSIM_REST_V4, 0, NULL,
      "Certificates under /api/am/publisher/v4: /endpoint-certificates and "
      "/apis/{apiId}/client-certificates (/client-certs/{keyType})",
      GSIM_SOURCE_CODE, "carbon-apimgt 9.x publisher-api.yaml (v4)"},
@@ -428,6 +435,31 @@ static const gsim_rule TABLE[] = {
      "api-manager #1397 (API-M 4.2.0 alpha): adding a certificate under an alias deleted before "
      "warns that it already exists; the issue does not say why (a removed row still counted is "
      "inferred)"},
+    {GSIM_RF_REST_PATHS, "rest.sap-odata", GSIM_ON_SAP, GSIM_REST_SAP_ODATA, 404, NULL,
+     "Stores, certificates, references and API providers through the OData service "
+     "/apiportal/api/1.0/Management.svc/ (token from /oauth/token, or basic + CSRF); "
+     "/api/am/publisher/v4/endpoint-certificates and /sap/v1/ are 404 naming it; APIs, client "
+     "certificates, key managers, applications and subscriptions keep the simulator's v4 shapes",
+     GSIM_SOURCE_SAP_DOC,
+     "SAP Help Portal, Accessing API Management APIs Programmatically and Creating/Reading/"
+     "Updating/Deleting the References (Management.svc, OData V2); issue 20"},
+
+    /* ---- what a sap store takes ---------------------------------------------------- */
+    {GSIM_RF_SAP_FORMATS, "sap.formats-2023", GSIM_ON_SAP_2023, GSIM_SAP_FORMATS_2023, 400, NULL,
+     "Trust stores take one PEM certificate; key stores a key store JAR (descriptor.properties), "
+     "PKCS#12 or PEM chain + key; a PKCS#12 password with a restricted character (! % ^ & # : / "
+     "? [ ] @ $ ' ( ) * + , ; =) is 400",
+     GSIM_SOURCE_SEED, "seed 004 (SAP Help Portal, Manage Certificates, 2023)"},
+    {GSIM_RF_SAP_FORMATS, "sap.formats-2026", GSIM_ON_SAP_2026, GSIM_SAP_FORMATS_2026, 400, NULL,
+     "Trust stores take one PEM or DER certificate; key stores PKCS#12 only (JAR and PEM keys "
+     "are 400); the restricted password characters of 2023 still refused",
+     GSIM_SOURCE_SAP_DOC,
+     "SAP Help Portal, Manage Certificates (current page, as issue 20 quotes it: PKCS#12 only "
+     "for key stores from July 2026, DER or PEM for trust stores); the password note is "
+     "inferred kept"},
+    {GSIM_RF_SAP_FORMATS, "sap.formats-none", GSIM_ON_WSO2, GSIM_SAP_FORMATS_2023, 0, NULL,
+     "No sap stores (the OData service is 404)", GSIM_SOURCE_INFERRED,
+     "inferred: WSO2 API Manager has no SAP certificate stores; the row only fills the table"},
 };
 /* clang-format on */
 
@@ -600,6 +632,8 @@ static const char *kind_name(gsim_source_kind kind) {
     return "mutation";
   case GSIM_SOURCE_BUG:
     return "reported bug";
+  case GSIM_SOURCE_SAP_DOC:
+    return "SAP documentation";
   case GSIM_SOURCE_COUNT:
     break;
   }
@@ -680,11 +714,13 @@ void gsim_rules_markdown(FILE *out) {
     fputc('\n', out);
   }
   fprintf(out,
-          "\n%zu rules: %zu from the seeds, %zu from WSO2's code, %zu inferred; and %zu reported "
-          "bugs.\n"
+          "\n%zu rules: %zu from the seeds, %zu from SAP's documentation, %zu from WSO2's code, "
+          "%zu inferred; and %zu reported bugs.\n"
           "\nReported bugs (`--quirk NAME`, config `\"quirks\"`; each swaps in its row above):\n\n",
-          by_kind[0] + by_kind[1] + by_kind[2], by_kind[GSIM_SOURCE_SEED],
-          by_kind[GSIM_SOURCE_CODE], by_kind[GSIM_SOURCE_INFERRED], by_kind[GSIM_SOURCE_BUG]);
+          by_kind[GSIM_SOURCE_SEED] + by_kind[GSIM_SOURCE_SAP_DOC] + by_kind[GSIM_SOURCE_CODE] +
+              by_kind[GSIM_SOURCE_INFERRED],
+          by_kind[GSIM_SOURCE_SEED], by_kind[GSIM_SOURCE_SAP_DOC], by_kind[GSIM_SOURCE_CODE],
+          by_kind[GSIM_SOURCE_INFERRED], by_kind[GSIM_SOURCE_BUG]);
   for (size_t q = 0; q < QUIRK_COUNT; q++)
     fprintf(out, "- `%s`: %s, WSO2 API Manager %s, row `%s`\n", QUIRKS[q].name, QUIRKS[q].issue,
             QUIRKS[q].version, QUIRKS[q].row);

@@ -1,9 +1,10 @@
 /* rules.h - the simulator's rule table: which product version does what.
  *
- * gatecert-sim imitates three products: WSO2 API Manager 2.6 as its
+ * gatecert-sim imitates four product versions: WSO2 API Manager 2.6 as its
  * documentation describes it (profile wso2-2.6), WSO2 API Manager 4.x as its
- * code behaves (wso2-4, also called wso2) and SAP API Management as
- * documented (sap). Wherever they differ, or wherever a behaviour had to be
+ * code behaves (wso2-4, also called wso2) and SAP API Management as its 2023
+ * "Manage Certificates" page (sap-2023) and its current page (sap-2026, also
+ * called sap) describe it. Wherever they differ, or wherever a behaviour had to be
  * inferred, the simulator does not branch on the profile: it asks this table
  * for the row of a rule family that applies to its profile and acts on the
  * row's variant, status and code. Every row names its source: a seed
@@ -36,21 +37,24 @@
 typedef enum gsim_profile {
   GSIM_PROFILE_WSO2_4 = 0, /* WSO2 API Manager 4.x, as its code behaves ("wso2" too) */
   GSIM_PROFILE_WSO2_26,    /* WSO2 API Manager 2.6, as its documentation describes it */
-  GSIM_PROFILE_SAP,        /* SAP API Management, as documented */
+  GSIM_PROFILE_SAP_2023,   /* SAP API Management, its 2023 documentation (seed 004) */
+  GSIM_PROFILE_SAP_2026,   /* SAP API Management, its current documentation ("sap" too) */
   GSIM_PROFILE_COUNT
 } gsim_profile;
 
-#define GSIM_ON_WSO2_4  (1u << GSIM_PROFILE_WSO2_4)
-#define GSIM_ON_WSO2_26 (1u << GSIM_PROFILE_WSO2_26)
-#define GSIM_ON_SAP     (1u << GSIM_PROFILE_SAP)
-#define GSIM_ON_WSO2    (GSIM_ON_WSO2_4 | GSIM_ON_WSO2_26)
-#define GSIM_ON_ALL     (GSIM_ON_WSO2 | GSIM_ON_SAP)
+#define GSIM_ON_WSO2_4   (1u << GSIM_PROFILE_WSO2_4)
+#define GSIM_ON_WSO2_26  (1u << GSIM_PROFILE_WSO2_26)
+#define GSIM_ON_SAP_2023 (1u << GSIM_PROFILE_SAP_2023)
+#define GSIM_ON_SAP_2026 (1u << GSIM_PROFILE_SAP_2026)
+#define GSIM_ON_SAP      (GSIM_ON_SAP_2023 | GSIM_ON_SAP_2026)
+#define GSIM_ON_WSO2     (GSIM_ON_WSO2_4 | GSIM_ON_WSO2_26)
+#define GSIM_ON_ALL      (GSIM_ON_WSO2 | GSIM_ON_SAP)
 
-/* "wso2-4", "wso2-2.6", "sap". */
+/* "wso2-4", "wso2-2.6", "sap-2023", "sap-2026". */
 const char *gsim_profile_name(gsim_profile profile);
 /* The product and version a profile imitates, for status and reports. */
 const char *gsim_profile_product(gsim_profile profile);
-/* Parses a profile name ("wso2" is wso2-4): 0, or -1 when unknown. */
+/* Parses a profile name ("wso2" is wso2-4, "sap" sap-2026): 0, or -1 when unknown. */
 int gsim_profile_parse(const char *name, gsim_profile *out);
 
 typedef enum gsim_source_kind {
@@ -58,6 +62,7 @@ typedef enum gsim_source_kind {
   GSIM_SOURCE_CODE,     /* read in WSO2's source or integration tests */
   GSIM_SOURCE_INFERRED, /* not confirmed; the row says why it is believed */
   GSIM_SOURCE_MUTANT,   /* a deliberate deviation for --break */
+  GSIM_SOURCE_SAP_DOC,  /* read in SAP's documentation other than the seeds (page named) */
   GSIM_SOURCE_BUG,      /* a bug reported against one product version, for --quirk */
   GSIM_SOURCE_COUNT
 } gsim_source_kind;
@@ -94,6 +99,7 @@ typedef enum gsim_rule_family {
   GSIM_RF_LB_HEADER_FORWARD,   /* variant GSIM_FORWARD_*: the certificate header to the backend */
   GSIM_RF_JWT_SKEW,            /* variant: the token timestamp skew in seconds */
   GSIM_RF_ALIAS_REUSE,         /* variant GSIM_REUSE_*: an endpoint alias after its delete */
+  GSIM_RF_SAP_FORMATS,         /* variant GSIM_SAP_FORMATS_*: what a sap store takes */
   GSIM_RF_COUNT
 } gsim_rule_family;
 
@@ -108,7 +114,8 @@ enum { GSIM_CHECK_OFF = 0, GSIM_CHECK_ON };
 enum { GSIM_DUPLICATE_REFUSED = 0, GSIM_DUPLICATE_OVERWRITES };
 enum { GSIM_FORMATS_PEM_DER = 0, GSIM_FORMATS_ANY_STORE };
 enum { GSIM_KEY_APP_TIER = 0, GSIM_KEY_NULL_NO_TIER };
-enum { GSIM_REST_V4 = 0, GSIM_REST_V014 };
+enum { GSIM_REST_V4 = 0, GSIM_REST_V014, GSIM_REST_SAP_ODATA };
+enum { GSIM_SAP_FORMATS_2023 = 0, GSIM_SAP_FORMATS_2026 };
 enum { GSIM_FORWARD_REMOVE_WHEN_READ = 0, GSIM_FORWARD_PASS_ON };
 enum { GSIM_REUSE_FREE = 0, GSIM_REUSE_REMOVED_COUNTS };
 

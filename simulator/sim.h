@@ -16,7 +16,7 @@
  *   clocks   reload.c: the three schedules; applies what the domains say is
  *            pending
  *   admin    admin_certs.c, admin_apis.c, admin_clientcerts.c, admin_oauth.c,
- *            admin_sap.c, admin_common.c, control.c (admin.h), each calling
+ *            admin_odata.c, admin_common.c, control.c (admin.h), each calling
  *            its domain module (clientauth.h, oauth.h, sap.h); admin.c (the
  *            route table and authentication)
  *   top      security.c, proxy.c, main.c; introspect.c (gatecert-introspect)
@@ -133,6 +133,7 @@ typedef struct gsim_options {
   gsim_cert_match cert_match; /* serial + issuer DN (default) or serial + subject DN */
   int chain_validation;       /* enable_certificate_chain_validation */
   long max_client_certs;      /* --max-client-certs: every API together */
+  int durability_full;        /* --durability full: fsync every commit (default process) */
   long node;                  /* --node K: this node of a cluster on --state (0: none) */
   /* load-balancer header mode (config "mutual_ssl") */
   char *cert_header;                          /* default X-WSO2-CLIENT-CERTIFICATE */
@@ -278,6 +279,18 @@ typedef struct gsim_stats {
   uint64_t admin_requests;
 } gsim_stats;
 
+/* A node of a gateway cluster (--node): what it took of the other nodes'
+ * changes to the shared store (reload.c; README.md, "Gateway clusters"). */
+typedef struct gsim_cluster {
+  int64_t data_version;          /* the store's PRAGMA data_version last seen */
+  uint64_t changes_seen;         /* times other nodes' commits were noticed */
+  int64_t last_change_ms;        /* when last noticed (0: never) */
+  uint64_t sync_failures;        /* syncs that failed (logged; retried at the next change) */
+  unsigned char sender_seen[32]; /* SHA-256 of the endpoint certificates as last known */
+  size_t apis_added, apis_removed;
+  size_t client_certs_changed;
+} gsim_cluster;
+
 typedef struct gsim {
   gsim_options *opt;
   struct event_base *base;
@@ -301,6 +314,7 @@ typedef struct gsim {
   int proxy_index;    /* SSL ex_data slot of outbound connection facts */
   FILE *log;
   gsim_stats stats;
+  gsim_cluster cluster;           /* --node: reload.c's */
   struct gsim_listener *listener; /* clientauth.c: listener TLS, client certs, both clocks */
   struct gsim_oauth *oauth;       /* oauth.c: key managers, applications, subscriptions */
   struct gsim_throttle *throttle; /* throttle.c: counters on the process clock */
@@ -316,9 +330,13 @@ void gsim_reload_init(gsim *sim);
  * in-memory trust). Called from the loop's cap timer and at the start of
  * every request, so the first request after a tick sees the reloaded trust. */
 void gsim_reload_check(gsim *sim);
-/* /_sim/reload: the sender trust and both listener views rebuilt now. 0, or
- * -1 with why filled. */
+/* /_sim/reload: the sender trust and both listener views rebuilt now, each
+ * only when something changed since its last reload. 0, or -1 with why
+ * filled. */
 int gsim_reload_everything_now(gsim *sim, char *why, size_t why_len);
+/* --node: the data version seen at start (before anything is loaded, so a
+ * change made meanwhile is taken at the first check). */
+void gsim_reload_cluster_init(gsim *sim);
 /* Rebuilds the sender trust from the store now (start, /_sim/reload).
  * 0, or -1 with why filled. */
 int gsim_reload_now(gsim *sim, const char *reason, char *why, size_t why_len);
@@ -333,6 +351,11 @@ gsim_api *gsim_api_from_json(const char *id, json_t *definition);
 void gsim_api_free(gsim_api *api);
 /* Loads every API of the store into memory. 0, or -1 with why filled. */
 int gsim_apis_load(gsim *sim, char *why, size_t why_len);
+/* A node of a cluster: the APIs in memory brought in line with the store
+ * (another node created or deleted some), at once - WSO2's gateway deploys
+ * and undeploys an API on the control plane's event. *added and *removed get
+ * the counts. 0, or -1 with why (memory as it was for what was not done). */
+int gsim_apis_sync(gsim *sim, size_t *added, size_t *removed, char *why, size_t why_len);
 /* WSO2 resources ("operations": [{"target": "/ *", "verb": "GET", "authType": "None"}]):
  * 1 when the first operation matching the request's verb and path (rest
  * after the context and version) has authType None - the gateway then skips
@@ -391,6 +414,11 @@ const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X
 /* Forgets (store and memory) every client certificate of an API being deleted.
  * 0, or -1 (store failure, nothing changed). */
 int gsim_client_certs_drop_api(gsim *sim, const char *api_id);
+/* A node of a cluster: the certificate map brought in line with the store's
+ * client certificates (another node added, replaced or deleted some), each
+ * change queued for both views' ticks as the admin API's own are. *changed
+ * gets how many. 0, or -1 with why. */
+int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len);
 
 /* ---- OAuth2 (oauth.c) ------------------------------------------------------- */
 
@@ -445,6 +473,10 @@ void gsim_oauth_check_bearer(const gsim_rules *rules, const char *authorization,
 EVP_PKEY *gsim_oauth_public_key(const char *value, gjwt_alg alg, char *why, size_t why_len);
 /* Forgets the subscriptions of an API being deleted. */
 int gsim_oauth_drop_api(gsim *sim, const char *api_id);
+/* A node of a cluster: key managers, applications, key mappings and
+ * subscriptions reloaded from the store (another node changed some); on
+ * failure the previous ones stay. 0, or -1 with why. */
+int gsim_oauth_sync(gsim *sim, char *why, size_t why_len);
 
 /* ---- the security chain, header mode, throttling (security.c, throttle.c) -- */
 
@@ -464,6 +496,12 @@ void gsim_sap_free(gsim *sim);
  * store's API providers (creation order; trust.c's top comment); returns how
  * many. One that does not load is left out, with a log line. */
 size_t gsim_sap_providers_load(gsim *sim, gsim_trust *trust);
+/* A node of a cluster: 1 when the sap stores or API providers in the store
+ * differ from what this node last knew (another node changed them; the
+ * sender trust is then marked changed: live at the next sender tick), 0 when
+ * not, -1 on a store failure. Coarse: any change of a sap store counts,
+ * used by a provider or not. */
+int gsim_sap_sync(gsim *sim);
 
 /* ---- faults and error bodies --------------------------------------------- */
 

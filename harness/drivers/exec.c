@@ -166,6 +166,9 @@ static const verb_def v_upload_client = {
 static const verb_def v_delete_client = {
     "delete-client-cert", "status body_file", "status", "", 1, 0};
 static const verb_def v_subscribe = {"subscribe", "status body_file", "status", "", 1, 0};
+static const verb_def v_sap_store_cert = {"sap-store-cert", "status body_file", "status", "", 1, 0};
+static const verb_def v_sap_reference = {"sap-reference", "status body_file", "status", "", 1, 0};
+static const verb_def v_sap_provider = {"sap-provider", "status body_file", "status", "", 1, 0};
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -1150,6 +1153,27 @@ static int exec_subscribe(gh_driver *d, const char *application, const char *api
   return call_admin(d->impl, &v_subscribe, args, r, why, why_len);
 }
 
+/* sap-store-cert STORE NAME FILE, sap-reference NAME STORE, sap-provider
+ * NAME ENDPOINT TRUST-STORE (EXEC.md). */
+static int exec_sap_object(gh_driver *d, const gh_sap_object *o, gh_admin_result *r, char *why,
+                           size_t why_len) {
+  exec_driver *x = d->impl;
+  char path[DIR_LEN + 32];
+  memset(r, 0, sizeof(*r));
+  if (o->kind == GH_SAP_REFERENCE) {
+    const char *args[] = {o->name, o->store, NULL};
+    return call_admin(x, &v_sap_reference, args, r, why, why_len);
+  }
+  if (o->kind == GH_SAP_PROVIDER) {
+    const char *args[] = {o->name, o->endpoint, o->trust_store, NULL};
+    return call_admin(x, &v_sap_provider, args, r, why, why_len);
+  }
+  if (cert_file(x, o->data, o->len, path, sizeof(path), why, why_len) != 0)
+    return -1;
+  const char *args[] = {o->store, o->name, path, NULL};
+  return call_admin(x, &v_sap_store_cert, args, r, why, why_len);
+}
+
 static int exec_reload(gh_driver *d, char *why, size_t why_len) {
   return call_plain(d->impl, &v_reload, NULL, why, why_len);
 }
@@ -1206,6 +1230,7 @@ static const gh_driver_ops exec_template = {
     .upload_client_cert = exec_upload_client_cert,
     .delete_client_cert = exec_delete_client_cert,
     .subscribe = exec_subscribe,
+    .sap_object = exec_sap_object,
     .log_tail = exec_log_tail,
     .secrets = exec_secrets,
     .destroy = exec_destroy,

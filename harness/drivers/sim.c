@@ -25,6 +25,20 @@
  * alone naming a client certificate), the v4 paths for every other profile.
  * APIs, key managers, applications and subscriptions are v4 everywhere.
  *
+ * Under the sap profiles an endpoint certificate goes through SAP's OData
+ * service (simulator/README.md, "The sap profiles"), as SAP's own tools do:
+ * a bearer token from /oauth/token (the admin credentials are the client's),
+ * fetched again after a 401; the certificate is an entry, named by its alias,
+ * of ONE trust store per case (SAP_TRUST_STORE, made by a deep insert with
+ * the first one), and the endpoint's host:port gets an API provider with TLS
+ * verified against that store. One store per case rather than per backend:
+ * WSO2's endpoint certificates share one trust store too (the sender's), so a
+ * scenario means the same on both products, and a replacement or deletion,
+ * which names only the alias, needs no alias-to-store map (nor does the exec
+ * program or the repro script, which keep no such state). A replacement reads
+ * the entry first: SAP has no update call, an upload under a taken name
+ * overwrites it, so a replacement of nothing answers the GET's 404.
+ *
  * A cluster (cfg.nodes above 1, GH_CAP_CLUSTER) is one gatecert-sim per
  * node, each started with the same --state directory (the store the nodes
  * share) and --node K, on ports of its own, its log in gateway.log (node 1)
@@ -48,6 +62,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "simconfig.h"
@@ -66,6 +81,10 @@
 #define MAX_APIS      64
 #define SYNC_WAIT_MS  5000
 #define ADMIN_TIMEOUT 10000L
+/* Under the sap profiles: the case's one trust store of endpoint
+ * certificates, and the longest access token kept. */
+#define SAP_TRUST_STORE  "gatecert-endpoints"
+#define GH_SAP_TOKEN_MAX 512
 
 typedef struct api_id {
   char name[128];
@@ -107,6 +126,17 @@ typedef struct sim_driver {
   size_t api_count;
   api_id apps[MAX_APIS]; /* applications: name -> applicationId */
   size_t app_count;
+  /* sap profiles: the OData service's bearer token (memory only, like the
+   * simulator's: a restart forgets it), whether the trust store exists, and
+   * the API providers made (host:port) */
+  char bearer[GH_SAP_TOKEN_MAX];
+  int store_made;
+  api_id providers[MAX_APIS];
+  size_t provider_count;
+  api_id stores[MAX_APIS]; /* the sap_* steps' trust stores and references */
+  size_t store_count;
+  api_id references[MAX_APIS];
+  size_t reference_count;
 } sim_driver;
 
 static int write_private(const char *path, const char *text) {
@@ -127,10 +157,11 @@ typedef struct part {
   const char *filename;
 } part;
 
-/* One admin request: JSON body, multipart parts, or nothing. */
-static int admin(sim_driver *s, const char *method, const char *path, const char *json,
-                 const part *parts, size_t part_count, gh_admin_result *r, char *why,
-                 size_t why_len) {
+/* One admin request: JSON body, multipart parts, a form, or nothing; with
+ * the admin credentials, or the bearer token when one is given. */
+static int admin_as(sim_driver *s, const char *method, const char *path, const char *json,
+                    const part *parts, size_t part_count, const char *form, const char *bearer,
+                    gh_admin_result *r, char *why, size_t why_len) {
   memset(r, 0, sizeof(*r));
   CURL *h = curl_easy_init();
   if (!h)
@@ -141,7 +172,15 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   char error[CURL_ERROR_SIZE] = "";
   struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
   curl_mime *mime = NULL;
-  if (json) {
+  char auth[GH_SAP_TOKEN_MAX + 32];
+  if (bearer) {
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+    headers = curl_slist_append(headers, auth);
+  }
+  if (form) {
+    headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+  } else if (json) {
     headers = curl_slist_append(headers, "Content-Type: application/json");
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
   } else if (parts) {
@@ -157,7 +196,8 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   }
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(h, CURLOPT_USERPWD, s->userpwd);
+  if (!bearer)
+    curl_easy_setopt(h, CURLOPT_USERPWD, s->userpwd);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -179,6 +219,12 @@ static int admin(sim_driver *s, const char *method, const char *path, const char
   if (!r->body)
     r->body = calloc(1, 1); /* an empty answer */
   return 0;
+}
+
+static int admin(sim_driver *s, const char *method, const char *path, const char *json,
+                 const part *parts, size_t part_count, gh_admin_result *r, char *why,
+                 size_t why_len) {
+  return admin_as(s, method, path, json, parts, part_count, NULL, NULL, r, why, why_len);
 }
 
 static int write_config(sim_driver *s, char *why, size_t why_len) {
@@ -313,6 +359,11 @@ static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   s->cfg = *cfg;
   s->api_count = 0;
   s->app_count = 0;
+  s->bearer[0] = '\0';
+  s->store_made = 0;
+  s->provider_count = 0;
+  s->store_count = 0;
+  s->reference_count = 0;
   s->server_cert[0] = s->server_key[0] = '\0';
   if (cfg->front_lb_key_pem) {
     if (gh_nginx_find(NULL, s->nginx, sizeof(s->nginx)) != 0)
@@ -388,6 +439,7 @@ static int sim_restart(gh_driver *d, char *why, size_t why_len) {
   sim_driver *s = d->impl;
   int node = (int)(s->cur - s->nodes) + 1;
   int had_lb = s->lb != NULL && node == 1;
+  s->bearer[0] = '\0'; /* the simulator keeps its tokens in memory only */
   if (had_lb && stop_lb(s, why, why_len) != 0)
     return -1;
   if (stop_node(s->cur, why, why_len) != 0 || launch(s, node, why, why_len) != 0)
@@ -472,14 +524,292 @@ static int sim_delete_api(gh_driver *d, const char *name, gh_admin_result *r, ch
   return admin(s, "DELETE", path, NULL, NULL, 0, r, why, why_len);
 }
 
+/* ---- the sap profiles: SAP's OData service ---------------------------------- */
+
+/* The OAuth2 client-credentials token (simulator/README.md, "Access"): the
+ * admin credentials are the service key's client id and secret. */
+static int sap_token(sim_driver *s, char *why, size_t why_len) {
+  if (s->bearer[0])
+    return 0;
+  gh_admin_result r;
+  if (admin_as(s, "POST", "/oauth/token", NULL, NULL, 0, "grant_type=client_credentials", NULL, &r,
+               why, why_len) != 0)
+    return -1;
+  json_t *j = json_loads(r.body, 0, NULL);
+  const char *token = json_string_value(json_object_get(j, "access_token"));
+  int ok = r.status == 200 && token && *token && strlen(token) < sizeof(s->bearer);
+  if (ok)
+    snprintf(s->bearer, sizeof(s->bearer), "%s", token);
+  long status = r.status;
+  json_decref(j);
+  gh_admin_result_free(&r);
+  return ok ? 0
+            : gu_fail(why, why_len, "POST /oauth/token answered %ld without a usable access_token",
+                      status);
+}
+
+/* One call under the OData service root (rel: "CertificateStores", ...) with
+ * the bearer token and a JSON body (stolen) or none. A 401 - a token the
+ * simulator forgot at a restart, or one expired on the fake clock - fetches
+ * a new token and tries once more. */
+static int odata(sim_driver *s, const char *method, const char *rel, json_t *body,
+                 gh_admin_result *r, char *why, size_t why_len) {
+  memset(r, 0, sizeof(*r));
+  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  const char *base = gh_profile_cert_paths(s->cfg.profile)->odata;
+  size_t n = strlen(base) + strlen(rel) + 2;
+  char *path = malloc(n);
+  int rc = -1;
+  if (!path || (body && !text))
+    rc = gu_fail(why, why_len, "out of memory");
+  else
+    snprintf(path, n, "%s/%s", base, rel);
+  for (int attempt = 0; path && (!body || text) && attempt < 2; attempt++) {
+    if (sap_token(s, why, why_len) != 0)
+      break;
+    rc = admin_as(s, method, path, text, NULL, 0, NULL, s->bearer, r, why, why_len);
+    if (rc != 0 || r->status != 401 || attempt == 1)
+      break;
+    gh_admin_result_free(r);
+    memset(r, 0, sizeof(*r));
+    s->bearer[0] = '\0';
+    rc = -1;
+  }
+  free(text);
+  free(path);
+  return rc;
+}
+
+/* Certificates(name='<alias>',storeName='<store>'): an OData string literal
+ * (a quote doubled), percent-encoded; malloc'd. */
+static char *sap_cert_key(const char *alias) {
+  size_t n = strlen(alias);
+  char *quoted = malloc(2 * n + 1);
+  if (!quoted)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (alias[i] == '\'')
+      quoted[k++] = '\'';
+    quoted[k++] = alias[i];
+  }
+  quoted[k] = '\0';
+  char *escaped = curl_easy_escape(NULL, quoted, (int)k);
+  free(quoted);
+  if (!escaped)
+    return NULL;
+  size_t len = strlen(escaped) + sizeof(SAP_TRUST_STORE) + 64;
+  char *key = malloc(len);
+  if (key)
+    snprintf(key, len, "Certificates(name='%s',storeName='%s')", escaped, SAP_TRUST_STORE);
+  curl_free(escaped);
+  return key;
+}
+
+/* A certificate of the deep insert or of a store's certificates: name,
+ * content (the file's bytes in base64; the simulator reads the format from
+ * them), and the endpoint as its description. NULL when out of memory. */
+static json_t *sap_cert_entity(const char *alias, const char *endpoint, const void *data,
+                               size_t len) {
+  if (len > (size_t)INT32_MAX / 2)
+    return NULL;
+  unsigned char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+  if (!b64)
+    return NULL;
+  EVP_EncodeBlock(b64, data, (int)len);
+  json_t *cert = json_pack("{s:s, s:s}", "name", alias, "content", (const char *)b64);
+  free(b64);
+  if (cert && endpoint)
+    json_object_set_new(cert, "description", json_string(endpoint));
+  return cert;
+}
+
+/* An endpoint's host and port (the scheme's default when it has none). */
+static int endpoint_host_port(const char *endpoint, char *host, size_t host_len, long *port) {
+  CURLU *u = curl_url();
+  char *h = NULL, *p = NULL;
+  int ok = u && curl_url_set(u, CURLUPART_URL, endpoint, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+           (size_t)snprintf(host, host_len, "%s", h) < host_len;
+  *port = ok ? strtol(p, NULL, 10) : 0;
+  curl_free(h);
+  curl_free(p);
+  curl_url_cleanup(u);
+  return ok ? 0 : -1;
+}
+
+/* POST APIProviders: name for endpoint's host:port, TLS on, verified against
+ * trust_store (a store's name or ref://<reference>). */
+static int post_provider(sim_driver *s, const char *name, const char *endpoint,
+                         const char *trust_store, gh_admin_result *r, char *why, size_t why_len) {
+  char host[256];
+  long port = 0;
+  memset(r, 0, sizeof(*r));
+  if (endpoint_host_port(endpoint, host, sizeof(host), &port) != 0)
+    return gu_fail(why, why_len, "the endpoint %s has no host and port", endpoint);
+  json_t *body =
+      json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:{s:b, s:b, s:s}}", "name", name, "destType",
+                "INTERNET", "host", host, "port", (json_int_t)port, "useSSL", 1, "trustAll", 0,
+                "sslInfo", "enabled", 1, "clientAuthEnabled", 0, "trustStore", trust_store);
+  return odata(s, "POST", "APIProviders", body, r, why, why_len);
+}
+
+/* The API provider for an endpoint's host:port, made once per case (one per
+ * host:port, as SAP associates backends with trust): TLS on, verified
+ * against the case's trust store. */
+static int sap_provider(sim_driver *s, const char *endpoint, char *why, size_t why_len) {
+  char host[256], name[sizeof(s->providers[0].name)];
+  long port = 0;
+  if (endpoint_host_port(endpoint, host, sizeof(host), &port) != 0)
+    return gu_fail(why, why_len, "the endpoint %s has no host and port", endpoint);
+  if ((size_t)snprintf(name, sizeof(name), "gatecert_%.100s_%ld", host, port) >= sizeof(name))
+    return gu_fail(why, why_len, "the endpoint %s: host name too long", endpoint);
+  for (char *c = name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+      *c = '_';
+  for (size_t i = 0; i < s->provider_count; i++)
+    if (strcmp(s->providers[i].name, name) == 0)
+      return 0;
+  if (s->provider_count == MAX_APIS)
+    return gu_fail(why, why_len, "more than %d API providers in a case", MAX_APIS);
+  gh_admin_result r;
+  if (post_provider(s, name, endpoint, SAP_TRUST_STORE, &r, why, why_len) != 0)
+    return -1;
+  int rc = 0;
+  if (r.status != 201 && r.status != 409) /* 409: made before a restart */
+    rc = gu_fail(why, why_len, "creating the API provider %s: %ld %.200s", name, r.status,
+                 r.body ? r.body : "");
+  else
+    snprintf(s->providers[s->provider_count++].name, sizeof(name), "%s", name);
+  gh_admin_result_free(&r);
+  return rc;
+}
+
+/* An endpoint certificate under the sap profiles: an entry of the case's
+ * trust store (a deep insert makes the store with it), then the API provider
+ * of the endpoint's host:port naming that store. The answer is the
+ * certificate's: 201 new, 200 overwritten, 400 refused. */
+static int sap_upload_cert(sim_driver *s, const char *alias, const char *endpoint, const void *data,
+                           size_t len, gh_admin_result *r, char *why, size_t why_len) {
+  json_t *cert = sap_cert_entity(alias, endpoint, data, len);
+  if (!cert) {
+    memset(r, 0, sizeof(*r));
+    return gu_fail(why, why_len, "out of memory");
+  }
+  json_t *body = s->store_made ? cert
+                               : json_pack("{s:s, s:s, s:[o]}", "name", SAP_TRUST_STORE,
+                                           "storeType", "TRUSTSTORE", "certificates", cert);
+  const char *rel =
+      s->store_made ? "CertificateStores('" SAP_TRUST_STORE "')/certificates" : "CertificateStores";
+  if (odata(s, "POST", rel, body, r, why, why_len) != 0)
+    return -1;
+  if (r->status != 200 && r->status != 201)
+    return 0;
+  s->store_made = 1;
+  if (sap_provider(s, endpoint, why, why_len) == 0)
+    return 0;
+  gh_admin_result_free(r);
+  memset(r, 0, sizeof(*r));
+  return -1;
+}
+
+/* SAP has no update call (a certificate uploaded under a name that exists
+ * overwrites it), so a replacement reads the entry first and answers its
+ * 404 when there is none, as a replacement of an unknown alias is. */
+static int sap_replace_cert(sim_driver *s, const char *alias, const void *data, size_t len,
+                            gh_admin_result *r, char *why, size_t why_len) {
+  char *key = sap_cert_key(alias);
+  if (!key) {
+    memset(r, 0, sizeof(*r));
+    return gu_fail(why, why_len, "out of memory");
+  }
+  int rc = odata(s, "GET", key, NULL, r, why, why_len);
+  free(key);
+  if (rc != 0 || r->status != 200)
+    return rc;
+  gh_admin_result_free(r);
+  json_t *cert = sap_cert_entity(alias, NULL, data, len);
+  if (!cert) {
+    memset(r, 0, sizeof(*r));
+    return gu_fail(why, why_len, "out of memory");
+  }
+  return odata(s, "POST", "CertificateStores('" SAP_TRUST_STORE "')/certificates", cert, r, why,
+               why_len);
+}
+
+static int sap_delete_cert(sim_driver *s, const char *alias, gh_admin_result *r, char *why,
+                           size_t why_len) {
+  char *key = sap_cert_key(alias);
+  if (!key) {
+    memset(r, 0, sizeof(*r));
+    return gu_fail(why, why_len, "out of memory");
+  }
+  int rc = odata(s, "DELETE", key, NULL, r, why, why_len);
+  free(key);
+  return rc;
+}
+
+/* 1 when name is in list (count entries); else remembers it when asked. */
+static int made_before(api_id *list, size_t *count, const char *name, int remember) {
+  for (size_t i = 0; i < *count; i++)
+    if (strcmp(list[i].name, name) == 0)
+      return 1;
+  if (remember && *count < MAX_APIS)
+    snprintf(list[(*count)++].name, sizeof(list[0].name), "%s", name);
+  return 0;
+}
+
+/* The sap_* steps (gh_sap_object): a trust store entry (a deep insert makes
+ * the store with its first), a reference (made, or repointed with a PUT
+ * when this case made it), an API provider. Store and reference names are
+ * scenario names ([A-Za-z0-9._-]), so they go into a key as they are. */
+static int sim_sap_object(gh_driver *d, const gh_sap_object *o, gh_admin_result *r, char *why,
+                          size_t why_len) {
+  sim_driver *s = d->impl;
+  memset(r, 0, sizeof(*r));
+  if (!gh_profile_cert_paths(s->cfg.profile)->odata)
+    return gu_fail(why, why_len, "SAP's objects exist under the sap profiles only"),
+           GH_DRIVER_UNSUPPORTED;
+  char rel[512];
+  if (o->kind == GH_SAP_PROVIDER)
+    return post_provider(s, o->name, o->endpoint, o->trust_store, r, why, why_len);
+  if (o->kind == GH_SAP_REFERENCE) {
+    int made = made_before(s->references, &s->reference_count, o->name, 0);
+    snprintf(rel, sizeof(rel), "CertificateStoreReferences('%s')", o->name);
+    /* an OData PUT replaces the whole entity: name and store both times */
+    json_t *body = json_pack("{s:s, s:s}", "name", o->name, "certificateStoreName", o->store);
+    int rc = odata(s, made ? "PUT" : "POST", made ? rel : "CertificateStoreReferences", body, r,
+                   why, why_len);
+    if (rc == 0 && r->status == 201)
+      made_before(s->references, &s->reference_count, o->name, 1);
+    return rc;
+  }
+  json_t *cert = sap_cert_entity(o->name, NULL, o->data, o->len);
+  if (!cert)
+    return gu_fail(why, why_len, "out of memory");
+  int made = made_before(s->stores, &s->store_count, o->store, 0);
+  snprintf(rel, sizeof(rel), "CertificateStores('%s')/certificates", o->store);
+  json_t *body = made ? cert
+                      : json_pack("{s:s, s:s, s:[o]}", "name", o->store, "storeType", "TRUSTSTORE",
+                                  "certificates", cert);
+  int rc = odata(s, "POST", made ? rel : "CertificateStores", body, r, why, why_len);
+  if (rc == 0 && (r->status == 200 || r->status == 201))
+    made_before(s->stores, &s->store_count, o->store, 1);
+  return rc;
+}
+
 static int sim_upload_cert(gh_driver *d, const char *alias, const char *endpoint, const void *data,
                            size_t len, gh_admin_result *r, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  if (gh_profile_cert_paths(s->cfg.profile)->odata)
+    return sap_upload_cert(s, alias, endpoint, data, len, r, why, why_len);
   part parts[] = {
       {"certificate", data, len, "certificate.crt"},
       {"alias", alias, strlen(alias), NULL},
       {"endpoint", endpoint, strlen(endpoint), NULL},
   };
-  sim_driver *s = d->impl;
   return admin(s, "POST", gh_profile_cert_paths(s->cfg.profile)->certs, NULL, parts, 3, r, why,
                why_len);
 }
@@ -499,6 +829,9 @@ static char *alias_path(const sim_driver *s, const char *alias, const char *suff
 
 static int sim_replace_cert(gh_driver *d, const char *alias, const void *data, size_t len,
                             gh_admin_result *r, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  if (gh_profile_cert_paths(s->cfg.profile)->odata)
+    return sap_replace_cert(s, alias, data, len, r, why, why_len);
   char *path = alias_path(d->impl, alias, "");
   if (!path)
     return gu_fail(why, why_len, "out of memory");
@@ -510,6 +843,9 @@ static int sim_replace_cert(gh_driver *d, const char *alias, const void *data, s
 
 static int sim_delete_cert(gh_driver *d, const char *alias, gh_admin_result *r, char *why,
                            size_t why_len) {
+  sim_driver *s = d->impl;
+  if (gh_profile_cert_paths(s->cfg.profile)->odata)
+    return sap_delete_cert(s, alias, r, why, why_len);
   char *path = alias_path(d->impl, alias, "");
   if (!path)
     return gu_fail(why, why_len, "out of memory");
@@ -734,7 +1070,7 @@ static const gh_driver_ops sim_ops = {
             GH_CAP_BASE_TRUST_STORE | GH_CAP_CLIENT_MTLS | GH_CAP_OAUTH2 | GH_CAP_HEADER_MODE |
             GH_CAP_HEADER_CERT_DECODE | GH_CAP_THROTTLING | GH_CAP_LISTENER_RELOAD_SCHEDULE |
             GH_CAP_AUTH_FAULT_CODES | GH_CAP_LB_IN_FRONT | GH_CAP_FAKE_CLOCK | GH_CAP_QUIRKS |
-            GH_CAP_CLUSTER,
+            GH_CAP_SAP_OBJECTS | GH_CAP_CLUSTER,
     .start = sim_start,
     .stop = sim_stop,
     .restart = sim_restart,
@@ -751,6 +1087,7 @@ static const gh_driver_ops sim_ops = {
     .upload_client_cert = sim_upload_client_cert,
     .delete_client_cert = sim_delete_client_cert,
     .subscribe = sim_subscribe,
+    .sap_object = sim_sap_object,
     .front_port = sim_front_port,
     .front_rejects = gh_front_lb_rejects,
     .log_tail = sim_log_tail,

@@ -5,7 +5,8 @@
 #   catalogue    the whole catalogue through scripts/exec-driver-sim.sh (bash +
 #                curl driving gatecert-sim) gives exactly the outcomes of the
 #                built-in sim driver, case by case, for every profile (wso2,
-#                wso2-2.6 with its v0.14 certificate paths, sap; the cases with
+#                wso2-2.6 with its v0.14 certificate paths, sap-2023, sap-2026
+#                with their OData trust stores; the cases with
 #                a load balancer in front too, exec/2's); the reports name the
 #                program and the version its hello gave
 #   unsupported  a program that answers 89 to upload-cert and leaves
@@ -87,7 +88,7 @@ stub() {
 
 case $mode in
 catalogue)
-  for profile in wso2 wso2-2.6 sap; do
+  for profile in wso2 wso2-2.6 sap-2023 sap-2026; do
     run "sim-$profile" -j 2 --profile "$profile" --scenarios "$scenarios" --sim-bin "$sim"
     sim_status=$status sim_secs=$secs sim_out=$out
     run "exec-$profile" -j 2 --profile "$profile" --scenarios "$scenarios" --driver "exec:$ref"

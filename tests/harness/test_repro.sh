@@ -115,8 +115,8 @@ no_mismatch "$name"
 expect_line "$name" '^step 1 \(line 16\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
 expect_line "$name" '^step 2 \(line 20\) advance 120s \(\+ 120s\): clock at 2030-01-01 00:02:00;'
 expect_line "$name" '^step 3 \(line 21\) upload_endpoint_cert alias echo, cert root as pem, backend echo: got status 201$'
-expect_line "$name" '^step 5 \(line 24\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
-expect_line "$name" '^step 7 \(line 27\) call test GET /menaka: got status 200, fault code none, backend reached: yes$'
+expect_line "$name" '^step 5 \(line 25\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
+expect_line "$name" '^step 7 \(line 28\) call test GET /menaka: got status 200, fault code none, backend reached: yes$'
 expect_line "$name" '^  expected: status 200, body contains "Jersey say : menaka", backend reached, gateway log has'
 
 # 3. backend mTLS: the SSL profile's identity (chain + key made with cat) is presented
@@ -229,10 +229,10 @@ fi
 scenarios=$saved_scenarios
 
 # 6b. each profile's certificate paths and rules: client and endpoint certificates
-#     on the v4 paths (wso2-4, sap) and on 2.6's v0.14 /certificates and
+#     on the v4 paths (wso2-4, sap-2023, sap-2026) and on 2.6's v0.14 /certificates and
 #     /clientCertificates, with the alias scope and tier answers of each version
 name='client certificate aliases and tiers by version'
-for profile in wso2-4 wso2-2.6 sap; do
+for profile in wso2-4 wso2-2.6 sap-2023 sap-2026; do
   repro "$name" 0 --profile "$profile"
   no_mismatch "$name ($profile)"
 done
@@ -244,6 +244,30 @@ grep -qF '/api/am/publisher/v0.14' "$script" && fail "sap: a v0.14 path in its s
   fail "wso2-2.6: gatecert repro failed: $(head -c 300 "$scratch/v014.sh")"
 grep -qF '/api/am/publisher/v0.14/clientCertificates' "$scratch/v014.sh" ||
   fail "wso2-2.6: the script does not use the v0.14 client certificate path"
+
+# 6c. the sap profiles: an endpoint certificate goes through SAP's OData
+#     service (a trust store entry and an API provider), never the Publisher's
+#     endpoint certificate paths, which answer 404 there
+name='endpoint cert takes effect at the next sender reload tick'
+for profile in sap-2023 sap-2026; do
+  repro "$name" 0 --profile "$profile"
+  no_mismatch "$name ($profile)"
+  expect_line "$name ($profile)" '^step 3 \(line [0-9]+\) upload_endpoint_cert alias echo, .*: got status 201$'
+  expect_line "$name ($profile)" '^step 7 \(line [0-9]+\) call test GET /menaka: got status 200,'
+  grep -qF 'status=$(sap_upload ' "$script" || fail "$profile: the upload is not an OData call"
+  if grep -qF '/endpoint-certificates' "$script"; then
+    fail "$profile: a Publisher endpoint certificate path in its script"
+  fi
+done
+
+# 6d. SAP's own objects (sap_store_cert, sap_reference, sap_provider): an API
+#     provider trusting its backend through a reference that is repointed
+name="a provider's trust store through a reference, repointed"
+repro "$name" 0 --profile sap-2026
+no_mismatch "$name"
+expect_line "$name" '^step 8 \(line [0-9]+\) sap_reference: got status 204$'
+expect_line "$name" '^step 12 \(line [0-9]+\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
+expect_line "$name" '^step 17 \(line [0-9]+\) call test GET /menaka: got status 200,'
 
 # 7. stopped with SIGTERM while its processes run: everything is still cleaned up
 name='endpoint cert takes effect at the next sender reload tick'

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "profile.h"
 #include "scenario.h"
 
 #define PATH_SIZE 1024
@@ -342,6 +343,129 @@ static void test_profile_versions(void **state) {
   assert_int_equal(0, load_fails(path, 9, 22,
                                  "expect_profile: \"wso2-2.6\" is not in this "
                                  "scenario's profiles"));
+  free(path);
+}
+
+/* SAP's versions: `sap` in profiles covers sap-2023 and sap-2026 (and is
+ * the current one, sap-2026, on the command line); a version's override wins
+ * over the family's; the versions are words the loader takes. */
+static void test_profile_sap_versions(void **state) {
+  (void)state;
+  static const char yaml[] =
+      "name: sap versions\n"
+      "features: [endpoint-cert-upload]\n"
+      "profiles: [sap]\n"
+      "backends: {echo: {fault: refuse}}\n"
+      "steps:\n"
+      "  - upload_endpoint_cert: {alias: a, backend: echo, format: garbage}\n"
+      "    expect: {status: 400}\n"
+      "    expect_profile:\n"
+      "      sap-2023: {status: 201}\n"
+      "      sap: {status: 400, message: family}\n";
+  char *path = test_scratch_path("sap-versions.yaml");
+  test_write(path, yaml, sizeof(yaml) - 1);
+  size_t count = 0;
+  gh_case_spec *c = load_ok(path, &count);
+  assert_int_equal(count, 1);
+  static const struct {
+    const char *profile;
+    int applies, status;
+    const char *message;
+    const char *canonical;
+  } cases[] = {
+      {"sap-2023", 1, 201, "family", "sap-2023"}, /* the version's over the family's */
+      {"sap-2026", 1, 400, "family", "sap-2026"}, /* the family's override */
+      {"sap", 1, 400, "family", "sap-2026"},      /* the alias of the current version */
+      {"wso2-4", 0, 400, "", "wso2-4"},           /* not in the case's profiles */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    assert_int_equal(cases[i].applies, gh_case_has_profile(c, cases[i].profile));
+    gh_expect m = gh_step_expect(&c->steps[0], cases[i].profile);
+    const char *message = m.message ? m.message : "";
+    if (m.status != cases[i].status || strcmp(message, cases[i].message) != 0)
+      fail_msg("%s: status %d message %s, expected %d %s", cases[i].profile, m.status, message,
+               cases[i].status, cases[i].message);
+    assert_string_equal(cases[i].canonical, gh_profile_canonical(cases[i].profile));
+  }
+  gh_cases_free(c, count);
+  assert_int_equal(1, gh_profile_match("sap", "sap-2023"));
+  assert_int_equal(2, gh_profile_match("sap-2023", "sap-2023"));
+  assert_int_equal(0, gh_profile_match("sap-2023", "sap-2026"));
+  assert_non_null(gh_profile_cert_paths("sap-2023")->odata);
+  assert_non_null(gh_profile_cert_paths("sap")->odata);
+  assert_null(gh_profile_cert_paths("wso2-4")->odata);
+  free(path);
+}
+
+/* SAP's objects: the three sap_* steps load with their fields, only in a
+ * case whose profiles are SAP's, and a bad one is refused where it is. */
+static void test_sap_steps(void **state) {
+  (void)state;
+  static const char head[] = "name: sap objects\n"
+                             "features: [backend-trust]\n"
+                             "profiles: [%s]\n"
+                             "pki: {root: {kind: ca}}\n"
+                             "backends: {echo: {fault: refuse}}\n"
+                             "steps:\n%s";
+  static const char good[] =
+      "  - sap_store_cert: {store: ts1, name: \"it's\", cert: root, format: der}\n"
+      "    expect: {status: 201}\n"
+      "  - sap_reference: {name: r1, store: ts1}\n"
+      "    expect_profile: {sap-2023: {status: 201, message: CERTIFICATE}}\n"
+      "  - sap_provider: {name: p1, backend: echo, trust_store: \"ref://r1\"}\n";
+  char yaml[2048];
+  char *path = test_scratch_path("sap-steps.yaml");
+  snprintf(yaml, sizeof(yaml), head, "sap", good);
+  test_write(path, yaml, strlen(yaml));
+  size_t count = 0;
+  gh_case_spec *c = load_ok(path, &count);
+  assert_int_equal(c->step_count, 3);
+  const gh_step *st = c->steps;
+  assert_int_equal(st[0].kind, GH_STEP_SAP_STORE_CERT);
+  assert_string_equal(st[0].store, "ts1");
+  assert_string_equal(st[0].sap_name, "it's");
+  assert_string_equal(st[0].cert, "root");
+  assert_string_equal(st[0].format, "der");
+  assert_string_equal(gh_step_kind_name(st[0].kind), "sap_store_cert");
+  assert_int_equal(st[1].kind, GH_STEP_SAP_REFERENCE);
+  assert_string_equal(st[1].sap_name, "r1");
+  assert_string_equal(st[1].store, "ts1");
+  assert_string_equal(gh_step_expect(&st[1], "sap-2023").message, "CERTIFICATE");
+  assert_int_equal(st[2].kind, GH_STEP_SAP_PROVIDER);
+  assert_string_equal(st[2].sap_name, "p1");
+  assert_string_equal(st[2].backend, "echo");
+  assert_string_equal(st[2].trust_store, "ref://r1");
+  gh_cases_free(c, count);
+
+  static const struct {
+    const char *name, *profiles, *steps;
+    int line, column;
+    const char *message;
+  } bad[] = {
+      {"outside-sap", "wso2", "  - sap_reference: {name: r1, store: ts1}\n", 7, 20,
+       "SAP's objects need profiles: [sap]"},
+      {"every-profile", "sap, wso2-4", "  - sap_reference: {name: r1, store: ts1}\n", 7, 20,
+       "SAP's objects need profiles: [sap]"},
+      {"no-cert", "sap", "  - sap_store_cert: {store: ts1, name: a}\n", 7, 21,
+       "missing key 'cert'"},
+      {"bad-store", "sap", "  - sap_reference: {name: r1, store: \"a/b\"}\n", 7, 38, "store"},
+      {"bad-ref", "sap", "  - sap_provider: {name: p1, backend: echo, trust_store: \"ref://\"}\n",
+       7, 58, "trust_store"},
+      {"unknown-backend", "sap", "  - sap_provider: {name: p1, backend: nope, trust_store: ts1}\n",
+       7, 39, "nope"},
+      {"unknown-key", "sap", "  - sap_reference: {name: r1, store: ts1, type: trust}\n", 7, 43,
+       "type"},
+  };
+  int failures = 0;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(yaml, sizeof(yaml), head, bad[i].profiles, bad[i].steps);
+    test_write(path, yaml, strlen(yaml));
+    if (load_fails(path, bad[i].line, bad[i].column, bad[i].message) != 0) {
+      print_error("case %s\n", bad[i].name);
+      failures++;
+    }
+  }
+  assert_int_equal(failures, 0);
   free(path);
 }
 
@@ -1527,6 +1651,8 @@ int main(void) {
       cmocka_unit_test(test_matrix),
       cmocka_unit_test(test_matrix_unknown_param),
       cmocka_unit_test(test_profile_versions),
+      cmocka_unit_test(test_profile_sap_versions),
+      cmocka_unit_test(test_sap_steps),
       cmocka_unit_test(test_bad_corpus),
       cmocka_unit_test(test_size_bounds),
       cmocka_unit_test(test_expansion_bounds),

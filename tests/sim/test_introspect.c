@@ -403,7 +403,7 @@ typedef struct hand_row {
 
 #define H4   (1u << GSIM_PROFILE_WSO2_4)
 #define H26  (1u << GSIM_PROFILE_WSO2_26)
-#define HSAP (1u << GSIM_PROFILE_SAP)
+#define HSAP (1u << GSIM_PROFILE_SAP_2026)
 #define HALL (H4 | H26 | HSAP)
 
 static const hand_row hand_rows[] = {

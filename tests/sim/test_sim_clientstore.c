@@ -453,7 +453,7 @@ static void test_incremental_views(void **state) {
     gsim_profile profile;
   } profiles[] = {{"wso2-4", GSIM_PROFILE_WSO2_4},
                   {"wso2-2.6", GSIM_PROFILE_WSO2_26},
-                  {"sap", GSIM_PROFILE_SAP}};
+                  {"sap", GSIM_PROFILE_SAP_2026}};
   for (size_t p = 0; p < 3; p++) {
     world w;
     world_start(&w, profiles[p].name, profiles[p].profile, 0);

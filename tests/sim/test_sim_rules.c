@@ -57,6 +57,8 @@ static void test_rows_are_sourced(void **state) {
       fail_msg("%s: an inferred row must say why (\"inferred: ...\")", r->id);
     if (r->kind == GSIM_SOURCE_SEED && strstr(r->source, "seed 00") == NULL)
       fail_msg("%s: a seed row must name its seed", r->id);
+    if (r->kind == GSIM_SOURCE_SAP_DOC && strstr(r->source, "SAP") == NULL)
+      fail_msg("%s: an SAP documentation row must name SAP's page", r->id);
     if ((r->kind == GSIM_SOURCE_MUTANT || r->kind == GSIM_SOURCE_BUG) != (r->profiles == 0))
       fail_msg("%s: mutants and reported bugs, and only they, belong to no profile", r->id);
     if (r->kind == GSIM_SOURCE_BUG && strchr(r->source, '#') == NULL)
@@ -222,7 +224,10 @@ static void test_profile_names(void **state) {
       {"wso2", 1, GSIM_PROFILE_WSO2_4},
       {"wso2-4", 1, GSIM_PROFILE_WSO2_4},
       {"wso2-2.6", 1, GSIM_PROFILE_WSO2_26},
-      {"sap", 1, GSIM_PROFILE_SAP},
+      {"sap", 1, GSIM_PROFILE_SAP_2026},
+      {"sap-2026", 1, GSIM_PROFILE_SAP_2026},
+      {"sap-2023", 1, GSIM_PROFILE_SAP_2023},
+      {"sap-2024", 0, 0},
       {"WSO2", 0, 0},
       {"wso2-3", 0, 0},
       {"", 0, 0},
@@ -237,6 +242,9 @@ static void test_profile_names(void **state) {
   }
   assert_int_equal(-1, gsim_profile_parse(NULL, NULL));
   assert_string_equal("wso2-2.6", gsim_profile_name(GSIM_PROFILE_WSO2_26));
+  assert_string_equal("sap-2023", gsim_profile_name(GSIM_PROFILE_SAP_2023));
+  assert_string_equal("SAP API Management (2026 documentation)",
+                      gsim_profile_product(GSIM_PROFILE_SAP_2026));
   assert_non_null(strstr(gsim_profile_product(GSIM_PROFILE_WSO2_4), "4.x"));
 }
 
@@ -249,11 +257,14 @@ static void test_markdown(void **state) {
   gsim_rules_markdown(out);
   fclose(out);
   assert_non_null(strstr(text, "| rule | profiles | behaviour | source | kind |"));
-  assert_non_null(strstr(text, "| `priority.seed-table` | wso2-2.6, sap |"));
   assert_non_null(strstr(text, "inferred; and "));
   assert_non_null(strstr(text, "| `upload.deleted-alias-taken` | wso2-4 with --quirk "
                                "deleted-alias-taken |"));
   assert_non_null(strstr(text, "- `deleted-alias-taken`: wso2/api-manager#1397"));
+  assert_non_null(strstr(text, "| `priority.seed-table` | wso2-2.6, sap-2023, sap-2026 |"));
+  assert_non_null(strstr(text, "| `sap.formats-2023` | sap-2023 |"));
+  assert_non_null(strstr(text, "| `sap.formats-2026` | sap-2026 |"));
+  assert_non_null(strstr(text, "from SAP's documentation"));
   assert_null(strstr(text, "| `backend.connect-mutant`")); /* mutants are listed apart */
   assert_non_null(strstr(text, "- `backend-faults`: 503 for a refused connection"));
   free(text);

@@ -1,13 +1,18 @@
-/* test_sim_sap.c - the sap profile's trust stores, key stores and API
- * providers, through a real gatecert-sim process and real TLS backends.
+/* test_sim_sap.c - the sap profiles' trust stores, key stores and API
+ * providers, through a real gatecert-sim process, its OData service
+ * (POST CertificateStores('s')/certificates with the file as base64 content,
+ * a bearer token from /oauth/token) and real TLS backends.
  *
- * Uploads are one data-driven table: every rule of an upload (formats by
- * content, names, expiry, the key store JAR's chain order and key, PKCS#12
- * passwords and each restricted character of seed 004, encrypted PEM keys,
- * garbage, empty and oversize files) is one row with the status and a piece
- * of the description it must answer. The files are made here from the
- * catalogue with the certs/ writers (PEM, PKCS#12, key store JAR) or, for
- * hostile JARs, with libzip directly.
+ * Uploads are one data-driven table run under sap-2023 and sap-2026: every
+ * rule of an upload (formats by content, names, expiry, the key store JAR's
+ * chain order and key, PKCS#12 passwords and each restricted character of
+ * seed 004, encrypted PEM keys, garbage, empty and oversize files) is one row
+ * with the status and a piece of the message each profile must answer (rule
+ * sap-formats: sap.formats-2023 from seed 004, sap.formats-2026 from SAP's
+ * current page). The files are made here from the catalogue with the certs/
+ * writers (PEM, PKCS#12, key store JAR) or, for hostile JARs, with libzip
+ * directly. The OData envelopes, references, provider validation and hostile
+ * requests are test_sim_odata.c's.
  *
  * End to end: a backend requiring a client certificate from the catalogue's
  * CA is refused while the gateway presents its own certificate, still refused
@@ -34,9 +39,8 @@
 
 #include <zip.h>
 
-#define TS     "/sap/v1/truststores"
-#define KS     "/sap/v1/keystores"
-#define PROV   "/sap/v1/api-providers"
+#define TS     "TRUSTSTORE"
+#define KS     "KEYSTORE"
 #define SECOND ((int64_t)1000)
 
 /* ---- files ------------------------------------------------------------------ */
@@ -224,34 +228,76 @@ static int teardown_group(void **state) {
 /* ---- talking to the simulator --------------------------------------------------- */
 
 /* One simulator at a time: its options stay here for st_sim_restart. */
-static void start_sap(st_sim *sim, const char *dir_name, const char *clock, const char *trust) {
+static void start_profile(st_sim *sim, const char *profile, const char *dir_name, const char *clock,
+                          const char *trust) {
   static char dir[BS_PATH_MAX], trust_path[BS_PATH_MAX];
   static const char *args[] = {"--trust", trust_path, NULL};
   snprintf(trust_path, sizeof(trust_path), "%s", trust ? trust : "");
   st_sim_opts opts = {.dir = bt_scratch(dir, dir_name),
-                      .profile = "sap",
+                      .profile = profile,
                       .clock = clock,
                       .reload_s = clock ? 600 : 0,
                       .extra = trust ? args : NULL};
   st_check(st_sim_start(sim, &opts));
 }
 
-/* POST a file to a store; returns the status, *description the reply's. */
+static void start_sap(st_sim *sim, const char *dir_name, const char *clock, const char *trust) {
+  start_profile(sim, "sap-2023", dir_name, clock, trust);
+}
+
+/* A call to the OData service; the status (json: the body, may be NULL). */
+static long odata(st_sim *sim, const char *method, const char *path, const char *body,
+                  json_t **json) {
+  st_reply r;
+  st_check(st_odata(sim, method, path, body, &r));
+  long status = r.status;
+  if (json)
+    *json = json_incref(r.json);
+  st_reply_free(&r);
+  return status;
+}
+
+/* d.results of a collection answer (borrowed). */
+static json_t *results(json_t *reply) {
+  return json_object_get(json_object_get(reply, "d"), "results");
+}
+
+/* POST a file (base64) to the store `store` of type base (created when
+ * missing, as a client does before adding to it); returns the status,
+ * *description the error's message. */
 static long upload(st_sim *sim, const char *base, const char *store, const char *name,
                    const gcert_buf *file, const char *filename, const char *password,
                    char *description, size_t description_len) {
-  char path[256];
-  snprintf(path, sizeof(path), "%s/%s/certificates", base, store);
-  st_part parts[3] = {{"name", name, strlen(name), NULL},
-                      {"file", file->data, file->len, filename}};
-  size_t n = 2;
+  (void)filename; /* the service reads the bytes, not a file name */
+  char path[256], *body = NULL;
+  snprintf(path, sizeof(path), "/CertificateStores('%s')", store);
+  if (odata(sim, "GET", path, NULL, NULL) == 404) {
+    json_t *create =
+        json_pack("{s:s, s:s, s:[]}", "name", store, "storeType", base, "certificates");
+    body = json_dumps(create, JSON_COMPACT);
+    json_decref(create);
+    assert_int_equal(201, odata(sim, "POST", "/CertificateStores", body, NULL));
+    free(body);
+  }
+  char *b64 = malloc(4 * ((file->len + 2) / 3) + 1);
+  assert_non_null(b64);
+  EVP_EncodeBlock((unsigned char *)b64, file->data, (int)file->len);
+  json_t *cert = json_pack("{s:s, s:s}", "name", name, "content", b64);
+  free(b64);
   if (password)
-    parts[n++] = (st_part){"password", password, strlen(password), NULL};
+    json_object_set_new(cert, "password", json_string(password));
+  body = json_dumps(cert, JSON_COMPACT);
+  json_decref(cert);
+  snprintf(path, sizeof(path), "/CertificateStores('%s')/certificates", store);
   st_reply r;
-  st_check(st_multipart(sim, "POST", path, parts, n, &r));
+  st_check(st_odata(sim, "POST", path, body, &r));
+  free(body);
   long status = r.status;
   if (description) {
-    const char *d = r.json ? json_string_value(json_object_get(r.json, "description")) : NULL;
+    const char *d =
+        r.json ? json_string_value(json_object_get(
+                     json_object_get(json_object_get(r.json, "error"), "message"), "value"))
+               : NULL;
     snprintf(description, description_len, "%s", d ? d : "");
   }
   assert_true(!r.body || !strstr(r.body, "PRIVATE KEY")); /* never the key */
@@ -268,113 +314,143 @@ typedef struct upload_case {
   int file;
   const char *filename;
   const char *password;
-  long status;
-  const char *says; /* in the description (400s) */
+  long status;      /* sap-2023 (sap.formats-2023) */
+  const char *says; /* in the message (400s) */
+  long status_2026; /* sap-2026 (sap.formats-2026); 0: as sap-2023 */
+  const char *says_2026;
 } upload_case;
 
+#define ONLY_P12 "only a PKCS#12 file"
+#define PEM_DER  "a PEM or DER certificate"
+
 static const upload_case upload_cases[] = {
-    {"trust: PEM", TS, "root-ca", F_ROOT_PEM, "root.pem", NULL, 201, NULL},
-    {"trust: DER", TS, "der", F_ROOT_DER, "root.cer", NULL, 400, "only a PEM file"},
-    {"trust: PKCS#12", TS, "p12", F_P12, "id.p12", NULL, 400, "only a PEM file"},
-    {"trust: JAR", TS, "jar", F_JAR, "id.jar", NULL, 400, "only a PEM file"},
-    {"trust: PKCS#7", TS, "p7", F_PKCS7, "b.p7b", NULL, 400, "only a PEM file"},
+    {"trust: PEM", TS, "root-ca", F_ROOT_PEM, "root.pem", NULL, 201, NULL, 0, NULL},
+    {"trust: DER", TS, "der", F_ROOT_DER, "root.cer", NULL, 400, "only a PEM file", 201, NULL},
+    {"trust: PKCS#12", TS, "p12", F_P12, "id.p12", NULL, 400, "only a PEM file", 400, PEM_DER},
+    {"trust: JAR", TS, "jar", F_JAR, "id.jar", NULL, 400, "only a PEM file", 400, PEM_DER},
+    {"trust: PKCS#7", TS, "p7", F_PKCS7, "b.p7b", NULL, 400, "only a PEM file", 400, PEM_DER},
     {"trust: PEM with a key", TS, "withkey", F_CLIENT_PEM_KEY, "id.pem", NULL, 400,
-     "not a private key"},
-    {"trust: two certificates", TS, "two", F_CLIENT_CHAIN, "two.pem", NULL, 400, "holds 2"},
+     "not a private key", 0, NULL},
+    {"trust: two certificates", TS, "two", F_CLIENT_CHAIN, "two.pem", NULL, 400, "holds 2", 0,
+     NULL},
     {"trust: expired", TS, "old", F_EXPIRED_PEM, "old.pem", NULL, 400,
-     "An expired certificate cannot be uploaded"},
-    {"trust: reserved sap_", TS, "sap_mine", F_ROOT_PEM, "r.pem", NULL, 400, "reserved prefix"},
+     "An expired certificate cannot be uploaded", 0, NULL},
+    {"trust: reserved sap_", TS, "sap_mine", F_ROOT_PEM, "r.pem", NULL, 400, "reserved prefix", 0,
+     NULL},
     {"trust: reserved hcicertificate", TS, "HCICertificate1", F_ROOT_PEM, "r.pem", NULL, 400,
-     "reserved prefix 'hcicertificate'"},
+     "reserved prefix 'hcicertificate'", 0, NULL},
     {"trust: reserved hcimsgcertificate", TS, "hcimsgcertificate_x", F_ROOT_PEM, "r.pem", NULL, 400,
-     "reserved prefix 'hcimsgcertificate'"},
-    {"trust: garbage", TS, "junk", F_GARBAGE, "junk.pem", NULL, 400, "only a PEM file"},
-    {"trust: empty", TS, "empty", F_EMPTY, "empty.pem", NULL, 400, "should be provided"},
-    {"trust: oversize", TS, "big", F_OVERSIZE, "big.pem", NULL, 400, "the limit is"},
-    {"key: PEM chain + key", KS, "pem-id", F_CLIENT_PEM_KEY, "id.pem", NULL, 201, NULL},
-    {"key: encrypted PEM", KS, "enc-id", F_CLIENT_ENC_PEM, "id.pem", "pem-pass", 201, NULL},
+     "reserved prefix 'hcimsgcertificate'", 0, NULL},
+    {"trust: garbage", TS, "junk", F_GARBAGE, "junk.pem", NULL, 400, "only a PEM file", 400,
+     PEM_DER},
+    {"trust: empty", TS, "empty", F_EMPTY, "empty.pem", NULL, 400, "should be provided", 0, NULL},
+    {"trust: oversize", TS, "big", F_OVERSIZE, "big.pem", NULL, 400, "the limit is", 0, NULL},
+    {"key: PEM chain + key", KS, "pem-id", F_CLIENT_PEM_KEY, "id.pem", NULL, 201, NULL, 400,
+     ONLY_P12},
+    {"key: encrypted PEM", KS, "enc-id", F_CLIENT_ENC_PEM, "id.pem", "pem-pass", 201, NULL, 400,
+     ONLY_P12},
     {"key: encrypted PEM, no password", KS, "enc-nopw", F_CLIENT_ENC_PEM, "id.pem", NULL, 400,
-     "a password is needed"},
+     "a password is needed", 400, ONLY_P12},
     {"key: encrypted PEM, wrong password", KS, "enc-bad", F_CLIENT_ENC_PEM, "id.pem", "nope", 400,
-     "password"},
-    {"key: JAR", KS, "jar-id", F_JAR, "id.jar", NULL, 201, NULL},
+     "password", 400, ONLY_P12},
+    {"key: JAR", KS, "jar-id", F_JAR, "id.jar", NULL, 201, NULL, 400, ONLY_P12},
     {"key: JAR wrong chain order", KS, "jar-order", F_JAR_WRONG_ORDER, "id.jar", NULL, 400,
-     "certificate 2"},
+     "certificate 2", 400, ONLY_P12},
     {"key: JAR chain not signed in order", KS, "jar-signer", F_JAR_WRONG_SIGNER, "id.jar", NULL,
-     400, "did not issue certificate 2"},
+     400, "did not issue certificate 2", 400, ONLY_P12},
     {"key: JAR key mismatch", KS, "jar-key", F_JAR_KEY_MISMATCH, "id.jar", NULL, 400,
-     "does not match"},
+     "does not match", 400, ONLY_P12},
     {"key: JAR without descriptor", KS, "jar-nodesc", F_JAR_NO_DESCRIPTOR, "id.jar", NULL, 400,
-     "descriptor.properties"},
-    {"key: PKCS#12", KS, "p12-id", F_P12, "id.p12", "p12-pass", 201, NULL},
+     "descriptor.properties", 400, NULL},
+    {"key: PKCS#12", KS, "p12-id", F_P12, "id.p12", "p12-pass", 201, NULL, 0, NULL},
     {"key: PKCS#12 without password", KS, "p12-nopw", F_P12, "id.p12", NULL, 400,
-     "needs its password"},
+     "needs its password", 0, NULL},
     {"key: PKCS#12 wrong password", KS, "p12-bad", F_P12, "id.p12", "wrong-pass", 400,
-     "password of the PKCS#12 file is wrong"},
-    {"key: DER alone", KS, "der", F_ROOT_DER, "root.der", NULL, 400, "needs a private key"},
+     "password of the PKCS#12 file is wrong", 0, NULL},
+    {"key: DER alone", KS, "der", F_ROOT_DER, "root.der", NULL, 400, "needs a private key", 400,
+     ONLY_P12},
     {"key: PEM certificate alone", KS, "cert", F_ROOT_PEM, "root.cer", NULL, 400,
-     "needs a private key"},
+     "needs a private key", 400, ONLY_P12},
     {"key: expired leaf", KS, "old", F_EXPIRED_PEM_KEY, "old.pem", NULL, 400,
-     "An expired certificate cannot be uploaded"},
-    {"key: reserved", KS, "sap_id", F_JAR, "id.jar", NULL, 400, "reserved prefix 'sap_'"},
-    {"key: garbage", KS, "junk", F_GARBAGE, "junk.bin", NULL, 400, "not a key store"},
-    {"key: empty", KS, "empty", F_EMPTY, "e.p12", NULL, 400, "should be provided"},
-    {"key: oversize", KS, "big", F_OVERSIZE, "big.jar", NULL, 400, "the limit is"},
+     "An expired certificate cannot be uploaded", 400, ONLY_P12},
+    {"key: reserved", KS, "sap_id", F_JAR, "id.jar", NULL, 400, "reserved prefix 'sap_'", 0, NULL},
+    {"key: garbage", KS, "junk", F_GARBAGE, "junk.bin", NULL, 400, "not a key store", 400,
+     ONLY_P12},
+    {"key: empty", KS, "empty", F_EMPTY, "e.p12", NULL, 400, "should be provided", 0, NULL},
+    {"key: oversize", KS, "big", F_OVERSIZE, "big.jar", NULL, 400, "the limit is", 0, NULL},
 };
+
+/* The count of d.results at path. */
+static size_t count_at(st_sim *sim, const char *path) {
+  json_t *list = NULL;
+  assert_int_equal(200, odata(sim, "GET", path, NULL, &list));
+  size_t n = json_array_size(results(list));
+  json_decref(list);
+  return n;
+}
 
 static void test_upload_rules(void **state) {
   (void)state;
-  st_sim sim;
-  start_sap(&sim, "uploads", NULL, NULL);
-  size_t created = 0;
-  for (size_t i = 0; i < sizeof(upload_cases) / sizeof(upload_cases[0]); i++) {
-    const upload_case *c = &upload_cases[i];
-    char description[512];
-    long status = upload(&sim, c->base, "s1", c->name, &files[c->file], c->filename, c->password,
-                         description, sizeof(description));
-    if (status != c->status)
-      fail_msg("%s: %ld (%s), expected %ld", c->what, status, description, c->status);
-    if (c->says && !strstr(description, c->says))
-      fail_msg("%s: \"%s\" does not say \"%s\"", c->what, description, c->says);
-    created += status == 201;
-    printf("# %-40s %ld %s\n", c->what, status, description);
+  static const char *const profiles[] = {"sap-2023", "sap-2026"};
+  for (size_t p = 0; p < 2; p++) {
+    st_sim sim;
+    char dir[32];
+    snprintf(dir, sizeof(dir), "uploads-%s", profiles[p]);
+    start_profile(&sim, profiles[p], dir, NULL, NULL);
+    size_t created = 0;
+    for (size_t i = 0; i < sizeof(upload_cases) / sizeof(upload_cases[0]); i++) {
+      const upload_case *c = &upload_cases[i];
+      long want = p == 1 && c->status_2026 ? c->status_2026 : c->status;
+      const char *says = p == 1 && c->status_2026 ? c->says_2026 : c->says;
+      char description[512];
+      long status =
+          upload(&sim, c->base, strcmp(c->base, TS) == 0 ? "ts1" : "ks1", c->name, &files[c->file],
+                 c->filename, c->password, description, sizeof(description));
+      if (status != want)
+        fail_msg("%s, %s: %ld (%s), expected %ld", profiles[p], c->what, status, description, want);
+      if (says && !strstr(description, says))
+        fail_msg("%s, %s: \"%s\" does not say \"%s\"", profiles[p], c->what, description, says);
+      created += status == 201;
+      printf("# %-9s %-40s %ld %s\n", profiles[p], c->what, status, description);
+    }
+    /* nothing refused was stored */
+    size_t total = count_at(&sim, "/CertificateStores('ts1')/certificates") +
+                   count_at(&sim, "/CertificateStores('ks1')/certificates");
+    assert_int_equal(created, total);
+    assert_int_equal(created, count_at(&sim, "/Certificates"));
+    st_check(st_sim_stop(&sim));
   }
-  /* nothing refused was stored */
-  json_t *list = NULL;
-  assert_int_equal(200, sw_admin_json(&sim, "GET", TS "/s1/certificates", NULL, &list));
-  size_t total = (size_t)json_integer_value(json_object_get(list, "count"));
-  json_decref(list);
-  assert_int_equal(200, sw_admin_json(&sim, "GET", KS "/s1/certificates", NULL, &list));
-  total += (size_t)json_integer_value(json_object_get(list, "count"));
-  json_decref(list);
-  assert_int_equal(created, total);
-  st_check(st_sim_stop(&sim));
 }
 
 static void test_restricted_password_characters(void **state) {
   (void)state;
-  st_sim sim;
-  start_sap(&sim, "restricted", NULL, NULL);
+  static const char *const profiles[] = {"sap-2023", "sap-2026"};
   static const char restricted[] = "!%^&#:/?[]@$'()*+,;=";
-  for (size_t i = 0; restricted[i]; i++) {
-    char password[32], expected[64], description[512];
-    snprintf(password, sizeof(password), "pass%cword", restricted[i]);
-    gcert_buf p12 = p12_identity(password); /* a real store under that password */
-    long status =
-        upload(&sim, KS, "s", "p12", &p12, "id.p12", password, description, sizeof(description));
+  for (size_t p = 0; p < 2; p++) {
+    st_sim sim;
+    char dir[32];
+    snprintf(dir, sizeof(dir), "restricted-%s", profiles[p]);
+    start_profile(&sim, profiles[p], dir, NULL, NULL);
+    for (size_t i = 0; restricted[i]; i++) {
+      char password[32], expected[64], description[512];
+      snprintf(password, sizeof(password), "pass%cword", restricted[i]);
+      gcert_buf p12 = p12_identity(password); /* a real store under that password */
+      long status =
+          upload(&sim, KS, "s", "p12", &p12, "id.p12", password, description, sizeof(description));
+      gcert_buf_free(&p12);
+      snprintf(expected, sizeof(expected), "The password contains the restricted character '%c'",
+               restricted[i]);
+      if (status != 400 || strcmp(description, expected) != 0)
+        fail_msg("%s '%c': %ld \"%s\"", profiles[p], restricted[i], status, description);
+    }
+    /* characters outside the list are fine */
+    char description[512];
+    gcert_buf p12 = p12_identity("pass-word_.~");
+    assert_int_equal(201, upload(&sim, KS, "s", "p12", &p12, "id.p12", "pass-word_.~", description,
+                                 sizeof(description)));
     gcert_buf_free(&p12);
-    snprintf(expected, sizeof(expected), "The password contains the restricted character '%c'",
-             restricted[i]);
-    if (status != 400 || strcmp(description, expected) != 0)
-      fail_msg("'%c': %ld \"%s\"", restricted[i], status, description);
+    st_check(st_sim_stop(&sim));
   }
-  /* characters outside the list are fine */
-  char description[512];
-  gcert_buf p12 = p12_identity("pass-word_.~");
-  assert_int_equal(201, upload(&sim, KS, "s", "p12", &p12, "id.p12", "pass-word_.~", description,
-                               sizeof(description)));
-  gcert_buf_free(&p12);
-  st_check(st_sim_stop(&sim));
 }
 
 /* Same name: overwritten (200), one entry left holding the new content;
@@ -391,142 +467,54 @@ static void test_overwrite_get_delete_restart(void **state) {
   assert_int_equal(200, upload(&sim, KS, "gw", "id", &files[F_P12], "id.p12", "p12-pass", NULL, 0));
   for (int round = 0; round < 2; round++) {
     json_t *list = NULL;
-    assert_int_equal(200, sw_admin_json(&sim, "GET", TS "/backend/certificates", NULL, &list));
-    assert_int_equal(1, json_integer_value(json_object_get(list, "count")));
-    json_t *e = json_array_get(json_object_get(list, "list"), 0);
+    assert_int_equal(200,
+                     odata(&sim, "GET", "/CertificateStores('backend')/certificates", NULL, &list));
+    assert_int_equal(1, json_array_size(results(list)));
+    json_t *e = json_array_get(results(list), 0);
     assert_non_null(strstr(json_string_value(json_object_get(e, "subject")), "Intermediate"));
     json_decref(list);
     json_t *one = NULL;
-    assert_int_equal(200, sw_admin_json(&sim, "GET", TS "/backend/certificates/ca", NULL, &one));
-    assert_string_equal("valid", json_string_value(json_object_get(one, "status")));
-    assert_non_null(json_object_get(one, "issuer"));
-    assert_non_null(json_object_get(one, "serialNumber"));
-    assert_non_null(json_object_get(one, "validFrom"));
-    assert_non_null(json_object_get(one, "validTo"));
+    assert_int_equal(
+        200, odata(&sim, "GET", "/Certificates(name='ca',storeName='backend')", NULL, &one));
+    json_t *d = json_object_get(one, "d");
+    assert_true(json_is_true(json_object_get(d, "isValid")));
+    assert_non_null(json_object_get(d, "issuer"));
+    assert_non_null(json_object_get(d, "serialNumber"));
+    assert_non_null(strstr(json_string_value(json_object_get(d, "validFrom")), "/Date("));
+    assert_non_null(strstr(json_string_value(json_object_get(d, "expiryDate")), "/Date("));
     json_decref(one);
-    assert_int_equal(200, sw_admin_json(&sim, "GET", KS "/gw/certificates/id", NULL, &one));
-    assert_string_equal("pkcs12", json_string_value(json_object_get(one, "format")));
-    assert_int_equal(3, json_integer_value(json_object_get(one, "chainLength")));
-    assert_non_null(strstr(json_string_value(json_object_get(one, "subject")), "gatecert client"));
+    assert_int_equal(200,
+                     odata(&sim, "GET", "/Certificates(name='id',storeName='gw')", NULL, &one));
+    d = json_object_get(one, "d");
+    assert_string_equal("PKCS12", json_string_value(json_object_get(d, "format")));
+    assert_int_equal(3, json_integer_value(json_object_get(d, "chainLength")));
+    assert_non_null(strstr(json_string_value(json_object_get(d, "subject")), "gatecert client"));
+    assert_true(json_is_null(json_object_get(d, "password")));
     json_decref(one);
-    assert_int_equal(200, sw_admin_json(&sim, "GET", TS, NULL, &list));
-    assert_int_equal(1, json_integer_value(json_object_get(list, "count")));
-    e = json_array_get(json_object_get(list, "list"), 0);
+    assert_int_equal(200,
+                     odata(&sim, "GET", "/CertificateStores?$expand=certificates", NULL, &list));
+    assert_int_equal(2, json_array_size(results(list)));
+    e = json_array_get(results(list), 0);
     assert_string_equal("backend", json_string_value(json_object_get(e, "name")));
-    assert_int_equal(1, json_integer_value(json_object_get(e, "certificateCount")));
+    assert_string_equal("TRUSTSTORE", json_string_value(json_object_get(e, "storeType")));
+    assert_int_equal(
+        1, json_array_size(json_object_get(json_object_get(e, "certificates"), "results")));
     json_decref(list);
     if (round == 0)
       st_check(st_sim_restart(&sim));
   }
-  assert_int_equal(404, sw_admin_json(&sim, "GET", TS "/backend/certificates/nope", NULL, NULL));
-  assert_int_equal(200, sw_admin_json(&sim, "DELETE", TS "/backend/certificates/ca", NULL, NULL));
-  assert_int_equal(404, sw_admin_json(&sim, "DELETE", TS "/backend/certificates/ca", NULL, NULL));
-  assert_int_equal(404, sw_admin_json(&sim, "GET", TS "/backend/certificates/ca", NULL, NULL));
-  assert_int_equal(200, sw_admin_json(&sim, "DELETE", KS "/gw/certificates/id", NULL, NULL));
-  assert_int_equal(404, sw_admin_json(&sim, "DELETE", KS "/gw/certificates/id", NULL, NULL));
-  st_check(st_sim_stop(&sim));
-}
-
-static void test_wso2_profile_has_no_sap_routes(void **state) {
-  (void)state;
-  st_sim sim;
-  char dir[BS_PATH_MAX];
-  st_sim_opts opts = {.dir = bt_scratch(dir, "wso2")};
-  st_check(st_sim_start(&sim, &opts));
-  assert_int_equal(404, upload(&sim, TS, "s", "ca", &files[F_ROOT_PEM], "ca.pem", NULL, NULL, 0));
-  assert_int_equal(404, sw_admin_json(&sim, "GET", TS, NULL, NULL));
-  assert_int_equal(404, sw_admin_json(&sim, "GET", PROV, NULL, NULL));
-  st_check(st_sim_stop(&sim));
-}
-
-typedef struct route_case {
-  const char *method;
-  const char *path;
-  long status;
-} route_case;
-
-/* Paths and methods that are not resources: specific answers, nothing stored. */
-static void test_routes(void **state) {
-  (void)state;
-  st_sim sim;
-  start_sap(&sim, "routes", NULL, NULL);
-  static const route_case cases[] = {
-      {"GET", "/sap/v1/", 404},
-      {"GET", "/sap/v1/nothing", 404},
-      {"GET", "/sap/v1/truststoresx", 404},
-      {"GET", TS "/s", 404},
-      {"GET", TS "/s/other", 404},
-      {"GET", TS "/a%2Fb/certificates", 400},
-      {"GET", TS "/a%20b/certificates", 400},
-      {"GET", TS "/s/certificates/a%00b", 400},
-      {"GET", TS "/s/certificates/a/b", 404},
-      {"GET", TS "/s/certificates/nope", 404},
-      {"GET", TS "/s/certificates", 200},
-      {"PUT", TS "/s/certificates", 405},
-      {"PUT", TS "/s/certificates/x", 405},
-      {"DELETE", TS, 405},
-      {"POST", TS "/s/certificates", 400}, /* not multipart */
-      {"POST", KS "/s/certificates", 400},
-      {"GET", KS, 200},
-      {"GET", PROV, 200},
-      {"PUT", PROV, 405},
-      {"GET", PROV "/nope", 404},
-      {"POST", PROV, 400}, /* no body */
-  };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    long status = sw_admin_json(&sim, cases[i].method, cases[i].path, NULL, NULL);
-    if (status != cases[i].status)
-      fail_msg("%s %s: %ld, expected %ld", cases[i].method, cases[i].path, status, cases[i].status);
-  }
-  st_check(st_sim_stop(&sim));
-}
-
-typedef struct provider_case {
-  const char *body;
-  long status;
-} provider_case;
-
-static void test_provider_validation(void **state) {
-  (void)state;
-  st_sim sim;
-  start_sap(&sim, "providers", NULL, NULL);
-  assert_int_equal(201, upload(&sim, TS, "ts", "ca", &files[F_ROOT_PEM], "ca.pem", NULL, NULL, 0));
-  assert_int_equal(201, upload(&sim, KS, "ks", "id", &files[F_JAR], "id.jar", NULL, NULL, 0));
-  static const provider_case cases[] = {
-      {"{\"name\":\"b1\",\"host\":\"localhost\",\"port\":9443,\"trustStore\":\"ts\","
-       "\"keyStore\":\"ks\",\"keyAlias\":\"id\"}",
-       201},
-      {"{\"name\":\"b1\",\"host\":\"localhost\",\"port\":9443,\"trustStore\":\"ts\"}", 200},
-      {"{\"name\":\"b2\",\"host\":\"LOCALHOST\",\"port\":9443}", 409}, /* b1 serves it */
-      {"{\"name\":\"b2\",\"host\":\"localhost\",\"port\":9444,\"trustStore\":\"none\"}", 400},
-      {"{\"name\":\"b2\",\"host\":\"localhost\",\"port\":9444,\"keyStore\":\"ks\"}", 400},
-      {"{\"name\":\"b2\",\"host\":\"localhost\",\"port\":9444,\"keyStore\":\"ks\","
-       "\"keyAlias\":\"nope\"}",
-       400},
-      {"{\"name\":\"b2\",\"host\":\"localhost\",\"port\":0}", 400},
-      {"{\"name\":\"b2\",\"host\":\"local host\",\"port\":9444}", 400},
-      {"{\"name\":\"b2\",\"host\":\"localhost\",\"port\":9444,\"extra\":1}", 400},
-      {"{\"name\":\"\",\"host\":\"localhost\",\"port\":9444}", 400},
-      {"[1,2]", 400},
-      {"{not json", 400},
-  };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    long status = sw_admin_json(&sim, "POST", PROV, cases[i].body, NULL);
-    if (status != cases[i].status)
-      fail_msg("%s: %ld, expected %ld", cases[i].body, status, cases[i].status);
-  }
-  json_t *p = NULL;
-  assert_int_equal(200, sw_admin_json(&sim, "GET", PROV "/b1", NULL, &p));
-  assert_string_equal("ts", json_string_value(json_object_get(p, "trustStore")));
-  assert_null(json_object_get(p, "keyStore"));
-  json_decref(p);
-  st_check(st_sim_restart(&sim));
-  assert_int_equal(200, sw_admin_json(&sim, "GET", PROV, NULL, &p));
-  assert_int_equal(1, json_integer_value(json_object_get(p, "count")));
-  json_decref(p);
-  assert_int_equal(200, sw_admin_json(&sim, "DELETE", PROV "/b1", NULL, NULL));
-  assert_int_equal(404, sw_admin_json(&sim, "DELETE", PROV "/b1", NULL, NULL));
-  assert_int_equal(404, sw_admin_json(&sim, "GET", PROV "/b1", NULL, NULL));
+  assert_int_equal(
+      404, odata(&sim, "GET", "/Certificates(name='nope',storeName='backend')", NULL, NULL));
+  assert_int_equal(
+      204, odata(&sim, "DELETE", "/Certificates(name='ca',storeName='backend')", NULL, NULL));
+  assert_int_equal(
+      404, odata(&sim, "DELETE", "/Certificates(name='ca',storeName='backend')", NULL, NULL));
+  assert_int_equal(404,
+                   odata(&sim, "GET", "/Certificates(name='ca',storeName='backend')", NULL, NULL));
+  assert_int_equal(204,
+                   odata(&sim, "DELETE", "/Certificates(name='id',storeName='gw')", NULL, NULL));
+  assert_int_equal(404,
+                   odata(&sim, "DELETE", "/Certificates(name='id',storeName='gw')", NULL, NULL));
   st_check(st_sim_stop(&sim));
 }
 
@@ -592,10 +580,11 @@ static void test_key_store_identity_reaches_backend(void **state) {
   assert_int_equal(500, call(&w, "mtls")); /* no provider yet */
   char body[256];
   snprintf(body, sizeof(body),
-           "{\"name\":\"backend\",\"host\":\"localhost\",\"port\":%d,\"keyStore\":\"gateway\","
-           "\"keyAlias\":\"client-id\"}",
+           "{\"name\":\"backend\",\"host\":\"localhost\",\"port\":%d,\"useSSL\":true,"
+           "\"sslInfo\":{\"enabled\":true,\"clientAuthEnabled\":true,\"keyStore\":\"gateway\","
+           "\"keyAlias\":\"client-id\"}}",
            w.port);
-  assert_int_equal(201, sw_admin_json(&w.sim, "POST", PROV, body, NULL));
+  assert_int_equal(201, odata(&w.sim, "POST", "/APIProviders", body, NULL));
   assert_true(pending(&w));
   tick(&w, 599);
   assert_int_equal(500, call(&w, "mtls")); /* before the tick */
@@ -645,16 +634,17 @@ static void test_provider_trust_store_reaches_self_signed_backend(void **state) 
   assert_int_equal(500, call(&w, "self")); /* a trust store alone is no provider */
   char body[256];
   snprintf(body, sizeof(body),
-           "{\"name\":\"self\",\"host\":\"localhost\",\"port\":%d,\"trustStore\":\"backend-ts\"}",
+           "{\"name\":\"self\",\"host\":\"localhost\",\"port\":%d,\"useSSL\":true,"
+           "\"sslInfo\":{\"enabled\":true,\"trustStore\":\"backend-ts\"}}",
            w.port);
-  assert_int_equal(201, sw_admin_json(&w.sim, "POST", PROV, body, NULL));
+  assert_int_equal(201, odata(&w.sim, "POST", "/APIProviders", body, NULL));
   assert_int_equal(500, call(&w, "self")); /* before the tick */
   tick(&w, 601);
   assert_int_equal(200, call(&w, "self"));
   assert_int_equal(1, served(&w, sha));
   /* deleting the certificate the provider uses: unreachable at the next tick */
-  assert_int_equal(200,
-                   sw_admin_json(&w.sim, "DELETE", TS "/backend-ts/certificates/self", NULL, NULL));
+  assert_int_equal(204, odata(&w.sim, "DELETE", "/Certificates(name='self',storeName='backend-ts')",
+                              NULL, NULL));
   assert_true(pending(&w));
   assert_int_equal(200, call(&w, "self"));
   tick(&w, 1201);
@@ -663,16 +653,51 @@ static void test_provider_trust_store_reaches_self_signed_backend(void **state) 
   st_check(st_sim_stop(&w.sim));
 }
 
+/* A provider naming its trust store through a reference: the reference is
+ * resolved at the provider's next use, so repointing it to another store
+ * reaches the backend at the next sender tick, not before. */
+static void test_reference_repointed_at_the_tick(void **state) {
+  (void)state;
+  sw_world w = {0};
+  char sha[65], body[320];
+  sw_world_backend(&w, "self", "self-signed", NULL);
+  start_world_sim(&w, "e2e-ref", NULL);
+  api(&w, "self");
+  gcert_buf self = file_of("self-signed.pem");
+  assert_int_equal(201, upload(&w.sim, TS, "ts-old", "ca", &files[F_ROOT_PEM], "ca.pem", NULL, NULL,
+                               0)); /* not the backend's issuer */
+  assert_int_equal(201, upload(&w.sim, TS, "ts-new", "self", &self, "self.pem", NULL, NULL, 0));
+  gcert_buf_free(&self);
+  assert_int_equal(201, odata(&w.sim, "POST", "/CertificateStoreReferences",
+                              "{\"name\":\"backend\",\"certificateStoreName\":\"ts-old\"}", NULL));
+  snprintf(body, sizeof(body),
+           "{\"name\":\"self\",\"host\":\"localhost\",\"port\":%d,\"useSSL\":true,"
+           "\"sslInfo\":{\"enabled\":true,\"trustStore\":\"ref://backend\"}}",
+           w.port);
+  assert_int_equal(201, odata(&w.sim, "POST", "/APIProviders", body, NULL));
+  tick(&w, 601);
+  assert_int_equal(500, call(&w, "self")); /* ts-old does not trust it */
+  assert_int_equal(204, odata(&w.sim, "PUT", "/CertificateStoreReferences('backend')",
+                              "{\"certificateStoreName\":\"ts-new\"}", NULL));
+  assert_true(pending(&w));
+  assert_int_equal(500, call(&w, "self")); /* before the tick */
+  assert_int_equal(0, served(&w, sha));
+  tick(&w, 1201);
+  assert_int_equal(200, call(&w, "self"));
+  assert_int_equal(1, served(&w, sha));
+  assert_true(st_log_contains(&w.sim, "certificate store reference 'backend' now -> ts-new; used "
+                                      "by an API provider"));
+  st_check(st_sim_stop(&w.sim));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_upload_rules, bs_teardown),
       cmocka_unit_test_teardown(test_restricted_password_characters, bs_teardown),
       cmocka_unit_test_teardown(test_overwrite_get_delete_restart, bs_teardown),
-      cmocka_unit_test_teardown(test_wso2_profile_has_no_sap_routes, bs_teardown),
-      cmocka_unit_test_teardown(test_routes, bs_teardown),
-      cmocka_unit_test_teardown(test_provider_validation, bs_teardown),
       cmocka_unit_test_teardown(test_key_store_identity_reaches_backend, bs_teardown),
       cmocka_unit_test_teardown(test_provider_trust_store_reaches_self_signed_backend, bs_teardown),
+      cmocka_unit_test_teardown(test_reference_repointed_at_the_tick, bs_teardown),
   };
   return bt_run_curl_tests(tests, setup, teardown_group);
 }

@@ -114,7 +114,7 @@ typedef struct rule_set {
 static const rule_set rule_sets[] = {
     {"wso2-4", GSIM_PROFILE_WSO2_4, NULL},
     {"wso2-2.6", GSIM_PROFILE_WSO2_26, NULL},
-    {"sap", GSIM_PROFILE_SAP, NULL},
+    {"sap", GSIM_PROFILE_SAP_2026, NULL},
     {"wso2-4 --break priority", GSIM_PROFILE_WSO2_4, "priority"},
     {"wso2-2.6 --break priority", GSIM_PROFILE_WSO2_26, "priority"},
     {"wso2-4 --break both-optional", GSIM_PROFILE_WSO2_4, "both-optional"},

@@ -397,3 +397,35 @@ bs_process *st_backend(const char *report_dir, const char *spec) {
     st_fail("gatecert-backend did not start: %s", bs_error());
   return p;
 }
+
+/* ---- the sap profiles' OData service ------------------------------------------ */
+
+int st_sap_token(st_sim *sim, char token[128]) {
+  st_reply r;
+  static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+  static const char body[] = "grant_type=client_credentials";
+  if (st_admin_raw(sim, "POST", "/oauth/token", ST_USER ":" ST_PASSWORD, form, body, strlen(body),
+                   &r) != 0)
+    return -1;
+  const char *t = r.json ? json_string_value(json_object_get(r.json, "access_token")) : NULL;
+  int rc = r.status == 200 && t && strlen(t) < 128 ? 0 : -1;
+  if (rc == 0)
+    snprintf(token, 128, "%s", t);
+  else
+    st_fail("POST /oauth/token: %ld %s", r.status, r.body ? r.body : "");
+  st_reply_free(&r);
+  return rc;
+}
+
+int st_odata(st_sim *sim, const char *method, const char *path, const char *json_body,
+             st_reply *out) {
+  char token[128], auth[160], url[4096];
+  if (st_sap_token(sim, token) != 0)
+    return -1;
+  snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+  snprintf(url, sizeof(url), "%s%s", ST_ODATA, path);
+  const char *headers[] = {auth, "Accept: application/json", "Content-Type: application/json",
+                           NULL};
+  return st_admin_raw(sim, method, url, NULL, headers, json_body, json_body ? strlen(json_body) : 0,
+                      out);
+}

@@ -121,6 +121,14 @@ int64_t st_status_i64(st_sim *sim, const char *path);
  * catches up. */
 int st_clock_set(st_sim *sim, int64_t ms);
 
+/* The sap profiles' OData service (simulator/README.md). */
+#define ST_ODATA "/apiportal/api/1.0/Management.svc"
+/* A bearer token from POST /oauth/token with the admin credentials. */
+int st_sap_token(st_sim *sim, char token[128]);
+/* A call to ST_ODATA + path with a fresh bearer token, JSON in and out. */
+int st_odata(st_sim *sim, const char *method, const char *path, const char *json_body,
+             st_reply *out);
+
 /* The reason for the last failure of an st_ call. */
 const char *st_error(void);
 
