@@ -1123,7 +1123,8 @@ int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len
   /* stored: matched to the map by key (api, key type, alias), or added */
   for (size_t i = 0; i < count && rc == 0; i++) {
     char row_why[256];
-    gsim_client_cert *stored = from_row(sim->opt, &rows[i], row_why, sizeof(row_why));
+    gsim_client_cert *stored =
+        from_row(sim->opt, sim->listener->bare, &rows[i], row_why, sizeof(row_why));
     if (!stored) {
       gsim_log(sim, "WARN", "cluster: %s; skipped", row_why);
       continue;

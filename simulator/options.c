@@ -99,7 +99,7 @@ static const char usage_text[] =
     "                              row (see --rules; repeatable)\n"
     "  --quirk NAME                turn on a bug reported against a WSO2 version (its\n"
     "                              issue and row in --rules; repeatable; config\n"
-    "                              \"quirks\"): deleted-alias-taken\n"
+    "                              \"quirks\"): deleted-alias-taken, node-misses-change\n"
     "  --rules                     print the rule table (Markdown) and exit\n"
     "  --help                      this text\n"
     "  --version                   print \"gatecert-sim VERSION\" and exit\n";

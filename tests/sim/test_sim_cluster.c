@@ -24,6 +24,10 @@
  *                timeout absorbs the write lock), and both nodes count 40.
  *   sigkill      node 2 killed with SIGKILL; a certificate uploaded through
  *                node 1 meanwhile; node 2 restarted loads it live at once.
+ *   quirk        --quirk node-misses-change (api-manager #3167): a certificate
+ *                uploaded through node 1 never reaches node 2 (not pending,
+ *                still 500 after node 2's ticks) while an API still does;
+ *                node 2 restarted loads it, live at once.
  *   data version in process, two connections to one store (the change feed
  *                under it): a commit through one moves the other's
  *                gsim_store_data_version, never its own.
@@ -54,7 +58,8 @@ typedef struct cluster {
   bs_process *backend;
   char url[128];
   st_sim node[2];
-  const char *extra[2][5]; /* "--node", "K", "--backend-keepalive", "off", NULL */
+  const char *extra[2][7]; /* "--node", "K", "--backend-keepalive", "off", [quirk], NULL */
+  const char *quirk;       /* --quirk on both nodes, or NULL */
   int64_t t0;              /* node 1's start (the fake start) */
 } cluster;
 
@@ -71,7 +76,9 @@ static void start_node(cluster *cl, const char *name, int k) {
   /* no pooled backend connection outliving a trust change (backend_pool.c) */
   cl->extra[k][2] = "--backend-keepalive";
   cl->extra[k][3] = "off";
-  cl->extra[k][4] = NULL;
+  cl->extra[k][4] = cl->quirk ? "--quirk" : NULL;
+  cl->extra[k][5] = cl->quirk;
+  cl->extra[k][6] = NULL;
   st_sim_opts opts = {.dir = dir, .clock = FAKE_START, .reload_s = 600, .extra = cl->extra[k]};
   if (k == 0) {
     st_check(st_sim_start(&cl->node[0], &opts));
@@ -98,8 +105,9 @@ static void clock_at(cluster *cl, int64_t s) {
       st_check(st_clock_set(&cl->node[k], cl->t0 + s * SECOND));
 }
 
-static void start_cluster(cluster *cl, const char *name) {
+static void start_cluster_with(cluster *cl, const char *name, const char *quirk) {
   memset(cl, 0, sizeof(*cl));
+  cl->quirk = quirk;
   cl->backend = sw_backend(name, "server", NULL, cl->url);
   start_node(cl, name, 0);
   cl->t0 = st_status_i64(&cl->node[0], "started_ms");
@@ -111,6 +119,8 @@ static void start_cluster(cluster *cl, const char *name) {
   int64_t started = st_status_i64(&cl->node[1], "started_ms");
   assert_true(llabs(started - (cl->t0 + 250 * SECOND)) < SECOND); /* the clock file holds seconds */
 }
+
+static void start_cluster(cluster *cl, const char *name) { start_cluster_with(cl, name, NULL); }
 
 static void stop_cluster(cluster *cl) {
   for (int k = 1; k >= 0; k--)
@@ -356,6 +366,25 @@ static void test_sigkill_restart(void **state) {
   stop_cluster(&cl);
 }
 
+static void test_quirk_node_misses_change(void **state) {
+  (void)state;
+  cluster cl;
+  start_cluster_with(&cl, "quirk", "node-misses-change");
+  char api[64];
+  assert_int_equal(201, st_create_api(&cl.node[0], "Test", "/test", "1.0", cl.url, api));
+  assert_int_equal(500, call(&cl.node[1])); /* the API reached node 2 */
+  clock_at(&cl, 590);
+  upload(&cl, 0, "echo");
+  assert_true(pending(&cl.node[0]));
+  assert_false(pending(&cl.node[1]));
+  static const step missed[] = {{601, 200, 500}, {851, 200, 500}, {1451, 200, 500}};
+  expect_steps(&cl, "node-misses-change", missed, sizeof(missed) / sizeof(missed[0]));
+  assert_true(st_log_contains(&cl.node[1], "rule cluster.node-misses-change"));
+  st_check(st_sim_restart(&cl.node[1])); /* a restart loads the store */
+  assert_int_equal(200, call(&cl.node[1]));
+  stop_cluster(&cl);
+}
+
 static void test_data_version(void **state) {
   (void)state;
   char *path = test_scratch_path("data-version.db");
@@ -396,6 +425,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_locks, bs_teardown),
       cmocka_unit_test_teardown(test_concurrent_writes, bs_teardown),
       cmocka_unit_test_teardown(test_sigkill_restart, bs_teardown),
+      cmocka_unit_test_teardown(test_quirk_node_misses_change, bs_teardown),
       cmocka_unit_test(test_data_version),
   };
   return bt_run_curl_tests(tests, bt_setup_catalogue_2030, NULL);
