@@ -997,9 +997,9 @@ void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const cha
   r.nodes = gh_case_nodes(c);
   r.node = 1;
   double t0 = gh_runner_now_ms();
-  const gh_cap_na *na =
-      gh_product_not_applicable_for(gh_runner_needed_caps(c) & ~driver_caps(driver), profile);
-  const char *missing = na ? NULL : gh_runner_missing_cap(c, driver_caps(driver));
+  const gh_cap_na *na = gh_product_not_applicable_for(
+      gh_runner_needed_caps(c, profile) & ~driver_caps(driver), profile);
+  const char *missing = na ? NULL : gh_runner_missing_cap(c, profile, driver_caps(driver));
   if (na) {
     r.outcome = GH_SKIP;
     out->not_applicable = 1;

@@ -238,11 +238,13 @@ void gh_runner_excerpt(const char *body, char *out, size_t out_len);
 
 /* ---- run_caps.c ---------------------------------------------------------------------- */
 
-/* Every capability the case needs: its needs list (known names) and what it uses. */
-unsigned gh_runner_needed_caps(const gh_case_spec *c);
-/* The first capability the case needs that caps lacks (an unknown needs
- * name counts as lacking), or NULL. */
-const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps);
+/* Every capability the case needs under profile (its expectations for that
+ * profile; NULL: for any profile): its needs list (known names) and what it
+ * uses. */
+unsigned gh_runner_needed_caps(const gh_case_spec *c, const char *profile);
+/* The first capability the case needs under profile that caps lacks (an
+ * unknown needs name counts as lacking), or NULL. */
+const char *gh_runner_missing_cap(const gh_case_spec *c, const char *profile, unsigned caps);
 
 /* ---- run_pool.c ---------------------------------------------------------------------- */
 

@@ -166,6 +166,9 @@ static const char *const TOKEN_WORDS[] = {"expired", "garbage", NULL};
 static const char *const HEADER_CERT_KEYS[] = {"cert", "encoding", NULL};
 static const char *const HEADER_ENCODINGS[] = {"url-pem", "base64-der", "base64-pem",
                                                "raw-pem", "garbage",    NULL};
+static const char *const SAP_STORE_CERT_KEYS[] = {"store", "name", "cert", "format", NULL};
+static const char *const SAP_REFERENCE_KEYS[] = {"name", "store", NULL};
+static const char *const SAP_PROVIDER_KEYS[] = {"name", "backend", "trust_store", NULL};
 static const char *const CLIENT_UPLOAD_KEYS[] = {"api",    "alias", "cert", "tier",
                                                  "format", "node",  NULL};
 static const char *const CLIENT_DELETE_KEYS[] = {"api", "alias", "node", NULL};
@@ -174,9 +177,6 @@ static const char *const UPLOAD_KEYS[] = {"alias",  "backend", "endpoint", "cert
                                           "format", "node",    NULL};
 static const char *const REPLACE_KEYS[] = {"alias", "cert", "format", "node", NULL};
 static const char *const DELETE_KEYS[] = {"alias", "node", NULL};
-static const char *const SAP_STORE_CERT_KEYS[] = {"store", "name", "cert", "format", NULL};
-static const char *const SAP_REFERENCE_KEYS[] = {"name", "store", NULL};
-static const char *const SAP_PROVIDER_KEYS[] = {"name", "backend", "trust_store", NULL};
 static const char *const FORMATS[] = {"pem",     "der",   "pkcs7",    "jks",
                                       "garbage", "empty", "oversize", NULL};
 static const char *const CALL_EXPECT_KEYS[] = {

@@ -438,6 +438,7 @@ static int sim_stop(gh_driver *d, char *why, size_t why_len) {
 static int sim_restart(gh_driver *d, char *why, size_t why_len) {
   sim_driver *s = d->impl;
   int node = (int)(s->cur - s->nodes) + 1;
+  s->bearer[0] = '\0'; /* the simulator keeps its tokens in memory only */
   int had_lb = s->lb != NULL && node == 1;
   s->bearer[0] = '\0'; /* the simulator keeps its tokens in memory only */
   if (had_lb && stop_lb(s, why, why_len) != 0)
