@@ -55,8 +55,11 @@
  * is never touched, by a tick or by /_sim/reload ("requested"): no new
  * generation, no reload counted (status: listener.profile.changes_applied,
  * trust_objects). A start (or restart) builds both views from the store:
- * nothing waits after a restart. At most --max-client-certs certificates are
- * held (every API together); an upload past it is refused (admin_clientcerts.c).
+ * nothing waits after a restart. It decodes the stored certificates without
+ * their public keys (with_key decodes one when a signature or a chain needs
+ * it), since OpenSSL 3.0 spends most of a d2i_X509 on the key. At most
+ * --max-client-certs certificates are held (every API together); an upload
+ * past it is refused (admin_clientcerts.c).
  *
  * The admin API's client certificate routes are admin_clientcerts.c's; it
  * calls the operations at the end of this file (clientauth.h: find, add,
@@ -68,7 +71,8 @@
  * (reload.c calls it when the store changed): the map is compared with the
  * store's rows by key, and each difference is an add, a replace or a delete
  * exactly as the admin API's own - the map at once, both views at their
- * ticks.
+ * ticks. Nothing is decoded when the rows are those the map last matched
+ * (a SHA-256 of them, forgotten at any change of the map).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -77,6 +81,7 @@
 
 #include <event2/http.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
@@ -120,7 +125,8 @@ typedef struct cert_view {
 } cert_view;
 
 struct gsim_listener {
-  EVP_PKEY *key; /* the gateway identity */
+  unsigned char rows_seen[32]; /* --node: SHA-256 of the stored rows the map last matched */
+  EVP_PKEY *key;               /* the gateway identity */
   /* stored certificates are decoded at start in this library context, which
    * has only OpenSSL's "null" provider: no public key is decoded (with_key) */
   OSSL_LIB_CTX *bare;
@@ -874,6 +880,8 @@ const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X
 /* c's entries in the map's three indexes (add 1) or out of them (add 0). */
 static int index_cert(gsim *sim, gsim_client_cert *c, int add) {
   gsim_listener *l = sim->listener;
+  /* the map changes: the rows it last matched (gsim_client_certs_sync) no longer say it all */
+  memset(l->rows_seen, 0, sizeof(l->rows_seen));
   gsim_cix_key ki, ka, ks;
   if (gsim_cix_key_identity(c->cert, sim->opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT, &ki) != 0 ||
       gsim_cix_key_text(c->alias, &ka) != 0 ||
@@ -1104,6 +1112,27 @@ static int sync_one(gsim *sim, gsim_client_cert *c, const gsim_client_cert *stor
   return changed;
 }
 
+/* SHA-256 of the stored rows (key, json, DER): a sync whose rows are those
+ * the map last matched decodes nothing. All zero when OpenSSL fails (the
+ * rows are then compared one by one, the safe side). */
+static void rows_digest(const gsim_object_row *rows, size_t count, unsigned char out[32]) {
+  memset(out, 0, 32);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+  for (size_t i = 0; ok && i < count; i++) {
+    const char *json = rows[i].json ? rows[i].json : "";
+    uint64_t len = rows[i].blob_len;
+    ok = EVP_DigestUpdate(ctx, rows[i].key, strlen(rows[i].key) + 1) == 1 &&
+         EVP_DigestUpdate(ctx, json, strlen(json) + 1) == 1 &&
+         EVP_DigestUpdate(ctx, &len, sizeof(len)) == 1 &&
+         (len == 0 || EVP_DigestUpdate(ctx, rows[i].blob, rows[i].blob_len) == 1);
+  }
+  unsigned out_len = 0;
+  if (!ok || EVP_DigestFinal_ex(ctx, out, &out_len) != 1)
+    memset(out, 0, 32);
+  EVP_MD_CTX_free(ctx);
+}
+
 int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len) {
   gsim_listener *l = sim->listener;
   *changed = 0;
@@ -1112,6 +1141,13 @@ int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len
   if (gsim_store_object_list(sim->store, GSIM_CLIENT_CERT_KIND, NULL, &rows, &count) !=
       GSIM_STORE_OK)
     return gu_fail(why, why_len, "client certificates: %s", gsim_store_error(sim->store));
+  unsigned char digest[32];
+  static const unsigned char zero[32];
+  rows_digest(rows, count, digest);
+  if (memcmp(digest, l->rows_seen, sizeof(digest)) == 0 && memcmp(digest, zero, 32) != 0) {
+    gsim_object_rows_free(rows, count); /* the rows the map already matched */
+    return 0;
+  }
   // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
   gsim_client_cert **kept = calloc(count ? count : 1, sizeof(*kept));
   if (!kept) {
@@ -1169,6 +1205,8 @@ int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len
   }
   free(kept);
   gsim_object_rows_free(rows, count);
+  if (rc == 0)
+    memcpy(l->rows_seen, digest, sizeof(digest));
   return rc;
 }
 

@@ -163,10 +163,10 @@ upload-cert) echo "this gateway takes certificates only at deploy time" >&2; exi
     # (the reference program declares lb-in-front)
     if grep -qE 'backend_trust:|backend_key:' "$file"; then
       printf '%s\n' "$names" >>"$scratch/want-na"
+    elif grep -qE '^needs:.*cluster' "$file"; then
+      printf '%s\n' "$names" >>"$scratch/want-cluster" # several nodes: the program runs one
     elif grep -qE '^needs:.*xml-faults' "$file"; then
       printf '%s\n' "$names" >>"$scratch/want-cap"
-    elif grep -qE '^needs: \[cluster[],]' "$file"; then # gateway clusters: not in exec/2
-      printf '%s\n' "$names" >>"$scratch/want-cluster"
     elif grep -q 'upload_endpoint_cert:' "$file"; then
       printf '%s\n' "$names" >>"$scratch/want-verb"
     fi

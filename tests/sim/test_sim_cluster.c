@@ -18,7 +18,8 @@
  *                through node 2 is listed by node 1.
  *   locks        a second node 1 is refused naming the first one's pid; a
  *                simulator without --node is refused on the nodes' state
- *                directory, and nodes on a directory one without --node holds.
+ *                directory, and nodes on a directory one without --node holds;
+ *                node 2 with --fresh-store is refused while node 1 runs.
  *   concurrent   two processes upload 20 certificates each at the same time,
  *                one through each node: every upload answers 201 (the busy
  *                timeout absorbs the write lock), and both nodes count 40.
@@ -248,18 +249,19 @@ static void test_propagation(void **state) {
 }
 
 /* Starts gatecert-sim on state (password file pw) with --node node (NULL:
- * none) and expects it to exit 1 before READY with needle on stderr. */
-static void expect_refused(const char *state, const char *pw, const char *node,
+ * none) and flag (NULL: none) and expects it to exit 1 before READY with
+ * needle on stderr. */
+static void expect_refused(const char *state, const char *pw, const char *node, const char *flag,
                            const char *needle) {
-  const char *args[] = {"--state",
-                        state,
-                        "--admin-user",
-                        ST_USER,
-                        "--admin-password-file",
-                        pw,
-                        node ? "--node" : NULL,
-                        node,
-                        NULL};
+  const char *args[11] = {"--state", state, "--admin-user", ST_USER, "--admin-password-file", pw};
+  size_t n = 6;
+  if (node) {
+    args[n++] = "--node";
+    args[n++] = node;
+  }
+  if (flag)
+    args[n++] = flag;
+  args[n] = NULL;
   bs_start_opts opts = {.args = args,
                         .scratch_dir = test_scratch_dir(),
                         .bin = getenv("GATECERT_SIM_BIN"),
@@ -283,20 +285,31 @@ static void test_locks(void **state) {
   bs_join(state_dir, a.dir, "state");
   bs_join(pw, a.dir, "admin.password");
   snprintf(want, sizeof(want), "node 1 is already running, pid %ld", (long)a.proc->pid);
-  expect_refused(state_dir, pw, "1", want);
+  expect_refused(state_dir, pw, "1", NULL, want);
+  /* --fresh-store would replace the store under node 1 */
+  snprintf(want, sizeof(want),
+           "--fresh-store would replace the store under the other nodes of the "
+           "cluster (pid %ld uses it)",
+           (long)a.proc->pid);
+  expect_refused(state_dir, pw, "2", "--fresh-store", want);
   snprintf(want, sizeof(want), "in use by the nodes of a gateway cluster (--node), pid %ld",
            (long)a.proc->pid);
-  expect_refused(state_dir, pw, NULL, want);
+  expect_refused(state_dir, pw, NULL, NULL, want);
   st_check(st_sim_stop(&a));
 
   st_sim b;
   opts = (st_sim_opts){.dir = bt_scratch(dir, "locks-b")};
   st_check(st_sim_start(&b, &opts));
+  json_t *status = NULL; /* without --node: no node, no cluster */
+  st_check(st_status(&b, &status));
+  assert_true(json_is_null(json_object_get(status, "node")));
+  assert_true(json_is_null(json_object_get(status, "cluster")));
+  json_decref(status);
   bs_join(state_dir, b.dir, "state");
   bs_join(pw, b.dir, "admin.password");
   snprintf(want, sizeof(want), "in use by a gatecert-sim without --node, pid %ld",
            (long)b.proc->pid);
-  expect_refused(state_dir, pw, "3", want);
+  expect_refused(state_dir, pw, "3", NULL, want);
   st_check(st_sim_stop(&b));
 }
 
