@@ -45,6 +45,7 @@ static const struct {
     {GH_CAP_FAKE_CLOCK, "fake-clock"},
     {GH_CAP_QUIRKS, "quirks"},
     {GH_CAP_SAP_OBJECTS, "sap-objects"},
+    {GH_CAP_CLUSTER, "cluster"},
 };
 
 /* Backend TLS per API does not exist in either product: WSO2 picks backend

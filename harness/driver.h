@@ -59,6 +59,7 @@
 #define GH_CAP_FAKE_CLOCK  0x80000u  /* the gateway's clock follows the case's libfaketime file */
 #define GH_CAP_QUIRKS      0x100000u /* turns on a product version's reported bugs (quirks:) */
 #define GH_CAP_SAP_OBJECTS 0x200000u /* SAP's trust stores, references and API providers */
+#define GH_CAP_CLUSTER     0x400000u /* several nodes sharing one store (start_node, use_node) */
 
 struct gh_driver_ops;
 
@@ -183,6 +184,8 @@ typedef struct gh_gateway_config {
                                           * connections: nginx upstream keepalive) */
   const char *const *quirks; /* GH_CAP_QUIRKS: reported bugs to turn on (scenario quirks:) */
   size_t quirk_count;
+  int nodes; /* GH_CAP_CLUSTER: the nodes the case starts (0 or 1: a single gateway, started
+              * as before); start() starts node 1, start_node the others */
   const char *front_lb_key_pem; /* non-NULL: run a load balancer in front (GH_CAP_LB_IN_FRONT,
                                  * drivers/front_lb.h) presenting this chain + key to the
                                  * gateway; it verifies clients (optional) against
@@ -355,6 +358,16 @@ typedef struct gh_driver_ops {
    * timeline): how many it filled into out (at most GH_MAX_CLOCKS), or -1.
    * NULL: the runner uses the schedule the scenario implies. */
   int (*clock_schedule)(gh_driver *d, gh_clock_schedule *out, char *why, size_t why_len);
+  /* GH_CAP_CLUSTER (NULL without it). start_node starts node (2..cfg.nodes,
+   * in order) of the cluster start() began with node 1: the same product and
+   * settings, its own ports and log, the store shared with the others, under
+   * the same fake clock; its reload clocks run from its own start. use_node
+   * makes every later operation address node (1..started): https_port,
+   * start_ms, clock_sync, clock_read, the admin operations, reload, restart
+   * (that node alone), log_tail, clock_schedule. stop stops every node.
+   * use_node: 0, or -1 for a node that is not running. */
+  int (*start_node)(gh_driver *d, int node, char *why, size_t why_len);
+  int (*use_node)(gh_driver *d, int node);
   /* The secrets the driver uses (admin password, ...), NULL-terminated, for
    * the reports to redact. */
   const char *const *(*secrets)(gh_driver *d);

@@ -89,7 +89,11 @@
  * features (filtered, "unspecified" when none), outcome, message (null when
  * it passed), seconds (real), fake_seconds, and "applies" / "apply_ms" only
  * when the driver applied configuration (a real gateway's reloads), so a
- * reader can tell "no applies" from "zero of them".
+ * reader can tell "no applies" from "zero of them"; a cluster case adds
+ * "nodes" and "calls" ([{fake_seconds, node, status, ok}], from its timeline's
+ * call marks), and junit.xml's <system-out> line "cluster of N nodes; calls
+ * (fake seconds node:status): 590.000 1:500 2:500; 600.000 1:200 2:500"
+ * ("!" after a call whose expectation did not hold).
  *
  * Nothing here prints except the gh_console_* functions; errors are returned
  * with a reason in the caller's buffer. libxml2 would print its own errors to
@@ -347,6 +351,7 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
   copy.applies = c->applies;
   copy.apply_ms = c->apply_ms;
   copy.start_ms = c->start_ms;
+  copy.nodes = c->nodes;
   bool ok = dup_clean(&copy.name, c->name, secrets) && dup_clean(&copy.file, c->file, secrets) &&
             dup_clean(&copy.profile, c->profile, secrets) &&
             dup_clean(&copy.message, c->message, secrets) &&
@@ -365,8 +370,11 @@ gh_case *gh_run_add(gh_run *run, const gh_case *c) {
     copy.events = calloc(c->event_count, sizeof(*copy.events));
     ok = copy.events != NULL;
     for (size_t i = 0; ok && i < c->event_count; i++) {
-      copy.events[i] =
-          (gh_event){.at_ms = c->events[i].at_ms, .kind = c->events[i].kind, .ok = c->events[i].ok};
+      copy.events[i] = (gh_event){.at_ms = c->events[i].at_ms,
+                                  .kind = c->events[i].kind,
+                                  .ok = c->events[i].ok,
+                                  .node = c->events[i].node,
+                                  .status = c->events[i].status};
       copy.event_count = i + 1;
       ok = dup_clean(&copy.events[i].clock, c->events[i].clock, secrets) &&
            dup_clean(&copy.events[i].label, c->events[i].label, secrets);
@@ -865,6 +873,21 @@ static void system_out_case(gu_text *b, const clean_case *cc, const char *name, 
   gu_text_printf(b, "=== %s: %s (%s s)\n", name, gh_case_outcome_name(c), secs);
   if (cc->reproduce != NULL)
     gu_text_printf(b, "reproduce: %s\n", cc->reproduce);
+  if (c->nodes > 0) { /* a cluster: which node answered each call */
+    gu_text_printf(b, "cluster of %d nodes; calls (fake seconds node:status):", c->nodes);
+    int64_t at = -1;
+    for (size_t i = 0; c->events != NULL && i < c->event_count; i++) {
+      const gh_event *e = &c->events[i];
+      if (e->kind != GH_EV_CALL || e->node <= 0)
+        continue;
+      if (e->at_ms != at)
+        gu_text_printf(b, "%s %lld.%03lld", at < 0 ? "" : ";", (long long)(e->at_ms / 1000),
+                       (long long)(e->at_ms % 1000));
+      at = e->at_ms;
+      gu_text_printf(b, " %d:%ld%s", e->node, e->status, e->ok ? "" : "!");
+    }
+    sb_puts(b, at < 0 ? " none\n" : "\n");
+  }
   if (cc->log_tail != NULL && cc->log_tail[0] != '\0') {
     if (o == GH_FAIL || o == GH_ERROR) {
       gu_text_printf(b, "gateway log (tail): in the <%s> element of this case\n",
@@ -1276,6 +1299,17 @@ static json_t *case_entry(const gh_case *c, const char *const *secrets) {
   if (ok && c->applies > 0)
     ok = j_set(e, "applies", json_integer((json_int_t)c->applies)) &&
          j_set(e, "apply_ms", j_seconds(to_units(c->apply_ms, 1000)));
+  json_t *calls = ok && c->nodes > 0 ? json_array() : NULL;
+  if (calls != NULL) /* a cluster: each call's fake time, the node that answered, its status */
+    ok = j_set(e, "nodes", json_integer(c->nodes)) && j_set(e, "calls", calls);
+  for (size_t i = 0; ok && calls != NULL && c->events != NULL && i < c->event_count; i++) {
+    const gh_event *ev = &c->events[i];
+    if (ev->kind == GH_EV_CALL && ev->node > 0)
+      ok = json_array_append_new(calls,
+                                 json_pack("{s:o, s:i, s:I, s:b}", "fake_seconds",
+                                           j_seconds((long long)ev->at_ms), "node", ev->node,
+                                           "status", (json_int_t)ev->status, "ok", ev->ok)) == 0;
+  }
   if (!ok) {
     json_decref(e);
     return NULL;

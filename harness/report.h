@@ -24,7 +24,9 @@
  *     and "cases": every case with its file,
  *     features, outcome, message, real and fake seconds, and (when the driver
  *     applied configuration) "applies" and "apply_ms" - what `gatecert matrix`
- *     and the gateway benchmark read (matrix.h).
+ *     and the gateway benchmark read (matrix.h); a cluster case adds
+ *     "nodes" and "calls" (each call's fake time, node and status), which
+ *     junit.xml lists in the suite's <system-out> too.
  *
  * Every text that reaches a report passes through the same filter: each of
  * run->secrets is replaced by "[redacted]", and characters XML 1.0 forbids
@@ -73,6 +75,9 @@ typedef struct gh_event {
   int ok;      /* steps: 1 it went as expected, 0 the case failed or errored there */
   char *clock; /* GH_EV_TICK: the clock's name; else NULL */
   char *label; /* "step 3 (line 42) call GET api /x", the log line, the tick's source */
+  int node;    /* a cluster case: the node that answered the call, whose clock ticked, or
+                * that restarted; 0 otherwise */
+  long status; /* GH_EV_CALL in a cluster case: the HTTP status it got (0: none) */
 } gh_event;
 
 const char *gh_event_kind_name(gh_event_kind kind); /* "call", "clock", "change", ... */
@@ -97,6 +102,8 @@ typedef struct gh_case {
   gh_event *events;   /* its timeline, in the order recorded (may be NULL) */
   size_t event_count;
   int64_t start_ms; /* the gateway's start on the fake clock, since the epoch (0: unknown) */
+  int nodes;        /* a cluster case: its gateway nodes (each call's node is in events);
+                     * 0 otherwise */
 } gh_case;
 
 typedef struct gh_run {

@@ -27,9 +27,13 @@
  *               held, red when not), steps (clock moves, uploads and deletes,
  *               reloads, restarts: squares), one lane per reload clock (tick
  *               marks; a dashed guide runs through the call lane), the
- *               gateway's log lines (diamonds). Each mark is a <g class="mark">
- *               with data-kind, data-at-ms, data-ok (and data-clock) and a
- *               <title> (the tooltip: step, line, message).
+ *               gateway's log lines (diamonds). A cluster case's clocks are
+ *               per node ("node 2 sender": one lane per node and clock, each
+ *               node's ticks from its own start), and its calls carry the
+ *               number of the node that answered. Each mark is a <g
+ *               class="mark"> with data-kind, data-at-ms, data-ok (and
+ *               data-clock, data-node) and a <title> (the tooltip: step, line,
+ *               message).
  * No script: tooltips are SVG <title>, folding is <details>.
  */
 #include <stdarg.h>
@@ -258,11 +262,13 @@ static void svg_text(html *h, xmlNodePtr parent, double x, double y, const char 
     put_attr(h, t, "text-anchor", anchor);
 }
 
+#define MAX_LANE_CLOCKS 48 /* three clocks of each of 16 nodes */
+
 static void timeline(html *h, xmlNodePtr parent, const gh_case *c) {
   if (c->event_count == 0 || !c->events)
     return;
   /* lanes: calls, steps, one per clock (in the order first seen), log */
-  const char *clocks[8];
+  const char *clocks[MAX_LANE_CLOCKS];
   size_t clock_count = 0;
   int has_log = 0;
   int64_t *times = malloc((c->event_count + 1) * sizeof(*times));
@@ -280,7 +286,7 @@ static void timeline(html *h, xmlNodePtr parent, const gh_case *c) {
       size_t k = 0;
       while (k < clock_count && strcmp(clocks[k], e->clock) != 0)
         k++;
-      if (k == clock_count && clock_count < 8)
+      if (k == clock_count && clock_count < MAX_LANE_CLOCKS)
         clocks[clock_count++] = e->clock;
     }
   }
@@ -302,7 +308,7 @@ static void timeline(html *h, xmlNodePtr parent, const gh_case *c) {
   put_attrf(h, svg, "height", "%.0f", height);
   put_attrf(h, svg, "viewBox", "0 0 %.0f %.0f", width, height);
   put_attr(h, svg, "role", "img");
-  const char *lane_names[12];
+  const char *lane_names[MAX_LANE_CLOCKS + 3];
   size_t l = 0;
   lane_names[l++] = "calls";
   lane_names[l++] = "steps";
@@ -359,6 +365,8 @@ static void timeline(html *h, xmlNodePtr parent, const gh_case *c) {
     put_attrf(h, g, "data-ok", "%d", e->ok ? 1 : 0);
     if (e->clock)
       put_attr(h, g, "data-clock", e->clock);
+    if (e->node > 0)
+      put_attrf(h, g, "data-node", "%d", e->node);
     char when[64];
     fake_label(e->at_ms, when, sizeof(when));
     char *title = NULL;
@@ -377,6 +385,15 @@ static void timeline(html *h, xmlNodePtr parent, const gh_case *c) {
       put_attrf(h, shape, "cy", "%.1f", y);
       put_attrf(h, shape, "r", "%d", MARK_R);
       put_attr(h, shape, "fill", color);
+      if (e->node > 0) { /* a cluster's call: the node that answered */
+        char digits[16];
+        snprintf(digits, sizeof(digits), "%d", e->node);
+        xmlNodePtr t = put_text(h, g, "text", digits);
+        put_attrf(h, t, "x", "%.1f", x);
+        put_attrf(h, t, "y", "%.1f", y + 4);
+        put_attr(h, t, "text-anchor", "middle");
+        put_attr(h, t, "fill", "#fff");
+      }
     } else if (e->kind == GH_EV_TICK) {
       xmlNodePtr guide = svg_el(h, g, "line"); /* through the call lane */
       put_attrf(h, guide, "x1", "%.1f", x);
@@ -413,8 +430,10 @@ static void timeline(html *h, xmlNodePtr parent, const gh_case *c) {
   free(taken);
   free(times);
   put_text(h, parent, "p",
-           "Calls: green held, red did not. Steps: T clock moved, C upload/delete/API change, "
-           "R reload, S restart (red: the step failed). Ticks (blue): the reload clocks. "
+           "Calls: green held, red did not (in a cluster: the number of the node that "
+           "answered). Steps: T clock moved, C upload/delete/API change, "
+           "R reload, S restart or a node's start (red: the step failed). Ticks (blue): the "
+           "reload clocks (one lane per node in a cluster). "
            "Diamonds: the gateway's reload log lines. Hover a mark for its step.");
 }
 

@@ -95,7 +95,14 @@ forward_only() {  # MS: the clock never goes back
   fi
 }
 
-sync_clock() {  # LABEL MS: until the gateway's /_sim/time reaches MS (whole seconds; 5 s)
+sync_clock() {  # LABEL MS: every started node acknowledges MS (one gateway: itself)
+  local k back=$NODE
+  if [ "$NODE_COUNT" -eq 0 ]; then sync_one "$@"; return 0; fi
+  for ((k = 1; k <= NODE_COUNT; k++)); do use_node "$k"; sync_one "$1 (node $k)" "$2"; done
+  use_node "$back"
+}
+
+sync_one() {  # LABEL MS: until the gateway's /_sim/time reaches MS (whole seconds; 5 s)
   local target=$(($2 / 1000 * 1000)) now i
   for ((i = 0; i < 500; i++)); do
     now=$(curl -s --noproxy '*' -K "$WORK/admin.curlrc" "$ADMIN/_sim/time" |
@@ -360,6 +367,56 @@ start_gateway() {  # also after restart_gateway: sets SIM_PID HTTPS_PORT ADMIN S
   STARTED_MS=$(curl -s --noproxy '*' -K "$WORK/admin.curlrc" "$ADMIN/_sim/status" |
     sed -n 's/.*"started_ms":\([0-9]*\).*/\1/p')
   echo "gatecert-sim: https://localhost:$HTTPS_PORT, admin $ADMIN, started at $(fake_date "$STARTED_MS") (fake)"
+}
+
+# ---- clusters (gateway.nodes): one gatecert-sim per node on one --state ---------
+declare -A NODE_PID=() NODE_HTTPS=() NODE_ADMIN=()
+# shellcheck disable=SC2034 # BALANCER_TURN: read by the sweeps below this file
+NODE_COUNT=0 NODE=0 BALANCER_TURN=0
+start_node() {  # K: node K (--node K, the store shared), then addressed; node 1 sets STARTED_MS
+  local k=$1 started
+  start_faked "gatecert-sim node $k" "$WORK/sim-node$k.out" "$WORK/gateway-node$k.log" "$SIM_BIN" \
+    --state "$WORK/sim-state" --node "$k" \
+    --admin-user gatecert --admin-password-file "$WORK/sim-admin.password" \
+    --profile "$PROFILE" --config "$WORK/sim-config.json" "${SIM_ARGS[@]}" \
+    "${SIM_EXTRA_ARGS[@]}"
+  NODE_PID[$k]=$LAST_PID
+  wait_ready "$WORK/sim-node$k.out" '^READY gatecert-sim ' "$LAST_PID" "$WORK/gateway-node$k.log"
+  NODE_HTTPS[$k]=$(sed -n 's/.* https=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/sim-node$k.out")
+  NODE_ADMIN[$k]=http://127.0.0.1:$(sed -n 's/.* admin=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/sim-node$k.out")
+  if [ "$k" -gt "$NODE_COUNT" ]; then NODE_COUNT=$k; fi
+  use_node "$k"
+  started=$(curl -s --noproxy '*' -K "$WORK/admin.curlrc" "$ADMIN/_sim/status" |
+    sed -n 's/.*"started_ms":\([0-9]*\).*/\1/p')
+  if [ "$k" = 1 ]; then STARTED_MS=$started; fi  # advance_to counts from node 1's start
+  echo "node $k: https://localhost:$HTTPS_PORT, admin $ADMIN, started at $(fake_date "$started") (fake)"
+}
+
+use_node() {  # K: the node the next calls and admin calls go to
+  NODE=$1 SIM_PID=${NODE_PID[$1]} HTTPS_PORT=${NODE_HTTPS[$1]} ADMIN=${NODE_ADMIN[$1]}
+}
+
+# check_flap LABEL AT_MS FROM_MS UNTIL_MS BEFORE AFTER "BETWEEN..." NODE:STATUS...: the
+# answers through the balancer at one time of a sweep against expect_flapping
+check_flap() {
+  local label=$1 at=$2 from=$3 until=$4 before=$5 after=$6 between=$7 a b ok=1 want
+  shift 7
+  if [ "$at" -lt "$from" ]; then want="every answer $before (before the window)"
+  elif [ "$at" -ge "$until" ]; then want="every answer $after (after the window)"
+  else want="the answers to flap between ${between// / and }"; fi
+  for a in "$@"; do
+    if [ "$at" -lt "$from" ]; then [ "${a#*:}" = "$before" ] || ok=0
+    elif [ "$at" -ge "$until" ]; then [ "${a#*:}" = "$after" ] || ok=0
+    else case " $between " in *" ${a#*:} "*) ;; *) ok=0 ;; esac; fi
+  done
+  if [ "$at" -ge "$from" ] && [ "$at" -lt "$until" ]; then
+    for b in $between; do case " $* " in *":$b "*) ;; *) ok=0 ;; esac; done
+  fi
+  echo "$label: at $((at / 1000)) s after node 1 started, through the balancer: $*"
+  if [ $ok = 0 ]; then
+    echo "MISMATCH $label: at $((at / 1000)) s expected $want; got $*"
+    MISMATCHES=$((MISMATCHES + 1))
+  fi
 }
 
 report_result() {  # the last line: 0 when every expectation held, else 1

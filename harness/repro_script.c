@@ -13,6 +13,12 @@
  * sap_replace or sap_delete (SAP's OData service, as the sim driver drives
  * it) instead of the Publisher paths.
  *
+ * A cluster case (gateway.nodes) starts one gatecert-sim per node on one
+ * --state (start_node, use_node in the prelude), node K once the clock is at
+ * its start offset; every call and admin step addresses its node by number
+ * (the balancer's choice is written out as the runner's round-robin counter
+ * makes it), and a sweep is a loop over its times with check_flap.
+ *
  * Every value taken from a scenario or the command line is single-quoted in
  * the script (or JSON-escaped, then single-quoted) and comments are stripped
  * of control characters, so names and paths may hold spaces, quotes or
@@ -164,7 +170,9 @@ typedef struct gen {
   const char *profile;
   const options *opt;
   const bins *bin;
-  char why[512]; /* what went wrong, when generate() returns -1 */
+  int cluster;        /* gateway.nodes: one gatecert-sim per node (start_node, use_node) */
+  unsigned long turn; /* the balancer's counter, as the runner's at this point */
+  char why[512];      /* what went wrong, when generate() returns -1 */
 } gen;
 
 static size_t pki_index(const gh_case_spec *c, const char *name) {
@@ -644,6 +652,15 @@ static int put_gateway(gen *g) {
             gw->trust_count > 0 ? " " : "");
   if (gw->trust_count > 0)
     fputs("--trust \"$WORK/gateway-trust.pem\"", o);
+  if (g->cluster) {
+    fprintf(o, ")\n# a cluster of %d nodes: node 1 now, the others at their start offsets\n",
+            gw->nodes);
+    fputs("start_node 1\n"
+          "if [ \"$STARTED_MS\" -gt \"$FAKE_NOW_MS\" ]; then FAKE_NOW_MS=$STARTED_MS; fi\n"
+          "echo \"admin calls: curl -K $WORK/admin.curlrc $ADMIN/_sim/status\"\n\n",
+          o);
+    return 0;
+  }
   static const char text[] =
       ")\n"
       "start_gateway\n"
@@ -916,12 +933,55 @@ static void put_curl_call(gen *g, const gh_step *s, const gh_api_spec *api, cons
   gu_text_free(&url);
 }
 
+static int put_one_call(gen *g, const gh_step *s, const char *label, const char *step, gh_expect e);
+
+/* A call step; in a cluster each call addresses its node explicitly: node:
+ * each one call per node, the balancer's node as the runner's counter gives
+ * it (round-robin over 1..N), then back to node 1. */
 static int put_call(gen *g, const gh_step *s, const char *label, const char *step) {
+  if (!g->cluster)
+    return put_one_call(g, s, label, step, gh_step_expect(s, g->profile));
+  FILE *o = g->o;
+  int nodes = gh_case_nodes(g->c), rc = 0;
+  if (s->node == GH_NODE_EACH) {
+    for (int k = 1; k <= nodes && rc == 0; k++) {
+      char node_step[48];
+      snprintf(node_step, sizeof(node_step), "%s-node%d", step, k);
+      sbuf l = {0};
+      gu_text_printf(&l, "%s (node %d)", label, k);
+      fprintf(o, "use_node %d\n", k);
+      rc = put_one_call(g, s, sb_str(&l), node_step, gh_step_expect_node(s, g->profile, k));
+      gu_text_free(&l);
+    }
+  } else {
+    int node = s->node > 0 ? s->node : 1;
+    gh_expect e = gh_step_expect(s, g->profile);
+    if (s->node == GH_NODE_BALANCER) {
+      if (e.within_ms > 0)
+        return gu_fail(g->why, sizeof(g->why),
+                       "%s: step at line %d: a call through the balancer with within (each "
+                       "retry on the next node) is not reproduced",
+                       g->c->name, s->line);
+      node = (int)(g->turn++ % (unsigned long)nodes) + 1;
+      fprintf(o, "# through the balancer: its call %lu goes to node %d (round-robin over 1..%d)\n",
+              g->turn, node, nodes);
+    }
+    fprintf(o, "use_node %d\n", node);
+    sbuf l = {0};
+    gu_text_printf(&l, "%s (node %d)", label, node);
+    rc = put_one_call(g, s, sb_str(&l), step, e);
+    gu_text_free(&l);
+  }
+  fputs("use_node 1\n", o);
+  return rc;
+}
+
+static int put_one_call(gen *g, const gh_step *s, const char *label, const char *step,
+                        gh_expect e) {
   FILE *o = g->o;
   const gh_api_spec *api = gh_case_api(g->c, s->api);
   if (!api)
     return gu_fail(g->why, sizeof(g->why), "%s: step at line %d: unknown API", g->c->name, s->line);
-  gh_expect e = gh_step_expect(s, g->profile);
   sbuf want = {0};
   describe_call(&want, &e);
   fputs("# expect: ", o);
@@ -1494,6 +1554,91 @@ static void put_curl_extras(gen *g, const gh_step *s) {
   }
 }
 
+/* A sweep: the clock to each of its times (gh_step_sweep_times), one call per
+ * node through the balancer there (the counter set to the runner's), the
+ * answers checked by check_flap (repro-prelude.sh). */
+static int put_sweep(gen *g, const gh_step *s, const char *label, const char *step) {
+  FILE *o = g->o;
+  const gh_api_spec *api = gh_case_api(g->c, s->api);
+  const gh_flapping *f = &s->flapping;
+  size_t n = 0;
+  int64_t *times = gh_step_sweep_times(s, &n);
+  if (!api || !times) {
+    free(times);
+    return gu_fail(g->why, sizeof(g->why), "%s: step at line %d: no API or out of memory",
+                   g->c->name, s->line);
+  }
+  int nodes = gh_case_nodes(g->c);
+  fprintf(o,
+          "# at each time: %d call(s) through the balancer (round-robin over nodes 1..%d); "
+          "before %lld s every answer %ld, from %lld s until %lld s",
+          nodes, nodes, (long long)(f->from_ms / 1000), f->before, (long long)(f->from_ms / 1000),
+          (long long)(f->until_ms / 1000));
+  fputs(" the answers flap between", o);
+  for (size_t i = 0; i < f->between_count; i++)
+    fprintf(o, " %ld", f->between[i]);
+  fprintf(o, ", then every answer %ld\npause ", f->after);
+  put_sq(o, label);
+  fprintf(o, "\nBALANCER_TURN=%lu  # the balancer's counter here, as the runner's\nfor at in",
+          g->turn);
+  for (size_t i = 0; i < n; i++)
+    fprintf(o, " %lld", (long long)times[i]);
+  fputs("; do\n"
+        "  TARGET_MS=$((STARTED_MS + at))\n"
+        "  forward_only \"$TARGET_MS\"\n"
+        "  echo \"@$(fake_date \"$TARGET_MS\")\" >\"$WORK/clock.tmp\" && mv -f \"$WORK/clock.tmp\" "
+        "\"$WORK/clock\"\n"
+        "  FAKE_NOW_MS=$TARGET_MS\n"
+        "  sync_clock ",
+        o);
+  put_sq(o, label);
+  fprintf(o,
+          " \"$TARGET_MS\" >/dev/null\n"
+          "  got=()\n"
+          "  for ((i = 0; i < %d; i++)); do\n"
+          "    use_node $((BALANCER_TURN %% %d + 1))\n"
+          "    BALANCER_TURN=$((BALANCER_TURN + 1))\n",
+          nodes, nodes);
+  put_curl_call(g, s, api, step, "    ");
+  fputs("    got+=(\"$NODE:$status\")\n"
+        "  done\n"
+        "  use_node 1\n"
+        "  check_flap ",
+        o);
+  put_sq(o, label);
+  fprintf(o, " \"$at\" %lld %lld %ld %ld '", (long long)f->from_ms, (long long)f->until_ms,
+          f->before, f->after);
+  for (size_t i = 0; i < f->between_count; i++)
+    fprintf(o, "%s%ld", i ? " " : "", f->between[i]);
+  fputs("' \"${got[@]}\"\ndone\n", o);
+  g->turn += (unsigned long)n * (unsigned long)nodes;
+  free(times);
+  return 0;
+}
+
+/* Nodes 2..N of a cluster, each at its start offset (after the APIs, as the
+ * runner does: they load them from the shared store when they start). */
+static void put_node_starts(gen *g) {
+  FILE *o = g->o;
+  const gh_gateway_spec *gw = &g->c->gateway;
+  if (!g->cluster || gw->nodes < 2)
+    return;
+  fputs("# ---- the other nodes, each at its start offset (from node 1's start) -------------\n",
+        o);
+  for (int k = 2; k <= gw->nodes; k++)
+    fprintf(o,
+            "TARGET_MS=$((STARTED_MS + %lld))\n"
+            "forward_only \"$TARGET_MS\"\n"
+            "echo \"@$(fake_date \"$TARGET_MS\")\" >\"$WORK/clock.tmp\" && mv -f "
+            "\"$WORK/clock.tmp\" \"$WORK/clock\"\n"
+            "FAKE_NOW_MS=$TARGET_MS\n"
+            "sync_clock 'node %d starts' \"$TARGET_MS\"\n"
+            "start_node %d\n"
+            "use_node 1\n",
+            (long long)gw->start_offsets_ms[k - 1], k, k);
+  fputs("\n", o);
+}
+
 static void step_label(sbuf *b, const gh_step *s, size_t index) {
   gu_text_printf(b, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
   switch (s->kind) {
@@ -1547,6 +1692,11 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
   put_comment(o, sb_str(&label));
   fputc('\n', o);
   int rc = 0;
+  /* in a cluster, an admin step or a reload on another node than 1 */
+  int other_node = g->cluster && s->node > 1 && s->kind != GH_STEP_CALL &&
+                   s->kind != GH_STEP_SWEEP && s->kind != GH_STEP_RESTART_GATEWAY;
+  if (other_node)
+    fprintf(o, "use_node %d\n", s->node);
   switch (s->kind) {
   case GH_STEP_CALL:
     rc = put_call(g, s, sb_str(&label), step);
@@ -1574,6 +1724,16 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
     fprintf(o, " 'status 200' \"$status\" %s status=200\n", step);
     break;
   case GH_STEP_RESTART_GATEWAY:
+    if (g->cluster) {
+      int node = s->node > 0 ? s->node : 1;
+      fprintf(o,
+              "# node %d stopped and started again on the shared state: its reload clocks count "
+              "from now%s\npause ",
+              node, node == 1 ? "; so does advance_to" : "");
+      put_sq(o, sb_str(&label));
+      fprintf(o, "\nstop_pid \"${NODE_PID[%d]}\"\nstart_node %d\nuse_node 1\n", node, node);
+      break;
+    }
     fputs("# the gateway stopped and started again on the same state; advance_to counts from\n"
           "# the new start\npause ",
           o);
@@ -1595,7 +1755,12 @@ static int put_step(gen *g, const gh_step *s, size_t index) {
   case GH_STEP_SAP_PROVIDER:
     rc = put_sap_object_step(g, s, sb_str(&label), step);
     break;
+  case GH_STEP_SWEEP:
+    rc = put_sweep(g, s, sb_str(&label), step);
+    break;
   }
+  if (other_node)
+    fputs("use_node 1\n", o);
   int bad = label.failed;
   gu_text_free(&label);
   return rc != 0 ? -1 : bad ? gu_fail(g->why, sizeof(g->why), "out of memory") : 0;
@@ -1610,6 +1775,7 @@ static int generate(gen *g) {
     return -1;
   put_key_manager(g);
   put_apis(g);
+  put_node_starts(g);
   fputs("# ---- steps -----------------------------------------------------------------------",
         g->o);
   for (size_t i = 0; i < g->c->step_count; i++)
@@ -1629,7 +1795,8 @@ int gh_repro_script(FILE *o, const gh_case_spec *c, const char *profile,
   gen *g = calloc(1, sizeof(*g));
   if (!g)
     return gu_fail(why, why_len, "out of memory");
-  *g = (gen){.o = o, .c = c, .profile = profile, .opt = opt, .bin = bin};
+  *g = (gen){
+      .o = o, .c = c, .profile = profile, .opt = opt, .bin = bin, .cluster = c->gateway.nodes > 0};
   int rc = generate(g);
   if (rc != 0)
     snprintf(why, why_len, "%s", g->why);

@@ -5,10 +5,11 @@
  * implied_capabilities reads its gateway section and steps (listener
  * settings or client certificates: client-mtls; a certificate header:
  * header-mode and, unless url-pem or garbage, header-cert-decode; tokens and
- * subscriptions: oauth2; fault codes: WSO2's fault codes, the 9009xx of the
- * security chain apart; via: lb; per-API backend TLS; a certificate whose
- * validity starts or ends within the span the clock steps cover: fake-clock;
- * quirks: quirks ...). run_case.c
+ * subscriptions: oauth2; fault codes in the expectation of the profile run:
+ * WSO2's fault codes, the 9009xx of the security chain apart; via: lb;
+ * per-API backend TLS; a certificate whose validity starts or ends within the
+ * span the clock steps cover: fake-clock;
+ * quirks: quirks; gateway.nodes above 1: cluster ...). run_case.c
  * compares the union with the driver's capabilities (skipped: the first
  * missing one named) and with the product's not-applicable table.
  */
@@ -36,7 +37,8 @@ static unsigned fault_code_capability(const char *code) {
 static int clock_decides(const gh_case_spec *c) {
   int64_t span = 0;
   for (size_t i = 0; i < c->step_count; i++)
-    if (c->steps[i].kind == GH_STEP_ADVANCE || c->steps[i].kind == GH_STEP_ADVANCE_TO)
+    if (c->steps[i].kind == GH_STEP_ADVANCE || c->steps[i].kind == GH_STEP_ADVANCE_TO ||
+        c->steps[i].kind == GH_STEP_SWEEP)
       span += c->steps[i].duration_ms; /* an upper bound of the furthest fake time */
   for (size_t i = 0; i < c->pki_count; i++) {
     int64_t from = c->pki[i].not_before_ms, to = c->pki[i].not_after_ms;
@@ -48,7 +50,7 @@ static int clock_decides(const gh_case_spec *c) {
 }
 
 /* Capabilities a case needs by what it uses, beyond its needs list. */
-static unsigned implied_capabilities(const gh_case_spec *c) {
+static unsigned implied_capabilities(const gh_case_spec *c, const char *profile) {
   const gh_gateway_spec *g = &c->gateway;
   unsigned caps = 0;
   if (g->verify_client || g->profile_reload_interval_ms >= 0 ||
@@ -57,6 +59,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
     caps |= GH_CAP_CLIENT_MTLS;
   if (g->has_mutual_ssl)
     caps |= GH_CAP_HEADER_MODE;
+  if (g->nodes > 1)
+    caps |= GH_CAP_CLUSTER; /* several nodes: start_node, use_node */
   if (g->has_throttling)
     caps |= GH_CAP_THROTTLING;
   if (g->has_oauth)
@@ -79,9 +83,15 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
       caps |= GH_CAP_HEADER_CERT_DECODE;
     if (s->via && strcmp(s->via, "lb") == 0)
       caps |= GH_CAP_LB_IN_FRONT;
-    caps |= fault_code_capability(s->expect.fault_code);
-    for (size_t k = 0; k < s->override_count; k++)
-      caps |= fault_code_capability(s->overrides[k].fault_code);
+    if (profile != NULL) { /* the expectation this profile judges by */
+      caps |= fault_code_capability(gh_step_expect(s, profile).fault_code);
+    } else { /* any profile: every override counts */
+      caps |= fault_code_capability(s->expect.fault_code);
+      for (size_t k = 0; k < s->override_count; k++)
+        caps |= fault_code_capability(s->overrides[k].fault_code);
+    }
+    for (size_t k = 0; k < s->node_override_count; k++)
+      caps |= fault_code_capability(s->node_overrides[k].fault_code);
   }
   if (g->front_lb)
     caps |= GH_CAP_LB_IN_FRONT;
@@ -96,8 +106,8 @@ static unsigned implied_capabilities(const gh_case_spec *c) {
 }
 
 /* Every capability the case needs: its needs list (known names) and what it uses. */
-unsigned gh_runner_needed_caps(const gh_case_spec *c) {
-  unsigned needed = implied_capabilities(c);
+unsigned gh_runner_needed_caps(const gh_case_spec *c, const char *profile) {
+  unsigned needed = implied_capabilities(c, profile);
   for (size_t i = 0; i < c->need_count; i++) {
     unsigned cap = 0;
     if (gh_cap_parse(c->needs[i], &cap) == 0)
@@ -106,7 +116,7 @@ unsigned gh_runner_needed_caps(const gh_case_spec *c) {
   return needed;
 }
 
-const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps) {
+const char *gh_runner_missing_cap(const gh_case_spec *c, const char *profile, unsigned caps) {
   if (c->gateway.quirk_count > 0 && !(caps & GH_CAP_QUIRKS))
     return gh_cap_name(GH_CAP_QUIRKS); /* named first: no other gateway has a WSO2 bug to turn on */
   for (size_t i = 0; i < c->need_count; i++) {
@@ -114,7 +124,7 @@ const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps) {
     if (gh_cap_parse(c->needs[i], &cap) != 0 || !(caps & cap))
       return c->needs[i];
   }
-  unsigned implied = implied_capabilities(c) & ~caps;
+  unsigned implied = implied_capabilities(c, profile) & ~caps;
   for (unsigned bit = 1; implied != 0 && bit != 0; bit <<= 1)
     if (implied & bit)
       return gh_cap_name(bit);

@@ -239,6 +239,7 @@ static int gateway_config(case_run *r, gh_gateway_config *cfg, char paths[][PATH
   cfg->profile = r->profile;
   cfg->case_name = r->spec->name;
   gh_simconfig_from_spec(cfg, g); /* the scalar settings, simconfig.c's table */
+  cfg->nodes = g->nodes;
   size_t p = 0;
   if (g->trust_count > 0) {
     gh_runner_pathf(paths[p], PATH_LEN, "%s/gateway-trust.pem", r->dir);
@@ -411,6 +412,37 @@ static int clock_check(case_run *r, const char *when, char *why, size_t why_len)
                  when, how, seen, want);
 }
 
+/* ---- clusters ------------------------------------------------------------------------------
+ * A cluster case (gateway.nodes) has the driver address one node at a time
+ * (ops.use_node); between steps it addresses node 1. */
+
+/* rc, with why prefixed "node K: " in a cluster case when rc is not 0. */
+static int on_node(case_run *r, int rc, char *why, size_t why_len) {
+  if (rc == 0 || r->spec->gateway.nodes == 0)
+    return rc;
+  char copy[1024];
+  snprintf(copy, sizeof(copy), "%s", why);
+  snprintf(why, why_len, "node %d: %.990s", r->node, copy);
+  return rc;
+}
+
+/* Makes the driver address node (nothing to do for the node it addresses). */
+static int use_node(case_run *r, int node, char *why, size_t why_len) {
+  if (node == r->node)
+    return 0;
+  gh_driver *d = r->driver;
+  if (!d->ops->use_node || d->ops->use_node(d, node) != 0)
+    return gu_fail(why, why_len, "the %s driver cannot address node %d", d->ops->name, node);
+  r->node = node;
+  return 0;
+}
+
+/* The node the round-robin balancer sends the next call to: 1, 2, ..., N, 1, ... */
+static int balancer_next(case_run *r) {
+  return (int)(r->balancer_turn++ % (unsigned long)r->nodes) + 1;
+}
+
+/* Every started node acknowledges the fake time (and is checked against it). */
 static int clock_to(case_run *r, int64_t target, char *why, size_t why_len) {
   if (target < r->fake_now)
     return gu_fail(why, why_len, "the clock only moves forward (%lld ms earlier asked)",
@@ -418,9 +450,61 @@ static int clock_to(case_run *r, int64_t target, char *why, size_t why_len) {
   if (gh_faketime_freeze_ms(r->clock, (long long)target, why, why_len) != 0)
     return -1;
   r->fake_now = target;
-  if (r->driver->ops->clock_sync(r->driver, target, why, why_len) != 0)
-    return -1;
-  return clock_check(r, "after the clock moved", why, why_len);
+  int back = r->node;
+  for (int k = 1; k <= r->started_nodes; k++)
+    if (use_node(r, k, why, why_len) != 0 ||
+        on_node(r, r->driver->ops->clock_sync(r->driver, target, why, why_len), why, why_len) !=
+            0 ||
+        on_node(r, clock_check(r, "after the clock moved", why, why_len), why, why_len) != 0)
+      return -1;
+  return use_node(r, back, why, why_len);
+}
+
+/* Nodes 2..N of a cluster, each once the clock reached its start offset
+ * (counted from node 1's start), its reload clocks on the timeline. */
+static int start_nodes(case_run *r, char *why, size_t why_len) {
+  const gh_gateway_spec *g = &r->spec->gateway;
+  gh_driver *d = r->driver;
+  int64_t base = d->ops->start_ms(d);
+  if (base <= 0)
+    base = r->epoch_ms;
+  for (int k = 2; k <= r->nodes; k++) {
+    if (clock_to(r, base + g->start_offsets_ms[k - 1], why, why_len) != 0)
+      return -1;
+    if (!d->ops->start_node)
+      return gu_fail(why, why_len, "the %s driver cannot start node %d", d->ops->name, k),
+             GH_DRIVER_UNSUPPORTED;
+    int rc = d->ops->start_node(d, k, why, why_len);
+    if (rc != 0)
+      return rc == GH_DRIVER_UNSUPPORTED ? rc : gu_fail(why, why_len, "node %d: %.900s", k, why);
+    r->started_nodes = k;
+    if (use_node(r, k, why, why_len) != 0 ||
+        on_node(r, clock_check(r, "after start", why, why_len), why, why_len) != 0)
+      return -1;
+    gh_runner_timeline_start(r);
+    gh_runner_event(r, GH_EV_RESTART, 1, "node %d started (start offset %.3f s)", k,
+                    (double)g->start_offsets_ms[k - 1] / 1e3);
+  }
+  return use_node(r, 1, why, why_len);
+}
+
+/* The gateway log's tail; a cluster's as each node's after a "--- node K ---" line. */
+static char *log_tail(case_run *r, size_t max) {
+  gh_driver *d = r->driver;
+  char why[256];
+  if (r->spec->gateway.nodes == 0 || r->started_nodes <= 1)
+    return d->ops->log_tail(d, max);
+  gu_text all = {0};
+  for (int k = 1; k <= r->started_nodes; k++) {
+    if (use_node(r, k, why, sizeof(why)) != 0)
+      continue;
+    char *tail = d->ops->log_tail(d, max / (size_t)r->started_nodes);
+    gu_text_printf(&all, "--- node %d ---\n%s%s", k, tail ? tail : "",
+                   tail && tail[0] && tail[strlen(tail) - 1] != '\n' ? "\n" : "");
+    free(tail);
+  }
+  use_node(r, 1, why, sizeof(why));
+  return gu_text_take(&all);
 }
 
 /* The gateway's client-side lists (scenario gateway.mutual_ssl, throttling)
@@ -475,38 +559,170 @@ void gh_runner_step_label(const gh_step *s, size_t index, char *out, size_t out_
   snprintf(out, out_len, "step %zu (line %d) %s", index + 1, s->line, gh_step_kind_name(s->kind));
 }
 
-static int do_call(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
+/* One call of a call step (to node in a cluster case: a number, or
+ * GH_NODE_BALANCER for the balancer's next; 0 otherwise), retried as its
+ * `within` says: 0 it held, 1 it failed (the outcome set), else what the
+ * extras or the node's addressing returned. */
+static int call_once(case_run *r, const gh_step *s, size_t index, int node, const gh_expect *e,
+                     char *why, size_t why_len) {
   const gh_api_spec *api = gh_case_api(r->spec, s->api);
-  gh_expect e = gh_step_expect(s, r->profile);
   char label[256], what[1024] = "", detail[2048] = "";
   gh_runner_step_label(s, index, label, sizeof(label));
   call_extras x;
   int xrc = gh_runner_extras_make(r, s, &x, why, why_len); /* the clock stands still: one token */
   if (xrc != 0)
     return xrc;
-  double deadline = gh_runner_now_ms() + (double)e.within_ms;
-  int passes = 0;
+  double deadline = gh_runner_now_ms() + (double)e->within_ms;
+  int passes = 0, answered = 0;
   for (;;) {
+    answered = node == GH_NODE_BALANCER ? balancer_next(r) : node;
+    if (answered > 0 && use_node(r, answered, why, why_len) != 0) {
+      gh_runner_extras_free(&x);
+      return -1;
+    }
     size_t before = gh_runner_backend_requests(r, api->backend, NULL);
     call_result c;
     gh_runner_call(r, s, api, &x, &c);
-    int ok = gh_runner_check_call(r, &e, api, &c, before, what, sizeof(what), detail,
+    c.node = answered;
+    int ok = gh_runner_check_call(r, e, api, &c, before, what, sizeof(what), detail,
                                   sizeof(detail)) == 0;
+    if (answered > 0)
+      gh_runner_event_call(r, s, index, &c, ok);
     gh_runner_call_free(&c);
     passes = ok ? passes + 1 : 0;
-    if (e.within_ms == 0 || passes >= WITHIN_PASSES || gh_runner_now_ms() > deadline)
+    if (e->within_ms == 0 || passes >= WITHIN_PASSES || gh_runner_now_ms() > deadline)
       break;
     usleep(100000);
   }
   gh_runner_extras_free(&x);
-  if (e.within_ms > 0 ? passes >= WITHIN_PASSES : passes == 1)
+  if (e->within_ms > 0 ? passes >= WITHIN_PASSES : passes == 1)
     return 0;
+  char at[32] = "";
+  if (answered > 0)
+    snprintf(at, sizeof(at), " (node %d)", answered);
   char full[4096];
-  snprintf(full, sizeof(full), "%s %s %s: %s\n%s", label, s->api, s->path ? s->path : "/", what,
-           detail);
-  gh_runner_set_outcome(r, GH_FAIL, full, "%s %s %s: %s", label, s->api, s->path ? s->path : "/",
-                        what);
+  snprintf(full, sizeof(full), "%s %s %s%s: %s\n%s", label, s->api, s->path ? s->path : "/", at,
+           what, detail);
+  gh_runner_set_outcome(r, GH_FAIL, full, "%s %s %s%s: %s", label, s->api, s->path ? s->path : "/",
+                        at, what);
   return 1;
+}
+
+static int do_call(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
+  int cluster = r->spec->gateway.nodes > 0;
+  int rc = 0;
+  if (cluster && s->node == GH_NODE_EACH) {
+    for (int k = 1; k <= r->nodes && rc == 0; k++) {
+      gh_expect e = gh_step_expect_node(s, r->profile, k);
+      rc = call_once(r, s, index, k, &e, why, why_len);
+    }
+  } else {
+    gh_expect e = gh_step_expect(s, r->profile);
+    rc = call_once(r, s, index,
+                   !cluster                     ? 0
+                   : s->node == GH_NODE_DEFAULT ? 1
+                                                : s->node,
+                   &e, why, why_len);
+  }
+  return rc < 0 || use_node(r, 1, why, why_len) == 0 ? rc : -1;
+}
+
+/* Whether status is one a sweep expects at time at (ms, like advance_to). */
+static int flap_allows(const gh_flapping *f, int64_t at, long status) {
+  if (at < f->from_ms)
+    return status == f->before;
+  if (at >= f->until_ms)
+    return status == f->after;
+  for (size_t i = 0; i < f->between_count; i++)
+    if (f->between[i] == status)
+      return 1;
+  return 0;
+}
+
+/* "200 and 500" into out. */
+static void status_list(const long *statuses, size_t n, char *out, size_t out_len) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < n && used < out_len; i++)
+    used += (size_t)snprintf(out + used, out_len - used, "%s%ld",
+                             i == 0       ? ""
+                             : i + 1 == n ? " and "
+                                          : ", ",
+                             statuses[i]);
+}
+
+/* A sweep: at each of its times, one call per node through the balancer;
+ * the answers checked against expect_flapping at that time. */
+static int do_sweep(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
+  const gh_flapping *f = &s->flapping;
+  const gh_api_spec *api = gh_case_api(r->spec, s->api);
+  int64_t base = r->driver->ops->start_ms(r->driver);
+  if (base <= 0)
+    base = r->epoch_ms;
+  size_t n = 0;
+  int64_t *times = gh_step_sweep_times(s, &n);
+  if (!times)
+    return gu_fail(why, why_len, "out of memory");
+  call_extras x;
+  int rc = gh_runner_extras_make(r, s, &x, why, why_len);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (clock_to(r, base + times[i], why, why_len) != 0) {
+      rc = -1;
+      break;
+    }
+    long got[GH_MAX_NODES];
+    int who[GH_MAX_NODES], ok = 1;
+    for (int k = 0; k < r->nodes && rc == 0; k++) {
+      who[k] = balancer_next(r);
+      if (use_node(r, who[k], why, why_len) != 0) {
+        rc = -1;
+        break;
+      }
+      call_result c;
+      gh_runner_call(r, s, api, &x, &c);
+      c.node = who[k];
+      got[k] = c.status;
+      ok &= flap_allows(f, times[i], c.status);
+      gh_runner_event_call(r, s, index, &c, flap_allows(f, times[i], c.status));
+      gh_runner_call_free(&c);
+    }
+    if (rc != 0 || use_node(r, 1, why, why_len) != 0) {
+      rc = -1;
+      break;
+    }
+    int inside = times[i] >= f->from_ms && times[i] < f->until_ms;
+    for (size_t b = 0; ok && inside && b < f->between_count; b++) { /* each one seen */
+      int seen = 0;
+      for (int k = 0; k < r->nodes; k++)
+        seen |= got[k] == f->between[b];
+      ok = seen;
+    }
+    if (ok)
+      continue;
+    char label[256], want[128], answers[512] = "";
+    gh_runner_step_label(s, index, label, sizeof(label));
+    if (times[i] < f->from_ms || !inside)
+      snprintf(want, sizeof(want), "every answer %ld (steady %s the window)",
+               times[i] < f->from_ms ? f->before : f->after,
+               times[i] < f->from_ms ? "before" : "after");
+    else {
+      char list[96];
+      status_list(f->between, f->between_count, list, sizeof(list));
+      snprintf(want, sizeof(want), "the answers to flap between %s", list);
+    }
+    size_t used = 0;
+    for (int k = 0; k < r->nodes && used < sizeof(answers); k++)
+      used += (size_t)snprintf(answers + used, sizeof(answers) - used, "%snode %d: %ld",
+                               k ? ", " : "", who[k], got[k]);
+    gh_runner_set_outcome(r, GH_FAIL, NULL,
+                          "%s %s %s: at %.3f s after node 1 started, through the balancer, "
+                          "expected %s; got %s",
+                          label, s->api, s->path, (double)times[i] / 1e3, want, answers);
+    rc = 1;
+  }
+  gh_runner_extras_free(&x);
+  free(times);
+  return rc;
 }
 
 static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
@@ -594,12 +810,25 @@ static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size
   return failed;
 }
 
+static int step_on_node(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len);
+
 /* Runs one step: 0 go on, 1 the case failed (outcome set), -1 harness error (why). */
 static int run_step(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
+  if (s->kind == GH_STEP_CALL)
+    return do_call(r, s, index, why, why_len);
+  if (s->kind == GH_STEP_SWEEP)
+    return do_sweep(r, s, index, why, why_len);
+  /* the rest go to their node (node 1 unless they say), then back to node 1 */
+  if (use_node(r, s->node > 0 ? s->node : 1, why, why_len) != 0)
+    return -1;
+  int rc = on_node(r, step_on_node(r, s, index, why, why_len), why, why_len);
+  return rc < 0 || use_node(r, 1, why, why_len) == 0 ? rc : -1;
+}
+
+/* A step other than a call or a sweep, on the node the driver addresses. */
+static int step_on_node(case_run *r, const gh_step *s, size_t index, char *why, size_t why_len) {
   gh_driver *d = r->driver;
   switch (s->kind) {
-  case GH_STEP_CALL:
-    return do_call(r, s, index, why, why_len);
   case GH_STEP_ADVANCE:
     return clock_to(r, r->fake_now + s->duration_ms, why, why_len);
   case GH_STEP_ADVANCE_TO: {
@@ -609,9 +838,12 @@ static int run_step(case_run *r, const gh_step *s, size_t index, char *why, size
   case GH_STEP_RELOAD:
     return d->ops->reload(d, why, why_len);
   case GH_STEP_RESTART_GATEWAY:
-    if (d->ops->restart(d, why, why_len) != 0)
+    if (d->ops->restart(d, why, why_len) != 0 ||
+        clock_check(r, "after the restart", why, why_len) != 0)
       return -1;
-    return clock_check(r, "after the restart", why, why_len);
+    if (r->spec->gateway.nodes > 0) /* its clocks start again from now */
+      gh_runner_timeline_start(r);
+    return 0;
   default:
     return do_admin(r, s, index, why, why_len);
   }
@@ -682,10 +914,11 @@ static void run_case_body(case_run *r) {
       gh_runner_set_outcome(r, GH_ERROR, NULL, "setting up: %s", why[0] ? why : strerror(errno));
     return;
   }
+  r->started_nodes = 1;
   int64_t start = r->driver->ops->start_ms(r->driver);
   if (start > r->fake_now)
     r->fake_now = start;
-  if (clock_check(r, "after start", why, sizeof(why)) != 0) {
+  if (on_node(r, clock_check(r, "after start", why, sizeof(why)), why, sizeof(why)) != 0) {
     gh_runner_set_outcome(r, GH_ERROR, NULL, "setting up: %s", why);
     return;
   }
@@ -704,6 +937,13 @@ static void run_case_body(case_run *r) {
       return;
     }
     gh_admin_result_free(&res);
+  }
+  if ((drc = start_nodes(r, why, sizeof(why))) != 0) { /* the APIs are in the store by now */
+    if (drc == GH_DRIVER_UNSUPPORTED)
+      gh_runner_set_outcome(r, GH_SKIP, NULL, "%s", why);
+    else
+      gh_runner_set_outcome(r, GH_ERROR, NULL, "setting up the cluster: %s", why);
+    return;
   }
   char transcript[PATH_LEN];
   if (gh_runner_pathf(transcript, sizeof(transcript), "%s/transcript.log", r->dir) == 0)
@@ -737,10 +977,12 @@ void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const cha
   r.spec = c;
   r.profile = profile;
   r.driver = driver;
+  r.nodes = gh_case_nodes(c);
+  r.node = 1;
   double t0 = gh_runner_now_ms();
-  const gh_cap_na *na =
-      gh_product_not_applicable_for(gh_runner_needed_caps(c) & ~driver->ops->caps, profile);
-  const char *missing = na ? NULL : gh_runner_missing_cap(c, driver->ops->caps);
+  const gh_cap_na *na = gh_product_not_applicable_for(
+      gh_runner_needed_caps(c, profile) & ~driver->ops->caps, profile);
+  const char *missing = na ? NULL : gh_runner_missing_cap(c, profile, driver->ops->caps);
   if (na) {
     r.outcome = GH_SKIP;
     out->not_applicable = 1;
@@ -760,7 +1002,9 @@ void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const cha
     gh_runner_named_free(&r);
     if (driver->ops->apply_stats)
       driver->ops->apply_stats(driver, &out->applies, &out->apply_ms);
-    out->log_tail = driver->ops->log_tail(driver, LOG_TAIL);
+    char why_node[256];
+    use_node(&r, 1, why_node, sizeof(why_node)); /* the reports read node 1's start */
+    out->log_tail = log_tail(&r, LOG_TAIL);
     gh_runner_timeline_finish(&r, out->log_tail, out);
     char why[512];
     if (driver->ops->stop(driver, why, sizeof(why)) != 0)

@@ -77,6 +77,16 @@ typedef struct options {
   const char *shard_timings;         /* --shard-timings FILE */
 } options;
 
+/* A reload clock on the timeline: the gateway's (or the scenario's) schedule
+ * of one node from one start of it, until it stopped or was restarted. */
+typedef struct run_clock {
+  gh_clock_schedule s; /* s.name points at name */
+  char name[48];       /* "sender", or "node 2 sender" in a cluster */
+  int node;            /* 0: not a cluster */
+  int64_t until_ms;    /* INT64_MAX: still running at the end */
+  int reported;        /* 1: the gateway reported it; 0: the scenario's schedule */
+} run_clock;
+
 /* Everything one case holds while it runs. */
 typedef struct case_run {
   const options *opt;
@@ -109,12 +119,16 @@ typedef struct case_run {
   gh_outcome outcome;
   char message[1024];
   char detail[8192];
+  /* a cluster (gateway.nodes): the driver addresses one node at a time */
+  int nodes;                   /* the case's nodes (1: a single gateway) */
+  int started_nodes;           /* started so far, in order */
+  int node;                    /* the node the driver addresses now (1..started_nodes) */
+  unsigned long balancer_turn; /* the round-robin balancer's counter: node = turn % nodes + 1 */
   /* the timeline (run_timeline.c) */
   gh_event *events;
   size_t event_count;
-  gh_clock_schedule clocks[GH_MAX_CLOCKS];
+  run_clock clocks[GH_MAX_CLOCKS * GH_MAX_NODES];
   int clock_count;
-  int clocks_reported; /* 1: the gateway reported them; 0: the scenario's schedule */
 } case_run;
 
 typedef struct call_result {
@@ -123,6 +137,7 @@ typedef struct call_result {
   int resumed;           /* the TLS session was resumed (-1: unknown) */
   int connection_reused; /* the call went over a kept-alive connection */
   int via_lb;            /* it went through the load balancer in front */
+  int node;              /* a cluster: the node that answered (0: not a cluster) */
   char *body;
   size_t len;
   char *headers;
@@ -149,6 +164,7 @@ typedef struct case_outcome {
   gh_event *events; /* the timeline (malloc'd, gh_runner_events_free), or NULL */
   size_t event_count;
   int64_t start_ms; /* the gateway's start since the epoch (0: unknown) */
+  int nodes;        /* a cluster case: its nodes; 0 otherwise */
 } case_outcome;
 
 /* ---- run_case.c ---------------------------------------------------------------------- */
@@ -179,8 +195,13 @@ void gh_runner_event(case_run *r, gh_event_kind kind, int ok, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 /* The step just run (index, its rc from run_step) as a mark. */
 void gh_runner_event_step(case_run *r, const gh_step *s, size_t index, int rc);
-/* After the gateway started: its reload clocks (the driver's report, else the scenario). */
+/* After the gateway (in a cluster: the node r->node) started or restarted:
+ * its reload clocks (the driver's report, else the scenario); a restarted
+ * node's earlier clocks end at the fake now. */
 void gh_runner_timeline_start(case_run *r);
+/* One call of a cluster case as a mark: the node that answered and its status. */
+void gh_runner_event_call(case_run *r, const gh_step *s, size_t index, const call_result *c,
+                          int ok);
 /* At the case's end: the ticks up to the fake now and the gateway's reload
  * log lines (from log_tail) join the marks, which move into out. */
 void gh_runner_timeline_finish(case_run *r, const char *log_tail, case_outcome *out);
@@ -217,11 +238,13 @@ void gh_runner_excerpt(const char *body, char *out, size_t out_len);
 
 /* ---- run_caps.c ---------------------------------------------------------------------- */
 
-/* Every capability the case needs: its needs list (known names) and what it uses. */
-unsigned gh_runner_needed_caps(const gh_case_spec *c);
-/* The first capability the case needs that caps lacks (an unknown needs
- * name counts as lacking), or NULL. */
-const char *gh_runner_missing_cap(const gh_case_spec *c, unsigned caps);
+/* Every capability the case needs under profile (its expectations for that
+ * profile; NULL: for any profile): its needs list (known names) and what it
+ * uses. */
+unsigned gh_runner_needed_caps(const gh_case_spec *c, const char *profile);
+/* The first capability the case needs under profile that caps lacks (an
+ * unknown needs name counts as lacking), or NULL. */
+const char *gh_runner_missing_cap(const gh_case_spec *c, const char *profile, unsigned caps);
 
 /* ---- run_pool.c ---------------------------------------------------------------------- */
 

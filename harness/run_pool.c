@@ -90,7 +90,8 @@ static void record_case(const options *opt, const gh_case_spec *c, const char *p
                     .apply_ms = o->apply_ms,
                     .events = o->events,
                     .event_count = o->event_count,
-                    .start_ms = o->start_ms};
+                    .start_ms = o->start_ms,
+                    .nodes = o->nodes};
   gh_case *added = gh_run_add(run, &result);
   if (added)
     gh_console_case(stdout, color, added);
@@ -118,12 +119,14 @@ static void worker_child(const options *opt, const gh_case_spec *c, const char *
                 "applies", (json_int_t)o.applies, "apply_ms", o.apply_ms);
   json_t *events = json_array();
   for (size_t i = 0; j && i < o.event_count; i++)
-    json_array_append_new(events, json_pack("{s:I, s:i, s:b, s:s?, s:s}", "at_ms",
-                                            (json_int_t)o.events[i].at_ms, "kind",
-                                            (int)o.events[i].kind, "ok", o.events[i].ok, "clock",
-                                            o.events[i].clock, "label", o.events[i].label));
+    json_array_append_new(
+        events, json_pack("{s:I, s:i, s:b, s:s?, s:s, s:i, s:I}", "at_ms",
+                          (json_int_t)o.events[i].at_ms, "kind", (int)o.events[i].kind, "ok",
+                          o.events[i].ok, "clock", o.events[i].clock, "label", o.events[i].label,
+                          "node", o.events[i].node, "status", (json_int_t)o.events[i].status));
   json_object_set_new(j, "events", events);
   json_object_set_new(j, "start_ms", json_integer((json_int_t)o.start_ms));
+  json_object_set_new(j, "nodes", json_integer(o.nodes));
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   size_t len = text ? strlen(text) : 0, done = 0;
   while (done < len) {
@@ -155,6 +158,7 @@ static void worker_result(const worker *w, case_outcome *o) {
   o->applies = (long)json_integer_value(json_object_get(j, "applies"));
   o->apply_ms = json_real_value(json_object_get(j, "apply_ms"));
   o->start_ms = json_integer_value(json_object_get(j, "start_ms"));
+  o->nodes = (int)json_integer_value(json_object_get(j, "nodes"));
   json_t *events = json_object_get(j, "events");
   size_t n = json_array_size(events);
   o->events = n ? calloc(n, sizeof(*o->events)) : NULL;
@@ -166,7 +170,9 @@ static void worker_result(const worker *w, case_outcome *o) {
                               .kind = (gh_event_kind)json_integer_value(json_object_get(e, "kind")),
                               .ok = json_is_true(json_object_get(e, "ok")),
                               .clock = clock ? strdup(clock) : NULL,
-                              .label = strdup(label ? label : "")};
+                              .label = strdup(label ? label : ""),
+                              .node = (int)json_integer_value(json_object_get(e, "node")),
+                              .status = (long)json_integer_value(json_object_get(e, "status"))};
     o->event_count = i + 1;
   }
   json_decref(j);

@@ -103,6 +103,8 @@ static const char *const GATEWAY_KEYS[] = {"sender_reload_interval",
                                            "oauth",
                                            "upstream_session_reuse",
                                            "upstream_keepalive",
+                                           "nodes",
+                                           "start_offsets",
                                            NULL};
 static const char *const LISTENER_KEYS[] = {"verify_client",
                                             "profile_reload_interval",
@@ -143,11 +145,19 @@ static const char *const STEP_KINDS[] = {"call",
                                          "sap_store_cert",
                                          "sap_reference",
                                          "sap_provider",
+                                         "sweep",
                                          NULL}; /* gh_step_kind */
-static const char *const STEP_EXTRA_KEYS[] = {"expect", "expect_profile", "within", NULL};
+static const char *const STEP_EXTRA_KEYS[] = {"expect",       "expect_profile",  "within",
+                                              "expect_nodes", "expect_flapping", NULL};
 static const char *const CALL_KEYS[] = {"api",         "path",  "method",      "headers",
                                         "client_cert", "token", "header_cert", "session",
-                                        "connection",  "via",   NULL};
+                                        "connection",  "via",   "node",        NULL};
+static const char *const CALL_NODE_WORDS[] = {"each", "balancer",
+                                              NULL}; /* GH_NODE_EACH, _BALANCER */
+static const char *const SWEEP_KEYS[] = {"api", "path", "method", "from", "to", "every", NULL};
+static const char *const FLAPPING_KEYS[] = {"before", "from", "until", "between", "after", NULL};
+static const char *const NODE_KEYS[] = {"node", NULL}; /* reload, restart_gateway */
+static const char *const NO_KEYS[] = {NULL};
 static const char *const VIAS[] = {"gateway", "lb", NULL};
 static const char *const REJECTS[] = {"client-cert", "unauthenticated", "backend-tls", NULL};
 static const char *const TOKEN_KEYS[] = {"application", "lifetime", "issued_at", "not_before",
@@ -156,13 +166,6 @@ static const char *const TOKEN_WORDS[] = {"expired", "garbage", NULL};
 static const char *const HEADER_CERT_KEYS[] = {"cert", "encoding", NULL};
 static const char *const HEADER_ENCODINGS[] = {"url-pem", "base64-der", "base64-pem",
                                                "raw-pem", "garbage",    NULL};
-static const char *const CLIENT_UPLOAD_KEYS[] = {"api", "alias", "cert", "tier", "format", NULL};
-static const char *const CLIENT_DELETE_KEYS[] = {"api", "alias", NULL};
-static const char *const SUBSCRIBE_KEYS[] = {"application", "api", "tier", NULL};
-static const char *const UPLOAD_KEYS[] = {"alias", "backend", "endpoint", "cert", "format", NULL};
-static const char *const REPLACE_KEYS[] = {"alias", "cert", "format", NULL};
-static const char *const DELETE_KEYS[] = {"alias", NULL};
-static const char *const NO_KEYS[] = {NULL};
 static const char *const SAP_STORE_CERT_KEYS[] = {"store", "type", "name", "cert", "format", NULL};
 static const char *const SAP_STORE_TYPES[] = {"trust", "key", NULL};
 static const char *const SAP_FORMATS[] = {
@@ -170,6 +173,14 @@ static const char *const SAP_FORMATS[] = {
     "oversize", "pkcs12", "sapjar", "pem-key", NULL}; /* FORMATS, then with the key (pki.h) */
 static const char *const SAP_REFERENCE_KEYS[] = {"name", "store", NULL};
 static const char *const SAP_PROVIDER_KEYS[] = {"name", "backend", "trust_store", NULL};
+static const char *const CLIENT_UPLOAD_KEYS[] = {"api",    "alias", "cert", "tier",
+                                                 "format", "node",  NULL};
+static const char *const CLIENT_DELETE_KEYS[] = {"api", "alias", "node", NULL};
+static const char *const SUBSCRIBE_KEYS[] = {"application", "api", "tier", "node", NULL};
+static const char *const UPLOAD_KEYS[] = {"alias",  "backend", "endpoint", "cert",
+                                          "format", "node",    NULL};
+static const char *const REPLACE_KEYS[] = {"alias", "cert", "format", "node", NULL};
+static const char *const DELETE_KEYS[] = {"alias", "node", NULL};
 static const char *const FORMATS[] = {"pem",     "der",   "pkcs7",    "jks",
                                       "garbage", "empty", "oversize", NULL};
 static const char *const CALL_EXPECT_KEYS[] = {
@@ -250,6 +261,12 @@ static void free_step(gh_step *s) {
     for (size_t i = 0; i < s->override_count; i++)
       free_expect(&s->overrides[i]);
     free(s->overrides);
+  }
+  free(s->override_nodes);
+  if (s->node_overrides != NULL) {
+    for (size_t i = 0; i < s->node_override_count; i++)
+      free_expect(&s->node_overrides[i]);
+    free(s->node_overrides);
   }
 }
 
@@ -818,6 +835,49 @@ static int build_oauth(loader *L, const gh_ynode *map) {
   return 0;
 }
 
+/* gateway.nodes and gateway.start_offsets (a cluster). */
+static int build_cluster(loader *L, const gh_ynode *map) {
+  gh_gateway_spec *g = &L->c->gateway;
+  const gh_ynode *nodes = gh_yaml_map_get(map, "nodes");
+  const gh_ynode *offsets = gh_yaml_map_get(map, "start_offsets");
+  if (nodes == NULL) {
+    if (offsets != NULL)
+      return fail(L, offsets, "start_offsets: needs nodes (how many gateways the cluster has)");
+    return 0;
+  }
+  long n = 0;
+  if (gh_sc_get_integer(L, nodes, "nodes", 1, GH_MAX_NODES, &n))
+    return -1;
+  g->nodes = (int)n;
+  if (offsets == NULL)
+    return 0; /* every node starts with the case */
+  if (gh_sc_get_list(L, offsets, "start_offsets", 1))
+    return -1;
+  if (offsets->kid_count != (size_t)n)
+    return fail(L, offsets, "start_offsets: expected one offset per node (%ld), got %zu", n,
+                offsets->kid_count);
+  for (size_t i = 0; i < offsets->kid_count; i++) {
+    const gh_ynode *o = offsets->kids[i];
+    char what[80];
+    char a[32];
+    char b[32];
+    snprintf(what, sizeof(what), "start_offsets[%zu] (node %zu)", i, i + 1);
+    if (gh_sc_get_duration(L, o, what, 0, 366 * MS_PER_DAY, "from 0s to 366d",
+                           &g->start_offsets_ms[i]))
+      return -1;
+    if (i == 0 && g->start_offsets_ms[0] != 0)
+      return fail(L, o, "%s: node 1 starts with the case: expected 0s, got %s", what,
+                  gh_sc_duration_text(g->start_offsets_ms[0], a, sizeof(a)));
+    if (i > 0 && g->start_offsets_ms[i] < g->start_offsets_ms[i - 1])
+      return fail(L, o,
+                  "%s: nodes start in order: %s is before node %zu's %s (the clock only moves "
+                  "forward)",
+                  what, gh_sc_duration_text(g->start_offsets_ms[i], a, sizeof(a)), i,
+                  gh_sc_duration_text(g->start_offsets_ms[i - 1], b, sizeof(b)));
+  }
+  return 0;
+}
+
 static int build_gateway(loader *L, const gh_ynode *map) {
   gh_gateway_spec *g = &L->c->gateway;
   if (gh_sc_get_map(L, map, "gateway") || gh_sc_check_keys(L, map, "gateway", GATEWAY_KEYS))
@@ -860,7 +920,7 @@ static int build_gateway(loader *L, const gh_ynode *map) {
     return -1;
   if ((v = gh_yaml_map_get(map, "oauth")) != NULL && build_oauth(L, v))
     return -1;
-  return 0;
+  return build_cluster(L, map);
 }
 
 /* ---- expectations --------------------------------------------------------- */
@@ -1333,13 +1393,196 @@ static int build_sap_step(loader *L, const gh_ynode *map, const char *kind, gh_s
 }
 
 /* reload: {} and restart_gateway: {} take an empty map or nothing. */
+/* reload: {} and restart_gateway: {} take an empty map (or {node: K} in a
+ * cluster) or nothing. */
 static int build_empty(loader *L, const gh_ynode *n, const char *kind) {
   gh_yaml_qbuf q;
+  int cluster = L->c->gateway.nodes > 0;
   if (n->type == GH_Y_SCALAR && n->is_null)
     return 0;
   if (n->type != GH_Y_MAP)
-    return fail(L, n, "%s: expected an empty map {}, got %s", kind, gh_yaml_describe(&q, n));
-  return gh_sc_check_keys(L, n, kind, NO_KEYS);
+    return fail(L, n, "%s: expected an empty map {}%s, got %s", kind,
+                cluster ? " or {node: K}" : "", gh_yaml_describe(&q, n));
+  return gh_sc_check_keys(L, n, kind, cluster ? NODE_KEYS : NO_KEYS);
+}
+
+/* A step's node: K (1..gateway.nodes), or for a call also each or balancer. */
+static int get_node(loader *L, const gh_ynode *n, int call, int *out) {
+  int nodes = L->c->gateway.nodes;
+  if (nodes == 0)
+    return fail(L, n,
+                "node: this scenario's gateway is a single one; declare gateway.nodes for a "
+                "cluster");
+  char expected[80];
+  snprintf(expected, sizeof(expected), "a node number from 1 to %d%s", nodes,
+           call ? ", each or balancer" : "");
+  char *text = NULL;
+  if (gh_sc_text_of(L, n, "node", expected, &text))
+    return -1;
+  int word = call ? gh_sc_word_index(CALL_NODE_WORDS, text) : -1;
+  char *end = NULL;
+  long k = word < 0 && text[0] >= '0' && text[0] <= '9' ? strtol(text, &end, 10) : 0;
+  int rc = 0;
+  if (word >= 0) {
+    *out = word == 0 ? GH_NODE_EACH : GH_NODE_BALANCER;
+  } else if (end != NULL && *end == '\0' && k >= 1 && k <= nodes) {
+    *out = (int)k;
+  } else {
+    gh_yaml_qbuf q;
+    rc = fail(L, n, "node: expected %s, got %s", expected, gh_yaml_quote(&q, text));
+  }
+  free(text);
+  return rc;
+}
+
+/* sweep: {api, path, method, from, to, every}: calls through the balancer
+ * while the clock moves (times counted like advance_to). */
+static int build_sweep(loader *L, const gh_ynode *map, gh_step *s) {
+  const gh_ynode *v = NULL;
+  char a[32];
+  char b[32];
+  char c[32];
+  if (gh_sc_get_map(L, map, "sweep") || gh_sc_check_keys(L, map, "sweep", SWEEP_KEYS) ||
+      gh_sc_require(L, map, "api", "sweep", &v) || gh_sc_get_api_ref(L, v, "api", &s->api))
+    return -1;
+  if (L->c->gateway.nodes == 0)
+    return fail(L, map,
+                "sweep: its calls go through the cluster's balancer; declare gateway.nodes");
+  if ((v = gh_yaml_map_get(map, "path")) != NULL) {
+    if (gh_sc_get_clean_string(L, v, "path", 1, &s->path))
+      return -1;
+    if (s->path[0] != '/') {
+      gh_yaml_qbuf q;
+      return fail(L, v, "path: expected a path starting with '/', got %s",
+                  gh_yaml_quote(&q, s->path));
+    }
+  } else if ((s->path = gh_sc_take_string(L, map, "/", 1)) == NULL) {
+    return -1;
+  }
+  if ((v = gh_yaml_map_get(map, "method")) != NULL) {
+    if (gh_sc_get_string(L, v, "method", &s->method))
+      return -1;
+    size_t len = strspn(s->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (s->method[len] != '\0' || len > 16) {
+      gh_yaml_qbuf q;
+      return fail(L, v, "method: expected an HTTP method in capitals such as GET, got %s",
+                  gh_yaml_quote(&q, s->method));
+    }
+  } else if ((s->method = gh_sc_take_string(L, map, "GET", 3)) == NULL) {
+    return -1;
+  }
+  s->sweep_from_ms = L->clock_ms;
+  if ((v = gh_yaml_map_get(map, "from")) != NULL) {
+    if (gh_sc_get_duration(L, v, "from", 0, INT64_MAX, "of 0s or more", &s->sweep_from_ms))
+      return -1;
+    if (s->sweep_from_ms < L->clock_ms)
+      return fail(L, v,
+                  "sweep: from %s is before where the clock already is (%s after node 1 "
+                  "started): time only moves forward",
+                  gh_sc_duration_text(s->sweep_from_ms, a, sizeof(a)),
+                  gh_sc_duration_text(L->clock_ms, b, sizeof(b)));
+  }
+  if (gh_sc_require(L, map, "to", "sweep", &v) ||
+      gh_sc_get_duration(L, v, "to", 0, INT64_MAX, "of 0s or more", &s->duration_ms))
+    return -1;
+  if (s->duration_ms <= s->sweep_from_ms)
+    return fail(L, v, "sweep: to %s must be after from %s",
+                gh_sc_duration_text(s->duration_ms, a, sizeof(a)),
+                gh_sc_duration_text(s->sweep_from_ms, b, sizeof(b)));
+  if (gh_sc_require(L, map, "every", "sweep", &v) ||
+      gh_sc_get_duration(L, v, "every", MS_PER_S, INT64_MAX, "of 1s or more", &s->sweep_every_ms))
+    return -1;
+  if ((s->duration_ms - s->sweep_from_ms) / s->sweep_every_ms > GH_MAX_SWEEP_TIMES)
+    return fail(L, v, "sweep: every %s makes more than %d times from %s to %s",
+                gh_sc_duration_text(s->sweep_every_ms, c, sizeof(c)), GH_MAX_SWEEP_TIMES,
+                gh_sc_duration_text(s->sweep_from_ms, a, sizeof(a)),
+                gh_sc_duration_text(s->duration_ms, b, sizeof(b)));
+  L->clock_ms = s->duration_ms;
+  return 0;
+}
+
+/* expect_flapping on a sweep: the window must lie inside it, with time
+ * before and after it, so both steady states are seen. */
+static int build_flapping(loader *L, const gh_ynode *map, gh_step *s) {
+  gh_flapping *f = &s->flapping;
+  const gh_ynode *v = NULL;
+  char a[32];
+  char b[32];
+  char c[32];
+  if (gh_sc_get_map(L, map, "expect_flapping") ||
+      gh_sc_check_keys(L, map, "expect_flapping", FLAPPING_KEYS))
+    return -1;
+  if (gh_sc_require(L, map, "before", "expect_flapping", &v) ||
+      gh_sc_get_integer(L, v, "before", 100, 599, &f->before) ||
+      gh_sc_require(L, map, "after", "expect_flapping", &v) ||
+      gh_sc_get_integer(L, v, "after", 100, 599, &f->after) ||
+      gh_sc_require(L, map, "from", "expect_flapping", &v) ||
+      gh_sc_get_duration(L, v, "from", 0, INT64_MAX, "of 0s or more", &f->from_ms))
+    return -1;
+  if (f->from_ms <= s->sweep_from_ms)
+    return fail(L, v,
+                "expect_flapping: from %s must be after the sweep's from %s (the steady "
+                "answer before the window is part of the expectation)",
+                gh_sc_duration_text(f->from_ms, a, sizeof(a)),
+                gh_sc_duration_text(s->sweep_from_ms, b, sizeof(b)));
+  if (gh_sc_require(L, map, "until", "expect_flapping", &v) ||
+      gh_sc_get_duration(L, v, "until", 0, INT64_MAX, "of 0s or more", &f->until_ms))
+    return -1;
+  if (f->until_ms <= f->from_ms || f->until_ms > s->duration_ms)
+    return fail(L, v,
+                "expect_flapping: until %s must be after from %s and not after the sweep's to %s",
+                gh_sc_duration_text(f->until_ms, a, sizeof(a)),
+                gh_sc_duration_text(f->from_ms, b, sizeof(b)),
+                gh_sc_duration_text(s->duration_ms, c, sizeof(c)));
+  if (gh_sc_require(L, map, "between", "expect_flapping", &v) || gh_sc_get_list(L, v, "between", 2))
+    return -1;
+  if (v->kid_count > GH_MAX_FLAP_STATUSES)
+    return fail(L, v, "between: at most %d statuses", GH_MAX_FLAP_STATUSES);
+  for (size_t i = 0; i < v->kid_count; i++) {
+    if (gh_sc_get_integer(L, v->kids[i], "between", 100, 599, &f->between[i]))
+      return -1;
+    for (size_t j = 0; j < i; j++)
+      if (f->between[j] == f->between[i])
+        return fail(L, v->kids[i], "between: status %ld is listed twice", f->between[i]);
+  }
+  f->between_count = v->kid_count;
+  f->set = 1;
+  return 0;
+}
+
+/* expect_nodes on a node: each call: {K: {call expectations}}. */
+static int build_node_overrides(loader *L, const gh_ynode *map, gh_step *s) {
+  if (gh_sc_get_map(L, map, "expect_nodes"))
+    return -1;
+  size_t n = map->kid_count / 2;
+  if (n == 0)
+    return fail(L, map, "expect_nodes: expected at least one node number");
+  if ((s->override_nodes = gh_sc_take(L, map, n, sizeof(int))) == NULL ||
+      (s->node_overrides = gh_sc_take(L, map, n, sizeof(gh_expect))) == NULL)
+    return -1;
+  s->node_override_count = n;
+  for (size_t i = 0; i < n; i++) {
+    s->node_overrides[i].backend_reached = GH_UNSET;
+    s->node_overrides[i].resumed = GH_UNSET;
+    s->node_overrides[i].refused = GH_UNSET;
+  }
+  int nodes = L->c->gateway.nodes;
+  for (size_t i = 0; i < n; i++) {
+    const gh_ynode *key = map->kids[2 * i];
+    char *end = NULL;
+    long k = key->text[0] >= '1' && key->text[0] <= '9' ? strtol(key->text, &end, 10) : 0;
+    if (end == NULL || *end != '\0' || k < 1 || k > nodes) {
+      gh_yaml_qbuf q;
+      return fail(L, key, "expect_nodes: expected a node number from 1 to %d, got %s", nodes,
+                  gh_yaml_quote(&q, key->text));
+    }
+    s->override_nodes[i] = (int)k;
+    char section[64];
+    snprintf(section, sizeof(section), "expect_nodes.%ld", k);
+    if (build_expect(L, map->kids[2 * i + 1], section, CALL_EXPECT_KEYS, &s->node_overrides[i]))
+      return -1;
+  }
+  return 0;
 }
 
 static int build_action(loader *L, const gh_ynode *v, gh_step *s) {
@@ -1383,8 +1626,11 @@ static int build_action(loader *L, const gh_ynode *v, gh_step *s) {
   case GH_STEP_DELETE_API:
     return gh_sc_get_api_ref(L, v, kind, &s->api);
   case GH_STEP_RESTART_GATEWAY:
-    L->clock_ms = 0; /* advance_to counts from the new start */
+    if (s->node <= 1)
+      L->clock_ms = 0; /* advance_to counts from node 1's new start */
     return build_empty(L, v, kind);
+  case GH_STEP_SWEEP:
+    return build_sweep(L, v, s);
   case GH_STEP_RELOAD:
     return build_empty(L, v, kind);
   case GH_STEP_UPLOAD_CLIENT_CERT:
@@ -1432,6 +1678,11 @@ static int build_step(loader *L, const gh_ynode *map, gh_step *s) {
   if (action == NULL)
     return fail(L, map, "a step needs an action, one of: %s",
                 gh_sc_join_words(STEP_KINDS, list, sizeof(list)));
+  const gh_ynode *node = action->type == GH_Y_MAP ? gh_yaml_map_get(action, "node") : NULL;
+  int takes_node = s->kind != GH_STEP_SWEEP && s->kind != GH_STEP_ADVANCE &&
+                   s->kind != GH_STEP_ADVANCE_TO; /* the rest are maps or scalars */
+  if (node != NULL && takes_node && get_node(L, node, s->kind == GH_STEP_CALL, &s->node))
+    return -1;
   if (build_action(L, action, s))
     return -1;
   const char *kind = STEP_KINDS[s->kind];
@@ -1444,6 +1695,28 @@ static int build_step(loader *L, const gh_ynode *map, gh_step *s) {
   const gh_ynode *expect = gh_yaml_map_get(map, "expect");
   const gh_ynode *overrides = gh_yaml_map_get(map, "expect_profile");
   const gh_ynode *within = gh_yaml_map_get(map, "within");
+  const gh_ynode *nodes = gh_yaml_map_get(map, "expect_nodes");
+  const gh_ynode *flapping = gh_yaml_map_get(map, "expect_flapping");
+  if (s->kind == GH_STEP_SWEEP) {
+    const gh_ynode *other = expect != NULL ? expect : overrides != NULL ? overrides : within;
+    if (other != NULL)
+      return fail(L, other, "sweep: its expectation is expect_flapping (not %s)",
+                  other == expect      ? "expect"
+                  : other == overrides ? "expect_profile"
+                                       : "within");
+    if (flapping == NULL)
+      return fail(L, map, "sweep: missing key 'expect_flapping' (a sweep must check something)");
+    return nodes != NULL ? fail(L, nodes, "expect_nodes: only on a call with node: each")
+                         : build_flapping(L, flapping, s);
+  }
+  if (flapping != NULL)
+    return fail(L, flapping, "expect_flapping: only on a sweep step, not %s", kind);
+  if (nodes != NULL && (s->kind != GH_STEP_CALL || s->node != GH_NODE_EACH))
+    return fail(L, nodes, "expect_nodes: only on a call with node: each");
+  if (within != NULL && s->node == GH_NODE_EACH)
+    return fail(L, within, "within: a call with node: each is not retried");
+  if (nodes != NULL && build_node_overrides(L, nodes, s))
+    return -1;
   if (keys == NULL && (expect != NULL || overrides != NULL)) {
     const gh_ynode *at = expect != NULL ? expect : overrides;
     return fail(L, at, "%s: %s has no result to expect", expect ? "expect" : "expect_profile",
@@ -1825,6 +2098,45 @@ static void merge_expect(gh_expect *e, const gh_expect *o) {
   if (o->within_ms != 0)
     e->within_ms = o->within_ms;
 }
+
+gh_expect gh_step_expect_node(const gh_step *step, const char *profile, int node) {
+  gh_expect e = gh_step_expect(step, profile);
+  for (size_t i = 0; i < step->node_override_count; i++)
+    if (step->override_nodes[i] == node)
+      merge_expect(&e, &step->node_overrides[i]);
+  return e;
+}
+
+static int cmp_ms(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int64_t *gh_step_sweep_times(const gh_step *s, size_t *n) {
+  const gh_flapping *f = &s->flapping;
+  *n = 0;
+  if (s->kind != GH_STEP_SWEEP || s->sweep_every_ms <= 0 || s->duration_ms < s->sweep_from_ms)
+    return NULL;
+  size_t cap = (size_t)((s->duration_ms - s->sweep_from_ms) / s->sweep_every_ms) + 6;
+  int64_t *t = malloc(cap * sizeof(*t));
+  if (t == NULL)
+    return NULL;
+  for (int64_t at = s->sweep_from_ms; at <= s->duration_ms && *n + 4 < cap; at += s->sweep_every_ms)
+    t[(*n)++] = at;
+  const int64_t edges[] = {f->from_ms - MS_PER_S, f->from_ms, f->until_ms - MS_PER_S, f->until_ms};
+  for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+    if (edges[i] >= s->sweep_from_ms && edges[i] <= s->duration_ms)
+      t[(*n)++] = edges[i];
+  qsort(t, *n, sizeof(*t), cmp_ms);
+  size_t kept = 0;
+  for (size_t i = 0; i < *n; i++)
+    if (kept == 0 || t[i] != t[kept - 1])
+      t[kept++] = t[i];
+  *n = kept;
+  return t;
+}
+
+int gh_case_nodes(const gh_case_spec *c) { return c->gateway.nodes > 1 ? c->gateway.nodes : 1; }
 
 gh_expect gh_step_expect(const gh_step *step, const char *profile) {
   gh_expect e = step->expect;

@@ -209,6 +209,48 @@
  * `within: 30s` on a call step retries it (real time) until three consecutive
  * successes, for gateways that apply changes eventually.
  *
+ * Gateway clusters (scenarios/cluster/; the driver's capability cluster):
+ *
+ *   gateway:
+ *     sender_reload_interval: 600s
+ *     nodes: 2                            # 1..16 gateways sharing one store
+ *     start_offsets: [0s, 250s]           # node K starts at case start + offset K
+ *   steps:
+ *     - advance_to: 590s                  # counted from node 1's start
+ *     - upload_endpoint_cert: {alias: echo, backend: echo, cert: echo-cert, node: 1}
+ *     - call: {api: test, node: 2}        # a node by number (default: node 1)
+ *     - call: {api: test, node: balancer} # the front balancer: round-robin
+ *     - call: {api: test, node: each}     # one call to every node, in order
+ *       expect: {status: 200}             # every node's expectation ...
+ *       expect_nodes: {2: {status: 500}}  # ... with one node's merged over it
+ *     - sweep: {api: test, from: 590s, to: 900s, every: 10s}
+ *       expect_flapping: {before: 500, from: 600s, until: 850s,
+ *                         between: [200, 500], after: 200}
+ *     - restart_gateway: {node: 2}        # that node's clocks start again
+ *     - reload: {node: 2}
+ *
+ * - Nodes start in order at their offsets (non-decreasing, node 1 at 0s):
+ *   the runner moves the case clock to each offset, every node already
+ *   started acknowledges the time, then the next node starts. Each node's
+ *   reload clocks run from its own start.
+ * - Admin steps (uploads, deletes, client certificates, subscribe) and
+ *   reload/restart_gateway take node: K; without it they go to node 1
+ *   (create_api and delete_api always do). A call's node is a number,
+ *   balancer or each; the balancer alternates over nodes 1..N in order with
+ *   one counter per case (never random), and every call records which node
+ *   answered (the reports name it).
+ * - expect_nodes (only with node: each) maps node numbers to call
+ *   expectations merged over expect (and expect_profile).
+ * - sweep moves the clock from `from` to `to` (counted like advance_to) in
+ *   steps of `every`, plus 1s before and at each edge of the flapping window,
+ *   and at each time makes one call per node through the balancer (at most
+ *   GH_MAX_SWEEP_TIMES times). expect_flapping (required on a sweep; its
+ *   window inside the sweep, with time on both sides): before the window's
+ *   from every answer is `before`; from its from until (not including) its
+ *   until the answers at each time are exactly the statuses of `between`,
+ *   each at least once; from until on every answer is `after`. A restart_gateway of node 1 restarts
+ *   the count of advance_to; another node's does not.
+ *
  * Rules beyond the sketch (scenario.c enforces each with file:line:column):
  * - steps is required (>= 1: a case that checks nothing must not pass); an
  *   API needs context (a path starting with '/'), version and backend.
@@ -237,9 +279,12 @@
 #include <stdint.h>
 
 #define GH_NAME_MAX           128
-#define GH_MAX_LOAD_BALANCERS 16 /* trusted_load_balancers */
-#define GH_MAX_TIERS          32 /* throttling.tiers */
-#define GH_MAX_QUIRKS         16 /* quirks */
+#define GH_MAX_LOAD_BALANCERS 16   /* trusted_load_balancers */
+#define GH_MAX_TIERS          32   /* throttling.tiers */
+#define GH_MAX_NODES          16   /* gateway.nodes */
+#define GH_MAX_FLAP_STATUSES  8    /* expect_flapping.between */
+#define GH_MAX_SWEEP_TIMES    1000 /* times a sweep calls at (every: from `from` to `to`) */
+#define GH_MAX_QUIRKS         16   /* quirks */
 
 typedef struct gh_load_error {
   char file[512];
@@ -346,6 +391,9 @@ typedef struct gh_gateway_spec {
   int upstream_session_reuse; /* -1 (the product's default), 0, 1 */
   int upstream_keepalive;     /* -1 (the product's default), 0, 1: pooled backend connections */
   char *front_lb;             /* mutual_ssl.front_lb: pki name of a load balancer in front */
+  /* a cluster: 0 when not declared (one gateway), else 1..GH_MAX_NODES */
+  int nodes;
+  int64_t start_offsets_ms[GH_MAX_NODES]; /* node K's start after the case's, [0] = 0 */
   /* the top-level quirks: reported bugs the gateway turns on (simulator only) */
   char **quirks;
   size_t quirk_count;
@@ -418,7 +466,26 @@ typedef enum gh_step_kind {
   GH_STEP_SAP_STORE_CERT, /* SAP API Management's own objects (the sap profiles) */
   GH_STEP_SAP_REFERENCE,
   GH_STEP_SAP_PROVIDER,
+  GH_STEP_SWEEP,
 } gh_step_kind;
+
+/* Where a step goes in a cluster (gh_step.node): a node number 1..N, or these. */
+#define GH_NODE_DEFAULT  0    /* node 1 */
+#define GH_NODE_EACH     (-1) /* a call to every node in order (expect_nodes) */
+#define GH_NODE_BALANCER (-2) /* a call through the round-robin balancer */
+
+/* A sweep's expectation (expect_flapping): steady `before` until from_ms,
+ * exactly the statuses of between from from_ms until until_ms, steady
+ * `after` from until_ms (times counted like advance_to). */
+typedef struct gh_flapping {
+  int set;
+  long before;
+  long after;
+  int64_t from_ms;
+  int64_t until_ms;
+  long between[GH_MAX_FLAP_STATUSES];
+  size_t between_count;
+} gh_flapping;
 
 typedef enum gh_token_kind {
   GH_TOKEN_NONE = 0, /* no Authorization header */
@@ -473,12 +540,22 @@ typedef struct gh_step {
   char *sap_name;    /* the certificate, reference or provider */
   char *store;       /* a trust store's name */
   char *trust_store; /* a provider's: a store's name or ref://<reference> */
-  int key_store;     /* sap_store_cert type: key (a key store entry); 0: trust */
+  /* clusters: where the step goes (GH_NODE_*, or a node number) */
+  int node;
+  /* sweep: the clock from sweep_from_ms to duration_ms (like advance_to) */
+  int64_t sweep_from_ms;
+  int64_t sweep_every_ms;
+  gh_flapping flapping;
+  int key_store; /* sap_store_cert type: key (a key store entry); 0: trust */
   /* expectations: expect, then the current profile's override merged over it */
   gh_expect expect;
   char **override_profiles;
   gh_expect *overrides;
   size_t override_count;
+  /* node: each - per node, merged over the profile's expectation */
+  int *override_nodes;
+  gh_expect *node_overrides;
+  size_t node_override_count;
 } gh_step;
 
 /* ---- a case ---------------------------------------------------------------- */
@@ -544,6 +621,16 @@ void gh_catalogue_free(gh_catalogue *cat);
  * unset a field). NULL or a profile without an override: expect as written.
  * The result borrows the step's strings; nothing to free. */
 gh_expect gh_step_expect(const gh_step *step, const char *profile);
+/* The same for one node of a node: each call: expect_nodes' entry for node
+ * merged over gh_step_expect's result. */
+gh_expect gh_step_expect_node(const gh_step *step, const char *profile, int node);
+/* The times a sweep step calls at (ms, counted like advance_to): from, from
+ * + every, ... up to to, and 1s before and at each edge of its flapping
+ * window; sorted, each once. A malloc'd array of *n, or NULL (not a sweep,
+ * out of memory). The runner and gatecert repro both use it. */
+int64_t *gh_step_sweep_times(const gh_step *s, size_t *n);
+/* The nodes of the case's gateway: gateway.nodes, or 1 when not a cluster. */
+int gh_case_nodes(const gh_case_spec *c);
 
 /* Looks up a declared name; NULL when absent. */
 const gh_pki_spec *gh_case_pki(const gh_case_spec *c, const char *name);

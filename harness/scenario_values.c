@@ -350,8 +350,10 @@ int gh_sc_get_list(loader *L, const gh_ynode *n, const char *what, size_t min) {
   gh_yaml_qbuf q;
   if (n->type != GH_Y_SEQ)
     return fail(L, n, "%s: expected a list, got %s", what, gh_yaml_describe(&q, n));
-  if (n->kid_count < min)
+  if (n->kid_count < min && n->kid_count == 0)
     return fail(L, n, "%s: expected a list of at least %zu, got an empty list", what, min);
+  if (n->kid_count < min)
+    return fail(L, n, "%s: expected a list of at least %zu, got %zu", what, min, n->kid_count);
   return 0;
 }
 

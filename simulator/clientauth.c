@@ -14,27 +14,29 @@
  *      match or an alias check costs the same with 10 stored or 100,000.
  *   2. the listener's handshake trust: an SSL_CTX per *generation*, holding
  *      the gateway identity, and one X509_STORE shared by every generation
- *      with, as trust anchors (X509_V_FLAG_PARTIAL_CHAIN, as Java's PKIX),
+ *      whose trust anchors (X509_V_FLAG_PARTIAL_CHAIN, as Java's PKIX) are
  *      the base listener trust store plus every client certificate present
  *      when the current generation was made. WSO2's listener re-reads its SSL
  *      profile every fileReadInterval (minimum 60 s), on fixed ticks from
  *      start; a tick changes something only when a certificate changed.
- *      A change to the map queues an operation (add or remove one
- *      certificate) for each view; the tick applies the queue to the store in
- *      place - new objects pushed onto its object stack, removed ones taken
- *      out, then one sort (OpenSSL 3.0's X509_STORE_add_cert re-sorts the
- *      whole stack for each certificate, so adding n of them one by one costs
- *      n^2 log n) - and makes a new SSL_CTX on the same store, so the
- *      session cache and ticket keys are new with each generation (a session
- *      made under the old client trust cannot be resumed after a change).
+ *      The store holds no objects: its lookups (get_issuer, lookup_certs)
+ *      are callbacks over this view's hash tables (by certificate and by
+ *      subject name). A change to the map queues an operation (add or remove
+ *      one certificate) for each view; the tick applies the queue to the
+ *      tables - one hash operation per change, no sort and no rebuild of a
+ *      stack of every certificate (OpenSSL 3.0 re-sorts a store's object
+ *      stack after any insertion, ~0.1 s at 100,000 on the event loop) - and
+ *      makes a new SSL_CTX on the same store, so the session cache and ticket
+ *      keys are new with each generation (a session made under the old client
+ *      trust cannot be resumed after a change).
  *      New connections take the current generation (SSL_new holds a
  *      reference to its SSL_CTX, so replacing one never pulls it from under a
  *      live connection); a handshake that is in progress at a tick verifies
  *      its client certificate against the trust of the moment the certificate
  *      arrives. The verify mode is none, optional (ask; no certificate is
  *      fine, an untrusted or expired one fails the handshake) or require.
- *      A certificate is in the store once however many client certificates
- *      (or base entries) hold it; a count per view says when it goes.
+ *      A certificate is in the view once however many client certificates
+ *      (or base entries) hold it; a count per entry says when it goes.
  *   3. the in-memory listener trust store of WSO2 4.x
  *      (isCertificateExistsInListenerTrustStore), refreshed by the
  *      certificate reloader: first run truststore_delay_s after start, then
@@ -66,7 +68,8 @@
  * (reload.c calls it when the store changed): the map is compared with the
  * store's rows by key, and each difference is an add, a replace or a delete
  * exactly as the admin API's own - the map at once, both views at their
- * ticks.
+ * ticks. Nothing is decoded when the rows are those the map last matched
+ * (a SHA-256 of them, forgotten at any change of the map).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +78,8 @@
 
 #include <event2/http.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "gutil.h"
@@ -88,14 +93,22 @@
  * entries. */
 typedef struct view_entry {
   X509 *cert;
-  X509_OBJECT *obj; /* the handshake view: its object in the X509_STORE */
   size_t refs;
 } view_entry;
+
+/* A certificate's keys in a view's tables, computed once per change (a
+ * certificate decoded at start has no cached fingerprint: its key costs an
+ * encoding and a digest). */
+typedef struct cert_keys {
+  gsim_cix_key cert;    /* by_cert */
+  gsim_cix_key subject; /* by_subject */
+} cert_keys;
 
 /* A change waiting for the view's next tick. */
 typedef struct view_op {
   X509 *cert; /* a reference */
   int add;    /* 1 add, 0 remove */
+  cert_keys keys;
 } view_op;
 
 typedef struct cert_view {
@@ -109,7 +122,12 @@ typedef struct cert_view {
 } cert_view;
 
 struct gsim_listener {
-  EVP_PKEY *key; /* the gateway identity */
+  unsigned char rows_seen[32]; /* --node: SHA-256 of the stored rows the map last matched */
+  EVP_PKEY *key;               /* the gateway identity */
+  /* stored certificates are decoded at start in this library context, which
+   * has only OpenSSL's "null" provider: no public key is decoded (with_key) */
+  OSSL_LIB_CTX *bare;
+  OSSL_PROVIDER *bare_null;
   STACK_OF(X509) * chain;
   gcert_store base;         /* listener trust store (listener.trust_store or --trust) */
   gsim_client_cert **certs; /* the APIs' certificate maps, in creation order */
@@ -145,50 +163,42 @@ static const char *gsim_verify_client_name(gsim_verify_client mode) {
 
 /* ---- the views: counted certificate sets, changed only at their ticks -------- */
 
-static view_entry *view_find(const cert_view *v, X509 *cert) {
-  gsim_cix_key k;
-  if (gsim_cix_key_cert(cert, &k) != 0)
-    return NULL;
+static int keys_of(X509 *cert, cert_keys *k) {
+  return gsim_cix_key_cert(cert, &k->cert) == 0 &&
+                 gsim_cix_key_name(X509_get_subject_name(cert), &k->subject) == 0
+             ? 0
+             : -1;
+}
+
+static view_entry *view_find_key(const cert_view *v, X509 *cert, const gsim_cix_key *kc) {
   const gsim_cix_entry *cur = NULL;
   view_entry *e;
-  while ((e = gsim_cix_next(&v->by_cert, &k, &cur)) != NULL)
+  while ((e = gsim_cix_next(&v->by_cert, kc, &cur)) != NULL)
     if (X509_cmp(e->cert, cert) == 0)
       return e;
   return NULL;
 }
 
-/* One more holder of cert; a new entry goes onto store's object stack when
- * store is given (*pushed set). 0, or -1 out of memory (nothing changed). */
-static int view_hold(cert_view *v, X509 *cert, X509_STORE *store, int *pushed) {
-  view_entry *e = view_find(v, cert);
+static view_entry *view_find(const cert_view *v, X509 *cert) {
+  gsim_cix_key k;
+  return gsim_cix_key_cert(cert, &k) == 0 ? view_find_key(v, cert, &k) : NULL;
+}
+
+/* One more holder of cert (keys k). 0, or -1 out of memory (nothing changed). */
+static int view_hold(cert_view *v, X509 *cert, const cert_keys *k) {
+  view_entry *e = view_find_key(v, cert, &k->cert);
   if (e) {
     e->refs++;
     return 0;
   }
-  gsim_cix_key kc, ks;
-  if (gsim_cix_key_cert(cert, &kc) != 0 || gsim_cix_key_name(X509_get_subject_name(cert), &ks) != 0)
-    return -1;
   if (!(e = calloc(1, sizeof(*e))))
     return -1;
   X509_up_ref(cert);
   e->cert = cert;
   e->refs = 1;
-  if (store) {
-    e->obj = X509_OBJECT_new();
-    if (!e->obj || X509_OBJECT_set1_X509(e->obj, cert) != 1 ||
-        sk_X509_OBJECT_push(X509_STORE_get0_objects(store), e->obj) <= 0) {
-      X509_OBJECT_free(e->obj);
-      X509_free(cert);
-      free(e);
-      return -1;
-    }
-    *pushed = 1;
-  }
-  if (gsim_cix_add(&v->by_cert, &kc, e) != 0 || gsim_cix_add(&v->by_subject, &ks, e) != 0) {
-    gsim_cix_remove(&v->by_cert, &kc, e);
-    if (e->obj) /* still last on the stack */
-      sk_X509_OBJECT_pop(X509_STORE_get0_objects(store));
-    X509_OBJECT_free(e->obj);
+  if (gsim_cix_add(&v->by_cert, &k->cert, e) != 0 ||
+      gsim_cix_add(&v->by_subject, &k->subject, e) != 0) {
+    gsim_cix_remove(&v->by_cert, &k->cert, e);
     X509_free(cert);
     free(e);
     return -1;
@@ -196,24 +206,43 @@ static int view_hold(cert_view *v, X509 *cert, X509_STORE *store, int *pushed) {
   return 0;
 }
 
-/* One holder less; the last one frees the entry, its store object going to
- * dead[] (the caller takes it off the stack). */
-static void view_release(cert_view *v, X509 *cert, X509_OBJECT **dead, size_t *dead_count) {
-  view_entry *e = view_find(v, cert);
+/* One holder less; the last one frees the entry. */
+static void view_release(cert_view *v, X509 *cert, const cert_keys *k) {
+  view_entry *e = view_find_key(v, cert, &k->cert);
   if (!e || --e->refs > 0)
     return;
-  gsim_cix_key kc, ks;
-  if (gsim_cix_key_cert(cert, &kc) == 0)
-    gsim_cix_remove(&v->by_cert, &kc, e);
-  if (gsim_cix_key_name(X509_get_subject_name(e->cert), &ks) == 0)
-    gsim_cix_remove(&v->by_subject, &ks, e);
-  if (e->obj && dead) /* objects exist only in a view applied to a store */
-    dead[(*dead_count)++] = e->obj;
+  gsim_cix_remove(&v->by_cert, &k->cert, e);
+  gsim_cix_remove(&v->by_subject, &k->subject, e);
   X509_free(e->cert);
   free(e);
 }
 
-static int view_queue(cert_view *v, X509 *cert, int add) {
+/* *slot with its public key decoded (what an issuer's signature check
+ * needs): a certificate decoded at start without it (load_certs: OpenSSL 3.0
+ * spends ~90% of a d2i_X509 building the key through its provider decoders)
+ * is decoded again, whole, the first time, and replaces *slot (the same
+ * certificate: X509_cmp and every index key are equal). *slot when that
+ * fails. */
+static X509 *with_key(X509 **slot) {
+  if (X509_get0_pubkey(*slot)) /* decoded once: a cached pointer */
+    return *slot;
+  ERR_clear_error();
+  unsigned char *der = NULL;
+  int n = i2d_X509(*slot, &der);
+  const unsigned char *p = der;
+  X509 *full = n > 0 ? d2i_X509(NULL, &p, n) : NULL;
+  OPENSSL_free(der);
+  if (!full || !X509_get0_pubkey(full)) {
+    X509_free(full);
+    ERR_clear_error();
+    return *slot;
+  }
+  X509_free(*slot);
+  *slot = full;
+  return full;
+}
+
+static int view_queue(cert_view *v, X509 *cert, int add, const cert_keys *keys) {
   if (v->pending_count == v->pending_cap) {
     size_t cap = v->pending_cap ? v->pending_cap * 2 : 16;
     view_op *grown = realloc(v->pending, cap * sizeof(*grown));
@@ -223,63 +252,24 @@ static int view_queue(cert_view *v, X509 *cert, int add) {
     v->pending_cap = cap;
   }
   X509_up_ref(cert);
-  v->pending[v->pending_count++] = (view_op){cert, add};
+  v->pending[v->pending_count++] = (view_op){cert, add, *keys};
   return 0;
 }
 
-static int by_address(const void *a, const void *b) {
-  const X509_OBJECT *x = *(X509_OBJECT *const *)a, *y = *(X509_OBJECT *const *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Takes dead objects off the store's stack (one pass when there are many),
- * frees them, and sorts the stack when anything moved. */
-static void store_settle(X509_STORE *store, X509_OBJECT **dead, size_t dead_count, int pushed) {
-  STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
-  if (dead_count > 0 && dead_count <= 16) {
-    for (size_t i = 0; i < dead_count; i++)
-      sk_X509_OBJECT_delete_ptr(objs, dead[i]);
-  } else if (dead_count > 16) {
-    qsort(dead, dead_count, sizeof(X509_OBJECT *), by_address);
-    int kept = 0, n = sk_X509_OBJECT_num(objs);
-    for (int i = 0; i < n; i++) {
-      X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-      if (!bsearch(&o, dead, dead_count, sizeof(X509_OBJECT *), by_address))
-        sk_X509_OBJECT_set(objs, kept++, o);
-    }
-    while (sk_X509_OBJECT_num(objs) > kept)
-      sk_X509_OBJECT_pop(objs);
-  }
-  for (size_t i = 0; i < dead_count; i++)
-    X509_OBJECT_free(dead[i]);
-  /* once, here, never on a handshake; a deletion keeps the order (and the
-   * stack's sorted mark), a compaction by sk_set may not */
-  if (pushed || dead_count > 16)
-    sk_X509_OBJECT_sort(objs);
-}
-
-/* Applies v's queue (to store too, when given): 0, or -1 when memory ran
- * out (the changes before it stand, the rest are dropped; logged by the
- * caller). */
-static int view_apply(cert_view *v, X509_STORE *store) {
-  X509_OBJECT **dead = NULL;
-  size_t dead_count = 0;
-  size_t removes = 0;
-  for (size_t i = 0; i < v->pending_count; i++)
-    removes += !v->pending[i].add;
-  // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of object pointers
-  if (store && removes && !(dead = calloc(removes, sizeof(*dead))))
-    return -1;
-  int rc = 0, pushed = 0;
+/* Applies v's queue, one hash table operation per change: 0, or -1 when
+ * memory ran out (the changes before it stand, the rest are dropped; logged
+ * by the caller). */
+static int view_apply(cert_view *v) {
+  int rc = 0;
   for (size_t i = 0; i < v->pending_count; i++) {
     view_op *op = &v->pending[i];
     if (rc == 0 && op->add) {
-      if (view_hold(v, op->cert, store, &pushed) != 0)
+      if (view_hold(v, op->cert, &op->keys) != 0)
         rc = -1;
       else
         v->live++;
     } else if (rc == 0) {
-      view_release(v, op->cert, dead, &dead_count);
+      view_release(v, op->cert, &op->keys);
       v->live--;
     }
     if (rc == 0)
@@ -287,9 +277,6 @@ static int view_apply(cert_view *v, X509_STORE *store) {
     X509_free(op->cert);
   }
   v->pending_count = 0;
-  if (store)
-    store_settle(store, dead, dead_count, pushed);
-  free(dead);
   v->loaded_ms = gsim_now_ms();
   return rc;
 }
@@ -303,7 +290,7 @@ static void view_free(cert_view *v) {
     for (gsim_cix_entry *e = v->by_cert.buckets[b]; e; e = e->next) {
       view_entry *ve = e->value;
       X509_free(ve->cert);
-      free(ve); /* its object belongs to the store, freed with it */
+      free(ve);
     }
   gsim_cix_free(&v->by_cert);
   gsim_cix_free(&v->by_subject);
@@ -312,8 +299,11 @@ static void view_free(cert_view *v) {
 
 /* A change of the map, for both views' next ticks. */
 static int queue_both(gsim_listener *l, X509 *cert, int add) {
-  return view_queue(&l->handshake, cert, add) == 0 && view_queue(&l->memory, cert, add) == 0 ? 0
-                                                                                             : -1;
+  cert_keys keys;
+  return keys_of(cert, &keys) == 0 && view_queue(&l->handshake, cert, add, &keys) == 0 &&
+                 view_queue(&l->memory, cert, add, &keys) == 0
+             ? 0
+             : -1;
 }
 
 /* ---- certificates and names ------------------------------------------------- */
@@ -375,15 +365,19 @@ static void gsim_clientauth_key(const char *api_id, const char *key_type, const 
 }
 
 /* One stored row into a certificate; NULL with why when it does not decode. */
-static gsim_client_cert *from_row(const gsim_options *opt, const gsim_object_row *row, char *why,
-                                  size_t why_len) {
+static gsim_client_cert *from_row(const gsim_options *opt, OSSL_LIB_CTX *bare,
+                                  const gsim_object_row *row, char *why, size_t why_len) {
   json_t *json = row->json ? json_loads(row->json, 0, NULL) : NULL;
   const char *alias = json_string_value(json_object_get(json, "alias"));
   const char *api_id = json_string_value(json_object_get(json, "apiId"));
   const char *tier = json_string_value(json_object_get(json, "tier"));
   const char *key_type = json_string_value(json_object_get(json, "keyType"));
   const unsigned char *p = row->blob;
-  X509 *cert = row->blob ? d2i_X509(NULL, &p, (long)row->blob_len) : NULL;
+  /* without its public key (with_key decodes it when a signature needs it) */
+  X509 *cert = row->blob ? (X509 *)ASN1_item_d2i_ex(NULL, &p, (long)row->blob_len,
+                                                    ASN1_ITEM_rptr(X509), bare, NULL)
+                         : NULL;
+  ERR_clear_error(); /* the key's decoding failed on purpose */
   gsim_client_cert *c = NULL;
   if (!alias || !api_id || !tier || !key_type || !cert || strlen(alias) >= GSIM_ALIAS_MAX ||
       strlen(api_id) >= GSIM_API_ID_MAX || strlen(tier) >= sizeof(c->tier) ||
@@ -422,7 +416,7 @@ static int load_certs(gsim *sim, char *why, size_t why_len) {
     return gu_fail(why, why_len, "store: %s", gsim_store_error(sim->store));
   int rc = 0;
   for (size_t i = 0; i < count && rc == 0; i++) {
-    gsim_client_cert *c = from_row(sim->opt, &rows[i], why, why_len);
+    gsim_client_cert *c = from_row(sim->opt, sim->listener->bare, &rows[i], why, why_len);
     if (c && migrate_key(sim, &rows[i], c, why, why_len) != 0)
       rc = -1;
     else if (!c || gsim_clientauth_add(sim, c) != 0)
@@ -461,6 +455,71 @@ static int verify_callback(int ok, X509_STORE_CTX *store_ctx) {
              X509_verify_cert_error_string(err), subject);
   }
   return 0; /* the failure stands */
+}
+
+/* The handshake trust seen by OpenSSL's verifier. The X509_STORE holds no
+ * objects: its two lookups are these callbacks, over the handshake view's
+ * hash tables (so a tick adds or removes entries and never sorts a stack of
+ * every certificate, and a lookup costs the same with 10 or 100,000). The
+ * listener is the store's ex_data index 0, the index OpenSSL reserves in
+ * every class for the application's own pointer ("app data"). */
+static gsim_listener *listener_of(X509_STORE_CTX *ctx) {
+  X509_STORE *store = X509_STORE_CTX_get0_store(ctx);
+  return store ? X509_STORE_get_ex_data(store, 0) : NULL;
+}
+
+/* Every certificate of the handshake trust named `name` (OpenSSL's
+ * lookup_certs: how a presented leaf is found as a trust anchor under
+ * X509_V_FLAG_PARTIAL_CHAIN), each with a reference; NULL when none. */
+static STACK_OF(X509) * trust_lookup_certs(X509_STORE_CTX *ctx, const X509_NAME *name) {
+  gsim_listener *l = listener_of(ctx);
+  gsim_cix_key k;
+  if (!l || gsim_cix_key_name(name, &k) != 0)
+    return NULL;
+  STACK_OF(X509) *out = NULL;
+  const gsim_cix_entry *cur = NULL;
+  view_entry *e;
+  while ((e = gsim_cix_next(&l->handshake.by_subject, &k, &cur)) != NULL) {
+    if (X509_NAME_cmp(X509_get_subject_name(e->cert), name) != 0)
+      continue;
+    /* with its key: OpenSSL reads the key of every certificate on a chain */
+    X509 *x = with_key(&e->cert);
+    if ((!out && !(out = sk_X509_new_null())) || !X509_up_ref(x))
+      break;
+    if (sk_X509_push(out, x) <= 0) {
+      X509_free(x);
+      break;
+    }
+  }
+  return out;
+}
+
+/* A certificate of the handshake trust that issued x (OpenSSL's get_issuer:
+ * names, key identifiers and key type must fit), one valid now preferred, as
+ * X509_STORE_CTX_get1_issuer does: 1 with a reference in *issuer, or 0. */
+static int trust_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x) {
+  gsim_listener *l = listener_of(ctx);
+  gsim_cix_key k;
+  *issuer = NULL;
+  if (!l || gsim_cix_key_name(X509_get_issuer_name(x), &k) != 0)
+    return 0;
+  const gsim_cix_entry *cur = NULL;
+  view_entry *e;
+  X509 *best = NULL;
+  while ((e = gsim_cix_next(&l->handshake.by_subject, &k, &cur)) != NULL) {
+    X509 *candidate = with_key(&e->cert);
+    if (X509_check_issued(candidate, x) != X509_V_OK)
+      continue;
+    best = candidate;
+    if (X509_cmp_current_time(X509_get0_notBefore(candidate)) <= 0 &&
+        X509_cmp_current_time(X509_get0_notAfter(candidate)) >= 0)
+      break; /* valid now: the one */
+  }
+  ERR_clear_error();
+  if (!best || !X509_up_ref(best))
+    return 0;
+  *issuer = best;
+  return 1;
 }
 
 /* A generation's SSL_CTX: the identity, the verify mode and the shared store. */
@@ -520,7 +579,7 @@ static int rebuild_profile(gsim *sim, gsim_listener *l, const char *reason, char
   SSL_CTX *ctx = new_ctx(sim, l, why, why_len);
   if (!ctx)
     return -1;
-  if (view_apply(&l->handshake, l->store) != 0)
+  if (view_apply(&l->handshake) != 0)
     gsim_log(sim, "ERROR",
              "listener SSL profile: out of memory applying the changes: some dropped");
   SSL_CTX_free(l->ctx); /* connections made with it hold their own reference */
@@ -537,7 +596,7 @@ static int rebuild_profile(gsim *sim, gsim_listener *l, const char *reason, char
 /* The in-memory trust view's queue applied. */
 static int reload_memory(gsim *sim, gsim_listener *l, const char *reason, char *why,
                          size_t why_len) {
-  if (view_apply(&l->memory, NULL) != 0)
+  if (view_apply(&l->memory) != 0)
     return gu_fail(why, why_len, "out of memory (some changes dropped)");
   if (l->memory_loads++ > 0)
     gsim_log(sim, "INFO",
@@ -562,21 +621,28 @@ int gsim_listener_init(gsim *sim, EVP_PKEY *key, STACK_OF(X509) * chain, char *w
   EVP_PKEY_up_ref(key);
   l->key = key;
   l->chain = X509_chain_up_ref(chain);
-  if (!l->chain || !(l->store = X509_STORE_new()))
+  if (!l->chain || !(l->store = X509_STORE_new()) || X509_STORE_set_ex_data(l->store, 0, l) != 1)
     return gu_fail(why, why_len, "out of memory");
+  /* an explicit provider, or OpenSSL would load the default one on first use */
+  if (!(l->bare = OSSL_LIB_CTX_new()) || !(l->bare_null = OSSL_PROVIDER_load(l->bare, "null")))
+    return gu_fail(why, why_len, "OpenSSL: no library context with the null provider");
   X509_STORE_set_flags(l->store, X509_V_FLAG_PARTIAL_CHAIN);
+  X509_STORE_set_get_issuer(l->store, trust_get_issuer);
+  X509_STORE_set_lookup_certs(l->store, trust_lookup_certs);
   const char *path = opt->client_trust ? opt->client_trust : opt->trust;
   const char *password = opt->client_trust ? opt->client_trust_password : opt->trust_password;
   gcert_error err = {0};
   if (path && gcert_read_file(path, GCERT_FORMAT_AUTO, password, &l->base, &err) != GCERT_OK)
     return gu_fail(why, why_len, "%s %s: %s",
                    opt->client_trust ? "listener trust store" : "--trust", path, err.message);
-  int pushed = 0;
   for (size_t i = 0; i < l->base.count; i++) { /* base entries: held for good */
     STACK_OF(X509) *certs = l->base.entries[i].chain;
-    for (int j = 0; certs && j < sk_X509_num(certs); j++)
-      if (view_hold(&l->handshake, sk_X509_value(certs, j), l->store, &pushed) != 0)
+    for (int j = 0; certs && j < sk_X509_num(certs); j++) {
+      cert_keys keys;
+      if (keys_of(sk_X509_value(certs, j), &keys) != 0 ||
+          view_hold(&l->handshake, sk_X509_value(certs, j), &keys) != 0)
         return gu_fail(why, why_len, "out of memory");
+    }
   }
   if (load_certs(sim, why, why_len) != 0)
     return -1;
@@ -605,7 +671,11 @@ void gsim_listener_free(gsim *sim) {
   gsim_cix_free(&l->by_subject);
   view_free(&l->handshake);
   view_free(&l->memory);
-  X509_STORE_free(l->store); /* and the objects view_hold pushed */
+  X509_STORE_free(l->store);
+  /* last: X509_free of a certificate decoded in it (one a connection still
+   * holds in its verified chain) does not use the context */
+  OSSL_PROVIDER_unload(l->bare_null);
+  OSSL_LIB_CTX_free(l->bare);
   gcert_store_free(&l->base);
   EVP_PKEY_free(l->key);
   sk_X509_pop_free(l->chain, X509_free);
@@ -662,8 +732,7 @@ json_t *gsim_listener_status(gsim *sim) {
       (json_int_t)l->generation, "reloads", (json_int_t)l->profile_reloads, "pending_change",
       l->handshake.pending_count > 0, "certificates_live", (json_int_t)l->handshake.live,
       "loaded_ms", (json_int_t)l->handshake.loaded_ms, "changes_applied",
-      (json_int_t)l->handshake.applied, "trust_objects",
-      (json_int_t)sk_X509_OBJECT_num(X509_STORE_get0_objects(l->store)));
+      (json_int_t)l->handshake.applied, "trust_objects", (json_int_t)l->handshake.by_cert.count);
   json_t *truststore = json_pack(
       "{s:I, s:I, s:I, s:o, s:I, s:b, s:I, s:I, s:I}", "period_s",
       (json_int_t)opt->truststore_period_s, "initial_delay_s", (json_int_t)opt->truststore_delay_s,
@@ -681,7 +750,8 @@ json_t *gsim_listener_status(gsim *sim) {
                    "max_client_certificates", (json_int_t)gsim_client_cert_limit(sim));
 }
 
-/* 1 when issuer's key signed cert (and the names link). */
+/* 1 when issuer's key signed cert (and the names link). A stored
+ * certificate is passed through with_key first. */
 static int signed_by(X509 *cert, X509 *issuer) {
   EVP_PKEY *key = X509_get0_pubkey(issuer);
   int ok = key && X509_check_issued(issuer, cert) == X509_V_OK && X509_verify(cert, key) == 1;
@@ -704,7 +774,7 @@ int gsim_listener_memory_trusts(gsim *sim, X509 *cert) {
     const gsim_cix_entry *cur = NULL;
     view_entry *e;
     while ((e = gsim_cix_next(&l->memory.by_subject, &k, &cur)) != NULL)
-      if (signed_by(cert, e->cert))
+      if (signed_by(cert, with_key(&e->cert)))
         return 1;
   }
   for (size_t i = 0; i < l->base.count; i++) {
@@ -762,10 +832,11 @@ static const gsim_client_cert *issued_by_one(gsim *sim, const gsim_api *api, X50
   if (gsim_cix_key_name(X509_get_issuer_name(cert), &k) != 0)
     return NULL;
   const gsim_cix_entry *cur = NULL;
-  const gsim_client_cert *c, *best = NULL;
+  gsim_client_cert *c;
+  const gsim_client_cert *best = NULL;
   while ((c = gsim_cix_next(&l->by_subject, &k, &cur)) != NULL)
     if ((!best || c->seq < best->seq) && strcmp(c->api_id, api->id) == 0 &&
-        signed_by(cert, c->cert))
+        signed_by(cert, with_key(&c->cert)))
       best = c;
   return best;
 }
@@ -806,6 +877,8 @@ const gsim_client_cert *gsim_client_cert_match(gsim *sim, const gsim_api *api, X
 /* c's entries in the map's three indexes (add 1) or out of them (add 0). */
 static int index_cert(gsim *sim, gsim_client_cert *c, int add) {
   gsim_listener *l = sim->listener;
+  /* the map changes: the rows it last matched (gsim_client_certs_sync) no longer say it all */
+  memset(l->rows_seen, 0, sizeof(l->rows_seen));
   gsim_cix_key ki, ka, ks;
   if (gsim_cix_key_identity(c->cert, sim->opt->cert_match == GSIM_MATCH_SERIAL_SUBJECT, &ki) != 0 ||
       gsim_cix_key_text(c->alias, &ka) != 0 ||
@@ -1036,6 +1109,27 @@ static int sync_one(gsim *sim, gsim_client_cert *c, const gsim_client_cert *stor
   return changed;
 }
 
+/* SHA-256 of the stored rows (key, json, DER): a sync whose rows are those
+ * the map last matched decodes nothing. All zero when OpenSSL fails (the
+ * rows are then compared one by one, the safe side). */
+static void rows_digest(const gsim_object_row *rows, size_t count, unsigned char out[32]) {
+  memset(out, 0, 32);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+  for (size_t i = 0; ok && i < count; i++) {
+    const char *json = rows[i].json ? rows[i].json : "";
+    uint64_t len = rows[i].blob_len;
+    ok = EVP_DigestUpdate(ctx, rows[i].key, strlen(rows[i].key) + 1) == 1 &&
+         EVP_DigestUpdate(ctx, json, strlen(json) + 1) == 1 &&
+         EVP_DigestUpdate(ctx, &len, sizeof(len)) == 1 &&
+         (len == 0 || EVP_DigestUpdate(ctx, rows[i].blob, rows[i].blob_len) == 1);
+  }
+  unsigned out_len = 0;
+  if (!ok || EVP_DigestFinal_ex(ctx, out, &out_len) != 1)
+    memset(out, 0, 32);
+  EVP_MD_CTX_free(ctx);
+}
+
 int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len) {
   gsim_listener *l = sim->listener;
   *changed = 0;
@@ -1044,6 +1138,13 @@ int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len
   if (gsim_store_object_list(sim->store, GSIM_CLIENT_CERT_KIND, NULL, &rows, &count) !=
       GSIM_STORE_OK)
     return gu_fail(why, why_len, "client certificates: %s", gsim_store_error(sim->store));
+  unsigned char digest[32];
+  static const unsigned char zero[32];
+  rows_digest(rows, count, digest);
+  if (memcmp(digest, l->rows_seen, sizeof(digest)) == 0 && memcmp(digest, zero, 32) != 0) {
+    gsim_object_rows_free(rows, count); /* the rows the map already matched */
+    return 0;
+  }
   // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers to entries
   gsim_client_cert **kept = calloc(count ? count : 1, sizeof(*kept));
   if (!kept) {
@@ -1055,7 +1156,8 @@ int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len
   /* stored: matched to the map by key (api, key type, alias), or added */
   for (size_t i = 0; i < count && rc == 0; i++) {
     char row_why[256];
-    gsim_client_cert *stored = from_row(sim->opt, &rows[i], row_why, sizeof(row_why));
+    gsim_client_cert *stored =
+        from_row(sim->opt, sim->listener->bare, &rows[i], row_why, sizeof(row_why));
     if (!stored) {
       gsim_log(sim, "WARN", "cluster: %s; skipped", row_why);
       continue;
@@ -1100,6 +1202,8 @@ int gsim_client_certs_sync(gsim *sim, size_t *changed, char *why, size_t why_len
   }
   free(kept);
   gsim_object_rows_free(rows, count);
+  if (rc == 0)
+    memcpy(l->rows_seen, digest, sizeof(digest));
   return rc;
 }
 

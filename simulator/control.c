@@ -7,7 +7,13 @@
  *                       processed, the next ticks), trust generation, reloads,
  *                       pending changes, counts
  *   GET  /_sim/time     the process clock (fake under libfaketime)
- *   POST /_sim/reload   reload the sender trust now, off schedule
+ *   POST /_sim/reload   apply what is pending now, off schedule: the sender
+ *                       trust and the listener's two views, each only when
+ *                       something changed since its last reload (a call with
+ *                       nothing pending rebuilds nothing: no new generation,
+ *                       no reload counted); answers the status plus
+ *                       "reloaded": {sender, listener_profile,
+ *                       listener_truststore}, what this call rebuilt
  *
  * Every admin call runs the reload check first, so reading the status after a
  * clock step is itself the acknowledgement a harness waits for: the answer
@@ -92,12 +98,20 @@ void gsim_control_request(gsim *sim, struct evhttp_request *req, const char *pat
     gsim_send_json(req, 200, json_pack("{s:o, s:I}", "time", iso(now), "time_ms", (json_int_t)now));
   } else if (strcmp(path, "reload") == 0 && cmd == EVHTTP_REQ_POST) {
     char why[256];
+    /* what this call rebuilds: only what changed since the last reload */
+    int sender = gsim_trust_pending(&sim->trust);
+    int profile = gsim_listener_pending(sim, GSIM_LISTENER_HANDSHAKE);
+    int memory = gsim_listener_pending(sim, GSIM_LISTENER_MEMORY);
     if (gsim_reload_everything_now(sim, why, sizeof(why)) != 0) {
       gsim_log(sim, "ERROR", "requested reload failed: %s", why);
       gsim_rest_error(req, 500, "Internal server error", "The reload failed; see the gateway log");
       return;
     }
-    gsim_send_json(req, 200, gsim_status_json(sim));
+    json_t *status = gsim_status_json(sim);
+    json_object_set_new(status, "reloaded",
+                        json_pack("{s:b, s:b, s:b}", "sender", sender, "listener_profile", profile,
+                                  "listener_truststore", memory));
+    gsim_send_json(req, 200, status);
   } else if (strcmp(path, "status") == 0 || strcmp(path, "time") == 0 ||
              strcmp(path, "reload") == 0) {
     gsim_rest_error(req, 405, "Method Not Allowed", "status and time take GET, reload takes POST");

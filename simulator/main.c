@@ -210,6 +210,21 @@ static int open_state(gsim *sim, int *lock_fd, char *why, size_t why_len) {
   return 0;
 }
 
+/* The event loop. epoll's change list: an fd's read/write interest, switched
+ * off and on again within one turn of the loop (evhttp does it at every
+ * request and response), costs one epoll_ctl at the end of the turn, or none,
+ * instead of one per switch. Its one caveat, fds shared through dup(), does not
+ * arise: every fd is a socket the loop opened or accepted itself. */
+static struct event_base *new_base(void) {
+  struct event_config *cfg = event_config_new();
+  if (!cfg)
+    return NULL;
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+  struct event_base *base = event_base_new_with_config(cfg);
+  event_config_free(cfg);
+  return base;
+}
+
 static int start(gsim *sim, identity *id, int *lock_fd, char *why, size_t why_len) {
   if (sim->opt->log_path) {
     sim->log = fopen(sim->opt->log_path, "ae");
@@ -218,7 +233,8 @@ static int start(gsim *sim, identity *id, int *lock_fd, char *why, size_t why_le
   }
   sim->started_ms = gsim_now_ms();
   gsim_reload_init(sim);
-  if (open_state(sim, lock_fd, why, why_len) != 0)
+  if (open_state(sim, lock_fd, why, why_len) != 0 ||
+      gsim_store_set_durability(sim->store, sim->opt->durability_full, why, why_len) != 0)
     return -1;
   gsim_reload_cluster_init(sim); /* --node: before loading, so nothing made meanwhile is missed */
   if (load_identity(sim->opt, id, why, why_len) != 0 ||
@@ -229,7 +245,7 @@ static int start(gsim *sim, identity *id, int *lock_fd, char *why, size_t why_le
       gsim_oauth_init(sim, why, why_len) != 0 || gsim_throttle_init(sim, why, why_len) != 0 ||
       gsim_sap_init(sim, why, why_len) != 0)
     return -1;
-  sim->base = event_base_new();
+  sim->base = new_base();
   if (!sim->base)
     return gu_fail(why, why_len, "event_base_new failed");
   sim->https = listen_http(sim, 1, gsim_proxy_request, &sim->https_port, why, why_len);

@@ -37,6 +37,7 @@ static const char usage_text[] =
     "                    [--trust FILE.pem|FILE.jks [--trust-password-file FILE]]\n"
     "                    [--config FILE.json] [--fault-format json|xml] [--http]\n"
     "                    [--backend-timeout-ms MS] [--max-client-certs N] [--log FILE]\n"
+    "                    [--durability process|full]\n"
     "                    [--node K]\n"
     "\n"
     "The reference gateway of gatecert. Listens on 127.0.0.1, ports chosen by the\n"
@@ -84,6 +85,12 @@ static const char usage_text[] =
     "  --max-client-certs N        client certificates stored at most, every API\n"
     "                              together (default 250000); an upload past it is\n"
     "                              refused with the profile's 400 error\n"
+    "  --durability process|full   process (default): an acknowledged change survives\n"
+    "                              the simulator being killed (SIGKILL, a crash) but\n"
+    "                              the last ones may be lost in an OS crash or power\n"
+    "                              cut (SQLite WAL, synchronous=NORMAL); full: fsync at\n"
+    "                              every commit, survives those too (~1 ms more per\n"
+    "                              change)\n"
     "  --log FILE                  gateway log (default: stderr)\n"
     "  --break immediate-reload    self-test only: apply endpoint certificate changes at\n"
     "                              once instead of at the tick (a deliberate bug that the\n"
@@ -92,7 +99,7 @@ static const char usage_text[] =
     "                              row (see --rules; repeatable)\n"
     "  --quirk NAME                turn on a bug reported against a WSO2 version (its\n"
     "                              issue and row in --rules; repeatable; config\n"
-    "                              \"quirks\"): deleted-alias-taken\n"
+    "                              \"quirks\"): deleted-alias-taken, node-misses-change\n"
     "  --rules                     print the rule table (Markdown) and exit\n"
     "  --help                      this text\n"
     "  --version                   print \"gatecert-sim VERSION\" and exit\n";
@@ -715,6 +722,7 @@ enum {
   OPT_KEEPALIVE,
   OPT_IDLE,
   OPT_MAX_CLIENT_CERTS,
+  OPT_DURABILITY,
   OPT_NODE,
   OPT_VERSION,
   OPT_QUIRK,
@@ -738,6 +746,7 @@ static const struct option long_options[] = {
     {"backend-keepalive", required_argument, NULL, OPT_KEEPALIVE},
     {"backend-idle-ms", required_argument, NULL, OPT_IDLE},
     {"max-client-certs", required_argument, NULL, OPT_MAX_CLIENT_CERTS},
+    {"durability", required_argument, NULL, OPT_DURABILITY},
     {"node", required_argument, NULL, OPT_NODE},
     {"log", required_argument, NULL, OPT_LOG},
     {"break", required_argument, NULL, OPT_BREAK},
@@ -829,6 +838,11 @@ static int parse_one(gsim_options *opt, cli_seen *seen, int c, const char *arg, 
     if (parse_long(arg, 1, GSIM_LIMIT_MAX_CLIENT_CERTS, &opt->max_client_certs) != 0)
       return fail(why, why_len, "--max-client-certs: \"%s\" is not 1..%d", arg,
                   GSIM_LIMIT_MAX_CLIENT_CERTS);
+    return 0;
+  case OPT_DURABILITY:
+    if (strcmp(arg, "process") != 0 && strcmp(arg, "full") != 0)
+      return fail(why, why_len, "--durability: \"%s\" is not process or full", arg);
+    opt->durability_full = strcmp(arg, "full") == 0;
     return 0;
   case OPT_NODE:
     if (parse_long(arg, 1, GSIM_MAX_NODES, &opt->node) != 0)

@@ -15,7 +15,9 @@
  * the trust of now; no TLS session is cached or resumed. A complete answer
  * that leaves the connection open puts it back in the pool (its TLS callbacks
  * detached); with --backend-keepalive off every request says Connection: close
- * and evhttp frees its connection, as before pooling existed.
+ * and evhttp frees its connection, as before pooling existed. The request on a
+ * kept-alive connection and the answer to the client are written in the turn
+ * of the loop that queued them, each as one TLS record (send_now).
  *
  * What went wrong is read from the connection itself rather than guessed from
  * errno: the verify callback records the first certificate error (chain or
@@ -82,6 +84,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/err.h>
@@ -377,6 +381,35 @@ static int head_violates(const char *head, size_t len, int at_eof) {
   return 0;
 }
 
+/* A message evhttp just queued, sent now as one TLS record.
+ *
+ * One record: libevent's OpenSSL bufferevent writes each chain of its output
+ * buffer with its own SSL_write, so evhttp's head (one chain) and the body it
+ * appends (another) would leave as two records and two write()s, and the peer
+ * would read twice. The first record's worth of bytes is made one chain (a
+ * copy of at most 16 KiB; a longer body still leaves in 16 KiB records).
+ *
+ * Now: a bufferevent writes only once epoll reports the socket writable, a
+ * turn of the loop later, and arms and disarms EPOLLOUT for that (two
+ * epoll_ctl per message). Activating its armed write event (ev_write of
+ * event2/bufferevent_struct.h, libevent's public but layout-bound structure)
+ * runs the same write callback in this turn instead: the message is written
+ * at once, or, if the socket is full, the callback leaves the event armed as
+ * before; with the change list (main.c) arming and disarming in one turn cost
+ * no epoll_ctl. The same callback, bytes and errors as without it. */
+#define TLS_RECORD_MAX 16384
+static void send_now(struct evhttp_connection *conn) {
+  struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+  struct evbuffer *out = bev ? bufferevent_get_output(bev) : NULL;
+  size_t len = out ? evbuffer_get_length(out) : 0;
+  if (len == 0)
+    return;
+  if (len > 1)
+    evbuffer_pullup(out, (ev_ssize_t)(len < TLS_RECORD_MAX ? len : TLS_RECORD_MAX));
+  if (event_pending(&bev->ev_write, EV_WRITE, NULL))
+    event_active(&bev->ev_write, EV_WRITE, 1);
+}
+
 /* ---- answering the client, failures --------------------------------------- */
 
 static void send_fault(proxy_call *call, const gsim_rule *row, const char *code,
@@ -503,6 +536,7 @@ static void relay_response(proxy_call *call, struct evhttp_request *backend_req)
   int code = evhttp_request_get_response_code(backend_req);
   const char *reason = evhttp_request_get_response_code_line(backend_req);
   evhttp_send_reply(call->client, code, reason, call->body);
+  send_now(call->client_conn);
   call->sim->stats.proxied++;
 }
 
@@ -831,7 +865,9 @@ static void start_call(gsim *sim, struct evhttp_request *req, gsim_api *api, con
     const gsim_rule *row = gsim_rule_of(sim->opt, GSIM_RF_BACKEND_CONNECT);
     send_fault(call, row, row->code, "Error connecting to the back end");
     call_free(call);
+    return;
   }
+  send_now(conn); /* queued now on a kept-alive connection; a new one sends at its connect */
 }
 
 /* A route an SSL profile names by host:port (not only the default profile). */

@@ -41,7 +41,11 @@
  * this node has not processed yet goes live at that tick, as it would have
  * had the node checked in between (the harness acknowledges every clock step
  * on every node before it writes, so a write after a tick is never taken
- * into it). A failed sync is logged and retried at the next check.
+ * into it). A failed sync is logged and retried at the next check. Rule family
+ * cluster-certificates decides whether certificates are taken at all: the
+ * quirk node-misses-change (api-manager #3167) swaps in the row under which
+ * a node keeps the endpoint and client certificates (and sap stores) it
+ * loaded at start until it restarts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,12 +154,18 @@ static void listener_check(gsim *sim, int64_t now) {
     gsim_log(sim, "ERROR", "client certificate reload failed: %s", why);
 }
 
+/* Off schedule (POST /_sim/reload): what is pending, now; a view or the
+ * sender with nothing pending is not rebuilt (no new generation, nothing
+ * counted), as at a tick. */
 int gsim_reload_everything_now(gsim *sim, char *why, size_t why_len) {
-  if (gsim_reload_now(sim, "requested", why, why_len) != 0 ||
-      gsim_listener_apply(sim, GSIM_LISTENER_HANDSHAKE, "requested", why, why_len) != 0 ||
+  if (gsim_trust_pending(&sim->trust)) {
+    if (gsim_reload_now(sim, "requested", why, why_len) != 0)
+      return -1;
+    sim->sender_reloads++;
+  }
+  if (gsim_listener_apply(sim, GSIM_LISTENER_HANDSHAKE, "requested", why, why_len) != 0 ||
       gsim_listener_apply(sim, GSIM_LISTENER_MEMORY, "requested", why, why_len) != 0)
     return -1;
-  sim->sender_reloads++;
   return 0;
 }
 
@@ -205,11 +215,15 @@ static void cluster_sync(gsim *sim, int64_t now) {
   int was_pending = gsim_trust_pending(&sim->trust);
   size_t added = 0, removed = 0, certs = 0;
   int sender = 0, sap = 0, failed = 0;
+  /* rule family cluster-certificates: the quirk node-misses-change leaves them out */
+  int certs_taken =
+      gsim_rule_of(sim->opt, GSIM_RF_CLUSTER_CERTS)->variant == GSIM_CLUSTER_CERTS_TAKEN;
   /* APIs first: client certificates and subscriptions name them */
   if (gsim_apis_sync(sim, &added, &removed, why, sizeof(why)) != 0 ||
-      gsim_client_certs_sync(sim, &certs, why, sizeof(why)) != 0 ||
+      (certs_taken && gsim_client_certs_sync(sim, &certs, why, sizeof(why)) != 0) ||
       gsim_oauth_sync(sim, why, sizeof(why)) != 0 ||
-      (sender = sender_sync(sim, why, sizeof(why))) < 0 || (sap = gsim_sap_sync(sim)) < 0)
+      (certs_taken && (sender = sender_sync(sim, why, sizeof(why))) < 0) ||
+      (certs_taken && (sap = gsim_sap_sync(sim)) < 0))
     failed = 1;
   c->apis_added += added;
   c->apis_removed += removed;
@@ -223,8 +237,12 @@ static void cluster_sync(gsim *sim, int64_t now) {
              sim->opt->node, why);
     return;
   }
-  char sender_text[96] = "unchanged";
-  if (was_pending)
+  char sender_text[128] = "unchanged";
+  if (!certs_taken)
+    snprintf(sender_text, sizeof(sender_text), "%s",
+             "and client certificates not taken (rule cluster.node-misses-change: until a "
+             "restart)");
+  else if (was_pending)
     snprintf(sender_text, sizeof(sender_text), "%s",
              "already waiting for this node's next sender tick");
   else if (sender || sap) {

@@ -91,6 +91,7 @@ static const char *const FAMILY_NAMES[GSIM_RF_COUNT] = {
     [GSIM_RF_JWT_SKEW] = "jwt-skew",
     [GSIM_RF_ALIAS_REUSE] = "endpoint-alias-reuse",
     [GSIM_RF_SAP_FORMATS] = "sap-formats",
+    [GSIM_RF_CLUSTER_CERTS] = "cluster-certificates",
 };
 
 const char *gsim_rule_family_name(gsim_rule_family family) {
@@ -377,6 +378,17 @@ static const gsim_rule TABLE[] = {
      GSIM_SOURCE_INFERRED,
      "inferred: api-manager #1397 (a deleted alias still \"already exists\") was filed against "
      "4.2.0 alpha and closed before 4.2.0; the bug is the quirk deleted-alias-taken"},
+    {GSIM_RF_CLUSTER_CERTS, "cluster.certificates-taken", GSIM_ON_ALL,
+     GSIM_CLUSTER_CERTS_TAKEN, 0, NULL,
+     "A gateway cluster node (--node) takes endpoint and client certificate changes made through "
+     "another node when it next reads the store: pending at once, live at its own next sender or "
+     "listener tick",
+     GSIM_SOURCE_INFERRED,
+     "inferred: each 4.x gateway node keeps its own trust stores (APIGatewayAdmin.deployAPI adds "
+     "an API's certificates to the node's own; api-manager #3167 shows client-truststore.jks per "
+     "node) and reloads them on its own ticks; carbon-apimgt #13408 (2025, for api-manager "
+     "#3388) sends certificate events between active-active nodes; the quirk node-misses-change "
+     "is the bug reported before it"},
     {GSIM_RF_SAP_PROVIDER_VERIFY, "sap.provider-default-verifier", GSIM_ON_ALL, 0, 0, NULL,
      "An API provider's backend host name is checked with the Default verifier",
      GSIM_SOURCE_INFERRED, "inferred: seed 004 does not say how host names are checked"},
@@ -460,6 +472,16 @@ static const gsim_rule TABLE[] = {
     {GSIM_RF_SAP_FORMATS, "sap.formats-none", GSIM_ON_WSO2, GSIM_SAP_FORMATS_2023, 0, NULL,
      "No sap stores (the OData service is 404)", GSIM_SOURCE_INFERRED,
      "inferred: WSO2 API Manager has no SAP certificate stores; the row only fills the table"},
+    {GSIM_RF_CLUSTER_CERTS, "cluster.node-misses-change", 0, GSIM_CLUSTER_CERTS_MISSED, 0, NULL,
+     "A gateway cluster node (--node) misses endpoint and client certificate changes (and sap "
+     "store changes) made through another node until it restarts: its trust keeps what it "
+     "loaded at start; APIs, applications and subscriptions still reach it",
+     GSIM_SOURCE_BUG,
+     "api-manager #3167 (API-M 4.1.0 active-active: an endpoint certificate updated through node "
+     "1 is in the database and node 1's client-truststore.jks, not in node 2's, whose Publisher "
+     "shows null); api-manager #87 (2022, Publisher v1: an endpoint certificate loaded in one of "
+     "four gateways); carbon-apimgt #13408 (2025) added certificate events between active-active "
+     "nodes"},
 };
 /* clang-format on */
 
@@ -467,6 +489,8 @@ static const gsim_rule TABLE[] = {
 static const gsim_quirk QUIRKS[] = {
     {"deleted-alias-taken", GSIM_ON_WSO2_4, "4.2.0 alpha", "wso2/api-manager#1397",
      "upload.deleted-alias-taken"},
+    {"node-misses-change", GSIM_ON_WSO2_4, "4.1.0", "wso2/api-manager#3167",
+     "cluster.node-misses-change"},
 };
 #define QUIRK_COUNT (sizeof(QUIRKS) / sizeof(QUIRKS[0]))
 _Static_assert(sizeof(QUIRKS) / sizeof(QUIRKS[0]) <= 64, "gsim_rules.quirks has a bit per quirk");

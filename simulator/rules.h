@@ -100,6 +100,7 @@ typedef enum gsim_rule_family {
   GSIM_RF_JWT_SKEW,            /* variant: the token timestamp skew in seconds */
   GSIM_RF_ALIAS_REUSE,         /* variant GSIM_REUSE_*: an endpoint alias after its delete */
   GSIM_RF_SAP_FORMATS,         /* variant GSIM_SAP_FORMATS_*: what a sap store takes */
+  GSIM_RF_CLUSTER_CERTS,       /* variant GSIM_CLUSTER_*: other nodes' certificate changes */
   GSIM_RF_COUNT
 } gsim_rule_family;
 
@@ -118,6 +119,7 @@ enum { GSIM_REST_V4 = 0, GSIM_REST_V014, GSIM_REST_SAP_ODATA };
 enum { GSIM_SAP_FORMATS_2023 = 0, GSIM_SAP_FORMATS_2026 };
 enum { GSIM_FORWARD_REMOVE_WHEN_READ = 0, GSIM_FORWARD_PASS_ON };
 enum { GSIM_REUSE_FREE = 0, GSIM_REUSE_REMOVED_COUNTS };
+enum { GSIM_CLUSTER_CERTS_TAKEN = 0, GSIM_CLUSTER_CERTS_MISSED };
 
 typedef struct gsim_rule {
   gsim_rule_family family;

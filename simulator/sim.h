@@ -133,6 +133,7 @@ typedef struct gsim_options {
   gsim_cert_match cert_match; /* serial + issuer DN (default) or serial + subject DN */
   int chain_validation;       /* enable_certificate_chain_validation */
   long max_client_certs;      /* --max-client-certs: every API together */
+  int durability_full;        /* --durability full: fsync every commit (default process) */
   long node;                  /* --node K: this node of a cluster on --state (0: none) */
   /* load-balancer header mode (config "mutual_ssl") */
   char *cert_header;                          /* default X-WSO2-CLIENT-CERTIFICATE */
@@ -329,8 +330,9 @@ void gsim_reload_init(gsim *sim);
  * in-memory trust). Called from the loop's cap timer and at the start of
  * every request, so the first request after a tick sees the reloaded trust. */
 void gsim_reload_check(gsim *sim);
-/* /_sim/reload: the sender trust and both listener views rebuilt now. 0, or
- * -1 with why filled. */
+/* /_sim/reload: the sender trust and both listener views rebuilt now, each
+ * only when something changed since its last reload. 0, or -1 with why
+ * filled. */
 int gsim_reload_everything_now(gsim *sim, char *why, size_t why_len);
 /* --node: the data version seen at start (before anything is loaded, so a
  * change made meanwhile is taken at the first check). */

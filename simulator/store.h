@@ -56,6 +56,14 @@ int gsim_store_open(const char *path, gsim_store **out, char *why, size_t why_le
 int gsim_store_open_fresh(const char *path, gsim_store **out, char *replaced, size_t replaced_len,
                           char *why, size_t why_len);
 void gsim_store_close(gsim_store *store);
+/* How a commit reaches the disk (a store opens with full). full: the WAL is
+ * fsynced at every commit (an acknowledged change survives an OS crash or a
+ * power cut). process (full 0): synchronous=NORMAL, the WAL is fsynced at
+ * checkpoints only; an acknowledged change survives the process being killed
+ * (SIGKILL, a crash: it is in the kernel's page cache) but the last ones
+ * before an OS crash or power cut may be lost (the store stays consistent).
+ * 0, or -1 with why. */
+int gsim_store_set_durability(gsim_store *store, int full, char *why, size_t why_len);
 
 /* The state directory's lock: one simulator per state directory. Takes a
  * POSIX record lock (fcntl F_SETLK) on DIR/gatecert-sim.lock (0600), writes

@@ -39,6 +39,14 @@
  * the entry first: SAP has no update call, an upload under a taken name
  * overwrites it, so a replacement of nothing answers the GET's 404.
  *
+ * A cluster (cfg.nodes above 1, GH_CAP_CLUSTER) is one gatecert-sim per
+ * node, each started with the same --state directory (the store the nodes
+ * share) and --node K, on ports of its own, its log in gateway.log (node 1)
+ * or gateway-node<K>.log; use_node picks the node every later operation
+ * talks to (its admin port, HTTPS port, start), restart restarts that node
+ * alone, stop stops them all by pid. A load balancer in front sits before
+ * node 1.
+ *
  * The simulator lacks per-API backend TLS because the products it imitates
  * do (WSO2 and SAP choose backend TLS per host:port): such cases are reported
  * not applicable (gh_product_not_applicable, the rules of simulator/rules.c).
@@ -85,6 +93,16 @@ typedef struct api_id {
 
 #define MAX_EXTRA 16
 
+/* One gatecert-sim process: a node of the cluster (node 1 alone otherwise). */
+typedef struct sim_node {
+  gh_proc proc;
+  int running;
+  int admin_port;
+  int https_port;
+  int64_t started_ms;
+  char stderr_path[1024];
+} sim_node;
+
 typedef struct sim_driver {
   char *bin;
   const char *extra[MAX_EXTRA + 1]; /* borrowed: the caller's argv */
@@ -95,18 +113,15 @@ typedef struct sim_driver {
   char password_file[1024];
   char config_file[1024];
   char state_dir[1024];
-  char stderr_path[1024];
   char server_cert[1024]; /* with a load balancer in front: the simulator's identity */
   char server_key[1024];
   char lb_dir[1024];
   char nginx[1024];
   char user_line[160];
   gh_front_lb *lb; /* the load balancer in front, while it runs */
-  gh_proc proc;
-  int running;
-  int admin_port;
-  int https_port;
-  int64_t started_ms;
+  sim_node nodes[GH_MAX_NODES];
+  int node_count; /* started so far (1 without a cluster) */
+  sim_node *cur;  /* the node operations address (use_node) */
   api_id apis[MAX_APIS];
   size_t api_count;
   api_id apps[MAX_APIS]; /* applications: name -> applicationId */
@@ -152,7 +167,7 @@ static int admin_as(sim_driver *s, const char *method, const char *path, const c
   if (!h)
     return gu_fail(why, why_len, "curl_easy_init failed");
   char url[2048];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->admin_port, path);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->cur->admin_port, path);
   gu_text body = {0};
   char error[CURL_ERROR_SIZE] = "";
   struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
@@ -224,60 +239,72 @@ static int read_start(sim_driver *s, char *why, size_t why_len) {
     return -1;
   json_t *status = json_loads(r.body ? r.body : "", 0, NULL);
   json_t *v = json_object_get(status, "started_ms");
-  s->started_ms = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+  s->cur->started_ms = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
   long code = r.status;
   json_decref(status);
   gh_admin_result_free(&r);
-  return code == 200 && s->started_ms > 0
+  return code == 200 && s->cur->started_ms > 0
              ? 0
              : gu_fail(why, why_len, "/_sim/status answered %ld without started_ms", code);
 }
 
-static int launch(sim_driver *s, char *why, size_t why_len) {
+/* Starts node (1-based; cfg.nodes above 1: a cluster node) and addresses it. */
+static int launch(sim_driver *s, int node, char *why, size_t why_len) {
   const gh_gateway_config *c = &s->cfg;
-  char interval[32];
+  sim_node *n = &s->nodes[node - 1];
+  s->cur = n;
+  char interval[32], node_text[16];
   const char *args[GH_PROC_MAX_ARGS];
-  size_t n = 0;
-  args[n++] = "--state";
-  args[n++] = s->state_dir;
-  args[n++] = "--admin-user";
-  args[n++] = "gatecert";
-  args[n++] = "--admin-password-file";
-  args[n++] = s->password_file;
-  args[n++] = "--profile";
-  args[n++] = c->profile;
-  args[n++] = "--config";
-  args[n++] = s->config_file;
+  size_t argc = 0;
+  args[argc++] = "--state";
+  args[argc++] = s->state_dir;
+  args[argc++] = "--admin-user";
+  args[argc++] = "gatecert";
+  args[argc++] = "--admin-password-file";
+  args[argc++] = s->password_file;
+  args[argc++] = "--profile";
+  args[argc++] = c->profile;
+  args[argc++] = "--config";
+  args[argc++] = s->config_file;
   if (c->sender_reload_interval_ms > 0) {
     snprintf(interval, sizeof(interval), "%lld", (long long)(c->sender_reload_interval_ms / 1000));
-    args[n++] = "--sender-reload-interval";
-    args[n++] = interval;
+    args[argc++] = "--sender-reload-interval";
+    args[argc++] = interval;
   }
   if (c->base_trust_pem) {
-    args[n++] = "--trust";
-    args[n++] = c->base_trust_pem;
+    args[argc++] = "--trust";
+    args[argc++] = c->base_trust_pem;
   }
   if (s->server_cert[0]) {
-    args[n++] = "--server-cert";
-    args[n++] = s->server_cert;
-    args[n++] = "--server-key";
-    args[n++] = s->server_key;
+    args[argc++] = "--server-cert";
+    args[argc++] = s->server_cert;
+    args[argc++] = "--server-key";
+    args[argc++] = s->server_key;
   }
-  for (size_t i = 0; s->extra[i] && n < GH_PROC_MAX_ARGS - 1; i++)
-    args[n++] = s->extra[i];
-  args[n] = NULL;
+  if (c->nodes > 1) {
+    snprintf(node_text, sizeof(node_text), "%d", node);
+    args[argc++] = "--node";
+    args[argc++] = node_text;
+  }
+  for (size_t i = 0; s->extra[i] && argc < GH_PROC_MAX_ARGS - 1; i++)
+    args[argc++] = s->extra[i];
+  args[argc] = NULL;
+  if (node == 1)
+    snprintf(n->stderr_path, sizeof(n->stderr_path), "%s/gateway.log", c->work_dir);
+  else
+    snprintf(n->stderr_path, sizeof(n->stderr_path), "%s/gateway-node%d.log", c->work_dir, node);
   gh_proc_spec spec = {.bin = s->bin,
                        .args = args,
-                       .stderr_path = s->stderr_path,
+                       .stderr_path = n->stderr_path,
                        .faketime_file = c->clock_file,
                        .faketime_lib = c->faketime_lib,
                        .single_ready = 1};
-  if (gh_proc_start(&s->proc, &spec, why, why_len) != 0)
+  if (gh_proc_start(&n->proc, &spec, why, why_len) != 0)
     return -1;
-  s->running = 1;
-  s->admin_port = gh_proc_port(&s->proc, "admin");
-  s->https_port = gh_proc_port(&s->proc, "https");
-  if (s->admin_port <= 0 || s->https_port <= 0)
+  n->running = 1;
+  n->admin_port = gh_proc_port(&n->proc, "admin");
+  n->https_port = gh_proc_port(&n->proc, "https");
+  if (n->admin_port <= 0 || n->https_port <= 0)
     return gu_fail(why, why_len, "gatecert-sim's READY line lacks admin= or https=");
   return read_start(s, why, why_len);
 }
@@ -310,7 +337,7 @@ static int start_lb(sim_driver *s, char *why, size_t why_len) {
                            .server_cert = s->server_cert,
                            .server_key = s->server_key,
                            .client_trust_pem = c->base_trust_pem,
-                           .gateway_port = s->https_port,
+                           .gateway_port = s->nodes[0].https_port,
                            .gateway_trust_pem = s->server_cert,
                            .identity_pem = c->front_lb_key_pem,
                            .header = c->certificate_header ? c->certificate_header
@@ -351,14 +378,42 @@ static int sim_start(gh_driver *d, const gh_gateway_config *cfg, char *why, size
   snprintf(s->password_file, sizeof(s->password_file), "%s/sim-admin.password", cfg->work_dir);
   snprintf(s->config_file, sizeof(s->config_file), "%s/sim-config.json", cfg->work_dir);
   snprintf(s->state_dir, sizeof(s->state_dir), "%s/sim-state", cfg->work_dir);
-  snprintf(s->stderr_path, sizeof(s->stderr_path), "%s/gateway.log", cfg->work_dir);
+  if (cfg->nodes > GH_MAX_NODES)
+    return gu_fail(why, why_len, "more than %d nodes", GH_MAX_NODES);
+  s->node_count = 1;
   char line[40];
   snprintf(line, sizeof(line), "%s\n", s->password);
   if (write_private(s->password_file, line) != 0)
     return gu_fail(why, why_len, "cannot write %s: %s", s->password_file, strerror(errno));
-  if (write_config(s, why, why_len) != 0 || launch(s, why, why_len) != 0)
+  if (write_config(s, why, why_len) != 0 || launch(s, 1, why, why_len) != 0)
     return -1;
   return cfg->front_lb_key_pem ? start_lb(s, why, why_len) : 0;
+}
+
+/* Node node of the cluster, on the state node 1 made. */
+static int sim_start_node(gh_driver *d, int node, char *why, size_t why_len) {
+  sim_driver *s = d->impl;
+  if (node != s->node_count + 1 || node > s->cfg.nodes || node > GH_MAX_NODES)
+    return gu_fail(why, why_len, "node %d cannot start after %d of %d nodes", node, s->node_count,
+                   s->cfg.nodes);
+  s->node_count = node; /* counted before the launch, so a stop stops it even half-started */
+  return launch(s, node, why, why_len);
+}
+
+static int sim_use_node(gh_driver *d, int node) {
+  sim_driver *s = d->impl;
+  if (node < 1 || node > s->node_count || !s->nodes[node - 1].running)
+    return -1;
+  s->cur = &s->nodes[node - 1];
+  return 0;
+}
+
+/* Stops one node by pid (0 when it was not running). */
+static int stop_node(sim_node *n, char *why, size_t why_len) {
+  if (!n->running)
+    return 0;
+  n->running = 0;
+  return gh_proc_stop(&n->proc, SIGTERM, 3000, why, why_len);
 }
 
 static int sim_stop(gh_driver *d, char *why, size_t why_len) {
@@ -366,30 +421,36 @@ static int sim_stop(gh_driver *d, char *why, size_t why_len) {
   char lb_why[256] = "";
   int lb = stop_lb(s, lb_why, sizeof(lb_why));
   int gw = 0;
-  if (s->running) {
-    s->running = 0;
-    gw = gh_proc_stop(&s->proc, SIGTERM, 3000, why, why_len);
+  for (int k = 0; k < s->node_count; k++) { /* every node, the first failure reported */
+    char node_why[512] = "";
+    if (stop_node(&s->nodes[k], node_why, sizeof(node_why)) != 0 && gw == 0)
+      gw = gu_fail(why, why_len, "node %d: %s", k + 1, node_why);
   }
+  s->cur = &s->nodes[0];
   if (gw == 0 && lb != 0)
     return gu_fail(why, why_len, "the load balancer: %s", lb_why);
   return gw;
 }
 
 /* The simulator comes back on a new port: the balancer in front is started
- * again toward it. */
+ * again toward it. In a cluster only the addressed node restarts (the
+ * balancer with node 1). */
 static int sim_restart(gh_driver *d, char *why, size_t why_len) {
   sim_driver *s = d->impl;
-  int had_lb = s->lb != NULL;
+  int node = (int)(s->cur - s->nodes) + 1;
   s->bearer[0] = '\0'; /* the simulator keeps its tokens in memory only */
-  if (sim_stop(d, why, why_len) != 0 || launch(s, why, why_len) != 0)
+  int had_lb = s->lb != NULL && node == 1;
+  if (had_lb && stop_lb(s, why, why_len) != 0)
+    return -1;
+  if (stop_node(s->cur, why, why_len) != 0 || launch(s, node, why, why_len) != 0)
     return -1;
   return had_lb ? start_lb(s, why, why_len) : 0;
 }
 
 static int sim_front_port(gh_driver *d) { return gh_front_lb_port(((sim_driver *)d->impl)->lb); }
 
-static int sim_https_port(gh_driver *d) { return ((sim_driver *)d->impl)->https_port; }
-static int64_t sim_start_ms(gh_driver *d) { return ((sim_driver *)d->impl)->started_ms; }
+static int sim_https_port(gh_driver *d) { return ((sim_driver *)d->impl)->cur->https_port; }
+static int64_t sim_start_ms(gh_driver *d) { return ((sim_driver *)d->impl)->cur->started_ms; }
 
 static int sim_clock_sync(gh_driver *d, int64_t fake_ms, char *why, size_t why_len) {
   sim_driver *s = d->impl;
@@ -946,7 +1007,7 @@ static char *sim_log_tail(gh_driver *d, size_t max) {
   sim_driver *s = d->impl;
   char *lb = s->lb ? gh_front_lb_log_tail(s->lb, max / 4) : NULL;
   size_t lb_len = lb ? strlen(lb) + 32 : 0;
-  char *gw = gh_driver_file_tail(s->stderr_path, max > lb_len ? max - lb_len : 0);
+  char *gw = gh_driver_file_tail(s->cur->stderr_path, max > lb_len ? max - lb_len : 0);
   if (!lb)
     return gw;
   size_t len = (gw ? strlen(gw) : 0) + lb_len + 1;
@@ -1011,7 +1072,7 @@ static const gh_driver_ops sim_ops = {
             GH_CAP_BASE_TRUST_STORE | GH_CAP_CLIENT_MTLS | GH_CAP_OAUTH2 | GH_CAP_HEADER_MODE |
             GH_CAP_HEADER_CERT_DECODE | GH_CAP_THROTTLING | GH_CAP_LISTENER_RELOAD_SCHEDULE |
             GH_CAP_AUTH_FAULT_CODES | GH_CAP_LB_IN_FRONT | GH_CAP_FAKE_CLOCK | GH_CAP_QUIRKS |
-            GH_CAP_SAP_OBJECTS,
+            GH_CAP_SAP_OBJECTS | GH_CAP_CLUSTER,
     .start = sim_start,
     .stop = sim_stop,
     .restart = sim_restart,
@@ -1033,6 +1094,8 @@ static const gh_driver_ops sim_ops = {
     .front_rejects = gh_front_lb_rejects,
     .log_tail = sim_log_tail,
     .clock_schedule = sim_clock_schedule,
+    .start_node = sim_start_node,
+    .use_node = sim_use_node,
     .secrets = sim_secrets,
     .destroy = sim_destroy,
 };
@@ -1065,6 +1128,7 @@ gh_driver *gh_driver_sim_new(const char *sim_bin, const char *const *extra_args)
   for (size_t i = 0; extra_args && extra_args[i] && i < MAX_EXTRA; i++)
     s->extra[i] = extra_args[i];
   s->bin = bin;
+  s->cur = &s->nodes[0];
   d->ops = &sim_ops;
   d->impl = s;
   return d;

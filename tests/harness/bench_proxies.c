@@ -30,7 +30,11 @@
  * each gateway in turn for GATECERT_BENCH_SECONDS (2.5), so machine noise
  * spreads over all of them; GATECERT_BENCH_ROUNDS (4) rounds, or
  * GATECERT_BENCH_SHORT=1 for 1 round of 1 s (CI). GATECERT_BENCH_MODES ("keep-alive
- * new-connection") narrows the modes. Per gateway and mode:
+ * new-connection") narrows the modes, GATECERT_BENCH_GATEWAYS the gateways (words
+ * matched against their names, e.g. "pool on,haproxy"; for a profile of one gateway
+ * under a steady load: the pids are printed before the rounds start), and
+ * GATECERT_BENCH_SIM_BASELINE=PATH adds "gatecert-sim baseline", another
+ * gatecert-sim binary with pooling on (a before/after in one run). Per gateway and mode:
  * req/s (successes over the summed slice time), the gateway's CPU per request
  * (utime+stime of its processes - nginx's master and workers - from
  * /proc/PID/stat, the deltas over each slice summed), the backend's CPU per
@@ -79,8 +83,10 @@ typedef enum gw_kind { GW_SIM, GW_NGINX, GW_HAPROXY } gw_kind;
 typedef struct gateway {
   const char *name;
   gw_kind kind;
-  int keepalive; /* sim: --backend-keepalive; nginx: upstream keepalive 16 */
+  int keepalive;   /* sim: --backend-keepalive; nginx: upstream keepalive 16 */
+  const char *bin; /* sim: a binary other than GATECERT_SIM_BIN (the baseline) */
   int skipped;
+  int unwanted; /* left out by GATECERT_BENCH_GATEWAYS */
   int port;
   char program[1024];
   char dir[BS_PATH_MAX];
@@ -423,7 +429,16 @@ static int start_sim(const bench *b, gateway *g) {
                          g->keepalive ? "on" : "off",
                          NULL};
   st_sim_opts opts = {.dir = g->dir, .config_json = config, .extra = extra};
-  if (st_sim_start(&g->sim, &opts) != 0) {
+  /* st_sim_start reads GATECERT_SIM_BIN: the baseline's, for its start only */
+  const char *mine = getenv("GATECERT_SIM_BIN");
+  char *own = g->bin != NULL && mine != NULL ? strdup(mine) : NULL;
+  if (own != NULL)
+    setenv("GATECERT_SIM_BIN", g->bin, 1);
+  int started = st_sim_start(&g->sim, &opts);
+  if (own != NULL)
+    setenv("GATECERT_SIM_BIN", own, 1);
+  free(own);
+  if (started != 0) {
     fprintf(stderr, "bench_proxies: %s: %s\n", g->name, st_error());
     return -1;
   }
@@ -516,6 +531,8 @@ static void print_mode(gateway *gs, size_t n, int fresh, const gateway *hap, con
          "req/s:ngk", "cpu:ngk");
   for (size_t k = 0; k < n; k++) {
     gateway *g = &gs[k];
+    if (g->unwanted)
+      continue;
     if (g->skipped) {
       printf("%-22s skipped: no %s program\n", g->name, g->kind == GW_NGINX ? "nginx" : "haproxy");
       continue;
@@ -554,6 +571,24 @@ static const char *load_average(char *out, size_t len) {
     free(text);
   }
   return out;
+}
+
+/* Whether GATECERT_BENCH_GATEWAYS (comma-separated words; unset: every gateway) names g. */
+static int wanted(const char *list, const char *name) {
+  if (list == NULL || list[0] == '\0')
+    return 1;
+  char word[64];
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n > 0 && n < sizeof(word)) {
+      memcpy(word, p, n);
+      word[n] = '\0';
+      if (strstr(name, word) != NULL)
+        return 1;
+    }
+    p += n + (p[n] == ',');
+  }
+  return 0;
 }
 
 static int make_pki(bench *b) {
@@ -602,6 +637,7 @@ static int start_backend(bench *b) {
 int main(void) {
   static gateway gs[] = {
       {.name = "gatecert-sim pool on", .kind = GW_SIM, .keepalive = 1},
+      {.name = "gatecert-sim baseline", .kind = GW_SIM, .keepalive = 1},
       {.name = "gatecert-sim pool off", .kind = GW_SIM, .keepalive = 0},
       {.name = "nginx default", .kind = GW_NGINX, .keepalive = 0},
       {.name = "nginx keepalive 16", .kind = GW_NGINX, .keepalive = 1},
@@ -642,6 +678,14 @@ int main(void) {
     gateway *g = &gs[k];
     char sub[32], why[256];
     snprintf(sub, sizeof(sub), "gw%zu", k);
+    int baseline = strcmp(g->name, "gatecert-sim baseline") == 0;
+    if (baseline)
+      g->bin = getenv("GATECERT_BENCH_SIM_BASELINE");
+    if (!wanted(getenv("GATECERT_BENCH_GATEWAYS"), g->name) ||
+        (baseline && (g->bin == NULL || g->bin[0] == '\0'))) {
+      g->skipped = g->unwanted = 1;
+      continue;
+    }
     bs_join(g->dir, b.dir, sub);
     if (mkdir(g->dir, 0700) != 0 && errno != EEXIST) {
       fprintf(stderr, "bench_proxies: cannot create %s: %s\n", g->dir, strerror(errno));

@@ -34,6 +34,7 @@ rows=(
   "wso2-2.6|jwt-skew|oauth2/token-validity.yaml|tokens are checked on the gateway's clock, issuer, signature and subscription|expected status 200, got 401"
   "wso2-4|throttle-key|client-mtls/throttle-key.yaml|client certificates of two tiers on one API version count apart (4.x) or on one counter (2.6)|expected status 200, got 429"
   "wso2-2.6|throttle-key|client-mtls/throttle-key.yaml|client certificates of two tiers on one API version count apart (4.x) or on one counter (2.6)|expected status 429, got 200"
+  "wso2-4|immediate-reload|cluster/two-nodes-flap.yaml|two-nodes-flap|(node 1): expected status 500, got 200"
 )
 
 failures=0

@@ -134,6 +134,7 @@ upload-cert) echo "this gateway takes certificates only at deploy time" >&2; exi
   : >"$scratch/want-verb"
   : >"$scratch/want-cap"
   : >"$scratch/want-na"
+  : >"$scratch/want-cluster"
   while IFS= read -r file; do
     names=$("$gatecert" run --list --scenarios "$file")
     [[ -n $names ]] || continue # no case for this profile
@@ -143,6 +144,8 @@ upload-cert) echo "this gateway takes certificates only at deploy time" >&2; exi
     # (the reference program declares lb-in-front)
     if grep -qE 'backend_trust:|backend_key:' "$file"; then
       printf '%s\n' "$names" >>"$scratch/want-na"
+    elif grep -qE '^needs:.*cluster' "$file"; then
+      printf '%s\n' "$names" >>"$scratch/want-cluster" # several nodes: the program runs one
     elif grep -qE '^needs:.*xml-faults' "$file"; then
       printf '%s\n' "$names" >>"$scratch/want-cap"
     elif grep -q 'upload_endpoint_cert:' "$file"; then
@@ -168,7 +171,13 @@ upload-cert) echo "this gateway takes certificates only at deploy time" >&2; exi
     [[ $msg =~ lacks\ capability\ xml-faults ]] ||
       fail "'$name': skip reason \"$msg\""
   done <"$scratch/want-cap"
-  want_skips=$(($(wc -l <"$scratch/want-verb") + $(wc -l <"$scratch/want-cap")))
+  while IFS= read -r name; do
+    msg=$(message_of "$out" "$name")
+    [[ $msg =~ lacks\ capability\ cluster ]] ||
+      fail "'$name': skip reason \"$msg\""
+  done <"$scratch/want-cluster"
+  want_skips=$(($(wc -l <"$scratch/want-verb") + $(wc -l <"$scratch/want-cap") +
+  $(wc -l <"$scratch/want-cluster")))
   skips=$(grep -c '^SKIP' "$scratch/stub.outcomes" || true)
   passes=$(grep -c '^PASS' "$scratch/stub.outcomes" || true)
   ((skips == want_skips)) || fail "$skips cases skipped, want $want_skips"

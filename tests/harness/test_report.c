@@ -29,6 +29,7 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
+#include "gutil.h"
 #include "report.h"
 
 #define FFFD "\xEF\xBF\xBD"
@@ -1357,6 +1358,92 @@ static void test_not_applicable_reports(void **state) {
   gh_run_free(&run);
 }
 
+/* A cluster case (issue 19): conformance.json gets "nodes" and "calls" (each
+ * call's fake time, the node that answered, its status, whether it held) from
+ * the call marks of its timeline, and junit.xml's system-out one line of them;
+ * a case that is not a cluster gets neither. */
+static void test_cluster_calls(void **state) {
+  (void)state;
+  static const char *features[] = {"cluster"};
+  gh_event events[] = {
+      {.at_ms = 590000, .kind = GH_EV_CLOCK, .ok = 1, .label = "step 1 advance_to", .node = 1},
+      {.at_ms = 590000, .kind = GH_EV_CALL, .ok = 1, .label = "call", .node = 1, .status = 500},
+      {.at_ms = 590000, .kind = GH_EV_CALL, .ok = 1, .label = "call", .node = 2, .status = 500},
+      {.at_ms = 600000,
+       .kind = GH_EV_TICK,
+       .ok = 1,
+       .clock = "node 1 sender",
+       .label = "tick",
+       .node = 1},
+      {.at_ms = 600000, .kind = GH_EV_CALL, .ok = 1, .label = "call", .node = 1, .status = 200},
+      {.at_ms = 600000, .kind = GH_EV_CALL, .ok = 0, .label = "call", .node = 2, .status = 500},
+  };
+  gh_case cluster = {.name = "two-nodes-flap",
+                     .file = "cluster/two-nodes-flap.yaml",
+                     .features = (char **)features,
+                     .feature_count = 1,
+                     .profile = "wso2-4",
+                     .outcome = GH_PASS,
+                     .fake_ms = 600000,
+                     .events = events,
+                     .event_count = sizeof(events) / sizeof(events[0]),
+                     .nodes = 2};
+  gh_case single = cluster;
+  single.name = "one gateway";
+  single.nodes = 0;
+  gh_run run = {.implementation = "sim", .profile = "wso2-4"};
+  assert_non_null(gh_run_add(&run, &cluster));
+  assert_non_null(gh_run_add(&run, &single));
+  char *path = test_scratch_path("cluster.json");
+  char why[256] = "";
+  if (gh_conformance_write(&run, path, why, sizeof(why)) != 0)
+    fail_msg("gh_conformance_write: %s", why);
+  json_t *root = load_json(path);
+  json_t *cases = json_object_get(root, "cases");
+  json_t *c = json_array_get(cases, 0);
+  assert_json_int(c, "nodes", 2);
+  json_t *calls = json_object_get(c, "calls");
+  assert_int_equal(4, json_array_size(calls));
+  static const struct {
+    const char *name;
+    double at;
+    long long node, status;
+    int ok;
+  } want[] = {
+      {"both refuse before the tick: node 1", 590.0, 1, 500, 1},
+      {"both refuse before the tick: node 2", 590.0, 2, 500, 1},
+      {"node 1 live at its tick", 600.0, 1, 200, 1},
+      {"node 2 still refusing, its expectation failed", 600.0, 2, 500, 0},
+  };
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    json_t *call = json_array_get(calls, i);
+    if (fabs(json_num(call, "fake_seconds") - want[i].at) > 1e-9 ||
+        json_integer_value(json_object_get(call, "node")) != want[i].node ||
+        json_integer_value(json_object_get(call, "status")) != want[i].status ||
+        json_is_true(json_object_get(call, "ok")) != want[i].ok)
+      fail_msg("%s: got %s", want[i].name, json_dumps(call, JSON_COMPACT));
+  }
+  json_t *one = json_array_get(cases, 1);
+  assert_null(json_object_get(one, "nodes"));
+  assert_null(json_object_get(one, "calls"));
+  json_decref(root);
+  char *xml = test_scratch_path("cluster.xml");
+  if (gh_junit_write(&run, xml, why, sizeof(why)) != 0)
+    fail_msg("gh_junit_write: %s", why);
+  char *text = NULL;
+  size_t len = 0;
+  assert_int_equal(0, gu_read_file(xml, (size_t)1 << 20, &text, &len));
+  const char *line = "cluster of 2 nodes; calls (fake seconds node:status): 590.000 1:500 "
+                     "2:500; 600.000 1:200 2:500!\n";
+  if (strstr(text, line) == NULL)
+    fail_msg("junit.xml lacks '%s':\n%s", line, text);
+  assert_int_equal(1, (strstr(strstr(text, line) + 1, "cluster of") == NULL)); /* only once */
+  free(text);
+  free(xml);
+  free(path);
+  gh_run_free(&run);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean_characters),
@@ -1376,6 +1463,7 @@ int main(void) {
       cmocka_unit_test(test_conformance_cases),
       cmocka_unit_test(test_not_applicable_results),
       cmocka_unit_test(test_not_applicable_reports),
+      cmocka_unit_test(test_cluster_calls),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   xmlCleanupParser();

@@ -261,10 +261,95 @@ static void test_matrix_page(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* A cluster case: one tick lane per node and clock (each node's ticks from its
+ * own start), and each call carries the node that answered it. */
+static void test_cluster_page(void **state) {
+  (void)state;
+  static const char *cluster[] = {"cluster"};
+  gh_event events[] = {
+      {.at_ms = 600000,
+       .kind = GH_EV_TICK,
+       .ok = 1,
+       .clock = "node 1 sender",
+       .label = "t",
+       .node = 1},
+      {.at_ms = 1200000,
+       .kind = GH_EV_TICK,
+       .ok = 1,
+       .clock = "node 1 sender",
+       .label = "t",
+       .node = 1},
+      {.at_ms = 850000,
+       .kind = GH_EV_TICK,
+       .ok = 1,
+       .clock = "node 2 sender",
+       .label = "t",
+       .node = 2},
+      {.at_ms = 700000,
+       .kind = GH_EV_CALL,
+       .ok = 1,
+       .label = "node 1 answered 200",
+       .node = 1,
+       .status = 200},
+      {.at_ms = 700000,
+       .kind = GH_EV_CALL,
+       .ok = 1,
+       .label = "node 2 answered 500",
+       .node = 2,
+       .status = 500},
+  };
+  gh_case c = {.name = "two-nodes-flap",
+               .file = "cluster/two-nodes-flap.yaml",
+               .features = (char **)cluster,
+               .feature_count = 1,
+               .profile = "wso2-4",
+               .outcome = GH_PASS,
+               .reproduce = "r",
+               .events = events,
+               .event_count = sizeof(events) / sizeof(events[0]),
+               .nodes = 2};
+  gh_run run = {.implementation = "sim", .profile = "wso2-4"};
+  assert_non_null(gh_run_add(&run, &c));
+  char why[256] = "";
+  size_t len = 0;
+  char *page = gh_report_html_render(&run, &len, why, sizeof(why));
+  assert_non_null(page);
+  htmlDocPtr doc = htmlReadMemory(page, (int)len, "index.html", "utf-8",
+                                  HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+  assert_non_null(doc);
+  static const xrow rows[] = {
+      {"a lane for node 1's sender", "count(//svg/text[.='node 1 sender ticks'])", 1},
+      {"a lane for node 2's sender", "count(//svg/text[.='node 2 sender ticks'])", 1},
+      {"node 1's ticks", "count(//g[@data-kind='tick' and @data-node='1'])", 2},
+      {"node 2's tick at 850 s",
+       "count(//g[@data-kind='tick' and @data-node='2' and @data-at-ms='850000'])", 1},
+      {"the lanes apart",
+       "count(//g[@data-node='1' and @data-kind='tick']/path[@d = "
+       "//g[@data-node='2' and @data-kind='tick']/path/@d])",
+       0},
+      {"each call names its node", "count(//g[@data-kind='call' and @data-node])", 2},
+      {"node 2's number on its call",
+       "count(//g[@data-kind='call' and @data-node='2']/text[.='2'])", 1},
+  };
+  int bad = 0;
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    double got = xpath_number(doc, rows[i].xpath);
+    if (got != rows[i].want) {
+      print_error("%s: %s = %g, want %g\n", rows[i].name, rows[i].xpath, got, rows[i].want);
+      bad++;
+    }
+  }
+  xmlFreeDoc(doc);
+  free(page);
+  gh_run_free(&run);
+  assert_int_equal(bad, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_page),
       cmocka_unit_test(test_matrix_page),
+      cmocka_unit_test(test_cluster_page),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

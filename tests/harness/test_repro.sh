@@ -3,7 +3,8 @@
 #
 # `gatecert repro CASE` prints a script that reproduces the case by hand. For
 # catalogue cases (a reload matrix row, upload-then-tick, backend mTLS with a
-# profile identity, every endpoint-cert-upload/validation row) the script must
+# profile identity, every endpoint-cert-upload/validation row, a two-node
+# cluster whose balancer flaps between the nodes' ticks) the script must
 # pass `bash -n`, run with every expectation holding (no MISMATCH, exit 0) and
 # show the expected statuses at the expected steps. Against a simulator broken
 # on purpose (uploads applied at once) the reload row must print MISMATCH and
@@ -140,6 +141,22 @@ case=empty-file,cert=good,format=empty,status=400,message=Proper Certificate fil
 EOF
 grep -qF 'certs convert pki/good.pem step-1.upload --to jks' "$scratch/case $((n - 1)).sh" ||
   fail "the jks row does not convert with gatecert certs"
+
+# 4b. a cluster (issue 19): two gatecert-sim nodes on one --state, node 2 started at
+#     250 s; the balancer's alternation replayed call by call: both nodes refuse
+#     until node 1's tick at 600 s, the answers flap 200/500 until node 2's at 850 s
+name='two-nodes-flap'
+repro "$name" 0
+no_mismatch "$name"
+grep -c '^started ' "$out" | grep -qx 3 || fail "$name: expected 3 processes started (backends, 2 nodes)"
+expect_line "$name" '^started gatecert-sim node 2 pid [0-9]+$'
+expect_line "$name" '^node 2: .* started at 2030-01-01 00:04:10 \(fake\)$'
+expect_line "$name" '^step 3 \(line [0-9]+\) call test GET /menaka \(node 2\): got status 500, fault code 101500'
+expect_line "$name" '^step 4 \(line [0-9]+\) sweep: at 599 s after node 1 started, through the balancer: 1:500 2:500$'
+expect_line "$name" '^step 4 \(line [0-9]+\) sweep: at 600 s after node 1 started, through the balancer: 1:200 2:500$'
+expect_line "$name" '^step 4 \(line [0-9]+\) sweep: at 849 s after node 1 started, through the balancer: 1:200 2:500$'
+expect_line "$name" '^step 4 \(line [0-9]+\) sweep: at 850 s after node 1 started, through the balancer: 1:200 2:200$'
+expect_line "$name" '^step 5 \(line [0-9]+\) call test GET /menaka \(node 2\): got status 200'
 
 # 5. a glob naming one case, against a simulator that applies uploads at once:
 #    the script must show the non-conformance, not hide it

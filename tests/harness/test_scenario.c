@@ -1431,6 +1431,226 @@ static void test_load_text(void **state) {
   }
 }
 
+/* ---- gateway clusters ------------------------------------------------------------ */
+
+static void test_cluster_keys(void **state) {
+  (void)state;
+  static const char yaml[] =
+      "name: cluster\n"
+      "features: [cluster]\n"
+      "backends: {echo: {fault: refuse}}\n"
+      "apis: {test: {context: /t, version: \"1\", backend: echo}}\n"
+      "gateway: {sender_reload_interval: 600s, nodes: 3, start_offsets: [0s, 250s, 250s]}\n"
+      "steps:\n"
+      "  - call: {api: test}\n"
+      "  - call: {api: test, node: 2}\n"
+      "  - call: {api: test, node: balancer}\n"
+      "  - call: {api: test, node: each}\n"
+      "    expect: {status: 500, fault_code: \"101503\"}\n"
+      "    expect_profile: {wso2-2.6: {status: 502}}\n"
+      "    expect_nodes: {3: {status: 200}, 1: {body_contains: x}}\n"
+      "  - delete_endpoint_cert: {alias: a, node: 3}\n"
+      "  - restart_gateway: {node: 2}\n"
+      "  - reload: {node: 3}\n"
+      "  - sweep: {api: test, path: /p, from: 590s, to: 900s, every: 10s}\n"
+      "    expect_flapping: {before: 500, from: 600s, until: 850s, between: [200, 503],\n"
+      "                      after: 200}\n"
+      "  - restart_gateway: {}\n"
+      "  - advance_to: 10s\n";
+  char *path = test_scratch_path("cluster.yaml");
+  test_write(path, yaml, sizeof(yaml) - 1);
+  size_t count = 0;
+  gh_case_spec *c = load_ok(path, &count);
+  assert_int_equal(c->gateway.nodes, 3);
+  assert_int_equal(gh_case_nodes(c), 3);
+  assert_int_equal(c->gateway.start_offsets_ms[0], 0);
+  assert_int_equal(c->gateway.start_offsets_ms[1], 250000);
+  assert_int_equal(c->gateway.start_offsets_ms[2], 250000);
+  static const struct {
+    const char *name;
+    size_t step;
+    int node;
+  } nodes[] = {
+      {"a call without node goes to node 1", 0, GH_NODE_DEFAULT},
+      {"a call to node 2", 1, 2},
+      {"a call through the balancer", 2, GH_NODE_BALANCER},
+      {"a call to every node", 3, GH_NODE_EACH},
+      {"an admin step to node 3", 4, 3},
+      {"a restart of node 2", 5, 2},
+      {"an off-schedule reload of node 3", 6, 3},
+      {"a restart without node: node 1", 8, GH_NODE_DEFAULT},
+  };
+  for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+    if (c->steps[nodes[i].step].node != nodes[i].node)
+      fail_msg("%s: node %d, expected %d", nodes[i].name, c->steps[nodes[i].step].node,
+               nodes[i].node);
+  static const struct {
+    const char *name;
+    const char *profile;
+    int node;
+    long status;
+    const char *code;
+    size_t contains;
+  } expects[] = {
+      {"a node without an entry: expect", "wso2-4", 2, 500, "101503", 0},
+      {"node 3's status over expect", "wso2-4", 3, 200, "101503", 0},
+      {"node 1 adds body_contains", "wso2-4", 1, 500, "101503", 1},
+      {"the profile's override under the node's", "wso2-2.6", 2, 502, "101503", 0},
+      {"the node's over the profile's", "wso2-2.6", 3, 200, "101503", 0},
+  };
+  for (size_t i = 0; i < sizeof(expects) / sizeof(expects[0]); i++) {
+    gh_expect e = gh_step_expect_node(&c->steps[3], expects[i].profile, expects[i].node);
+    if (e.status != expects[i].status || strcmp(e.fault_code, expects[i].code) != 0 ||
+        e.body_contains_count != expects[i].contains)
+      fail_msg("%s: status %ld code %s contains %zu", expects[i].name, e.status, e.fault_code,
+               e.body_contains_count);
+  }
+  const gh_step *sweep = &c->steps[7];
+  assert_int_equal(sweep->kind, GH_STEP_SWEEP);
+  assert_string_equal(gh_step_kind_name(sweep->kind), "sweep");
+  assert_string_equal(sweep->api, "test");
+  assert_string_equal(sweep->path, "/p");
+  assert_string_equal(sweep->method, "GET");
+  assert_int_equal(sweep->sweep_from_ms, 590000);
+  assert_int_equal(sweep->duration_ms, 900000);
+  assert_int_equal(sweep->sweep_every_ms, 10000);
+  assert_int_equal(sweep->flapping.set, 1);
+  assert_int_equal(sweep->flapping.before, 500);
+  assert_int_equal(sweep->flapping.after, 200);
+  assert_int_equal(sweep->flapping.from_ms, 600000);
+  assert_int_equal(sweep->flapping.until_ms, 850000);
+  assert_int_equal(sweep->flapping.between_count, 2);
+  assert_int_equal(sweep->flapping.between[1], 503);
+  gh_cases_free(c, count);
+  /* not a cluster: one node */
+  c = load_ok(test_fixture_path("scenarios-good/full.yaml"), &count);
+  assert_int_equal(c->gateway.nodes, 0);
+  assert_int_equal(gh_case_nodes(c), 1);
+  assert_int_equal(c->steps[0].node, GH_NODE_DEFAULT);
+  gh_cases_free(c, count);
+  free(path);
+}
+
+/* Each refusal: the gateway section and the steps of a small scenario, where
+ * the loader must stop and what it must say. */
+static void test_cluster_refusals(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    const char *gateway;
+    const char *steps;
+    int line, column;
+    const char *message;
+  } rows[] = {
+      {"too many nodes", "{nodes: 17}", "  - advance: 1s\n", 5, 18,
+       "nodes: expected an integer from 1 to 16, got \"17\""},
+      {"no nodes", "{nodes: 0}", "  - advance: 1s\n", 5, 18, "nodes: expected an integer from 1"},
+      {"offsets without nodes", "{start_offsets: [0s]}", "  - advance: 1s\n", 5, 26,
+       "start_offsets: needs nodes"},
+      {"one offset per node", "{nodes: 2, start_offsets: [0s]}", "  - advance: 1s\n", 5, 36,
+       "start_offsets: expected one offset per node (2), got 1"},
+      {"node 1 starts with the case", "{nodes: 2, start_offsets: [5s, 10s]}", "  - advance: 1s\n",
+       5, 37, "start_offsets[0] (node 1): node 1 starts with the case: expected 0s, got 5s"},
+      {"offsets in order", "{nodes: 3, start_offsets: [0s, 20s, 10s]}", "  - advance: 1s\n", 5, 46,
+       "start_offsets[2] (node 3): nodes start in order: 10s is before node 2's 20s"},
+      {"an offset is a duration", "{nodes: 2, start_offsets: [0s, soon]}", "  - advance: 1s\n", 5,
+       41, "start_offsets[1] (node 2): expected a duration"},
+      {"node without a cluster", "{}", "  - call: {api: test, node: 2}\n", 7, 29,
+       "node: this scenario's gateway is a single one; declare gateway.nodes"},
+      {"node beyond the cluster", "{nodes: 2}", "  - call: {api: test, node: 3}\n", 7, 29,
+       "node: expected a node number from 1 to 2, each or balancer, got \"3\""},
+      {"node 0", "{nodes: 2}", "  - call: {api: test, node: 0}\n", 7, 29,
+       "node: expected a node number from 1 to 2, each or balancer, got \"0\""},
+      {"an admin step goes to one node", "{nodes: 2}",
+       "  - delete_endpoint_cert: {alias: a, node: each}\n", 7, 44,
+       "node: expected a node number from 1 to 2, got \"each\""},
+      {"a restart goes to one node", "{nodes: 2}", "  - restart_gateway: {node: balancer}\n", 7, 29,
+       "node: expected a node number from 1 to 2, got \"balancer\""},
+      {"create_api takes no node", "{nodes: 2}", "  - create_api: {api: test, node: 2}\n", 7, 17,
+       "create_api"},
+      {"advance takes no node", "{nodes: 2}", "  - advance: {node: 2}\n", 7, 14, "advance"},
+      {"expect_nodes needs node: each", "{nodes: 2}",
+       "  - call: {api: test, node: 1}\n    expect_nodes: {1: {status: 200}}\n", 8, 19,
+       "expect_nodes: only on a call with node: each"},
+      {"expect_nodes names nodes", "{nodes: 2}",
+       "  - call: {api: test, node: each}\n    expect_nodes: {3: {status: 200}}\n", 8, 20,
+       "expect_nodes: expected a node number from 1 to 2, got \"3\""},
+      {"expect_nodes takes call expectations", "{nodes: 2}",
+       "  - call: {api: test, node: each}\n    expect_nodes: {1: {refused: true}}\n", 8, 24,
+       "unknown key \"refused\" in expect_nodes.1"},
+      {"within is not for node: each", "{nodes: 2}",
+       "  - call: {api: test, node: each}\n    expect: {status: 200}\n    within: 5s\n", 9, 13,
+       "within: a call with node: each is not retried"},
+      {"a sweep needs a cluster", "{}", "  - sweep: {api: test, to: 10s, every: 1s}\n", 7, 12,
+       "sweep: its calls go through the cluster's balancer; declare gateway.nodes"},
+      {"a sweep checks something", "{nodes: 2}", "  - sweep: {api: test, to: 10s, every: 1s}\n", 7,
+       5, "sweep: missing key 'expect_flapping'"},
+      {"a sweep's expectation is expect_flapping", "{nodes: 2}",
+       "  - sweep: {api: test, to: 10s, every: 1s}\n    expect: {status: 200}\n", 8, 13,
+       "sweep: its expectation is expect_flapping (not expect)"},
+      {"a sweep needs every", "{nodes: 2}", "  - sweep: {api: test, to: 10s}\n", 7, 12,
+       "sweep: missing key 'every'"},
+      {"a sweep goes forward", "{nodes: 2}",
+       "  - advance_to: 100s\n  - sweep: {api: test, from: 50s, to: 200s, every: 1s}\n", 8, 30,
+       "sweep: from 50s is before where the clock already is (100s after node 1 started)"},
+      {"a sweep ends after it starts", "{nodes: 2}",
+       "  - sweep: {api: test, from: 50s, to: 50s, every: 1s}\n", 7, 39,
+       "sweep: to 50s must be after from 50s"},
+      {"a sweep has bounded times", "{nodes: 2}", "  - sweep: {api: test, to: 1d, every: 1s}\n", 7,
+       39, "sweep: every 1s makes more than 1000 times"},
+      {"the window starts inside the sweep", "{nodes: 2}",
+       "  - sweep: {api: test, to: 10s, every: 1s}\n"
+       "    expect_flapping: {before: 500, from: 0s, until: 5s, between: [200, 500], after: "
+       "200}\n",
+       8, 42, "expect_flapping: from 0s must be after the sweep's from 0s"},
+      {"the window ends inside the sweep", "{nodes: 2}",
+       "  - sweep: {api: test, to: 10s, every: 1s}\n"
+       "    expect_flapping: {before: 500, from: 2s, until: 20s, between: [200, 500], after: "
+       "200}\n",
+       8, 53, "expect_flapping: until 20s must be after from 2s and not after the sweep's to 10s"},
+      {"flapping is between two statuses", "{nodes: 2}",
+       "  - sweep: {api: test, to: 10s, every: 1s}\n"
+       "    expect_flapping: {before: 500, from: 2s, until: 5s, between: [200], after: 200}\n",
+       8, 66, "between: expected a list of at least 2, got 1"},
+      {"flapping statuses differ", "{nodes: 2}",
+       "  - sweep: {api: test, to: 10s, every: 1s}\n"
+       "    expect_flapping: {before: 500, from: 2s, until: 5s, between: [200, 200], after: "
+       "200}\n",
+       8, 72, "between: status 200 is listed twice"},
+      {"flapping needs after", "{nodes: 2}",
+       "  - sweep: {api: test, to: 10s, every: 1s}\n"
+       "    expect_flapping: {before: 500, from: 2s, until: 5s, between: [200, 500]}\n",
+       8, 22, "expect_flapping: missing key 'after'"},
+      {"expect_flapping is for sweeps", "{nodes: 2}",
+       "  - call: {api: test}\n    expect_flapping: {before: 500}\n", 8, 22,
+       "expect_flapping: only on a sweep step, not call"},
+      {"a restart of node 2 keeps advance_to's count", "{nodes: 2}",
+       "  - advance_to: 100s\n  - restart_gateway: {node: 2}\n  - advance_to: 50s\n", 9, 17,
+       "advance_to: 50s is before where the clock already is (100s"},
+  };
+  char *path = test_scratch_path("cluster-refusal.yaml");
+  int failures = 0;
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "name: c\n"
+             "features: [cluster]\n"
+             "backends: {echo: {fault: refuse}}\n"
+             "apis: {test: {context: /t, version: \"1\", backend: echo}}\n"
+             "gateway: %s\n"
+             "steps:\n"
+             "%s",
+             rows[i].gateway, rows[i].steps);
+    test_write(path, yaml, strlen(yaml));
+    if (load_fails(path, rows[i].line, rows[i].column, rows[i].message) != 0) {
+      print_error("  row: %s\n", rows[i].name);
+      failures++;
+    }
+  }
+  free(path);
+  assert_int_equal(failures, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_example),
@@ -1456,6 +1676,8 @@ int main(void) {
       cmocka_unit_test(test_quirks),
       cmocka_unit_test(test_security_example),
       cmocka_unit_test(test_hostile_security),
+      cmocka_unit_test(test_cluster_keys),
+      cmocka_unit_test(test_cluster_refusals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,15 @@
  *     so a request that passed the security chain is answered 500 (101503)
  *     and one that did not, 401; HANDSHAKES requests, p50/p99, and the ratio
  *     to n = 10.
+ * At the largest n the simulator runs on a fake clock (libfaketime, starting
+ * at the real time) and, before it stops, carries a steady load: LOAD fresh
+ * mTLS connections through the security chain, PARALLEL at a time (libcurl
+ * multi), once without reloads and once across RELOADS reloads - each an
+ * upload through the admin API (a transfer of the same multi handle) and
+ * then the fake clock stepped past the next listener SSL profile and trust
+ * store reloader ticks, which the simulator applies at the next request it
+ * serves; p50/p99/max of both phases, of the requests completed just after
+ * each step, and the ratio of the p99s. No real sleep waits for fake time.
  * The handshake rate: HANDSHAKES fresh connections with the client
  * certificate to a path without an API (404: the listener alone), the
  * simulator's CPU time (utime + stime from /proc) per handshake, beside
@@ -56,6 +65,9 @@
 #define LPATH      (BS_PATH_MAX + 64) /* a scratch path and a file name */
 #define HANDSHAKES 200
 #define API_NAME   "store"
+#define LOAD       600 /* requests per phase of the steady load */
+#define PARALLEL   4   /* connections of the steady load at once */
+#define RELOADS    6   /* listener ticks applying a change during the second phase */
 
 static const size_t SERIES[] = {10, 1000, 10000, 100000};
 
@@ -252,8 +264,8 @@ static long tls_get(int port, const char *path, const char *cert, const char *ke
   return status;
 }
 
-static int start(st_sim *sim, const char *dir, const char *const *extra) {
-  st_sim_opts opts = {.dir = dir, .extra = extra, .ready_timeout_ms = 600000};
+static int start(st_sim *sim, const char *dir, const char *const *extra, const char *clock) {
+  st_sim_opts opts = {.dir = dir, .extra = extra, .ready_timeout_ms = 600000, .clock = clock};
   if (st_sim_start(sim, &opts) != 0) {
     fprintf(stderr, "bench: %s\n", st_error());
     return -1;
@@ -263,11 +275,203 @@ static int start(st_sim *sim, const char *dir, const char *const *extra) {
 
 typedef struct figures {
   size_t n;
+  char api[64];
   double ready_ms, upload_p50, upload_p99, reload_ms, noop_ms, hs_p50, hs_p99;
   long rss_kb;
 } figures;
 
-static int one_size(const char *root, const pki *k, size_t n, figures *f) {
+/* ---- a steady load across reloads ------------------------------------------ */
+
+typedef struct load_req {
+  CURL *h;
+  curl_mime *mime; /* an upload (admin API), NULL for a load request */
+  double started_ms;
+} load_req;
+
+static CURL *load_handle(int port, const char *cert, const char *key) {
+  CURL *c = curl_easy_init();
+  char url[256];
+  snprintf(url, sizeof(url), "https://localhost:%d/" API_NAME "/1.0/x", port);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+  curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+  curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+  return c;
+}
+
+/* An upload of certificate i as alias, through the admin API, as a transfer
+ * of the same multi handle (the load is never paused by it). */
+static CURL *upload_handle(const st_sim *sim, const char *api, const pki *k, size_t i,
+                           const char *alias, curl_mime **mime) {
+  CURL *c = curl_easy_init();
+  char url[256];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d" ST_APIS "/%s/client-certificates", sim->admin,
+           api);
+  *mime = curl_mime_init(c);
+  curl_mimepart *part = curl_mime_addpart(*mime);
+  curl_mime_name(part, "certificate");
+  curl_mime_data(part, (const char *)k->der[i], (size_t)k->der_len[i]);
+  curl_mime_filename(part, "c.der");
+  part = curl_mime_addpart(*mime);
+  curl_mime_name(part, "alias");
+  curl_mime_data(part, alias, CURL_ZERO_TERMINATED);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_MIMEPOST, *mime);
+  curl_easy_setopt(c, CURLOPT_USERPWD, ST_USER ":" ST_PASSWORD);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+  return c;
+}
+
+typedef struct load_figures {
+  double p50, p99, max;
+  size_t count, failed;
+} load_figures;
+
+static void summarize(double *v, size_t n, load_figures *out) {
+  out->count = n;
+  out->p99 = pct(v, n, 0.99);
+  out->p50 = pct(v, n, 0.50);
+  out->max = n ? v[n - 1] : 0; /* sorted by pct */
+}
+
+/* LOAD requests (PARALLEL at a time, each a fresh mTLS connection through
+ * the security chain: 500 expected, the backend port being closed). With
+ * reloads, RELOADS times: an upload of a new client certificate, then, a
+ * third of the way further, the fake clock stepped past the next listener
+ * SSL profile tick and trust store reloader tick, which the simulator applies
+ * at the next request it serves (the tick runs on the event loop, so the
+ * requests in flight wait for it). `all` gets every latency, `near` the
+ * PARALLEL * 2 requests completed after each clock step. 0, or -1. */
+static int load_phase(st_sim *sim, const char *api, const pki *k, size_t first_upload, int reloads,
+                      int64_t t0, const char *cert, const char *key, load_figures *all,
+                      load_figures *near) {
+  CURLM *m = curl_multi_init();
+  double lat[LOAD], lat_near[RELOADS * PARALLEL * 2];
+  size_t started = 0, done = 0, n_near = 0, failed = 0, uploads_done = 0;
+  size_t near_left = 0;
+  int event = 0;
+  size_t step = LOAD / (RELOADS + 1);
+  load_req reqs[PARALLEL + 1];
+  memset(reqs, 0, sizeof(reqs));
+  int running = 0, rc = 0;
+  while (done < LOAD && rc == 0) {
+    /* keep PARALLEL load requests in flight */
+    for (size_t slot = 0; slot < PARALLEL && started < LOAD; slot++)
+      if (!reqs[slot].h) {
+        reqs[slot].h = load_handle(sim->https, cert, key);
+        reqs[slot].started_ms = gu_now_ms();
+        curl_multi_add_handle(m, reqs[slot].h);
+        started++;
+      }
+    /* the reload events, by completed requests */
+    size_t due = step * (size_t)(event / 2 + 1) - (event % 2 == 0 ? step / 2 : 0);
+    if (reloads && event < 2 * RELOADS && done >= due) {
+      if (event % 2 == 0 && !reqs[PARALLEL].h) {
+        char alias[32];
+        snprintf(alias, sizeof(alias), "steady%d", event / 2);
+        reqs[PARALLEL].h = upload_handle(sim, api, k, first_upload + (size_t)(event / 2), alias,
+                                         &reqs[PARALLEL].mime);
+        curl_multi_add_handle(m, reqs[PARALLEL].h);
+        event++;
+      } else if (event % 2 == 1 && !reqs[PARALLEL].h) { /* its upload answered */
+        char when[32];
+        time_t secs = (time_t)((t0 + (int64_t)(event / 2 + 1) * 600 * 1000 + 1000) / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        if (bs_faketime_set(sim->clock_file, when) != 0)
+          rc = -1;
+        near_left = PARALLEL * 2;
+        event++;
+      }
+    }
+    curl_multi_perform(m, &running);
+    CURLMsg *msg;
+    int queued;
+    while ((msg = curl_multi_info_read(m, &queued)) != NULL) {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      for (size_t slot = 0; slot <= PARALLEL; slot++) {
+        if (reqs[slot].h != msg->easy_handle)
+          continue;
+        long status = 0;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+        if (slot == PARALLEL) { /* the upload */
+          if (status != 201) {
+            fprintf(stderr, "bench: steady upload answered %ld\n", status);
+            rc = -1;
+          }
+          uploads_done++;
+          curl_mime_free(reqs[slot].mime);
+        } else {
+          double ms = gu_now_ms() - reqs[slot].started_ms;
+          failed += status != 500;
+          lat[done++] = ms;
+          if (near_left > 0) {
+            lat_near[n_near++] = ms;
+            near_left--;
+          }
+        }
+        curl_multi_remove_handle(m, reqs[slot].h);
+        curl_easy_cleanup(reqs[slot].h);
+        memset(&reqs[slot], 0, sizeof(reqs[slot]));
+      }
+    }
+    if (done < LOAD)
+      curl_multi_poll(m, NULL, 0, 100, NULL);
+  }
+  for (size_t slot = 0; slot <= PARALLEL; slot++)
+    if (reqs[slot].h) {
+      curl_multi_remove_handle(m, reqs[slot].h);
+      curl_easy_cleanup(reqs[slot].h);
+      curl_mime_free(reqs[slot].mime);
+    }
+  curl_multi_cleanup(m);
+  summarize(lat, done, all);
+  all->failed = failed;
+  summarize(lat_near, n_near, near);
+  (void)uploads_done;
+  return rc;
+}
+
+/* The steady load at n stored (sim started under fake time): a phase
+ * without reloads, a phase across RELOADS ticks that each apply one change,
+ * and the ratio. */
+static int reload_stall(st_sim *sim, const pki *k, const figures *f, const char *cert,
+                        const char *key) {
+  int64_t t0 = st_status_i64(sim, "started_ms");
+  int64_t gen0 = st_status_i64(sim, "listener.profile.generation");
+  load_figures base, base_near, across, near;
+  if (load_phase(sim, f->api, k, 0, 0, t0, cert, key, &base, &base_near) != 0 ||
+      load_phase(sim, f->api, k, k->max_n + UPLOADS, RELOADS, t0, cert, key, &across, &near) != 0)
+    return -1;
+  int64_t gen1 = st_status_i64(sim, "listener.profile.generation");
+  printf("\n## steady load across reloads (n=%zu stored; %d fresh mTLS connections per phase, %d "
+         "at a time, handshake + security chain)\n",
+         f->n, LOAD, PARALLEL);
+  printf("| phase | requests | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n");
+  printf("| no reload | %zu | %.2f | %.2f | %.2f |\n", base.count, base.p50, base.p99, base.max);
+  printf("| across %d reloads (each: an upload, then a tick applying it) | %zu | %.2f | %.2f | "
+         "%.2f |\n",
+         RELOADS, across.count, across.p50, across.p99, across.max);
+  printf("| the %d requests completed after each clock step | %zu | %.2f | %.2f | %.2f |\n",
+         PARALLEL * 2, near.count, near.p50, near.p99, near.max);
+  printf("ratio p99 across reloads / without: %.2fx; listener generations applied: %lld (of %d); "
+         "requests not answered 500: %zu\n",
+         base.p99 > 0 ? across.p99 / base.p99 : 0, (long long)(gen1 - gen0), RELOADS,
+         base.failed + across.failed);
+  return gen1 - gen0 == RELOADS ? 0 : -1;
+}
+
+/* The figures at n stored; steady: the simulator on a fake clock (starting
+ * at the real time, so the certificates are valid) and the steady load
+ * across reloads measured before it stops. */
+static int one_size(const char *root, const pki *k, size_t n, figures *f, int steady) {
   char dir[LPATH], db[LPATH + 32], cert[2 * LPATH], key[2 * LPATH];
   snprintf(dir, sizeof(dir), "%s/n%zu", root, n);
   const char *extra[] = {"--max-client-certs", "1000000", NULL};
@@ -275,8 +479,13 @@ static int one_size(const char *root, const pki *k, size_t n, figures *f) {
   char api[64];
   memset(f, 0, sizeof(*f));
   f->n = n;
+  char now[32];
+  time_t secs = time(NULL);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  strftime(now, sizeof(now), "%Y-%m-%d %H:%M:%S", &tm);
   /* a first start makes the store and the API (backend: a closed port) */
-  if (start(&sim, dir, extra) != 0)
+  if (start(&sim, dir, extra, steady ? now : NULL) != 0)
     return -1;
   char body[512];
   snprintf(body, sizeof(body),
@@ -290,6 +499,7 @@ static int one_size(const char *root, const pki *k, size_t n, figures *f) {
     return -1;
   }
   snprintf(api, sizeof(api), "%s", json_string_value(json_object_get(r.json, "id")));
+  snprintf(f->api, sizeof(f->api), "%s", api);
   st_reply_free(&r);
   if (st_sim_stop(&sim) != 0)
     return -1;
@@ -357,6 +567,10 @@ static int one_size(const char *root, const pki *k, size_t n, figures *f) {
             HANDSHAKES);
     return -1;
   }
+  if (steady && reload_stall(&sim, k, f, cert, key) != 0) {
+    fprintf(stderr, "bench: the steady load across reloads failed\n");
+    return -1;
+  }
   /* freeing n decoded certificates takes time: a stop past the fixture's wait
    * (SIGKILL) is reported, not counted as a failure of the figures */
   t0 = gu_now_ms();
@@ -401,7 +615,7 @@ static int handshake_rate(const char *root, const pki *k) {
     written = fclose(f) == 0 && written;
   const char *extra[] = {"--trust", ca, NULL};
   st_sim sim;
-  if (!written || write_leaf(k, 0, root, cert, key) != 0 || start(&sim, dir, extra) != 0)
+  if (!written || write_leaf(k, 0, root, cert, key) != 0 || start(&sim, dir, extra, NULL) != 0)
     return -1;
   double cpu0 = cpu_ms(sim.proc->pid), t0 = gu_now_ms(), ms;
   size_t ok = 0;
@@ -457,14 +671,15 @@ int main(void) {
   k.max_n = limit ? strtoul(limit, NULL, 10) : MAX_N;
   if (k.max_n < 10 || k.max_n > MAX_N)
     k.max_n = MAX_N;
-  int rc = make_pki(&k, k.max_n + UPLOADS);
-  printf("# %zu leaf certificates made in %.1f s (one CA key, one leaf key)\n", k.max_n + UPLOADS,
-         (gu_now_ms() - t0) / 1000.0);
+  int rc = make_pki(&k, k.max_n + UPLOADS + RELOADS);
+  printf("# %zu leaf certificates made in %.1f s (one CA key, one leaf key)\n",
+         k.max_n + UPLOADS + RELOADS, (gu_now_ms() - t0) / 1000.0);
   figures f[sizeof(SERIES) / sizeof(SERIES[0])];
   size_t done = 0;
   for (size_t i = 0; rc == 0 && i < sizeof(SERIES) / sizeof(SERIES[0]) && SERIES[i] <= k.max_n;
        i++) {
-    rc = one_size(root, &k, SERIES[i], &f[i]);
+    int last = i + 1 == sizeof(SERIES) / sizeof(SERIES[0]) || SERIES[i + 1] > k.max_n;
+    rc = one_size(root, &k, SERIES[i], &f[i], last);
     done += rc == 0;
   }
   if (done > 0) {
@@ -485,7 +700,7 @@ int main(void) {
   }
   if (rc == 0)
     rc = handshake_rate(root, &k);
-  free_pki(&k, k.max_n + UPLOADS);
+  free_pki(&k, k.max_n + UPLOADS + RELOADS);
   if (bs_orphans(NULL) != 0) {
     fprintf(stderr, "bench: %s\n", bs_error());
     rc = -1;

@@ -18,12 +18,17 @@
  *                through node 2 is listed by node 1.
  *   locks        a second node 1 is refused naming the first one's pid; a
  *                simulator without --node is refused on the nodes' state
- *                directory, and nodes on a directory one without --node holds.
+ *                directory, and nodes on a directory one without --node holds;
+ *                node 2 with --fresh-store is refused while node 1 runs.
  *   concurrent   two processes upload 20 certificates each at the same time,
  *                one through each node: every upload answers 201 (the busy
  *                timeout absorbs the write lock), and both nodes count 40.
  *   sigkill      node 2 killed with SIGKILL; a certificate uploaded through
  *                node 1 meanwhile; node 2 restarted loads it live at once.
+ *   quirk        --quirk node-misses-change (api-manager #3167): a certificate
+ *                uploaded through node 1 never reaches node 2 (not pending,
+ *                still 500 after node 2's ticks) while an API still does;
+ *                node 2 restarted loads it, live at once.
  *   data version in process, two connections to one store (the change feed
  *                under it): a commit through one moves the other's
  *                gsim_store_data_version, never its own.
@@ -54,7 +59,8 @@ typedef struct cluster {
   bs_process *backend;
   char url[128];
   st_sim node[2];
-  const char *extra[2][5]; /* "--node", "K", "--backend-keepalive", "off", NULL */
+  const char *extra[2][7]; /* "--node", "K", "--backend-keepalive", "off", [quirk], NULL */
+  const char *quirk;       /* --quirk on both nodes, or NULL */
   int64_t t0;              /* node 1's start (the fake start) */
 } cluster;
 
@@ -71,7 +77,9 @@ static void start_node(cluster *cl, const char *name, int k) {
   /* no pooled backend connection outliving a trust change (backend_pool.c) */
   cl->extra[k][2] = "--backend-keepalive";
   cl->extra[k][3] = "off";
-  cl->extra[k][4] = NULL;
+  cl->extra[k][4] = cl->quirk ? "--quirk" : NULL;
+  cl->extra[k][5] = cl->quirk;
+  cl->extra[k][6] = NULL;
   st_sim_opts opts = {.dir = dir, .clock = FAKE_START, .reload_s = 600, .extra = cl->extra[k]};
   if (k == 0) {
     st_check(st_sim_start(&cl->node[0], &opts));
@@ -98,8 +106,9 @@ static void clock_at(cluster *cl, int64_t s) {
       st_check(st_clock_set(&cl->node[k], cl->t0 + s * SECOND));
 }
 
-static void start_cluster(cluster *cl, const char *name) {
+static void start_cluster_with(cluster *cl, const char *name, const char *quirk) {
   memset(cl, 0, sizeof(*cl));
+  cl->quirk = quirk;
   cl->backend = sw_backend(name, "server", NULL, cl->url);
   start_node(cl, name, 0);
   cl->t0 = st_status_i64(&cl->node[0], "started_ms");
@@ -111,6 +120,8 @@ static void start_cluster(cluster *cl, const char *name) {
   int64_t started = st_status_i64(&cl->node[1], "started_ms");
   assert_true(llabs(started - (cl->t0 + 250 * SECOND)) < SECOND); /* the clock file holds seconds */
 }
+
+static void start_cluster(cluster *cl, const char *name) { start_cluster_with(cl, name, NULL); }
 
 static void stop_cluster(cluster *cl) {
   for (int k = 1; k >= 0; k--)
@@ -238,18 +249,19 @@ static void test_propagation(void **state) {
 }
 
 /* Starts gatecert-sim on state (password file pw) with --node node (NULL:
- * none) and expects it to exit 1 before READY with needle on stderr. */
-static void expect_refused(const char *state, const char *pw, const char *node,
+ * none) and flag (NULL: none) and expects it to exit 1 before READY with
+ * needle on stderr. */
+static void expect_refused(const char *state, const char *pw, const char *node, const char *flag,
                            const char *needle) {
-  const char *args[] = {"--state",
-                        state,
-                        "--admin-user",
-                        ST_USER,
-                        "--admin-password-file",
-                        pw,
-                        node ? "--node" : NULL,
-                        node,
-                        NULL};
+  const char *args[11] = {"--state", state, "--admin-user", ST_USER, "--admin-password-file", pw};
+  size_t n = 6;
+  if (node) {
+    args[n++] = "--node";
+    args[n++] = node;
+  }
+  if (flag)
+    args[n++] = flag;
+  args[n] = NULL;
   bs_start_opts opts = {.args = args,
                         .scratch_dir = test_scratch_dir(),
                         .bin = getenv("GATECERT_SIM_BIN"),
@@ -273,20 +285,31 @@ static void test_locks(void **state) {
   bs_join(state_dir, a.dir, "state");
   bs_join(pw, a.dir, "admin.password");
   snprintf(want, sizeof(want), "node 1 is already running, pid %ld", (long)a.proc->pid);
-  expect_refused(state_dir, pw, "1", want);
+  expect_refused(state_dir, pw, "1", NULL, want);
+  /* --fresh-store would replace the store under node 1 */
+  snprintf(want, sizeof(want),
+           "--fresh-store would replace the store under the other nodes of the "
+           "cluster (pid %ld uses it)",
+           (long)a.proc->pid);
+  expect_refused(state_dir, pw, "2", "--fresh-store", want);
   snprintf(want, sizeof(want), "in use by the nodes of a gateway cluster (--node), pid %ld",
            (long)a.proc->pid);
-  expect_refused(state_dir, pw, NULL, want);
+  expect_refused(state_dir, pw, NULL, NULL, want);
   st_check(st_sim_stop(&a));
 
   st_sim b;
   opts = (st_sim_opts){.dir = bt_scratch(dir, "locks-b")};
   st_check(st_sim_start(&b, &opts));
+  json_t *status = NULL; /* without --node: no node, no cluster */
+  st_check(st_status(&b, &status));
+  assert_true(json_is_null(json_object_get(status, "node")));
+  assert_true(json_is_null(json_object_get(status, "cluster")));
+  json_decref(status);
   bs_join(state_dir, b.dir, "state");
   bs_join(pw, b.dir, "admin.password");
   snprintf(want, sizeof(want), "in use by a gatecert-sim without --node, pid %ld",
            (long)b.proc->pid);
-  expect_refused(state_dir, pw, "3", want);
+  expect_refused(state_dir, pw, "3", NULL, want);
   st_check(st_sim_stop(&b));
 }
 
@@ -356,6 +379,25 @@ static void test_sigkill_restart(void **state) {
   stop_cluster(&cl);
 }
 
+static void test_quirk_node_misses_change(void **state) {
+  (void)state;
+  cluster cl;
+  start_cluster_with(&cl, "quirk", "node-misses-change");
+  char api[64];
+  assert_int_equal(201, st_create_api(&cl.node[0], "Test", "/test", "1.0", cl.url, api));
+  assert_int_equal(500, call(&cl.node[1])); /* the API reached node 2 */
+  clock_at(&cl, 590);
+  upload(&cl, 0, "echo");
+  assert_true(pending(&cl.node[0]));
+  assert_false(pending(&cl.node[1]));
+  static const step missed[] = {{601, 200, 500}, {851, 200, 500}, {1451, 200, 500}};
+  expect_steps(&cl, "node-misses-change", missed, sizeof(missed) / sizeof(missed[0]));
+  assert_true(st_log_contains(&cl.node[1], "rule cluster.node-misses-change"));
+  st_check(st_sim_restart(&cl.node[1])); /* a restart loads the store */
+  assert_int_equal(200, call(&cl.node[1]));
+  stop_cluster(&cl);
+}
+
 static void test_data_version(void **state) {
   (void)state;
   char *path = test_scratch_path("data-version.db");
@@ -396,6 +438,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_locks, bs_teardown),
       cmocka_unit_test_teardown(test_concurrent_writes, bs_teardown),
       cmocka_unit_test_teardown(test_sigkill_restart, bs_teardown),
+      cmocka_unit_test_teardown(test_quirk_node_misses_change, bs_teardown),
       cmocka_unit_test(test_data_version),
   };
   return bt_run_curl_tests(tests, bt_setup_catalogue_2030, NULL);

@@ -203,6 +203,7 @@ static const bad_case bad_lines[] = {
     {BASE_ARGS "--backend-timeout-ms 0", 2, {"--backend-timeout-ms: \"0\" is not 1..3600000"}},
     {BASE_ARGS "--backend-keepalive yes", 2, {"--backend-keepalive: \"yes\" is not on or off"}},
     {BASE_ARGS "--backend-idle-ms 0", 2, {"--backend-idle-ms: \"0\" is not 1..86400000"}},
+    {BASE_ARGS "--durability fsync", 2, {"--durability: \"fsync\" is not process or full"}},
     {BASE_ARGS "--server-cert @server.chain.pem",
      2,
      {"--server-cert and --server-key go together"}},

@@ -7,8 +7,8 @@
  * case's timestamp file, so an hour of gateway time takes milliseconds. The
  * real time of each case is printed (it is well under a second). Also: the
  * minimum interval (60 s: smaller values are raised, as WSO2 does), no reload
- * at a tick when nothing changed, and several ticks passed in one step give
- * one reload.
+ * at a tick when nothing changed, several ticks passed in one step give
+ * one reload, and POST /_sim/reload with nothing changed rebuilds nothing.
  */
 #include "support.h"
 #include "backend_fixture.h"
@@ -119,6 +119,43 @@ static void test_generations_and_schedule(void **state) {
   st_check(st_sim_stop(&w.sim));
 }
 
+/* POST /_sim/reload rebuilds only what changed: with nothing pending it is a
+ * no-op (same generation, no reload counted) and its answer says so; with an
+ * upload pending it reloads the sender once. Rows: the calls in order. */
+static void test_requested_reload_only_when_changed(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    int upload_first, reloaded_sender;
+    long generation, reloads;
+  } rows[] = {
+      {"nothing pending: no-op", 0, 0, 1, 0},
+      {"an upload pending: reloads", 1, 1, 2, 1},
+      {"nothing pending again: no-op", 0, 0, 2, 1},
+  };
+  sw_world w = {0};
+  start(&w, "requested", 600);
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    if (rows[i].upload_first)
+      upload_root(&w);
+    st_reply r;
+    st_check(st_admin(&w.sim, "POST", "/_sim/reload", NULL, &r));
+    assert_int_equal(200, r.status);
+    json_t *said = bs_json_at(r.json, "reloaded.sender");
+    if (!json_is_boolean(said) || json_is_true(said) != rows[i].reloaded_sender ||
+        !json_is_false(bs_json_at(r.json, "reloaded.listener_profile")))
+      fail_msg("%s: the answer says %s", rows[i].name, r.body);
+    st_reply_free(&r);
+    if (st_status_i64(&w.sim, "sender.generation") != rows[i].generation ||
+        st_status_i64(&w.sim, "sender.reloads") != rows[i].reloads)
+      fail_msg("%s: generation %lld, reloads %lld", rows[i].name,
+               (long long)st_status_i64(&w.sim, "sender.generation"),
+               (long long)st_status_i64(&w.sim, "sender.reloads"));
+  }
+  assert_int_equal(200, call_status(&w)); /* the one reload took the upload */
+  st_check(st_sim_stop(&w.sim));
+}
+
 /* Below 60 s is raised to 60 s; the status says what was asked. */
 static void test_minimum_interval(void **state) {
   (void)state;
@@ -140,6 +177,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_tick_cases, bs_teardown),
       cmocka_unit_test_teardown(test_generations_and_schedule, bs_teardown),
       cmocka_unit_test_teardown(test_minimum_interval, bs_teardown),
+      cmocka_unit_test_teardown(test_requested_reload_only_when_changed, bs_teardown),
   };
   return bt_run_curl_tests(tests, bt_setup_catalogue_2030, NULL);
 }

@@ -653,6 +653,43 @@ static void test_provider_trust_store_reaches_self_signed_backend(void **state) 
   st_check(st_sim_stop(&w.sim));
 }
 
+/* A provider naming its trust store through a reference: the reference is
+ * resolved at the provider's next use, so repointing it to another store
+ * reaches the backend at the next sender tick, not before. */
+static void test_reference_repointed_at_the_tick(void **state) {
+  (void)state;
+  sw_world w = {0};
+  char sha[65], body[320];
+  sw_world_backend(&w, "self", "self-signed", NULL);
+  start_world_sim(&w, "e2e-ref", NULL);
+  api(&w, "self");
+  gcert_buf self = file_of("self-signed.pem");
+  assert_int_equal(201, upload(&w.sim, TS, "ts-old", "ca", &files[F_ROOT_PEM], "ca.pem", NULL, NULL,
+                               0)); /* not the backend's issuer */
+  assert_int_equal(201, upload(&w.sim, TS, "ts-new", "self", &self, "self.pem", NULL, NULL, 0));
+  gcert_buf_free(&self);
+  assert_int_equal(201, odata(&w.sim, "POST", "/CertificateStoreReferences",
+                              "{\"name\":\"backend\",\"certificateStoreName\":\"ts-old\"}", NULL));
+  snprintf(body, sizeof(body),
+           "{\"name\":\"self\",\"host\":\"localhost\",\"port\":%d,\"useSSL\":true,"
+           "\"sslInfo\":{\"enabled\":true,\"trustStore\":\"ref://backend\"}}",
+           w.port);
+  assert_int_equal(201, odata(&w.sim, "POST", "/APIProviders", body, NULL));
+  tick(&w, 601);
+  assert_int_equal(500, call(&w, "self")); /* ts-old does not trust it */
+  assert_int_equal(204, odata(&w.sim, "PUT", "/CertificateStoreReferences('backend')",
+                              "{\"certificateStoreName\":\"ts-new\"}", NULL));
+  assert_true(pending(&w));
+  assert_int_equal(500, call(&w, "self")); /* before the tick */
+  assert_int_equal(0, served(&w, sha));
+  tick(&w, 1201);
+  assert_int_equal(200, call(&w, "self"));
+  assert_int_equal(1, served(&w, sha));
+  assert_true(st_log_contains(&w.sim, "certificate store reference 'backend' now -> ts-new; used "
+                                      "by an API provider"));
+  st_check(st_sim_stop(&w.sim));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_upload_rules, bs_teardown),
@@ -660,6 +697,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_overwrite_get_delete_restart, bs_teardown),
       cmocka_unit_test_teardown(test_key_store_identity_reaches_backend, bs_teardown),
       cmocka_unit_test_teardown(test_provider_trust_store_reaches_self_signed_backend, bs_teardown),
+      cmocka_unit_test_teardown(test_reference_repointed_at_the_tick, bs_teardown),
   };
   return bt_run_curl_tests(tests, setup, teardown_group);
 }
