@@ -1392,7 +1392,6 @@ static int build_sap_step(loader *L, const gh_ynode *map, const char *kind, gh_s
   return 0;
 }
 
-/* reload: {} and restart_gateway: {} take an empty map or nothing. */
 /* reload: {} and restart_gateway: {} take an empty map (or {node: K} in a
  * cluster) or nothing. */
 static int build_empty(loader *L, const gh_ynode *n, const char *kind) {

@@ -170,7 +170,7 @@ static json_t *store_entity(const odata_call *c, json_t *in, json_t *certs) {
     json_t *results = json_array();
     size_t i;
     json_t *v;
-    json_array_foreach(certs, i, v) json_array_append_new(results, cert_entity(c, v));
+    json_array_foreach(certs, i, v) { json_array_append_new(results, cert_entity(c, v)); }
     json_object_set_new(o, "certificates", json_pack("{s:o}", "results", results));
   } else
     json_object_set_new(o, "certificates", json_pack("{s:{s:s}}", "__deferred", "uri", nav));
@@ -220,7 +220,7 @@ static void send_collection(odata_call *c, json_t *list,
   json_t *results = json_array();
   size_t i;
   json_t *v;
-  json_array_foreach(list, i, v) json_array_append_new(results, make(c, v));
+  json_array_foreach(list, i, v) { json_array_append_new(results, make(c, v)); }
   json_decref(list);
   gsim_send_json(c->req, 200, json_pack("{s:{s:o}}", "d", "results", results));
 }

@@ -55,8 +55,11 @@
  * is never touched, by a tick or by /_sim/reload ("requested"): no new
  * generation, no reload counted (status: listener.profile.changes_applied,
  * trust_objects). A start (or restart) builds both views from the store:
- * nothing waits after a restart. At most --max-client-certs certificates are
- * held (every API together); an upload past it is refused (admin_clientcerts.c).
+ * nothing waits after a restart. It decodes the stored certificates without
+ * their public keys (with_key decodes one when a signature or a chain needs
+ * it), since OpenSSL 3.0 spends most of a d2i_X509 on the key. At most
+ * --max-client-certs certificates are held (every API together); an upload
+ * past it is refused (admin_clientcerts.c).
  *
  * The admin API's client certificate routes are admin_clientcerts.c's; it
  * calls the operations at the end of this file (clientauth.h: find, add,

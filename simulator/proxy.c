@@ -17,7 +17,8 @@
  * detached); with --backend-keepalive off every request says Connection: close
  * and evhttp frees its connection, as before pooling existed. The request on a
  * kept-alive connection and the answer to the client are written in the turn
- * of the loop that queued them, each as one TLS record (send_now).
+ * of the loop that queued them, each as one TLS record (send_now); backend
+ * connections read ahead, several records per read() (read_held_records).
  *
  * What went wrong is read from the connection itself rather than guessed from
  * errno: the verify callback records the first certificate error (chain or
@@ -540,12 +541,35 @@ static void relay_response(proxy_call *call, struct evhttp_request *backend_req)
   call->sim->stats.proxied++;
 }
 
+/* Read-ahead on a backend connection (backend_bufferevent): OpenSSL reads
+ * whatever the socket holds, so a response that came as several TLS records
+ * (gatecert-backend sends its head and body separately) costs one read()
+ * instead of two per record. libevent's OpenSSL bufferevent decrypts only
+ * until SSL_pending() - the record at hand - is used up, and epoll cannot see
+ * records OpenSSL already holds: after each decrypted record (this is called
+ * from the input buffer's callback), a connection whose SSL object still holds
+ * bytes has its read event activated, so they are read in this turn of the
+ * loop, as they would have been from the socket. A connection that still
+ * holds bytes after a whole response is not pooled (release_backend): without
+ * read-ahead those bytes would have reached evhttp idle, which closes it. */
+static int holds_records(struct bufferevent *bev) {
+  SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+  return ssl && SSL_has_pending(ssl);
+}
+
+static void read_held_records(struct evhttp_connection *conn) {
+  struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+  if (holds_records(bev))
+    event_active(&bev->ev_read, EV_READ, 1);
+}
+
 /* Every byte of HTTP the backend sends passes here; the first GSIM_PROXY_HEAD_KEEP of
  * a head are kept until evhttp has parsed a whole one. */
 static void backend_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
   proxy_call *call = arg;
   if (info->n_added == 0)
     return;
+  read_held_records(call->backend);
   call->response_bytes += info->n_added;
   size_t room = sizeof(call->head) - call->head_len;
   if (call->head_done || room == 0)
@@ -655,7 +679,7 @@ static void release_backend(proxy_call *call, struct evhttp_request *backend_req
   call->input_cb = NULL;
   attach(conn, NULL);
   gsim_pool *pool = pool_of(call->sim);
-  if (pool && bev && bufferevent_getfd(bev) >= 0) {
+  if (pool && bev && bufferevent_getfd(bev) >= 0 && !holds_records(bev)) {
     struct evkeyvalq *in = evhttp_request_get_input_headers(backend_req);
     long keepalive = gsim_pool_keepalive_timeout(evhttp_find_header(in, "Keep-Alive"));
     gsim_pool_give(pool, call->tls, call->host, call->port, conn, gsim_now_ms(), keepalive,
@@ -736,6 +760,7 @@ static struct bufferevent *backend_bufferevent(gsim *sim, proxy_call *call, size
   SSL_set_msg_callback(ssl, msg_cb);
   SSL_set_msg_callback_arg(ssl, call);
   SSL_set_info_callback(ssl, info_cb);
+  SSL_set_read_ahead(ssl, 1); /* read_held_records */
   if (!is_ip_literal(call->host))
     SSL_set_tlsext_host_name(ssl, call->host);
   if (set_host_check(ssl, gsim_trust_verifier(&sim->trust, profile), call->host) != 0) {

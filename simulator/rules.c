@@ -9,9 +9,11 @@
  * checks for every profile). --break swaps in a mutant row.
  *
  * Sources: "seed NNN" are the documents in the project's seeds (WSO2 2.6
- * documentation, SAP's "Manage Certificates"); WSO2 code is named by file and
- * the version read (carbon-apimgt, wso2-synapse, product-apim); "inferred"
- * rows say why the behaviour is believed and what would confirm it.
+ * documentation, SAP's 2023 "Manage Certificates"); WSO2 code is named by file
+ * and the version read (carbon-apimgt, wso2-synapse, product-apim); SAP's
+ * other documentation (kind GSIM_SOURCE_SAP_DOC) by its page; "inferred" rows
+ * say why the behaviour is believed and what would confirm it. The two sap
+ * profiles share every row but sap-formats (what a store takes).
  */
 #include <string.h>
 

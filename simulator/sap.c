@@ -369,7 +369,7 @@ static int resolve(gsim *sim, const char *value, gsim_sap_kind want, char out[GS
       return -2;
     }
   }
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   int rc = 0;
   gsim_store_status st =
       gsim_sap_valid_store(name) ? store_find(sim, name, &k, NULL) : GSIM_STORE_NOT_FOUND;
@@ -945,7 +945,7 @@ static long cert_count(gsim *sim, gsim_sap_kind k, const char *store) {
 /* A store's answer: its object with certificateCount; NULL when the store fails. */
 static json_t *store_reply(gsim *sim, const gsim_object_row *row) {
   json_t *o = row_json(row);
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   if (!o || gsim_sap_kind_parse(json_string_value(json_object_get(o, "storeType")), &k) != 0) {
     json_decref(o);
     return NULL;
@@ -1005,7 +1005,7 @@ gsim_sap_status gsim_sap_store_create(gsim *sim, const char *name, gsim_sap_kind
   if (count > SAP_DEEP_MAX)
     return refuse(why, 400, CODE_INVALID, "At most %d certificates can be created at once",
                   SAP_DEEP_MAX);
-  gsim_sap_kind have;
+  gsim_sap_kind have = GSIM_SAP_TRUST;
   gsim_store_status st = store_find(sim, name, &have, NULL);
   if (st == GSIM_STORE_OK)
     return refuse(why, 400, "CERTIFICATE_STORE_NAME_DUPLICATION_ERROR",
@@ -1086,7 +1086,7 @@ static int store_referenced(gsim *sim, const char *store, char out[GSIM_SAP_NAME
 }
 
 gsim_sap_status gsim_sap_store_delete(gsim *sim, const char *name, gsim_sap_why *why) {
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   gsim_store_status st =
       gsim_sap_valid_store(name) ? store_find(sim, name, &k, NULL) : GSIM_STORE_NOT_FOUND;
   if (st == GSIM_STORE_NOT_FOUND)
@@ -1134,7 +1134,7 @@ gsim_sap_status gsim_sap_certs(gsim *sim, const char *store, json_t **list, gsim
   *list = json_array();
   int rc;
   if (store) {
-    gsim_sap_kind k;
+    gsim_sap_kind k = GSIM_SAP_TRUST;
     gsim_store_status st =
         gsim_sap_valid_store(store) ? store_find(sim, store, &k, NULL) : GSIM_STORE_NOT_FOUND;
     if (st == GSIM_STORE_NOT_FOUND) {
@@ -1167,7 +1167,7 @@ static gsim_sap_status cert_store(gsim *sim, const char *store, gsim_sap_kind *k
 
 gsim_sap_status gsim_sap_cert_get(gsim *sim, const char *store, const char *name, json_t **cert,
                                   gsim_sap_why *why) {
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   gsim_sap_status s = cert_store(sim, store, &k, why);
   char key[GSIM_OBJECT_KEY_MAX];
   if (s != GSIM_SAP_OK)
@@ -1186,7 +1186,7 @@ gsim_sap_status gsim_sap_cert_get(gsim *sim, const char *store, const char *name
 
 gsim_sap_status gsim_sap_cert_put(gsim *sim, const char *store, const gsim_sap_cert_in *in,
                                   int *replaced, gsim_sap_why *why) {
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   gsim_sap_status s = cert_store(sim, store, &k, why);
   if (s != GSIM_SAP_OK)
     return s;
@@ -1210,7 +1210,7 @@ gsim_sap_status gsim_sap_cert_put(gsim *sim, const char *store, const gsim_sap_c
 
 gsim_sap_status gsim_sap_cert_delete(gsim *sim, const char *store, const char *name,
                                      gsim_sap_why *why) {
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   gsim_sap_status s = cert_store(sim, store, &k, why);
   char key[GSIM_OBJECT_KEY_MAX];
   if (s != GSIM_SAP_OK)
@@ -1233,7 +1233,7 @@ gsim_sap_status gsim_sap_cert_delete(gsim *sim, const char *store, const char *n
 static json_t *ref_reply(gsim *sim, const gsim_object_row *row) {
   json_t *o = row_json(row);
   const char *target = json_string_value(json_object_get(o, "certificateStoreName"));
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   gsim_store_status st = target && gsim_sap_valid_store(target) ? store_find(sim, target, &k, NULL)
                                                                 : GSIM_STORE_NOT_FOUND;
   if (!o || (st != GSIM_STORE_OK && st != GSIM_STORE_NOT_FOUND)) {
@@ -1314,7 +1314,7 @@ gsim_sap_status gsim_sap_ref_create(gsim *sim, const char *name, const char *sto
                   "provide a different name and try creating again.");
   if (st != GSIM_STORE_NOT_FOUND)
     return GSIM_SAP_FAILED;
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   st = gsim_sap_valid_store(store) ? store_find(sim, store, &k, NULL) : GSIM_STORE_NOT_FOUND;
   if (st == GSIM_STORE_NOT_FOUND)
     return refuse(why, 400,
@@ -1339,7 +1339,7 @@ gsim_sap_status gsim_sap_ref_update(gsim *sim, const char *name, const char *sto
   if (s != GSIM_SAP_OK)
     return s;
   const char *old_type = json_string_value(json_object_get(old, "storeType"));
-  gsim_sap_kind k;
+  gsim_sap_kind k = GSIM_SAP_TRUST;
   gsim_store_status st =
       gsim_sap_valid_store(store) ? store_find(sim, store, &k, NULL) : GSIM_STORE_NOT_FOUND;
   int other_type = st == GSIM_STORE_OK && old_type && strcmp(old_type, gsim_sap_kind_word(k)) != 0;

@@ -440,6 +440,7 @@ static int sim_restart(gh_driver *d, char *why, size_t why_len) {
   int node = (int)(s->cur - s->nodes) + 1;
   s->bearer[0] = '\0'; /* the simulator keeps its tokens in memory only */
   int had_lb = s->lb != NULL && node == 1;
+  s->bearer[0] = '\0'; /* the simulator keeps its tokens in memory only */
   if (had_lb && stop_lb(s, why, why_len) != 0)
     return -1;
   if (stop_node(s->cur, why, why_len) != 0 || launch(s, node, why, why_len) != 0)

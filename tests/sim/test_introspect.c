@@ -403,7 +403,7 @@ typedef struct hand_row {
 
 #define H4   (1u << GSIM_PROFILE_WSO2_4)
 #define H26  (1u << GSIM_PROFILE_WSO2_26)
-#define HSAP (1u << GSIM_PROFILE_SAP_2026)
+#define HSAP ((1u << GSIM_PROFILE_SAP_2023) | (1u << GSIM_PROFILE_SAP_2026))
 #define HALL (H4 | H26 | HSAP)
 
 static const hand_row hand_rows[] = {
@@ -491,8 +491,8 @@ static void test_chain(void **state) {
     json_decref(a.json);
     stop(&w);
   }
-  assert_int_equal((6 + 5 + 5) * 16, calls);
-  assert_int_equal(6 + 5 + 6 * 3 + 8 * 2, by_hand);
+  assert_int_equal((6 + 5 + 5 + 5) * 16, calls); /* wso2-4, wso2-2.6, sap-2023, sap-2026 */
+  assert_int_equal(6 + 5 + 6 * 4 + 8 * 3, by_hand);
 
   /* wso2-2.6 and sap do not know the optional flags: such a config does not
    * load, naming the rule */
@@ -504,7 +504,8 @@ static void test_chain(void **state) {
       &w, "apis.Optional: security[2]: mutualssl_optional is not a security scheme of wso2-2.6 "
           "(rule both-optional.unknown)"));
   const char *args[] = {"--config", w.config, "--profile", "sap", NULL};
-  expect_start_failure(args, 1, "is not a security scheme of sap (rule both-optional.unknown)");
+  expect_start_failure(args, 1,
+                       "is not a security scheme of sap-2026 (rule both-optional.unknown)");
   stop(&w);
   for (size_t i = 0; i < 4; i++)
     free(auths[i]);

@@ -119,10 +119,12 @@ static char *fill(const char *body) {
     char *at;
     while ((at = strstr(out, marks[m])) != NULL) {
       size_t head = (size_t)(at - out), mark = strlen(marks[m]), fill_len = strlen(b64[m]);
-      char *next = malloc(strlen(out) - mark + fill_len + 1);
+      size_t tail = strlen(at + mark);
+      char *next = malloc(head + fill_len + tail + 1);
+      assert_non_null(next);
       memcpy(next, out, head);
       memcpy(next + head, b64[m], fill_len);
-      strcpy(next + head + fill_len, at + mark);
+      memcpy(next + head + fill_len, at + mark, tail + 1);
       free(out);
       out = next;
     }
@@ -235,7 +237,7 @@ static void test_access(void **state) {
                                "[{\"name\":\"root\",\"content\":\"@ROOT@\"}]}",
                                &r));
   st_reply_free(&r);
-  session s;
+  session s = {{0}, {0}};
   fetch_csrf(&sim, &s);
   char token[128];
   st_check(st_sap_token(&sim, token));
@@ -633,7 +635,9 @@ static char *snapshot(st_sim *sim) {
   for (size_t i = 0; i < 4; i++) {
     st_reply r;
     assert_int_equal(200, bearer(sim, "GET", paths[i], NULL, &r));
-    all = realloc(all, len + r.len + 1);
+    char *grown = realloc(all, len + r.len + 1);
+    assert_non_null(grown);
+    all = grown;
     memcpy(all + len, r.body, r.len);
     len += r.len;
     all[len] = '\0';
@@ -712,6 +716,40 @@ static void test_profiles(void **state) {
           strstr(json_string_value(json_object_get(status, "product")),
                  strcmp(want, "sap-2023") == 0 ? "2023 documentation" : "2026 documentation"));
     json_decref(status);
+    st_check(st_sim_stop(&sim));
+  }
+}
+
+/* --break sap-formats answers with the other version's row: the mutation the
+ * scenario catalogue must catch (rules.c, other_version_of). */
+static void test_break_sap_formats(void **state) {
+  (void)state;
+  static const struct {
+    const char *profile;
+    long status; /* DER into a trust store */
+    const char *says;
+  } rows[] = {
+      {"sap-2026", 400,
+       "only a PEM file; this file is a DER certificate (.cer/.der) (rule "
+       "sap.formats-2023)"},
+      {"sap-2023", 201, NULL},
+  };
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    static const char *const args[] = {"--break", "sap-formats", NULL};
+    static char dir[BS_PATH_MAX];
+    char name[32];
+    snprintf(name, sizeof(name), "break-%s", rows[i].profile);
+    st_sim_opts opts = {.dir = bt_scratch(dir, name), .profile = rows[i].profile, .extra = args};
+    st_sim sim;
+    st_check(st_sim_start(&sim, &opts));
+    st_reply r;
+    long status = bearer(&sim, "POST", "/CertificateStores",
+                         "{\"name\":\"ts\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[{"
+                         "\"name\":\"der\",\"content\":\"@DER@\"}]}",
+                         &r);
+    if (status != rows[i].status || (rows[i].says && (!r.body || !strstr(r.body, rows[i].says))))
+      fail_msg("%s --break sap-formats: %ld %.300s", rows[i].profile, status, r.body ? r.body : "");
+    st_reply_free(&r);
     st_check(st_sim_stop(&sim));
   }
 }
@@ -806,6 +844,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_entities, bs_teardown),
       cmocka_unit_test_teardown(test_hostile, bs_teardown),
       cmocka_unit_test_teardown(test_profiles, bs_teardown),
+      cmocka_unit_test_teardown(test_break_sap_formats, bs_teardown),
       cmocka_unit_test_teardown(test_client_shapes, bs_teardown),
   };
   return cmocka_run_group_tests(tests, setup, teardown_group);
