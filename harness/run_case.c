@@ -785,13 +785,16 @@ static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size
       return -1;
     if (s->kind == GH_STEP_SAP_PROVIDER)
       backend_url(r, s->backend, NULL, endpoint, sizeof(endpoint));
-    gh_sap_object o = {.kind = (gh_sap_kind)(s->kind - GH_STEP_SAP_STORE_CERT + GH_SAP_STORE_CERT),
-                       .name = s->sap_name,
-                       .store = s->store,
-                       .data = bytes.data,
-                       .len = bytes.len,
-                       .endpoint = endpoint,
-                       .trust_store = s->trust_store};
+    gh_sap_object o = {
+        .kind = (gh_sap_kind)(s->kind - GH_STEP_SAP_STORE_CERT + GH_SAP_STORE_CERT),
+        .name = s->sap_name,
+        .store = s->store,
+        .data = bytes.data,
+        .len = bytes.len,
+        .endpoint = endpoint,
+        .trust_store = s->trust_store,
+        .key_store = s->key_store,
+        .password = s->format && strcmp(s->format, "pkcs12") == 0 ? GH_PKI_STORE_PASSWORD : NULL};
     rc = d->ops->sap_object(d, &o, &res, why, why_len);
     gcert_buf_free(&bytes);
   } else if (s->kind == GH_STEP_SUBSCRIBE) {
