@@ -211,8 +211,9 @@ void gh_admin_result_free(gh_admin_result *r);
 
 /* SAP API Management's own objects (the sap_* scenario steps). */
 typedef enum gh_sap_kind {
-  GH_SAP_STORE_CERT = 1, /* a trust store entry: store, name, data/len (the store is made
-                          * with its first entry) */
+  GH_SAP_STORE_CERT = 1, /* a trust (or key_store: key) store entry: store, name,
+                          * data/len, password (NULL: none); the store is made with its
+                          * first entry */
   GH_SAP_REFERENCE,      /* a reference: name -> store (made, or repointed when the case
                           * made it already) */
   GH_SAP_PROVIDER,       /* an API provider: name, endpoint (its host:port), trust_store
@@ -227,6 +228,8 @@ typedef struct gh_sap_object {
   size_t len;
   const char *endpoint;
   const char *trust_store;
+  int key_store;
+  const char *password;
 } gh_sap_object;
 
 /* What every driver's operations share besides util's gu_fail (the reason in

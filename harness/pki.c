@@ -213,8 +213,26 @@ int gh_pki_encode(const gh_pki *pki, const char *name, const char *format, gcert
   gcert_store store;
   gcert_store_init(&store);
   gcert_error err = {0};
-  gcert_status st = gcert_store_add_trusted(&store, name, cert, &err);
-  if (st == GCERT_OK) {
+  gcert_status st = GCERT_OK;
+  int with_key = strcmp(format, "pkcs12") == 0 || strcmp(format, "sapjar") == 0 ||
+                 strcmp(format, "pem-key") == 0;
+  if (with_key) { /* a key store entry: the certificate and its private key */
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    if (!chain || !sk_X509_push(chain, cert)) {
+      sk_X509_free(chain);
+      return gu_fail(why, why_len, "out of memory");
+    }
+    st = gcert_store_add_key(&store, name, gh_pki_private_key(pki, name), chain, &err);
+    sk_X509_free(chain); /* the store took its own references */
+    if (st == GCERT_OK && strcmp(format, "pkcs12") == 0)
+      st = gcert_pkcs12_write(&store, GH_PKI_STORE_PASSWORD, out, &err);
+    else if (st == GCERT_OK && strcmp(format, "sapjar") == 0)
+      st = gcert_sapjar_write(&store, "main.pem", "privateKey.pem", NULL, out, &err);
+    else if (st == GCERT_OK)
+      st = gcert_pem_write(&store, NULL, out, &err);
+  } else
+    st = gcert_store_add_trusted(&store, name, cert, &err);
+  if (st == GCERT_OK && !with_key) {
     if (strcmp(format, "pem") == 0)
       st = gcert_pem_write(&store, NULL, out, &err);
     else if (strcmp(format, "der") == 0)
@@ -222,7 +240,7 @@ int gh_pki_encode(const gh_pki *pki, const char *name, const char *format, gcert
     else if (strcmp(format, "pkcs7") == 0)
       st = gcert_pkcs7_write(&store, 0, out, &err);
     else if (strcmp(format, "jks") == 0)
-      st = gcert_jks_write(&store, "changeit", out, &err);
+      st = gcert_jks_write(&store, GH_PKI_STORE_PASSWORD, out, &err);
     else {
       snprintf(err.message, sizeof(err.message), "unknown format %s", format);
       st = GCERT_E_INVALID_ARG;

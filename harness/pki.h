@@ -39,8 +39,13 @@ const char *gh_pki_path(const gh_pki *pki, const char *name, const char *suffix,
 /* Writes the named certificates, concatenated, as PEM to path. 0 or -1. */
 int gh_pki_bundle(const gh_pki *pki, char *const *names, size_t count, const char *path, char *why,
                   size_t why_len);
-/* An entry's certificate in an upload format: pem, der, pkcs7, jks (password
- * "changeit"), or the broken ones garbage, empty, oversize (11 MiB). */
+/* The password of the key stores gh_pki_encode writes (jks, pkcs12): the
+ * harness's, not a secret. */
+#define GH_PKI_STORE_PASSWORD "changeit"
+/* An entry's certificate in an upload format: pem, der, pkcs7, jks, or the
+ * broken ones garbage, empty, oversize (11 MiB); or with its private key, as
+ * a key store entry: pkcs12, sapjar (SAP's key store JAR, main.pem and
+ * privateKey.pem), pem-key (the certificate, then the unencrypted key). */
 int gh_pki_encode(const gh_pki *pki, const char *name, const char *format, gcert_buf *out,
                   char *why, size_t why_len);
 /* An entry's private key (borrowed), or NULL. */

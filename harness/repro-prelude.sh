@@ -242,12 +242,13 @@ sap_json_str() {  # TEXT: a JSON string literal
   done
   printf '"%s"' "$out"
 }
-sap_cert_json() {  # OUT FILE ALIAS ENDPOINT PREFIX SUFFIX: a certificate entity (base64 content)
+sap_cert_json() {  # OUT FILE ALIAS ENDPOINT PREFIX SUFFIX [PASSWORD]: a certificate entity
   {
     printf '%s{"name":%s,"content":"' "$5" "$(sap_json_str "$3")"
     base64 -w0 "$2"
     printf '"'
     if [ -n "$4" ]; then printf ',"description":%s' "$(sap_json_str "$4")"; fi
+    if [ -n "${7:-}" ]; then printf ',"password":%s' "$(sap_json_str "$7")"; fi
     printf '}%s' "$6"
   } >"$1"
 }
@@ -285,10 +286,10 @@ sap_replace() {  # STEP ALIAS FILE: SAP has no update call: the entry is read fi
 }
 sap_delete() { odata "$1" DELETE "$(sap_key "$2")"; }  # STEP ALIAS
 # The sap_* steps. Store and reference names are scenario names ([A-Za-z0-9._-]).
-sap_store_cert() {  # STEP NAME STORE FILE: the store's first entry makes it (a deep insert)
-  local code rel=CertificateStores pre="{\"name\":\"$3\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[" post=']}'
+sap_store_cert() {  # STEP NAME STORE FILE TYPE PASSWORD-FILE|'': the store's first entry makes it
+  local code rel=CertificateStores pre="{\"name\":\"$3\",\"storeType\":\"$5\",\"certificates\":[" post=']}'
   if [ -f "$WORK/sap-store-$3" ]; then rel="CertificateStores('$3')/certificates" pre='' post=''; fi
-  sap_cert_json "$1.json" "$4" "$2" '' "$pre" "$post"
+  sap_cert_json "$1.json" "$4" "$2" '' "$pre" "$post" "$([ -z "$6" ] || head -n 1 "$6")"
   code=$(odata "$1" POST "$rel" "@$1.json")
   if [ "$code" = 200 ] || [ "$code" = 201 ]; then : >"$WORK/sap-store-$3"; fi
   echo "$code"

@@ -37,6 +37,7 @@
 
 #include "driver.h"
 #include "gutil.h"
+#include "pki.h"
 #include "repro-prelude.h" /* gh_repro_prelude: repro-prelude.sh, embedded at build time */
 #include "profile.h"
 #include "repro_script.h"
@@ -1108,6 +1109,20 @@ static int put_upload_file(gen *g, const gh_step *s, const char *file) {
     fputs("openssl crl2pkcs7 -nocrl -certfile ", o);
     put_pki(o, s->cert, ".pem");
     fprintf(o, " -outform DER -out %s\n", file);
+  } else if (strcmp(format, "pem-key") == 0 || strcmp(format, "pkcs12") == 0 ||
+             strcmp(format, "sapjar") == 0) { /* a key store entry: the certificate and its key */
+    int pem = strcmp(format, "pem-key") == 0;
+    fputs("cat ", o);
+    put_pki(o, s->cert, ".pem");
+    fputs(" ", o);
+    put_pki(o, s->cert, ".key");
+    fprintf(o, " >%s%s\n", file, pem ? "" : ".pem");
+    if (!pem)
+      fprintf(o,
+              "printf '%%s\\n' %s >store.password  # the harness's key store password, not a "
+              "secret\n\"$GATECERT\" certs convert %s.pem %s --to %s%s\n",
+              GH_PKI_STORE_PASSWORD, file, file, format,
+              strcmp(format, "pkcs12") == 0 ? " --out-password-file store.password" : "");
   } else if (strcmp(format, "jks") == 0) {
     fputs("printf 'changeit\\n' >jks.password  # the harness's JKS password (not a secret)\n"
           "\"$GATECERT\" certs convert ",
@@ -1198,7 +1213,8 @@ static int put_sap_object_step(gen *g, const gh_step *s, const char *label, cons
     put_sq(o, s->store);
   }
   if (s->kind == GH_STEP_SAP_STORE_CERT)
-    fprintf(o, " %s", file);
+    fprintf(o, " %s %s %s", file, s->key_store ? "KEYSTORE" : "TRUSTSTORE",
+            s->format && strcmp(s->format, "pkcs12") == 0 ? "store.password" : "''");
   fputs(")\n", o);
   put_check_admin(g, s, label, step);
   return 0;

@@ -29,6 +29,17 @@
  * driver knows it (the simulator's reload ticks count from there), else from
  * the epoch. The harness itself never sleeps for fake time: it only rewrites
  * the timestamp file.
+ *
+ * A cluster case (gateway.nodes) starts node 1 with the driver, creates the
+ * APIs, then each further node once the clock reached its start offset
+ * (start_nodes); every clock step waits for every started node. The driver
+ * addresses one node at a time (ops.use_node): a step goes to its node and
+ * back to node 1; the runner is the balancer in front (balancer_next: round-
+ * robin, one counter per case); node: each calls every node with its own
+ * expectation; a sweep (do_sweep) moves the clock through its times
+ * (gh_step_sweep_times) and checks each time's answers against
+ * expect_flapping. Each call of a cluster case is a timeline mark naming the
+ * node that answered, and the log tail holds every node's.
  */
 #include <errno.h>
 #include <strings.h>
@@ -779,13 +790,16 @@ static int do_admin(case_run *r, const gh_step *s, size_t index, char *why, size
       return -1;
     if (s->kind == GH_STEP_SAP_PROVIDER)
       backend_url(r, s->backend, NULL, endpoint, sizeof(endpoint));
-    gh_sap_object o = {.kind = (gh_sap_kind)(s->kind - GH_STEP_SAP_STORE_CERT + GH_SAP_STORE_CERT),
-                       .name = s->sap_name,
-                       .store = s->store,
-                       .data = bytes.data,
-                       .len = bytes.len,
-                       .endpoint = endpoint,
-                       .trust_store = s->trust_store};
+    gh_sap_object o = {
+        .kind = (gh_sap_kind)(s->kind - GH_STEP_SAP_STORE_CERT + GH_SAP_STORE_CERT),
+        .name = s->sap_name,
+        .store = s->store,
+        .data = bytes.data,
+        .len = bytes.len,
+        .endpoint = endpoint,
+        .trust_store = s->trust_store,
+        .key_store = s->key_store,
+        .password = s->format && strcmp(s->format, "pkcs12") == 0 ? GH_PKI_STORE_PASSWORD : NULL};
     rc = d->ops->sap_object(d, &o, &res, why, why_len);
     gcert_buf_free(&bytes);
   } else if (s->kind == GH_STEP_SUBSCRIBE) {
@@ -971,6 +985,15 @@ static void run_case_body(case_run *r) {
   r->transcript = NULL;
 }
 
+/* What the driver can do: its capabilities, cluster only with the operations
+ * it needs (an exec program may list the name; its protocol has no node verbs). */
+static unsigned driver_caps(const gh_driver *driver) {
+  unsigned caps = driver->ops->caps;
+  if (!driver->ops->start_node || !driver->ops->use_node)
+    caps &= ~GH_CAP_CLUSTER;
+  return caps;
+}
+
 void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const char *profile,
                             gh_driver *driver, case_outcome *out) {
   case_run r;
@@ -983,8 +1006,8 @@ void gh_runner_execute_case(const options *opt, const gh_case_spec *c, const cha
   r.node = 1;
   double t0 = gh_runner_now_ms();
   const gh_cap_na *na = gh_product_not_applicable_for(
-      gh_runner_needed_caps(c, profile) & ~driver->ops->caps, profile);
-  const char *missing = na ? NULL : gh_runner_missing_cap(c, profile, driver->ops->caps);
+      gh_runner_needed_caps(c, profile) & ~driver_caps(driver), profile);
+  const char *missing = na ? NULL : gh_runner_missing_cap(c, profile, driver_caps(driver));
   if (na) {
     r.outcome = GH_SKIP;
     out->not_applicable = 1;

@@ -167,7 +167,11 @@ static const char *const TOKEN_WORDS[] = {"expired", "garbage", NULL};
 static const char *const HEADER_CERT_KEYS[] = {"cert", "encoding", NULL};
 static const char *const HEADER_ENCODINGS[] = {"url-pem", "base64-der", "base64-pem",
                                                "raw-pem", "garbage",    NULL};
-static const char *const SAP_STORE_CERT_KEYS[] = {"store", "name", "cert", "format", NULL};
+static const char *const SAP_STORE_CERT_KEYS[] = {"store", "type", "name", "cert", "format", NULL};
+static const char *const SAP_STORE_TYPES[] = {"trust", "key", NULL};
+static const char *const SAP_FORMATS[] = {
+    "pem",      "der",    "pkcs7",  "jks",     "garbage", "empty",
+    "oversize", "pkcs12", "sapjar", "pem-key", NULL}; /* FORMATS, then with the key (pki.h) */
 static const char *const SAP_REFERENCE_KEYS[] = {"name", "store", NULL};
 static const char *const SAP_PROVIDER_KEYS[] = {"name", "backend", "trust_store", NULL};
 static const char *const CLIENT_UPLOAD_KEYS[] = {"api",    "alias", "cert", "tier",
@@ -1363,9 +1367,18 @@ static int build_sap_step(loader *L, const gh_ynode *map, const char *kind, gh_s
         strncmp(s->trust_store, "ref://", 6) == 0 ? s->trust_store + 6 : s->trust_store;
     return gh_sc_check_name(L, v, "trust_store", named);
   }
-  if ((v = gh_yaml_map_get(map, "format")) != NULL) {
-    if (gh_sc_get_word(L, v, "format", FORMATS, NULL, &s->format))
+  char *type = NULL;
+  if ((v = gh_yaml_map_get(map, "type")) != NULL) {
+    if (gh_sc_get_word(L, v, "type", SAP_STORE_TYPES, NULL, &type))
       return -1;
+    s->key_store = strcmp(type, "key") == 0;
+    free(type);
+  }
+  if ((v = gh_yaml_map_get(map, "format")) != NULL) {
+    if (gh_sc_get_word(L, v, "format", SAP_FORMATS, NULL, &s->format))
+      return -1;
+    if (!s->key_store && gh_sc_word_index(SAP_FORMATS, s->format) >= 7)
+      return fail(L, v, "format: %s carries a private key: it needs type: key", s->format);
   } else if ((s->format = gh_sc_take_string(L, map, "pem", 3)) == NULL) {
     return -1;
   }
@@ -1380,7 +1393,6 @@ static int build_sap_step(loader *L, const gh_ynode *map, const char *kind, gh_s
   return 0;
 }
 
-/* reload: {} and restart_gateway: {} take an empty map or nothing. */
 /* reload: {} and restart_gateway: {} take an empty map (or {node: K} in a
  * cluster) or nothing. */
 static int build_empty(loader *L, const gh_ynode *n, const char *kind) {

@@ -151,6 +151,9 @@
  *     - sap_store_cert: {store: ts1, name: c1, cert: root, format: pem}
  *       expect: {status: 201}              # a trust store entry; the first one
  *                                          # of a store makes it (a deep insert)
+ *     - sap_store_cert: {store: ks1, type: key, name: k1, cert: client,
+ *                        format: pkcs12}   # a key store entry: pkcs12 (password
+ *                                          # "changeit"), sapjar, pem-key
  *     - sap_reference: {name: r1, store: ts1}   # made; repointed when this
  *       expect: {status: 201}                   # case made it already (204)
  *     - sap_provider: {name: p1, backend: echo, trust_store: "ref://r1"}
@@ -161,6 +164,8 @@
  * - Store, reference and provider names are [A-Za-z0-9][A-Za-z0-9._-]*; a
  *   certificate name is any clean text (SAP checks it). format is one of the
  *   upload formats; cert is required unless it is garbage, empty or oversize.
+ *   type is trust (default) or key; the formats that carry the certificate's
+ *   private key (pkcs12, sapjar, pem-key) need type: key.
  * - upload/replace/delete_endpoint_cert under the sap profiles go through
  *   the same service (an entry of the case's own trust store and a provider
  *   per backend, harness/drivers/sim.c), so a sap_provider for a backend an
@@ -546,6 +551,7 @@ typedef struct gh_step {
   int64_t sweep_from_ms;
   int64_t sweep_every_ms;
   gh_flapping flapping;
+  int key_store; /* sap_store_cert type: key (a key store entry); 0: trust */
   /* expectations: expect, then the current profile's override merged over it */
   gh_expect expect;
   char **override_profiles;

@@ -437,9 +437,10 @@ sap_cert_key() {
   printf "Certificates(name='%s',storeName='%s')" "$(urlencode "$quoted")" "$SAP_STORE"
 }
 
-# FILE ALIAS ENDPOINT PREFIX SUFFIX: $dir/odata.json, a certificate entity
-# (name, the file's bytes in base64, the endpoint as its description; none
-# when empty) between PREFIX and SUFFIX.
+# FILE ALIAS ENDPOINT PREFIX SUFFIX [PASSWORD]: $dir/odata.json, a
+# certificate entity (name, the file's bytes in base64, the endpoint as its
+# description and the key store's password, each left out when empty) between
+# PREFIX and SUFFIX.
 sap_cert_json() {
   [[ -f $1 ]] || die "no certificate file $1"
   {
@@ -447,6 +448,7 @@ sap_cert_json() {
     base64 -w0 -- "$1"
     printf '"'
     [[ -z $3 ]] || printf ',"description":%s' "$(json_str "$3")"
+    [[ -z ${6:-} ]] || printf ',"password":%s' "$(json_str "$6")"
     printf '}%s' "$5"
   } >"$dir/odata.json"
 }
@@ -514,15 +516,24 @@ sap_delete_cert() {
 
 # The sap_* steps (store and reference names are scenario names, [A-Za-z0-9._-]).
 verb_sap_store_cert() {
-  (($# == 3)) || die "sap-store-cert STORE NAME FILE"
-  local code rel=CertificateStores pre="{\"name\":\"$1\",\"storeType\":\"TRUSTSTORE\",\"certificates\":[" post=']}'
+  (($# >= 3)) || die "sap-store-cert STORE NAME FILE [--key-store] [--password-file=F]"
+  local store=$1 name=$2 file=$3 type=TRUSTSTORE password='' opt code rel pre post
+  shift 3
+  for opt in "$@"; do
+    case $opt in
+    --key-store) type=KEYSTORE ;;
+    --password-file=*) password=$(head -n 1 -- "${opt#--password-file=}") ;;
+    *) die "sap-store-cert: unknown option $opt" ;;
+    esac
+  done
   [[ -n $ODATA ]] || die "sap-store-cert: not a sap profile"
-  if [[ -f $dir/sap-store-$1 ]]; then
-    rel="CertificateStores('$1')/certificates" pre='' post=''
+  rel=CertificateStores pre="{\"name\":\"$store\",\"storeType\":\"$type\",\"certificates\":[" post=']}'
+  if [[ -f $dir/sap-store-$store ]]; then
+    rel="CertificateStores('$store')/certificates" pre='' post=''
   fi
-  sap_cert_json "$3" "$2" '' "$pre" "$post"
+  sap_cert_json "$file" "$name" '' "$pre" "$post" "$password"
   code=$(odata_request "$dir/reply.body" POST "$rel" "@$dir/odata.json")
-  [[ $code != 200 && $code != 201 ]] || : >"$dir/sap-store-$1"
+  [[ $code != 200 && $code != 201 ]] || : >"$dir/sap-store-$store"
   printf 'status=%s\nbody_file=%s\n' "$code" "$dir/reply.body"
 }
 

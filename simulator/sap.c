@@ -525,10 +525,13 @@ static int provider_identity(gsim *sim, const char *provider, const char *store,
   return rc;
 }
 
-/* One provider into slot; -1 with why (the slot is then freed). */
 /* One provider into slot: 0, 1 when it has no TLS effect (nothing loaded),
  * -1 with why (the slot is then freed). References are resolved here, at the
- * provider's next use. */
+ * provider's next use. A trust store that does not resolve (a reference
+ * deleted, or naming a store since deleted) fails closed: the provider's
+ * host:port keeps its slot with no trust anchor, so every handshake fails
+ * (500 101500) rather than falling back to the sender trust [I: SAP does not
+ * say; refusing is the safe side]. */
 static int provider_load(gsim *sim, const gsim_object_row *row, gsim_ssl_profile *slot, char *why,
                          size_t why_len) {
   memset(slot, 0, sizeof(*slot));
@@ -539,19 +542,21 @@ static int provider_load(gsim *sim, const gsim_object_row *row, gsim_ssl_profile
   int tls = 0;
   const char *ts_value = NULL, *ks_value = NULL, *alias = NULL;
   provider_tls(def, &tls, &ts_value, &ks_value, &alias);
-  char ts[GSIM_SAP_STORE_MAX] = "", ks[GSIM_SAP_STORE_MAX] = "";
+  char ts[GSIM_SAP_STORE_MAX] = "", ks[GSIM_SAP_STORE_MAX] = "", ts_why[300] = "";
+  int ts_unresolved = 0;
   gsim_profile_spec *spec = NULL;
   int rc = -1;
   if (!def || !host || port < 1 || port > 65535)
     snprintf(why, why_len, "its definition is unusable");
   else if (!tls)
     rc = 1;
-  else if ((ts_value && resolve(sim, ts_value, GSIM_SAP_TRUST, ts, why, why_len) != 0) ||
-           (ks_value && resolve(sim, ks_value, GSIM_SAP_KEY, ks, why, why_len) != 0))
+  else if (ks_value && resolve(sim, ks_value, GSIM_SAP_KEY, ks, why, why_len) != 0)
     ; /* why says which */
   else if ((spec = calloc(1, sizeof(*spec))) == NULL)
     snprintf(why, why_len, "out of memory");
   else {
+    ts_unresolved =
+        ts_value && resolve(sim, ts_value, GSIM_SAP_TRUST, ts, ts_why, sizeof(ts_why)) != 0;
     slot->spec = spec;
     size_t n = strlen(host) + 16;
     spec->servers[0] = malloc(n);
@@ -562,7 +567,16 @@ static int provider_load(gsim *sim, const gsim_object_row *row, gsim_ssl_profile
       rc = 0;
     } else
       snprintf(why, why_len, "out of memory");
-    if (rc == 0 && *ts) {
+    if (rc == 0 && ts_unresolved) {
+      spec->trust_store = strdup(ts_value); /* custom_trust stays empty: no anchor */
+      rc = spec->trust_store ? 0 : -1;
+      if (rc)
+        snprintf(why, why_len, "out of memory");
+      if (rc == 0)
+        gsim_log(sim, "ERROR",
+                 "sap API provider '%s': %s; calls to %s fail until it resolves (no trust anchor)",
+                 row->key, ts_why, spec->servers[0]);
+    } else if (rc == 0 && *ts) {
       spec->trust_store = strdup(ts); /* a name: the certificates are in custom_trust */
       rc = spec->trust_store ? provider_trust(sim, ts, &slot->custom_trust, why, why_len) : -1;
     }

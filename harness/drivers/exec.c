@@ -1160,8 +1160,8 @@ static int exec_subscribe(gh_driver *d, const char *application, const char *api
   return call_admin(d->impl, &v_subscribe, args, r, why, why_len);
 }
 
-/* sap-store-cert STORE NAME FILE, sap-reference NAME STORE, sap-provider
- * NAME ENDPOINT TRUST-STORE (EXEC.md). */
+/* sap-store-cert STORE NAME FILE [--key-store] [--password-file=F],
+ * sap-reference NAME STORE, sap-provider NAME ENDPOINT TRUST-STORE (EXEC.md). */
 static int exec_sap_object(gh_driver *d, const gh_sap_object *o, gh_admin_result *r, char *why,
                            size_t why_len) {
   exec_driver *x = d->impl;
@@ -1175,9 +1175,19 @@ static int exec_sap_object(gh_driver *d, const gh_sap_object *o, gh_admin_result
     const char *args[] = {o->name, o->endpoint, o->trust_store, NULL};
     return call_admin(x, &v_sap_provider, args, r, why, why_len);
   }
-  if (cert_file(x, o->data, o->len, path, sizeof(path), why, why_len) != 0)
+  char pw_path[DIR_LEN + 32], pw_arg[DIR_LEN + 64];
+  if (cert_file(x, o->data, o->len, path, sizeof(path), why, why_len) != 0 ||
+      (o->password &&
+       cert_file(x, o->password, strlen(o->password), pw_path, sizeof(pw_path), why, why_len) != 0))
     return -1;
-  const char *args[] = {o->store, o->name, path, NULL};
+  const char *args[6] = {o->store, o->name, path, NULL, NULL, NULL}; /* NULL-terminated */
+  size_t n = 3;
+  if (o->key_store)
+    args[n++] = "--key-store";
+  if (o->password) {
+    snprintf(pw_arg, sizeof(pw_arg), "--password-file=%s", pw_path);
+    args[n] = pw_arg;
+  }
   return call_admin(x, &v_sap_store_cert, args, r, why, why_len);
 }
 

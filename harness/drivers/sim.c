@@ -440,6 +440,7 @@ static int sim_restart(gh_driver *d, char *why, size_t why_len) {
   int node = (int)(s->cur - s->nodes) + 1;
   s->bearer[0] = '\0'; /* the simulator keeps its tokens in memory only */
   int had_lb = s->lb != NULL && node == 1;
+  s->bearer[0] = '\0'; /* the simulator keeps its tokens in memory only */
   if (had_lb && stop_lb(s, why, why_len) != 0)
     return -1;
   if (stop_node(s->cur, why, why_len) != 0 || launch(s, node, why, why_len) != 0)
@@ -773,7 +774,7 @@ static int made_before(api_id *list, size_t *count, const char *name, int rememb
   return 0;
 }
 
-/* The sap_* steps (gh_sap_object): a trust store entry (a deep insert makes
+/* The sap_* steps (gh_sap_object): a trust or key store entry (a deep insert makes
  * the store with its first), a reference (made, or repointed with a PUT
  * when this case made it), an API provider. Store and reference names are
  * scenario names ([A-Za-z0-9._-]), so they go into a key as they are. */
@@ -801,11 +802,13 @@ static int sim_sap_object(gh_driver *d, const gh_sap_object *o, gh_admin_result 
   json_t *cert = sap_cert_entity(o->name, NULL, o->data, o->len);
   if (!cert)
     return gu_fail(why, why_len, "out of memory");
+  if (o->password)
+    json_object_set_new(cert, "password", json_string(o->password));
   int made = made_before(s->stores, &s->store_count, o->store, 0);
   snprintf(rel, sizeof(rel), "CertificateStores('%s')/certificates", o->store);
   json_t *body = made ? cert
-                      : json_pack("{s:s, s:s, s:[o]}", "name", o->store, "storeType", "TRUSTSTORE",
-                                  "certificates", cert);
+                      : json_pack("{s:s, s:s, s:[o]}", "name", o->store, "storeType",
+                                  o->key_store ? "KEYSTORE" : "TRUSTSTORE", "certificates", cert);
   int rc = odata(s, "POST", made ? rel : "CertificateStores", body, r, why, why_len);
   if (rc == 0 && (r->status == 200 || r->status == 201))
     made_before(s->stores, &s->store_count, o->store, 1);

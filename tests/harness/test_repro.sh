@@ -269,6 +269,16 @@ expect_line "$name" '^step 8 \(line [0-9]+\) sap_reference: got status 204$'
 expect_line "$name" '^step 12 \(line [0-9]+\) call test GET /menaka: got status 500, fault code 101500, backend reached: no$'
 expect_line "$name" '^step 17 \(line [0-9]+\) call test GET /menaka: got status 200,'
 
+# 6e. a key store entry per SAP version: a key store JAR, made by the script
+#     with gatecert certs convert, taken by the 2023 page and refused by the
+#     current one
+name='sap-key-store\[case=jar-2023-only,*'
+for profile in sap-2023 sap-2026; do
+  repro "$name" 0 --profile "$profile"
+  no_mismatch "$name ($profile)"
+done
+expect_line "$name" '^step 1 \(line [0-9]+\) sap_store_cert: got status 400$'
+
 # 7. stopped with SIGTERM while its processes run: everything is still cleaned up
 name='endpoint cert takes effect at the next sender reload tick'
 hold="$scratch/hold"

@@ -412,14 +412,15 @@ static void test_sap_steps(void **state) {
       "    expect: {status: 201}\n"
       "  - sap_reference: {name: r1, store: ts1}\n"
       "    expect_profile: {sap-2023: {status: 201, message: CERTIFICATE}}\n"
-      "  - sap_provider: {name: p1, backend: echo, trust_store: \"ref://r1\"}\n";
+      "  - sap_provider: {name: p1, backend: echo, trust_store: \"ref://r1\"}\n"
+      "  - sap_store_cert: {store: ks1, type: key, name: k1, cert: root, format: pkcs12}\n";
   char yaml[2048];
   char *path = test_scratch_path("sap-steps.yaml");
   snprintf(yaml, sizeof(yaml), head, "sap", good);
   test_write(path, yaml, strlen(yaml));
   size_t count = 0;
   gh_case_spec *c = load_ok(path, &count);
-  assert_int_equal(c->step_count, 3);
+  assert_int_equal(c->step_count, 4);
   const gh_step *st = c->steps;
   assert_int_equal(st[0].kind, GH_STEP_SAP_STORE_CERT);
   assert_string_equal(st[0].store, "ts1");
@@ -435,6 +436,9 @@ static void test_sap_steps(void **state) {
   assert_string_equal(st[2].sap_name, "p1");
   assert_string_equal(st[2].backend, "echo");
   assert_string_equal(st[2].trust_store, "ref://r1");
+  assert_int_equal(st[0].key_store, 0);
+  assert_int_equal(st[3].key_store, 1);
+  assert_string_equal(st[3].format, "pkcs12");
   gh_cases_free(c, count);
 
   static const struct {
@@ -453,6 +457,11 @@ static void test_sap_steps(void **state) {
        7, 58, "trust_store"},
       {"unknown-backend", "sap", "  - sap_provider: {name: p1, backend: nope, trust_store: ts1}\n",
        7, 39, "nope"},
+      {"key-format-in-trust-store", "sap",
+       "  - sap_store_cert: {store: ts1, name: a, cert: root, format: sapjar}\n", 7, 63,
+       "sapjar carries a private key: it needs type: key"},
+      {"bad-type", "sap", "  - sap_store_cert: {store: ts1, type: vault, name: a, cert: root}\n", 7,
+       40, "type"},
       {"unknown-key", "sap", "  - sap_reference: {name: r1, store: ts1, type: trust}\n", 7, 43,
        "type"},
   };
