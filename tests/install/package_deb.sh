@@ -75,7 +75,7 @@ got=$(installed "$root/usr/bin/gatecert" --version) || fail "gatecert --version 
 [[ $got == "$want" || $got == "$want (git "*")" ]] || fail "gatecert --version printed \"$got\""
 echo "ok: $got"
 cases=("endpoint cert takes effect at the next sender reload tick"
-  "upload-accepted[case=pem,cert=good,format=pem]"
+  "upload-accepted[case=pem,cert=good,format=pem,status_2023=201,body_2023=\"name\":\"a1\"]"
   "backend-mtls-without-identity[default_key=none]")
 args=()
 for c in "${cases[@]}"; do args+=(--case "$c"); done
