@@ -114,7 +114,7 @@ catalogue)
       fi
     done <"$scratch/exec-$profile.all"
     for who in sim exec; do
-      awk -F '\t' 'NR == FNR { skip[$0] = 1; next } !($2 in skip)' \
+      awk -F '\t' 'FILENAME == ARGV[1] { skip[$0] = 1; next } !($2 in skip)' \
         "$scratch/cluster-$profile.names" "$scratch/$who-$profile.all" \
         >"$scratch/$who-$profile.outcomes"
     done
