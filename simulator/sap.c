@@ -947,7 +947,8 @@ static int prepare(gsim *sim, gsim_sap_kind k, const char *store, const gsim_sap
 /* The number of certificates of store (kind k); -1 when the store fails. */
 static long cert_count(gsim *sim, gsim_sap_kind k, const char *store) {
   char prefix[GSIM_SAP_STORE_MAX + 1];
-  snprintf(prefix, sizeof(prefix), "%s/", store);
+  if (snprintf(prefix, sizeof(prefix), "%s/", store) >= (int)sizeof(prefix))
+    return -1; /* store names are checked shorter: not a store of this simulator */
   gsim_object_row *rows = NULL;
   size_t count = 0;
   if (gsim_store_object_list(sim->store, kind_of(k), prefix, &rows, &count) != GSIM_STORE_OK)
