@@ -682,6 +682,16 @@ static const char *ref_body(odata_call *c, json_t *in, int with_name) {
   return store;
 }
 
+/* The whole rest of a path is one name key ("('n')") into name: 0, or -1
+ * after answering 400 (the single-key sets: references, API providers). */
+static int single_name_key(odata_call *c, const char *rest, char *name, size_t len) {
+  if (key_predicate(&rest, NULL, name, NULL, len) == 0 && !*rest)
+    return 0;
+  refused(c->sim, c->req, 400, CODE_KEY,
+          "The key predicate is not ('<name>') with an OData string literal");
+  return -1;
+}
+
 static void route_refs(odata_call *c, const char *rest) {
   enum evhttp_cmd_type m = evhttp_request_get_command(c->req);
   gsim_sap_why why = {0};
@@ -708,11 +718,8 @@ static void route_refs(odata_call *c, const char *rest) {
     json_decref(in);
     return;
   }
-  if (key_predicate(&rest, NULL, name, NULL, sizeof(name)) != 0 || *rest) {
-    refused(c->sim, c->req, 400, CODE_KEY,
-            "The key predicate is not ('<name>') with an OData string literal");
+  if (single_name_key(c, rest, name, sizeof(name)) != 0)
     return;
-  }
   if (m == EVHTTP_REQ_GET) {
     if ((st = gsim_sap_ref_get(c->sim, name, &ref, &why)) == GSIM_SAP_OK)
       send_entity(c, 200, ref_entity(c, ref));
@@ -763,11 +770,8 @@ static void route_providers(odata_call *c, const char *rest) {
       method_not_allowed(c->req, "GET, POST");
     return;
   }
-  if (key_predicate(&rest, NULL, name, NULL, sizeof(name)) != 0 || *rest) {
-    refused(c->sim, c->req, 400, CODE_KEY,
-            "The key predicate is not ('<name>') with an OData string literal");
+  if (single_name_key(c, rest, name, sizeof(name)) != 0)
     return;
-  }
   if (m == EVHTTP_REQ_GET) {
     if ((st = gsim_sap_provider_get(c->sim, name, &def, &why)) == GSIM_SAP_OK)
       send_entity(c, 200, provider_entity(c, def));
